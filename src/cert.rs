@@ -1,0 +1,156 @@
+//! Facts of one certificate, read from its DER: canonical serial, names, dates, hashes.
+
+use crate::model::{CertInfo, ChainEntry};
+use crate::timefmt::rfc3339;
+use ring::digest;
+use x509_parser::prelude::*;
+
+/// Lowercase hex of bytes.
+pub fn hex_lower(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// Canonical serial form: uppercase hex of the integer without leading zeros ("0" for zero).
+pub fn canonical_serial_from_bytes(raw: &[u8]) -> String {
+    let trimmed: Vec<u8> = raw.iter().copied().skip_while(|b| *b == 0).collect();
+    if trimmed.is_empty() {
+        return "0".to_string();
+    }
+    let s = hex_lower(&trimmed).to_uppercase();
+    s.trim_start_matches('0').to_string()
+}
+
+/// SHA-256 of `der`, lowercase hex.
+pub fn sha256_hex(der: &[u8]) -> String {
+    hex_lower(digest::digest(&digest::SHA256, der).as_ref())
+}
+
+/// A parse failure of a certificate the server presented.
+#[derive(Debug, thiserror::Error)]
+#[error("certificate could not be parsed: {0}")]
+pub struct CertParseError(String);
+
+/// Everything a report shows about `der`.
+pub fn cert_info(der: &[u8]) -> Result<CertInfo, CertParseError> {
+    let (_, x) = parse_x509_certificate(der).map_err(|e| CertParseError(e.to_string()))?;
+    let sans = san_names(&x);
+    let subject_cn = first_cn(x.subject());
+    let issuer_cn = first_cn(x.issuer());
+    let nb = x.validity().not_before.to_datetime();
+    let na = x.validity().not_after.to_datetime();
+    let (key_type, key_bits) = key_facts(&x);
+    let sig_oid = &x.signature_algorithm.algorithm;
+    let signature_algorithm = oid2sn(sig_oid, oid_registry())
+        .map(str::to_string)
+        .unwrap_or_else(|_| sig_oid.to_id_string());
+    Ok(CertInfo {
+        serial: canonical_serial_from_bytes(x.raw_serial()),
+        serial_dec: x.tbs_certificate.serial.to_string(),
+        subject_cn,
+        subject: x.subject().to_string(),
+        sans,
+        issuer: x.issuer().to_string(),
+        issuer_cn,
+        not_before: rfc3339(nb),
+        not_after: rfc3339(na),
+        not_before_unix: nb.unix_timestamp(),
+        not_after_unix: na.unix_timestamp(),
+        sha256: sha256_hex(der),
+        sha1: hex_lower(digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, der).as_ref())
+            .to_uppercase(),
+        key_type,
+        key_bits,
+        signature_algorithm,
+    })
+}
+
+/// Subject, issuer and hash of a chain member; unparsable members are still listed.
+pub fn chain_entry(der: &[u8]) -> ChainEntry {
+    match parse_x509_certificate(der) {
+        Ok((_, x)) => ChainEntry {
+            subject: x.subject().to_string(),
+            issuer: x.issuer().to_string(),
+            sha256: sha256_hex(der),
+        },
+        Err(e) => ChainEntry {
+            subject: format!("<unparsable: {e}>"),
+            issuer: String::new(),
+            sha256: sha256_hex(der),
+        },
+    }
+}
+
+/// Whether the certificate's subject and issuer DNs are byte-identical (self-issued).
+pub fn is_self_issued(der: &[u8]) -> bool {
+    parse_x509_certificate(der)
+        .map(|(_, x)| x.subject().as_raw() == x.issuer().as_raw())
+        .unwrap_or(false)
+}
+
+fn first_cn(name: &X509Name<'_>) -> Option<String> {
+    name.iter_common_name()
+        .next()
+        .and_then(|cn| cn.as_str().ok())
+        .map(str::to_string)
+}
+
+fn san_names(x: &X509Certificate<'_>) -> Vec<String> {
+    let Ok(Some(ext)) = x.subject_alternative_name() else {
+        return Vec::new();
+    };
+    ext.value
+        .general_names
+        .iter()
+        .filter_map(|g| match g {
+            GeneralName::DNSName(d) => Some(d.trim_end_matches('.').to_ascii_lowercase()),
+            GeneralName::IPAddress(b) => ip_from_bytes(b).map(|ip| ip.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn ip_from_bytes(b: &[u8]) -> Option<std::net::IpAddr> {
+    match b.len() {
+        4 => <[u8; 4]>::try_from(b).ok().map(std::net::IpAddr::from),
+        16 => <[u8; 16]>::try_from(b).ok().map(std::net::IpAddr::from),
+        _ => None,
+    }
+}
+
+fn key_facts(x: &X509Certificate<'_>) -> (String, u32) {
+    let spki = x.public_key();
+    let bits = spki.parsed().map(|k| k.key_size() as u32).unwrap_or(0);
+    let oid = spki.algorithm.algorithm.to_id_string();
+    let kind = match oid.as_str() {
+        "1.2.840.113549.1.1.1" | "1.2.840.113549.1.1.10" => "RSA",
+        "1.2.840.10045.2.1" => "EC",
+        "1.3.101.112" => "Ed25519",
+        "1.3.101.113" => "Ed448",
+        "1.2.840.10040.4.1" => "DSA",
+        _ => return (oid, bits),
+    };
+    let bits = match kind {
+        "Ed25519" => 256,
+        "Ed448" => 456,
+        _ => bits,
+    };
+    (kind.to_string(), bits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_serial_strips_sign_byte_and_leading_zero_nibbles() {
+        assert_eq!(canonical_serial_from_bytes(&[0x00, 0xcb, 0xf6]), "CBF6");
+        assert_eq!(canonical_serial_from_bytes(&[0x01, 0x02]), "102");
+        assert_eq!(canonical_serial_from_bytes(&[0x00]), "0");
+        assert_eq!(canonical_serial_from_bytes(&[]), "0");
+    }
+}

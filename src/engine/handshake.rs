@@ -1,0 +1,293 @@
+//! TCP connect and TLS handshake that capture the presented chain whatever happens next.
+//!
+//! The client accepts any chain during the handshake (trust is judged afterwards, see
+//! `crate::trust`) but still checks the handshake signature, so a captured chain is one the
+//! server proved it holds the key for. The chain is written into a per-connection slot the
+//! moment it arrives, so servers that later abort (client certificate required, bad
+//! signature) still yield it.
+
+use crate::model::{ErrorClass, ErrorInfo, TlsInfo};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::Resumption;
+use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{AlertDescription, ClientConfig, DigitallySignedStruct, SignatureScheme};
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+
+/// A slot the verifier fills with the presented chain (leaf first).
+type ChainSlot = Arc<Mutex<Vec<CertificateDer<'static>>>>;
+
+#[derive(Debug)]
+struct Capture {
+    slot: ChainSlot,
+    algs: WebPkiSupportedAlgorithms,
+}
+
+impl ServerCertVerifier for Capture {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let mut chain = Vec::with_capacity(1 + intermediates.len());
+        chain.push(end_entity.clone().into_owned());
+        chain.extend(intermediates.iter().map(|c| c.clone().into_owned()));
+        if let Ok(mut s) = self.slot.lock() {
+            *s = chain;
+        }
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algs)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algs)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algs.supported_schemes()
+    }
+}
+
+/// Settings of the TLS client.
+#[derive(Debug, Clone)]
+pub struct TlsSettings {
+    /// ALPN protocols to offer (so the negotiated one can be reported).
+    pub alpn: Vec<Vec<u8>>,
+}
+
+impl Default for TlsSettings {
+    fn default() -> Self {
+        TlsSettings {
+            alpn: vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+        }
+    }
+}
+
+/// A shared client configuration from which each connection gets its own capture slot.
+#[derive(Debug, Clone)]
+pub struct TlsClient {
+    base: Arc<ClientConfig>,
+    algs: WebPkiSupportedAlgorithms,
+}
+
+impl TlsClient {
+    /// Builds the client: ring provider, TLS 1.3 and 1.2, X25519 then P-256 then P-384 key
+    /// shares (classical only: post-quantum shares cost CPU and make ClientHellos some old
+    /// servers mishandle), no session resumption (a resumed session carries no certificate).
+    pub fn new(settings: &TlsSettings) -> Result<Self, rustls::Error> {
+        let provider: Arc<CryptoProvider> = Arc::new(rustls::crypto::ring::default_provider());
+        let algs = provider.signature_verification_algorithms;
+        let mut config = ClientConfig::builder_with_provider(provider)
+            .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(Capture {
+                slot: Arc::default(),
+                algs,
+            }))
+            .with_no_client_auth();
+        config.resumption = Resumption::disabled();
+        config.alpn_protocols = settings.alpn.clone();
+        Ok(TlsClient {
+            base: Arc::new(config),
+            algs,
+        })
+    }
+
+    fn connector(&self) -> (TlsConnector, ChainSlot) {
+        let slot: ChainSlot = Arc::default();
+        let mut config = (*self.base).clone();
+        config
+            .dangerous()
+            .set_certificate_verifier(Arc::new(Capture {
+                slot: slot.clone(),
+                algs: self.algs,
+            }));
+        (TlsConnector::from(Arc::new(config)), slot)
+    }
+}
+
+/// What one connection attempt produced.
+#[derive(Debug, Default)]
+pub struct Attempt {
+    /// The presented chain, leaf first (empty when none arrived).
+    pub chain: Vec<CertificateDer<'static>>,
+    /// Negotiated parameters when the handshake completed.
+    pub tls: Option<TlsInfo>,
+    /// TCP connect time.
+    pub connect_ms: Option<f64>,
+    /// Handshake time, up to completion or failure.
+    pub handshake_ms: Option<f64>,
+    /// The failure, if any.
+    pub error: Option<ErrorInfo>,
+}
+
+/// Connects to `addr` and runs one handshake with `sni` (none for bare addresses).
+pub async fn probe(
+    client: &TlsClient,
+    addr: SocketAddr,
+    sni: Option<&str>,
+    connect_timeout: Duration,
+    handshake_timeout: Duration,
+) -> Attempt {
+    let mut out = Attempt::default();
+    let server_name: ServerName<'static> = match sni {
+        Some(n) => match ServerName::try_from(n.to_string()) {
+            Ok(s) => s,
+            Err(e) => {
+                out.error = Some(ErrorInfo {
+                    class: ErrorClass::TlsError,
+                    message: format!("name \"{n}\" cannot be sent as SNI: {e}"),
+                });
+                return out;
+            }
+        },
+        None => ServerName::IpAddress(addr.ip().into()),
+    };
+    let t0 = Instant::now();
+    let tcp = match tokio::time::timeout(connect_timeout, TcpStream::connect(addr)).await {
+        Err(_) => {
+            out.error = Some(ErrorInfo {
+                class: ErrorClass::ConnectTimeout,
+                message: format!(
+                    "no TCP answer from {addr} within {}",
+                    crate::duration::display(connect_timeout)
+                ),
+            });
+            return out;
+        }
+        Ok(Err(e)) => {
+            out.error = Some(classify_connect(&e, addr));
+            return out;
+        }
+        Ok(Ok(s)) => s,
+    };
+    out.connect_ms = Some(ms(t0.elapsed()));
+    let _ = tcp.set_nodelay(true);
+    let (connector, slot) = client.connector();
+    let t1 = Instant::now();
+    let result = tokio::time::timeout(handshake_timeout, connector.connect(server_name, tcp)).await;
+    out.handshake_ms = Some(ms(t1.elapsed()));
+    out.chain = slot
+        .lock()
+        .map(|mut s| std::mem::take(&mut *s))
+        .unwrap_or_default();
+    match result {
+        Err(_) => {
+            out.error = Some(ErrorInfo {
+                class: ErrorClass::TlsTimeout,
+                message: format!(
+                    "connected, but no complete TLS handshake within {}",
+                    crate::duration::display(handshake_timeout)
+                ),
+            })
+        }
+        Ok(Err(e)) => out.error = Some(classify_tls(&e, !out.chain.is_empty())),
+        Ok(Ok(tls)) => {
+            let (_, conn) = tls.get_ref();
+            out.tls = Some(TlsInfo {
+                version: conn
+                    .protocol_version()
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("unknown")
+                    .to_string(),
+                cipher_suite: conn
+                    .negotiated_cipher_suite()
+                    .and_then(|s| s.suite().as_str())
+                    .unwrap_or("unknown")
+                    .to_string(),
+                alpn: conn
+                    .alpn_protocol()
+                    .map(|p| String::from_utf8_lossy(p).into_owned()),
+                kx_group: conn
+                    .negotiated_key_exchange_group()
+                    .and_then(|g| g.name().as_str())
+                    .map(str::to_string),
+            });
+            if out.chain.is_empty() {
+                if let Some(certs) = conn.peer_certificates() {
+                    out.chain = certs.iter().map(|c| c.clone().into_owned()).collect();
+                }
+            }
+        }
+    }
+    out
+}
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1_000_000.0).round() / 1_000.0
+}
+
+fn classify_connect(e: &io::Error, addr: SocketAddr) -> ErrorInfo {
+    let class = match e.kind() {
+        io::ErrorKind::ConnectionRefused => ErrorClass::ConnectRefused,
+        io::ErrorKind::TimedOut => ErrorClass::ConnectTimeout,
+        _ => ErrorClass::ConnectError,
+    };
+    ErrorInfo {
+        class,
+        message: format!("connect to {addr}: {e}"),
+    }
+}
+
+/// Maps a handshake failure to its class. `have_chain` tells whether the server got as far
+/// as sending its certificate: an alert before that is a negotiation failure.
+fn classify_tls(e: &io::Error, have_chain: bool) -> ErrorInfo {
+    let inner = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>());
+    let (class, message) = match inner {
+        Some(rustls::Error::AlertReceived(a)) => {
+            let negotiation = matches!(
+                a,
+                AlertDescription::HandshakeFailure
+                    | AlertDescription::ProtocolVersion
+                    | AlertDescription::InsufficientSecurity
+            );
+            let class = if negotiation && !have_chain {
+                ErrorClass::TlsProtocol
+            } else {
+                ErrorClass::TlsAlert
+            };
+            (class, format!("server sent alert {a:?}"))
+        }
+        Some(rustls::Error::PeerIncompatible(p)) => (
+            ErrorClass::TlsProtocol,
+            format!("no common TLS version or cipher: {p:?}"),
+        ),
+        Some(other) => (
+            ErrorClass::TlsError,
+            format!("TLS handshake failed: {other}"),
+        ),
+        None => match e.kind() {
+            io::ErrorKind::UnexpectedEof => (
+                ErrorClass::TlsError,
+                "connection closed during the TLS handshake".to_string(),
+            ),
+            io::ErrorKind::ConnectionReset => (
+                ErrorClass::TlsError,
+                "connection reset during the TLS handshake".to_string(),
+            ),
+            _ => (ErrorClass::TlsError, format!("TLS handshake failed: {e}")),
+        },
+    };
+    ErrorInfo { class, message }
+}

@@ -1,0 +1,6 @@
+//! The network edge: targets → endpoints → handshakes → observations.
+
+pub mod handshake;
+pub mod resolve;
+pub mod sweep;
+pub mod targets;

@@ -1,0 +1,457 @@
+//! The sweep: targets → endpoints → handshakes → observations, with bounded concurrency,
+//! per-endpoint deadlines, retries and an optional global connection rate.
+//!
+//! Memory is bounded by the concurrency, never by the inventory: targets arrive through a
+//! bounded channel from a reader thread, each endpoint task holds a semaphore permit, and
+//! results leave through a bounded channel as soon as they are complete.
+
+use super::handshake::{probe, Attempt, TlsClient};
+use super::resolve::Dns;
+use super::targets::{Target, TargetError};
+use crate::model::{ErrorClass, ErrorInfo, Observation, Timings};
+use crate::timefmt::{now_unix, rfc3339};
+use crate::trust::TrustJudge;
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, Mutex, Semaphore};
+
+/// How a sweep behaves.
+#[derive(Debug, Clone)]
+pub struct SweepConfig {
+    /// Endpoints in flight at most.
+    pub concurrency: usize,
+    /// TCP connect timeout.
+    pub connect_timeout: Duration,
+    /// TLS handshake timeout.
+    pub handshake_timeout: Duration,
+    /// Hard limit for one endpoint, retries included; the task is cancelled past it.
+    pub deadline: Duration,
+    /// Extra attempts after a timeout or reset.
+    pub retries: u32,
+    /// New connections per second, globally.
+    pub rate: Option<f64>,
+    /// Keep the presented chain as PEM in the observation.
+    pub pem: bool,
+    /// Scan only the first address of each name.
+    pub first_ip: bool,
+}
+
+impl Default for SweepConfig {
+    fn default() -> Self {
+        SweepConfig {
+            concurrency: 1000,
+            connect_timeout: Duration::from_secs(5),
+            handshake_timeout: Duration::from_secs(5),
+            deadline: Duration::from_secs(12),
+            retries: 0,
+            rate: None,
+            pem: false,
+            first_ip: false,
+        }
+    }
+}
+
+/// What the sweep emits, in completion order.
+#[derive(Debug)]
+pub enum Event {
+    /// One endpoint is done.
+    Observed(Box<Observation>),
+    /// A target line could not be used.
+    BadTarget(TargetError),
+}
+
+/// Counters the progress display reads while the sweep runs.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Usable target lines read.
+    pub targets_read: AtomicU64,
+    /// Targets whose every endpoint is finished.
+    pub targets_done: AtomicU64,
+    /// Exact duplicate targets collapsed.
+    pub duplicates: AtomicU64,
+    /// Endpoints started.
+    pub endpoints_started: AtomicU64,
+}
+
+/// Stops the sweep from starting new connections (Ctrl-C).
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    /// Asks the sweep to stop starting new work.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether [`Cancel::cancel`] was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// One (name, address, port) to scan.
+#[derive(Debug, Clone)]
+struct Endpoint {
+    host: String,
+    ip: IpAddr,
+    port: u16,
+    sni: Option<String>,
+    label: Option<String>,
+}
+
+/// Marks a target done when the last of its endpoint tasks drops its handle.
+struct TargetDone(Arc<Counters>);
+
+impl Drop for TargetDone {
+    fn drop(&mut self) {
+        self.0.targets_done.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The engine: TLS client, trust store, resolver and limits.
+pub struct Engine {
+    tls: TlsClient,
+    trust: Arc<TrustJudge>,
+    dns: Dns,
+    cfg: SweepConfig,
+    connections: Arc<Semaphore>,
+    lookups: Arc<Semaphore>,
+    rate: Option<Mutex<tokio::time::Interval>>,
+    counters: Arc<Counters>,
+}
+
+impl Engine {
+    /// Builds an engine; call inside a tokio runtime.
+    pub fn new(tls: TlsClient, trust: Arc<TrustJudge>, dns: Dns, cfg: SweepConfig) -> Arc<Self> {
+        let concurrency = cfg.concurrency.max(1);
+        let rate = cfg.rate.filter(|r| *r > 0.0).map(|r| {
+            let mut iv = tokio::time::interval(Duration::from_secs_f64(1.0 / r));
+            iv.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            Mutex::new(iv)
+        });
+        Arc::new(Engine {
+            tls,
+            trust,
+            dns,
+            connections: Arc::new(Semaphore::new(concurrency)),
+            // Lookups are cheap and the resolver multiplexes them; a separate, smaller bound
+            // keeps a slow DNS server from holding connection slots.
+            lookups: Arc::new(Semaphore::new(concurrency.clamp(1, 256))),
+            rate,
+            counters: Arc::new(Counters::default()),
+            cfg,
+        })
+    }
+
+    /// The live counters.
+    pub fn counters(&self) -> Arc<Counters> {
+        self.counters.clone()
+    }
+
+    /// Runs the sweep over `targets`, read on a separate thread so that a slow or blocking
+    /// source (stdin) never stalls the runtime. Returns the stream of events; it ends when
+    /// every started endpoint is done.
+    pub fn start<I>(self: &Arc<Self>, targets: I, cancel: Cancel) -> mpsc::Receiver<Event>
+    where
+        I: Iterator<Item = Result<Target, TargetError>> + Send + 'static,
+    {
+        let (events_tx, events_rx) = mpsc::channel::<Event>(1024);
+        let (targets_tx, mut targets_rx) = mpsc::channel(1024);
+        std::thread::spawn(move || {
+            for item in targets {
+                if targets_tx.blocking_send(item).is_err() {
+                    break;
+                }
+            }
+        });
+        let me = self.clone();
+        tokio::spawn(async move {
+            let mut seen: HashSet<u64> = HashSet::new();
+            while let Some(item) = targets_rx.recv().await {
+                if cancel.is_cancelled() {
+                    break;
+                }
+                let target = match item {
+                    Ok(t) => t,
+                    Err(e) => {
+                        let _ = events_tx.send(Event::BadTarget(e)).await;
+                        continue;
+                    }
+                };
+                // Exact duplicates collapse. Only a 64-bit hash is kept per target, so a
+                // million-line list costs a few MiB, not its text.
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                target.hash(&mut h);
+                if !seen.insert(h.finish()) {
+                    me.counters.duplicates.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                me.counters.targets_read.fetch_add(1, Ordering::Relaxed);
+                let done = Arc::new(TargetDone(me.counters.clone()));
+                me.dispatch(target, done, &events_tx, &cancel).await;
+            }
+        });
+        events_rx
+    }
+
+    async fn dispatch(
+        self: &Arc<Self>,
+        target: Target,
+        done: Arc<TargetDone>,
+        tx: &mpsc::Sender<Event>,
+        cancel: &Cancel,
+    ) {
+        match target {
+            Target::Addr {
+                ip,
+                port,
+                sni,
+                label,
+            } => {
+                let ep = Endpoint {
+                    host: ip.to_string(),
+                    ip,
+                    port,
+                    sni,
+                    label,
+                };
+                self.launch(ep, None, done, tx.clone()).await;
+            }
+            Target::Cidr { net, port } => {
+                for ip in net_addrs(&net) {
+                    if cancel.is_cancelled() {
+                        break;
+                    }
+                    let ep = Endpoint {
+                        host: ip.to_string(),
+                        ip,
+                        port,
+                        sni: None,
+                        label: None,
+                    };
+                    self.launch(ep, None, done.clone(), tx.clone()).await;
+                }
+            }
+            Target::Name {
+                name,
+                port,
+                pin: Some(ip),
+                sni,
+                label,
+            } => {
+                let ep = Endpoint {
+                    sni: Some(sni.unwrap_or_else(|| name.clone())),
+                    host: name,
+                    ip,
+                    port,
+                    label,
+                };
+                self.launch(ep, None, done, tx.clone()).await;
+            }
+            Target::Name {
+                name,
+                port,
+                pin: None,
+                sni,
+                label,
+            } => {
+                let Ok(permit) = self.lookups.clone().acquire_owned().await else {
+                    return;
+                };
+                let me = self.clone();
+                let tx = tx.clone();
+                let cancel = cancel.clone();
+                tokio::spawn(async move {
+                    let t0 = Instant::now();
+                    let answer = me.dns.lookup(&name).await;
+                    let dns_ms = Some(t0.elapsed().as_secs_f64() * 1000.0);
+                    drop(permit);
+                    match answer {
+                        Err(error) => {
+                            let obs = Observation {
+                                scan_time: rfc3339(time::OffsetDateTime::now_utc()),
+                                sni: Some(sni.unwrap_or_else(|| name.clone())),
+                                host: name,
+                                ip: None,
+                                port,
+                                label,
+                                cert: None,
+                                chain: Vec::new(),
+                                pem: None,
+                                tls: None,
+                                findings: Vec::new(),
+                                trust_detail: None,
+                                timings: Timings {
+                                    dns_ms,
+                                    ..Timings::default()
+                                },
+                                error: Some(error),
+                            };
+                            let _ = tx.send(Event::Observed(Box::new(obs))).await;
+                            drop(done);
+                        }
+                        Ok(ips) => {
+                            let n = if me.cfg.first_ip { 1 } else { ips.len() };
+                            for ip in ips.into_iter().take(n) {
+                                if cancel.is_cancelled() {
+                                    break;
+                                }
+                                let ep = Endpoint {
+                                    host: name.clone(),
+                                    ip,
+                                    port,
+                                    sni: Some(sni.clone().unwrap_or_else(|| name.clone())),
+                                    label: label.clone(),
+                                };
+                                me.launch(ep, dns_ms, done.clone(), tx.clone()).await;
+                            }
+                        }
+                    }
+                });
+            }
+        }
+    }
+
+    async fn launch(
+        self: &Arc<Self>,
+        ep: Endpoint,
+        dns_ms: Option<f64>,
+        done: Arc<TargetDone>,
+        tx: mpsc::Sender<Event>,
+    ) {
+        let Ok(permit) = self.connections.clone().acquire_owned().await else {
+            return;
+        };
+        if let Some(rate) = &self.rate {
+            rate.lock().await.tick().await;
+        }
+        self.counters
+            .endpoints_started
+            .fetch_add(1, Ordering::Relaxed);
+        let me = self.clone();
+        tokio::spawn(async move {
+            let obs = me.scan(ep, dns_ms).await;
+            // The permit is released only once the result is handed over, so a slow writer
+            // slows the sweep instead of piling results up in memory.
+            let _ = tx.send(Event::Observed(Box::new(obs))).await;
+            drop(permit);
+            drop(done);
+        });
+    }
+
+    async fn scan(&self, ep: Endpoint, dns_ms: Option<f64>) -> Observation {
+        let scan_time = rfc3339(time::OffsetDateTime::now_utc());
+        let addr = std::net::SocketAddr::new(ep.ip, ep.port);
+        let attempt = tokio::time::timeout(self.cfg.deadline, async {
+            let mut tries = 0;
+            loop {
+                let a = probe(
+                    &self.tls,
+                    addr,
+                    ep.sni.as_deref(),
+                    self.cfg.connect_timeout,
+                    self.cfg.handshake_timeout,
+                )
+                .await;
+                let transient = a.chain.is_empty()
+                    && a.error
+                        .as_ref()
+                        .map(|e| e.class.is_transient())
+                        .unwrap_or(false);
+                if !transient || tries >= self.cfg.retries {
+                    return a;
+                }
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(200u64 << tries.min(5))).await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| Attempt {
+            error: Some(ErrorInfo {
+                class: ErrorClass::TlsTimeout,
+                message: format!(
+                    "no result within the per-endpoint deadline of {}",
+                    crate::duration::display(self.cfg.deadline)
+                ),
+            }),
+            ..Attempt::default()
+        });
+        self.observe(ep, scan_time, dns_ms, attempt)
+    }
+
+    fn observe(
+        &self,
+        ep: Endpoint,
+        scan_time: String,
+        dns_ms: Option<f64>,
+        attempt: Attempt,
+    ) -> Observation {
+        let mut obs = Observation {
+            scan_time,
+            host: ep.host,
+            ip: Some(ep.ip),
+            port: ep.port,
+            sni: ep.sni,
+            label: ep.label,
+            cert: None,
+            chain: Vec::new(),
+            pem: None,
+            tls: attempt.tls,
+            findings: Vec::new(),
+            trust_detail: None,
+            timings: Timings {
+                dns_ms,
+                connect_ms: attempt.connect_ms,
+                handshake_ms: attempt.handshake_ms,
+            },
+            error: attempt.error,
+        };
+        let chain = attempt.chain;
+        if let Some(leaf) = chain.first() {
+            match crate::cert::cert_info(leaf) {
+                Ok(info) => {
+                    let report = self
+                        .trust
+                        .judge(&chain, &info, obs.sni.as_deref(), now_unix());
+                    obs.findings = report.findings;
+                    obs.trust_detail = report.detail;
+                    obs.cert = Some(info);
+                }
+                Err(e) => {
+                    obs.trust_detail = Some(e.to_string());
+                }
+            }
+            obs.chain = chain.iter().map(|c| crate::cert::chain_entry(c)).collect();
+            if self.cfg.pem {
+                obs.pem = Some(
+                    chain
+                        .iter()
+                        .map(|c| pem::encode(&pem::Pem::new("CERTIFICATE", c.to_vec())))
+                        .collect(),
+                );
+            }
+        }
+        obs
+    }
+}
+
+/// Every address of a block, network and broadcast included (a scanner asks, it does not
+/// assume what is deployed where).
+fn net_addrs(net: &ipnet::IpNet) -> Box<dyn Iterator<Item = IpAddr> + Send> {
+    match net {
+        ipnet::IpNet::V4(n) => {
+            let start = u32::from(n.network());
+            let end = u32::from(n.broadcast());
+            Box::new((start..=end).map(|a| IpAddr::from(std::net::Ipv4Addr::from(a))))
+        }
+        ipnet::IpNet::V6(n) => {
+            let start = u128::from(n.network());
+            let end = u128::from(n.broadcast());
+            Box::new((start..=end).map(|a| IpAddr::from(std::net::Ipv6Addr::from(a))))
+        }
+    }
+}

@@ -1,0 +1,504 @@
+//! Target lists, read lazily: plain lines or a CSV with a `host` column.
+//!
+//! Plain lines: `host`, `host:port`, `IPv4`, `IPv4:port`, `IPv6`, `[IPv6]:port`,
+//! `host@IP[:port]` (pin the address, keep SNI = host), CIDR blocks (every address, no SNI),
+//! `# comments` and blank lines. A line that cannot be used becomes a [`TargetError`] naming
+//! file, line and reason; reading goes on.
+
+use ipnet::IpNet;
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::net::IpAddr;
+use std::path::Path;
+
+/// Largest CIDR block accepted on one line (a /8 of IPv4).
+pub const MAX_CIDR_ADDRESSES: u128 = 1 << 24;
+
+/// One usable line of a target list.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// A DNS name, resolved at sweep time unless pinned to an address.
+    Name {
+        /// A-label (punycode), lowercase, no trailing dot.
+        name: String,
+        /// TCP port.
+        port: u16,
+        /// Address to connect to instead of resolving (`host@IP`).
+        pin: Option<IpAddr>,
+        /// SNI to send when it differs from the name (CSV `sni` column).
+        sni: Option<String>,
+        /// Free label carried into the reports.
+        label: Option<String>,
+    },
+    /// A bare address: connect without SNI unless one is given.
+    Addr {
+        /// The address.
+        ip: IpAddr,
+        /// TCP port.
+        port: u16,
+        /// SNI to send (CSV `sni` column), none by default.
+        sni: Option<String>,
+        /// Free label carried into the reports.
+        label: Option<String>,
+    },
+    /// Every address of a block, without SNI.
+    Cidr {
+        /// The block.
+        net: IpNet,
+        /// TCP port.
+        port: u16,
+    },
+}
+
+/// A target line that could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetError {
+    /// The file (`-` for standard input).
+    pub file: String,
+    /// 1-based line number.
+    pub line: u64,
+    /// The field at fault, when the input is CSV.
+    pub field: Option<String>,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl fmt::Display for TargetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.field {
+            Some(field) => write!(
+                f,
+                "{}:{}: field {field}: {}",
+                self.file, self.line, self.reason
+            ),
+            None => write!(f, "{}:{}: {}", self.file, self.line, self.reason),
+        }
+    }
+}
+
+impl std::error::Error for TargetError {}
+
+/// Converts a host name to its A-label form, lowercased, without a trailing dot.
+pub fn normalize_host(raw: &str) -> Result<String, String> {
+    let trimmed = raw.trim().trim_end_matches('.');
+    if trimmed.is_empty() {
+        return Err("empty host name".into());
+    }
+    if let Some(bad) = trimmed.chars().find(|c| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                '/' | '\\' | '@' | ',' | '"' | '\'' | '[' | ']' | ':' | '#'
+            )
+    }) {
+        return Err(format!("host name \"{raw}\" contains \"{bad}\""));
+    }
+    let ascii = idna::domain_to_ascii(trimmed).map_err(|_| {
+        format!("host name \"{raw}\" is not a valid (internationalised) domain name")
+    })?;
+    if ascii.len() > 253 {
+        return Err(format!("host name \"{raw}\" is longer than 253 characters"));
+    }
+    if ascii.split('.').any(|l| l.is_empty() || l.len() > 63) {
+        return Err(format!(
+            "host name \"{raw}\" has an empty or over-long label"
+        ));
+    }
+    Ok(ascii)
+}
+
+fn parse_port(s: &str) -> Result<u16, String> {
+    match s.trim().parse::<u16>() {
+        Ok(0) | Err(_) => Err(format!("bad port \"{s}\" (1-65535)")),
+        Ok(p) => Ok(p),
+    }
+}
+
+/// Parses one plain line (already stripped of comments and trimmed, non-empty).
+pub fn parse_line(line: &str, default_port: u16) -> Result<Target, String> {
+    if let Some((host, addr)) = line.split_once('@') {
+        let name = normalize_host(host)?;
+        let (ip, port) = parse_addr_port(addr, default_port)?;
+        return Ok(Target::Name {
+            name,
+            port,
+            pin: Some(ip),
+            sni: None,
+            label: None,
+        });
+    }
+    if line.contains('/') {
+        let net: IpNet = line
+            .parse()
+            .map_err(|_| format!("bad CIDR block \"{line}\""))?;
+        let size: u128 = 1u128 << (net.max_prefix_len() - net.prefix_len()).min(127);
+        if size > MAX_CIDR_ADDRESSES {
+            return Err(format!(
+                "CIDR block \"{line}\" has {size} addresses; split it (at most {MAX_CIDR_ADDRESSES} a line)"
+            ));
+        }
+        return Ok(Target::Cidr {
+            net: net.trunc(),
+            port: default_port,
+        });
+    }
+    if line.starts_with('[') || line.parse::<IpAddr>().is_ok() || looks_like_ipv4_port(line) {
+        let (ip, port) = parse_addr_port(line, default_port)?;
+        return Ok(Target::Addr {
+            ip,
+            port,
+            sni: None,
+            label: None,
+        });
+    }
+    let (host, port) = match line.rsplit_once(':') {
+        Some((h, p)) => (h, parse_port(p)?),
+        None => (line, default_port),
+    };
+    if host.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return Err(format!("bad IP address \"{host}\""));
+    }
+    Ok(Target::Name {
+        name: normalize_host(host)?,
+        port,
+        pin: None,
+        sni: None,
+        label: None,
+    })
+}
+
+fn looks_like_ipv4_port(s: &str) -> bool {
+    s.rsplit_once(':')
+        .map(|(h, _)| h.parse::<std::net::Ipv4Addr>().is_ok())
+        .unwrap_or(false)
+}
+
+/// `IPv4`, `IPv4:port`, `IPv6`, `[IPv6]`, `[IPv6]:port`.
+fn parse_addr_port(s: &str, default_port: u16) -> Result<(IpAddr, u16), String> {
+    let s = s.trim();
+    if let Some(rest) = s.strip_prefix('[') {
+        let (ip, after) = rest
+            .split_once(']')
+            .ok_or_else(|| format!("bad address \"{s}\": missing \"]\""))?;
+        let ip: IpAddr = ip.parse().map_err(|_| format!("bad IP address \"{ip}\""))?;
+        let port = match after.strip_prefix(':') {
+            Some(p) => parse_port(p)?,
+            None if after.is_empty() => default_port,
+            None => return Err(format!("bad address \"{s}\"")),
+        };
+        return Ok((ip, port));
+    }
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Ok((ip, default_port));
+    }
+    let (ip, port) = s
+        .rsplit_once(':')
+        .ok_or_else(|| format!("bad IP address \"{s}\""))?;
+    let ip: IpAddr = ip.parse().map_err(|_| format!("bad IP address \"{ip}\""))?;
+    Ok((ip, parse_port(port)?))
+}
+
+fn strip_comment(line: &str) -> &str {
+    let cut = if line.trim_start().starts_with('#') {
+        0
+    } else {
+        line.find(" #")
+            .or_else(|| line.find("\t#"))
+            .unwrap_or(line.len())
+    };
+    line[..cut].trim()
+}
+
+/// Column positions of a CSV target list.
+#[derive(Debug, Clone, Default)]
+struct CsvColumns {
+    host: usize,
+    port: Option<usize>,
+    ip: Option<usize>,
+    sni: Option<usize>,
+    label: Option<usize>,
+}
+
+enum Mode {
+    Plain,
+    Csv(CsvColumns, Box<csv::Reader<Box<dyn BufRead + Send>>>, u64),
+}
+
+/// A lazy reader of a target list; yields one item per usable or bad line.
+pub struct TargetReader {
+    file: String,
+    default_port: u16,
+    lines: Box<dyn BufRead + Send>,
+    line_no: u64,
+    mode: Option<Mode>,
+    buf: String,
+}
+
+impl TargetReader {
+    /// Opens `path` (`-` for standard input).
+    pub fn open(path: &str, default_port: u16) -> io::Result<Self> {
+        let inner: Box<dyn Read + Send> = if path == "-" {
+            Box::new(io::stdin())
+        } else {
+            Box::new(File::open(Path::new(path))?)
+        };
+        Ok(Self::from_reader(path, inner, default_port))
+    }
+
+    /// Reads from any reader; `name` is used in error messages.
+    pub fn from_reader(name: &str, r: Box<dyn Read + Send>, default_port: u16) -> Self {
+        TargetReader {
+            file: name.to_string(),
+            default_port,
+            lines: Box::new(BufReader::with_capacity(64 * 1024, r)),
+            line_no: 0,
+            mode: None,
+            buf: String::new(),
+        }
+    }
+
+    fn err(&self, line: u64, field: Option<&str>, reason: String) -> TargetError {
+        TargetError {
+            file: self.file.clone(),
+            line,
+            field: field.map(str::to_string),
+            reason,
+        }
+    }
+
+    fn next_plain(&mut self) -> Option<Result<Target, TargetError>> {
+        loop {
+            self.buf.clear();
+            match self.lines.read_line(&mut self.buf) {
+                Ok(0) => return None,
+                Ok(_) => {}
+                Err(e) => {
+                    self.line_no += 1;
+                    let reason = if e.kind() == io::ErrorKind::InvalidData {
+                        "line is not valid UTF-8".to_string()
+                    } else {
+                        format!("read error: {e}")
+                    };
+                    let err = self.err(self.line_no, None, reason);
+                    if e.kind() != io::ErrorKind::InvalidData {
+                        // A failing reader will not recover; stop after reporting.
+                        self.mode = Some(Mode::Plain);
+                        self.lines = Box::new(io::empty());
+                    }
+                    return Some(Err(err));
+                }
+            }
+            self.line_no += 1;
+            let line = strip_comment(self.buf.trim_start_matches('\u{feff}')).to_string();
+            if line.is_empty() {
+                continue;
+            }
+            if self.mode.is_none() {
+                if let Some(cols) = csv_header(&line) {
+                    let cols = match cols {
+                        Ok(c) => c,
+                        Err(reason) => {
+                            self.mode = Some(Mode::Plain);
+                            self.lines = Box::new(io::empty());
+                            return Some(Err(self.err(self.line_no, None, reason)));
+                        }
+                    };
+                    let rest = std::mem::replace(&mut self.lines, Box::new(io::empty()));
+                    let rdr = csv::ReaderBuilder::new()
+                        .has_headers(false)
+                        .flexible(true)
+                        .comment(Some(b'#'))
+                        .from_reader(rest);
+                    self.mode = Some(Mode::Csv(cols, Box::new(rdr), self.line_no));
+                    return self.next_csv();
+                }
+                self.mode = Some(Mode::Plain);
+            }
+            return Some(
+                parse_line(&line, self.default_port).map_err(|r| self.err(self.line_no, None, r)),
+            );
+        }
+    }
+
+    fn next_csv(&mut self) -> Option<Result<Target, TargetError>> {
+        let Some(Mode::Csv(cols, rdr, offset)) = &mut self.mode else {
+            return None;
+        };
+        let mut rec = csv::StringRecord::new();
+        loop {
+            match rdr.read_record(&mut rec) {
+                Ok(false) => return None,
+                Ok(true) => {}
+                Err(e) => {
+                    let line = *offset + e.position().map(|p| p.line()).unwrap_or(0);
+                    return Some(Err(self.err(line, None, format!("bad CSV: {e}"))));
+                }
+            }
+            let line = *offset + rec.position().map(|p| p.line()).unwrap_or(0);
+            if rec.iter().all(|f| f.trim().is_empty()) {
+                continue;
+            }
+            let cols = cols.clone();
+            return Some(self.csv_target(&cols, &rec, line));
+        }
+    }
+
+    fn csv_target(
+        &self,
+        cols: &CsvColumns,
+        rec: &csv::StringRecord,
+        line: u64,
+    ) -> Result<Target, TargetError> {
+        let get = |i: Option<usize>| {
+            i.and_then(|i| rec.get(i))
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+        };
+        let host = get(Some(cols.host))
+            .ok_or_else(|| self.err(line, Some("host"), "empty host".into()))?;
+        let port = match get(cols.port) {
+            Some(p) => parse_port(p).map_err(|r| self.err(line, Some("port"), r))?,
+            None => self.default_port,
+        };
+        let pin = match get(cols.ip) {
+            Some(ip) => Some(
+                ip.trim_matches(|c| c == '[' || c == ']')
+                    .parse::<IpAddr>()
+                    .map_err(|_| self.err(line, Some("ip"), format!("bad IP address \"{ip}\"")))?,
+            ),
+            None => None,
+        };
+        let sni = match get(cols.sni) {
+            Some(s) => Some(normalize_host(s).map_err(|r| self.err(line, Some("sni"), r))?),
+            None => None,
+        };
+        let label = get(cols.label).map(str::to_string);
+        let bare = host.trim_matches(|c| c == '[' || c == ']');
+        if let Ok(ip) = bare.parse::<IpAddr>() {
+            return Ok(Target::Addr {
+                ip: pin.unwrap_or(ip),
+                port,
+                sni,
+                label,
+            });
+        }
+        let name = normalize_host(host).map_err(|r| self.err(line, Some("host"), r))?;
+        Ok(Target::Name {
+            name,
+            port,
+            pin,
+            sni,
+            label,
+        })
+    }
+}
+
+/// Recognises a CSV header line: comma-separated with a `host` column.
+fn csv_header(line: &str) -> Option<Result<CsvColumns, String>> {
+    if !line.contains(',') {
+        return None;
+    }
+    let fields: Vec<String> = line
+        .split(',')
+        .map(|f| f.trim().trim_matches('"').to_ascii_lowercase())
+        .collect();
+    let pos = |name: &str| fields.iter().position(|f| f == name);
+    let host = pos("host")?;
+    Some(Ok(CsvColumns {
+        host,
+        port: pos("port"),
+        ip: pos("ip"),
+        sni: pos("sni"),
+        label: pos("label"),
+    }))
+}
+
+impl Iterator for TargetReader {
+    type Item = Result<Target, TargetError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.mode {
+            Some(Mode::Csv(..)) => self.next_csv(),
+            _ => self.next_plain(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Vec<Result<Target, TargetError>> {
+        TargetReader::from_reader("t.txt", Box::new(io::Cursor::new(text.to_string())), 443)
+            .collect()
+    }
+
+    #[test]
+    fn plain_lines_of_every_form() {
+        let out = read(
+            "# fleet\n\nexample.com\nexample.com:8443\n192.0.2.1\n192.0.2.1:444\n[2001:db8::1]:8443\n\
+             2001:db8::2\nwww.example.com@192.0.2.9:8443\n10.0.0.0/30\nBücher.example # idn\n",
+        );
+        let t: Vec<Target> = out.into_iter().map(|r| r.unwrap()).collect();
+        assert_eq!(t.len(), 9);
+        assert!(
+            matches!(&t[0], Target::Name { name, port: 443, pin: None, .. } if name == "example.com")
+        );
+        assert!(matches!(&t[1], Target::Name { port: 8443, .. }));
+        assert!(matches!(
+            &t[2],
+            Target::Addr {
+                port: 443,
+                sni: None,
+                ..
+            }
+        ));
+        assert!(matches!(&t[3], Target::Addr { port: 444, .. }));
+        assert!(matches!(&t[4], Target::Addr { ip, port: 8443, .. } if ip.is_ipv6()));
+        assert!(matches!(&t[5], Target::Addr { ip, port: 443, .. } if ip.is_ipv6()));
+        assert!(
+            matches!(&t[6], Target::Name { name, port: 8443, pin: Some(ip), .. } if name == "www.example.com" && ip.to_string() == "192.0.2.9")
+        );
+        assert!(matches!(&t[7], Target::Cidr { net, .. } if net.to_string() == "10.0.0.0/30"));
+        assert!(matches!(&t[8], Target::Name { name, .. } if name == "xn--bcher-kva.example"));
+    }
+
+    #[test]
+    fn bad_lines_are_reported_with_line_numbers_and_reading_goes_on() {
+        let out = read("good.example\nbad.example:99999\n300.1.2.3:443\n[::1\nok.example:8443\n");
+        assert!(out[0].is_ok());
+        let e = out[1].as_ref().unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.reason.contains("bad port"), "{e}");
+        let e = out[2].as_ref().unwrap_err();
+        assert_eq!(e.line, 3);
+        assert!(e.reason.contains("bad IP"), "{e}");
+        assert_eq!(out[3].as_ref().unwrap_err().line, 4);
+        assert!(out[4].is_ok());
+        assert_eq!(out.len(), 5);
+    }
+
+    #[test]
+    fn csv_with_header() {
+        let out = read(
+            "host,port,ip,sni,label\nwww.example.com,8443,192.0.2.5,,web\n192.0.2.6,,,api.example.com,api\nx.example,abc,,,\n",
+        );
+        assert!(
+            matches!(&out[0], Ok(Target::Name { name, port: 8443, pin: Some(_), label: Some(l), .. }) if name == "www.example.com" && l == "web")
+        );
+        assert!(
+            matches!(&out[1], Ok(Target::Addr { port: 443, sni: Some(s), .. }) if s == "api.example.com")
+        );
+        let e = out[2].as_ref().unwrap_err();
+        assert_eq!(e.line, 4);
+        assert_eq!(e.field.as_deref(), Some("port"));
+        assert_eq!(out.len(), 3);
+    }
+
+    #[test]
+    fn oversized_cidr_is_refused() {
+        let out = read("10.0.0.0/7\n");
+        assert!(out[0].as_ref().unwrap_err().reason.contains("split it"));
+    }
+}

@@ -1,0 +1,381 @@
+//! An in-process fleet of TLS endpoints on loopback, with rcgen-made chains.
+//!
+//! Used by `certsweep demo`, the integration tests and the sweep benchmark, so all three
+//! exercise the real engine against real sockets.
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, SerialNumber,
+};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
+use rustls::sign::CertifiedKey;
+use rustls::{RootCertStore, ServerConfig};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use time::OffsetDateTime;
+use tokio::io::AsyncReadExt;
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::task::JoinHandle;
+
+/// A failure to build fixtures.
+#[derive(Debug, thiserror::Error)]
+pub enum FleetError {
+    /// Certificate generation failed.
+    #[error("certificate generation: {0}")]
+    Cert(#[from] rcgen::Error),
+    /// TLS server configuration failed.
+    #[error("TLS server: {0}")]
+    Tls(#[from] rustls::Error),
+    /// Socket failure.
+    #[error("socket: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A certificate authority that can sign.
+pub struct Ca {
+    issuer: Issuer<'static, KeyPair>,
+    /// The CA's own certificate.
+    pub cert: CertificateDer<'static>,
+}
+
+impl std::fmt::Debug for Ca {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ca").finish_non_exhaustive()
+    }
+}
+
+fn ca_params(cn: &str) -> CertificateParams {
+    let mut p = CertificateParams::default();
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::OrganizationName, "certsweep test PKI");
+    dn.push(DnType::CommonName, cn);
+    p.distinguished_name = dn;
+    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    p.not_before = OffsetDateTime::now_utc() - time::Duration::days(3650);
+    p.not_after = OffsetDateTime::now_utc() + time::Duration::days(3650);
+    p
+}
+
+/// A root and an intermediate under it.
+#[derive(Debug)]
+pub struct Pki {
+    /// The root (trust anchor).
+    pub root: Ca,
+    /// The issuing intermediate.
+    pub intermediate: Ca,
+}
+
+/// How the served chain is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChainKind {
+    /// Leaf and intermediate.
+    Full,
+    /// Leaf only: the intermediate is missing.
+    LeafOnly,
+    /// A self-signed leaf.
+    SelfSigned,
+}
+
+/// What a leaf should look like.
+#[derive(Debug, Clone)]
+pub struct LeafSpec {
+    /// DNS SANs (the first is also the CN).
+    pub names: Vec<String>,
+    /// notBefore.
+    pub not_before: OffsetDateTime,
+    /// notAfter.
+    pub not_after: OffsetDateTime,
+    /// Serial bytes (big-endian, positive).
+    pub serial: Vec<u8>,
+    /// Chain shape.
+    pub chain: ChainKind,
+}
+
+impl LeafSpec {
+    /// A leaf for `names`, valid from `days_ago` days ago for `days_left` more days.
+    pub fn new(names: &[&str], serial: u64, days_ago: i64, days_left: i64) -> Self {
+        let now = OffsetDateTime::now_utc();
+        LeafSpec {
+            names: names.iter().map(|s| s.to_string()).collect(),
+            not_before: now - time::Duration::days(days_ago),
+            not_after: now + time::Duration::days(days_left),
+            serial: serial_bytes(serial),
+            chain: ChainKind::Full,
+        }
+    }
+
+    /// The same with another chain shape.
+    pub fn with_chain(mut self, chain: ChainKind) -> Self {
+        self.chain = chain;
+        self
+    }
+}
+
+/// Big-endian bytes of `n` with a high bit set in the first byte, so that the DER encoding
+/// needs a leading zero byte, as real CA serials often do.
+pub fn serial_bytes(n: u64) -> Vec<u8> {
+    let mut v = vec![0x8a];
+    v.extend_from_slice(&n.to_be_bytes());
+    v
+}
+
+/// An issued leaf with the chain to serve.
+#[derive(Debug)]
+pub struct Leaf {
+    /// The chain to serve, leaf first.
+    pub chain: Vec<CertificateDer<'static>>,
+    /// The leaf's private key (PKCS#8).
+    pub key: PrivateKeyDer<'static>,
+    /// Canonical serial (uppercase hex).
+    pub serial_hex: String,
+    /// Decimal serial.
+    pub serial_dec: String,
+    /// notBefore.
+    pub not_before: OffsetDateTime,
+    /// notAfter.
+    pub not_after: OffsetDateTime,
+    /// The leaf as PEM.
+    pub pem: String,
+}
+
+impl Leaf {
+    fn certified_key(&self) -> Result<Arc<CertifiedKey>, FleetError> {
+        let provider = rustls::crypto::ring::default_provider();
+        let key = provider
+            .key_provider
+            .load_private_key(self.key.clone_key())?;
+        Ok(Arc::new(CertifiedKey::new(self.chain.clone(), key)))
+    }
+}
+
+impl Pki {
+    /// A fresh root and intermediate named after `label`.
+    pub fn new(label: &str) -> Result<Self, FleetError> {
+        let root_key = KeyPair::generate()?;
+        let root_params = ca_params(&format!("{label} Root CA"));
+        let root_cert = root_params.self_signed(&root_key)?;
+        let root_issuer = Issuer::new(root_params, root_key);
+        let int_key = KeyPair::generate()?;
+        let int_params = ca_params(&format!("{label} Issuing CA 1"));
+        let int_cert = int_params.signed_by(&int_key, &root_issuer)?;
+        Ok(Pki {
+            root: Ca {
+                issuer: root_issuer,
+                cert: root_cert.der().clone(),
+            },
+            intermediate: Ca {
+                issuer: Issuer::new(int_params, int_key),
+                cert: int_cert.der().clone(),
+            },
+        })
+    }
+
+    /// The root as PEM (for `--ca-file`).
+    pub fn root_pem(&self) -> String {
+        pem::encode(&pem::Pem::new("CERTIFICATE", self.root.cert.to_vec()))
+    }
+
+    /// Issues a leaf.
+    pub fn issue(&self, spec: &LeafSpec) -> Result<Leaf, FleetError> {
+        let key = KeyPair::generate()?;
+        let mut p = CertificateParams::new(spec.names.clone())?;
+        let mut dn = DistinguishedName::new();
+        if let Some(cn) = spec.names.first() {
+            dn.push(DnType::CommonName, cn.as_str());
+        }
+        p.distinguished_name = dn;
+        p.not_before = spec.not_before;
+        p.not_after = spec.not_after;
+        p.serial_number = Some(SerialNumber::from_slice(&spec.serial));
+        p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        p.use_authority_key_identifier_extension = true;
+        let cert = match spec.chain {
+            ChainKind::SelfSigned => p.self_signed(&key)?,
+            _ => p.signed_by(&key, &self.intermediate.issuer)?,
+        };
+        let mut chain = vec![cert.der().clone()];
+        if spec.chain == ChainKind::Full {
+            chain.push(self.intermediate.cert.clone());
+        }
+        let serial_hex = crate::cert::canonical_serial_from_bytes(&spec.serial);
+        let serial_dec = num_bigint::BigUint::from_bytes_be(&spec.serial).to_string();
+        Ok(Leaf {
+            chain,
+            key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            serial_hex,
+            serial_dec,
+            not_before: spec.not_before,
+            not_after: spec.not_after,
+            pem: cert.pem(),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct SniMap {
+    by_name: HashMap<String, Arc<CertifiedKey>>,
+    default: Option<Arc<CertifiedKey>>,
+}
+
+impl ResolvesServerCert for SniMap {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        hello
+            .server_name()
+            .and_then(|n| self.by_name.get(n))
+            .or(self.default.as_ref())
+            .cloned()
+    }
+}
+
+/// A running server; stops when dropped.
+#[derive(Debug)]
+pub struct Server {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Serves `default` (and `by_name` per SNI) on `bind`; `client_auth` demands a client
+/// certificate issued by that root.
+pub async fn serve_tls(
+    bind: SocketAddr,
+    default: &Leaf,
+    by_name: &[(&str, &Leaf)],
+    client_auth: Option<&CertificateDer<'static>>,
+) -> Result<Server, FleetError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut names = HashMap::new();
+    for (n, l) in by_name {
+        names.insert(n.to_string(), l.certified_key()?);
+    }
+    let resolver = Arc::new(SniMap {
+        by_name: names,
+        default: Some(default.certified_key()?),
+    });
+    let builder = ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()?;
+    let config = match client_auth {
+        Some(root) => {
+            let mut roots = RootCertStore::empty();
+            roots.add(root.clone())?;
+            let v = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .map_err(|e| rustls::Error::General(e.to_string()))?;
+            builder
+                .with_client_cert_verifier(v)
+                .with_cert_resolver(resolver)
+        }
+        None => builder.with_no_client_auth().with_cert_resolver(resolver),
+    };
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind(bind).await?;
+    let addr = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                if let Ok(mut tls) = acceptor.accept(tcp).await {
+                    let mut buf = [0u8; 256];
+                    // Hold the connection until the client goes, as a real server would.
+                    while let Ok(n) = tls.read(&mut buf).await {
+                        if n == 0 {
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    Ok(Server { addr, task })
+}
+
+/// A listener that accepts TCP and never says a word (a tarpit).
+pub async fn serve_tarpit(bind: SocketAddr) -> Result<Server, FleetError> {
+    let listener = TcpListener::bind(bind).await?;
+    let addr = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((mut tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            tokio::spawn(async move {
+                let mut buf = [0u8; 1024];
+                while let Ok(n) = tcp.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    Ok(Server { addr, task })
+}
+
+/// A port on `ip` where nothing listens (connections are refused).
+pub async fn refused_addr(ip: std::net::IpAddr) -> Result<SocketAddr, FleetError> {
+    let l = TcpListener::bind(SocketAddr::new(ip, 0)).await?;
+    let addr = l.local_addr()?;
+    drop(l);
+    Ok(addr)
+}
+
+/// An address whose SYNs are dropped, so connecting times out: a listener with a full
+/// accept queue that never accepts. This is what a firewalled address looks like, made on
+/// loopback without privileges.
+pub struct Blackhole {
+    /// The address that does not answer.
+    pub addr: SocketAddr,
+    _listener: tokio::net::TcpListener,
+    _fillers: Vec<TcpStream>,
+}
+
+impl std::fmt::Debug for Blackhole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Blackhole")
+            .field("addr", &self.addr)
+            .finish()
+    }
+}
+
+/// Makes a [`Blackhole`] on `ip`.
+pub async fn blackhole(ip: std::net::IpAddr) -> Result<Blackhole, FleetError> {
+    let socket = if ip.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.bind(SocketAddr::new(ip, 0))?;
+    let listener = socket.listen(0)?;
+    let addr = listener.local_addr()?;
+    let mut fillers = Vec::new();
+    // Fill the accept queue; once full, the kernel drops further SYNs.
+    for _ in 0..4 {
+        match tokio::time::timeout(
+            std::time::Duration::from_millis(200),
+            TcpStream::connect(addr),
+        )
+        .await
+        {
+            Ok(Ok(s)) => fillers.push(s),
+            _ => break,
+        }
+    }
+    Ok(Blackhole {
+        addr,
+        _listener: listener,
+        _fillers: fillers,
+    })
+}

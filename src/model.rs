@@ -1,0 +1,282 @@
+//! Plain data passed between the engine, the knowledge modules and the outputs.
+//!
+//! Nothing here does I/O: an [`Observation`] is what the engine saw at one endpoint, and every
+//! sink (CSV, JSON lines, summary) and the verdict logic read it without reaching back into
+//! the network code.
+
+use serde::Serialize;
+use std::fmt;
+use std::net::IpAddr;
+
+/// Why an endpoint yielded no certificate (or why its handshake failed after it did).
+///
+/// The names are a stable vocabulary: they appear verbatim in reports and scripts match on
+/// them, so variants are only ever added, never renamed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorClass {
+    /// The name does not exist (NXDOMAIN).
+    DnsNxdomain,
+    /// The name exists but has no A/AAAA records (of the requested family).
+    DnsNoAddress,
+    /// The lookup failed: SERVFAIL, timeout, refused, malformed answer.
+    DnsError,
+    /// No TCP connection within the connect timeout (packets dropped, likely a firewall).
+    ConnectTimeout,
+    /// The TCP connection was actively refused (RST): nothing listens on the port.
+    ConnectRefused,
+    /// Any other connect failure: unreachable network or host, reset, local resource limits.
+    ConnectError,
+    /// Connected, but no complete handshake within the handshake timeout.
+    TlsTimeout,
+    /// The server sent a TLS alert.
+    TlsAlert,
+    /// No common protocol version or cipher suite (legacy server).
+    TlsProtocol,
+    /// Any other TLS failure: not TLS at all, connection closed mid-handshake, bad signature.
+    TlsError,
+}
+
+impl ErrorClass {
+    /// Every class, in report order.
+    pub const ALL: [ErrorClass; 10] = [
+        ErrorClass::DnsNxdomain,
+        ErrorClass::DnsNoAddress,
+        ErrorClass::DnsError,
+        ErrorClass::ConnectTimeout,
+        ErrorClass::ConnectRefused,
+        ErrorClass::ConnectError,
+        ErrorClass::TlsTimeout,
+        ErrorClass::TlsAlert,
+        ErrorClass::TlsProtocol,
+        ErrorClass::TlsError,
+    ];
+
+    /// The stable snake_case name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorClass::DnsNxdomain => "dns_nxdomain",
+            ErrorClass::DnsNoAddress => "dns_no_address",
+            ErrorClass::DnsError => "dns_error",
+            ErrorClass::ConnectTimeout => "connect_timeout",
+            ErrorClass::ConnectRefused => "connect_refused",
+            ErrorClass::ConnectError => "connect_error",
+            ErrorClass::TlsTimeout => "tls_timeout",
+            ErrorClass::TlsAlert => "tls_alert",
+            ErrorClass::TlsProtocol => "tls_protocol",
+            ErrorClass::TlsError => "tls_error",
+        }
+    }
+
+    /// Whether a retry may help (timeouts and resets), as opposed to a definite answer.
+    pub fn is_transient(self) -> bool {
+        matches!(
+            self,
+            ErrorClass::ConnectTimeout | ErrorClass::ConnectError | ErrorClass::TlsTimeout
+        )
+    }
+}
+
+impl fmt::Display for ErrorClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A trust finding about a captured chain, judged after the handshake and without network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Finding {
+    /// The leaf's notAfter is in the past.
+    Expired,
+    /// The leaf's notBefore is in the future.
+    NotYetValid,
+    /// The leaf does not cover the name that was asked for (SNI).
+    HostnameMismatch,
+    /// The server did not send the intermediate(s) needed to reach a trusted root.
+    IncompleteChain,
+    /// The leaf is self-signed.
+    SelfSigned,
+    /// The chain leads to a root that is not trusted.
+    UnknownIssuer,
+    /// RSA under 2048 bits, EC under 256 bits, or DSA.
+    WeakKey,
+    /// The chain is otherwise invalid (bad signature, expired intermediate, wrong key usage).
+    ChainInvalid,
+}
+
+impl Finding {
+    /// The stable snake_case name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Finding::Expired => "expired",
+            Finding::NotYetValid => "not_yet_valid",
+            Finding::HostnameMismatch => "hostname_mismatch",
+            Finding::IncompleteChain => "incomplete_chain",
+            Finding::SelfSigned => "self_signed",
+            Finding::UnknownIssuer => "unknown_issuer",
+            Finding::WeakKey => "weak_key",
+            Finding::ChainInvalid => "chain_invalid",
+        }
+    }
+
+    /// Every finding, in report order.
+    pub const ALL: [Finding; 8] = [
+        Finding::Expired,
+        Finding::NotYetValid,
+        Finding::HostnameMismatch,
+        Finding::IncompleteChain,
+        Finding::SelfSigned,
+        Finding::UnknownIssuer,
+        Finding::WeakKey,
+        Finding::ChainInvalid,
+    ];
+
+    /// Findings that mean a client would not trust the chain (names aside).
+    pub fn is_trust_failure(self) -> bool {
+        matches!(
+            self,
+            Finding::IncompleteChain
+                | Finding::SelfSigned
+                | Finding::UnknownIssuer
+                | Finding::ChainInvalid
+                | Finding::WeakKey
+        )
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Facts of one certificate, as reports show them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CertInfo {
+    /// Canonical serial: uppercase hex of the integer, no leading zeros.
+    pub serial: String,
+    /// The same serial in decimal (as CERTInext writes it).
+    pub serial_dec: String,
+    /// Subject common name, if any.
+    pub subject_cn: Option<String>,
+    /// Full subject DN (RFC 4514 style).
+    pub subject: String,
+    /// DNS and IP subject alternative names, lowercased.
+    pub sans: Vec<String>,
+    /// Issuer DN.
+    pub issuer: String,
+    /// Issuer common name, if any.
+    pub issuer_cn: Option<String>,
+    /// notBefore, RFC 3339 UTC.
+    pub not_before: String,
+    /// notAfter, RFC 3339 UTC.
+    pub not_after: String,
+    /// notBefore as Unix seconds (for comparisons).
+    pub not_before_unix: i64,
+    /// notAfter as Unix seconds (for comparisons).
+    pub not_after_unix: i64,
+    /// SHA-256 of the DER, lowercase hex.
+    pub sha256: String,
+    /// SHA-1 thumbprint of the DER, uppercase hex (as Windows and most CLM exports write it).
+    pub sha1: String,
+    /// `RSA`, `EC`, `Ed25519`, `DSA` or the OID.
+    pub key_type: String,
+    /// Key size in bits (0 when unknown).
+    pub key_bits: u32,
+    /// Signature algorithm name.
+    pub signature_algorithm: String,
+}
+
+/// One certificate of the presented chain, briefly.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChainEntry {
+    /// Subject DN.
+    pub subject: String,
+    /// Issuer DN.
+    pub issuer: String,
+    /// SHA-256 of the DER, lowercase hex.
+    pub sha256: String,
+}
+
+/// What was negotiated.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TlsInfo {
+    /// `TLSv1.3` or `TLSv1.2`.
+    pub version: String,
+    /// IANA cipher suite name.
+    pub cipher_suite: String,
+    /// Negotiated ALPN protocol, if any.
+    pub alpn: Option<String>,
+    /// Key exchange group.
+    pub kx_group: Option<String>,
+}
+
+/// Milliseconds spent per phase (absent when the phase did not run).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Timings {
+    /// Name resolution (shared by every endpoint of the name).
+    pub dns_ms: Option<f64>,
+    /// TCP connect.
+    pub connect_ms: Option<f64>,
+    /// TLS handshake up to the point it ended.
+    pub handshake_ms: Option<f64>,
+}
+
+/// Why there is no (complete) result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ErrorInfo {
+    /// The stable class.
+    pub class: ErrorClass,
+    /// A human message with the detail.
+    pub message: String,
+}
+
+/// Everything the engine learnt about one endpoint (name, address, port).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Observation {
+    /// When the endpoint was scanned, RFC 3339 UTC.
+    pub scan_time: String,
+    /// The name as given (A-label form), or the address for address targets.
+    pub host: String,
+    /// The address connected to; absent when resolution failed.
+    pub ip: Option<IpAddr>,
+    /// TCP port.
+    pub port: u16,
+    /// The SNI sent; absent for bare addresses.
+    pub sni: Option<String>,
+    /// Free label carried from the target list.
+    pub label: Option<String>,
+    /// The leaf certificate, when one was captured.
+    pub cert: Option<CertInfo>,
+    /// The presented chain, leaf first.
+    pub chain: Vec<ChainEntry>,
+    /// The presented chain as PEM, when asked for (`--pem`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pem: Option<Vec<String>>,
+    /// Negotiated parameters, when the handshake completed.
+    pub tls: Option<TlsInfo>,
+    /// Trust findings on the captured chain.
+    pub findings: Vec<Finding>,
+    /// Detail of the trust judgement when the chain is not trusted.
+    pub trust_detail: Option<String>,
+    /// Per-phase timings.
+    pub timings: Timings,
+    /// Set when there is no certificate, or when the handshake failed after it was captured
+    /// (e.g. the server demanded a client certificate).
+    pub error: Option<ErrorInfo>,
+}
+
+impl Observation {
+    /// The error class, if any.
+    pub fn error_class(&self) -> Option<ErrorClass> {
+        self.error.as_ref().map(|e| e.class)
+    }
+
+    /// Whole days until the leaf expires, negative once expired, relative to `now_unix`.
+    pub fn days_left(&self, now_unix: i64) -> Option<i64> {
+        self.cert
+            .as_ref()
+            .map(|c| (c.not_after_unix - now_unix).div_euclid(86_400))
+    }
+}

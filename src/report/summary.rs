@@ -1,0 +1,96 @@
+//! The end-of-run summary of a sweep.
+
+use crate::model::{ErrorClass, Finding, Observation};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+/// Counts over a sweep.
+#[derive(Debug, Default, Clone)]
+pub struct Summary {
+    /// Endpoints with a result.
+    pub endpoints: u64,
+    /// Endpoints that presented a certificate.
+    pub certificates: u64,
+    /// Per error class.
+    pub errors: BTreeMap<ErrorClass, u64>,
+    /// Per trust finding.
+    pub findings: BTreeMap<Finding, u64>,
+    /// Unusable target lines.
+    pub bad_targets: u64,
+    /// Duplicate targets collapsed.
+    pub duplicates: u64,
+    /// Wall time.
+    pub duration: Duration,
+    /// Stopped early by Ctrl-C.
+    pub interrupted: bool,
+}
+
+impl Summary {
+    /// Counts one observation.
+    pub fn add(&mut self, o: &Observation) {
+        self.endpoints += 1;
+        if o.cert.is_some() {
+            self.certificates += 1;
+        }
+        if let Some(c) = o.error_class() {
+            *self.errors.entry(c).or_default() += 1;
+        }
+        for f in &o.findings {
+            *self.findings.entry(*f).or_default() += 1;
+        }
+    }
+
+    /// Endpoints with an error class.
+    pub fn error_total(&self) -> u64 {
+        self.errors.values().sum()
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = self.duration.as_secs_f64();
+        let rate = if secs > 0.0 {
+            self.endpoints as f64 / secs
+        } else {
+            0.0
+        };
+        writeln!(
+            f,
+            "{} endpoints, {} certificates captured, {:.1}s, {:.0} endpoints/s{}",
+            self.endpoints,
+            self.certificates,
+            secs,
+            rate,
+            if self.interrupted {
+                " (interrupted: targets not yet started were skipped)"
+            } else {
+                ""
+            }
+        )?;
+        if self.bad_targets > 0 || self.duplicates > 0 {
+            writeln!(
+                f,
+                "  targets: {} bad lines skipped, {} duplicates collapsed",
+                self.bad_targets, self.duplicates
+            )?;
+        }
+        if !self.errors.is_empty() {
+            let parts: Vec<String> = self
+                .errors
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            writeln!(f, "  errors: {}", parts.join(", "))?;
+        }
+        if !self.findings.is_empty() {
+            let parts: Vec<String> = self
+                .findings
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            writeln!(f, "  findings: {}", parts.join(", "))?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,331 @@
+//! Judging a captured chain after the handshake, with no network fetch.
+//!
+//! No AIA chasing on purpose: a server that omits its intermediate breaks clients that do not
+//! chase either, so `incomplete_chain` is a deployment defect to report, not to paper over.
+
+use crate::model::{CertInfo, Finding};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, TrustAnchor, UnixTime};
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use webpki::{EndEntityCert, KeyUsage};
+use x509_parser::prelude::*;
+
+/// The verdict on one chain.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrustReport {
+    /// All findings that hold, in a stable order.
+    pub findings: Vec<Finding>,
+    /// Why the chain failed, in words, when it did.
+    pub detail: Option<String>,
+}
+
+/// A failure to build the trust store.
+#[derive(Debug, thiserror::Error)]
+pub enum TrustError {
+    /// The CA file could not be read or held no certificate.
+    #[error("{path}: {reason}")]
+    CaFile {
+        /// The file.
+        path: String,
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+/// An intermediate already proven to chain to a trusted root, valid within a window.
+#[derive(Debug, Clone)]
+struct ProvenIssuer {
+    anchor: TrustAnchor<'static>,
+    not_before: i64,
+    not_after: i64,
+}
+
+/// Root stores plus a cache of intermediates already verified in this run.
+///
+/// A fleet shares a handful of intermediates: once one is proven to chain to a root, later
+/// leaves under it are checked against it directly, one signature instead of the whole path.
+#[derive(Debug)]
+pub struct TrustJudge {
+    anchors: Vec<TrustAnchor<'static>>,
+    anchor_subjects: HashSet<Vec<u8>>,
+    /// Intermediates the user supplied (non-self-signed CAs in `--ca-file`), used only to
+    /// tell `incomplete_chain` from `unknown_issuer`.
+    known_intermediates: Vec<CertificateDer<'static>>,
+    algs: &'static [&'static dyn rustls::pki_types::SignatureVerificationAlgorithm],
+    proven: Mutex<HashMap<[u8; 32], Option<Arc<ProvenIssuer>>>>,
+}
+
+impl TrustJudge {
+    /// Builds the store: Mozilla's roots unless `no_public_roots`, the OS roots when asked,
+    /// and every certificate of each `ca_files` PEM.
+    pub fn new(
+        ca_files: &[impl AsRef<Path>],
+        system_roots: bool,
+        no_public_roots: bool,
+    ) -> Result<Self, TrustError> {
+        let mut anchors: Vec<TrustAnchor<'static>> = Vec::new();
+        if !no_public_roots {
+            anchors.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        }
+        let mut known_intermediates = Vec::new();
+        let mut extra: Vec<CertificateDer<'static>> = Vec::new();
+        if system_roots {
+            extra.extend(rustls_native_certs::load_native_certs().certs);
+        }
+        for path in ca_files {
+            let path = path.as_ref();
+            let err = |reason: String| TrustError::CaFile {
+                path: path.display().to_string(),
+                reason,
+            };
+            let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+                .map_err(|e| err(e.to_string()))?
+                .collect::<Result<_, _>>()
+                .map_err(|e| err(e.to_string()))?;
+            if certs.is_empty() {
+                return Err(err("no PEM certificate in the file".into()));
+            }
+            for c in certs {
+                if crate::cert::is_self_issued(&c) {
+                    extra.push(c);
+                } else {
+                    // An intermediate in a CA file is trusted too, as OpenSSL-based clients do
+                    // with a CAfile; it is also remembered to diagnose missing intermediates.
+                    known_intermediates.push(c.clone());
+                    extra.push(c);
+                }
+            }
+        }
+        for c in &extra {
+            if let Ok(a) = webpki::anchor_from_trusted_cert(c) {
+                anchors.push(a.to_owned());
+            }
+        }
+        let anchor_subjects = anchors.iter().map(|a| a.subject.to_vec()).collect();
+        Ok(TrustJudge {
+            anchors,
+            anchor_subjects,
+            known_intermediates,
+            algs: webpki::ALL_VERIFICATION_ALGS,
+            proven: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Judges `chain` (leaf first) for `sni` at `now_unix`.
+    ///
+    /// Path validation runs at a time inside the leaf's validity, so an expired leaf is
+    /// reported as `expired` and, independently, whether its chain would otherwise hold.
+    pub fn judge(
+        &self,
+        chain: &[CertificateDer<'_>],
+        leaf: &CertInfo,
+        sni: Option<&str>,
+        now_unix: i64,
+    ) -> TrustReport {
+        let mut findings = Vec::new();
+        let mut detail = None;
+        let Some(leaf_der) = chain.first() else {
+            return TrustReport::default();
+        };
+        if now_unix > leaf.not_after_unix {
+            findings.push(Finding::Expired);
+        }
+        if now_unix < leaf.not_before_unix {
+            findings.push(Finding::NotYetValid);
+        }
+        let ee = match EndEntityCert::try_from(leaf_der) {
+            Ok(ee) => ee,
+            Err(e) => {
+                findings.push(Finding::ChainInvalid);
+                return TrustReport {
+                    findings,
+                    detail: Some(format!("leaf rejected by the path validator: {e:?}")),
+                };
+            }
+        };
+        if let Some(name) = sni {
+            let ok = ServerName::try_from(name)
+                .map(|n| ee.verify_is_valid_for_subject_name(&n).is_ok())
+                .unwrap_or(false);
+            if !ok {
+                findings.push(Finding::HostnameMismatch);
+            }
+        }
+        if weak_key(leaf) {
+            findings.push(Finding::WeakKey);
+        }
+        let at = now_unix.clamp(
+            leaf.not_before_unix,
+            leaf.not_after_unix.max(leaf.not_before_unix),
+        );
+        let time = UnixTime::since_unix_epoch(Duration::from_secs(at.max(0) as u64));
+        match self.verify_path(&ee, chain, time, at) {
+            Ok(()) => {}
+            Err(webpki::Error::UnknownIssuer) => {
+                let self_issued = crate::cert::is_self_issued(leaf_der);
+                if chain.len() == 1 && self_issued {
+                    findings.push(Finding::SelfSigned);
+                    detail = Some("the server presents a self-signed certificate".into());
+                } else {
+                    let (f, d) = self.diagnose_unknown_issuer(&ee, chain, time);
+                    findings.push(f);
+                    detail = Some(d);
+                }
+            }
+            Err(e) => {
+                findings.push(Finding::ChainInvalid);
+                detail = Some(format!("chain does not validate: {e:?}"));
+            }
+        }
+        findings.sort();
+        findings.dedup();
+        TrustReport { findings, detail }
+    }
+
+    fn verify_path(
+        &self,
+        ee: &EndEntityCert<'_>,
+        chain: &[CertificateDer<'_>],
+        time: UnixTime,
+        at: i64,
+    ) -> Result<(), webpki::Error> {
+        let issuer_key = chain.get(1).map(|c| sha256_bytes(c));
+        if let Some(key) = issuer_key {
+            let cached = self.proven.lock().ok().and_then(|m| m.get(&key).cloned());
+            if let Some(Some(p)) = cached {
+                if at >= p.not_before && at <= p.not_after {
+                    let anchors = std::slice::from_ref(&p.anchor);
+                    if ee
+                        .verify_for_usage(
+                            self.algs,
+                            anchors,
+                            &[],
+                            time,
+                            KeyUsage::server_auth(),
+                            None,
+                            None,
+                        )
+                        .is_ok()
+                    {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        let intermediates = &chain[1.min(chain.len())..];
+        let path = ee.verify_for_usage(
+            self.algs,
+            &self.anchors,
+            intermediates,
+            time,
+            KeyUsage::server_auth(),
+            None,
+            None,
+        )?;
+        // Remember the leaf's direct issuer as proven, when the path went through it.
+        if let (Some(key), Some(first)) = (issuer_key, path.intermediate_certificates().next()) {
+            if first.der().as_ref() == chain[1].as_ref() {
+                if let Some(p) = proven_issuer(&chain[1]) {
+                    if let Ok(mut m) = self.proven.lock() {
+                        m.insert(key, Some(Arc::new(p)));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Tells a missing intermediate from an untrusted root when the path cannot be built.
+    fn diagnose_unknown_issuer(
+        &self,
+        ee: &EndEntityCert<'_>,
+        chain: &[CertificateDer<'_>],
+        time: UnixTime,
+    ) -> (Finding, String) {
+        let top = chain.last().map(|c| c.as_ref()).unwrap_or_default();
+        let (top_subject, top_issuer) = match parse_x509_certificate(top) {
+            Ok((_, x)) => (x.subject().to_string(), x.issuer().to_string()),
+            Err(_) => (String::new(), String::new()),
+        };
+        if crate::cert::is_self_issued(top) {
+            return (
+                Finding::UnknownIssuer,
+                format!("the chain ends at the root \"{top_subject}\", which is not trusted"),
+            );
+        }
+        // A supplied intermediate completes the path: the server simply did not send it.
+        if !self.known_intermediates.is_empty() {
+            let mut with: Vec<CertificateDer<'_>> = chain[1..].to_vec();
+            with.extend(self.known_intermediates.iter().cloned());
+            if ee
+                .verify_for_usage(
+                    self.algs,
+                    &self.anchors,
+                    &with,
+                    time,
+                    KeyUsage::server_auth(),
+                    None,
+                    None,
+                )
+                .is_ok()
+            {
+                return (
+                    Finding::IncompleteChain,
+                    format!("the server does not send the intermediate \"{top_issuer}\""),
+                );
+            }
+        }
+        let top_issuer_raw = parse_x509_certificate(top)
+            .map(|(_, x)| x.issuer().as_raw().to_vec())
+            .unwrap_or_default();
+        if self.anchor_subjects.contains(&top_issuer_raw) {
+            return (
+                Finding::ChainInvalid,
+                format!("\"{top_subject}\" names a trusted root as issuer but its signature does not verify"),
+            );
+        }
+        if chain.len() == 1 {
+            // A lone leaf issued by a CA that is not a root: the intermediate is missing.
+            return (
+                Finding::IncompleteChain,
+                format!(
+                    "the server sends only the leaf; its issuer \"{top_issuer}\" is not a trusted root, so the intermediate is missing (or the CA is unknown)"
+                ),
+            );
+        }
+        (
+            Finding::UnknownIssuer,
+            format!("the chain ends at \"{top_subject}\", issued by \"{top_issuer}\", which is not a trusted root"),
+        )
+    }
+}
+
+fn proven_issuer(der: &CertificateDer<'_>) -> Option<ProvenIssuer> {
+    let anchor = webpki::anchor_from_trusted_cert(der).ok()?.to_owned();
+    let (_, x) = parse_x509_certificate(der).ok()?;
+    Some(ProvenIssuer {
+        anchor,
+        not_before: x.validity().not_before.timestamp(),
+        not_after: x.validity().not_after.timestamp(),
+    })
+}
+
+fn sha256_bytes(der: &[u8]) -> [u8; 32] {
+    let d = ring::digest::digest(&ring::digest::SHA256, der);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
+/// RSA under 2048 bits, EC under 256 bits, and any DSA key are weak.
+pub fn weak_key(c: &CertInfo) -> bool {
+    match c.key_type.as_str() {
+        "RSA" => c.key_bits > 0 && c.key_bits < 2048,
+        "EC" => c.key_bits > 0 && c.key_bits < 256,
+        "DSA" => true,
+        _ => false,
+    }
+}

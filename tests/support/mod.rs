@@ -1,0 +1,73 @@
+//! Shared fixtures for the integration tests: an in-process authoritative DNS server.
+#![allow(dead_code)]
+
+use hickory_server::proto::rr::rdata::{A, AAAA, SOA, TXT};
+use hickory_server::proto::rr::{LowerName, Name, RData, Record};
+use hickory_server::store::in_memory::InMemoryZoneHandler;
+use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneType};
+use std::net::{IpAddr, SocketAddr};
+use std::str::FromStr;
+use std::sync::Arc;
+use tokio::net::UdpSocket;
+
+/// A running DNS server for one zone; stops when dropped.
+pub struct Dns {
+    pub addr: SocketAddr,
+    _server: hickory_server::Server<Catalog>,
+}
+
+/// Serves zone `origin` (e.g. "test.") on 127.0.0.1 with the given address records and
+/// names that exist without addresses (a TXT record only).
+pub async fn dns_server(origin: &str, addrs: &[(&str, IpAddr)], txt_only: &[&str]) -> Dns {
+    let origin_name = Name::from_str(origin).unwrap();
+    let zone = InMemoryZoneHandler::<hickory_server::net::runtime::TokioRuntimeProvider>::empty(
+        origin_name.clone(),
+        ZoneType::Primary,
+        AxfrPolicy::Deny,
+    );
+    let soa = SOA::new(
+        Name::from_str(&format!("ns.{origin}")).unwrap(),
+        Name::from_str(&format!("hostmaster.{origin}")).unwrap(),
+        1,
+        3600,
+        600,
+        86400,
+        60,
+    );
+    zone.upsert(
+        Record::from_rdata(origin_name.clone(), 60, RData::SOA(soa)),
+        1,
+    )
+    .await;
+    for (name, ip) in addrs {
+        let n = Name::from_str(name).unwrap();
+        let rdata = match ip {
+            IpAddr::V4(v4) => RData::A(A(*v4)),
+            IpAddr::V6(v6) => RData::AAAA(AAAA(*v6)),
+        };
+        zone.upsert(Record::from_rdata(n, 60, rdata), 1).await;
+    }
+    for name in txt_only {
+        let n = Name::from_str(name).unwrap();
+        zone.upsert(
+            Record::from_rdata(n, 60, RData::TXT(TXT::new(vec!["x".to_string()]))),
+            1,
+        )
+        .await;
+    }
+    let mut catalog = Catalog::new();
+    catalog.upsert(LowerName::new(&origin_name), vec![Arc::new(zone)]);
+    let mut server = hickory_server::Server::new(catalog);
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = socket.local_addr().unwrap();
+    server.register_socket(socket);
+    Dns {
+        addr,
+        _server: server,
+    }
+}
+
+/// Whether [::1] can be bound here.
+pub fn have_ipv6_loopback() -> bool {
+    std::net::TcpListener::bind("[::1]:0").is_ok()
+}

@@ -1,0 +1,318 @@
+//! The sweep engine against real servers on loopback: exact serials and error classes.
+
+mod support;
+
+use certsweep::cli::{Cli, Command};
+use certsweep::engine::targets::TargetReader;
+use certsweep::fleet::{self, ChainKind, LeafSpec, Pki};
+use certsweep::model::{ErrorClass, Finding, Observation};
+use certsweep::scan::{build_engine, sweep, Sinks};
+use clap::Parser;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn scan_args(extra: &[&str]) -> certsweep::cli::ScanArgs {
+    let mut argv = vec!["certsweep", "scan"];
+    argv.extend_from_slice(extra);
+    match Cli::parse_from(argv).command {
+        Command::Scan(a) => *a,
+        _ => unreachable!(),
+    }
+}
+
+async fn run_sweep(targets: String, args: &[&str]) -> Vec<Observation> {
+    let args = scan_args(args);
+    let (engine, _) = build_engine(&args).unwrap();
+    let reader =
+        TargetReader::from_reader("targets.txt", Box::new(std::io::Cursor::new(targets)), 443);
+    let sinks = Sinks {
+        csv: None,
+        jsonl: None,
+        keep: true,
+    };
+    sweep(engine, reader, None, sinks, true).await.unwrap().kept
+}
+
+fn by_key(obs: &[Observation]) -> HashMap<String, &Observation> {
+    obs.iter()
+        .map(|o| {
+            let key = format!(
+                "{}@{}",
+                o.host,
+                o.ip.map(|i| i.to_string()).unwrap_or_default()
+            );
+            (key, o)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sweep_captures_exact_serials_and_classifies_every_failure() {
+    let pki = Pki::new("Sweep").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("root.pem");
+    std::fs::write(&ca, pki.root_pem()).unwrap();
+    let lo = ip("127.0.0.1");
+    let any = SocketAddr::new(lo, 0);
+
+    let good = pki
+        .issue(&LeafSpec::new(&["good.test"], 1001, 10, 80))
+        .unwrap();
+    let expired = pki
+        .issue(&LeafSpec::new(&["expired.test"], 1002, 400, -5))
+        .unwrap();
+    let wrong = pki
+        .issue(&LeafSpec::new(&["other.test"], 1003, 10, 80))
+        .unwrap();
+    let selfsigned = pki
+        .issue(&LeafSpec::new(&["self.test"], 1004, 10, 80).with_chain(ChainKind::SelfSigned))
+        .unwrap();
+    let leafonly = pki
+        .issue(&LeafSpec::new(&["bare.test"], 1005, 10, 80).with_chain(ChainKind::LeafOnly))
+        .unwrap();
+    let mtls = pki
+        .issue(&LeafSpec::new(&["mtls.test"], 1006, 10, 80))
+        .unwrap();
+    let lb_new = pki
+        .issue(&LeafSpec::new(&["lb.test"], 2001, 1, 90))
+        .unwrap();
+    let lb_old = pki
+        .issue(&LeafSpec::new(&["lb.test"], 2002, 300, 20))
+        .unwrap();
+
+    let s_good = fleet::serve_tls(any, &good, &[], None).await.unwrap();
+    let s_exp = fleet::serve_tls(any, &expired, &[], None).await.unwrap();
+    let s_wrong = fleet::serve_tls(any, &wrong, &[], None).await.unwrap();
+    let s_self = fleet::serve_tls(any, &selfsigned, &[], None).await.unwrap();
+    let s_bare = fleet::serve_tls(any, &leafonly, &[], None).await.unwrap();
+    let s_mtls = fleet::serve_tls(any, &mtls, &[], Some(&pki.root.cert))
+        .await
+        .unwrap();
+    let lb2 = fleet::serve_tls(SocketAddr::new(ip("127.0.0.2"), 0), &lb_new, &[], None)
+        .await
+        .unwrap();
+    let lb_port = lb2.addr.port();
+    let lb3 = fleet::serve_tls(
+        SocketAddr::new(ip("127.0.0.3"), lb_port),
+        &lb_new,
+        &[],
+        None,
+    )
+    .await
+    .unwrap();
+    let lb4 = fleet::serve_tls(
+        SocketAddr::new(ip("127.0.0.4"), lb_port),
+        &lb_old,
+        &[],
+        None,
+    )
+    .await
+    .unwrap();
+    let refused = fleet::refused_addr(lo).await.unwrap();
+    let tarpit = fleet::serve_tarpit(any).await.unwrap();
+    let hole = fleet::blackhole(lo).await.unwrap();
+    let dns = support::dns_server(
+        "test.",
+        &[
+            ("lb.test.", ip("127.0.0.2")),
+            ("lb.test.", ip("127.0.0.3")),
+            ("lb.test.", ip("127.0.0.4")),
+        ],
+        &["noaddr.test."],
+    )
+    .await;
+
+    let targets = format!(
+        "# every case\n\
+         good.test@{}\nexpired.test@{}\nwrong.test@{}\nself.test@{}\nbare.test@{}\nmtls.test@{}\n\
+         lb.test:{lb_port}\nnx.test:{lb_port}\nnoaddr.test:{lb_port}\n\
+         {}\ntarpit.test@{}\nhole.test@{}\nbad.test:99999\ngood.test@{}\n",
+        s_good.addr,
+        s_exp.addr,
+        s_wrong.addr,
+        s_self.addr,
+        s_bare.addr,
+        s_mtls.addr,
+        refused,
+        tarpit.addr,
+        hole.addr,
+        s_good.addr,
+    );
+    let resolver = dns.addr.to_string();
+    let ca_s = ca.to_string_lossy().to_string();
+    let obs = run_sweep(
+        targets,
+        &[
+            "--resolver",
+            &resolver,
+            "--ca-file",
+            &ca_s,
+            "--no-public-roots",
+            "--connect-timeout",
+            "400ms",
+            "--handshake-timeout",
+            "600ms",
+        ],
+    )
+    .await;
+    let m = by_key(&obs);
+    // 14 lines: one bad, one duplicate, lb fans out to three.
+    assert_eq!(obs.len(), 14, "{:#?}", m.keys().collect::<Vec<_>>());
+
+    let serial = |k: &str| {
+        m[k].cert
+            .as_ref()
+            .map(|c| c.serial.clone())
+            .unwrap_or_default()
+    };
+    let g = m["good.test@127.0.0.1"];
+    assert_eq!(serial("good.test@127.0.0.1"), good.serial_hex);
+    assert_eq!(g.cert.as_ref().unwrap().serial_dec, good.serial_dec);
+    assert!(
+        g.findings.is_empty(),
+        "{:?} {:?}",
+        g.findings,
+        g.trust_detail
+    );
+    assert!(g.error.is_none());
+    assert_eq!(g.chain.len(), 2);
+    assert_eq!(g.sni.as_deref(), Some("good.test"));
+    assert!(g.tls.is_some());
+
+    assert_eq!(serial("expired.test@127.0.0.1"), expired.serial_hex);
+    assert_eq!(m["expired.test@127.0.0.1"].findings, vec![Finding::Expired]);
+    assert_eq!(serial("wrong.test@127.0.0.1"), wrong.serial_hex);
+    assert_eq!(
+        m["wrong.test@127.0.0.1"].findings,
+        vec![Finding::HostnameMismatch]
+    );
+    assert_eq!(serial("self.test@127.0.0.1"), selfsigned.serial_hex);
+    assert!(m["self.test@127.0.0.1"]
+        .findings
+        .contains(&Finding::SelfSigned));
+    assert_eq!(serial("bare.test@127.0.0.1"), leafonly.serial_hex);
+    assert_eq!(
+        m["bare.test@127.0.0.1"].findings,
+        vec![Finding::IncompleteChain]
+    );
+    assert_eq!(serial("mtls.test@127.0.0.1"), mtls.serial_hex);
+
+    assert_eq!(serial("lb.test@127.0.0.2"), lb_new.serial_hex);
+    assert_eq!(serial("lb.test@127.0.0.3"), lb_new.serial_hex);
+    assert_eq!(serial("lb.test@127.0.0.4"), lb_old.serial_hex);
+    assert_eq!(m["lb.test@127.0.0.4"].sni.as_deref(), Some("lb.test"));
+
+    let class = |k: &str| m[k].error_class();
+    assert_eq!(class("nx.test@"), Some(ErrorClass::DnsNxdomain));
+    assert_eq!(class("noaddr.test@"), Some(ErrorClass::DnsNoAddress));
+    assert_eq!(
+        class("127.0.0.1@127.0.0.1"),
+        Some(ErrorClass::ConnectRefused)
+    );
+    assert_eq!(class("tarpit.test@127.0.0.1"), Some(ErrorClass::TlsTimeout));
+    assert_eq!(
+        class("hole.test@127.0.0.1"),
+        Some(ErrorClass::ConnectTimeout)
+    );
+    assert!(m["127.0.0.1@127.0.0.1"].sni.is_none());
+    drop((lb3, lb4));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipv6_loopback_endpoint() {
+    if !support::have_ipv6_loopback() {
+        eprintln!("skipped: no [::1] on this machine");
+        return;
+    }
+    let pki = Pki::new("Six").unwrap();
+    let leaf = pki
+        .issue(&LeafSpec::new(&["six.test"], 6006, 1, 30))
+        .unwrap();
+    let s = fleet::serve_tls(SocketAddr::new(ip("::1"), 0), &leaf, &[], None)
+        .await
+        .unwrap();
+    let obs = run_sweep(
+        format!(
+            "[::1]:{}\nsix.test@[::1]:{}\n",
+            s.addr.port(),
+            s.addr.port()
+        ),
+        &[],
+    )
+    .await;
+    assert_eq!(obs.len(), 2);
+    for o in &obs {
+        assert_eq!(o.cert.as_ref().unwrap().serial, leaf.serial_hex);
+        assert_eq!(o.ip, Some(ip("::1")));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scan_command_writes_csv_and_jsonl() {
+    let pki = Pki::new("Cmd").unwrap();
+    let leaf = pki.issue(&LeafSpec::new(&["cmd.test"], 77, 1, 30)).unwrap();
+    let s = fleet::serve_tls(SocketAddr::new(ip("127.0.0.1"), 0), &leaf, &[], None)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("t.txt");
+    std::fs::write(&t, format!("cmd.test@{}\nnot a target!\n", s.addr)).unwrap();
+    let report = dir.path().join("r.csv");
+    let jsonl = dir.path().join("r.jsonl");
+    let cli = Cli::parse_from([
+        "certsweep",
+        "scan",
+        "--targets",
+        t.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+        "--jsonl",
+        jsonl.to_str().unwrap(),
+        "--pem",
+        "--quiet",
+    ]);
+    assert_eq!(certsweep::run(cli).await.unwrap(), 0);
+    let mut rdr = csv::Reader::from_path(&report).unwrap();
+    let headers = rdr.headers().unwrap().clone();
+    for col in [
+        "host",
+        "ip",
+        "port",
+        "sni",
+        "serial",
+        "not_after",
+        "error_class",
+    ] {
+        assert!(headers.iter().any(|h| h == col), "missing column {col}");
+    }
+    let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 1);
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    assert_eq!(&rows[0][col("serial")], leaf.serial_hex);
+    assert_eq!(&rows[0][col("host")], "cmd.test");
+    assert!(
+        rows[0][col("findings")].contains("unknown_issuer")
+            || rows[0][col("findings")].contains("incomplete_chain")
+    );
+    let line = std::fs::read_to_string(&jsonl).unwrap();
+    let v: serde_json::Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();
+    assert_eq!(v["cert"]["serial"], leaf.serial_hex.as_str());
+    assert!(v["pem"][0].as_str().unwrap().contains("BEGIN CERTIFICATE"));
+
+    // --strict refuses the same list before connecting.
+    let cli = Cli::parse_from([
+        "certsweep",
+        "scan",
+        "--targets",
+        t.to_str().unwrap(),
+        "--strict",
+        "-q",
+    ]);
+    let err = certsweep::run(cli).await.unwrap_err();
+    assert_eq!(err.exit_code(), 2);
+    assert!(err.to_string().contains(":2:"), "{err}");
+}
