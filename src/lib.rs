@@ -12,6 +12,7 @@ pub mod demo;
 pub mod duration;
 pub mod engine;
 pub mod fleet;
+pub mod inventory;
 pub mod model;
 pub mod report;
 pub mod scan;

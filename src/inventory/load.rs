@@ -1,0 +1,751 @@
+//! Reading inventory files: detects CERTInext orders reports (JSON page, array, JSON lines
+//! or CSV) and generic CLM CSV exports from their content, maps headers by alias, and turns
+//! every row into a [`Record`] or an [`InventoryError`] naming file, line and field.
+
+use super::date::{parse_date, SlashOrder, When};
+use super::record::{Record, RecordStatus};
+use super::serial::{parse_serial, SerialBase};
+use std::fmt;
+use std::path::Path;
+
+/// A row (or file) that could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InventoryError {
+    /// The file.
+    pub file: String,
+    /// 1-based line (CSV, JSON lines) or row number (JSON array); 0 for the whole file.
+    pub line: u64,
+    /// The field at fault.
+    pub field: Option<String>,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl fmt::Display for InventoryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.field {
+            Some(field) => write!(
+                f,
+                "{}:{}: field {field}: {}",
+                self.file, self.line, self.reason
+            ),
+            None => write!(f, "{}:{}: {}", self.file, self.line, self.reason),
+        }
+    }
+}
+
+/// Which kind of export a file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// CERTInext orders report: decimal serials, CERTInext statuses.
+    Certinext,
+    /// Any other CLM export.
+    Generic,
+}
+
+/// A normalized field an input column maps to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Serial,
+    NotAfter,
+    NotBefore,
+    Cn,
+    Sans,
+    Sha1,
+    Sha256,
+    Fingerprint,
+    Status,
+    OrderStatus,
+    Issuer,
+    RecordId,
+    OrderId,
+    RequestId,
+    RenewalOf,
+    RenewedBy,
+    Targets,
+    Host,
+    Port,
+    Bot,
+    Connector,
+    Owner,
+    Dcv,
+    OrderDate,
+    Group,
+    Pem,
+}
+
+fn norm(h: &str) -> String {
+    h.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_ascii_lowercase()
+}
+
+/// Header aliases, matched case- and punctuation-insensitively.
+fn field_of(header: &str) -> Option<Field> {
+    Some(match norm(header).as_str() {
+        "serialnumber"
+        | "serial"
+        | "serialno"
+        | "certificateserialnumber"
+        | "ceritficateserialnumber"
+        | "certificatedetailsserial"
+        | "x509serial" => Field::Serial,
+        "validto"
+        | "expirydate"
+        | "expires"
+        | "notafter"
+        | "expiry"
+        | "expiration"
+        | "expirationdate"
+        | "certificateexpirydate"
+        | "validtill"
+        | "expiresat"
+        | "validityend" => Field::NotAfter,
+        "validfrom" | "notbefore" | "issuedat" | "validitystart" | "issuedate" => Field::NotBefore,
+        "commonname" | "cn" | "domain" | "domainname" | "subjectcn" | "issuedcn" => Field::Cn,
+        "sans"
+        | "san"
+        | "subjectalternativenames"
+        | "subjectalternativename"
+        | "dnsnames"
+        | "alternativenames"
+        | "additionaldomains" => Field::Sans,
+        "thumbprint" | "sha1" | "sha1thumbprint" | "sha1fingerprint" => Field::Sha1,
+        "sha256" | "sha256fingerprint" | "fingerprint256" | "sha256thumbprint" => Field::Sha256,
+        "fingerprint" => Field::Fingerprint,
+        "status"
+        | "certificatestatus"
+        | "certificatestate"
+        | "certificatestatusid"
+        | "versiontype" => Field::Status,
+        "orderstatus" | "orderstatusid" => Field::OrderStatus,
+        "issuer" | "issuerca" | "issuerdn" | "issuercn" | "certificateauthority" => Field::Issuer,
+        "certificateid" | "certid" | "recordid" | "id" => Field::RecordId,
+        "orderid" | "ordernumber" => Field::OrderId,
+        "requestnumber" | "requestid" => Field::RequestId,
+        "renewalof" | "renewedfrom" | "replaces" | "priorcertsn" | "renewaloforderid" => {
+            Field::RenewalOf
+        }
+        "renewedby" | "replacedby" | "renewedto" | "renewedorderid" => Field::RenewedBy,
+        "deploymentendpoints"
+        | "targets"
+        | "deploymenttargets"
+        | "deploymenttarget"
+        | "endpoints" => Field::Targets,
+        "host" | "server" | "hostname" => Field::Host,
+        "port" => Field::Port,
+        "provisioningbot" | "bot" => Field::Bot,
+        "caconnector" | "connector" => Field::Connector,
+        "owner" => Field::Owner,
+        "dcvmethod" | "dcv" => Field::Dcv,
+        "orderdate" | "createdat" | "requested" => Field::OrderDate,
+        "groupnumber" | "group" => Field::Group,
+        "certificatepem" | "pem" | "certificate" | "endentitycertificate" => Field::Pem,
+        _ => return None,
+    })
+}
+
+/// Options for reading.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReadOptions {
+    /// Order of slash dates, when declared.
+    pub slash: Option<SlashOrder>,
+}
+
+/// All records of the files, and every row that could not be used.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// Usable records.
+    pub records: Vec<Record>,
+    /// Unusable rows and files.
+    pub errors: Vec<InventoryError>,
+}
+
+/// Reads every file; a file that cannot be read at all is one error, the rest goes on.
+pub fn load_files(paths: &[impl AsRef<Path>], opts: ReadOptions) -> Loaded {
+    let mut out = Loaded::default();
+    for p in paths {
+        let p = p.as_ref();
+        let name = p.display().to_string();
+        match std::fs::read(p) {
+            Ok(bytes) => load_bytes(&name, &bytes, opts, &mut out),
+            Err(e) => out.errors.push(InventoryError {
+                file: name,
+                line: 0,
+                field: None,
+                reason: format!("cannot read: {e}"),
+            }),
+        }
+    }
+    out
+}
+
+/// Reads one file's content.
+pub fn load_bytes(file: &str, bytes: &[u8], opts: ReadOptions, out: &mut Loaded) {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    let err = |line: u64, reason: String| InventoryError {
+        file: file.to_string(),
+        line,
+        field: None,
+        reason,
+    };
+    match first {
+        None => out
+            .errors
+            .push(err(1, "the file is empty: no records".into())),
+        Some(b'{') | Some(b'[') => match std::str::from_utf8(bytes) {
+            Ok(text) => load_json(file, text, opts, out),
+            Err(e) => {
+                let line = 1 + bytes[..e.valid_up_to()]
+                    .iter()
+                    .filter(|b| **b == b'\n')
+                    .count() as u64;
+                out.errors
+                    .push(err(line, "not UTF-8: export the file as UTF-8".into()));
+            }
+        },
+        Some(_) => load_csv(file, bytes, opts, out),
+    }
+}
+
+type Row = Vec<(String, String)>;
+
+fn json_scalar(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::Bool(b) => Some(b.to_string()),
+        serde_json::Value::Null => Some(String::new()),
+        serde_json::Value::Array(a) => Some(
+            a.iter()
+                .filter_map(|x| match x {
+                    serde_json::Value::String(s) => Some(s.clone()),
+                    serde_json::Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+                .join(";"),
+        ),
+        serde_json::Value::Object(_) => None,
+    }
+}
+
+fn json_row(v: &serde_json::Value) -> Option<Row> {
+    let obj = v.as_object()?;
+    Some(
+        obj.iter()
+            .filter_map(|(k, v)| json_scalar(v).map(|s| (k.clone(), s)))
+            .collect(),
+    )
+}
+
+fn load_json(file: &str, text: &str, opts: ReadOptions, out: &mut Loaded) {
+    let rows: Vec<(u64, serde_json::Value)> = match serde_json::from_str::<serde_json::Value>(text)
+    {
+        Ok(serde_json::Value::Array(items)) => items
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| (i as u64 + 1, v))
+            .collect(),
+        Ok(serde_json::Value::Object(obj)) => {
+            let list = obj
+                .get("content")
+                .or_else(|| obj.get("ordersArray"))
+                .or_else(|| obj.get("orderDetails").and_then(|d| d.get("ordersArray")))
+                .or_else(|| obj.get("data"));
+            match list {
+                Some(serde_json::Value::Array(items)) => items
+                    .iter()
+                    .cloned()
+                    .enumerate()
+                    .map(|(i, v)| (i as u64 + 1, v))
+                    .collect(),
+                _ => vec![(1, serde_json::Value::Object(obj))],
+            }
+        }
+        Ok(_) => {
+            out.errors.push(InventoryError {
+                file: file.into(),
+                line: 1,
+                field: None,
+                reason: "JSON is neither an object nor an array of records".into(),
+            });
+            return;
+        }
+        Err(whole) => {
+            // JSON lines: one object a line.
+            let mut rows = Vec::new();
+            for (i, line) in text.lines().enumerate() {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                match serde_json::from_str::<serde_json::Value>(line) {
+                    Ok(v) => rows.push((i as u64 + 1, v)),
+                    Err(e) => {
+                        let reason = if rows.is_empty() && i == 0 {
+                            format!("not valid JSON: {whole}")
+                        } else {
+                            format!("not valid JSON: {e}")
+                        };
+                        out.errors.push(InventoryError {
+                            file: file.into(),
+                            line: i as u64 + 1,
+                            field: None,
+                            reason,
+                        });
+                    }
+                }
+            }
+            rows
+        }
+    };
+    if rows.is_empty() {
+        out.errors.push(InventoryError {
+            file: file.into(),
+            line: 1,
+            field: None,
+            reason: "no records in the file".into(),
+        });
+    }
+    for (line, v) in rows {
+        let Some(row) = json_row(&v) else {
+            out.errors.push(InventoryError {
+                file: file.into(),
+                line,
+                field: None,
+                reason: "record is not a JSON object".into(),
+            });
+            continue;
+        };
+        let headers: Vec<&str> = row.iter().map(|(k, _)| k.as_str()).collect();
+        let profile = detect(&headers);
+        let cells: Vec<(Option<Field>, &str, &str)> = row
+            .iter()
+            .map(|(k, v)| (field_of(k), k.as_str(), v.as_str()))
+            .collect();
+        match build(file, line, &cells, profile, opts) {
+            Ok(r) => out.records.push(r),
+            Err(e) => out.errors.push(e),
+        }
+    }
+}
+
+fn detect(headers: &[&str]) -> Profile {
+    let has = |n: &str| headers.iter().any(|h| norm(h) == n);
+    if has("ordernumber")
+        && (has("certificateserialnumber") || has("ceritficateserialnumber") || has("domainname"))
+        || has("certificateserialnumber") && has("certificateexpirydate")
+    {
+        Profile::Certinext
+    } else {
+        Profile::Generic
+    }
+}
+
+fn load_csv(file: &str, bytes: &[u8], opts: ReadOptions, out: &mut Loaded) {
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(bytes);
+    let headers = match rdr.byte_headers() {
+        Ok(h) => h.clone(),
+        Err(e) => {
+            out.errors.push(InventoryError {
+                file: file.into(),
+                line: 1,
+                field: None,
+                reason: format!("cannot read the header row: {e}"),
+            });
+            return;
+        }
+    };
+    let mut names = Vec::new();
+    for (i, h) in headers.iter().enumerate() {
+        match std::str::from_utf8(h) {
+            Ok(s) => names.push(s.to_string()),
+            Err(_) => {
+                out.errors.push(InventoryError {
+                    file: file.into(),
+                    line: 1,
+                    field: Some(format!("column {}", i + 1)),
+                    reason: "header is not UTF-8: export the file as UTF-8".into(),
+                });
+                return;
+            }
+        }
+    }
+    let fields: Vec<Option<Field>> = names.iter().map(|h| field_of(h)).collect();
+    let has = |f: Field| fields.contains(&Some(f));
+    if !(has(Field::Serial)
+        || has(Field::Sha1)
+        || has(Field::Sha256)
+        || has(Field::Fingerprint)
+        || has(Field::Pem))
+    {
+        out.errors.push(InventoryError {
+            file: file.into(),
+            line: 1,
+            field: None,
+            reason: format!(
+                "no serial or fingerprint column (looked for Serial Number, SerialNumber, Serial, certificateSerialNumber, Thumbprint, SHA1, SHA256, Fingerprint); columns are: {}",
+                names.join(", ")
+            ),
+        });
+        return;
+    }
+    let header_refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let profile = detect(&header_refs);
+    let mut rec = csv::ByteRecord::new();
+    let mut any = false;
+    loop {
+        match rdr.read_byte_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                out.errors.push(InventoryError {
+                    file: file.into(),
+                    line,
+                    field: None,
+                    reason: format!("bad CSV row: {e}"),
+                });
+                continue;
+            }
+        }
+        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+        if rec.iter().all(|f| f.is_empty()) {
+            continue;
+        }
+        any = true;
+        let mut cells: Vec<(Option<Field>, &str, &str)> = Vec::with_capacity(rec.len());
+        let mut bad = None;
+        for (i, raw) in rec.iter().enumerate() {
+            let header = header_refs.get(i).copied().unwrap_or("");
+            match std::str::from_utf8(raw) {
+                Ok(v) => cells.push((fields.get(i).copied().flatten(), header, v)),
+                Err(_) => {
+                    bad = Some(InventoryError {
+                        file: file.into(),
+                        line,
+                        field: Some(header.to_string()),
+                        reason: "value is not UTF-8: export the file as UTF-8".into(),
+                    });
+                    break;
+                }
+            }
+        }
+        if let Some(e) = bad {
+            out.errors.push(e);
+            continue;
+        }
+        match build(file, line, &cells, profile, opts) {
+            Ok(r) => out.records.push(r),
+            Err(e) => out.errors.push(e),
+        }
+    }
+    if !any {
+        out.errors.push(InventoryError {
+            file: file.into(),
+            line: 1,
+            field: None,
+            reason: "header only: no records".into(),
+        });
+    }
+}
+
+fn names_list(s: &str) -> Vec<String> {
+    s.split([';', ',', ' ', '\n', '|'])
+        .map(|n| {
+            n.trim()
+                .trim_start_matches("DNS:")
+                .trim_end_matches('.')
+                .to_ascii_lowercase()
+        })
+        .filter(|n| !n.is_empty())
+        .collect()
+}
+
+fn hex_only(s: &str) -> String {
+    s.chars().filter(|c| c.is_ascii_hexdigit()).collect()
+}
+
+fn build(
+    file: &str,
+    line: u64,
+    cells: &[(Option<Field>, &str, &str)],
+    profile: Profile,
+    opts: ReadOptions,
+) -> Result<Record, InventoryError> {
+    let get = |f: Field| {
+        cells
+            .iter()
+            .find(|(k, _, v)| *k == Some(f) && !v.trim().is_empty())
+            .map(|(_, h, v)| (*h, v.trim()))
+    };
+    let val = |f: Field| get(f).map(|(_, v)| v.to_string());
+    let err = |f: Field, reason: String| InventoryError {
+        file: file.into(),
+        line,
+        field: Some(
+            get(f)
+                .map(|(h, _)| h.to_string())
+                .unwrap_or_else(|| format!("{f:?}")),
+        ),
+        reason,
+    };
+    let base = match profile {
+        Profile::Certinext => SerialBase::Dec,
+        Profile::Generic => SerialBase::Auto,
+    };
+    let serial_raw = val(Field::Serial).unwrap_or_default();
+    let serial = parse_serial(&serial_raw, base).map_err(|r| err(Field::Serial, r))?;
+    let date = |f: Field| -> Result<Option<When>, InventoryError> {
+        match get(f) {
+            Some((_, v)) => parse_date(v, opts.slash).map_err(|r| err(f, r)),
+            None => Ok(None),
+        }
+    };
+    let not_after = date(Field::NotAfter)?;
+    let not_before = date(Field::NotBefore)?;
+    let order_date = date(Field::OrderDate)?;
+    let status_raw = val(Field::Status).unwrap_or_default();
+    let mut status = RecordStatus::from_raw(&status_raw);
+    if status == RecordStatus::Unknown || status == RecordStatus::Pending {
+        // CERTInext: the order status speaks when the certificate status is silent.
+        if let Some(os) = val(Field::OrderStatus) {
+            let o = RecordStatus::from_raw(&os);
+            if o == RecordStatus::Cancelled
+                || (status == RecordStatus::Unknown && o != RecordStatus::Issued)
+            {
+                status = o;
+            }
+        }
+    }
+    let mut sha1 = val(Field::Sha1).map(|s| hex_only(&s).to_uppercase());
+    let mut sha256 = val(Field::Sha256).map(|s| hex_only(&s).to_lowercase());
+    if let Some(fp) = val(Field::Fingerprint) {
+        let h = hex_only(&fp);
+        match h.len() {
+            40 => sha1 = sha1.or(Some(h.to_uppercase())),
+            64 => sha256 = sha256.or(Some(h.to_lowercase())),
+            _ => {
+                return Err(err(
+                    Field::Fingerprint,
+                    format!("fingerprint \"{fp}\" is neither SHA-1 nor SHA-256"),
+                ))
+            }
+        }
+    }
+    let mut targets: Vec<String> = val(Field::Targets)
+        .map(|t| names_list(&t))
+        .unwrap_or_default();
+    if let Some(host) = val(Field::Host) {
+        let port = match val(Field::Port) {
+            Some(p) => Some(
+                p.parse::<u16>()
+                    .ok()
+                    .filter(|p| *p > 0)
+                    .ok_or_else(|| err(Field::Port, format!("bad port \"{p}\"")))?,
+            ),
+            None => None,
+        };
+        for h in names_list(&host) {
+            targets.push(match port {
+                Some(p) => format!("{h}:{p}"),
+                None => h,
+            });
+        }
+    }
+    let order_id = val(Field::OrderId);
+    let request_id = val(Field::RequestId);
+    let record_id = val(Field::RecordId)
+        .or_else(|| order_id.clone())
+        .or_else(|| request_id.clone())
+        .unwrap_or_else(|| format!("{file}:{line}"));
+    let mut rec = Record {
+        file: file.into(),
+        line,
+        record_id,
+        order_id,
+        request_id,
+        serial_raw,
+        serial,
+        sha1,
+        sha256,
+        cn: val(Field::Cn).map(|c| c.trim_end_matches('.').to_ascii_lowercase()),
+        sans: val(Field::Sans).map(|s| names_list(&s)).unwrap_or_default(),
+        issuer: val(Field::Issuer),
+        not_before,
+        not_after,
+        order_date,
+        status,
+        status_raw,
+        renewal_of: val(Field::RenewalOf),
+        renewed_by: val(Field::RenewedBy),
+        targets,
+        provisioning_bot: val(Field::Bot),
+        ca_connector: val(Field::Connector),
+        owner: val(Field::Owner),
+        dcv_method: val(Field::Dcv),
+        group: val(Field::Group),
+        from_pem: false,
+    };
+    if let Some(p) = val(Field::Pem) {
+        apply_pem(&mut rec, &p).map_err(|r| err(Field::Pem, r))?;
+    }
+    if rec.serial.is_none()
+        && rec.sha1.is_none()
+        && rec.sha256.is_none()
+        && rec.status == RecordStatus::Issued
+    {
+        // An issued row with no serial cannot be matched; CERTInext leaves both empty only
+        // while no certificate exists, so treat it as pending rather than reject it.
+        rec.status = RecordStatus::Pending;
+    }
+    Ok(rec)
+}
+
+/// Takes the certificate's own fields from the PEM in the row; the PEM wins.
+fn apply_pem(rec: &mut Record, pem_text: &str) -> Result<(), String> {
+    let text = pem_text.replace("\\n", "\n");
+    let parsed =
+        pem::parse(text.as_bytes()).map_err(|e| format!("certificate PEM does not parse: {e}"))?;
+    let info = crate::cert::cert_info(parsed.contents()).map_err(|e| e.to_string())?;
+    rec.serial = Some(super::serial::Serial {
+        canonical: info.serial.clone(),
+        alternative: None,
+    });
+    rec.not_before = Some(When {
+        unix: info.not_before_unix,
+        date_only: false,
+    });
+    rec.not_after = Some(When {
+        unix: info.not_after_unix,
+        date_only: false,
+    });
+    if let Some(cn) = &info.subject_cn {
+        rec.cn = Some(cn.to_ascii_lowercase());
+    }
+    if !info.sans.is_empty() {
+        rec.sans = info.sans.clone();
+    }
+    rec.issuer = Some(info.issuer_cn.clone().unwrap_or(info.issuer.clone()));
+    rec.sha1 = Some(info.sha1.clone());
+    rec.sha256 = Some(info.sha256.clone());
+    rec.from_pem = true;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(name: &str, text: &[u8]) -> Loaded {
+        let mut out = Loaded::default();
+        load_bytes(name, text, ReadOptions::default(), &mut out);
+        out
+    }
+
+    #[test]
+    fn certinext_page_object() {
+        let json = r#"{"content":[
+          {"orderNumber":"ORD1","requestNumber":"REQ1","domainName":"shop.example.com",
+           "certificateSerialNumber":"1059041285977560915727303152512546186",
+           "certificateExpiryDate":"2026-07-28 10:07:06","certificateStatus":"Certificate Downloaded",
+           "orderStatus":"Order Fulfilled","issuerCA":"emSign SSL CA - G1","orderDate":"2025-07-28 09:00:00",
+           "groupNumber":"G1","productCode":"DV","tags":["web","prod"]},
+          {"orderNumber":"","requestNumber":"REQ2","domainName":"new.example.com",
+           "certificateSerialNumber":"","certificateExpiryDate":"","certificateStatus":"Pending for Approver"}
+        ],"page":1,"size":100,"totalElements":2,"totalPages":1}"#;
+        let l = load("orders.json", json.as_bytes());
+        assert!(l.errors.is_empty(), "{:?}", l.errors);
+        assert_eq!(l.records.len(), 2);
+        let r = &l.records[0];
+        assert_eq!(
+            r.serial.as_ref().unwrap().canonical,
+            "CBF6C447C5DD7069619AE762F4358A"
+        );
+        assert_eq!(r.status, RecordStatus::Issued);
+        assert_eq!(r.cn.as_deref(), Some("shop.example.com"));
+        assert_eq!(r.record_id, "ORD1");
+        assert_eq!(r.not_after.unwrap().unix, 1_785_233_226);
+        assert_eq!(l.records[1].status, RecordStatus::Pending);
+        assert!(l.records[1].serial.is_none());
+        assert_eq!(l.records[1].record_id, "REQ2");
+    }
+
+    #[test]
+    fn certinext_csv_and_json_lines() {
+        let csv = "orderNumber,requestNumber,domainName,certificateSerialNumber,certificateExpiryDate,certificateStatus,orderStatus\n\
+                   ORD9,R9,a.example.com,4660,2026-09-02T18:31:25Z,Certificate Generated,Order Fulfilled\n";
+        let l = load("orders.csv", csv.as_bytes());
+        assert_eq!(l.records[0].serial.as_ref().unwrap().canonical, "1234");
+        let jl = "{\"orderNumber\":\"A\",\"domainName\":\"x.example\",\"certificateSerialNumber\":\"255\",\"certificateExpiryDate\":\"2026-01-01\"}\n\
+                  {\"orderNumber\":\"B\",\"domainName\":\"y.example\",\"certificateSerialNumber\":\"256\",\"certificateExpiryDate\":\"2026-01-01\"}\n";
+        let l = load("orders.jsonl", jl.as_bytes());
+        assert!(l.errors.is_empty(), "{:?}", l.errors);
+        assert_eq!(l.records[1].serial.as_ref().unwrap().canonical, "100");
+    }
+
+    #[test]
+    fn generic_csv_aliases() {
+        let csv = "Certificate ID,Common Name,Subject Alternative Names,Serial Number,Valid From,Valid To,Status,Issuer,Renewal Of,Deployment Endpoints,Provisioning Bot,CA Connector,Owner,SHA1\n\
+                   C2,www.example.com,www.example.com;example.com,00:AB:CD,2026-01-01T00:00:00Z,2027-01-01T00:00:00Z,Active,Corp CA,C1,www.example.com:443;10.0.0.5:8443,bot-7,adcs,team-web,aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd\n";
+        let l = load("inv.csv", csv.as_bytes());
+        assert!(l.errors.is_empty(), "{:?}", l.errors);
+        let r = &l.records[0];
+        assert_eq!(r.record_id, "C2");
+        assert_eq!(r.serial.as_ref().unwrap().canonical, "ABCD");
+        assert_eq!(
+            r.names(),
+            vec!["example.com".to_string(), "www.example.com".to_string()]
+        );
+        assert_eq!(r.renewal_of.as_deref(), Some("C1"));
+        assert_eq!(r.targets, vec!["www.example.com:443", "10.0.0.5:8443"]);
+        assert_eq!(r.provisioning_bot.as_deref(), Some("bot-7"));
+        assert_eq!(
+            r.sha1.as_deref(),
+            Some("AABBCCDDEEFF00112233445566778899AABBCCDD")
+        );
+    }
+
+    #[test]
+    fn malformed_files_name_file_line_and_field() {
+        let csv = "Serial Number,Valid To,Common Name\nZZ12,2027-01-01,a.example\n0A,not a date,b.example\n0B,2027-01-01,c.example\n";
+        let l = load("bad.csv", csv.as_bytes());
+        assert_eq!(l.records.len(), 1);
+        assert_eq!(l.errors.len(), 2);
+        assert_eq!(l.errors[0].to_string(), "bad.csv:2: field Serial Number: serial \"ZZ12\" contains \"Z\", not a hex or decimal digit");
+        assert_eq!(l.errors[1].line, 3);
+        assert_eq!(l.errors[1].field.as_deref(), Some("Valid To"));
+
+        let l = load("cols.csv", b"Name,Expiry\na,2027-01-01\n");
+        assert!(
+            l.errors[0]
+                .reason
+                .contains("no serial or fingerprint column"),
+            "{}",
+            l.errors[0]
+        );
+
+        let l = load("empty.csv", b"   \n");
+        assert_eq!(
+            l.errors[0].to_string(),
+            "empty.csv:1: the file is empty: no records"
+        );
+
+        let l = load(
+            "latin1.csv",
+            b"Serial,Common Name\n0A,caf\xe9.example\n0B,ok.example\n",
+        );
+        assert_eq!(l.records.len(), 1);
+        assert_eq!(l.errors[0].line, 2);
+        assert!(l.errors[0].reason.contains("UTF-8"));
+
+        let l = load("broken.json", b"{\"content\": [");
+        assert_eq!(l.errors[0].line, 1);
+        assert!(l.errors[0].reason.contains("JSON"));
+    }
+}

@@ -1,0 +1,6 @@
+//! Reading CLM records: CERTInext orders reports and generic inventory exports.
+
+pub mod date;
+pub mod load;
+pub mod record;
+pub mod serial;

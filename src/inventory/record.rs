@@ -1,0 +1,230 @@
+//! The normalized certificate record every inventory format is read into.
+
+use super::date::When;
+use super::serial::Serial;
+use serde::Serialize;
+
+/// Lifecycle status of a record, normalized from the platform's strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordStatus {
+    /// A certificate was issued (generated, downloaded).
+    Issued,
+    /// Ordered, not issued yet.
+    Pending,
+    /// Revoked.
+    Revoked,
+    /// Expired according to the platform.
+    Expired,
+    /// Order cancelled or rejected.
+    Cancelled,
+    /// Explicitly replaced by a newer certificate.
+    Superseded,
+    /// No status given.
+    Unknown,
+}
+
+impl RecordStatus {
+    /// Maps a platform status string (or CERTInext numeric id).
+    pub fn from_raw(raw: &str) -> RecordStatus {
+        let k: String = raw
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        match k.as_str() {
+            "" => RecordStatus::Unknown,
+            // CERTInext certificateStatusId values.
+            "9" | "20" | "23" | "15" | "7" => RecordStatus::Issued,
+            "22" => RecordStatus::Revoked,
+            "12" => RecordStatus::Expired,
+            "5" | "8" | "13" | "14" | "18" | "19" | "21" => RecordStatus::Cancelled,
+            _ if k.contains("revoked") => RecordStatus::Revoked,
+            _ if k.contains("expired") => RecordStatus::Expired,
+            _ if k.contains("cancel")
+                || k.contains("reject")
+                || k.contains("declin")
+                || k.contains("invalid") =>
+            {
+                RecordStatus::Cancelled
+            }
+            _ if k.contains("supersed")
+                || k.contains("renewed")
+                || k.contains("replaced")
+                || k.contains("archived")
+                || k == "old" =>
+            {
+                RecordStatus::Superseded
+            }
+            _ if k.contains("generated")
+                || k.contains("downloaded")
+                || k.contains("issued")
+                || k.contains("fulfilled")
+                || k == "active"
+                || k == "valid"
+                || k == "current"
+                || k == "deployed" =>
+            {
+                RecordStatus::Issued
+            }
+            _ if k.chars().all(|c| c.is_ascii_digit()) => RecordStatus::Pending,
+            _ => RecordStatus::Pending,
+        }
+    }
+}
+
+/// One certificate version as the CLM platform records it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Record {
+    /// File it came from.
+    pub file: String,
+    /// Line (CSV) or row number (JSON) in that file.
+    pub line: u64,
+    /// The platform's id for the row (certificate id, else order number, else file:line).
+    pub record_id: String,
+    /// Order number.
+    pub order_id: Option<String>,
+    /// Request number.
+    pub request_id: Option<String>,
+    /// The serial as written.
+    pub serial_raw: String,
+    /// Parsed serial; absent while no certificate was issued.
+    #[serde(skip)]
+    pub serial: Option<Serial>,
+    /// SHA-1 thumbprint, uppercase hex without separators.
+    pub sha1: Option<String>,
+    /// SHA-256 fingerprint, lowercase hex without separators.
+    pub sha256: Option<String>,
+    /// Common name, lowercased.
+    pub cn: Option<String>,
+    /// SANs, lowercased.
+    pub sans: Vec<String>,
+    /// Issuer as written.
+    pub issuer: Option<String>,
+    /// notBefore.
+    #[serde(skip)]
+    pub not_before: Option<When>,
+    /// notAfter.
+    #[serde(skip)]
+    pub not_after: Option<When>,
+    /// Order date (tie-breaker).
+    #[serde(skip)]
+    pub order_date: Option<When>,
+    /// Normalized status.
+    pub status: RecordStatus,
+    /// Status as written.
+    pub status_raw: String,
+    /// Explicit link to the record this one renews (id, order or serial).
+    pub renewal_of: Option<String>,
+    /// Explicit link to the record that renews this one.
+    pub renewed_by: Option<String>,
+    /// Deployment endpoints (`host[:port]`).
+    pub targets: Vec<String>,
+    /// Provisioning bot.
+    pub provisioning_bot: Option<String>,
+    /// CA connector.
+    pub ca_connector: Option<String>,
+    /// Owner.
+    pub owner: Option<String>,
+    /// DCV method.
+    pub dcv_method: Option<String>,
+    /// CERTInext group number.
+    pub group: Option<String>,
+    /// Fields were taken from the certificate PEM in the row.
+    pub from_pem: bool,
+}
+
+impl Record {
+    /// The name set used for identity: SANs, else the CN.
+    pub fn names(&self) -> Vec<String> {
+        if !self.sans.is_empty() {
+            let mut v = self.sans.clone();
+            v.sort();
+            v.dedup();
+            v
+        } else {
+            self.cn.iter().cloned().collect()
+        }
+    }
+
+    /// Whether the record covers `host` (exact, or by a one-label wildcard).
+    pub fn covers(&self, host: &str) -> bool {
+        let names = self.names();
+        names.iter().any(|n| name_covers(n, host))
+    }
+
+    /// The instant used to order versions: notBefore, else the order date.
+    pub fn issued_key(&self) -> (i64, i64, i64) {
+        let nb = self
+            .not_before
+            .or(self.order_date)
+            .map(|w| w.unix)
+            .unwrap_or(i64::MIN);
+        let na = self.not_after.map(|w| w.unix).unwrap_or(i64::MIN);
+        let od = self.order_date.map(|w| w.unix).unwrap_or(i64::MIN);
+        (nb, na, od)
+    }
+}
+
+/// Whether certificate name `pattern` covers `host` (`*.example.com` covers one label).
+pub fn name_covers(pattern: &str, host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let pattern = pattern.trim_end_matches('.').to_ascii_lowercase();
+    if pattern == host {
+        return true;
+    }
+    match pattern.strip_prefix("*.") {
+        Some(suffix) => host
+            .split_once('.')
+            .map(|(label, rest)| !label.is_empty() && rest == suffix)
+            .unwrap_or(false),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses() {
+        assert_eq!(
+            RecordStatus::from_raw("Certificate Generated"),
+            RecordStatus::Issued
+        );
+        assert_eq!(
+            RecordStatus::from_raw("Certificate Downloaded"),
+            RecordStatus::Issued
+        );
+        assert_eq!(
+            RecordStatus::from_raw("Certificate Revoked"),
+            RecordStatus::Revoked
+        );
+        assert_eq!(
+            RecordStatus::from_raw("Certificate Expired"),
+            RecordStatus::Expired
+        );
+        assert_eq!(
+            RecordStatus::from_raw("Pending for Approver"),
+            RecordStatus::Pending
+        );
+        assert_eq!(
+            RecordStatus::from_raw("Rejected due to Order Cancellation"),
+            RecordStatus::Cancelled
+        );
+        assert_eq!(RecordStatus::from_raw("22"), RecordStatus::Revoked);
+        assert_eq!(RecordStatus::from_raw(""), RecordStatus::Unknown);
+        assert_eq!(
+            RecordStatus::from_raw("SUPERSEDED"),
+            RecordStatus::Superseded
+        );
+    }
+
+    #[test]
+    fn wildcards_cover_one_label() {
+        assert!(name_covers("*.example.com", "www.example.com"));
+        assert!(!name_covers("*.example.com", "a.b.example.com"));
+        assert!(!name_covers("*.example.com", "example.com"));
+        assert!(name_covers("Example.com.", "example.com"));
+    }
+}

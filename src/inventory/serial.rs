@@ -1,0 +1,167 @@
+//! Serial numbers in every common writing, compared as integers.
+//!
+//! The canonical form is the uppercase hex of the integer without leading zeros, the same
+//! form `crate::cert` gives a captured certificate, so equality of canonical strings is
+//! equality of integers.
+
+use num_bigint::BigUint;
+
+/// How to read an all-digit serial.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SerialBase {
+    /// Hex when it has letters, separators or `0x`; decimal beyond 40 digits; otherwise both
+    /// readings are kept and an observed certificate decides.
+    #[default]
+    Auto,
+    /// Always hexadecimal.
+    Hex,
+    /// Always decimal (CERTInext, Smallstep).
+    Dec,
+}
+
+/// A parsed serial: the preferred reading, and the other one when the writing is ambiguous.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Serial {
+    /// Canonical hex of the preferred reading.
+    pub canonical: String,
+    /// Canonical hex of the other reading (all-digit strings under [`SerialBase::Auto`]).
+    pub alternative: Option<String>,
+}
+
+impl Serial {
+    /// Whether `canonical_hex` is one of the readings.
+    pub fn matches(&self, canonical_hex: &str) -> bool {
+        self.canonical == canonical_hex || self.alternative.as_deref() == Some(canonical_hex)
+    }
+}
+
+fn canon(n: &BigUint) -> String {
+    n.to_str_radix(16).to_uppercase()
+}
+
+/// Parses `raw`; `Ok(None)` for an empty cell (no certificate yet).
+pub fn parse_serial(raw: &str, base: SerialBase) -> Result<Option<Serial>, String> {
+    let t = raw.trim();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    let (t, prefixed) = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(rest) => (rest, true),
+        None => (t, false),
+    };
+    let separated = t.contains([':', '-', ' ']);
+    let digits: String = t
+        .chars()
+        .filter(|c| !matches!(c, ':' | '-' | ' '))
+        .collect();
+    if digits.is_empty() {
+        return Err(format!("serial \"{raw}\" has no digits"));
+    }
+    if let Some(bad) = digits.chars().find(|c| !c.is_ascii_hexdigit()) {
+        return Err(format!(
+            "serial \"{raw}\" contains \"{bad}\", not a hex or decimal digit"
+        ));
+    }
+    let hex = || {
+        BigUint::parse_bytes(digits.as_bytes(), 16)
+            .map(|n| canon(&n))
+            .ok_or_else(|| format!("serial \"{raw}\" is not a number"))
+    };
+    let all_digits = digits.chars().all(|c| c.is_ascii_digit());
+    let dec = || {
+        BigUint::parse_bytes(digits.as_bytes(), 10)
+            .map(|n| canon(&n))
+            .ok_or_else(|| format!("serial \"{raw}\" is not a number"))
+    };
+    let force_hex = prefixed || separated || !all_digits;
+    let serial = match base {
+        _ if force_hex && base != SerialBase::Dec => Serial {
+            canonical: hex()?,
+            alternative: None,
+        },
+        SerialBase::Dec if !all_digits || prefixed => {
+            return Err(format!(
+                "serial \"{raw}\" is not decimal, as this source writes serials"
+            ))
+        }
+        SerialBase::Dec => Serial {
+            canonical: dec()?,
+            alternative: None,
+        },
+        SerialBase::Hex => Serial {
+            canonical: hex()?,
+            alternative: None,
+        },
+        // 20 bytes never take more than 40 hex digits: a longer all-digit string is decimal.
+        SerialBase::Auto if digits.len() > 40 => Serial {
+            canonical: dec()?,
+            alternative: None,
+        },
+        SerialBase::Auto => {
+            let h = hex()?;
+            let d = dec()?;
+            Serial {
+                alternative: (d != h).then_some(d),
+                canonical: h,
+            }
+        }
+    };
+    Ok(Some(serial))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(raw: &str, base: SerialBase) -> (String, Option<String>) {
+        let s = parse_serial(raw, base).unwrap().unwrap();
+        (s.canonical, s.alternative)
+    }
+
+    #[test]
+    fn every_writing_of_one_serial_is_the_same_integer() {
+        let want = "CBF6C447C5DD7069619AE762F4358A";
+        for raw in [
+            "00CBF6C447C5DD7069619AE762F4358A",
+            "cbf6c447c5dd7069619ae762f4358a",
+            "00:cb:f6:c4:47:c5:dd:70:69:61:9a:e7:62:f4:35:8a",
+            "CB-F6-C4-47-C5-DD-70-69-61-9A-E7-62-F4-35-8A",
+            "cb f6 c4 47 c5 dd 70 69 61 9a e7 62 f4 35 8a",
+            "0xCBF6C447C5DD7069619AE762F4358A",
+        ] {
+            assert_eq!(c(raw, SerialBase::Auto), (want.to_string(), None), "{raw}");
+        }
+        // CERTInext writes the same serial in decimal.
+        assert_eq!(
+            c("1059041285977560915727303152512546186", SerialBase::Dec).0,
+            "CBF6C447C5DD7069619AE762F4358A"
+        );
+    }
+
+    #[test]
+    fn all_digit_serials() {
+        // Ambiguous: hex preferred, decimal kept.
+        assert_eq!(
+            c("1234", SerialBase::Auto),
+            ("1234".into(), Some("4D2".into()))
+        );
+        assert_eq!(c("1234", SerialBase::Dec), ("4D2".into(), None));
+        assert_eq!(c("1234", SerialBase::Hex), ("1234".into(), None));
+        // Over 40 digits cannot be hex of a 20-byte serial.
+        let long = "1".repeat(41);
+        assert_eq!(c(&long, SerialBase::Auto).1, None);
+        // Leading zeros lost or kept: the same integer.
+        assert_eq!(c("0A", SerialBase::Auto).0, c("a", SerialBase::Auto).0);
+        assert_eq!(c("0", SerialBase::Auto), ("0".into(), None));
+    }
+
+    #[test]
+    fn bad_and_empty() {
+        assert_eq!(parse_serial("  ", SerialBase::Auto).unwrap(), None);
+        assert!(parse_serial("12G4", SerialBase::Auto)
+            .unwrap_err()
+            .contains("\"G\""));
+        assert!(parse_serial("::", SerialBase::Auto).is_err());
+        assert!(parse_serial("ABCD", SerialBase::Dec).is_err());
+    }
+}
