@@ -18,6 +18,7 @@ pub mod report;
 pub mod scan;
 pub mod timefmt;
 pub mod trust;
+pub mod verdict;
 
 /// A failure that ends the run, with its exit code.
 #[derive(Debug, thiserror::Error)]

@@ -264,10 +264,16 @@ where
 
 /// `certsweep scan`.
 pub async fn run_scan(args: ScanArgs) -> Result<u8, Error> {
+    if !args.inventory.is_empty() {
+        let outcome = compare(&args).await?;
+        if !args.quiet {
+            eprint!("{}", outcome.summary_text());
+        }
+        return Ok(outcome.exit_code);
+    }
     let Some(targets_path) = args.targets.clone() else {
         return Err(Error::Usage(
-            "--targets FILE is required (or --inventory once record comparison is available)"
-                .into(),
+            "--targets FILE is required (or --inventory FILE to scan what the records name)".into(),
         ));
     };
     if args.strict {
@@ -313,4 +319,200 @@ pub async fn run_scan(args: ScanArgs) -> Result<u8, Error> {
         let _ = write!(err, "{}", outcome.summary);
     }
     Ok(0)
+}
+
+/// What a comparison against records produced.
+pub struct CompareOutcome {
+    /// The sweep's summary.
+    pub summary: Summary,
+    /// One verdict per endpoint.
+    pub verdicts: Vec<crate::verdict::Verdict>,
+    /// One row per identity.
+    pub identities: Vec<crate::verdict::IdentityRow>,
+    /// Records read.
+    pub records: usize,
+    /// Inventory rows skipped as unusable.
+    pub inventory_errors: usize,
+    /// 1 when a `--fail-on` status was found, else 0.
+    pub exit_code: u8,
+}
+
+impl CompareOutcome {
+    /// Counts per status, in precedence order.
+    pub fn status_counts(&self) -> Vec<(crate::verdict::Status, usize)> {
+        crate::verdict::Status::ALL
+            .into_iter()
+            .map(|s| (s, self.verdicts.iter().filter(|v| v.status == s).count()))
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+
+    /// The summary printed on stderr.
+    pub fn summary_text(&self) -> String {
+        let counts: Vec<String> = self
+            .status_counts()
+            .iter()
+            .map(|(s, n)| format!("{s} {n}"))
+            .collect();
+        format!(
+            "{}  records: {} read, {} rows skipped, {} identities\n  status: {}\n",
+            self.summary,
+            self.records,
+            self.inventory_errors,
+            self.identities.len(),
+            counts.join(", ")
+        )
+    }
+}
+
+/// Targets named by the records: their deployment endpoints, else their non-wildcard names.
+fn record_targets(
+    records: &[crate::inventory::record::Record],
+    port: u16,
+) -> Vec<Result<crate::engine::targets::Target, TargetError>> {
+    let mut out = Vec::new();
+    for r in records {
+        if r.serial.is_none() && r.sha1.is_none() && r.sha256.is_none() {
+            continue;
+        }
+        let mut specs: Vec<String> = r.targets.clone();
+        if specs.is_empty() {
+            specs = r
+                .names()
+                .into_iter()
+                .filter(|n| !n.starts_with("*."))
+                .collect();
+            if let Some(cn) = &r.cn {
+                if !cn.starts_with("*.") && !specs.contains(cn) {
+                    specs.push(cn.clone());
+                }
+            }
+        }
+        for spec in specs {
+            out.push(
+                crate::engine::targets::parse_line(&spec, port).map_err(|reason| TargetError {
+                    file: r.file.clone(),
+                    line: r.line,
+                    field: Some("deployment endpoint".into()),
+                    reason,
+                }),
+            );
+        }
+    }
+    out
+}
+
+/// Parses `--fail-on`.
+pub fn parse_fail_on(s: &str) -> Result<Vec<crate::verdict::Status>, Error> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(|x| {
+            crate::verdict::Status::parse(x).ok_or_else(|| {
+                Error::Usage(format!(
+                    "--fail-on: unknown status \"{x}\" (one of: {})",
+                    crate::verdict::Status::ALL.map(|s| s.as_str()).join(", ")
+                ))
+            })
+        })
+        .collect()
+}
+
+/// Sweeps and judges every endpoint against `--inventory`, writing the reports asked for.
+pub async fn compare(args: &ScanArgs) -> Result<CompareOutcome, Error> {
+    use crate::inventory::load::{load_files, ReadOptions};
+    use crate::report::compliance::{
+        safe_identity_row, ComplianceRow, COMPLIANCE_COLUMNS, RECORDS_COLUMNS,
+    };
+    use crate::verdict::{identity_rows, judge_all, Identities, Policy};
+    let fail_on = parse_fail_on(&args.fail_on)?;
+    let loaded = load_files(&args.inventory, ReadOptions::default());
+    for e in loaded.errors.iter().take(MAX_PRINTED_BAD_LINES as usize) {
+        eprintln!("certsweep: inventory: skipped {e}");
+    }
+    if loaded.records.is_empty() {
+        return Err(Error::Input(format!(
+            "no usable record in {} ({} errors)",
+            args.inventory
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            loaded.errors.len()
+        )));
+    }
+    let records_n = loaded.records.len();
+    let inventory_errors = loaded.errors.len();
+    let (engine, note) = build_engine(args)?;
+    if let Some(n) = note {
+        eprintln!("certsweep: {n}");
+    }
+    let sinks = Sinks {
+        csv: None,
+        jsonl: None,
+        keep: true,
+    };
+    let outcome = match &args.targets {
+        Some(path) => {
+            if args.strict {
+                let bad = prevalidate(path, args.port)?;
+                if let Some(e) = bad.first() {
+                    return Err(Error::Input(format!(
+                        "{} bad target line(s), nothing scanned (--strict); first: {e}",
+                        bad.len()
+                    )));
+                }
+            }
+            let reader = TargetReader::open(path, args.port)
+                .map_err(|e| Error::Input(format!("--targets {path}: {e}")))?;
+            sweep(engine, reader, count_lines(path), sinks, args.quiet).await?
+        }
+        None => {
+            let targets = record_targets(&loaded.records, args.port);
+            let n = targets.len() as u64;
+            sweep(engine, targets.into_iter(), Some(n), sinks, args.quiet).await?
+        }
+    };
+    let policy = Policy {
+        now: now_unix(),
+        grace_secs: args.grace.as_secs() as i64,
+        renewal_window_secs: args.renewal_window.as_secs() as i64,
+    };
+    let ids = Identities::build(loaded.records);
+    let mut observations = outcome.kept;
+    observations.sort_by(|a, b| (&a.host, a.port, a.ip).cmp(&(&b.host, b.port, b.ip)));
+    let verdicts = judge_all(observations, &ids, &policy);
+    let identities = identity_rows(&ids, &verdicts, &policy);
+    if let Some(p) = &args.report {
+        let mut w = CsvOut::new(create(p)?, COMPLIANCE_COLUMNS);
+        for v in &verdicts {
+            w.write(&ComplianceRow::from_verdict(v, policy.now))
+                .map_err(|e| write_err(p, e))?;
+        }
+        w.finish().map_err(|e| write_err(p, e))?;
+    }
+    if let Some(p) = &args.jsonl {
+        let mut w = JsonlOut::new(create(p)?);
+        for v in &verdicts {
+            w.write(v).map_err(|e| write_err(p, e))?;
+        }
+        w.flush().map_err(|e| write_err(p, e))?;
+    }
+    if let Some(p) = &args.records_report {
+        let mut w = CsvOut::new(create(p)?, RECORDS_COLUMNS);
+        for r in &identities {
+            w.write(&safe_identity_row(r))
+                .map_err(|e| write_err(p, e))?;
+        }
+        w.finish().map_err(|e| write_err(p, e))?;
+    }
+    let exit_code = u8::from(verdicts.iter().any(|v| fail_on.contains(&v.status)));
+    Ok(CompareOutcome {
+        summary: outcome.summary,
+        verdicts,
+        identities,
+        records: records_n,
+        inventory_errors,
+        exit_code,
+    })
 }

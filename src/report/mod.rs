@@ -1,6 +1,7 @@
 //! Outputs: CSV, JSON lines, progress and the summary. Each reads plain data and nothing
 //! here decides a verdict.
 
+pub mod compliance;
 pub mod csv;
 pub mod jsonl;
 pub mod progress;

@@ -1,0 +1,881 @@
+//! The one place a verdict is decided: identities of records, the newest certificate of
+//! each, and the status of every observed endpoint against them.
+
+use crate::inventory::record::{Record, RecordStatus};
+use crate::model::{ErrorClass, Finding, Observation};
+use crate::timefmt::rfc3339_unix;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+
+/// Endpoint status, in precedence order (the first that holds is the status).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// No certificate could be captured.
+    Unreachable,
+    /// The endpoint serves an older member of an identity whose newest certificate differs.
+    RenewedNotDeployed,
+    /// Same, but the newer certificate is younger than the grace period.
+    DeploymentPending,
+    /// The presented certificate is revoked according to the records.
+    Revoked,
+    /// The presented certificate has expired.
+    Expired,
+    /// The presented certificate matches no record.
+    Unmanaged,
+    /// The certificate does not cover the name asked for.
+    HostnameMismatch,
+    /// Clients would not trust the chain.
+    Untrusted,
+    /// Expires within the renewal window and no newer certificate exists.
+    ExpiringSoon,
+    /// Serves the newest certificate of its identity.
+    Current,
+}
+
+impl Status {
+    /// Every status, in precedence order.
+    pub const ALL: [Status; 10] = [
+        Status::Unreachable,
+        Status::RenewedNotDeployed,
+        Status::DeploymentPending,
+        Status::Revoked,
+        Status::Expired,
+        Status::Unmanaged,
+        Status::HostnameMismatch,
+        Status::Untrusted,
+        Status::ExpiringSoon,
+        Status::Current,
+    ];
+
+    /// The stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Unreachable => "unreachable",
+            Status::RenewedNotDeployed => "renewed_not_deployed",
+            Status::DeploymentPending => "deployment_pending",
+            Status::Revoked => "revoked",
+            Status::Expired => "expired",
+            Status::Unmanaged => "unmanaged",
+            Status::HostnameMismatch => "hostname_mismatch",
+            Status::Untrusted => "untrusted",
+            Status::ExpiringSoon => "expiring_soon",
+            Status::Current => "current",
+        }
+    }
+
+    /// Parses a status name.
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|x| x.as_str() == s.trim())
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The clock and windows a verdict is judged with.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    /// Now, Unix seconds.
+    pub now: i64,
+    /// A renewal younger than this is `deployment_pending`.
+    pub grace_secs: i64,
+    /// `expiring_soon` within this many seconds of notAfter.
+    pub renewal_window_secs: i64,
+}
+
+/// Records grouped into identities (certificate lineages).
+#[derive(Debug)]
+pub struct Identities {
+    /// All records.
+    pub records: Vec<Record>,
+    /// Identity index of each record.
+    pub identity_of: Vec<usize>,
+    /// Members of each identity, oldest first.
+    pub members: Vec<Vec<usize>>,
+    by_serial: HashMap<String, Vec<usize>>,
+    by_alt_serial: HashMap<String, Vec<usize>>,
+    by_sha256: HashMap<String, usize>,
+    by_sha1: HashMap<String, usize>,
+    by_name: HashMap<String, Vec<usize>>,
+}
+
+struct UnionFind(Vec<usize>);
+
+impl UnionFind {
+    fn find(&mut self, x: usize) -> usize {
+        let mut r = x;
+        while self.0[r] != r {
+            r = self.0[r];
+        }
+        let mut c = x;
+        while self.0[c] != r {
+            let n = self.0[c];
+            self.0[c] = r;
+            c = n;
+        }
+        r
+    }
+    fn union(&mut self, a: usize, b: usize) {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra != rb {
+            self.0[ra] = rb;
+        }
+    }
+}
+
+/// `ORD123R001` → `ORD123`: CERTInext names a reissue after its original order.
+fn reissue_base(order: &str) -> Option<&str> {
+    let (base, suffix) = order.split_at(order.len().checked_sub(4)?);
+    let mut chars = suffix.chars();
+    (matches!(chars.next(), Some('R' | 'r'))
+        && chars.all(|c| c.is_ascii_digit())
+        && !base.is_empty())
+    .then_some(base)
+}
+
+fn has_certificate(r: &Record) -> bool {
+    r.serial.is_some() || r.sha1.is_some() || r.sha256.is_some()
+}
+
+impl Identities {
+    /// Groups records, strongest evidence first: explicit renewal links, reissue lineage,
+    /// then name sets (a newer certificate whose names cover an older one's renews it).
+    pub fn build(records: Vec<Record>) -> Self {
+        let n = records.len();
+        let mut uf = UnionFind((0..n).collect());
+        let mut by_key: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_serial: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_alt_serial: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_sha256 = HashMap::new();
+        let mut by_sha1 = HashMap::new();
+        let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, r) in records.iter().enumerate() {
+            by_key
+                .entry(r.record_id.to_ascii_lowercase())
+                .or_default()
+                .push(i);
+            for id in [&r.order_id, &r.request_id].into_iter().flatten() {
+                by_key.entry(id.to_ascii_lowercase()).or_default().push(i);
+            }
+            if let Some(s) = &r.serial {
+                by_serial.entry(s.canonical.clone()).or_default().push(i);
+                if let Some(a) = &s.alternative {
+                    by_alt_serial.entry(a.clone()).or_default().push(i);
+                }
+            }
+            if let Some(h) = &r.sha256 {
+                by_sha256.insert(h.clone(), i);
+            }
+            if let Some(h) = &r.sha1 {
+                by_sha1.insert(h.clone(), i);
+            }
+            if has_certificate(r) {
+                for name in r.names() {
+                    by_name.entry(name).or_default().push(i);
+                }
+            }
+        }
+        let lookup = |key: &str| -> Vec<usize> {
+            let mut v = by_key
+                .get(&key.to_ascii_lowercase())
+                .cloned()
+                .unwrap_or_default();
+            if let Ok(Some(s)) = crate::inventory::serial::parse_serial(key, Default::default()) {
+                v.extend(by_serial.get(&s.canonical).into_iter().flatten());
+            }
+            v
+        };
+        for (i, r) in records.iter().enumerate() {
+            for link in [&r.renewal_of, &r.renewed_by].into_iter().flatten() {
+                for j in lookup(link) {
+                    uf.union(i, j);
+                }
+            }
+            if let Some(base) = r.order_id.as_deref().and_then(reissue_base) {
+                for j in by_key.get(&base.to_ascii_lowercase()).into_iter().flatten() {
+                    uf.union(i, *j);
+                }
+            }
+        }
+        for idxs in by_name.values() {
+            for (x, &a) in idxs.iter().enumerate() {
+                for &b in &idxs[x + 1..] {
+                    let (newer, older) = if records[a].issued_key() >= records[b].issued_key() {
+                        (a, b)
+                    } else {
+                        (b, a)
+                    };
+                    let nn = records[newer].names();
+                    if records[older].names().iter().all(|o| nn.contains(o)) {
+                        uf.union(newer, older);
+                    }
+                }
+            }
+        }
+        let mut root_to_id: HashMap<usize, usize> = HashMap::new();
+        let mut identity_of = vec![0; n];
+        let mut members: Vec<Vec<usize>> = Vec::new();
+        for (i, slot) in identity_of.iter_mut().enumerate() {
+            let root = uf.find(i);
+            let id = *root_to_id.entry(root).or_insert_with(|| {
+                members.push(Vec::new());
+                members.len() - 1
+            });
+            *slot = id;
+            members[id].push(i);
+        }
+        for m in &mut members {
+            m.sort_by_key(|&i| (records[i].issued_key(), i));
+        }
+        Identities {
+            records,
+            identity_of,
+            members,
+            by_serial,
+            by_alt_serial,
+            by_sha256,
+            by_sha1,
+            by_name,
+        }
+    }
+
+    /// Whether a record may be the certificate an endpoint should serve.
+    fn eligible(&self, i: usize, now: i64) -> bool {
+        let r = &self.records[i];
+        matches!(
+            r.status,
+            RecordStatus::Issued | RecordStatus::Unknown | RecordStatus::Expired
+        ) && has_certificate(r)
+            && r.not_before.map(|w| w.unix <= now).unwrap_or(true)
+    }
+
+    /// The newest eligible member of identity `id`, preferring members that cover `host`.
+    pub fn newest(&self, id: usize, host: Option<&str>, now: i64) -> Option<usize> {
+        let eligible = self.members[id]
+            .iter()
+            .rev()
+            .copied()
+            .filter(|&i| self.eligible(i, now));
+        if let Some(h) = host {
+            if let Some(i) = eligible.clone().find(|&i| self.records[i].covers(h)) {
+                return Some(i);
+            }
+        }
+        self.members[id]
+            .iter()
+            .rev()
+            .copied()
+            .find(|&i| self.eligible(i, now))
+    }
+
+    /// The record of a presented certificate: by fingerprint, then serial (with its date
+    /// agreeing when the serial's writing was ambiguous). Returns the record and whether
+    /// the match relied on an ambiguous reading.
+    pub fn match_cert(&self, c: &crate::model::CertInfo, host: &str) -> Option<(usize, bool)> {
+        if let Some(&i) = self.by_sha256.get(&c.sha256) {
+            return Some((i, false));
+        }
+        if let Some(&i) = self.by_sha1.get(&c.sha1) {
+            return Some((i, false));
+        }
+        let agrees = |i: &usize| {
+            self.records[*i]
+                .not_after
+                .map(|w| w.agrees(c.not_after_unix))
+                .unwrap_or(false)
+        };
+        let pick = |cands: &[usize]| -> Option<usize> {
+            cands
+                .iter()
+                .copied()
+                .max_by_key(|i| (agrees(i), self.records[*i].covers(host), usize::MAX - *i))
+        };
+        if let Some(cands) = self.by_serial.get(&c.serial) {
+            let ambiguous = cands.iter().all(|&i| {
+                self.records[i]
+                    .serial
+                    .as_ref()
+                    .map(|s| s.alternative.is_some())
+                    .unwrap_or(false)
+            });
+            if !ambiguous || cands.iter().any(agrees) {
+                return pick(cands).map(|i| (i, ambiguous));
+            }
+        }
+        if let Some(cands) = self.by_alt_serial.get(&c.serial) {
+            let ok: Vec<usize> = cands.iter().copied().filter(agrees).collect();
+            return pick(&ok).map(|i| (i, true));
+        }
+        None
+    }
+
+    /// Identities whose names cover `host`.
+    pub fn identities_for_host(&self, host: &str) -> Vec<usize> {
+        let mut out: Vec<usize> = Vec::new();
+        let mut candidates: Vec<usize> = self.by_name.get(host).cloned().unwrap_or_default();
+        if let Some((_, rest)) = host.split_once('.') {
+            candidates.extend(self.by_name.get(&format!("*.{rest}")).into_iter().flatten());
+        }
+        for i in candidates {
+            let id = self.identity_of[i];
+            if !out.contains(&id) {
+                out.push(id);
+            }
+        }
+        out
+    }
+}
+
+/// A record as a report row names it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RecordRef {
+    /// Record id.
+    pub record_id: String,
+    /// Order number.
+    pub order_id: Option<String>,
+    /// Canonical serial.
+    pub serial: Option<String>,
+    /// notAfter, RFC 3339.
+    pub not_after: Option<String>,
+    /// Status as recorded.
+    pub status: String,
+    /// Provisioning bot.
+    pub provisioning_bot: Option<String>,
+    /// CA connector.
+    pub ca_connector: Option<String>,
+    /// Owner.
+    pub owner: Option<String>,
+}
+
+impl RecordRef {
+    fn of(r: &Record) -> Self {
+        RecordRef {
+            record_id: r.record_id.clone(),
+            order_id: r.order_id.clone(),
+            serial: r.serial.as_ref().map(|s| s.canonical.clone()),
+            not_after: r.not_after.map(|w| rfc3339_unix(w.unix)),
+            status: if r.status_raw.is_empty() {
+                format!("{:?}", r.status).to_ascii_lowercase()
+            } else {
+                r.status_raw.clone()
+            },
+            provisioning_bot: r.provisioning_bot.clone(),
+            ca_connector: r.ca_connector.clone(),
+            owner: r.owner.clone(),
+        }
+    }
+}
+
+/// The verdict on one endpoint.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verdict {
+    /// The observation judged.
+    pub observation: Observation,
+    /// The status.
+    pub status: Status,
+    /// Everything else true of the endpoint (statuses that also hold, trust findings,
+    /// `partial_rollout`, `serial_ambiguous`, `names_managed_elsewhere`).
+    pub findings: Vec<String>,
+    /// The record the presented certificate matched.
+    pub matched: Option<RecordRef>,
+    /// The certificate the endpoint should serve (newest of the identity).
+    pub expected: Option<RecordRef>,
+    /// Of this name's endpoints (same host and port), how many serve the expected one.
+    pub name_endpoints_current: Option<String>,
+    /// Why, in words.
+    pub detail: String,
+    /// What to do next (from the runbook).
+    pub next_step: String,
+}
+
+fn days(secs: i64) -> i64 {
+    secs.div_euclid(86_400)
+}
+
+/// Judges every observation against the identities.
+pub fn judge_all(observations: Vec<Observation>, ids: &Identities, p: &Policy) -> Vec<Verdict> {
+    let mut out: Vec<(Verdict, Option<usize>, Option<usize>)> =
+        observations.into_iter().map(|o| judge(o, ids, p)).collect();
+    // Partial rollout: endpoints of one name (host and port) that disagree.
+    let mut groups: BTreeMap<(String, u16), Vec<usize>> = BTreeMap::new();
+    for (i, (v, _, _)) in out.iter().enumerate() {
+        if v.observation.cert.is_some() {
+            groups
+                .entry((v.observation.host.clone(), v.observation.port))
+                .or_default()
+                .push(i);
+        }
+    }
+    for idxs in groups.values() {
+        let current = idxs
+            .iter()
+            .filter(|&&i| out[i].2.is_some() && out[i].1 == out[i].2)
+            .count();
+        let total = idxs.len();
+        if total < 2 {
+            continue;
+        }
+        for &i in idxs {
+            let v = &mut out[i].0;
+            v.name_endpoints_current = Some(format!("{current}/{total}"));
+            let stale = matches!(
+                v.status,
+                Status::RenewedNotDeployed | Status::DeploymentPending
+            );
+            if stale && current > 0 {
+                v.findings.push("partial_rollout".into());
+                v.detail.push_str(&format!(
+                    " Partial rollout: {current} of {total} endpoints of {}:{} serve the new certificate.",
+                    v.observation.host, v.observation.port
+                ));
+            }
+        }
+    }
+    out.into_iter().map(|(v, _, _)| v).collect()
+}
+
+/// Judges one observation; also returns the matched and expected record indexes.
+fn judge(o: Observation, ids: &Identities, p: &Policy) -> (Verdict, Option<usize>, Option<usize>) {
+    let mut findings: Vec<String> = Vec::new();
+    let host = o.sni.clone().unwrap_or_else(|| o.host.clone());
+    let Some(c) = o.cert.clone() else {
+        let (detail, next) = unreachable_text(&o);
+        let expected_idx = ids
+            .identities_for_host(&host)
+            .first()
+            .and_then(|&id| ids.newest(id, Some(&host), p.now));
+        return (
+            Verdict {
+                observation: o,
+                status: Status::Unreachable,
+                findings: vec!["unreachable".into()],
+                matched: None,
+                expected: expected_idx.map(|i| RecordRef::of(&ids.records[i])),
+                name_endpoints_current: None,
+                detail,
+                next_step: next,
+            },
+            None,
+            None,
+        );
+    };
+    let mut statuses: Vec<Status> = Vec::new();
+    let mut detail = String::new();
+    let mut next = String::new();
+    let matched = ids.match_cert(&c, &host);
+    let mut expected_idx = None;
+    let expired = p.now > c.not_after_unix;
+    let presented = format!("serial {} (expires {})", c.serial, c.not_after);
+    match matched {
+        Some((ri, ambiguous)) => {
+            let r = &ids.records[ri];
+            if ambiguous {
+                findings.push("serial_ambiguous".into());
+            }
+            let exp = ids.newest(ids.identity_of[ri], Some(&host), p.now);
+            expected_idx = exp;
+            if !r.covers(&host) {
+                // The wrong certificate is bound here: what should be served is the newest
+                // certificate of the identity that manages this name, if any.
+                if let Some(&id) = ids.identities_for_host(&host).first() {
+                    expected_idx = ids.newest(id, Some(&host), p.now);
+                }
+            }
+            if let Some(ei) =
+                exp.filter(|&ei| ei != ri && ids.records[ei].issued_key() > r.issued_key())
+            {
+                let e = &ids.records[ei];
+                let issued = e
+                    .not_before
+                    .or(e.order_date)
+                    .map(|w| w.unix)
+                    .unwrap_or(i64::MIN);
+                let young = issued > p.now - p.grace_secs;
+                let exp_txt = format!(
+                    "serial {} (record {}, valid until {})",
+                    e.serial
+                        .as_ref()
+                        .map(|s| s.canonical.as_str())
+                        .unwrap_or("?"),
+                    e.record_id,
+                    e.not_after
+                        .map(|w| rfc3339_unix(w.unix))
+                        .unwrap_or_else(|| "?".into())
+                );
+                if young {
+                    statuses.push(Status::DeploymentPending);
+                    detail = format!(
+                        "Serves {presented} of record {}; its renewal {exp_txt} was issued less than the grace period ago.",
+                        r.record_id
+                    );
+                    next = "Provisioning may still be running: verify again after the grace period; if the old certificate is still served then, check the renewal order's provisioning bot.".into();
+                } else {
+                    statuses.push(Status::RenewedNotDeployed);
+                    detail = format!(
+                        "Serves {presented} of record {}, but it was renewed as {exp_txt}.",
+                        r.record_id
+                    );
+                    let bot = e
+                        .provisioning_bot
+                        .as_deref()
+                        .map(|b| format!(" ({b})"))
+                        .unwrap_or_default();
+                    next = format!(
+                        "Check the renewal order's linked provisioning bot{bot}, confirm the deployment profile reloads or restarts the service, re-run provisioning, then verify the endpoint again."
+                    );
+                }
+            }
+            if r.status == RecordStatus::Revoked {
+                statuses.push(Status::Revoked);
+                if next.is_empty() {
+                    detail = format!(
+                        "Serves {presented}, revoked according to record {}.",
+                        r.record_id
+                    );
+                    next = "Deploy a valid certificate for this name (reissue if there is none), reload the service, then verify again.".into();
+                }
+            }
+        }
+        None => {
+            statuses.push(Status::Unmanaged);
+            let mut names: Vec<String> = c.sans.clone();
+            names.extend(c.subject_cn.iter().map(|s| s.to_ascii_lowercase()));
+            names.push(host.clone());
+            let managing: Vec<usize> = names
+                .iter()
+                .flat_map(|n| ids.identities_for_host(n))
+                .collect();
+            if let Some(&id) = managing.first() {
+                findings.push("names_managed_elsewhere".into());
+                expected_idx = ids.newest(id, Some(&host), p.now);
+                let e = expected_idx.map(|i| &ids.records[i]);
+                detail = format!(
+                    "Serves {presented}, which is in no record; its names are managed by record {}.",
+                    e.map(|e| e.record_id.as_str()).unwrap_or("?")
+                );
+                next = "Replace it with the managed certificate (re-run provisioning for that record), or import it into the CLM if it is legitimate, then verify again.".into();
+            } else {
+                detail = format!(
+                    "Serves {presented}, which is in no record, and no record manages its names."
+                );
+                next = "Import the certificate into the CLM (discovery) and assign an owner, or replace it with a managed certificate.".into();
+            }
+        }
+    }
+    if expired {
+        statuses.push(Status::Expired);
+        if next.is_empty() {
+            detail = format!(
+                "Serves {presented}: expired {} days ago.",
+                -days(c.not_after_unix - p.now)
+            );
+            next = "Renew the certificate now (check why auto-renewal did not run: renewal window, DCV, approvals), deploy it and reload the service, then verify again.".into();
+        }
+    }
+    if o.findings.contains(&Finding::HostnameMismatch) {
+        statuses.push(Status::HostnameMismatch);
+        if next.is_empty() {
+            detail = format!(
+                "Serves {presented}, which does not cover {host} (names: {}).",
+                c.sans.join(", ")
+            );
+            next = format!("Check the SNI / virtual-host binding for {host}, or reissue the certificate with {host} as a SAN.");
+        }
+    }
+    if o.findings.iter().any(|f| f.is_trust_failure()) {
+        statuses.push(Status::Untrusted);
+        if next.is_empty() {
+            detail = format!(
+                "Serves {presented}; clients will not trust it: {}.",
+                o.trust_detail.clone().unwrap_or_default()
+            );
+            next = if o.findings.contains(&Finding::IncompleteChain) {
+                "Install the full chain (leaf plus intermediate) in the server's certificate file or keystore, reload, then verify again.".into()
+            } else {
+                "Use a certificate from a CA the clients trust (or distribute the private root), then verify again.".into()
+            };
+        }
+    }
+    let renewed = statuses
+        .iter()
+        .any(|s| matches!(s, Status::RenewedNotDeployed | Status::DeploymentPending));
+    let left = c.not_after_unix - p.now;
+    if !expired && !renewed && left <= p.renewal_window_secs {
+        statuses.push(Status::ExpiringSoon);
+        if next.is_empty() {
+            detail = format!(
+                "Serves {presented}: expires in {} days and no renewal exists in the records.",
+                days(left)
+            );
+            next = "The renewal did not trigger: check auto-renew and the renewal window of the order, DCV and approvals, then renew and deploy.".into();
+        }
+    }
+    statuses.sort();
+    statuses.dedup();
+    let status = statuses.first().copied().unwrap_or(Status::Current);
+    if status == Status::Current {
+        detail = format!("Serves the newest certificate of its identity: {presented}.");
+        next = "Nothing to do.".into();
+    }
+    let mut all: Vec<String> = statuses.iter().map(|s| s.as_str().to_string()).collect();
+    all.extend(o.findings.iter().map(|f| f.as_str().to_string()));
+    all.extend(findings);
+    all.sort();
+    all.dedup();
+    let matched_idx = matched.map(|(i, _)| i);
+    let v = Verdict {
+        status,
+        findings: all,
+        matched: matched_idx.map(|i| RecordRef::of(&ids.records[i])),
+        expected: expected_idx.map(|i| RecordRef::of(&ids.records[i])),
+        name_endpoints_current: None,
+        detail,
+        next_step: next,
+        observation: o,
+    };
+    (v, matched_idx, expected_idx)
+}
+
+fn unreachable_text(o: &Observation) -> (String, String) {
+    let e = o.error.as_ref();
+    let msg = e.map(|e| e.message.clone()).unwrap_or_default();
+    let target = match o.ip {
+        Some(ip) => format!("{}:{} ({ip})", o.host, o.port),
+        None => format!("{}:{}", o.host, o.port),
+    };
+    let next = match e.map(|e| e.class) {
+        Some(ErrorClass::DnsNxdomain | ErrorClass::DnsNoAddress) => format!(
+            "Fix the DNS records of {} or remove the endpoint from the inventory, then verify again.",
+            o.host
+        ),
+        Some(ErrorClass::DnsError) => "The DNS lookup failed: check the authoritative servers and the resolver, then verify again.".into(),
+        Some(ErrorClass::ConnectTimeout) => format!(
+            "No TCP answer from {target}: check firewalls and security groups and that the service is up, then verify again."
+        ),
+        Some(ErrorClass::ConnectRefused) => format!(
+            "Nothing listens on {target}: start the service or correct the port in the deployment profile, then verify again."
+        ),
+        Some(ErrorClass::ConnectError) => format!("The connection to {target} failed: check routing and the host, then verify again."),
+        Some(ErrorClass::TlsProtocol) => "The server speaks no TLS version or cipher in common (legacy TLS?): upgrade its TLS configuration, then verify again.".into(),
+        _ => format!(
+            "{target} answered but the TLS handshake failed: check the listener's TLS configuration and certificate binding, then verify again."
+        ),
+    };
+    (format!("No certificate from {target}: {msg}"), next)
+}
+
+/// One row per identity for `--records-report`.
+#[derive(Debug, Clone, Serialize)]
+pub struct IdentityRow {
+    /// Names of the newest certificate.
+    pub names: String,
+    /// Records in the identity.
+    pub versions: usize,
+    /// Newest certificate's record id.
+    pub newest_record_id: String,
+    /// Its order number.
+    pub newest_order_id: String,
+    /// Its canonical serial.
+    pub newest_serial: String,
+    /// Its notAfter.
+    pub newest_not_after: String,
+    /// Endpoints serving it.
+    pub deployed_at: String,
+    /// Endpoints serving older versions.
+    pub stale_at: String,
+    /// Record-level findings.
+    pub findings: String,
+    /// What to do next.
+    pub next_step: String,
+}
+
+/// Summarises identities against the verdicts.
+pub fn identity_rows(ids: &Identities, verdicts: &[Verdict], p: &Policy) -> Vec<IdentityRow> {
+    let mut serving: HashMap<String, Vec<String>> = HashMap::new();
+    for v in verdicts {
+        if let Some(c) = &v.observation.cert {
+            let at = format!(
+                "{}:{}@{}",
+                v.observation.host,
+                v.observation.port,
+                v.observation.ip.map(|i| i.to_string()).unwrap_or_default()
+            );
+            serving.entry(c.serial.clone()).or_default().push(at);
+        }
+    }
+    let mut rows = Vec::new();
+    for (id, members) in ids.members.iter().enumerate() {
+        let Some(newest) = ids.newest(id, None, p.now) else {
+            continue;
+        };
+        let e = &ids.records[newest];
+        let serial = e
+            .serial
+            .as_ref()
+            .map(|s| s.canonical.clone())
+            .unwrap_or_default();
+        let deployed = serving.get(&serial).cloned().unwrap_or_default();
+        let mut stale = Vec::new();
+        for &m in members {
+            if m == newest {
+                continue;
+            }
+            if let Some(s) = &ids.records[m].serial {
+                for at in serving.get(&s.canonical).into_iter().flatten() {
+                    stale.push(format!("{at} (serial {})", s.canonical));
+                }
+            }
+        }
+        let mut findings = Vec::new();
+        let mut next = String::from("Nothing to do.");
+        let left = e.not_after.map(|w| w.unix - p.now);
+        if matches!(left, Some(l) if l < 0) {
+            findings.push("newest_expired");
+            next = "The newest certificate has expired: renew it.".into();
+        } else if matches!(left, Some(l) if l <= p.renewal_window_secs) {
+            findings.push("expiring_no_renewal");
+            next = "Expiring with no renewal in the records: check auto-renew, DCV and approvals, then renew.".into();
+        }
+        if members.len() > 1 && deployed.is_empty() && newest != members[0] {
+            findings.push("renewed_seen_nowhere");
+            next = "Renewed, but no scanned endpoint serves the new certificate: check the provisioning bot and deployment profile, re-run provisioning.".into();
+        }
+        if !stale.is_empty() {
+            findings.push("older_versions_served");
+            if deployed.is_empty() {
+                next = "Older versions are served and the new one nowhere: re-run provisioning and reload the services, then verify again.".into();
+            } else {
+                next = "Some endpoints still serve older versions: re-run provisioning on them and reload, then verify again.".into();
+            }
+        }
+        rows.push(IdentityRow {
+            names: e.names().join(";"),
+            versions: members.len(),
+            newest_record_id: e.record_id.clone(),
+            newest_order_id: e.order_id.clone().unwrap_or_default(),
+            newest_serial: serial,
+            newest_not_after: e
+                .not_after
+                .map(|w| rfc3339_unix(w.unix))
+                .unwrap_or_default(),
+            deployed_at: deployed.join(";"),
+            stale_at: stale.join(";"),
+            findings: findings.join(";"),
+            next_step: next,
+        });
+    }
+    rows.sort_by(|a, b| a.names.cmp(&b.names));
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::load::{load_bytes, Loaded, ReadOptions};
+
+    fn ids(csv: &str) -> Identities {
+        let mut out = Loaded::default();
+        load_bytes("inv.csv", csv.as_bytes(), ReadOptions::default(), &mut out);
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        Identities::build(out.records)
+    }
+
+    fn same(i: &Identities, a: &str, b: &str) -> bool {
+        let pos = |id: &str| i.records.iter().position(|r| r.record_id == id).unwrap();
+        i.identity_of[pos(a)] == i.identity_of[pos(b)]
+    }
+
+    fn newest_id(i: &Identities, of: &str) -> String {
+        let pos = i.records.iter().position(|r| r.record_id == of).unwrap();
+        let n = i.newest(i.identity_of[pos], None, 2_000_000_000).unwrap();
+        i.records[n].record_id.clone()
+    }
+
+    const H: &str =
+        "Certificate ID,Order ID,SANs,Serial,Valid From,Valid To,Issuer,Renewal Of,Status\n";
+
+    #[test]
+    fn renewal_by_name_set_even_across_issuer_and_key_change() {
+        let i = ids(&format!(
+            "{H}A,,www.x.com;x.com,0A,2025-01-01,2026-01-01,Old RSA CA,,Issued\n\
+             B,,x.com;www.x.com,0B,2025-12-01,2026-12-01,New ECC CA,,Issued\n"
+        ));
+        assert!(same(&i, "A", "B"));
+        assert_eq!(newest_id(&i, "A"), "B");
+    }
+
+    #[test]
+    fn san_superset_renews_but_subset_does_not() {
+        let i = ids(&format!(
+            "{H}A,,www.x.com,0A,2025-01-01,2026-01-01,CA,,Issued\n\
+             B,,www.x.com;api.x.com,0B,2025-12-01,2026-12-01,CA,,Issued\n\
+             C,,shop.x.com;cart.x.com,0C,2025-01-01,2026-01-01,CA,,Issued\n\
+             D,,shop.x.com,0D,2025-12-01,2026-12-01,CA,,Issued\n"
+        ));
+        assert!(same(&i, "A", "B"));
+        assert!(
+            !same(&i, "C", "D"),
+            "a newer certificate with fewer names is another identity"
+        );
+    }
+
+    #[test]
+    fn reissue_lineage_and_explicit_links() {
+        let i = ids(&format!(
+            "{H}X1,ORD7,a.x.com,01,2025-01-01,2026-01-01,CA,,Issued\n\
+             X2,ORD7R001,b.x.com,02,2025-06-01,2026-06-01,CA,,Issued\n\
+             Y1,,c.x.com,03,2025-01-01,2026-01-01,CA,,Issued\n\
+             Y2,,renamed.x.com,04,2025-06-01,2026-06-01,CA,Y1,Issued\n"
+        ));
+        assert!(same(&i, "X1", "X2"));
+        assert!(same(&i, "Y1", "Y2"));
+        assert!(!same(&i, "X1", "Y1"));
+        assert_eq!(newest_id(&i, "Y1"), "Y2");
+    }
+
+    #[test]
+    fn wildcards_are_their_own_names_and_revoked_is_never_newest() {
+        let i = ids(&format!(
+            "{H}W1,,*.x.com,01,2025-01-01,2026-01-01,CA,,Issued\n\
+             W2,,*.x.com,02,2025-06-01,2026-06-01,CA,,Revoked\n\
+             P1,,www.x.com,03,2025-06-01,2026-06-01,CA,,Issued\n"
+        ));
+        assert!(same(&i, "W1", "W2"));
+        assert!(!same(&i, "W1", "P1"));
+        assert_eq!(newest_id(&i, "W2"), "W1");
+        let covering = i.identities_for_host("api.x.com");
+        assert_eq!(covering.len(), 1);
+    }
+
+    #[test]
+    fn ambiguous_serial_matches_only_with_agreeing_expiry() {
+        let i = ids(&format!(
+            "{H}A,,a.x.com,1234,2025-01-01,2026-01-01T00:00:00Z,CA,,Issued\n"
+        ));
+        let mut c = crate::model::CertInfo {
+            serial: "4D2".into(),
+            serial_dec: "1234".into(),
+            subject_cn: None,
+            subject: String::new(),
+            sans: vec!["a.x.com".into()],
+            issuer: String::new(),
+            issuer_cn: None,
+            not_before: String::new(),
+            not_after: String::new(),
+            not_before_unix: 0,
+            not_after_unix: 1_767_225_600,
+            sha256: "00".into(),
+            sha1: "00".into(),
+            key_type: "EC".into(),
+            key_bits: 256,
+            signature_algorithm: String::new(),
+        };
+        assert_eq!(i.match_cert(&c, "a.x.com"), Some((0, true)));
+        c.not_after_unix += 10 * 86_400;
+        assert_eq!(i.match_cert(&c, "a.x.com"), None);
+    }
+}

@@ -1,0 +1,200 @@
+//! Record comparison end to end: the demo fleet (real TLS servers on loopback) swept against
+//! its CERTInext orders report, every row's status and expected serial asserted.
+
+use certsweep::cli::DemoArgs;
+use std::collections::HashMap;
+
+type Want = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<u64>,
+    Option<u64>,
+);
+
+fn hex(n: u64) -> String {
+    // Fleet serials carry a 0x8A high byte before the 8-byte value.
+    format!("8A{n:016X}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_fleet_gets_every_verdict_right() {
+    let dir = tempfile::tempdir().unwrap();
+    let code = certsweep::demo::run_demo(DemoArgs {
+        out: dir.path().to_path_buf(),
+        quiet: true,
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0);
+    let mut rows: HashMap<(String, String), HashMap<String, String>> = HashMap::new();
+    let mut rdr = csv::Reader::from_path(dir.path().join("report.csv")).unwrap();
+    for r in rdr.deserialize::<HashMap<String, String>>() {
+        let r = r.unwrap();
+        rows.insert((r["host"].clone(), r["ip"].clone()), r);
+    }
+    let want: &[Want] = &[
+        // host, ip, status, presented serial, expected serial
+        (
+            "www.acme.example",
+            "127.0.0.1",
+            "current",
+            Some(0x1001),
+            Some(0x1001),
+        ),
+        (
+            "api.acme.example",
+            "127.0.0.1",
+            "renewed_not_deployed",
+            Some(0x0901),
+            Some(0x1101),
+        ),
+        (
+            "shop.acme.example",
+            "127.0.0.1",
+            "current",
+            Some(0x1102),
+            Some(0x1102),
+        ),
+        (
+            "shop.acme.example",
+            "127.0.0.2",
+            "renewed_not_deployed",
+            Some(0x0902),
+            Some(0x1102),
+        ),
+        (
+            "legacy.acme.example",
+            "127.0.0.1",
+            "expired",
+            Some(0x0501),
+            Some(0x0501),
+        ),
+        (
+            "mail.acme.example",
+            "127.0.0.1",
+            "expiring_soon",
+            Some(0x0801),
+            Some(0x0801),
+        ),
+        (
+            "vpn.acme.example",
+            "127.0.0.1",
+            "revoked",
+            Some(0x0950),
+            None,
+        ),
+        (
+            "intranet.acme.example",
+            "127.0.0.1",
+            "unmanaged",
+            Some(0x7777),
+            None,
+        ),
+        (
+            "pay.acme.example",
+            "127.0.0.1",
+            "hostname_mismatch",
+            Some(0x1004),
+            Some(0x1003),
+        ),
+        (
+            "blog.acme.example",
+            "127.0.0.1",
+            "untrusted",
+            Some(0x1005),
+            Some(0x1005),
+        ),
+        (
+            "cdn.acme.example",
+            "127.0.0.1",
+            "current",
+            Some(0x0701),
+            Some(0x0701),
+        ),
+        (
+            "new.acme.example",
+            "127.0.0.1",
+            "deployment_pending",
+            Some(0x0990),
+            Some(0x1199),
+        ),
+        (
+            "status.acme.example",
+            "127.0.0.1",
+            "unreachable",
+            None,
+            Some(0x1006),
+        ),
+    ];
+    assert_eq!(
+        rows.len(),
+        want.len(),
+        "{:?}",
+        rows.keys().collect::<Vec<_>>()
+    );
+    for (host, ip, status, serial, expected) in want {
+        let r = &rows[&(host.to_string(), ip.to_string())];
+        assert_eq!(&r["status"], status, "{host} {ip}: {r:?}");
+        assert_eq!(
+            r["serial"],
+            serial.map(hex).unwrap_or_default(),
+            "{host} {ip}"
+        );
+        assert_eq!(
+            r["expected_serial"],
+            expected.map(hex).unwrap_or_default(),
+            "{host} {ip}"
+        );
+        assert!(!r["next_step"].is_empty(), "{host}: no next step");
+    }
+    let stale = &rows[&("shop.acme.example".to_string(), "127.0.0.2".to_string())];
+    assert!(stale["findings"].contains("partial_rollout"));
+    assert_eq!(stale["name_endpoints_current"], "1/2");
+    assert_eq!(stale["record_id"], "ORD-0902");
+    assert_eq!(stale["expected_record_id"], "ORD-1102");
+    assert!(stale["next_step"].contains("provisioning bot"));
+    assert!(
+        rows[&("legacy.acme.example".into(), "127.0.0.1".into())]["findings"].contains("expired")
+    );
+    assert_eq!(
+        rows[&("status.acme.example".into(), "127.0.0.1".into())]["error_class"],
+        "connect_refused"
+    );
+    assert!(
+        rows[&("blog.acme.example".into(), "127.0.0.1".into())]["findings"]
+            .contains("incomplete_chain")
+    );
+
+    let mut ids = csv::Reader::from_path(dir.path().join("records.csv")).unwrap();
+    let ids: Vec<HashMap<String, String>> = ids.deserialize().map(|r| r.unwrap()).collect();
+    let api = ids
+        .iter()
+        .find(|r| r["names"] == "api.acme.example")
+        .unwrap();
+    assert_eq!(api["newest_serial"], hex(0x1101));
+    assert!(api["findings"].contains("renewed_seen_nowhere"));
+    let cdn = ids
+        .iter()
+        .find(|r| r["names"] == "cdn.acme.example")
+        .unwrap();
+    assert_eq!(cdn["newest_record_id"], "ORD-0700R001");
+    assert_eq!(cdn["versions"], "2");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unusable_inventory_is_an_input_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("empty.csv");
+    std::fs::write(&inv, "").unwrap();
+    let cli = <certsweep::cli::Cli as clap::Parser>::parse_from([
+        "certsweep",
+        "scan",
+        "--inventory",
+        inv.to_str().unwrap(),
+        "-q",
+    ]);
+    let err = certsweep::run(cli).await.unwrap_err();
+    assert_eq!(err.exit_code(), 2);
+    assert!(err.to_string().contains("no usable record"), "{err}");
+}
