@@ -1,1 +1,112 @@
-fn main() {}
+//! Sweep benchmark: an in-process fleet of N endpoints (default 2,000; set
+//! CERTSWEEP_BENCH_N) served by a few SNI-routing TLS listeners on loopback, swept by the
+//! real engine. Prints wall time, endpoints per second and how many serials were right.
+//! The servers share the process, so the rate is a floor for the client alone; the
+//! client-only CPU comparison is ../shared/bench/peers.sh (see BENCHMARKS.md).
+//!
+//!     cargo bench --bench sweep
+
+use certsweep::cli::{Cli, Command};
+use certsweep::engine::targets::TargetReader;
+use certsweep::fleet::{self, LeafSpec, Pki};
+use certsweep::scan::{build_engine, sweep, Sinks};
+use clap::Parser;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+fn main() {
+    let n: usize = std::env::var("CERTSWEEP_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    let listeners = 8;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async move {
+        let pki = Pki::new("Bench").expect("pki");
+        let leaves: Vec<_> = (0..n)
+            .map(|i| {
+                let name = format!("h{i}.bench.test");
+                pki.issue(&LeafSpec::new(&[&name], 10_000 + i as u64, 10, 80))
+                    .expect("leaf")
+            })
+            .collect();
+        let mut servers = Vec::new();
+        let mut targets = String::new();
+        let mut truth = HashMap::new();
+        for l in 0..listeners {
+            let names: Vec<(String, usize)> = (l..n)
+                .step_by(listeners)
+                .map(|i| (format!("h{i}.bench.test"), i))
+                .collect();
+            let map: Vec<(&str, &fleet::Leaf)> =
+                names.iter().map(|(s, i)| (s.as_str(), &leaves[*i])).collect();
+            let s = fleet::serve_tls(
+                SocketAddr::from(([127, 0, 0, 1], 0)),
+                &leaves[l],
+                &map,
+                None,
+            )
+            .await
+            .expect("server");
+            for (name, i) in &names {
+                targets.push_str(&format!("{name}@{}\n", s.addr));
+                truth.insert(name.clone(), leaves[*i].serial_hex.clone());
+            }
+            servers.push(s);
+        }
+        let dir = tempfile::tempdir().expect("tmp");
+        let ca = dir.path().join("root.pem");
+        std::fs::write(&ca, pki.root_pem()).expect("write");
+        let args = match Cli::parse_from([
+            "certsweep",
+            "scan",
+            "--ca-file",
+            ca.to_str().expect("utf8"),
+            "--no-public-roots",
+            "--concurrency",
+            "500",
+        ])
+        .command
+        {
+            Command::Scan(a) => *a,
+            _ => unreachable!(),
+        };
+        for round in 0..3 {
+            let (engine, _) = build_engine(&args).expect("engine");
+            let reader = TargetReader::from_reader(
+                "bench",
+                Box::new(std::io::Cursor::new(targets.clone())),
+                443,
+            );
+            let t0 = Instant::now();
+            let out = sweep(
+                engine,
+                reader,
+                None,
+                Sinks {
+                    csv: None,
+                    jsonl: None,
+                    keep: true,
+                },
+                true,
+            )
+            .await
+            .expect("sweep");
+            let secs = t0.elapsed().as_secs_f64();
+            let right = out
+                .kept
+                .iter()
+                .filter(|o| o.cert.as_ref().map(|c| &c.serial) == truth.get(&o.host))
+                .count();
+            println!(
+                "sweep/{n} round {round}: {secs:.3}s wall, {:.0} endpoints/s, {right}/{n} serials right",
+                n as f64 / secs
+            );
+        }
+        drop(servers);
+    });
+}
