@@ -280,3 +280,31 @@ impl Observation {
             .map(|c| (c.not_after_unix - now_unix).div_euclid(86_400))
     }
 }
+
+/// A line of an input file (target list, inventory) that could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineError {
+    /// The file (`-` for standard input).
+    pub file: String,
+    /// 1-based line (or JSON row) number; 0 for the whole file.
+    pub line: u64,
+    /// The field at fault, when known.
+    pub field: Option<String>,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl fmt::Display for LineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.field {
+            Some(field) => write!(
+                f,
+                "{}:{}: field {field}: {}",
+                self.file, self.line, self.reason
+            ),
+            None => write!(f, "{}:{}: {}", self.file, self.line, self.reason),
+        }
+    }
+}
+
+impl std::error::Error for LineError {}

@@ -6,7 +6,6 @@
 //! file, line and reason; reading goes on.
 
 use ipnet::IpNet;
-use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::net::IpAddr;
@@ -52,32 +51,7 @@ pub enum Target {
 }
 
 /// A target line that could not be used.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TargetError {
-    /// The file (`-` for standard input).
-    pub file: String,
-    /// 1-based line number.
-    pub line: u64,
-    /// The field at fault, when the input is CSV.
-    pub field: Option<String>,
-    /// What is wrong.
-    pub reason: String,
-}
-
-impl fmt::Display for TargetError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.field {
-            Some(field) => write!(
-                f,
-                "{}:{}: field {field}: {}",
-                self.file, self.line, self.reason
-            ),
-            None => write!(f, "{}:{}: {}", self.file, self.line, self.reason),
-        }
-    }
-}
-
-impl std::error::Error for TargetError {}
+pub type TargetError = crate::model::LineError;
 
 /// Converts a host name to its A-label form, lowercased, without a trailing dot.
 pub fn normalize_host(raw: &str) -> Result<String, String> {

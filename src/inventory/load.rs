@@ -5,34 +5,10 @@
 use super::date::{parse_date, SlashOrder, When};
 use super::record::{Record, RecordStatus};
 use super::serial::{parse_serial, SerialBase};
-use std::fmt;
 use std::path::Path;
 
 /// A row (or file) that could not be used.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InventoryError {
-    /// The file.
-    pub file: String,
-    /// 1-based line (CSV, JSON lines) or row number (JSON array); 0 for the whole file.
-    pub line: u64,
-    /// The field at fault.
-    pub field: Option<String>,
-    /// What is wrong.
-    pub reason: String,
-}
-
-impl fmt::Display for InventoryError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.field {
-            Some(field) => write!(
-                f,
-                "{}:{}: field {field}: {}",
-                self.file, self.line, self.reason
-            ),
-            None => write!(f, "{}:{}: {}", self.file, self.line, self.reason),
-        }
-    }
-}
+pub type InventoryError = crate::model::LineError;
 
 /// Which kind of export a file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
