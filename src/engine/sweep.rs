@@ -425,7 +425,19 @@ impl Engine {
                     obs.trust_detail = Some(e.to_string());
                 }
             }
-            obs.chain = chain.iter().map(|c| crate::cert::chain_entry(c)).collect();
+            // The leaf was just parsed for its facts; only the rest of the chain needs it.
+            obs.chain = chain
+                .iter()
+                .enumerate()
+                .map(|(i, c)| match (i, &obs.cert) {
+                    (0, Some(info)) => crate::model::ChainEntry {
+                        subject: info.subject.clone(),
+                        issuer: info.issuer.clone(),
+                        sha256: info.sha256.clone(),
+                    },
+                    _ => crate::cert::chain_entry(c),
+                })
+                .collect();
             if self.cfg.pem {
                 obs.pem = Some(
                     chain
