@@ -25,6 +25,9 @@ pub enum Command {
     Scan(Box<ScanArgs>),
     /// Start a built-in fleet on loopback with a CERTInext-style inventory and sweep it.
     Demo(DemoArgs),
+    /// Pre-check domain control validation: would HTTP-01, DNS-01 or TLS-ALPN-01 pass for
+    /// each domain, the way a CA's validation authority sees it, and if not, why.
+    Dcv(Box<DcvArgs>),
 }
 
 /// Options of `certsweep scan`.
@@ -118,6 +121,69 @@ pub struct DemoArgs {
     /// Directory for report.csv and records.csv.
     #[arg(long, default_value = ".")]
     pub out: PathBuf,
+    /// No summary on stderr.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// Options of `certsweep dcv`.
+#[derive(Debug, Args, Clone)]
+pub struct DcvArgs {
+    /// Domains: one a line, or CSV with a `domain` header and optionally `method`, `token`,
+    /// `expected`; `-` for stdin.
+    #[arg(long, short = 'd', value_name = "FILE")]
+    pub domains: Option<String>,
+    /// Check the names of these CLM records (with their DCV method column when present);
+    /// repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Vec<PathBuf>,
+    /// Method for rows that name none: http-01, dns-01, tls-alpn-01 or all.
+    #[arg(long, short = 'm', default_value = "http-01")]
+    pub method: String,
+    /// The CA's CAA issuer domain (letsencrypt.org, digicert.com, emsign.com); repeatable.
+    /// Without it, CAA records are reported, not judged.
+    #[arg(long, value_name = "NAME")]
+    pub ca_domain: Vec<String>,
+    /// The ACME account URI that will order, to judge CAA `accounturi`.
+    #[arg(long, value_name = "URI")]
+    pub account_uri: Option<String>,
+    /// Recursive DNS server to use instead of the system configuration.
+    #[arg(long, value_name = "IP[:PORT]")]
+    pub resolver: Option<String>,
+    /// Port HTTP-01 is fetched on (a CA uses 80).
+    #[arg(long, default_value_t = 80)]
+    pub http_port: u16,
+    /// Port of https:// redirects and TLS-ALPN-01 (a CA uses 443).
+    #[arg(long, default_value_t = 443)]
+    pub tls_port: u16,
+    /// Port authoritative nameservers are asked on (53).
+    #[arg(long, default_value_t = 53)]
+    pub ns_port: u16,
+    /// Connect timeout for HTTP and TLS probes (CAs use 10s).
+    #[arg(long, default_value = "10s", value_parser = duration)]
+    pub timeout: Duration,
+    /// Timeout of one DNS query.
+    #[arg(long, default_value = "5s", value_parser = duration)]
+    pub dns_timeout: Duration,
+    /// Hard limit per domain and method.
+    #[arg(long, default_value = "60s", value_parser = duration)]
+    pub deadline: Duration,
+    /// Domains checked at once.
+    #[arg(long, short = 'c', default_value_t = 200)]
+    pub concurrency: usize,
+    /// Probes in flight to any one address or nameserver.
+    #[arg(long, default_value_t = 8)]
+    pub per_address: usize,
+    /// Accept private and reserved addresses and names outside the public suffix list (a
+    /// private CA that validates inside your network).
+    #[arg(long)]
+    pub allow_private: bool,
+    /// Write the CSV report: one row per domain and method.
+    #[arg(long, value_name = "FILE.csv")]
+    pub report: Option<PathBuf>,
+    /// Write one JSON object per domain and method (every check and all evidence).
+    #[arg(long, value_name = "FILE")]
+    pub jsonl: Option<PathBuf>,
     /// No summary on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,

@@ -8,6 +8,8 @@
 
 pub mod cert;
 pub mod cli;
+pub mod dcv;
+pub mod dcv_command;
 pub mod demo;
 pub mod duration;
 pub mod engine;
@@ -44,10 +46,12 @@ impl Error {
     }
 }
 
-/// Runs a parsed command line; returns the exit code (0 ran, 1 `--fail-on` matched).
+/// Runs a parsed command line; returns the exit code (0 ran, 1 `--fail-on` matched or a
+/// domain is not ready for DCV).
 pub async fn run(cli: cli::Cli) -> Result<u8, Error> {
     match cli.command {
         cli::Command::Scan(args) => scan::run_scan(*args).await,
         cli::Command::Demo(args) => demo::run_demo(args).await,
+        cli::Command::Dcv(args) => dcv_command::run_dcv(*args).await,
     }
 }

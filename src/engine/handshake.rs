@@ -10,8 +10,10 @@ use crate::model::{ErrorClass, ErrorInfo, TlsInfo};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::Resumption;
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{AlertDescription, ClientConfig, DigitallySignedStruct, SignatureScheme};
+use rustls::pki_types::{CertificateDer, ServerName, SubjectPublicKeyInfoDer, UnixTime};
+use rustls::{
+    AlertDescription, CertificateError, ClientConfig, DigitallySignedStruct, SignatureScheme,
+};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -20,7 +22,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
 /// A slot the verifier fills with the presented chain (leaf first).
-type ChainSlot = Arc<Mutex<Vec<CertificateDer<'static>>>>;
+pub type ChainSlot = Arc<Mutex<Vec<CertificateDer<'static>>>>;
 
 #[derive(Debug)]
 struct Capture {
@@ -52,7 +54,32 @@ impl ServerCertVerifier for Capture {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algs)
+        match rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algs) {
+            Err(rustls::Error::InvalidCertificate(_)) => {
+                let spki = spki_of(cert)?;
+                let key = webpki::RawPublicKeyEntity::try_from(&spki).map_err(|_| {
+                    rustls::Error::InvalidCertificate(CertificateError::BadEncoding)
+                })?;
+                let algs = self
+                    .algs
+                    .mapping
+                    .iter()
+                    .find(|(scheme, _)| *scheme == dss.scheme)
+                    .map(|(_, algs)| *algs)
+                    .unwrap_or(&[]);
+                if algs
+                    .iter()
+                    .any(|alg| key.verify_signature(*alg, message, dss.signature()).is_ok())
+                {
+                    Ok(HandshakeSignatureValid::assertion())
+                } else {
+                    Err(rustls::Error::InvalidCertificate(
+                        CertificateError::BadSignature,
+                    ))
+                }
+            }
+            other => other,
+        }
     }
 
     fn verify_tls13_signature(
@@ -61,12 +88,28 @@ impl ServerCertVerifier for Capture {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algs)
+        match rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algs) {
+            Err(rustls::Error::InvalidCertificate(_)) => {
+                let spki = spki_of(cert)?;
+                rustls::crypto::verify_tls13_signature_with_raw_key(message, &spki, dss, &self.algs)
+            }
+            other => other,
+        }
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.algs.supported_schemes()
     }
+}
+
+/// The certificate's public key, read leniently. webpki refuses certificates it would not
+/// trust for other reasons (an unknown critical extension such as the TLS-ALPN-01
+/// acmeIdentifier); the handshake signature must still be checked against the presented key,
+/// so it falls back to the raw key.
+fn spki_of(cert: &CertificateDer<'_>) -> Result<SubjectPublicKeyInfoDer<'static>, rustls::Error> {
+    let (_, c) = x509_parser::parse_x509_certificate(cert.as_ref())
+        .map_err(|_| rustls::Error::InvalidCertificate(CertificateError::BadEncoding))?;
+    Ok(SubjectPublicKeyInfoDer::from(c.public_key().raw.to_vec()))
 }
 
 /// Settings of the TLS client.
@@ -114,7 +157,8 @@ impl TlsClient {
         })
     }
 
-    fn connector(&self) -> (TlsConnector, ChainSlot) {
+    /// A connector whose verifier captures the chain into the returned slot.
+    pub fn connector(&self) -> (TlsConnector, ChainSlot) {
         let slot: ChainSlot = Arc::default();
         let mut config = (*self.base).clone();
         config

@@ -3,6 +3,7 @@
 
 pub mod compliance;
 pub mod csv;
+pub mod dcv;
 pub mod jsonl;
 pub mod progress;
 pub mod summary;

@@ -1,0 +1,415 @@
+//! CAA (RFC 8659, with the RFC 8657 parameters) judged the way a CA does at issuance.
+
+use super::dns::{describe, Recursive, Status};
+use super::{Check, Method};
+use hickory_resolver::proto::rr::{Name, RData, RecordType};
+
+/// One CAA record as published (flags, tag, raw value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caa {
+    /// The flags octet.
+    pub flags: u8,
+    /// The property tag, lower case.
+    pub tag: String,
+    /// The raw value.
+    pub value: String,
+}
+
+impl std::fmt::Display for Caa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} \"{}\"", self.flags, self.tag, self.value)
+    }
+}
+
+/// The relevant CAA set: the records at the closest name that has any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaaSet {
+    /// Where the set was found.
+    pub at: String,
+    /// The records.
+    pub records: Vec<Caa>,
+}
+
+impl CaaSet {
+    /// `name: record; record` for reports.
+    pub fn summary(&self) -> String {
+        let recs: Vec<String> = self.records.iter().map(|r| r.to_string()).collect();
+        format!("{}: {}", self.at, recs.join("; "))
+    }
+}
+
+/// What the CA is and which account it will use, to judge CAA against.
+#[derive(Debug, Clone, Default)]
+pub struct CaIdentity {
+    /// The CA's CAA issuer domains (`letsencrypt.org`, `digicert.com`); empty: report only.
+    pub domains: Vec<String>,
+    /// The ACME account URI that will request the certificate, if known.
+    pub account_uri: Option<String>,
+}
+
+/// Finds the relevant CAA set for `name` by climbing towards the TLD. A failed lookup below
+/// the first non-empty set blocks issuance (RFC 8659 §3); NXDOMAIN counts as empty.
+pub async fn lookup(dns: &Recursive, name: &Name, out: &mut Vec<Check>) -> Option<CaaSet> {
+    let mut candidate = name.clone();
+    loop {
+        if candidate.is_root() {
+            return None;
+        }
+        let r = dns.resolve(&candidate, RecordType::CAA).await;
+        match &r.status {
+            Status::Found => {
+                let records = r
+                    .records
+                    .iter()
+                    .filter_map(|rd| match rd {
+                        RData::CAA(c) => Some(Caa {
+                            flags: c.flags(),
+                            tag: c.tag.to_ascii_lowercase(),
+                            value: String::from_utf8_lossy(&c.value).into_owned(),
+                        }),
+                        _ => None,
+                    })
+                    .collect();
+                return Some(CaaSet {
+                    at: candidate.to_string().trim_end_matches('.').to_string(),
+                    records,
+                });
+            }
+            // NXDOMAIN, and a CNAME to a name that does not exist, count as an empty set.
+            Status::NoData | Status::NxDomain | Status::CnameDangling => {}
+            Status::Failed(f) => {
+                out.push(Check::unknown(
+                    "caa_lookup_failed",
+                    format!("CAA lookup of {candidate} {f}; a CA that cannot read CAA refuses to issue, so check the zone's nameservers"),
+                ));
+                return None;
+            }
+            other => {
+                out.push(Check::error(
+                    "caa_lookup_failed",
+                    format!(
+                        "CAA lookup of {candidate} failed ({}); a CA treats this as a refusal. Fix the nameservers of {candidate}",
+                        describe(other)
+                    ),
+                ));
+                return None;
+            }
+        }
+        candidate = candidate.base_name();
+    }
+}
+
+const KNOWN_TAGS: [&str; 7] = [
+    "issue",
+    "issuewild",
+    "iodef",
+    "issuemail",
+    "issuevmc",
+    "contactemail",
+    "contactphone",
+];
+
+/// An `issue`/`issuewild` value: issuer domain (empty = nobody) and parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct IssueValue {
+    domain: String,
+    params: Vec<(String, String)>,
+}
+
+/// Parses an issue value with the strict grammar CAs use; `Err` says what is malformed.
+fn parse_issue(v: &str) -> Result<IssueValue, String> {
+    let mut parts = v.split(';');
+    let domain = parts
+        .next()
+        .unwrap_or("")
+        .trim_matches([' ', '\t'])
+        .to_string();
+    if domain.contains(['"', '\'', ' ']) {
+        return Err(format!("issuer \"{domain}\" has quotes or spaces in it"));
+    }
+    if !domain.is_empty()
+        && !domain
+            .split('.')
+            .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+    {
+        return Err(format!("issuer \"{domain}\" is not a domain name"));
+    }
+    let rest: Vec<&str> = parts.collect();
+    let mut params = Vec::new();
+    for (i, p) in rest.iter().enumerate() {
+        let p = p.trim_matches([' ', '\t']);
+        if p.is_empty() && i == rest.len() - 1 {
+            continue; // one trailing ';' is tolerated
+        }
+        let (k, val) = p
+            .split_once('=')
+            .ok_or_else(|| format!("parameter \"{p}\" is not tag=value"))?;
+        if k.is_empty() || !k.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(format!("parameter tag \"{k}\" is not alphanumeric"));
+        }
+        if val.is_empty() || !val.bytes().all(|b| (0x21..=0x7E).contains(&b) && b != b';') {
+            return Err(format!("parameter {k} has a bad value \"{val}\""));
+        }
+        params.push((k.to_ascii_lowercase(), val.to_string()));
+    }
+    Ok(IssueValue { domain, params })
+}
+
+/// Judges the relevant set for a certificate of `wildcard`-ness validated with `method`.
+pub fn evaluate(
+    set: &CaaSet,
+    wildcard: bool,
+    method: Method,
+    ca: &CaIdentity,
+    out: &mut Vec<Check>,
+) {
+    for r in &set.records {
+        if (r.flags & 0x81) != 0 && !KNOWN_TAGS.contains(&r.tag.as_str()) {
+            out.push(Check::error(
+                "caa_critical_unknown",
+                format!(
+                    "CAA at {} has a critical record with the unknown tag \"{}\" (flags {}): every CA must refuse to issue. Remove it or clear the critical flag",
+                    set.at, r.tag, r.flags
+                ),
+            ));
+        }
+    }
+    let wild: Vec<&Caa> = set
+        .records
+        .iter()
+        .filter(|r| r.tag == "issuewild")
+        .collect();
+    let tag = if wildcard && !wild.is_empty() {
+        "issuewild"
+    } else {
+        "issue"
+    };
+    let relevant: Vec<&Caa> = set.records.iter().filter(|r| r.tag == tag).collect();
+    if relevant.is_empty() {
+        return;
+    }
+    let mut parsed = Vec::new();
+    for r in &relevant {
+        match parse_issue(&r.value) {
+            Ok(v) => parsed.push(v),
+            Err(why) => out.push(Check::warning(
+                "caa_malformed",
+                format!("CAA at {} record {r} is malformed ({why}); CAs ignore it, so it authorizes nobody", set.at),
+            )),
+        }
+    }
+    let allowed: Vec<&str> = parsed
+        .iter()
+        .filter(|v| !v.domain.is_empty())
+        .map(|v| v.domain.as_str())
+        .collect();
+    let allowed_text = if allowed.is_empty() {
+        "no CA at all".to_string()
+    } else {
+        allowed.join(", ")
+    };
+    if ca.domains.is_empty() {
+        out.push(Check::info(
+            "caa_not_judged",
+            format!(
+                "CAA at {} allows {tag} by {allowed_text}; pass --ca-domain to judge it for your CA",
+                set.at
+            ),
+        ));
+        return;
+    }
+    let mut method_excluded = None;
+    let mut account_mismatch = None;
+    let mut account_unknown = None;
+    for v in &parsed {
+        if !ca.domains.iter().any(|d| d.eq_ignore_ascii_case(&v.domain)) {
+            continue;
+        }
+        let accounts: Vec<&str> = v
+            .params
+            .iter()
+            .filter(|p| p.0 == "accounturi")
+            .map(|p| p.1.as_str())
+            .collect();
+        let methods: Vec<&str> = v
+            .params
+            .iter()
+            .filter(|p| p.0 == "validationmethods")
+            .map(|p| p.1.as_str())
+            .collect();
+        if accounts.len() > 1 || methods.len() > 1 {
+            out.push(Check::warning(
+                "caa_malformed",
+                format!("CAA at {} record for {} repeats accounturi or validationmethods; CAs ignore such a record", set.at, v.domain),
+            ));
+            continue;
+        }
+        if let Some(m) = methods.first() {
+            let labels: Vec<&str> = m.split(',').collect();
+            let valid = labels.iter().all(|l| {
+                !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            });
+            if !valid || !labels.contains(&method.as_str()) {
+                method_excluded = Some(m.to_string());
+                continue;
+            }
+        }
+        if let Some(a) = accounts.first() {
+            match &ca.account_uri {
+                Some(mine) if mine != a => {
+                    account_mismatch = Some(a.to_string());
+                    continue;
+                }
+                Some(_) => {}
+                None => account_unknown = Some(a.to_string()),
+            }
+        }
+        if let Some(a) = account_unknown {
+            out.push(Check::warning(
+                "caa_account_uri",
+                format!(
+                    "CAA at {} lets {} issue only to ACME account {a}; make sure the platform's account is that one (--account-uri to check)",
+                    set.at, v.domain
+                ),
+            ));
+        }
+        return;
+    }
+    if let Some(m) = method_excluded {
+        out.push(Check::error(
+            "caa_method_excluded",
+            format!(
+                "CAA at {} allows your CA only with validationmethods={m}, which leaves out {method}; use one of those methods or add {method} to the record",
+                set.at
+            ),
+        ));
+    } else if let Some(a) = account_mismatch {
+        out.push(Check::error(
+            "caa_account_uri",
+            format!(
+                "CAA at {} allows your CA only for account {a}, not {}; fix the record or use that account",
+                set.at,
+                ca.account_uri.as_deref().unwrap_or("")
+            ),
+        ));
+    } else {
+        out.push(Check::error(
+            "caa_forbids_ca",
+            format!(
+                "CAA at {} allows {tag} by {allowed_text}, not by {}; add the record {} {tag} \"{}\" at {} before the CA validates",
+                set.at,
+                ca.domains.join(" or "),
+                0,
+                ca.domains.first().map(String::as_str).unwrap_or(""),
+                set.at
+            ),
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(recs: &[(u8, &str, &str)]) -> CaaSet {
+        CaaSet {
+            at: "example.com".into(),
+            records: recs
+                .iter()
+                .map(|(f, t, v)| Caa {
+                    flags: *f,
+                    tag: t.to_string(),
+                    value: v.to_string(),
+                })
+                .collect(),
+        }
+    }
+
+    fn ids(
+        s: &CaaSet,
+        wildcard: bool,
+        method: Method,
+        ca: &str,
+        account: Option<&str>,
+    ) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        let ca = CaIdentity {
+            domains: vec![ca.to_string()],
+            account_uri: account.map(str::to_string),
+        };
+        evaluate(s, wildcard, method, &ca, &mut out);
+        out.iter().map(|c| c.id).collect()
+    }
+
+    #[test]
+    fn issue_and_issuewild() {
+        let s = set(&[(0, "issue", "letsencrypt.org"), (0, "issuewild", ";")]);
+        assert!(ids(&s, false, Method::Http01, "letsencrypt.org", None).is_empty());
+        assert_eq!(
+            ids(&s, true, Method::Dns01, "letsencrypt.org", None),
+            ["caa_forbids_ca"]
+        );
+        assert_eq!(
+            ids(&s, false, Method::Http01, "emsign.com", None),
+            ["caa_forbids_ca"]
+        );
+        let only_issue = set(&[(0, "issue", "emsign.com")]);
+        assert!(ids(&only_issue, true, Method::Dns01, "emsign.com", None).is_empty());
+    }
+
+    #[test]
+    fn critical_unknown_and_malformed() {
+        let s = set(&[(128, "tbs", "x"), (0, "issue", "letsencrypt.org")]);
+        assert_eq!(
+            ids(&s, false, Method::Http01, "letsencrypt.org", None),
+            ["caa_critical_unknown"]
+        );
+        let s = set(&[(1, "future", "x"), (0, "issue", "letsencrypt.org")]);
+        assert_eq!(
+            ids(&s, false, Method::Http01, "letsencrypt.org", None),
+            ["caa_critical_unknown"]
+        );
+        let s = set(&[(0, "issue", "'letsencrypt.org'")]);
+        assert_eq!(
+            ids(&s, false, Method::Http01, "letsencrypt.org", None),
+            ["caa_malformed", "caa_forbids_ca"]
+        );
+    }
+
+    #[test]
+    fn rfc8657_parameters() {
+        let s = set(&[(0, "issue", "letsencrypt.org; validationmethods=dns-01")]);
+        assert!(ids(&s, false, Method::Dns01, "letsencrypt.org", None).is_empty());
+        assert_eq!(
+            ids(&s, false, Method::Http01, "letsencrypt.org", None),
+            ["caa_method_excluded"]
+        );
+        let s = set(&[(
+            0,
+            "issue",
+            "letsencrypt.org; accounturi=https://acme/acct/1",
+        )]);
+        assert_eq!(
+            ids(&s, false, Method::Http01, "letsencrypt.org", None),
+            ["caa_account_uri"]
+        );
+        assert!(ids(
+            &s,
+            false,
+            Method::Http01,
+            "letsencrypt.org",
+            Some("https://acme/acct/1")
+        )
+        .is_empty());
+        assert_eq!(
+            ids(
+                &s,
+                false,
+                Method::Http01,
+                "letsencrypt.org",
+                Some("https://acme/acct/2")
+            ),
+            ["caa_account_uri"]
+        );
+    }
+}

@@ -1,0 +1,508 @@
+//! DNS as a validation authority sees it: raw queries that keep the response code, the AA bit
+//! and the CNAME chain (a stub resolver would hide them), a run-wide cache so thousands of
+//! domains under one zone ask each question once, and zone discovery by SOA walk.
+
+use hickory_resolver::net::client::Client;
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::tcp::TcpClientStream;
+use hickory_resolver::net::udp::UdpClientStream;
+use hickory_resolver::net::xfer::FirstAnswer;
+use hickory_resolver::net::DnsHandle;
+use hickory_resolver::proto::op::{DnsRequestOptions, Query, ResponseCode};
+use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{OnceCell, Semaphore};
+
+/// A DNS response, reduced to what the checks read.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// Response code.
+    pub rcode: ResponseCode,
+    /// The AA bit: the server answered from its own zone.
+    pub authoritative: bool,
+    /// Answer section.
+    pub answers: Vec<Record>,
+    /// Authority section (SOA of negative answers, referrals).
+    pub authorities: Vec<Record>,
+}
+
+/// Why no response came back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// No response within the timeout (every attempt).
+    Timeout,
+    /// A network or protocol error.
+    Network(String),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Timeout => f.write_str("timed out"),
+            Failure::Network(m) => f.write_str(m),
+        }
+    }
+}
+
+/// Sends one question to `server` (UDP, then TCP when the answer is truncated), with RD set
+/// to `recursion`.
+pub async fn query(
+    server: SocketAddr,
+    name: &Name,
+    rtype: RecordType,
+    recursion: bool,
+    timeout: Duration,
+) -> Result<Answer, Failure> {
+    let first = exchange(server, name, rtype, recursion, timeout, false).await?;
+    if first.1 {
+        // Truncated: a CA retries over TCP, and so does this; large TXT or CAA sets need it.
+        return exchange(server, name, rtype, recursion, timeout, true)
+            .await
+            .map(|a| a.0);
+    }
+    Ok(first.0)
+}
+
+async fn exchange(
+    server: SocketAddr,
+    name: &Name,
+    rtype: RecordType,
+    recursion: bool,
+    timeout: Duration,
+    tcp: bool,
+) -> Result<(Answer, bool), Failure> {
+    let provider = TokioRuntimeProvider::default();
+    let (client, bg) = if tcp {
+        let (stream, handle) = TcpClientStream::new(server, None, Some(timeout), provider);
+        let stream = match tokio::time::timeout(timeout, stream).await {
+            Err(_) => return Err(Failure::Timeout),
+            Ok(Err(e)) => return Err(Failure::Network(format!("TCP to {server}: {e}"))),
+            Ok(Ok(s)) => s,
+        };
+        let (c, bg) = Client::<TokioRuntimeProvider>::with_timeout(stream, handle, timeout);
+        (c, tokio::spawn(bg))
+    } else {
+        let stream = UdpClientStream::builder(server, provider)
+            .with_timeout(Some(timeout))
+            .build();
+        let (c, bg) = Client::<TokioRuntimeProvider>::from_sender(stream);
+        (c, tokio::spawn(bg))
+    };
+    let mut opts = DnsRequestOptions::default();
+    opts.recursion_desired = recursion;
+    opts.use_edns = true;
+    // The size Let's Encrypt's resolvers advertise: answers larger than this come truncated
+    // and need TCP, which is part of what is being checked.
+    opts.edns_payload_len = 1232;
+    let fut = client
+        .lookup(Query::query(name.clone(), rtype), opts)
+        .first_answer();
+    let result = tokio::time::timeout(timeout + Duration::from_millis(200), fut).await;
+    bg.abort();
+    let resp = match result {
+        Err(_) => return Err(Failure::Timeout),
+        Ok(Err(e)) => {
+            let text = e.to_string();
+            return Err(if text.contains("timed out") || text.contains("timeout") {
+                Failure::Timeout
+            } else {
+                Failure::Network(text)
+            });
+        }
+        Ok(Ok(r)) => r,
+    };
+    let msg = resp.into_message();
+    let truncated = msg.metadata.truncation;
+    Ok((
+        Answer {
+            rcode: msg.metadata.response_code,
+            authoritative: msg.metadata.authoritative,
+            answers: msg.answers,
+            authorities: msg.authorities,
+        },
+        truncated,
+    ))
+}
+
+/// How a name lookup (with its CNAME chain) ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// Records of the asked type were found.
+    Found,
+    /// The name exists but has no records of that type.
+    NoData,
+    /// The name does not exist.
+    NxDomain,
+    /// The CNAME chain comes back to a name already seen.
+    CnameLoop,
+    /// The CNAME chain ends at a name that does not exist.
+    CnameDangling,
+    /// The server answered with an error code (SERVFAIL, REFUSED).
+    Rcode(ResponseCode),
+    /// No answer.
+    Failed(Failure),
+}
+
+/// A lookup through the recursive resolver, CNAMEs followed.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// How it ended.
+    pub status: Status,
+    /// The records of the asked type.
+    pub records: Vec<RData>,
+    /// The names the CNAME chain went through (not including the asked name).
+    pub chain: Vec<Name>,
+}
+
+impl Resolved {
+    /// The name the records were found at (the end of the CNAME chain).
+    pub fn final_name<'a>(&'a self, asked: &'a Name) -> &'a Name {
+        self.chain.last().unwrap_or(asked)
+    }
+}
+
+type Slot = Arc<OnceCell<Result<Arc<Answer>, Failure>>>;
+type ZoneSlot = Arc<OnceCell<Result<Arc<Zone>, String>>>;
+
+/// The recursive resolver the checks ask, with every answer kept for the run.
+pub struct Recursive {
+    servers: Vec<SocketAddr>,
+    timeout: Duration,
+    cache: Mutex<HashMap<(Name, RecordType), Slot>>,
+    zones: Mutex<HashMap<Name, ZoneSlot>>,
+    ns_limits: Mutex<HashMap<SocketAddr, Arc<Semaphore>>>,
+    per_server: usize,
+}
+
+/// A zone and the addresses of its authoritative nameservers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Zone {
+    /// The zone apex.
+    pub name: Name,
+    /// Nameserver names with their addresses (empty when they do not resolve).
+    pub nameservers: Vec<(Name, Vec<IpAddr>)>,
+}
+
+impl Recursive {
+    /// Asks `server`, or the system's configured nameservers when `None`. `per_server` bounds
+    /// the queries in flight to any one authoritative server address.
+    pub fn new(
+        server: Option<SocketAddr>,
+        timeout: Duration,
+        per_server: usize,
+    ) -> Result<Self, String> {
+        let servers = match server {
+            Some(s) => vec![s],
+            None => {
+                let (cfg, _) = hickory_resolver::system_conf::read_system_conf()
+                    .map_err(|e| format!("cannot read the system resolver configuration: {e}"))?;
+                let mut out = Vec::new();
+                for ns in cfg.name_servers() {
+                    let port = ns.connections.first().map(|c| c.port).unwrap_or(53);
+                    let sa = SocketAddr::new(ns.ip, port);
+                    if !out.contains(&sa) {
+                        out.push(sa);
+                    }
+                }
+                if out.is_empty() {
+                    return Err(
+                        "the system resolver configuration names no nameserver; use --resolver"
+                            .into(),
+                    );
+                }
+                out
+            }
+        };
+        Ok(Recursive {
+            servers,
+            timeout,
+            cache: Mutex::default(),
+            zones: Mutex::default(),
+            ns_limits: Mutex::default(),
+            per_server: per_server.max(1),
+        })
+    }
+
+    /// The per-query timeout.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// One question to the recursive resolver, answered once per run.
+    pub async fn ask(&self, name: &Name, rtype: RecordType) -> Result<Arc<Answer>, Failure> {
+        let slot = {
+            let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            cache.entry((name.clone(), rtype)).or_default().clone()
+        };
+        slot.get_or_init(|| async {
+            let mut last = Failure::Timeout;
+            // Two rounds over the configured servers, as a stub resolver would.
+            for _ in 0..2 {
+                for s in &self.servers {
+                    match query(*s, name, rtype, true, self.timeout).await {
+                        Ok(a) => return Ok(Arc::new(a)),
+                        Err(e) => last = e,
+                    }
+                }
+            }
+            Err(last)
+        })
+        .await
+        .clone()
+    }
+
+    /// Looks `name` up, following CNAMEs (in the answer or by asking again) with loop
+    /// detection, at most 16 hops.
+    pub async fn resolve(&self, name: &Name, rtype: RecordType) -> Resolved {
+        let mut chain: Vec<Name> = Vec::new();
+        let mut current = name.clone();
+        for _ in 0..16 {
+            let answer = match self.ask(&current, rtype).await {
+                Ok(a) => a,
+                Err(f) => return resolved(Status::Failed(f), vec![], chain),
+            };
+            // Walk the chain inside this answer first.
+            let mut at = current.clone();
+            loop {
+                let cname = answer.answers.iter().find_map(|r| match &r.data {
+                    RData::CNAME(c) if r.name == at && rtype != RecordType::CNAME => {
+                        Some(c.0.clone())
+                    }
+                    _ => None,
+                });
+                match cname {
+                    Some(next) => {
+                        if next == *name || chain.contains(&next) {
+                            return resolved(Status::CnameLoop, vec![], {
+                                chain.push(next);
+                                chain
+                            });
+                        }
+                        chain.push(next.clone());
+                        at = next;
+                    }
+                    None => break,
+                }
+            }
+            let records: Vec<RData> = answer
+                .answers
+                .iter()
+                .filter(|r| r.name == at && r.data.record_type() == rtype)
+                .map(|r| r.data.clone())
+                .collect();
+            if !records.is_empty() {
+                return resolved(Status::Found, records, chain);
+            }
+            if at != current {
+                // The chain moved on but this answer does not hold the end: ask for it.
+                if answer.rcode == ResponseCode::NXDomain {
+                    return resolved(Status::CnameDangling, vec![], chain);
+                }
+                current = at;
+                continue;
+            }
+            let status = match answer.rcode {
+                ResponseCode::NoError => Status::NoData,
+                ResponseCode::NXDomain if chain.is_empty() => Status::NxDomain,
+                ResponseCode::NXDomain => Status::CnameDangling,
+                ResponseCode::ServFail if !chain.is_empty() => {
+                    // Recursive resolvers answer SERVFAIL to a CNAME loop they detect.
+                    Status::Rcode(ResponseCode::ServFail)
+                }
+                rc => Status::Rcode(rc),
+            };
+            return resolved(status, vec![], chain);
+        }
+        resolved(Status::CnameLoop, vec![], chain)
+    }
+
+    /// Every address of `name`: AAAA then A (the order a CA tries them), each family's
+    /// lookup status kept.
+    pub async fn addresses(&self, name: &Name) -> (Resolved, Resolved) {
+        let v6 = self.resolve(name, RecordType::AAAA).await;
+        let v4 = self.resolve(name, RecordType::A).await;
+        (v6, v4)
+    }
+
+    /// The zone `name` belongs to, found by asking SOA from `name` itself upwards (so a
+    /// challenge name delegated to its own zone is found), with its nameservers. Cached per
+    /// zone.
+    pub async fn zone_of(&self, name: &Name) -> Result<Arc<Zone>, String> {
+        let mut candidate = name.clone();
+        let apex = loop {
+            match self.ask(&candidate, RecordType::SOA).await {
+                Ok(a) => {
+                    let has_soa = a
+                        .answers
+                        .iter()
+                        .any(|r| r.name == candidate && matches!(r.data, RData::SOA(_)));
+                    if has_soa {
+                        break candidate;
+                    }
+                    match a.rcode {
+                        ResponseCode::NoError | ResponseCode::NXDomain => {}
+                        rc => return Err(format!("SOA lookup of {candidate} answered {rc}")),
+                    }
+                }
+                Err(f) => return Err(format!("SOA lookup of {candidate} {f}")),
+            }
+            if candidate.is_root() {
+                return Err(format!("no zone found above {name}"));
+            }
+            candidate = candidate.base_name();
+        };
+        let slot = {
+            let mut zones = self.zones.lock().unwrap_or_else(|e| e.into_inner());
+            zones.entry(apex.clone()).or_default().clone()
+        };
+        slot.get_or_init(|| async {
+            let ns = self.resolve(&apex, RecordType::NS).await;
+            if ns.status != Status::Found {
+                return Err(format!(
+                    "the NS lookup of zone {apex} failed: {}",
+                    describe(&ns.status)
+                ));
+            }
+            let mut nameservers = Vec::new();
+            for r in &ns.records {
+                if let RData::NS(n) = r {
+                    let (v6, v4) = self.addresses(&n.0).await;
+                    let mut ips: Vec<IpAddr> = Vec::new();
+                    for rd in v4.records.iter().chain(v6.records.iter()) {
+                        match rd {
+                            RData::A(a) => ips.push(IpAddr::V4(a.0)),
+                            RData::AAAA(a) => ips.push(IpAddr::V6(a.0)),
+                            _ => {}
+                        }
+                    }
+                    nameservers.push((n.0.clone(), ips));
+                }
+            }
+            nameservers.sort();
+            Ok(Arc::new(Zone {
+                name: apex.clone(),
+                nameservers,
+            }))
+        })
+        .await
+        .clone()
+    }
+
+    /// Asks one authoritative server directly (RD=0), at most `per_server` at a time per
+    /// server address.
+    pub async fn ask_authoritative(
+        &self,
+        server: SocketAddr,
+        name: &Name,
+        rtype: RecordType,
+    ) -> Result<Answer, Failure> {
+        let sem = {
+            let mut m = self.ns_limits.lock().unwrap_or_else(|e| e.into_inner());
+            m.entry(server)
+                .or_insert_with(|| Arc::new(Semaphore::new(self.per_server)))
+                .clone()
+        };
+        let _permit = sem
+            .acquire()
+            .await
+            .map_err(|_| Failure::Network("closed".into()))?;
+        let mut last = Failure::Timeout;
+        for _ in 0..2 {
+            match query(server, name, rtype, false, self.timeout).await {
+                Ok(a) => return Ok(a),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+}
+
+fn resolved(status: Status, records: Vec<RData>, chain: Vec<Name>) -> Resolved {
+    Resolved {
+        status,
+        records,
+        chain,
+    }
+}
+
+/// A short description of a lookup status for messages.
+pub fn describe(s: &Status) -> String {
+    match s {
+        Status::Found => "found".into(),
+        Status::NoData => "no records".into(),
+        Status::NxDomain => "NXDOMAIN (the name does not exist)".into(),
+        Status::CnameLoop => "a CNAME loop".into(),
+        Status::CnameDangling => "a CNAME to a name that does not exist".into(),
+        Status::Rcode(rc) => format!("{rc}"),
+        Status::Failed(f) => f.to_string(),
+    }
+}
+
+/// The name as an absolute DNS name.
+pub fn fqdn(ascii: &str) -> Result<Name, String> {
+    let mut n = Name::from_ascii(ascii).map_err(|e| format!("{ascii}: {e}"))?;
+    n.set_fqdn(true);
+    Ok(n)
+}
+
+/// Whether an address is in an IANA special-purpose range a public CA will not connect to.
+pub fn is_reserved(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || v4.is_multicast()
+                || o[0] == 0
+                || (o[0] == 100 && (o[1] & 0xC0) == 64) // 100.64.0.0/10 shared (CGNAT)
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0) // 192.0.0.0/24 protocol assignments
+                || (o[0] == 198 && (o[1] & 0xFE) == 18) // 198.18.0.0/15 benchmarking
+                || o[0] >= 240 // reserved for future use
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (s[0] & 0xFE00) == 0xFC00 // fc00::/7 unique local
+                || (s[0] & 0xFFC0) == 0xFE80 // fe80::/10 link local
+                || (s[0] == 0x2001 && s[1] == 0x0DB8) // documentation
+                || (s[0] == 0x0064 && s[1] == 0xFF9B) // NAT64 well-known prefix
+                || (s[0] == 0x0100 && s[1] == 0 && s[2] == 0 && s[3] == 0) // discard-only
+                || v6.to_ipv4_mapped().is_some()
+                || s[0] == 0x2002 // 6to4
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reserved_ranges() {
+        for r in [
+            "10.1.2.3",
+            "127.0.0.1",
+            "100.64.0.1",
+            "192.168.1.1",
+            "198.18.0.1",
+            "2001:db8::1",
+            "fd00::1",
+            "fe80::1",
+            "::1",
+        ] {
+            assert!(is_reserved(r.parse().unwrap()), "{r}");
+        }
+        for p in ["93.184.216.34", "100.128.0.1", "2606:2800:220:1::1"] {
+            assert!(!is_reserved(p.parse().unwrap()), "{p}");
+        }
+    }
+}

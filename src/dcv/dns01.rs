@@ -1,0 +1,364 @@
+//! DNS-01: the TXT record at `_acme-challenge.<name>`, checked where the CA's resolver will
+//! end up asking: CNAME delegation followed, the zone found from the challenge name itself,
+//! and every address of every authoritative nameserver asked directly (RD=0), so a record
+//! that exists on one nameserver only is caught before the CA's resolver picks the other.
+
+use super::dns::{fqdn, Failure, Recursive, Status};
+use super::ident::Ident;
+use super::{Check, Evidence};
+use base64::Engine as _;
+use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::proto::rr::{Name, RData, RecordType};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+
+/// The TXT value the CA will look for: a key authorization (it has a '.') becomes
+/// base64url(SHA-256(key authorization)); anything else is taken as the value itself.
+pub fn expected_txt(expected: &str) -> String {
+    let e = expected.trim();
+    if e.contains('.') {
+        let d = ring::digest::digest(&ring::digest::SHA256, e.as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(d.as_ref())
+    } else {
+        e.to_string()
+    }
+}
+
+fn txt_values(records: &[RData]) -> BTreeSet<String> {
+    records
+        .iter()
+        .filter_map(|r| match r {
+            // A CA joins the strings of one record (RFC 7208-style splitting of long values).
+            RData::TXT(t) => Some(
+                t.txt_data
+                    .iter()
+                    .map(|s| String::from_utf8_lossy(s))
+                    .collect::<String>(),
+            ),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Runs the DNS-01 checks; `ns_port` is the port authoritative servers are asked on.
+pub async fn check(
+    dns: &Recursive,
+    ident: &Ident,
+    expected: Option<&str>,
+    ns_port: u16,
+    out: &mut Vec<Check>,
+) -> Vec<Evidence> {
+    let mut evidence = Vec::new();
+    let challenge = match fqdn(&format!("_acme-challenge.{}", ident.base)) {
+        Ok(n) => n,
+        Err(e) => {
+            out.push(Check::fatal(
+                "ident_syntax",
+                format!("cannot form the challenge name: {e}"),
+            ));
+            return evidence;
+        }
+    };
+    let want = expected.map(expected_txt);
+    let seen = dns.resolve(&challenge, RecordType::TXT).await;
+    let shown = challenge.to_string().trim_end_matches('.').to_string();
+    let target: Name = seen.final_name(&challenge).clone();
+    let target_shown = target.to_string().trim_end_matches('.').to_string();
+    if target != challenge {
+        out.push(Check::info(
+            "dns01_cname_delegation",
+            format!("{shown} is delegated by CNAME to {target_shown}; the TXT record must be placed there"),
+        ));
+    }
+    match &seen.status {
+        Status::CnameLoop => {
+            out.push(Check::error("cname_loop", format!("the CNAME chain of {shown} loops back on itself ({})", chain_text(&seen.chain))));
+            return evidence;
+        }
+        Status::Failed(Failure::Timeout) => {
+            out.push(Check::unknown("txt_lookup_failed", format!("TXT lookup of {shown} timed out")));
+            return evidence;
+        }
+        Status::Failed(f) => {
+            out.push(Check::unknown("txt_lookup_failed", format!("TXT lookup of {shown} failed: {f}")));
+            return evidence;
+        }
+        Status::Rcode(rc) => {
+            out.push(Check::error(
+                "txt_lookup_failed",
+                format!("TXT lookup of {shown} answered {rc}: the CA's lookup fails the same way; the nameservers of the zone may be malfunctioning"),
+            ));
+            return evidence;
+        }
+        Status::CnameDangling if want.is_some() => out.push(Check::error(
+            "cname_dangling",
+            format!("{shown} is a CNAME to {target_shown}, which does not exist: create the TXT record there"),
+        )),
+        _ => {}
+    }
+    let recursive_values = txt_values(&seen.records);
+
+    let zone = match dns.zone_of(&target).await {
+        Ok(z) => z,
+        Err(why) => {
+            let timed_out = why.contains("timed out");
+            let msg = format!("cannot find the zone of {target_shown}: {why}");
+            out.push(if timed_out {
+                Check::unknown("dns_zone_not_found", msg)
+            } else {
+                Check::error("dns_zone_not_found", msg)
+            });
+            return evidence;
+        }
+    };
+    let zone_shown = zone.name.to_string().trim_end_matches('.').to_string();
+
+    // Values and SOA serial per nameserver address.
+    let mut per_ns: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut serials: BTreeMap<String, u32> = BTreeMap::new();
+    for (ns_name, ips) in &zone.nameservers {
+        let ns_shown = ns_name.to_string().trim_end_matches('.').to_string();
+        if ips.is_empty() {
+            out.push(Check::error(
+                "ns_unreachable",
+                format!("nameserver {ns_shown} of zone {zone_shown} has no address: a CA that picks it fails"),
+            ));
+            evidence.push(Evidence {
+                at: ns_shown,
+                result: "no address".into(),
+                hops: vec![],
+            });
+            continue;
+        }
+        for ip in ips {
+            let at = format!("{ns_shown}/{ip}");
+            let server = SocketAddr::new(*ip, ns_port);
+            let txt = dns
+                .ask_authoritative(server, &target, RecordType::TXT)
+                .await;
+            let answer = match txt {
+                Err(Failure::Timeout) => {
+                    out.push(Check::error(
+                        "ns_unreachable",
+                        format!("nameserver {at} of zone {zone_shown} does not answer on port {ns_port}; a CA that asks it fails"),
+                    ));
+                    evidence.push(Evidence {
+                        at,
+                        result: "no answer".into(),
+                        hops: vec![],
+                    });
+                    continue;
+                }
+                Err(Failure::Network(e)) => {
+                    out.push(Check::error(
+                        "ns_unreachable",
+                        format!("nameserver {at} of zone {zone_shown}: {e}"),
+                    ));
+                    evidence.push(Evidence {
+                        at,
+                        result: "network error".into(),
+                        hops: vec![],
+                    });
+                    continue;
+                }
+                Ok(a) => a,
+            };
+            if !answer.authoritative
+                || !matches!(answer.rcode, ResponseCode::NoError | ResponseCode::NXDomain)
+            {
+                out.push(Check::error(
+                    "ns_lame",
+                    format!(
+                        "nameserver {at} is lame for zone {zone_shown}: it answered {}{} instead of an authoritative answer; fix the delegation or the server",
+                        answer.rcode,
+                        if answer.authoritative { "" } else { " without the AA bit" }
+                    ),
+                ));
+                evidence.push(Evidence {
+                    at,
+                    result: format!("lame ({})", answer.rcode),
+                    hops: vec![],
+                });
+                continue;
+            }
+            let records: Vec<RData> = answer
+                .answers
+                .iter()
+                .filter(|r| r.name == target)
+                .map(|r| r.data.clone())
+                .collect();
+            let values = txt_values(&records);
+            if let Ok(soa) = dns
+                .ask_authoritative(server, &zone.name, RecordType::SOA)
+                .await
+            {
+                if let Some(serial) = soa.answers.iter().find_map(|r| match &r.data {
+                    RData::SOA(s) => Some(s.serial),
+                    _ => None,
+                }) {
+                    serials.insert(at.clone(), serial);
+                }
+            }
+            let mut result = if values.is_empty() {
+                "no TXT".to_string()
+            } else {
+                values
+                    .iter()
+                    .map(|v| format!("\"{}\"", short(v)))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            if let Some(s) = serials.get(&at) {
+                result.push_str(&format!("; SOA {s}"));
+            }
+            evidence.push(Evidence {
+                at: at.clone(),
+                result,
+                hops: vec![],
+            });
+            per_ns.insert(at, values);
+        }
+    }
+
+    let distinct_serials: BTreeSet<u32> = serials.values().copied().collect();
+    if distinct_serials.len() > 1 {
+        let each: Vec<String> = serials.iter().map(|(a, s)| format!("{a}: {s}")).collect();
+        out.push(Check::warning(
+            "ns_soa_mismatch",
+            format!("the nameservers of {zone_shown} serve different zone versions ({}): a change has not reached all of them", each.join(", ")),
+        ));
+    }
+
+    match &want {
+        Some(w) => {
+            let missing: Vec<&String> = per_ns
+                .iter()
+                .filter(|(_, v)| !v.contains(w))
+                .map(|(a, _)| a)
+                .collect();
+            let having = per_ns.len() - missing.len();
+            if per_ns.is_empty() {
+                // Nothing could be asked directly; fall back to what the resolver saw.
+                if !recursive_values.contains(w) {
+                    out.push(absent_or_wrong(&target_shown, &recursive_values));
+                }
+            } else if having == 0 {
+                let all: BTreeSet<String> = per_ns.values().flatten().cloned().collect();
+                out.push(absent_or_wrong(&target_shown, &all));
+            } else if !missing.is_empty() {
+                out.push(Check::error(
+                    "txt_not_propagated",
+                    format!(
+                        "the TXT value is on {having} of {} nameserver addresses of {zone_shown}; missing on {}: the CA may ask one of those",
+                        per_ns.len(),
+                        missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
+            let stale: BTreeSet<&String> = per_ns.values().flatten().filter(|v| *v != w).collect();
+            if !stale.is_empty() && having > 0 {
+                out.push(Check::warning(
+                    "txt_stale_values",
+                    format!(
+                        "{target_shown} also has {} other TXT value(s) ({}): old challenges; remove them before they push answers past UDP size",
+                        stale.len(),
+                        stale.iter().map(|s| format!("\"{}\"", short(s))).collect::<Vec<_>>().join(" ")
+                    ),
+                ));
+            }
+        }
+        None => {
+            let sets: BTreeSet<&BTreeSet<String>> = per_ns.values().collect();
+            if sets.len() > 1 {
+                let each: Vec<String> = per_ns
+                    .iter()
+                    .map(|(a, v)| {
+                        format!(
+                            "{a}: {}",
+                            if v.is_empty() {
+                                "none".into()
+                            } else {
+                                v.iter().map(|s| short(s)).collect::<Vec<_>>().join(" ")
+                            }
+                        )
+                    })
+                    .collect();
+                out.push(Check::error(
+                    "txt_not_propagated",
+                    format!("the nameservers of {zone_shown} disagree on the TXT at {target_shown} ({}): the CA may ask the one without the value", each.join("; ")),
+                ));
+            } else {
+                let any: BTreeSet<&String> = per_ns
+                    .values()
+                    .flatten()
+                    .chain(recursive_values.iter())
+                    .collect();
+                if any.is_empty() {
+                    out.push(Check::info(
+                        "txt_absent",
+                        format!("no TXT at {target_shown} yet; the nameservers of {zone_shown} answer, so a record placed there can validate"),
+                    ));
+                } else {
+                    out.push(Check::info(
+                        "txt_not_judged",
+                        format!(
+                            "{target_shown} has TXT {} on every nameserver (not judged: no expected value given)",
+                            any.iter().map(|s| format!("\"{}\"", short(s))).collect::<Vec<_>>().join(" ")
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    evidence
+}
+
+fn absent_or_wrong(at: &str, values: &BTreeSet<String>) -> Check {
+    if values.is_empty() {
+        Check::error(
+            "txt_absent",
+            format!("No TXT record found at {at}: place the challenge value there"),
+        )
+    } else {
+        let first = values.iter().next().map(|s| short(s)).unwrap_or_default();
+        let more = values.len() - 1;
+        Check::error(
+            "txt_wrong",
+            format!(
+                "Incorrect TXT record \"{first}\"{} at {at}: the expected value is not there",
+                if more > 0 {
+                    format!(" (and {more} more)")
+                } else {
+                    String::new()
+                }
+            ),
+        )
+    }
+}
+
+fn chain_text(chain: &[Name]) -> String {
+    chain
+        .iter()
+        .map(|n| n.to_string().trim_end_matches('.').to_string())
+        .collect::<Vec<_>>()
+        .join(" → ")
+}
+
+fn short(s: &str) -> String {
+    let mut out: String = s.chars().filter(|c| !c.is_control()).take(60).collect();
+    if s.chars().count() > 60 {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn key_authorization_becomes_its_digest() {
+        // RFC 8555 §8.4 example shape: base64url(SHA-256(keyAuth)), 43 characters.
+        let v = super::expected_txt("token.thumbprint");
+        assert_eq!(v.len(), 43);
+        assert_eq!(super::expected_txt("abcDEF_-123"), "abcDEF_-123");
+    }
+}

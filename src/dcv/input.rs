@@ -1,0 +1,270 @@
+//! What to check: a domain list (one a line, or CSV with `domain` and optionally `method`,
+//! `token`, `expected`), or the names of CLM records with their DCV method.
+
+use super::{Method, Request};
+use crate::inventory::record::Record;
+use crate::model::LineError;
+use std::collections::HashSet;
+
+/// Requests read so far and the lines that could not be used.
+#[derive(Debug, Default)]
+pub struct Requests {
+    /// One per (domain, method), in input order.
+    pub requests: Vec<Request>,
+    /// Bad lines, each with file, line and field.
+    pub errors: Vec<LineError>,
+    seen: HashSet<(String, super::Method)>,
+}
+
+impl Requests {
+    fn push(&mut self, r: Request) {
+        if self.seen.insert((r.domain.to_ascii_lowercase(), r.method)) {
+            self.requests.push(r);
+        }
+    }
+}
+
+fn norm(h: &str) -> String {
+    h.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_ascii_lowercase()
+}
+
+fn column(headers: &[String], aliases: &[&str]) -> Option<usize> {
+    headers
+        .iter()
+        .position(|h| aliases.contains(&norm(h).as_str()))
+}
+
+fn err(file: &str, line: u64, field: Option<&str>, reason: String) -> LineError {
+    LineError {
+        file: file.to_string(),
+        line,
+        field: field.map(str::to_string),
+        reason,
+    }
+}
+
+/// Reads a domain list from `bytes` (named `file` in errors); rows without a method get
+/// `default`.
+pub fn read_domains(file: &str, bytes: &[u8], default: &[Method], out: &mut Requests) {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let line = 1 + bytes[..e.valid_up_to()]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count() as u64;
+            out.errors
+                .push(err(file, line, None, "not UTF-8 text".into()));
+            return;
+        }
+    };
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+        .unwrap_or("");
+    let is_csv = first.contains(',')
+        && first.split(',').any(|h| {
+            ["domain", "domainname", "name", "commonname", "host"].contains(&norm(h).as_str())
+        });
+    if is_csv {
+        read_csv(file, text, default, out);
+        return;
+    }
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        if line.contains(char::is_whitespace) || line.contains(',') {
+            out.errors.push(err(
+                file,
+                i as u64 + 1,
+                None,
+                format!("\"{line}\" is not one domain (for methods or tokens use a CSV with a domain header)"),
+            ));
+            continue;
+        }
+        for m in default {
+            out.push(Request {
+                domain: line.to_string(),
+                method: *m,
+                token: None,
+                expected: None,
+                source: format!("{file}:{}", i + 1),
+            });
+        }
+    }
+}
+
+fn read_csv(file: &str, text: &str, default: &[Method], out: &mut Requests) {
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .comment(Some(b'#'))
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let headers: Vec<String> = match rdr.headers() {
+        Ok(h) => h.iter().map(str::to_string).collect(),
+        Err(e) => {
+            out.errors
+                .push(err(file, 1, None, format!("bad CSV header: {e}")));
+            return;
+        }
+    };
+    let Some(domain_col) = column(
+        &headers,
+        &["domain", "domainname", "name", "commonname", "host"],
+    ) else {
+        out.errors
+            .push(err(file, 1, Some("domain"), "no domain column".into()));
+        return;
+    };
+    let method_col = column(
+        &headers,
+        &[
+            "method",
+            "dcvmethod",
+            "validationmethod",
+            "challenge",
+            "challengetype",
+        ],
+    );
+    let token_col = column(&headers, &["token"]);
+    let expected_col = column(
+        &headers,
+        &[
+            "expected",
+            "keyauthorization",
+            "keyauth",
+            "value",
+            "txt",
+            "txtvalue",
+        ],
+    );
+    for rec in rdr.records() {
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                out.errors
+                    .push(err(file, line, None, format!("bad CSV row: {e}")));
+                continue;
+            }
+        };
+        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+        let get = |c: Option<usize>| {
+            c.and_then(|i| rec.get(i))
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        let Some(domain) = get(Some(domain_col)) else {
+            out.errors.push(err(
+                file,
+                line,
+                Some(&headers[domain_col]),
+                "empty domain".into(),
+            ));
+            continue;
+        };
+        let methods = match get(method_col) {
+            None => default.to_vec(),
+            Some(m) => match Method::parse_list(&m) {
+                Some(ms) => ms,
+                None => {
+                    let field = method_col.and_then(|i| headers.get(i)).map(String::as_str);
+                    out.errors.push(err(
+                        file,
+                        line,
+                        field,
+                        format!("unknown DCV method \"{m}\" (this pre-check covers http-01, dns-01, tls-alpn-01 and all)"),
+                    ));
+                    continue;
+                }
+            },
+        };
+        for m in methods {
+            out.push(Request {
+                domain: domain.clone(),
+                method: m,
+                token: get(token_col),
+                expected: get(expected_col),
+                source: format!("{file}:{line}"),
+            });
+        }
+    }
+}
+
+/// Adds the names of CLM records (CN and SANs), each with the record's DCV method when the
+/// export has one, else `default`.
+pub fn from_records(records: &[Record], default: &[Method], out: &mut Requests) {
+    for r in records {
+        let methods = match r
+            .dcv_method
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            None => default.to_vec(),
+            Some(m) => match Method::parse_list(m) {
+                Some(ms) => ms,
+                None => {
+                    out.errors.push(err(
+                        &r.file,
+                        r.line,
+                        Some("dcv_method"),
+                        format!("DCV method \"{m}\" is not one this pre-check covers (http-01, dns-01, tls-alpn-01)"),
+                    ));
+                    continue;
+                }
+            },
+        };
+        for name in r.names() {
+            for m in &methods {
+                out.push(Request {
+                    domain: name.clone(),
+                    method: *m,
+                    token: None,
+                    expected: None,
+                    source: format!("{}:{} ({})", r.file, r.line, r.record_id),
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_and_csv_lists() {
+        let mut out = Requests::default();
+        read_domains(
+            "d.txt",
+            b"# fleet\nwww.example.com\n\napi.example.com # edge\nbad line\nwww.example.com\n",
+            &[Method::Http01],
+            &mut out,
+        );
+        let doms: Vec<&str> = out.requests.iter().map(|r| r.domain.as_str()).collect();
+        assert_eq!(doms, ["www.example.com", "api.example.com"]);
+        assert_eq!(out.errors.len(), 1);
+        assert_eq!(out.errors[0].line, 5);
+
+        let mut out = Requests::default();
+        read_domains(
+            "d.csv",
+            b"Domain,Method,Token,Expected\nwww.example.com,HTTP,tok,tok.thumb\n*.example.com,dns-01,,abc\nx.example.com,email,,\n",
+            &[Method::Http01],
+            &mut out,
+        );
+        assert_eq!(out.requests.len(), 2);
+        assert_eq!(out.requests[0].token.as_deref(), Some("tok"));
+        assert_eq!(out.requests[1].method, Method::Dns01);
+        assert_eq!(out.errors.len(), 1);
+        assert_eq!(out.errors[0].to_string(), "d.csv:4: field Method: unknown DCV method \"email\" (this pre-check covers http-01, dns-01, tls-alpn-01 and all)");
+    }
+}

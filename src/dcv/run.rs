@@ -1,0 +1,445 @@
+//! One (domain, method) at a time: identifier, CAA, then the method's own checks, under a
+//! hard per-domain deadline; many of them at once with bounded concurrency.
+
+use super::caa::{self, CaIdentity};
+use super::dns::{describe, fqdn, is_reserved, Failure, Recursive, Status};
+use super::http01::{self, Expectation, HttpSettings};
+use super::{alpn, dns01, ident, judge, Check, Evidence, Method, Outcome, Request, Verdict};
+use crate::engine::handshake::{TlsClient, TlsSettings};
+use hickory_resolver::proto::rr::RData;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, Semaphore};
+use tokio::task::JoinSet;
+
+/// Everything a check needs to know besides the request.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// HTTP-01 ports, timeouts and address policy.
+    pub http: HttpSettings,
+    /// The port TLS-ALPN-01 is checked on.
+    pub tls_port: u16,
+    /// The port authoritative nameservers are asked on.
+    pub ns_port: u16,
+    /// The CA and account CAA is judged for.
+    pub ca: CaIdentity,
+    /// Accept private addresses and names outside the public suffix list.
+    pub allow_private: bool,
+    /// Hard limit per (domain, method).
+    pub deadline: Duration,
+    /// Probes in flight to any one address.
+    pub per_address: usize,
+}
+
+/// Shared state of a DCV run: the resolver with its caches, TLS clients, address limits.
+pub struct Checker {
+    dns: Recursive,
+    http_tls: TlsClient,
+    alpn_tls: TlsClient,
+    settings: Settings,
+    address_limits: Mutex<HashMap<IpAddr, Arc<Semaphore>>>,
+}
+
+/// What one check collected so far (kept when the deadline cuts it short).
+#[derive(Default)]
+struct State {
+    checks: Vec<Check>,
+    addresses: Vec<String>,
+    evidence: Vec<Evidence>,
+    caa: Option<String>,
+}
+
+impl Checker {
+    /// Builds the checker around a recursive resolver.
+    pub fn new(settings: Settings, dns: Recursive) -> Result<Self, String> {
+        let http_tls = TlsClient::new(&TlsSettings {
+            alpn: vec![b"http/1.1".to_vec()],
+        })
+        .map_err(|e| format!("TLS client: {e}"))?;
+        let alpn_tls = TlsClient::new(&TlsSettings {
+            alpn: vec![alpn::ACME_TLS_1.to_vec()],
+        })
+        .map_err(|e| format!("TLS client: {e}"))?;
+        Ok(Checker {
+            dns,
+            http_tls,
+            alpn_tls,
+            settings,
+            address_limits: Mutex::default(),
+        })
+    }
+
+    fn limit(&self, ip: IpAddr) -> Arc<Semaphore> {
+        let mut m = self
+            .address_limits
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        m.entry(ip)
+            .or_insert_with(|| Arc::new(Semaphore::new(self.settings.per_address.max(1))))
+            .clone()
+    }
+
+    /// Checks one request and decides its verdict.
+    pub async fn check(self: &Arc<Self>, req: &Request) -> Outcome {
+        let start = Instant::now();
+        let checked_at = crate::timefmt::rfc3339_unix(crate::timefmt::now_unix());
+        let mut st = State::default();
+        let finished = tokio::time::timeout(self.settings.deadline, self.run(req, &mut st)).await;
+        if finished.is_err() {
+            st.checks.push(Check::unknown(
+                "deadline",
+                format!(
+                    "not finished within {} (--deadline); the checks done so far are shown",
+                    crate::duration::display(self.settings.deadline)
+                ),
+            ));
+        }
+        // Blocking findings first, in the order found.
+        st.checks
+            .sort_by_key(|c| (!c.blocks(), c.inconclusive, c.severity));
+        let verdict = judge(&st.checks);
+        Outcome {
+            domain: req.domain.clone(),
+            method: req.method,
+            verdict,
+            checks: st.checks,
+            addresses: st.addresses,
+            evidence: st.evidence,
+            caa: st.caa,
+            checked_at,
+            elapsed_ms: start.elapsed().as_millis() as u64,
+            source: req.source.clone(),
+        }
+    }
+
+    async fn run(self: &Arc<Self>, req: &Request, st: &mut State) {
+        let s = &self.settings;
+        let Some(id) = ident::check(&req.domain, req.method, s.allow_private, &mut st.checks)
+        else {
+            return;
+        };
+        let name = match fqdn(&id.base) {
+            Ok(n) => n,
+            Err(e) => {
+                st.checks.push(Check::fatal("ident_syntax", e));
+                return;
+            }
+        };
+        if let Some(set) = caa::lookup(&self.dns, &name, &mut st.checks).await {
+            caa::evaluate(&set, id.wildcard, req.method, &s.ca, &mut st.checks);
+            st.caa = Some(set.summary());
+        }
+        match req.method {
+            Method::Dns01 => {
+                st.evidence = dns01::check(
+                    &self.dns,
+                    &id,
+                    req.expected.as_deref(),
+                    s.ns_port,
+                    &mut st.checks,
+                )
+                .await;
+            }
+            Method::Http01 | Method::TlsAlpn01 => {
+                let Some(ips) = self.addresses(&name, st).await else {
+                    return;
+                };
+                st.addresses = ips.iter().map(IpAddr::to_string).collect();
+                if req.method == Method::Http01 {
+                    self.http01(req, &id.base, ips, st).await;
+                } else {
+                    self.alpn(req, &id.base, ips, st).await;
+                }
+            }
+        }
+    }
+
+    /// The addresses to probe: AAAA first, then A, reserved ones left out (a CA drops them).
+    async fn addresses(
+        &self,
+        name: &hickory_resolver::proto::rr::Name,
+        st: &mut State,
+    ) -> Option<Vec<IpAddr>> {
+        let shown = name.to_string().trim_end_matches('.').to_string();
+        let (v6, v4) = self.dns.addresses(name).await;
+        let mut ips: Vec<IpAddr> = Vec::new();
+        for r in v6.records.iter().chain(v4.records.iter()) {
+            match r {
+                RData::AAAA(a) => ips.push(IpAddr::V6(a.0)),
+                RData::A(a) => ips.push(IpAddr::V4(a.0)),
+                _ => {}
+            }
+        }
+        for (fam, r) in [("AAAA", &v6), ("A", &v4)] {
+            match &r.status {
+                Status::CnameLoop => {
+                    st.checks.push(Check::error(
+                        "cname_loop",
+                        format!("the CNAME chain of {shown} loops ({fam} lookup)"),
+                    ));
+                    return None;
+                }
+                Status::CnameDangling => {
+                    let end = r.chain.last().map(|n| n.to_string()).unwrap_or_default();
+                    st.checks.push(Check::fatal(
+                        "cname_dangling",
+                        format!("{shown} is a CNAME to {}, which does not exist: fix or remove the CNAME", end.trim_end_matches('.')),
+                    ));
+                    return None;
+                }
+                Status::Rcode(rc) => {
+                    let msg = format!("the {fam} lookup of {shown} answered {rc}");
+                    if ips.is_empty() {
+                        st.checks.push(Check::error("dns_lookup_failed", format!("{msg}; a CA's lookup fails the same way, so fix the zone's nameservers")));
+                    } else {
+                        st.checks.push(Check::warning(
+                            "dns_lookup_failed",
+                            format!("{msg}; a CA uses the other family, but fix it"),
+                        ));
+                    }
+                }
+                Status::Failed(f) if ips.is_empty() => {
+                    let msg = format!("the {fam} lookup of {shown} {f}");
+                    st.checks.push(if *f == Failure::Timeout {
+                        Check::unknown("dns_lookup_failed", msg)
+                    } else {
+                        Check::error("dns_lookup_failed", msg)
+                    });
+                }
+                _ => {}
+            }
+        }
+        if st
+            .checks
+            .iter()
+            .any(|c| c.id == "dns_lookup_failed" && c.blocks())
+        {
+            return None;
+        }
+        if v6.status == Status::NxDomain && v4.status == Status::NxDomain {
+            st.checks.push(Check::fatal(
+                "dns_nxdomain",
+                format!("{shown} does not exist (NXDOMAIN): publish A or AAAA records"),
+            ));
+            return None;
+        }
+        if ips.is_empty() {
+            st.checks.push(Check::fatal(
+                "dns_no_address",
+                format!(
+                    "{shown} has no A or AAAA record ({}): the CA has nowhere to connect",
+                    describe(&v4.status)
+                ),
+            ));
+            return None;
+        }
+        if !self.settings.allow_private {
+            let reserved: Vec<IpAddr> = ips.iter().copied().filter(|ip| is_reserved(*ip)).collect();
+            if !reserved.is_empty() {
+                let list = reserved
+                    .iter()
+                    .map(IpAddr::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                ips.retain(|ip| !is_reserved(*ip));
+                if ips.is_empty() {
+                    st.checks.push(Check::fatal(
+                        "dns_reserved_address",
+                        format!("{shown} resolves only to private or reserved addresses ({list}); a public CA cannot reach them (split-horizon DNS?)"),
+                    ));
+                    return None;
+                }
+                st.checks.push(Check::error(
+                    "dns_reserved_address",
+                    format!("{shown} also resolves to private or reserved addresses ({list}), which a CA skips; remove them from public DNS"),
+                ));
+            }
+        }
+        Some(ips)
+    }
+
+    async fn http01(self: &Arc<Self>, req: &Request, host: &str, ips: Vec<IpAddr>, st: &mut State) {
+        let token = req.token.clone().unwrap_or_else(random_token);
+        let expect = match (&req.token, &req.expected) {
+            (_, Some(ka)) => Expectation::KeyAuthorization(ka.trim_end().to_string()),
+            (Some(_), None) => Expectation::TokenOnly,
+            (None, None) => Expectation::Nothing,
+        };
+        let path = format!("/.well-known/acme-challenge/{token}");
+        let mut set = JoinSet::new();
+        for (i, ip) in ips.iter().copied().enumerate() {
+            let me = self.clone();
+            let host = host.to_string();
+            let path = path.clone();
+            set.spawn(async move {
+                let sem = me.limit(ip);
+                let _permit = sem.acquire_owned().await;
+                (
+                    i,
+                    http01::probe(&me.settings.http, &me.http_tls, &me.dns, &host, ip, &path).await,
+                )
+            });
+        }
+        let mut results = Vec::new();
+        while let Some(r) = set.join_next().await {
+            if let Ok(r) = r {
+                results.push(r);
+            }
+        }
+        results.sort_by_key(|r| r.0);
+        let results: Vec<http01::AddressResult> = results.into_iter().map(|r| r.1).collect();
+        st.evidence = http01::judge(&results, &expect, &mut st.checks);
+    }
+
+    async fn alpn(self: &Arc<Self>, req: &Request, host: &str, ips: Vec<IpAddr>, st: &mut State) {
+        let mut set = JoinSet::new();
+        for (i, ip) in ips.iter().copied().enumerate() {
+            let me = self.clone();
+            let host = host.to_string();
+            let expected = req.expected.clone();
+            set.spawn(async move {
+                let sem = me.limit(ip);
+                let _permit = sem.acquire_owned().await;
+                let mut checks = Vec::new();
+                let ev = alpn::check_address(
+                    &me.alpn_tls,
+                    &host,
+                    ip,
+                    me.settings.tls_port,
+                    me.settings.http.connect_timeout,
+                    expected.as_deref(),
+                    &mut checks,
+                )
+                .await;
+                (i, ev, checks)
+            });
+        }
+        let mut results = Vec::new();
+        while let Some(r) = set.join_next().await {
+            if let Ok(r) = r {
+                results.push(r);
+            }
+        }
+        results.sort_by_key(|r| r.0);
+        for (_, ev, checks) in results {
+            st.evidence.push(ev);
+            st.checks.extend(checks);
+        }
+    }
+}
+
+/// A random challenge path segment: without the real token, a 404 for an unknown token shows
+/// the path reaches the web server.
+fn random_token() -> String {
+    use base64::Engine as _;
+    use ring::rand::SecureRandom;
+    let mut b = [0u8; 18];
+    let _ = ring::rand::SystemRandom::new().fill(&mut b);
+    format!(
+        "certsweep-{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+    )
+}
+
+/// Counts over a DCV run.
+#[derive(Debug, Default, Clone)]
+pub struct DcvSummary {
+    /// Rows per verdict.
+    pub ready: u64,
+    /// Rows that would fail.
+    pub not_ready: u64,
+    /// Rows that could not be judged.
+    pub unknown: u64,
+    /// Findings per blocking check id.
+    pub failed: std::collections::BTreeMap<&'static str, u64>,
+    /// Unusable input lines.
+    pub bad_lines: u64,
+    /// Wall time.
+    pub duration: Duration,
+    /// Stopped early by Ctrl-C.
+    pub interrupted: bool,
+}
+
+impl DcvSummary {
+    /// Counts one outcome.
+    pub fn add(&mut self, o: &Outcome) {
+        match o.verdict {
+            Verdict::Ready => self.ready += 1,
+            Verdict::NotReady => self.not_ready += 1,
+            Verdict::Unknown => self.unknown += 1,
+        }
+        for id in o.failed_ids() {
+            *self.failed.entry(id).or_default() += 1;
+        }
+    }
+}
+
+impl std::fmt::Display for DcvSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{} checked in {:.1}s: {} ready, {} not_ready, {} unknown{}",
+            self.ready + self.not_ready + self.unknown,
+            self.duration.as_secs_f64(),
+            self.ready,
+            self.not_ready,
+            self.unknown,
+            if self.interrupted {
+                " (interrupted)"
+            } else {
+                ""
+            }
+        )?;
+        for (id, n) in &self.failed {
+            writeln!(f, "  {id:<28} {n}")?;
+        }
+        if self.bad_lines > 0 {
+            writeln!(f, "  {} input line(s) skipped (see above)", self.bad_lines)?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs every request with at most `concurrency` in flight and hands each outcome to the
+/// returned channel as soon as it is decided. Stops starting new ones when `stop` fires.
+pub fn start(
+    checker: Arc<Checker>,
+    requests: Vec<Request>,
+    concurrency: usize,
+    stop: Arc<tokio::sync::Notify>,
+) -> mpsc::Receiver<Outcome> {
+    let (tx, rx) = mpsc::channel(1024);
+    tokio::spawn(async move {
+        let sem = Arc::new(Semaphore::new(concurrency.max(1)));
+        let mut set = JoinSet::new();
+        for req in requests {
+            let permit = tokio::select! {
+                p = sem.clone().acquire_owned() => p,
+                _ = stop.notified() => break,
+            };
+            let Ok(permit) = permit else { break };
+            let checker = checker.clone();
+            let tx = tx.clone();
+            set.spawn(async move {
+                let o = checker.check(&req).await;
+                drop(permit);
+                let _ = tx.send(o).await;
+            });
+            while set.try_join_next().is_some() {}
+        }
+        while set.join_next().await.is_some() {}
+    });
+    rx
+}
+
+/// Parses `IP[:PORT]` into the address of a server.
+pub fn socket(s: &str, default_port: u16) -> Option<SocketAddr> {
+    s.parse::<SocketAddr>().ok().or_else(|| {
+        s.trim_matches(|c| c == '[' || c == ']')
+            .parse::<IpAddr>()
+            .ok()
+            .map(|ip| SocketAddr::new(ip, default_port))
+    })
+}

@@ -1,0 +1,203 @@
+//! `certsweep dcv`: read the domains, run the pre-checks, stream the report, summarise.
+
+use crate::cli::DcvArgs;
+use crate::dcv::caa::CaIdentity;
+use crate::dcv::dns::Recursive;
+use crate::dcv::http01::HttpSettings;
+use crate::dcv::input::{self, Requests};
+use crate::dcv::run::{self, Checker, DcvSummary, Settings};
+use crate::dcv::{Method, Outcome};
+use crate::report::csv::CsvOut;
+use crate::report::dcv::{DcvRow, DCV_COLUMNS};
+use crate::report::jsonl::JsonlOut;
+use crate::report::progress::Progress;
+use crate::Error;
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Bad input lines printed one by one before only counting them.
+const MAX_PRINTED_BAD_LINES: usize = 50;
+
+fn create(path: &Path) -> Result<BufWriter<File>, Error> {
+    File::create(path)
+        .map(BufWriter::new)
+        .map_err(|e| Error::Runtime(format!("cannot create {}: {e}", path.display())))
+}
+
+/// Reads the domains and records into requests.
+pub fn read_requests(args: &DcvArgs) -> Result<Requests, Error> {
+    let default = Method::parse_list(&args.method).ok_or_else(|| {
+        Error::Usage(format!(
+            "--method: \"{}\" is not http-01, dns-01, tls-alpn-01 or all",
+            args.method
+        ))
+    })?;
+    let mut out = Requests::default();
+    if let Some(path) = &args.domains {
+        let mut bytes = Vec::new();
+        if path == "-" {
+            std::io::stdin()
+                .read_to_end(&mut bytes)
+                .map_err(|e| Error::Input(format!("--domains -: {e}")))?;
+        } else {
+            bytes =
+                std::fs::read(path).map_err(|e| Error::Input(format!("--domains {path}: {e}")))?;
+        }
+        input::read_domains(path, &bytes, &default, &mut out);
+    }
+    if !args.inventory.is_empty() {
+        let loaded = crate::inventory::load::load_files(&args.inventory, Default::default());
+        out.errors.extend(loaded.errors.iter().cloned());
+        input::from_records(&loaded.records, &default, &mut out);
+    }
+    if args.domains.is_none() && args.inventory.is_empty() {
+        return Err(Error::Usage(
+            "--domains FILE or --inventory FILE is required".into(),
+        ));
+    }
+    Ok(out)
+}
+
+/// Builds the checker from the options.
+pub fn build_checker(args: &DcvArgs) -> Result<Arc<Checker>, Error> {
+    let resolver = match &args.resolver {
+        Some(s) => Some(
+            run::socket(s, 53)
+                .ok_or_else(|| Error::Usage(format!("--resolver: \"{s}\" is not IP or IP:PORT")))?,
+        ),
+        None => None,
+    };
+    let dns =
+        Recursive::new(resolver, args.dns_timeout, args.per_address).map_err(Error::Runtime)?;
+    let settings = Settings {
+        http: HttpSettings {
+            http_port: args.http_port,
+            tls_port: args.tls_port,
+            connect_timeout: args.timeout,
+            read_timeout: args.timeout,
+            allow_private: args.allow_private,
+        },
+        tls_port: args.tls_port,
+        ns_port: args.ns_port,
+        ca: CaIdentity {
+            domains: args
+                .ca_domain
+                .iter()
+                .map(|d| d.trim().to_ascii_lowercase())
+                .collect(),
+            account_uri: args.account_uri.clone(),
+        },
+        allow_private: args.allow_private,
+        deadline: args.deadline,
+        per_address: args.per_address,
+    };
+    Checker::new(settings, dns)
+        .map(Arc::new)
+        .map_err(Error::Runtime)
+}
+
+/// Runs the checks and writes each outcome as it is decided; returns the summary and, when
+/// `keep`, the outcomes.
+pub async fn check_all(args: &DcvArgs, keep: bool) -> Result<(DcvSummary, Vec<Outcome>), Error> {
+    let start = Instant::now();
+    let requests = read_requests(args)?;
+    let checker = build_checker(args)?;
+    let mut summary = DcvSummary {
+        bad_lines: requests.errors.len() as u64,
+        ..Default::default()
+    };
+    let progress = Progress::new(args.quiet, Some(requests.requests.len() as u64));
+    for (i, e) in requests.errors.iter().enumerate() {
+        if i < MAX_PRINTED_BAD_LINES {
+            progress.println(&format!("certsweep: skipped {e}"));
+        } else if i == MAX_PRINTED_BAD_LINES {
+            progress.println("certsweep: more bad input lines; only counting them now");
+        }
+    }
+    let mut csv = match &args.report {
+        Some(p) => Some((p.clone(), CsvOut::new(create(p)?, DCV_COLUMNS))),
+        None => None,
+    };
+    let mut jsonl = match &args.jsonl {
+        Some(p) => Some((p.clone(), JsonlOut::new(create(p)?))),
+        None => None,
+    };
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        let interrupted = interrupted.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                interrupted.store(true, std::sync::atomic::Ordering::Relaxed);
+                eprintln!("\\ncertsweep: stopping: no new domains; those in progress finish");
+                stop.notify_one();
+            }
+        });
+    }
+    let mut rx = run::start(checker, requests.requests, args.concurrency, stop);
+    let mut kept = Vec::new();
+    let mut last_flush = Instant::now();
+    let mut done = 0u64;
+    while let Some(o) = rx.recv().await {
+        done += 1;
+        summary.add(&o);
+        if let Some((p, w)) = &mut csv {
+            w.write(&DcvRow::from_outcome(&o))
+                .map_err(|e| Error::Runtime(format!("writing {}: {e}", p.display())))?;
+        }
+        if let Some((p, w)) = &mut jsonl {
+            w.write(&o)
+                .map_err(|e| Error::Runtime(format!("writing {}: {e}", p.display())))?;
+        }
+        if keep {
+            kept.push(o);
+        }
+        // Every decided row is on disk within a second, and at once when idle.
+        if rx.is_empty() || last_flush.elapsed() >= Duration::from_millis(500) {
+            if let Some((p, w)) = &mut csv {
+                w.flush()
+                    .map_err(|e| Error::Runtime(format!("writing {}: {e}", p.display())))?;
+            }
+            if let Some((p, w)) = &mut jsonl {
+                w.flush()
+                    .map_err(|e| Error::Runtime(format!("writing {}: {e}", p.display())))?;
+            }
+            last_flush = Instant::now();
+            progress.update(
+                done,
+                format!(
+                    "{} ready · {} not_ready · {} unknown",
+                    summary.ready, summary.not_ready, summary.unknown
+                ),
+            );
+        }
+    }
+    progress.finish();
+    if let Some((p, w)) = csv {
+        w.finish()
+            .map_err(|e| Error::Runtime(format!("writing {}: {e}", p.display())))?;
+    }
+    if let Some((p, mut w)) = jsonl {
+        w.flush()
+            .map_err(|e| Error::Runtime(format!("writing {}: {e}", p.display())))?;
+    }
+    summary.duration = start.elapsed();
+    summary.interrupted = interrupted.load(std::sync::atomic::Ordering::Relaxed);
+    Ok((summary, kept))
+}
+
+/// `certsweep dcv`: exit 1 when any domain is `not_ready`.
+pub async fn run_dcv(args: DcvArgs) -> Result<u8, Error> {
+    if args.concurrency == 0 {
+        return Err(Error::Usage("--concurrency must be at least 1".into()));
+    }
+    let (summary, _) = check_all(&args, false).await?;
+    if !args.quiet {
+        let _ = write!(std::io::stderr().lock(), "{summary}");
+    }
+    Ok(if summary.not_ready > 0 { 1 } else { 0 })
+}

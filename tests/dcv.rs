@@ -1,0 +1,862 @@
+//! DCV pre-check against real servers on loopback: authoritative zones served by in-process
+//! hickory-server instances, HTTP servers (hyper), TLS servers with and without `acme-tls/1`.
+
+use bytes::Bytes;
+use certsweep::cli::DcvArgs;
+use certsweep::dcv::{Method, Outcome, Verdict};
+use hickory_server::proto::rr::rdata::{A, AAAA, CNAME, NS, SOA, TXT};
+use hickory_server::proto::rr::{LowerName, Name, RData, Record, RecordType};
+use hickory_server::proto::serialize::binary::{BinDecoder, Restrict};
+use hickory_server::store::in_memory::InMemoryZoneHandler;
+use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneType};
+use http_body_util::Full;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use std::convert::Infallible;
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::task::JoinHandle;
+
+mod support;
+
+const KEY_AUTH: &str = "tok.thumbprint";
+
+fn name(s: &str) -> Name {
+    Name::from_str(s).unwrap()
+}
+
+fn rec(n: &str, data: RData) -> Record {
+    Record::from_rdata(name(n), 60, data)
+}
+
+fn a(n: &str, ip: [u8; 4]) -> Record {
+    rec(n, RData::A(A(Ipv4Addr::from(ip))))
+}
+
+fn txt(n: &str, v: &str) -> Record {
+    rec(n, RData::TXT(TXT::new(vec![v.to_string()])))
+}
+
+/// A CAA record with any flags and tag, built from its wire form (the typed constructors
+/// only make well-formed issue records).
+fn caa(n: &str, flags: u8, tag: &str, value: &str) -> Record {
+    let mut wire = vec![flags, tag.len() as u8];
+    wire.extend_from_slice(tag.as_bytes());
+    wire.extend_from_slice(value.as_bytes());
+    let mut d = BinDecoder::new(&wire);
+    let data = RData::read(&mut d, RecordType::CAA, Restrict::new(wire.len() as u16)).unwrap();
+    rec(n, data)
+}
+
+struct Zone {
+    origin: &'static str,
+    serial: u32,
+    records: Vec<Record>,
+}
+
+async fn catalog(zones: &[Zone]) -> Catalog {
+    let mut cat = Catalog::new();
+    for z in zones {
+        let origin = name(z.origin);
+        let handler =
+            InMemoryZoneHandler::<hickory_server::net::runtime::TokioRuntimeProvider>::empty(
+                origin.clone(),
+                ZoneType::Primary,
+                AxfrPolicy::Deny,
+            );
+        let soa = SOA::new(
+            name("ns1.example.com."),
+            name("hostmaster.example.com."),
+            z.serial,
+            3600,
+            600,
+            86400,
+            60,
+        );
+        handler
+            .upsert(
+                Record::from_rdata(origin.clone(), 60, RData::SOA(soa)),
+                z.serial,
+            )
+            .await;
+        for r in &z.records {
+            handler.upsert(r.clone(), z.serial).await;
+        }
+        cat.upsert(LowerName::new(&origin), vec![Arc::new(handler)]);
+    }
+    cat
+}
+
+async fn dns_on(addr: SocketAddr, zones: &[Zone]) -> hickory_server::Server<Catalog> {
+    let mut server = hickory_server::Server::new(catalog(zones).await);
+    server.register_socket(UdpSocket::bind(addr).await.unwrap());
+    server.register_listener(
+        TcpListener::bind(addr).await.unwrap(),
+        Duration::from_secs(5),
+        64,
+    );
+    server
+}
+
+type Handler = fn(&str) -> (u16, Vec<(&'static str, String)>, String);
+
+/// A hyper HTTP/1.1 server answering by path.
+async fn http_on(listener: TcpListener, handler: Handler) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            tokio::spawn(async move {
+                let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let host = req
+                        .headers()
+                        .get("host")
+                        .and_then(|h| h.to_str().ok())
+                        .unwrap_or("")
+                        .to_string();
+                    let path = format!("{host}{}", req.uri().path());
+                    let (status, headers, body) = handler(&path);
+                    let mut resp = hyper::Response::builder().status(status);
+                    for (k, v) in headers {
+                        resp = resp.header(k, v);
+                    }
+                    async move { Ok::<_, Infallible>(resp.body(Full::new(Bytes::from(body))).unwrap()) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(tcp), svc)
+                    .await;
+            });
+        }
+    })
+}
+
+fn challenge_ok(path: &str) -> (u16, Vec<(&'static str, String)>, String) {
+    if path.ends_with("/.well-known/acme-challenge/tok") {
+        (200, vec![], format!("{KEY_AUTH}\n"))
+    } else {
+        (404, vec![], "not found".into())
+    }
+}
+
+fn not_found(_: &str) -> (u16, Vec<(&'static str, String)>, String) {
+    (404, vec![], "not found".into())
+}
+
+fn redirect_odd_port(path: &str) -> (u16, Vec<(&'static str, String)>, String) {
+    let host = path
+        .split('/')
+        .next()
+        .unwrap_or("")
+        .split(':')
+        .next()
+        .unwrap_or("");
+    (
+        301,
+        vec![(
+            "location",
+            format!("http://{host}:8080/.well-known/acme-challenge/tok"),
+        )],
+        String::new(),
+    )
+}
+
+fn redirect_loop(_: &str) -> (u16, Vec<(&'static str, String)>, String) {
+    (
+        302,
+        vec![("location", "/.well-known/acme-challenge/tok".into())],
+        String::new(),
+    )
+}
+
+fn redirect_https(path: &str) -> (u16, Vec<(&'static str, String)>, String) {
+    let host = path
+        .split('/')
+        .next()
+        .unwrap_or("")
+        .split(':')
+        .next()
+        .unwrap_or("");
+    (
+        301,
+        vec![(
+            "location",
+            format!("https://{host}/.well-known/acme-challenge/tok"),
+        )],
+        String::new(),
+    )
+}
+
+fn redirect_http_443(path: &str) -> (u16, Vec<(&'static str, String)>, String) {
+    let host = path
+        .split('/')
+        .next()
+        .unwrap_or("")
+        .split(':')
+        .next()
+        .unwrap_or("");
+    (
+        302,
+        vec![(
+            "location",
+            format!("http://{host}:443/.well-known/acme-challenge/tok"),
+        )],
+        String::new(),
+    )
+}
+
+fn nginx_https_port(_: &str) -> (u16, Vec<(&'static str, String)>, String) {
+    (
+        400,
+        vec![("server", "nginx".into())],
+        "<html><center>The plain HTTP request was sent to HTTPS port</center></html>".into(),
+    )
+}
+
+/// A TLS server presenting `cert` with ALPN `alpn` (none if empty).
+async fn tls_on(
+    listener: TcpListener,
+    cert: rcgen::Certificate,
+    key: rcgen::KeyPair,
+    alpn: Vec<Vec<u8>>,
+) -> JoinHandle<()> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let key = rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap();
+    let signing = provider.key_provider.load_private_key(key).unwrap();
+    // Served without rustls' own checks: the challenge certificate carries a critical
+    // extension (acmeIdentifier) that a normal certificate loader refuses.
+    let certified = Arc::new(rustls::sign::CertifiedKey::new(
+        vec![cert.der().clone()],
+        signing,
+    ));
+    let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(Fixed(certified)));
+    cfg.alpn_protocols = alpn;
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                if let Ok(mut tls) = acceptor.accept(tcp).await {
+                    use tokio::io::AsyncReadExt;
+                    let mut buf = [0u8; 64];
+                    while let Ok(n) = tls.read(&mut buf).await {
+                        if n == 0 {
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+    })
+}
+
+#[derive(Debug)]
+struct Fixed(Arc<rustls::sign::CertifiedKey>);
+
+impl rustls::server::ResolvesServerCert for Fixed {
+    fn resolve(
+        &self,
+        _: rustls::server::ClientHello<'_>,
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(self.0.clone())
+    }
+}
+
+/// The RFC 8737 challenge certificate for `domain` and `key_auth`.
+fn alpn_cert(domain: &str, key_auth: &str) -> (rcgen::Certificate, rcgen::KeyPair) {
+    let digest = ring::digest::digest(&ring::digest::SHA256, key_auth.as_bytes());
+    let mut params = rcgen::CertificateParams::new(vec![domain.to_string()]).unwrap();
+    params
+        .custom_extensions
+        .push(rcgen::CustomExtension::new_acme_identifier(digest.as_ref()));
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    (cert, key)
+}
+
+fn plain_cert(domain: &str) -> (rcgen::Certificate, rcgen::KeyPair) {
+    let params = rcgen::CertificateParams::new(vec![domain.to_string()]).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    (cert, key)
+}
+
+/// Binds TCP listeners on 127.0.0.<n> for every n, all on one port number (the port the
+/// checks are told to use).
+async fn listeners(hosts: &[u8]) -> (u16, Vec<TcpListener>) {
+    'retry: for _ in 0..20 {
+        let first = TcpListener::bind((Ipv4Addr::new(127, 0, 0, hosts[0]), 0))
+            .await
+            .unwrap();
+        let port = first.local_addr().unwrap().port();
+        let mut out = vec![first];
+        for h in &hosts[1..] {
+            match TcpListener::bind((Ipv4Addr::new(127, 0, 0, *h), port)).await {
+                Ok(l) => out.push(l),
+                Err(_) => continue 'retry,
+            }
+        }
+        return (port, out);
+    }
+    panic!("no common free port on the loopback addresses");
+}
+
+/// The whole fixture: nameservers ns1 (127.0.0.11, also the resolver), ns2 (127.0.0.12, a
+/// copy of example.com that lacks one TXT), ns3 (127.0.0.13, lame: does not serve
+/// example.org), ns4 (127.0.0.14, nothing listens); HTTP on 127.0.0.21-27; TLS on
+/// 127.0.0.31-32.
+struct Fixture {
+    ns_port: u16,
+    http_port: u16,
+    tls_port: u16,
+    _servers: Vec<hickory_server::Server<Catalog>>,
+    _tasks: Vec<JoinHandle<()>>,
+}
+
+async fn fixture() -> Fixture {
+    let example_com = |with_half: bool| {
+        let mut r = vec![
+            rec("example.com.", RData::NS(NS(name("ns1.example.com.")))),
+            rec("example.com.", RData::NS(NS(name("ns2.example.com.")))),
+            a("ns1.example.com.", [127, 0, 0, 11]),
+            a("ns2.example.com.", [127, 0, 0, 12]),
+            a("ns3.example.com.", [127, 0, 0, 13]),
+            a("ns4.example.com.", [127, 0, 0, 14]),
+            a("ok.example.com.", [127, 0, 0, 21]),
+            caa("ok.example.com.", 0, "issue", "letsencrypt.org"),
+            a("missing.example.com.", [127, 0, 0, 22]),
+            a("odd-port.example.com.", [127, 0, 0, 23]),
+            a("loop.example.com.", [127, 0, 0, 24]),
+            a("to-https.example.com.", [127, 0, 0, 25]),
+            a("to-443.example.com.", [127, 0, 0, 26]),
+            a("denied.example.com.", [127, 0, 0, 21]),
+            caa("denied.example.com.", 0, "issue", "otherca.example"),
+            a("critical.example.com.", [127, 0, 0, 21]),
+            caa("critical.example.com.", 128, "tbs", "unknown"),
+            caa("critical.example.com.", 0, "issue", "letsencrypt.org"),
+            caa("wild.example.com.", 0, "issue", "letsencrypt.org"),
+            caa("wild.example.com.", 0, "issuewild", ";"),
+            a("alias.example.com.", [127, 0, 0, 21]),
+            a("alpn-ok.example.com.", [127, 0, 0, 31]),
+            a("alpn-none.example.com.", [127, 0, 0, 32]),
+            rec(
+                "gone.example.com.",
+                RData::CNAME(CNAME(name("nowhere.example.com."))),
+            ),
+            txt("_acme-challenge.ok.example.com.", "good-value"),
+            txt("_acme-challenge.ok.example.com.", "stale-value"),
+            rec(
+                "_acme-challenge.alias.example.com.",
+                RData::CNAME(CNAME(name("target.example.com."))),
+            ),
+            txt("target.example.com.", "delegated-value"),
+            // The challenge name is its own zone (NS-delegated): discovery must start at it.
+            rec(
+                "_acme-challenge.deleg.example.com.",
+                RData::NS(NS(name("ns1.example.com."))),
+            ),
+        ];
+        if with_half {
+            r.push(txt("_acme-challenge.half.example.com.", "half-value"));
+        }
+        r
+    };
+    let ns1_zones = [
+        Zone {
+            origin: "com.",
+            serial: 1,
+            records: vec![],
+        },
+        Zone {
+            origin: "org.",
+            serial: 1,
+            records: vec![],
+        },
+        Zone {
+            origin: "example.com.",
+            serial: 7,
+            records: example_com(true),
+        },
+        Zone {
+            origin: "_acme-challenge.deleg.example.com.",
+            serial: 3,
+            records: vec![
+                rec(
+                    "_acme-challenge.deleg.example.com.",
+                    RData::NS(NS(name("ns1.example.com."))),
+                ),
+                txt("_acme-challenge.deleg.example.com.", "deleg-value"),
+            ],
+        },
+        Zone {
+            origin: "example.org.",
+            serial: 1,
+            records: vec![
+                rec("example.org.", RData::NS(NS(name("ns1.example.com.")))),
+                rec("example.org.", RData::NS(NS(name("ns3.example.com.")))),
+                rec("example.org.", RData::NS(NS(name("ns4.example.com.")))),
+                txt("_acme-challenge.lame.example.org.", "lame-value"),
+            ],
+        },
+    ];
+    let ns2_zones = [Zone {
+        origin: "example.com.",
+        serial: 7,
+        records: example_com(false),
+    }];
+    let ns3_zones = [Zone {
+        origin: "com.",
+        serial: 1,
+        records: vec![],
+    }];
+
+    // One port for all nameservers (the port authoritative servers are asked on).
+    let ns_port = 'found: {
+        for _ in 0..20 {
+            let probe = std::net::UdpSocket::bind("127.0.0.11:0").unwrap();
+            let port = probe.local_addr().unwrap().port();
+            drop(probe);
+            let ok = [11u8, 12, 13].iter().all(|h| {
+                std::net::UdpSocket::bind((Ipv4Addr::new(127, 0, 0, *h), port)).is_ok()
+                    && std::net::TcpListener::bind((Ipv4Addr::new(127, 0, 0, *h), port)).is_ok()
+            });
+            if ok {
+                break 'found port;
+            }
+        }
+        panic!("no free DNS port");
+    };
+    let at = |h: u8| SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, h)), ns_port);
+    let servers = vec![
+        dns_on(at(11), &ns1_zones).await,
+        dns_on(at(12), &ns2_zones).await,
+        dns_on(at(13), &ns3_zones).await,
+    ];
+
+    let (http_port, mut http) = listeners(&[21, 22, 23, 24, 25, 26]).await;
+    let (tls_port, mut tls) = listeners(&[25, 26, 31, 32]).await;
+    let mut tasks = Vec::new();
+    let handlers: [Handler; 6] = [
+        challenge_ok,
+        not_found,
+        redirect_odd_port,
+        redirect_loop,
+        redirect_https,
+        redirect_http_443,
+    ];
+    for (l, h) in http.drain(..).zip(handlers) {
+        tasks.push(http_on(l, h).await);
+    }
+    let mut tls = tls.drain(..);
+    // 127.0.0.25's TLS port speaks plain HTTP; 127.0.0.26's is nginx's HTTPS port answering
+    // a plain request.
+    tasks.push(http_on(tls.next().unwrap(), not_found).await);
+    tasks.push(http_on(tls.next().unwrap(), nginx_https_port).await);
+    let (c, k) = alpn_cert("alpn-ok.example.com", KEY_AUTH);
+    tasks.push(tls_on(tls.next().unwrap(), c, k, vec![b"acme-tls/1".to_vec()]).await);
+    let (c, k) = plain_cert("alpn-none.example.com");
+    tasks.push(
+        tls_on(
+            tls.next().unwrap(),
+            c,
+            k,
+            vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+        )
+        .await,
+    );
+    Fixture {
+        ns_port,
+        http_port,
+        tls_port,
+        _servers: servers,
+        _tasks: tasks,
+    }
+}
+
+fn args(f: &Fixture, domains: &std::path::Path) -> DcvArgs {
+    DcvArgs {
+        domains: Some(domains.display().to_string()),
+        inventory: vec![],
+        method: "http-01".into(),
+        ca_domain: vec!["letsencrypt.org".into()],
+        account_uri: None,
+        resolver: Some(format!("127.0.0.11:{}", f.ns_port)),
+        http_port: f.http_port,
+        tls_port: f.tls_port,
+        ns_port: f.ns_port,
+        timeout: Duration::from_secs(3),
+        dns_timeout: Duration::from_millis(500),
+        deadline: Duration::from_secs(30),
+        concurrency: 16,
+        per_address: 4,
+        allow_private: true,
+        report: None,
+        jsonl: None,
+        quiet: true,
+    }
+}
+
+fn file(content: &str) -> tempfile::NamedTempFile {
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(content.as_bytes()).unwrap();
+    f
+}
+
+fn find<'a>(out: &'a [Outcome], domain: &str, method: Method) -> &'a Outcome {
+    out.iter()
+        .find(|o| o.domain == domain && o.method == method)
+        .unwrap_or_else(|| panic!("no outcome for {domain} {method}"))
+}
+
+fn ids(o: &Outcome) -> Vec<&'static str> {
+    o.failed_ids()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http01_cases() {
+    let f = fixture().await;
+    let domains = file(&format!(
+        "domain,method,token,expected\n\
+         ok.example.com,http-01,tok,{KEY_AUTH}\n\
+         ok.example.com,http-01,tok,wrong.value\n\
+         missing.example.com,http-01,tok,{KEY_AUTH}\n\
+         odd-port.example.com,http-01,tok,{KEY_AUTH}\n\
+         loop.example.com,http-01,tok,{KEY_AUTH}\n\
+         to-https.example.com,http-01,tok,{KEY_AUTH}\n\
+         to-443.example.com,http-01,tok,{KEY_AUTH}\n\
+         gone.example.com,http-01,,\n\
+         nxdomain.example.com,http-01,,\n\
+         *.example.com,http-01,,\n\
+         192.0.2.7,http-01,,\n"
+    ));
+    let (summary, out) = certsweep::dcv_command::check_all(&args(&f, domains.path()), true)
+        .await
+        .unwrap();
+    assert_eq!(summary.bad_lines, 0);
+
+    let ok: Vec<&Outcome> = out
+        .iter()
+        .filter(|o| o.domain == "ok.example.com")
+        .collect();
+    assert_eq!(
+        ok.len(),
+        1,
+        "duplicate (domain, method) rows collapse to the first"
+    );
+    let ok = ok[0];
+    assert_eq!(ok.verdict, Verdict::Ready, "{ok:#?}");
+    assert_eq!(ok.addresses, ["127.0.0.21"]);
+    assert_eq!(ok.evidence[0].result, "200 key authorization matches");
+    assert_eq!(
+        ok.caa.as_deref(),
+        Some("ok.example.com: 0 issue \"letsencrypt.org\"")
+    );
+
+    let missing = find(&out, "missing.example.com", Method::Http01);
+    assert_eq!(missing.verdict, Verdict::NotReady);
+    assert_eq!(ids(missing), ["http_unexpected_status"]);
+    assert!(missing.checks[0].message.starts_with("[127.0.0.22] Invalid response from http://missing.example.com/.well-known/acme-challenge/tok: 404"));
+
+    let odd = find(&out, "odd-port.example.com", Method::Http01);
+    assert_eq!(ids(odd), ["http_bad_redirect"]);
+    assert!(
+        odd.checks[0].message.contains("port 8080"),
+        "{}",
+        odd.checks[0].message
+    );
+
+    let lp = find(&out, "loop.example.com", Method::Http01);
+    assert_eq!(ids(lp), ["http_redirect_loop"]);
+
+    let https = find(&out, "to-https.example.com", Method::Http01);
+    assert_eq!(ids(https), ["http_not_tls"]);
+    assert_eq!(https.evidence[0].hops.len(), 2, "{:?}", https.evidence);
+
+    let p443 = find(&out, "to-443.example.com", Method::Http01);
+    assert_eq!(ids(p443), ["http_on_https_port"]);
+
+    let gone = find(&out, "gone.example.com", Method::Http01);
+    assert_eq!(ids(gone), ["cname_dangling"]);
+    let nx = find(&out, "nxdomain.example.com", Method::Http01);
+    assert_eq!(ids(nx), ["dns_nxdomain"]);
+    let wild = find(&out, "*.example.com", Method::Http01);
+    assert_eq!(ids(wild), ["wildcard_needs_dns01"]);
+    let ip = find(&out, "192.0.2.7", Method::Http01);
+    assert_eq!(ids(ip), ["ident_is_ip"]);
+    assert_eq!(summary.not_ready, 9);
+    assert_eq!(summary.ready, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn caa_cases() {
+    let f = fixture().await;
+    let domains = file("ok.example.com\ndenied.example.com\ncritical.example.com\n");
+    let (_, out) = certsweep::dcv_command::check_all(&args(&f, domains.path()), true)
+        .await
+        .unwrap();
+    // Without a token the path is random and a 404 shows it reaches the server.
+    assert_eq!(
+        find(&out, "ok.example.com", Method::Http01).verdict,
+        Verdict::Ready
+    );
+    let denied = find(&out, "denied.example.com", Method::Http01);
+    assert_eq!(ids(denied), ["caa_forbids_ca"]);
+    assert!(denied.checks[0].message.contains("otherca.example"));
+    let critical = find(&out, "critical.example.com", Method::Http01);
+    assert_eq!(ids(critical), ["caa_critical_unknown"]);
+
+    // Without --ca-domain, CAA is reported and does not decide.
+    let mut a = args(&f, domains.path());
+    a.ca_domain.clear();
+    let (_, out) = certsweep::dcv_command::check_all(&a, true).await.unwrap();
+    let denied = find(&out, "denied.example.com", Method::Http01);
+    assert_eq!(denied.verdict, Verdict::Ready);
+    assert!(denied.checks.iter().any(|c| c.id == "caa_not_judged"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns01_cases() {
+    let f = fixture().await;
+    let domains = file(
+        "domain,method,expected\n\
+         ok.example.com,dns-01,good-value\n\
+         half.example.com,dns-01,half-value\n\
+         alias.example.com,dns-01,delegated-value\n\
+         deleg.example.com,dns-01,deleg-value\n\
+         lame.example.org,dns-01,lame-value\n\
+         *.wild.example.com,dns-01,\n\
+         absent.example.com,dns-01,some-value\n",
+    );
+    let (_, out) = certsweep::dcv_command::check_all(&args(&f, domains.path()), true)
+        .await
+        .unwrap();
+
+    let ok = find(&out, "ok.example.com", Method::Dns01);
+    assert_eq!(ok.verdict, Verdict::Ready, "{ok:#?}");
+    assert!(
+        ok.checks.iter().any(|c| c.id == "txt_stale_values"),
+        "{:?}",
+        ok.checks
+    );
+    assert_eq!(
+        ok.evidence.len(),
+        2,
+        "both nameservers asked: {:?}",
+        ok.evidence
+    );
+
+    let half = find(&out, "half.example.com", Method::Dns01);
+    assert_eq!(ids(half), ["txt_not_propagated"]);
+    assert!(
+        half.checks[0]
+            .message
+            .contains("ns2.example.com/127.0.0.12"),
+        "{}",
+        half.checks[0].message
+    );
+
+    let alias = find(&out, "alias.example.com", Method::Dns01);
+    assert_eq!(alias.verdict, Verdict::Ready, "{alias:#?}");
+    assert!(alias
+        .checks
+        .iter()
+        .any(|c| c.id == "dns01_cname_delegation"));
+
+    let deleg = find(&out, "deleg.example.com", Method::Dns01);
+    assert_eq!(deleg.verdict, Verdict::Ready, "{deleg:#?}");
+    assert_eq!(deleg.evidence.len(), 1);
+    assert!(
+        deleg.evidence[0].result.contains("SOA 3"),
+        "{:?}",
+        deleg.evidence
+    );
+
+    let lame = find(&out, "lame.example.org", Method::Dns01);
+    assert_eq!(ids(lame), ["ns_lame", "ns_unreachable"], "{lame:#?}");
+
+    let wild = find(&out, "*.wild.example.com", Method::Dns01);
+    assert_eq!(ids(wild), ["caa_forbids_ca"]);
+
+    let absent = find(&out, "absent.example.com", Method::Dns01);
+    assert_eq!(ids(absent), ["txt_absent"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_alpn01_cases() {
+    let f = fixture().await;
+    let domains = file(&format!(
+        "domain,method,expected\n\
+         alpn-ok.example.com,tls-alpn-01,{KEY_AUTH}\n\
+         alpn-none.example.com,tls-alpn-01,{KEY_AUTH}\n\
+         missing.example.com,tls-alpn-01,{KEY_AUTH}\n"
+    ));
+    let (_, out) = certsweep::dcv_command::check_all(&args(&f, domains.path()), true)
+        .await
+        .unwrap();
+    let ok = find(&out, "alpn-ok.example.com", Method::TlsAlpn01);
+    assert_eq!(ok.verdict, Verdict::Ready, "{ok:#?}");
+    let none = find(&out, "alpn-none.example.com", Method::TlsAlpn01);
+    assert_eq!(ids(none), ["alpn_not_negotiated"]);
+    let missing = find(&out, "missing.example.com", Method::TlsAlpn01);
+    assert_eq!(ids(missing), ["tls_unreachable"]);
+
+    // The right responder for another order: the digest does not match.
+    let other = file("domain,method,expected\nalpn-ok.example.com,tls-alpn-01,other.key\n");
+    let (_, out) = certsweep::dcv_command::check_all(&args(&f, other.path()), true)
+        .await
+        .unwrap();
+    assert_eq!(ids(&out[0]), ["alpn_digest_mismatch"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn public_ca_rules_without_allow_private() {
+    let f = fixture().await;
+    let domains = file("ok.example.com\nhost.corp.internal\n");
+    let mut a = args(&f, domains.path());
+    a.allow_private = false;
+    let (_, out) = certsweep::dcv_command::check_all(&a, true).await.unwrap();
+    assert_eq!(
+        ids(find(&out, "ok.example.com", Method::Http01)),
+        ["dns_reserved_address"]
+    );
+    assert_eq!(
+        ids(find(&out, "host.corp.internal", Method::Http01)),
+        ["ident_not_public"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipv6_address_that_answers_wrong_fails() {
+    if !support::have_ipv6_loopback() {
+        eprintln!("skipped: no [::1]");
+        return;
+    }
+    // ok.example.com has A 127.0.0.21 (right answer) and, here, AAAA ::1 answering 404.
+    let l6 = TcpListener::bind("[::1]:0").await.unwrap();
+    let port = l6.local_addr().unwrap().port();
+    let l4 = match TcpListener::bind(("127.0.0.41", port)).await {
+        Ok(l) => l,
+        Err(_) => return,
+    };
+    let _t6 = http_on(l6, not_found).await;
+    let _t4 = http_on(l4, challenge_ok).await;
+    let dns_addr: SocketAddr = "127.0.0.51:0".parse().unwrap();
+    let udp = UdpSocket::bind(dns_addr).await.unwrap();
+    let dns_addr = udp.local_addr().unwrap();
+    let zones = [
+        Zone {
+            origin: "net.",
+            serial: 1,
+            records: vec![],
+        },
+        Zone {
+            origin: "example.net.",
+            serial: 1,
+            records: vec![
+                a("dual.example.net.", [127, 0, 0, 41]),
+                rec(
+                    "dual.example.net.",
+                    RData::AAAA(AAAA(std::net::Ipv6Addr::LOCALHOST)),
+                ),
+            ],
+        },
+    ];
+    let mut dns = hickory_server::Server::new(catalog(&zones).await);
+    dns.register_socket(udp);
+    let domains = file(&format!(
+        "domain,token,expected\ndual.example.net,tok,{KEY_AUTH}\n"
+    ));
+    let mut a = args(
+        &Fixture {
+            ns_port: 53,
+            http_port: port,
+            tls_port: port,
+            _servers: vec![],
+            _tasks: vec![],
+        },
+        domains.path(),
+    );
+    a.resolver = Some(dns_addr.to_string());
+    a.ca_domain.clear();
+    let (_, out) = certsweep::dcv_command::check_all(&a, true).await.unwrap();
+    let o = &out[0];
+    assert_eq!(o.addresses, ["::1", "127.0.0.41"]);
+    assert_eq!(ids(o), ["http_unexpected_status"], "{o:#?}");
+    assert!(o.checks[0].message.starts_with("[::1]"), "{o:#?}");
+    assert!(o.checks.iter().any(|c| c.id == "http_ip_discrepancy"));
+    assert_eq!(o.verdict, Verdict::NotReady);
+    drop(dns);
+}
+
+#[test]
+fn cli_exit_code_and_csv_columns() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let f = rt.block_on(fixture());
+    let domains = file(&format!(
+        "domain,token,expected\nok.example.com,tok,{KEY_AUTH}\nmissing.example.com,tok,{KEY_AUTH}\n"
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("dcv.csv");
+    let jsonl = dir.path().join("dcv.jsonl");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_certsweep"))
+        .args(["dcv", "--domains"])
+        .arg(domains.path())
+        .args(["--resolver", &format!("127.0.0.11:{}", f.ns_port)])
+        .args([
+            "--http-port",
+            &f.http_port.to_string(),
+            "--ns-port",
+            &f.ns_port.to_string(),
+        ])
+        .args([
+            "--allow-private",
+            "--ca-domain",
+            "letsencrypt.org",
+            "--report",
+        ])
+        .arg(&report)
+        .arg("--jsonl")
+        .arg(&jsonl)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = std::fs::read_to_string(&report).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "domain,method,verdict,failed_checks,reason,warnings,addresses,evidence,caa,checked_at,elapsed_ms,source"
+    );
+    assert!(csv.contains("ok.example.com,http-01,ready,"), "{csv}");
+    assert!(
+        csv.contains("missing.example.com,http-01,not_ready,http_unexpected_status,"),
+        "{csv}"
+    );
+    let j = std::fs::read_to_string(&jsonl).unwrap();
+    assert_eq!(j.lines().count(), 2);
+    for l in j.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        assert!(v["checks"].is_array());
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("1 ready, 1 not_ready, 0 unknown"),
+        "{stderr}"
+    );
+    drop(f);
+}
