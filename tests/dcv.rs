@@ -217,6 +217,14 @@ fn nginx_https_port(_: &str) -> (u16, Vec<(&'static str, String)>, String) {
     )
 }
 
+fn waf_testcookie(_: &str) -> (u16, Vec<(&'static str, String)>, String) {
+    (
+        200,
+        vec![],
+        "<html><script type=\"text/javascript\" src=\"/aes.min.js\"></script></html>".into(),
+    )
+}
+
 /// A TLS server presenting `cert` with ALPN `alpn` (none if empty).
 async fn tls_on(
     listener: TcpListener,
@@ -354,6 +362,18 @@ async fn fixture() -> Fixture {
                 "gone.example.com.",
                 RData::CNAME(CNAME(name("nowhere.example.com."))),
             ),
+            rec(
+                "loop1.example.com.",
+                RData::CNAME(CNAME(name("loop2.example.com."))),
+            ),
+            rec(
+                "loop2.example.com.",
+                RData::CNAME(CNAME(name("loop1.example.com."))),
+            ),
+            a("waf.example.com.", [127, 0, 0, 27]),
+            a("slow.example.com.", [127, 0, 0, 28]),
+            a("refused.example.com.", [127, 0, 0, 29]),
+            txt("_acme-challenge.bloat.example.com.", "bloat-value"),
             txt("_acme-challenge.ok.example.com.", "good-value"),
             txt("_acme-challenge.ok.example.com.", "stale-value"),
             rec(
@@ -367,6 +387,13 @@ async fn fixture() -> Fixture {
                 RData::NS(NS(name("ns1.example.com."))),
             ),
         ];
+        // Old challenge values piling up: the answer no longer fits 1232 bytes of UDP.
+        for i in 0..30 {
+            r.push(txt(
+                "_acme-challenge.bloat.example.com.",
+                &format!("stale-{i:02}-{}", "x".repeat(50)),
+            ));
+        }
         if with_half {
             r.push(txt("_acme-challenge.half.example.com.", "half-value"));
         }
@@ -398,6 +425,12 @@ async fn fixture() -> Fixture {
                 ),
                 txt("_acme-challenge.deleg.example.com.", "deleg-value"),
             ],
+        },
+        // No parent zone for .info here: the CAA climb ends in REFUSED at the TLD.
+        Zone {
+            origin: "example.info.",
+            serial: 1,
+            records: vec![a("x.example.info.", [127, 0, 0, 21])],
         },
         Zone {
             origin: "example.org.",
@@ -444,16 +477,25 @@ async fn fixture() -> Fixture {
         dns_on(at(13), &ns3_zones).await,
     ];
 
-    let (http_port, mut http) = listeners(&[21, 22, 23, 24, 25, 26]).await;
+    let (http_port, mut http) = listeners(&[21, 22, 23, 24, 25, 26, 27, 28]).await;
     let (tls_port, mut tls) = listeners(&[25, 26, 31, 32]).await;
     let mut tasks = Vec::new();
-    let handlers: [Handler; 6] = [
+    // 127.0.0.28 accepts and never answers.
+    let slow = http.pop().unwrap();
+    tasks.push(tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((tcp, _)) = slow.accept().await {
+            held.push(tcp);
+        }
+    }));
+    let handlers: [Handler; 7] = [
         challenge_ok,
         not_found,
         redirect_odd_port,
         redirect_loop,
         redirect_https,
         redirect_http_443,
+        waf_testcookie,
     ];
     for (l, h) in http.drain(..).zip(handlers) {
         tasks.push(http_on(l, h).await);
@@ -536,6 +578,10 @@ async fn http01_cases() {
          to-https.example.com,http-01,tok,{KEY_AUTH}\n\
          to-443.example.com,http-01,tok,{KEY_AUTH}\n\
          gone.example.com,http-01,,\n\
+         loop1.example.com,http-01,,\n\
+         waf.example.com,http-01,tok,\n\
+         refused.example.com,http-01,,\n\
+         x.example.info,http-01,,\n\
          nxdomain.example.com,http-01,,\n\
          *.example.com,http-01,,\n\
          192.0.2.7,http-01,,\n"
@@ -594,8 +640,39 @@ async fn http01_cases() {
     assert_eq!(ids(wild), ["wildcard_needs_dns01"]);
     let ip = find(&out, "192.0.2.7", Method::Http01);
     assert_eq!(ids(ip), ["ident_is_ip"]);
-    assert_eq!(summary.not_ready, 9);
+    // The CA's CAA lookup fails on the loop too.
+    assert_eq!(
+        ids(find(&out, "loop1.example.com", Method::Http01)),
+        ["caa_lookup_failed", "cname_loop"]
+    );
+    assert_eq!(
+        ids(find(&out, "waf.example.com", Method::Http01)),
+        ["http_waf_block"]
+    );
+    let refused = find(&out, "refused.example.com", Method::Http01);
+    assert_eq!(ids(refused), ["http_connect_refused"]);
+    assert!(refused.checks[0]
+        .message
+        .starts_with("[127.0.0.29] Connection refused"));
+    let info = find(&out, "x.example.info", Method::Http01);
+    assert_eq!(ids(info), ["caa_lookup_failed"]);
+    assert!(
+        info.checks[0].message.contains("CAA lookup of info."),
+        "{}",
+        info.checks[0].message
+    );
+    assert_eq!(summary.not_ready, 13);
     assert_eq!(summary.ready, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http01_read_timeout() {
+    let f = fixture().await;
+    let domains = file("slow.example.com\n");
+    let mut a = args(&f, domains.path());
+    a.timeout = Duration::from_millis(300);
+    let (_, out) = certsweep::dcv_command::check_all(&a, true).await.unwrap();
+    assert_eq!(ids(&out[0]), ["http_read_timeout"], "{:#?}", out[0]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -636,7 +713,8 @@ async fn dns01_cases() {
          deleg.example.com,dns-01,deleg-value\n\
          lame.example.org,dns-01,lame-value\n\
          *.wild.example.com,dns-01,\n\
-         absent.example.com,dns-01,some-value\n",
+         absent.example.com,dns-01,some-value\n\
+         bloat.example.com,dns-01,bloat-value\n",
     );
     let (_, out) = certsweep::dcv_command::check_all(&args(&f, domains.path()), true)
         .await
@@ -687,6 +765,20 @@ async fn dns01_cases() {
 
     let wild = find(&out, "*.wild.example.com", Method::Dns01);
     assert_eq!(ids(wild), ["caa_forbids_ca"]);
+
+    // 31 values do not fit in UDP: the answer is fetched again over TCP.
+    let bloat = find(&out, "bloat.example.com", Method::Dns01);
+    assert_eq!(bloat.verdict, Verdict::Ready, "{bloat:#?}");
+    let stale = bloat
+        .checks
+        .iter()
+        .find(|c| c.id == "txt_stale_values")
+        .unwrap();
+    assert!(
+        stale.message.contains("30 other TXT value(s)"),
+        "{}",
+        stale.message
+    );
 
     let absent = find(&out, "absent.example.com", Method::Dns01);
     assert_eq!(ids(absent), ["txt_absent"]);
