@@ -1,6 +1,8 @@
 //! Shared fixtures for the integration tests: an in-process authoritative DNS server.
 #![allow(dead_code)]
 
+pub mod dcvfix;
+
 use hickory_server::proto::rr::rdata::{A, AAAA, SOA, TXT};
 use hickory_server::proto::rr::{LowerName, Name, RData, Record};
 use hickory_server::store::in_memory::InMemoryZoneHandler;

@@ -1,0 +1,150 @@
+//! Loopback DNS and HTTP fixtures for the DCV tests and benchmark: authoritative zones
+//! served by in-process hickory-server instances and hyper HTTP/1.1 servers.
+#![allow(dead_code)]
+
+use bytes::Bytes;
+use hickory_server::proto::rr::rdata::{A, SOA, TXT};
+use hickory_server::proto::rr::{LowerName, Name, RData, Record, RecordType};
+use hickory_server::proto::serialize::binary::{BinDecoder, Restrict};
+use hickory_server::store::in_memory::InMemoryZoneHandler;
+use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneType};
+use http_body_util::Full;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use std::convert::Infallible;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::task::JoinHandle;
+
+pub fn name(s: &str) -> Name {
+    Name::from_str(s).unwrap()
+}
+
+pub fn rec(n: &str, data: RData) -> Record {
+    Record::from_rdata(name(n), 60, data)
+}
+
+pub fn a(n: &str, ip: [u8; 4]) -> Record {
+    rec(n, RData::A(A(Ipv4Addr::from(ip))))
+}
+
+pub fn txt(n: &str, v: &str) -> Record {
+    rec(n, RData::TXT(TXT::new(vec![v.to_string()])))
+}
+
+/// A CAA record with any flags and tag, built from its wire form (the typed constructors
+/// only make well-formed issue records).
+pub fn caa(n: &str, flags: u8, tag: &str, value: &str) -> Record {
+    let mut wire = vec![flags, tag.len() as u8];
+    wire.extend_from_slice(tag.as_bytes());
+    wire.extend_from_slice(value.as_bytes());
+    let mut d = BinDecoder::new(&wire);
+    let data = RData::read(&mut d, RecordType::CAA, Restrict::new(wire.len() as u16)).unwrap();
+    rec(n, data)
+}
+
+pub struct Zone {
+    pub origin: &'static str,
+    pub serial: u32,
+    pub records: Vec<Record>,
+}
+
+pub async fn catalog(zones: &[Zone]) -> Catalog {
+    let mut cat = Catalog::new();
+    for z in zones {
+        let origin = name(z.origin);
+        let handler =
+            InMemoryZoneHandler::<hickory_server::net::runtime::TokioRuntimeProvider>::empty(
+                origin.clone(),
+                ZoneType::Primary,
+                AxfrPolicy::Deny,
+            );
+        let soa = SOA::new(
+            name("ns1.example.com."),
+            name("hostmaster.example.com."),
+            z.serial,
+            3600,
+            600,
+            86400,
+            60,
+        );
+        handler
+            .upsert(
+                Record::from_rdata(origin.clone(), 60, RData::SOA(soa)),
+                z.serial,
+            )
+            .await;
+        for r in &z.records {
+            handler.upsert(r.clone(), z.serial).await;
+        }
+        cat.upsert(LowerName::new(&origin), vec![Arc::new(handler)]);
+    }
+    cat
+}
+
+pub async fn dns_on(addr: SocketAddr, zones: &[Zone]) -> hickory_server::Server<Catalog> {
+    let mut server = hickory_server::Server::new(catalog(zones).await);
+    server.register_socket(UdpSocket::bind(addr).await.unwrap());
+    server.register_listener(
+        TcpListener::bind(addr).await.unwrap(),
+        Duration::from_secs(5),
+        64,
+    );
+    server
+}
+
+pub type Handler = fn(&str) -> (u16, Vec<(&'static str, String)>, String);
+
+/// A hyper HTTP/1.1 server answering by path.
+pub async fn http_on(listener: TcpListener, handler: Handler) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            tokio::spawn(async move {
+                let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let host = req
+                        .headers()
+                        .get("host")
+                        .and_then(|h| h.to_str().ok())
+                        .unwrap_or("")
+                        .to_string();
+                    let path = format!("{host}{}", req.uri().path());
+                    let (status, headers, body) = handler(&path);
+                    let mut resp = hyper::Response::builder().status(status);
+                    for (k, v) in headers {
+                        resp = resp.header(k, v);
+                    }
+                    async move { Ok::<_, Infallible>(resp.body(Full::new(Bytes::from(body))).unwrap()) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(tcp), svc)
+                    .await;
+            });
+        }
+    })
+}
+
+/// Binds TCP listeners on 127.0.0.<n> for every n, all on one port number (the port the
+/// checks are told to use).
+pub async fn listeners(hosts: &[u8]) -> (u16, Vec<TcpListener>) {
+    'retry: for _ in 0..20 {
+        let first = TcpListener::bind((Ipv4Addr::new(127, 0, 0, hosts[0]), 0))
+            .await
+            .unwrap();
+        let port = first.local_addr().unwrap().port();
+        let mut out = vec![first];
+        for h in &hosts[1..] {
+            match TcpListener::bind((Ipv4Addr::new(127, 0, 0, *h), port)).await {
+                Ok(l) => out.push(l),
+                Err(_) => continue 'retry,
+            }
+        }
+        return (port, out);
+    }
+    panic!("no common free port on the loopback addresses");
+}
