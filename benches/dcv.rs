@@ -81,6 +81,7 @@ fn main() {
         let args = DcvArgs {
             domains: Some(list.path().display().to_string()),
             inventory: vec![],
+            inventory_map: None,
             method: "http-01".into(),
             ca_domain: vec!["letsencrypt.org".into()],
             account_uri: None,

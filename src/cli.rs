@@ -97,6 +97,10 @@ pub struct ScanArgs {
     /// CLM inventory export (CERTInext orders report JSON/CSV, or a generic CSV); repeatable.
     #[arg(long, value_name = "FILE")]
     pub inventory: Vec<PathBuf>,
+    /// TOML map for an export no built-in profile knows: column to field, serial base,
+    /// date order and format, status words (see README).
+    #[arg(long, value_name = "FILE.toml")]
+    pub inventory_map: Option<PathBuf>,
     /// Write one row per certificate identity of the inventory.
     #[arg(long, value_name = "FILE.csv")]
     pub records_report: Option<PathBuf>,
@@ -137,6 +141,9 @@ pub struct DcvArgs {
     /// repeatable.
     #[arg(long, value_name = "FILE")]
     pub inventory: Vec<PathBuf>,
+    /// TOML map for reading --inventory exports no built-in profile knows.
+    #[arg(long, value_name = "FILE.toml")]
+    pub inventory_map: Option<PathBuf>,
     /// Method for rows that name none: http-01, dns-01, tls-alpn-01 or all.
     #[arg(long, short = 'm', default_value = "http-01")]
     pub method: String,

@@ -49,7 +49,10 @@ pub fn read_requests(args: &DcvArgs) -> Result<Requests, Error> {
         input::read_domains(path, &bytes, &default, &mut out);
     }
     if !args.inventory.is_empty() {
-        let loaded = crate::inventory::load::load_files(&args.inventory, Default::default());
+        let loaded = crate::inventory::load::load_files(
+            &args.inventory,
+            &crate::scan::read_options(args.inventory_map.as_deref())?,
+        );
         out.errors.extend(loaded.errors.iter().cloned());
         input::from_records(&loaded.records, &default, &mut out);
     }

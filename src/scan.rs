@@ -24,6 +24,17 @@ use std::time::{Duration, Instant};
 /// Bad target lines printed one by one before only counting them.
 const MAX_PRINTED_BAD_LINES: u64 = 50;
 
+/// Reading options from the command line: the `--inventory-map`, if any.
+pub fn read_options(map: Option<&Path>) -> Result<crate::inventory::load::ReadOptions, Error> {
+    let map = match map {
+        Some(p) => Some(Arc::new(
+            crate::inventory::map::load(p).map_err(Error::Input)?,
+        )),
+        None => None,
+    };
+    Ok(crate::inventory::load::ReadOptions { slash: None, map })
+}
+
 /// Parses `IP` or `IP:PORT` / `[IPv6]:PORT` for `--resolver`.
 pub fn parse_resolver(s: &str) -> Result<SocketAddr, Error> {
     if let Ok(a) = s.parse::<SocketAddr>() {
@@ -420,13 +431,16 @@ pub fn parse_fail_on(s: &str) -> Result<Vec<crate::verdict::Status>, Error> {
 
 /// Sweeps and judges every endpoint against `--inventory`, writing the reports asked for.
 pub async fn compare(args: &ScanArgs) -> Result<CompareOutcome, Error> {
-    use crate::inventory::load::{load_files, ReadOptions};
+    use crate::inventory::load::load_files;
     use crate::report::compliance::{
         safe_identity_row, ComplianceRow, COMPLIANCE_COLUMNS, RECORDS_COLUMNS,
     };
     use crate::verdict::{identity_rows, judge_all, Identities, Policy};
     let fail_on = parse_fail_on(&args.fail_on)?;
-    let loaded = load_files(&args.inventory, ReadOptions::default());
+    let loaded = load_files(
+        &args.inventory,
+        &read_options(args.inventory_map.as_deref())?,
+    );
     for e in loaded.errors.iter().take(MAX_PRINTED_BAD_LINES as usize) {
         eprintln!("certsweep: inventory: skipped {e}");
     }

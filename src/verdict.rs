@@ -710,6 +710,51 @@ pub fn identity_rows(ids: &Identities, verdicts: &[Verdict], p: &Policy) -> Vec<
     let mut rows = Vec::new();
     for (id, members) in ids.members.iter().enumerate() {
         let Some(newest) = ids.newest(id, None, p.now) else {
+            // No eligible version (all revoked, cancelled, pending or not yet valid): the
+            // identity still gets its row, so nothing in the records goes unreported.
+            let Some(&latest) = members.iter().max_by_key(|&&m| ids.records[m].issued_key()) else {
+                continue;
+            };
+            let e = &ids.records[latest];
+            let mut served = Vec::new();
+            for &m in members {
+                if let Some(s) = &ids.records[m].serial {
+                    for at in serving.get(&s.canonical).into_iter().flatten() {
+                        served.push(format!("{at} (serial {})", s.canonical));
+                    }
+                }
+            }
+            let statuses: Vec<String> = members
+                .iter()
+                .map(|&m| {
+                    let r = &ids.records[m];
+                    format!(
+                        "{} {}",
+                        r.record_id,
+                        format!("{:?}", r.status).to_lowercase()
+                    )
+                })
+                .collect();
+            rows.push(IdentityRow {
+                names: e.names().join(";"),
+                versions: members.len(),
+                newest_record_id: String::new(),
+                newest_order_id: String::new(),
+                newest_serial: String::new(),
+                newest_not_after: String::new(),
+                deployed_at: String::new(),
+                stale_at: served.join(";"),
+                findings: "no_valid_certificate".into(),
+                next_step: format!(
+                    "No version is issued and valid ({}): order or approve a replacement{}.",
+                    statuses.join(", "),
+                    if served.is_empty() {
+                        ""
+                    } else {
+                        ", then replace it where it is still served"
+                    }
+                ),
+            });
             continue;
         };
         let e = &ids.records[newest];
@@ -779,7 +824,7 @@ mod tests {
 
     fn ids(csv: &str) -> Identities {
         let mut out = Loaded::default();
-        load_bytes("inv.csv", csv.as_bytes(), ReadOptions::default(), &mut out);
+        load_bytes("inv.csv", csv.as_bytes(), &ReadOptions::default(), &mut out);
         assert!(out.errors.is_empty(), "{:?}", out.errors);
         Identities::build(out.records)
     }
@@ -877,5 +922,23 @@ mod tests {
         assert_eq!(i.match_cert(&c, "a.x.com"), Some((0, true)));
         c.not_after_unix += 10 * 86_400;
         assert_eq!(i.match_cert(&c, "a.x.com"), None);
+    }
+
+    #[test]
+    fn identity_without_valid_version_still_reported() {
+        let i = ids(&format!(
+            "{H}R1,O1,api.example.com,0A,2026-01-01,2027-01-01,CA,,Revoked\n\
+             R2,O2,www.example.com,0B,2026-01-01,2027-01-01,CA,,Issued\n"
+        ));
+        let p = Policy {
+            now: 1_780_000_000,
+            grace_secs: 86_400,
+            renewal_window_secs: 30 * 86_400,
+        };
+        let rows = identity_rows(&i, &[], &p);
+        assert_eq!(rows.len(), 2);
+        let api = rows.iter().find(|r| r.names == "api.example.com").unwrap();
+        assert_eq!(api.findings, "no_valid_certificate");
+        assert!(api.next_step.contains("R1 revoked"), "{}", api.next_step);
     }
 }

@@ -393,6 +393,7 @@ fn args(f: &Fixture, domains: &std::path::Path) -> DcvArgs {
     DcvArgs {
         domains: Some(domains.display().to_string()),
         inventory: vec![],
+        inventory_map: None,
         method: "http-01".into(),
         ca_domain: vec!["letsencrypt.org".into()],
         account_uri: None,

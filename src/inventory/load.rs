@@ -21,7 +21,7 @@ pub enum Profile {
 
 /// A normalized field an input column maps to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Field {
+pub(crate) enum Field {
     Serial,
     NotAfter,
     NotBefore,
@@ -50,7 +50,39 @@ enum Field {
     Pem,
 }
 
-fn norm(h: &str) -> String {
+impl Field {
+    /// The names an `--inventory-map` file uses for the fields.
+    pub(crate) const NAMES: &'static [(&'static str, Field)] = &[
+        ("serial", Field::Serial),
+        ("not_after", Field::NotAfter),
+        ("not_before", Field::NotBefore),
+        ("cn", Field::Cn),
+        ("sans", Field::Sans),
+        ("sha1", Field::Sha1),
+        ("sha256", Field::Sha256),
+        ("fingerprint", Field::Fingerprint),
+        ("status", Field::Status),
+        ("order_status", Field::OrderStatus),
+        ("issuer", Field::Issuer),
+        ("record_id", Field::RecordId),
+        ("order_id", Field::OrderId),
+        ("request_id", Field::RequestId),
+        ("renewal_of", Field::RenewalOf),
+        ("renewed_by", Field::RenewedBy),
+        ("targets", Field::Targets),
+        ("host", Field::Host),
+        ("port", Field::Port),
+        ("provisioning_bot", Field::Bot),
+        ("ca_connector", Field::Connector),
+        ("owner", Field::Owner),
+        ("dcv_method", Field::Dcv),
+        ("order_date", Field::OrderDate),
+        ("group", Field::Group),
+        ("pem", Field::Pem),
+    ];
+}
+
+pub(crate) fn norm(h: &str) -> String {
     h.chars()
         .filter(|c| c.is_ascii_alphanumeric())
         .collect::<String>()
@@ -123,10 +155,26 @@ fn field_of(header: &str) -> Option<Field> {
 }
 
 /// Options for reading.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ReadOptions {
     /// Order of slash dates, when declared.
     pub slash: Option<SlashOrder>,
+    /// Column names, serial base, date writing and status words of an export no built-in
+    /// profile knows (`--inventory-map`).
+    pub map: Option<std::sync::Arc<super::map::InventoryMap>>,
+}
+
+impl ReadOptions {
+    /// The field a column feeds: the map's word first, then the built-in aliases. A column
+    /// the map names `ignore` feeds nothing.
+    fn field_of(&self, header: &str) -> Option<Field> {
+        if let Some(m) = &self.map {
+            if let Some(f) = m.column(header) {
+                return f;
+            }
+        }
+        field_of(header)
+    }
 }
 
 /// All records of the files, and every row that could not be used.
@@ -139,7 +187,7 @@ pub struct Loaded {
 }
 
 /// Reads every file; a file that cannot be read at all is one error, the rest goes on.
-pub fn load_files(paths: &[impl AsRef<Path>], opts: ReadOptions) -> Loaded {
+pub fn load_files(paths: &[impl AsRef<Path>], opts: &ReadOptions) -> Loaded {
     let mut out = Loaded::default();
     for p in paths {
         let p = p.as_ref();
@@ -158,7 +206,7 @@ pub fn load_files(paths: &[impl AsRef<Path>], opts: ReadOptions) -> Loaded {
 }
 
 /// Reads one file's content.
-pub fn load_bytes(file: &str, bytes: &[u8], opts: ReadOptions, out: &mut Loaded) {
+pub fn load_bytes(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded) {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     let err = |line: u64, reason: String| InventoryError {
@@ -217,7 +265,7 @@ fn json_row(v: &serde_json::Value) -> Option<Row> {
     )
 }
 
-fn load_json(file: &str, text: &str, opts: ReadOptions, out: &mut Loaded) {
+fn load_json(file: &str, text: &str, opts: &ReadOptions, out: &mut Loaded) {
     let rows: Vec<(u64, serde_json::Value)> = match serde_json::from_str::<serde_json::Value>(text)
     {
         Ok(serde_json::Value::Array(items)) => items
@@ -299,7 +347,7 @@ fn load_json(file: &str, text: &str, opts: ReadOptions, out: &mut Loaded) {
         let profile = detect(&headers);
         let cells: Vec<(Option<Field>, &str, &str)> = row
             .iter()
-            .map(|(k, v)| (field_of(k), k.as_str(), v.as_str()))
+            .map(|(k, v)| (opts.field_of(k), k.as_str(), v.as_str()))
             .collect();
         match build(file, line, &cells, profile, opts) {
             Ok(r) => out.records.push(r),
@@ -320,7 +368,7 @@ fn detect(headers: &[&str]) -> Profile {
     }
 }
 
-fn load_csv(file: &str, bytes: &[u8], opts: ReadOptions, out: &mut Loaded) {
+fn load_csv(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded) {
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
@@ -352,7 +400,7 @@ fn load_csv(file: &str, bytes: &[u8], opts: ReadOptions, out: &mut Loaded) {
             }
         }
     }
-    let fields: Vec<Option<Field>> = names.iter().map(|h| field_of(h)).collect();
+    let fields: Vec<Option<Field>> = names.iter().map(|h| opts.field_of(h)).collect();
     let has = |f: Field| fields.contains(&Some(f));
     if !(has(Field::Serial)
         || has(Field::Sha1)
@@ -452,7 +500,7 @@ fn build(
     line: u64,
     cells: &[(Option<Field>, &str, &str)],
     profile: Profile,
-    opts: ReadOptions,
+    opts: &ReadOptions,
 ) -> Result<Record, InventoryError> {
     let get = |f: Field| {
         cells
@@ -471,15 +519,19 @@ fn build(
         ),
         reason,
     };
-    let base = match profile {
-        Profile::Certinext => SerialBase::Dec,
-        Profile::Generic => SerialBase::Auto,
+    let base = match (opts.map.as_ref().and_then(|m| m.serial_base), profile) {
+        (Some(b), _) => b,
+        (None, Profile::Certinext) => SerialBase::Dec,
+        (None, Profile::Generic) => SerialBase::Auto,
     };
     let serial_raw = val(Field::Serial).unwrap_or_default();
     let serial = parse_serial(&serial_raw, base).map_err(|r| err(Field::Serial, r))?;
     let date = |f: Field| -> Result<Option<When>, InventoryError> {
         match get(f) {
-            Some((_, v)) => parse_date(v, opts.slash).map_err(|r| err(f, r)),
+            Some((_, v)) => match &opts.map {
+                Some(m) => m.parse_date(v, opts.slash).map_err(|r| err(f, r)),
+                None => parse_date(v, opts.slash).map_err(|r| err(f, r)),
+            },
             None => Ok(None),
         }
     };
@@ -487,11 +539,17 @@ fn build(
     let not_before = date(Field::NotBefore)?;
     let order_date = date(Field::OrderDate)?;
     let status_raw = val(Field::Status).unwrap_or_default();
-    let mut status = RecordStatus::from_raw(&status_raw);
+    let mapped = |raw: &str| {
+        opts.map
+            .as_ref()
+            .and_then(|m| m.status(raw))
+            .unwrap_or_else(|| RecordStatus::from_raw(raw))
+    };
+    let mut status = mapped(&status_raw);
     if status == RecordStatus::Unknown || status == RecordStatus::Pending {
         // CERTInext: the order status speaks when the certificate status is silent.
         if let Some(os) = val(Field::OrderStatus) {
-            let o = RecordStatus::from_raw(&os);
+            let o = mapped(&os);
             if o == RecordStatus::Cancelled
                 || (status == RecordStatus::Unknown && o != RecordStatus::Issued)
             {
@@ -620,7 +678,7 @@ mod tests {
 
     fn load(name: &str, text: &[u8]) -> Loaded {
         let mut out = Loaded::default();
-        load_bytes(name, text, ReadOptions::default(), &mut out);
+        load_bytes(name, text, &ReadOptions::default(), &mut out);
         out
     }
 

@@ -2,5 +2,6 @@
 
 pub mod date;
 pub mod load;
+pub mod map;
 pub mod record;
 pub mod serial;

@@ -1,0 +1,246 @@
+//! `--inventory-map FILE`: how to read a CLM export that no built-in profile knows, in TOML.
+//!
+//! ```toml
+//! serial_base = "hex"            # hex, dec or auto (default: auto)
+//! date_order = "day-first"       # how to read slash dates: day-first or month-first
+//! date_format = "[day].[month].[year] [hour]:[minute]"   # extra writing (time crate syntax, UTC)
+//!
+//! [columns]                      # column header = field; "ignore" drops a column
+//! "Cert Serial" = "serial"
+//! "Expires On" = "not_after"
+//! "Hostnames" = "sans"
+//!
+//! [status]                       # platform word = issued, pending, revoked, expired,
+//! "Live" = "issued"              # cancelled or superseded
+//! "Retired" = "superseded"
+//! ```
+
+use super::date::{parse_date, SlashOrder, When};
+use super::load::{norm, Field};
+use super::record::RecordStatus;
+use super::serial::SerialBase;
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+use time::format_description::OwnedFormatItem;
+use time::{Date, PrimitiveDateTime};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMap {
+    #[serde(default)]
+    columns: BTreeMap<String, String>,
+    serial_base: Option<String>,
+    date_order: Option<String>,
+    date_format: Option<String>,
+    #[serde(default)]
+    status: BTreeMap<String, String>,
+}
+
+/// A parsed map: column names, serial base, date writing and status words.
+#[derive(Debug, Default)]
+pub struct InventoryMap {
+    columns: HashMap<String, Option<Field>>,
+    /// How serials are written, when the map says.
+    pub serial_base: Option<SerialBase>,
+    /// How slash dates are read, when the map says.
+    pub slash: Option<SlashOrder>,
+    date_format: Option<OwnedFormatItem>,
+    status: HashMap<String, RecordStatus>,
+}
+
+impl InventoryMap {
+    /// The field a column feeds (`Some(None)`: ignored), or `None` when the map does not
+    /// name the column.
+    pub(crate) fn column(&self, header: &str) -> Option<Option<Field>> {
+        self.columns.get(&norm(header)).copied()
+    }
+
+    /// The status a platform word maps to, when the map names it.
+    pub fn status(&self, raw: &str) -> Option<RecordStatus> {
+        self.status.get(&norm(raw)).copied()
+    }
+
+    /// Parses a date with the map's own format first, then the built-in writings (slash
+    /// dates in the map's order unless the command line declared one).
+    pub fn parse_date(&self, raw: &str, slash: Option<SlashOrder>) -> Result<Option<When>, String> {
+        let t = raw.trim();
+        if let (Some(fmt), false) = (&self.date_format, t.is_empty()) {
+            if let Ok(dt) = PrimitiveDateTime::parse(t, fmt) {
+                return Ok(Some(When {
+                    unix: dt.assume_utc().unix_timestamp(),
+                    date_only: false,
+                }));
+            }
+            if let Ok(d) = Date::parse(t, fmt) {
+                return Ok(Some(When {
+                    unix: d.midnight().assume_utc().unix_timestamp(),
+                    date_only: true,
+                }));
+            }
+        }
+        parse_date(raw, slash.or(self.slash))
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    1 + text[..offset.min(text.len())].matches('\n').count()
+}
+
+/// Reads a map file; errors name the file, line and key.
+pub fn load(path: &std::path::Path) -> Result<InventoryMap, String> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{file}: cannot read: {e}"))?;
+    parse(&file, &text)
+}
+
+/// Parses map text (named `file` in errors).
+pub fn parse(file: &str, text: &str) -> Result<InventoryMap, String> {
+    let raw: RawMap = toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(0);
+        format!("{file}:{line}: {}", e.message())
+    })?;
+    // Lines of keys, for errors about values that parsed as TOML but mean nothing.
+    let key_line = |key: &str| {
+        text.find(key)
+            .map(|o| line_of(text, o).to_string())
+            .unwrap_or_else(|| "?".into())
+    };
+    let mut map = InventoryMap::default();
+    for (column, field) in &raw.columns {
+        let f = if field.eq_ignore_ascii_case("ignore") {
+            None
+        } else {
+            let wanted = field.trim().to_ascii_lowercase().replace([' ', '-'], "_");
+            match Field::NAMES.iter().find(|(n, _)| *n == wanted) {
+                Some((_, f)) => Some(*f),
+                None => {
+                    let names: Vec<&str> = Field::NAMES.iter().map(|(n, _)| *n).collect();
+                    return Err(format!(
+                        "{file}:{}: field columns.\"{column}\": unknown field \"{field}\" (one of: {}, ignore)",
+                        key_line(column),
+                        names.join(", ")
+                    ));
+                }
+            }
+        };
+        map.columns.insert(norm(column), f);
+    }
+    if let Some(b) = &raw.serial_base {
+        map.serial_base = Some(match b.to_ascii_lowercase().as_str() {
+            "hex" | "16" => SerialBase::Hex,
+            "dec" | "decimal" | "10" => SerialBase::Dec,
+            "auto" => SerialBase::Auto,
+            other => {
+                return Err(format!(
+                    "{file}:{}: field serial_base: \"{other}\" is not hex, dec or auto",
+                    key_line("serial_base")
+                ))
+            }
+        });
+    }
+    if let Some(o) = &raw.date_order {
+        map.slash = Some(match norm(o).as_str() {
+            "dayfirst" | "dmy" | "ddmmyyyy" => SlashOrder::DayFirst,
+            "monthfirst" | "mdy" | "mmddyyyy" => SlashOrder::MonthFirst,
+            _ => {
+                return Err(format!(
+                    "{file}:{}: field date_order: \"{o}\" is not day-first or month-first",
+                    key_line("date_order")
+                ))
+            }
+        });
+    }
+    if let Some(f) = &raw.date_format {
+        map.date_format = Some(time::format_description::parse_owned::<2>(f).map_err(|e| {
+            format!(
+                "{file}:{}: field date_format: {e} (write it like \"[day].[month].[year] [hour]:[minute]\")",
+                key_line("date_format")
+            )
+        })?);
+    }
+    for (word, status) in &raw.status {
+        let s = match status.to_ascii_lowercase().as_str() {
+            "issued" => RecordStatus::Issued,
+            "pending" => RecordStatus::Pending,
+            "revoked" => RecordStatus::Revoked,
+            "expired" => RecordStatus::Expired,
+            "cancelled" | "canceled" => RecordStatus::Cancelled,
+            "superseded" => RecordStatus::Superseded,
+            other => {
+                return Err(format!(
+                    "{file}:{}: field status.\"{word}\": \"{other}\" is not issued, pending, revoked, expired, cancelled or superseded",
+                    key_line(word)
+                ))
+            }
+        };
+        map.status.insert(norm(word), s);
+    }
+    Ok(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::load::{load_bytes, Loaded, ReadOptions};
+    use std::sync::Arc;
+
+    const MAP: &str = r#"
+serial_base = "hex"
+date_order = "day-first"
+date_format = "[day].[month].[year] [hour]:[minute]"
+
+[columns]
+"Cert Serial" = "serial"
+"Ends" = "not_after"
+"Begins" = "not_before"
+"Hostnames" = "sans"
+"Lifecycle" = "status"
+"Notes" = "ignore"
+"Serial Number" = "ignore"
+
+[status]
+"Live" = "issued"
+"Retired" = "superseded"
+"#;
+
+    #[test]
+    fn a_map_reads_an_unknown_export() {
+        let map = parse("map.toml", MAP).unwrap();
+        let opts = ReadOptions {
+            slash: None,
+            map: Some(Arc::new(map)),
+        };
+        let csv = "Cert Serial,Ends,Begins,Hostnames,Lifecycle,Notes,Serial Number\n\
+                   1234,01/02/2027,05.01.2026 10:30,a.example.com;b.example.com,Live,x,junk\n\
+                   00ff,31/12/2026,01.01.2026 00:00,c.example.com,Retired,y,junk\n";
+        let mut out = Loaded::default();
+        load_bytes("odd.csv", csv.as_bytes(), &opts, &mut out);
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        let r = &out.records[0];
+        // "1234" is hex by the map, not ambiguous.
+        assert_eq!(
+            r.serial.as_ref().map(|s| s.canonical.as_str()),
+            Some("1234")
+        );
+        assert_eq!(r.serial.as_ref().and_then(|s| s.alternative.clone()), None);
+        // 01/02/2027 is the 1st of February (day first).
+        assert_eq!(r.not_after.map(|w| w.unix), Some(1_801_440_000));
+        assert_eq!(r.not_before.map(|w| w.unix), Some(1_767_609_000));
+        assert_eq!(r.sans, ["a.example.com", "b.example.com"]);
+        assert_eq!(r.status, RecordStatus::Issued);
+        assert_eq!(out.records[1].status, RecordStatus::Superseded);
+    }
+
+    #[test]
+    fn map_errors_name_file_line_and_key() {
+        let e = parse("m.toml", "[columns]\n\"Serial\" = \"serail\"\n").unwrap_err();
+        assert!(
+            e.starts_with("m.toml:2: field columns.\"Serial\": unknown field \"serail\""),
+            "{e}"
+        );
+        let e = parse("m.toml", "serial_base = \"octal\"\n").unwrap_err();
+        assert!(e.starts_with("m.toml:1: field serial_base"), "{e}");
+        let e = parse("m.toml", "colums = 3\n").unwrap_err();
+        assert!(e.starts_with("m.toml:1: unknown field `colums`"), "{e}");
+    }
+}
