@@ -287,13 +287,13 @@ pub async fn run_demo(args: DemoArgs) -> Result<u8, Error> {
     drop(servers);
 
     println!(
-        "{:<24} {:<22} {:<21} {:<10} {:<10}",
+        "{:<24} {:<22} {:<21} {:<18} {:<18}",
         "host", "endpoint", "status", "serial", "expected"
     );
     for v in &outcome.verdicts {
         let o = &v.observation;
         println!(
-            "{:<24} {:<22} {:<21} {:<10} {:<10}",
+            "{:<24} {:<22} {:<21} {:<18} {:<18}",
             o.host,
             format!(
                 "{}:{}",

@@ -48,6 +48,7 @@ pub(crate) enum Field {
     OrderDate,
     Group,
     Pem,
+    ChainPem,
 }
 
 impl Field {
@@ -79,6 +80,7 @@ impl Field {
         ("order_date", Field::OrderDate),
         ("group", Field::Group),
         ("pem", Field::Pem),
+        ("chain_pem", Field::ChainPem),
     ];
 }
 
@@ -150,6 +152,7 @@ fn field_of(header: &str) -> Option<Field> {
         "orderdate" | "createdat" | "requested" => Field::OrderDate,
         "groupnumber" | "group" => Field::Group,
         "certificatepem" | "pem" | "certificate" | "endentitycertificate" => Field::Pem,
+        "chainpem" | "chain" | "fullchain" | "fullchainpem" | "certificatechain" => Field::ChainPem,
         _ => return None,
     })
 }
@@ -406,7 +409,8 @@ fn load_csv(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded) {
         || has(Field::Sha1)
         || has(Field::Sha256)
         || has(Field::Fingerprint)
-        || has(Field::Pem))
+        || has(Field::Pem)
+        || has(Field::ChainPem))
     {
         out.errors.push(InventoryError {
             file: file.into(),
@@ -628,6 +632,8 @@ fn build(
     };
     if let Some(p) = val(Field::Pem) {
         apply_pem(&mut rec, &p).map_err(|r| err(Field::Pem, r))?;
+    } else if let Some(p) = val(Field::ChainPem) {
+        apply_chain_pem(&mut rec, &p).map_err(|r| err(Field::ChainPem, r))?;
     }
     if rec.serial.is_none()
         && rec.sha1.is_none()
@@ -646,7 +652,39 @@ fn apply_pem(rec: &mut Record, pem_text: &str) -> Result<(), String> {
     let text = pem_text.replace("\\n", "\n");
     let parsed =
         pem::parse(text.as_bytes()).map_err(|e| format!("certificate PEM does not parse: {e}"))?;
-    let info = crate::cert::cert_info(parsed.contents()).map_err(|e| e.to_string())?;
+    apply_der(rec, parsed.contents())
+}
+
+/// A chain without a separate certificate field: its leaf is the certificate that issued
+/// none of the others (download outputs order chains either way).
+fn apply_chain_pem(rec: &mut Record, pem_text: &str) -> Result<(), String> {
+    let text = pem_text.replace("\\n", "\n");
+    let blocks =
+        pem::parse_many(text.as_bytes()).map_err(|e| format!("chain PEM does not parse: {e}"))?;
+    let certs: Vec<Vec<u8>> = blocks
+        .into_iter()
+        .filter(|b| b.tag() == "CERTIFICATE")
+        .map(|b| b.into_contents())
+        .collect();
+    let parsed: Vec<_> = certs
+        .iter()
+        .map(|d| x509_parser::parse_x509_certificate(d).map(|(_, c)| c))
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("a certificate in the chain does not parse: {e}"))?;
+    let leaf = (0..parsed.len()).find(|&i| {
+        !parsed
+            .iter()
+            .enumerate()
+            .any(|(j, other)| j != i && other.issuer().as_raw() == parsed[i].subject().as_raw())
+    });
+    match leaf {
+        Some(i) => apply_der(rec, &certs[i]),
+        None => Err("no end-entity certificate in the chain".into()),
+    }
+}
+
+fn apply_der(rec: &mut Record, der: &[u8]) -> Result<(), String> {
+    let info = crate::cert::cert_info(der).map_err(|e| e.to_string())?;
     rec.serial = Some(super::serial::Serial {
         canonical: info.serial.clone(),
         alternative: None,
@@ -781,5 +819,36 @@ mod tests {
         let l = load("broken.json", b"{\"content\": [");
         assert_eq!(l.errors[0].line, 1);
         assert!(l.errors[0].reason.contains("JSON"));
+    }
+
+    #[test]
+    fn chain_pem_alone_gives_the_leaf() {
+        let pki = crate::fleet::Pki::new("Chain").unwrap();
+        let leaf = pki
+            .issue(&crate::fleet::LeafSpec::new(
+                &["shop.example.com"],
+                0x77,
+                10,
+                80,
+            ))
+            .unwrap();
+        // Intermediate first, then the leaf: the order of download outputs varies.
+        let mut chain = String::new();
+        for der in leaf.chain.iter().rev() {
+            chain.push_str(&pem::encode(&pem::Pem::new("CERTIFICATE", der.to_vec())));
+        }
+        let row = serde_json::json!([{
+            "orderNumber": "ORD9", "domainName": "shop.example.com",
+            "certificateSerialNumber": "", "chainPem": chain
+        }]);
+        let out = load("c.json", row.to_string().as_bytes());
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        let r = &out.records[0];
+        assert!(r.from_pem);
+        assert_eq!(
+            r.serial.as_ref().map(|s| s.canonical.clone()),
+            Some(leaf.serial_hex.clone())
+        );
+        assert_eq!(r.sans, ["shop.example.com"]);
     }
 }
