@@ -1,5 +1,6 @@
 //! The network edge: targets → endpoints → handshakes → observations.
 
+pub mod dnsq;
 pub mod handshake;
 pub mod resolve;
 pub mod sweep;

@@ -1,11 +1,22 @@
 //! Names to addresses: every A and AAAA answer becomes its own endpoint.
+//!
+//! Questions go straight to the recursive resolver through [`super::dnsq`]: a full stub
+//! resolver (hickory-resolver's pool, retry layers and cache) cost more CPU per name than the
+//! rest of the lookup and grew with the number of distinct names (BENCHMARKS.md). The hosts
+//! file is consulted first, names without a dot go through the search list, and answers are
+//! kept in a bounded cache so repeated names (many ports of one host) are asked once while
+//! memory stays bounded however long the target list is.
 
+use super::dnsq::{fqdn, query, Answer, Failure};
 use crate::model::{ErrorClass, ErrorInfo};
-use hickory_resolver::config::{LookupIpStrategy, NameServerConfig, ResolverConfig};
-use hickory_resolver::net::runtime::TokioRuntimeProvider;
-use hickory_resolver::TokioResolver;
+use hickory_resolver::proto::op::{Query, ResponseCode};
+use hickory_resolver::proto::rr::{Name, RData, RecordType};
+use hickory_resolver::Hosts;
+use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::OnceCell;
 
 /// Which address families to scan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -19,98 +30,228 @@ pub enum Family {
     V6,
 }
 
-/// A resolver whose answers are kept for the whole run.
-#[derive(Clone)]
+/// Names kept in the cache; older ones are forgotten first.
+const CACHE_NAMES: usize = 4096;
+/// Timeout of one question to one server.
+const TIMEOUT: Duration = Duration::from_secs(3);
+/// Rounds over the configured servers before a lookup fails.
+const ROUNDS: usize = 2;
+
+type Outcome = Result<Arc<[IpAddr]>, ErrorInfo>;
+type Slot = Arc<OnceCell<Outcome>>;
+
+#[derive(Default)]
+struct Cache {
+    slots: HashMap<String, Slot>,
+    order: VecDeque<String>,
+}
+
+/// The sweep's resolver.
 pub struct Dns {
-    resolver: TokioResolver,
+    servers: Vec<SocketAddr>,
+    search: Vec<Name>,
+    hosts: Option<Hosts>,
     family: Family,
+    cache: Mutex<Cache>,
 }
 
 impl std::fmt::Debug for Dns {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Dns").field("family", &self.family).finish()
+        f.debug_struct("Dns")
+            .field("servers", &self.servers)
+            .field("family", &self.family)
+            .finish()
     }
 }
 
 impl Dns {
-    /// The system resolver (`/etc/resolv.conf`), or the server at `server` when given.
+    /// The system resolver configuration (`/etc/resolv.conf`, the hosts file), or only the
+    /// server at `server` when given.
     pub fn new(server: Option<SocketAddr>, family: Family) -> Result<Self, String> {
-        let mut builder = match server {
-            Some(addr) => {
-                let mut ns = NameServerConfig::udp_and_tcp(addr.ip());
-                for c in &mut ns.connections {
-                    c.port = addr.port();
-                }
-                TokioResolver::builder_with_config(
-                    ResolverConfig::from_name_servers(vec![ns]),
-                    TokioRuntimeProvider::default(),
-                )
+        let (servers, search, hosts) = match server {
+            Some(s) => (vec![s], Vec::new(), None),
+            None => {
+                let (servers, search) = super::dnsq::system_servers()?;
+                (servers, search, Hosts::from_system().ok())
             }
-            None => TokioResolver::builder_tokio()
-                .map_err(|e| format!("cannot read the system resolver configuration: {e}"))?,
         };
-        let opts = builder.options_mut();
-        opts.ip_strategy = match family {
-            Family::Both => LookupIpStrategy::Ipv4AndIpv6,
-            Family::V4 => LookupIpStrategy::Ipv4Only,
-            Family::V6 => LookupIpStrategy::Ipv6Only,
-        };
-        // Answers are cached for the run: a sweep must see one consistent picture of a name
-        // even when many ports of it are listed, and must not re-ask for every one.
-        opts.cache_size = 16_384;
-        opts.positive_min_ttl = Some(Duration::from_secs(24 * 3600));
-        opts.negative_min_ttl = Some(Duration::from_secs(24 * 3600));
-        opts.timeout = Duration::from_secs(3);
-        opts.attempts = 2;
-        let resolver = builder
-            .build()
-            .map_err(|e| format!("cannot build the resolver: {e}"))?;
-        Ok(Dns { resolver, family })
+        Ok(Dns {
+            servers,
+            search,
+            hosts,
+            family,
+            cache: Mutex::default(),
+        })
     }
 
     /// All addresses of `name` (A before AAAA), deduplicated, or the class of failure.
     pub async fn lookup(&self, name: &str) -> Result<Vec<IpAddr>, ErrorInfo> {
-        // A dotted name is asked as-is (FQDN): search domains would multiply queries and
-        // could answer for a different name.
-        let query = if name.contains('.') {
-            format!("{name}.")
-        } else {
-            name.to_string()
-        };
-        match self.resolver.lookup_ip(query.as_str()).await {
-            Ok(l) => {
-                let mut out: Vec<IpAddr> = Vec::new();
-                for ip in l.iter() {
-                    let wanted = match self.family {
-                        Family::Both => true,
-                        Family::V4 => ip.is_ipv4(),
-                        Family::V6 => ip.is_ipv6(),
-                    };
-                    if wanted && !out.contains(&ip) {
-                        out.push(ip);
+        let slot = {
+            let mut c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            match c.slots.get(name) {
+                Some(s) => s.clone(),
+                None => {
+                    let s: Slot = Arc::default();
+                    c.slots.insert(name.to_string(), s.clone());
+                    c.order.push_back(name.to_string());
+                    if c.order.len() > CACHE_NAMES {
+                        if let Some(old) = c.order.pop_front() {
+                            c.slots.remove(&old);
+                        }
                     }
-                }
-                if out.is_empty() {
-                    Err(ErrorInfo {
-                        class: ErrorClass::DnsNoAddress,
-                        message: format!("{name} has no address records"),
-                    })
-                } else {
-                    Ok(out)
+                    s
                 }
             }
-            Err(e) if e.is_nx_domain() => Err(ErrorInfo {
-                class: ErrorClass::DnsNxdomain,
-                message: format!("{name} does not exist (NXDOMAIN)"),
-            }),
-            Err(e) if e.is_no_records_found() => Err(ErrorInfo {
-                class: ErrorClass::DnsNoAddress,
-                message: format!("{name} has no address records"),
-            }),
-            Err(e) => Err(ErrorInfo {
-                class: ErrorClass::DnsError,
-                message: format!("lookup of {name} failed: {e}"),
-            }),
+        };
+        slot.get_or_init(|| self.resolve(name))
+            .await
+            .clone()
+            .map(|ips| ips.to_vec())
+    }
+
+    async fn resolve(&self, name: &str) -> Outcome {
+        // A dotted name is asked as-is (absolute): search domains would multiply queries and
+        // could answer for a different name. A single label goes through the search list.
+        let mut candidates = Vec::new();
+        if !name.contains('.') {
+            for d in &self.search {
+                if let Ok(n) = Name::from_ascii(name).and_then(|n| n.append_domain(d)) {
+                    candidates.push(n);
+                }
+            }
         }
+        candidates.push(fqdn(name).map_err(|e| ErrorInfo {
+            class: ErrorClass::DnsError,
+            message: format!("\"{name}\" is not a DNS name: {e}"),
+        })?);
+        let mut last = None;
+        for n in &candidates {
+            match self.resolve_one(name, n).await {
+                Err(e) if e.class == ErrorClass::DnsNxdomain => last = Some(e),
+                other => return other,
+            }
+        }
+        Err(last.unwrap_or(ErrorInfo {
+            class: ErrorClass::DnsNxdomain,
+            message: format!("{name} does not exist (NXDOMAIN)"),
+        }))
+    }
+
+    async fn resolve_one(&self, shown: &str, name: &Name) -> Outcome {
+        if let Some(h) = &self.hosts {
+            let mut ips = Vec::new();
+            for t in [RecordType::A, RecordType::AAAA] {
+                if let Some(l) = h.lookup_static_host(&Query::query(name.clone(), t)) {
+                    ips.extend(l.answers().iter().filter_map(|r| address(&r.data)));
+                }
+            }
+            ips.retain(|ip| self.wanted(*ip));
+            if !ips.is_empty() {
+                return Ok(ips.into());
+            }
+        }
+        let (v4, v6) = match self.family {
+            Family::Both => tokio::join!(
+                self.ask(name, RecordType::A),
+                self.ask(name, RecordType::AAAA)
+            ),
+            Family::V4 => (self.ask(name, RecordType::A).await, Err(Failure::Timeout)),
+            Family::V6 => (
+                Err(Failure::Timeout),
+                self.ask(name, RecordType::AAAA).await,
+            ),
+        };
+        let asked: Vec<&Result<Answer, Failure>> = match self.family {
+            Family::Both => vec![&v4, &v6],
+            Family::V4 => vec![&v4],
+            Family::V6 => vec![&v6],
+        };
+        let mut ips: Vec<IpAddr> = Vec::new();
+        for a in asked.iter().copied().flatten() {
+            for r in &a.answers {
+                if let Some(ip) = address(&r.data) {
+                    if self.wanted(ip) && !ips.contains(&ip) {
+                        ips.push(ip);
+                    }
+                }
+            }
+        }
+        if !ips.is_empty() {
+            return Ok(ips.into());
+        }
+        // No address: say why, the most telling reason first.
+        for a in &asked {
+            match a {
+                Err(Failure::Timeout) => {
+                    return Err(ErrorInfo {
+                        class: ErrorClass::DnsError,
+                        message: format!("lookup of {shown} timed out"),
+                    })
+                }
+                Err(Failure::Network(m)) => {
+                    return Err(ErrorInfo {
+                        class: ErrorClass::DnsError,
+                        message: format!("lookup of {shown} failed: {m}"),
+                    })
+                }
+                Ok(a) if !matches!(a.rcode, ResponseCode::NoError | ResponseCode::NXDomain) => {
+                    return Err(ErrorInfo {
+                        class: ErrorClass::DnsError,
+                        message: format!(
+                            "lookup of {shown} failed: the resolver answered {}",
+                            a.rcode
+                        ),
+                    })
+                }
+                _ => {}
+            }
+        }
+        if asked
+            .iter()
+            .all(|a| matches!(a, Ok(a) if a.rcode == ResponseCode::NXDomain))
+        {
+            return Err(ErrorInfo {
+                class: ErrorClass::DnsNxdomain,
+                message: format!("{shown} does not exist (NXDOMAIN)"),
+            });
+        }
+        Err(ErrorInfo {
+            class: ErrorClass::DnsNoAddress,
+            message: format!("{shown} has no address records"),
+        })
+    }
+
+    /// One question, over the configured servers, a few rounds, until one answers.
+    async fn ask(&self, name: &Name, t: RecordType) -> Result<Answer, Failure> {
+        let mut last = Failure::Timeout;
+        for _ in 0..ROUNDS {
+            for s in &self.servers {
+                match query(*s, name, t, true, TIMEOUT).await {
+                    // SERVFAIL from one server: another may know better.
+                    Ok(a) if a.rcode == ResponseCode::ServFail && self.servers.len() > 1 => {
+                        last = Failure::Network(format!("{s} answered SERVFAIL"));
+                    }
+                    Ok(a) => return Ok(a),
+                    Err(e) => last = e,
+                }
+            }
+        }
+        Err(last)
+    }
+
+    fn wanted(&self, ip: IpAddr) -> bool {
+        match self.family {
+            Family::Both => true,
+            Family::V4 => ip.is_ipv4(),
+            Family::V6 => ip.is_ipv6(),
+        }
+    }
+}
+
+fn address(r: &RData) -> Option<IpAddr> {
+    match r {
+        RData::A(a) => Some(IpAddr::V4(a.0)),
+        RData::AAAA(a) => Some(IpAddr::V6(a.0)),
+        _ => None,
     }
 }
