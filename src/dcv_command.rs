@@ -11,21 +11,14 @@ use crate::report::csv::CsvOut;
 use crate::report::dcv::{DcvRow, DCV_COLUMNS};
 use crate::report::jsonl::JsonlOut;
 use crate::report::progress::Progress;
+use crate::scan::create;
 use crate::Error;
-use std::fs::File;
-use std::io::{BufWriter, Read, Write};
-use std::path::Path;
+use std::io::{Read, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Bad input lines printed one by one before only counting them.
 const MAX_PRINTED_BAD_LINES: usize = 50;
-
-fn create(path: &Path) -> Result<BufWriter<File>, Error> {
-    File::create(path)
-        .map(BufWriter::new)
-        .map_err(|e| Error::Runtime(format!("cannot create {}: {e}", path.display())))
-}
 
 /// Reads the domains and records into requests.
 pub fn read_requests(args: &DcvArgs) -> Result<Requests, Error> {
@@ -106,6 +99,7 @@ pub fn build_checker(args: &DcvArgs) -> Result<Arc<Checker>, Error> {
 /// `keep`, the outcomes.
 pub async fn check_all(args: &DcvArgs, keep: bool) -> Result<(DcvSummary, Vec<Outcome>), Error> {
     let start = Instant::now();
+    crate::scan::both_stdout(args.report.as_deref(), args.jsonl.as_deref())?;
     let requests = read_requests(args)?;
     let checker = build_checker(args)?;
     let mut summary = DcvSummary {
@@ -136,7 +130,7 @@ pub async fn check_all(args: &DcvArgs, keep: bool) -> Result<(DcvSummary, Vec<Ou
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 interrupted.store(true, std::sync::atomic::Ordering::Relaxed);
-                eprintln!("\\ncertsweep: stopping: no new domains; those in progress finish");
+                eprintln!("\ncertsweep: stopping: no new domains; those in progress finish");
                 stop.notify_one();
             }
         });

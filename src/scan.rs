@@ -106,10 +106,32 @@ pub fn build_engine(args: &ScanArgs) -> Result<(Arc<Engine>, Option<String>), Er
     Ok((Engine::new(tls, Arc::new(trust), dns, cfg), note))
 }
 
-fn create(path: &Path) -> Result<BufWriter<File>, Error> {
-    File::create(path)
-        .map(|f| BufWriter::with_capacity(64 * 1024, f))
-        .map_err(|e| Error::Runtime(format!("cannot create {}: {e}", path.display())))
+/// Where a report goes: a file, or standard output for `-` (so a pipeline can read it).
+pub type Output = BufWriter<Box<dyn Write + Send>>;
+
+/// Refuses two reports on standard output (they would interleave).
+pub fn both_stdout(a: Option<&Path>, b: Option<&Path>) -> Result<(), Error> {
+    let dash = |p: Option<&Path>| p.is_some_and(|p| p.as_os_str() == "-");
+    if dash(a) && dash(b) {
+        return Err(Error::Usage(
+            "--report - and --jsonl - would both write to standard output; send one to a file"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Opens a report destination; `-` is standard output.
+pub fn create(path: &Path) -> Result<Output, Error> {
+    let w: Box<dyn Write + Send> = if path.as_os_str() == "-" {
+        Box::new(std::io::stdout())
+    } else {
+        Box::new(
+            File::create(path)
+                .map_err(|e| Error::Runtime(format!("cannot create {}: {e}", path.display())))?,
+        )
+    };
+    Ok(BufWriter::with_capacity(64 * 1024, w))
 }
 
 fn write_err(path: &Path, e: std::io::Error) -> Error {
@@ -154,9 +176,9 @@ pub struct SweepOutcome {
 /// Where the observations go while the sweep runs.
 pub struct Sinks {
     /// Flat scan CSV.
-    pub csv: Option<(std::path::PathBuf, CsvOut<BufWriter<File>>)>,
+    pub csv: Option<(std::path::PathBuf, CsvOut<Output>)>,
     /// JSON lines.
-    pub jsonl: Option<(std::path::PathBuf, JsonlOut<BufWriter<File>>)>,
+    pub jsonl: Option<(std::path::PathBuf, JsonlOut<Output>)>,
     /// Keep every observation in memory.
     pub keep: bool,
 }
@@ -275,6 +297,7 @@ where
 
 /// `certsweep scan`.
 pub async fn run_scan(args: ScanArgs) -> Result<u8, Error> {
+    both_stdout(args.report.as_deref(), args.jsonl.as_deref())?;
     if !args.inventory.is_empty() {
         let outcome = compare(&args).await?;
         if !args.quiet {

@@ -303,6 +303,26 @@ async fn scan_command_writes_csv_and_jsonl() {
     assert_eq!(v["cert"]["serial"], leaf.serial_hex.as_str());
     assert!(v["pem"][0].as_str().unwrap().contains("BEGIN CERTIFICATE"));
 
+    // `--report -` streams the CSV to standard output for a pipeline; the summary stays on
+    // stderr.
+    let bin = env!("CARGO_BIN_EXE_certsweep");
+    let tpath = t.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(bin)
+            .args(["scan", "--targets"])
+            .arg(&tpath)
+            .args(["--report", "-"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.starts_with("scan_time,host,"), "{stdout}");
+    assert!(stdout.contains(&leaf.serial_hex));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 endpoints"));
+
     // --strict refuses the same list before connecting.
     let cli = Cli::parse_from([
         "certsweep",
