@@ -100,6 +100,17 @@ fn nginx_https_port(_: &str) -> (u16, Vec<(&'static str, String)>, String) {
     )
 }
 
+fn cdn_cached_404(_: &str) -> (u16, Vec<(&'static str, String)>, String) {
+    (
+        404,
+        vec![
+            ("server", "cloudflare".into()),
+            ("cf-cache-status", "HIT".into()),
+        ],
+        "not found".into(),
+    )
+}
+
 fn waf_testcookie(_: &str) -> (u16, Vec<(&'static str, String)>, String) {
     (
         200,
@@ -236,6 +247,7 @@ async fn fixture() -> Fixture {
             a("waf.example.com.", [127, 0, 0, 27]),
             a("slow.example.com.", [127, 0, 0, 28]),
             a("refused.example.com.", [127, 0, 0, 29]),
+            a("cdn.example.com.", [127, 0, 0, 30]),
             txt("_acme-challenge.bloat.example.com.", "bloat-value"),
             txt("_acme-challenge.ok.example.com.", "good-value"),
             txt("_acme-challenge.ok.example.com.", "stale-value"),
@@ -340,7 +352,7 @@ async fn fixture() -> Fixture {
         dns_on(at(13), &ns3_zones).await,
     ];
 
-    let (http_port, mut http) = listeners(&[21, 22, 23, 24, 25, 26, 27, 28]).await;
+    let (http_port, mut http) = listeners(&[21, 22, 23, 24, 25, 26, 27, 30, 28]).await;
     let (tls_port, mut tls) = listeners(&[25, 26, 31, 32]).await;
     let mut tasks = Vec::new();
     // 127.0.0.28 accepts and never answers.
@@ -351,7 +363,7 @@ async fn fixture() -> Fixture {
             held.push(tcp);
         }
     }));
-    let handlers: [Handler; 7] = [
+    let handlers: [Handler; 8] = [
         challenge_ok,
         not_found,
         redirect_odd_port,
@@ -359,6 +371,7 @@ async fn fixture() -> Fixture {
         redirect_https,
         redirect_http_443,
         waf_testcookie,
+        cdn_cached_404,
     ];
     for (l, h) in http.drain(..).zip(handlers) {
         tasks.push(http_on(l, h).await);
@@ -446,6 +459,7 @@ async fn http01_cases() {
          waf.example.com,http-01,tok,\n\
          refused.example.com,http-01,,\n\
          x.example.info,http-01,,\n\
+         cdn.example.com,http-01,,\n\
          nxdomain.example.com,http-01,,\n\
          *.example.com,http-01,,\n\
          192.0.2.7,http-01,,\n"
@@ -525,8 +539,16 @@ async fn http01_cases() {
         "{}",
         info.checks[0].message
     );
+    // Through a CDN with a cached 404: reachable, so ready, with both warnings.
+    let cdn = find(&out, "cdn.example.com", Method::Http01);
+    assert_eq!(cdn.verdict, Verdict::Ready, "{cdn:#?}");
+    let warned: Vec<&str> = cdn.checks.iter().map(|c| c.id).collect();
+    assert!(
+        warned.contains(&"http_cdn_proxy") && warned.contains(&"http_cdn_cached"),
+        "{warned:?}"
+    );
     assert_eq!(summary.not_ready, 13);
-    assert_eq!(summary.ready, 1);
+    assert_eq!(summary.ready, 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

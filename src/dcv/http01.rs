@@ -53,6 +53,11 @@ pub struct Response {
     pub body_truncated: bool,
     /// The `Server` header.
     pub server: Option<String>,
+    /// The CDN or proxy the headers name, if any.
+    pub cdn: Option<&'static str>,
+    /// Headers say the response came from a cache (`X-Cache: HIT`, `CF-Cache-Status: HIT`,
+    /// `Age`).
+    pub cached: bool,
 }
 
 /// Why a fetch at one address did not produce a final response.
@@ -399,6 +404,7 @@ where
         };
         let location = header(LOCATION);
         let server = header(SERVER);
+        let (cdn, cached) = cdn_of(resp.headers());
         let mut body = resp.into_body();
         let mut buf: Vec<u8> = Vec::new();
         let mut truncated = false;
@@ -412,7 +418,7 @@ where
                 }
             }
         }
-        Ok::<_, hyper::Error>((status, location, server, buf, truncated))
+        Ok::<_, hyper::Error>((status, location, server, cdn, cached, buf, truncated))
     })
     .await;
     driver.abort();
@@ -422,7 +428,7 @@ where
             "Timeout during read (the server may be slow or overloaded)",
         )),
         Ok(Err(e)) => Err(classify_hyper(url, &e)),
-        Ok(Ok((status, location, server, body, body_truncated))) => Ok(Fetched {
+        Ok(Ok((status, location, server, cdn, cached, body, body_truncated))) => Ok(Fetched {
             status,
             location,
             response: Response {
@@ -431,9 +437,40 @@ where
                 body,
                 body_truncated,
                 server,
+                cdn,
+                cached,
             },
         }),
     }
+}
+
+/// Recognises a CDN or caching proxy in front of the web server from its headers.
+fn cdn_of(h: &hyper::HeaderMap) -> (Option<&'static str>, bool) {
+    let get = |n: &str| {
+        h.get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase()
+    };
+    let server = get("server");
+    let via = get("via");
+    let cdn = if h.contains_key("cf-ray") || server.contains("cloudflare") {
+        Some("Cloudflare")
+    } else if h.contains_key("x-amz-cf-id") || via.contains("cloudfront") {
+        Some("CloudFront")
+    } else if server.contains("akamai") || h.keys().any(|k| k.as_str().starts_with("x-akamai")) {
+        Some("Akamai")
+    } else if h.contains_key("x-served-by") && get("x-served-by").contains("cache-") {
+        Some("Fastly")
+    } else if via.contains("varnish") || h.contains_key("x-varnish") {
+        Some("a Varnish cache")
+    } else {
+        None
+    };
+    let cached = get("cf-cache-status") == "hit"
+        || get("x-cache").contains("hit")
+        || get("age").parse::<u64>().is_ok_and(|a| a > 0);
+    (cdn, cached)
 }
 
 fn classify_hyper(url: &Url, e: &hyper::Error) -> Problem {
@@ -582,6 +619,18 @@ pub fn judge(
                             }
                         }
                     }
+                }
+                if let Some(cdn) = resp.cdn {
+                    out.push(Check::warning(
+                        "http_cdn_proxy",
+                        format!("[{at}] {} is answered through {cdn}: the challenge path must reach the origin (or be served by {cdn}) and its 404s must not be cached", resp.url),
+                    ));
+                }
+                if resp.cached {
+                    out.push(Check::warning(
+                        "http_cdn_cached",
+                        format!("[{at}] the answer for {} came from a cache: a challenge file placed now may not be seen; exempt /.well-known/acme-challenge/ from caching", resp.url),
+                    ));
                 }
                 finals.push((r.ip, format!("{} {}", resp.status, short(&trimmed))));
                 evidence.push(Evidence {

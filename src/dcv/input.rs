@@ -267,4 +267,35 @@ mod tests {
         assert_eq!(out.errors.len(), 1);
         assert_eq!(out.errors[0].to_string(), "d.csv:4: field Method: unknown DCV method \"email\" (this pre-check covers http-01, dns-01, tls-alpn-01 and all)");
     }
+
+    #[test]
+    fn names_and_methods_from_records() {
+        use crate::inventory::load::{load_bytes, Loaded, ReadOptions};
+        let csv = "Certificate ID,Serial,Common Name,SANs,Valid To,DCV Method\n\
+                   C1,0A,www.example.com,www.example.com;example.com,2027-01-01,DNS\n\
+                   C2,0B,api.example.com,,2027-01-01,\n\
+                   C3,0C,mail.example.com,,2027-01-01,Email\n";
+        let mut loaded = Loaded::default();
+        load_bytes(
+            "inv.csv",
+            csv.as_bytes(),
+            &ReadOptions::default(),
+            &mut loaded,
+        );
+        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+        let mut out = Requests::default();
+        from_records(&loaded.records, &[Method::Http01], &mut out);
+        let got: Vec<(String, Method)> = out
+            .requests
+            .iter()
+            .map(|r| (r.domain.clone(), r.method))
+            .collect();
+        assert!(got.contains(&("example.com".into(), Method::Dns01)));
+        assert!(got.contains(&("www.example.com".into(), Method::Dns01)));
+        assert!(got.contains(&("api.example.com".into(), Method::Http01)));
+        assert_eq!(got.len(), 3);
+        assert_eq!(out.errors.len(), 1);
+        assert_eq!(out.errors[0].line, 4);
+        assert_eq!(out.errors[0].field.as_deref(), Some("dcv_method"));
+    }
 }
