@@ -55,6 +55,9 @@ pub struct ScanArgs {
     /// Endpoints in flight at most (capped by the open-file limit).
     #[arg(long, short = 'c', default_value_t = 1000)]
     pub concurrency: usize,
+    /// Connections in flight to any one address (a load balancer serving many names).
+    #[arg(long, default_value_t = 256)]
+    pub per_address: usize,
     /// TCP connect timeout (e.g. 3s, 500ms).
     #[arg(long, default_value = "5s", value_parser = duration)]
     pub connect_timeout: Duration,

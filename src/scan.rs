@@ -102,6 +102,7 @@ pub fn build_engine(args: &ScanArgs) -> Result<(Arc<Engine>, Option<String>), Er
         rate: args.rate,
         pem: args.pem,
         first_ip: args.first_ip,
+        per_address: args.per_address.max(1),
     };
     Ok((Engine::new(tls, Arc::new(trust), dns, cfg), note))
 }

@@ -336,3 +336,42 @@ async fn scan_command_writes_csv_and_jsonl() {
     assert_eq!(err.exit_code(), 2);
     assert!(err.to_string().contains(":2:"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_per_address_are_bounded() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use tokio::io::AsyncReadExt;
+    // A server on one address that counts the connections it holds at once: it reads the
+    // ClientHello and closes, so every client attempt ends in a TLS error.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let now = Arc::new(AtomicUsize::new(0));
+    let max = Arc::new(AtomicUsize::new(0));
+    let (n2, m2) = (now.clone(), max.clone());
+    let server = tokio::spawn(async move {
+        loop {
+            let Ok((mut tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            let cur = n2.fetch_add(1, Ordering::SeqCst) + 1;
+            m2.fetch_max(cur, Ordering::SeqCst);
+            let n3 = n2.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 512];
+                let _ = tcp.read(&mut buf).await;
+                n3.fetch_sub(1, Ordering::SeqCst);
+            });
+        }
+    });
+    let targets: String = (0..60).map(|i| format!("n{i}.test@{addr}\n")).collect();
+    let obs = run_sweep(targets, &["--per-address", "3", "--concurrency", "60"]).await;
+    assert_eq!(obs.len(), 60);
+    assert!(obs.iter().all(|o| o.error_class().is_some()));
+    let seen = max.load(Ordering::SeqCst);
+    assert!(
+        (1..=3).contains(&seen),
+        "{seen} connections at once to one address"
+    );
+    server.abort();
+}

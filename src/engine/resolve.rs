@@ -7,7 +7,7 @@
 //! kept in a bounded cache so repeated names (many ports of one host) are asked once while
 //! memory stays bounded however long the target list is.
 
-use super::dnsq::{fqdn, query, Answer, Failure};
+use super::dnsq::{fqdn, query, Answer, Failure, UdpMux};
 use crate::model::{ErrorClass, ErrorInfo};
 use hickory_resolver::proto::op::{Query, ResponseCode};
 use hickory_resolver::proto::rr::{Name, RData, RecordType};
@@ -53,6 +53,7 @@ pub struct Dns {
     hosts: Option<Hosts>,
     family: Family,
     cache: Mutex<Cache>,
+    mux: OnceCell<Option<Arc<UdpMux>>>,
 }
 
 impl std::fmt::Debug for Dns {
@@ -81,6 +82,7 @@ impl Dns {
             hosts,
             family,
             cache: Mutex::default(),
+            mux: OnceCell::new(),
         })
     }
 
@@ -223,10 +225,19 @@ impl Dns {
 
     /// One question, over the configured servers, a few rounds, until one answers.
     async fn ask(&self, name: &Name, t: RecordType) -> Result<Answer, Failure> {
+        // One shared socket when it can be had, else a fresh one per question.
+        let mux = self
+            .mux
+            .get_or_init(|| async { UdpMux::bind(&self.servers).ok() })
+            .await;
         let mut last = Failure::Timeout;
         for _ in 0..ROUNDS {
             for s in &self.servers {
-                match query(*s, name, t, true, TIMEOUT).await {
+                let answer = match mux {
+                    Some(m) => m.query(*s, name, t, TIMEOUT).await,
+                    None => query(*s, name, t, true, TIMEOUT).await,
+                };
+                match answer {
                     // SERVFAIL from one server: another may know better.
                     Ok(a) if a.rcode == ResponseCode::ServFail && self.servers.len() > 1 => {
                         last = Failure::Network(format!("{s} answered SERVFAIL"));

@@ -11,6 +11,7 @@ use super::targets::{Target, TargetError};
 use crate::model::{ErrorClass, ErrorInfo, Observation, Timings};
 use crate::timefmt::{now_unix, rfc3339};
 use crate::trust::TrustJudge;
+use std::collections::HashMap;
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
@@ -38,6 +39,9 @@ pub struct SweepConfig {
     pub pem: bool,
     /// Scan only the first address of each name.
     pub first_ip: bool,
+    /// Connections in flight to any one address: a load balancer that serves thousands of
+    /// names on one address gets them a few hundred at a time, not all at once.
+    pub per_address: usize,
 }
 
 impl Default for SweepConfig {
@@ -51,6 +55,58 @@ impl Default for SweepConfig {
             rate: None,
             pem: false,
             first_ip: false,
+            per_address: 256,
+        }
+    }
+}
+
+/// Bounds the connections in flight per address; an address's entry goes when its last
+/// connection ends, so the map stays as small as the set of addresses in flight.
+struct AddressLimits {
+    per: usize,
+    map: Arc<std::sync::Mutex<HashMap<std::net::IpAddr, Arc<Semaphore>>>>,
+}
+
+/// One connection's turn at an address.
+struct Turn {
+    ip: std::net::IpAddr,
+    sem: Arc<Semaphore>,
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    map: Arc<std::sync::Mutex<HashMap<std::net::IpAddr, Arc<Semaphore>>>>,
+}
+
+impl AddressLimits {
+    fn new(per: usize) -> Self {
+        AddressLimits {
+            per: per.max(1),
+            map: Arc::default(),
+        }
+    }
+
+    async fn acquire(&self, ip: std::net::IpAddr) -> Turn {
+        let sem = {
+            let mut m = self.map.lock().unwrap_or_else(|e| e.into_inner());
+            m.entry(ip)
+                .or_insert_with(|| Arc::new(Semaphore::new(self.per)))
+                .clone()
+        };
+        let permit = sem.clone().acquire_owned().await.ok();
+        Turn {
+            ip,
+            sem,
+            permit,
+            map: self.map.clone(),
+        }
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        self.permit.take();
+        let mut m = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        // The map's handle and ours: nobody else holds or waits for this address.
+        if Arc::strong_count(&self.sem) == 2 {
+            m.remove(&self.ip);
         }
     }
 }
@@ -120,6 +176,7 @@ pub struct Engine {
     cfg: SweepConfig,
     connections: Arc<Semaphore>,
     lookups: Arc<Semaphore>,
+    per_address: AddressLimits,
     rate: Option<Mutex<tokio::time::Interval>>,
     counters: Arc<Counters>,
 }
@@ -141,6 +198,7 @@ impl Engine {
             // Lookups are cheap and the resolver multiplexes them; a separate, smaller bound
             // keeps a slow DNS server from holding connection slots.
             lookups: Arc::new(Semaphore::new(concurrency.clamp(1, 256))),
+            per_address: AddressLimits::new(cfg.per_address),
             rate,
             counters: Arc::new(Counters::default()),
             cfg,
@@ -346,6 +404,8 @@ impl Engine {
     async fn scan(&self, ep: Endpoint, dns_ms: Option<f64>) -> Observation {
         let scan_time = rfc3339(time::OffsetDateTime::now_utc());
         let addr = std::net::SocketAddr::new(ep.ip, ep.port);
+        // Waiting for the address's turn is not the endpoint's fault: the deadline starts after.
+        let _turn = self.per_address.acquire(ep.ip).await;
         let attempt = tokio::time::timeout(self.cfg.deadline, async {
             let mut tries = 0;
             loop {
