@@ -559,6 +559,37 @@ async fn http01_read_timeout() {
     a.timeout = Duration::from_millis(300);
     let (_, out) = certsweep::dcv_command::check_all(&a, true).await.unwrap();
     assert_eq!(ids(&out[0]), ["http_read_timeout"], "{:#?}", out[0]);
+
+    // The hard per-domain deadline cuts the same probe short: could not tell.
+    a.timeout = Duration::from_secs(5);
+    a.deadline = Duration::from_millis(300);
+    let (summary, out) = certsweep::dcv_command::check_all(&a, true).await.unwrap();
+    assert_eq!(out[0].verdict, Verdict::Unknown, "{:#?}", out[0]);
+    assert_eq!(ids(&out[0]), ["deadline"]);
+    assert_eq!(summary.unknown, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resolver_down_is_unknown_not_not_ready() {
+    // Nothing answers on this port: our lookups fail, which says nothing about the CA's.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    drop(silent);
+    let domains = file("www.example.com\n");
+    let f = Fixture {
+        ns_port: port,
+        http_port: 1,
+        tls_port: 1,
+        _servers: vec![],
+        _tasks: vec![],
+    };
+    let mut a = args(&f, domains.path());
+    a.resolver = Some(format!("127.0.0.1:{port}"));
+    a.dns_timeout = Duration::from_millis(200);
+    let (summary, out) = certsweep::dcv_command::check_all(&a, true).await.unwrap();
+    assert_eq!(out[0].verdict, Verdict::Unknown, "{:#?}", out[0]);
+    assert_eq!(ids(&out[0]), ["caa_lookup_failed", "dns_lookup_failed"]);
+    assert_eq!(summary.not_ready, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

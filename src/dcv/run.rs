@@ -201,12 +201,16 @@ impl Checker {
                     }
                 }
                 Status::Failed(f) if ips.is_empty() => {
-                    let msg = format!("the {fam} lookup of {shown} {f}");
-                    st.checks.push(if *f == Failure::Timeout {
-                        Check::unknown("dns_lookup_failed", msg)
-                    } else {
-                        Check::error("dns_lookup_failed", msg)
-                    });
+                    // No answer from our own resolver says nothing about what the CA's
+                    // resolver will get: could not tell.
+                    let how = match f {
+                        Failure::Timeout => "timed out".to_string(),
+                        Failure::Network(m) => format!("failed ({m})"),
+                    };
+                    st.checks.push(Check::unknown(
+                        "dns_lookup_failed",
+                        format!("the {fam} lookup of {shown} {how}: the resolver used here did not answer"),
+                    ));
                 }
                 _ => {}
             }
