@@ -352,12 +352,17 @@ impl std::fmt::Debug for Blackhole {
 
 /// Makes a [`Blackhole`] on `ip`.
 pub async fn blackhole(ip: std::net::IpAddr) -> Result<Blackhole, FleetError> {
-    let socket = if ip.is_ipv4() {
+    blackhole_at(SocketAddr::new(ip, 0)).await
+}
+
+/// Makes a [`Blackhole`] at `addr` (port 0: any free port).
+pub async fn blackhole_at(addr: SocketAddr) -> Result<Blackhole, FleetError> {
+    let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()?
     } else {
         TcpSocket::new_v6()?
     };
-    socket.bind(SocketAddr::new(ip, 0))?;
+    socket.bind(addr)?;
     let listener = socket.listen(0)?;
     let addr = listener.local_addr()?;
     let mut fillers = Vec::new();

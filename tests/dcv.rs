@@ -248,6 +248,8 @@ async fn fixture() -> Fixture {
             a("slow.example.com.", [127, 0, 0, 28]),
             a("refused.example.com.", [127, 0, 0, 29]),
             a("cdn.example.com.", [127, 0, 0, 30]),
+            a("firewalled.example.com.", [127, 0, 0, 33]),
+            a("reset.example.com.", [127, 0, 0, 34]),
             txt("_acme-challenge.bloat.example.com.", "bloat-value"),
             txt("_acme-challenge.ok.example.com.", "good-value"),
             txt("_acme-challenge.ok.example.com.", "stale-value"),
@@ -352,11 +354,26 @@ async fn fixture() -> Fixture {
         dns_on(at(13), &ns3_zones).await,
     ];
 
-    let (http_port, mut http) = listeners(&[21, 22, 23, 24, 25, 26, 27, 30, 28]).await;
+    let (http_port, mut http) = listeners(&[21, 22, 23, 24, 25, 26, 27, 30, 34, 33, 28]).await;
     let (tls_port, mut tls) = listeners(&[25, 26, 31, 32]).await;
     let mut tasks = Vec::new();
     // 127.0.0.28 accepts and never answers.
     let slow = http.pop().unwrap();
+    // 127.0.0.33 drops SYNs (a full accept queue): what a firewall looks like.
+    let firewalled = http.pop().unwrap();
+    let addr = firewalled.local_addr().unwrap();
+    drop(firewalled);
+    let hole = certsweep::fleet::blackhole_at(addr).await.unwrap();
+    // 127.0.0.34 accepts and resets at once.
+    let resetting = http.pop().unwrap();
+    tasks.push(tokio::spawn(async move {
+        let _hole = hole;
+        while let Ok((tcp, _)) = resetting.accept().await {
+            // Linger zero: close with RST (it does not block when the time is zero).
+            let _ = socket2::SockRef::from(&tcp).set_linger(Some(Duration::ZERO));
+            drop(tcp);
+        }
+    }));
     tasks.push(tokio::spawn(async move {
         let mut held = Vec::new();
         while let Ok((tcp, _)) = slow.accept().await {
@@ -559,6 +576,17 @@ async fn http01_read_timeout() {
     a.timeout = Duration::from_millis(300);
     let (_, out) = certsweep::dcv_command::check_all(&a, true).await.unwrap();
     assert_eq!(ids(&out[0]), ["http_read_timeout"], "{:#?}", out[0]);
+
+    // A firewalled address times out on connect; a resetting one is named as such.
+    let domains = file("firewalled.example.com\nreset.example.com\n");
+    let mut b = args(&f, domains.path());
+    b.timeout = Duration::from_millis(300);
+    let (_, out) = certsweep::dcv_command::check_all(&b, true).await.unwrap();
+    let fw = find(&out, "firewalled.example.com", Method::Http01);
+    assert_eq!(ids(fw), ["http_connect_timeout"], "{fw:#?}");
+    assert!(fw.checks[0].message.contains("likely firewall"));
+    let rs = find(&out, "reset.example.com", Method::Http01);
+    assert_eq!(ids(rs), ["http_reset"], "{rs:#?}");
 
     // The hard per-domain deadline cuts the same probe short: could not tell.
     a.timeout = Duration::from_secs(5);
