@@ -277,8 +277,13 @@ pub async fn serve_tls(
         }
         None => builder.with_no_client_auth().with_cert_resolver(resolver),
     };
+    serve_config(TcpListener::bind(bind).await?, config)
+}
+
+/// Serves TLS with `config` on `listener`, holding each connection until the client goes.
+/// For servers the fleet does not build itself (the DCV tests' ALPN responders).
+pub fn serve_config(listener: TcpListener, config: ServerConfig) -> Result<Server, FleetError> {
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = TcpListener::bind(bind).await?;
     let addr = listener.local_addr()?;
     let task = tokio::spawn(async move {
         loop {

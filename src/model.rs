@@ -281,6 +281,14 @@ impl Observation {
     }
 }
 
+/// The 1-based line of byte `offset` in `bytes` (where a UTF-8 error sits, for messages).
+pub fn line_at(bytes: &[u8], offset: usize) -> u64 {
+    1 + bytes[..offset.min(bytes.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count() as u64
+}
+
 /// A line of an input file (target list, inventory) that could not be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineError {

@@ -30,14 +30,13 @@ fn not_found(_: &str) -> (u16, Vec<(&'static str, String)>, String) {
     (404, vec![], "not found".into())
 }
 
+/// The host part of the handlers' `host[:port]/path` argument.
+fn host_of(path: &str) -> &str {
+    path.split(['/', ':']).next().unwrap_or("")
+}
+
 fn redirect_odd_port(path: &str) -> (u16, Vec<(&'static str, String)>, String) {
-    let host = path
-        .split('/')
-        .next()
-        .unwrap_or("")
-        .split(':')
-        .next()
-        .unwrap_or("");
+    let host = host_of(path);
     (
         301,
         vec![(
@@ -57,13 +56,7 @@ fn redirect_loop(_: &str) -> (u16, Vec<(&'static str, String)>, String) {
 }
 
 fn redirect_https(path: &str) -> (u16, Vec<(&'static str, String)>, String) {
-    let host = path
-        .split('/')
-        .next()
-        .unwrap_or("")
-        .split(':')
-        .next()
-        .unwrap_or("");
+    let host = host_of(path);
     (
         301,
         vec![(
@@ -75,13 +68,7 @@ fn redirect_https(path: &str) -> (u16, Vec<(&'static str, String)>, String) {
 }
 
 fn redirect_http_443(path: &str) -> (u16, Vec<(&'static str, String)>, String) {
-    let host = path
-        .split('/')
-        .next()
-        .unwrap_or("")
-        .split(':')
-        .next()
-        .unwrap_or("");
+    let host = host_of(path);
     (
         302,
         vec![(
@@ -125,7 +112,7 @@ async fn tls_on(
     cert: rcgen::Certificate,
     key: rcgen::KeyPair,
     alpn: Vec<Vec<u8>>,
-) -> JoinHandle<()> {
+) -> certsweep::fleet::Server {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let key = rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap();
     let signing = provider.key_provider.load_private_key(key).unwrap();
@@ -141,26 +128,7 @@ async fn tls_on(
         .with_no_client_auth()
         .with_cert_resolver(Arc::new(Fixed(certified)));
     cfg.alpn_protocols = alpn;
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
-    tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                continue;
-            };
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                if let Ok(mut tls) = acceptor.accept(tcp).await {
-                    use tokio::io::AsyncReadExt;
-                    let mut buf = [0u8; 64];
-                    while let Ok(n) = tls.read(&mut buf).await {
-                        if n == 0 {
-                            break;
-                        }
-                    }
-                }
-            });
-        }
-    })
+    certsweep::fleet::serve_config(listener, cfg).unwrap()
 }
 
 #[derive(Debug)]
@@ -204,6 +172,7 @@ struct Fixture {
     tls_port: u16,
     _servers: Vec<hickory_server::Server<Catalog>>,
     _tasks: Vec<JoinHandle<()>>,
+    _tls: Vec<certsweep::fleet::Server>,
 }
 
 async fn fixture() -> Fixture {
@@ -399,23 +368,22 @@ async fn fixture() -> Fixture {
     tasks.push(http_on(tls.next().unwrap(), not_found).await);
     tasks.push(http_on(tls.next().unwrap(), nginx_https_port).await);
     let (c, k) = alpn_cert("alpn-ok.example.com", KEY_AUTH);
-    tasks.push(tls_on(tls.next().unwrap(), c, k, vec![b"acme-tls/1".to_vec()]).await);
+    let alpn_ok = tls_on(tls.next().unwrap(), c, k, vec![b"acme-tls/1".to_vec()]).await;
     let (c, k) = plain_cert("alpn-none.example.com");
-    tasks.push(
-        tls_on(
-            tls.next().unwrap(),
-            c,
-            k,
-            vec![b"h2".to_vec(), b"http/1.1".to_vec()],
-        )
-        .await,
-    );
+    let alpn_none = tls_on(
+        tls.next().unwrap(),
+        c,
+        k,
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+    )
+    .await;
     Fixture {
         ns_port,
         http_port,
         tls_port,
         _servers: servers,
         _tasks: tasks,
+        _tls: vec![alpn_ok, alpn_none],
     }
 }
 
@@ -610,6 +578,7 @@ async fn resolver_down_is_unknown_not_not_ready() {
         tls_port: 1,
         _servers: vec![],
         _tasks: vec![],
+        _tls: vec![],
     };
     let mut a = args(&f, domains.path());
     a.resolver = Some(format!("127.0.0.1:{port}"));
@@ -821,6 +790,7 @@ async fn ipv6_address_that_answers_wrong_fails() {
             tls_port: port,
             _servers: vec![],
             _tasks: vec![],
+            _tls: vec![],
         },
         domains.path(),
     );

@@ -52,10 +52,7 @@ pub fn read_domains(file: &str, bytes: &[u8], default: &[Method], out: &mut Requ
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
-            let line = 1 + bytes[..e.valid_up_to()]
-                .iter()
-                .filter(|b| **b == b'\n')
-                .count() as u64;
+            let line = crate::model::line_at(bytes, e.valid_up_to());
             out.errors
                 .push(err(file, line, None, "not UTF-8 text".into()));
             return;

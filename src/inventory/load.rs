@@ -225,10 +225,7 @@ pub fn load_bytes(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded
         Some(b'{') | Some(b'[') => match std::str::from_utf8(bytes) {
             Ok(text) => load_json(file, text, opts, out),
             Err(e) => {
-                let line = 1 + bytes[..e.valid_up_to()]
-                    .iter()
-                    .filter(|b| **b == b'\n')
-                    .count() as u64;
+                let line = crate::model::line_at(bytes, e.valid_up_to());
                 out.errors
                     .push(err(line, "not UTF-8: export the file as UTF-8".into()));
             }
