@@ -104,6 +104,7 @@ pub async fn check_all(args: &DcvArgs, keep: bool) -> Result<(DcvSummary, Vec<Ou
     let checker = build_checker(args)?;
     let mut summary = DcvSummary {
         bad_lines: requests.errors.len() as u64,
+        duplicates: requests.duplicates,
         ..Default::default()
     };
     let progress = Progress::new(args.quiet, Some(requests.requests.len() as u64));

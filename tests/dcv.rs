@@ -445,6 +445,7 @@ async fn http01_cases() {
          refused.example.com,http-01,,\n\
          x.example.info,http-01,,\n\
          cdn.example.com,http-01,,\n\
+         denied.example.com,http-01,,{KEY_AUTH}\n\
          nxdomain.example.com,http-01,,\n\
          *.example.com,http-01,,\n\
          192.0.2.7,http-01,,\n"
@@ -463,6 +464,7 @@ async fn http01_cases() {
         1,
         "duplicate (domain, method) rows collapse to the first"
     );
+    assert_eq!(summary.duplicates, 1);
     let ok = ok[0];
     assert_eq!(ok.verdict, Verdict::Ready, "{ok:#?}");
     assert_eq!(ok.addresses, ["127.0.0.21"]);
@@ -524,6 +526,12 @@ async fn http01_cases() {
         "{}",
         info.checks[0].message
     );
+    // The token comes from the key authorization when the row has none: the file is found
+    // (the only finding is CAA's).
+    let derived = find(&out, "denied.example.com", Method::Http01);
+    assert_eq!(ids(derived), ["caa_forbids_ca"], "{derived:#?}");
+    assert_eq!(derived.evidence[0].result, "200 key authorization matches");
+
     // Through a CDN with a cached 404: reachable, so ready, with both warnings.
     let cdn = find(&out, "cdn.example.com", Method::Http01);
     assert_eq!(cdn.verdict, Verdict::Ready, "{cdn:#?}");
@@ -532,7 +540,7 @@ async fn http01_cases() {
         warned.contains(&"http_cdn_proxy") && warned.contains(&"http_cdn_cached"),
         "{warned:?}"
     );
-    assert_eq!(summary.not_ready, 13);
+    assert_eq!(summary.not_ready, 14);
     assert_eq!(summary.ready, 2);
 }
 

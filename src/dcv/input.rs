@@ -13,6 +13,8 @@ pub struct Requests {
     pub requests: Vec<Request>,
     /// Bad lines, each with file, line and field.
     pub errors: Vec<LineError>,
+    /// Rows that repeated a (domain, method) already read (the first is kept).
+    pub duplicates: u64,
     seen: HashSet<(String, super::Method)>,
 }
 
@@ -20,6 +22,8 @@ impl Requests {
     fn push(&mut self, r: Request) {
         if self.seen.insert((r.domain.to_ascii_lowercase(), r.method)) {
             self.requests.push(r);
+        } else {
+            self.duplicates += 1;
         }
     }
 }

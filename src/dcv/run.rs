@@ -265,7 +265,19 @@ impl Checker {
     }
 
     async fn http01(self: &Arc<Self>, req: &Request, host: &str, ips: Vec<IpAddr>, st: &mut State) {
-        let token = req.token.clone().unwrap_or_else(random_token);
+        // A key authorization is `<token>.<thumbprint>`: without a token column, its first
+        // part is the token the CA will fetch.
+        let token = req
+            .token
+            .clone()
+            .or_else(|| {
+                req.expected
+                    .as_deref()
+                    .and_then(|ka| ka.split_once('.'))
+                    .map(|(t, _)| t.to_string())
+                    .filter(|t| !t.is_empty())
+            })
+            .unwrap_or_else(random_token);
         let expect = match (&req.token, &req.expected) {
             (_, Some(ka)) => Expectation::KeyAuthorization(ka.trim_end().to_string()),
             (Some(_), None) => Expectation::TokenOnly,
@@ -360,6 +372,8 @@ pub struct DcvSummary {
     pub failed: std::collections::BTreeMap<&'static str, u64>,
     /// Unusable input lines.
     pub bad_lines: u64,
+    /// Rows that repeated a (domain, method) already read; the first was kept.
+    pub duplicates: u64,
     /// Wall time.
     pub duration: Duration,
     /// Stopped early by Ctrl-C.
@@ -401,6 +415,13 @@ impl std::fmt::Display for DcvSummary {
         }
         if self.bad_lines > 0 {
             writeln!(f, "  {} input line(s) skipped (see above)", self.bad_lines)?;
+        }
+        if self.duplicates > 0 {
+            writeln!(
+                f,
+                "  {} repeated (domain, method) row(s) collapsed into the first",
+                self.duplicates
+            )?;
         }
         Ok(())
     }
