@@ -59,6 +59,7 @@ pub struct Recursive {
     zones: Mutex<HashMap<Name, ZoneSlot>>,
     ns_limits: Mutex<HashMap<SocketAddr, Arc<Semaphore>>>,
     per_server: usize,
+    mux: OnceCell<Option<Arc<crate::engine::dnsq::UdpMux>>>,
 }
 
 /// A zone and the addresses of its authoritative nameservers.
@@ -89,6 +90,7 @@ impl Recursive {
             zones: Mutex::default(),
             ns_limits: Mutex::default(),
             per_server: per_server.max(1),
+            mux: OnceCell::new(),
         })
     }
 
@@ -104,11 +106,20 @@ impl Recursive {
             cache.entry((name.clone(), rtype)).or_default().clone()
         };
         slot.get_or_init(|| async {
+            // The sweep's shared sockets when they can be had (no socket per question).
+            let mux = self
+                .mux
+                .get_or_init(|| async { crate::engine::dnsq::UdpMux::bind(&self.servers).ok() })
+                .await;
             let mut last = Failure::Timeout;
             // Two rounds over the configured servers, as a stub resolver would.
             for _ in 0..2 {
                 for s in &self.servers {
-                    match query(*s, name, rtype, true, self.timeout).await {
+                    let answer = match mux {
+                        Some(m) => m.query(*s, name, rtype, self.timeout).await,
+                        None => query(*s, name, rtype, true, self.timeout).await,
+                    };
+                    match answer {
                         Ok(a) => return Ok(Arc::new(a)),
                         Err(e) => last = e,
                     }

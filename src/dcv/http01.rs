@@ -288,12 +288,15 @@ async fn fetch(
             let id = match e.kind() {
                 io::ErrorKind::ConnectionRefused => "http_connect_refused",
                 io::ErrorKind::TimedOut => "http_connect_timeout",
+                // Accepted, then reset before the connection was handed over.
+                io::ErrorKind::ConnectionReset => "http_reset",
                 _ => "http_connect_error",
             };
             let text = match e.kind() {
                 io::ErrorKind::ConnectionRefused => {
                     "Connection refused (nothing listens on the port)".to_string()
                 }
+                io::ErrorKind::ConnectionReset => "Connection reset by peer".to_string(),
                 _ => format!("cannot connect: {e}"),
             };
             return Err(Problem {
