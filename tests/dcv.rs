@@ -445,6 +445,7 @@ async fn http01_cases() {
          refused.example.com,http-01,,\n\
          x.example.info,http-01,,\n\
          cdn.example.com,http-01,,\n\
+         www.unregistered-example.com,http-01,,\n\
          denied.example.com,http-01,,{KEY_AUTH}\n\
          nxdomain.example.com,http-01,,\n\
          *.example.com,http-01,,\n\
@@ -526,6 +527,12 @@ async fn http01_cases() {
         "{}",
         info.checks[0].message
     );
+    let unreg = find(&out, "www.unregistered-example.com", Method::Http01);
+    assert_eq!(ids(unreg), ["domain_not_registered"]);
+    assert!(unreg.checks[0]
+        .message
+        .starts_with("unregistered-example.com does not exist"));
+
     // The token comes from the key authorization when the row has none: the file is found
     // (the only finding is CAA's).
     let derived = find(&out, "denied.example.com", Method::Http01);
@@ -540,7 +547,7 @@ async fn http01_cases() {
         warned.contains(&"http_cdn_proxy") && warned.contains(&"http_cdn_cached"),
         "{warned:?}"
     );
-    assert_eq!(summary.not_ready, 14);
+    assert_eq!(summary.not_ready, 15);
     assert_eq!(summary.ready, 2);
 }
 

@@ -127,6 +127,9 @@ impl Checker {
                 return;
             }
         };
+        if self.unregistered(&id.base, st).await {
+            return;
+        }
         if let Some(set) = caa::lookup(&self.dns, &name, &mut st.checks).await {
             caa::evaluate(&set, id.wildcard, req.method, &s.ca, &mut st.checks);
             st.caa = Some(set.summary());
@@ -153,6 +156,32 @@ impl Checker {
                     self.alpn(req, &id.base, ips, st).await;
                 }
             }
+        }
+    }
+
+    /// Whether the registered domain above `base` does not exist at all (NXDOMAIN for its
+    /// SOA): then nothing else is worth checking. Other answers and failures say nothing
+    /// here; the later checks report them.
+    async fn unregistered(&self, base: &str, st: &mut State) -> bool {
+        let Some(registered) = psl::domain_str(base) else {
+            return false;
+        };
+        let Ok(n) = fqdn(registered) else {
+            return false;
+        };
+        match self
+            .dns
+            .ask(&n, hickory_resolver::proto::rr::RecordType::SOA)
+            .await
+        {
+            Ok(a) if a.rcode == hickory_resolver::proto::op::ResponseCode::NXDomain => {
+                st.checks.push(Check::fatal(
+                    "domain_not_registered",
+                    format!("{registered} does not exist (NXDOMAIN for its SOA): register the domain or fix the name"),
+                ));
+                true
+            }
+            _ => false,
         }
     }
 
