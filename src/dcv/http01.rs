@@ -636,6 +636,11 @@ pub fn judge(
                     ));
                 }
                 finals.push((r.ip, format!("{} {}", resp.status, short(&trimmed))));
+                // Which software answered tells a router's admin page or a proxy apart from
+                // the web server that should hold the file.
+                if let Some(server) = &resp.server {
+                    result = format!("{result} (server: {})", short(server));
+                }
                 evidence.push(Evidence {
                     at,
                     result,
