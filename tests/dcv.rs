@@ -173,6 +173,7 @@ struct Fixture {
     _servers: Vec<hickory_server::Server<Catalog>>,
     _tasks: Vec<JoinHandle<()>>,
     _tls: Vec<certsweep::fleet::Server>,
+    _swallow: Option<std::net::UdpSocket>,
 }
 
 async fn fixture() -> Fixture {
@@ -184,6 +185,7 @@ async fn fixture() -> Fixture {
             a("ns2.example.com.", [127, 0, 0, 12]),
             a("ns3.example.com.", [127, 0, 0, 13]),
             a("ns4.example.com.", [127, 0, 0, 14]),
+            a("ns5.example.com.", [127, 0, 0, 15]),
             a("ok.example.com.", [127, 0, 0, 21]),
             caa("ok.example.com.", 0, "issue", "letsencrypt.org"),
             a("missing.example.com.", [127, 0, 0, 22]),
@@ -257,6 +259,24 @@ async fn fixture() -> Fixture {
             records: vec![],
         },
         Zone {
+            origin: "edu.",
+            serial: 1,
+            records: vec![],
+        },
+        // One of the two nameservers (ns5) swallows every question.
+        Zone {
+            origin: "example.edu.",
+            serial: 1,
+            records: ["a", "b", "c", "d", "e"]
+                .iter()
+                .map(|l| txt(&format!("_acme-challenge.{l}.example.edu."), "edu-value"))
+                .chain([
+                    rec("example.edu.", RData::NS(NS(name("ns1.example.com.")))),
+                    rec("example.edu.", RData::NS(NS(name("ns5.example.com.")))),
+                ])
+                .collect(),
+        },
+        Zone {
             origin: "example.com.",
             serial: 7,
             records: example_com(true),
@@ -306,7 +326,7 @@ async fn fixture() -> Fixture {
             let probe = std::net::UdpSocket::bind("127.0.0.11:0").unwrap();
             let port = probe.local_addr().unwrap().port();
             drop(probe);
-            let ok = [11u8, 12, 13].iter().all(|h| {
+            let ok = [11u8, 12, 13, 15].iter().all(|h| {
                 std::net::UdpSocket::bind((Ipv4Addr::new(127, 0, 0, *h), port)).is_ok()
                     && std::net::TcpListener::bind((Ipv4Addr::new(127, 0, 0, *h), port)).is_ok()
             });
@@ -317,6 +337,8 @@ async fn fixture() -> Fixture {
         panic!("no free DNS port");
     };
     let at = |h: u8| SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, h)), ns_port);
+    // Bound and never read: questions to it time out (no ICMP error comes back).
+    let swallow = std::net::UdpSocket::bind(at(15)).unwrap();
     let servers = vec![
         dns_on(at(11), &ns1_zones).await,
         dns_on(at(12), &ns2_zones).await,
@@ -384,6 +406,7 @@ async fn fixture() -> Fixture {
         _servers: servers,
         _tasks: tasks,
         _tls: vec![alpn_ok, alpn_none],
+        _swallow: Some(swallow),
     }
 }
 
@@ -594,6 +617,7 @@ async fn resolver_down_is_unknown_not_not_ready() {
         _servers: vec![],
         _tasks: vec![],
         _tls: vec![],
+        _swallow: None,
     };
     let mut a = args(&f, domains.path());
     a.resolver = Some(format!("127.0.0.1:{port}"));
@@ -643,7 +667,12 @@ async fn dns01_cases() {
          lame.example.org,dns-01,lame-value\n\
          *.wild.example.com,dns-01,\n\
          absent.example.com,dns-01,some-value\n\
-         bloat.example.com,dns-01,bloat-value\n",
+         bloat.example.com,dns-01,bloat-value\n\
+         a.example.edu,dns-01,edu-value\n\
+         b.example.edu,dns-01,edu-value\n\
+         c.example.edu,dns-01,edu-value\n\
+         d.example.edu,dns-01,edu-value\n\
+         e.example.edu,dns-01,edu-value\n",
     );
     let (_, out) = certsweep::dcv_command::check_all(&args(&f, domains.path()), true)
         .await
@@ -708,6 +737,14 @@ async fn dns01_cases() {
         "{}",
         stale.message
     );
+
+    // A nameserver that swallows questions is reported for every domain of its zone, also
+    // once it is no longer asked.
+    for l in ["a", "b", "c", "d", "e"] {
+        let o = find(&out, &format!("{l}.example.edu"), Method::Dns01);
+        assert_eq!(ids(o), ["ns_unreachable"], "{o:#?}");
+        assert!(o.checks[0].message.contains("ns5.example.com/127.0.0.15"));
+    }
 
     let absent = find(&out, "absent.example.com", Method::Dns01);
     assert_eq!(ids(absent), ["txt_absent"]);
@@ -806,6 +843,7 @@ async fn ipv6_address_that_answers_wrong_fails() {
             _servers: vec![],
             _tasks: vec![],
             _tls: vec![],
+            _swallow: None,
         },
         domains.path(),
     );

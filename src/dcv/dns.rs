@@ -58,9 +58,22 @@ pub struct Recursive {
     cache: Mutex<HashMap<(Name, RecordType), Slot>>,
     zones: Mutex<HashMap<Name, ZoneSlot>>,
     ns_limits: Mutex<HashMap<SocketAddr, Arc<Semaphore>>>,
+    ns_seen: Mutex<HashMap<SocketAddr, Heard>>,
     per_server: usize,
     mux: OnceCell<Option<Arc<crate::engine::dnsq::UdpMux>>>,
 }
+
+/// What a nameserver address has done so far in this run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Heard {
+    /// It answered at least once.
+    Answered,
+    /// It has timed out this many times and never answered.
+    Silent(u32),
+}
+
+/// Timeouts after which a nameserver address that never answered is no longer asked.
+const GIVE_UP_AFTER: u32 = 3;
 
 /// A zone and the addresses of its authoritative nameservers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +102,7 @@ impl Recursive {
             cache: Mutex::default(),
             zones: Mutex::default(),
             ns_limits: Mutex::default(),
+            ns_seen: Mutex::default(),
             per_server: per_server.max(1),
             mux: OnceCell::new(),
         })
@@ -286,14 +300,40 @@ impl Recursive {
             .acquire()
             .await
             .map_err(|_| Failure::Network("closed".into()))?;
+        // A nameserver address that never answered after a few tries is not asked again:
+        // thousands of domains under one zone would each wait out its timeouts.
+        if self.silent(server) {
+            return Err(Failure::Timeout);
+        }
         let mut last = Failure::Timeout;
         for _ in 0..2 {
             match query(server, name, rtype, false, self.timeout).await {
-                Ok(a) => return Ok(a),
+                Ok(a) => {
+                    self.heard(server, true);
+                    return Ok(a);
+                }
                 Err(e) => last = e,
             }
         }
+        if last == Failure::Timeout {
+            self.heard(server, false);
+        }
         Err(last)
+    }
+
+    /// Whether `server` has timed out [`GIVE_UP_AFTER`] times and never answered.
+    fn silent(&self, server: SocketAddr) -> bool {
+        let m = self.ns_seen.lock().unwrap_or_else(|e| e.into_inner());
+        matches!(m.get(&server), Some(Heard::Silent(n)) if *n >= GIVE_UP_AFTER)
+    }
+
+    fn heard(&self, server: SocketAddr, answered: bool) {
+        let mut m = self.ns_seen.lock().unwrap_or_else(|e| e.into_inner());
+        let e = m.entry(server).or_insert(Heard::Silent(0));
+        *e = match (*e, answered) {
+            (_, true) | (Heard::Answered, _) => Heard::Answered,
+            (Heard::Silent(n), false) => Heard::Silent(n + 1),
+        };
     }
 }
 

@@ -502,14 +502,18 @@ fn classify_hyper(url: &Url, e: &hyper::Error) -> Problem {
 }
 
 /// Signatures of pages that mean something else than the web server answered.
-fn interception(resp: &Response) -> Option<(&'static str, String)> {
+fn interception(resp: &Response, redirected: bool) -> Option<(&'static str, String)> {
     let body = String::from_utf8_lossy(&resp.body);
     if body.contains("The plain HTTP request was sent to HTTPS port")
         || body.contains("speaking plain HTTP to an SSL-enabled server port")
     {
         return Some((
             "http_on_https_port",
-            format!("{} is served by a TLS port that got plain HTTP (\"plain HTTP request was sent to HTTPS port\"): a redirect sends http:// to port 443", resp.url),
+            if redirected {
+                format!("{} reached a TLS port with plain HTTP (\"plain HTTP request was sent to HTTPS port\"): a redirect sends http:// to port 443; redirect to https:// instead", resp.url)
+            } else {
+                format!("{} is answered by a TLS listener (\"plain HTTP request was sent to HTTPS port\"): the HTTP port must speak plain HTTP", resp.url)
+            },
         ));
     }
     if body.contains("aes.min.js") || body.contains("testcookie") {
@@ -575,7 +579,7 @@ pub fn judge(
                 let body = String::from_utf8_lossy(&resp.body).into_owned();
                 let trimmed = body.trim_end().to_string();
                 let mut result = format!("{}", resp.status);
-                if let Some((id, msg)) = interception(resp) {
+                if let Some((id, msg)) = interception(resp, r.hops.len() > 1) {
                     out.push(Check::error(id, format!("[{at}] {msg}")));
                     result = format!("{} {id}", resp.status);
                 } else {
