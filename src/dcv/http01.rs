@@ -164,7 +164,7 @@ async fn follow(
                 format!("{url} redirects to \"{location}\", which is not a URL ({e})"),
             )
         })?;
-        check_redirect(&url, &next)?;
+        check_redirect(&url, &next, s.allow_private)?;
         if hop == MAX_REDIRECTS {
             break;
         }
@@ -183,7 +183,7 @@ async fn follow(
 }
 
 /// The CA's rules for a redirect target.
-fn check_redirect(from: &Url, to: &Url) -> Result<(), Problem> {
+fn check_redirect(from: &Url, to: &Url, allow_private: bool) -> Result<(), Problem> {
     let bad = |why: String| {
         Err(problem(
             "http_bad_redirect",
@@ -212,6 +212,16 @@ fn check_redirect(from: &Url, to: &Url) -> Result<(), Problem> {
     }
     if to.path().len() > 2000 {
         return bad("a path longer than 2000 bytes".into());
+    }
+    // A name must end in a real top-level domain (an IP literal is judged by its address).
+    let is_ip = matches!(
+        to.host(),
+        Some(url::Host::Ipv4(_)) | Some(url::Host::Ipv6(_))
+    );
+    if !is_ip && !allow_private && !psl::suffix(host.as_bytes()).is_some_and(|s| s.is_known()) {
+        return bad(format!(
+            "{host} is not under a public top-level domain, so a CA will not follow it"
+        ));
     }
     Ok(())
 }
@@ -670,4 +680,41 @@ fn short(s: &str) -> String {
         out.push('…');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(from: &str, to: &str, allow_private: bool) -> Result<(), &'static str> {
+        let (f, t) = (Url::parse(from).unwrap(), Url::parse(to).unwrap());
+        check_redirect(&f, &t, allow_private).map_err(|p| p.id)
+    }
+
+    #[test]
+    fn redirect_rules() {
+        let from = "http://www.example.com/.well-known/acme-challenge/t";
+        assert!(check(from, "https://www.example.com/x", false).is_ok());
+        assert!(check(from, "http://www.example.com:443/x", false).is_ok());
+        assert!(check(from, "http://198.51.100.7/x", false).is_ok());
+        assert_eq!(
+            check(from, "http://www.example.com:8080/x", false),
+            Err("http_bad_redirect")
+        );
+        assert_eq!(
+            check(from, "ftp://www.example.com/x", false),
+            Err("http_bad_redirect")
+        );
+        assert_eq!(
+            check(from, "http://example.com.well-known/x", false),
+            Err("http_bad_redirect")
+        );
+        assert_eq!(
+            check(from, "http://intranet.corp/x", false),
+            Err("http_bad_redirect")
+        );
+        assert!(check(from, "http://intranet.corp/x", true).is_ok());
+        let long = format!("http://www.example.com/{}", "a".repeat(2001));
+        assert_eq!(check(from, &long, false), Err("http_bad_redirect"));
+    }
 }
