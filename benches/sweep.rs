@@ -102,9 +102,18 @@ fn main() {
                 .iter()
                 .filter(|o| o.cert.as_ref().map(|c| &c.serial) == truth.get(&o.host))
                 .count();
+            // The slowest connect and handshake show stalls (a SYN retried after 1 s).
+            let worst = |f: fn(&certsweep::model::Timings) -> Option<f64>| {
+                out.kept
+                    .iter()
+                    .filter_map(|o| f(&o.timings))
+                    .fold(0.0f64, f64::max)
+            };
             println!(
-                "sweep/{n} round {round}: {secs:.3}s wall, {:.0} endpoints/s, {right}/{n} serials right",
-                n as f64 / secs
+                "sweep/{n} round {round}: {secs:.3}s wall, {:.0} endpoints/s, {right}/{n} serials right, slowest connect {:.0} ms, slowest handshake {:.0} ms",
+                n as f64 / secs,
+                worst(|t| t.connect_ms),
+                worst(|t| t.handshake_ms)
             );
         }
         drop(servers);
