@@ -61,15 +61,19 @@ fn main() {
         let dir = tempfile::tempdir().expect("tmp");
         let ca = dir.path().join("root.pem");
         std::fs::write(&ca, pki.root_pem()).expect("write");
-        let args = match Cli::parse_from([
-            "certsweep",
-            "scan",
-            "--ca-file",
-            ca.to_str().expect("utf8"),
-            "--no-public-roots",
-            "--concurrency",
-            "500",
-        ])
+        // Extra scan options for experiments, e.g. CERTSWEEP_BENCH_ARGS="--per-address 64".
+        let extra = std::env::var("CERTSWEEP_BENCH_ARGS").unwrap_or_default();
+        let mut argv = vec![
+            "certsweep".to_string(),
+            "scan".into(),
+            "--ca-file".into(),
+            ca.to_str().expect("utf8").into(),
+            "--no-public-roots".into(),
+            "--concurrency".into(),
+            "500".into(),
+        ];
+        argv.extend(extra.split_whitespace().map(str::to_string));
+        let args = match Cli::parse_from(argv)
         .command
         {
             Command::Scan(a) => *a,

@@ -277,7 +277,21 @@ pub async fn serve_tls(
         }
         None => builder.with_no_client_auth().with_cert_resolver(resolver),
     };
-    serve_config(TcpListener::bind(bind).await?, config)
+    serve_config(listen(bind)?, config)
+}
+
+/// A listener with a deep accept queue: `TcpListener::bind` uses 128, which a sweep with
+/// hundreds of connections in flight to one address overflows (a dropped SYN is retried
+/// after a second), unlike the servers the fleet stands in for.
+pub fn listen(bind: SocketAddr) -> Result<TcpListener, FleetError> {
+    let socket = if bind.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(bind)?;
+    Ok(socket.listen(1024)?)
 }
 
 /// Serves TLS with `config` on `listener`, holding each connection until the client goes.
