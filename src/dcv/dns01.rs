@@ -5,7 +5,7 @@
 
 use super::dns::{fqdn, Failure, Recursive, Status};
 use super::ident::Ident;
-use super::{Check, Evidence};
+use super::{short, Check, Evidence};
 use base64::Engine as _;
 use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{Name, RData, RecordType};
@@ -342,14 +342,6 @@ fn chain_text(chain: &[Name]) -> String {
         .map(|n| n.to_string().trim_end_matches('.').to_string())
         .collect::<Vec<_>>()
         .join(" → ")
-}
-
-fn short(s: &str) -> String {
-    let mut out: String = s.chars().filter(|c| !c.is_control()).take(60).collect();
-    if s.chars().count() > 60 {
-        out.push('…');
-    }
-    out
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! loops detected, each hop's address recorded), a small body read.
 
 use super::dns::{is_reserved, Recursive};
-use super::{Check, Evidence};
+use super::{short, Check, Evidence};
 use crate::engine::handshake::TlsClient;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
@@ -672,14 +672,6 @@ pub fn judge(
         ));
     }
     evidence
-}
-
-fn short(s: &str) -> String {
-    let mut out: String = s.chars().filter(|c| !c.is_control()).take(60).collect();
-    if s.chars().count() > 60 {
-        out.push('…');
-    }
-    out
 }
 
 #[cfg(test)]

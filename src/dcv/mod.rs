@@ -258,6 +258,16 @@ impl Outcome {
     }
 }
 
+/// A value shown in a sentence: control characters dropped, at most 60 characters (what
+/// servers and records hold is not ours to print whole).
+pub(crate) fn short(s: &str) -> String {
+    let mut out: String = s.chars().filter(|c| !c.is_control()).take(60).collect();
+    if s.chars().count() > 60 {
+        out.push('…');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
