@@ -130,7 +130,7 @@ impl Recursive {
             for _ in 0..2 {
                 for s in &self.servers {
                     let answer = match mux {
-                        Some(m) => m.query(*s, name, rtype, self.timeout).await,
+                        Some(m) => m.query(*s, name, rtype, true, self.timeout).await,
                         None => query(*s, name, rtype, true, self.timeout).await,
                     };
                     match answer {
@@ -305,9 +305,17 @@ impl Recursive {
         if self.silent(server) {
             return Err(Failure::Timeout);
         }
+        let mux = self
+            .mux
+            .get_or_init(|| async { crate::engine::dnsq::UdpMux::bind(&self.servers).ok() })
+            .await;
         let mut last = Failure::Timeout;
         for _ in 0..2 {
-            match query(server, name, rtype, false, self.timeout).await {
+            let answer = match mux {
+                Some(m) => m.query(server, name, rtype, false, self.timeout).await,
+                None => query(server, name, rtype, false, self.timeout).await,
+            };
+            match answer {
                 Ok(a) => {
                     self.heard(server, true);
                     return Ok(a);

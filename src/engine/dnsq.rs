@@ -253,13 +253,14 @@ impl UdpMux {
         }
     }
 
-    /// One question with recursion desired; TCP (a fresh connection) when the answer is
-    /// truncated.
+    /// One question (RD set to `recursion`); TCP (a fresh connection) when the answer is
+    /// truncated. A server of a family without a socket here is asked the plain way.
     pub async fn query(
         &self,
         server: SocketAddr,
         name: &Name,
         rtype: RecordType,
+        recursion: bool,
         timeout: Duration,
     ) -> Result<Answer, Failure> {
         use hickory_resolver::proto::op::{Edns, Message, MessageType, OpCode};
@@ -290,11 +291,11 @@ impl UdpMux {
         let socks = if server.is_ipv6() { &self.v6 } else { &self.v4 };
         let Some(sock) = socks.get(usize::from(id) % socks.len().max(1)) else {
             forget();
-            return query(server, name, rtype, true, timeout).await;
+            return query(server, name, rtype, recursion, timeout).await;
         };
         let mut msg = Message::new(id, MessageType::Query, OpCode::Query);
         msg.add_query(Query::query(name.clone(), rtype));
-        msg.metadata.recursion_desired = true;
+        msg.metadata.recursion_desired = recursion;
         let mut edns = Edns::new();
         edns.set_max_payload(1232);
         msg.set_edns(edns);
@@ -318,7 +319,7 @@ impl UdpMux {
             }
         };
         if resp.metadata.truncation {
-            return exchange(server, name, rtype, true, timeout, true)
+            return exchange(server, name, rtype, recursion, timeout, true)
                 .await
                 .map(|a| a.0);
         }

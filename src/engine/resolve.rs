@@ -234,7 +234,7 @@ impl Dns {
         for _ in 0..ROUNDS {
             for s in &self.servers {
                 let answer = match mux {
-                    Some(m) => m.query(*s, name, t, TIMEOUT).await,
+                    Some(m) => m.query(*s, name, t, true, TIMEOUT).await,
                     None => query(*s, name, t, true, TIMEOUT).await,
                 };
                 match answer {
