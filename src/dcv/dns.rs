@@ -2,7 +2,7 @@
 //! and the CNAME chain (a stub resolver would hide them), a run-wide cache so thousands of
 //! domains under one zone ask each question once, and zone discovery by SOA walk.
 
-pub use crate::engine::dnsq::{fqdn, query, Answer, Failure};
+pub use crate::engine::dnsq::{fqdn, Answer, Failure};
 use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{Name, RData, RecordType};
 use std::collections::HashMap;
@@ -53,14 +53,13 @@ type ZoneSlot = Arc<OnceCell<Result<Arc<Zone>, String>>>;
 
 /// The recursive resolver the checks ask, with every answer kept for the run.
 pub struct Recursive {
-    servers: Vec<SocketAddr>,
     timeout: Duration,
     cache: Mutex<HashMap<(Name, RecordType), Slot>>,
     zones: Mutex<HashMap<Name, ZoneSlot>>,
     ns_limits: Mutex<HashMap<SocketAddr, Arc<Semaphore>>>,
     ns_seen: Mutex<HashMap<SocketAddr, Heard>>,
     per_server: usize,
-    mux: OnceCell<Option<Arc<crate::engine::dnsq::UdpMux>>>,
+    questions: crate::engine::dnsq::Questions,
 }
 
 /// What a nameserver address has done so far in this run.
@@ -97,14 +96,13 @@ impl Recursive {
             None => crate::engine::dnsq::system_servers()?.0,
         };
         Ok(Recursive {
-            servers,
+            questions: crate::engine::dnsq::Questions::new(servers),
             timeout,
             cache: Mutex::default(),
             zones: Mutex::default(),
             ns_limits: Mutex::default(),
             ns_seen: Mutex::default(),
             per_server: per_server.max(1),
-            mux: OnceCell::new(),
         })
     }
 
@@ -120,19 +118,14 @@ impl Recursive {
             cache.entry((name.clone(), rtype)).or_default().clone()
         };
         slot.get_or_init(|| async {
-            // The sweep's shared sockets when they can be had (no socket per question).
-            let mux = self
-                .mux
-                .get_or_init(|| async { crate::engine::dnsq::UdpMux::bind(&self.servers).ok() })
-                .await;
             let mut last = Failure::Timeout;
             // Two rounds over the configured servers, as a stub resolver would.
             for _ in 0..2 {
-                for s in &self.servers {
-                    let answer = match mux {
-                        Some(m) => m.query(*s, name, rtype, true, self.timeout).await,
-                        None => query(*s, name, rtype, true, self.timeout).await,
-                    };
+                for s in self.questions.servers() {
+                    let answer = self
+                        .questions
+                        .ask(*s, name, rtype, true, self.timeout)
+                        .await;
                     match answer {
                         Ok(a) => return Ok(Arc::new(a)),
                         Err(e) => last = e,
@@ -305,16 +298,12 @@ impl Recursive {
         if self.silent(server) {
             return Err(Failure::Timeout);
         }
-        let mux = self
-            .mux
-            .get_or_init(|| async { crate::engine::dnsq::UdpMux::bind(&self.servers).ok() })
-            .await;
         let mut last = Failure::Timeout;
         for _ in 0..2 {
-            let answer = match mux {
-                Some(m) => m.query(server, name, rtype, false, self.timeout).await,
-                None => query(server, name, rtype, false, self.timeout).await,
-            };
+            let answer = self
+                .questions
+                .ask(server, name, rtype, false, self.timeout)
+                .await;
             match answer {
                 Ok(a) => {
                     self.heard(server, true);

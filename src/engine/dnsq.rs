@@ -332,9 +332,66 @@ impl UdpMux {
     }
 }
 
+/// A random question id. Ids come from a per-thread pool of random bytes refilled 64 at a
+/// time: one `getrandom` call per 32 questions instead of one per question on the sweep's
+/// per-endpoint path.
 fn rand_u16() -> u16 {
     use ring::rand::SecureRandom;
-    let mut b = [0u8; 2];
-    let _ = ring::rand::SystemRandom::new().fill(&mut b);
-    u16::from_le_bytes(b)
+    use std::cell::RefCell;
+    thread_local! {
+        static POOL: RefCell<([u8; 64], usize)> = const { RefCell::new(([0; 64], 64)) };
+    }
+    POOL.with(|p| {
+        let mut p = p.borrow_mut();
+        if p.1 + 2 > p.0.len() {
+            let _ = ring::rand::SystemRandom::new().fill(&mut p.0);
+            p.1 = 0;
+        }
+        let i = p.1;
+        p.1 += 2;
+        u16::from_le_bytes([p.0[i], p.0[i + 1]])
+    })
+}
+
+/// Asks questions over the shared sockets of a [`UdpMux`], bound on first use, or over a
+/// fresh socket per question when they cannot be had. The one place that choice is made,
+/// for the sweep's resolver and the DCV checks alike.
+pub struct Questions {
+    servers: Vec<SocketAddr>,
+    mux: tokio::sync::OnceCell<Option<std::sync::Arc<UdpMux>>>,
+}
+
+impl Questions {
+    /// Questions to `servers` (the sockets are made for their address families).
+    pub fn new(servers: Vec<SocketAddr>) -> Self {
+        Questions {
+            servers,
+            mux: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// The servers given at creation.
+    pub fn servers(&self) -> &[SocketAddr] {
+        &self.servers
+    }
+
+    /// One question to `server` (which need not be one of the servers given), RD set to
+    /// `recursion`.
+    pub async fn ask(
+        &self,
+        server: SocketAddr,
+        name: &Name,
+        rtype: RecordType,
+        recursion: bool,
+        timeout: Duration,
+    ) -> Result<Answer, Failure> {
+        let mux = self
+            .mux
+            .get_or_init(|| async { UdpMux::bind(&self.servers).ok() })
+            .await;
+        match mux {
+            Some(m) => m.query(server, name, rtype, recursion, timeout).await,
+            None => query(server, name, rtype, recursion, timeout).await,
+        }
+    }
 }

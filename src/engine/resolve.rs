@@ -7,7 +7,7 @@
 //! kept in a bounded cache so repeated names (many ports of one host) are asked once while
 //! memory stays bounded however long the target list is.
 
-use super::dnsq::{fqdn, query, Answer, Failure, UdpMux};
+use super::dnsq::{fqdn, Answer, Failure, Questions};
 use crate::model::{ErrorClass, ErrorInfo};
 use hickory_resolver::proto::op::{Query, ResponseCode};
 use hickory_resolver::proto::rr::{Name, RData, RecordType};
@@ -48,18 +48,17 @@ struct Cache {
 
 /// The sweep's resolver.
 pub struct Dns {
-    servers: Vec<SocketAddr>,
+    questions: Questions,
     search: Vec<Name>,
     hosts: Option<Hosts>,
     family: Family,
     cache: Mutex<Cache>,
-    mux: OnceCell<Option<Arc<UdpMux>>>,
 }
 
 impl std::fmt::Debug for Dns {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Dns")
-            .field("servers", &self.servers)
+            .field("servers", &self.questions.servers())
             .field("family", &self.family)
             .finish()
     }
@@ -77,12 +76,11 @@ impl Dns {
             }
         };
         Ok(Dns {
-            servers,
+            questions: Questions::new(servers),
             search,
             hosts,
             family,
             cache: Mutex::default(),
-            mux: OnceCell::new(),
         })
     }
 
@@ -225,21 +223,16 @@ impl Dns {
 
     /// One question, over the configured servers, a few rounds, until one answers.
     async fn ask(&self, name: &Name, t: RecordType) -> Result<Answer, Failure> {
-        // One shared socket when it can be had, else a fresh one per question.
-        let mux = self
-            .mux
-            .get_or_init(|| async { UdpMux::bind(&self.servers).ok() })
-            .await;
         let mut last = Failure::Timeout;
         for _ in 0..ROUNDS {
-            for s in &self.servers {
-                let answer = match mux {
-                    Some(m) => m.query(*s, name, t, true, TIMEOUT).await,
-                    None => query(*s, name, t, true, TIMEOUT).await,
-                };
+            for s in self.questions.servers() {
+                let answer = self.questions.ask(*s, name, t, true, TIMEOUT).await;
                 match answer {
                     // SERVFAIL from one server: another may know better.
-                    Ok(a) if a.rcode == ResponseCode::ServFail && self.servers.len() > 1 => {
+                    Ok(a)
+                        if a.rcode == ResponseCode::ServFail
+                            && self.questions.servers().len() > 1 =>
+                    {
                         last = Failure::Network(format!("{s} answered SERVFAIL"));
                     }
                     Ok(a) => return Ok(a),
