@@ -249,14 +249,36 @@ where
     let mut rx = engine.start(targets, cancel.clone());
     let mut summary = Summary::default();
     let mut kept = Vec::new();
-    let mut last_flush = Instant::now();
+    // Rows written since the last flush wait at most this long for company: one write per
+    // batch instead of one per row, and still on disk well within the second promised.
+    let flush_after = Duration::from_millis(200);
+    let flush_timer = tokio::time::sleep(flush_after);
+    tokio::pin!(flush_timer);
+    // select! polls ready branches in random order, so the timer also fires while results
+    // keep arriving.
+    let mut dirty = false;
     let now = now_unix();
     loop {
         let ev = tokio::select! {
             ev = rx.recv() => ev,
             _ = hard_stop.notified() => break,
+            () = &mut flush_timer, if dirty => {
+                sinks.flush()?;
+                dirty = false;
+                progress.update(
+                    counters.targets_done.load(Ordering::Relaxed),
+                    format!("{} endpoints · {} errors", summary.endpoints, summary.error_total()),
+                );
+                continue;
+            }
         };
         let Some(ev) = ev else { break };
+        if !dirty {
+            dirty = true;
+            flush_timer
+                .as_mut()
+                .reset(tokio::time::Instant::now() + flush_after);
+        }
         match ev {
             Event::Observed(o) => {
                 summary.add(&o);
@@ -273,19 +295,6 @@ where
                     progress.println("certsweep: more bad target lines; only counting them now");
                 }
             }
-        }
-        // Every finished endpoint is on disk within a second, and at once when idle.
-        if rx.is_empty() || last_flush.elapsed() >= Duration::from_millis(500) {
-            sinks.flush()?;
-            last_flush = Instant::now();
-            progress.update(
-                counters.targets_done.load(Ordering::Relaxed),
-                format!(
-                    "{} endpoints · {} errors",
-                    summary.endpoints,
-                    summary.error_total()
-                ),
-            );
         }
     }
     progress.finish();

@@ -218,11 +218,23 @@ impl Engine {
         I: Iterator<Item = Result<Target, TargetError>> + Send + 'static,
     {
         let (events_tx, events_rx) = mpsc::channel::<Event>(1024);
-        let (targets_tx, mut targets_rx) = mpsc::channel(1024);
+        const QUEUED: usize = 1024;
+        let (targets_tx, mut targets_rx) = mpsc::channel(QUEUED);
+        let runtime = tokio::runtime::Handle::current();
         std::thread::spawn(move || {
             for item in targets {
-                if targets_tx.blocking_send(item).is_err() {
+                let item = match targets_tx.try_send(item) {
+                    Ok(()) => continue,
+                    Err(mpsc::error::TrySendError::Closed(_)) => break,
+                    Err(mpsc::error::TrySendError::Full(item)) => item,
+                };
+                // Full: wait until half the queue is free rather than for one slot, so the
+                // sweep wakes this thread once per 512 targets instead of once per target.
+                let Ok(mut room) = runtime.block_on(targets_tx.reserve_many(QUEUED / 2)) else {
                     break;
+                };
+                if let Some(slot) = room.next() {
+                    slot.send(item);
                 }
             }
         });
