@@ -375,3 +375,64 @@ async fn connections_per_address_are_bounded() {
     );
     server.abort();
 }
+
+/// A server limited to TLS 1.2, optionally demanding a client certificate.
+fn tls12_only(leaf: &fleet::Leaf, client_auth: Option<&Pki>) -> rustls::ServerConfig {
+    use std::sync::Arc;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(&[&rustls::version::TLS12])
+        .unwrap();
+    let builder = match client_auth {
+        Some(pki) => {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.add(pki.root.cert.clone()).unwrap();
+            let v = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .unwrap();
+            builder.with_client_cert_verifier(v)
+        }
+        None => builder.with_no_client_auth(),
+    };
+    builder
+        .with_single_cert(leaf.chain.clone(), leaf.key.clone_key())
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls12_servers_complete_or_fail_with_the_chain_captured() {
+    // In TLS 1.2 the client's Finished comes before the server's, so the handshake driver
+    // must send it; a server that wants a client certificate refuses only after that flight.
+    let pki = Pki::new("Twelve").unwrap();
+    let plain = pki
+        .issue(&LeafSpec::new(&["old.test"], 3001, 10, 80))
+        .unwrap();
+    let mtls = pki
+        .issue(&LeafSpec::new(&["oldmtls.test"], 3002, 10, 80))
+        .unwrap();
+    let any = SocketAddr::new(ip("127.0.0.1"), 0);
+    let s_plain =
+        fleet::serve_config(fleet::listen(any).unwrap(), tls12_only(&plain, None)).unwrap();
+    let s_mtls =
+        fleet::serve_config(fleet::listen(any).unwrap(), tls12_only(&mtls, Some(&pki))).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, pki.root_pem()).unwrap();
+    let obs = run_sweep(
+        format!("old.test@{}\noldmtls.test@{}\n", s_plain.addr, s_mtls.addr),
+        &["--ca-file", ca.to_str().unwrap(), "--no-public-roots"],
+    )
+    .await;
+    let m = by_key(&obs);
+    let old = m["old.test@127.0.0.1"];
+    assert!(old.error.is_none(), "{:?}", old.error);
+    assert_eq!(old.cert.as_ref().unwrap().serial, plain.serial_hex);
+    assert_eq!(old.tls.as_ref().unwrap().version, "TLSv1_2");
+    assert!(old.findings.is_empty(), "{:?}", old.findings);
+    let refused = m["oldmtls.test@127.0.0.1"];
+    assert_eq!(refused.cert.as_ref().unwrap().serial, mtls.serial_hex);
+    assert_eq!(refused.error_class(), Some(ErrorClass::TlsAlert));
+}

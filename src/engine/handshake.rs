@@ -12,7 +12,8 @@ use rustls::client::Resumption;
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::{CertificateDer, ServerName, SubjectPublicKeyInfoDer, UnixTime};
 use rustls::{
-    AlertDescription, CertificateError, ClientConfig, DigitallySignedStruct, SignatureScheme,
+    AlertDescription, CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct,
+    SignatureScheme,
 };
 use std::io;
 use std::net::SocketAddr;
@@ -170,6 +171,11 @@ impl TlsClient {
 
     /// A connector whose verifier captures the chain into the returned slot.
     pub fn connector(&self) -> (TlsConnector, ChainSlot) {
+        let (config, slot) = self.capturing_config();
+        (TlsConnector::from(config), slot)
+    }
+
+    fn capturing_config(&self) -> (Arc<ClientConfig>, ChainSlot) {
         let slot: ChainSlot = Arc::default();
         let mut config = (*self.base).clone();
         config
@@ -178,7 +184,74 @@ impl TlsClient {
                 slot: slot.clone(),
                 algs: self.algs,
             }));
-        (TlsConnector::from(Arc::new(config)), slot)
+        (Arc::new(config), slot)
+    }
+}
+
+/// Runs the client side of a handshake until the server's flight is verified.
+///
+/// It stops before sending the client's final flight: by then the chain is captured, the
+/// server has proven it holds the key (CertificateVerify), its Finished MAC is checked, and the
+/// version, cipher suite and ALPN are settled. In TLS 1.3 that flight (the client's Finished)
+/// would only make the server send session tickets we do not want; not sending it saves a
+/// write and the server's work for it. In TLS 1.2 the client's Finished precedes the server's,
+/// so there nothing is left unsent. Errors carry the `rustls::Error` as tokio-rustls does, so
+/// `classify_tls` reads both the same way.
+async fn handshake(tcp: &TcpStream, conn: &mut ClientConnection) -> io::Result<()> {
+    let mut io = Io(tcp);
+    loop {
+        while conn.is_handshaking() && conn.wants_write() {
+            match conn.write_tls(&mut io) {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => tcp.writable().await?,
+                Err(e) => return Err(e),
+            }
+        }
+        if !conn.is_handshaking() {
+            return Ok(());
+        }
+        match conn.read_tls(&mut io) {
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "connection closed during the TLS handshake",
+                ))
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                tcp.readable().await?;
+                continue;
+            }
+            Err(e) => return Err(e),
+        }
+        if let Err(e) = conn.process_new_packets() {
+            // Best effort: tell the server why (the alert rustls queued), then give up.
+            let _ = conn.write_tls(&mut io);
+            return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+        }
+    }
+}
+
+/// Non-blocking reads and writes on a tokio socket, for rustls's `read_tls`/`write_tls`.
+struct Io<'a>(&'a TcpStream);
+
+impl io::Read for Io<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.try_read(buf)
+    }
+}
+
+impl io::Write for Io<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.try_write(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.0.try_write_vectored(bufs)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
@@ -238,10 +311,19 @@ pub async fn probe(
         Ok(Ok(s)) => s,
     };
     out.connect_ms = Some(ms(t0.elapsed()));
-    let _ = tcp.set_nodelay(true);
-    let (connector, slot) = client.connector();
+    let (config, slot) = client.capturing_config();
+    let mut conn = match ClientConnection::new(config, server_name) {
+        Ok(c) => c,
+        Err(e) => {
+            out.error = Some(ErrorInfo {
+                class: ErrorClass::TlsError,
+                message: format!("cannot start a TLS client: {e}"),
+            });
+            return out;
+        }
+    };
     let t1 = Instant::now();
-    let result = tokio::time::timeout(handshake_timeout, connector.connect(server_name, tcp)).await;
+    let result = tokio::time::timeout(handshake_timeout, handshake(&tcp, &mut conn)).await;
     out.handshake_ms = Some(ms(t1.elapsed()));
     out.chain = slot
         .lock()
@@ -258,8 +340,7 @@ pub async fn probe(
             })
         }
         Ok(Err(e)) => out.error = Some(classify_tls(&e, !out.chain.is_empty())),
-        Ok(Ok(tls)) => {
-            let (_, conn) = tls.get_ref();
+        Ok(Ok(())) => {
             out.tls = Some(TlsInfo {
                 version: conn
                     .protocol_version()
