@@ -85,6 +85,34 @@ pub fn chain_entry(der: &[u8]) -> ChainEntry {
     }
 }
 
+/// Chain entries of the certificates already met in a run, by their DER.
+///
+/// A fleet presents a handful of intermediates thousands of times: their names are parsed
+/// and formatted, and their hash taken, once. Bounded, so a sweep of servers that each send
+/// their own odd chain cannot grow it without end (past the bound, entries are computed).
+#[derive(Debug, Default)]
+pub struct ChainEntries {
+    known: std::sync::Mutex<std::collections::HashMap<Vec<u8>, ChainEntry>>,
+}
+
+impl ChainEntries {
+    const MAX: usize = 1024;
+
+    /// The entry for `der`, computed on first sight.
+    pub fn get(&self, der: &[u8]) -> ChainEntry {
+        if let Some(e) = self.known.lock().ok().and_then(|m| m.get(der).cloned()) {
+            return e;
+        }
+        let e = chain_entry(der);
+        if let Ok(mut m) = self.known.lock() {
+            if m.len() < Self::MAX {
+                m.insert(der.to_vec(), e.clone());
+            }
+        }
+        e
+    }
+}
+
 /// Whether the certificate's subject and issuer DNs are byte-identical (self-issued).
 pub fn is_self_issued(der: &[u8]) -> bool {
     parse_x509_certificate(der)

@@ -172,6 +172,7 @@ impl Drop for TargetDone {
 pub struct Engine {
     tls: TlsClient,
     trust: Arc<TrustJudge>,
+    chain_entries: crate::cert::ChainEntries,
     dns: Dns,
     cfg: SweepConfig,
     connections: Arc<Semaphore>,
@@ -193,6 +194,7 @@ impl Engine {
         Arc::new(Engine {
             tls,
             trust,
+            chain_entries: Default::default(),
             dns,
             connections: Arc::new(Semaphore::new(concurrency)),
             // Lookups are cheap and the resolver multiplexes them; a separate, smaller bound
@@ -507,7 +509,7 @@ impl Engine {
                         issuer: info.issuer.clone(),
                         sha256: info.sha256.clone(),
                     },
-                    _ => crate::cert::chain_entry(c),
+                    _ => self.chain_entries.get(c),
                 })
                 .collect();
             if self.cfg.pem {
