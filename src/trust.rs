@@ -56,7 +56,15 @@ pub struct TrustJudge {
     known_intermediates: Vec<CertificateDer<'static>>,
     algs: &'static [&'static dyn rustls::pki_types::SignatureVerificationAlgorithm],
     proven: Mutex<HashMap<[u8; 32], Option<Arc<ProvenIssuer>>>>,
+    /// Leaves whose path through a given issuer already validated in this run, by (leaf
+    /// SHA-256, issuer SHA-256): one certificate deployed on many endpoints (the nodes behind
+    /// a load balancer, a SAN or wildcard certificate) costs one signature check, not one per
+    /// endpoint. Bounded; only successes are kept.
+    validated: Mutex<HashSet<(String, [u8; 32])>>,
 }
+
+/// Entries of the validated-leaf cache (about 100 bytes each).
+const MAX_VALIDATED: usize = 16_384;
 
 impl TrustJudge {
     /// Builds the store: Mozilla's roots unless `no_public_roots`, the OS roots when asked,
@@ -111,6 +119,7 @@ impl TrustJudge {
             known_intermediates,
             algs: webpki::ALL_VERIFICATION_ALGS,
             proven: Mutex::new(HashMap::new()),
+            validated: Mutex::new(HashSet::new()),
         })
     }
 
@@ -162,7 +171,7 @@ impl TrustJudge {
             leaf.not_after_unix.max(leaf.not_before_unix),
         );
         let time = UnixTime::since_unix_epoch(Duration::from_secs(at.max(0) as u64));
-        match self.verify_path(&ee, chain, time, at) {
+        match self.verify_path(&ee, chain, &leaf.sha256, time, at) {
             Ok(()) => {}
             Err(webpki::Error::UnknownIssuer) => {
                 let self_issued = crate::cert::is_self_issued(leaf_der);
@@ -189,10 +198,26 @@ impl TrustJudge {
         &self,
         ee: &EndEntityCert<'_>,
         chain: &[CertificateDer<'_>],
+        leaf_sha256: &str,
         time: UnixTime,
         at: i64,
     ) -> Result<(), webpki::Error> {
         let issuer_key = chain.get(1).map(|c| sha256_bytes(c));
+        let seen = |key: [u8; 32]| (leaf_sha256.to_string(), key);
+        if let Some(key) = issuer_key {
+            // The same leaf under the same issuer validated before, at a time inside the
+            // leaf's validity as now (`at` is clamped to it): same bytes, same answer.
+            if self.validated.lock().is_ok_and(|v| v.contains(&seen(key))) {
+                return Ok(());
+            }
+        }
+        let remember = |key: [u8; 32]| {
+            if let Ok(mut v) = self.validated.lock() {
+                if v.len() < MAX_VALIDATED {
+                    v.insert(seen(key));
+                }
+            }
+        };
         if let Some(key) = issuer_key {
             let cached = self.proven.lock().ok().and_then(|m| m.get(&key).cloned());
             if let Some(Some(p)) = cached {
@@ -210,6 +235,7 @@ impl TrustJudge {
                         )
                         .is_ok()
                     {
+                        remember(key);
                         return Ok(());
                     }
                 }
@@ -228,6 +254,7 @@ impl TrustJudge {
         // Remember the leaf's direct issuer as proven, when the path went through it.
         if let (Some(key), Some(first)) = (issuer_key, path.intermediate_certificates().next()) {
             if first.der().as_ref() == chain[1].as_ref() {
+                remember(key);
                 if let Some(p) = proven_issuer(&chain[1]) {
                     if let Ok(mut m) = self.proven.lock() {
                         m.insert(key, Some(Arc::new(p)));
@@ -327,5 +354,47 @@ pub fn weak_key(c: &CertInfo) -> bool {
         "EC" => c.key_bits > 0 && c.key_bits < 256,
         "DSA" => true,
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::{LeafSpec, Pki};
+
+    fn judge_of(pkis: &[&Pki]) -> (TrustJudge, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("roots.pem");
+        let pem: String = pkis.iter().map(|p| p.root_pem()).collect();
+        std::fs::write(&path, pem).expect("write roots");
+        let judge = TrustJudge::new(&[path], false, true).expect("trust store");
+        (judge, dir)
+    }
+
+    #[test]
+    fn a_validated_leaf_is_reused_only_under_the_same_issuer() {
+        let a = Pki::new("Cache A").expect("pki");
+        let b = Pki::new("Cache B").expect("pki");
+        let (judge, _dir) = judge_of(&[&a, &b]);
+        let leaf = a
+            .issue(&LeafSpec::new(&["lb.test"], 77, 10, 80))
+            .expect("leaf");
+        let info = crate::cert::cert_info(&leaf.chain[0]).expect("parse");
+        let now = ::time::OffsetDateTime::now_utc().unix_timestamp();
+        for _ in 0..3 {
+            let r = judge.judge(&leaf.chain, &info, Some("lb.test"), now);
+            assert!(r.findings.is_empty(), "{r:?}");
+        }
+        assert_eq!(judge.validated.lock().map(|v| v.len()).ok(), Some(1));
+        // The same leaf behind another CA's intermediate does not chain: no reuse.
+        let wrong = vec![leaf.chain[0].clone(), b.intermediate.cert.clone()];
+        let r = judge.judge(&wrong, &info, Some("lb.test"), now);
+        assert!(!r.findings.is_empty(), "{r:?}");
+        // Nor without its intermediate.
+        let r = judge.judge(&leaf.chain[..1], &info, Some("lb.test"), now);
+        assert_eq!(r.findings, vec![Finding::IncompleteChain], "{r:?}");
+        // The name is still checked for every endpoint.
+        let r = judge.judge(&leaf.chain, &info, Some("other.test"), now);
+        assert_eq!(r.findings, vec![Finding::HostnameMismatch], "{r:?}");
     }
 }
