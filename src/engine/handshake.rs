@@ -140,20 +140,16 @@ impl TlsClient {
     /// shares (classical only: post-quantum shares cost CPU and make ClientHellos some old
     /// servers mishandle), no session resumption (a resumed session carries no certificate).
     ///
-    /// The provider is ring's with two parts taken from aws-lc-rs, each measured on a
-    /// 5,000-endpoint sweep: X25519 (32 us per key exchange instead of 59 us; its assembly
-    /// uses the ADX instructions throughout) and the random generator (a user-space DRBG
-    /// instead of one getrandom(2) per client random and session id). aws-lc-rs's signature
-    /// checks and key schedule were not faster in place, so they stay ring's.
+    /// The provider is ring's except for X25519, whose arithmetic comes from aws-lc-rs at half
+    /// the cost (`super::kx` says how and why). aws-lc-rs's whole provider was measured too:
+    /// its signature checks and key schedule were not faster in place.
     pub fn new(settings: &TlsSettings) -> Result<Self, rustls::Error> {
-        let aws = rustls::crypto::aws_lc_rs::default_provider();
         let mut provider = rustls::crypto::ring::default_provider();
         provider.kx_groups = vec![
-            rustls::crypto::aws_lc_rs::kx_group::X25519,
+            super::kx::X25519,
             rustls::crypto::ring::kx_group::SECP256R1,
             rustls::crypto::ring::kx_group::SECP384R1,
         ];
-        provider.secure_random = aws.secure_random;
         // AES-128-GCM with SHA-256 first: the SHA-256 key schedule runs on the CPU's SHA
         // instructions, SHA-384 does not, and both are as good for reading a certificate.
         provider.cipher_suites.sort_by_key(|s| {

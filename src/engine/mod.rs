@@ -2,6 +2,7 @@
 
 pub mod dnsq;
 pub mod handshake;
+pub mod kx;
 pub mod resolve;
 pub mod sweep;
 pub mod targets;
