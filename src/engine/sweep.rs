@@ -177,6 +177,8 @@ pub struct Engine {
     cfg: SweepConfig,
     connections: Arc<Semaphore>,
     lookups: Arc<Semaphore>,
+    /// Names being resolved or resolved and waiting for connection slots.
+    ahead: Arc<Semaphore>,
     per_address: AddressLimits,
     rate: Option<Mutex<tokio::time::Interval>>,
     counters: Arc<Counters>,
@@ -200,6 +202,7 @@ impl Engine {
             // Lookups are cheap and the resolver multiplexes them; a separate, smaller bound
             // keeps a slow DNS server from holding connection slots.
             lookups: Arc::new(Semaphore::new(concurrency.clamp(1, 256))),
+            ahead: Arc::new(Semaphore::new(concurrency)),
             per_address: AddressLimits::new(cfg.per_address),
             rate,
             counters: Arc::new(Counters::default()),
@@ -331,6 +334,12 @@ impl Engine {
                 sni,
                 label,
             } => {
+                // Held until every address of the name has its connection slot, so that when
+                // answers come faster than handshakes finish, resolved names waiting for a
+                // slot stay bounded by the concurrency instead of growing with the inventory.
+                let Ok(ahead) = self.ahead.clone().acquire_owned().await else {
+                    return;
+                };
                 let Ok(permit) = self.lookups.clone().acquire_owned().await else {
                     return;
                 };
@@ -342,6 +351,7 @@ impl Engine {
                     let answer = me.dns.lookup(&name).await;
                     let dns_ms = Some(t0.elapsed().as_secs_f64() * 1000.0);
                     drop(permit);
+                    let _ahead = ahead;
                     match answer {
                         Err(error) => {
                             let obs = Observation {
