@@ -436,3 +436,31 @@ async fn tls12_servers_complete_or_fail_with_the_chain_captured() {
     assert_eq!(refused.cert.as_ref().unwrap().serial, mtls.serial_hex);
     assert_eq!(refused.error_class(), Some(ErrorClass::TlsAlert));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_end_with_a_reset_so_no_local_port_waits_in_time_wait() {
+    use tokio::io::AsyncReadExt;
+    // A server that never answers: the client gives up after its handshake timeout and
+    // closes. A FIN would show here as end of stream; the reset shows as an error.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let (mut tcp, _) = listener.accept().await.unwrap();
+        let mut buf = [0u8; 4096];
+        loop {
+            match tcp.read(&mut buf).await {
+                Ok(0) => return "fin",
+                Ok(_) => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return "reset",
+                Err(_) => return "other",
+            }
+        }
+    });
+    let obs = run_sweep(
+        format!("quiet.test@{addr}\n"),
+        &["--handshake-timeout", "200ms"],
+    )
+    .await;
+    assert_eq!(obs[0].error_class(), Some(ErrorClass::TlsTimeout));
+    assert_eq!(server.await.unwrap(), "reset");
+}
