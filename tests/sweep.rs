@@ -464,3 +464,53 @@ async fn connections_end_with_a_reset_so_no_local_port_waits_in_time_wait() {
     assert_eq!(obs[0].error_class(), Some(ErrorClass::TlsTimeout));
     assert_eq!(server.await.unwrap(), "reset");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retried_hellos_and_chains_spanning_many_reads_are_captured() {
+    use std::sync::Arc;
+    // A TLS 1.3 server that only takes P-256 key shares answers the client's X25519 share
+    // with a HelloRetryRequest; another presents a leaf with 1,200 names (~18 KB), which
+    // needs more than one TLS record. The handshake loop must carry both through.
+    let pki = Pki::new("Loop").unwrap();
+    let hrr = pki
+        .issue(&LeafSpec::new(&["hrr.test"], 4001, 10, 80))
+        .unwrap();
+    let many: Vec<String> = (0..1200).map(|i| format!("n{i}.big.test")).collect();
+    let mut names: Vec<&str> = vec!["big.test"];
+    names.extend(many.iter().map(String::as_str));
+    let big = pki.issue(&LeafSpec::new(&names, 4002, 10, 80)).unwrap();
+    assert!(big.chain[0].len() > 16_384, "{}", big.chain[0].len());
+
+    let mut p256_only = rustls::crypto::ring::default_provider();
+    p256_only.kx_groups = vec![rustls::crypto::ring::kx_group::SECP256R1];
+    let hrr_config = rustls::ServerConfig::builder_with_provider(Arc::new(p256_only))
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(hrr.chain.clone(), hrr.key.clone_key())
+        .unwrap();
+    let any = SocketAddr::new(ip("127.0.0.1"), 0);
+    let s_hrr = fleet::serve_config(fleet::listen(any).unwrap(), hrr_config).unwrap();
+    let s_big = fleet::serve_tls(any, &big, &[], None).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, pki.root_pem()).unwrap();
+    let obs = run_sweep(
+        format!("hrr.test@{}\nbig.test@{}\n", s_hrr.addr, s_big.addr),
+        &["--ca-file", ca.to_str().unwrap(), "--no-public-roots"],
+    )
+    .await;
+    let m = by_key(&obs);
+    let h = m["hrr.test@127.0.0.1"];
+    assert!(h.error.is_none(), "{:?}", h.error);
+    assert_eq!(h.cert.as_ref().unwrap().serial, hrr.serial_hex);
+    assert_eq!(
+        h.tls.as_ref().unwrap().kx_group.as_deref(),
+        Some("secp256r1")
+    );
+    let b = m["big.test@127.0.0.1"];
+    assert!(b.error.is_none(), "{:?}", b.error);
+    assert_eq!(b.cert.as_ref().unwrap().serial, big.serial_hex);
+    assert_eq!(b.cert.as_ref().unwrap().sans.len(), 1201);
+    assert!(b.findings.is_empty(), "{:?}", b.findings);
+}
