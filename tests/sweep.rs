@@ -514,3 +514,48 @@ async fn retried_hellos_and_chains_spanning_many_reads_are_captured() {
     assert_eq!(b.cert.as_ref().unwrap().sans.len(), 1201);
     assert!(b.findings.is_empty(), "{:?}", b.findings);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_waiting_for_a_connection_slot_stay_bounded_by_the_concurrency() {
+    // Answers come at once, handshakes never finish (a tarpit, 100 ms handshake timeout):
+    // without a bound every name would be resolved long before it can connect.
+    let tarpit = fleet::serve_tarpit(SocketAddr::new(ip("127.0.0.1"), 0))
+        .await
+        .unwrap();
+    let names: Vec<String> = (0..24).map(|i| format!("w{i}.test.")).collect();
+    let records: Vec<(&str, IpAddr)> = names
+        .iter()
+        .map(|n| (n.as_str(), ip("127.0.0.1")))
+        .collect();
+    let dns = support::dns_server("test.", &records, &[]).await;
+    let targets: String = (0..24)
+        .map(|i| format!("w{i}.test:{}\n", tarpit.addr.port()))
+        .collect();
+    let resolver = dns.addr.to_string();
+    let args = scan_args(&[
+        "--resolver",
+        &resolver,
+        "--concurrency",
+        "2",
+        "--handshake-timeout",
+        "100ms",
+    ]);
+    let (engine, _) = build_engine(&args).unwrap();
+    let counters = engine.counters();
+    let reader =
+        TargetReader::from_reader("targets.txt", Box::new(std::io::Cursor::new(targets)), 443);
+    let sinks = Sinks {
+        csv: None,
+        jsonl: None,
+        keep: true,
+    };
+    let obs = sweep(engine, reader, None, sinks, true).await.unwrap().kept;
+    assert_eq!(obs.len(), 24);
+    assert!(obs
+        .iter()
+        .all(|o| o.error_class() == Some(ErrorClass::TlsTimeout)));
+    let peak = counters
+        .names_waiting_peak
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert!((1..=2).contains(&peak), "{peak} names waited at once");
+}

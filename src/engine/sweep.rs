@@ -131,6 +131,10 @@ pub struct Counters {
     pub duplicates: AtomicU64,
     /// Endpoints started.
     pub endpoints_started: AtomicU64,
+    /// Names resolved whose addresses are not all connecting yet.
+    pub names_waiting: AtomicU64,
+    /// The most names that were ever waiting so at once (bounded by the concurrency).
+    pub names_waiting_peak: AtomicU64,
 }
 
 /// Stops the sweep from starting new connections (Ctrl-C).
@@ -352,6 +356,10 @@ impl Engine {
                     let dns_ms = Some(t0.elapsed().as_secs_f64() * 1000.0);
                     drop(permit);
                     let _ahead = ahead;
+                    let waiting = me.counters.names_waiting.fetch_add(1, Ordering::Relaxed) + 1;
+                    me.counters
+                        .names_waiting_peak
+                        .fetch_max(waiting, Ordering::Relaxed);
                     match answer {
                         Err(error) => {
                             let obs = Observation {
@@ -393,6 +401,7 @@ impl Engine {
                             }
                         }
                     }
+                    me.counters.names_waiting.fetch_sub(1, Ordering::Relaxed);
                 });
             }
         }
