@@ -559,3 +559,69 @@ async fn names_waiting_for_a_connection_slot_stay_bounded_by_the_concurrency() {
         .load(std::sync::atomic::Ordering::Relaxed);
     assert!((1..=2).contains(&peak), "{peak} names waited at once");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_starts_no_connection_for_names_already_resolved() {
+    use certsweep::engine::sweep::Cancel;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use tokio::io::AsyncReadExt;
+    // --concurrency 3 against a server that counts connections and never answers (300 ms
+    // handshake timeout). Once it holds three, the sweep is stopped: the names resolved in
+    // the meantime wait for a slot that frees only when those three time out, long after
+    // the stop, and must not connect then.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let connects = Arc::new(AtomicUsize::new(0));
+    let (three_tx, mut three) = tokio::sync::watch::channel(false);
+    let seen = connects.clone();
+    let server = tokio::spawn(async move {
+        loop {
+            let Ok((mut tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            if seen.fetch_add(1, Ordering::SeqCst) + 1 == 3 {
+                let _ = three_tx.send(true);
+            }
+            tokio::spawn(async move {
+                let mut buf = [0u8; 1024];
+                while let Ok(n) = tcp.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    let names: Vec<String> = (0..12).map(|i| format!("s{i}.test.")).collect();
+    let records: Vec<(&str, IpAddr)> = names
+        .iter()
+        .map(|n| (n.as_str(), ip("127.0.0.1")))
+        .collect();
+    let dns = support::dns_server("test.", &records, &[]).await;
+    let targets: String = (0..12).map(|i| format!("s{i}.test:{port}\n")).collect();
+    let resolver = dns.addr.to_string();
+    let args = scan_args(&[
+        "--resolver",
+        &resolver,
+        "--concurrency",
+        "3",
+        "--handshake-timeout",
+        "300ms",
+    ]);
+    let (engine, _) = build_engine(&args).unwrap();
+    let reader =
+        TargetReader::from_reader("targets.txt", Box::new(std::io::Cursor::new(targets)), 443);
+    let cancel = Cancel::default();
+    let mut events = engine.start(reader, cancel.clone());
+    three.wait_for(|t| *t).await.unwrap();
+    cancel.cancel();
+    let mut results = 0;
+    while events.recv().await.is_some() {
+        results += 1;
+    }
+    let n = connects.load(Ordering::SeqCst);
+    assert_eq!(n, 3, "{n} connections, {results} results");
+    assert_eq!(results, 3, "every endpoint started is reported");
+    server.abort();
+}

@@ -298,7 +298,7 @@ impl Engine {
                     sni,
                     label,
                 };
-                self.launch(ep, None, done, tx.clone()).await;
+                self.launch(ep, None, done, tx.clone(), cancel).await;
             }
             Target::Cidr { net, port } => {
                 for ip in net_addrs(&net) {
@@ -312,7 +312,8 @@ impl Engine {
                         sni: None,
                         label: None,
                     };
-                    self.launch(ep, None, done.clone(), tx.clone()).await;
+                    self.launch(ep, None, done.clone(), tx.clone(), cancel)
+                        .await;
                 }
             }
             Target::Name {
@@ -329,7 +330,7 @@ impl Engine {
                     port,
                     label,
                 };
-                self.launch(ep, None, done, tx.clone()).await;
+                self.launch(ep, None, done, tx.clone(), cancel).await;
             }
             Target::Name {
                 name,
@@ -397,7 +398,8 @@ impl Engine {
                                     sni: Some(sni.clone().unwrap_or_else(|| name.clone())),
                                     label: label.clone(),
                                 };
-                                me.launch(ep, dns_ms, done.clone(), tx.clone()).await;
+                                me.launch(ep, dns_ms, done.clone(), tx.clone(), &cancel)
+                                    .await;
                             }
                         }
                     }
@@ -413,12 +415,18 @@ impl Engine {
         dns_ms: Option<f64>,
         done: Arc<TargetDone>,
         tx: mpsc::Sender<Event>,
+        cancel: &Cancel,
     ) {
         let Ok(permit) = self.connections.clone().acquire_owned().await else {
             return;
         };
         if let Some(rate) = &self.rate {
             rate.lock().await.tick().await;
+        }
+        // A stop may have come while this endpoint waited for its slot or its turn (up to
+        // --concurrency resolved names wait here): it is not started then.
+        if cancel.is_cancelled() {
+            return;
         }
         self.counters
             .endpoints_started
