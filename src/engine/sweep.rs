@@ -139,17 +139,30 @@ pub struct Counters {
 
 /// Stops the sweep from starting new connections (Ctrl-C).
 #[derive(Debug, Clone, Default)]
-pub struct Cancel(Arc<AtomicBool>);
+pub struct Cancel(Arc<(AtomicBool, tokio::sync::Notify)>);
 
 impl Cancel {
     /// Asks the sweep to stop starting new work.
     pub fn cancel(&self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.0 .0.store(true, Ordering::SeqCst);
+        self.0 .1.notify_waiters();
     }
 
     /// Whether [`Cancel::cancel`] was called.
     pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.0 .0.load(Ordering::SeqCst)
+    }
+
+    /// Completes once [`Cancel::cancel`] is called (at once if it was).
+    pub async fn cancelled(&self) {
+        let notified = self.0 .1.notified();
+        tokio::pin!(notified);
+        // Registered before the flag is read, so a cancel in between is not missed.
+        notified.as_mut().enable();
+        if self.is_cancelled() {
+            return;
+        }
+        notified.await;
     }
 }
 
@@ -420,11 +433,16 @@ impl Engine {
         let Ok(permit) = self.connections.clone().acquire_owned().await else {
             return;
         };
+        // A stop may come while this endpoint waits for its slot or its --rate turn (up to
+        // --concurrency resolved names wait here): it is not started then, and the turns of
+        // those waiting are not waited out one by one (at --rate 10, a thousand of them would
+        // hold a stopped sweep for a hundred seconds).
         if let Some(rate) = &self.rate {
-            rate.lock().await.tick().await;
+            tokio::select! {
+                _ = async { rate.lock().await.tick().await } => {}
+                _ = cancel.cancelled() => return,
+            }
         }
-        // A stop may have come while this endpoint waited for its slot or its turn (up to
-        // --concurrency resolved names wait here): it is not started then.
         if cancel.is_cancelled() {
             return;
         }
