@@ -15,7 +15,7 @@ use crate::scan::create;
 use crate::Error;
 use std::io::{Read, Write};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Bad input lines printed one by one before only counting them.
 const MAX_PRINTED_BAD_LINES: usize = 50;
@@ -138,9 +138,33 @@ pub async fn check_all(args: &DcvArgs, keep: bool) -> Result<(DcvSummary, Vec<Ou
     }
     let mut rx = run::start(checker, requests.requests, args.concurrency, stop);
     let mut kept = Vec::new();
-    let mut last_flush = Instant::now();
+    let mut clock = crate::report::FlushClock::default();
     let mut done = 0u64;
-    while let Some(o) = rx.recv().await {
+    loop {
+        let o = tokio::select! {
+            o = rx.recv() => o,
+            () = clock.due() => {
+                if let Some((p, w)) = &mut csv {
+                    w.flush()
+                        .map_err(|e| Error::Runtime(format!("writing {}: {e}", p.display())))?;
+                }
+                if let Some((p, w)) = &mut jsonl {
+                    w.flush()
+                        .map_err(|e| Error::Runtime(format!("writing {}: {e}", p.display())))?;
+                }
+                clock.flushed();
+                progress.update(
+                    done,
+                    format!(
+                        "{} ready · {} not_ready · {} unknown",
+                        summary.ready, summary.not_ready, summary.unknown
+                    ),
+                );
+                continue;
+            }
+        };
+        let Some(o) = o else { break };
+        clock.wrote();
         done += 1;
         summary.add(&o);
         if let Some((p, w)) = &mut csv {
@@ -153,25 +177,6 @@ pub async fn check_all(args: &DcvArgs, keep: bool) -> Result<(DcvSummary, Vec<Ou
         }
         if keep {
             kept.push(o);
-        }
-        // Every decided row is on disk within a second, and at once when idle.
-        if rx.is_empty() || last_flush.elapsed() >= Duration::from_millis(500) {
-            if let Some((p, w)) = &mut csv {
-                w.flush()
-                    .map_err(|e| Error::Runtime(format!("writing {}: {e}", p.display())))?;
-            }
-            if let Some((p, w)) = &mut jsonl {
-                w.flush()
-                    .map_err(|e| Error::Runtime(format!("writing {}: {e}", p.display())))?;
-            }
-            last_flush = Instant::now();
-            progress.update(
-                done,
-                format!(
-                    "{} ready · {} not_ready · {} unknown",
-                    summary.ready, summary.not_ready, summary.unknown
-                ),
-            );
         }
     }
     progress.finish();

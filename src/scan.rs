@@ -249,22 +249,15 @@ where
     let mut rx = engine.start(targets, cancel.clone());
     let mut summary = Summary::default();
     let mut kept = Vec::new();
-    // Rows written since the last flush wait at most this long for company: one write per
-    // batch instead of one per row, and still on disk well within the second promised.
-    let flush_after = Duration::from_millis(200);
-    let flush_timer = tokio::time::sleep(flush_after);
-    tokio::pin!(flush_timer);
-    // select! polls ready branches in random order, so the timer also fires while results
-    // keep arriving.
-    let mut dirty = false;
+    let mut clock = crate::report::FlushClock::default();
     let now = now_unix();
     loop {
         let ev = tokio::select! {
             ev = rx.recv() => ev,
             _ = hard_stop.notified() => break,
-            () = &mut flush_timer, if dirty => {
+            () = clock.due() => {
                 sinks.flush()?;
-                dirty = false;
+                clock.flushed();
                 progress.update(
                     counters.targets_done.load(Ordering::Relaxed),
                     format!("{} endpoints · {} errors", summary.endpoints, summary.error_total()),
@@ -273,12 +266,7 @@ where
             }
         };
         let Some(ev) = ev else { break };
-        if !dirty {
-            dirty = true;
-            flush_timer
-                .as_mut()
-                .reset(tokio::time::Instant::now() + flush_after);
-        }
+        clock.wrote();
         match ev {
             Event::Observed(o) => {
                 summary.add(&o);
