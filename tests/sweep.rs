@@ -625,3 +625,49 @@ async fn a_stop_starts_no_connection_for_names_already_resolved() {
     assert_eq!(results, 3, "every endpoint started is reported");
     server.abort();
 }
+
+/// Serves one certificate but signs the handshake with another certificate's key.
+#[derive(Debug)]
+struct WrongKey(std::sync::Arc<rustls::sign::CertifiedKey>);
+
+impl rustls::server::ResolvesServerCert for WrongKey {
+    fn resolve(
+        &self,
+        _hello: rustls::server::ClientHello<'_>,
+    ) -> Option<std::sync::Arc<rustls::sign::CertifiedKey>> {
+        Some(self.0.clone())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_handshake_signature_fails_with_the_chain_captured() {
+    use std::sync::Arc;
+    // The chain arrives before the CertificateVerify that cannot be checked against it: the
+    // chain is kept, the endpoint fails as tls_error, and no TLS details are claimed.
+    let pki = Pki::new("Forged").unwrap();
+    let shown = pki
+        .issue(&LeafSpec::new(&["forged.test"], 5001, 10, 80))
+        .unwrap();
+    let other = pki
+        .issue(&LeafSpec::new(&["other.test"], 5002, 10, 80))
+        .unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let key = provider
+        .key_provider
+        .load_private_key(other.key.clone_key())
+        .unwrap();
+    let forged = Arc::new(rustls::sign::CertifiedKey::new(shown.chain.clone(), key));
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(WrongKey(forged)));
+    let any = SocketAddr::new(ip("127.0.0.1"), 0);
+    let server = fleet::serve_config(fleet::listen(any).unwrap(), config).unwrap();
+    let obs = run_sweep(format!("forged.test@{}\n", server.addr), &[]).await;
+    let o = &obs[0];
+    assert_eq!(o.cert.as_ref().unwrap().serial, shown.serial_hex);
+    assert_eq!(o.chain.len(), 2);
+    assert_eq!(o.error_class(), Some(ErrorClass::TlsError), "{:?}", o.error);
+    assert!(o.tls.is_none());
+}
