@@ -56,11 +56,12 @@ pub struct TrustJudge {
     known_intermediates: Vec<CertificateDer<'static>>,
     algs: &'static [&'static dyn rustls::pki_types::SignatureVerificationAlgorithm],
     proven: Mutex<HashMap<[u8; 32], Option<Arc<ProvenIssuer>>>>,
-    /// Leaves whose path through a given issuer already validated in this run, by (leaf
-    /// SHA-256, issuer SHA-256): one certificate deployed on many endpoints (the nodes behind
-    /// a load balancer, a SAN or wildcard certificate) costs one signature check, not one per
+    /// Leaves whose path already validated in this run (leaf SHA-256, lowercase hex) and the
+    /// SHA-256 of the issuer it went through: one certificate deployed on many endpoints (the
+    /// nodes behind a load balancer, a SAN or wildcard certificate) costs one signature check,
+    /// not one per endpoint. Looked up by the leaf's hex as it stands, with no allocation per
     /// endpoint. Bounded; only successes are kept.
-    validated: Mutex<HashSet<(String, [u8; 32])>>,
+    validated: Mutex<HashMap<String, [u8; 32]>>,
 }
 
 /// Entries of the validated-leaf cache (about 100 bytes each).
@@ -119,7 +120,7 @@ impl TrustJudge {
             known_intermediates,
             algs: webpki::ALL_VERIFICATION_ALGS,
             proven: Mutex::new(HashMap::new()),
-            validated: Mutex::new(HashSet::new()),
+            validated: Mutex::new(HashMap::new()),
         })
     }
 
@@ -203,18 +204,21 @@ impl TrustJudge {
         at: i64,
     ) -> Result<(), webpki::Error> {
         let issuer_key = chain.get(1).map(|c| sha256_bytes(c));
-        let seen = |key: [u8; 32]| (leaf_sha256.to_string(), key);
         if let Some(key) = issuer_key {
             // The same leaf under the same issuer validated before, at a time inside the
             // leaf's validity as now (`at` is clamped to it): same bytes, same answer.
-            if self.validated.lock().is_ok_and(|v| v.contains(&seen(key))) {
+            if self
+                .validated
+                .lock()
+                .is_ok_and(|v| v.get(leaf_sha256) == Some(&key))
+            {
                 return Ok(());
             }
         }
         let remember = |key: [u8; 32]| {
             if let Ok(mut v) = self.validated.lock() {
-                if v.len() < MAX_VALIDATED {
-                    v.insert(seen(key));
+                if v.len() < MAX_VALIDATED || v.contains_key(leaf_sha256) {
+                    v.insert(leaf_sha256.to_string(), key);
                 }
             }
         };
