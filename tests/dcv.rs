@@ -35,47 +35,36 @@ fn host_of(path: &str) -> &str {
     path.split(['/', ':']).next().unwrap_or("")
 }
 
+/// A redirect with an empty body.
+fn redirect(status: u16, location: String) -> (u16, Vec<(&'static str, String)>, String) {
+    (status, vec![("location", location)], String::new())
+}
+
 fn redirect_odd_port(path: &str) -> (u16, Vec<(&'static str, String)>, String) {
     let host = host_of(path);
-    (
+    redirect(
         301,
-        vec![(
-            "location",
-            format!("http://{host}:8080/.well-known/acme-challenge/tok"),
-        )],
-        String::new(),
+        format!("http://{host}:8080/.well-known/acme-challenge/tok"),
     )
 }
 
 fn redirect_loop(_: &str) -> (u16, Vec<(&'static str, String)>, String) {
-    (
-        302,
-        vec![("location", "/.well-known/acme-challenge/tok".into())],
-        String::new(),
-    )
+    redirect(302, "/.well-known/acme-challenge/tok".into())
 }
 
 fn redirect_https(path: &str) -> (u16, Vec<(&'static str, String)>, String) {
     let host = host_of(path);
-    (
+    redirect(
         301,
-        vec![(
-            "location",
-            format!("https://{host}/.well-known/acme-challenge/tok"),
-        )],
-        String::new(),
+        format!("https://{host}/.well-known/acme-challenge/tok"),
     )
 }
 
 fn redirect_http_443(path: &str) -> (u16, Vec<(&'static str, String)>, String) {
     let host = host_of(path);
-    (
+    redirect(
         302,
-        vec![(
-            "location",
-            format!("http://{host}:443/.well-known/acme-challenge/tok"),
-        )],
-        String::new(),
+        format!("http://{host}:443/.well-known/acme-challenge/tok"),
     )
 }
 

@@ -24,17 +24,63 @@ fn scan_args(extra: &[&str]) -> certsweep::cli::ScanArgs {
     }
 }
 
-async fn run_sweep(targets: String, args: &[&str]) -> Vec<Observation> {
-    let args = scan_args(args);
-    let (engine, _) = build_engine(&args).unwrap();
+/// An engine built from scan options and a reader over `targets`.
+fn engine_and_targets(
+    targets: String,
+    args: &[&str],
+) -> (
+    std::sync::Arc<certsweep::engine::sweep::Engine>,
+    TargetReader,
+) {
+    let (engine, _) = build_engine(&scan_args(args)).unwrap();
     let reader =
         TargetReader::from_reader("targets.txt", Box::new(std::io::Cursor::new(targets)), 443);
+    (engine, reader)
+}
+
+/// Sweeps `targets` and returns every observation and the engine's counters.
+async fn sweep_counted(
+    targets: String,
+    args: &[&str],
+) -> (
+    Vec<Observation>,
+    std::sync::Arc<certsweep::engine::sweep::Counters>,
+) {
+    let (engine, reader) = engine_and_targets(targets, args);
+    let counters = engine.counters();
     let sinks = Sinks {
         csv: None,
         jsonl: None,
         keep: true,
     };
-    sweep(engine, reader, None, sinks, true).await.unwrap().kept
+    let kept = sweep(engine, reader, None, sinks, true).await.unwrap().kept;
+    (kept, counters)
+}
+
+async fn run_sweep(targets: String, args: &[&str]) -> Vec<Observation> {
+    sweep_counted(targets, args).await.0
+}
+
+/// Sweeps `targets` trusting only `pki`'s root.
+async fn run_sweep_trusting(pki: &Pki, targets: String) -> Vec<Observation> {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, pki.root_pem()).unwrap();
+    run_sweep(
+        targets,
+        &["--ca-file", ca.to_str().unwrap(), "--no-public-roots"],
+    )
+    .await
+}
+
+/// A DNS server answering `prefix0.test.` .. `prefix{n-1}.test.` with 127.0.0.1.
+async fn names_on_loopback(prefix: &str, n: usize) -> support::Dns {
+    let names: Vec<String> = (0..n).map(|i| format!("{prefix}{i}.test.")).collect();
+    let records: Vec<(&str, IpAddr)> = names
+        .iter()
+        .map(|n| (n.as_str(), ip("127.0.0.1")))
+        .collect();
+    support::dns_server("test.", &records, &[]).await
 }
 
 fn by_key(obs: &[Observation]) -> HashMap<String, &Observation> {
@@ -418,12 +464,9 @@ async fn tls12_servers_complete_or_fail_with_the_chain_captured() {
         fleet::serve_config(fleet::listen(any).unwrap(), tls12_only(&plain, None)).unwrap();
     let s_mtls =
         fleet::serve_config(fleet::listen(any).unwrap(), tls12_only(&mtls, Some(&pki))).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, pki.root_pem()).unwrap();
-    let obs = run_sweep(
+    let obs = run_sweep_trusting(
+        &pki,
         format!("old.test@{}\noldmtls.test@{}\n", s_plain.addr, s_mtls.addr),
-        &["--ca-file", ca.to_str().unwrap(), "--no-public-roots"],
     )
     .await;
     let m = by_key(&obs);
@@ -492,12 +535,9 @@ async fn retried_hellos_and_chains_spanning_many_reads_are_captured() {
     let any = SocketAddr::new(ip("127.0.0.1"), 0);
     let s_hrr = fleet::serve_config(fleet::listen(any).unwrap(), hrr_config).unwrap();
     let s_big = fleet::serve_tls(any, &big, &[], None).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, pki.root_pem()).unwrap();
-    let obs = run_sweep(
+    let obs = run_sweep_trusting(
+        &pki,
         format!("hrr.test@{}\nbig.test@{}\n", s_hrr.addr, s_big.addr),
-        &["--ca-file", ca.to_str().unwrap(), "--no-public-roots"],
     )
     .await;
     let m = by_key(&obs);
@@ -522,34 +562,23 @@ async fn names_waiting_for_a_connection_slot_stay_bounded_by_the_concurrency() {
     let tarpit = fleet::serve_tarpit(SocketAddr::new(ip("127.0.0.1"), 0))
         .await
         .unwrap();
-    let names: Vec<String> = (0..24).map(|i| format!("w{i}.test.")).collect();
-    let records: Vec<(&str, IpAddr)> = names
-        .iter()
-        .map(|n| (n.as_str(), ip("127.0.0.1")))
-        .collect();
-    let dns = support::dns_server("test.", &records, &[]).await;
+    let dns = names_on_loopback("w", 24).await;
     let targets: String = (0..24)
         .map(|i| format!("w{i}.test:{}\n", tarpit.addr.port()))
         .collect();
     let resolver = dns.addr.to_string();
-    let args = scan_args(&[
-        "--resolver",
-        &resolver,
-        "--concurrency",
-        "2",
-        "--handshake-timeout",
-        "100ms",
-    ]);
-    let (engine, _) = build_engine(&args).unwrap();
-    let counters = engine.counters();
-    let reader =
-        TargetReader::from_reader("targets.txt", Box::new(std::io::Cursor::new(targets)), 443);
-    let sinks = Sinks {
-        csv: None,
-        jsonl: None,
-        keep: true,
-    };
-    let obs = sweep(engine, reader, None, sinks, true).await.unwrap().kept;
+    let (obs, counters) = sweep_counted(
+        targets,
+        &[
+            "--resolver",
+            &resolver,
+            "--concurrency",
+            "2",
+            "--handshake-timeout",
+            "100ms",
+        ],
+    )
+    .await;
     assert_eq!(obs.len(), 24);
     assert!(obs
         .iter()
@@ -593,25 +622,20 @@ async fn a_stop_starts_no_connection_for_names_already_resolved() {
             });
         }
     });
-    let names: Vec<String> = (0..12).map(|i| format!("s{i}.test.")).collect();
-    let records: Vec<(&str, IpAddr)> = names
-        .iter()
-        .map(|n| (n.as_str(), ip("127.0.0.1")))
-        .collect();
-    let dns = support::dns_server("test.", &records, &[]).await;
+    let dns = names_on_loopback("s", 12).await;
     let targets: String = (0..12).map(|i| format!("s{i}.test:{port}\n")).collect();
     let resolver = dns.addr.to_string();
-    let args = scan_args(&[
-        "--resolver",
-        &resolver,
-        "--concurrency",
-        "3",
-        "--handshake-timeout",
-        "300ms",
-    ]);
-    let (engine, _) = build_engine(&args).unwrap();
-    let reader =
-        TargetReader::from_reader("targets.txt", Box::new(std::io::Cursor::new(targets)), 443);
+    let (engine, reader) = engine_and_targets(
+        targets,
+        &[
+            "--resolver",
+            &resolver,
+            "--concurrency",
+            "3",
+            "--handshake-timeout",
+            "300ms",
+        ],
+    );
     let cancel = Cancel::default();
     let mut events = engine.start(reader, cancel.clone());
     three.wait_for(|t| *t).await.unwrap();
