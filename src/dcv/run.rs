@@ -379,9 +379,8 @@ impl Checker {
 /// the path reaches the web server.
 fn random_token() -> String {
     use base64::Engine as _;
-    use ring::rand::SecureRandom;
     let mut b = [0u8; 18];
-    let _ = ring::rand::SystemRandom::new().fill(&mut b);
+    crate::engine::random::fill(&mut b);
     format!(
         "certsweep-{}",
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)

@@ -280,7 +280,7 @@ impl UdpMux {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let id = {
             let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-            let mut id: u16 = rand_u16();
+            let mut id: u16 = super::random::question_id();
             while pending.contains_key(&id) {
                 id = id.wrapping_add(1);
             }
@@ -342,27 +342,6 @@ impl UdpMux {
             authorities: resp.authorities,
         })
     }
-}
-
-/// A random question id. Ids come from a per-thread pool of random bytes refilled 64 at a
-/// time: one `getrandom` call per 32 questions instead of one per question on the sweep's
-/// per-endpoint path.
-fn rand_u16() -> u16 {
-    use ring::rand::SecureRandom;
-    use std::cell::RefCell;
-    thread_local! {
-        static POOL: RefCell<([u8; 64], usize)> = const { RefCell::new(([0; 64], 64)) };
-    }
-    POOL.with(|p| {
-        let mut p = p.borrow_mut();
-        if p.1 + 2 > p.0.len() {
-            let _ = ring::rand::SystemRandom::new().fill(&mut p.0);
-            p.1 = 0;
-        }
-        let i = p.1;
-        p.1 += 2;
-        u16::from_le_bytes([p.0[i], p.0[i + 1]])
-    })
 }
 
 /// Asks questions over the shared sockets of a [`UdpMux`], bound on first use, or over a

@@ -160,6 +160,7 @@ impl TlsClient {
                     | rustls::CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256
             )
         });
+        provider.secure_random = &super::random::ThreadRandom;
         let provider: Arc<CryptoProvider> = Arc::new(provider);
         let algs = provider.signature_verification_algorithms;
         let mut config = ClientConfig::builder_with_provider(provider)

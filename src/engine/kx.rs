@@ -1,15 +1,14 @@
-//! X25519 for the sweep's TLS client: aws-lc-rs's arithmetic, ring's randomness.
+//! X25519 for the sweep's TLS client: aws-lc-rs's arithmetic, randomness of our choosing.
 //!
 //! aws-lc-rs computes an X25519 key pair and shared secret in about half of ring's time
 //! (32 vs 59 us on the benchmark machine; its assembly uses the ADX instructions
 //! throughout), which is 0.02-0.03 ms of CPU per endpoint of a sweep. Its random generator,
 //! though, seeds itself once per thread from a CPU-jitter entropy collector that burns
 //! ~40 ms of CPU per thread (measured with `perf` on a one-target sweep: 80 % of its CPU).
-//! So the private key is drawn from ring's generator (the operating system's getrandom) and
-//! handed to aws-lc-rs as raw bytes; nothing here reaches aws-lc's generator.
+//! So the private key is drawn from the sweep's own generator (`super::random`) and handed to
+//! aws-lc-rs as raw bytes; nothing here reaches aws-lc's generator.
 
 use aws_lc_rs::agreement;
-use ring::rand::SecureRandom;
 use rustls::crypto::{ActiveKeyExchange, SharedSecret, SupportedKxGroup};
 use rustls::{Error, NamedGroup, PeerMisbehaved};
 
@@ -24,9 +23,7 @@ impl SupportedKxGroup for X25519Group {
         // The ephemeral secret only protects a handshake that never carries application
         // data, so the stack copy is not scrubbed.
         let mut secret = [0u8; 32];
-        ring::rand::SystemRandom::new()
-            .fill(&mut secret)
-            .map_err(|_| Error::FailedToGetRandomBytes)?;
+        super::random::fill(&mut secret);
         let key = agreement::PrivateKey::from_private_key(&agreement::X25519, &secret)
             .map_err(|e| Error::General(format!("X25519 private key rejected: {e}")))?;
         let public = key

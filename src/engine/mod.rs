@@ -3,6 +3,7 @@
 pub mod dnsq;
 pub mod handshake;
 pub mod kx;
+pub mod random;
 pub mod resolve;
 pub mod sweep;
 pub mod targets;
