@@ -5,5 +5,6 @@ pub mod handshake;
 pub mod kx;
 pub mod random;
 pub mod resolve;
+pub mod seen;
 pub mod sweep;
 pub mod targets;

@@ -12,7 +12,6 @@ use crate::model::{ErrorClass, ErrorInfo, Observation, Timings};
 use crate::timefmt::{now_unix, rfc3339};
 use crate::trust::TrustJudge;
 use std::collections::HashMap;
-use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -262,7 +261,7 @@ impl Engine {
         });
         let me = self.clone();
         tokio::spawn(async move {
-            let mut seen: HashSet<u64> = HashSet::new();
+            let mut seen = super::seen::Seen::default();
             while let Some(item) = targets_rx.recv().await {
                 if cancel.is_cancelled() {
                     break;
@@ -274,8 +273,7 @@ impl Engine {
                         continue;
                     }
                 };
-                // Exact duplicates collapse. Only a 64-bit hash is kept per target, so a
-                // million-line list costs a few MiB, not its text.
+                // Exact duplicates collapse; `Seen` keeps 6 bytes per distinct target.
                 let mut h = std::collections::hash_map::DefaultHasher::new();
                 target.hash(&mut h);
                 if !seen.insert(h.finish()) {
