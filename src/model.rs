@@ -67,14 +67,6 @@ impl ErrorClass {
             ErrorClass::TlsError => "tls_error",
         }
     }
-
-    /// Whether a retry may help (timeouts and resets), as opposed to a definite answer.
-    pub fn is_transient(self) -> bool {
-        matches!(
-            self,
-            ErrorClass::ConnectTimeout | ErrorClass::ConnectError | ErrorClass::TlsTimeout
-        )
-    }
 }
 
 impl fmt::Display for ErrorClass {
@@ -265,6 +257,9 @@ pub struct Observation {
     /// Set when there is no certificate, or when the handshake failed after it was captured
     /// (e.g. the server demanded a client certificate).
     pub error: Option<ErrorInfo>,
+    /// TCP connections tried: 0 when the name did not resolve, more than 1 when `--retries`
+    /// tried again after a timeout or a reset (a flaky endpoint even when it answered).
+    pub attempts: u32,
 }
 
 impl Observation {

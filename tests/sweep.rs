@@ -695,3 +695,130 @@ async fn a_bad_handshake_signature_fails_with_the_chain_captured() {
     assert_eq!(o.error_class(), Some(ErrorClass::TlsError), "{:?}", o.error);
     assert!(o.tls.is_none());
 }
+
+/// A server that resets the first `resets` connections it accepts and serves `leaf` on the
+/// rest, telling each accept on `accepted`.
+fn resetting_server(
+    leaf: &fleet::Leaf,
+    resets: usize,
+) -> (
+    SocketAddr,
+    tokio::sync::watch::Receiver<usize>,
+    tokio::task::JoinHandle<()>,
+) {
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(leaf.chain.clone(), leaf.key.clone_key())
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = fleet::listen(SocketAddr::new(ip("127.0.0.1"), 0)).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (accepted_tx, accepted) = tokio::sync::watch::channel(0usize);
+    let task = tokio::spawn(async move {
+        let mut n = 0;
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            n += 1;
+            let _ = accepted_tx.send(n);
+            if n <= resets {
+                // Linger 0: the close is a reset, as from an overloaded balancer.
+                socket2::SockRef::from(&tcp)
+                    .set_linger(Some(std::time::Duration::ZERO))
+                    .unwrap();
+                drop(tcp);
+                continue;
+            }
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let _ = acceptor.accept(tcp).await;
+            });
+        }
+    });
+    (addr, accepted, task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resets_are_retried_and_answers_are_not() {
+    let pki = Pki::new("Retry").unwrap();
+    let leaf = pki
+        .issue(&LeafSpec::new(&["flaky.test"], 5001, 10, 80))
+        .unwrap();
+    let (recovers, recovers_accepts, s1) = resetting_server(&leaf, 2);
+    let (never, never_accepts, s2) = resetting_server(&leaf, usize::MAX);
+    let refused = fleet::refused_addr(ip("127.0.0.1")).await.unwrap();
+    let obs = run_sweep(
+        format!("flaky.test@{recovers}\nflaky.test@{never}\nflaky.test@{refused}\n"),
+        &["--retries", "2"],
+    )
+    .await;
+    let port = |p: u16| obs.iter().find(|o| o.port == p).unwrap();
+
+    let r = port(recovers.port());
+    assert!(r.error.is_none(), "{:?}", r.error);
+    assert_eq!(r.cert.as_ref().unwrap().serial, leaf.serial_hex);
+    assert_eq!(r.attempts, 3);
+    assert_eq!(*recovers_accepts.borrow(), 3);
+
+    let n = port(never.port());
+    let e = n.error.as_ref().unwrap();
+    assert_eq!(e.class, ErrorClass::TlsError);
+    assert!(
+        e.message.contains("reset") && e.message.ends_with("(3 attempts)"),
+        "{}",
+        e.message
+    );
+    assert_eq!(n.attempts, 3);
+    assert_eq!(*never_accepts.borrow(), 3);
+
+    // A refusal is an answer: asked once.
+    let f = port(refused.port());
+    assert_eq!(f.error_class(), Some(ErrorClass::ConnectRefused));
+    assert_eq!(f.attempts, 1);
+    s1.abort();
+    s2.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_during_the_retry_backoff_tries_no_more() {
+    use certsweep::engine::sweep::Cancel;
+    let pki = Pki::new("Retry stop").unwrap();
+    let leaf = pki
+        .issue(&LeafSpec::new(&["flaky.test"], 5002, 10, 80))
+        .unwrap();
+    let (addr, accepts, server) = resetting_server(&leaf, usize::MAX);
+    let (engine, reader) = engine_and_targets(format!("flaky.test@{addr}\n"), &["--retries", "5"]);
+    let counters = engine.counters();
+    let cancel = Cancel::default();
+    let mut events = engine.start(reader, cancel.clone());
+    // Stopped once the client has taken the reset and begun its backoff (the engine counts
+    // the retry as the wait starts): it must not connect again.
+    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while counters.retries.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the reset was not retried");
+    cancel.cancel();
+    let mut kept = Vec::new();
+    while let Some(e) = events.recv().await {
+        if let certsweep::engine::sweep::Event::Observed(o) = e {
+            kept.push(o);
+        }
+    }
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].attempts, 1);
+    assert_eq!(kept[0].error_class(), Some(ErrorClass::TlsError));
+    assert_eq!(*accepts.borrow(), 1);
+    assert_eq!(
+        counters.retries.load(std::sync::atomic::Ordering::SeqCst),
+        1
+    );
+    server.abort();
+}

@@ -278,6 +278,11 @@ pub struct Attempt {
     pub handshake_ms: Option<f64>,
     /// The failure, if any.
     pub error: Option<ErrorInfo>,
+    /// The failure may pass if tried again: a timeout, or a connection reset or aborted
+    /// before any certificate came. A refusal, an alert or a bad chain is an answer.
+    pub retry_may_help: bool,
+    /// Connection attempts this result took (set by the caller that retries).
+    pub attempts: u32,
 }
 
 /// Connects to `addr` and runs one handshake with `sni` (none for bare addresses).
@@ -305,6 +310,7 @@ pub async fn probe(
     let t0 = Instant::now();
     let tcp = match tokio::time::timeout(connect_timeout, connect(addr)).await {
         Err(_) => {
+            out.retry_may_help = true;
             out.error = Some(ErrorInfo {
                 class: ErrorClass::ConnectTimeout,
                 message: format!(
@@ -315,7 +321,9 @@ pub async fn probe(
             return out;
         }
         Ok(Err(e)) => {
-            out.error = Some(classify_connect(&e, addr));
+            let error = classify_connect(&e, addr);
+            out.retry_may_help = error.class != ErrorClass::ConnectRefused;
+            out.error = Some(error);
             return out;
         }
         Ok(Ok(s)) => s,
@@ -346,6 +354,7 @@ pub async fn probe(
         .unwrap_or_default();
     match result {
         Err(_) => {
+            out.retry_may_help = out.chain.is_empty();
             out.error = Some(ErrorInfo {
                 class: ErrorClass::TlsTimeout,
                 message: format!(
@@ -354,7 +363,14 @@ pub async fn probe(
                 ),
             })
         }
-        Ok(Err(e)) => out.error = Some(classify_tls(&e, !out.chain.is_empty())),
+        Ok(Err(e)) => {
+            out.retry_may_help = out.chain.is_empty()
+                && matches!(
+                    e.kind(),
+                    io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
+                );
+            out.error = Some(classify_tls(&e, !out.chain.is_empty()));
+        }
         Ok(Ok(())) => {
             out.tls = Some(TlsInfo {
                 version: conn

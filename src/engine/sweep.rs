@@ -134,6 +134,9 @@ pub struct Counters {
     pub names_waiting: AtomicU64,
     /// The most names that were ever waiting so at once (bounded by the concurrency).
     pub names_waiting_peak: AtomicU64,
+    /// Connection attempts beyond each endpoint's first (`--retries`), counted as their
+    /// backoff starts.
+    pub retries: AtomicU64,
 }
 
 /// Stops the sweep from starting new connections (Ctrl-C).
@@ -392,6 +395,7 @@ impl Engine {
                                     ..Timings::default()
                                 },
                                 error: Some(error),
+                                attempts: 0,
                             };
                             let _ = tx.send(Event::Observed(Box::new(obs))).await;
                             drop(done);
@@ -448,8 +452,9 @@ impl Engine {
             .endpoints_started
             .fetch_add(1, Ordering::Relaxed);
         let me = self.clone();
+        let cancel = cancel.clone();
         tokio::spawn(async move {
-            let obs = me.scan(ep, dns_ms).await;
+            let obs = me.scan(ep, dns_ms, &cancel).await;
             // The permit is released only once the result is handed over, so a slow writer
             // slows the sweep instead of piling results up in memory.
             let _ = tx.send(Event::Observed(Box::new(obs))).await;
@@ -458,15 +463,16 @@ impl Engine {
         });
     }
 
-    async fn scan(&self, ep: Endpoint, dns_ms: Option<f64>) -> Observation {
+    async fn scan(&self, ep: Endpoint, dns_ms: Option<f64>, cancel: &Cancel) -> Observation {
         let scan_time = rfc3339(time::OffsetDateTime::now_utc());
         let addr = std::net::SocketAddr::new(ep.ip, ep.port);
         // Waiting for the address's turn is not the endpoint's fault: the deadline starts after.
         let _turn = self.per_address.acquire(ep.ip).await;
-        let attempt = tokio::time::timeout(self.cfg.deadline, async {
-            let mut tries = 0;
+        let mut attempts = 0;
+        let mut attempt = tokio::time::timeout(self.cfg.deadline, async {
             loop {
-                let a = probe(
+                attempts += 1;
+                let mut a = probe(
                     &self.tls,
                     addr,
                     ep.sni.as_deref(),
@@ -474,16 +480,27 @@ impl Engine {
                     self.cfg.handshake_timeout,
                 )
                 .await;
-                let transient = a.chain.is_empty()
-                    && a.error
-                        .as_ref()
-                        .map(|e| e.class.is_transient())
-                        .unwrap_or(false);
-                if !transient || tries >= self.cfg.retries {
+                // Backoff: 0.4 s, 0.8 s, ... up to 6.4 s. A stop ends the wait and the retries:
+                // Ctrl-C starts no new connection, and the last failure is the result.
+                let again = a.retry_may_help
+                    && attempts <= self.cfg.retries
+                    && !cancel.is_cancelled()
+                    && {
+                        self.counters.retries.fetch_add(1, Ordering::Relaxed);
+                        true
+                    }
+                    && tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_millis(200u64 << attempts.min(5))) => true,
+                        _ = cancel.cancelled() => false,
+                    };
+                if !again {
+                    if attempts > 1 {
+                        if let Some(e) = &mut a.error {
+                            e.message.push_str(&format!(" ({attempts} attempts)"));
+                        }
+                    }
                     return a;
                 }
-                tries += 1;
-                tokio::time::sleep(Duration::from_millis(200u64 << tries.min(5))).await;
             }
         })
         .await
@@ -497,6 +514,7 @@ impl Engine {
             }),
             ..Attempt::default()
         });
+        attempt.attempts = attempts;
         self.observe(ep, scan_time, dns_ms, attempt)
     }
 
@@ -526,6 +544,7 @@ impl Engine {
                 handshake_ms: attempt.handshake_ms,
             },
             error: attempt.error,
+            attempts: attempt.attempts,
         };
         let chain = attempt.chain;
         if let Some(leaf) = chain.first() {

@@ -20,6 +20,10 @@ pub struct Summary {
     pub bad_targets: u64,
     /// Duplicate targets collapsed.
     pub duplicates: u64,
+    /// Endpoints that took more than one connection attempt (`--retries`).
+    pub retried: u64,
+    /// Of those, the ones that still failed.
+    pub retried_failed: u64,
     /// Wall time.
     pub duration: Duration,
     /// Stopped early by Ctrl-C.
@@ -38,6 +42,12 @@ impl Summary {
         }
         for f in &o.findings {
             *self.findings.entry(*f).or_default() += 1;
+        }
+        if o.attempts > 1 {
+            self.retried += 1;
+            if o.cert.is_none() {
+                self.retried_failed += 1;
+            }
         }
     }
 
@@ -82,6 +92,15 @@ impl fmt::Display for Summary {
                 .map(|(k, v)| format!("{k} {v}"))
                 .collect();
             writeln!(f, "  errors: {}", parts.join(", "))?;
+        }
+        if self.retried > 0 {
+            // Flaky endpoints: a reset or timeout that a second try got past is still worth
+            // a look (an overloaded node, a half-broken balancer member).
+            writeln!(
+                f,
+                "  retried: {} endpoints needed more than one connection, {} of them still failed",
+                self.retried, self.retried_failed
+            )?;
         }
         if !self.findings.is_empty() {
             let parts: Vec<String> = self
