@@ -129,9 +129,11 @@ pub async fn check_all(args: &DcvArgs, keep: bool) -> Result<(DcvSummary, Vec<Ou
         let stop = stop.clone();
         let interrupted = interrupted.clone();
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
+            if let Ok(what) = crate::interrupt::requested().await {
                 interrupted.store(true, std::sync::atomic::Ordering::Relaxed);
-                eprintln!("\ncertsweep: stopping: no new domains; those in progress finish");
+                eprintln!(
+                    "\ncertsweep: {what}: stopping: no new domains; those in progress finish"
+                );
                 stop.notify_one();
             }
         });

@@ -14,6 +14,7 @@ pub mod demo;
 pub mod duration;
 pub mod engine;
 pub mod fleet;
+pub mod interrupt;
 pub mod inventory;
 pub mod model;
 pub mod report;

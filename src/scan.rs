@@ -235,10 +235,10 @@ where
         let cancel = cancel.clone();
         let hard_stop = hard_stop.clone();
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
+            if let Ok(what) = crate::interrupt::requested().await {
                 cancel.cancel();
-                eprintln!("\ncertsweep: stopping: no new connections; endpoints in flight finish (Ctrl-C again to stop now)");
-                if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("\ncertsweep: {what}: stopping: no new connections; endpoints in flight finish (again to stop now)");
+                if crate::interrupt::requested().await.is_ok() {
                     hard_stop.notify_one();
                 }
             }

@@ -822,3 +822,90 @@ async fn a_stop_during_the_retry_backoff_tries_no_more() {
     );
     server.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_new_connections_and_the_reports_are_still_written() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use tokio::io::AsyncReadExt;
+    // The binary, as a CI job runs it: --inventory (reports written at the end), one
+    // connection at a time, against a server that never answers. SIGTERM arrives while the
+    // first endpoint waits for its handshake: the second must not start, and the first must
+    // still be judged and written.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepts = Arc::new(AtomicUsize::new(0));
+    let (first_tx, mut first) = tokio::sync::watch::channel(false);
+    let seen = accepts.clone();
+    let server = tokio::spawn(async move {
+        loop {
+            let Ok((mut tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            seen.fetch_add(1, Ordering::SeqCst);
+            let _ = first_tx.send(true);
+            tokio::spawn(async move {
+                let mut buf = [0u8; 1024];
+                while let Ok(n) = tcp.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let targets = dir.path().join("targets.txt");
+    std::fs::write(&targets, format!("a.test@{addr}\nb.test@{addr}\n")).unwrap();
+    let inventory = dir.path().join("inventory.csv");
+    std::fs::write(
+        &inventory,
+        "Certificate ID,Common Name,Serial Number,Valid From,Valid To,Status\n\
+         C-1,a.test,0A01,2026-01-01T00:00:00Z,2027-01-01T00:00:00Z,Active\n\
+         C-2,b.test,0A02,2026-01-01T00:00:00Z,2027-01-01T00:00:00Z,Active\n",
+    )
+    .unwrap();
+    let report = dir.path().join("report.csv");
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_certsweep"))
+        .args([
+            "scan",
+            "--concurrency",
+            "1",
+            "--handshake-timeout",
+            "1s",
+            "--targets",
+        ])
+        .arg(&targets)
+        .arg("--inventory")
+        .arg(&inventory)
+        .arg("--report")
+        .arg(&report)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id().unwrap();
+    first.wait_for(|f| *f).await.unwrap();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait_with_output())
+        .await
+        .expect("the sweep did not end after SIGTERM")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("SIGTERM: stopping"), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    let text = std::fs::read_to_string(&report).unwrap();
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(rows.len(), 1, "{text}");
+    assert!(
+        rows[0].contains("a.test") && rows[0].contains("unreachable"),
+        "{text}"
+    );
+    assert_eq!(accepts.load(Ordering::SeqCst), 1);
+    server.abort();
+}
