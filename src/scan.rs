@@ -171,7 +171,7 @@ pub struct SweepOutcome {
     /// The summary counts.
     pub summary: Summary,
     /// Every observation, when the caller asked to keep them (verdicts need all of them).
-    pub kept: Vec<Observation>,
+    pub kept: Vec<Box<Observation>>,
 }
 
 /// Where the observations go while the sweep runs.
@@ -272,7 +272,7 @@ where
                 summary.add(&o);
                 sinks.write(&o, now)?;
                 if sinks.keep {
-                    kept.push(*o);
+                    kept.push(o);
                 }
             }
             Event::BadTarget(e) => {

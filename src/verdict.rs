@@ -373,8 +373,9 @@ impl RecordRef {
 /// The verdict on one endpoint.
 #[derive(Debug, Clone, Serialize)]
 pub struct Verdict {
-    /// The observation judged.
-    pub observation: Observation,
+    /// The observation judged (boxed: a sweep keeps one verdict per endpoint until its
+    /// reports are written, and the vectors of them then hold pointers, not whole records).
+    pub observation: Box<Observation>,
     /// The status.
     pub status: Status,
     /// Everything else true of the endpoint (statuses that also hold, trust findings,
@@ -397,7 +398,11 @@ fn days(secs: i64) -> i64 {
 }
 
 /// Judges every observation against the identities.
-pub fn judge_all(observations: Vec<Observation>, ids: &Identities, p: &Policy) -> Vec<Verdict> {
+pub fn judge_all(
+    observations: Vec<Box<Observation>>,
+    ids: &Identities,
+    p: &Policy,
+) -> Vec<Verdict> {
     let mut out: Vec<(Verdict, Option<usize>, Option<usize>)> =
         observations.into_iter().map(|o| judge(o, ids, p)).collect();
     // Partial rollout: endpoints of one name (host and port) that disagree.
@@ -439,7 +444,11 @@ pub fn judge_all(observations: Vec<Observation>, ids: &Identities, p: &Policy) -
 }
 
 /// Judges one observation; also returns the matched and expected record indexes.
-fn judge(o: Observation, ids: &Identities, p: &Policy) -> (Verdict, Option<usize>, Option<usize>) {
+fn judge(
+    o: Box<Observation>,
+    ids: &Identities,
+    p: &Policy,
+) -> (Verdict, Option<usize>, Option<usize>) {
     let mut findings: Vec<String> = Vec::new();
     let host = o.sni.clone().unwrap_or_else(|| o.host.clone());
     let Some(c) = o.cert.clone() else {

@@ -53,7 +53,13 @@ async fn sweep_counted(
         jsonl: None,
         keep: true,
     };
-    let kept = sweep(engine, reader, None, sinks, true).await.unwrap().kept;
+    let kept = sweep(engine, reader, None, sinks, true)
+        .await
+        .unwrap()
+        .kept
+        .into_iter()
+        .map(|o| *o)
+        .collect();
     (kept, counters)
 }
 
