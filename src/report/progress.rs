@@ -21,9 +21,9 @@ impl Progress {
             bar.set_draw_target(ProgressDrawTarget::hidden());
         }
         let style = if total.is_some() {
-            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} targets · {per_sec} · ETA {eta} · {msg}"
+            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} targets · {per_sec:0} · ETA {eta} · {msg}"
         } else {
-            "{spinner} [{elapsed_precise}] {pos} targets · {per_sec} · {msg}"
+            "{spinner} [{elapsed_precise}] {pos} targets · {per_sec:0} · {msg}"
         };
         if let Ok(s) = ProgressStyle::with_template(style) {
             bar.set_style(s);
