@@ -480,27 +480,25 @@ impl Engine {
                     self.cfg.handshake_timeout,
                 )
                 .await;
-                // Backoff: 0.4 s, 0.8 s, ... up to 6.4 s. A stop ends the wait and the retries:
-                // Ctrl-C starts no new connection, and the last failure is the result.
-                let again = a.retry_may_help
-                    && attempts <= self.cfg.retries
-                    && !cancel.is_cancelled()
-                    && {
-                        self.counters.retries.fetch_add(1, Ordering::Relaxed);
-                        true
-                    }
-                    && tokio::select! {
-                        _ = tokio::time::sleep(Duration::from_millis(200u64 << attempts.min(5))) => true,
+                if a.retry_may_help && attempts <= self.cfg.retries && !cancel.is_cancelled() {
+                    self.counters.retries.fetch_add(1, Ordering::Relaxed);
+                    // Backoff: 0.4 s, 0.8 s, ... up to 6.4 s. A stop ends the wait and the
+                    // retries: Ctrl-C starts no new connection, and the last failure stands.
+                    let backoff = Duration::from_millis(200u64 << attempts.min(5));
+                    let waited = tokio::select! {
+                        _ = tokio::time::sleep(backoff) => true,
                         _ = cancel.cancelled() => false,
                     };
-                if !again {
-                    if attempts > 1 {
-                        if let Some(e) = &mut a.error {
-                            e.message.push_str(&format!(" ({attempts} attempts)"));
-                        }
+                    if waited {
+                        continue;
                     }
-                    return a;
                 }
+                if attempts > 1 {
+                    if let Some(e) = &mut a.error {
+                        e.message.push_str(&format!(" ({attempts} attempts)"));
+                    }
+                }
+                return a;
             }
         })
         .await
