@@ -915,3 +915,44 @@ async fn sigterm_stops_new_connections_and_the_reports_are_still_written() {
     assert_eq!(accepts.load(Ordering::SeqCst), 1);
     server.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_per_endpoint_deadline_cuts_a_hang_and_a_retry_that_would_pass_it() {
+    use std::sync::atomic::Ordering;
+    // A silent server with a long handshake timeout: the hard deadline ends the endpoint.
+    let tarpit = fleet::serve_tarpit(SocketAddr::new(ip("127.0.0.1"), 0))
+        .await
+        .unwrap();
+    let obs = run_sweep(
+        format!("slow.test@{}\n", tarpit.addr),
+        &["--handshake-timeout", "30s", "--deadline", "300ms"],
+    )
+    .await;
+    let e = obs[0].error.as_ref().unwrap();
+    assert_eq!(e.class, ErrorClass::TlsTimeout);
+    assert!(
+        e.message.contains("per-endpoint deadline of 300ms"),
+        "{}",
+        e.message
+    );
+
+    // A reset whose retry backoff (0.4 s) would pass the deadline: the reset is the result,
+    // not a deadline message, and no retry is counted or made.
+    let pki = Pki::new("Deadline").unwrap();
+    let leaf = pki
+        .issue(&LeafSpec::new(&["flaky.test"], 5003, 10, 80))
+        .unwrap();
+    let (addr, accepts, server) = resetting_server(&leaf, usize::MAX);
+    let (obs, counters) = sweep_counted(
+        format!("flaky.test@{addr}\n"),
+        &["--retries", "3", "--deadline", "300ms"],
+    )
+    .await;
+    let e = obs[0].error.as_ref().unwrap();
+    assert_eq!(e.class, ErrorClass::TlsError);
+    assert!(e.message.contains("reset"), "{}", e.message);
+    assert_eq!(obs[0].attempts, 1);
+    assert_eq!(counters.retries.load(Ordering::SeqCst), 0);
+    assert_eq!(*accepts.borrow(), 1);
+    server.abort();
+}

@@ -468,52 +468,80 @@ impl Engine {
         let addr = std::net::SocketAddr::new(ep.ip, ep.port);
         // Waiting for the address's turn is not the endpoint's fault: the deadline starts after.
         let _turn = self.per_address.acquire(ep.ip).await;
+        // The hard limit covers the attempts and their backoff. Waiting for a --rate turn
+        // before a retry, like the wait for the first one, is not the endpoint's doing and
+        // extends it.
+        let mut deadline = tokio::time::Instant::now() + self.cfg.deadline;
         let mut attempts = 0;
-        let mut attempt = tokio::time::timeout(self.cfg.deadline, async {
-            loop {
-                attempts += 1;
-                let mut a = probe(
+        let mut attempt = loop {
+            attempts += 1;
+            let probed = tokio::time::timeout_at(
+                deadline,
+                probe(
                     &self.tls,
                     addr,
                     ep.sni.as_deref(),
                     self.cfg.connect_timeout,
                     self.cfg.handshake_timeout,
-                )
-                .await;
-                if a.retry_may_help && attempts <= self.cfg.retries && !cancel.is_cancelled() {
-                    self.counters.retries.fetch_add(1, Ordering::Relaxed);
-                    // Backoff: 0.4 s, 0.8 s, ... up to 6.4 s. A stop ends the wait and the
-                    // retries: Ctrl-C starts no new connection, and the last failure stands.
-                    let backoff = Duration::from_millis(200u64 << attempts.min(5));
-                    let waited = tokio::select! {
-                        _ = tokio::time::sleep(backoff) => true,
-                        _ = cancel.cancelled() => false,
-                    };
-                    if waited {
-                        continue;
-                    }
-                }
-                if attempts > 1 {
-                    if let Some(e) = &mut a.error {
-                        e.message.push_str(&format!(" ({attempts} attempts)"));
-                    }
-                }
-                return a;
-            }
-        })
-        .await
-        .unwrap_or_else(|_| Attempt {
-            error: Some(ErrorInfo {
-                class: ErrorClass::TlsTimeout,
-                message: format!(
-                    "no result within the per-endpoint deadline of {}",
-                    crate::duration::display(self.cfg.deadline)
                 ),
-            }),
-            ..Attempt::default()
-        });
+            )
+            .await;
+            let Ok(mut a) = probed else {
+                break Attempt {
+                    error: Some(ErrorInfo {
+                        class: ErrorClass::TlsTimeout,
+                        message: format!(
+                            "no result within the per-endpoint deadline of {}",
+                            crate::duration::display(self.cfg.deadline)
+                        ),
+                    }),
+                    ..Attempt::default()
+                };
+            };
+            if a.retry_may_help && attempts <= self.cfg.retries && !cancel.is_cancelled() {
+                let backoff = Duration::from_millis(200u64 << attempts.min(5));
+                if let Some(turn) = self.wait_to_retry(backoff, deadline, cancel).await {
+                    deadline += turn;
+                    continue;
+                }
+            }
+            if attempts > 1 {
+                if let Some(e) = &mut a.error {
+                    e.message.push_str(&format!(" ({attempts} attempts)"));
+                }
+            }
+            break a;
+        };
         attempt.attempts = attempts;
         self.observe(ep, scan_time, dns_ms, attempt)
+    }
+
+    /// Waits out a retry's backoff (0.4 s, 0.8 s, ... up to 6.4 s) and, with `--rate`, its
+    /// turn among new connections. `None` when the sweep is stopped meanwhile (Ctrl-C starts
+    /// no new connection; the last failure stands) or when the backoff would pass the
+    /// endpoint's deadline; otherwise how long the `--rate` turn took.
+    async fn wait_to_retry(
+        &self,
+        backoff: Duration,
+        deadline: tokio::time::Instant,
+        cancel: &Cancel,
+    ) -> Option<Duration> {
+        if tokio::time::Instant::now() + backoff >= deadline {
+            return None;
+        }
+        self.counters.retries.fetch_add(1, Ordering::Relaxed);
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = cancel.cancelled() => return None,
+        }
+        let Some(rate) = &self.rate else {
+            return Some(Duration::ZERO);
+        };
+        let start = tokio::time::Instant::now();
+        tokio::select! {
+            _ = async { rate.lock().await.tick().await } => Some(start.elapsed()),
+            _ = cancel.cancelled() => None,
+        }
     }
 
     fn observe(
