@@ -95,6 +95,7 @@ fn main() {
                     csv: None,
                     jsonl: None,
                     keep: true,
+                    then: None,
                 },
                 true,
             )

@@ -283,7 +283,7 @@ pub async fn run_demo(args: DemoArgs) -> Result<u8, Error> {
     let Command::Scan(scan_args) = cli.command else {
         return Err(Error::Runtime("demo: internal argument error".into()));
     };
-    let outcome = crate::scan::compare(&scan_args).await?;
+    let outcome = crate::scan::compare(&scan_args, true).await?;
     drop(servers);
 
     println!(

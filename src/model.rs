@@ -4,7 +4,7 @@
 //! sink (CSV, JSON lines, summary) and the verdict logic read it without reaching back into
 //! the network code.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::IpAddr;
 
@@ -12,7 +12,7 @@ use std::net::IpAddr;
 ///
 /// The names are a stable vocabulary: they appear verbatim in reports and scripts match on
 /// them, so variants are only ever added, never renamed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorClass {
     /// The name does not exist (NXDOMAIN).
@@ -76,7 +76,7 @@ impl fmt::Display for ErrorClass {
 }
 
 /// A trust finding about a captured chain, judged after the handshake and without network.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Finding {
     /// The leaf's notAfter is in the past.
@@ -144,7 +144,7 @@ impl fmt::Display for Finding {
 }
 
 /// Facts of one certificate, as reports show them.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CertInfo {
     /// Canonical serial: uppercase hex of the integer, no leading zeros.
     pub serial: String,
@@ -181,7 +181,7 @@ pub struct CertInfo {
 }
 
 /// One certificate of the presented chain, briefly.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChainEntry {
     /// Subject DN.
     pub subject: String,
@@ -192,7 +192,7 @@ pub struct ChainEntry {
 }
 
 /// What was negotiated.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TlsInfo {
     /// `TLSv1.3` or `TLSv1.2`.
     pub version: String,
@@ -205,7 +205,7 @@ pub struct TlsInfo {
 }
 
 /// Milliseconds spent per phase (absent when the phase did not run).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Timings {
     /// Name resolution (shared by every endpoint of the name).
     pub dns_ms: Option<f64>,
@@ -216,7 +216,7 @@ pub struct Timings {
 }
 
 /// Why there is no (complete) result.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorInfo {
     /// The stable class.
     pub class: ErrorClass,
@@ -225,7 +225,7 @@ pub struct ErrorInfo {
 }
 
 /// Everything the engine learnt about one endpoint (name, address, port).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Observation {
     /// When the endpoint was scanned, RFC 3339 UTC.
     pub scan_time: String,
@@ -244,7 +244,7 @@ pub struct Observation {
     /// The presented chain, leaf first.
     pub chain: Vec<ChainEntry>,
     /// The presented chain as PEM, when asked for (`--pem`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pem: Option<Vec<String>>,
     /// Negotiated parameters, when the handshake completed.
     pub tls: Option<TlsInfo>,

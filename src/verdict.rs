@@ -4,11 +4,11 @@
 use crate::inventory::record::{Record, RecordStatus};
 use crate::model::{ErrorClass, Finding, Observation};
 use crate::timefmt::rfc3339_unix;
-use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 /// Endpoint status, in precedence order (the first that holds is the status).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// No certificate could be captured.
@@ -331,7 +331,7 @@ impl Identities {
 }
 
 /// A record as a report row names it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RecordRef {
     /// Record id.
     pub record_id: String,
@@ -371,7 +371,7 @@ impl RecordRef {
 }
 
 /// The verdict on one endpoint.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Verdict {
     /// The observation judged (boxed: a sweep keeps one verdict per endpoint until its
     /// reports are written, and the vectors of them then hold pointers, not whole records).
@@ -397,50 +397,83 @@ fn days(secs: i64) -> i64 {
     secs.div_euclid(86_400)
 }
 
-/// Judges every observation against the identities.
-pub fn judge_all(
-    observations: Vec<Box<Observation>>,
-    ids: &Identities,
-    p: &Policy,
-) -> Vec<Verdict> {
-    let mut out: Vec<(Verdict, Option<usize>, Option<usize>)> =
-        observations.into_iter().map(|o| judge(o, ids, p)).collect();
-    // Partial rollout: endpoints of one name (host and port) that disagree.
-    let mut groups: BTreeMap<(String, u16), Vec<usize>> = BTreeMap::new();
-    for (i, (v, _, _)) in out.iter().enumerate() {
+/// Judges one observation. Also says whether it serves the certificate it should (it matched
+/// the newest of its identity), which [`Rollout`] counts across a name's endpoints.
+pub fn judge_one(o: Box<Observation>, ids: &Identities, p: &Policy) -> (Verdict, bool) {
+    let (v, matched, expected) = judge(o, ids, p);
+    let serves_expected = expected.is_some() && matched == expected;
+    (v, serves_expected)
+}
+
+/// Partial rollouts: endpoints of one name (host and port) that disagree, one load-balancer
+/// member still serving the old certificate. Endpoints are noted as they are judged; once all
+/// are in, [`Rollout::annotate`] tells each how many of its name's endpoints serve the expected
+/// certificate and marks the stale ones. Holds two counts per name, not the verdicts.
+#[derive(Debug, Default)]
+pub struct Rollout {
+    /// Per name and port: endpoints that presented a certificate, and of those the ones
+    /// serving the expected one.
+    names: HashMap<(String, u16), (usize, usize)>,
+}
+
+impl Rollout {
+    /// Counts `v` (judged by [`judge_one`], which said whether it `serves_expected`).
+    pub fn note(&mut self, v: &Verdict, serves_expected: bool) {
         if v.observation.cert.is_some() {
-            groups
+            let e = self
+                .names
                 .entry((v.observation.host.clone(), v.observation.port))
-                .or_default()
-                .push(i);
+                .or_default();
+            e.0 += 1;
+            e.1 += usize::from(serves_expected);
         }
     }
-    for idxs in groups.values() {
-        let current = idxs
-            .iter()
-            .filter(|&&i| out[i].2.is_some() && out[i].1 == out[i].2)
-            .count();
-        let total = idxs.len();
+
+    /// Adds what the name's other endpoints say to `v`, once every endpoint was noted.
+    pub fn annotate(&self, v: &mut Verdict) {
+        if v.observation.cert.is_none() {
+            return;
+        }
+        let key = (v.observation.host.clone(), v.observation.port);
+        let Some(&(total, current)) = self.names.get(&key) else {
+            return;
+        };
         if total < 2 {
-            continue;
+            return;
         }
-        for &i in idxs {
-            let v = &mut out[i].0;
-            v.name_endpoints_current = Some(format!("{current}/{total}"));
-            let stale = matches!(
-                v.status,
-                Status::RenewedNotDeployed | Status::DeploymentPending
-            );
-            if stale && current > 0 {
-                v.findings.push("partial_rollout".into());
-                v.detail.push_str(&format!(
-                    " Partial rollout: {current} of {total} endpoints of {}:{} serve the new certificate.",
-                    v.observation.host, v.observation.port
-                ));
-            }
+        v.name_endpoints_current = Some(format!("{current}/{total}"));
+        let stale = matches!(
+            v.status,
+            Status::RenewedNotDeployed | Status::DeploymentPending
+        );
+        if stale && current > 0 {
+            v.findings.push("partial_rollout".into());
+            v.detail.push_str(&format!(
+                " Partial rollout: {current} of {total} endpoints of {}:{} serve the new certificate.",
+                v.observation.host, v.observation.port
+            ));
         }
     }
-    out.into_iter().map(|(v, _, _)| v).collect()
+}
+
+/// Where each presented serial is served (`host:port@ip`), for the identity rows.
+#[derive(Debug, Default)]
+pub struct Serving(HashMap<String, Vec<String>>);
+
+impl Serving {
+    /// Notes where `v`'s certificate is served.
+    pub fn note(&mut self, v: &Verdict) {
+        if let Some(c) = &v.observation.cert {
+            let o = &v.observation;
+            let at = format!(
+                "{}:{}@{}",
+                o.host,
+                o.port,
+                o.ip.map(|i| i.to_string()).unwrap_or_default()
+            );
+            self.0.entry(c.serial.clone()).or_default().push(at);
+        }
+    }
 }
 
 /// Judges one observation; also returns the matched and expected record indexes.
@@ -702,20 +735,9 @@ pub struct IdentityRow {
     pub next_step: String,
 }
 
-/// Summarises identities against the verdicts.
-pub fn identity_rows(ids: &Identities, verdicts: &[Verdict], p: &Policy) -> Vec<IdentityRow> {
-    let mut serving: HashMap<String, Vec<String>> = HashMap::new();
-    for v in verdicts {
-        if let Some(c) = &v.observation.cert {
-            let at = format!(
-                "{}:{}@{}",
-                v.observation.host,
-                v.observation.port,
-                v.observation.ip.map(|i| i.to_string()).unwrap_or_default()
-            );
-            serving.entry(c.serial.clone()).or_default().push(at);
-        }
-    }
+/// Summarises identities against where their certificates were seen.
+pub fn identity_rows(ids: &Identities, serving: &Serving, p: &Policy) -> Vec<IdentityRow> {
+    let serving = &serving.0;
     let mut rows = Vec::new();
     for (id, members) in ids.members.iter().enumerate() {
         let Some(newest) = ids.newest(id, None, p.now) else {
@@ -944,7 +966,7 @@ mod tests {
             grace_secs: 86_400,
             renewal_window_secs: 30 * 86_400,
         };
-        let rows = identity_rows(&i, &[], &p);
+        let rows = identity_rows(&i, &Serving::default(), &p);
         assert_eq!(rows.len(), 2);
         let api = rows.iter().find(|r| r.names == "api.example.com").unwrap();
         assert_eq!(api.findings, "no_valid_certificate");

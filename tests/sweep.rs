@@ -52,6 +52,7 @@ async fn sweep_counted(
         csv: None,
         jsonl: None,
         keep: true,
+        then: None,
     };
     let kept = sweep(engine, reader, None, sinks, true)
         .await
