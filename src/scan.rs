@@ -519,6 +519,38 @@ impl ObservationSink for Spill<'_> {
     }
 }
 
+impl Spill<'_> {
+    /// Hands every spilled verdict to `each`, sorted by host, port and address, with what its
+    /// name's other endpoints said added; returns the counts per status and whether a
+    /// `--fail-on` status was seen.
+    fn read_back(
+        self,
+        mut each: impl FnMut(Verdict) -> Result<(), Error>,
+    ) -> Result<(BTreeMap<Status, usize>, bool), Error> {
+        use std::io::{Read, Seek, SeekFrom};
+        let Spill {
+            rollout,
+            counts,
+            failed,
+            file,
+            mut index,
+            ..
+        } = self;
+        let mut file = file.into_inner().map_err(|e| spill_err(e.error()))?;
+        index.sort_by(|a, b| (&a.host, a.port, a.ip).cmp(&(&b.host, b.port, b.ip)));
+        let mut line = Vec::new();
+        for e in &index {
+            line.resize(e.len, 0);
+            file.seek(SeekFrom::Start(e.at)).map_err(spill_err)?;
+            file.read_exact(&mut line).map_err(spill_err)?;
+            let mut v: Verdict = serde_json::from_slice(&line).map_err(spill_err)?;
+            rollout.annotate(&mut v);
+            each(v)?;
+        }
+        Ok((counts, failed))
+    }
+}
+
 /// Sweeps and judges every endpoint against `--inventory`, writing the reports asked for;
 /// `keep` returns the verdicts too (the demo prints them).
 pub async fn compare(args: &ScanArgs, keep: bool) -> Result<CompareOutcome, Error> {
@@ -526,7 +558,6 @@ pub async fn compare(args: &ScanArgs, keep: bool) -> Result<CompareOutcome, Erro
     use crate::report::compliance::{
         safe_identity_row, ComplianceRow, COMPLIANCE_COLUMNS, RECORDS_COLUMNS,
     };
-    use std::io::{Read, Seek, SeekFrom};
     let fail_on = parse_fail_on(&args.fail_on)?;
     let loaded = load_files(
         &args.inventory,
@@ -609,25 +640,9 @@ pub async fn compare(args: &ScanArgs, keep: bool) -> Result<CompareOutcome, Erro
         then: Some(&mut spill),
     };
     let outcome = sweep(engine, targets, total, sinks, args.quiet).await?;
-    let Spill {
-        rollout,
-        counts,
-        failed,
-        file,
-        mut index,
-        ..
-    } = spill;
-    let mut file = file.into_inner().map_err(|e| spill_err(e.error()))?;
-    index.sort_by(|a, b| (&a.host, a.port, a.ip).cmp(&(&b.host, b.port, b.ip)));
     let mut serving = Serving::default();
     let mut verdicts = Vec::new();
-    let mut line = Vec::new();
-    for e in &index {
-        line.resize(e.len, 0);
-        file.seek(SeekFrom::Start(e.at)).map_err(spill_err)?;
-        file.read_exact(&mut line).map_err(spill_err)?;
-        let mut v: Verdict = serde_json::from_slice(&line).map_err(spill_err)?;
-        rollout.annotate(&mut v);
+    let (counts, failed) = spill.read_back(|v| {
         serving.note(&v);
         if let Some((p, w)) = &mut csv {
             w.write(&ComplianceRow::from_verdict(&v, policy.now))
@@ -639,7 +654,8 @@ pub async fn compare(args: &ScanArgs, keep: bool) -> Result<CompareOutcome, Erro
         if keep {
             verdicts.push(v);
         }
-    }
+        Ok(())
+    })?;
     if let Some((p, w)) = csv {
         w.finish().map_err(|e| write_err(p, e))?;
     }
