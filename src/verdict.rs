@@ -955,6 +955,111 @@ mod tests {
         assert_eq!(i.match_cert(&c, "a.x.com"), None);
     }
 
+    /// An endpoint of `host` at `ip` presenting a leaf with `serial` for `host`.
+    fn presenting(
+        host: &str,
+        ip: &str,
+        serial: &str,
+        not_before: i64,
+        not_after: i64,
+    ) -> Box<Observation> {
+        use crate::model::CertInfo;
+        Box::new(Observation {
+            scan_time: "2026-06-01T00:00:00Z".into(),
+            host: host.into(),
+            ip: ip.parse().ok(),
+            port: 443,
+            sni: Some(host.into()),
+            label: None,
+            cert: Some(CertInfo {
+                serial: serial.into(),
+                serial_dec: String::new(),
+                subject_cn: Some(host.into()),
+                subject: format!("CN={host}"),
+                sans: vec![host.into()],
+                issuer: "CN=CA".into(),
+                issuer_cn: Some("CA".into()),
+                not_before: rfc3339_unix(not_before),
+                not_after: rfc3339_unix(not_after),
+                not_before_unix: not_before,
+                not_after_unix: not_after,
+                sha256: String::new(),
+                sha1: String::new(),
+                key_type: "EC".into(),
+                key_bits: 256,
+                signature_algorithm: "ecdsa-with-SHA256".into(),
+            }),
+            chain: Vec::new(),
+            pem: None,
+            tls: None,
+            findings: Vec::new(),
+            trust_detail: None,
+            timings: Default::default(),
+            error: None,
+            attempts: 1,
+        })
+    }
+
+    #[test]
+    fn a_partial_rollout_is_told_on_every_endpoint_of_the_name_and_survives_the_spill() {
+        // www.x.com renewed from 0A to 0B; two of its three balancer members serve 0B.
+        let i = ids(&format!(
+            "{H}A,,www.x.com,0A,2025-01-01,2026-12-01,CA,,Issued\n\
+             B,,www.x.com,0B,2026-03-01,2027-03-01,CA,A,Issued\n\
+             C,,api.x.com,0C,2026-01-01,2027-01-01,CA,,Issued\n"
+        ));
+        let p = Policy {
+            now: 1_780_000_000, // 2026-05-28
+            grace_secs: 86_400,
+            renewal_window_secs: 30 * 86_400,
+        };
+        let (old_nb, old_na) = (1_735_689_600, 1_796_083_200);
+        let (new_nb, new_na) = (1_772_323_200, 1_803_859_200);
+        let seen = [
+            presenting("www.x.com", "10.0.0.1", "B", new_nb, new_na),
+            presenting("www.x.com", "10.0.0.2", "B", new_nb, new_na),
+            presenting("www.x.com", "10.0.0.3", "A", old_nb, old_na),
+            presenting("api.x.com", "10.0.0.9", "C", 1_767_225_600, 1_798_761_600),
+        ];
+        let mut rollout = Rollout::default();
+        let mut verdicts = Vec::new();
+        for o in seen {
+            let (v, serves_expected) = judge_one(o, &i, &p);
+            rollout.note(&v, serves_expected);
+            // As `scan --inventory` keeps them until the end: a JSON line, read back.
+            let line = serde_json::to_vec(&v).unwrap();
+            verdicts.push(serde_json::from_slice::<Verdict>(&line).unwrap());
+        }
+        for v in &mut verdicts {
+            rollout.annotate(v);
+        }
+        let at = |ip: &str| {
+            verdicts
+                .iter()
+                .find(|v| v.observation.ip.map(|i| i.to_string()).as_deref() == Some(ip))
+                .unwrap()
+        };
+        let stale = at("10.0.0.3");
+        assert_eq!(stale.status, Status::RenewedNotDeployed);
+        assert!(
+            stale.findings.iter().any(|f| f == "partial_rollout"),
+            "{:?}",
+            stale.findings
+        );
+        assert_eq!(stale.name_endpoints_current.as_deref(), Some("2/3"));
+        assert!(
+            stale.detail.contains("2 of 3 endpoints of www.x.com:443"),
+            "{}",
+            stale.detail
+        );
+        let fresh = at("10.0.0.1");
+        assert_eq!(fresh.status, Status::Current);
+        assert_eq!(fresh.name_endpoints_current.as_deref(), Some("2/3"));
+        assert!(!fresh.findings.iter().any(|f| f == "partial_rollout"));
+        // A name with one endpoint says nothing of the others.
+        assert_eq!(at("10.0.0.9").name_endpoints_current, None);
+    }
+
     #[test]
     fn identity_without_valid_version_still_reported() {
         let i = ids(&format!(
