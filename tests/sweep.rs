@@ -938,8 +938,9 @@ async fn the_per_endpoint_deadline_cuts_a_hang_and_a_retry_that_would_pass_it() 
         e.message
     );
 
-    // A reset whose retry backoff (0.4 s) would pass the deadline: the reset is the result,
-    // not a deadline message, and no retry is counted or made.
+    // Resets retried under a 2 s deadline: after the first (0.4 s) and second (0.8 s)
+    // backoffs a third try is made; the third backoff (1.6 s) would pass the deadline, so the
+    // third reset is the result, not a deadline message, and no fourth try is made.
     let pki = Pki::new("Deadline").unwrap();
     let leaf = pki
         .issue(&LeafSpec::new(&["flaky.test"], 5003, 10, 80))
@@ -947,14 +948,18 @@ async fn the_per_endpoint_deadline_cuts_a_hang_and_a_retry_that_would_pass_it() 
     let (addr, accepts, server) = resetting_server(&leaf, usize::MAX);
     let (obs, counters) = sweep_counted(
         format!("flaky.test@{addr}\n"),
-        &["--retries", "3", "--deadline", "300ms"],
+        &["--retries", "5", "--deadline", "2s"],
     )
     .await;
     let e = obs[0].error.as_ref().unwrap();
     assert_eq!(e.class, ErrorClass::TlsError);
-    assert!(e.message.contains("reset"), "{}", e.message);
-    assert_eq!(obs[0].attempts, 1);
-    assert_eq!(counters.retries.load(Ordering::SeqCst), 0);
-    assert_eq!(*accepts.borrow(), 1);
+    assert!(
+        e.message.contains("reset") && e.message.ends_with("(3 attempts)"),
+        "{}",
+        e.message
+    );
+    assert_eq!(obs[0].attempts, 3);
+    assert_eq!(counters.retries.load(Ordering::SeqCst), 2);
+    assert_eq!(*accepts.borrow(), 3);
     server.abort();
 }
