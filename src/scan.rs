@@ -482,6 +482,8 @@ struct Spill<'a> {
     file: BufWriter<File>,
     written: u64,
     index: Vec<Spilled>,
+    /// One verdict's JSON line, its buffer reused from endpoint to endpoint.
+    line: Vec<u8>,
 }
 
 /// Where one verdict sits in the spill file, and its sort key.
@@ -503,18 +505,19 @@ impl ObservationSink for Spill<'_> {
         self.rollout.note(&v, serves_expected);
         *self.counts.entry(v.status).or_default() += 1;
         self.failed |= self.fail_on.contains(&v.status);
-        let mut line = serde_json::to_vec(&v).map_err(spill_err)?;
-        line.push(b'\n');
-        self.file.write_all(&line).map_err(spill_err)?;
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, &v).map_err(spill_err)?;
+        self.line.push(b'\n');
+        self.file.write_all(&self.line).map_err(spill_err)?;
         let o = &v.observation;
         self.index.push(Spilled {
             host: o.host.clone(),
             port: o.port,
             ip: o.ip,
             at: self.written,
-            len: line.len(),
+            len: self.line.len(),
         });
-        self.written += line.len() as u64;
+        self.written += self.line.len() as u64;
         Ok(())
     }
 }
@@ -632,6 +635,7 @@ pub async fn compare(args: &ScanArgs, keep: bool) -> Result<CompareOutcome, Erro
         file: BufWriter::with_capacity(64 * 1024, tempfile::tempfile().map_err(spill_err)?),
         written: 0,
         index: Vec::new(),
+        line: Vec::new(),
     };
     let sinks = Sinks {
         csv: None,

@@ -281,8 +281,6 @@ pub struct Attempt {
     /// The failure may pass if tried again: a timeout, or a connection reset or aborted
     /// before any certificate came. A refusal, an alert or a bad chain is an answer.
     pub retry_may_help: bool,
-    /// Connection attempts this result took (set by the caller that retries).
-    pub attempts: u32,
 }
 
 /// Connects to `addr` and runs one handshake with `sni` (none for bare addresses).

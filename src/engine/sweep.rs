@@ -439,13 +439,7 @@ impl Engine {
         // --concurrency resolved names wait here): it is not started then, and the turns of
         // those waiting are not waited out one by one (at --rate 10, a thousand of them would
         // hold a stopped sweep for a hundred seconds).
-        if let Some(rate) = &self.rate {
-            tokio::select! {
-                _ = async { rate.lock().await.tick().await } => {}
-                _ = cancel.cancelled() => return,
-            }
-        }
-        if cancel.is_cancelled() {
+        if self.rate_turn(cancel).await.is_none() || cancel.is_cancelled() {
             return;
         }
         self.counters
@@ -473,7 +467,7 @@ impl Engine {
         // extends it.
         let mut deadline = tokio::time::Instant::now() + self.cfg.deadline;
         let mut attempts = 0;
-        let mut attempt = loop {
+        let attempt = loop {
             attempts += 1;
             let probed = tokio::time::timeout_at(
                 deadline,
@@ -512,8 +506,7 @@ impl Engine {
             }
             break a;
         };
-        attempt.attempts = attempts;
-        self.observe(ep, scan_time, dns_ms, attempt)
+        self.observe(ep, scan_time, dns_ms, attempt, attempts)
     }
 
     /// Waits out a retry's backoff (0.4 s, 0.8 s, ... up to 6.4 s) and, with `--rate`, its
@@ -534,6 +527,12 @@ impl Engine {
             _ = tokio::time::sleep(backoff) => {}
             _ = cancel.cancelled() => return None,
         }
+        self.rate_turn(cancel).await
+    }
+
+    /// Waits for this connection's turn under `--rate` (at once without it) and says how
+    /// long that took; `None` when the sweep is stopped meanwhile.
+    async fn rate_turn(&self, cancel: &Cancel) -> Option<Duration> {
         let Some(rate) = &self.rate else {
             return Some(Duration::ZERO);
         };
@@ -550,6 +549,7 @@ impl Engine {
         scan_time: String,
         dns_ms: Option<f64>,
         attempt: Attempt,
+        attempts: u32,
     ) -> Observation {
         let mut obs = Observation {
             scan_time,
@@ -570,7 +570,7 @@ impl Engine {
                 handshake_ms: attempt.handshake_ms,
             },
             error: attempt.error,
-            attempts: attempt.attempts,
+            attempts,
         };
         let chain = attempt.chain;
         if let Some(leaf) = chain.first() {
