@@ -8,6 +8,21 @@ fn duration(s: &str) -> Result<Duration, String> {
     crate::duration::parse(s)
 }
 
+fn timeout(s: &str) -> Result<Duration, String> {
+    crate::duration::parse_positive(s)
+}
+
+/// A TCP port to connect to: port 0 cannot be connected to.
+fn port(s: &str) -> Result<u16, String> {
+    match s.trim().parse::<u16>() {
+        Ok(0) | Err(_) => Err(format!("\"{s}\" is not a port (1-65535)")),
+        Ok(p) => Ok(p),
+    }
+}
+
+/// The most retries accepted: each waits up to 6.4 s, so more would only hold a sweep.
+pub const MAX_RETRIES: u32 = 100;
+
 /// certsweep: what do the servers really present, and does it match the CLM records?
 #[derive(Debug, Parser)]
 #[command(name = "certsweep", version, about, long_about = None)]
@@ -38,7 +53,7 @@ pub struct ScanArgs {
     #[arg(long, short = 't', value_name = "FILE")]
     pub targets: Option<String>,
     /// Default port for targets without one.
-    #[arg(long, default_value_t = 443)]
+    #[arg(long, default_value_t = 443, value_parser = port)]
     pub port: u16,
     /// DNS server to use instead of the system configuration.
     #[arg(long, value_name = "IP[:PORT]")]
@@ -59,16 +74,16 @@ pub struct ScanArgs {
     #[arg(long, default_value_t = 256)]
     pub per_address: usize,
     /// TCP connect timeout (e.g. 3s, 500ms).
-    #[arg(long, default_value = "5s", value_parser = duration)]
+    #[arg(long, default_value = "5s", value_parser = timeout)]
     pub connect_timeout: Duration,
     /// TLS handshake timeout.
-    #[arg(long, default_value = "5s", value_parser = duration)]
+    #[arg(long, default_value = "5s", value_parser = timeout)]
     pub handshake_timeout: Duration,
     /// Hard limit per endpoint, retries included (default: enough for every attempt).
-    #[arg(long, value_parser = duration)]
+    #[arg(long, value_parser = timeout)]
     pub deadline: Option<Duration>,
-    /// Extra attempts after a timeout or reset, with backoff.
-    #[arg(long, default_value_t = 0)]
+    /// Extra attempts after a timeout or reset, with backoff (at most 100).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(..=MAX_RETRIES as i64))]
     pub retries: u32,
     /// New connections per second, globally (polite sweeps).
     #[arg(long, value_name = "N")]
@@ -161,22 +176,22 @@ pub struct DcvArgs {
     #[arg(long, value_name = "IP[:PORT]")]
     pub resolver: Option<String>,
     /// Port HTTP-01 is fetched on (a CA uses 80).
-    #[arg(long, default_value_t = 80)]
+    #[arg(long, default_value_t = 80, value_parser = port)]
     pub http_port: u16,
     /// Port of https:// redirects and TLS-ALPN-01 (a CA uses 443).
-    #[arg(long, default_value_t = 443)]
+    #[arg(long, default_value_t = 443, value_parser = port)]
     pub tls_port: u16,
     /// Port authoritative nameservers are asked on (53).
-    #[arg(long, default_value_t = 53)]
+    #[arg(long, default_value_t = 53, value_parser = port)]
     pub ns_port: u16,
     /// Connect timeout for HTTP and TLS probes (CAs use 10s).
-    #[arg(long, default_value = "10s", value_parser = duration)]
+    #[arg(long, default_value = "10s", value_parser = timeout)]
     pub timeout: Duration,
     /// Timeout of one DNS query.
-    #[arg(long, default_value = "5s", value_parser = duration)]
+    #[arg(long, default_value = "5s", value_parser = timeout)]
     pub dns_timeout: Duration,
     /// Hard limit per domain and method.
-    #[arg(long, default_value = "60s", value_parser = duration)]
+    #[arg(long, default_value = "60s", value_parser = timeout)]
     pub deadline: Duration,
     /// Domains checked at once.
     #[arg(long, short = 'c', default_value_t = 200)]
@@ -197,4 +212,67 @@ pub struct DcvArgs {
     /// No summary on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan(args: &[&str]) -> Result<ScanArgs, String> {
+        let argv = ["certsweep", "scan"].iter().chain(args.iter());
+        match Cli::try_parse_from(argv)
+            .map_err(|e| e.to_string())?
+            .command
+        {
+            Command::Scan(a) => Ok(*a),
+            other => Err(format!("parsed as {other:?}")),
+        }
+    }
+
+    #[test]
+    fn values_no_sweep_can_use_are_usage_errors() {
+        // Each of these used to start a sweep that panicked (huge durations added to the
+        // clock) or could not connect anywhere (port 0, zero timeouts).
+        for (args, says) in [
+            (&["--port", "0"][..], "not a port"),
+            (&["--connect-timeout", "0s"], "longer than zero"),
+            (&["--handshake-timeout", "0"], "longer than zero"),
+            (&["--deadline", "99999999999999999999999"], "too long"),
+            (&["--connect-timeout", "9999999999999999999"], "too long"),
+            (&["--grace", "99999999999999999d"], "too long"),
+            (&["--retries", "101"], "101"),
+            (&["--retries", "4294967295"], "4294967295"),
+        ] {
+            let e = scan(args).expect_err(&format!("{args:?} was accepted"));
+            assert!(e.contains(says), "{args:?}: {e}");
+        }
+        let ok = scan(&["--port", "8443", "--retries", "100", "--grace", "0s"]).unwrap();
+        assert_eq!((ok.port, ok.retries, ok.grace), (8443, 100, Duration::ZERO));
+    }
+
+    #[test]
+    fn a_rate_the_clock_cannot_hold_is_a_usage_error() {
+        // 1e-300 per second used to panic when the interval between turns was made.
+        for rate in ["1e-300", "0.0009", "inf", "NaN", "0"] {
+            let args = scan(&["--rate", rate]).unwrap();
+            match crate::scan::build_engine(&args) {
+                Err(crate::Error::Usage(m)) => assert!(m.contains("at least 0.001"), "{m}"),
+                Err(e) => panic!("--rate {rate}: {e}"),
+                Ok(_) => panic!("--rate {rate} was accepted"),
+            }
+        }
+    }
+
+    #[test]
+    fn dcv_ports_and_timeouts_are_checked_too() {
+        for args in [
+            &["--http-port", "0"][..],
+            &["--ns-port", "0"],
+            &["--dns-timeout", "0ms"],
+            &["--deadline", "4000d"],
+        ] {
+            let argv = ["certsweep", "dcv"].iter().chain(args.iter());
+            assert!(Cli::try_parse_from(argv).is_err(), "{args:?} was accepted");
+        }
+    }
 }

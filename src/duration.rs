@@ -27,7 +27,27 @@ pub fn parse(s: &str) -> Result<Duration, String> {
     if !secs.is_finite() || secs < 0.0 {
         return Err(format!("\"{s}\" is not a valid duration"));
     }
+    // Bounded so that every later use (deadlines added to the clock, day counts as i64)
+    // stays in range: an absurd value is a usage error, not a panic mid-sweep.
+    if secs > MAX.as_secs_f64() {
+        return Err(format!(
+            "\"{s}\" is too long (at most {}d)",
+            MAX.as_secs() / 86_400
+        ));
+    }
     Ok(Duration::from_secs_f64(secs))
+}
+
+/// The longest duration accepted: ten years.
+pub const MAX: Duration = Duration::from_secs(3650 * 86_400);
+
+/// Like [`parse`], for timeouts and deadlines, where zero would fail every endpoint at once.
+pub fn parse_positive(s: &str) -> Result<Duration, String> {
+    let d = parse(s)?;
+    if d.is_zero() {
+        return Err(format!("\"{}\" must be longer than zero", s.trim()));
+    }
+    Ok(d)
 }
 
 /// Short human form: `500ms`, `3s`, `1.5s`, `2m`.
@@ -60,6 +80,27 @@ mod tests {
         assert!(parse("3x").is_err());
         assert!(parse("").is_err());
         assert!(parse("ms").is_err());
+    }
+
+    #[test]
+    fn absurd_lengths_are_errors_not_panics() {
+        // Found by fuzzing: these used to panic in Duration::from_secs_f64 or, later, when
+        // the deadline was added to the clock.
+        for s in [
+            "99999999999999999999999",
+            "9999999999999999999",
+            "1000000000d",
+            "3651d",
+        ] {
+            let e = parse(s).unwrap_err();
+            assert!(e.contains("too long"), "{s}: {e}");
+        }
+        assert_eq!(parse("3650d").unwrap(), MAX);
+        assert!(parse_positive("0s")
+            .unwrap_err()
+            .contains("longer than zero"));
+        assert!(parse_positive("0.0001ms").is_ok());
+        assert_eq!(parse("0").unwrap(), Duration::ZERO);
     }
 
     #[test]

@@ -74,8 +74,12 @@ pub fn build_engine(args: &ScanArgs) -> Result<(Arc<Engine>, Option<String>), Er
         return Err(Error::Usage("--concurrency must be at least 1".into()));
     }
     if let Some(r) = args.rate {
-        if !(r > 0.0 && r.is_finite()) {
-            return Err(Error::Usage("--rate must be a positive number".into()));
+        // At least one connection in 1,000 s: the interval between turns must be a
+        // duration the clock can hold.
+        if !(r.is_finite() && r >= 0.001) {
+            return Err(Error::Usage(
+                "--rate must be a number of connections per second, at least 0.001".into(),
+            ));
         }
     }
     let (concurrency, note) = fit_concurrency(args.concurrency);
@@ -94,9 +98,14 @@ pub fn build_engine(args: &ScanArgs) -> Result<(Arc<Engine>, Option<String>), Er
     let backoff: Duration = (1..=args.retries)
         .map(|t| Duration::from_millis(200u64 << t.min(5)))
         .sum();
-    let deadline = args
-        .deadline
-        .unwrap_or(per_try * (args.retries + 1) + backoff + Duration::from_secs(1));
+    // Both timeouts and the retries are bounded on the command line, so this cannot
+    // overflow; saturating all the same, as a deadline only needs to be late enough.
+    let deadline = args.deadline.unwrap_or(
+        per_try
+            .saturating_mul(args.retries.saturating_add(1))
+            .saturating_add(backoff)
+            .saturating_add(Duration::from_secs(1)),
+    );
     let cfg = SweepConfig {
         concurrency,
         connect_timeout: args.connect_timeout,
