@@ -289,7 +289,7 @@ pub fn line_at(bytes: &[u8], offset: usize) -> u64 {
 pub struct LineError {
     /// The file (`-` for standard input).
     pub file: String,
-    /// 1-based line (or JSON row) number; 0 for the whole file.
+    /// 1-based line (of a JSON record: the line it begins on); 0 for the whole file.
     pub line: u64,
     /// The field at fault, when known.
     pub field: Option<String>,

@@ -234,6 +234,16 @@ pub fn load_bytes(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded
     }
 }
 
+/// serde_json's message with its position as a column: the error's line is the file line
+/// already (a JSON line's own position always says line 1).
+fn json_reason(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let msg = text
+        .rfind(" at line ")
+        .map_or(text.as_str(), |at| &text[..at]);
+    format!("not valid JSON at column {}: {msg}", e.column())
+}
+
 type Row = Vec<(String, String)>;
 
 fn json_scalar(v: &serde_json::Value) -> Option<String> {
@@ -265,31 +275,60 @@ fn json_row(v: &serde_json::Value) -> Option<Row> {
     )
 }
 
-fn load_json(file: &str, text: &str, opts: &ReadOptions, out: &mut Loaded) {
-    let rows: Vec<(u64, serde_json::Value)> = match serde_json::from_str::<serde_json::Value>(text)
-    {
-        Ok(serde_json::Value::Array(items)) => items
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| (i as u64 + 1, v))
-            .collect(),
-        Ok(serde_json::Value::Object(obj)) => {
+/// The records of a JSON document, each with the file line where it begins: a top-level
+/// array, the array under a CERTInext page's `content` (or `ordersArray`,
+/// `orderDetails.ordersArray`, `data`), or one object. Read as raw slices first so that an
+/// error names the line a person finds the record on, not its place in the array.
+fn json_records(text: &str) -> Result<Option<Vec<(u64, serde_json::Value)>>, serde_json::Error> {
+    use serde_json::value::RawValue;
+    let top: &RawValue = serde_json::from_str(text)?;
+    let items: Vec<&RawValue> = match top.get().as_bytes().first() {
+        Some(b'[') => serde_json::from_str(top.get())?,
+        Some(b'{') => {
+            let obj: std::collections::HashMap<String, &RawValue> =
+                serde_json::from_str(top.get())?;
+            let nested = || -> Option<&RawValue> {
+                let details: std::collections::HashMap<String, &RawValue> =
+                    serde_json::from_str(obj.get("orderDetails")?.get()).ok()?;
+                details.get("ordersArray").copied()
+            };
             let list = obj
                 .get("content")
                 .or_else(|| obj.get("ordersArray"))
-                .or_else(|| obj.get("orderDetails").and_then(|d| d.get("ordersArray")))
-                .or_else(|| obj.get("data"));
+                .copied()
+                .or_else(nested)
+                .or_else(|| obj.get("data").copied())
+                .filter(|l| l.get().starts_with('['));
             match list {
-                Some(serde_json::Value::Array(items)) => items
-                    .iter()
-                    .cloned()
-                    .enumerate()
-                    .map(|(i, v)| (i as u64 + 1, v))
-                    .collect(),
-                _ => vec![(1, serde_json::Value::Object(obj))],
+                Some(l) => serde_json::from_str(l.get())?,
+                None => vec![top],
             }
         }
-        Ok(_) => {
+        _ => return Ok(None),
+    };
+    // Records come in file order: count newlines once, up to each record's start.
+    let (base, mut at, mut line) = (text.as_ptr() as usize, 0usize, 1u64);
+    let mut rows = Vec::with_capacity(items.len());
+    for raw in items {
+        let offset = (raw.get().as_ptr() as usize)
+            .saturating_sub(base)
+            .min(text.len());
+        if offset >= at {
+            line += text.as_bytes()[at..offset]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count() as u64;
+            at = offset;
+        }
+        rows.push((line, serde_json::from_str(raw.get())?));
+    }
+    Ok(Some(rows))
+}
+
+fn load_json(file: &str, text: &str, opts: &ReadOptions, out: &mut Loaded) {
+    let rows: Vec<(u64, serde_json::Value)> = match json_records(text) {
+        Ok(Some(rows)) => rows,
+        Ok(None) => {
             out.errors.push(InventoryError {
                 file: file.into(),
                 line: 1,
@@ -299,29 +338,34 @@ fn load_json(file: &str, text: &str, opts: &ReadOptions, out: &mut Loaded) {
             return;
         }
         Err(whole) => {
-            // JSON lines: one object a line.
+            // JSON lines: one object a line. When no line at all reads as JSON, the file is
+            // one broken document: one error where it broke, not one per line.
             let mut rows = Vec::new();
+            let mut bad = Vec::new();
             for (i, line) in text.lines().enumerate() {
                 if line.trim().is_empty() {
                     continue;
                 }
                 match serde_json::from_str::<serde_json::Value>(line) {
                     Ok(v) => rows.push((i as u64 + 1, v)),
-                    Err(e) => {
-                        let reason = if rows.is_empty() && i == 0 {
-                            format!("not valid JSON: {whole}")
-                        } else {
-                            format!("not valid JSON: {e}")
-                        };
-                        out.errors.push(InventoryError {
-                            file: file.into(),
-                            line: i as u64 + 1,
-                            field: None,
-                            reason,
-                        });
-                    }
+                    Err(e) => bad.push(InventoryError {
+                        file: file.into(),
+                        line: i as u64 + 1,
+                        field: None,
+                        reason: json_reason(&e),
+                    }),
                 }
             }
+            if rows.is_empty() {
+                out.errors.push(InventoryError {
+                    file: file.into(),
+                    line: whole.line() as u64,
+                    field: None,
+                    reason: json_reason(&whole),
+                });
+                return;
+            }
+            out.errors.extend(bad);
             rows
         }
     };
@@ -743,6 +787,56 @@ mod tests {
         assert_eq!(l.records[1].status, RecordStatus::Pending);
         assert!(l.records[1].serial.is_none());
         assert_eq!(l.records[1].record_id, "REQ2");
+    }
+
+    #[test]
+    fn json_errors_name_the_file_line_of_the_record() {
+        // Record 2 of a pretty-printed page begins on line 5: that is where a person looks.
+        let page = "{\"content\": [\n\
+            {\"orderNumber\": \"A\", \"domainName\": \"a.example\",\n\
+             \"certificateSerialNumber\": \"255\", \"certificateExpiryDate\": \"2026-01-01\"},\n\
+            \n\
+            {\"orderNumber\": \"B\", \"domainName\": \"b.example\",\n\
+             \"certificateSerialNumber\": \"12Z\", \"certificateExpiryDate\": \"2026-01-01\"}\n\
+            ]}\n";
+        let l = load("page.json", page.as_bytes());
+        assert_eq!(l.records.len(), 1, "{:?}", l.errors);
+        assert_eq!(l.errors.len(), 1, "{:?}", l.errors);
+        assert_eq!(l.errors[0].line, 5, "{}", l.errors[0]);
+        // The same in a top-level array.
+        let array = format!("[\n{}", &page[page.find('{').map_or(0, |i| i + 14)..]);
+        let array = array.replace("]}", "]");
+        let l = load("array.json", array.as_bytes());
+        assert_eq!(l.errors.len(), 1, "{:?}", l.errors);
+        assert_eq!(l.errors[0].line, 5, "{}", l.errors[0]);
+    }
+
+    #[test]
+    fn a_broken_json_document_is_one_error_where_it_breaks() {
+        // Used to be one error per line (each line tried as a JSON line), all at "line 1".
+        let doc =
+            "{\"content\": [\n  {\"orderNumber\": \"A\",\n   \"domainName\" \"a.example\"}\n]}\n";
+        let l = load("broken.json", doc.as_bytes());
+        assert!(l.records.is_empty());
+        assert_eq!(l.errors.len(), 1, "{:?}", l.errors);
+        assert_eq!(l.errors[0].line, 3);
+        assert!(
+            l.errors[0]
+                .reason
+                .starts_with("not valid JSON at column 17: expected `:`"),
+            "{}",
+            l.errors[0]
+        );
+        // JSON lines: the broken line is named with its column, the others are read.
+        let jl = "{\"orderNumber\":\"A\",\"domainName\":\"x.example\",\"certificateSerialNumber\":\"255\"}\n\
+                  {\"orderNumber\":\"B\",\"domainName\" \"y.example\"}\n\
+                  {\"orderNumber\":\"C\",\"domainName\":\"z.example\",\"certificateSerialNumber\":\"256\"}\n";
+        let l = load("orders.jsonl", jl.as_bytes());
+        assert_eq!(l.records.len(), 2);
+        assert_eq!(l.errors.len(), 1, "{:?}", l.errors);
+        assert_eq!(l.errors[0].line, 2);
+        assert!(l.errors[0].reason.contains("column 33"), "{}", l.errors[0]);
+        assert!(!l.errors[0].reason.contains("line 1"), "{}", l.errors[0]);
     }
 
     #[test]
