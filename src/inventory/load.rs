@@ -5,6 +5,7 @@
 use super::date::{parse_date, SlashOrder, When};
 use super::record::{Record, RecordStatus};
 use super::serial::{parse_serial, SerialBase};
+use serde_json::value::RawValue;
 use std::path::Path;
 
 /// A row (or file) that could not be used.
@@ -279,8 +280,7 @@ fn json_row(v: &serde_json::Value) -> Option<Row> {
 /// array, the array under a CERTInext page's `content` (or `ordersArray`,
 /// `orderDetails.ordersArray`, `data`), or one object. Read as raw slices first so that an
 /// error names the line a person finds the record on, not its place in the array.
-fn json_records(text: &str) -> Result<Option<Vec<(u64, serde_json::Value)>>, serde_json::Error> {
-    use serde_json::value::RawValue;
+fn json_records(text: &str) -> Result<Option<Vec<(u64, &RawValue)>>, serde_json::Error> {
     let top: &RawValue = serde_json::from_str(text)?;
     let items: Vec<&RawValue> = match top.get().as_bytes().first() {
         Some(b'[') => serde_json::from_str(top.get())?,
@@ -320,13 +320,15 @@ fn json_records(text: &str) -> Result<Option<Vec<(u64, serde_json::Value)>>, ser
                 .count() as u64;
             at = offset;
         }
-        rows.push((line, serde_json::from_str(raw.get())?));
+        rows.push((line, raw));
     }
     Ok(Some(rows))
 }
 
 fn load_json(file: &str, text: &str, opts: &ReadOptions, out: &mut Loaded) {
-    let rows: Vec<(u64, serde_json::Value)> = match json_records(text) {
+    // Each record is parsed into a tree only when its turn comes, so a large export is not
+    // held as text, as trees and as records at once.
+    let rows: Vec<(u64, &RawValue)> = match json_records(text) {
         Ok(Some(rows)) => rows,
         Ok(None) => {
             out.errors.push(InventoryError {
@@ -346,7 +348,7 @@ fn load_json(file: &str, text: &str, opts: &ReadOptions, out: &mut Loaded) {
                 if line.trim().is_empty() {
                     continue;
                 }
-                match serde_json::from_str::<serde_json::Value>(line) {
+                match serde_json::from_str::<&RawValue>(line) {
                     Ok(v) => rows.push((i as u64 + 1, v)),
                     Err(e) => bad.push(InventoryError {
                         file: file.into(),
@@ -377,8 +379,11 @@ fn load_json(file: &str, text: &str, opts: &ReadOptions, out: &mut Loaded) {
             reason: "no records in the file".into(),
         });
     }
-    for (line, v) in rows {
-        let Some(row) = json_row(&v) else {
+    for (line, raw) in rows {
+        let row = serde_json::from_str::<serde_json::Value>(raw.get())
+            .ok()
+            .and_then(|v| json_row(&v));
+        let Some(row) = row else {
             out.errors.push(InventoryError {
                 file: file.into(),
                 line,
