@@ -35,11 +35,14 @@ pub enum ErrorClass {
     TlsProtocol,
     /// Any other TLS failure: not TLS at all, connection closed mid-handshake, bad signature.
     TlsError,
+    /// certsweep itself failed on this endpoint (a bug; the message says where). The row is
+    /// kept so that the endpoint is not missing from the reports, and the run exits 3.
+    Internal,
 }
 
 impl ErrorClass {
     /// Every class, in report order.
-    pub const ALL: [ErrorClass; 10] = [
+    pub const ALL: [ErrorClass; 11] = [
         ErrorClass::DnsNxdomain,
         ErrorClass::DnsNoAddress,
         ErrorClass::DnsError,
@@ -50,6 +53,7 @@ impl ErrorClass {
         ErrorClass::TlsAlert,
         ErrorClass::TlsProtocol,
         ErrorClass::TlsError,
+        ErrorClass::Internal,
     ];
 
     /// The stable snake_case name used in reports.
@@ -65,6 +69,7 @@ impl ErrorClass {
             ErrorClass::TlsAlert => "tls_alert",
             ErrorClass::TlsProtocol => "tls_protocol",
             ErrorClass::TlsError => "tls_error",
+            ErrorClass::Internal => "internal_error",
         }
     }
 }
@@ -263,6 +268,34 @@ pub struct Observation {
 }
 
 impl Observation {
+    /// An endpoint that yielded no certificate, scanned now: `error` says why.
+    pub fn failed(
+        host: String,
+        ip: Option<IpAddr>,
+        port: u16,
+        sni: Option<String>,
+        label: Option<String>,
+        error: ErrorInfo,
+    ) -> Self {
+        Observation {
+            scan_time: crate::timefmt::rfc3339(time::OffsetDateTime::now_utc()),
+            host,
+            ip,
+            port,
+            sni,
+            label,
+            cert: None,
+            chain: Vec::new(),
+            pem: None,
+            tls: None,
+            findings: Vec::new(),
+            trust_detail: None,
+            timings: Timings::default(),
+            error: Some(error),
+            attempts: 0,
+        }
+    }
+
     /// The error class, if any.
     pub fn error_class(&self) -> Option<ErrorClass> {
         self.error.as_ref().map(|e| e.class)

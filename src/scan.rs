@@ -324,7 +324,7 @@ pub async fn run_scan(args: ScanArgs) -> Result<u8, Error> {
         if !args.quiet {
             eprint!("{}", outcome.summary_text());
         }
-        return Ok(outcome.exit_code);
+        return Ok(internal_error_exit(&outcome.summary).unwrap_or(outcome.exit_code));
     }
     let Some(targets_path) = args.targets.clone() else {
         return Err(Error::Usage(
@@ -374,7 +374,20 @@ pub async fn run_scan(args: ScanArgs) -> Result<u8, Error> {
         let mut err = std::io::stderr().lock();
         let _ = write!(err, "{}", outcome.summary);
     }
-    Ok(0)
+    Ok(internal_error_exit(&outcome.summary).unwrap_or(0))
+}
+
+/// Exit code 3, said on stderr even with `--quiet`, when certsweep failed on some endpoints:
+/// their rows are in the reports (`internal_error`) but they were not checked.
+fn internal_error_exit(summary: &Summary) -> Option<u8> {
+    let n = summary.internal_errors();
+    if n == 0 {
+        return None;
+    }
+    eprintln!(
+        "certsweep: {n} endpoint(s) could not be checked because of an internal error (error_class internal_error in the reports); please report it"
+    );
+    Some(3)
 }
 
 /// What a comparison against records produced.

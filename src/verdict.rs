@@ -703,6 +703,9 @@ fn unreachable_text(o: &Observation) -> (String, String) {
         ),
         Some(ErrorClass::ConnectError) => format!("The connection to {target} failed: check routing and the host, then verify again."),
         Some(ErrorClass::TlsProtocol) => "The server speaks no TLS version or cipher in common (legacy TLS?): upgrade its TLS configuration, then verify again.".into(),
+        Some(ErrorClass::Internal) => format!(
+            "certsweep could not judge {target} (an internal error): check it by hand and report the error message with the endpoint."
+        ),
         _ => format!(
             "{target} answered but the TLS handshake failed: check the listener's TLS configuration and certificate binding, then verify again."
         ),

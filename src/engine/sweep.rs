@@ -377,26 +377,9 @@ impl Engine {
                         .fetch_max(waiting, Ordering::Relaxed);
                     match answer {
                         Err(error) => {
-                            let obs = Observation {
-                                scan_time: rfc3339(time::OffsetDateTime::now_utc()),
-                                sni: Some(sni.unwrap_or_else(|| name.clone())),
-                                host: name,
-                                ip: None,
-                                port,
-                                label,
-                                cert: None,
-                                chain: Vec::new(),
-                                pem: None,
-                                tls: None,
-                                findings: Vec::new(),
-                                trust_detail: None,
-                                timings: Timings {
-                                    dns_ms,
-                                    ..Timings::default()
-                                },
-                                error: Some(error),
-                                attempts: 0,
-                            };
+                            let sni = Some(sni.unwrap_or_else(|| name.clone()));
+                            let mut obs = Observation::failed(name, None, port, sni, label, error);
+                            obs.timings.dns_ms = dns_ms;
                             let _ = tx.send(Event::Observed(Box::new(obs))).await;
                             drop(done);
                         }
@@ -448,7 +431,8 @@ impl Engine {
         let me = self.clone();
         let cancel = cancel.clone();
         tokio::spawn(async move {
-            let obs = me.scan(ep, dns_ms, &cancel).await;
+            let who = ep.clone();
+            let obs = guarded(who, me.scan(ep, dns_ms, &cancel)).await;
             // The permit is released only once the result is handed over, so a slow writer
             // slows the sweep instead of piling results up in memory.
             let _ = tx.send(Event::Observed(Box::new(obs))).await;
@@ -613,6 +597,33 @@ impl Engine {
     }
 }
 
+/// Runs one endpoint's scan so that a panic in it (a bug, say a certificate a parser chokes
+/// on) becomes that endpoint's `internal_error` row. Without this the runtime swallowed the
+/// panic: the row was missing from every report and the sweep still exited 0.
+async fn guarded(
+    who: Endpoint,
+    scan: impl std::future::Future<Output = Observation>,
+) -> Observation {
+    use futures_util::FutureExt;
+    match std::panic::AssertUnwindSafe(scan).catch_unwind().await {
+        Ok(obs) => obs,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".into());
+            let error = ErrorInfo {
+                class: ErrorClass::Internal,
+                message: format!(
+                    "certsweep failed on this endpoint ({what}): a bug, please report it with the endpoint"
+                ),
+            };
+            Observation::failed(who.host, Some(who.ip), who.port, who.sni, who.label, error)
+        }
+    }
+}
+
 /// Every address of a block, network and broadcast included (a scanner asks, it does not
 /// assume what is deployed where).
 fn net_addrs(net: &ipnet::IpNet) -> Box<dyn Iterator<Item = IpAddr> + Send> {
@@ -627,5 +638,80 @@ fn net_addrs(net: &ipnet::IpNet) -> Box<dyn Iterator<Item = IpAddr> + Send> {
             let end = u128::from(n.broadcast());
             Box::new((start..=end).map(|a| IpAddr::from(std::net::Ipv6Addr::from(a))))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoint() -> Endpoint {
+        Endpoint {
+            host: "odd.example".into(),
+            ip: IpAddr::from([127, 0, 0, 9]),
+            port: 8443,
+            sni: Some("odd.example".into()),
+            label: Some("edge".into()),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_scan_becomes_the_endpoints_internal_error_row() {
+        let obs = guarded(endpoint(), async {
+            if endpoint().port == 8443 {
+                panic!("parser choked on the chain");
+            }
+            Observation::failed(
+                String::new(),
+                None,
+                0,
+                None,
+                None,
+                ErrorInfo {
+                    class: ErrorClass::TlsError,
+                    message: String::new(),
+                },
+            )
+        })
+        .await;
+        assert_eq!(obs.error_class(), Some(ErrorClass::Internal));
+        assert_eq!(
+            (
+                obs.host.as_str(),
+                obs.ip,
+                obs.port,
+                obs.sni.as_deref(),
+                obs.label.as_deref()
+            ),
+            (
+                "odd.example",
+                Some(IpAddr::from([127, 0, 0, 9])),
+                8443,
+                Some("odd.example"),
+                Some("edge")
+            )
+        );
+        let message = obs.error.map(|e| e.message).unwrap_or_default();
+        assert!(message.contains("parser choked on the chain"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn a_scan_that_returns_is_passed_through() {
+        let obs = guarded(endpoint(), async {
+            Observation::failed(
+                "h".into(),
+                None,
+                1,
+                None,
+                None,
+                ErrorInfo {
+                    class: ErrorClass::ConnectRefused,
+                    message: "refused".into(),
+                },
+            )
+        })
+        .await;
+        assert_eq!(obs.error_class(), Some(ErrorClass::ConnectRefused));
+        assert_eq!(obs.host, "h");
     }
 }

@@ -31,6 +31,11 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Endpoints certsweep itself failed on (`internal_error`).
+    pub fn internal_errors(&self) -> u64 {
+        self.errors.get(&ErrorClass::Internal).copied().unwrap_or(0)
+    }
+
     /// Counts one observation.
     pub fn add(&mut self, o: &Observation) {
         self.endpoints += 1;
