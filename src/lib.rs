@@ -56,3 +56,59 @@ pub async fn run(cli: cli::Cli) -> Result<u8, Error> {
         cli::Command::Dcv(args) => dcv_command::run_dcv(*args).await,
     }
 }
+
+/// Awaits `fut`; a panic in it comes back as its message instead of unwinding, so one bad
+/// endpoint or domain becomes one marked row rather than a row silently missing.
+pub async fn catch_panic<T>(fut: impl std::future::Future<Output = T>) -> Result<T, String> {
+    use futures_util::FutureExt;
+    std::panic::AssertUnwindSafe(fut)
+        .catch_unwind()
+        .await
+        .map_err(|payload| {
+            payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".into())
+        })
+}
+
+/// The value of a joined task; a task that panicked panics here too, so that
+/// [`catch_panic`] around the caller sees it (a result must not be judged on the tasks that
+/// happened to survive).
+pub fn joined<T>(r: Result<T, tokio::task::JoinError>) -> T {
+    match r {
+        Ok(v) => v,
+        Err(e) => match e.try_into_panic() {
+            Ok(payload) => std::panic::resume_unwind(payload),
+            Err(e) => panic!("a task was cancelled: {e}"),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn a_panic_in_a_joined_task_reaches_catch_panic_with_its_message() {
+        let got = super::catch_panic(async {
+            let mut set = tokio::task::JoinSet::new();
+            set.spawn(async { 1 });
+            set.spawn(async {
+                tokio::task::yield_now().await;
+                if std::hint::black_box(true) {
+                    panic!("probe of 192.0.2.7 failed");
+                }
+                2
+            });
+            let mut sum = 0;
+            while let Some(r) = set.join_next().await {
+                sum += super::joined(r);
+            }
+            sum
+        })
+        .await;
+        let message = got.expect_err("the panic was lost");
+        assert!(message.contains("probe of 192.0.2.7 failed"), "{message}");
+        assert_eq!(super::catch_panic(async { 7 }).await, Ok(7));
+    }
+}

@@ -86,15 +86,24 @@ impl Checker {
         let start = Instant::now();
         let checked_at = crate::timefmt::rfc3339_unix(crate::timefmt::now_unix());
         let mut st = State::default();
-        let finished = tokio::time::timeout(self.settings.deadline, self.run(req, &mut st)).await;
-        if finished.is_err() {
-            st.checks.push(Check::unknown(
+        let run = crate::catch_panic(self.run(req, &mut st));
+        match tokio::time::timeout(self.settings.deadline, run).await {
+            Err(_) => st.checks.push(Check::unknown(
                 "deadline",
                 format!(
                     "not finished within {} (--deadline); the checks done so far are shown",
                     crate::duration::display(self.settings.deadline)
                 ),
-            ));
+            )),
+            // A bug: the domain is left undecided (never judged on the addresses whose
+            // probes survived), with the message to report.
+            Ok(Err(what)) => st.checks.push(Check::unknown(
+                "internal_error",
+                format!(
+                    "certsweep failed while checking ({what}): a bug, please report it; the checks done so far are shown"
+                ),
+            )),
+            Ok(Ok(())) => {}
         }
         // Blocking findings first, in the order found.
         st.checks
@@ -329,9 +338,7 @@ impl Checker {
         }
         let mut results = Vec::new();
         while let Some(r) = set.join_next().await {
-            if let Ok(r) = r {
-                results.push(r);
-            }
+            results.push(crate::joined(r));
         }
         results.sort_by_key(|r| r.0);
         let results: Vec<http01::AddressResult> = results.into_iter().map(|r| r.1).collect();
@@ -363,9 +370,7 @@ impl Checker {
         }
         let mut results = Vec::new();
         while let Some(r) = set.join_next().await {
-            if let Ok(r) = r {
-                results.push(r);
-            }
+            results.push(crate::joined(r));
         }
         results.sort_by_key(|r| r.0);
         for (_, ev, checks) in results {

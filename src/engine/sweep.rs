@@ -604,24 +604,15 @@ async fn guarded(
     who: Endpoint,
     scan: impl std::future::Future<Output = Observation>,
 ) -> Observation {
-    use futures_util::FutureExt;
-    match std::panic::AssertUnwindSafe(scan).catch_unwind().await {
-        Ok(obs) => obs,
-        Err(panic) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a panic without a message".into());
-            let error = ErrorInfo {
-                class: ErrorClass::Internal,
-                message: format!(
-                    "certsweep failed on this endpoint ({what}): a bug, please report it with the endpoint"
-                ),
-            };
-            Observation::failed(who.host, Some(who.ip), who.port, who.sni, who.label, error)
-        }
-    }
+    crate::catch_panic(scan).await.unwrap_or_else(|what| {
+        let error = ErrorInfo {
+            class: ErrorClass::Internal,
+            message: format!(
+                "certsweep failed on this endpoint ({what}): a bug, please report it with the endpoint"
+            ),
+        };
+        Observation::failed(who.host, Some(who.ip), who.port, who.sni, who.label, error)
+    })
 }
 
 /// Every address of a block, network and broadcast included (a scanner asks, it does not
