@@ -12,12 +12,8 @@ fn timeout(s: &str) -> Result<Duration, String> {
     crate::duration::parse_positive(s)
 }
 
-/// A TCP port to connect to: port 0 cannot be connected to.
 fn port(s: &str) -> Result<u16, String> {
-    match s.trim().parse::<u16>() {
-        Ok(0) | Err(_) => Err(format!("\"{s}\" is not a port (1-65535)")),
-        Ok(p) => Ok(p),
-    }
+    crate::engine::targets::parse_port(s)
 }
 
 /// The most retries accepted: each waits up to 6.4 s, so more would only hold a sweep.
@@ -234,7 +230,7 @@ mod tests {
         // Each of these used to start a sweep that panicked (huge durations added to the
         // clock) or could not connect anywhere (port 0, zero timeouts).
         for (args, says) in [
-            (&["--port", "0"][..], "not a port"),
+            (&["--port", "0"][..], "bad port"),
             (&["--connect-timeout", "0s"], "longer than zero"),
             (&["--handshake-timeout", "0"], "longer than zero"),
             (&["--deadline", "99999999999999999999999"], "too long"),

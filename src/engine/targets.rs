@@ -53,6 +53,20 @@ pub enum Target {
 /// A target line that could not be used.
 pub type TargetError = crate::model::LineError;
 
+/// The longest target line read (a host name is at most 253 bytes): past it the line is
+/// reported and skipped without being held, so a binary file given by mistake costs no
+/// memory.
+pub const MAX_LINE: usize = 4096;
+
+/// Input quoted in an error, cut to a readable length.
+fn shown(s: &str) -> std::borrow::Cow<'_, str> {
+    const KEEP: usize = 100;
+    match s.char_indices().nth(KEEP) {
+        None => s.into(),
+        Some((cut, _)) => format!("{}... ({} bytes)", &s[..cut], s.len()).into(),
+    }
+}
+
 /// Converts a host name to its A-label form, lowercased, without a trailing dot.
 pub fn normalize_host(raw: &str) -> Result<String, String> {
     let trimmed = raw.trim().trim_end_matches('.');
@@ -66,25 +80,34 @@ pub fn normalize_host(raw: &str) -> Result<String, String> {
                 '/' | '\\' | '@' | ',' | '"' | '\'' | '[' | ']' | ':' | '#'
             )
     }) {
-        return Err(format!("host name \"{raw}\" contains \"{bad}\""));
+        return Err(format!("host name \"{}\" contains \"{bad}\"", shown(raw)));
     }
     let ascii = idna::domain_to_ascii(trimmed).map_err(|_| {
-        format!("host name \"{raw}\" is not a valid (internationalised) domain name")
+        format!(
+            "host name \"{}\" is not a valid (internationalised) domain name",
+            shown(raw)
+        )
     })?;
     if ascii.len() > 253 {
-        return Err(format!("host name \"{raw}\" is longer than 253 characters"));
+        return Err(format!(
+            "host name \"{}\" is longer than 253 characters",
+            shown(raw)
+        ));
     }
     if ascii.split('.').any(|l| l.is_empty() || l.len() > 63) {
         return Err(format!(
-            "host name \"{raw}\" has an empty or over-long label"
+            "host name \"{}\" has an empty or over-long label",
+            shown(raw)
         ));
     }
     Ok(ascii)
 }
 
-fn parse_port(s: &str) -> Result<u16, String> {
+/// A port as written in a target list or on the command line: 1-65535 (0 cannot be
+/// connected to).
+pub fn parse_port(s: &str) -> Result<u16, String> {
     match s.trim().parse::<u16>() {
-        Ok(0) | Err(_) => Err(format!("bad port \"{s}\" (1-65535)")),
+        Ok(0) | Err(_) => Err(format!("bad port \"{}\" (1-65535)", shown(s))),
         Ok(p) => Ok(p),
     }
 }
@@ -105,11 +128,11 @@ pub fn parse_line(line: &str, default_port: u16) -> Result<Target, String> {
     if line.contains('/') {
         let net: IpNet = line
             .parse()
-            .map_err(|_| format!("bad CIDR block \"{line}\""))?;
+            .map_err(|_| format!("bad CIDR block \"{}\"", shown(line)))?;
         let size: u128 = 1u128 << (net.max_prefix_len() - net.prefix_len()).min(127);
         if size > MAX_CIDR_ADDRESSES {
             return Err(format!(
-                "CIDR block \"{line}\" has {size} addresses; split it (at most {MAX_CIDR_ADDRESSES} a line)"
+                "CIDR block \"{}\" has {size} addresses; split it (at most {MAX_CIDR_ADDRESSES} a line)", shown(line)
             ));
         }
         return Ok(Target::Cidr {
@@ -131,7 +154,7 @@ pub fn parse_line(line: &str, default_port: u16) -> Result<Target, String> {
         None => (line, default_port),
     };
     if host.chars().all(|c| c.is_ascii_digit() || c == '.') {
-        return Err(format!("bad IP address \"{host}\""));
+        return Err(format!("bad IP address \"{}\"", shown(host)));
     }
     Ok(Target::Name {
         name: normalize_host(host)?,
@@ -154,12 +177,14 @@ fn parse_addr_port(s: &str, default_port: u16) -> Result<(IpAddr, u16), String> 
     if let Some(rest) = s.strip_prefix('[') {
         let (ip, after) = rest
             .split_once(']')
-            .ok_or_else(|| format!("bad address \"{s}\": missing \"]\""))?;
-        let ip: IpAddr = ip.parse().map_err(|_| format!("bad IP address \"{ip}\""))?;
+            .ok_or_else(|| format!("bad address \"{}\": missing \"]\"", shown(s)))?;
+        let ip: IpAddr = ip
+            .parse()
+            .map_err(|_| format!("bad IP address \"{}\"", shown(ip)))?;
         let port = match after.strip_prefix(':') {
             Some(p) => parse_port(p)?,
             None if after.is_empty() => default_port,
-            None => return Err(format!("bad address \"{s}\"")),
+            None => return Err(format!("bad address \"{}\"", shown(s))),
         };
         return Ok((ip, port));
     }
@@ -168,8 +193,10 @@ fn parse_addr_port(s: &str, default_port: u16) -> Result<(IpAddr, u16), String> 
     }
     let (ip, port) = s
         .rsplit_once(':')
-        .ok_or_else(|| format!("bad IP address \"{s}\""))?;
-    let ip: IpAddr = ip.parse().map_err(|_| format!("bad IP address \"{ip}\""))?;
+        .ok_or_else(|| format!("bad IP address \"{}\"", shown(s)))?;
+    let ip: IpAddr = ip
+        .parse()
+        .map_err(|_| format!("bad IP address \"{}\"", shown(ip)))?;
     Ok((ip, parse_port(port)?))
 }
 
@@ -192,6 +219,55 @@ struct CsvColumns {
     ip: Option<usize>,
     sni: Option<usize>,
     label: Option<usize>,
+}
+
+/// What one bounded line read found.
+enum Line {
+    /// A line (possibly the last, without a newline) is in the buffer.
+    Read,
+    /// The input ended.
+    End,
+    /// A line longer than [`MAX_LINE`], skipped up to its newline; its length in bytes.
+    TooLong(usize),
+}
+
+/// Reads one line into `buf` like `read_line`, but never holds more than [`MAX_LINE`] bytes
+/// of it: a longer line is consumed in place and reported.
+fn read_bounded_line(r: &mut dyn BufRead, buf: &mut String) -> io::Result<Line> {
+    let mut bytes = Vec::new();
+    let n = r.take(MAX_LINE as u64 + 1).read_until(b'\n', &mut bytes)?;
+    if n == 0 {
+        return Ok(Line::End);
+    }
+    if n > MAX_LINE && bytes.last() != Some(&b'\n') {
+        let mut len = n;
+        loop {
+            let chunk = r.fill_buf()?;
+            if chunk.is_empty() {
+                break;
+            }
+            match chunk.iter().position(|b| *b == b'\n') {
+                Some(i) => {
+                    r.consume(i + 1);
+                    len += i;
+                    break;
+                }
+                None => {
+                    let k = chunk.len();
+                    r.consume(k);
+                    len += k;
+                }
+            }
+        }
+        return Ok(Line::TooLong(len));
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => {
+            *buf = text;
+            Ok(Line::Read)
+        }
+        Err(_) => Err(io::Error::new(io::ErrorKind::InvalidData, "not UTF-8")),
+    }
 }
 
 enum Mode {
@@ -244,9 +320,16 @@ impl TargetReader {
     fn next_plain(&mut self) -> Option<Result<Target, TargetError>> {
         loop {
             self.buf.clear();
-            match self.lines.read_line(&mut self.buf) {
-                Ok(0) => return None,
-                Ok(_) => {}
+            match read_bounded_line(&mut self.lines, &mut self.buf) {
+                Ok(Line::End) => return None,
+                Ok(Line::Read) => {}
+                Ok(Line::TooLong(len)) => {
+                    self.line_no += 1;
+                    let reason = format!(
+                        "line of {len} bytes is not a target (at most {MAX_LINE}; a binary file?)"
+                    );
+                    return Some(Err(self.err(self.line_no, None, reason)));
+                }
                 Err(e) => {
                     self.line_no += 1;
                     let reason = if e.kind() == io::ErrorKind::InvalidData {
@@ -339,7 +422,13 @@ impl TargetReader {
             Some(ip) => Some(
                 ip.trim_matches(|c| c == '[' || c == ']')
                     .parse::<IpAddr>()
-                    .map_err(|_| self.err(line, Some("ip"), format!("bad IP address \"{ip}\"")))?,
+                    .map_err(|_| {
+                        self.err(
+                            line,
+                            Some("ip"),
+                            format!("bad IP address \"{}\"", shown(ip)),
+                        )
+                    })?,
             ),
             None => None,
         };
@@ -406,6 +495,30 @@ mod tests {
     fn read(text: &str) -> Vec<Result<Target, TargetError>> {
         TargetReader::from_reader("t.txt", Box::new(io::Cursor::new(text.to_string())), 443)
             .collect()
+    }
+
+    #[test]
+    fn an_overlong_line_is_skipped_without_being_held() {
+        // A binary file or a list without newlines given by mistake: one error, the next
+        // line still read; the message quotes nothing of it (it used to print the whole
+        // line, and a 200 MB line took 1 GB of memory).
+        let text = format!("{}\nexample.com\n", "a".repeat(10_000_000));
+        let out = read(&text);
+        assert_eq!(out.len(), 2);
+        let e = out[0].as_ref().unwrap_err();
+        assert_eq!(e.line, 1);
+        assert!(e.reason.contains("10000000 bytes"), "{e}");
+        assert!(e.to_string().len() < 200, "{e}");
+        assert!(matches!(&out[1], Ok(Target::Name { name, .. }) if name == "example.com"));
+        // Within the limit, a bad name is quoted, cut to a readable length.
+        let long = format!("{} x", "b".repeat(300));
+        let e = read(&long).remove(0).unwrap_err();
+        assert!(e.reason.contains("... (302 bytes)"), "{e}");
+        assert!(e.to_string().len() < 200, "{e}");
+        // The last line without a newline, at the limit, is read.
+        let edge = "c".repeat(MAX_LINE - 4) + ".com";
+        let e = read(&edge).remove(0).unwrap_err();
+        assert!(e.reason.contains("longer than 253"), "{e}");
     }
 
     #[test]
