@@ -332,15 +332,64 @@ pub struct LineError {
 
 impl fmt::Display for LineError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let reason = readable(&self.reason);
         match &self.field {
-            Some(field) => write!(
-                f,
-                "{}:{}: field {field}: {}",
-                self.file, self.line, self.reason
-            ),
-            None => write!(f, "{}:{}: {}", self.file, self.line, self.reason),
+            Some(field) => write!(f, "{}:{}: field {field}: {reason}", self.file, self.line),
+            None => write!(f, "{}:{}: {reason}", self.file, self.line),
         }
     }
 }
 
+/// A message cut to a readable length: reasons quote the input, and a cell or line of a
+/// file given by mistake can be megabytes long. Head and tail are kept (the tail often
+/// says what is wrong).
+fn readable(reason: &str) -> std::borrow::Cow<'_, str> {
+    const HEAD: usize = 240;
+    const TAIL: usize = 120;
+    let chars = reason.chars().count();
+    if chars <= HEAD + TAIL + 40 {
+        return reason.into();
+    }
+    let head: String = reason.chars().take(HEAD).collect();
+    let tail: String = reason.chars().skip(chars - TAIL).collect();
+    format!(
+        "{head} ...[{} characters cut]... {tail}",
+        chars - HEAD - TAIL
+    )
+    .into()
+}
+
 impl std::error::Error for LineError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_huge_quoted_value_is_cut_in_the_message() {
+        // A 1 MB inventory cell used to come back whole in the error line.
+        let e = LineError {
+            file: "inv.csv".into(),
+            line: 2,
+            field: Some("Serial Number".into()),
+            reason: format!(
+                "serial \"{}\" contains \"Z\", not a hex or decimal digit",
+                "Z".repeat(1_000_000)
+            ),
+        };
+        let shown = e.to_string();
+        assert!(shown.len() < 500, "{} bytes", shown.len());
+        assert!(shown.starts_with("inv.csv:2: field Serial Number: serial \"ZZZ"));
+        assert!(
+            shown.ends_with("contains \"Z\", not a hex or decimal digit"),
+            "{shown}"
+        );
+        assert!(shown.contains("characters cut"));
+        let short = LineError {
+            reason: "bad port \"0\"".into(),
+            field: None,
+            ..e
+        };
+        assert_eq!(short.to_string(), "inv.csv:2: bad port \"0\"");
+    }
+}
