@@ -374,6 +374,21 @@ pub async fn run_scan(args: ScanArgs) -> Result<u8, Error> {
         let mut err = std::io::stderr().lock();
         let _ = write!(err, "{}", outcome.summary);
     }
+    // Every usable target yields at least one row, so none means an empty list or only bad
+    // lines: in a pipeline that is a broken upstream export, not a clean sweep.
+    if outcome.summary.endpoints == 0 && !outcome.summary.interrupted {
+        let bad = outcome.summary.bad_targets;
+        let source = if targets_path == "-" {
+            "standard input"
+        } else {
+            targets_path.as_str()
+        };
+        return Err(Error::Input(if bad > 0 {
+            format!("no usable target in {source}: {bad} bad line(s) and nothing else")
+        } else {
+            format!("no target in {source}: nothing to scan")
+        }));
+    }
     Ok(internal_error_exit(&outcome.summary).unwrap_or(0))
 }
 

@@ -963,3 +963,31 @@ async fn the_per_endpoint_deadline_cuts_a_hang_and_a_retry_that_would_pass_it() 
     assert_eq!(*accepts.borrow(), 3);
     server.abort();
 }
+
+#[test]
+fn a_list_with_no_usable_target_is_an_input_error() {
+    // In a pipeline an empty list is a broken upstream export, not a clean sweep: it used
+    // to exit 0 with "0 endpoints"; a directory passed as the list used to be "a bad line".
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.txt");
+    std::fs::write(&empty, "# nothing deployed yet\n\n").unwrap();
+    let bad = dir.path().join("bad.txt");
+    std::fs::write(&bad, "host.example:0\n300.1.2.3\n").unwrap();
+    let run = |list: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_certsweep"))
+            .args(["scan", "--quiet", "--targets"])
+            .arg(list)
+            .output()
+            .unwrap()
+    };
+    for (list, says) in [
+        (empty.as_path(), "nothing to scan"),
+        (bad.as_path(), "2 bad line(s) and nothing else"),
+        (dir.path(), "is a directory"),
+    ] {
+        let out = run(list);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{}: {stderr}", list.display());
+        assert!(stderr.contains(says), "{}: {stderr}", list.display());
+    }
+}

@@ -291,7 +291,16 @@ impl TargetReader {
         let inner: Box<dyn Read + Send> = if path == "-" {
             Box::new(io::stdin())
         } else {
-            Box::new(File::open(Path::new(path))?)
+            let f = File::open(Path::new(path))?;
+            // Opening a directory succeeds; only reading it fails, which would look like a
+            // bad first line.
+            if f.metadata()?.is_dir() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "is a directory, not a target list",
+                ));
+            }
+            Box::new(f)
         };
         Ok(Self::from_reader(path, inner, default_port))
     }
