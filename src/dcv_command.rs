@@ -115,6 +115,15 @@ pub async fn check_all(args: &DcvArgs, keep: bool) -> Result<(DcvSummary, Vec<Ou
             progress.println("certsweep: more bad input lines; only counting them now");
         }
     }
+    // As with `scan`: an empty input is a broken upstream export, not "all ready".
+    if requests.requests.is_empty() {
+        let bad = requests.errors.len();
+        return Err(Error::Input(if bad > 0 {
+            format!("no domain to check: {bad} bad input line(s) and nothing else")
+        } else {
+            "no domain to check: the input names none".into()
+        }));
+    }
     let mut csv = match &args.report {
         Some(p) => Some((p.clone(), CsvOut::new(create(p)?, DCV_COLUMNS))),
         None => None,

@@ -910,3 +910,25 @@ fn cli_exit_code_and_csv_columns() {
     );
     drop(f);
 }
+
+#[test]
+fn an_input_with_no_domain_is_an_input_error() {
+    // It used to exit 0 with "0 checked: 0 ready, 0 not_ready".
+    for (input, says) in [
+        ("# none yet\n", "the input names none"),
+        (
+            "bad domain\nalso bad\n",
+            "2 bad input line(s) and nothing else",
+        ),
+    ] {
+        let f = file(input);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_certsweep"))
+            .args(["dcv", "--quiet", "--domains"])
+            .arg(f.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{input:?}: {stderr}");
+        assert!(stderr.contains(says), "{input:?}: {stderr}");
+    }
+}
