@@ -324,6 +324,9 @@ pub async fn run_scan(args: ScanArgs) -> Result<u8, Error> {
         if !args.quiet {
             eprint!("{}", outcome.summary_text());
         }
+        if let Some(e) = nothing_scanned(&outcome.summary, args.targets.as_deref()) {
+            return Err(e);
+        }
         return Ok(internal_error_exit(&outcome.summary).unwrap_or(outcome.exit_code));
     }
     let Some(targets_path) = args.targets.clone() else {
@@ -374,22 +377,34 @@ pub async fn run_scan(args: ScanArgs) -> Result<u8, Error> {
         let mut err = std::io::stderr().lock();
         let _ = write!(err, "{}", outcome.summary);
     }
-    // Every usable target yields at least one row, so none means an empty list or only bad
-    // lines: in a pipeline that is a broken upstream export, not a clean sweep.
-    if outcome.summary.endpoints == 0 && !outcome.summary.interrupted {
-        let bad = outcome.summary.bad_targets;
-        let source = if targets_path == "-" {
-            "standard input"
-        } else {
-            targets_path.as_str()
-        };
-        return Err(Error::Input(if bad > 0 {
-            format!("no usable target in {source}: {bad} bad line(s) and nothing else")
-        } else {
-            format!("no target in {source}: nothing to scan")
-        }));
+    if let Some(e) = nothing_scanned(&outcome.summary, Some(&targets_path)) {
+        return Err(e);
     }
     Ok(internal_error_exit(&outcome.summary).unwrap_or(0))
+}
+
+/// Every usable target yields at least one row, so a finished sweep without any means an
+/// empty list or only bad lines: in a pipeline that is a broken upstream export, not a clean
+/// sweep (exit 2). `targets` is the list, `None` when the inventory named the endpoints.
+fn nothing_scanned(summary: &Summary, targets: Option<&str>) -> Option<Error> {
+    if summary.endpoints > 0 || summary.interrupted {
+        return None;
+    }
+    let source = match targets {
+        Some("-") => "standard input",
+        Some(path) => path,
+        None => {
+            return Some(Error::Input(
+                "the inventory names no endpoint to scan".into(),
+            ))
+        }
+    };
+    let bad = summary.bad_targets;
+    Some(Error::Input(if bad > 0 {
+        format!("no usable target in {source}: {bad} bad line(s) and nothing else")
+    } else {
+        format!("no target in {source}: nothing to scan")
+    }))
 }
 
 /// Exit code 3, said on stderr even with `--quiet`, when certsweep failed on some endpoints:

@@ -990,4 +990,14 @@ fn a_list_with_no_usable_target_is_an_input_error() {
         assert_eq!(out.status.code(), Some(2), "{}: {stderr}", list.display());
         assert!(stderr.contains(says), "{}: {stderr}", list.display());
     }
+    // The same when the sweep is judged against records.
+    let inventory = concat!(env!("CARGO_MANIFEST_DIR"), "/targets/inventory-generic.csv");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_certsweep"))
+        .args(["scan", "--quiet", "--inventory", inventory, "--targets"])
+        .arg(&empty)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("nothing to scan"), "{stderr}");
 }
