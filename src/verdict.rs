@@ -129,7 +129,10 @@ impl UnionFind {
 
 /// `ORD123R001` → `ORD123`: CERTInext names a reissue after its original order.
 fn reissue_base(order: &str) -> Option<&str> {
-    let (base, suffix) = order.split_at(order.len().checked_sub(4)?);
+    // By bytes, but never inside a character: an order number may hold any text (a map
+    // can point the record id at any column), and a suffix cut mid-character is no reissue.
+    let cut = order.len().checked_sub(4)?;
+    let (base, suffix) = (order.get(..cut)?, order.get(cut..)?);
     let mut chars = suffix.chars();
     (matches!(chars.next(), Some('R' | 'r'))
         && chars.all(|c| c.is_ascii_digit())
@@ -861,6 +864,21 @@ mod tests {
         load_bytes("inv.csv", csv.as_bytes(), &ReadOptions::default(), &mut out);
         assert!(out.errors.is_empty(), "{:?}", out.errors);
         Identities::build(out.records)
+    }
+
+    #[test]
+    fn reissue_lineage_reads_any_order_number_without_panicking() {
+        // Found by fuzzing: a non-ASCII character four bytes from the end panicked the whole
+        // run while the records were grouped (a byte split inside the character).
+        assert_eq!(reissue_base("ORD123R001"), Some("ORD123"));
+        assert_eq!(reissue_base("Äußerer-1R002"), Some("Äußerer-1"));
+        assert_eq!(reissue_base("ORD-0é901"), None);
+        assert_eq!(reissue_base("ORD-1\u{200b}101"), None);
+        assert_eq!(reissue_base("R001"), None);
+        assert_eq!(reissue_base("é"), None);
+        let i = ids("Order Number,Common Name,Serial Number,Expiry Date\n\
+                     ORD-0é901,a.example,0A,2027-01-01\n");
+        assert_eq!(i.records.len(), 1);
     }
 
     fn same(i: &Identities, a: &str, b: &str) -> bool {
