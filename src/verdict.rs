@@ -96,6 +96,10 @@ pub struct Identities {
     pub identity_of: Vec<usize>,
     /// Members of each identity, oldest first.
     pub members: Vec<Vec<usize>>,
+    /// Each record's place in its renewal links: one more than the record it renews
+    /// (`renewal_of`, `renewed_by`, a CERTInext reissue of its order). Orders versions whose
+    /// dates tie, as in an export without issue dates.
+    rank: Vec<u32>,
     by_serial: HashMap<String, Vec<usize>>,
     by_alt_serial: HashMap<String, Vec<usize>>,
     by_sha256: HashMap<String, usize>,
@@ -138,6 +142,35 @@ fn reissue_base(order: &str) -> Option<&str> {
         && chars.all(|c| c.is_ascii_digit())
         && !base.is_empty())
     .then_some(base)
+}
+
+/// Longest chain of renewals leading to each record (Kahn's order over the links). Records
+/// on a cycle of contradictory links keep the rank reached before it.
+fn link_ranks(newer_than: &[Vec<usize>]) -> Vec<u32> {
+    let n = newer_than.len();
+    let mut indegree = vec![0u32; n];
+    for (a, later) in newer_than.iter().enumerate() {
+        for &b in later {
+            if b != a {
+                indegree[b] += 1;
+            }
+        }
+    }
+    let mut rank = vec![0u32; n];
+    let mut ready: Vec<usize> = (0..n).filter(|&i| indegree[i] == 0).collect();
+    while let Some(a) = ready.pop() {
+        for &b in &newer_than[a] {
+            if b == a {
+                continue;
+            }
+            rank[b] = rank[b].max(rank[a] + 1);
+            indegree[b] -= 1;
+            if indegree[b] == 0 {
+                ready.push(b);
+            }
+        }
+    }
+    rank
 }
 
 fn has_certificate(r: &Record) -> bool {
@@ -192,18 +225,25 @@ impl Identities {
             }
             v
         };
+        // Renewal links as edges from the older record to the newer.
+        let mut newer_than: Vec<Vec<usize>> = vec![Vec::new(); n];
         for (i, r) in records.iter().enumerate() {
-            for link in [&r.renewal_of, &r.renewed_by].into_iter().flatten() {
-                for j in lookup(link) {
-                    uf.union(i, j);
-                }
+            for j in r.renewal_of.iter().flat_map(|l| lookup(l)) {
+                uf.union(i, j);
+                newer_than[j].push(i);
+            }
+            for j in r.renewed_by.iter().flat_map(|l| lookup(l)) {
+                uf.union(i, j);
+                newer_than[i].push(j);
             }
             if let Some(base) = r.order_id.as_deref().and_then(reissue_base) {
-                for j in by_key.get(&base.to_ascii_lowercase()).into_iter().flatten() {
-                    uf.union(i, *j);
+                for &j in by_key.get(&base.to_ascii_lowercase()).into_iter().flatten() {
+                    uf.union(i, j);
+                    newer_than[j].push(i);
                 }
             }
         }
+        let rank = link_ranks(&newer_than);
         for idxs in by_name.values() {
             for (x, &a) in idxs.iter().enumerate() {
                 for &b in &idxs[x + 1..] {
@@ -232,12 +272,13 @@ impl Identities {
             members[id].push(i);
         }
         for m in &mut members {
-            m.sort_by_key(|&i| (records[i].issued_key(), i));
+            m.sort_by_key(|&i| (records[i].issued_key(), rank[i], i));
         }
         Identities {
             records,
             identity_of,
             members,
+            rank,
             by_serial,
             by_alt_serial,
             by_sha256,
@@ -254,6 +295,12 @@ impl Identities {
             RecordStatus::Issued | RecordStatus::Unknown | RecordStatus::Expired
         ) && has_certificate(r)
             && r.not_before.map(|w| w.unix <= now).unwrap_or(true)
+    }
+
+    /// Whether record `a` is a later version than record `b`: issued later, or as late by
+    /// the dates and after it in the renewal links. A tie in both is not "later".
+    pub fn is_newer(&self, a: usize, b: usize) -> bool {
+        (self.records[a].issued_key(), self.rank[a]) > (self.records[b].issued_key(), self.rank[b])
     }
 
     /// The newest eligible member of identity `id`, preferring members that cover `host`.
@@ -530,9 +577,18 @@ fn judge(
                     expected_idx = ids.newest(id, Some(&host), p.now);
                 }
             }
-            if let Some(ei) =
-                exp.filter(|&ei| ei != ri && ids.records[ei].issued_key() > r.issued_key())
+            let renewal = exp.filter(|&ei| ei != ri && ids.is_newer(ei, ri));
+            if renewal.is_none()
+                && exp.is_some()
+                && r.covers(&host)
+                && !matches!(r.status, RecordStatus::Revoked | RecordStatus::Superseded)
             {
+                // Nothing is provably later than what is served (dates and links tie, or the
+                // served version is later than every eligible one): it is what should be
+                // served, and the report says so rather than naming another record.
+                expected_idx = Some(ri);
+            }
+            if let Some(ei) = renewal {
                 let e = &ids.records[ei];
                 let issued = e
                     .not_before
@@ -749,7 +805,10 @@ pub fn identity_rows(ids: &Identities, serving: &Serving, p: &Policy) -> Vec<Ide
         let Some(newest) = ids.newest(id, None, p.now) else {
             // No eligible version (all revoked, cancelled, pending or not yet valid): the
             // identity still gets its row, so nothing in the records goes unreported.
-            let Some(&latest) = members.iter().max_by_key(|&&m| ids.records[m].issued_key()) else {
+            let Some(&latest) = members
+                .iter()
+                .max_by_key(|&&m| (ids.records[m].issued_key(), ids.rank[m]))
+            else {
                 continue;
             };
             let e = &ids.records[latest];
@@ -1019,6 +1078,42 @@ mod tests {
             error: None,
             attempts: 1,
         })
+    }
+
+    #[test]
+    fn versions_without_dates_are_ordered_by_their_renewal_links() {
+        // An export without dates, where only "Renewal Of" says that B renews A: serving A
+        // used to be `current` (the dates tie) with B named as expected; it is
+        // renewed_not_deployed. Two unlinked versions that tie cannot be ordered: serving
+        // either is `current`, and the expected certificate is the one served.
+        let i = ids(&format!(
+            "{H}A,,www.x.com,0A,,,CA,,Issued\n\
+             B,,www.x.com,0B,,,CA,A,Issued\n\
+             P,,api.x.com,0C,,,CA,,Issued\n\
+             Q,,api.x.com,0D,,,CA,,Issued\n"
+        ));
+        assert!(same(&i, "A", "B") && same(&i, "P", "Q"));
+        let p = Policy {
+            now: 1_780_000_000,
+            grace_secs: 86_400,
+            renewal_window_secs: 30 * 86_400,
+        };
+        let (nb, na) = (1_767_225_600, 1_798_761_600);
+        let judged = |host: &str, serial: &str| {
+            judge_one(presenting(host, "10.0.0.1", serial, nb, na), &i, &p).0
+        };
+        let stale = judged("www.x.com", "A");
+        assert_eq!(stale.status, Status::RenewedNotDeployed, "{}", stale.detail);
+        assert_eq!(stale.expected.map(|r| r.record_id).as_deref(), Some("B"));
+        let fresh = judged("www.x.com", "B");
+        assert_eq!(fresh.status, Status::Current);
+        assert_eq!(fresh.expected.map(|r| r.record_id).as_deref(), Some("B"));
+        for (serial, id) in [("C", "P"), ("D", "Q")] {
+            let v = judged("api.x.com", serial);
+            assert_eq!(v.status, Status::Current, "{}", v.detail);
+            assert_eq!(v.matched.map(|r| r.record_id).as_deref(), Some(id));
+            assert_eq!(v.expected.map(|r| r.record_id).as_deref(), Some(id));
+        }
     }
 
     #[test]

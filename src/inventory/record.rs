@@ -78,7 +78,7 @@ impl RecordStatus {
 pub struct Record {
     /// File it came from.
     pub file: String,
-    /// Line (CSV) or row number (JSON) in that file.
+    /// Line in that file (of a JSON record, the line it begins on).
     pub line: u64,
     /// The platform's id for the row (certificate id, else order number, else file:line).
     pub record_id: String,
