@@ -431,8 +431,8 @@ impl Engine {
         let me = self.clone();
         let cancel = cancel.clone();
         tokio::spawn(async move {
-            let who = ep.clone();
-            let obs = guarded(who, me.scan(ep, dns_ms, &cancel)).await;
+            // Borrowed by both: the task holds one copy of the endpoint while it runs.
+            let obs = guarded(&ep, me.scan(&ep, dns_ms, &cancel)).await;
             // The permit is released only once the result is handed over, so a slow writer
             // slows the sweep instead of piling results up in memory.
             let _ = tx.send(Event::Observed(Box::new(obs))).await;
@@ -441,7 +441,7 @@ impl Engine {
         });
     }
 
-    async fn scan(&self, ep: Endpoint, dns_ms: Option<f64>, cancel: &Cancel) -> Observation {
+    async fn scan(&self, ep: &Endpoint, dns_ms: Option<f64>, cancel: &Cancel) -> Observation {
         let scan_time = rfc3339(time::OffsetDateTime::now_utc());
         let addr = std::net::SocketAddr::new(ep.ip, ep.port);
         // Waiting for the address's turn is not the endpoint's fault: the deadline starts after.
@@ -529,7 +529,7 @@ impl Engine {
 
     fn observe(
         &self,
-        ep: Endpoint,
+        ep: &Endpoint,
         scan_time: String,
         dns_ms: Option<f64>,
         attempt: Attempt,
@@ -537,11 +537,11 @@ impl Engine {
     ) -> Observation {
         let mut obs = Observation {
             scan_time,
-            host: ep.host,
+            host: ep.host.clone(),
             ip: Some(ep.ip),
             port: ep.port,
-            sni: ep.sni,
-            label: ep.label,
+            sni: ep.sni.clone(),
+            label: ep.label.clone(),
             cert: None,
             chain: Vec::new(),
             pem: None,
@@ -600,18 +600,29 @@ impl Engine {
 /// Runs one endpoint's scan so that a panic in it (a bug, say a certificate a parser chokes
 /// on) becomes that endpoint's `internal_error` row. Without this the runtime swallowed the
 /// panic: the row was missing from every report and the sweep still exited 0.
-async fn guarded(
-    who: Endpoint,
-    scan: impl std::future::Future<Output = Observation>,
-) -> Observation {
-    crate::catch_panic(scan).await.unwrap_or_else(|what| {
-        let error = ErrorInfo {
-            class: ErrorClass::Internal,
-            message: format!(
-                "certsweep failed on this endpoint ({what}): a bug, please report it with the endpoint"
-            ),
-        };
-        Observation::failed(who.host, Some(who.ip), who.port, who.sni, who.label, error)
+fn guarded<'a>(
+    who: &'a Endpoint,
+    scan: impl std::future::Future<Output = Observation> + 'a,
+) -> impl std::future::Future<Output = Observation> + 'a {
+    use futures_util::FutureExt;
+    // Not an `async fn`, for the reason `catch_panic` gives.
+    crate::catch_panic(scan).map(move |r| {
+        r.unwrap_or_else(|what| {
+            let error = ErrorInfo {
+                class: ErrorClass::Internal,
+                message: format!(
+                    "certsweep failed on this endpoint ({what}): a bug, please report it with the endpoint"
+                ),
+            };
+            Observation::failed(
+                who.host.clone(),
+                Some(who.ip),
+                who.port,
+                who.sni.clone(),
+                who.label.clone(),
+                error,
+            )
+        })
     })
 }
 
@@ -648,7 +659,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_panicking_scan_becomes_the_endpoints_internal_error_row() {
-        let obs = guarded(endpoint(), async {
+        let obs = guarded(&endpoint(), async {
             if endpoint().port == 8443 {
                 panic!("parser choked on the chain");
             }
@@ -688,7 +699,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_scan_that_returns_is_passed_through() {
-        let obs = guarded(endpoint(), async {
+        let obs = guarded(&endpoint(), async {
             Observation::failed(
                 "h".into(),
                 None,
