@@ -520,10 +520,15 @@ pub fn parse_fail_on(s: &str) -> Result<Vec<crate::verdict::Status>, Error> {
 }
 
 /// The verdicts of `scan --inventory` while the sweep runs: each endpoint is judged as it
-/// finishes and its verdict written to an unnamed temporary file; memory keeps its sort key
-/// and place in the file (~100 bytes) instead of the verdict (~3.5 KB), and two counts per
-/// name for partial rollouts. The reports are written from the file once the sweep ends,
-/// sorted, with what each name's other endpoints said.
+/// finishes and its verdict written to a temporary file; memory keeps its sort key and place
+/// in the file (~100 bytes) instead of the verdict (~3.5 KB), and two counts per name for
+/// partial rollouts. The reports are written from the file once the sweep ends, sorted,
+/// with what each name's other endpoints said.
+///
+/// The file sits next to the report (`<report>.<random>.partial.jsonl`) and each verdict is
+/// written to it as it is decided, unbuffered: removed once the reports are written, it is
+/// left behind only when the process is killed outright (SIGKILL, out of memory), and then
+/// holds every verdict decided until then instead of losing the night's sweep.
 struct Spill<'a> {
     ids: &'a Identities,
     policy: &'a Policy,
@@ -531,7 +536,9 @@ struct Spill<'a> {
     counts: BTreeMap<Status, usize>,
     fail_on: &'a [Status],
     failed: bool,
-    file: BufWriter<File>,
+    file: File,
+    /// The file's name while it exists (none for an unnamed file); dropping it removes it.
+    partial: Option<tempfile::TempPath>,
     written: u64,
     index: Vec<Spilled>,
     /// One verdict's JSON line, its buffer reused from endpoint to endpoint.
@@ -545,6 +552,35 @@ struct Spilled {
     ip: Option<std::net::IpAddr>,
     at: u64,
     len: usize,
+}
+
+/// The spill file: named next to `--report` (else `--jsonl`) when that is a file, so that it
+/// outlives a killed process; unnamed otherwise.
+fn spill_file(args: &ScanArgs) -> Result<(File, Option<tempfile::TempPath>), Error> {
+    let is_file = |p: &&Path| p.as_os_str() != "-";
+    let beside = args
+        .report
+        .as_deref()
+        .filter(is_file)
+        .or_else(|| args.jsonl.as_deref().filter(is_file));
+    let Some(report) = beside else {
+        return Ok((tempfile::tempfile().map_err(spill_err)?, None));
+    };
+    let dir = match report.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = report
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "certsweep".into());
+    let (file, path) = tempfile::Builder::new()
+        .prefix(&format!("{name}."))
+        .suffix(".partial.jsonl")
+        .tempfile_in(dir)
+        .map_err(|e| spill_err(format!("in {}: {e}", dir.display())))?
+        .into_parts();
+    Ok((file, Some(path)))
 }
 
 fn spill_err(e: impl std::fmt::Display) -> Error {
@@ -587,11 +623,11 @@ impl Spill<'_> {
             rollout,
             counts,
             failed,
-            file,
+            mut file,
+            partial,
             mut index,
             ..
         } = self;
-        let mut file = file.into_inner().map_err(|e| spill_err(e.error()))?;
         index.sort_by(|a, b| (&a.host, a.port, a.ip).cmp(&(&b.host, b.port, b.ip)));
         let mut line = Vec::new();
         for e in &index {
@@ -602,6 +638,7 @@ impl Spill<'_> {
             rollout.annotate(&mut v);
             each(v)?;
         }
+        drop(partial);
         Ok((counts, failed))
     }
 }
@@ -677,6 +714,7 @@ pub async fn compare(args: &ScanArgs, keep: bool) -> Result<CompareOutcome, Erro
         renewal_window_secs: args.renewal_window.as_secs() as i64,
     };
     let ids = Identities::build(loaded.records);
+    let (file, partial) = spill_file(args)?;
     let mut spill = Spill {
         ids: &ids,
         policy: &policy,
@@ -684,7 +722,8 @@ pub async fn compare(args: &ScanArgs, keep: bool) -> Result<CompareOutcome, Erro
         counts: BTreeMap::new(),
         fail_on: &fail_on,
         failed: false,
-        file: BufWriter::with_capacity(64 * 1024, tempfile::tempfile().map_err(spill_err)?),
+        file,
+        partial,
         written: 0,
         index: Vec::new(),
         line: Vec::new(),

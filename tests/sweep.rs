@@ -1001,3 +1001,103 @@ fn a_list_with_no_usable_target_is_an_input_error() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("nothing to scan"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_inventory_sweep_leaves_the_verdicts_it_had_decided() {
+    // SIGKILL (an out-of-memory kill, a CI runner torn down) cannot be caught: the reports of
+    // --inventory, written at the end, never come. The verdicts decided so far must still be
+    // on disk next to the report; before, they were in an unnamed file and died with it.
+    let refused = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let tarpit = fleet::serve_tarpit(SocketAddr::new(ip("127.0.0.1"), 0))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let targets = dir.path().join("targets.txt");
+    std::fs::write(
+        &targets,
+        format!("a.test@{refused}\nb.test@{}\n", tarpit.addr),
+    )
+    .unwrap();
+    let inventory = dir.path().join("inventory.csv");
+    std::fs::write(
+        &inventory,
+        "Certificate ID,Common Name,Serial Number,Valid From,Valid To,Status\n\
+         C-1,a.test,0A01,2026-01-01T00:00:00Z,2027-01-01T00:00:00Z,Active\n",
+    )
+    .unwrap();
+    let report = dir.path().join("report.csv");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_certsweep"))
+        .args(["scan", "--quiet", "--concurrency", "1"])
+        .args(["--handshake-timeout", "60s", "--targets"])
+        .arg(&targets)
+        .arg("--inventory")
+        .arg(&inventory)
+        .arg("--report")
+        .arg(&report)
+        .spawn()
+        .unwrap();
+    let partial = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .find(|p| p.to_string_lossy().ends_with(".partial.jsonl"))
+    };
+    // a.test is judged at once (refused); b.test then hangs on the silent server. Wait for
+    // a.test's verdict in the file (a condition, with a bound), then kill.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let text = loop {
+        let text = partial()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .unwrap_or_default();
+        if text.contains("\"a.test\"") {
+            break text;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no verdict in the spill file"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    child.start_kill().unwrap();
+    let status = child.wait().await.unwrap();
+    assert!(!status.success());
+    // The report's rows come only at the end: at most its header is there.
+    let rows = std::fs::read_to_string(&report).unwrap_or_default();
+    assert!(rows.lines().count() <= 1, "{rows}");
+    let kept = partial().expect("the spill file went with the process");
+    assert!(kept
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .starts_with("report.csv."));
+    let v: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(v["observation"]["host"], "a.test");
+    assert_eq!(v["status"], "unreachable");
+    assert_eq!(v["expected"]["record_id"], "C-1");
+    // A sweep that ends normally leaves no such file behind.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_certsweep"))
+        .args(["scan", "--quiet", "--targets"])
+        .arg(&targets)
+        .args(["--handshake-timeout", "200ms", "--inventory"])
+        .arg(&inventory)
+        .arg("--report")
+        .arg(dir.path().join("second.csv"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("second.csv.") && n.ends_with(".partial.jsonl"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
