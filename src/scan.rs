@@ -311,6 +311,7 @@ where
     progress.finish();
     sinks.finish()?;
     summary.duplicates = counters.duplicates.load(Ordering::Relaxed);
+    summary.dns_half_answered = engine.dns_half_answered();
     summary.duration = start.elapsed();
     summary.interrupted = cancel.is_cancelled();
     Ok(SweepOutcome { summary, kept })

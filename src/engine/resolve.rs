@@ -14,6 +14,7 @@ use hickory_resolver::proto::rr::{Name, RData, RecordType};
 use hickory_resolver::Hosts;
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::OnceCell;
@@ -53,6 +54,8 @@ pub struct Dns {
     hosts: Option<Hosts>,
     family: Family,
     cache: Mutex<Cache>,
+    /// Names with addresses of one family whose other question failed.
+    half_answered: AtomicU64,
 }
 
 impl std::fmt::Debug for Dns {
@@ -81,7 +84,14 @@ impl Dns {
             hosts,
             family,
             cache: Mutex::default(),
+            half_answered: AtomicU64::new(0),
         })
+    }
+
+    /// Names resolved so far that had addresses of one family while the question for the
+    /// other failed (timed out, SERVFAIL): their endpoints of that family were not scanned.
+    pub fn half_answered(&self) -> u64 {
+        self.half_answered.load(Ordering::Relaxed)
     }
 
     /// All addresses of `name` (A before AAAA), deduplicated, or the class of failure.
@@ -166,59 +176,11 @@ impl Dns {
             Family::V4 => vec![&v4],
             Family::V6 => vec![&v6],
         };
-        let mut ips: Vec<IpAddr> = Vec::new();
-        for a in asked.iter().copied().flatten() {
-            for r in &a.answers {
-                if let Some(ip) = address(&r.data) {
-                    if self.wanted(ip) && !ips.contains(&ip) {
-                        ips.push(ip);
-                    }
-                }
-            }
+        let (outcome, half) = addresses_of(shown, &asked, |ip| self.wanted(ip));
+        if half {
+            self.half_answered.fetch_add(1, Ordering::Relaxed);
         }
-        if !ips.is_empty() {
-            return Ok(ips.into());
-        }
-        // No address: say why, the most telling reason first.
-        for a in &asked {
-            match a {
-                Err(Failure::Timeout) => {
-                    return Err(ErrorInfo {
-                        class: ErrorClass::DnsError,
-                        message: format!("lookup of {shown} timed out"),
-                    })
-                }
-                Err(Failure::Network(m)) => {
-                    return Err(ErrorInfo {
-                        class: ErrorClass::DnsError,
-                        message: format!("lookup of {shown} failed: {m}"),
-                    })
-                }
-                Ok(a) if !matches!(a.rcode, ResponseCode::NoError | ResponseCode::NXDomain) => {
-                    return Err(ErrorInfo {
-                        class: ErrorClass::DnsError,
-                        message: format!(
-                            "lookup of {shown} failed: the resolver answered {}",
-                            a.rcode
-                        ),
-                    })
-                }
-                _ => {}
-            }
-        }
-        if asked
-            .iter()
-            .all(|a| matches!(a, Ok(a) if a.rcode == ResponseCode::NXDomain))
-        {
-            return Err(ErrorInfo {
-                class: ErrorClass::DnsNxdomain,
-                message: format!("{shown} does not exist (NXDOMAIN)"),
-            });
-        }
-        Err(ErrorInfo {
-            class: ErrorClass::DnsNoAddress,
-            message: format!("{shown} has no address records"),
-        })
+        outcome
     }
 
     /// One question, over the configured servers, a few rounds, until one answers.
@@ -252,10 +214,153 @@ impl Dns {
     }
 }
 
+/// The addresses the questions of one name gave, or why there are none; and whether a
+/// question failed while another gave addresses (that family's endpoints, if any, go
+/// unscanned, which the summary says rather than nobody noticing).
+fn addresses_of(
+    shown: &str,
+    asked: &[&Result<Answer, Failure>],
+    wanted: impl Fn(IpAddr) -> bool,
+) -> (Outcome, bool) {
+    let failed = |a: &Result<Answer, Failure>| match a {
+        Err(_) => true,
+        Ok(a) => !matches!(a.rcode, ResponseCode::NoError | ResponseCode::NXDomain),
+    };
+    let mut ips: Vec<IpAddr> = Vec::new();
+    for a in asked.iter().copied().flatten() {
+        for r in &a.answers {
+            if let Some(ip) = address(&r.data) {
+                if wanted(ip) && !ips.contains(&ip) {
+                    ips.push(ip);
+                }
+            }
+        }
+    }
+    if !ips.is_empty() {
+        let half = asked.iter().any(|a| failed(a));
+        return (Ok(ips.into()), half);
+    }
+    // No address: say why, the most telling reason first.
+    for a in asked {
+        match a {
+            Err(Failure::Timeout) => {
+                return (
+                    Err(ErrorInfo {
+                        class: ErrorClass::DnsError,
+                        message: format!("lookup of {shown} timed out"),
+                    }),
+                    false,
+                )
+            }
+            Err(Failure::Network(m)) => {
+                return (
+                    Err(ErrorInfo {
+                        class: ErrorClass::DnsError,
+                        message: format!("lookup of {shown} failed: {m}"),
+                    }),
+                    false,
+                )
+            }
+            Ok(a) if !matches!(a.rcode, ResponseCode::NoError | ResponseCode::NXDomain) => {
+                return (
+                    Err(ErrorInfo {
+                        class: ErrorClass::DnsError,
+                        message: format!(
+                            "lookup of {shown} failed: the resolver answered {}",
+                            a.rcode
+                        ),
+                    }),
+                    false,
+                )
+            }
+            _ => {}
+        }
+    }
+    if asked
+        .iter()
+        .all(|a| matches!(a, Ok(a) if a.rcode == ResponseCode::NXDomain))
+    {
+        return (
+            Err(ErrorInfo {
+                class: ErrorClass::DnsNxdomain,
+                message: format!("{shown} does not exist (NXDOMAIN)"),
+            }),
+            false,
+        );
+    }
+    (
+        Err(ErrorInfo {
+            class: ErrorClass::DnsNoAddress,
+            message: format!("{shown} has no address records"),
+        }),
+        false,
+    )
+}
+
 fn address(r: &RData) -> Option<IpAddr> {
     match r {
         RData::A(a) => Some(IpAddr::V4(a.0)),
         RData::AAAA(a) => Some(IpAddr::V6(a.0)),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_resolver::proto::rr::rdata::{A, AAAA};
+    use hickory_resolver::proto::rr::Record;
+
+    fn answer(rcode: ResponseCode, ips: &[&str]) -> Result<Answer, Failure> {
+        let name = Name::from_ascii("www.example.").unwrap();
+        Ok(Answer {
+            rcode,
+            authoritative: false,
+            answers: ips
+                .iter()
+                .map(|ip| {
+                    let data = match ip.parse::<IpAddr>().unwrap() {
+                        IpAddr::V4(v4) => RData::A(A(v4)),
+                        IpAddr::V6(v6) => RData::AAAA(AAAA(v6)),
+                    };
+                    Record::from_rdata(name.clone(), 60, data)
+                })
+                .collect(),
+            authorities: Vec::new(),
+        })
+    }
+
+    fn ips(o: &Outcome) -> Vec<String> {
+        o.as_ref()
+            .map(|a| a.iter().map(|ip| ip.to_string()).collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_failed_family_beside_a_good_one_is_counted_not_silent() {
+        let any = |_: IpAddr| true;
+        // A answered, AAAA timed out (resolvers and firewalls that drop AAAA): the IPv4
+        // endpoints are scanned, and the half answer is reported.
+        let v4 = answer(ResponseCode::NoError, &["192.0.2.1"]);
+        let (o, half) = addresses_of("www", &[&v4, &Err(Failure::Timeout)], any);
+        assert_eq!((ips(&o), half), (vec!["192.0.2.1".to_string()], true));
+        // The same with SERVFAIL for A and an AAAA answer.
+        let v6 = answer(ResponseCode::NoError, &["2001:db8::1"]);
+        let (o, half) = addresses_of("www", &[&answer(ResponseCode::ServFail, &[]), &v6], any);
+        assert_eq!((ips(&o), half), (vec!["2001:db8::1".to_string()], true));
+        // No AAAA records (NOERROR, empty) is an answer, not a failure.
+        let (o, half) = addresses_of("www", &[&v4, &answer(ResponseCode::NoError, &[])], any);
+        assert_eq!((ips(&o), half), (vec!["192.0.2.1".to_string()], false));
+        // Nothing anywhere: the row's error says why, and it is not a half answer.
+        let (o, half) = addresses_of(
+            "www",
+            &[&Err(Failure::Timeout), &Err(Failure::Timeout)],
+            any,
+        );
+        assert_eq!(o.unwrap_err().class, ErrorClass::DnsError);
+        assert!(!half);
+        let nx = answer(ResponseCode::NXDomain, &[]);
+        let (o, _) = addresses_of("www", &[&nx, &nx], any);
+        assert_eq!(o.unwrap_err().class, ErrorClass::DnsNxdomain);
     }
 }

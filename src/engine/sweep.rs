@@ -234,6 +234,12 @@ impl Engine {
         self.counters.clone()
     }
 
+    /// Names whose A or AAAA question failed while the other gave addresses (see
+    /// [`Dns::half_answered`]).
+    pub fn dns_half_answered(&self) -> u64 {
+        self.dns.half_answered()
+    }
+
     /// Runs the sweep over `targets`, read on a separate thread so that a slow or blocking
     /// source (stdin) never stalls the runtime. Returns the stream of events; it ends when
     /// every started endpoint is done.

@@ -24,6 +24,8 @@ pub struct Summary {
     pub retried: u64,
     /// Of those, the ones that still failed.
     pub retried_failed: u64,
+    /// Names with addresses of one family whose question for the other failed.
+    pub dns_half_answered: u64,
     /// Wall time.
     pub duration: Duration,
     /// Stopped early by Ctrl-C.
@@ -88,6 +90,14 @@ impl fmt::Display for Summary {
                 f,
                 "  targets: {} bad lines skipped, {} duplicates collapsed",
                 self.bad_targets, self.duplicates
+            )?;
+        }
+        if self.dns_half_answered > 0 {
+            // Otherwise invisible: the endpoints of the failed family never become rows.
+            writeln!(
+                f,
+                "  dns: {} names answered for one address family only, the question for the other failed (timeout or SERVFAIL); endpoints of that family were not scanned",
+                self.dns_half_answered
             )?;
         }
         if !self.errors.is_empty() {
