@@ -204,7 +204,7 @@ pub async fn check_all(args: &DcvArgs, keep: bool) -> Result<(DcvSummary, Vec<Ou
     Ok((summary, kept))
 }
 
-/// `certsweep dcv`: exit 1 when any domain is `not_ready`.
+/// `certsweep dcv`: exit 1 when any domain is `not_ready`, 3 when certsweep failed on one.
 pub async fn run_dcv(args: DcvArgs) -> Result<u8, Error> {
     if args.concurrency == 0 {
         return Err(Error::Usage("--concurrency must be at least 1".into()));
@@ -212,6 +212,15 @@ pub async fn run_dcv(args: DcvArgs) -> Result<u8, Error> {
     let (summary, _) = check_all(&args, false).await?;
     if !args.quiet {
         let _ = write!(std::io::stderr().lock(), "{summary}");
+    }
+    // As with `scan`: a domain certsweep failed on was not checked, and a pipeline must not
+    // read the run as a pass.
+    let internal = summary.failed.get("internal_error").copied().unwrap_or(0);
+    if internal > 0 {
+        eprintln!(
+            "certsweep: {internal} domain check(s) failed with an internal error (internal_error in the reports); please report it"
+        );
+        return Ok(3);
     }
     Ok(if summary.not_ready > 0 { 1 } else { 0 })
 }
