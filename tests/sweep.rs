@@ -1101,3 +1101,100 @@ async fn a_killed_inventory_sweep_leaves_the_verdicts_it_had_decided() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// A resolver that answers A from the zone and SERVFAIL to every AAAA question, as some
+/// corporate resolvers and firewalls do.
+struct AaaaFails(hickory_server::zone_handler::Catalog);
+
+#[async_trait::async_trait]
+impl hickory_server::server::RequestHandler for AaaaFails {
+    async fn handle_request<
+        R: hickory_server::server::ResponseHandler,
+        T: hickory_server::net::runtime::Time,
+    >(
+        &self,
+        request: &hickory_server::server::Request,
+        mut response_handle: R,
+    ) -> hickory_server::server::ResponseInfo {
+        use hickory_server::proto::op::ResponseCode;
+        use hickory_server::proto::rr::RecordType;
+        let aaaa = request
+            .request_info()
+            .is_ok_and(|i| i.query.query_type() == RecordType::AAAA);
+        if !aaaa {
+            return self
+                .0
+                .handle_request::<R, T>(request, response_handle)
+                .await;
+        }
+        let response =
+            hickory_server::zone_handler::MessageResponseBuilder::new(&request.queries, None)
+                .error_msg(&request.metadata, ResponseCode::ServFail);
+        response_handle
+            .send_response(response)
+            .await
+            .expect("the SERVFAIL could not be sent")
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_whose_aaaa_question_fails_is_counted_in_the_summary() {
+    use hickory_server::proto::rr::rdata::{A, AAAA};
+    use hickory_server::proto::rr::{LowerName, Name, RData, Record};
+    use hickory_server::store::in_memory::InMemoryZoneHandler;
+    use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneType};
+    use std::str::FromStr;
+    // The A address is scanned; the AAAA address cannot become a row, so the summary says
+    // so (before, nothing did).
+    let origin = Name::from_str("half.test.").unwrap();
+    let zone = InMemoryZoneHandler::<hickory_server::net::runtime::TokioRuntimeProvider>::empty(
+        origin.clone(),
+        ZoneType::Primary,
+        AxfrPolicy::Deny,
+    );
+    let dual = Name::from_str("dual.half.test.").unwrap();
+    for data in [
+        RData::A(A("127.0.0.1".parse().unwrap())),
+        RData::AAAA(AAAA("::1".parse().unwrap())),
+    ] {
+        zone.upsert(Record::from_rdata(dual.clone(), 60, data), 1)
+            .await;
+    }
+    let mut catalog = Catalog::new();
+    catalog.upsert(LowerName::new(&origin), vec![std::sync::Arc::new(zone)]);
+    let mut server = hickory_server::Server::new(AaaaFails(catalog));
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let resolver = socket.local_addr().unwrap();
+    server.register_socket(socket);
+    let refused = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let targets = dir.path().join("targets.txt");
+    std::fs::write(&targets, format!("dual.half.test:{refused}\n")).unwrap();
+    let bin = env!("CARGO_BIN_EXE_certsweep");
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(bin)
+            .args(["scan", "--resolver", &resolver.to_string(), "--targets"])
+            .arg(&targets)
+            .args(["--jsonl", "-"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let rows: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 1, "{stdout}");
+    assert_eq!(rows[0]["ip"], "127.0.0.1");
+    assert!(
+        stderr.contains("dns: 1 names answered for one address family only"),
+        "{stderr}"
+    );
+}
