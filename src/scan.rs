@@ -152,11 +152,46 @@ fn write_err(path: &Path, e: std::io::Error) -> Error {
     Error::Runtime(format!("writing {}: {e}", path.display()))
 }
 
-/// Checks every target line before any connection (`--strict`); returns the bad ones.
-fn prevalidate(path: &str, port: u16) -> Result<Vec<TargetError>, Error> {
-    let reader = TargetReader::open(path, port)
-        .map_err(|e| Error::Input(format!("--targets {path}: {e}")))?;
-    Ok(reader.filter_map(Result::err).collect())
+/// Opens the target list; with `--strict`, checks every line before any connection and
+/// refuses the list if one is bad. Standard input can be read only once, so under
+/// `--strict` it is first copied to an unnamed temporary file (memory stays flat however
+/// long the list), checked from there and then read from there; before, the check consumed
+/// it and the sweep found nothing to scan. Returns the reader and the line count for the
+/// progress total when known.
+fn open_targets(path: &str, port: u16, strict: bool) -> Result<(TargetReader, Option<u64>), Error> {
+    let input_err = |e: std::io::Error| Error::Input(format!("--targets {path}: {e}"));
+    let spooled = if strict && path == "-" {
+        let mut f = tempfile::tempfile().map_err(input_err)?;
+        std::io::copy(&mut std::io::stdin().lock(), &mut f).map_err(input_err)?;
+        Some(f)
+    } else {
+        None
+    };
+    let open = || -> Result<TargetReader, Error> {
+        match &spooled {
+            Some(f) => {
+                use std::io::{Seek, SeekFrom};
+                let mut f = f.try_clone().map_err(input_err)?;
+                f.seek(SeekFrom::Start(0)).map_err(input_err)?;
+                Ok(TargetReader::from_reader(path, Box::new(f), port))
+            }
+            None => TargetReader::open(path, port).map_err(input_err),
+        }
+    };
+    if strict {
+        let bad: Vec<TargetError> = open()?.filter_map(Result::err).collect();
+        if !bad.is_empty() {
+            let mut msg = format!(
+                "{} bad target line(s), nothing scanned (--strict):",
+                bad.len()
+            );
+            for e in bad.iter().take(MAX_PRINTED_BAD_LINES as usize) {
+                msg.push_str(&format!("\n  {e}"));
+            }
+            return Err(Error::Input(msg));
+        }
+    }
+    Ok((open()?, count_lines(path)))
 }
 
 /// Counts the lines of a regular file, for the progress total (stdin stays unknown).
@@ -335,21 +370,7 @@ pub async fn run_scan(args: ScanArgs) -> Result<u8, Error> {
             "--targets FILE is required (or --inventory FILE to scan what the records name)".into(),
         ));
     };
-    if args.strict {
-        let bad = prevalidate(&targets_path, args.port)?;
-        if !bad.is_empty() {
-            let mut msg = format!(
-                "{} bad target line(s), nothing scanned (--strict):",
-                bad.len()
-            );
-            for e in bad.iter().take(MAX_PRINTED_BAD_LINES as usize) {
-                msg.push_str(&format!("\n  {e}"));
-            }
-            return Err(Error::Input(msg));
-        }
-    }
-    let reader = TargetReader::open(&targets_path, args.port)
-        .map_err(|e| Error::Input(format!("--targets {targets_path}: {e}")))?;
+    let (reader, total) = open_targets(&targets_path, args.port, args.strict)?;
     let (engine, note) = build_engine(&args)?;
     if let Some(n) = note {
         eprintln!("certsweep: {n}");
@@ -366,14 +387,7 @@ pub async fn run_scan(args: ScanArgs) -> Result<u8, Error> {
         keep: false,
         then: None,
     };
-    let outcome = sweep(
-        engine,
-        reader,
-        count_lines(&targets_path),
-        sinks,
-        args.quiet,
-    )
-    .await?;
+    let outcome = sweep(engine, reader, total, sinks, args.quiet).await?;
     if !args.quiet {
         let mut err = std::io::stderr().lock();
         let _ = write!(err, "{}", outcome.summary);
@@ -678,18 +692,8 @@ pub async fn compare(args: &ScanArgs, keep: bool) -> Result<CompareOutcome, Erro
     }
     let (targets, total): (Box<dyn Iterator<Item = _> + Send>, _) = match &args.targets {
         Some(path) => {
-            if args.strict {
-                let bad = prevalidate(path, args.port)?;
-                if let Some(e) = bad.first() {
-                    return Err(Error::Input(format!(
-                        "{} bad target line(s), nothing scanned (--strict); first: {e}",
-                        bad.len()
-                    )));
-                }
-            }
-            let reader = TargetReader::open(path, args.port)
-                .map_err(|e| Error::Input(format!("--targets {path}: {e}")))?;
-            (Box::new(reader), count_lines(path))
+            let (reader, total) = open_targets(path, args.port, args.strict)?;
+            (Box::new(reader), total)
         }
         None => {
             let targets = record_targets(&loaded.records, args.port);

@@ -1198,3 +1198,44 @@ async fn a_name_whose_aaaa_question_fails_is_counted_in_the_summary() {
         "{stderr}"
     );
 }
+
+#[test]
+fn strict_reads_a_list_from_standard_input_once_and_scans_it() {
+    // --strict checked the lines by reading standard input, and the sweep then found it
+    // empty: `cat list | certsweep scan --targets - --strict` scanned nothing and exited 0.
+    use std::io::Write;
+    let refused = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let run = |input: String| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_certsweep"))
+            .args(["scan", "--strict", "--targets", "-", "--jsonl", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = run(format!("# from a pipe\n{refused}\n"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 1, "{stderr}");
+    assert_eq!(rows[0]["error"]["class"], "connect_refused");
+    // A bad line still refuses the whole list, naming the line.
+    let out = run(format!("{refused}\n127.0.0.1:0\n"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("-:2: bad port \"0\""), "{stderr}");
+}
