@@ -28,6 +28,13 @@ pub fn read_requests(args: &DcvArgs) -> Result<Requests, Error> {
             args.method
         ))
     })?;
+    crate::scan::one_stdin(
+        args.domains
+            .as_deref()
+            .map(|d| ("--domains", std::path::Path::new(d)))
+            .into_iter()
+            .chain(args.inventory.iter().map(|p| ("--inventory", p.as_path()))),
+    )?;
     let mut out = Requests::default();
     if let Some(path) = &args.domains {
         let mut bytes = Vec::new();

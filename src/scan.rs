@@ -123,6 +123,23 @@ pub fn build_engine(args: &ScanArgs) -> Result<(Arc<Engine>, Option<String>), Er
 /// Where a report goes: a file, or standard output for `-` (so a pipeline can read it).
 pub type Output = BufWriter<Box<dyn Write + Send>>;
 
+/// Standard input can feed one input only: the target list, or one inventory.
+pub fn one_stdin<'a>(inputs: impl IntoIterator<Item = (&'a str, &'a Path)>) -> Result<(), Error> {
+    let from_stdin: Vec<&str> = inputs
+        .into_iter()
+        .filter(|(_, p)| p.as_os_str() == "-")
+        .map(|(flag, _)| flag)
+        .collect();
+    if from_stdin.len() > 1 {
+        let named: Vec<String> = from_stdin.iter().map(|f| format!("{f} -")).collect();
+        return Err(Error::Usage(format!(
+            "{} would all read standard input; give all but one as files",
+            named.join(" and ")
+        )));
+    }
+    Ok(())
+}
+
 /// Refuses two reports on standard output (they would interleave).
 pub fn both_stdout(a: Option<&Path>, b: Option<&Path>) -> Result<(), Error> {
     let dash = |p: Option<&Path>| p.is_some_and(|p| p.as_os_str() == "-");
@@ -355,6 +372,13 @@ where
 /// `certsweep scan`.
 pub async fn run_scan(args: ScanArgs) -> Result<u8, Error> {
     both_stdout(args.report.as_deref(), args.jsonl.as_deref())?;
+    one_stdin(
+        args.targets
+            .as_deref()
+            .map(|t| ("--targets", Path::new(t)))
+            .into_iter()
+            .chain(args.inventory.iter().map(|p| ("--inventory", p.as_path()))),
+    )?;
     if !args.inventory.is_empty() {
         let outcome = compare(&args, false).await?;
         if !args.quiet {

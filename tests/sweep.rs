@@ -1239,3 +1239,57 @@ fn strict_reads_a_list_from_standard_input_once_and_scans_it() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("-:2: bad port \"0\""), "{stderr}");
 }
+
+#[test]
+fn an_inventory_can_be_piped_on_standard_input() {
+    // `curl <platform API> | certsweep scan --inventory - ...`: before, `-` was looked up as
+    // a file named "-" ("cannot read").
+    use std::io::Write;
+    let refused = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let targets = dir.path().join("targets.txt");
+    std::fs::write(&targets, format!("a.test@{refused}\n")).unwrap();
+    let report = dir.path().join("report.csv");
+    let run = |args: &[&str], input: &str| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_certsweep"))
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The process may refuse before reading (the usage error below): a closed pipe is fine.
+        let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
+        child.wait_with_output().unwrap()
+    };
+    let inventory = "Certificate ID,Common Name,Serial Number,Valid From,Valid To,Status\n\
+                     C-1,a.test,0A01,2026-01-01T00:00:00Z,2027-01-01T00:00:00Z,Active\n";
+    let out = run(
+        &[
+            "scan",
+            "--inventory",
+            "-",
+            "--targets",
+            targets.to_str().unwrap(),
+            "--report",
+            report.to_str().unwrap(),
+        ],
+        inventory,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("records: 1 read"), "{stderr}");
+    let text = std::fs::read_to_string(&report).unwrap();
+    assert!(text.contains("a.test") && text.contains("C-1"), "{text}");
+    // Standard input cannot feed two inputs.
+    let out = run(&["scan", "--inventory", "-", "--targets", "-"], inventory);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--targets - and --inventory - would all read standard input"),
+        "{stderr}"
+    );
+}

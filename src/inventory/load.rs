@@ -190,13 +190,21 @@ pub struct Loaded {
     pub errors: Vec<InventoryError>,
 }
 
-/// Reads every file; a file that cannot be read at all is one error, the rest goes on.
+/// Reads every file (`-` is standard input); a file that cannot be read at all is one error,
+/// the rest goes on.
 pub fn load_files(paths: &[impl AsRef<Path>], opts: &ReadOptions) -> Loaded {
     let mut out = Loaded::default();
     for p in paths {
         let p = p.as_ref();
         let name = p.display().to_string();
-        match std::fs::read(p) {
+        // `-` is standard input, for an export piped straight from the platform's API.
+        let read = if p.as_os_str() == "-" {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes).map(|_| bytes)
+        } else {
+            std::fs::read(p)
+        };
+        match read {
             Ok(bytes) => load_bytes(&name, &bytes, opts, &mut out),
             Err(e) => out.errors.push(InventoryError {
                 file: name,
