@@ -106,7 +106,10 @@ pub fn build_checker(args: &DcvArgs) -> Result<Arc<Checker>, Error> {
 /// `keep`, the outcomes.
 pub async fn check_all(args: &DcvArgs, keep: bool) -> Result<(DcvSummary, Vec<Outcome>), Error> {
     let start = Instant::now();
-    crate::scan::both_stdout(args.report.as_deref(), args.jsonl.as_deref())?;
+    crate::scan::one_stdout([
+        ("--report", args.report.as_deref()),
+        ("--jsonl", args.jsonl.as_deref()),
+    ])?;
     let requests = read_requests(args)?;
     let checker = build_checker(args)?;
     let mut summary = DcvSummary {

@@ -141,13 +141,19 @@ pub fn one_stdin<'a>(inputs: impl IntoIterator<Item = (&'a str, &'a Path)>) -> R
 }
 
 /// Refuses two reports on standard output (they would interleave).
-pub fn both_stdout(a: Option<&Path>, b: Option<&Path>) -> Result<(), Error> {
-    let dash = |p: Option<&Path>| p.is_some_and(|p| p.as_os_str() == "-");
-    if dash(a) && dash(b) {
-        return Err(Error::Usage(
-            "--report - and --jsonl - would both write to standard output; send one to a file"
-                .into(),
-        ));
+pub fn one_stdout<'a>(
+    outputs: impl IntoIterator<Item = (&'a str, Option<&'a Path>)>,
+) -> Result<(), Error> {
+    let to_stdout: Vec<String> = outputs
+        .into_iter()
+        .filter(|(_, p)| p.is_some_and(|p| p.as_os_str() == "-"))
+        .map(|(flag, _)| format!("{flag} -"))
+        .collect();
+    if to_stdout.len() > 1 {
+        return Err(Error::Usage(format!(
+            "{} would all write to standard output; send all but one to files",
+            to_stdout.join(" and ")
+        )));
     }
     Ok(())
 }
@@ -371,7 +377,11 @@ where
 
 /// `certsweep scan`.
 pub async fn run_scan(args: ScanArgs) -> Result<u8, Error> {
-    both_stdout(args.report.as_deref(), args.jsonl.as_deref())?;
+    one_stdout([
+        ("--report", args.report.as_deref()),
+        ("--jsonl", args.jsonl.as_deref()),
+        ("--records-report", args.records_report.as_deref()),
+    ])?;
     one_stdin(
         args.targets
             .as_deref()
@@ -804,4 +814,39 @@ pub async fn compare(args: &ScanArgs, keep: bool) -> Result<CompareOutcome, Erro
         inventory_errors,
         exit_code: u8::from(failed),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standard_input_and_output_each_serve_one_file() {
+        let dash = Path::new("-");
+        let file = Path::new("r.csv");
+        assert!(one_stdout([("--report", Some(dash)), ("--jsonl", Some(file))]).is_ok());
+        // --records-report - beside --report - used to interleave two CSVs on stdout.
+        let e = one_stdout([
+            ("--report", Some(dash)),
+            ("--jsonl", None),
+            ("--records-report", Some(dash)),
+        ])
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("--report - and --records-report - would all write"),
+            "{e}"
+        );
+        assert!(one_stdin([("--targets", dash), ("--inventory", file)]).is_ok());
+        let e = one_stdin([
+            ("--targets", dash),
+            ("--inventory", file),
+            ("--inventory", dash),
+        ])
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("--targets - and --inventory -"),
+            "{e}"
+        );
+    }
 }
