@@ -103,6 +103,37 @@ fn by_key(obs: &[Observation]) -> HashMap<String, &Observation> {
         .collect()
 }
 
+/// The binary run to the end with `args`; `stdin`, when given, is written to its standard
+/// input (a process that refuses before reading it closes the pipe, which is fine).
+fn run_certsweep(
+    args: &[&dyn AsRef<std::ffi::OsStr>],
+    stdin: Option<&str>,
+) -> std::process::Output {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_certsweep"))
+        .args(args.iter().map(|a| a.as_ref()))
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        let _ = pipe.write_all(text.as_bytes());
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// An address on loopback where nothing listens: a port bound and let go.
+fn refused_addr() -> SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sweep_captures_exact_serials_and_classifies_every_failure() {
     let pki = Pki::new("Sweep").unwrap();
@@ -358,15 +389,9 @@ async fn scan_command_writes_csv_and_jsonl() {
 
     // `--report -` streams the CSV to standard output for a pipeline; the summary stays on
     // stderr.
-    let bin = env!("CARGO_BIN_EXE_certsweep");
     let tpath = t.clone();
     let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(bin)
-            .args(["scan", "--targets"])
-            .arg(&tpath)
-            .args(["--report", "-"])
-            .output()
-            .unwrap()
+        run_certsweep(&[&"scan", &"--targets", &tpath, &"--report", &"-"], None)
     })
     .await
     .unwrap();
@@ -973,30 +998,29 @@ fn a_list_with_no_usable_target_is_an_input_error() {
     std::fs::write(&empty, "# nothing deployed yet\n\n").unwrap();
     let bad = dir.path().join("bad.txt");
     std::fs::write(&bad, "host.example:0\n300.1.2.3\n").unwrap();
-    let run = |list: &std::path::Path| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_certsweep"))
-            .args(["scan", "--quiet", "--targets"])
-            .arg(list)
-            .output()
-            .unwrap()
-    };
     for (list, says) in [
         (empty.as_path(), "nothing to scan"),
         (bad.as_path(), "2 bad line(s) and nothing else"),
         (dir.path(), "is a directory"),
     ] {
-        let out = run(list);
+        let out = run_certsweep(&[&"scan", &"--quiet", &"--targets", &list], None);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{}: {stderr}", list.display());
         assert!(stderr.contains(says), "{}: {stderr}", list.display());
     }
     // The same when the sweep is judged against records.
     let inventory = concat!(env!("CARGO_MANIFEST_DIR"), "/targets/inventory-generic.csv");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_certsweep"))
-        .args(["scan", "--quiet", "--inventory", inventory, "--targets"])
-        .arg(&empty)
-        .output()
-        .unwrap();
+    let out = run_certsweep(
+        &[
+            &"scan",
+            &"--quiet",
+            &"--inventory",
+            &inventory,
+            &"--targets",
+            &empty,
+        ],
+        None,
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("nothing to scan"), "{stderr}");
@@ -1007,10 +1031,7 @@ async fn a_killed_inventory_sweep_leaves_the_verdicts_it_had_decided() {
     // SIGKILL (an out-of-memory kill, a CI runner torn down) cannot be caught: the reports of
     // --inventory, written at the end, never come. The verdicts decided so far must still be
     // on disk next to the report; before, they were in an unnamed file and died with it.
-    let refused = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap()
-    };
+    let refused = refused_addr();
     let tarpit = fleet::serve_tarpit(SocketAddr::new(ip("127.0.0.1"), 0))
         .await
         .unwrap();
@@ -1078,15 +1099,21 @@ async fn a_killed_inventory_sweep_leaves_the_verdicts_it_had_decided() {
     assert_eq!(v["status"], "unreachable");
     assert_eq!(v["expected"]["record_id"], "C-1");
     // A sweep that ends normally leaves no such file behind.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_certsweep"))
-        .args(["scan", "--quiet", "--targets"])
-        .arg(&targets)
-        .args(["--handshake-timeout", "200ms", "--inventory"])
-        .arg(&inventory)
-        .arg("--report")
-        .arg(dir.path().join("second.csv"))
-        .output()
-        .unwrap();
+    let out = run_certsweep(
+        &[
+            &"scan",
+            &"--quiet",
+            &"--targets",
+            &targets,
+            &"--handshake-timeout",
+            &"200ms",
+            &"--inventory",
+            &inventory,
+            &"--report",
+            &dir.path().join("second.csv"),
+        ],
+        None,
+    );
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -1166,21 +1193,24 @@ async fn a_name_whose_aaaa_question_fails_is_counted_in_the_summary() {
     let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let resolver = socket.local_addr().unwrap();
     server.register_socket(socket);
-    let refused = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let refused = refused_addr().port();
     let dir = tempfile::tempdir().unwrap();
     let targets = dir.path().join("targets.txt");
     std::fs::write(&targets, format!("dual.half.test:{refused}\n")).unwrap();
-    let bin = env!("CARGO_BIN_EXE_certsweep");
     let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(bin)
-            .args(["scan", "--resolver", &resolver.to_string(), "--targets"])
-            .arg(&targets)
-            .args(["--jsonl", "-"])
-            .output()
-            .unwrap()
+        let resolver = resolver.to_string();
+        run_certsweep(
+            &[
+                &"scan",
+                &"--resolver",
+                &resolver,
+                &"--targets",
+                &targets,
+                &"--jsonl",
+                &"-",
+            ],
+            None,
+        )
     })
     .await
     .unwrap();
@@ -1203,26 +1233,12 @@ async fn a_name_whose_aaaa_question_fails_is_counted_in_the_summary() {
 fn strict_reads_a_list_from_standard_input_once_and_scans_it() {
     // --strict checked the lines by reading standard input, and the sweep then found it
     // empty: `cat list | certsweep scan --targets - --strict` scanned nothing and exited 0.
-    use std::io::Write;
-    let refused = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap()
-    };
+    let refused = refused_addr();
     let run = |input: String| {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_certsweep"))
-            .args(["scan", "--strict", "--targets", "-", "--jsonl", "-"])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
+        run_certsweep(
+            &[&"scan", &"--strict", &"--targets", &"-", &"--jsonl", &"-"],
+            Some(&input),
+        )
     };
     let out = run(format!("# from a pipe\n{refused}\n"));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -1244,40 +1260,24 @@ fn strict_reads_a_list_from_standard_input_once_and_scans_it() {
 fn an_inventory_can_be_piped_on_standard_input() {
     // `curl <platform API> | certsweep scan --inventory - ...`: before, `-` was looked up as
     // a file named "-" ("cannot read").
-    use std::io::Write;
-    let refused = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap()
-    };
+    let refused = refused_addr();
     let dir = tempfile::tempdir().unwrap();
     let targets = dir.path().join("targets.txt");
     std::fs::write(&targets, format!("a.test@{refused}\n")).unwrap();
     let report = dir.path().join("report.csv");
-    let run = |args: &[&str], input: &str| {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_certsweep"))
-            .args(args)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        // The process may refuse before reading (the usage error below): a closed pipe is fine.
-        let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
-        child.wait_with_output().unwrap()
-    };
     let inventory = "Certificate ID,Common Name,Serial Number,Valid From,Valid To,Status\n\
                      C-1,a.test,0A01,2026-01-01T00:00:00Z,2027-01-01T00:00:00Z,Active\n";
-    let out = run(
+    let out = run_certsweep(
         &[
-            "scan",
-            "--inventory",
-            "-",
-            "--targets",
-            targets.to_str().unwrap(),
-            "--report",
-            report.to_str().unwrap(),
+            &"scan",
+            &"--inventory",
+            &"-",
+            &"--targets",
+            &targets,
+            &"--report",
+            &report,
         ],
-        inventory,
+        Some(inventory),
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
@@ -1285,7 +1285,10 @@ fn an_inventory_can_be_piped_on_standard_input() {
     let text = std::fs::read_to_string(&report).unwrap();
     assert!(text.contains("a.test") && text.contains("C-1"), "{text}");
     // Standard input cannot feed two inputs.
-    let out = run(&["scan", "--inventory", "-", "--targets", "-"], inventory);
+    let out = run_certsweep(
+        &[&"scan", &"--inventory", &"-", &"--targets", &"-"],
+        Some(inventory),
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
