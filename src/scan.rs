@@ -125,34 +125,36 @@ pub type Output = BufWriter<Box<dyn Write + Send>>;
 
 /// Standard input can feed one input only: the target list, or one inventory.
 pub fn one_stdin<'a>(inputs: impl IntoIterator<Item = (&'a str, &'a Path)>) -> Result<(), Error> {
-    let from_stdin: Vec<&str> = inputs
-        .into_iter()
-        .filter(|(_, p)| p.as_os_str() == "-")
-        .map(|(flag, _)| flag)
-        .collect();
-    if from_stdin.len() > 1 {
-        let named: Vec<String> = from_stdin.iter().map(|f| format!("{f} -")).collect();
-        return Err(Error::Usage(format!(
-            "{} would all read standard input; give all but one as files",
-            named.join(" and ")
-        )));
-    }
-    Ok(())
+    at_most_one_dash(
+        inputs.into_iter().map(|(flag, p)| (flag, Some(p))),
+        "read standard input; give all but one as files",
+    )
 }
 
 /// Refuses two reports on standard output (they would interleave).
 pub fn one_stdout<'a>(
     outputs: impl IntoIterator<Item = (&'a str, Option<&'a Path>)>,
 ) -> Result<(), Error> {
-    let to_stdout: Vec<String> = outputs
+    at_most_one_dash(
+        outputs,
+        "write to standard output; send all but one to files",
+    )
+}
+
+/// A usage error naming the flags given `-` when there is more than one of them.
+fn at_most_one_dash<'a>(
+    flags: impl IntoIterator<Item = (&'a str, Option<&'a Path>)>,
+    would: &str,
+) -> Result<(), Error> {
+    let dashes: Vec<String> = flags
         .into_iter()
         .filter(|(_, p)| p.is_some_and(|p| p.as_os_str() == "-"))
         .map(|(flag, _)| format!("{flag} -"))
         .collect();
-    if to_stdout.len() > 1 {
+    if dashes.len() > 1 {
         return Err(Error::Usage(format!(
-            "{} would all write to standard output; send all but one to files",
-            to_stdout.join(" and ")
+            "{} would all {would}",
+            dashes.join(" and ")
         )));
     }
     Ok(())

@@ -234,7 +234,10 @@ enum Line {
 /// Reads one line into `buf` like `read_line`, but never holds more than [`MAX_LINE`] bytes
 /// of it: a longer line is consumed in place and reported.
 fn read_bounded_line(r: &mut dyn BufRead, buf: &mut String) -> io::Result<Line> {
-    let mut bytes = Vec::new();
+    // The line is read into `buf`'s own allocation, so a long list reuses one buffer as
+    // `read_line` did.
+    let mut bytes = std::mem::take(buf).into_bytes();
+    bytes.clear();
     let n = r.take(MAX_LINE as u64 + 1).read_until(b'\n', &mut bytes)?;
     if n == 0 {
         return Ok(Line::End);
@@ -266,7 +269,12 @@ fn read_bounded_line(r: &mut dyn BufRead, buf: &mut String) -> io::Result<Line> 
             *buf = text;
             Ok(Line::Read)
         }
-        Err(_) => Err(io::Error::new(io::ErrorKind::InvalidData, "not UTF-8")),
+        Err(e) => {
+            let mut bytes = e.into_bytes();
+            bytes.clear();
+            *buf = String::from_utf8(bytes).unwrap_or_default();
+            Err(io::Error::new(io::ErrorKind::InvalidData, "not UTF-8"))
+        }
     }
 }
 
