@@ -108,7 +108,8 @@ pub struct ScanArgs {
     /// No summary on stderr (progress is shown only on a terminal anyway).
     #[arg(long, short = 'q')]
     pub quiet: bool,
-    /// CLM inventory export (CERTInext orders report JSON/CSV, or a generic CSV); repeatable.
+    /// CLM inventory export (CERTInext orders report JSON/CSV, or a generic CSV; `-` for
+    /// stdin); repeatable.
     #[arg(long, value_name = "FILE")]
     pub inventory: Vec<PathBuf>,
     /// TOML map for an export no built-in profile knows: column to field, serial base,
@@ -151,8 +152,8 @@ pub struct DcvArgs {
     /// `expected`; `-` for stdin.
     #[arg(long, short = 'd', value_name = "FILE")]
     pub domains: Option<String>,
-    /// Check the names of these CLM records (with their DCV method column when present);
-    /// repeatable.
+    /// Check the names of these CLM records (with their DCV method column when present;
+    /// `-` for stdin); repeatable.
     #[arg(long, value_name = "FILE")]
     pub inventory: Vec<PathBuf>,
     /// TOML map for reading --inventory exports no built-in profile knows.
