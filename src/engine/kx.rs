@@ -20,19 +20,19 @@ struct X25519Group;
 
 impl SupportedKxGroup for X25519Group {
     fn start(&self) -> Result<Box<dyn ActiveKeyExchange>, Error> {
-        // The ephemeral secret only protects a handshake that never carries application
-        // data, so the stack copy is not scrubbed.
-        let mut secret = [0u8; 32];
-        super::random::fill(&mut secret);
-        let key = agreement::PrivateKey::from_private_key(&agreement::X25519, &secret)
-            .map_err(|e| Error::General(format!("X25519 private key rejected: {e}")))?;
-        let public = key
-            .compute_public_key()
-            .map_err(|_| Error::General("X25519 public key could not be computed".into()))?;
-        Ok(Box::new(Exchange {
-            public: public.as_ref().to_vec(),
-            key,
-        }))
+        let pair = KEY_PAIR.with(|slot| -> Result<std::sync::Arc<KeyPair>, Error> {
+            let mut slot = slot.borrow_mut();
+            if let Some((pair, uses)) = slot.as_mut() {
+                if *uses < USES_PER_KEY_PAIR {
+                    *uses += 1;
+                    return Ok(pair.clone());
+                }
+            }
+            let pair = std::sync::Arc::new(KeyPair::generate()?);
+            *slot = Some((pair.clone(), 1));
+            Ok(pair)
+        })?;
+        Ok(Box::new(Exchange { pair }))
     }
 
     fn name(&self) -> NamedGroup {
@@ -40,16 +40,55 @@ impl SupportedKxGroup for X25519Group {
     }
 }
 
-struct Exchange {
+/// How many handshakes one key pair serves.
+///
+/// Making the key pair (a fixed-base scalar multiplication) is about a quarter of an
+/// exchange's cost; the other three quarters, the shared secret, differ per server anyway.
+/// Sharing the pair costs nothing the sweep needs: the key exchange protects a handshake that
+/// never carries application data (in TLS 1.3 not even the client's Finished), so there is
+/// no secret for a reused share to expose, and a server that notices two connections share it learns
+/// only that they come from one scanner, which their source address already says. The pair
+/// is still renewed, so no share outlives a few hundred handshakes of one worker thread.
+const USES_PER_KEY_PAIR: u32 = 256;
+
+thread_local! {
+    /// This thread's current key pair and how many handshakes it has served.
+    static KEY_PAIR: std::cell::RefCell<Option<(std::sync::Arc<KeyPair>, u32)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+struct KeyPair {
     key: agreement::PrivateKey,
     public: Vec<u8>,
+}
+
+impl KeyPair {
+    fn generate() -> Result<Self, Error> {
+        // The secret only protects handshakes that never carry application data, so the
+        // stack copy is not scrubbed.
+        let mut secret = [0u8; 32];
+        super::random::fill(&mut secret);
+        let key = agreement::PrivateKey::from_private_key(&agreement::X25519, &secret)
+            .map_err(|e| Error::General(format!("X25519 private key rejected: {e}")))?;
+        let public = key
+            .compute_public_key()
+            .map_err(|_| Error::General("X25519 public key could not be computed".into()))?;
+        Ok(KeyPair {
+            public: public.as_ref().to_vec(),
+            key,
+        })
+    }
+}
+
+struct Exchange {
+    pair: std::sync::Arc<KeyPair>,
 }
 
 impl ActiveKeyExchange for Exchange {
     fn complete(self: Box<Self>, peer: &[u8]) -> Result<SharedSecret, Error> {
         // aws-lc refuses a peer key that yields the all-zero secret (RFC 7748 section 6.1).
         agreement::agree(
-            &self.key,
+            &self.pair.key,
             agreement::UnparsedPublicKey::new(&agreement::X25519, peer),
             Error::from(PeerMisbehaved::InvalidKeyShare),
             |secret| Ok(SharedSecret::from(secret)),
@@ -57,7 +96,7 @@ impl ActiveKeyExchange for Exchange {
     }
 
     fn pub_key(&self) -> &[u8] {
-        &self.public
+        &self.pair.public
     }
 
     fn group(&self) -> NamedGroup {
@@ -91,6 +130,28 @@ mod tests {
         .expect("ring agree");
         assert_eq!(ours_secret, theirs_secret);
         assert_eq!(ours_secret.len(), 32);
+    }
+
+    #[test]
+    fn a_key_pair_serves_a_bounded_number_of_handshakes_of_its_thread() {
+        // The thread may have used its pair already (tests can share a thread), so the runs
+        // of equal keys are counted: every run between the first and the last is complete.
+        let keys: Vec<Vec<u8>> = (0..3 * USES_PER_KEY_PAIR)
+            .map(|_| X25519.start().expect("start").pub_key().to_vec())
+            .collect();
+        let mut runs = vec![1u32];
+        for w in keys.windows(2) {
+            if w[0] == w[1] {
+                *runs.last_mut().expect("a run") += 1;
+            } else {
+                runs.push(1);
+            }
+        }
+        assert!(runs.len() >= 3, "runs: {runs:?}");
+        assert!(runs[1..runs.len() - 1]
+            .iter()
+            .all(|&n| n == USES_PER_KEY_PAIR));
+        assert!(runs.iter().all(|&n| n <= USES_PER_KEY_PAIR));
     }
 
     #[test]
