@@ -198,6 +198,8 @@ pub struct Engine {
     lookups: Arc<Semaphore>,
     /// Names being resolved or resolved and waiting for connection slots.
     ahead: Arc<Semaphore>,
+    /// How many `ahead` slots the dispatcher takes at a time (see `dispatch`).
+    ahead_burst: u32,
     per_address: AddressLimits,
     rate: Option<Mutex<tokio::time::Interval>>,
     counters: Arc<Counters>,
@@ -222,6 +224,7 @@ impl Engine {
             // keeps a slow DNS server from holding connection slots.
             lookups: Arc::new(Semaphore::new(concurrency.clamp(1, 256))),
             ahead: Arc::new(Semaphore::new(concurrency)),
+            ahead_burst: u32::try_from((concurrency / 16).clamp(1, 32)).unwrap_or(1),
             per_address: AddressLimits::new(cfg.per_address),
             rate,
             counters: Arc::new(Counters::default()),
@@ -271,6 +274,7 @@ impl Engine {
         let me = self.clone();
         tokio::spawn(async move {
             let mut seen = super::seen::Seen::default();
+            let mut ahead = None;
             while let Some(item) = targets_rx.recv().await {
                 if cancel.is_cancelled() {
                     break;
@@ -291,7 +295,8 @@ impl Engine {
                 }
                 me.counters.targets_read.fetch_add(1, Ordering::Relaxed);
                 let done = Arc::new(TargetDone(me.counters.clone()));
-                me.dispatch(target, done, &events_tx, &cancel).await;
+                me.dispatch(target, done, &events_tx, &cancel, &mut ahead)
+                    .await;
             }
         });
         events_rx
@@ -303,6 +308,7 @@ impl Engine {
         done: Arc<TargetDone>,
         tx: &mpsc::Sender<Event>,
         cancel: &Cancel,
+        ahead_pool: &mut Option<tokio::sync::OwnedSemaphorePermit>,
     ) {
         match target {
             Target::Addr {
@@ -362,8 +368,26 @@ impl Engine {
                 // Held until every address of the name has its connection slot, so that when
                 // answers come faster than handshakes finish, resolved names waiting for a
                 // slot stay bounded by the concurrency instead of growing with the inventory.
-                let Ok(ahead) = self.ahead.clone().acquire_owned().await else {
-                    return;
+                //
+                // Slots are taken a burst at a time, so that names are resolved in bursts:
+                // questions sent back to back wake the DNS server once for the burst instead
+                // of once per name, and its answers come back together.
+                let ahead = match ahead_pool.as_mut().and_then(|p| p.split(1)) {
+                    Some(one) => one,
+                    None => {
+                        let Ok(mut burst) = self
+                            .ahead
+                            .clone()
+                            .acquire_many_owned(self.ahead_burst)
+                            .await
+                        else {
+                            return;
+                        };
+                        let one = burst.split(1);
+                        *ahead_pool = Some(burst);
+                        let Some(one) = one else { return };
+                        one
+                    }
                 };
                 let Ok(permit) = self.lookups.clone().acquire_owned().await else {
                     return;
