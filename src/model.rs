@@ -100,6 +100,11 @@ pub enum Finding {
     WeakKey,
     /// The chain is otherwise invalid (bad signature, expired intermediate, wrong key usage).
     ChainInvalid,
+    /// The server refused every TLS version and cipher suite current clients offer (TLS 1.2
+    /// with ECDHE and AEAD ciphers, TLS 1.3) and speaks only older ones (TLS 1.0/1.1, RSA key
+    /// exchange, CBC); its certificate was read from a handshake certsweep did not complete,
+    /// so the server has not proven it holds the key.
+    LegacyTls,
 }
 
 impl Finding {
@@ -114,11 +119,12 @@ impl Finding {
             Finding::UnknownIssuer => "unknown_issuer",
             Finding::WeakKey => "weak_key",
             Finding::ChainInvalid => "chain_invalid",
+            Finding::LegacyTls => "legacy_tls",
         }
     }
 
     /// Every finding, in report order.
-    pub const ALL: [Finding; 8] = [
+    pub const ALL: [Finding; 9] = [
         Finding::Expired,
         Finding::NotYetValid,
         Finding::HostnameMismatch,
@@ -127,6 +133,7 @@ impl Finding {
         Finding::UnknownIssuer,
         Finding::WeakKey,
         Finding::ChainInvalid,
+        Finding::LegacyTls,
     ];
 
     /// Findings that mean a client would not trust the chain (names aside).
@@ -199,7 +206,7 @@ pub struct ChainEntry {
 /// What was negotiated.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TlsInfo {
-    /// `TLSv1.3` or `TLSv1.2`.
+    /// `TLSv1_3` or `TLSv1_2`; from legacy servers also `TLSv1_1`, `TLSv1_0` or `SSLv3`.
     pub version: String,
     /// IANA cipher suite name.
     pub cipher_suite: String,

@@ -722,6 +722,19 @@ fn judge(
         detail = format!("Serves the newest certificate of its identity: {presented}.");
         next = "Nothing to do.".into();
     }
+    if o.findings.contains(&Finding::LegacyTls) {
+        let (version, suite) = o
+            .tls
+            .as_ref()
+            .map(|t| (t.version.as_str(), t.cipher_suite.as_str()))
+            .unwrap_or(("?", "?"));
+        detail.push_str(&format!(
+            " The server speaks only legacy TLS ({version}, {suite}), which current clients refuse; the certificate was read from an unfinished handshake."
+        ));
+        if status == Status::Current {
+            next = "Nothing to do for the certificate; upgrade the server's TLS configuration (TLS 1.2 with ECDHE and AES-GCM, or TLS 1.3), then verify again.".into();
+        }
+    }
     let mut all: Vec<String> = statuses.iter().map(|s| s.as_str().to_string()).collect();
     all.extend(o.findings.iter().map(|f| f.as_str().to_string()));
     all.extend(findings);
@@ -1078,6 +1091,40 @@ mod tests {
             error: None,
             attempts: 1,
         })
+    }
+
+    #[test]
+    fn a_legacy_server_with_the_newest_certificate_is_told_to_upgrade_its_tls() {
+        let i = ids(&format!("{H}B,,www.x.com,0B,,,CA,,Issued\n"));
+        let p = Policy {
+            now: 1_780_000_000,
+            grace_secs: 86_400,
+            renewal_window_secs: 30 * 86_400,
+        };
+        let mut o = presenting("www.x.com", "10.0.0.1", "B", 1_767_225_600, 1_798_761_600);
+        o.findings.push(Finding::LegacyTls);
+        o.tls = Some(crate::model::TlsInfo {
+            version: "TLSv1_0".into(),
+            cipher_suite: "TLS_RSA_WITH_AES_128_CBC_SHA".into(),
+            alpn: None,
+            kx_group: None,
+        });
+        let v = judge_one(o, &i, &p).0;
+        // The certificate is right, so the status stays `current`; the next step is not
+        // "nothing to do".
+        assert_eq!(v.status, Status::Current, "{}", v.detail);
+        assert!(v.findings.contains(&"legacy_tls".to_string()));
+        assert!(
+            v.detail.contains("TLSv1_0, TLS_RSA_WITH_AES_128_CBC_SHA"),
+            "{}",
+            v.detail
+        );
+        assert!(
+            v.next_step
+                .contains("upgrade the server's TLS configuration"),
+            "{}",
+            v.next_step
+        );
     }
 
     #[test]

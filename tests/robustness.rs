@@ -313,3 +313,62 @@ fn verdicts_keep_their_invariants_on_mutated_inventories() {
     // The invariants were checked, not skipped.
     assert!(judged > 3_000, "only {judged} verdicts checked");
 }
+
+/// A legacy server's flight: a TLS 1.0 ServerHello, then a Certificate message with `certs`,
+/// split over two handshake records.
+fn legacy_flight(certs: &[&[u8]]) -> Vec<u8> {
+    let mut hs = vec![2, 0, 0, 38, 3, 1];
+    hs.extend_from_slice(&[9; 32]);
+    hs.extend_from_slice(&[0, 0x00, 0x2f, 0]);
+    let mut list = Vec::new();
+    for c in certs {
+        list.extend_from_slice(&(c.len() as u32).to_be_bytes()[1..]);
+        list.extend_from_slice(c);
+    }
+    hs.push(11);
+    hs.extend_from_slice(&(list.len() as u32 + 3).to_be_bytes()[1..]);
+    hs.extend_from_slice(&(list.len() as u32).to_be_bytes()[1..]);
+    hs.extend_from_slice(&list);
+    let (first, second) = hs.split_at(hs.len() / 3);
+    let mut wire = Vec::new();
+    for part in [first, second] {
+        wire.extend_from_slice(&[22, 3, 1]);
+        wire.extend_from_slice(&(part.len() as u16).to_be_bytes());
+        wire.extend_from_slice(part);
+    }
+    wire
+}
+
+#[test]
+fn the_legacy_flight_reader_never_panics_on_mutated_flights() {
+    use certsweep::engine::legacy::Flight;
+    let seeds = vec![
+        legacy_flight(&[b"leaf".as_slice(), b"intermediate".as_slice()]),
+        legacy_flight(&[&[0x30; 600]]),
+        legacy_flight(&[]),
+    ];
+    let mut rng = StdRng::seed_from_u64(0x1e6a_c7c7);
+    for _ in 0..20_000 {
+        let input = mutate(&mut rng, &seeds);
+        no_panic("the legacy flight reader", &input, || {
+            let mut f = Flight::default();
+            let mut rest = input.as_slice();
+            while !rest.is_empty() {
+                let n = rng.random_range(1..=rest.len().min(64));
+                let (chunk, tail) = rest.split_at(n);
+                rest = tail;
+                match f.feed(chunk) {
+                    Ok(None) => {}
+                    Ok(Some(_)) | Err(_) => break,
+                }
+            }
+        });
+    }
+    // The unmutated flights: the first two are captures, the empty list is one too (the
+    // engine then keeps the refusal), all only once the last byte is in.
+    for seed in &seeds {
+        let mut f = Flight::default();
+        let got = f.feed(seed).expect("a well-formed flight");
+        assert!(got.is_some());
+    }
+}

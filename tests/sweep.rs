@@ -512,6 +512,101 @@ async fn tls12_servers_complete_or_fail_with_the_chain_captured() {
     assert_eq!(refused.error_class(), Some(ErrorClass::TlsAlert));
 }
 
+/// A real OpenSSL server on loopback that speaks only `version` with `ciphers` and serves
+/// `leaf`'s chain: the legacy servers rustls cannot talk to. Each connection is served on its
+/// own thread until the client goes.
+fn openssl_server(
+    leaf: &fleet::Leaf,
+    version: openssl::ssl::SslVersion,
+    ciphers: &str,
+) -> SocketAddr {
+    use openssl::ssl::{Ssl, SslContext, SslMethod};
+    use openssl::x509::X509;
+    let mut b = SslContext::builder(SslMethod::tls_server()).unwrap();
+    // Level 0: the system configuration forbids TLS 1.0 and SHA-1 MACs, which is the point.
+    b.set_security_level(0);
+    b.set_min_proto_version(Some(version)).unwrap();
+    b.set_max_proto_version(Some(version)).unwrap();
+    b.set_cipher_list(ciphers).unwrap();
+    let key = openssl::pkey::PKey::private_key_from_pkcs8(leaf.key.secret_der()).unwrap();
+    b.set_private_key(&key).unwrap();
+    b.set_certificate(&X509::from_der(&leaf.chain[0]).unwrap())
+        .unwrap();
+    for c in &leaf.chain[1..] {
+        b.add_extra_chain_cert(X509::from_der(c).unwrap()).unwrap();
+    }
+    let ctx = b.build();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let ssl = Ssl::new(&ctx).unwrap();
+            std::thread::spawn(move || drop(ssl.accept(stream)));
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legacy_servers_yield_their_certificate_with_the_legacy_finding() {
+    use openssl::ssl::SslVersion;
+    let pki = Pki::new("Legacy").unwrap();
+    let tls10 = pki
+        .issue(&LeafSpec::new(&["tls10.test"], 4001, 10, 80))
+        .unwrap();
+    let cbc = pki
+        .issue(&LeafSpec::new(&["cbc.test"], 4002, 10, 80))
+        .unwrap();
+    let psk = pki
+        .issue(&LeafSpec::new(&["psk.test"], 4003, 10, 80))
+        .unwrap();
+    let a10 = openssl_server(&tls10, SslVersion::TLS1, "ECDHE-ECDSA-AES128-SHA");
+    // TLS 1.2, but only a CBC suite, which rustls does not implement.
+    let acbc = openssl_server(&cbc, SslVersion::TLS1_2, "ECDHE-ECDSA-AES128-SHA256");
+    // Nothing either offer has: the refusal stands.
+    let apsk = openssl_server(&psk, SslVersion::TLS1_2, "PSK-AES128-CBC-SHA");
+    let obs = run_sweep_trusting(
+        &pki,
+        format!("tls10.test@{a10}\ncbc.test@{acbc}\npsk.test@{apsk}\n"),
+    )
+    .await;
+    let m = by_key(&obs);
+    for (key, leaf, version, suite) in [
+        (
+            "tls10.test@127.0.0.1",
+            &tls10,
+            "TLSv1_0",
+            "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
+        ),
+        (
+            "cbc.test@127.0.0.1",
+            &cbc,
+            "TLSv1_2",
+            "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
+        ),
+    ] {
+        let o = m[key];
+        assert!(o.error.is_none(), "{key}: {:?}", o.error);
+        assert_eq!(o.cert.as_ref().unwrap().serial, leaf.serial_hex, "{key}");
+        assert_eq!(o.chain.len(), 2, "{key}: the intermediate is captured too");
+        let tls = o.tls.as_ref().unwrap();
+        assert_eq!(
+            (tls.version.as_str(), tls.cipher_suite.as_str()),
+            (version, suite)
+        );
+        // Trusted, valid and for its name: the only finding is the protocol.
+        assert_eq!(o.findings, vec![Finding::LegacyTls], "{key}");
+    }
+    let refused = m["psk.test@127.0.0.1"];
+    assert!(refused.cert.is_none());
+    assert_eq!(refused.error_class(), Some(ErrorClass::TlsProtocol));
+    let message = &refused.error.as_ref().unwrap().message;
+    assert!(
+        message.contains("offered TLS 1.0-1.2 with legacy cipher suites: server sent alert"),
+        "{message}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_end_with_a_reset_so_no_local_port_waits_in_time_wait() {
     use tokio::io::AsyncReadExt;

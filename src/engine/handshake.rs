@@ -281,6 +281,9 @@ pub struct Attempt {
     /// The failure may pass if tried again: a timeout, or a connection reset or aborted
     /// before any certificate came. A refusal, an alert or a bad chain is an answer.
     pub retry_may_help: bool,
+    /// The chain was read from a legacy TLS handshake (`super::legacy`) after the server
+    /// refused every version and cipher suite rustls offers.
+    pub legacy: bool,
 }
 
 /// Connects to `addr` and runs one handshake with `sni` (none for bare addresses).
@@ -396,7 +399,72 @@ pub async fn probe(
             }
         }
     }
+    let refused_every_offer = out
+        .error
+        .as_ref()
+        .is_some_and(|e| e.class == ErrorClass::TlsProtocol);
+    if refused_every_offer && out.chain.is_empty() {
+        drop(tcp);
+        legacy_fallback(&mut out, addr, sni, connect_timeout, handshake_timeout).await;
+    }
     out
+}
+
+/// After a server refused every version and cipher suite rustls offers, a second connection
+/// reads its certificate from a legacy handshake (`super::legacy`). On success the attempt
+/// has the chain and the server's choice of version and suite, and no error; otherwise the
+/// first refusal stands, with what the legacy offer got added to its message.
+async fn legacy_fallback(
+    out: &mut Attempt,
+    addr: SocketAddr,
+    sni: Option<&str>,
+    connect_timeout: Duration,
+    handshake_timeout: Duration,
+) {
+    let t0 = Instant::now();
+    let got = match tokio::time::timeout(connect_timeout, connect(addr)).await {
+        Err(_) => Err("no TCP answer to a second connection".to_string()),
+        Ok(Err(e)) => Err(format!("a second connection failed: {e}")),
+        Ok(Ok(tcp)) => {
+            let got = tokio::time::timeout(handshake_timeout, super::legacy::grab(&tcp, sni))
+                .await
+                .map_err(|_| {
+                    format!(
+                        "no certificate within {}",
+                        crate::duration::display(handshake_timeout)
+                    )
+                })
+                .and_then(|r| r.map_err(|e| e.to_string()));
+            // As in `probe`: nothing is left to deliver, and no TIME_WAIT is wanted.
+            let _ = socket2::SockRef::from(&tcp).set_linger(Some(Duration::ZERO));
+            got
+        }
+    };
+    match got {
+        Ok(capture) if !capture.chain.is_empty() => {
+            out.handshake_ms = Some(ms(t0.elapsed()));
+            out.chain = capture.chain;
+            out.tls = Some(TlsInfo {
+                version: capture.version,
+                cipher_suite: capture.cipher_suite,
+                alpn: None,
+                kx_group: None,
+            });
+            out.error = None;
+            out.retry_may_help = false;
+            out.legacy = true;
+        }
+        Ok(_) => note_legacy_failure(out, "the server sent an empty certificate list"),
+        Err(why) => note_legacy_failure(out, &why),
+    }
+}
+
+fn note_legacy_failure(out: &mut Attempt, why: &str) {
+    if let Some(e) = &mut out.error {
+        e.message.push_str(&format!(
+            "; offered TLS 1.0-1.2 with legacy cipher suites: {why}"
+        ));
+    }
 }
 
 /// A TCP connect whose last handshake ACK travels with the ClientHello instead of alone.

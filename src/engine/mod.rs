@@ -3,6 +3,7 @@
 pub mod dnsq;
 pub mod handshake;
 pub mod kx;
+pub mod legacy;
 pub mod random;
 pub mod resolve;
 pub mod seen;

@@ -8,7 +8,7 @@
 use super::handshake::{probe, Attempt, TlsClient};
 use super::resolve::Dns;
 use super::targets::{Target, TargetError};
-use crate::model::{ErrorClass, ErrorInfo, Observation, Timings};
+use crate::model::{ErrorClass, ErrorInfo, Finding, Observation, Timings};
 use crate::timefmt::{now_unix, rfc3339};
 use crate::trust::TrustJudge;
 use std::collections::HashMap;
@@ -596,6 +596,9 @@ impl Engine {
                     obs.findings = report.findings;
                     obs.trust_detail = report.detail;
                     obs.cert = Some(info);
+                    if attempt.legacy {
+                        obs.findings.push(Finding::LegacyTls);
+                    }
                 }
                 Err(e) => {
                     obs.trust_detail = Some(e.to_string());
