@@ -172,11 +172,19 @@ impl TrustJudge {
             leaf.not_after_unix.max(leaf.not_before_unix),
         );
         let time = UnixTime::since_unix_epoch(Duration::from_secs(at.max(0) as u64));
+        let lone_self_issued = chain.len() == 1 && crate::cert::is_self_issued(leaf_der);
         match self.verify_path(&ee, chain, &leaf.sha256, time, at) {
             Ok(()) => {}
+            // What `openssl req -x509` and many appliances make by default: a self-signed
+            // certificate that also says it is a CA. The path validator refuses it as an end
+            // entity before looking for an issuer; it is still the self-signed certificate.
+            Err(webpki::Error::CaUsedAsEndEntity) if lone_self_issued => {
+                findings.push(Finding::SelfSigned);
+                detail =
+                    Some("the server presents a self-signed certificate (marked as a CA)".into());
+            }
             Err(webpki::Error::UnknownIssuer) => {
-                let self_issued = crate::cert::is_self_issued(leaf_der);
-                if chain.len() == 1 && self_issued {
+                if lone_self_issued {
                     findings.push(Finding::SelfSigned);
                     detail = Some("the server presents a self-signed certificate".into());
                 } else {
@@ -400,5 +408,27 @@ mod tests {
         // The name is still checked for every endpoint.
         let r = judge.judge(&leaf.chain, &info, Some("other.test"), now);
         assert_eq!(r.findings, vec![Finding::HostnameMismatch], "{r:?}");
+    }
+
+    #[test]
+    fn a_self_signed_certificate_marked_as_a_ca_is_self_signed() {
+        // The default of `openssl req -x509` and of many appliances: CA:TRUE on the server's
+        // own certificate. It used to be reported `chain_invalid` (CaUsedAsEndEntity).
+        let a = Pki::new("Self CA").expect("pki");
+        let (judge, _dir) = judge_of(&[&a]);
+        let key = rcgen::KeyPair::generate().expect("key");
+        let mut p = rcgen::CertificateParams::new(vec!["box.test".to_string()]).expect("params");
+        p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let cert = p.self_signed(&key).expect("cert");
+        let chain = vec![cert.der().clone()];
+        let info = crate::cert::cert_info(&chain[0]).expect("parse");
+        let now = ::time::OffsetDateTime::now_utc().unix_timestamp();
+        let r = judge.judge(&chain, &info, Some("box.test"), now);
+        assert_eq!(r.findings, vec![Finding::SelfSigned], "{r:?}");
+        // A CA certificate that is not self-issued, served as a leaf, stays chain_invalid.
+        let chain = vec![a.intermediate.cert.clone()];
+        let info = crate::cert::cert_info(&chain[0]).expect("parse");
+        let r = judge.judge(&chain, &info, None, now);
+        assert_eq!(r.findings, vec![Finding::ChainInvalid], "{r:?}");
     }
 }
