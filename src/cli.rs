@@ -75,7 +75,8 @@ pub struct ScanArgs {
     /// TLS handshake timeout.
     #[arg(long, default_value = "5s", value_parser = timeout)]
     pub handshake_timeout: Duration,
-    /// Hard limit per endpoint, retries included (default: enough for every attempt).
+    /// Hard limit per endpoint, retries and the legacy second connection included (default:
+    /// enough for every attempt).
     #[arg(long, value_parser = timeout)]
     pub deadline: Option<Duration>,
     /// Extra attempts after a timeout or reset, with backoff (at most 100).

@@ -100,9 +100,11 @@ pub fn build_engine(args: &ScanArgs) -> Result<(Arc<Engine>, Option<String>), Er
         .sum();
     // Both timeouts and the retries are bounded on the command line, so this cannot
     // overflow; saturating all the same, as a deadline only needs to be late enough.
+    // One more try's worth for the legacy second connection, made once after a server
+    // refuses every version and suite (a refusal is not retried).
     let deadline = args.deadline.unwrap_or(
         per_try
-            .saturating_mul(args.retries.saturating_add(1))
+            .saturating_mul(args.retries.saturating_add(2))
             .saturating_add(backoff)
             .saturating_add(Duration::from_secs(1)),
     );
