@@ -100,10 +100,10 @@ pub enum Finding {
     WeakKey,
     /// The chain is otherwise invalid (bad signature, expired intermediate, wrong key usage).
     ChainInvalid,
-    /// The server refused every TLS version and cipher suite current clients offer (TLS 1.2
-    /// with ECDHE and AEAD ciphers, TLS 1.3) and speaks only older ones (TLS 1.0/1.1, RSA key
-    /// exchange, CBC); its certificate was read from a handshake certsweep did not complete,
-    /// so the server has not proven it holds the key.
+    /// The server refused (or hung up on) every TLS version and cipher suite current clients
+    /// offer (TLS 1.2 with ECDHE and AEAD ciphers, TLS 1.3) and speaks only older ones (TLS
+    /// 1.0/1.1, RSA key exchange, CBC); its certificate was read from a handshake certsweep
+    /// did not complete, so the server has not proven it holds the key.
     LegacyTls,
 }
 

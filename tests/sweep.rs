@@ -607,6 +607,76 @@ async fn legacy_servers_yield_their_certificate_with_the_legacy_finding() {
     );
 }
 
+/// A front that resets the first connection once its ClientHello is in (what Windows
+/// Schannel does when no cipher suite is in common) and passes later ones to `backend`.
+fn reset_first_then_forward(backend: SocketAddr) -> SocketAddr {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for (n, client) in listener.incoming().flatten().enumerate() {
+            if n == 0 {
+                let mut hello = [0u8; 512];
+                let _ = (&client).read(&mut hello);
+                socket2::SockRef::from(&client)
+                    .set_linger(Some(std::time::Duration::ZERO))
+                    .unwrap();
+                continue;
+            }
+            let Ok(server) = std::net::TcpStream::connect(backend) else {
+                continue;
+            };
+            let (mut c2, mut s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || drop(std::io::copy(&mut c2, &mut s2)));
+            std::thread::spawn(move || {
+                let (mut c, mut s) = (client, server);
+                drop(std::io::copy(&mut s, &mut c))
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_hangs_up_on_the_modern_hello_is_read_with_a_legacy_one() {
+    use openssl::ssl::SslVersion;
+    let pki = Pki::new("Hang up").unwrap();
+    let old = pki
+        .issue(&LeafSpec::new(&["schannel.test"], 4101, 10, 80))
+        .unwrap();
+    let modern = pki
+        .issue(&LeafSpec::new(&["busy.test"], 4102, 10, 80))
+        .unwrap();
+    let a_old = reset_first_then_forward(openssl_server(
+        &old,
+        SslVersion::TLS1,
+        "ECDHE-ECDSA-AES128-SHA",
+    ));
+    // A modern server that resets once, as an overloaded one may: the legacy hello gets its
+    // certificate, but it chooses what the first hello offered, so no legacy_tls claim.
+    let (a_busy, _, server) = resetting_server(&modern, 1);
+    let obs =
+        run_sweep_trusting(&pki, format!("schannel.test@{a_old}\nbusy.test@{a_busy}\n")).await;
+    let m = by_key(&obs);
+    let o = m["schannel.test@127.0.0.1"];
+    assert!(o.error.is_none(), "{:?}", o.error);
+    assert_eq!(o.cert.as_ref().unwrap().serial, old.serial_hex);
+    assert_eq!(o.tls.as_ref().unwrap().version, "TLSv1_0");
+    assert_eq!(o.findings, vec![Finding::LegacyTls]);
+    let b = m["busy.test@127.0.0.1"];
+    assert_eq!(b.cert.as_ref().unwrap().serial, modern.serial_hex);
+    assert!(b.findings.is_empty(), "{:?}", b.findings);
+    assert!(b.tls.is_none());
+    let e = b.error.as_ref().unwrap();
+    assert_eq!(e.class, ErrorClass::TlsError);
+    assert!(
+        e.message.contains("reset") && e.message.contains("which the first hello offered too"),
+        "{}",
+        e.message
+    );
+    server.abort();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_end_with_a_reset_so_no_local_port_waits_in_time_wait() {
     use tokio::io::AsyncReadExt;
@@ -901,7 +971,8 @@ async fn resets_are_retried_and_answers_are_not() {
         e.message
     );
     assert_eq!(n.attempts, 3);
-    assert_eq!(*never_accepts.borrow(), 3);
+    // Three tries, then one legacy handshake (reset as well).
+    assert_eq!(*never_accepts.borrow(), 4);
 
     // A refusal is an answer: asked once.
     let f = port(refused.port());
@@ -1080,7 +1151,8 @@ async fn the_per_endpoint_deadline_cuts_a_hang_and_a_retry_that_would_pass_it() 
     );
     assert_eq!(obs[0].attempts, 3);
     assert_eq!(counters.retries.load(Ordering::SeqCst), 2);
-    assert_eq!(*accepts.borrow(), 3);
+    // And the legacy handshake, made within the deadline.
+    assert_eq!(*accepts.borrow(), 4);
     server.abort();
 }
 

@@ -281,9 +281,22 @@ pub struct Attempt {
     /// The failure may pass if tried again: a timeout, or a connection reset or aborted
     /// before any certificate came. A refusal, an alert or a bad chain is an answer.
     pub retry_may_help: bool,
-    /// The chain was read from a legacy TLS handshake (`super::legacy`) after the server
-    /// refused every version and cipher suite rustls offers.
+    /// The chain was read from a legacy TLS handshake (`super::legacy`): the server refused
+    /// or hung up on every version and cipher suite rustls offers.
     pub legacy: bool,
+    /// Why a legacy handshake may still get the certificate (`legacy_fallback`), when it may.
+    pub fallback: Option<LegacyReason>,
+}
+
+/// Why the first handshake gave no certificate in a way a legacy handshake may get past.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LegacyReason {
+    /// The server refused every version and suite offered (`tls_protocol`).
+    Refused,
+    /// The server closed or reset the connection after the ClientHello, without an alert:
+    /// what some old stacks (Windows Schannel among them) do when no cipher suite is in
+    /// common, and also what an overloaded server does now and then.
+    HungUp,
 }
 
 /// Connects to `addr` and runs one handshake with `sni` (none for bare addresses).
@@ -370,7 +383,27 @@ pub async fn probe(
                     e.kind(),
                     io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
                 );
-            out.error = Some(classify_tls(&e, !out.chain.is_empty()));
+            let error = classify_tls(&e, !out.chain.is_empty());
+            let tls_answer = e
+                .get_ref()
+                .is_some_and(|i| i.downcast_ref::<rustls::Error>().is_some());
+            if out.chain.is_empty() {
+                out.fallback = if error.class == ErrorClass::TlsProtocol {
+                    Some(LegacyReason::Refused)
+                } else if !tls_answer
+                    && matches!(
+                        e.kind(),
+                        io::ErrorKind::ConnectionReset
+                            | io::ErrorKind::ConnectionAborted
+                            | io::ErrorKind::UnexpectedEof
+                    )
+                {
+                    Some(LegacyReason::HungUp)
+                } else {
+                    None
+                };
+            }
+            out.error = Some(error);
         }
         Ok(Ok(())) => {
             out.tls = Some(TlsInfo {
@@ -399,28 +432,26 @@ pub async fn probe(
             }
         }
     }
-    let refused_every_offer = out
-        .error
-        .as_ref()
-        .is_some_and(|e| e.class == ErrorClass::TlsProtocol);
-    if refused_every_offer && out.chain.is_empty() {
-        drop(tcp);
-        legacy_fallback(&mut out, addr, sni, connect_timeout, handshake_timeout).await;
-    }
     out
 }
 
-/// After a server refused every version and cipher suite rustls offers, a second connection
-/// reads its certificate from a legacy handshake (`super::legacy`). On success the attempt
-/// has the chain and the server's choice of version and suite, and no error; otherwise the
-/// first refusal stands, with what the legacy offer got added to its message.
-async fn legacy_fallback(
+/// After a server refused or hung up on every version and cipher suite rustls offers
+/// (`out.fallback`), one more connection reads its certificate from a legacy handshake
+/// (`super::legacy`). On success the attempt has the chain, the server's choice of version
+/// and suite, and no error. A server that had hung up but now chooses what the first hello
+/// offered did not hang up for want of a legacy protocol (an overloaded server resets now
+/// and then): its certificate is kept beside the first error, without the `legacy_tls`
+/// claim. Otherwise the first error stands, with what the legacy offer got in its message.
+pub async fn legacy_fallback(
     out: &mut Attempt,
     addr: SocketAddr,
     sni: Option<&str>,
     connect_timeout: Duration,
     handshake_timeout: Duration,
 ) {
+    let Some(reason) = out.fallback else {
+        return;
+    };
     let t0 = Instant::now();
     let got = match tokio::time::timeout(connect_timeout, connect(addr)).await {
         Err(_) => Err("no TCP answer to a second connection".to_string()),
@@ -441,6 +472,20 @@ async fn legacy_fallback(
         }
     };
     match got {
+        Ok(capture)
+            if !capture.chain.is_empty()
+                && reason == LegacyReason::HungUp
+                && capture.offered_first =>
+        {
+            note_legacy_failure(
+                out,
+                &format!(
+                    "it then sent its certificate, choosing {} with {}, which the first hello offered too",
+                    capture.version, capture.cipher_suite
+                ),
+            );
+            out.chain = capture.chain;
+        }
         Ok(capture) if !capture.chain.is_empty() => {
             out.handshake_ms = Some(ms(t0.elapsed()));
             out.chain = capture.chain;

@@ -3,7 +3,7 @@
 //! rustls speaks TLS 1.2 with ECDHE and AEAD ciphers, and TLS 1.3. Old appliances, embedded
 //! management interfaces and forgotten load balancers often offer only TLS 1.0/1.1, or TLS
 //! 1.2 with RSA key exchange or CBC ciphers; with them the sweep's handshake fails before any
-//! certificate arrives (`tls_protocol`). Those are the endpoints where certificates expire
+//! certificate arrives (an alert, `tls_protocol`, or a hang-up, `tls_error`). Those are the endpoints where certificates expire
 //! unnoticed, so their certificate is still read: up to TLS 1.2 the server sends its
 //! Certificate message in the clear, right after its ServerHello. This module offers TLS 1.0
 //! to 1.2 with a broad list of cipher suites, reads the server's flight up to its Certificate
@@ -29,6 +29,9 @@ pub struct LegacyCapture {
     pub cipher_suite: String,
     /// The presented chain, leaf first.
     pub chain: Vec<CertificateDer<'static>>,
+    /// The server chose TLS 1.2 with a suite the sweep's first ClientHello offers too: the
+    /// first handshake did not fail for want of a legacy protocol.
+    pub offered_first: bool,
 }
 
 /// The most a server may send before its Certificate message is complete. Chains are a few
@@ -179,7 +182,7 @@ pub async fn grab(tcp: &TcpStream, sni: Option<&str>) -> Result<LegacyCapture, L
 pub struct Flight {
     records: Vec<u8>,
     handshake: Vec<u8>,
-    hello: Option<(String, String)>,
+    hello: Option<(TlsVersion, TlsCipherSuiteID)>,
 }
 
 impl Flight {
@@ -241,18 +244,19 @@ impl Flight {
                 .map_err(|e| LegacyError::Protocol(format!("malformed handshake message: {e}")))?;
             let capture = match parsed.1 {
                 TlsMessage::Handshake(TlsMessageHandshake::ServerHello(h)) => {
-                    self.hello = Some((version_name(h.version), suite_name(h.cipher)));
+                    self.hello = Some((h.version, h.cipher));
                     None
                 }
                 TlsMessage::Handshake(TlsMessageHandshake::Certificate(c)) => {
-                    let Some((version, cipher_suite)) = self.hello.clone() else {
+                    let Some((version, suite)) = self.hello else {
                         return Err(LegacyError::Protocol(
                             "the server sent a certificate before its ServerHello".into(),
                         ));
                     };
                     Some(LegacyCapture {
-                        version,
-                        cipher_suite,
+                        version: version_name(version),
+                        cipher_suite: suite_name(suite),
+                        offered_first: offered_first(version, suite),
                         chain: c
                             .cert_chain
                             .iter()
@@ -273,6 +277,15 @@ impl Flight {
             }
         }
     }
+}
+
+/// TLS 1.2 with one of the suites of the sweep's provider (ring's: ECDHE with AES-GCM or
+/// ChaCha20-Poly1305), which its first ClientHello offers.
+fn offered_first(version: TlsVersion, suite: TlsCipherSuiteID) -> bool {
+    version == TlsVersion::Tls12
+        && rustls::crypto::ring::DEFAULT_CIPHER_SUITES
+            .iter()
+            .any(|s| u16::from(s.suite()) == suite.0)
 }
 
 fn version_name(v: TlsVersion) -> String {

@@ -5,7 +5,7 @@
 //! bounded channel from a reader thread, each endpoint task holds a semaphore permit, and
 //! results leave through a bounded channel as soon as they are complete.
 
-use super::handshake::{probe, Attempt, TlsClient};
+use super::handshake::{legacy_fallback, probe, Attempt, TlsClient};
 use super::resolve::Dns;
 use super::targets::{Target, TargetError};
 use crate::model::{ErrorClass, ErrorInfo, Finding, Observation, Timings};
@@ -481,7 +481,7 @@ impl Engine {
         // extends it.
         let mut deadline = tokio::time::Instant::now() + self.cfg.deadline;
         let mut attempts = 0;
-        let attempt = loop {
+        let mut attempt = loop {
             attempts += 1;
             let probed = tokio::time::timeout_at(
                 deadline,
@@ -494,7 +494,7 @@ impl Engine {
                 ),
             )
             .await;
-            let Ok(mut a) = probed else {
+            let Ok(a) = probed else {
                 break Attempt {
                     error: Some(ErrorInfo {
                         class: ErrorClass::TlsTimeout,
@@ -513,13 +513,32 @@ impl Engine {
                     continue;
                 }
             }
-            if attempts > 1 {
-                if let Some(e) = &mut a.error {
-                    e.message.push_str(&format!(" ({attempts} attempts)"));
-                }
-            }
             break a;
         };
+        // Once the retries are spent: one legacy handshake for a server that refused or hung
+        // up on the modern ones. Its connection waits for a --rate turn like any other, and a
+        // legacy try the deadline cuts leaves the attempt as it was.
+        if attempt.fallback.is_some() && !cancel.is_cancelled() {
+            if let Some(turn) = self.rate_turn(cancel).await {
+                deadline += turn;
+                let _ = tokio::time::timeout_at(
+                    deadline,
+                    legacy_fallback(
+                        &mut attempt,
+                        addr,
+                        ep.sni.as_deref(),
+                        self.cfg.connect_timeout,
+                        self.cfg.handshake_timeout,
+                    ),
+                )
+                .await;
+            }
+        }
+        if attempts > 1 {
+            if let Some(e) = &mut attempt.error {
+                e.message.push_str(&format!(" ({attempts} attempts)"));
+            }
+        }
         self.observe(ep, scan_time, dns_ms, attempt, attempts)
     }
 
