@@ -477,7 +477,7 @@ pub async fn legacy_fallback(
                 && reason == LegacyReason::HungUp
                 && capture.offered_first =>
         {
-            note_legacy_failure(
+            note_legacy_try(
                 out,
                 &format!(
                     "it then sent its certificate, choosing {} with {}, which the first hello offered too",
@@ -499,15 +499,16 @@ pub async fn legacy_fallback(
             out.retry_may_help = false;
             out.legacy = true;
         }
-        Ok(_) => note_legacy_failure(out, "the server sent an empty certificate list"),
-        Err(why) => note_legacy_failure(out, &why),
+        Ok(_) => note_legacy_try(out, "the server sent an empty certificate list"),
+        Err(why) => note_legacy_try(out, &why),
     }
 }
 
-fn note_legacy_failure(out: &mut Attempt, why: &str) {
+/// Adds what the legacy offer got to the first error's message.
+fn note_legacy_try(out: &mut Attempt, what: &str) {
     if let Some(e) = &mut out.error {
         e.message.push_str(&format!(
-            "; offered TLS 1.0-1.2 with legacy cipher suites: {why}"
+            "; offered TLS 1.0-1.2 with legacy cipher suites: {what}"
         ));
     }
 }

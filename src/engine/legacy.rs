@@ -64,7 +64,7 @@ pub fn client_hello(sni: Option<&str>, random: &[u8; 32]) -> Result<Vec<u8>, Str
     let gen_err = |e: tls_parser::GenError| format!("cannot build the ClientHello: {e:?}");
     let mut ext = Vec::new();
     let mut framed = |e: &TlsExtension| -> Result<(), String> {
-        let (buf, _) = cookie_gen(gen_tls_extension(e)).map_err(gen_err)?;
+        let buf = cookie_factory::gen_simple(gen_tls_extension(e), Vec::new()).map_err(gen_err)?;
         ext.extend_from_slice(&buf);
         Ok(())
     };
@@ -110,15 +110,7 @@ pub fn client_hello(sni: Option<&str>, random: &[u8; 32]) -> Result<Vec<u8>, Str
             hello,
         ))],
     };
-    cookie_gen(gen_tls_plaintext(&record))
-        .map(|(b, _)| b)
-        .map_err(gen_err)
-}
-
-fn cookie_gen(
-    f: impl cookie_factory::SerializeFn<Vec<u8>>,
-) -> Result<(Vec<u8>, u64), cookie_factory::GenError> {
-    cookie_factory::gen(f, Vec::new())
+    cookie_factory::gen_simple(gen_tls_plaintext(&record), Vec::new()).map_err(gen_err)
 }
 
 /// Why no certificate came.
