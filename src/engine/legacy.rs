@@ -34,9 +34,11 @@ pub struct LegacyCapture {
     pub offered_first: bool,
 }
 
-/// The most a server may send before its Certificate message is complete. Chains are a few
-/// kilobytes; this only stops a server that streams without end.
-const MAX_FLIGHT: usize = 256 * 1024;
+/// The most a server may send before its Certificate message is complete: room for the
+/// largest handshake message rustls accepts (64 KiB) with its ServerHello and record
+/// headers, far above real chains (a few KiB). It bounds what a thousand legacy tries in
+/// flight can hold.
+const MAX_FLIGHT: usize = 72 * 1024;
 
 /// Cipher suites offered, most common first: every key exchange and cipher TLS 1.0-1.2 servers
 /// still use (ECDHE, DHE and RSA key exchange; AES-GCM, AES-CBC, 3DES, RC4), so that any
@@ -150,7 +152,7 @@ pub async fn grab(tcp: &TcpStream, sni: Option<&str>) -> Result<LegacyCapture, L
         }
     }
     let mut flight = Flight::default();
-    let mut buf = vec![0u8; 16 * 1024];
+    let mut buf = vec![0u8; 8 * 1024];
     loop {
         tcp.readable().await.map_err(LegacyError::Io)?;
         let n = match tcp.try_read(&mut buf) {
