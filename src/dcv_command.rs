@@ -223,14 +223,45 @@ pub async fn run_dcv(args: DcvArgs) -> Result<u8, Error> {
     if !args.quiet {
         let _ = write!(std::io::stderr().lock(), "{summary}");
     }
-    // As with `scan`: a domain certsweep failed on was not checked, and a pipeline must not
-    // read the run as a pass.
     let internal = summary.failed.get("internal_error").copied().unwrap_or(0);
     if internal > 0 {
         eprintln!(
             "certsweep: {internal} domain check(s) failed with an internal error (internal_error in the reports); please report it"
         );
-        return Ok(3);
     }
-    Ok(if summary.not_ready > 0 { 1 } else { 0 })
+    Ok(exit_code(&summary))
+}
+
+/// 3 when certsweep failed on a domain, else 1 when any is `not_ready`, else 0. As with
+/// `scan`: a domain certsweep failed on was not checked, and a pipeline must not read the
+/// run as a pass (so that would order the certificate).
+fn exit_code(summary: &crate::dcv::run::DcvSummary) -> u8 {
+    if summary.failed.get("internal_error").copied().unwrap_or(0) > 0 {
+        3
+    } else if summary.not_ready > 0 {
+        1
+    } else {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_internal_error_is_exit_3_even_when_nothing_else_is_wrong() {
+        let mut s = crate::dcv::run::DcvSummary {
+            ready: 4,
+            ..Default::default()
+        };
+        assert_eq!(exit_code(&s), 0);
+        s.not_ready = 1;
+        assert_eq!(exit_code(&s), 1);
+        s.not_ready = 0;
+        s.failed.insert("internal_error", 1);
+        assert_eq!(exit_code(&s), 3);
+        s.not_ready = 2;
+        assert_eq!(exit_code(&s), 3);
+    }
 }
