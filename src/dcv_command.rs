@@ -223,7 +223,7 @@ pub async fn run_dcv(args: DcvArgs) -> Result<u8, Error> {
     if !args.quiet {
         let _ = write!(std::io::stderr().lock(), "{summary}");
     }
-    let internal = summary.failed.get("internal_error").copied().unwrap_or(0);
+    let internal = summary.internal_errors();
     if internal > 0 {
         eprintln!(
             "certsweep: {internal} domain check(s) failed with an internal error (internal_error in the reports); please report it"
@@ -236,7 +236,7 @@ pub async fn run_dcv(args: DcvArgs) -> Result<u8, Error> {
 /// `scan`: a domain certsweep failed on was not checked, and a pipeline must not read the
 /// run as a pass (so that would order the certificate).
 fn exit_code(summary: &crate::dcv::run::DcvSummary) -> u8 {
-    if summary.failed.get("internal_error").copied().unwrap_or(0) > 0 {
+    if summary.internal_errors() > 0 {
         3
     } else if summary.not_ready > 0 {
         1

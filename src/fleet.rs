@@ -403,3 +403,50 @@ pub async fn blackhole_at(addr: SocketAddr) -> Result<Blackhole, FleetError> {
         _fillers: fillers,
     })
 }
+
+/// What the engine records for `host` at `ip` when it presents a leaf with `serial` (the
+/// canonical form), valid from `not_before` to `not_after` (unix seconds): an observation for
+/// testing the verdicts without a sweep.
+pub fn presenting(
+    host: &str,
+    ip: std::net::IpAddr,
+    serial: &str,
+    not_before: i64,
+    not_after: i64,
+) -> Box<crate::model::Observation> {
+    use crate::model::{CertInfo, Observation};
+    Box::new(Observation {
+        scan_time: "2026-06-01T00:00:00Z".into(),
+        host: host.into(),
+        ip: Some(ip),
+        port: 443,
+        sni: Some(host.into()),
+        label: None,
+        cert: Some(CertInfo {
+            serial: serial.into(),
+            serial_dec: String::new(),
+            subject_cn: Some(host.into()),
+            subject: format!("CN={host}"),
+            sans: vec![host.into()],
+            issuer: "CN=CA".into(),
+            issuer_cn: Some("CA".into()),
+            not_before: crate::timefmt::rfc3339_unix(not_before),
+            not_after: crate::timefmt::rfc3339_unix(not_after),
+            not_before_unix: not_before,
+            not_after_unix: not_after,
+            sha256: "00".repeat(32),
+            sha1: "00".repeat(20),
+            key_type: "EC".into(),
+            key_bits: 256,
+            signature_algorithm: "ecdsa-with-SHA256".into(),
+        }),
+        chain: Vec::new(),
+        pem: None,
+        tls: None,
+        findings: Vec::new(),
+        trust_detail: None,
+        timings: Default::default(),
+        error: None,
+        attempts: 1,
+    })
+}

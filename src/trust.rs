@@ -172,26 +172,27 @@ impl TrustJudge {
             leaf.not_after_unix.max(leaf.not_before_unix),
         );
         let time = UnixTime::since_unix_epoch(Duration::from_secs(at.max(0) as u64));
-        let lone_self_issued = chain.len() == 1 && crate::cert::is_self_issued(leaf_der);
+        // Parses the leaf once more, so only asked once the path has failed.
+        let lone_self_issued = || chain.len() == 1 && crate::cert::is_self_issued(leaf_der);
         match self.verify_path(&ee, chain, &leaf.sha256, time, at) {
             Ok(()) => {}
-            // What `openssl req -x509` and many appliances make by default: a self-signed
-            // certificate that also says it is a CA. The path validator refuses it as an end
-            // entity before looking for an issuer; it is still the self-signed certificate.
-            Err(webpki::Error::CaUsedAsEndEntity) if lone_self_issued => {
+            // A CA certificate as the leaf is what `openssl req -x509` and many appliances
+            // make by default: the path validator refuses it as an end entity before looking
+            // for an issuer, but it is still the self-signed certificate.
+            Err(e @ (webpki::Error::UnknownIssuer | webpki::Error::CaUsedAsEndEntity))
+                if lone_self_issued() =>
+            {
                 findings.push(Finding::SelfSigned);
-                detail =
-                    Some("the server presents a self-signed certificate (marked as a CA)".into());
+                detail = Some(if matches!(e, webpki::Error::CaUsedAsEndEntity) {
+                    "the server presents a self-signed certificate (marked as a CA)".into()
+                } else {
+                    "the server presents a self-signed certificate".into()
+                });
             }
             Err(webpki::Error::UnknownIssuer) => {
-                if lone_self_issued {
-                    findings.push(Finding::SelfSigned);
-                    detail = Some("the server presents a self-signed certificate".into());
-                } else {
-                    let (f, d) = self.diagnose_unknown_issuer(&ee, chain, time);
-                    findings.push(f);
-                    detail = Some(d);
-                }
+                let (f, d) = self.diagnose_unknown_issuer(&ee, chain, time);
+                findings.push(f);
+                detail = Some(d);
             }
             Err(e) => {
                 findings.push(Finding::ChainInvalid);

@@ -1056,41 +1056,8 @@ mod tests {
         not_before: i64,
         not_after: i64,
     ) -> Box<Observation> {
-        use crate::model::CertInfo;
-        Box::new(Observation {
-            scan_time: "2026-06-01T00:00:00Z".into(),
-            host: host.into(),
-            ip: ip.parse().ok(),
-            port: 443,
-            sni: Some(host.into()),
-            label: None,
-            cert: Some(CertInfo {
-                serial: serial.into(),
-                serial_dec: String::new(),
-                subject_cn: Some(host.into()),
-                subject: format!("CN={host}"),
-                sans: vec![host.into()],
-                issuer: "CN=CA".into(),
-                issuer_cn: Some("CA".into()),
-                not_before: rfc3339_unix(not_before),
-                not_after: rfc3339_unix(not_after),
-                not_before_unix: not_before,
-                not_after_unix: not_after,
-                sha256: String::new(),
-                sha1: String::new(),
-                key_type: "EC".into(),
-                key_bits: 256,
-                signature_algorithm: "ecdsa-with-SHA256".into(),
-            }),
-            chain: Vec::new(),
-            pem: None,
-            tls: None,
-            findings: Vec::new(),
-            trust_detail: None,
-            timings: Default::default(),
-            error: None,
-            attempts: 1,
-        })
+        let ip = ip.parse().expect("an address");
+        crate::fleet::presenting(host, ip, serial, not_before, not_after)
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! renewal judged `current`), kept so that those classes of bug stay fixed.
 
 use certsweep::inventory::load::{load_bytes, Loaded, ReadOptions};
-use certsweep::model::{CertInfo, ErrorClass, ErrorInfo, Observation};
+use certsweep::model::Observation;
 use certsweep::verdict::{judge_one, Identities, Policy, Rollout, Serving, Status};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -171,37 +171,8 @@ fn parsers_never_panic_on_mutated_input() {
 }
 
 fn presented(host: &str, serial: &str, not_after: i64) -> Box<Observation> {
-    let mut o = Observation::failed(
-        host.into(),
-        Some("127.0.0.1".parse().unwrap()),
-        443,
-        Some(host.into()),
-        None,
-        ErrorInfo {
-            class: ErrorClass::ConnectRefused,
-            message: String::new(),
-        },
-    );
-    o.error = None;
-    o.cert = Some(CertInfo {
-        serial: serial.into(),
-        serial_dec: String::new(),
-        subject_cn: Some(host.into()),
-        subject: format!("CN={host}"),
-        sans: vec![host.into()],
-        issuer: "CN=CA".into(),
-        issuer_cn: Some("CA".into()),
-        not_before: String::new(),
-        not_after: String::new(),
-        not_before_unix: not_after - 90 * 86_400,
-        not_after_unix: not_after,
-        sha256: "00".repeat(32),
-        sha1: "00".repeat(20),
-        key_type: "EC".into(),
-        key_bits: 256,
-        signature_algorithm: "ecdsa-with-SHA256".into(),
-    });
-    Box::new(o)
+    let ip = std::net::IpAddr::from([127, 0, 0, 1]);
+    certsweep::fleet::presenting(host, ip, serial, not_after - 90 * 86_400, not_after)
 }
 
 #[test]

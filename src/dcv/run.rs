@@ -414,6 +414,11 @@ pub struct DcvSummary {
 }
 
 impl DcvSummary {
+    /// Checks certsweep itself failed on (`internal_error`).
+    pub fn internal_errors(&self) -> u64 {
+        self.failed.get("internal_error").copied().unwrap_or(0)
+    }
+
     /// Counts one outcome.
     pub fn add(&mut self, o: &Outcome) {
         match o.verdict {

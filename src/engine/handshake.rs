@@ -357,11 +357,7 @@ pub async fn probe(
     let t1 = Instant::now();
     let result = tokio::time::timeout(handshake_timeout, handshake(&tcp, &mut conn)).await;
     out.handshake_ms = Some(ms(t1.elapsed()));
-    // Close with a reset rather than a FIN: the client closing first would keep each socket
-    // in TIME_WAIT for a minute, and a sweep of thousands of names behind one load balancer
-    // address would run out of local ports for that address (28,000 by default) within
-    // half a minute at a thousand connections per second. Nothing is left to deliver.
-    let _ = socket2::SockRef::from(&tcp).set_linger(Some(Duration::ZERO));
+    close_with_reset(&tcp);
     out.chain = slot
         .lock()
         .map(|mut s| std::mem::take(&mut *s))
@@ -466,8 +462,7 @@ pub async fn legacy_fallback(
                     )
                 })
                 .and_then(|r| r.map_err(|e| e.to_string()));
-            // As in `probe`: nothing is left to deliver, and no TIME_WAIT is wanted.
-            let _ = socket2::SockRef::from(&tcp).set_linger(Some(Duration::ZERO));
+            close_with_reset(&tcp);
             got
         }
     };
@@ -502,6 +497,14 @@ pub async fn legacy_fallback(
         Ok(_) => note_legacy_try(out, "the server sent an empty certificate list"),
         Err(why) => note_legacy_try(out, &why),
     }
+}
+
+/// Makes the coming close of `tcp` a reset rather than a FIN: the client closing first would
+/// keep each socket in TIME_WAIT for a minute, and a sweep of thousands of names behind one
+/// load balancer address would run out of local ports for that address (28,000 by default)
+/// within half a minute at a thousand connections per second. Nothing is left to deliver.
+fn close_with_reset(tcp: &TcpStream) {
+    let _ = socket2::SockRef::from(tcp).set_linger(Some(Duration::ZERO));
 }
 
 /// Adds what the legacy offer got to the first error's message.

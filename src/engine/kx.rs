@@ -46,9 +46,10 @@ impl SupportedKxGroup for X25519Group {
 /// exchange's cost; the other three quarters, the shared secret, differ per server anyway.
 /// Sharing the pair costs nothing the sweep needs: the key exchange protects a handshake that
 /// never carries application data (in TLS 1.3 not even the client's Finished), so there is
-/// no secret for a reused share to expose, and a server that notices two connections share it learns
-/// only that they come from one scanner, which their source address already says. The pair
-/// is still renewed, so no share outlives a few hundred handshakes of one worker thread.
+/// no secret for a reused share to expose, and a server that notices two connections share
+/// it learns only that they come from one scanner, which their source address already
+/// says. The pair is still renewed, so no share outlives a few hundred handshakes of one
+/// worker thread.
 const USES_PER_KEY_PAIR: u32 = 256;
 
 thread_local! {

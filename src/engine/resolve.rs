@@ -240,38 +240,24 @@ fn addresses_of(
         let half = asked.iter().any(|a| failed(a));
         return (Ok(ips.into()), half);
     }
-    // No address: say why, the most telling reason first.
+    (Err(no_address(shown, asked)), false)
+}
+
+/// Why the questions of a name gave no address, the most telling reason first.
+fn no_address(shown: &str, asked: &[&Result<Answer, Failure>]) -> ErrorInfo {
+    let dns_error = |message: String| ErrorInfo {
+        class: ErrorClass::DnsError,
+        message,
+    };
     for a in asked {
         match a {
-            Err(Failure::Timeout) => {
-                return (
-                    Err(ErrorInfo {
-                        class: ErrorClass::DnsError,
-                        message: format!("lookup of {shown} timed out"),
-                    }),
-                    false,
-                )
-            }
-            Err(Failure::Network(m)) => {
-                return (
-                    Err(ErrorInfo {
-                        class: ErrorClass::DnsError,
-                        message: format!("lookup of {shown} failed: {m}"),
-                    }),
-                    false,
-                )
-            }
+            Err(Failure::Timeout) => return dns_error(format!("lookup of {shown} timed out")),
+            Err(Failure::Network(m)) => return dns_error(format!("lookup of {shown} failed: {m}")),
             Ok(a) if !matches!(a.rcode, ResponseCode::NoError | ResponseCode::NXDomain) => {
-                return (
-                    Err(ErrorInfo {
-                        class: ErrorClass::DnsError,
-                        message: format!(
-                            "lookup of {shown} failed: the resolver answered {}",
-                            a.rcode
-                        ),
-                    }),
-                    false,
-                )
+                return dns_error(format!(
+                    "lookup of {shown} failed: the resolver answered {}",
+                    a.rcode
+                ))
             }
             _ => {}
         }
@@ -280,21 +266,15 @@ fn addresses_of(
         .iter()
         .all(|a| matches!(a, Ok(a) if a.rcode == ResponseCode::NXDomain))
     {
-        return (
-            Err(ErrorInfo {
-                class: ErrorClass::DnsNxdomain,
-                message: format!("{shown} does not exist (NXDOMAIN)"),
-            }),
-            false,
-        );
+        return ErrorInfo {
+            class: ErrorClass::DnsNxdomain,
+            message: format!("{shown} does not exist (NXDOMAIN)"),
+        };
     }
-    (
-        Err(ErrorInfo {
-            class: ErrorClass::DnsNoAddress,
-            message: format!("{shown} has no address records"),
-        }),
-        false,
-    )
+    ErrorInfo {
+        class: ErrorClass::DnsNoAddress,
+        message: format!("{shown} has no address records"),
+    }
 }
 
 fn address(r: &RData) -> Option<IpAddr> {
