@@ -2,137 +2,14 @@
 
 mod support;
 
-use certsweep::cli::{Cli, Command};
-use certsweep::engine::targets::TargetReader;
+use support::openssl::openssl_server;
+use support::sweeping::*;
+
+use certsweep::cli::Cli;
 use certsweep::fleet::{self, ChainKind, LeafSpec, Pki};
-use certsweep::model::{ErrorClass, Finding, Observation};
-use certsweep::scan::{build_engine, sweep, Sinks};
+use certsweep::model::{ErrorClass, Finding};
 use clap::Parser;
-use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
-
-fn ip(s: &str) -> IpAddr {
-    s.parse().unwrap()
-}
-
-fn scan_args(extra: &[&str]) -> certsweep::cli::ScanArgs {
-    let mut argv = vec!["certsweep", "scan"];
-    argv.extend_from_slice(extra);
-    match Cli::parse_from(argv).command {
-        Command::Scan(a) => *a,
-        _ => unreachable!(),
-    }
-}
-
-/// An engine built from scan options and a reader over `targets`.
-fn engine_and_targets(
-    targets: String,
-    args: &[&str],
-) -> (
-    std::sync::Arc<certsweep::engine::sweep::Engine>,
-    TargetReader,
-) {
-    let (engine, _) = build_engine(&scan_args(args)).unwrap();
-    let reader =
-        TargetReader::from_reader("targets.txt", Box::new(std::io::Cursor::new(targets)), 443);
-    (engine, reader)
-}
-
-/// Sweeps `targets` and returns every observation and the engine's counters.
-async fn sweep_counted(
-    targets: String,
-    args: &[&str],
-) -> (
-    Vec<Observation>,
-    std::sync::Arc<certsweep::engine::sweep::Counters>,
-) {
-    let (engine, reader) = engine_and_targets(targets, args);
-    let counters = engine.counters();
-    let sinks = Sinks {
-        csv: None,
-        jsonl: None,
-        keep: true,
-        then: None,
-    };
-    let kept = sweep(engine, reader, None, sinks, true)
-        .await
-        .unwrap()
-        .kept
-        .into_iter()
-        .map(|o| *o)
-        .collect();
-    (kept, counters)
-}
-
-async fn run_sweep(targets: String, args: &[&str]) -> Vec<Observation> {
-    sweep_counted(targets, args).await.0
-}
-
-/// Sweeps `targets` trusting only `pki`'s root.
-async fn run_sweep_trusting(pki: &Pki, targets: String) -> Vec<Observation> {
-    let dir = tempfile::tempdir().unwrap();
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, pki.root_pem()).unwrap();
-    run_sweep(
-        targets,
-        &["--ca-file", ca.to_str().unwrap(), "--no-public-roots"],
-    )
-    .await
-}
-
-/// A DNS server answering `prefix0.test.` .. `prefix{n-1}.test.` with 127.0.0.1.
-async fn names_on_loopback(prefix: &str, n: usize) -> support::Dns {
-    let names: Vec<String> = (0..n).map(|i| format!("{prefix}{i}.test.")).collect();
-    let records: Vec<(&str, IpAddr)> = names
-        .iter()
-        .map(|n| (n.as_str(), ip("127.0.0.1")))
-        .collect();
-    support::dns_server("test.", &records, &[]).await
-}
-
-fn by_key(obs: &[Observation]) -> HashMap<String, &Observation> {
-    obs.iter()
-        .map(|o| {
-            let key = format!(
-                "{}@{}",
-                o.host,
-                o.ip.map(|i| i.to_string()).unwrap_or_default()
-            );
-            (key, o)
-        })
-        .collect()
-}
-
-/// The binary run to the end with `args`; `stdin`, when given, is written to its standard
-/// input (a process that refuses before reading it closes the pipe, which is fine).
-fn run_certsweep(
-    args: &[&dyn AsRef<std::ffi::OsStr>],
-    stdin: Option<&str>,
-) -> std::process::Output {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_certsweep"))
-        .args(args.iter().map(|a| a.as_ref()))
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        let _ = pipe.write_all(text.as_bytes());
-    }
-    child.wait_with_output().unwrap()
-}
-
-/// An address on loopback where nothing listens: a port bound and let go.
-fn refused_addr() -> SocketAddr {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap()
-}
+use std::net::SocketAddr;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sweep_captures_exact_serials_and_classifies_every_failure() {
@@ -512,41 +389,6 @@ async fn tls12_servers_complete_or_fail_with_the_chain_captured() {
     assert_eq!(refused.error_class(), Some(ErrorClass::TlsAlert));
 }
 
-/// A real OpenSSL server on loopback that speaks only `version` with `ciphers` and serves
-/// `leaf`'s chain: the legacy servers rustls cannot talk to. Each connection is served on its
-/// own thread until the client goes.
-fn openssl_server(
-    leaf: &fleet::Leaf,
-    version: openssl::ssl::SslVersion,
-    ciphers: &str,
-) -> SocketAddr {
-    use openssl::ssl::{Ssl, SslContext, SslMethod};
-    use openssl::x509::X509;
-    let mut b = SslContext::builder(SslMethod::tls_server()).unwrap();
-    // Level 0: the system configuration forbids TLS 1.0 and SHA-1 MACs, which is the point.
-    b.set_security_level(0);
-    b.set_min_proto_version(Some(version)).unwrap();
-    b.set_max_proto_version(Some(version)).unwrap();
-    b.set_cipher_list(ciphers).unwrap();
-    let key = openssl::pkey::PKey::private_key_from_pkcs8(leaf.key.secret_der()).unwrap();
-    b.set_private_key(&key).unwrap();
-    b.set_certificate(&X509::from_der(&leaf.chain[0]).unwrap())
-        .unwrap();
-    for c in &leaf.chain[1..] {
-        b.add_extra_chain_cert(X509::from_der(c).unwrap()).unwrap();
-    }
-    let ctx = b.build();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let ssl = Ssl::new(&ctx).unwrap();
-            std::thread::spawn(move || drop(ssl.accept(stream)));
-        }
-    });
-    addr
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn legacy_servers_yield_their_certificate_with_the_legacy_finding() {
     use openssl::ssl::SslVersion;
@@ -560,11 +402,11 @@ async fn legacy_servers_yield_their_certificate_with_the_legacy_finding() {
     let psk = pki
         .issue(&LeafSpec::new(&["psk.test"], 4003, 10, 80))
         .unwrap();
-    let a10 = openssl_server(&tls10, SslVersion::TLS1, "ECDHE-ECDSA-AES128-SHA");
+    let a10 = openssl_server(&tls10, SslVersion::TLS1, "ECDHE-ECDSA-AES128-SHA", None);
     // TLS 1.2, but only a CBC suite, which rustls does not implement.
-    let acbc = openssl_server(&cbc, SslVersion::TLS1_2, "ECDHE-ECDSA-AES128-SHA256");
+    let acbc = openssl_server(&cbc, SslVersion::TLS1_2, "ECDHE-ECDSA-AES128-SHA256", None);
     // Nothing either offer has: the refusal stands.
-    let apsk = openssl_server(&psk, SslVersion::TLS1_2, "PSK-AES128-CBC-SHA");
+    let apsk = openssl_server(&psk, SslVersion::TLS1_2, "PSK-AES128-CBC-SHA", None);
     let obs = run_sweep_trusting(
         &pki,
         format!("tls10.test@{a10}\ncbc.test@{acbc}\npsk.test@{apsk}\n"),
@@ -651,6 +493,7 @@ async fn a_server_that_hangs_up_on_the_modern_hello_is_read_with_a_legacy_one() 
         &old,
         SslVersion::TLS1,
         "ECDHE-ECDSA-AES128-SHA",
+        None,
     ));
     // A modern server that resets once, as an overloaded one may: the legacy hello gets its
     // certificate, but it chooses what the first hello offered, so no legacy_tls claim.

@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 pub mod dcvfix;
+pub mod openssl;
+pub mod sweeping;
 
 use hickory_server::proto::rr::rdata::{A, AAAA, SOA, TXT};
 use hickory_server::proto::rr::{LowerName, Name, RData, Record};

@@ -1,0 +1,49 @@
+//! A real OpenSSL server on loopback, for what no Rust TLS server speaks.
+
+use certsweep::fleet;
+use std::net::SocketAddr;
+
+/// The server side of a plaintext dialogue before TLS, on a blocking stream.
+pub type Preamble = fn(&mut std::net::TcpStream) -> std::io::Result<()>;
+
+/// A real OpenSSL server on loopback that speaks only `version` with `ciphers` and serves
+/// `leaf`'s chain: the legacy servers rustls cannot talk to. Each connection is served on its
+/// own thread until the client goes; `preamble`, when given, first speaks a plaintext
+/// protocol's way to TLS (STARTTLS) on it.
+pub fn openssl_server(
+    leaf: &fleet::Leaf,
+    version: openssl::ssl::SslVersion,
+    ciphers: &str,
+    preamble: Option<Preamble>,
+) -> SocketAddr {
+    use openssl::ssl::{Ssl, SslContext, SslMethod};
+    use openssl::x509::X509;
+    let mut b = SslContext::builder(SslMethod::tls_server()).unwrap();
+    // Level 0: the system configuration forbids TLS 1.0 and SHA-1 MACs, which is the point.
+    b.set_security_level(0);
+    b.set_min_proto_version(Some(version)).unwrap();
+    b.set_max_proto_version(Some(version)).unwrap();
+    b.set_cipher_list(ciphers).unwrap();
+    let key = openssl::pkey::PKey::private_key_from_pkcs8(leaf.key.secret_der()).unwrap();
+    b.set_private_key(&key).unwrap();
+    b.set_certificate(&X509::from_der(&leaf.chain[0]).unwrap())
+        .unwrap();
+    for c in &leaf.chain[1..] {
+        b.add_extra_chain_cert(X509::from_der(c).unwrap()).unwrap();
+    }
+    let ctx = b.build();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let ssl = Ssl::new(&ctx).unwrap();
+            std::thread::spawn(move || {
+                let mut stream = stream;
+                if preamble.is_none_or(|talk| talk(&mut stream).is_ok()) {
+                    drop(ssl.accept(stream));
+                }
+            });
+        }
+    });
+    addr
+}

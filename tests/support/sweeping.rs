@@ -1,0 +1,133 @@
+//! Sweeping target lists with the library or the binary, for the integration tests.
+
+use certsweep::cli::{Cli, Command};
+use certsweep::engine::targets::TargetReader;
+use certsweep::fleet::Pki;
+use certsweep::model::Observation;
+use certsweep::scan::{build_engine, sweep, Sinks};
+use clap::Parser;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+
+pub fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+pub fn scan_args(extra: &[&str]) -> certsweep::cli::ScanArgs {
+    let mut argv = vec!["certsweep", "scan"];
+    argv.extend_from_slice(extra);
+    match Cli::parse_from(argv).command {
+        Command::Scan(a) => *a,
+        _ => unreachable!(),
+    }
+}
+
+/// An engine built from scan options and a reader over `targets`.
+pub fn engine_and_targets(
+    targets: String,
+    args: &[&str],
+) -> (
+    std::sync::Arc<certsweep::engine::sweep::Engine>,
+    TargetReader,
+) {
+    let (engine, _) = build_engine(&scan_args(args)).unwrap();
+    let reader =
+        TargetReader::from_reader("targets.txt", Box::new(std::io::Cursor::new(targets)), 443);
+    (engine, reader)
+}
+
+/// Sweeps `targets` and returns every observation and the engine's counters.
+pub async fn sweep_counted(
+    targets: String,
+    args: &[&str],
+) -> (
+    Vec<Observation>,
+    std::sync::Arc<certsweep::engine::sweep::Counters>,
+) {
+    let (engine, reader) = engine_and_targets(targets, args);
+    let counters = engine.counters();
+    let sinks = Sinks {
+        csv: None,
+        jsonl: None,
+        keep: true,
+        then: None,
+    };
+    let kept = sweep(engine, reader, None, sinks, true)
+        .await
+        .unwrap()
+        .kept
+        .into_iter()
+        .map(|o| *o)
+        .collect();
+    (kept, counters)
+}
+
+pub async fn run_sweep(targets: String, args: &[&str]) -> Vec<Observation> {
+    sweep_counted(targets, args).await.0
+}
+
+/// Sweeps `targets` trusting only `pki`'s root.
+pub async fn run_sweep_trusting(pki: &Pki, targets: String) -> Vec<Observation> {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, pki.root_pem()).unwrap();
+    run_sweep(
+        targets,
+        &["--ca-file", ca.to_str().unwrap(), "--no-public-roots"],
+    )
+    .await
+}
+
+/// A DNS server answering `prefix0.test.` .. `prefix{n-1}.test.` with 127.0.0.1.
+pub async fn names_on_loopback(prefix: &str, n: usize) -> super::Dns {
+    let names: Vec<String> = (0..n).map(|i| format!("{prefix}{i}.test.")).collect();
+    let records: Vec<(&str, IpAddr)> = names
+        .iter()
+        .map(|n| (n.as_str(), ip("127.0.0.1")))
+        .collect();
+    super::dns_server("test.", &records, &[]).await
+}
+
+pub fn by_key(obs: &[Observation]) -> HashMap<String, &Observation> {
+    obs.iter()
+        .map(|o| {
+            let key = format!(
+                "{}@{}",
+                o.host,
+                o.ip.map(|i| i.to_string()).unwrap_or_default()
+            );
+            (key, o)
+        })
+        .collect()
+}
+
+/// The binary run to the end with `args`; `stdin`, when given, is written to its standard
+/// input (a process that refuses before reading it closes the pipe, which is fine).
+pub fn run_certsweep(
+    args: &[&dyn AsRef<std::ffi::OsStr>],
+    stdin: Option<&str>,
+) -> std::process::Output {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_certsweep"))
+        .args(args.iter().map(|a| a.as_ref()))
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        let _ = pipe.write_all(text.as_bytes());
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// An address on loopback where nothing listens: a port bound and let go.
+pub fn refused_addr() -> SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap()
+}
