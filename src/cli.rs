@@ -1,8 +1,13 @@
 //! Command-line interface: what each subcommand accepts.
 
+use crate::engine::starttls::StarttlsChoice;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
+
+fn starttls(s: &str) -> Result<StarttlsChoice, String> {
+    StarttlsChoice::parse(s)
+}
 
 fn duration(s: &str) -> Result<Duration, String> {
     crate::duration::parse(s)
@@ -69,10 +74,15 @@ pub struct ScanArgs {
     /// Connections in flight to any one address (a load balancer serving many names).
     #[arg(long, default_value_t = 256)]
     pub per_address: usize,
+    /// Plaintext protocol before TLS: `auto` (by port: 25/587 smtp, 143 imap, 110 pop3,
+    /// 21 ftp, 389/3268 ldap, 5222 xmpp, 5432 postgres), `off`, or one of those protocols
+    /// for every endpoint. A target list's `starttls` column overrides it per target.
+    #[arg(long, default_value = "auto", value_name = "PROTO", value_parser = starttls)]
+    pub starttls: StarttlsChoice,
     /// TCP connect timeout (e.g. 3s, 500ms).
     #[arg(long, default_value = "5s", value_parser = timeout)]
     pub connect_timeout: Duration,
-    /// TLS handshake timeout.
+    /// TLS handshake timeout (a STARTTLS dialogue included).
     #[arg(long, default_value = "5s", value_parser = timeout)]
     pub handshake_timeout: Duration,
     /// Hard limit per endpoint, retries and the legacy second connection included (default:

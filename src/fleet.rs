@@ -422,6 +422,7 @@ pub fn presenting(
         port: 443,
         sni: Some(host.into()),
         label: None,
+        starttls: None,
         cert: Some(CertInfo {
             serial: serial.into(),
             serial_dec: String::new(),

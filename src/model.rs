@@ -35,6 +35,10 @@ pub enum ErrorClass {
     TlsProtocol,
     /// Any other TLS failure: not TLS at all, connection closed mid-handshake, bad signature.
     TlsError,
+    /// Connected, but the plaintext dialogue that comes before TLS on a STARTTLS port (SMTP,
+    /// IMAP, POP3, FTP, LDAP, XMPP, PostgreSQL) did not lead to TLS: an unexpected greeting,
+    /// STARTTLS not offered, or the upgrade refused. The message quotes the server's answer.
+    StarttlsError,
     /// certsweep itself failed on this endpoint (a bug; the message says where). The row is
     /// kept so that the endpoint is not missing from the reports, and the run exits 3.
     Internal,
@@ -42,7 +46,7 @@ pub enum ErrorClass {
 
 impl ErrorClass {
     /// Every class, in report order.
-    pub const ALL: [ErrorClass; 11] = [
+    pub const ALL: [ErrorClass; 12] = [
         ErrorClass::DnsNxdomain,
         ErrorClass::DnsNoAddress,
         ErrorClass::DnsError,
@@ -53,6 +57,7 @@ impl ErrorClass {
         ErrorClass::TlsAlert,
         ErrorClass::TlsProtocol,
         ErrorClass::TlsError,
+        ErrorClass::StarttlsError,
         ErrorClass::Internal,
     ];
 
@@ -69,12 +74,101 @@ impl ErrorClass {
             ErrorClass::TlsAlert => "tls_alert",
             ErrorClass::TlsProtocol => "tls_protocol",
             ErrorClass::TlsError => "tls_error",
+            ErrorClass::StarttlsError => "starttls_error",
             ErrorClass::Internal => "internal_error",
         }
     }
 }
 
 impl fmt::Display for ErrorClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A plaintext protocol whose STARTTLS (or equivalent) command turns the connection into TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Starttls {
+    /// SMTP: greeting, `EHLO`, `STARTTLS` (RFC 3207).
+    Smtp,
+    /// IMAP: greeting, `STARTTLS` (RFC 3501).
+    Imap,
+    /// POP3: greeting, `STLS` (RFC 2595).
+    Pop3,
+    /// FTP: greeting, `AUTH TLS` (RFC 4217).
+    Ftp,
+    /// LDAP: the StartTLS extended operation (RFC 4511).
+    Ldap,
+    /// XMPP client-to-server: stream header, `<starttls/>` (RFC 6120).
+    Xmpp,
+    /// PostgreSQL: the SSLRequest message.
+    Postgres,
+}
+
+impl Starttls {
+    /// Every protocol, in the order help texts list them.
+    pub const ALL: [Starttls; 7] = [
+        Starttls::Smtp,
+        Starttls::Imap,
+        Starttls::Pop3,
+        Starttls::Ftp,
+        Starttls::Ldap,
+        Starttls::Xmpp,
+        Starttls::Postgres,
+    ];
+
+    /// The stable lowercase name used in options, target lists and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Starttls::Smtp => "smtp",
+            Starttls::Imap => "imap",
+            Starttls::Pop3 => "pop3",
+            Starttls::Ftp => "ftp",
+            Starttls::Ldap => "ldap",
+            Starttls::Xmpp => "xmpp",
+            Starttls::Postgres => "postgres",
+        }
+    }
+
+    /// The protocol named `s` (any case).
+    pub fn parse(s: &str) -> Option<Starttls> {
+        Starttls::ALL
+            .into_iter()
+            .find(|p| p.as_str().eq_ignore_ascii_case(s))
+    }
+
+    /// The protocol a well-known port speaks before TLS, if it is one of those. These ports
+    /// never carry TLS from the first byte (their implicit-TLS twins are 465, 993, 995, 990,
+    /// 636, 5223), so a sweep that opened them with a ClientHello would only get errors.
+    pub fn for_port(port: u16) -> Option<Starttls> {
+        match port {
+            25 | 587 => Some(Starttls::Smtp),
+            143 => Some(Starttls::Imap),
+            110 => Some(Starttls::Pop3),
+            21 => Some(Starttls::Ftp),
+            389 | 3268 => Some(Starttls::Ldap),
+            5222 => Some(Starttls::Xmpp),
+            5432 => Some(Starttls::Postgres),
+            _ => None,
+        }
+    }
+
+    /// How reports and messages name the protocol.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Starttls::Smtp => "SMTP",
+            Starttls::Imap => "IMAP",
+            Starttls::Pop3 => "POP3",
+            Starttls::Ftp => "FTP",
+            Starttls::Ldap => "LDAP",
+            Starttls::Xmpp => "XMPP",
+            Starttls::Postgres => "PostgreSQL",
+        }
+    }
+}
+
+impl fmt::Display for Starttls {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
@@ -251,6 +345,9 @@ pub struct Observation {
     pub sni: Option<String>,
     /// Free label carried from the target list.
     pub label: Option<String>,
+    /// The plaintext protocol spoken before TLS, when the port needed one (STARTTLS).
+    #[serde(default)]
+    pub starttls: Option<Starttls>,
     /// The leaf certificate, when one was captured.
     pub cert: Option<CertInfo>,
     /// The presented chain, leaf first.
@@ -291,6 +388,7 @@ impl Observation {
             port,
             sni,
             label,
+            starttls: None,
             cert: None,
             chain: Vec::new(),
             pem: None,
@@ -350,7 +448,7 @@ impl fmt::Display for LineError {
 /// A message cut to a readable length: reasons quote the input, and a cell or line of a
 /// file given by mistake can be megabytes long. Head and tail are kept (the tail often
 /// says what is wrong).
-fn readable(reason: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn readable(reason: &str) -> std::borrow::Cow<'_, str> {
     const HEAD: usize = 240;
     const TAIL: usize = 120;
     let chars = reason.chars().count();

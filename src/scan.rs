@@ -118,6 +118,7 @@ pub fn build_engine(args: &ScanArgs) -> Result<(Arc<Engine>, Option<String>), Er
         pem: args.pem,
         first_ip: args.first_ip,
         per_address: args.per_address.max(1),
+        starttls: args.starttls,
     };
     Ok((Engine::new(tls, Arc::new(trust), dns, cfg), note))
 }

@@ -774,6 +774,10 @@ fn unreachable_text(o: &Observation) -> (String, String) {
             "Nothing listens on {target}: start the service or correct the port in the deployment profile, then verify again."
         ),
         Some(ErrorClass::ConnectError) => format!("The connection to {target} failed: check routing and the host, then verify again."),
+        Some(ErrorClass::StarttlsError) => format!(
+            "{target} did not agree to start TLS{}: enable TLS (STARTTLS) on the service; if the port speaks TLS from the first byte, give the target starttls=off (or --starttls off); then verify again.",
+            o.starttls.map(|p| format!(" over {}", p.display_name())).unwrap_or_default()
+        ),
         Some(ErrorClass::TlsProtocol) => "The server speaks no TLS version or cipher in common (legacy TLS?): upgrade its TLS configuration, then verify again.".into(),
         Some(ErrorClass::Internal) => format!(
             "certsweep could not judge {target} (an internal error): check it by hand and report the error message with the endpoint."
@@ -1058,6 +1062,37 @@ mod tests {
     ) -> Box<Observation> {
         let ip = ip.parse().expect("an address");
         crate::fleet::presenting(host, ip, serial, not_before, not_after)
+    }
+
+    #[test]
+    fn a_mail_server_refusing_starttls_is_told_to_enable_it() {
+        let i = ids(&format!("{H}B,,mail.x.com,0B,,,CA,,Issued\n"));
+        let p = Policy {
+            now: 1_780_000_000,
+            grace_secs: 86_400,
+            renewal_window_secs: 30 * 86_400,
+        };
+        let mut o = presenting("mail.x.com", "10.0.0.1", "B", 1_767_225_600, 1_798_761_600);
+        o.cert = None;
+        o.port = 25;
+        o.starttls = Some(crate::model::Starttls::Smtp);
+        o.error = Some(crate::model::ErrorInfo {
+            class: ErrorClass::StarttlsError,
+            message: "SMTP STARTTLS: the server does not offer STARTTLS".into(),
+        });
+        let v = judge_one(o, &i, &p).0;
+        assert_eq!(v.status, Status::Unreachable);
+        assert_eq!(
+            v.detail,
+            "No certificate from mail.x.com:25 (10.0.0.1): SMTP STARTTLS: the server does not offer STARTTLS"
+        );
+        assert!(
+            v.next_step.starts_with(
+                "mail.x.com:25 (10.0.0.1) did not agree to start TLS over SMTP: enable TLS (STARTTLS) on the service"
+            ),
+            "{}",
+            v.next_step
+        );
     }
 
     #[test]

@@ -24,7 +24,15 @@ pub async fn check_address(
     out: &mut Vec<Check>,
 ) -> Evidence {
     let at = ip.to_string();
-    let attempt = probe(tls, SocketAddr::new(ip, port), Some(name), timeout, timeout).await;
+    let attempt = probe(
+        tls,
+        SocketAddr::new(ip, port),
+        Some(name),
+        None,
+        timeout,
+        timeout,
+    )
+    .await;
     let ev = |result: String| Evidence {
         at: at.clone(),
         result,

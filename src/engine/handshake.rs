@@ -6,7 +6,8 @@
 //! moment it arrives, so servers that later abort (client certificate required, bad
 //! signature) still yield it.
 
-use crate::model::{ErrorClass, ErrorInfo, TlsInfo};
+use super::starttls::{self, Refusal};
+use crate::model::{ErrorClass, ErrorInfo, Starttls, TlsInfo};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::Resumption;
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
@@ -181,13 +182,19 @@ impl TlsClient {
 
     /// A connector whose verifier captures the chain into the returned slot.
     pub fn connector(&self) -> (TlsConnector, ChainSlot) {
-        let (config, slot) = self.capturing_config();
+        let (config, slot) = self.capturing_config(None);
         (TlsConnector::from(config), slot)
     }
 
-    fn capturing_config(&self) -> (Arc<ClientConfig>, ChainSlot) {
+    /// A configuration of its own for one connection. After a STARTTLS dialogue no ALPN is
+    /// offered: the protocol is settled already, and the web's `h2`/`http/1.1` would be
+    /// offered to a mail or directory server that may refuse what it does not know.
+    fn capturing_config(&self, starttls: Option<Starttls>) -> (Arc<ClientConfig>, ChainSlot) {
         let slot: ChainSlot = Arc::default();
         let mut config = (*self.base).clone();
+        if starttls.is_some() {
+            config.alpn_protocols.clear();
+        }
         config
             .dangerous()
             .set_certificate_verifier(Arc::new(Capture {
@@ -240,6 +247,14 @@ async fn handshake(tcp: &TcpStream, conn: &mut ClientConnection) -> io::Result<(
             return Err(io::Error::new(io::ErrorKind::InvalidData, e));
         }
     }
+}
+
+/// Where a connection's handshake phase failed.
+enum Failed {
+    /// In the plaintext dialogue before TLS.
+    Starttls(Starttls, Refusal),
+    /// In the TLS handshake.
+    Tls(io::Error),
 }
 
 /// Non-blocking reads and writes on a tokio socket, for rustls's `read_tls`/`write_tls`.
@@ -299,11 +314,14 @@ pub enum LegacyReason {
     HungUp,
 }
 
-/// Connects to `addr` and runs one handshake with `sni` (none for bare addresses).
+/// Connects to `addr` and runs one handshake with `sni` (none for bare addresses), after
+/// `starttls`'s plaintext dialogue when the endpoint needs one. The handshake timeout covers
+/// the dialogue too.
 pub async fn probe(
     client: &TlsClient,
     addr: SocketAddr,
     sni: Option<&str>,
+    starttls: Option<Starttls>,
     connect_timeout: Duration,
     handshake_timeout: Duration,
 ) -> Attempt {
@@ -343,7 +361,7 @@ pub async fn probe(
         Ok(Ok(s)) => s,
     };
     out.connect_ms = Some(ms(t0.elapsed()));
-    let (config, slot) = client.capturing_config();
+    let (config, slot) = client.capturing_config(starttls);
     let mut conn = match ClientConnection::new(config, server_name) {
         Ok(c) => c,
         Err(e) => {
@@ -355,7 +373,20 @@ pub async fn probe(
         }
     };
     let t1 = Instant::now();
-    let result = tokio::time::timeout(handshake_timeout, handshake(&tcp, &mut conn)).await;
+    // What the dialogue waits for while it runs, read when the timeout cuts it.
+    let mut stage: Option<&'static str> = None;
+    let result = tokio::time::timeout(handshake_timeout, async {
+        if let Some(proto) = starttls {
+            let name = sni.map_or_else(|| addr.ip().to_string(), str::to_string);
+            let waiting_for = stage.insert("");
+            starttls::upgrade(&tcp, proto, &name, waiting_for)
+                .await
+                .map_err(|r| Failed::Starttls(proto, r))?;
+            stage = None;
+        }
+        handshake(&tcp, &mut conn).await.map_err(Failed::Tls)
+    })
+    .await;
     out.handshake_ms = Some(ms(t1.elapsed()));
     close_with_reset(&tcp);
     out.chain = slot
@@ -365,15 +396,37 @@ pub async fn probe(
     match result {
         Err(_) => {
             out.retry_may_help = out.chain.is_empty();
+            let what = match (stage, starttls) {
+                (Some(waiting_for), Some(proto)) => {
+                    format!("{waiting_for} from the {} server", proto.display_name())
+                }
+                _ => "complete TLS handshake".to_string(),
+            };
             out.error = Some(ErrorInfo {
                 class: ErrorClass::TlsTimeout,
                 message: format!(
-                    "connected, but no complete TLS handshake within {}",
+                    "connected, but no {what} within {}",
                     crate::duration::display(handshake_timeout)
                 ),
             })
         }
-        Ok(Err(e)) => {
+        Ok(Err(Failed::Starttls(proto, refusal))) => {
+            let message = match refusal {
+                Refusal::Io(e) => {
+                    out.retry_may_help = matches!(
+                        e.kind(),
+                        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
+                    );
+                    format!("{} STARTTLS dialogue failed: {e}", proto.display_name())
+                }
+                Refusal::Answer(text) => format!("{} STARTTLS: {text}", proto.display_name()),
+            };
+            out.error = Some(ErrorInfo {
+                class: ErrorClass::StarttlsError,
+                message,
+            });
+        }
+        Ok(Err(Failed::Tls(e))) => {
             out.retry_may_help = out.chain.is_empty()
                 && matches!(
                     e.kind(),
@@ -442,6 +495,7 @@ pub async fn legacy_fallback(
     out: &mut Attempt,
     addr: SocketAddr,
     sni: Option<&str>,
+    starttls: Option<Starttls>,
     connect_timeout: Duration,
     handshake_timeout: Duration,
 ) {
@@ -453,15 +507,30 @@ pub async fn legacy_fallback(
         Err(_) => Err("no TCP answer to a second connection".to_string()),
         Ok(Err(e)) => Err(format!("a second connection failed: {e}")),
         Ok(Ok(tcp)) => {
-            let got = tokio::time::timeout(handshake_timeout, super::legacy::grab(&tcp, sni))
-                .await
-                .map_err(|_| {
-                    format!(
-                        "no certificate within {}",
-                        crate::duration::display(handshake_timeout)
-                    )
-                })
-                .and_then(|r| r.map_err(|e| e.to_string()));
+            let got = tokio::time::timeout(handshake_timeout, async {
+                if let Some(proto) = starttls {
+                    let name = sni.map_or_else(|| addr.ip().to_string(), str::to_string);
+                    starttls::upgrade(&tcp, proto, &name, &mut "")
+                        .await
+                        .map_err(|r| {
+                            format!(
+                                "the second connection's {} STARTTLS dialogue failed: {r}",
+                                proto.display_name()
+                            )
+                        })?;
+                }
+                super::legacy::grab(&tcp, sni)
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+            .await
+            .map_err(|_| {
+                format!(
+                    "no certificate within {}",
+                    crate::duration::display(handshake_timeout)
+                )
+            })
+            .and_then(|r| r);
             close_with_reset(&tcp);
             got
         }

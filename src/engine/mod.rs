@@ -7,5 +7,6 @@ pub mod legacy;
 pub mod random;
 pub mod resolve;
 pub mod seen;
+pub mod starttls;
 pub mod sweep;
 pub mod targets;

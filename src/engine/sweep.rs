@@ -7,8 +7,9 @@
 
 use super::handshake::{legacy_fallback, probe, Attempt, TlsClient};
 use super::resolve::Dns;
+use super::starttls::StarttlsChoice;
 use super::targets::{Target, TargetError};
-use crate::model::{ErrorClass, ErrorInfo, Finding, Observation, Timings};
+use crate::model::{ErrorClass, ErrorInfo, Finding, Observation, Starttls, Timings};
 use crate::timefmt::{now_unix, rfc3339};
 use crate::trust::TrustJudge;
 use std::collections::HashMap;
@@ -41,6 +42,8 @@ pub struct SweepConfig {
     /// Connections in flight to any one address: a load balancer that serves thousands of
     /// names on one address gets them a few hundred at a time, not all at once.
     pub per_address: usize,
+    /// Which endpoints speak a plaintext protocol before TLS, unless a target says.
+    pub starttls: StarttlsChoice,
 }
 
 impl Default for SweepConfig {
@@ -55,6 +58,7 @@ impl Default for SweepConfig {
             pem: false,
             first_ip: false,
             per_address: 256,
+            starttls: StarttlsChoice::Auto,
         }
     }
 }
@@ -176,6 +180,7 @@ struct Endpoint {
     port: u16,
     sni: Option<String>,
     label: Option<String>,
+    starttls: Option<Starttls>,
 }
 
 /// Marks a target done when the last of its endpoint tasks drops its handle.
@@ -316,6 +321,7 @@ impl Engine {
                 port,
                 sni,
                 label,
+                starttls,
             } => {
                 let ep = Endpoint {
                     host: ip.to_string(),
@@ -323,6 +329,7 @@ impl Engine {
                     port,
                     sni,
                     label,
+                    starttls: self.starttls(starttls, port),
                 };
                 self.launch(ep, None, done, tx.clone(), cancel).await;
             }
@@ -337,6 +344,7 @@ impl Engine {
                         port,
                         sni: None,
                         label: None,
+                        starttls: self.starttls(None, port),
                     };
                     self.launch(ep, None, done.clone(), tx.clone(), cancel)
                         .await;
@@ -348,6 +356,7 @@ impl Engine {
                 pin: Some(ip),
                 sni,
                 label,
+                starttls,
             } => {
                 let ep = Endpoint {
                     sni: Some(sni.unwrap_or_else(|| name.clone())),
@@ -355,6 +364,7 @@ impl Engine {
                     ip,
                     port,
                     label,
+                    starttls: self.starttls(starttls, port),
                 };
                 self.launch(ep, None, done, tx.clone(), cancel).await;
             }
@@ -364,7 +374,9 @@ impl Engine {
                 pin: None,
                 sni,
                 label,
+                starttls,
             } => {
+                let starttls = self.starttls(starttls, port);
                 // Held until every address of the name has its connection slot, so that when
                 // answers come faster than handshakes finish, resolved names waiting for a
                 // slot stay bounded by the concurrency instead of growing with the inventory.
@@ -425,6 +437,7 @@ impl Engine {
                                     port,
                                     sni: Some(sni.clone().unwrap_or_else(|| name.clone())),
                                     label: label.clone(),
+                                    starttls,
                                 };
                                 me.launch(ep, dns_ms, done.clone(), tx.clone(), &cancel)
                                     .await;
@@ -435,6 +448,11 @@ impl Engine {
                 });
             }
         }
+    }
+
+    /// The dialogue an endpoint on `port` gets: the target's choice, else the sweep's.
+    fn starttls(&self, target: Option<StarttlsChoice>, port: u16) -> Option<Starttls> {
+        target.unwrap_or(self.cfg.starttls).for_port(port)
     }
 
     async fn launch(
@@ -489,6 +507,7 @@ impl Engine {
                     &self.tls,
                     addr,
                     ep.sni.as_deref(),
+                    ep.starttls,
                     self.cfg.connect_timeout,
                     self.cfg.handshake_timeout,
                 ),
@@ -527,6 +546,7 @@ impl Engine {
                         &mut attempt,
                         addr,
                         ep.sni.as_deref(),
+                        ep.starttls,
                         self.cfg.connect_timeout,
                         self.cfg.handshake_timeout,
                     ),
@@ -591,6 +611,7 @@ impl Engine {
             port: ep.port,
             sni: ep.sni.clone(),
             label: ep.label.clone(),
+            starttls: ep.starttls,
             cert: None,
             chain: Vec::new(),
             pem: None,
@@ -666,14 +687,16 @@ fn guarded<'a>(
                     "certsweep failed on this endpoint ({what}): a bug, please report it with the endpoint"
                 ),
             };
-            Observation::failed(
+            let mut obs = Observation::failed(
                 who.host.clone(),
                 Some(who.ip),
                 who.port,
                 who.sni.clone(),
                 who.label.clone(),
                 error,
-            )
+            );
+            obs.starttls = who.starttls;
+            obs
         })
     })
 }
@@ -706,6 +729,7 @@ mod tests {
             port: 8443,
             sni: Some("odd.example".into()),
             label: Some("edge".into()),
+            starttls: None,
         }
     }
 

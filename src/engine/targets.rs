@@ -5,6 +5,7 @@
 //! `# comments` and blank lines. A line that cannot be used becomes a [`TargetError`] naming
 //! file, line and reason; reading goes on.
 
+use super::starttls::StarttlsChoice;
 use ipnet::IpNet;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -29,6 +30,9 @@ pub enum Target {
         sni: Option<String>,
         /// Free label carried into the reports.
         label: Option<String>,
+        /// Whether it speaks a plaintext protocol before TLS (CSV `starttls` column); the
+        /// sweep's `--starttls` when not given.
+        starttls: Option<StarttlsChoice>,
     },
     /// A bare address: connect without SNI unless one is given.
     Addr {
@@ -40,6 +44,9 @@ pub enum Target {
         sni: Option<String>,
         /// Free label carried into the reports.
         label: Option<String>,
+        /// Whether it speaks a plaintext protocol before TLS (CSV `starttls` column); the
+        /// sweep's `--starttls` when not given.
+        starttls: Option<StarttlsChoice>,
     },
     /// Every address of a block, without SNI.
     Cidr {
@@ -123,6 +130,7 @@ pub fn parse_line(line: &str, default_port: u16) -> Result<Target, String> {
             pin: Some(ip),
             sni: None,
             label: None,
+            starttls: None,
         });
     }
     if line.contains('/') {
@@ -147,6 +155,7 @@ pub fn parse_line(line: &str, default_port: u16) -> Result<Target, String> {
             port,
             sni: None,
             label: None,
+            starttls: None,
         });
     }
     let (host, port) = match line.rsplit_once(':') {
@@ -162,6 +171,7 @@ pub fn parse_line(line: &str, default_port: u16) -> Result<Target, String> {
         pin: None,
         sni: None,
         label: None,
+        starttls: None,
     })
 }
 
@@ -219,6 +229,7 @@ struct CsvColumns {
     ip: Option<usize>,
     sni: Option<usize>,
     label: Option<usize>,
+    starttls: Option<usize>,
 }
 
 /// What one bounded line read found.
@@ -454,6 +465,12 @@ impl TargetReader {
             None => None,
         };
         let label = get(cols.label).map(str::to_string);
+        let starttls = match get(cols.starttls) {
+            Some(s) => {
+                Some(StarttlsChoice::parse(s).map_err(|r| self.err(line, Some("starttls"), r))?)
+            }
+            None => None,
+        };
         let bare = host.trim_matches(|c| c == '[' || c == ']');
         if let Ok(ip) = bare.parse::<IpAddr>() {
             return Ok(Target::Addr {
@@ -461,6 +478,7 @@ impl TargetReader {
                 port,
                 sni,
                 label,
+                starttls,
             });
         }
         let name = normalize_host(host).map_err(|r| self.err(line, Some("host"), r))?;
@@ -470,6 +488,7 @@ impl TargetReader {
             pin,
             sni,
             label,
+            starttls,
         })
     }
 }
@@ -491,6 +510,7 @@ fn csv_header(line: &str) -> Option<Result<CsvColumns, String>> {
         ip: pos("ip"),
         sni: pos("sni"),
         label: pos("label"),
+        starttls: pos("starttls"),
     }))
 }
 
@@ -598,6 +618,52 @@ mod tests {
         assert_eq!(e.line, 4);
         assert_eq!(e.field.as_deref(), Some("port"));
         assert_eq!(out.len(), 3);
+    }
+
+    #[test]
+    fn csv_starttls_column_names_the_dialogue_per_target() {
+        use crate::model::Starttls;
+        let out = read(
+            "host,port,starttls\nmail.example.com,25,\nmail.example.com,2525,SMTP\nmail.example.com,465,off\n192.0.2.7,389,auto\nx.example,25,smtps\n",
+        );
+        assert!(matches!(
+            &out[0],
+            Ok(Target::Name {
+                port: 25,
+                starttls: None,
+                ..
+            })
+        ));
+        assert!(matches!(
+            &out[1],
+            Ok(Target::Name {
+                port: 2525,
+                starttls: Some(StarttlsChoice::Use(Starttls::Smtp)),
+                ..
+            })
+        ));
+        assert!(matches!(
+            &out[2],
+            Ok(Target::Name {
+                starttls: Some(StarttlsChoice::Off),
+                ..
+            })
+        ));
+        assert!(matches!(
+            &out[3],
+            Ok(Target::Addr {
+                port: 389,
+                starttls: Some(StarttlsChoice::Auto),
+                ..
+            })
+        ));
+        let e = out[4].as_ref().unwrap_err();
+        assert_eq!((e.line, e.field.as_deref()), (6, Some("starttls")));
+        assert!(
+            e.reason.contains("unknown STARTTLS protocol \"smtps\""),
+            "{e}"
+        );
+        assert_eq!(out.len(), 5);
     }
 
     #[test]

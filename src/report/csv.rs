@@ -70,6 +70,9 @@ pub struct ScanRow {
     pub error_class: String,
     /// Error detail.
     pub error_message: String,
+    /// Plaintext protocol spoken before TLS (`smtp`, `imap`, …), empty for TLS from the
+    /// first byte. Last, as it came after the other columns.
+    pub starttls: String,
 }
 
 fn ms(v: Option<f64>) -> String {
@@ -145,6 +148,10 @@ impl ScanRow {
                 .error
                 .as_ref()
                 .map(|e| cell(&e.message))
+                .unwrap_or_default(),
+            starttls: o
+                .starttls
+                .map(|p| p.as_str().to_string())
                 .unwrap_or_default(),
         }
     }
@@ -222,4 +229,5 @@ pub const SCAN_COLUMNS: &[&str] = &[
     "handshake_ms",
     "error_class",
     "error_message",
+    "starttls",
 ];

@@ -1,0 +1,559 @@
+//! The plaintext dialogues that come before TLS on STARTTLS ports (SMTP, IMAP, POP3, FTP,
+//! LDAP, XMPP, PostgreSQL), and which ports and targets need one.
+//!
+//! A dialogue reads the server's greeting, asks for TLS the way its protocol does and returns
+//! once the server agreed: the next bytes on the connection are the TLS handshake. Each
+//! answer is read only as far as it goes (a server sends nothing after agreeing until the
+//! ClientHello comes); bytes beyond it are refused, not dropped, since the handshake would
+//! otherwise start mid-stream on a server that is broken or under attack (the STARTTLS
+//! command injection of CVE-2011-0411 and its kin).
+
+use crate::model::Starttls;
+use std::io;
+use tokio::net::TcpStream;
+use x509_parser::asn1_rs::{Any, Class, Enumerated, FromBer, Integer, OctetString};
+use x509_parser::nom;
+
+/// Whether and how a target speaks before TLS: the `--starttls` option, or a target list's
+/// `starttls` column for one target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum StarttlsChoice {
+    /// By the port: the well-known STARTTLS ports (25, 587, 143, 110, 21, 389, 3268, 5222,
+    /// 5432) get their protocol's dialogue, every other port TLS from the first byte.
+    #[default]
+    Auto,
+    /// TLS from the first byte on every port.
+    Off,
+    /// This protocol's dialogue whatever the port.
+    Use(Starttls),
+}
+
+impl StarttlsChoice {
+    /// Reads `auto`, `off` (or `none`) or a protocol name, any case.
+    pub fn parse(s: &str) -> Result<StarttlsChoice, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(StarttlsChoice::Auto),
+            "off" | "none" => Ok(StarttlsChoice::Off),
+            other => Starttls::parse(other)
+                .map(StarttlsChoice::Use)
+                .ok_or_else(|| {
+                    format!(
+                        "unknown STARTTLS protocol \"{}\" (auto, off, {})",
+                        crate::model::readable(s),
+                        Starttls::ALL.map(Starttls::as_str).join(", ")
+                    )
+                }),
+        }
+    }
+
+    /// The dialogue an endpoint on `port` gets.
+    pub fn for_port(self, port: u16) -> Option<Starttls> {
+        match self {
+            StarttlsChoice::Auto => Starttls::for_port(port),
+            StarttlsChoice::Off => None,
+            StarttlsChoice::Use(p) => Some(p),
+        }
+    }
+}
+
+/// Why a dialogue did not lead to TLS.
+#[derive(Debug)]
+pub enum Refusal {
+    /// The connection failed or closed.
+    Io(io::Error),
+    /// The server answered, but not as the protocol goes on to TLS; the text quotes it.
+    Answer(String),
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Io(e) => write!(f, "{e}"),
+            Refusal::Answer(text) => f.write_str(text),
+        }
+    }
+}
+
+impl From<io::Error> for Refusal {
+    fn from(e: io::Error) -> Self {
+        Refusal::Io(e)
+    }
+}
+
+/// The most a dialogue reads: greetings and capability lists are a few hundred bytes, and a
+/// server that talks on and on must not make the sweep hold it.
+const MAX_DIALOGUE: usize = 64 * 1024;
+
+/// The most lines one SMTP or FTP reply, or the untagged IMAP lines before an answer, may
+/// have.
+const MAX_LINES: usize = 256;
+
+/// The name certsweep gives itself in SMTP's EHLO: `.invalid` is reserved for names that
+/// must not resolve (RFC 2606), so no server mistakes it for a real client.
+const EHLO: &[u8] = b"EHLO certsweep.invalid\r\n";
+
+/// LDAPMessage { messageID 1, ExtendedRequest { requestName 1.3.6.1.4.1.1466.20037 } }, the
+/// StartTLS operation of RFC 4511 4.14, in BER.
+const LDAP_START_TLS: [u8; 31] = [
+    0x30, 0x1d, // SEQUENCE, 29 bytes
+    0x02, 0x01, 0x01, // messageID 1
+    0x77, 0x18, // [APPLICATION 23] ExtendedRequest, 24 bytes
+    0x80, 0x16, // [0] requestName, 22 bytes:
+    b'1', b'.', b'3', b'.', b'6', b'.', b'1', b'.', b'4', b'.', b'1', b'.', b'1', b'4', b'6', b'6',
+    b'.', b'2', b'0', b'0', b'3', b'7',
+];
+
+/// PostgreSQL's SSLRequest: length 8, then the code 80877103.
+const POSTGRES_SSL_REQUEST: [u8; 8] = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f];
+
+/// Runs `proto`'s dialogue on a fresh connection. `name` is the name the server is asked
+/// for (XMPP's stream `to`; the address when the target has no name). `stage` always says
+/// what is being waited for ("greeting", "answer to STARTTLS"), so a caller whose timeout
+/// cuts the dialogue can say where.
+pub async fn upgrade(
+    tcp: &TcpStream,
+    proto: Starttls,
+    name: &str,
+    stage: &mut &'static str,
+) -> Result<(), Refusal> {
+    let mut talk = Talk {
+        tcp,
+        buf: Vec::new(),
+    };
+    match proto {
+        Starttls::Smtp => smtp(&mut talk, stage).await,
+        Starttls::Imap => imap(&mut talk, stage).await,
+        Starttls::Pop3 => pop3(&mut talk, stage).await,
+        Starttls::Ftp => ftp(&mut talk, stage).await,
+        Starttls::Ldap => ldap(&mut talk, stage).await,
+        Starttls::Xmpp => xmpp(&mut talk, name, stage).await,
+        Starttls::Postgres => postgres(&mut talk, stage).await,
+    }?;
+    talk.done()
+}
+
+async fn smtp(t: &mut Talk<'_>, stage: &mut &'static str) -> Result<(), Refusal> {
+    *stage = "greeting";
+    let (code, lines) = t.coded_reply().await?;
+    if code != 220 {
+        return Err(answer("the greeting is not 220", &lines));
+    }
+    *stage = "answer to EHLO";
+    t.send(EHLO).await?;
+    let (code, lines) = t.coded_reply().await?;
+    if code != 250 {
+        return Err(answer("EHLO was refused", &lines));
+    }
+    let offered = lines.iter().any(|l| {
+        l.get(4..)
+            .and_then(|rest| rest.split_whitespace().next())
+            .is_some_and(|kw| kw.eq_ignore_ascii_case("STARTTLS"))
+    });
+    if !offered {
+        return Err(answer(
+            "the server does not offer STARTTLS; its EHLO answer",
+            &lines,
+        ));
+    }
+    *stage = "answer to STARTTLS";
+    t.send(b"STARTTLS\r\n").await?;
+    let (code, lines) = t.coded_reply().await?;
+    if code != 220 {
+        return Err(answer("STARTTLS was refused", &lines));
+    }
+    Ok(())
+}
+
+async fn imap(t: &mut Talk<'_>, stage: &mut &'static str) -> Result<(), Refusal> {
+    *stage = "greeting";
+    let greeting = t.line().await?;
+    if starts_with_ci(&greeting, "* PREAUTH") {
+        // RFC 3501 6.2.1: STARTTLS is only allowed before authentication.
+        return Err(answer(
+            "the server authenticated the connection before TLS, so it cannot start TLS",
+            &[greeting],
+        ));
+    }
+    if !starts_with_ci(&greeting, "* OK") {
+        return Err(answer("the greeting is not \"* OK\"", &[greeting]));
+    }
+    *stage = "answer to STARTTLS";
+    t.send(b"C1 STARTTLS\r\n").await?;
+    for _ in 0..MAX_LINES {
+        let line = t.line().await?;
+        if line.starts_with("* ") {
+            // Untagged data (a CAPABILITY, an alert) may come before the answer.
+            continue;
+        }
+        if starts_with_ci(&line, "C1 OK") {
+            return Ok(());
+        }
+        return Err(answer("STARTTLS was refused", &[line]));
+    }
+    Err(Refusal::Answer(format!(
+        "no answer to STARTTLS among {MAX_LINES} lines"
+    )))
+}
+
+async fn pop3(t: &mut Talk<'_>, stage: &mut &'static str) -> Result<(), Refusal> {
+    *stage = "greeting";
+    let greeting = t.line().await?;
+    if !starts_with_ci(&greeting, "+OK") {
+        return Err(answer("the greeting is not \"+OK\"", &[greeting]));
+    }
+    *stage = "answer to STLS";
+    t.send(b"STLS\r\n").await?;
+    let line = t.line().await?;
+    if !starts_with_ci(&line, "+OK") {
+        return Err(answer("STLS was refused", &[line]));
+    }
+    Ok(())
+}
+
+async fn ftp(t: &mut Talk<'_>, stage: &mut &'static str) -> Result<(), Refusal> {
+    *stage = "greeting";
+    let (code, lines) = t.coded_reply().await?;
+    if code != 220 {
+        return Err(answer("the greeting is not 220", &lines));
+    }
+    *stage = "answer to AUTH TLS";
+    t.send(b"AUTH TLS\r\n").await?;
+    let (code, lines) = t.coded_reply().await?;
+    if code != 234 {
+        return Err(answer("AUTH TLS was refused", &lines));
+    }
+    Ok(())
+}
+
+async fn ldap(t: &mut Talk<'_>, stage: &mut &'static str) -> Result<(), Refusal> {
+    *stage = "answer to the StartTLS request";
+    t.send(&LDAP_START_TLS).await?;
+    loop {
+        match Any::from_ber(&t.buf) {
+            Err(nom::Err::Incomplete(_)) => t.fill().await?,
+            Err(e) => {
+                return Err(Refusal::Answer(format!(
+                    "the answer is not an LDAP message ({e})"
+                )))
+            }
+            Ok((rest, message)) => {
+                let used = t.buf.len() - rest.len();
+                let outcome = ldap_result(message.data);
+                t.buf.drain(..used);
+                return outcome;
+            }
+        }
+    }
+}
+
+/// Reads an LDAPMessage's content: messageID, then an ExtendedResponse whose resultCode must
+/// be success (0).
+fn ldap_result(content: &[u8]) -> Result<(), Refusal> {
+    let bad = |what: &str| Refusal::Answer(format!("the answer is not an LDAP {what}"));
+    let (rest, _id) = Integer::from_ber(content).map_err(|_| bad("message"))?;
+    let (_, op) = Any::from_ber(rest).map_err(|_| bad("message"))?;
+    if op.class() != Class::Application || op.tag().0 != 24 {
+        return Err(bad("extended response"));
+    }
+    let (rest, code) = Enumerated::from_ber(op.data).map_err(|_| bad("extended response"))?;
+    if code.0 == 0 {
+        return Ok(());
+    }
+    let diagnostic = OctetString::from_ber(rest)
+        .ok()
+        .and_then(|(rest, _matched_dn)| OctetString::from_ber(rest).ok())
+        .map(|(_, d)| String::from_utf8_lossy(d.as_cow()).into_owned())
+        .filter(|d| !d.is_empty());
+    let name = match code.0 {
+        1 => " (operationsError)",
+        2 => " (protocolError: StartTLS not supported)",
+        51 => " (busy)",
+        52 => " (unavailable)",
+        53 => " (unwillingToPerform)",
+        _ => "",
+    };
+    Err(Refusal::Answer(format!(
+        "StartTLS was refused with resultCode {}{name}{}",
+        code.0,
+        diagnostic
+            .map(|d| format!(": \"{}\"", crate::model::readable(&d)))
+            .unwrap_or_default()
+    )))
+}
+
+async fn xmpp(t: &mut Talk<'_>, name: &str, stage: &mut &'static str) -> Result<(), Refusal> {
+    *stage = "stream features";
+    let header = format!(
+        "<?xml version='1.0'?><stream:stream to='{}' version='1.0' xml:lang='en' \
+         xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>",
+        name
+    );
+    t.send(header.as_bytes()).await?;
+    // Element matching on the text is enough here: the server's first stanzas are its stream
+    // header and features, and only the presence of two elements matters.
+    let features_end = loop {
+        if let Some(e) = find(&t.buf, b"<stream:error") {
+            return Err(answer("the server closed the stream", &[t.text_from(e)]));
+        }
+        if let Some(end) = find_any(&t.buf, &[b"</stream:features>", b"<stream:features/>"]) {
+            break end;
+        }
+        t.fill().await?;
+    };
+    if find(&t.buf[..features_end], b"<starttls").is_none() {
+        return Err(answer(
+            "the server does not offer STARTTLS; its stream features",
+            &[t.text_from(0)],
+        ));
+    }
+    t.buf.clear();
+    *stage = "answer to <starttls/>";
+    t.send(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+        .await?;
+    loop {
+        if let Some(p) = find(&t.buf, b"<proceed") {
+            let after = &t.buf[p..];
+            let end = find(after, b"/>")
+                .map(|e| e + 2)
+                .or_else(|| find(after, b"</proceed>").map(|e| e + 10));
+            if let Some(end) = end {
+                t.buf.drain(..p + end);
+                return Ok(());
+            }
+        } else if find_any(&t.buf, &[b"<failure", b"<stream:error"]).is_some() {
+            return Err(answer("STARTTLS was refused", &[t.text_from(0)]));
+        }
+        t.fill().await?;
+    }
+}
+
+async fn postgres(t: &mut Talk<'_>, stage: &mut &'static str) -> Result<(), Refusal> {
+    *stage = "answer to the SSLRequest";
+    t.send(&POSTGRES_SSL_REQUEST).await?;
+    t.fill().await?;
+    match t.buf[0] {
+        b'S' => {
+            t.buf.drain(..1);
+            Ok(())
+        }
+        b'N' => Err(Refusal::Answer(
+            "the server does not accept TLS (it answered the SSLRequest with \"N\"; ssl = off)"
+                .into(),
+        )),
+        b'E' => Err(answer(
+            "the server answered the SSLRequest with an error",
+            &[t.text_from(1)],
+        )),
+        other => Err(Refusal::Answer(format!(
+            "the answer to the SSLRequest is not PostgreSQL's (first byte 0x{other:02x})"
+        ))),
+    }
+}
+
+/// One connection's plaintext exchange: what was read and not yet used sits in `buf`.
+struct Talk<'a> {
+    tcp: &'a TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Talk<'_> {
+    async fn send(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+        while !bytes.is_empty() {
+            match self.tcp.try_write(bytes) {
+                Ok(n) => bytes = &bytes[n..],
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.tcp.writable().await?,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads what the server sent next (at least one byte).
+    async fn fill(&mut self) -> Result<(), Refusal> {
+        if self.buf.len() >= MAX_DIALOGUE {
+            return Err(Refusal::Answer(format!(
+                "the server sent over {} KiB without the expected answer",
+                MAX_DIALOGUE / 1024
+            )));
+        }
+        let start = self.buf.len();
+        self.buf.resize(MAX_DIALOGUE.min(start + 4096), 0);
+        loop {
+            match self.tcp.try_read(&mut self.buf[start..]) {
+                Ok(0) => {
+                    self.buf.truncate(start);
+                    return Err(Refusal::Io(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the server closed the connection",
+                    )));
+                }
+                Ok(n) => {
+                    self.buf.truncate(start + n);
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if let Err(e) = self.tcp.readable().await {
+                        self.buf.truncate(start);
+                        return Err(e.into());
+                    }
+                }
+                Err(e) => {
+                    self.buf.truncate(start);
+                    return Err(e.into());
+                }
+            }
+        }
+    }
+
+    /// The next line, without its line end.
+    async fn line(&mut self) -> Result<String, Refusal> {
+        loop {
+            if let Some(nl) = self.buf.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = self.buf.drain(..=nl).collect();
+                let text = String::from_utf8_lossy(&line);
+                return Ok(text.trim_end_matches(['\r', '\n']).to_string());
+            }
+            self.fill().await?;
+        }
+    }
+
+    /// An SMTP or FTP reply: lines `NNN-text` up to the last, `NNN text`; its code and lines.
+    async fn coded_reply(&mut self) -> Result<(u16, Vec<String>), Refusal> {
+        let mut lines = Vec::new();
+        while lines.len() < MAX_LINES {
+            let line = self.line().await?;
+            let code = line
+                .get(..3)
+                .filter(|c| c.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|c| c.parse::<u16>().ok());
+            let Some(code) = code else {
+                lines.push(line);
+                return Err(answer("the answer is not a numbered reply", &lines));
+            };
+            let more = line.as_bytes().get(3) == Some(&b'-');
+            lines.push(line);
+            if !more {
+                return Ok((code, lines));
+            }
+        }
+        Err(answer(
+            &format!("a reply of over {MAX_LINES} lines"),
+            &lines[..3],
+        ))
+    }
+
+    /// The dialogue is over: nothing may be left unread, as it would come before the TLS
+    /// handshake's first byte.
+    fn done(&self) -> Result<(), Refusal> {
+        if self.buf.is_empty() {
+            Ok(())
+        } else {
+            Err(answer(
+                "the server sent more after agreeing to TLS, before the handshake",
+                &[self.text_from(0)],
+            ))
+        }
+    }
+
+    fn text_from(&self, at: usize) -> String {
+        String::from_utf8_lossy(self.buf.get(at..).unwrap_or_default()).into_owned()
+    }
+}
+
+/// A refusal quoting the server's lines.
+fn answer(what: &str, lines: &[String]) -> Refusal {
+    let quoted = lines
+        .iter()
+        .map(|l| l.trim())
+        .collect::<Vec<_>>()
+        .join(" / ");
+    Refusal::Answer(format!("{what}: \"{}\"", crate::model::readable(&quoted)))
+}
+
+fn starts_with_ci(line: &str, prefix: &str) -> bool {
+    line.get(..prefix.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Where the first of `needles` ends in `hay`.
+fn find_any(hay: &[u8], needles: &[&[u8]]) -> Option<usize> {
+    needles
+        .iter()
+        .filter_map(|n| find(hay, n).map(|p| p + n.len()))
+        .min()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn choices_read_any_case_and_name_the_protocols_on_error() {
+        assert_eq!(StarttlsChoice::parse("AUTO"), Ok(StarttlsChoice::Auto));
+        assert_eq!(StarttlsChoice::parse("none"), Ok(StarttlsChoice::Off));
+        assert_eq!(
+            StarttlsChoice::parse("Smtp"),
+            Ok(StarttlsChoice::Use(Starttls::Smtp))
+        );
+        let e = StarttlsChoice::parse("smtps").unwrap_err();
+        assert!(
+            e.contains("\"smtps\"") && e.contains("imap") && e.contains("postgres"),
+            "{e}"
+        );
+        assert_eq!(StarttlsChoice::Auto.for_port(587), Some(Starttls::Smtp));
+        assert_eq!(StarttlsChoice::Auto.for_port(465), None);
+        assert_eq!(StarttlsChoice::Auto.for_port(443), None);
+        assert_eq!(StarttlsChoice::Off.for_port(25), None);
+        assert_eq!(
+            StarttlsChoice::Use(Starttls::Ldap).for_port(10389),
+            Some(Starttls::Ldap)
+        );
+    }
+
+    #[test]
+    fn the_ldap_request_is_well_formed_ber() {
+        let (rest, msg) = Any::from_ber(&LDAP_START_TLS).unwrap();
+        assert!(rest.is_empty());
+        let (rest, id) = Integer::from_ber(msg.data).unwrap();
+        assert_eq!(id.as_u32().unwrap(), 1);
+        let (rest2, op) = Any::from_ber(rest).unwrap();
+        assert!(rest2.is_empty());
+        assert_eq!((op.class(), op.tag().0), (Class::Application, 23));
+        assert_eq!(&op.data[2..], b"1.3.6.1.4.1.1466.20037");
+    }
+
+    #[test]
+    fn ldap_answers_are_read_for_their_result_code() {
+        // ExtendedResponse { resultCode, matchedDN "", diagnosticMessage } in a message 1.
+        fn response(code: u8, diagnostic: &[u8]) -> Vec<u8> {
+            let mut op = vec![0x0a, 0x01, code, 0x04, 0x00, 0x04, diagnostic.len() as u8];
+            op.extend_from_slice(diagnostic);
+            let mut content = vec![0x02, 0x01, 0x01, 0x78, op.len() as u8];
+            content.extend(op);
+            let mut m = vec![0x30, content.len() as u8];
+            m.extend(content);
+            m
+        }
+        let ok = response(0, b"");
+        let (_, m) = Any::from_ber(&ok).unwrap();
+        assert!(ldap_result(m.data).is_ok());
+        let no = response(2, b"unsupported extended operation");
+        let (_, m) = Any::from_ber(&no).unwrap();
+        match ldap_result(m.data) {
+            Err(Refusal::Answer(text)) => assert_eq!(
+                text,
+                "StartTLS was refused with resultCode 2 (protocolError: StartTLS not supported): \"unsupported extended operation\""
+            ),
+            other => panic!("{other:?}"),
+        }
+        // Truncated: more must be read, not an error.
+        assert!(matches!(
+            Any::from_ber(&ok[..ok.len() - 1]),
+            Err(nom::Err::Incomplete(_))
+        ));
+    }
+}

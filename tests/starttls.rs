@@ -1,0 +1,423 @@
+//! Certificates behind a plaintext protocol's way to TLS (STARTTLS and its kin): in-process
+//! servers on loopback speak each protocol's side of the dialogue, then TLS.
+
+mod support;
+
+use certsweep::fleet::{self, LeafSpec, Pki};
+use certsweep::model::{ErrorClass, Finding, Observation, Starttls};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use support::sweeping::*;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+/// How a test server behaves before TLS.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Smtp,
+    /// EHLO's answer lists no STARTTLS.
+    SmtpWithoutStarttls,
+    /// STARTTLS answered 454.
+    SmtpRefusing,
+    /// Sends a line more after agreeing, before the handshake.
+    SmtpInjecting,
+    Imap,
+    /// Authenticated before TLS: STARTTLS is not allowed.
+    ImapPreauth,
+    Pop3,
+    Ftp,
+    Ldap,
+    /// StartTLS refused with protocolError.
+    LdapRefusing,
+    /// Serves `xmpp.test` only: a stream to any other name gets host-unknown.
+    Xmpp,
+    Postgres,
+    /// ssl = off: SSLRequest answered "N".
+    PostgresWithoutSsl,
+}
+
+/// RFC 4511 ExtendedResponse { resultCode, matchedDN "", diagnosticMessage } in message 1.
+fn ldap_response(code: u8, diagnostic: &[u8]) -> Vec<u8> {
+    let mut op = vec![0x0a, 0x01, code, 0x04, 0x00, 0x04, diagnostic.len() as u8];
+    op.extend_from_slice(diagnostic);
+    let mut content = vec![0x02, 0x01, 0x01, 0x78, op.len() as u8];
+    content.extend(op);
+    let mut message = vec![0x30, content.len() as u8];
+    message.extend(content);
+    message
+}
+
+/// The server's side of the dialogue; `Some` when TLS is to follow.
+async fn dialogue(kind: Kind, tcp: TcpStream) -> std::io::Result<Option<TcpStream>> {
+    let mut s = BufReader::new(tcp);
+    let mut line = String::new();
+    macro_rules! say {
+        ($text:expr) => {
+            s.get_mut().write_all($text.as_ref()).await?
+        };
+    }
+    macro_rules! hear {
+        () => {{
+            line.clear();
+            s.read_line(&mut line).await?;
+            line.trim_end().to_string()
+        }};
+    }
+    match kind {
+        Kind::Smtp | Kind::SmtpWithoutStarttls | Kind::SmtpRefusing | Kind::SmtpInjecting => {
+            say!("220-mail.test ESMTP\r\n220 ready\r\n");
+            if !hear!().starts_with("EHLO ") {
+                say!("500 5.5.2 Error: bad syntax\r\n");
+                return Ok(None);
+            }
+            if kind == Kind::SmtpWithoutStarttls {
+                say!("250-mail.test\r\n250-PIPELINING\r\n250 8BITMIME\r\n");
+                return Ok(None);
+            }
+            say!("250-mail.test\r\n250-SIZE 10240000\r\n250-STARTTLS\r\n250 8BITMIME\r\n");
+            assert_eq!(hear!(), "STARTTLS");
+            match kind {
+                Kind::SmtpRefusing => {
+                    say!("454 4.7.0 TLS not available due to local problem\r\n");
+                    return Ok(None);
+                }
+                Kind::SmtpInjecting => say!("220 2.0.0 go ahead\r\n250 injected\r\n"),
+                _ => say!("220 2.0.0 go ahead\r\n"),
+            }
+        }
+        Kind::Imap | Kind::ImapPreauth => {
+            if kind == Kind::ImapPreauth {
+                say!("* PREAUTH [CAPABILITY IMAP4rev1] logged in as admin\r\n");
+                return Ok(None);
+            }
+            say!("* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] ready\r\n");
+            let command = hear!();
+            let tag = command.split(' ').next().unwrap_or_default().to_string();
+            assert_eq!(command, format!("{tag} STARTTLS"));
+            say!(format!(
+                "* CAPABILITY IMAP4rev1 STARTTLS\r\n{tag} OK Begin TLS now\r\n"
+            ));
+        }
+        Kind::Pop3 => {
+            say!("+OK POP3 ready\r\n");
+            assert_eq!(hear!(), "STLS");
+            say!("+OK Begin TLS\r\n");
+        }
+        Kind::Ftp => {
+            say!("220-Welcome\r\n220 FTP ready\r\n");
+            assert_eq!(hear!(), "AUTH TLS");
+            say!("234 AUTH TLS successful\r\n");
+        }
+        Kind::Ldap | Kind::LdapRefusing => {
+            let mut request = [0u8; 31];
+            s.read_exact(&mut request).await?;
+            assert!(request.ends_with(b"1.3.6.1.4.1.1466.20037"), "{request:?}");
+            if kind == Kind::LdapRefusing {
+                say!(ldap_response(2, b"unsupported extended operation"));
+                return Ok(None);
+            }
+            say!(ldap_response(0, b""));
+        }
+        Kind::Xmpp => {
+            let mut header = Vec::new();
+            s.read_until(b'>', &mut header).await?; // <?xml ...?>
+            s.read_until(b'>', &mut header).await?; // <stream:stream ...>
+            let header = String::from_utf8_lossy(&header).into_owned();
+            let head = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
+                 xmlns:stream='http://etherx.jabber.org/streams' id='c2s1' from='xmpp.test' \
+                 version='1.0'>";
+            if !header.contains("to='xmpp.test'") {
+                say!(format!(
+                    "{head}<stream:error><host-unknown \
+                     xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>"
+                ));
+                return Ok(None);
+            }
+            say!(format!(
+                "{head}<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'>\
+                 <required/></starttls><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>\
+                 <mechanism>PLAIN</mechanism></mechanisms></stream:features>"
+            ));
+            let mut ask = Vec::new();
+            s.read_until(b'>', &mut ask).await?;
+            assert!(ask.starts_with(b"<starttls"), "{ask:?}");
+            say!("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+        }
+        Kind::Postgres | Kind::PostgresWithoutSsl => {
+            let mut request = [0u8; 8];
+            s.read_exact(&mut request).await?;
+            assert_eq!(request, [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
+            if kind == Kind::PostgresWithoutSsl {
+                say!("N");
+                return Ok(None);
+            }
+            say!("S");
+        }
+    }
+    // The client speaks TLS only once told to: nothing of its handshake can have been read.
+    assert!(s.buffer().is_empty());
+    Ok(Some(s.into_inner()))
+}
+
+/// A server of `kind` on loopback presenting `leaf` once its dialogue is done.
+async fn serve(kind: Kind, leaf: &fleet::Leaf) -> SocketAddr {
+    serve_at(kind, leaf, "127.0.0.1:0".parse().unwrap()).await
+}
+
+/// A server of `kind` on `at`. It offers ALPN, so a client that offered `h2` to a mail
+/// server would get it back.
+async fn serve_at(kind: Kind, leaf: &fleet::Leaf, at: SocketAddr) -> SocketAddr {
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(leaf.chain.clone(), leaf.key.clone_key())
+    .unwrap();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = fleet::listen(at).unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                if let Ok(Some(tcp)) = dialogue(kind, tcp).await {
+                    if let Ok(mut tls) = acceptor.accept(tcp).await {
+                        let mut buf = [0u8; 256];
+                        while matches!(tls.read(&mut buf).await, Ok(n) if n > 0) {}
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+fn ca_args(pki: &Pki, dir: &tempfile::TempDir) -> String {
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, pki.root_pem()).unwrap();
+    ca.to_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_protocol_yields_the_certificate_behind_its_dialogue() {
+    let pki = Pki::new("Mail").unwrap();
+    let cases = [
+        (Kind::Smtp, Starttls::Smtp, "smtp.test"),
+        (Kind::Imap, Starttls::Imap, "imap.test"),
+        (Kind::Pop3, Starttls::Pop3, "pop3.test"),
+        (Kind::Ftp, Starttls::Ftp, "ftp.test"),
+        (Kind::Ldap, Starttls::Ldap, "ldap.test"),
+        (Kind::Xmpp, Starttls::Xmpp, "xmpp.test"),
+        (Kind::Postgres, Starttls::Postgres, "postgres.test"),
+    ];
+    // The target list names each one's protocol in its starttls column (any case).
+    let mut targets = "host,ip,port,starttls\n".to_string();
+    let mut leaves = Vec::new();
+    for (i, (kind, proto, name)) in cases.iter().enumerate() {
+        let leaf = pki
+            .issue(&LeafSpec::new(&[name], 5001 + i as u64, 10, 80))
+            .unwrap();
+        let addr = serve(*kind, &leaf).await;
+        targets.push_str(&format!(
+            "{name},127.0.0.1,{},{}\n",
+            addr.port(),
+            proto.as_str().to_uppercase()
+        ));
+        leaves.push(leaf);
+    }
+    let obs = run_sweep_trusting(&pki, targets).await;
+    let m = by_key(&obs);
+    for ((_, proto, name), leaf) in cases.iter().zip(&leaves) {
+        let o = m[&format!("{name}@127.0.0.1")];
+        assert!(o.error.is_none(), "{name}: {:?}", o.error);
+        assert_eq!(o.cert.as_ref().unwrap().serial, leaf.serial_hex, "{name}");
+        assert_eq!(o.starttls, Some(*proto), "{name}");
+        assert_eq!(o.chain.len(), 2, "{name}");
+        let tls = o.tls.as_ref().unwrap();
+        assert_eq!(tls.version, "TLSv1_3", "{name}");
+        assert_eq!(
+            tls.alpn, None,
+            "{name}: no web ALPN offered to a {proto} server"
+        );
+        assert!(o.findings.is_empty(), "{name}: {:?}", o.findings);
+        let row = certsweep::report::csv::ScanRow::from_observation(o, 0);
+        assert_eq!(row.starttls, proto.as_str());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_are_starttls_errors_that_quote_the_server() {
+    let pki = Pki::new("Refusing").unwrap();
+    let leaf = pki
+        .issue(&LeafSpec::new(&["xmpp.test"], 5101, 10, 80))
+        .unwrap();
+    let cases: [(Kind, &str, &str, &str); 7] = [
+        (
+            Kind::SmtpWithoutStarttls,
+            "smtp",
+            "plain.test",
+            "SMTP STARTTLS: the server does not offer STARTTLS; its EHLO answer: \"250-mail.test / 250-PIPELINING / 250 8BITMIME\"",
+        ),
+        (
+            Kind::SmtpRefusing,
+            "smtp",
+            "busy.test",
+            "SMTP STARTTLS: STARTTLS was refused: \"454 4.7.0 TLS not available due to local problem\"",
+        ),
+        (
+            Kind::SmtpInjecting,
+            "smtp",
+            "inject.test",
+            "SMTP STARTTLS: the server sent more after agreeing to TLS, before the handshake: \"250 injected\"",
+        ),
+        (
+            Kind::ImapPreauth,
+            "imap",
+            "preauth.test",
+            "IMAP STARTTLS: the server authenticated the connection before TLS, so it cannot start TLS: \"* PREAUTH [CAPABILITY IMAP4rev1] logged in as admin\"",
+        ),
+        (
+            Kind::LdapRefusing,
+            "ldap",
+            "dir.test",
+            "LDAP STARTTLS: StartTLS was refused with resultCode 2 (protocolError: StartTLS not supported): \"unsupported extended operation\"",
+        ),
+        (
+            Kind::PostgresWithoutSsl,
+            "postgres",
+            "db.test",
+            "PostgreSQL STARTTLS: the server does not accept TLS (it answered the SSLRequest with \"N\"; ssl = off)",
+        ),
+        // The stream is opened for the name asked for: a server that does not serve it says so.
+        (
+            Kind::Xmpp,
+            "xmpp",
+            "other.test",
+            "XMPP STARTTLS: the server closed the stream: \"<stream:error><host-unknown",
+        ),
+    ];
+    let mut targets = "host,ip,port,starttls\n".to_string();
+    for (kind, proto, name, _) in &cases {
+        let addr = serve(*kind, &leaf).await;
+        targets.push_str(&format!("{name},127.0.0.1,{},{proto}\n", addr.port()));
+    }
+    let obs = run_sweep_trusting(&pki, targets).await;
+    let m = by_key(&obs);
+    for (_, proto, name, message) in &cases {
+        let o: &Observation = m[&format!("{name}@127.0.0.1")];
+        assert!(o.cert.is_none(), "{name}");
+        assert_eq!(o.error_class(), Some(ErrorClass::StarttlsError), "{name}");
+        let got = &o.error.as_ref().unwrap().message;
+        assert!(got.starts_with(message), "{name}: {got}");
+        assert_eq!(o.starttls.map(|p| p.as_str()), Some(*proto), "{name}");
+        // One connection: a refusal is an answer, not something to try again.
+        assert_eq!(o.attempts, 1, "{name}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_server_times_out_saying_what_was_awaited() {
+    let tarpit = fleet::serve_tarpit("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    // --starttls applies to every target without a column of its own.
+    let obs = run_sweep(
+        format!("quiet.test@{}\n", tarpit.addr),
+        &["--starttls", "pop3", "--handshake-timeout", "300ms"],
+    )
+    .await;
+    assert_eq!(obs.len(), 1);
+    let o = &obs[0];
+    assert_eq!(o.error_class(), Some(ErrorClass::TlsTimeout));
+    assert_eq!(
+        o.error.as_ref().unwrap().message,
+        "connected, but no greeting from the POP3 server within 300ms"
+    );
+    assert_eq!(o.starttls, Some(Starttls::Pop3));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn well_known_ports_get_their_dialogue_unless_told_otherwise() {
+    // Port 587 (SMTP submission) on an address of its own; skipped where it cannot be bound.
+    let pki = Pki::new("Ports").unwrap();
+    let leaf = pki
+        .issue(&LeafSpec::new(&["submit.test"], 5201, 10, 80))
+        .unwrap();
+    let at: SocketAddr = "127.0.0.87:587".parse().unwrap();
+    let Ok(probe) = std::net::TcpListener::bind(at) else {
+        eprintln!("skipped: cannot listen on {at}");
+        return;
+    };
+    drop(probe);
+    let addr = serve_at(Kind::Smtp, &leaf, at).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = ca_args(&pki, &dir);
+    let trusting = ["--ca-file", ca.as_str(), "--no-public-roots"];
+    let obs = run_sweep(format!("submit.test@{addr}\n"), &trusting).await;
+    assert!(obs[0].error.is_none(), "{:?}", obs[0].error);
+    assert_eq!(obs[0].cert.as_ref().unwrap().serial, leaf.serial_hex);
+    assert_eq!(obs[0].starttls, Some(Starttls::Smtp));
+    // Off: a ClientHello is sent first, which the SMTP server takes for a bad command.
+    let mut off = trusting.to_vec();
+    off.extend(["--starttls", "off", "--handshake-timeout", "2s"]);
+    let obs = run_sweep(format!("submit.test@{addr}\n"), &off).await;
+    assert!(obs[0].cert.is_none());
+    assert_eq!(obs[0].starttls, None);
+    assert_eq!(obs[0].error_class(), Some(ErrorClass::TlsError));
+    // A target's own column wins over the option.
+    let obs = run_sweep(
+        "host,ip,port,starttls\nsubmit.test,127.0.0.87,587,auto\n".to_string(),
+        &off,
+    )
+    .await;
+    assert_eq!(obs[0].cert.as_ref().unwrap().serial, leaf.serial_hex);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_legacy_mail_server_is_read_after_the_dialogue_too() {
+    use openssl::ssl::SslVersion;
+    use std::io::{BufRead, Write};
+    // The server side of SMTP's dialogue, on the blocking stream OpenSSL then takes over.
+    fn smtp(stream: &mut std::net::TcpStream) -> std::io::Result<()> {
+        let mut r = std::io::BufReader::new(stream.try_clone()?);
+        let mut line = String::new();
+        stream.write_all(b"220 old.test ESMTP\r\n")?;
+        r.read_line(&mut line)?;
+        stream.write_all(b"250-old.test\r\n250 STARTTLS\r\n")?;
+        line.clear();
+        r.read_line(&mut line)?;
+        assert_eq!(line, "STARTTLS\r\n");
+        stream.write_all(b"220 go ahead\r\n")
+    }
+    let pki = Pki::new("OldMail").unwrap();
+    let leaf = pki
+        .issue(&LeafSpec::new(&["old.test"], 5301, 10, 80))
+        .unwrap();
+    let addr = support::openssl::openssl_server(
+        &leaf,
+        SslVersion::TLS1,
+        "ECDHE-ECDSA-AES128-SHA",
+        Some(smtp),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let obs = run_sweep(
+        format!("old.test@{addr}\n"),
+        &[
+            "--ca-file",
+            &ca_args(&pki, &dir),
+            "--no-public-roots",
+            "--starttls",
+            "smtp",
+        ],
+    )
+    .await;
+    let o = &obs[0];
+    assert!(o.error.is_none(), "{:?}", o.error);
+    assert_eq!(o.cert.as_ref().unwrap().serial, leaf.serial_hex);
+    assert_eq!(o.tls.as_ref().unwrap().version, "TLSv1_0");
+    assert_eq!(o.findings, vec![Finding::LegacyTls]);
+    assert_eq!(o.starttls, Some(Starttls::Smtp));
+}
