@@ -36,7 +36,7 @@ pub enum ErrorClass {
     /// Any other TLS failure: not TLS at all, connection closed mid-handshake, bad signature.
     TlsError,
     /// Connected, but the plaintext dialogue that comes before TLS on a STARTTLS port (SMTP,
-    /// IMAP, POP3, FTP, LDAP, XMPP, PostgreSQL) did not lead to TLS: an unexpected greeting,
+    /// IMAP, POP3, FTP, LDAP, XMPP, PostgreSQL, MySQL, RDP) did not lead to TLS: an unexpected greeting,
     /// STARTTLS not offered, or the upgrade refused. The message quotes the server's answer.
     StarttlsError,
     /// certsweep itself failed on this endpoint (a bug; the message says where). The row is
@@ -104,11 +104,15 @@ pub enum Starttls {
     Xmpp,
     /// PostgreSQL: the SSLRequest message.
     Postgres,
+    /// MySQL and MariaDB: the server's handshake packet, then an SSLRequest packet.
+    Mysql,
+    /// Remote Desktop: an X.224 connection request asking for TLS (RDP_NEG_REQ, MS-RDPBCGR).
+    Rdp,
 }
 
 impl Starttls {
     /// Every protocol, in the order help texts list them.
-    pub const ALL: [Starttls; 7] = [
+    pub const ALL: [Starttls; 9] = [
         Starttls::Smtp,
         Starttls::Imap,
         Starttls::Pop3,
@@ -116,6 +120,8 @@ impl Starttls {
         Starttls::Ldap,
         Starttls::Xmpp,
         Starttls::Postgres,
+        Starttls::Mysql,
+        Starttls::Rdp,
     ];
 
     /// The stable lowercase name used in options, target lists and reports.
@@ -128,6 +134,8 @@ impl Starttls {
             Starttls::Ldap => "ldap",
             Starttls::Xmpp => "xmpp",
             Starttls::Postgres => "postgres",
+            Starttls::Mysql => "mysql",
+            Starttls::Rdp => "rdp",
         }
     }
 
@@ -150,6 +158,8 @@ impl Starttls {
             389 | 3268 => Some(Starttls::Ldap),
             5222 => Some(Starttls::Xmpp),
             5432 => Some(Starttls::Postgres),
+            3306 => Some(Starttls::Mysql),
+            3389 => Some(Starttls::Rdp),
             _ => None,
         }
     }
@@ -164,6 +174,8 @@ impl Starttls {
             Starttls::Ldap => "LDAP",
             Starttls::Xmpp => "XMPP",
             Starttls::Postgres => "PostgreSQL",
+            Starttls::Mysql => "MySQL",
+            Starttls::Rdp => "RDP",
         }
     }
 }

@@ -34,6 +34,46 @@ enum Kind {
     Postgres,
     /// ssl = off: SSLRequest answered "N".
     PostgresWithoutSsl,
+    Mysql,
+    /// A greeting without the CLIENT_SSL capability.
+    MysqlWithoutSsl,
+    /// The scanner's host is not in the grants: an ERR packet instead of a greeting.
+    MysqlBlocking,
+    /// Chooses CredSSP (NLA), which starts with TLS as plain TLS does.
+    Rdp,
+    /// Standard RDP security only: RDP_NEG_FAILURE SSL_NOT_ALLOWED_BY_SERVER.
+    RdpRefusing,
+}
+
+/// A MySQL 8 initial handshake packet, with or without the CLIENT_SSL capability.
+fn mysql_greeting(ssl: bool) -> Vec<u8> {
+    let mut p = vec![10];
+    p.extend_from_slice(b"8.0.36\0");
+    p.extend_from_slice(&7u32.to_le_bytes()); // connection id
+    p.extend_from_slice(b"abcdefgh\0"); // scramble, filler
+    let caps: u32 = 0x0008_a20f | if ssl { 0x0800 } else { 0 };
+    p.extend_from_slice(&caps.to_le_bytes()[..2]);
+    p.push(0xff); // character set
+    p.extend_from_slice(&2u16.to_le_bytes()); // status
+    p.extend_from_slice(&caps.to_le_bytes()[2..]);
+    p.push(21);
+    p.extend_from_slice(&[0; 10]);
+    p.extend_from_slice(b"ijklmnopqrst\0mysql_native_password\0");
+    let mut packet = (p.len() as u32).to_le_bytes()[..3].to_vec();
+    packet.push(0);
+    packet.extend(p);
+    packet
+}
+
+/// TPKT, X.224 Connection Confirm, then an RDP negotiation answer of `kind` (2 response,
+/// 3 failure) carrying `value`.
+fn rdp_confirm(kind: u8, value: u32) -> Vec<u8> {
+    let mut p = vec![
+        0x03, 0x00, 0x00, 0x13, 0x0e, 0xd0, 0x00, 0x00, 0x12, 0x34, 0x00,
+    ];
+    p.extend_from_slice(&[kind, 0x00, 0x08, 0x00]);
+    p.extend_from_slice(&value.to_le_bytes());
+    p
 }
 
 /// RFC 4511 ExtendedResponse { resultCode, matchedDN "", diagnosticMessage } in message 1.
@@ -143,6 +183,44 @@ async fn dialogue(kind: Kind, tcp: TcpStream) -> std::io::Result<Option<TcpStrea
             assert!(ask.starts_with(b"<starttls"), "{ask:?}");
             say!("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
         }
+        Kind::MysqlBlocking => {
+            let mut p = vec![0xff, 0x6a, 0x04]; // ER_HOST_NOT_PRIVILEGED
+            p.extend_from_slice(b"Host '127.0.0.1' is not allowed to connect to this MySQL server");
+            let mut packet = (p.len() as u32).to_le_bytes()[..3].to_vec();
+            packet.push(0);
+            packet.extend(p);
+            say!(packet);
+            return Ok(None);
+        }
+        Kind::Mysql | Kind::MysqlWithoutSsl => {
+            say!(mysql_greeting(kind == Kind::Mysql));
+            if kind == Kind::MysqlWithoutSsl {
+                return Ok(None);
+            }
+            // The ClientHello follows the SSLRequest unanswered: read the request alone.
+            let mut request = [0u8; 36];
+            s.get_mut().read_exact(&mut request).await?;
+            assert_eq!(
+                &request[..4],
+                &[32, 0, 0, 1],
+                "an SSLRequest is packet 1 of 32 bytes"
+            );
+            let caps = u32::from_le_bytes(request[4..8].try_into().unwrap());
+            assert_ne!(caps & 0x0800, 0, "CLIENT_SSL asked for");
+        }
+        Kind::Rdp | Kind::RdpRefusing => {
+            let mut request = [0u8; 19];
+            s.read_exact(&mut request).await?;
+            assert_eq!(&request[..2], &[3, 0]);
+            assert_eq!(request[5], 0xe0, "X.224 connection request");
+            let asked = u32::from_le_bytes(request[15..19].try_into().unwrap());
+            assert_ne!(asked & 1, 0, "PROTOCOL_SSL asked for");
+            if kind == Kind::RdpRefusing {
+                say!(rdp_confirm(3, 2));
+                return Ok(None);
+            }
+            say!(rdp_confirm(2, 2));
+        }
         Kind::Postgres | Kind::PostgresWithoutSsl => {
             let mut request = [0u8; 8];
             s.read_exact(&mut request).await?;
@@ -212,6 +290,8 @@ async fn every_protocol_yields_the_certificate_behind_its_dialogue() {
         (Kind::Ldap, Starttls::Ldap, "ldap.test"),
         (Kind::Xmpp, Starttls::Xmpp, "xmpp.test"),
         (Kind::Postgres, Starttls::Postgres, "postgres.test"),
+        (Kind::Mysql, Starttls::Mysql, "mysql.test"),
+        (Kind::Rdp, Starttls::Rdp, "rdp.test"),
     ];
     // The target list names each one's protocol in its starttls column (any case).
     let mut targets = "host,ip,port,starttls\n".to_string();
@@ -254,7 +334,7 @@ async fn refusals_are_starttls_errors_that_quote_the_server() {
     let leaf = pki
         .issue(&LeafSpec::new(&["xmpp.test"], 5101, 10, 80))
         .unwrap();
-    let cases: [(Kind, &str, &str, &str); 7] = [
+    let cases: [(Kind, &str, &str, &str); 10] = [
         (
             Kind::SmtpWithoutStarttls,
             "smtp",
@@ -290,6 +370,24 @@ async fn refusals_are_starttls_errors_that_quote_the_server() {
             "postgres",
             "db.test",
             "PostgreSQL STARTTLS: the server does not accept TLS (it answered the SSLRequest with \"N\"; ssl = off)",
+        ),
+        (
+            Kind::MysqlWithoutSsl,
+            "mysql",
+            "plaindb.test",
+            "MySQL STARTTLS: the server (version \"8.0.36\") does not offer TLS (no CLIENT_SSL capability)",
+        ),
+        (
+            Kind::MysqlBlocking,
+            "mysql",
+            "granted.test",
+            "MySQL STARTTLS: the server refused the connection: \"Host '127.0.0.1' is not allowed to connect to this MySQL server\"",
+        ),
+        (
+            Kind::RdpRefusing,
+            "rdp",
+            "desk.test",
+            "RDP STARTTLS: the server refused TLS with failure code 2 (SSL_NOT_ALLOWED_BY_SERVER: standard RDP security only)",
         ),
         // The stream is opened for the name asked for: a server that does not serve it says so.
         (

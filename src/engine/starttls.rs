@@ -1,5 +1,6 @@
 //! The plaintext dialogues that come before TLS on STARTTLS ports (SMTP, IMAP, POP3, FTP,
-//! LDAP, XMPP, PostgreSQL), and which ports and targets need one.
+//! LDAP, XMPP) and on database and remote-desktop ports that negotiate TLS in their own
+//! protocol (PostgreSQL, MySQL, RDP), and which ports and targets need one.
 //!
 //! A dialogue reads the server's greeting, asks for TLS the way its protocol does and returns
 //! once the server agreed: the next bytes on the connection are the TLS handshake. Each
@@ -19,7 +20,8 @@ use x509_parser::nom;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum StarttlsChoice {
     /// By the port: the well-known STARTTLS ports (25, 587, 143, 110, 21, 389, 3268, 5222,
-    /// 5432) get their protocol's dialogue, every other port TLS from the first byte.
+    /// 5432, 3306, 3389) get their protocol's dialogue, every other port TLS from the first
+    /// byte.
     #[default]
     Auto,
     /// TLS from the first byte on every port.
@@ -106,6 +108,29 @@ const LDAP_START_TLS: [u8; 31] = [
 /// PostgreSQL's SSLRequest: length 8, then the code 80877103.
 const POSTGRES_SSL_REQUEST: [u8; 8] = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f];
 
+/// MySQL's CLIENT_SSL capability flag.
+const MYSQL_CLIENT_SSL: u16 = 0x0800;
+
+/// MySQL's SSLRequest packet: header (payload length 32, sequence 1), then the client's
+/// capabilities (CLIENT_PROTOCOL_41 | CLIENT_SSL | CLIENT_SECURE_CONNECTION), the largest
+/// packet (16 MiB), character set utf8mb4 and 23 reserved zero bytes.
+const MYSQL_SSL_REQUEST: [u8; 36] = [
+    0x20, 0x00, 0x00, 0x01, // header
+    0x00, 0x8a, 0x00, 0x00, // capabilities
+    0x00, 0x00, 0x00, 0x01, // max packet size
+    0x2d, // character set
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+];
+
+/// RDP's connection request (MS-RDPBCGR 2.2.1.1): TPKT header, X.224 Connection Request,
+/// RDP_NEG_REQ asking for TLS or CredSSP (PROTOCOL_SSL | PROTOCOL_HYBRID). Both start with
+/// a TLS handshake; offering CredSSP too keeps servers that require NLA from refusing.
+const RDP_CONNECTION_REQUEST: [u8; 19] = [
+    0x03, 0x00, 0x00, 0x13, // TPKT, 19 bytes
+    0x0e, 0xe0, 0x00, 0x00, 0x00, 0x00, 0x00, // X.224 CR
+    0x01, 0x00, 0x08, 0x00, 0x03, 0x00, 0x00, 0x00, // RDP_NEG_REQ
+];
+
 /// Runs `proto`'s dialogue on a fresh connection. `name` is the name the server is asked
 /// for (XMPP's stream `to`; the address when the target has no name). `stage` always says
 /// what is being waited for ("greeting", "answer to STARTTLS"), so a caller whose timeout
@@ -128,6 +153,8 @@ pub async fn upgrade(
         Starttls::Ldap => ldap(&mut talk, stage).await,
         Starttls::Xmpp => xmpp(&mut talk, name, stage).await,
         Starttls::Postgres => postgres(&mut talk, stage).await,
+        Starttls::Mysql => mysql(&mut talk, stage).await,
+        Starttls::Rdp => rdp(&mut talk, stage).await,
     }?;
     talk.done()
 }
@@ -350,6 +377,101 @@ async fn postgres(t: &mut Talk<'_>, stage: &mut &'static str) -> Result<(), Refu
     }
 }
 
+async fn mysql(t: &mut Talk<'_>, stage: &mut &'static str) -> Result<(), Refusal> {
+    *stage = "greeting";
+    let packet = t
+        .packet(4, |h| {
+            usize::from(h[0]) | usize::from(h[1]) << 8 | usize::from(h[2]) << 16
+        })
+        .await?;
+    let payload = &packet[4..];
+    if payload.first() == Some(&0xff) {
+        // An ERR packet: code, then the message (no SQL state before authentication).
+        let text = String::from_utf8_lossy(payload.get(3..).unwrap_or_default()).into_owned();
+        return Err(answer("the server refused the connection", &[text]));
+    }
+    if payload.first() != Some(&10) {
+        return Err(Refusal::Answer(
+            "the greeting is not a MySQL handshake (protocol 10)".into(),
+        ));
+    }
+    // protocol version, server version (NUL-terminated), connection id (4), scramble (8),
+    // filler (1), then the capability flags' lower half.
+    let version_end = payload[1..].iter().position(|b| *b == 0).map(|p| p + 1);
+    let flags = version_end
+        .and_then(|v| payload.get(v + 14..v + 16))
+        .map(|f| u16::from_le_bytes([f[0], f[1]]));
+    let version = version_end
+        .map(|v| String::from_utf8_lossy(&payload[1..v]).into_owned())
+        .unwrap_or_default();
+    match flags {
+        None => Err(Refusal::Answer(
+            "the greeting is cut short of its capability flags".into(),
+        )),
+        Some(f) if f & MYSQL_CLIENT_SSL == 0 => Err(Refusal::Answer(format!(
+            "the server (version \"{}\") does not offer TLS (no CLIENT_SSL capability)",
+            crate::model::readable(&version)
+        ))),
+        Some(_) => {
+            // The server answers an SSLRequest with its half of the TLS handshake.
+            t.send(&MYSQL_SSL_REQUEST).await?;
+            Ok(())
+        }
+    }
+}
+
+async fn rdp(t: &mut Talk<'_>, stage: &mut &'static str) -> Result<(), Refusal> {
+    *stage = "answer to the connection request";
+    t.send(&RDP_CONNECTION_REQUEST).await?;
+    let packet = t
+        .packet(4, |h| {
+            usize::from(u16::from_be_bytes([h[2], h[3]])).saturating_sub(4)
+        })
+        .await?;
+    if packet[0] != 3 {
+        return Err(Refusal::Answer(
+            "the answer is not a TPKT packet (not an RDP server)".into(),
+        ));
+    }
+    // TPKT (4), X.224 Connection Confirm (7), then RDP_NEG_RSP or RDP_NEG_FAILURE (8).
+    let tpdu = &packet[4..];
+    if tpdu.get(1).map(|c| c & 0xf0) != Some(0xd0) {
+        return Err(Refusal::Answer(
+            "the answer is not an X.224 connection confirm".into(),
+        ));
+    }
+    let Some(neg) = tpdu.get(7..15) else {
+        return Err(Refusal::Answer(
+            "the server offers only standard RDP security, no TLS".into(),
+        ));
+    };
+    let value = u32::from_le_bytes([neg[4], neg[5], neg[6], neg[7]]);
+    match neg[0] {
+        // PROTOCOL_SSL, PROTOCOL_HYBRID, PROTOCOL_HYBRID_EX: TLS comes next.
+        0x02 if matches!(value, 1 | 2 | 8) => Ok(()),
+        0x02 => Err(Refusal::Answer(format!(
+            "the server chose protocol {value}, which does not start with TLS"
+        ))),
+        0x03 => {
+            let why = match value {
+                1 => " (SSL_REQUIRED_BY_SERVER)",
+                2 => " (SSL_NOT_ALLOWED_BY_SERVER: standard RDP security only)",
+                3 => " (SSL_CERT_NOT_ON_SERVER: no certificate configured)",
+                4 => " (INCONSISTENT_FLAGS)",
+                5 => " (HYBRID_REQUIRED_BY_SERVER)",
+                6 => " (SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER)",
+                _ => "",
+            };
+            Err(Refusal::Answer(format!(
+                "the server refused TLS with failure code {value}{why}"
+            )))
+        }
+        other => Err(Refusal::Answer(format!(
+            "the negotiation answer has unknown type {other}"
+        ))),
+    }
+}
+
 /// One connection's plaintext exchange: what was read and not yet used sits in `buf`.
 struct Talk<'a> {
     tcp: &'a TcpStream,
@@ -403,6 +525,28 @@ impl Talk<'_> {
                 }
             }
         }
+    }
+
+    /// A length-prefixed packet, header included: `header` bytes, of which `length` reads
+    /// how many follow. The packet is taken out of what was read.
+    async fn packet(
+        &mut self,
+        header: usize,
+        length: impl Fn(&[u8]) -> usize,
+    ) -> Result<Vec<u8>, Refusal> {
+        while self.buf.len() < header {
+            self.fill().await?;
+        }
+        let total = header + length(&self.buf[..header]);
+        if total > MAX_DIALOGUE {
+            return Err(Refusal::Answer(format!(
+                "the server announced a packet of {total} bytes"
+            )));
+        }
+        while self.buf.len() < total {
+            self.fill().await?;
+        }
+        Ok(self.buf.drain(..total).collect())
     }
 
     /// The next line, without its line end.
