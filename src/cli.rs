@@ -83,9 +83,13 @@ pub struct ScanArgs {
     /// TCP connect timeout (e.g. 3s, 500ms).
     #[arg(long, default_value = "5s", value_parser = timeout)]
     pub connect_timeout: Duration,
-    /// TLS handshake timeout (a STARTTLS dialogue included).
+    /// TLS handshake timeout.
     #[arg(long, default_value = "5s", value_parser = timeout)]
     pub handshake_timeout: Duration,
+    /// Time for the plaintext dialogue before TLS on STARTTLS endpoints (mail servers may
+    /// hold their greeting back for seconds on purpose).
+    #[arg(long, default_value = "15s", value_parser = timeout)]
+    pub starttls_timeout: Duration,
     /// Hard limit per endpoint, retries and the legacy second connection included (default:
     /// enough for every attempt).
     #[arg(long, value_parser = timeout)]

@@ -329,6 +329,9 @@ pub struct Timings {
     pub dns_ms: Option<f64>,
     /// TCP connect.
     pub connect_ms: Option<f64>,
+    /// The plaintext dialogue before TLS (STARTTLS), when there was one.
+    #[serde(default)]
+    pub starttls_ms: Option<f64>,
     /// TLS handshake up to the point it ended.
     pub handshake_ms: Option<f64>,
 }

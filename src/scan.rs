@@ -94,7 +94,9 @@ pub fn build_engine(args: &ScanArgs) -> Result<(Arc<Engine>, Option<String>), Er
     };
     let server = args.resolver.as_deref().map(parse_resolver).transpose()?;
     let dns = Dns::new(server, family).map_err(Error::Runtime)?;
-    let per_try = args.connect_timeout + args.handshake_timeout;
+    // Any endpoint may have a dialogue before TLS: a target list's column can ask for one
+    // whatever --starttls says.
+    let per_try = args.connect_timeout + args.starttls_timeout + args.handshake_timeout;
     let backoff: Duration = (1..=args.retries)
         .map(|t| Duration::from_millis(200u64 << t.min(5)))
         .sum();
@@ -112,6 +114,7 @@ pub fn build_engine(args: &ScanArgs) -> Result<(Arc<Engine>, Option<String>), Er
         concurrency,
         connect_timeout: args.connect_timeout,
         handshake_timeout: args.handshake_timeout,
+        starttls_timeout: args.starttls_timeout,
         deadline,
         retries: args.retries,
         rate: args.rate,

@@ -323,6 +323,7 @@ async fn every_protocol_yields_the_certificate_behind_its_dialogue() {
             "{name}: no web ALPN offered to a {proto} server"
         );
         assert!(o.findings.is_empty(), "{name}: {:?}", o.findings);
+        assert!(o.timings.starttls_ms.is_some() && o.timings.handshake_ms.is_some());
         let row = certsweep::report::csv::ScanRow::from_observation(o, 0);
         assert_eq!(row.starttls, proto.as_str());
     }
@@ -424,7 +425,15 @@ async fn a_silent_server_times_out_saying_what_was_awaited() {
     // --starttls applies to every target without a column of its own.
     let obs = run_sweep(
         format!("quiet.test@{}\n", tarpit.addr),
-        &["--starttls", "pop3", "--handshake-timeout", "300ms"],
+        &[
+            "--starttls",
+            "pop3",
+            "--starttls-timeout",
+            "300ms",
+            // The dialogue has its own limit, not the handshake's.
+            "--handshake-timeout",
+            "100ms",
+        ],
     )
     .await;
     assert_eq!(obs.len(), 1);

@@ -3,7 +3,7 @@
 //! extension holding SHA-256 of the key authorization.
 
 use super::{Check, Evidence};
-use crate::engine::handshake::{probe, TlsClient};
+use crate::engine::handshake::{probe, Timeouts, TlsClient};
 use crate::model::ErrorClass;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -29,8 +29,7 @@ pub async fn check_address(
         SocketAddr::new(ip, port),
         Some(name),
         None,
-        timeout,
-        timeout,
+        Timeouts::all(timeout),
     )
     .await;
     let ev = |result: String| Evidence {

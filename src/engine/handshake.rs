@@ -249,12 +249,50 @@ async fn handshake(tcp: &TcpStream, conn: &mut ClientConnection) -> io::Result<(
     }
 }
 
-/// Where a connection's handshake phase failed.
-enum Failed {
-    /// In the plaintext dialogue before TLS.
-    Starttls(Starttls, Refusal),
-    /// In the TLS handshake.
-    Tls(io::Error),
+/// Runs `proto`'s dialogue within `limit`. A failure is the endpoint's error, and whether
+/// trying again may help (a timeout or a reset; an answer is an answer).
+async fn talk(
+    tcp: &TcpStream,
+    proto: Starttls,
+    sni: Option<&str>,
+    addr: SocketAddr,
+    limit: Duration,
+) -> Result<(), (ErrorInfo, bool)> {
+    let name = sni.map_or_else(|| addr.ip().to_string(), str::to_string);
+    let mut stage = "";
+    let talked =
+        tokio::time::timeout(limit, starttls::upgrade(tcp, proto, &name, &mut stage)).await;
+    let server = proto.display_name();
+    match talked {
+        Ok(Ok(())) => Ok(()),
+        Err(_) => Err((
+            ErrorInfo {
+                class: ErrorClass::TlsTimeout,
+                message: format!(
+                    "connected, but no {stage} from the {server} server within {}",
+                    crate::duration::display(limit)
+                ),
+            },
+            true,
+        )),
+        Ok(Err(Refusal::Io(e))) => Err((
+            ErrorInfo {
+                class: ErrorClass::StarttlsError,
+                message: format!("{server} STARTTLS dialogue failed: {e}"),
+            },
+            matches!(
+                e.kind(),
+                io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
+            ),
+        )),
+        Ok(Err(Refusal::Answer(text))) => Err((
+            ErrorInfo {
+                class: ErrorClass::StarttlsError,
+                message: format!("{server} STARTTLS: {text}"),
+            },
+            false,
+        )),
+    }
 }
 
 /// Non-blocking reads and writes on a tokio socket, for rustls's `read_tls`/`write_tls`.
@@ -289,6 +327,8 @@ pub struct Attempt {
     pub tls: Option<TlsInfo>,
     /// TCP connect time.
     pub connect_ms: Option<f64>,
+    /// Time of the plaintext dialogue before TLS, when there was one.
+    pub starttls_ms: Option<f64>,
     /// Handshake time, up to completion or failure.
     pub handshake_ms: Option<f64>,
     /// The failure, if any.
@@ -314,17 +354,40 @@ pub enum LegacyReason {
     HungUp,
 }
 
+/// How long each phase of a connection may take.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// TCP connect.
+    pub connect: Duration,
+    /// The plaintext dialogue before TLS, when there is one: mail servers delay their
+    /// greeting on purpose (Postfix's postscreen for 6 s, sendmail's greet_pause).
+    pub starttls: Duration,
+    /// The TLS handshake.
+    pub handshake: Duration,
+}
+
+impl Timeouts {
+    /// The same limit for connect and handshake, and for a dialogue if there is one.
+    pub fn all(limit: Duration) -> Self {
+        Timeouts {
+            connect: limit,
+            starttls: limit,
+            handshake: limit,
+        }
+    }
+}
+
 /// Connects to `addr` and runs one handshake with `sni` (none for bare addresses), after
-/// `starttls`'s plaintext dialogue when the endpoint needs one. The handshake timeout covers
-/// the dialogue too.
+/// `starttls`'s plaintext dialogue when the endpoint needs one.
 pub async fn probe(
     client: &TlsClient,
     addr: SocketAddr,
     sni: Option<&str>,
     starttls: Option<Starttls>,
-    connect_timeout: Duration,
-    handshake_timeout: Duration,
+    limits: Timeouts,
 ) -> Attempt {
+    let connect_timeout = limits.connect;
+    let handshake_timeout = limits.handshake;
     let mut out = Attempt::default();
     let server_name: ServerName<'static> = match sni {
         Some(n) => match ServerName::try_from(n.to_string()) {
@@ -372,21 +435,19 @@ pub async fn probe(
             return out;
         }
     };
-    let t1 = Instant::now();
-    // What the dialogue waits for while it runs, read when the timeout cuts it.
-    let mut stage: Option<&'static str> = None;
-    let result = tokio::time::timeout(handshake_timeout, async {
-        if let Some(proto) = starttls {
-            let name = sni.map_or_else(|| addr.ip().to_string(), str::to_string);
-            let waiting_for = stage.insert("");
-            starttls::upgrade(&tcp, proto, &name, waiting_for)
-                .await
-                .map_err(|r| Failed::Starttls(proto, r))?;
-            stage = None;
+    if let Some(proto) = starttls {
+        let t = Instant::now();
+        let talked = talk(&tcp, proto, sni, addr, limits.starttls).await;
+        out.starttls_ms = Some(ms(t.elapsed()));
+        if let Err((error, retry_may_help)) = talked {
+            close_with_reset(&tcp);
+            out.error = Some(error);
+            out.retry_may_help = retry_may_help;
+            return out;
         }
-        handshake(&tcp, &mut conn).await.map_err(Failed::Tls)
-    })
-    .await;
+    }
+    let t1 = Instant::now();
+    let result = tokio::time::timeout(handshake_timeout, handshake(&tcp, &mut conn)).await;
     out.handshake_ms = Some(ms(t1.elapsed()));
     close_with_reset(&tcp);
     out.chain = slot
@@ -396,37 +457,15 @@ pub async fn probe(
     match result {
         Err(_) => {
             out.retry_may_help = out.chain.is_empty();
-            let what = match (stage, starttls) {
-                (Some(waiting_for), Some(proto)) => {
-                    format!("{waiting_for} from the {} server", proto.display_name())
-                }
-                _ => "complete TLS handshake".to_string(),
-            };
             out.error = Some(ErrorInfo {
                 class: ErrorClass::TlsTimeout,
                 message: format!(
-                    "connected, but no {what} within {}",
+                    "connected, but no complete TLS handshake within {}",
                     crate::duration::display(handshake_timeout)
                 ),
             })
         }
-        Ok(Err(Failed::Starttls(proto, refusal))) => {
-            let message = match refusal {
-                Refusal::Io(e) => {
-                    out.retry_may_help = matches!(
-                        e.kind(),
-                        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
-                    );
-                    format!("{} STARTTLS dialogue failed: {e}", proto.display_name())
-                }
-                Refusal::Answer(text) => format!("{} STARTTLS: {text}", proto.display_name()),
-            };
-            out.error = Some(ErrorInfo {
-                class: ErrorClass::StarttlsError,
-                message,
-            });
-        }
-        Ok(Err(Failed::Tls(e))) => {
+        Ok(Err(e)) => {
             out.retry_may_help = out.chain.is_empty()
                 && matches!(
                     e.kind(),
@@ -496,41 +535,35 @@ pub async fn legacy_fallback(
     addr: SocketAddr,
     sni: Option<&str>,
     starttls: Option<Starttls>,
-    connect_timeout: Duration,
-    handshake_timeout: Duration,
+    limits: Timeouts,
 ) {
     let Some(reason) = out.fallback else {
         return;
     };
+    let (connect_timeout, handshake_timeout) = (limits.connect, limits.handshake);
     let t0 = Instant::now();
     let got = match tokio::time::timeout(connect_timeout, connect(addr)).await {
         Err(_) => Err("no TCP answer to a second connection".to_string()),
         Ok(Err(e)) => Err(format!("a second connection failed: {e}")),
         Ok(Ok(tcp)) => {
-            let got = tokio::time::timeout(handshake_timeout, async {
-                if let Some(proto) = starttls {
-                    let name = sni.map_or_else(|| addr.ip().to_string(), str::to_string);
-                    starttls::upgrade(&tcp, proto, &name, &mut "")
-                        .await
-                        .map_err(|r| {
-                            format!(
-                                "the second connection's {} STARTTLS dialogue failed: {r}",
-                                proto.display_name()
-                            )
-                        })?;
-                }
-                super::legacy::grab(&tcp, sni)
+            let talked = match starttls {
+                Some(proto) => talk(&tcp, proto, sni, addr, limits.starttls)
                     .await
-                    .map_err(|e| e.to_string())
-            })
-            .await
-            .map_err(|_| {
-                format!(
-                    "no certificate within {}",
-                    crate::duration::display(handshake_timeout)
-                )
-            })
-            .and_then(|r| r);
+                    .map_err(|(e, _)| format!("on the second connection: {}", e.message)),
+                None => Ok(()),
+            };
+            let got = match talked {
+                Err(why) => Err(why),
+                Ok(()) => tokio::time::timeout(handshake_timeout, super::legacy::grab(&tcp, sni))
+                    .await
+                    .map_err(|_| {
+                        format!(
+                            "no certificate within {}",
+                            crate::duration::display(handshake_timeout)
+                        )
+                    })
+                    .and_then(|r| r.map_err(|e| e.to_string())),
+            };
             close_with_reset(&tcp);
             got
         }

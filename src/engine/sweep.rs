@@ -5,7 +5,7 @@
 //! bounded channel from a reader thread, each endpoint task holds a semaphore permit, and
 //! results leave through a bounded channel as soon as they are complete.
 
-use super::handshake::{legacy_fallback, probe, Attempt, TlsClient};
+use super::handshake::{legacy_fallback, probe, Attempt, Timeouts, TlsClient};
 use super::resolve::Dns;
 use super::starttls::StarttlsChoice;
 use super::targets::{Target, TargetError};
@@ -29,6 +29,8 @@ pub struct SweepConfig {
     pub connect_timeout: Duration,
     /// TLS handshake timeout.
     pub handshake_timeout: Duration,
+    /// Time for the plaintext dialogue before TLS on STARTTLS endpoints.
+    pub starttls_timeout: Duration,
     /// Hard limit for one endpoint, retries included; the task is cancelled past it.
     pub deadline: Duration,
     /// Extra attempts after a timeout or reset.
@@ -52,6 +54,7 @@ impl Default for SweepConfig {
             concurrency: 1000,
             connect_timeout: Duration::from_secs(5),
             handshake_timeout: Duration::from_secs(5),
+            starttls_timeout: Duration::from_secs(15),
             deadline: Duration::from_secs(12),
             retries: 0,
             rate: None,
@@ -450,6 +453,14 @@ impl Engine {
         }
     }
 
+    fn timeouts(&self) -> Timeouts {
+        Timeouts {
+            connect: self.cfg.connect_timeout,
+            starttls: self.cfg.starttls_timeout,
+            handshake: self.cfg.handshake_timeout,
+        }
+    }
+
     /// The dialogue an endpoint on `port` gets: the target's choice, else the sweep's.
     fn starttls(&self, target: Option<StarttlsChoice>, port: u16) -> Option<Starttls> {
         target.unwrap_or(self.cfg.starttls).for_port(port)
@@ -508,8 +519,7 @@ impl Engine {
                     addr,
                     ep.sni.as_deref(),
                     ep.starttls,
-                    self.cfg.connect_timeout,
-                    self.cfg.handshake_timeout,
+                    self.timeouts(),
                 ),
             )
             .await;
@@ -547,8 +557,7 @@ impl Engine {
                         addr,
                         ep.sni.as_deref(),
                         ep.starttls,
-                        self.cfg.connect_timeout,
-                        self.cfg.handshake_timeout,
+                        self.timeouts(),
                     ),
                 )
                 .await;
@@ -621,6 +630,7 @@ impl Engine {
             timings: Timings {
                 dns_ms,
                 connect_ms: attempt.connect_ms,
+                starttls_ms: attempt.starttls_ms,
                 handshake_ms: attempt.handshake_ms,
             },
             error: attempt.error,

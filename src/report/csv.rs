@@ -73,6 +73,8 @@ pub struct ScanRow {
     /// Plaintext protocol spoken before TLS (`smtp`, `imap`, …), empty for TLS from the
     /// first byte. Last, as it came after the other columns.
     pub starttls: String,
+    /// STARTTLS dialogue time, ms.
+    pub starttls_ms: String,
 }
 
 fn ms(v: Option<f64>) -> String {
@@ -153,6 +155,7 @@ impl ScanRow {
                 .starttls
                 .map(|p| p.as_str().to_string())
                 .unwrap_or_default(),
+            starttls_ms: ms(o.timings.starttls_ms),
         }
     }
 }
@@ -230,4 +233,5 @@ pub const SCAN_COLUMNS: &[&str] = &[
     "error_class",
     "error_message",
     "starttls",
+    "starttls_ms",
 ];
