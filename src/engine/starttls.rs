@@ -58,6 +58,14 @@ impl StarttlsChoice {
     }
 }
 
+/// Whether the server has the first word (a greeting) rather than the client.
+pub fn server_speaks_first(proto: Starttls) -> bool {
+    match proto {
+        Starttls::Smtp | Starttls::Imap | Starttls::Pop3 | Starttls::Ftp | Starttls::Mysql => true,
+        Starttls::Ldap | Starttls::Xmpp | Starttls::Postgres | Starttls::Rdp => false,
+    }
+}
+
 /// Why a dialogue did not lead to TLS.
 #[derive(Debug)]
 pub enum Refusal {
