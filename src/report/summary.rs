@@ -1,6 +1,6 @@
 //! The end-of-run summary of a sweep.
 
-use crate::model::{ErrorClass, Finding, Observation};
+use crate::model::{ErrorClass, Finding, Observation, Starttls};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
@@ -16,6 +16,8 @@ pub struct Summary {
     pub errors: BTreeMap<ErrorClass, u64>,
     /// Per trust finding.
     pub findings: BTreeMap<Finding, u64>,
+    /// Endpoints that spoke a protocol before TLS, per protocol.
+    pub starttls: BTreeMap<Starttls, u64>,
     /// Unusable target lines.
     pub bad_targets: u64,
     /// Duplicate targets collapsed.
@@ -49,6 +51,9 @@ impl Summary {
         }
         for f in &o.findings {
             *self.findings.entry(*f).or_default() += 1;
+        }
+        if let Some(p) = o.starttls {
+            *self.starttls.entry(p).or_default() += 1;
         }
         if o.attempts > 1 {
             self.retried += 1;
@@ -117,6 +122,15 @@ impl fmt::Display for Summary {
                 self.retried, self.retried_failed
             )?;
         }
+        if !self.starttls.is_empty() {
+            // Ports pick a dialogue by themselves (--starttls auto): say which ones did.
+            let parts: Vec<String> = self
+                .starttls
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            writeln!(f, "  starttls: {} endpoints", parts.join(", "))?;
+        }
         if !self.findings.is_empty() {
             let parts: Vec<String> = self
                 .findings
@@ -126,5 +140,27 @@ impl fmt::Display for Summary {
             writeln!(f, "  findings: {}", parts.join(", "))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_behind_a_dialogue_are_counted_per_protocol() {
+        let mut s = Summary::default();
+        let ip = std::net::IpAddr::from([10, 0, 0, 1]);
+        let mut mail = crate::fleet::presenting("mx.x.com", ip, "A", 0, 1);
+        mail.starttls = Some(Starttls::Smtp);
+        s.add(&mail);
+        s.add(&mail);
+        s.add(&crate::fleet::presenting("www.x.com", ip, "B", 0, 1));
+        let text = s.to_string();
+        assert!(text.contains("\n  starttls: smtp 2 endpoints\n"), "{text}");
+        assert!(
+            text.starts_with("3 endpoints, 3 certificates captured"),
+            "{text}"
+        );
     }
 }
