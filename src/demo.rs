@@ -38,7 +38,7 @@ fn order_json(o: &Order<'_>) -> serde_json::Value {
     })
 }
 
-/// Starts one endpoint serving `leaf` and returns its target line (`name@addr`).
+/// Starts one endpoint serving `leaf` and returns its target row (`host,ip,port,starttls`).
 async fn serve(
     name: &str,
     leaf: &Leaf,
@@ -46,9 +46,18 @@ async fn serve(
     servers: &mut Vec<Server>,
 ) -> Result<String, Error> {
     let s = fleet::serve_tls(bind, leaf, &[], None).await.map_err(rt)?;
-    let line = format!("{name}@{}\n", s.addr);
-    servers.push(s);
-    Ok(line)
+    Ok(row(name, s, "", servers))
+}
+
+/// The target row of `name` at `server`'s address, the server kept running.
+fn row(name: &str, server: Server, starttls: &str, servers: &mut Vec<Server>) -> String {
+    let line = format!(
+        "{name},{},{},{starttls}\n",
+        server.addr.ip(),
+        server.addr.port()
+    );
+    servers.push(server);
+    line
 }
 
 fn rt(e: impl std::fmt::Display) -> Error {
@@ -224,20 +233,23 @@ pub async fn run_demo(args: DemoArgs) -> Result<u8, Error> {
     let lo: IpAddr = IpAddr::from([127, 0, 0, 1]);
     let any = SocketAddr::new(lo, 0);
     let mut servers: Vec<Server> = Vec::new();
-    let mut targets = String::from("# certsweep demo fleet (loopback)\n");
+    let mut targets = String::from("host,ip,port,starttls\n");
     targets += &serve("www.acme.example", &www, any, &mut servers).await?;
     targets += &serve("api.acme.example", &api_old, any, &mut servers).await?;
     let shop1 = fleet::serve_tls(any, &shop_new, &[], None)
         .await
         .map_err(rt)?;
     let shop_port = shop1.addr.port();
-    targets += &format!("shop.acme.example@{}\n", shop1.addr);
-    servers.push(shop1);
+    targets += &row("shop.acme.example", shop1, "", &mut servers);
     // The second load-balancer member: same name and port, another address, old file.
     let member2 = SocketAddr::new(IpAddr::from([127, 0, 0, 2]), shop_port);
     targets += &serve("shop.acme.example", &shop_old, member2, &mut servers).await?;
     targets += &serve("legacy.acme.example", &legacy, any, &mut servers).await?;
-    targets += &serve("mail.acme.example", &mail, any, &mut servers).await?;
+    // A mail server: its certificate comes after SMTP's STARTTLS.
+    let smtp = fleet::serve_smtp(any, "mail.acme.example", &mail)
+        .await
+        .map_err(rt)?;
+    targets += &row("mail.acme.example", smtp, "smtp", &mut servers);
     targets += &serve("vpn.acme.example", &vpn, any, &mut servers).await?;
     targets += &serve("intranet.acme.example", &intranet, any, &mut servers).await?;
     targets += &serve("pay.acme.example", &checkout, any, &mut servers).await?;
@@ -245,11 +257,11 @@ pub async fn run_demo(args: DemoArgs) -> Result<u8, Error> {
     targets += &serve("cdn.acme.example", &cdn_re, any, &mut servers).await?;
     targets += &serve("new.acme.example", &new_old, any, &mut servers).await?;
     let refused = fleet::refused_addr(lo).await.map_err(rt)?;
-    targets += &format!("status.acme.example@{refused}\n");
+    targets += &format!("status.acme.example,{},{},\n", refused.ip(), refused.port());
 
     let work = tempfile::tempdir().map_err(rt)?;
     let inv = work.path().join("certinext-orders.json");
-    let tgt = work.path().join("targets.txt");
+    let tgt = work.path().join("targets.csv");
     let ca = work.path().join("demo-root.pem");
     let write = |p: &std::path::Path, s: &str| std::fs::write(p, s).map_err(rt);
     write(&inv, &serde_json::to_string_pretty(&report).map_err(rt)?)?;
@@ -296,9 +308,10 @@ pub async fn run_demo(args: DemoArgs) -> Result<u8, Error> {
             "{:<24} {:<22} {:<21} {:<18} {:<18}",
             o.host,
             format!(
-                "{}:{}",
+                "{}:{}{}",
                 o.ip.map(|i| i.to_string()).unwrap_or_default(),
-                o.port
+                o.port,
+                o.starttls.map(|p| format!(" {p}")).unwrap_or_default()
             ),
             v.status.as_str(),
             o.cert.as_ref().map(|c| c.serial.as_str()).unwrap_or("-"),

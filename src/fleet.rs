@@ -321,6 +321,63 @@ pub fn serve_config(listener: TcpListener, config: ServerConfig) -> Result<Serve
     Ok(Server { addr, task })
 }
 
+/// Serves `leaf` behind SMTP's STARTTLS on `bind`: a greeting, an EHLO answer offering
+/// STARTTLS, then TLS; each connection is held until the client goes. The demo's mail server.
+pub async fn serve_smtp(bind: SocketAddr, name: &str, leaf: &Leaf) -> Result<Server, FleetError> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let config =
+        ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()?
+            .with_no_client_auth()
+            .with_single_cert(leaf.chain.clone(), leaf.key.clone_key())?;
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = listen(bind)?;
+    let addr = listener.local_addr()?;
+    let greeting = format!("220 {name} ESMTP\r\n");
+    let offer = format!("250-{name}\r\n250-8BITMIME\r\n250 STARTTLS\r\n");
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            let (acceptor, greeting, offer) = (acceptor.clone(), greeting.clone(), offer.clone());
+            tokio::spawn(async move {
+                let mut s = BufReader::new(tcp);
+                let mut line = String::new();
+                let talked: std::io::Result<bool> = async {
+                    s.get_mut().write_all(greeting.as_bytes()).await?;
+                    s.read_line(&mut line).await?;
+                    if !line.to_ascii_uppercase().starts_with("EHLO ") {
+                        s.get_mut().write_all(b"500 5.5.2 Error\r\n").await?;
+                        return Ok(false);
+                    }
+                    s.get_mut().write_all(offer.as_bytes()).await?;
+                    line.clear();
+                    s.read_line(&mut line).await?;
+                    if !line.eq_ignore_ascii_case("STARTTLS\r\n") {
+                        s.get_mut().write_all(b"502 5.5.1 Error\r\n").await?;
+                        return Ok(false);
+                    }
+                    s.get_mut()
+                        .write_all(b"220 2.0.0 Ready to start TLS\r\n")
+                        .await?;
+                    // A client that sent its ClientHello early would have it read here.
+                    Ok(s.buffer().is_empty())
+                }
+                .await;
+                if !matches!(talked, Ok(true)) {
+                    return;
+                }
+                if let Ok(mut tls) = acceptor.accept(s.into_inner()).await {
+                    let mut buf = [0u8; 256];
+                    while matches!(tls.read(&mut buf).await, Ok(n) if n > 0) {}
+                }
+            });
+        }
+    });
+    Ok(Server { addr, task })
+}
+
 /// A listener that accepts TCP and never says a word (a tarpit).
 pub async fn serve_tarpit(bind: SocketAddr) -> Result<Server, FleetError> {
     let listener = TcpListener::bind(bind).await?;
