@@ -142,6 +142,16 @@ pub struct Leaf {
 }
 
 impl Leaf {
+    /// A TLS 1.3/1.2 server configuration serving this leaf's chain (ring provider).
+    pub fn server_config(&self) -> Result<ServerConfig, FleetError> {
+        Ok(
+            ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()?
+                .with_no_client_auth()
+                .with_single_cert(self.chain.clone(), self.key.clone_key())?,
+        )
+    }
+
     fn certified_key(&self) -> Result<Arc<CertifiedKey>, FleetError> {
         let provider = rustls::crypto::ring::default_provider();
         let key = provider
@@ -325,12 +335,7 @@ pub fn serve_config(listener: TcpListener, config: ServerConfig) -> Result<Serve
 /// STARTTLS, then TLS; each connection is held until the client goes. The demo's mail server.
 pub async fn serve_smtp(bind: SocketAddr, name: &str, leaf: &Leaf) -> Result<Server, FleetError> {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    let config =
-        ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()?
-            .with_no_client_auth()
-            .with_single_cert(leaf.chain.clone(), leaf.key.clone_key())?;
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(leaf.server_config()?));
     let listener = listen(bind)?;
     let addr = listener.local_addr()?;
     let greeting = format!("220 {name} ESMTP\r\n");

@@ -245,14 +245,7 @@ async fn serve(kind: Kind, leaf: &fleet::Leaf) -> SocketAddr {
 /// A server of `kind` on `at`. It offers ALPN, so a client that offered `h2` to a mail
 /// server would get it back.
 async fn serve_at(kind: Kind, leaf: &fleet::Leaf, at: SocketAddr) -> SocketAddr {
-    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(leaf.chain.clone(), leaf.key.clone_key())
-    .unwrap();
+    let mut config = leaf.server_config().unwrap();
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let listener = fleet::listen(at).unwrap();

@@ -746,15 +746,8 @@ fn resetting_server(
     tokio::sync::watch::Receiver<usize>,
     tokio::task::JoinHandle<()>,
 ) {
-    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(leaf.chain.clone(), leaf.key.clone_key())
-    .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let acceptor =
+        tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(leaf.server_config().unwrap()));
     let listener = fleet::listen(SocketAddr::new(ip("127.0.0.1"), 0)).unwrap();
     let addr = listener.local_addr().unwrap();
     let (accepted_tx, accepted) = tokio::sync::watch::channel(0usize);

@@ -69,6 +69,14 @@ impl Summary {
     }
 }
 
+/// `name count, name count, ...` in the map's order.
+fn counts<K: fmt::Display>(map: &BTreeMap<K, u64>) -> String {
+    map.iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let secs = self.duration.as_secs_f64();
@@ -106,12 +114,7 @@ impl fmt::Display for Summary {
             )?;
         }
         if !self.errors.is_empty() {
-            let parts: Vec<String> = self
-                .errors
-                .iter()
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect();
-            writeln!(f, "  errors: {}", parts.join(", "))?;
+            writeln!(f, "  errors: {}", counts(&self.errors))?;
         }
         if self.retried > 0 {
             // Flaky endpoints: a reset or timeout that a second try got past is still worth
@@ -124,20 +127,10 @@ impl fmt::Display for Summary {
         }
         if !self.starttls.is_empty() {
             // Ports pick a dialogue by themselves (--starttls auto): say which ones did.
-            let parts: Vec<String> = self
-                .starttls
-                .iter()
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect();
-            writeln!(f, "  starttls: {} endpoints", parts.join(", "))?;
+            writeln!(f, "  starttls: {} endpoints", counts(&self.starttls))?;
         }
         if !self.findings.is_empty() {
-            let parts: Vec<String> = self
-                .findings
-                .iter()
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect();
-            writeln!(f, "  findings: {}", parts.join(", "))?;
+            writeln!(f, "  findings: {}", counts(&self.findings))?;
         }
         Ok(())
     }
