@@ -521,3 +521,33 @@ async fn a_legacy_mail_server_is_read_after_the_dialogue_too() {
     assert_eq!(o.findings, vec![Finding::LegacyTls]);
     assert_eq!(o.starttls, Some(Starttls::Smtp));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_text_answer_to_the_client_hello_is_quoted_with_what_it_suggests() {
+    // An SMTP server on a port that does not say so, and a plain HTTP server (hyper).
+    let pki = Pki::new("Plain").unwrap();
+    let leaf = pki
+        .issue(&LeafSpec::new(&["mx.test"], 5401, 10, 80))
+        .unwrap();
+    let smtp = serve(Kind::Smtp, &leaf).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let http = listener.local_addr().unwrap();
+    let _web = support::dcvfix::http_on(listener, |_| (200, vec![], "hello".into())).await;
+    let obs = run_sweep(format!("mx.test@{smtp}\nweb.test@{http}\n"), &[]).await;
+    let m = by_key(&obs);
+    for (key, said) in [
+        (
+            "mx.test@127.0.0.1",
+            "the server answered in plain text, \"220-mail.test ESMTP\" (an SMTP or FTP greeting: give the target starttls=smtp or starttls=ftp)",
+        ),
+        (
+            "web.test@127.0.0.1",
+            "the server answered in plain text, \"HTTP/1.1 400 Bad Request\" (plain HTTP: the port does not serve HTTPS)",
+        ),
+    ] {
+        let o = m[key];
+        assert_eq!(o.error_class(), Some(ErrorClass::TlsError), "{key}");
+        let message = &o.error.as_ref().unwrap().message;
+        assert!(message.ends_with(said), "{key}: {message}");
+    }
+}

@@ -214,8 +214,12 @@ impl TlsClient {
 /// write and the server's work for it. In TLS 1.2 the client's Finished precedes the server's,
 /// so there nothing is left unsent. Errors carry the `rustls::Error` as tokio-rustls does, so
 /// `classify_tls` reads both the same way.
-async fn handshake(tcp: &TcpStream, conn: &mut ClientConnection) -> io::Result<()> {
-    let mut io = Io(tcp);
+async fn handshake(
+    tcp: &TcpStream,
+    conn: &mut ClientConnection,
+    opening: &mut Opening,
+) -> io::Result<()> {
+    let mut io = Io { tcp, opening };
     loop {
         while conn.is_handshaking() && conn.wants_write() {
             match conn.write_tls(&mut io) {
@@ -295,22 +299,78 @@ async fn talk(
     }
 }
 
-/// Non-blocking reads and writes on a tokio socket, for rustls's `read_tls`/`write_tls`.
-struct Io<'a>(&'a TcpStream);
+/// The first bytes the server sent, kept to explain a server that does not speak TLS.
+struct Opening {
+    bytes: [u8; 80],
+    len: usize,
+}
+
+impl Opening {
+    fn new() -> Self {
+        Opening {
+            bytes: [0; 80],
+            len: 0,
+        }
+    }
+
+    /// What a server that answered a ClientHello in plain text said, and what that suggests:
+    /// a greeting of a STARTTLS protocol, plain HTTP, SSH. `None` when the bytes are not text.
+    fn plain_text(&self) -> Option<String> {
+        let bytes = &self.bytes[..self.len];
+        // The kept bytes may end inside a character.
+        let text = match std::str::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).ok()?,
+        };
+        let line = text.lines().next().unwrap_or_default().trim();
+        if line.is_empty() || !line.chars().all(|c| c.is_ascii_graphic() || c == ' ') {
+            return None;
+        }
+        let hint = if line.starts_with("220") {
+            "an SMTP or FTP greeting: give the target starttls=smtp or starttls=ftp"
+        } else if line.starts_with("* OK") {
+            "an IMAP greeting: give the target starttls=imap"
+        } else if line.starts_with("+OK") {
+            "a POP3 greeting: give the target starttls=pop3"
+        } else if line.starts_with("HTTP/") {
+            "plain HTTP: the port does not serve HTTPS"
+        } else if line.starts_with("SSH-") {
+            "an SSH server"
+        } else {
+            "not TLS"
+        };
+        Some(format!(
+            "the server answered in plain text, \"{line}\" ({hint})"
+        ))
+    }
+}
+
+/// Non-blocking reads and writes on a tokio socket, for rustls's `read_tls`/`write_tls`;
+/// the first bytes read are kept in `opening`.
+struct Io<'a> {
+    tcp: &'a TcpStream,
+    opening: &'a mut Opening,
+}
 
 impl io::Read for Io<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.try_read(buf)
+        let n = self.tcp.try_read(buf)?;
+        if self.opening.len == 0 {
+            let keep = n.min(self.opening.bytes.len());
+            self.opening.bytes[..keep].copy_from_slice(&buf[..keep]);
+            self.opening.len = keep;
+        }
+        Ok(n)
     }
 }
 
 impl io::Write for Io<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.try_write(buf)
+        self.tcp.try_write(buf)
     }
 
     fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        self.0.try_write_vectored(bufs)
+        self.tcp.try_write_vectored(bufs)
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -447,7 +507,9 @@ pub async fn probe(
         }
     }
     let t1 = Instant::now();
-    let result = tokio::time::timeout(handshake_timeout, handshake(&tcp, &mut conn)).await;
+    let mut opening = Opening::new();
+    let result =
+        tokio::time::timeout(handshake_timeout, handshake(&tcp, &mut conn, &mut opening)).await;
     out.handshake_ms = Some(ms(t1.elapsed()));
     close_with_reset(&tcp);
     out.chain = slot
@@ -471,7 +533,12 @@ pub async fn probe(
                     e.kind(),
                     io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
                 );
-            let error = classify_tls(&e, !out.chain.is_empty());
+            let mut error = classify_tls(&e, !out.chain.is_empty());
+            if error.class == ErrorClass::TlsError && out.chain.is_empty() {
+                if let Some(said) = opening.plain_text() {
+                    error.message = format!("{}; {said}", error.message);
+                }
+            }
             let tls_answer = e
                 .get_ref()
                 .is_some_and(|i| i.downcast_ref::<rustls::Error>().is_some());
