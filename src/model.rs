@@ -88,7 +88,7 @@ impl fmt::Display for ErrorClass {
 
 /// A plaintext protocol whose STARTTLS (or equivalent) command turns the connection into TLS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "kebab-case")]
 pub enum Starttls {
     /// SMTP: greeting, `EHLO`, `STARTTLS` (RFC 3207).
     Smtp,
@@ -102,6 +102,14 @@ pub enum Starttls {
     Ldap,
     /// XMPP client-to-server: stream header, `<starttls/>` (RFC 6120).
     Xmpp,
+    /// XMPP server-to-server: the same on a `jabber:server` stream.
+    XmppServer,
+    /// LMTP: as SMTP, with `LHLO` (RFC 2033).
+    Lmtp,
+    /// NNTP: greeting, `STARTTLS` (RFC 4642).
+    Nntp,
+    /// ManageSieve: capabilities, `STARTTLS` (RFC 5804).
+    Sieve,
     /// PostgreSQL: the SSLRequest message.
     Postgres,
     /// MySQL and MariaDB: the server's handshake packet, then an SSLRequest packet.
@@ -112,13 +120,17 @@ pub enum Starttls {
 
 impl Starttls {
     /// Every protocol, in the order help texts list them.
-    pub const ALL: [Starttls; 9] = [
+    pub const ALL: [Starttls; 13] = [
         Starttls::Smtp,
         Starttls::Imap,
         Starttls::Pop3,
         Starttls::Ftp,
         Starttls::Ldap,
         Starttls::Xmpp,
+        Starttls::XmppServer,
+        Starttls::Lmtp,
+        Starttls::Nntp,
+        Starttls::Sieve,
         Starttls::Postgres,
         Starttls::Mysql,
         Starttls::Rdp,
@@ -133,6 +145,10 @@ impl Starttls {
             Starttls::Ftp => "ftp",
             Starttls::Ldap => "ldap",
             Starttls::Xmpp => "xmpp",
+            Starttls::XmppServer => "xmpp-server",
+            Starttls::Lmtp => "lmtp",
+            Starttls::Nntp => "nntp",
+            Starttls::Sieve => "sieve",
             Starttls::Postgres => "postgres",
             Starttls::Mysql => "mysql",
             Starttls::Rdp => "rdp",
@@ -148,7 +164,7 @@ impl Starttls {
 
     /// The protocol a well-known port speaks before TLS, if it is one of those. These ports
     /// never carry TLS from the first byte (their implicit-TLS twins are 465, 993, 995, 990,
-    /// 636, 5223), so a sweep that opened them with a ClientHello would only get errors.
+    /// 636, 5223, 563), so a sweep that opened them with a ClientHello would only get errors.
     pub fn for_port(port: u16) -> Option<Starttls> {
         match port {
             25 | 587 => Some(Starttls::Smtp),
@@ -157,6 +173,9 @@ impl Starttls {
             21 => Some(Starttls::Ftp),
             389 | 3268 => Some(Starttls::Ldap),
             5222 => Some(Starttls::Xmpp),
+            5269 => Some(Starttls::XmppServer),
+            119 => Some(Starttls::Nntp),
+            4190 => Some(Starttls::Sieve),
             5432 => Some(Starttls::Postgres),
             3306 => Some(Starttls::Mysql),
             3389 => Some(Starttls::Rdp),
@@ -173,6 +192,10 @@ impl Starttls {
             Starttls::Ftp => "FTP",
             Starttls::Ldap => "LDAP",
             Starttls::Xmpp => "XMPP",
+            Starttls::XmppServer => "XMPP (server-to-server)",
+            Starttls::Lmtp => "LMTP",
+            Starttls::Nntp => "NNTP",
+            Starttls::Sieve => "ManageSieve",
             Starttls::Postgres => "PostgreSQL",
             Starttls::Mysql => "MySQL",
             Starttls::Rdp => "RDP",

@@ -31,6 +31,11 @@ enum Kind {
     LdapRefusing,
     /// Serves `xmpp.test` only: a stream to any other name gets host-unknown.
     Xmpp,
+    /// The same for servers: `s2s.test` on a `jabber:server` stream.
+    XmppServer,
+    Lmtp,
+    Nntp,
+    Sieve,
     Postgres,
     /// ssl = off: SSLRequest answered "N".
     PostgresWithoutSsl,
@@ -104,6 +109,29 @@ async fn dialogue(kind: Kind, tcp: TcpStream) -> std::io::Result<Option<TcpStrea
         }};
     }
     match kind {
+        Kind::Lmtp => {
+            say!("220 lmtp.test LMTP ready\r\n");
+            assert!(hear!().starts_with("LHLO "));
+            say!("250-lmtp.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n");
+            assert_eq!(hear!(), "STARTTLS");
+            say!("220 2.0.0 go ahead\r\n");
+        }
+        Kind::Nntp => {
+            say!("200 news.test InterNetNews server ready\r\n");
+            assert_eq!(hear!(), "STARTTLS");
+            say!("382 Continue with TLS negotiation\r\n");
+        }
+        Kind::Sieve => {
+            say!(concat!(
+                "\"IMPLEMENTATION\" \"Dovecot Pigeonhole\"\r\n",
+                "\"SIEVE\" \"fileinto reject envelope\"\r\n",
+                "\"STARTTLS\"\r\n",
+                "\"VERSION\" \"1.0\"\r\n",
+                "OK \"Dovecot ready.\"\r\n"
+            ));
+            assert_eq!(hear!(), "STARTTLS");
+            say!("OK \"Begin TLS negotiation now.\"\r\n");
+        }
         Kind::Smtp | Kind::SmtpWithoutStarttls | Kind::SmtpRefusing | Kind::SmtpInjecting => {
             say!("220-mail.test ESMTP\r\n220 ready\r\n");
             if !hear!().starts_with("EHLO ") {
@@ -158,7 +186,7 @@ async fn dialogue(kind: Kind, tcp: TcpStream) -> std::io::Result<Option<TcpStrea
             }
             say!(ldap_response(0, b""));
         }
-        Kind::Xmpp => {
+        Kind::Xmpp | Kind::XmppServer => {
             let mut header = Vec::new();
             s.read_until(b'>', &mut header).await?; // <?xml ...?>
             s.read_until(b'>', &mut header).await?; // <stream:stream ...>
@@ -166,7 +194,12 @@ async fn dialogue(kind: Kind, tcp: TcpStream) -> std::io::Result<Option<TcpStrea
             let head = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
                  xmlns:stream='http://etherx.jabber.org/streams' id='c2s1' from='xmpp.test' \
                  version='1.0'>";
-            if !header.contains("to='xmpp.test'") {
+            let (namespace, to) = if kind == Kind::Xmpp {
+                ("xmlns='jabber:client'", "to='xmpp.test'")
+            } else {
+                ("xmlns='jabber:server'", "to='s2s.test'")
+            };
+            if !header.contains(to) || !header.contains(namespace) {
                 say!(format!(
                     "{head}<stream:error><host-unknown \
                      xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>"
@@ -282,6 +315,10 @@ async fn every_protocol_yields_the_certificate_behind_its_dialogue() {
         (Kind::Ftp, Starttls::Ftp, "ftp.test"),
         (Kind::Ldap, Starttls::Ldap, "ldap.test"),
         (Kind::Xmpp, Starttls::Xmpp, "xmpp.test"),
+        (Kind::XmppServer, Starttls::XmppServer, "s2s.test"),
+        (Kind::Lmtp, Starttls::Lmtp, "lmtp.test"),
+        (Kind::Nntp, Starttls::Nntp, "nntp.test"),
+        (Kind::Sieve, Starttls::Sieve, "sieve.test"),
         (Kind::Postgres, Starttls::Postgres, "postgres.test"),
         (Kind::Mysql, Starttls::Mysql, "mysql.test"),
         (Kind::Rdp, Starttls::Rdp, "rdp.test"),

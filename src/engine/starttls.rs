@@ -1,5 +1,5 @@
-//! The plaintext dialogues that come before TLS on STARTTLS ports (SMTP, IMAP, POP3, FTP,
-//! LDAP, XMPP) and on database and remote-desktop ports that negotiate TLS in their own
+//! The plaintext dialogues that come before TLS on STARTTLS ports (SMTP, LMTP, IMAP, POP3,
+//! FTP, NNTP, ManageSieve, LDAP, XMPP) and on database and remote-desktop ports that negotiate TLS in their own
 //! protocol (PostgreSQL, MySQL, RDP), and which ports and targets need one.
 //!
 //! A dialogue reads the server's greeting, asks for TLS the way its protocol does and returns
@@ -20,8 +20,8 @@ use x509_parser::nom;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum StarttlsChoice {
     /// By the port: the well-known STARTTLS ports (25, 587, 143, 110, 21, 389, 3268, 5222,
-    /// 5432, 3306, 3389) get their protocol's dialogue, every other port TLS from the first
-    /// byte.
+    /// 5269, 119, 4190, 5432, 3306, 3389) get their protocol's dialogue, every other port TLS
+    /// from the first byte.
     #[default]
     Auto,
     /// TLS from the first byte on every port.
@@ -61,8 +61,19 @@ impl StarttlsChoice {
 /// Whether the server has the first word (a greeting) rather than the client.
 pub fn server_speaks_first(proto: Starttls) -> bool {
     match proto {
-        Starttls::Smtp | Starttls::Imap | Starttls::Pop3 | Starttls::Ftp | Starttls::Mysql => true,
-        Starttls::Ldap | Starttls::Xmpp | Starttls::Postgres | Starttls::Rdp => false,
+        Starttls::Smtp
+        | Starttls::Lmtp
+        | Starttls::Imap
+        | Starttls::Pop3
+        | Starttls::Ftp
+        | Starttls::Nntp
+        | Starttls::Sieve
+        | Starttls::Mysql => true,
+        Starttls::Ldap
+        | Starttls::Xmpp
+        | Starttls::XmppServer
+        | Starttls::Postgres
+        | Starttls::Rdp => false,
     }
 }
 
@@ -101,6 +112,9 @@ const MAX_LINES: usize = 256;
 /// The name certsweep gives itself in SMTP's EHLO: `.invalid` is reserved for names that
 /// must not resolve (RFC 2606), so no server mistakes it for a real client.
 const EHLO: &[u8] = b"EHLO certsweep.invalid\r\n";
+
+/// LMTP's greeting command, otherwise the same dialogue as SMTP's.
+const LHLO: &[u8] = b"LHLO certsweep.invalid\r\n";
 
 /// LDAPMessage { messageID 1, ExtendedRequest { requestName 1.3.6.1.4.1.1466.20037 } }, the
 /// StartTLS operation of RFC 4511 4.14, in BER.
@@ -154,12 +168,16 @@ pub async fn upgrade(
         buf: Vec::new(),
     };
     match proto {
-        Starttls::Smtp => smtp(&mut talk, stage).await,
+        Starttls::Smtp => smtp(&mut talk, EHLO, stage).await,
+        Starttls::Lmtp => smtp(&mut talk, LHLO, stage).await,
+        Starttls::Nntp => nntp(&mut talk, stage).await,
+        Starttls::Sieve => sieve(&mut talk, stage).await,
         Starttls::Imap => imap(&mut talk, stage).await,
         Starttls::Pop3 => pop3(&mut talk, stage).await,
         Starttls::Ftp => ftp(&mut talk, stage).await,
         Starttls::Ldap => ldap(&mut talk, stage).await,
-        Starttls::Xmpp => xmpp(&mut talk, name, stage).await,
+        Starttls::Xmpp => xmpp(&mut talk, "jabber:client", name, stage).await,
+        Starttls::XmppServer => xmpp(&mut talk, "jabber:server", name, stage).await,
         Starttls::Postgres => postgres(&mut talk, stage).await,
         Starttls::Mysql => mysql(&mut talk, stage).await,
         Starttls::Rdp => rdp(&mut talk, stage).await,
@@ -167,17 +185,28 @@ pub async fn upgrade(
     talk.done()
 }
 
-async fn smtp(t: &mut Talk<'_>, stage: &mut &'static str) -> Result<(), Refusal> {
+/// SMTP, or LMTP with `hello` = LHLO.
+async fn smtp(
+    t: &mut Talk<'_>,
+    hello: &'static [u8],
+    stage: &mut &'static str,
+) -> Result<(), Refusal> {
+    let lmtp = hello == LHLO;
+    let verb = if lmtp { "LHLO" } else { "EHLO" };
     *stage = "greeting";
     let (code, lines) = t.coded_reply().await?;
     if code != 220 {
         return Err(answer("the greeting is not 220", &lines));
     }
-    *stage = "answer to EHLO";
-    t.send(EHLO).await?;
+    *stage = if lmtp {
+        "answer to LHLO"
+    } else {
+        "answer to EHLO"
+    };
+    t.send(hello).await?;
     let (code, lines) = t.coded_reply().await?;
     if code != 250 {
-        return Err(answer("EHLO was refused", &lines));
+        return Err(answer(&format!("{verb} was refused"), &lines));
     }
     let offered = lines.iter().any(|l| {
         l.get(4..)
@@ -186,7 +215,7 @@ async fn smtp(t: &mut Talk<'_>, stage: &mut &'static str) -> Result<(), Refusal>
     });
     if !offered {
         return Err(answer(
-            "the server does not offer STARTTLS; its EHLO answer",
+            &format!("the server does not offer STARTTLS; its {verb} answer"),
             &lines,
         ));
     }
@@ -195,6 +224,55 @@ async fn smtp(t: &mut Talk<'_>, stage: &mut &'static str) -> Result<(), Refusal>
     let (code, lines) = t.coded_reply().await?;
     if code != 220 {
         return Err(answer("STARTTLS was refused", &lines));
+    }
+    Ok(())
+}
+
+async fn nntp(t: &mut Talk<'_>, stage: &mut &'static str) -> Result<(), Refusal> {
+    *stage = "greeting";
+    let greeting = t.line().await?;
+    if !(greeting.starts_with("200") || greeting.starts_with("201")) {
+        return Err(answer("the greeting is not 200 or 201", &[greeting]));
+    }
+    *stage = "answer to STARTTLS";
+    t.send(b"STARTTLS\r\n").await?;
+    let line = t.line().await?;
+    if !line.starts_with("382") {
+        return Err(answer("STARTTLS was refused", &[line]));
+    }
+    Ok(())
+}
+
+async fn sieve(t: &mut Talk<'_>, stage: &mut &'static str) -> Result<(), Refusal> {
+    *stage = "greeting";
+    // The greeting is the capability list, one quoted name a line, ended by an OK.
+    let mut capabilities = Vec::new();
+    let mut offered = false;
+    loop {
+        let line = t.line().await?;
+        if starts_with_ci(&line, "OK") {
+            break;
+        }
+        if starts_with_ci(&line, "NO") || starts_with_ci(&line, "BYE") {
+            return Err(answer("the server refused the connection", &[line]));
+        }
+        offered |= starts_with_ci(&line, "\"STARTTLS\"");
+        capabilities.push(line);
+        if capabilities.len() >= MAX_LINES {
+            return Err(answer("a greeting of too many lines", &capabilities[..3]));
+        }
+    }
+    if !offered {
+        return Err(answer(
+            "the server does not offer STARTTLS; its capabilities",
+            &capabilities,
+        ));
+    }
+    *stage = "answer to STARTTLS";
+    t.send(b"STARTTLS\r\n").await?;
+    let line = t.line().await?;
+    if !starts_with_ci(&line, "OK") {
+        return Err(answer("STARTTLS was refused", &[line]));
     }
     Ok(())
 }
@@ -316,12 +394,18 @@ fn ldap_result(content: &[u8]) -> Result<(), Refusal> {
     )))
 }
 
-async fn xmpp(t: &mut Talk<'_>, name: &str, stage: &mut &'static str) -> Result<(), Refusal> {
+/// XMPP on a stream of `namespace` (`jabber:client`, `jabber:server`) to `name`.
+async fn xmpp(
+    t: &mut Talk<'_>,
+    namespace: &str,
+    name: &str,
+    stage: &mut &'static str,
+) -> Result<(), Refusal> {
     *stage = "stream features";
+    // `name` is an A-label or an address, so it needs no XML escaping.
     let header = format!(
-        "<?xml version='1.0'?><stream:stream to='{}' version='1.0' xml:lang='en' \
-         xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>",
-        name
+        "<?xml version='1.0'?><stream:stream to='{name}' version='1.0' xml:lang='en' \
+         xmlns='{namespace}' xmlns:stream='http://etherx.jabber.org/streams'>"
     );
     t.send(header.as_bytes()).await?;
     // Element matching on the text is enough here: the server's first stanzas are its stream
