@@ -362,9 +362,7 @@ async fn every_protocol_yields_the_certificate_behind_its_dialogue() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusals_are_starttls_errors_that_quote_the_server() {
     let pki = Pki::new("Refusing").unwrap();
-    let leaf = pki
-        .issue(&LeafSpec::new(&["xmpp.test"], 5101, 10, 80))
-        .unwrap();
+    let leaf = valid_leaf(&pki, "xmpp.test", 5101);
     let cases: [(Kind, &str, &str, &str); 10] = [
         (
             Kind::SmtpWithoutStarttls,
@@ -480,9 +478,7 @@ async fn a_silent_server_times_out_saying_what_was_awaited() {
 async fn well_known_ports_get_their_dialogue_unless_told_otherwise() {
     // Port 587 (SMTP submission) on an address of its own; skipped where it cannot be bound.
     let pki = Pki::new("Ports").unwrap();
-    let leaf = pki
-        .issue(&LeafSpec::new(&["submit.test"], 5201, 10, 80))
-        .unwrap();
+    let leaf = valid_leaf(&pki, "submit.test", 5201);
     let at: SocketAddr = "127.0.0.87:587".parse().unwrap();
     let Ok(probe) = std::net::TcpListener::bind(at) else {
         eprintln!("skipped: cannot listen on {at}");
@@ -530,9 +526,7 @@ async fn a_legacy_mail_server_is_read_after_the_dialogue_too() {
         stream.write_all(b"220 go ahead\r\n")
     }
     let pki = Pki::new("OldMail").unwrap();
-    let leaf = pki
-        .issue(&LeafSpec::new(&["old.test"], 5301, 10, 80))
-        .unwrap();
+    let leaf = valid_leaf(&pki, "old.test", 5301);
     let addr = support::openssl::openssl_server(
         &leaf,
         SslVersion::TLS1,
@@ -563,9 +557,7 @@ async fn a_legacy_mail_server_is_read_after_the_dialogue_too() {
 async fn a_plain_text_answer_to_the_client_hello_is_quoted_with_what_it_suggests() {
     // An SMTP server on a port that does not say so, and a plain HTTP server (hyper).
     let pki = Pki::new("Plain").unwrap();
-    let leaf = pki
-        .issue(&LeafSpec::new(&["mx.test"], 5401, 10, 80))
-        .unwrap();
+    let leaf = valid_leaf(&pki, "mx.test", 5401);
     let smtp = serve(Kind::Smtp, &leaf).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let http = listener.local_addr().unwrap();

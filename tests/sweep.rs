@@ -20,24 +20,18 @@ async fn sweep_captures_exact_serials_and_classifies_every_failure() {
     let lo = ip("127.0.0.1");
     let any = SocketAddr::new(lo, 0);
 
-    let good = pki
-        .issue(&LeafSpec::new(&["good.test"], 1001, 10, 80))
-        .unwrap();
+    let good = valid_leaf(&pki, "good.test", 1001);
     let expired = pki
         .issue(&LeafSpec::new(&["expired.test"], 1002, 400, -5))
         .unwrap();
-    let wrong = pki
-        .issue(&LeafSpec::new(&["other.test"], 1003, 10, 80))
-        .unwrap();
+    let wrong = valid_leaf(&pki, "other.test", 1003);
     let selfsigned = pki
         .issue(&LeafSpec::new(&["self.test"], 1004, 10, 80).with_chain(ChainKind::SelfSigned))
         .unwrap();
     let leafonly = pki
         .issue(&LeafSpec::new(&["bare.test"], 1005, 10, 80).with_chain(ChainKind::LeafOnly))
         .unwrap();
-    let mtls = pki
-        .issue(&LeafSpec::new(&["mtls.test"], 1006, 10, 80))
-        .unwrap();
+    let mtls = valid_leaf(&pki, "mtls.test", 1006);
     let lb_new = pki
         .issue(&LeafSpec::new(&["lb.test"], 2001, 1, 90))
         .unwrap();
@@ -362,12 +356,8 @@ async fn tls12_servers_complete_or_fail_with_the_chain_captured() {
     // In TLS 1.2 the client's Finished comes before the server's, so the handshake driver
     // must send it; a server that wants a client certificate refuses only after that flight.
     let pki = Pki::new("Twelve").unwrap();
-    let plain = pki
-        .issue(&LeafSpec::new(&["old.test"], 3001, 10, 80))
-        .unwrap();
-    let mtls = pki
-        .issue(&LeafSpec::new(&["oldmtls.test"], 3002, 10, 80))
-        .unwrap();
+    let plain = valid_leaf(&pki, "old.test", 3001);
+    let mtls = valid_leaf(&pki, "oldmtls.test", 3002);
     let any = SocketAddr::new(ip("127.0.0.1"), 0);
     let s_plain =
         fleet::serve_config(fleet::listen(any).unwrap(), tls12_only(&plain, None)).unwrap();
@@ -393,15 +383,9 @@ async fn tls12_servers_complete_or_fail_with_the_chain_captured() {
 async fn legacy_servers_yield_their_certificate_with_the_legacy_finding() {
     use openssl::ssl::SslVersion;
     let pki = Pki::new("Legacy").unwrap();
-    let tls10 = pki
-        .issue(&LeafSpec::new(&["tls10.test"], 4001, 10, 80))
-        .unwrap();
-    let cbc = pki
-        .issue(&LeafSpec::new(&["cbc.test"], 4002, 10, 80))
-        .unwrap();
-    let psk = pki
-        .issue(&LeafSpec::new(&["psk.test"], 4003, 10, 80))
-        .unwrap();
+    let tls10 = valid_leaf(&pki, "tls10.test", 4001);
+    let cbc = valid_leaf(&pki, "cbc.test", 4002);
+    let psk = valid_leaf(&pki, "psk.test", 4003);
     let a10 = openssl_server(&tls10, SslVersion::TLS1, "ECDHE-ECDSA-AES128-SHA", None);
     // TLS 1.2, but only a CBC suite, which rustls does not implement.
     let acbc = openssl_server(&cbc, SslVersion::TLS1_2, "ECDHE-ECDSA-AES128-SHA256", None);
@@ -483,12 +467,8 @@ fn reset_first_then_forward(backend: SocketAddr) -> SocketAddr {
 async fn a_server_that_hangs_up_on_the_modern_hello_is_read_with_a_legacy_one() {
     use openssl::ssl::SslVersion;
     let pki = Pki::new("Hang up").unwrap();
-    let old = pki
-        .issue(&LeafSpec::new(&["schannel.test"], 4101, 10, 80))
-        .unwrap();
-    let modern = pki
-        .issue(&LeafSpec::new(&["busy.test"], 4102, 10, 80))
-        .unwrap();
+    let old = valid_leaf(&pki, "schannel.test", 4101);
+    let modern = valid_leaf(&pki, "busy.test", 4102);
     let a_old = reset_first_then_forward(openssl_server(
         &old,
         SslVersion::TLS1,
@@ -555,9 +535,7 @@ async fn retried_hellos_and_chains_spanning_many_reads_are_captured() {
     // with a HelloRetryRequest; another presents a leaf with 1,200 names (~18 KB), which
     // needs more than one TLS record. The handshake loop must carry both through.
     let pki = Pki::new("Loop").unwrap();
-    let hrr = pki
-        .issue(&LeafSpec::new(&["hrr.test"], 4001, 10, 80))
-        .unwrap();
+    let hrr = valid_leaf(&pki, "hrr.test", 4001);
     let many: Vec<String> = (0..1200).map(|i| format!("n{i}.big.test")).collect();
     let mut names: Vec<&str> = vec!["big.test"];
     names.extend(many.iter().map(String::as_str));
@@ -709,12 +687,8 @@ async fn a_bad_handshake_signature_fails_with_the_chain_captured() {
     // The chain arrives before the CertificateVerify that cannot be checked against it: the
     // chain is kept, the endpoint fails as tls_error, and no TLS details are claimed.
     let pki = Pki::new("Forged").unwrap();
-    let shown = pki
-        .issue(&LeafSpec::new(&["forged.test"], 5001, 10, 80))
-        .unwrap();
-    let other = pki
-        .issue(&LeafSpec::new(&["other.test"], 5002, 10, 80))
-        .unwrap();
+    let shown = valid_leaf(&pki, "forged.test", 5001);
+    let other = valid_leaf(&pki, "other.test", 5002);
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let key = provider
         .key_provider
@@ -779,9 +753,7 @@ fn resetting_server(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resets_are_retried_and_answers_are_not() {
     let pki = Pki::new("Retry").unwrap();
-    let leaf = pki
-        .issue(&LeafSpec::new(&["flaky.test"], 5001, 10, 80))
-        .unwrap();
+    let leaf = valid_leaf(&pki, "flaky.test", 5001);
     let (recovers, recovers_accepts, s1) = resetting_server(&leaf, 2);
     let (never, never_accepts, s2) = resetting_server(&leaf, usize::MAX);
     let refused = fleet::refused_addr(ip("127.0.0.1")).await.unwrap();
@@ -822,9 +794,7 @@ async fn resets_are_retried_and_answers_are_not() {
 async fn a_stop_during_the_retry_backoff_tries_no_more() {
     use certsweep::engine::sweep::Cancel;
     let pki = Pki::new("Retry stop").unwrap();
-    let leaf = pki
-        .issue(&LeafSpec::new(&["flaky.test"], 5002, 10, 80))
-        .unwrap();
+    let leaf = valid_leaf(&pki, "flaky.test", 5002);
     let (addr, accepts, server) = resetting_server(&leaf, usize::MAX);
     let (engine, reader) = engine_and_targets(format!("flaky.test@{addr}\n"), &["--retries", "5"]);
     let counters = engine.counters();
@@ -969,9 +939,7 @@ async fn the_per_endpoint_deadline_cuts_a_hang_and_a_retry_that_would_pass_it() 
     // backoffs a third try is made; the third backoff (1.6 s) would pass the deadline, so the
     // third reset is the result, not a deadline message, and no fourth try is made.
     let pki = Pki::new("Deadline").unwrap();
-    let leaf = pki
-        .issue(&LeafSpec::new(&["flaky.test"], 5003, 10, 80))
-        .unwrap();
+    let leaf = valid_leaf(&pki, "flaky.test", 5003);
     let (addr, accepts, server) = resetting_server(&leaf, usize::MAX);
     let (obs, counters) = sweep_counted(
         format!("flaky.test@{addr}\n"),

@@ -2,7 +2,7 @@
 
 use certsweep::cli::{Cli, Command};
 use certsweep::engine::targets::TargetReader;
-use certsweep::fleet::Pki;
+use certsweep::fleet::{Leaf, LeafSpec, Pki};
 use certsweep::model::Observation;
 use certsweep::scan::{build_engine, sweep, Sinks};
 use clap::Parser;
@@ -130,4 +130,9 @@ pub fn run_certsweep(
 pub fn refused_addr() -> SocketAddr {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap()
+}
+
+/// A leaf for `name` from `pki`, issued 10 days ago, valid 80 more days, full chain.
+pub fn valid_leaf(pki: &Pki, name: &str, serial: u64) -> Leaf {
+    pki.issue(&LeafSpec::new(&[name], serial, 10, 80)).unwrap()
 }
