@@ -183,6 +183,25 @@ impl Starttls {
         }
     }
 
+    /// The port the protocol's STARTTLS is usually found on (LMTP has none).
+    pub fn default_port(self) -> Option<u16> {
+        match self {
+            Starttls::Smtp => Some(25),
+            Starttls::Lmtp => None,
+            Starttls::Imap => Some(143),
+            Starttls::Pop3 => Some(110),
+            Starttls::Ftp => Some(21),
+            Starttls::Nntp => Some(119),
+            Starttls::Sieve => Some(4190),
+            Starttls::Ldap => Some(389),
+            Starttls::Xmpp => Some(5222),
+            Starttls::XmppServer => Some(5269),
+            Starttls::Postgres => Some(5432),
+            Starttls::Mysql => Some(3306),
+            Starttls::Rdp => Some(3389),
+        }
+    }
+
     /// How reports and messages name the protocol.
     pub fn display_name(self) -> &'static str {
         match self {

@@ -580,3 +580,15 @@ async fn a_plain_text_answer_to_the_client_hello_is_quoted_with_what_it_suggests
         assert!(message.ends_with(said), "{key}: {message}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_url_in_a_plain_list_says_the_protocol() {
+    let pki = Pki::new("Url").unwrap();
+    let leaf = valid_leaf(&pki, "mx.test", 5501);
+    let imap = serve(Kind::Imap, &leaf).await;
+    let obs = run_sweep_trusting(&pki, format!("imap://mx.test@{imap}/INBOX\n")).await;
+    assert_eq!(obs.len(), 1);
+    assert!(obs[0].error.is_none(), "{:?}", obs[0].error);
+    assert_eq!(obs[0].cert.as_ref().unwrap().serial, leaf.serial_hex);
+    assert_eq!(obs[0].starttls, Some(Starttls::Imap));
+}

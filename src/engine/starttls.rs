@@ -58,6 +58,42 @@ impl StarttlsChoice {
     }
 }
 
+/// What a URL scheme says of a target (`smtp://mail.example.com`): its dialogue before TLS
+/// and its default port. Implicit-TLS schemes (`https`, `smtps`, `ldaps`, ...) turn the
+/// dialogue off; `tls` and `ssl` take the sweep's `--port`.
+pub fn scheme(name: &str) -> Result<(StarttlsChoice, Option<u16>), String> {
+    use StarttlsChoice::{Off, Use};
+    let lower = name.to_ascii_lowercase();
+    Ok(match lower.as_str() {
+        "https" => (Off, Some(443)),
+        "tls" | "ssl" => (Off, None),
+        "smtps" => (Off, Some(465)),
+        "imaps" => (Off, Some(993)),
+        "pop3s" => (Off, Some(995)),
+        "ldaps" => (Off, Some(636)),
+        "ftps" => (Off, Some(990)),
+        "xmpps" => (Off, Some(5223)),
+        "nntps" => (Off, Some(563)),
+        "submission" => (Use(Starttls::Smtp), Some(587)),
+        "postgresql" => (Use(Starttls::Postgres), Some(5432)),
+        "http" => {
+            return Err(
+                "http:// is plain HTTP, which has no certificate (https:// for the TLS port)"
+                    .into(),
+            )
+        }
+        other => match Starttls::parse(other) {
+            Some(p) => (Use(p), p.default_port()),
+            None => {
+                return Err(format!(
+                    "unknown scheme \"{}://\"",
+                    crate::model::readable(name)
+                ))
+            }
+        },
+    })
+}
+
 /// Whether the server has the first word (a greeting) rather than the client.
 pub fn server_speaks_first(proto: Starttls) -> bool {
     match proto {

@@ -2,6 +2,7 @@
 //!
 //! Plain lines: `host`, `host:port`, `IPv4`, `IPv4:port`, `IPv6`, `[IPv6]:port`,
 //! `host@IP[:port]` (pin the address, keep SNI = host), CIDR blocks (every address, no SNI),
+//! any of the single-endpoint forms as a URL (`smtp://host`, `https://host:8443/path`),
 //! `# comments` and blank lines. A line that cannot be used becomes a [`TargetError`] naming
 //! file, line and reason; reading goes on.
 
@@ -119,8 +120,42 @@ pub fn parse_port(s: &str) -> Result<u16, String> {
     }
 }
 
-/// Parses one plain line (already stripped of comments and trimmed, non-empty).
+/// Parses one plain line (already stripped of comments and trimmed, non-empty): one of the
+/// forms above, or the same written as a URL, `scheme://target[/path]`, whose scheme says
+/// the dialogue before TLS and the default port (`smtp://mail.example.com`,
+/// `ldaps://dc1.example.com`, `https://www.example.com:8443/login`; see
+/// [`super::starttls::scheme`]). A URL names one endpoint, never a CIDR block.
 pub fn parse_line(line: &str, default_port: u16) -> Result<Target, String> {
+    let Some((scheme, rest)) = line.split_once("://") else {
+        return parse_plain(line, default_port);
+    };
+    let (choice, port) = super::starttls::scheme(scheme)?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.is_empty() {
+        return Err(format!("no host in \"{}\"", shown(line)));
+    }
+    if authority.parse::<IpAddr>().is_ok()
+        && rest[authority.len()..]
+            .strip_prefix('/')
+            .is_some_and(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(format!(
+            "\"{}\" reads as a CIDR block, which a URL cannot name; list the block with --starttls",
+            shown(line)
+        ));
+    }
+    let mut target = parse_plain(authority, port.unwrap_or(default_port))?;
+    match &mut target {
+        Target::Name { starttls, .. } | Target::Addr { starttls, .. } => *starttls = Some(choice),
+        Target::Cidr { .. } => {
+            return Err(format!("\"{}\" names a CIDR block", shown(line)));
+        }
+    }
+    Ok(target)
+}
+
+/// Parses one plain line that is not a URL.
+fn parse_plain(line: &str, default_port: u16) -> Result<Target, String> {
     if let Some((host, addr)) = line.split_once('@') {
         let name = normalize_host(host)?;
         let (ip, port) = parse_addr_port(addr, default_port)?;
@@ -664,6 +699,89 @@ mod tests {
             "{e}"
         );
         assert_eq!(out.len(), 5);
+    }
+
+    #[test]
+    fn urls_name_one_endpoint_with_their_schemes_dialogue_and_port() {
+        use crate::model::Starttls;
+        use StarttlsChoice::{Off, Use};
+        let t = |s: &str| parse_line(s, 443);
+        assert_eq!(
+            t("smtp://mail.example.com"),
+            Ok(Target::Name {
+                name: "mail.example.com".into(),
+                port: 25,
+                pin: None,
+                sni: None,
+                label: None,
+                starttls: Some(Use(Starttls::Smtp)),
+            })
+        );
+        assert!(matches!(
+            t("https://www.example.com:8443/login?next=/#top"),
+            Ok(Target::Name {
+                port: 8443,
+                starttls: Some(Off),
+                ..
+            })
+        ));
+        assert!(matches!(
+            t("LDAPS://dc1.example.com"),
+            Ok(Target::Name {
+                port: 636,
+                starttls: Some(Off),
+                ..
+            })
+        ));
+        assert!(matches!(
+            t("submission://mx.example.com"),
+            Ok(Target::Name {
+                port: 587,
+                starttls: Some(Use(Starttls::Smtp)),
+                ..
+            })
+        ));
+        assert!(matches!(
+            t("xmpp-server://chat.example.com"),
+            Ok(Target::Name {
+                port: 5269,
+                starttls: Some(Use(Starttls::XmppServer)),
+                ..
+            })
+        ));
+        // tls:// keeps --port; the pinned and bracketed forms work inside a URL too.
+        assert!(matches!(
+            t("tls://app.example.com"),
+            Ok(Target::Name { port: 443, .. })
+        ));
+        assert!(matches!(
+            t("imap://mail.example.com@192.0.2.7"),
+            Ok(Target::Name {
+                port: 143,
+                pin: Some(_),
+                starttls: Some(Use(Starttls::Imap)),
+                ..
+            })
+        ));
+        assert!(matches!(
+            t("postgresql://[2001:db8::5]/db"),
+            Ok(Target::Addr {
+                port: 5432,
+                starttls: Some(Use(Starttls::Postgres)),
+                ..
+            })
+        ));
+        assert!(t("http://www.example.com")
+            .unwrap_err()
+            .contains("plain HTTP"));
+        assert!(t("gopher://x.example")
+            .unwrap_err()
+            .contains("unknown scheme \"gopher://\""));
+        assert!(t("smtp:///path").unwrap_err().contains("no host"));
+        assert!(t("smtp://10.0.0.0/30").unwrap_err().contains("CIDR block"));
+        assert!(t("smtp://mail.example.com:99999")
+            .unwrap_err()
+            .contains("bad port"));
     }
 
     #[test]
