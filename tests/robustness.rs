@@ -343,3 +343,108 @@ fn the_legacy_flight_reader_never_panics_on_mutated_flights() {
         assert!(got.is_some());
     }
 }
+
+/// What a server agreeing to TLS sends in each protocol's dialogue, all of it at once.
+fn dialogue_seeds() -> Vec<(certsweep::model::Starttls, Vec<u8>)> {
+    use certsweep::model::Starttls as P;
+    let ldap_ok: &[u8] = &[
+        0x30, 0x0c, 0x02, 0x01, 0x01, 0x78, 0x07, 0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00,
+    ];
+    let mut mysql = vec![10];
+    mysql.extend_from_slice(b"8.0.36\0\x07\0\0\0abcdefgh\0\x0f\xaa\xff\x02\0\xff\xcf\x15");
+    mysql.extend_from_slice(&[0; 10]);
+    mysql.extend_from_slice(b"ijklmnopqrst\0mysql_native_password\0");
+    let mut mysql_packet = (mysql.len() as u32).to_le_bytes()[..3].to_vec();
+    mysql_packet.push(0);
+    mysql_packet.extend(mysql);
+    let rdp: &[u8] = &[
+        0x03, 0x00, 0x00, 0x13, 0x0e, 0xd0, 0x00, 0x00, 0x12, 0x34, 0x00, 0x02, 0x00, 0x08, 0x00,
+        0x02, 0x00, 0x00, 0x00,
+    ];
+    vec![
+        (
+            P::Smtp,
+            b"220-mx ESMTP\r\n220 ready\r\n250-mx\r\n250 STARTTLS\r\n220 go\r\n".to_vec(),
+        ),
+        (P::Lmtp, b"220 lmtp\r\n250 STARTTLS\r\n220 go\r\n".to_vec()),
+        (
+            P::Imap,
+            b"* OK ready\r\n* CAPABILITY IMAP4rev1\r\nC1 OK begin\r\n".to_vec(),
+        ),
+        (P::Pop3, b"+OK ready\r\n+OK begin\r\n".to_vec()),
+        (P::Ftp, b"220-hi\r\n220 ftp\r\n234 AUTH TLS ok\r\n".to_vec()),
+        (P::Nntp, b"200 news\r\n382 go\r\n".to_vec()),
+        (
+            P::Sieve,
+            b"\"SIEVE\" \"fileinto\"\r\n\"STARTTLS\"\r\nOK \"ready\"\r\nOK\r\n".to_vec(),
+        ),
+        (P::Ldap, ldap_ok.to_vec()),
+        (
+            P::Xmpp,
+            b"<?xml version='1.0'?><stream:stream id='1' version='1.0'><stream:features>\
+              <starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:features>\
+              <proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
+                .to_vec(),
+        ),
+        (P::Postgres, b"S".to_vec()),
+        (P::Mysql, mysql_packet),
+        (P::Rdp, rdp.to_vec()),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starttls_dialogues_never_panic_or_hang_on_mutated_answers() {
+    use certsweep::engine::starttls::upgrade;
+    let seeds = dialogue_seeds();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(1);
+    // Each connection gets the next answer, written at once, then the server's end of the
+    // stream (what the client sends is read until it goes): a dialogue that waits for more
+    // than the answer has must see the end, not wait.
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Some(answer) = rx.recv().await {
+            let Ok((mut tcp, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let _ = tcp.write_all(&answer).await;
+                let _ = tcp.shutdown().await;
+                let mut sink = [0u8; 512];
+                while matches!(tcp.read(&mut sink).await, Ok(n) if n > 0) {}
+            });
+        }
+    });
+    // The unmutated answers lead to TLS.
+    for (proto, answer) in &seeds {
+        tx.send(answer.clone()).await.unwrap();
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let got = upgrade(&tcp, *proto, "x.test", &mut "").await;
+        assert!(got.is_ok(), "{proto}: {got:?}");
+    }
+    let mut rng = StdRng::seed_from_u64(0x57a7_7715);
+    let answers: Vec<Vec<u8>> = seeds.iter().map(|(_, a)| a.clone()).collect();
+    for round in 0..6_000 {
+        let (proto, _) = seeds[round % seeds.len()];
+        let input = mutate(
+            &mut rng,
+            &answers[round % seeds.len()..=round % seeds.len()],
+        );
+        tx.send(input.clone()).await.unwrap();
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let run =
+            tokio::spawn(async move { upgrade(&tcp, proto, "x.test", &mut "").await.is_ok() });
+        match tokio::time::timeout(std::time::Duration::from_secs(10), run).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => panic!(
+                "the {proto} dialogue panicked ({e}) on: {:?}",
+                String::from_utf8_lossy(&input)
+            ),
+            Err(_) => panic!(
+                "the {proto} dialogue hung on a closed connection after: {:?}",
+                String::from_utf8_lossy(&input)
+            ),
+        }
+    }
+}

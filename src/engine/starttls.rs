@@ -461,7 +461,7 @@ async fn xmpp(
             &[t.text_from(0)],
         ));
     }
-    t.buf.clear();
+    t.buf.drain(..features_end);
     *stage = "answer to <starttls/>";
     t.send(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
         .await?;
