@@ -157,6 +157,15 @@ async fn demo_fleet_gets_every_verdict_right() {
     assert!(
         rows[&("legacy.acme.example".into(), "127.0.0.1".into())]["findings"].contains("expired")
     );
+    // The mail server's certificate came from behind SMTP's STARTTLS.
+    assert_eq!(
+        rows[&("mail.acme.example".into(), "127.0.0.1".into())]["starttls"],
+        "smtp"
+    );
+    assert_eq!(
+        rows[&("www.acme.example".into(), "127.0.0.1".into())]["starttls"],
+        ""
+    );
     assert_eq!(
         rows[&("status.acme.example".into(), "127.0.0.1".into())]["error_class"],
         "connect_refused"

@@ -64,6 +64,9 @@ pub struct ComplianceRow {
     pub detail: String,
     /// What to do next.
     pub next_step: String,
+    /// Protocol spoken before TLS (`smtp`, `ldap`, ...), empty for TLS from the first byte.
+    /// Last, as it came after the other columns.
+    pub starttls: String,
 }
 
 /// Column names, in order.
@@ -96,6 +99,7 @@ pub const COMPLIANCE_COLUMNS: &[&str] = &[
     "error_message",
     "detail",
     "next_step",
+    "starttls",
 ];
 
 impl ComplianceRow {
@@ -147,6 +151,10 @@ impl ComplianceRow {
                 .unwrap_or_default(),
             detail: cell(&v.detail),
             next_step: cell(&v.next_step),
+            starttls: o
+                .starttls
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_default(),
         }
     }
 }
