@@ -433,21 +433,40 @@ async fn legacy_servers_yield_their_certificate_with_the_legacy_finding() {
     );
 }
 
-/// A front that resets the first connection once its ClientHello is in (what Windows
-/// Schannel does when no cipher suite is in common) and passes later ones to `backend`.
-fn reset_first_then_forward(backend: SocketAddr) -> SocketAddr {
+/// What a [`front`] does with a connection.
+#[derive(Clone, Copy)]
+enum Front {
+    /// Resets it once its ClientHello is in (what Windows Schannel does when no cipher
+    /// suite is in common).
+    Reset,
+    /// Accepts it and never answers.
+    Silent,
+    /// Passes it to the backend.
+    Forward,
+}
+
+/// A front before `backend` that does `plan(n)` with its `n`th connection (from 0).
+fn front(backend: SocketAddr, plan: fn(usize) -> Front) -> SocketAddr {
     use std::io::Read;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
+        let mut silent = Vec::new();
         for (n, client) in listener.incoming().flatten().enumerate() {
-            if n == 0 {
-                let mut hello = [0u8; 512];
-                let _ = (&client).read(&mut hello);
-                socket2::SockRef::from(&client)
-                    .set_linger(Some(std::time::Duration::ZERO))
-                    .unwrap();
-                continue;
+            match plan(n) {
+                Front::Reset => {
+                    let mut hello = [0u8; 512];
+                    let _ = (&client).read(&mut hello);
+                    socket2::SockRef::from(&client)
+                        .set_linger(Some(std::time::Duration::ZERO))
+                        .unwrap();
+                    continue;
+                }
+                Front::Silent => {
+                    silent.push(client);
+                    continue;
+                }
+                Front::Forward => {}
             }
             let Ok(server) = std::net::TcpStream::connect(backend) else {
                 continue;
@@ -469,12 +488,10 @@ async fn a_server_that_hangs_up_on_the_modern_hello_is_read_with_a_legacy_one() 
     let pki = Pki::new("Hang up").unwrap();
     let old = valid_leaf(&pki, "schannel.test", 4101);
     let modern = valid_leaf(&pki, "busy.test", 4102);
-    let a_old = reset_first_then_forward(openssl_server(
-        &old,
-        SslVersion::TLS1,
-        "ECDHE-ECDSA-AES128-SHA",
-        None,
-    ));
+    let a_old = front(
+        openssl_server(&old, SslVersion::TLS1, "ECDHE-ECDSA-AES128-SHA", None),
+        |n| if n == 0 { Front::Reset } else { Front::Forward },
+    );
     // A modern server that resets once, as an overloaded one may: the legacy hello gets its
     // certificate, but it chooses what the first hello offered, so no legacy_tls claim.
     let (a_busy, _, server) = resetting_server(&modern, 1);
@@ -498,6 +515,72 @@ async fn a_server_that_hangs_up_on_the_modern_hello_is_read_with_a_legacy_one() 
         e.message
     );
     server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_legacy_try_that_times_out_is_tried_again_within_the_retries() {
+    use openssl::ssl::SslVersion;
+    let pki = Pki::new("Legacy retry").unwrap();
+    let old = valid_leaf(&pki, "flaky.test", 4201);
+    // The modern hello is refused by the TLS 1.0 server itself; the first legacy try meets
+    // a silent connection (a dropped packet, a stalled balancer member); the second gets
+    // through.
+    let a_old = front(
+        openssl_server(&old, SslVersion::TLS1, "ECDHE-ECDSA-AES128-SHA", None),
+        |n| {
+            if n == 1 {
+                Front::Silent
+            } else {
+                Front::Forward
+            }
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, pki.root_pem()).unwrap();
+    let ca = ca.to_str().unwrap();
+    let args = |retries: &'static str| {
+        [
+            "--ca-file",
+            ca,
+            "--no-public-roots",
+            "--handshake-timeout",
+            "300ms",
+            "--retries",
+            retries,
+        ]
+    };
+    let (obs, counters) = sweep_counted(format!("flaky.test@{a_old}\n"), &args("1")).await;
+    let o = &obs[0];
+    assert!(o.error.is_none(), "{:?}", o.error);
+    assert_eq!(o.cert.as_ref().unwrap().serial, old.serial_hex);
+    assert_eq!(o.findings, vec![Finding::LegacyTls]);
+    assert_eq!(
+        counters.retries.load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    // Without retries the refusal stands, with the legacy try's timeout in its message.
+    let a_old = front(
+        openssl_server(&old, SslVersion::TLS1, "ECDHE-ECDSA-AES128-SHA", None),
+        |n| {
+            if n == 1 {
+                Front::Silent
+            } else {
+                Front::Forward
+            }
+        },
+    );
+    let obs = run_sweep(format!("flaky.test@{a_old}\n"), &args("0")).await;
+    let o = &obs[0];
+    assert!(o.cert.is_none());
+    assert_eq!(o.error_class(), Some(ErrorClass::TlsProtocol));
+    let message = &o.error.as_ref().unwrap().message;
+    assert!(
+        message.ends_with(
+            "offered TLS 1.0-1.2 with legacy cipher suites: no certificate within 300ms"
+        ),
+        "{message}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

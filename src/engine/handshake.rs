@@ -596,40 +596,56 @@ pub async fn probe(
 /// and suite, and no error. A server that had hung up but now chooses what the first hello
 /// offered did not hang up for want of a legacy protocol (an overloaded server resets now
 /// and then): its certificate is kept beside the first error, without the `legacy_tls`
-/// claim. Otherwise the first error stands, with what the legacy offer got in its message.
+/// claim. Otherwise the attempt is left as it was and the miss returned: the caller may try
+/// again ([`LegacyMiss::retry_may_help`]) or add it to the first error
+/// ([`Attempt::note_legacy_miss`]).
 pub async fn legacy_fallback(
     out: &mut Attempt,
     addr: SocketAddr,
     sni: Option<&str>,
     starttls: Option<Starttls>,
     limits: Timeouts,
-) {
+) -> Result<(), LegacyMiss> {
     let Some(reason) = out.fallback else {
-        return;
+        return Ok(());
     };
     let (connect_timeout, handshake_timeout) = (limits.connect, limits.handshake);
+    let miss = |why: String, retry_may_help: bool| LegacyMiss {
+        why,
+        retry_may_help,
+    };
     let t0 = Instant::now();
     let got = match tokio::time::timeout(connect_timeout, connect(addr, starttls)).await {
-        Err(_) => Err("no TCP answer to a second connection".to_string()),
-        Ok(Err(e)) => Err(format!("a second connection failed: {e}")),
+        Err(_) => Err(miss("no TCP answer to a second connection".into(), true)),
+        Ok(Err(e)) => Err(miss(
+            format!("a second connection failed: {e}"),
+            e.kind() != io::ErrorKind::ConnectionRefused,
+        )),
         Ok(Ok(tcp)) => {
             let talked = match starttls {
-                Some(proto) => talk(&tcp, proto, sni, addr, limits.starttls)
-                    .await
-                    .map_err(|(e, _)| format!("on the second connection: {}", e.message)),
+                Some(proto) => {
+                    talk(&tcp, proto, sni, addr, limits.starttls)
+                        .await
+                        .map_err(|(e, again)| {
+                            miss(format!("on the second connection: {}", e.message), again)
+                        })
+                }
                 None => Ok(()),
             };
             let got = match talked {
-                Err(why) => Err(why),
+                Err(m) => Err(m),
                 Ok(()) => tokio::time::timeout(handshake_timeout, super::legacy::grab(&tcp, sni))
                     .await
                     .map_err(|_| {
-                        format!(
-                            "no certificate within {}",
-                            crate::duration::display(handshake_timeout)
+                        miss(
+                            format!(
+                                "no certificate within {}",
+                                crate::duration::display(handshake_timeout)
+                            ),
+                            true,
                         )
                     })
-                    .and_then(|r| r.map_err(|e| e.to_string())),
+                    .and_then(|r| r.map_err(|e| miss(e.to_string(), false))),
             };
             close_with_reset(&tcp);
             got
@@ -649,6 +665,7 @@ pub async fn legacy_fallback(
                 ),
             );
             out.chain = capture.chain;
+            Ok(())
         }
         Ok(capture) if !capture.chain.is_empty() => {
             out.handshake_ms = Some(ms(t0.elapsed()));
@@ -662,9 +679,33 @@ pub async fn legacy_fallback(
             out.error = None;
             out.retry_may_help = false;
             out.legacy = true;
+            Ok(())
         }
-        Ok(_) => note_legacy_try(out, "the server sent an empty certificate list"),
-        Err(why) => note_legacy_try(out, &why),
+        Ok(_) => Err(miss(
+            "the server sent an empty certificate list".into(),
+            false,
+        )),
+        Err(m) => Err(m),
+    }
+}
+
+/// Why a legacy handshake gave no certificate.
+#[derive(Debug)]
+pub struct LegacyMiss {
+    /// What happened, for the endpoint's error message.
+    pub why: String,
+    /// A timeout or a failed connect, which another try may get past; an answer is final.
+    pub retry_may_help: bool,
+}
+
+impl Attempt {
+    /// Adds a legacy handshake's miss (after `tries` connections) to the first error.
+    pub fn note_legacy_miss(&mut self, miss: &LegacyMiss, tries: u32) {
+        if tries > 1 {
+            note_legacy_try(self, &format!("{} ({tries} tries)", miss.why));
+        } else {
+            note_legacy_try(self, &miss.why);
+        }
     }
 }
 

@@ -544,13 +544,16 @@ impl Engine {
             }
             break a;
         };
-        // Once the retries are spent: one legacy handshake for a server that refused or hung
-        // up on the modern ones. Its connection waits for a --rate turn like any other, and a
-        // legacy try the deadline cuts leaves the attempt as it was.
+        // Then a legacy handshake for a server that refused or hung up on the modern ones,
+        // tried again after a timeout while --retries has tries left. Its connections wait
+        // for a --rate turn like any other, and a legacy try the deadline cuts leaves the
+        // attempt as it was.
         if attempt.fallback.is_some() && !cancel.is_cancelled() {
-            if let Some(turn) = self.rate_turn(cancel).await {
+            let mut tries = 0;
+            while let Some(turn) = self.rate_turn(cancel).await {
                 deadline += turn;
-                let _ = tokio::time::timeout_at(
+                tries += 1;
+                let tried = tokio::time::timeout_at(
                     deadline,
                     legacy_fallback(
                         &mut attempt,
@@ -561,6 +564,17 @@ impl Engine {
                     ),
                 )
                 .await;
+                let Ok(Err(miss)) = tried else { break };
+                let retried = attempts - 1 + tries - 1;
+                if miss.retry_may_help && retried < self.cfg.retries && !cancel.is_cancelled() {
+                    let backoff = Duration::from_millis(200u64 << (retried + 1).min(5));
+                    if let Some(turn) = self.wait_to_retry(backoff, deadline, cancel).await {
+                        deadline += turn;
+                        continue;
+                    }
+                }
+                attempt.note_legacy_miss(&miss, tries);
+                break;
             }
         }
         if attempts > 1 {
