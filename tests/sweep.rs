@@ -525,16 +525,19 @@ async fn a_legacy_try_that_times_out_is_tried_again_within_the_retries() {
     // The modern hello is refused by the TLS 1.0 server itself; the first legacy try meets
     // a silent connection (a dropped packet, a stalled balancer member); the second gets
     // through.
-    let a_old = front(
-        openssl_server(&old, SslVersion::TLS1, "ECDHE-ECDSA-AES128-SHA", None),
-        |n| {
-            if n == 1 {
-                Front::Silent
-            } else {
-                Front::Forward
-            }
-        },
-    );
+    let flaky = || {
+        front(
+            openssl_server(&old, SslVersion::TLS1, "ECDHE-ECDSA-AES128-SHA", None),
+            |n| {
+                if n == 1 {
+                    Front::Silent
+                } else {
+                    Front::Forward
+                }
+            },
+        )
+    };
+    let a_old = flaky();
     let dir = tempfile::tempdir().unwrap();
     let ca = dir.path().join("ca.pem");
     std::fs::write(&ca, pki.root_pem()).unwrap();
@@ -560,16 +563,7 @@ async fn a_legacy_try_that_times_out_is_tried_again_within_the_retries() {
         1
     );
     // Without retries the refusal stands, with the legacy try's timeout in its message.
-    let a_old = front(
-        openssl_server(&old, SslVersion::TLS1, "ECDHE-ECDSA-AES128-SHA", None),
-        |n| {
-            if n == 1 {
-                Front::Silent
-            } else {
-                Front::Forward
-            }
-        },
-    );
+    let a_old = flaky();
     let obs = run_sweep(format!("flaky.test@{a_old}\n"), &args("0")).await;
     let o = &obs[0];
     assert!(o.cert.is_none());
