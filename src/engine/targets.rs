@@ -126,10 +126,16 @@ pub fn parse_port(s: &str) -> Result<u16, String> {
 /// `ldaps://dc1.example.com`, `https://www.example.com:8443/login`; see
 /// [`super::starttls::scheme`]). A URL names one endpoint, never a CIDR block.
 pub fn parse_line(line: &str, default_port: u16) -> Result<Target, String> {
+    parse_target(line, default_port, None)
+}
+
+/// [`parse_line`], with `port` (a CSV row's own) for a line that names none, over a URL
+/// scheme's.
+fn parse_target(line: &str, default_port: u16, port: Option<u16>) -> Result<Target, String> {
     let Some((scheme, rest)) = line.split_once("://") else {
-        return parse_plain(line, default_port);
+        return parse_plain(line, port.unwrap_or(default_port));
     };
-    let (choice, port) = super::starttls::scheme(scheme)?;
+    let (choice, scheme_port) = super::starttls::scheme(scheme)?;
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     if authority.is_empty() {
         return Err(format!("no host in \"{}\"", shown(line)));
@@ -144,7 +150,7 @@ pub fn parse_line(line: &str, default_port: u16) -> Result<Target, String> {
             shown(line)
         ));
     }
-    let mut target = parse_plain(authority, port.unwrap_or(default_port))?;
+    let mut target = parse_plain(authority, port.or(scheme_port).unwrap_or(default_port))?;
     match &mut target {
         Target::Name { starttls, .. } | Target::Addr { starttls, .. } => *starttls = Some(choice),
         Target::Cidr { .. } => {
@@ -477,10 +483,11 @@ impl TargetReader {
         };
         let host = get(Some(cols.host))
             .ok_or_else(|| self.err(line, Some("host"), "empty host".into()))?;
-        let port = match get(cols.port) {
-            Some(p) => parse_port(p).map_err(|r| self.err(line, Some("port"), r))?,
-            None => self.default_port,
+        let port_given = match get(cols.port) {
+            Some(p) => Some(parse_port(p).map_err(|r| self.err(line, Some("port"), r))?),
+            None => None,
         };
+        let port = port_given.unwrap_or(self.default_port);
         let pin = match get(cols.ip) {
             Some(ip) => Some(
                 ip.trim_matches(|c| c == '[' || c == ']')
@@ -506,6 +513,42 @@ impl TargetReader {
             }
             None => None,
         };
+        if host.contains("://") {
+            // A URL (a deployment map's form): its port, else the row's, else its scheme's;
+            // its scheme's dialogue unless the row's starttls column says otherwise; the
+            // other columns apply as to a name.
+            let target = parse_target(host, self.default_port, port_given)
+                .map_err(|r| self.err(line, Some("host"), r))?;
+            return Ok(match target {
+                Target::Name {
+                    name,
+                    port,
+                    pin: url_pin,
+                    starttls: scheme,
+                    ..
+                } => Target::Name {
+                    name,
+                    port,
+                    pin: pin.or(url_pin),
+                    sni,
+                    label,
+                    starttls: starttls.or(scheme),
+                },
+                Target::Addr {
+                    ip,
+                    port,
+                    starttls: scheme,
+                    ..
+                } => Target::Addr {
+                    ip: pin.unwrap_or(ip),
+                    port,
+                    sni,
+                    label,
+                    starttls: starttls.or(scheme),
+                },
+                cidr @ Target::Cidr { .. } => cidr,
+            });
+        }
         let bare = host.trim_matches(|c| c == '[' || c == ']');
         if let Ok(ip) = bare.parse::<IpAddr>() {
             return Ok(Target::Addr {
@@ -782,6 +825,38 @@ mod tests {
         assert!(t("smtp://mail.example.com:99999")
             .unwrap_err()
             .contains("bad port"));
+    }
+
+    #[test]
+    fn a_csv_host_may_be_a_url_whose_columns_still_apply() {
+        use crate::model::Starttls;
+        let out = read(
+            "host,port,ip,label,starttls\nsmtp://mx.example.com,,192.0.2.9,mx,\nsmtp://mx2.example.com:2525,,,,off\nhttps://[2001:db8::7]/,8443,,,\nhttp://www.example.com,,,,\n",
+        );
+        assert!(matches!(
+            &out[0],
+            Ok(Target::Name { port: 25, pin: Some(_), label: Some(l), starttls: Some(StarttlsChoice::Use(Starttls::Smtp)), .. }) if l == "mx"
+        ));
+        assert!(matches!(
+            &out[1],
+            Ok(Target::Name {
+                port: 2525,
+                starttls: Some(StarttlsChoice::Off),
+                ..
+            })
+        ));
+        // The row's port over the scheme's 443.
+        assert!(matches!(
+            &out[2],
+            Ok(Target::Addr {
+                port: 8443,
+                starttls: Some(StarttlsChoice::Off),
+                ..
+            })
+        ));
+        let e = out[3].as_ref().unwrap_err();
+        assert_eq!((e.line, e.field.as_deref()), (5, Some("host")));
+        assert!(e.reason.contains("plain HTTP"), "{e}");
     }
 
     #[test]
