@@ -48,6 +48,8 @@ enum Kind {
     Rdp,
     /// Standard RDP security only: RDP_NEG_FAILURE SSL_NOT_ALLOWED_BY_SERVER.
     RdpRefusing,
+    /// Chooses standard RDP security (protocol 0), as xrdp with security_layer=rdp does.
+    RdpStandard,
 }
 
 /// A MySQL 8 initial handshake packet, with or without the CLIENT_SSL capability.
@@ -241,7 +243,7 @@ async fn dialogue(kind: Kind, tcp: TcpStream) -> std::io::Result<Option<TcpStrea
             let caps = u32::from_le_bytes(request[4..8].try_into().unwrap());
             assert_ne!(caps & 0x0800, 0, "CLIENT_SSL asked for");
         }
-        Kind::Rdp | Kind::RdpRefusing => {
+        Kind::Rdp | Kind::RdpRefusing | Kind::RdpStandard => {
             let mut request = [0u8; 19];
             s.read_exact(&mut request).await?;
             assert_eq!(&request[..2], &[3, 0]);
@@ -250,6 +252,10 @@ async fn dialogue(kind: Kind, tcp: TcpStream) -> std::io::Result<Option<TcpStrea
             assert_ne!(asked & 1, 0, "PROTOCOL_SSL asked for");
             if kind == Kind::RdpRefusing {
                 say!(rdp_confirm(3, 2));
+                return Ok(None);
+            }
+            if kind == Kind::RdpStandard {
+                say!(rdp_confirm(2, 0));
                 return Ok(None);
             }
             say!(rdp_confirm(2, 2));
@@ -363,7 +369,7 @@ async fn every_protocol_yields_the_certificate_behind_its_dialogue() {
 async fn refusals_are_starttls_errors_that_quote_the_server() {
     let pki = Pki::new("Refusing").unwrap();
     let leaf = valid_leaf(&pki, "xmpp.test", 5101);
-    let cases: [(Kind, &str, &str, &str); 10] = [
+    let cases: [(Kind, &str, &str, &str); 11] = [
         (
             Kind::SmtpWithoutStarttls,
             "smtp",
@@ -417,6 +423,12 @@ async fn refusals_are_starttls_errors_that_quote_the_server() {
             "rdp",
             "desk.test",
             "RDP STARTTLS: the server refused TLS with failure code 2 (SSL_NOT_ALLOWED_BY_SERVER: standard RDP security only)",
+        ),
+        (
+            Kind::RdpStandard,
+            "rdp",
+            "olddesk.test",
+            "RDP STARTTLS: the server chose standard RDP security (protocol 0), no TLS",
         ),
         // The stream is opened for the name asked for: a server that does not serve it says so.
         (

@@ -577,6 +577,9 @@ async fn rdp(t: &mut Talk<'_>, stage: &mut &'static str) -> Result<(), Refusal> 
     match neg[0] {
         // PROTOCOL_SSL, PROTOCOL_HYBRID, PROTOCOL_HYBRID_EX: TLS comes next.
         0x02 if matches!(value, 1 | 2 | 8) => Ok(()),
+        0x02 if value == 0 => Err(Refusal::Answer(
+            "the server chose standard RDP security (protocol 0), no TLS".into(),
+        )),
         0x02 => Err(Refusal::Answer(format!(
             "the server chose protocol {value}, which does not start with TLS"
         ))),
