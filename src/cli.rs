@@ -76,8 +76,9 @@ pub struct ScanArgs {
     pub per_address: usize,
     /// Plaintext protocol before TLS: `auto` (by port: 25/587 smtp, 143 imap, 110 pop3,
     /// 21 ftp, 389/3268 ldap, 5222 xmpp, 5269 xmpp-server, 119 nntp, 4190 sieve,
-    /// 5432 postgres, 3306 mysql, 3389 rdp), `off`, or one of those protocols (or lmtp) for
-    /// every endpoint. A target list's `starttls` column overrides it per target.
+    /// 5432 postgres, 3306 mysql, 3389 rdp; elsewhere, a greeting the server sends instead
+    /// of TLS names one), `off`, or one of those protocols (or lmtp) for every endpoint. A
+    /// target list's `starttls` column overrides it per target.
     #[arg(long, default_value = "auto", value_name = "PROTO", value_parser = starttls)]
     pub starttls: StarttlsChoice,
     /// TCP connect timeout (e.g. 3s, 500ms).

@@ -235,11 +235,10 @@ async fn dialogue(kind: Kind, tcp: TcpStream) -> std::io::Result<Option<TcpStrea
             // The ClientHello follows the SSLRequest unanswered: read the request alone.
             let mut request = [0u8; 36];
             s.get_mut().read_exact(&mut request).await?;
-            assert_eq!(
-                &request[..4],
-                &[32, 0, 0, 1],
-                "an SSLRequest is packet 1 of 32 bytes"
-            );
+            if request[..4] != [32, 0, 0, 1] {
+                // Not an SSLRequest (a ClientHello sent first): the server gives up.
+                return Ok(None);
+            }
             let caps = u32::from_le_bytes(request[4..8].try_into().unwrap());
             assert_ne!(caps & 0x0800, 0, "CLIENT_SSL asked for");
         }
@@ -574,12 +573,17 @@ async fn a_plain_text_answer_to_the_client_hello_is_quoted_with_what_it_suggests
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let http = listener.local_addr().unwrap();
     let _web = support::dcvfix::http_on(listener, |_| (200, vec![], "hello".into())).await;
-    let obs = run_sweep(format!("mx.test@{smtp}\nweb.test@{http}\n"), &[]).await;
+    // Told not to speak before TLS, so the greeting is only quoted.
+    let obs = run_sweep(
+        format!("mx.test@{smtp}\nweb.test@{http}\n"),
+        &["--starttls", "off"],
+    )
+    .await;
     let m = by_key(&obs);
     for (key, said) in [
         (
             "mx.test@127.0.0.1",
-            "the server answered in plain text, \"220-mail.test ESMTP\" (an SMTP or FTP greeting: give the target starttls=smtp or starttls=ftp)",
+            "the server answered in plain text, \"220-mail.test ESMTP\" (an SMTP greeting: give the target starttls=smtp)",
         ),
         (
             "web.test@127.0.0.1",
@@ -603,4 +607,54 @@ async fn a_url_in_a_plain_list_says_the_protocol() {
     assert!(obs[0].error.is_none(), "{:?}", obs[0].error);
     assert_eq!(obs[0].cert.as_ref().unwrap().serial, leaf.serial_hex);
     assert_eq!(obs[0].starttls, Some(Starttls::Imap));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_speaks_the_protocol_a_greeting_names_on_a_port_it_does_not_know() {
+    let pki = Pki::new("Detect").unwrap();
+    let leaves: Vec<_> = ["mx.test", "files.test", "db.test", "plainmx.test"]
+        .iter()
+        .enumerate()
+        .map(|(i, n)| valid_leaf(&pki, n, 5601 + i as u64))
+        .collect();
+    let smtp = serve(Kind::Smtp, &leaves[0]).await;
+    let ftp = serve(Kind::Ftp, &leaves[1]).await;
+    let mysql = serve(Kind::Mysql, &leaves[2]).await;
+    let bare = serve(Kind::SmtpWithoutStarttls, &leaves[3]).await;
+    let (obs, counters) = sweep_counted(
+        format!("mx.test@{smtp}\nfiles.test@{ftp}\ndb.test@{mysql}\nplainmx.test@{bare}\n"),
+        &[],
+    )
+    .await;
+    let m = by_key(&obs);
+    for (key, leaf, proto) in [
+        ("mx.test@127.0.0.1", &leaves[0], Starttls::Smtp),
+        ("files.test@127.0.0.1", &leaves[1], Starttls::Ftp),
+        ("db.test@127.0.0.1", &leaves[2], Starttls::Mysql),
+    ] {
+        let o = m[key];
+        assert!(o.error.is_none(), "{key}: {:?}", o.error);
+        assert_eq!(o.cert.as_ref().unwrap().serial, leaf.serial_hex, "{key}");
+        assert_eq!(o.starttls, Some(proto), "{key}");
+        // The extra connection is not a retry of a flaky endpoint.
+        assert_eq!(o.attempts, 1, "{key}");
+    }
+    assert_eq!(
+        counters.retries.load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+    // A greeting whose dialogue then fails: the first error stands, with both answers.
+    let o = m["plainmx.test@127.0.0.1"];
+    assert!(o.cert.is_none());
+    assert_eq!(o.starttls, None);
+    assert_eq!(o.error_class(), Some(ErrorClass::TlsError));
+    let message = &o.error.as_ref().unwrap().message;
+    assert!(
+        message.contains("(an SMTP greeting: give the target starttls=smtp); tried on another connection: SMTP STARTTLS: the server does not offer STARTTLS"),
+        "{message}"
+    );
+    // Told a protocol (or off, above), nothing is guessed.
+    let obs = run_sweep(format!("mx.test@{smtp}\n"), &["--starttls", "pop3"]).await;
+    assert_eq!(obs[0].error_class(), Some(ErrorClass::StarttlsError));
+    assert_eq!(obs[0].starttls, Some(Starttls::Pop3));
 }

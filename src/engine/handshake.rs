@@ -313,10 +313,26 @@ impl Opening {
         }
     }
 
-    /// What a server that answered a ClientHello in plain text said, and what that suggests:
-    /// a greeting of a STARTTLS protocol, plain HTTP, SSH. `None` when the bytes are not text.
-    fn plain_text(&self) -> Option<String> {
+    /// What a server that answered a ClientHello with something other than TLS said, and
+    /// the protocol whose greeting it was, if it was one certsweep can speak before TLS:
+    /// a plain-text greeting (SMTP, FTP, IMAP, POP3, NNTP, ManageSieve), plain HTTP, SSH, a
+    /// MySQL handshake. `None` when the bytes are neither text nor a MySQL greeting.
+    fn said(&self) -> Option<(String, Option<Starttls>)> {
         let bytes = &self.bytes[..self.len];
+        // A MySQL packet: 3-byte length (a greeting's is some 50-100 bytes, where a TLS
+        // record's first bytes would read as over 190,000), sequence 0, protocol version 10.
+        let mysql_length = bytes
+            .get(..3)
+            .map(|l| u32::from_le_bytes([l[0], l[1], l[2], 0]));
+        if mysql_length.is_some_and(|l| (40..1024).contains(&l))
+            && bytes.get(3) == Some(&0)
+            && bytes.get(4) == Some(&10)
+        {
+            return Some((
+                "the server sent a MySQL greeting (give the target starttls=mysql)".into(),
+                Some(Starttls::Mysql),
+            ));
+        }
         // The kept bytes may end inside a character.
         let text = match std::str::from_utf8(bytes) {
             Ok(t) => t,
@@ -326,21 +342,50 @@ impl Opening {
         if line.is_empty() || !line.chars().all(|c| c.is_ascii_graphic() || c == ' ') {
             return None;
         }
-        let hint = if line.starts_with("220") {
-            "an SMTP or FTP greeting: give the target starttls=smtp or starttls=ftp"
+        let (hint, proto) = if line.starts_with("220") {
+            // FTP servers name themselves in their greeting far more often than mail servers
+            // call themselves FTP.
+            if text.to_ascii_uppercase().contains("FTP") {
+                (
+                    "an FTP greeting: give the target starttls=ftp",
+                    Some(Starttls::Ftp),
+                )
+            } else {
+                (
+                    "an SMTP greeting: give the target starttls=smtp",
+                    Some(Starttls::Smtp),
+                )
+            }
         } else if line.starts_with("* OK") {
-            "an IMAP greeting: give the target starttls=imap"
+            (
+                "an IMAP greeting: give the target starttls=imap",
+                Some(Starttls::Imap),
+            )
         } else if line.starts_with("+OK") {
-            "a POP3 greeting: give the target starttls=pop3"
+            (
+                "a POP3 greeting: give the target starttls=pop3",
+                Some(Starttls::Pop3),
+            )
+        } else if line.starts_with("200 ") || line.starts_with("201 ") {
+            (
+                "an NNTP greeting: give the target starttls=nntp",
+                Some(Starttls::Nntp),
+            )
+        } else if line.starts_with("\"IMPLEMENTATION\"") || line.starts_with("\"SIEVE\"") {
+            (
+                "a ManageSieve greeting: give the target starttls=sieve",
+                Some(Starttls::Sieve),
+            )
         } else if line.starts_with("HTTP/") {
-            "plain HTTP: the port does not serve HTTPS"
+            ("plain HTTP: the port does not serve HTTPS", None)
         } else if line.starts_with("SSH-") {
-            "an SSH server"
+            ("an SSH server", None)
         } else {
-            "not TLS"
+            ("not TLS", None)
         };
-        Some(format!(
-            "the server answered in plain text, \"{line}\" ({hint})"
+        Some((
+            format!("the server answered in plain text, \"{line}\" ({hint})"),
+            proto,
         ))
     }
 }
@@ -401,6 +446,9 @@ pub struct Attempt {
     pub legacy: bool,
     /// Why a legacy handshake may still get the certificate (`legacy_fallback`), when it may.
     pub fallback: Option<LegacyReason>,
+    /// The protocol whose greeting the server sent instead of TLS, when it was one certsweep
+    /// can speak before TLS (a STARTTLS port it was not told of).
+    pub greeting: Option<Starttls>,
 }
 
 /// Why the first handshake gave no certificate in a way a legacy handshake may get past.
@@ -535,8 +583,9 @@ pub async fn probe(
                 );
             let mut error = classify_tls(&e, !out.chain.is_empty());
             if error.class == ErrorClass::TlsError && out.chain.is_empty() {
-                if let Some(said) = opening.plain_text() {
+                if let Some((said, proto)) = opening.said() {
                     error.message = format!("{}; {said}", error.message);
+                    out.greeting = proto;
                 }
             }
             let tls_answer = e

@@ -21,7 +21,7 @@ use x509_parser::nom;
 pub enum StarttlsChoice {
     /// By the port: the well-known STARTTLS ports (25, 587, 143, 110, 21, 389, 3268, 5222,
     /// 5269, 119, 4190, 5432, 3306, 3389) get their protocol's dialogue, every other port TLS
-    /// from the first byte.
+    /// from the first byte, and then a dialogue if the server sent a greeting instead.
     #[default]
     Auto,
     /// TLS from the first byte on every port.

@@ -184,6 +184,9 @@ struct Endpoint {
     sni: Option<String>,
     label: Option<String>,
     starttls: Option<Starttls>,
+    /// `--starttls auto` found no protocol for the port: a greeting sent instead of TLS
+    /// may name one.
+    detect: bool,
 }
 
 /// Marks a target done when the last of its endpoint tasks drops its handle.
@@ -326,17 +329,20 @@ impl Engine {
                 label,
                 starttls,
             } => {
+                let (starttls, detect) = self.starttls(starttls, port);
                 let ep = Endpoint {
                     host: ip.to_string(),
                     ip,
                     port,
                     sni,
                     label,
-                    starttls: self.starttls(starttls, port),
+                    starttls,
+                    detect,
                 };
                 self.launch(ep, None, done, tx.clone(), cancel).await;
             }
             Target::Cidr { net, port } => {
+                let (starttls, detect) = self.starttls(None, port);
                 for ip in net_addrs(&net) {
                     if cancel.is_cancelled() {
                         break;
@@ -347,7 +353,8 @@ impl Engine {
                         port,
                         sni: None,
                         label: None,
-                        starttls: self.starttls(None, port),
+                        starttls,
+                        detect,
                     };
                     self.launch(ep, None, done.clone(), tx.clone(), cancel)
                         .await;
@@ -361,13 +368,15 @@ impl Engine {
                 label,
                 starttls,
             } => {
+                let (starttls, detect) = self.starttls(starttls, port);
                 let ep = Endpoint {
                     sni: Some(sni.unwrap_or_else(|| name.clone())),
                     host: name,
                     ip,
                     port,
                     label,
-                    starttls: self.starttls(starttls, port),
+                    starttls,
+                    detect,
                 };
                 self.launch(ep, None, done, tx.clone(), cancel).await;
             }
@@ -379,7 +388,7 @@ impl Engine {
                 label,
                 starttls,
             } => {
-                let starttls = self.starttls(starttls, port);
+                let (starttls, detect) = self.starttls(starttls, port);
                 // Held until every address of the name has its connection slot, so that when
                 // answers come faster than handshakes finish, resolved names waiting for a
                 // slot stay bounded by the concurrency instead of growing with the inventory.
@@ -441,6 +450,7 @@ impl Engine {
                                     sni: Some(sni.clone().unwrap_or_else(|| name.clone())),
                                     label: label.clone(),
                                     starttls,
+                                    detect,
                                 };
                                 me.launch(ep, dns_ms, done.clone(), tx.clone(), &cancel)
                                     .await;
@@ -461,9 +471,12 @@ impl Engine {
         }
     }
 
-    /// The dialogue an endpoint on `port` gets: the target's choice, else the sweep's.
-    fn starttls(&self, target: Option<StarttlsChoice>, port: u16) -> Option<Starttls> {
-        target.unwrap_or(self.cfg.starttls).for_port(port)
+    /// The dialogue an endpoint on `port` gets (the target's choice, else the sweep's), and
+    /// whether a greeting may still name one (`auto` on a port it does not know).
+    fn starttls(&self, target: Option<StarttlsChoice>, port: u16) -> (Option<Starttls>, bool) {
+        let choice = target.unwrap_or(self.cfg.starttls);
+        let proto = choice.for_port(port);
+        (proto, choice == StarttlsChoice::Auto && proto.is_none())
     }
 
     async fn launch(
@@ -544,6 +557,44 @@ impl Engine {
             }
             break a;
         };
+        // --starttls auto on a port it knows no protocol for: a server that answered the
+        // ClientHello with a greeting of one gets that protocol's dialogue on one more
+        // connection (an SMTP server on 2525, MySQL on 3307). Its result stands when the
+        // dialogue went through; else the first error, with what the dialogue got.
+        let mut starttls = ep.starttls;
+        if let (true, Some(proto)) = (ep.detect, attempt.greeting) {
+            if !cancel.is_cancelled() {
+                if let Some(turn) = self.rate_turn(cancel).await {
+                    deadline += turn;
+                    let second = tokio::time::timeout_at(
+                        deadline,
+                        probe(
+                            &self.tls,
+                            addr,
+                            ep.sni.as_deref(),
+                            Some(proto),
+                            self.timeouts(),
+                        ),
+                    )
+                    .await;
+                    match second {
+                        Ok(a) if a.handshake_ms.is_some() => {
+                            attempt = a;
+                            starttls = Some(proto);
+                        }
+                        Ok(a) => {
+                            if let (Some(first), Some(e)) = (&mut attempt.error, a.error) {
+                                first.message.push_str(&format!(
+                                    "; tried on another connection: {}",
+                                    e.message
+                                ));
+                            }
+                        }
+                        Err(_) => {}
+                    }
+                }
+            }
+        }
         // Then a legacy handshake for a server that refused or hung up on the modern ones,
         // tried again after a timeout while --retries has tries left. Its connections wait
         // for a --rate turn like any other, and a legacy try the deadline cuts leaves the
@@ -559,7 +610,7 @@ impl Engine {
                         &mut attempt,
                         addr,
                         ep.sni.as_deref(),
-                        ep.starttls,
+                        starttls,
                         self.timeouts(),
                     ),
                 )
@@ -582,7 +633,9 @@ impl Engine {
                 e.message.push_str(&format!(" ({attempts} attempts)"));
             }
         }
-        self.observe(ep, scan_time, dns_ms, attempt, attempts)
+        let mut obs = self.observe(ep, scan_time, dns_ms, attempt, attempts);
+        obs.starttls = starttls;
+        obs
     }
 
     /// Waits out a retry's backoff (0.4 s, 0.8 s, ... up to 6.4 s) and, with `--rate`, its
@@ -754,6 +807,7 @@ mod tests {
             sni: Some("odd.example".into()),
             label: Some("edge".into()),
             starttls: None,
+            detect: false,
         }
     }
 
