@@ -557,76 +557,20 @@ impl Engine {
             }
             break a;
         };
-        // --starttls auto on a port it knows no protocol for: a server that answered the
-        // ClientHello with a greeting of one gets that protocol's dialogue on one more
-        // connection (an SMTP server on 2525, MySQL on 3307). Its result stands when the
-        // dialogue went through; else the first error, with what the dialogue got.
+        // Once the retries are spent: a greeting sent instead of TLS may name the protocol
+        // to speak first, and a server that refused the modern hellos gets a legacy one.
         let mut starttls = ep.starttls;
         if let (true, Some(proto)) = (ep.detect, attempt.greeting) {
-            if !cancel.is_cancelled() {
-                if let Some(turn) = self.rate_turn(cancel).await {
-                    deadline += turn;
-                    let second = tokio::time::timeout_at(
-                        deadline,
-                        probe(
-                            &self.tls,
-                            addr,
-                            ep.sni.as_deref(),
-                            Some(proto),
-                            self.timeouts(),
-                        ),
-                    )
-                    .await;
-                    match second {
-                        Ok(a) if a.handshake_ms.is_some() => {
-                            attempt = a;
-                            starttls = Some(proto);
-                        }
-                        Ok(a) => {
-                            if let (Some(first), Some(e)) = (&mut attempt.error, a.error) {
-                                first.message.push_str(&format!(
-                                    "; tried on another connection: {}",
-                                    e.message
-                                ));
-                            }
-                        }
-                        Err(_) => {}
-                    }
-                }
+            if self
+                .speak_the_greeting(ep, proto, &mut attempt, &mut deadline, cancel)
+                .await
+            {
+                starttls = Some(proto);
             }
         }
-        // Then a legacy handshake for a server that refused or hung up on the modern ones,
-        // tried again after a timeout while --retries has tries left. Its connections wait
-        // for a --rate turn like any other, and a legacy try the deadline cuts leaves the
-        // attempt as it was.
-        if attempt.fallback.is_some() && !cancel.is_cancelled() {
-            let mut tries = 0;
-            while let Some(turn) = self.rate_turn(cancel).await {
-                deadline += turn;
-                tries += 1;
-                let tried = tokio::time::timeout_at(
-                    deadline,
-                    legacy_fallback(
-                        &mut attempt,
-                        addr,
-                        ep.sni.as_deref(),
-                        starttls,
-                        self.timeouts(),
-                    ),
-                )
+        if attempt.fallback.is_some() {
+            self.legacy(ep, starttls, &mut attempt, attempts, &mut deadline, cancel)
                 .await;
-                let Ok(Err(miss)) = tried else { break };
-                let retried = attempts - 1 + tries - 1;
-                if miss.retry_may_help && retried < self.cfg.retries && !cancel.is_cancelled() {
-                    let backoff = Duration::from_millis(200u64 << (retried + 1).min(5));
-                    if let Some(turn) = self.wait_to_retry(backoff, deadline, cancel).await {
-                        deadline += turn;
-                        continue;
-                    }
-                }
-                attempt.note_legacy_miss(&miss, tries);
-                break;
-            }
         }
         if attempts > 1 {
             if let Some(e) = &mut attempt.error {
@@ -636,6 +580,95 @@ impl Engine {
         let mut obs = self.observe(ep, scan_time, dns_ms, attempt, attempts);
         obs.starttls = starttls;
         obs
+    }
+
+    /// `--starttls auto` on a port it knows no protocol for: a server that answered the
+    /// ClientHello with a greeting of `proto` gets that dialogue on one more connection (an
+    /// SMTP server on 2525, MySQL on 3307), with a --rate turn, within the deadline. Its
+    /// result replaces `attempt` when the dialogue went through (true); else the first error
+    /// stands, with what the dialogue got.
+    async fn speak_the_greeting(
+        &self,
+        ep: &Endpoint,
+        proto: Starttls,
+        attempt: &mut Attempt,
+        deadline: &mut tokio::time::Instant,
+        cancel: &Cancel,
+    ) -> bool {
+        if cancel.is_cancelled() {
+            return false;
+        }
+        let Some(turn) = self.rate_turn(cancel).await else {
+            return false;
+        };
+        *deadline += turn;
+        let addr = std::net::SocketAddr::new(ep.ip, ep.port);
+        let second = tokio::time::timeout_at(
+            *deadline,
+            probe(
+                &self.tls,
+                addr,
+                ep.sni.as_deref(),
+                Some(proto),
+                self.timeouts(),
+            ),
+        )
+        .await;
+        match second {
+            Ok(a) if a.handshake_ms.is_some() => {
+                *attempt = a;
+                true
+            }
+            Ok(a) => {
+                if let (Some(first), Some(e)) = (&mut attempt.error, a.error) {
+                    first
+                        .message
+                        .push_str(&format!("; tried on another connection: {}", e.message));
+                }
+                false
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// A legacy handshake for a server that refused or hung up on the modern ones, tried
+    /// again after a timeout while --retries has tries left (`attempts` used some). Its
+    /// connections wait for a --rate turn like any other, and a legacy try the deadline cuts
+    /// leaves the attempt as it was.
+    async fn legacy(
+        &self,
+        ep: &Endpoint,
+        starttls: Option<Starttls>,
+        attempt: &mut Attempt,
+        attempts: u32,
+        deadline: &mut tokio::time::Instant,
+        cancel: &Cancel,
+    ) {
+        if cancel.is_cancelled() {
+            return;
+        }
+        let addr = std::net::SocketAddr::new(ep.ip, ep.port);
+        let mut tries = 0;
+        while let Some(turn) = self.rate_turn(cancel).await {
+            *deadline += turn;
+            tries += 1;
+            let tried = tokio::time::timeout_at(
+                *deadline,
+                legacy_fallback(attempt, addr, ep.sni.as_deref(), starttls, self.timeouts()),
+            )
+            .await;
+            let Ok(Err(miss)) = tried else { break };
+            let retried = attempts - 1 + tries - 1;
+            if miss.retry_may_help && retried < self.cfg.retries && !cancel.is_cancelled() {
+                let backoff = Duration::from_millis(200u64 << (retried + 1).min(5));
+                if let Some(turn) = self.wait_to_retry(backoff, *deadline, cancel).await {
+                    *deadline += turn;
+                    continue;
+                }
+            }
+            attempt.note_legacy_miss(&miss, tries);
+            break;
+        }
     }
 
     /// Waits out a retry's backoff (0.4 s, 0.8 s, ... up to 6.4 s) and, with `--rate`, its
