@@ -423,8 +423,10 @@ pub struct Observation {
     /// Set when there is no certificate, or when the handshake failed after it was captured
     /// (e.g. the server demanded a client certificate).
     pub error: Option<ErrorInfo>,
-    /// TCP connections tried: 0 when the name did not resolve, more than 1 when `--retries`
-    /// tried again after a timeout or a reset (a flaky endpoint even when it answered).
+    /// TCP connections tried for the handshake: 0 when the name did not resolve, more than 1
+    /// when `--retries` tried again after a timeout or a reset (a flaky endpoint even when it
+    /// answered). The connections of a legacy handshake or of a dialogue a greeting named
+    /// are not counted: they are steps, not signs of a flaky endpoint.
     pub attempts: u32,
 }
 
