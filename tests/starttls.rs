@@ -658,3 +658,25 @@ async fn auto_speaks_the_protocol_a_greeting_names_on_a_port_it_does_not_know() 
     assert_eq!(obs[0].error_class(), Some(ErrorClass::StarttlsError));
     assert_eq!(obs[0].starttls, Some(Starttls::Pop3));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn targets_scanned_alike_are_one_whatever_way_they_are_written() {
+    // Port 587 speaks SMTP by default, which is what submission:// and smtp:// say too;
+    // an explicit off is another scan. Nothing listens on this address: refusals are quick.
+    let (obs, counters) = sweep_counted(
+        "mx.test@127.0.0.93:587\nsubmission://mx.test@127.0.0.93\nsmtp://mx.test@127.0.0.93:587\ntls://mx.test@127.0.0.93:587\n"
+            .to_string(),
+        &[],
+    )
+    .await;
+    assert_eq!(obs.len(), 2, "{obs:#?}");
+    assert_eq!(
+        counters
+            .duplicates
+            .load(std::sync::atomic::Ordering::Relaxed),
+        2
+    );
+    let mut spoken: Vec<_> = obs.iter().map(|o| o.starttls).collect();
+    spoken.sort();
+    assert_eq!(spoken, vec![None, Some(Starttls::Smtp)]);
+}

@@ -297,7 +297,10 @@ impl Engine {
                         continue;
                     }
                 };
-                // Exact duplicates collapse; `Seen` keeps 6 bytes per distinct target.
+                // Exact duplicates collapse; `Seen` keeps 6 bytes per distinct target. The
+                // dialogue is compared as it will be spoken: `smtp://mx` and `mx:25` are one.
+                let mut target = target;
+                me.settle_starttls(&mut target);
                 let mut h = std::collections::hash_map::DefaultHasher::new();
                 target.hash(&mut h);
                 if !seen.insert(h.finish()) {
@@ -468,6 +471,20 @@ impl Engine {
             connect: self.cfg.connect_timeout,
             starttls: self.cfg.starttls_timeout,
             handshake: self.cfg.handshake_timeout,
+        }
+    }
+
+    /// Writes into `target` the dialogue choice it will be scanned with (its own, else the
+    /// sweep's, resolved by its port), so that targets that will be scanned alike compare
+    /// equal.
+    fn settle_starttls(&self, target: &mut Target) {
+        if let Target::Name { port, starttls, .. } | Target::Addr { port, starttls, .. } = target {
+            let settled = match self.starttls(*starttls, *port) {
+                (Some(proto), _) => StarttlsChoice::Use(proto),
+                (None, true) => StarttlsChoice::Auto,
+                (None, false) => StarttlsChoice::Off,
+            };
+            *starttls = Some(settled);
         }
     }
 
