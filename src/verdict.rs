@@ -1052,6 +1052,15 @@ mod tests {
         assert_eq!(i.match_cert(&c, "a.x.com"), None);
     }
 
+    /// The verdict tests' policy: now is 2026-05-28, a day's grace, a 30-day renewal window.
+    fn policy() -> Policy {
+        Policy {
+            now: 1_780_000_000,
+            grace_secs: 86_400,
+            renewal_window_secs: 30 * 86_400,
+        }
+    }
+
     /// An endpoint of `host` at `ip` presenting a leaf with `serial` for `host`.
     fn presenting(
         host: &str,
@@ -1067,11 +1076,7 @@ mod tests {
     #[test]
     fn a_mail_server_refusing_starttls_is_told_to_enable_it() {
         let i = ids(&format!("{H}B,,mail.x.com,0B,,,CA,,Issued\n"));
-        let p = Policy {
-            now: 1_780_000_000,
-            grace_secs: 86_400,
-            renewal_window_secs: 30 * 86_400,
-        };
+        let p = policy();
         let mut o = presenting("mail.x.com", "10.0.0.1", "B", 1_767_225_600, 1_798_761_600);
         o.cert = None;
         o.port = 25;
@@ -1098,11 +1103,7 @@ mod tests {
     #[test]
     fn a_legacy_server_with_the_newest_certificate_is_told_to_upgrade_its_tls() {
         let i = ids(&format!("{H}B,,www.x.com,0B,,,CA,,Issued\n"));
-        let p = Policy {
-            now: 1_780_000_000,
-            grace_secs: 86_400,
-            renewal_window_secs: 30 * 86_400,
-        };
+        let p = policy();
         let mut o = presenting("www.x.com", "10.0.0.1", "B", 1_767_225_600, 1_798_761_600);
         o.findings.push(Finding::LegacyTls);
         o.tls = Some(crate::model::TlsInfo {
@@ -1142,11 +1143,7 @@ mod tests {
              Q,,api.x.com,0D,,,CA,,Issued\n"
         ));
         assert!(same(&i, "A", "B") && same(&i, "P", "Q"));
-        let p = Policy {
-            now: 1_780_000_000,
-            grace_secs: 86_400,
-            renewal_window_secs: 30 * 86_400,
-        };
+        let p = policy();
         let (nb, na) = (1_767_225_600, 1_798_761_600);
         let judged = |host: &str, serial: &str| {
             judge_one(presenting(host, "10.0.0.1", serial, nb, na), &i, &p).0
@@ -1173,11 +1170,7 @@ mod tests {
              B,,www.x.com,0B,2026-03-01,2027-03-01,CA,A,Issued\n\
              C,,api.x.com,0C,2026-01-01,2027-01-01,CA,,Issued\n"
         ));
-        let p = Policy {
-            now: 1_780_000_000, // 2026-05-28
-            grace_secs: 86_400,
-            renewal_window_secs: 30 * 86_400,
-        };
+        let p = policy();
         let (old_nb, old_na) = (1_735_689_600, 1_796_083_200);
         let (new_nb, new_na) = (1_772_323_200, 1_803_859_200);
         let seen = [
@@ -1231,11 +1224,7 @@ mod tests {
             "{H}R1,O1,api.example.com,0A,2026-01-01,2027-01-01,CA,,Revoked\n\
              R2,O2,www.example.com,0B,2026-01-01,2027-01-01,CA,,Issued\n"
         ));
-        let p = Policy {
-            now: 1_780_000_000,
-            grace_secs: 86_400,
-            renewal_window_secs: 30 * 86_400,
-        };
+        let p = policy();
         let rows = identity_rows(&i, &Serving::default(), &p);
         assert_eq!(rows.len(), 2);
         let api = rows.iter().find(|r| r.names == "api.example.com").unwrap();

@@ -304,12 +304,6 @@ async fn serve_at(kind: Kind, leaf: &fleet::Leaf, at: SocketAddr) -> SocketAddr 
     addr
 }
 
-fn ca_args(pki: &Pki, dir: &tempfile::TempDir) -> String {
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, pki.root_pem()).unwrap();
-    ca.to_str().unwrap().to_string()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_protocol_yields_the_certificate_behind_its_dialogue() {
     let pki = Pki::new("Mail").unwrap();
@@ -498,7 +492,7 @@ async fn well_known_ports_get_their_dialogue_unless_told_otherwise() {
     drop(probe);
     let addr = serve_at(Kind::Smtp, &leaf, at).await;
     let dir = tempfile::tempdir().unwrap();
-    let ca = ca_args(&pki, &dir);
+    let ca = root_file(&pki, &dir);
     let trusting = ["--ca-file", ca.as_str(), "--no-public-roots"];
     let obs = run_sweep(format!("submit.test@{addr}\n"), &trusting).await;
     assert!(obs[0].error.is_none(), "{:?}", obs[0].error);
@@ -549,7 +543,7 @@ async fn a_legacy_mail_server_is_read_after_the_dialogue_too() {
         format!("old.test@{addr}\n"),
         &[
             "--ca-file",
-            &ca_args(&pki, &dir),
+            &root_file(&pki, &dir),
             "--no-public-roots",
             "--starttls",
             "smtp",

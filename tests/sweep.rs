@@ -539,13 +539,11 @@ async fn a_legacy_try_that_times_out_is_tried_again_within_the_retries() {
     };
     let a_old = flaky();
     let dir = tempfile::tempdir().unwrap();
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, pki.root_pem()).unwrap();
-    let ca = ca.to_str().unwrap();
+    let ca = root_file(&pki, &dir);
     let args = |retries: &'static str| {
         [
             "--ca-file",
-            ca,
+            ca.as_str(),
             "--no-public-roots",
             "--handshake-timeout",
             "300ms",

@@ -494,8 +494,6 @@ pub async fn probe(
     starttls: Option<Starttls>,
     limits: Timeouts,
 ) -> Attempt {
-    let connect_timeout = limits.connect;
-    let handshake_timeout = limits.handshake;
     let mut out = Attempt::default();
     let server_name: ServerName<'static> = match sni {
         Some(n) => match ServerName::try_from(n.to_string()) {
@@ -511,14 +509,14 @@ pub async fn probe(
         None => ServerName::IpAddress(addr.ip().into()),
     };
     let t0 = Instant::now();
-    let tcp = match tokio::time::timeout(connect_timeout, connect(addr, starttls)).await {
+    let tcp = match tokio::time::timeout(limits.connect, connect(addr, starttls)).await {
         Err(_) => {
             out.retry_may_help = true;
             out.error = Some(ErrorInfo {
                 class: ErrorClass::ConnectTimeout,
                 message: format!(
                     "no TCP answer from {addr} within {}",
-                    crate::duration::display(connect_timeout)
+                    crate::duration::display(limits.connect)
                 ),
             });
             return out;
@@ -557,7 +555,7 @@ pub async fn probe(
     let t1 = Instant::now();
     let mut opening = Opening::new();
     let result =
-        tokio::time::timeout(handshake_timeout, handshake(&tcp, &mut conn, &mut opening)).await;
+        tokio::time::timeout(limits.handshake, handshake(&tcp, &mut conn, &mut opening)).await;
     out.handshake_ms = Some(ms(t1.elapsed()));
     close_with_reset(&tcp);
     out.chain = slot
@@ -571,7 +569,7 @@ pub async fn probe(
                 class: ErrorClass::TlsTimeout,
                 message: format!(
                     "connected, but no complete TLS handshake within {}",
-                    crate::duration::display(handshake_timeout)
+                    crate::duration::display(limits.handshake)
                 ),
             })
         }
@@ -658,13 +656,12 @@ pub async fn legacy_fallback(
     let Some(reason) = out.fallback else {
         return Ok(());
     };
-    let (connect_timeout, handshake_timeout) = (limits.connect, limits.handshake);
     let miss = |why: String, retry_may_help: bool| LegacyMiss {
         why,
         retry_may_help,
     };
     let t0 = Instant::now();
-    let got = match tokio::time::timeout(connect_timeout, connect(addr, starttls)).await {
+    let got = match tokio::time::timeout(limits.connect, connect(addr, starttls)).await {
         Err(_) => Err(miss("no TCP answer to a second connection".into(), true)),
         Ok(Err(e)) => Err(miss(
             format!("a second connection failed: {e}"),
@@ -683,13 +680,13 @@ pub async fn legacy_fallback(
             };
             let got = match talked {
                 Err(m) => Err(m),
-                Ok(()) => tokio::time::timeout(handshake_timeout, super::legacy::grab(&tcp, sni))
+                Ok(()) => tokio::time::timeout(limits.handshake, super::legacy::grab(&tcp, sni))
                     .await
                     .map_err(|_| {
                         miss(
                             format!(
                                 "no certificate within {}",
-                                crate::duration::display(handshake_timeout)
+                                crate::duration::display(limits.handshake)
                             ),
                             true,
                         )
@@ -748,6 +745,11 @@ pub struct LegacyMiss {
 }
 
 impl Attempt {
+    /// The TLS handshake began: the dialogue before it, if any, went through.
+    pub fn reached_tls(&self) -> bool {
+        self.handshake_ms.is_some()
+    }
+
     /// Adds a legacy handshake's miss (after `tries` connections) to the first error.
     pub fn note_legacy_miss(&mut self, miss: &LegacyMiss, tries: u32) {
         if tries > 1 {

@@ -142,27 +142,19 @@ pub async fn grab(tcp: &TcpStream, sni: Option<&str>) -> Result<LegacyCapture, L
     let mut random = [0u8; 32];
     super::random::fill(&mut random);
     let hello = client_hello(sni, &random).map_err(LegacyError::Protocol)?;
-    let mut sent = 0;
-    while sent < hello.len() {
-        tcp.writable().await.map_err(LegacyError::Io)?;
-        match tcp.try_write(&hello[sent..]) {
-            Ok(n) => sent += n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-            Err(e) => return Err(LegacyError::Io(e)),
-        }
-    }
+    super::write_all(tcp, &hello)
+        .await
+        .map_err(LegacyError::Io)?;
     let mut flight = Flight::default();
     let mut buf = vec![0u8; 8 * 1024];
     loop {
-        tcp.readable().await.map_err(LegacyError::Io)?;
-        let n = match tcp.try_read(&mut buf) {
+        let n = match super::read_some(tcp, &mut buf).await {
             Ok(0) => {
                 return Err(LegacyError::Protocol(
                     "the server closed the connection before sending its certificate".into(),
                 ))
             }
             Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
             Err(e) => return Err(LegacyError::Io(e)),
         };
         if let Some(capture) = flight.feed(&buf[..n])? {

@@ -230,10 +230,7 @@ async fn smtp(
     let lmtp = hello == LHLO;
     let verb = if lmtp { "LHLO" } else { "EHLO" };
     *stage = "greeting";
-    let (code, lines) = t.coded_reply().await?;
-    if code != 220 {
-        return Err(answer("the greeting is not 220", &lines));
-    }
+    t.expect(220, "the greeting is not 220").await?;
     *stage = if lmtp {
         "answer to LHLO"
     } else {
@@ -257,11 +254,7 @@ async fn smtp(
     }
     *stage = "answer to STARTTLS";
     t.send(b"STARTTLS\r\n").await?;
-    let (code, lines) = t.coded_reply().await?;
-    if code != 220 {
-        return Err(answer("STARTTLS was refused", &lines));
-    }
-    Ok(())
+    t.expect(220, "STARTTLS was refused").await
 }
 
 async fn nntp(t: &mut Talk<'_>, stage: &mut &'static str) -> Result<(), Refusal> {
@@ -361,17 +354,10 @@ async fn pop3(t: &mut Talk<'_>, stage: &mut &'static str) -> Result<(), Refusal>
 
 async fn ftp(t: &mut Talk<'_>, stage: &mut &'static str) -> Result<(), Refusal> {
     *stage = "greeting";
-    let (code, lines) = t.coded_reply().await?;
-    if code != 220 {
-        return Err(answer("the greeting is not 220", &lines));
-    }
+    t.expect(220, "the greeting is not 220").await?;
     *stage = "answer to AUTH TLS";
     t.send(b"AUTH TLS\r\n").await?;
-    let (code, lines) = t.coded_reply().await?;
-    if code != 234 {
-        return Err(answer("AUTH TLS was refused", &lines));
-    }
-    Ok(())
+    t.expect(234, "AUTH TLS was refused").await
 }
 
 async fn ldap(t: &mut Talk<'_>, stage: &mut &'static str) -> Result<(), Refusal> {
@@ -610,15 +596,8 @@ struct Talk<'a> {
 }
 
 impl Talk<'_> {
-    async fn send(&mut self, mut bytes: &[u8]) -> io::Result<()> {
-        while !bytes.is_empty() {
-            match self.tcp.try_write(bytes) {
-                Ok(n) => bytes = &bytes[n..],
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.tcp.writable().await?,
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
+    async fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        super::write_all(self.tcp, bytes).await
     }
 
     /// Reads what the server sent next (at least one byte).
@@ -631,30 +610,16 @@ impl Talk<'_> {
         }
         let start = self.buf.len();
         self.buf.resize(MAX_DIALOGUE.min(start + 4096), 0);
-        loop {
-            match self.tcp.try_read(&mut self.buf[start..]) {
-                Ok(0) => {
-                    self.buf.truncate(start);
-                    return Err(Refusal::Io(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "the server closed the connection",
-                    )));
-                }
-                Ok(n) => {
-                    self.buf.truncate(start + n);
-                    return Ok(());
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    if let Err(e) = self.tcp.readable().await {
-                        self.buf.truncate(start);
-                        return Err(e.into());
-                    }
-                }
-                Err(e) => {
-                    self.buf.truncate(start);
-                    return Err(e.into());
-                }
-            }
+        let read = super::read_some(self.tcp, &mut self.buf[start..]).await;
+        let got = read.as_ref().map_or(0, |n| *n);
+        self.buf.truncate(start + got);
+        match read {
+            Err(e) => Err(e.into()),
+            Ok(0) => Err(Refusal::Io(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the server closed the connection",
+            ))),
+            Ok(_) => Ok(()),
         }
     }
 
@@ -715,6 +680,16 @@ impl Talk<'_> {
             &format!("a reply of over {MAX_LINES} lines"),
             &lines[..3],
         ))
+    }
+
+    /// The next SMTP or FTP reply must have code `want`; else `what`, quoting it.
+    async fn expect(&mut self, want: u16, what: &str) -> Result<(), Refusal> {
+        let (code, lines) = self.coded_reply().await?;
+        if code == want {
+            Ok(())
+        } else {
+            Err(answer(what, &lines))
+        }
     }
 
     /// The dialogue is over: nothing may be left unread, as it would come before the TLS

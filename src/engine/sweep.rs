@@ -594,9 +594,7 @@ impl Engine {
                 e.message.push_str(&format!(" ({attempts} attempts)"));
             }
         }
-        let mut obs = self.observe(ep, scan_time, dns_ms, attempt, attempts);
-        obs.starttls = starttls;
-        obs
+        self.observe(ep, starttls, scan_time, dns_ms, attempt, attempts)
     }
 
     /// `--starttls auto` on a port it knows no protocol for: a server that answered the
@@ -632,7 +630,7 @@ impl Engine {
         )
         .await;
         match second {
-            Ok(a) if a.handshake_ms.is_some() => {
+            Ok(a) if a.reached_tls() => {
                 *attempt = a;
                 true
             }
@@ -722,9 +720,12 @@ impl Engine {
         }
     }
 
+    /// The observation of `ep`, scanned after `starttls`'s dialogue (the endpoint's own, or
+    /// the one a greeting named).
     fn observe(
         &self,
         ep: &Endpoint,
+        starttls: Option<Starttls>,
         scan_time: String,
         dns_ms: Option<f64>,
         attempt: Attempt,
@@ -737,7 +738,7 @@ impl Engine {
             port: ep.port,
             sni: ep.sni.clone(),
             label: ep.label.clone(),
-            starttls: ep.starttls,
+            starttls,
             cert: None,
             chain: Vec::new(),
             pem: None,

@@ -66,16 +66,18 @@ pub async fn run_sweep(targets: String, args: &[&str]) -> Vec<Observation> {
     sweep_counted(targets, args).await.0
 }
 
+/// Writes `pki`'s root into `dir` for `--ca-file`; its path.
+pub fn root_file(pki: &Pki, dir: &tempfile::TempDir) -> String {
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, pki.root_pem()).unwrap();
+    ca.to_str().unwrap().to_string()
+}
+
 /// Sweeps `targets` trusting only `pki`'s root.
 pub async fn run_sweep_trusting(pki: &Pki, targets: String) -> Vec<Observation> {
     let dir = tempfile::tempdir().unwrap();
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, pki.root_pem()).unwrap();
-    run_sweep(
-        targets,
-        &["--ca-file", ca.to_str().unwrap(), "--no-public-roots"],
-    )
-    .await
+    let ca = root_file(pki, &dir);
+    run_sweep(targets, &["--ca-file", &ca, "--no-public-roots"]).await
 }
 
 /// A DNS server answering `prefix0.test.` .. `prefix{n-1}.test.` with 127.0.0.1.
