@@ -13,7 +13,7 @@ use crate::report::summary::Summary;
 use crate::timefmt::now_unix;
 use crate::trust::TrustJudge;
 use crate::verdict::{
-    identity_rows, judge_one, Identities, Policy, Rollout, Serving, Status, Verdict,
+    each_identity_row, judge_one, Identities, Policy, Rollout, Serving, Status, Verdict,
 };
 use crate::Error;
 use std::collections::BTreeMap;
@@ -485,8 +485,8 @@ pub struct CompareOutcome {
     pub counts: BTreeMap<Status, usize>,
     /// One verdict per endpoint, sorted by host, port and address, when asked for.
     pub verdicts: Vec<Verdict>,
-    /// One row per identity.
-    pub identities: Vec<crate::verdict::IdentityRow>,
+    /// Identities the records form (one row each in `--records-report`).
+    pub identities: usize,
     /// Records read.
     pub records: usize,
     /// Inventory rows skipped as unusable.
@@ -517,7 +517,7 @@ impl CompareOutcome {
             self.summary,
             self.records,
             self.inventory_errors,
-            self.identities.len(),
+            self.identities,
             counts.join(", ")
         )
     }
@@ -804,20 +804,18 @@ pub async fn compare(args: &ScanArgs, keep: bool) -> Result<CompareOutcome, Erro
     if let Some((p, mut w)) = jsonl {
         w.flush().map_err(|e| write_err(p, e))?;
     }
-    let identities = identity_rows(&ids, &serving, &policy);
     if let Some(p) = &args.records_report {
         let mut w = CsvOut::new(create(p)?, RECORDS_COLUMNS);
-        for r in &identities {
-            w.write(&safe_identity_row(r))
-                .map_err(|e| write_err(p, e))?;
-        }
+        each_identity_row(&ids, &serving, &policy, |r| {
+            w.write(&safe_identity_row(&r)).map_err(|e| write_err(p, e))
+        })?;
         w.finish().map_err(|e| write_err(p, e))?;
     }
     Ok(CompareOutcome {
         summary: outcome.summary,
         counts,
         verdicts,
-        identities,
+        identities: ids.members.len(),
         records: records_n,
         inventory_errors,
         exit_code: u8::from(failed),
