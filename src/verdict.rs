@@ -1,6 +1,7 @@
 //! The one place a verdict is decided: identities of records, the newest certificate of
 //! each, and the status of every observed endpoint against them.
 
+use crate::inventory::index::KeyIndex;
 use crate::inventory::record::{Record, RecordStatus};
 use crate::model::{ErrorClass, Finding, Observation};
 use crate::timefmt::rfc3339_unix;
@@ -100,11 +101,11 @@ pub struct Identities {
     /// (`renewal_of`, `renewed_by`, a CERTInext reissue of its order). Orders versions whose
     /// dates tie, as in an export without issue dates.
     rank: Vec<u32>,
-    by_serial: HashMap<String, Vec<usize>>,
-    by_alt_serial: HashMap<String, Vec<usize>>,
-    by_sha256: HashMap<String, usize>,
-    by_sha1: HashMap<String, usize>,
-    by_name: HashMap<String, Vec<usize>>,
+    by_serial: KeyIndex,
+    by_alt_serial: KeyIndex,
+    by_sha256: KeyIndex,
+    by_sha1: KeyIndex,
+    by_name: KeyIndex,
 }
 
 struct UnionFind(Vec<usize>);
@@ -173,6 +174,25 @@ fn link_ranks(newer_than: &[Vec<usize>]) -> Vec<u32> {
     rank
 }
 
+/// Records whose canonical serial is `serial`.
+fn with_serial<'a>(
+    records: &'a [Record],
+    by_serial: &'a KeyIndex,
+    serial: &'a str,
+) -> impl Iterator<Item = usize> + 'a {
+    by_serial
+        .candidates(serial)
+        .filter(move |&i| records[i].serial.as_ref().map(|s| s.canonical.as_str()) == Some(serial))
+}
+
+/// Whether `key` is the record's id, order number or request number, ignoring ASCII case.
+fn has_id(r: &Record, key: &str) -> bool {
+    std::iter::once(r.record_id.as_str())
+        .chain(r.order_id.as_deref())
+        .chain(r.request_id.as_deref())
+        .any(|k| k.eq_ignore_ascii_case(key))
+}
+
 fn has_certificate(r: &Record) -> bool {
     r.serial.is_some() || r.sha1.is_some() || r.sha256.is_some()
 }
@@ -183,45 +203,36 @@ impl Identities {
     pub fn build(records: Vec<Record>) -> Self {
         let n = records.len();
         let mut uf = UnionFind((0..n).collect());
-        let mut by_key: HashMap<String, Vec<usize>> = HashMap::new();
-        let mut by_serial: HashMap<String, Vec<usize>> = HashMap::new();
-        let mut by_alt_serial: HashMap<String, Vec<usize>> = HashMap::new();
-        let mut by_sha256 = HashMap::new();
-        let mut by_sha1 = HashMap::new();
-        let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
-        for (i, r) in records.iter().enumerate() {
+        let each = || records.iter().enumerate();
+        let by_key = KeyIndex::folded(each().flat_map(|(i, r)| {
+            std::iter::once(r.record_id.as_str())
+                .chain(r.order_id.as_deref())
+                .chain(r.request_id.as_deref())
+                .map(move |k| (k, i))
+        }));
+        let by_serial = KeyIndex::exact(
+            each().filter_map(|(i, r)| Some((r.serial.as_ref()?.canonical.as_str(), i))),
+        );
+        let by_alt_serial = KeyIndex::exact(
+            each().filter_map(|(i, r)| Some((r.serial.as_ref()?.alternative.as_deref()?, i))),
+        );
+        let by_sha256 = KeyIndex::exact(each().filter_map(|(i, r)| Some((r.sha256.as_ref()?, i))));
+        let by_sha1 = KeyIndex::exact(each().filter_map(|(i, r)| Some((r.sha1.as_ref()?, i))));
+        let by_name = KeyIndex::exact(
+            each()
+                .filter(|(_, r)| has_certificate(r))
+                .flat_map(|(i, r)| r.names().into_iter().map(move |n| (n, i))),
+        );
+        let keyed = |key: &str| -> Vec<usize> {
             by_key
-                .entry(r.record_id.to_ascii_lowercase())
-                .or_default()
-                .push(i);
-            for id in [&r.order_id, &r.request_id].into_iter().flatten() {
-                by_key.entry(id.to_ascii_lowercase()).or_default().push(i);
-            }
-            if let Some(s) = &r.serial {
-                by_serial.entry(s.canonical.clone()).or_default().push(i);
-                if let Some(a) = &s.alternative {
-                    by_alt_serial.entry(a.clone()).or_default().push(i);
-                }
-            }
-            if let Some(h) = &r.sha256 {
-                by_sha256.insert(h.clone(), i);
-            }
-            if let Some(h) = &r.sha1 {
-                by_sha1.insert(h.clone(), i);
-            }
-            if has_certificate(r) {
-                for name in r.names() {
-                    by_name.entry(name).or_default().push(i);
-                }
-            }
-        }
+                .candidates(key)
+                .filter(|&j| has_id(&records[j], key))
+                .collect()
+        };
         let lookup = |key: &str| -> Vec<usize> {
-            let mut v = by_key
-                .get(&key.to_ascii_lowercase())
-                .cloned()
-                .unwrap_or_default();
+            let mut v = keyed(key);
             if let Ok(Some(s)) = crate::inventory::serial::parse_serial(key, Default::default()) {
-                v.extend(by_serial.get(&s.canonical).into_iter().flatten());
+                v.extend(with_serial(&records, &by_serial, &s.canonical));
             }
             v
         };
@@ -237,14 +248,15 @@ impl Identities {
                 newer_than[i].push(j);
             }
             if let Some(base) = r.order_id.as_deref().and_then(reissue_base) {
-                for &j in by_key.get(&base.to_ascii_lowercase()).into_iter().flatten() {
+                for j in keyed(base) {
                     uf.union(i, j);
                     newer_than[j].push(i);
                 }
             }
         }
         let rank = link_ranks(&newer_than);
-        for idxs in by_name.values() {
+        // A group shares a name hash; the name-set check below confirms what they share.
+        for idxs in by_name.groups() {
             for (x, &a) in idxs.iter().enumerate() {
                 for &b in &idxs[x + 1..] {
                     let (newer, older) = if records[a].issued_key() >= records[b].issued_key() {
@@ -326,10 +338,16 @@ impl Identities {
     /// agreeing when the serial's writing was ambiguous). Returns the record and whether
     /// the match relied on an ambiguous reading.
     pub fn match_cert(&self, c: &crate::model::CertInfo, host: &str) -> Option<(usize, bool)> {
-        if let Some(&i) = self.by_sha256.get(&c.sha256) {
+        // The last record of a fingerprint wins, as a later row of an export does.
+        let by_hash = |idx: &KeyIndex, field: fn(&Record) -> Option<&str>, key: &str| {
+            idx.candidates(key)
+                .filter(|&i| field(&self.records[i]) == Some(key))
+                .last()
+        };
+        if let Some(i) = by_hash(&self.by_sha256, |r| r.sha256.as_deref(), &c.sha256) {
             return Some((i, false));
         }
-        if let Some(&i) = self.by_sha1.get(&c.sha1) {
+        if let Some(i) = by_hash(&self.by_sha1, |r| r.sha1.as_deref(), &c.sha1) {
             return Some((i, false));
         }
         let agrees = |i: &usize| {
@@ -344,7 +362,8 @@ impl Identities {
                 .copied()
                 .max_by_key(|i| (agrees(i), self.records[*i].covers(host), usize::MAX - *i))
         };
-        if let Some(cands) = self.by_serial.get(&c.serial) {
+        let cands: Vec<usize> = with_serial(&self.records, &self.by_serial, &c.serial).collect();
+        if !cands.is_empty() {
             let ambiguous = cands.iter().all(|&i| {
                 self.records[i]
                     .serial
@@ -353,22 +372,35 @@ impl Identities {
                     .unwrap_or(false)
             });
             if !ambiguous || cands.iter().any(agrees) {
-                return pick(cands).map(|i| (i, ambiguous));
+                return pick(&cands).map(|i| (i, ambiguous));
             }
         }
-        if let Some(cands) = self.by_alt_serial.get(&c.serial) {
-            let ok: Vec<usize> = cands.iter().copied().filter(agrees).collect();
-            return pick(&ok).map(|i| (i, true));
+        let alt = self.by_alt_serial.candidates(&c.serial).filter(|&i| {
+            self.records[i]
+                .serial
+                .as_ref()
+                .and_then(|s| s.alternative.as_deref())
+                == Some(c.serial.as_str())
+        });
+        let ok: Vec<usize> = alt.filter(agrees).collect();
+        if ok.is_empty() {
+            return None;
         }
-        None
+        pick(&ok).map(|i| (i, true))
     }
 
     /// Identities whose names cover `host`.
     pub fn identities_for_host(&self, host: &str) -> Vec<usize> {
         let mut out: Vec<usize> = Vec::new();
-        let mut candidates: Vec<usize> = self.by_name.get(host).cloned().unwrap_or_default();
+        let named = |name: &str| -> Vec<usize> {
+            self.by_name
+                .candidates(name)
+                .filter(|&i| self.records[i].has_name(name))
+                .collect()
+        };
+        let mut candidates = named(host);
         if let Some((_, rest)) = host.split_once('.') {
-            candidates.extend(self.by_name.get(&format!("*.{rest}")).into_iter().flatten());
+            candidates.extend(named(&format!("*.{rest}")));
         }
         for i in candidates {
             let id = self.identity_of[i];

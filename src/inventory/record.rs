@@ -147,6 +147,15 @@ impl Record {
         }
     }
 
+    /// Whether `name` is in the record's name set ([`Record::names`]), as written.
+    pub fn has_name(&self, name: &str) -> bool {
+        if self.sans.is_empty() {
+            self.cn.as_deref() == Some(name)
+        } else {
+            self.sans.iter().any(|s| s == name)
+        }
+    }
+
     /// Whether the record covers `host` (exact, or by a one-label wildcard).
     pub fn covers(&self, host: &str) -> bool {
         let names = self.names();
