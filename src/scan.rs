@@ -541,15 +541,15 @@ fn record_targets(
                 .filter(|n| !n.starts_with("*."))
                 .collect();
             if let Some(cn) = &r.cn {
-                if !cn.starts_with("*.") && !specs.contains(cn) {
-                    specs.push(cn.clone());
+                if !cn.starts_with("*.") && !specs.iter().any(|s| **s == **cn) {
+                    specs.push(cn.to_string());
                 }
             }
         }
         for spec in specs {
             out.push(
                 crate::engine::targets::parse_line(&spec, port).map_err(|reason| TargetError {
-                    file: r.file.clone(),
+                    file: r.file.to_string(),
                     line: r.line,
                     field: Some("deployment endpoint".into()),
                     reason,

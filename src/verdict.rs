@@ -187,7 +187,7 @@ fn with_serial<'a>(
 
 /// Whether `key` is the record's id, order number or request number, ignoring ASCII case.
 fn has_id(r: &Record, key: &str) -> bool {
-    std::iter::once(r.record_id.as_str())
+    std::iter::once(&*r.record_id)
         .chain(r.order_id.as_deref())
         .chain(r.request_id.as_deref())
         .any(|k| k.eq_ignore_ascii_case(key))
@@ -205,7 +205,7 @@ impl Identities {
         let mut uf = UnionFind((0..n).collect());
         let each = || records.iter().enumerate();
         let by_key = KeyIndex::folded(each().flat_map(|(i, r)| {
-            std::iter::once(r.record_id.as_str())
+            std::iter::once(&*r.record_id)
                 .chain(r.order_id.as_deref())
                 .chain(r.request_id.as_deref())
                 .map(move |k| (k, i))
@@ -436,18 +436,18 @@ pub struct RecordRef {
 impl RecordRef {
     fn of(r: &Record) -> Self {
         RecordRef {
-            record_id: r.record_id.clone(),
-            order_id: r.order_id.clone(),
+            record_id: r.record_id.to_string(),
+            order_id: r.order_id.as_deref().map(String::from),
             serial: r.serial.as_ref().map(|s| s.canonical.clone()),
             not_after: r.not_after.map(|w| rfc3339_unix(w.unix)),
             status: if r.status_raw.is_empty() {
                 format!("{:?}", r.status).to_ascii_lowercase()
             } else {
-                r.status_raw.clone()
+                r.status_raw.to_string()
             },
-            provisioning_bot: r.provisioning_bot.clone(),
-            ca_connector: r.ca_connector.clone(),
-            owner: r.owner.clone(),
+            provisioning_bot: r.provisioning_bot.as_deref().map(String::from),
+            ca_connector: r.ca_connector.as_deref().map(String::from),
+            owner: r.owner.as_deref().map(String::from),
         }
     }
 }
@@ -688,7 +688,7 @@ fn judge(
                 let e = expected_idx.map(|i| &ids.records[i]);
                 detail = format!(
                     "Serves {presented}, which is in no record; its names are managed by record {}.",
-                    e.map(|e| e.record_id.as_str()).unwrap_or("?")
+                    e.map(|e| &*e.record_id).unwrap_or("?")
                 );
                 next = "Replace it with the managed certificate (re-run provisioning for that record), or import it into the CLM if it is legitimate, then verify again.".into();
             } else {
@@ -992,8 +992,8 @@ fn identity_row(
     Some(IdentityRow {
         names,
         versions: members.len(),
-        newest_record_id: e.record_id.clone(),
-        newest_order_id: e.order_id.clone().unwrap_or_default(),
+        newest_record_id: e.record_id.to_string(),
+        newest_order_id: e.order_id.as_deref().unwrap_or_default().to_string(),
         newest_serial: serial,
         newest_not_after: e
             .not_after
@@ -1034,14 +1034,14 @@ mod tests {
     }
 
     fn same(i: &Identities, a: &str, b: &str) -> bool {
-        let pos = |id: &str| i.records.iter().position(|r| r.record_id == id).unwrap();
+        let pos = |id: &str| i.records.iter().position(|r| &*r.record_id == id).unwrap();
         i.identity_of[pos(a)] == i.identity_of[pos(b)]
     }
 
     fn newest_id(i: &Identities, of: &str) -> String {
-        let pos = i.records.iter().position(|r| r.record_id == of).unwrap();
+        let pos = i.records.iter().position(|r| &*r.record_id == of).unwrap();
         let n = i.newest(i.identity_of[pos], None, 2_000_000_000).unwrap();
-        i.records[n].record_id.clone()
+        i.records[n].record_id.to_string()
     }
 
     const H: &str =

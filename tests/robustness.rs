@@ -201,7 +201,7 @@ fn verdicts_keep_their_invariants_on_mutated_inventories() {
         // script and with reissue suffixes, versions without dates, renewal links.
         if round % 2 == 1 {
             let n = loaded.records.len();
-            let ids: Vec<String> = loaded.records.iter().map(|r| r.record_id.clone()).collect();
+            let ids: Vec<Box<str>> = loaded.records.iter().map(|r| r.record_id.clone()).collect();
             for r in &mut loaded.records {
                 if rng.random_range(0..2) == 0 {
                     const ORDERS: &[&str] = &[
@@ -212,7 +212,7 @@ fn verdicts_keep_their_invariants_on_mutated_inventories() {
                         "R001",
                         "é",
                     ];
-                    r.order_id = Some(ORDERS[rng.random_range(0..ORDERS.len())].to_string());
+                    r.order_id = Some(ORDERS[rng.random_range(0..ORDERS.len())].into());
                 }
                 if rng.random_range(0..3) == 0 {
                     r.not_before = None;
@@ -224,7 +224,7 @@ fn verdicts_keep_their_invariants_on_mutated_inventories() {
                 }
             }
         }
-        let mut ids_seen: Vec<&String> = loaded.records.iter().map(|r| &r.record_id).collect();
+        let mut ids_seen: Vec<&Box<str>> = loaded.records.iter().map(|r| &r.record_id).collect();
         ids_seen.sort();
         let n = ids_seen.len();
         ids_seen.dedup();

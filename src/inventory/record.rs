@@ -3,6 +3,7 @@
 use super::date::When;
 use super::serial::Serial;
 use serde::Serialize;
+use std::sync::Arc;
 
 /// Lifecycle status of a record, normalized from the platform's strings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -74,62 +75,58 @@ impl RecordStatus {
 }
 
 /// One certificate version as the CLM platform records it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Record {
     /// File it came from.
-    pub file: String,
+    pub file: Arc<str>,
     /// Line in that file (of a JSON record, the line it begins on).
     pub line: u64,
     /// The platform's id for the row (certificate id, else order number, else file:line).
-    pub record_id: String,
+    pub record_id: Box<str>,
     /// Order number.
-    pub order_id: Option<String>,
+    pub order_id: Option<Box<str>>,
     /// Request number.
-    pub request_id: Option<String>,
+    pub request_id: Option<Box<str>>,
     /// The serial as written.
-    pub serial_raw: String,
+    pub serial_raw: Box<str>,
     /// Parsed serial; absent while no certificate was issued.
-    #[serde(skip)]
     pub serial: Option<Serial>,
     /// SHA-1 thumbprint, uppercase hex without separators.
-    pub sha1: Option<String>,
+    pub sha1: Option<Box<str>>,
     /// SHA-256 fingerprint, lowercase hex without separators.
-    pub sha256: Option<String>,
+    pub sha256: Option<Box<str>>,
     /// Common name, lowercased.
-    pub cn: Option<String>,
+    pub cn: Option<Box<str>>,
     /// SANs, lowercased.
     pub sans: Vec<String>,
     /// Issuer as written.
-    pub issuer: Option<String>,
+    pub issuer: Option<Box<str>>,
     /// notBefore.
-    #[serde(skip)]
     pub not_before: Option<When>,
     /// notAfter.
-    #[serde(skip)]
     pub not_after: Option<When>,
     /// Order date (tie-breaker).
-    #[serde(skip)]
     pub order_date: Option<When>,
     /// Normalized status.
     pub status: RecordStatus,
     /// Status as written.
-    pub status_raw: String,
+    pub status_raw: Box<str>,
     /// Explicit link to the record this one renews (id, order or serial).
-    pub renewal_of: Option<String>,
+    pub renewal_of: Option<Box<str>>,
     /// Explicit link to the record that renews this one.
-    pub renewed_by: Option<String>,
+    pub renewed_by: Option<Box<str>>,
     /// Deployment endpoints (`host[:port]`).
     pub targets: Vec<String>,
     /// Provisioning bot.
-    pub provisioning_bot: Option<String>,
+    pub provisioning_bot: Option<Box<str>>,
     /// CA connector.
-    pub ca_connector: Option<String>,
+    pub ca_connector: Option<Box<str>>,
     /// Owner.
-    pub owner: Option<String>,
+    pub owner: Option<Box<str>>,
     /// DCV method.
-    pub dcv_method: Option<String>,
+    pub dcv_method: Option<Box<str>>,
     /// CERTInext group number.
-    pub group: Option<String>,
+    pub group: Option<Box<str>>,
     /// Fields were taken from the certificate PEM in the row.
     pub from_pem: bool,
 }
@@ -143,7 +140,7 @@ impl Record {
             v.dedup();
             v
         } else {
-            self.cn.iter().cloned().collect()
+            self.cn.iter().map(|c| c.to_string()).collect()
         }
     }
 
