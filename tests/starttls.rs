@@ -35,6 +35,8 @@ enum Kind {
     XmppServer,
     Lmtp,
     Nntp,
+    /// A mode-switching server (INN's innd): STARTTLS only after MODE READER.
+    NntpTransit,
     Sieve,
     Postgres,
     /// ssl = off: SSLRequest answered "N".
@@ -120,6 +122,16 @@ async fn dialogue(kind: Kind, tcp: TcpStream) -> std::io::Result<Option<TcpStrea
         }
         Kind::Nntp => {
             say!("200 news.test InterNetNews server ready\r\n");
+            assert_eq!(hear!(), "STARTTLS");
+            say!("382 Continue with TLS negotiation\r\n");
+        }
+        Kind::NntpTransit => {
+            // As INN 2.7 answers a peer listed in incoming.conf.
+            say!("200 news.test InterNetNews server INN 2.7.1 ready (transit mode)\r\n");
+            assert_eq!(hear!(), "STARTTLS");
+            say!("401 MODE-READER\r\n");
+            assert_eq!(hear!(), "MODE READER");
+            say!("200 news.test InterNetNews NNRP server INN 2.7.1 ready (posting ok)\r\n");
             assert_eq!(hear!(), "STARTTLS");
             say!("382 Continue with TLS negotiation\r\n");
         }
@@ -317,6 +329,7 @@ async fn every_protocol_yields_the_certificate_behind_its_dialogue() {
         (Kind::XmppServer, Starttls::XmppServer, "s2s.test"),
         (Kind::Lmtp, Starttls::Lmtp, "lmtp.test"),
         (Kind::Nntp, Starttls::Nntp, "nntp.test"),
+        (Kind::NntpTransit, Starttls::Nntp, "inn.test"),
         (Kind::Sieve, Starttls::Sieve, "sieve.test"),
         (Kind::Postgres, Starttls::Postgres, "postgres.test"),
         (Kind::Mysql, Starttls::Mysql, "mysql.test"),

@@ -265,7 +265,20 @@ async fn nntp(t: &mut Talk<'_>, stage: &mut &'static str) -> Result<(), Refusal>
     }
     *stage = "answer to STARTTLS";
     t.send(b"STARTTLS\r\n").await?;
-    let line = t.line().await?;
+    let mut line = t.line().await?;
+    if line.starts_with("401") {
+        // A mode-switching server (INN's innd, which answers "401 MODE-READER") offers
+        // STARTTLS only to readers (RFC 3977 3.4.2, RFC 4642 2.2.2): switch, then ask again.
+        *stage = "answer to MODE READER";
+        t.send(b"MODE READER\r\n").await?;
+        let reader = t.line().await?;
+        if !(reader.starts_with("200") || reader.starts_with("201")) {
+            return Err(answer("MODE READER was refused", &[line, reader]));
+        }
+        *stage = "answer to STARTTLS";
+        t.send(b"STARTTLS\r\n").await?;
+        line = t.line().await?;
+    }
     if !line.starts_with("382") {
         return Err(answer("STARTTLS was refused", &[line]));
     }
