@@ -102,11 +102,12 @@ pub fn read_domains(file: &str, bytes: &[u8], default: &[Method], out: &mut Requ
 }
 
 fn read_csv(file: &str, text: &str, default: &[Method], out: &mut Requests) {
+    let (input, mut lines) = crate::csvlines::tracked(text.as_bytes(), 1, Some(b'#'));
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
         .comment(Some(b'#'))
         .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
+        .from_reader(input);
     let headers: Vec<String> = match rdr.headers() {
         Ok(h) => h.iter().map(str::to_string).collect(),
         Err(e) => {
@@ -149,13 +150,13 @@ fn read_csv(file: &str, text: &str, default: &[Method], out: &mut Requests) {
         let rec = match rec {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                let line = lines.of(e.position());
                 out.errors
                     .push(err(file, line, None, format!("bad CSV row: {e}")));
                 continue;
             }
         };
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+        let line = lines.of(rec.position());
         let get = |c: Option<usize>| {
             c.and_then(|i| rec.get(i))
                 .map(str::trim)
@@ -267,6 +268,16 @@ mod tests {
         assert_eq!(out.requests[1].method, Method::Dns01);
         assert_eq!(out.errors.len(), 1);
         assert_eq!(out.errors[0].to_string(), "d.csv:4: field Method: unknown DCV method \"email\" (this pre-check covers http-01, dns-01, tls-alpn-01 and all)");
+
+        // CRLF with a blank line: the bad row is on line 4, not 2.
+        let mut out = Requests::default();
+        read_domains(
+            "crlf.csv",
+            b"Domain,Method\r\nwww.example.com,http-01\r\n\r\nx.example.com,email\r\n",
+            &[Method::Http01],
+            &mut out,
+        );
+        assert_eq!(out.errors[0].line, 4);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! file, line and reason; reading goes on.
 
 use super::starttls::StarttlsChoice;
+use crate::csvlines::{tracked, Lines, Tracked};
 use ipnet::IpNet;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -332,7 +333,11 @@ fn read_bounded_line(r: &mut dyn BufRead, buf: &mut String) -> io::Result<Line> 
 
 enum Mode {
     Plain,
-    Csv(CsvColumns, Box<csv::Reader<Box<dyn BufRead + Send>>>, u64),
+    Csv(
+        CsvColumns,
+        Box<csv::Reader<Tracked<Box<dyn BufRead + Send>>>>,
+        Lines,
+    ),
 }
 
 /// A lazy reader of a target list; yields one item per usable or bad line.
@@ -431,12 +436,13 @@ impl TargetReader {
                         }
                     };
                     let rest = std::mem::replace(&mut self.lines, Box::new(io::empty()));
+                    let (rest, lines) = tracked(rest, self.line_no + 1, Some(b'#'));
                     let rdr = csv::ReaderBuilder::new()
                         .has_headers(false)
                         .flexible(true)
                         .comment(Some(b'#'))
                         .from_reader(rest);
-                    self.mode = Some(Mode::Csv(cols, Box::new(rdr), self.line_no));
+                    self.mode = Some(Mode::Csv(cols, Box::new(rdr), lines));
                     return self.next_csv();
                 }
                 self.mode = Some(Mode::Plain);
@@ -448,7 +454,7 @@ impl TargetReader {
     }
 
     fn next_csv(&mut self) -> Option<Result<Target, TargetError>> {
-        let Some(Mode::Csv(cols, rdr, offset)) = &mut self.mode else {
+        let Some(Mode::Csv(cols, rdr, lines)) = &mut self.mode else {
             return None;
         };
         let mut rec = csv::StringRecord::new();
@@ -457,11 +463,11 @@ impl TargetReader {
                 Ok(false) => return None,
                 Ok(true) => {}
                 Err(e) => {
-                    let line = *offset + e.position().map(|p| p.line()).unwrap_or(0);
+                    let line = lines.of(e.position());
                     return Some(Err(self.err(line, None, format!("bad CSV: {e}"))));
                 }
             }
-            let line = *offset + rec.position().map(|p| p.line()).unwrap_or(0);
+            let line = lines.of(rec.position());
             if rec.iter().all(|f| f.trim().is_empty()) {
                 continue;
             }
@@ -696,6 +702,26 @@ mod tests {
         assert_eq!(e.line, 4);
         assert_eq!(e.field.as_deref(), Some("port"));
         assert_eq!(out.len(), 3);
+    }
+
+    #[test]
+    fn csv_errors_name_the_line_an_editor_shows() {
+        // CRLF, a comment, blank lines and a quoted multi-line label before the bad rows.
+        let out = read(concat!(
+            "# exported 2026-11-29\r\n",
+            "host,port,label\r\n",
+            "a.example,443,\"two\r\nlines\"\r\n",
+            "b.example,99999,\r\n",
+            "\r\n",
+            "# retired\r\n",
+            "c.example,0,\r\n",
+        ));
+        assert!(out[0].is_ok());
+        let lines: Vec<u64> = out[1..]
+            .iter()
+            .map(|r| r.as_ref().unwrap_err().line)
+            .collect();
+        assert_eq!(lines, [5, 8]);
     }
 
     #[test]

@@ -6,12 +6,9 @@ use super::date::{parse_date, SlashOrder, When};
 use super::record::{Record, RecordStatus};
 use super::serial::{parse_serial, SerialBase};
 use serde_json::value::RawValue;
-use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
-use std::rc::Rc;
 use std::sync::Arc;
 
 /// A row (or file) that could not be used.
@@ -479,81 +476,17 @@ fn detect(headers: &[&str]) -> Profile {
     }
 }
 
-/// Passes a file through, noting where each line's first byte other than CR or LF is, so
-/// that the byte a record starts at gives the line it is on. The csv crate's own line count
-/// misses the newlines inside long quoted cells (a PEM column put every later row on the
-/// wrong line) and puts a CRLF file's rows one line early and rows after blank lines on the
-/// first blank one.
-struct LineLog<R> {
-    inner: R,
-    read: u64,
-    line: u64,
-    fresh: bool,
-    starts: Rc<RefCell<VecDeque<(u64, u64)>>>,
-}
-
-impl<R: Read> Read for LineLog<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        let mut starts = self.starts.borrow_mut();
-        for (i, &b) in buf[..n].iter().enumerate() {
-            if b == b'\n' {
-                self.line += 1;
-                self.fresh = true;
-            } else if b != b'\r' && self.fresh {
-                starts.push_back((self.read + i as u64, self.line));
-                self.fresh = false;
-            }
-        }
-        self.read += n as u64;
-        Ok(n)
-    }
-}
-
-/// Lines of the records, asked for in file order; holds only the lines read ahead of the
-/// last record asked for (the csv reader's buffer).
-struct LineOfByte {
-    starts: Rc<RefCell<VecDeque<(u64, u64)>>>,
-    last: u64,
-}
-
-impl LineOfByte {
-    /// The line of the first byte at or after `byte` that is not CR or LF: csv places a
-    /// record at the end of the one before it.
-    fn at(&mut self, byte: u64) -> u64 {
-        let mut starts = self.starts.borrow_mut();
-        while let Some(&(at, line)) = starts.front() {
-            if at >= byte {
-                return line;
-            }
-            self.last = line;
-            starts.pop_front();
-        }
-        self.last
-    }
-}
-
 /// Reads CSV records from `input`, which has at most `lines` lines.
 fn load_csv(file: &str, input: impl Read, lines: usize, opts: &ReadOptions, out: &mut Loaded) {
     let shared: Arc<str> = file.into();
     // A record per line at most: the vector is made once instead of doubled and copied (a
     // 200,000-record export: 15 MB less peak RSS, a quarter less time).
     out.records.reserve(lines);
-    let starts = Rc::new(RefCell::new(VecDeque::new()));
-    let mut line_of = LineOfByte {
-        starts: Rc::clone(&starts),
-        last: 1,
-    };
+    let (input, mut line_of) = crate::csvlines::tracked(input, 1, None);
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
-        .from_reader(LineLog {
-            inner: input,
-            read: 0,
-            line: 1,
-            fresh: true,
-            starts,
-        });
+        .from_reader(input);
     let headers = match rdr.byte_headers() {
         Ok(h) => h.clone(),
         Err(e) => {
@@ -610,7 +543,7 @@ fn load_csv(file: &str, input: impl Read, lines: usize, opts: &ReadOptions, out:
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                let line = e.position().map(|p| line_of.at(p.byte())).unwrap_or(0);
+                let line = line_of.of(e.position());
                 // A read error ends the file (it would repeat); a malformed row only itself.
                 let stop = matches!(e.kind(), csv::ErrorKind::Io(_));
                 out.errors.push(InventoryError {
@@ -629,7 +562,7 @@ fn load_csv(file: &str, input: impl Read, lines: usize, opts: &ReadOptions, out:
                 continue;
             }
         }
-        let line = rec.position().map(|p| line_of.at(p.byte())).unwrap_or(0);
+        let line = line_of.of(rec.position());
         if rec.iter().all(|f| f.is_empty()) {
             continue;
         }
