@@ -315,6 +315,29 @@ impl Identities {
         (self.records[a].issued_key(), self.rank[a]) > (self.records[b].issued_key(), self.rank[b])
     }
 
+    /// Another eligible version of record `i`'s identity covering `host` that no date or
+    /// renewal link orders against it, with a different certificate: which of the two is
+    /// the newest cannot be told from the records.
+    pub fn tied_with(&self, i: usize, host: &str, now: i64) -> Option<usize> {
+        self.tied(i, now).find(|&j| self.records[j].covers(host))
+    }
+
+    /// The eligible versions of record `i`'s identity, other certificates than its own, that
+    /// no date or renewal link orders against it.
+    fn tied(&self, i: usize, now: i64) -> impl Iterator<Item = usize> + '_ {
+        let serial = |j: usize| self.records[j].serial.as_ref().map(|s| &s.canonical);
+        self.members[self.identity_of[i]]
+            .iter()
+            .copied()
+            .filter(move |&j| {
+                j != i
+                    && self.eligible(j, now)
+                    && !self.is_newer(i, j)
+                    && !self.is_newer(j, i)
+                    && serial(j) != serial(i)
+            })
+    }
+
     /// The newest eligible member of identity `id`, preferring members that cover `host`.
     pub fn newest(&self, id: usize, host: Option<&str>, now: i64) -> Option<usize> {
         let eligible = self.members[id]
@@ -590,6 +613,7 @@ fn judge(
     let mut statuses: Vec<Status> = Vec::new();
     let mut detail = String::new();
     let mut next = String::new();
+    let mut tie = None;
     let matched = ids.match_cert(&c, &host);
     let mut expected_idx = None;
     let expired = p.now > c.not_after_unix;
@@ -619,6 +643,7 @@ fn judge(
                 // served version is later than every eligible one): it is what should be
                 // served, and the report says so rather than naming another record.
                 expected_idx = Some(ri);
+                tie = ids.tied_with(ri, &host, p.now);
             }
             if let Some(ei) = renewal {
                 let e = &ids.records[ei];
@@ -753,6 +778,17 @@ fn judge(
     if status == Status::Current {
         detail = format!("Serves the newest certificate of its identity: {presented}.");
         next = "Nothing to do.".into();
+        if let Some(t) = tie {
+            // Judged current because nothing says otherwise, not because it was shown.
+            let t = &ids.records[t];
+            findings.push("newest_ambiguous".into());
+            detail = format!(
+                "Serves {presented}, as new as any version of its identity in the records: record {} (serial {}) ties with it on dates and no renewal link orders them.",
+                t.record_id,
+                t.serial.as_ref().map(|s| s.canonical.as_str()).unwrap_or("?")
+            );
+            next = "Confirm in the CLM which of the two is the newest (or export issue dates or renewal links), then verify again.".into();
+        }
     }
     if o.findings.contains(&Finding::LegacyTls) {
         let (version, suite) = o
@@ -955,13 +991,26 @@ fn identity_row(
         .as_ref()
         .map(|s| s.canonical.clone())
         .unwrap_or_default();
-    let deployed = serving.get(&serial).cloned().unwrap_or_default();
+    // Versions no date or link orders against the newest count as deployed too: which of
+    // them is the newest cannot be told, and the endpoints serving them are judged current.
+    let tied: Vec<usize> = ids.tied(newest, p.now).collect();
+    let mut deployed = serving.get(&serial).cloned().unwrap_or_default();
+    for &m in &tied {
+        if let Some(s) = &ids.records[m].serial {
+            deployed.extend(serving.get(&s.canonical).into_iter().flatten().cloned());
+        }
+    }
     let mut stale = Vec::new();
     for &m in members {
-        if m == newest {
+        if m == newest || tied.contains(&m) {
             continue;
         }
-        if let Some(s) = &ids.records[m].serial {
+        // A second record of the newest certificate itself is no older version.
+        if let Some(s) = ids.records[m]
+            .serial
+            .as_ref()
+            .filter(|s| s.canonical != serial)
+        {
             for at in serving.get(&s.canonical).into_iter().flatten() {
                 stale.push(format!("{at} (serial {})", s.canonical));
             }
@@ -969,6 +1018,10 @@ fn identity_row(
     }
     let mut findings = Vec::new();
     let mut next = String::from("Nothing to do.");
+    if !tied.is_empty() {
+        findings.push("newest_ambiguous");
+        next = "Versions tie on dates and no renewal link orders them: confirm in the CLM which is the newest (or export issue dates or renewal links).".into();
+    }
     let left = e.not_after.map(|w| w.unix - p.now);
     if matches!(left, Some(l) if l < 0) {
         findings.push("newest_expired");
@@ -1207,6 +1260,40 @@ mod tests {
     }
 
     #[test]
+    fn the_records_report_names_ties_and_ignores_a_second_record_of_one_certificate() {
+        // P and Q tie (no dates, no link); S and S2 are two records of one certificate.
+        let i = ids(&format!(
+            "{H}P,,api.x.com,0C,,,CA,,Issued\n\
+             Q,,api.x.com,0D,,,CA,,Issued\n\
+             S,,www.x.com,0E,,,CA,,Issued\n\
+             S2,,www.x.com,0E,,,CA,,Issued\n"
+        ));
+        let p = policy();
+        let (nb, na) = (1_767_225_600, 1_798_761_600);
+        let mut serving = Serving::default();
+        for (host, ip, serial) in [
+            ("api.x.com", "10.0.0.1", "C"),
+            ("api.x.com", "10.0.0.2", "D"),
+            ("www.x.com", "10.0.0.3", "E"),
+        ] {
+            serving.note(&judge_one(presenting(host, ip, serial, nb, na), &i, &p).0);
+        }
+        let rows = identity_rows(&i, &serving, &p);
+        let api = rows.iter().find(|r| r.names == "api.x.com").unwrap();
+        assert_eq!(api.findings, "newest_ambiguous");
+        assert_eq!(api.stale_at, "");
+        assert_eq!(api.deployed_at.split(';').count(), 2, "{}", api.deployed_at);
+        assert!(
+            api.next_step.starts_with("Versions tie on dates"),
+            "{}",
+            api.next_step
+        );
+        let www = rows.iter().find(|r| r.names == "www.x.com").unwrap();
+        assert_eq!((www.findings.as_str(), www.stale_at.as_str()), ("", ""));
+        assert_eq!(www.next_step, "Nothing to do.");
+    }
+
+    #[test]
     fn versions_without_dates_are_ordered_by_their_renewal_links() {
         // An export without dates, where only "Renewal Of" says that B renews A: serving A
         // used to be `current` (the dates tie) with B named as expected; it is
@@ -1230,11 +1317,24 @@ mod tests {
         let fresh = judged("www.x.com", "B");
         assert_eq!(fresh.status, Status::Current);
         assert_eq!(fresh.expected.map(|r| r.record_id).as_deref(), Some("B"));
-        for (serial, id) in [("C", "P"), ("D", "Q")] {
+        assert!(!fresh.findings.contains(&"newest_ambiguous".to_string()));
+        for (serial, id, other) in [("C", "P", "Q"), ("D", "Q", "P")] {
             let v = judged("api.x.com", serial);
             assert_eq!(v.status, Status::Current, "{}", v.detail);
             assert_eq!(v.matched.map(|r| r.record_id).as_deref(), Some(id));
             assert_eq!(v.expected.map(|r| r.record_id).as_deref(), Some(id));
+            // ... but the row says that it could not be told, and which record ties.
+            assert!(v.findings.contains(&"newest_ambiguous".to_string()));
+            assert!(
+                v.detail.contains(&format!("record {other} ")),
+                "{}",
+                v.detail
+            );
+            assert!(
+                v.next_step.starts_with("Confirm in the CLM"),
+                "{}",
+                v.next_step
+            );
         }
     }
 
