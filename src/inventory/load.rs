@@ -202,9 +202,7 @@ pub fn load_files(paths: &[impl AsRef<Path>], opts: &ReadOptions) -> Loaded {
         let name = p.display().to_string();
         // `-` is standard input, for an export piped straight from the platform's API.
         let read = if p.as_os_str() == "-" {
-            let mut bytes = Vec::new();
-            std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes)
-                .map(|_| load_bytes(&name, &bytes, opts, &mut out))
+            load_stream(&name, io::stdin().lock(), opts, &mut out)
         } else {
             load_path(&name, p, opts, &mut out)
         };
@@ -223,29 +221,61 @@ pub fn load_files(paths: &[impl AsRef<Path>], opts: &ReadOptions) -> Loaded {
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// Reads one file. A CSV export is streamed, never held whole beside its records (a
-/// 200,000-record export is 31 MB of text); JSON is parsed from the whole text, as are
-/// files that cannot be read twice (a pipe given as a path).
+/// Reads one file. CSV is streamed, never held whole beside its records (a 200,000-record
+/// export is 31 MB of text), in two passes when the file can be read twice (its rows first,
+/// so the records are allocated once); JSON is parsed from the whole text.
 fn load_path(name: &str, path: &Path, opts: &ReadOptions, out: &mut Loaded) -> io::Result<()> {
     let mut f = File::open(path)?;
+    let (head, bom, csv) = sniff(&mut f)?;
+    if csv && f.rewind().is_ok() {
+        let rows = count_rows(&mut f)?;
+        f.seek(SeekFrom::Start(bom as u64))?;
+        load_csv(name, BufReader::new(f), rows, opts, out);
+        return Ok(());
+    }
+    // Read on from where the sniffing stopped: JSON, or a pipe given as a path.
+    load_rest(name, head, bom, csv, f, opts, out)
+}
+
+/// Reads an export from a stream that can be read only once (standard input).
+fn load_stream(
+    name: &str,
+    mut input: impl Read,
+    opts: &ReadOptions,
+    out: &mut Loaded,
+) -> io::Result<()> {
+    let (head, bom, csv) = sniff(&mut input)?;
+    load_rest(name, head, bom, csv, input, opts, out)
+}
+
+/// The first 64 KiB of an input, the length of its byte order mark, and whether it is CSV
+/// (its first byte other than white space opens no JSON).
+fn sniff(input: &mut impl Read) -> io::Result<(Vec<u8>, usize, bool)> {
     let mut head = Vec::new();
-    (&mut f).take(64 * 1024).read_to_end(&mut head)?;
+    input.take(64 * 1024).read_to_end(&mut head)?;
     let bom = if head.starts_with(BOM) { BOM.len() } else { 0 };
     let first = head[bom..].iter().find(|b| !b.is_ascii_whitespace());
-    if matches!(first, Some(b) if *b != b'{' && *b != b'[') {
-        // Two passes: the rows first, so the records are allocated once.
-        if f.rewind().is_ok() {
-            let rows = count_rows(&mut f)?;
-            f.seek(SeekFrom::Start(bom as u64))?;
-            load_csv(name, BufReader::new(f), rows, opts, out);
-            return Ok(());
-        }
-        // Not seekable after all: a pipe or a device reads on from where it stopped.
-    } else if f.rewind().is_ok() {
-        head.clear();
+    let csv = matches!(first, Some(b) if *b != b'{' && *b != b'[');
+    Ok((head, bom, csv))
+}
+
+/// Reads what [`sniff`] saw and the rest of the input.
+fn load_rest(
+    name: &str,
+    mut head: Vec<u8>,
+    bom: usize,
+    csv: bool,
+    mut rest: impl Read,
+    opts: &ReadOptions,
+    out: &mut Loaded,
+) -> io::Result<()> {
+    if csv {
+        let input = io::Cursor::new(&head[bom..]).chain(rest);
+        load_csv(name, BufReader::new(input), 0, opts, out);
+    } else {
+        rest.read_to_end(&mut head)?;
+        load_bytes(name, &head, opts, out);
     }
-    f.read_to_end(&mut head)?;
-    load_bytes(name, &head, opts, out);
     Ok(())
 }
 
