@@ -46,14 +46,6 @@ impl KeyIndex {
             .take_while(move |e| e.0 == h)
             .map(|e| e.1)
     }
-
-    /// Groups of records that may share a key (one group per key hash, in record order);
-    /// confirm what they share against the records.
-    pub fn groups(&self) -> impl Iterator<Item = Vec<usize>> + '_ {
-        self.entries
-            .chunk_by(|a, b| a.0 == b.0)
-            .map(|run| run.iter().map(|e| e.1).collect())
-    }
 }
 
 fn key_hash(key: &str, fold_case: bool) -> u64 {
@@ -82,9 +74,6 @@ mod tests {
         assert_eq!(idx.candidates("b").collect::<Vec<_>>(), vec![1, 3]);
         assert_eq!(idx.candidates("B").collect::<Vec<_>>(), vec![2]);
         assert_eq!(idx.candidates("c").count(), 0);
-        let mut groups: Vec<Vec<usize>> = idx.groups().collect();
-        groups.sort();
-        assert_eq!(groups, vec![vec![0], vec![1, 3], vec![2]]);
     }
 
     #[test]

@@ -144,6 +144,18 @@ impl Record {
         }
     }
 
+    /// [`Record::names`] without copying them.
+    pub fn name_set(&self) -> Vec<&str> {
+        if self.sans.is_empty() {
+            self.cn.as_deref().into_iter().collect()
+        } else {
+            let mut v: Vec<&str> = self.sans.iter().map(String::as_str).collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        }
+    }
+
     /// Whether `name` is in the record's name set ([`Record::names`]), as written.
     pub fn has_name(&self, name: &str) -> bool {
         if self.sans.is_empty() {
