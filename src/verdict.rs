@@ -506,9 +506,12 @@ impl Identities {
         if let Some((_, rest)) = host.split_once('.') {
             candidates.extend(named(&format!("*.{rest}")));
         }
+        // In the order their records were read; a name on thousands of certificates (an
+        // autodiscover SAN) is thousands of identities, so the seen ones go in a set.
+        let mut seen = std::collections::HashSet::new();
         for i in candidates {
             let id = self.identity_of[i];
-            if !out.contains(&id) {
+            if seen.insert(id) {
                 out.push(id);
             }
         }

@@ -167,8 +167,12 @@ impl Record {
 
     /// Whether the record covers `host` (exact, or by a one-label wildcard).
     pub fn covers(&self, host: &str) -> bool {
-        let names = self.names();
-        names.iter().any(|n| name_covers(n, host))
+        // Called for every version of an identity per endpoint: no copies of the names.
+        if self.sans.is_empty() {
+            self.cn.as_deref().is_some_and(|n| name_covers(n, host))
+        } else {
+            self.sans.iter().any(|n| name_covers(n, host))
+        }
     }
 
     /// The instant used to order versions: notBefore, else the order date.
@@ -186,16 +190,15 @@ impl Record {
 
 /// Whether certificate name `pattern` covers `host` (`*.example.com` covers one label).
 pub fn name_covers(pattern: &str, host: &str) -> bool {
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
-    let pattern = pattern.trim_end_matches('.').to_ascii_lowercase();
-    if pattern == host {
+    let host = host.trim_end_matches('.');
+    let pattern = pattern.trim_end_matches('.');
+    if pattern.eq_ignore_ascii_case(host) {
         return true;
     }
     match pattern.strip_prefix("*.") {
         Some(suffix) => host
             .split_once('.')
-            .map(|(label, rest)| !label.is_empty() && rest == suffix)
-            .unwrap_or(false),
+            .is_some_and(|(label, rest)| !label.is_empty() && rest.eq_ignore_ascii_case(suffix)),
         None => false,
     }
 }
@@ -244,5 +247,7 @@ mod tests {
         assert!(!name_covers("*.example.com", "a.b.example.com"));
         assert!(!name_covers("*.example.com", "example.com"));
         assert!(name_covers("Example.com.", "example.com"));
+        assert!(name_covers("*.Example.COM", "WWW.example.com."));
+        assert!(!name_covers("*.example.com", ".example.com"));
     }
 }
