@@ -785,7 +785,11 @@ pub async fn compare(args: &ScanArgs, keep: bool) -> Result<CompareOutcome, Erro
     let mut serving = Serving::default();
     let mut verdicts = Vec::new();
     let (counts, failed) = spill.read_back(|v| {
-        serving.note(&v);
+        // Where each certificate is served matters only to the records report: a
+        // million-endpoint sweep without it keeps no string per endpoint.
+        if args.records_report.is_some() {
+            serving.note(&v);
+        }
         if let Some((p, w)) = &mut csv {
             w.write(&ComplianceRow::from_verdict(&v, policy.now))
                 .map_err(|e| write_err(p, e))?;
