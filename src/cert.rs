@@ -157,8 +157,17 @@ fn key_facts(x: &X509Certificate<'_>) -> (String, u32) {
     // Compared as OIDs: formatting each one as a dotted string first cost ~1.5 us per
     // endpoint of a sweep, for nothing but the comparison.
     let oid = &spki.algorithm.algorithm;
-    let (kind, bits) = if *oid == OID_PKCS1_RSAENCRYPTION || *oid == OID_PKCS1_RSASSAPSS {
+    let (kind, bits) = if *oid == OID_PKCS1_RSAENCRYPTION {
         ("RSA", bits)
+    } else if *oid == OID_PKCS1_RSASSAPSS {
+        // A PSS-only RSA key: the same RSAPublicKey, which x509-parser reads only under
+        // rsaEncryption.
+        use x509_parser::prelude::FromDer;
+        let key = x509_parser::public_key::RSAPublicKey::from_der(&spki.subject_public_key.data);
+        (
+            "RSA-PSS",
+            key.map(|(_, k)| k.key_size() as u32).unwrap_or(0),
+        )
     } else if *oid == OID_KEY_TYPE_EC_PUBLIC_KEY {
         ("EC", bits)
     } else if *oid == OID_SIG_ED25519 {

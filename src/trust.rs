@@ -363,7 +363,7 @@ fn sha256_bytes(der: &[u8]) -> [u8; 32] {
 /// RSA under 2048 bits, EC under 256 bits, and any DSA key are weak.
 pub fn weak_key(c: &CertInfo) -> bool {
     match c.key_type.as_str() {
-        "RSA" => c.key_bits > 0 && c.key_bits < 2048,
+        "RSA" | "RSA-PSS" => c.key_bits > 0 && c.key_bits < 2048,
         "EC" => c.key_bits > 0 && c.key_bits < 256,
         "DSA" => true,
         _ => false,

@@ -2,7 +2,7 @@
 
 mod support;
 
-use support::openssl::openssl_server;
+use support::openssl::{openssl_server, openssl_server_chain};
 use support::sweeping::*;
 
 use certsweep::cli::Cli;
@@ -1341,4 +1341,58 @@ fn an_inventory_can_be_piped_on_standard_input() {
         stderr.contains("--targets - and --inventory - would all read standard input"),
         "{stderr}"
     );
+}
+
+/// A self-signed certificate for `name` with a PSS-only RSA key (id-RSASSA-PSS), as
+/// `openssl req -newkey rsa-pss` makes; its serial in canonical hex.
+fn pss_self_signed(
+    name: &str,
+) -> (
+    openssl::x509::X509,
+    openssl::pkey::PKey<openssl::pkey::Private>,
+    String,
+) {
+    use openssl::{asn1, bn, hash, pkey, pkey_ctx, x509};
+    let mut ctx = pkey_ctx::PkeyCtx::new_id(pkey::Id::RSA_PSS).unwrap();
+    ctx.keygen_init().unwrap();
+    ctx.set_rsa_keygen_bits(2048).unwrap();
+    let key = ctx.keygen().unwrap();
+    let mut subject = x509::X509NameBuilder::new().unwrap();
+    subject.append_entry_by_text("CN", name).unwrap();
+    let subject = subject.build();
+    let mut b = x509::X509Builder::new().unwrap();
+    b.set_version(2).unwrap();
+    let serial = bn::BigNum::from_hex_str("5A5A0001").unwrap();
+    b.set_serial_number(&serial.to_asn1_integer().unwrap())
+        .unwrap();
+    b.set_subject_name(&subject).unwrap();
+    b.set_issuer_name(&subject).unwrap();
+    b.set_pubkey(&key).unwrap();
+    b.set_not_before(&asn1::Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    b.set_not_after(&asn1::Asn1Time::days_from_now(30).unwrap())
+        .unwrap();
+    let san = x509::extension::SubjectAlternativeName::new()
+        .dns(name)
+        .build(&b.x509v3_context(None, None))
+        .unwrap();
+    b.append_extension(san).unwrap();
+    b.sign(&key, hash::MessageDigest::sha256()).unwrap();
+    (b.build(), key, "5A5A0001".to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pss_only_rsa_key_is_captured_with_its_handshake_signature_checked() {
+    // Such a server signs only with rsa_pss_pss_*, which webpki does not check: without
+    // offering them the handshake failed and the certificate was never seen.
+    let (cert, key, serial) = pss_self_signed("pss.test");
+    let addr = openssl_server_chain(&[cert], &key, openssl::ssl::SslVersion::TLS1_3);
+    let obs = run_sweep(format!("pss.test@127.0.0.1:{}\n", addr.port()), &[]).await;
+    let o = &obs[0];
+    assert!(o.error.is_none(), "{:?}", o.error);
+    let c = o.cert.as_ref().unwrap();
+    assert_eq!(c.serial, serial);
+    assert_eq!((c.key_type.as_str(), c.key_bits), ("RSA-PSS", 2048));
+    assert_eq!(o.tls.as_ref().unwrap().version, "TLSv1_3");
+    assert_eq!(o.findings, [certsweep::model::Finding::SelfSigned]);
 }

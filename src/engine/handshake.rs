@@ -56,6 +56,9 @@ impl ServerCertVerifier for Capture {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        if let Some(checked) = verify_pss_key(message, cert, dss) {
+            return checked;
+        }
         match rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algs) {
             Err(rustls::Error::InvalidCertificate(_)) => {
                 let spki = spki_of(cert)?;
@@ -90,6 +93,9 @@ impl ServerCertVerifier for Capture {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        if let Some(checked) = verify_pss_key(message, cert, dss) {
+            return checked;
+        }
         match rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algs) {
             Err(rustls::Error::InvalidCertificate(_)) => {
                 let spki = spki_of(cert)?;
@@ -100,7 +106,49 @@ impl ServerCertVerifier for Capture {
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algs.supported_schemes()
+        let mut schemes = self.algs.supported_schemes();
+        schemes.extend(
+            RSA_PSS_KEY
+                .iter()
+                .map(|(code, _)| SignatureScheme::from(*code)),
+        );
+        schemes
+    }
+}
+
+/// The rsa_pss_pss_* schemes (RFC 8446 4.2.3): RSASSA-PSS by a key whose certificate declares
+/// it PSS-only (an id-RSASSA-PSS public key, as `openssl req -newkey rsa-pss` makes and some
+/// private PKIs issue). webpki checks PSS only with rsaEncryption keys, and a server with
+/// such a key refuses a client that does not offer these: its certificate was never seen.
+const RSA_PSS_KEY: [(u16, &ring::signature::RsaParameters); 3] = [
+    (0x0809, &ring::signature::RSA_PSS_2048_8192_SHA256),
+    (0x080a, &ring::signature::RSA_PSS_2048_8192_SHA384),
+    (0x080b, &ring::signature::RSA_PSS_2048_8192_SHA512),
+];
+
+/// Checks a handshake signature of an rsa_pss_pss_* scheme with the certificate's
+/// id-RSASSA-PSS key; `None` for every other scheme.
+fn verify_pss_key(
+    message: &[u8],
+    cert: &CertificateDer<'_>,
+    dss: &DigitallySignedStruct,
+) -> Option<Result<HandshakeSignatureValid, rustls::Error>> {
+    let code = u16::from(dss.scheme);
+    let params = RSA_PSS_KEY.iter().find(|(c, _)| *c == code)?.1;
+    let bad = |e| Some(Err(rustls::Error::InvalidCertificate(e)));
+    let Ok((_, c)) = x509_parser::parse_x509_certificate(cert.as_ref()) else {
+        return bad(CertificateError::BadEncoding);
+    };
+    let spki = c.public_key();
+    if spki.algorithm.algorithm != x509_parser::oid_registry::OID_PKCS1_RSASSAPSS {
+        // An rsaEncryption key signs with the rsa_pss_rsae_* schemes, never these.
+        return bad(CertificateError::BadSignature);
+    }
+    // The subjectPublicKey of either algorithm is the same RSAPublicKey.
+    let key = ring::signature::UnparsedPublicKey::new(params, &spki.subject_public_key.data);
+    match key.verify(message, dss.signature()) {
+        Ok(()) => Some(Ok(HandshakeSignatureValid::assertion())),
+        Err(_) => bad(CertificateError::BadSignature),
     }
 }
 

@@ -16,20 +16,52 @@ pub fn openssl_server(
     ciphers: &str,
     preamble: Option<Preamble>,
 ) -> SocketAddr {
-    use openssl::ssl::{Ssl, SslContext, SslMethod};
+    use openssl::ssl::{SslContext, SslMethod};
     use openssl::x509::X509;
+    let key = openssl::pkey::PKey::private_key_from_pkcs8(leaf.key.secret_der()).unwrap();
+    let chain: Vec<X509> = leaf
+        .chain
+        .iter()
+        .map(|c| X509::from_der(c).unwrap())
+        .collect();
     let mut b = SslContext::builder(SslMethod::tls_server()).unwrap();
     // Level 0: the system configuration forbids TLS 1.0 and SHA-1 MACs, which is the point.
     b.set_security_level(0);
+    b.set_cipher_list(ciphers).unwrap();
+    serve(b, &chain, &key, version, preamble)
+}
+
+/// A real OpenSSL server on loopback that speaks only `version` and serves `chain` with
+/// `key`: for keys no Rust TLS server signs with (a PSS-only RSA key).
+pub fn openssl_server_chain(
+    chain: &[openssl::x509::X509],
+    key: &openssl::pkey::PKey<openssl::pkey::Private>,
+    version: openssl::ssl::SslVersion,
+) -> SocketAddr {
+    use openssl::ssl::{SslContext, SslMethod};
+    serve(
+        SslContext::builder(SslMethod::tls_server()).unwrap(),
+        chain,
+        key,
+        version,
+        None,
+    )
+}
+
+fn serve(
+    mut b: openssl::ssl::SslContextBuilder,
+    chain: &[openssl::x509::X509],
+    key: &openssl::pkey::PKey<openssl::pkey::Private>,
+    version: openssl::ssl::SslVersion,
+    preamble: Option<Preamble>,
+) -> SocketAddr {
+    use openssl::ssl::Ssl;
     b.set_min_proto_version(Some(version)).unwrap();
     b.set_max_proto_version(Some(version)).unwrap();
-    b.set_cipher_list(ciphers).unwrap();
-    let key = openssl::pkey::PKey::private_key_from_pkcs8(leaf.key.secret_der()).unwrap();
-    b.set_private_key(&key).unwrap();
-    b.set_certificate(&X509::from_der(&leaf.chain[0]).unwrap())
-        .unwrap();
-    for c in &leaf.chain[1..] {
-        b.add_extra_chain_cert(X509::from_der(c).unwrap()).unwrap();
+    b.set_private_key(key).unwrap();
+    b.set_certificate(&chain[0]).unwrap();
+    for c in &chain[1..] {
+        b.add_extra_chain_cert(c.clone()).unwrap();
     }
     let ctx = b.build();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
