@@ -169,7 +169,14 @@ fn key_facts(x: &X509Certificate<'_>) -> (String, u32) {
             key.map(|(_, k)| k.key_size() as u32).unwrap_or(0),
         )
     } else if *oid == OID_KEY_TYPE_EC_PUBLIC_KEY {
-        ("EC", bits)
+        // The size of the curve, not of its coordinates: a P-521 point's are 528 bits.
+        let p521 = spki
+            .algorithm
+            .parameters
+            .as_ref()
+            .and_then(|p| p.as_oid().ok())
+            .is_some_and(|curve| curve == x509_parser::oid_registry::OID_NIST_EC_P521);
+        ("EC", if p521 { 521 } else { bits })
     } else if *oid == OID_SIG_ED25519 {
         ("Ed25519", 256)
     } else if *oid == OID_SIG_ED448 {

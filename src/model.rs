@@ -253,6 +253,12 @@ pub enum Finding {
     /// 1.0/1.1, RSA key exchange, CBC); its certificate was read from a handshake certsweep
     /// did not complete, so the server has not proven it holds the key.
     LegacyTls,
+    /// The server refused the first handshake and answered a broader legacy hello with TLS
+    /// 1.2 and a cipher suite the first one offered too: it needs a key exchange group or a
+    /// signature algorithm current clients do not offer (a P-521 certificate over TLS 1.2, a
+    /// P-521-only group). Its certificate was read from a handshake certsweep did not
+    /// complete, so the server has not proven it holds the key.
+    UncommonTls,
 }
 
 impl Finding {
@@ -268,11 +274,12 @@ impl Finding {
             Finding::WeakKey => "weak_key",
             Finding::ChainInvalid => "chain_invalid",
             Finding::LegacyTls => "legacy_tls",
+            Finding::UncommonTls => "uncommon_tls",
         }
     }
 
     /// Every finding, in report order.
-    pub const ALL: [Finding; 9] = [
+    pub const ALL: [Finding; 10] = [
         Finding::Expired,
         Finding::NotYetValid,
         Finding::HostnameMismatch,
@@ -282,6 +289,7 @@ impl Finding {
         Finding::WeakKey,
         Finding::ChainInvalid,
         Finding::LegacyTls,
+        Finding::UncommonTls,
     ];
 
     /// Findings that mean a client would not trust the chain (names aside).

@@ -887,6 +887,19 @@ fn judge(
             next = "Nothing to do for the certificate; upgrade the server's TLS configuration (TLS 1.2 with ECDHE and AES-GCM, or TLS 1.3), then verify again.".into();
         }
     }
+    if o.findings.contains(&Finding::UncommonTls) {
+        let (version, suite) = o
+            .tls
+            .as_ref()
+            .map(|t| (t.version.as_str(), t.cipher_suite.as_str()))
+            .unwrap_or(("?", "?"));
+        detail.push_str(&format!(
+            " The server refused a handshake like current clients make and accepted only a broader one ({version}, {suite}): it needs a key exchange group or signature algorithm they do not offer (such as a P-521 key over TLS 1.2); the certificate was read from an unfinished handshake."
+        ));
+        if status == Status::Current {
+            next = "Nothing to do for the certificate; check the server's TLS groups and certificate key type against its clients (P-256 or X25519 groups, a P-256, P-384 or RSA key), then verify again.".into();
+        }
+    }
     let mut all: Vec<String> = statuses.iter().map(|s| s.as_str().to_string()).collect();
     all.extend(o.findings.iter().map(|f| f.as_str().to_string()));
     all.extend(findings);

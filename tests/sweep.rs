@@ -1343,6 +1343,64 @@ fn an_inventory_can_be_piped_on_standard_input() {
     );
 }
 
+/// A certificate made with OpenSSL, for keys rcgen does not make: `key`'s, for `name` (a
+/// CA when `name` is None), signed by `issuer` (self-signed when None) with `digest`.
+fn openssl_cert(
+    name: Option<&str>,
+    serial_hex: &str,
+    key: &openssl::pkey::PKey<openssl::pkey::Private>,
+    issuer: Option<(
+        &openssl::x509::X509,
+        &openssl::pkey::PKey<openssl::pkey::Private>,
+    )>,
+    digest: openssl::hash::MessageDigest,
+) -> openssl::x509::X509 {
+    use openssl::{asn1, bn, x509};
+    let mut subject = x509::X509NameBuilder::new().unwrap();
+    subject
+        .append_entry_by_text("CN", name.unwrap_or("certsweep OpenSSL test CA"))
+        .unwrap();
+    let subject = subject.build();
+    let mut b = x509::X509Builder::new().unwrap();
+    b.set_version(2).unwrap();
+    let serial = bn::BigNum::from_hex_str(serial_hex).unwrap();
+    b.set_serial_number(&serial.to_asn1_integer().unwrap())
+        .unwrap();
+    b.set_subject_name(&subject).unwrap();
+    b.set_issuer_name(issuer.map_or(&*subject, |(c, _)| c.subject_name()))
+        .unwrap();
+    b.set_pubkey(key).unwrap();
+    b.set_not_before(&asn1::Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    b.set_not_after(&asn1::Asn1Time::days_from_now(30).unwrap())
+        .unwrap();
+    match name {
+        Some(name) => {
+            let san = x509::extension::SubjectAlternativeName::new()
+                .dns(name)
+                .build(&b.x509v3_context(issuer.map(|(c, _)| &**c), None))
+                .unwrap();
+            b.append_extension(san).unwrap();
+        }
+        None => {
+            let ca = x509::extension::BasicConstraints::new()
+                .critical()
+                .ca()
+                .build()
+                .unwrap();
+            b.append_extension(ca).unwrap();
+            let usage = x509::extension::KeyUsage::new()
+                .critical()
+                .key_cert_sign()
+                .build()
+                .unwrap();
+            b.append_extension(usage).unwrap();
+        }
+    }
+    b.sign(issuer.map_or(key, |(_, k)| k), digest).unwrap();
+    b.build()
+}
+
 /// A self-signed certificate for `name` with a PSS-only RSA key (id-RSASSA-PSS), as
 /// `openssl req -newkey rsa-pss` makes; its serial in canonical hex.
 fn pss_self_signed(
@@ -1352,33 +1410,19 @@ fn pss_self_signed(
     openssl::pkey::PKey<openssl::pkey::Private>,
     String,
 ) {
-    use openssl::{asn1, bn, hash, pkey, pkey_ctx, x509};
+    use openssl::{hash, pkey, pkey_ctx};
     let mut ctx = pkey_ctx::PkeyCtx::new_id(pkey::Id::RSA_PSS).unwrap();
     ctx.keygen_init().unwrap();
     ctx.set_rsa_keygen_bits(2048).unwrap();
     let key = ctx.keygen().unwrap();
-    let mut subject = x509::X509NameBuilder::new().unwrap();
-    subject.append_entry_by_text("CN", name).unwrap();
-    let subject = subject.build();
-    let mut b = x509::X509Builder::new().unwrap();
-    b.set_version(2).unwrap();
-    let serial = bn::BigNum::from_hex_str("5A5A0001").unwrap();
-    b.set_serial_number(&serial.to_asn1_integer().unwrap())
-        .unwrap();
-    b.set_subject_name(&subject).unwrap();
-    b.set_issuer_name(&subject).unwrap();
-    b.set_pubkey(&key).unwrap();
-    b.set_not_before(&asn1::Asn1Time::days_from_now(0).unwrap())
-        .unwrap();
-    b.set_not_after(&asn1::Asn1Time::days_from_now(30).unwrap())
-        .unwrap();
-    let san = x509::extension::SubjectAlternativeName::new()
-        .dns(name)
-        .build(&b.x509v3_context(None, None))
-        .unwrap();
-    b.append_extension(san).unwrap();
-    b.sign(&key, hash::MessageDigest::sha256()).unwrap();
-    (b.build(), key, "5A5A0001".to_string())
+    let cert = openssl_cert(
+        Some(name),
+        "5A5A0001",
+        &key,
+        None,
+        hash::MessageDigest::sha256(),
+    );
+    (cert, key, "5A5A0001".to_string())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1395,4 +1439,55 @@ async fn a_pss_only_rsa_key_is_captured_with_its_handshake_signature_checked() {
     assert_eq!((c.key_type.as_str(), c.key_bits), ("RSA-PSS", 2048));
     assert_eq!(o.tls.as_ref().unwrap().version, "TLSv1_3");
     assert_eq!(o.findings, [certsweep::model::Finding::SelfSigned]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn p521_keys_are_checked_and_a_refused_hello_is_not_called_legacy_tls() {
+    // ring has no P-521: a P-521 server was reached only by the legacy hello, and its
+    // private CA's leaves could not be checked.
+    use openssl::{ec, hash, nid, pkey, ssl::SslVersion};
+    let p521 = || {
+        let group = ec::EcGroup::from_curve_name(nid::Nid::SECP521R1).unwrap();
+        pkey::PKey::from_ec_key(ec::EcKey::generate(&group).unwrap()).unwrap()
+    };
+    let (ca_key, leaf_key) = (p521(), p521());
+    let ca = openssl_cert(None, "5210", &ca_key, None, hash::MessageDigest::sha512());
+    let leaf = openssl_cert(
+        Some("p521.test"),
+        "5211",
+        &leaf_key,
+        Some((&ca, &ca_key)),
+        hash::MessageDigest::sha512(),
+    );
+    let chain = [leaf, ca.clone()];
+    let tls13 = openssl_server_chain(&chain, &leaf_key, SslVersion::TLS1_3);
+    // Over TLS 1.2 the certificate's curve must be among the client's groups, which hold
+    // only X25519, P-256 and P-384: the server refuses the first hello.
+    let tls12 = openssl_server_chain(&chain, &leaf_key, SslVersion::TLS1_2);
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.to_pem().unwrap()).unwrap();
+    let obs = run_sweep(
+        format!(
+            "p521.test@127.0.0.1:{}\np521.test@127.0.0.1:{}\n",
+            tls13.port(),
+            tls12.port()
+        ),
+        &["--ca-file", ca_file.to_str().unwrap(), "--no-public-roots"],
+    )
+    .await;
+    let m = by_key(&obs);
+    let o13 = obs.iter().find(|o| o.port == tls13.port()).unwrap();
+    let o12 = obs.iter().find(|o| o.port == tls12.port()).unwrap();
+    assert_eq!(m.len(), 1, "one name, two ports");
+    for o in [o13, o12] {
+        assert!(o.error.is_none(), "{:?}", o.error);
+        let c = o.cert.as_ref().unwrap();
+        assert_eq!(c.serial, "5211");
+        assert_eq!((c.key_type.as_str(), c.key_bits), ("EC", 521));
+    }
+    assert_eq!(o13.tls.as_ref().unwrap().version, "TLSv1_3");
+    assert!(o13.findings.is_empty(), "{:?}", o13.findings);
+    assert_eq!(o12.tls.as_ref().unwrap().version, "TLSv1_2");
+    assert_eq!(o12.findings, [certsweep::model::Finding::UncommonTls]);
 }

@@ -116,6 +116,66 @@ impl ServerCertVerifier for Capture {
     }
 }
 
+/// Handshake signature schemes and their checks: ring's provider's, plus ECDSA with P-521
+/// keys (aws-lc-rs: ring has none), which a server with a P-521 certificate needs offered;
+/// without it such a server was reached only by the legacy hello and reported as
+/// `legacy_tls`. For TLS 1.3 the first check of a scheme is the one used (the curve is part
+/// of the scheme); TLS 1.2 may pair any curve with any of these hashes.
+static HANDSHAKE_ALGS: WebPkiSupportedAlgorithms = WebPkiSupportedAlgorithms {
+    all: crate::trust::VERIFICATION_ALGS,
+    mapping: &[
+        (
+            SignatureScheme::ECDSA_NISTP384_SHA384,
+            &[
+                webpki::ring::ECDSA_P384_SHA384,
+                webpki::ring::ECDSA_P256_SHA384,
+                webpki::aws_lc_rs::ECDSA_P521_SHA384,
+            ],
+        ),
+        (
+            SignatureScheme::ECDSA_NISTP256_SHA256,
+            &[
+                webpki::ring::ECDSA_P256_SHA256,
+                webpki::ring::ECDSA_P384_SHA256,
+                webpki::aws_lc_rs::ECDSA_P521_SHA256,
+            ],
+        ),
+        (
+            SignatureScheme::ECDSA_NISTP521_SHA512,
+            &[
+                webpki::aws_lc_rs::ECDSA_P521_SHA512,
+                webpki::aws_lc_rs::ECDSA_P384_SHA512,
+                webpki::aws_lc_rs::ECDSA_P256_SHA512,
+            ],
+        ),
+        (SignatureScheme::ED25519, &[webpki::ring::ED25519]),
+        (
+            SignatureScheme::RSA_PSS_SHA512,
+            &[webpki::ring::RSA_PSS_2048_8192_SHA512_LEGACY_KEY],
+        ),
+        (
+            SignatureScheme::RSA_PSS_SHA384,
+            &[webpki::ring::RSA_PSS_2048_8192_SHA384_LEGACY_KEY],
+        ),
+        (
+            SignatureScheme::RSA_PSS_SHA256,
+            &[webpki::ring::RSA_PSS_2048_8192_SHA256_LEGACY_KEY],
+        ),
+        (
+            SignatureScheme::RSA_PKCS1_SHA512,
+            &[webpki::ring::RSA_PKCS1_2048_8192_SHA512],
+        ),
+        (
+            SignatureScheme::RSA_PKCS1_SHA384,
+            &[webpki::ring::RSA_PKCS1_2048_8192_SHA384],
+        ),
+        (
+            SignatureScheme::RSA_PKCS1_SHA256,
+            &[webpki::ring::RSA_PKCS1_2048_8192_SHA256],
+        ),
+    ],
+};
+
 /// The rsa_pss_pss_* schemes (RFC 8446 4.2.3): RSASSA-PSS by a key whose certificate declares
 /// it PSS-only (an id-RSASSA-PSS public key, as `openssl req -newkey rsa-pss` makes and some
 /// private PKIs issue). webpki checks PSS only with rsaEncryption keys, and a server with
@@ -210,8 +270,9 @@ impl TlsClient {
             )
         });
         provider.secure_random = &super::random::ThreadRandom;
+        provider.signature_verification_algorithms = HANDSHAKE_ALGS;
         let provider: Arc<CryptoProvider> = Arc::new(provider);
-        let algs = provider.signature_verification_algorithms;
+        let algs = HANDSHAKE_ALGS;
         let mut config = ClientConfig::builder_with_provider(provider)
             .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
             .dangerous()
@@ -492,6 +553,9 @@ pub struct Attempt {
     /// The chain was read from a legacy TLS handshake (`super::legacy`): the server refused
     /// or hung up on every version and cipher suite rustls offers.
     pub legacy: bool,
+    /// ... and the legacy hello got TLS 1.2 with a suite the first hello offered too: the
+    /// server refused the first hello's groups or signature algorithms, not its protocol.
+    pub uncommon: bool,
     /// Why a legacy handshake may still get the certificate (`legacy_fallback`), when it may.
     pub fallback: Option<LegacyReason>,
     /// The protocol whose greeting the server sent instead of TLS, when it was one certsweep
@@ -773,6 +837,7 @@ pub async fn legacy_fallback(
             out.error = None;
             out.retry_may_help = false;
             out.legacy = true;
+            out.uncommon = capture.offered_first;
             Ok(())
         }
         Ok(_) => Err(miss(

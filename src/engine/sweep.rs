@@ -764,7 +764,9 @@ impl Engine {
                     obs.findings = report.findings;
                     obs.trust_detail = report.detail;
                     obs.cert = Some(info);
-                    if attempt.legacy {
+                    if attempt.uncommon {
+                        obs.findings.push(Finding::UncommonTls);
+                    } else if attempt.legacy {
                         obs.findings.push(Finding::LegacyTls);
                     }
                 }
