@@ -894,7 +894,7 @@ fn judge(
             .map(|t| (t.version.as_str(), t.cipher_suite.as_str()))
             .unwrap_or(("?", "?"));
         detail.push_str(&format!(
-            " The server refused a handshake like current clients make and accepted only a broader one ({version}, {suite}): it needs a key exchange group or signature algorithm they do not offer (such as a P-521 key over TLS 1.2); the certificate was read from an unfinished handshake."
+            " The server refused a handshake like current clients make and accepted only a broader one ({version}, {suite}): it needs a key exchange group, signature algorithm or TLS 1.3 cipher suite they do not offer (such as a P-521 key over TLS 1.2, or only AES-CCM in TLS 1.3); the certificate was read from an unfinished handshake."
         ));
         if status == Status::Current {
             next = "Nothing to do for the certificate; check the server's TLS groups and certificate key type against its clients (P-256 or X25519 groups, a P-256, P-384 or RSA key), then verify again.".into();
