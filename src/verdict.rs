@@ -874,30 +874,33 @@ fn judge(
             next = "Confirm in the CLM which of the two is the newest (or export issue dates or renewal links), then verify again.".into();
         }
     }
-    if o.findings.contains(&Finding::LegacyTls) {
-        let (version, suite) = o
+    // A certificate read from an unfinished handshake: the server's TLS needs attention
+    // even when the certificate is right.
+    let unfinished = if o.findings.contains(&Finding::LegacyTls) {
+        Some((
+            "The server speaks only legacy TLS ({tls}), which current clients refuse",
+            "upgrade the server's TLS configuration (TLS 1.2 with ECDHE and AES-GCM, or TLS 1.3)",
+        ))
+    } else if o.findings.contains(&Finding::UncommonTls) {
+        Some((
+            "The server refused a handshake like current clients make and accepted only a broader one ({tls}): it needs a key exchange group, signature algorithm or TLS 1.3 cipher suite they do not offer (such as a P-521 key over TLS 1.2, or only AES-CCM in TLS 1.3)",
+            "check the server's TLS groups and certificate key type against its clients (P-256 or X25519 groups, a P-256, P-384 or RSA key)",
+        ))
+    } else {
+        None
+    };
+    if let Some((what, fix)) = unfinished {
+        let tls = o
             .tls
             .as_ref()
-            .map(|t| (t.version.as_str(), t.cipher_suite.as_str()))
-            .unwrap_or(("?", "?"));
+            .map(|t| format!("{}, {}", t.version, t.cipher_suite))
+            .unwrap_or_else(|| "?".into());
         detail.push_str(&format!(
-            " The server speaks only legacy TLS ({version}, {suite}), which current clients refuse; the certificate was read from an unfinished handshake."
+            " {}; the certificate was read from an unfinished handshake.",
+            what.replace("{tls}", &tls)
         ));
         if status == Status::Current {
-            next = "Nothing to do for the certificate; upgrade the server's TLS configuration (TLS 1.2 with ECDHE and AES-GCM, or TLS 1.3), then verify again.".into();
-        }
-    }
-    if o.findings.contains(&Finding::UncommonTls) {
-        let (version, suite) = o
-            .tls
-            .as_ref()
-            .map(|t| (t.version.as_str(), t.cipher_suite.as_str()))
-            .unwrap_or(("?", "?"));
-        detail.push_str(&format!(
-            " The server refused a handshake like current clients make and accepted only a broader one ({version}, {suite}): it needs a key exchange group, signature algorithm or TLS 1.3 cipher suite they do not offer (such as a P-521 key over TLS 1.2, or only AES-CCM in TLS 1.3); the certificate was read from an unfinished handshake."
-        ));
-        if status == Status::Current {
-            next = "Nothing to do for the certificate; check the server's TLS groups and certificate key type against its clients (P-256 or X25519 groups, a P-256, P-384 or RSA key), then verify again.".into();
+            next = format!("Nothing to do for the certificate; {fix}, then verify again.");
         }
     }
     let mut all: Vec<String> = statuses.iter().map(|s| s.as_str().to_string()).collect();
