@@ -946,7 +946,12 @@ fn unreachable_text(o: &Observation) -> (String, String) {
             "{target} did not agree to start TLS{}: enable TLS (STARTTLS) on the service; if the port speaks TLS from the first byte, give the target starttls=off (or --starttls off); then verify again.",
             o.starttls.map(|p| format!(" over {}", p.display_name())).unwrap_or_default()
         ),
-        Some(ErrorClass::TlsProtocol) => "The server speaks no TLS version or cipher in common (legacy TLS?): upgrade its TLS configuration, then verify again.".into(),
+        Some(ErrorClass::TlsProtocol) => "The server speaks no TLS version, cipher, key exchange group or key type in common with certsweep (SSL 3 or older, or a brainpool, Ed448 or FFDHE-only setup): upgrade its TLS configuration, then verify again.".into(),
+        // The server has no certificate for the name the client asked for (SNI).
+        Some(ErrorClass::TlsAlert) if msg.contains("UnrecognisedName") => format!(
+            "{target} serves no certificate for the name {}: bind one to this name (virtual host, SNI mapping, keystore alias), or correct the name in the inventory, then verify again.",
+            o.sni.as_deref().unwrap_or(&o.host)
+        ),
         Some(ErrorClass::Internal) => format!(
             "certsweep could not judge {target} (an internal error): check it by hand and report the error message with the endpoint."
         ),
@@ -1404,6 +1409,28 @@ mod tests {
         assert!(
             v.next_step.starts_with(
                 "mail.x.com:25 (10.0.0.1) did not agree to start TLS over SMTP: enable TLS (STARTTLS) on the service"
+            ),
+            "{}",
+            v.next_step
+        );
+    }
+
+    #[test]
+    fn a_server_without_a_certificate_for_the_name_is_told_to_bind_one() {
+        // As `openssl s_server -servername_fatal` and SNI-strict proxies answer.
+        let i = ids(&format!("{H}B,,shop.x.com,0B,,,CA,,Issued\n"));
+        let p = policy();
+        let mut o = presenting("shop.x.com", "10.0.0.1", "B", 1_767_225_600, 1_798_761_600);
+        o.cert = None;
+        o.error = Some(crate::model::ErrorInfo {
+            class: ErrorClass::TlsAlert,
+            message: "server sent alert UnrecognisedName".into(),
+        });
+        let v = judge_one(o, &i, &p).0;
+        assert_eq!(v.status, Status::Unreachable);
+        assert!(
+            v.next_step.starts_with(
+                "shop.x.com:443 (10.0.0.1) serves no certificate for the name shop.x.com: bind one"
             ),
             "{}",
             v.next_step
