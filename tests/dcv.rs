@@ -447,6 +447,7 @@ async fn http01_cases() {
         "domain,method,token,expected\n\
          ok.example.com,http-01,tok,{KEY_AUTH}\n\
          ok.example.com,http-01,tok,wrong.value\n\
+         OK.example.com,http-01,tok,{KEY_AUTH}\n\
          missing.example.com,http-01,tok,{KEY_AUTH}\n\
          odd-port.example.com,http-01,tok,{KEY_AUTH}\n\
          loop.example.com,http-01,tok,{KEY_AUTH}\n\
@@ -473,13 +474,15 @@ async fn http01_cases() {
         .iter()
         .filter(|o| o.domain == "ok.example.com")
         .collect();
-    assert_eq!(
-        ok.len(),
-        1,
-        "duplicate (domain, method) rows collapse to the first"
-    );
+    // A row repeated exactly collapses to the first; one expecting another value is a
+    // check of its own (two orders pending for one name).
+    assert_eq!(ok.len(), 2, "{ok:#?}");
     assert_eq!(summary.duplicates, 1);
-    let ok = ok[0];
+    let (ready, other): (Vec<&Outcome>, Vec<&Outcome>) =
+        ok.iter().partition(|o| o.verdict == Verdict::Ready);
+    assert_eq!((ready.len(), other.len()), (1, 1), "{ok:#?}");
+    assert!(other[0].source.ends_with(":3"), "{}", other[0].source);
+    let ok = ready[0];
     assert_eq!(ok.verdict, Verdict::Ready, "{ok:#?}");
     assert_eq!(ok.addresses, ["127.0.0.21"]);
     assert_eq!(ok.evidence[0].result, "200 key authorization matches");
@@ -560,7 +563,8 @@ async fn http01_cases() {
         warned.contains(&"http_cdn_proxy") && warned.contains(&"http_cdn_cached"),
         "{warned:?}"
     );
-    assert_eq!(summary.not_ready, 15);
+    // 15 and the second ok.example.com row, which expects another value.
+    assert_eq!(summary.not_ready, 16);
     assert_eq!(summary.ready, 2);
 }
 

@@ -9,18 +9,27 @@ use std::collections::HashSet;
 /// Requests read so far and the lines that could not be used.
 #[derive(Debug, Default)]
 pub struct Requests {
-    /// One per (domain, method), in input order.
+    /// One per (domain, method, token, expected value), in input order.
     pub requests: Vec<Request>,
     /// Bad lines, each with file, line and field.
     pub errors: Vec<LineError>,
-    /// Rows that repeated a (domain, method) already read (the first is kept).
+    /// Rows that repeated a request already read exactly (the first is kept).
     pub duplicates: u64,
-    seen: HashSet<(String, super::Method)>,
+    seen: HashSet<(String, super::Method, Option<String>, Option<String>)>,
 }
 
 impl Requests {
     fn push(&mut self, r: Request) {
-        if self.seen.insert((r.domain.to_ascii_lowercase(), r.method)) {
+        // Two orders may be pending for one name at once, each with its own challenge: at
+        // DNS-01 both TXT values must be there, so rows that expect different values are
+        // different checks, not duplicates.
+        let key = (
+            r.domain.to_ascii_lowercase(),
+            r.method,
+            r.token.clone(),
+            r.expected.clone(),
+        );
+        if self.seen.insert(key) {
             self.requests.push(r);
         } else {
             self.duplicates += 1;
@@ -268,6 +277,18 @@ mod tests {
         assert_eq!(out.requests[1].method, Method::Dns01);
         assert_eq!(out.errors.len(), 1);
         assert_eq!(out.errors[0].to_string(), "d.csv:4: field Method: unknown DCV method \"email\" (this pre-check covers http-01, dns-01, tls-alpn-01 and all)");
+
+        // Two pending orders for one name: two checks; a repeated row: one.
+        let mut out = Requests::default();
+        read_domains(
+            "two.csv",
+            b"domain,method,expected\nwww.example.com,dns-01,aaa\nwww.example.com,dns-01,bbb\nWWW.example.com,dns-01,aaa\n",
+            &[Method::Http01],
+            &mut out,
+        );
+        let expected: Vec<_> = out.requests.iter().map(|r| r.expected.as_deref()).collect();
+        assert_eq!(expected, [Some("aaa"), Some("bbb")]);
+        assert_eq!(out.duplicates, 1);
 
         // CRLF with a blank line: the bad row is on line 4, not 2.
         let mut out = Requests::default();

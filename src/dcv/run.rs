@@ -405,7 +405,7 @@ pub struct DcvSummary {
     pub failed: std::collections::BTreeMap<&'static str, u64>,
     /// Unusable input lines.
     pub bad_lines: u64,
-    /// Rows that repeated a (domain, method) already read; the first was kept.
+    /// Rows that repeated a request exactly (domain, method, token, expected); the first was kept.
     pub duplicates: u64,
     /// Wall time.
     pub duration: Duration,
@@ -457,7 +457,7 @@ impl std::fmt::Display for DcvSummary {
         if self.duplicates > 0 {
             writeln!(
                 f,
-                "  {} repeated (domain, method) row(s) collapsed into the first",
+                "  {} repeated row(s) (same domain, method, token and expected value) collapsed into the first",
                 self.duplicates
             )?;
         }
