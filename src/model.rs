@@ -255,8 +255,8 @@ pub enum Finding {
     LegacyTls,
     /// The server refused the first handshake and answered a broader legacy hello with TLS
     /// 1.2 and a cipher suite the first one offered too: it needs a key exchange group, a
-    /// signature algorithm or a TLS 1.3 cipher suite current clients do not offer (a P-521
-    /// certificate over TLS 1.2, a P-521-only group, TLS 1.3 with only AES-CCM). Its certificate was read from a handshake certsweep did not
+    /// signature algorithm or a TLS 1.3 cipher suite the first hello does not offer (TLS 1.3
+    /// with only AES-CCM, a brainpool group beside TLS 1.2). Its certificate was read from a handshake certsweep did not
     /// complete, so the server has not proven it holds the key.
     UncommonTls,
 }

@@ -883,7 +883,7 @@ fn judge(
         ))
     } else if o.findings.contains(&Finding::UncommonTls) {
         Some((
-            "The server refused a handshake like current clients make and accepted only a broader one ({tls}): it needs a key exchange group, signature algorithm or TLS 1.3 cipher suite they do not offer (such as a P-521 key over TLS 1.2, or only AES-CCM in TLS 1.3)",
+            "The server refused a handshake like current clients make and accepted only a broader one ({tls}): it needs a key exchange group, signature algorithm or TLS 1.3 cipher suite they do not offer (such as only AES-CCM in TLS 1.3)",
             "check the server's TLS groups and certificate key type against its clients (P-256 or X25519 groups, a P-256, P-384 or RSA key)",
         ))
     } else {

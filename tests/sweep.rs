@@ -1430,7 +1430,8 @@ async fn a_pss_only_rsa_key_is_captured_with_its_handshake_signature_checked() {
     // Such a server signs only with rsa_pss_pss_*, which webpki does not check: without
     // offering them the handshake failed and the certificate was never seen.
     let (cert, key, serial) = pss_self_signed("pss.test");
-    let addr = openssl_server_chain(&[cert], &key, openssl::ssl::SslVersion::TLS1_3);
+    let v13 = openssl::ssl::SslVersion::TLS1_3;
+    let addr = openssl_server_chain(&[cert], &key, (v13, v13), None);
     let obs = run_sweep(format!("pss.test@127.0.0.1:{}\n", addr.port()), &[]).await;
     let o = &obs[0];
     assert!(o.error.is_none(), "{:?}", o.error);
@@ -1442,52 +1443,91 @@ async fn a_pss_only_rsa_key_is_captured_with_its_handshake_signature_checked() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn p521_keys_are_checked_and_a_refused_hello_is_not_called_legacy_tls() {
-    // ring has no P-521: a P-521 server was reached only by the legacy hello, and its
-    // private CA's leaves could not be checked.
-    use openssl::{ec, hash, nid, pkey, ssl::SslVersion};
+async fn p521_keys_and_groups_are_spoken_and_a_refused_modern_hello_is_not_legacy_tls() {
+    // ring has no P-521: a P-521 server was reached only by the legacy hello and called
+    // legacy_tls, its private CA's leaves could not be checked, and a server whose only
+    // group is P-521 (or a TLS 1.2 server with a P-521 certificate, whose curve must be
+    // among the client's groups) refused the first hello.
+    use openssl::ssl::{SslContextBuilder, SslVersion};
+    use openssl::{ec, hash, nid, pkey};
     let p521 = || {
         let group = ec::EcGroup::from_curve_name(nid::Nid::SECP521R1).unwrap();
         pkey::PKey::from_ec_key(ec::EcKey::generate(&group).unwrap()).unwrap()
     };
-    let (ca_key, leaf_key) = (p521(), p521());
+    let p256 = || {
+        let group = ec::EcGroup::from_curve_name(nid::Nid::X9_62_PRIME256V1).unwrap();
+        pkey::PKey::from_ec_key(ec::EcKey::generate(&group).unwrap()).unwrap()
+    };
+    let (ca_key, leaf_key, leaf256_key) = (p521(), p521(), p256());
     let ca = openssl_cert(None, "5210", &ca_key, None, hash::MessageDigest::sha512());
-    let leaf = openssl_cert(
-        Some("p521.test"),
-        "5211",
-        &leaf_key,
-        Some((&ca, &ca_key)),
-        hash::MessageDigest::sha512(),
-    );
-    let chain = [leaf, ca.clone()];
-    let tls13 = openssl_server_chain(&chain, &leaf_key, SslVersion::TLS1_3);
-    // Over TLS 1.2 the certificate's curve must be among the client's groups, which hold
-    // only X25519, P-256 and P-384: the server refuses the first hello.
-    let tls12 = openssl_server_chain(&chain, &leaf_key, SslVersion::TLS1_2);
+    let leaf = |name: &str, serial: &str, key: &pkey::PKey<pkey::Private>| {
+        openssl_cert(
+            Some(name),
+            serial,
+            key,
+            Some((&ca, &ca_key)),
+            hash::MessageDigest::sha512(),
+        )
+    };
+    let chain521 = [leaf("p521.test", "5211", &leaf_key), ca.clone()];
+    let chain256 = [leaf("p256.test", "5212", &leaf256_key), ca.clone()];
+    let (v12, v13) = (SslVersion::TLS1_2, SslVersion::TLS1_3);
+    let only_p521: fn(&mut SslContextBuilder) = |b| b.set_groups_list("P-521").unwrap();
+    let only_ccm: fn(&mut SslContextBuilder) =
+        |b| b.set_ciphersuites("TLS_AES_128_CCM_SHA256").unwrap();
+    let servers = [
+        (
+            "p521.test",
+            openssl_server_chain(&chain521, &leaf_key, (v13, v13), None),
+        ),
+        (
+            "p521.test",
+            openssl_server_chain(&chain521, &leaf_key, (v12, v12), None),
+        ),
+        (
+            "p256.test",
+            openssl_server_chain(&chain256, &leaf256_key, (v13, v13), Some(only_p521)),
+        ),
+        // TLS 1.3 only with AES-CCM, which current clients do not offer, and TLS 1.2: the
+        // server refuses the first hello instead of choosing TLS 1.2.
+        (
+            "p256.test",
+            openssl_server_chain(&chain256, &leaf256_key, (v12, v13), Some(only_ccm)),
+        ),
+    ];
     let dir = tempfile::tempdir().unwrap();
     let ca_file = dir.path().join("ca.pem");
     std::fs::write(&ca_file, ca.to_pem().unwrap()).unwrap();
+    let targets: String = servers
+        .iter()
+        .map(|(name, a)| format!("{name}@127.0.0.1:{}\n", a.port()))
+        .collect();
     let obs = run_sweep(
-        format!(
-            "p521.test@127.0.0.1:{}\np521.test@127.0.0.1:{}\n",
-            tls13.port(),
-            tls12.port()
-        ),
+        targets,
         &["--ca-file", ca_file.to_str().unwrap(), "--no-public-roots"],
     )
     .await;
-    let m = by_key(&obs);
-    let o13 = obs.iter().find(|o| o.port == tls13.port()).unwrap();
-    let o12 = obs.iter().find(|o| o.port == tls12.port()).unwrap();
-    assert_eq!(m.len(), 1, "one name, two ports");
-    for o in [o13, o12] {
-        assert!(o.error.is_none(), "{:?}", o.error);
+    let at = |i: usize| obs.iter().find(|o| o.port == servers[i].1.port()).unwrap();
+    let want = [
+        ("5211", 521, "TLSv1_3", "X25519", vec![]),
+        ("5211", 521, "TLSv1_2", "X25519", vec![]),
+        ("5212", 256, "TLSv1_3", "secp521r1", vec![]),
+        (
+            "5212",
+            256,
+            "TLSv1_2",
+            "",
+            vec![certsweep::model::Finding::UncommonTls],
+        ),
+    ];
+    for (i, (serial, bits, version, group, findings)) in want.into_iter().enumerate() {
+        let o = at(i);
+        assert!(o.error.is_none(), "{i}: {:?}", o.error);
         let c = o.cert.as_ref().unwrap();
-        assert_eq!(c.serial, "5211");
-        assert_eq!((c.key_type.as_str(), c.key_bits), ("EC", 521));
+        assert_eq!((c.serial.as_str(), c.key_bits), (serial, bits), "{i}");
+        let tls = o.tls.as_ref().unwrap();
+        assert_eq!(tls.version, version, "{i}");
+        assert_eq!(tls.kx_group.as_deref().unwrap_or(""), group, "{i}");
+        assert_eq!(o.findings, findings, "{i}");
     }
-    assert_eq!(o13.tls.as_ref().unwrap().version, "TLSv1_3");
-    assert!(o13.findings.is_empty(), "{:?}", o13.findings);
-    assert_eq!(o12.tls.as_ref().unwrap().version, "TLSv1_2");
-    assert_eq!(o12.findings, [certsweep::model::Finding::UncommonTls]);
 }

@@ -258,6 +258,7 @@ impl TlsClient {
             super::kx::X25519,
             rustls::crypto::ring::kx_group::SECP256R1,
             rustls::crypto::ring::kx_group::SECP384R1,
+            super::kx::SECP521R1,
         ];
         // AES-128-GCM with SHA-256 first: the SHA-256 key schedule runs on the CPU's SHA
         // instructions, SHA-384 does not, and both are as good for reading a certificate.

@@ -28,36 +28,36 @@ pub fn openssl_server(
     // Level 0: the system configuration forbids TLS 1.0 and SHA-1 MACs, which is the point.
     b.set_security_level(0);
     b.set_cipher_list(ciphers).unwrap();
-    serve(b, &chain, &key, version, preamble)
+    serve(b, &chain, &key, (version, version), preamble)
 }
 
-/// A real OpenSSL server on loopback that speaks only `version` and serves `chain` with
-/// `key`: for keys no Rust TLS server signs with (a PSS-only RSA key).
+/// A real OpenSSL server on loopback that speaks `versions` (lowest, highest) and serves
+/// `chain` with `key`, set up further by `tweak` (groups, TLS 1.3 suites): for keys and
+/// settings no Rust TLS server has (a PSS-only RSA key, P-521, AES-CCM only).
 pub fn openssl_server_chain(
     chain: &[openssl::x509::X509],
     key: &openssl::pkey::PKey<openssl::pkey::Private>,
-    version: openssl::ssl::SslVersion,
+    versions: (openssl::ssl::SslVersion, openssl::ssl::SslVersion),
+    tweak: Option<fn(&mut openssl::ssl::SslContextBuilder)>,
 ) -> SocketAddr {
     use openssl::ssl::{SslContext, SslMethod};
-    serve(
-        SslContext::builder(SslMethod::tls_server()).unwrap(),
-        chain,
-        key,
-        version,
-        None,
-    )
+    let mut b = SslContext::builder(SslMethod::tls_server()).unwrap();
+    if let Some(tweak) = tweak {
+        tweak(&mut b);
+    }
+    serve(b, chain, key, versions, None)
 }
 
 fn serve(
     mut b: openssl::ssl::SslContextBuilder,
     chain: &[openssl::x509::X509],
     key: &openssl::pkey::PKey<openssl::pkey::Private>,
-    version: openssl::ssl::SslVersion,
+    (lowest, highest): (openssl::ssl::SslVersion, openssl::ssl::SslVersion),
     preamble: Option<Preamble>,
 ) -> SocketAddr {
     use openssl::ssl::Ssl;
-    b.set_min_proto_version(Some(version)).unwrap();
-    b.set_max_proto_version(Some(version)).unwrap();
+    b.set_min_proto_version(Some(lowest)).unwrap();
+    b.set_max_proto_version(Some(highest)).unwrap();
     b.set_private_key(key).unwrap();
     b.set_certificate(&chain[0]).unwrap();
     for c in &chain[1..] {
