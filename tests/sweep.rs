@@ -1531,3 +1531,48 @@ async fn p521_keys_and_groups_are_spoken_and_a_refused_modern_hello_is_not_legac
         assert_eq!(o.findings, findings, "{i}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_rsa_key_is_weak_and_unchecked_not_a_bad_signature() {
+    // Old appliances still serve 1024-bit RSA keys. No maintained provider checks RSA-PSS
+    // by such a key; the row said "invalid peer certificate: BadSignature", as for a forged
+    // handshake.
+    use openssl::ssl::{SslContextBuilder, SslVersion};
+    use openssl::{hash, pkey, rsa};
+    let key = pkey::PKey::from_rsa(rsa::Rsa::generate(1024).unwrap()).unwrap();
+    let cert = openssl_cert(
+        Some("rsa1024.test"),
+        "1024",
+        &key,
+        None,
+        hash::MessageDigest::sha256(),
+    );
+    let level0: fn(&mut SslContextBuilder) = |b| b.set_security_level(0);
+    let ports: Vec<u16> = [SslVersion::TLS1_3, SslVersion::TLS1_2]
+        .into_iter()
+        .map(|v| {
+            openssl_server_chain(std::slice::from_ref(&cert), &key, (v, v), Some(level0)).port()
+        })
+        .collect();
+    let targets: String = ports
+        .iter()
+        .map(|p| format!("rsa1024.test@127.0.0.1:{p}\n"))
+        .collect();
+    let obs = run_sweep(targets, &[]).await;
+    assert_eq!(obs.len(), 2);
+    for o in &obs {
+        let c = o.cert.as_ref().unwrap();
+        assert_eq!((c.serial.as_str(), c.key_bits), ("1024", 1024));
+        assert!(
+            o.findings.contains(&certsweep::model::Finding::WeakKey),
+            "{:?}",
+            o.findings
+        );
+        let e = o.error.as_ref().unwrap();
+        assert!(
+            e.message.starts_with("the server's RSA key has 1024 bits"),
+            "{}",
+            e.message
+        );
+    }
+}

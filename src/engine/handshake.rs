@@ -78,9 +78,7 @@ impl ServerCertVerifier for Capture {
                 {
                     Ok(HandshakeSignatureValid::assertion())
                 } else {
-                    Err(rustls::Error::InvalidCertificate(
-                        CertificateError::BadSignature,
-                    ))
+                    Err(unchecked_or_bad(cert))
                 }
             }
             other => other,
@@ -100,6 +98,7 @@ impl ServerCertVerifier for Capture {
             Err(rustls::Error::InvalidCertificate(_)) => {
                 let spki = spki_of(cert)?;
                 rustls::crypto::verify_tls13_signature_with_raw_key(message, &spki, dss, &self.algs)
+                    .map_err(|_| unchecked_or_bad(cert))
             }
             other => other,
         }
@@ -209,6 +208,45 @@ fn verify_pss_key(
     match key.verify(message, dss.signature()) {
         Ok(()) => Some(Ok(HandshakeSignatureValid::assertion())),
         Err(_) => bad(CertificateError::BadSignature),
+    }
+}
+
+/// An RSA key too small for the signature checks (ring and aws-lc-rs check RSA-PSS, which
+/// TLS 1.3 and most TLS 1.2 servers sign with, only for keys of 2048 bits and more): the
+/// handshake signature could not be checked at all, which is not a bad signature.
+#[derive(Debug)]
+pub struct UncheckableRsaKey {
+    /// The key's size.
+    pub bits: u32,
+}
+
+impl std::fmt::Display for UncheckableRsaKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the server's RSA key has {} bits, and handshake signatures by keys under 2048 bits cannot be checked, so it has not proven it holds the key (its certificate was read; see weak_key)",
+            self.bits
+        )
+    }
+}
+
+impl std::error::Error for UncheckableRsaKey {}
+
+/// The error for a handshake signature that did not verify: a small RSA key's, or a bad one.
+/// Only reached on failure, so the certificate is parsed again only then.
+fn unchecked_or_bad(cert: &CertificateDer<'_>) -> rustls::Error {
+    let small_rsa = x509_parser::parse_x509_certificate(cert.as_ref())
+        .ok()
+        .and_then(|(_, c)| match c.public_key().parsed() {
+            Ok(x509_parser::public_key::PublicKey::RSA(k)) => Some(k.key_size() as u32),
+            _ => None,
+        })
+        .filter(|&bits| bits < 2048);
+    match small_rsa {
+        Some(bits) => rustls::Error::InvalidCertificate(CertificateError::Other(
+            rustls::OtherError(Arc::new(UncheckableRsaKey { bits })),
+        )),
+        None => rustls::Error::InvalidCertificate(CertificateError::BadSignature),
     }
 }
 
@@ -949,6 +987,11 @@ fn classify_tls(e: &io::Error, have_chain: bool) -> ErrorInfo {
                 ErrorClass::TlsAlert
             };
             (class, format!("server sent alert {a:?}"))
+        }
+        Some(rustls::Error::InvalidCertificate(CertificateError::Other(o)))
+            if o.0.downcast_ref::<UncheckableRsaKey>().is_some() =>
+        {
+            (ErrorClass::TlsError, o.0.to_string())
         }
         Some(rustls::Error::PeerIncompatible(p)) => (
             ErrorClass::TlsProtocol,
