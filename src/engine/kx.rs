@@ -118,7 +118,8 @@ impl SupportedKxGroup for P521Group {
     fn start(&self) -> Result<Box<dyn ActiveKeyExchange>, Error> {
         // Asked for so rarely that a fresh key each time costs nothing that shows.
         let mut secret = [0u8; 66];
-        loop {
+        // A value is refused with odds of about 2^-260; sixteen refusals mean something else.
+        for _ in 0..16 {
             super::random::fill(&mut secret);
             // 521 bits: the top 7 bits of the 66 bytes are zero. aws-lc refuses the rare
             // value at or above the group order; draw again.
@@ -133,6 +134,9 @@ impl SupportedKxGroup for P521Group {
                 return Ok(Box::new(P521Exchange { key, public }));
             }
         }
+        Err(Error::General(
+            "aws-lc refused every P-521 private key".into(),
+        ))
     }
 
     fn name(&self) -> NamedGroup {
