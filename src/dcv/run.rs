@@ -7,7 +7,7 @@ use super::http01::{self, Expectation, HttpSettings};
 use super::{alpn, dns01, ident, judge, Check, Evidence, Method, Outcome, Request, Verdict};
 use crate::engine::handshake::{TlsClient, TlsSettings};
 use hickory_resolver::proto::rr::RData;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -81,12 +81,13 @@ impl Checker {
             .clone()
     }
 
-    /// Checks one request and decides its verdict.
-    pub async fn check(self: &Arc<Self>, req: &Request) -> Outcome {
+    /// Checks one request and decides its verdict; `pending` holds the TXT values every
+    /// DNS-01 request of the run expects, by challenge name ([`pending_txt`]).
+    pub async fn check(self: &Arc<Self>, req: &Request, pending: &PendingTxt) -> Outcome {
         let start = Instant::now();
         let checked_at = crate::timefmt::rfc3339_unix(crate::timefmt::now_unix());
         let mut st = State::default();
-        let run = crate::catch_panic(self.run(req, &mut st));
+        let run = crate::catch_panic(self.run(req, pending, &mut st));
         match tokio::time::timeout(self.settings.deadline, run).await {
             Err(_) => st.checks.push(Check::unknown(
                 "deadline",
@@ -123,7 +124,7 @@ impl Checker {
         }
     }
 
-    async fn run(self: &Arc<Self>, req: &Request, st: &mut State) {
+    async fn run(self: &Arc<Self>, req: &Request, pending: &PendingTxt, st: &mut State) {
         let s = &self.settings;
         let Some(id) = ident::check(&req.domain, req.method, s.allow_private, &mut st.checks)
         else {
@@ -145,10 +146,12 @@ impl Checker {
         }
         match req.method {
             Method::Dns01 => {
+                let expected_too = pending.get(&challenge_key(&req.domain));
                 st.evidence = dns01::check(
                     &self.dns,
                     &id,
                     req.expected.as_deref(),
+                    expected_too,
                     s.ns_port,
                     &mut st.checks,
                 )
@@ -465,6 +468,32 @@ impl std::fmt::Display for DcvSummary {
     }
 }
 
+/// TXT values the run's DNS-01 requests expect, by challenge name ([`challenge_key`]).
+pub type PendingTxt = HashMap<String, BTreeSet<String>>;
+
+/// The challenge name a domain's DNS-01 record goes under, for comparing requests: an apex
+/// and its wildcard (one order, two authorizations) share `_acme-challenge.<apex>`.
+pub fn challenge_key(domain: &str) -> String {
+    let d = domain.trim().trim_end_matches('.');
+    let d = d.strip_prefix("*.").unwrap_or(d);
+    idna::domain_to_ascii(d).unwrap_or_else(|_| d.to_ascii_lowercase())
+}
+
+/// What every DNS-01 request of a run expects at each challenge name: two authorizations
+/// pending at once (an apex and its wildcard in one order, or two orders) each need their
+/// value there, so neither is an old challenge to remove.
+pub fn pending_txt(requests: &[Request]) -> PendingTxt {
+    let mut out = PendingTxt::new();
+    for r in requests.iter().filter(|r| r.method == Method::Dns01) {
+        if let Some(e) = &r.expected {
+            out.entry(challenge_key(&r.domain))
+                .or_default()
+                .insert(dns01::expected_txt(e));
+        }
+    }
+    out
+}
+
 /// Runs every request with at most `concurrency` in flight and hands each outcome to the
 /// returned channel as soon as it is decided. Stops starting new ones when `stop` fires.
 pub fn start(
@@ -474,6 +503,7 @@ pub fn start(
     stop: Arc<tokio::sync::Notify>,
 ) -> mpsc::Receiver<Outcome> {
     let (tx, rx) = mpsc::channel(1024);
+    let pending = Arc::new(pending_txt(&requests));
     tokio::spawn(async move {
         let sem = Arc::new(Semaphore::new(concurrency.max(1)));
         let mut set = JoinSet::new();
@@ -485,8 +515,9 @@ pub fn start(
             let Ok(permit) = permit else { break };
             let checker = checker.clone();
             let tx = tx.clone();
+            let pending = pending.clone();
             set.spawn(async move {
-                let o = checker.check(&req).await;
+                let o = checker.check(&req, &pending).await;
                 drop(permit);
                 let _ = tx.send(o).await;
             });
