@@ -147,7 +147,8 @@ fn ip_from_bytes(b: &[u8]) -> Option<std::net::IpAddr> {
     }
 }
 
-fn key_facts(x: &X509Certificate<'_>) -> (String, u32) {
+/// The key's type (`RSA`, `RSA-PSS`, `EC`, `Ed25519`, ...) and size in bits.
+pub(crate) fn key_facts(x: &X509Certificate<'_>) -> (String, u32) {
     use x509_parser::oid_registry::{
         OID_KEY_TYPE_DSA, OID_KEY_TYPE_EC_PUBLIC_KEY, OID_PKCS1_RSAENCRYPTION, OID_PKCS1_RSASSAPSS,
         OID_SIG_ED25519, OID_SIG_ED448,
@@ -169,13 +170,15 @@ fn key_facts(x: &X509Certificate<'_>) -> (String, u32) {
             key.map(|(_, k)| k.key_size() as u32).unwrap_or(0),
         )
     } else if *oid == OID_KEY_TYPE_EC_PUBLIC_KEY {
-        // The size of the curve, not of its coordinates: a P-521 point's are 528 bits.
-        let p521 = spki
-            .algorithm
-            .parameters
-            .as_ref()
-            .and_then(|p| p.as_oid().ok())
-            .is_some_and(|curve| curve == x509_parser::oid_registry::OID_NIST_EC_P521);
+        // The size of the curve, not of its coordinates: a P-521 point's are 528 bits, and
+        // only then is the curve read.
+        let p521 = bits == 528
+            && spki
+                .algorithm
+                .parameters
+                .as_ref()
+                .and_then(|p| p.as_oid().ok())
+                .is_some_and(|curve| curve == x509_parser::oid_registry::OID_NIST_EC_P521);
         ("EC", if p521 { 521 } else { bits })
     } else if *oid == OID_SIG_ED25519 {
         ("Ed25519", 256)

@@ -489,6 +489,10 @@ pub fn line_at(bytes: &[u8], offset: usize) -> u64 {
         .count() as u64
 }
 
+/// The error message of a server that has no certificate for the name asked for (its
+/// `unrecognized_name` alert): the verdict's next step tells how to bind one.
+pub const SNI_REFUSED: &str = "server sent alert UnrecognisedName";
+
 /// A line of an input file (target list, inventory) that could not be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineError {

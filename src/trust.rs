@@ -13,32 +13,6 @@ use std::time::Duration;
 use webpki::{EndEntityCert, KeyUsage};
 use x509_parser::prelude::*;
 
-/// Signature algorithms for certificates: ring's (the sweep's P-256 checks are ring's), then
-/// from aws-lc-rs the P-521 keys and SHA-512 pairings ring lacks, which private PKIs use:
-/// without them a P-521 CA's leaves were `unknown_issuer`.
-pub static VERIFICATION_ALGS: &[&dyn rustls::pki_types::SignatureVerificationAlgorithm] = &[
-    webpki::ring::ECDSA_P256_SHA256,
-    webpki::ring::ECDSA_P256_SHA384,
-    webpki::ring::ECDSA_P384_SHA256,
-    webpki::ring::ECDSA_P384_SHA384,
-    webpki::ring::ED25519,
-    webpki::ring::RSA_PKCS1_2048_8192_SHA256,
-    webpki::ring::RSA_PKCS1_2048_8192_SHA384,
-    webpki::ring::RSA_PKCS1_2048_8192_SHA512,
-    webpki::ring::RSA_PKCS1_2048_8192_SHA256_ABSENT_PARAMS,
-    webpki::ring::RSA_PKCS1_2048_8192_SHA384_ABSENT_PARAMS,
-    webpki::ring::RSA_PKCS1_2048_8192_SHA512_ABSENT_PARAMS,
-    webpki::ring::RSA_PKCS1_3072_8192_SHA384,
-    webpki::ring::RSA_PSS_2048_8192_SHA256_LEGACY_KEY,
-    webpki::ring::RSA_PSS_2048_8192_SHA384_LEGACY_KEY,
-    webpki::ring::RSA_PSS_2048_8192_SHA512_LEGACY_KEY,
-    webpki::aws_lc_rs::ECDSA_P256_SHA512,
-    webpki::aws_lc_rs::ECDSA_P384_SHA512,
-    webpki::aws_lc_rs::ECDSA_P521_SHA256,
-    webpki::aws_lc_rs::ECDSA_P521_SHA384,
-    webpki::aws_lc_rs::ECDSA_P521_SHA512,
-];
-
 /// The verdict on one chain.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TrustReport {
@@ -144,7 +118,9 @@ impl TrustJudge {
             anchors,
             anchor_subjects,
             known_intermediates,
-            algs: VERIFICATION_ALGS,
+            // ring's checks first, then aws-lc-rs's, which add P-521 and the SHA-512
+            // pairings ring lacks (a P-521 CA's leaves were `unknown_issuer`).
+            algs: webpki::ALL_VERIFICATION_ALGS,
             proven: Mutex::new(HashMap::new()),
             validated: Mutex::new(HashMap::new()),
         })

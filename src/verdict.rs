@@ -948,7 +948,7 @@ fn unreachable_text(o: &Observation) -> (String, String) {
         ),
         Some(ErrorClass::TlsProtocol) => "The server speaks no TLS version, cipher, key exchange group or key type in common with certsweep (SSL 3 or older, or a brainpool, Ed448 or FFDHE-only setup): upgrade its TLS configuration, then verify again.".into(),
         // The server has no certificate for the name the client asked for (SNI).
-        Some(ErrorClass::TlsAlert) if msg.contains("UnrecognisedName") => format!(
+        Some(ErrorClass::TlsAlert) if msg == crate::model::SNI_REFUSED => format!(
             "{target} serves no certificate for the name {}: bind one to this name (virtual host, SNI mapping, keystore alias), or correct the name in the inventory, then verify again.",
             o.sni.as_deref().unwrap_or(&o.host)
         ),

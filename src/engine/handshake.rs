@@ -29,7 +29,6 @@ pub type ChainSlot = Arc<Mutex<Vec<CertificateDer<'static>>>>;
 #[derive(Debug)]
 struct Capture {
     slot: ChainSlot,
-    algs: WebPkiSupportedAlgorithms,
 }
 
 impl ServerCertVerifier for Capture {
@@ -59,14 +58,13 @@ impl ServerCertVerifier for Capture {
         if let Some(checked) = verify_pss_key(message, cert, dss) {
             return checked;
         }
-        match rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algs) {
+        match rustls::crypto::verify_tls12_signature(message, cert, dss, &HANDSHAKE_ALGS) {
             Err(rustls::Error::InvalidCertificate(_)) => {
                 let spki = spki_of(cert)?;
                 let key = webpki::RawPublicKeyEntity::try_from(&spki).map_err(|_| {
                     rustls::Error::InvalidCertificate(CertificateError::BadEncoding)
                 })?;
-                let algs = self
-                    .algs
+                let algs = HANDSHAKE_ALGS
                     .mapping
                     .iter()
                     .find(|(scheme, _)| *scheme == dss.scheme)
@@ -94,24 +92,24 @@ impl ServerCertVerifier for Capture {
         if let Some(checked) = verify_pss_key(message, cert, dss) {
             return checked;
         }
-        match rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algs) {
+        match rustls::crypto::verify_tls13_signature(message, cert, dss, &HANDSHAKE_ALGS) {
             Err(rustls::Error::InvalidCertificate(_)) => {
                 let spki = spki_of(cert)?;
-                rustls::crypto::verify_tls13_signature_with_raw_key(message, &spki, dss, &self.algs)
-                    .map_err(|_| unchecked_or_bad(cert))
+                rustls::crypto::verify_tls13_signature_with_raw_key(
+                    message,
+                    &spki,
+                    dss,
+                    &HANDSHAKE_ALGS,
+                )
+                .map_err(|_| unchecked_or_bad(cert))
             }
             other => other,
         }
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        let mut schemes = self.algs.supported_schemes();
-        schemes.extend(
-            RSA_PSS_KEY
-                .iter()
-                .map(|(code, _)| SignatureScheme::from(*code)),
-        );
-        schemes
+        // Asked for once per connection, to write the ClientHello.
+        OFFERED_SCHEMES.clone()
     }
 }
 
@@ -121,7 +119,7 @@ impl ServerCertVerifier for Capture {
 /// `legacy_tls`. For TLS 1.3 the first check of a scheme is the one used (the curve is part
 /// of the scheme); TLS 1.2 may pair any curve with any of these hashes.
 static HANDSHAKE_ALGS: WebPkiSupportedAlgorithms = WebPkiSupportedAlgorithms {
-    all: crate::trust::VERIFICATION_ALGS,
+    all: webpki::ALL_VERIFICATION_ALGS,
     mapping: &[
         (
             SignatureScheme::ECDSA_NISTP384_SHA384,
@@ -174,6 +172,18 @@ static HANDSHAKE_ALGS: WebPkiSupportedAlgorithms = WebPkiSupportedAlgorithms {
         ),
     ],
 };
+
+/// The handshake signature schemes offered: [`HANDSHAKE_ALGS`]'s, then [`RSA_PSS_KEY`]'s.
+static OFFERED_SCHEMES: std::sync::LazyLock<Vec<SignatureScheme>> =
+    std::sync::LazyLock::new(|| {
+        let mut schemes = HANDSHAKE_ALGS.supported_schemes();
+        schemes.extend(
+            RSA_PSS_KEY
+                .iter()
+                .map(|(code, _)| SignatureScheme::from(*code)),
+        );
+        schemes
+    });
 
 /// The rsa_pss_pss_* schemes (RFC 8446 4.2.3): RSASSA-PSS by a key whose certificate declares
 /// it PSS-only (an id-RSASSA-PSS public key, as `openssl req -newkey rsa-pss` makes and some
@@ -237,11 +247,11 @@ impl std::error::Error for UncheckableRsaKey {}
 fn unchecked_or_bad(cert: &CertificateDer<'_>) -> rustls::Error {
     let small_rsa = x509_parser::parse_x509_certificate(cert.as_ref())
         .ok()
-        .and_then(|(_, c)| match c.public_key().parsed() {
-            Ok(x509_parser::public_key::PublicKey::RSA(k)) => Some(k.key_size() as u32),
-            _ => None,
+        .map(|(_, c)| crate::cert::key_facts(&c))
+        .filter(|(kind, bits)| {
+            matches!(kind.as_str(), "RSA" | "RSA-PSS") && (1..2048).contains(bits)
         })
-        .filter(|&bits| bits < 2048);
+        .map(|(_, bits)| bits);
     match small_rsa {
         Some(bits) => rustls::Error::InvalidCertificate(CertificateError::Other(
             rustls::OtherError(Arc::new(UncheckableRsaKey { bits })),
@@ -279,7 +289,6 @@ impl Default for TlsSettings {
 #[derive(Debug, Clone)]
 pub struct TlsClient {
     base: Arc<ClientConfig>,
-    algs: WebPkiSupportedAlgorithms,
 }
 
 impl TlsClient {
@@ -311,20 +320,17 @@ impl TlsClient {
         provider.secure_random = &super::random::ThreadRandom;
         provider.signature_verification_algorithms = HANDSHAKE_ALGS;
         let provider: Arc<CryptoProvider> = Arc::new(provider);
-        let algs = HANDSHAKE_ALGS;
         let mut config = ClientConfig::builder_with_provider(provider)
             .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(Capture {
                 slot: Arc::default(),
-                algs,
             }))
             .with_no_client_auth();
         config.resumption = Resumption::disabled();
         config.alpn_protocols = settings.alpn.clone();
         Ok(TlsClient {
             base: Arc::new(config),
-            algs,
         })
     }
 
@@ -345,10 +351,7 @@ impl TlsClient {
         }
         config
             .dangerous()
-            .set_certificate_verifier(Arc::new(Capture {
-                slot: slot.clone(),
-                algs: self.algs,
-            }));
+            .set_certificate_verifier(Arc::new(Capture { slot: slot.clone() }));
         (Arc::new(config), slot)
     }
 }
@@ -986,7 +989,11 @@ fn classify_tls(e: &io::Error, have_chain: bool) -> ErrorInfo {
             } else {
                 ErrorClass::TlsAlert
             };
-            (class, format!("server sent alert {a:?}"))
+            let message = match a {
+                AlertDescription::UnrecognisedName => crate::model::SNI_REFUSED.to_string(),
+                _ => format!("server sent alert {a:?}"),
+            };
+            (class, message)
         }
         Some(rustls::Error::InvalidCertificate(CertificateError::Other(o)))
             if o.0.downcast_ref::<UncheckableRsaKey>().is_some() =>

@@ -254,9 +254,13 @@ fn sniff(input: &mut impl Read) -> io::Result<(Vec<u8>, usize, bool)> {
     let mut head = Vec::new();
     input.take(64 * 1024).read_to_end(&mut head)?;
     let bom = if head.starts_with(BOM) { BOM.len() } else { 0 };
-    let first = head[bom..].iter().find(|b| !b.is_ascii_whitespace());
-    let csv = matches!(first, Some(b) if *b != b'{' && *b != b'[');
+    let csv = matches!(first_byte(&head[bom..]), Some(b) if b != b'{' && b != b'[');
     Ok((head, bom, csv))
+}
+
+/// The first byte other than white space: `{` or `[` opens JSON, anything else is CSV.
+fn first_byte(text: &[u8]) -> Option<u8> {
+    text.iter().copied().find(|b| !b.is_ascii_whitespace())
 }
 
 /// Reads what [`sniff`] saw and the rest of the input.
@@ -322,7 +326,7 @@ fn count_rows(r: &mut impl Read) -> io::Result<usize> {
 /// Reads one file's content.
 pub fn load_bytes(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded) {
     let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
-    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    let first = first_byte(bytes);
     let err = |line: u64, reason: String| InventoryError {
         file: file.to_string(),
         line,
@@ -333,7 +337,7 @@ pub fn load_bytes(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded
         None => out
             .errors
             .push(err(1, "the file is empty: no records".into())),
-        Some(b'{') | Some(b'[') => match std::str::from_utf8(bytes) {
+        Some(b'{' | b'[') => match std::str::from_utf8(bytes) {
             Ok(text) => load_json(file, text, opts, out),
             Err(e) => {
                 let line = crate::model::line_at(bytes, e.valid_up_to());

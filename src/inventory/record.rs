@@ -134,14 +134,7 @@ pub struct Record {
 impl Record {
     /// The name set used for identity: SANs, else the CN.
     pub fn names(&self) -> Vec<String> {
-        if !self.sans.is_empty() {
-            let mut v = self.sans.clone();
-            v.sort();
-            v.dedup();
-            v
-        } else {
-            self.cn.iter().map(|c| c.to_string()).collect()
-        }
+        self.name_set().into_iter().map(String::from).collect()
     }
 
     /// [`Record::names`] without copying them.
