@@ -511,5 +511,6 @@ pub fn presenting(
         timings: Default::default(),
         error: None,
         attempts: 1,
+        other_key: None,
     })
 }

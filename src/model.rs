@@ -436,6 +436,77 @@ pub struct Observation {
     /// answered). The connections of a legacy handshake or of a dialogue a greeting named
     /// are not counted: they are steps, not signs of a flaky endpoint.
     pub attempts: u32,
+    /// What a second handshake offering only the other key type got, when one was asked
+    /// for (see [`SecondLook`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_key: Option<Box<OtherKey>>,
+}
+
+/// The key type a certificate's signatures are made with, as far as a TLS client's offer
+/// can select it: a server holding an RSA and an ECDSA certificate for one name (nginx,
+/// Apache, HAProxy and most load balancers allow both) sends the one matching the client's
+/// signature algorithms, so one handshake sees only one of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyFamily {
+    /// RSA keys (rsaEncryption or RSASSA-PSS).
+    Rsa,
+    /// ECDSA keys (P-256, P-384, P-521).
+    Ecdsa,
+}
+
+impl KeyFamily {
+    /// The family of a [`CertInfo::key_type`]; none for keys a client's offer cannot single
+    /// out (Ed25519, DSA, unknown).
+    pub fn of_key_type(key_type: &str) -> Option<KeyFamily> {
+        match key_type {
+            "RSA" | "RSA-PSS" => Some(KeyFamily::Rsa),
+            "EC" => Some(KeyFamily::Ecdsa),
+            _ => None,
+        }
+    }
+
+    /// The other family.
+    pub fn other(self) -> KeyFamily {
+        match self {
+            KeyFamily::Rsa => KeyFamily::Ecdsa,
+            KeyFamily::Ecdsa => KeyFamily::Rsa,
+        }
+    }
+
+    /// `RSA` or `ECDSA`, for messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyFamily::Rsa => "RSA",
+            KeyFamily::Ecdsa => "ECDSA",
+        }
+    }
+}
+
+/// What an endpoint presented to a handshake that offered only `offered`'s signature
+/// algorithms, taken after the first handshake when [`SecondLook`] asked for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OtherKey {
+    /// The key family the second handshake offered.
+    pub offered: KeyFamily,
+    /// The leaf it got, if any.
+    pub cert: Option<CertInfo>,
+    /// Trust findings on that chain.
+    pub findings: Vec<Finding>,
+    /// Detail of the trust judgement when that chain is not trusted.
+    pub trust_detail: Option<String>,
+    /// Why there is no certificate (a server with one key type refuses the offer), or why
+    /// the handshake failed after it was captured.
+    pub error: Option<ErrorInfo>,
+}
+
+/// Asked by the engine once an endpoint's observation is complete: whether a second
+/// handshake offering only one key family's signature algorithms should be made, and with
+/// which family. The knowledge side answers (an endpoint that serves an old certificate
+/// may hold the renewal under the other key type), so the engine does not depend on it.
+pub trait SecondLook: Send + Sync + fmt::Debug {
+    /// The family to offer in a second handshake for `o`, or none.
+    fn wanted(&self, o: &Observation) -> Option<KeyFamily>;
 }
 
 impl Observation {
@@ -465,6 +536,7 @@ impl Observation {
             timings: Timings::default(),
             error: Some(error),
             attempts: 0,
+            other_key: None,
         }
     }
 

@@ -13,7 +13,8 @@ use crate::report::summary::Summary;
 use crate::timefmt::now_unix;
 use crate::trust::TrustJudge;
 use crate::verdict::{
-    each_identity_row, judge_one, Identities, Policy, Rollout, Serving, Status, Verdict,
+    each_identity_row, judge_one, Identities, Policy, RenewalLook, Rollout, Serving, Status,
+    Verdict,
 };
 use crate::Error;
 use std::collections::BTreeMap;
@@ -70,6 +71,15 @@ pub fn fit_concurrency(wanted: usize) -> (usize, Option<String>) {
 
 /// Builds the engine from the options (shared by `scan` and `demo`).
 pub fn build_engine(args: &ScanArgs) -> Result<(Arc<Engine>, Option<String>), Error> {
+    engine_looking(args, None)
+}
+
+/// Builds the engine from the options, with the second look a comparison with records asks
+/// for (see [`crate::model::SecondLook`]).
+pub fn engine_looking(
+    args: &ScanArgs,
+    second_look: Option<Arc<dyn crate::model::SecondLook>>,
+) -> Result<(Arc<Engine>, Option<String>), Error> {
     if args.concurrency == 0 {
         return Err(Error::Usage("--concurrency must be at least 1".into()));
     }
@@ -122,6 +132,7 @@ pub fn build_engine(args: &ScanArgs) -> Result<(Arc<Engine>, Option<String>), Er
         first_ip: args.first_ip,
         per_address: args.per_address.max(1),
         starttls: args.starttls,
+        second_look,
     };
     Ok((Engine::new(tls, Arc::new(trust), dns, cfg), note))
 }
@@ -728,7 +739,14 @@ pub async fn compare(args: &ScanArgs, keep: bool) -> Result<CompareOutcome, Erro
     }
     let records_n = loaded.records.len();
     let inventory_errors = loaded.errors.len();
-    let (engine, note) = build_engine(args)?;
+    let policy = Policy {
+        now: now_unix(),
+        grace_secs: args.grace.as_secs() as i64,
+        renewal_window_secs: args.renewal_window.as_secs() as i64,
+    };
+    let ids = Arc::new(Identities::build(loaded.records));
+    let look = RenewalLook::new(ids.clone(), policy.now);
+    let (engine, note) = engine_looking(args, Some(Arc::new(look)))?;
     if let Some(n) = note {
         eprintln!("certsweep: {n}");
     }
@@ -738,7 +756,7 @@ pub async fn compare(args: &ScanArgs, keep: bool) -> Result<CompareOutcome, Erro
             (Box::new(reader), total)
         }
         None => {
-            let targets = record_targets(&loaded.records, args.port);
+            let targets = record_targets(&ids.records, args.port);
             let n = targets.len() as u64;
             (Box::new(targets.into_iter()), Some(n))
         }
@@ -755,12 +773,6 @@ pub async fn compare(args: &ScanArgs, keep: bool) -> Result<CompareOutcome, Erro
         .as_ref()
         .map(|p| Ok::<_, Error>((p, JsonlOut::new(create(p)?))))
         .transpose()?;
-    let policy = Policy {
-        now: now_unix(),
-        grace_secs: args.grace.as_secs() as i64,
-        renewal_window_secs: args.renewal_window.as_secs() as i64,
-    };
-    let ids = Identities::build(loaded.records);
     let (file, partial) = spill_file(args)?;
     let mut spill = Spill {
         ids: &ids,

@@ -3,7 +3,7 @@
 
 use crate::inventory::index::KeyIndex;
 use crate::inventory::record::{Record, RecordStatus};
-use crate::model::{ErrorClass, Finding, Observation};
+use crate::model::{ErrorClass, Finding, KeyFamily, Observation, OtherKey, SecondLook};
 use crate::timefmt::rfc3339_unix;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -419,6 +419,28 @@ impl Identities {
             })
     }
 
+    /// The version that renewed record `ri` for `host`: the newest eligible version of its
+    /// identity, when that is provably later than `ri`.
+    pub fn renewal_of(&self, ri: usize, host: &str, now: i64) -> Option<usize> {
+        self.newest(self.identity_of[ri], Some(host), now)
+            .filter(|&ei| ei != ri && self.is_newer(ei, ri))
+    }
+
+    /// Whether no eligible version covering `host` other than `ri`'s and `ei`'s certificates
+    /// is later than `ri`: served beside its renewal `ei` (to clients of the other key type),
+    /// `ri` is then the newest of its own kind. Records carry no key type, so a later third
+    /// version could be `ri`'s own renewal, and then `ri` is stale.
+    fn only_renewal(&self, ri: usize, ei: usize, host: &str, now: i64) -> bool {
+        let serial = |j: usize| self.records[j].serial.as_ref().map(|s| &s.canonical);
+        !self.members[self.identity_of[ri]].iter().any(|&k| {
+            serial(k) != serial(ri)
+                && serial(k) != serial(ei)
+                && self.eligible(k, now)
+                && self.records[k].covers(host)
+                && self.is_newer(k, ri)
+        })
+    }
+
     /// The newest eligible member of identity `id`, preferring members that cover `host`.
     pub fn newest(&self, id: usize, host: Option<&str>, now: i64) -> Option<usize> {
         let eligible = self.members[id]
@@ -594,6 +616,64 @@ pub fn judge_one(o: Box<Observation>, ids: &Identities, p: &Policy) -> (Verdict,
     (v, serves_expected)
 }
 
+/// The second look for a sweep against records: an endpoint serving a version that was
+/// renewed is asked again offering only the other key type, since a server holding an RSA
+/// and an ECDSA certificate for one name shows a client only one of them, and the renewal
+/// may be the other. Without it such an endpoint was `renewed_not_deployed` every night.
+#[derive(Debug)]
+pub struct RenewalLook {
+    ids: std::sync::Arc<Identities>,
+    now: i64,
+}
+
+impl RenewalLook {
+    /// Looks against `ids` at `now` (Unix seconds).
+    pub fn new(ids: std::sync::Arc<Identities>, now: i64) -> Self {
+        RenewalLook { ids, now }
+    }
+}
+
+impl SecondLook for RenewalLook {
+    fn wanted(&self, o: &Observation) -> Option<KeyFamily> {
+        let c = o.cert.as_ref()?;
+        let family = KeyFamily::of_key_type(&c.key_type)?;
+        let host = o.sni.as_deref().unwrap_or(&o.host);
+        let (ri, _) = self.ids.match_cert(c, host)?;
+        self.ids
+            .renewal_of(ri, host, self.now)
+            .map(|_| family.other())
+    }
+}
+
+/// What the second look got, when it did not find the renewal: evidence that the endpoint
+/// holds no certificate of the other key type, or an old one.
+fn second_look_text(other: &OtherKey) -> String {
+    let got = match (&other.cert, &other.error) {
+        (Some(c), _) => format!("serial {} (expires {})", c.serial, c.not_after),
+        (None, Some(e)) => format!("no certificate ({})", e.message),
+        (None, None) => "no certificate".into(),
+    };
+    format!(
+        " A handshake offering only {} keys got {got}.",
+        other.offered.as_str()
+    )
+}
+
+/// The renewal `ei` of the served record `ri`, seen by the second look (the other key type's
+/// handshake) while `ri` is the newest of its own kind: the endpoint serves both.
+fn renewal_served_beside<'a>(
+    o: &'a Observation,
+    ids: &Identities,
+    (ri, ei): (usize, usize),
+    host: &str,
+    now: i64,
+) -> Option<&'a OtherKey> {
+    let other = o.other_key.as_deref()?;
+    let (oi, _) = ids.match_cert(other.cert.as_ref()?, host)?;
+    let serial = |j: usize| ids.records[j].serial.as_ref().map(|s| &s.canonical);
+    (serial(oi) == serial(ei) && ids.only_renewal(ri, ei, host, now)).then_some(other)
+}
+
 /// Partial rollouts: endpoints of one name (host and port) that disagree, one load-balancer
 /// member still serving the old certificate. Endpoints are noted as they are judged; once all
 /// are in, [`Rollout::annotate`] tells each how many of its name's endpoints serve the expected
@@ -650,18 +730,25 @@ impl Rollout {
 pub struct Serving(HashMap<String, Vec<String>>);
 
 impl Serving {
-    /// Notes where `v`'s certificate is served.
+    /// Notes where `v`'s certificate is served. An endpoint that serves its renewal too, to
+    /// the other key type (`dual_certificates`), is noted as serving the renewal only: the
+    /// version beside it is the newest of its key type, no older version left behind.
     pub fn note(&mut self, v: &Verdict) {
-        if let Some(c) = &v.observation.cert {
-            let o = &v.observation;
-            let at = format!(
-                "{}:{}@{}",
-                o.host,
-                o.port,
-                o.ip.map(|i| i.to_string()).unwrap_or_default()
-            );
-            self.0.entry(c.serial.clone()).or_default().push(at);
-        }
+        let o = &v.observation;
+        let Some(c) = &o.cert else { return };
+        let at = format!(
+            "{}:{}@{}",
+            o.host,
+            o.port,
+            o.ip.map(|i| i.to_string()).unwrap_or_default()
+        );
+        let dual = v.findings.iter().any(|f| f == "dual_certificates");
+        let renewal = o.other_key.as_ref().and_then(|k| k.cert.as_ref());
+        let serial = match renewal {
+            Some(r) if dual => &r.serial,
+            _ => &c.serial,
+        };
+        self.0.entry(serial.clone()).or_default().push(at);
     }
 }
 
@@ -698,6 +785,8 @@ fn judge(
     let mut detail = String::new();
     let mut next = String::new();
     let mut tie = None;
+    // The renewal, served to clients of the other key type, and what the second look got.
+    let mut beside: Option<(usize, &OtherKey)> = None;
     let matched = ids.match_cert(&c, &host);
     let mut expected_idx = None;
     let expired = p.now > c.not_after_unix;
@@ -717,7 +806,15 @@ fn judge(
                     expected_idx = ids.newest(id, Some(&host), p.now);
                 }
             }
-            let renewal = exp.filter(|&ei| ei != ri && ids.is_newer(ei, ri));
+            let mut renewal = exp.filter(|&ei| ei != ri && ids.is_newer(ei, ri));
+            if let Some(ei) = renewal {
+                if let Some(other) = renewal_served_beside(&o, ids, (ri, ei), &host, p.now) {
+                    // Both are served, each to its key type's clients: what is served is
+                    // the newest of its kind, and so expected below.
+                    beside = Some((ei, other));
+                    renewal = None;
+                }
+            }
             if renewal.is_none()
                 && exp.is_some()
                 && r.covers(&host)
@@ -769,6 +866,9 @@ fn judge(
                     next = format!(
                         "Check the renewal order's linked provisioning bot{bot}, confirm the deployment profile reloads or restarts the service, re-run provisioning, then verify the endpoint again."
                     );
+                }
+                if let Some(other) = &o.other_key {
+                    detail.push_str(&second_look_text(other));
                 }
             }
             if r.status == RecordStatus::Revoked {
@@ -842,6 +942,33 @@ fn judge(
             };
         }
     }
+    let families = (
+        crate::model::KeyFamily::of_key_type(&c.key_type).map_or("?", |f| f.as_str()),
+        beside.map_or("?", |(_, other)| other.offered.as_str()),
+    );
+    let renewal_beside = beside.map(|(ei, other)| {
+        let e = &ids.records[ei];
+        let serial = other.cert.as_ref().map_or("?", |oc| oc.serial.as_str());
+        format!("serial {serial} (record {})", e.record_id)
+    });
+    if let (Some((_, other)), Some(renewal)) = (beside, &renewal_beside) {
+        findings.push("dual_certificates".into());
+        if other.findings.iter().any(|f| f.is_trust_failure()) {
+            statuses.push(Status::Untrusted);
+            if next.is_empty() {
+                let (mine, theirs) = families;
+                detail = format!(
+                    "Serves {presented} to {mine} clients and its renewal {renewal} to {theirs} clients, who will not trust that chain: {}.",
+                    other.trust_detail.clone().unwrap_or_default()
+                );
+                next = if other.findings.contains(&Finding::IncompleteChain) {
+                    format!("Install the full chain (leaf plus intermediate) of the {theirs} certificate in the server's configuration, reload, then verify again.")
+                } else {
+                    format!("Check the {theirs} certificate's chain and CA in the server's configuration, then verify again.")
+                };
+            }
+        }
+    }
     let renewed = statuses
         .iter()
         .any(|s| matches!(s, Status::RenewedNotDeployed | Status::DeploymentPending));
@@ -849,8 +976,13 @@ fn judge(
     if !expired && !renewed && left <= p.renewal_window_secs {
         statuses.push(Status::ExpiringSoon);
         if next.is_empty() {
+            let none = if beside.is_some() {
+                "no later version of its key type"
+            } else {
+                "no renewal"
+            };
             detail = format!(
-                "Serves {presented}: expires in {} days and no renewal exists in the records.",
+                "Serves {presented}: expires in {} days and {none} exists in the records.",
                 days(left)
             );
             next = "The renewal did not trigger: check auto-renew and the renewal window of the order, DCV and approvals, then renew and deploy.".into();
@@ -860,7 +992,13 @@ fn judge(
     statuses.dedup();
     let status = statuses.first().copied().unwrap_or(Status::Current);
     if status == Status::Current {
-        detail = format!("Serves the newest certificate of its identity: {presented}.");
+        detail = match &renewal_beside {
+            None => format!("Serves the newest certificate of its identity: {presented}."),
+            Some(renewal) => format!(
+                "Serves the newest certificates of its identity, one per key type: {presented} to {} clients and its renewal {renewal} to {} clients.",
+                families.0, families.1
+            ),
+        };
         next = "Nothing to do.".into();
         if let Some(t) = tie {
             // Judged current because nothing says otherwise, not because it was shown.

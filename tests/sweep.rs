@@ -2,7 +2,7 @@
 
 mod support;
 
-use support::openssl::{openssl_server, openssl_server_chain};
+use support::openssl::{openssl_server, openssl_server_chain, openssl_server_keys};
 use support::sweeping::*;
 
 use certsweep::cli::Cli;
@@ -1530,6 +1530,177 @@ async fn p521_keys_and_groups_are_spoken_and_a_refused_modern_hello_is_not_legac
         assert_eq!(tls.kx_group.as_deref().unwrap_or(""), group, "{i}");
         assert_eq!(o.findings, findings, "{i}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renewal_served_to_the_other_key_type_is_deployed_not_missing() {
+    // nginx, Apache and HAProxy can hold an RSA and an ECDSA certificate for one name and
+    // present the one the client's signature algorithms allow. When the RSA one is the later
+    // version, a single handshake (which offers ECDSA first) sees the older ECDSA one: the
+    // endpoint was renewed_not_deployed every night though both are deployed.
+    use certsweep::verdict::Status;
+    use openssl::{ec, hash, nid, pkey, rsa, ssl::SslVersion};
+    let ec_key = || {
+        let group = ec::EcGroup::from_curve_name(nid::Nid::X9_62_PRIME256V1).unwrap();
+        pkey::PKey::from_ec_key(ec::EcKey::generate(&group).unwrap()).unwrap()
+    };
+    let rsa_key = pkey::PKey::from_rsa(rsa::Rsa::generate(2048).unwrap()).unwrap();
+    let ca_key = ec_key();
+    let ca = openssl_cert(None, "CA01", &ca_key, None, hash::MessageDigest::sha256());
+    let leaf = |name: &str, serial: &str, key: &pkey::PKey<pkey::Private>| {
+        let cert = openssl_cert(
+            Some(name),
+            serial,
+            key,
+            Some((&ca, &ca_key)),
+            hash::MessageDigest::sha256(),
+        );
+        (cert, key.clone())
+    };
+    let (v12, v13) = (SslVersion::TLS1_2, SslVersion::TLS1_3);
+    // Both deployed, the RSA one the renewal; TLS 1.2 picks by cipher suite as well.
+    let dual = openssl_server_keys(
+        &[
+            leaf("dual.test", "DA11", &ec_key()),
+            leaf("dual.test", "DB22", &rsa_key),
+        ],
+        (v12, v13),
+    );
+    let dual12 = openssl_server_keys(
+        &[
+            leaf("dual12.test", "DA12", &ec_key()),
+            leaf("dual12.test", "DB12", &rsa_key),
+        ],
+        (v12, v12),
+    );
+    // The RSA renewal never deployed: the server has only the old ECDSA certificate.
+    let single = openssl_server_keys(&[leaf("single.test", "DC33", &ec_key())], (v12, v13));
+    // Served beside the newest RSA version, the ECDSA one is itself outdated by a later
+    // ECDSA version (DF66) that was never deployed.
+    let triple = openssl_server_keys(
+        &[
+            leaf("triple.test", "DE55", &ec_key()),
+            leaf("triple.test", "DA77", &rsa_key),
+        ],
+        (v12, v13),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.to_pem().unwrap()).unwrap();
+    let inv = dir.path().join("export.csv");
+    std::fs::write(
+        &inv,
+        "Serial Number,Common Name,Valid From,Valid To,Status\n\
+         DA11,dual.test,2026-01-01,2030-01-01,Issued\n\
+         DB22,dual.test,2026-02-01,2030-02-01,Issued\n\
+         DA12,dual12.test,2026-01-01,2030-01-01,Issued\n\
+         DB12,dual12.test,2026-02-01,2030-02-01,Issued\n\
+         DC33,single.test,2026-01-01,2030-01-01,Issued\n\
+         DD44,single.test,2026-02-01,2030-02-01,Issued\n\
+         DE55,triple.test,2026-01-01,2030-01-01,Issued\n\
+         DF66,triple.test,2026-02-01,2030-02-01,Issued\n\
+         DA77,triple.test,2026-03-01,2030-03-01,Issued\n",
+    )
+    .unwrap();
+    let targets = dir.path().join("targets.txt");
+    std::fs::write(
+        &targets,
+        format!(
+            "dual.test@127.0.0.1:{}\ndual12.test@127.0.0.1:{}\nsingle.test@127.0.0.1:{}\ntriple.test@127.0.0.1:{}\n",
+            dual.port(),
+            dual12.port(),
+            single.port(),
+            triple.port()
+        ),
+    )
+    .unwrap();
+    let records = dir.path().join("records.csv");
+    let args = scan_args(&[
+        "--targets",
+        targets.to_str().unwrap(),
+        "--inventory",
+        inv.to_str().unwrap(),
+        "--ca-file",
+        ca_file.to_str().unwrap(),
+        "--no-public-roots",
+        "--records-report",
+        records.to_str().unwrap(),
+        // The leaves are valid for 30 days: not "expiring soon" here.
+        "--renewal-window",
+        "1d",
+        "--quiet",
+    ]);
+    let out = certsweep::scan::compare(&args, true).await.unwrap();
+    let by_host = |h: &str| {
+        out.verdicts
+            .iter()
+            .find(|v| v.observation.host == h)
+            .unwrap_or_else(|| panic!("no verdict for {h}"))
+    };
+    for host in ["dual.test", "dual12.test"] {
+        let v = by_host(host);
+        assert_eq!(v.status, Status::Current, "{host}: {}", v.detail);
+        assert!(v.findings.contains(&"dual_certificates".to_string()));
+        let other = v.observation.other_key.as_ref().unwrap();
+        assert_eq!(other.offered, certsweep::model::KeyFamily::Rsa);
+        assert_eq!(other.cert.as_ref().unwrap().key_type, "RSA");
+        assert!(other.findings.is_empty(), "{:?}", other.findings);
+        assert_eq!(v.observation.cert.as_ref().unwrap().key_type, "EC");
+    }
+    let v = by_host("dual.test");
+    assert_eq!(v.observation.cert.as_ref().unwrap().serial, "DA11");
+    assert_eq!(
+        v.observation
+            .other_key
+            .as_ref()
+            .unwrap()
+            .cert
+            .as_ref()
+            .unwrap()
+            .serial,
+        "DB22"
+    );
+    assert!(v.detail.contains("DB22"), "{}", v.detail);
+
+    let v = by_host("single.test");
+    assert_eq!(v.status, Status::RenewedNotDeployed, "{}", v.detail);
+    let other = v.observation.other_key.as_ref().unwrap();
+    assert!(other.cert.is_none() && other.error.is_some(), "{other:?}");
+    assert!(
+        v.detail
+            .contains("A handshake offering only RSA keys got no certificate"),
+        "{}",
+        v.detail
+    );
+    assert_eq!(v.expected.as_ref().unwrap().serial.as_deref(), Some("DD44"));
+
+    let v = by_host("triple.test");
+    assert_eq!(v.status, Status::RenewedNotDeployed, "{}", v.detail);
+    assert!(!v.findings.contains(&"dual_certificates".to_string()));
+    assert_eq!(
+        v.observation
+            .other_key
+            .as_ref()
+            .unwrap()
+            .cert
+            .as_ref()
+            .unwrap()
+            .serial,
+        "DA77"
+    );
+
+    // The records report counts the dual endpoint as serving the newest, nothing stale.
+    let mut rdr = csv::Reader::from_path(&records).unwrap();
+    let rows: Vec<std::collections::HashMap<String, String>> =
+        rdr.deserialize().map(|r| r.unwrap()).collect();
+    let row = |names: &str| rows.iter().find(|r| r["names"] == names).unwrap();
+    let d = row("dual.test");
+    assert_eq!(d["newest_serial"], "DB22");
+    assert!(d["deployed_at"].contains("dual.test:"), "{d:?}");
+    assert_eq!(d["stale_at"], "");
+    assert!(!d["findings"].contains("older_versions_served"), "{d:?}");
+    let s = row("single.test");
+    assert!(s["findings"].contains("renewed_seen_nowhere"), "{s:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,7 +7,7 @@
 //! signature) still yield it.
 
 use super::starttls::{self, Refusal};
-use crate::model::{ErrorClass, ErrorInfo, Starttls, TlsInfo};
+use crate::model::{ErrorClass, ErrorInfo, KeyFamily, Starttls, TlsInfo};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::Resumption;
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
@@ -29,6 +29,8 @@ pub type ChainSlot = Arc<Mutex<Vec<CertificateDer<'static>>>>;
 #[derive(Debug)]
 struct Capture {
     slot: ChainSlot,
+    /// Offer only this family's signature schemes (a second look, see [`TlsClient::only`]).
+    only: Option<KeyFamily>,
 }
 
 impl ServerCertVerifier for Capture {
@@ -109,7 +111,14 @@ impl ServerCertVerifier for Capture {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         // Asked for once per connection, to write the ClientHello.
-        OFFERED_SCHEMES.clone()
+        match self.only {
+            None => OFFERED_SCHEMES.clone(),
+            Some(f) => OFFERED_SCHEMES
+                .iter()
+                .copied()
+                .filter(|s| family_of(*s) == Some(f))
+                .collect(),
+        }
     }
 }
 
@@ -184,6 +193,31 @@ static OFFERED_SCHEMES: std::sync::LazyLock<Vec<SignatureScheme>> =
         );
         schemes
     });
+
+/// The key family that signs with `scheme`, if RSA or ECDSA.
+fn family_of(scheme: SignatureScheme) -> Option<KeyFamily> {
+    use SignatureScheme as S;
+    match scheme {
+        S::RSA_PKCS1_SHA1
+        | S::RSA_PKCS1_SHA256
+        | S::RSA_PKCS1_SHA384
+        | S::RSA_PKCS1_SHA512
+        | S::RSA_PSS_SHA256
+        | S::RSA_PSS_SHA384
+        | S::RSA_PSS_SHA512 => Some(KeyFamily::Rsa),
+        S::ECDSA_SHA1_Legacy
+        | S::ECDSA_NISTP256_SHA256
+        | S::ECDSA_NISTP384_SHA384
+        | S::ECDSA_NISTP521_SHA512 => Some(KeyFamily::Ecdsa),
+        _ if RSA_PSS_KEY
+            .iter()
+            .any(|(code, _)| *code == u16::from(scheme)) =>
+        {
+            Some(KeyFamily::Rsa)
+        }
+        _ => None,
+    }
+}
 
 /// The rsa_pss_pss_* schemes (RFC 8446 4.2.3): RSASSA-PSS by a key whose certificate declares
 /// it PSS-only (an id-RSASSA-PSS public key, as `openssl req -newkey rsa-pss` makes and some
@@ -289,6 +323,10 @@ impl Default for TlsSettings {
 #[derive(Debug, Clone)]
 pub struct TlsClient {
     base: Arc<ClientConfig>,
+    /// The configurations of [`TlsClient::only`], RSA's then ECDSA's.
+    restricted: Arc<[Arc<ClientConfig>; 2]>,
+    /// Which of them this client uses, if one.
+    only: Option<KeyFamily>,
 }
 
 impl TlsClient {
@@ -319,19 +357,47 @@ impl TlsClient {
         });
         provider.secure_random = &super::random::ThreadRandom;
         provider.signature_verification_algorithms = HANDSHAKE_ALGS;
-        let provider: Arc<CryptoProvider> = Arc::new(provider);
-        let mut config = ClientConfig::builder_with_provider(provider)
-            .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(Capture {
-                slot: Arc::default(),
-            }))
-            .with_no_client_auth();
-        config.resumption = Resumption::disabled();
-        config.alpn_protocols = settings.alpn.clone();
+        let config = |provider: CryptoProvider| -> Result<Arc<ClientConfig>, rustls::Error> {
+            let mut config = ClientConfig::builder_with_provider(Arc::new(provider))
+                .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(Capture {
+                    slot: Arc::default(),
+                    only: None,
+                }))
+                .with_no_client_auth();
+            config.resumption = Resumption::disabled();
+            config.alpn_protocols = settings.alpn.clone();
+            Ok(Arc::new(config))
+        };
+        // A TLS 1.2 server picks its certificate by the cipher suite too: the restricted
+        // clients offer only the suites their key family signs.
+        let only = |family: KeyFamily| {
+            let mut p = provider.clone();
+            p.cipher_suites.retain(|s| match s {
+                rustls::SupportedCipherSuite::Tls12(t) => {
+                    t.sign.iter().any(|s| family_of(*s) == Some(family))
+                }
+                rustls::SupportedCipherSuite::Tls13(_) => true,
+            });
+            config(p)
+        };
         Ok(TlsClient {
-            base: Arc::new(config),
+            restricted: Arc::new([only(KeyFamily::Rsa)?, only(KeyFamily::Ecdsa)?]),
+            base: config(provider)?,
+            only: None,
         })
+    }
+
+    /// The same client offering only `family`'s signature algorithms (and, for TLS 1.2, its
+    /// cipher suites): a server holding an RSA and an ECDSA certificate for one name then has
+    /// to present the one of that family, or refuse.
+    pub fn only(&self, family: KeyFamily) -> TlsClient {
+        TlsClient {
+            base: self.base.clone(),
+            restricted: self.restricted.clone(),
+            only: Some(family),
+        }
     }
 
     /// A connector whose verifier captures the chain into the returned slot.
@@ -345,13 +411,21 @@ impl TlsClient {
     /// offered to a mail or directory server that may refuse what it does not know.
     fn capturing_config(&self, starttls: Option<Starttls>) -> (Arc<ClientConfig>, ChainSlot) {
         let slot: ChainSlot = Arc::default();
-        let mut config = (*self.base).clone();
+        let base = match self.only {
+            None => &self.base,
+            Some(KeyFamily::Rsa) => &self.restricted[0],
+            Some(KeyFamily::Ecdsa) => &self.restricted[1],
+        };
+        let mut config = (**base).clone();
         if starttls.is_some() {
             config.alpn_protocols.clear();
         }
         config
             .dangerous()
-            .set_certificate_verifier(Arc::new(Capture { slot: slot.clone() }));
+            .set_certificate_verifier(Arc::new(Capture {
+                slot: slot.clone(),
+                only: self.only,
+            }));
         (Arc::new(config), slot)
     }
 }

@@ -9,7 +9,9 @@ use super::handshake::{legacy_fallback, probe, Attempt, Timeouts, TlsClient};
 use super::resolve::Dns;
 use super::starttls::StarttlsChoice;
 use super::targets::{Target, TargetError};
-use crate::model::{ErrorClass, ErrorInfo, Finding, Observation, Starttls, Timings};
+use crate::model::{
+    ErrorClass, ErrorInfo, Finding, KeyFamily, Observation, OtherKey, SecondLook, Starttls, Timings,
+};
 use crate::timefmt::{now_unix, rfc3339};
 use crate::trust::TrustJudge;
 use std::collections::HashMap;
@@ -46,6 +48,8 @@ pub struct SweepConfig {
     pub per_address: usize,
     /// Which endpoints speak a plaintext protocol before TLS, unless a target says.
     pub starttls: StarttlsChoice,
+    /// Asked after each certificate whether to look again offering only one key family.
+    pub second_look: Option<Arc<dyn SecondLook>>,
 }
 
 impl Default for SweepConfig {
@@ -62,6 +66,7 @@ impl Default for SweepConfig {
             first_ip: false,
             per_address: 256,
             starttls: StarttlsChoice::Auto,
+            second_look: None,
         }
     }
 }
@@ -144,6 +149,8 @@ pub struct Counters {
     /// Connection attempts beyond each endpoint's first (`--retries`), counted as their
     /// backoff starts.
     pub retries: AtomicU64,
+    /// Second handshakes offering only the other key type ([`SecondLook`]).
+    pub second_looks: AtomicU64,
 }
 
 /// Stops the sweep from starting new connections (Ctrl-C).
@@ -594,7 +601,78 @@ impl Engine {
                 e.message.push_str(&format!(" ({attempts} attempts)"));
             }
         }
-        self.observe(ep, starttls, scan_time, dns_ms, attempt, attempts)
+        let mut obs = self.observe(ep, starttls, scan_time, dns_ms, attempt, attempts);
+        // A certificate read by the legacy hello came from a server the modern one does not
+        // reach: a restricted modern hello would not reach it either.
+        let modern = !obs
+            .findings
+            .iter()
+            .any(|f| matches!(f, Finding::LegacyTls | Finding::UncommonTls));
+        if let (Some(look), true, true) = (&self.cfg.second_look, obs.cert.is_some(), modern) {
+            if let Some(family) = look.wanted(&obs) {
+                obs.other_key = self
+                    .other_key(ep, starttls, family, &mut deadline, cancel)
+                    .await;
+            }
+        }
+        obs
+    }
+
+    /// The second look [`SecondLook`] asked for: one handshake offering only `family`'s
+    /// signature algorithms, after a --rate turn, within the endpoint's deadline, without
+    /// retries (a refusal is the usual answer of a server with one key type). `None` when the
+    /// sweep is stopped meanwhile.
+    async fn other_key(
+        &self,
+        ep: &Endpoint,
+        starttls: Option<Starttls>,
+        family: KeyFamily,
+        deadline: &mut tokio::time::Instant,
+        cancel: &Cancel,
+    ) -> Option<Box<OtherKey>> {
+        if cancel.is_cancelled() {
+            return None;
+        }
+        *deadline += self.rate_turn(cancel).await?;
+        self.counters.second_looks.fetch_add(1, Ordering::Relaxed);
+        let addr = std::net::SocketAddr::new(ep.ip, ep.port);
+        let tls = self.tls.only(family);
+        let probed = tokio::time::timeout_at(
+            *deadline,
+            probe(&tls, addr, ep.sni.as_deref(), starttls, self.timeouts()),
+        )
+        .await;
+        let a = probed.unwrap_or_else(|_| Attempt {
+            error: Some(ErrorInfo {
+                class: ErrorClass::TlsTimeout,
+                message: format!(
+                    "no result within what was left of the per-endpoint deadline of {}",
+                    crate::duration::display(self.cfg.deadline)
+                ),
+            }),
+            ..Attempt::default()
+        });
+        let mut other = OtherKey {
+            offered: family,
+            cert: None,
+            findings: Vec::new(),
+            trust_detail: None,
+            error: a.error,
+        };
+        if let Some(leaf) = a.chain.first() {
+            match crate::cert::cert_info(leaf) {
+                Ok(info) => {
+                    let report = self
+                        .trust
+                        .judge(&a.chain, &info, ep.sni.as_deref(), now_unix());
+                    other.findings = report.findings;
+                    other.trust_detail = report.detail;
+                    other.cert = Some(info);
+                }
+                Err(e) => other.trust_detail = Some(e.to_string()),
+            }
+        }
+        Some(Box::new(other))
     }
 
     /// `--starttls auto` on a port it knows no protocol for: a server that answered the
@@ -753,6 +831,7 @@ impl Engine {
             },
             error: attempt.error,
             attempts,
+            other_key: None,
         };
         let chain = attempt.chain;
         if let Some(leaf) = chain.first() {

@@ -28,7 +28,7 @@ pub fn openssl_server(
     // Level 0: the system configuration forbids TLS 1.0 and SHA-1 MACs, which is the point.
     b.set_security_level(0);
     b.set_cipher_list(ciphers).unwrap();
-    serve(b, &chain, &key, (version, version), preamble)
+    serve(b, &[(&chain, &key)], (version, version), preamble)
 }
 
 /// A real OpenSSL server on loopback that speaks `versions` (lowest, highest) and serves
@@ -45,23 +45,53 @@ pub fn openssl_server_chain(
     if let Some(tweak) = tweak {
         tweak(&mut b);
     }
-    serve(b, chain, key, versions, None)
+    serve(b, &[(chain, key)], versions, None)
 }
+
+/// A real OpenSSL server on loopback holding one certificate per key type (each leaf with
+/// its key), as nginx or Apache with an RSA and an ECDSA certificate for one name: it
+/// presents the one the client's signature algorithms allow.
+pub fn openssl_server_keys(
+    certs: &[(
+        openssl::x509::X509,
+        openssl::pkey::PKey<openssl::pkey::Private>,
+    )],
+    versions: (openssl::ssl::SslVersion, openssl::ssl::SslVersion),
+) -> SocketAddr {
+    use openssl::ssl::{SslContext, SslMethod};
+    let b = SslContext::builder(SslMethod::tls_server()).unwrap();
+    let certs: Vec<(
+        &[openssl::x509::X509],
+        &openssl::pkey::PKey<openssl::pkey::Private>,
+    )> = certs
+        .iter()
+        .map(|(c, k)| (std::slice::from_ref(c), k))
+        .collect();
+    serve(b, &certs, versions, None)
+}
+
+/// A chain, leaf first, and the leaf's key.
+type Keyed<'a> = (
+    &'a [openssl::x509::X509],
+    &'a openssl::pkey::PKey<openssl::pkey::Private>,
+);
 
 fn serve(
     mut b: openssl::ssl::SslContextBuilder,
-    chain: &[openssl::x509::X509],
-    key: &openssl::pkey::PKey<openssl::pkey::Private>,
+    certs: &[Keyed<'_>],
     (lowest, highest): (openssl::ssl::SslVersion, openssl::ssl::SslVersion),
     preamble: Option<Preamble>,
 ) -> SocketAddr {
     use openssl::ssl::Ssl;
     b.set_min_proto_version(Some(lowest)).unwrap();
     b.set_max_proto_version(Some(highest)).unwrap();
-    b.set_private_key(key).unwrap();
-    b.set_certificate(&chain[0]).unwrap();
-    for c in &chain[1..] {
-        b.add_extra_chain_cert(c.clone()).unwrap();
+    for (chain, key) in certs {
+        // OpenSSL keeps one certificate per key type: a second of another type adds to it.
+        b.set_certificate(&chain[0]).unwrap();
+        b.set_private_key(key).unwrap();
+        for c in &chain[1..] {
+            b.add_extra_chain_cert(c.clone()).unwrap();
+        }
     }
     let ctx = b.build();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
