@@ -116,6 +116,11 @@ pub struct ScanArgs {
     /// Add the presented chain as PEM to the JSON lines.
     #[arg(long)]
     pub pem: bool,
+    /// Ask every endpoint a second time, offering only the other key type (RSA or ECDSA),
+    /// for a second certificate: servers holding one of each present the one the client
+    /// allows. One more connection per endpoint.
+    #[arg(long)]
+    pub both_key_types: bool,
     /// Write the CSV report (scan report; the compliance report with --inventory).
     #[arg(long, value_name = "FILE.csv")]
     pub report: Option<PathBuf>,

@@ -500,6 +500,18 @@ pub struct OtherKey {
     pub error: Option<ErrorInfo>,
 }
 
+/// The second look for every endpoint (`--both-key-types`): the other family than the
+/// presented certificate's.
+#[derive(Debug)]
+pub struct EveryKeyType;
+
+impl SecondLook for EveryKeyType {
+    fn wanted(&self, o: &Observation) -> Option<KeyFamily> {
+        let c = o.cert.as_ref()?;
+        KeyFamily::of_key_type(&c.key_type).map(KeyFamily::other)
+    }
+}
+
 /// Asked by the engine once an endpoint's observation is complete: whether a second
 /// handshake offering only one key family's signature algorithms should be made, and with
 /// which family. The knowledge side answers (an endpoint that serves an old certificate

@@ -132,7 +132,10 @@ pub fn engine_looking(
         first_ip: args.first_ip,
         per_address: args.per_address.max(1),
         starttls: args.starttls,
-        second_look,
+        second_look: second_look.or_else(|| {
+            args.both_key_types
+                .then(|| Arc::new(crate::model::EveryKeyType) as Arc<dyn crate::model::SecondLook>)
+        }),
     };
     Ok((Engine::new(tls, Arc::new(trust), dns, cfg), note))
 }
@@ -745,7 +748,7 @@ pub async fn compare(args: &ScanArgs, keep: bool) -> Result<CompareOutcome, Erro
         renewal_window_secs: args.renewal_window.as_secs() as i64,
     };
     let ids = Arc::new(Identities::build(loaded.records));
-    let look = RenewalLook::new(ids.clone(), policy.now);
+    let look = RenewalLook::new(ids.clone(), policy.now, args.both_key_types);
     let (engine, note) = engine_looking(args, Some(Arc::new(look)))?;
     if let Some(n) = note {
         eprintln!("certsweep: {n}");

@@ -426,19 +426,23 @@ impl Identities {
             .filter(|&ei| ei != ri && self.is_newer(ei, ri))
     }
 
-    /// Whether no eligible version covering `host` other than `ri`'s and `ei`'s certificates
-    /// is later than `ri`: served beside its renewal `ei` (to clients of the other key type),
-    /// `ri` is then the newest of its own kind. Records carry no key type, so a later third
-    /// version could be `ri`'s own renewal, and then `ri` is stale.
-    fn only_renewal(&self, ri: usize, ei: usize, host: &str, now: i64) -> bool {
+    /// For record `ri` served beside its identity's newest version `ei` (to clients of the
+    /// other key type): the newest eligible version covering `host` that is later than `ri`
+    /// and neither's certificate. Without one, `ri` is the newest of its own kind; records
+    /// carry no key type, so such a version may be `ri`'s own renewal, and `ri` is stale.
+    fn renewal_beside(&self, ri: usize, ei: usize, host: &str, now: i64) -> Option<usize> {
         let serial = |j: usize| self.records[j].serial.as_ref().map(|s| &s.canonical);
-        !self.members[self.identity_of[ri]].iter().any(|&k| {
-            serial(k) != serial(ri)
-                && serial(k) != serial(ei)
-                && self.eligible(k, now)
-                && self.records[k].covers(host)
-                && self.is_newer(k, ri)
-        })
+        self.members[self.identity_of[ri]]
+            .iter()
+            .copied()
+            .filter(|&k| {
+                serial(k) != serial(ri)
+                    && serial(k) != serial(ei)
+                    && self.eligible(k, now)
+                    && self.records[k].covers(host)
+                    && self.is_newer(k, ri)
+            })
+            .reduce(|a, b| if self.is_newer(b, a) { b } else { a })
     }
 
     /// The newest eligible member of identity `id`, preferring members that cover `host`.
@@ -610,10 +614,74 @@ fn days(secs: i64) -> i64 {
 
 /// Judges one observation. Also says whether it serves the certificate it should (it matched
 /// the newest of its identity), which [`Rollout`] counts across a name's endpoints.
+///
+/// An endpoint that presented a certificate of each key type (see [`SecondLook`]) has both
+/// judged; the verdict is the worse one's, about its certificate (the observation is turned
+/// so that `cert` is that one), and names the other.
 pub fn judge_one(o: Box<Observation>, ids: &Identities, p: &Policy) -> (Verdict, bool) {
-    let (v, matched, expected) = judge(o, ids, p);
-    let serves_expected = expected.is_some() && matched == expected;
+    let twin = turned(&o);
+    let (mut v, matched, expected) = judge(o, ids, p);
+    let mut serves_expected = expected.is_some() && matched == expected;
+    if let Some(twin) = twin {
+        let (mut v2, matched2, expected2) = judge(twin, ids, p);
+        serves_expected &= expected2.is_some() && matched2 == expected2;
+        if v2.status < v.status {
+            std::mem::swap(&mut v, &mut v2);
+        }
+        // `v` decides; `v2` is the other certificate's verdict.
+        let family = |o: &Observation| {
+            o.cert
+                .as_ref()
+                .and_then(|c| KeyFamily::of_key_type(&c.key_type))
+                .map_or("?", |f| f.as_str())
+        };
+        let (mine, theirs) = (family(&v.observation), family(&v2.observation));
+        if !v.findings.iter().any(|f| f == "dual_certificates") {
+            v.findings.push("dual_certificates".into());
+            v.findings.sort();
+        }
+        let other_serial = v2
+            .observation
+            .cert
+            .as_ref()
+            .map_or("?", |c| c.serial.as_str());
+        if v.status != v2.status || v2.status != Status::Current {
+            v.detail = format!(
+                "To {mine} clients: {} {theirs} clients get serial {other_serial}: {}.",
+                v.detail,
+                v2.status.as_str()
+            );
+        }
+    }
     (v, serves_expected)
+}
+
+/// `o` seen from its other key type's certificate, when a second look got a different one:
+/// that certificate in `cert`, the presented one in `other_key`.
+fn turned(o: &Observation) -> Option<Box<Observation>> {
+    let other = o.other_key.as_deref()?;
+    let theirs = other.cert.clone()?;
+    let mine = o.cert.as_ref()?;
+    if theirs.serial == mine.serial {
+        return None;
+    }
+    let mut t = Box::new(o.clone());
+    t.other_key = Some(Box::new(OtherKey {
+        offered: KeyFamily::of_key_type(&mine.key_type)?,
+        cert: t.cert.take(),
+        findings: std::mem::take(&mut t.findings),
+        trust_detail: t.trust_detail.take(),
+        error: t.error.take(),
+    }));
+    t.cert = Some(theirs);
+    t.findings = other.findings.clone();
+    t.trust_detail = other.trust_detail.clone();
+    t.error = other.error.clone();
+    // The second look's chain and parameters are not kept.
+    t.chain = Vec::new();
+    t.pem = None;
+    t.tls = None;
+    Some(t)
 }
 
 /// The second look for a sweep against records: an endpoint serving a version that was
@@ -624,17 +692,22 @@ pub fn judge_one(o: Box<Observation>, ids: &Identities, p: &Policy) -> (Verdict,
 pub struct RenewalLook {
     ids: std::sync::Arc<Identities>,
     now: i64,
+    every: bool,
 }
 
 impl RenewalLook {
-    /// Looks against `ids` at `now` (Unix seconds).
-    pub fn new(ids: std::sync::Arc<Identities>, now: i64) -> Self {
-        RenewalLook { ids, now }
+    /// Looks against `ids` at `now` (Unix seconds); at every endpoint when `every`
+    /// (`--both-key-types`), else only where a renewed version is served.
+    pub fn new(ids: std::sync::Arc<Identities>, now: i64, every: bool) -> Self {
+        RenewalLook { ids, now, every }
     }
 }
 
 impl SecondLook for RenewalLook {
     fn wanted(&self, o: &Observation) -> Option<KeyFamily> {
+        if self.every {
+            return crate::model::EveryKeyType.wanted(o);
+        }
         let c = o.cert.as_ref()?;
         let family = KeyFamily::of_key_type(&c.key_type)?;
         let host = o.sni.as_deref().unwrap_or(&o.host);
@@ -659,19 +732,20 @@ fn second_look_text(other: &OtherKey) -> String {
     )
 }
 
-/// The renewal `ei` of the served record `ri`, seen by the second look (the other key type's
-/// handshake) while `ri` is the newest of its own kind: the endpoint serves both.
+/// Whether the second look (the other key type's handshake) got `ei`, the renewal of the
+/// served record `ri`: the endpoint serves both. Then also the version that renewed `ri`
+/// itself, if there is one besides `ei` (see [`Identities::renewal_beside`]).
 fn renewal_served_beside<'a>(
     o: &'a Observation,
     ids: &Identities,
     (ri, ei): (usize, usize),
     host: &str,
     now: i64,
-) -> Option<&'a OtherKey> {
+) -> Option<(&'a OtherKey, Option<usize>)> {
     let other = o.other_key.as_deref()?;
     let (oi, _) = ids.match_cert(other.cert.as_ref()?, host)?;
     let serial = |j: usize| ids.records[j].serial.as_ref().map(|s| &s.canonical);
-    (serial(oi) == serial(ei) && ids.only_renewal(ri, ei, host, now)).then_some(other)
+    (serial(oi) == serial(ei)).then(|| (other, ids.renewal_beside(ri, ei, host, now)))
 }
 
 /// Partial rollouts: endpoints of one name (host and port) that disagree, one load-balancer
@@ -730,9 +804,8 @@ impl Rollout {
 pub struct Serving(HashMap<String, Vec<String>>);
 
 impl Serving {
-    /// Notes where `v`'s certificate is served. An endpoint that serves its renewal too, to
-    /// the other key type (`dual_certificates`), is noted as serving the renewal only: the
-    /// version beside it is the newest of its key type, no older version left behind.
+    /// Notes where `v`'s certificates are served: the one it presented and the other key
+    /// type's, when a second look got one.
     pub fn note(&mut self, v: &Verdict) {
         let o = &v.observation;
         let Some(c) = &o.cert else { return };
@@ -742,14 +815,22 @@ impl Serving {
             o.port,
             o.ip.map(|i| i.to_string()).unwrap_or_default()
         );
-        let dual = v.findings.iter().any(|f| f == "dual_certificates");
-        let renewal = o.other_key.as_ref().and_then(|k| k.cert.as_ref());
-        let serial = match renewal {
-            Some(r) if dual => &r.serial,
-            _ => &c.serial,
-        };
-        self.0.entry(serial.clone()).or_default().push(at);
+        if let Some(other) = o.other_key.as_ref().and_then(|k| k.cert.as_ref()) {
+            if other.serial != c.serial {
+                self.0
+                    .entry(other.serial.clone())
+                    .or_default()
+                    .push(at.clone());
+            }
+        }
+        self.0.entry(c.serial.clone()).or_default().push(at);
     }
+}
+
+/// The host of a [`Serving`] place (`host:port@ip`).
+fn place_host(at: &str) -> &str {
+    let name_port = at.rsplit_once('@').map_or(at, |(np, _)| np);
+    name_port.rsplit_once(':').map_or(name_port, |(n, _)| n)
 }
 
 /// Judges one observation; also returns the matched and expected record indexes.
@@ -808,11 +889,20 @@ fn judge(
             }
             let mut renewal = exp.filter(|&ei| ei != ri && ids.is_newer(ei, ri));
             if let Some(ei) = renewal {
-                if let Some(other) = renewal_served_beside(&o, ids, (ri, ei), &host, p.now) {
+                match renewal_served_beside(&o, ids, (ri, ei), &host, p.now) {
                     // Both are served, each to its key type's clients: what is served is
                     // the newest of its kind, and so expected below.
-                    beside = Some((ei, other));
-                    renewal = None;
+                    Some((other, None)) => {
+                        beside = Some((ei, other));
+                        renewal = None;
+                    }
+                    // The newest is served beside it, but a later version than the served
+                    // one remains: that is what this key type's clients should get.
+                    Some((_, Some(own))) => {
+                        renewal = Some(own);
+                        expected_idx = Some(own);
+                    }
+                    None => {}
                 }
             }
             if renewal.is_none()
@@ -1256,7 +1346,15 @@ fn identity_row(
             .filter(|s| s.canonical != serial)
         {
             for at in serving.get(&s.canonical).into_iter().flatten() {
-                stale.push(format!("{at} (serial {})", s.canonical));
+                // Served beside the newest, to the other key type, and the newest of its
+                // own kind: both are deployed there (see `renewal_served_beside`).
+                let beside = deployed.contains(at)
+                    && ids
+                        .renewal_beside(m, newest, place_host(at), p.now)
+                        .is_none();
+                if !beside {
+                    stale.push(format!("{at} (serial {})", s.canonical));
+                }
             }
         }
     }

@@ -9,6 +9,7 @@ use certsweep::cli::Cli;
 use certsweep::fleet::{self, ChainKind, LeafSpec, Pki};
 use certsweep::model::{ErrorClass, Finding};
 use clap::Parser;
+use std::collections::HashMap;
 use std::net::SocketAddr;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1532,6 +1533,122 @@ async fn p521_keys_and_groups_are_spoken_and_a_refused_modern_hello_is_not_legac
     }
 }
 
+/// A private CA (ECDSA P-256) issuing leaves straight under it, with ECDSA or RSA keys: the
+/// certificates of servers that hold one per key type.
+struct KeyTypesCa {
+    cert: openssl::x509::X509,
+    key: openssl::pkey::PKey<openssl::pkey::Private>,
+    rsa: openssl::pkey::PKey<openssl::pkey::Private>,
+}
+
+/// A leaf and its key.
+type KeyedLeaf = (
+    openssl::x509::X509,
+    openssl::pkey::PKey<openssl::pkey::Private>,
+);
+
+impl KeyTypesCa {
+    fn new() -> Self {
+        let key = Self::ec_key();
+        let sha256 = openssl::hash::MessageDigest::sha256();
+        KeyTypesCa {
+            cert: openssl_cert(None, "CA01", &key, None, sha256),
+            key,
+            rsa: openssl::pkey::PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap(),
+        }
+    }
+
+    fn ec_key() -> openssl::pkey::PKey<openssl::pkey::Private> {
+        use openssl::{ec, nid, pkey};
+        let group = ec::EcGroup::from_curve_name(nid::Nid::X9_62_PRIME256V1).unwrap();
+        pkey::PKey::from_ec_key(ec::EcKey::generate(&group).unwrap()).unwrap()
+    }
+
+    fn leaf(
+        &self,
+        name: &str,
+        serial: &str,
+        key: openssl::pkey::PKey<openssl::pkey::Private>,
+    ) -> KeyedLeaf {
+        let issuer = Some((&self.cert, &self.key));
+        let sha256 = openssl::hash::MessageDigest::sha256();
+        (openssl_cert(Some(name), serial, &key, issuer, sha256), key)
+    }
+
+    fn ecdsa(&self, name: &str, serial: &str) -> KeyedLeaf {
+        self.leaf(name, serial, Self::ec_key())
+    }
+
+    fn rsa(&self, name: &str, serial: &str) -> KeyedLeaf {
+        self.leaf(name, serial, self.rsa.clone())
+    }
+
+    /// Compares `targets` with the CSV export `inventory`, trusting this CA only, with
+    /// `extra` options; the records report goes to `dir/records.csv`.
+    async fn compare(
+        &self,
+        dir: &std::path::Path,
+        targets: &str,
+        inventory: &str,
+        extra: &[&str],
+    ) -> certsweep::scan::CompareOutcome {
+        let file = |name: &str, text: &[u8]| {
+            let p = dir.join(name);
+            std::fs::write(&p, text).unwrap();
+            p.to_str().unwrap().to_string()
+        };
+        let ca = file("ca.pem", &self.cert.to_pem().unwrap());
+        let inventory = file("export.csv", inventory.as_bytes());
+        let targets = file("targets.txt", targets.as_bytes());
+        let records = dir.join("records.csv");
+        let mut argv = vec![
+            "--targets",
+            &targets,
+            "--inventory",
+            &inventory,
+            "--ca-file",
+            &ca,
+            "--no-public-roots",
+            "--records-report",
+            records.to_str().unwrap(),
+            // The leaves are valid for 30 days: not "expiring soon" here.
+            "--renewal-window",
+            "1d",
+            "--quiet",
+        ];
+        argv.extend_from_slice(extra);
+        certsweep::scan::compare(&scan_args(&argv), true)
+            .await
+            .unwrap()
+    }
+}
+
+/// The verdict of `host` among `out`'s.
+fn verdict_of<'a>(
+    out: &'a certsweep::scan::CompareOutcome,
+    host: &str,
+) -> &'a certsweep::verdict::Verdict {
+    out.verdicts
+        .iter()
+        .find(|v| v.observation.host == host)
+        .unwrap_or_else(|| panic!("no verdict for {host}"))
+}
+
+/// The serial the second look got.
+fn other_serial(o: &certsweep::model::Observation) -> &str {
+    let other = o.other_key.as_ref().expect("a second look");
+    other.cert.as_ref().map_or("", |c| c.serial.as_str())
+}
+
+/// The records report's rows in `dir`, by names.
+fn records_rows(dir: &std::path::Path) -> HashMap<String, HashMap<String, String>> {
+    let mut rdr = csv::Reader::from_path(dir.join("records.csv")).unwrap();
+    rdr.deserialize::<HashMap<String, String>>()
+        .map(|r| r.unwrap())
+        .map(|r| (r["names"].clone(), r))
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_renewal_served_to_the_other_key_type_is_deployed_not_missing() {
     // nginx, Apache and HAProxy can hold an RSA and an ECDSA certificate for one name and
@@ -1539,58 +1656,34 @@ async fn a_renewal_served_to_the_other_key_type_is_deployed_not_missing() {
     // version, a single handshake (which offers ECDSA first) sees the older ECDSA one: the
     // endpoint was renewed_not_deployed every night though both are deployed.
     use certsweep::verdict::Status;
-    use openssl::{ec, hash, nid, pkey, rsa, ssl::SslVersion};
-    let ec_key = || {
-        let group = ec::EcGroup::from_curve_name(nid::Nid::X9_62_PRIME256V1).unwrap();
-        pkey::PKey::from_ec_key(ec::EcKey::generate(&group).unwrap()).unwrap()
-    };
-    let rsa_key = pkey::PKey::from_rsa(rsa::Rsa::generate(2048).unwrap()).unwrap();
-    let ca_key = ec_key();
-    let ca = openssl_cert(None, "CA01", &ca_key, None, hash::MessageDigest::sha256());
-    let leaf = |name: &str, serial: &str, key: &pkey::PKey<pkey::Private>| {
-        let cert = openssl_cert(
-            Some(name),
-            serial,
-            key,
-            Some((&ca, &ca_key)),
-            hash::MessageDigest::sha256(),
-        );
-        (cert, key.clone())
-    };
+    use openssl::ssl::SslVersion;
+    let ca = KeyTypesCa::new();
     let (v12, v13) = (SslVersion::TLS1_2, SslVersion::TLS1_3);
     // Both deployed, the RSA one the renewal; TLS 1.2 picks by cipher suite as well.
     let dual = openssl_server_keys(
-        &[
-            leaf("dual.test", "DA11", &ec_key()),
-            leaf("dual.test", "DB22", &rsa_key),
-        ],
+        &[ca.ecdsa("dual.test", "DA11"), ca.rsa("dual.test", "DB22")],
         (v12, v13),
     );
     let dual12 = openssl_server_keys(
         &[
-            leaf("dual12.test", "DA12", &ec_key()),
-            leaf("dual12.test", "DB12", &rsa_key),
+            ca.ecdsa("dual12.test", "DA12"),
+            ca.rsa("dual12.test", "DB12"),
         ],
         (v12, v12),
     );
     // The RSA renewal never deployed: the server has only the old ECDSA certificate.
-    let single = openssl_server_keys(&[leaf("single.test", "DC33", &ec_key())], (v12, v13));
+    let single = openssl_server_keys(&[ca.ecdsa("single.test", "DC33")], (v12, v13));
     // Served beside the newest RSA version, the ECDSA one is itself outdated by a later
     // ECDSA version (DF66) that was never deployed.
     let triple = openssl_server_keys(
         &[
-            leaf("triple.test", "DE55", &ec_key()),
-            leaf("triple.test", "DA77", &rsa_key),
+            ca.ecdsa("triple.test", "DE55"),
+            ca.rsa("triple.test", "DA77"),
         ],
         (v12, v13),
     );
     let dir = tempfile::tempdir().unwrap();
-    let ca_file = dir.path().join("ca.pem");
-    std::fs::write(&ca_file, ca.to_pem().unwrap()).unwrap();
-    let inv = dir.path().join("export.csv");
-    std::fs::write(
-        &inv,
-        "Serial Number,Common Name,Valid From,Valid To,Status\n\
+    let inventory = "Serial Number,Common Name,Valid From,Valid To,Status\n\
          DA11,dual.test,2026-01-01,2030-01-01,Issued\n\
          DB22,dual.test,2026-02-01,2030-02-01,Issued\n\
          DA12,dual12.test,2026-01-01,2030-01-01,Issued\n\
@@ -1599,46 +1692,17 @@ async fn a_renewal_served_to_the_other_key_type_is_deployed_not_missing() {
          DD44,single.test,2026-02-01,2030-02-01,Issued\n\
          DE55,triple.test,2026-01-01,2030-01-01,Issued\n\
          DF66,triple.test,2026-02-01,2030-02-01,Issued\n\
-         DA77,triple.test,2026-03-01,2030-03-01,Issued\n",
-    )
-    .unwrap();
-    let targets = dir.path().join("targets.txt");
-    std::fs::write(
-        &targets,
-        format!(
-            "dual.test@127.0.0.1:{}\ndual12.test@127.0.0.1:{}\nsingle.test@127.0.0.1:{}\ntriple.test@127.0.0.1:{}\n",
-            dual.port(),
-            dual12.port(),
-            single.port(),
-            triple.port()
-        ),
-    )
-    .unwrap();
-    let records = dir.path().join("records.csv");
-    let args = scan_args(&[
-        "--targets",
-        targets.to_str().unwrap(),
-        "--inventory",
-        inv.to_str().unwrap(),
-        "--ca-file",
-        ca_file.to_str().unwrap(),
-        "--no-public-roots",
-        "--records-report",
-        records.to_str().unwrap(),
-        // The leaves are valid for 30 days: not "expiring soon" here.
-        "--renewal-window",
-        "1d",
-        "--quiet",
-    ]);
-    let out = certsweep::scan::compare(&args, true).await.unwrap();
-    let by_host = |h: &str| {
-        out.verdicts
-            .iter()
-            .find(|v| v.observation.host == h)
-            .unwrap_or_else(|| panic!("no verdict for {h}"))
-    };
+         DA77,triple.test,2026-03-01,2030-03-01,Issued\n";
+    let targets = format!(
+        "dual.test@127.0.0.1:{}\ndual12.test@127.0.0.1:{}\nsingle.test@127.0.0.1:{}\ntriple.test@127.0.0.1:{}\n",
+        dual.port(),
+        dual12.port(),
+        single.port(),
+        triple.port()
+    );
+    let out = ca.compare(dir.path(), &targets, inventory, &[]).await;
     for host in ["dual.test", "dual12.test"] {
-        let v = by_host(host);
+        let v = verdict_of(&out, host);
         assert_eq!(v.status, Status::Current, "{host}: {}", v.detail);
         assert!(v.findings.contains(&"dual_certificates".to_string()));
         let other = v.observation.other_key.as_ref().unwrap();
@@ -1647,22 +1711,12 @@ async fn a_renewal_served_to_the_other_key_type_is_deployed_not_missing() {
         assert!(other.findings.is_empty(), "{:?}", other.findings);
         assert_eq!(v.observation.cert.as_ref().unwrap().key_type, "EC");
     }
-    let v = by_host("dual.test");
+    let v = verdict_of(&out, "dual.test");
     assert_eq!(v.observation.cert.as_ref().unwrap().serial, "DA11");
-    assert_eq!(
-        v.observation
-            .other_key
-            .as_ref()
-            .unwrap()
-            .cert
-            .as_ref()
-            .unwrap()
-            .serial,
-        "DB22"
-    );
+    assert_eq!(other_serial(&v.observation), "DB22");
     assert!(v.detail.contains("DB22"), "{}", v.detail);
 
-    let v = by_host("single.test");
+    let v = verdict_of(&out, "single.test");
     assert_eq!(v.status, Status::RenewedNotDeployed, "{}", v.detail);
     let other = v.observation.other_key.as_ref().unwrap();
     assert!(other.cert.is_none() && other.error.is_some(), "{other:?}");
@@ -1674,33 +1728,124 @@ async fn a_renewal_served_to_the_other_key_type_is_deployed_not_missing() {
     );
     assert_eq!(v.expected.as_ref().unwrap().serial.as_deref(), Some("DD44"));
 
-    let v = by_host("triple.test");
+    let v = verdict_of(&out, "triple.test");
     assert_eq!(v.status, Status::RenewedNotDeployed, "{}", v.detail);
-    assert!(!v.findings.contains(&"dual_certificates".to_string()));
-    assert_eq!(
-        v.observation
-            .other_key
-            .as_ref()
-            .unwrap()
-            .cert
-            .as_ref()
-            .unwrap()
-            .serial,
-        "DA77"
+    assert!(v.findings.contains(&"dual_certificates".to_string()));
+    assert_eq!(other_serial(&v.observation), "DA77");
+    // What its own key type's clients should get is the later ECDSA version, not the RSA one
+    // served beside it.
+    assert_eq!(v.expected.as_ref().unwrap().serial.as_deref(), Some("DF66"));
+    assert!(
+        v.detail.contains("RSA clients get serial DA77: current"),
+        "{}",
+        v.detail
     );
 
     // The records report counts the dual endpoint as serving the newest, nothing stale.
-    let mut rdr = csv::Reader::from_path(&records).unwrap();
-    let rows: Vec<std::collections::HashMap<String, String>> =
-        rdr.deserialize().map(|r| r.unwrap()).collect();
-    let row = |names: &str| rows.iter().find(|r| r["names"] == names).unwrap();
-    let d = row("dual.test");
+    let rows = records_rows(dir.path());
+    let d = &rows["dual.test"];
     assert_eq!(d["newest_serial"], "DB22");
     assert!(d["deployed_at"].contains("dual.test:"), "{d:?}");
     assert_eq!(d["stale_at"], "");
     assert!(!d["findings"].contains("older_versions_served"), "{d:?}");
-    let s = row("single.test");
-    assert!(s["findings"].contains("renewed_seen_nowhere"), "{s:?}");
+    assert!(rows["single.test"]["findings"].contains("renewed_seen_nowhere"));
+    assert!(rows["triple.test"]["stale_at"].contains("DE55"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_key_types_finds_a_stale_certificate_beside_a_current_one() {
+    // The provisioning bot replaced the ECDSA file and not the RSA one: clients offering
+    // ECDSA get the newest certificate, RSA-only clients an old one whose renewal exists.
+    // One handshake cannot see it; --both-key-types asks every endpoint for both.
+    use certsweep::verdict::Status;
+    use openssl::ssl::SslVersion;
+    let ca = KeyTypesCa::new();
+    let versions = (SslVersion::TLS1_2, SslVersion::TLS1_3);
+    let stale = openssl_server_keys(
+        &[ca.ecdsa("stale.test", "5E03"), ca.rsa("stale.test", "5B01")],
+        versions,
+    );
+    let plain = openssl_server_keys(&[ca.ecdsa("plain.test", "7E01")], versions);
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = "Serial Number,Common Name,Valid From,Valid To,Status\n\
+         5B01,stale.test,2026-01-01,2030-01-01,Issued\n\
+         5B02,stale.test,2026-02-01,2030-02-01,Issued\n\
+         5E03,stale.test,2026-03-01,2030-03-01,Issued\n\
+         7E01,plain.test,2026-01-01,2030-01-01,Issued\n";
+    let targets = format!(
+        "stale.test@127.0.0.1:{}\nplain.test@127.0.0.1:{}\n",
+        stale.port(),
+        plain.port()
+    );
+    // Without it the endpoint serves the newest and no second look is taken.
+    let out = ca.compare(dir.path(), &targets, inventory, &[]).await;
+    let v = verdict_of(&out, "stale.test");
+    assert_eq!(v.status, Status::Current, "{}", v.detail);
+    assert!(v.observation.other_key.is_none());
+
+    let out = ca
+        .compare(dir.path(), &targets, inventory, &["--both-key-types"])
+        .await;
+    let v = verdict_of(&out, "stale.test");
+    assert_eq!(v.status, Status::RenewedNotDeployed, "{}", v.detail);
+    // The row is about the certificate the status is about; the other is beside it.
+    let c = v.observation.cert.as_ref().unwrap();
+    assert_eq!((c.serial.as_str(), c.key_type.as_str()), ("5B01", "RSA"));
+    assert_eq!(other_serial(&v.observation), "5E03");
+    assert_eq!(v.expected.as_ref().unwrap().serial.as_deref(), Some("5B02"));
+    assert!(v.findings.contains(&"dual_certificates".to_string()));
+    assert!(v.detail.starts_with("To RSA clients: "), "{}", v.detail);
+    assert!(
+        v.detail.contains("ECDSA clients get serial 5E03: current"),
+        "{}",
+        v.detail
+    );
+    assert_eq!(out.summary.second_looks, 2);
+    assert_eq!(out.summary.second_certificates, 1);
+
+    // A server with one key type: asked, refused, judged on its one certificate.
+    let v = verdict_of(&out, "plain.test");
+    assert_eq!(v.status, Status::Current, "{}", v.detail);
+    let other = v.observation.other_key.as_ref().unwrap();
+    assert!(other.cert.is_none() && other.error.is_some(), "{other:?}");
+    assert!(!v.findings.contains(&"dual_certificates".to_string()));
+    let rows = records_rows(dir.path());
+    assert!(rows["stale.test"]["stale_at"].contains("5B01"));
+
+    // A plain sweep with it reports the second certificate in the scan report's columns.
+    let report = dir.path().join("scan.csv");
+    let targets_file = dir.path().join("targets.txt");
+    let args = scan_args(&[
+        "--targets",
+        targets_file.to_str().unwrap(),
+        "--ca-file",
+        dir.path().join("ca.pem").to_str().unwrap(),
+        "--no-public-roots",
+        "--both-key-types",
+        "--report",
+        report.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(certsweep::scan::run_scan(args).await.unwrap(), 0);
+    let mut rdr = csv::Reader::from_path(&report).unwrap();
+    let rows: HashMap<String, HashMap<String, String>> = rdr
+        .deserialize::<HashMap<String, String>>()
+        .map(|r| r.unwrap())
+        .map(|r| (r["host"].clone(), r))
+        .collect();
+    let r = &rows["stale.test"];
+    assert_eq!(
+        (r["serial"].as_str(), r["other_key_offered"].as_str()),
+        ("5E03", "rsa")
+    );
+    assert_eq!(
+        (r["other_key_serial"].as_str(), r["other_key_type"].as_str()),
+        ("5B01", "RSA")
+    );
+    assert_eq!(r["other_key_error_class"], "");
+    let r = &rows["plain.test"];
+    assert_eq!(r["other_key_serial"], "");
+    assert_eq!(r["other_key_error_class"], "tls_protocol");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -149,8 +149,6 @@ pub struct Counters {
     /// Connection attempts beyond each endpoint's first (`--retries`), counted as their
     /// backoff starts.
     pub retries: AtomicU64,
-    /// Second handshakes offering only the other key type ([`SecondLook`]).
-    pub second_looks: AtomicU64,
 }
 
 /// Stops the sweep from starting new connections (Ctrl-C).
@@ -634,7 +632,6 @@ impl Engine {
             return None;
         }
         *deadline += self.rate_turn(cancel).await?;
-        self.counters.second_looks.fetch_add(1, Ordering::Relaxed);
         let addr = std::net::SocketAddr::new(ep.ip, ep.port);
         let tls = self.tls.only(family);
         let probed = tokio::time::timeout_at(

@@ -75,6 +75,20 @@ pub struct ScanRow {
     pub starttls: String,
     /// STARTTLS dialogue time, ms.
     pub starttls_ms: String,
+    /// The key type a second handshake offered alone (`rsa`, `ecdsa`), when one was made
+    /// (`--both-key-types`); the next columns are what it got. Last, as they came later.
+    pub other_key_offered: String,
+    /// Its leaf serial, canonical hex (the same as `serial` when the server has one
+    /// certificate for both).
+    pub other_key_serial: String,
+    /// Its leaf's notAfter.
+    pub other_key_not_after: String,
+    /// Its key type.
+    pub other_key_type: String,
+    /// Trust findings on its chain, `;`-separated.
+    pub other_key_findings: String,
+    /// Its error class (a server with one key type refuses: `tls_protocol`).
+    pub other_key_error_class: String,
 }
 
 fn ms(v: Option<f64>) -> String {
@@ -85,6 +99,8 @@ impl ScanRow {
     /// Flattens an observation; `now_unix` fixes `days_left`.
     pub fn from_observation(o: &Observation, now_unix: i64) -> Self {
         let c = o.cert.as_ref();
+        let other = o.other_key.as_deref();
+        let other_cert = other.and_then(|k| k.cert.as_ref());
         ScanRow {
             scan_time: o.scan_time.clone(),
             host: cell(&o.host),
@@ -156,6 +172,25 @@ impl ScanRow {
                 .map(|p| p.as_str().to_string())
                 .unwrap_or_default(),
             starttls_ms: ms(o.timings.starttls_ms),
+            other_key_offered: other
+                .map(|k| k.offered.as_str().to_ascii_lowercase())
+                .unwrap_or_default(),
+            other_key_serial: other_cert.map(|c| c.serial.clone()).unwrap_or_default(),
+            other_key_not_after: other_cert.map(|c| c.not_after.clone()).unwrap_or_default(),
+            other_key_type: other_cert.map(|c| cell(&c.key_type)).unwrap_or_default(),
+            other_key_findings: other
+                .map(|k| {
+                    k.findings
+                        .iter()
+                        .map(|f| f.as_str())
+                        .collect::<Vec<_>>()
+                        .join(";")
+                })
+                .unwrap_or_default(),
+            other_key_error_class: other
+                .and_then(|k| k.error.as_ref())
+                .map(|e| e.class.as_str().to_string())
+                .unwrap_or_default(),
         }
     }
 }
@@ -234,4 +269,10 @@ pub const SCAN_COLUMNS: &[&str] = &[
     "error_message",
     "starttls",
     "starttls_ms",
+    "other_key_offered",
+    "other_key_serial",
+    "other_key_not_after",
+    "other_key_type",
+    "other_key_findings",
+    "other_key_error_class",
 ];

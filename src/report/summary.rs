@@ -28,6 +28,10 @@ pub struct Summary {
     pub retried_failed: u64,
     /// Names with addresses of one family whose question for the other failed.
     pub dns_half_answered: u64,
+    /// Endpoints asked again offering only the other key type ([`crate::model::SecondLook`]).
+    pub second_looks: u64,
+    /// Of those, the ones that presented a second, different certificate.
+    pub second_certificates: u64,
     /// Wall time.
     pub duration: Duration,
     /// Stopped early by Ctrl-C.
@@ -54,6 +58,14 @@ impl Summary {
         }
         if let Some(p) = o.starttls {
             *self.starttls.entry(p).or_default() += 1;
+        }
+        if let Some(k) = &o.other_key {
+            self.second_looks += 1;
+            let differs = match (&k.cert, &o.cert) {
+                (Some(theirs), Some(mine)) => theirs.serial != mine.serial,
+                _ => false,
+            };
+            self.second_certificates += u64::from(differs);
         }
         if o.attempts > 1 {
             self.retried += 1;
@@ -123,6 +135,13 @@ impl fmt::Display for Summary {
                 f,
                 "  retried: {} endpoints needed more than one connection, {} of them still failed",
                 self.retried, self.retried_failed
+            )?;
+        }
+        if self.second_looks > 0 {
+            writeln!(
+                f,
+                "  key types: {} endpoints asked again offering only the other key type, {} of them presented a second certificate",
+                self.second_looks, self.second_certificates
             )?;
         }
         if !self.starttls.is_empty() {
