@@ -1032,33 +1032,6 @@ fn judge(
             };
         }
     }
-    let families = (
-        crate::model::KeyFamily::of_key_type(&c.key_type).map_or("?", |f| f.as_str()),
-        beside.map_or("?", |(_, other)| other.offered.as_str()),
-    );
-    let renewal_beside = beside.map(|(ei, other)| {
-        let e = &ids.records[ei];
-        let serial = other.cert.as_ref().map_or("?", |oc| oc.serial.as_str());
-        format!("serial {serial} (record {})", e.record_id)
-    });
-    if let (Some((_, other)), Some(renewal)) = (beside, &renewal_beside) {
-        findings.push("dual_certificates".into());
-        if other.findings.iter().any(|f| f.is_trust_failure()) {
-            statuses.push(Status::Untrusted);
-            if next.is_empty() {
-                let (mine, theirs) = families;
-                detail = format!(
-                    "Serves {presented} to {mine} clients and its renewal {renewal} to {theirs} clients, who will not trust that chain: {}.",
-                    other.trust_detail.clone().unwrap_or_default()
-                );
-                next = if other.findings.contains(&Finding::IncompleteChain) {
-                    format!("Install the full chain (leaf plus intermediate) of the {theirs} certificate in the server's configuration, reload, then verify again.")
-                } else {
-                    format!("Check the {theirs} certificate's chain and CA in the server's configuration, then verify again.")
-                };
-            }
-        }
-    }
     let renewed = statuses
         .iter()
         .any(|s| matches!(s, Status::RenewedNotDeployed | Status::DeploymentPending));
@@ -1082,11 +1055,14 @@ fn judge(
     statuses.dedup();
     let status = statuses.first().copied().unwrap_or(Status::Current);
     if status == Status::Current {
-        detail = match &renewal_beside {
+        detail = match beside {
             None => format!("Serves the newest certificate of its identity: {presented}."),
-            Some(renewal) => format!(
-                "Serves the newest certificates of its identity, one per key type: {presented} to {} clients and its renewal {renewal} to {} clients.",
-                families.0, families.1
+            Some((ei, other)) => format!(
+                "Serves the newest certificates of its identity, one per key type: {presented} to {} clients and its renewal serial {} (record {}) to {} clients.",
+                KeyFamily::of_key_type(&c.key_type).map_or("?", KeyFamily::as_str),
+                other.cert.as_ref().map_or("?", |oc| oc.serial.as_str()),
+                ids.records[ei].record_id,
+                other.offered.as_str()
             ),
         };
         next = "Nothing to do.".into();
@@ -1671,6 +1647,52 @@ mod tests {
             "{}",
             v.next_step
         );
+    }
+
+    #[test]
+    fn a_renewal_beside_the_old_certificate_is_judged_on_its_own_chain() {
+        // The RSA renewal is deployed beside the old ECDSA certificate, but without its
+        // intermediate: the endpoint is not "renewed_not_deployed", and not current either.
+        let i = ids(&format!(
+            "{H}A,,www.x.com,0A,2026-01-01,,CA,,Issued\nB,,www.x.com,0B,2026-02-01,,CA,,Issued\n"
+        ));
+        let p = policy();
+        let (nb, na) = (1_767_225_600, 1_798_761_600);
+        let mut o = presenting("www.x.com", "10.0.0.1", "A", nb, na);
+        let mut renewal = presenting("www.x.com", "10.0.0.1", "B", nb, na).cert.take();
+        if let Some(c) = &mut renewal {
+            c.key_type = "RSA".into();
+        }
+        o.other_key = Some(Box::new(crate::model::OtherKey {
+            offered: KeyFamily::Rsa,
+            cert: renewal,
+            findings: vec![Finding::IncompleteChain],
+            trust_detail: Some("the server did not send the intermediate".into()),
+            error: None,
+        }));
+        let (v, serves_expected) = judge_one(o, &i, &p);
+        assert_eq!(v.status, Status::Untrusted, "{}", v.detail);
+        assert!(serves_expected);
+        assert_eq!(
+            v.observation.cert.as_ref().map(|c| c.serial.as_str()),
+            Some("B")
+        );
+        assert!(v.findings.contains(&"dual_certificates".to_string()));
+        assert!(v.findings.contains(&"incomplete_chain".to_string()));
+        assert!(v.detail.starts_with("To RSA clients: "), "{}", v.detail);
+        assert!(
+            v.detail.ends_with("ECDSA clients get serial A: current."),
+            "{}",
+            v.detail
+        );
+        assert!(
+            v.next_step.starts_with("Install the full chain"),
+            "{}",
+            v.next_step
+        );
+        // Without the second look it is the old certificate, renewed.
+        let o = presenting("www.x.com", "10.0.0.1", "A", nb, na);
+        assert_eq!(judge_one(o, &i, &p).0.status, Status::RenewedNotDeployed);
     }
 
     #[test]

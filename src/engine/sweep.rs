@@ -559,16 +559,7 @@ impl Engine {
             )
             .await;
             let Ok(a) = probed else {
-                break Attempt {
-                    error: Some(ErrorInfo {
-                        class: ErrorClass::TlsTimeout,
-                        message: format!(
-                            "no result within the per-endpoint deadline of {}",
-                            crate::duration::display(self.cfg.deadline)
-                        ),
-                    }),
-                    ..Attempt::default()
-                };
+                break self.past_deadline("");
             };
             if a.retry_may_help && attempts <= self.cfg.retries && !cancel.is_cancelled() {
                 let backoff = Duration::from_millis(200u64 << attempts.min(5));
@@ -639,37 +630,50 @@ impl Engine {
             probe(&tls, addr, ep.sni.as_deref(), starttls, self.timeouts()),
         )
         .await;
-        let a = probed.unwrap_or_else(|_| Attempt {
+        let a = probed.unwrap_or_else(|_| self.past_deadline("what was left of "));
+        let (cert, findings, trust_detail) = self.judged(&a.chain, ep.sni.as_deref());
+        Some(Box::new(OtherKey {
+            offered: family,
+            cert,
+            findings,
+            trust_detail,
+            error: a.error,
+        }))
+    }
+
+    /// The attempt a connection the endpoint's deadline cut short ends with; `part` words
+    /// which part of the deadline it had.
+    fn past_deadline(&self, part: &str) -> Attempt {
+        Attempt {
             error: Some(ErrorInfo {
                 class: ErrorClass::TlsTimeout,
                 message: format!(
-                    "no result within what was left of the per-endpoint deadline of {}",
+                    "no result within {part}the per-endpoint deadline of {}",
                     crate::duration::display(self.cfg.deadline)
                 ),
             }),
             ..Attempt::default()
-        });
-        let mut other = OtherKey {
-            offered: family,
-            cert: None,
-            findings: Vec::new(),
-            trust_detail: None,
-            error: a.error,
-        };
-        if let Some(leaf) = a.chain.first() {
-            match crate::cert::cert_info(leaf) {
-                Ok(info) => {
-                    let report = self
-                        .trust
-                        .judge(&a.chain, &info, ep.sni.as_deref(), now_unix());
-                    other.findings = report.findings;
-                    other.trust_detail = report.detail;
-                    other.cert = Some(info);
-                }
-                Err(e) => other.trust_detail = Some(e.to_string()),
-            }
         }
-        Some(Box::new(other))
+    }
+
+    /// The facts of `chain`'s leaf and the trust judgement of `chain` for `sni`: no leaf
+    /// facts when there is no chain, or when the leaf cannot be parsed (then the detail
+    /// says why).
+    fn judged(
+        &self,
+        chain: &[rustls::pki_types::CertificateDer<'static>],
+        sni: Option<&str>,
+    ) -> (Option<crate::model::CertInfo>, Vec<Finding>, Option<String>) {
+        let Some(leaf) = chain.first() else {
+            return (None, Vec::new(), None);
+        };
+        match crate::cert::cert_info(leaf) {
+            Ok(info) => {
+                let report = self.trust.judge(chain, &info, sni, now_unix());
+                (Some(info), report.findings, report.detail)
+            }
+            Err(e) => (None, Vec::new(), Some(e.to_string())),
+        }
     }
 
     /// `--starttls auto` on a port it knows no protocol for: a server that answered the
@@ -831,23 +835,13 @@ impl Engine {
             other_key: None,
         };
         let chain = attempt.chain;
-        if let Some(leaf) = chain.first() {
-            match crate::cert::cert_info(leaf) {
-                Ok(info) => {
-                    let report = self
-                        .trust
-                        .judge(&chain, &info, obs.sni.as_deref(), now_unix());
-                    obs.findings = report.findings;
-                    obs.trust_detail = report.detail;
-                    obs.cert = Some(info);
-                    if attempt.uncommon {
-                        obs.findings.push(Finding::UncommonTls);
-                    } else if attempt.legacy {
-                        obs.findings.push(Finding::LegacyTls);
-                    }
-                }
-                Err(e) => {
-                    obs.trust_detail = Some(e.to_string());
+        if !chain.is_empty() {
+            (obs.cert, obs.findings, obs.trust_detail) = self.judged(&chain, obs.sni.as_deref());
+            if obs.cert.is_some() {
+                if attempt.uncommon {
+                    obs.findings.push(Finding::UncommonTls);
+                } else if attempt.legacy {
+                    obs.findings.push(Finding::LegacyTls);
                 }
             }
             // The leaf was just parsed for its facts; only the rest of the chain needs it.
