@@ -420,10 +420,20 @@ impl Identities {
     }
 
     /// The version that renewed record `ri` for `host`: the newest eligible version of its
-    /// identity, when that is provably later than `ri`.
-    pub fn renewal_of(&self, ri: usize, host: &str, now: i64) -> Option<usize> {
+    /// identity, when that is provably later than `ri`. A certificate served for a name it
+    /// does not cover (`name_mismatch`: a default certificate, another site's) was renewed
+    /// for this name only when its renewal covers the name (a renewal that added it);
+    /// otherwise what is wrong here is the binding, not the deployment of its renewal.
+    pub fn renewal_of(
+        &self,
+        ri: usize,
+        host: &str,
+        now: i64,
+        name_mismatch: bool,
+    ) -> Option<usize> {
         self.newest(self.identity_of[ri], Some(host), now)
             .filter(|&ei| ei != ri && self.is_newer(ei, ri))
+            .filter(|&ei| !name_mismatch || self.records[ei].covers(host))
     }
 
     /// For record `ri` served beside its identity's newest version `ei` (to clients of the
@@ -712,8 +722,9 @@ impl SecondLook for RenewalLook {
         let family = KeyFamily::of_key_type(&c.key_type)?;
         let host = o.sni.as_deref().unwrap_or(&o.host);
         let (ri, _) = self.ids.match_cert(c, host)?;
+        let mismatch = o.findings.contains(&Finding::HostnameMismatch);
         self.ids
-            .renewal_of(ri, host, self.now)
+            .renewal_of(ri, host, self.now, mismatch)
             .map(|_| family.other())
     }
 }
@@ -868,6 +879,7 @@ fn judge(
     let mut tie = None;
     // The renewal, served to clients of the other key type, and what the second look got.
     let mut beside: Option<(usize, &OtherKey)> = None;
+    let mut outdated: Option<usize> = None;
     let matched = ids.match_cert(&c, &host);
     let mut expected_idx = None;
     let expired = p.now > c.not_after_unix;
@@ -887,7 +899,10 @@ fn judge(
                     expected_idx = ids.newest(id, Some(&host), p.now);
                 }
             }
-            let mut renewal = exp.filter(|&ei| ei != ri && ids.is_newer(ei, ri));
+            let mismatch = o.findings.contains(&Finding::HostnameMismatch);
+            let mut renewal = ids.renewal_of(ri, &host, p.now, mismatch);
+            // Told beside the name mismatch: the certificate bound here is outdated too.
+            outdated = exp.filter(|&ei| renewal.is_none() && ei != ri && ids.is_newer(ei, ri));
             if let Some(ei) = renewal {
                 match renewal_served_beside(&o, ids, (ri, ei), &host, p.now) {
                     // Both are served, each to its key type's clients: what is served is
@@ -1015,6 +1030,13 @@ fn judge(
                 "Serves {presented}, which does not cover {host} (names: {}).",
                 c.sans.join(", ")
             );
+            if let Some(e) = outdated.map(|i| &ids.records[i]) {
+                detail.push_str(&format!(
+                    " It is also an outdated version of its own identity, renewed as serial {} (record {}).",
+                    e.serial.as_ref().map_or("?", |s| s.canonical.as_str()),
+                    e.record_id
+                ));
+            }
             next = format!("Check the SNI / virtual-host binding for {host}, or reissue the certificate with {host} as a SAN.");
         }
     }
@@ -1693,6 +1715,40 @@ mod tests {
         // Without the second look it is the old certificate, renewed.
         let o = presenting("www.x.com", "10.0.0.1", "A", nb, na);
         assert_eq!(judge_one(o, &i, &p).0.status, Status::RenewedNotDeployed);
+    }
+
+    #[test]
+    fn a_certificate_bound_to_a_name_it_does_not_cover_is_a_binding_fault_not_a_missed_renewal() {
+        // A proxy's default certificate answering for a name it has none for: its own
+        // renewal is not what this name needs. A renewal that added the name is.
+        let i = ids(&format!(
+            "{H}A,,www.x.com,0A,2026-01-01,,CA,,Issued\n\
+             B,,www.x.com;new.x.com,0B,2026-02-01,,CA,,Issued\n"
+        ));
+        let p = policy();
+        let (nb, na) = (1_767_225_600, 1_798_761_600);
+        let mut o = presenting("other.x.com", "10.0.0.1", "A", nb, na);
+        o.findings.push(Finding::HostnameMismatch);
+        let v = judge_one(o, &i, &p).0;
+        assert_eq!(v.status, Status::HostnameMismatch, "{}", v.detail);
+        assert!(!v.findings.contains(&"renewed_not_deployed".to_string()));
+        assert!(
+            v.detail
+                .contains("also an outdated version of its own identity, renewed as serial B"),
+            "{}",
+            v.detail
+        );
+        assert!(v
+            .next_step
+            .starts_with("Check the SNI / virtual-host binding"));
+        let mut o = presenting("new.x.com", "10.0.0.1", "A", nb, na);
+        o.findings.push(Finding::HostnameMismatch);
+        let v = judge_one(o, &i, &p).0;
+        assert_eq!(v.status, Status::RenewedNotDeployed, "{}", v.detail);
+        assert_eq!(
+            v.expected.as_ref().and_then(|e| e.serial.as_deref()),
+            Some("B")
+        );
     }
 
     #[test]
