@@ -599,9 +599,10 @@ impl Engine {
             .any(|f| matches!(f, Finding::LegacyTls | Finding::UncommonTls));
         if let (Some(look), true, true) = (&self.cfg.second_look, obs.cert.is_some(), modern) {
             if let Some(family) = look.wanted(&obs) {
-                obs.other_key = self
-                    .other_key(ep, starttls, family, &mut deadline, cancel)
-                    .await;
+                // Boxed: inline, its handshake's state would widen every endpoint's task,
+                // and with it the memory of a sweep's thousand tasks in flight, by ~3 MB.
+                obs.other_key =
+                    Box::pin(self.other_key(ep, starttls, family, &mut deadline, cancel)).await;
             }
         }
         obs
