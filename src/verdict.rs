@@ -879,7 +879,7 @@ fn judge(
     let mut tie = None;
     // The renewal, served to clients of the other key type, and what the second look got.
     let mut beside: Option<(usize, &OtherKey)> = None;
-    let mut outdated: Option<usize> = None;
+    let mut later_version: Option<usize> = None;
     let matched = ids.match_cert(&c, &host);
     let mut expected_idx = None;
     let expired = p.now > c.not_after_unix;
@@ -901,8 +901,8 @@ fn judge(
             }
             let mismatch = o.findings.contains(&Finding::HostnameMismatch);
             let mut renewal = ids.renewal_of(ri, &host, p.now, mismatch);
-            // Told beside the name mismatch: the certificate bound here is outdated too.
-            outdated = exp.filter(|&ei| renewal.is_none() && ei != ri && ids.is_newer(ei, ri));
+            // Told beside the name mismatch: the certificate bound here has a later version.
+            later_version = exp.filter(|&ei| renewal.is_none() && ei != ri && ids.is_newer(ei, ri));
             if let Some(ei) = renewal {
                 match renewal_served_beside(&o, ids, (ri, ei), &host, p.now) {
                     // Both are served, each to its key type's clients: what is served is
@@ -1030,9 +1030,9 @@ fn judge(
                 "Serves {presented}, which does not cover {host} (names: {}).",
                 c.sans.join(", ")
             );
-            if let Some(e) = outdated.map(|i| &ids.records[i]) {
+            if let Some(e) = later_version.map(|i| &ids.records[i]) {
                 detail.push_str(&format!(
-                    " It is also an outdated version of its own identity, renewed as serial {} (record {}).",
+                    " Its own identity has a later version: serial {} (record {}).",
                     e.serial.as_ref().map_or("?", |s| s.canonical.as_str()),
                     e.record_id
                 ));
@@ -1734,7 +1734,7 @@ mod tests {
         assert!(!v.findings.contains(&"renewed_not_deployed".to_string()));
         assert!(
             v.detail
-                .contains("also an outdated version of its own identity, renewed as serial B"),
+                .contains("Its own identity has a later version: serial B"),
             "{}",
             v.detail
         );
