@@ -90,6 +90,11 @@ pub async fn run_demo(args: DemoArgs) -> Result<u8, Error> {
     let cdn_old = issue(&["cdn.acme.example"], 0x0700, 90, 275, full)?;
     let cdn_re = issue(&["cdn.acme.example"], 0x0701, 30, 275, full)?;
     let new_old = issue(&["new.acme.example"], 0x0990, 360, 5, full)?;
+    // One certificate per key type on one server, the RSA one renewed later.
+    let edge_ec = issue(&["edge.acme.example"], 0x0601, 45, 320, full)?;
+    let edge_rsa = pki
+        .issue(&LeafSpec::new(&["edge.acme.example"], 0x1201, 20, 345).with_rsa())
+        .map_err(rt)?;
     let new_new = pki
         .issue(&LeafSpec {
             not_before: now - time::Duration::hours(2),
@@ -197,6 +202,20 @@ pub async fn run_demo(args: DemoArgs) -> Result<u8, Error> {
             ordered: ago(30),
         },
         Order {
+            order: "ORD-0601",
+            domain: "edge.acme.example",
+            leaf: Some(&edge_ec),
+            status: "Certificate Downloaded",
+            ordered: ago(45),
+        },
+        Order {
+            order: "ORD-1201",
+            domain: "edge.acme.example",
+            leaf: Some(&edge_rsa),
+            status: "Certificate Downloaded",
+            ordered: ago(20),
+        },
+        Order {
             order: "ORD-0990",
             domain: "new.acme.example",
             leaf: Some(&new_old),
@@ -256,6 +275,10 @@ pub async fn run_demo(args: DemoArgs) -> Result<u8, Error> {
     targets += &serve("blog.acme.example", &blog, any, &mut servers).await?;
     targets += &serve("cdn.acme.example", &cdn_re, any, &mut servers).await?;
     targets += &serve("new.acme.example", &new_old, any, &mut servers).await?;
+    let edge = fleet::serve_tls_key_types(any, &[&edge_ec, &edge_rsa])
+        .await
+        .map_err(rt)?;
+    targets += &row("edge.acme.example", edge, "", &mut servers);
     let refused = fleet::refused_addr(lo).await.map_err(rt)?;
     targets += &format!("status.acme.example,{},{},\n", refused.ip(), refused.port());
 

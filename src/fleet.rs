@@ -92,6 +92,8 @@ pub struct LeafSpec {
     pub serial: Vec<u8>,
     /// Chain shape.
     pub chain: ChainKind,
+    /// An RSA 2048 key instead of ECDSA P-256.
+    pub rsa: bool,
 }
 
 impl LeafSpec {
@@ -104,7 +106,14 @@ impl LeafSpec {
             not_after: now + time::Duration::days(days_left),
             serial: serial_bytes(serial),
             chain: ChainKind::Full,
+            rsa: false,
         }
+    }
+
+    /// The same with an RSA key.
+    pub fn with_rsa(mut self) -> Self {
+        self.rsa = true;
+        self
     }
 
     /// The same with another chain shape.
@@ -161,6 +170,20 @@ impl Leaf {
     }
 }
 
+/// A fresh RSA 2048 key: ring cannot generate RSA keys, aws-lc-rs (already built for
+/// X25519) can.
+fn rsa_key() -> Result<KeyPair, FleetError> {
+    use aws_lc_rs::encoding::AsDer;
+    let unspecified = |_| rcgen::Error::CouldNotParseKeyPair;
+    let key =
+        aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).map_err(unspecified)?;
+    let der = key.as_der().map_err(unspecified)?;
+    Ok(KeyPair::from_pkcs8_der_and_sign_algo(
+        &PrivatePkcs8KeyDer::from(der.as_ref()),
+        &rcgen::PKCS_RSA_SHA256,
+    )?)
+}
+
 impl Pki {
     /// A fresh root and intermediate named after `label`.
     pub fn new(label: &str) -> Result<Self, FleetError> {
@@ -190,7 +213,11 @@ impl Pki {
 
     /// Issues a leaf.
     pub fn issue(&self, spec: &LeafSpec) -> Result<Leaf, FleetError> {
-        let key = KeyPair::generate()?;
+        let key = if spec.rsa {
+            rsa_key()?
+        } else {
+            KeyPair::generate()?
+        };
         let mut p = CertificateParams::new(spec.names.clone())?;
         let mut dn = DistinguishedName::new();
         if let Some(cn) = spec.names.first() {
@@ -239,6 +266,36 @@ impl ResolvesServerCert for SniMap {
             .or(self.default.as_ref())
             .cloned()
     }
+}
+
+/// One certificate per key type: the first whose key can sign with a scheme the client
+/// offers, as servers holding an RSA and an ECDSA certificate for one name choose.
+#[derive(Debug)]
+struct ByKeyType(Vec<Arc<CertifiedKey>>);
+
+impl ResolvesServerCert for ByKeyType {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let offered = hello.signature_schemes();
+        self.0
+            .iter()
+            .find(|k| k.key.choose_scheme(offered).is_some())
+            .cloned()
+    }
+}
+
+/// Serves `leaves`, one per key type, on `bind`: the one the client's signature schemes
+/// allow, the first if both do.
+pub async fn serve_tls_key_types(bind: SocketAddr, leaves: &[&Leaf]) -> Result<Server, FleetError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let keys = leaves
+        .iter()
+        .map(|l| l.certified_key())
+        .collect::<Result<Vec<_>, _>>()?;
+    let config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(ByKeyType(keys)));
+    serve_config(listen(bind)?, config)
 }
 
 /// A running server; stops when dropped.

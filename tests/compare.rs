@@ -112,6 +112,15 @@ async fn demo_fleet_gets_every_verdict_right() {
             Some(0x0701),
             Some(0x0701),
         ),
+        // An ECDSA and an RSA certificate on one server, the RSA one renewed later: both
+        // are the newest of their key type.
+        (
+            "edge.acme.example",
+            "127.0.0.1",
+            "current",
+            Some(0x0601),
+            Some(0x0601),
+        ),
         (
             "new.acme.example",
             "127.0.0.1",
@@ -175,6 +184,16 @@ async fn demo_fleet_gets_every_verdict_right() {
             .contains("incomplete_chain")
     );
 
+    let edge = &rows[&("edge.acme.example".into(), "127.0.0.1".into())];
+    assert_eq!(edge["findings"], "dual_certificates");
+    assert!(
+        edge["detail"].contains(&format!(
+            "its renewal serial {} (record ORD-1201) to RSA clients",
+            hex(0x1201)
+        )),
+        "{edge:?}"
+    );
+
     let mut ids = csv::Reader::from_path(dir.path().join("records.csv")).unwrap();
     let ids: Vec<HashMap<String, String>> = ids.deserialize().map(|r| r.unwrap()).collect();
     let api = ids
@@ -189,6 +208,15 @@ async fn demo_fleet_gets_every_verdict_right() {
         .unwrap();
     assert_eq!(cdn["newest_record_id"], "ORD-0700R001");
     assert_eq!(cdn["versions"], "2");
+    let edge = ids
+        .iter()
+        .find(|r| r["names"] == "edge.acme.example")
+        .unwrap();
+    assert_eq!(edge["newest_record_id"], "ORD-1201");
+    assert_eq!(
+        (edge["findings"].as_str(), edge["stale_at"].as_str()),
+        ("", "")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
