@@ -186,6 +186,11 @@ async fn demo_fleet_gets_every_verdict_right() {
 
     let edge = &rows[&("edge.acme.example".into(), "127.0.0.1".into())];
     assert_eq!(edge["findings"], "dual_certificates");
+    assert_eq!(edge["other_key_serial"], hex(0x1201));
+    assert_eq!(
+        rows[&("www.acme.example".into(), "127.0.0.1".into())]["other_key_serial"],
+        ""
+    );
     assert!(
         edge["detail"].contains(&format!(
             "its renewal serial {} (record ORD-1201) to RSA clients",

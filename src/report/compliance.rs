@@ -67,6 +67,11 @@ pub struct ComplianceRow {
     /// Protocol spoken before TLS (`smtp`, `ldap`, ...), empty for TLS from the first byte.
     /// Last, as it came after the other columns.
     pub starttls: String,
+    /// The endpoint's certificate of the other key type, when a second look found one
+    /// (`dual_certificates`): its serial. Last, as it came later.
+    pub other_key_serial: String,
+    /// Its notAfter.
+    pub other_key_not_after: String,
 }
 
 /// Column names, in order.
@@ -100,12 +105,19 @@ pub const COMPLIANCE_COLUMNS: &[&str] = &[
     "detail",
     "next_step",
     "starttls",
+    "other_key_serial",
+    "other_key_not_after",
 ];
 
 impl ComplianceRow {
     /// Flattens a verdict.
     pub fn from_verdict(v: &Verdict, now_unix: i64) -> Self {
         let o = &v.observation;
+        let other = o
+            .other_key
+            .as_ref()
+            .and_then(|k| k.cert.as_ref())
+            .filter(|c| o.cert.as_ref().is_none_or(|mine| mine.serial != c.serial));
         let c = o.cert.as_ref();
         let m = v.matched.as_ref();
         let e = v.expected.as_ref();
@@ -155,6 +167,8 @@ impl ComplianceRow {
                 .starttls
                 .map(|p| p.as_str().to_string())
                 .unwrap_or_default(),
+            other_key_serial: other.map(|c| c.serial.clone()).unwrap_or_default(),
+            other_key_not_after: other.map(|c| c.not_after.clone()).unwrap_or_default(),
         }
     }
 }
