@@ -729,8 +729,8 @@ impl SecondLook for RenewalLook {
     }
 }
 
-/// What the second look got, when it did not find the renewal: evidence that the endpoint
-/// holds no certificate of the other key type, or an old one.
+/// What the second look got when it found no other certificate: evidence that the endpoint
+/// holds none of the other key type.
 fn second_look_text(other: &OtherKey) -> String {
     let got = match (&other.cert, &other.error) {
         (Some(c), _) => format!("serial {} (expires {})", c.serial, c.not_after),
@@ -972,7 +972,10 @@ fn judge(
                         "Check the renewal order's linked provisioning bot{bot}, confirm the deployment profile reloads or restarts the service, re-run provisioning, then verify the endpoint again."
                     );
                 }
-                if let Some(other) = &o.other_key {
+                // A second certificate is judged on its own (`judge_one`) and named there.
+                let no_other_cert =
+                    |k: &&OtherKey| k.cert.as_ref().is_none_or(|oc| oc.serial == c.serial);
+                if let Some(other) = o.other_key.as_deref().filter(no_other_cert) {
                     detail.push_str(&second_look_text(other));
                 }
             }
