@@ -436,23 +436,43 @@ impl Identities {
             .filter(|&ei| !name_mismatch || self.records[ei].covers(host))
     }
 
-    /// For record `ri` served beside its identity's newest version `ei` (to clients of the
-    /// other key type): the newest eligible version covering `host` that is later than `ri`
-    /// and neither's certificate. Without one, `ri` is the newest of its own kind; records
-    /// carry no key type, so such a version may be `ri`'s own renewal, and `ri` is stale.
-    fn renewal_beside(&self, ri: usize, ei: usize, host: &str, now: i64) -> Option<usize> {
+    /// For record `ri`, of key type `family` when known, served beside its identity's newest
+    /// version `ei` or another certificate of the other key type: the newest eligible
+    /// version covering `host` that is later than `ri`, neither's certificate and not known
+    /// to be of the other key type. Without one, `ri` is the newest of its own kind; a
+    /// version whose key type the records do not say may be `ri`'s own renewal.
+    fn renewal_beside(
+        &self,
+        ri: usize,
+        family: Option<KeyFamily>,
+        ei: usize,
+        host: &str,
+        now: i64,
+    ) -> Option<usize> {
         let serial = |j: usize| self.records[j].serial.as_ref().map(|s| &s.canonical);
+        let family = family.or(self.records[ri].key_family);
         self.members[self.identity_of[ri]]
             .iter()
             .copied()
             .filter(|&k| {
                 serial(k) != serial(ri)
                     && serial(k) != serial(ei)
+                    && !matches!((self.records[k].key_family, family), (Some(a), Some(b)) if a != b)
                     && self.eligible(k, now)
                     && self.records[k].covers(host)
                     && self.is_newer(k, ri)
             })
             .reduce(|a, b| if self.is_newer(b, a) { b } else { a })
+    }
+
+    /// Whether record `ri`'s identity has an eligible version covering `host` known (from
+    /// its PEM or a key type column) to be of key type `family`.
+    fn has_version_of(&self, ri: usize, family: KeyFamily, host: &str, now: i64) -> bool {
+        self.members[self.identity_of[ri]].iter().any(|&k| {
+            self.records[k].key_family == Some(family)
+                && self.eligible(k, now)
+                && self.records[k].covers(host)
+        })
     }
 
     /// The newest eligible member of identity `id`, preferring members that cover `host`.
@@ -698,6 +718,8 @@ fn turned(o: &Observation) -> Option<Box<Observation>> {
 /// renewed is asked again offering only the other key type, since a server holding an RSA
 /// and an ECDSA certificate for one name shows a client only one of them, and the renewal
 /// may be the other. Without it such an endpoint was `renewed_not_deployed` every night.
+/// An endpoint whose identity the records know to have versions of both key types (from
+/// PEMs or a key type column) is asked too, so a stale one beside the newest is seen.
 #[derive(Debug)]
 pub struct RenewalLook {
     ids: std::sync::Arc<Identities>,
@@ -722,10 +744,18 @@ impl SecondLook for RenewalLook {
         let family = KeyFamily::of_key_type(&c.key_type)?;
         let host = o.sni.as_deref().unwrap_or(&o.host);
         let (ri, _) = self.ids.match_cert(c, host)?;
+        let other = family.other();
+        // The records say the name has a certificate of the other key type: see that it is
+        // served, and the right one.
+        if self.ids.has_version_of(ri, other, host, self.now) {
+            return Some(other);
+        }
         let mismatch = o.findings.contains(&Finding::HostnameMismatch);
+        // A renewal known to be of the served key type cannot be behind the other's offer.
         self.ids
             .renewal_of(ri, host, self.now, mismatch)
-            .map(|_| family.other())
+            .filter(|&ei| self.ids.records[ei].key_family != Some(family))
+            .map(|_| other)
     }
 }
 
@@ -743,20 +773,40 @@ fn second_look_text(other: &OtherKey) -> String {
     )
 }
 
+/// What the second look says of `ei`, the version that renewed the served record `ri`.
+enum Beside<'a> {
+    /// It got `ei` itself: the endpoint serves both, each to its key type's clients.
+    Renewal(&'a OtherKey),
+    /// It got another certificate of `ei`'s key type (known from the records): that one is
+    /// judged on its own, and `ri` against the versions of its own kind.
+    SameKindAsRenewal,
+}
+
 /// Whether the second look (the other key type's handshake) got `ei`, the renewal of the
-/// served record `ri`: the endpoint serves both. Then also the version that renewed `ri`
-/// itself, if there is one besides `ei` (see [`Identities::renewal_beside`]).
+/// served record `ri`, or another certificate of `ei`'s key type; then also the version that
+/// renewed `ri` itself, if there is one besides `ei` (see [`Identities::renewal_beside`]).
 fn renewal_served_beside<'a>(
     o: &'a Observation,
     ids: &Identities,
     (ri, ei): (usize, usize),
     host: &str,
     now: i64,
-) -> Option<(&'a OtherKey, Option<usize>)> {
+) -> Option<(Beside<'a>, Option<usize>)> {
     let other = o.other_key.as_deref()?;
-    let (oi, _) = ids.match_cert(other.cert.as_ref()?, host)?;
+    let cert = other.cert.as_ref()?;
+    let served = o
+        .cert
+        .as_ref()
+        .and_then(|c| KeyFamily::of_key_type(&c.key_type));
+    let own = || ids.renewal_beside(ri, served, ei, host, now);
     let serial = |j: usize| ids.records[j].serial.as_ref().map(|s| &s.canonical);
-    (serial(oi) == serial(ei)).then(|| (other, ids.renewal_beside(ri, ei, host, now)))
+    match ids.match_cert(cert, host) {
+        Some((oi, _)) if serial(oi) == serial(ei) => Some((Beside::Renewal(other), own())),
+        _ if ids.records[ei].key_family == Some(other.offered) => {
+            Some((Beside::SameKindAsRenewal, own()))
+        }
+        _ => None,
+    }
 }
 
 /// Partial rollouts: endpoints of one name (host and port) that disagree, one load-balancer
@@ -880,6 +930,9 @@ fn judge(
     // The renewal, served to clients of the other key type, and what the second look got.
     let mut beside: Option<(usize, &OtherKey)> = None;
     let mut later_version: Option<usize> = None;
+    // The served certificate is the newest of its key type; a later one of the other type
+    // exists and is judged as the endpoint's second certificate.
+    let mut newest_of_kind = false;
     let matched = ids.match_cert(&c, &host);
     let mut expected_idx = None;
     let expired = p.now > c.not_after_unix;
@@ -907,12 +960,16 @@ fn judge(
                 match renewal_served_beside(&o, ids, (ri, ei), &host, p.now) {
                     // Both are served, each to its key type's clients: what is served is
                     // the newest of its kind, and so expected below.
-                    Some((other, None)) => {
+                    Some((Beside::Renewal(other), None)) => {
                         beside = Some((ei, other));
                         renewal = None;
                     }
-                    // The newest is served beside it, but a later version than the served
-                    // one remains: that is what this key type's clients should get.
+                    Some((Beside::SameKindAsRenewal, None)) => {
+                        newest_of_kind = true;
+                        renewal = None;
+                    }
+                    // A later version than the served one remains: that is what this key
+                    // type's clients should get.
                     Some((_, Some(own))) => {
                         renewal = Some(own);
                         expected_idx = Some(own);
@@ -1080,11 +1137,14 @@ fn judge(
     statuses.dedup();
     let status = statuses.first().copied().unwrap_or(Status::Current);
     if status == Status::Current {
+        let kind = KeyFamily::of_key_type(&c.key_type).map_or("?", KeyFamily::as_str);
         detail = match beside {
+            None if newest_of_kind => format!(
+                "Serves the newest {kind} certificate of its identity (a later one has the other key type): {presented}."
+            ),
             None => format!("Serves the newest certificate of its identity: {presented}."),
             Some((ei, other)) => format!(
-                "Serves the newest certificates of its identity, one per key type: {presented} to {} clients and its renewal serial {} (record {}) to {} clients.",
-                KeyFamily::of_key_type(&c.key_type).map_or("?", KeyFamily::as_str),
+                "Serves the newest certificates of its identity, one per key type: {presented} to {kind} clients and its renewal serial {} (record {}) to {} clients.",
                 other.cert.as_ref().map_or("?", |oc| oc.serial.as_str()),
                 ids.records[ei].record_id,
                 other.offered.as_str()
@@ -1351,7 +1411,7 @@ fn identity_row(
                 // own kind: both are deployed there (see `renewal_served_beside`).
                 let beside = deployed.contains(at)
                     && ids
-                        .renewal_beside(m, newest, place_host(at), p.now)
+                        .renewal_beside(m, None, newest, place_host(at), p.now)
                         .is_none();
                 if !beside {
                     stale.push(format!("{at} (serial {})", s.canonical));
@@ -1751,6 +1811,112 @@ mod tests {
         assert_eq!(
             v.expected.as_ref().and_then(|e| e.serial.as_deref()),
             Some("B")
+        );
+    }
+
+    /// `presenting` with the key type `key_type` and, when given, a second look's
+    /// certificate `other` of the other key type.
+    fn presenting_key(
+        host: &str,
+        serial: &str,
+        key_type: &str,
+        other: Option<&str>,
+    ) -> Box<Observation> {
+        let (nb, na) = (1_767_225_600, 1_798_761_600);
+        let mut o = presenting(host, "10.0.0.1", serial, nb, na);
+        if let Some(c) = &mut o.cert {
+            c.key_type = key_type.into();
+        }
+        let family = KeyFamily::of_key_type(key_type).map(KeyFamily::other);
+        o.other_key = other.zip(family).map(|(serial, offered)| {
+            let mut cert = presenting(host, "10.0.0.1", serial, nb, na).cert.take();
+            if let Some(c) = &mut cert {
+                c.key_type = if offered == KeyFamily::Rsa {
+                    "RSA"
+                } else {
+                    "EC"
+                }
+                .into();
+            }
+            Box::new(crate::model::OtherKey {
+                offered,
+                cert,
+                findings: Vec::new(),
+                trust_detail: None,
+                error: None,
+            })
+        });
+        o
+    }
+
+    #[test]
+    fn key_types_in_the_records_choose_the_second_look_and_the_stale_version() {
+        let i = std::sync::Arc::new(ids(
+            "Certificate ID,SANs,Serial,Valid From,Status,Key Type\n\
+             A,www.x.com,0A,2026-01-01,Issued,ECDSA P-256\n\
+             B,www.x.com,0B,2026-02-01,Issued,RSA 2048\n\
+             C,api.x.com,0C,2026-01-01,Issued,EC\n\
+             D,api.x.com,0D,2026-02-01,Issued,prime256v1\n\
+             E,old.x.com,0E,2026-01-01,Issued,\n\
+             F,old.x.com,0F,2026-02-01,Issued,\n\
+             G,dual.x.com,1A,2026-01-01,Issued,EC\n\
+             H,dual.x.com,1B,2026-02-01,Issued,RSA\n\
+             J,dual.x.com,1C,2026-03-01,Issued,RSA\n\
+             K,mig.x.com,2A,2026-01-01,Issued,RSA\n\
+             L,mig.x.com,2B,2026-02-01,Issued,EC\n",
+        ));
+        let p = policy();
+        let look = RenewalLook::new(i.clone(), p.now, false);
+        let wanted =
+            |host: &str, serial: &str| look.wanted(&presenting_key(host, serial, "EC", None));
+        // The records know an RSA version of the name: asked even while serving the newest.
+        assert_eq!(wanted("www.x.com", "A"), Some(KeyFamily::Rsa));
+        // The renewal is ECDSA too: no RSA offer can reach it.
+        assert_eq!(wanted("api.x.com", "C"), None);
+        assert_eq!(wanted("api.x.com", "D"), None);
+        // Key types unknown: the renewal may be the other one.
+        assert_eq!(wanted("old.x.com", "E"), Some(KeyFamily::Rsa));
+        assert_eq!(wanted("old.x.com", "F"), None);
+        // G (ECDSA) beside J, the newest (RSA): H, the later version between them, is RSA,
+        // so G is still the newest of its kind (without key types it was stale).
+        let (v, serves) = judge_one(presenting_key("dual.x.com", "1A", "EC", Some("1C")), &i, &p);
+        assert_eq!(v.status, Status::Current, "{}", v.detail);
+        assert!(serves);
+        assert!(v.findings.contains(&"dual_certificates".to_string()));
+        // ... and H beside the ECDSA one is stale: J renewed it.
+        let (v, _) = judge_one(presenting_key("dual.x.com", "1A", "EC", Some("1B")), &i, &p);
+        assert_eq!(v.status, Status::RenewedNotDeployed, "{}", v.detail);
+        assert_eq!(
+            v.observation.cert.as_ref().map(|c| c.serial.as_str()),
+            Some("1B")
+        );
+        assert_eq!(
+            v.expected.as_ref().and_then(|e| e.serial.as_deref()),
+            Some("1C")
+        );
+        assert!(
+            v.detail.ends_with("ECDSA clients get serial 1A: current."),
+            "{}",
+            v.detail
+        );
+        // A migration to ECDSA not deployed: the server has only the old RSA certificate and
+        // refuses the ECDSA offer, so the newest (of the other key type) is what it lacks.
+        let mut o = presenting_key("mig.x.com", "2A", "RSA", None);
+        o.other_key = Some(Box::new(crate::model::OtherKey {
+            offered: KeyFamily::Ecdsa,
+            cert: None,
+            findings: Vec::new(),
+            trust_detail: None,
+            error: Some(crate::model::ErrorInfo {
+                class: ErrorClass::TlsProtocol,
+                message: "server sent alert HandshakeFailure".into(),
+            }),
+        }));
+        let v = judge_one(o, &i, &p).0;
+        assert_eq!(v.status, Status::RenewedNotDeployed, "{}", v.detail);
+        assert_eq!(
+            v.expected.as_ref().and_then(|e| e.serial.as_deref()),
+            Some("2B")
         );
     }
 

@@ -1812,6 +1812,23 @@ async fn both_key_types_finds_a_stale_certificate_beside_a_current_one() {
     let rows = records_rows(dir.path());
     assert!(rows["stale.test"]["stale_at"].contains("5B01"));
 
+    // With key types in the export, the records say stale.test has an RSA certificate:
+    // it is looked for without the option, and plain.test (ECDSA only) is not asked.
+    let typed = "Serial Number,Common Name,Valid From,Valid To,Status,Key Algorithm\n\
+         5B01,stale.test,2026-01-01,2030-01-01,Issued,RSA\n\
+         5B02,stale.test,2026-02-01,2030-02-01,Issued,RSA\n\
+         5E03,stale.test,2026-03-01,2030-03-01,Issued,EC\n\
+         7E01,plain.test,2026-01-01,2030-01-01,Issued,EC\n";
+    let out = ca.compare(dir.path(), &targets, typed, &[]).await;
+    let v = verdict_of(&out, "stale.test");
+    assert_eq!(v.status, Status::RenewedNotDeployed, "{}", v.detail);
+    assert_eq!(v.observation.cert.as_ref().unwrap().serial, "5B01");
+    assert!(verdict_of(&out, "plain.test")
+        .observation
+        .other_key
+        .is_none());
+    assert_eq!(out.summary.second_looks, 1);
+
     // A plain sweep with it reports the second certificate in the scan report's columns.
     let report = dir.path().join("scan.csv");
     let targets_file = dir.path().join("targets.txt");

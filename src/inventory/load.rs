@@ -53,6 +53,7 @@ pub(crate) enum Field {
     Group,
     Pem,
     ChainPem,
+    KeyType,
 }
 
 impl Field {
@@ -85,6 +86,7 @@ impl Field {
         ("group", Field::Group),
         ("pem", Field::Pem),
         ("chain_pem", Field::ChainPem),
+        ("key_type", Field::KeyType),
     ];
 }
 
@@ -157,6 +159,7 @@ fn field_of(header: &str) -> Option<Field> {
         "groupnumber" | "group" => Field::Group,
         "certificatepem" | "pem" | "certificate" | "endentitycertificate" => Field::Pem,
         "chainpem" | "chain" | "fullchain" | "fullchainpem" | "certificatechain" => Field::ChainPem,
+        "keytype" | "keyalgorithm" | "publickeyalgorithm" | "keyalg" => Field::KeyType,
         _ => return None,
     })
 }
@@ -808,6 +811,8 @@ fn build(
         dcv_method: text(Field::Dcv),
         group: text(Field::Group),
         from_pem: false,
+        // Other key types (Ed25519, DSA) are no key family a client's offer can single out.
+        key_family: get(Field::KeyType).and_then(|(_, v)| key_family(v)),
     };
     if let Some(p) = val(Field::Pem) {
         apply_pem(&mut rec, &p).map_err(|r| err(Field::Pem, r))?;
@@ -824,6 +829,24 @@ fn build(
         rec.status = RecordStatus::Pending;
     }
     Ok(rec)
+}
+
+/// The key family a key type column names: `RSA`, `RSA 2048`, `rsaEncryption`; `EC`,
+/// `ECDSA`, `ECC`, `EC P-256`, `prime256v1`, `secp384r1`.
+fn key_family(v: &str) -> Option<crate::model::KeyFamily> {
+    use crate::model::KeyFamily;
+    let k = v.to_ascii_lowercase();
+    if k.starts_with("rsa") {
+        Some(KeyFamily::Rsa)
+    } else if k.starts_with("ec")
+        || k.starts_with("prime")
+        || k.starts_with("secp")
+        || k.starts_with("p-")
+    {
+        Some(KeyFamily::Ecdsa)
+    } else {
+        None
+    }
 }
 
 /// Takes the certificate's own fields from the PEM in the row; the PEM wins.
@@ -885,6 +908,7 @@ fn apply_der(rec: &mut Record, der: &[u8]) -> Result<(), String> {
     rec.issuer = Some(info.issuer_cn.as_deref().unwrap_or(&info.issuer).into());
     rec.sha1 = Some(info.sha1.as_str().into());
     rec.sha256 = Some(info.sha256.as_str().into());
+    rec.key_family = crate::model::KeyFamily::of_key_type(&info.key_type);
     rec.from_pem = true;
     Ok(())
 }
@@ -1174,5 +1198,20 @@ mod tests {
             Some(leaf.serial_hex.clone())
         );
         assert_eq!(r.sans, ["shop.example.com"]);
+        assert_eq!(r.key_family, Some(crate::model::KeyFamily::Ecdsa));
+        // An RSA leaf's PEM gives its key type over a column that says otherwise.
+        let rsa = pki
+            .issue(&crate::fleet::LeafSpec::new(&["rsa.example.com"], 0x78, 10, 80).with_rsa())
+            .unwrap();
+        let row = serde_json::json!([{
+            "orderNumber": "ORD8", "domainName": "rsa.example.com",
+            "certificatePem": rsa.pem, "keyAlgorithm": "EC"
+        }]);
+        let out = load("r.json", row.to_string().as_bytes());
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        assert_eq!(
+            out.records[0].key_family,
+            Some(crate::model::KeyFamily::Rsa)
+        );
     }
 }

@@ -129,6 +129,8 @@ pub struct Record {
     pub group: Option<Box<str>>,
     /// Fields were taken from the certificate PEM in the row.
     pub from_pem: bool,
+    /// The key type (RSA or ECDSA), from the PEM or a key type column; unknown otherwise.
+    pub key_family: Option<crate::model::KeyFamily>,
 }
 
 impl Record {
