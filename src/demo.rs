@@ -322,13 +322,20 @@ pub async fn run_demo(args: DemoArgs) -> Result<u8, Error> {
     drop(servers);
 
     println!(
-        "{:<24} {:<22} {:<21} {:<18} {:<18}",
+        "{:<24} {:<22} {:<21} {:<18} {:<18} also",
         "host", "endpoint", "status", "serial", "expected"
     );
     for v in &outcome.verdicts {
         let o = &v.observation;
+        // What else holds, beside the status (which `findings` repeats).
+        let also: Vec<&str> = v
+            .findings
+            .iter()
+            .map(String::as_str)
+            .filter(|f| *f != v.status.as_str())
+            .collect();
         println!(
-            "{:<24} {:<22} {:<21} {:<18} {:<18}",
+            "{:<24} {:<22} {:<21} {:<18} {:<18} {}",
             o.host,
             format!(
                 "{}:{}{}",
@@ -342,6 +349,7 @@ pub async fn run_demo(args: DemoArgs) -> Result<u8, Error> {
                 .as_ref()
                 .and_then(|e| e.serial.as_deref())
                 .unwrap_or("-"),
+            also.join(","),
         );
     }
     if !args.quiet {
