@@ -1909,3 +1909,47 @@ async fn a_small_rsa_key_is_weak_and_unchecked_not_a_bad_signature() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipeline_checks_its_nodes_against_the_certificate_it_deployed() {
+    // After deploying a certificate, a pipeline hands certsweep the PEM it deployed: a node
+    // still serving the old one fails the step.
+    use certsweep::verdict::Status;
+    use openssl::ssl::SslVersion;
+    let ca = KeyTypesCa::new();
+    let versions = (SslVersion::TLS1_2, SslVersion::TLS1_3);
+    let old = openssl_server_keys(&[ca.ecdsa("deploy.test", "0D01")], versions);
+    let (new_cert, new_key) = ca.ecdsa("deploy.test", "0D02");
+    let pem = format!(
+        "{}{}",
+        String::from_utf8(new_cert.to_pem().unwrap()).unwrap(),
+        String::from_utf8(ca.cert.to_pem().unwrap()).unwrap()
+    );
+    let new = openssl_server_keys(&[(new_cert, new_key)], versions);
+    let dir = tempfile::tempdir().unwrap();
+    let targets = format!(
+        "deploy.test@127.0.0.1:{}\ndeploy.test@127.0.0.1:{}\n",
+        old.port(),
+        new.port()
+    );
+    let out = ca
+        .compare(dir.path(), &targets, &pem, &["--fail-on", "unmanaged"])
+        .await;
+    assert_eq!(
+        out.records, 1,
+        "the CA certificate in the file is no record"
+    );
+    let port = |v: &certsweep::verdict::Verdict| v.observation.port;
+    let stale = out.verdicts.iter().find(|v| port(v) == old.port()).unwrap();
+    assert_eq!(stale.status, Status::Unmanaged, "{}", stale.detail);
+    assert!(stale
+        .findings
+        .contains(&"names_managed_elsewhere".to_string()));
+    assert_eq!(
+        stale.expected.as_ref().and_then(|e| e.serial.as_deref()),
+        Some("D02")
+    );
+    let fresh = out.verdicts.iter().find(|v| port(v) == new.port()).unwrap();
+    assert_eq!(fresh.status, Status::Current, "{}", fresh.detail);
+    assert_eq!(out.exit_code, 1);
+}

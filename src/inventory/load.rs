@@ -257,8 +257,15 @@ fn sniff(input: &mut impl Read) -> io::Result<(Vec<u8>, usize, bool)> {
     let mut head = Vec::new();
     input.take(64 * 1024).read_to_end(&mut head)?;
     let bom = if head.starts_with(BOM) { BOM.len() } else { 0 };
-    let csv = matches!(first_byte(&head[bom..]), Some(b) if b != b'{' && b != b'[');
+    let csv = matches!(first_byte(&head[bom..]), Some(b) if b != b'{' && b != b'[')
+        && !is_pem(&head[bom..]);
     Ok((head, bom, csv))
+}
+
+/// Whether the text is PEM (certificates, as a deployment pipeline has them at hand).
+fn is_pem(text: &[u8]) -> bool {
+    let start = text.iter().position(|b| !b.is_ascii_whitespace());
+    start.is_some_and(|i| text[i..].starts_with(b"-----BEGIN "))
 }
 
 /// The first byte other than white space: `{` or `[` opens JSON, anything else is CSV.
@@ -348,7 +355,93 @@ pub fn load_bytes(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded
                     .push(err(line, "not UTF-8: export the file as UTF-8".into()));
             }
         },
+        Some(b'-') if is_pem(bytes) => load_pem(file, bytes, opts, out),
         Some(_) => load_csv(file, bytes, RowCount::of(bytes), opts, out),
+    }
+}
+
+/// Reads a PEM file: each end-entity certificate in it (one that issued none of the others,
+/// so a full chain gives its leaf) is a record of an issued certificate, named by the file
+/// line its block begins on. Other blocks (a private key beside the certificate) are
+/// skipped unread. For checking a deployment against the certificate it deployed.
+fn load_pem(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded) {
+    let shared: Arc<str> = file.into();
+    let err = |line: u64, reason: String| InventoryError {
+        file: file.to_string(),
+        line,
+        field: None,
+        reason,
+    };
+    // (line, the block's text) of every certificate block.
+    let mut blocks: Vec<(u64, String)> = Vec::new();
+    let mut open: Option<(u64, String)> = None;
+    for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
+        let line = String::from_utf8_lossy(line);
+        let line = line.trim_end();
+        match &mut open {
+            None if line == "-----BEGIN CERTIFICATE-----" => {
+                open = Some((i as u64 + 1, format!("{line}\n")));
+            }
+            None => {}
+            Some((_, text)) => {
+                text.push_str(line);
+                text.push('\n');
+                if line == "-----END CERTIFICATE-----" {
+                    blocks.extend(open.take());
+                }
+            }
+        }
+    }
+    if let Some((line, _)) = open {
+        out.errors
+            .push(err(line, "certificate block without its END line".into()));
+    }
+    let parsed: Vec<(u64, &str, Option<Vec<u8>>)> = blocks
+        .iter()
+        .map(|(line, text)| {
+            let der = pem::parse(text.as_bytes()).ok().map(|p| p.into_contents());
+            (*line, text.as_str(), der)
+        })
+        .collect();
+    let certs: Vec<Option<x509_parser::certificate::X509Certificate<'_>>> = parsed
+        .iter()
+        .map(|(_, _, der)| {
+            der.as_deref()
+                .and_then(|d| x509_parser::parse_x509_certificate(d).ok())
+                .map(|(_, c)| c)
+        })
+        .collect();
+    let issued_another = |i: usize| {
+        certs
+            .iter()
+            .enumerate()
+            .any(|(j, other)| match (&certs[i], other) {
+                (Some(me), Some(other)) => {
+                    j != i && other.issuer().as_raw() == me.subject().as_raw()
+                }
+                _ => false,
+            })
+    };
+    let mut found = false;
+    for (i, (line, text, _)) in parsed.iter().enumerate() {
+        if certs[i].is_none() {
+            out.errors
+                .push(err(*line, "certificate block does not parse".into()));
+            continue;
+        }
+        if issued_another(i) {
+            continue;
+        }
+        found = true;
+        let cells = [(Some(Field::Pem), "certificate", *text)];
+        match build(&shared, *line, &cells, Profile::Generic, opts) {
+            Ok(r) => out.records.push(r),
+            Err(e) => out.errors.push(e),
+        }
+    }
+    if !found && out.errors.iter().all(|e| e.file != file) {
+        out.errors
+            .push(err(1, "no certificate in the PEM file".into()));
     }
 }
 
@@ -1167,6 +1260,54 @@ mod tests {
             assert_eq!(l.errors.len(), 1, "{nl:?}");
             assert_eq!(l.errors[0].line, 46, "{nl:?}: {}", l.errors[0]);
         }
+    }
+
+    #[test]
+    fn a_pem_file_gives_its_end_entity_certificates_as_records() {
+        // What a deployment pipeline has at hand: the full chain it deployed, maybe with its
+        // key in the same file.
+        let pki = crate::fleet::Pki::new("Pem").unwrap();
+        let leaf = pki
+            .issue(&crate::fleet::LeafSpec::new(
+                &["www.example.com"],
+                0x51,
+                1,
+                90,
+            ))
+            .unwrap();
+        let block = |der: &[u8]| pem::encode(&pem::Pem::new("CERTIFICATE", der.to_vec()));
+        let text = format!(
+            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n{}{}\
+             -----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n",
+            block(&leaf.chain[1]),
+            block(&leaf.chain[0]),
+        );
+        // Lines of the certificate blocks: the intermediate's, the leaf's, the broken one's.
+        let begins: Vec<u64> = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| *l == "-----BEGIN CERTIFICATE-----")
+            .map(|(i, _)| i as u64 + 1)
+            .collect();
+        let out = load("fullchain.pem", text.as_bytes());
+        assert_eq!(out.records.len(), 1, "{:?}", out.errors);
+        let r = &out.records[0];
+        assert_eq!(
+            r.serial.as_ref().map(|s| s.canonical.as_str()),
+            Some(leaf.serial_hex.as_str())
+        );
+        assert_eq!(r.line, begins[1]);
+        assert_eq!(&*r.record_id, format!("fullchain.pem:{}", begins[1]));
+        assert_eq!(r.sans, ["www.example.com"]);
+        assert_eq!(out.errors.len(), 1, "{:?}", out.errors);
+        assert_eq!(out.errors[0].line, begins[2]);
+        // A file with no certificate says so.
+        let out = load(
+            "key.pem",
+            b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+        );
+        assert!(out.records.is_empty());
+        assert_eq!(out.errors[0].reason, "no certificate in the PEM file");
     }
 
     #[test]
