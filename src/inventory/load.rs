@@ -1301,6 +1301,16 @@ mod tests {
         assert_eq!(r.sans, ["www.example.com"]);
         assert_eq!(out.errors.len(), 1, "{:?}", out.errors);
         assert_eq!(out.errors[0].line, begins[2]);
+        // The sample in targets/: its leaf, not its CA.
+        let sample = include_bytes!("../../targets/fullchain.pem");
+        let out = load("fullchain.pem", sample);
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        let serials: Vec<&str> = out
+            .records
+            .iter()
+            .filter_map(|r| r.serial.as_ref().map(|s| s.canonical.as_str()))
+            .collect();
+        assert_eq!(serials, ["E85F3A2"]);
         // A file with no certificate says so.
         let out = load(
             "key.pem",
