@@ -360,8 +360,8 @@ pub fn load_bytes(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded
     }
 }
 
-/// Reads a PEM file: each end-entity certificate in it (one that issued none of the others,
-/// so a full chain gives its leaf) is a record of an issued certificate, named by the file
+/// Reads a PEM file: each end-entity certificate in it (not a CA, and one that issued none
+/// of the others, so a full chain gives its leaf) is a record of an issued certificate, named by the file
 /// line its block begins on. Other blocks (a private key beside the certificate) are
 /// skipped unread. For checking a deployment against the certificate it deployed.
 fn load_pem(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded) {
@@ -429,7 +429,9 @@ fn load_pem(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded) {
                 .push(err(*line, "certificate block does not parse".into()));
             continue;
         }
-        if issued_another(i) {
+        // A CA certificate is no endpoint's certificate, even one that issued none of the
+        // others here (a root in a CA bundle given by mistake).
+        if issued_another(i) || certs[i].as_ref().is_some_and(|c| c.is_ca()) {
             continue;
         }
         found = true;
@@ -441,7 +443,7 @@ fn load_pem(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded) {
     }
     if !found && out.errors.iter().all(|e| e.file != file) {
         out.errors
-            .push(err(1, "no certificate in the PEM file".into()));
+            .push(err(1, "no end-entity certificate in the PEM file".into()));
     }
 }
 
@@ -1317,7 +1319,18 @@ mod tests {
             b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
         );
         assert!(out.records.is_empty());
-        assert_eq!(out.errors[0].reason, "no certificate in the PEM file");
+        assert_eq!(
+            out.errors[0].reason,
+            "no end-entity certificate in the PEM file"
+        );
+        // Nor does a CA bundle.
+        let ca = pki.root_pem();
+        let out = load("roots.pem", ca.as_bytes());
+        assert!(out.records.is_empty());
+        assert_eq!(
+            out.errors[0].reason,
+            "no end-entity certificate in the PEM file"
+        );
     }
 
     #[test]
