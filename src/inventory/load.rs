@@ -633,7 +633,8 @@ impl JsonSink<'_> {
         let (newlines, last) = self.read.get();
         // A number's end is found by reading the byte after it, which may be a newline.
         let past = text.ends_with(|c: char| c.is_ascii_digit()) && last == b'\n';
-        let line = newlines - inside - u64::from(past) + 1;
+        // Never below the reader's count, but a bad line beats a panic.
+        let line = newlines.saturating_sub(inside + u64::from(past)) + 1;
         self.records += 1;
         json_record(&self.file, line, text, self.opts, self.out);
     }
@@ -1500,6 +1501,42 @@ mod tests {
             assert_eq!(lines, [3, 23, 26], "{nl:?}");
             assert_eq!(l.errors.len(), 1, "{nl:?}");
             assert_eq!(l.errors[0].line, 46, "{nl:?}: {}", l.errors[0]);
+        }
+    }
+
+    #[test]
+    fn the_streaming_json_reader_agrees_with_the_whole_text_on_cut_and_spliced_pages() {
+        // Every prefix of a page, and the page with each byte dropped: streamed or not, the
+        // same records and errors (mostly the whole-text reader's, after a fallback).
+        let page = include_bytes!("../../targets/certinext-orders.json");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.json");
+        let mut inputs: Vec<Vec<u8>> = (0..page.len())
+            .step_by(97)
+            .map(|n| page[..n].to_vec())
+            .collect();
+        inputs.extend(
+            (0..page.len())
+                .step_by(89)
+                .map(|i| [&page[..i], &page[i + 1..]].concat()),
+        );
+        for input in inputs {
+            std::fs::write(&path, &input).unwrap();
+            let expected = load("p", &input);
+            let mut streamed = Loaded::default();
+            load_path_streaming("p", &path, &ReadOptions::default(), &mut streamed, 0).unwrap();
+            assert_eq!(
+                streamed.records,
+                expected.records,
+                "{}",
+                String::from_utf8_lossy(&input)
+            );
+            assert_eq!(
+                streamed.errors,
+                expected.errors,
+                "{}",
+                String::from_utf8_lossy(&input)
+            );
         }
     }
 
