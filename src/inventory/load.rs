@@ -1511,15 +1511,8 @@ mod tests {
         let page = include_bytes!("../../targets/certinext-orders.json");
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.json");
-        let mut inputs: Vec<Vec<u8>> = (0..page.len())
-            .step_by(97)
-            .map(|n| page[..n].to_vec())
-            .collect();
-        inputs.extend(
-            (0..page.len())
-                .step_by(89)
-                .map(|i| [&page[..i], &page[i + 1..]].concat()),
-        );
+        let mut inputs: Vec<Vec<u8>> = (0..page.len()).map(|n| page[..n].to_vec()).collect();
+        inputs.extend((0..page.len()).map(|i| [&page[..i], &page[i + 1..]].concat()));
         for input in inputs {
             std::fs::write(&path, &input).unwrap();
             let expected = load("p", &input);
