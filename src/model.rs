@@ -507,8 +507,7 @@ pub struct EveryKeyType;
 
 impl SecondLook for EveryKeyType {
     fn wanted(&self, o: &Observation) -> Option<KeyFamily> {
-        let c = o.cert.as_ref()?;
-        KeyFamily::of_key_type(&c.key_type).map(KeyFamily::other)
+        o.cert.as_ref()?.key_family().map(KeyFamily::other)
     }
 }
 
@@ -521,7 +520,25 @@ pub trait SecondLook: Send + Sync + fmt::Debug {
     fn wanted(&self, o: &Observation) -> Option<KeyFamily>;
 }
 
+impl CertInfo {
+    /// Its key family, if RSA or ECDSA.
+    pub fn key_family(&self) -> Option<KeyFamily> {
+        KeyFamily::of_key_type(&self.key_type)
+    }
+}
+
 impl Observation {
+    /// The certificate a second look got ([`SecondLook`]) when it is not the presented one:
+    /// the endpoint's second certificate, of the other key type.
+    pub fn second_cert(&self) -> Option<&CertInfo> {
+        let theirs = self.other_key.as_ref()?.cert.as_ref()?;
+        let differs = self
+            .cert
+            .as_ref()
+            .is_none_or(|mine| mine.serial != theirs.serial);
+        differs.then_some(theirs)
+    }
+
     /// An endpoint that yielded no certificate, scanned now: `error` says why.
     pub fn failed(
         host: String,

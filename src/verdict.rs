@@ -3,7 +3,7 @@
 
 use crate::inventory::index::KeyIndex;
 use crate::inventory::record::{Record, RecordStatus};
-use crate::model::{ErrorClass, Finding, KeyFamily, Observation, OtherKey, SecondLook};
+use crate::model::{CertInfo, ErrorClass, Finding, KeyFamily, Observation, OtherKey, SecondLook};
 use crate::timefmt::rfc3339_unix;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -278,7 +278,7 @@ fn with_serial<'a>(
 ) -> impl Iterator<Item = usize> + 'a {
     by_serial
         .candidates(serial)
-        .filter(move |&i| records[i].serial.as_ref().map(|s| s.canonical.as_str()) == Some(serial))
+        .filter(move |&i| records[i].serial_hex() == Some(serial))
 }
 
 /// Whether `key` is the record's id, order number or request number, ignoring ASCII case.
@@ -406,7 +406,7 @@ impl Identities {
     /// The eligible versions of record `i`'s identity, other certificates than its own, that
     /// no date or renewal link orders against it.
     fn tied(&self, i: usize, now: i64) -> impl Iterator<Item = usize> + '_ {
-        let serial = |j: usize| self.records[j].serial.as_ref().map(|s| &s.canonical);
+        let serial = |j: usize| self.records[j].serial_hex();
         self.members[self.identity_of[i]]
             .iter()
             .copied()
@@ -449,7 +449,7 @@ impl Identities {
         host: &str,
         now: i64,
     ) -> Option<usize> {
-        let serial = |j: usize| self.records[j].serial.as_ref().map(|s| &s.canonical);
+        let serial = |j: usize| self.records[j].serial_hex();
         let family = family.or(self.records[ri].key_family);
         self.members[self.identity_of[ri]]
             .iter()
@@ -662,8 +662,8 @@ pub fn judge_one(o: Box<Observation>, ids: &Identities, p: &Policy) -> (Verdict,
         let family = |o: &Observation| {
             o.cert
                 .as_ref()
-                .and_then(|c| KeyFamily::of_key_type(&c.key_type))
-                .map_or("?", |f| f.as_str())
+                .and_then(CertInfo::key_family)
+                .map_or("?", KeyFamily::as_str)
         };
         let (mine, theirs) = (family(&v.observation), family(&v2.observation));
         if !v.findings.iter().any(|f| f == "dual_certificates") {
@@ -689,15 +689,12 @@ pub fn judge_one(o: Box<Observation>, ids: &Identities, p: &Policy) -> (Verdict,
 /// `o` seen from its other key type's certificate, when a second look got a different one:
 /// that certificate in `cert`, the presented one in `other_key`.
 fn turned(o: &Observation) -> Option<Box<Observation>> {
+    let theirs = o.second_cert()?.clone();
     let other = o.other_key.as_deref()?;
-    let theirs = other.cert.clone()?;
-    let mine = o.cert.as_ref()?;
-    if theirs.serial == mine.serial {
-        return None;
-    }
+    let offered = o.cert.as_ref()?.key_family()?;
     let mut t = Box::new(o.clone());
     t.other_key = Some(Box::new(OtherKey {
-        offered: KeyFamily::of_key_type(&mine.key_type)?,
+        offered,
         cert: t.cert.take(),
         findings: std::mem::take(&mut t.findings),
         trust_detail: t.trust_detail.take(),
@@ -741,7 +738,7 @@ impl SecondLook for RenewalLook {
             return crate::model::EveryKeyType.wanted(o);
         }
         let c = o.cert.as_ref()?;
-        let family = KeyFamily::of_key_type(&c.key_type)?;
+        let family = c.key_family()?;
         let host = o.sni.as_deref().unwrap_or(&o.host);
         let (ri, _) = self.ids.match_cert(c, host)?;
         let other = family.other();
@@ -794,12 +791,9 @@ fn renewal_served_beside<'a>(
 ) -> Option<(Beside<'a>, Option<usize>)> {
     let other = o.other_key.as_deref()?;
     let cert = other.cert.as_ref()?;
-    let served = o
-        .cert
-        .as_ref()
-        .and_then(|c| KeyFamily::of_key_type(&c.key_type));
+    let served = o.cert.as_ref().and_then(CertInfo::key_family);
     let own = || ids.renewal_beside(ri, served, ei, host, now);
-    let serial = |j: usize| ids.records[j].serial.as_ref().map(|s| &s.canonical);
+    let serial = |j: usize| ids.records[j].serial_hex();
     match ids.match_cert(cert, host) {
         Some((oi, _)) if serial(oi) == serial(ei) => Some((Beside::Renewal(other), own())),
         _ if ids.records[ei].key_family == Some(other.offered) => {
@@ -876,13 +870,11 @@ impl Serving {
             o.port,
             o.ip.map(|i| i.to_string()).unwrap_or_default()
         );
-        if let Some(other) = o.other_key.as_ref().and_then(|k| k.cert.as_ref()) {
-            if other.serial != c.serial {
-                self.0
-                    .entry(other.serial.clone())
-                    .or_default()
-                    .push(at.clone());
-            }
+        if let Some(other) = o.second_cert() {
+            self.0
+                .entry(other.serial.clone())
+                .or_default()
+                .push(at.clone());
         }
         self.0.entry(c.serial.clone()).or_default().push(at);
     }
@@ -998,10 +990,7 @@ fn judge(
                 let young = issued > p.now - p.grace_secs;
                 let exp_txt = format!(
                     "serial {} (record {}, valid until {})",
-                    e.serial
-                        .as_ref()
-                        .map(|s| s.canonical.as_str())
-                        .unwrap_or("?"),
+                    e.serial_hex().unwrap_or("?"),
                     e.record_id,
                     e.not_after
                         .map(|w| rfc3339_unix(w.unix))
@@ -1030,9 +1019,7 @@ fn judge(
                     );
                 }
                 // A second certificate is judged on its own (`judge_one`) and named there.
-                let no_other_cert =
-                    |k: &&OtherKey| k.cert.as_ref().is_none_or(|oc| oc.serial == c.serial);
-                if let Some(other) = o.other_key.as_deref().filter(no_other_cert) {
+                if let (Some(other), None) = (o.other_key.as_deref(), o.second_cert()) {
                     detail.push_str(&second_look_text(other));
                 }
             }
@@ -1093,7 +1080,7 @@ fn judge(
             if let Some(e) = later_version.map(|i| &ids.records[i]) {
                 detail.push_str(&format!(
                     " Its own identity has a later version: serial {} (record {}).",
-                    e.serial.as_ref().map_or("?", |s| s.canonical.as_str()),
+                    e.serial_hex().unwrap_or("?"),
                     e.record_id
                 ));
             }
@@ -1137,7 +1124,7 @@ fn judge(
     statuses.dedup();
     let status = statuses.first().copied().unwrap_or(Status::Current);
     if status == Status::Current {
-        let kind = KeyFamily::of_key_type(&c.key_type).map_or("?", KeyFamily::as_str);
+        let kind = c.key_family().map_or("?", KeyFamily::as_str);
         detail = match beside {
             None if newest_of_kind => format!(
                 "Serves the newest {kind} certificate of its identity (a later one has the other key type): {presented}."
@@ -1158,7 +1145,7 @@ fn judge(
             detail = format!(
                 "Serves {presented}, as new as any version of its identity in the records: record {} (serial {}) ties with it on dates and no renewal link orders them.",
                 t.record_id,
-                t.serial.as_ref().map(|s| s.canonical.as_str()).unwrap_or("?")
+                t.serial_hex().unwrap_or("?")
             );
             next = "Confirm in the CLM which of the two is the newest (or export issue dates or renewal links), then verify again.".into();
         }

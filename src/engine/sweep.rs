@@ -591,13 +591,16 @@ impl Engine {
             }
         }
         let mut obs = self.observe(ep, starttls, scan_time, dns_ms, attempt, attempts);
+        let Some(look) = &self.cfg.second_look else {
+            return obs;
+        };
         // A certificate read by the legacy hello came from a server the modern one does not
         // reach: a restricted modern hello would not reach it either.
         let modern = !obs
             .findings
             .iter()
             .any(|f| matches!(f, Finding::LegacyTls | Finding::UncommonTls));
-        if let (Some(look), true, true) = (&self.cfg.second_look, obs.cert.is_some(), modern) {
+        if obs.cert.is_some() && modern {
             if let Some(family) = look.wanted(&obs) {
                 // Boxed: inline, its handshake's state would widen every endpoint's task,
                 // and with it the memory of a sweep's thousand tasks in flight, by ~3 MB.

@@ -134,6 +134,11 @@ pub struct Record {
 }
 
 impl Record {
+    /// The canonical serial (uppercase hex), once a certificate was issued.
+    pub fn serial_hex(&self) -> Option<&str> {
+        self.serial.as_ref().map(|s| s.canonical.as_str())
+    }
+
     /// The name set used for identity: SANs, else the CN.
     pub fn names(&self) -> Vec<String> {
         self.name_set().into_iter().map(String::from).collect()

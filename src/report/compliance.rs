@@ -113,11 +113,7 @@ impl ComplianceRow {
     /// Flattens a verdict.
     pub fn from_verdict(v: &Verdict, now_unix: i64) -> Self {
         let o = &v.observation;
-        let other = o
-            .other_key
-            .as_ref()
-            .and_then(|k| k.cert.as_ref())
-            .filter(|c| o.cert.as_ref().is_none_or(|mine| mine.serial != c.serial));
+        let other = o.second_cert();
         let c = o.cert.as_ref();
         let m = v.matched.as_ref();
         let e = v.expected.as_ref();

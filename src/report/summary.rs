@@ -59,13 +59,9 @@ impl Summary {
         if let Some(p) = o.starttls {
             *self.starttls.entry(p).or_default() += 1;
         }
-        if let Some(k) = &o.other_key {
+        if o.other_key.is_some() {
             self.second_looks += 1;
-            let differs = match (&k.cert, &o.cert) {
-                (Some(theirs), Some(mine)) => theirs.serial != mine.serial,
-                _ => false,
-            };
-            self.second_certificates += u64::from(differs);
+            self.second_certificates += u64::from(o.second_cert().is_some());
         }
         if o.attempts > 1 {
             self.retried += 1;
