@@ -91,6 +91,15 @@ pub fn normalize_host(raw: &str) -> Result<String, String> {
     }) {
         return Err(format!("host name \"{}\" contains \"{bad}\"", shown(raw)));
     }
+    // A wildcard is a certificate's pattern, not a name a server answers to: asked as one,
+    // DNS may even answer it (a wildcard record matches the label "*"), and the handshake
+    // would send "*.example.com" as SNI.
+    if trimmed.contains('*') {
+        return Err(format!(
+            "host name \"{}\" is a wildcard; list the names it covers",
+            shown(raw)
+        ));
+    }
     let ascii = idna::domain_to_ascii(trimmed).map_err(|_| {
         format!(
             "host name \"{}\" is not a valid (internationalised) domain name",
@@ -685,6 +694,25 @@ mod tests {
         assert_eq!(out[3].as_ref().unwrap_err().line, 4);
         assert!(out[4].is_ok());
         assert_eq!(out.len(), 5);
+    }
+
+    #[test]
+    fn a_wildcard_is_a_bad_line_not_a_name_to_resolve() {
+        let out = read("*.example.com\nwww.example.com@192.0.2.1\n");
+        let e = out[0].as_ref().unwrap_err();
+        assert_eq!(e.line, 1);
+        assert!(e.reason.contains("is a wildcard"), "{e}");
+        assert!(out[1].is_ok());
+        let csv = read(
+            "host,sni
+192.0.2.1,*.example.com
+*.example.com,
+",
+        );
+        let e = csv[0].as_ref().unwrap_err();
+        assert_eq!((e.line, e.field.as_deref()), (2, Some("sni")));
+        let e = csv[1].as_ref().unwrap_err();
+        assert_eq!((e.line, e.field.as_deref()), (3, Some("host")));
     }
 
     #[test]
