@@ -348,10 +348,10 @@ where
     let progress = Progress::new(quiet, total);
     let counters = engine.counters();
     let mut rx = engine.start(targets, cancel.clone());
-    let mut summary = Summary::default();
+    let now = now_unix();
+    let mut summary = Summary::counting_expiry_from(now);
     let mut kept = Vec::new();
     let mut clock = crate::report::FlushClock::default();
-    let now = now_unix();
     loop {
         let ev = tokio::select! {
             ev = rx.recv() => ev,

@@ -32,13 +32,45 @@ pub struct Summary {
     pub second_looks: u64,
     /// Of those, the ones that presented a second, different certificate.
     pub second_certificates: u64,
+    /// The moment expiry is counted from (Unix seconds); `None` counts none.
+    pub expiry_from: Option<i64>,
+    /// Endpoints presenting a certificate (either one, where two were presented) that expires
+    /// within 7 days of [`Summary::expiry_from`], not yet expired.
+    pub expiring_7: u64,
+    /// The same within 30 days (those within 7 included).
+    pub expiring_30: u64,
+    /// The endpoint whose certificate expires first, of those not yet expired.
+    pub soonest: Option<Soonest>,
     /// Wall time.
     pub duration: Duration,
     /// Stopped early by Ctrl-C.
     pub interrupted: bool,
 }
 
+/// The endpoint presenting the certificate that expires first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Soonest {
+    /// notAfter as Unix seconds.
+    pub not_after_unix: i64,
+    /// notAfter, RFC 3339 UTC.
+    pub not_after: String,
+    /// Serial of that certificate.
+    pub serial: String,
+    /// `host at ip:port`, or `ip:port` for a bare address.
+    pub endpoint: String,
+}
+
+const DAY: i64 = 86_400;
+
 impl Summary {
+    /// A summary that counts expiry from `now_unix`.
+    pub fn counting_expiry_from(now_unix: i64) -> Self {
+        Summary {
+            expiry_from: Some(now_unix),
+            ..Summary::default()
+        }
+    }
+
     /// Endpoints certsweep itself failed on (`internal_error`).
     pub fn internal_errors(&self) -> u64 {
         self.errors.get(&ErrorClass::Internal).copied().unwrap_or(0)
@@ -63,11 +95,46 @@ impl Summary {
             self.second_looks += 1;
             self.second_certificates += u64::from(o.second_cert().is_some());
         }
+        if let Some(now) = self.expiry_from {
+            self.count_expiry(o, now);
+        }
         if o.attempts > 1 {
             self.retried += 1;
             if o.cert.is_none() {
                 self.retried_failed += 1;
             }
+        }
+    }
+
+    fn count_expiry(&mut self, o: &Observation, now: i64) {
+        // Only what is still valid: the expired are counted among the findings.
+        let first = o
+            .cert
+            .iter()
+            .chain(o.second_cert())
+            .filter(|c| c.not_after_unix >= now)
+            .min_by_key(|c| c.not_after_unix);
+        let Some(c) = first else { return };
+        let left = c.not_after_unix - now;
+        self.expiring_7 += u64::from(left < 7 * DAY);
+        self.expiring_30 += u64::from(left < 30 * DAY);
+        if self
+            .soonest
+            .as_ref()
+            .is_none_or(|s| c.not_after_unix < s.not_after_unix)
+        {
+            let addr = o.ip.map(|ip| std::net::SocketAddr::new(ip, o.port));
+            let endpoint = match addr {
+                Some(a) if o.host == a.ip().to_string() => a.to_string(),
+                Some(a) => format!("{} at {a}", o.host),
+                None => format!("{}:{}", o.host, o.port),
+            };
+            self.soonest = Some(Soonest {
+                not_after_unix: c.not_after_unix,
+                not_after: c.not_after.clone(),
+                serial: c.serial.clone(),
+                endpoint,
+            });
         }
     }
 
@@ -147,6 +214,18 @@ impl fmt::Display for Summary {
         if !self.findings.is_empty() {
             writeln!(f, "  findings: {}", counts(&self.findings))?;
         }
+        if let (Some(now), Some(s)) = (self.expiry_from, &self.soonest) {
+            writeln!(
+                f,
+                "  expiry: {} endpoints within 7 days, {} within 30 days; first to expire: {}, serial {}, on {} (in {} days)",
+                self.expiring_7,
+                self.expiring_30,
+                s.endpoint,
+                s.serial,
+                s.not_after,
+                (s.not_after_unix - now).div_euclid(DAY)
+            )?;
+        }
         Ok(())
     }
 }
@@ -154,6 +233,34 @@ impl fmt::Display for Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn expiry_counts_what_is_still_valid_and_names_the_first_to_go() {
+        let now = 1_800_000_000;
+        let mut s = Summary::counting_expiry_from(now);
+        let ip = std::net::IpAddr::from([10, 0, 0, 1]);
+        let at = |days: i64| now + days * DAY + 60;
+        s.add(&crate::fleet::presenting("a.x.com", ip, "A", 0, at(40)));
+        s.add(&crate::fleet::presenting("b.x.com", ip, "B", 0, at(20)));
+        s.add(&crate::fleet::presenting("c.x.com", ip, "C", 0, at(6)));
+        // Expired: a finding, not the first to expire.
+        s.add(&crate::fleet::presenting("d.x.com", ip, "D", 0, now - 1));
+        let mut bare = crate::fleet::presenting("10.0.0.9", ip, "E", 0, at(3));
+        bare.ip = Some(std::net::IpAddr::from([10, 0, 0, 9]));
+        s.add(&bare);
+        assert_eq!((s.expiring_7, s.expiring_30), (2, 3));
+        let text = s.to_string();
+        assert!(
+            text.contains("\n  expiry: 2 endpoints within 7 days, 3 within 30 days; first to expire: 10.0.0.9:443, serial E, on "),
+            "{text}"
+        );
+        assert!(text.ends_with(" (in 3 days)\n"), "{text}");
+        // Without a clock nothing is counted or shown.
+        let mut plain = Summary::default();
+        plain.add(&crate::fleet::presenting("c.x.com", ip, "C", 0, at(6)));
+        assert_eq!(plain.expiring_7, 0);
+        assert!(!plain.to_string().contains("expiry"));
+    }
 
     #[test]
     fn endpoints_behind_a_dialogue_are_counted_per_protocol() {
