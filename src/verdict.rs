@@ -624,7 +624,8 @@ pub struct Verdict {
     /// The status.
     pub status: Status,
     /// Everything else true of the endpoint (statuses that also hold, trust findings,
-    /// `partial_rollout`, `serial_ambiguous`, `names_managed_elsewhere`).
+    /// `partial_rollout`, `serial_ambiguous`, `names_managed_elsewhere`,
+    /// `newer_than_records`).
     pub findings: Vec<String>,
     /// The record the presented certificate matched.
     pub matched: Option<RecordRef>,
@@ -1047,11 +1048,29 @@ fn judge(
                 findings.push("names_managed_elsewhere".into());
                 expected_idx = ids.newest(id, Some(&host), p.now);
                 let e = expected_idx.map(|i| &ids.records[i]);
-                detail = format!(
+                if let Some(e) = e.filter(|e| issued_after(&c, e)) {
+                    // The server is ahead of the records (an export from before a renewal, or
+                    // a certificate bought outside the CLM): replacing it with the managed
+                    // one would roll the endpoint back.
+                    findings.push("newer_than_records".into());
+                    detail = format!(
+                        "Serves {presented}, which is in no record and was issued {} (notBefore), after the newest version in the records: record {} (serial {}, issued {}).",
+                        c.not_before,
+                        e.record_id,
+                        e.serial_hex().unwrap_or("?"),
+                        e.not_before
+                            .or(e.order_date)
+                            .map(|w| rfc3339_unix(w.unix))
+                            .unwrap_or_else(|| "?".into())
+                    );
+                    next = "Do not replace it with the older managed certificate: if the CLM issued it, the records predate the renewal (export them again); if not, import it into the CLM (discovery) and retire the older record; then verify again.".into();
+                } else {
+                    detail = format!(
                     "Serves {presented}, which is in no record; its names are managed by record {}.",
                     e.map(|e| &*e.record_id).unwrap_or("?")
                 );
-                next = "Replace it with the managed certificate (re-run provisioning for that record), or import it into the CLM if it is legitimate, then verify again.".into();
+                    next = "Replace it with the managed certificate (re-run provisioning for that record), or import it into the CLM if it is legitimate, then verify again.".into();
+                }
             } else {
                 detail = format!(
                     "Serves {presented}, which is in no record, and no record manages its names."
@@ -1196,6 +1215,20 @@ fn judge(
         observation: o,
     };
     (v, matched_idx, expected_idx)
+}
+
+/// Whether certificate `c` was issued after record `r`'s version: by notBefore (else the
+/// order date, else notAfter), with a day's tolerance for a date-only record.
+fn issued_after(c: &crate::model::CertInfo, r: &Record) -> bool {
+    let (theirs, ours) = match r.not_before.or(r.order_date) {
+        Some(w) => (w, c.not_before_unix),
+        None => match r.not_after {
+            Some(w) => (w, c.not_after_unix),
+            None => return false,
+        },
+    };
+    let tol = if theirs.date_only { 86_400 } else { 0 };
+    ours > theirs.unix + tol
 }
 
 fn unreachable_text(o: &Observation) -> (String, String) {
@@ -1670,6 +1703,55 @@ mod tests {
     ) -> Box<Observation> {
         let ip = ip.parse().expect("an address");
         crate::fleet::presenting(host, ip, serial, not_before, not_after)
+    }
+
+    #[test]
+    fn a_certificate_later_than_the_records_is_not_to_be_replaced() {
+        let i = ids(&format!(
+            "{H}A,,a.x.com,01,2025-06-01,2026-06-01,CA,,Issued\n"
+        ));
+        let p = policy();
+        // Issued after A, not in the records: the export predates it.
+        let v = judge_one(
+            presenting("a.x.com", "10.0.0.1", "FF", 1_772_323_200, 1_788_220_800),
+            &i,
+            &p,
+        )
+        .0;
+        assert_eq!(v.status, Status::Unmanaged, "{}", v.detail);
+        assert!(v.findings.contains(&"newer_than_records".to_string()));
+        assert!(v.findings.contains(&"names_managed_elsewhere".to_string()));
+        assert_eq!(v.expected.map(|r| r.record_id).as_deref(), Some("A"));
+        assert!(v.detail.contains("issued 2026-03-01T00:00:00Z (notBefore), after the newest version in the records: record A (serial 1, issued 2025-06-01T00:00:00Z)"), "{}", v.detail);
+        assert!(
+            v.next_step.starts_with("Do not replace it"),
+            "{}",
+            v.next_step
+        );
+        // Issued before A: a stray old certificate, to be replaced.
+        let v = judge_one(
+            presenting("a.x.com", "10.0.0.1", "FE", 1_717_200_000, 1_782_864_000),
+            &i,
+            &p,
+        )
+        .0;
+        assert_eq!(v.status, Status::Unmanaged);
+        assert!(!v.findings.contains(&"newer_than_records".to_string()));
+        assert!(v.next_step.starts_with("Replace it"), "{}", v.next_step);
+        // Issued on A's day when the records give only dates: not provably later.
+        let v = judge_one(
+            presenting(
+                "a.x.com",
+                "10.0.0.1",
+                "FD",
+                1_748_736_000 + 3_600,
+                1_782_864_000,
+            ),
+            &i,
+            &p,
+        )
+        .0;
+        assert!(!v.findings.contains(&"newer_than_records".to_string()));
     }
 
     #[test]
