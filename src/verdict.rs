@@ -465,6 +465,25 @@ impl Identities {
             .reduce(|a, b| if self.is_newer(b, a) { b } else { a })
     }
 
+    /// The latest version of record `ri`'s identity covering `host`, later than `ri`, that
+    /// cannot be deployed now: revoked, cancelled, still pending, or not valid yet. Told
+    /// when no renewal can be, so that "no renewal exists" is not said of one that does.
+    fn unusable_later(&self, ri: usize, host: &str, now: i64) -> Option<usize> {
+        self.members[self.identity_of[ri]]
+            .iter()
+            .copied()
+            .filter(|&k| {
+                let r = &self.records[k];
+                (matches!(
+                    r.status,
+                    RecordStatus::Revoked | RecordStatus::Cancelled | RecordStatus::Pending
+                ) || r.not_before.is_some_and(|w| w.unix > now))
+                    && r.covers(host)
+                    && self.is_newer(k, ri)
+            })
+            .reduce(|a, b| if self.is_newer(b, a) { b } else { a })
+    }
+
     /// Whether record `ri`'s identity has an eligible version covering `host` known (from
     /// its PEM or a key type column) to be of key type `family`.
     fn has_version_of(&self, ri: usize, family: KeyFamily, host: &str, now: i64) -> bool {
@@ -926,6 +945,9 @@ fn judge(
     // The served certificate is the newest of its key type; a later one of the other type
     // exists and is judged as the endpoint's second certificate.
     let mut newest_of_kind = false;
+    // The identity's latest version, expired itself; a later version that cannot be deployed.
+    let mut lapsed: Option<usize> = None;
+    let mut unusable: Option<usize> = None;
     let matched = ids.match_cert(&c, &host);
     let mut expected_idx = None;
     let expired = p.now > c.not_after_unix;
@@ -970,7 +992,23 @@ fn judge(
                     None => {}
                 }
             }
+            // A later version that has expired is nothing to deploy. When the served one has
+            // expired too, the identity needs a new certificate, not the provisioning bot;
+            // when it has not (a short-lived later version), what is served is what is valid.
+            if let Some(ei) =
+                renewal.filter(|&ei| ids.records[ei].not_after.is_some_and(|w| w.unix < p.now))
+            {
+                renewal = None;
+                if expired {
+                    lapsed = Some(ei);
+                    findings.push("renewal_expired".into());
+                }
+            }
+            if renewal.is_none() && lapsed.is_none() {
+                unusable = ids.unusable_later(ri, &host, p.now);
+            }
             if renewal.is_none()
+                && lapsed.is_none()
                 && exp.is_some()
                 && r.covers(&host)
                 && !matches!(r.status, RecordStatus::Revoked | RecordStatus::Superseded)
@@ -1079,6 +1117,50 @@ fn judge(
             }
         }
     }
+    let later_text = |at_expiry: bool| -> Option<(String, String)> {
+        if let Some(e) = lapsed.map(|i| &ids.records[i]) {
+            return Some((
+                format!(
+                    " Its latest version in the records, serial {} (record {}), expired too, on {}.",
+                    e.serial_hex().unwrap_or("?"),
+                    e.record_id,
+                    e.not_after.map(|w| rfc3339_unix(w.unix)).unwrap_or_else(|| "?".into())
+                ),
+                "Renew the certificate now (its latest version expired undeployed: check why the renewal was not deployed and why auto-renewal did not run again), deploy it and reload the service, then verify again.".into(),
+            ));
+        }
+        let e = &ids.records[unusable?];
+        let named = match e.serial_hex() {
+            Some(s) => format!("serial {s} (record {})", e.record_id),
+            None => format!("record {}", e.record_id),
+        };
+        let starts = e.not_before.filter(|w| w.unix > p.now).map(|w| w.unix);
+        Some(match (e.status, starts) {
+            (RecordStatus::Revoked, _) => (
+                format!(" Its renewal {named} was revoked."),
+                "Order a replacement for the revoked renewal (and find out why it was revoked), deploy it and reload the service, then verify again.".into(),
+            ),
+            (RecordStatus::Cancelled, _) => (
+                format!(" Its renewal {named} was cancelled or rejected ({}).", e.status_raw),
+                "Place a new renewal order (the last one was cancelled or rejected), deploy the certificate and reload the service, then verify again.".into(),
+            ),
+            (_, Some(from)) if from > c.not_after_unix || at_expiry => (
+                format!(
+                    " Its renewal {named} is valid only from {}, after this certificate expires.",
+                    rfc3339_unix(from)
+                ),
+                "Reissue the renewal with a validity that starts now (a certificate valid only later cannot bridge the gap), deploy it and reload the service, then verify again.".into(),
+            ),
+            (_, Some(from)) => (
+                format!(" Its renewal {named} is valid from {}.", rfc3339_unix(from)),
+                format!("Deploy the renewal once it is valid ({}), before this certificate expires, then verify again.", rfc3339_unix(from)),
+            ),
+            _ => (
+                format!(" Its renewal {named} is still pending ({}).", e.status_raw),
+                "Complete the renewal order (DCV, approvals), deploy the certificate and reload the service, then verify again.".into(),
+            ),
+        })
+    };
     if expired {
         statuses.push(Status::Expired);
         if next.is_empty() {
@@ -1087,6 +1169,10 @@ fn judge(
                 -days(c.not_after_unix - p.now)
             );
             next = "Renew the certificate now (check why auto-renewal did not run: renewal window, DCV, approvals), deploy it and reload the service, then verify again.".into();
+            if let Some((more, step)) = later_text(true) {
+                detail.push_str(&more);
+                next = step;
+            }
         }
     }
     if o.findings.contains(&Finding::HostnameMismatch) {
@@ -1132,11 +1218,19 @@ fn judge(
             } else {
                 "no renewal"
             };
-            detail = format!(
-                "Serves {presented}: expires in {} days and {none} exists in the records.",
-                days(left)
-            );
-            next = "The renewal did not trigger: check auto-renew and the renewal window of the order, DCV and approvals, then renew and deploy.".into();
+            match later_text(false) {
+                Some((more, step)) => {
+                    detail = format!("Serves {presented}: expires in {} days.{more}", days(left));
+                    next = step;
+                }
+                None => {
+                    detail = format!(
+                        "Serves {presented}: expires in {} days and {none} exists in the records.",
+                        days(left)
+                    );
+                    next = "The renewal did not trigger: check auto-renew and the renewal window of the order, DCV and approvals, then renew and deploy.".into();
+                }
+            }
         }
     }
     statuses.sort();
@@ -1703,6 +1797,99 @@ mod tests {
     ) -> Box<Observation> {
         let ip = ip.parse().expect("an address");
         crate::fleet::presenting(host, ip, serial, not_before, not_after)
+    }
+
+    #[test]
+    fn later_versions_that_cannot_be_deployed_are_named_with_what_to_do() {
+        let p = policy();
+        let served = || presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_781_913_600);
+        let judged = |later: &str| {
+            let i = ids(&format!(
+                "{H}A,,a.x.com,01,2025-06-01,2026-06-20,CA,,Issued\n{later}"
+            ));
+            judge_one(served(), &i, &p).0
+        };
+        // Before: "expires in 22 days and no renewal exists in the records".
+        let v = judged("B,,a.x.com,02,2026-04-01,2027-04-01,CA,,Revoked\n");
+        assert_eq!(v.status, Status::ExpiringSoon);
+        assert!(
+            v.detail
+                .ends_with("expires in 22 days. Its renewal serial 2 (record B) was revoked."),
+            "{}",
+            v.detail
+        );
+        assert!(
+            v.next_step.starts_with("Order a replacement"),
+            "{}",
+            v.next_step
+        );
+        // A renewal valid only after the served certificate expires leaves a gap.
+        let v = judged("B,,a.x.com,02,2026-07-01,2027-07-01,CA,,Issued\n");
+        assert_eq!(v.status, Status::ExpiringSoon);
+        assert!(
+            v.detail.contains(
+                "is valid only from 2026-07-01T00:00:00Z, after this certificate expires"
+            ),
+            "{}",
+            v.detail
+        );
+        assert!(
+            v.next_step.starts_with("Reissue the renewal"),
+            "{}",
+            v.next_step
+        );
+        // ... one valid before then is to be deployed when it is.
+        let v = judged("B,,a.x.com,02,2026-06-10,2027-06-10,CA,,Issued\n");
+        assert!(
+            v.detail
+                .ends_with("Its renewal serial 2 (record B) is valid from 2026-06-10T00:00:00Z."),
+            "{}",
+            v.detail
+        );
+        assert!(
+            v.next_step
+                .starts_with("Deploy the renewal once it is valid (2026-06-10T00:00:00Z)"),
+            "{}",
+            v.next_step
+        );
+        // Nothing later: as before.
+        let v = judged("");
+        assert!(
+            v.detail.ends_with("no renewal exists in the records."),
+            "{}",
+            v.detail
+        );
+    }
+
+    #[test]
+    fn an_expired_renewal_is_nothing_to_deploy() {
+        let i = ids(&format!(
+            "{H}A,,a.x.com,01,2024-01-01,2025-01-01,CA,,Issued\n\
+             B,,a.x.com,02,2025-01-01,2026-01-01,CA,,Issued\n"
+        ));
+        let o = presenting("a.x.com", "10.0.0.1", "1", 1_704_067_200, 1_735_689_600);
+        let v = judge_one(o, &i, &policy()).0;
+        // Before: renewed_not_deployed, "re-run provisioning" (of a certificate that expired).
+        assert_eq!(v.status, Status::Expired, "{}", v.detail);
+        assert!(v.findings.contains(&"renewal_expired".to_string()));
+        assert!(!v.findings.contains(&"renewed_not_deployed".to_string()));
+        assert_eq!(v.expected.map(|r| r.record_id).as_deref(), Some("B"));
+        assert!(v.detail.ends_with("Its latest version in the records, serial 2 (record B), expired too, on 2026-01-01T00:00:00Z."), "{}", v.detail);
+        assert!(
+            v.next_step.starts_with("Renew the certificate now"),
+            "{}",
+            v.next_step
+        );
+        // A later, short-lived version that expired while the served one is valid: what is
+        // served is what is valid (before: renewed_not_deployed, deploy the expired one).
+        let i = ids(&format!(
+            "{H}A,,a.x.com,01,2025-06-01,2027-06-01,CA,,Issued\n\
+             B,,a.x.com,02,2025-09-01,2025-12-01,CA,,Issued\n"
+        ));
+        let o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_811_808_000);
+        let v = judge_one(o, &i, &policy()).0;
+        assert_eq!(v.status, Status::Current, "{}", v.detail);
+        assert_eq!(v.expected.map(|r| r.record_id).as_deref(), Some("A"));
     }
 
     #[test]
