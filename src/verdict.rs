@@ -465,23 +465,34 @@ impl Identities {
             .reduce(|a, b| if self.is_newer(b, a) { b } else { a })
     }
 
-    /// The latest version of record `ri`'s identity covering `host`, later than `ri`, that
-    /// cannot be deployed now: revoked, cancelled, still pending, or not valid yet. Told
-    /// when no renewal can be, so that "no renewal exists" is not said of one that does.
+    /// The latest version of record `ri`'s identity later than `ri` that cannot be deployed
+    /// for `host` now: one covering it that is revoked, cancelled, still pending or not valid
+    /// yet, or a valid one that dropped the name (a renewal linked to `ri` by the records,
+    /// as name sets alone never join such versions). Told when no renewal can be deployed,
+    /// so that "no renewal exists" is not said of one that does.
     fn unusable_later(&self, ri: usize, host: &str, now: i64) -> Option<usize> {
         self.members[self.identity_of[ri]]
             .iter()
             .copied()
             .filter(|&k| {
                 let r = &self.records[k];
-                (matches!(
+                let blocked = matches!(
                     r.status,
                     RecordStatus::Revoked | RecordStatus::Cancelled | RecordStatus::Pending
-                ) || r.not_before.is_some_and(|w| w.unix > now))
-                    && r.covers(host)
-                    && self.is_newer(k, ri)
+                ) || r.not_before.is_some_and(|w| w.unix > now);
+                let dropped = !r.covers(host)
+                    && self.eligible(k, now)
+                    && r.not_after.is_none_or(|w| w.unix >= now);
+                ((blocked && r.covers(host)) || dropped) && self.is_newer(k, ri)
             })
             .reduce(|a, b| if self.is_newer(b, a) { b } else { a })
+    }
+
+    /// Whether the identity of record `ri` holds any version later than it.
+    fn has_later(&self, ri: usize) -> bool {
+        self.members[self.identity_of[ri]]
+            .iter()
+            .any(|&k| self.is_newer(k, ri))
     }
 
     /// Whether record `ri`'s identity has an eligible version covering `host` known (from
@@ -1001,7 +1012,6 @@ fn judge(
                 renewal = None;
                 if expired {
                     lapsed = Some(ei);
-                    findings.push("renewal_expired".into());
                 }
             }
             if renewal.is_none() && lapsed.is_none() {
@@ -1062,6 +1072,23 @@ fn judge(
                     detail.push_str(&second_look_text(other));
                 }
             }
+            if r.status == RecordStatus::Superseded
+                && renewal.is_none()
+                && lapsed.is_none()
+                && unusable.is_none()
+                && !ids.has_later(ri)
+            {
+                // The platform says it was replaced; the replacement is not in this export
+                // (filtered by date, group or status). Saying "current" would hide exactly
+                // the renewed-but-undeployed case this tool is for.
+                statuses.push(Status::RenewedNotDeployed);
+                findings.push("successor_not_in_records".into());
+                detail = format!(
+                    "Serves {presented} of record {}, which the records mark as replaced ({}), but no later version of it is in the records.",
+                    r.record_id, r.status_raw
+                );
+                next = "Find its replacement in the CLM (the export may be filtered by date, group or status), deploy it and reload the service, then verify again; export the records again so that the next sweep names it.".into();
+            }
             if r.status == RecordStatus::Revoked {
                 statuses.push(Status::Revoked);
                 if next.is_empty() {
@@ -1070,6 +1097,11 @@ fn judge(
                         r.record_id
                     );
                     next = "Deploy a valid certificate for this name (reissue if there is none), reload the service, then verify again.".into();
+                } else {
+                    detail.push_str(&format!(
+                        " It is revoked according to record {}: clients that check revocation refuse it already.",
+                        r.record_id
+                    ));
                 }
             }
         }
@@ -1117,9 +1149,10 @@ fn judge(
             }
         }
     }
-    let later_text = |at_expiry: bool| -> Option<(String, String)> {
+    let later_text = |at_expiry: bool| -> Option<(&'static str, String, String)> {
         if let Some(e) = lapsed.map(|i| &ids.records[i]) {
             return Some((
+                "renewal_expired",
                 format!(
                     " Its latest version in the records, serial {} (record {}), expired too, on {}.",
                     e.serial_hex().unwrap_or("?"),
@@ -1135,16 +1168,29 @@ fn judge(
             None => format!("record {}", e.record_id),
         };
         let starts = e.not_before.filter(|w| w.unix > p.now).map(|w| w.unix);
+        if !e.covers(&host) {
+            return Some((
+                "renewal_drops_name",
+                format!(
+                    " Its renewal {named} does not cover {host} (names: {}).",
+                    e.names().join(", ")
+                ),
+                format!("Reissue the renewal with {host} among its names (or order a certificate for {host}), deploy it and reload the service, then verify again."),
+            ));
+        }
         Some(match (e.status, starts) {
             (RecordStatus::Revoked, _) => (
+                "renewal_revoked",
                 format!(" Its renewal {named} was revoked."),
                 "Order a replacement for the revoked renewal (and find out why it was revoked), deploy it and reload the service, then verify again.".into(),
             ),
             (RecordStatus::Cancelled, _) => (
+                "renewal_cancelled",
                 format!(" Its renewal {named} was cancelled or rejected ({}).", e.status_raw),
                 "Place a new renewal order (the last one was cancelled or rejected), deploy the certificate and reload the service, then verify again.".into(),
             ),
             (_, Some(from)) if from > c.not_after_unix || at_expiry => (
+                "renewal_not_yet_valid",
                 format!(
                     " Its renewal {named} is valid only from {}, after this certificate expires.",
                     rfc3339_unix(from)
@@ -1152,15 +1198,35 @@ fn judge(
                 "Reissue the renewal with a validity that starts now (a certificate valid only later cannot bridge the gap), deploy it and reload the service, then verify again.".into(),
             ),
             (_, Some(from)) => (
+                "renewal_not_yet_valid",
                 format!(" Its renewal {named} is valid from {}.", rfc3339_unix(from)),
                 format!("Deploy the renewal once it is valid ({}), before this certificate expires, then verify again.", rfc3339_unix(from)),
             ),
             _ => (
+                "renewal_pending",
                 format!(" Its renewal {named} is still pending ({}).", e.status_raw),
                 "Complete the renewal order (DCV, approvals), deploy the certificate and reload the service, then verify again.".into(),
             ),
         })
     };
+    let later = later_text(expired);
+    if let Some((f, _, _)) = &later {
+        findings.push((*f).into());
+    }
+    if expired && matched.is_none() {
+        // Importing or keeping an expired certificate helps no one.
+        next = match expected_idx {
+            Some(ei) => format!(
+                "Replace it now: it expired {} days ago. Deploy the managed certificate (record {}; re-run provisioning for it), reload the service, then verify again.",
+                -days(c.not_after_unix - p.now),
+                ids.records[ei].record_id
+            ),
+            None => format!(
+                "Replace it now: it expired {} days ago. Order a certificate for {host}, import it into the CLM (discovery) with an owner, deploy it, then verify again.",
+                -days(c.not_after_unix - p.now)
+            ),
+        };
+    }
     if expired {
         statuses.push(Status::Expired);
         if next.is_empty() {
@@ -1169,9 +1235,9 @@ fn judge(
                 -days(c.not_after_unix - p.now)
             );
             next = "Renew the certificate now (check why auto-renewal did not run: renewal window, DCV, approvals), deploy it and reload the service, then verify again.".into();
-            if let Some((more, step)) = later_text(true) {
-                detail.push_str(&more);
-                next = step;
+            if let Some((_, more, step)) = &later {
+                detail.push_str(more);
+                next = step.clone();
             }
         }
     }
@@ -1218,10 +1284,10 @@ fn judge(
             } else {
                 "no renewal"
             };
-            match later_text(false) {
-                Some((more, step)) => {
+            match &later {
+                Some((_, more, step)) => {
                     detail = format!("Serves {presented}: expires in {} days.{more}", days(left));
-                    next = step;
+                    next = step.clone();
                 }
                 None => {
                     detail = format!(
@@ -1261,6 +1327,14 @@ fn judge(
                 t.serial_hex().unwrap_or("?")
             );
             next = "Confirm in the CLM which of the two is the newest (or export issue dates or renewal links), then verify again.".into();
+        }
+        if let Some((_, more, step)) = &later {
+            // Valid today, but what should replace it cannot be deployed as it stands.
+            detail.push_str(more);
+            next = format!(
+                "Nothing to do yet. Before this certificate expires ({}): {step}",
+                c.not_after
+            );
         }
     }
     // A certificate read from an unfinished handshake: the server's TLS needs attention
@@ -1859,6 +1933,116 @@ mod tests {
             "{}",
             v.detail
         );
+    }
+
+    #[test]
+    fn a_renewal_that_dropped_the_name_is_told_before_the_name_breaks() {
+        let p = policy();
+        let judged = |not_after: &str, expires: i64| {
+            let i = ids(&format!(
+                "{H}A,,a.x.com;b.x.com,01,2025-06-01,{not_after},CA,,Issued\n\
+                 B,,b.x.com,02,2026-04-01,2027-04-01,CA,A,Issued\n"
+            ));
+            let o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, expires);
+            judge_one(o, &i, &p).0
+        };
+        // Within the renewal window: before, "no renewal exists in the records".
+        let v = judged("2026-06-20", 1_781_913_600);
+        assert_eq!(v.status, Status::ExpiringSoon);
+        assert!(v.findings.contains(&"renewal_drops_name".to_string()));
+        assert!(
+            v.detail.ends_with(
+                "Its renewal serial 2 (record B) does not cover a.x.com (names: b.x.com)."
+            ),
+            "{}",
+            v.detail
+        );
+        assert!(
+            v.next_step.starts_with("Reissue the renewal with a.x.com"),
+            "{}",
+            v.next_step
+        );
+        // Months before: current, and the step to take before it expires.
+        let v = judged("2026-12-20", 1_797_724_800);
+        assert_eq!(v.status, Status::Current);
+        assert!(v.findings.contains(&"renewal_drops_name".to_string()));
+        assert!(
+            v.next_step.starts_with("Nothing to do yet. Before this certificate expires (2026-12-20T00:00:00Z): Reissue"),
+            "{}",
+            v.next_step
+        );
+    }
+
+    #[test]
+    fn a_replaced_record_without_its_successor_is_renewed_not_deployed() {
+        let i = ids(&format!(
+            "{H}A,,a.x.com,01,2025-06-01,2026-12-20,CA,,Superseded\n"
+        ));
+        let o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
+        let v = judge_one(o, &i, &policy()).0;
+        // Before: current, "Nothing to do".
+        assert_eq!(v.status, Status::RenewedNotDeployed, "{}", v.detail);
+        assert!(v.findings.contains(&"successor_not_in_records".to_string()));
+        assert_eq!(v.matched.map(|r| r.record_id).as_deref(), Some("A"));
+        assert!(v.expected.is_none());
+        assert!(
+            v.next_step.starts_with("Find its replacement in the CLM"),
+            "{}",
+            v.next_step
+        );
+    }
+
+    #[test]
+    fn expired_and_revoked_certificates_get_steps_that_fix_them() {
+        let p = policy();
+        // An expired certificate in no record: not "import it into the CLM".
+        let i = ids(&format!(
+            "{H}A,,b.x.com,01,2025-06-01,2026-09-20,CA,,Issued\n"
+        ));
+        let v = judge_one(
+            presenting("a.x.com", "10.0.0.1", "FF", 1_700_000_000, 1_750_000_000),
+            &i,
+            &p,
+        )
+        .0;
+        assert_eq!(v.status, Status::Expired);
+        assert!(
+            v.next_step.starts_with(
+                "Replace it now: it expired 348 days ago. Order a certificate for a.x.com"
+            ),
+            "{}",
+            v.next_step
+        );
+        let i = ids(&format!(
+            "{H}A,,a.x.com,01,2025-06-01,2026-09-20,CA,,Issued\n"
+        ));
+        let v = judge_one(
+            presenting("a.x.com", "10.0.0.1", "FF", 1_700_000_000, 1_750_000_000),
+            &i,
+            &p,
+        )
+        .0;
+        assert!(
+            v.next_step.starts_with(
+                "Replace it now: it expired 348 days ago. Deploy the managed certificate (record A"
+            ),
+            "{}",
+            v.next_step
+        );
+        // A revoked certificate with a renewal: renewed_not_deployed, and the detail says
+        // it is revoked.
+        let i = ids(&format!(
+            "{H}A,,a.x.com,01,2025-06-01,2026-09-20,CA,,Revoked\n\
+             B,,a.x.com,02,2026-04-01,2027-04-01,CA,,Issued\n"
+        ));
+        let v = judge_one(
+            presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_789_862_400),
+            &i,
+            &p,
+        )
+        .0;
+        assert_eq!(v.status, Status::RenewedNotDeployed);
+        assert!(v.detail.ends_with("It is revoked according to record A: clients that check revocation refuse it already."), "{}", v.detail);
     }
 
     #[test]
