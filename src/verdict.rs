@@ -885,29 +885,80 @@ impl Rollout {
     }
 }
 
-/// Where each presented serial is served (`host:port@ip`), for the identity rows.
+/// Where each presented serial is served (`host:port@ip`), and what each scanned name's
+/// endpoints gave, for the identity rows.
 #[derive(Debug, Default)]
-pub struct Serving(HashMap<String, Vec<String>>);
+pub struct Serving {
+    served: HashMap<String, Vec<String>>,
+    /// Per scanned name (the SNI, else the host): `host:port@ip (serial S)` or
+    /// `host:port@ip (error class)` for each of its endpoints.
+    seen: HashMap<String, Vec<String>>,
+}
 
 impl Serving {
     /// Notes where `v`'s certificates are served: the one it presented and the other key
-    /// type's, when a second look got one.
+    /// type's, when a second look got one; and what its name's endpoint gave.
     pub fn note(&mut self, v: &Verdict) {
         let o = &v.observation;
-        let Some(c) = &o.cert else { return };
         let at = format!(
             "{}:{}@{}",
             o.host,
             o.port,
             o.ip.map(|i| i.to_string()).unwrap_or_default()
         );
+        let what = match (&o.cert, o.error_class()) {
+            (Some(c), _) => format!("serial {}", c.serial),
+            (None, Some(e)) => e.as_str().to_string(),
+            (None, None) => "no certificate".into(),
+        };
+        let name = o.sni.as_deref().unwrap_or(&o.host).to_ascii_lowercase();
+        self.seen
+            .entry(name)
+            .or_default()
+            .push(format!("{at} ({what})"));
+        let Some(c) = &o.cert else { return };
         if let Some(other) = o.second_cert() {
-            self.0
+            self.served
                 .entry(other.serial.clone())
                 .or_default()
                 .push(at.clone());
         }
-        self.0.entry(c.serial.clone()).or_default().push(at);
+        self.served.entry(c.serial.clone()).or_default().push(at);
+    }
+
+    /// What the scanned endpoints of `names` gave; a wildcard stands for the names one
+    /// label under it (`under` indexes the scanned names by their parent domain).
+    fn seen_for<'a>(
+        &'a self,
+        names: &[String],
+        under: &HashMap<&str, Vec<&'a str>>,
+    ) -> Vec<&'a str> {
+        let mut out: Vec<&str> = Vec::new();
+        for n in names {
+            let hosts: Vec<&str> = match n.strip_prefix("*.") {
+                Some(parent) => under.get(parent).cloned().unwrap_or_default(),
+                None => vec![n.as_str()],
+            };
+            for h in hosts {
+                for at in self.seen.get(h).into_iter().flatten() {
+                    if !out.contains(&at.as_str()) {
+                        out.push(at);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The scanned names by parent domain, for wildcards.
+    fn by_parent(&self) -> HashMap<&str, Vec<&str>> {
+        let mut under: HashMap<&str, Vec<&str>> = HashMap::new();
+        for name in self.seen.keys() {
+            if let Some((_, parent)) = name.split_once('.') {
+                under.entry(parent).or_default().push(name);
+            }
+        }
+        under
     }
 }
 
@@ -1493,8 +1544,9 @@ pub fn each_identity_row<E>(
         .collect();
     // By names, then identity: the order a stable sort of the rows by names gave.
     order.sort_unstable();
+    let under = serving.by_parent();
     for (names, id) in order {
-        if let Some(row) = identity_row(ids, &serving.0, p, id, names) {
+        if let Some(row) = identity_row(ids, serving, &under, p, id, names) {
             each(row)?;
         }
     }
@@ -1514,14 +1566,16 @@ fn shown_version(ids: &Identities, id: usize, now: i64) -> Option<(usize, bool)>
 }
 
 /// One identity's row; `names` is its shown version's names, joined.
-fn identity_row(
+fn identity_row<'a>(
     ids: &Identities,
-    serving: &HashMap<String, Vec<String>>,
+    serving_all: &'a Serving,
+    under: &HashMap<&str, Vec<&'a str>>,
     p: &Policy,
     id: usize,
     names: String,
 ) -> Option<IdentityRow> {
     let members = &ids.members[id];
+    let serving = &serving_all.served;
     let (shown, eligible) = shown_version(ids, id, p.now)?;
     if !eligible {
         // No eligible version: the identity still gets its row, so nothing in the records
@@ -1622,9 +1676,30 @@ fn identity_row(
         next = "Expiring with no renewal in the records: check auto-renew, DCV and approvals, then renew.".into();
     }
     // Renewed: some version is provably older than the newest (a tie is no renewal).
-    if deployed.is_empty() && members.iter().any(|&m| ids.is_newer(newest, m)) {
+    let renewed = members.iter().any(|&m| ids.is_newer(newest, m));
+    let scanned = if deployed.is_empty() {
+        serving_all.seen_for(&e.names(), under)
+    } else {
+        Vec::new()
+    };
+    let issued = e.not_before.or(e.order_date).map(|w| w.unix);
+    if deployed.is_empty() && scanned.is_empty() && stale.is_empty() {
+        // Seen nowhere because looked for nowhere: no advice about provisioning.
+        findings.push("not_scanned");
+        if next == "Nothing to do." || renewed {
+            next = "None of its names was scanned in this sweep: add its endpoints to the targets to verify its deployment.".into();
+        }
+    } else if deployed.is_empty() && renewed {
         findings.push("renewed_seen_nowhere");
         next = "Renewed, but no scanned endpoint serves the new certificate: check the provisioning bot and deployment profile, re-run provisioning.".into();
+    } else if deployed.is_empty() {
+        findings.push("served_nowhere");
+        if next == "Nothing to do." {
+            next = format!(
+                "Served at none of its names' scanned endpoints ({}): see their rows in the endpoint report (deploy or bind it there, or make them reachable), then verify again.",
+                scanned.join("; ")
+            );
+        }
     }
     if !stale.is_empty() {
         findings.push("older_versions_served");
@@ -1633,6 +1708,15 @@ fn identity_row(
         } else {
             next = "Some endpoints still serve older versions: re-run provisioning on them and reload, then verify again.".into();
         }
+    }
+    if let Some(t) = issued.filter(|&t| renewed && !stale.is_empty() && t > p.now - p.grace_secs) {
+        // As the endpoints' verdicts say (deployment_pending): too early to call it failed.
+        findings.push("deployment_pending");
+        next = format!(
+            "Renewed less than the grace period ago (issued {}): provisioning may still be running; verify again after {}.",
+            rfc3339_unix(t),
+            rfc3339_unix(t + p.grace_secs)
+        );
     }
     Some(IdentityRow {
         names,
@@ -2422,6 +2506,68 @@ mod tests {
         let www = rows.iter().find(|r| r.names == "www.x.com").unwrap();
         assert_eq!((www.findings.as_str(), www.stale_at.as_str()), ("", ""));
         assert_eq!(www.next_step, "Nothing to do.");
+    }
+
+    #[test]
+    fn the_records_report_tells_unscanned_from_served_nowhere_and_waits_for_a_young_renewal() {
+        // Y renews X an hour before "now" (policy: a day's grace); Z is served nowhere, its
+        // name's endpoint presents another certificate; W's names were not scanned; V is a
+        // wildcard whose name's endpoint was unreachable.
+        let p = policy();
+        let hour_ago = crate::timefmt::rfc3339_unix(p.now - 3_600);
+        let i = ids(&format!(
+            "{H}X,,a.x.com,0A,2025-06-01,2026-12-01,CA,,Issued\n\
+             Y,,a.x.com,0B,{hour_ago},2027-06-01,CA,X,Issued\n\
+             Z,,b.x.com,0C,2025-06-01,2026-12-01,CA,,Issued\n\
+             W,,c.x.com,0D,2025-06-01,2026-12-01,CA,,Issued\n\
+             V,,*.w.x.com,0E,2025-06-01,2026-12-01,CA,,Issued\n"
+        ));
+        let (nb, na) = (1_748_736_000, 1_796_083_200);
+        let mut serving = Serving::default();
+        serving.note(&judge_one(presenting("a.x.com", "10.0.0.1", "A", nb, na), &i, &p).0);
+        serving.note(&judge_one(presenting("b.x.com", "10.0.0.2", "FF", nb, na), &i, &p).0);
+        let mut down = presenting("m.w.x.com", "10.0.0.3", "E", nb, na);
+        down.cert = None;
+        down.error = Some(crate::model::ErrorInfo {
+            class: ErrorClass::ConnectRefused,
+            message: "refused".into(),
+        });
+        serving.note(&judge_one(down, &i, &p).0);
+        let rows = identity_rows(&i, &serving, &p);
+        let row = |n: &str| rows.iter().find(|r| r.names == n).unwrap();
+        let a = row("a.x.com");
+        assert_eq!(
+            a.findings,
+            "renewed_seen_nowhere;older_versions_served;deployment_pending"
+        );
+        assert!(
+            a.next_step
+                .starts_with("Renewed less than the grace period ago"),
+            "{}",
+            a.next_step
+        );
+        let b = row("b.x.com");
+        assert_eq!(b.findings, "served_nowhere");
+        assert!(
+            b.next_step.contains("(b.x.com:443@10.0.0.2 (serial FF))"),
+            "{}",
+            b.next_step
+        );
+        let c = row("c.x.com");
+        assert_eq!(c.findings, "not_scanned");
+        assert!(
+            c.next_step.starts_with("None of its names was scanned"),
+            "{}",
+            c.next_step
+        );
+        let w = row("*.w.x.com");
+        assert_eq!(w.findings, "served_nowhere");
+        assert!(
+            w.next_step
+                .contains("m.w.x.com:443@10.0.0.3 (connect_refused)"),
+            "{}",
+            w.next_step
+        );
     }
 
     #[test]
