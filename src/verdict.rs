@@ -480,7 +480,10 @@ impl Identities {
                     r.status,
                     RecordStatus::Revoked | RecordStatus::Cancelled | RecordStatus::Pending
                 ) || r.not_before.is_some_and(|w| w.unix > now);
+                // Only a name `ri` itself has can be dropped (not a bare address's, nor
+                // the name a wrongly bound certificate answers for).
                 let dropped = !r.covers(host)
+                    && self.records[ri].covers(host)
                     && self.eligible(k, now)
                     && r.not_after.is_none_or(|w| w.unix >= now);
                 ((blocked && r.covers(host)) || dropped) && self.is_newer(k, ri)
@@ -2054,6 +2057,25 @@ mod tests {
             v.next_step.starts_with("Nothing to do yet. Before this certificate expires (2026-12-20T00:00:00Z): Reissue"),
             "{}",
             v.next_step
+        );
+        // A name A never had (a wrongly bound certificate) and a bare address: nothing
+        // was dropped.
+        let i = ids(&format!(
+            "{H}A,,a.x.com;b.x.com,01,2025-06-01,2026-12-20,CA,,Issued\n\
+             B,,b.x.com,02,2026-04-01,2027-04-01,CA,A,Issued\n"
+        ));
+        let mut o = presenting("c.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
+        o.findings.push(Finding::HostnameMismatch);
+        let v = judge_one(o, &i, &p).0;
+        assert_eq!(v.status, Status::HostnameMismatch);
+        assert!(!v.findings.contains(&"renewal_drops_name".to_string()));
+        let mut o = presenting("10.0.0.1", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
+        o.sni = None;
+        let v = judge_one(o, &i, &p).0;
+        assert!(
+            !v.findings.contains(&"renewal_drops_name".to_string()),
+            "{:?}",
+            v.findings
         );
     }
 
