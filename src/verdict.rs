@@ -1085,11 +1085,7 @@ fn judge(
             }
             if let Some(ei) = renewal {
                 let e = &ids.records[ei];
-                let issued = e
-                    .not_before
-                    .or(e.order_date)
-                    .map(|w| w.unix)
-                    .unwrap_or(i64::MIN);
+                let issued = e.issued_at().unwrap_or(i64::MIN);
                 let young = issued > p.now - p.grace_secs;
                 let exp_txt = format!(
                     "serial {} (record {}, valid until {})",
@@ -1685,7 +1681,7 @@ fn identity_row<'a>(
     } else {
         Vec::new()
     };
-    let issued = e.not_before.or(e.order_date).map(|w| w.unix);
+    let issued = e.issued_at();
     if deployed.is_empty() && scanned.is_empty() && stale.is_empty() {
         // Seen nowhere because looked for nowhere: no advice about provisioning.
         findings.push("not_scanned");
@@ -2149,6 +2145,20 @@ mod tests {
         .0;
         assert_eq!(v.status, Status::RenewedNotDeployed);
         assert!(v.detail.ends_with("It is revoked according to record A: clients that check revocation refuse it already."), "{}", v.detail);
+    }
+
+    #[test]
+    fn a_backdated_renewal_ordered_today_is_still_pending() {
+        // The CA set notBefore to the start of yesterday; the order was placed this
+        // morning: within the day's grace (now is 2026-05-28T20:26:40Z).
+        let i = ids(
+            "Certificate ID,SANs,Serial,Valid From,Valid To,Order Date,Status\n\
+             A,a.x.com,01,2025-06-01,2026-06-20,2025-05-30,Issued\n\
+             B,a.x.com,02,2026-05-27,2027-05-27,2026-05-28T10:00:00Z,Issued\n",
+        );
+        let o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_781_913_600);
+        let v = judge_one(o, &i, &policy()).0;
+        assert_eq!(v.status, Status::DeploymentPending, "{}", v.detail);
     }
 
     #[test]

@@ -175,6 +175,16 @@ impl Record {
         }
     }
 
+    /// When this version came to be, as near as the record tells: the later of notBefore and
+    /// the order date. CAs backdate notBefore (an hour, or to the day's start), so a renewal
+    /// ordered this morning must not look a day old to the grace period.
+    pub fn issued_at(&self) -> Option<i64> {
+        match (self.not_before, self.order_date) {
+            (Some(a), Some(b)) => Some(a.unix.max(b.unix)),
+            (a, b) => a.or(b).map(|w| w.unix),
+        }
+    }
+
     /// The instant used to order versions: notBefore, else the order date.
     pub fn issued_key(&self) -> (i64, i64, i64) {
         let nb = self
