@@ -282,6 +282,53 @@ fn with_serial<'a>(
 }
 
 /// Whether `key` is the record's id, order number or request number, ignoring ASCII case.
+/// Whether record `r`, which has certificate `c`'s serial, is nevertheless another
+/// certificate: its notAfter is days away from `c`'s, and either its issuer is another CA or
+/// the serial is short and the names differ. Private CAs number serials from 1 (OpenSSL's
+/// `ca`, small internal CAs), so two of them give the same serial to different
+/// certificates; a public CA's random serial of 8 bytes or more does not collide, and a
+/// wrong date in the export (a misread day and month) then stays the export's error.
+fn serial_collides(r: &Record, c: &crate::model::CertInfo) -> bool {
+    let Some(na) = r.not_after else { return false };
+    let slack = if na.date_only { 3 * 86_400 } else { 2 * 86_400 };
+    if (na.unix - c.not_after_unix).abs() <= slack {
+        return false;
+    }
+    let short = c.serial.len() < 16;
+    let other_ca = r.issuer.as_deref().is_some_and(|i| {
+        let i = i.trim().to_ascii_lowercase();
+        let dn = c.issuer.to_ascii_lowercase();
+        let cn = c
+            .issuer_cn
+            .as_deref()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        // Lenient: "emSign SSL CA - G1" names the issuer by its CN, others by the DN or a
+        // shortened name; only a name found in neither is another CA.
+        let same = i.is_empty()
+            || dn.contains(&i)
+            || cn.contains(&i)
+            || (!cn.is_empty() && i.contains(&cn));
+        !same
+    });
+    let same_names = || {
+        let mut theirs = r.name_set();
+        let mut ours: Vec<&str> = if c.sans.is_empty() {
+            c.subject_cn.as_deref().into_iter().collect()
+        } else {
+            c.sans.iter().map(String::as_str).collect()
+        };
+        theirs.sort_unstable();
+        ours.sort_unstable();
+        ours.dedup();
+        theirs
+            .iter()
+            .map(|n| n.to_ascii_lowercase())
+            .eq(ours.iter().map(|n| n.to_ascii_lowercase()))
+    };
+    other_ca || (short && !same_names())
+}
+
 fn has_id(r: &Record, key: &str) -> bool {
     std::iter::once(&*r.record_id)
         .chain(r.order_id.as_deref())
@@ -555,7 +602,9 @@ impl Identities {
                 .copied()
                 .max_by_key(|i| (agrees(i), self.records[*i].covers(host), usize::MAX - *i))
         };
-        let cands: Vec<usize> = with_serial(&self.records, &self.by_serial, &c.serial).collect();
+        let cands: Vec<usize> = with_serial(&self.records, &self.by_serial, &c.serial)
+            .filter(|&i| !serial_collides(&self.records[i], c))
+            .collect();
         if !cands.is_empty() {
             let ambiguous = cands.iter().all(|&i| {
                 self.records[i]
@@ -2145,6 +2194,71 @@ mod tests {
         .0;
         assert_eq!(v.status, Status::RenewedNotDeployed);
         assert!(v.detail.ends_with("It is revoked according to record A: clients that check revocation refuse it already."), "{}", v.detail);
+    }
+
+    #[test]
+    fn a_private_cas_serial_given_to_another_certificate_is_no_match() {
+        let p = policy();
+        let i = ids(&format!(
+            "{H}D,,www.corp.example,02,2025-06-01,2027-01-01,Corp Dev CA,,Issued\n"
+        ));
+        // Another CA's certificate with the same small serial and name, another date.
+        let mut o = presenting(
+            "www.corp.example",
+            "10.0.0.1",
+            "2",
+            1_748_736_000,
+            1_785_542_400,
+        );
+        if let Some(c) = o.cert.as_mut() {
+            c.issuer = "CN=Corp Prod CA".into();
+            c.issuer_cn = Some("Corp Prod CA".into());
+        }
+        let v = judge_one(o, &i, &p).0;
+        assert!(v.matched.is_none(), "{}", v.detail);
+        assert_eq!(v.status, Status::Unmanaged);
+        // Without an issuer column: the names differ, so still no match ...
+        let i = ids(&format!(
+            "{H}D,,www.corp.example,02,2025-06-01,2027-01-01,,,Issued\n"
+        ));
+        let o = presenting(
+            "api.corp.example",
+            "10.0.0.1",
+            "2",
+            1_748_736_000,
+            1_785_542_400,
+        );
+        assert!(judge_one(o, &i, &p).0.matched.is_none());
+        // ... but the same names with a date the export got wrong: the same certificate.
+        let o = presenting(
+            "www.corp.example",
+            "10.0.0.1",
+            "2",
+            1_748_736_000,
+            1_785_542_400,
+        );
+        let v = judge_one(o, &i, &p).0;
+        assert_eq!(v.matched.map(|r| r.record_id).as_deref(), Some("D"));
+        // A long random serial is the same certificate whatever the export's date says.
+        let long = "5A0C3E1F00112233445566778899AABB";
+        let i = ids(&format!(
+            "{H}L,,www.corp.example,{long},2025-06-01,2027-01-01,Corp Dev CA,,Issued\n"
+        ));
+        let o = presenting(
+            "api.corp.example",
+            "10.0.0.1",
+            long,
+            1_748_736_000,
+            1_785_542_400,
+        );
+        assert_eq!(
+            judge_one(o, &i, &p)
+                .0
+                .matched
+                .map(|r| r.record_id)
+                .as_deref(),
+            Some("L")
+        );
     }
 
     #[test]

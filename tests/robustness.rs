@@ -4,6 +4,7 @@
 //! renewal judged `current`), kept so that those classes of bug stay fixed.
 
 use certsweep::inventory::load::{load_bytes, Loaded, ReadOptions};
+use certsweep::inventory::record::Record;
 use certsweep::model::Observation;
 use certsweep::verdict::{judge_one, Identities, Policy, Rollout, Serving, Status};
 use rand::rngs::StdRng;
@@ -170,9 +171,19 @@ fn parsers_never_panic_on_mutated_input() {
     }
 }
 
-fn presented(host: &str, serial: &str, not_after: i64) -> Box<Observation> {
+/// The certificate record `r` describes (its serial, names and issuer), presented for
+/// `host`, with a notAfter that may disagree with the record's (an export's date error).
+fn presented(host: &str, r: &Record, serial: &str, not_after: i64) -> Box<Observation> {
     let ip = std::net::IpAddr::from([127, 0, 0, 1]);
-    certsweep::fleet::presenting(host, ip, serial, not_after - 90 * 86_400, not_after)
+    let mut o = certsweep::fleet::presenting(host, ip, serial, not_after - 90 * 86_400, not_after);
+    if let Some(c) = o.cert.as_mut() {
+        c.sans = r.names();
+        if let Some(i) = r.issuer.as_deref() {
+            c.issuer = format!("CN={i}");
+            c.issuer_cn = Some(i.to_string());
+        }
+    }
+    o
 }
 
 #[test]
@@ -249,7 +260,7 @@ fn verdicts_keep_their_invariants_on_mutated_inventories() {
                 let not_after =
                     [1_700_000_000, 1_800_000_000, 1_900_000_000][rng.random_range(0..3)];
                 let (v, serves_expected) =
-                    judge_one(presented(host, &serial.canonical, not_after), &ids, &p);
+                    judge_one(presented(host, r, &serial.canonical, not_after), &ids, &p);
                 let m = v.matched.as_ref().map(|x| (&x.record_id, &x.serial));
                 let e = v.expected.as_ref().map(|x| (&x.record_id, &x.serial));
                 // Only where the input can be trusted to mean one thing: distinct record ids,
