@@ -631,6 +631,19 @@ impl Identities {
         pick(&ok).map(|i| (i, true))
     }
 
+    /// What an endpoint of `host` should serve when its own certificate does not say (no
+    /// certificate, one for other names, one in no record): of the identities covering
+    /// `host`, the newest version covering it that was issued last. Two identities may
+    /// cover one name (a dedicated certificate and a wildcard, an old SAN certificate); the
+    /// order the records were read in says nothing about which is meant.
+    pub fn expected_for_host(&self, host: &str, now: i64) -> Option<usize> {
+        self.identities_for_host(host)
+            .into_iter()
+            .filter_map(|id| self.newest(id, Some(host), now))
+            .filter(|&i| self.records[i].covers(host))
+            .reduce(|a, b| if self.is_newer(b, a) { b } else { a })
+    }
+
     /// Identities whose names cover `host`.
     pub fn identities_for_host(&self, host: &str) -> Vec<usize> {
         let mut out: Vec<usize> = Vec::new();
@@ -1030,10 +1043,7 @@ fn judge(
     let host = o.sni.clone().unwrap_or_else(|| o.host.clone());
     let Some(c) = o.cert.clone() else {
         let (detail, next) = unreachable_text(&o);
-        let expected_idx = ids
-            .identities_for_host(&host)
-            .first()
-            .and_then(|&id| ids.newest(id, Some(&host), p.now));
+        let expected_idx = ids.expected_for_host(&host, p.now);
         return (
             Verdict {
                 observation: o,
@@ -1077,8 +1087,8 @@ fn judge(
             if !r.covers(&host) {
                 // The wrong certificate is bound here: what should be served is the newest
                 // certificate of the identity that manages this name, if any.
-                if let Some(&id) = ids.identities_for_host(&host).first() {
-                    expected_idx = ids.newest(id, Some(&host), p.now);
+                if !ids.identities_for_host(&host).is_empty() {
+                    expected_idx = ids.expected_for_host(&host, p.now);
                 }
             }
             let mismatch = o.findings.contains(&Finding::HostnameMismatch);
@@ -1215,7 +1225,9 @@ fn judge(
                 .collect();
             if let Some(&id) = managing.first() {
                 findings.push("names_managed_elsewhere".into());
-                expected_idx = ids.newest(id, Some(&host), p.now);
+                expected_idx = ids
+                    .expected_for_host(&host, p.now)
+                    .or_else(|| ids.newest(id, Some(&host), p.now));
                 let e = expected_idx.map(|i| &ids.records[i]);
                 if let Some(e) = e.filter(|e| issued_after(&c, e)) {
                     // The server is ahead of the records (an export from before a renewal, or
@@ -2259,6 +2271,32 @@ mod tests {
                 .as_deref(),
             Some("L")
         );
+    }
+
+    #[test]
+    fn the_expected_certificate_of_a_name_in_several_identities_is_the_latest_issued() {
+        // Q (an old SAN certificate, read first), P (dedicated) and W (a wildcard, issued
+        // last) all cover www.x.com.
+        let i = ids(&format!(
+            "{H}Q,,a.x.com;www.x.com,01,2024-06-01,2026-09-01,CA,,Issued\n\
+             P,,www.x.com,02,2025-06-01,2026-09-01,CA,,Issued\n\
+             W,,*.x.com,03,2026-02-01,2027-02-01,CA,,Issued\n"
+        ));
+        let p = policy();
+        let mut o = presenting("www.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
+        o.cert = None;
+        o.error = Some(crate::model::ErrorInfo {
+            class: ErrorClass::ConnectRefused,
+            message: "refused".into(),
+        });
+        let v = judge_one(o, &i, &p).0;
+        // Before: Q, the first read.
+        assert_eq!(v.expected.map(|r| r.record_id).as_deref(), Some("W"));
+        // An unmanaged certificate for the name: the same.
+        let o = presenting("www.x.com", "10.0.0.1", "FF", 1_748_736_000, 1_797_724_800);
+        let v = judge_one(o, &i, &p).0;
+        assert_eq!(v.status, Status::Unmanaged);
+        assert_eq!(v.expected.map(|r| r.record_id).as_deref(), Some("W"));
     }
 
     #[test]
