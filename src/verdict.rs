@@ -1369,15 +1369,31 @@ fn judge(
             next = format!("Check the SNI / virtual-host binding for {host}, or reissue the certificate with {host} as a SAN.");
         }
     }
-    if o.findings.iter().any(|f| f.is_trust_failure()) {
+    // A certificate valid only from a later date is refused like an untrusted one (a
+    // renewal deployed too early, a postdated reissue): not "current".
+    let early = o.findings.contains(&Finding::NotYetValid);
+    if early || o.findings.iter().any(|f| f.is_trust_failure()) {
         statuses.push(Status::Untrusted);
         if next.is_empty() {
-            detail = format!(
-                "Serves {presented}; clients will not trust it: {}.",
-                o.trust_detail.clone().unwrap_or_default()
-            );
-            next = if o.findings.contains(&Finding::IncompleteChain) {
+            let why = o
+                .trust_detail
+                .clone()
+                .filter(|d| !d.is_empty())
+                .unwrap_or_else(|| format!("it is valid only from {}", c.not_before));
+            detail = format!("Serves {presented}; clients will not trust it: {why}.");
+            // The step for the most specific fault: each has another fix.
+            let has = |f: Finding| o.findings.contains(&f);
+            next = if has(Finding::IncompleteChain) {
                 "Install the full chain (leaf plus intermediate) in the server's certificate file or keystore, reload, then verify again.".into()
+            } else if early {
+                format!(
+                    "It is valid only from {}: if it was deployed early, put the previous certificate back until then (or reissue one valid now); if that date is right, check the server's and clients' clocks. Then verify again.",
+                    c.not_before
+                )
+            } else if has(Finding::WeakKey) {
+                "Reissue it with a key clients accept (RSA of 2048 bits or more, or ECDSA P-256), deploy it and reload the service, then verify again.".into()
+            } else if has(Finding::ChainInvalid) {
+                "Install the chain the CA issued with this certificate (the one served does not validate: see the detail), reload, then verify again.".into()
             } else {
                 "Use a certificate from a CA the clients trust (or distribute the private root), then verify again.".into()
             };
@@ -2297,6 +2313,40 @@ mod tests {
         let v = judge_one(o, &i, &p).0;
         assert_eq!(v.status, Status::Unmanaged);
         assert_eq!(v.expected.map(|r| r.record_id).as_deref(), Some("W"));
+    }
+
+    #[test]
+    fn a_certificate_not_valid_yet_or_with_a_weak_key_is_untrusted_with_its_own_fix() {
+        let i = ids(&format!(
+            "{H}A,,a.x.com,01,2025-06-01,2026-09-01,CA,,Issued\n\
+             B,,a.x.com,02,2026-06-01,2027-06-01,CA,,Issued\n"
+        ));
+        let p = policy();
+        // B deployed before its notBefore (2026-06-01; now is 2026-05-28): before, current.
+        let mut o = presenting("a.x.com", "10.0.0.1", "2", 1_780_272_000, 1_811_808_000);
+        o.findings.push(Finding::NotYetValid);
+        let v = judge_one(o, &i, &p).0;
+        assert_eq!(v.status, Status::Untrusted, "{}", v.detail);
+        assert!(
+            v.detail.ends_with(
+                "clients will not trust it: it is valid only from 2026-06-01T00:00:00Z."
+            ),
+            "{}",
+            v.detail
+        );
+        assert!(v.next_step.starts_with("It is valid only from 2026-06-01T00:00:00Z: if it was deployed early, put the previous certificate back"), "{}", v.next_step);
+        // A weak key: not "use a certificate from a CA the clients trust".
+        let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_788_220_800);
+        o.findings.push(Finding::WeakKey);
+        o.trust_detail = Some("RSA key of 1024 bits".into());
+        let v = judge_one(o, &i, &p).0;
+        assert_eq!(v.status, Status::Untrusted, "{}", v.detail);
+        assert!(
+            v.next_step
+                .starts_with("Reissue it with a key clients accept"),
+            "{}",
+            v.next_step
+        );
     }
 
     #[test]
