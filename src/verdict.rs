@@ -936,10 +936,16 @@ impl Rollout {
             return;
         }
         v.name_endpoints_current = Some(format!("{current}/{total}"));
+        // A node left with a certificate the records do not hold, where the others serve
+        // the managed one (the post-deployment check against the PEM just deployed), is
+        // as stale as one left with an older version.
+        let has = |f: &str| v.findings.iter().any(|x| x == f);
         let stale = matches!(
             v.status,
             Status::RenewedNotDeployed | Status::DeploymentPending
-        );
+        ) || (v.status == Status::Unmanaged
+            && has("names_managed_elsewhere")
+            && !has("newer_than_records"));
         if stale && current > 0 {
             v.findings.push("partial_rollout".into());
             v.detail.push_str(&format!(
@@ -2346,6 +2352,47 @@ mod tests {
                 .starts_with("Reissue it with a key clients accept"),
             "{}",
             v.next_step
+        );
+    }
+
+    #[test]
+    fn a_node_left_with_a_certificate_outside_the_records_is_a_partial_rollout() {
+        // The pipeline case: the records are the PEM just deployed (N); one node of the
+        // name still serves the old certificate, which is in no record.
+        let i = ids(&format!(
+            "{H}N,,a.x.com,0B,2026-05-01,2027-05-01,CA,,Issued\n"
+        ));
+        let p = policy();
+        let mut rollout = Rollout::default();
+        let mut vs = Vec::new();
+        for (ip, serial, nb) in [
+            ("10.0.0.1", "B", 1_777_593_600),
+            ("10.0.0.2", "A", 1_751_328_000),
+        ] {
+            let (v, ok) = judge_one(
+                presenting("a.x.com", ip, serial, nb, nb + 31_536_000),
+                &i,
+                &p,
+            );
+            rollout.note(&v, ok);
+            vs.push(v);
+        }
+        for v in &mut vs {
+            rollout.annotate(v);
+        }
+        assert_eq!(vs[0].status, Status::Current);
+        assert_eq!(vs[1].status, Status::Unmanaged);
+        assert!(
+            vs[1].findings.contains(&"partial_rollout".to_string()),
+            "{:?}",
+            vs[1].findings
+        );
+        assert!(
+            vs[1].detail.ends_with(
+                "Partial rollout: 1 of 2 endpoints of a.x.com:443 serve the new certificate."
+            ),
+            "{}",
+            vs[1].detail
         );
     }
 
