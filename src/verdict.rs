@@ -1562,6 +1562,9 @@ fn unreachable_text(o: &Observation) -> (String, String) {
             "{target} serves no certificate for the name {}: bind one to this name (virtual host, SNI mapping, keystore alias), or correct the name in the inventory, then verify again.",
             o.sni.as_deref().unwrap_or(&o.host)
         ),
+        Some(ErrorClass::TlsTimeout) => format!(
+            "{target} accepted the connection but completed no TLS handshake in time: the port may not speak TLS from the first byte (plain HTTP, or a protocol that needs STARTTLS: give the target starttls=...), or the service is hung or overloaded; check it, then verify again."
+        ),
         Some(ErrorClass::Internal) => format!(
             "certsweep could not judge {target} (an internal error): check it by hand and report the error message with the endpoint."
         ),
@@ -2488,6 +2491,25 @@ mod tests {
         )
         .0;
         assert!(!v.findings.contains(&"newer_than_records".to_string()));
+    }
+
+    #[test]
+    fn a_handshake_timeout_is_not_called_a_failed_handshake() {
+        let i = ids(&format!("{H}B,,www.x.com,0B,,,CA,,Issued\n"));
+        let mut o = presenting("www.x.com", "10.0.0.1", "B", 1_767_225_600, 1_798_761_600);
+        o.cert = None;
+        o.error = Some(crate::model::ErrorInfo {
+            class: ErrorClass::TlsTimeout,
+            message: "no TLS handshake within 10s".into(),
+        });
+        let v = judge_one(o, &i, &policy()).0;
+        assert_eq!(v.status, Status::Unreachable);
+        assert!(
+            v.next_step
+                .starts_with("www.x.com:443 (10.0.0.1) accepted the connection but completed no TLS handshake in time"),
+            "{}",
+            v.next_step
+        );
     }
 
     #[test]
