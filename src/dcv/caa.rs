@@ -225,6 +225,19 @@ pub fn evaluate(
         if !ca.domains.iter().any(|d| d.eq_ignore_ascii_case(&v.domain)) {
             continue;
         }
+        if !ca.domains.contains(&v.domain) {
+            // RFC 8659 leaves the comparison to the CA; Let's Encrypt's boulder compares the
+            // issuer domain exactly, so "LetsEncrypt.org" authorizes nobody there.
+            out.push(Check::warning(
+                "caa_issuer_case",
+                format!(
+                    "CAA at {} names \"{}\", which differs from {} only in letter case: some CAs (Let's Encrypt) compare it exactly and refuse; write it in lower case",
+                    set.at,
+                    v.domain,
+                    ca.domains.join(" or ")
+                ),
+            ));
+        }
         let accounts: Vec<&str> = v
             .params
             .iter()
@@ -355,6 +368,15 @@ mod tests {
         );
         let only_issue = set(&[(0, "issue", "emsign.com")]);
         assert!(ids(&only_issue, true, Method::Dns01, "emsign.com", None).is_empty());
+    }
+
+    #[test]
+    fn an_issuer_domain_in_other_letter_case_is_warned_of() {
+        let s = set(&[(0, "issue", "LetsEncrypt.org")]);
+        assert_eq!(
+            ids(&s, false, Method::Http01, "letsencrypt.org", None),
+            ["caa_issuer_case"]
+        );
     }
 
     #[test]
