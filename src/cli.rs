@@ -147,13 +147,11 @@ pub struct ScanArgs {
     /// Certificates expiring within this with no renewal are `expiring_soon`.
     #[arg(long, default_value = "30d", value_parser = duration)]
     pub renewal_window: Duration,
-    /// Statuses that make the exit code 1 (comma-separated).
-    #[arg(
-        long,
-        value_name = "STATUS,...",
-        default_value = "renewed_not_deployed,expired,revoked"
-    )]
-    pub fail_on: String,
+    /// Statuses that make the exit code 1 (comma-separated). With --inventory, default
+    /// renewed_not_deployed,expired,revoked; without records only expired, untrusted,
+    /// hostname_mismatch, expiring_soon and unreachable can be told.
+    #[arg(long, value_name = "STATUS,...")]
+    pub fail_on: Option<String>,
 }
 
 /// Options of `certsweep demo`.

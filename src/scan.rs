@@ -426,6 +426,15 @@ pub async fn run_scan(args: ScanArgs) -> Result<u8, Error> {
             "--targets FILE is required (or --inventory FILE to scan what the records name)".into(),
         ));
     };
+    let mut fail_on = match &args.fail_on {
+        Some(s) => Some(RecordFreeFailOn {
+            statuses: parse_record_free_fail_on(s)?,
+            window: args.renewal_window.as_secs() as i64,
+            now: now_unix(),
+            failed: false,
+        }),
+        None => None,
+    };
     let (reader, total) = open_targets(&targets_path, args.port, args.strict)?;
     let (engine, note) = build_engine(&args)?;
     if let Some(n) = note {
@@ -441,7 +450,7 @@ pub async fn run_scan(args: ScanArgs) -> Result<u8, Error> {
             None => None,
         },
         keep: false,
-        then: None,
+        then: fail_on.as_mut().map(|f| f as &mut dyn ObservationSink),
     };
     let outcome = sweep(engine, reader, total, sinks, args.quiet).await?;
     if !args.quiet {
@@ -451,7 +460,8 @@ pub async fn run_scan(args: ScanArgs) -> Result<u8, Error> {
     if let Some(e) = nothing_scanned(&outcome.summary, Some(&targets_path)) {
         return Err(e);
     }
-    Ok(internal_error_exit(&outcome.summary).unwrap_or(0))
+    let failed = fail_on.is_some_and(|f| f.failed);
+    Ok(internal_error_exit(&outcome.summary).unwrap_or(u8::from(failed)))
 }
 
 /// Every usable target yields at least one row, so a finished sweep without any means an
@@ -572,6 +582,44 @@ fn record_targets(
         }
     }
     out
+}
+
+/// `--fail-on` with `--inventory` when not given.
+pub const DEFAULT_FAIL_ON: &str = "renewed_not_deployed,expired,revoked";
+
+/// Parses `--fail-on` for a sweep without records: only statuses an endpoint earns without
+/// one; the others are a usage error rather than silently never failing.
+pub fn parse_record_free_fail_on(s: &str) -> Result<Vec<crate::verdict::Status>, Error> {
+    let statuses = parse_fail_on(s)?;
+    if let Some(s) = statuses
+        .iter()
+        .find(|s| !crate::verdict::RECORD_FREE.contains(s))
+    {
+        return Err(Error::Usage(format!(
+            "--fail-on: \"{s}\" is a verdict against records and needs --inventory; without records only {} can be told",
+            crate::verdict::RECORD_FREE.map(|s| s.as_str()).join(", ")
+        )));
+    }
+    Ok(statuses)
+}
+
+/// Fails a sweep without records on the `--fail-on` statuses its endpoints earn.
+struct RecordFreeFailOn {
+    statuses: Vec<Status>,
+    window: i64,
+    now: i64,
+    failed: bool,
+}
+
+impl ObservationSink for RecordFreeFailOn {
+    fn take(&mut self, o: Box<Observation>) -> Result<(), Error> {
+        if !self.failed {
+            self.failed = crate::verdict::record_free_statuses(&o, self.now, self.window)
+                .iter()
+                .any(|s| self.statuses.contains(s));
+        }
+        Ok(())
+    }
 }
 
 /// Parses `--fail-on`.
@@ -721,7 +769,7 @@ pub async fn compare(args: &ScanArgs, keep: bool) -> Result<CompareOutcome, Erro
     use crate::report::compliance::{
         safe_identity_row, ComplianceRow, COMPLIANCE_COLUMNS, RECORDS_COLUMNS,
     };
-    let fail_on = parse_fail_on(&args.fail_on)?;
+    let fail_on = parse_fail_on(args.fail_on.as_deref().unwrap_or(DEFAULT_FAIL_ON))?;
     let loaded = load_files(
         &args.inventory,
         &read_options(args.inventory_map.as_deref())?,

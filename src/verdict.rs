@@ -1039,6 +1039,41 @@ fn place_host(at: &str) -> &str {
     name_port.rsplit_once(':').map_or(name_port, |(n, _)| n)
 }
 
+/// The statuses an endpoint earns without any record: what a sweep without `--inventory`
+/// can fail on (`--fail-on`). The same rules as [`judge_one`]'s for these statuses.
+pub const RECORD_FREE: [Status; 5] = [
+    Status::Unreachable,
+    Status::Expired,
+    Status::HostnameMismatch,
+    Status::Untrusted,
+    Status::ExpiringSoon,
+];
+
+/// Which of [`RECORD_FREE`] hold for `o` at `now`, with `window` as the renewal window.
+pub fn record_free_statuses(o: &Observation, now: i64, window: i64) -> Vec<Status> {
+    let Some(c) = &o.cert else {
+        return vec![Status::Unreachable];
+    };
+    let mut out = Vec::new();
+    let expired = now > c.not_after_unix;
+    if expired {
+        out.push(Status::Expired);
+    }
+    if o.findings.contains(&Finding::HostnameMismatch) {
+        out.push(Status::HostnameMismatch);
+    }
+    if o.findings
+        .iter()
+        .any(|f| f.is_trust_failure() || *f == Finding::NotYetValid)
+    {
+        out.push(Status::Untrusted);
+    }
+    if !expired && c.not_after_unix - now <= window {
+        out.push(Status::ExpiringSoon);
+    }
+    out
+}
+
 /// Judges one observation; also returns the matched and expected record indexes.
 fn judge(
     o: Box<Observation>,

@@ -1953,3 +1953,65 @@ async fn a_pipeline_checks_its_nodes_against_the_certificate_it_deployed() {
     assert_eq!(fresh.status, Status::Current, "{}", fresh.detail);
     assert_eq!(out.exit_code, 1);
 }
+
+/// `--fail-on` without records: exit 1 on what an endpoint earns alone (it was silently
+/// ignored, so a pipeline's `--fail-on expired` passed with an expired certificate), and a
+/// usage error for a verdict that needs records.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fail_on_without_records_fails_on_what_an_endpoint_earns_alone() {
+    let pki = Pki::new("FailOn").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = root_file(&pki, &dir);
+    let any = SocketAddr::new(ip("127.0.0.1"), 0);
+    let good = valid_leaf(&pki, "good.test", 3001);
+    let expired = pki
+        .issue(&LeafSpec::new(&["expired.test"], 3002, 400, -5))
+        .unwrap();
+    let s_good = fleet::serve_tls(any, &good, &[], None).await.unwrap();
+    let s_exp = fleet::serve_tls(any, &expired, &[], None).await.unwrap();
+    let targets = dir.path().join("targets.txt");
+    let run = |lines: String, extra: &'static [&'static str]| {
+        std::fs::write(&targets, lines).unwrap();
+        let mut argv = vec![
+            "--targets",
+            targets.to_str().unwrap(),
+            "--ca-file",
+            &ca,
+            "--no-public-roots",
+            "--quiet",
+        ];
+        argv.extend_from_slice(extra);
+        certsweep::scan::run_scan(scan_args(&argv))
+    };
+    let good_line = format!("good.test@{}\n", s_good.addr);
+    let both = format!("{good_line}expired.test@{}\n", s_exp.addr);
+    let fail_all: &[&str] = &[
+        "--fail-on",
+        "expired,untrusted,hostname_mismatch,unreachable",
+    ];
+    assert_eq!(run(good_line.clone(), fail_all).await.unwrap(), 0);
+    assert_eq!(run(both.clone(), fail_all).await.unwrap(), 1);
+    // Without --fail-on a sweep without records exits 0 whatever it found.
+    assert_eq!(run(both, &[]).await.unwrap(), 0);
+    // 80 days left: inside a 100-day renewal window, not the default 30.
+    let soon: &[&str] = &["--fail-on", "expiring_soon", "--renewal-window", "100d"];
+    assert_eq!(run(good_line.clone(), soon).await.unwrap(), 1);
+    assert_eq!(
+        run(good_line.clone(), &["--fail-on", "expiring_soon"])
+            .await
+            .unwrap(),
+        0
+    );
+    let refused = format!("good.test@{}\n", refused_addr());
+    assert_eq!(
+        run(refused, &["--fail-on", "unreachable"]).await.unwrap(),
+        1
+    );
+    let err = run(good_line, &["--fail-on", "renewed_not_deployed"])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, certsweep::Error::Usage(m) if m.contains("needs --inventory")),
+        "{err}"
+    );
+}
