@@ -594,6 +594,18 @@ pub fn line_at(bytes: &[u8], offset: usize) -> u64 {
 /// `unrecognized_name` alert): the verdict's next step tells how to bind one.
 pub const SNI_REFUSED: &str = "server sent alert UnrecognisedName";
 
+/// The end of the error message of a connection refused locally for want of a route to the
+/// address's network (`ENETUNREACH`): on a host without IPv6 connectivity, every AAAA
+/// answer ends so, and the fix is on the scanning side, not at the endpoint.
+pub const NO_ROUTE: &str = "no route to that network from this host";
+
+/// Whether `o` failed to connect for want of a route from this host ([`NO_ROUTE`]).
+pub fn no_route(o: &Observation) -> bool {
+    o.error
+        .as_ref()
+        .is_some_and(|e| e.class == ErrorClass::ConnectError && e.message.ends_with(NO_ROUTE))
+}
+
 /// A line of an input file (target list, inventory) that could not be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineError {

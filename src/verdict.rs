@@ -1586,6 +1586,14 @@ fn unreachable_text(o: &Observation) -> (String, String) {
         Some(ErrorClass::ConnectRefused) => format!(
             "Nothing listens on {target}: start the service or correct the port in the deployment profile, then verify again."
         ),
+        Some(ErrorClass::ConnectError) if crate::model::no_route(o) => match o.ip {
+            Some(std::net::IpAddr::V6(_)) => format!(
+                "This host has no route to {target}'s network, so the endpoint was not tried: scan from a host with IPv6 connectivity, or pass --ipv4-only to leave AAAA answers out; if this host has IPv6, check its routes."
+            ),
+            _ => format!(
+                "This host has no route to {target}'s network, so the endpoint was not tried: check this host's routes (VPN, jump host) towards it, then verify again."
+            ),
+        },
         Some(ErrorClass::ConnectError) => format!("The connection to {target} failed: check routing and the host, then verify again."),
         Some(ErrorClass::StarttlsError) => format!(
             "{target} did not agree to start TLS{}: enable TLS (STARTTLS) on the service; if the port speaks TLS from the first byte, give the target starttls=off (or --starttls off); then verify again.",
@@ -2526,6 +2534,30 @@ mod tests {
         )
         .0;
         assert!(!v.findings.contains(&"newer_than_records".to_string()));
+    }
+
+    #[test]
+    fn an_ipv6_endpoint_this_host_has_no_route_to_is_not_blamed() {
+        let i = ids(&format!("{H}B,,www.x.com,0B,,,CA,,Issued\n"));
+        let mut o = presenting(
+            "www.x.com",
+            "2001:db8::1",
+            "B",
+            1_767_225_600,
+            1_798_761_600,
+        );
+        o.cert = None;
+        o.error = Some(crate::model::ErrorInfo {
+            class: ErrorClass::ConnectError,
+            message: format!("connect to [2001:db8::1]:443: {}", crate::model::NO_ROUTE),
+        });
+        let v = judge_one(o, &i, &policy()).0;
+        assert_eq!(v.status, Status::Unreachable);
+        assert!(
+            v.next_step.starts_with("This host has no route to www.x.com:443 (2001:db8::1)'s network, so the endpoint was not tried: scan from a host with IPv6"),
+            "{}",
+            v.next_step
+        );
     }
 
     #[test]

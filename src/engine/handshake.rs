@@ -1040,10 +1040,14 @@ fn classify_connect(e: &io::Error, addr: SocketAddr) -> ErrorInfo {
         io::ErrorKind::TimedOut => ErrorClass::ConnectTimeout,
         _ => ErrorClass::ConnectError,
     };
-    ErrorInfo {
-        class,
-        message: format!("connect to {addr}: {e}"),
-    }
+    // Said in words the verdict and the summary recognise (the scanning host lacks the
+    // route, typically IPv6), instead of the OS's "Network is unreachable (os error 101)".
+    let message = if e.kind() == io::ErrorKind::NetworkUnreachable {
+        format!("connect to {addr}: {}", crate::model::NO_ROUTE)
+    } else {
+        format!("connect to {addr}: {e}")
+    };
+    ErrorInfo { class, message }
 }
 
 /// Maps a handshake failure to its class. `have_chain` tells whether the server got as far
@@ -1095,4 +1099,22 @@ fn classify_tls(e: &io::Error, have_chain: bool) -> ErrorInfo {
         },
     };
     ErrorInfo { class, message }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_route_is_said_in_words_the_verdict_recognises() {
+        let addr: SocketAddr = "[2001:db8::1]:443".parse().expect("an address");
+        let e = classify_connect(&io::Error::from(io::ErrorKind::NetworkUnreachable), addr);
+        assert_eq!(e.class, ErrorClass::ConnectError);
+        assert_eq!(
+            e.message,
+            format!("connect to [2001:db8::1]:443: {}", crate::model::NO_ROUTE)
+        );
+        let e = classify_connect(&io::Error::from(io::ErrorKind::ConnectionRefused), addr);
+        assert_eq!(e.class, ErrorClass::ConnectRefused);
+    }
 }

@@ -28,6 +28,8 @@ pub struct Summary {
     pub retried_failed: u64,
     /// Names with addresses of one family whose question for the other failed.
     pub dns_half_answered: u64,
+    /// IPv6 endpoints not tried for want of a route from this host ([`crate::model::NO_ROUTE`]).
+    pub ipv6_no_route: u64,
     /// Endpoints asked again offering only the other key type ([`crate::model::SecondLook`]).
     pub second_looks: u64,
     /// Of those, the ones that presented a second, different certificate.
@@ -97,6 +99,9 @@ impl Summary {
         }
         if let Some(now) = self.expiry_from {
             self.count_expiry(o, now);
+        }
+        if o.ip.is_some_and(|ip| ip.is_ipv6()) && crate::model::no_route(o) {
+            self.ipv6_no_route += 1;
         }
         if o.attempts > 1 {
             self.retried += 1;
@@ -191,6 +196,14 @@ impl fmt::Display for Summary {
         if !self.errors.is_empty() {
             writeln!(f, "  errors: {}", counts(&self.errors))?;
         }
+        if self.ipv6_no_route > 0 {
+            // The scanning host's limit, not the endpoints' fault: say so once.
+            writeln!(
+                f,
+                "  ipv6: {} endpoints not tried: this host has no route to their network (no IPv6 here? --ipv4-only leaves AAAA answers out)",
+                self.ipv6_no_route
+            )?;
+        }
         if self.retried > 0 {
             // Flaky endpoints: a reset or timeout that a second try got past is still worth
             // a look (an overloaded node, a half-broken balancer member).
@@ -233,6 +246,25 @@ impl fmt::Display for Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_endpoints_without_a_route_are_told_once_as_this_hosts_limit() {
+        let mut s = Summary::default();
+        let v6 = std::net::IpAddr::from([0x2001, 0xdb8, 0, 0, 0, 0, 0, 1]);
+        let mut o = crate::fleet::presenting("www.x.com", v6, "A", 0, 1);
+        o.cert = None;
+        o.error = Some(crate::model::ErrorInfo {
+            class: ErrorClass::ConnectError,
+            message: format!("connect to [2001:db8::1]:443: {}", crate::model::NO_ROUTE),
+        });
+        s.add(&o);
+        s.add(&o);
+        let text = s.to_string();
+        assert!(
+            text.contains("\n  ipv6: 2 endpoints not tried: this host has no route"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn expiry_counts_what_is_still_valid_and_names_the_first_to_go() {
