@@ -1618,6 +1618,21 @@ fn unreachable_text(o: &Observation) -> (String, String) {
     (format!("No certificate from {target}: {msg}"), next)
 }
 
+/// Endpoints listed in one cell of the records report. A wildcard on thousands of endpoints
+/// made cells of 100,000 characters, which spreadsheets cut at 32,767; every endpoint is in
+/// the endpoint report anyway.
+const PLACES_IN_A_CELL: usize = 200;
+
+/// The first `max` of `items` joined by `sep`, and how many more there are.
+fn capped<S: AsRef<str>>(items: &[S], max: usize, sep: &str) -> String {
+    let shown: Vec<&str> = items.iter().take(max).map(AsRef::as_ref).collect();
+    let mut out = shown.join(sep);
+    if items.len() > max {
+        out.push_str(&format!("{sep}... ({} more)", items.len() - max));
+    }
+    out
+}
+
 /// One row per identity for `--records-report`.
 #[derive(Debug, Clone, Serialize)]
 pub struct IdentityRow {
@@ -1735,7 +1750,7 @@ fn identity_row<'a>(
             newest_serial: String::new(),
             newest_not_after: String::new(),
             deployed_at: String::new(),
-            stale_at: served.join(";"),
+            stale_at: capped(&served, PLACES_IN_A_CELL, ";"),
             findings: "no_valid_certificate".into(),
             next_step: format!(
                 "No version is issued and valid ({}): order or approve a replacement{}.",
@@ -1825,7 +1840,7 @@ fn identity_row<'a>(
         if next == "Nothing to do." {
             next = format!(
                 "Served at none of its names' scanned endpoints ({}): see their rows in the endpoint report (deploy or bind it there, or make them reachable), then verify again.",
-                scanned.join("; ")
+                capped(&scanned, 5, "; ")
             );
         }
     }
@@ -1856,8 +1871,8 @@ fn identity_row<'a>(
             .not_after
             .map(|w| rfc3339_unix(w.unix))
             .unwrap_or_default(),
-        deployed_at: deployed.join(";"),
-        stale_at: stale.join(";"),
+        deployed_at: capped(&deployed, PLACES_IN_A_CELL, ";"),
+        stale_at: capped(&stale, PLACES_IN_A_CELL, ";"),
         findings: findings.join(";"),
         next_step: next,
     })
@@ -2938,6 +2953,34 @@ mod tests {
             "{}",
             w.next_step
         );
+    }
+
+    #[test]
+    fn a_certificate_on_thousands_of_endpoints_fits_a_spreadsheet_cell() {
+        let i = ids(&format!(
+            "{H}W,,*.x.com,0E,2025-06-01,2026-12-01,CA,,Issued\n"
+        ));
+        let p = policy();
+        let mut serving = Serving::default();
+        for n in 0..250 {
+            let host = format!("h{n}.x.com");
+            let v = judge_one(
+                presenting(&host, "10.0.0.1", "E", 1_748_736_000, 1_796_083_200),
+                &i,
+                &p,
+            )
+            .0;
+            serving.note(&v);
+        }
+        let rows = identity_rows(&i, &serving, &p);
+        let cell = &rows[0].deployed_at;
+        assert_eq!(cell.split(';').count(), PLACES_IN_A_CELL + 1);
+        assert!(
+            cell.ends_with(";... (50 more)"),
+            "{}",
+            &cell[cell.len() - 40..]
+        );
+        assert!(cell.len() < 32_767);
     }
 
     #[test]
