@@ -205,9 +205,16 @@ fn write_err(path: &Path, e: std::io::Error) -> Error {
 /// progress total when known.
 fn open_targets(path: &str, port: u16, strict: bool) -> Result<(TargetReader, Option<u64>), Error> {
     let input_err = |e: std::io::Error| Error::Input(format!("--targets {path}: {e}"));
-    let spooled = if strict && path == "-" {
+    // A pipe (`<(...)`, a FIFO, /dev/stdin) can be read once: neither checked first nor
+    // counted, or the sweep finds it empty.
+    let regular = path != "-" && std::fs::metadata(path).is_ok_and(|m| m.is_file());
+    let spooled = if strict && !regular {
         let mut f = tempfile::tempfile().map_err(input_err)?;
-        std::io::copy(&mut std::io::stdin().lock(), &mut f).map_err(input_err)?;
+        if path == "-" {
+            std::io::copy(&mut std::io::stdin().lock(), &mut f).map_err(input_err)?;
+        } else {
+            std::io::copy(&mut File::open(path).map_err(input_err)?, &mut f).map_err(input_err)?;
+        }
         Some(f)
     } else {
         None
@@ -236,14 +243,12 @@ fn open_targets(path: &str, port: u16, strict: bool) -> Result<(TargetReader, Op
             return Err(Error::Input(msg));
         }
     }
-    Ok((open()?, count_lines(path)))
+    let total = if regular { count_lines(path) } else { None };
+    Ok((open()?, total))
 }
 
-/// Counts the lines of a regular file, for the progress total (stdin stays unknown).
+/// Counts the lines of a regular file, for the progress total (a pipe stays unknown).
 fn count_lines(path: &str) -> Option<u64> {
-    if path == "-" {
-        return None;
-    }
     let f = File::open(path).ok()?;
     let mut r = std::io::BufReader::with_capacity(64 * 1024, f);
     let mut n = 0u64;

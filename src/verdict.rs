@@ -1005,6 +1005,8 @@ impl Serving {
         under: &HashMap<&str, Vec<&'a str>>,
     ) -> Vec<&'a str> {
         let mut out: Vec<&str> = Vec::new();
+        // A wildcard's parent may hold thousands of scanned names: no quadratic dedup.
+        let mut seen = std::collections::HashSet::new();
         for n in names {
             let hosts: Vec<&str> = match n.strip_prefix("*.") {
                 Some(parent) => under.get(parent).cloned().unwrap_or_default(),
@@ -1012,7 +1014,7 @@ impl Serving {
             };
             for h in hosts {
                 for at in self.seen.get(h).into_iter().flatten() {
-                    if !out.contains(&at.as_str()) {
+                    if seen.insert(at.as_str()) {
                         out.push(at);
                     }
                 }

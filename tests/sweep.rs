@@ -2015,3 +2015,43 @@ async fn fail_on_without_records_fails_on_what_an_endpoint_earns_alone() {
         "{err}"
     );
 }
+
+/// A target list that can be read once (`--targets <(...)`, a FIFO): it was counted for the
+/// progress bar first, which emptied it, and the sweep said "nothing to scan" (exit 2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_list_from_a_pipe_is_read_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("targets.fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: no mkfifo here");
+        return;
+    }
+    let report = dir.path().join("scan.csv");
+    for strict in [false, true] {
+        let writer = {
+            let fifo = fifo.clone();
+            // Port 1 on two loopback addresses: nothing listens, two distinct endpoints.
+            let lines = "127.0.0.1:1\n127.0.0.2:1\n".to_string();
+            std::thread::spawn(move || std::fs::write(fifo, lines).unwrap())
+        };
+        let mut argv = vec![
+            "--targets",
+            fifo.to_str().unwrap(),
+            "--report",
+            report.to_str().unwrap(),
+            "--quiet",
+        ];
+        if strict {
+            argv.push("--strict");
+        }
+        assert_eq!(
+            certsweep::scan::run_scan(scan_args(&argv)).await.unwrap(),
+            0,
+            "strict: {strict}"
+        );
+        writer.join().unwrap();
+        let rows = csv::Reader::from_path(&report).unwrap().records().count();
+        assert_eq!(rows, 2, "strict: {strict}");
+    }
+}
