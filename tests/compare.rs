@@ -163,6 +163,19 @@ async fn demo_fleet_gets_every_verdict_right() {
     assert_eq!(stale["record_id"], "ORD-0902");
     assert_eq!(stale["expected_record_id"], "ORD-1102");
     assert!(stale["next_step"].contains("provisioning bot"));
+    // The names the served certificate covers, for checking against the host.
+    let pay = &rows[&("pay.acme.example".to_string(), "127.0.0.1".to_string())];
+    assert_eq!(pay["status"], "hostname_mismatch");
+    assert!(
+        !pay["sans"].split(';').any(|n| n == "pay.acme.example"),
+        "{}",
+        pay["sans"]
+    );
+    assert!(
+        stale["sans"].split(';').any(|n| n == "shop.acme.example"),
+        "{}",
+        stale["sans"]
+    );
     assert!(
         rows[&("legacy.acme.example".into(), "127.0.0.1".into())]["findings"].contains("expired")
     );

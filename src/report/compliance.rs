@@ -72,6 +72,9 @@ pub struct ComplianceRow {
     pub other_key_serial: String,
     /// Its notAfter.
     pub other_key_not_after: String,
+    /// The names the served certificate covers (DNS and IP SANs, `;`), what an auditor checks
+    /// against the host. Last, as it came later.
+    pub sans: String,
 }
 
 /// Column names, in order.
@@ -107,6 +110,7 @@ pub const COMPLIANCE_COLUMNS: &[&str] = &[
     "starttls",
     "other_key_serial",
     "other_key_not_after",
+    "sans",
 ];
 
 impl ComplianceRow {
@@ -165,6 +169,7 @@ impl ComplianceRow {
                 .unwrap_or_default(),
             other_key_serial: other.map(|c| c.serial.clone()).unwrap_or_default(),
             other_key_not_after: other.map(|c| c.not_after.clone()).unwrap_or_default(),
+            sans: c.map(|c| cell(&c.sans.join(";"))).unwrap_or_default(),
         }
     }
 }
