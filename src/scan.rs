@@ -829,6 +829,13 @@ pub async fn compare(args: &ScanArgs, keep: bool) -> Result<CompareOutcome, Erro
         .as_ref()
         .map(|p| Ok::<_, Error>((p, JsonlOut::new(create(p)?))))
         .transpose()?;
+    // Created now, written at the end: a path that cannot be written fails before a night's
+    // sweep, not after it.
+    let records_out = args
+        .records_report
+        .as_ref()
+        .map(|p| Ok::<_, Error>((p, CsvOut::new(create(p)?, RECORDS_COLUMNS))))
+        .transpose()?;
     let (file, partial) = spill_file(args)?;
     let mut spill = Spill {
         ids: &ids,
@@ -876,8 +883,7 @@ pub async fn compare(args: &ScanArgs, keep: bool) -> Result<CompareOutcome, Erro
     if let Some((p, mut w)) = jsonl {
         w.flush().map_err(|e| write_err(p, e))?;
     }
-    if let Some(p) = &args.records_report {
-        let mut w = CsvOut::new(create(p)?, RECORDS_COLUMNS);
+    if let Some((p, mut w)) = records_out {
         each_identity_row(&ids, &serving, &policy, |r| {
             w.write(&safe_identity_row(&r)).map_err(|e| write_err(p, e))
         })?;

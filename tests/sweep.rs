@@ -2055,3 +2055,33 @@ async fn a_target_list_from_a_pipe_is_read_once() {
         assert_eq!(rows, 2, "strict: {strict}");
     }
 }
+
+/// A records report that cannot be written fails the run before any connection (it was
+/// found out after the whole sweep, when the report was written).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unwritable_records_report_fails_before_the_sweep() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let targets = dir.path().join("targets.txt");
+    std::fs::write(&targets, format!("{}\n", listener.local_addr().unwrap())).unwrap();
+    let inventory = dir.path().join("inv.csv");
+    std::fs::write(&inventory, "Serial Number,Common Name\n0A,a.test\n").unwrap();
+    let unwritable = dir.path().join("no-such-dir").join("records.csv");
+    let args = scan_args(&[
+        "--targets",
+        targets.to_str().unwrap(),
+        "--inventory",
+        inventory.to_str().unwrap(),
+        "--records-report",
+        unwritable.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let err = certsweep::scan::run_scan(args).await.unwrap_err();
+    assert!(err.to_string().contains("records.csv"), "{err}");
+    assert_eq!(
+        listener.accept().map(|_| ()).unwrap_err().kind(),
+        std::io::ErrorKind::WouldBlock,
+        "an endpoint was connected to"
+    );
+}
