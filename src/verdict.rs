@@ -1188,7 +1188,9 @@ fn judge(
             if let Some(ei) = renewal {
                 let e = &ids.records[ei];
                 let issued = e.issued_at().unwrap_or(i64::MIN);
-                let young = issued > p.now - p.grace_secs;
+                // No grace for an outage: once the served certificate has expired, clients
+                // fail now, whatever provisioning may still be doing.
+                let young = issued > p.now - p.grace_secs && !expired;
                 let exp_txt = format!(
                     "serial {} (record {}, valid until {})",
                     e.serial_hex().unwrap_or("?"),
@@ -1218,6 +1220,9 @@ fn judge(
                     next = format!(
                         "Check the renewal order's linked provisioning bot{bot}, confirm the deployment profile reloads or restarts the service, re-run provisioning, then verify the endpoint again."
                     );
+                    if expired {
+                        next = format!("The served certificate has expired, so clients fail now: deploy the renewal at once. {next}");
+                    }
                 }
                 // A second certificate is judged on its own (`judge_one`) and named there.
                 if let (Some(other), None) = (o.other_key.as_deref(), o.second_cert()) {
@@ -2457,6 +2462,21 @@ mod tests {
             "{}",
             vs[1].detail
         );
+    }
+
+    #[test]
+    fn an_expired_certificate_gets_no_grace_for_its_young_renewal() {
+        let hour_ago = crate::timefmt::rfc3339_unix(policy().now - 3_600);
+        let i = ids(&format!(
+            "{H}A,,a.x.com,01,2025-05-01,2026-05-01,CA,,Issued\n\
+             B,,a.x.com,02,{hour_ago},2027-05-01,CA,A,Issued\n"
+        ));
+        let o = presenting("a.x.com", "10.0.0.1", "1", 1_746_057_600, 1_777_593_600);
+        let v = judge_one(o, &i, &policy()).0;
+        // Before: deployment_pending, "verify again after the grace period", during an outage.
+        assert_eq!(v.status, Status::RenewedNotDeployed, "{}", v.detail);
+        assert!(v.findings.contains(&"expired".to_string()));
+        assert!(v.next_step.starts_with("The served certificate has expired, so clients fail now: deploy the renewal at once."), "{}", v.next_step);
     }
 
     #[test]
