@@ -1414,7 +1414,18 @@ fn judge(
                     e.record_id
                 ));
             }
-            next = format!("Check the SNI / virtual-host binding for {host}, or reissue the certificate with {host} as a SAN.");
+            next = match expected_idx
+                .map(|i| &ids.records[i])
+                .filter(|e| e.covers(&host) && !matched.is_some_and(|(m, _)| ids.records[m].serial == e.serial))
+            {
+                // The records hold the certificate this name should have: say which.
+                Some(e) => format!(
+                    "Bind the certificate of record {} (serial {}), which covers {host}, to this name (SNI / virtual host / keystore alias), reload, then verify again.",
+                    e.record_id,
+                    e.serial_hex().unwrap_or("?")
+                ),
+                None => format!("Check the SNI / virtual-host binding for {host}, or reissue the certificate with {host} as a SAN."),
+            };
         }
     }
     // A certificate valid only from a later date is refused like an untrusted one (a

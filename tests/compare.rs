@@ -166,6 +166,12 @@ async fn demo_fleet_gets_every_verdict_right() {
     // The names the served certificate covers, for checking against the host.
     let pay = &rows[&("pay.acme.example".to_string(), "127.0.0.1".to_string())];
     assert_eq!(pay["status"], "hostname_mismatch");
+    // The records hold the certificate for the name: the step names it.
+    assert!(
+        pay["next_step"].starts_with("Bind the certificate of record ORD-1003"),
+        "{}",
+        pay["next_step"]
+    );
     assert!(
         !pay["sans"].split(';').any(|n| n == "pay.acme.example"),
         "{}",
