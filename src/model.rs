@@ -292,6 +292,12 @@ impl Finding {
         Finding::UncommonTls,
     ];
 
+    /// Whether clients refuse the certificate for this finding: a trust failure, or a
+    /// certificate not valid yet (what makes an endpoint `untrusted`).
+    pub fn makes_untrusted(self) -> bool {
+        self.is_trust_failure() || self == Finding::NotYetValid
+    }
+
     /// Findings that mean a client would not trust the chain (names aside).
     pub fn is_trust_failure(self) -> bool {
         matches!(

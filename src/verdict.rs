@@ -1064,10 +1064,7 @@ pub fn record_free_statuses(o: &Observation, now: i64, window: i64) -> Vec<Statu
     if o.findings.contains(&Finding::HostnameMismatch) {
         out.push(Status::HostnameMismatch);
     }
-    if o.findings
-        .iter()
-        .any(|f| f.is_trust_failure() || *f == Finding::NotYetValid)
-    {
+    if o.findings.iter().any(|f| f.makes_untrusted()) {
         out.push(Status::Untrusted);
     }
     if !expired && c.not_after_unix - now <= window {
@@ -1431,7 +1428,7 @@ fn judge(
     // A certificate valid only from a later date is refused like an untrusted one (a
     // renewal deployed too early, a postdated reissue): not "current".
     let early = o.findings.contains(&Finding::NotYetValid);
-    if early || o.findings.iter().any(|f| f.is_trust_failure()) {
+    if o.findings.iter().any(|f| f.makes_untrusted()) {
         statuses.push(Status::Untrusted);
         if next.is_empty() {
             let why = o
