@@ -147,10 +147,11 @@ pub struct ScanArgs {
     /// Certificates expiring within this with no renewal are `expiring_soon`.
     #[arg(long, default_value = "30d", value_parser = duration)]
     pub renewal_window: Duration,
-    /// Statuses that make the exit code 1 (comma-separated). With --inventory, default
+    /// Statuses and findings that make the exit code 1 (comma-separated), e.g.
+    /// partial_rollout or incomplete_chain. With --inventory, default
     /// renewed_not_deployed,expired,revoked; without records only expired, untrusted,
-    /// hostname_mismatch, expiring_soon and unreachable can be told.
-    #[arg(long, value_name = "STATUS,...")]
+    /// hostname_mismatch, expiring_soon, unreachable and the trust findings can be told.
+    #[arg(long, value_name = "STATUS|FINDING,...")]
     pub fail_on: Option<String>,
 }
 

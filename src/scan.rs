@@ -5,7 +5,7 @@ use crate::engine::handshake::{TlsClient, TlsSettings};
 use crate::engine::resolve::{Dns, Family};
 use crate::engine::sweep::{Cancel, Engine, Event, SweepConfig};
 use crate::engine::targets::{TargetError, TargetReader};
-use crate::model::Observation;
+use crate::model::{Finding, Observation};
 use crate::report::csv::{CsvOut, ScanRow, SCAN_COLUMNS};
 use crate::report::jsonl::JsonlOut;
 use crate::report::progress::Progress;
@@ -433,7 +433,7 @@ pub async fn run_scan(args: ScanArgs) -> Result<u8, Error> {
     };
     let mut fail_on = match &args.fail_on {
         Some(s) => Some(RecordFreeFailOn {
-            statuses: parse_record_free_fail_on(s)?,
+            fail_on: FailOn::parse_record_free(s)?,
             window: args.renewal_window.as_secs() as i64,
             now: now_unix(),
             failed: false,
@@ -592,25 +592,87 @@ fn record_targets(
 /// `--fail-on` with `--inventory` when not given.
 pub const DEFAULT_FAIL_ON: &str = "renewed_not_deployed,expired,revoked";
 
-/// Parses `--fail-on` for a sweep without records: only statuses an endpoint earns without
-/// one; the others are a usage error rather than silently never failing.
-pub fn parse_record_free_fail_on(s: &str) -> Result<Vec<crate::verdict::Status>, Error> {
-    let statuses = parse_fail_on(s)?;
-    if let Some(s) = statuses
-        .iter()
-        .find(|s| !crate::verdict::RECORD_FREE.contains(s))
-    {
-        return Err(Error::Usage(format!(
-            "--fail-on: \"{s}\" is a verdict against records and needs --inventory; without records only {} can be told",
-            crate::verdict::RECORD_FREE.map(|s| s.as_str()).join(", ")
-        )));
-    }
-    Ok(statuses)
+/// What makes a run exit 1: statuses (primary, or holding beside it) and findings.
+#[derive(Debug, Clone, Default)]
+pub struct FailOn {
+    statuses: Vec<Status>,
+    findings: Vec<String>,
 }
 
-/// Fails a sweep without records on the `--fail-on` statuses its endpoints earn.
+impl FailOn {
+    /// Parses `--fail-on` for a comparison against records: statuses, the observation's
+    /// findings and the verdict's ([`crate::verdict::VERDICT_FINDINGS`]).
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        let mut out = FailOn::default();
+        for x in s.split(',').map(str::trim).filter(|x| !x.is_empty()) {
+            if let Some(st) = Status::parse(x) {
+                out.statuses.push(st);
+            } else if Finding::ALL.iter().any(|f| f.as_str() == x)
+                || crate::verdict::VERDICT_FINDINGS.contains(&x)
+            {
+                out.findings.push(x.to_string());
+            } else {
+                return Err(Error::Usage(format!(
+                    "--fail-on: unknown status or finding \"{x}\" (statuses: {}; findings: {}, {})",
+                    Status::ALL.map(|s| s.as_str()).join(", "),
+                    Finding::ALL.map(|f| f.as_str()).join(", "),
+                    crate::verdict::VERDICT_FINDINGS.join(", ")
+                )));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Parses `--fail-on` for a sweep without records: only statuses an endpoint earns
+    /// without one and the observation's findings; the others are a usage error rather
+    /// than silently never failing.
+    pub fn parse_record_free(s: &str) -> Result<Self, Error> {
+        let out = Self::parse(s)?;
+        let needs_records = out
+            .statuses
+            .iter()
+            .map(|s| s.as_str())
+            .filter(|s| !crate::verdict::RECORD_FREE.iter().any(|r| r.as_str() == *s))
+            .chain(
+                out.findings
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|f| !Finding::ALL.iter().any(|a| a.as_str() == *f)),
+            )
+            .next();
+        if let Some(x) = needs_records {
+            return Err(Error::Usage(format!(
+                "--fail-on: \"{x}\" is a verdict against records and needs --inventory; without records only {} and the findings {} can be told",
+                crate::verdict::RECORD_FREE.map(|s| s.as_str()).join(", "),
+                Finding::ALL.map(|f| f.as_str()).join(", ")
+            )));
+        }
+        Ok(out)
+    }
+
+    /// Whether verdict `v` fails the run: its status, a status holding beside it or a
+    /// finding is asked for.
+    pub fn verdict(&self, v: &Verdict) -> bool {
+        self.statuses
+            .iter()
+            .any(|s| v.status == *s || v.findings.iter().any(|f| f == s.as_str()))
+            || v.findings.iter().any(|f| self.findings.contains(f))
+    }
+
+    /// Whether observation `o` fails a run without records.
+    fn observation(&self, o: &Observation, now: i64, window: i64) -> bool {
+        crate::verdict::record_free_statuses(o, now, window)
+            .iter()
+            .any(|s| self.statuses.contains(s))
+            || o.findings
+                .iter()
+                .any(|f| self.findings.iter().any(|x| x == f.as_str()))
+    }
+}
+
+/// Fails a sweep without records on the `--fail-on` statuses and findings of its endpoints.
 struct RecordFreeFailOn {
-    statuses: Vec<Status>,
+    fail_on: FailOn,
     window: i64,
     now: i64,
     failed: bool,
@@ -619,28 +681,10 @@ struct RecordFreeFailOn {
 impl ObservationSink for RecordFreeFailOn {
     fn take(&mut self, o: Box<Observation>) -> Result<(), Error> {
         if !self.failed {
-            self.failed = crate::verdict::record_free_statuses(&o, self.now, self.window)
-                .iter()
-                .any(|s| self.statuses.contains(s));
+            self.failed = self.fail_on.observation(&o, self.now, self.window);
         }
         Ok(())
     }
-}
-
-/// Parses `--fail-on`.
-pub fn parse_fail_on(s: &str) -> Result<Vec<crate::verdict::Status>, Error> {
-    s.split(',')
-        .map(str::trim)
-        .filter(|x| !x.is_empty())
-        .map(|x| {
-            crate::verdict::Status::parse(x).ok_or_else(|| {
-                Error::Usage(format!(
-                    "--fail-on: unknown status \"{x}\" (one of: {})",
-                    crate::verdict::Status::ALL.map(|s| s.as_str()).join(", ")
-                ))
-            })
-        })
-        .collect()
 }
 
 /// The verdicts of `scan --inventory` while the sweep runs: each endpoint is judged as it
@@ -658,8 +702,6 @@ struct Spill<'a> {
     policy: &'a Policy,
     rollout: Rollout,
     counts: BTreeMap<Status, usize>,
-    fail_on: &'a [Status],
-    failed: bool,
     file: File,
     /// The file's name while it exists (none for an unnamed file); dropping it removes it.
     partial: Option<tempfile::TempPath>,
@@ -716,7 +758,6 @@ impl ObservationSink for Spill<'_> {
         let (v, serves_expected) = judge_one(o, self.ids, self.policy);
         self.rollout.note(&v, serves_expected);
         *self.counts.entry(v.status).or_default() += 1;
-        self.failed |= self.fail_on.contains(&v.status);
         self.line.clear();
         serde_json::to_writer(&mut self.line, &v).map_err(spill_err)?;
         self.line.push(b'\n');
@@ -741,12 +782,11 @@ impl Spill<'_> {
     fn read_back(
         self,
         mut each: impl FnMut(Verdict) -> Result<(), Error>,
-    ) -> Result<(BTreeMap<Status, usize>, bool), Error> {
+    ) -> Result<BTreeMap<Status, usize>, Error> {
         use std::io::{Read, Seek, SeekFrom};
         let Spill {
             rollout,
             counts,
-            failed,
             mut file,
             partial,
             mut index,
@@ -763,7 +803,7 @@ impl Spill<'_> {
             each(v)?;
         }
         drop(partial);
-        Ok((counts, failed))
+        Ok(counts)
     }
 }
 
@@ -774,7 +814,7 @@ pub async fn compare(args: &ScanArgs, keep: bool) -> Result<CompareOutcome, Erro
     use crate::report::compliance::{
         safe_identity_row, ComplianceRow, COMPLIANCE_COLUMNS, RECORDS_COLUMNS,
     };
-    let fail_on = parse_fail_on(args.fail_on.as_deref().unwrap_or(DEFAULT_FAIL_ON))?;
+    let fail_on = FailOn::parse(args.fail_on.as_deref().unwrap_or(DEFAULT_FAIL_ON))?;
     let loaded = load_files(
         &args.inventory,
         &read_options(args.inventory_map.as_deref())?,
@@ -842,8 +882,6 @@ pub async fn compare(args: &ScanArgs, keep: bool) -> Result<CompareOutcome, Erro
         policy: &policy,
         rollout: Rollout::default(),
         counts: BTreeMap::new(),
-        fail_on: &fail_on,
-        failed: false,
         file,
         partial,
         written: 0,
@@ -859,7 +897,10 @@ pub async fn compare(args: &ScanArgs, keep: bool) -> Result<CompareOutcome, Erro
     let outcome = sweep(engine, targets, total, sinks, args.quiet).await?;
     let mut serving = Serving::default();
     let mut verdicts = Vec::new();
-    let (counts, failed) = spill.read_back(|v| {
+    let mut failed = false;
+    let counts = spill.read_back(|v| {
+        // After the rollout's annotation, so that `partial_rollout` can fail a run too.
+        failed |= fail_on.verdict(&v);
         // Where each certificate is served matters only to the records report: a
         // million-endpoint sweep without it keeps no string per endpoint.
         if args.records_report.is_some() {

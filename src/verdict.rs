@@ -1041,6 +1041,25 @@ fn place_host(at: &str) -> &str {
     name_port.rsplit_once(':').map_or(name_port, |(n, _)| n)
 }
 
+/// The findings a verdict adds to the statuses that hold and the observation's trust
+/// findings, each for something the next step names (`--fail-on` accepts them too).
+pub const VERDICT_FINDINGS: [&str; 14] = [
+    "dual_certificates",
+    "names_managed_elsewhere",
+    "newer_than_records",
+    "newest_ambiguous",
+    "partial_rollout",
+    "renewal_cancelled",
+    "renewal_drops_name",
+    "renewal_expired",
+    "renewal_not_yet_valid",
+    "renewal_pending",
+    "renewal_revoked",
+    "serial_ambiguous",
+    "successor_not_in_records",
+    "unreachable",
+];
+
 /// The statuses an endpoint earns without any record: what a sweep without `--inventory`
 /// can fail on (`--fail-on`). The same rules as [`judge_one`]'s for these statuses.
 pub const RECORD_FREE: [Status; 5] = [
@@ -2530,6 +2549,44 @@ mod tests {
         let v = judge_one(o, &i, &policy()).0;
         assert_eq!(v.status, Status::Current, "{}", v.detail);
         assert_eq!(v.expected.map(|r| r.record_id).as_deref(), Some("A"));
+    }
+
+    #[test]
+    fn every_finding_a_verdict_adds_is_in_the_vocabulary() {
+        // `--fail-on` refuses names outside it, so a finding added here and not there could
+        // never fail a run.
+        let src = include_str!("verdict.rs");
+        let mut named = std::collections::BTreeSet::new();
+        // Findings are pushed with `findings.push(..)`, the later versions' come as string
+        // literals starting renewal_, and the unreachable one in a `vec!`.
+        for (open, close) in [
+            ("findings.push(\"", "\".into())"),
+            ("\"renewal_", "\""),
+            ("findings: vec![\"", "\".into()]"),
+        ] {
+            for (at, _) in src.match_indices(open) {
+                let rest = &src[at + open.len()..];
+                let Some(end) = rest.find(close) else {
+                    continue;
+                };
+                let name = if open.contains("renewal_") {
+                    format!("renewal_{}", &rest[..end])
+                } else {
+                    rest[..end].to_string()
+                };
+                if !name.ends_with('_') && name.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                {
+                    named.insert(name);
+                }
+            }
+        }
+        for n in &named {
+            assert!(
+                VERDICT_FINDINGS.contains(&n.as_str()),
+                "{n} is not in VERDICT_FINDINGS"
+            );
+        }
+        assert!(named.len() >= 10, "{named:?}");
     }
 
     #[test]

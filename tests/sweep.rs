@@ -1952,6 +1952,13 @@ async fn a_pipeline_checks_its_nodes_against_the_certificate_it_deployed() {
     let fresh = out.verdicts.iter().find(|v| port(v) == new.port()).unwrap();
     assert_eq!(fresh.status, Status::Current, "{}", fresh.detail);
     assert_eq!(out.exit_code, 1);
+    // Findings fail a run as statuses do.
+    for (fail_on, code) in [("names_managed_elsewhere", 1), ("newer_than_records", 0)] {
+        let out = ca
+            .compare(dir.path(), &targets, &pem, &["--fail-on", fail_on])
+            .await;
+        assert_eq!(out.exit_code, code, "--fail-on {fail_on}");
+    }
 }
 
 /// `--fail-on` without records: exit 1 on what an endpoint earns alone (it was silently
@@ -2007,11 +2014,29 @@ async fn fail_on_without_records_fails_on_what_an_endpoint_earns_alone() {
         run(refused, &["--fail-on", "unreachable"]).await.unwrap(),
         1
     );
-    let err = run(good_line, &["--fail-on", "renewed_not_deployed"])
-        .await
-        .unwrap_err();
+    // The observation's findings too: a server that sends no intermediate.
+    let bare = pki
+        .issue(&LeafSpec::new(&["bare.test"], 3003, 10, 80).with_chain(ChainKind::LeafOnly))
+        .unwrap();
+    let s_bare = fleet::serve_tls(any, &bare, &[], None).await.unwrap();
+    let bare_line = format!("bare.test@{}\n", s_bare.addr);
+    let chain: &[&str] = &["--fail-on", "incomplete_chain"];
+    assert_eq!(run(bare_line, chain).await.unwrap(), 1);
+    assert_eq!(run(good_line.clone(), chain).await.unwrap(), 0);
+    let needs_records: [&'static [&'static str]; 2] = [
+        &["--fail-on", "renewed_not_deployed"],
+        &["--fail-on", "partial_rollout"],
+    ];
+    for argv in needs_records {
+        let err = run(good_line.clone(), argv).await.unwrap_err();
+        assert!(
+            matches!(&err, certsweep::Error::Usage(m) if m.contains("needs --inventory")),
+            "{err}"
+        );
+    }
+    let err = run(good_line, &["--fail-on", "expird"]).await.unwrap_err();
     assert!(
-        matches!(&err, certsweep::Error::Usage(m) if m.contains("needs --inventory")),
+        matches!(&err, certsweep::Error::Usage(m) if m.contains("unknown status or finding \"expird\"")),
         "{err}"
     );
 }
