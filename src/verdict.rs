@@ -1815,6 +1815,8 @@ fn identity_row<'a>(
         }
     }
     let mut stale = Vec::new();
+    // Some endpoint serves an older version that has expired: an outage, no grace.
+    let mut stale_expired = false;
     for &m in members {
         if m == newest || tied.binary_search(&m).is_ok() {
             continue;
@@ -1834,6 +1836,7 @@ fn identity_row<'a>(
                         .is_none();
                 if !beside {
                     stale.push(format!("{at} (serial {})", s.canonical));
+                    stale_expired |= ids.records[m].not_after.is_some_and(|w| w.unix < p.now);
                 }
             }
         }
@@ -1886,7 +1889,9 @@ fn identity_row<'a>(
             next = "Some endpoints still serve older versions: re-run provisioning on them and reload, then verify again.".into();
         }
     }
-    if let Some(t) = issued.filter(|&t| renewed && !stale.is_empty() && t > p.now - p.grace_secs) {
+    if let Some(t) = issued
+        .filter(|&t| renewed && !stale.is_empty() && !stale_expired && t > p.now - p.grace_secs)
+    {
         // As the endpoints' verdicts say (deployment_pending): too early to call it failed.
         findings.push("deployment_pending");
         next = format!(
@@ -2992,12 +2997,17 @@ mod tests {
              Y,,a.x.com,0B,{hour_ago},2027-06-01,CA,X,Issued\n\
              Z,,b.x.com,0C,2025-06-01,2026-12-01,CA,,Issued\n\
              W,,c.x.com,0D,2025-06-01,2026-12-01,CA,,Issued\n\
-             V,,*.w.x.com,0E,2025-06-01,2026-12-01,CA,,Issued\n"
+             V,,*.w.x.com,0E,2025-06-01,2026-12-01,CA,,Issued\n\
+             Q,,d.x.com,0F,2024-05-01,2025-05-01,CA,,Issued\n\
+             R,,d.x.com,10,{hour_ago},2027-06-01,CA,Q,Issued\n"
         ));
         let (nb, na) = (1_748_736_000, 1_796_083_200);
         let mut serving = Serving::default();
         serving.note(&judge_one(presenting("a.x.com", "10.0.0.1", "A", nb, na), &i, &p).0);
         serving.note(&judge_one(presenting("b.x.com", "10.0.0.2", "FF", nb, na), &i, &p).0);
+        // Q has expired: its young renewal gets no grace here either.
+        let q = presenting("d.x.com", "10.0.0.4", "F", 1_714_521_600, 1_746_057_600);
+        serving.note(&judge_one(q, &i, &p).0);
         let mut down = presenting("m.w.x.com", "10.0.0.3", "E", nb, na);
         down.cert = None;
         down.error = Some(crate::model::ErrorInfo {
@@ -3018,6 +3028,8 @@ mod tests {
             "{}",
             a.next_step
         );
+        let d = row("d.x.com");
+        assert_eq!(d.findings, "renewed_seen_nowhere;older_versions_served");
         let b = row("b.x.com");
         assert_eq!(b.findings, "served_nowhere");
         assert!(
