@@ -141,7 +141,9 @@ pub struct ScanArgs {
     /// Write one row per certificate identity of the inventory.
     #[arg(long, value_name = "FILE.csv")]
     pub records_report: Option<PathBuf>,
-    /// A renewal younger than this is `deployment_pending`, not `renewed_not_deployed`.
+    /// A renewal younger than this (from the later of its notBefore and order date) is
+    /// `deployment_pending`, not `renewed_not_deployed`, unless the served certificate has
+    /// expired.
     #[arg(long, default_value = "24h", value_parser = duration)]
     pub grace: Duration,
     /// Certificates expiring within this with no renewal are `expiring_soon`.
