@@ -38,6 +38,18 @@ pub async fn check_address(
         hops: vec![],
     };
     if let Some(err) = &attempt.error {
+        if err.class == ErrorClass::ConnectError && err.message.ends_with(crate::model::NO_ROUTE) {
+            // This host cannot reach the address at all (no IPv6 here): the CA can, so
+            // nothing is known of the server there.
+            out.push(Check::unknown(
+                "no_route_from_here",
+                format!(
+                    "[{at}] not tried: {}; check from a host that has it",
+                    crate::model::NO_ROUTE
+                ),
+            ));
+            return ev("no_route_from_here".to_string());
+        }
         let (id, text) = match err.class {
             ErrorClass::ConnectTimeout => ("tls_unreachable", format!("Timeout during connect to port {port} (likely firewall problem)")),
             ErrorClass::ConnectRefused => ("tls_unreachable", format!("Connection refused on port {port}")),

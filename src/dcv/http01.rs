@@ -294,6 +294,12 @@ async fn fetch(
                 )
             })
         }
+        Ok(Err(e)) if e.kind() == io::ErrorKind::NetworkUnreachable => {
+            return Err(Problem {
+                dial: first,
+                ..problem("no_route_from_here", crate::model::NO_ROUTE)
+            })
+        }
         Ok(Err(e)) => {
             let id = match e.kind() {
                 io::ErrorKind::ConnectionRefused => "http_connect_refused",
@@ -571,7 +577,17 @@ pub fn judge(
         match &r.outcome {
             Err(p) => {
                 let msg = format!("[{at}] {}", p.message);
-                if p.dial && r.ip.is_ipv6() && v4_ok {
+                if p.id == "no_route_from_here" {
+                    // This host cannot reach the address (no IPv6 here): the CA can, so
+                    // nothing is known of the server there.
+                    out.push(Check::unknown(
+                        p.id,
+                        format!(
+                            "[{at}] not tried: {}; check from a host that has it",
+                            p.message
+                        ),
+                    ));
+                } else if p.dial && r.ip.is_ipv6() && v4_ok {
                     out.push(Check::warning(
                         p.id,
                         format!("{msg}; a CA falls back to IPv4 here, but fix the server or remove the AAAA record"),
@@ -681,6 +697,25 @@ mod tests {
     fn check(from: &str, to: &str, allow_private: bool) -> Result<(), &'static str> {
         let (f, t) = (Url::parse(from).unwrap(), Url::parse(to).unwrap());
         check_redirect(&f, &t, allow_private).map_err(|p| p.id)
+    }
+
+    #[test]
+    fn an_address_this_host_cannot_reach_is_not_judged() {
+        let v6: IpAddr = "2001:db8::1".parse().unwrap();
+        let results = [AddressResult {
+            ip: v6,
+            hops: vec![],
+            outcome: Err(Problem {
+                dial: true,
+                ..problem("no_route_from_here", crate::model::NO_ROUTE)
+            }),
+        }];
+        let mut out = Vec::new();
+        judge(&results, &Expectation::Nothing, &mut out);
+        assert_eq!(out.len(), 1);
+        // Inconclusive (unknown), not an error blaming the server's AAAA record.
+        assert!(out[0].inconclusive, "{:?}", out[0]);
+        assert_eq!(out[0].id, "no_route_from_here");
     }
 
     #[test]
