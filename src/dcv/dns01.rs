@@ -134,6 +134,23 @@ pub async fn check(
         }
         for ip in ips {
             let at = format!("{ns_shown}/{ip}");
+            if !crate::model::route_from_here(*ip) {
+                // An IPv6 nameserver seen from a host without IPv6: the CA can ask it, so
+                // nothing is known of its answer; not a lame or unreachable server.
+                out.push(Check::unknown(
+                    "no_route_from_here",
+                    format!(
+                        "nameserver {at} of zone {zone_shown} not asked: {}; check from a host that has it",
+                        crate::model::NO_ROUTE
+                    ),
+                ));
+                evidence.push(Evidence {
+                    at,
+                    result: "no_route_from_here".into(),
+                    hops: vec![],
+                });
+                continue;
+            }
             let server = SocketAddr::new(*ip, ns_port);
             let txt = dns
                 .ask_authoritative(server, &target, RecordType::TXT)
