@@ -132,25 +132,34 @@ pub async fn check(
             });
             continue;
         }
-        for ip in ips {
+        // An IPv6 address seen from a host without IPv6: the CA can ask it. When another
+        // address of the same nameserver was asked, that one speaks for it; when none
+        // could be, nothing is known of its answer (not a lame or unreachable server).
+        let (routed, unrouted): (Vec<&std::net::IpAddr>, Vec<&std::net::IpAddr>) = ips
+            .iter()
+            .partition(|ip| crate::model::route_from_here(**ip));
+        for ip in &unrouted {
             let at = format!("{ns_shown}/{ip}");
-            if !crate::model::route_from_here(*ip) {
-                // An IPv6 nameserver seen from a host without IPv6: the CA can ask it, so
-                // nothing is known of its answer; not a lame or unreachable server.
-                out.push(Check::unknown(
+            let why = crate::model::NO_ROUTE;
+            out.push(if routed.is_empty() {
+                Check::unknown(
                     "no_route_from_here",
-                    format!(
-                        "nameserver {at} of zone {zone_shown} not asked: {}; check from a host that has it",
-                        crate::model::NO_ROUTE
-                    ),
-                ));
-                evidence.push(Evidence {
-                    at,
-                    result: "no_route_from_here".into(),
-                    hops: vec![],
-                });
-                continue;
-            }
+                    format!("nameserver {at} of zone {zone_shown} not asked: {why}; check from a host that has it"),
+                )
+            } else {
+                Check::info(
+                    "no_route_from_here",
+                    format!("nameserver {at} of zone {zone_shown} not asked: {why}; its other addresses were"),
+                )
+            });
+            evidence.push(Evidence {
+                at,
+                result: "no_route_from_here".into(),
+                hops: vec![],
+            });
+        }
+        for ip in routed {
+            let at = format!("{ns_shown}/{ip}");
             let server = SocketAddr::new(*ip, ns_port);
             let txt = dns
                 .ask_authoritative(server, &target, RecordType::TXT)
