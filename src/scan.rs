@@ -661,11 +661,17 @@ impl FailOn {
 
     /// Whether observation `o` fails a run without records.
     fn observation(&self, o: &Observation, now: i64, window: i64) -> bool {
+        let second = o
+            .second_cert()
+            .and(o.other_key.as_deref())
+            .map(|k| k.findings.as_slice())
+            .unwrap_or_default();
         crate::verdict::record_free_statuses(o, now, window)
             .iter()
             .any(|s| self.statuses.contains(s))
             || o.findings
                 .iter()
+                .chain(second)
                 .any(|f| self.findings.iter().any(|x| x == f.as_str()))
     }
 }

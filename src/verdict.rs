@@ -1070,25 +1070,35 @@ pub const RECORD_FREE: [Status; 5] = [
     Status::ExpiringSoon,
 ];
 
-/// Which of [`RECORD_FREE`] hold for `o` at `now`, with `window` as the renewal window.
+/// Which of [`RECORD_FREE`] hold for `o` at `now`, with `window` as the renewal window: for
+/// its certificate and, where a second look got another one, for that one too (as
+/// [`judge_one`] judges both).
 pub fn record_free_statuses(o: &Observation, now: i64, window: i64) -> Vec<Status> {
     let Some(c) = &o.cert else {
         return vec![Status::Unreachable];
     };
     let mut out = Vec::new();
-    let expired = now > c.not_after_unix;
-    if expired {
-        out.push(Status::Expired);
+    let mut judge = |c: &crate::model::CertInfo, findings: &[Finding]| {
+        let expired = now > c.not_after_unix;
+        if expired {
+            out.push(Status::Expired);
+        }
+        if findings.contains(&Finding::HostnameMismatch) {
+            out.push(Status::HostnameMismatch);
+        }
+        if findings.iter().any(|f| f.makes_untrusted()) {
+            out.push(Status::Untrusted);
+        }
+        if !expired && c.not_after_unix - now <= window {
+            out.push(Status::ExpiringSoon);
+        }
+    };
+    judge(c, &o.findings);
+    if let (Some(second), Some(other)) = (o.second_cert(), o.other_key.as_deref()) {
+        judge(second, &other.findings);
     }
-    if o.findings.contains(&Finding::HostnameMismatch) {
-        out.push(Status::HostnameMismatch);
-    }
-    if o.findings.iter().any(|f| f.makes_untrusted()) {
-        out.push(Status::Untrusted);
-    }
-    if !expired && c.not_after_unix - now <= window {
-        out.push(Status::ExpiringSoon);
-    }
+    out.sort();
+    out.dedup();
     out
 }
 
@@ -2664,6 +2674,28 @@ mod tests {
             v.next_step.starts_with("This host has no route to www.x.com:443 (2001:db8::1)'s network, so the endpoint was not tried: scan from a host with IPv6"),
             "{}",
             v.next_step
+        );
+    }
+
+    #[test]
+    fn without_records_the_second_certificate_counts_too() {
+        let p = policy();
+        let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_811_808_000);
+        assert!(record_free_statuses(&o, p.now, p.renewal_window_secs).is_empty());
+        // The RSA certificate beside it expired: a run failing on `expired` fails.
+        let rsa = presenting("a.x.com", "10.0.0.1", "2", 1_717_200_000, 1_748_736_000)
+            .cert
+            .clone();
+        o.other_key = Some(Box::new(crate::model::OtherKey {
+            offered: KeyFamily::Rsa,
+            cert: rsa,
+            findings: vec![Finding::Expired],
+            trust_detail: None,
+            error: None,
+        }));
+        assert_eq!(
+            record_free_statuses(&o, p.now, p.renewal_window_secs),
+            vec![Status::Expired]
         );
     }
 
