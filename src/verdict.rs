@@ -1308,6 +1308,9 @@ fn judge(
                     // a certificate bought outside the CLM): replacing it with the managed
                     // one would roll the endpoint back.
                     findings.push("newer_than_records".into());
+                    // Nothing in the records should replace it: no expected certificate
+                    // (the older record is named in the detail).
+                    expected_idx = None;
                     detail = format!(
                         "Serves {presented}, which is in no record and was issued {} (notBefore), after the newest version in the records: record {} (serial {}, issued {}).",
                         c.not_before,
@@ -2620,7 +2623,7 @@ mod tests {
         assert_eq!(v.status, Status::Unmanaged, "{}", v.detail);
         assert!(v.findings.contains(&"newer_than_records".to_string()));
         assert!(v.findings.contains(&"names_managed_elsewhere".to_string()));
-        assert_eq!(v.expected.map(|r| r.record_id).as_deref(), Some("A"));
+        assert!(v.expected.is_none());
         assert!(v.detail.contains("issued 2026-03-01T00:00:00Z (notBefore), after the newest version in the records: record A (serial 1, issued 2025-06-01T00:00:00Z)"), "{}", v.detail);
         assert!(
             v.next_step.starts_with("Do not replace it"),
