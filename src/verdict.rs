@@ -1351,51 +1351,13 @@ fn judge(
             ));
         }
         let e = &ids.records[unusable?];
-        let named = match e.serial_hex() {
-            Some(s) => format!("serial {s} (record {})", e.record_id),
-            None => format!("record {}", e.record_id),
-        };
-        let starts = e.not_before.filter(|w| w.unix > p.now).map(|w| w.unix);
-        if !e.covers(&host) {
-            return Some((
-                "renewal_drops_name",
-                format!(
-                    " Its renewal {named} does not cover {host} (names: {}).",
-                    e.names().join(", ")
-                ),
-                format!("Reissue the renewal with {host} among its names (or order a certificate for {host}), deploy it and reload the service, then verify again."),
-            ));
-        }
-        Some(match (e.status, starts) {
-            (RecordStatus::Revoked, _) => (
-                "renewal_revoked",
-                format!(" Its renewal {named} was revoked."),
-                "Order a replacement for the revoked renewal (and find out why it was revoked), deploy it and reload the service, then verify again.".into(),
-            ),
-            (RecordStatus::Cancelled, _) => (
-                "renewal_cancelled",
-                format!(" Its renewal {named} was cancelled or rejected ({}).", e.status_raw),
-                "Place a new renewal order (the last one was cancelled or rejected), deploy the certificate and reload the service, then verify again.".into(),
-            ),
-            (_, Some(from)) if from > c.not_after_unix || at_expiry => (
-                "renewal_not_yet_valid",
-                format!(
-                    " Its renewal {named} is valid only from {}, after this certificate expires.",
-                    rfc3339_unix(from)
-                ),
-                "Reissue the renewal with a validity that starts now (a certificate valid only later cannot bridge the gap), deploy it and reload the service, then verify again.".into(),
-            ),
-            (_, Some(from)) => (
-                "renewal_not_yet_valid",
-                format!(" Its renewal {named} is valid from {}.", rfc3339_unix(from)),
-                format!("Deploy the renewal once it is valid ({}), before this certificate expires, then verify again.", rfc3339_unix(from)),
-            ),
-            _ => (
-                "renewal_pending",
-                format!(" Its renewal {named} is still pending ({}).", e.status_raw),
-                "Complete the renewal order (DCV, approvals), deploy the certificate and reload the service, then verify again.".into(),
-            ),
-        })
+        Some(blocked_renewal(
+            e,
+            &host,
+            c.not_after_unix,
+            at_expiry,
+            p.now,
+        ))
     };
     let later = later_text(expired);
     if let Some((f, _, _)) = &later {
@@ -1665,6 +1627,63 @@ fn unreachable_text(o: &Observation) -> (String, String) {
     (format!("No certificate from {target}: {msg}"), next)
 }
 
+/// A later version `e` that cannot be deployed for `host` in place of a certificate expiring
+/// at `expires` (`expired` already): its finding, a sentence for the detail and the next step.
+/// One wording for the endpoint verdicts and the records report.
+fn blocked_renewal(
+    e: &Record,
+    host: &str,
+    expires: i64,
+    expired: bool,
+    now: i64,
+) -> (&'static str, String, String) {
+    let named = match e.serial_hex() {
+        Some(s) => format!("serial {s} (record {})", e.record_id),
+        None => format!("record {}", e.record_id),
+    };
+    let starts = e.not_before.filter(|w| w.unix > now).map(|w| w.unix);
+    if !e.covers(host) {
+        return (
+            "renewal_drops_name",
+            format!(
+                " Its renewal {named} does not cover {host} (names: {}).",
+                e.names().join(", ")
+            ),
+            format!("Reissue the renewal with {host} among its names (or order a certificate for {host}), deploy it and reload the service, then verify again."),
+        );
+    }
+    match (e.status, starts) {
+        (RecordStatus::Revoked, _) => (
+            "renewal_revoked",
+            format!(" Its renewal {named} was revoked."),
+            "Order a replacement for the revoked renewal (and find out why it was revoked), deploy it and reload the service, then verify again.".into(),
+        ),
+        (RecordStatus::Cancelled, _) => (
+            "renewal_cancelled",
+            format!(" Its renewal {named} was cancelled or rejected ({}).", e.status_raw),
+            "Place a new renewal order (the last one was cancelled or rejected), deploy the certificate and reload the service, then verify again.".into(),
+        ),
+        (_, Some(from)) if from > expires || expired => (
+            "renewal_not_yet_valid",
+            format!(
+                " Its renewal {named} is valid only from {}, after this certificate expires.",
+                rfc3339_unix(from)
+            ),
+            "Reissue the renewal with a validity that starts now (a certificate valid only later cannot bridge the gap), deploy it and reload the service, then verify again.".into(),
+        ),
+        (_, Some(from)) => (
+            "renewal_not_yet_valid",
+            format!(" Its renewal {named} is valid from {}.", rfc3339_unix(from)),
+            format!("Deploy the renewal once it is valid ({}), before this certificate expires, then verify again.", rfc3339_unix(from)),
+        ),
+        _ => (
+            "renewal_pending",
+            format!(" Its renewal {named} is still pending ({}).", e.status_raw),
+            "Complete the renewal order (DCV, approvals), deploy the certificate and reload the service, then verify again.".into(),
+        ),
+    }
+}
+
 /// Endpoints listed in one cell of the records report. A wildcard on thousands of endpoints
 /// made cells of 100,000 characters, which spreadsheets cut at 32,767; every endpoint is in
 /// the endpoint report anyway.
@@ -1861,12 +1880,38 @@ fn identity_row<'a>(
         next = "Versions tie on dates and no renewal link orders them: confirm in the CLM which is the newest (or export issue dates or renewal links).".into();
     }
     let left = e.not_after.map(|w| w.unix - p.now);
+    // A later version that cannot be deployed (revoked, cancelled, pending, not valid yet):
+    // named, as on the endpoints' rows, instead of "no renewal".
+    let blocked = e.names().first().and_then(|name| {
+        let b = ids.unusable_later(newest, name, p.now)?;
+        let expires = e.not_after.map_or(i64::MAX, |w| w.unix);
+        Some(blocked_renewal(
+            &ids.records[b],
+            name,
+            expires,
+            expires < p.now,
+            p.now,
+        ))
+    });
     if matches!(left, Some(l) if l < 0) {
         findings.push("newest_expired");
         next = "The newest certificate has expired: renew it.".into();
-    } else if matches!(left, Some(l) if l <= p.renewal_window_secs) {
+    } else if matches!(left, Some(l) if l <= p.renewal_window_secs) && blocked.is_none() {
         findings.push("expiring_no_renewal");
         next = "Expiring with no renewal in the records: check auto-renew, DCV and approvals, then renew.".into();
+    }
+    if let Some((f, more, step)) =
+        blocked.filter(|_| matches!(left, Some(l) if l <= p.renewal_window_secs))
+    {
+        findings.push(f);
+        next = format!(
+            "{}{more} {step}",
+            if left.is_some_and(|l| l < 0) {
+                "The newest usable certificate has expired."
+            } else {
+                "Expiring."
+            }
+        );
     }
     // Renewed: some version is provably older than the newest (a tie is no renewal).
     let renewed = members.iter().any(|&m| ids.is_newer(newest, m));
@@ -2536,6 +2581,26 @@ mod tests {
         let o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_781_913_600);
         let v = judge_one(o, &i, &policy()).0;
         assert_eq!(v.status, Status::DeploymentPending, "{}", v.detail);
+    }
+
+    #[test]
+    fn the_records_report_names_a_renewal_that_cannot_be_deployed_too() {
+        let i = ids(&format!(
+            "{H}A,,a.x.com,01,2025-06-01,2026-06-20,CA,,Issued\n\
+             B,,a.x.com,02,2026-04-01,2027-04-01,CA,,Revoked\n"
+        ));
+        let p = policy();
+        let mut serving = Serving::default();
+        let o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_781_913_600);
+        serving.note(&judge_one(o, &i, &p).0);
+        let rows = identity_rows(&i, &serving, &p);
+        let a = rows.iter().find(|r| r.names == "a.x.com").unwrap();
+        // Before: expiring_no_renewal, "Expiring with no renewal in the records".
+        assert_eq!(a.findings, "renewal_revoked");
+        assert_eq!(
+            a.next_step,
+            "Expiring. Its renewal serial 2 (record B) was revoked. Order a replacement for the revoked renewal (and find out why it was revoked), deploy it and reload the service, then verify again."
+        );
     }
 
     #[test]
