@@ -956,38 +956,42 @@ impl Rollout {
     }
 }
 
-/// Where each presented serial is served (`host:port@ip`), and what each scanned name's
-/// endpoints gave, for the identity rows.
+/// Where each presented serial is served (`host:port@ip`), and how many endpoints each
+/// scanned name had, for the identity rows.
 #[derive(Debug, Default)]
 pub struct Serving {
     served: HashMap<String, Vec<String>>,
-    /// Per scanned name (the SNI, else the host): `host:port@ip (serial S)` or
-    /// `host:port@ip (error class)` for each of its endpoints.
-    seen: HashMap<String, Vec<String>>,
+    /// Endpoints per scanned name (the SNI, else the host), by the name's hash: a count, not
+    /// the endpoints (those are in the endpoint report), so that a million-endpoint sweep
+    /// keeps ~20 bytes a name for this.
+    seen: HashMap<u64, u32>,
+    /// The same per parent domain (`www.x.com` counts for `x.com`), for wildcards.
+    under: HashMap<u64, u32>,
+}
+
+fn name_key(name: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+        .hash_one(name.trim_end_matches('.').to_ascii_lowercase())
 }
 
 impl Serving {
     /// Notes where `v`'s certificates are served: the one it presented and the other key
-    /// type's, when a second look got one; and what its name's endpoint gave.
+    /// type's, when a second look got one; and that its name was scanned.
     pub fn note(&mut self, v: &Verdict) {
         let o = &v.observation;
+        let name = o.sni.as_deref().unwrap_or(&o.host);
+        *self.seen.entry(name_key(name)).or_default() += 1;
+        if let Some((_, parent)) = name.split_once('.') {
+            *self.under.entry(name_key(parent)).or_default() += 1;
+        }
+        let Some(c) = &o.cert else { return };
         let at = format!(
             "{}:{}@{}",
             o.host,
             o.port,
             o.ip.map(|i| i.to_string()).unwrap_or_default()
         );
-        let what = match (&o.cert, o.error_class()) {
-            (Some(c), _) => format!("serial {}", c.serial),
-            (None, Some(e)) => e.as_str().to_string(),
-            (None, None) => "no certificate".into(),
-        };
-        let name = o.sni.as_deref().unwrap_or(&o.host).to_ascii_lowercase();
-        self.seen
-            .entry(name)
-            .or_default()
-            .push(format!("{at} ({what})"));
-        let Some(c) = &o.cert else { return };
         if let Some(other) = o.second_cert() {
             self.served
                 .entry(other.serial.clone())
@@ -997,41 +1001,17 @@ impl Serving {
         self.served.entry(c.serial.clone()).or_default().push(at);
     }
 
-    /// What the scanned endpoints of `names` gave; a wildcard stands for the names one
-    /// label under it (`under` indexes the scanned names by their parent domain).
-    fn seen_for<'a>(
-        &'a self,
-        names: &[String],
-        under: &HashMap<&str, Vec<&'a str>>,
-    ) -> Vec<&'a str> {
-        let mut out: Vec<&str> = Vec::new();
-        // A wildcard's parent may hold thousands of scanned names: no quadratic dedup.
-        let mut seen = std::collections::HashSet::new();
-        for n in names {
-            let hosts: Vec<&str> = match n.strip_prefix("*.") {
-                Some(parent) => under.get(parent).cloned().unwrap_or_default(),
-                None => vec![n.as_str()],
-            };
-            for h in hosts {
-                for at in self.seen.get(h).into_iter().flatten() {
-                    if seen.insert(at.as_str()) {
-                        out.push(at);
-                    }
-                }
-            }
-        }
-        out
-    }
-
-    /// The scanned names by parent domain, for wildcards.
-    fn by_parent(&self) -> HashMap<&str, Vec<&str>> {
-        let mut under: HashMap<&str, Vec<&str>> = HashMap::new();
-        for name in self.seen.keys() {
-            if let Some((_, parent)) = name.split_once('.') {
-                under.entry(parent).or_default().push(name);
-            }
-        }
-        under
+    /// How many scanned endpoints `names` had; a wildcard counts the names one label under
+    /// it.
+    fn scanned(&self, names: &[String]) -> u64 {
+        names
+            .iter()
+            .map(|n| match n.strip_prefix("*.") {
+                Some(parent) => self.under.get(&name_key(parent)),
+                None => self.seen.get(&name_key(n)),
+            })
+            .map(|c| u64::from(c.copied().unwrap_or(0)))
+            .sum()
     }
 }
 
@@ -1753,9 +1733,8 @@ pub fn each_identity_row<E>(
         .collect();
     // By names, then identity: the order a stable sort of the rows by names gave.
     order.sort_unstable();
-    let under = serving.by_parent();
     for (names, id) in order {
-        if let Some(row) = identity_row(ids, serving, &under, p, id, names) {
+        if let Some(row) = identity_row(ids, serving, p, id, names) {
             each(row)?;
         }
     }
@@ -1775,10 +1754,9 @@ fn shown_version(ids: &Identities, id: usize, now: i64) -> Option<(usize, bool)>
 }
 
 /// One identity's row; `names` is its shown version's names, joined.
-fn identity_row<'a>(
+fn identity_row(
     ids: &Identities,
-    serving_all: &'a Serving,
-    under: &HashMap<&str, Vec<&'a str>>,
+    serving_all: &Serving,
     p: &Policy,
     id: usize,
     names: String,
@@ -1916,12 +1894,12 @@ fn identity_row<'a>(
     // Renewed: some version is provably older than the newest (a tie is no renewal).
     let renewed = members.iter().any(|&m| ids.is_newer(newest, m));
     let scanned = if deployed.is_empty() {
-        serving_all.seen_for(&e.names(), under)
+        serving_all.scanned(&e.names())
     } else {
-        Vec::new()
+        0
     };
     let issued = e.issued_at();
-    if deployed.is_empty() && scanned.is_empty() && stale.is_empty() {
+    if deployed.is_empty() && scanned == 0 && stale.is_empty() {
         // Seen nowhere because looked for nowhere: no advice about provisioning.
         findings.push("not_scanned");
         if next == "Nothing to do." || renewed {
@@ -1934,8 +1912,7 @@ fn identity_row<'a>(
         findings.push("served_nowhere");
         if next == "Nothing to do." {
             next = format!(
-                "Served at none of its names' scanned endpoints ({}): see their rows in the endpoint report (deploy or bind it there, or make them reachable), then verify again.",
-                capped(&scanned, 5, "; ")
+                "Served at none of the {scanned} scanned endpoint(s) of its names: see their rows in the endpoint report (deploy or bind it there, or make them reachable), then verify again."
             );
         }
     }
@@ -3133,7 +3110,8 @@ mod tests {
         let b = row("b.x.com");
         assert_eq!(b.findings, "served_nowhere");
         assert!(
-            b.next_step.contains("(b.x.com:443@10.0.0.2 (serial FF))"),
+            b.next_step
+                .starts_with("Served at none of the 1 scanned endpoint(s) of its names"),
             "{}",
             b.next_step
         );
@@ -3148,7 +3126,7 @@ mod tests {
         assert_eq!(w.findings, "served_nowhere");
         assert!(
             w.next_step
-                .contains("m.w.x.com:443@10.0.0.3 (connect_refused)"),
+                .starts_with("Served at none of the 1 scanned endpoint(s) of its names"),
             "{}",
             w.next_step
         );
