@@ -1003,7 +1003,7 @@ impl Serving {
 
     /// How many scanned endpoints `names` had; a wildcard counts the names one label under
     /// it.
-    fn scanned(&self, names: &[String]) -> u64 {
+    fn scanned(&self, names: &[&str]) -> u64 {
         names
             .iter()
             .map(|n| match n.strip_prefix("*.") {
@@ -1860,7 +1860,10 @@ fn identity_row(
     let left = e.not_after.map(|w| w.unix - p.now);
     // A later version that cannot be deployed (revoked, cancelled, pending, not valid yet):
     // named, as on the endpoints' rows, instead of "no renewal".
-    let blocked = e.names().first().and_then(|name| {
+    let in_window = matches!(left, Some(l) if l <= p.renewal_window_secs);
+    // Only an identity near or past expiry is told of a blocked renewal: the lookup waits.
+    let name_list = e.name_set();
+    let blocked = name_list.first().filter(|_| in_window).and_then(|&name| {
         let b = ids.unusable_later(newest, name, p.now)?;
         let expires = e.not_after.map_or(i64::MAX, |w| w.unix);
         Some(blocked_renewal(
@@ -1874,13 +1877,11 @@ fn identity_row(
     if matches!(left, Some(l) if l < 0) {
         findings.push("newest_expired");
         next = "The newest certificate has expired: renew it.".into();
-    } else if matches!(left, Some(l) if l <= p.renewal_window_secs) && blocked.is_none() {
+    } else if in_window && blocked.is_none() {
         findings.push("expiring_no_renewal");
         next = "Expiring with no renewal in the records: check auto-renew, DCV and approvals, then renew.".into();
     }
-    if let Some((f, more, step)) =
-        blocked.filter(|_| matches!(left, Some(l) if l <= p.renewal_window_secs))
-    {
+    if let Some((f, more, step)) = blocked {
         findings.push(f);
         next = format!(
             "{}{more} {step}",
@@ -1894,7 +1895,7 @@ fn identity_row(
     // Renewed: some version is provably older than the newest (a tie is no renewal).
     let renewed = members.iter().any(|&m| ids.is_newer(newest, m));
     let scanned = if deployed.is_empty() {
-        serving_all.scanned(&e.names())
+        serving_all.scanned(&name_list)
     } else {
         0
     };
