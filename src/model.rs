@@ -618,11 +618,16 @@ pub fn route_from_here(ip: std::net::IpAddr) -> bool {
         .is_ok()
 }
 
+impl ErrorInfo {
+    /// Whether the connection failed for want of a route from this host ([`NO_ROUTE`]).
+    pub fn is_no_route(&self) -> bool {
+        self.class == ErrorClass::ConnectError && self.message.ends_with(NO_ROUTE)
+    }
+}
+
 /// Whether `o` failed to connect for want of a route from this host ([`NO_ROUTE`]).
 pub fn no_route(o: &Observation) -> bool {
-    o.error
-        .as_ref()
-        .is_some_and(|e| e.class == ErrorClass::ConnectError && e.message.ends_with(NO_ROUTE))
+    o.error.as_ref().is_some_and(ErrorInfo::is_no_route)
 }
 
 /// A line of an input file (target list, inventory) that could not be used.

@@ -2163,6 +2163,17 @@ mod tests {
         }
     }
 
+    /// An endpoint of `host` at `ip` that gave no certificate: `class`, `message`.
+    fn failing(host: &str, ip: &str, class: ErrorClass, message: &str) -> Box<Observation> {
+        let mut o = presenting(host, ip, "0", 0, 0);
+        o.cert = None;
+        o.error = Some(crate::model::ErrorInfo {
+            class,
+            message: message.into(),
+        });
+        o
+    }
+
     /// An endpoint of `host` at `ip` presenting a leaf with `serial` for `host`.
     fn presenting(
         host: &str,
@@ -2441,12 +2452,12 @@ mod tests {
              W,,*.x.com,03,2026-02-01,2027-02-01,CA,,Issued\n"
         ));
         let p = policy();
-        let mut o = presenting("www.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
-        o.cert = None;
-        o.error = Some(crate::model::ErrorInfo {
-            class: ErrorClass::ConnectRefused,
-            message: "refused".into(),
-        });
+        let o = failing(
+            "www.x.com",
+            "10.0.0.1",
+            ErrorClass::ConnectRefused,
+            "refused",
+        );
         let v = judge_one(o, &i, &p).0;
         // Before: Q, the first read.
         assert_eq!(v.expected.map(|r| r.record_id).as_deref(), Some("W"));
@@ -2702,18 +2713,12 @@ mod tests {
     #[test]
     fn an_ipv6_endpoint_this_host_has_no_route_to_is_not_blamed() {
         let i = ids(&format!("{H}B,,www.x.com,0B,,,CA,,Issued\n"));
-        let mut o = presenting(
+        let o = failing(
             "www.x.com",
             "2001:db8::1",
-            "B",
-            1_767_225_600,
-            1_798_761_600,
+            ErrorClass::ConnectError,
+            &format!("connect to [2001:db8::1]:443: {}", crate::model::NO_ROUTE),
         );
-        o.cert = None;
-        o.error = Some(crate::model::ErrorInfo {
-            class: ErrorClass::ConnectError,
-            message: format!("connect to [2001:db8::1]:443: {}", crate::model::NO_ROUTE),
-        });
         let v = judge_one(o, &i, &policy()).0;
         assert_eq!(v.status, Status::Unreachable);
         assert!(
@@ -2748,12 +2753,12 @@ mod tests {
     #[test]
     fn a_handshake_timeout_is_not_called_a_failed_handshake() {
         let i = ids(&format!("{H}B,,www.x.com,0B,,,CA,,Issued\n"));
-        let mut o = presenting("www.x.com", "10.0.0.1", "B", 1_767_225_600, 1_798_761_600);
-        o.cert = None;
-        o.error = Some(crate::model::ErrorInfo {
-            class: ErrorClass::TlsTimeout,
-            message: "no TLS handshake within 10s".into(),
-        });
+        let o = failing(
+            "www.x.com",
+            "10.0.0.1",
+            ErrorClass::TlsTimeout,
+            "no TLS handshake within 10s",
+        );
         let v = judge_one(o, &i, &policy()).0;
         assert_eq!(v.status, Status::Unreachable);
         assert!(
@@ -2796,12 +2801,12 @@ mod tests {
         // As `openssl s_server -servername_fatal` and SNI-strict proxies answer.
         let i = ids(&format!("{H}B,,shop.x.com,0B,,,CA,,Issued\n"));
         let p = policy();
-        let mut o = presenting("shop.x.com", "10.0.0.1", "B", 1_767_225_600, 1_798_761_600);
-        o.cert = None;
-        o.error = Some(crate::model::ErrorInfo {
-            class: ErrorClass::TlsAlert,
-            message: "server sent alert UnrecognisedName".into(),
-        });
+        let o = failing(
+            "shop.x.com",
+            "10.0.0.1",
+            ErrorClass::TlsAlert,
+            "server sent alert UnrecognisedName",
+        );
         let v = judge_one(o, &i, &p).0;
         assert_eq!(v.status, Status::Unreachable);
         assert!(
@@ -3086,12 +3091,12 @@ mod tests {
         // Q has expired: its young renewal gets no grace here either.
         let q = presenting("d.x.com", "10.0.0.4", "F", 1_714_521_600, 1_746_057_600);
         serving.note(&judge_one(q, &i, &p).0);
-        let mut down = presenting("m.w.x.com", "10.0.0.3", "E", nb, na);
-        down.cert = None;
-        down.error = Some(crate::model::ErrorInfo {
-            class: ErrorClass::ConnectRefused,
-            message: "refused".into(),
-        });
+        let down = failing(
+            "m.w.x.com",
+            "10.0.0.3",
+            ErrorClass::ConnectRefused,
+            "refused",
+        );
         serving.note(&judge_one(down, &i, &p).0);
         let rows = identity_rows(&i, &serving, &p);
         let row = |n: &str| rows.iter().find(|r| r.names == n).unwrap();

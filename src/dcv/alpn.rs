@@ -38,7 +38,7 @@ pub async fn check_address(
         hops: vec![],
     };
     if let Some(err) = &attempt.error {
-        if err.class == ErrorClass::ConnectError && err.message.ends_with(crate::model::NO_ROUTE) {
+        if err.is_no_route() {
             // This host cannot reach the address at all (no IPv6 here): the CA can, so
             // nothing is known of the server there.
             out.push(Check::unknown(
