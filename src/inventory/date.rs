@@ -13,6 +13,15 @@ pub enum SlashOrder {
     MonthFirst,
 }
 
+impl std::fmt::Display for SlashOrder {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(match self {
+            SlashOrder::DayFirst => "day-first",
+            SlashOrder::MonthFirst => "month-first",
+        })
+    }
+}
+
 /// A parsed instant; `date_only` when the source gave no time of day (compare ±1 day).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct When {
@@ -31,7 +40,9 @@ impl When {
 }
 
 /// Parses ISO 8601 (any fraction or offset), `YYYY-MM-DD HH:MM:SS` (UTC), date-only, epoch
-/// seconds or milliseconds, and slash dates when `slash` declares their order.
+/// seconds or milliseconds, Excel serial dates, and slash dates (with a 24- or 12-hour time)
+/// in the order `slash` declares, or without it when their own numbers settle it (a day
+/// over 12).
 pub fn parse_date(raw: &str, slash: Option<SlashOrder>) -> Result<Option<When>, String> {
     let t = raw.trim();
     if t.is_empty() {
@@ -66,6 +77,9 @@ pub fn parse_date(raw: &str, slash: Option<SlashOrder>) -> Result<Option<When>, 
             date_only: true,
         }));
     }
+    if let Some(w) = excel_serial(t) {
+        return Ok(Some(w));
+    }
     let numeric = t.trim_end_matches(".0");
     if !numeric.is_empty() && numeric.chars().all(|c| c.is_ascii_digit()) {
         let n: i64 = numeric
@@ -94,20 +108,65 @@ fn has_offset(s: &str) -> bool {
         .unwrap_or(false)
 }
 
-fn parse_slash(t: &str, order: Option<SlashOrder>) -> Result<When, String> {
-    let (date_part, time_part) = match t.split_once(' ') {
-        Some((d, rest)) => (d, Some(rest.trim())),
+/// Excel's serial dates (days since 1899-12-30, a fraction for the time of day), as a
+/// spreadsheet saved to CSV without a date format writes them. Only 1970 to 2099
+/// (25,569 to 73,050), so that no other number passes for one.
+fn excel_serial(t: &str) -> Option<When> {
+    let (days, fraction) = match t.split_once('.') {
+        Some((d, f)) => (d, Some(f)),
         None => (t, None),
     };
-    let parts: Vec<&str> = date_part.split('/').collect();
-    let [a, b, y] = parts.as_slice() else {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if days.len() != 5 || !digits(days) || !fraction.is_none_or(digits) {
+        return None;
+    }
+    let days: i64 = days.parse().ok()?;
+    if !(25_569..=73_050).contains(&days) {
+        return None;
+    }
+    let seconds = match fraction {
+        Some(f) => (format!("0.{f}").parse::<f64>().ok()? * 86_400.0).round() as i64,
+        None => 0,
+    };
+    Some(When {
+        unix: (days - 25_569) * 86_400 + seconds,
+        date_only: seconds == 0,
+    })
+}
+
+/// The numbers of an `a/b/yyyy` date (a time of day may follow after a space).
+fn slash_numbers(t: &str) -> Option<(u8, u8, i32)> {
+    let date_part = t.split_once(' ').map_or(t, |(d, _)| d);
+    let mut parts = date_part.split('/');
+    let (a, b, y) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    Some((a.parse().ok()?, b.parse().ok()?, y.parse().ok()?))
+}
+
+/// The order a slash date's own numbers settle: a first number over 12 can only be a day
+/// (day-first), a second one only a day (month-first). `None` for any other value.
+pub fn slash_evidence(raw: &str) -> Option<SlashOrder> {
+    match slash_numbers(raw.trim())? {
+        (a, b, _) if a > 12 && b <= 12 => Some(SlashOrder::DayFirst),
+        (a, b, _) if b > 12 && a <= 12 => Some(SlashOrder::MonthFirst),
+        _ => None,
+    }
+}
+
+/// Whether the value is a slash date that reads as a date either way (both numbers 12 or
+/// under), so its order has to come from elsewhere.
+pub fn slash_open(raw: &str) -> bool {
+    matches!(slash_numbers(raw.trim()), Some((a, b, _)) if (1..=12).contains(&a) && (1..=12).contains(&b))
+}
+
+fn parse_slash(t: &str, order: Option<SlashOrder>) -> Result<When, String> {
+    let time_part = t.split_once(' ').map(|(_, rest)| rest.trim());
+    let Some((a, b, y)) = slash_numbers(t) else {
         return Err(format!("date \"{t}\" is not a/b/yyyy"));
     };
-    let (a, b, y): (u8, u8, i32) = match (a.parse(), b.parse(), y.parse()) {
-        (Ok(a), Ok(b), Ok(y)) => (a, b, y),
-        _ => return Err(format!("date \"{t}\" is not a/b/yyyy")),
-    };
-    let order = order.ok_or_else(|| {
+    let order = order.or_else(|| slash_evidence(t)).ok_or_else(|| {
         format!("date \"{t}\" is a slash date: day-first or month-first must be declared (inventory map `date_order`)")
     })?;
     let (day, month) = match order {
@@ -122,9 +181,20 @@ fn parse_slash(t: &str, order: Option<SlashOrder>) -> Result<When, String> {
             date_only: true,
         }),
         Some(tp) => {
-            let tm = time::Time::parse(tp, &format_description!("[hour]:[minute]:[second]"))
-                .or_else(|_| time::Time::parse(tp, &format_description!("[hour]:[minute]")))
-                .map_err(|_| format!("date \"{t}\": bad time of day"))?;
+            // US spreadsheets write a 12-hour time ("12/25/2027 10:07:06 PM").
+            let tm = [
+                format_description!("[hour padding:none]:[minute]:[second]"),
+                format_description!("[hour padding:none]:[minute]"),
+                format_description!(
+                    "[hour repr:12 padding:none]:[minute]:[second] [period case_sensitive:false]"
+                ),
+                format_description!(
+                    "[hour repr:12 padding:none]:[minute] [period case_sensitive:false]"
+                ),
+            ]
+            .iter()
+            .find_map(|f| time::Time::parse(tp, f).ok())
+            .ok_or_else(|| format!("date \"{t}\": bad time of day"))?;
             Ok(When {
                 unix: PrimitiveDateTime::new(date, tm)
                     .assume_utc()
@@ -162,7 +232,7 @@ mod tests {
     }
 
     #[test]
-    fn slash_dates_need_an_order() {
+    fn open_slash_dates_need_an_order() {
         assert!(parse_date("03/04/2026", None)
             .unwrap_err()
             .contains("declared"));
@@ -175,6 +245,62 @@ mod tests {
         assert_eq!(dm, md);
         assert!(dm.date_only);
         assert!(parse_date("31/31/2026", Some(SlashOrder::DayFirst)).is_err());
+    }
+
+    #[test]
+    fn a_slash_date_with_a_day_over_12_settles_its_own_order() {
+        assert_eq!(slash_evidence("25/12/2027"), Some(SlashOrder::DayFirst));
+        assert_eq!(
+            slash_evidence("12/25/2027 10:07"),
+            Some(SlashOrder::MonthFirst)
+        );
+        assert_eq!(slash_evidence("03/04/2027"), None);
+        assert_eq!(slash_evidence("31/31/2027"), None);
+        assert_eq!(slash_evidence("2027-12-25"), None);
+        assert!(slash_open("03/04/2027") && slash_open("3/4/2027 10:07:06"));
+        assert!(!slash_open("25/12/2027") && !slash_open("0/4/2027") && !slash_open("x"));
+        let dm = parse_date("25/12/2027", None).unwrap().unwrap();
+        let md = parse_date("12/25/2027", None).unwrap().unwrap();
+        assert_eq!(dm, md);
+        // A declared order still wins: 25 is no month.
+        assert!(parse_date("25/12/2027", Some(SlashOrder::MonthFirst)).is_err());
+    }
+
+    #[test]
+    fn twelve_hour_times_after_slash_dates() {
+        let mf = Some(SlashOrder::MonthFirst);
+        let t = |raw: &str| parse_date(raw, mf).unwrap().unwrap().unix;
+        let evening = parse_date("25/12/2027 22:07:06", Some(SlashOrder::DayFirst))
+            .unwrap()
+            .unwrap();
+        assert_eq!(t("12/25/2027 10:07:06 PM"), evening.unix);
+        assert_eq!(t("12/25/2027 10:07:06 pm"), evening.unix);
+        assert_eq!(t("12/25/2027 10:07 PM"), evening.unix - 6);
+        assert_eq!(t("12/25/2027 12:00 AM"), t("12/25/2027"));
+        assert_eq!(t("12/25/2027 12:00 PM"), t("12/25/2027") + 43_200);
+        assert_eq!(t("12/25/2027 9:05 AM"), t("12/25/2027 09:05"));
+        assert_eq!(t("12/25/2027 9:05"), t("12/25/2027") + 9 * 3600 + 300);
+        assert!(
+            !parse_date("12/25/2027 10:07 PM", mf)
+                .unwrap()
+                .unwrap()
+                .date_only
+        );
+        assert!(parse_date("12/25/2027 13:07 PM", mf).is_err());
+    }
+
+    #[test]
+    fn excel_serial_dates() {
+        let t = 1_785_233_226; // 2026-07-28T10:07:06Z
+        assert_eq!(u("46231"), (t - 36_426, true));
+        assert_eq!(u("46231.0"), (t - 36_426, true));
+        assert_eq!(u("46231.421597222"), (t, false));
+        assert_eq!(u("25569"), (0, true));
+        // Outside 1970-2099 a five-digit number is no date.
+        assert!(parse_date("25568", None).is_err());
+        assert!(parse_date("73051", None).is_err());
+        assert!(parse_date("46231.", None).is_err());
+        assert!(parse_date("46231.5x", None).is_err());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! or CSV) and generic CLM CSV exports from their content, maps headers by alias, and turns
 //! every row into a [`Record`] or an [`InventoryError`] naming file, line and field.
 
-use super::date::{parse_date, SlashOrder, When};
+use super::date::{parse_date, slash_evidence, slash_open, SlashOrder, When};
 use super::record::{Record, RecordStatus};
 use super::serial::{parse_serial, SerialBase};
 use serde_json::value::RawValue;
@@ -468,10 +468,20 @@ fn load_pem(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded) {
         }
         found = true;
         let cells = [(Some(Field::Pem), "certificate", *text)];
-        match build(&shared, *line, &cells, Profile::Generic, opts) {
-            Ok(r) => out.records.push(r),
-            Err(e) => out.errors.push(e),
-        }
+        // A PEM block has no date columns: its dates are the certificate's own.
+        let mut no_columns = SlashDates::default();
+        push_built(
+            build(
+                &shared,
+                *line,
+                &cells,
+                Profile::Generic,
+                opts,
+                &mut no_columns,
+            ),
+            &mut no_columns,
+            out,
+        );
     }
     if !found && out.errors.iter().all(|e| e.file != file) {
         out.errors
@@ -570,7 +580,14 @@ fn json_records(text: &str) -> Result<Option<Vec<(u64, &RawValue)>>, serde_json:
 }
 
 /// Builds the record of one JSON record's text, which begins on `line` of `file`.
-fn json_record(file: &Arc<str>, line: u64, raw: &str, opts: &ReadOptions, out: &mut Loaded) {
+fn json_record(
+    file: &Arc<str>,
+    line: u64,
+    raw: &str,
+    opts: &ReadOptions,
+    slash: &mut SlashDates,
+    out: &mut Loaded,
+) {
     let row = serde_json::from_str::<serde_json::Value>(raw)
         .ok()
         .and_then(|v| json_row(&v));
@@ -589,10 +606,7 @@ fn json_record(file: &Arc<str>, line: u64, raw: &str, opts: &ReadOptions, out: &
         .iter()
         .map(|(k, v)| (opts.field_of(k), k.as_str(), v.as_str()))
         .collect();
-    match build(file, line, &cells, profile, opts) {
-        Ok(r) => out.records.push(r),
-        Err(e) => out.errors.push(e),
-    }
+    push_built(build(file, line, &cells, profile, opts, slash), slash, out);
 }
 
 /// How far a streamed JSON text has been read: newlines so far, and the last byte.
@@ -623,6 +637,7 @@ struct JsonSink<'a> {
     out: &'a mut Loaded,
     read: ReadSoFar,
     records: usize,
+    slash: SlashDates,
 }
 
 impl JsonSink<'_> {
@@ -636,7 +651,7 @@ impl JsonSink<'_> {
         // Never below the reader's count, but a bad line beats a panic.
         let line = newlines.saturating_sub(inside + u64::from(past)) + 1;
         self.records += 1;
-        json_record(&self.file, line, text, self.opts, self.out);
+        json_record(&self.file, line, text, self.opts, &mut self.slash, self.out);
     }
 }
 
@@ -721,11 +736,13 @@ fn stream_json(name: &str, f: &mut File, opts: &ReadOptions, out: &mut Loaded) -
         out,
         read,
         records: 0,
+        slash: SlashDates::default(),
     };
     let mut de = serde_json::Deserializer::from_reader(reader);
     let read = serde::de::DeserializeSeed::deserialize(Streamed(&mut sink), &mut de)
         .and_then(|()| de.end());
     if read.is_ok() && sink.records > 0 {
+        sink.slash.finish(name, sink.out, errors);
         return true;
     }
     out.records.truncate(records);
@@ -734,6 +751,7 @@ fn stream_json(name: &str, f: &mut File, opts: &ReadOptions, out: &mut Loaded) -
 }
 
 fn load_json(file: &str, text: &str, opts: &ReadOptions, out: &mut Loaded) {
+    let errors_from = out.errors.len();
     // One copy of the file's name for all its records.
     let shared: Arc<str> = file.into();
     // Each record is parsed into a tree only when its turn comes, so a large export is not
@@ -790,9 +808,11 @@ fn load_json(file: &str, text: &str, opts: &ReadOptions, out: &mut Loaded) {
         });
     }
     out.records.reserve(rows.len());
+    let mut slash = SlashDates::default();
     for (line, raw) in rows {
-        json_record(&shared, line, raw.get(), opts, out);
+        json_record(&shared, line, raw.get(), opts, &mut slash, out);
     }
+    slash.finish(file, out, errors_from);
 }
 
 fn detect(headers: &[&str]) -> Profile {
@@ -869,6 +889,8 @@ fn load_csv(file: &str, input: impl Read, rows: usize, opts: &ReadOptions, out: 
     let profile = detect(&header_refs);
     let mut rec = csv::ByteRecord::new();
     let mut any = false;
+    let errors_from = out.errors.len();
+    let mut slash = SlashDates::default();
     loop {
         match rdr.read_byte_record(&mut rec) {
             Ok(false) => break,
@@ -919,11 +941,13 @@ fn load_csv(file: &str, input: impl Read, rows: usize, opts: &ReadOptions, out: 
             out.errors.push(e);
             continue;
         }
-        match build(&shared, line, &cells, profile, opts) {
-            Ok(r) => out.records.push(r),
-            Err(e) => out.errors.push(e),
-        }
+        push_built(
+            build(&shared, line, &cells, profile, opts, &mut slash),
+            &mut slash,
+            out,
+        );
     }
+    slash.finish(file, out, errors_from);
     if !any {
         out.errors.push(InventoryError {
             file: file.into(),
@@ -950,12 +974,164 @@ fn hex_only(s: &str) -> String {
     s.chars().filter(|c| c.is_ascii_hexdigit()).collect()
 }
 
+/// How a file's slash dates are read when no order is declared. The first value whose own
+/// numbers settle the order (a day over 12) settles it for the file: exports write all their
+/// dates one way. Values that read either way before it are read day-first for now and
+/// corrected, or refused, when the file ends.
+#[derive(Default)]
+struct SlashDates {
+    /// The order, and the line and value that settled it.
+    settled: Option<(SlashOrder, u64, Box<str>)>,
+    /// Open readings of the row being built.
+    row: Vec<OpenDate>,
+    /// Open readings of records already read, with the record's index in `Loaded::records`.
+    open: Vec<(usize, OpenDate)>,
+}
+
+/// A slash date read day-first before the file settled its order.
+struct OpenDate {
+    field: Field,
+    header: Box<str>,
+    raw: Box<str>,
+    month_first: When,
+}
+
+impl SlashDates {
+    /// Reads one value of a date field, in the declared order if there is one.
+    fn read(
+        &mut self,
+        raw: &str,
+        declared: Option<SlashOrder>,
+        line: u64,
+        field: Field,
+        header: &str,
+    ) -> Result<Option<When>, String> {
+        if declared.is_some() {
+            return parse_date(raw, declared);
+        }
+        if let Some(own) = slash_evidence(raw) {
+            match &self.settled {
+                Some((order, at, was)) if *order != own => {
+                    return Err(format!(
+                        "date \"{raw}\" is {own}, but \"{was}\" on line {at} is {order}: the file writes slash dates both ways; declare date_order in an inventory map"
+                    ))
+                }
+                Some(_) => {}
+                None => self.settled = Some((own, line, raw.into())),
+            }
+            return parse_date(raw, Some(own));
+        }
+        if slash_open(raw) {
+            if let Some((order, ..)) = &self.settled {
+                return parse_date(raw, Some(*order));
+            }
+            let day_first = parse_date(raw, Some(SlashOrder::DayFirst))?;
+            if let Some(month_first) = parse_date(raw, Some(SlashOrder::MonthFirst))? {
+                self.row.push(OpenDate {
+                    field,
+                    header: header.into(),
+                    raw: raw.into(),
+                    month_first,
+                });
+            }
+            return Ok(day_first);
+        }
+        parse_date(raw, None)
+    }
+
+    /// Files the row's open readings under the record it became, or forgets them when the
+    /// row was refused. A certificate PEM's own dates replace the columns', so an open
+    /// reading they replaced is no longer open.
+    fn row_done(&mut self, record: Option<(usize, &Record)>) {
+        for o in self.row.drain(..) {
+            if let Some((i, rec)) = record {
+                let replaced =
+                    rec.from_pem && matches!(o.field, Field::NotAfter | Field::NotBefore);
+                if !replaced {
+                    self.open.push((i, o));
+                }
+            }
+        }
+    }
+
+    /// At the end of a file whose errors begin at `errors_from`: corrects the open readings to the order the file settled, or refuses
+    /// their records when nothing settled it.
+    fn finish(self, file: &str, out: &mut Loaded, errors_from: usize) {
+        if self.open.is_empty() {
+            return;
+        }
+        match self.settled {
+            Some((SlashOrder::DayFirst, ..)) => {}
+            Some((SlashOrder::MonthFirst, ..)) => {
+                for (i, o) in self.open {
+                    if let Some(rec) = out.records.get_mut(i) {
+                        let slot = match o.field {
+                            Field::NotAfter => &mut rec.not_after,
+                            Field::NotBefore => &mut rec.not_before,
+                            _ => &mut rec.order_date,
+                        };
+                        *slot = Some(o.month_first);
+                    }
+                }
+            }
+            None => {
+                let mut refused = Vec::new();
+                for (i, o) in self.open {
+                    if refused.last() == Some(&i) {
+                        continue;
+                    }
+                    let Some(rec) = out.records.get(i) else {
+                        continue;
+                    };
+                    refused.push(i);
+                    out.errors.push(InventoryError {
+                        file: file.into(),
+                        line: rec.line,
+                        field: Some(o.header.into()),
+                        reason: format!(
+                            "date \"{}\" reads as a date day-first and month-first, and no date in the file has a day over 12 to settle which: declare date_order in an inventory map",
+                            o.raw
+                        ),
+                    });
+                }
+                let mut index = 0;
+                let mut next = refused.iter().peekable();
+                out.records.retain(|_| {
+                    let keep = next.peek() != Some(&&index);
+                    if !keep {
+                        next.next();
+                    }
+                    index += 1;
+                    keep
+                });
+                // The refusals are reported in file order among the file's other errors.
+                out.errors[errors_from..].sort_by_key(|e| e.line);
+            }
+        }
+    }
+}
+
+/// Adds a built row to the records or the errors.
+fn push_built(result: Result<Record, InventoryError>, slash: &mut SlashDates, out: &mut Loaded) {
+    match result {
+        Ok(r) => {
+            slash.row_done(Some((out.records.len(), &r)));
+            out.records.push(r);
+        }
+        Err(e) => {
+            slash.row_done(None);
+            out.errors.push(e);
+        }
+    }
+}
+
 fn build(
     file: &Arc<str>,
     line: u64,
     cells: &[(Option<Field>, &str, &str)],
     profile: Profile,
     opts: &ReadOptions,
+    slash: &mut SlashDates,
 ) -> Result<Record, InventoryError> {
     let get = |f: Field| {
         cells
@@ -981,14 +1157,18 @@ fn build(
     };
     let serial_raw = val(Field::Serial).unwrap_or_default();
     let serial = parse_serial(&serial_raw, base).map_err(|r| err(Field::Serial, r))?;
-    let date = |f: Field| -> Result<Option<When>, InventoryError> {
-        match get(f) {
-            Some((_, v)) => match &opts.map {
-                Some(m) => m.parse_date(v, opts.slash).map_err(|r| err(f, r)),
-                None => parse_date(v, opts.slash).map_err(|r| err(f, r)),
-            },
-            None => Ok(None),
+    let map = opts.map.as_deref();
+    let declared = opts.slash.or(map.and_then(|m| m.slash));
+    let mut date = |f: Field| -> Result<Option<When>, InventoryError> {
+        let Some((header, v)) = get(f) else {
+            return Ok(None);
+        };
+        if let Some(w) = map.and_then(|m| m.own_format(v)) {
+            return Ok(Some(w));
         }
+        slash
+            .read(v, declared, line, f, header)
+            .map_err(|r| err(f, r))
     };
     let not_after = date(Field::NotAfter)?;
     let not_before = date(Field::NotBefore)?;
@@ -1531,6 +1711,139 @@ mod tests {
                 String::from_utf8_lossy(&input)
             );
         }
+    }
+
+    fn day(iso: &str) -> i64 {
+        parse_date(iso, None).unwrap().unwrap().unix
+    }
+
+    fn not_after_of(out: &Loaded, cn: &str) -> i64 {
+        let r = out.records.iter().find(|r| r.cn.as_deref() == Some(cn));
+        r.and_then(|r| r.not_after).map(|w| w.unix).unwrap_or(-1)
+    }
+
+    #[test]
+    fn slash_dates_take_the_order_a_day_over_12_settles_in_the_file() {
+        // The first row reads either way; the second settles day-first for the file.
+        let dm = load(
+            "dm.csv",
+            b"Serial,Expiry Date,Valid From,CN\n\
+              01,03/04/2027,03/04/2026,a.example.com\n\
+              02,25/12/2027,25/12/2026,b.example.com\n\
+              03,05/06/2027 9:30 PM,,c.example.com\n",
+        );
+        assert!(dm.errors.is_empty(), "{:?}", dm.errors);
+        assert_eq!(not_after_of(&dm, "a.example.com"), day("2027-04-03"));
+        assert_eq!(
+            dm.records[0].not_before.map(|w| w.unix),
+            Some(day("2026-04-03"))
+        );
+        assert_eq!(not_after_of(&dm, "b.example.com"), day("2027-12-25"));
+        assert_eq!(
+            not_after_of(&dm, "c.example.com"),
+            day("2027-06-05") + 21 * 3600 + 1800
+        );
+        // The same rows month-first: the open reading is corrected when the file ends.
+        let md = load(
+            "md.csv",
+            b"Serial,Expiry Date,Valid From,CN\n\
+              01,03/04/2027,03/04/2026,a.example.com\n\
+              02,12/25/2027,12/25/2026,b.example.com\n\
+              03,05/06/2027,,c.example.com\n",
+        );
+        assert!(md.errors.is_empty(), "{:?}", md.errors);
+        assert_eq!(not_after_of(&md, "a.example.com"), day("2027-03-04"));
+        assert_eq!(
+            md.records[0].not_before.map(|w| w.unix),
+            Some(day("2026-03-04"))
+        );
+        assert_eq!(not_after_of(&md, "b.example.com"), day("2027-12-25"));
+        assert_eq!(not_after_of(&md, "c.example.com"), day("2027-05-06"));
+        // JSON too, the order date included; records keep their file order.
+        let json = load(
+            "orders.json",
+            br#"[{"serial":"01","cn":"a.example.com","orderDate":"02/01/2026"},
+                 {"serial":"02","cn":"b.example.com","notAfter":"01/31/2027"}]"#,
+        );
+        assert!(json.errors.is_empty(), "{:?}", json.errors);
+        assert_eq!(json.records[0].cn.as_deref(), Some("a.example.com"));
+        assert_eq!(
+            json.records[0].order_date.map(|w| w.unix),
+            Some(day("2026-02-01"))
+        );
+    }
+
+    #[test]
+    fn slash_dates_nothing_settles_are_refused_by_file_line_and_field() {
+        let out = load(
+            "open.csv",
+            b"Serial,Expiry Date,CN,Fingerprint\n\
+              01,03/04/2027,a.example.com,\n\
+              02,2027-05-01,b.example.com,abc\n\
+              03,2027-05-01,c.example.com,\n\
+              04,11/12/2027,d.example.com,\n",
+        );
+        let found: Vec<(u64, Option<&str>)> = out
+            .errors
+            .iter()
+            .map(|e| (e.line, e.field.as_deref()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (2, Some("Expiry Date")),
+                (3, Some("Fingerprint")),
+                (5, Some("Expiry Date"))
+            ]
+        );
+        assert!(
+            out.errors[0].reason.contains("03/04/2027"),
+            "{}",
+            out.errors[0].reason
+        );
+        assert!(out.errors[0].reason.contains("date_order"));
+        assert_eq!(out.records.len(), 1);
+        assert_eq!(out.records[0].cn.as_deref(), Some("c.example.com"));
+    }
+
+    #[test]
+    fn a_file_writing_slash_dates_both_ways_is_named() {
+        let out = load(
+            "mixed.csv",
+            b"Serial,Expiry Date,CN\n\
+              01,25/12/2027,a.example.com\n\
+              02,12/25/2027,b.example.com\n\
+              03,01/02/2027,c.example.com\n",
+        );
+        assert_eq!(out.errors.len(), 1, "{:?}", out.errors);
+        let e = &out.errors[0];
+        assert_eq!((e.line, e.field.as_deref()), (3, Some("Expiry Date")));
+        assert!(
+            e.reason.contains("\"25/12/2027\" on line 2 is day-first"),
+            "{}",
+            e.reason
+        );
+        // The order the file settled first still reads the rest.
+        assert_eq!(not_after_of(&out, "c.example.com"), day("2027-02-01"));
+    }
+
+    #[test]
+    fn a_certificate_pem_makes_open_slash_dates_beside_it_moot() {
+        let pki = crate::fleet::Pki::new("Slash").unwrap();
+        let leaf = pki
+            .issue(&crate::fleet::LeafSpec::new(
+                &["p.example.com"],
+                0x52,
+                1,
+                90,
+            ))
+            .unwrap();
+        let pem = pem::encode(&pem::Pem::new("CERTIFICATE", leaf.chain[0].to_vec()));
+        let rows = serde_json::json!([{"notAfter": "03/04/2027", "pem": pem}]);
+        let out = load("pem.json", rows.to_string().as_bytes());
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        assert_eq!(out.records.len(), 1);
+        assert!(out.records[0].from_pem);
     }
 
     #[test]

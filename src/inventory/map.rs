@@ -15,7 +15,7 @@
 //! "Retired" = "superseded"
 //! ```
 
-use super::date::{parse_date, SlashOrder, When};
+use super::date::{SlashOrder, When};
 use super::load::{norm, Field};
 use super::record::RecordStatus;
 use super::serial::SerialBase;
@@ -60,25 +60,21 @@ impl InventoryMap {
         self.status.get(&norm(raw)).copied()
     }
 
-    /// Parses a date with the map's own format first, then the built-in writings (slash
-    /// dates in the map's order unless the command line declared one).
-    pub fn parse_date(&self, raw: &str, slash: Option<SlashOrder>) -> Result<Option<When>, String> {
+    /// A date in the map's own `date_format`, when it has one and the value is written so
+    /// (the built-in writings are the caller's to try next).
+    pub fn own_format(&self, raw: &str) -> Option<When> {
         let t = raw.trim();
-        if let (Some(fmt), false) = (&self.date_format, t.is_empty()) {
-            if let Ok(dt) = PrimitiveDateTime::parse(t, fmt) {
-                return Ok(Some(When {
-                    unix: dt.assume_utc().unix_timestamp(),
-                    date_only: false,
-                }));
-            }
-            if let Ok(d) = Date::parse(t, fmt) {
-                return Ok(Some(When {
-                    unix: d.midnight().assume_utc().unix_timestamp(),
-                    date_only: true,
-                }));
-            }
+        let fmt = self.date_format.as_ref().filter(|_| !t.is_empty())?;
+        if let Ok(dt) = PrimitiveDateTime::parse(t, fmt) {
+            return Some(When {
+                unix: dt.assume_utc().unix_timestamp(),
+                date_only: false,
+            });
         }
-        parse_date(raw, slash.or(self.slash))
+        Date::parse(t, fmt).ok().map(|d| When {
+            unix: d.midnight().assume_utc().unix_timestamp(),
+            date_only: true,
+        })
     }
 }
 
