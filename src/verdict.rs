@@ -2,7 +2,7 @@
 //! each, and the status of every observed endpoint against them.
 
 use crate::inventory::index::KeyIndex;
-use crate::inventory::record::{Record, RecordStatus};
+use crate::inventory::record::{DeployStatus, Record, RecordStatus};
 use crate::model::{CertInfo, ErrorClass, Finding, KeyFamily, Observation, OtherKey, SecondLook};
 use crate::timefmt::rfc3339_unix;
 use serde::{Deserialize, Serialize};
@@ -689,6 +689,9 @@ pub struct RecordRef {
     pub ca_connector: Option<String>,
     /// Owner.
     pub owner: Option<String>,
+    /// Deployment status as recorded.
+    #[serde(default)]
+    pub deploy_status: Option<String>,
 }
 
 impl RecordRef {
@@ -706,6 +709,7 @@ impl RecordRef {
             provisioning_bot: r.provisioning_bot.as_deref().map(String::from),
             ca_connector: r.ca_connector.as_deref().map(String::from),
             owner: r.owner.as_deref().map(String::from),
+            deploy_status: r.deploy_status_raw.as_deref().map(String::from),
         }
     }
 }
@@ -1023,12 +1027,17 @@ fn place_host(at: &str) -> &str {
 
 /// The findings a verdict adds to the statuses that hold and the observation's trust
 /// findings, each for something the next step names (`--fail-on` accepts them too).
-pub const VERDICT_FINDINGS: [&str; 14] = [
+pub const VERDICT_FINDINGS: [&str; 19] = [
+    "deployment_failed",
+    "deployment_rolled_back",
+    "deployment_stuck",
     "dual_certificates",
     "names_managed_elsewhere",
     "newer_than_records",
     "newest_ambiguous",
+    "not_deployed_per_records",
     "partial_rollout",
+    "records_say_deployed",
     "renewal_cancelled",
     "renewal_drops_name",
     "renewal_expired",
@@ -1195,8 +1204,10 @@ fn judge(
                 let e = &ids.records[ei];
                 let issued = e.issued_at().unwrap_or(i64::MIN);
                 // No grace for an outage: once the served certificate has expired, clients
-                // fail now, whatever provisioning may still be doing.
-                let young = issued > p.now - p.grace_secs && !expired;
+                // fail now, whatever provisioning may still be doing; none either once the
+                // records say the deployment ended.
+                let young =
+                    issued > p.now - p.grace_secs && !expired && deployment_may_be_running(e);
                 let exp_txt = format!(
                     "serial {} (record {}, valid until {})",
                     e.serial_hex().unwrap_or("?"),
@@ -1205,13 +1216,22 @@ fn judge(
                         .map(|w| rfc3339_unix(w.unix))
                         .unwrap_or_else(|| "?".into())
                 );
+                let said = e
+                    .deploy_status_raw
+                    .as_deref()
+                    .map(|raw| format!(" The records show its deployment as \"{raw}\"."))
+                    .unwrap_or_default();
                 if young {
                     statuses.push(Status::DeploymentPending);
                     detail = format!(
-                        "Serves {presented} of record {}; its renewal {exp_txt} was issued less than the grace period ago.",
+                        "Serves {presented} of record {}; its renewal {exp_txt} was issued less than the grace period ago.{said}",
                         r.record_id
                     );
-                    next = "Provisioning may still be running: verify again after the grace period; if the old certificate is still served then, check the renewal order's provisioning bot.".into();
+                    next = if e.deploy_status == Some(DeployStatus::ConfigPending) {
+                        "The renewal's deployment waits for its configuration: complete its deployment profile and bot in the CLM, then verify again after the grace period.".into()
+                    } else {
+                        "Provisioning may still be running: verify again after the grace period; if the old certificate is still served then, check the renewal order's provisioning bot.".into()
+                    };
                 } else {
                     statuses.push(Status::RenewedNotDeployed);
                     detail = format!(
@@ -1226,6 +1246,11 @@ fn judge(
                     next = format!(
                         "Check the renewal order's linked provisioning bot{bot}, confirm the deployment profile reloads or restarts the service, re-run provisioning, then verify the endpoint again."
                     );
+                    detail.push_str(&said);
+                    if let Some((finding, step)) = deployment_said(e, p) {
+                        findings.push(finding.into());
+                        next = step;
+                    }
                     if expired {
                         next = format!("The served certificate has expired, so clients fail now: deploy the renewal at once. {next}");
                     }
@@ -1607,6 +1632,62 @@ fn unreachable_text(o: &Observation) -> (String, String) {
     (format!("No certificate from {target}: {msg}"), next)
 }
 
+/// Whether what the records say about deploying `e` leaves waiting for provisioning right:
+/// a failed, rolled back or finished deployment will not bring it anywhere by itself.
+fn deployment_may_be_running(e: &Record) -> bool {
+    matches!(
+        e.deploy_status,
+        None | Some(
+            DeployStatus::Pending | DeployStatus::ConfigPending | DeployStatus::NotDeployed
+        )
+    )
+}
+
+/// What the records say about deploying the renewal `e`, which endpoints do not serve: the
+/// finding it earns and the step to take. A deployment still running (or not begun) says
+/// something only once `e` was issued longer than the grace period ago before `now`; one
+/// that ended (failed, rolled back, done) always does. `None` when the records say nothing
+/// that changes the usual advice. One wording for the endpoint verdicts and the records
+/// report.
+fn deployment_said(e: &Record, p: &Policy) -> Option<(&'static str, String)> {
+    let past_grace = e.issued_at().is_none_or(|t| t <= p.now - p.grace_secs);
+    if deployment_may_be_running(e) && !past_grace {
+        return None;
+    }
+    let raw = e.deploy_status_raw.as_deref().unwrap_or_default();
+    let bot = e
+        .provisioning_bot
+        .as_deref()
+        .map(|b| format!(" ({b})"))
+        .unwrap_or_default();
+    Some(match e.deploy_status? {
+        DeployStatus::Failed => (
+            "deployment_failed",
+            format!("The records show the renewal's deployment failed (\"{raw}\"): read the provisioning bot's{bot} log for the cause (keystore or file write, permissions, reaching the server), fix it, re-run provisioning and confirm the service reloads, then verify again."),
+        ),
+        DeployStatus::RolledBack => (
+            "deployment_rolled_back",
+            format!("The records show the renewal's deployment was rolled back (\"{raw}\"), which put the old certificate back: find out why (the change record, the bot's{bot} log), deploy the renewal again, then verify again."),
+        ),
+        DeployStatus::Deployed => (
+            "records_say_deployed",
+            format!("The records show the renewal as deployed (\"{raw}\"), but the old certificate is served: the service was not reloaded or restarted after the new certificate was written, the node was not among the deployment's targets (a load-balancer member), or the old file came back. Reload the service there, check the deployment's targets{bot}, then verify again."),
+        ),
+        DeployStatus::ConfigPending => (
+            "deployment_stuck",
+            format!("The records still show the renewal's deployment waiting for configuration (\"{raw}\") past the grace period: complete its deployment profile and bot{bot} in the CLM, run the deployment, then verify again."),
+        ),
+        DeployStatus::Pending => (
+            "deployment_stuck",
+            format!("The records still show the renewal's deployment as pending (\"{raw}\") past the grace period: check that the provisioning bot{bot} is running and reaches the server, re-run provisioning, then verify again."),
+        ),
+        DeployStatus::NotDeployed => (
+            "not_deployed_per_records",
+            format!("The records show no deployment of the renewal (\"{raw}\"): give it a deployment profile and bot in the CLM (or install it by hand) and reload the service, then verify again."),
+        ),
+    })
+}
+
 /// A later version `e` that cannot be deployed for `host` in place of a certificate expiring
 /// at `expires` (`expired` already): its finding, a sentence for the detail and the next step.
 /// One wording for the endpoint verdicts and the records report.
@@ -1900,6 +1981,16 @@ fn identity_row(
         0
     };
     let issued = e.issued_at();
+    // As the endpoints' verdicts say (deployment_pending): too early to call it failed.
+    let young = issued.filter(|&t| {
+        renewed
+            && !stale.is_empty()
+            && !stale_expired
+            && t > p.now - p.grace_secs
+            && deployment_may_be_running(e)
+    });
+    // What the records say about the renewal's deployment, where it is missing.
+    let said = deployment_said(e, p).filter(|_| young.is_none());
     if deployed.is_empty() && scanned == 0 && stale.is_empty() {
         // Seen nowhere because looked for nowhere: no advice about provisioning.
         findings.push("not_scanned");
@@ -1925,10 +2016,28 @@ fn identity_row(
             next = "Some endpoints still serve older versions: re-run provisioning on them and reload, then verify again.".into();
         }
     }
-    if let Some(t) = issued
-        .filter(|&t| renewed && !stale.is_empty() && !stale_expired && t > p.now - p.grace_secs)
-    {
-        // As the endpoints' verdicts say (deployment_pending): too early to call it failed.
+    let missing = findings
+        .iter()
+        .any(|f| matches!(*f, "renewed_seen_nowhere" | "older_versions_served"));
+    if let (true, Some((finding, step))) = (missing, said) {
+        findings.push(finding);
+        next = step;
+    } else if !deployed.is_empty() && stale.is_empty() && next == "Nothing to do." {
+        // Served wherever its names were scanned, while the records say it was not
+        // deployed: the platform's state is wrong, and its next renewal starts from it.
+        let outdated = matches!(
+            e.deploy_status,
+            Some(DeployStatus::Failed | DeployStatus::RolledBack | DeployStatus::NotDeployed)
+        ) || (matches!(
+            e.deploy_status,
+            Some(DeployStatus::Pending | DeployStatus::ConfigPending)
+        ) && issued.is_some_and(|t| t <= p.now - p.grace_secs));
+        if let (true, Some(raw)) = (outdated, e.deploy_status_raw.as_deref()) {
+            findings.push("deploy_status_outdated");
+            next = format!("Served wherever its names were scanned, but the records show its deployment as \"{raw}\": correct the deployment status in the CLM (a manual installation, or a bot that reported wrongly).");
+        }
+    }
+    if let Some(t) = young {
         findings.push("deployment_pending");
         next = format!(
             "Renewed less than the grace period ago (issued {}): provisioning may still be running; verify again after {}.",
@@ -2556,6 +2665,123 @@ mod tests {
         assert_eq!(v.status, Status::RenewedNotDeployed, "{}", v.detail);
         assert!(v.findings.contains(&"expired".to_string()));
         assert!(v.next_step.starts_with("The served certificate has expired, so clients fail now: deploy the renewal at once."), "{}", v.next_step);
+    }
+
+    /// Identities of `a.x.com`: A (served by [`serving_a`]) and its renewal B, issued
+    /// `issued` ago, by bot-7, whose deployment the records give as `deploy`.
+    fn renewed_with_deployment(issued: i64, deploy: &str) -> Identities {
+        let when = crate::timefmt::rfc3339_unix(policy().now - issued);
+        ids(&format!(
+            "Certificate ID,SANs,Serial,Valid From,Valid To,Status,Renewal Of,Provisioning Bot,Deployment Status\n\
+             A,a.x.com,01,2025-06-01,2026-06-20,Issued,,bot-7,Deployed\n\
+             B,a.x.com,02,{when},2027-05-27,Issued,A,bot-7,{deploy}\n"
+        ))
+    }
+
+    fn serving_a() -> Box<Observation> {
+        presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_781_913_600)
+    }
+
+    #[test]
+    fn what_the_records_say_of_the_renewals_deployment_shapes_the_verdict() {
+        let (hour, days) = (3_600, 10 * 86_400);
+        let judge = |age: i64, deploy: &str| {
+            judge_one(
+                serving_a(),
+                &renewed_with_deployment(age, deploy),
+                &policy(),
+            )
+            .0
+        };
+        // A failed, rolled back or finished deployment will not come by waiting: no grace.
+        for (age, deploy, finding, step) in [
+            (hour, "Deployment Failed", "deployment_failed", "The records show the renewal's deployment failed (\"Deployment Failed\"): read the provisioning bot's (bot-7) log"),
+            (days, "Rolled Back", "deployment_rolled_back", "The records show the renewal's deployment was rolled back"),
+            (hour, "Deployed", "records_say_deployed", "The records show the renewal as deployed (\"Deployed\"), but the old certificate is served: the service was not reloaded"),
+            (days, "Configuration Pending", "deployment_stuck", "The records still show the renewal's deployment waiting for configuration"),
+            (days, "In Progress", "deployment_stuck", "The records still show the renewal's deployment as pending (\"In Progress\") past the grace period"),
+            (days, "Not Deployed", "not_deployed_per_records", "The records show no deployment of the renewal"),
+        ] {
+            let v = judge(age, deploy);
+            assert_eq!(v.status, Status::RenewedNotDeployed, "{deploy}: {}", v.detail);
+            assert!(v.findings.iter().any(|f| f == finding), "{deploy}: {:?}", v.findings);
+            assert!(v.next_step.starts_with(step), "{deploy}: {}", v.next_step);
+            assert!(v.detail.ends_with(&format!(" The records show its deployment as \"{deploy}\".")), "{}", v.detail);
+        }
+        // Still running within the grace period: pending, the configuration named.
+        let v = judge(hour, "Configuration Pending");
+        assert_eq!(v.status, Status::DeploymentPending, "{}", v.detail);
+        assert!(
+            v.next_step
+                .starts_with("The renewal's deployment waits for its configuration"),
+            "{}",
+            v.next_step
+        );
+        let v = judge(hour, "Pending");
+        assert_eq!(v.status, Status::DeploymentPending, "{}", v.detail);
+        assert!(
+            v.next_step.starts_with("Provisioning may still be running"),
+            "{}",
+            v.next_step
+        );
+        // Words the tool does not know, or none: the usual advice, the words in the detail.
+        for deploy in ["Gamma", ""] {
+            let v = judge(days, deploy);
+            assert_eq!(v.status, Status::RenewedNotDeployed);
+            assert!(
+                v.next_step
+                    .starts_with("Check the renewal order's linked provisioning bot (bot-7)"),
+                "{}",
+                v.next_step
+            );
+            assert_eq!(
+                v.detail.contains("\"Gamma\""),
+                !deploy.is_empty(),
+                "{}",
+                v.detail
+            );
+        }
+    }
+
+    #[test]
+    fn the_records_report_names_what_the_records_say_of_a_deployment() {
+        let p = policy();
+        let row = |i: &Identities, o: Box<Observation>| {
+            let mut serving = Serving::default();
+            serving.note(&judge_one(o, i, &p).0);
+            identity_rows(i, &serving, &p)
+                .into_iter()
+                .find(|r| r.names == "a.x.com")
+                .unwrap()
+        };
+        let failed = renewed_with_deployment(3_600, "Deployment Failed");
+        let r = row(&failed, serving_a());
+        assert_eq!(
+            r.findings,
+            "renewed_seen_nowhere;older_versions_served;deployment_failed"
+        );
+        assert!(
+            r.next_step
+                .starts_with("The records show the renewal's deployment failed"),
+            "{}",
+            r.next_step
+        );
+        // Served where scanned while the records say it failed: the records are wrong.
+        let served = presenting("a.x.com", "10.0.0.1", "2", p.now - 3_600, 1_811_548_800);
+        let r = row(&failed, served);
+        assert_eq!(r.findings, "deploy_status_outdated");
+        assert!(
+            r.next_step
+                .contains("correct the deployment status in the CLM"),
+            "{}",
+            r.next_step
+        );
+        // A deployment still running within the grace period is only pending.
+        let r = row(&renewed_with_deployment(3_600, "Pending"), serving_a());
+        assert_eq!(
+            r.findings,
+            "renewed_seen_nowhere;older_versions_served;deployment_pending"
+        );
     }
 
     #[test]

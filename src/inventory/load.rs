@@ -3,7 +3,7 @@
 //! every row into a [`Record`] or an [`InventoryError`] naming file, line and field.
 
 use super::date::{parse_date, slash_evidence, slash_open, SlashOrder, When};
-use super::record::{Record, RecordStatus};
+use super::record::{DeployStatus, Record, RecordStatus};
 use super::serial::{parse_serial, SerialBase};
 use serde_json::value::RawValue;
 use std::fs::File;
@@ -54,6 +54,7 @@ pub(crate) enum Field {
     Pem,
     ChainPem,
     KeyType,
+    DeployStatus,
 }
 
 impl Field {
@@ -87,6 +88,7 @@ impl Field {
         ("pem", Field::Pem),
         ("chain_pem", Field::ChainPem),
         ("key_type", Field::KeyType),
+        ("deploy_status", Field::DeployStatus),
     ];
 }
 
@@ -160,6 +162,8 @@ fn field_of(header: &str) -> Option<Field> {
         "certificatepem" | "pem" | "certificate" | "endentitycertificate" => Field::Pem,
         "chainpem" | "chain" | "fullchain" | "fullchainpem" | "certificatechain" => Field::ChainPem,
         "keytype" | "keyalgorithm" | "publickeyalgorithm" | "keyalg" => Field::KeyType,
+        "deploymentstatus" | "deploystatus" | "provisioningstatus" | "installationstatus"
+        | "deploymentstate" => Field::DeployStatus,
         _ => return None,
     })
 }
@@ -1256,6 +1260,8 @@ fn build(
         renewed_by: text(Field::RenewedBy),
         targets,
         provisioning_bot: text(Field::Bot),
+        deploy_status: get(Field::DeployStatus).and_then(|(_, v)| DeployStatus::from_raw(v)),
+        deploy_status_raw: text(Field::DeployStatus),
         ca_connector: text(Field::Connector),
         owner: text(Field::Owner),
         dcv_method: text(Field::Dcv),

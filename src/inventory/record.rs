@@ -74,6 +74,67 @@ impl RecordStatus {
     }
 }
 
+/// What the platform says about deploying a certificate version (its deployment or
+/// provisioning status column), normalized from its words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeployStatus {
+    /// Deployed (installed, delivered, succeeded).
+    Deployed,
+    /// Deployment scheduled or running.
+    Pending,
+    /// Waiting for its deployment to be configured (CERTInext "Configuration Pending").
+    ConfigPending,
+    /// The deployment failed.
+    Failed,
+    /// The deployment was rolled back.
+    RolledBack,
+    /// No deployment is recorded (not deployed, manual).
+    NotDeployed,
+}
+
+impl DeployStatus {
+    /// Maps a platform's deployment status words; `None` for an empty value or words it
+    /// does not know (kept as written beside it).
+    pub fn from_raw(raw: &str) -> Option<DeployStatus> {
+        let k: String = raw
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        let has = |w: &str| k.contains(w);
+        // Negations and failures first: "Not Deployed" and "Deployment Failed" both hold
+        // "deployed".
+        Some(if has("rolledback") || has("rollback") || has("reverted") {
+            DeployStatus::RolledBack
+        } else if has("fail") || has("error") || has("unsuccessful") || has("aborted") {
+            DeployStatus::Failed
+        } else if has("notdeployed") || has("undeployed") || k == "none" || k == "manual" {
+            DeployStatus::NotDeployed
+        } else if has("config") && (has("pending") || has("required") || has("waiting")) {
+            DeployStatus::ConfigPending
+        } else if has("pending")
+            || has("progress")
+            || has("scheduled")
+            || has("queued")
+            || has("running")
+            || has("waiting")
+        {
+            DeployStatus::Pending
+        } else if has("deployed")
+            || has("success")
+            || has("completed")
+            || has("installed")
+            || has("delivered")
+            || k == "done"
+        {
+            DeployStatus::Deployed
+        } else {
+            return None;
+        })
+    }
+}
+
 /// One certificate version as the CLM platform records it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
@@ -119,6 +180,10 @@ pub struct Record {
     pub targets: Vec<String>,
     /// Provisioning bot.
     pub provisioning_bot: Option<Box<str>>,
+    /// What the platform says about this version's deployment, when its words are known.
+    pub deploy_status: Option<DeployStatus>,
+    /// The deployment status as written.
+    pub deploy_status_raw: Option<Box<str>>,
     /// CA connector.
     pub ca_connector: Option<Box<str>>,
     /// Owner.
@@ -249,6 +314,31 @@ mod tests {
             RecordStatus::from_raw("SUPERSEDED"),
             RecordStatus::Superseded
         );
+    }
+
+    #[test]
+    fn deployment_statuses() {
+        let d = DeployStatus::from_raw;
+        assert_eq!(d("Deployment Failed"), Some(DeployStatus::Failed));
+        assert_eq!(d("FAILED"), Some(DeployStatus::Failed));
+        assert_eq!(d("Error"), Some(DeployStatus::Failed));
+        assert_eq!(d("Rolled Back"), Some(DeployStatus::RolledBack));
+        assert_eq!(
+            d("Configuration Pending"),
+            Some(DeployStatus::ConfigPending)
+        );
+        assert_eq!(d("config_pending"), Some(DeployStatus::ConfigPending));
+        assert_eq!(d("Deployment Pending"), Some(DeployStatus::Pending));
+        assert_eq!(d("In Progress"), Some(DeployStatus::Pending));
+        assert_eq!(d("Deployed"), Some(DeployStatus::Deployed));
+        assert_eq!(d("Success"), Some(DeployStatus::Deployed));
+        assert_eq!(
+            d("Certificate was successfully delivered to the target endpoint"),
+            Some(DeployStatus::Deployed)
+        );
+        assert_eq!(d("Not Deployed"), Some(DeployStatus::NotDeployed));
+        assert_eq!(d(""), None);
+        assert_eq!(d("Gamma"), None);
     }
 
     #[test]

@@ -75,6 +75,9 @@ pub struct ComplianceRow {
     /// The names the served certificate covers (DNS and IP SANs, `;`), what an auditor checks
     /// against the host. Last, as it came later.
     pub sans: String,
+    /// The deployment status the records give (of the expected record, else the matched
+    /// one), as written. Last, as it came later.
+    pub deploy_status: String,
 }
 
 /// Column names, in order.
@@ -111,6 +114,7 @@ pub const COMPLIANCE_COLUMNS: &[&str] = &[
     "other_key_serial",
     "other_key_not_after",
     "sans",
+    "deploy_status",
 ];
 
 impl ComplianceRow {
@@ -170,6 +174,7 @@ impl ComplianceRow {
             other_key_serial: other.map(|c| c.serial.clone()).unwrap_or_default(),
             other_key_not_after: other.map(|c| c.not_after.clone()).unwrap_or_default(),
             sans: c.map(|c| cell(&c.sans.join(";"))).unwrap_or_default(),
+            deploy_status: pick(|r| r.deploy_status.as_ref()),
         }
     }
 }
