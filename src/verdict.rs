@@ -341,11 +341,22 @@ fn has_certificate(r: &Record) -> bool {
 }
 
 impl Identities {
-    /// Groups records, strongest evidence first: explicit renewal links, reissue lineage,
-    /// then name sets (a newer certificate whose names cover an older one's renews it).
+    /// Groups records, strongest evidence first: the platform's identity id, explicit
+    /// renewal links, reissue lineage, then name sets (a newer certificate whose names cover
+    /// an older one's renews it).
     pub fn build(records: Vec<Record>) -> Self {
         let n = records.len();
         let mut uf = UnionFind((0..n).collect());
+        // One certificate object across its renewals, whatever its names became (a renewal
+        // that dropped a name is no renewal by the name-set rule).
+        let mut first_of: HashMap<String, usize> = HashMap::new();
+        for (i, r) in records.iter().enumerate() {
+            if let Some(id) = r.identity_id.as_deref() {
+                let first = *first_of.entry(id.trim().to_ascii_lowercase()).or_insert(i);
+                uf.union(i, first);
+            }
+        }
+        drop(first_of);
         let each = || records.iter().enumerate();
         let by_key = KeyIndex::folded(each().flat_map(|(i, r)| {
             std::iter::once(&*r.record_id)
@@ -1783,6 +1794,9 @@ pub struct IdentityRow {
     pub findings: String,
     /// What to do next.
     pub next_step: String,
+    /// The platform's id for the certificate across its renewals, when the records give one
+    /// (of the newest version, else of any). Last, as it came later.
+    pub identity_id: String,
 }
 
 /// Summarises identities against where their certificates were seen, sorted by names.
@@ -1845,6 +1859,11 @@ fn identity_row(
     let members = &ids.members[id];
     let serving = &serving_all.served;
     let (shown, eligible) = shown_version(ids, id, p.now)?;
+    let identity_id = std::iter::once(shown)
+        .chain(members.iter().copied())
+        .find_map(|m| ids.records[m].identity_id.as_deref())
+        .unwrap_or_default()
+        .to_string();
     if !eligible {
         // No eligible version: the identity still gets its row, so nothing in the records
         // goes unreported.
@@ -1886,6 +1905,7 @@ fn identity_row(
                     ", then replace it where it is still served"
                 }
             ),
+            identity_id,
         });
     }
     let newest = shown;
@@ -2059,6 +2079,7 @@ fn identity_row(
         stale_at: capped(&stale, PLACES_IN_A_CELL, ";"),
         findings: findings.join(";"),
         next_step: next,
+        identity_id,
     })
 }
 
@@ -2181,6 +2202,35 @@ mod tests {
 
     const H: &str =
         "Certificate ID,Order ID,SANs,Serial,Valid From,Valid To,Issuer,Renewal Of,Status\n";
+
+    #[test]
+    fn the_platforms_identity_id_joins_versions_whatever_their_names() {
+        // B renews A (same certificate object) but dropped old.x.com; C is another object
+        // whose names the name-set rule alone would not join to either.
+        let i = ids(
+            "Managed Certificate ID,Certificate ID,SANs,Serial,Valid From,Valid To,Status\n\
+             M1,A,a.x.com;old.x.com,01,2025-06-01,2026-06-20,Issued\n\
+             m1 ,B,a.x.com,02,2026-04-01,2027-04-01,Issued\n\
+             M2,C,c.x.com,03,2026-04-01,2027-04-01,Issued\n",
+        );
+        assert!(same(&i, "A", "B"));
+        assert!(!same(&i, "A", "C"));
+        assert_eq!(newest_id(&i, "A"), "B");
+        let v = judge_one(serving_a(), &i, &policy()).0;
+        assert_eq!(v.status, Status::RenewedNotDeployed, "{}", v.detail);
+        assert_eq!(v.expected.map(|e| e.record_id).as_deref(), Some("B"));
+        let mut serving = Serving::default();
+        serving.note(&judge_one(serving_a(), &i, &policy()).0);
+        let rows = identity_rows(&i, &serving, &policy());
+        let row = rows.iter().find(|r| r.newest_record_id == "B").unwrap();
+        assert_eq!(row.identity_id, "m1");
+        assert_eq!(row.versions, 2);
+        // Without the ids, the renewal that dropped a name is another identity.
+        let apart = ids("Certificate ID,SANs,Serial,Valid From,Valid To,Status\n\
+             A,a.x.com;old.x.com,01,2025-06-01,2026-06-20,Issued\n\
+             B,a.x.com,02,2026-04-01,2027-04-01,Issued\n");
+        assert!(!same(&apart, "A", "B"));
+    }
 
     #[test]
     fn renewal_by_name_set_even_across_issuer_and_key_change() {

@@ -55,6 +55,7 @@ pub(crate) enum Field {
     ChainPem,
     KeyType,
     DeployStatus,
+    IdentityId,
 }
 
 impl Field {
@@ -89,6 +90,7 @@ impl Field {
         ("chain_pem", Field::ChainPem),
         ("key_type", Field::KeyType),
         ("deploy_status", Field::DeployStatus),
+        ("identity_id", Field::IdentityId),
     ];
 }
 
@@ -164,6 +166,15 @@ fn field_of(header: &str) -> Option<Field> {
         "keytype" | "keyalgorithm" | "publickeyalgorithm" | "keyalg" => Field::KeyType,
         "deploymentstatus" | "deploystatus" | "provisioningstatus" | "installationstatus"
         | "deploymentstate" => Field::DeployStatus,
+        // The platform's certificate object, which keeps its id across renewals (Venafi's
+        // managedCertificateId and Guid, an ACM ARN).
+        "identityid"
+        | "managedcertificateid"
+        | "guid"
+        | "certificateguid"
+        | "certificatearn"
+        | "arn"
+        | "lineageid" => Field::IdentityId,
         _ => return None,
     })
 }
@@ -1262,6 +1273,7 @@ fn build(
         provisioning_bot: text(Field::Bot),
         deploy_status: get(Field::DeployStatus).and_then(|(_, v)| DeployStatus::from_raw(v)),
         deploy_status_raw: text(Field::DeployStatus),
+        identity_id: text(Field::IdentityId),
         ca_connector: text(Field::Connector),
         owner: text(Field::Owner),
         dcv_method: text(Field::Dcv),

@@ -184,6 +184,9 @@ pub struct Record {
     pub deploy_status: Option<DeployStatus>,
     /// The deployment status as written.
     pub deploy_status_raw: Option<Box<str>>,
+    /// The platform's id for the certificate across its renewals (a Venafi certificate
+    /// object, an ACM ARN): records with the same one are one identity.
+    pub identity_id: Option<Box<str>>,
     /// CA connector.
     pub ca_connector: Option<Box<str>>,
     /// Owner.

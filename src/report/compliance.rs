@@ -191,6 +191,7 @@ pub const RECORDS_COLUMNS: &[&str] = &[
     "stale_at",
     "findings",
     "next_step",
+    "identity_id",
 ];
 
 /// Makes an identity row spreadsheet-safe.
@@ -206,5 +207,6 @@ pub fn safe_identity_row(r: &IdentityRow) -> IdentityRow {
         stale_at: cell(&r.stale_at),
         findings: r.findings.clone(),
         next_step: r.next_step.clone(),
+        identity_id: cell(&r.identity_id),
     }
 }
