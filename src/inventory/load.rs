@@ -130,7 +130,11 @@ fn field_of(header: &str) -> Option<Field> {
         | "subjectalternativename"
         | "dnsnames"
         | "alternativenames"
-        | "additionaldomains" => Field::Sans,
+        | "additionaldomains"
+        | "subjectaltnamedns"
+        | "subjectalternativenamedns"
+        | "subjectaltnameelementsvalue"
+        | "dnsname" => Field::Sans,
         "thumbprint" | "sha1" | "sha1thumbprint" | "sha1fingerprint" => Field::Sha1,
         "sha256" | "sha256fingerprint" | "fingerprint256" | "sha256thumbprint" => Field::Sha256,
         "fingerprint" => Field::Fingerprint,
@@ -536,13 +540,50 @@ fn json_scalar(v: &serde_json::Value) -> Option<String> {
     }
 }
 
+/// A JSON record's fields, nested objects flattened to dotted paths
+/// (`CertificateDetails.Serial`, as Venafi and ACM nest the certificate's facts) and an array
+/// of objects to one `;`-list per member (`instances.hostname`: `a;b`).
 fn json_row(v: &serde_json::Value) -> Option<Row> {
     let obj = v.as_object()?;
-    Some(
-        obj.iter()
-            .filter_map(|(k, v)| json_scalar(v).map(|s| (k.clone(), s)))
-            .collect(),
-    )
+    let mut row = Row::new();
+    flatten_into(&mut row, "", obj);
+    Some(row)
+}
+
+fn flatten_into(row: &mut Row, prefix: &str, obj: &serde_json::Map<String, serde_json::Value>) {
+    for (k, v) in obj {
+        let path = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match v {
+            serde_json::Value::Object(inner) => flatten_into(row, &path, inner),
+            serde_json::Value::Array(items) if items.iter().any(|x| x.is_object()) => {
+                // Each member's fields, joined across the members in their order.
+                let mut members = Row::new();
+                for item in items.iter().filter_map(|x| x.as_object()) {
+                    let mut one = Row::new();
+                    flatten_into(&mut one, &path, item);
+                    for (key, value) in one {
+                        match members.iter_mut().find(|(k, _)| *k == key) {
+                            Some((_, all)) => {
+                                all.push(';');
+                                all.push_str(&value);
+                            }
+                            None => members.push((key, value)),
+                        }
+                    }
+                }
+                row.extend(members);
+            }
+            _ => {
+                if let Some(s) = json_scalar(v) {
+                    row.push((path, s));
+                }
+            }
+        }
+    }
 }
 
 /// The records of a JSON document, each with the file line where it begins: a top-level
@@ -566,7 +607,12 @@ fn json_records(text: &str) -> Result<Option<Vec<(u64, &RawValue)>>, serde_json:
                 .or_else(|| obj.get("ordersArray"))
                 .copied()
                 .or_else(nested)
-                .or_else(|| obj.get("data").copied())
+                .or_else(|| {
+                    // Venafi TPP and TLS Protect Cloud list pages.
+                    ["data", "Certificates", "certificates"]
+                        .iter()
+                        .find_map(|k| obj.get(*k).copied())
+                })
                 .filter(|l| l.get().starts_with('['));
             match list {
                 Some(l) => serde_json::from_str(l.get())?,
@@ -617,10 +663,37 @@ fn json_record(
     };
     let headers: Vec<&str> = row.iter().map(|(k, _)| k.as_str()).collect();
     let profile = detect(&headers);
-    let cells: Vec<(Option<Field>, &str, &str)> = row
+    let mut cells: Vec<(Option<Field>, &str, &str)> = row
         .iter()
         .map(|(k, v)| (opts.field_of(k), k.as_str(), v.as_str()))
         .collect();
+    // A nested field no alias names by its path goes by its own name (`Certificate.NotAfter`
+    // as `NotAfter`), unless a field named by its path already gives that one: an `id`
+    // inside a sub-object must not become the record's id.
+    // Of two nested fields with one name, the shallower: ACM's `Certificate.DomainName`, not
+    // `Certificate.DomainValidationOptions.DomainName`.
+    let by_path: Vec<Field> = cells.iter().filter_map(|c| c.0).collect();
+    let depth = |path: &str| path.matches('.').count();
+    let mut by_leaf: Vec<(Field, usize)> = Vec::new();
+    for (field, path, _) in cells.iter_mut() {
+        if let (None, Some((_, leaf))) = (*field, path.rsplit_once('.')) {
+            *field = opts.field_of(leaf).filter(|f| !by_path.contains(f));
+            if let Some(f) = *field {
+                match by_leaf.iter_mut().find(|(g, _)| *g == f) {
+                    Some((_, d)) => *d = (*d).min(depth(path)),
+                    None => by_leaf.push((f, depth(path))),
+                }
+            }
+        }
+    }
+    for (field, path, _) in cells.iter_mut() {
+        if let Some(f) = *field {
+            if by_leaf.contains(&(f, depth(path))) || by_path.contains(&f) {
+                continue;
+            }
+            *field = None;
+        }
+    }
     push_built(build(file, line, &cells, profile, opts, slash), slash, out);
 }
 
@@ -1226,17 +1299,29 @@ fn build(
         .map(|t| names_list(&t))
         .unwrap_or_default();
     if let Some(host) = val(Field::Host) {
-        let port = match val(Field::Port) {
-            Some(p) => Some(
-                p.parse::<u16>()
-                    .ok()
-                    .filter(|p| *p > 0)
-                    .ok_or_else(|| err(Field::Port, format!("bad port \"{p}\"")))?,
-            ),
-            None => None,
+        let hosts = names_list(&host);
+        // One port for every host, or one each (a JSON list of instances, flattened).
+        let ports: Vec<u16> = match val(Field::Port) {
+            Some(p) => p
+                .split(';')
+                .map(|one| {
+                    one.trim()
+                        .parse::<u16>()
+                        .ok()
+                        .filter(|p| *p > 0)
+                        .ok_or_else(|| err(Field::Port, format!("bad port \"{p}\"")))
+                })
+                .collect::<Result<_, _>>()?,
+            None => Vec::new(),
         };
-        for h in names_list(&host) {
-            targets.push(match port {
+        if ports.len() > 1 && ports.len() != hosts.len() {
+            return Err(err(
+                Field::Port,
+                format!("{} ports for {} hosts", ports.len(), hosts.len()),
+            ));
+        }
+        for (i, h) in hosts.into_iter().enumerate() {
+            targets.push(match ports.get(i).or(ports.first()) {
                 Some(p) => format!("{h}:{p}"),
                 None => h,
             });
@@ -1843,6 +1928,89 @@ mod tests {
         );
         // The order the file settled first still reads the rest.
         assert_eq!(not_after_of(&out, "c.example.com"), day("2027-02-01"));
+    }
+
+    #[test]
+    fn nested_json_of_venafi_and_acm_is_read_by_path_then_by_name() {
+        // Venafi TPP's GET Certificates/{guid}: the facts under CertificateDetails.
+        let tpp = load(
+            "tpp.json",
+            br#"{"CertificateDetails": {"CN": "www.x.com",
+                   "Serial": "6D007AAF80B115C1BE51B6F94E0000007AAF80",
+                   "ValidFrom": "2027-01-13T14:36:29.0000000Z",
+                   "ValidTo": "2028-01-13T14:36:29.0000000Z",
+                   "Thumbprint": "a94a8fe5ccb19ba61c4c0873d391e987982fbbd3",
+                   "Issuer": "CN=Corp CA, O=Corp", "SubjectAltNameDNS": ["www.x.com", "x.com"]},
+                 "DN": "\\VED\\Policy\\Certificates\\www.x.com",
+                 "Guid": "{7c4f0a5e-0000-4a4a-9999-123456789abc}",
+                 "Consumers": ["\\VED\\Policy\\Apps\\web"]}"#,
+        );
+        assert!(tpp.errors.is_empty(), "{:?}", tpp.errors);
+        let r = &tpp.records[0];
+        assert_eq!(
+            r.serial_hex(),
+            Some("6D007AAF80B115C1BE51B6F94E0000007AAF80")
+        );
+        assert_eq!(r.cn.as_deref(), Some("www.x.com"));
+        assert_eq!(r.sans, ["www.x.com", "x.com"]);
+        assert_eq!(
+            r.not_after.map(|w| w.unix),
+            Some(day("2028-01-13") + 52_589)
+        );
+        assert_eq!(
+            r.sha1.as_deref(),
+            Some("A94A8FE5CCB19BA61C4C0873D391E987982FBBD3")
+        );
+        assert_eq!(
+            r.identity_id.as_deref(),
+            Some("{7c4f0a5e-0000-4a4a-9999-123456789abc}")
+        );
+        // TLS Protect Cloud's list: instances become targets, host and port pairwise; an id
+        // inside ca_cert is not the record's.
+        let cloud = load(
+            "cloud.json",
+            br#"{"count": 1, "certificates": [{"id": "c1", "managedCertificateId": "m1",
+                 "serialNumber": "0A1B", "validityEnd": "2027-07-10T00:05:39.000+00:00",
+                 "subjectAlternativeNamesByType": {"dNSName": ["api.x.com"]},
+                 "ca_cert": {"id": "zzz", "name": "Corp CA"},
+                 "instances": [{"hostname": "10.0.0.5", "port": 443, "deploymentStatus": "DEPLOYED"},
+                               {"hostname": "api.x.com", "port": 8443, "deploymentStatus": "FAILED"}]}]}"#,
+        );
+        assert!(cloud.errors.is_empty(), "{:?}", cloud.errors);
+        let r = &cloud.records[0];
+        assert_eq!(&*r.record_id, "c1");
+        assert_eq!(r.identity_id.as_deref(), Some("m1"));
+        assert_eq!(r.sans, ["api.x.com"]);
+        assert_eq!(r.targets, ["10.0.0.5:443", "api.x.com:8443"]);
+        assert_eq!(r.deploy_status, Some(DeployStatus::Failed));
+        // ACM's DescribeCertificate: the certificate's own DomainName, not a validation's.
+        let acm = load(
+            "acm.json",
+            br#"{"Certificate": {"CertificateArn": "arn:aws:acm:eu-west-1:1:certificate/abc",
+                 "DomainName": "shop.x.com", "SubjectAlternativeNames": ["shop.x.com", "www.shop.x.com"],
+                 "DomainValidationOptions": [{"DomainName": "other.x.com", "ValidationStatus": "SUCCESS"}],
+                 "Serial": "07:71:71:f4:aa", "Issuer": "Amazon", "Status": "ISSUED",
+                 "NotBefore": 1450137600.0, "NotAfter": 1481760000.0}}"#,
+        );
+        assert!(acm.errors.is_empty(), "{:?}", acm.errors);
+        let r = &acm.records[0];
+        assert_eq!(r.cn.as_deref(), Some("shop.x.com"));
+        assert_eq!(r.serial_hex(), Some("77171F4AA"));
+        assert_eq!(r.status, RecordStatus::Issued);
+        assert_eq!(r.not_after.map(|w| w.unix), Some(1_481_760_000));
+        assert_eq!(
+            r.identity_id.as_deref(),
+            Some("arn:aws:acm:eu-west-1:1:certificate/abc")
+        );
+        // Instances that do not pair up are named.
+        let bad = load(
+            "bad.json",
+            br#"[{"serial": "01", "instances": [{"hostname": "a.x.com", "port": 443},
+                                                {"hostname": "b.x.com"}, {"hostname": "c.x.com", "port": 8443}]}]"#,
+        );
+        assert_eq!(bad.errors.len(), 1, "{:?}", bad.errors);
+        assert_eq!(bad.errors[0].field.as_deref(), Some("instances.port"));
+        assert!(bad.errors[0].reason.contains("2 ports for 3 hosts"));
     }
 
     #[test]
