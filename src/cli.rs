@@ -141,6 +141,11 @@ pub struct ScanArgs {
     /// Write one row per certificate identity of the inventory.
     #[arg(long, value_name = "FILE.csv")]
     pub records_report: Option<PathBuf>,
+    /// Records of different groups (CERTInext groupNumber, a Group column) are never one
+    /// identity by their names alone: business units that each buy a certificate for a
+    /// shared name. Renewal links and identity ids still join across groups.
+    #[arg(long)]
+    pub separate_groups: bool,
     /// A renewal younger than this (from the later of its notBefore and order date) is
     /// `deployment_pending`, not `renewed_not_deployed`, unless the served certificate has
     /// expired.

@@ -13,8 +13,8 @@ use crate::report::summary::Summary;
 use crate::timefmt::now_unix;
 use crate::trust::TrustJudge;
 use crate::verdict::{
-    each_identity_row, judge_one, Identities, Policy, RenewalLook, Rollout, Serving, Status,
-    Verdict,
+    each_identity_row, judge_one, Grouping, Identities, Policy, RenewalLook, Rollout, Serving,
+    Status, Verdict,
 };
 use crate::Error;
 use std::collections::BTreeMap;
@@ -846,7 +846,12 @@ pub async fn compare(args: &ScanArgs, keep: bool) -> Result<CompareOutcome, Erro
         grace_secs: args.grace.as_secs() as i64,
         renewal_window_secs: args.renewal_window.as_secs() as i64,
     };
-    let ids = Arc::new(Identities::build(loaded.records));
+    let ids = Arc::new(Identities::build_with(
+        loaded.records,
+        Grouping {
+            separate_groups: args.separate_groups,
+        },
+    ));
     let look = RenewalLook::new(ids.clone(), policy.now, args.both_key_types);
     let (engine, note) = engine_looking(args, Some(Arc::new(look)))?;
     if let Some(n) = note {

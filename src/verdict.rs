@@ -145,13 +145,21 @@ fn reissue_base(order: &str) -> Option<&str> {
     .then_some(base)
 }
 
+/// How records may be grouped into identities beyond the defaults.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Grouping {
+    /// Records of different groups (CERTInext `groupNumber`) are never one identity by
+    /// their names: the group counts as one more name of the set.
+    pub separate_groups: bool,
+}
+
 /// Unites every record with each later one whose name set (SANs, else CN) covers its own:
 /// a renewal by names. "Later" is by [`Record::issued_key`], the earlier-read record at a
 /// tie. Records with the same name set are one group first (each covers the other), and a
 /// group is compared only with the groups that hold its rarest name: comparing every pair of
 /// records that share a name was quadratic in a name that thousands of certificates carry
 /// (an autodiscover SAN on 20,000 certificates: 21 s).
-fn unite_by_name_sets(records: &[Record], uf: &mut UnionFind) {
+fn unite_by_name_sets(records: &[Record], uf: &mut UnionFind, grouping: Grouping) {
     /// Records of one name set: where its names are in `flat`, the first record read, and
     /// its oldest and newest versions.
     struct Group {
@@ -164,6 +172,8 @@ fn unite_by_name_sets(records: &[Record], uf: &mut UnionFind) {
     // Names as numbers; every record's set (sorted) one after another in `flat`, so that
     // 200,000 records do not make 200,000 small vectors.
     let mut name_no: HashMap<&str, usize> = HashMap::new();
+    // Groups are numbered beside the names, in a map of their own: a group's id is no name.
+    let mut group_no: HashMap<&str, usize> = HashMap::new();
     let mut flat: Vec<usize> = Vec::new();
     let mut sets: Vec<(std::ops::Range<usize>, usize)> = Vec::new();
     for (i, r) in records.iter().enumerate() {
@@ -172,13 +182,20 @@ fn unite_by_name_sets(records: &[Record], uf: &mut UnionFind) {
         }
         let start = flat.len();
         for n in r.name_set() {
-            let next = name_no.len();
+            let next = name_no.len() + group_no.len();
             flat.push(*name_no.entry(n).or_insert(next));
         }
-        if flat.len() > start {
-            flat[start..].sort_unstable();
-            sets.push((start..flat.len(), i));
+        if flat.len() == start {
+            continue;
         }
+        if grouping.separate_groups {
+            // Records without a group are a group of their own.
+            let g = r.group.as_deref().unwrap_or_default();
+            let next = name_no.len() + group_no.len();
+            flat.push(*group_no.entry(g).or_insert(next));
+        }
+        flat[start..].sort_unstable();
+        sets.push((start..flat.len(), i));
     }
     let names_of = |r: &std::ops::Range<usize>| &flat[r.clone()];
     // Equal sets side by side, each set's records in the order they were read.
@@ -204,17 +221,18 @@ fn unite_by_name_sets(records: &[Record], uf: &mut UnionFind) {
         }
     }
     // The groups holding each name, as one flat list (offsets by name number).
-    let mut start = vec![0usize; name_no.len() + 1];
+    let numbers = name_no.len() + group_no.len();
+    let mut start = vec![0usize; numbers + 1];
     for g in &groups {
         for &n in names_of(&g.names) {
             start[n + 1] += 1;
         }
     }
-    for n in 0..name_no.len() {
+    for n in 0..numbers {
         start[n + 1] += start[n];
     }
     let mut fill = start.clone();
-    let mut holders = vec![0usize; start[name_no.len()]];
+    let mut holders = vec![0usize; start[numbers]];
     for (gi, g) in groups.iter().enumerate() {
         for &n in names_of(&g.names) {
             holders[fill[n]] = gi;
@@ -345,6 +363,11 @@ impl Identities {
     /// renewal links, reissue lineage, then name sets (a newer certificate whose names cover
     /// an older one's renews it).
     pub fn build(records: Vec<Record>) -> Self {
+        Self::build_with(records, Grouping::default())
+    }
+
+    /// [`Identities::build`], with `grouping`'s limits on joining by names.
+    pub fn build_with(records: Vec<Record>, grouping: Grouping) -> Self {
         let n = records.len();
         let mut uf = UnionFind((0..n).collect());
         // One certificate object across its renewals, whatever its names became (a renewal
@@ -409,7 +432,7 @@ impl Identities {
             }
         }
         let rank = link_ranks(&newer_than);
-        unite_by_name_sets(&records, &mut uf);
+        unite_by_name_sets(&records, &mut uf, grouping);
         let mut root_to_id: HashMap<usize, usize> = HashMap::new();
         let mut identity_of = vec![0; n];
         let mut members: Vec<Vec<usize>> = Vec::new();
@@ -2230,6 +2253,42 @@ mod tests {
              A,a.x.com;old.x.com,01,2025-06-01,2026-06-20,Issued\n\
              B,a.x.com,02,2026-04-01,2027-04-01,Issued\n");
         assert!(!same(&apart, "A", "B"));
+    }
+
+    #[test]
+    fn separate_groups_keep_business_units_apart_by_names() {
+        // Two groups each buy a certificate for one name; O3 is group G1's latest.
+        let csv = "orderNumber,domainName,certificateSerialNumber,certificateExpiryDate,orderDate,certificateStatus,groupNumber\n\
+                   O1,shop.x.com,1,2026-09-01 00:00:00,2025-09-01 00:00:00,Certificate Downloaded,G1\n\
+                   O2,shop.x.com,2,2027-05-01 00:00:00,2026-05-01 00:00:00,Certificate Downloaded,G2\n\
+                   O3,shop.x.com,3,2027-04-01 00:00:00,2026-04-01 00:00:00,Certificate Downloaded,G1\n\
+                   O4,shop.x.com,4,2027-04-02 00:00:00,2026-04-02 00:00:00,Certificate Downloaded,\n";
+        let mut out = Loaded::default();
+        load_bytes(
+            "orders.csv",
+            csv.as_bytes(),
+            &ReadOptions::default(),
+            &mut out,
+        );
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        let joined = Identities::build(out.records.clone());
+        assert!(same(&joined, "O1", "O2") && same(&joined, "O3", "O4"));
+        let apart = Identities::build_with(
+            out.records,
+            Grouping {
+                separate_groups: true,
+            },
+        );
+        assert!(same(&apart, "O1", "O3"));
+        assert!(!same(&apart, "O1", "O2"));
+        // A record without a group is a group of its own.
+        assert!(!same(&apart, "O3", "O4") && !same(&apart, "O2", "O4"));
+        let serving_o3 = || presenting("shop.x.com", "10.0.0.1", "3", 1_775_001_600, 1_806_537_600);
+        // Joined, G2's later purchase makes G1's endpoint look undeployed.
+        let v = judge_one(serving_o3(), &joined, &policy()).0;
+        assert_eq!(v.status, Status::RenewedNotDeployed, "{}", v.detail);
+        let v = judge_one(serving_o3(), &apart, &policy()).0;
+        assert_eq!(v.status, Status::Current, "{}", v.detail);
     }
 
     #[test]
