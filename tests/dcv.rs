@@ -623,6 +623,78 @@ async fn resolver_down_is_unknown_not_not_ready() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zone_failing_dnssec_validation_is_named_apart_from_a_failing_one() {
+    // A validating resolver: bad.example.net's signatures have expired (it answers with
+    // checking disabled); broken.example.net fails either way; www.example.net is fine.
+    let zones = [Zone {
+        origin: "example.net.",
+        serial: 1,
+        records: vec![
+            a("www.example.net.", [127, 0, 0, 21]),
+            a("bad.example.net.", [127, 0, 0, 21]),
+            a("broken.example.net.", [127, 0, 0, 21]),
+            txt("_acme-challenge.bad.example.net.", "x"),
+        ],
+    }];
+    let addr = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let _resolver = validating_on(
+        addr,
+        &zones,
+        &["bad.example.net."],
+        &["broken.example.net."],
+    )
+    .await;
+    let f = Fixture {
+        ns_port: addr.port(),
+        http_port: 1,
+        tls_port: 1,
+        _servers: vec![],
+        _tasks: vec![],
+        _tls: vec![],
+        _swallow: None,
+    };
+    let domains = file(
+        "domain,method\n\
+         bad.example.net,http-01\n\
+         bad.example.net,dns-01\n\
+         broken.example.net,http-01\n",
+    );
+    let mut a = args(&f, domains.path());
+    a.resolver = Some(addr.to_string());
+    a.dns_timeout = Duration::from_millis(500);
+    let (_, out) = certsweep::dcv_command::check_all(&a, true).await.unwrap();
+    for method in [Method::Http01, Method::Dns01] {
+        let o = find(&out, "bad.example.net", method);
+        assert_eq!(o.verdict, Verdict::NotReady, "{o:#?}");
+        assert!(ids(o).contains(&"dnssec_bogus"), "{method}: {:?}", ids(o));
+        assert!(!ids(o).contains(&"dns_lookup_failed"), "{:?}", ids(o));
+        let c = o.checks.iter().find(|c| c.id == "dnssec_bogus").unwrap();
+        assert!(
+            c.message
+                .contains("(Extended DNS Error 7 Signature Expired (RRSIG expired 2026-01-01))"),
+            "{}",
+            c.message
+        );
+    }
+    // The CAA lookup fails validation too: a CA refuses to issue without it.
+    let caa = find(&out, "bad.example.net", Method::Http01);
+    assert!(
+        caa.checks
+            .iter()
+            .any(|c| c.id == "dnssec_bogus" && c.message.starts_with("the CAA lookup of")),
+        "{:#?}",
+        caa.checks
+    );
+    // SERVFAIL with checking disabled too: the nameservers, not DNSSEC.
+    let o = find(&out, "broken.example.net", Method::Http01);
+    assert!(ids(o).contains(&"dns_lookup_failed"), "{:?}", ids(o));
+    assert!(!ids(o).contains(&"dnssec_bogus"), "{:?}", ids(o));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn caa_cases() {
     let f = fixture().await;
     let domains = file("ok.example.com\ndenied.example.com\ncritical.example.com\n");

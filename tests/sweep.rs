@@ -1276,6 +1276,49 @@ async fn a_name_whose_aaaa_question_fails_is_counted_in_the_summary() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_failing_dnssec_says_so_in_its_dns_error() {
+    use support::dcvfix::{a, validating_on, Zone};
+    // A validating resolver answers SERVFAIL with Extended DNS Error 7: the row says why,
+    // so the zone's DNSSEC is looked at, not the resolver.
+    let zones = [Zone {
+        origin: "example.net.",
+        serial: 1,
+        records: vec![a("bad.example.net.", [127, 0, 0, 1])],
+    }];
+    let resolver = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let _server = validating_on(resolver, &zones, &["bad.example.net."], &[]).await;
+    let out = tokio::task::spawn_blocking(move || {
+        let resolver = resolver.to_string();
+        run_certsweep(
+            &[
+                &"scan",
+                &"--resolver",
+                &resolver,
+                &"--jsonl",
+                &"-",
+                &"--targets",
+                &"-",
+            ],
+            Some("bad.example.net\n"),
+        )
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let row: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    assert_eq!(row["error"]["class"], "dns_error");
+    assert_eq!(
+        row["error"]["message"],
+        "lookup of bad.example.net failed: the resolver answered Server Failure (Extended DNS Error 7 Signature Expired (RRSIG expired 2026-01-01))"
+    );
+}
+
 #[test]
 fn strict_reads_a_list_from_standard_input_once_and_scans_it() {
     // --strict checked the lines by reading standard input, and the sweep then found it

@@ -56,6 +56,14 @@ pub async fn lookup(dns: &Recursive, name: &Name, out: &mut Vec<Check>) -> Optio
             return None;
         }
         let r = dns.resolve(&candidate, RecordType::CAA).await;
+        if let Some(ede) = dns.dnssec_failure(&candidate, &r, RecordType::CAA).await {
+            // A CA that cannot read CAA refuses to issue (RFC 8659 §3).
+            out.push(Check::error(
+                "dnssec_bogus",
+                super::dns::dnssec_text(&format!("the CAA lookup of {candidate}"), &ede),
+            ));
+            return None;
+        }
         match &r.status {
             Status::Found => {
                 let records = r

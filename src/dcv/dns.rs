@@ -49,12 +49,14 @@ impl Resolved {
 }
 
 type Slot = Arc<OnceCell<Result<Arc<Answer>, Failure>>>;
+type BogusSlot = Arc<OnceCell<Option<String>>>;
 type ZoneSlot = Arc<OnceCell<Result<Arc<Zone>, String>>>;
 
 /// The recursive resolver the checks ask, with every answer kept for the run.
 pub struct Recursive {
     timeout: Duration,
     cache: Mutex<HashMap<(Name, RecordType), Slot>>,
+    bogus: Mutex<HashMap<(Name, RecordType), BogusSlot>>,
     zones: Mutex<HashMap<Name, ZoneSlot>>,
     ns_limits: Mutex<HashMap<SocketAddr, Arc<Semaphore>>>,
     ns_seen: Mutex<HashMap<SocketAddr, Heard>>,
@@ -99,6 +101,7 @@ impl Recursive {
             questions: crate::engine::dnsq::Questions::new(servers),
             timeout,
             cache: Mutex::default(),
+            bogus: Mutex::default(),
             zones: Mutex::default(),
             ns_limits: Mutex::default(),
             ns_seen: Mutex::default(),
@@ -133,6 +136,50 @@ impl Recursive {
                 }
             }
             Err(last)
+        })
+        .await
+        .clone()
+    }
+
+    /// Whether a lookup that ended in SERVFAIL (`r`, of `asked`) fails DNSSEC validation: asked
+    /// again with checking disabled, the resolver answers. Then the Extended DNS Error the
+    /// SERVFAIL carried ("6 DNSSEC Bogus", or empty without one). A resolver that does not
+    /// validate never gets here (it answers a bogus zone), and a SERVFAIL that stays one
+    /// with checking disabled is the nameservers' failure, not DNSSEC's. Once per name and
+    /// type in a run.
+    pub async fn dnssec_failure(
+        &self,
+        asked: &Name,
+        r: &Resolved,
+        rtype: RecordType,
+    ) -> Option<String> {
+        if r.status != Status::Rcode(ResponseCode::ServFail) {
+            return None;
+        }
+        let name = r.final_name(asked).clone();
+        let slot = {
+            let mut bogus = self.bogus.lock().unwrap_or_else(|e| e.into_inner());
+            bogus.entry((name.clone(), rtype)).or_default().clone()
+        };
+        slot.get_or_init(|| async {
+            let ede = match self.ask(&name, rtype).await {
+                Ok(a) => a.ede.clone().unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            for s in self.questions.servers() {
+                match self
+                    .questions
+                    .ask_unchecked(*s, &name, rtype, self.timeout)
+                    .await
+                {
+                    Ok(a) if matches!(a.rcode, ResponseCode::NoError | ResponseCode::NXDomain) => {
+                        return Some(ede)
+                    }
+                    Ok(_) => return None,
+                    Err(_) => continue,
+                }
+            }
+            None
         })
         .await
         .clone()
@@ -387,6 +434,17 @@ pub fn is_reserved(ip: IpAddr) -> bool {
                 || s[0] == 0x2002 // 6to4
         }
     }
+}
+
+/// What a lookup that fails DNSSEC validation means for a CA (`what`: "the TXT lookup of
+/// x"; `ede`: the resolver's Extended DNS Error, may be empty).
+pub fn dnssec_text(what: &str, ede: &str) -> String {
+    let why = if ede.is_empty() {
+        String::new()
+    } else {
+        format!(" (Extended DNS Error {ede})")
+    };
+    format!("{what} fails DNSSEC validation: the resolver answers SERVFAIL{why}, and answers when asked with checking disabled. A CA validates DNSSEC and fails the same way: re-sign the zone (expired or missing signatures), or make the parent's DS record match a DNSKEY of the zone, or remove the DS")
 }
 
 #[cfg(test)]

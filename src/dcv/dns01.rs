@@ -63,6 +63,7 @@ pub async fn check(
     };
     let want = expected.map(expected_txt);
     let seen = dns.resolve(&challenge, RecordType::TXT).await;
+    let bogus = dns.dnssec_failure(&challenge, &seen, RecordType::TXT).await;
     let shown = challenge.to_string().trim_end_matches('.').to_string();
     let target: Name = seen.final_name(&challenge).clone();
     let target_shown = target.to_string().trim_end_matches('.').to_string();
@@ -83,6 +84,16 @@ pub async fn check(
         }
         Status::Failed(f) => {
             out.push(Check::unknown("txt_lookup_failed", format!("TXT lookup of {shown} failed: {f}")));
+            return evidence;
+        }
+        Status::Rcode(_) if bogus.is_some() => {
+            out.push(Check::error(
+                "dnssec_bogus",
+                super::dns::dnssec_text(
+                    &format!("the TXT lookup of {shown}"),
+                    bogus.as_deref().unwrap_or_default(),
+                ),
+            ));
             return evidence;
         }
         Status::Rcode(rc) => {

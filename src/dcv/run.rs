@@ -2,7 +2,7 @@
 //! hard per-domain deadline; many of them at once with bounded concurrency.
 
 use super::caa::{self, CaIdentity};
-use super::dns::{describe, fqdn, is_reserved, Failure, Recursive, Status};
+use super::dns::{self, describe, fqdn, is_reserved, Failure, Recursive, Status};
 use super::http01::{self, Expectation, HttpSettings};
 use super::{alpn, dns01, ident, judge, Check, Evidence, Method, Outcome, Request, Verdict};
 use crate::engine::handshake::{TlsClient, TlsSettings};
@@ -213,6 +213,16 @@ impl Checker {
                 _ => {}
             }
         }
+        use hickory_resolver::proto::rr::RecordType;
+        let bogus6 = self.dns.dnssec_failure(name, &v6, RecordType::AAAA).await;
+        let bogus4 = self.dns.dnssec_failure(name, &v4, RecordType::A).await;
+        let bogus = |fam: &str| {
+            if fam == "AAAA" {
+                bogus6.as_deref()
+            } else {
+                bogus4.as_deref()
+            }
+        };
         for (fam, r) in [("AAAA", &v6), ("A", &v4)] {
             match &r.status {
                 Status::CnameLoop => {
@@ -229,6 +239,18 @@ impl Checker {
                         format!("{shown} is a CNAME to {}, which does not exist: fix or remove the CNAME", end.trim_end_matches('.')),
                     ));
                     return None;
+                }
+                Status::Rcode(_) if bogus(fam).is_some() => {
+                    let what = format!("the {fam} lookup of {shown}");
+                    let text = dns::dnssec_text(&what, bogus(fam).unwrap_or_default());
+                    st.checks.push(if ips.is_empty() {
+                        Check::error("dnssec_bogus", text)
+                    } else {
+                        Check::warning(
+                            "dnssec_bogus",
+                            format!("{text}. A CA uses the other family, but fix it"),
+                        )
+                    });
                 }
                 Status::Rcode(rc) => {
                     let msg = format!("the {fam} lookup of {shown} answered {rc}");
@@ -259,7 +281,7 @@ impl Checker {
         if st
             .checks
             .iter()
-            .any(|c| c.id == "dns_lookup_failed" && c.blocks())
+            .any(|c| matches!(c.id, "dns_lookup_failed" | "dnssec_bogus") && c.blocks())
         {
             return None;
         }

@@ -48,6 +48,43 @@ pub struct Answer {
     pub answers: Vec<Record>,
     /// Authority section (SOA of negative answers, referrals).
     pub authorities: Vec<Record>,
+    /// The Extended DNS Error an error answer carried (RFC 8914), as `code (text)`: why a
+    /// validating resolver said SERVFAIL ("6 DNSSEC Bogus", "7 Signature Expired").
+    pub ede: Option<String>,
+}
+
+/// The Extended DNS Error of an answer that is an error (read only then: answers that
+/// succeed, the sweep's, are not searched for it).
+fn extended_error(msg: &hickory_resolver::proto::op::Message) -> Option<String> {
+    use hickory_resolver::proto::rr::rdata::opt::{EdnsCode, EdnsOption};
+    if msg.metadata.response_code == ResponseCode::NoError {
+        return None;
+    }
+    let Some(EdnsOption::Unknown(_, data)) = msg.edns.as_ref()?.option(EdnsCode::Unknown(15))
+    else {
+        return None;
+    };
+    let code = u16::from_be_bytes([*data.first()?, *data.get(1)?]);
+    let name = match code {
+        1 => "Unsupported DNSKEY Algorithm",
+        2 => "Unsupported DS Digest Type",
+        5 => "DNSSEC Indeterminate",
+        6 => "DNSSEC Bogus",
+        7 => "Signature Expired",
+        8 => "Signature Not Yet Valid",
+        9 => "DNSKEY Missing",
+        10 => "RRSIGs Missing",
+        12 => "NSEC Missing",
+        _ => "",
+    };
+    let text = String::from_utf8_lossy(&data[2..]);
+    let text = text.trim_matches(char::from(0)).trim();
+    Some(match (name, text) {
+        ("", "") => format!("{code}"),
+        (n, "") => format!("{code} {n}"),
+        ("", t) => format!("{code} ({t})"),
+        (n, t) => format!("{code} {n} ({t})"),
+    })
 }
 
 /// Why no response came back.
@@ -141,6 +178,7 @@ async fn exchange(
         Answer {
             rcode: msg.metadata.response_code,
             authoritative: msg.metadata.authoritative,
+            ede: extended_error(&msg),
             answers: msg.answers,
             authorities: msg.authorities,
         },
@@ -266,14 +304,17 @@ impl UdpMux {
         }
     }
 
-    /// One question (RD set to `recursion`); TCP (a fresh connection) when the answer is
-    /// truncated. A server of a family without a socket here is asked the plain way.
+    /// One question (RD set to `recursion`, CD to `unchecked`); TCP (a fresh connection)
+    /// when the answer is truncated, except for an unchecked question, whose answer counts
+    /// for having come. A server of a family without a socket here is asked the plain way
+    /// (never with CD set: that question fails).
     pub async fn query(
         &self,
         server: SocketAddr,
         name: &Name,
         rtype: RecordType,
         recursion: bool,
+        unchecked: bool,
         timeout: Duration,
     ) -> Result<Answer, Failure> {
         use hickory_resolver::proto::op::{Edns, Message, MessageType, OpCode};
@@ -304,11 +345,17 @@ impl UdpMux {
         let socks = if server.is_ipv6() { &self.v6 } else { &self.v4 };
         let Some(sock) = socks.get(usize::from(id) % socks.len().max(1)) else {
             forget();
+            if unchecked {
+                return Err(Failure::Network(format!(
+                    "no socket here to ask {server} with checking disabled"
+                )));
+            }
             return query(server, name, rtype, recursion, timeout).await;
         };
         let mut msg = Message::new(id, MessageType::Query, OpCode::Query);
         msg.add_query(Query::query(name.clone(), rtype));
         msg.metadata.recursion_desired = recursion;
+        msg.metadata.checking_disabled = unchecked;
         let mut edns = Edns::new();
         edns.set_max_payload(1232);
         msg.set_edns(edns);
@@ -330,7 +377,7 @@ impl UdpMux {
                 return Err(Failure::Timeout);
             }
         };
-        if resp.metadata.truncation {
+        if resp.metadata.truncation && !unchecked {
             return exchange(server, name, rtype, recursion, timeout, true)
                 .await
                 .map(|a| a.0);
@@ -338,6 +385,7 @@ impl UdpMux {
         Ok(Answer {
             rcode: resp.metadata.response_code,
             authoritative: resp.metadata.authoritative,
+            ede: extended_error(&resp),
             answers: resp.answers,
             authorities: resp.authorities,
         })
@@ -381,8 +429,33 @@ impl Questions {
             .get_or_init(|| async { UdpMux::bind(&self.servers).ok() })
             .await;
         match mux {
-            Some(m) => m.query(server, name, rtype, recursion, timeout).await,
+            Some(m) => {
+                m.query(server, name, rtype, recursion, false, timeout)
+                    .await
+            }
             None => query(server, name, rtype, recursion, timeout).await,
+        }
+    }
+
+    /// One recursive question with checking disabled (CD): a validating resolver answers
+    /// it without validating DNSSEC, which tells a zone whose signatures fail from one
+    /// that fails otherwise. Only over the shared sockets.
+    pub async fn ask_unchecked(
+        &self,
+        server: SocketAddr,
+        name: &Name,
+        rtype: RecordType,
+        timeout: Duration,
+    ) -> Result<Answer, Failure> {
+        let mux = self
+            .mux
+            .get_or_init(|| async { UdpMux::bind(&self.servers).ok() })
+            .await;
+        match mux {
+            Some(m) => m.query(server, name, rtype, true, true, timeout).await,
+            None => Err(Failure::Network(
+                "no socket here to ask with checking disabled".into(),
+            )),
         }
     }
 }

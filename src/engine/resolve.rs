@@ -254,10 +254,17 @@ fn no_address(shown: &str, asked: &[&Result<Answer, Failure>]) -> ErrorInfo {
             Err(Failure::Timeout) => return dns_error(format!("lookup of {shown} timed out")),
             Err(Failure::Network(m)) => return dns_error(format!("lookup of {shown} failed: {m}")),
             Ok(a) if !matches!(a.rcode, ResponseCode::NoError | ResponseCode::NXDomain) => {
+                // A validating resolver says why (RFC 8914): "7 Signature Expired" points
+                // at the zone's DNSSEC, not at the resolver.
+                let why = a
+                    .ede
+                    .as_deref()
+                    .map(|e| format!(" (Extended DNS Error {e})"))
+                    .unwrap_or_default();
                 return dns_error(format!(
-                    "lookup of {shown} failed: the resolver answered {}",
+                    "lookup of {shown} failed: the resolver answered {}{why}",
                     a.rcode
-                ))
+                ));
             }
             _ => {}
         }
@@ -296,6 +303,7 @@ mod tests {
         Ok(Answer {
             rcode,
             authoritative: false,
+            ede: None,
             answers: ips
                 .iter()
                 .map(|ip| {

@@ -148,3 +148,77 @@ pub async fn listeners(hosts: &[u8]) -> (u16, Vec<TcpListener>) {
     }
     panic!("no common free port on the loopback addresses");
 }
+
+/// A resolver that validates DNSSEC as a CA's does, over the zones of `catalog`: a question
+/// for a name under one of `bogus` fails validation (SERVFAIL with Extended DNS Error 7,
+/// "Signature Expired") unless it sets CD, as an expired RRSIG makes it; one under `broken`
+/// is SERVFAIL whatever the question (lame nameservers). The rest is answered.
+pub struct Validating {
+    pub catalog: Catalog,
+    pub bogus: Vec<LowerName>,
+    pub broken: Vec<LowerName>,
+}
+
+#[async_trait::async_trait]
+impl hickory_server::server::RequestHandler for Validating {
+    async fn handle_request<
+        R: hickory_server::server::ResponseHandler,
+        T: hickory_server::net::runtime::Time,
+    >(
+        &self,
+        request: &hickory_server::server::Request,
+        mut response_handle: R,
+    ) -> hickory_server::server::ResponseInfo {
+        use hickory_server::proto::op::{Edns, Header, HeaderCounts, Metadata, ResponseCode};
+        use hickory_server::proto::rr::rdata::opt::EdnsOption;
+        let under = |list: &[LowerName]| {
+            request
+                .queries
+                .queries()
+                .first()
+                .is_some_and(|q| list.iter().any(|z| z.zone_of(q.name())))
+        };
+        let bogus = under(&self.bogus) && !request.metadata.checking_disabled;
+        if !bogus && !under(&self.broken) {
+            return self
+                .catalog
+                .handle_request::<R, T>(request, response_handle)
+                .await;
+        }
+        let mut edns = Edns::new();
+        if bogus {
+            let mut ede = 7u16.to_be_bytes().to_vec();
+            ede.extend_from_slice(b"RRSIG expired 2026-01-01");
+            edns.options_mut().insert(EdnsOption::Unknown(15, ede));
+        }
+        let response = hickory_server::zone_handler::MessageResponseBuilder::new(
+            &request.queries,
+            Some(&edns),
+        )
+        .error_msg(&request.metadata, ResponseCode::ServFail);
+        match response_handle.send_response(response).await {
+            Ok(info) => info,
+            Err(_) => hickory_server::server::ResponseInfo::from(Header {
+                metadata: Metadata::response_from_request(&request.metadata),
+                counts: HeaderCounts::default(),
+            }),
+        }
+    }
+}
+
+/// A validating resolver (see [`Validating`]) at `addr`, over UDP.
+pub async fn validating_on(
+    addr: SocketAddr,
+    zones: &[Zone],
+    bogus: &[&str],
+    broken: &[&str],
+) -> hickory_server::Server<Validating> {
+    let lower = |l: &[&str]| l.iter().map(|n| LowerName::new(&name(n))).collect();
+    let mut server = hickory_server::Server::new(Validating {
+        catalog: catalog(zones).await,
+        bogus: lower(bogus),
+        broken: lower(broken),
+    });
+    server.register_socket(UdpSocket::bind(addr).await.unwrap());
+    server
+}
