@@ -990,6 +990,33 @@ impl Rollout {
                 " Partial rollout: {current} of {total} endpoints of {}:{} serve the new certificate.",
                 v.observation.host, v.observation.port
             ));
+            // The renewal reached the other nodes, so the bot and the profile work: what
+            // is left is this node, unless the records said more (`deployment_said`).
+            let said = v
+                .findings
+                .iter()
+                .any(|f| DEPLOYMENT_SAID.contains(&f.as_str()));
+            if v.status == Status::RenewedNotDeployed && !said {
+                let outage = if v.next_step.starts_with(OUTAGE_FIRST) {
+                    OUTAGE_FIRST
+                } else {
+                    ""
+                };
+                let node = v
+                    .observation
+                    .ip
+                    .map(|ip| ip.to_string())
+                    .unwrap_or_default();
+                let bot = v
+                    .expected
+                    .as_ref()
+                    .and_then(|e| e.provisioning_bot.as_deref())
+                    .map(|b| format!(" ({b})"))
+                    .unwrap_or_default();
+                v.next_step = format!(
+                    "{outage}This node ({node}) missed a rollout the other endpoints of the name got: check that it is among the deployment targets of the renewal order's provisioning bot{bot} (a load-balancer member added later, a node that was down or drained), re-run provisioning for it and confirm its service reloads, then verify again."
+                );
+            }
         }
     }
 }
@@ -1286,7 +1313,7 @@ fn judge(
                         next = step;
                     }
                     if expired {
-                        next = format!("The served certificate has expired, so clients fail now: deploy the renewal at once. {next}");
+                        next = format!("{OUTAGE_FIRST}{next}");
                     }
                 }
                 // A second certificate is judged on its own (`judge_one`) and named there.
@@ -1665,6 +1692,20 @@ fn unreachable_text(o: &Observation) -> (String, String) {
     };
     (format!("No certificate from {target}: {msg}"), next)
 }
+
+/// The findings of [`deployment_said`]: what the records say about a missing renewal's
+/// deployment, each with its own next step.
+const DEPLOYMENT_SAID: [&str; 5] = [
+    "deployment_failed",
+    "deployment_rolled_back",
+    "records_say_deployed",
+    "deployment_stuck",
+    "not_deployed_per_records",
+];
+
+/// How the next step of an endpoint whose expired certificate has a renewal begins.
+const OUTAGE_FIRST: &str =
+    "The served certificate has expired, so clients fail now: deploy the renewal at once. ";
 
 /// Whether what the records say about deploying `e` leaves waiting for provisioning right:
 /// a failed, rolled back or finished deployment will not bring it anywhere by itself.
@@ -3593,6 +3634,13 @@ mod tests {
             stale.detail.contains("2 of 3 endpoints of www.x.com:443"),
             "{}",
             stale.detail
+        );
+        assert!(
+            stale
+                .next_step
+                .starts_with("This node (10.0.0.3) missed a rollout the other endpoints"),
+            "{}",
+            stale.next_step
         );
         let fresh = at("10.0.0.1");
         assert_eq!(fresh.status, Status::Current);
