@@ -246,6 +246,9 @@ pub enum Finding {
     UnknownIssuer,
     /// RSA under 2048 bits, EC under 256 bits, or DSA.
     WeakKey,
+    /// A certificate of the chain is signed with SHA-1 or MD5, which current clients refuse
+    /// (legacy private CAs still issue them).
+    WeakSignature,
     /// The chain is otherwise invalid (bad signature, expired intermediate, wrong key usage).
     ChainInvalid,
     /// The server refused (or hung up on) every TLS version and cipher suite current clients
@@ -272,6 +275,7 @@ impl Finding {
             Finding::SelfSigned => "self_signed",
             Finding::UnknownIssuer => "unknown_issuer",
             Finding::WeakKey => "weak_key",
+            Finding::WeakSignature => "weak_signature",
             Finding::ChainInvalid => "chain_invalid",
             Finding::LegacyTls => "legacy_tls",
             Finding::UncommonTls => "uncommon_tls",
@@ -279,7 +283,7 @@ impl Finding {
     }
 
     /// Every finding, in report order.
-    pub const ALL: [Finding; 10] = [
+    pub const ALL: [Finding; 11] = [
         Finding::Expired,
         Finding::NotYetValid,
         Finding::HostnameMismatch,
@@ -287,6 +291,7 @@ impl Finding {
         Finding::SelfSigned,
         Finding::UnknownIssuer,
         Finding::WeakKey,
+        Finding::WeakSignature,
         Finding::ChainInvalid,
         Finding::LegacyTls,
         Finding::UncommonTls,
@@ -307,6 +312,7 @@ impl Finding {
                 | Finding::UnknownIssuer
                 | Finding::ChainInvalid
                 | Finding::WeakKey
+                | Finding::WeakSignature
         )
     }
 }

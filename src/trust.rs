@@ -197,8 +197,9 @@ impl TrustJudge {
                 detail = Some(d);
             }
             Err(e) => {
-                findings.push(Finding::ChainInvalid);
-                detail = Some(format!("chain does not validate: {e:?}"));
+                let (f, d) = path_error(&e, leaf);
+                findings.push(f);
+                detail = Some(d);
             }
         }
         findings.sort();
@@ -372,6 +373,119 @@ pub fn weak_key(c: &CertInfo) -> bool {
     }
 }
 
+/// A signature algorithm by its DER (the OID, as webpki reports it, with any parameters):
+/// its name, its dotted OID (which certificate facts write when the registry has no name),
+/// and whether current clients refuse it as weak (SHA-1, MD5, MD2).
+fn signature_algorithm(der: &[u8]) -> (String, String, bool) {
+    use x509_parser::der_parser::oid::Oid;
+    // 06 len OID bytes, then the parameters (NULL for RSA).
+    let Some(oid) = der
+        .get(1)
+        .and_then(|&len| der.get(2..2 + usize::from(len)))
+        .map(|bytes| Oid::new(bytes.into()))
+    else {
+        return ("an unreadable algorithm".into(), String::new(), false);
+    };
+    let dotted = oid.to_id_string();
+    let weak = match dotted.as_str() {
+        "1.2.840.113549.1.1.5" => Some("sha1WithRSAEncryption"),
+        "1.3.14.3.2.29" => Some("sha1WithRSA"),
+        "1.2.840.113549.1.1.4" => Some("md5WithRSAEncryption"),
+        "1.2.840.113549.1.1.2" => Some("md2WithRSAEncryption"),
+        "1.2.840.10045.4.1" => Some("ecdsa-with-SHA1"),
+        "1.2.840.10040.4.3" => Some("dsa-with-sha1"),
+        _ => None,
+    };
+    let name = match weak {
+        Some(n) => n.to_string(),
+        None => x509_parser::objects::oid2sn(&oid, x509_parser::objects::oid_registry())
+            .map(str::to_string)
+            .unwrap_or_else(|_| format!("OID {dotted}")),
+    };
+    (name, dotted, weak.is_some())
+}
+
+/// What a chain that does not validate is told as: its finding and the reason in words
+/// (webpki's error as written is for developers: a debug dump of every supported algorithm).
+fn path_error(e: &webpki::Error, leaf: &CertInfo) -> (Finding, String) {
+    use webpki::Error as E;
+    // The leaf's own signature, when it is of the failing algorithm; else a CA's.
+    let which = |name: &str, dotted: &str| {
+        let leafs = &leaf.signature_algorithm;
+        if leafs.eq_ignore_ascii_case(name) || leafs == dotted {
+            "the certificate"
+        } else {
+            "a CA certificate of the chain"
+        }
+    };
+    match e {
+        E::UnsupportedSignatureAlgorithmContext(c) => {
+            let (alg, dotted, weak) = signature_algorithm(&c.signature_algorithm_id);
+            let who = which(&alg, &dotted);
+            if weak {
+                (
+                    Finding::WeakSignature,
+                    format!("{who} is signed with {alg}, which current clients refuse"),
+                )
+            } else {
+                (
+                    Finding::ChainInvalid,
+                    format!("{who} is signed with {alg}, which certsweep (like most clients) cannot check"),
+                )
+            }
+        }
+        E::UnsupportedSignatureAlgorithmForPublicKeyContext(c) => {
+            let (alg, ..) = signature_algorithm(&c.signature_algorithm_id);
+            (
+                Finding::ChainInvalid,
+                format!("a certificate of the chain is signed with {alg}, which does not fit its issuer's key"),
+            )
+        }
+        E::InvalidSignatureForPublicKey => (
+            Finding::ChainInvalid,
+            "a signature in the chain does not verify: a certificate was altered, or the served intermediate is another CA certificate with the issuer's name but not its key".into(),
+        ),
+        E::CertExpired { not_after, .. } => (
+            Finding::ChainInvalid,
+            format!(
+                "a CA certificate of the chain expired on {}",
+                crate::timefmt::rfc3339_unix(not_after.as_secs() as i64)
+            ),
+        ),
+        E::CertNotValidYet { not_before, .. } => (
+            Finding::ChainInvalid,
+            format!(
+                "a CA certificate of the chain is valid only from {}",
+                crate::timefmt::rfc3339_unix(not_before.as_secs() as i64)
+            ),
+        ),
+        E::RequiredEkuNotFoundContext(_) => (
+            Finding::ChainInvalid,
+            "the certificate (or its CA) is not for TLS servers: its extended key usage lacks serverAuth".into(),
+        ),
+        E::CaUsedAsEndEntity => (
+            Finding::ChainInvalid,
+            "the certificate is a CA certificate, not one for a server".into(),
+        ),
+        E::EndEntityUsedAsCa => (
+            Finding::ChainInvalid,
+            "the chain has a server certificate where a CA certificate belongs".into(),
+        ),
+        E::PathLenConstraintViolated | E::NameConstraintViolation => (
+            Finding::ChainInvalid,
+            format!("a CA of the chain may not issue this certificate ({})", if matches!(e, E::PathLenConstraintViolated) { "path length constraint" } else { "name constraints" }),
+        ),
+        E::UnsupportedCriticalExtension => (
+            Finding::ChainInvalid,
+            "a certificate of the chain has a critical extension clients do not know".into(),
+        ),
+        other => (
+            Finding::ChainInvalid,
+            format!("the chain does not validate: {other}"),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -433,5 +547,54 @@ mod tests {
         let info = crate::cert::cert_info(&chain[0]).expect("parse");
         let r = judge.judge(&chain, &info, None, now);
         assert_eq!(r.findings, vec![Finding::ChainInvalid], "{r:?}");
+        assert_eq!(
+            r.detail.as_deref(),
+            Some("the certificate is a CA certificate, not one for a server")
+        );
+    }
+
+    #[test]
+    fn an_intermediate_with_the_issuers_name_but_not_its_key_is_told_in_words() {
+        // Two CAs of one name (a CA renewed with a new key, the old intermediate still in the
+        // server's chain file): the served intermediate names the issuer but did not sign.
+        let a = Pki::new("Same Name").expect("pki");
+        let b = Pki::new("Same Name").expect("pki");
+        let (judge, _dir) = judge_of(&[&a, &b]);
+        let leaf = a
+            .issue(&LeafSpec::new(&["n.test"], 78, 10, 80))
+            .expect("leaf");
+        let chain = vec![leaf.chain[0].clone(), b.intermediate.cert.clone()];
+        let info = crate::cert::cert_info(&chain[0]).expect("parse");
+        let now = ::time::OffsetDateTime::now_utc().unix_timestamp();
+        let r = judge.judge(&chain, &info, Some("n.test"), now);
+        assert_eq!(r.findings, vec![Finding::ChainInvalid], "{r:?}");
+        let d = r.detail.unwrap_or_default();
+        assert!(
+            d.starts_with("a signature in the chain does not verify"),
+            "{d}"
+        );
+    }
+
+    #[test]
+    fn signature_algorithms_are_named_and_sha1_is_weak() {
+        let der = |oid: &[u8]| {
+            let mut v = vec![6, oid.len() as u8];
+            v.extend_from_slice(oid);
+            v.extend_from_slice(&[5, 0]);
+            v
+        };
+        let sha1_rsa = der(&[42, 134, 72, 134, 247, 13, 1, 1, 5]);
+        assert_eq!(
+            signature_algorithm(&sha1_rsa),
+            (
+                "sha1WithRSAEncryption".into(),
+                "1.2.840.113549.1.1.5".into(),
+                true
+            )
+        );
+        let sha256_rsa = der(&[42, 134, 72, 134, 247, 13, 1, 1, 11]);
+        let (name, _, weak) = signature_algorithm(&sha256_rsa);
+        assert_eq!((name.as_str(), weak), ("sha256WithRSAEncryption", false));
+        assert!(!signature_algorithm(&[6, 40]).2);
     }
 }

@@ -1508,6 +1508,8 @@ fn judge(
                 )
             } else if has(Finding::WeakKey) {
                 "Reissue it with a key clients accept (RSA of 2048 bits or more, or ECDSA P-256), deploy it and reload the service, then verify again.".into()
+            } else if has(Finding::WeakSignature) {
+                "Reissue it from a CA that signs with SHA-256 (a private CA still set to SHA-1, such as an old AD CS, needs its hash algorithm changed, and a CA certificate signed with SHA-1 renewed), deploy it and reload the service, then verify again.".into()
             } else if has(Finding::ChainInvalid) {
                 "Install the chain the CA issued with this certificate (the one served does not validate: see the detail), reload, then verify again.".into()
             } else {

@@ -1487,6 +1487,44 @@ async fn a_pss_only_rsa_key_is_captured_with_its_handshake_signature_checked() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sha1_signed_certificate_is_a_weak_signature_in_words() {
+    // Legacy private CAs (an AD CS left at SHA-1) still sign with it. It was chain_invalid
+    // with a debug dump of every algorithm webpki supports as the detail.
+    use openssl::{ec, hash, nid, pkey, ssl};
+    let key = || {
+        let group = ec::EcGroup::from_curve_name(nid::Nid::X9_62_PRIME256V1).unwrap();
+        pkey::PKey::from_ec_key(ec::EcKey::generate(&group).unwrap()).unwrap()
+    };
+    let (ca_key, leaf_key) = (key(), key());
+    let ca = openssl_cert(None, "5A1", &ca_key, None, hash::MessageDigest::sha256());
+    let leaf = openssl_cert(
+        Some("sha1.test"),
+        "5A2",
+        &leaf_key,
+        Some((&ca, &ca_key)),
+        hash::MessageDigest::sha1(),
+    );
+    let v13 = ssl::SslVersion::TLS1_3;
+    let level0: fn(&mut ssl::SslContextBuilder) = |b| b.set_security_level(0);
+    let addr = openssl_server_chain(&[leaf, ca.clone()], &leaf_key, (v13, v13), Some(level0));
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.to_pem().unwrap()).unwrap();
+    let obs = run_sweep(
+        format!("sha1.test@127.0.0.1:{}\n", addr.port()),
+        &["--ca-file", ca_file.to_str().unwrap(), "--no-public-roots"],
+    )
+    .await;
+    let o = &obs[0];
+    assert_eq!(o.cert.as_ref().unwrap().serial, "5A2");
+    assert_eq!(o.findings, [certsweep::model::Finding::WeakSignature]);
+    assert_eq!(
+        o.trust_detail.as_deref(),
+        Some("the certificate is signed with ecdsa-with-SHA1, which current clients refuse")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn p521_keys_and_groups_are_spoken_and_a_refused_modern_hello_is_not_legacy_tls() {
     // ring has no P-521: a P-521 server was reached only by the legacy hello and called
     // legacy_tls, its private CA's leaves could not be checked, and a server whose only
