@@ -5,7 +5,8 @@
 //! rows a line early (a record is placed at the LF of the one before it) and places a row
 //! after blank or comment lines on the first of them. [`tracked`] notes, as the bytes pass
 //! through to the csv reader, where each line's first byte is; [`Lines::of`] turns a
-//! record's byte position into the line that byte starts.
+//! record's byte position into the line that byte starts. [`delimiter`] tells a comma file
+//! from a spreadsheet's semicolon or tab export.
 
 use std::collections::VecDeque;
 use std::io::{self, Read};
@@ -85,6 +86,31 @@ impl Lines {
             starts.pop_front();
         }
         self.last
+    }
+}
+
+/// The delimiter of a CSV text, from its header line: a comma, or the semicolon of an Excel
+/// export in a locale whose decimal mark is the comma, or the tab of a "text" export,
+/// whichever separates most of the header's cells (outside quotes).
+pub fn delimiter(head: &[u8]) -> u8 {
+    let (mut comma, mut semicolon, mut tab) = (0, 0, 0);
+    let mut quoted = false;
+    for &b in head {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => break,
+            b',' if !quoted => comma += 1,
+            b';' if !quoted => semicolon += 1,
+            b'\t' if !quoted => tab += 1,
+            _ => {}
+        }
+    }
+    if tab > comma && tab > semicolon {
+        b'\t'
+    } else if semicolon > comma {
+        b';'
+    } else {
+        b','
     }
 }
 

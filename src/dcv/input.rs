@@ -76,12 +76,13 @@ pub fn read_domains(file: &str, bytes: &[u8], default: &[Method], out: &mut Requ
         .map(str::trim)
         .find(|l| !l.is_empty() && !l.starts_with('#'))
         .unwrap_or("");
-    let is_csv = first.contains(',')
-        && first.split(',').any(|h| {
+    let delimiter = crate::csvlines::delimiter(first.as_bytes());
+    let is_csv = first.contains(char::from(delimiter))
+        && first.split(char::from(delimiter)).any(|h| {
             ["domain", "domainname", "name", "commonname", "host"].contains(&norm(h).as_str())
         });
     if is_csv {
-        read_csv(file, text, default, out);
+        read_csv(file, text, delimiter, default, out);
         return;
     }
     for (i, raw) in text.lines().enumerate() {
@@ -110,12 +111,13 @@ pub fn read_domains(file: &str, bytes: &[u8], default: &[Method], out: &mut Requ
     }
 }
 
-fn read_csv(file: &str, text: &str, default: &[Method], out: &mut Requests) {
+fn read_csv(file: &str, text: &str, delimiter: u8, default: &[Method], out: &mut Requests) {
     let (input, mut lines) = crate::csvlines::tracked(text.as_bytes(), 1, Some(b'#'));
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
         .comment(Some(b'#'))
         .trim(csv::Trim::All)
+        .delimiter(delimiter)
         .from_reader(input);
     let headers: Vec<String> = match rdr.headers() {
         Ok(h) => h.iter().map(str::to_string).collect(),
@@ -277,6 +279,18 @@ mod tests {
         assert_eq!(out.requests[1].method, Method::Dns01);
         assert_eq!(out.errors.len(), 1);
         assert_eq!(out.errors[0].to_string(), "d.csv:4: field Method: unknown DCV method \"email\" (this pre-check covers http-01, dns-01, tls-alpn-01 and all)");
+
+        // A spreadsheet's semicolons.
+        let mut out = Requests::default();
+        read_domains(
+            "de.csv",
+            b"Domain;Method;Token\nwww.example.com;http-01;tok\n",
+            &[Method::Dns01],
+            &mut out,
+        );
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        assert_eq!(out.requests[0].method, Method::Http01);
+        assert_eq!(out.requests[0].token.as_deref(), Some("tok"));
 
         // Two pending orders for one name: two checks; a repeated row: one.
         let mut out = Requests::default();

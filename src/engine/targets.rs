@@ -275,6 +275,8 @@ fn strip_comment(line: &str) -> &str {
 /// Column positions of a CSV target list.
 #[derive(Debug, Clone, Default)]
 struct CsvColumns {
+    /// The delimiter the header was written with.
+    delimiter: u8,
     host: usize,
     port: Option<usize>,
     ip: Option<usize>,
@@ -450,6 +452,7 @@ impl TargetReader {
                         .has_headers(false)
                         .flexible(true)
                         .comment(Some(b'#'))
+                        .delimiter(cols.delimiter)
                         .from_reader(rest);
                     self.mode = Some(Mode::Csv(cols, Box::new(rdr), lines));
                     return self.next_csv();
@@ -586,18 +589,20 @@ impl TargetReader {
     }
 }
 
-/// Recognises a CSV header line: comma-separated with a `host` column.
+/// Recognises a CSV header line: separated by commas (or the semicolons or tabs of a
+/// spreadsheet's export) with a `host` column.
 fn csv_header(line: &str) -> Option<Result<CsvColumns, String>> {
-    if !line.contains(',') {
-        return None;
-    }
-    let fields: Vec<String> = line
-        .split(',')
-        .map(|f| f.trim().trim_matches('"').to_ascii_lowercase())
-        .collect();
+    let (delimiter, fields) = [',', ';', '\t'].into_iter().find_map(|d| {
+        let fields: Vec<String> = line
+            .split(d)
+            .map(|f| f.trim().trim_matches('"').to_ascii_lowercase())
+            .collect();
+        (fields.len() > 1 && fields.iter().any(|f| f == "host")).then_some((d as u8, fields))
+    })?;
     let pos = |name: &str| fields.iter().position(|f| f == name);
     let host = pos("host")?;
     Some(Ok(CsvColumns {
+        delimiter,
         host,
         port: pos("port"),
         ip: pos("ip"),
@@ -713,6 +718,21 @@ mod tests {
         assert_eq!((e.line, e.field.as_deref()), (2, Some("sni")));
         let e = csv[1].as_ref().unwrap_err();
         assert_eq!((e.line, e.field.as_deref()), (3, Some("host")));
+    }
+
+    #[test]
+    fn csv_with_semicolons_or_tabs_from_a_spreadsheet() {
+        for text in [
+            "Host;Port;Label\nwww.example.com;8443;web\n",
+            "host\tport\tlabel\nwww.example.com\t8443\tweb\n",
+        ] {
+            let out = read(text);
+            assert_eq!(out.len(), 1, "{text:?}: {out:?}");
+            assert!(
+                matches!(&out[0], Ok(Target::Name { name, port: 8443, label: Some(l), .. }) if name == "www.example.com" && l == "web"),
+                "{text:?}: {out:?}"
+            );
+        }
     }
 
     #[test]
