@@ -165,6 +165,21 @@ struct Fixture {
     _swallow: Option<std::net::UdpSocket>,
 }
 
+impl Fixture {
+    /// No servers of its own: for a resolver (or a silent port) at `port` on loopback.
+    fn resolver_only(port: u16) -> Fixture {
+        Fixture {
+            ns_port: port,
+            http_port: 1,
+            tls_port: 1,
+            _servers: vec![],
+            _tasks: vec![],
+            _tls: vec![],
+            _swallow: None,
+        }
+    }
+}
+
 async fn fixture() -> Fixture {
     let example_com = |with_half: bool| {
         let mut r = vec![
@@ -604,15 +619,7 @@ async fn resolver_down_is_unknown_not_not_ready() {
     let port = silent.local_addr().unwrap().port();
     drop(silent);
     let domains = file("www.example.com\n");
-    let f = Fixture {
-        ns_port: port,
-        http_port: 1,
-        tls_port: 1,
-        _servers: vec![],
-        _tasks: vec![],
-        _tls: vec![],
-        _swallow: None,
-    };
+    let f = Fixture::resolver_only(port);
     let mut a = args(&f, domains.path());
     a.resolver = Some(format!("127.0.0.1:{port}"));
     a.dns_timeout = Duration::from_millis(200);
@@ -647,15 +654,7 @@ async fn a_zone_failing_dnssec_validation_is_named_apart_from_a_failing_one() {
         &["broken.example.net."],
     )
     .await;
-    let f = Fixture {
-        ns_port: addr.port(),
-        http_port: 1,
-        tls_port: 1,
-        _servers: vec![],
-        _tasks: vec![],
-        _tls: vec![],
-        _swallow: None,
-    };
+    let f = Fixture::resolver_only(addr.port());
     let domains = file(
         "domain,method\n\
          bad.example.net,http-01\n\

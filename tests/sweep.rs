@@ -1188,9 +1188,8 @@ impl hickory_server::server::RequestHandler for AaaaFails {
     >(
         &self,
         request: &hickory_server::server::Request,
-        mut response_handle: R,
+        response_handle: R,
     ) -> hickory_server::server::ResponseInfo {
-        use hickory_server::proto::op::ResponseCode;
         use hickory_server::proto::rr::RecordType;
         let aaaa = request
             .request_info()
@@ -1201,13 +1200,7 @@ impl hickory_server::server::RequestHandler for AaaaFails {
                 .handle_request::<R, T>(request, response_handle)
                 .await;
         }
-        let response =
-            hickory_server::zone_handler::MessageResponseBuilder::new(&request.queries, None)
-                .error_msg(&request.metadata, ResponseCode::ServFail);
-        response_handle
-            .send_response(response)
-            .await
-            .expect("the SERVFAIL could not be sent")
+        support::dcvfix::send_servfail(request, response_handle, None).await
     }
 }
 

@@ -414,6 +414,14 @@ impl Questions {
         &self.servers
     }
 
+    /// The shared sockets, bound on first use; `None` when they cannot be had.
+    async fn mux(&self) -> Option<&std::sync::Arc<UdpMux>> {
+        self.mux
+            .get_or_init(|| async { UdpMux::bind(&self.servers).ok() })
+            .await
+            .as_ref()
+    }
+
     /// One question to `server` (which need not be one of the servers given), RD set to
     /// `recursion`.
     pub async fn ask(
@@ -424,11 +432,7 @@ impl Questions {
         recursion: bool,
         timeout: Duration,
     ) -> Result<Answer, Failure> {
-        let mux = self
-            .mux
-            .get_or_init(|| async { UdpMux::bind(&self.servers).ok() })
-            .await;
-        match mux {
+        match self.mux().await {
             Some(m) => {
                 m.query(server, name, rtype, recursion, false, timeout)
                     .await
@@ -447,11 +451,7 @@ impl Questions {
         rtype: RecordType,
         timeout: Duration,
     ) -> Result<Answer, Failure> {
-        let mux = self
-            .mux
-            .get_or_init(|| async { UdpMux::bind(&self.servers).ok() })
-            .await;
-        match mux {
+        match self.mux().await {
             Some(m) => m.query(server, name, rtype, true, true, timeout).await,
             None => Err(Failure::Network(
                 "no socket here to ask with checking disabled".into(),

@@ -167,9 +167,9 @@ impl hickory_server::server::RequestHandler for Validating {
     >(
         &self,
         request: &hickory_server::server::Request,
-        mut response_handle: R,
+        response_handle: R,
     ) -> hickory_server::server::ResponseInfo {
-        use hickory_server::proto::op::{Edns, Header, HeaderCounts, Metadata, ResponseCode};
+        use hickory_server::proto::op::Edns;
         use hickory_server::proto::rr::rdata::opt::EdnsOption;
         let under = |list: &[LowerName]| {
             request
@@ -191,18 +191,27 @@ impl hickory_server::server::RequestHandler for Validating {
             ede.extend_from_slice(b"RRSIG expired 2026-01-01");
             edns.options_mut().insert(EdnsOption::Unknown(15, ede));
         }
-        let response = hickory_server::zone_handler::MessageResponseBuilder::new(
-            &request.queries,
-            Some(&edns),
-        )
-        .error_msg(&request.metadata, ResponseCode::ServFail);
-        match response_handle.send_response(response).await {
-            Ok(info) => info,
-            Err(_) => hickory_server::server::ResponseInfo::from(Header {
-                metadata: Metadata::response_from_request(&request.metadata),
-                counts: HeaderCounts::default(),
-            }),
-        }
+        send_servfail(request, response_handle, Some(&edns)).await
+    }
+}
+
+/// Answers `request` SERVFAIL, with `edns` (say, an Extended DNS Error) when given: what a
+/// test resolver's handler sends for the names it fails.
+pub async fn send_servfail<R: hickory_server::server::ResponseHandler>(
+    request: &hickory_server::server::Request,
+    mut response_handle: R,
+    edns: Option<&hickory_server::proto::op::Edns>,
+) -> hickory_server::server::ResponseInfo {
+    use hickory_server::proto::op::{Header, HeaderCounts, Metadata, ResponseCode};
+    let response =
+        hickory_server::zone_handler::MessageResponseBuilder::new(&request.queries, edns)
+            .error_msg(&request.metadata, ResponseCode::ServFail);
+    match response_handle.send_response(response).await {
+        Ok(info) => info,
+        Err(_) => hickory_server::server::ResponseInfo::from(Header {
+            metadata: Metadata::response_from_request(&request.metadata),
+            counts: HeaderCounts::default(),
+        }),
     }
 }
 
