@@ -1748,7 +1748,7 @@ fn deployment_said(e: &Record, p: &Policy) -> Option<(&'static str, String)> {
         ),
         DeployStatus::Deployed => (
             "records_say_deployed",
-            format!("The records show the renewal as deployed (\"{raw}\"), but the old certificate is served: the service was not reloaded or restarted after the new certificate was written, the node was not among the deployment's targets (a load-balancer member), or the old file came back. Reload the service there, check the deployment's targets{bot}, then verify again."),
+            format!("The records show the renewal as deployed (\"{raw}\"), but it is not what is served: the service was not reloaded or restarted after the new certificate was written, the node was not among the deployment's targets (a load-balancer member), or the old file came back. Reload the service there, check the deployment's targets{bot}, then verify again."),
         ),
         DeployStatus::ConfigPending => (
             "deployment_stuck",
@@ -2849,7 +2849,7 @@ mod tests {
         for (age, deploy, finding, step) in [
             (hour, "Deployment Failed", "deployment_failed", "The records show the renewal's deployment failed (\"Deployment Failed\"): read the provisioning bot's (bot-7) log"),
             (days, "Rolled Back", "deployment_rolled_back", "The records show the renewal's deployment was rolled back"),
-            (hour, "Deployed", "records_say_deployed", "The records show the renewal as deployed (\"Deployed\"), but the old certificate is served: the service was not reloaded"),
+            (hour, "Deployed", "records_say_deployed", "The records show the renewal as deployed (\"Deployed\"), but it is not what is served: the service was not reloaded"),
             (days, "Configuration Pending", "deployment_stuck", "The records still show the renewal's deployment waiting for configuration"),
             (days, "In Progress", "deployment_stuck", "The records still show the renewal's deployment as pending (\"In Progress\") past the grace period"),
             (days, "Not Deployed", "not_deployed_per_records", "The records show no deployment of the renewal"),
