@@ -63,7 +63,20 @@ pub fn cert_info(der: &[u8]) -> Result<CertInfo, CertParseError> {
         key_type,
         key_bits,
         signature_algorithm,
+        must_staple: must_staple(&x),
     })
+}
+
+/// Whether the certificate's TLS Feature extension (RFC 7633) asks for status_request: its
+/// server must staple an OCSP response.
+fn must_staple(x: &X509Certificate<'_>) -> bool {
+    x.extensions()
+        .iter()
+        // 1.3.6.1.5.5.7.1.24, compared as bytes: every served certificate passes here.
+        .filter(|e| e.oid.as_bytes() == [0x2b, 6, 1, 5, 5, 7, 1, 0x18])
+        .any(|e| {
+            <Vec<u16> as der::Decode>::from_der(e.value).is_ok_and(|features| features.contains(&5))
+        })
 }
 
 /// Subject, issuer and hash of a chain member; unparsable members are still listed.

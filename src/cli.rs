@@ -157,7 +157,8 @@ pub struct ScanArgs {
     /// Statuses and findings that make the exit code 1 (comma-separated), e.g.
     /// partial_rollout or incomplete_chain. With --inventory, default
     /// renewed_not_deployed,expired,revoked; without records only expired, untrusted,
-    /// hostname_mismatch, expiring_soon, unreachable and the trust findings can be told.
+    /// hostname_mismatch, expiring_soon, unreachable, revoked (by a stapled OCSP response)
+    /// and the trust findings can be told.
     #[arg(long, value_name = "STATUS|FINDING,...")]
     pub fail_on: Option<String>,
 }

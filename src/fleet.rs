@@ -5,7 +5,7 @@
 
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, SerialNumber,
+    Issuer, KeyPair, KeyUsagePurpose, SerialNumber, SigningKey as _,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
@@ -31,6 +31,9 @@ pub enum FleetError {
     /// Socket failure.
     #[error("socket: {0}")]
     Io(#[from] std::io::Error),
+    /// An OCSP response could not be made.
+    #[error("OCSP response: {0}")]
+    Ocsp(String),
 }
 
 /// A certificate authority that can sign.
@@ -94,6 +97,8 @@ pub struct LeafSpec {
     pub chain: ChainKind,
     /// An RSA 2048 key instead of ECDSA P-256.
     pub rsa: bool,
+    /// The TLS Feature extension asking for a stapled OCSP response ("must staple").
+    pub must_staple: bool,
 }
 
 impl LeafSpec {
@@ -107,7 +112,14 @@ impl LeafSpec {
             serial: serial_bytes(serial),
             chain: ChainKind::Full,
             rsa: false,
+            must_staple: false,
         }
+    }
+
+    /// The same marked "must staple" (RFC 7633).
+    pub fn with_must_staple(mut self) -> Self {
+        self.must_staple = true;
+        self
     }
 
     /// The same with an RSA key.
@@ -148,6 +160,8 @@ pub struct Leaf {
     pub not_after: OffsetDateTime,
     /// The leaf as PEM.
     pub pem: String,
+    /// An OCSP response the server staples with it ([`Pki::staple`]).
+    pub ocsp: Option<Vec<u8>>,
 }
 
 impl Leaf {
@@ -166,7 +180,9 @@ impl Leaf {
         let key = provider
             .key_provider
             .load_private_key(self.key.clone_key())?;
-        Ok(Arc::new(CertifiedKey::new(self.chain.clone(), key)))
+        let mut certified = CertifiedKey::new(self.chain.clone(), key);
+        certified.ocsp = self.ocsp.clone();
+        Ok(Arc::new(certified))
     }
 }
 
@@ -230,6 +246,14 @@ impl Pki {
         p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         p.use_authority_key_identifier_extension = true;
+        if spec.must_staple {
+            // TLS Feature (1.3.6.1.5.5.7.1.24): SEQUENCE { INTEGER 5 (status_request) }.
+            p.custom_extensions
+                .push(rcgen::CustomExtension::from_oid_content(
+                    &[1, 3, 6, 1, 5, 5, 7, 1, 24],
+                    vec![0x30, 3, 2, 1, 5],
+                ));
+        }
         let cert = match spec.chain {
             ChainKind::SelfSigned => p.self_signed(&key)?,
             _ => p.signed_by(&key, &self.intermediate.issuer)?,
@@ -248,8 +272,106 @@ impl Pki {
             not_before: spec.not_before,
             not_after: spec.not_after,
             pem: cert.pem(),
+            ocsp: None,
         })
     }
+
+    /// An OCSP response about `leaf` (issued by the intermediate), signed by the intermediate
+    /// as a CA's responder signs it, saying `says` from `this_update` to `next_update` (Unix
+    /// seconds): what a server fetches and staples.
+    pub fn staple(
+        &self,
+        leaf: &Leaf,
+        says: StapleSays,
+        this_update: i64,
+        next_update: i64,
+    ) -> Result<Vec<u8>, FleetError> {
+        use der::asn1::{BitString, GeneralizedTime, Null, OctetString};
+        use der::{Any, Encode};
+        use x509_cert::spki::AlgorithmIdentifierOwned;
+        use x509_ocsp::{
+            BasicOcspResponse, CertId, CertStatus, OcspGeneralizedTime, OcspResponse, ResponderId,
+            ResponseData, RevokedInfo, SingleResponse,
+        };
+        let bad = |e: der::Error| FleetError::Ocsp(e.to_string());
+        let (_, issuer) = x509_parser::parse_x509_certificate(&self.intermediate.cert)
+            .map_err(|e| FleetError::Ocsp(e.to_string()))?;
+        let sha1 = |b: &[u8]| -> Result<OctetString, FleetError> {
+            let h = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, b);
+            OctetString::new(h.as_ref()).map_err(bad)
+        };
+        let key_bits = issuer.public_key().subject_public_key.data.as_ref();
+        let at = |t: i64| -> Result<OcspGeneralizedTime, FleetError> {
+            let t = std::time::Duration::from_secs(t.max(0) as u64);
+            Ok(OcspGeneralizedTime(
+                GeneralizedTime::from_unix_duration(t).map_err(bad)?,
+            ))
+        };
+        let serial = x509_parser::parse_x509_certificate(&leaf.chain[0])
+            .map_err(|e| FleetError::Ocsp(e.to_string()))?
+            .1
+            .raw_serial()
+            .to_vec();
+        let cert_status = match says {
+            StapleSays::Good => CertStatus::Good(Null),
+            StapleSays::Revoked(t) => CertStatus::Revoked(RevokedInfo {
+                revocation_time: at(t)?,
+                revocation_reason: Some(x509_cert::ext::pkix::CrlReason::KeyCompromise),
+            }),
+            StapleSays::Unknown => CertStatus::Unknown(Null),
+        };
+        let tbs = ResponseData {
+            version: Default::default(),
+            responder_id: ResponderId::ByKey(sha1(key_bits)?),
+            produced_at: at(this_update)?,
+            responses: vec![SingleResponse {
+                cert_id: CertId {
+                    hash_algorithm: AlgorithmIdentifierOwned {
+                        oid: der::oid::ObjectIdentifier::new_unwrap("1.3.14.3.2.26"),
+                        parameters: Some(Any::from(Null)),
+                    },
+                    issuer_name_hash: sha1(issuer.subject().as_raw())?,
+                    issuer_key_hash: sha1(key_bits)?,
+                    serial_number: x509_cert::serial_number::SerialNumber::new(&serial)
+                        .map_err(bad)?,
+                },
+                cert_status,
+                this_update: at(this_update)?,
+                next_update: Some(at(next_update)?),
+                single_extensions: None,
+            }],
+            response_extensions: None,
+        };
+        let signature = self
+            .intermediate
+            .issuer
+            .key()
+            .sign(&tbs.to_der().map_err(bad)?)?;
+        let basic = BasicOcspResponse {
+            tbs_response_data: tbs,
+            // ecdsa-with-SHA256: the fleet's keys are P-256.
+            signature_algorithm: AlgorithmIdentifierOwned {
+                oid: der::oid::ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2"),
+                parameters: None,
+            },
+            signature: BitString::from_bytes(&signature).map_err(bad)?,
+            certs: None,
+        };
+        OcspResponse::successful(basic)
+            .and_then(|r| r.to_der())
+            .map_err(bad)
+    }
+}
+
+/// What a stapled OCSP response says ([`Pki::staple`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StapleSays {
+    /// The certificate is good.
+    Good,
+    /// Revoked at this Unix time (reason keyCompromise).
+    Revoked(i64),
+    /// The responder does not know it.
+    Unknown,
 }
 
 #[derive(Debug)]
@@ -535,6 +657,7 @@ pub fn presenting(
 ) -> Box<crate::model::Observation> {
     use crate::model::{CertInfo, Observation};
     Box::new(Observation {
+        ocsp: None,
         scan_time: "2026-06-01T00:00:00Z".into(),
         host: host.into(),
         ip: Some(ip),
@@ -559,6 +682,7 @@ pub fn presenting(
             key_type: "EC".into(),
             key_bits: 256,
             signature_algorithm: "ecdsa-with-SHA256".into(),
+            must_staple: false,
         }),
         chain: Vec::new(),
         pem: None,

@@ -18,6 +18,7 @@ pub mod fleet;
 pub mod interrupt;
 pub mod inventory;
 pub mod model;
+pub mod ocsp;
 pub mod report;
 pub mod scan;
 pub mod timefmt;

@@ -249,6 +249,18 @@ pub enum Finding {
     /// A certificate of the chain is signed with SHA-1 or MD5, which current clients refuse
     /// (legacy private CAs still issue them).
     WeakSignature,
+    /// The OCSP response the server staples, signed by the CA, says the certificate is
+    /// revoked: clients that check revocation refuse it.
+    OcspRevoked,
+    /// The stapled OCSP response is past its nextUpdate (the server stopped refreshing it):
+    /// clients ignore it, and those that require a staple fail.
+    OcspStale,
+    /// The stapled OCSP response cannot be used: not a successful response, about another
+    /// certificate, or its signature does not verify.
+    OcspInvalid,
+    /// The certificate requires a stapled OCSP response (TLS Feature "must staple") and the
+    /// server sent none: Firefox refuses the connection.
+    MustStapleMissing,
     /// The chain is otherwise invalid (bad signature, expired intermediate, wrong key usage).
     ChainInvalid,
     /// The server refused (or hung up on) every TLS version and cipher suite current clients
@@ -276,6 +288,10 @@ impl Finding {
             Finding::UnknownIssuer => "unknown_issuer",
             Finding::WeakKey => "weak_key",
             Finding::WeakSignature => "weak_signature",
+            Finding::OcspRevoked => "ocsp_revoked",
+            Finding::OcspStale => "ocsp_stale",
+            Finding::OcspInvalid => "ocsp_invalid",
+            Finding::MustStapleMissing => "must_staple_missing",
             Finding::ChainInvalid => "chain_invalid",
             Finding::LegacyTls => "legacy_tls",
             Finding::UncommonTls => "uncommon_tls",
@@ -283,7 +299,7 @@ impl Finding {
     }
 
     /// Every finding, in report order.
-    pub const ALL: [Finding; 11] = [
+    pub const ALL: [Finding; 15] = [
         Finding::Expired,
         Finding::NotYetValid,
         Finding::HostnameMismatch,
@@ -292,6 +308,10 @@ impl Finding {
         Finding::UnknownIssuer,
         Finding::WeakKey,
         Finding::WeakSignature,
+        Finding::OcspRevoked,
+        Finding::OcspStale,
+        Finding::OcspInvalid,
+        Finding::MustStapleMissing,
         Finding::ChainInvalid,
         Finding::LegacyTls,
         Finding::UncommonTls,
@@ -358,6 +378,10 @@ pub struct CertInfo {
     pub key_bits: u32,
     /// Signature algorithm name.
     pub signature_algorithm: String,
+    /// The certificate requires a stapled OCSP response (TLS Feature status_request,
+    /// "must staple").
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub must_staple: bool,
 }
 
 /// One certificate of the presented chain, briefly.
@@ -452,6 +476,34 @@ pub struct Observation {
     /// for (see [`SecondLook`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub other_key: Option<Box<OtherKey>>,
+    /// The OCSP response the server stapled, as read (`crate::ocsp`); absent when it
+    /// stapled none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocsp: Option<Box<OcspInfo>>,
+}
+
+/// What a stapled OCSP response says of the served certificate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OcspInfo {
+    /// The CA's word: `good`, `revoked` or `unknown`; `unusable` when the response cannot
+    /// be read, is not a successful one, or is about another certificate.
+    pub status: String,
+    /// Whether its signature was checked, by the issuer's key or a responder certificate the
+    /// issuer signed for OCSP; only a checked response changes a verdict.
+    pub verified: bool,
+    /// thisUpdate, RFC 3339.
+    pub this_update: Option<String>,
+    /// nextUpdate, RFC 3339 (after it, clients ignore the response).
+    pub next_update: Option<String>,
+    /// When the certificate was revoked, RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<String>,
+    /// The revocation reason, when the CA gave one (`keyCompromise`, `superseded`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Why it could not be used or its signature not checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
 }
 
 /// The key type a certificate's signatures are made with, as far as a TLS client's offer
@@ -578,6 +630,7 @@ impl Observation {
             error: Some(error),
             attempts: 0,
             other_key: None,
+            ocsp: None,
         }
     }
 

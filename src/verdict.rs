@@ -1112,8 +1112,9 @@ pub const VERDICT_FINDINGS: [&str; 19] = [
 
 /// The statuses an endpoint earns without any record: what a sweep without `--inventory`
 /// can fail on (`--fail-on`). The same rules as [`judge_one`]'s for these statuses.
-pub const RECORD_FREE: [Status; 5] = [
+pub const RECORD_FREE: [Status; 6] = [
     Status::Unreachable,
+    Status::Revoked,
     Status::Expired,
     Status::HostnameMismatch,
     Status::Untrusted,
@@ -1135,6 +1136,9 @@ pub fn record_free_statuses(o: &Observation, now: i64, window: i64) -> Vec<Statu
         }
         if findings.contains(&Finding::HostnameMismatch) {
             out.push(Status::HostnameMismatch);
+        }
+        if findings.contains(&Finding::OcspRevoked) {
+            out.push(Status::Revoked);
         }
         if findings.iter().any(|f| f.makes_untrusted()) {
             out.push(Status::Untrusted);
@@ -1442,6 +1446,26 @@ fn judge(
                 -days(c.not_after_unix - p.now)
             ),
         };
+    }
+    // The CA itself says revoked, in the OCSP response the server staples (its signature
+    // checked): whatever the records say, clients that check revocation refuse it.
+    if o.findings.contains(&Finding::OcspRevoked) && !statuses.contains(&Status::Revoked) {
+        statuses.push(Status::Revoked);
+        let ocsp = o.ocsp.as_deref();
+        let when = ocsp.and_then(|i| i.revoked_at.as_deref()).unwrap_or("?");
+        let why = ocsp
+            .and_then(|i| i.reason.as_deref())
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default();
+        let said = format!(
+            "The CA's OCSP response, stapled by the server, says it was revoked on {when}{why}."
+        );
+        if next.is_empty() {
+            detail = format!("Serves {presented}. {said}");
+            next = "Deploy a valid certificate for this name (reissue it; after a keyCompromise revocation, with a new key), reload the service, then verify again; record the revocation in the CLM.".into();
+        } else {
+            detail.push_str(&format!(" {said}"));
+        }
     }
     if expired {
         statuses.push(Status::Expired);
@@ -2409,6 +2433,7 @@ mod tests {
             key_type: "EC".into(),
             key_bits: 256,
             signature_algorithm: String::new(),
+            must_staple: false,
         };
         assert_eq!(i.match_cert(&c, "a.x.com"), Some((0, true)));
         c.not_after_unix += 10 * 86_400;
@@ -2933,6 +2958,42 @@ mod tests {
         assert_eq!(
             r.findings,
             "renewed_seen_nowhere;older_versions_served;deployment_pending"
+        );
+    }
+
+    #[test]
+    fn a_certificate_the_ca_says_is_revoked_is_revoked_whatever_the_records_say() {
+        let i = ids(&format!(
+            "{H}A,,a.x.com,01,2025-06-01,2026-12-20,CA,,Issued\n"
+        ));
+        let p = policy();
+        let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
+        o.findings.push(Finding::OcspRevoked);
+        o.ocsp = Some(Box::new(crate::model::OcspInfo {
+            status: "revoked".into(),
+            verified: true,
+            this_update: None,
+            next_update: None,
+            revoked_at: Some("2026-05-27T10:00:00Z".into()),
+            reason: Some("keyCompromise".into()),
+            problem: None,
+        }));
+        assert_eq!(
+            record_free_statuses(&o, p.now, p.renewal_window_secs),
+            [Status::Revoked]
+        );
+        let v = judge_one(o, &i, &p).0;
+        assert_eq!(v.status, Status::Revoked, "{}", v.detail);
+        assert!(
+            v.detail
+                .ends_with("says it was revoked on 2026-05-27T10:00:00Z (keyCompromise)."),
+            "{}",
+            v.detail
+        );
+        assert!(
+            v.next_step.starts_with("Deploy a valid certificate"),
+            "{}",
+            v.next_step
         );
     }
 

@@ -1480,6 +1480,110 @@ async fn a_pss_only_rsa_key_is_captured_with_its_handshake_signature_checked() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stapled_ocsp_responses_are_read_matched_checked_and_judged() {
+    use certsweep::fleet::StapleSays;
+    let pki = Pki::new("Staple").unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let day = 86_400;
+    let leaf =
+        |serial: u64, name: &str| pki.issue(&LeafSpec::new(&[name], serial, 10, 80)).unwrap();
+    let mut good = leaf(0x51, "good.test");
+    good.ocsp = Some(
+        pki.staple(&good, StapleSays::Good, now - 3600, now + 3 * day)
+            .unwrap(),
+    );
+    let mut revoked = leaf(0x52, "revoked.test");
+    revoked.ocsp = Some(
+        pki.staple(
+            &revoked,
+            StapleSays::Revoked(now - 7200),
+            now - 3600,
+            now + day,
+        )
+        .unwrap(),
+    );
+    let mut stale = leaf(0x53, "stale.test");
+    stale.ocsp = Some(
+        pki.staple(&stale, StapleSays::Good, now - 10 * day, now - day)
+            .unwrap(),
+    );
+    // The staple of a certificate the server no longer serves.
+    let mut other = leaf(0x54, "other.test");
+    other.ocsp = good.ocsp.clone();
+    // A response whose signature was altered on the way.
+    let mut forged = leaf(0x55, "forged.test");
+    let mut bytes = pki
+        .staple(&forged, StapleSays::Good, now - 3600, now + day)
+        .unwrap();
+    if let Some(last) = bytes.last_mut() {
+        *last ^= 1;
+    }
+    forged.ocsp = Some(bytes);
+    let must = pki
+        .issue(&LeafSpec::new(&["must.test"], 0x56, 10, 80).with_must_staple())
+        .unwrap();
+    let server = fleet::serve_tls(
+        SocketAddr::new("127.0.0.1".parse().unwrap(), 0),
+        &good,
+        &[
+            ("revoked.test", &revoked),
+            ("stale.test", &stale),
+            ("other.test", &other),
+            ("forged.test", &forged),
+            ("must.test", &must),
+        ],
+        None,
+    )
+    .await
+    .unwrap();
+    let names = ["good", "revoked", "stale", "other", "forged", "must"];
+    let targets: String = names
+        .iter()
+        .map(|n| format!("{n}.test@127.0.0.1:{}\n", server.addr.port()))
+        .collect();
+    let obs = run_sweep_trusting(&pki, targets).await;
+    let at = |name: &str| {
+        obs.iter()
+            .find(|o| o.host == format!("{name}.test"))
+            .unwrap()
+    };
+    let good = at("good");
+    let info = good.ocsp.as_deref().unwrap();
+    assert_eq!(
+        (info.status.as_str(), info.verified),
+        ("good", true),
+        "{info:?}"
+    );
+    assert!(good.findings.is_empty(), "{:?}", good.findings);
+    let revoked = at("revoked");
+    assert_eq!(revoked.findings, [Finding::OcspRevoked]);
+    let info = revoked.ocsp.as_deref().unwrap();
+    assert_eq!(info.reason.as_deref(), Some("keyCompromise"));
+    assert_eq!(
+        info.revoked_at.as_deref(),
+        Some(certsweep::timefmt::rfc3339_unix(now - 7200).as_str())
+    );
+    assert_eq!(at("stale").findings, [Finding::OcspStale]);
+    let other = at("other");
+    assert_eq!(other.findings, [Finding::OcspInvalid]);
+    let info = other.ocsp.as_deref().unwrap();
+    assert_eq!(info.status, "unusable");
+    assert!(
+        info.problem
+            .as_deref()
+            .unwrap_or_default()
+            .contains("about another certificate"),
+        "{info:?}"
+    );
+    let forged = at("forged");
+    assert_eq!(forged.findings, [Finding::OcspInvalid]);
+    assert!(!forged.ocsp.as_deref().unwrap().verified);
+    let must = at("must");
+    assert_eq!(must.findings, [Finding::MustStapleMissing]);
+    assert!(must.ocsp.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sha1_signed_certificate_is_a_weak_signature_in_words() {
     // Legacy private CAs (an AD CS left at SHA-1) still sign with it. It was chain_invalid
     // with a debug dump of every algorithm webpki supports as the detail.

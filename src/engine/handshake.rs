@@ -23,8 +23,18 @@ use std::time::{Duration, Instant};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_rustls::TlsConnector;
 
-/// A slot the verifier fills with the presented chain (leaf first).
-pub type ChainSlot = Arc<Mutex<Vec<CertificateDer<'static>>>>;
+/// What the server's Certificate message brought, as the verifier saw it.
+#[derive(Debug, Default)]
+pub struct Presented {
+    /// The presented chain, leaf first.
+    pub chain: Vec<CertificateDer<'static>>,
+    /// The OCSP response the server stapled (empty when none): rustls asks for one in
+    /// every ClientHello.
+    pub ocsp: Vec<u8>,
+}
+
+/// A slot the verifier fills with what the server presented.
+pub type ChainSlot = Arc<Mutex<Presented>>;
 
 #[derive(Debug)]
 struct Capture {
@@ -39,14 +49,17 @@ impl ServerCertVerifier for Capture {
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
         _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
+        ocsp: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         let mut chain = Vec::with_capacity(1 + intermediates.len());
         chain.push(end_entity.clone().into_owned());
         chain.extend(intermediates.iter().map(|c| c.clone().into_owned()));
         if let Ok(mut s) = self.slot.lock() {
-            *s = chain;
+            *s = Presented {
+                chain,
+                ocsp: ocsp.to_vec(),
+            };
         }
         Ok(ServerCertVerified::assertion())
     }
@@ -653,6 +666,8 @@ impl io::Write for Io<'_> {
 pub struct Attempt {
     /// The presented chain, leaf first (empty when none arrived).
     pub chain: Vec<CertificateDer<'static>>,
+    /// The OCSP response stapled with it (empty when none).
+    pub ocsp: Vec<u8>,
     /// Negotiated parameters when the handshake completed.
     pub tls: Option<TlsInfo>,
     /// TCP connect time.
@@ -786,10 +801,12 @@ pub async fn probe(
         tokio::time::timeout(limits.handshake, handshake(&tcp, &mut conn, &mut opening)).await;
     out.handshake_ms = Some(ms(t1.elapsed()));
     close_with_reset(&tcp);
-    out.chain = slot
+    let presented = slot
         .lock()
         .map(|mut s| std::mem::take(&mut *s))
         .unwrap_or_default();
+    out.chain = presented.chain;
+    out.ocsp = presented.ocsp;
     match result {
         Err(_) => {
             out.retry_may_help = out.chain.is_empty();

@@ -837,6 +837,7 @@ impl Engine {
             error: attempt.error,
             attempts,
             other_key: None,
+            ocsp: None,
         };
         let chain = attempt.chain;
         if !chain.is_empty() {
@@ -847,6 +848,15 @@ impl Engine {
                 } else if attempt.legacy {
                     obs.findings.push(Finding::LegacyTls);
                 }
+            }
+            if let Some(cert) = &obs.cert {
+                let (ocsp, findings) = crate::ocsp::judge(&attempt.ocsp, &chain, cert, now_unix());
+                if !findings.is_empty() {
+                    obs.findings.extend(findings);
+                    obs.findings.sort();
+                    obs.findings.dedup();
+                }
+                obs.ocsp = ocsp.map(Box::new);
             }
             // The leaf was just parsed for its facts; only the rest of the chain needs it.
             obs.chain = chain

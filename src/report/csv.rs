@@ -89,6 +89,11 @@ pub struct ScanRow {
     pub other_key_findings: String,
     /// Its error class (a server with one key type refuses: `tls_protocol`).
     pub other_key_error_class: String,
+    /// What the stapled OCSP response says (`good`, `revoked`, `unknown`, `unusable`;
+    /// empty without a staple), with `(signature not checked)` when it could not be.
+    pub ocsp_status: String,
+    /// Its nextUpdate.
+    pub ocsp_next_update: String,
 }
 
 fn ms(v: Option<f64>) -> String {
@@ -191,6 +196,22 @@ impl ScanRow {
                 .and_then(|k| k.error.as_ref())
                 .map(|e| e.class.as_str().to_string())
                 .unwrap_or_default(),
+            ocsp_status: o
+                .ocsp
+                .as_deref()
+                .map(|i| {
+                    if i.verified || i.status == "unusable" {
+                        i.status.clone()
+                    } else {
+                        format!("{} (signature not checked)", i.status)
+                    }
+                })
+                .unwrap_or_default(),
+            ocsp_next_update: o
+                .ocsp
+                .as_deref()
+                .and_then(|i| i.next_update.clone())
+                .unwrap_or_default(),
         }
     }
 }
@@ -275,4 +296,6 @@ pub const SCAN_COLUMNS: &[&str] = &[
     "other_key_type",
     "other_key_findings",
     "other_key_error_class",
+    "ocsp_status",
+    "ocsp_next_update",
 ];
