@@ -286,6 +286,31 @@ impl Pki {
         this_update: i64,
         next_update: i64,
     ) -> Result<Vec<u8>, FleetError> {
+        self.staple_signed(leaf, says, this_update, next_update, None)
+    }
+
+    /// The same signed by a delegated responder, as many CAs sign: a certificate the
+    /// intermediate issues for the purpose, sent in the response; with `for_ocsp` false its
+    /// extended key usage is server authentication instead, which may not sign responses.
+    pub fn staple_by_responder(
+        &self,
+        leaf: &Leaf,
+        says: StapleSays,
+        this_update: i64,
+        next_update: i64,
+        for_ocsp: bool,
+    ) -> Result<Vec<u8>, FleetError> {
+        self.staple_signed(leaf, says, this_update, next_update, Some(for_ocsp))
+    }
+
+    fn staple_signed(
+        &self,
+        leaf: &Leaf,
+        says: StapleSays,
+        this_update: i64,
+        next_update: i64,
+        responder: Option<bool>,
+    ) -> Result<Vec<u8>, FleetError> {
         use der::asn1::{BitString, GeneralizedTime, Null, OctetString};
         use der::{Any, Encode};
         use x509_cert::spki::AlgorithmIdentifierOwned;
@@ -342,11 +367,28 @@ impl Pki {
             }],
             response_extensions: None,
         };
-        let signature = self
-            .intermediate
-            .issuer
-            .key()
-            .sign(&tbs.to_der().map_err(bad)?)?;
+        let signed = tbs.to_der().map_err(bad)?;
+        let (signature, certs) = match responder {
+            None => (self.intermediate.issuer.key().sign(&signed)?, None),
+            Some(for_ocsp) => {
+                let key = KeyPair::generate()?;
+                let mut p = CertificateParams::default();
+                let mut dn = DistinguishedName::new();
+                dn.push(DnType::CommonName, "certsweep test OCSP responder");
+                p.distinguished_name = dn;
+                p.not_before = OffsetDateTime::now_utc() - time::Duration::days(1);
+                p.not_after = OffsetDateTime::now_utc() + time::Duration::days(30);
+                p.extended_key_usages = vec![if for_ocsp {
+                    ExtendedKeyUsagePurpose::OcspSigning
+                } else {
+                    ExtendedKeyUsagePurpose::ServerAuth
+                }];
+                let cert = p.signed_by(&key, &self.intermediate.issuer)?;
+                let cert =
+                    <x509_cert::Certificate as der::Decode>::from_der(cert.der()).map_err(bad)?;
+                (key.sign(&signed)?, Some(vec![cert]))
+            }
+        };
         let basic = BasicOcspResponse {
             tbs_response_data: tbs,
             // ecdsa-with-SHA256: the fleet's keys are P-256.
@@ -355,7 +397,7 @@ impl Pki {
                 parameters: None,
             },
             signature: BitString::from_bytes(&signature).map_err(bad)?,
-            certs: None,
+            certs,
         };
         OcspResponse::successful(basic)
             .and_then(|r| r.to_der())

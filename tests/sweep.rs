@@ -1522,6 +1522,24 @@ async fn stapled_ocsp_responses_are_read_matched_checked_and_judged() {
     let must = pki
         .issue(&LeafSpec::new(&["must.test"], 0x56, 10, 80).with_must_staple())
         .unwrap();
+    // Signed by a responder certificate the issuer made for OCSP, and by one it made for
+    // something else.
+    let mut delegated = leaf(0x57, "delegated.test");
+    delegated.ocsp = Some(
+        pki.staple_by_responder(
+            &delegated,
+            StapleSays::Revoked(now - 60),
+            now - 30,
+            now + day,
+            true,
+        )
+        .unwrap(),
+    );
+    let mut stray = leaf(0x58, "stray.test");
+    stray.ocsp = Some(
+        pki.staple_by_responder(&stray, StapleSays::Good, now - 30, now + day, false)
+            .unwrap(),
+    );
     let server = fleet::serve_tls(
         SocketAddr::new("127.0.0.1".parse().unwrap(), 0),
         &good,
@@ -1531,12 +1549,23 @@ async fn stapled_ocsp_responses_are_read_matched_checked_and_judged() {
             ("other.test", &other),
             ("forged.test", &forged),
             ("must.test", &must),
+            ("delegated.test", &delegated),
+            ("stray.test", &stray),
         ],
         None,
     )
     .await
     .unwrap();
-    let names = ["good", "revoked", "stale", "other", "forged", "must"];
+    let names = [
+        "good",
+        "revoked",
+        "stale",
+        "other",
+        "forged",
+        "must",
+        "delegated",
+        "stray",
+    ];
     let targets: String = names
         .iter()
         .map(|n| format!("{n}.test@127.0.0.1:{}\n", server.addr.port()))
@@ -1581,6 +1610,12 @@ async fn stapled_ocsp_responses_are_read_matched_checked_and_judged() {
     let must = at("must");
     assert_eq!(must.findings, [Finding::MustStapleMissing]);
     assert!(must.ocsp.is_none());
+    let delegated = at("delegated");
+    assert_eq!(delegated.findings, [Finding::OcspRevoked]);
+    assert!(delegated.ocsp.as_deref().unwrap().verified);
+    let stray = at("stray");
+    assert_eq!(stray.findings, [Finding::OcspInvalid]);
+    assert!(!stray.ocsp.as_deref().unwrap().verified);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
