@@ -82,6 +82,19 @@ pub async fn run_demo(args: DemoArgs) -> Result<u8, Error> {
     let legacy = issue(&["legacy.acme.example"], 0x0501, 400, -5, full)?;
     let mail = issue(&["mail.acme.example"], 0x0801, 353, 12, full)?;
     let vpn = issue(&["vpn.acme.example"], 0x0950, 100, 265, full)?;
+    // Issued according to the records, but the CA revoked it three days ago (a key
+    // compromise reported to the CA): the server staples the CA's word.
+    let mut sso = issue(&["sso.acme.example"], 0x1007, 50, 315, full)?;
+    let now_unix = now.unix_timestamp();
+    sso.ocsp = Some(
+        pki.staple(
+            &sso,
+            fleet::StapleSays::Revoked(now_unix - 3 * 86_400),
+            now_unix - 3_600,
+            now_unix + 3 * 86_400,
+        )
+        .map_err(rt)?,
+    );
     let intranet = issue(&["intranet.acme.example"], 0x7777, 30, 335, full)?;
     let checkout = issue(&["checkout.acme.example"], 0x1004, 20, 345, full)?;
     let pay = issue(&["pay.acme.example"], 0x1003, 20, 345, full)?;
@@ -158,6 +171,13 @@ pub async fn run_demo(args: DemoArgs) -> Result<u8, Error> {
             leaf: Some(&vpn),
             status: "Certificate Revoked",
             ordered: ago(100),
+        },
+        Order {
+            order: "ORD-1007",
+            domain: "sso.acme.example",
+            leaf: Some(&sso),
+            status: "Certificate Downloaded",
+            ordered: ago(50),
         },
         Order {
             order: "ORD-1003",
@@ -270,6 +290,7 @@ pub async fn run_demo(args: DemoArgs) -> Result<u8, Error> {
         .map_err(rt)?;
     targets += &row("mail.acme.example", smtp, "smtp", &mut servers);
     targets += &serve("vpn.acme.example", &vpn, any, &mut servers).await?;
+    targets += &serve("sso.acme.example", &sso, any, &mut servers).await?;
     targets += &serve("intranet.acme.example", &intranet, any, &mut servers).await?;
     targets += &serve("pay.acme.example", &checkout, any, &mut servers).await?;
     targets += &serve("blog.acme.example", &blog, any, &mut servers).await?;

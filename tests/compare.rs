@@ -85,6 +85,13 @@ async fn demo_fleet_gets_every_verdict_right() {
             None,
         ),
         (
+            "sso.acme.example",
+            "127.0.0.1",
+            "revoked",
+            Some(0x1007),
+            Some(0x1007),
+        ),
+        (
             "intranet.acme.example",
             "127.0.0.1",
             "unmanaged",
@@ -203,6 +210,14 @@ async fn demo_fleet_gets_every_verdict_right() {
             .contains("incomplete_chain")
     );
 
+    // Revoked by the CA, not in the records: the stapled OCSP response says so.
+    let sso = &rows[&("sso.acme.example".into(), "127.0.0.1".into())];
+    assert_eq!(sso["findings"], "ocsp_revoked;revoked");
+    assert!(
+        sso["detail"]
+            .contains("The CA's OCSP response, stapled by the server, says it was revoked on"),
+        "{sso:?}"
+    );
     let edge = &rows[&("edge.acme.example".into(), "127.0.0.1".into())];
     assert_eq!(edge["findings"], "dual_certificates");
     assert_eq!(edge["other_key_serial"], hex(0x1201));
