@@ -1032,6 +1032,8 @@ pub struct Serving {
     seen: HashMap<u64, u32>,
     /// The same per parent domain (`www.x.com` counts for `x.com`), for wildcards.
     under: HashMap<u64, u32>,
+    /// Serials a stapled OCSP response (signature checked) says the CA revoked, with when.
+    revoked_by_ca: HashMap<String, String>,
 }
 
 fn name_key(name: &str) -> u64 {
@@ -1051,6 +1053,11 @@ impl Serving {
             *self.under.entry(name_key(parent)).or_default() += 1;
         }
         let Some(c) = &o.cert else { return };
+        if o.findings.contains(&Finding::OcspRevoked) {
+            let when = o.ocsp.as_deref().and_then(|i| i.revoked_at.clone());
+            self.revoked_by_ca
+                .insert(c.serial.clone(), when.unwrap_or_default());
+        }
         let at = format!(
             "{}:{}@{}",
             o.host,
@@ -2155,6 +2162,14 @@ fn identity_row(
             rfc3339_unix(t + p.grace_secs)
         );
     }
+    if let Some(when) = serving_all.revoked_by_ca.get(&serial) {
+        // The CA's word, stapled where it is served: whatever the export says.
+        findings.push("revoked_by_ca");
+        next = format!(
+            "The CA revoked the newest certificate (on {when}, says the OCSP response its servers staple), while the records show it {}: order a replacement (with a new key if the key was compromised), deploy it, and record the revocation in the CLM.",
+            if e.status_raw.is_empty() { "usable".to_string() } else { format!("as \"{}\"", e.status_raw) }
+        );
+    }
     Some(IdentityRow {
         names,
         versions: members.len(),
@@ -2994,6 +3009,18 @@ mod tests {
             v.next_step.starts_with("Deploy a valid certificate"),
             "{}",
             v.next_step
+        );
+        // The records report names the identity whose newest certificate the CA revoked.
+        let mut serving = Serving::default();
+        serving.note(&v);
+        let rows = identity_rows(&i, &serving, &p);
+        assert_eq!(rows[0].findings, "revoked_by_ca");
+        assert!(
+            rows[0].next_step.starts_with(
+                "The CA revoked the newest certificate (on 2026-05-27T10:00:00Z, says the OCSP response its servers staple), while the records show it as \"Issued\""
+            ),
+            "{}",
+            rows[0].next_step
         );
     }
 

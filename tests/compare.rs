@@ -241,6 +241,11 @@ async fn demo_fleet_gets_every_verdict_right() {
         .unwrap();
     assert_eq!(api["newest_serial"], hex(0x1101));
     assert!(api["findings"].contains("renewed_seen_nowhere"));
+    let sso = ids
+        .iter()
+        .find(|r| r["names"] == "sso.acme.example")
+        .unwrap();
+    assert_eq!(sso["findings"], "revoked_by_ca");
     let cdn = ids
         .iter()
         .find(|r| r["names"] == "cdn.acme.example")
