@@ -27,7 +27,7 @@ pub fn judge(
         let missing = leaf.must_staple.then_some(Finding::MustStapleMissing);
         return (None, missing.into_iter().collect());
     }
-    let read = read(staple, chain, leaf);
+    let read = read(staple, chain, leaf, now);
     let mut findings = Vec::new();
     if read.info.status == "unusable" || read.signature_failed {
         findings.push(Finding::OcspInvalid);
@@ -69,7 +69,7 @@ fn unusable(problem: String) -> Read {
 }
 
 /// Reads the staple.
-fn read(staple: &[u8], chain: &[CertificateDer<'_>], leaf: &CertInfo) -> Read {
+fn read(staple: &[u8], chain: &[CertificateDer<'_>], leaf: &CertInfo, now: i64) -> Read {
     let response = match OcspResponse::from_der(staple) {
         Ok(r) => r,
         Err(e) => return unusable(format!("the stapled data is not an OCSP response ({e})")),
@@ -123,6 +123,12 @@ fn read(staple: &[u8], chain: &[CertificateDer<'_>], leaf: &CertInfo) -> Read {
             .iter()
             .map(|r| serial_of(r.cert_id.serial_number.as_bytes()))
             .collect();
+        if serials.contains(&leaf.serial) {
+            return unusable(format!(
+                "the stapled OCSP response is about serial {} of another issuer than the one the server sends",
+                leaf.serial
+            ));
+        }
         return unusable(format!(
             "the stapled OCSP response is about another certificate (serial {}), not serial {}: the server staples a response it fetched for a certificate it no longer serves",
             serials.join(", "),
@@ -167,7 +173,7 @@ fn read(staple: &[u8], chain: &[CertificateDer<'_>], leaf: &CertInfo) -> Read {
             next_update,
         };
     };
-    let verified = signed_by_issuer_or_its_responder(basic_der, &basic, &issuer);
+    let verified = signed_by_issuer_or_its_responder(basic_der, &basic, &issuer, now);
     info.verified = verified;
     if !verified {
         info.problem = Some(
@@ -199,6 +205,7 @@ fn signed_by_issuer_or_its_responder(
     basic_der: &[u8],
     basic: &BasicOcspResponse,
     issuer: &X509Certificate<'_>,
+    now: i64,
 ) -> bool {
     let Some(signed) = signed_part(basic_der) else {
         return false;
@@ -211,7 +218,6 @@ fn signed_by_issuer_or_its_responder(
     if verify(issuer_spki, &algorithm, &signed, signature) {
         return true;
     }
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
     basic.certs.iter().flatten().any(|responder| {
         let (Ok(tbs), Ok(spki)) = (
             responder.tbs_certificate.to_der(),
