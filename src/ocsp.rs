@@ -15,6 +15,57 @@ const OCSP_BASIC: &str = "1.3.6.1.5.5.7.48.1.1";
 /// id-kp-OCSPSigning: what a delegated responder's certificate must be for.
 const OCSP_SIGNING: &str = "1.3.6.1.5.5.7.3.9";
 
+/// Entries of the checked-signature cache (about 40 bytes each).
+const MAX_CHECKED: usize = 16_384;
+
+/// Judges staples and remembers whose signatures it checked: the nodes behind one load
+/// balancer staple one response for one certificate, which then costs one signature check
+/// (as a leaf's own check for trust), not one per node. Bounded; new entries stop at
+/// [`MAX_CHECKED`].
+#[derive(Debug, Default)]
+pub struct StapleJudge {
+    checked: std::sync::Mutex<std::collections::HashMap<[u8; 32], bool>>,
+}
+
+impl StapleJudge {
+    /// [`judge`], with the signatures checked before remembered.
+    pub fn judge(
+        &self,
+        staple: &[u8],
+        chain: &[CertificateDer<'_>],
+        leaf: &CertInfo,
+        now: i64,
+    ) -> (Option<OcspInfo>, Vec<Finding>) {
+        judge_with(staple, chain, leaf, now, Some(self))
+    }
+
+    /// Whether the response's signature verifies, from the cache when this staple was
+    /// checked under this issuer before.
+    fn checked(&self, staple: &[u8], issuer: &[u8], check: impl FnOnce() -> bool) -> bool {
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        ctx.update(staple);
+        ctx.update(issuer);
+        let mut key = [0u8; 32];
+        key.copy_from_slice(ctx.finish().as_ref());
+        if let Some(&known) = self
+            .checked
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&key).copied())
+            .as_ref()
+        {
+            return known;
+        }
+        let verified = check();
+        if let Ok(mut m) = self.checked.lock() {
+            if m.len() < MAX_CHECKED {
+                m.insert(key, verified);
+            }
+        }
+        verified
+    }
+}
+
 /// What the staple (empty: none was stapled) says of `chain`'s leaf at `now`, and the
 /// findings it makes. `leaf` is the leaf's facts (`must_staple` among them).
 pub fn judge(
@@ -23,11 +74,21 @@ pub fn judge(
     leaf: &CertInfo,
     now: i64,
 ) -> (Option<OcspInfo>, Vec<Finding>) {
+    judge_with(staple, chain, leaf, now, None)
+}
+
+fn judge_with(
+    staple: &[u8],
+    chain: &[CertificateDer<'_>],
+    leaf: &CertInfo,
+    now: i64,
+    cache: Option<&StapleJudge>,
+) -> (Option<OcspInfo>, Vec<Finding>) {
     if staple.is_empty() {
         let missing = leaf.must_staple.then_some(Finding::MustStapleMissing);
         return (None, missing.into_iter().collect());
     }
-    let read = read(staple, chain, leaf, now);
+    let read = read(staple, chain, leaf, now, cache);
     let mut findings = Vec::new();
     if read.info.status == "unusable" || read.signature_failed {
         findings.push(Finding::OcspInvalid);
@@ -69,7 +130,13 @@ fn unusable(problem: String) -> Read {
 }
 
 /// Reads the staple.
-fn read(staple: &[u8], chain: &[CertificateDer<'_>], leaf: &CertInfo, now: i64) -> Read {
+fn read(
+    staple: &[u8],
+    chain: &[CertificateDer<'_>],
+    leaf: &CertInfo,
+    now: i64,
+    cache: Option<&StapleJudge>,
+) -> Read {
     let response = match OcspResponse::from_der(staple) {
         Ok(r) => r,
         Err(e) => return unusable(format!("the stapled data is not an OCSP response ({e})")),
@@ -173,7 +240,11 @@ fn read(staple: &[u8], chain: &[CertificateDer<'_>], leaf: &CertInfo, now: i64) 
             next_update,
         };
     };
-    let verified = signed_by_issuer_or_its_responder(basic_der, &basic, &issuer, now);
+    let check = || signed_by_issuer_or_its_responder(basic_der, &basic, &issuer, now);
+    let verified = match cache {
+        Some(c) => c.checked(staple, issuer.as_ref(), check),
+        None => check(),
+    };
     info.verified = verified;
     if !verified {
         info.problem = Some(
@@ -307,4 +378,47 @@ fn spki_parts(spki_der: &[u8]) -> Option<(&[u8], &[u8])> {
     let algorithm = AnyRef::decode(&mut r).ok()?;
     let key = BitStringRef::decode(&mut r).ok()?;
     Some((algorithm.value(), key.raw_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::{LeafSpec, Pki, StapleSays};
+
+    #[test]
+    fn a_staple_checked_once_is_not_checked_again_and_an_altered_one_is() {
+        let pki = Pki::new("Staple cache").expect("pki");
+        let leaf = pki
+            .issue(&LeafSpec::new(&["lb.test"], 0x61, 10, 80))
+            .expect("leaf");
+        let now = ::time::OffsetDateTime::now_utc().unix_timestamp();
+        let staple = pki
+            .staple(&leaf, StapleSays::Good, now - 60, now + 3600)
+            .expect("staple");
+        let info = crate::cert::cert_info(&leaf.chain[0]).expect("parse");
+        let judge = StapleJudge::default();
+        for _ in 0..3 {
+            let (got, findings) = judge.judge(&staple, &leaf.chain, &info, now);
+            assert!(findings.is_empty(), "{findings:?}");
+            assert!(got.is_some_and(|g| g.verified));
+        }
+        assert_eq!(judge.checked.lock().map(|m| m.len()).ok(), Some(1));
+        let mut altered = staple.clone();
+        if let Some(b) = altered.last_mut() {
+            *b ^= 1;
+        }
+        let (got, findings) = judge.judge(&altered, &leaf.chain, &info, now);
+        assert_eq!(findings, [Finding::OcspInvalid]);
+        assert!(got.is_some_and(|g| !g.verified));
+        // Without the issuer in the chain nothing can be checked, and nothing is held
+        // against the staple.
+        let (got, findings) = judge.judge(&staple, &leaf.chain[..1], &info, now);
+        assert!(findings.is_empty(), "{findings:?}");
+        let got = got.expect("read");
+        assert!(!got.verified);
+        assert_eq!(
+            got.problem.as_deref(),
+            Some("its signature was not checked: the server sends no issuer certificate")
+        );
+    }
 }

@@ -207,6 +207,8 @@ impl Drop for TargetDone {
 pub struct Engine {
     tls: TlsClient,
     trust: Arc<TrustJudge>,
+    /// Stapled OCSP responses, their checked signatures remembered across endpoints.
+    staples: crate::ocsp::StapleJudge,
     chain_entries: crate::cert::ChainEntries,
     dns: Dns,
     cfg: SweepConfig,
@@ -233,6 +235,7 @@ impl Engine {
         Arc::new(Engine {
             tls,
             trust,
+            staples: Default::default(),
             chain_entries: Default::default(),
             dns,
             connections: Arc::new(Semaphore::new(concurrency)),
@@ -850,7 +853,7 @@ impl Engine {
                 }
             }
             if let Some(cert) = &obs.cert {
-                let (ocsp, findings) = crate::ocsp::judge(&attempt.ocsp, &chain, cert, now_unix());
+                let (ocsp, findings) = self.staples.judge(&attempt.ocsp, &chain, cert, now_unix());
                 if !findings.is_empty() {
                     obs.findings.extend(findings);
                     obs.findings.sort();
