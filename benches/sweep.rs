@@ -5,6 +5,7 @@
 //! client-only CPU comparison is ../shared/bench/peers.sh (see BENCHMARKS.md).
 //!
 //!     cargo bench --bench sweep
+//!     CERTSWEEP_BENCH_STAPLE=1 cargo bench --bench sweep   # every server staples OCSP
 
 use certsweep::cli::{Cli, Command};
 use certsweep::engine::targets::TargetReader;
@@ -27,11 +28,22 @@ fn main() {
         .expect("runtime");
     rt.block_on(async move {
         let pki = Pki::new("Bench").expect("pki");
+        // CERTSWEEP_BENCH_STAPLE=1: every server staples a good OCSP response of its own.
+        let staple = std::env::var("CERTSWEEP_BENCH_STAPLE").is_ok_and(|v| v == "1");
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let leaves: Vec<_> = (0..n)
             .map(|i| {
                 let name = format!("h{i}.bench.test");
-                pki.issue(&LeafSpec::new(&[&name], 10_000 + i as u64, 10, 80))
-                    .expect("leaf")
+                let mut leaf = pki
+                    .issue(&LeafSpec::new(&[&name], 10_000 + i as u64, 10, 80))
+                    .expect("leaf");
+                if staple {
+                    leaf.ocsp = Some(
+                        pki.staple(&leaf, fleet::StapleSays::Good, now - 60, now + 86_400)
+                            .expect("staple"),
+                    );
+                }
+                leaf
             })
             .collect();
         let mut servers = Vec::new();
