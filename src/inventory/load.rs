@@ -266,6 +266,9 @@ fn load_path_streaming(
 ) -> io::Result<()> {
     let mut f = File::open(path)?;
     let (head, bom, csv) = sniff(&mut f)?;
+    if utf16_order(&head).is_some() {
+        return load_utf16(name, head, f, opts, out);
+    }
     if csv && f.rewind().is_ok() {
         let rows = count_rows(&mut f)?;
         f.seek(SeekFrom::Start(bom as u64))?;
@@ -300,7 +303,58 @@ fn load_stream(
     out: &mut Loaded,
 ) -> io::Result<()> {
     let (head, bom, csv) = sniff(&mut input)?;
+    if utf16_order(&head).is_some() {
+        return load_utf16(name, head, input, opts, out);
+    }
     load_rest(name, head, bom, csv, input, opts, out)
+}
+
+/// Whether a text begins with a UTF-16 byte order mark, and which order (little-endian:
+/// true), as Excel's "Unicode Text" export does.
+fn utf16_order(head: &[u8]) -> Option<bool> {
+    match head {
+        [0xFF, 0xFE, ..] => Some(true),
+        [0xFE, 0xFF, ..] => Some(false),
+        _ => None,
+    }
+}
+
+/// Reads a UTF-16 export (its start already read into `head`) whole: such files come from
+/// a spreadsheet, not from an API's million-row page ([`load_bytes`] decodes it).
+fn load_utf16(
+    name: &str,
+    mut head: Vec<u8>,
+    mut rest: impl Read,
+    opts: &ReadOptions,
+    out: &mut Loaded,
+) -> io::Result<()> {
+    rest.read_to_end(&mut head)?;
+    load_bytes(name, &head, opts, out);
+    Ok(())
+}
+
+/// A UTF-16 text (with its byte order mark) as UTF-8, or the error where it breaks.
+fn utf16_text(file: &str, bytes: &[u8], little: bool) -> Result<String, InventoryError> {
+    let units = bytes[2..].chunks(2).map(|p| match (p, little) {
+        ([a, b], true) => u16::from_le_bytes([*a, *b]),
+        ([a, b], false) => u16::from_be_bytes([*a, *b]),
+        // An odd last byte is no code unit: decoding stops there with an error.
+        _ => 0xD800,
+    });
+    let mut text = String::with_capacity(bytes.len() / 2);
+    for (i, c) in char::decode_utf16(units).enumerate() {
+        let Ok(c) = c else {
+            let at = 2 + 2 * i;
+            return Err(InventoryError {
+                file: file.into(),
+                line: 1 + text.matches('\n').count() as u64,
+                field: None,
+                reason: format!("not valid UTF-16 at byte {at}: export the file again"),
+            });
+        };
+        text.push(c);
+    }
+    Ok(text)
 }
 
 /// The first 64 KiB of an input, the length of its byte order mark, and whether it is CSV
@@ -388,6 +442,13 @@ fn count_rows(r: &mut impl Read) -> io::Result<usize> {
 
 /// Reads one file's content.
 pub fn load_bytes(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded) {
+    if let Some(little) = utf16_order(bytes) {
+        match utf16_text(file, bytes, little) {
+            Ok(text) => load_bytes(file, text.as_bytes(), opts, out),
+            Err(e) => out.errors.push(e),
+        }
+        return;
+    }
     let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
     let first = first_byte(bytes);
     let err = |line: u64, reason: String| InventoryError {
@@ -1945,6 +2006,44 @@ mod tests {
         );
         // The order the file settled first still reads the rest.
         assert_eq!(not_after_of(&out, "c.example.com"), day("2027-02-01"));
+    }
+
+    #[test]
+    fn excel_unicode_text_is_utf16_with_tabs() {
+        let text = "Serial Number\tValid To\tCommon Name\r\n0E\t2027-03-01\tbücher.x.com\r\n";
+        for little in [true, false] {
+            let mut bytes = if little {
+                vec![0xFF, 0xFE]
+            } else {
+                vec![0xFE, 0xFF]
+            };
+            for u in text.encode_utf16() {
+                bytes.extend(if little {
+                    u.to_le_bytes()
+                } else {
+                    u.to_be_bytes()
+                });
+            }
+            let out = load("unicode.txt", &bytes);
+            assert!(out.errors.is_empty(), "{:?}", out.errors);
+            assert_eq!(out.records[0].serial_hex(), Some("E"));
+            assert_eq!(out.records[0].cn.as_deref(), Some("bücher.x.com"));
+            // From a stream too.
+            let mut streamed = Loaded::default();
+            load_stream("-", &bytes[..], &ReadOptions::default(), &mut streamed).expect("read");
+            assert_eq!(streamed.records.len(), 1, "{:?}", streamed.errors);
+        }
+        // A lone surrogate: the file is refused where it breaks, not read as garbage.
+        let mut bad = vec![0xFF, 0xFE];
+        for u in "Serial\n".encode_utf16().chain([0xD800, 0x41]) {
+            bad.extend(u.to_le_bytes());
+        }
+        let out = load("bad.txt", &bad);
+        assert_eq!(out.errors.len(), 1);
+        assert_eq!(out.errors[0].line, 2);
+        assert!(out.errors[0]
+            .reason
+            .starts_with("not valid UTF-16 at byte 16"));
     }
 
     #[test]
