@@ -47,13 +47,7 @@ impl StapleJudge {
         ctx.update(issuer);
         let mut key = [0u8; 32];
         key.copy_from_slice(ctx.finish().as_ref());
-        if let Some(&known) = self
-            .checked
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&key).copied())
-            .as_ref()
-        {
+        if let Some(known) = self.checked.lock().ok().and_then(|m| m.get(&key).copied()) {
             return known;
         }
         let verified = check();
