@@ -522,6 +522,8 @@ pub struct CompareOutcome {
     pub inventory_errors: usize,
     /// 1 when a `--fail-on` status was found, else 0.
     pub exit_code: u8,
+    /// Endpoints per finding a verdict adds (`partial_rollout`, `deployment_failed`, ...).
+    pub verdict_findings: BTreeMap<&'static str, usize>,
 }
 
 impl CompareOutcome {
@@ -541,14 +543,23 @@ impl CompareOutcome {
             .iter()
             .map(|(s, n)| format!("{s} {n}"))
             .collect();
-        format!(
+        let mut text = format!(
             "{}  records: {} read, {} rows skipped, {} identities\n  status: {}\n",
             self.summary,
             self.records,
             self.inventory_errors,
             self.identities,
             counts.join(", ")
-        )
+        );
+        if !self.verdict_findings.is_empty() {
+            let found: Vec<String> = self
+                .verdict_findings
+                .iter()
+                .map(|(f, n)| format!("{f} {n}"))
+                .collect();
+            text.push_str(&format!("  verdict findings: {}\n", found.join(", ")));
+        }
+        text
     }
 }
 
@@ -909,9 +920,18 @@ pub async fn compare(args: &ScanArgs, keep: bool) -> Result<CompareOutcome, Erro
     let mut serving = Serving::default();
     let mut verdicts = Vec::new();
     let mut failed = false;
+    let mut verdict_findings: BTreeMap<&'static str, usize> = BTreeMap::new();
     let counts = spill.read_back(|v| {
         // After the rollout's annotation, so that `partial_rollout` can fail a run too.
         failed |= fail_on.verdict(&v);
+        for f in &v.findings {
+            if let Some(&known) = crate::verdict::VERDICT_FINDINGS
+                .iter()
+                .find(|k| **k == f.as_str())
+            {
+                *verdict_findings.entry(known).or_default() += 1;
+            }
+        }
         // Where each certificate is served matters only to the records report: a
         // million-endpoint sweep without it keeps no string per endpoint.
         if args.records_report.is_some() {
@@ -949,6 +969,7 @@ pub async fn compare(args: &ScanArgs, keep: bool) -> Result<CompareOutcome, Erro
         records: records_n,
         inventory_errors,
         exit_code: u8::from(failed),
+        verdict_findings,
     })
 }
 

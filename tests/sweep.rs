@@ -1948,6 +1948,14 @@ async fn a_renewal_served_to_the_other_key_type_is_deployed_not_missing() {
     // What its own key type's clients should get is the later ECDSA version, not the RSA one
     // served beside it.
     assert_eq!(v.expected.as_ref().unwrap().serial.as_deref(), Some("DF66"));
+    // The summary counts the verdicts' findings: dual.test, dual12.test and triple.test.
+    assert_eq!(out.verdict_findings.get("dual_certificates"), Some(&3));
+    assert!(
+        out.summary_text()
+            .contains("  verdict findings: dual_certificates 3"),
+        "{}",
+        out.summary_text()
+    );
     assert!(
         v.detail.contains("RSA clients get serial DA77: current"),
         "{}",
