@@ -109,14 +109,21 @@ impl DeployStatus {
             DeployStatus::RolledBack
         } else if has("fail") || has("error") || has("unsuccessful") || has("aborted") {
             DeployStatus::Failed
-        } else if has("notdeployed") || has("undeployed") || k == "none" || k == "manual" {
+        } else if has("notdeployed")
+            || has("undeployed")
+            || has("notstarted")
+            || has("cancel")
+            || has("skipped")
+            || k == "none"
+            || k == "manual"
+        {
             DeployStatus::NotDeployed
         } else if has("config") && (has("pending") || has("required") || has("waiting")) {
             DeployStatus::ConfigPending
         } else if has("pending")
             || has("progress")
             || has("scheduled")
-            || has("queued")
+            || has("queue")
             || has("running")
             || has("waiting")
         {
@@ -340,6 +347,12 @@ mod tests {
             Some(DeployStatus::Deployed)
         );
         assert_eq!(d("Not Deployed"), Some(DeployStatus::NotDeployed));
+        assert_eq!(d("Not Started"), Some(DeployStatus::NotDeployed));
+        assert_eq!(d("Deployment Cancelled"), Some(DeployStatus::NotDeployed));
+        assert_eq!(d("In Queue"), Some(DeployStatus::Pending));
+        assert_eq!(d("Awaiting Approval"), Some(DeployStatus::Pending));
+        assert_eq!(d("Deployment Unsuccessful"), Some(DeployStatus::Failed));
+        assert_eq!(d("Completed with errors"), Some(DeployStatus::Failed));
         assert_eq!(d(""), None);
         assert_eq!(d("Gamma"), None);
     }
