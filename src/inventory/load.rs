@@ -2009,6 +2009,45 @@ mod tests {
     }
 
     #[test]
+    fn the_sample_exports_load_whole() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/targets/");
+        for (name, records) in [
+            ("certinext-orders.json", 3),
+            ("inventory-generic.csv", 2),
+            ("venafi-tpp-certificates.json", 2),
+            ("tls-protect-cloud.json", 2),
+            ("inventory-excel-de.csv", 2),
+        ] {
+            let bytes = std::fs::read(format!("{dir}{name}")).expect("sample");
+            let out = load(name, &bytes);
+            assert!(out.errors.is_empty(), "{name}: {:?}", out.errors);
+            assert_eq!(out.records.len(), records, "{name}");
+        }
+        let de = load(
+            "de",
+            &std::fs::read(format!("{dir}inventory-excel-de.csv")).expect("sample"),
+        );
+        // 03/04/2026 is the 3rd of April: 25/11/2026 in the file settles day-first.
+        assert_eq!(
+            de.records[0].not_before.map(|w| w.unix),
+            Some(day("2026-04-03"))
+        );
+        assert_eq!(
+            de.records[1].deploy_status,
+            Some(DeployStatus::ConfigPending)
+        );
+        let cloud = load(
+            "c",
+            &std::fs::read(format!("{dir}tls-protect-cloud.json")).expect("sample"),
+        );
+        assert_eq!(
+            cloud.records[0].targets,
+            ["shop.example.com:443", "shop2.example.com:8443"]
+        );
+        assert_eq!(cloud.records[1].status, RecordStatus::Superseded);
+    }
+
+    #[test]
     fn excel_unicode_text_is_utf16_with_tabs() {
         let text = "Serial Number\tValid To\tCommon Name\r\n0E\t2027-03-01\tbücher.x.com\r\n";
         for little in [true, false] {
