@@ -23,6 +23,7 @@ pub mod report;
 pub mod scan;
 pub mod timefmt;
 pub mod trust;
+pub mod utf16;
 pub mod verdict;
 
 /// A failure that ends the run, with its exit code.

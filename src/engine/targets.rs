@@ -383,10 +383,20 @@ impl TargetReader {
 
     /// Reads from any reader; `name` is used in error messages.
     pub fn from_reader(name: &str, r: Box<dyn Read + Send>, default_port: u16) -> Self {
+        let mut lines = BufReader::with_capacity(64 * 1024, r);
+        // A list saved as Excel's "Unicode Text" is UTF-16: read as UTF-8 as it streams.
+        let order = lines.fill_buf().ok().and_then(crate::utf16::byte_order);
+        let lines: Box<dyn BufRead + Send> = match order {
+            Some(little) => Box::new(BufReader::with_capacity(
+                64 * 1024,
+                crate::utf16::Utf16Reader::new(lines, little),
+            )),
+            None => Box::new(lines),
+        };
         TargetReader {
             file: name.to_string(),
             default_port,
-            lines: Box::new(BufReader::with_capacity(64 * 1024, r)),
+            lines,
             line_no: 0,
             mode: None,
             buf: String::new(),
@@ -718,6 +728,29 @@ mod tests {
         assert_eq!((e.line, e.field.as_deref()), (2, Some("sni")));
         let e = csv[1].as_ref().unwrap_err();
         assert_eq!((e.line, e.field.as_deref()), (3, Some("host")));
+    }
+
+    #[test]
+    fn a_list_saved_as_unicode_text_is_read_as_it_streams() {
+        let mut bytes = vec![0xFF, 0xFE];
+        for u in "host\tport\nwww.example.com\t8443\napi.example.com\t443\n".encode_utf16() {
+            bytes.extend(u.to_le_bytes());
+        }
+        // Then a lone surrogate: the lines before it are targets, the break an error.
+        bytes.extend(0xDC00u16.to_le_bytes());
+        let out: Vec<_> =
+            TargetReader::from_reader("u.txt", Box::new(io::Cursor::new(bytes)), 443).collect();
+        assert_eq!(out.len(), 3, "{out:?}");
+        assert!(
+            matches!(&out[0], Ok(Target::Name { name, port: 8443, .. }) if name == "www.example.com"),
+            "{out:?}"
+        );
+        assert!(
+            matches!(&out[1], Ok(Target::Name { port: 443, .. })),
+            "{out:?}"
+        );
+        let e = out[2].as_ref().unwrap_err();
+        assert!(e.to_string().contains("not valid UTF-16"), "{e}");
     }
 
     #[test]

@@ -266,7 +266,7 @@ fn load_path_streaming(
 ) -> io::Result<()> {
     let mut f = File::open(path)?;
     let (head, bom, csv) = sniff(&mut f)?;
-    if utf16_order(&head).is_some() {
+    if crate::utf16::byte_order(&head).is_some() {
         return load_utf16(name, head, f, opts, out);
     }
     if csv && f.rewind().is_ok() {
@@ -303,20 +303,10 @@ fn load_stream(
     out: &mut Loaded,
 ) -> io::Result<()> {
     let (head, bom, csv) = sniff(&mut input)?;
-    if utf16_order(&head).is_some() {
+    if crate::utf16::byte_order(&head).is_some() {
         return load_utf16(name, head, input, opts, out);
     }
     load_rest(name, head, bom, csv, input, opts, out)
-}
-
-/// Whether a text begins with a UTF-16 byte order mark, and which order (little-endian:
-/// true), as Excel's "Unicode Text" export does.
-fn utf16_order(head: &[u8]) -> Option<bool> {
-    match head {
-        [0xFF, 0xFE, ..] => Some(true),
-        [0xFE, 0xFF, ..] => Some(false),
-        _ => None,
-    }
 }
 
 /// Reads a UTF-16 export (its start already read into `head`) whole: such files come from
@@ -331,30 +321,6 @@ fn load_utf16(
     rest.read_to_end(&mut head)?;
     load_bytes(name, &head, opts, out);
     Ok(())
-}
-
-/// A UTF-16 text (with its byte order mark) as UTF-8, or the error where it breaks.
-fn utf16_text(file: &str, bytes: &[u8], little: bool) -> Result<String, InventoryError> {
-    let units = bytes[2..].chunks(2).map(|p| match (p, little) {
-        ([a, b], true) => u16::from_le_bytes([*a, *b]),
-        ([a, b], false) => u16::from_be_bytes([*a, *b]),
-        // An odd last byte is no code unit: decoding stops there with an error.
-        _ => 0xD800,
-    });
-    let mut text = String::with_capacity(bytes.len() / 2);
-    for (i, c) in char::decode_utf16(units).enumerate() {
-        let Ok(c) = c else {
-            let at = 2 + 2 * i;
-            return Err(InventoryError {
-                file: file.into(),
-                line: 1 + text.matches('\n').count() as u64,
-                field: None,
-                reason: format!("not valid UTF-16 at byte {at}: export the file again"),
-            });
-        };
-        text.push(c);
-    }
-    Ok(text)
 }
 
 /// The first 64 KiB of an input, the length of its byte order mark, and whether it is CSV
@@ -442,10 +408,22 @@ fn count_rows(r: &mut impl Read) -> io::Result<usize> {
 
 /// Reads one file's content.
 pub fn load_bytes(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded) {
-    if let Some(little) = utf16_order(bytes) {
-        match utf16_text(file, bytes, little) {
-            Ok(text) => load_bytes(file, text.as_bytes(), opts, out),
-            Err(e) => out.errors.push(e),
+    if let Some(little) = crate::utf16::byte_order(bytes) {
+        let mut text = Vec::with_capacity(bytes.len() / 2);
+        match crate::utf16::Utf16Reader::new(bytes, little).read_to_end(&mut text) {
+            Ok(_) => load_bytes(file, &text, opts, out),
+            Err(e) => {
+                let at = e
+                    .get_ref()
+                    .and_then(|e| e.downcast_ref::<crate::utf16::NotUtf16>())
+                    .copied();
+                out.errors.push(InventoryError {
+                    file: file.into(),
+                    line: at.map_or(1, |a| a.line),
+                    field: None,
+                    reason: format!("{e}: export the file again"),
+                });
+            }
         }
         return;
     }
@@ -2080,9 +2058,13 @@ mod tests {
         let out = load("bad.txt", &bad);
         assert_eq!(out.errors.len(), 1);
         assert_eq!(out.errors[0].line, 2);
-        assert!(out.errors[0]
-            .reason
-            .starts_with("not valid UTF-16 at byte 16"));
+        assert!(
+            out.errors[0]
+                .reason
+                .starts_with("not valid UTF-16 at byte 16 (line 2): export the file again"),
+            "{}",
+            out.errors[0].reason
+        );
     }
 
     #[test]
