@@ -161,8 +161,9 @@ fn read(
         .map(|(_, x)| x);
     // The issuer as served: the chain member whose subject is the leaf's issuer.
     let issuer = leaf_x.as_ref().and_then(|l| {
-        chain[1..]
+        chain
             .iter()
+            .skip(1)
             .filter_map(|c| X509Certificate::from_der(c).ok().map(|(_, x)| x))
             .find(|x| x.subject().as_raw() == l.issuer().as_raw())
     });
