@@ -1278,8 +1278,12 @@ fn judge(
                 // No grace for an outage: once the served certificate has expired, clients
                 // fail now, whatever provisioning may still be doing; none either once the
                 // records say the deployment ended.
-                let young =
-                    issued > p.now - p.grace_secs && !expired && deployment_may_be_running(e);
+                // The endpoint's own deployment status when the export gives one per
+                // endpoint, else the renewal's.
+                let deployment = e.deployment_at(&host, o.port);
+                let young = issued > p.now - p.grace_secs
+                    && !expired
+                    && deployment_may_be_running(deployment.0);
                 let exp_txt = format!(
                     "serial {} (record {}, valid until {})",
                     e.serial_hex().unwrap_or("?"),
@@ -1288,9 +1292,8 @@ fn judge(
                         .map(|w| rfc3339_unix(w.unix))
                         .unwrap_or_else(|| "?".into())
                 );
-                let said = e
-                    .deploy_status_raw
-                    .as_deref()
+                let said = deployment
+                    .1
                     .map(|raw| format!(" The records show its deployment as \"{raw}\"."))
                     .unwrap_or_default();
                 if young {
@@ -1299,7 +1302,7 @@ fn judge(
                         "Serves {presented} of record {}; its renewal {exp_txt} was issued less than the grace period ago.{said}",
                         r.record_id
                     );
-                    next = if e.deploy_status == Some(DeployStatus::ConfigPending) {
+                    next = if deployment.0 == Some(DeployStatus::ConfigPending) {
                         "The renewal's deployment waits for its configuration: complete its deployment profile and bot in the CLM, then verify again after the grace period.".into()
                     } else {
                         "Provisioning may still be running: verify again after the grace period; if the old certificate is still served then, check the renewal order's provisioning bot.".into()
@@ -1319,7 +1322,7 @@ fn judge(
                         "Check the renewal order's linked provisioning bot{bot}, confirm the deployment profile reloads or restarts the service, re-run provisioning, then verify the endpoint again."
                     );
                     detail.push_str(&said);
-                    if let Some((finding, step)) = deployment_said(e, p) {
+                    if let Some((finding, step)) = deployment_said(e, deployment, p) {
                         findings.push(finding.into());
                         next = step;
                     }
@@ -1740,35 +1743,40 @@ const DEPLOYMENT_SAID: [&str; 5] = [
 const OUTAGE_FIRST: &str =
     "The served certificate has expired, so clients fail now: deploy the renewal at once. ";
 
-/// Whether what the records say about deploying `e` leaves waiting for provisioning right:
-/// a failed, rolled back or finished deployment will not bring it anywhere by itself.
-fn deployment_may_be_running(e: &Record) -> bool {
+/// Whether a deployment status leaves waiting for provisioning right: a failed, rolled back
+/// or finished deployment will not bring the renewal anywhere by itself.
+fn deployment_may_be_running(status: Option<DeployStatus>) -> bool {
     matches!(
-        e.deploy_status,
+        status,
         None | Some(
             DeployStatus::Pending | DeployStatus::ConfigPending | DeployStatus::NotDeployed
         )
     )
 }
 
-/// What the records say about deploying the renewal `e`, which endpoints do not serve: the
-/// finding it earns and the step to take. A deployment still running (or not begun) says
-/// something only once `e` was issued longer than the grace period ago before `now`; one
-/// that ended (failed, rolled back, done) always does. `None` when the records say nothing
-/// that changes the usual advice. One wording for the endpoint verdicts and the records
-/// report.
-fn deployment_said(e: &Record, p: &Policy) -> Option<(&'static str, String)> {
+/// What the records say about deploying the renewal `e` (`said`: its status and the words
+/// for it, the endpoint's own or the record's), which endpoints do not serve: the finding it
+/// earns and the step to take. A deployment still running (or not begun) says something
+/// only once `e` was issued longer than the grace period ago before `now`; one that ended
+/// (failed, rolled back, done) always does. `None` when the records say nothing that
+/// changes the usual advice. One wording for the endpoint verdicts and the records report.
+fn deployment_said(
+    e: &Record,
+    said: (Option<DeployStatus>, Option<&str>),
+    p: &Policy,
+) -> Option<(&'static str, String)> {
+    let (status, raw) = said;
     let past_grace = e.issued_at().is_none_or(|t| t <= p.now - p.grace_secs);
-    if deployment_may_be_running(e) && !past_grace {
+    if deployment_may_be_running(status) && !past_grace {
         return None;
     }
-    let raw = e.deploy_status_raw.as_deref().unwrap_or_default();
+    let raw = raw.unwrap_or_default();
     let bot = e
         .provisioning_bot
         .as_deref()
         .map(|b| format!(" ({b})"))
         .unwrap_or_default();
-    Some(match e.deploy_status? {
+    Some(match status? {
         DeployStatus::Failed => (
             "deployment_failed",
             format!("The records show the renewal's deployment failed (\"{raw}\"): read the provisioning bot's{bot} log for the cause (keystore or file write, permissions, reaching the server), fix it, re-run provisioning and confirm the service reloads, then verify again."),
@@ -2104,10 +2112,11 @@ fn identity_row(
             && !stale.is_empty()
             && !stale_expired
             && t > p.now - p.grace_secs
-            && deployment_may_be_running(e)
+            && deployment_may_be_running(e.deploy_status)
     });
     // What the records say about the renewal's deployment, where it is missing.
-    let said = deployment_said(e, p).filter(|_| young.is_none());
+    let said = deployment_said(e, (e.deploy_status, e.deploy_status_raw.as_deref()), p)
+        .filter(|_| young.is_none());
     if deployed.is_empty() && scanned == 0 && stale.is_empty() {
         // Seen nowhere because looked for nowhere: no advice about provisioning.
         findings.push("not_scanned");
@@ -2933,6 +2942,55 @@ mod tests {
                 v.detail
             );
         }
+    }
+
+    #[test]
+    fn an_export_with_a_status_per_endpoint_tells_each_endpoint_its_own() {
+        // TLS Protect Cloud: one renewal, deployed to a.x.com:443, failed on b.x.com:8443.
+        let i = ids(r#"[
+            {"certificateId": "A", "serialNumber": "01", "managedCertificateId": "M",
+             "validityStart": "2025-06-01", "validityEnd": "2026-06-20",
+             "subjectAlternativeNamesByType": {"dNSName": ["a.x.com", "b.x.com"]}},
+            {"certificateId": "B", "serialNumber": "02", "managedCertificateId": "M",
+             "validityStart": "2026-04-01", "validityEnd": "2027-04-01",
+             "subjectAlternativeNamesByType": {"dNSName": ["a.x.com", "b.x.com"]},
+             "instances": [
+               {"hostname": "a.x.com", "port": 443, "deploymentStatus": "DEPLOYED"},
+               {"hostname": "b.x.com", "port": 8443, "deploymentStatus": "FAILED"}]}
+        ]"#);
+        let p = policy();
+        let old = |host: &str, port: u16| {
+            let mut o = presenting(host, "10.0.0.1", "1", 1_748_736_000, 1_781_913_600);
+            o.port = port;
+            judge_one(o, &i, &p).0
+        };
+        let a = old("a.x.com", 443);
+        assert_eq!(a.status, Status::RenewedNotDeployed, "{}", a.detail);
+        assert!(
+            a.findings.iter().any(|f| f == "records_say_deployed"),
+            "{:?}",
+            a.findings
+        );
+        assert!(a.detail.ends_with("as \"DEPLOYED\"."), "{}", a.detail);
+        let b = old("b.x.com", 8443);
+        assert!(
+            b.findings.iter().any(|f| f == "deployment_failed"),
+            "{:?}",
+            b.findings
+        );
+        assert!(b.detail.ends_with("as \"FAILED\"."), "{}", b.detail);
+        // An endpoint the export names no status for gets the record's (any failure).
+        let c = old("b.x.com", 443);
+        assert!(
+            c.findings.iter().any(|f| f == "deployment_failed"),
+            "{:?}",
+            c.findings
+        );
+        assert!(
+            c.detail.ends_with("as \"DEPLOYED;FAILED\"."),
+            "{}",
+            c.detail
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! every row into a [`Record`] or an [`InventoryError`] naming file, line and field.
 
 use super::date::{parse_date, slash_evidence, slash_open, SlashOrder, When};
-use super::record::{DeployStatus, Record, RecordStatus};
+use super::record::{DeployStatus, PerTarget, Record, RecordStatus};
 use super::serial::{parse_serial, SerialBase};
 use serde_json::value::RawValue;
 use std::fs::File;
@@ -1102,6 +1102,19 @@ fn load_csv(
     }
 }
 
+/// A `;`-list of deployment statuses that pairs with the record's targets one by one (a
+/// JSON list of instances, flattened), as each target's own status.
+fn per_target(targets: &[String], statuses: Option<&str>) -> Option<PerTarget> {
+    let statuses: Vec<&str> = statuses?.split(';').map(str::trim).collect();
+    (statuses.len() > 1 && statuses.len() == targets.len()).then(|| {
+        targets
+            .iter()
+            .zip(statuses)
+            .map(|(t, s)| (t.clone(), s.into()))
+            .collect()
+    })
+}
+
 fn names_list(s: &str) -> Vec<String> {
     s.split([';', ',', ' ', '\n', '|'])
         .map(|n| {
@@ -1383,6 +1396,7 @@ fn build(
             });
         }
     }
+    let deploy_by_target = per_target(&targets, get(Field::DeployStatus).map(|(_, v)| v));
     let order_id = val(Field::OrderId);
     let request_id = val(Field::RequestId);
     let record_id = val(Field::RecordId)
@@ -1414,6 +1428,7 @@ fn build(
         provisioning_bot: text(Field::Bot),
         deploy_status: get(Field::DeployStatus).and_then(|(_, v)| DeployStatus::from_raw(v)),
         deploy_status_raw: text(Field::DeployStatus),
+        deploy_by_target,
         identity_id: text(Field::IdentityId),
         ca_connector: text(Field::Connector),
         owner: text(Field::Owner),

@@ -142,6 +142,9 @@ impl DeployStatus {
     }
 }
 
+/// Deployment statuses per deployment endpoint: (`host:port` or `host`, status as written).
+pub type PerTarget = Box<[(String, Box<str>)]>;
+
 /// One certificate version as the CLM platform records it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
@@ -191,6 +194,9 @@ pub struct Record {
     pub deploy_status: Option<DeployStatus>,
     /// The deployment status as written.
     pub deploy_status_raw: Option<Box<str>>,
+    /// The deployment status per deployment endpoint, as written, when the export gives one
+    /// per endpoint (TLS Protect Cloud's instances): `host:port` (or `host`) and its status.
+    pub deploy_by_target: Option<PerTarget>,
     /// The platform's id for the certificate across its renewals (a Venafi certificate
     /// object, an ACM ARN): records with the same one are one identity.
     pub identity_id: Option<Box<str>>,
@@ -247,6 +253,24 @@ impl Record {
             self.cn.as_deref().is_some_and(|n| name_covers(n, host))
         } else {
             self.sans.iter().any(|n| name_covers(n, host))
+        }
+    }
+
+    /// What the records say about deploying this version to `host` on `port`, and the words
+    /// they say it with: that endpoint's own status when the export gives one per endpoint,
+    /// else the record's.
+    pub fn deployment_at(&self, host: &str, port: u16) -> (Option<DeployStatus>, Option<&str>) {
+        let own = self
+            .deploy_by_target
+            .iter()
+            .flatten()
+            .find(|(t, _)| match t.rsplit_once(':') {
+                Some((h, p)) => h.eq_ignore_ascii_case(host) && p.parse() == Ok(port),
+                None => t.eq_ignore_ascii_case(host),
+            });
+        match own {
+            Some((_, raw)) => (DeployStatus::from_raw(raw), Some(raw)),
+            None => (self.deploy_status, self.deploy_status_raw.as_deref()),
         }
     }
 
