@@ -62,6 +62,22 @@ fn err(file: &str, line: u64, field: Option<&str>, reason: String) -> LineError 
 /// Reads a domain list from `bytes` (named `file` in errors); rows without a method get
 /// `default`.
 pub fn read_domains(file: &str, bytes: &[u8], default: &[Method], out: &mut Requests) {
+    if let Some(little) = crate::utf16::byte_order(bytes) {
+        use std::io::Read;
+        // Excel's "Unicode Text": decoded, then read as any list.
+        let mut text = Vec::with_capacity(bytes.len() / 2);
+        match crate::utf16::Utf16Reader::new(bytes, little).read_to_end(&mut text) {
+            Ok(_) => read_domains(file, &text, default, out),
+            Err(e) => {
+                let line = e
+                    .get_ref()
+                    .and_then(|e| e.downcast_ref::<crate::utf16::NotUtf16>())
+                    .map_or(1, |at| at.line);
+                out.errors.push(err(file, line, None, e.to_string()));
+            }
+        }
+        return;
+    }
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
@@ -279,6 +295,16 @@ mod tests {
         assert_eq!(out.requests[1].method, Method::Dns01);
         assert_eq!(out.errors.len(), 1);
         assert_eq!(out.errors[0].to_string(), "d.csv:4: field Method: unknown DCV method \"email\" (this pre-check covers http-01, dns-01, tls-alpn-01 and all)");
+
+        // Excel's Unicode Text: UTF-16 with tabs.
+        let mut out = Requests::default();
+        let mut utf16 = vec![0xFF, 0xFE];
+        for u in "Domain\tMethod\nwww.example.com\tdns-01\n".encode_utf16() {
+            utf16.extend(u.to_le_bytes());
+        }
+        read_domains("u.txt", &utf16, &[Method::Http01], &mut out);
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        assert_eq!(out.requests[0].method, Method::Dns01);
 
         // A spreadsheet's semicolons.
         let mut out = Requests::default();
