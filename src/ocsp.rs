@@ -20,8 +20,8 @@ const MAX_CHECKED: usize = 16_384;
 
 /// Judges staples and remembers whose signatures it checked: the nodes behind one load
 /// balancer staple one response for one certificate, which then costs one signature check
-/// (as a leaf's own check for trust), not one per node. Bounded; new entries stop at
-/// [`MAX_CHECKED`].
+/// (as a leaf's own check for trust), not one per node. Bounded: past 16,384 responses
+/// new ones are checked without being remembered.
 #[derive(Debug, Default)]
 pub struct StapleJudge {
     checked: std::sync::Mutex<std::collections::HashMap<[u8; 32], bool>>,
