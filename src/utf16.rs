@@ -174,6 +174,55 @@ impl<R: Read> Read for Utf16Reader<R> {
     }
 }
 
+/// Text read as UTF-8 whether it is UTF-8 or UTF-16 with a byte order mark, which the first
+/// read finds out: creating it reads nothing (a target list from a pipe is not waited for
+/// before the sweep starts).
+pub struct Utf8Text<R: Read> {
+    state: TextState<R>,
+}
+
+enum TextState<R: Read> {
+    Unread(R),
+    Plain(io::Chain<io::Cursor<Vec<u8>>, R>),
+    Utf16(Utf16Reader<io::Chain<io::Cursor<Vec<u8>>, R>>),
+    /// Only while switching.
+    Gone,
+}
+
+impl<R: Read> Utf8Text<R> {
+    /// Reads `inner`.
+    pub fn new(inner: R) -> Self {
+        Utf8Text {
+            state: TextState::Unread(inner),
+        }
+    }
+}
+
+impl<R: Read> Read for Utf8Text<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut first = Ok(0);
+        self.state = match std::mem::replace(&mut self.state, TextState::Gone) {
+            TextState::Unread(mut inner) => {
+                let mut head = Vec::with_capacity(2);
+                first = (&mut inner).take(2).read_to_end(&mut head);
+                let order = byte_order(&head);
+                let rest = io::Cursor::new(head).chain(inner);
+                match order {
+                    Some(little) => TextState::Utf16(Utf16Reader::new(rest, little)),
+                    None => TextState::Plain(rest),
+                }
+            }
+            other => other,
+        };
+        first?;
+        match &mut self.state {
+            TextState::Plain(r) => r.read(buf),
+            TextState::Utf16(r) => r.read(buf),
+            TextState::Unread(_) | TextState::Gone => Ok(0),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,6 +270,23 @@ mod tests {
             }
         }
         assert_eq!(byte_order(b"host"), None);
+    }
+
+    #[test]
+    fn utf8_text_tells_the_encoding_at_the_first_read() {
+        for (bytes, want) in [
+            (encoded("a.example\n", true), "a.example\n"),
+            (encoded("a.example\n", false), "a.example\n"),
+            (b"a.example\n".to_vec(), "a.example\n"),
+            (b"a".to_vec(), "a"),
+            (Vec::new(), ""),
+        ] {
+            let mut out = String::new();
+            Utf8Text::new(Trickle(&bytes, 1))
+                .read_to_string(&mut out)
+                .expect("text");
+            assert_eq!(out, want);
+        }
     }
 
     #[test]

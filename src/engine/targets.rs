@@ -383,20 +383,12 @@ impl TargetReader {
 
     /// Reads from any reader; `name` is used in error messages.
     pub fn from_reader(name: &str, r: Box<dyn Read + Send>, default_port: u16) -> Self {
-        let mut lines = BufReader::with_capacity(64 * 1024, r);
         // A list saved as Excel's "Unicode Text" is UTF-16: read as UTF-8 as it streams.
-        let order = lines.fill_buf().ok().and_then(crate::utf16::byte_order);
-        let lines: Box<dyn BufRead + Send> = match order {
-            Some(little) => Box::new(BufReader::with_capacity(
-                64 * 1024,
-                crate::utf16::Utf16Reader::new(lines, little),
-            )),
-            None => Box::new(lines),
-        };
+        let text = crate::utf16::Utf8Text::new(r);
         TargetReader {
             file: name.to_string(),
             default_port,
-            lines,
+            lines: Box::new(BufReader::with_capacity(64 * 1024, text)),
             line_no: 0,
             mode: None,
             buf: String::new(),
