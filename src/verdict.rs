@@ -2151,13 +2151,35 @@ fn identity_row(
     } else if !deployed.is_empty() && stale.is_empty() && next == "Nothing to do." {
         // Served wherever its names were scanned, while the records say it was not
         // deployed: the platform's state is wrong, and its next renewal starts from it.
-        let outdated = matches!(
-            e.deploy_status,
-            Some(DeployStatus::Failed | DeployStatus::RolledBack | DeployStatus::NotDeployed)
-        ) || (matches!(
-            e.deploy_status,
-            Some(DeployStatus::Pending | DeployStatus::ConfigPending)
-        ) && issued.is_some_and(|t| t <= p.now - p.grace_secs));
+        let not_deployed = |status: Option<DeployStatus>| {
+            matches!(
+                status,
+                Some(DeployStatus::Failed | DeployStatus::RolledBack | DeployStatus::NotDeployed)
+            ) || (matches!(
+                status,
+                Some(DeployStatus::Pending | DeployStatus::ConfigPending)
+            ) && issued.is_some_and(|t| t <= p.now - p.grace_secs))
+        };
+        // With a status per endpoint, only endpoints said not to have it count, and only
+        // when each of them was scanned serving it: an unscanned failed one proves nothing.
+        let outdated = match &e.deploy_by_target {
+            Some(per) => {
+                let against: Vec<&str> = per
+                    .iter()
+                    .filter(|(_, raw)| not_deployed(DeployStatus::from_raw(raw)))
+                    .map(|(t, _)| t.as_str())
+                    .collect();
+                !against.is_empty()
+                    && against.iter().all(|t| {
+                        deployed.iter().any(|at| {
+                            let name_port = at.rsplit_once('@').map_or(at.as_str(), |(np, _)| np);
+                            name_port.eq_ignore_ascii_case(t)
+                                || place_host(at).eq_ignore_ascii_case(t)
+                        })
+                    })
+            }
+            None => not_deployed(e.deploy_status),
+        };
         if let (true, Some(raw)) = (outdated, e.deploy_status_raw.as_deref()) {
             findings.push("deploy_status_outdated");
             next = format!("Served wherever its names were scanned, but the records show its deployment as \"{raw}\": correct the deployment status in the CLM (a manual installation, or a bot that reported wrongly).");
@@ -2991,6 +3013,33 @@ mod tests {
             "{}",
             c.detail
         );
+    }
+
+    #[test]
+    fn a_status_per_endpoint_is_outdated_only_where_the_failed_endpoint_was_scanned() {
+        let i = ids(r#"[
+            {"certificateId": "B", "serialNumber": "02",
+             "validityStart": "2026-04-01", "validityEnd": "2027-04-01",
+             "subjectAlternativeNamesByType": {"dNSName": ["a.x.com", "b.x.com"]},
+             "instances": [
+               {"hostname": "a.x.com", "port": 443, "deploymentStatus": "DEPLOYED"},
+               {"hostname": "b.x.com", "port": 8443, "deploymentStatus": "FAILED"}]}
+        ]"#);
+        let p = policy();
+        let serving_at = |hosts: &[(&str, u16)]| {
+            let mut serving = Serving::default();
+            for (host, port) in hosts {
+                let mut o = presenting(host, "10.0.0.1", "2", 1_775_001_600, 1_806_537_600);
+                o.port = *port;
+                serving.note(&judge_one(o, &i, &p).0);
+            }
+            identity_rows(&i, &serving, &p)
+        };
+        // Only the deployed endpoint was scanned: the failed one says nothing yet.
+        assert_eq!(serving_at(&[("a.x.com", 443)])[0].findings, "");
+        // The failed endpoint serves it too: the records are wrong.
+        let rows = serving_at(&[("a.x.com", 443), ("b.x.com", 8443)]);
+        assert_eq!(rows[0].findings, "deploy_status_outdated");
     }
 
     #[test]
