@@ -1645,6 +1645,13 @@ fn judge(
             next = format!("Nothing to do for the certificate; {fix}, then verify again.");
         }
     }
+    // The server's OCSP stapling needs attention even when the certificate is right.
+    if let Some((what, fix)) = stapling_fault(&o) {
+        detail.push_str(&format!(" {what}."));
+        if next == "Nothing to do." {
+            next = format!("Nothing to do for the certificate; {fix}, then verify again.");
+        }
+    }
     let mut all: Vec<String> = statuses.iter().map(|s| s.as_str().to_string()).collect();
     all.extend(o.findings.iter().map(|f| f.as_str().to_string()));
     all.extend(findings);
@@ -1738,6 +1745,34 @@ const DEPLOYMENT_SAID: [&str; 5] = [
     "deployment_stuck",
     "not_deployed_per_records",
 ];
+
+/// What is wrong with the server's OCSP stapling (a stapled response it cannot use, a stale
+/// one, none for a must-staple certificate), in words, and what fixes it.
+fn stapling_fault(o: &Observation) -> Option<(String, &'static str)> {
+    let info = o.ocsp.as_deref();
+    if o.findings.contains(&Finding::MustStapleMissing) {
+        Some((
+            "The certificate is marked must-staple, but the server staples no OCSP response: Firefox refuses it".into(),
+            "turn OCSP stapling on at the server (nginx: ssl_stapling on with a resolver; Apache: SSLUseStapling on; HAProxy: an .ocsp file beside the certificate), or reissue the certificate without must-staple",
+        ))
+    } else if o.findings.contains(&Finding::OcspInvalid) {
+        let why = info
+            .and_then(|i| i.problem.as_deref())
+            .unwrap_or("unusable");
+        Some((
+            format!("The server staples an OCSP response clients cannot use: {why}"),
+            "reload or restart the server so that it fetches the response for the certificate it serves (and check it reaches the CA's OCSP responder)",
+        ))
+    } else if o.findings.contains(&Finding::OcspStale) {
+        let next = info.and_then(|i| i.next_update.as_deref()).unwrap_or("?");
+        Some((
+            format!("The OCSP response the server staples expired at {next} (its nextUpdate): clients ignore it"),
+            "check that the server reaches the CA's OCSP responder to refresh its staple (firewall, proxy, resolver), or restart it",
+        ))
+    } else {
+        None
+    }
+}
 
 /// How the next step of an endpoint whose expired certificate has a renewal begins.
 const OUTAGE_FIRST: &str =
@@ -3080,6 +3115,49 @@ mod tests {
         assert_eq!(
             r.findings,
             "renewed_seen_nowhere;older_versions_served;deployment_pending"
+        );
+    }
+
+    #[test]
+    fn a_current_endpoint_with_a_stapling_fault_is_told_what_to_fix() {
+        let i = ids(&format!(
+            "{H}A,,a.x.com,01,2025-06-01,2026-12-20,CA,,Issued\n"
+        ));
+        let p = policy();
+        let with = |finding: Finding, info: Option<crate::model::OcspInfo>| {
+            let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
+            o.findings.push(finding);
+            o.ocsp = info.map(Box::new);
+            judge_one(o, &i, &p).0
+        };
+        let v = with(Finding::MustStapleMissing, None);
+        assert_eq!(v.status, Status::Current);
+        assert!(
+            v.next_step
+                .starts_with("Nothing to do for the certificate; turn OCSP stapling on"),
+            "{}",
+            v.next_step
+        );
+        let stale = crate::model::OcspInfo {
+            status: "good".into(),
+            verified: true,
+            this_update: None,
+            next_update: Some("2026-05-01T00:00:00Z".into()),
+            revoked_at: None,
+            reason: None,
+            problem: None,
+        };
+        let v = with(Finding::OcspStale, Some(stale));
+        assert!(
+            v.detail
+                .ends_with("The OCSP response the server staples expired at 2026-05-01T00:00:00Z (its nextUpdate): clients ignore it."),
+            "{}",
+            v.detail
+        );
+        assert!(
+            v.next_step.contains("reaches the CA's OCSP responder"),
+            "{}",
+            v.next_step
         );
     }
 
