@@ -12,6 +12,23 @@ pub fn byte_order(head: &[u8]) -> Option<bool> {
     }
 }
 
+/// A whole text as UTF-8 when it is UTF-16 with a byte order mark (`None` when it is not),
+/// or where it breaks.
+pub fn to_utf8(bytes: &[u8]) -> Option<Result<Vec<u8>, NotUtf16>> {
+    let little = byte_order(bytes)?;
+    let mut text = Vec::with_capacity(bytes.len() / 2);
+    Some(
+        match Utf16Reader::new(bytes, little).read_to_end(&mut text) {
+            Ok(_) => Ok(text),
+            Err(e) => Err(e
+                .get_ref()
+                .and_then(|e| e.downcast_ref::<NotUtf16>())
+                .copied()
+                .unwrap_or(NotUtf16 { byte: 0, line: 1 })),
+        },
+    )
+}
+
 /// Where a text stops being UTF-16 (a lone surrogate, an odd last byte): the byte and the
 /// line, as the error of a [`Utf16Reader`] carries it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

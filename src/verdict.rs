@@ -2,7 +2,7 @@
 //! each, and the status of every observed endpoint against them.
 
 use crate::inventory::index::KeyIndex;
-use crate::inventory::record::{DeployStatus, Record, RecordStatus};
+use crate::inventory::record::{target_names, DeployStatus, Record, RecordStatus};
 use crate::model::{CertInfo, ErrorClass, Finding, KeyFamily, Observation, OtherKey, SecondLook};
 use crate::timefmt::rfc3339_unix;
 use serde::{Deserialize, Serialize};
@@ -1089,8 +1089,16 @@ impl Serving {
 
 /// The host of a [`Serving`] place (`host:port@ip`).
 fn place_host(at: &str) -> &str {
+    place_host_port(at).0
+}
+
+/// The host and port of a [`Serving`] place (`host:port@ip`).
+fn place_host_port(at: &str) -> (&str, Option<u16>) {
     let name_port = at.rsplit_once('@').map_or(at, |(np, _)| np);
-    name_port.rsplit_once(':').map_or(name_port, |(n, _)| n)
+    match name_port.rsplit_once(':') {
+        Some((name, port)) => (name, port.parse().ok()),
+        None => (name_port, None),
+    }
 }
 
 /// The findings a verdict adds to the statuses that hold and the observation's trust
@@ -2207,9 +2215,8 @@ fn identity_row(
                 !against.is_empty()
                     && against.iter().all(|t| {
                         deployed.iter().any(|at| {
-                            let name_port = at.rsplit_once('@').map_or(at.as_str(), |(np, _)| np);
-                            name_port.eq_ignore_ascii_case(t)
-                                || place_host(at).eq_ignore_ascii_case(t)
+                            let (host, port) = place_host_port(at);
+                            port.is_some_and(|port| target_names(t, host, port))
                         })
                     })
             }

@@ -62,21 +62,11 @@ fn err(file: &str, line: u64, field: Option<&str>, reason: String) -> LineError 
 /// Reads a domain list from `bytes` (named `file` in errors); rows without a method get
 /// `default`.
 pub fn read_domains(file: &str, bytes: &[u8], default: &[Method], out: &mut Requests) {
-    if let Some(little) = crate::utf16::byte_order(bytes) {
-        use std::io::Read;
-        // Excel's "Unicode Text": decoded, then read as any list.
-        let mut text = Vec::with_capacity(bytes.len() / 2);
-        match crate::utf16::Utf16Reader::new(bytes, little).read_to_end(&mut text) {
-            Ok(_) => read_domains(file, &text, default, out),
-            Err(e) => {
-                let line = e
-                    .get_ref()
-                    .and_then(|e| e.downcast_ref::<crate::utf16::NotUtf16>())
-                    .map_or(1, |at| at.line);
-                out.errors.push(err(file, line, None, e.to_string()));
-            }
-        }
-        return;
+    // Excel's "Unicode Text": decoded, then read as any list.
+    match crate::utf16::to_utf8(bytes) {
+        Some(Ok(text)) => return read_domains(file, &text, default, out),
+        Some(Err(at)) => return out.errors.push(err(file, at.line, None, at.to_string())),
+        None => {}
     }
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,

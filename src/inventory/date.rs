@@ -145,20 +145,39 @@ fn slash_numbers(t: &str) -> Option<(u8, u8, i32)> {
     Some((a.parse().ok()?, b.parse().ok()?, y.parse().ok()?))
 }
 
-/// The order a slash date's own numbers settle: a first number over 12 can only be a day
-/// (day-first), a second one only a day (month-first). `None` for any other value.
+/// What a value's own numbers say of the order of slash dates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlashKind {
+    /// Not a slash date read either way (another writing, or numbers no date has).
+    Other,
+    /// A first number over 12 can only be a day (day-first), a second one only a day
+    /// (month-first).
+    Settles(SlashOrder),
+    /// Both numbers 12 or under: a date either way, its order has to come from elsewhere.
+    Open,
+}
+
+/// Reads a value's slash numbers once, for what they say of the order.
+pub fn slash_kind(raw: &str) -> SlashKind {
+    match slash_numbers(raw.trim()) {
+        Some((a, b, _)) if a > 12 && b <= 12 => SlashKind::Settles(SlashOrder::DayFirst),
+        Some((a, b, _)) if b > 12 && a <= 12 => SlashKind::Settles(SlashOrder::MonthFirst),
+        Some((a, b, _)) if (1..=12).contains(&a) && (1..=12).contains(&b) => SlashKind::Open,
+        _ => SlashKind::Other,
+    }
+}
+
+/// The order a slash date's own numbers settle ([`SlashKind::Settles`]).
 pub fn slash_evidence(raw: &str) -> Option<SlashOrder> {
-    match slash_numbers(raw.trim())? {
-        (a, b, _) if a > 12 && b <= 12 => Some(SlashOrder::DayFirst),
-        (a, b, _) if b > 12 && a <= 12 => Some(SlashOrder::MonthFirst),
+    match slash_kind(raw) {
+        SlashKind::Settles(order) => Some(order),
         _ => None,
     }
 }
 
-/// Whether the value is a slash date that reads as a date either way (both numbers 12 or
-/// under), so its order has to come from elsewhere.
+/// Whether the value is a slash date that reads as a date either way ([`SlashKind::Open`]).
 pub fn slash_open(raw: &str) -> bool {
-    matches!(slash_numbers(raw.trim()), Some((a, b, _)) if (1..=12).contains(&a) && (1..=12).contains(&b))
+    slash_kind(raw) == SlashKind::Open
 }
 
 fn parse_slash(t: &str, order: Option<SlashOrder>) -> Result<When, String> {

@@ -2,7 +2,7 @@
 //! or CSV) and generic CLM CSV exports from their content, maps headers by alias, and turns
 //! every row into a [`Record`] or an [`InventoryError`] naming file, line and field.
 
-use super::date::{parse_date, slash_evidence, slash_open, SlashOrder, When};
+use super::date::{parse_date, slash_kind, SlashKind, SlashOrder, When};
 use super::record::{DeployStatus, PerTarget, Record, RecordStatus};
 use super::serial::{parse_serial, SerialBase};
 use serde_json::value::RawValue;
@@ -408,24 +408,17 @@ fn count_rows(r: &mut impl Read) -> io::Result<usize> {
 
 /// Reads one file's content.
 pub fn load_bytes(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded) {
-    if let Some(little) = crate::utf16::byte_order(bytes) {
-        let mut text = Vec::with_capacity(bytes.len() / 2);
-        match crate::utf16::Utf16Reader::new(bytes, little).read_to_end(&mut text) {
-            Ok(_) => load_bytes(file, &text, opts, out),
-            Err(e) => {
-                let at = e
-                    .get_ref()
-                    .and_then(|e| e.downcast_ref::<crate::utf16::NotUtf16>())
-                    .copied();
-                out.errors.push(InventoryError {
-                    file: file.into(),
-                    line: at.map_or(1, |a| a.line),
-                    field: None,
-                    reason: format!("{e}: export the file again"),
-                });
-            }
+    match crate::utf16::to_utf8(bytes) {
+        Some(Ok(text)) => return load_bytes(file, &text, opts, out),
+        Some(Err(at)) => {
+            return out.errors.push(InventoryError {
+                file: file.into(),
+                line: at.line,
+                field: None,
+                reason: format!("{at}: export the file again"),
+            })
         }
-        return;
+        None => {}
     }
     let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
     let first = first_byte(bytes);
@@ -1105,7 +1098,9 @@ fn load_csv(
 /// A `;`-list of deployment statuses that pairs with the record's targets one by one (a
 /// JSON list of instances, flattened), as each target's own status.
 fn per_target(targets: &[String], statuses: Option<&str>) -> Option<PerTarget> {
-    let statuses: Vec<&str> = statuses?.split(';').map(str::trim).collect();
+    // Most records have one status or none: no list to pair, and nothing allocated.
+    let statuses = statuses.filter(|s| s.contains(';') && targets.len() > 1)?;
+    let statuses: Vec<&str> = statuses.split(';').map(str::trim).collect();
     (statuses.len() > 1 && statuses.len() == targets.len()).then(|| {
         targets
             .iter()
@@ -1166,7 +1161,8 @@ impl SlashDates {
         if declared.is_some() {
             return parse_date(raw, declared);
         }
-        if let Some(own) = slash_evidence(raw) {
+        let kind = slash_kind(raw);
+        if let SlashKind::Settles(own) = kind {
             match &self.settled {
                 Some((order, at, was)) if *order != own => {
                     return Err(format!(
@@ -1178,7 +1174,7 @@ impl SlashDates {
             }
             return parse_date(raw, Some(own));
         }
-        if slash_open(raw) {
+        if kind == SlashKind::Open {
             if let Some((order, ..)) = &self.settled {
                 return parse_date(raw, Some(*order));
             }

@@ -264,10 +264,7 @@ impl Record {
             .deploy_by_target
             .iter()
             .flatten()
-            .find(|(t, _)| match t.rsplit_once(':') {
-                Some((h, p)) => h.eq_ignore_ascii_case(host) && p.parse() == Ok(port),
-                None => t.eq_ignore_ascii_case(host),
-            });
+            .find(|(t, _)| target_names(t, host, port));
         match own {
             Some((_, raw)) => (DeployStatus::from_raw(raw), Some(raw)),
             None => (self.deploy_status, self.deploy_status_raw.as_deref()),
@@ -294,6 +291,15 @@ impl Record {
         let na = self.not_after.map(|w| w.unix).unwrap_or(i64::MIN);
         let od = self.order_date.map(|w| w.unix).unwrap_or(i64::MIN);
         (nb, na, od)
+    }
+}
+
+/// Whether deployment target `t` (`host:port`, or a bare `host` for any port) names `host`
+/// on `port`.
+pub fn target_names(t: &str, host: &str, port: u16) -> bool {
+    match t.rsplit_once(':') {
+        Some((h, p)) => h.eq_ignore_ascii_case(host) && p.parse() == Ok(port),
+        None => t.eq_ignore_ascii_case(host),
     }
 }
 
