@@ -589,23 +589,29 @@ impl Identities {
         })
     }
 
-    /// The newest eligible member of identity `id`, preferring members that cover `host`.
+    /// The newest eligible member of identity `id`, preferring members that cover `host`, and
+    /// among those the ones not expired.
+    ///
+    /// Expiry comes before issue order because a later version can expire first (a
+    /// short-lived reissue, a test certificate): the version valid today is what an
+    /// endpoint should serve, not the later one that lapsed. Only when every version has
+    /// expired is the latest expired one the newest.
     pub fn newest(&self, id: usize, host: Option<&str>, now: i64) -> Option<usize> {
-        let eligible = self.members[id]
-            .iter()
-            .rev()
-            .copied()
-            .filter(|&i| self.eligible(i, now));
+        let eligible = || {
+            self.members[id]
+                .iter()
+                .rev()
+                .copied()
+                .filter(move |&i| self.eligible(i, now))
+        };
+        let live = |i: &usize| self.records[*i].not_after.is_none_or(|w| w.unix >= now);
         if let Some(h) = host {
-            if let Some(i) = eligible.clone().find(|&i| self.records[i].covers(h)) {
+            let covering = || eligible().filter(move |&i| self.records[i].covers(h));
+            if let Some(i) = covering().find(live).or_else(|| covering().next()) {
                 return Some(i);
             }
         }
-        self.members[id]
-            .iter()
-            .rev()
-            .copied()
-            .find(|&i| self.eligible(i, now))
+        eligible().find(live).or_else(|| eligible().next())
     }
 
     /// The record of a presented certificate: by fingerprint, then serial (with its date
@@ -675,6 +681,22 @@ impl Identities {
             .into_iter()
             .filter_map(|id| self.newest(id, Some(host), now))
             .filter(|&i| self.records[i].covers(host))
+            .reduce(|a, b| if self.is_newer(b, a) { b } else { a })
+    }
+
+    /// The newest certificate of the records, other than serial `served`, that covers `host`
+    /// and may be served today (eligible and not expired), in any identity of the name.
+    fn valid_for_host(&self, host: &str, served: &str, now: i64) -> Option<usize> {
+        self.identities_for_host(host)
+            .into_iter()
+            .flat_map(|id| self.members[id].iter().copied())
+            .filter(|&i| {
+                let r = &self.records[i];
+                self.eligible(i, now)
+                    && r.covers(host)
+                    && r.not_after.is_none_or(|w| w.unix >= now)
+                    && r.serial_hex() != Some(served)
+            })
             .reduce(|a, b| if self.is_newer(b, a) { b } else { a })
     }
 
@@ -1210,6 +1232,8 @@ fn judge(
     // The identity's latest version, expired itself; a later version that cannot be deployed.
     let mut lapsed: Option<usize> = None;
     let mut unusable: Option<usize> = None;
+    // A renewal to deploy was named (the endpoint is `renewed_not_deployed` or pending).
+    let mut names_renewal = false;
     let matched = ids.match_cert(&c, &host);
     let mut expected_idx = None;
     let expired = p.now > c.not_after_unix;
@@ -1281,6 +1305,7 @@ fn judge(
                 tie = ids.tied_with(ri, &host, p.now);
             }
             if let Some(ei) = renewal {
+                names_renewal = true;
                 let e = &ids.records[ei];
                 let issued = e.issued_at().unwrap_or(i64::MIN);
                 // No grace for an outage: once the served certificate has expired, clients
@@ -1622,6 +1647,29 @@ fn judge(
                 "Nothing to do yet. Before this certificate expires ({}): {step}",
                 c.not_after
             );
+        }
+    }
+    // Served expired or revoked with no renewal to deploy, while the records hold another
+    // certificate for the name valid today (an older version, another identity's): deploying
+    // it ends the outage now, whatever the identity needs besides.
+    if (expired || statuses.contains(&Status::Revoked)) && !names_renewal {
+        if let Some(k) = ids.valid_for_host(&host, &c.serial, p.now) {
+            let k = &ids.records[k];
+            if !next.contains(&format!("record {}", k.record_id)) {
+                let until = k
+                    .not_after
+                    .map(|w| rfc3339_unix(w.unix))
+                    .unwrap_or_else(|| "?".into());
+                let serial = k.serial_hex().unwrap_or("?");
+                detail.push_str(&format!(
+                    " Record {} (serial {serial}, valid until {until}) covers {host} and is valid today.",
+                    k.record_id
+                ));
+                next = format!(
+                    "Deploy the certificate of record {} (serial {serial}) now and reload the service: it is valid until {until}. Then: {next}",
+                    k.record_id
+                );
+            }
         }
     }
     // A certificate read from an unfinished handshake: the server's TLS needs attention
@@ -3944,5 +3992,339 @@ mod tests {
         let api = rows.iter().find(|r| r.names == "api.example.com").unwrap();
         assert_eq!(api.findings, "no_valid_certificate");
         assert!(api.next_step.contains("R1 revoked"), "{}", api.next_step);
+    }
+
+    #[test]
+    fn a_renewal_valid_today_is_named_though_a_later_version_lapsed_first() {
+        // R3, issued after R2 with a short validity, has expired; R2 is valid until July.
+        // The endpoint's outage is fixed by deploying R2, not by ordering a certificate.
+        let i = ids(&format!(
+            "{H}R0,,h.x.com,A0,2025-05-08,2026-03-09,CA,,Issued\n\
+             R2,,h.x.com,A2,2025-08-08,2026-07-19,CA,,Issued\n\
+             R3,,h.x.com,A3,2025-09-18,2026-03-23,CA,,Issued\n"
+        ));
+        let p = policy();
+        let (v, _) = judge_one(
+            presenting("h.x.com", "10.0.0.1", "A0", 1_746_662_400, 1_773_014_400),
+            &i,
+            &p,
+        );
+        assert_eq!(v.status, Status::RenewedNotDeployed, "{v:#?}");
+        let expected = v.expected.as_ref().and_then(|e| e.serial.as_deref());
+        assert_eq!(expected, Some("A2"));
+        assert!(v.next_step.starts_with(OUTAGE_FIRST), "{}", v.next_step);
+        // The records report shows R2 as the identity's certificate, R0's endpoint as stale.
+        let mut serving = Serving::default();
+        serving.note(&v);
+        let rows = identity_rows(&i, &serving, &p);
+        assert_eq!(rows[0].newest_serial, "A2");
+        assert_eq!(rows[0].stale_at, "h.x.com:443@10.0.0.1 (serial A0)");
+    }
+
+    #[test]
+    fn an_outage_is_told_of_a_valid_certificate_the_records_hold() {
+        // Served R2 has expired; its renewal R3 was revoked; R1, older, is valid a few more
+        // days: deploy it now, then order the replacement.
+        let i = ids(&format!(
+            "{H}R1,,h.x.com,A1,2025-05-15,2026-06-03,CA,,Issued\n\
+             R2,,h.x.com,A2,2025-11-26,2026-03-15,CA,,Issued\n\
+             R3,,h.x.com,A3,2025-12-24,2026-08-06,CA,,Revoked\n"
+        ));
+        let p = policy();
+        let (v, _) = judge_one(
+            presenting("h.x.com", "10.0.0.1", "A2", 1_764_115_200, 1_773_532_800),
+            &i,
+            &p,
+        );
+        assert_eq!(v.status, Status::Expired, "{v:#?}");
+        assert!(v.findings.iter().any(|f| f == "renewal_revoked"));
+        assert!(
+            v.next_step.starts_with(
+                "Deploy the certificate of record R1 (serial A1) now and reload the service: it is valid until 2026-06-03T00:00:00Z. Then: Order a replacement for the revoked renewal"
+            ),
+            "{}",
+            v.next_step
+        );
+        assert!(
+            v.detail.contains("Record R1 (serial A1, valid until"),
+            "{}",
+            v.detail
+        );
+        // Nothing valid to fall back on: the step is the identity's alone.
+        let i = ids(&format!(
+            "{H}R2,,h.x.com,A2,2025-11-26,2026-03-15,CA,,Issued\n\
+             R3,,h.x.com,A3,2025-12-24,2026-08-06,CA,,Revoked\n"
+        ));
+        let (v, _) = judge_one(
+            presenting("h.x.com", "10.0.0.1", "A2", 1_764_115_200, 1_773_532_800),
+            &i,
+            &p,
+        );
+        assert!(
+            v.next_step.starts_with("Order a replacement"),
+            "{}",
+            v.next_step
+        );
+    }
+
+    /// A small deterministic generator (xorshift64*): the scenarios below must be the same
+    /// on every run, so that a failure can be read and replayed.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+        fn pick<'a>(&mut self, of: &[&'a str]) -> &'a str {
+            of[self.below(of.len() as u64) as usize]
+        }
+    }
+
+    /// One generated version of `h.x.com`'s certificate, as the test reads it back.
+    struct Version {
+        serial: String,
+        not_before: i64,
+        not_after: i64,
+        status: &'static str,
+    }
+
+    #[test]
+    fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
+        // Thousands of histories of one name: versions with distinct issue dates, some
+        // revoked, cancelled, still pending, marked replaced, expired or valid only later,
+        // with every deployment status; the endpoint serves one of them or a certificate
+        // in no record. Whatever the verdict, it must not contradict what the records and the
+        // served certificate plainly say. Each assertion names the scenario's seed.
+        const DAY: i64 = 86_400;
+        let p = policy();
+        let statuses = [
+            "Issued",
+            "Issued",
+            "Issued",
+            "Issued",
+            "Revoked",
+            "Cancelled",
+            "Pending",
+            "Superseded",
+            "Expired",
+        ];
+        let deploys = [
+            "",
+            "",
+            "Deployed",
+            "Deployment Failed",
+            "Pending",
+            "Rolled back",
+        ];
+        for seed in 1..=3000u64 {
+            let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+            let mut csv = String::from(
+                "Certificate ID,SANs,Serial,Valid From,Valid To,Issuer,Status,Deployment Status,Renewal Of\n",
+            );
+            // The name's own certificates (R0, R1, ...) and, in a third of the scenarios, a
+            // wildcard's (W0, ...) that covers it too: two identities of one name.
+            let mut lineages: Vec<(&str, Vec<Version>)> = vec![("R", Vec::new())];
+            if rng.below(3) == 0 {
+                lineages.push(("W", Vec::new()));
+            }
+            for (l, (prefix, versions)) in lineages.iter_mut().enumerate() {
+                let n = 1 + rng.below(if l == 0 { 4 } else { 2 }) as usize;
+                // Issue dates at least a day apart, so that dates alone order every pair;
+                // links, where given, agree with them. A renewal may add a name, never drop
+                // one.
+                let mut start = p.now - DAY * (30 + rng.below(700) as i64);
+                let mut names = if l == 0 { "h.x.com" } else { "*.x.com" };
+                for k in 0..n {
+                    start += DAY * (1 + rng.below(200) as i64);
+                    let not_before = start + rng.below(DAY as u64 / 2) as i64;
+                    let not_after = not_before + DAY * (7 + rng.below(400) as i64);
+                    let status = rng.pick(&statuses);
+                    let serial = format!("{:X}", 0xA000 + seed * 16 + (l * 8 + k) as u64);
+                    if l == 0 && rng.below(5) == 0 {
+                        names = "h.x.com;w.x.com";
+                    }
+                    let link = match k {
+                        0 => String::new(),
+                        _ if rng.below(2) == 0 => format!("{prefix}{}", k - 1),
+                        _ => String::new(),
+                    };
+                    csv.push_str(&format!(
+                        "{prefix}{k},{names},{serial},{},{},CA,{status},{},{link}\n",
+                        rfc3339_unix(not_before),
+                        rfc3339_unix(not_after),
+                        rng.pick(&deploys)
+                    ));
+                    versions.push(Version {
+                        serial,
+                        not_before,
+                        not_after,
+                        status,
+                    });
+                }
+            }
+            let i = ids(&csv);
+            let identities = i.members.iter().filter(|m| !m.is_empty()).count();
+            assert_eq!(identities, lineages.len(), "seed {seed}\n{csv}");
+            // Served: a version of either lineage, or a certificate in no record.
+            let count: usize = lineages.iter().map(|(_, v)| v.len()).sum();
+            let mut pick = rng.below(count as u64 + 1) as usize;
+            let mut served = None;
+            for (l, (_, versions)) in lineages.iter().enumerate() {
+                if pick < versions.len() {
+                    served = Some((l, pick));
+                    break;
+                }
+                pick -= versions.len();
+            }
+            let (serial, nb, na) = match served {
+                Some((l, k)) => {
+                    let v = &lineages[l].1[k];
+                    (v.serial.clone(), v.not_before, v.not_after)
+                }
+                None => {
+                    let nb = p.now - DAY * rng.below(500) as i64;
+                    (
+                        "FFFF01".to_string(),
+                        nb,
+                        nb + DAY * (1 + rng.below(500) as i64),
+                    )
+                }
+            };
+            let (v, _) = judge_one(presenting("h.x.com", "10.0.0.1", &serial, nb, na), &i, &p);
+            let why = format!("seed {seed}: served {serial}\n{csv}-> {v:#?}");
+            assert!(!v.detail.is_empty() && !v.next_step.is_empty(), "{why}");
+            let expired = p.now > na;
+            let has = |f: &str| v.findings.iter().any(|x| x == f);
+            for f in &v.findings {
+                assert!(
+                    Status::parse(f).is_some()
+                        || Finding::ALL.iter().any(|x| x.as_str() == f)
+                        || VERDICT_FINDINGS.contains(&f.as_str()),
+                    "{f} is in no vocabulary; {why}"
+                );
+            }
+            // What the records offer in place of the served one: an issued version valid
+            // now by its dates (an export's "Expired" may be stale; its dates decide).
+            let usable = |w: &Version| {
+                matches!(w.status, "Issued" | "Expired")
+                    && w.not_before <= p.now
+                    && p.now < w.not_after
+            };
+            // An outage with a valid certificate in the records: the verdict names one.
+            let valid: Vec<String> = lineages
+                .iter()
+                .flat_map(|(prefix, versions)| {
+                    versions
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, w)| usable(w))
+                        .map(move |(k, _)| format!("{prefix}{k}"))
+                })
+                .collect();
+            if expired && !valid.is_empty() {
+                assert!(
+                    valid
+                        .iter()
+                        .any(|id| v.next_step.contains(id.as_str())
+                            || v.detail.contains(id.as_str())),
+                    "{valid:?} valid; {why}"
+                );
+            }
+            let Some((l, served)) = served else {
+                assert_eq!(v.matched, None, "{why}");
+                assert!(
+                    matches!(v.status, Status::Unmanaged | Status::Expired),
+                    "{why}"
+                );
+                continue;
+            };
+            let (prefix, versions) = &lineages[l];
+            let m = &versions[served];
+            assert_eq!(
+                v.matched.as_ref().and_then(|r| r.serial.as_deref()),
+                Some(m.serial.as_str()),
+                "{why}"
+            );
+            let later_usable = versions[served + 1..].iter().any(usable);
+            if later_usable {
+                assert!(
+                    matches!(
+                        v.status,
+                        Status::RenewedNotDeployed | Status::DeploymentPending
+                    ),
+                    "a usable later version exists; {why}"
+                );
+            }
+            match v.status {
+                Status::RenewedNotDeployed | Status::DeploymentPending => {
+                    let ei = v.expected.as_ref().and_then(|e| {
+                        versions
+                            .iter()
+                            .position(|w| Some(w.serial.as_str()) == e.serial.as_deref())
+                    });
+                    // A replaced record without its successor in the export names none.
+                    if has("successor_not_in_records") {
+                        assert_eq!(m.status, "Superseded", "{why}");
+                    } else {
+                        let Some(ei) = ei else {
+                            panic!("no renewal of its own identity named; {why}")
+                        };
+                        assert!(ei > served && usable(&versions[ei]), "{why}");
+                        // The newest usable one, not any later one.
+                        assert!(!versions[ei + 1..].iter().any(usable), "{why}");
+                    }
+                    if v.status == Status::DeploymentPending {
+                        assert!(!expired, "no grace for an outage; {why}");
+                    }
+                }
+                Status::Current => {
+                    assert!(!expired && m.status != "Revoked", "{why}");
+                    assert!(na - p.now > p.renewal_window_secs, "{why}");
+                    assert!(v.next_step.starts_with("Nothing to do"), "{why}");
+                }
+                Status::ExpiringSoon => {
+                    assert!(!expired && na - p.now <= p.renewal_window_secs, "{why}");
+                }
+                Status::Revoked => assert_eq!(m.status, "Revoked", "{why}"),
+                Status::Expired => assert!(expired, "{why}"),
+                other => panic!("{other} for a served certificate of the records; {why}"),
+            }
+            if expired {
+                assert!(
+                    matches!(
+                        v.status,
+                        Status::RenewedNotDeployed | Status::Revoked | Status::Expired
+                    ),
+                    "{why}"
+                );
+            }
+            if m.status == "Revoked" {
+                assert!(has("revoked"), "{why}");
+            }
+            // The records report shows each identity's version valid today, and the endpoint
+            // where it stands: serving it, or serving an older one.
+            let mut serving = Serving::default();
+            serving.note(&v);
+            let rows = identity_rows(&i, &serving, &p);
+            assert_eq!(rows.len(), lineages.len(), "{why}");
+            if let Some(k) = versions.iter().rposition(usable) {
+                let row = rows
+                    .iter()
+                    .find(|r| r.newest_record_id.starts_with(prefix))
+                    .unwrap_or_else(|| panic!("no row for {prefix}; {why}\n{rows:#?}"));
+                assert_eq!(row.newest_serial, versions[k].serial, "{why}\n{row:#?}");
+                if served < k {
+                    assert!(!row.stale_at.is_empty(), "{why}\n{row:#?}");
+                } else if served == k {
+                    assert!(!row.deployed_at.is_empty(), "{why}\n{row:#?}");
+                }
+            }
+        }
     }
 }
