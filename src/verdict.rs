@@ -962,24 +962,41 @@ fn renewal_served_beside<'a>(
 /// Partial rollouts: endpoints of one name (host and port) that disagree, one load-balancer
 /// member still serving the old certificate. Endpoints are noted as they are judged; once all
 /// are in, [`Rollout::annotate`] tells each how many of its name's endpoints serve the expected
-/// certificate and marks the stale ones. Holds two counts per name, not the verdicts.
+/// certificate and marks the stale ones. Holds counts per name, not the verdicts.
 #[derive(Debug, Default)]
 pub struct Rollout {
-    /// Per name and port: endpoints that presented a certificate, and of those the ones
-    /// serving the expected one.
-    names: HashMap<(String, u16), (usize, usize)>,
+    names: HashMap<(String, u16), NameCounts>,
+}
+
+/// One name's endpoints: how many presented a certificate, and how many serve the one they
+/// should, per serial of it.
+#[derive(Debug, Default)]
+struct NameCounts {
+    total: usize,
+    current: usize,
+    /// Usually one serial; two identities covering the name (a wildcard beside a dedicated
+    /// certificate) may each be served as expected.
+    by_serial: Vec<(String, usize)>,
 }
 
 impl Rollout {
     /// Counts `v` (judged by [`judge_one`], which said whether it `serves_expected`).
     pub fn note(&mut self, v: &Verdict, serves_expected: bool) {
-        if v.observation.cert.is_some() {
-            let e = self
-                .names
-                .entry((v.observation.host.clone(), v.observation.port))
-                .or_default();
-            e.0 += 1;
-            e.1 += usize::from(serves_expected);
+        if v.observation.cert.is_none() {
+            return;
+        }
+        let e = self
+            .names
+            .entry((v.observation.host.clone(), v.observation.port))
+            .or_default();
+        e.total += 1;
+        let serial = v.expected.as_ref().and_then(|r| r.serial.as_deref());
+        if let (true, Some(serial)) = (serves_expected, serial) {
+            e.current += 1;
+            match e.by_serial.iter_mut().find(|(s, _)| s == serial) {
+                Some((_, n)) => *n += 1,
+                None => e.by_serial.push((serial.to_string(), 1)),
+            }
         }
     }
 
@@ -989,13 +1006,23 @@ impl Rollout {
             return;
         }
         let key = (v.observation.host.clone(), v.observation.port);
-        let Some(&(total, current)) = self.names.get(&key) else {
+        let Some(counts) = self.names.get(&key) else {
             return;
         };
+        let total = counts.total;
         if total < 2 {
             return;
         }
-        v.name_endpoints_current = Some(format!("{current}/{total}"));
+        v.name_endpoints_current = Some(format!("{}/{total}", counts.current));
+        // Only the endpoints serving this one's expected certificate make it a rollout this
+        // node missed: others serving another identity's certificate for the name (the
+        // wildcard beside a dedicated one) say nothing of its deployment.
+        let expected = v.expected.as_ref().and_then(|r| r.serial.as_deref());
+        let current = counts
+            .by_serial
+            .iter()
+            .find(|(s, _)| Some(s.as_str()) == expected)
+            .map_or(0, |(_, n)| *n);
         // A node left with a certificate the records do not hold, where the others serve
         // the managed one (the post-deployment check against the PEM just deployed), is
         // as stale as one left with an older version.
@@ -1009,8 +1036,8 @@ impl Rollout {
         if stale && current > 0 {
             v.findings.push("partial_rollout".into());
             v.detail.push_str(&format!(
-                " Partial rollout: {current} of {total} endpoints of {}:{} serve the new certificate.",
-                v.observation.host, v.observation.port
+                " Partial rollout: {current} of {total} endpoints of {}:{} serve the new certificate (serial {}).",
+                v.observation.host, v.observation.port, expected.unwrap_or("?")
             ));
             // The renewal reached the other nodes, so the bot and the profile work: what
             // is left is this node, unless the records said more (`deployment_said`).
@@ -2958,7 +2985,7 @@ mod tests {
         );
         assert!(
             vs[1].detail.ends_with(
-                "Partial rollout: 1 of 2 endpoints of a.x.com:443 serve the new certificate."
+                "Partial rollout: 1 of 2 endpoints of a.x.com:443 serve the new certificate (serial B)."
             ),
             "{}",
             vs[1].detail
@@ -4173,30 +4200,70 @@ mod tests {
             assert_eq!(identities, lineages.len(), "seed {seed}\n{csv}");
             // Served: a version of either lineage, or a certificate in no record.
             let count: usize = lineages.iter().map(|(_, v)| v.len()).sum();
-            let mut pick = rng.below(count as u64 + 1) as usize;
-            let mut served = None;
-            for (l, (_, versions)) in lineages.iter().enumerate() {
-                if pick < versions.len() {
-                    served = Some((l, pick));
-                    break;
+            let pick = |rng: &mut Rng| {
+                let mut pick = rng.below(count as u64 + 1) as usize;
+                for (l, (_, versions)) in lineages.iter().enumerate() {
+                    if let Some(v) = versions.get(pick) {
+                        return (v.serial.clone(), v.not_before, v.not_after, Some((l, pick)));
+                    }
+                    pick -= versions.len();
                 }
-                pick -= versions.len();
-            }
-            let (serial, nb, na) = match served {
-                Some((l, k)) => {
-                    let v = &lineages[l].1[k];
-                    (v.serial.clone(), v.not_before, v.not_after)
-                }
-                None => {
-                    let nb = p.now - DAY * rng.below(500) as i64;
-                    (
-                        "FFFF01".to_string(),
-                        nb,
-                        nb + DAY * (1 + rng.below(500) as i64),
-                    )
-                }
+                let nb = p.now - DAY * rng.below(500) as i64;
+                let na = nb + DAY * (1 + rng.below(500) as i64);
+                (format!("FFFF{:02X}", rng.below(3)), nb, na, None)
             };
-            let (v, _) = judge_one(presenting("h.x.com", "10.0.0.1", &serial, nb, na), &i, &p);
+            // As the trust judge would find them.
+            let observe = |ip: &str, serial: &str, nb: i64, na: i64| {
+                let mut o = presenting("h.x.com", ip, serial, nb, na);
+                if na < p.now {
+                    o.findings.push(Finding::Expired);
+                }
+                if nb > p.now {
+                    o.findings.push(Finding::NotYetValid);
+                }
+                o
+            };
+            let (serial, nb, na, served) = pick(&mut rng);
+            let (v, serves) = judge_one(observe("10.0.0.1", &serial, nb, na), &i, &p);
+            // Other members of the name's load balancer serve what they serve; a partial
+            // rollout is told where, and only where, another member serves this one's
+            // expected certificate as its own expected one.
+            let mut nodes = vec![(v.clone(), serves)];
+            for ip in ["10.0.0.2", "10.0.0.3"]
+                .into_iter()
+                .take(rng.below(3) as usize)
+            {
+                let (s, nb, na, _) = pick(&mut rng);
+                nodes.push(judge_one(observe(ip, &s, nb, na), &i, &p));
+            }
+            let mut rollout = Rollout::default();
+            for (n, serves) in &nodes {
+                rollout.note(n, *serves);
+            }
+            let serial_of = |n: &Verdict| n.observation.cert.as_ref().map(|c| c.serial.clone());
+            let current = nodes.iter().filter(|(_, s)| *s).count();
+            for k in 0..nodes.len() {
+                let mut n = nodes[k].0.clone();
+                rollout.annotate(&mut n);
+                let why = format!("seed {seed}: node {k}\n{csv}-> {nodes:#?}\n-> {n:#?}");
+                if nodes.len() > 1 {
+                    let said = format!("{current}/{}", nodes.len());
+                    assert_eq!(n.name_endpoints_current, Some(said), "{why}");
+                }
+                let expected = n.expected.as_ref().and_then(|e| e.serial.clone());
+                let elsewhere = nodes.iter().enumerate().any(|(j, (o, serves))| {
+                    j != k && *serves && expected.is_some() && serial_of(o) == expected
+                });
+                let partial = n.findings.iter().any(|f| f == "partial_rollout");
+                assert!(!partial || elsewhere, "partial rollout told; {why}");
+                if matches!(
+                    n.status,
+                    Status::RenewedNotDeployed | Status::DeploymentPending
+                ) && elsewhere
+                {
+                    assert!(partial, "partial rollout not told; {why}");
+                }
+            }
             let why = format!("seed {seed}: served {serial}\n{csv}-> {v:#?}");
             assert!(!v.detail.is_empty() && !v.next_step.is_empty(), "{why}");
             let expired = p.now > na;
@@ -4293,6 +4360,8 @@ mod tests {
                 }
                 Status::Revoked => assert_eq!(m.status, "Revoked", "{why}"),
                 Status::Expired => assert!(expired, "{why}"),
+                // Deployed before its notBefore.
+                Status::Untrusted => assert!(nb > p.now, "{why}"),
                 other => panic!("{other} for a served certificate of the records; {why}"),
             }
             if expired {
