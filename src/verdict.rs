@@ -4119,6 +4119,7 @@ mod tests {
         not_before: i64,
         not_after: i64,
         status: &'static str,
+        deploy: &'static str,
     }
 
     #[test]
@@ -4149,6 +4150,9 @@ mod tests {
             "Pending",
             "Rolled back",
         ];
+        // Which statuses and findings the scenarios reached: the generator must reach what
+        // it claims to test.
+        let mut reached = std::collections::BTreeMap::<String, usize>::new();
         for seed in 1..=3000u64 {
             let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
             let mut csv = String::from(
@@ -4169,6 +4173,12 @@ mod tests {
                 let mut names = if l == 0 { "h.x.com" } else { "*.x.com" };
                 for k in 0..n {
                     start += DAY * (1 + rng.below(200) as i64);
+                    // Now and then a renewal issued in the last two days: around the
+                    // grace period.
+                    let recent = p.now - rng.below(2 * DAY as u64) as i64;
+                    if k > 0 && rng.below(3) == 0 && recent > start {
+                        start = recent;
+                    }
                     let not_before = start + rng.below(DAY as u64 / 2) as i64;
                     let not_after = not_before + DAY * (7 + rng.below(400) as i64);
                     let status = rng.pick(&statuses);
@@ -4181,17 +4191,18 @@ mod tests {
                         _ if rng.below(2) == 0 => format!("{prefix}{}", k - 1),
                         _ => String::new(),
                     };
+                    let deploy = rng.pick(&deploys);
                     csv.push_str(&format!(
-                        "{prefix}{k},{names},{serial},{},{},CA,{status},{},{link}\n",
+                        "{prefix}{k},{names},{serial},{},{},CA,{status},{deploy},{link}\n",
                         rfc3339_unix(not_before),
                         rfc3339_unix(not_after),
-                        rng.pick(&deploys)
                     ));
                     versions.push(Version {
                         serial,
                         not_before,
                         not_after,
                         status,
+                        deploy,
                     });
                 }
             }
@@ -4255,6 +4266,9 @@ mod tests {
                     j != k && *serves && expected.is_some() && serial_of(o) == expected
                 });
                 let partial = n.findings.iter().any(|f| f == "partial_rollout");
+                if partial {
+                    *reached.entry("partial_rollout".into()).or_default() += 1;
+                }
                 assert!(!partial || elsewhere, "partial rollout told; {why}");
                 if matches!(
                     n.status,
@@ -4265,6 +4279,9 @@ mod tests {
                 }
             }
             let why = format!("seed {seed}: served {serial}\n{csv}-> {v:#?}");
+            for f in v.findings.iter().chain([&v.status.as_str().to_string()]) {
+                *reached.entry(f.clone()).or_default() += 1;
+            }
             assert!(!v.detail.is_empty() && !v.next_step.is_empty(), "{why}");
             let expired = p.now > na;
             let has = |f: &str| v.findings.iter().any(|x| x == f);
@@ -4346,8 +4363,18 @@ mod tests {
                         // The newest usable one, not any later one.
                         assert!(!versions[ei + 1..].iter().any(usable), "{why}");
                     }
-                    if v.status == Status::DeploymentPending {
-                        assert!(!expired, "no grace for an outage; {why}");
+                    // Within the grace period the deployment may still be running, unless the
+                    // served certificate has expired or the records say it ended.
+                    let renewal = ei.filter(|_| !has("successor_not_in_records"));
+                    if let Some(e) = renewal.and_then(|ei| versions.get(ei)) {
+                        let young = p.now - e.not_before < p.grace_secs;
+                        let ended =
+                            matches!(e.deploy, "Deployed" | "Deployment Failed" | "Rolled back");
+                        assert_eq!(
+                            v.status == Status::DeploymentPending,
+                            young && !expired && !ended,
+                            "{why}"
+                        );
                     }
                 }
                 Status::Current => {
@@ -4394,6 +4421,27 @@ mod tests {
                     assert!(!row.deployed_at.is_empty(), "{why}\n{row:#?}");
                 }
             }
+        }
+        for want in [
+            "current",
+            "renewed_not_deployed",
+            "deployment_pending",
+            "revoked",
+            "expired",
+            "unmanaged",
+            "untrusted",
+            "expiring_soon",
+            "partial_rollout",
+            "renewal_expired",
+            "renewal_revoked",
+            "successor_not_in_records",
+            "deployment_failed",
+            "records_say_deployed",
+        ] {
+            assert!(
+                reached.contains_key(want),
+                "{want} never reached: {reached:?}"
+            );
         }
     }
 }
