@@ -673,15 +673,24 @@ impl Identities {
 
     /// What an endpoint of `host` should serve when its own certificate does not say (no
     /// certificate, one for other names, one in no record): of the identities covering
-    /// `host`, the newest version covering it that was issued last. Two identities may
+    /// `host`, the newest version covering it that was issued last, one valid today first.
+    /// Two identities may
     /// cover one name (a dedicated certificate and a wildcard, an old SAN certificate); the
     /// order the records were read in says nothing about which is meant.
     pub fn expected_for_host(&self, host: &str, now: i64) -> Option<usize> {
+        // As in `newest`: a certificate valid today before a later one that has expired,
+        // here across identities (a wildcard still valid beside a lapsed dedicated one).
+        let live = |i: usize| self.records[i].not_after.is_none_or(|w| w.unix >= now);
         self.identities_for_host(host)
             .into_iter()
             .filter_map(|id| self.newest(id, Some(host), now))
             .filter(|&i| self.records[i].covers(host))
-            .reduce(|a, b| if self.is_newer(b, a) { b } else { a })
+            .reduce(|a, b| match (live(a), live(b)) {
+                (true, false) => a,
+                (false, true) => b,
+                _ if self.is_newer(b, a) => b,
+                _ => a,
+            })
     }
 
     /// The newest certificate of the records, other than serial `served`, that covers `host`
@@ -1395,7 +1404,10 @@ fn judge(
                     detail.push_str(&second_look_text(other));
                 }
             }
+            // Served for a name it does not cover, its lost successor is no more this name's
+            // certificate than it is: the binding is what to fix (`hostname_mismatch`).
             if r.status == RecordStatus::Superseded
+                && !mismatch
                 && renewal.is_none()
                 && lapsed.is_none()
                 && unusable.is_none()
@@ -4094,6 +4106,63 @@ mod tests {
         );
     }
 
+    /// An endpoint of `host` serving another site's certificate (`d.x.com`): a proxy's
+    /// default certificate, a wrong SNI binding.
+    fn serving_another_site(host: &str, serial: &str, nb: i64, na: i64) -> Box<Observation> {
+        let mut o = presenting(host, "10.0.0.1", serial, nb, na);
+        if let Some(c) = o.cert.as_mut() {
+            c.sans = vec!["d.x.com".into()];
+            c.subject_cn = Some("d.x.com".into());
+        }
+        o.findings.push(Finding::HostnameMismatch);
+        o
+    }
+
+    #[test]
+    fn another_sites_certificate_marked_replaced_is_a_binding_fault() {
+        // D1 is d.x.com's, replaced by a successor the export lacks; served for h.x.com it
+        // is bound wrongly, and h.x.com's own certificate is what to bind.
+        let i = ids(&format!(
+            "{H}R0,,h.x.com,A0,2026-01-01,2027-01-01,CA,,Issued\n\
+             D1,,d.x.com,D1,2026-03-01,2027-03-01,CA,,Superseded\n"
+        ));
+        let o = serving_another_site("h.x.com", "D1", 1_772_323_200, 1_803_859_200);
+        let (v, _) = judge_one(o, &i, &policy());
+        assert_eq!(v.status, Status::HostnameMismatch, "{v:#?}");
+        assert!(!v.findings.iter().any(|f| f == "successor_not_in_records"));
+        assert!(
+            v.next_step
+                .starts_with("Bind the certificate of record R0 (serial A0)"),
+            "{}",
+            v.next_step
+        );
+    }
+
+    #[test]
+    fn a_valid_wildcard_is_named_before_a_lapsed_dedicated_certificate() {
+        // h.x.com's dedicated certificate R3 expired in February; the wildcard W0, issued
+        // before it, is valid until August: that is what the name should get.
+        let i = ids(&format!(
+            "{H}R3,,h.x.com,A3,2025-12-06,2026-02-12,CA,,Issued\n\
+             W0,,*.x.com,B0,2025-09-24,2026-08-24,CA,,Issued\n\
+             D0,,d.x.com,D0,2026-01-01,2027-01-01,CA,,Issued\n"
+        ));
+        let p = policy();
+        let o = serving_another_site("h.x.com", "D0", 1_767_225_600, 1_798_761_600);
+        let (v, _) = judge_one(o, &i, &p);
+        assert_eq!(v.status, Status::HostnameMismatch, "{v:#?}");
+        assert!(
+            v.next_step
+                .starts_with("Bind the certificate of record W0 (serial B0)"),
+            "{}",
+            v.next_step
+        );
+        let down = failing("h.x.com", "10.0.0.2", ErrorClass::ConnectRefused, "refused");
+        let (v, _) = judge_one(down, &i, &p);
+        let expected = v.expected.as_ref().map(|e| e.record_id.as_str());
+        assert_eq!(expected, Some("W0"));
+    }
+
     /// A small deterministic generator (xorshift64*): the scenarios below must be the same
     /// on every run, so that a failure can be read and replayed.
     struct Rng(u64);
@@ -4164,13 +4233,22 @@ mod tests {
             if rng.below(3) == 0 {
                 lineages.push(("W", Vec::new()));
             }
+            // And in a quarter, another site's certificate (D0, ...), which a proxy may
+            // serve for this name by mistake.
+            if rng.below(4) == 0 {
+                lineages.push(("D", Vec::new()));
+            }
             for (l, (prefix, versions)) in lineages.iter_mut().enumerate() {
-                let n = 1 + rng.below(if l == 0 { 4 } else { 2 }) as usize;
+                let n = 1 + rng.below(if *prefix == "R" { 4 } else { 2 }) as usize;
                 // Issue dates at least a day apart, so that dates alone order every pair;
                 // links, where given, agree with them. A renewal may add a name, never drop
                 // one.
                 let mut start = p.now - DAY * (30 + rng.below(700) as i64);
-                let mut names = if l == 0 { "h.x.com" } else { "*.x.com" };
+                let mut names = match *prefix {
+                    "R" => "h.x.com",
+                    "W" => "*.x.com",
+                    _ => "d.x.com",
+                };
                 for k in 0..n {
                     start += DAY * (1 + rng.below(200) as i64);
                     // Now and then a renewal issued in the last two days: around the
@@ -4183,7 +4261,7 @@ mod tests {
                     let not_after = not_before + DAY * (7 + rng.below(400) as i64);
                     let status = rng.pick(&statuses);
                     let serial = format!("{:X}", 0xA000 + seed * 16 + (l * 8 + k) as u64);
-                    if l == 0 && rng.below(5) == 0 {
+                    if *prefix == "R" && rng.below(5) == 0 {
                         names = "h.x.com;w.x.com";
                     }
                     let link = match k {
@@ -4226,6 +4304,14 @@ mod tests {
             // As the trust judge would find them.
             let observe = |ip: &str, serial: &str, nb: i64, na: i64| {
                 let mut o = presenting("h.x.com", ip, serial, nb, na);
+                let other_site = lineages
+                    .iter()
+                    .any(|(x, v)| *x == "D" && v.iter().any(|w| w.serial == serial));
+                if let (true, Some(c)) = (other_site, o.cert.as_mut()) {
+                    c.sans = vec!["d.x.com".into()];
+                    c.subject_cn = Some("d.x.com".into());
+                    o.findings.push(Finding::HostnameMismatch);
+                }
                 if na < p.now {
                     o.findings.push(Finding::Expired);
                 }
@@ -4303,6 +4389,7 @@ mod tests {
             // An outage with a valid certificate in the records: the verdict names one.
             let valid: Vec<String> = lineages
                 .iter()
+                .filter(|(prefix, _)| *prefix != "D")
                 .flat_map(|(prefix, versions)| {
                     versions
                         .iter()
@@ -4330,6 +4417,27 @@ mod tests {
             };
             let (prefix, versions) = &lineages[l];
             let m = &versions[served];
+            if *prefix == "D" {
+                // Another site's certificate: the binding is wrong, whatever its own
+                // lineage says; the step names a certificate for this name the records
+                // hold, valid today, when there is one.
+                assert!(
+                    matches!(
+                        v.status,
+                        Status::Revoked | Status::Expired | Status::HostnameMismatch
+                    ),
+                    "{why}"
+                );
+                if v.status == Status::HostnameMismatch && !valid.is_empty() {
+                    assert!(
+                        valid
+                            .iter()
+                            .any(|id| v.next_step.contains(&format!("record {id} "))),
+                        "{valid:?} valid; {why}"
+                    );
+                }
+                continue;
+            }
             assert_eq!(
                 v.matched.as_ref().and_then(|r| r.serial.as_deref()),
                 Some(m.serial.as_str()),
