@@ -520,7 +520,7 @@ impl Identities {
     /// For record `ri`, of key type `family` when known, served beside its identity's newest
     /// version `ei` or another certificate of the other key type: the newest eligible
     /// version covering `host` that is later than `ri`, neither's certificate and not known
-    /// to be of the other key type. Without one, `ri` is the newest of its own kind; a
+    /// to be of the other key type, one not expired first. Without one, `ri` is the newest of its own kind; a
     /// version whose key type the records do not say may be `ri`'s own renewal.
     fn renewal_beside(
         &self,
@@ -543,7 +543,19 @@ impl Identities {
                     && self.records[k].covers(host)
                     && self.is_newer(k, ri)
             })
-            .reduce(|a, b| if self.is_newer(b, a) { b } else { a })
+            .reduce(|a, b| self.preferred(a, b, now))
+    }
+
+    /// Of two versions, the one an endpoint should rather serve: one not expired before
+    /// one expired (a later version can lapse first: a short-lived reissue), then the later.
+    fn preferred(&self, a: usize, b: usize, now: i64) -> usize {
+        let live = |i: usize| self.records[i].not_after.is_none_or(|w| w.unix >= now);
+        match (live(a), live(b)) {
+            (true, false) => a,
+            (false, true) => b,
+            _ if self.is_newer(b, a) => b,
+            _ => a,
+        }
     }
 
     /// The latest version of record `ri`'s identity later than `ri` that cannot be deployed
@@ -680,17 +692,11 @@ impl Identities {
     pub fn expected_for_host(&self, host: &str, now: i64) -> Option<usize> {
         // As in `newest`: a certificate valid today before a later one that has expired,
         // here across identities (a wildcard still valid beside a lapsed dedicated one).
-        let live = |i: usize| self.records[i].not_after.is_none_or(|w| w.unix >= now);
         self.identities_for_host(host)
             .into_iter()
             .filter_map(|id| self.newest(id, Some(host), now))
             .filter(|&i| self.records[i].covers(host))
-            .reduce(|a, b| match (live(a), live(b)) {
-                (true, false) => a,
-                (false, true) => b,
-                _ if self.is_newer(b, a) => b,
-                _ => a,
-            })
+            .reduce(|a, b| self.preferred(a, b, now))
     }
 
     /// The newest certificate of the records, other than serial `served`, that covers `host`
@@ -4384,7 +4390,7 @@ mod tests {
             let usable = |w: &Version| {
                 matches!(w.status, "Issued" | "Expired")
                     && w.not_before <= p.now
-                    && p.now < w.not_after
+                    && p.now <= w.not_after
             };
             // An outage with a valid certificate in the records: the verdict names one.
             let valid: Vec<String> = lineages
@@ -4546,6 +4552,164 @@ mod tests {
             "deployment_failed",
             "records_say_deployed",
         ] {
+            assert!(
+                reached.contains_key(want),
+                "{want} never reached: {reached:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_rsa_renewal_valid_today_is_owed_to_rsa_clients_though_a_later_one_lapsed() {
+        // RSA clients get R0; R1 renewed it and is valid until July; R3, a later RSA
+        // reissue, has already expired. The ECDSA side serves the newest, R2.
+        let i = ids(
+            "Certificate ID,SANs,Serial,Valid From,Valid To,Issuer,Status,Key Type\n\
+             R0,h.x.com,C0,2025-08-11,2026-08-07,CA,Issued,RSA\n\
+             R1,h.x.com,C1,2025-11-26,2026-07-27,CA,Issued,RSA\n\
+             R2,h.x.com,C2,2026-03-06,2026-12-07,CA,Issued,EC\n\
+             R3,h.x.com,C3,2026-03-17,2026-04-30,CA,Issued,RSA\n",
+        );
+        let rsa = |serial: &str, nb: i64, na: i64| {
+            let mut c = presenting("h.x.com", "10.0.0.1", serial, nb, na)
+                .cert
+                .expect("a certificate");
+            c.key_type = "RSA".into();
+            c
+        };
+        let mut o = presenting("h.x.com", "10.0.0.1", "C2", 1_772_755_200, 1_796_601_600);
+        o.other_key = Some(Box::new(OtherKey {
+            offered: KeyFamily::Rsa,
+            cert: Some(rsa("C0", 1_754_870_400, 1_786_060_800)),
+            findings: Vec::new(),
+            trust_detail: None,
+            error: None,
+        }));
+        let (v, _) = judge_one(o, &i, &policy());
+        assert_eq!(v.status, Status::RenewedNotDeployed, "{v:#?}");
+        let expected = v.expected.as_ref().and_then(|e| e.serial.as_deref());
+        assert_eq!(expected, Some("C1"));
+        assert!(v.findings.iter().any(|f| f == "dual_certificates"));
+    }
+
+    #[test]
+    fn generated_servers_with_one_certificate_per_key_type_are_judged_by_their_kind() {
+        // A server may hold one certificate per key type and present each to its clients.
+        // The records know each version's key type. Whatever the server holds, the verdict
+        // says renewed_not_deployed exactly when a client gets a certificate that has a
+        // later usable version it should have got: of its own key type when the server
+        // holds both, of any when it holds one (it refuses the other type's clients the
+        // newest).
+        const DAY: i64 = 86_400;
+        let p = policy();
+        let mut reached = std::collections::BTreeMap::<String, usize>::new();
+        for seed in 1..=10000u64 {
+            let mut rng = Rng(seed.wrapping_mul(0xD1B5_4A32_D192_ED03) | 1);
+            let mut csv = String::from(
+                "Certificate ID,SANs,Serial,Valid From,Valid To,Issuer,Status,Key Type\n",
+            );
+            // (serial, not_before, not_after, status, RSA?)
+            let mut versions: Vec<(String, i64, i64, &str, bool)> = Vec::new();
+            let mut start = p.now - DAY * (100 + rng.below(600) as i64);
+            for k in 0..1 + rng.below(5) {
+                start += DAY * (2 + rng.below(120) as i64);
+                let not_after = start + DAY * (20 + rng.below(400) as i64);
+                let status = rng.pick(&["Issued", "Issued", "Issued", "Revoked"]);
+                let rsa = rng.below(2) == 0;
+                let serial = format!("B{:X}", seed * 8 + k);
+                csv.push_str(&format!(
+                    "R{k},h.x.com,{serial},{},{},CA,{status},{}\n",
+                    rfc3339_unix(start),
+                    rfc3339_unix(not_after),
+                    if rsa { "RSA 2048" } else { "EC P-256" }
+                ));
+                versions.push((serial, start, not_after, status, rsa));
+            }
+            // Valid through its notAfter second (RFC 5280), as the judge counts it.
+            let usable = |k: usize| {
+                let (_, nb, na, status, _) = versions[k];
+                status == "Issued" && nb <= p.now && p.now <= na
+            };
+            // What the server holds: at most one usable version of each key type, valid
+            // beyond the renewal window (so that expiry says nothing here).
+            let holdable = |rsa: bool| -> Vec<usize> {
+                (0..versions.len())
+                    .filter(|&k| {
+                        versions[k].4 == rsa
+                            && usable(k)
+                            && versions[k].2 - p.now > p.renewal_window_secs
+                    })
+                    .collect()
+            };
+            let hold = |rsa: bool, rng: &mut Rng| {
+                let of = holdable(rsa);
+                match rng.below(of.len() as u64 + 1) as usize {
+                    k if k < of.len() => Some(of[k]),
+                    _ => None,
+                }
+            };
+            let (ec, rsa) = (hold(false, &mut rng), hold(true, &mut rng));
+            // An ECDSA-first client gets the EC certificate when there is one.
+            let (first, second) = match (ec, rsa) {
+                (Some(e), r) => (e, r),
+                (None, Some(r)) => (r, None),
+                (None, None) => continue,
+            };
+            let cert_of = |k: usize| {
+                let (serial, nb, na, _, is_rsa) = &versions[k];
+                let mut o = presenting("h.x.com", "10.0.0.1", serial, *nb, *na);
+                let mut c = o.cert.take().expect("a certificate");
+                if *is_rsa {
+                    c.key_type = "RSA".into();
+                    c.key_bits = 2048;
+                }
+                c
+            };
+            let mut o = presenting("h.x.com", "10.0.0.1", "0", 0, 0);
+            o.cert = Some(cert_of(first));
+            let offered = if versions[first].4 {
+                KeyFamily::Ecdsa
+            } else {
+                KeyFamily::Rsa
+            };
+            o.other_key = Some(Box::new(OtherKey {
+                offered,
+                cert: second.map(cert_of),
+                findings: Vec::new(),
+                trust_detail: None,
+                error: match second {
+                    Some(_) => None,
+                    None => Some(crate::model::ErrorInfo {
+                        class: ErrorClass::TlsAlert,
+                        message: "handshake failure".into(),
+                    }),
+                },
+            }));
+            let i = ids(&csv);
+            let (v, _) = judge_one(o, &i, &p);
+            *reached.entry(v.status.as_str().to_string()).or_default() += 1;
+            let why = format!("seed {seed}: holds {first} and {second:?}\n{csv}-> {v:#?}");
+            let later = |k: usize, same_kind: bool| {
+                (k + 1..versions.len())
+                    .any(|j| usable(j) && (!same_kind || versions[j].4 == versions[k].4))
+            };
+            let stale = match second {
+                Some(s) => later(first, true) || later(s, true),
+                None => later(first, false),
+            };
+            let renewed = matches!(
+                v.status,
+                Status::RenewedNotDeployed | Status::DeploymentPending
+            );
+            assert_eq!(renewed, stale, "{why}");
+            if !stale {
+                assert_eq!(v.status, Status::Current, "{why}");
+            }
+            if second.is_some() {
+                assert!(v.findings.iter().any(|f| f == "dual_certificates"), "{why}");
+            }
+        }
+        for want in ["current", "renewed_not_deployed"] {
             assert!(
                 reached.contains_key(want),
                 "{want} never reached: {reached:?}"
