@@ -176,7 +176,8 @@ impl Dns {
             Family::V4 => vec![&v4],
             Family::V6 => vec![&v6],
         };
-        let (outcome, half) = addresses_of(shown, &asked, |ip| self.wanted(ip));
+        let servers = self.questions.servers();
+        let (outcome, half) = addresses_of(shown, &asked, servers, |ip| self.wanted(ip));
         if half {
             self.half_answered.fetch_add(1, Ordering::Relaxed);
         }
@@ -220,6 +221,7 @@ impl Dns {
 fn addresses_of(
     shown: &str,
     asked: &[&Result<Answer, Failure>],
+    servers: &[SocketAddr],
     wanted: impl Fn(IpAddr) -> bool,
 ) -> (Outcome, bool) {
     let failed = |a: &Result<Answer, Failure>| match a {
@@ -240,18 +242,32 @@ fn addresses_of(
         let half = asked.iter().any(|a| failed(a));
         return (Ok(ips.into()), half);
     }
-    (Err(no_address(shown, asked)), false)
+    (Err(no_address(shown, asked, servers)), false)
 }
 
 /// Why the questions of a name gave no address, the most telling reason first.
-fn no_address(shown: &str, asked: &[&Result<Answer, Failure>]) -> ErrorInfo {
+fn no_address(
+    shown: &str,
+    asked: &[&Result<Answer, Failure>],
+    servers: &[SocketAddr],
+) -> ErrorInfo {
     let dns_error = |message: String| ErrorInfo {
         class: ErrorClass::DnsError,
         message,
     };
     for a in asked {
         match a {
-            Err(Failure::Timeout) => return dns_error(format!("lookup of {shown} timed out")),
+            Err(Failure::Timeout) => {
+                // Named, with the wait: a `--resolver` that is no DNS server (or a closed
+                // port, whose refusal an unconnected UDP socket never hears) times out on
+                // every name, and the message is where that shows.
+                let to: Vec<String> = servers.iter().map(SocketAddr::to_string).collect();
+                return dns_error(format!(
+                    "lookup of {shown} timed out: no answer from {} ({ROUNDS} tries of {} s each)",
+                    to.join(", "),
+                    TIMEOUT.as_secs()
+                ));
+            }
             Err(Failure::Network(m)) => return dns_error(format!("lookup of {shown} failed: {m}")),
             Ok(a) if !matches!(a.rcode, ResponseCode::NoError | ResponseCode::NXDomain) => {
                 // A validating resolver says why (RFC 8914): "7 Signature Expired" points
@@ -327,28 +343,40 @@ mod tests {
     #[test]
     fn a_failed_family_beside_a_good_one_is_counted_not_silent() {
         let any = |_: IpAddr| true;
+        let to: [SocketAddr; 1] = ["127.0.0.1:1".parse().expect("an address")];
         // A answered, AAAA timed out (resolvers and firewalls that drop AAAA): the IPv4
         // endpoints are scanned, and the half answer is reported.
         let v4 = answer(ResponseCode::NoError, &["192.0.2.1"]);
-        let (o, half) = addresses_of("www", &[&v4, &Err(Failure::Timeout)], any);
+        let (o, half) = addresses_of("www", &[&v4, &Err(Failure::Timeout)], &to, any);
         assert_eq!((ips(&o), half), (vec!["192.0.2.1".to_string()], true));
         // The same with SERVFAIL for A and an AAAA answer.
         let v6 = answer(ResponseCode::NoError, &["2001:db8::1"]);
-        let (o, half) = addresses_of("www", &[&answer(ResponseCode::ServFail, &[]), &v6], any);
+        let (o, half) = addresses_of(
+            "www",
+            &[&answer(ResponseCode::ServFail, &[]), &v6],
+            &to,
+            any,
+        );
         assert_eq!((ips(&o), half), (vec!["2001:db8::1".to_string()], true));
         // No AAAA records (NOERROR, empty) is an answer, not a failure.
-        let (o, half) = addresses_of("www", &[&v4, &answer(ResponseCode::NoError, &[])], any);
+        let (o, half) = addresses_of("www", &[&v4, &answer(ResponseCode::NoError, &[])], &to, any);
         assert_eq!((ips(&o), half), (vec!["192.0.2.1".to_string()], false));
         // Nothing anywhere: the row's error says why, and it is not a half answer.
         let (o, half) = addresses_of(
             "www",
             &[&Err(Failure::Timeout), &Err(Failure::Timeout)],
+            &to,
             any,
         );
-        assert_eq!(o.unwrap_err().class, ErrorClass::DnsError);
+        let e = o.unwrap_err();
+        assert_eq!(e.class, ErrorClass::DnsError);
+        assert_eq!(
+            e.message,
+            "lookup of www timed out: no answer from 127.0.0.1:1 (2 tries of 3 s each)"
+        );
         assert!(!half);
         let nx = answer(ResponseCode::NXDomain, &[]);
-        let (o, _) = addresses_of("www", &[&nx, &nx], any);
+        let (o, _) = addresses_of("www", &[&nx, &nx], &to, any);
         assert_eq!(o.unwrap_err().class, ErrorClass::DnsNxdomain);
     }
 }
