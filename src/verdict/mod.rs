@@ -1,0 +1,1166 @@
+//! The one place a verdict is decided: the status of every observed endpoint against the
+//! records ([`judge_one`], which calls `judge`), with the knowledge it stands on in the
+//! submodules: which records are versions of one certificate and which version an endpoint
+//! should serve (`identities`), what a name's endpoints say together and where each
+//! certificate is served (`rollout`), and the records report's rows (`records`).
+
+mod identities;
+mod records;
+mod rollout;
+#[cfg(test)]
+mod tests;
+
+pub use identities::{Grouping, Identities};
+pub use records::{each_identity_row, identity_rows, IdentityRow};
+pub use rollout::{Rollout, Serving};
+
+use crate::inventory::record::{target_names, DeployStatus, Record, RecordStatus};
+use crate::model::{CertInfo, ErrorClass, Finding, KeyFamily, Observation, OtherKey, SecondLook};
+use crate::timefmt::rfc3339_unix;
+use rollout::*;
+use serde::{Deserialize, Serialize};
+
+/// Endpoint status, in precedence order (the first that holds is the status).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// No certificate could be captured.
+    Unreachable,
+    /// The endpoint serves an older member of an identity whose newest certificate differs.
+    RenewedNotDeployed,
+    /// Same, but the newer certificate is younger than the grace period.
+    DeploymentPending,
+    /// The presented certificate is revoked according to the records.
+    Revoked,
+    /// The presented certificate has expired.
+    Expired,
+    /// The presented certificate matches no record.
+    Unmanaged,
+    /// The certificate does not cover the name asked for.
+    HostnameMismatch,
+    /// Clients would not trust the chain.
+    Untrusted,
+    /// Expires within the renewal window and no newer certificate exists.
+    ExpiringSoon,
+    /// Serves the newest certificate of its identity.
+    Current,
+}
+
+impl Status {
+    /// Every status, in precedence order.
+    pub const ALL: [Status; 10] = [
+        Status::Unreachable,
+        Status::RenewedNotDeployed,
+        Status::DeploymentPending,
+        Status::Revoked,
+        Status::Expired,
+        Status::Unmanaged,
+        Status::HostnameMismatch,
+        Status::Untrusted,
+        Status::ExpiringSoon,
+        Status::Current,
+    ];
+
+    /// The stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Unreachable => "unreachable",
+            Status::RenewedNotDeployed => "renewed_not_deployed",
+            Status::DeploymentPending => "deployment_pending",
+            Status::Revoked => "revoked",
+            Status::Expired => "expired",
+            Status::Unmanaged => "unmanaged",
+            Status::HostnameMismatch => "hostname_mismatch",
+            Status::Untrusted => "untrusted",
+            Status::ExpiringSoon => "expiring_soon",
+            Status::Current => "current",
+        }
+    }
+
+    /// Parses a status name.
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|x| x.as_str() == s.trim())
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The clock and windows a verdict is judged with.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    /// Now, Unix seconds.
+    pub now: i64,
+    /// A renewal younger than this is `deployment_pending`.
+    pub grace_secs: i64,
+    /// `expiring_soon` within this many seconds of notAfter.
+    pub renewal_window_secs: i64,
+}
+
+/// A record as a report row names it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RecordRef {
+    /// Record id.
+    pub record_id: String,
+    /// Order number.
+    pub order_id: Option<String>,
+    /// Canonical serial.
+    pub serial: Option<String>,
+    /// notAfter, RFC 3339.
+    pub not_after: Option<String>,
+    /// Status as recorded.
+    pub status: String,
+    /// Provisioning bot.
+    pub provisioning_bot: Option<String>,
+    /// CA connector.
+    pub ca_connector: Option<String>,
+    /// Owner.
+    pub owner: Option<String>,
+    /// Deployment status as recorded.
+    #[serde(default)]
+    pub deploy_status: Option<String>,
+}
+
+impl RecordRef {
+    fn of(r: &Record) -> Self {
+        RecordRef {
+            record_id: r.record_id.to_string(),
+            order_id: r.order_id.as_deref().map(String::from),
+            serial: r.serial.as_ref().map(|s| s.canonical.clone()),
+            not_after: r.not_after.map(|w| rfc3339_unix(w.unix)),
+            status: if r.status_raw.is_empty() {
+                format!("{:?}", r.status).to_ascii_lowercase()
+            } else {
+                r.status_raw.to_string()
+            },
+            provisioning_bot: r.provisioning_bot.as_deref().map(String::from),
+            ca_connector: r.ca_connector.as_deref().map(String::from),
+            owner: r.owner.as_deref().map(String::from),
+            deploy_status: r.deploy_status_raw.as_deref().map(String::from),
+        }
+    }
+}
+
+/// The verdict on one endpoint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Verdict {
+    /// The observation judged (boxed: a sweep keeps one verdict per endpoint until its
+    /// reports are written, and the vectors of them then hold pointers, not whole records).
+    pub observation: Box<Observation>,
+    /// The status.
+    pub status: Status,
+    /// Everything else true of the endpoint (statuses that also hold, trust findings,
+    /// `partial_rollout`, `serial_ambiguous`, `names_managed_elsewhere`,
+    /// `newer_than_records`).
+    pub findings: Vec<String>,
+    /// The record the presented certificate matched.
+    pub matched: Option<RecordRef>,
+    /// The certificate the endpoint should serve (newest of the identity).
+    pub expected: Option<RecordRef>,
+    /// Of this name's endpoints (same host and port), how many serve the expected one.
+    pub name_endpoints_current: Option<String>,
+    /// Why, in words.
+    pub detail: String,
+    /// What to do next (from the runbook).
+    pub next_step: String,
+}
+
+fn days(secs: i64) -> i64 {
+    secs.div_euclid(86_400)
+}
+
+/// Judges one observation. Also says whether it serves the certificate it should (it matched
+/// the newest of its identity), which [`Rollout`] counts across a name's endpoints.
+///
+/// An endpoint that presented a certificate of each key type (see [`SecondLook`]) has both
+/// judged; the verdict is the worse one's, about its certificate (the observation is turned
+/// so that `cert` is that one), and names the other.
+pub fn judge_one(o: Box<Observation>, ids: &Identities, p: &Policy) -> (Verdict, bool) {
+    let twin = turned(&o);
+    let (mut v, matched, expected) = judge(o, ids, p);
+    let mut serves_expected = expected.is_some() && matched == expected;
+    if let Some(twin) = twin {
+        let (mut v2, matched2, expected2) = judge(twin, ids, p);
+        serves_expected &= expected2.is_some() && matched2 == expected2;
+        if v2.status < v.status {
+            std::mem::swap(&mut v, &mut v2);
+        }
+        // `v` decides; `v2` is the other certificate's verdict.
+        let family = |o: &Observation| {
+            o.cert
+                .as_ref()
+                .and_then(CertInfo::key_family)
+                .map_or("?", KeyFamily::as_str)
+        };
+        let (mine, theirs) = (family(&v.observation), family(&v2.observation));
+        if !v.findings.iter().any(|f| f == "dual_certificates") {
+            v.findings.push("dual_certificates".into());
+            v.findings.sort();
+        }
+        let other_serial = v2
+            .observation
+            .cert
+            .as_ref()
+            .map_or("?", |c| c.serial.as_str());
+        if v.status != v2.status || v2.status != Status::Current {
+            v.detail = format!(
+                "To {mine} clients: {} {theirs} clients get serial {other_serial}: {}.",
+                v.detail,
+                v2.status.as_str()
+            );
+        }
+    }
+    (v, serves_expected)
+}
+
+/// `o` seen from its other key type's certificate, when a second look got a different one:
+/// that certificate in `cert`, the presented one in `other_key`.
+fn turned(o: &Observation) -> Option<Box<Observation>> {
+    let theirs = o.second_cert()?.clone();
+    let other = o.other_key.as_deref()?;
+    let offered = o.cert.as_ref()?.key_family()?;
+    let mut t = Box::new(o.clone());
+    t.other_key = Some(Box::new(OtherKey {
+        offered,
+        cert: t.cert.take(),
+        findings: std::mem::take(&mut t.findings),
+        trust_detail: t.trust_detail.take(),
+        error: t.error.take(),
+    }));
+    t.cert = Some(theirs);
+    t.findings = other.findings.clone();
+    t.trust_detail = other.trust_detail.clone();
+    t.error = other.error.clone();
+    // The second look's chain and parameters are not kept.
+    t.chain = Vec::new();
+    t.pem = None;
+    t.tls = None;
+    Some(t)
+}
+
+/// The second look for a sweep against records: an endpoint serving a version that was
+/// renewed is asked again offering only the other key type, since a server holding an RSA
+/// and an ECDSA certificate for one name shows a client only one of them, and the renewal
+/// may be the other. Without it such an endpoint was `renewed_not_deployed` every night.
+/// An endpoint whose identity the records know to have versions of both key types (from
+/// PEMs or a key type column) is asked too, so a stale one beside the newest is seen.
+#[derive(Debug)]
+pub struct RenewalLook {
+    ids: std::sync::Arc<Identities>,
+    now: i64,
+    every: bool,
+}
+
+impl RenewalLook {
+    /// Looks against `ids` at `now` (Unix seconds); at every endpoint when `every`
+    /// (`--both-key-types`), else only where a renewed version is served.
+    pub fn new(ids: std::sync::Arc<Identities>, now: i64, every: bool) -> Self {
+        RenewalLook { ids, now, every }
+    }
+}
+
+impl SecondLook for RenewalLook {
+    fn wanted(&self, o: &Observation) -> Option<KeyFamily> {
+        if self.every {
+            return crate::model::EveryKeyType.wanted(o);
+        }
+        let c = o.cert.as_ref()?;
+        let family = c.key_family()?;
+        let host = o.sni.as_deref().unwrap_or(&o.host);
+        let (ri, _) = self.ids.match_cert(c, host)?;
+        let other = family.other();
+        // The records say the name has a certificate of the other key type: see that it is
+        // served, and the right one.
+        if self.ids.has_version_of(ri, other, host, self.now) {
+            return Some(other);
+        }
+        let mismatch = o.findings.contains(&Finding::HostnameMismatch);
+        // A renewal known to be of the served key type cannot be behind the other's offer.
+        self.ids
+            .renewal_of(ri, host, self.now, mismatch)
+            .filter(|&ei| self.ids.records[ei].key_family != Some(family))
+            .map(|_| other)
+    }
+}
+
+/// What the second look got when it found no other certificate: evidence that the endpoint
+/// holds none of the other key type.
+fn second_look_text(other: &OtherKey) -> String {
+    let got = match (&other.cert, &other.error) {
+        (Some(c), _) => format!("serial {} (expires {})", c.serial, c.not_after),
+        (None, Some(e)) => format!("no certificate ({})", e.message),
+        (None, None) => "no certificate".into(),
+    };
+    format!(
+        " A handshake offering only {} keys got {got}.",
+        other.offered.as_str()
+    )
+}
+
+/// What the second look says of `ei`, the version that renewed the served record `ri`.
+enum Beside<'a> {
+    /// It got `ei` itself: the endpoint serves both, each to its key type's clients.
+    Renewal(&'a OtherKey),
+    /// It got another certificate of `ei`'s key type (known from the records): that one is
+    /// judged on its own, and `ri` against the versions of its own kind.
+    SameKindAsRenewal,
+}
+
+/// Whether the second look (the other key type's handshake) got `ei`, the renewal of the
+/// served record `ri`, or another certificate of `ei`'s key type; then also the version that
+/// renewed `ri` itself, if there is one besides `ei` (see [`Identities::renewal_beside`]).
+fn renewal_served_beside<'a>(
+    o: &'a Observation,
+    ids: &Identities,
+    (ri, ei): (usize, usize),
+    host: &str,
+    now: i64,
+) -> Option<(Beside<'a>, Option<usize>)> {
+    let other = o.other_key.as_deref()?;
+    let cert = other.cert.as_ref()?;
+    let served = o.cert.as_ref().and_then(CertInfo::key_family);
+    let own = || ids.renewal_beside(ri, served, ei, host, now);
+    let serial = |j: usize| ids.records[j].serial_hex();
+    match ids.match_cert(cert, host) {
+        Some((oi, _)) if serial(oi) == serial(ei) => Some((Beside::Renewal(other), own())),
+        _ if ids.records[ei].key_family == Some(other.offered) => {
+            Some((Beside::SameKindAsRenewal, own()))
+        }
+        _ => None,
+    }
+}
+
+/// The findings a verdict adds to the statuses that hold and the observation's trust
+/// findings, each for something the next step names (`--fail-on` accepts them too).
+pub const VERDICT_FINDINGS: [&str; 19] = [
+    "deployment_failed",
+    "deployment_rolled_back",
+    "deployment_stuck",
+    "dual_certificates",
+    "names_managed_elsewhere",
+    "newer_than_records",
+    "newest_ambiguous",
+    "not_deployed_per_records",
+    "partial_rollout",
+    "records_say_deployed",
+    "renewal_cancelled",
+    "renewal_drops_name",
+    "renewal_expired",
+    "renewal_not_yet_valid",
+    "renewal_pending",
+    "renewal_revoked",
+    "serial_ambiguous",
+    "successor_not_in_records",
+    "unreachable",
+];
+
+/// The statuses an endpoint earns without any record: what a sweep without `--inventory`
+/// can fail on (`--fail-on`). The same rules as [`judge_one`]'s for these statuses.
+pub const RECORD_FREE: [Status; 6] = [
+    Status::Unreachable,
+    Status::Revoked,
+    Status::Expired,
+    Status::HostnameMismatch,
+    Status::Untrusted,
+    Status::ExpiringSoon,
+];
+
+/// Which of [`RECORD_FREE`] hold for `o` at `now`, with `window` as the renewal window: for
+/// its certificate and, where a second look got another one, for that one too (as
+/// [`judge_one`] judges both).
+pub fn record_free_statuses(o: &Observation, now: i64, window: i64) -> Vec<Status> {
+    let Some(c) = &o.cert else {
+        return vec![Status::Unreachable];
+    };
+    let mut out = Vec::new();
+    let mut judge = |c: &crate::model::CertInfo, findings: &[Finding]| {
+        let expired = now > c.not_after_unix;
+        if expired {
+            out.push(Status::Expired);
+        }
+        if findings.contains(&Finding::HostnameMismatch) {
+            out.push(Status::HostnameMismatch);
+        }
+        if findings.contains(&Finding::OcspRevoked) {
+            out.push(Status::Revoked);
+        }
+        if findings.iter().any(|f| f.makes_untrusted()) {
+            out.push(Status::Untrusted);
+        }
+        if !expired && c.not_after_unix - now <= window {
+            out.push(Status::ExpiringSoon);
+        }
+    };
+    judge(c, &o.findings);
+    if let (Some(second), Some(other)) = (o.second_cert(), o.other_key.as_deref()) {
+        judge(second, &other.findings);
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Judges one observation; also returns the matched and expected record indexes.
+fn judge(
+    o: Box<Observation>,
+    ids: &Identities,
+    p: &Policy,
+) -> (Verdict, Option<usize>, Option<usize>) {
+    let mut findings: Vec<String> = Vec::new();
+    let host = o.sni.clone().unwrap_or_else(|| o.host.clone());
+    let Some(c) = o.cert.clone() else {
+        let (detail, next) = unreachable_text(&o);
+        let expected_idx = ids.expected_for_host(&host, p.now);
+        return (
+            Verdict {
+                observation: o,
+                status: Status::Unreachable,
+                findings: vec!["unreachable".into()],
+                matched: None,
+                expected: expected_idx.map(|i| RecordRef::of(&ids.records[i])),
+                name_endpoints_current: None,
+                detail,
+                next_step: next,
+            },
+            None,
+            None,
+        );
+    };
+    let mut statuses: Vec<Status> = Vec::new();
+    let mut detail = String::new();
+    let mut next = String::new();
+    let mut tie = None;
+    // The renewal, served to clients of the other key type, and what the second look got.
+    let mut beside: Option<(usize, &OtherKey)> = None;
+    let mut later_version: Option<usize> = None;
+    // The served certificate is the newest of its key type; a later one of the other type
+    // exists and is judged as the endpoint's second certificate.
+    let mut newest_of_kind = false;
+    // The identity's latest version, expired itself; a later version that cannot be deployed.
+    let mut lapsed: Option<usize> = None;
+    let mut unusable: Option<usize> = None;
+    // A renewal to deploy was named (the endpoint is `renewed_not_deployed` or pending).
+    let mut names_renewal = false;
+    let matched = ids.match_cert(&c, &host);
+    let mut expected_idx = None;
+    let expired = p.now > c.not_after_unix;
+    let presented = format!("serial {} (expires {})", c.serial, c.not_after);
+    match matched {
+        Some((ri, ambiguous)) => {
+            let r = &ids.records[ri];
+            if ambiguous {
+                findings.push("serial_ambiguous".into());
+            }
+            let exp = ids.newest(ids.identity_of[ri], Some(&host), p.now);
+            expected_idx = exp;
+            if !r.covers(&host) {
+                // The wrong certificate is bound here: what should be served is the newest
+                // certificate of the identity that manages this name, if any.
+                if !ids.identities_for_host(&host).is_empty() {
+                    expected_idx = ids.expected_for_host(&host, p.now);
+                }
+            }
+            let mismatch = o.findings.contains(&Finding::HostnameMismatch);
+            let mut renewal = ids.renewal_of(ri, &host, p.now, mismatch);
+            // Told beside the name mismatch: the certificate bound here has a later version.
+            later_version = exp.filter(|&ei| renewal.is_none() && ei != ri && ids.is_newer(ei, ri));
+            if let Some(ei) = renewal {
+                match renewal_served_beside(&o, ids, (ri, ei), &host, p.now) {
+                    // Both are served, each to its key type's clients: what is served is
+                    // the newest of its kind, and so expected below.
+                    Some((Beside::Renewal(other), None)) => {
+                        beside = Some((ei, other));
+                        renewal = None;
+                    }
+                    Some((Beside::SameKindAsRenewal, None)) => {
+                        newest_of_kind = true;
+                        renewal = None;
+                    }
+                    // A later version than the served one remains: that is what this key
+                    // type's clients should get.
+                    Some((_, Some(own))) => {
+                        renewal = Some(own);
+                        expected_idx = Some(own);
+                    }
+                    None => {}
+                }
+            }
+            // A later version that has expired is nothing to deploy. When the served one has
+            // expired too, the identity needs a new certificate, not the provisioning bot;
+            // when it has not (a short-lived later version), what is served is what is valid.
+            if let Some(ei) =
+                renewal.filter(|&ei| ids.records[ei].not_after.is_some_and(|w| w.unix < p.now))
+            {
+                renewal = None;
+                if expired {
+                    lapsed = Some(ei);
+                }
+            }
+            if renewal.is_none() && lapsed.is_none() {
+                unusable = ids.unusable_later(ri, &host, p.now);
+            }
+            if renewal.is_none()
+                && lapsed.is_none()
+                && exp.is_some()
+                && r.covers(&host)
+                && !matches!(r.status, RecordStatus::Revoked | RecordStatus::Superseded)
+            {
+                // Nothing is provably later than what is served (dates and links tie, or the
+                // served version is later than every eligible one): it is what should be
+                // served, and the report says so rather than naming another record.
+                expected_idx = Some(ri);
+                tie = ids.tied_with(ri, &host, p.now);
+            }
+            if let Some(ei) = renewal {
+                names_renewal = true;
+                let e = &ids.records[ei];
+                let issued = e.issued_at().unwrap_or(i64::MIN);
+                // No grace for an outage: once the served certificate has expired, clients
+                // fail now, whatever provisioning may still be doing; none either once the
+                // records say the deployment ended.
+                // The endpoint's own deployment status when the export gives one per
+                // endpoint, else the renewal's.
+                let deployment = e.deployment_at(&host, o.port);
+                let young = issued > p.now - p.grace_secs
+                    && !expired
+                    && deployment_may_be_running(deployment.0);
+                let exp_txt = format!(
+                    "serial {} (record {}, valid until {})",
+                    e.serial_hex().unwrap_or("?"),
+                    e.record_id,
+                    e.not_after
+                        .map(|w| rfc3339_unix(w.unix))
+                        .unwrap_or_else(|| "?".into())
+                );
+                let said = deployment
+                    .1
+                    .map(|raw| format!(" The records show its deployment as \"{raw}\"."))
+                    .unwrap_or_default();
+                if young {
+                    statuses.push(Status::DeploymentPending);
+                    detail = format!(
+                        "Serves {presented} of record {}; its renewal {exp_txt} was issued less than the grace period ago.{said}",
+                        r.record_id
+                    );
+                    next = if deployment.0 == Some(DeployStatus::ConfigPending) {
+                        "The renewal's deployment waits for its configuration: complete its deployment profile and bot in the CLM, then verify again after the grace period.".into()
+                    } else {
+                        "Provisioning may still be running: verify again after the grace period; if the old certificate is still served then, check the renewal order's provisioning bot.".into()
+                    };
+                } else {
+                    statuses.push(Status::RenewedNotDeployed);
+                    detail = format!(
+                        "Serves {presented} of record {}, but it was renewed as {exp_txt}.",
+                        r.record_id
+                    );
+                    let bot = e
+                        .provisioning_bot
+                        .as_deref()
+                        .map(|b| format!(" ({b})"))
+                        .unwrap_or_default();
+                    next = format!(
+                        "Check the renewal order's linked provisioning bot{bot}, confirm the deployment profile reloads or restarts the service, re-run provisioning, then verify the endpoint again."
+                    );
+                    detail.push_str(&said);
+                    if let Some((finding, step)) = deployment_said(e, deployment, p) {
+                        findings.push(finding.into());
+                        next = step;
+                    }
+                    if expired {
+                        next = format!("{OUTAGE_FIRST}{next}");
+                    }
+                }
+                // A second certificate is judged on its own (`judge_one`) and named there.
+                if let (Some(other), None) = (o.other_key.as_deref(), o.second_cert()) {
+                    detail.push_str(&second_look_text(other));
+                }
+            }
+            // Served for a name it does not cover, its lost successor is no more this name's
+            // certificate than it is: the binding is what to fix (`hostname_mismatch`).
+            if r.status == RecordStatus::Superseded
+                && !mismatch
+                && renewal.is_none()
+                && lapsed.is_none()
+                && unusable.is_none()
+                && !ids.has_later(ri)
+            {
+                // The platform says it was replaced; the replacement is not in this export
+                // (filtered by date, group or status). Saying "current" would hide exactly
+                // the renewed-but-undeployed case this tool is for.
+                statuses.push(Status::RenewedNotDeployed);
+                findings.push("successor_not_in_records".into());
+                detail = format!(
+                    "Serves {presented} of record {}, which the records mark as replaced ({}), but no later version of it is in the records.",
+                    r.record_id, r.status_raw
+                );
+                next = "Find its replacement in the CLM (the export may be filtered by date, group or status), deploy it and reload the service, then verify again; export the records again so that the next sweep names it.".into();
+            }
+            if r.status == RecordStatus::Revoked {
+                statuses.push(Status::Revoked);
+                if next.is_empty() {
+                    detail = format!(
+                        "Serves {presented}, revoked according to record {}.",
+                        r.record_id
+                    );
+                    next = "Deploy a valid certificate for this name (reissue if there is none), reload the service, then verify again.".into();
+                } else {
+                    detail.push_str(&format!(
+                        " It is revoked according to record {}: clients that check revocation refuse it already.",
+                        r.record_id
+                    ));
+                }
+            }
+        }
+        None => {
+            statuses.push(Status::Unmanaged);
+            let mut names: Vec<String> = c.sans.clone();
+            names.extend(c.subject_cn.iter().map(|s| s.to_ascii_lowercase()));
+            names.push(host.clone());
+            let managing: Vec<usize> = names
+                .iter()
+                .flat_map(|n| ids.identities_for_host(n))
+                .collect();
+            if let Some(&id) = managing.first() {
+                findings.push("names_managed_elsewhere".into());
+                expected_idx = ids
+                    .expected_for_host(&host, p.now)
+                    .or_else(|| ids.newest(id, Some(&host), p.now));
+                let e = expected_idx.map(|i| &ids.records[i]);
+                if let Some(e) = e.filter(|e| issued_after(&c, e)) {
+                    // The server is ahead of the records (an export from before a renewal, or
+                    // a certificate bought outside the CLM): replacing it with the managed
+                    // one would roll the endpoint back.
+                    findings.push("newer_than_records".into());
+                    // Nothing in the records should replace it: no expected certificate
+                    // (the older record is named in the detail).
+                    expected_idx = None;
+                    detail = format!(
+                        "Serves {presented}, which is in no record and was issued {} (notBefore), after the newest version in the records: record {} (serial {}, issued {}).",
+                        c.not_before,
+                        e.record_id,
+                        e.serial_hex().unwrap_or("?"),
+                        e.not_before
+                            .or(e.order_date)
+                            .map(|w| rfc3339_unix(w.unix))
+                            .unwrap_or_else(|| "?".into())
+                    );
+                    next = "Do not replace it with the older managed certificate: if the CLM issued it, the records predate the renewal (export them again); if not, import it into the CLM (discovery) and retire the older record; then verify again.".into();
+                } else {
+                    detail = format!(
+                    "Serves {presented}, which is in no record; its names are managed by record {}.",
+                    e.map(|e| &*e.record_id).unwrap_or("?")
+                );
+                    next = "Replace it with the managed certificate (re-run provisioning for that record), or import it into the CLM if it is legitimate, then verify again.".into();
+                }
+            } else {
+                detail = format!(
+                    "Serves {presented}, which is in no record, and no record manages its names."
+                );
+                next = "Import the certificate into the CLM (discovery) and assign an owner, or replace it with a managed certificate.".into();
+            }
+        }
+    }
+    let later_text = |at_expiry: bool| -> Option<(&'static str, String, String)> {
+        if let Some(e) = lapsed.map(|i| &ids.records[i]) {
+            return Some((
+                "renewal_expired",
+                format!(
+                    " Its latest version in the records, serial {} (record {}), expired too, on {}.",
+                    e.serial_hex().unwrap_or("?"),
+                    e.record_id,
+                    e.not_after.map(|w| rfc3339_unix(w.unix)).unwrap_or_else(|| "?".into())
+                ),
+                "Renew the certificate now (its latest version expired undeployed: check why the renewal was not deployed and why auto-renewal did not run again), deploy it and reload the service, then verify again.".into(),
+            ));
+        }
+        let e = &ids.records[unusable?];
+        Some(blocked_renewal(
+            e,
+            &host,
+            c.not_after_unix,
+            at_expiry,
+            p.now,
+        ))
+    };
+    let later = later_text(expired);
+    if let Some((f, _, _)) = &later {
+        findings.push((*f).into());
+    }
+    if expired && matched.is_none() {
+        // Importing or keeping an expired certificate helps no one.
+        next = match expected_idx {
+            Some(ei) => format!(
+                "Replace it now: it expired {} days ago. Deploy the managed certificate (record {}; re-run provisioning for it), reload the service, then verify again.",
+                -days(c.not_after_unix - p.now),
+                ids.records[ei].record_id
+            ),
+            None => format!(
+                "Replace it now: it expired {} days ago. Order a certificate for {host}, import it into the CLM (discovery) with an owner, deploy it, then verify again.",
+                -days(c.not_after_unix - p.now)
+            ),
+        };
+    }
+    // The CA itself says revoked, in the OCSP response the server staples (its signature
+    // checked): whatever the records say, clients that check revocation refuse it.
+    if o.findings.contains(&Finding::OcspRevoked) && !statuses.contains(&Status::Revoked) {
+        statuses.push(Status::Revoked);
+        let ocsp = o.ocsp.as_deref();
+        let when = ocsp.and_then(|i| i.revoked_at.as_deref()).unwrap_or("?");
+        let why = ocsp
+            .and_then(|i| i.reason.as_deref())
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default();
+        let said = format!(
+            "The CA's OCSP response, stapled by the server, says it was revoked on {when}{why}."
+        );
+        if next.is_empty() {
+            detail = format!("Serves {presented}. {said}");
+            next = "Deploy a valid certificate for this name (reissue it; after a keyCompromise revocation, with a new key), reload the service, then verify again; record the revocation in the CLM.".into();
+        } else {
+            detail.push_str(&format!(" {said}"));
+        }
+    }
+    if expired {
+        statuses.push(Status::Expired);
+        if next.is_empty() {
+            detail = format!(
+                "Serves {presented}: expired {} days ago.",
+                -days(c.not_after_unix - p.now)
+            );
+            next = "Renew the certificate now (check why auto-renewal did not run: renewal window, DCV, approvals), deploy it and reload the service, then verify again.".into();
+            if let Some((_, more, step)) = &later {
+                detail.push_str(more);
+                next = step.clone();
+            }
+        }
+    }
+    if o.findings.contains(&Finding::HostnameMismatch) {
+        statuses.push(Status::HostnameMismatch);
+        if next.is_empty() {
+            detail = format!(
+                "Serves {presented}, which does not cover {host} (names: {}).",
+                c.sans.join(", ")
+            );
+            if let Some(e) = later_version.map(|i| &ids.records[i]) {
+                detail.push_str(&format!(
+                    " Its own identity has a later version: serial {} (record {}).",
+                    e.serial_hex().unwrap_or("?"),
+                    e.record_id
+                ));
+            }
+            next = match expected_idx
+                .map(|i| &ids.records[i])
+                .filter(|e| e.covers(&host) && !matched.is_some_and(|(m, _)| ids.records[m].serial == e.serial))
+            {
+                // The records hold the certificate this name should have: say which.
+                Some(e) => format!(
+                    "Bind the certificate of record {} (serial {}), which covers {host}, to this name (SNI / virtual host / keystore alias), reload, then verify again.",
+                    e.record_id,
+                    e.serial_hex().unwrap_or("?")
+                ),
+                None => format!("Check the SNI / virtual-host binding for {host}, or reissue the certificate with {host} as a SAN."),
+            };
+        }
+    }
+    // A certificate valid only from a later date is refused like an untrusted one (a
+    // renewal deployed too early, a postdated reissue): not "current".
+    let early = o.findings.contains(&Finding::NotYetValid);
+    if o.findings.iter().any(|f| f.makes_untrusted()) {
+        statuses.push(Status::Untrusted);
+        if next.is_empty() {
+            let why = o
+                .trust_detail
+                .clone()
+                .filter(|d| !d.is_empty())
+                .unwrap_or_else(|| format!("it is valid only from {}", c.not_before));
+            detail = format!("Serves {presented}; clients will not trust it: {why}.");
+            // The step for the most specific fault: each has another fix.
+            let has = |f: Finding| o.findings.contains(&f);
+            next = if has(Finding::IncompleteChain) {
+                "Install the full chain (leaf plus intermediate) in the server's certificate file or keystore, reload, then verify again.".into()
+            } else if early {
+                format!(
+                    "It is valid only from {}: if it was deployed early, put the previous certificate back until then (or reissue one valid now); if that date is right, check the server's and clients' clocks. Then verify again.",
+                    c.not_before
+                )
+            } else if has(Finding::WeakKey) {
+                "Reissue it with a key clients accept (RSA of 2048 bits or more, or ECDSA P-256), deploy it and reload the service, then verify again.".into()
+            } else if has(Finding::WeakSignature) {
+                "Reissue it from a CA that signs with SHA-256 (a private CA still set to SHA-1, such as an old AD CS, needs its hash algorithm changed, and a CA certificate signed with SHA-1 renewed), deploy it and reload the service, then verify again.".into()
+            } else if has(Finding::ChainInvalid) {
+                "Install the chain the CA issued with this certificate (the one served does not validate: see the detail), reload, then verify again.".into()
+            } else {
+                "Use a certificate from a CA the clients trust (or distribute the private root), then verify again.".into()
+            };
+        }
+    }
+    let renewed = statuses
+        .iter()
+        .any(|s| matches!(s, Status::RenewedNotDeployed | Status::DeploymentPending));
+    let left = c.not_after_unix - p.now;
+    if !expired && !renewed && left <= p.renewal_window_secs {
+        statuses.push(Status::ExpiringSoon);
+        if next.is_empty() {
+            let none = if beside.is_some() {
+                "no later version of its key type"
+            } else {
+                "no renewal"
+            };
+            match &later {
+                Some((_, more, step)) => {
+                    detail = format!("Serves {presented}: expires in {} days.{more}", days(left));
+                    next = step.clone();
+                }
+                None => {
+                    detail = format!(
+                        "Serves {presented}: expires in {} days and {none} exists in the records.",
+                        days(left)
+                    );
+                    next = "The renewal did not trigger: check auto-renew and the renewal window of the order, DCV and approvals, then renew and deploy.".into();
+                }
+            }
+        }
+    }
+    statuses.sort();
+    statuses.dedup();
+    let status = statuses.first().copied().unwrap_or(Status::Current);
+    if status == Status::Current {
+        let kind = c.key_family().map_or("?", KeyFamily::as_str);
+        detail = match beside {
+            None if newest_of_kind => format!(
+                "Serves the newest {kind} certificate of its identity (a later one has the other key type): {presented}."
+            ),
+            None => format!("Serves the newest certificate of its identity: {presented}."),
+            Some((ei, other)) => format!(
+                "Serves the newest certificates of its identity, one per key type: {presented} to {kind} clients and its renewal serial {} (record {}) to {} clients.",
+                other.cert.as_ref().map_or("?", |oc| oc.serial.as_str()),
+                ids.records[ei].record_id,
+                other.offered.as_str()
+            ),
+        };
+        next = "Nothing to do.".into();
+        if let Some(t) = tie {
+            // Judged current because nothing says otherwise, not because it was shown.
+            let t = &ids.records[t];
+            findings.push("newest_ambiguous".into());
+            detail = format!(
+                "Serves {presented}, as new as any version of its identity in the records: record {} (serial {}) ties with it on dates and no renewal link orders them.",
+                t.record_id,
+                t.serial_hex().unwrap_or("?")
+            );
+            next = "Confirm in the CLM which of the two is the newest (or export issue dates or renewal links), then verify again.".into();
+        }
+        if let Some((_, more, step)) = &later {
+            // Valid today, but what should replace it cannot be deployed as it stands.
+            detail.push_str(more);
+            next = format!(
+                "Nothing to do yet. Before this certificate expires ({}): {step}",
+                c.not_after
+            );
+        }
+    }
+    // Served expired or revoked with no renewal to deploy, while the records hold another
+    // certificate for the name valid today (an older version, another identity's): deploying
+    // it ends the outage now, whatever the identity needs besides.
+    if (expired || statuses.contains(&Status::Revoked)) && !names_renewal {
+        if let Some(k) = ids.valid_for_host(&host, &c.serial, p.now) {
+            let k = &ids.records[k];
+            if !next.contains(&format!("record {}", k.record_id)) {
+                let until = k
+                    .not_after
+                    .map(|w| rfc3339_unix(w.unix))
+                    .unwrap_or_else(|| "?".into());
+                let serial = k.serial_hex().unwrap_or("?");
+                detail.push_str(&format!(
+                    " Record {} (serial {serial}, valid until {until}) covers {host} and is valid today.",
+                    k.record_id
+                ));
+                next = format!(
+                    "Deploy the certificate of record {} (serial {serial}) now and reload the service: it is valid until {until}. Then: {next}",
+                    k.record_id
+                );
+            }
+        }
+    }
+    // A certificate read from an unfinished handshake: the server's TLS needs attention
+    // even when the certificate is right.
+    let unfinished = if o.findings.contains(&Finding::LegacyTls) {
+        Some((
+            "The server speaks only legacy TLS ({tls}), which current clients refuse",
+            "upgrade the server's TLS configuration (TLS 1.2 with ECDHE and AES-GCM, or TLS 1.3)",
+        ))
+    } else if o.findings.contains(&Finding::UncommonTls) {
+        Some((
+            "The server refused a handshake like current clients make and accepted only a broader one ({tls}): it needs a key exchange group, signature algorithm or TLS 1.3 cipher suite they do not offer (such as only AES-CCM in TLS 1.3)",
+            "check the server's TLS groups and certificate key type against its clients (P-256 or X25519 groups, a P-256, P-384 or RSA key)",
+        ))
+    } else {
+        None
+    };
+    if let Some((what, fix)) = unfinished {
+        let tls = o
+            .tls
+            .as_ref()
+            .map(|t| format!("{}, {}", t.version, t.cipher_suite))
+            .unwrap_or_else(|| "?".into());
+        detail.push_str(&format!(
+            " {}; the certificate was read from an unfinished handshake.",
+            what.replace("{tls}", &tls)
+        ));
+        if status == Status::Current {
+            next = format!("Nothing to do for the certificate; {fix}, then verify again.");
+        }
+    }
+    // The server's OCSP stapling needs attention even when the certificate is right.
+    if let Some((what, fix)) = stapling_fault(&o) {
+        detail.push_str(&format!(" {what}."));
+        if next == "Nothing to do." {
+            next = format!("Nothing to do for the certificate; {fix}, then verify again.");
+        }
+    }
+    let mut all: Vec<String> = statuses.iter().map(|s| s.as_str().to_string()).collect();
+    all.extend(o.findings.iter().map(|f| f.as_str().to_string()));
+    all.extend(findings);
+    all.sort();
+    all.dedup();
+    let matched_idx = matched.map(|(i, _)| i);
+    let v = Verdict {
+        status,
+        findings: all,
+        matched: matched_idx.map(|i| RecordRef::of(&ids.records[i])),
+        expected: expected_idx.map(|i| RecordRef::of(&ids.records[i])),
+        name_endpoints_current: None,
+        detail,
+        next_step: next,
+        observation: o,
+    };
+    (v, matched_idx, expected_idx)
+}
+
+/// Whether certificate `c` was issued after record `r`'s version: by notBefore (else the
+/// order date, else notAfter), with a day's tolerance for a date-only record.
+fn issued_after(c: &crate::model::CertInfo, r: &Record) -> bool {
+    let (theirs, ours) = match r.not_before.or(r.order_date) {
+        Some(w) => (w, c.not_before_unix),
+        None => match r.not_after {
+            Some(w) => (w, c.not_after_unix),
+            None => return false,
+        },
+    };
+    let tol = if theirs.date_only { 86_400 } else { 0 };
+    ours > theirs.unix + tol
+}
+
+fn unreachable_text(o: &Observation) -> (String, String) {
+    let e = o.error.as_ref();
+    let msg = e.map(|e| e.message.clone()).unwrap_or_default();
+    let target = match o.ip {
+        Some(ip) => format!("{}:{} ({ip})", o.host, o.port),
+        None => format!("{}:{}", o.host, o.port),
+    };
+    let next = match e.map(|e| e.class) {
+        Some(ErrorClass::DnsNxdomain | ErrorClass::DnsNoAddress) => format!(
+            "Fix the DNS records of {} or remove the endpoint from the inventory, then verify again.",
+            o.host
+        ),
+        Some(ErrorClass::DnsError) => "The DNS lookup failed: check the authoritative servers and the resolver, then verify again.".into(),
+        Some(ErrorClass::ConnectTimeout) => format!(
+            "No TCP answer from {target}: check firewalls and security groups and that the service is up, then verify again."
+        ),
+        Some(ErrorClass::ConnectRefused) => format!(
+            "Nothing listens on {target}: start the service or correct the port in the deployment profile, then verify again."
+        ),
+        Some(ErrorClass::ConnectError) if crate::model::no_route(o) => match o.ip {
+            Some(std::net::IpAddr::V6(_)) => format!(
+                "This host has no route to {target}'s network, so the endpoint was not tried: scan from a host with IPv6 connectivity, or pass --ipv4-only to leave AAAA answers out; if this host has IPv6, check its routes."
+            ),
+            _ => format!(
+                "This host has no route to {target}'s network, so the endpoint was not tried: check this host's routes (VPN, jump host) towards it, then verify again."
+            ),
+        },
+        Some(ErrorClass::ConnectError) => format!("The connection to {target} failed: check routing and the host, then verify again."),
+        Some(ErrorClass::StarttlsError) => format!(
+            "{target} did not agree to start TLS{}: enable TLS (STARTTLS) on the service; if the port speaks TLS from the first byte, give the target starttls=off (or --starttls off); then verify again.",
+            o.starttls.map(|p| format!(" over {}", p.display_name())).unwrap_or_default()
+        ),
+        Some(ErrorClass::TlsProtocol) => "The server speaks no TLS version, cipher, key exchange group or key type in common with certsweep (SSL 3 or older, or a brainpool, Ed448 or FFDHE-only setup): upgrade its TLS configuration, then verify again.".into(),
+        // The server has no certificate for the name the client asked for (SNI).
+        Some(ErrorClass::TlsAlert) if msg == crate::model::SNI_REFUSED => format!(
+            "{target} serves no certificate for the name {}: bind one to this name (virtual host, SNI mapping, keystore alias), or correct the name in the inventory, then verify again.",
+            o.sni.as_deref().unwrap_or(&o.host)
+        ),
+        Some(ErrorClass::TlsTimeout) => format!(
+            "{target} accepted the connection but completed no TLS handshake in time: the port may not speak TLS from the first byte (plain HTTP, or a protocol that needs STARTTLS: give the target starttls=...), or the service is hung or overloaded; check it, then verify again."
+        ),
+        Some(ErrorClass::Internal) => format!(
+            "certsweep could not judge {target} (an internal error): check it by hand and report the error message with the endpoint."
+        ),
+        _ => format!(
+            "{target} answered but the TLS handshake failed: check the listener's TLS configuration and certificate binding, then verify again."
+        ),
+    };
+    (format!("No certificate from {target}: {msg}"), next)
+}
+
+/// The findings of [`deployment_said`]: what the records say about a missing renewal's
+/// deployment, each with its own next step.
+const DEPLOYMENT_SAID: [&str; 5] = [
+    "deployment_failed",
+    "deployment_rolled_back",
+    "records_say_deployed",
+    "deployment_stuck",
+    "not_deployed_per_records",
+];
+
+/// What is wrong with the server's OCSP stapling (a stapled response it cannot use, a stale
+/// one, none for a must-staple certificate), in words, and what fixes it.
+fn stapling_fault(o: &Observation) -> Option<(String, &'static str)> {
+    let info = o.ocsp.as_deref();
+    if o.findings.contains(&Finding::MustStapleMissing) {
+        Some((
+            "The certificate is marked must-staple, but the server staples no OCSP response: Firefox refuses it".into(),
+            "turn OCSP stapling on at the server (nginx: ssl_stapling on with a resolver; Apache: SSLUseStapling on; HAProxy: an .ocsp file beside the certificate), or reissue the certificate without must-staple",
+        ))
+    } else if o.findings.contains(&Finding::OcspInvalid) {
+        let why = info
+            .and_then(|i| i.problem.as_deref())
+            .unwrap_or("unusable");
+        Some((
+            format!("The server staples an OCSP response clients cannot use: {why}"),
+            "reload or restart the server so that it fetches the response for the certificate it serves (and check it reaches the CA's OCSP responder)",
+        ))
+    } else if o.findings.contains(&Finding::OcspStale) {
+        let next = info.and_then(|i| i.next_update.as_deref()).unwrap_or("?");
+        Some((
+            format!("The OCSP response the server staples expired at {next} (its nextUpdate): clients ignore it"),
+            "check that the server reaches the CA's OCSP responder to refresh its staple (firewall, proxy, resolver), or restart it",
+        ))
+    } else {
+        None
+    }
+}
+
+/// How the next step of an endpoint whose expired certificate has a renewal begins.
+const OUTAGE_FIRST: &str =
+    "The served certificate has expired, so clients fail now: deploy the renewal at once. ";
+
+/// Whether a deployment status leaves waiting for provisioning right: a failed, rolled back
+/// or finished deployment will not bring the renewal anywhere by itself.
+fn deployment_may_be_running(status: Option<DeployStatus>) -> bool {
+    matches!(
+        status,
+        None | Some(
+            DeployStatus::Pending | DeployStatus::ConfigPending | DeployStatus::NotDeployed
+        )
+    )
+}
+
+/// What the records say about deploying the renewal `e` (`said`: its status and the words
+/// for it, the endpoint's own or the record's), which endpoints do not serve: the finding it
+/// earns and the step to take. A deployment still running (or not begun) says something
+/// only once `e` was issued longer than the grace period ago before `now`; one that ended
+/// (failed, rolled back, done) always does. `None` when the records say nothing that
+/// changes the usual advice. One wording for the endpoint verdicts and the records report.
+fn deployment_said(
+    e: &Record,
+    said: (Option<DeployStatus>, Option<&str>),
+    p: &Policy,
+) -> Option<(&'static str, String)> {
+    let (status, raw) = said;
+    let past_grace = e.issued_at().is_none_or(|t| t <= p.now - p.grace_secs);
+    if deployment_may_be_running(status) && !past_grace {
+        return None;
+    }
+    let raw = raw.unwrap_or_default();
+    let bot = e
+        .provisioning_bot
+        .as_deref()
+        .map(|b| format!(" ({b})"))
+        .unwrap_or_default();
+    Some(match status? {
+        DeployStatus::Failed => (
+            "deployment_failed",
+            format!("The records show the renewal's deployment failed (\"{raw}\"): read the provisioning bot's{bot} log for the cause (keystore or file write, permissions, reaching the server), fix it, re-run provisioning and confirm the service reloads, then verify again."),
+        ),
+        DeployStatus::RolledBack => (
+            "deployment_rolled_back",
+            format!("The records show the renewal's deployment was rolled back (\"{raw}\"), which put the old certificate back: find out why (the change record, the bot's{bot} log), deploy the renewal again, then verify again."),
+        ),
+        DeployStatus::Deployed => (
+            "records_say_deployed",
+            format!("The records show the renewal as deployed (\"{raw}\"), but it is not what is served: the service was not reloaded or restarted after the new certificate was written, the node was not among the deployment's targets (a load-balancer member), or the old file came back. Reload the service there, check the deployment's targets{bot}, then verify again."),
+        ),
+        DeployStatus::ConfigPending => (
+            "deployment_stuck",
+            format!("The records still show the renewal's deployment waiting for configuration (\"{raw}\") past the grace period: complete its deployment profile and bot{bot} in the CLM, run the deployment, then verify again."),
+        ),
+        DeployStatus::Pending => (
+            "deployment_stuck",
+            format!("The records still show the renewal's deployment as pending (\"{raw}\") past the grace period: check that the provisioning bot{bot} is running and reaches the server, re-run provisioning, then verify again."),
+        ),
+        DeployStatus::NotDeployed => (
+            "not_deployed_per_records",
+            format!("The records show no deployment of the renewal (\"{raw}\"): give it a deployment profile and bot in the CLM (or install it by hand) and reload the service, then verify again."),
+        ),
+    })
+}
+
+/// A later version `e` that cannot be deployed for `host` in place of a certificate expiring
+/// at `expires` (`expired` already): its finding, a sentence for the detail and the next step.
+/// One wording for the endpoint verdicts and the records report.
+fn blocked_renewal(
+    e: &Record,
+    host: &str,
+    expires: i64,
+    expired: bool,
+    now: i64,
+) -> (&'static str, String, String) {
+    let named = match e.serial_hex() {
+        Some(s) => format!("serial {s} (record {})", e.record_id),
+        None => format!("record {}", e.record_id),
+    };
+    let starts = e.not_before.filter(|w| w.unix > now).map(|w| w.unix);
+    if !e.covers(host) {
+        return (
+            "renewal_drops_name",
+            format!(
+                " Its renewal {named} does not cover {host} (names: {}).",
+                e.names().join(", ")
+            ),
+            format!("Reissue the renewal with {host} among its names (or order a certificate for {host}), deploy it and reload the service, then verify again."),
+        );
+    }
+    match (e.status, starts) {
+        (RecordStatus::Revoked, _) => (
+            "renewal_revoked",
+            format!(" Its renewal {named} was revoked."),
+            "Order a replacement for the revoked renewal (and find out why it was revoked), deploy it and reload the service, then verify again.".into(),
+        ),
+        (RecordStatus::Cancelled, _) => (
+            "renewal_cancelled",
+            format!(" Its renewal {named} was cancelled or rejected ({}).", e.status_raw),
+            "Place a new renewal order (the last one was cancelled or rejected), deploy the certificate and reload the service, then verify again.".into(),
+        ),
+        (_, Some(from)) if from > expires || expired => (
+            "renewal_not_yet_valid",
+            format!(
+                " Its renewal {named} is valid only from {}, after this certificate expires.",
+                rfc3339_unix(from)
+            ),
+            "Reissue the renewal with a validity that starts now (a certificate valid only later cannot bridge the gap), deploy it and reload the service, then verify again.".into(),
+        ),
+        (_, Some(from)) => (
+            "renewal_not_yet_valid",
+            format!(" Its renewal {named} is valid from {}.", rfc3339_unix(from)),
+            format!("Deploy the renewal once it is valid ({}), before this certificate expires, then verify again.", rfc3339_unix(from)),
+        ),
+        _ => (
+            "renewal_pending",
+            format!(" Its renewal {named} is still pending ({}).", e.status_raw),
+            "Complete the renewal order (DCV, approvals), deploy the certificate and reload the service, then verify again.".into(),
+        ),
+    }
+}

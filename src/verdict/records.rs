@@ -1,0 +1,360 @@
+//! The records report: one row per identity, against where its versions were seen.
+
+use super::*;
+
+/// Endpoints listed in one cell of the records report. A wildcard on thousands of endpoints
+/// made cells of 100,000 characters, which spreadsheets cut at 32,767; every endpoint is in
+/// the endpoint report anyway.
+pub(super) const PLACES_IN_A_CELL: usize = 200;
+
+/// The first `max` of `items` joined by `sep`, and how many more there are.
+fn capped<S: AsRef<str>>(items: &[S], max: usize, sep: &str) -> String {
+    let shown: Vec<&str> = items.iter().take(max).map(AsRef::as_ref).collect();
+    let mut out = shown.join(sep);
+    if items.len() > max {
+        out.push_str(&format!("{sep}... ({} more)", items.len() - max));
+    }
+    out
+}
+
+/// One row per identity for `--records-report`.
+#[derive(Debug, Clone, Serialize)]
+pub struct IdentityRow {
+    /// Names of the newest certificate.
+    pub names: String,
+    /// Records in the identity.
+    pub versions: usize,
+    /// Newest certificate's record id.
+    pub newest_record_id: String,
+    /// Its order number.
+    pub newest_order_id: String,
+    /// Its canonical serial.
+    pub newest_serial: String,
+    /// Its notAfter.
+    pub newest_not_after: String,
+    /// Endpoints serving it.
+    pub deployed_at: String,
+    /// Endpoints serving older versions.
+    pub stale_at: String,
+    /// Record-level findings.
+    pub findings: String,
+    /// What to do next.
+    pub next_step: String,
+    /// The platform's id for the certificate across its renewals, when the records give one
+    /// (of the newest version, else of any). Last, as it came later.
+    pub identity_id: String,
+}
+
+/// Summarises identities against where their certificates were seen, sorted by names.
+pub fn identity_rows(ids: &Identities, serving: &Serving, p: &Policy) -> Vec<IdentityRow> {
+    let mut rows = Vec::new();
+    let pushed: Result<(), std::convert::Infallible> = each_identity_row(ids, serving, p, |r| {
+        rows.push(r);
+        Ok(())
+    });
+    match pushed {
+        Ok(()) => rows,
+    }
+}
+
+/// Hands `each` one row per identity, sorted by names, made one at a time: a records report
+/// of 200,000 identities held whole (rows, their strings, the sort's buffer) was a quarter
+/// of the comparison's peak memory.
+pub fn each_identity_row<E>(
+    ids: &Identities,
+    serving: &Serving,
+    p: &Policy,
+    mut each: impl FnMut(IdentityRow) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut order: Vec<(String, usize)> = (0..ids.members.len())
+        .filter_map(|id| {
+            let (shown, _) = shown_version(ids, id, p.now)?;
+            Some((ids.records[shown].names().join(";"), id))
+        })
+        .collect();
+    // By names, then identity: the order a stable sort of the rows by names gave.
+    order.sort_unstable();
+    for (names, id) in order {
+        if let Some(row) = identity_row(ids, serving, p, id, names) {
+            each(row)?;
+        }
+    }
+    Ok(())
+}
+
+/// The version an identity's row describes, and whether it is eligible as the newest: the
+/// newest eligible one, else (all revoked, cancelled, pending or not yet valid) the latest.
+fn shown_version(ids: &Identities, id: usize, now: i64) -> Option<(usize, bool)> {
+    if let Some(newest) = ids.newest(id, None, now) {
+        return Some((newest, true));
+    }
+    ids.members[id]
+        .iter()
+        .max_by_key(|&&m| (ids.records[m].issued_key(), ids.rank[m]))
+        .map(|&latest| (latest, false))
+}
+
+/// One identity's row; `names` is its shown version's names, joined.
+fn identity_row(
+    ids: &Identities,
+    serving_all: &Serving,
+    p: &Policy,
+    id: usize,
+    names: String,
+) -> Option<IdentityRow> {
+    let members = &ids.members[id];
+    let serving = &serving_all.served;
+    let (shown, eligible) = shown_version(ids, id, p.now)?;
+    let identity_id = std::iter::once(shown)
+        .chain(members.iter().copied())
+        .find_map(|m| ids.records[m].identity_id.as_deref())
+        .unwrap_or_default()
+        .to_string();
+    if !eligible {
+        // No eligible version: the identity still gets its row, so nothing in the records
+        // goes unreported.
+        let mut served = Vec::new();
+        for &m in members {
+            if let Some(s) = &ids.records[m].serial {
+                for at in serving.get(&s.canonical).into_iter().flatten() {
+                    served.push(format!("{at} (serial {})", s.canonical));
+                }
+            }
+        }
+        let statuses: Vec<String> = members
+            .iter()
+            .map(|&m| {
+                let r = &ids.records[m];
+                format!(
+                    "{} {}",
+                    r.record_id,
+                    format!("{:?}", r.status).to_lowercase()
+                )
+            })
+            .collect();
+        return Some(IdentityRow {
+            names,
+            versions: members.len(),
+            newest_record_id: String::new(),
+            newest_order_id: String::new(),
+            newest_serial: String::new(),
+            newest_not_after: String::new(),
+            deployed_at: String::new(),
+            stale_at: capped(&served, PLACES_IN_A_CELL, ";"),
+            findings: "no_valid_certificate".into(),
+            next_step: format!(
+                "No version is issued and valid ({}): order or approve a replacement{}.",
+                statuses.join(", "),
+                if served.is_empty() {
+                    ""
+                } else {
+                    ", then replace it where it is still served"
+                }
+            ),
+            identity_id,
+        });
+    }
+    let newest = shown;
+    let e = &ids.records[newest];
+    let serial = e
+        .serial
+        .as_ref()
+        .map(|s| s.canonical.clone())
+        .unwrap_or_default();
+    // Versions no date or link orders against the newest count as deployed too: which of
+    // them is the newest cannot be told, and the endpoints serving them are judged current.
+    let mut tied: Vec<usize> = ids.tied(newest, p.now).collect();
+    tied.sort_unstable();
+    let mut deployed = serving.get(&serial).cloned().unwrap_or_default();
+    for &m in &tied {
+        if let Some(s) = &ids.records[m].serial {
+            deployed.extend(serving.get(&s.canonical).into_iter().flatten().cloned());
+        }
+    }
+    let mut stale = Vec::new();
+    // Some endpoint serves an older version that has expired: an outage, no grace.
+    let mut stale_expired = false;
+    for &m in members {
+        if m == newest || tied.binary_search(&m).is_ok() {
+            continue;
+        }
+        // A second record of the newest certificate itself is no older version.
+        if let Some(s) = ids.records[m]
+            .serial
+            .as_ref()
+            .filter(|s| s.canonical != serial)
+        {
+            for at in serving.get(&s.canonical).into_iter().flatten() {
+                // Served beside the newest, to the other key type, and the newest of its
+                // own kind: both are deployed there (see `renewal_served_beside`).
+                let beside = deployed.contains(at)
+                    && ids
+                        .renewal_beside(m, None, newest, place_host(at), p.now)
+                        .is_none();
+                if !beside {
+                    stale.push(format!("{at} (serial {})", s.canonical));
+                    stale_expired |= ids.records[m].not_after.is_some_and(|w| w.unix < p.now);
+                }
+            }
+        }
+    }
+    let mut findings = Vec::new();
+    let mut next = String::from("Nothing to do.");
+    if !tied.is_empty() {
+        findings.push("newest_ambiguous");
+        next = "Versions tie on dates and no renewal link orders them: confirm in the CLM which is the newest (or export issue dates or renewal links).".into();
+    }
+    let left = e.not_after.map(|w| w.unix - p.now);
+    // A later version that cannot be deployed (revoked, cancelled, pending, not valid yet):
+    // named, as on the endpoints' rows, instead of "no renewal".
+    let in_window = matches!(left, Some(l) if l <= p.renewal_window_secs);
+    // Only an identity near or past expiry is told of a blocked renewal: the lookup waits.
+    let name_list = e.name_set();
+    let blocked = name_list.first().filter(|_| in_window).and_then(|&name| {
+        let b = ids.unusable_later(newest, name, p.now)?;
+        let expires = e.not_after.map_or(i64::MAX, |w| w.unix);
+        Some(blocked_renewal(
+            &ids.records[b],
+            name,
+            expires,
+            expires < p.now,
+            p.now,
+        ))
+    });
+    if matches!(left, Some(l) if l < 0) {
+        findings.push("newest_expired");
+        next = "The newest certificate has expired: renew it.".into();
+    } else if in_window && blocked.is_none() {
+        findings.push("expiring_no_renewal");
+        next = "Expiring with no renewal in the records: check auto-renew, DCV and approvals, then renew.".into();
+    }
+    if let Some((f, more, step)) = blocked {
+        findings.push(f);
+        next = format!(
+            "{}{more} {step}",
+            if left.is_some_and(|l| l < 0) {
+                "The newest usable certificate has expired."
+            } else {
+                "Expiring."
+            }
+        );
+    }
+    // Renewed: some version is provably older than the newest (a tie is no renewal).
+    let renewed = members.iter().any(|&m| ids.is_newer(newest, m));
+    let scanned = if deployed.is_empty() {
+        serving_all.scanned(&name_list)
+    } else {
+        0
+    };
+    let issued = e.issued_at();
+    // As the endpoints' verdicts say (deployment_pending): too early to call it failed.
+    let young = issued.filter(|&t| {
+        renewed
+            && !stale.is_empty()
+            && !stale_expired
+            && t > p.now - p.grace_secs
+            && deployment_may_be_running(e.deploy_status)
+    });
+    // What the records say about the renewal's deployment, where it is missing.
+    let said = deployment_said(e, (e.deploy_status, e.deploy_status_raw.as_deref()), p)
+        .filter(|_| young.is_none());
+    if deployed.is_empty() && scanned == 0 && stale.is_empty() {
+        // Seen nowhere because looked for nowhere: no advice about provisioning.
+        findings.push("not_scanned");
+        if next == "Nothing to do." || renewed {
+            next = "None of its names was scanned in this sweep: add its endpoints to the targets to verify its deployment.".into();
+        }
+    } else if deployed.is_empty() && renewed {
+        findings.push("renewed_seen_nowhere");
+        next = "Renewed, but no scanned endpoint serves the new certificate: check the provisioning bot and deployment profile, re-run provisioning.".into();
+    } else if deployed.is_empty() {
+        findings.push("served_nowhere");
+        if next == "Nothing to do." {
+            next = format!(
+                "Served at none of the {scanned} scanned endpoint(s) of its names: see their rows in the endpoint report (deploy or bind it there, or make them reachable), then verify again."
+            );
+        }
+    }
+    if !stale.is_empty() {
+        findings.push("older_versions_served");
+        if deployed.is_empty() {
+            next = "Older versions are served and the new one nowhere: re-run provisioning and reload the services, then verify again.".into();
+        } else {
+            next = "Some endpoints still serve older versions: re-run provisioning on them and reload, then verify again.".into();
+        }
+    }
+    let missing = findings
+        .iter()
+        .any(|f| matches!(*f, "renewed_seen_nowhere" | "older_versions_served"));
+    if let (true, Some((finding, step))) = (missing, said) {
+        findings.push(finding);
+        next = step;
+    } else if !deployed.is_empty() && stale.is_empty() && next == "Nothing to do." {
+        // Served wherever its names were scanned, while the records say it was not
+        // deployed: the platform's state is wrong, and its next renewal starts from it.
+        let not_deployed = |status: Option<DeployStatus>| {
+            matches!(
+                status,
+                Some(DeployStatus::Failed | DeployStatus::RolledBack | DeployStatus::NotDeployed)
+            ) || (matches!(
+                status,
+                Some(DeployStatus::Pending | DeployStatus::ConfigPending)
+            ) && issued.is_some_and(|t| t <= p.now - p.grace_secs))
+        };
+        // With a status per endpoint, only endpoints said not to have it count, and only
+        // when each of them was scanned serving it: an unscanned failed one proves nothing.
+        let outdated = match &e.deploy_by_target {
+            Some(per) => {
+                let against: Vec<&str> = per
+                    .iter()
+                    .filter(|(_, raw)| not_deployed(DeployStatus::from_raw(raw)))
+                    .map(|(t, _)| t.as_str())
+                    .collect();
+                !against.is_empty()
+                    && against.iter().all(|t| {
+                        deployed.iter().any(|at| {
+                            let (host, port) = place_host_port(at);
+                            port.is_some_and(|port| target_names(t, host, port))
+                        })
+                    })
+            }
+            None => not_deployed(e.deploy_status),
+        };
+        if let (true, Some(raw)) = (outdated, e.deploy_status_raw.as_deref()) {
+            findings.push("deploy_status_outdated");
+            next = format!("Served wherever its names were scanned, but the records show its deployment as \"{raw}\": correct the deployment status in the CLM (a manual installation, or a bot that reported wrongly).");
+        }
+    }
+    if let Some(t) = young {
+        findings.push("deployment_pending");
+        next = format!(
+            "Renewed less than the grace period ago (issued {}): provisioning may still be running; verify again after {}.",
+            rfc3339_unix(t),
+            rfc3339_unix(t + p.grace_secs)
+        );
+    }
+    if let Some(when) = serving_all.revoked_by_ca.get(&serial) {
+        // The CA's word, stapled where it is served: whatever the export says.
+        findings.push("revoked_by_ca");
+        next = format!(
+            "The CA revoked the newest certificate (on {when}, says the OCSP response its servers staple), while the records show it {}: order a replacement (with a new key if the key was compromised), deploy it, and record the revocation in the CLM.",
+            if e.status_raw.is_empty() { "usable".to_string() } else { format!("as \"{}\"", e.status_raw) }
+        );
+    }
+    Some(IdentityRow {
+        names,
+        versions: members.len(),
+        newest_record_id: e.record_id.to_string(),
+        newest_order_id: e.order_id.as_deref().unwrap_or_default().to_string(),
+        newest_serial: serial,
+        newest_not_after: e
+            .not_after
+            .map(|w| rfc3339_unix(w.unix))
+            .unwrap_or_default(),
+        deployed_at: capped(&deployed, PLACES_IN_A_CELL, ";"),
+        stale_at: capped(&stale, PLACES_IN_A_CELL, ";"),
+        findings: findings.join(";"),
+        next_step: next,
+        identity_id,
+    })
+}

@@ -1,0 +1,196 @@
+//! What the endpoints of a sweep say together: a name's nodes that disagree (a partial
+//! rollout), and where each certificate is served (for the records report).
+
+use super::*;
+use std::collections::HashMap;
+
+/// Partial rollouts: endpoints of one name (host and port) that disagree, one load-balancer
+/// member still serving the old certificate. Endpoints are noted as they are judged; once all
+/// are in, [`Rollout::annotate`] tells each how many of its name's endpoints serve the expected
+/// certificate and marks the stale ones. Holds counts per name, not the verdicts.
+#[derive(Debug, Default)]
+pub struct Rollout {
+    names: HashMap<(String, u16), NameCounts>,
+}
+
+/// One name's endpoints: how many presented a certificate, and how many serve the one they
+/// should, per serial of it.
+#[derive(Debug, Default)]
+struct NameCounts {
+    total: usize,
+    current: usize,
+    /// Usually one serial; two identities covering the name (a wildcard beside a dedicated
+    /// certificate) may each be served as expected.
+    by_serial: Vec<(String, usize)>,
+}
+
+impl Rollout {
+    /// Counts `v` (judged by [`judge_one`], which said whether it `serves_expected`).
+    pub fn note(&mut self, v: &Verdict, serves_expected: bool) {
+        if v.observation.cert.is_none() {
+            return;
+        }
+        let e = self
+            .names
+            .entry((v.observation.host.clone(), v.observation.port))
+            .or_default();
+        e.total += 1;
+        let serial = v.expected.as_ref().and_then(|r| r.serial.as_deref());
+        if let (true, Some(serial)) = (serves_expected, serial) {
+            e.current += 1;
+            match e.by_serial.iter_mut().find(|(s, _)| s == serial) {
+                Some((_, n)) => *n += 1,
+                None => e.by_serial.push((serial.to_string(), 1)),
+            }
+        }
+    }
+
+    /// Adds what the name's other endpoints say to `v`, once every endpoint was noted.
+    pub fn annotate(&self, v: &mut Verdict) {
+        if v.observation.cert.is_none() {
+            return;
+        }
+        let key = (v.observation.host.clone(), v.observation.port);
+        let Some(counts) = self.names.get(&key) else {
+            return;
+        };
+        let total = counts.total;
+        if total < 2 {
+            return;
+        }
+        v.name_endpoints_current = Some(format!("{}/{total}", counts.current));
+        // Only the endpoints serving this one's expected certificate make it a rollout this
+        // node missed: others serving another identity's certificate for the name (the
+        // wildcard beside a dedicated one) say nothing of its deployment.
+        let expected = v.expected.as_ref().and_then(|r| r.serial.as_deref());
+        let current = counts
+            .by_serial
+            .iter()
+            .find(|(s, _)| Some(s.as_str()) == expected)
+            .map_or(0, |(_, n)| *n);
+        // A node left with a certificate the records do not hold, where the others serve
+        // the managed one (the post-deployment check against the PEM just deployed), is
+        // as stale as one left with an older version.
+        let has = |f: &str| v.findings.iter().any(|x| x == f);
+        let stale = matches!(
+            v.status,
+            Status::RenewedNotDeployed | Status::DeploymentPending
+        ) || (v.status == Status::Unmanaged
+            && has("names_managed_elsewhere")
+            && !has("newer_than_records"));
+        if stale && current > 0 {
+            v.findings.push("partial_rollout".into());
+            v.detail.push_str(&format!(
+                " Partial rollout: {current} of {total} endpoints of {}:{} serve the new certificate (serial {}).",
+                v.observation.host, v.observation.port, expected.unwrap_or("?")
+            ));
+            // The renewal reached the other nodes, so the bot and the profile work: what
+            // is left is this node, unless the records said more (`deployment_said`).
+            let said = v
+                .findings
+                .iter()
+                .any(|f| DEPLOYMENT_SAID.contains(&f.as_str()));
+            if v.status == Status::RenewedNotDeployed && !said {
+                let outage = if v.next_step.starts_with(OUTAGE_FIRST) {
+                    OUTAGE_FIRST
+                } else {
+                    ""
+                };
+                let node = v
+                    .observation
+                    .ip
+                    .map(|ip| ip.to_string())
+                    .unwrap_or_default();
+                let bot = v
+                    .expected
+                    .as_ref()
+                    .and_then(|e| e.provisioning_bot.as_deref())
+                    .map(|b| format!(" ({b})"))
+                    .unwrap_or_default();
+                v.next_step = format!(
+                    "{outage}This node ({node}) missed a rollout the other endpoints of the name got: check that it is among the deployment targets of the renewal order's provisioning bot{bot} (a load-balancer member added later, a node that was down or drained), re-run provisioning for it and confirm its service reloads, then verify again."
+                );
+            }
+        }
+    }
+}
+
+/// Where each presented serial is served (`host:port@ip`), and how many endpoints each
+/// scanned name had, for the identity rows.
+#[derive(Debug, Default)]
+pub struct Serving {
+    pub(super) served: HashMap<String, Vec<String>>,
+    /// Endpoints per scanned name (the SNI, else the host), by the name's hash: a count, not
+    /// the endpoints (those are in the endpoint report), so that a million-endpoint sweep
+    /// keeps ~20 bytes a name for this.
+    seen: HashMap<u64, u32>,
+    /// The same per parent domain (`www.x.com` counts for `x.com`), for wildcards.
+    under: HashMap<u64, u32>,
+    /// Serials a stapled OCSP response (signature checked) says the CA revoked, with when.
+    pub(super) revoked_by_ca: HashMap<String, String>,
+}
+
+fn name_key(name: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+        .hash_one(name.trim_end_matches('.').to_ascii_lowercase())
+}
+
+impl Serving {
+    /// Notes where `v`'s certificates are served: the one it presented and the other key
+    /// type's, when a second look got one; and that its name was scanned.
+    pub fn note(&mut self, v: &Verdict) {
+        let o = &v.observation;
+        let name = o.sni.as_deref().unwrap_or(&o.host);
+        *self.seen.entry(name_key(name)).or_default() += 1;
+        if let Some((_, parent)) = name.split_once('.') {
+            *self.under.entry(name_key(parent)).or_default() += 1;
+        }
+        let Some(c) = &o.cert else { return };
+        if o.findings.contains(&Finding::OcspRevoked) {
+            let when = o.ocsp.as_deref().and_then(|i| i.revoked_at.clone());
+            self.revoked_by_ca
+                .insert(c.serial.clone(), when.unwrap_or_default());
+        }
+        let at = format!(
+            "{}:{}@{}",
+            o.host,
+            o.port,
+            o.ip.map(|i| i.to_string()).unwrap_or_default()
+        );
+        if let Some(other) = o.second_cert() {
+            self.served
+                .entry(other.serial.clone())
+                .or_default()
+                .push(at.clone());
+        }
+        self.served.entry(c.serial.clone()).or_default().push(at);
+    }
+
+    /// How many scanned endpoints `names` had; a wildcard counts the names one label under
+    /// it.
+    pub(super) fn scanned(&self, names: &[&str]) -> u64 {
+        names
+            .iter()
+            .map(|n| match n.strip_prefix("*.") {
+                Some(parent) => self.under.get(&name_key(parent)),
+                None => self.seen.get(&name_key(n)),
+            })
+            .map(|c| u64::from(c.copied().unwrap_or(0)))
+            .sum()
+    }
+}
+
+/// The host of a [`Serving`] place (`host:port@ip`).
+pub(super) fn place_host(at: &str) -> &str {
+    place_host_port(at).0
+}
+
+/// The host and port of a [`Serving`] place (`host:port@ip`).
+pub(super) fn place_host_port(at: &str) -> (&str, Option<u16>) {
+    let name_port = at.rsplit_once('@').map_or(at, |(np, _)| np);
+    match name_port.rsplit_once(':') {
+        Some((name, port)) => (name, port.parse().ok()),
+        None => (name_port, None),
+    }
+}

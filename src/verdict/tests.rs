@@ -1,0 +1,2368 @@
+use super::identities::{has_certificate, reissue_base, UnionFind};
+use super::records::PLACES_IN_A_CELL;
+use super::*;
+use crate::inventory::load::{load_bytes, Loaded, ReadOptions};
+
+fn ids(csv: &str) -> Identities {
+    let mut out = Loaded::default();
+    load_bytes("inv.csv", csv.as_bytes(), &ReadOptions::default(), &mut out);
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    Identities::build(out.records)
+}
+
+/// The name-set rule as first written: every pair of records that share a name, the
+/// later (the earlier-read at a tie) united with the other when its names cover them.
+fn pairwise_name_sets(records: &[Record]) -> UnionFind {
+    let mut uf = UnionFind((0..records.len()).collect());
+    let named: Vec<usize> = (0..records.len())
+        .filter(|&i| has_certificate(&records[i]))
+        .collect();
+    for (x, &a) in named.iter().enumerate() {
+        for &b in &named[x + 1..] {
+            let (na, nb) = (records[a].names(), records[b].names());
+            if !na.iter().any(|n| nb.contains(n)) {
+                continue;
+            }
+            let (newer, older, nn, on) = if records[a].issued_key() >= records[b].issued_key() {
+                (a, b, &na, &nb)
+            } else {
+                (b, a, &nb, &na)
+            };
+            if on.iter().all(|o| nn.contains(o)) {
+                uf.union(newer, older);
+            }
+        }
+    }
+    uf
+}
+
+#[test]
+fn name_set_grouping_is_the_pairwise_rule() {
+    // Random exports over a few names and dates (many ties, equal and nested name
+    // sets, records without a certificate), no links or reissue numbers: the grouping
+    // by name-set groups and rarest names must unite exactly what the pairwise rule
+    // does.
+    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    let mut next = |n: u64| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng % n
+    };
+    const NAMES: [&str; 6] = ["a.x", "b.x", "c.x", "*.x", "d.x", "e.x"];
+    for round in 0..300 {
+        let mut csv = String::from("Certificate ID,SANs,Common Name,Serial,Valid From,Valid To\n");
+        for i in 0..(5 + next(40)) {
+            let sans: Vec<&str> = (0..next(4)).map(|_| NAMES[next(6) as usize]).collect();
+            let cn = if next(3) == 0 {
+                NAMES[next(6) as usize]
+            } else {
+                ""
+            };
+            let serial = if next(8) == 0 {
+                String::new()
+            } else {
+                format!("{:X}", i + 1)
+            };
+            let from = ["", "2026-01-01", "2026-02-01"][next(3) as usize];
+            let to = ["", "2027-01-01", "2027-02-01"][next(3) as usize];
+            csv.push_str(&format!(
+                "R{i},{},{cn},{serial},{from},{to}\n",
+                sans.join(";")
+            ));
+        }
+        let mut out = Loaded::default();
+        load_bytes("r.csv", csv.as_bytes(), &ReadOptions::default(), &mut out);
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        let got = Identities::build(out.records.clone());
+        let mut want = pairwise_name_sets(&out.records);
+        for a in 0..out.records.len() {
+            for b in 0..out.records.len() {
+                assert_eq!(
+                    got.identity_of[a] == got.identity_of[b],
+                    want.find(a) == want.find(b),
+                    "round {round}: records {a} and {b}\n{csv}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn reissue_lineage_reads_any_order_number_without_panicking() {
+    // Found by fuzzing: a non-ASCII character four bytes from the end panicked the whole
+    // run while the records were grouped (a byte split inside the character).
+    assert_eq!(reissue_base("ORD123R001"), Some("ORD123"));
+    assert_eq!(reissue_base("Äußerer-1R002"), Some("Äußerer-1"));
+    assert_eq!(reissue_base("ORD-0é901"), None);
+    assert_eq!(reissue_base("ORD-1\u{200b}101"), None);
+    assert_eq!(reissue_base("R001"), None);
+    assert_eq!(reissue_base("é"), None);
+    let i = ids("Order Number,Common Name,Serial Number,Expiry Date\n\
+                 ORD-0é901,a.example,0A,2027-01-01\n");
+    assert_eq!(i.records.len(), 1);
+}
+
+fn same(i: &Identities, a: &str, b: &str) -> bool {
+    let pos = |id: &str| i.records.iter().position(|r| &*r.record_id == id).unwrap();
+    i.identity_of[pos(a)] == i.identity_of[pos(b)]
+}
+
+fn newest_id(i: &Identities, of: &str) -> String {
+    let pos = i.records.iter().position(|r| &*r.record_id == of).unwrap();
+    let n = i.newest(i.identity_of[pos], None, 2_000_000_000).unwrap();
+    i.records[n].record_id.to_string()
+}
+
+const H: &str =
+    "Certificate ID,Order ID,SANs,Serial,Valid From,Valid To,Issuer,Renewal Of,Status\n";
+
+#[test]
+fn the_platforms_identity_id_joins_versions_whatever_their_names() {
+    // B renews A (same certificate object) but dropped old.x.com; C is another object
+    // whose names the name-set rule alone would not join to either.
+    let i = ids(
+        "Managed Certificate ID,Certificate ID,SANs,Serial,Valid From,Valid To,Status\n\
+         M1,A,a.x.com;old.x.com,01,2025-06-01,2026-06-20,Issued\n\
+         m1 ,B,a.x.com,02,2026-04-01,2027-04-01,Issued\n\
+         M2,C,c.x.com,03,2026-04-01,2027-04-01,Issued\n",
+    );
+    assert!(same(&i, "A", "B"));
+    assert!(!same(&i, "A", "C"));
+    assert_eq!(newest_id(&i, "A"), "B");
+    let v = judge_one(serving_a(), &i, &policy()).0;
+    assert_eq!(v.status, Status::RenewedNotDeployed, "{}", v.detail);
+    assert_eq!(v.expected.map(|e| e.record_id).as_deref(), Some("B"));
+    let mut serving = Serving::default();
+    serving.note(&judge_one(serving_a(), &i, &policy()).0);
+    let rows = identity_rows(&i, &serving, &policy());
+    let row = rows.iter().find(|r| r.newest_record_id == "B").unwrap();
+    assert_eq!(row.identity_id, "m1");
+    assert_eq!(row.versions, 2);
+    // Without the ids, the renewal that dropped a name is another identity.
+    let apart = ids("Certificate ID,SANs,Serial,Valid From,Valid To,Status\n\
+         A,a.x.com;old.x.com,01,2025-06-01,2026-06-20,Issued\n\
+         B,a.x.com,02,2026-04-01,2027-04-01,Issued\n");
+    assert!(!same(&apart, "A", "B"));
+}
+
+#[test]
+fn separate_groups_keep_business_units_apart_by_names() {
+    // Two groups each buy a certificate for one name; O3 is group G1's latest.
+    let csv = "orderNumber,domainName,certificateSerialNumber,certificateExpiryDate,orderDate,certificateStatus,groupNumber\n\
+               O1,shop.x.com,1,2026-09-01 00:00:00,2025-09-01 00:00:00,Certificate Downloaded,G1\n\
+               O2,shop.x.com,2,2027-05-01 00:00:00,2026-05-01 00:00:00,Certificate Downloaded,G2\n\
+               O3,shop.x.com,3,2027-04-01 00:00:00,2026-04-01 00:00:00,Certificate Downloaded,G1\n\
+               O4,shop.x.com,4,2027-04-02 00:00:00,2026-04-02 00:00:00,Certificate Downloaded,\n";
+    let mut out = Loaded::default();
+    load_bytes(
+        "orders.csv",
+        csv.as_bytes(),
+        &ReadOptions::default(),
+        &mut out,
+    );
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    let joined = Identities::build(out.records.clone());
+    assert!(same(&joined, "O1", "O2") && same(&joined, "O3", "O4"));
+    let apart = Identities::build_with(
+        out.records,
+        Grouping {
+            separate_groups: true,
+        },
+    );
+    assert!(same(&apart, "O1", "O3"));
+    assert!(!same(&apart, "O1", "O2"));
+    // A record without a group is a group of its own.
+    assert!(!same(&apart, "O3", "O4") && !same(&apart, "O2", "O4"));
+    let serving_o3 = || presenting("shop.x.com", "10.0.0.1", "3", 1_775_001_600, 1_806_537_600);
+    // Joined, G2's later purchase makes G1's endpoint look undeployed.
+    let v = judge_one(serving_o3(), &joined, &policy()).0;
+    assert_eq!(v.status, Status::RenewedNotDeployed, "{}", v.detail);
+    let v = judge_one(serving_o3(), &apart, &policy()).0;
+    assert_eq!(v.status, Status::Current, "{}", v.detail);
+}
+
+#[test]
+fn renewal_by_name_set_even_across_issuer_and_key_change() {
+    let i = ids(&format!(
+        "{H}A,,www.x.com;x.com,0A,2025-01-01,2026-01-01,Old RSA CA,,Issued\n\
+         B,,x.com;www.x.com,0B,2025-12-01,2026-12-01,New ECC CA,,Issued\n"
+    ));
+    assert!(same(&i, "A", "B"));
+    assert_eq!(newest_id(&i, "A"), "B");
+}
+
+#[test]
+fn san_superset_renews_but_subset_does_not() {
+    let i = ids(&format!(
+        "{H}A,,www.x.com,0A,2025-01-01,2026-01-01,CA,,Issued\n\
+         B,,www.x.com;api.x.com,0B,2025-12-01,2026-12-01,CA,,Issued\n\
+         C,,shop.x.com;cart.x.com,0C,2025-01-01,2026-01-01,CA,,Issued\n\
+         D,,shop.x.com,0D,2025-12-01,2026-12-01,CA,,Issued\n"
+    ));
+    assert!(same(&i, "A", "B"));
+    assert!(
+        !same(&i, "C", "D"),
+        "a newer certificate with fewer names is another identity"
+    );
+}
+
+#[test]
+fn reissue_lineage_and_explicit_links() {
+    let i = ids(&format!(
+        "{H}X1,ORD7,a.x.com,01,2025-01-01,2026-01-01,CA,,Issued\n\
+         X2,ORD7R001,b.x.com,02,2025-06-01,2026-06-01,CA,,Issued\n\
+         Y1,,c.x.com,03,2025-01-01,2026-01-01,CA,,Issued\n\
+         Y2,,renamed.x.com,04,2025-06-01,2026-06-01,CA,Y1,Issued\n"
+    ));
+    assert!(same(&i, "X1", "X2"));
+    assert!(same(&i, "Y1", "Y2"));
+    assert!(!same(&i, "X1", "Y1"));
+    assert_eq!(newest_id(&i, "Y1"), "Y2");
+}
+
+#[test]
+fn wildcards_are_their_own_names_and_revoked_is_never_newest() {
+    let i = ids(&format!(
+        "{H}W1,,*.x.com,01,2025-01-01,2026-01-01,CA,,Issued\n\
+         W2,,*.x.com,02,2025-06-01,2026-06-01,CA,,Revoked\n\
+         P1,,www.x.com,03,2025-06-01,2026-06-01,CA,,Issued\n"
+    ));
+    assert!(same(&i, "W1", "W2"));
+    assert!(!same(&i, "W1", "P1"));
+    assert_eq!(newest_id(&i, "W2"), "W1");
+    let covering = i.identities_for_host("api.x.com");
+    assert_eq!(covering.len(), 1);
+}
+
+#[test]
+fn ambiguous_serial_matches_only_with_agreeing_expiry() {
+    let i = ids(&format!(
+        "{H}A,,a.x.com,1234,2025-01-01,2026-01-01T00:00:00Z,CA,,Issued\n"
+    ));
+    let mut c = crate::model::CertInfo {
+        serial: "4D2".into(),
+        serial_dec: "1234".into(),
+        subject_cn: None,
+        subject: String::new(),
+        sans: vec!["a.x.com".into()],
+        issuer: String::new(),
+        issuer_cn: None,
+        not_before: String::new(),
+        not_after: String::new(),
+        not_before_unix: 0,
+        not_after_unix: 1_767_225_600,
+        sha256: "00".into(),
+        sha1: "00".into(),
+        key_type: "EC".into(),
+        key_bits: 256,
+        signature_algorithm: String::new(),
+        must_staple: false,
+    };
+    assert_eq!(i.match_cert(&c, "a.x.com"), Some((0, true)));
+    c.not_after_unix += 10 * 86_400;
+    assert_eq!(i.match_cert(&c, "a.x.com"), None);
+}
+
+/// The verdict tests' policy: now is 2026-05-28, a day's grace, a 30-day renewal window.
+fn policy() -> Policy {
+    Policy {
+        now: 1_780_000_000,
+        grace_secs: 86_400,
+        renewal_window_secs: 30 * 86_400,
+    }
+}
+
+/// An endpoint of `host` at `ip` that gave no certificate: `class`, `message`.
+fn failing(host: &str, ip: &str, class: ErrorClass, message: &str) -> Box<Observation> {
+    let mut o = presenting(host, ip, "0", 0, 0);
+    o.cert = None;
+    o.error = Some(crate::model::ErrorInfo {
+        class,
+        message: message.into(),
+    });
+    o
+}
+
+/// An endpoint of `host` at `ip` presenting a leaf with `serial` for `host`.
+fn presenting(
+    host: &str,
+    ip: &str,
+    serial: &str,
+    not_before: i64,
+    not_after: i64,
+) -> Box<Observation> {
+    let ip = ip.parse().expect("an address");
+    crate::fleet::presenting(host, ip, serial, not_before, not_after)
+}
+
+#[test]
+fn later_versions_that_cannot_be_deployed_are_named_with_what_to_do() {
+    let p = policy();
+    let served = || presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_781_913_600);
+    let judged = |later: &str| {
+        let i = ids(&format!(
+            "{H}A,,a.x.com,01,2025-06-01,2026-06-20,CA,,Issued\n{later}"
+        ));
+        judge_one(served(), &i, &p).0
+    };
+    // Before: "expires in 22 days and no renewal exists in the records".
+    let v = judged("B,,a.x.com,02,2026-04-01,2027-04-01,CA,,Revoked\n");
+    assert_eq!(v.status, Status::ExpiringSoon);
+    assert!(
+        v.detail
+            .ends_with("expires in 22 days. Its renewal serial 2 (record B) was revoked."),
+        "{}",
+        v.detail
+    );
+    assert!(
+        v.next_step.starts_with("Order a replacement"),
+        "{}",
+        v.next_step
+    );
+    // A renewal valid only after the served certificate expires leaves a gap.
+    let v = judged("B,,a.x.com,02,2026-07-01,2027-07-01,CA,,Issued\n");
+    assert_eq!(v.status, Status::ExpiringSoon);
+    assert!(
+        v.detail
+            .contains("is valid only from 2026-07-01T00:00:00Z, after this certificate expires"),
+        "{}",
+        v.detail
+    );
+    assert!(
+        v.next_step.starts_with("Reissue the renewal"),
+        "{}",
+        v.next_step
+    );
+    // ... one valid before then is to be deployed when it is.
+    let v = judged("B,,a.x.com,02,2026-06-10,2027-06-10,CA,,Issued\n");
+    assert!(
+        v.detail
+            .ends_with("Its renewal serial 2 (record B) is valid from 2026-06-10T00:00:00Z."),
+        "{}",
+        v.detail
+    );
+    assert!(
+        v.next_step
+            .starts_with("Deploy the renewal once it is valid (2026-06-10T00:00:00Z)"),
+        "{}",
+        v.next_step
+    );
+    // Nothing later: as before.
+    let v = judged("");
+    assert!(
+        v.detail.ends_with("no renewal exists in the records."),
+        "{}",
+        v.detail
+    );
+}
+
+#[test]
+fn a_renewal_that_dropped_the_name_is_told_before_the_name_breaks() {
+    let p = policy();
+    let judged = |not_after: &str, expires: i64| {
+        let i = ids(&format!(
+            "{H}A,,a.x.com;b.x.com,01,2025-06-01,{not_after},CA,,Issued\n\
+             B,,b.x.com,02,2026-04-01,2027-04-01,CA,A,Issued\n"
+        ));
+        let o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, expires);
+        judge_one(o, &i, &p).0
+    };
+    // Within the renewal window: before, "no renewal exists in the records".
+    let v = judged("2026-06-20", 1_781_913_600);
+    assert_eq!(v.status, Status::ExpiringSoon);
+    assert!(v.findings.contains(&"renewal_drops_name".to_string()));
+    assert!(
+        v.detail
+            .ends_with("Its renewal serial 2 (record B) does not cover a.x.com (names: b.x.com)."),
+        "{}",
+        v.detail
+    );
+    assert!(
+        v.next_step.starts_with("Reissue the renewal with a.x.com"),
+        "{}",
+        v.next_step
+    );
+    // Months before: current, and the step to take before it expires.
+    let v = judged("2026-12-20", 1_797_724_800);
+    assert_eq!(v.status, Status::Current);
+    assert!(v.findings.contains(&"renewal_drops_name".to_string()));
+    assert!(
+        v.next_step.starts_with(
+            "Nothing to do yet. Before this certificate expires (2026-12-20T00:00:00Z): Reissue"
+        ),
+        "{}",
+        v.next_step
+    );
+    // A name A never had (a wrongly bound certificate) and a bare address: nothing
+    // was dropped.
+    let i = ids(&format!(
+        "{H}A,,a.x.com;b.x.com,01,2025-06-01,2026-12-20,CA,,Issued\n\
+         B,,b.x.com,02,2026-04-01,2027-04-01,CA,A,Issued\n"
+    ));
+    let mut o = presenting("c.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
+    o.findings.push(Finding::HostnameMismatch);
+    let v = judge_one(o, &i, &p).0;
+    assert_eq!(v.status, Status::HostnameMismatch);
+    assert!(!v.findings.contains(&"renewal_drops_name".to_string()));
+    let mut o = presenting("10.0.0.1", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
+    o.sni = None;
+    let v = judge_one(o, &i, &p).0;
+    assert!(
+        !v.findings.contains(&"renewal_drops_name".to_string()),
+        "{:?}",
+        v.findings
+    );
+}
+
+#[test]
+fn a_replaced_record_without_its_successor_is_renewed_not_deployed() {
+    let i = ids(&format!(
+        "{H}A,,a.x.com,01,2025-06-01,2026-12-20,CA,,Superseded\n"
+    ));
+    let o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
+    let v = judge_one(o, &i, &policy()).0;
+    // Before: current, "Nothing to do".
+    assert_eq!(v.status, Status::RenewedNotDeployed, "{}", v.detail);
+    assert!(v.findings.contains(&"successor_not_in_records".to_string()));
+    assert_eq!(v.matched.map(|r| r.record_id).as_deref(), Some("A"));
+    assert!(v.expected.is_none());
+    assert!(
+        v.next_step.starts_with("Find its replacement in the CLM"),
+        "{}",
+        v.next_step
+    );
+}
+
+#[test]
+fn expired_and_revoked_certificates_get_steps_that_fix_them() {
+    let p = policy();
+    // An expired certificate in no record: not "import it into the CLM".
+    let i = ids(&format!(
+        "{H}A,,b.x.com,01,2025-06-01,2026-09-20,CA,,Issued\n"
+    ));
+    let v = judge_one(
+        presenting("a.x.com", "10.0.0.1", "FF", 1_700_000_000, 1_750_000_000),
+        &i,
+        &p,
+    )
+    .0;
+    assert_eq!(v.status, Status::Expired);
+    assert!(
+        v.next_step.starts_with(
+            "Replace it now: it expired 348 days ago. Order a certificate for a.x.com"
+        ),
+        "{}",
+        v.next_step
+    );
+    let i = ids(&format!(
+        "{H}A,,a.x.com,01,2025-06-01,2026-09-20,CA,,Issued\n"
+    ));
+    let v = judge_one(
+        presenting("a.x.com", "10.0.0.1", "FF", 1_700_000_000, 1_750_000_000),
+        &i,
+        &p,
+    )
+    .0;
+    assert!(
+        v.next_step.starts_with(
+            "Replace it now: it expired 348 days ago. Deploy the managed certificate (record A"
+        ),
+        "{}",
+        v.next_step
+    );
+    // A revoked certificate with a renewal: renewed_not_deployed, and the detail says
+    // it is revoked.
+    let i = ids(&format!(
+        "{H}A,,a.x.com,01,2025-06-01,2026-09-20,CA,,Revoked\n\
+         B,,a.x.com,02,2026-04-01,2027-04-01,CA,,Issued\n"
+    ));
+    let v = judge_one(
+        presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_789_862_400),
+        &i,
+        &p,
+    )
+    .0;
+    assert_eq!(v.status, Status::RenewedNotDeployed);
+    assert!(
+        v.detail.ends_with(
+            "It is revoked according to record A: clients that check revocation refuse it already."
+        ),
+        "{}",
+        v.detail
+    );
+}
+
+#[test]
+fn a_private_cas_serial_given_to_another_certificate_is_no_match() {
+    let p = policy();
+    let i = ids(&format!(
+        "{H}D,,www.corp.example,02,2025-06-01,2027-01-01,Corp Dev CA,,Issued\n"
+    ));
+    // Another CA's certificate with the same small serial and name, another date.
+    let mut o = presenting(
+        "www.corp.example",
+        "10.0.0.1",
+        "2",
+        1_748_736_000,
+        1_785_542_400,
+    );
+    if let Some(c) = o.cert.as_mut() {
+        c.issuer = "CN=Corp Prod CA".into();
+        c.issuer_cn = Some("Corp Prod CA".into());
+    }
+    let v = judge_one(o, &i, &p).0;
+    assert!(v.matched.is_none(), "{}", v.detail);
+    assert_eq!(v.status, Status::Unmanaged);
+    // Without an issuer column: the names differ, so still no match ...
+    let i = ids(&format!(
+        "{H}D,,www.corp.example,02,2025-06-01,2027-01-01,,,Issued\n"
+    ));
+    let o = presenting(
+        "api.corp.example",
+        "10.0.0.1",
+        "2",
+        1_748_736_000,
+        1_785_542_400,
+    );
+    assert!(judge_one(o, &i, &p).0.matched.is_none());
+    // ... but the same names with a date the export got wrong: the same certificate.
+    let o = presenting(
+        "www.corp.example",
+        "10.0.0.1",
+        "2",
+        1_748_736_000,
+        1_785_542_400,
+    );
+    let v = judge_one(o, &i, &p).0;
+    assert_eq!(v.matched.map(|r| r.record_id).as_deref(), Some("D"));
+    // A long random serial is the same certificate whatever the export's date says.
+    let long = "5A0C3E1F00112233445566778899AABB";
+    let i = ids(&format!(
+        "{H}L,,www.corp.example,{long},2025-06-01,2027-01-01,Corp Dev CA,,Issued\n"
+    ));
+    let o = presenting(
+        "api.corp.example",
+        "10.0.0.1",
+        long,
+        1_748_736_000,
+        1_785_542_400,
+    );
+    assert_eq!(
+        judge_one(o, &i, &p)
+            .0
+            .matched
+            .map(|r| r.record_id)
+            .as_deref(),
+        Some("L")
+    );
+}
+
+#[test]
+fn the_expected_certificate_of_a_name_in_several_identities_is_the_latest_issued() {
+    // Q (an old SAN certificate, read first), P (dedicated) and W (a wildcard, issued
+    // last) all cover www.x.com.
+    let i = ids(&format!(
+        "{H}Q,,a.x.com;www.x.com,01,2024-06-01,2026-09-01,CA,,Issued\n\
+         P,,www.x.com,02,2025-06-01,2026-09-01,CA,,Issued\n\
+         W,,*.x.com,03,2026-02-01,2027-02-01,CA,,Issued\n"
+    ));
+    let p = policy();
+    let o = failing(
+        "www.x.com",
+        "10.0.0.1",
+        ErrorClass::ConnectRefused,
+        "refused",
+    );
+    let v = judge_one(o, &i, &p).0;
+    // Before: Q, the first read.
+    assert_eq!(v.expected.map(|r| r.record_id).as_deref(), Some("W"));
+    // An unmanaged certificate for the name: the same.
+    let o = presenting("www.x.com", "10.0.0.1", "FF", 1_748_736_000, 1_797_724_800);
+    let v = judge_one(o, &i, &p).0;
+    assert_eq!(v.status, Status::Unmanaged);
+    assert_eq!(v.expected.map(|r| r.record_id).as_deref(), Some("W"));
+}
+
+#[test]
+fn a_certificate_not_valid_yet_or_with_a_weak_key_is_untrusted_with_its_own_fix() {
+    let i = ids(&format!(
+        "{H}A,,a.x.com,01,2025-06-01,2026-09-01,CA,,Issued\n\
+         B,,a.x.com,02,2026-06-01,2027-06-01,CA,,Issued\n"
+    ));
+    let p = policy();
+    // B deployed before its notBefore (2026-06-01; now is 2026-05-28): before, current.
+    let mut o = presenting("a.x.com", "10.0.0.1", "2", 1_780_272_000, 1_811_808_000);
+    o.findings.push(Finding::NotYetValid);
+    let v = judge_one(o, &i, &p).0;
+    assert_eq!(v.status, Status::Untrusted, "{}", v.detail);
+    assert!(
+        v.detail
+            .ends_with("clients will not trust it: it is valid only from 2026-06-01T00:00:00Z."),
+        "{}",
+        v.detail
+    );
+    assert!(v.next_step.starts_with("It is valid only from 2026-06-01T00:00:00Z: if it was deployed early, put the previous certificate back"), "{}", v.next_step);
+    // A weak key: not "use a certificate from a CA the clients trust".
+    let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_788_220_800);
+    o.findings.push(Finding::WeakKey);
+    o.trust_detail = Some("RSA key of 1024 bits".into());
+    let v = judge_one(o, &i, &p).0;
+    assert_eq!(v.status, Status::Untrusted, "{}", v.detail);
+    assert!(
+        v.next_step
+            .starts_with("Reissue it with a key clients accept"),
+        "{}",
+        v.next_step
+    );
+}
+
+#[test]
+fn a_node_left_with_a_certificate_outside_the_records_is_a_partial_rollout() {
+    // The pipeline case: the records are the PEM just deployed (N); one node of the
+    // name still serves the old certificate, which is in no record.
+    let i = ids(&format!(
+        "{H}N,,a.x.com,0B,2026-05-01,2027-05-01,CA,,Issued\n"
+    ));
+    let p = policy();
+    let mut rollout = Rollout::default();
+    let mut vs = Vec::new();
+    for (ip, serial, nb) in [
+        ("10.0.0.1", "B", 1_777_593_600),
+        ("10.0.0.2", "A", 1_751_328_000),
+    ] {
+        let (v, ok) = judge_one(
+            presenting("a.x.com", ip, serial, nb, nb + 31_536_000),
+            &i,
+            &p,
+        );
+        rollout.note(&v, ok);
+        vs.push(v);
+    }
+    for v in &mut vs {
+        rollout.annotate(v);
+    }
+    assert_eq!(vs[0].status, Status::Current);
+    assert_eq!(vs[1].status, Status::Unmanaged);
+    assert!(
+        vs[1].findings.contains(&"partial_rollout".to_string()),
+        "{:?}",
+        vs[1].findings
+    );
+    assert!(
+        vs[1].detail.ends_with(
+            "Partial rollout: 1 of 2 endpoints of a.x.com:443 serve the new certificate (serial B)."
+        ),
+        "{}",
+        vs[1].detail
+    );
+}
+
+#[test]
+fn an_expired_certificate_gets_no_grace_for_its_young_renewal() {
+    let hour_ago = crate::timefmt::rfc3339_unix(policy().now - 3_600);
+    let i = ids(&format!(
+        "{H}A,,a.x.com,01,2025-05-01,2026-05-01,CA,,Issued\n\
+         B,,a.x.com,02,{hour_ago},2027-05-01,CA,A,Issued\n"
+    ));
+    let o = presenting("a.x.com", "10.0.0.1", "1", 1_746_057_600, 1_777_593_600);
+    let v = judge_one(o, &i, &policy()).0;
+    // Before: deployment_pending, "verify again after the grace period", during an outage.
+    assert_eq!(v.status, Status::RenewedNotDeployed, "{}", v.detail);
+    assert!(v.findings.contains(&"expired".to_string()));
+    assert!(
+        v.next_step.starts_with(
+            "The served certificate has expired, so clients fail now: deploy the renewal at once."
+        ),
+        "{}",
+        v.next_step
+    );
+}
+
+/// Identities of `a.x.com`: A (served by [`serving_a`]) and its renewal B, issued
+/// `issued` ago, by bot-7, whose deployment the records give as `deploy`.
+fn renewed_with_deployment(issued: i64, deploy: &str) -> Identities {
+    let when = crate::timefmt::rfc3339_unix(policy().now - issued);
+    ids(&format!(
+        "Certificate ID,SANs,Serial,Valid From,Valid To,Status,Renewal Of,Provisioning Bot,Deployment Status\n\
+         A,a.x.com,01,2025-06-01,2026-06-20,Issued,,bot-7,Deployed\n\
+         B,a.x.com,02,{when},2027-05-27,Issued,A,bot-7,{deploy}\n"
+    ))
+}
+
+fn serving_a() -> Box<Observation> {
+    presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_781_913_600)
+}
+
+#[test]
+fn what_the_records_say_of_the_renewals_deployment_shapes_the_verdict() {
+    let (hour, days) = (3_600, 10 * 86_400);
+    let judge = |age: i64, deploy: &str| {
+        judge_one(
+            serving_a(),
+            &renewed_with_deployment(age, deploy),
+            &policy(),
+        )
+        .0
+    };
+    // A failed, rolled back or finished deployment will not come by waiting: no grace.
+    for (age, deploy, finding, step) in [
+        (hour, "Deployment Failed", "deployment_failed", "The records show the renewal's deployment failed (\"Deployment Failed\"): read the provisioning bot's (bot-7) log"),
+        (days, "Rolled Back", "deployment_rolled_back", "The records show the renewal's deployment was rolled back"),
+        (hour, "Deployed", "records_say_deployed", "The records show the renewal as deployed (\"Deployed\"), but it is not what is served: the service was not reloaded"),
+        (days, "Configuration Pending", "deployment_stuck", "The records still show the renewal's deployment waiting for configuration"),
+        (days, "In Progress", "deployment_stuck", "The records still show the renewal's deployment as pending (\"In Progress\") past the grace period"),
+        (days, "Not Deployed", "not_deployed_per_records", "The records show no deployment of the renewal"),
+    ] {
+        let v = judge(age, deploy);
+        assert_eq!(v.status, Status::RenewedNotDeployed, "{deploy}: {}", v.detail);
+        assert!(v.findings.iter().any(|f| f == finding), "{deploy}: {:?}", v.findings);
+        assert!(v.next_step.starts_with(step), "{deploy}: {}", v.next_step);
+        assert!(v.detail.ends_with(&format!(" The records show its deployment as \"{deploy}\".")), "{}", v.detail);
+    }
+    // Still running within the grace period: pending, the configuration named.
+    let v = judge(hour, "Configuration Pending");
+    assert_eq!(v.status, Status::DeploymentPending, "{}", v.detail);
+    assert!(
+        v.next_step
+            .starts_with("The renewal's deployment waits for its configuration"),
+        "{}",
+        v.next_step
+    );
+    let v = judge(hour, "Pending");
+    assert_eq!(v.status, Status::DeploymentPending, "{}", v.detail);
+    assert!(
+        v.next_step.starts_with("Provisioning may still be running"),
+        "{}",
+        v.next_step
+    );
+    // Words the tool does not know, or none: the usual advice, the words in the detail.
+    for deploy in ["Gamma", ""] {
+        let v = judge(days, deploy);
+        assert_eq!(v.status, Status::RenewedNotDeployed);
+        assert!(
+            v.next_step
+                .starts_with("Check the renewal order's linked provisioning bot (bot-7)"),
+            "{}",
+            v.next_step
+        );
+        assert_eq!(
+            v.detail.contains("\"Gamma\""),
+            !deploy.is_empty(),
+            "{}",
+            v.detail
+        );
+    }
+}
+
+#[test]
+fn an_export_with_a_status_per_endpoint_tells_each_endpoint_its_own() {
+    // TLS Protect Cloud: one renewal, deployed to a.x.com:443, failed on b.x.com:8443.
+    let i = ids(r#"[
+        {"certificateId": "A", "serialNumber": "01", "managedCertificateId": "M",
+         "validityStart": "2025-06-01", "validityEnd": "2026-06-20",
+         "subjectAlternativeNamesByType": {"dNSName": ["a.x.com", "b.x.com"]}},
+        {"certificateId": "B", "serialNumber": "02", "managedCertificateId": "M",
+         "validityStart": "2026-04-01", "validityEnd": "2027-04-01",
+         "subjectAlternativeNamesByType": {"dNSName": ["a.x.com", "b.x.com"]},
+         "instances": [
+           {"hostname": "a.x.com", "port": 443, "deploymentStatus": "DEPLOYED"},
+           {"hostname": "b.x.com", "port": 8443, "deploymentStatus": "FAILED"}]}
+    ]"#);
+    let p = policy();
+    let old = |host: &str, port: u16| {
+        let mut o = presenting(host, "10.0.0.1", "1", 1_748_736_000, 1_781_913_600);
+        o.port = port;
+        judge_one(o, &i, &p).0
+    };
+    let a = old("a.x.com", 443);
+    assert_eq!(a.status, Status::RenewedNotDeployed, "{}", a.detail);
+    assert!(
+        a.findings.iter().any(|f| f == "records_say_deployed"),
+        "{:?}",
+        a.findings
+    );
+    assert!(a.detail.ends_with("as \"DEPLOYED\"."), "{}", a.detail);
+    let b = old("b.x.com", 8443);
+    assert!(
+        b.findings.iter().any(|f| f == "deployment_failed"),
+        "{:?}",
+        b.findings
+    );
+    assert!(b.detail.ends_with("as \"FAILED\"."), "{}", b.detail);
+    // An endpoint the export names no status for gets the record's (any failure).
+    let c = old("b.x.com", 443);
+    assert!(
+        c.findings.iter().any(|f| f == "deployment_failed"),
+        "{:?}",
+        c.findings
+    );
+    assert!(
+        c.detail.ends_with("as \"DEPLOYED;FAILED\"."),
+        "{}",
+        c.detail
+    );
+}
+
+#[test]
+fn a_status_per_endpoint_is_outdated_only_where_the_failed_endpoint_was_scanned() {
+    let i = ids(r#"[
+        {"certificateId": "B", "serialNumber": "02",
+         "validityStart": "2026-04-01", "validityEnd": "2027-04-01",
+         "subjectAlternativeNamesByType": {"dNSName": ["a.x.com", "b.x.com"]},
+         "instances": [
+           {"hostname": "a.x.com", "port": 443, "deploymentStatus": "DEPLOYED"},
+           {"hostname": "b.x.com", "port": 8443, "deploymentStatus": "FAILED"}]}
+    ]"#);
+    let p = policy();
+    let serving_at = |hosts: &[(&str, u16)]| {
+        let mut serving = Serving::default();
+        for (host, port) in hosts {
+            let mut o = presenting(host, "10.0.0.1", "2", 1_775_001_600, 1_806_537_600);
+            o.port = *port;
+            serving.note(&judge_one(o, &i, &p).0);
+        }
+        identity_rows(&i, &serving, &p)
+    };
+    // Only the deployed endpoint was scanned: the failed one says nothing yet.
+    assert_eq!(serving_at(&[("a.x.com", 443)])[0].findings, "");
+    // The failed endpoint serves it too: the records are wrong.
+    let rows = serving_at(&[("a.x.com", 443), ("b.x.com", 8443)]);
+    assert_eq!(rows[0].findings, "deploy_status_outdated");
+}
+
+#[test]
+fn the_records_report_names_what_the_records_say_of_a_deployment() {
+    let p = policy();
+    let row = |i: &Identities, o: Box<Observation>| {
+        let mut serving = Serving::default();
+        serving.note(&judge_one(o, i, &p).0);
+        identity_rows(i, &serving, &p)
+            .into_iter()
+            .find(|r| r.names == "a.x.com")
+            .unwrap()
+    };
+    let failed = renewed_with_deployment(3_600, "Deployment Failed");
+    let r = row(&failed, serving_a());
+    assert_eq!(
+        r.findings,
+        "renewed_seen_nowhere;older_versions_served;deployment_failed"
+    );
+    assert!(
+        r.next_step
+            .starts_with("The records show the renewal's deployment failed"),
+        "{}",
+        r.next_step
+    );
+    // Served where scanned while the records say it failed: the records are wrong.
+    let served = presenting("a.x.com", "10.0.0.1", "2", p.now - 3_600, 1_811_548_800);
+    let r = row(&failed, served);
+    assert_eq!(r.findings, "deploy_status_outdated");
+    assert!(
+        r.next_step
+            .contains("correct the deployment status in the CLM"),
+        "{}",
+        r.next_step
+    );
+    // A deployment still running within the grace period is only pending.
+    let r = row(&renewed_with_deployment(3_600, "Pending"), serving_a());
+    assert_eq!(
+        r.findings,
+        "renewed_seen_nowhere;older_versions_served;deployment_pending"
+    );
+}
+
+#[test]
+fn a_current_endpoint_with_a_stapling_fault_is_told_what_to_fix() {
+    let i = ids(&format!(
+        "{H}A,,a.x.com,01,2025-06-01,2026-12-20,CA,,Issued\n"
+    ));
+    let p = policy();
+    let with = |finding: Finding, info: Option<crate::model::OcspInfo>| {
+        let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
+        o.findings.push(finding);
+        o.ocsp = info.map(Box::new);
+        judge_one(o, &i, &p).0
+    };
+    let v = with(Finding::MustStapleMissing, None);
+    assert_eq!(v.status, Status::Current);
+    assert!(
+        v.next_step
+            .starts_with("Nothing to do for the certificate; turn OCSP stapling on"),
+        "{}",
+        v.next_step
+    );
+    let stale = crate::model::OcspInfo {
+        status: "good".into(),
+        verified: true,
+        this_update: None,
+        next_update: Some("2026-05-01T00:00:00Z".into()),
+        revoked_at: None,
+        reason: None,
+        problem: None,
+    };
+    let v = with(Finding::OcspStale, Some(stale));
+    assert!(
+        v.detail
+            .ends_with("The OCSP response the server staples expired at 2026-05-01T00:00:00Z (its nextUpdate): clients ignore it."),
+        "{}",
+        v.detail
+    );
+    assert!(
+        v.next_step.contains("reaches the CA's OCSP responder"),
+        "{}",
+        v.next_step
+    );
+}
+
+#[test]
+fn a_certificate_the_ca_says_is_revoked_is_revoked_whatever_the_records_say() {
+    let i = ids(&format!(
+        "{H}A,,a.x.com,01,2025-06-01,2026-12-20,CA,,Issued\n"
+    ));
+    let p = policy();
+    let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
+    o.findings.push(Finding::OcspRevoked);
+    o.ocsp = Some(Box::new(crate::model::OcspInfo {
+        status: "revoked".into(),
+        verified: true,
+        this_update: None,
+        next_update: None,
+        revoked_at: Some("2026-05-27T10:00:00Z".into()),
+        reason: Some("keyCompromise".into()),
+        problem: None,
+    }));
+    assert_eq!(
+        record_free_statuses(&o, p.now, p.renewal_window_secs),
+        [Status::Revoked]
+    );
+    let v = judge_one(o, &i, &p).0;
+    assert_eq!(v.status, Status::Revoked, "{}", v.detail);
+    assert!(
+        v.detail
+            .ends_with("says it was revoked on 2026-05-27T10:00:00Z (keyCompromise)."),
+        "{}",
+        v.detail
+    );
+    assert!(
+        v.next_step.starts_with("Deploy a valid certificate"),
+        "{}",
+        v.next_step
+    );
+    // The records report names the identity whose newest certificate the CA revoked.
+    let mut serving = Serving::default();
+    serving.note(&v);
+    let rows = identity_rows(&i, &serving, &p);
+    assert_eq!(rows[0].findings, "revoked_by_ca");
+    assert!(
+        rows[0].next_step.starts_with(
+            "The CA revoked the newest certificate (on 2026-05-27T10:00:00Z, says the OCSP response its servers staple), while the records show it as \"Issued\""
+        ),
+        "{}",
+        rows[0].next_step
+    );
+}
+
+#[test]
+fn a_backdated_renewal_ordered_today_is_still_pending() {
+    // The CA set notBefore to the start of yesterday; the order was placed this
+    // morning: within the day's grace (now is 2026-05-28T20:26:40Z).
+    let i = ids(
+        "Certificate ID,SANs,Serial,Valid From,Valid To,Order Date,Status\n\
+         A,a.x.com,01,2025-06-01,2026-06-20,2025-05-30,Issued\n\
+         B,a.x.com,02,2026-05-27,2027-05-27,2026-05-28T10:00:00Z,Issued\n",
+    );
+    let o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_781_913_600);
+    let v = judge_one(o, &i, &policy()).0;
+    assert_eq!(v.status, Status::DeploymentPending, "{}", v.detail);
+}
+
+#[test]
+fn the_records_report_names_a_renewal_that_cannot_be_deployed_too() {
+    let i = ids(&format!(
+        "{H}A,,a.x.com,01,2025-06-01,2026-06-20,CA,,Issued\n\
+         B,,a.x.com,02,2026-04-01,2027-04-01,CA,,Revoked\n"
+    ));
+    let p = policy();
+    let mut serving = Serving::default();
+    let o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_781_913_600);
+    serving.note(&judge_one(o, &i, &p).0);
+    let rows = identity_rows(&i, &serving, &p);
+    let a = rows.iter().find(|r| r.names == "a.x.com").unwrap();
+    // Before: expiring_no_renewal, "Expiring with no renewal in the records".
+    assert_eq!(a.findings, "renewal_revoked");
+    assert_eq!(
+        a.next_step,
+        "Expiring. Its renewal serial 2 (record B) was revoked. Order a replacement for the revoked renewal (and find out why it was revoked), deploy it and reload the service, then verify again."
+    );
+}
+
+#[test]
+fn an_expired_renewal_is_nothing_to_deploy() {
+    let i = ids(&format!(
+        "{H}A,,a.x.com,01,2024-01-01,2025-01-01,CA,,Issued\n\
+         B,,a.x.com,02,2025-01-01,2026-01-01,CA,,Issued\n"
+    ));
+    let o = presenting("a.x.com", "10.0.0.1", "1", 1_704_067_200, 1_735_689_600);
+    let v = judge_one(o, &i, &policy()).0;
+    // Before: renewed_not_deployed, "re-run provisioning" (of a certificate that expired).
+    assert_eq!(v.status, Status::Expired, "{}", v.detail);
+    assert!(v.findings.contains(&"renewal_expired".to_string()));
+    assert!(!v.findings.contains(&"renewed_not_deployed".to_string()));
+    assert_eq!(v.expected.map(|r| r.record_id).as_deref(), Some("B"));
+    assert!(v.detail.ends_with("Its latest version in the records, serial 2 (record B), expired too, on 2026-01-01T00:00:00Z."), "{}", v.detail);
+    assert!(
+        v.next_step.starts_with("Renew the certificate now"),
+        "{}",
+        v.next_step
+    );
+    // A later, short-lived version that expired while the served one is valid: what is
+    // served is what is valid (before: renewed_not_deployed, deploy the expired one).
+    let i = ids(&format!(
+        "{H}A,,a.x.com,01,2025-06-01,2027-06-01,CA,,Issued\n\
+         B,,a.x.com,02,2025-09-01,2025-12-01,CA,,Issued\n"
+    ));
+    let o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_811_808_000);
+    let v = judge_one(o, &i, &policy()).0;
+    assert_eq!(v.status, Status::Current, "{}", v.detail);
+    assert_eq!(v.expected.map(|r| r.record_id).as_deref(), Some("A"));
+}
+
+#[test]
+fn every_finding_a_verdict_adds_is_in_the_vocabulary() {
+    // `--fail-on` refuses names outside it, so a finding added here and not there could
+    // never fail a run.
+    let src = [include_str!("mod.rs"), include_str!("rollout.rs")].concat();
+    let mut named = std::collections::BTreeSet::new();
+    // Findings are pushed with `findings.push(..)`, the later versions' come as string
+    // literals starting renewal_, and the unreachable one in a `vec!`.
+    for (open, close) in [
+        ("findings.push(\"", "\".into())"),
+        ("\"renewal_", "\""),
+        ("findings: vec![\"", "\".into()]"),
+    ] {
+        for (at, _) in src.match_indices(open) {
+            let rest = &src[at + open.len()..];
+            let Some(end) = rest.find(close) else {
+                continue;
+            };
+            let name = if open.contains("renewal_") {
+                format!("renewal_{}", &rest[..end])
+            } else {
+                rest[..end].to_string()
+            };
+            if !name.ends_with('_') && name.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                named.insert(name);
+            }
+        }
+    }
+    for n in &named {
+        assert!(
+            VERDICT_FINDINGS.contains(&n.as_str()),
+            "{n} is not in VERDICT_FINDINGS"
+        );
+    }
+    assert!(named.len() >= 10, "{named:?}");
+}
+
+#[test]
+fn a_certificate_later_than_the_records_is_not_to_be_replaced() {
+    let i = ids(&format!(
+        "{H}A,,a.x.com,01,2025-06-01,2026-06-01,CA,,Issued\n"
+    ));
+    let p = policy();
+    // Issued after A, not in the records: the export predates it.
+    let v = judge_one(
+        presenting("a.x.com", "10.0.0.1", "FF", 1_772_323_200, 1_788_220_800),
+        &i,
+        &p,
+    )
+    .0;
+    assert_eq!(v.status, Status::Unmanaged, "{}", v.detail);
+    assert!(v.findings.contains(&"newer_than_records".to_string()));
+    assert!(v.findings.contains(&"names_managed_elsewhere".to_string()));
+    assert!(v.expected.is_none());
+    assert!(v.detail.contains("issued 2026-03-01T00:00:00Z (notBefore), after the newest version in the records: record A (serial 1, issued 2025-06-01T00:00:00Z)"), "{}", v.detail);
+    assert!(
+        v.next_step.starts_with("Do not replace it"),
+        "{}",
+        v.next_step
+    );
+    // Issued before A: a stray old certificate, to be replaced.
+    let v = judge_one(
+        presenting("a.x.com", "10.0.0.1", "FE", 1_717_200_000, 1_782_864_000),
+        &i,
+        &p,
+    )
+    .0;
+    assert_eq!(v.status, Status::Unmanaged);
+    assert!(!v.findings.contains(&"newer_than_records".to_string()));
+    assert!(v.next_step.starts_with("Replace it"), "{}", v.next_step);
+    // Issued on A's day when the records give only dates: not provably later.
+    let v = judge_one(
+        presenting(
+            "a.x.com",
+            "10.0.0.1",
+            "FD",
+            1_748_736_000 + 3_600,
+            1_782_864_000,
+        ),
+        &i,
+        &p,
+    )
+    .0;
+    assert!(!v.findings.contains(&"newer_than_records".to_string()));
+}
+
+#[test]
+fn an_ipv6_endpoint_this_host_has_no_route_to_is_not_blamed() {
+    let i = ids(&format!("{H}B,,www.x.com,0B,,,CA,,Issued\n"));
+    let o = failing(
+        "www.x.com",
+        "2001:db8::1",
+        ErrorClass::ConnectError,
+        &format!("connect to [2001:db8::1]:443: {}", crate::model::NO_ROUTE),
+    );
+    let v = judge_one(o, &i, &policy()).0;
+    assert_eq!(v.status, Status::Unreachable);
+    assert!(
+        v.next_step.starts_with("This host has no route to www.x.com:443 (2001:db8::1)'s network, so the endpoint was not tried: scan from a host with IPv6"),
+        "{}",
+        v.next_step
+    );
+}
+
+#[test]
+fn without_records_the_second_certificate_counts_too() {
+    let p = policy();
+    let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_811_808_000);
+    assert!(record_free_statuses(&o, p.now, p.renewal_window_secs).is_empty());
+    // The RSA certificate beside it expired: a run failing on `expired` fails.
+    let rsa = presenting("a.x.com", "10.0.0.1", "2", 1_717_200_000, 1_748_736_000)
+        .cert
+        .clone();
+    o.other_key = Some(Box::new(crate::model::OtherKey {
+        offered: KeyFamily::Rsa,
+        cert: rsa,
+        findings: vec![Finding::Expired],
+        trust_detail: None,
+        error: None,
+    }));
+    assert_eq!(
+        record_free_statuses(&o, p.now, p.renewal_window_secs),
+        vec![Status::Expired]
+    );
+}
+
+#[test]
+fn a_handshake_timeout_is_not_called_a_failed_handshake() {
+    let i = ids(&format!("{H}B,,www.x.com,0B,,,CA,,Issued\n"));
+    let o = failing(
+        "www.x.com",
+        "10.0.0.1",
+        ErrorClass::TlsTimeout,
+        "no TLS handshake within 10s",
+    );
+    let v = judge_one(o, &i, &policy()).0;
+    assert_eq!(v.status, Status::Unreachable);
+    assert!(
+        v.next_step
+            .starts_with("www.x.com:443 (10.0.0.1) accepted the connection but completed no TLS handshake in time"),
+        "{}",
+        v.next_step
+    );
+}
+
+#[test]
+fn a_mail_server_refusing_starttls_is_told_to_enable_it() {
+    let i = ids(&format!("{H}B,,mail.x.com,0B,,,CA,,Issued\n"));
+    let p = policy();
+    let mut o = presenting("mail.x.com", "10.0.0.1", "B", 1_767_225_600, 1_798_761_600);
+    o.cert = None;
+    o.port = 25;
+    o.starttls = Some(crate::model::Starttls::Smtp);
+    o.error = Some(crate::model::ErrorInfo {
+        class: ErrorClass::StarttlsError,
+        message: "SMTP STARTTLS: the server does not offer STARTTLS".into(),
+    });
+    let v = judge_one(o, &i, &p).0;
+    assert_eq!(v.status, Status::Unreachable);
+    assert_eq!(
+        v.detail,
+        "No certificate from mail.x.com:25 (10.0.0.1): SMTP STARTTLS: the server does not offer STARTTLS"
+    );
+    assert!(
+        v.next_step.starts_with(
+            "mail.x.com:25 (10.0.0.1) did not agree to start TLS over SMTP: enable TLS (STARTTLS) on the service"
+        ),
+        "{}",
+        v.next_step
+    );
+}
+
+#[test]
+fn a_server_without_a_certificate_for_the_name_is_told_to_bind_one() {
+    // As `openssl s_server -servername_fatal` and SNI-strict proxies answer.
+    let i = ids(&format!("{H}B,,shop.x.com,0B,,,CA,,Issued\n"));
+    let p = policy();
+    let o = failing(
+        "shop.x.com",
+        "10.0.0.1",
+        ErrorClass::TlsAlert,
+        "server sent alert UnrecognisedName",
+    );
+    let v = judge_one(o, &i, &p).0;
+    assert_eq!(v.status, Status::Unreachable);
+    assert!(
+        v.next_step.starts_with(
+            "shop.x.com:443 (10.0.0.1) serves no certificate for the name shop.x.com: bind one"
+        ),
+        "{}",
+        v.next_step
+    );
+}
+
+#[test]
+fn a_renewal_beside_the_old_certificate_is_judged_on_its_own_chain() {
+    // The RSA renewal is deployed beside the old ECDSA certificate, but without its
+    // intermediate: the endpoint is not "renewed_not_deployed", and not current either.
+    let i = ids(&format!(
+        "{H}A,,www.x.com,0A,2026-01-01,,CA,,Issued\nB,,www.x.com,0B,2026-02-01,,CA,,Issued\n"
+    ));
+    let p = policy();
+    let (nb, na) = (1_767_225_600, 1_798_761_600);
+    let mut o = presenting("www.x.com", "10.0.0.1", "A", nb, na);
+    let mut renewal = presenting("www.x.com", "10.0.0.1", "B", nb, na).cert.take();
+    if let Some(c) = &mut renewal {
+        c.key_type = "RSA".into();
+    }
+    o.other_key = Some(Box::new(crate::model::OtherKey {
+        offered: KeyFamily::Rsa,
+        cert: renewal,
+        findings: vec![Finding::IncompleteChain],
+        trust_detail: Some("the server did not send the intermediate".into()),
+        error: None,
+    }));
+    let (v, serves_expected) = judge_one(o, &i, &p);
+    assert_eq!(v.status, Status::Untrusted, "{}", v.detail);
+    assert!(serves_expected);
+    assert_eq!(
+        v.observation.cert.as_ref().map(|c| c.serial.as_str()),
+        Some("B")
+    );
+    assert!(v.findings.contains(&"dual_certificates".to_string()));
+    assert!(v.findings.contains(&"incomplete_chain".to_string()));
+    assert!(v.detail.starts_with("To RSA clients: "), "{}", v.detail);
+    assert!(
+        v.detail.ends_with("ECDSA clients get serial A: current."),
+        "{}",
+        v.detail
+    );
+    assert!(
+        v.next_step.starts_with("Install the full chain"),
+        "{}",
+        v.next_step
+    );
+    // Without the second look it is the old certificate, renewed.
+    let o = presenting("www.x.com", "10.0.0.1", "A", nb, na);
+    assert_eq!(judge_one(o, &i, &p).0.status, Status::RenewedNotDeployed);
+}
+
+#[test]
+fn a_certificate_bound_to_a_name_it_does_not_cover_is_a_binding_fault_not_a_missed_renewal() {
+    // A proxy's default certificate answering for a name it has none for: its own
+    // renewal is not what this name needs. A renewal that added the name is.
+    let i = ids(&format!(
+        "{H}A,,www.x.com,0A,2026-01-01,,CA,,Issued\n\
+         B,,www.x.com;new.x.com,0B,2026-02-01,,CA,,Issued\n"
+    ));
+    let p = policy();
+    let (nb, na) = (1_767_225_600, 1_798_761_600);
+    let mut o = presenting("other.x.com", "10.0.0.1", "A", nb, na);
+    o.findings.push(Finding::HostnameMismatch);
+    let v = judge_one(o, &i, &p).0;
+    assert_eq!(v.status, Status::HostnameMismatch, "{}", v.detail);
+    assert!(!v.findings.contains(&"renewed_not_deployed".to_string()));
+    assert!(
+        v.detail
+            .contains("Its own identity has a later version: serial B"),
+        "{}",
+        v.detail
+    );
+    assert!(v
+        .next_step
+        .starts_with("Check the SNI / virtual-host binding"));
+    let mut o = presenting("new.x.com", "10.0.0.1", "A", nb, na);
+    o.findings.push(Finding::HostnameMismatch);
+    let v = judge_one(o, &i, &p).0;
+    assert_eq!(v.status, Status::RenewedNotDeployed, "{}", v.detail);
+    assert_eq!(
+        v.expected.as_ref().and_then(|e| e.serial.as_deref()),
+        Some("B")
+    );
+}
+
+/// `presenting` with the key type `key_type` and, when given, a second look's
+/// certificate `other` of the other key type.
+fn presenting_key(
+    host: &str,
+    serial: &str,
+    key_type: &str,
+    other: Option<&str>,
+) -> Box<Observation> {
+    let (nb, na) = (1_767_225_600, 1_798_761_600);
+    let mut o = presenting(host, "10.0.0.1", serial, nb, na);
+    if let Some(c) = &mut o.cert {
+        c.key_type = key_type.into();
+    }
+    let family = KeyFamily::of_key_type(key_type).map(KeyFamily::other);
+    o.other_key = other.zip(family).map(|(serial, offered)| {
+        let mut cert = presenting(host, "10.0.0.1", serial, nb, na).cert.take();
+        if let Some(c) = &mut cert {
+            c.key_type = if offered == KeyFamily::Rsa {
+                "RSA"
+            } else {
+                "EC"
+            }
+            .into();
+        }
+        Box::new(crate::model::OtherKey {
+            offered,
+            cert,
+            findings: Vec::new(),
+            trust_detail: None,
+            error: None,
+        })
+    });
+    o
+}
+
+#[test]
+fn key_types_in_the_records_choose_the_second_look_and_the_stale_version() {
+    let i = std::sync::Arc::new(ids(
+        "Certificate ID,SANs,Serial,Valid From,Status,Key Type\n\
+         A,www.x.com,0A,2026-01-01,Issued,ECDSA P-256\n\
+         B,www.x.com,0B,2026-02-01,Issued,RSA 2048\n\
+         C,api.x.com,0C,2026-01-01,Issued,EC\n\
+         D,api.x.com,0D,2026-02-01,Issued,prime256v1\n\
+         E,old.x.com,0E,2026-01-01,Issued,\n\
+         F,old.x.com,0F,2026-02-01,Issued,\n\
+         G,dual.x.com,1A,2026-01-01,Issued,EC\n\
+         H,dual.x.com,1B,2026-02-01,Issued,RSA\n\
+         J,dual.x.com,1C,2026-03-01,Issued,RSA\n\
+         K,mig.x.com,2A,2026-01-01,Issued,RSA\n\
+         L,mig.x.com,2B,2026-02-01,Issued,EC\n",
+    ));
+    let p = policy();
+    let look = RenewalLook::new(i.clone(), p.now, false);
+    let wanted = |host: &str, serial: &str| look.wanted(&presenting_key(host, serial, "EC", None));
+    // The records know an RSA version of the name: asked even while serving the newest.
+    assert_eq!(wanted("www.x.com", "A"), Some(KeyFamily::Rsa));
+    // The renewal is ECDSA too: no RSA offer can reach it.
+    assert_eq!(wanted("api.x.com", "C"), None);
+    assert_eq!(wanted("api.x.com", "D"), None);
+    // Key types unknown: the renewal may be the other one.
+    assert_eq!(wanted("old.x.com", "E"), Some(KeyFamily::Rsa));
+    assert_eq!(wanted("old.x.com", "F"), None);
+    // G (ECDSA) beside J, the newest (RSA): H, the later version between them, is RSA,
+    // so G is still the newest of its kind (without key types it was stale).
+    let (v, serves) = judge_one(presenting_key("dual.x.com", "1A", "EC", Some("1C")), &i, &p);
+    assert_eq!(v.status, Status::Current, "{}", v.detail);
+    assert!(serves);
+    assert!(v.findings.contains(&"dual_certificates".to_string()));
+    // ... and H beside the ECDSA one is stale: J renewed it.
+    let (v, _) = judge_one(presenting_key("dual.x.com", "1A", "EC", Some("1B")), &i, &p);
+    assert_eq!(v.status, Status::RenewedNotDeployed, "{}", v.detail);
+    assert_eq!(
+        v.observation.cert.as_ref().map(|c| c.serial.as_str()),
+        Some("1B")
+    );
+    assert_eq!(
+        v.expected.as_ref().and_then(|e| e.serial.as_deref()),
+        Some("1C")
+    );
+    assert!(
+        v.detail.ends_with("ECDSA clients get serial 1A: current."),
+        "{}",
+        v.detail
+    );
+    // A migration to ECDSA not deployed: the server has only the old RSA certificate and
+    // refuses the ECDSA offer, so the newest (of the other key type) is what it lacks.
+    let mut o = presenting_key("mig.x.com", "2A", "RSA", None);
+    o.other_key = Some(Box::new(crate::model::OtherKey {
+        offered: KeyFamily::Ecdsa,
+        cert: None,
+        findings: Vec::new(),
+        trust_detail: None,
+        error: Some(crate::model::ErrorInfo {
+            class: ErrorClass::TlsProtocol,
+            message: "server sent alert HandshakeFailure".into(),
+        }),
+    }));
+    let v = judge_one(o, &i, &p).0;
+    assert_eq!(v.status, Status::RenewedNotDeployed, "{}", v.detail);
+    assert_eq!(
+        v.expected.as_ref().and_then(|e| e.serial.as_deref()),
+        Some("2B")
+    );
+}
+
+#[test]
+fn a_legacy_server_with_the_newest_certificate_is_told_to_upgrade_its_tls() {
+    let i = ids(&format!("{H}B,,www.x.com,0B,,,CA,,Issued\n"));
+    let p = policy();
+    let mut o = presenting("www.x.com", "10.0.0.1", "B", 1_767_225_600, 1_798_761_600);
+    o.findings.push(Finding::LegacyTls);
+    o.tls = Some(crate::model::TlsInfo {
+        version: "TLSv1_0".into(),
+        cipher_suite: "TLS_RSA_WITH_AES_128_CBC_SHA".into(),
+        alpn: None,
+        kx_group: None,
+    });
+    let v = judge_one(o, &i, &p).0;
+    // The certificate is right, so the status stays `current`; the next step is not
+    // "nothing to do".
+    assert_eq!(v.status, Status::Current, "{}", v.detail);
+    assert!(v.findings.contains(&"legacy_tls".to_string()));
+    assert!(
+        v.detail.contains("TLSv1_0, TLS_RSA_WITH_AES_128_CBC_SHA"),
+        "{}",
+        v.detail
+    );
+    assert!(
+        v.next_step
+            .contains("upgrade the server's TLS configuration"),
+        "{}",
+        v.next_step
+    );
+}
+
+#[test]
+fn the_records_report_names_ties_and_ignores_a_second_record_of_one_certificate() {
+    // P and Q tie (no dates, no link); S and S2 are two records of one certificate.
+    let i = ids(&format!(
+        "{H}P,,api.x.com,0C,,,CA,,Issued\n\
+         Q,,api.x.com,0D,,,CA,,Issued\n\
+         S,,www.x.com,0E,,,CA,,Issued\n\
+         S2,,www.x.com,0E,,,CA,,Issued\n"
+    ));
+    let p = policy();
+    let (nb, na) = (1_767_225_600, 1_798_761_600);
+    let mut serving = Serving::default();
+    for (host, ip, serial) in [
+        ("api.x.com", "10.0.0.1", "C"),
+        ("api.x.com", "10.0.0.2", "D"),
+        ("www.x.com", "10.0.0.3", "E"),
+    ] {
+        serving.note(&judge_one(presenting(host, ip, serial, nb, na), &i, &p).0);
+    }
+    let rows = identity_rows(&i, &serving, &p);
+    let api = rows.iter().find(|r| r.names == "api.x.com").unwrap();
+    assert_eq!(api.findings, "newest_ambiguous");
+    assert_eq!(api.stale_at, "");
+    assert_eq!(api.deployed_at.split(';').count(), 2, "{}", api.deployed_at);
+    assert!(
+        api.next_step.starts_with("Versions tie on dates"),
+        "{}",
+        api.next_step
+    );
+    let www = rows.iter().find(|r| r.names == "www.x.com").unwrap();
+    assert_eq!((www.findings.as_str(), www.stale_at.as_str()), ("", ""));
+    assert_eq!(www.next_step, "Nothing to do.");
+}
+
+#[test]
+fn the_records_report_tells_unscanned_from_served_nowhere_and_waits_for_a_young_renewal() {
+    // Y renews X an hour before "now" (policy: a day's grace); Z is served nowhere, its
+    // name's endpoint presents another certificate; W's names were not scanned; V is a
+    // wildcard whose name's endpoint was unreachable.
+    let p = policy();
+    let hour_ago = crate::timefmt::rfc3339_unix(p.now - 3_600);
+    let i = ids(&format!(
+        "{H}X,,a.x.com,0A,2025-06-01,2026-12-01,CA,,Issued\n\
+         Y,,a.x.com,0B,{hour_ago},2027-06-01,CA,X,Issued\n\
+         Z,,b.x.com,0C,2025-06-01,2026-12-01,CA,,Issued\n\
+         W,,c.x.com,0D,2025-06-01,2026-12-01,CA,,Issued\n\
+         V,,*.w.x.com,0E,2025-06-01,2026-12-01,CA,,Issued\n\
+         Q,,d.x.com,0F,2024-05-01,2025-05-01,CA,,Issued\n\
+         R,,d.x.com,10,{hour_ago},2027-06-01,CA,Q,Issued\n"
+    ));
+    let (nb, na) = (1_748_736_000, 1_796_083_200);
+    let mut serving = Serving::default();
+    serving.note(&judge_one(presenting("a.x.com", "10.0.0.1", "A", nb, na), &i, &p).0);
+    serving.note(&judge_one(presenting("b.x.com", "10.0.0.2", "FF", nb, na), &i, &p).0);
+    // Q has expired: its young renewal gets no grace here either.
+    let q = presenting("d.x.com", "10.0.0.4", "F", 1_714_521_600, 1_746_057_600);
+    serving.note(&judge_one(q, &i, &p).0);
+    let down = failing(
+        "m.w.x.com",
+        "10.0.0.3",
+        ErrorClass::ConnectRefused,
+        "refused",
+    );
+    serving.note(&judge_one(down, &i, &p).0);
+    let rows = identity_rows(&i, &serving, &p);
+    let row = |n: &str| rows.iter().find(|r| r.names == n).unwrap();
+    let a = row("a.x.com");
+    assert_eq!(
+        a.findings,
+        "renewed_seen_nowhere;older_versions_served;deployment_pending"
+    );
+    assert!(
+        a.next_step
+            .starts_with("Renewed less than the grace period ago"),
+        "{}",
+        a.next_step
+    );
+    let d = row("d.x.com");
+    assert_eq!(d.findings, "renewed_seen_nowhere;older_versions_served");
+    let b = row("b.x.com");
+    assert_eq!(b.findings, "served_nowhere");
+    assert!(
+        b.next_step
+            .starts_with("Served at none of the 1 scanned endpoint(s) of its names"),
+        "{}",
+        b.next_step
+    );
+    let c = row("c.x.com");
+    assert_eq!(c.findings, "not_scanned");
+    assert!(
+        c.next_step.starts_with("None of its names was scanned"),
+        "{}",
+        c.next_step
+    );
+    let w = row("*.w.x.com");
+    assert_eq!(w.findings, "served_nowhere");
+    assert!(
+        w.next_step
+            .starts_with("Served at none of the 1 scanned endpoint(s) of its names"),
+        "{}",
+        w.next_step
+    );
+}
+
+#[test]
+fn a_certificate_on_thousands_of_endpoints_fits_a_spreadsheet_cell() {
+    let i = ids(&format!(
+        "{H}W,,*.x.com,0E,2025-06-01,2026-12-01,CA,,Issued\n"
+    ));
+    let p = policy();
+    let mut serving = Serving::default();
+    for n in 0..250 {
+        let host = format!("h{n}.x.com");
+        let v = judge_one(
+            presenting(&host, "10.0.0.1", "E", 1_748_736_000, 1_796_083_200),
+            &i,
+            &p,
+        )
+        .0;
+        serving.note(&v);
+    }
+    let rows = identity_rows(&i, &serving, &p);
+    let cell = &rows[0].deployed_at;
+    assert_eq!(cell.split(';').count(), PLACES_IN_A_CELL + 1);
+    assert!(
+        cell.ends_with(";... (50 more)"),
+        "{}",
+        &cell[cell.len() - 40..]
+    );
+    assert!(cell.len() < 32_767);
+}
+
+#[test]
+fn versions_without_dates_are_ordered_by_their_renewal_links() {
+    // An export without dates, where only "Renewal Of" says that B renews A: serving A
+    // used to be `current` (the dates tie) with B named as expected; it is
+    // renewed_not_deployed. Two unlinked versions that tie cannot be ordered: serving
+    // either is `current`, and the expected certificate is the one served.
+    let i = ids(&format!(
+        "{H}A,,www.x.com,0A,,,CA,,Issued\n\
+         B,,www.x.com,0B,,,CA,A,Issued\n\
+         P,,api.x.com,0C,,,CA,,Issued\n\
+         Q,,api.x.com,0D,,,CA,,Issued\n"
+    ));
+    assert!(same(&i, "A", "B") && same(&i, "P", "Q"));
+    let p = policy();
+    let (nb, na) = (1_767_225_600, 1_798_761_600);
+    let judged = |host: &str, serial: &str| {
+        judge_one(presenting(host, "10.0.0.1", serial, nb, na), &i, &p).0
+    };
+    let stale = judged("www.x.com", "A");
+    assert_eq!(stale.status, Status::RenewedNotDeployed, "{}", stale.detail);
+    assert_eq!(stale.expected.map(|r| r.record_id).as_deref(), Some("B"));
+    let fresh = judged("www.x.com", "B");
+    assert_eq!(fresh.status, Status::Current);
+    assert_eq!(fresh.expected.map(|r| r.record_id).as_deref(), Some("B"));
+    assert!(!fresh.findings.contains(&"newest_ambiguous".to_string()));
+    for (serial, id, other) in [("C", "P", "Q"), ("D", "Q", "P")] {
+        let v = judged("api.x.com", serial);
+        assert_eq!(v.status, Status::Current, "{}", v.detail);
+        assert_eq!(v.matched.map(|r| r.record_id).as_deref(), Some(id));
+        assert_eq!(v.expected.map(|r| r.record_id).as_deref(), Some(id));
+        // ... but the row says that it could not be told, and which record ties.
+        assert!(v.findings.contains(&"newest_ambiguous".to_string()));
+        assert!(
+            v.detail.contains(&format!("record {other} ")),
+            "{}",
+            v.detail
+        );
+        assert!(
+            v.next_step.starts_with("Confirm in the CLM"),
+            "{}",
+            v.next_step
+        );
+    }
+}
+
+#[test]
+fn a_partial_rollout_is_told_on_every_endpoint_of_the_name_and_survives_the_spill() {
+    // www.x.com renewed from 0A to 0B; two of its three balancer members serve 0B.
+    let i = ids(&format!(
+        "{H}A,,www.x.com,0A,2025-01-01,2026-12-01,CA,,Issued\n\
+         B,,www.x.com,0B,2026-03-01,2027-03-01,CA,A,Issued\n\
+         C,,api.x.com,0C,2026-01-01,2027-01-01,CA,,Issued\n"
+    ));
+    let p = policy();
+    let (old_nb, old_na) = (1_735_689_600, 1_796_083_200);
+    let (new_nb, new_na) = (1_772_323_200, 1_803_859_200);
+    let seen = [
+        presenting("www.x.com", "10.0.0.1", "B", new_nb, new_na),
+        presenting("www.x.com", "10.0.0.2", "B", new_nb, new_na),
+        presenting("www.x.com", "10.0.0.3", "A", old_nb, old_na),
+        presenting("api.x.com", "10.0.0.9", "C", 1_767_225_600, 1_798_761_600),
+    ];
+    let mut rollout = Rollout::default();
+    let mut verdicts = Vec::new();
+    for o in seen {
+        let (v, serves_expected) = judge_one(o, &i, &p);
+        rollout.note(&v, serves_expected);
+        // As `scan --inventory` keeps them until the end: a JSON line, read back.
+        let line = serde_json::to_vec(&v).unwrap();
+        verdicts.push(serde_json::from_slice::<Verdict>(&line).unwrap());
+    }
+    for v in &mut verdicts {
+        rollout.annotate(v);
+    }
+    let at = |ip: &str| {
+        verdicts
+            .iter()
+            .find(|v| v.observation.ip.map(|i| i.to_string()).as_deref() == Some(ip))
+            .unwrap()
+    };
+    let stale = at("10.0.0.3");
+    assert_eq!(stale.status, Status::RenewedNotDeployed);
+    assert!(
+        stale.findings.iter().any(|f| f == "partial_rollout"),
+        "{:?}",
+        stale.findings
+    );
+    assert_eq!(stale.name_endpoints_current.as_deref(), Some("2/3"));
+    assert!(
+        stale.detail.contains("2 of 3 endpoints of www.x.com:443"),
+        "{}",
+        stale.detail
+    );
+    assert!(
+        stale
+            .next_step
+            .starts_with("This node (10.0.0.3) missed a rollout the other endpoints"),
+        "{}",
+        stale.next_step
+    );
+    let fresh = at("10.0.0.1");
+    assert_eq!(fresh.status, Status::Current);
+    assert_eq!(fresh.name_endpoints_current.as_deref(), Some("2/3"));
+    assert!(!fresh.findings.iter().any(|f| f == "partial_rollout"));
+    // A name with one endpoint says nothing of the others.
+    assert_eq!(at("10.0.0.9").name_endpoints_current, None);
+}
+
+#[test]
+fn identity_without_valid_version_still_reported() {
+    let i = ids(&format!(
+        "{H}R1,O1,api.example.com,0A,2026-01-01,2027-01-01,CA,,Revoked\n\
+         R2,O2,www.example.com,0B,2026-01-01,2027-01-01,CA,,Issued\n"
+    ));
+    let p = policy();
+    let rows = identity_rows(&i, &Serving::default(), &p);
+    assert_eq!(rows.len(), 2);
+    let api = rows.iter().find(|r| r.names == "api.example.com").unwrap();
+    assert_eq!(api.findings, "no_valid_certificate");
+    assert!(api.next_step.contains("R1 revoked"), "{}", api.next_step);
+}
+
+#[test]
+fn a_renewal_valid_today_is_named_though_a_later_version_lapsed_first() {
+    // R3, issued after R2 with a short validity, has expired; R2 is valid until July.
+    // The endpoint's outage is fixed by deploying R2, not by ordering a certificate.
+    let i = ids(&format!(
+        "{H}R0,,h.x.com,A0,2025-05-08,2026-03-09,CA,,Issued\n\
+         R2,,h.x.com,A2,2025-08-08,2026-07-19,CA,,Issued\n\
+         R3,,h.x.com,A3,2025-09-18,2026-03-23,CA,,Issued\n"
+    ));
+    let p = policy();
+    let (v, _) = judge_one(
+        presenting("h.x.com", "10.0.0.1", "A0", 1_746_662_400, 1_773_014_400),
+        &i,
+        &p,
+    );
+    assert_eq!(v.status, Status::RenewedNotDeployed, "{v:#?}");
+    let expected = v.expected.as_ref().and_then(|e| e.serial.as_deref());
+    assert_eq!(expected, Some("A2"));
+    assert!(v.next_step.starts_with(OUTAGE_FIRST), "{}", v.next_step);
+    // The records report shows R2 as the identity's certificate, R0's endpoint as stale.
+    let mut serving = Serving::default();
+    serving.note(&v);
+    let rows = identity_rows(&i, &serving, &p);
+    assert_eq!(rows[0].newest_serial, "A2");
+    assert_eq!(rows[0].stale_at, "h.x.com:443@10.0.0.1 (serial A0)");
+}
+
+#[test]
+fn an_outage_is_told_of_a_valid_certificate_the_records_hold() {
+    // Served R2 has expired; its renewal R3 was revoked; R1, older, is valid a few more
+    // days: deploy it now, then order the replacement.
+    let i = ids(&format!(
+        "{H}R1,,h.x.com,A1,2025-05-15,2026-06-03,CA,,Issued\n\
+         R2,,h.x.com,A2,2025-11-26,2026-03-15,CA,,Issued\n\
+         R3,,h.x.com,A3,2025-12-24,2026-08-06,CA,,Revoked\n"
+    ));
+    let p = policy();
+    let (v, _) = judge_one(
+        presenting("h.x.com", "10.0.0.1", "A2", 1_764_115_200, 1_773_532_800),
+        &i,
+        &p,
+    );
+    assert_eq!(v.status, Status::Expired, "{v:#?}");
+    assert!(v.findings.iter().any(|f| f == "renewal_revoked"));
+    assert!(
+        v.next_step.starts_with(
+            "Deploy the certificate of record R1 (serial A1) now and reload the service: it is valid until 2026-06-03T00:00:00Z. Then: Order a replacement for the revoked renewal"
+        ),
+        "{}",
+        v.next_step
+    );
+    assert!(
+        v.detail.contains("Record R1 (serial A1, valid until"),
+        "{}",
+        v.detail
+    );
+    // Nothing valid to fall back on: the step is the identity's alone.
+    let i = ids(&format!(
+        "{H}R2,,h.x.com,A2,2025-11-26,2026-03-15,CA,,Issued\n\
+         R3,,h.x.com,A3,2025-12-24,2026-08-06,CA,,Revoked\n"
+    ));
+    let (v, _) = judge_one(
+        presenting("h.x.com", "10.0.0.1", "A2", 1_764_115_200, 1_773_532_800),
+        &i,
+        &p,
+    );
+    assert!(
+        v.next_step.starts_with("Order a replacement"),
+        "{}",
+        v.next_step
+    );
+}
+
+/// An endpoint of `host` serving another site's certificate (`d.x.com`): a proxy's
+/// default certificate, a wrong SNI binding.
+fn serving_another_site(host: &str, serial: &str, nb: i64, na: i64) -> Box<Observation> {
+    let mut o = presenting(host, "10.0.0.1", serial, nb, na);
+    if let Some(c) = o.cert.as_mut() {
+        c.sans = vec!["d.x.com".into()];
+        c.subject_cn = Some("d.x.com".into());
+    }
+    o.findings.push(Finding::HostnameMismatch);
+    o
+}
+
+#[test]
+fn another_sites_certificate_marked_replaced_is_a_binding_fault() {
+    // D1 is d.x.com's, replaced by a successor the export lacks; served for h.x.com it
+    // is bound wrongly, and h.x.com's own certificate is what to bind.
+    let i = ids(&format!(
+        "{H}R0,,h.x.com,A0,2026-01-01,2027-01-01,CA,,Issued\n\
+         D1,,d.x.com,D1,2026-03-01,2027-03-01,CA,,Superseded\n"
+    ));
+    let o = serving_another_site("h.x.com", "D1", 1_772_323_200, 1_803_859_200);
+    let (v, _) = judge_one(o, &i, &policy());
+    assert_eq!(v.status, Status::HostnameMismatch, "{v:#?}");
+    assert!(!v.findings.iter().any(|f| f == "successor_not_in_records"));
+    assert!(
+        v.next_step
+            .starts_with("Bind the certificate of record R0 (serial A0)"),
+        "{}",
+        v.next_step
+    );
+}
+
+#[test]
+fn a_valid_wildcard_is_named_before_a_lapsed_dedicated_certificate() {
+    // h.x.com's dedicated certificate R3 expired in February; the wildcard W0, issued
+    // before it, is valid until August: that is what the name should get.
+    let i = ids(&format!(
+        "{H}R3,,h.x.com,A3,2025-12-06,2026-02-12,CA,,Issued\n\
+         W0,,*.x.com,B0,2025-09-24,2026-08-24,CA,,Issued\n\
+         D0,,d.x.com,D0,2026-01-01,2027-01-01,CA,,Issued\n"
+    ));
+    let p = policy();
+    let o = serving_another_site("h.x.com", "D0", 1_767_225_600, 1_798_761_600);
+    let (v, _) = judge_one(o, &i, &p);
+    assert_eq!(v.status, Status::HostnameMismatch, "{v:#?}");
+    assert!(
+        v.next_step
+            .starts_with("Bind the certificate of record W0 (serial B0)"),
+        "{}",
+        v.next_step
+    );
+    let down = failing("h.x.com", "10.0.0.2", ErrorClass::ConnectRefused, "refused");
+    let (v, _) = judge_one(down, &i, &p);
+    let expected = v.expected.as_ref().map(|e| e.record_id.as_str());
+    assert_eq!(expected, Some("W0"));
+}
+
+/// A small deterministic generator (xorshift64*): the scenarios below must be the same
+/// on every run, so that a failure can be read and replayed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn pick<'a>(&mut self, of: &[&'a str]) -> &'a str {
+        of[self.below(of.len() as u64) as usize]
+    }
+}
+
+/// One generated version of `h.x.com`'s certificate, as the test reads it back.
+struct Version {
+    serial: String,
+    not_before: i64,
+    not_after: i64,
+    status: &'static str,
+    deploy: &'static str,
+}
+
+#[test]
+fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
+    // Thousands of histories of one name: versions with distinct issue dates, some
+    // revoked, cancelled, still pending, marked replaced, expired or valid only later,
+    // with every deployment status; the endpoint serves one of them or a certificate
+    // in no record. Whatever the verdict, it must not contradict what the records and the
+    // served certificate plainly say. Each assertion names the scenario's seed.
+    const DAY: i64 = 86_400;
+    let p = policy();
+    let statuses = [
+        "Issued",
+        "Issued",
+        "Issued",
+        "Issued",
+        "Revoked",
+        "Cancelled",
+        "Pending",
+        "Superseded",
+        "Expired",
+    ];
+    let deploys = [
+        "",
+        "",
+        "Deployed",
+        "Deployment Failed",
+        "Pending",
+        "Rolled back",
+    ];
+    // Which statuses and findings the scenarios reached: the generator must reach what
+    // it claims to test.
+    let mut reached = std::collections::BTreeMap::<String, usize>::new();
+    for seed in 1..=3000u64 {
+        let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        let mut csv = String::from(
+            "Certificate ID,SANs,Serial,Valid From,Valid To,Issuer,Status,Deployment Status,Renewal Of\n",
+        );
+        // The name's own certificates (R0, R1, ...) and, in a third of the scenarios, a
+        // wildcard's (W0, ...) that covers it too: two identities of one name.
+        let mut lineages: Vec<(&str, Vec<Version>)> = vec![("R", Vec::new())];
+        if rng.below(3) == 0 {
+            lineages.push(("W", Vec::new()));
+        }
+        // And in a quarter, another site's certificate (D0, ...), which a proxy may
+        // serve for this name by mistake.
+        if rng.below(4) == 0 {
+            lineages.push(("D", Vec::new()));
+        }
+        for (l, (prefix, versions)) in lineages.iter_mut().enumerate() {
+            let n = 1 + rng.below(if *prefix == "R" { 4 } else { 2 }) as usize;
+            // Issue dates at least a day apart, so that dates alone order every pair;
+            // links, where given, agree with them. A renewal may add a name, never drop
+            // one.
+            let mut start = p.now - DAY * (30 + rng.below(700) as i64);
+            let mut names = match *prefix {
+                "R" => "h.x.com",
+                "W" => "*.x.com",
+                _ => "d.x.com",
+            };
+            for k in 0..n {
+                start += DAY * (1 + rng.below(200) as i64);
+                // Now and then a renewal issued in the last two days: around the
+                // grace period.
+                let recent = p.now - rng.below(2 * DAY as u64) as i64;
+                if k > 0 && rng.below(3) == 0 && recent > start {
+                    start = recent;
+                }
+                let not_before = start + rng.below(DAY as u64 / 2) as i64;
+                let not_after = not_before + DAY * (7 + rng.below(400) as i64);
+                let status = rng.pick(&statuses);
+                let serial = format!("{:X}", 0xA000 + seed * 16 + (l * 8 + k) as u64);
+                if *prefix == "R" && rng.below(5) == 0 {
+                    names = "h.x.com;w.x.com";
+                }
+                let link = match k {
+                    0 => String::new(),
+                    _ if rng.below(2) == 0 => format!("{prefix}{}", k - 1),
+                    _ => String::new(),
+                };
+                let deploy = rng.pick(&deploys);
+                csv.push_str(&format!(
+                    "{prefix}{k},{names},{serial},{},{},CA,{status},{deploy},{link}\n",
+                    rfc3339_unix(not_before),
+                    rfc3339_unix(not_after),
+                ));
+                versions.push(Version {
+                    serial,
+                    not_before,
+                    not_after,
+                    status,
+                    deploy,
+                });
+            }
+        }
+        let i = ids(&csv);
+        let identities = i.members.iter().filter(|m| !m.is_empty()).count();
+        assert_eq!(identities, lineages.len(), "seed {seed}\n{csv}");
+        // Served: a version of either lineage, or a certificate in no record.
+        let count: usize = lineages.iter().map(|(_, v)| v.len()).sum();
+        let pick = |rng: &mut Rng| {
+            let mut pick = rng.below(count as u64 + 1) as usize;
+            for (l, (_, versions)) in lineages.iter().enumerate() {
+                if let Some(v) = versions.get(pick) {
+                    return (v.serial.clone(), v.not_before, v.not_after, Some((l, pick)));
+                }
+                pick -= versions.len();
+            }
+            let nb = p.now - DAY * rng.below(500) as i64;
+            let na = nb + DAY * (1 + rng.below(500) as i64);
+            (format!("FFFF{:02X}", rng.below(3)), nb, na, None)
+        };
+        // As the trust judge would find them.
+        let observe = |ip: &str, serial: &str, nb: i64, na: i64| {
+            let mut o = presenting("h.x.com", ip, serial, nb, na);
+            let other_site = lineages
+                .iter()
+                .any(|(x, v)| *x == "D" && v.iter().any(|w| w.serial == serial));
+            if let (true, Some(c)) = (other_site, o.cert.as_mut()) {
+                c.sans = vec!["d.x.com".into()];
+                c.subject_cn = Some("d.x.com".into());
+                o.findings.push(Finding::HostnameMismatch);
+            }
+            if na < p.now {
+                o.findings.push(Finding::Expired);
+            }
+            if nb > p.now {
+                o.findings.push(Finding::NotYetValid);
+            }
+            o
+        };
+        let (serial, nb, na, served) = pick(&mut rng);
+        let (v, serves) = judge_one(observe("10.0.0.1", &serial, nb, na), &i, &p);
+        // Other members of the name's load balancer serve what they serve; a partial
+        // rollout is told where, and only where, another member serves this one's
+        // expected certificate as its own expected one.
+        let mut nodes = vec![(v.clone(), serves)];
+        for ip in ["10.0.0.2", "10.0.0.3"]
+            .into_iter()
+            .take(rng.below(3) as usize)
+        {
+            let (s, nb, na, _) = pick(&mut rng);
+            nodes.push(judge_one(observe(ip, &s, nb, na), &i, &p));
+        }
+        let mut rollout = Rollout::default();
+        for (n, serves) in &nodes {
+            rollout.note(n, *serves);
+        }
+        let serial_of = |n: &Verdict| n.observation.cert.as_ref().map(|c| c.serial.clone());
+        let current = nodes.iter().filter(|(_, s)| *s).count();
+        for k in 0..nodes.len() {
+            let mut n = nodes[k].0.clone();
+            rollout.annotate(&mut n);
+            let why = format!("seed {seed}: node {k}\n{csv}-> {nodes:#?}\n-> {n:#?}");
+            if nodes.len() > 1 {
+                let said = format!("{current}/{}", nodes.len());
+                assert_eq!(n.name_endpoints_current, Some(said), "{why}");
+            }
+            let expected = n.expected.as_ref().and_then(|e| e.serial.clone());
+            let elsewhere = nodes.iter().enumerate().any(|(j, (o, serves))| {
+                j != k && *serves && expected.is_some() && serial_of(o) == expected
+            });
+            let partial = n.findings.iter().any(|f| f == "partial_rollout");
+            if partial {
+                *reached.entry("partial_rollout".into()).or_default() += 1;
+            }
+            assert!(!partial || elsewhere, "partial rollout told; {why}");
+            if matches!(
+                n.status,
+                Status::RenewedNotDeployed | Status::DeploymentPending
+            ) && elsewhere
+            {
+                assert!(partial, "partial rollout not told; {why}");
+            }
+        }
+        let why = format!("seed {seed}: served {serial}\n{csv}-> {v:#?}");
+        for f in v.findings.iter().chain([&v.status.as_str().to_string()]) {
+            *reached.entry(f.clone()).or_default() += 1;
+        }
+        assert!(!v.detail.is_empty() && !v.next_step.is_empty(), "{why}");
+        let expired = p.now > na;
+        let has = |f: &str| v.findings.iter().any(|x| x == f);
+        for f in &v.findings {
+            assert!(
+                Status::parse(f).is_some()
+                    || Finding::ALL.iter().any(|x| x.as_str() == f)
+                    || VERDICT_FINDINGS.contains(&f.as_str()),
+                "{f} is in no vocabulary; {why}"
+            );
+        }
+        // What the records offer in place of the served one: an issued version valid
+        // now by its dates (an export's "Expired" may be stale; its dates decide).
+        let usable = |w: &Version| {
+            matches!(w.status, "Issued" | "Expired")
+                && w.not_before <= p.now
+                && p.now <= w.not_after
+        };
+        // An outage with a valid certificate in the records: the verdict names one.
+        let valid: Vec<String> = lineages
+            .iter()
+            .filter(|(prefix, _)| *prefix != "D")
+            .flat_map(|(prefix, versions)| {
+                versions
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, w)| usable(w))
+                    .map(move |(k, _)| format!("{prefix}{k}"))
+            })
+            .collect();
+        if expired && !valid.is_empty() {
+            assert!(
+                valid
+                    .iter()
+                    .any(|id| v.next_step.contains(id.as_str()) || v.detail.contains(id.as_str())),
+                "{valid:?} valid; {why}"
+            );
+        }
+        let Some((l, served)) = served else {
+            assert_eq!(v.matched, None, "{why}");
+            assert!(
+                matches!(v.status, Status::Unmanaged | Status::Expired),
+                "{why}"
+            );
+            continue;
+        };
+        let (prefix, versions) = &lineages[l];
+        let m = &versions[served];
+        if *prefix == "D" {
+            // Another site's certificate: the binding is wrong, whatever its own
+            // lineage says; the step names a certificate for this name the records
+            // hold, valid today, when there is one.
+            assert!(
+                matches!(
+                    v.status,
+                    Status::Revoked | Status::Expired | Status::HostnameMismatch
+                ),
+                "{why}"
+            );
+            if v.status == Status::HostnameMismatch && !valid.is_empty() {
+                assert!(
+                    valid
+                        .iter()
+                        .any(|id| v.next_step.contains(&format!("record {id} "))),
+                    "{valid:?} valid; {why}"
+                );
+            }
+            continue;
+        }
+        assert_eq!(
+            v.matched.as_ref().and_then(|r| r.serial.as_deref()),
+            Some(m.serial.as_str()),
+            "{why}"
+        );
+        let later_usable = versions[served + 1..].iter().any(usable);
+        if later_usable {
+            assert!(
+                matches!(
+                    v.status,
+                    Status::RenewedNotDeployed | Status::DeploymentPending
+                ),
+                "a usable later version exists; {why}"
+            );
+        }
+        match v.status {
+            Status::RenewedNotDeployed | Status::DeploymentPending => {
+                let ei = v.expected.as_ref().and_then(|e| {
+                    versions
+                        .iter()
+                        .position(|w| Some(w.serial.as_str()) == e.serial.as_deref())
+                });
+                // A replaced record without its successor in the export names none.
+                if has("successor_not_in_records") {
+                    assert_eq!(m.status, "Superseded", "{why}");
+                } else {
+                    let Some(ei) = ei else {
+                        panic!("no renewal of its own identity named; {why}")
+                    };
+                    assert!(ei > served && usable(&versions[ei]), "{why}");
+                    // The newest usable one, not any later one.
+                    assert!(!versions[ei + 1..].iter().any(usable), "{why}");
+                }
+                // Within the grace period the deployment may still be running, unless the
+                // served certificate has expired or the records say it ended.
+                let renewal = ei.filter(|_| !has("successor_not_in_records"));
+                if let Some(e) = renewal.and_then(|ei| versions.get(ei)) {
+                    let young = p.now - e.not_before < p.grace_secs;
+                    let ended =
+                        matches!(e.deploy, "Deployed" | "Deployment Failed" | "Rolled back");
+                    assert_eq!(
+                        v.status == Status::DeploymentPending,
+                        young && !expired && !ended,
+                        "{why}"
+                    );
+                }
+            }
+            Status::Current => {
+                assert!(!expired && m.status != "Revoked", "{why}");
+                assert!(na - p.now > p.renewal_window_secs, "{why}");
+                assert!(v.next_step.starts_with("Nothing to do"), "{why}");
+            }
+            Status::ExpiringSoon => {
+                assert!(!expired && na - p.now <= p.renewal_window_secs, "{why}");
+            }
+            Status::Revoked => assert_eq!(m.status, "Revoked", "{why}"),
+            Status::Expired => assert!(expired, "{why}"),
+            // Deployed before its notBefore.
+            Status::Untrusted => assert!(nb > p.now, "{why}"),
+            other => panic!("{other} for a served certificate of the records; {why}"),
+        }
+        if expired {
+            assert!(
+                matches!(
+                    v.status,
+                    Status::RenewedNotDeployed | Status::Revoked | Status::Expired
+                ),
+                "{why}"
+            );
+        }
+        if m.status == "Revoked" {
+            assert!(has("revoked"), "{why}");
+        }
+        // The records report shows each identity's version valid today, and the endpoint
+        // where it stands: serving it, or serving an older one.
+        let mut serving = Serving::default();
+        serving.note(&v);
+        let rows = identity_rows(&i, &serving, &p);
+        assert_eq!(rows.len(), lineages.len(), "{why}");
+        if let Some(k) = versions.iter().rposition(usable) {
+            let row = rows
+                .iter()
+                .find(|r| r.newest_record_id.starts_with(prefix))
+                .unwrap_or_else(|| panic!("no row for {prefix}; {why}\n{rows:#?}"));
+            assert_eq!(row.newest_serial, versions[k].serial, "{why}\n{row:#?}");
+            if served < k {
+                assert!(!row.stale_at.is_empty(), "{why}\n{row:#?}");
+            } else if served == k {
+                assert!(!row.deployed_at.is_empty(), "{why}\n{row:#?}");
+            }
+        }
+    }
+    for want in [
+        "current",
+        "renewed_not_deployed",
+        "deployment_pending",
+        "revoked",
+        "expired",
+        "unmanaged",
+        "untrusted",
+        "expiring_soon",
+        "partial_rollout",
+        "renewal_expired",
+        "renewal_revoked",
+        "successor_not_in_records",
+        "deployment_failed",
+        "records_say_deployed",
+    ] {
+        assert!(
+            reached.contains_key(want),
+            "{want} never reached: {reached:?}"
+        );
+    }
+}
+
+#[test]
+fn an_rsa_renewal_valid_today_is_owed_to_rsa_clients_though_a_later_one_lapsed() {
+    // RSA clients get R0; R1 renewed it and is valid until July; R3, a later RSA
+    // reissue, has already expired. The ECDSA side serves the newest, R2.
+    let i = ids(
+        "Certificate ID,SANs,Serial,Valid From,Valid To,Issuer,Status,Key Type\n\
+         R0,h.x.com,C0,2025-08-11,2026-08-07,CA,Issued,RSA\n\
+         R1,h.x.com,C1,2025-11-26,2026-07-27,CA,Issued,RSA\n\
+         R2,h.x.com,C2,2026-03-06,2026-12-07,CA,Issued,EC\n\
+         R3,h.x.com,C3,2026-03-17,2026-04-30,CA,Issued,RSA\n",
+    );
+    let rsa = |serial: &str, nb: i64, na: i64| {
+        let mut c = presenting("h.x.com", "10.0.0.1", serial, nb, na)
+            .cert
+            .expect("a certificate");
+        c.key_type = "RSA".into();
+        c
+    };
+    let mut o = presenting("h.x.com", "10.0.0.1", "C2", 1_772_755_200, 1_796_601_600);
+    o.other_key = Some(Box::new(OtherKey {
+        offered: KeyFamily::Rsa,
+        cert: Some(rsa("C0", 1_754_870_400, 1_786_060_800)),
+        findings: Vec::new(),
+        trust_detail: None,
+        error: None,
+    }));
+    let (v, _) = judge_one(o, &i, &policy());
+    assert_eq!(v.status, Status::RenewedNotDeployed, "{v:#?}");
+    let expected = v.expected.as_ref().and_then(|e| e.serial.as_deref());
+    assert_eq!(expected, Some("C1"));
+    assert!(v.findings.iter().any(|f| f == "dual_certificates"));
+}
+
+#[test]
+fn generated_servers_with_one_certificate_per_key_type_are_judged_by_their_kind() {
+    // A server may hold one certificate per key type and present each to its clients.
+    // The records know each version's key type. Whatever the server holds, the verdict
+    // says renewed_not_deployed exactly when a client gets a certificate that has a
+    // later usable version it should have got: of its own key type when the server
+    // holds both, of any when it holds one (it refuses the other type's clients the
+    // newest).
+    const DAY: i64 = 86_400;
+    let p = policy();
+    let mut reached = std::collections::BTreeMap::<String, usize>::new();
+    for seed in 1..=10000u64 {
+        let mut rng = Rng(seed.wrapping_mul(0xD1B5_4A32_D192_ED03) | 1);
+        let mut csv =
+            String::from("Certificate ID,SANs,Serial,Valid From,Valid To,Issuer,Status,Key Type\n");
+        // (serial, not_before, not_after, status, RSA?)
+        let mut versions: Vec<(String, i64, i64, &str, bool)> = Vec::new();
+        let mut start = p.now - DAY * (100 + rng.below(600) as i64);
+        for k in 0..1 + rng.below(5) {
+            start += DAY * (2 + rng.below(120) as i64);
+            let not_after = start + DAY * (20 + rng.below(400) as i64);
+            let status = rng.pick(&["Issued", "Issued", "Issued", "Revoked"]);
+            let rsa = rng.below(2) == 0;
+            let serial = format!("B{:X}", seed * 8 + k);
+            csv.push_str(&format!(
+                "R{k},h.x.com,{serial},{},{},CA,{status},{}\n",
+                rfc3339_unix(start),
+                rfc3339_unix(not_after),
+                if rsa { "RSA 2048" } else { "EC P-256" }
+            ));
+            versions.push((serial, start, not_after, status, rsa));
+        }
+        // Valid through its notAfter second (RFC 5280), as the judge counts it.
+        let usable = |k: usize| {
+            let (_, nb, na, status, _) = versions[k];
+            status == "Issued" && nb <= p.now && p.now <= na
+        };
+        // What the server holds: at most one usable version of each key type, valid
+        // beyond the renewal window (so that expiry says nothing here).
+        let holdable = |rsa: bool| -> Vec<usize> {
+            (0..versions.len())
+                .filter(|&k| {
+                    versions[k].4 == rsa
+                        && usable(k)
+                        && versions[k].2 - p.now > p.renewal_window_secs
+                })
+                .collect()
+        };
+        let hold = |rsa: bool, rng: &mut Rng| {
+            let of = holdable(rsa);
+            match rng.below(of.len() as u64 + 1) as usize {
+                k if k < of.len() => Some(of[k]),
+                _ => None,
+            }
+        };
+        let (ec, rsa) = (hold(false, &mut rng), hold(true, &mut rng));
+        // An ECDSA-first client gets the EC certificate when there is one.
+        let (first, second) = match (ec, rsa) {
+            (Some(e), r) => (e, r),
+            (None, Some(r)) => (r, None),
+            (None, None) => continue,
+        };
+        let cert_of = |k: usize| {
+            let (serial, nb, na, _, is_rsa) = &versions[k];
+            let mut o = presenting("h.x.com", "10.0.0.1", serial, *nb, *na);
+            let mut c = o.cert.take().expect("a certificate");
+            if *is_rsa {
+                c.key_type = "RSA".into();
+                c.key_bits = 2048;
+            }
+            c
+        };
+        let mut o = presenting("h.x.com", "10.0.0.1", "0", 0, 0);
+        o.cert = Some(cert_of(first));
+        let offered = if versions[first].4 {
+            KeyFamily::Ecdsa
+        } else {
+            KeyFamily::Rsa
+        };
+        o.other_key = Some(Box::new(OtherKey {
+            offered,
+            cert: second.map(cert_of),
+            findings: Vec::new(),
+            trust_detail: None,
+            error: match second {
+                Some(_) => None,
+                None => Some(crate::model::ErrorInfo {
+                    class: ErrorClass::TlsAlert,
+                    message: "handshake failure".into(),
+                }),
+            },
+        }));
+        let i = ids(&csv);
+        let (v, _) = judge_one(o, &i, &p);
+        *reached.entry(v.status.as_str().to_string()).or_default() += 1;
+        let why = format!("seed {seed}: holds {first} and {second:?}\n{csv}-> {v:#?}");
+        let later = |k: usize, same_kind: bool| {
+            (k + 1..versions.len())
+                .any(|j| usable(j) && (!same_kind || versions[j].4 == versions[k].4))
+        };
+        let stale = match second {
+            Some(s) => later(first, true) || later(s, true),
+            None => later(first, false),
+        };
+        let renewed = matches!(
+            v.status,
+            Status::RenewedNotDeployed | Status::DeploymentPending
+        );
+        assert_eq!(renewed, stale, "{why}");
+        if !stale {
+            assert_eq!(v.status, Status::Current, "{why}");
+        }
+        if second.is_some() {
+            assert!(v.findings.iter().any(|f| f == "dual_certificates"), "{why}");
+        }
+    }
+    for want in ["current", "renewed_not_deployed"] {
+        assert!(
+            reached.contains_key(want),
+            "{want} never reached: {reached:?}"
+        );
+    }
+}
