@@ -39,14 +39,23 @@ impl When {
     }
 }
 
-/// Parses ISO 8601 (any fraction or offset), `YYYY-MM-DD HH:MM:SS` (UTC), date-only, epoch
-/// seconds or milliseconds, Excel serial dates, and slash dates (with a 24- or 12-hour time)
-/// in the order `slash` declares, or without it when their own numbers settle it (a day
-/// over 12).
+/// Parses ISO 8601 (any fraction or offset, `+05:30` or `+0530`), `YYYY-MM-DD HH:MM:SS`
+/// (UTC, or with a `UTC`/`GMT` word), date-only, epoch seconds or milliseconds, Excel serial
+/// dates, OpenSSL's `Jul 28 10:07:06 2026 GMT`, RFC 2822 (`Tue, 28 Jul 2026 10:07:06 GMT`),
+/// `28-Jul-2026`, dotted dates (`28.07.2026`, day first as every locale that writes them
+/// does; `2026.07.28`), `2026/07/28`, and slash dates (with a 24- or 12-hour time) in the
+/// order `slash` declares, or without it when their own numbers settle it (a day over 12).
 pub fn parse_date(raw: &str, slash: Option<SlashOrder>) -> Result<Option<When>, String> {
     let t = raw.trim();
     if t.is_empty() {
         return Ok(None);
+    }
+    // A zone word after a date and time (SQL, Python, OpenSSL write them): UTC all the same.
+    for word in [" UTC", " GMT", " utc", " gmt"] {
+        if let Some(rest) = t.strip_suffix(word).filter(|r| r.contains(':')) {
+            return parse_date(rest, slash)
+                .map_err(|_| format!("date \"{raw}\" is not in a known format ({KNOWN})"));
+        }
     }
     let full = |unix| {
         Ok(Some(When {
@@ -59,8 +68,10 @@ pub fn parse_date(raw: &str, slash: Option<SlashOrder>) -> Result<Option<When>, 
     }
     // RFC 3339 wants a zone; CLM exports often omit it and mean UTC, or use a space.
     let spaced = t.replacen(' ', "T", 1);
-    let zoned = if spaced.ends_with('Z') || has_offset(&spaced) {
+    let zoned = if spaced.ends_with('Z') {
         spaced.clone()
+    } else if has_offset(&spaced) {
+        colon_offset(&spaced)
     } else {
         format!("{spaced}Z")
     };
@@ -93,12 +104,138 @@ pub fn parse_date(raw: &str, slash: Option<SlashOrder>) -> Result<Option<When>, 
             )),
         };
     }
+    if let Some(w) = written_out(t) {
+        return Ok(Some(w));
+    }
+    if let Some(w) = year_first_or_dotted(t) {
+        return w.map(Some);
+    }
     if t.contains('/') {
         return parse_slash(t, slash).map(Some);
     }
-    Err(format!(
-        "date \"{raw}\" is not in a known format (ISO 8601, YYYY-MM-DD HH:MM:SS, epoch)"
-    ))
+    Err(format!("date \"{raw}\" is not in a known format ({KNOWN})"))
+}
+
+/// The writings named when a date is none of them.
+const KNOWN: &str = "ISO 8601, YYYY-MM-DD HH:MM:SS, epoch, Excel serial, 28-Jul-2026, Jul 28 10:07:06 2026, 28.07.2026, dd/mm/yyyy or mm/dd/yyyy";
+
+/// An ISO 8601 basic offset (`+0530`) written the extended way RFC 3339 wants (`+05:30`).
+fn colon_offset(s: &str) -> String {
+    let b = s.as_bytes();
+    let n = b.len();
+    if n > 5 && matches!(b[n - 5], b'+' | b'-') && b[n - 4..].iter().all(u8::is_ascii_digit) {
+        format!("{}:{}", &s[..n - 2], &s[n - 2..])
+    } else {
+        s.to_string()
+    }
+}
+
+/// A date with the month's English name: OpenSSL's `Jul 28 10:07:06 2026` (`-enddate`, its
+/// zone word already gone), RFC 2822's `Tue, 28 Jul 2026 10:07:06 +0000`, and the
+/// spreadsheet's `28-Jul-2026` (with a time after it or not).
+fn written_out(t: &str) -> Option<When> {
+    use time::format_description::well_known::Rfc2822;
+    if let Ok(d) = OffsetDateTime::parse(t, &Rfc2822) {
+        return Some(When {
+            unix: d.unix_timestamp(),
+            date_only: false,
+        });
+    }
+    // OpenSSL pads a one-digit day with a space ("Jul  8").
+    let t: String = t.split_whitespace().collect::<Vec<_>>().join(" ");
+    let at = |d: PrimitiveDateTime| When {
+        unix: d.assume_utc().unix_timestamp(),
+        date_only: false,
+    };
+    let openssl = format_description!(
+        "[month repr:short case_sensitive:false] [day padding:none] [hour]:[minute]:[second] [year]"
+    );
+    if let Ok(d) = PrimitiveDateTime::parse(&t, &openssl) {
+        return Some(at(d));
+    }
+    let rfc2822_in_gmt = format_description!(
+        "[weekday repr:short case_sensitive:false], [day padding:none] [month repr:short case_sensitive:false] [year] [hour]:[minute]:[second]"
+    );
+    if let Ok(d) = PrimitiveDateTime::parse(&t, &rfc2822_in_gmt) {
+        return Some(at(d));
+    }
+    let (date, clock_part) = match t.split_once(' ') {
+        Some((d, c)) => (d, Some(c)),
+        None => (t.as_str(), None),
+    };
+    let dmy =
+        format_description!("[day padding:none]-[month repr:short case_sensitive:false]-[year]");
+    let date = Date::parse(date, &dmy).ok()?;
+    with_clock(date, clock_part).ok()
+}
+
+/// `2026/07/28` and `2026.07.28` (year first: one reading only) and `28.07.2026` (dotted
+/// dates are day first wherever they are written), with a time of day after a space or
+/// not. `None` when the value is none of them; an error when it is one with impossible
+/// numbers.
+fn year_first_or_dotted(t: &str) -> Option<Result<When, String>> {
+    let (date, clock_part) = match t.split_once(' ') {
+        Some((d, c)) => (d, Some(c.trim())),
+        None => (t, None),
+    };
+    let sep = if date.contains('.') { '.' } else { '/' };
+    let parts: Vec<&str> = date.trim_end_matches('.').split(sep).collect();
+    let [a, b, c] = parts[..] else {
+        return None;
+    };
+    let number = |s: &str| -> Option<u16> {
+        (!s.is_empty() && s.len() <= 4 && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    let (a_n, b_n, c_n) = (number(a)?, number(b)?, number(c)?);
+    let (year, month, day) = match (a.len(), c.len()) {
+        (4, 1..=2) => (a_n, b_n, c_n),
+        (1..=2, 4) if sep == '.' => (c_n, b_n, a_n),
+        _ => return None,
+    };
+    let bad = |e: String| format!("date \"{t}\": {e}");
+    let date = u8::try_from(month)
+        .ok()
+        .and_then(|m| time::Month::try_from(m).ok())
+        .ok_or_else(|| bad("bad month".into()))
+        .and_then(|m| {
+            u8::try_from(day)
+                .map_err(|e| bad(e.to_string()))
+                .and_then(|d| {
+                    Date::from_calendar_date(i32::from(year), m, d).map_err(|e| bad(e.to_string()))
+                })
+        });
+    Some(date.and_then(|d| with_clock(d, clock_part).map_err(bad)))
+}
+
+/// `date` at the time of day `clock` (24-hour or 12-hour, with or without seconds), or at
+/// midnight as a date-only value.
+fn with_clock(date: Date, clock: Option<&str>) -> Result<When, String> {
+    let Some(tp) = clock else {
+        return Ok(When {
+            unix: date.midnight().assume_utc().unix_timestamp(),
+            date_only: true,
+        });
+    };
+    // US spreadsheets write a 12-hour time ("12/25/2027 10:07:06 PM").
+    let tm = [
+        format_description!("[hour padding:none]:[minute]:[second]"),
+        format_description!("[hour padding:none]:[minute]"),
+        format_description!(
+            "[hour repr:12 padding:none]:[minute]:[second] [period case_sensitive:false]"
+        ),
+        format_description!("[hour repr:12 padding:none]:[minute] [period case_sensitive:false]"),
+    ]
+    .iter()
+    .find_map(|f| time::Time::parse(tp, f).ok())
+    .ok_or_else(|| "bad time of day".to_string())?;
+    Ok(When {
+        unix: PrimitiveDateTime::new(date, tm)
+            .assume_utc()
+            .unix_timestamp(),
+        date_only: false,
+    })
 }
 
 fn has_offset(s: &str) -> bool {
@@ -194,34 +331,7 @@ fn parse_slash(t: &str, order: Option<SlashOrder>) -> Result<When, String> {
     };
     let month = time::Month::try_from(month).map_err(|_| format!("date \"{t}\": bad month"))?;
     let date = Date::from_calendar_date(y, month, day).map_err(|e| format!("date \"{t}\": {e}"))?;
-    match time_part {
-        None => Ok(When {
-            unix: date.midnight().assume_utc().unix_timestamp(),
-            date_only: true,
-        }),
-        Some(tp) => {
-            // US spreadsheets write a 12-hour time ("12/25/2027 10:07:06 PM").
-            let tm = [
-                format_description!("[hour padding:none]:[minute]:[second]"),
-                format_description!("[hour padding:none]:[minute]"),
-                format_description!(
-                    "[hour repr:12 padding:none]:[minute]:[second] [period case_sensitive:false]"
-                ),
-                format_description!(
-                    "[hour repr:12 padding:none]:[minute] [period case_sensitive:false]"
-                ),
-            ]
-            .iter()
-            .find_map(|f| time::Time::parse(tp, f).ok())
-            .ok_or_else(|| format!("date \"{t}\": bad time of day"))?;
-            Ok(When {
-                unix: PrimitiveDateTime::new(date, tm)
-                    .assume_utc()
-                    .unix_timestamp(),
-                date_only: false,
-            })
-        }
-    }
+    with_clock(date, time_part).map_err(|e| format!("date \"{t}\": {e}"))
 }
 
 #[cfg(test)]
@@ -320,6 +430,40 @@ mod tests {
         assert!(parse_date("73051", None).is_err());
         assert!(parse_date("46231.", None).is_err());
         assert!(parse_date("46231.5x", None).is_err());
+    }
+
+    #[test]
+    fn writings_of_other_tools_and_locales() {
+        let t = 1_785_233_226; // 2026-07-28T10:07:06Z
+        let day = t - 36_426;
+        // ISO 8601's basic offset; zone words after a date and time.
+        assert_eq!(u("2026-07-28T06:07:06-0400"), (t, false));
+        assert_eq!(u("2026-07-28T15:37:06+0530"), (t, false));
+        assert_eq!(u("2026-07-28 10:07:06 UTC"), (t, false));
+        assert_eq!(u("2026-07-28T10:07:06 GMT"), (t, false));
+        // OpenSSL (`x509 -enddate`), with its space-padded day too; RFC 2822.
+        assert_eq!(u("Jul 28 10:07:06 2026 GMT"), (t, false));
+        assert_eq!(u("Jul  8 10:07:06 2026 GMT"), (t - 20 * 86_400, false));
+        assert_eq!(u("Tue, 28 Jul 2026 10:07:06 GMT"), (t, false));
+        assert_eq!(u("Tue, 28 Jul 2026 12:07:06 +0200"), (t, false));
+        // Spreadsheets: a month's name, dotted dates (day first), year first.
+        assert_eq!(u("28-Jul-2026"), (day, true));
+        assert_eq!(u("28-jul-2026 10:07:06"), (t, false));
+        assert_eq!(u("28.07.2026"), (day, true));
+        assert_eq!(u("28.07.2026 10:07"), (t - 6, false));
+        assert_eq!(u("2026.07.28."), (day, true));
+        assert_eq!(u("2026/07/28 10:07:06"), (t, false));
+        assert_eq!(u("2026/7/28"), (day, true));
+        // Impossible numbers in such a writing say so.
+        assert!(parse_date("31.02.2026", None)
+            .unwrap_err()
+            .contains("31.02.2026"));
+        assert!(parse_date("2026/13/01", None)
+            .unwrap_err()
+            .contains("bad month"));
+        // Not dates, still: an epoch with a fraction, a dotted version number.
+        assert_eq!(u("1785233226.0"), (t, false));
+        assert!(parse_date("1.2.3", None).is_err());
     }
 
     #[test]
