@@ -131,8 +131,9 @@ fn colon_offset(s: &str) -> String {
 }
 
 /// A date with the month's English name: OpenSSL's `Jul 28 10:07:06 2026` (`-enddate`, its
-/// zone word already gone), RFC 2822's `Tue, 28 Jul 2026 10:07:06 +0000`, and the
-/// spreadsheet's `28-Jul-2026` (with a time after it or not).
+/// zone word already gone), RFC 2822's `Tue, 28 Jul 2026 10:07:06 +0000`, Java's
+/// `Tue Jul 28 10:07:06 UTC 2026`, and the spreadsheet's `28-Jul-2026` (with a time after
+/// it or not).
 fn written_out(t: &str) -> Option<When> {
     use time::format_description::well_known::Rfc2822;
     if let Ok(d) = OffsetDateTime::parse(t, &Rfc2822) {
@@ -152,6 +153,17 @@ fn written_out(t: &str) -> Option<When> {
     );
     if let Ok(d) = PrimitiveDateTime::parse(&t, &openssl) {
         return Some(at(d));
+    }
+    // Java's Date.toString (keytool -list -v: "Tue Jul 28 10:07:06 UTC 2026"), in UTC only:
+    // other zone abbreviations are ambiguous (IST is India's, Ireland's and Israel's).
+    let words: Vec<&str> = t.split(' ').collect();
+    if let [w, m, d, clock, "UTC" | "GMT", y] = words[..] {
+        let java = format_description!(
+            "[weekday repr:short case_sensitive:false] [month repr:short case_sensitive:false] [day padding:none] [hour]:[minute]:[second] [year]"
+        );
+        if let Ok(d) = PrimitiveDateTime::parse(&format!("{w} {m} {d} {clock} {y}"), &java) {
+            return Some(at(d));
+        }
     }
     let rfc2822_in_gmt = format_description!(
         "[weekday repr:short case_sensitive:false], [day padding:none] [month repr:short case_sensitive:false] [year] [hour]:[minute]:[second]"
@@ -446,6 +458,9 @@ mod tests {
         assert_eq!(u("Jul  8 10:07:06 2026 GMT"), (t - 20 * 86_400, false));
         assert_eq!(u("Tue, 28 Jul 2026 10:07:06 GMT"), (t, false));
         assert_eq!(u("Tue, 28 Jul 2026 12:07:06 +0200"), (t, false));
+        // Java (keytool -list -v), in UTC; another zone's abbreviation is no instant.
+        assert_eq!(u("Tue Jul 28 10:07:06 UTC 2026"), (t, false));
+        assert!(parse_date("Tue Jul 28 15:37:06 IST 2026", None).is_err());
         // Spreadsheets: a month's name, dotted dates (day first), year first.
         assert_eq!(u("28-Jul-2026"), (day, true));
         assert_eq!(u("28-jul-2026 10:07:06"), (t, false));
