@@ -89,7 +89,17 @@ pub fn normalize_host(raw: &str) -> Result<String, String> {
                 '/' | '\\' | '@' | ',' | '"' | '\'' | '[' | ']' | ':' | '#'
             )
     }) {
-        return Err(format!("host name \"{}\" contains \"{bad}\"", shown(raw)));
+        // The two slips seen in hand-made lists get the fix with the fault.
+        let hint = match bad {
+            ',' | '\t' => ": a CSV target list needs a header line naming a `host` column",
+            c if c.is_whitespace() => ": write host:port",
+            _ => "",
+        };
+        return Err(format!(
+            "host name \"{}\" contains \"{}\"{hint}",
+            shown(raw),
+            bad.escape_default()
+        ));
     }
     // A wildcard is a certificate's pattern, not a name a server answers to: asked as one,
     // DNS may even answer it (a wildcard record matches the label "*"), and the handshake
@@ -701,6 +711,19 @@ mod tests {
         assert_eq!(out[3].as_ref().unwrap_err().line, 4);
         assert!(out[4].is_ok());
         assert_eq!(out.len(), 5);
+    }
+
+    #[test]
+    fn a_port_after_a_space_or_comma_is_told_how_to_write_it() {
+        let out = read("a.example 443\nb.example,443\n");
+        let e = out[0].as_ref().unwrap_err();
+        assert!(e.reason.ends_with("contains \" \": write host:port"), "{e}");
+        let e = out[1].as_ref().unwrap_err();
+        assert!(
+            e.reason
+                .contains("needs a header line naming a `host` column"),
+            "{e}"
+        );
     }
 
     #[test]
