@@ -1,0 +1,400 @@
+//! JSON inventories: a CERTInext page, an array, JSON lines, other platforms' nested
+//! objects (flattened by dotted path), read whole or, when large, record by record.
+
+use super::*;
+use serde_json::value::RawValue;
+
+/// serde_json's message with its position as a column: the error's line is the file line
+/// already (a JSON line's own position always says line 1).
+fn json_reason(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let msg = text
+        .rfind(" at line ")
+        .map_or(text.as_str(), |at| &text[..at]);
+    format!("not valid JSON at column {}: {msg}", e.column())
+}
+
+type Row = Vec<(String, String)>;
+
+fn json_scalar(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::Bool(b) => Some(b.to_string()),
+        serde_json::Value::Null => Some(String::new()),
+        serde_json::Value::Array(a) => Some(
+            a.iter()
+                .filter_map(|x| match x {
+                    serde_json::Value::String(s) => Some(s.clone()),
+                    serde_json::Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+                .join(";"),
+        ),
+        serde_json::Value::Object(_) => None,
+    }
+}
+
+/// A JSON record's fields, nested objects flattened to dotted paths
+/// (`CertificateDetails.Serial`, as Venafi and ACM nest the certificate's facts) and an array
+/// of objects to one `;`-list per member (`instances.hostname`: `a;b`).
+fn json_row(v: &serde_json::Value) -> Option<Row> {
+    let obj = v.as_object()?;
+    let mut row = Row::new();
+    flatten_into(&mut row, "", obj);
+    Some(row)
+}
+
+fn flatten_into(row: &mut Row, prefix: &str, obj: &serde_json::Map<String, serde_json::Value>) {
+    for (k, v) in obj {
+        let path = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match v {
+            serde_json::Value::Object(inner) => flatten_into(row, &path, inner),
+            serde_json::Value::Array(items) if items.iter().any(|x| x.is_object()) => {
+                // Each member's fields, joined across the members in their order.
+                let mut members = Row::new();
+                for item in items.iter().filter_map(|x| x.as_object()) {
+                    let mut one = Row::new();
+                    flatten_into(&mut one, &path, item);
+                    for (key, value) in one {
+                        match members.iter_mut().find(|(k, _)| *k == key) {
+                            Some((_, all)) => {
+                                all.push(';');
+                                all.push_str(&value);
+                            }
+                            None => members.push((key, value)),
+                        }
+                    }
+                }
+                row.extend(members);
+            }
+            _ => {
+                if let Some(s) = json_scalar(v) {
+                    row.push((path, s));
+                }
+            }
+        }
+    }
+}
+
+/// The records of a JSON document, each with the file line where it begins: a top-level
+/// array, the array under a CERTInext page's `content` (or `ordersArray`,
+/// `orderDetails.ordersArray`, `data`), or one object. Read as raw slices first so that an
+/// error names the line a person finds the record on, not its place in the array.
+fn json_records(text: &str) -> Result<Option<Vec<(u64, &RawValue)>>, serde_json::Error> {
+    let top: &RawValue = serde_json::from_str(text)?;
+    let items: Vec<&RawValue> = match top.get().as_bytes().first() {
+        Some(b'[') => serde_json::from_str(top.get())?,
+        Some(b'{') => {
+            let obj: std::collections::HashMap<String, &RawValue> =
+                serde_json::from_str(top.get())?;
+            let nested = || -> Option<&RawValue> {
+                let details: std::collections::HashMap<String, &RawValue> =
+                    serde_json::from_str(obj.get("orderDetails")?.get()).ok()?;
+                details.get("ordersArray").copied()
+            };
+            let list = obj
+                .get("content")
+                .or_else(|| obj.get("ordersArray"))
+                .copied()
+                .or_else(nested)
+                .or_else(|| {
+                    // Venafi TPP and TLS Protect Cloud list pages.
+                    ["data", "Certificates", "certificates"]
+                        .iter()
+                        .find_map(|k| obj.get(*k).copied())
+                })
+                .filter(|l| l.get().starts_with('['));
+            match list {
+                Some(l) => serde_json::from_str(l.get())?,
+                None => vec![top],
+            }
+        }
+        _ => return Ok(None),
+    };
+    // Records come in file order: count newlines once, up to each record's start.
+    let (base, mut at, mut line) = (text.as_ptr() as usize, 0usize, 1u64);
+    let mut rows = Vec::with_capacity(items.len());
+    for raw in items {
+        let offset = (raw.get().as_ptr() as usize)
+            .saturating_sub(base)
+            .min(text.len());
+        if offset >= at {
+            line += text.as_bytes()[at..offset]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count() as u64;
+            at = offset;
+        }
+        rows.push((line, raw));
+    }
+    Ok(Some(rows))
+}
+
+/// Builds the record of one JSON record's text, which begins on `line` of `file`.
+fn json_record(
+    file: &Arc<str>,
+    line: u64,
+    raw: &str,
+    opts: &ReadOptions,
+    slash: &mut SlashDates,
+    out: &mut Loaded,
+) {
+    let row = serde_json::from_str::<serde_json::Value>(raw)
+        .ok()
+        .and_then(|v| json_row(&v));
+    let Some(row) = row else {
+        out.errors.push(InventoryError {
+            file: file.to_string(),
+            line,
+            field: None,
+            reason: "record is not a JSON object".into(),
+        });
+        return;
+    };
+    let headers: Vec<&str> = row.iter().map(|(k, _)| k.as_str()).collect();
+    let profile = detect(&headers);
+    let mut cells: Vec<(Option<Field>, &str, &str)> = row
+        .iter()
+        .map(|(k, v)| (opts.field_of(k), k.as_str(), v.as_str()))
+        .collect();
+    // A nested field no alias names by its path goes by its own name (`Certificate.NotAfter`
+    // as `NotAfter`), unless a field named by its path already gives that one: an `id`
+    // inside a sub-object must not become the record's id.
+    // Of two nested fields with one name, the shallower: ACM's `Certificate.DomainName`, not
+    // `Certificate.DomainValidationOptions.DomainName`.
+    let by_path: Vec<Field> = cells.iter().filter_map(|c| c.0).collect();
+    let depth = |path: &str| path.matches('.').count();
+    let mut by_leaf: Vec<(Field, usize)> = Vec::new();
+    for (field, path, _) in cells.iter_mut() {
+        if let (None, Some((_, leaf))) = (*field, path.rsplit_once('.')) {
+            *field = opts.field_of(leaf).filter(|f| !by_path.contains(f));
+            if let Some(f) = *field {
+                match by_leaf.iter_mut().find(|(g, _)| *g == f) {
+                    Some((_, d)) => *d = (*d).min(depth(path)),
+                    None => by_leaf.push((f, depth(path))),
+                }
+            }
+        }
+    }
+    for (field, path, _) in cells.iter_mut() {
+        if let Some(f) = *field {
+            if by_leaf.contains(&(f, depth(path))) || by_path.contains(&f) {
+                continue;
+            }
+            *field = None;
+        }
+    }
+    push_built(build(file, line, &cells, profile, opts, slash), slash, out);
+}
+
+/// How far a streamed JSON text has been read: newlines so far, and the last byte.
+type ReadSoFar = std::rc::Rc<std::cell::Cell<(u64, u8)>>;
+
+/// A reader that counts the newlines read through it, for the line a streamed record
+/// begins on.
+struct Lined<R> {
+    inner: R,
+    read: ReadSoFar,
+}
+
+impl<R: Read> Read for Lined<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(&last) = buf[..n].last() {
+            let seen = buf[..n].iter().filter(|b| **b == b'\n').count() as u64;
+            self.read.set((self.read.get().0 + seen, last));
+        }
+        Ok(n)
+    }
+}
+
+/// Where streamed records go, and what is needed to build them.
+struct JsonSink<'a> {
+    file: Arc<str>,
+    opts: &'a ReadOptions,
+    out: &'a mut Loaded,
+    read: ReadSoFar,
+    records: usize,
+    slash: SlashDates,
+}
+
+impl JsonSink<'_> {
+    /// One record whose text was just read (the reader stands at its last byte).
+    fn record(&mut self, raw: &RawValue) {
+        let text = raw.get();
+        let inside = text.bytes().filter(|b| *b == b'\n').count() as u64;
+        let (newlines, last) = self.read.get();
+        // A number's end is found by reading the byte after it, which may be a newline.
+        let past = text.ends_with(|c: char| c.is_ascii_digit()) && last == b'\n';
+        // Never below the reader's count, but a bad line beats a panic.
+        let line = newlines.saturating_sub(inside + u64::from(past)) + 1;
+        self.records += 1;
+        json_record(&self.file, line, text, self.opts, &mut self.slash, self.out);
+    }
+}
+
+/// The shapes [`stream_json`] reads: an array of records, or a page object whose
+/// `content` is one; any other shape is refused, for the whole text's reader.
+struct Streamed<'s, 'a>(&'s mut JsonSink<'a>);
+
+impl<'de> serde::de::Visitor<'de> for Streamed<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of records or a page with `content`")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(raw) = seq.next_element::<Box<RawValue>>()? {
+            self.0.record(&raw);
+        }
+        Ok(())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        use serde::de::Error;
+        let mut content = false;
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "content" if !content => {
+                    map.next_value_seed(ListOf(&mut *self.0))?;
+                    content = true;
+                }
+                // Shapes the whole-text reader chooses among by precedence.
+                "content" | "ordersArray" | "orderDetails" | "data" => {
+                    return Err(A::Error::custom("another page shape"))
+                }
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        if content {
+            Ok(())
+        } else {
+            Err(A::Error::custom("no content"))
+        }
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Streamed<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// A page's `content`: an array of records, nothing else.
+struct ListOf<'s, 'a>(&'s mut JsonSink<'a>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for ListOf<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(Streamed(self.0))
+    }
+}
+
+/// Reads a JSON export record by record from `f`, never holding its text whole (a 68 MB
+/// CERTInext page held as text beside its records was a third of the peak): an array of
+/// records, or a page whose `content` is one. False, with nothing added, for any other shape,
+/// a file that does not parse or has no records: the whole-text reader decides those (page
+/// shapes by precedence, JSON lines, one error where a broken document breaks).
+pub(super) fn stream_json(name: &str, f: &mut File, opts: &ReadOptions, out: &mut Loaded) -> bool {
+    let (records, errors) = (out.records.len(), out.errors.len());
+    let read: ReadSoFar = Default::default();
+    let reader = Lined {
+        inner: BufReader::new(&mut *f),
+        read: read.clone(),
+    };
+    let mut sink = JsonSink {
+        file: name.into(),
+        opts,
+        out,
+        read,
+        records: 0,
+        slash: SlashDates::default(),
+    };
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    let read = serde::de::DeserializeSeed::deserialize(Streamed(&mut sink), &mut de)
+        .and_then(|()| de.end());
+    if read.is_ok() && sink.records > 0 {
+        sink.slash.finish(name, sink.out, errors);
+        return true;
+    }
+    out.records.truncate(records);
+    out.errors.truncate(errors);
+    false
+}
+
+pub(super) fn load_json(file: &str, text: &str, opts: &ReadOptions, out: &mut Loaded) {
+    let errors_from = out.errors.len();
+    // One copy of the file's name for all its records.
+    let shared: Arc<str> = file.into();
+    // Each record is parsed into a tree only when its turn comes, so a large export is not
+    // held as text, as trees and as records at once.
+    let rows: Vec<(u64, &RawValue)> = match json_records(text) {
+        Ok(Some(rows)) => rows,
+        Ok(None) => {
+            out.errors.push(InventoryError {
+                file: file.into(),
+                line: 1,
+                field: None,
+                reason: "JSON is neither an object nor an array of records".into(),
+            });
+            return;
+        }
+        Err(whole) => {
+            // JSON lines: one object a line. When no line at all reads as JSON, the file is
+            // one broken document: one error where it broke, not one per line.
+            let mut rows = Vec::new();
+            let mut bad = Vec::new();
+            for (i, line) in text.lines().enumerate() {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                match serde_json::from_str::<&RawValue>(line) {
+                    Ok(v) => rows.push((i as u64 + 1, v)),
+                    Err(e) => bad.push(InventoryError {
+                        file: file.into(),
+                        line: i as u64 + 1,
+                        field: None,
+                        reason: json_reason(&e),
+                    }),
+                }
+            }
+            if rows.is_empty() {
+                out.errors.push(InventoryError {
+                    file: file.into(),
+                    line: whole.line() as u64,
+                    field: None,
+                    reason: json_reason(&whole),
+                });
+                return;
+            }
+            out.errors.extend(bad);
+            rows
+        }
+    };
+    if rows.is_empty() {
+        out.errors.push(InventoryError {
+            file: file.into(),
+            line: 1,
+            field: None,
+            reason: "no records in the file".into(),
+        });
+    }
+    out.records.reserve(rows.len());
+    let mut slash = SlashDates::default();
+    for (line, raw) in rows {
+        json_record(&shared, line, raw.get(), opts, &mut slash, out);
+    }
+    slash.finish(file, out, errors_from);
+}
