@@ -256,7 +256,7 @@ pub enum Finding {
     /// clients ignore it, and those that require a staple fail.
     OcspStale,
     /// The stapled OCSP response cannot be used: not a successful response, about another
-    /// certificate, or its signature does not verify.
+    /// certificate, its signature does not verify, or the CA answers "unknown".
     OcspInvalid,
     /// The certificate requires a stapled OCSP response (TLS Feature "must staple") and the
     /// server sent none: Firefox refuses the connection.

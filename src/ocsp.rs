@@ -82,10 +82,19 @@ fn judge_with(
         let missing = leaf.must_staple.then_some(Finding::MustStapleMissing);
         return (None, missing.into_iter().collect());
     }
-    let read = read(staple, chain, leaf, now, cache);
+    let mut read = read(staple, chain, leaf, now, cache);
     let mut findings = Vec::new();
     if read.info.status == "unusable" || read.signature_failed {
         findings.push(Finding::OcspInvalid);
+    } else if read.info.status == "unknown" && read.info.verified {
+        // The CA's own answer that it does not know the certificate: Firefox refuses the
+        // connection (SEC_ERROR_OCSP_UNKNOWN_CERT). Typical right after a renewal: the
+        // server fetched its staple before the responder knew the new certificate, and
+        // keeps serving that answer until it refreshes.
+        findings.push(Finding::OcspInvalid);
+        read.info.problem = Some(
+            "the CA's responder answered \"unknown\" (it does not know this certificate, as when the response was fetched before the responder knew a new certificate): Firefox refuses the connection".into(),
+        );
     } else {
         if read.info.status == "revoked" && read.info.verified {
             findings.push(Finding::OcspRevoked);
@@ -415,5 +424,25 @@ mod tests {
             got.problem.as_deref(),
             Some("its signature was not checked: the server sends no issuer certificate")
         );
+    }
+
+    #[test]
+    fn a_staple_saying_unknown_is_one_clients_cannot_use() {
+        let pki = Pki::new("Staple unknown").expect("pki");
+        let leaf = pki
+            .issue(&LeafSpec::new(&["new.test"], 0x62, 1, 90))
+            .expect("leaf");
+        let now = ::time::OffsetDateTime::now_utc().unix_timestamp();
+        let staple = pki
+            .staple(&leaf, StapleSays::Unknown, now - 60, now + 3600)
+            .expect("staple");
+        let info = crate::cert::cert_info(&leaf.chain[0]).expect("parse");
+        let (got, findings) = judge(&staple, &leaf.chain, &info, now);
+        assert_eq!(findings, [Finding::OcspInvalid]);
+        let got = got.expect("read");
+        assert_eq!((got.status.as_str(), got.verified), ("unknown", true));
+        assert!(got
+            .problem
+            .is_some_and(|p| p.contains("answered \"unknown\"")));
     }
 }
