@@ -1777,6 +1777,27 @@ fn serving_another_site(host: &str, serial: &str, nb: i64, na: i64) -> Box<Obser
 }
 
 #[test]
+fn a_certificate_naming_the_host_only_in_its_cn_is_told_to_get_a_san() {
+    let i = ids(&format!(
+        "{H}R0,,h.x.com,A0,2026-01-01,2027-01-01,CA,,Issued\n"
+    ));
+    let mut o = presenting("h.x.com", "10.0.0.1", "A0", 1_767_225_600, 1_798_761_600);
+    if let Some(c) = o.cert.as_mut() {
+        c.sans.clear();
+    }
+    o.findings.push(Finding::HostnameMismatch);
+    let (v, _) = judge_one(o, &i, &policy());
+    assert_eq!(v.status, Status::HostnameMismatch);
+    assert!(v.detail.contains("only in its subject CN"), "{}", v.detail);
+    assert!(
+        v.next_step
+            .starts_with("Reissue it with h.x.com as a subjectAltName"),
+        "{}",
+        v.next_step
+    );
+}
+
+#[test]
 fn another_sites_certificate_marked_replaced_is_a_binding_fault() {
     // D1 is d.x.com's, replaced by a successor the export lacks; served for h.x.com it
     // is bound wrongly, and h.x.com's own certificate is what to bind.
