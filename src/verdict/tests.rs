@@ -1868,6 +1868,8 @@ struct Version {
     not_after: i64,
     status: &'static str,
     deploy: &'static str,
+    /// The later of notBefore and the order date.
+    issued: i64,
 }
 
 #[test]
@@ -1904,7 +1906,7 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
     for seed in 1..=3000u64 {
         let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
         let mut csv = String::from(
-            "Certificate ID,SANs,Serial,Valid From,Valid To,Issuer,Status,Deployment Status,Renewal Of\n",
+            "Certificate ID,SANs,Serial,Valid From,Valid To,Issuer,Status,Deployment Status,Renewal Of,Order Date\n",
         );
         // The name's own certificates (R0, R1, ...) and, in a third of the scenarios, a
         // wildcard's (W0, ...) that covers it too: two identities of one name.
@@ -1949,10 +1951,15 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
                     _ => String::new(),
                 };
                 let deploy = rng.pick(&deploys);
+                // Half the records have an order date, up to two days after the notBefore
+                // (CAs backdate it): the grace period counts from the later of the two.
+                let ordered =
+                    (rng.below(2) == 0).then(|| not_before + rng.below(2 * DAY as u64) as i64);
                 csv.push_str(&format!(
-                    "{prefix}{k},{names},{serial},{},{},CA,{status},{deploy},{link}\n",
+                    "{prefix}{k},{names},{serial},{},{},CA,{status},{deploy},{link},{}\n",
                     rfc3339_unix(not_before),
                     rfc3339_unix(not_after),
+                    ordered.map(rfc3339_unix).unwrap_or_default(),
                 ));
                 versions.push(Version {
                     serial,
@@ -1960,6 +1967,7 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
                     not_after,
                     status,
                     deploy,
+                    issued: ordered.map_or(not_before, |o| o.max(not_before)),
                 });
             }
         }
@@ -2153,7 +2161,7 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
                 // served certificate has expired or the records say it ended.
                 let renewal = ei.filter(|_| !has("successor_not_in_records"));
                 if let Some(e) = renewal.and_then(|ei| versions.get(ei)) {
-                    let young = p.now - e.not_before < p.grace_secs;
+                    let young = p.now - e.issued < p.grace_secs;
                     let ended =
                         matches!(e.deploy, "Deployed" | "Deployment Failed" | "Rolled back");
                     assert_eq!(
