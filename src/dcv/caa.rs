@@ -172,6 +172,17 @@ pub fn evaluate(
     out: &mut Vec<Check>,
 ) {
     for r in &set.records {
+        // Registered tags not every CA implements: Let's Encrypt's boulder knows neither,
+        // so a critical one stops its issuance as an unknown tag would.
+        if (r.flags & 0x81) != 0 && matches!(r.tag.as_str(), "contactemail" | "contactphone") {
+            out.push(Check::warning(
+                "caa_critical_contact",
+                format!(
+                    "CAA at {} marks its {} record critical (flags {}): CAs that do not implement the tag (Let's Encrypt) must refuse to issue. Clear the critical flag",
+                    set.at, r.tag, r.flags
+                ),
+            ));
+        }
         if (r.flags & 0x81) != 0 && !KNOWN_TAGS.contains(&r.tag.as_str()) {
             out.push(Check::error(
                 "caa_critical_unknown",
@@ -385,6 +396,23 @@ mod tests {
             ids(&s, false, Method::Http01, "letsencrypt.org", None),
             ["caa_issuer_case"]
         );
+    }
+
+    #[test]
+    fn a_critical_contact_record_is_warned_of() {
+        let s = set(&[
+            (128, "contactemail", "pki@example.com"),
+            (0, "issue", "emsign.com"),
+        ]);
+        assert_eq!(
+            ids(&s, false, Method::Dns01, "emsign.com", None),
+            ["caa_critical_contact"]
+        );
+        let s = set(&[
+            (0, "contactemail", "pki@example.com"),
+            (0, "issue", "emsign.com"),
+        ]);
+        assert!(ids(&s, false, Method::Dns01, "emsign.com", None).is_empty());
     }
 
     #[test]
