@@ -1952,12 +1952,24 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
                 };
                 let deploy = rng.pick(&deploys);
                 // Half the records have an order date, up to two days after the notBefore
-                // (CAs backdate it): the grace period counts from the later of the two.
+                // (CAs backdate it): the grace period counts from the later of the two. A
+                // third of those valid already write no notBefore at all, as CERTInext's
+                // orders report (expiry and order date only), ordered within half a day
+                // before issuance, so that order dates still order the versions.
                 let ordered =
                     (rng.below(2) == 0).then(|| not_before + rng.below(2 * DAY as u64) as i64);
+                let no_from = not_before <= p.now && rng.below(3) == 0;
+                let ordered = match no_from {
+                    true => Some(not_before - rng.below(DAY as u64 / 2) as i64),
+                    false => ordered,
+                };
                 csv.push_str(&format!(
                     "{prefix}{k},{names},{serial},{},{},CA,{status},{deploy},{link},{}\n",
-                    rfc3339_unix(not_before),
+                    if no_from {
+                        String::new()
+                    } else {
+                        rfc3339_unix(not_before)
+                    },
                     rfc3339_unix(not_after),
                     ordered.map(rfc3339_unix).unwrap_or_default(),
                 ));
@@ -1967,7 +1979,10 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
                     not_after,
                     status,
                     deploy,
-                    issued: ordered.map_or(not_before, |o| o.max(not_before)),
+                    issued: match (no_from, ordered) {
+                        (true, Some(o)) => o,
+                        (_, o) => o.map_or(not_before, |o| o.max(not_before)),
+                    },
                 });
             }
         }
