@@ -240,6 +240,10 @@ fn open_targets(path: &str, port: u16, strict: bool) -> Result<(TargetReader, Op
             for e in bad.iter().take(MAX_PRINTED_BAD_LINES as usize) {
                 msg.push_str(&format!("\n  {e}"));
             }
+            if bad.len() > MAX_PRINTED_BAD_LINES as usize {
+                let more = bad.len() - MAX_PRINTED_BAD_LINES as usize;
+                msg.push_str(&format!("\n  ... and {more} more"));
+            }
             return Err(Error::Input(msg));
         }
     }
@@ -838,6 +842,13 @@ pub async fn compare(args: &ScanArgs, keep: bool) -> Result<CompareOutcome, Erro
     );
     for e in loaded.errors.iter().take(MAX_PRINTED_BAD_LINES as usize) {
         eprintln!("certsweep: inventory: skipped {e}");
+    }
+    let unshown = loaded
+        .errors
+        .len()
+        .saturating_sub(MAX_PRINTED_BAD_LINES as usize);
+    if unshown > 0 {
+        eprintln!("certsweep: inventory: {unshown} more rows skipped, not shown (fix the ones above and run again to see them)");
     }
     if loaded.records.is_empty() {
         return Err(Error::Input(format!(

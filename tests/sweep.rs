@@ -1340,6 +1340,32 @@ fn strict_reads_a_list_from_standard_input_once_and_scans_it() {
 }
 
 #[test]
+fn bad_inventory_rows_past_those_shown_are_counted_aloud() {
+    // 60 bad rows and one good: the first 50 are named, the other 10 said to exist.
+    let refused = refused_addr();
+    let dir = tempfile::tempdir().unwrap();
+    let targets = dir.path().join("targets.txt");
+    std::fs::write(&targets, format!("a.test@{refused}\n")).unwrap();
+    let mut inventory = String::from("Certificate ID,Common Name,Serial Number,Valid To\n");
+    for i in 0..60 {
+        inventory.push_str(&format!("C-{i},a.test,XYZ{i},2027-01-01\n"));
+    }
+    inventory.push_str("C-60,a.test,0A01,2027-01-01\n");
+    let out = run_certsweep(
+        &[&"scan", &"--inventory", &"-", &"--targets", &targets],
+        Some(&inventory),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(stderr.matches("inventory: skipped").count(), 50, "{stderr}");
+    assert!(
+        stderr.contains("inventory: 10 more rows skipped, not shown"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("1 read, 60 rows skipped"), "{stderr}");
+}
+
+#[test]
 fn an_inventory_can_be_piped_on_standard_input() {
     // `curl <platform API> | certsweep scan --inventory - ...`: before, `-` was looked up as
     // a file named "-" ("cannot read").
