@@ -333,6 +333,15 @@ fn identity_row(
             rfc3339_unix(t + p.grace_secs)
         );
     }
+    // Deployed, but where clients refuse the chain: the deployment is not done there.
+    if let Some(&n) = serving_all.untrusted.get(&serial) {
+        findings.push("served_untrusted");
+        if next == "Nothing to do." {
+            next = format!(
+                "Served at {n} endpoint(s) with a chain clients refuse (usually a missing intermediate): see their untrusted rows in the endpoint report, install the full chain there, then verify again."
+            );
+        }
+    }
     if let Some(when) = serving_all.revoked_by_ca.get(&serial) {
         // The CA's word, stapled where it is served: whatever the export says.
         findings.push("revoked_by_ca");

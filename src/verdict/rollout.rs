@@ -128,6 +128,9 @@ pub struct Serving {
     under: HashMap<u64, u32>,
     /// Serials a stapled OCSP response (signature checked) says the CA revoked, with when.
     pub(super) revoked_by_ca: HashMap<String, String>,
+    /// Serials served somewhere with a chain clients refuse (a missing intermediate, an
+    /// unknown CA, a weak key or signature), and at how many endpoints.
+    pub(super) untrusted: HashMap<String, u32>,
 }
 
 fn name_key(name: &str) -> u64 {
@@ -151,6 +154,9 @@ impl Serving {
             let when = o.ocsp.as_deref().and_then(|i| i.revoked_at.clone());
             self.revoked_by_ca
                 .insert(c.serial.clone(), when.unwrap_or_default());
+        }
+        if o.findings.iter().any(|f| f.is_trust_failure()) {
+            *self.untrusted.entry(c.serial.clone()).or_default() += 1;
         }
         let at = format!(
             "{}:{}@{}",

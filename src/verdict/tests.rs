@@ -1798,6 +1798,31 @@ fn a_certificate_naming_the_host_only_in_its_cn_is_told_to_get_a_san() {
 }
 
 #[test]
+fn the_records_report_names_a_newest_certificate_served_with_a_broken_chain() {
+    let i = ids(&format!(
+        "{H}R0,,h.x.com,A0,2026-01-01,2027-01-01,CA,,Issued\n"
+    ));
+    let p = policy();
+    let mut serving = Serving::default();
+    for (ip, broken) in [("10.0.0.1", true), ("10.0.0.2", false)] {
+        let mut o = presenting("h.x.com", ip, "A0", 1_767_225_600, 1_798_761_600);
+        if broken {
+            o.findings.push(Finding::IncompleteChain);
+        }
+        serving.note(&judge_one(o, &i, &p).0);
+    }
+    let rows = identity_rows(&i, &serving, &p);
+    assert_eq!(rows[0].findings, "served_untrusted");
+    assert!(
+        rows[0]
+            .next_step
+            .starts_with("Served at 1 endpoint(s) with a chain clients refuse"),
+        "{}",
+        rows[0].next_step
+    );
+}
+
+#[test]
 fn another_sites_certificate_marked_replaced_is_a_binding_fault() {
     // D1 is d.x.com's, replaced by a successor the export lacks; served for h.x.com it
     // is bound wrongly, and h.x.com's own certificate is what to bind.
