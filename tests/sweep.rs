@@ -1340,6 +1340,49 @@ fn strict_reads_a_list_from_standard_input_once_and_scans_it() {
 }
 
 #[test]
+fn a_status_word_nobody_uses_is_told_with_how_to_map_it() {
+    // "Zombie" on a record with a certificate: read as pending (not a renewal), and said
+    // so; a word the map names is not.
+    let refused = refused_addr();
+    let dir = tempfile::tempdir().unwrap();
+    let targets = dir.path().join("targets.txt");
+    std::fs::write(&targets, format!("a.test@{refused}\n")).unwrap();
+    let inventory = dir.path().join("inv.csv");
+    std::fs::write(
+        &inventory,
+        "Certificate ID,Common Name,Serial Number,Valid To,Status\n\
+         C-1,a.test,0A01,2027-01-01,Zombie\n\
+         C-2,a.test,0A02,2027-02-01,Zombie\n\
+         C-3,a.test,0A03,2027-03-01,Live\n\
+         C-4,a.test,,,Nobody Knows\n",
+    )
+    .unwrap();
+    let map = dir.path().join("map.toml");
+    std::fs::write(&map, "[status]\n\"Live\" = \"issued\"\n").unwrap();
+    let args: [&dyn AsRef<std::ffi::OsStr>; 7] = [
+        &"scan",
+        &"--targets",
+        &targets,
+        &"--inventory",
+        &inventory,
+        &"--inventory-map",
+        &map,
+    ];
+    let out = run_certsweep(&args, None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(
+            "status \"Zombie\" (2 record(s) with a certificate) is no word certsweep knows"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("\"Live\""), "{stderr}");
+    // A row without a certificate is pending whatever its word: nothing to tell.
+    assert!(!stderr.contains("Nobody Knows"), "{stderr}");
+}
+
+#[test]
 fn bad_inventory_rows_past_those_shown_are_counted_aloud() {
     // 60 bad rows and one good: the first 50 are named, the other 10 said to exist.
     let refused = refused_addr();

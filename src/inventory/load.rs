@@ -215,6 +215,10 @@ pub struct Loaded {
     pub records: Vec<Record>,
     /// Unusable rows and files.
     pub errors: Vec<InventoryError>,
+    /// Status words no platform this reads uses, on records with a certificate, and on how
+    /// many: read as pending (never what an endpoint should serve), to be told, since a
+    /// renewal with such a word would go unseen.
+    pub unknown_statuses: Vec<(String, usize)>,
 }
 
 /// Reads every file (`-` is standard input); a file that cannot be read at all is one error,
@@ -240,6 +244,29 @@ pub fn load_files(paths: &[impl AsRef<Path>], opts: &ReadOptions) -> Loaded {
             }),
         }
     }
+    out.unknown_statuses = unknown_statuses(&out.records, opts);
+    out
+}
+
+/// The status words of certificate-bearing records that neither the built-in words nor the
+/// map know, with how many records have each, most frequent first.
+fn unknown_statuses(records: &[Record], opts: &ReadOptions) -> Vec<(String, usize)> {
+    let mut counts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for r in records {
+        let raw = &*r.status_raw;
+        if r.serial.is_some()
+            && r.status == RecordStatus::Pending
+            && RecordStatus::known(raw).is_none()
+            && opts.map.as_ref().and_then(|m| m.status(raw)).is_none()
+        {
+            *counts.entry(raw).or_default() += 1;
+        }
+    }
+    let mut out: Vec<(String, usize)> = counts
+        .into_iter()
+        .map(|(w, n)| (w.to_string(), n))
+        .collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     out
 }
 

@@ -26,14 +26,23 @@ pub enum RecordStatus {
 }
 
 impl RecordStatus {
-    /// Maps a platform status string (or CERTInext numeric id).
+    /// Maps a platform status string (or CERTInext numeric id); a word it does not know is
+    /// pending ([`RecordStatus::known`] tells them apart).
     pub fn from_raw(raw: &str) -> RecordStatus {
+        RecordStatus::known(raw).unwrap_or(RecordStatus::Pending)
+    }
+
+    /// Maps a status string when its words are known: `None` for a word no platform this
+    /// reads uses, which [`RecordStatus::from_raw`] takes as pending (never the certificate
+    /// an endpoint should serve, so that an inactive or retired one is not taken for a
+    /// renewal) and the loader reports, so that the map can name it.
+    pub fn known(raw: &str) -> Option<RecordStatus> {
         let k: String = raw
             .chars()
             .filter(|c| c.is_ascii_alphanumeric())
             .collect::<String>()
             .to_ascii_lowercase();
-        match k.as_str() {
+        Some(match k.as_str() {
             "" => RecordStatus::Unknown,
             // CERTInext certificateStatusId values.
             "9" | "20" | "23" | "15" | "7" => RecordStatus::Issued,
@@ -64,13 +73,39 @@ impl RecordStatus {
                 || k == "active"
                 || k == "valid"
                 || k == "current"
-                || k == "deployed" =>
+                || k == "deployed"
+                || k == "inuse"
+                || k == "installed"
+                || k == "provisioned"
+                || k == "ok"
+                || k == "good" =>
             {
                 RecordStatus::Issued
             }
+            _ if k.contains("pending")
+                || k.contains("await")
+                || k.contains("submitted")
+                || k.contains("requested")
+                || k.contains("processing")
+                || k.contains("approval")
+                || k.contains("hold")
+                || k == "draft" =>
+            {
+                RecordStatus::Pending
+            }
+            _ if k.contains("inactive")
+                || k.contains("disabled")
+                || k.contains("retired")
+                || k.contains("deleted")
+                || k.contains("removed")
+                || k.contains("suspended") =>
+            {
+                RecordStatus::Cancelled
+            }
+            // CERTInext's other numeric ids are states before issuance.
             _ if k.chars().all(|c| c.is_ascii_digit()) => RecordStatus::Pending,
-            _ => RecordStatus::Pending,
-        }
+            _ => return None,
+        })
     }
 }
 
@@ -354,6 +389,20 @@ mod tests {
             RecordStatus::from_raw("SUPERSEDED"),
             RecordStatus::Superseded
         );
+        // Other platforms' words.
+        for (word, want) in [
+            ("In Use", RecordStatus::Issued),
+            ("Installed", RecordStatus::Issued),
+            ("Awaiting Approval", RecordStatus::Pending),
+            ("On Hold", RecordStatus::Pending),
+            ("Inactive", RecordStatus::Cancelled),
+            ("Retired", RecordStatus::Cancelled),
+        ] {
+            assert_eq!(RecordStatus::known(word), Some(want), "{word}");
+        }
+        // A word nobody uses is pending, and told apart as unknown.
+        assert_eq!(RecordStatus::known("Zombie"), None);
+        assert_eq!(RecordStatus::from_raw("Zombie"), RecordStatus::Pending);
     }
 
     #[test]
