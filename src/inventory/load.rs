@@ -123,9 +123,28 @@ fn field_of(header: &str) -> Option<Field> {
         | "certificateexpirydate"
         | "validtill"
         | "expiresat"
-        | "validityend" => Field::NotAfter,
-        "validfrom" | "notbefore" | "issuedat" | "validitystart" | "issuedate" => Field::NotBefore,
-        "commonname" | "cn" | "domain" | "domainname" | "subjectcn" | "issuedcn" => Field::Cn,
+        | "validityend"
+        | "validuntil"
+        | "expireson"
+        | "notvalidafter"
+        | "enddate"
+        // Windows CA's database view (certutil -view csv).
+        | "certificateexpirationdate" => Field::NotAfter,
+        "validfrom"
+        | "notbefore"
+        | "issuedat"
+        | "validitystart"
+        | "issuedate"
+        | "notvalidbefore"
+        | "startdate"
+        | "issuedon"
+        | "certificateeffectivedate" => Field::NotBefore,
+        "commonname" | "cn" | "domain" | "domainname" | "subjectcn" | "issuedcn" | "fqdn"
+        | "issuedcommonname" => Field::Cn,
+        // A subject distinguished name: its CN is taken (`cn_of`).
+        "subject" | "subjectdn" | "subjectname" | "issueddn" | "issueddistinguishedname" => {
+            Field::Cn
+        }
         "sans"
         | "san"
         | "subjectalternativenames"
@@ -136,15 +155,21 @@ fn field_of(header: &str) -> Option<Field> {
         | "subjectaltnamedns"
         | "subjectalternativenamedns"
         | "subjectaltnameelementsvalue"
-        | "dnsname" => Field::Sans,
-        "thumbprint" | "sha1" | "sha1thumbprint" | "sha1fingerprint" => Field::Sha1,
+        | "dnsname"
+        // PowerShell's certificate provider.
+        | "dnsnamelist" => Field::Sans,
+        "thumbprint" | "sha1" | "sha1thumbprint" | "sha1fingerprint" | "certificatehash" => {
+            Field::Sha1
+        }
         "sha256" | "sha256fingerprint" | "fingerprint256" | "sha256thumbprint" => Field::Sha256,
         "fingerprint" => Field::Fingerprint,
         "status"
         | "certificatestatus"
         | "certificatestate"
         | "certificatestatusid"
-        | "versiontype" => Field::Status,
+        | "versiontype"
+        // Windows CA: "20 -- Issued", "21 -- Revoked".
+        | "requestdisposition" => Field::Status,
         "orderstatus" | "orderstatusid" => Field::OrderStatus,
         "issuer" | "issuerca" | "issuerdn" | "issuercn" | "certificateauthority" => Field::Issuer,
         "certificateid" | "certid" | "recordid" | "id" => Field::RecordId,
@@ -744,11 +769,31 @@ fn per_target(targets: &[String], statuses: Option<&str>) -> Option<PerTarget> {
     })
 }
 
+/// The common name in a subject distinguished name (`CN=www.x.com, O=Acme` as Windows and
+/// most exports write it, `/C=US/CN=www.x.com` as OpenSSL's old form does), else the value.
+fn cn_of(value: &str) -> &str {
+    value
+        .split([',', '/', ';', '+'])
+        .map(str::trim)
+        .find_map(|rdn| {
+            let (k, v) = rdn.split_once('=')?;
+            k.trim().eq_ignore_ascii_case("cn").then(|| v.trim())
+        })
+        .unwrap_or(value)
+}
+
 fn names_list(s: &str) -> Vec<String> {
-    s.split([';', ',', ' ', '\n', '|'])
+    // PowerShell writes a list in braces ({www.x.com, x.com}), Windows' certutil labels
+    // each name ("DNS Name=www.x.com, DNS Name=x.com").
+    s.split([';', ',', ' ', '\n', '|', '{', '}'])
+        .filter(|n| !n.trim().eq_ignore_ascii_case("dns"))
         .map(|n| {
-            n.trim()
-                .trim_start_matches("DNS:")
+            let n = n.trim();
+            let n = match n.split_once('=') {
+                Some((k, v)) if k.eq_ignore_ascii_case("name") => v,
+                _ => n,
+            };
+            n.trim_start_matches("DNS:")
                 .trim_end_matches('.')
                 .to_ascii_lowercase()
         })
@@ -1044,7 +1089,7 @@ fn build(
         serial,
         sha1: sha1.map(Into::into),
         sha256: sha256.map(Into::into),
-        cn: get(Field::Cn).map(|(_, c)| c.trim_end_matches('.').to_ascii_lowercase().into()),
+        cn: get(Field::Cn).map(|(_, c)| cn_of(c).trim_end_matches('.').to_ascii_lowercase().into()),
         sans: val(Field::Sans).map(|s| names_list(&s)).unwrap_or_default(),
         issuer: text(Field::Issuer),
         not_before,
@@ -1175,6 +1220,45 @@ mod tests {
         let mut out = Loaded::default();
         load_bytes(name, text, &ReadOptions::default(), &mut out);
         out
+    }
+
+    #[test]
+    fn windows_ca_and_powershell_exports_are_read() {
+        // certutil -view csv on a Windows CA (a few of its columns).
+        let out = load(
+            "ca.csv",
+            b"Request Disposition,Serial Number,Certificate Effective Date,Certificate Expiration Date,Issued Distinguished Name,Certificate Hash\n\
+              20 -- Issued,61000000a1,2026-01-05 10:00,2027-01-05 10:00,\"CN=intranet.corp.example, OU=IT, O=Acme\",a1 b2 c3 d4 e5 f6 a1 b2 c3 d4 e5 f6 a1 b2 c3 d4 e5 f6 a1 b2\n\
+              21 -- Revoked,61000000a2,2026-01-05 10:00,2027-01-05 10:00,\"CN=old.corp.example, O=Acme\",\n",
+        );
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        let r = &out.records[0];
+        assert_eq!(r.status, RecordStatus::Issued);
+        assert_eq!(r.cn.as_deref(), Some("intranet.corp.example"));
+        assert_eq!(r.not_after.map(|w| w.unix), Some(1_799_143_200));
+        assert_eq!(r.not_before.map(|w| w.unix), Some(1_767_607_200));
+        assert_eq!(
+            r.sha1.as_deref(),
+            Some("A1B2C3D4E5F6A1B2C3D4E5F6A1B2C3D4E5F6A1B2")
+        );
+        assert_eq!(out.records[1].status, RecordStatus::Revoked);
+        // PowerShell's certificate provider (Get-ChildItem Cert:\ | Export-Csv).
+        let out = load(
+            "ps.csv",
+            b"Subject,SerialNumber,NotAfter,Thumbprint,DnsNameList\n\
+              \"CN=www.example.com, O=Acme\",0A0B,2027-01-05T10:00:00Z,A1B2,\"{www.example.com, example.com}\"\n",
+        );
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        let r = &out.records[0];
+        assert_eq!(r.cn.as_deref(), Some("www.example.com"));
+        assert_eq!(r.names(), ["example.com", "www.example.com"]);
+        // certutil's SAN writing.
+        assert_eq!(
+            names_list("DNS Name=www.x.com, DNS Name=x.com"),
+            ["www.x.com", "x.com"]
+        );
+        assert_eq!(cn_of("/C=US/O=Acme/CN=old.example.com"), "old.example.com");
+        assert_eq!(cn_of("www.example.com"), "www.example.com");
     }
 
     #[test]
