@@ -168,6 +168,8 @@ fn field_of(header: &str) -> Option<Field> {
         | "certificatestate"
         | "certificatestatusid"
         | "versiontype"
+        // Keyfactor Command.
+        | "certstate"
         // Windows CA: "20 -- Issued", "21 -- Revoked".
         | "requestdisposition" => Field::Status,
         "orderstatus" | "orderstatusid" => Field::OrderStatus,

@@ -89,6 +89,9 @@ impl RecordStatus {
                 || k.contains("processing")
                 || k.contains("approval")
                 || k.contains("hold")
+                // Sectigo: applied for, approved by an administrator, not yet issued.
+                || k == "applied"
+                || k == "approved"
                 || k == "draft" =>
             {
                 RecordStatus::Pending
@@ -395,6 +398,7 @@ mod tests {
             ("Installed", RecordStatus::Issued),
             ("Awaiting Approval", RecordStatus::Pending),
             ("On Hold", RecordStatus::Pending),
+            ("Applied", RecordStatus::Pending),
             ("Inactive", RecordStatus::Cancelled),
             ("Retired", RecordStatus::Cancelled),
         ] {
