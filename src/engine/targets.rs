@@ -601,17 +601,39 @@ impl TargetReader {
     }
 }
 
+/// A target list column's role from its header: the documented names, and the ones CMDB and
+/// spreadsheet exports use for them (`Hostname`, `FQDN`, `IP Address`), matched case- and
+/// punctuation-insensitively.
+fn column_role(header: &str) -> Option<&'static str> {
+    let k: String = header
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    Some(match k.as_str() {
+        "host" | "hostname" | "fqdn" | "dnsname" | "server" | "servername" | "domain" => "host",
+        "ip" | "ipaddress" | "address" | "ipv4" | "ipv6" => "ip",
+        "port" => "port",
+        "sni" => "sni",
+        "label" => "label",
+        "starttls" => "starttls",
+        _ => return None,
+    })
+}
+
 /// Recognises a CSV header line: separated by commas (or the semicolons or tabs of a
-/// spreadsheet's export) with a `host` column.
+/// spreadsheet's export) with a host column ([`column_role`]).
 fn csv_header(line: &str) -> Option<Result<CsvColumns, String>> {
     let (delimiter, fields) = [',', ';', '\t'].into_iter().find_map(|d| {
-        let fields: Vec<String> = line
+        let fields: Vec<Option<&'static str>> = line
             .split(d)
-            .map(|f| f.trim().trim_matches('"').to_ascii_lowercase())
+            .map(|f| column_role(f.trim().trim_matches('"')))
             .collect();
-        (fields.len() > 1 && fields.iter().any(|f| f == "host")).then_some((d as u8, fields))
+        (fields.len() > 1 && fields.contains(&Some("host"))).then_some((d as u8, fields))
     })?;
-    let pos = |name: &str| fields.iter().position(|f| f == name);
+    // The first column of each role counts (a list with both Hostname and FQDN takes the
+    // first).
+    let pos = |name: &str| fields.iter().position(|f| *f == Some(name));
     let host = pos("host")?;
     Some(Ok(CsvColumns {
         delimiter,
@@ -781,6 +803,21 @@ mod tests {
                 "{text:?}: {out:?}"
             );
         }
+    }
+
+    #[test]
+    fn csv_from_a_cmdb_names_its_columns_its_own_way() {
+        let out = read("Hostname,IP Address,Port,Owner\nwww.example.com,192.0.2.5,8443,ops\n");
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert!(
+            matches!(&out[0], Ok(Target::Name { name, port: 8443, pin: Some(_), .. }) if name == "www.example.com"),
+            "{out:?}"
+        );
+        let out = read("FQDN;Port\napi.example.com;443\n");
+        assert!(
+            matches!(&out[0], Ok(Target::Name { name, port: 443, .. }) if name == "api.example.com"),
+            "{out:?}"
+        );
     }
 
     #[test]
