@@ -6,6 +6,18 @@ use crate::inventory::record::Record;
 use crate::model::LineError;
 use std::collections::HashSet;
 
+/// Header names of the domain column (normalised): one list for telling a CSV from plain
+/// lines and for finding the column.
+const DOMAIN_COLUMNS: [&str; 7] = [
+    "domain",
+    "domainname",
+    "name",
+    "commonname",
+    "host",
+    "hostname",
+    "fqdn",
+];
+
 /// Requests read so far and the lines that could not be used.
 #[derive(Debug, Default)]
 pub struct Requests {
@@ -84,9 +96,9 @@ pub fn read_domains(file: &str, bytes: &[u8], default: &[Method], out: &mut Requ
         .unwrap_or("");
     let delimiter = crate::csvlines::delimiter(first.as_bytes());
     let is_csv = first.contains(char::from(delimiter))
-        && first.split(char::from(delimiter)).any(|h| {
-            ["domain", "domainname", "name", "commonname", "host"].contains(&norm(h).as_str())
-        });
+        && first
+            .split(char::from(delimiter))
+            .any(|h| DOMAIN_COLUMNS.contains(&norm(h).as_str()));
     if is_csv {
         read_csv(file, text, delimiter, default, out);
         return;
@@ -133,10 +145,7 @@ fn read_csv(file: &str, text: &str, delimiter: u8, default: &[Method], out: &mut
             return;
         }
     };
-    let Some(domain_col) = column(
-        &headers,
-        &["domain", "domainname", "name", "commonname", "host"],
-    ) else {
+    let Some(domain_col) = column(&headers, &DOMAIN_COLUMNS) else {
         out.errors
             .push(err(file, 1, Some("domain"), "no domain column".into()));
         return;
