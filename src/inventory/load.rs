@@ -386,8 +386,16 @@ fn sniff(input: &mut impl Read) -> io::Result<(Vec<u8>, usize, bool)> {
     input.take(64 * 1024).read_to_end(&mut head)?;
     let bom = if head.starts_with(BOM) { BOM.len() } else { 0 };
     let csv = matches!(first_byte(&head[bom..]), Some(b) if b != b'{' && b != b'[')
-        && !is_pem(&head[bom..]);
+        && !is_pem(&head[bom..])
+        && !is_der(&head);
     Ok((head, bom, csv))
+}
+
+/// Whether the bytes open a DER structure longer than 127 bytes (a certificate saved in
+/// binary, Windows' "DER encoded binary X.509 (.CER)"): a SEQUENCE tag and a long-form
+/// length, which no text begins with (0x81-0x84 after `0` is no UTF-8).
+fn is_der(bytes: &[u8]) -> bool {
+    matches!(bytes, [0x30, 0x81..=0x84, ..])
 }
 
 /// Whether the text is PEM (certificates, as a deployment pipeline has them at hand).
@@ -497,6 +505,17 @@ pub fn load_bytes(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded
             }
         },
         Some(b'-') if is_pem(bytes) => load_pem(file, bytes, opts, out),
+        Some(_) if is_der(bytes) => match x509_parser::parse_x509_certificate(bytes) {
+            // Read as the PEM it would be, so that one path makes records of certificates.
+            Ok(_) => {
+                let text = pem::encode(&pem::Pem::new("CERTIFICATE", bytes.to_vec()));
+                load_pem(file, text.as_bytes(), opts, out);
+            }
+            Err(e) => out.errors.push(err(
+                1,
+                format!("binary (DER) content that is not an X.509 certificate: {e}"),
+            )),
+        },
         Some(_) => load_csv(
             file,
             bytes,
@@ -1926,6 +1945,40 @@ mod tests {
         assert!(out.errors.is_empty(), "{:?}", out.errors);
         assert_eq!(out.records.len(), 1);
         assert!(out.records[0].from_pem);
+    }
+
+    #[test]
+    fn a_certificate_saved_in_binary_is_read_as_its_pem() {
+        let pki = crate::fleet::Pki::new("Der").unwrap();
+        let leaf = pki
+            .issue(&crate::fleet::LeafSpec::new(
+                &["iis.example.com"],
+                0x52,
+                1,
+                90,
+            ))
+            .unwrap();
+        let out = load("site.cer", &leaf.chain[0]);
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        assert_eq!(out.records.len(), 1);
+        let r = &out.records[0];
+        assert_eq!(
+            r.serial.as_ref().map(|s| s.canonical.as_str()),
+            Some("8A0000000000000052")
+        );
+        assert_eq!(r.names(), ["iis.example.com"]);
+        // Binary that is no certificate is said to be so, not read as CSV.
+        let mut junk = leaf.chain[0].to_vec();
+        junk.truncate(40);
+        let out = load("site.cer", &junk);
+        assert!(out.records.is_empty());
+        assert!(
+            out.errors[0]
+                .reason
+                .starts_with("binary (DER) content that is not an X.509"),
+            "{:?}",
+            out.errors
+        );
     }
 
     #[test]
