@@ -505,17 +505,27 @@ pub fn load_bytes(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded
             }
         },
         Some(b'-') if is_pem(bytes) => load_pem(file, bytes, opts, out),
-        Some(_) if is_der(bytes) => match x509_parser::parse_x509_certificate(bytes) {
-            // Read as the PEM it would be, so that one path makes records of certificates.
-            Ok(_) => {
-                let text = pem::encode(&pem::Pem::new("CERTIFICATE", bytes.to_vec()));
-                load_pem(file, text.as_bytes(), opts, out);
+        Some(_) if is_der(bytes) => {
+            // Read as the PEM it would be, so that one path makes records of certificates:
+            // a certificate, or the ones a PKCS#7 bundle (`.p7b`) carries.
+            let ders = match x509_parser::parse_x509_certificate(bytes) {
+                Ok(_) => Some(vec![bytes.to_vec()]),
+                Err(_) => pkcs7_certificates(bytes),
+            };
+            match ders {
+                Some(ders) => {
+                    let text: String = ders
+                        .into_iter()
+                        .map(|d| pem::encode(&pem::Pem::new("CERTIFICATE", d)))
+                        .collect();
+                    load_pem(file, text.as_bytes(), opts, out);
+                }
+                None => out.errors.push(err(
+                    1,
+                    "binary (DER) content that is neither an X.509 certificate nor a PKCS#7 bundle of certificates".into(),
+                )),
             }
-            Err(e) => out.errors.push(err(
-                1,
-                format!("binary (DER) content that is not an X.509 certificate: {e}"),
-            )),
-        },
+        }
         Some(_) => load_csv(
             file,
             bytes,
@@ -527,9 +537,37 @@ pub fn load_bytes(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded
     }
 }
 
+/// The certificates a PKCS#7 (CMS SignedData) bundle carries, as a `.p7b` export or a CA's
+/// download has them, in DER; `None` when the bytes are no such bundle.
+fn pkcs7_certificates(der: &[u8]) -> Option<Vec<Vec<u8>>> {
+    use cms::cert::CertificateChoices;
+    use cms::content_info::ContentInfo;
+    use cms::signed_data::SignedData;
+    use der::{Decode, Encode};
+    const SIGNED_DATA: der::oid::ObjectIdentifier =
+        der::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
+    let info = ContentInfo::from_der(der).ok()?;
+    if info.content_type != SIGNED_DATA {
+        return None;
+    }
+    let signed: SignedData = info.content.decode_as().ok()?;
+    Some(
+        signed
+            .certificates?
+            .0
+            .iter()
+            .filter_map(|c| match c {
+                CertificateChoices::Certificate(c) => c.to_der().ok(),
+                CertificateChoices::Other(_) => None,
+            })
+            .collect(),
+    )
+}
+
 /// Reads a PEM file: each end-entity certificate in it (not a CA, and one that issued none
 /// of the others, so a full chain gives its leaf) is a record of an issued certificate, named by the file
-/// line its block begins on. Other blocks (a private key beside the certificate) are
+/// line its block begins on; a PKCS#7 block's certificates count as if they were written
+/// out where it begins. Other blocks (a private key beside the certificate) are
 /// skipped unread. For checking a deployment against the certificate it deployed.
 fn load_pem(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded) {
     let shared: Arc<str> = file.into();
@@ -546,15 +584,32 @@ fn load_pem(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded) {
         let line = String::from_utf8_lossy(line);
         let line = line.trim_end();
         match &mut open {
-            None if line == "-----BEGIN CERTIFICATE-----" => {
+            None if line == "-----BEGIN CERTIFICATE-----" || line == "-----BEGIN PKCS7-----" => {
                 open = Some((i as u64 + 1, format!("{line}\n")));
             }
             None => {}
-            Some((_, text)) => {
+            Some((at, text)) => {
                 text.push_str(line);
                 text.push('\n');
                 if line == "-----END CERTIFICATE-----" {
                     blocks.extend(open.take());
+                } else if line == "-----END PKCS7-----" {
+                    let at = *at;
+                    let certs = pem::parse(text.as_bytes())
+                        .ok()
+                        .and_then(|p| pkcs7_certificates(p.contents()));
+                    match certs {
+                        Some(certs) => blocks.extend(
+                            certs
+                                .into_iter()
+                                .map(|d| (at, pem::encode(&pem::Pem::new("CERTIFICATE", d)))),
+                        ),
+                        None => out.errors.push(err(
+                            at,
+                            "PKCS7 block that is no bundle of certificates".into(),
+                        )),
+                    }
+                    open = None;
                 }
             }
         }
@@ -1975,7 +2030,83 @@ mod tests {
         assert!(
             out.errors[0]
                 .reason
-                .starts_with("binary (DER) content that is not an X.509"),
+                .starts_with("binary (DER) content that is neither an X.509 certificate"),
+            "{:?}",
+            out.errors
+        );
+    }
+
+    /// A certs-only PKCS#7 bundle of `ders`, as `openssl crl2pkcs7 -nocrl` or a Windows
+    /// `.p7b` export makes it.
+    fn p7b(ders: &[&[u8]]) -> Vec<u8> {
+        use cms::cert::CertificateChoices;
+        use cms::content_info::{CmsVersion, ContentInfo};
+        use cms::signed_data::{CertificateSet, EncapsulatedContentInfo, SignedData, SignerInfos};
+        use der::asn1::SetOfVec;
+        use der::oid::ObjectIdentifier;
+        use der::{Decode, Encode};
+        let mut certs = CertificateSet(SetOfVec::default());
+        for d in ders {
+            let c = x509_cert::Certificate::from_der(d).unwrap();
+            certs.0.insert(CertificateChoices::Certificate(c)).unwrap();
+        }
+        let signed = SignedData {
+            version: CmsVersion::V1,
+            digest_algorithms: SetOfVec::default(),
+            encap_content_info: EncapsulatedContentInfo {
+                econtent_type: ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1"),
+                econtent: None,
+            },
+            certificates: Some(certs),
+            crls: None,
+            signer_infos: SignerInfos(SetOfVec::default()),
+        };
+        ContentInfo {
+            content_type: ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2"),
+            content: der::Any::from_der(&signed.to_der().unwrap()).unwrap(),
+        }
+        .to_der()
+        .unwrap()
+    }
+
+    #[test]
+    fn a_pkcs7_bundle_gives_its_end_entity_certificate_binary_or_pem() {
+        let pki = crate::fleet::Pki::new("P7b").unwrap();
+        let leaf = pki
+            .issue(&crate::fleet::LeafSpec::new(
+                &["p7.example.com"],
+                0x53,
+                1,
+                90,
+            ))
+            .unwrap();
+        let bundle = p7b(&[&leaf.chain[1], &leaf.chain[0]]);
+        let serial = |out: &Loaded| -> Vec<String> {
+            out.records
+                .iter()
+                .filter_map(|r| r.serial.as_ref().map(|s| s.canonical.clone()))
+                .collect()
+        };
+        // Binary, as Windows exports it: the leaf, not the intermediate beside it.
+        let out = load("chain.p7b", &bundle);
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        assert_eq!(serial(&out), ["8A0000000000000053"]);
+        // PEM, after a key block: named by the line its block begins on.
+        let text = format!(
+            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n{}",
+            pem::encode(&pem::Pem::new("PKCS7", bundle.clone()))
+        );
+        let out = load("chain.p7b", text.as_bytes());
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        assert_eq!(serial(&out), ["8A0000000000000053"]);
+        assert_eq!(out.records[0].record_id.as_ref(), "chain.p7b:4");
+        // A PKCS7 block of something else is named.
+        let text = pem::encode(&pem::Pem::new("PKCS7", vec![0x30, 0x03, 0x02, 0x01, 0x01]));
+        let out = load("bad.p7b", text.as_bytes());
+        assert!(out.records.is_empty());
+        assert_eq!(out.errors[0].line, 1);
+        assert!(
+            out.errors[0].reason.starts_with("PKCS7 block"),
             "{:?}",
             out.errors
         );
