@@ -161,6 +161,12 @@ pub struct ScanArgs {
     /// and the trust findings can be told.
     #[arg(long, value_name = "STATUS|FINDING,...")]
     pub fail_on: Option<String>,
+    /// While --fail-on matches, sweep again (every 10s, more often for a short wait) until
+    /// it no longer does or this much time has passed: a pipeline's check after a
+    /// deployment, giving the nodes time to reload. The last sweep's reports and exit code
+    /// are the run's.
+    #[arg(long, value_name = "DURATION", value_parser = timeout)]
+    pub wait: Option<Duration>,
 }
 
 /// Options of `certsweep demo`.

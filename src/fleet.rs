@@ -175,7 +175,9 @@ impl Leaf {
         )
     }
 
-    fn certified_key(&self) -> Result<Arc<CertifiedKey>, FleetError> {
+    /// The chain and key as a TLS server holds them (with the stapled response, if any),
+    /// for a server resolving certificates its own way.
+    pub fn certified_key(&self) -> Result<Arc<CertifiedKey>, FleetError> {
         let provider = rustls::crypto::ring::default_provider();
         let key = provider
             .key_provider

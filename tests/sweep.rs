@@ -1073,6 +1073,118 @@ fn a_list_with_no_usable_target_is_an_input_error() {
     assert!(stderr.contains("nothing to scan"), "{stderr}");
 }
 
+/// A server's certificate that can be replaced while it runs, as a deployment does.
+#[derive(Debug)]
+struct Replaceable(std::sync::RwLock<std::sync::Arc<rustls::sign::CertifiedKey>>);
+
+impl rustls::server::ResolvesServerCert for Replaceable {
+    fn resolve(
+        &self,
+        _: rustls::server::ClientHello<'_>,
+    ) -> Option<std::sync::Arc<rustls::sign::CertifiedKey>> {
+        self.0.read().ok().map(|k| k.clone())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wait_sweeps_again_until_the_deployed_certificate_is_served() {
+    // A pipeline checks the node against the certificate it just deployed, while the node
+    // still serves the old one (not reloaded yet): exit 1 would fail the job. With --wait
+    // the check sweeps again; once the node serves the new certificate it passes.
+    let pki = Pki::new("Wait").unwrap();
+    let old = valid_leaf(&pki, "w.test", 0x71);
+    let new = valid_leaf(&pki, "w.test", 0x72);
+    let served = std::sync::Arc::new(Replaceable(std::sync::RwLock::new(
+        old.certified_key().unwrap(),
+    )));
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_cert_resolver(served.clone());
+    let server = fleet::serve_config(
+        fleet::listen(SocketAddr::new(ip("127.0.0.1"), 0)).unwrap(),
+        config,
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("root.pem");
+    std::fs::write(&ca, pki.root_pem()).unwrap();
+    let deployed = dir.path().join("deployed.pem");
+    std::fs::write(
+        &deployed,
+        pem::encode(&pem::Pem::new("CERTIFICATE", new.chain[0].to_vec())),
+    )
+    .unwrap();
+    let report = dir.path().join("report.csv");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_certsweep"))
+        .args([
+            "scan",
+            "--quiet",
+            "--targets",
+            "-",
+            "--fail-on",
+            "unmanaged",
+        ])
+        .args(["--wait", "12s", "--ca-file"])
+        .arg(&ca)
+        .arg("--inventory")
+        .arg(&deployed)
+        .arg("--report")
+        .arg(&report)
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use tokio::io::AsyncWriteExt;
+        let mut stdin = child.stdin.take().unwrap();
+        let line = format!("w.test@{}\n", server.addr);
+        stdin.write_all(line.as_bytes()).await.unwrap();
+    }
+    // The first sweep finds the old certificate and says it will sweep again: the
+    // deployment reaches the node then.
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stderr));
+    let said = loop {
+        let line = lines
+            .next_line()
+            .await
+            .unwrap()
+            .expect("stderr ended first");
+        if line.contains("sweeping again") {
+            break line;
+        }
+    };
+    assert!(said.contains("--wait: "), "{said}");
+    *served.0.write().unwrap() = new.certified_key().unwrap();
+    let status = tokio::time::timeout(std::time::Duration::from_secs(60), child.wait())
+        .await
+        .expect("the sweeps did not end")
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    let text = std::fs::read_to_string(&report).unwrap();
+    assert!(text.contains(&new.serial_hex), "{text}");
+    assert!(!text.contains(&old.serial_hex), "{text}");
+    // Reports to standard output would repeat with each sweep.
+    let out = run_certsweep(
+        &[
+            &"scan",
+            &"--targets",
+            &"-",
+            &"--wait",
+            &"5s",
+            &"--report",
+            &"-",
+        ],
+        Some("x.test\n"),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--wait sweeps more than once"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_inventory_sweep_leaves_the_verdicts_it_had_decided() {
     // SIGKILL (an out-of-memory kill, a CI runner torn down) cannot be caught: the reports of
