@@ -98,6 +98,7 @@ fn main() {
             report: None,
             jsonl: None,
             quiet: true,
+            wait: None,
         };
         let t0 = Instant::now();
         let (summary, _) = certsweep::dcv_command::check_all(&args, false)

@@ -244,6 +244,12 @@ pub struct DcvArgs {
     /// No summary on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// While a domain is not ready, check again (every 10s, more often for a short wait)
+    /// until all are or this much time has passed: a pipeline waiting for a TXT record to
+    /// reach every nameserver before it asks the CA. The last run's reports and exit code
+    /// are the run's.
+    #[arg(long, value_name = "DURATION", value_parser = timeout)]
+    pub wait: Option<Duration>,
 }
 
 #[cfg(test)]

@@ -144,10 +144,10 @@ pub async fn check_all(args: &DcvArgs, keep: bool) -> Result<(DcvSummary, Vec<Ou
     };
     let stop = Arc::new(tokio::sync::Notify::new());
     let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    {
+    let _listener = {
         let stop = stop.clone();
         let interrupted = interrupted.clone();
-        tokio::spawn(async move {
+        crate::wait::AbortOnDrop(tokio::spawn(async move {
             if let Ok(what) = crate::interrupt::requested().await {
                 interrupted.store(true, std::sync::atomic::Ordering::Relaxed);
                 eprintln!(
@@ -155,8 +155,8 @@ pub async fn check_all(args: &DcvArgs, keep: bool) -> Result<(DcvSummary, Vec<Ou
                 );
                 stop.notify_one();
             }
-        });
-    }
+        }))
+    };
     let mut rx = run::start(checker, requests.requests, args.concurrency, stop);
     let mut kept = Vec::new();
     let mut clock = crate::report::FlushClock::default();
@@ -219,7 +219,36 @@ pub async fn run_dcv(args: DcvArgs) -> Result<u8, Error> {
     if args.concurrency == 0 {
         return Err(Error::Usage("--concurrency must be at least 1".into()));
     }
-    let (summary, _) = check_all(&args, false).await?;
+    let Some(wait) = args.wait else {
+        return check_once(&args).await.map(|(code, _)| code);
+    };
+    crate::wait::no_stdout_reports([args.report.as_deref(), args.jsonl.as_deref()])?;
+    // Standard input can be read once: what it gives is kept in a file for every run.
+    let mut args = args;
+    let dash = |p: &std::path::Path| p.as_os_str() == "-";
+    let stdin_domains = args.domains.as_deref() == Some("-");
+    let spooled = if stdin_domains || args.inventory.iter().any(|p| dash(p)) {
+        let path = crate::wait::spool_stdin()?;
+        if stdin_domains {
+            args.domains = Some(path.display().to_string());
+        }
+        for p in &mut args.inventory {
+            if dash(p) {
+                *p = path.to_path_buf();
+            }
+        }
+        Some(path)
+    } else {
+        None
+    };
+    let code = crate::wait::again(wait, "not ready", || check_once(&args)).await;
+    drop(spooled);
+    code
+}
+
+/// One run over every domain: its exit code, and whether it was stopped.
+async fn check_once(args: &DcvArgs) -> Result<(u8, bool), Error> {
+    let (summary, _) = check_all(args, false).await?;
     if !args.quiet {
         let _ = write!(std::io::stderr().lock(), "{summary}");
     }
@@ -229,7 +258,7 @@ pub async fn run_dcv(args: DcvArgs) -> Result<u8, Error> {
             "certsweep: {internal} domain check(s) failed with an internal error (internal_error in the reports); please report it"
         );
     }
-    Ok(exit_code(&summary))
+    Ok((exit_code(&summary), summary.interrupted))
 }
 
 /// 3 when certsweep failed on a domain, else 1 when any is `not_ready`, else 0. As with

@@ -25,6 +25,7 @@ pub mod timefmt;
 pub mod trust;
 pub mod utf16;
 pub mod verdict;
+pub mod wait;
 
 /// A failure that ends the run, with its exit code.
 #[derive(Debug, thiserror::Error)]

@@ -343,7 +343,7 @@ where
     let hard_stop = Arc::new(tokio::sync::Notify::new());
     // Listens for a stop request for this sweep only (stopped when the sweep returns, however
     // it does): `--wait` sweeps again, and a request between sweeps is its to answer.
-    let _listener = Aborting({
+    let _listener = crate::wait::AbortOnDrop({
         let cancel = cancel.clone();
         let hard_stop = hard_stop.clone();
         tokio::spawn(async move {
@@ -425,74 +425,32 @@ pub async fn run_scan(args: ScanArgs) -> Result<u8, Error> {
     let Some(wait) = args.wait else {
         return scan_once(&args).await.map(|(code, _)| code);
     };
-    let outputs = [
+    crate::wait::no_stdout_reports([
         args.report.as_deref(),
         args.jsonl.as_deref(),
         args.records_report.as_deref(),
-    ];
-    if outputs.iter().flatten().any(|p| p.as_os_str() == "-") {
-        return Err(Error::Usage(
-            "--wait sweeps more than once: write the reports to files, not to standard output"
-                .into(),
-        ));
-    }
+    ])?;
     // Standard input can be read once: what it gives is kept in a file for every sweep.
-    let (args, _spooled) = spool_stdin(args)?;
-    let deadline = Instant::now() + wait;
-    // Polled more often for a short wait, so that it gets a few sweeps.
-    let every = (wait / 6).clamp(Duration::from_millis(200), Duration::from_secs(10));
-    loop {
-        let (code, interrupted) = scan_once(&args).await?;
-        let left = deadline.saturating_duration_since(Instant::now());
-        if code != 1 || interrupted || left.is_zero() {
-            return Ok(code);
-        }
-        let pause = every.min(left);
-        eprintln!(
-            "certsweep: --fail-on matched; sweeping again in {} (--wait: {} left)",
-            crate::duration::display(pause),
-            crate::duration::display(left)
-        );
-        tokio::select! {
-            _ = tokio::time::sleep(pause) => {}
-            // Stopped while waiting: the last sweep's reports and exit code stand.
-            Ok(_) = crate::interrupt::requested() => return Ok(code),
-        }
-    }
-}
-
-/// `args` with standard input (`--targets -` or `--inventory -`) read into a temporary
-/// file that the returned guard removes.
-fn spool_stdin(mut args: ScanArgs) -> Result<(ScanArgs, Option<tempfile::TempPath>), Error> {
+    let mut args = args;
     let dash = |p: &Path| p.as_os_str() == "-";
-    let uses = args.targets.as_deref().is_some_and(|t| dash(Path::new(t)))
-        || args.inventory.iter().any(|p| dash(p));
-    if !uses {
-        return Ok((args, None));
-    }
-    let mut file = tempfile::NamedTempFile::new()
-        .map_err(|e| Error::Runtime(format!("cannot keep standard input for --wait: {e}")))?;
-    std::io::copy(&mut std::io::stdin().lock(), &mut file)
-        .map_err(|e| Error::Input(format!("standard input: {e}")))?;
-    let path = file.into_temp_path();
-    if args.targets.as_deref().is_some_and(|t| dash(Path::new(t))) {
-        args.targets = Some(path.display().to_string());
-    }
-    for p in &mut args.inventory {
-        if dash(p) {
-            *p = path.to_path_buf();
+    let stdin_targets = args.targets.as_deref().is_some_and(|t| dash(Path::new(t)));
+    let spooled = if stdin_targets || args.inventory.iter().any(|p| dash(p)) {
+        let path = crate::wait::spool_stdin()?;
+        if stdin_targets {
+            args.targets = Some(path.display().to_string());
         }
-    }
-    Ok((args, Some(path)))
-}
-
-/// A task aborted when this is dropped.
-struct Aborting(tokio::task::JoinHandle<()>);
-
-impl Drop for Aborting {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
+        for p in &mut args.inventory {
+            if dash(p) {
+                *p = path.to_path_buf();
+            }
+        }
+        Some(path)
+    } else {
+        None
+    };
+    let code = crate::wait::again(wait, "--fail-on matched", || scan_once(&args)).await;
+    drop(spooled);
+    code
 }
 
 /// One sweep of `args`: its exit code, and whether it was stopped (Ctrl-C, SIGTERM).

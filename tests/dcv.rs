@@ -436,6 +436,7 @@ fn args(f: &Fixture, domains: &std::path::Path) -> DcvArgs {
         report: None,
         jsonl: None,
         quiet: true,
+        wait: None,
     }
 }
 
@@ -1012,4 +1013,30 @@ fn an_input_with_no_domain_is_an_input_error() {
         assert_eq!(out.status.code(), Some(2), "{input:?}: {stderr}");
         assert!(stderr.contains(says), "{input:?}: {stderr}");
     }
+}
+
+#[test]
+fn wait_checks_again_while_a_domain_is_not_ready_and_keeps_the_last_answer() {
+    // A name no CA accepts stays not ready: checked again until the wait is over, from
+    // standard input each time, then exit 1 as the last run said.
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_certsweep"))
+        .args(["dcv", "--quiet", "--domains", "-", "--wait", "1s"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"bad..example.com\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let again = stderr.matches("not ready; running again in").count();
+    assert!(again >= 2, "{stderr}");
+    // Every run read the domain (kept from standard input): none found the input empty.
+    assert!(!stderr.contains("names none"), "{stderr}");
 }

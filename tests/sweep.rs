@@ -1154,7 +1154,7 @@ async fn wait_sweeps_again_until_the_deployed_certificate_is_served() {
             .await
             .unwrap()
             .expect("stderr ended first");
-        if line.contains("sweeping again") {
+        if line.contains("running again") {
             break line;
         }
     };
@@ -1182,7 +1182,7 @@ async fn wait_sweeps_again_until_the_deployed_certificate_is_served() {
         Some("x.test\n"),
     );
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--wait sweeps more than once"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--wait runs more than once"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
