@@ -223,24 +223,8 @@ pub async fn run_dcv(args: DcvArgs) -> Result<u8, Error> {
         return check_once(&args).await.map(|(code, _)| code);
     };
     crate::wait::no_stdout_reports([args.report.as_deref(), args.jsonl.as_deref()])?;
-    // Standard input can be read once: what it gives is kept in a file for every run.
     let mut args = args;
-    let dash = |p: &std::path::Path| p.as_os_str() == "-";
-    let stdin_domains = args.domains.as_deref() == Some("-");
-    let spooled = if stdin_domains || args.inventory.iter().any(|p| dash(p)) {
-        let path = crate::wait::spool_stdin()?;
-        if stdin_domains {
-            args.domains = Some(path.display().to_string());
-        }
-        for p in &mut args.inventory {
-            if dash(p) {
-                *p = path.to_path_buf();
-            }
-        }
-        Some(path)
-    } else {
-        None
-    };
+    let spooled = crate::wait::keep_stdin(&mut args.domains, &mut args.inventory)?;
     let code = crate::wait::again(wait, "not ready", || check_once(&args)).await;
     drop(spooled);
     code

@@ -430,24 +430,8 @@ pub async fn run_scan(args: ScanArgs) -> Result<u8, Error> {
         args.jsonl.as_deref(),
         args.records_report.as_deref(),
     ])?;
-    // Standard input can be read once: what it gives is kept in a file for every sweep.
     let mut args = args;
-    let dash = |p: &Path| p.as_os_str() == "-";
-    let stdin_targets = args.targets.as_deref().is_some_and(|t| dash(Path::new(t)));
-    let spooled = if stdin_targets || args.inventory.iter().any(|p| dash(p)) {
-        let path = crate::wait::spool_stdin()?;
-        if stdin_targets {
-            args.targets = Some(path.display().to_string());
-        }
-        for p in &mut args.inventory {
-            if dash(p) {
-                *p = path.to_path_buf();
-            }
-        }
-        Some(path)
-    } else {
-        None
-    };
+    let spooled = crate::wait::keep_stdin(&mut args.targets, &mut args.inventory)?;
     let code = crate::wait::again(wait, "--fail-on matched", || scan_once(&args)).await;
     drop(spooled);
     code

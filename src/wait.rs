@@ -4,7 +4,7 @@
 
 use crate::Error;
 use std::future::Future;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// The pause between runs for a wait of `wait`: 10 s, or a sixth of a wait under a minute,
@@ -44,14 +44,30 @@ where
     }
 }
 
-/// Reads standard input into a temporary file, for inputs given as `-` that every run of a
-/// `--wait` reads again; the file goes when the returned path is dropped.
-pub fn spool_stdin() -> Result<tempfile::TempPath, Error> {
+/// Standard input can be read once, and every run of a `--wait` reads its inputs again: the
+/// inputs given as `-` (the `list`, `--targets` or `--domains`, and the inventories) are
+/// pointed at a temporary file holding it, which goes when the returned path is dropped.
+/// `None` when no input is `-`.
+pub fn keep_stdin(
+    list: &mut Option<String>,
+    inventory: &mut [PathBuf],
+) -> Result<Option<tempfile::TempPath>, Error> {
+    let from_list = list.as_deref() == Some("-");
+    if !from_list && !inventory.iter().any(|p| p.as_os_str() == "-") {
+        return Ok(None);
+    }
     let mut file = tempfile::NamedTempFile::new()
         .map_err(|e| Error::Runtime(format!("cannot keep standard input for --wait: {e}")))?;
     std::io::copy(&mut std::io::stdin().lock(), &mut file)
         .map_err(|e| Error::Input(format!("standard input: {e}")))?;
-    Ok(file.into_temp_path())
+    let path = file.into_temp_path();
+    if from_list {
+        *list = Some(path.display().to_string());
+    }
+    for p in inventory.iter_mut().filter(|p| p.as_os_str() == "-") {
+        *p = path.to_path_buf();
+    }
+    Ok(Some(path))
 }
 
 /// A task aborted when this is dropped: a run's stop listener, which must end with its run
