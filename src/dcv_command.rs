@@ -39,8 +39,8 @@ pub fn read_requests(args: &DcvArgs) -> Result<Requests, Error> {
     if let Some(path) = &args.domains {
         let mut bytes = Vec::new();
         if path == "-" {
-            std::io::stdin()
-                .read_to_end(&mut bytes)
+            crate::wait::stdin()
+                .and_then(|mut input| input.read_to_end(&mut bytes))
                 .map_err(|e| Error::Input(format!("--domains -: {e}")))?;
         } else {
             bytes =
@@ -223,8 +223,10 @@ pub async fn run_dcv(args: DcvArgs) -> Result<u8, Error> {
         return check_once(&args).await.map(|(code, _)| code);
     };
     crate::wait::no_stdout_reports([args.report.as_deref(), args.jsonl.as_deref()])?;
-    let mut args = args;
-    let spooled = crate::wait::keep_stdin(&mut args.domains, &mut args.inventory)?;
+    let dash = |p: &std::path::Path| p.as_os_str() == "-";
+    let spooled = crate::wait::keep_stdin(
+        args.domains.as_deref() == Some("-") || args.inventory.iter().any(|p| dash(p)),
+    )?;
     let code = crate::wait::again(wait, "not ready", || check_once(&args)).await;
     drop(spooled);
     code

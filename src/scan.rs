@@ -211,7 +211,8 @@ fn open_targets(path: &str, port: u16, strict: bool) -> Result<(TargetReader, Op
     let spooled = if strict && !regular {
         let mut f = tempfile::tempfile().map_err(input_err)?;
         if path == "-" {
-            std::io::copy(&mut std::io::stdin().lock(), &mut f).map_err(input_err)?;
+            std::io::copy(&mut crate::wait::stdin().map_err(input_err)?, &mut f)
+                .map_err(input_err)?;
         } else {
             std::io::copy(&mut File::open(path).map_err(input_err)?, &mut f).map_err(input_err)?;
         }
@@ -430,8 +431,10 @@ pub async fn run_scan(args: ScanArgs) -> Result<u8, Error> {
         args.jsonl.as_deref(),
         args.records_report.as_deref(),
     ])?;
-    let mut args = args;
-    let spooled = crate::wait::keep_stdin(&mut args.targets, &mut args.inventory)?;
+    let dash = |p: &Path| p.as_os_str() == "-";
+    let spooled = crate::wait::keep_stdin(
+        args.targets.as_deref() == Some("-") || args.inventory.iter().any(|p| dash(p)),
+    )?;
     let code = crate::wait::again(wait, "--fail-on matched", || scan_once(&args)).await;
     drop(spooled);
     code

@@ -44,16 +44,15 @@ where
     }
 }
 
-/// Standard input can be read once, and every run of a `--wait` reads its inputs again: the
-/// inputs given as `-` (the `list`, `--targets` or `--domains`, and the inventories) are
-/// pointed at a temporary file holding it, which goes when the returned path is dropped.
-/// `None` when no input is `-`.
-pub fn keep_stdin(
-    list: &mut Option<String>,
-    inventory: &mut [PathBuf],
-) -> Result<Option<tempfile::TempPath>, Error> {
-    let from_list = list.as_deref() == Some("-");
-    if !from_list && !inventory.iter().any(|p| p.as_os_str() == "-") {
+/// The copy of standard input that every run of a `--wait` reads ([`keep_stdin`]).
+static KEPT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Standard input can be read once, and every run of a `--wait` reads its inputs again:
+/// when `uses` (some input is `-`), it is copied into a temporary file that [`stdin`] gives
+/// from then on, and that goes when the returned path is dropped. The inputs keep their
+/// name `-` in what is said of them.
+pub fn keep_stdin(uses: bool) -> Result<Option<tempfile::TempPath>, Error> {
+    if !uses {
         return Ok(None);
     }
     let mut file = tempfile::NamedTempFile::new()
@@ -61,13 +60,18 @@ pub fn keep_stdin(
     std::io::copy(&mut std::io::stdin().lock(), &mut file)
         .map_err(|e| Error::Input(format!("standard input: {e}")))?;
     let path = file.into_temp_path();
-    if from_list {
-        *list = Some(path.display().to_string());
-    }
-    for p in inventory.iter_mut().filter(|p| p.as_os_str() == "-") {
-        *p = path.to_path_buf();
-    }
+    // Once a process: a second call (no command makes one) keeps the first copy.
+    let _ = KEPT.set(path.to_path_buf());
     Ok(Some(path))
+}
+
+/// Standard input as an input given `-` reads it: afresh from the copy a `--wait` keeps,
+/// else the process's own.
+pub fn stdin() -> std::io::Result<Box<dyn std::io::Read + Send>> {
+    match KEPT.get() {
+        Some(p) => Ok(Box::new(std::fs::File::open(p)?)),
+        None => Ok(Box::new(std::io::stdin())),
+    }
 }
 
 /// A task aborted when this is dropped: a run's stop listener, which must end with its run

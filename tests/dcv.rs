@@ -1030,7 +1030,7 @@ fn wait_checks_again_while_a_domain_is_not_ready_and_keeps_the_last_answer() {
         .stdin
         .take()
         .unwrap()
-        .write_all(b"bad..example.com\n")
+        .write_all(b"bad..example.com\nbad domain\n")
         .unwrap();
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -1039,4 +1039,6 @@ fn wait_checks_again_while_a_domain_is_not_ready_and_keeps_the_last_answer() {
     assert!(again >= 2, "{stderr}");
     // Every run read the domain (kept from standard input): none found the input empty.
     assert!(!stderr.contains("names none"), "{stderr}");
+    // And what it says of a bad line names standard input, as without --wait.
+    assert!(stderr.contains("skipped -:2"), "{stderr}");
 }

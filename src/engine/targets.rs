@@ -375,7 +375,7 @@ impl TargetReader {
     /// Opens `path` (`-` for standard input).
     pub fn open(path: &str, default_port: u16) -> io::Result<Self> {
         let inner: Box<dyn Read + Send> = if path == "-" {
-            Box::new(io::stdin())
+            crate::wait::stdin()?
         } else {
             let f = File::open(Path::new(path))?;
             // Opening a directory succeeds; only reading it fails, which would look like a

@@ -257,7 +257,7 @@ pub fn load_files(paths: &[impl AsRef<Path>], opts: &ReadOptions) -> Loaded {
         let name = p.display().to_string();
         // `-` is standard input, for an export piped straight from the platform's API.
         let read = if p.as_os_str() == "-" {
-            load_stream(&name, io::stdin().lock(), opts, &mut out)
+            crate::wait::stdin().and_then(|input| load_stream(&name, input, opts, &mut out))
         } else {
             load_path(&name, p, opts, &mut out)
         };
