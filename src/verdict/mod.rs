@@ -883,8 +883,14 @@ fn judge(
     // Served expired or revoked with no renewal to deploy, while the records hold another
     // certificate for the name valid today (an older version, another identity's): deploying
     // it ends the outage now, whatever the identity needs besides.
-    if (expired || statuses.contains(&Status::Revoked)) && !names_renewal {
-        if let Some(k) = ids.valid_for_host(&host, &c.serial, p.now) {
+    // Not an older one in place of a revoked certificate, though: a renewal often keeps its
+    // key, and a revocation for key compromise covers the earlier versions too.
+    let revoked = statuses.contains(&Status::Revoked);
+    let fallback = ids
+        .valid_for_host(&host, &c.serial, p.now)
+        .filter(|&k| !revoked || matched.is_some_and(|(ri, _)| ids.is_newer(k, ri)));
+    if (expired || revoked) && !names_renewal {
+        if let Some(k) = fallback {
             let k = &ids.records[k];
             if !next.contains(&format!("record {}", k.record_id)) {
                 let until = k

@@ -1747,6 +1747,19 @@ fn an_outage_is_told_of_a_valid_certificate_the_records_hold() {
         "{}",
         v.detail
     );
+    // A revoked certificate is not to be replaced by an older one (a renewal often keeps
+    // its key, and a key compromise revokes them all): R1 is not named for a revoked R2.
+    let i = ids(&format!(
+        "{H}R1,,h.x.com,A1,2025-05-15,2026-06-03,CA,,Issued\n\
+         R2,,h.x.com,A2,2025-11-26,2026-12-15,CA,,Revoked\n"
+    ));
+    let (v, _) = judge_one(
+        presenting("h.x.com", "10.0.0.1", "A2", 1_764_115_200, 1_797_292_800),
+        &i,
+        &p,
+    );
+    assert_eq!(v.status, Status::Revoked, "{v:#?}");
+    assert!(!v.next_step.contains("R1"), "{}", v.next_step);
     // Nothing valid to fall back on: the step is the identity's alone.
     let i = ids(&format!(
         "{H}R2,,h.x.com,A2,2025-11-26,2026-03-15,CA,,Issued\n\
@@ -1895,6 +1908,8 @@ struct Version {
     deploy: &'static str,
     /// The later of notBefore and the order date.
     issued: i64,
+    /// What the records order versions by: the notBefore written, else the order date.
+    key: i64,
 }
 
 #[test]
@@ -2008,6 +2023,10 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
                         (true, Some(o)) => o,
                         (_, o) => o.map_or(not_before, |o| o.max(not_before)),
                     },
+                    key: match (no_from, ordered) {
+                        (true, Some(o)) => o,
+                        _ => not_before,
+                    },
                 });
             }
         }
@@ -2113,7 +2132,11 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
                 && w.not_before <= p.now
                 && p.now <= w.not_after
         };
-        // An outage with a valid certificate in the records: the verdict names one.
+        // An outage with a valid certificate in the records: the verdict names one (only a
+        // later one in place of a revoked certificate, whose key the earlier may share).
+        let revoked_served = served
+            .map(|(l, k)| &lineages[l].1[k])
+            .filter(|w| w.status == "Revoked");
         let valid: Vec<String> = lineages
             .iter()
             .filter(|(prefix, _)| *prefix != "D")
@@ -2122,6 +2145,7 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
                     .iter()
                     .enumerate()
                     .filter(|(_, w)| usable(w))
+                    .filter(|(_, w)| revoked_served.is_none_or(|r| w.key > r.key))
                     .map(move |(k, _)| format!("{prefix}{k}"))
             })
             .collect();
