@@ -552,6 +552,9 @@ pub struct CompareOutcome {
     pub exit_code: u8,
     /// Endpoints per finding a verdict adds (`partial_rollout`, `deployment_failed`, ...).
     pub verdict_findings: BTreeMap<&'static str, usize>,
+    /// `renewed_not_deployed` endpoints per provisioning bot of their renewal (`None`: the
+    /// records name none): one bot behind most of them is the bot to look at first.
+    pub undeployed_by_bot: BTreeMap<Option<String>, usize>,
 }
 
 impl CompareOutcome {
@@ -586,6 +589,26 @@ impl CompareOutcome {
                 .map(|(f, n)| format!("{f} {n}"))
                 .collect();
             text.push_str(&format!("  verdict findings: {}\n", found.join(", ")));
+        }
+        // Only when the records name bots: a line of "none named" says nothing.
+        if self.undeployed_by_bot.keys().any(Option::is_some) {
+            let mut bots: Vec<(&Option<String>, &usize)> = self.undeployed_by_bot.iter().collect();
+            bots.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+            let shown: Vec<String> = bots
+                .iter()
+                .take(10)
+                .map(|(bot, n)| format!("{} {n}", bot.as_deref().unwrap_or("(none named)")))
+                .collect();
+            let more = bots.len().saturating_sub(10);
+            text.push_str(&format!(
+                "  renewed_not_deployed by provisioning bot: {}{}\n",
+                shown.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            ));
         }
         text
     }
@@ -961,7 +984,12 @@ pub async fn compare(args: &ScanArgs, keep: bool) -> Result<CompareOutcome, Erro
     let mut verdicts = Vec::new();
     let mut failed = false;
     let mut verdict_findings: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let mut undeployed_by_bot: BTreeMap<Option<String>, usize> = BTreeMap::new();
     let counts = spill.read_back(|v| {
+        if v.status == Status::RenewedNotDeployed {
+            let bot = v.expected.as_ref().and_then(|e| e.provisioning_bot.clone());
+            *undeployed_by_bot.entry(bot).or_default() += 1;
+        }
         // After the rollout's annotation, so that `partial_rollout` can fail a run too.
         failed |= fail_on.verdict(&v);
         for f in &v.findings {
@@ -1010,12 +1038,42 @@ pub async fn compare(args: &ScanArgs, keep: bool) -> Result<CompareOutcome, Erro
         inventory_errors,
         exit_code: u8::from(failed),
         verdict_findings,
+        undeployed_by_bot,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_summary_names_the_bots_behind_undeployed_renewals() {
+        let mut out = CompareOutcome {
+            summary: Summary::default(),
+            counts: BTreeMap::new(),
+            verdicts: Vec::new(),
+            identities: 0,
+            records: 0,
+            inventory_errors: 0,
+            exit_code: 0,
+            verdict_findings: BTreeMap::new(),
+            undeployed_by_bot: BTreeMap::from([
+                (Some("bot-de-01".to_string()), 12),
+                (Some("bot-us-02".to_string()), 3),
+                (None, 4),
+            ]),
+        };
+        assert!(
+            out.summary_text().contains(
+                "renewed_not_deployed by provisioning bot: bot-de-01 12, (none named) 4, bot-us-02 3\n"
+            ),
+            "{}",
+            out.summary_text()
+        );
+        // Records that name no bot: nothing to say.
+        out.undeployed_by_bot = BTreeMap::from([(None, 4)]);
+        assert!(!out.summary_text().contains("by provisioning bot"));
+    }
 
     #[test]
     fn standard_input_and_output_each_serve_one_file() {
