@@ -30,7 +30,8 @@ pub enum Status {
     RenewedNotDeployed,
     /// Same, but the newer certificate is younger than the grace period.
     DeploymentPending,
-    /// The presented certificate is revoked according to the records.
+    /// The presented certificate is revoked according to the records, or to the CA's OCSP
+    /// response the server staples.
     Revoked,
     /// The presented certificate has expired.
     Expired,
