@@ -1299,6 +1299,155 @@ mod tests {
     }
 
     #[test]
+    fn generated_exports_read_back_to_the_records_they_were_written_from() {
+        // Records written as spreadsheets and platforms write them (header aliases in any
+        // order, commas, semicolons or tabs, quoting, any supported date writing, UTF-8 with
+        // or without a byte order mark, UTF-16) must read back to the same serial, expiry,
+        // names and status.
+        use time::format_description::well_known::{Rfc2822, Rfc3339};
+        use time::macros::format_description;
+        let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = |n: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % n
+        };
+        let serial_h = [
+            "Serial Number",
+            "serial",
+            "SerialNumber",
+            "Certificate Serial Number",
+        ];
+        let expiry_h = [
+            "Valid To",
+            "Expiry Date",
+            "NotAfter",
+            "Expires",
+            "Valid Until",
+            "Expires On",
+        ];
+        let names_h = [
+            "SANs",
+            "Subject Alternative Names",
+            "DNS Names",
+            "DnsNameList",
+        ];
+        let status_h = ["Status", "Certificate Status", "Cert State"];
+        let words = [
+            ("Issued", RecordStatus::Issued),
+            ("Active", RecordStatus::Issued),
+            ("In Use", RecordStatus::Issued),
+            ("Revoked", RecordStatus::Revoked),
+            ("Expired", RecordStatus::Expired),
+            ("Pending for Approver", RecordStatus::Pending),
+            ("Superseded", RecordStatus::Superseded),
+            ("Cancelled", RecordStatus::Cancelled),
+        ];
+        for round in 0..400 {
+            let delimiter = [',', ';', '\t'][next(3) as usize];
+            let columns = [
+                serial_h[next(4) as usize],
+                expiry_h[next(6) as usize],
+                names_h[next(4) as usize],
+                status_h[next(3) as usize],
+            ];
+            // Columns in any order.
+            let mut order = [0usize, 1, 2, 3];
+            for k in (1..4).rev() {
+                order.swap(k, next(k as u64 + 1) as usize);
+            }
+            // Quoted when it must be, and now and then when it need not.
+            let quote = |v: &str, anyway: bool| {
+                if v.contains([delimiter, '"', ',', '\n']) || anyway {
+                    format!("\"{}\"", v.replace('"', "\"\""))
+                } else {
+                    v.to_string()
+                }
+            };
+            let header: Vec<String> = order.iter().map(|&c| columns[c].to_string()).collect();
+            let mut text = header.join(&delimiter.to_string()) + "\n";
+            // One date writing per file, as an export has.
+            let writing = next(7);
+            let mut want = Vec::new();
+            for row in 0..1 + next(6) {
+                let serial: String = (0..8 + next(12))
+                    .map(|_| format!("{:02X}", 1 + next(255)))
+                    .collect();
+                let at = 1_780_000_000 + next(900 * 86_400) as i64;
+                let t = time::OffsetDateTime::from_unix_timestamp(at).unwrap();
+                let day = at - at.rem_euclid(86_400);
+                let (date, unix) = match writing {
+                    0 => (t.format(&Rfc3339).unwrap(), at),
+                    1 => (t.format(format_description!("[year]-[month]-[day] [hour]:[minute]:[second]")).unwrap(), at),
+                    2 => (t.format(format_description!("[month repr:short] [day padding:space] [hour]:[minute]:[second] [year] GMT")).unwrap(), at),
+                    3 => (t.format(&Rfc2822).unwrap(), at),
+                    4 => (t.format(format_description!("[day].[month].[year]")).unwrap(), day),
+                    5 => (t.format(format_description!("[day padding:none]-[month repr:short]-[year]")).unwrap(), day),
+                    _ => (t.format(format_description!("[year]/[month]/[day] [hour]:[minute]")).unwrap(), at - at.rem_euclid(60)),
+                };
+                let names: Vec<String> = (0..1 + next(3))
+                    .map(|k| format!("h{round}-{row}-{k}.example.com"))
+                    .collect();
+                let names_cell = match next(3) {
+                    0 => names.join(";"),
+                    1 => names.join(", "),
+                    _ => format!("{{{}}}", names.join(", ")),
+                };
+                let (word, status) = words[next(words.len() as u64) as usize];
+                let cells = [serial.clone(), date, names_cell, word.to_string()];
+                let anyway: Vec<bool> = (0..4).map(|_| next(4) == 0).collect();
+                let line: Vec<String> =
+                    order.iter().map(|&c| quote(&cells[c], anyway[c])).collect();
+                text.push_str(&(line.join(&delimiter.to_string()) + "\n"));
+                let mut sorted = names.clone();
+                sorted.sort();
+                want.push((
+                    serial.trim_start_matches('0').to_string(),
+                    unix,
+                    sorted,
+                    status,
+                ));
+            }
+            let bytes: Vec<u8> = match next(3) {
+                0 => text.clone().into_bytes(),
+                1 => [&b"\xEF\xBB\xBF"[..], text.as_bytes()].concat(),
+                _ => {
+                    let mut b = vec![0xFF, 0xFE];
+                    for u in text.encode_utf16() {
+                        b.extend(u.to_le_bytes());
+                    }
+                    b
+                }
+            };
+            let out = load("gen.csv", &bytes);
+            assert!(
+                out.errors.is_empty(),
+                "round {round}: {:?}\n{text}",
+                out.errors
+            );
+            let got: Vec<_> = out
+                .records
+                .iter()
+                .map(|r| {
+                    let mut names = r.names();
+                    names.sort();
+                    (
+                        r.serial
+                            .as_ref()
+                            .map(|s| s.canonical.clone())
+                            .unwrap_or_default(),
+                        r.not_after.map(|w| w.unix).unwrap_or_default(),
+                        names,
+                        r.status,
+                    )
+                })
+                .collect();
+            assert_eq!(got, want, "round {round}\n{text}");
+        }
+    }
+
+    #[test]
     fn windows_ca_and_powershell_exports_are_read() {
         // certutil -view csv on a Windows CA (a few of its columns).
         let out = load(
