@@ -1301,8 +1301,9 @@ mod tests {
     #[test]
     fn generated_exports_read_back_to_the_records_they_were_written_from() {
         // Records written as spreadsheets and platforms write them (header aliases in any
-        // order, commas, semicolons or tabs, quoting, any supported date writing, UTF-8 with
-        // or without a byte order mark, UTF-16) must read back to the same serial, expiry,
+        // order, commas, semicolons or tabs, quoting, any supported date writing, slash dates
+        // either way with the file's order settled by its first row, UTF-8 with or without a
+        // byte order mark, UTF-16) must read back to the same serial, expiry,
         // names and status.
         use time::format_description::well_known::{Rfc2822, Rfc3339};
         use time::macros::format_description;
@@ -1368,14 +1369,20 @@ mod tests {
             let header: Vec<String> = order.iter().map(|&c| columns[c].to_string()).collect();
             let mut text = header.join(&delimiter.to_string()) + "\n";
             // One date writing per file, as an export has.
-            let writing = next(7);
+            let writing = next(9);
             let mut want = Vec::new();
             for row in 0..1 + next(6) {
                 let serial: String = (0..8 + next(12))
                     .map(|_| format!("{:02X}", 1 + next(255)))
                     .collect();
-                let at = 1_780_000_000 + next(900 * 86_400) as i64;
-                let t = time::OffsetDateTime::from_unix_timestamp(at).unwrap();
+                let mut at = 1_780_000_000 + next(900 * 86_400) as i64;
+                let mut t = time::OffsetDateTime::from_unix_timestamp(at).unwrap();
+                // Slash dates read both ways until a day over 12 settles the file's order:
+                // the first row has one.
+                if row == 0 && writing >= 7 && t.day() <= 12 {
+                    at += i64::from(13 - t.day()) * 86_400;
+                    t = time::OffsetDateTime::from_unix_timestamp(at).unwrap();
+                }
                 let day = at - at.rem_euclid(86_400);
                 let (date, unix) = match writing {
                     0 => (t.format(&Rfc3339).unwrap(), at),
@@ -1384,7 +1391,10 @@ mod tests {
                     3 => (t.format(&Rfc2822).unwrap(), at),
                     4 => (t.format(format_description!("[day].[month].[year]")).unwrap(), day),
                     5 => (t.format(format_description!("[day padding:none]-[month repr:short]-[year]")).unwrap(), day),
-                    _ => (t.format(format_description!("[year]/[month]/[day] [hour]:[minute]")).unwrap(), at - at.rem_euclid(60)),
+                    6 => (t.format(format_description!("[year]/[month]/[day] [hour]:[minute]")).unwrap(), at - at.rem_euclid(60)),
+                    // A UK or Indian spreadsheet, and a US one with a 12-hour time.
+                    7 => (t.format(format_description!("[day]/[month]/[year] [hour]:[minute]")).unwrap(), at - at.rem_euclid(60)),
+                    _ => (t.format(format_description!("[month padding:none]/[day padding:none]/[year] [hour repr:12 padding:none]:[minute]:[second] [period]")).unwrap(), at),
                 };
                 let names: Vec<String> = (0..1 + next(3))
                     .map(|k| format!("h{round}-{row}-{k}.example.com"))
