@@ -37,6 +37,16 @@ impl When {
         let tol = if self.date_only { 86_400 + 1 } else { 1 };
         (self.unix - unix).abs() <= tol
     }
+
+    /// The last second the value can mean: the end of its day when only a date was given
+    /// (a notAfter written `2026-05-28` may be any time that day).
+    pub fn last_second(&self) -> i64 {
+        if self.date_only {
+            self.unix + 86_399
+        } else {
+            self.unix
+        }
+    }
 }
 
 /// Parses ISO 8601 (any fraction or offset, `+05:30` or `+0530`), `YYYY-MM-DD HH:MM:SS`

@@ -309,6 +309,13 @@ impl Record {
         }
     }
 
+    /// Whether the record's certificate has expired at `now` by its notAfter (a date-only
+    /// notAfter counts to the end of its day: not yet expired on that day); `false` without
+    /// one.
+    pub fn expired_at(&self, now: i64) -> bool {
+        self.not_after.is_some_and(|w| w.last_second() < now)
+    }
+
     /// When this version came to be, as near as the record tells: the later of notBefore and
     /// the order date. CAs backdate notBefore (an hour, or to the day's start), so a renewal
     /// ordered this morning must not look a day old to the grace period.

@@ -469,7 +469,7 @@ impl Identities {
     /// Of two versions, the one an endpoint should rather serve: one not expired before
     /// one expired (a later version can lapse first: a short-lived reissue), then the later.
     fn preferred(&self, a: usize, b: usize, now: i64) -> usize {
-        let live = |i: usize| self.records[i].not_after.is_none_or(|w| w.unix >= now);
+        let live = |i: usize| !self.records[i].expired_at(now);
         match (live(a), live(b)) {
             (true, false) => a,
             (false, true) => b,
@@ -498,7 +498,7 @@ impl Identities {
                 let dropped = !r.covers(host)
                     && self.records[ri].covers(host)
                     && self.eligible(k, now)
-                    && r.not_after.is_none_or(|w| w.unix >= now);
+                    && !r.expired_at(now);
                 ((blocked && r.covers(host)) || dropped) && self.is_newer(k, ri)
             })
             .reduce(|a, b| if self.is_newer(b, a) { b } else { a })
@@ -542,7 +542,7 @@ impl Identities {
                 .copied()
                 .filter(move |&i| self.eligible(i, now))
         };
-        let live = |i: &usize| self.records[*i].not_after.is_none_or(|w| w.unix >= now);
+        let live = |i: &usize| !self.records[*i].expired_at(now);
         if let Some(h) = host {
             let covering = || eligible().filter(move |&i| self.records[i].covers(h));
             if let Some(i) = covering().find(live).or_else(|| covering().next()) {
@@ -635,7 +635,7 @@ impl Identities {
                 let r = &self.records[i];
                 self.eligible(i, now)
                     && r.covers(host)
-                    && r.not_after.is_none_or(|w| w.unix >= now)
+                    && !r.expired_at(now)
                     && r.serial_hex() != Some(served)
             })
             .reduce(|a, b| if self.is_newer(b, a) { b } else { a })

@@ -492,9 +492,7 @@ fn judge(
             // A later version that has expired is nothing to deploy. When the served one has
             // expired too, the identity needs a new certificate, not the provisioning bot;
             // when it has not (a short-lived later version), what is served is what is valid.
-            if let Some(ei) =
-                renewal.filter(|&ei| ids.records[ei].not_after.is_some_and(|w| w.unix < p.now))
-            {
+            if let Some(ei) = renewal.filter(|&ei| ids.records[ei].expired_at(p.now)) {
                 renewal = None;
                 if expired {
                     lapsed = Some(ei);

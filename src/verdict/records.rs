@@ -193,7 +193,7 @@ fn identity_row(
                         .is_none();
                 if !beside {
                     stale.push(format!("{at} (serial {})", s.canonical));
-                    stale_expired |= ids.records[m].not_after.is_some_and(|w| w.unix < p.now);
+                    stale_expired |= ids.records[m].expired_at(p.now);
                 }
             }
         }
@@ -204,7 +204,7 @@ fn identity_row(
         findings.push("newest_ambiguous");
         next = "Versions tie on dates and no renewal link orders them: confirm in the CLM which is the newest (or export issue dates or renewal links).".into();
     }
-    let left = e.not_after.map(|w| w.unix - p.now);
+    let left = e.not_after.map(|w| w.last_second() - p.now);
     // A later version that cannot be deployed (revoked, cancelled, pending, not valid yet):
     // named, as on the endpoints' rows, instead of "no renewal".
     let in_window = matches!(left, Some(l) if l <= p.renewal_window_secs);

@@ -1836,6 +1836,43 @@ fn the_records_report_names_a_newest_certificate_served_with_a_broken_chain() {
 }
 
 #[test]
+fn a_date_only_expiry_lasts_to_the_end_of_its_day() {
+    // Now is 2026-05-28T20:26:40Z. R1's export says only that it expires on 2026-05-28:
+    // it may still be valid, and is not yet "expired" (nor is its renewal nothing to deploy).
+    let p = policy();
+    let i = ids(&format!(
+        "{H}R0,,h.x.com,A0,2025-05-01,2026-05-01,CA,,Issued\n\
+         R1,,h.x.com,A1,2025-05-20,2026-05-28,CA,,Issued\n"
+    ));
+    let rows = identity_rows(&i, &Serving::default(), &p);
+    assert!(
+        !rows[0].findings.contains("newest_expired"),
+        "{:?}",
+        rows[0]
+    );
+    assert!(
+        rows[0].findings.contains("expiring_no_renewal"),
+        "{:?}",
+        rows[0]
+    );
+    // An endpoint still on R0 (expired) is told to deploy R1 at once, not to renew.
+    let (v, _) = judge_one(
+        presenting("h.x.com", "10.0.0.1", "A0", 1_746_057_600, 1_777_593_600),
+        &i,
+        &p,
+    );
+    assert_eq!(v.status, Status::RenewedNotDeployed, "{v:#?}");
+    assert!(v.next_step.starts_with(OUTAGE_FIRST), "{}", v.next_step);
+    // The day after, it has expired.
+    let later = Policy {
+        now: p.now + 86_400,
+        ..p
+    };
+    let rows = identity_rows(&i, &Serving::default(), &later);
+    assert!(rows[0].findings.contains("newest_expired"), "{:?}", rows[0]);
+}
+
+#[test]
 fn another_sites_certificate_marked_replaced_is_a_binding_fault() {
     // D1 is d.x.com's, replaced by a successor the export lacks; served for h.x.com it
     // is bound wrongly, and h.x.com's own certificate is what to bind.
