@@ -192,6 +192,8 @@ pub const RECORDS_COLUMNS: &[&str] = &[
     "findings",
     "next_step",
     "identity_id",
+    "owner",
+    "provisioning_bot",
 ];
 
 /// Makes an identity row spreadsheet-safe.
@@ -208,5 +210,7 @@ pub fn safe_identity_row(r: &IdentityRow) -> IdentityRow {
         findings: r.findings.clone(),
         next_step: r.next_step.clone(),
         identity_id: cell(&r.identity_id),
+        owner: cell(&r.owner),
+        provisioning_bot: cell(&r.provisioning_bot),
     }
 }

@@ -41,8 +41,15 @@ pub struct IdentityRow {
     /// What to do next.
     pub next_step: String,
     /// The platform's id for the certificate across its renewals, when the records give one
-    /// (of the newest version, else of any). Last, as it came later.
+    /// (of the newest version, else of any). After the first columns, as it came later.
     pub identity_id: String,
+    /// Who owns the certificate, as the records say (of the version shown, else of any).
+    #[serde(default)]
+    pub owner: String,
+    /// The provisioning bot that deploys it (of the version shown, else of any): where to
+    /// look when its deployment is missing.
+    #[serde(default)]
+    pub provisioning_bot: String,
 }
 
 /// Summarises identities against where their certificates were seen, sorted by names.
@@ -105,11 +112,17 @@ fn identity_row(
     let members = &ids.members[id];
     let serving = &serving_all.served;
     let (shown, eligible) = shown_version(ids, id, p.now)?;
-    let identity_id = std::iter::once(shown)
-        .chain(members.iter().copied())
-        .find_map(|m| ids.records[m].identity_id.as_deref())
-        .unwrap_or_default()
-        .to_string();
+    // The shown version's, else any version's: an export may fill them on one row only.
+    let first_of = |field: fn(&Record) -> Option<&str>| {
+        std::iter::once(shown)
+            .chain(members.iter().copied())
+            .find_map(|m| field(&ids.records[m]))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let identity_id = first_of(|r| r.identity_id.as_deref());
+    let owner = first_of(|r| r.owner.as_deref());
+    let provisioning_bot = first_of(|r| r.provisioning_bot.as_deref());
     if !eligible {
         // No eligible version: the identity still gets its row, so nothing in the records
         // goes unreported.
@@ -152,6 +165,8 @@ fn identity_row(
                 }
             ),
             identity_id,
+            owner,
+            provisioning_bot,
         });
     }
     let newest = shown;
@@ -365,5 +380,7 @@ fn identity_row(
         findings: findings.join(";"),
         next_step: next,
         identity_id,
+        owner,
+        provisioning_bot,
     })
 }

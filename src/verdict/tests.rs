@@ -1873,6 +1873,21 @@ fn a_date_only_expiry_lasts_to_the_end_of_its_day() {
 }
 
 #[test]
+fn the_records_report_says_who_owns_and_deploys_each_certificate() {
+    // The owner is on the old row only, the bot on the renewal's: each is found.
+    let i = ids(
+        "Certificate ID,SANs,Serial,Valid From,Valid To,Status,Owner,Provisioning Bot\n\
+         R0,h.x.com,A0,2025-06-01,2026-06-01,Issued,web-team,\n\
+         R1,h.x.com,A1,2026-04-01,2027-04-01,Issued,,bot-eu-1\n",
+    );
+    let rows = identity_rows(&i, &Serving::default(), &policy());
+    assert_eq!(
+        (rows[0].owner.as_str(), rows[0].provisioning_bot.as_str()),
+        ("web-team", "bot-eu-1")
+    );
+}
+
+#[test]
 fn another_sites_certificate_marked_replaced_is_a_binding_fault() {
     // D1 is d.x.com's, replaced by a successor the export lacks; served for h.x.com it
     // is bound wrongly, and h.x.com's own certificate is what to bind.
