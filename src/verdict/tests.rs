@@ -1998,7 +1998,7 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
     for seed in 1..=3000u64 {
         let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
         let mut csv = String::from(
-            "Certificate ID,SANs,Serial,Valid From,Valid To,Issuer,Status,Deployment Status,Renewal Of,Order Date\n",
+            "Certificate ID,SANs,Serial,Valid From,Valid To,Issuer,Status,Deployment Status,Renewal Of,Order Date,Deployment Endpoints\n",
         );
         // The name's own certificates (R0, R1, ...) and, in a third of the scenarios, a
         // wildcard's (W0, ...) that covers it too: two identities of one name.
@@ -2043,6 +2043,16 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
                     _ => String::new(),
                 };
                 let deploy = rng.pick(&deploys);
+                // A third of the records have a status per deployment endpoint (as TLS
+                // Protect Cloud's instances): this endpoint's first, another port's after it,
+                // which must not count here.
+                let (deploy_cell, targets) = match (*prefix, rng.below(3)) {
+                    ("R", 0) if !deploy.is_empty() => {
+                        let other = rng.pick(&deploys[2..]);
+                        (format!("{deploy};{other}"), "h.x.com:443;h.x.com:8443")
+                    }
+                    _ => (deploy.to_string(), ""),
+                };
                 // Half the records have an order date, up to two days after the notBefore
                 // (CAs backdate it): the grace period counts from the later of the two. A
                 // third of those valid already write no notBefore at all, as CERTInext's
@@ -2056,7 +2066,7 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
                     false => ordered,
                 };
                 csv.push_str(&format!(
-                    "{prefix}{k},{names},{serial},{},{},CA,{status},{deploy},{link},{}\n",
+                    "{prefix}{k},{names},{serial},{},{},CA,{status},{deploy_cell},{link},{},{targets}\n",
                     if no_from {
                         String::new()
                     } else {
