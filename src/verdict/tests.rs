@@ -1962,6 +1962,10 @@ struct Version {
     issued: i64,
     /// What the records order versions by: the notBefore written, else the order date.
     key: i64,
+    /// The validity the records give: the certificate's own, or whole days in an export
+    /// that writes dates only (from the start of notBefore's day to the end of notAfter's).
+    valid_from: i64,
+    valid_until: i64,
 }
 
 #[test]
@@ -2011,6 +2015,10 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
         if rng.below(4) == 0 {
             lineages.push(("D", Vec::new()));
         }
+        // A quarter of the exports write dates without a time (DigiCert's valid_till,
+        // spreadsheets), and then no order dates: versions start on distinct days.
+        let dated = rng.below(4) == 0;
+        let day_of = |t: i64| t - t.rem_euclid(DAY);
         for (l, (prefix, versions)) in lineages.iter_mut().enumerate() {
             let n = 1 + rng.below(if *prefix == "R" { 4 } else { 2 }) as usize;
             // Issue dates at least a day apart, so that dates alone order every pair;
@@ -2030,7 +2038,10 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
                 if k > 0 && rng.below(3) == 0 && recent > start {
                     start = recent;
                 }
-                let not_before = start + rng.below(DAY as u64 / 2) as i64;
+                let not_before = match dated {
+                    true => start,
+                    false => start + rng.below(DAY as u64 / 2) as i64,
+                };
                 let not_after = not_before + DAY * (7 + rng.below(400) as i64);
                 let status = rng.pick(&statuses);
                 let serial = format!("{:X}", 0xA000 + seed * 16 + (l * 8 + k) as u64);
@@ -2058,9 +2069,13 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
                 // third of those valid already write no notBefore at all, as CERTInext's
                 // orders report (expiry and order date only), ordered within half a day
                 // before issuance, so that order dates still order the versions.
-                let ordered =
-                    (rng.below(2) == 0).then(|| not_before + rng.below(2 * DAY as u64) as i64);
-                let no_from = not_before <= p.now && rng.below(3) == 0;
+                let ordered = (!dated && rng.below(2) == 0)
+                    .then(|| not_before + rng.below(2 * DAY as u64) as i64);
+                let no_from = !dated && not_before <= p.now && rng.below(3) == 0;
+                let written = |t: i64| match dated {
+                    true => rfc3339_unix(t)[..10].to_string(),
+                    false => rfc3339_unix(t),
+                };
                 let ordered = match no_from {
                     true => Some(not_before - rng.below(DAY as u64 / 2) as i64),
                     false => ordered,
@@ -2070,9 +2085,9 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
                     if no_from {
                         String::new()
                     } else {
-                        rfc3339_unix(not_before)
+                        written(not_before)
                     },
-                    rfc3339_unix(not_after),
+                    written(not_after),
                     ordered.map(rfc3339_unix).unwrap_or_default(),
                 ));
                 versions.push(Version {
@@ -2081,13 +2096,25 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
                     not_after,
                     status,
                     deploy,
-                    issued: match (no_from, ordered) {
-                        (true, Some(o)) => o,
-                        (_, o) => o.map_or(not_before, |o| o.max(not_before)),
+                    issued: match (dated, no_from, ordered) {
+                        (true, ..) => day_of(not_before),
+                        (_, true, Some(o)) => o,
+                        (_, _, o) => o.map_or(not_before, |o| o.max(not_before)),
                     },
-                    key: match (no_from, ordered) {
-                        (true, Some(o)) => o,
+                    key: match (dated, no_from, ordered) {
+                        (true, ..) => day_of(not_before),
+                        (_, true, Some(o)) => o,
                         _ => not_before,
+                    },
+                    valid_from: if dated {
+                        day_of(not_before)
+                    } else {
+                        not_before
+                    },
+                    valid_until: if dated {
+                        day_of(not_after) + DAY - 1
+                    } else {
+                        not_after
                     },
                 });
             }
@@ -2191,8 +2218,8 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
         // now by its dates (an export's "Expired" may be stale; its dates decide).
         let usable = |w: &Version| {
             matches!(w.status, "Issued" | "Expired")
-                && w.not_before <= p.now
-                && p.now <= w.not_after
+                && w.valid_from <= p.now
+                && p.now <= w.valid_until
         };
         // An outage with a valid certificate in the records: the verdict names one (only a
         // later one in place of a revoked certificate, whose key the earlier may share).
@@ -2206,7 +2233,7 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
                 versions
                     .iter()
                     .enumerate()
-                    .filter(|(_, w)| usable(w))
+                    .filter(|(_, w)| usable(w) && w.serial != serial)
                     .filter(|(_, w)| revoked_served.is_none_or(|r| w.key > r.key))
                     .map(move |(k, _)| format!("{prefix}{k}"))
             })
