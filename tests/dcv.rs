@@ -1021,7 +1021,7 @@ fn wait_checks_again_while_a_domain_is_not_ready_and_keeps_the_last_answer() {
     // standard input each time, then exit 1 as the last run said.
     use std::io::Write;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_certsweep"))
-        .args(["dcv", "--quiet", "--domains", "-", "--wait", "1s"])
+        .args(["dcv", "--quiet", "--domains", "-", "--wait", "3s"])
         .stdin(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -1035,8 +1035,9 @@ fn wait_checks_again_while_a_domain_is_not_ready_and_keeps_the_last_answer() {
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
+    // At least once more, however slow the machine (a run takes milliseconds here).
     let again = stderr.matches("not ready; running again in").count();
-    assert!(again >= 2, "{stderr}");
+    assert!(again >= 1, "{stderr}");
     // Every run read the domain (kept from standard input): none found the input empty.
     assert!(!stderr.contains("names none"), "{stderr}");
     // And what it says of a bad line names standard input, as without --wait.
