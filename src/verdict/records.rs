@@ -187,6 +187,9 @@ fn identity_row(
         }
     }
     let mut stale = Vec::new();
+    // The first endpoint left with an older version, for what the records say of the
+    // deployment there.
+    let mut first_stale: Option<&str> = None;
     // Some endpoint serves an older version that has expired: an outage, no grace.
     let mut stale_expired = false;
     for &m in members {
@@ -208,6 +211,7 @@ fn identity_row(
                         .is_none();
                 if !beside {
                     stale.push(format!("{at} (serial {})", s.canonical));
+                    first_stale.get_or_insert(at.as_str());
                     stale_expired |= ids.records[m].expired_at(p.now);
                 }
             }
@@ -262,17 +266,22 @@ fn identity_row(
         0
     };
     let issued = e.issued_at();
+    // What the records say about the renewal's deployment where it is missing: with a
+    // status per endpoint, that of an endpoint left with an older version (the record's
+    // merged one would call a deployment failed there because it failed elsewhere).
+    let deployment = match first_stale.map(place_host_port) {
+        Some((host, Some(port))) => e.deployment_at(host, port),
+        _ => (e.deploy_status, e.deploy_status_raw.as_deref()),
+    };
     // As the endpoints' verdicts say (deployment_pending): too early to call it failed.
     let young = issued.filter(|&t| {
         renewed
             && !stale.is_empty()
             && !stale_expired
             && t > p.now - p.grace_secs
-            && deployment_may_be_running(e.deploy_status)
+            && deployment_may_be_running(deployment.0)
     });
-    // What the records say about the renewal's deployment, where it is missing.
-    let said = deployment_said(e, (e.deploy_status, e.deploy_status_raw.as_deref()), p)
-        .filter(|_| young.is_none());
+    let said = deployment_said(e, deployment, p).filter(|_| young.is_none());
     if deployed.is_empty() && scanned == 0 && stale.is_empty() {
         // Seen nowhere because looked for nowhere: no advice about provisioning.
         findings.push("not_scanned");

@@ -805,6 +805,39 @@ fn an_export_with_a_status_per_endpoint_tells_each_endpoint_its_own() {
 }
 
 #[test]
+fn the_records_report_tells_a_missing_renewal_by_the_status_of_the_endpoint_left_behind() {
+    // The renewal failed on b.x.com:8443 and was deployed to a.x.com:443, where the old
+    // version is still served: the records report speaks of a.x.com's deployment (said
+    // done, yet the old one is served), not of b.x.com's failure.
+    let i = ids(r#"[
+        {"certificateId": "A", "serialNumber": "01", "managedCertificateId": "M",
+         "validityStart": "2025-06-01", "validityEnd": "2026-06-20",
+         "subjectAlternativeNamesByType": {"dNSName": ["a.x.com", "b.x.com"]}},
+        {"certificateId": "B", "serialNumber": "02", "managedCertificateId": "M",
+         "validityStart": "2026-04-01", "validityEnd": "2027-04-01",
+         "subjectAlternativeNamesByType": {"dNSName": ["a.x.com", "b.x.com"]},
+         "instances": [
+           {"hostname": "a.x.com", "port": 443, "deploymentStatus": "DEPLOYED"},
+           {"hostname": "b.x.com", "port": 8443, "deploymentStatus": "FAILED"}]}
+    ]"#);
+    let p = policy();
+    let mut serving = Serving::default();
+    let o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_781_913_600);
+    serving.note(&judge_one(o, &i, &p).0);
+    let rows = identity_rows(&i, &serving, &p);
+    assert!(
+        rows[0].findings.contains("records_say_deployed"),
+        "{:?}",
+        rows[0]
+    );
+    assert!(
+        !rows[0].findings.contains("deployment_failed"),
+        "{:?}",
+        rows[0]
+    );
+}
+
+#[test]
 fn a_status_per_endpoint_is_outdated_only_where_the_failed_endpoint_was_scanned() {
     let i = ids(r#"[
         {"certificateId": "B", "serialNumber": "02",
