@@ -186,7 +186,7 @@ pub fn judge_one(o: Box<Observation>, ids: &Identities, p: &Policy) -> (Verdict,
     if let Some(twin) = twin {
         let (mut v2, matched2, expected2) = judge(twin, ids, p);
         serves_expected &= expected2.is_some() && matched2 == expected2;
-        if v2.status < v.status {
+        if urgency(v2.status) < urgency(v.status) {
             std::mem::swap(&mut v, &mut v2);
         }
         // `v` decides; `v2` is the other certificate's verdict.
@@ -215,6 +215,20 @@ pub fn judge_one(o: Box<Observation>, ids: &Identities, p: &Policy) -> (Verdict,
         }
     }
     (v, serves_expected)
+}
+
+/// Which of an endpoint's two certificates' statuses speaks for it (lower first): the
+/// precedence order, except that a renewal still within its grace period waits behind
+/// anything the other certificate needs done now. Alone, `deployment_pending` never meets
+/// an expired or revoked certificate (no grace for an outage); across two, it would have
+/// told the endpoint to wait while one key type's clients were refused.
+fn urgency(s: Status) -> usize {
+    let place = |s: Status| 2 * Status::ALL.iter().position(|&x| x == s).unwrap_or(0);
+    match s {
+        // Between `untrusted` and `expiring_soon`.
+        Status::DeploymentPending => place(Status::ExpiringSoon) - 1,
+        _ => place(s),
+    }
 }
 
 /// `o` seen from its other key type's certificate, when a second look got a different one:
@@ -517,14 +531,18 @@ fn judge(
                 names_renewal = true;
                 let e = &ids.records[ei];
                 let issued = e.issued_at().unwrap_or(i64::MIN);
-                // No grace for an outage: once the served certificate has expired, clients
-                // fail now, whatever provisioning may still be doing; none either once the
-                // records say the deployment ended.
+                // No grace for an outage: once the served certificate has expired or been
+                // revoked, clients fail now (those that check revocation, for the latter),
+                // whatever provisioning may still be doing; none either once the records
+                // say the deployment ended.
+                let revoked_now =
+                    r.status == RecordStatus::Revoked || o.findings.contains(&Finding::OcspRevoked);
                 // The endpoint's own deployment status when the export gives one per
                 // endpoint, else the renewal's.
                 let deployment = e.deployment_at(&host, o.port);
                 let young = issued > p.now - p.grace_secs
                     && !expired
+                    && !revoked_now
                     && deployment_may_be_running(deployment.0);
                 let exp_txt = format!(
                     "serial {} (record {}, valid until {})",
@@ -570,6 +588,8 @@ fn judge(
                     }
                     if expired {
                         next = format!("{OUTAGE_FIRST}{next}");
+                    } else if revoked_now {
+                        next = format!("{REVOKED_FIRST}{next}");
                     }
                 }
                 // A second certificate is judged on its own (`judge_one`) and named there.
@@ -1069,6 +1089,9 @@ fn stapling_fault(o: &Observation) -> Option<(String, &'static str)> {
 /// How the next step of an endpoint whose expired certificate has a renewal begins.
 const OUTAGE_FIRST: &str =
     "The served certificate has expired, so clients fail now: deploy the renewal at once. ";
+
+/// How the next step of an endpoint whose revoked certificate has a renewal begins.
+const REVOKED_FIRST: &str = "The served certificate is revoked, so clients that check revocation fail now: deploy the renewal at once. ";
 
 /// Whether a deployment status leaves waiting for provisioning right: a failed, rolled back
 /// or finished deployment will not bring the renewal anywhere by itself.

@@ -91,11 +91,10 @@ impl Rollout {
                 .iter()
                 .any(|f| DEPLOYMENT_SAID.contains(&f.as_str()));
             if v.status == Status::RenewedNotDeployed && !said {
-                let outage = if v.next_step.starts_with(OUTAGE_FIRST) {
-                    OUTAGE_FIRST
-                } else {
-                    ""
-                };
+                let outage = [OUTAGE_FIRST, REVOKED_FIRST]
+                    .into_iter()
+                    .find(|first| v.next_step.starts_with(first))
+                    .unwrap_or("");
                 let node = v
                     .observation
                     .ip

@@ -2344,7 +2344,8 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
                     assert!(!versions[ei + 1..].iter().any(usable), "{why}");
                 }
                 // Within the grace period the deployment may still be running, unless the
-                // served certificate has expired or the records say it ended.
+                // served certificate has expired or is revoked (clients fail now) or the
+                // records say it ended.
                 let renewal = ei.filter(|_| !has("successor_not_in_records"));
                 if let Some(e) = renewal.and_then(|ei| versions.get(ei)) {
                     let young = p.now - e.issued < p.grace_secs;
@@ -2352,7 +2353,7 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
                         matches!(e.deploy, "Deployed" | "Deployment Failed" | "Rolled back");
                     assert_eq!(
                         v.status == Status::DeploymentPending,
-                        young && !expired && !ended,
+                        young && !expired && m.status != "Revoked" && !ended,
                         "{why}"
                     );
                 }
@@ -2423,6 +2424,49 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
             "{want} never reached: {reached:?}"
         );
     }
+}
+
+#[test]
+fn a_revoked_certificate_gets_no_grace_and_outweighs_a_pending_renewal_beside_it() {
+    // Now is 2026-05-28T20:26:40Z; R2 renews R0 and was issued today.
+    let p = policy();
+    let csv = "Certificate ID,SANs,Serial,Valid From,Valid To,Issuer,Status,Key Type\n\
+               R0,h.x.com,C0,2025-12-20,2026-12-14,CA,Issued,RSA\n\
+               R1,h.x.com,C1,2026-03-18,2026-10-22,CA,Revoked,EC\n\
+               R2,h.x.com,C2,2026-05-28T20:00:00Z,2027-07-02,CA,Issued,RSA\n";
+    // Serving R0 revoked instead: clients that check revocation fail now, so the renewal
+    // is owed at once, not after the grace period.
+    let revoked_old = csv.replace(
+        "R0,h.x.com,C0,2025-12-20,2026-12-14,CA,Issued",
+        "R0,h.x.com,C0,2025-12-20,2026-12-14,CA,Revoked",
+    );
+    assert_ne!(revoked_old, csv);
+    let i = ids(&revoked_old);
+    let o = presenting("h.x.com", "10.0.0.1", "C0", 1_766_188_800, 1_797_206_400);
+    let (v, _) = judge_one(o.clone(), &i, &p);
+    assert_eq!(v.status, Status::RenewedNotDeployed, "{v:#?}");
+    assert!(v.next_step.starts_with(REVOKED_FIRST), "{}", v.next_step);
+    // RSA clients get R0 (its renewal R2 pending), ECDSA clients the revoked R1: the
+    // endpoint is revoked, not "wait for provisioning".
+    let i = ids(csv);
+    let mut o = o;
+    let mut c1 = presenting("h.x.com", "10.0.0.1", "C1", 1_773_792_000, 1_792_627_200)
+        .cert
+        .expect("a certificate");
+    c1.key_type = "EC".into();
+    if let Some(c) = o.cert.as_mut() {
+        c.key_type = "RSA".into();
+    }
+    o.other_key = Some(Box::new(OtherKey {
+        offered: KeyFamily::Ecdsa,
+        cert: Some(c1),
+        findings: Vec::new(),
+        trust_detail: None,
+        error: None,
+    }));
+    let (v, _) = judge_one(o, &i, &p);
+    assert_eq!(v.status, Status::Revoked, "{v:#?}");
+    assert!(v.detail.ends_with(": deployment_pending."), "{}", v.detail);
 }
 
 #[test]
@@ -2504,12 +2548,15 @@ fn generated_servers_with_one_certificate_per_key_type_are_judged_by_their_kind(
         };
         // What the server holds: at most one usable version of each key type, valid
         // beyond the renewal window (so that expiry says nothing here).
+        // Now and then a server left with anything of its key types: an expired or a
+        // revoked certificate too (then only what it must never be called is checked).
+        let broken = rng.below(5) == 0;
         let holdable = |rsa: bool| -> Vec<usize> {
             (0..versions.len())
                 .filter(|&k| {
                     versions[k].4 == rsa
-                        && usable(k)
-                        && versions[k].2 - p.now > p.renewal_window_secs
+                        && versions[k].1 <= p.now
+                        && (broken || usable(k) && versions[k].2 - p.now > p.renewal_window_secs)
                 })
                 .collect()
         };
@@ -2537,8 +2584,16 @@ fn generated_servers_with_one_certificate_per_key_type_are_judged_by_their_kind(
             }
             c
         };
+        // The trust judge's word on an expired certificate.
+        let expired_finding = |k: usize| {
+            (versions[k].2 < p.now)
+                .then_some(Finding::Expired)
+                .into_iter()
+                .collect::<Vec<_>>()
+        };
         let mut o = presenting("h.x.com", "10.0.0.1", "0", 0, 0);
         o.cert = Some(cert_of(first));
+        o.findings = expired_finding(first);
         let offered = if versions[first].4 {
             KeyFamily::Ecdsa
         } else {
@@ -2547,7 +2602,7 @@ fn generated_servers_with_one_certificate_per_key_type_are_judged_by_their_kind(
         o.other_key = Some(Box::new(OtherKey {
             offered,
             cert: second.map(cert_of),
-            findings: Vec::new(),
+            findings: second.map(expired_finding).unwrap_or_default(),
             trust_detail: None,
             error: match second {
                 Some(_) => None,
@@ -2561,6 +2616,20 @@ fn generated_servers_with_one_certificate_per_key_type_are_judged_by_their_kind(
         let (v, _) = judge_one(o, &i, &p);
         *reached.entry(v.status.as_str().to_string()).or_default() += 1;
         let why = format!("seed {seed}: holds {first} and {second:?}\n{csv}-> {v:#?}");
+        if broken {
+            // A client gets an expired or revoked certificate: never "current".
+            let bad = |k: usize| versions[k].2 < p.now || versions[k].3 == "Revoked";
+            if bad(first) || second.is_some_and(bad) {
+                assert!(
+                    matches!(
+                        v.status,
+                        Status::RenewedNotDeployed | Status::Revoked | Status::Expired
+                    ),
+                    "{why}"
+                );
+            }
+            continue;
+        }
         let later = |k: usize, same_kind: bool| {
             (k + 1..versions.len())
                 .any(|j| usable(j) && (!same_kind || versions[j].4 == versions[k].4))
