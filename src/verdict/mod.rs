@@ -740,6 +740,19 @@ fn judge(
             next = "Deploy a valid certificate for this name (reissue it; after a keyCompromise revocation, with a new key), reload the service, then verify again; record the revocation in the CLM.".into();
         } else {
             detail.push_str(&format!(" {said}"));
+            if matched.is_none() {
+                // In no record: importing it or keeping it (as for a certificate ahead of
+                // the records) is no longer the question.
+                next = match expected_idx.map(|i| &ids.records[i]) {
+                    Some(e) => format!(
+                        "Replace it now, the CA revoked it: deploy the managed certificate (record {}; re-run provisioning for it), reload the service, then verify again.",
+                        e.record_id
+                    ),
+                    None => format!(
+                        "Replace it now, the CA revoked it: order a certificate for {host} (after a keyCompromise revocation, with a new key), import it into the CLM (discovery) with an owner, deploy it, then verify again."
+                    ),
+                };
+            }
         }
     }
     if expired {
@@ -907,7 +920,11 @@ fn judge(
     let revoked = statuses.contains(&Status::Revoked);
     let fallback = ids
         .valid_for_host(&host, &c.serial, p.now)
-        .filter(|&k| !revoked || matched.is_some_and(|(ri, _)| ids.is_newer(k, ri)));
+        .filter(|&k| match matched {
+            // Another certificate than the records' versions of it: any managed one.
+            None => true,
+            Some((ri, _)) => !revoked || ids.is_newer(k, ri),
+        });
     if (expired || revoked) && !names_renewal {
         if let Some(k) = fallback {
             let k = &ids.records[k];

@@ -2189,7 +2189,14 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
             o
         };
         let (serial, nb, na, served) = pick(&mut rng);
-        let (v, serves) = judge_one(observe("10.0.0.1", &serial, nb, na), &i, &p);
+        // Now and then the server staples the CA's word that its certificate is revoked,
+        // whatever the records say.
+        let ocsp_revoked = rng.below(10) == 0;
+        let mut first = observe("10.0.0.1", &serial, nb, na);
+        if ocsp_revoked {
+            first.findings.push(Finding::OcspRevoked);
+        }
+        let (v, serves) = judge_one(first, &i, &p);
         // Other members of the name's load balancer serve what they serve; a partial
         // rollout is told where, and only where, another member serves this one's
         // expected certificate as its own expected one.
@@ -2258,7 +2265,7 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
         // later one in place of a revoked certificate, whose key the earlier may share).
         let revoked_served = served
             .map(|(l, k)| &lineages[l].1[k])
-            .filter(|w| w.status == "Revoked");
+            .filter(|w| w.status == "Revoked" || ocsp_revoked);
         let valid: Vec<String> = lineages
             .iter()
             .filter(|(prefix, _)| *prefix != "D")
@@ -2282,9 +2289,13 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
         let Some((l, served)) = served else {
             assert_eq!(v.matched, None, "{why}");
             assert!(
-                matches!(v.status, Status::Unmanaged | Status::Expired),
+                matches!(v.status, Status::Unmanaged | Status::Expired)
+                    || (v.status == Status::Revoked && ocsp_revoked),
                 "{why}"
             );
+            if ocsp_revoked {
+                assert!(v.next_step.contains("revoked"), "{why}");
+            }
             continue;
         };
         let (prefix, versions) = &lineages[l];
@@ -2353,7 +2364,7 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
                         matches!(e.deploy, "Deployed" | "Deployment Failed" | "Rolled back");
                     assert_eq!(
                         v.status == Status::DeploymentPending,
-                        young && !expired && m.status != "Revoked" && !ended,
+                        young && !expired && m.status != "Revoked" && !ocsp_revoked && !ended,
                         "{why}"
                     );
                 }
@@ -2366,7 +2377,7 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
             Status::ExpiringSoon => {
                 assert!(!expired && na - p.now <= p.renewal_window_secs, "{why}");
             }
-            Status::Revoked => assert_eq!(m.status, "Revoked", "{why}"),
+            Status::Revoked => assert!(m.status == "Revoked" || ocsp_revoked, "{why}"),
             Status::Expired => assert!(expired, "{why}"),
             // Deployed before its notBefore.
             Status::Untrusted => assert!(nb > p.now, "{why}"),
@@ -2381,8 +2392,12 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
                 "{why}"
             );
         }
-        if m.status == "Revoked" {
+        if m.status == "Revoked" || ocsp_revoked {
             assert!(has("revoked"), "{why}");
+            assert!(
+                matches!(v.status, Status::RenewedNotDeployed | Status::Revoked),
+                "{why}"
+            );
         }
         // The records report shows each identity's version valid today, and the endpoint
         // where it stands: serving it, or serving an older one.
@@ -2467,6 +2482,25 @@ fn a_revoked_certificate_gets_no_grace_and_outweighs_a_pending_renewal_beside_it
     let (v, _) = judge_one(o, &i, &p);
     assert_eq!(v.status, Status::Revoked, "{v:#?}");
     assert!(v.detail.ends_with(": deployment_pending."), "{}", v.detail);
+}
+
+#[test]
+fn a_certificate_in_no_record_that_the_ca_revoked_is_to_be_replaced_not_imported() {
+    let i = ids(&format!(
+        "{H}R0,,h.x.com,A0,2026-01-01,2027-01-01,CA,,Issued\n"
+    ));
+    let mut o = presenting("h.x.com", "10.0.0.1", "FF01", 1_767_225_600, 1_798_761_600);
+    o.findings.push(Finding::OcspRevoked);
+    let (v, _) = judge_one(o, &i, &policy());
+    assert_eq!(v.status, Status::Revoked, "{v:#?}");
+    assert!(
+        v.next_step.starts_with(
+            "Replace it now, the CA revoked it: deploy the managed certificate (record R0;"
+        ),
+        "{}",
+        v.next_step
+    );
+    assert!(!v.next_step.contains("import it"), "{}", v.next_step);
 }
 
 #[test]
