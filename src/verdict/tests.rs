@@ -2192,9 +2192,14 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
         // Now and then the server staples the CA's word that its certificate is revoked,
         // whatever the records say.
         let ocsp_revoked = rng.below(10) == 0;
+        // And now and then it sends only the leaf (no intermediate): clients refuse it.
+        let broken_chain = rng.below(10) == 0;
         let mut first = observe("10.0.0.1", &serial, nb, na);
         if ocsp_revoked {
             first.findings.push(Finding::OcspRevoked);
+        }
+        if broken_chain {
+            first.findings.push(Finding::IncompleteChain);
         }
         let (v, serves) = judge_one(first, &i, &p);
         // Other members of the name's load balancer serve what they serve; a partial
@@ -2240,6 +2245,18 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
             }
         }
         let why = format!("seed {seed}: served {serial}\n{csv}-> {v:#?}");
+        if broken_chain {
+            // Clients refuse the chain: whatever else holds, never "current" or merely
+            // "expiring", and said.
+            assert!(
+                !matches!(v.status, Status::Current | Status::ExpiringSoon),
+                "{why}"
+            );
+            assert!(v.findings.iter().any(|f| f == "incomplete_chain"), "{why}");
+            if v.status == Status::Untrusted {
+                assert!(v.next_step.contains("full chain"), "{why}");
+            }
+        }
         for f in v.findings.iter().chain([&v.status.as_str().to_string()]) {
             *reached.entry(f.clone()).or_default() += 1;
         }
@@ -2379,8 +2396,8 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
             }
             Status::Revoked => assert!(m.status == "Revoked" || ocsp_revoked, "{why}"),
             Status::Expired => assert!(expired, "{why}"),
-            // Deployed before its notBefore.
-            Status::Untrusted => assert!(nb > p.now, "{why}"),
+            // Deployed before its notBefore, or without its intermediate.
+            Status::Untrusted => assert!(nb > p.now || broken_chain, "{why}"),
             other => panic!("{other} for a served certificate of the records; {why}"),
         }
         if expired {
