@@ -755,10 +755,10 @@ fn what_the_records_say_of_the_renewals_deployment_shapes_the_verdict() {
     }
 }
 
-#[test]
-fn an_export_with_a_status_per_endpoint_tells_each_endpoint_its_own() {
-    // TLS Protect Cloud: one renewal, deployed to a.x.com:443, failed on b.x.com:8443.
-    let i = ids(r#"[
+/// TLS Protect Cloud: one renewal (02 of 01), deployed to a.x.com:443, failed on
+/// b.x.com:8443.
+fn deployed_here_failed_there() -> Identities {
+    ids(r#"[
         {"certificateId": "A", "serialNumber": "01", "managedCertificateId": "M",
          "validityStart": "2025-06-01", "validityEnd": "2026-06-20",
          "subjectAlternativeNamesByType": {"dNSName": ["a.x.com", "b.x.com"]}},
@@ -768,7 +768,12 @@ fn an_export_with_a_status_per_endpoint_tells_each_endpoint_its_own() {
          "instances": [
            {"hostname": "a.x.com", "port": 443, "deploymentStatus": "DEPLOYED"},
            {"hostname": "b.x.com", "port": 8443, "deploymentStatus": "FAILED"}]}
-    ]"#);
+    ]"#)
+}
+
+#[test]
+fn an_export_with_a_status_per_endpoint_tells_each_endpoint_its_own() {
+    let i = deployed_here_failed_there();
     let p = policy();
     let old = |host: &str, port: u16| {
         let mut o = presenting(host, "10.0.0.1", "1", 1_748_736_000, 1_781_913_600);
@@ -809,17 +814,7 @@ fn the_records_report_tells_a_missing_renewal_by_the_status_of_the_endpoint_left
     // The renewal failed on b.x.com:8443 and was deployed to a.x.com:443, where the old
     // version is still served: the records report speaks of a.x.com's deployment (said
     // done, yet the old one is served), not of b.x.com's failure.
-    let i = ids(r#"[
-        {"certificateId": "A", "serialNumber": "01", "managedCertificateId": "M",
-         "validityStart": "2025-06-01", "validityEnd": "2026-06-20",
-         "subjectAlternativeNamesByType": {"dNSName": ["a.x.com", "b.x.com"]}},
-        {"certificateId": "B", "serialNumber": "02", "managedCertificateId": "M",
-         "validityStart": "2026-04-01", "validityEnd": "2027-04-01",
-         "subjectAlternativeNamesByType": {"dNSName": ["a.x.com", "b.x.com"]},
-         "instances": [
-           {"hostname": "a.x.com", "port": 443, "deploymentStatus": "DEPLOYED"},
-           {"hostname": "b.x.com", "port": 8443, "deploymentStatus": "FAILED"}]}
-    ]"#);
+    let i = deployed_here_failed_there();
     let p = policy();
     let mut serving = Serving::default();
     let o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_781_913_600);
