@@ -638,7 +638,7 @@ impl Identities {
                     && !r.expired_at(now)
                     && r.serial_hex() != Some(served)
             })
-            .reduce(|a, b| if self.is_newer(b, a) { b } else { a })
+            .reduce(|a, b| self.preferred(a, b, now))
     }
 
     /// Identities whose names cover `host`.

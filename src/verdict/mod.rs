@@ -917,15 +917,16 @@ fn judge(
     // it ends the outage now, whatever the identity needs besides.
     // Not an older one in place of a revoked certificate, though: a renewal often keeps its
     // key, and a revocation for key compromise covers the earlier versions too.
+    // Looked up only then: every verdict passes here, few need it.
     let revoked = statuses.contains(&Status::Revoked);
-    let fallback = ids
-        .valid_for_host(&host, &c.serial, p.now)
-        .filter(|&k| match matched {
-            // Another certificate than the records' versions of it: any managed one.
-            None => true,
-            Some((ri, _)) => !revoked || ids.is_newer(k, ri),
-        });
     if (expired || revoked) && !names_renewal {
+        let fallback = ids
+            .valid_for_host(&host, &c.serial, p.now)
+            .filter(|&k| match matched {
+                // Another certificate than the records' versions of it: any managed one.
+                None => true,
+                Some((ri, _)) => !revoked || ids.is_newer(k, ri),
+            });
         if let Some(k) = fallback {
             let k = &ids.records[k];
             if !next.contains(&format!("record {}", k.record_id)) {
