@@ -222,14 +222,14 @@ pub async fn run_dcv(args: DcvArgs) -> Result<u8, Error> {
     let Some(wait) = args.wait else {
         return check_once(&args).await.map(|(code, _)| code);
     };
-    crate::wait::no_stdout_reports([args.report.as_deref(), args.jsonl.as_deref()])?;
-    let dash = |p: &std::path::Path| p.as_os_str() == "-";
-    let spooled = crate::wait::keep_stdin(
-        args.domains.as_deref() == Some("-") || args.inventory.iter().any(|p| dash(p)),
+    let _stdin_kept = crate::wait::prepare(
+        [args.report.as_deref(), args.jsonl.as_deref()],
+        args.domains
+            .iter()
+            .map(std::path::Path::new)
+            .chain(args.inventory.iter().map(std::path::PathBuf::as_path)),
     )?;
-    let code = crate::wait::again(wait, "not ready", || check_once(&args)).await;
-    drop(spooled);
-    code
+    crate::wait::again(wait, "not ready", || check_once(&args)).await
 }
 
 /// One run over every domain: its exit code, and whether it was stopped.

@@ -426,18 +426,18 @@ pub async fn run_scan(args: ScanArgs) -> Result<u8, Error> {
     let Some(wait) = args.wait else {
         return scan_once(&args).await.map(|(code, _)| code);
     };
-    crate::wait::no_stdout_reports([
-        args.report.as_deref(),
-        args.jsonl.as_deref(),
-        args.records_report.as_deref(),
-    ])?;
-    let dash = |p: &Path| p.as_os_str() == "-";
-    let spooled = crate::wait::keep_stdin(
-        args.targets.as_deref() == Some("-") || args.inventory.iter().any(|p| dash(p)),
+    let _stdin_kept = crate::wait::prepare(
+        [
+            args.report.as_deref(),
+            args.jsonl.as_deref(),
+            args.records_report.as_deref(),
+        ],
+        args.targets
+            .iter()
+            .map(Path::new)
+            .chain(args.inventory.iter().map(std::path::PathBuf::as_path)),
     )?;
-    let code = crate::wait::again(wait, "--fail-on matched", || scan_once(&args)).await;
-    drop(spooled);
-    code
+    crate::wait::again(wait, "--fail-on matched", || scan_once(&args)).await
 }
 
 /// One sweep of `args`: its exit code, and whether it was stopped (Ctrl-C, SIGTERM).

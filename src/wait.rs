@@ -51,7 +51,7 @@ static KEPT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
 /// when `uses` (some input is `-`), it is copied into a temporary file that [`stdin`] gives
 /// from then on, and that goes when the returned path is dropped. The inputs keep their
 /// name `-` in what is said of them.
-pub fn keep_stdin(uses: bool) -> Result<Option<tempfile::TempPath>, Error> {
+fn keep_stdin(uses: bool) -> Result<Option<tempfile::TempPath>, Error> {
     if !uses {
         return Ok(None);
     }
@@ -84,16 +84,20 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// Refuses reports to standard output with `--wait`: each run would write them again.
-pub fn no_stdout_reports<'a>(
+/// What a command checks before its runs of a `--wait`: no report goes to standard output
+/// (each run would write it again), and standard input, when an input is `-`, is kept
+/// ([`keep_stdin`]; the copy lasts as long as the returned path).
+pub fn prepare<'a>(
     outputs: impl IntoIterator<Item = Option<&'a Path>>,
-) -> Result<(), Error> {
-    if outputs.into_iter().flatten().any(|p| p.as_os_str() == "-") {
+    inputs: impl IntoIterator<Item = &'a Path>,
+) -> Result<Option<tempfile::TempPath>, Error> {
+    let dash = |p: &Path| p.as_os_str() == "-";
+    if outputs.into_iter().flatten().any(dash) {
         return Err(Error::Usage(
             "--wait runs more than once: write the reports to files, not to standard output".into(),
         ));
     }
-    Ok(())
+    keep_stdin(inputs.into_iter().any(dash))
 }
 
 #[cfg(test)]
