@@ -12,6 +12,15 @@ use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::sync::{Arc, Mutex, PoisonError};
 
+/// How a header, a status word or a method name is compared: its ASCII letters and digits,
+/// in lower case, so that `Serial Number`, `serial_number` and `SERIAL-NUMBER` are one key.
+pub fn key(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_ascii_lowercase()
+}
+
 /// Where lines start, read ahead of the records asked for: (byte, line) pairs.
 type Starts = Arc<Mutex<VecDeque<(u64, u64)>>>;
 

@@ -49,17 +49,10 @@ impl Requests {
     }
 }
 
-fn norm(h: &str) -> String {
-    h.chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect::<String>()
-        .to_ascii_lowercase()
-}
-
 fn column(headers: &[String], aliases: &[&str]) -> Option<usize> {
     headers
         .iter()
-        .position(|h| aliases.contains(&norm(h).as_str()))
+        .position(|h| aliases.contains(&crate::csvlines::key(h).as_str()))
 }
 
 fn err(file: &str, line: u64, field: Option<&str>, reason: String) -> LineError {
@@ -98,7 +91,7 @@ pub fn read_domains(file: &str, bytes: &[u8], default: &[Method], out: &mut Requ
     let is_csv = first.contains(char::from(delimiter))
         && first
             .split(char::from(delimiter))
-            .any(|h| DOMAIN_COLUMNS.contains(&norm(h).as_str()));
+            .any(|h| DOMAIN_COLUMNS.contains(&crate::csvlines::key(h).as_str()));
     if is_csv {
         read_csv(file, text, delimiter, default, out);
         return;

@@ -48,11 +48,7 @@ impl Method {
     /// Reads a method as users and CLM exports write it (`http-01`, `HTTP`, `File`,
     /// `DNS TXT`, `tls-alpn-01`, `all`); `None` when it names no method this check covers.
     pub fn parse_list(s: &str) -> Option<Vec<Method>> {
-        let key: String = s
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .collect::<String>()
-            .to_ascii_lowercase();
+        let key = crate::csvlines::key(s);
         match key.as_str() {
             "http01" | "http" | "file" | "httpfile" | "httpsfile" | "filebased" | "fileauth" => {
                 Some(vec![Method::Http01])

@@ -605,11 +605,7 @@ impl TargetReader {
 /// spreadsheet exports use for them (`Hostname`, `FQDN`, `IP Address`), matched case- and
 /// punctuation-insensitively.
 fn column_role(header: &str) -> Option<&'static str> {
-    let k: String = header
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect::<String>()
-        .to_ascii_lowercase();
+    let k = crate::csvlines::key(header);
     Some(match k.as_str() {
         "host" | "hostname" | "fqdn" | "dnsname" | "server" | "servername" | "domain" => "host",
         "ip" | "ipaddress" | "address" | "ipv4" | "ipv6" => "ip",

@@ -96,16 +96,9 @@ impl Field {
     ];
 }
 
-pub(crate) fn norm(h: &str) -> String {
-    h.chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect::<String>()
-        .to_ascii_lowercase()
-}
-
 /// Header aliases, matched case- and punctuation-insensitively.
 fn field_of(header: &str) -> Option<Field> {
-    Some(match norm(header).as_str() {
+    Some(match crate::csvlines::key(header).as_str() {
         "serialnumber"
         | "serial"
         | "serialno"
@@ -680,7 +673,7 @@ fn load_pem(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded) {
 }
 
 fn detect(headers: &[&str]) -> Profile {
-    let has = |n: &str| headers.iter().any(|h| norm(h) == n);
+    let has = |n: &str| headers.iter().any(|h| crate::csvlines::key(h) == n);
     if has("ordernumber")
         && (has("certificateserialnumber") || has("ceritficateserialnumber") || has("domainname"))
         || has("certificateserialnumber") && has("certificateexpirydate")

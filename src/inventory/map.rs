@@ -16,9 +16,10 @@
 //! ```
 
 use super::date::{SlashOrder, When};
-use super::load::{norm, Field};
+use super::load::Field;
 use super::record::RecordStatus;
 use super::serial::SerialBase;
+use crate::csvlines::key as norm;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use time::format_description::OwnedFormatItem;

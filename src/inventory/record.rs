@@ -37,11 +37,7 @@ impl RecordStatus {
     /// an endpoint should serve, so that an inactive or retired one is not taken for a
     /// renewal) and the loader reports, so that the map can name it.
     pub fn known(raw: &str) -> Option<RecordStatus> {
-        let k: String = raw
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .collect::<String>()
-            .to_ascii_lowercase();
+        let k = crate::csvlines::key(raw);
         Some(match k.as_str() {
             "" => RecordStatus::Unknown,
             // CERTInext certificateStatusId values.
@@ -135,11 +131,7 @@ impl DeployStatus {
     /// Maps a platform's deployment status words; `None` for an empty value or words it
     /// does not know (kept as written beside it).
     pub fn from_raw(raw: &str) -> Option<DeployStatus> {
-        let k: String = raw
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .collect::<String>()
-            .to_ascii_lowercase();
+        let k = crate::csvlines::key(raw);
         let has = |w: &str| k.contains(w);
         // Negations and failures first: "Not Deployed" and "Deployment Failed" both hold
         // "deployed".
