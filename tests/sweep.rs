@@ -1455,10 +1455,7 @@ fn strict_reads_a_list_from_standard_input_once_and_scans_it() {
 fn a_status_word_nobody_uses_is_told_with_how_to_map_it() {
     // "Zombie" on a record with a certificate: read as pending (not a renewal), and said
     // so; a word the map names is not.
-    let refused = refused_addr();
-    let dir = tempfile::tempdir().unwrap();
-    let targets = dir.path().join("targets.txt");
-    std::fs::write(&targets, format!("a.test@{refused}\n")).unwrap();
+    let (dir, targets) = refused_target();
     let inventory = dir.path().join("inv.csv");
     std::fs::write(
         &inventory,
@@ -1497,10 +1494,7 @@ fn a_status_word_nobody_uses_is_told_with_how_to_map_it() {
 #[test]
 fn bad_inventory_rows_past_those_shown_are_counted_aloud() {
     // 60 bad rows and one good: the first 50 are named, the other 10 said to exist.
-    let refused = refused_addr();
-    let dir = tempfile::tempdir().unwrap();
-    let targets = dir.path().join("targets.txt");
-    std::fs::write(&targets, format!("a.test@{refused}\n")).unwrap();
+    let (_dir, targets) = refused_target();
     let mut inventory = String::from("Certificate ID,Common Name,Serial Number,Valid To\n");
     for i in 0..60 {
         inventory.push_str(&format!("C-{i},a.test,XYZ{i},2027-01-01\n"));
@@ -1524,10 +1518,7 @@ fn bad_inventory_rows_past_those_shown_are_counted_aloud() {
 fn an_inventory_can_be_piped_on_standard_input() {
     // `curl <platform API> | certsweep scan --inventory - ...`: before, `-` was looked up as
     // a file named "-" ("cannot read").
-    let refused = refused_addr();
-    let dir = tempfile::tempdir().unwrap();
-    let targets = dir.path().join("targets.txt");
-    std::fs::write(&targets, format!("a.test@{refused}\n")).unwrap();
+    let (dir, targets) = refused_target();
     let report = dir.path().join("report.csv");
     let inventory = "Certificate ID,Common Name,Serial Number,Valid From,Valid To,Status\n\
                      C-1,a.test,0A01,2026-01-01T00:00:00Z,2027-01-01T00:00:00Z,Active\n";

@@ -128,6 +128,16 @@ pub fn run_certsweep(
     child.wait_with_output().unwrap()
 }
 
+/// A temporary directory holding `targets.txt`, which names `a.test` at a refused loopback
+/// address: for tests of what the binary says of its inputs, which need an endpoint that
+/// answers at once.
+pub fn refused_target() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let targets = dir.path().join("targets.txt");
+    std::fs::write(&targets, format!("a.test@{}\n", refused_addr())).unwrap();
+    (dir, targets)
+}
+
 /// An address on loopback where nothing listens: a port bound and let go.
 pub fn refused_addr() -> SocketAddr {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
