@@ -205,30 +205,32 @@ fn year_first_or_dotted(t: &str) -> Option<Result<When, String>> {
     let [a, b, c] = parts[..] else {
         return None;
     };
-    let number = |s: &str| -> Option<u16> {
-        (!s.is_empty() && s.len() <= 4 && s.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| s.parse().ok())
-            .flatten()
+    let digits = |s: &str, len: std::ops::RangeInclusive<usize>| {
+        len.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
     };
-    let (a_n, b_n, c_n) = (number(a)?, number(b)?, number(c)?);
-    let (year, month, day) = match (a.len(), c.len()) {
-        (4, 1..=2) => (a_n, b_n, c_n),
-        (1..=2, 4) if sep == '.' => (c_n, b_n, a_n),
-        _ => return None,
+    let (year, month, day) = if digits(a, 4..=4) && digits(c, 1..=2) {
+        (a, b, c)
+    } else if sep == '.' && digits(a, 1..=2) && digits(c, 4..=4) {
+        (c, b, a)
+    } else {
+        return None;
     };
-    let bad = |e: String| format!("date \"{t}\": {e}");
-    let date = u8::try_from(month)
-        .ok()
-        .and_then(|m| time::Month::try_from(m).ok())
-        .ok_or_else(|| bad("bad month".into()))
-        .and_then(|m| {
-            u8::try_from(day)
-                .map_err(|e| bad(e.to_string()))
-                .and_then(|d| {
-                    Date::from_calendar_date(i32::from(year), m, d).map_err(|e| bad(e.to_string()))
-                })
-        });
-    Some(date.and_then(|d| with_clock(d, clock_part).map_err(bad)))
+    if !digits(month, 1..=4) {
+        return None;
+    }
+    // The digits are checked: only the calendar can refuse them.
+    let number = |s: &str| s.parse::<u16>().unwrap_or(u16::MAX);
+    let read = || -> Result<When, String> {
+        let month = u8::try_from(number(month))
+            .ok()
+            .and_then(|m| time::Month::try_from(m).ok())
+            .ok_or("bad month")?;
+        let day = u8::try_from(number(day)).map_err(|e| e.to_string())?;
+        let date = Date::from_calendar_date(i32::from(number(year)), month, day)
+            .map_err(|e| e.to_string())?;
+        with_clock(date, clock_part)
+    };
+    Some(read().map_err(|e| format!("date \"{t}\": {e}")))
 }
 
 /// `date` at the time of day `clock` (24-hour or 12-hour, with or without seconds), or at
