@@ -641,6 +641,35 @@ impl Identities {
             .reduce(|a, b| self.preferred(a, b, now))
     }
 
+    /// A certificate of another identity that can take over from record `ri` at `host`: it
+    /// covers `host`, may be served today, was issued after `ri` and lasts beyond it. Such a
+    /// certificate is no renewal by the records' links or name sets (a SAN certificate split
+    /// into one certificate per name, a wildcard ordered to replace dedicated ones), but
+    /// deploying it is what keeps the name served when `ri` expires; "no renewal exists"
+    /// would send the user to order one more. The one issued last, among those valid today.
+    pub(super) fn replacement_for(&self, ri: usize, host: &str, now: i64) -> Option<usize> {
+        let served = &self.records[ri];
+        // Without its issue date nothing can be said to come after it.
+        let issued = Some(served.issued_key().0).filter(|&t| t > i64::MIN)?;
+        let expires = served.not_after?.unix;
+        let own = self.identity_of[ri];
+        self.identities_for_host(host)
+            .into_iter()
+            .filter(|&id| id != own)
+            .flat_map(|id| self.members[id].iter().copied())
+            .filter(|&k| {
+                let r = &self.records[k];
+                // Dates only: renewal links order versions of one identity, not these.
+                self.eligible(k, now)
+                    && r.covers(host)
+                    && !r.expired_at(now)
+                    && r.issued_key().0 > issued
+                    && r.not_after.is_some_and(|w| w.unix > expires)
+                    && r.serial_hex() != served.serial_hex()
+            })
+            .reduce(|a, b| self.preferred(a, b, now))
+    }
+
     /// Identities whose names cover `host`.
     pub fn identities_for_host(&self, host: &str) -> Vec<usize> {
         let mut out: Vec<usize> = Vec::new();

@@ -350,7 +350,7 @@ fn renewal_served_beside<'a>(
 
 /// The findings a verdict adds to the statuses that hold and the observation's trust
 /// findings, each for something the next step names (`--fail-on` accepts them too).
-pub const VERDICT_FINDINGS: [&str; 19] = [
+pub const VERDICT_FINDINGS: [&str; 20] = [
     "deployment_failed",
     "deployment_rolled_back",
     "deployment_stuck",
@@ -367,6 +367,7 @@ pub const VERDICT_FINDINGS: [&str; 19] = [
     "renewal_not_yet_valid",
     "renewal_pending",
     "renewal_revoked",
+    "replacement_in_records",
     "serial_ambiguous",
     "successor_not_in_records",
     "unreachable",
@@ -853,6 +854,28 @@ fn judge(
     let left = c.not_after_unix - p.now;
     if !expired && !renewed && left <= p.renewal_window_secs {
         statuses.push(Status::ExpiringSoon);
+        // Another identity's later certificate for the name: deploying it is the fix
+        // at hand, whether it was meant to replace this one (a SAN certificate split per
+        // name, dedicated certificates folded into a wildcard) or not.
+        let replacement = matched
+            .filter(|_| next.is_empty())
+            .and_then(|(ri, _)| ids.replacement_for(ri, &host, p.now));
+        if let Some(k) = replacement {
+            let k = &ids.records[k];
+            findings.push("replacement_in_records".into());
+            let serial = k.serial_hex().unwrap_or("?");
+            let more = later.as_ref().map_or("", |(_, more, _)| more.as_str());
+            detail = format!(
+                "Serves {presented}: expires in {} days.{more} Record {} (serial {serial}, valid until {}) covers {host}, was issued after it and is valid today.",
+                days(left),
+                k.record_id,
+                k.not_after.map(|w| rfc3339_unix(w.unix)).unwrap_or_else(|| "?".into()),
+            );
+            next = format!(
+                "Deploy the certificate of record {} (serial {serial}) here before this one expires ({}) and reload the service, or renew this one if it is meant to stay; then verify again.",
+                k.record_id, c.not_after
+            );
+        }
         if next.is_empty() {
             let none = if beside.is_some() {
                 "no later version of its key type"

@@ -240,12 +240,41 @@ fn identity_row(
             p.now,
         ))
     });
+    // Its names, near or past its expiry, each with another identity's later certificate
+    // that covers it (as the endpoints' rows name it): a SAN certificate split per name,
+    // dedicated ones folded into a wildcard. Told instead of "renew it".
+    let replaced: Vec<(&str, usize)> = if in_window && blocked.is_none() {
+        name_list
+            .iter()
+            .filter_map(|&n| Some((n, ids.replacement_for(newest, n, p.now)?)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let by = replaced
+        .iter()
+        .map(|&(n, k)| format!("{n} by record {}", ids.records[k].record_id))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let every_name = !replaced.is_empty() && replaced.len() == name_list.len();
     if matches!(left, Some(l) if l < 0) {
         findings.push("newest_expired");
         next = "The newest certificate has expired: renew it.".into();
+        if every_name {
+            findings.push("replacement_in_records");
+            next = format!("The newest certificate has expired, and later certificates of the records cover its names ({by}): deploy them wherever it is still served; renew it only if it is meant to stay.");
+        }
+    } else if every_name {
+        findings.push("replacement_in_records");
+        next = format!("Expiring, and later certificates of the records cover its names ({by}): deploy them wherever it is served before it expires, or renew it if it is meant to stay.");
     } else if in_window && blocked.is_none() {
         findings.push("expiring_no_renewal");
         next = "Expiring with no renewal in the records: check auto-renew, DCV and approvals, then renew.".into();
+        if !replaced.is_empty() {
+            next.push_str(&format!(
+                " Later certificates of the records cover some of its names already ({by})."
+            ));
+        }
     }
     if let Some((f, more, step)) = blocked {
         findings.push(f);

@@ -2391,6 +2391,29 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
             }
             Status::ExpiringSoon => {
                 assert!(!expired && na - p.now <= p.renewal_window_secs, "{why}");
+                // Another identity's certificate for the name, issued after the served one
+                // and outlasting it, is named as the way to keep the name served.
+                let takes_over = lineages.iter().enumerate().any(|(l2, (x, other))| {
+                    l2 != l
+                        && *x != "D"
+                        && other
+                            .iter()
+                            .any(|w| usable(w) && w.key > m.key && w.valid_until > m.valid_until)
+                });
+                *reached
+                    .entry(format!("takes_over {takes_over}"))
+                    .or_default() += 1;
+                assert_eq!(has("replacement_in_records"), takes_over, "{why}");
+                assert_eq!(
+                    v.detail.contains("no renewal exists"),
+                    !takes_over
+                        && !has("renewal_revoked")
+                        && !has("renewal_cancelled")
+                        && !has("renewal_pending")
+                        && !has("renewal_not_yet_valid")
+                        && !has("renewal_drops_name"),
+                    "{why}"
+                );
             }
             Status::Revoked => assert!(m.status == "Revoked" || ocsp_revoked, "{why}"),
             Status::Expired => assert!(expired, "{why}"),
@@ -2462,6 +2485,8 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
         "successor_not_in_records",
         "deployment_failed",
         "records_say_deployed",
+        "replacement_in_records",
+        "takes_over false",
     ] {
         assert!(
             reached.contains_key(want),
@@ -2723,4 +2748,82 @@ fn generated_servers_with_one_certificate_per_key_type_are_judged_by_their_kind(
             "{want} never reached: {reached:?}"
         );
     }
+}
+
+#[test]
+fn a_certificate_split_into_others_is_not_told_that_no_renewal_exists() {
+    // C covered shop and cart; the CLM replaced it with D (shop) and E (cart), which are
+    // no renewal by its name set, nor linked. C expires in 9 days.
+    let i = ids(&format!(
+        "{H}C,,shop.x.com;cart.x.com,0C,2025-06-01,2026-06-07,CA,,Issued\n\
+         D,,shop.x.com,0D,2026-05-01,2027-05-01,CA,,Issued\n"
+    ));
+    let p = policy();
+    let mut serving = Serving::default();
+    for (host, other) in [("shop.x.com", "D"), ("cart.x.com", "")] {
+        let mut o = presenting(host, "10.0.0.1", "C", 1_748_736_000, 1_780_790_400);
+        if let Some(c) = o.cert.as_mut() {
+            c.sans = vec!["shop.x.com".into(), "cart.x.com".into()];
+        }
+        let v = judge_one(o, &i, &p).0;
+        serving.note(&v);
+        assert_eq!(v.status, Status::ExpiringSoon, "{host}: {v:#?}");
+        let told = v.findings.iter().any(|f| f == "replacement_in_records");
+        if other.is_empty() {
+            // Before: the same for shop.x.com, sending its owner to order one more.
+            assert!(!told, "{v:#?}");
+            assert!(
+                v.detail.ends_with("no renewal exists in the records."),
+                "{v:#?}"
+            );
+        } else {
+            assert!(told, "{v:#?}");
+            assert!(v.detail.contains("Record D (serial D"), "{v:#?}");
+            assert!(
+                v.next_step
+                    .starts_with("Deploy the certificate of record D"),
+                "{v:#?}"
+            );
+        }
+    }
+    let rows = identity_rows(&i, &serving, &p);
+    let c = rows
+        .iter()
+        .find(|r| r.newest_record_id == "C")
+        .expect("C's row");
+    assert!(c.findings.contains("expiring_no_renewal"), "{c:#?}");
+    assert!(c.next_step.ends_with("(shop.x.com by record D)."), "{c:#?}");
+    // With E for cart too, every name is taken over: no renewal to order.
+    let i = ids(&format!(
+        "{H}C,,shop.x.com;cart.x.com,0C,2025-06-01,2026-06-07,CA,,Issued\n\
+         D,,shop.x.com,0D,2026-05-01,2027-05-01,CA,,Issued\n\
+         E,,cart.x.com,0E,2026-05-01,2027-05-01,CA,,Issued\n"
+    ));
+    let rows = identity_rows(&i, &serving, &p);
+    let c = rows
+        .iter()
+        .find(|r| r.newest_record_id == "C")
+        .expect("C's row");
+    assert!(c.findings.contains("replacement_in_records"), "{c:#?}");
+    assert!(!c.findings.contains("expiring_no_renewal"), "{c:#?}");
+    assert!(
+        c.next_step
+            .contains("(cart.x.com by record E, shop.x.com by record D)"),
+        "{c:#?}"
+    );
+    // A later certificate that expires first takes nothing over; nor does an earlier one.
+    let i = ids(&format!(
+        "{H}C,,shop.x.com;cart.x.com,0C,2025-06-01,2026-06-07,CA,,Issued\n\
+         D,,shop.x.com,0D,2026-05-01,2026-06-05,CA,,Issued\n\
+         F,,shop.x.com,0F,2025-05-01,2027-05-01,CA,,Issued\n"
+    ));
+    let mut o = presenting("shop.x.com", "10.0.0.1", "C", 1_748_736_000, 1_780_790_400);
+    if let Some(c) = o.cert.as_mut() {
+        c.sans = vec!["shop.x.com".into(), "cart.x.com".into()];
+    }
+    let v = judge_one(o, &i, &p).0;
+    assert!(
+        !v.findings.iter().any(|f| f == "replacement_in_records"),
+        "{v:#?}"
+    );
 }
