@@ -851,6 +851,33 @@ fn cn_of(value: &str) -> &str {
         .unwrap_or(value)
 }
 
+/// A name as certificates write it: lower case, no trailing dot, an internationalised one
+/// as its A-label (`bücher.example` → `xn--bcher-kva.example`), so that it compares with
+/// the names of served certificates and the targets, which are A-labels. Exports often show
+/// the Unicode form their user interface displays. A `*.` and a `:port` (a deployment
+/// endpoint) are kept; a name IDNA refuses stays as written, lower-cased.
+fn dns_name(raw: &str) -> String {
+    let name = raw.trim().trim_end_matches('.');
+    if name.is_ascii() {
+        return name.to_ascii_lowercase();
+    }
+    let (wild, rest) = match name.strip_prefix("*.") {
+        Some(rest) => ("*.", rest),
+        None => ("", name),
+    };
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => (h, Some(p)),
+        _ => (rest, None),
+    };
+    match idna::domain_to_ascii(host.trim_end_matches('.')) {
+        Ok(ascii) => match port {
+            Some(p) => format!("{wild}{ascii}:{p}"),
+            None => format!("{wild}{ascii}"),
+        },
+        Err(_) => name.to_lowercase(),
+    }
+}
+
 fn names_list(s: &str) -> Vec<String> {
     // PowerShell writes a list in braces ({www.x.com, x.com}), Windows' certutil labels
     // each name ("DNS Name=www.x.com, DNS Name=x.com").
@@ -862,9 +889,7 @@ fn names_list(s: &str) -> Vec<String> {
                 Some((k, v)) if k.eq_ignore_ascii_case("name") => v,
                 _ => n,
             };
-            n.trim_start_matches("DNS:")
-                .trim_end_matches('.')
-                .to_ascii_lowercase()
+            dns_name(n.trim_start_matches("DNS:"))
         })
         .filter(|n| !n.is_empty())
         .collect()
@@ -1158,7 +1183,7 @@ fn build(
         serial,
         sha1: sha1.map(Into::into),
         sha256: sha256.map(Into::into),
-        cn: get(Field::Cn).map(|(_, c)| cn_of(c).trim_end_matches('.').to_ascii_lowercase().into()),
+        cn: get(Field::Cn).map(|(_, c)| dns_name(cn_of(c)).into()),
         sans: val(Field::Sans).map(|s| names_list(&s)).unwrap_or_default(),
         issuer: text(Field::Issuer),
         not_before,
@@ -1289,6 +1314,31 @@ mod tests {
         let mut out = Loaded::default();
         load_bytes(name, text, &ReadOptions::default(), &mut out);
         out
+    }
+
+    #[test]
+    fn internationalised_names_and_endpoints_become_a_labels() {
+        assert_eq!(dns_name(" BÜCHER.Example. "), "xn--bcher-kva.example");
+        assert_eq!(dns_name("*.bücher.example"), "*.xn--bcher-kva.example");
+        assert_eq!(
+            dns_name("bücher.example:8443"),
+            "xn--bcher-kva.example:8443"
+        );
+        assert_eq!(dns_name("WWW.Example.COM."), "www.example.com");
+        // What IDNA refuses stays as written, for the row's own checks to name.
+        assert_eq!(dns_name("Bücher.xn--a.example"), "bücher.xn--a.example");
+        let mut out = Loaded::default();
+        let csv = "Serial,Valid To,Common Name,SANs,Deployment Endpoints\n\
+                   01,2027-01-01,CN=Bücher.example,bücher.example;www.bücher.example,www.bücher.example:8443\n";
+        load_bytes("inv.csv", csv.as_bytes(), &ReadOptions::default(), &mut out);
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        let r = &out.records[0];
+        assert_eq!(r.cn.as_deref(), Some("xn--bcher-kva.example"));
+        assert_eq!(
+            r.sans,
+            ["xn--bcher-kva.example", "www.xn--bcher-kva.example"]
+        );
+        assert_eq!(r.targets, ["www.xn--bcher-kva.example:8443"]);
     }
 
     #[test]
@@ -2001,7 +2051,8 @@ mod tests {
             let out = load("unicode.txt", &bytes);
             assert!(out.errors.is_empty(), "{:?}", out.errors);
             assert_eq!(out.records[0].serial_hex(), Some("E"));
-            assert_eq!(out.records[0].cn.as_deref(), Some("bücher.x.com"));
+            // Decoded, then kept as certificates write the name.
+            assert_eq!(out.records[0].cn.as_deref(), Some("xn--bcher-kva.x.com"));
             // From a stream too.
             let mut streamed = Loaded::default();
             load_stream("-", &bytes[..], &ReadOptions::default(), &mut streamed).expect("read");

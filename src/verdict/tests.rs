@@ -2827,3 +2827,26 @@ fn a_certificate_split_into_others_is_not_told_that_no_renewal_exists() {
         "{v:#?}"
     );
 }
+
+#[test]
+fn internationalised_names_in_the_records_compare_as_the_certificates_write_them() {
+    // The export shows the Unicode form (and any letter case, a trailing dot); the
+    // certificate and the target hold the A-label. Before: "in no record" (the serial's
+    // match was refused, its names differing) and a managing record found by one name only.
+    let i = ids(&format!(
+        "{H}A,,WWW.X.COM.;bücher.x.com,0A,2025-06-01,2026-12-07,CA,,Issued\n\
+         B,,www.x.com;BÜCHER.x.com.,0B,2026-05-01,2027-05-01,CA,,Issued\n"
+    ));
+    assert_eq!(i.records[0].sans, ["www.x.com", "xn--bcher-kva.x.com"]);
+    assert_eq!(i.records[1].sans, ["www.x.com", "xn--bcher-kva.x.com"]);
+    let p = policy();
+    for host in ["www.x.com", "xn--bcher-kva.x.com"] {
+        let mut o = presenting(host, "10.0.0.1", "A", 1_748_736_000, 1_780_790_400);
+        if let Some(c) = o.cert.as_mut() {
+            c.sans = vec!["www.x.com".into(), "xn--bcher-kva.x.com".into()];
+        }
+        let v = judge_one(o, &i, &p).0;
+        assert_eq!(v.status, Status::RenewedNotDeployed, "{host}: {v:#?}");
+        assert_eq!(v.expected.map(|r| r.record_id).as_deref(), Some("B"));
+    }
+}
