@@ -78,6 +78,24 @@ pub struct ComplianceRow {
     /// The deployment status the records give (of the expected record, else the matched
     /// one), as written. Last, as it came later.
     pub deploy_status: String,
+    /// The served certificate's notBefore; this and the columns after it are the scan
+    /// report's, for an auditor's one file (key strength, signature, protocol, revocation).
+    pub not_before: String,
+    /// Key type (`RSA`, `EC`, ...).
+    pub key_type: String,
+    /// Key size in bits.
+    pub key_bits: String,
+    /// The certificate's signature algorithm.
+    pub signature_algorithm: String,
+    /// TLS version negotiated (empty for a second look's certificate: its handshake's
+    /// parameters are not kept).
+    pub tls_version: String,
+    /// Cipher suite negotiated.
+    pub cipher_suite: String,
+    /// Why the chain is not trusted, when it is not.
+    pub trust_detail: String,
+    /// The stapled OCSP response's status.
+    pub ocsp_status: String,
 }
 
 /// Column names, in order.
@@ -115,6 +133,14 @@ pub const COMPLIANCE_COLUMNS: &[&str] = &[
     "other_key_not_after",
     "sans",
     "deploy_status",
+    "not_before",
+    "key_type",
+    "key_bits",
+    "signature_algorithm",
+    "tls_version",
+    "cipher_suite",
+    "trust_detail",
+    "ocsp_status",
 ];
 
 impl ComplianceRow {
@@ -122,30 +148,28 @@ impl ComplianceRow {
     pub fn from_verdict(v: &Verdict, now_unix: i64) -> Self {
         let o = &v.observation;
         let other = o.second_cert();
-        let c = o.cert.as_ref();
         let m = v.matched.as_ref();
         let e = v.expected.as_ref();
         let pick = |f: fn(&crate::verdict::RecordRef) -> Option<&String>| {
             opt_cell(e.and_then(f).or_else(|| m.and_then(f)).map(String::as_str))
         };
+        // The observation's columns as the scan report writes them.
+        let s = super::csv::ScanRow::from_observation(o, now_unix);
         ComplianceRow {
-            scan_time: o.scan_time.clone(),
-            host: cell(&o.host),
-            ip: o.ip.map(|i| i.to_string()).unwrap_or_default(),
-            port: o.port,
-            sni: opt_cell(o.sni.as_deref()),
-            label: opt_cell(o.label.as_deref()),
+            scan_time: s.scan_time,
+            host: s.host,
+            ip: s.ip,
+            port: s.port,
+            sni: s.sni,
+            label: s.label,
             status: v.status.as_str().to_string(),
             findings: v.findings.join(";"),
-            serial: c.map(|c| c.serial.clone()).unwrap_or_default(),
-            not_after: c.map(|c| c.not_after.clone()).unwrap_or_default(),
-            days_left: o
-                .days_left(now_unix)
-                .map(|d| d.to_string())
-                .unwrap_or_default(),
-            issuer: c.map(|c| cell(&c.issuer)).unwrap_or_default(),
-            subject_cn: opt_cell(c.and_then(|c| c.subject_cn.as_deref())),
-            sha256: c.map(|c| c.sha256.clone()).unwrap_or_default(),
+            serial: s.serial,
+            not_after: s.not_after,
+            days_left: s.days_left,
+            issuer: s.issuer,
+            subject_cn: s.subject_cn,
+            sha256: s.sha256,
             expected_serial: opt_cell(e.and_then(|e| e.serial.as_deref())),
             expected_not_after: opt_cell(e.and_then(|e| e.not_after.as_deref())),
             record_id: opt_cell(m.map(|m| m.record_id.as_str())),
@@ -156,25 +180,23 @@ impl ComplianceRow {
             ca_connector: pick(|r| r.ca_connector.as_ref()),
             owner: pick(|r| r.owner.as_ref()),
             name_endpoints_current: v.name_endpoints_current.clone().unwrap_or_default(),
-            error_class: o
-                .error_class()
-                .map(|c| c.as_str().to_string())
-                .unwrap_or_default(),
-            error_message: o
-                .error
-                .as_ref()
-                .map(|e| cell(&e.message))
-                .unwrap_or_default(),
+            error_class: s.error_class,
+            error_message: s.error_message,
             detail: cell(&v.detail),
             next_step: cell(&v.next_step),
-            starttls: o
-                .starttls
-                .map(|p| p.as_str().to_string())
-                .unwrap_or_default(),
+            starttls: s.starttls,
             other_key_serial: other.map(|c| c.serial.clone()).unwrap_or_default(),
             other_key_not_after: other.map(|c| c.not_after.clone()).unwrap_or_default(),
-            sans: c.map(|c| cell(&c.sans.join(";"))).unwrap_or_default(),
+            sans: s.sans,
             deploy_status: pick(|r| r.deploy_status.as_ref()),
+            not_before: s.not_before,
+            key_type: s.key_type,
+            key_bits: s.key_bits,
+            signature_algorithm: s.signature_algorithm,
+            tls_version: s.tls_version,
+            cipher_suite: s.cipher_suite,
+            trust_detail: s.trust_detail,
+            ocsp_status: s.ocsp_status,
         }
     }
 }

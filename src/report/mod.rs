@@ -96,6 +96,51 @@ mod tests {
         assert!(after.is_err());
     }
 
+    /// The header a report's rows write (from their field names).
+    fn header_of<T: serde::Serialize>(row: &T) -> String {
+        let mut w = ::csv::Writer::from_writer(Vec::new());
+        w.serialize(row).expect("a row serializes");
+        let text = String::from_utf8(w.into_inner().expect("flushed")).expect("UTF-8");
+        text.lines().next().unwrap_or_default().to_string()
+    }
+
+    /// A report with no rows writes its header from the column list; one with rows from the
+    /// rows' fields: the two must be one header, or an empty sweep's file and a full one
+    /// disagree and a consumer reading by position breaks.
+    #[test]
+    fn the_column_lists_are_the_rows_headers() {
+        use crate::verdict::{identity_rows, judge_one, Identities, Policy, Serving};
+        let o = crate::fleet::presenting("a.x.com", [10, 0, 0, 1].into(), "1", 0, 1);
+        let scan = super::csv::ScanRow::from_observation(&o, 0);
+        assert_eq!(header_of(&scan), super::csv::SCAN_COLUMNS.join(","));
+        let mut loaded = crate::inventory::load::Loaded::default();
+        crate::inventory::load::load_bytes(
+            "inv.csv",
+            b"Serial,Valid To,SANs\n01,2027-01-01,a.x.com\n",
+            &Default::default(),
+            &mut loaded,
+        );
+        let ids = Identities::build(loaded.records);
+        let p = Policy {
+            now: 0,
+            grace_secs: 0,
+            renewal_window_secs: 0,
+        };
+        let (v, _) = judge_one(o, &ids, &p);
+        let row = super::compliance::ComplianceRow::from_verdict(&v, 0);
+        assert_eq!(
+            header_of(&row),
+            super::compliance::COMPLIANCE_COLUMNS.join(",")
+        );
+        let mut serving = Serving::default();
+        serving.note(&v);
+        let rows = identity_rows(&ids, &serving, &p);
+        assert_eq!(
+            header_of(&rows[0]),
+            super::compliance::RECORDS_COLUMNS.join(",")
+        );
+    }
+
     #[test]
     fn formula_cells_are_defused() {
         assert_eq!(super::cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
