@@ -1317,6 +1317,23 @@ mod tests {
     }
 
     #[test]
+    fn a_serial_written_as_a_json_number_keeps_every_digit() {
+        // Smallstep-style decimal serials, or an export made with jq's tonumber: as a
+        // double the 37 digits lost their last 20 (the row was refused, quoting
+        // "1.0590412859775609e+36").
+        let j = r#"[{"serialNumber": 1059041285977560915727303152512546186,
+                      "notAfter": "2027-01-01", "commonName": "a.x.com"}]"#;
+        let out = load("inv.json", j.as_bytes());
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        let s = out.records[0].serial.as_ref().expect("a serial");
+        assert_eq!(
+            s.alternative.as_deref(),
+            Some("CBF6C447C5DD7069619AE762F4358A"),
+            "the decimal reading is the certificate's serial"
+        );
+    }
+
+    #[test]
     fn internationalised_names_and_endpoints_become_a_labels() {
         assert_eq!(dns_name(" BÜCHER.Example. "), "xn--bcher-kva.example");
         assert_eq!(dns_name("*.bücher.example"), "*.xn--bcher-kva.example");
