@@ -230,13 +230,13 @@ impl fmt::Display for Summary {
         if let (Some(now), Some(s)) = (self.expiry_from, &self.soonest) {
             writeln!(
                 f,
-                "  expiry: {} endpoints within 7 days, {} within 30 days; first to expire: {}, serial {}, on {} (in {} days)",
+                "  expiry: {} endpoints within 7 days, {} within 30 days; first to expire: {}, serial {}, on {} (in {})",
                 self.expiring_7,
                 self.expiring_30,
                 s.endpoint,
                 s.serial,
                 s.not_after,
-                (s.not_after_unix - now).div_euclid(DAY)
+                crate::timefmt::span(s.not_after_unix - now)
             )?;
         }
         Ok(())

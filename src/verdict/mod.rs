@@ -169,10 +169,6 @@ pub struct Verdict {
     pub next_step: String,
 }
 
-fn days(secs: i64) -> i64 {
-    secs.div_euclid(86_400)
-}
-
 /// Judges one observation. Also says whether it serves the certificate it should (it matched
 /// the newest of its identity), which [`Rollout`] counts across a name's endpoints.
 ///
@@ -713,13 +709,13 @@ fn judge(
         // Importing or keeping an expired certificate helps no one.
         next = match expected_idx {
             Some(ei) => format!(
-                "Replace it now: it expired {} days ago. Deploy the managed certificate (record {}; re-run provisioning for it), reload the service, then verify again.",
-                -days(c.not_after_unix - p.now),
+                "Replace it now: it expired {} ago. Deploy the managed certificate (record {}; re-run provisioning for it), reload the service, then verify again.",
+                crate::timefmt::span(p.now - c.not_after_unix),
                 ids.records[ei].record_id
             ),
             None => format!(
-                "Replace it now: it expired {} days ago. Order a certificate for {host}, import it into the CLM (discovery) with an owner, deploy it, then verify again.",
-                -days(c.not_after_unix - p.now)
+                "Replace it now: it expired {} ago. Order a certificate for {host}, import it into the CLM (discovery) with an owner, deploy it, then verify again.",
+                crate::timefmt::span(p.now - c.not_after_unix)
             ),
         };
     }
@@ -760,8 +756,8 @@ fn judge(
         statuses.push(Status::Expired);
         if next.is_empty() {
             detail = format!(
-                "Serves {presented}: expired {} days ago.",
-                -days(c.not_after_unix - p.now)
+                "Serves {presented}: expired {} ago.",
+                crate::timefmt::span(p.now - c.not_after_unix)
             );
             next = "Renew the certificate now (check why auto-renewal did not run: renewal window, DCV, approvals), deploy it and reload the service, then verify again.".into();
             if let Some((_, more, step)) = &later {
@@ -866,8 +862,8 @@ fn judge(
             let serial = k.serial_hex().unwrap_or("?");
             let more = later.as_ref().map_or("", |(_, more, _)| more.as_str());
             detail = format!(
-                "Serves {presented}: expires in {} days.{more} Record {} (serial {serial}, valid until {}) covers {host}, was issued after it and is valid today.",
-                days(left),
+                "Serves {presented}: expires in {}.{more} Record {} (serial {serial}, valid until {}) covers {host}, was issued after it and is valid today.",
+                crate::timefmt::span(left),
                 k.record_id,
                 k.not_after.map(|w| rfc3339_unix(w.unix)).unwrap_or_else(|| "?".into()),
             );
@@ -884,13 +880,16 @@ fn judge(
             };
             match &later {
                 Some((_, more, step)) => {
-                    detail = format!("Serves {presented}: expires in {} days.{more}", days(left));
+                    detail = format!(
+                        "Serves {presented}: expires in {}.{more}",
+                        crate::timefmt::span(left)
+                    );
                     next = step.clone();
                 }
                 None => {
                     detail = format!(
-                        "Serves {presented}: expires in {} days and {none} exists in the records.",
-                        days(left)
+                        "Serves {presented}: expires in {} and {none} exists in the records.",
+                        crate::timefmt::span(left)
                     );
                     next = "The renewal did not trigger: check auto-renew and the renewal window of the order, DCV and approvals, then renew and deploy.".into();
                 }

@@ -450,7 +450,7 @@ fn expired_and_revoked_certificates_get_steps_that_fix_them() {
     assert_eq!(v.status, Status::Expired);
     assert!(
         v.next_step.starts_with(
-            "Replace it now: it expired 348 days ago. Order a certificate for a.x.com"
+            "Replace it now: it expired 347 days ago. Order a certificate for a.x.com"
         ),
         "{}",
         v.next_step
@@ -466,7 +466,7 @@ fn expired_and_revoked_certificates_get_steps_that_fix_them() {
     .0;
     assert!(
         v.next_step.starts_with(
-            "Replace it now: it expired 348 days ago. Deploy the managed certificate (record A"
+            "Replace it now: it expired 347 days ago. Deploy the managed certificate (record A"
         ),
         "{}",
         v.next_step
@@ -2849,4 +2849,37 @@ fn internationalised_names_in_the_records_compare_as_the_certificates_write_them
         assert_eq!(v.status, Status::RenewedNotDeployed, "{host}: {v:#?}");
         assert_eq!(v.expected.map(|r| r.record_id).as_deref(), Some("B"));
     }
+}
+
+#[test]
+fn hours_left_or_past_are_told_in_hours() {
+    // Before: "expires in 0 days" and "expired 1 days ago".
+    let p = policy();
+    let i = ids(&format!(
+        "{H}A,,a.x.com,0A,2025-06-01,2026-09-20,CA,,Issued\n"
+    ));
+    let v = judge_one(
+        presenting("a.x.com", "10.0.0.1", "A", 1_700_000_000, p.now + 5 * 3_600),
+        &i,
+        &p,
+    )
+    .0;
+    assert!(v.detail.contains(": expires in 5 hours"), "{}", v.detail);
+    let v = judge_one(
+        presenting(
+            "a.x.com",
+            "10.0.0.1",
+            "FF",
+            1_700_000_000,
+            p.now - 3 * 3_600,
+        ),
+        &i,
+        &p,
+    )
+    .0;
+    assert!(
+        v.next_step.contains("it expired 3 hours ago."),
+        "{}",
+        v.next_step
+    );
 }
