@@ -127,6 +127,11 @@ pub struct ScanArgs {
     /// Refuse to start when any target line is bad.
     #[arg(long)]
     pub strict: bool,
+    /// Do-not-scan list: addresses, CIDR blocks, ranges (`a-b`), host names and
+    /// `*.domain` never connected to, whatever the targets or records name; repeatable. A
+    /// bad line stops the run.
+    #[arg(long, value_name = "FILE")]
+    pub exclude: Vec<PathBuf>,
     /// No summary on stderr (progress is shown only on a terminal anyway).
     #[arg(long, short = 'q')]
     pub quiet: bool,

@@ -1,6 +1,7 @@
 //! `certsweep scan`: wires options to the engine, the sinks and the summary.
 
 use crate::cli::ScanArgs;
+use crate::engine::exclude::Exclusions;
 use crate::engine::handshake::{TlsClient, TlsSettings};
 use crate::engine::resolve::{Dns, Family};
 use crate::engine::sweep::{Cancel, Engine, Event, SweepConfig};
@@ -69,6 +70,29 @@ pub fn fit_concurrency(wanted: usize) -> (usize, Option<String>) {
     }
 }
 
+/// Reads the `--exclude` lists; every bad line is named and none is skipped, as a skipped
+/// line of a do-not-scan list could let the sweep touch what it protects.
+fn exclusions(paths: &[std::path::PathBuf]) -> Result<Option<Arc<Exclusions>>, Error> {
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    match Exclusions::read(paths) {
+        Ok(x) if x.is_empty() => Ok(None),
+        Ok(x) => Ok(Some(Arc::new(x))),
+        Err(bad) => {
+            let mut msg = format!("{} bad --exclude line(s), nothing scanned:", bad.len());
+            for e in bad.iter().take(MAX_PRINTED_BAD_LINES as usize) {
+                msg.push_str(&format!("\n  {e}"));
+            }
+            if bad.len() > MAX_PRINTED_BAD_LINES as usize {
+                let more = bad.len() - MAX_PRINTED_BAD_LINES as usize;
+                msg.push_str(&format!("\n  ... and {more} more"));
+            }
+            Err(Error::Input(msg))
+        }
+    }
+}
+
 /// Builds the engine from the options (shared by `scan` and `demo`).
 pub fn build_engine(args: &ScanArgs) -> Result<(Arc<Engine>, Option<String>), Error> {
     engine_looking(args, None)
@@ -92,6 +116,7 @@ pub fn engine_looking(
             ));
         }
     }
+    let exclude = exclusions(&args.exclude)?;
     let (concurrency, note) = fit_concurrency(args.concurrency);
     let trust = TrustJudge::new(&args.ca_file, args.system_roots, args.no_public_roots)
         .map_err(|e| Error::Input(format!("--ca-file {e}")))?;
@@ -136,6 +161,7 @@ pub fn engine_looking(
             args.both_key_types
                 .then(|| Arc::new(crate::model::EveryKeyType) as Arc<dyn crate::model::SecondLook>)
         }),
+        exclude,
     };
     Ok((Engine::new(tls, Arc::new(trust), dns, cfg), note))
 }
@@ -403,6 +429,8 @@ where
     progress.finish();
     sinks.finish()?;
     summary.duplicates = counters.duplicates.load(Ordering::Relaxed);
+    summary.excluded_names = counters.excluded_names.load(Ordering::Relaxed);
+    summary.excluded_addresses = counters.excluded_addresses.load(Ordering::Relaxed);
     summary.dns_half_answered = engine.dns_half_answered();
     summary.duration = start.elapsed();
     summary.interrupted = cancel.is_cancelled();

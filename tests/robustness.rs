@@ -159,6 +159,12 @@ fn parsers_never_panic_on_mutated_input() {
                 &mut out,
             );
         });
+        no_panic("the exclusion list reader", &input, || {
+            let list = [("x".to_string(), &input[..])];
+            if let Err(errors) = certsweep::engine::exclude::Exclusions::from_readers(list) {
+                assert!(errors.iter().all(|e| e.to_string().starts_with("x:")));
+            }
+        });
         let text = String::from_utf8_lossy(&input);
         no_panic("the line parsers", &input, || {
             let _ = certsweep::inventory::map::parse("m", &text);

@@ -2503,3 +2503,72 @@ async fn an_unwritable_records_report_fails_before_the_sweep() {
         "an endpoint was connected to"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn excluded_names_and_addresses_are_never_connected_to_and_are_counted() {
+    // Servers on four loopback addresses that take each connection and drop it: every
+    // endpoint connected to becomes a row (a TLS error), whatever it is.
+    let (port, listeners) = support::dcvfix::listeners(&[2, 3, 4, 5]).await;
+    let servers: Vec<_> = listeners
+        .into_iter()
+        .map(|l| {
+            tokio::spawn(async move {
+                while let Ok((tcp, _)) = l.accept().await {
+                    drop(tcp);
+                }
+            })
+        })
+        .collect();
+    let dns = support::dns_server(
+        "test.",
+        &[
+            ("a.test.", ip("127.0.0.2")),
+            ("a.test.", ip("127.0.0.3")),
+            ("b.test.", ip("127.0.0.2")),
+            ("ex.plc.test.", ip("127.0.0.2")),
+        ],
+        &[],
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("do-not-scan.txt");
+    std::fs::write(
+        &list,
+        "# the plant\n127.0.0.3\n*.plc.test\nb.test  # fragile\n127.0.0.5\n",
+    )
+    .unwrap();
+    let targets = "a.test\nb.test\nex.plc.test\n127.0.0.4/31\nc.test@127.0.0.3\n".to_string();
+    let resolver = dns.addr.to_string();
+    let port = port.to_string();
+    let list = list.to_str().unwrap();
+    let args = ["--resolver", &resolver, "--port", &port, "--exclude", list];
+    let (obs, counters) = sweep_counted(targets.clone(), &args).await;
+    let mut rows: Vec<String> = by_key(&obs).into_keys().collect();
+    rows.sort();
+    assert_eq!(rows, ["127.0.0.4@127.0.0.4", "a.test@127.0.0.2"]);
+    use std::sync::atomic::Ordering::Relaxed;
+    assert_eq!(
+        counters.excluded_names.load(Relaxed),
+        2,
+        "b.test, ex.plc.test"
+    );
+    assert_eq!(
+        counters.excluded_addresses.load(Relaxed),
+        3,
+        "a.test at .3, 127.0.0.5 of the block, c.test pinned to .3"
+    );
+    // Without the list, all seven endpoints.
+    let args = ["--resolver", &resolver, "--port", &port];
+    assert_eq!(sweep_counted(targets, &args).await.0.len(), 7);
+    // A bad line stops the run before anything is scanned, naming file and line.
+    let bad = dir.path().join("bad.txt");
+    std::fs::write(&bad, "127.0.0.3\n127.0.0.300\n").unwrap();
+    let err = certsweep::scan::build_engine(&scan_args(&["--exclude", bad.to_str().unwrap()]))
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("bad.txt:2"), "{err}");
+    assert_eq!(err.exit_code(), 2);
+    for s in servers {
+        s.abort();
+    }
+}

@@ -1,6 +1,7 @@
 //! The network edge: targets → endpoints → handshakes → observations.
 
 pub mod dnsq;
+pub mod exclude;
 pub mod handshake;
 pub mod kx;
 pub mod legacy;

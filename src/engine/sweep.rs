@@ -50,6 +50,8 @@ pub struct SweepConfig {
     pub starttls: StarttlsChoice,
     /// Asked after each certificate whether to look again offering only one key family.
     pub second_look: Option<Arc<dyn SecondLook>>,
+    /// Addresses and names never to connect to (`--exclude`).
+    pub exclude: Option<Arc<super::exclude::Exclusions>>,
 }
 
 impl Default for SweepConfig {
@@ -67,6 +69,7 @@ impl Default for SweepConfig {
             per_address: 256,
             starttls: StarttlsChoice::Auto,
             second_look: None,
+            exclude: None,
         }
     }
 }
@@ -149,6 +152,10 @@ pub struct Counters {
     /// Connection attempts beyond each endpoint's first (`--retries`), counted as their
     /// backoff starts.
     pub retries: AtomicU64,
+    /// Targets not resolved nor scanned, their name on the `--exclude` list.
+    pub excluded_names: AtomicU64,
+    /// Endpoints not scanned, their address on the `--exclude` list.
+    pub excluded_addresses: AtomicU64,
 }
 
 /// Stops the sweep from starting new connections (Ctrl-C).
@@ -315,6 +322,10 @@ impl Engine {
                     me.counters.duplicates.fetch_add(1, Ordering::Relaxed);
                     continue;
                 }
+                if me.excluded_name(&target) {
+                    me.counters.excluded_names.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
                 me.counters.targets_read.fetch_add(1, Ordering::Relaxed);
                 let done = Arc::new(TargetDone(me.counters.clone()));
                 me.dispatch(target, done, &events_tx, &cancel, &mut ahead)
@@ -474,6 +485,21 @@ impl Engine {
         }
     }
 
+    /// Whether the target's name (or a bare address's SNI) is on the `--exclude` list:
+    /// then it is not even resolved.
+    fn excluded_name(&self, target: &Target) -> bool {
+        let Some(x) = &self.cfg.exclude else {
+            return false;
+        };
+        match target {
+            Target::Name { name, sni, .. } => {
+                x.name(name) || sni.as_deref().is_some_and(|s| x.name(s))
+            }
+            Target::Addr { sni, .. } => sni.as_deref().is_some_and(|s| x.name(s)),
+            Target::Cidr { .. } => false,
+        }
+    }
+
     fn timeouts(&self) -> Timeouts {
         Timeouts {
             connect: self.cfg.connect_timeout,
@@ -512,6 +538,14 @@ impl Engine {
         tx: mpsc::Sender<Event>,
         cancel: &Cancel,
     ) {
+        // Wherever the address came from (a resolved name, a pin, a block): a list of what
+        // must not be touched holds for all of them.
+        if self.cfg.exclude.as_ref().is_some_and(|x| x.address(ep.ip)) {
+            self.counters
+                .excluded_addresses
+                .fetch_add(1, Ordering::Relaxed);
+            return;
+        }
         let Ok(permit) = self.connections.clone().acquire_owned().await else {
             return;
         };

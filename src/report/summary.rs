@@ -22,6 +22,10 @@ pub struct Summary {
     pub bad_targets: u64,
     /// Duplicate targets collapsed.
     pub duplicates: u64,
+    /// Targets whose name is on the `--exclude` list (not resolved).
+    pub excluded_names: u64,
+    /// Endpoints whose address is on the `--exclude` list (not connected to).
+    pub excluded_addresses: u64,
     /// Endpoints that took more than one connection attempt (`--retries`).
     pub retried: u64,
     /// Of those, the ones that still failed.
@@ -183,6 +187,15 @@ impl fmt::Display for Summary {
                 f,
                 "  targets: {} bad lines skipped, {} duplicates collapsed",
                 self.bad_targets, self.duplicates
+            )?;
+        }
+        if self.excluded_names > 0 || self.excluded_addresses > 0 {
+            // Not rows of the reports: nothing was asked of them. Counted, so that a list
+            // excluding more than meant shows.
+            writeln!(
+                f,
+                "  excluded (--exclude): {} targets by name, not resolved; {} endpoints by address, not connected to",
+                self.excluded_names, self.excluded_addresses
             )?;
         }
         if self.dns_half_answered > 0 {
