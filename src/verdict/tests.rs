@@ -2043,6 +2043,15 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
         if rng.below(4) == 0 {
             lineages.push(("D", Vec::new()));
         }
+        // And in a fifth, the SAN certificate of h and w (R) was split: after its last
+        // version, h got certificates of its own (S0, ...), which no name set or link makes
+        // a renewal of R.
+        let split = rng.below(5) == 0;
+        if split {
+            lineages.push(("S", Vec::new()));
+        }
+        // Where R's versions start, the last one: S's start after it.
+        let mut r_last = i64::MIN;
         // A quarter of the exports write dates without a time (DigiCert's valid_till,
         // spreadsheets), and then no order dates: versions start on distinct days.
         let dated = rng.below(4) == 0;
@@ -2052,14 +2061,19 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
             // Issue dates at least a day apart, so that dates alone order every pair;
             // links, where given, agree with them. A renewal may add a name, never drop
             // one.
-            let mut start = p.now - DAY * (30 + rng.below(700) as i64);
+            // S mostly valid by now, so that it can take over from an R about to expire.
+            let mut start = match *prefix {
+                "S" => r_last.max(p.now - DAY * (10 + rng.below(60) as i64)),
+                _ => p.now - DAY * (30 + rng.below(700) as i64),
+            };
             let mut names = match *prefix {
-                "R" => "h.x.com",
+                "R" if split => "h.x.com;w.x.com",
+                "R" | "S" => "h.x.com",
                 "W" => "*.x.com",
                 _ => "d.x.com",
             };
             for k in 0..n {
-                start += DAY * (1 + rng.below(200) as i64);
+                start += DAY * (1 + rng.below(if *prefix == "S" { 20 } else { 200 }) as i64);
                 // Now and then a renewal issued in the last two days: around the
                 // grace period.
                 let recent = p.now - rng.below(2 * DAY as u64) as i64;
@@ -2070,7 +2084,12 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
                     true => start,
                     false => start + rng.below(DAY as u64 / 2) as i64,
                 };
-                let not_after = not_before + DAY * (7 + rng.below(400) as i64);
+                let mut not_after = not_before + DAY * (7 + rng.below(400) as i64);
+                // The split SAN certificate's last version mostly ends about now: where
+                // an S would take over.
+                if split && *prefix == "R" && k == n - 1 && rng.below(3) > 0 {
+                    not_after = not_after.max(p.now + DAY * (rng.below(40) as i64 - 5));
+                }
                 let status = rng.pick(&statuses);
                 let serial = format!("{:X}", 0xA000 + seed * 16 + (l * 8 + k) as u64);
                 if *prefix == "R" && rng.below(5) == 0 {
@@ -2118,6 +2137,9 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
                     written(not_after),
                     ordered.map(rfc3339_unix).unwrap_or_default(),
                 ));
+                if *prefix == "R" {
+                    r_last = start;
+                }
                 versions.push(Version {
                     serial,
                     not_before,
@@ -2393,16 +2415,20 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
                 assert!(!expired && na - p.now <= p.renewal_window_secs, "{why}");
                 // Another identity's certificate for the name, issued after the served one
                 // and outlasting it, is named as the way to keep the name served.
-                let takes_over = lineages.iter().enumerate().any(|(l2, (x, other))| {
-                    l2 != l
-                        && *x != "D"
-                        && other
-                            .iter()
-                            .any(|w| usable(w) && w.key > m.key && w.valid_until > m.valid_until)
-                });
-                *reached
-                    .entry(format!("takes_over {takes_over}"))
-                    .or_default() += 1;
+                let by: Vec<&str> = lineages
+                    .iter()
+                    .enumerate()
+                    .filter(|(l2, (x, other))| {
+                        *l2 != l
+                            && *x != "D"
+                            && other.iter().any(|w| {
+                                usable(w) && w.key > m.key && w.valid_until > m.valid_until
+                            })
+                    })
+                    .map(|(_, (x, _))| *x)
+                    .collect();
+                let takes_over = !by.is_empty();
+                *reached.entry(format!("takes_over {by:?}")).or_default() += 1;
                 assert_eq!(has("replacement_in_records"), takes_over, "{why}");
                 assert_eq!(
                     v.detail.contains("no renewal exists"),
@@ -2486,7 +2512,9 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
         "deployment_failed",
         "records_say_deployed",
         "replacement_in_records",
-        "takes_over false",
+        "takes_over []",
+        "takes_over [\"W\"]",
+        "takes_over [\"S\"]",
     ] {
         assert!(
             reached.contains_key(want),
