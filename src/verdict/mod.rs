@@ -645,7 +645,14 @@ fn judge(
                     .expected_for_host(&host, p.now)
                     .or_else(|| ids.newest(id, Some(&host), p.now));
                 let e = expected_idx.map(|i| &ids.records[i]);
-                if let Some(e) = e.filter(|e| issued_after(&c, e)) {
+                // Clients refuse it for what it is (another name's, self-signed, an unknown
+                // CA, not valid yet, ...): however late it was issued, it is not the
+                // certificate to keep. A missing intermediate alone is the deployment's fault.
+                let refused = o.findings.iter().any(|f| {
+                    *f == Finding::HostnameMismatch
+                        || (f.makes_untrusted() && *f != Finding::IncompleteChain)
+                });
+                if let Some(e) = e.filter(|e| !refused && issued_after(&c, e)) {
                     // The server is ahead of the records (an export from before a renewal, or
                     // a certificate bought outside the CLM): replacing it with the managed
                     // one would roll the endpoint back.
@@ -664,6 +671,20 @@ fn judge(
                             .unwrap_or_else(|| "?".into())
                     );
                     next = "Do not replace it with the older managed certificate: if the CLM issued it, the records predate the renewal (export them again); if not, import it into the CLM (discovery) and retire the older record; then verify again.".into();
+                    if o.findings.contains(&Finding::IncompleteChain) {
+                        next = format!("Install its full chain (leaf plus intermediate) in the server's certificate file or keystore and reload: clients refuse it without. {next}");
+                    }
+                } else if let (true, Some(e)) = (refused, e) {
+                    detail = format!(
+                        "Serves {presented}, which is in no record and which clients refuse; its names are managed by record {} (serial {}, valid until {}).",
+                        e.record_id,
+                        e.serial_hex().unwrap_or("?"),
+                        e.not_after.map(|w| rfc3339_unix(w.unix)).unwrap_or_else(|| "?".into())
+                    );
+                    next = format!(
+                        "Replace it with the managed certificate (record {}; re-run provisioning for it), reload the service, then verify again.",
+                        e.record_id
+                    );
                 } else {
                     detail = format!(
                     "Serves {presented}, which is in no record; its names are managed by record {}.",

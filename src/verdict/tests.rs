@@ -2911,3 +2911,52 @@ fn hours_left_or_past_are_told_in_hours() {
         v.next_step
     );
 }
+
+#[test]
+fn a_certificate_clients_refuse_is_not_kept_for_being_later_than_the_records() {
+    // Record A is valid; the server presents a certificate in no record, issued after A.
+    let i = ids(&format!(
+        "{H}A,,a.x.com,0A,2026-01-01,2026-12-20,CA,,Issued\n"
+    ));
+    let p = policy();
+    let served = |finding: Option<Finding>| {
+        let mut o = presenting("a.x.com", "10.0.0.1", "FF", 1_779_000_000, 1_810_000_000);
+        o.findings.extend(finding);
+        judge_one(o, &i, &p).0
+    };
+    // Trusted and for the name: ahead of the records, not to be replaced.
+    let v = served(None);
+    assert!(
+        v.findings.iter().any(|f| f == "newer_than_records"),
+        "{v:#?}"
+    );
+    assert!(v.next_step.starts_with("Do not replace it"), "{v:#?}");
+    // Before: the same "Do not replace it" for each of these, which clients refuse.
+    for f in [
+        Finding::SelfSigned,
+        Finding::UnknownIssuer,
+        Finding::HostnameMismatch,
+        Finding::NotYetValid,
+    ] {
+        let v = served(Some(f));
+        assert_eq!(v.status, Status::Unmanaged, "{f:?}");
+        assert!(
+            !v.findings.iter().any(|f| f == "newer_than_records"),
+            "{v:#?}"
+        );
+        assert!(
+            v.next_step
+                .starts_with("Replace it with the managed certificate (record A;"),
+            "{f:?}: {}",
+            v.next_step
+        );
+        assert!(v.detail.contains("which clients refuse"), "{v:#?}");
+    }
+    // Only the intermediate missing: still ahead of the records, and the chain to fix.
+    let v = served(Some(Finding::IncompleteChain));
+    assert!(
+        v.findings.iter().any(|f| f == "newer_than_records"),
+        "{v:#?}"
+    );
+    assert!(v.next_step.starts_with("Install its full chain"), "{v:#?}");
+}
