@@ -537,9 +537,16 @@ fn judge(
                 // The endpoint's own deployment status when the export gives one per
                 // endpoint, else the renewal's.
                 let deployment = e.deployment_at(&host, o.port);
+                // Nor when clients refuse the served certificate already (its chain, its
+                // key, another name's): the endpoint is down for them as for an expired one.
+                let refused_now = o
+                    .findings
+                    .iter()
+                    .any(|f| f.makes_untrusted() || *f == Finding::HostnameMismatch);
                 let young = issued > p.now - p.grace_secs
                     && !expired
                     && !revoked_now
+                    && !refused_now
                     && deployment_may_be_running(deployment.0);
                 let exp_txt = format!(
                     "serial {} (record {}, valid until {})",
@@ -587,6 +594,8 @@ fn judge(
                         next = format!("{OUTAGE_FIRST}{next}");
                     } else if revoked_now {
                         next = format!("{REVOKED_FIRST}{next}");
+                    } else if refused_now {
+                        next = format!("{REFUSED_FIRST}{next}");
                     }
                 }
                 // A second certificate is judged on its own (`judge_one`) and named there.
@@ -1150,6 +1159,11 @@ fn stapling_fault(o: &Observation) -> Option<(String, &'static str)> {
 /// How the next step of an endpoint whose expired certificate has a renewal begins.
 const OUTAGE_FIRST: &str =
     "The served certificate has expired, so clients fail now: deploy the renewal at once. ";
+
+/// How the next step of an endpoint whose renewal is missing begins when clients refuse the
+/// certificate it serves (chain, key, name).
+const REFUSED_FIRST: &str =
+    "Clients refuse the served certificate, so the endpoint fails now: deploy the renewal at once. ";
 
 /// How the next step of an endpoint whose revoked certificate has a renewal begins.
 const REVOKED_FIRST: &str = "The served certificate is revoked, so clients that check revocation fail now: deploy the renewal at once. ";

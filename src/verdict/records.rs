@@ -190,8 +190,9 @@ fn identity_row(
     // The first endpoint left with an older version, for what the records say of the
     // deployment there.
     let mut first_stale: Option<&str> = None;
-    // Some endpoint serves an older version that has expired: an outage, no grace.
-    let mut stale_expired = false;
+    // Some endpoint serves an older version that has expired, or with a chain clients
+    // refuse: an outage, no grace.
+    let mut stale_failing = false;
     for &m in members {
         if m == newest || tied.binary_search(&m).is_ok() {
             continue;
@@ -212,7 +213,8 @@ fn identity_row(
                 if !beside {
                     stale.push(format!("{at} (serial {})", s.canonical));
                     first_stale.get_or_insert(at.as_str());
-                    stale_expired |= ids.records[m].expired_at(p.now);
+                    stale_failing |= ids.records[m].expired_at(p.now)
+                        || serving_all.untrusted.contains_key(&s.canonical);
                 }
             }
         }
@@ -306,7 +308,7 @@ fn identity_row(
     let young = issued.filter(|&t| {
         renewed
             && !stale.is_empty()
-            && !stale_expired
+            && !stale_failing
             && t > p.now - p.grace_secs
             && deployment_may_be_running(deployment.0)
     });

@@ -91,7 +91,7 @@ impl Rollout {
                 .iter()
                 .any(|f| DEPLOYMENT_SAID.contains(&f.as_str()));
             if v.status == Status::RenewedNotDeployed && !said {
-                let outage = [OUTAGE_FIRST, REVOKED_FIRST]
+                let outage = [OUTAGE_FIRST, REVOKED_FIRST, REFUSED_FIRST]
                     .into_iter()
                     .find(|first| v.next_step.starts_with(first))
                     .unwrap_or("");

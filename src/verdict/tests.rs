@@ -679,6 +679,54 @@ fn an_expired_certificate_gets_no_grace_for_its_young_renewal() {
     );
 }
 
+#[test]
+fn a_certificate_clients_refuse_gets_no_grace_for_its_young_renewal() {
+    // A is valid but served without its intermediate (or another name's, or an unknown
+    // CA's): clients fail now, as with an expired one.
+    let hour_ago = crate::timefmt::rfc3339_unix(policy().now - 3_600);
+    let i = ids(&format!(
+        "{H}A,,a.x.com,01,2025-05-01,2026-12-01,CA,,Issued\n\
+         B,,a.x.com,02,{hour_ago},2027-05-01,CA,A,Issued\n"
+    ));
+    for f in [
+        Finding::IncompleteChain,
+        Finding::UnknownIssuer,
+        Finding::WeakKey,
+    ] {
+        let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_746_057_600, 1_796_083_200);
+        o.findings.push(f);
+        let v = judge_one(o, &i, &policy()).0;
+        // Before: deployment_pending, "verify again after the grace period".
+        assert_eq!(v.status, Status::RenewedNotDeployed, "{f:?}: {}", v.detail);
+        assert!(v.next_step.starts_with(REFUSED_FIRST), "{}", v.next_step);
+        // The records report neither: "verify again after" the grace period.
+        let mut serving = Serving::default();
+        serving.note(&v);
+        let rows = identity_rows(&i, &serving, &policy());
+        assert!(
+            !rows[0].findings.contains("deployment_pending"),
+            "{rows:#?}"
+        );
+        assert!(
+            rows[0].findings.contains("older_versions_served"),
+            "{rows:#?}"
+        );
+    }
+    // Trusted: the grace period holds, in the records report too.
+    let o = presenting("a.x.com", "10.0.0.1", "1", 1_746_057_600, 1_796_083_200);
+    let v = judge_one(o, &i, &policy()).0;
+    let mut serving = Serving::default();
+    serving.note(&v);
+    let rows = identity_rows(&i, &serving, &policy());
+    assert!(rows[0].findings.contains("deployment_pending"), "{rows:#?}");
+    // Trusted: the grace period holds.
+    let o = presenting("a.x.com", "10.0.0.1", "1", 1_746_057_600, 1_796_083_200);
+    assert_eq!(
+        judge_one(o, &i, &policy()).0.status,
+        Status::DeploymentPending
+    );
+}
+
 /// Identities of `a.x.com`: A (served by [`serving_a`]) and its renewal B, issued
 /// `issued` ago, by bot-7, whose deployment the records give as `deploy`.
 fn renewed_with_deployment(issued: i64, deploy: &str) -> Identities {
@@ -2401,7 +2449,13 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
                         matches!(e.deploy, "Deployed" | "Deployment Failed" | "Rolled back");
                     assert_eq!(
                         v.status == Status::DeploymentPending,
-                        young && !expired && m.status != "Revoked" && !ocsp_revoked && !ended,
+                        young
+                            && !expired
+                            && m.status != "Revoked"
+                            && !ocsp_revoked
+                            && !ended
+                            && !broken_chain
+                            && nb <= p.now,
                         "{why}"
                     );
                 }
