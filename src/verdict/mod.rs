@@ -641,6 +641,14 @@ fn judge(
         }
         None => {
             statuses.push(Status::Unmanaged);
+            // Clients refuse it for what it is (another name's, self-signed, an unknown
+            // CA, not valid yet, ...): however late it was issued, it is not the
+            // certificate to keep, nor one to import. A missing intermediate alone is the
+            // deployment's fault.
+            let refused = o.findings.iter().any(|f| {
+                *f == Finding::HostnameMismatch
+                    || (f.makes_untrusted() && *f != Finding::IncompleteChain)
+            });
             let mut names: Vec<String> = c.sans.clone();
             names.extend(c.subject_cn.iter().map(|s| s.to_ascii_lowercase()));
             names.push(host.clone());
@@ -654,13 +662,6 @@ fn judge(
                     .expected_for_host(&host, p.now)
                     .or_else(|| ids.newest(id, Some(&host), p.now));
                 let e = expected_idx.map(|i| &ids.records[i]);
-                // Clients refuse it for what it is (another name's, self-signed, an unknown
-                // CA, not valid yet, ...): however late it was issued, it is not the
-                // certificate to keep. A missing intermediate alone is the deployment's fault.
-                let refused = o.findings.iter().any(|f| {
-                    *f == Finding::HostnameMismatch
-                        || (f.makes_untrusted() && *f != Finding::IncompleteChain)
-                });
                 if let Some(e) = e.filter(|e| !refused && issued_after(&c, e)) {
                     // The server is ahead of the records (an export from before a renewal, or
                     // a certificate bought outside the CLM): replacing it with the managed
@@ -705,7 +706,11 @@ fn judge(
                 detail = format!(
                     "Serves {presented}, which is in no record, and no record manages its names."
                 );
-                next = "Import the certificate into the CLM (discovery) and assign an owner, or replace it with a managed certificate.".into();
+                next = if refused {
+                    format!("Clients refuse it: order a certificate for {host} from a CA they trust through the CLM (so that it has an owner and renews), deploy it and reload the service, then verify again.")
+                } else {
+                    "Import the certificate into the CLM (discovery) and assign an owner, or replace it with a managed certificate.".into()
+                };
             }
         }
     }

@@ -3013,4 +3013,14 @@ fn a_certificate_clients_refuse_is_not_kept_for_being_later_than_the_records() {
         "{v:#?}"
     );
     assert!(v.next_step.starts_with("Install its full chain"), "{v:#?}");
+    // For a name no record manages: not to be imported as it is.
+    let mut o = presenting("b.x.com", "10.0.0.1", "FF", 1_779_000_000, 1_810_000_000);
+    o.findings.push(Finding::SelfSigned);
+    let v = judge_one(o, &i, &p).0;
+    assert!(
+        v.next_step
+            .starts_with("Clients refuse it: order a certificate for b.x.com"),
+        "{}",
+        v.next_step
+    );
 }
