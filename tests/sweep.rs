@@ -2572,3 +2572,80 @@ async fn excluded_names_and_addresses_are_never_connected_to_and_are_counted() {
         s.abort();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_behind_a_cname_is_scanned_at_every_address_of_its_target() {
+    use hickory_server::proto::rr::{rdata::CNAME, RData};
+    use support::dcvfix::{a, name, rec, Zone};
+    // www.test is a CNAME of a load balancer's name with two addresses, each node with its
+    // own certificate for www.test; gone.test points at a name that does not exist.
+    let pki = Pki::new("Cname").unwrap();
+    let fresh = valid_leaf(&pki, "www.test", 3001);
+    let stale = valid_leaf(&pki, "www.test", 3002);
+    let n2 = fleet::serve_tls(SocketAddr::new(ip("127.0.0.2"), 0), &fresh, &[], None)
+        .await
+        .unwrap();
+    let port = n2.addr.port();
+    let n3 = fleet::serve_tls(SocketAddr::new(ip("127.0.0.3"), port), &stale, &[], None)
+        .await
+        .unwrap();
+    let dns_addr = {
+        let probe = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap()
+    };
+    let _dns = support::dcvfix::dns_on(
+        dns_addr,
+        &[Zone {
+            origin: "test.",
+            serial: 1,
+            records: vec![
+                rec("www.test.", RData::CNAME(CNAME(name("lb.test.")))),
+                a("lb.test.", [127, 0, 0, 2]),
+                a("lb.test.", [127, 0, 0, 3]),
+                rec("gone.test.", RData::CNAME(CNAME(name("nowhere.test.")))),
+            ],
+        }],
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = root_file(&pki, &dir);
+    let resolver = dns_addr.to_string();
+    let targets = format!("www.test:{port}\ngone.test:{port}\n");
+    let obs = run_sweep(
+        targets,
+        &[
+            "--resolver",
+            &resolver,
+            "--ca-file",
+            &ca,
+            "--no-public-roots",
+        ],
+    )
+    .await;
+    let by = by_key(&obs);
+    assert_eq!(by.len(), 3, "{:?}", by.keys());
+    // Each node under the name asked for, with it as SNI: the alias's target is no
+    // endpoint of its own.
+    for (node, serial) in [
+        ("127.0.0.2", "8A0000000000000BB9"),
+        ("127.0.0.3", "8A0000000000000BBA"),
+    ] {
+        let o = by[&format!("www.test@{node}")];
+        assert_eq!(o.sni.as_deref(), Some("www.test"));
+        assert_eq!(o.cert.as_ref().map(|c| c.serial.as_str()), Some(serial));
+        assert!(o.findings.is_empty(), "{:?}", o.findings);
+    }
+    // This authoritative server answers the dangling alias with NOERROR and the CNAME alone
+    // (a recursive resolver says NXDOMAIN; see resolve's tests): named with its target.
+    let gone = by["gone.test@"];
+    assert_eq!(
+        gone.error_class(),
+        Some(ErrorClass::DnsNoAddress),
+        "{gone:?}"
+    );
+    assert_eq!(
+        gone.error.as_ref().map(|e| e.message.as_str()),
+        Some("gone.test is an alias (CNAME) of nowhere.test, which has no address records")
+    );
+    drop((n2, n3));
+}

@@ -285,18 +285,44 @@ fn no_address(
             _ => {}
         }
     }
+    // An alias whose target does not resolve: the name exists, the target is what to fix
+    // (and a dangling alias to a released cloud name is how subdomains are taken over).
+    let alias = asked
+        .iter()
+        .copied()
+        .flatten()
+        .flat_map(|a| &a.answers)
+        .filter_map(|r| match &r.data {
+            RData::CNAME(target) => Some(target.0.to_string()),
+            _ => None,
+        })
+        .last()
+        .map(|t| {
+            format!(
+                "{shown} is an alias (CNAME) of {}, which",
+                t.trim_end_matches('.')
+            )
+        });
     if asked
         .iter()
         .all(|a| matches!(a, Ok(a) if a.rcode == ResponseCode::NXDomain))
     {
         return ErrorInfo {
             class: ErrorClass::DnsNxdomain,
-            message: format!("{shown} does not exist (NXDOMAIN)"),
+            message: match alias {
+                Some(a) => format!(
+                    "{a} does not exist (NXDOMAIN): a dangling alias; remove it or restore its target"
+                ),
+                None => format!("{shown} does not exist (NXDOMAIN)"),
+            },
         };
     }
     ErrorInfo {
         class: ErrorClass::DnsNoAddress,
-        message: format!("{shown} has no address records"),
+        message: match alias {
+            Some(a) => format!("{a} has no address records"),
+            None => format!("{shown} has no address records"),
+        },
     }
 }
 
@@ -378,5 +404,23 @@ mod tests {
         let nx = answer(ResponseCode::NXDomain, &[]);
         let (o, _) = addresses_of("www", &[&nx, &nx], &to, any);
         assert_eq!(o.unwrap_err().class, ErrorClass::DnsNxdomain);
+        // NXDOMAIN for an alias's target, as recursive resolvers answer it (RFC 6604): the
+        // alias is named with its target.
+        let mut nx = answer(ResponseCode::NXDomain, &[]);
+        if let Ok(a) = nx.as_mut() {
+            let target = Name::from_ascii("gone.cloud.example.").expect("a name");
+            a.answers.push(Record::from_rdata(
+                Name::from_ascii("www.example.").expect("a name"),
+                60,
+                RData::CNAME(hickory_resolver::proto::rr::rdata::CNAME(target)),
+            ));
+        }
+        let (o, _) = addresses_of("www.example", &[&nx, &nx], &to, any);
+        let e = o.unwrap_err();
+        assert_eq!(e.class, ErrorClass::DnsNxdomain);
+        assert_eq!(
+            e.message,
+            "www.example is an alias (CNAME) of gone.cloud.example, which does not exist (NXDOMAIN): a dangling alias; remove it or restore its target"
+        );
     }
 }
