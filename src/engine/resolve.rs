@@ -296,7 +296,7 @@ fn no_address(
             RData::CNAME(target) => Some(target.0.to_string()),
             _ => None,
         })
-        .last()
+        .next_back()
         .map(|t| {
             format!(
                 "{shown} is an alias (CNAME) of {}, which",
