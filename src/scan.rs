@@ -429,6 +429,7 @@ where
     progress.finish();
     sinks.finish()?;
     summary.duplicates = counters.duplicates.load(Ordering::Relaxed);
+    summary.duplicate_endpoints = counters.duplicate_endpoints.load(Ordering::Relaxed);
     summary.excluded_names = counters.excluded_names.load(Ordering::Relaxed);
     summary.excluded_addresses = counters.excluded_addresses.load(Ordering::Relaxed);
     summary.dns_half_answered = engine.dns_half_answered();

@@ -2649,3 +2649,47 @@ async fn a_name_behind_a_cname_is_scanned_at_every_address_of_its_target() {
     );
     drop((n2, n3));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_named_by_two_targets_is_scanned_once() {
+    // Servers that take each connection and drop it: every endpoint connected to is a row.
+    let (port, listeners) = support::dcvfix::listeners(&[2, 4, 5]).await;
+    let servers: Vec<_> = listeners
+        .into_iter()
+        .map(|l| {
+            tokio::spawn(async move {
+                while let Ok((tcp, _)) = l.accept().await {
+                    drop(tcp);
+                }
+            })
+        })
+        .collect();
+    let dns = support::dns_server("test.", &[("a.test.", ip("127.0.0.2"))], &[]).await;
+    // a.test resolves to the address it is also pinned to; 127.0.0.4 is listed alone and
+    // inside a block.
+    let targets = "a.test\na.test@127.0.0.2\n127.0.0.4\n127.0.0.4/31\n".to_string();
+    let resolver = dns.addr.to_string();
+    let port = port.to_string();
+    let args = ["--resolver", &resolver, "--port", &port];
+    let (obs, counters) = sweep_counted(targets, &args).await;
+    let mut rows: Vec<String> = obs
+        .iter()
+        .map(|o| format!("{}@{:?}", o.host, o.ip))
+        .collect();
+    rows.sort();
+    // Before: five rows, two of them twice.
+    assert_eq!(
+        rows,
+        [
+            "127.0.0.4@Some(127.0.0.4)",
+            "127.0.0.5@Some(127.0.0.5)",
+            "a.test@Some(127.0.0.2)"
+        ]
+    );
+    use std::sync::atomic::Ordering::Relaxed;
+    assert_eq!(counters.duplicate_endpoints.load(Relaxed), 2);
+    assert_eq!(counters.duplicates.load(Relaxed), 0, "no target repeats");
+    for s in servers {
+        s.abort();
+    }
+}

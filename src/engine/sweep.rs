@@ -143,6 +143,9 @@ pub struct Counters {
     pub targets_done: AtomicU64,
     /// Exact duplicate targets collapsed.
     pub duplicates: AtomicU64,
+    /// Endpoints named again by another target (an address inside a listed block, a pin to
+    /// an address the name resolves to), scanned once.
+    pub duplicate_endpoints: AtomicU64,
     /// Endpoints started.
     pub endpoints_started: AtomicU64,
     /// Names resolved whose addresses are not all connecting yet.
@@ -201,12 +204,47 @@ struct Endpoint {
     detect: bool,
 }
 
+/// What one sweep (one [`Engine::start`]) keeps beside the engine: an engine may run
+/// several sweeps (a benchmark's rounds), each seeing every endpoint afresh.
+struct SweepRun {
+    counters: Arc<Counters>,
+    /// The endpoints started, so that two targets naming one endpoint (an address and a
+    /// CIDR block holding it, a pinned `host@IP` and the name resolving to that address)
+    /// give one row. 6 bytes an endpoint (see [`super::seen::Seen`]).
+    endpoints: std::sync::Mutex<super::seen::Seen>,
+}
+
+impl SweepRun {
+    /// Whether `ep` is started for the first time in this sweep.
+    fn first_time(&self, ep: &Endpoint) -> bool {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (
+            &ep.host,
+            ep.ip,
+            ep.port,
+            &ep.sni,
+            &ep.label,
+            ep.starttls,
+            ep.detect,
+        )
+            .hash(&mut h);
+        let hash = h.finish();
+        // A poisoned lock only means another task panicked while inserting; the set is
+        // still a set.
+        let mut seen = self
+            .endpoints
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        seen.insert(hash)
+    }
+}
+
 /// Marks a target done when the last of its endpoint tasks drops its handle.
-struct TargetDone(Arc<Counters>);
+struct TargetDone(Arc<SweepRun>);
 
 impl Drop for TargetDone {
     fn drop(&mut self) {
-        self.0.targets_done.fetch_add(1, Ordering::Relaxed);
+        self.0.counters.targets_done.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -298,6 +336,10 @@ impl Engine {
             }
         });
         let me = self.clone();
+        let run = Arc::new(SweepRun {
+            counters: self.counters.clone(),
+            endpoints: Default::default(),
+        });
         tokio::spawn(async move {
             let mut seen = super::seen::Seen::default();
             let mut ahead = None;
@@ -327,7 +369,7 @@ impl Engine {
                     continue;
                 }
                 me.counters.targets_read.fetch_add(1, Ordering::Relaxed);
-                let done = Arc::new(TargetDone(me.counters.clone()));
+                let done = Arc::new(TargetDone(run.clone()));
                 me.dispatch(target, done, &events_tx, &cancel, &mut ahead)
                     .await;
             }
@@ -543,6 +585,12 @@ impl Engine {
         if self.cfg.exclude.as_ref().is_some_and(|x| x.address(ep.ip)) {
             self.counters
                 .excluded_addresses
+                .fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        if !done.0.first_time(&ep) {
+            self.counters
+                .duplicate_endpoints
                 .fetch_add(1, Ordering::Relaxed);
             return;
         }

@@ -22,6 +22,8 @@ pub struct Summary {
     pub bad_targets: u64,
     /// Duplicate targets collapsed.
     pub duplicates: u64,
+    /// Endpoints named by two targets (an address inside a listed block, ...), scanned once.
+    pub duplicate_endpoints: u64,
     /// Targets whose name is on the `--exclude` list (not resolved).
     pub excluded_names: u64,
     /// Endpoints whose address is on the `--exclude` list (not connected to).
@@ -182,12 +184,20 @@ impl fmt::Display for Summary {
                 ""
             }
         )?;
-        if self.bad_targets > 0 || self.duplicates > 0 {
-            writeln!(
+        if self.bad_targets > 0 || self.duplicates > 0 || self.duplicate_endpoints > 0 {
+            write!(
                 f,
                 "  targets: {} bad lines skipped, {} duplicates collapsed",
                 self.bad_targets, self.duplicates
             )?;
+            if self.duplicate_endpoints > 0 {
+                write!(
+                    f,
+                    ", {} endpoints named by more than one target scanned once",
+                    self.duplicate_endpoints
+                )?;
+            }
+            writeln!(f)?;
         }
         if self.excluded_names > 0 || self.excluded_addresses > 0 {
             // Not rows of the reports: nothing was asked of them. Counted, so that a list
