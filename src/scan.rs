@@ -1008,8 +1008,10 @@ pub async fn compare(args: &ScanArgs, keep: bool) -> Result<CompareOutcome, Erro
         keep: false,
         then: Some(&mut spill),
     };
+    let excluded = engine.exclusions();
     let outcome = sweep(engine, targets, total, sinks, args.quiet).await?;
     let mut serving = Serving::default();
+    serving.excluded = excluded;
     let mut verdicts = Vec::new();
     let mut failed = false;
     let mut verdict_findings: BTreeMap<&'static str, usize> = BTreeMap::new();

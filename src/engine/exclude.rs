@@ -193,6 +193,21 @@ impl Exclusions {
         false
     }
 
+    /// Whether every name under `parent` is excluded (`*.parent` or `*.` of an ancestor is
+    /// listed): what a wildcard certificate for `*.parent` could be served on.
+    pub fn everything_under(&self, parent: &str) -> bool {
+        let mut rest = parent;
+        loop {
+            if self.under.contains(rest) {
+                return true;
+            }
+            match rest.split_once('.') {
+                Some((_, up)) => rest = up,
+                None => return false,
+            }
+        }
+    }
+
     /// Whether the lists exclude nothing (only comments).
     pub fn is_empty(&self) -> bool {
         self.ranges.is_empty() && self.names.is_empty() && self.under.is_empty()
@@ -264,6 +279,9 @@ mod tests {
         assert!(!x.name("www.legacy.example.com"));
         assert!(!x.name("example.com"));
         assert!(!x.name("xplc.example.com"));
+        assert!(x.everything_under("plc.example.com"));
+        assert!(x.everything_under("a.plc.example.com"));
+        assert!(!x.everything_under("example.com"));
     }
 
     #[test]

@@ -269,6 +269,11 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// The `--exclude` lists the engine honours, if any.
+    pub fn exclusions(&self) -> Option<Arc<super::exclude::Exclusions>> {
+        self.cfg.exclude.clone()
+    }
+
     /// Builds an engine; call inside a tokio runtime.
     pub fn new(tls: TlsClient, trust: Arc<TrustJudge>, dns: Dns, cfg: SweepConfig) -> Arc<Self> {
         let concurrency = cfg.concurrency.max(1);

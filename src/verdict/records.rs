@@ -316,7 +316,9 @@ fn identity_row(
     if deployed.is_empty() && scanned == 0 && stale.is_empty() {
         // Seen nowhere because looked for nowhere: no advice about provisioning.
         findings.push("not_scanned");
-        if next == "Nothing to do." || renewed {
+        if serving_all.all_excluded(&name_list) {
+            next = "Its names are on the --exclude list: nothing is said of its deployment.".into();
+        } else if next == "Nothing to do." || renewed {
             next = "None of its names was scanned in this sweep: add its endpoints to the targets to verify its deployment.".into();
         }
     } else if deployed.is_empty() && renewed {

@@ -130,6 +130,8 @@ pub struct Serving {
     /// Serials served somewhere with a chain clients refuse (a missing intermediate, an
     /// unknown CA, a weak key or signature), and at how many endpoints.
     pub(super) untrusted: HashMap<String, u32>,
+    /// The sweep's `--exclude` lists: names on them were not scanned by design.
+    pub excluded: Option<std::sync::Arc<crate::engine::exclude::Exclusions>>,
 }
 
 fn name_key(name: &str) -> u64 {
@@ -170,6 +172,19 @@ impl Serving {
                 .push(at.clone());
         }
         self.served.entry(c.serial.clone()).or_default().push(at);
+    }
+
+    /// Whether every one of `names` is on the `--exclude` list (a wildcard when its parent's
+    /// names are: `*.x.com` by `*.x.com`).
+    pub(super) fn all_excluded(&self, names: &[&str]) -> bool {
+        let Some(x) = &self.excluded else {
+            return false;
+        };
+        !names.is_empty()
+            && names.iter().all(|n| match n.strip_prefix("*.") {
+                Some(parent) => x.everything_under(parent),
+                None => x.name(n),
+            })
     }
 
     /// How many scanned endpoints `names` had; a wildcard counts the names one label under

@@ -3039,3 +3039,31 @@ fn a_certificate_clients_refuse_is_not_kept_for_being_later_than_the_records() {
         v.next_step
     );
 }
+
+#[test]
+fn an_identity_whose_names_are_excluded_is_not_told_to_be_added_to_the_targets() {
+    let i = ids(&format!(
+        "{H}A,,a.x.com,0A,2026-01-01,2026-12-20,CA,,Issued\n\
+         W,,*.ot.x.com,0B,2026-01-01,2026-12-20,CA,,Issued\n\
+         B,,b.x.com,0C,2026-01-01,2026-12-20,CA,,Issued\n"
+    ));
+    let list = [("x".to_string(), "a.x.com\n*.ot.x.com\n".as_bytes())];
+    let x = crate::engine::exclude::Exclusions::from_readers(list).expect("a good list");
+    let mut serving = Serving::default();
+    serving.excluded = Some(std::sync::Arc::new(x));
+    let rows = identity_rows(&i, &serving, &policy());
+    let step = |id: &str| {
+        rows.iter()
+            .find(|r| r.newest_record_id == id)
+            .map(|r| r.next_step.clone())
+            .unwrap_or_default()
+    };
+    for id in ["A", "W"] {
+        assert!(step(id).contains("--exclude list"), "{id}: {rows:#?}");
+    }
+    // Not excluded: add it to the targets, as before.
+    assert!(
+        step("B").contains("add its endpoints to the targets"),
+        "{rows:#?}"
+    );
+}
