@@ -369,6 +369,8 @@ pub struct TargetReader {
     line_no: u64,
     mode: Option<Mode>,
     buf: String,
+    /// The further targets of a CSV row whose `ip` cell lists several addresses.
+    pending: Vec<Target>,
 }
 
 impl TargetReader {
@@ -402,6 +404,7 @@ impl TargetReader {
             line_no: 0,
             mode: None,
             buf: String::new(),
+            pending: Vec::new(),
         }
     }
 
@@ -496,7 +499,12 @@ impl TargetReader {
                 continue;
             }
             let cols = cols.clone();
-            return Some(self.csv_target(&cols, &rec, line));
+            return Some(self.csv_target(&cols, &rec, line).map(|(first, mut more)| {
+                // Popped from the back: the row's order.
+                more.reverse();
+                self.pending = more;
+                first
+            }));
         }
     }
 
@@ -505,7 +513,7 @@ impl TargetReader {
         cols: &CsvColumns,
         rec: &csv::StringRecord,
         line: u64,
-    ) -> Result<Target, TargetError> {
+    ) -> Result<(Target, Vec<Target>), TargetError> {
         let get = |i: Option<usize>| {
             i.and_then(|i| rec.get(i))
                 .map(str::trim)
@@ -517,21 +525,53 @@ impl TargetReader {
             Some(p) => Some(parse_port(p).map_err(|r| self.err(line, Some("port"), r))?),
             None => None,
         };
-        let port = port_given.unwrap_or(self.default_port);
-        let pin = match get(cols.ip) {
-            Some(ip) => Some(
-                ip.trim_matches(|c| c == '[' || c == ']')
-                    .parse::<IpAddr>()
-                    .map_err(|_| {
-                        self.err(
-                            line,
-                            Some("ip"),
-                            format!("bad IP address \"{}\"", shown(ip)),
-                        )
-                    })?,
-            ),
-            None => None,
+        // A load balancer pool's members, or a CMDB host's addresses: each is an endpoint
+        // asked with the row's name.
+        let pins: Vec<IpAddr> = match get(cols.ip) {
+            Some(ips) => ips
+                .split([';', ',', '|', ' ', '\n'])
+                .filter(|ip| !ip.trim().is_empty())
+                .map(|ip| {
+                    ip.trim()
+                        .trim_matches(|c| c == '[' || c == ']')
+                        .parse::<IpAddr>()
+                        .map_err(|_| {
+                            self.err(
+                                line,
+                                Some("ip"),
+                                format!("bad IP address \"{}\"", shown(ip.trim())),
+                            )
+                        })
+                })
+                .collect::<Result<_, _>>()?,
+            None => Vec::new(),
         };
+        let pin = pins.first().copied();
+        let target = self.csv_one(cols, host, line, port_given, pin, &get)?;
+        let mut more = Vec::new();
+        for &ip in pins.iter().skip(1) {
+            let mut t = target.clone();
+            match &mut t {
+                Target::Name { pin, .. } => *pin = Some(ip),
+                Target::Addr { ip: at, .. } => *at = ip,
+                Target::Cidr { .. } => continue,
+            }
+            more.push(t);
+        }
+        Ok((target, more))
+    }
+
+    /// The target of a CSV row with the address `pin` (its `ip` cell's first).
+    fn csv_one<'r>(
+        &self,
+        cols: &CsvColumns,
+        host: &str,
+        line: u64,
+        port_given: Option<u16>,
+        pin: Option<IpAddr>,
+        get: &dyn Fn(Option<usize>) -> Option<&'r str>,
+    ) -> Result<Target, TargetError> {
+        let port = port_given.unwrap_or(self.default_port);
         let sni = match get(cols.sni) {
             Some(s) => Some(normalize_host(s).map_err(|r| self.err(line, Some("sni"), r))?),
             None => None,
@@ -646,6 +686,9 @@ impl Iterator for TargetReader {
     type Item = Result<Target, TargetError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if let Some(t) = self.pending.pop() {
+            return Some(Ok(t));
+        }
         match self.mode {
             Some(Mode::Csv(..)) => self.next_csv(),
             _ => self.next_plain(),
@@ -831,6 +874,42 @@ mod tests {
         assert_eq!(e.line, 4);
         assert_eq!(e.field.as_deref(), Some("port"));
         assert_eq!(out.len(), 3);
+    }
+
+    #[test]
+    fn an_ip_cell_listing_a_pools_members_gives_an_endpoint_each() {
+        // A load balancer pool export: the name, its members' addresses in one cell. Before,
+        // the row was refused ("bad IP address").
+        let out = read(
+            "host,port,ip,label\n\
+             www.example.com,8443,\"192.0.2.5, 192.0.2.6;[2001:db8::7]\",pool-a\n\
+             api.example.com,,192.0.2.9,\n\
+             bad.example.com,,\"192.0.2.5, 192.0.2.300\",\n",
+        );
+        let pins: Vec<(String, u16, Option<IpAddr>)> = out
+            .iter()
+            .filter_map(|t| match t {
+                Ok(Target::Name {
+                    name, port, pin, ..
+                }) => Some((name.clone(), *port, *pin)),
+                _ => None,
+            })
+            .collect();
+        let ip = |s: &str| Some(s.parse::<IpAddr>().expect("an address"));
+        assert_eq!(
+            pins,
+            [
+                ("www.example.com".into(), 8443, ip("192.0.2.5")),
+                ("www.example.com".into(), 8443, ip("192.0.2.6")),
+                ("www.example.com".into(), 8443, ip("2001:db8::7")),
+                ("api.example.com".into(), 443, ip("192.0.2.9")),
+            ]
+        );
+        // One bad address refuses the row, naming it.
+        let e = out[4].as_ref().expect_err("a bad row");
+        assert_eq!((e.line, e.field.as_deref()), (4, Some("ip")));
+        assert!(e.reason.contains("192.0.2.300"), "{e}");
+        assert_eq!(out.len(), 5);
     }
 
     #[test]

@@ -34,6 +34,11 @@ impl Progress {
 
     /// Sets the number of finished targets and the message (endpoints, errors).
     pub fn update(&self, targets_done: u64, msg: String) {
+        // The total is the file's line count: a CSV row listing a pool's addresses is
+        // several targets, and the count must not run past it.
+        if self.bar.length().is_some_and(|len| targets_done > len) {
+            self.bar.set_length(targets_done);
+        }
         self.bar.set_position(targets_done);
         self.bar.set_message(msg);
     }
