@@ -666,15 +666,30 @@ fn record_targets(
                 }
             }
         }
+        // An endpoint the records give by address is asked for the certificate's name: a
+        // server holding several certificates answers a handshake without SNI with its
+        // default one, which would be judged instead of what was deployed there.
+        let name =
+            r.cn.as_deref()
+                .into_iter()
+                .chain(r.sans.iter().map(String::as_str))
+                .find(|n| !n.starts_with("*.") && n.parse::<std::net::IpAddr>().is_err())
+                .map(String::from);
         for spec in specs {
-            out.push(
+            let mut target =
                 crate::engine::targets::parse_line(&spec, port).map_err(|reason| TargetError {
                     file: r.file.to_string(),
                     line: r.line,
                     field: Some("deployment endpoint".into()),
                     reason,
-                }),
-            );
+                });
+            if let Ok(crate::engine::targets::Target::Addr {
+                sni: sni @ None, ..
+            }) = &mut target
+            {
+                sni.clone_from(&name);
+            }
+            out.push(target);
         }
     }
     out
@@ -1076,6 +1091,41 @@ pub async fn compare(args: &ScanArgs, keep: bool) -> Result<CompareOutcome, Erro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_endpoint_the_records_give_by_address_is_asked_for_the_certificates_name() {
+        use crate::engine::targets::Target;
+        let mut loaded = crate::inventory::load::Loaded::default();
+        crate::inventory::load::load_bytes(
+            "inv.csv",
+            b"Serial,Valid To,Common Name,SANs,Deployment Endpoints\n\
+              01,2027-01-01,*.x.com,*.x.com;shop.x.com,10.0.0.5:8443;web.x.com\n\
+              02,2027-01-01,,*.y.com,10.0.0.6\n",
+            &Default::default(),
+            &mut loaded,
+        );
+        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+        let targets: Vec<Target> = record_targets(&loaded.records, 443)
+            .into_iter()
+            .map(|t| t.expect("a target"))
+            .collect();
+        let sni = |t: &Target| match t {
+            Target::Addr { sni, port, .. } => format!("{port} {sni:?}"),
+            Target::Name { name, port, .. } => format!("{port} name {name}"),
+            Target::Cidr { .. } => "block".into(),
+        };
+        let got: Vec<String> = targets.iter().map(sni).collect();
+        // Before: the address without SNI, answered with the server's default certificate.
+        assert_eq!(
+            got,
+            [
+                "8443 Some(\"shop.x.com\")",
+                "443 name web.x.com",
+                // Only a wildcard to ask for: no SNI.
+                "443 None",
+            ]
+        );
+    }
 
     #[test]
     fn the_summary_names_the_bots_behind_undeployed_renewals() {
