@@ -1376,7 +1376,7 @@ async fn a_name_whose_aaaa_question_fails_is_counted_in_the_summary() {
     assert_eq!(rows.len(), 1, "{stdout}");
     assert_eq!(rows[0]["ip"], "127.0.0.1");
     assert!(
-        stderr.contains("dns: 1 names answered for one address family only"),
+        stderr.contains("dns: 1 name answered for one address family only"),
         "{stderr}"
     );
 }

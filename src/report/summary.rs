@@ -163,6 +163,14 @@ fn counts<K: fmt::Display>(map: &BTreeMap<K, u64>) -> String {
         .join(", ")
 }
 
+/// `1 endpoint`, `2 endpoints`: a summary read by people ("1 endpoints" reads as a slip).
+fn n(count: u64, one: &str) -> String {
+    match count {
+        1 => format!("1 {one}"),
+        _ => format!("{count} {one}s"),
+    }
+}
+
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let secs = self.duration.as_secs_f64();
@@ -173,9 +181,9 @@ impl fmt::Display for Summary {
         };
         writeln!(
             f,
-            "{} endpoints, {} certificates captured, {:.1}s, {:.0} endpoints/s{}",
-            self.endpoints,
-            self.certificates,
+            "{}, {} captured, {:.1}s, {:.0} endpoints/s{}",
+            n(self.endpoints, "endpoint"),
+            n(self.certificates, "certificate"),
             secs,
             rate,
             if self.interrupted {
@@ -187,14 +195,15 @@ impl fmt::Display for Summary {
         if self.bad_targets > 0 || self.duplicates > 0 || self.duplicate_endpoints > 0 {
             write!(
                 f,
-                "  targets: {} bad lines skipped, {} duplicates collapsed",
-                self.bad_targets, self.duplicates
+                "  targets: {} skipped, {} collapsed",
+                n(self.bad_targets, "bad line"),
+                n(self.duplicates, "duplicate")
             )?;
             if self.duplicate_endpoints > 0 {
                 write!(
                     f,
-                    ", {} endpoints named by more than one target scanned once",
-                    self.duplicate_endpoints
+                    ", {} named by more than one target scanned once",
+                    n(self.duplicate_endpoints, "endpoint")
                 )?;
             }
             writeln!(f)?;
@@ -204,16 +213,17 @@ impl fmt::Display for Summary {
             // excluding more than meant shows.
             writeln!(
                 f,
-                "  excluded (--exclude): {} targets by name, not resolved; {} endpoints by address, not connected to",
-                self.excluded_names, self.excluded_addresses
+                "  excluded (--exclude): {} by name, not resolved; {} by address, not connected to",
+                n(self.excluded_names, "target"),
+                n(self.excluded_addresses, "endpoint")
             )?;
         }
         if self.dns_half_answered > 0 {
             // Otherwise invisible: the endpoints of the failed family never become rows.
             writeln!(
                 f,
-                "  dns: {} names answered for one address family only, the question for the other failed (timeout or SERVFAIL); endpoints of that family were not scanned",
-                self.dns_half_answered
+                "  dns: {} answered for one address family only, the question for the other failed (timeout or SERVFAIL); endpoints of that family were not scanned",
+                n(self.dns_half_answered, "name")
             )?;
         }
         if !self.errors.is_empty() {
@@ -223,8 +233,8 @@ impl fmt::Display for Summary {
             // The scanning host's limit, not the endpoints' fault: say so once.
             writeln!(
                 f,
-                "  ipv6: {} endpoints not tried: this host has no route to their network (no IPv6 here? --ipv4-only leaves AAAA answers out)",
-                self.ipv6_no_route
+                "  ipv6: {} not tried: this host has no route to their network (no IPv6 here? --ipv4-only leaves AAAA answers out)",
+                n(self.ipv6_no_route, "endpoint")
             )?;
         }
         if self.retried > 0 {
@@ -232,20 +242,22 @@ impl fmt::Display for Summary {
             // a look (an overloaded node, a half-broken balancer member).
             writeln!(
                 f,
-                "  retried: {} endpoints needed more than one connection, {} of them still failed",
-                self.retried, self.retried_failed
+                "  retried: {} needed more than one connection, {} of them still failed",
+                n(self.retried, "endpoint"),
+                self.retried_failed
             )?;
         }
         if self.second_looks > 0 {
             writeln!(
                 f,
-                "  key types: {} endpoints asked again offering only the other key type, {} of them presented a second certificate",
-                self.second_looks, self.second_certificates
+                "  key types: {} asked again offering only the other key type, {} of them presented a second certificate",
+                n(self.second_looks, "endpoint"),
+                self.second_certificates
             )?;
         }
         if !self.starttls.is_empty() {
             // Ports pick a dialogue by themselves (--starttls auto): say which ones did.
-            writeln!(f, "  starttls: {} endpoints", counts(&self.starttls))?;
+            writeln!(f, "  starttls endpoints: {}", counts(&self.starttls))?;
         }
         if !self.findings.is_empty() {
             writeln!(f, "  findings: {}", counts(&self.findings))?;
@@ -253,8 +265,8 @@ impl fmt::Display for Summary {
         if let (Some(now), Some(s)) = (self.expiry_from, &self.soonest) {
             writeln!(
                 f,
-                "  expiry: {} endpoints within 7 days, {} within 30 days; first to expire: {}, serial {}, on {} (in {})",
-                self.expiring_7,
+                "  expiry: {} within 7 days, {} within 30 days; first to expire: {}, serial {}, on {} (in {})",
+                n(self.expiring_7, "endpoint"),
                 self.expiring_30,
                 s.endpoint,
                 s.serial,
@@ -327,10 +339,16 @@ mod tests {
         s.add(&mail);
         s.add(&crate::fleet::presenting("www.x.com", ip, "B", 0, 1));
         let text = s.to_string();
-        assert!(text.contains("\n  starttls: smtp 2 endpoints\n"), "{text}");
+        assert!(text.contains("\n  starttls endpoints: smtp 2\n"), "{text}");
         assert!(
             text.starts_with("3 endpoints, 3 certificates captured"),
             "{text}"
         );
+        // One is one: not "1 endpoints".
+        let mut one = Summary::default();
+        one.add(&mail);
+        assert!(one
+            .to_string()
+            .starts_with("1 endpoint, 1 certificate captured"));
     }
 }
