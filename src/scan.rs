@@ -603,12 +603,13 @@ impl CompareOutcome {
             .iter()
             .map(|(s, n)| format!("{s} {n}"))
             .collect();
+        use crate::report::summary::n;
         let mut text = format!(
-            "{}  records: {} read, {} rows skipped, {} identities\n  status: {}\n",
+            "{}  records: {} read, {} skipped, {}\n  status: {}\n",
             self.summary,
             self.records,
-            self.inventory_errors,
-            self.identities,
+            n(self.inventory_errors as u64, "row", "rows"),
+            n(self.identities as u64, "identity", "identities"),
             counts.join(", ")
         );
         if !self.verdict_findings.is_empty() {

@@ -271,7 +271,7 @@ async fn scan_command_writes_csv_and_jsonl() {
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.starts_with("scan_time,host,"), "{stdout}");
     assert!(stdout.contains(&leaf.serial_hex));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("1 endpoints"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 endpoint, 1 certificate captured"));
 
     // --strict refuses the same list before connecting.
     let cli = Cli::parse_from([

@@ -164,10 +164,10 @@ fn counts<K: fmt::Display>(map: &BTreeMap<K, u64>) -> String {
 }
 
 /// `1 endpoint`, `2 endpoints`: a summary read by people ("1 endpoints" reads as a slip).
-fn n(count: u64, one: &str) -> String {
+pub(crate) fn n(count: u64, one: &str, many: &str) -> String {
     match count {
         1 => format!("1 {one}"),
-        _ => format!("{count} {one}s"),
+        _ => format!("{count} {many}"),
     }
 }
 
@@ -182,8 +182,8 @@ impl fmt::Display for Summary {
         writeln!(
             f,
             "{}, {} captured, {:.1}s, {:.0} endpoints/s{}",
-            n(self.endpoints, "endpoint"),
-            n(self.certificates, "certificate"),
+            n(self.endpoints, "endpoint", "endpoints"),
+            n(self.certificates, "certificate", "certificates"),
             secs,
             rate,
             if self.interrupted {
@@ -196,14 +196,14 @@ impl fmt::Display for Summary {
             write!(
                 f,
                 "  targets: {} skipped, {} collapsed",
-                n(self.bad_targets, "bad line"),
-                n(self.duplicates, "duplicate")
+                n(self.bad_targets, "bad line", "bad lines"),
+                n(self.duplicates, "duplicate", "duplicates")
             )?;
             if self.duplicate_endpoints > 0 {
                 write!(
                     f,
                     ", {} named by more than one target scanned once",
-                    n(self.duplicate_endpoints, "endpoint")
+                    n(self.duplicate_endpoints, "endpoint", "endpoints")
                 )?;
             }
             writeln!(f)?;
@@ -214,8 +214,8 @@ impl fmt::Display for Summary {
             writeln!(
                 f,
                 "  excluded (--exclude): {} by name, not resolved; {} by address, not connected to",
-                n(self.excluded_names, "target"),
-                n(self.excluded_addresses, "endpoint")
+                n(self.excluded_names, "target", "targets"),
+                n(self.excluded_addresses, "endpoint", "endpoints")
             )?;
         }
         if self.dns_half_answered > 0 {
@@ -223,7 +223,7 @@ impl fmt::Display for Summary {
             writeln!(
                 f,
                 "  dns: {} answered for one address family only, the question for the other failed (timeout or SERVFAIL); endpoints of that family were not scanned",
-                n(self.dns_half_answered, "name")
+                n(self.dns_half_answered, "name", "names")
             )?;
         }
         if !self.errors.is_empty() {
@@ -234,7 +234,7 @@ impl fmt::Display for Summary {
             writeln!(
                 f,
                 "  ipv6: {} not tried: this host has no route to their network (no IPv6 here? --ipv4-only leaves AAAA answers out)",
-                n(self.ipv6_no_route, "endpoint")
+                n(self.ipv6_no_route, "endpoint", "endpoints")
             )?;
         }
         if self.retried > 0 {
@@ -243,7 +243,7 @@ impl fmt::Display for Summary {
             writeln!(
                 f,
                 "  retried: {} needed more than one connection, {} of them still failed",
-                n(self.retried, "endpoint"),
+                n(self.retried, "endpoint", "endpoints"),
                 self.retried_failed
             )?;
         }
@@ -251,7 +251,7 @@ impl fmt::Display for Summary {
             writeln!(
                 f,
                 "  key types: {} asked again offering only the other key type, {} of them presented a second certificate",
-                n(self.second_looks, "endpoint"),
+                n(self.second_looks, "endpoint", "endpoints"),
                 self.second_certificates
             )?;
         }
@@ -266,7 +266,7 @@ impl fmt::Display for Summary {
             writeln!(
                 f,
                 "  expiry: {} within 7 days, {} within 30 days; first to expire: {}, serial {}, on {} (in {})",
-                n(self.expiring_7, "endpoint"),
+                n(self.expiring_7, "endpoint", "endpoints"),
                 self.expiring_30,
                 s.endpoint,
                 s.serial,
