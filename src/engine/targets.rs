@@ -877,6 +877,177 @@ mod tests {
     }
 
     #[test]
+    fn generated_lists_read_back_to_the_targets_they_were_written_from() {
+        // Targets written every way a list holds them (plain lines in each form, or CSV with
+        // header aliases in any order, three delimiters, quoting, comments and blank lines
+        // around) must read back to the same targets, in order, and nothing else.
+        let mut rng = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = |n: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % n
+        };
+        let labels = ["www", "api", "Shop", "xn--bcher-kva", "bücher", "a-b", "x1"];
+        let tlds = ["example", "Example.COM", "test", "co.uk"];
+        for round in 0..2_000 {
+            let csv = next(2) == 0;
+            let delim = [",", ";", "\t"][next(3) as usize];
+            // Columns in a random order under one of their names.
+            let mut cols: Vec<(&str, &str)> = vec![
+                (
+                    "host",
+                    ["host", "Hostname", "FQDN", "DNS Name", "Server"][next(5) as usize],
+                ),
+                ("port", ["port", "Port"][next(2) as usize]),
+                ("ip", ["ip", "IP Address", "Address"][next(3) as usize]),
+                ("sni", ["sni", "SNI"][next(2) as usize]),
+                ("label", ["label", "Label"][next(2) as usize]),
+            ];
+            for i in (1..cols.len()).rev() {
+                cols.swap(i, next(i as u64 + 1) as usize);
+            }
+            let mut text = String::new();
+            if csv {
+                let header: Vec<&str> = cols.iter().map(|c| c.1).collect();
+                text.push_str(&header.join(delim));
+                text.push('\n');
+            }
+            let mut want: Vec<Target> = Vec::new();
+            for _ in 0..1 + next(8) {
+                if next(6) == 0 {
+                    text.push_str(if csv { "\n" } else { "# a comment\n\n" });
+                }
+                let name = format!(
+                    "{}.{}{}",
+                    labels[next(labels.len() as u64) as usize],
+                    tlds[next(tlds.len() as u64) as usize],
+                    if next(5) == 0 { "." } else { "" }
+                );
+                let ascii = normalize_host(&name).expect("a good name");
+                let port = (next(3) > 0).then(|| [443u16, 8443, 25, 636][next(4) as usize]);
+                let v4: IpAddr = [192, 0, 2, next(250) as u8 + 1].into();
+                let v6: IpAddr = format!("2001:db8::{:x}", next(0xfff) + 1)
+                    .parse()
+                    .expect("an address");
+                let addr = if next(3) == 0 { v6 } else { v4 };
+                let written_addr = |port: Option<u16>| match (addr, port) {
+                    (IpAddr::V6(a), Some(p)) => format!("[{a}]:{p}"),
+                    (a, Some(p)) => format!("{a}:{p}"),
+                    (a, None) => a.to_string(),
+                };
+                let at = port.unwrap_or(443);
+                if !csv {
+                    let (line, t) = match next(4) {
+                        0 => (
+                            port.map_or(name.clone(), |p| format!("{name}:{p}")),
+                            Target::Name {
+                                name: ascii,
+                                port: at,
+                                pin: None,
+                                sni: None,
+                                label: None,
+                                starttls: None,
+                            },
+                        ),
+                        1 => (
+                            format!("{name}@{}", written_addr(port)),
+                            Target::Name {
+                                name: ascii,
+                                port: at,
+                                pin: Some(addr),
+                                sni: None,
+                                label: None,
+                                starttls: None,
+                            },
+                        ),
+                        2 => (
+                            written_addr(port),
+                            Target::Addr {
+                                ip: addr,
+                                port: at,
+                                sni: None,
+                                label: None,
+                                starttls: None,
+                            },
+                        ),
+                        _ => {
+                            let net: IpNet = match addr {
+                                IpAddr::V4(a) => format!("{a}/30"),
+                                IpAddr::V6(a) => format!("{a}/126"),
+                            }
+                            .parse()
+                            .expect("a block");
+                            (
+                                net.to_string(),
+                                Target::Cidr {
+                                    net: net.trunc(),
+                                    port: 443,
+                                },
+                            )
+                        }
+                    };
+                    let pad = ["", " ", "\t"][next(3) as usize];
+                    let comment = if next(4) == 0 { " # note" } else { "" };
+                    text.push_str(&format!("{pad}{line}{pad}{comment}\n"));
+                    want.push(t);
+                    continue;
+                }
+                let by_address = next(4) == 0;
+                let pin = (!by_address && next(3) == 0).then_some(addr);
+                let sni = (next(4) == 0).then(|| format!("sni.{}", tlds[0]));
+                let label = (next(2) == 0).then(|| {
+                    ["web", "pool a, b", "say \"hi\"", "x;y"][next(4) as usize].to_string()
+                });
+                let quote_all = next(5) == 0;
+                let cell = |v: &str| {
+                    if v.contains([',', ';', '\t', '"']) || quote_all {
+                        format!("\"{}\"", v.replace('"', "\"\""))
+                    } else {
+                        v.to_string()
+                    }
+                };
+                let cells: Vec<String> = cols
+                    .iter()
+                    .map(|(role, _)| match *role {
+                        "host" if by_address => cell(&addr.to_string()),
+                        "host" => cell(&name),
+                        "port" => port.map(|p| p.to_string()).unwrap_or_default(),
+                        "ip" => pin.map(|a| cell(&a.to_string())).unwrap_or_default(),
+                        "sni" => sni.as_deref().map(&cell).unwrap_or_default(),
+                        _ => label.as_deref().map(&cell).unwrap_or_default(),
+                    })
+                    .collect();
+                text.push_str(&cells.join(delim));
+                text.push('\n');
+                let sni = sni.map(|s| normalize_host(&s).expect("a good name"));
+                want.push(match by_address {
+                    true => Target::Addr {
+                        ip: addr,
+                        port: at,
+                        sni,
+                        label,
+                        starttls: None,
+                    },
+                    false => Target::Name {
+                        name: ascii,
+                        port: at,
+                        pin,
+                        sni,
+                        label,
+                        starttls: None,
+                    },
+                });
+            }
+            let got: Vec<Target> = read(&text)
+                .into_iter()
+                .map(|r| r.unwrap_or_else(|e| panic!("round {round}: {e}\n{text}")))
+                .collect();
+            assert_eq!(got, want, "round {round}\n{text}");
+        }
+    }
+
+    #[test]
     fn an_ip_cell_listing_a_pools_members_gives_an_endpoint_each() {
         // A load balancer pool export: the name, its members' addresses in one cell. Before,
         // the row was refused ("bad IP address").
