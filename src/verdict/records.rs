@@ -81,8 +81,9 @@ pub fn each_identity_row<E>(
         .collect();
     // By names, then identity: the order a stable sort of the rows by names gave.
     order.sort_unstable();
+    let mut takeover = Takeover::default();
     for (names, id) in order {
-        if let Some(row) = identity_row(ids, serving, p, id, names) {
+        if let Some(row) = identity_row(ids, serving, p, id, names, &mut takeover) {
             each(row)?;
         }
     }
@@ -101,6 +102,22 @@ fn shown_version(ids: &Identities, id: usize, now: i64) -> Option<(usize, bool)>
         .map(|&latest| (latest, false))
 }
 
+/// Per name, the certificates that may take over from another identity's (see
+/// [`Identities::takeover_candidates`]), found once for all the rows.
+#[derive(Default)]
+struct Takeover(std::collections::HashMap<String, Vec<usize>>);
+
+impl Takeover {
+    /// Another identity's certificate taking over from `ri` at `name`.
+    fn of(&mut self, ids: &Identities, ri: usize, name: &str, now: i64) -> Option<usize> {
+        let candidates = self
+            .0
+            .entry(name.to_string())
+            .or_insert_with(|| ids.takeover_candidates(name, now));
+        ids.replacement_among(ri, candidates)
+    }
+}
+
 /// One identity's row; `names` is its shown version's names, joined.
 fn identity_row(
     ids: &Identities,
@@ -108,6 +125,7 @@ fn identity_row(
     p: &Policy,
     id: usize,
     names: String,
+    takeover: &mut Takeover,
 ) -> Option<IdentityRow> {
     let members = &ids.members[id];
     let serving = &serving_all.served;
@@ -245,20 +263,24 @@ fn identity_row(
     // Its names, near or past its expiry, each with another identity's later certificate
     // that covers it (as the endpoints' rows name it): a SAN certificate split per name,
     // dedicated ones folded into a wildcard. Told instead of "renew it".
-    let replaced: Vec<(&str, usize)> = if in_window && blocked.is_none() {
-        name_list
-            .iter()
-            .filter_map(|&n| Some((n, ids.replacement_for(newest, n, p.now)?)))
-            .collect()
-    } else {
-        Vec::new()
-    };
+    // Every name, or none told: a name on thousands of certificates (an autodiscover SAN)
+    // always has some later one, which replaces nothing of this identity's.
+    let replaced: Option<Vec<(&str, usize)>> = (in_window && blocked.is_none())
+        .then(|| {
+            name_list
+                .iter()
+                .map(|&n| Some((n, takeover.of(ids, newest, n, p.now)?)))
+                .collect::<Option<Vec<_>>>()
+        })
+        .flatten()
+        .filter(|all| !all.is_empty());
     let by = replaced
         .iter()
+        .flatten()
         .map(|&(n, k)| format!("{n} by record {}", ids.records[k].record_id))
         .collect::<Vec<_>>()
         .join(", ");
-    let every_name = !replaced.is_empty() && replaced.len() == name_list.len();
+    let every_name = replaced.is_some();
     if matches!(left, Some(l) if l < 0) {
         findings.push("newest_expired");
         next = "The newest certificate has expired: renew it.".into();
@@ -272,11 +294,6 @@ fn identity_row(
     } else if in_window && blocked.is_none() {
         findings.push("expiring_no_renewal");
         next = "Expiring with no renewal in the records: check auto-renew, DCV and approvals, then renew.".into();
-        if !replaced.is_empty() {
-            next.push_str(&format!(
-                " Later certificates of the records cover some of its names already ({by})."
-            ));
-        }
     }
     if let Some((f, more, step)) = blocked {
         findings.push(f);
