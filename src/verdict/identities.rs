@@ -23,6 +23,8 @@ pub struct Identities {
     by_sha256: KeyIndex,
     by_sha1: KeyIndex,
     by_name: KeyIndex,
+    /// How the records were grouped (`--separate-groups`).
+    grouping: Grouping,
 }
 
 /// Disjoint sets of record indexes (the identities while they are being joined).
@@ -378,6 +380,7 @@ impl Identities {
             by_sha256,
             by_sha1,
             by_name,
+            grouping,
         }
     }
 
@@ -684,9 +687,12 @@ impl Identities {
             .take_while(|&k| self.records[k].issued_key().0 > issued)
             .find(|&k| {
                 let r = &self.records[k];
+                // Business units kept apart (`--separate-groups`) do not take over each
+                // other's certificates either.
                 self.identity_of[k] != own
                     && r.not_after.is_some_and(|w| w.unix > expires)
                     && r.serial_hex() != served.serial_hex()
+                    && (!self.grouping.separate_groups || r.group == served.group)
             })
     }
 

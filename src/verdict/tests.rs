@@ -180,6 +180,31 @@ fn separate_groups_keep_business_units_apart_by_names() {
     assert_eq!(v.status, Status::RenewedNotDeployed, "{}", v.detail);
     let v = judge_one(serving_o3(), &apart, &policy()).0;
     assert_eq!(v.status, Status::Current, "{}", v.detail);
+    // Nor is G2's later certificate offered to take over from G1's expiring one.
+    let csv = "orderNumber,domainName,certificateSerialNumber,certificateExpiryDate,orderDate,certificateStatus,groupNumber\n\
+               P1,shop.x.com,11,2026-06-10 00:00:00,2025-06-10 00:00:00,Certificate Downloaded,G1\n\
+               P2,shop.x.com,12,2027-05-01 00:00:00,2026-05-01 00:00:00,Certificate Downloaded,G2\n";
+    let mut out = Loaded::default();
+    load_bytes("o.csv", csv.as_bytes(), &ReadOptions::default(), &mut out);
+    let apart = Identities::build_with(
+        out.records,
+        Grouping {
+            separate_groups: true,
+        },
+    );
+    let o = presenting(
+        "shop.x.com",
+        "10.0.0.1",
+        "B",
+        1_781_049_600 - 31_536_000,
+        1_781_049_600,
+    );
+    let v = judge_one(o, &apart, &policy()).0;
+    assert_eq!(v.status, Status::ExpiringSoon, "{}", v.detail);
+    assert!(
+        !v.findings.iter().any(|f| f == "replacement_in_records"),
+        "{v:#?}"
+    );
 }
 
 #[test]
