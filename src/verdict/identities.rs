@@ -384,6 +384,13 @@ impl Identities {
         }
     }
 
+    /// Whether one of two certificates of a name may stand in for the other: not across
+    /// business units kept apart by `--separate-groups` (each buys its own for a shared
+    /// name).
+    pub(super) fn interchangeable(&self, a: usize, b: usize) -> bool {
+        !self.grouping.separate_groups || self.records[a].group == self.records[b].group
+    }
+
     /// Whether a record may be the certificate an endpoint should serve.
     fn eligible(&self, i: usize, now: i64) -> bool {
         let r = &self.records[i];
@@ -630,7 +637,13 @@ impl Identities {
 
     /// The newest certificate of the records, other than serial `served`, that covers `host`
     /// and may be served today (eligible and not expired), in any identity of the name.
-    pub(super) fn valid_for_host(&self, host: &str, served: &str, now: i64) -> Option<usize> {
+    pub(super) fn valid_for_host(
+        &self,
+        host: &str,
+        served: &str,
+        now: i64,
+        keep: impl Fn(usize) -> bool,
+    ) -> Option<usize> {
         self.identities_for_host(host)
             .into_iter()
             .flat_map(|id| self.members[id].iter().copied())
@@ -640,6 +653,7 @@ impl Identities {
                     && r.covers(host)
                     && !r.expired_at(now)
                     && r.serial_hex() != Some(served)
+                    && keep(i)
             })
             .reduce(|a, b| self.preferred(a, b, now))
     }
@@ -687,12 +701,10 @@ impl Identities {
             .take_while(|&k| self.records[k].issued_key().0 > issued)
             .find(|&k| {
                 let r = &self.records[k];
-                // Business units kept apart (`--separate-groups`) do not take over each
-                // other's certificates either.
                 self.identity_of[k] != own
                     && r.not_after.is_some_and(|w| w.unix > expires)
                     && r.serial_hex() != served.serial_hex()
-                    && (!self.grouping.separate_groups || r.group == served.group)
+                    && self.interchangeable(k, ri)
             })
     }
 

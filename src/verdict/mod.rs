@@ -977,13 +977,11 @@ fn judge(
     // Looked up only then: every verdict passes here, few need it.
     let revoked = statuses.contains(&Status::Revoked);
     if (expired || revoked) && !names_renewal {
-        let fallback = ids
-            .valid_for_host(&host, &c.serial, p.now)
-            .filter(|&k| match matched {
-                // Another certificate than the records' versions of it: any managed one.
-                None => true,
-                Some((ri, _)) => !revoked || ids.is_newer(k, ri),
-            });
+        let fallback = ids.valid_for_host(&host, &c.serial, p.now, |k| match matched {
+            // Another certificate than the records' versions of it: any managed one.
+            None => true,
+            Some((ri, _)) => (!revoked || ids.is_newer(k, ri)) && ids.interchangeable(k, ri),
+        });
         if let Some(k) = fallback {
             let k = &ids.records[k];
             if !next.contains(&format!("record {}", k.record_id)) {

@@ -205,6 +205,20 @@ fn separate_groups_keep_business_units_apart_by_names() {
         !v.findings.iter().any(|f| f == "replacement_in_records"),
         "{v:#?}"
     );
+    // Expired, it is not told to put G2's in place either (only a certificate of its own
+    // group would do).
+    let mut later = policy();
+    later.now = 1_781_049_600 + 86_400 * 3;
+    let o = presenting(
+        "shop.x.com",
+        "10.0.0.1",
+        "B",
+        1_781_049_600 - 31_536_000,
+        1_781_049_600,
+    );
+    let v = judge_one(o, &apart, &later).0;
+    assert_eq!(v.status, Status::Expired, "{}", v.detail);
+    assert!(!v.next_step.contains("P2"), "{}", v.next_step);
 }
 
 #[test]
