@@ -228,6 +228,11 @@ async fn fixture() -> Fixture {
             txt("_acme-challenge.bloat.example.com.", "bloat-value"),
             txt("_acme-challenge.ok.example.com.", "good-value"),
             txt("_acme-challenge.ok.example.com.", "stale-value"),
+            // Typed whole into an editor that appends the zone.
+            txt(
+                "_acme-challenge.doubled.example.com.example.com.",
+                "doubled-value",
+            ),
             rec(
                 "_acme-challenge.alias.example.com.",
                 RData::CNAME(CNAME(name("target.example.com."))),
@@ -734,6 +739,7 @@ async fn dns01_cases() {
          lame.example.org,dns-01,lame-value\n\
          *.wild.example.com,dns-01,\n\
          absent.example.com,dns-01,some-value\n\
+         doubled.example.com,dns-01,doubled-value\n\
          bloat.example.com,dns-01,bloat-value\n\
          a.example.edu,dns-01,edu-value\n\
          b.example.edu,dns-01,edu-value\n\
@@ -820,6 +826,24 @@ async fn dns01_cases() {
 
     let absent = find(&out, "absent.example.com", Method::Dns01);
     assert_eq!(ids(absent), ["txt_absent"]);
+
+    // Not where the CA looks, and said where it is.
+    let doubled = find(&out, "doubled.example.com", Method::Dns01);
+    assert_eq!(doubled.verdict, Verdict::NotReady);
+    assert_eq!(ids(doubled), ["txt_absent"], "{doubled:#?}");
+    let hint = doubled
+        .checks
+        .iter()
+        .find(|c| c.id == "txt_double_label")
+        .expect("the doubled name told");
+    assert!(
+        hint.message
+            .contains("at _acme-challenge.doubled.example.com.example.com:"),
+        "{}",
+        hint.message
+    );
+    // Nothing of the kind where nothing was placed.
+    assert!(!absent.checks.iter().any(|c| c.id == "txt_double_label"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -276,15 +276,29 @@ pub async fn check(
                 .map(|(a, _)| a)
                 .collect();
             let having = per_ns.len() - missing.len();
-            if per_ns.is_empty() {
+            let nowhere = if per_ns.is_empty() {
                 // Nothing could be asked directly; fall back to what the resolver saw.
-                if !recursive_values.contains(w) {
+                let absent = !recursive_values.contains(w);
+                if absent {
                     out.push(absent_or_wrong(&target_shown, &recursive_values));
                 }
+                absent
             } else if having == 0 {
                 let all: BTreeSet<String> = per_ns.values().flatten().cloned().collect();
                 out.push(absent_or_wrong(&target_shown, &all));
-            } else if !missing.is_empty() {
+                true
+            } else {
+                false
+            };
+            if nowhere {
+                if let Some(at) = doubled(dns, &target_shown, &zone_shown, &ident.base, w).await {
+                    out.push(Check::warning(
+                        "txt_double_label",
+                        format!("the expected value is at {at}: the name was entered with the zone's name already in it, and the DNS editor appended the zone again; create the record as {target_shown}"),
+                    ));
+                }
+            }
+            if !missing.is_empty() && having > 0 {
                 out.push(Check::error(
                     "txt_not_propagated",
                     format!(
@@ -354,6 +368,32 @@ pub async fn check(
         }
     }
     evidence
+}
+
+/// Where a DNS editor puts a record whose name was typed whole into a field that appends the
+/// zone (`_acme-challenge.www.example.org` in the zone example.org becomes
+/// `_acme-challenge.www.example.org.example.org`), when the expected value `want` is there.
+/// A wildcard TXT record cannot fake it: it would answer the right name too.
+async fn doubled(
+    dns: &Recursive,
+    target: &str,
+    zone: &str,
+    domain: &str,
+    want: &str,
+) -> Option<String> {
+    let mut suffixes = vec![zone];
+    if domain != zone {
+        suffixes.push(domain);
+    }
+    for suffix in suffixes {
+        let at = format!("{target}.{suffix}");
+        let Ok(name) = fqdn(&at) else { continue };
+        let seen = dns.resolve(&name, RecordType::TXT).await;
+        if txt_values(&seen.records).contains(want) {
+            return Some(at);
+        }
+    }
+    None
 }
 
 fn absent_or_wrong(at: &str, values: &BTreeSet<String>) -> Check {
