@@ -290,11 +290,21 @@ impl Record {
     /// they say it with: that endpoint's own status when the export gives one per endpoint,
     /// else the record's.
     pub fn deployment_at(&self, host: &str, port: u16) -> (Option<DeployStatus>, Option<&str>) {
+        self.deployment_at_any(&[host], port)
+    }
+
+    /// [`Record::deployment_at`] for an endpoint known by more than one name: the name asked
+    /// for (SNI) and the address connected to, as an export may list either.
+    pub fn deployment_at_any(
+        &self,
+        hosts: &[&str],
+        port: u16,
+    ) -> (Option<DeployStatus>, Option<&str>) {
         let own = self
             .deploy_by_target
             .iter()
             .flatten()
-            .find(|(t, _)| target_names(t, host, port));
+            .find(|(t, _)| hosts.iter().any(|host| target_names(t, host, port)));
         match own {
             Some((_, raw)) => (DeployStatus::from_raw(raw), Some(raw)),
             None => (self.deploy_status, self.deploy_status_raw.as_deref()),

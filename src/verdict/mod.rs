@@ -536,7 +536,9 @@ fn judge(
                     r.status == RecordStatus::Revoked || o.findings.contains(&Finding::OcspRevoked);
                 // The endpoint's own deployment status when the export gives one per
                 // endpoint, else the renewal's.
-                let deployment = e.deployment_at(&host, o.port);
+                // By the name asked for, or by the address, as the export lists it (an
+                // inventory sweep asks an endpoint given by address for the record's name).
+                let deployment = e.deployment_at_any(&[&host, &o.host], o.port);
                 // Nor when clients refuse the served certificate already (its chain, its
                 // key, another name's): the endpoint is down for them as for an expired one.
                 let refused_now = o

@@ -3106,3 +3106,25 @@ fn an_identity_whose_names_are_excluded_is_not_told_to_be_added_to_the_targets()
         "{rows:#?}"
     );
 }
+
+#[test]
+fn a_status_per_endpoint_given_by_address_is_found_for_the_name_asked_there() {
+    // The export lists its deployment endpoints by address; an inventory sweep asks each
+    // for the certificate's name. Before: the endpoint's own status ("DEPLOYED") was not
+    // found and the record's merged one (any failure) was told.
+    let i = ids(
+        "Certificate ID,SANs,Serial,Valid From,Valid To,Identity ID,Deployment Endpoints,Deployment Status\n\
+         A,a.x.com,01,2025-06-01,2026-06-20,M,,\n\
+         B,a.x.com,02,2026-04-01,2027-04-01,M,10.0.0.7:443;10.0.0.8:443,DEPLOYED;FAILED\n",
+    );
+    let mut o = presenting("a.x.com", "10.0.0.7", "1", 1_748_736_000, 1_781_913_600);
+    o.host = "10.0.0.7".into();
+    let v = judge_one(o, &i, &policy()).0;
+    assert_eq!(v.status, Status::RenewedNotDeployed, "{}", v.detail);
+    assert!(
+        v.findings.iter().any(|f| f == "records_say_deployed"),
+        "{:?}",
+        v.findings
+    );
+    assert!(v.detail.ends_with("as \"DEPLOYED\"."), "{}", v.detail);
+}
