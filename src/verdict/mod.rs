@@ -161,7 +161,8 @@ pub struct Verdict {
     pub matched: Option<RecordRef>,
     /// The certificate the endpoint should serve (newest of the identity).
     pub expected: Option<RecordRef>,
-    /// Of this name's endpoints (same host and port), how many serve the expected one.
+    /// Of this name's endpoints (same name asked for, the SNI else the host, and port), how
+    /// many serve the expected one.
     pub name_endpoints_current: Option<String>,
     /// Why, in words.
     pub detail: String,

@@ -24,16 +24,21 @@ struct NameCounts {
     by_serial: Vec<(String, usize)>,
 }
 
+/// The name an endpoint's clients ask for, and its port: the SNI, else the host. Nodes of a
+/// pool listed by address with the pool's name (a CSV `sni` column, an inventory's
+/// deployment endpoints given by address) are one name's endpoints, as the resolved
+/// addresses of that name are.
+fn name_of(o: &Observation) -> (String, u16) {
+    (o.sni.clone().unwrap_or_else(|| o.host.clone()), o.port)
+}
+
 impl Rollout {
     /// Counts `v` (judged by [`judge_one`], which said whether it `serves_expected`).
     pub fn note(&mut self, v: &Verdict, serves_expected: bool) {
         if v.observation.cert.is_none() {
             return;
         }
-        let e = self
-            .names
-            .entry((v.observation.host.clone(), v.observation.port))
-            .or_default();
+        let e = self.names.entry(name_of(&v.observation)).or_default();
         e.total += 1;
         let serial = v.expected.as_ref().and_then(|r| r.serial.as_deref());
         if let (true, Some(serial)) = (serves_expected, serial) {
@@ -50,7 +55,7 @@ impl Rollout {
         if v.observation.cert.is_none() {
             return;
         }
-        let key = (v.observation.host.clone(), v.observation.port);
+        let key = name_of(&v.observation);
         let Some(counts) = self.names.get(&key) else {
             return;
         };
@@ -82,7 +87,7 @@ impl Rollout {
             v.findings.push("partial_rollout".into());
             v.detail.push_str(&format!(
                 " Partial rollout: {current} of {total} endpoints of {}:{} serve the new certificate (serial {}).",
-                v.observation.host, v.observation.port, expected.unwrap_or("?")
+                key.0, key.1, expected.unwrap_or("?")
             ));
             // The renewal reached the other nodes, so the bot and the profile work: what
             // is left is this node, unless the records said more (`deployment_said`).

@@ -3128,3 +3128,40 @@ fn a_status_per_endpoint_given_by_address_is_found_for_the_name_asked_there() {
     );
     assert!(v.detail.ends_with("as \"DEPLOYED\"."), "{}", v.detail);
 }
+
+#[test]
+fn a_pools_nodes_given_by_address_with_its_name_are_one_names_endpoints() {
+    // Two nodes listed by address, asked for a.x.com (a CSV sni column, an inventory's
+    // deployment endpoints by address): one kept the old certificate. Before: each address
+    // was a name of its own, and no partial rollout was told.
+    let i = ids(&format!(
+        "{H}A,,a.x.com,01,2025-06-01,2026-06-20,CA,,Issued\n\
+         B,,a.x.com,02,2026-04-01,2027-04-01,CA,A,Issued\n"
+    ));
+    let p = policy();
+    let node = |ip: &str, serial: &str, na: i64| {
+        let mut o = presenting("a.x.com", ip, serial, 1_748_736_000, na);
+        o.host = ip.into();
+        judge_one(o, &i, &p)
+    };
+    let nodes = [
+        node("10.0.0.7", "2", 1_806_537_600),
+        node("10.0.0.8", "1", 1_781_913_600),
+    ];
+    let mut rollout = Rollout::default();
+    for (v, serves) in &nodes {
+        rollout.note(v, *serves);
+    }
+    let mut stale = nodes[1].0.clone();
+    rollout.annotate(&mut stale);
+    assert_eq!(stale.name_endpoints_current.as_deref(), Some("1/2"));
+    assert!(
+        stale.findings.iter().any(|f| f == "partial_rollout"),
+        "{stale:#?}"
+    );
+    assert!(
+        stale.detail.contains("1 of 2 endpoints of a.x.com:443"),
+        "{}",
+        stale.detail
+    );
+}
