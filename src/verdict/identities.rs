@@ -708,6 +708,19 @@ impl Identities {
             })
     }
 
+    /// The first of [`Identities::identities_for_host`], without collecting the rest.
+    pub fn first_identity_for(&self, host: &str) -> Option<usize> {
+        let named = |name: &str| {
+            self.by_name
+                .candidates(name)
+                .find(|&i| self.records[i].has_name(name))
+        };
+        let parent = host.split_once('.').map(|(_, rest)| format!("*.{rest}"));
+        named(host)
+            .or_else(|| parent.as_deref().and_then(named))
+            .map(|i| self.identity_of[i])
+    }
+
     /// Identities whose names cover `host`.
     pub fn identities_for_host(&self, host: &str) -> Vec<usize> {
         let mut out: Vec<usize> = Vec::new();
