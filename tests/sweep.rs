@@ -2508,17 +2508,7 @@ async fn an_unwritable_records_report_fails_before_the_sweep() {
 async fn excluded_names_and_addresses_are_never_connected_to_and_are_counted() {
     // Servers on four loopback addresses that take each connection and drop it: every
     // endpoint connected to becomes a row (a TLS error), whatever it is.
-    let (port, listeners) = support::dcvfix::listeners(&[2, 3, 4, 5]).await;
-    let servers: Vec<_> = listeners
-        .into_iter()
-        .map(|l| {
-            tokio::spawn(async move {
-                while let Ok((tcp, _)) = l.accept().await {
-                    drop(tcp);
-                }
-            })
-        })
-        .collect();
+    let (port, servers) = dropping_listeners(&[2, 3, 4, 5]).await;
     let dns = support::dns_server(
         "test.",
         &[
@@ -2653,17 +2643,7 @@ async fn a_name_behind_a_cname_is_scanned_at_every_address_of_its_target() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_endpoint_named_by_two_targets_is_scanned_once() {
     // Servers that take each connection and drop it: every endpoint connected to is a row.
-    let (port, listeners) = support::dcvfix::listeners(&[2, 4, 5]).await;
-    let servers: Vec<_> = listeners
-        .into_iter()
-        .map(|l| {
-            tokio::spawn(async move {
-                while let Ok((tcp, _)) = l.accept().await {
-                    drop(tcp);
-                }
-            })
-        })
-        .collect();
+    let (port, servers) = dropping_listeners(&[2, 4, 5]).await;
     let dns = support::dns_server("test.", &[("a.test.", ip("127.0.0.2"))], &[]).await;
     // a.test resolves to the address it is also pinned to; 127.0.0.4 is listed alone and
     // inside a block.

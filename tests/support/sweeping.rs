@@ -148,3 +148,21 @@ pub fn refused_addr() -> SocketAddr {
 pub fn valid_leaf(pki: &Pki, name: &str, serial: u64) -> Leaf {
     pki.issue(&LeafSpec::new(&[name], serial, 10, 80)).unwrap()
 }
+
+/// Servers on 127.0.0.<n> for every n, one port for all, that take each connection and
+/// drop it: every endpoint a sweep connects to becomes a row (a TLS error). The port, and
+/// the server tasks to abort.
+pub async fn dropping_listeners(hosts: &[u8]) -> (u16, Vec<tokio::task::JoinHandle<()>>) {
+    let (port, listeners) = super::dcvfix::listeners(hosts).await;
+    let servers = listeners
+        .into_iter()
+        .map(|l| {
+            tokio::spawn(async move {
+                while let Ok((tcp, _)) = l.accept().await {
+                    drop(tcp);
+                }
+            })
+        })
+        .collect();
+    (port, servers)
+}
