@@ -2673,3 +2673,39 @@ async fn an_endpoint_named_by_two_targets_is_scanned_once() {
         s.abort();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pools_subnet_is_asked_for_the_pools_name_at_every_address() {
+    // Two nodes of a pool on 127.0.0.2-3, one still with the old certificate for
+    // www.test; `www.test@127.0.0.2/31` asks each for the name, as clients do.
+    let pki = Pki::new("Pool").unwrap();
+    let fresh = valid_leaf(&pki, "www.test", 4001);
+    let stale = valid_leaf(&pki, "www.test", 4002);
+    let n2 = fleet::serve_tls(SocketAddr::new(ip("127.0.0.2"), 0), &fresh, &[], None)
+        .await
+        .unwrap();
+    let port = n2.addr.port();
+    let n3 = fleet::serve_tls(SocketAddr::new(ip("127.0.0.3"), port), &stale, &[], None)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = root_file(&pki, &dir);
+    let obs = run_sweep(
+        format!("www.test@127.0.0.2/31:{port}\n"),
+        &["--ca-file", &ca, "--no-public-roots"],
+    )
+    .await;
+    let by = by_key(&obs);
+    assert_eq!(by.len(), 2, "{:?}", by.keys());
+    for (node, serial) in [
+        ("127.0.0.2", "8A0000000000000FA1"),
+        ("127.0.0.3", "8A0000000000000FA2"),
+    ] {
+        let o = by[&format!("{node}@{node}")];
+        assert_eq!(o.sni.as_deref(), Some("www.test"));
+        assert_eq!(o.cert.as_ref().map(|c| c.serial.as_str()), Some(serial));
+        // Judged against the name asked for: it covers it.
+        assert!(o.findings.is_empty(), "{:?}", o.findings);
+    }
+    drop((n2, n3));
+}

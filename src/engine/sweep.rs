@@ -410,7 +410,7 @@ impl Engine {
                 };
                 self.launch(ep, None, done, tx.clone(), cancel).await;
             }
-            Target::Cidr { net, port } => {
+            Target::Cidr { net, port, sni } => {
                 let (starttls, detect) = self.starttls(None, port);
                 for ip in net_addrs(&net) {
                     if cancel.is_cancelled() {
@@ -420,7 +420,7 @@ impl Engine {
                         host: ip.to_string(),
                         ip,
                         port,
-                        sni: None,
+                        sni: sni.clone(),
                         label: None,
                         starttls,
                         detect,
@@ -542,8 +542,9 @@ impl Engine {
             Target::Name { name, sni, .. } => {
                 x.name(name) || sni.as_deref().is_some_and(|s| x.name(s))
             }
-            Target::Addr { sni, .. } => sni.as_deref().is_some_and(|s| x.name(s)),
-            Target::Cidr { .. } => false,
+            Target::Addr { sni, .. } | Target::Cidr { sni, .. } => {
+                sni.as_deref().is_some_and(|s| x.name(s))
+            }
         }
     }
 

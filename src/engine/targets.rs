@@ -50,12 +50,15 @@ pub enum Target {
         /// sweep's `--starttls` when not given.
         starttls: Option<StarttlsChoice>,
     },
-    /// Every address of a block, without SNI.
+    /// Every address of a block, without SNI unless one is given (`name@block`, a CSV
+    /// `sni` column): a pool's subnet asked for the pool's name.
     Cidr {
         /// The block.
         net: IpNet,
         /// TCP port.
         port: u16,
+        /// SNI to send to every address.
+        sni: Option<String>,
     },
 }
 
@@ -184,6 +187,14 @@ fn parse_target(line: &str, default_port: u16, port: Option<u16>) -> Result<Targ
 fn parse_plain(line: &str, default_port: u16) -> Result<Target, String> {
     if let Some((host, addr)) = line.split_once('@') {
         let name = normalize_host(host)?;
+        if addr.contains('/') {
+            let (net, port) = parse_block(addr, default_port)?;
+            return Ok(Target::Cidr {
+                net,
+                port,
+                sni: Some(name),
+            });
+        }
         let (ip, port) = parse_addr_port(addr, default_port)?;
         return Ok(Target::Name {
             name,
@@ -195,18 +206,11 @@ fn parse_plain(line: &str, default_port: u16) -> Result<Target, String> {
         });
     }
     if line.contains('/') {
-        let net: IpNet = line
-            .parse()
-            .map_err(|_| format!("bad CIDR block \"{}\"", shown(line)))?;
-        let size: u128 = 1u128 << (net.max_prefix_len() - net.prefix_len()).min(127);
-        if size > MAX_CIDR_ADDRESSES {
-            return Err(format!(
-                "CIDR block \"{}\" has {size} addresses; split it (at most {MAX_CIDR_ADDRESSES} a line)", shown(line)
-            ));
-        }
+        let (net, port) = parse_block(line, default_port)?;
         return Ok(Target::Cidr {
-            net: net.trunc(),
-            port: default_port,
+            net,
+            port,
+            sni: None,
         });
     }
     if line.starts_with('[') || line.parse::<IpAddr>().is_ok() || looks_like_ipv4_port(line) {
@@ -234,6 +238,39 @@ fn parse_plain(line: &str, default_port: u16) -> Result<Target, String> {
         label: None,
         starttls: None,
     })
+}
+
+/// A CIDR block, with a port after it or not: `10.0.0.0/28`, `10.0.0.0/28:8443`,
+/// `2001:db8::/120`, `[2001:db8::/120]:8443`.
+fn parse_block(s: &str, default_port: u16) -> Result<(IpNet, u16), String> {
+    let s = s.trim();
+    let bad = || format!("bad CIDR block \"{}\"", shown(s));
+    let (block, port) = if let Some(rest) = s.strip_prefix('[') {
+        let (block, after) = rest.split_once(']').ok_or_else(bad)?;
+        let port = match after.strip_prefix(':') {
+            Some(p) => parse_port(p)?,
+            None if after.is_empty() => default_port,
+            None => return Err(bad()),
+        };
+        (block, port)
+    } else {
+        match s.rsplit_once(':') {
+            // An IPv4 block's port; an IPv6 block's last group has no '/' after it.
+            Some((block, p)) if block.contains('/') && !block.contains(':') => {
+                (block, parse_port(p)?)
+            }
+            _ => (s, default_port),
+        }
+    };
+    let net: IpNet = block.parse().map_err(|_| bad())?;
+    let size: u128 = 1u128 << (net.max_prefix_len() - net.prefix_len()).min(127);
+    if size > MAX_CIDR_ADDRESSES {
+        return Err(format!(
+            "CIDR block \"{}\" has {size} addresses; split it (at most {MAX_CIDR_ADDRESSES} a line)",
+            shown(s)
+        ));
+    }
+    Ok((net.trunc(), port))
 }
 
 fn looks_like_ipv4_port(s: &str) -> bool {
@@ -619,6 +656,19 @@ impl TargetReader {
                 cidr @ Target::Cidr { .. } => cidr,
             });
         }
+        if host.contains('/') {
+            // A pool's subnet, asked for the row's `sni` (its name) at every address.
+            if pin.is_some() {
+                return Err(self.err(
+                    line,
+                    Some("ip"),
+                    "an ip column cannot pin a CIDR block".into(),
+                ));
+            }
+            let (net, port) =
+                parse_block(host, port).map_err(|r| self.err(line, Some("host"), r))?;
+            return Ok(Target::Cidr { net, port, sni });
+        }
         let bare = host.trim_matches(|c| c == '[' || c == ']');
         if let Ok(ip) = bare.parse::<IpAddr>() {
             return Ok(Target::Addr {
@@ -978,11 +1028,22 @@ mod tests {
                             }
                             .parse()
                             .expect("a block");
+                            // With a port after it, and asked for a name, or not.
+                            let block = match (net, port) {
+                                (IpNet::V6(n), Some(p)) => format!("[{n}]:{p}"),
+                                (n, Some(p)) => format!("{n}:{p}"),
+                                (n, None) => n.to_string(),
+                            };
+                            let named = next(2) == 0;
                             (
-                                net.to_string(),
+                                match named {
+                                    true => format!("{name}@{block}"),
+                                    false => block,
+                                },
                                 Target::Cidr {
                                     net: net.trunc(),
-                                    port: 443,
+                                    port: at,
+                                    sni: named.then_some(ascii),
                                 },
                             )
                         }
@@ -1045,6 +1106,36 @@ mod tests {
                 .collect();
             assert_eq!(got, want, "round {round}\n{text}");
         }
+    }
+
+    #[test]
+    fn a_block_is_asked_for_a_name_given_with_it() {
+        // A pool's subnet asked for the pool's name: `name@block`, or a CSV row's sni.
+        let out = read(
+            "www.example.com@10.1.0.0/30\nwww.example.com@10.1.0.0/30:8443\n[2001:db8::/126]:8443\n",
+        );
+        let got: Vec<String> = out
+            .iter()
+            .map(|t| match t {
+                Ok(Target::Cidr { net, port, sni }) => format!("{net} {port} {sni:?}"),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "10.1.0.0/30 443 Some(\"www.example.com\")",
+                "10.1.0.0/30 8443 Some(\"www.example.com\")",
+                "2001:db8::/126 8443 None",
+            ]
+        );
+        let out =
+            read("host,port,sni,ip\n10.1.0.0/30,8443,www.example.com,\n10.2.0.0/30,,,10.2.0.1\n");
+        assert!(
+            matches!(&out[0], Ok(Target::Cidr { port: 8443, sni: Some(s), .. }) if s == "www.example.com")
+        );
+        let e = out[1].as_ref().expect_err("a pinned block");
+        assert_eq!((e.line, e.field.as_deref()), (3, Some("ip")));
     }
 
     #[test]
