@@ -143,8 +143,8 @@ pub struct Counters {
     pub targets_done: AtomicU64,
     /// Exact duplicate targets collapsed.
     pub duplicates: AtomicU64,
-    /// Endpoints named again by another target (an address inside a listed block, a pin to
-    /// an address the name resolves to), scanned once.
+    /// Endpoints named again by another target (a pin to an address the name resolves to,
+    /// an address written twice in different forms), scanned once.
     pub duplicate_endpoints: AtomicU64,
     /// Endpoints started.
     pub endpoints_started: AtomicU64,
@@ -202,15 +202,18 @@ struct Endpoint {
     /// `--starttls auto` found no protocol for the port: a greeting sent instead of TLS
     /// may name one.
     detect: bool,
+    /// An address of a CIDR target: not remembered by the endpoint filter, whose memory
+    /// would then grow with the block (a /8 is 16 million addresses, 100 MB of it).
+    in_block: bool,
 }
 
 /// What one sweep (one [`Engine::start`]) keeps beside the engine: an engine may run
 /// several sweeps (a benchmark's rounds), each seeing every endpoint afresh.
 struct SweepRun {
     counters: Arc<Counters>,
-    /// The endpoints started, so that two targets naming one endpoint (an address and a
-    /// CIDR block holding it, a pinned `host@IP` and the name resolving to that address)
-    /// give one row. 6 bytes an endpoint (see [`super::seen::Seen`]).
+    /// The endpoints started, so that two targets naming one endpoint (a pinned `host@IP`
+    /// and the name resolving to that address, `::1` and `[::1]:443`) give one row. 6 bytes
+    /// an endpoint (see [`super::seen::Seen`]); the addresses of CIDR targets are not kept.
     endpoints: std::sync::Mutex<super::seen::Seen>,
 }
 
@@ -407,6 +410,7 @@ impl Engine {
                     label,
                     starttls,
                     detect,
+                    in_block: false,
                 };
                 self.launch(ep, None, done, tx.clone(), cancel).await;
             }
@@ -424,6 +428,7 @@ impl Engine {
                         label: None,
                         starttls,
                         detect,
+                        in_block: true,
                     };
                     self.launch(ep, None, done.clone(), tx.clone(), cancel)
                         .await;
@@ -446,6 +451,7 @@ impl Engine {
                     label,
                     starttls,
                     detect,
+                    in_block: false,
                 };
                 self.launch(ep, None, done, tx.clone(), cancel).await;
             }
@@ -520,6 +526,7 @@ impl Engine {
                                     label: label.clone(),
                                     starttls,
                                     detect,
+                                    in_block: false,
                                 };
                                 me.launch(ep, dns_ms, done.clone(), tx.clone(), &cancel)
                                     .await;
@@ -594,7 +601,7 @@ impl Engine {
                 .fetch_add(1, Ordering::Relaxed);
             return;
         }
-        if !done.0.first_time(&ep) {
+        if !ep.in_block && !done.0.first_time(&ep) {
             self.counters
                 .duplicate_endpoints
                 .fetch_add(1, Ordering::Relaxed);
@@ -1036,6 +1043,7 @@ mod tests {
             label: Some("edge".into()),
             starttls: None,
             detect: false,
+            in_block: false,
         }
     }
 

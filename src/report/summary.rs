@@ -22,7 +22,8 @@ pub struct Summary {
     pub bad_targets: u64,
     /// Duplicate targets collapsed.
     pub duplicates: u64,
-    /// Endpoints named by two targets (an address inside a listed block, ...), scanned once.
+    /// Endpoints named by two targets (a name pinned to an address it resolves to, ...),
+    /// scanned once.
     pub duplicate_endpoints: u64,
     /// Targets whose name is on the `--exclude` list (not resolved).
     pub excluded_names: u64,
