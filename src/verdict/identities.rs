@@ -392,7 +392,7 @@ impl Identities {
     }
 
     /// Whether a record may be the certificate an endpoint should serve.
-    fn eligible(&self, i: usize, now: i64) -> bool {
+    pub(super) fn eligible(&self, i: usize, now: i64) -> bool {
         let r = &self.records[i];
         matches!(
             r.status,

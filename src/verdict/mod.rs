@@ -347,7 +347,7 @@ fn renewal_served_beside<'a>(
 
 /// The findings a verdict adds to the statuses that hold and the observation's trust
 /// findings, each for something the next step names (`--fail-on` accepts them too).
-pub const VERDICT_FINDINGS: [&str; 20] = [
+pub const VERDICT_FINDINGS: [&str; 21] = [
     "deployment_failed",
     "deployment_rolled_back",
     "deployment_stuck",
@@ -358,6 +358,7 @@ pub const VERDICT_FINDINGS: [&str; 20] = [
     "not_deployed_per_records",
     "partial_rollout",
     "records_say_deployed",
+    "records_say_pending",
     "renewal_cancelled",
     "renewal_drops_name",
     "renewal_expired",
@@ -1001,6 +1002,26 @@ fn judge(
                     k.record_id
                 );
             }
+        }
+    }
+    // Served, so issued, while the records still call it pending (a CLM that lags, an
+    // order completed by hand): the platform may take it for an order still to come.
+    if let Some(r) = matched
+        .map(|(ri, _)| &ids.records[ri])
+        .filter(|r| r.status == RecordStatus::Pending)
+    {
+        findings.push("records_say_pending".into());
+        let raw = if r.status_raw.is_empty() {
+            "pending"
+        } else {
+            &r.status_raw
+        };
+        detail.push_str(&format!(
+            " The records show it (record {}) as \"{raw}\", not issued.",
+            r.record_id
+        ));
+        if next == "Nothing to do." {
+            next = "Nothing to do for the endpoint; correct the certificate's status in the CLM (it was issued and is served), or the platform may order it again.".into();
         }
     }
     // A certificate read from an unfinished handshake: the server's TLS needs attention

@@ -211,8 +211,21 @@ fn identity_row(
     // Some endpoint serves an older version that has expired, or with a chain clients
     // refuse: an outage, no grace.
     let mut stale_failing = false;
+    // Served versions later than the newest usable one that the records do not allow (still
+    // "Pending" in a CLM that lags, revoked, cancelled, valid only later): not older
+    // versions to replace by the newest, which would roll those endpoints back.
+    let mut later = Vec::new();
     for &m in members {
         if m == newest || tied.binary_search(&m).is_ok() {
+            continue;
+        }
+        if ids.is_newer(m, newest) && !ids.eligible(m, p.now) {
+            let r = &ids.records[m];
+            if let Some(s) = &r.serial {
+                for at in serving.get(&s.canonical).into_iter().flatten() {
+                    later.push((format!("{at} (serial {})", s.canonical), m));
+                }
+            }
             continue;
         }
         // A second record of the newest certificate itself is no older version.
@@ -356,6 +369,31 @@ fn identity_row(
         } else {
             next = "Some endpoints still serve older versions: re-run provisioning on them and reload, then verify again.".into();
         }
+    }
+    if let Some(&(_, m)) = later.first() {
+        let r = &ids.records[m];
+        let places: Vec<String> = later.iter().map(|(at, _)| at.clone()).collect();
+        let status = if r.status_raw.is_empty() {
+            format!("{:?}", r.status).to_ascii_lowercase()
+        } else {
+            r.status_raw.to_string()
+        };
+        // Its names' endpoints serve that one: the newest usable one is not missing there.
+        findings.retain(|f| *f != "served_nowhere");
+        findings.push("later_version_served");
+        next = if matches!(r.status, RecordStatus::Pending) {
+            format!(
+                "A version later than the newest usable one is served at {} (record {}, \"{status}\" in the records): it was issued, so correct its status in the CLM (or the platform may order it again).",
+                capped(&places, PLACES_IN_A_CELL, ", "),
+                r.record_id
+            )
+        } else {
+            format!(
+                "A version later than the newest usable one, which the records show as \"{status}\", is served at {} (record {}): see those endpoints' rows for what to do.",
+                capped(&places, PLACES_IN_A_CELL, ", "),
+                r.record_id
+            )
+        };
     }
     let missing = findings
         .iter()

@@ -2600,6 +2600,21 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
             } else {
                 assert!(row.deployed_at.is_empty(), "{why}\n{row:#?}");
             }
+            // A later version the records do not allow (pending, revoked, cancelled,
+            // replaced, valid only later) is no older one to replace with the newest.
+            for &(nl, nk) in node_versions.iter().flatten().filter(|(nl, _)| *nl == l) {
+                let w = &versions[nk];
+                let barred = !matches!(w.status, "Issued" | "Expired") || w.valid_from > p.now;
+                if nl == l && nk > k && barred {
+                    *reached.entry("later version served".into()).or_default() += 1;
+                    let said = format!("(serial {})", w.serial);
+                    assert!(!row.stale_at.contains(&said), "{why}\n{row:#?}");
+                    assert!(
+                        row.findings.contains("later_version_served"),
+                        "{why}\n{row:#?}"
+                    );
+                }
+            }
         }
     }
     for want in [
@@ -2623,6 +2638,7 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
         "takes_over [\"S\"]",
         "unmanaged self-signed",
         "newer_than_records",
+        "later version served",
     ] {
         assert!(
             reached.contains_key(want),
@@ -3163,5 +3179,42 @@ fn a_pools_nodes_given_by_address_with_its_name_are_one_names_endpoints() {
         stale.detail.contains("1 of 2 endpoints of a.x.com:443"),
         "{}",
         stale.detail
+    );
+}
+
+#[test]
+fn a_later_version_still_pending_in_the_records_is_not_an_older_one_to_replace() {
+    // B renews A; the CLM still shows B as pending, while the endpoint serves it. Before:
+    // the records report listed B as an older version served ("re-run provisioning", which
+    // would roll the endpoint back to A), and the endpoint said nothing of the records.
+    let i = ids(&format!(
+        "{H}A,,a.x.com,0A,2025-06-01,2026-12-20,CA,,Issued\n\
+         B,,a.x.com,0B,2026-05-01,2027-05-01,CA,A,Pending\n"
+    ));
+    let p = policy();
+    let v = judge_one(
+        presenting("a.x.com", "10.0.0.1", "B", 1_777_593_600, 1_809_129_600),
+        &i,
+        &p,
+    )
+    .0;
+    assert_eq!(v.status, Status::Current, "{v:#?}");
+    assert!(
+        v.findings.iter().any(|f| f == "records_say_pending"),
+        "{v:#?}"
+    );
+    assert!(v
+        .next_step
+        .contains("correct the certificate's status in the CLM"));
+    let mut serving = Serving::default();
+    serving.note(&v);
+    let rows = identity_rows(&i, &serving, &p);
+    let row = &rows[0];
+    assert_eq!(row.newest_record_id, "A");
+    assert!(row.stale_at.is_empty(), "{row:#?}");
+    assert_eq!(row.findings, "later_version_served", "{row:#?}");
+    assert!(
+        row.next_step.contains("correct its status in the CLM"),
+        "{row:#?}"
     );
 }
