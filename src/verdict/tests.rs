@@ -2610,6 +2610,21 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
                     "{why}\n{row:#?}"
                 );
             }
+            // Where every node left with an older version waits within the renewal's grace
+            // period, the row waits too (not "re-run provisioning").
+            let left: Vec<Status> = nodes
+                .iter()
+                .zip(&node_versions)
+                .filter(|(_, at)| matches!(at, Some((nl, nk)) if *nl == l && *nk < k))
+                .map(|((n, _), _)| n.status)
+                .collect();
+            if !left.is_empty() && left.iter().all(|s| *s == Status::DeploymentPending) {
+                *reached.entry("row waits".into()).or_default() += 1;
+                assert!(
+                    row.findings.contains("deployment_pending"),
+                    "{why}\n{row:#?}"
+                );
+            }
             if on(|nk, k| nk == k) {
                 assert!(!row.deployed_at.is_empty(), "{why}\n{row:#?}");
             } else {
@@ -2653,6 +2668,7 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
         "unmanaged self-signed",
         "newer_than_records",
         "later version served",
+        "row waits",
     ] {
         assert!(
             reached.contains_key(want),
