@@ -1518,6 +1518,139 @@ mod tests {
     }
 
     #[test]
+    fn generated_json_exports_read_back_to_the_records_they_were_written_from() {
+        // Records written as platforms' APIs return them (a plain array, a page's
+        // `content`, JSON lines; field names of several platforms, the certificate's facts
+        // nested in an object or not, names as an array or a list in a string, serials as
+        // hex or a decimal number, expiries as ISO text or epoch seconds) must read back to
+        // the same serial, expiry, names and status.
+        use time::format_description::well_known::Rfc3339;
+        let mut rng = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = |n: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % n
+        };
+        let serial_k = [
+            "serialNumber",
+            "certificateSerialNumber",
+            "Serial",
+            "serial_number",
+        ];
+        let expiry_k = [
+            "notAfter",
+            "validityEnd",
+            "expiresAt",
+            "ValidTo",
+            "valid_till",
+        ];
+        let names_k = ["SANs", "subjectAlternativeNames", "dnsNames", "DnsNameList"];
+        let words = [
+            ("Issued", RecordStatus::Issued),
+            ("Certificate Downloaded", RecordStatus::Issued),
+            ("ACTIVE", RecordStatus::Issued),
+            ("Revoked", RecordStatus::Revoked),
+            ("EXPIRED", RecordStatus::Expired),
+            ("Pending for Approver", RecordStatus::Pending),
+        ];
+        let quoted = |v: &str| serde_json::Value::String(v.to_string()).to_string();
+        for round in 0..400 {
+            let keys = (
+                serial_k[next(4) as usize],
+                expiry_k[next(5) as usize],
+                names_k[next(4) as usize],
+            );
+            // The certificate's facts under an object of their own, as Venafi's and ACM's.
+            let nested = next(3) == 0;
+            let decimal = next(3) == 0;
+            let epoch = next(3) == 0;
+            let mut objects = Vec::new();
+            let mut want = Vec::new();
+            for row in 0..1 + next(6) {
+                let value: u128 = (u128::from(next(u64::MAX)) << 32) | u128::from(next(1 << 32));
+                let value = value.max(1 << 70);
+                let serial = if decimal {
+                    value.to_string()
+                } else {
+                    format!("\"{value:X}\"")
+                };
+                let at = 1_780_000_000 + next(900 * 86_400) as i64;
+                let t = time::OffsetDateTime::from_unix_timestamp(at).unwrap();
+                let expiry = if epoch {
+                    at.to_string()
+                } else {
+                    quoted(&t.format(&Rfc3339).unwrap())
+                };
+                let names: Vec<String> = (0..1 + next(3))
+                    .map(|k| format!("h{round}-{row}-{k}.example.com"))
+                    .collect();
+                let names_v = match next(2) {
+                    0 => format!(
+                        "[{}]",
+                        names
+                            .iter()
+                            .map(|n| quoted(n))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    _ => quoted(&names.join(";")),
+                };
+                let (word, status) = words[next(words.len() as u64) as usize];
+                let facts = format!(
+                    "\"{}\": {serial}, \"{}\": {expiry}, \"{}\": {names_v}",
+                    keys.0, keys.1, keys.2
+                );
+                objects.push(match nested {
+                    true => format!(
+                        "{{\"id\": \"r{row}\", \"status\": {}, \"CertificateDetails\": {{{facts}}}}}",
+                        quoted(word)
+                    ),
+                    false => format!("{{\"id\": \"r{row}\", \"status\": {}, {facts}}}", quoted(word)),
+                });
+                let mut sorted = names.clone();
+                sorted.sort();
+                want.push((format!("{value:X}"), at, sorted, status));
+            }
+            let text = match next(3) {
+                0 => format!("[\n{}\n]", objects.join(",\n")),
+                1 => format!(
+                    "{{\"content\": [\n{}\n], \"page\": 1, \"totalPages\": 1}}",
+                    objects.join(",\n")
+                ),
+                _ => objects.join("\n") + "\n",
+            };
+            let out = load("gen.json", text.as_bytes());
+            assert!(
+                out.errors.is_empty(),
+                "round {round}: {:?}\n{text}",
+                out.errors
+            );
+            let got: Vec<_> = out
+                .records
+                .iter()
+                .map(|r| {
+                    let mut names = r.names();
+                    names.sort();
+                    // A decimal serial outside CERTInext reads both ways; its expiry settles
+                    // which when a certificate is seen. The decimal reading is the other one.
+                    let serial = r.serial.as_ref().map(|s| match (&s.alternative, decimal) {
+                        (Some(alt), true) => alt.clone(),
+                        _ => s.canonical.clone(),
+                    });
+                    (
+                        serial.unwrap_or_default(),
+                        r.not_after.map(|w| w.unix).unwrap_or_default(),
+                        names,
+                        r.status,
+                    )
+                })
+                .collect();
+            assert_eq!(got, want, "round {round}\n{text}");
+        }
+    }
+
+    #[test]
     fn windows_ca_and_powershell_exports_are_read() {
         // certutil -view csv on a Windows CA (a few of its columns).
         let out = load(
