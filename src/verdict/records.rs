@@ -381,7 +381,7 @@ fn identity_row(
         // Its names' endpoints serve that one: the newest usable one is not missing there.
         findings.retain(|f| *f != "served_nowhere");
         findings.push("later_version_served");
-        next = if matches!(r.status, RecordStatus::Pending) {
+        let said = if matches!(r.status, RecordStatus::Pending) {
             format!(
                 "A version later than the newest usable one is served at {} (record {}, \"{status}\" in the records): it was issued, so correct its status in the CLM (or the platform may order it again).",
                 capped(&places, PLACES_IN_A_CELL, ", "),
@@ -393,6 +393,12 @@ fn identity_row(
                 capped(&places, PLACES_IN_A_CELL, ", "),
                 r.record_id
             )
+        };
+        // Beside older versions served elsewhere, whose step stands.
+        next = if stale.is_empty() {
+            said
+        } else {
+            format!("{next} {said}")
         };
     }
     let missing = findings
