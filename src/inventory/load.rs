@@ -161,7 +161,8 @@ fn field_of(header: &str) -> Option<Field> {
         | "certificatestate"
         | "certificatestatusid"
         | "versiontype"
-        // Keyfactor Command.
+        // Keyfactor Command (its word, or its number beside it).
+        | "certstatestring"
         | "certstate"
         // Windows CA: "20 -- Issued", "21 -- Revoked".
         | "requestdisposition" => Field::Status,
@@ -179,7 +180,9 @@ fn field_of(header: &str) -> Option<Field> {
         | "deploymenttargets"
         | "deploymenttarget"
         | "endpoints" => Field::Targets,
-        "host" | "server" | "hostname" => Field::Host,
+        // Keyfactor Command's SSL locations are found by address (its discovery scans
+        // address and port); the sweep asks each for the certificate's name.
+        "host" | "server" | "hostname" | "ssllocationsipaddress" => Field::Host,
         "port" => Field::Port,
         "provisioningbot" | "bot" => Field::Bot,
         "caconnector" | "connector" => Field::Connector,
@@ -1066,6 +1069,15 @@ fn build(
             .map(|(_, h, v)| (*h, v.trim()))
     };
     let val = |f: Field| get(f).map(|(_, v)| v.to_string());
+    // A status given as a word and as a number (Keyfactor's CertStateString beside its
+    // CertState): the word, since numbers mean other things on other platforms (CERTInext's
+    // status id 1 is a pending setup, Keyfactor's 1 is active).
+    let status_word = cells
+        .iter()
+        .filter(|(k, _, v)| *k == Some(Field::Status) && !v.trim().is_empty())
+        .map(|(_, _, v)| v.trim())
+        .find(|v| !v.bytes().all(|b| b.is_ascii_digit()))
+        .map(str::to_string);
     let err = |f: Field, reason: String| InventoryError {
         file: file.to_string(),
         line,
@@ -1099,7 +1111,9 @@ fn build(
     let not_after = date(Field::NotAfter)?;
     let not_before = date(Field::NotBefore)?;
     let order_date = date(Field::OrderDate)?;
-    let status_raw = val(Field::Status).unwrap_or_default();
+    let status_raw = status_word
+        .or_else(|| val(Field::Status))
+        .unwrap_or_default();
     let mapped = |raw: &str| {
         opts.map
             .as_ref()
@@ -2325,6 +2339,20 @@ mod tests {
             r.identity_id.as_deref(),
             Some("arn:aws:acm:eu-west-1:1:certificate/abc")
         );
+        // Keyfactor Command's GET /Certificates: its SSL locations become targets.
+        let kf = load(
+            "keyfactor.json",
+            br#"[{"Id": 42, "SerialNumber": "61000000A1", "NotAfter": "2027-01-05T10:00:00Z",
+                  "IssuedCN": "web.x.com", "CertState": 1, "CertStateString": "Active",
+                  "SubjectAltNameElements": [{"Value": "web.x.com", "Type": 2}],
+                  "SSLLocations": [{"IPAddress": "10.0.0.7", "Port": 443, "NetworkName": "dmz"},
+                                   {"IPAddress": "10.0.0.8", "Port": 8443, "NetworkName": "dmz"}]}]"#,
+        );
+        assert!(kf.errors.is_empty(), "{:?}", kf.errors);
+        let r = &kf.records[0];
+        assert_eq!(r.sans, ["web.x.com"]);
+        assert_eq!(r.status, RecordStatus::Issued);
+        assert_eq!(r.targets, ["10.0.0.7:443", "10.0.0.8:8443"]);
         // Instances that do not pair up are named.
         let bad = load(
             "bad.json",
