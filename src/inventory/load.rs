@@ -167,10 +167,19 @@ fn field_of(header: &str) -> Option<Field> {
         // Windows CA: "20 -- Issued", "21 -- Revoked".
         | "requestdisposition" => Field::Status,
         "orderstatus" | "orderstatusid" => Field::OrderStatus,
-        "issuer" | "issuerca" | "issuerdn" | "issuercn" | "certificateauthority" => Field::Issuer,
+        "issuer"
+        | "issuerca"
+        | "issuerdn"
+        | "issuercn"
+        | "certificateauthority"
+        | "certificateauthorityname"
+        // TLS Protect Cloud's issuing CA object.
+        | "cacertname" => Field::Issuer,
         "certificateid" | "certid" | "recordid" | "id" => Field::RecordId,
         "orderid" | "ordernumber" => Field::OrderId,
-        "requestnumber" | "requestid" => Field::RequestId,
+        "requestnumber" | "requestid" | "certificaterequestid" | "certrequestid" => {
+            Field::RequestId
+        }
         "renewalof" | "renewedfrom" | "replaces" | "priorcertsn" | "renewaloforderid" => {
             Field::RenewalOf
         }
@@ -2318,6 +2327,7 @@ mod tests {
         assert_eq!(&*r.record_id, "c1");
         assert_eq!(r.identity_id.as_deref(), Some("m1"));
         assert_eq!(r.sans, ["api.x.com"]);
+        assert_eq!(r.issuer.as_deref(), Some("Corp CA"));
         assert_eq!(r.targets, ["10.0.0.5:443", "api.x.com:8443"]);
         assert_eq!(r.deploy_status, Some(DeployStatus::Failed));
         // ACM's DescribeCertificate: the certificate's own DomainName, not a validation's.
