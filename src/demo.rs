@@ -24,7 +24,11 @@ struct Order<'a> {
 fn order_json(o: &Order<'_>) -> serde_json::Value {
     serde_json::json!({
         "orderNumber": o.order,
-        "requestNumber": format!("REQ-{}", o.order.trim_start_matches("ORD-")),
+        // A draft order has a request number only (CERTInext leaves orderNumber empty).
+        "requestNumber": match o.order {
+            "" => "REQ-2001".to_string(),
+            order => format!("REQ-{}", order.trim_start_matches("ORD-")),
+        },
         "domainName": o.domain,
         "certificateSerialNumber": o.leaf.map(|l| l.serial_dec.clone()).unwrap_or_default(),
         "certificateExpiryDate": o.leaf.map(|l| ymdhms(l.not_after)).unwrap_or_default(),
