@@ -236,11 +236,13 @@ fn identity_row(
         {
             for at in serving.get(&s.canonical).into_iter().flatten() {
                 // Served beside the newest, to the other key type, and the newest of its
-                // own kind: both are deployed there (see `renewal_served_beside`).
+                // own kind: both are deployed there (see `renewal_served_beside`). A later
+                // version of its kind that has expired (the lookup prefers a live one, so
+                // then every later one has) is nothing to deploy, as on the endpoint's row.
                 let beside = deployed.contains(at)
                     && ids
                         .renewal_beside(m, None, newest, place_host(at), p.now)
-                        .is_none();
+                        .is_none_or(|k| ids.records[k].expired_at(p.now));
                 if !beside {
                     stale.push(format!("{at} (serial {})", s.canonical));
                     first_stale.get_or_insert(at.as_str());

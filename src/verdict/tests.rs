@@ -2923,8 +2923,35 @@ fn generated_servers_with_one_certificate_per_key_type_are_judged_by_their_kind(
         if second.is_some() {
             assert!(v.findings.iter().any(|f| f == "dual_certificates"), "{why}");
         }
+        // The records report agrees: a held version is stale unless it is the newest, or
+        // the newest of its key type served beside the newest.
+        if typed {
+            let mut serving = Serving::default();
+            serving.note(&v);
+            let rows = identity_rows(&i, &serving, &p);
+            if let Some(n) = (0..versions.len()).rev().find(|&k| usable(k)) {
+                let row = &rows[0];
+                assert_eq!(row.newest_serial, versions[n].0, "{why}\n{rows:#?}");
+                let held: Vec<usize> = [Some(first), second].into_iter().flatten().collect();
+                for &h in &held {
+                    if h == n {
+                        assert!(!row.deployed_at.is_empty(), "{why}\n{rows:#?}");
+                        continue;
+                    }
+                    let beside = held.contains(&n) && !later(h, true);
+                    *reached.entry(format!("beside {beside}")).or_default() += 1;
+                    let said = format!("(serial {})", versions[h].0);
+                    assert_eq!(row.stale_at.contains(&said), !beside, "{why}\n{rows:#?}");
+                }
+            }
+        }
     }
-    for want in ["current", "renewed_not_deployed"] {
+    for want in [
+        "current",
+        "renewed_not_deployed",
+        "beside true",
+        "beside false",
+    ] {
         assert!(
             reached.contains_key(want),
             "{want} never reached: {reached:?}"
