@@ -2924,8 +2924,9 @@ fn generated_servers_with_one_certificate_per_key_type_are_judged_by_their_kind(
             assert!(v.findings.iter().any(|f| f == "dual_certificates"), "{why}");
         }
         // The records report agrees: a held version is stale unless it is the newest, or
-        // the newest of its key type served beside the newest.
-        if typed {
+        // the newest of its key type served beside the newest (without key types in the
+        // export: unless no usable version but the newest is later than it).
+        {
             let mut serving = Serving::default();
             serving.note(&v);
             let rows = identity_rows(&i, &serving, &p);
@@ -2938,7 +2939,11 @@ fn generated_servers_with_one_certificate_per_key_type_are_judged_by_their_kind(
                         assert!(!row.deployed_at.is_empty(), "{why}\n{rows:#?}");
                         continue;
                     }
-                    let beside = held.contains(&n) && !later(h, true);
+                    let beside = held.contains(&n)
+                        && match typed {
+                            true => !later(h, true),
+                            false => !(h + 1..versions.len()).any(|z| z != n && usable(z)),
+                        };
                     *reached.entry(format!("beside {beside}")).or_default() += 1;
                     let said = format!("(serial {})", versions[h].0);
                     assert_eq!(row.stale_at.contains(&said), !beside, "{why}\n{rows:#?}");
