@@ -239,7 +239,11 @@ fn identity_row(
                 // own kind: both are deployed there (see `renewal_served_beside`). A later
                 // version of its kind that has expired (the lookup prefers a live one, so
                 // then every later one has) is nothing to deploy, as on the endpoint's row.
+                // One expired or revoked itself fails its clients: it is to be replaced.
+                let failing = ids.records[m].expired_at(p.now)
+                    || ids.records[m].status == RecordStatus::Revoked;
                 let beside = deployed.contains(at)
+                    && !failing
                     && ids
                         .renewal_beside(m, None, newest, place_host(at), p.now)
                         .is_none_or(|k| ids.records[k].expired_at(p.now));

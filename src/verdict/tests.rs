@@ -2897,6 +2897,26 @@ fn generated_servers_with_one_certificate_per_key_type_are_judged_by_their_kind(
                     ),
                     "{why}"
                 );
+                // Nor does the records report call the identity done there: an expired or
+                // revoked version served beside the newest is stale too.
+                let mut serving = Serving::default();
+                serving.note(&v);
+                let rows = identity_rows(&i, &serving, &p);
+                let newest = rows.iter().map(|r| r.newest_serial.as_str()).next();
+                for h in [Some(first), second].into_iter().flatten() {
+                    if bad(h) && Some(versions[h].0.as_str()) != newest {
+                        *reached.entry("bad held".into()).or_default() += 1;
+                        let said = format!("(serial {})", versions[h].0);
+                        // Listed as stale, or, when later than the newest usable one, told
+                        // as a later version served.
+                        assert!(
+                            rows.iter().any(|r| r.stale_at.contains(&said)
+                                || (r.findings.contains("later_version_served")
+                                    && r.next_step.contains(&said))),
+                            "{why}\n{rows:#?}"
+                        );
+                    }
+                }
             }
             continue;
         }
@@ -2956,6 +2976,7 @@ fn generated_servers_with_one_certificate_per_key_type_are_judged_by_their_kind(
         "renewed_not_deployed",
         "beside true",
         "beside false",
+        "bad held",
     ] {
         assert!(
             reached.contains_key(want),
