@@ -2610,6 +2610,19 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
                     "{why}\n{row:#?}"
                 );
             }
+            // A node of this identity with something to fix (not current, not merely
+            // expiring, not another site's binding) leaves its row something to do.
+            let troubled = nodes.iter().zip(&node_versions).any(|((n, _), at)| {
+                matches!(at, Some((nl, _)) if *nl == l)
+                    && !matches!(
+                        n.status,
+                        Status::Current | Status::ExpiringSoon | Status::HostnameMismatch
+                    )
+            });
+            if troubled && *prefix != "D" {
+                *reached.entry("troubled row".into()).or_default() += 1;
+                assert!(row.next_step != "Nothing to do.", "{why}\n{row:#?}");
+            }
             // Where every node left with an older version waits within the renewal's grace
             // period, the row waits too (not "re-run provisioning").
             let left: Vec<Status> = nodes
@@ -2669,6 +2682,7 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
         "newer_than_records",
         "later version served",
         "row waits",
+        "troubled row",
     ] {
         assert!(
             reached.contains_key(want),
