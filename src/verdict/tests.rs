@@ -2916,6 +2916,10 @@ fn generated_servers_with_one_certificate_per_key_type_are_judged_by_their_kind(
                 let mut serving = Serving::default();
                 serving.note(&v);
                 let rows = identity_rows(&i, &serving, &p);
+                assert!(
+                    rows.iter().all(|r| r.next_step != "Nothing to do."),
+                    "{why}\n{rows:#?}"
+                );
                 let newest = rows.iter().map(|r| r.newest_serial.as_str()).next();
                 for h in [Some(first), second].into_iter().flatten() {
                     if bad(h) && Some(versions[h].0.as_str()) != newest {
