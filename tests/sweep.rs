@@ -2569,16 +2569,7 @@ async fn a_name_behind_a_cname_is_scanned_at_every_address_of_its_target() {
     use support::dcvfix::{a, name, rec, Zone};
     // www.test is a CNAME of a load balancer's name with two addresses, each node with its
     // own certificate for www.test; gone.test points at a name that does not exist.
-    let pki = Pki::new("Cname").unwrap();
-    let fresh = valid_leaf(&pki, "www.test", 3001);
-    let stale = valid_leaf(&pki, "www.test", 3002);
-    let n2 = fleet::serve_tls(SocketAddr::new(ip("127.0.0.2"), 0), &fresh, &[], None)
-        .await
-        .unwrap();
-    let port = n2.addr.port();
-    let n3 = fleet::serve_tls(SocketAddr::new(ip("127.0.0.3"), port), &stale, &[], None)
-        .await
-        .unwrap();
+    let (pki, port, nodes) = two_nodes("Cname", "www.test", 3001).await;
     let dns_addr = {
         let probe = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         probe.local_addr().unwrap()
@@ -2637,7 +2628,7 @@ async fn a_name_behind_a_cname_is_scanned_at_every_address_of_its_target() {
         gone.error.as_ref().map(|e| e.message.as_str()),
         Some("gone.test is an alias (CNAME) of nowhere.test, which has no address records")
     );
-    drop((n2, n3));
+    drop(nodes);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -2682,16 +2673,7 @@ async fn an_endpoint_named_by_two_targets_is_scanned_once() {
 async fn a_pools_subnet_is_asked_for_the_pools_name_at_every_address() {
     // Two nodes of a pool on 127.0.0.2-3, one still with the old certificate for
     // www.test; `www.test@127.0.0.2/31` asks each for the name, as clients do.
-    let pki = Pki::new("Pool").unwrap();
-    let fresh = valid_leaf(&pki, "www.test", 4001);
-    let stale = valid_leaf(&pki, "www.test", 4002);
-    let n2 = fleet::serve_tls(SocketAddr::new(ip("127.0.0.2"), 0), &fresh, &[], None)
-        .await
-        .unwrap();
-    let port = n2.addr.port();
-    let n3 = fleet::serve_tls(SocketAddr::new(ip("127.0.0.3"), port), &stale, &[], None)
-        .await
-        .unwrap();
+    let (pki, port, nodes) = two_nodes("Pool", "www.test", 4001).await;
     let dir = tempfile::tempdir().unwrap();
     let ca = root_file(&pki, &dir);
     let obs = run_sweep(
@@ -2711,5 +2693,5 @@ async fn a_pools_subnet_is_asked_for_the_pools_name_at_every_address() {
         // Judged against the name asked for: it covers it.
         assert!(o.findings.is_empty(), "{:?}", o.findings);
     }
-    drop((n2, n3));
+    drop(nodes);
 }

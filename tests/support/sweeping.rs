@@ -166,3 +166,25 @@ pub async fn dropping_listeners(hosts: &[u8]) -> (u16, Vec<tokio::task::JoinHand
         .collect();
     (port, servers)
 }
+
+/// Two nodes of one name on 127.0.0.2 and 127.0.0.3, one port for both, each with its own
+/// certificate for `name` from a new PKI: serials `serial` and `serial + 1`. The PKI (for
+/// `--ca-file`), the port, and the servers (stopped when dropped).
+pub async fn two_nodes(
+    label: &str,
+    name: &str,
+    serial: u64,
+) -> (Pki, u16, [certsweep::fleet::Server; 2]) {
+    let pki = Pki::new(label).unwrap();
+    let first = valid_leaf(&pki, name, serial);
+    let second = valid_leaf(&pki, name, serial + 1);
+    let n2 = certsweep::fleet::serve_tls(SocketAddr::new(ip("127.0.0.2"), 0), &first, &[], None)
+        .await
+        .unwrap();
+    let port = n2.addr.port();
+    let n3 =
+        certsweep::fleet::serve_tls(SocketAddr::new(ip("127.0.0.3"), port), &second, &[], None)
+            .await
+            .unwrap();
+    (pki, port, [n2, n3])
+}
