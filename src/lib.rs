@@ -21,6 +21,8 @@ pub mod model;
 pub mod ocsp;
 pub mod report;
 pub mod scan;
+#[cfg(test)]
+mod testrng;
 pub mod timefmt;
 pub mod trust;
 pub mod utf16;

@@ -1390,13 +1390,8 @@ mod tests {
         // names and status.
         use time::format_description::well_known::{Rfc2822, Rfc3339};
         use time::macros::format_description;
-        let mut rng = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = |n: u64| {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng % n
-        };
+        let mut rng = crate::testrng::XorShift::new(0x9E37_79B9_7F4A_7C15u64);
+        let mut next = |n: u64| rng.below(n);
         let serial_h = [
             "Serial Number",
             "serial",
@@ -1548,13 +1543,8 @@ mod tests {
         // hex or a decimal number, expiries as ISO text or epoch seconds) must read back to
         // the same serial, expiry, names and status.
         use time::format_description::well_known::Rfc3339;
-        let mut rng = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = |n: u64| {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng % n
-        };
+        let mut rng = crate::testrng::XorShift::new(0x2545_F491_4F6C_DD1Du64);
+        let mut next = |n: u64| rng.below(n);
         let serial_k = [
             "serialNumber",
             "certificateSerialNumber",
