@@ -462,7 +462,7 @@ fn identity_row(
         findings.push("served_untrusted");
         if next == "Nothing to do." {
             next = format!(
-                "Served at {n} endpoint(s) with a chain clients refuse (usually a missing intermediate): see their untrusted rows in the endpoint report, install the full chain there, then verify again."
+                "Served at {n} endpoint(s) where clients refuse it (usually a missing intermediate; or deployed before its notBefore): see their untrusted rows in the endpoint report, install the full chain there (or put the previous certificate back until it is valid), then verify again."
             );
         }
     }

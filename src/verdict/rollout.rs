@@ -132,8 +132,8 @@ pub struct Serving {
     under: HashMap<u64, u32>,
     /// Serials a stapled OCSP response (signature checked) says the CA revoked, with when.
     pub(super) revoked_by_ca: HashMap<String, String>,
-    /// Serials served somewhere with a chain clients refuse (a missing intermediate, an
-    /// unknown CA, a weak key or signature), and at how many endpoints.
+    /// Serials served somewhere where clients refuse them (a missing intermediate, an
+    /// unknown CA, a weak key or signature, valid only later), and at how many endpoints.
     pub(super) untrusted: HashMap<String, u32>,
     /// The sweep's `--exclude` lists: names on them were not scanned by design.
     pub excluded: Option<std::sync::Arc<crate::engine::exclude::Exclusions>>,
@@ -161,7 +161,9 @@ impl Serving {
             self.revoked_by_ca
                 .insert(c.serial.clone(), when.unwrap_or_default());
         }
-        if o.findings.iter().any(|f| f.is_trust_failure()) {
+        // Refused for its chain, key or signature, or valid only from a later date (deployed
+        // early): the deployment is not done there.
+        if o.findings.iter().any(|f| f.makes_untrusted()) {
             *self.untrusted.entry(c.serial.clone()).or_default() += 1;
         }
         let at = format!(
