@@ -79,18 +79,25 @@ fn exclusions(paths: &[std::path::PathBuf]) -> Result<Option<Arc<Exclusions>>, E
     match Exclusions::read(paths) {
         Ok(x) if x.is_empty() => Ok(None),
         Ok(x) => Ok(Some(Arc::new(x))),
-        Err(bad) => {
-            let mut msg = format!("{} bad --exclude line(s), nothing scanned:", bad.len());
-            for e in bad.iter().take(MAX_PRINTED_BAD_LINES as usize) {
-                msg.push_str(&format!("\n  {e}"));
-            }
-            if bad.len() > MAX_PRINTED_BAD_LINES as usize {
-                let more = bad.len() - MAX_PRINTED_BAD_LINES as usize;
-                msg.push_str(&format!("\n  ... and {more} more"));
-            }
-            Err(Error::Input(msg))
-        }
+        Err(bad) => Err(bad_lines(
+            format!("{} bad --exclude line(s), nothing scanned:", bad.len()),
+            &bad,
+        )),
     }
+}
+
+/// The input error that refuses a run for its bad lines: `head`, then the lines, the first
+/// [`MAX_PRINTED_BAD_LINES`] of them and how many more.
+fn bad_lines(head: String, bad: &[crate::model::LineError]) -> Error {
+    let mut msg = head;
+    for e in bad.iter().take(MAX_PRINTED_BAD_LINES as usize) {
+        msg.push_str(&format!("\n  {e}"));
+    }
+    if bad.len() > MAX_PRINTED_BAD_LINES as usize {
+        let more = bad.len() - MAX_PRINTED_BAD_LINES as usize;
+        msg.push_str(&format!("\n  ... and {more} more"));
+    }
+    Error::Input(msg)
 }
 
 /// Builds the engine from the options (shared by `scan` and `demo`).
@@ -260,18 +267,13 @@ fn open_targets(path: &str, port: u16, strict: bool) -> Result<(TargetReader, Op
     if strict {
         let bad: Vec<TargetError> = open()?.filter_map(Result::err).collect();
         if !bad.is_empty() {
-            let mut msg = format!(
-                "{} bad target line(s), nothing scanned (--strict):",
-                bad.len()
-            );
-            for e in bad.iter().take(MAX_PRINTED_BAD_LINES as usize) {
-                msg.push_str(&format!("\n  {e}"));
-            }
-            if bad.len() > MAX_PRINTED_BAD_LINES as usize {
-                let more = bad.len() - MAX_PRINTED_BAD_LINES as usize;
-                msg.push_str(&format!("\n  ... and {more} more"));
-            }
-            return Err(Error::Input(msg));
+            return Err(bad_lines(
+                format!(
+                    "{} bad target line(s), nothing scanned (--strict):",
+                    bad.len()
+                ),
+                &bad,
+            ));
         }
     }
     let total = if regular { count_lines(path) } else { None };
