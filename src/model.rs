@@ -634,6 +634,13 @@ impl Observation {
         }
     }
 
+    /// The name the endpoint was asked for, which its clients use: the SNI, else the host
+    /// (a bare address). Certificates are judged against it, and a name's endpoints are
+    /// those asked for it.
+    pub fn asked_name(&self) -> &str {
+        self.sni.as_deref().unwrap_or(&self.host)
+    }
+
     /// The error class, if any.
     pub fn error_class(&self) -> Option<ErrorClass> {
         self.error.as_ref().map(|e| e.class)

@@ -281,7 +281,7 @@ impl SecondLook for RenewalLook {
         }
         let c = o.cert.as_ref()?;
         let family = c.key_family()?;
-        let host = o.sni.as_deref().unwrap_or(&o.host);
+        let host = o.asked_name();
         let (ri, _) = self.ids.match_cert(c, host)?;
         let other = family.other();
         // The records say the name has a certificate of the other key type: see that it is
@@ -424,7 +424,7 @@ fn judge(
     p: &Policy,
 ) -> (Verdict, Option<usize>, Option<usize>) {
     let mut findings: Vec<String> = Vec::new();
-    let host = o.sni.clone().unwrap_or_else(|| o.host.clone());
+    let host = o.asked_name().to_string();
     let Some(c) = o.cert.clone() else {
         let (detail, next) = unreachable_text(&o);
         let expected_idx = ids.expected_for_host(&host, p.now);
@@ -1129,7 +1129,7 @@ fn unreachable_text(o: &Observation) -> (String, String) {
         // The server has no certificate for the name the client asked for (SNI).
         Some(ErrorClass::TlsAlert) if msg == crate::model::SNI_REFUSED => format!(
             "{target} serves no certificate for the name {}: bind one to this name (virtual host, SNI mapping, keystore alias), or correct the name in the inventory, then verify again.",
-            o.sni.as_deref().unwrap_or(&o.host)
+            o.asked_name()
         ),
         Some(ErrorClass::TlsTimeout) => format!(
             "{target} accepted the connection but completed no TLS handshake in time: the port may not speak TLS from the first byte (plain HTTP, or a protocol that needs STARTTLS: give the target starttls=...), or the service is hung or overloaded; check it, then verify again."

@@ -29,7 +29,7 @@ struct NameCounts {
 /// deployment endpoints given by address) are one name's endpoints, as the resolved
 /// addresses of that name are.
 fn name_of(o: &Observation) -> (String, u16) {
-    (o.sni.clone().unwrap_or_else(|| o.host.clone()), o.port)
+    (o.asked_name().to_string(), o.port)
 }
 
 impl Rollout {
@@ -150,7 +150,7 @@ impl Serving {
     /// type's, when a second look got one; and that its name was scanned.
     pub fn note(&mut self, v: &Verdict) {
         let o = &v.observation;
-        let name = o.sni.as_deref().unwrap_or(&o.host);
+        let name = o.asked_name();
         *self.seen.entry(name_key(name)).or_default() += 1;
         if let Some((_, parent)) = name.split_once('.') {
             *self.under.entry(name_key(parent)).or_default() += 1;
