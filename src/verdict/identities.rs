@@ -708,36 +708,32 @@ impl Identities {
             })
     }
 
+    /// The records naming `host`, then those naming the wildcard of its parent, each in the
+    /// order they were read (identities repeat where several versions name it).
+    fn records_covering<'a>(&'a self, host: &str) -> impl Iterator<Item = usize> + 'a {
+        // Lazily: the first one found is all some callers need.
+        let named = move |name: String| {
+            let found = self.by_name.candidates(&name);
+            found.filter(move |&i| self.records[i].has_name(&name))
+        };
+        let wildcard = host.split_once('.').map(|(_, rest)| format!("*.{rest}"));
+        named(host.to_string()).chain(wildcard.into_iter().flat_map(named))
+    }
+
     /// The first of [`Identities::identities_for_host`], without collecting the rest.
     pub fn first_identity_for(&self, host: &str) -> Option<usize> {
-        let named = |name: &str| {
-            self.by_name
-                .candidates(name)
-                .find(|&i| self.records[i].has_name(name))
-        };
-        let parent = host.split_once('.').map(|(_, rest)| format!("*.{rest}"));
-        named(host)
-            .or_else(|| parent.as_deref().and_then(named))
+        self.records_covering(host)
+            .next()
             .map(|i| self.identity_of[i])
     }
 
     /// Identities whose names cover `host`.
     pub fn identities_for_host(&self, host: &str) -> Vec<usize> {
         let mut out: Vec<usize> = Vec::new();
-        let named = |name: &str| -> Vec<usize> {
-            self.by_name
-                .candidates(name)
-                .filter(|&i| self.records[i].has_name(name))
-                .collect()
-        };
-        let mut candidates = named(host);
-        if let Some((_, rest)) = host.split_once('.') {
-            candidates.extend(named(&format!("*.{rest}")));
-        }
         // In the order their records were read; a name on thousands of certificates (an
         // autodiscover SAN) is thousands of identities, so the seen ones go in a set.
         let mut seen = std::collections::HashSet::new();
-        for i in candidates {
+        for i in self.records_covering(host) {
             let id = self.identity_of[i];
             if seen.insert(id) {
                 out.push(id);
