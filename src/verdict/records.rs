@@ -110,11 +110,12 @@ struct Takeover(std::collections::HashMap<String, Vec<usize>>);
 impl Takeover {
     /// Another identity's certificate taking over from `ri` at `name`.
     fn of(&mut self, ids: &Identities, ri: usize, name: &str, now: i64) -> Option<usize> {
-        let candidates = self
-            .0
-            .entry(name.to_string())
-            .or_insert_with(|| ids.takeover_candidates(name, now));
-        ids.replacement_among(ri, candidates)
+        // Looked up before inserting: the name is copied only once.
+        if !self.0.contains_key(name) {
+            self.0
+                .insert(name.to_string(), ids.takeover_candidates(name, now));
+        }
+        ids.replacement_among(ri, self.0.get(name)?)
     }
 }
 

@@ -133,9 +133,7 @@ fn the_platforms_identity_id_joins_versions_whatever_their_names() {
     let v = judge_one(serving_a(), &i, &policy()).0;
     assert_eq!(v.status, Status::RenewedNotDeployed, "{}", v.detail);
     assert_eq!(v.expected.map(|e| e.record_id).as_deref(), Some("B"));
-    let mut serving = Serving::default();
-    serving.note(&judge_one(serving_a(), &i, &policy()).0);
-    let rows = identity_rows(&i, &serving, &policy());
+    let rows = rows_serving(&i, &[&judge_one(serving_a(), &i, &policy()).0], &policy());
     let row = rows.iter().find(|r| r.newest_record_id == "B").unwrap();
     assert_eq!(row.identity_id, "m1");
     assert_eq!(row.versions, 2);
@@ -310,6 +308,15 @@ fn policy() -> Policy {
         grace_secs: 86_400,
         renewal_window_secs: 30 * 86_400,
     }
+}
+
+/// The records report after a sweep whose endpoints gave `served`.
+fn rows_serving(i: &Identities, served: &[&Verdict], p: &Policy) -> Vec<IdentityRow> {
+    let mut serving = Serving::default();
+    for v in served {
+        serving.note(v);
+    }
+    identity_rows(i, &serving, p)
 }
 
 /// An endpoint of `host` at `ip` that gave no certificate: `class`, `message`.
@@ -739,9 +746,7 @@ fn a_certificate_clients_refuse_gets_no_grace_for_its_young_renewal() {
         assert_eq!(v.status, Status::RenewedNotDeployed, "{f:?}: {}", v.detail);
         assert!(v.next_step.starts_with(REFUSED_FIRST), "{}", v.next_step);
         // The records report neither: "verify again after" the grace period.
-        let mut serving = Serving::default();
-        serving.note(&v);
-        let rows = identity_rows(&i, &serving, &policy());
+        let rows = rows_serving(&i, &[&v], &policy());
         assert!(
             !rows[0].findings.contains("deployment_pending"),
             "{rows:#?}"
@@ -754,9 +759,7 @@ fn a_certificate_clients_refuse_gets_no_grace_for_its_young_renewal() {
     // Trusted: the grace period holds, in the records report too.
     let o = presenting("a.x.com", "10.0.0.1", "1", 1_746_057_600, 1_796_083_200);
     let v = judge_one(o, &i, &policy()).0;
-    let mut serving = Serving::default();
-    serving.note(&v);
-    let rows = identity_rows(&i, &serving, &policy());
+    let rows = rows_serving(&i, &[&v], &policy());
     assert!(rows[0].findings.contains("deployment_pending"), "{rows:#?}");
     // Trusted: the grace period holds.
     let o = presenting("a.x.com", "10.0.0.1", "1", 1_746_057_600, 1_796_083_200);
@@ -1065,9 +1068,7 @@ fn a_certificate_the_ca_says_is_revoked_is_revoked_whatever_the_records_say() {
         v.next_step
     );
     // The records report names the identity whose newest certificate the CA revoked.
-    let mut serving = Serving::default();
-    serving.note(&v);
-    let rows = identity_rows(&i, &serving, &p);
+    let rows = rows_serving(&i, &[&v], &p);
     assert_eq!(rows[0].findings, "revoked_by_ca");
     assert!(
         rows[0].next_step.starts_with(
@@ -1826,9 +1827,7 @@ fn a_renewal_valid_today_is_named_though_a_later_version_lapsed_first() {
     assert_eq!(expected, Some("A2"));
     assert!(v.next_step.starts_with(OUTAGE_FIRST), "{}", v.next_step);
     // The records report shows R2 as the identity's certificate, R0's endpoint as stale.
-    let mut serving = Serving::default();
-    serving.note(&v);
-    let rows = identity_rows(&i, &serving, &p);
+    let rows = rows_serving(&i, &[&v], &p);
     assert_eq!(rows[0].newest_serial, "A2");
     assert_eq!(rows[0].stale_at, "h.x.com:443@10.0.0.1 (serial A0)");
 }
@@ -2976,9 +2975,7 @@ fn generated_servers_with_one_certificate_per_key_type_are_judged_by_their_kind(
                 );
                 // Nor does the records report call the identity done there: an expired or
                 // revoked version served beside the newest is stale too.
-                let mut serving = Serving::default();
-                serving.note(&v);
-                let rows = identity_rows(&i, &serving, &p);
+                let rows = rows_serving(&i, &[&v], &p);
                 assert!(
                     rows.iter().all(|r| r.next_step != "Nothing to do."),
                     "{why}\n{rows:#?}"
@@ -3028,9 +3025,7 @@ fn generated_servers_with_one_certificate_per_key_type_are_judged_by_their_kind(
         // the newest of its key type served beside the newest (without key types in the
         // export: unless no usable version but the newest is later than it).
         {
-            let mut serving = Serving::default();
-            serving.note(&v);
-            let rows = identity_rows(&i, &serving, &p);
+            let rows = rows_serving(&i, &[&v], &p);
             if let Some(n) = (0..versions.len()).rev().find(|&k| usable(k)) {
                 let row = &rows[0];
                 assert_eq!(row.newest_serial, versions[n].0, "{why}\n{rows:#?}");
@@ -3370,9 +3365,7 @@ fn a_later_version_still_pending_in_the_records_is_not_an_older_one_to_replace()
     assert!(v
         .next_step
         .contains("correct the certificate's status in the CLM"));
-    let mut serving = Serving::default();
-    serving.note(&v);
-    let rows = identity_rows(&i, &serving, &p);
+    let rows = rows_serving(&i, &[&v], &p);
     let row = &rows[0];
     assert_eq!(row.newest_record_id, "A");
     assert!(row.stale_at.is_empty(), "{row:#?}");
