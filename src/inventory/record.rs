@@ -311,6 +311,16 @@ impl Record {
         }
     }
 
+    /// The status as the export writes it, else the word it was read as (`pending`), for
+    /// the reports to quote.
+    pub fn status_shown(&self) -> String {
+        if self.status_raw.is_empty() {
+            format!("{:?}", self.status).to_ascii_lowercase()
+        } else {
+            self.status_raw.to_string()
+        }
+    }
+
     /// Whether the record's certificate has expired at `now` by its notAfter (a date-only
     /// notAfter counts to the end of its day: not yet expired on that day); `false` without
     /// one.

@@ -132,11 +132,7 @@ impl RecordRef {
             order_id: r.order_id.as_deref().map(String::from),
             serial: r.serial.as_ref().map(|s| s.canonical.clone()),
             not_after: r.not_after.map(|w| rfc3339_unix(w.unix)),
-            status: if r.status_raw.is_empty() {
-                format!("{:?}", r.status).to_ascii_lowercase()
-            } else {
-                r.status_raw.to_string()
-            },
+            status: r.status_shown(),
             provisioning_bot: r.provisioning_bot.as_deref().map(String::from),
             ca_connector: r.ca_connector.as_deref().map(String::from),
             owner: r.owner.as_deref().map(String::from),
@@ -1011,11 +1007,7 @@ fn judge(
         .filter(|r| r.status == RecordStatus::Pending)
     {
         findings.push("records_say_pending".into());
-        let raw = if r.status_raw.is_empty() {
-            "pending"
-        } else {
-            &r.status_raw
-        };
+        let raw = r.status_shown();
         detail.push_str(&format!(
             " The records show it (record {}) as \"{raw}\", not issued.",
             r.record_id

@@ -380,11 +380,7 @@ fn identity_row(
     if let Some(&(_, m)) = later.first() {
         let r = &ids.records[m];
         let places: Vec<String> = later.iter().map(|(at, _)| at.clone()).collect();
-        let status = if r.status_raw.is_empty() {
-            format!("{:?}", r.status).to_ascii_lowercase()
-        } else {
-            r.status_raw.to_string()
-        };
+        let status = r.status_shown();
         // Its names' endpoints serve that one: the newest usable one is not missing there.
         findings.retain(|f| *f != "served_nowhere");
         findings.push("later_version_served");
