@@ -144,18 +144,30 @@ fn parse_issue(v: &str) -> Result<IssueValue, String> {
     }
     let rest: Vec<&str> = parts.collect();
     let mut params = Vec::new();
-    for (i, p) in rest.iter().enumerate() {
-        let p = p.trim_matches([' ', '\t']);
-        if p.is_empty() && i == rest.len() - 1 {
-            continue; // one trailing ';' is tolerated
+    // RFC 8659 §4.2: `issuer [; parameters]`, where `;` alone may end the domain but not
+    // follow a parameter; a parameter is `tag *WSP "=" *WSP value`, and the value may be
+    // empty. Boulder parses the same way.
+    if let [only] = rest.as_slice() {
+        if only.trim_matches([' ', '\t']).is_empty() {
+            return Ok(IssueValue { domain, params });
         }
-        let (k, val) = p
-            .split_once('=')
-            .ok_or_else(|| format!("parameter \"{p}\" is not tag=value"))?;
+    }
+    for p in &rest {
+        let (k, val) = p.split_once('=').ok_or_else(|| {
+            if p.trim_matches([' ', '\t']).is_empty() {
+                "an empty parameter (a ';' after the last parameter)".to_string()
+            } else {
+                format!(
+                    "parameter \"{}\" is not tag=value",
+                    p.trim_matches([' ', '\t'])
+                )
+            }
+        })?;
+        let (k, val) = (k.trim_matches([' ', '\t']), val.trim_matches([' ', '\t']));
         if k.is_empty() || !k.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(format!("parameter tag \"{k}\" is not alphanumeric"));
         }
-        if val.is_empty() || !val.bytes().all(|b| (0x21..=0x7E).contains(&b) && b != b';') {
+        if !val.bytes().all(|b| (0x21..=0x7E).contains(&b)) {
             return Err(format!("parameter {k} has a bad value \"{val}\""));
         }
         params.push((k.to_ascii_lowercase(), val.to_string()));
@@ -428,6 +440,34 @@ mod tests {
             ["caa_critical_unknown"]
         );
         let s = set(&[(0, "issue", "'letsencrypt.org'")]);
+        assert_eq!(
+            ids(&s, false, Method::Http01, "letsencrypt.org", None),
+            ["caa_malformed", "caa_forbids_ca"]
+        );
+    }
+
+    #[test]
+    fn parameters_follow_the_rfc_grammar() {
+        let ok = |v: &str| parse_issue(v).map(|p| p.params);
+        assert_eq!(ok("letsencrypt.org;").map(|p| p.len()), Ok(0));
+        assert_eq!(ok(" letsencrypt.org ; ").map(|p| p.len()), Ok(0));
+        // Whitespace around '=' is allowed, and so is an empty value.
+        assert_eq!(
+            ok("letsencrypt.org; validationmethods = dns-01"),
+            Ok(vec![("validationmethods".into(), "dns-01".into())])
+        );
+        assert_eq!(
+            ok("letsencrypt.org; policy="),
+            Ok(vec![("policy".into(), String::new())])
+        );
+        // A ';' after a parameter leaves an empty one, which the grammar has no room for.
+        assert!(ok("letsencrypt.org; validationmethods=dns-01;").is_err());
+        assert!(ok("letsencrypt.org;;").is_err());
+        assert!(ok("letsencrypt.org; a b=c").is_err());
+        assert!(ok("letsencrypt.org; a=b c").is_err());
+        let s = set(&[(0, "issue", "letsencrypt.org; validationmethods = http-01")]);
+        assert!(ids(&s, false, Method::Http01, "letsencrypt.org", None).is_empty());
+        let s = set(&[(0, "issue", "letsencrypt.org; validationmethods=http-01;")]);
         assert_eq!(
             ids(&s, false, Method::Http01, "letsencrypt.org", None),
             ["caa_malformed", "caa_forbids_ca"]
