@@ -121,6 +121,15 @@ pub struct ScanArgs {
     /// allows. One more connection per endpoint.
     #[arg(long)]
     pub both_key_types: bool,
+    /// Fetch each leaf's revocation list (its http:// CRL distribution point, once per list
+    /// for the sweep; signature checked against the served issuer) and report revoked
+    /// certificates (`crl_revoked`, status `revoked`) and the ones no list could vouch for
+    /// (`crl_unavailable`). CRL hosts are resolved by the system's resolver.
+    #[arg(long)]
+    pub crl: bool,
+    /// Time for one revocation list's download (connect, request and body).
+    #[arg(long, default_value = "30s", value_parser = timeout)]
+    pub crl_timeout: Duration,
     /// Write the CSV report (scan report; the compliance report with --inventory).
     #[arg(long, value_name = "FILE.csv")]
     pub report: Option<PathBuf>,

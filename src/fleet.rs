@@ -99,6 +99,8 @@ pub struct LeafSpec {
     pub rsa: bool,
     /// The TLS Feature extension asking for a stapled OCSP response ("must staple").
     pub must_staple: bool,
+    /// A CRL distribution point (a URI).
+    pub crl_url: Option<String>,
 }
 
 impl LeafSpec {
@@ -113,7 +115,14 @@ impl LeafSpec {
             chain: ChainKind::Full,
             rsa: false,
             must_staple: false,
+            crl_url: None,
         }
+    }
+
+    /// The same naming `url` as its CRL distribution point.
+    pub fn with_crl(mut self, url: &str) -> Self {
+        self.crl_url = Some(url.to_string());
+        self
     }
 
     /// The same marked "must staple" (RFC 7633).
@@ -256,6 +265,11 @@ impl Pki {
                     vec![0x30, 3, 2, 1, 5],
                 ));
         }
+        if let Some(url) = &spec.crl_url {
+            p.crl_distribution_points = vec![rcgen::CrlDistributionPoint {
+                uris: vec![url.clone()],
+            }];
+        }
         let cert = match spec.chain {
             ChainKind::SelfSigned => p.self_signed(&key)?,
             _ => p.signed_by(&key, &self.intermediate.issuer)?,
@@ -276,6 +290,52 @@ impl Pki {
             pem: cert.pem(),
             ocsp: None,
         })
+    }
+
+    /// A CRL of the intermediate listing `revoked` (serial bytes, reason), valid from
+    /// `this_update` to `next_update` (Unix seconds), signed by the intermediate (by the root
+    /// when `by_root`, which makes a list the intermediate's key does not verify), DER.
+    pub fn crl(
+        &self,
+        revoked: &[(&[u8], rcgen::RevocationReason)],
+        this_update: i64,
+        next_update: i64,
+        by_root: bool,
+    ) -> Result<Vec<u8>, FleetError> {
+        let at =
+            |t: i64| OffsetDateTime::from_unix_timestamp(t).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        let params = rcgen::CertificateRevocationListParams {
+            this_update: at(this_update),
+            next_update: at(next_update),
+            crl_number: SerialNumber::from(1u64),
+            issuing_distribution_point: None,
+            revoked_certs: revoked
+                .iter()
+                .map(|(serial, reason)| rcgen::RevokedCertParams {
+                    serial_number: SerialNumber::from_slice(serial),
+                    revocation_time: at(this_update - 3600),
+                    reason_code: Some(*reason),
+                    invalidity_date: None,
+                })
+                .collect(),
+            key_identifier_method: rcgen::KeyIdMethod::Sha256,
+        };
+        let list = if by_root {
+            // The root's key under the intermediate's name: a list its key does not verify.
+            let cn = x509_parser::parse_x509_certificate(&self.intermediate.cert)
+                .ok()
+                .and_then(|(_, x)| {
+                    x.subject()
+                        .iter_common_name()
+                        .next()
+                        .and_then(|c| c.as_str().ok().map(str::to_string))
+                })
+                .unwrap_or_default();
+            params.signed_by(&Issuer::new(ca_params(&cn), self.root.issuer.key()))?
+        } else {
+            params.signed_by(&self.intermediate.issuer)?
+        };
+        Ok(list.der().to_vec())
     }
 
     /// An OCSP response about `leaf` (issued by the intermediate), signed by the intermediate
@@ -702,6 +762,7 @@ pub fn presenting(
     use crate::model::{CertInfo, Observation};
     Box::new(Observation {
         ocsp: None,
+        crl: None,
         scan_time: "2026-06-01T00:00:00Z".into(),
         host: host.into(),
         ip: Some(ip),

@@ -8,6 +8,7 @@
 
 pub mod cert;
 pub mod cli;
+pub mod crl;
 pub mod csvlines;
 pub mod dcv;
 pub mod dcv_command;

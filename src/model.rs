@@ -261,6 +261,13 @@ pub enum Finding {
     /// The certificate requires a stapled OCSP response (TLS Feature "must staple") and the
     /// server sent none: Firefox refuses the connection.
     MustStapleMissing,
+    /// The CA's certificate revocation list, its signature checked, lists the certificate
+    /// (`scan --crl`): clients that check revocation refuse it.
+    CrlRevoked,
+    /// `scan --crl` could not learn from the CA's list whether the certificate is revoked
+    /// (none named, not reachable, not verifiable, outdated); the reason is in the
+    /// observation's `crl`.
+    CrlUnavailable,
     /// The chain is otherwise invalid (bad signature, expired intermediate, wrong key usage).
     ChainInvalid,
     /// The server refused (or hung up on) every TLS version and cipher suite current clients
@@ -292,6 +299,8 @@ impl Finding {
             Finding::OcspStale => "ocsp_stale",
             Finding::OcspInvalid => "ocsp_invalid",
             Finding::MustStapleMissing => "must_staple_missing",
+            Finding::CrlRevoked => "crl_revoked",
+            Finding::CrlUnavailable => "crl_unavailable",
             Finding::ChainInvalid => "chain_invalid",
             Finding::LegacyTls => "legacy_tls",
             Finding::UncommonTls => "uncommon_tls",
@@ -299,7 +308,7 @@ impl Finding {
     }
 
     /// Every finding, in report order.
-    pub const ALL: [Finding; 15] = [
+    pub const ALL: [Finding; 17] = [
         Finding::Expired,
         Finding::NotYetValid,
         Finding::HostnameMismatch,
@@ -312,10 +321,18 @@ impl Finding {
         Finding::OcspStale,
         Finding::OcspInvalid,
         Finding::MustStapleMissing,
+        Finding::CrlRevoked,
+        Finding::CrlUnavailable,
         Finding::ChainInvalid,
         Finding::LegacyTls,
         Finding::UncommonTls,
     ];
+
+    /// Whether the finding is the CA's word that the certificate is revoked (a stapled OCSP
+    /// response or the CA's list).
+    pub fn is_ca_revocation(self) -> bool {
+        matches!(self, Finding::OcspRevoked | Finding::CrlRevoked)
+    }
 
     /// Whether clients refuse the certificate for this finding: a trust failure, or a
     /// certificate not valid yet (what makes an endpoint `untrusted`).
@@ -480,6 +497,50 @@ pub struct Observation {
     /// stapled none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ocsp: Option<Box<OcspInfo>>,
+    /// What the CA's revocation list says of the leaf (`scan --crl`, `crate::crl`); absent
+    /// when not asked for or when there is no leaf.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crl: Option<Box<CrlInfo>>,
+}
+
+/// What a certificate's CRL says of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CrlInfo {
+    /// The distribution point read (or the first the certificate names, when none could be).
+    pub url: Option<String>,
+    /// `good` (a current list, its signature checked, does not list it), `revoked`, or
+    /// `unavailable` (no list could say; `problem` says why).
+    pub status: String,
+    /// The list's thisUpdate, RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub this_update: Option<String>,
+    /// The list's nextUpdate, RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_update: Option<String>,
+    /// When the certificate was revoked, RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<String>,
+    /// The revocation reason, when the list gives one (`keyCompromise`, `superseded`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Why no list could say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+/// The CA's word that a served certificate is revoked, from a stapled OCSP response or the
+/// CA's revocation list (both with their signatures checked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CaRevocation<'a> {
+    /// Where it was read, in words ("The CA's OCSP response, stapled by the server,").
+    pub source: &'static str,
+    /// The same for a report row about the certificate ("the OCSP response its servers
+    /// staple").
+    pub source_short: &'static str,
+    /// When, RFC 3339, if known.
+    pub at: Option<&'a str>,
+    /// The reason, if given.
+    pub reason: Option<&'a str>,
 }
 
 /// What a stapled OCSP response says of the served certificate.
@@ -631,7 +692,32 @@ impl Observation {
             attempts: 0,
             other_key: None,
             ocsp: None,
+            crl: None,
         }
+    }
+
+    /// The CA's word that the served certificate is revoked, if it gave one: a stapled OCSP
+    /// response first (the server's own), else the CA's list.
+    pub fn revoked_by_ca(&self) -> Option<CaRevocation<'_>> {
+        if self.findings.contains(&Finding::OcspRevoked) {
+            let i = self.ocsp.as_deref();
+            return Some(CaRevocation {
+                source: "The CA's OCSP response, stapled by the server,",
+                source_short: "the OCSP response its servers staple",
+                at: i.and_then(|i| i.revoked_at.as_deref()),
+                reason: i.and_then(|i| i.reason.as_deref()),
+            });
+        }
+        if self.findings.contains(&Finding::CrlRevoked) {
+            let i = self.crl.as_deref();
+            return Some(CaRevocation {
+                source: "The CA's revocation list (CRL)",
+                source_short: "the CA's revocation list",
+                at: i.and_then(|i| i.revoked_at.as_deref()),
+                reason: i.and_then(|i| i.reason.as_deref()),
+            });
+        }
+        None
     }
 
     /// The name the endpoint was asked for, which its clients use: the SNI, else the host

@@ -169,6 +169,9 @@ pub fn engine_looking(
                 .then(|| Arc::new(crate::model::EveryKeyType) as Arc<dyn crate::model::SecondLook>)
         }),
         exclude,
+        crl: args
+            .crl
+            .then(|| Arc::new(crate::crl::CrlCheck::new(args.crl_timeout))),
     };
     Ok((Engine::new(tls, Arc::new(trust), dns, cfg), note))
 }

@@ -1791,6 +1791,144 @@ async fn stapled_ocsp_responses_are_read_matched_checked_and_judged() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crl_fetches_each_list_once_and_says_revoked_good_or_why_it_cannot() {
+    use rcgen::RevocationReason;
+    let pki = Pki::new("Crl").unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let day = 86_400;
+    // The list server's port is needed in the certificates before the lists exist.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let leaf = |serial: u64, name: &str, path: Option<&str>, chain: ChainKind| {
+        let mut spec = LeafSpec::new(&[name], serial, 10, 80).with_chain(chain);
+        if let Some(p) = path {
+            spec = spec.with_crl(&format!("{base}{p}"));
+        }
+        pki.issue(&spec).unwrap()
+    };
+    let revoked = leaf(0x61, "revoked.test", Some("/int.crl"), ChainKind::Full);
+    let good = leaf(0x62, "good.test", Some("/int.crl"), ChainKind::Full);
+    let none = leaf(0x63, "none.test", None, ChainKind::Full);
+    let missing = leaf(0x64, "missing.test", Some("/gone.crl"), ChainKind::Full);
+    let forged = leaf(0x65, "forged.test", Some("/forged.crl"), ChainKind::Full);
+    let bare = leaf(0x66, "bare.test", Some("/int.crl"), ChainKind::LeafOnly);
+    let old = leaf(0x67, "old.test", Some("/old.crl"), ChainKind::Full);
+    let old_revoked = leaf(0x68, "oldrevoked.test", Some("/old.crl"), ChainKind::Full);
+    let listed: &[(&[u8], RevocationReason)] = &[
+        (&fleet::serial_bytes(0x61), RevocationReason::KeyCompromise),
+        (&fleet::serial_bytes(0x68), RevocationReason::Superseded),
+    ];
+    let mut files = HashMap::new();
+    files.insert(
+        "/int.crl".to_string(),
+        pki.crl(listed, now - 3600, now + 7 * day, false).unwrap(),
+    );
+    files.insert(
+        "/forged.crl".to_string(),
+        pki.crl(&[], now - 3600, now + 7 * day, true).unwrap(),
+    );
+    // Past its nextUpdate: it still proves a revocation, but not the absence of one.
+    files.insert(
+        "/old.crl".to_string(),
+        pki.crl(listed, now - 9 * day, now - 2 * day, false)
+            .unwrap(),
+    );
+    let hits = serve_files(listener, files);
+    let server = fleet::serve_tls(
+        SocketAddr::new("127.0.0.1".parse().unwrap(), 0),
+        &good,
+        &[
+            ("revoked.test", &revoked),
+            ("none.test", &none),
+            ("missing.test", &missing),
+            ("forged.test", &forged),
+            ("bare.test", &bare),
+            ("old.test", &old),
+            ("oldrevoked.test", &old_revoked),
+        ],
+        None,
+    )
+    .await
+    .unwrap();
+    let names = [
+        "revoked",
+        "good",
+        "none",
+        "missing",
+        "forged",
+        "bare",
+        "old",
+        "oldrevoked",
+    ];
+    let targets: String = names
+        .iter()
+        .map(|n| format!("{n}.test@127.0.0.1:{}\n", server.addr.port()))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = root_file(&pki, &dir);
+    let obs = run_sweep(targets, &["--ca-file", &ca, "--no-public-roots", "--crl"]).await;
+    let at = |name: &str| {
+        let o = obs
+            .iter()
+            .find(|o| o.host == format!("{name}.test"))
+            .unwrap();
+        (o.findings.clone(), o.crl.as_deref().unwrap().clone())
+    };
+    let (f, info) = at("revoked");
+    assert_eq!(f, [Finding::CrlRevoked]);
+    assert_eq!(info.status, "revoked");
+    assert_eq!(info.reason.as_deref(), Some("keyCompromise"));
+    assert_eq!(
+        info.revoked_at.as_deref(),
+        Some(certsweep::timefmt::rfc3339_unix(now - 3600 - 3600).as_str())
+    );
+    assert_eq!(
+        info.url.as_deref(),
+        Some(format!("{base}/int.crl").as_str())
+    );
+    let (f, info) = at("good");
+    assert!(f.is_empty(), "{f:?}");
+    assert_eq!(info.status, "good");
+    assert_eq!(
+        info.next_update.as_deref(),
+        Some(certsweep::timefmt::rfc3339_unix(now + 7 * day).as_str())
+    );
+    let unavailable = |name: &str, why: &str| {
+        let (f, info) = at(name);
+        assert_eq!(f, [Finding::CrlUnavailable], "{name}");
+        assert_eq!(info.status, "unavailable", "{name}");
+        let problem = info.problem.unwrap_or_default();
+        assert!(problem.contains(why), "{name}: {problem}");
+    };
+    unavailable("none", "names no CRL distribution point");
+    unavailable("missing", "answered HTTP 404");
+    unavailable("forged", "signature does not verify");
+    let (f, _) = at("bare");
+    assert!(f.contains(&Finding::CrlUnavailable) && f.contains(&Finding::IncompleteChain));
+    assert!(at("bare")
+        .1
+        .problem
+        .unwrap_or_default()
+        .contains("not in the served chain"));
+    unavailable("old", "its silence proves nothing");
+    let (f, info) = at("oldrevoked");
+    assert_eq!(f, [Finding::CrlRevoked]);
+    assert_eq!(info.reason.as_deref(), Some("superseded"));
+    // One download per list for the whole sweep, whichever endpoint asked first.
+    let hits = hits.lock().unwrap().clone();
+    for path in ["/int.crl", "/forged.crl", "/old.crl", "/gone.crl"] {
+        assert_eq!(hits.get(path), Some(&1), "{path}: {hits:?}");
+    }
+    // Without --crl nothing is fetched and nothing is said.
+    let plain = run_sweep(
+        format!("revoked.test@127.0.0.1:{}\n", server.addr.port()),
+        &["--ca-file", &ca, "--no-public-roots"],
+    )
+    .await;
+    assert!(plain[0].crl.is_none() && plain[0].findings.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sha1_signed_certificate_is_a_weak_signature_in_words() {
     // Legacy private CAs (an AD CS left at SHA-1) still sign with it. It was chain_invalid
     // with a debug dump of every algorithm webpki supports as the detail.

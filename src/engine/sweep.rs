@@ -52,6 +52,8 @@ pub struct SweepConfig {
     pub second_look: Option<Arc<dyn SecondLook>>,
     /// Addresses and names never to connect to (`--exclude`).
     pub exclude: Option<Arc<super::exclude::Exclusions>>,
+    /// Asks the CA's revocation list of every leaf (`--crl`).
+    pub crl: Option<Arc<crate::crl::CrlCheck>>,
 }
 
 impl Default for SweepConfig {
@@ -70,6 +72,7 @@ impl Default for SweepConfig {
             starttls: StarttlsChoice::Auto,
             second_look: None,
             exclude: None,
+            crl: None,
         }
     }
 }
@@ -634,6 +637,31 @@ impl Engine {
     }
 
     async fn scan(&self, ep: &Endpoint, dns_ms: Option<f64>, cancel: &Cancel) -> Observation {
+        let (mut obs, query) = self.connect_and_observe(ep, dns_ms, cancel).await;
+        // After the connections: the endpoint's address slot is free while the list comes.
+        if let (Some(crl), Some(q)) = (&self.cfg.crl, query) {
+            let checked = tokio::select! {
+                c = crl.check(&q, now_unix()) => Some(c),
+                _ = cancel.cancelled() => None,
+            };
+            let (info, finding) = checked.unwrap_or_else(|| crate::crl::stopped(&q));
+            if let Some(f) = finding {
+                obs.findings.push(f);
+                obs.findings.sort();
+                obs.findings.dedup();
+            }
+            obs.crl = Some(Box::new(info));
+        }
+        obs
+    }
+
+    /// The endpoint's observation, and the query for its leaf's CRL when `--crl` asks.
+    async fn connect_and_observe(
+        &self,
+        ep: &Endpoint,
+        dns_ms: Option<f64>,
+        cancel: &Cancel,
+    ) -> (Observation, Option<crate::crl::Query>) {
         let scan_time = rfc3339(time::OffsetDateTime::now_utc());
         let addr = std::net::SocketAddr::new(ep.ip, ep.port);
         // Waiting for the address's turn is not the endpoint's fault: the deadline starts after.
@@ -688,9 +716,13 @@ impl Engine {
                 e.message.push_str(&format!(" ({attempts} attempts)"));
             }
         }
+        let query = match self.cfg.crl {
+            Some(_) => crate::crl::Query::of(&attempt.chain),
+            None => None,
+        };
         let mut obs = self.observe(ep, starttls, scan_time, dns_ms, attempt, attempts);
         let Some(look) = &self.cfg.second_look else {
-            return obs;
+            return (obs, query);
         };
         // A certificate read by the legacy hello came from a server the modern one does not
         // reach: a restricted modern hello would not reach it either.
@@ -706,7 +738,7 @@ impl Engine {
                     Box::pin(self.other_key(ep, starttls, family, &mut deadline, cancel)).await;
             }
         }
-        obs
+        (obs, query)
     }
 
     /// The second look [`SecondLook`] asked for: one handshake offering only `family`'s
@@ -936,6 +968,7 @@ impl Engine {
             attempts,
             other_key: None,
             ocsp: None,
+            crl: None,
         };
         let chain = attempt.chain;
         if !chain.is_empty() {

@@ -96,6 +96,8 @@ pub struct ComplianceRow {
     pub trust_detail: String,
     /// The stapled OCSP response's status.
     pub ocsp_status: String,
+    /// What the CA's revocation list says (`--crl`), as in the scan report.
+    pub crl_status: String,
 }
 
 /// Column names, in order.
@@ -141,6 +143,7 @@ pub const COMPLIANCE_COLUMNS: &[&str] = &[
     "cipher_suite",
     "trust_detail",
     "ocsp_status",
+    "crl_status",
 ];
 
 impl ComplianceRow {
@@ -197,6 +200,7 @@ impl ComplianceRow {
             cipher_suite: s.cipher_suite,
             trust_detail: s.trust_detail,
             ocsp_status: s.ocsp_status,
+            crl_status: s.crl_status,
         }
     }
 }

@@ -94,6 +94,27 @@ pub struct ScanRow {
     pub ocsp_status: String,
     /// Its nextUpdate.
     pub ocsp_next_update: String,
+    /// What the CA's revocation list says (`scan --crl`): `good`, `revoked <when>
+    /// (<reason>)`, or `unavailable: <why>`; empty without `--crl`.
+    pub crl_status: String,
+}
+
+/// The `crl_status` cell: the word, with when and why it was revoked, or why no list said.
+fn crl_status(i: &crate::model::CrlInfo) -> String {
+    match i.status.as_str() {
+        "revoked" => {
+            let mut s = format!("revoked {}", i.revoked_at.as_deref().unwrap_or("?"));
+            if let Some(r) = &i.reason {
+                s.push_str(&format!(" ({r})"));
+            }
+            s
+        }
+        "unavailable" => format!(
+            "unavailable: {}",
+            i.problem.as_deref().unwrap_or("no list could say")
+        ),
+        other => other.to_string(),
+    }
 }
 
 fn ms(v: Option<f64>) -> String {
@@ -212,6 +233,7 @@ impl ScanRow {
                 .as_deref()
                 .and_then(|i| i.next_update.clone())
                 .unwrap_or_default(),
+            crl_status: o.crl.as_deref().map(crl_status).unwrap_or_default(),
         }
     }
 }
@@ -298,4 +320,5 @@ pub const SCAN_COLUMNS: &[&str] = &[
     "other_key_error_class",
     "ocsp_status",
     "ocsp_next_update",
+    "crl_status",
 ];

@@ -394,7 +394,7 @@ pub fn record_free_statuses(o: &Observation, now: i64, window: i64) -> Vec<Statu
         if findings.contains(&Finding::HostnameMismatch) {
             out.push(Status::HostnameMismatch);
         }
-        if findings.contains(&Finding::OcspRevoked) {
+        if findings.iter().any(|f| f.is_ca_revocation()) {
             out.push(Status::Revoked);
         }
         if findings.iter().any(|f| f.makes_untrusted()) {
@@ -530,8 +530,7 @@ fn judge(
                 // revoked, clients fail now (those that check revocation, for the latter),
                 // whatever provisioning may still be doing; none either once the records
                 // say the deployment ended.
-                let revoked_now =
-                    r.status == RecordStatus::Revoked || o.findings.contains(&Finding::OcspRevoked);
+                let revoked_now = r.status == RecordStatus::Revoked || o.revoked_by_ca().is_some();
                 // The endpoint's own deployment status when the export gives one per
                 // endpoint, else the renewal's.
                 // By the name asked for, or by the address, as the export lists it (an
@@ -753,19 +752,17 @@ fn judge(
             ),
         };
     }
-    // The CA itself says revoked, in the OCSP response the server staples (its signature
-    // checked): whatever the records say, clients that check revocation refuse it.
-    if o.findings.contains(&Finding::OcspRevoked) && !statuses.contains(&Status::Revoked) {
+    // The CA itself says revoked, in the OCSP response the server staples or in its
+    // revocation list (their signatures checked): whatever the records say, clients that
+    // check revocation refuse it.
+    if let Some(rev) = o
+        .revoked_by_ca()
+        .filter(|_| !statuses.contains(&Status::Revoked))
+    {
         statuses.push(Status::Revoked);
-        let ocsp = o.ocsp.as_deref();
-        let when = ocsp.and_then(|i| i.revoked_at.as_deref()).unwrap_or("?");
-        let why = ocsp
-            .and_then(|i| i.reason.as_deref())
-            .map(|r| format!(" ({r})"))
-            .unwrap_or_default();
-        let said = format!(
-            "The CA's OCSP response, stapled by the server, says it was revoked on {when}{why}."
-        );
+        let when = rev.at.unwrap_or("?");
+        let why = rev.reason.map(|r| format!(" ({r})")).unwrap_or_default();
+        let said = format!("{} says it was revoked on {when}{why}.", rev.source);
         if next.is_empty() {
             detail = format!("Serves {presented}. {said}");
             next = "Deploy a valid certificate for this name (reissue it; after a keyCompromise revocation, with a new key), reload the service, then verify again; record the revocation in the CLM.".into();

@@ -463,11 +463,11 @@ fn identity_row(
             );
         }
     }
-    if let Some(when) = serving_all.revoked_by_ca.get(&serial) {
+    if let Some((when, source)) = serving_all.revoked_by_ca.get(&serial) {
         // The CA's word, stapled where it is served: whatever the export says.
         findings.push("revoked_by_ca");
         next = format!(
-            "The CA revoked the newest certificate (on {when}, says the OCSP response its servers staple), while the records show it {}: order a replacement (with a new key if the key was compromised), deploy it, and record the revocation in the CLM.",
+            "The CA revoked the newest certificate (on {when}, says {source}), while the records show it {}: order a replacement (with a new key if the key was compromised), deploy it, and record the revocation in the CLM.",
             if e.status_raw.is_empty() { "usable".to_string() } else { format!("as \"{}\"", e.status_raw) }
         );
     }

@@ -130,8 +130,9 @@ pub struct Serving {
     seen: HashMap<u64, u32>,
     /// The same per parent domain (`www.x.com` counts for `x.com`), for wildcards.
     under: HashMap<u64, u32>,
-    /// Serials a stapled OCSP response (signature checked) says the CA revoked, with when.
-    pub(super) revoked_by_ca: HashMap<String, String>,
+    /// Serials a stapled OCSP response or the CA's list (signatures checked) says the CA
+    /// revoked, with when and which of the two said so.
+    pub(super) revoked_by_ca: HashMap<String, (String, &'static str)>,
     /// Serials served somewhere where clients refuse them (a missing intermediate, an
     /// unknown CA, a weak key or signature, valid only later), and at how many endpoints.
     pub(super) untrusted: HashMap<String, u32>,
@@ -156,10 +157,11 @@ impl Serving {
             *self.under.entry(name_key(parent)).or_default() += 1;
         }
         let Some(c) = &o.cert else { return };
-        if o.findings.contains(&Finding::OcspRevoked) {
-            let when = o.ocsp.as_deref().and_then(|i| i.revoked_at.clone());
-            self.revoked_by_ca
-                .insert(c.serial.clone(), when.unwrap_or_default());
+        if let Some(rev) = o.revoked_by_ca() {
+            self.revoked_by_ca.insert(
+                c.serial.clone(),
+                (rev.at.unwrap_or_default().to_string(), rev.source_short),
+            );
         }
         // Refused for its chain, key or signature, or valid only from a later date (deployed
         // early): the deployment is not done there.

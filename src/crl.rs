@@ -1,0 +1,391 @@
+//! Revocation from the CA's certificate revocation list (`scan --crl`, RFC 5280 §5).
+//!
+//! A certificate the CA revoked outside the CLM (a mass revocation after a validation
+//! incident, a key reported compromised) is still presented until someone replaces it, and
+//! the records may not say so. Stapled OCSP shows it only where servers staple, and public
+//! CAs now must publish CRLs while OCSP is optional (Let's Encrypt ended it in 2025), so the
+//! CRL is where the CA's word is found.
+//!
+//! Each leaf's HTTP distribution point is fetched once per sweep (every endpoint presenting a
+//! certificate of that CRL waits for the one download), read into a set of serials, and its
+//! signature checked against the issuer certificate from the served chain. Only a list that
+//! verifies and names the leaf's issuer can say `revoked` or `good`; anything else is
+//! `unavailable`, with the reason, so a missing answer is never read as "not revoked".
+
+use crate::model::{CrlInfo, Finding};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper_util::rt::TokioIo;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::OnceCell;
+use x509_parser::prelude::{FromDer, X509Certificate};
+use x509_parser::revocation_list::CertificateRevocationList;
+
+/// The largest CRL read. Public CAs shard theirs (Let's Encrypt's shards are a few hundred
+/// KB) but some private and older public CAs publish one list of tens of megabytes.
+const MAX_BYTES: usize = 64 << 20;
+
+/// What a leaf's CRL check needs from the served chain, taken while its DER is at hand.
+#[derive(Debug, Clone)]
+pub struct Query {
+    /// The leaf's HTTP distribution points, in its order.
+    urls: Vec<String>,
+    /// The leaf's serial as the integer's bytes (no leading zeros).
+    serial: Vec<u8>,
+    /// The leaf's issuer name, DER.
+    issuer_name: Vec<u8>,
+    /// The served certificate whose subject is the leaf's issuer, DER.
+    issuer_cert: Option<Vec<u8>>,
+}
+
+fn integer_bytes(raw: &[u8]) -> Vec<u8> {
+    let start = raw.iter().position(|b| *b != 0).unwrap_or(raw.len());
+    raw[start..].to_vec()
+}
+
+impl Query {
+    /// The query for `chain`'s leaf; `None` when the leaf cannot be read.
+    pub fn of(chain: &[rustls::pki_types::CertificateDer<'_>]) -> Option<Query> {
+        let (_, leaf) = X509Certificate::from_der(chain.first()?).ok()?;
+        let mut urls = Vec::new();
+        for ext in leaf.extensions() {
+            if let x509_parser::extensions::ParsedExtension::CRLDistributionPoints(points) =
+                ext.parsed_extension()
+            {
+                for p in points.iter() {
+                    if let Some(x509_parser::extensions::DistributionPointName::FullName(names)) =
+                        &p.distribution_point
+                    {
+                        for n in names {
+                            if let x509_parser::extensions::GeneralName::URI(u) = n {
+                                urls.push(u.to_string());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let issuer_name = leaf.issuer().as_raw().to_vec();
+        let issuer_cert = chain.iter().skip(1).find_map(|c| {
+            let (_, x) = X509Certificate::from_der(c).ok()?;
+            (x.subject().as_raw() == issuer_name.as_slice()).then(|| c.to_vec())
+        });
+        Some(Query {
+            urls,
+            serial: integer_bytes(leaf.raw_serial()),
+            issuer_name,
+            issuer_cert,
+        })
+    }
+}
+
+/// One CRL as read: who issued it, when, and the serials it lists.
+#[derive(Debug)]
+struct List {
+    der: Vec<u8>,
+    issuer_name: Vec<u8>,
+    this_update: i64,
+    next_update: Option<i64>,
+    /// Serial (integer bytes) → revocation time and reason.
+    revoked: HashMap<Vec<u8>, (i64, Option<String>)>,
+    /// Issuer keys (SHA-256 of the SPKI DER) its signature was checked against, and the result.
+    checked: Mutex<HashMap<[u8; 32], bool>>,
+}
+
+/// A CRL's download, or why there is none.
+type Fetched = Result<List, String>;
+
+/// Fetches and remembers CRLs for one sweep.
+#[derive(Debug)]
+pub struct CrlCheck {
+    timeout: Duration,
+    lists: Mutex<HashMap<String, Arc<OnceCell<Arc<Fetched>>>>>,
+}
+
+impl CrlCheck {
+    /// A checker whose downloads (connect, request and body together) each get `timeout`.
+    pub fn new(timeout: Duration) -> CrlCheck {
+        CrlCheck {
+            timeout,
+            lists: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// What the leaf's CRL says of it, and the finding it makes (`crl_revoked`,
+    /// `crl_unavailable`; none when the list says good).
+    pub async fn check(&self, q: &Query, now: i64) -> (CrlInfo, Option<Finding>) {
+        let unavailable = |url: Option<&str>, problem: String| {
+            (
+                CrlInfo {
+                    url: url.map(str::to_string),
+                    status: "unavailable".into(),
+                    this_update: None,
+                    next_update: None,
+                    revoked_at: None,
+                    reason: None,
+                    problem: Some(problem),
+                },
+                Some(Finding::CrlUnavailable),
+            )
+        };
+        let http: Vec<&String> = q.urls.iter().filter(|u| u.starts_with("http://")).collect();
+        if http.is_empty() {
+            return match q.urls.first() {
+                Some(u) => unavailable(
+                    Some(u),
+                    format!("its only distribution points are not http:// ({u}); only HTTP CRLs are fetched"),
+                ),
+                // Short-lived certificates (7 days and less) may carry none (CA/B Forum
+                // BR 7.1.2.11.2), and private CAs often leave it out: nothing to check.
+                None => unavailable(None, "the certificate names no CRL distribution point".into()),
+            };
+        }
+        let mut why = Vec::new();
+        for url in http {
+            let fetched = self.fetched(url).await;
+            let list = match fetched.as_ref() {
+                Ok(l) => l,
+                Err(e) => {
+                    why.push(format!("{url}: {e}"));
+                    continue;
+                }
+            };
+            if list.issuer_name != q.issuer_name {
+                why.push(format!(
+                    "{url}: the list is issued by another CA than the certificate"
+                ));
+                continue;
+            }
+            match verified(list, q.issuer_cert.as_deref()) {
+                Ok(()) => {}
+                Err(e) => {
+                    why.push(format!("{url}: {e}"));
+                    continue;
+                }
+            }
+            let mut info = CrlInfo {
+                url: Some(url.clone()),
+                status: "good".into(),
+                this_update: Some(crate::timefmt::rfc3339_unix(list.this_update)),
+                next_update: list.next_update.map(crate::timefmt::rfc3339_unix),
+                revoked_at: None,
+                reason: None,
+                problem: None,
+            };
+            if let Some((at, reason)) = list.revoked.get(&q.serial) {
+                // Listed is revoked however old the list: a revocation is never undone
+                // (certificateHold aside, which clients refuse while it lasts).
+                info.status = "revoked".into();
+                info.revoked_at = Some(crate::timefmt::rfc3339_unix(*at));
+                info.reason = reason.clone();
+                return (info, Some(Finding::CrlRevoked));
+            }
+            if list.next_update.is_some_and(|n| n < now) {
+                // An outdated list cannot vouch for a certificate it does not list.
+                info.status = "unavailable".into();
+                info.problem = Some(format!(
+                    "the list was due to be replaced on {} and the CA still serves it: its silence proves nothing",
+                    info.next_update.as_deref().unwrap_or("?")
+                ));
+                return (info, Some(Finding::CrlUnavailable));
+            }
+            return (info, None);
+        }
+        let first = q.urls.first().map(String::as_str);
+        unavailable(first, why.join("; "))
+    }
+
+    /// The list at `url`, downloaded by the first endpoint asking for it.
+    async fn fetched(&self, url: &str) -> Arc<Fetched> {
+        let cell = {
+            let mut lists = match self.lists.lock() {
+                Ok(l) => l,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            lists.entry(url.to_string()).or_default().clone()
+        };
+        cell.get_or_init(|| async {
+            let got = tokio::time::timeout(self.timeout, download(url)).await;
+            Arc::new(match got {
+                Ok(Ok(body)) => read(body),
+                Ok(Err(e)) => Err(e),
+                Err(_) => Err(format!(
+                    "no complete answer within {}",
+                    crate::duration::display(self.timeout)
+                )),
+            })
+        })
+        .await
+        .clone()
+    }
+}
+
+/// What an endpoint whose sweep was stopped while its list was awaited records.
+pub fn stopped(q: &Query) -> (CrlInfo, Option<Finding>) {
+    (
+        CrlInfo {
+            url: q.urls.first().cloned(),
+            status: "unavailable".into(),
+            this_update: None,
+            next_update: None,
+            revoked_at: None,
+            reason: None,
+            problem: Some("the sweep was stopped while the list was being fetched".into()),
+        },
+        Some(Finding::CrlUnavailable),
+    )
+}
+
+/// Checks the list's signature with the issuer certificate's key, once per key.
+fn verified(list: &List, issuer_cert: Option<&[u8]>) -> Result<(), String> {
+    let Some(der) = issuer_cert else {
+        return Err(
+            "the issuer's certificate is not in the served chain, so the list's signature cannot be checked"
+                .into(),
+        );
+    };
+    let (_, issuer) = X509Certificate::from_der(der)
+        .map_err(|e| format!("the issuer's certificate cannot be read ({e})"))?;
+    let spki = issuer.public_key();
+    let key: [u8; 32] = ring::digest::digest(&ring::digest::SHA256, spki.raw)
+        .as_ref()
+        .try_into()
+        .unwrap_or([0; 32]);
+    let known = list.checked.lock().ok().and_then(|m| m.get(&key).copied());
+    let ok = match known {
+        Some(ok) => ok,
+        None => {
+            let ok = CertificateRevocationList::from_der(&list.der)
+                .map(|(_, crl)| crl.verify_signature(spki).is_ok())
+                .unwrap_or(false);
+            if let Ok(mut m) = list.checked.lock() {
+                m.insert(key, ok);
+            }
+            ok
+        }
+    };
+    match ok {
+        true => Ok(()),
+        false => Err("the list's signature does not verify with the issuer's key".into()),
+    }
+}
+
+/// Reads a CRL (DER, or PEM as some CAs serve it).
+fn read(body: Vec<u8>) -> Fetched {
+    let der = match pem::parse(&body) {
+        Ok(p) if p.tag() == "X509 CRL" => p.into_contents(),
+        _ => body,
+    };
+    let (this_update, next_update, issuer_name, revoked) = {
+        let (_, crl) = CertificateRevocationList::from_der(&der)
+            .map_err(|e| format!("not a certificate revocation list ({e})"))?;
+        let revoked = crl
+            .iter_revoked_certificates()
+            .map(|r| {
+                let reason = r.reason_code().map(|(_, code)| {
+                    // KeyCompromise → keyCompromise, as RFC 5280 names the reasons.
+                    let name = code.to_string();
+                    let mut chars = name.chars();
+                    chars
+                        .next()
+                        .map(|c| c.to_ascii_lowercase().to_string() + chars.as_str())
+                        .unwrap_or_default()
+                });
+                (
+                    integer_bytes(r.raw_serial()),
+                    (r.revocation_date.timestamp(), reason),
+                )
+            })
+            .collect();
+        (
+            crl.last_update().timestamp(),
+            crl.next_update().map(|t| t.timestamp()),
+            crl.issuer().as_raw().to_vec(),
+            revoked,
+        )
+    };
+    Ok(List {
+        der,
+        issuer_name,
+        this_update,
+        next_update,
+        revoked,
+        checked: Mutex::new(HashMap::new()),
+    })
+}
+
+/// GETs `url` (http:// only) and returns the body, at most [`MAX_BYTES`].
+async fn download(url: &str) -> Result<Vec<u8>, String> {
+    let parsed = url::Url::parse(url).map_err(|e| format!("not a URL ({e})"))?;
+    let host = parsed.host_str().ok_or("no host in the URL")?.to_string();
+    let port = parsed.port_or_known_default().unwrap_or(80);
+    let literal = host.trim_start_matches('[').trim_end_matches(']');
+    let addrs: Vec<std::net::SocketAddr> = match literal.parse::<std::net::IpAddr>() {
+        Ok(ip) => vec![std::net::SocketAddr::new(ip, port)],
+        Err(_) => tokio::net::lookup_host((host.as_str(), port))
+            .await
+            .map_err(|e| format!("{host} does not resolve ({e})"))?
+            .collect(),
+    };
+    let mut last = format!("{host} has no address");
+    let mut tcp = None;
+    for a in addrs {
+        match tokio::net::TcpStream::connect(a).await {
+            Ok(s) => {
+                tcp = Some(s);
+                break;
+            }
+            Err(e) => last = format!("cannot connect to {a} ({e})"),
+        }
+    }
+    let tcp = tcp.ok_or(last)?;
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(TokioIo::new(tcp))
+            .await
+            .map_err(|e| format!("HTTP: {e}"))?;
+    let driver = tokio::spawn(conn);
+    let mut path = parsed.path().to_string();
+    if let Some(q) = parsed.query() {
+        path.push('?');
+        path.push_str(q);
+    }
+    let host_header = match parsed.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.clone(),
+    };
+    let req = hyper::Request::get(path)
+        .header(hyper::header::HOST, host_header)
+        .header(
+            hyper::header::USER_AGENT,
+            concat!("certsweep/", env!("CARGO_PKG_VERSION"), " (CRL check)"),
+        )
+        .header(hyper::header::CONNECTION, "close")
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| format!("cannot build the request ({e})"))?;
+    let result = async {
+        let resp = sender
+            .send_request(req)
+            .await
+            .map_err(|e| format!("HTTP: {e}"))?;
+        if resp.status() != hyper::StatusCode::OK {
+            return Err(format!("answered HTTP {}", resp.status()));
+        }
+        let mut body = resp.into_body();
+        let mut buf = Vec::new();
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| format!("HTTP: {e}"))?;
+            if let Some(data) = frame.data_ref() {
+                if buf.len() + data.len() > MAX_BYTES {
+                    return Err(format!("the list is larger than {} MiB", MAX_BYTES >> 20));
+                }
+                buf.extend_from_slice(data);
+            }
+        }
+        Ok(buf)
+    }
+    .await;
+    driver.abort();
+    result
+}
