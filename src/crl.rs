@@ -90,6 +90,10 @@ struct List {
     next_update: Option<i64>,
     /// Serial (integer bytes) → revocation time and reason.
     revoked: HashMap<Vec<u8>, (i64, Option<String>)>,
+    /// Why the list cannot speak for a server certificate from this URL, if it cannot: it
+    /// covers only CA certificates or some reasons, it is a delta or an indirect list, or
+    /// it is another partition's (RFC 5280 §5.2.5).
+    out_of_scope: Option<String>,
     /// Issuer keys (SHA-256 of the SPKI DER) its signature was checked against, and the result.
     checked: Mutex<HashMap<[u8; 32], bool>>,
 }
@@ -152,6 +156,10 @@ impl CrlCheck {
                     continue;
                 }
             };
+            if let Some(why_not) = &list.out_of_scope {
+                why.push(format!("{url}: {why_not}"));
+                continue;
+            }
             if list.issuer_name != q.issuer_name {
                 why.push(format!(
                     "{url}: the list is issued by another CA than the certificate"
@@ -209,7 +217,7 @@ impl CrlCheck {
         cell.get_or_init(|| async {
             let got = tokio::time::timeout(self.timeout, download(url)).await;
             Arc::new(match got {
-                Ok(Ok(body)) => read(body),
+                Ok(Ok(body)) => read(body, url),
                 Ok(Err(e)) => Err(e),
                 Err(_) => Err(format!(
                     "no complete answer within {}",
@@ -272,15 +280,71 @@ fn verified(list: &List, issuer_cert: Option<&[u8]>) -> Result<(), String> {
     }
 }
 
-/// Reads a CRL (DER, or PEM as some CAs serve it).
-fn read(body: Vec<u8>) -> Fetched {
+/// Why a list fetched from `url` cannot say whether a server certificate is revoked, if it
+/// cannot (RFC 5280 §5.2.4, §5.2.5): read as complete, such a list would call revoked
+/// certificates good.
+fn out_of_scope(crl: &CertificateRevocationList<'_>, url: &str) -> Option<String> {
+    use x509_parser::extensions::{DistributionPointName, GeneralName, ParsedExtension};
+    for ext in crl.extensions() {
+        match ext.parsed_extension() {
+            ParsedExtension::IssuingDistributionPoint(idp) => {
+                if idp.only_contains_ca_certs {
+                    return Some("the list covers only CA certificates".into());
+                }
+                if idp.only_contains_attribute_certs {
+                    return Some("the list covers only attribute certificates".into());
+                }
+                if idp.only_some_reasons.is_some() {
+                    return Some("the list covers only some revocation reasons".into());
+                }
+                if idp.indirect_crl {
+                    return Some(
+                        "an indirect list (with other CAs' certificates), which is not read".into(),
+                    );
+                }
+                if let Some(DistributionPointName::FullName(names)) = &idp.distribution_point {
+                    let uris: Vec<&str> = names
+                        .iter()
+                        .filter_map(|n| match n {
+                            GeneralName::URI(u) => Some(*u),
+                            _ => None,
+                        })
+                        .collect();
+                    if !uris.is_empty() && !uris.contains(&url) {
+                        return Some(format!(
+                            "the list is the one of another distribution point ({})",
+                            uris.join(", ")
+                        ));
+                    }
+                }
+            }
+            _ if ext.oid.to_id_string() == "2.5.29.27" => {
+                return Some("a delta list (the changes since a base list)".into());
+            }
+            _ if ext.critical
+                && !matches!(ext.parsed_extension(), ParsedExtension::CRLNumber(_)) =>
+            {
+                return Some(format!(
+                    "the list has a critical extension certsweep does not know ({})",
+                    ext.oid.to_id_string()
+                ));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Reads a CRL (DER, or PEM as some CAs serve it) fetched from `url`.
+fn read(body: Vec<u8>, url: &str) -> Fetched {
     let der = match pem::parse(&body) {
         Ok(p) if p.tag() == "X509 CRL" => p.into_contents(),
         _ => body,
     };
-    let (this_update, next_update, issuer_name, revoked) = {
+    let (this_update, next_update, issuer_name, revoked, out_of_scope) = {
         let (_, crl) = CertificateRevocationList::from_der(&der)
             .map_err(|e| format!("not a certificate revocation list ({e})"))?;
+        let scope = out_of_scope(&crl, url);
         let revoked = crl
             .iter_revoked_certificates()
             .map(|r| {
@@ -304,6 +368,7 @@ fn read(body: Vec<u8>) -> Fetched {
             crl.next_update().map(|t| t.timestamp()),
             crl.issuer().as_raw().to_vec(),
             revoked,
+            scope,
         )
     };
     Ok(List {
@@ -312,6 +377,7 @@ fn read(body: Vec<u8>) -> Fetched {
         this_update,
         next_update,
         revoked,
+        out_of_scope,
         checked: Mutex::new(HashMap::new()),
     })
 }

@@ -302,13 +302,26 @@ impl Pki {
         next_update: i64,
         by_root: bool,
     ) -> Result<Vec<u8>, FleetError> {
+        self.crl_with(revoked, this_update, next_update, by_root, None)
+    }
+
+    /// [`Pki::crl`] with an issuing distribution point extension (a partition's URL, a
+    /// scope).
+    pub fn crl_with(
+        &self,
+        revoked: &[(&[u8], rcgen::RevocationReason)],
+        this_update: i64,
+        next_update: i64,
+        by_root: bool,
+        idp: Option<rcgen::CrlIssuingDistributionPoint>,
+    ) -> Result<Vec<u8>, FleetError> {
         let at =
             |t: i64| OffsetDateTime::from_unix_timestamp(t).unwrap_or(OffsetDateTime::UNIX_EPOCH);
         let params = rcgen::CertificateRevocationListParams {
             this_update: at(this_update),
             next_update: at(next_update),
             crl_number: SerialNumber::from(1u64),
-            issuing_distribution_point: None,
+            issuing_distribution_point: idp,
             revoked_certs: revoked
                 .iter()
                 .map(|(serial, reason)| rcgen::RevokedCertParams {

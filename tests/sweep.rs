@@ -1814,6 +1814,9 @@ async fn crl_fetches_each_list_once_and_says_revoked_good_or_why_it_cannot() {
     let bare = leaf(0x66, "bare.test", Some("/int.crl"), ChainKind::LeafOnly);
     let old = leaf(0x67, "old.test", Some("/old.crl"), ChainKind::Full);
     let old_revoked = leaf(0x68, "oldrevoked.test", Some("/old.crl"), ChainKind::Full);
+    let ca_only = leaf(0x69, "caonly.test", Some("/ca.crl"), ChainKind::Full);
+    let shard = leaf(0x6a, "shard.test", Some("/7.crl"), ChainKind::Full);
+    let misfiled = leaf(0x6b, "misfiled.test", Some("/8.crl"), ChainKind::Full);
     let listed: &[(&[u8], RevocationReason)] = &[
         (&fleet::serial_bytes(0x61), RevocationReason::KeyCompromise),
         (&fleet::serial_bytes(0x68), RevocationReason::Superseded),
@@ -1833,6 +1836,33 @@ async fn crl_fetches_each_list_once_and_says_revoked_good_or_why_it_cannot() {
         pki.crl(listed, now - 9 * day, now - 2 * day, false)
             .unwrap(),
     );
+    // Scoped lists (RFC 5280 §5.2.5): one for CA certificates only, which cannot clear a
+    // server's; partitions (Let's Encrypt shards its lists), each valid for its own URL only.
+    let scoped = |url: &str, scope| {
+        pki.crl_with(
+            listed,
+            now - 3600,
+            now + 7 * day,
+            false,
+            Some(rcgen::CrlIssuingDistributionPoint {
+                distribution_point: rcgen::CrlDistributionPoint {
+                    uris: vec![format!("{base}{url}")],
+                },
+                scope,
+            }),
+        )
+        .unwrap()
+    };
+    files.insert(
+        "/ca.crl".to_string(),
+        scoped("/ca.crl", Some(rcgen::CrlScope::CaCertsOnly)),
+    );
+    files.insert(
+        "/7.crl".to_string(),
+        scoped("/7.crl", Some(rcgen::CrlScope::UserCertsOnly)),
+    );
+    // A server that hands out shard 7 for shard 8's URL.
+    files.insert("/8.crl".to_string(), scoped("/7.crl", None));
     let hits = serve_files(listener, files);
     let server = fleet::serve_tls(
         SocketAddr::new("127.0.0.1".parse().unwrap(), 0),
@@ -1845,6 +1875,9 @@ async fn crl_fetches_each_list_once_and_says_revoked_good_or_why_it_cannot() {
             ("bare.test", &bare),
             ("old.test", &old),
             ("oldrevoked.test", &old_revoked),
+            ("caonly.test", &ca_only),
+            ("shard.test", &shard),
+            ("misfiled.test", &misfiled),
         ],
         None,
     )
@@ -1859,6 +1892,9 @@ async fn crl_fetches_each_list_once_and_says_revoked_good_or_why_it_cannot() {
         "bare",
         "old",
         "oldrevoked",
+        "caonly",
+        "shard",
+        "misfiled",
     ];
     let targets: String = names
         .iter()
@@ -1914,6 +1950,11 @@ async fn crl_fetches_each_list_once_and_says_revoked_good_or_why_it_cannot() {
     let (f, info) = at("oldrevoked");
     assert_eq!(f, [Finding::CrlRevoked]);
     assert_eq!(info.reason.as_deref(), Some("superseded"));
+    unavailable("caonly", "covers only CA certificates");
+    let (f, info) = at("shard");
+    assert!(f.is_empty(), "{f:?}");
+    assert_eq!(info.status, "good");
+    unavailable("misfiled", "the one of another distribution point");
     // One download per list for the whole sweep, whichever endpoint asked first.
     let hits = hits.lock().unwrap().clone();
     for path in ["/int.crl", "/forged.crl", "/old.crl", "/gone.crl"] {
