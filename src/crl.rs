@@ -36,8 +36,10 @@ pub struct Query {
     serial: Vec<u8>,
     /// The leaf's issuer name, DER.
     issuer_name: Vec<u8>,
-    /// The served certificate whose subject is the leaf's issuer, DER.
-    issuer_cert: Option<Vec<u8>>,
+    /// The issuer's public key (SubjectPublicKeyInfo, DER): from the served certificate
+    /// named as the leaf's issuer, else from a trusted one (a root, a `--ca-file`
+    /// intermediate the server does not send).
+    issuer_key: Option<Vec<u8>>,
 }
 
 fn integer_bytes(raw: &[u8]) -> Vec<u8> {
@@ -46,8 +48,13 @@ fn integer_bytes(raw: &[u8]) -> Vec<u8> {
 }
 
 impl Query {
-    /// The query for `chain`'s leaf; `None` when the leaf cannot be read.
-    pub fn of(chain: &[rustls::pki_types::CertificateDer<'_>]) -> Option<Query> {
+    /// The query for `chain`'s leaf; `None` when the leaf cannot be read. `trusted_key`
+    /// finds a trusted certificate's key by its subject (DER) when the chain lacks the
+    /// issuer.
+    pub fn of(
+        chain: &[rustls::pki_types::CertificateDer<'_>],
+        trusted_key: impl FnOnce(&[u8]) -> Option<Vec<u8>>,
+    ) -> Option<Query> {
         let (_, leaf) = X509Certificate::from_der(chain.first()?).ok()?;
         let mut urls = Vec::new();
         for ext in leaf.extensions() {
@@ -68,15 +75,16 @@ impl Query {
             }
         }
         let issuer_name = leaf.issuer().as_raw().to_vec();
-        let issuer_cert = chain.iter().skip(1).find_map(|c| {
+        let served = chain.iter().skip(1).find_map(|c| {
             let (_, x) = X509Certificate::from_der(c).ok()?;
-            (x.subject().as_raw() == issuer_name.as_slice()).then(|| c.to_vec())
+            (x.subject().as_raw() == issuer_name.as_slice()).then(|| x.public_key().raw.to_vec())
         });
+        let issuer_key = served.or_else(|| trusted_key(&issuer_name));
         Some(Query {
             urls,
             serial: integer_bytes(leaf.raw_serial()),
             issuer_name,
-            issuer_cert,
+            issuer_key,
         })
     }
 }
@@ -166,7 +174,7 @@ impl CrlCheck {
                 ));
                 continue;
             }
-            match verified(list, q.issuer_cert.as_deref()) {
+            match verified(list, q.issuer_key.as_deref()) {
                 Ok(()) => {}
                 Err(e) => {
                     why.push(format!("{url}: {e}"));
@@ -246,18 +254,18 @@ pub fn stopped(q: &Query) -> (CrlInfo, Option<Finding>) {
     )
 }
 
-/// Checks the list's signature with the issuer certificate's key, once per key.
-fn verified(list: &List, issuer_cert: Option<&[u8]>) -> Result<(), String> {
-    let Some(der) = issuer_cert else {
+/// Checks the list's signature with the issuer's key, once per key.
+fn verified(list: &List, issuer_key: Option<&[u8]>) -> Result<(), String> {
+    let Some(der) = issuer_key else {
         return Err(
-            "the issuer's certificate is not in the served chain, so the list's signature cannot be checked"
+            "the issuer's certificate is neither in the served chain nor trusted, so the list's signature cannot be checked"
                 .into(),
         );
     };
-    let (_, issuer) = X509Certificate::from_der(der)
-        .map_err(|e| format!("the issuer's certificate cannot be read ({e})"))?;
-    let spki = issuer.public_key();
-    let key: [u8; 32] = ring::digest::digest(&ring::digest::SHA256, spki.raw)
+    let (_, spki) = x509_parser::x509::SubjectPublicKeyInfo::from_der(der)
+        .map_err(|e| format!("the issuer's key cannot be read ({e})"))?;
+    let spki = &spki;
+    let key: [u8; 32] = ring::digest::digest(&ring::digest::SHA256, der)
         .as_ref()
         .try_into()
         .unwrap_or([0; 32]);

@@ -126,6 +126,16 @@ impl TrustJudge {
         })
     }
 
+    /// The public key (SubjectPublicKeyInfo, DER) of the trusted certificate named
+    /// `subject` (a Name, DER), from the roots and `--ca-file` certificates: what checks a
+    /// signature by a leaf's issuer when the server does not send it (or the issuer is a
+    /// root).
+    pub fn trusted_key(&self, subject: &[u8]) -> Option<Vec<u8>> {
+        let inner = der_contents(subject)?;
+        let a = self.anchors.iter().find(|a| a.subject.as_ref() == inner)?;
+        Some(der_sequence(a.subject_public_key_info.as_ref()))
+    }
+
     /// Judges `chain` (leaf first) for `sni` at `now_unix`.
     ///
     /// Path validation runs at a time inside the leaf's validity, so an expired leaf is
@@ -356,6 +366,47 @@ fn proven_issuer(der: &CertificateDer<'_>) -> Option<ProvenIssuer> {
     })
 }
 
+/// The contents of a DER SEQUENCE (what webpki keeps of a name or key).
+fn der_contents(der: &[u8]) -> Option<&[u8]> {
+    let (&tag, rest) = der.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    if tag != 0x30 {
+        return None;
+    }
+    let (len, rest) = match first {
+        0..=0x7f => (usize::from(first), rest),
+        0x81..=0x84 => {
+            let n = usize::from(first & 0x7f);
+            let (bytes, rest) = (rest.get(..n)?, rest.get(n..)?);
+            (
+                bytes.iter().fold(0usize, |l, b| (l << 8) | usize::from(*b)),
+                rest,
+            )
+        }
+        _ => return None,
+    };
+    (rest.len() == len).then_some(rest)
+}
+
+/// `contents` wrapped as a DER SEQUENCE.
+fn der_sequence(contents: &[u8]) -> Vec<u8> {
+    let len = contents.len();
+    let mut out = vec![0x30];
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes: Vec<u8> = len
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|b| *b == 0)
+            .collect();
+        out.push(0x80 | bytes.len() as u8);
+        out.extend(bytes);
+    }
+    out.extend_from_slice(contents);
+    out
+}
+
 fn sha256_bytes(der: &[u8]) -> [u8; 32] {
     let d = ring::digest::digest(&ring::digest::SHA256, der);
     let mut out = [0u8; 32];
@@ -498,6 +549,27 @@ mod tests {
         std::fs::write(&path, pem).expect("write roots");
         let judge = TrustJudge::new(&[path], false, true).expect("trust store");
         (judge, dir)
+    }
+
+    #[test]
+    fn a_trusted_certificates_key_is_found_by_its_name() {
+        let pki = Pki::new("Keys").unwrap();
+        let (judge, _dir) = judge_of(&[&pki]);
+        let (_, root) = x509_parser::parse_x509_certificate(&pki.root.cert).unwrap();
+        assert_eq!(
+            judge.trusted_key(root.subject().as_raw()).as_deref(),
+            Some(root.public_key().raw)
+        );
+        let (_, int) = x509_parser::parse_x509_certificate(&pki.intermediate.cert).unwrap();
+        assert_eq!(judge.trusted_key(int.subject().as_raw()), None);
+        // Long-form lengths both ways.
+        let long = vec![7u8; 300];
+        assert_eq!(der_contents(&der_sequence(&long)), Some(long.as_slice()));
+        assert_eq!(
+            der_contents(&der_sequence(&[1, 2])),
+            Some([1u8, 2].as_slice())
+        );
+        assert_eq!(der_contents(&[0x30, 5, 1]), None);
     }
 
     #[test]

@@ -1945,7 +1945,7 @@ async fn crl_fetches_each_list_once_and_says_revoked_good_or_why_it_cannot() {
         .1
         .problem
         .unwrap_or_default()
-        .contains("not in the served chain"));
+        .contains("neither in the served chain nor trusted"));
     unavailable("old", "its silence proves nothing");
     let (f, info) = at("oldrevoked");
     assert_eq!(f, [Finding::CrlRevoked]);
@@ -1960,6 +1960,36 @@ async fn crl_fetches_each_list_once_and_says_revoked_good_or_why_it_cannot() {
     for path in ["/int.crl", "/forged.crl", "/old.crl", "/gone.crl"] {
         assert_eq!(hits.get(path), Some(&1), "{path}: {hits:?}");
     }
+    // The issuer the server leaves out, given in --ca-file, checks the list.
+    let both = dir.path().join("both.pem");
+    std::fs::write(
+        &both,
+        format!(
+            "{}{}",
+            pki.root_pem(),
+            pem::encode(&pem::Pem::new(
+                "CERTIFICATE",
+                pki.intermediate.cert.to_vec()
+            ))
+        ),
+    )
+    .unwrap();
+    let bare = run_sweep(
+        format!("bare.test@127.0.0.1:{}\n", server.addr.port()),
+        &[
+            "--ca-file",
+            both.to_str().unwrap(),
+            "--no-public-roots",
+            "--crl",
+        ],
+    )
+    .await;
+    assert_eq!(
+        bare[0].crl.as_deref().unwrap().status,
+        "good",
+        "{:?}",
+        bare[0].crl
+    );
     // Without --crl nothing is fetched and nothing is said.
     let plain = run_sweep(
         format!("revoked.test@127.0.0.1:{}\n", server.addr.port()),

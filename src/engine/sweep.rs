@@ -717,7 +717,7 @@ impl Engine {
             }
         }
         let query = match self.cfg.crl {
-            Some(_) => crate::crl::Query::of(&attempt.chain),
+            Some(_) => crate::crl::Query::of(&attempt.chain, |name| self.trust.trusted_key(name)),
             None => None,
         };
         let mut obs = self.observe(ep, starttls, scan_time, dns_ms, attempt, attempts);
