@@ -75,6 +75,15 @@ impl Query {
             }
         }
         let issuer_name = leaf.issuer().as_raw().to_vec();
+        if urls.is_empty() {
+            // Nothing to fetch, so no key to find (most private CAs' leaves).
+            return Some(Query {
+                urls,
+                serial: Vec::new(),
+                issuer_name,
+                issuer_key: None,
+            });
+        }
         let served = chain.iter().skip(1).find_map(|c| {
             let (_, x) = X509Certificate::from_der(c).ok()?;
             (x.subject().as_raw() == issuer_name.as_slice()).then(|| x.public_key().raw.to_vec())
