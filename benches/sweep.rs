@@ -6,6 +6,7 @@
 //!
 //!     cargo bench --bench sweep
 //!     CERTSWEEP_BENCH_STAPLE=1 cargo bench --bench sweep   # every server staples OCSP
+//!     CERTSWEEP_BENCH_CRL=1 cargo bench --bench sweep   # every leaf names a CRL, --crl on
 
 use certsweep::cli::{Cli, Command};
 use certsweep::engine::targets::TargetReader;
@@ -31,12 +32,32 @@ fn main() {
         // CERTSWEEP_BENCH_STAPLE=1: every server staples a good OCSP response of its own.
         let staple = std::env::var("CERTSWEEP_BENCH_STAPLE").is_ok_and(|v| v == "1");
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        // CERTSWEEP_BENCH_CRL=1: every leaf names one list (1,000 other serials revoked),
+        // served on loopback, and the sweep runs with --crl.
+        let crl = std::env::var("CERTSWEEP_BENCH_CRL").is_ok_and(|v| v == "1");
+        let list_server = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let crl_url = format!("http://{}/int.crl", list_server.local_addr().expect("addr"));
+        if crl {
+            let serials: Vec<Vec<u8>> = (0..1000u64).map(|i| fleet::serial_bytes(1 + i)).collect();
+            let revoked: Vec<(&[u8], rcgen::RevocationReason)> = serials
+                .iter()
+                .map(|s| (s.as_slice(), rcgen::RevocationReason::Superseded))
+                .collect();
+            let der = pki
+                .crl(&revoked, now - 60, now + 86_400, false)
+                .expect("crl");
+            fleet::serve_files(list_server, HashMap::from([("/int.crl".to_string(), der)]));
+        }
         let leaves: Vec<_> = (0..n)
             .map(|i| {
                 let name = format!("h{i}.bench.test");
-                let mut leaf = pki
-                    .issue(&LeafSpec::new(&[&name], 10_000 + i as u64, 10, 80))
-                    .expect("leaf");
+                let mut spec = LeafSpec::new(&[&name], 10_000 + i as u64, 10, 80);
+                if crl {
+                    spec = spec.with_crl(&crl_url);
+                }
+                let mut leaf = pki.issue(&spec).expect("leaf");
                 if staple {
                     leaf.ocsp = Some(
                         pki.staple(&leaf, fleet::StapleSays::Good, now - 60, now + 86_400)
@@ -85,6 +106,9 @@ fn main() {
             "500".into(),
         ];
         argv.extend(extra.split_whitespace().map(str::to_string));
+        if crl {
+            argv.push("--crl".into());
+        }
         let args = match Cli::parse_from(argv)
         .command
         {
@@ -118,6 +142,7 @@ fn main() {
                 .kept
                 .iter()
                 .filter(|o| o.cert.as_ref().map(|c| &c.serial) == truth.get(&o.host))
+                .filter(|o| !crl || o.crl.as_deref().is_some_and(|c| c.status == "good"))
                 .count();
             // The slowest connect and handshake show stalls (a SYN retried after 1 s).
             let worst = |f: fn(&certsweep::model::Timings) -> Option<f64>| {

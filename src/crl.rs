@@ -111,8 +111,10 @@ struct List {
     /// covers only CA certificates or some reasons, it is a delta or an indirect list, or
     /// it is another partition's (RFC 5280 §5.2.5).
     out_of_scope: Option<String>,
-    /// Issuer keys (SHA-256 of the SPKI DER) its signature was checked against, and the result.
-    checked: Mutex<HashMap<[u8; 32], bool>>,
+    /// Issuer keys (SHA-256 of the SPKI DER) its signature was checked against, and the
+    /// result. A cell per key, so that the endpoints that waited for the download together
+    /// do not all check the signature (and parse the whole list) at once.
+    checked: Mutex<HashMap<[u8; 32], Arc<std::sync::OnceLock<bool>>>>,
 }
 
 /// A CRL's download, or why there is none.
@@ -165,7 +167,7 @@ impl CrlCheck {
         }
         let mut why = Vec::new();
         for url in http {
-            let fetched = self.fetched(url).await;
+            let fetched = self.fetched(url, q.issuer_key.clone()).await;
             let list = match fetched.as_ref() {
                 Ok(l) => l,
                 Err(e) => {
@@ -222,19 +224,37 @@ impl CrlCheck {
         unavailable(first, why.join("; "))
     }
 
-    /// The list at `url`, downloaded by the first endpoint asking for it.
-    async fn fetched(&self, url: &str) -> Arc<Fetched> {
+    /// The list at `url`, downloaded by the first endpoint asking for it, read (and its
+    /// signature checked with `key`, the first asker's issuer key) off the runtime's
+    /// threads: a list of a million entries takes a second to parse, which would stall
+    /// every connection in flight.
+    async fn fetched(&self, url: &str, key: Option<Vec<u8>>) -> Arc<Fetched> {
         let cell = {
             let mut lists = match self.lists.lock() {
                 Ok(l) => l,
                 Err(poisoned) => poisoned.into_inner(),
             };
-            lists.entry(url.to_string()).or_default().clone()
+            match lists.get(url) {
+                Some(cell) => cell.clone(),
+                None => lists.entry(url.to_string()).or_default().clone(),
+            }
         };
         cell.get_or_init(|| async {
             let got = tokio::time::timeout(self.timeout, download(url)).await;
             Arc::new(match got {
-                Ok(Ok(body)) => read(body, url),
+                Ok(Ok(body)) => {
+                    let url = url.to_string();
+                    tokio::task::spawn_blocking(move || {
+                        let list = read(body, &url)?;
+                        if list.out_of_scope.is_none() {
+                            // The answer is remembered for the key; its error is told then.
+                            let _ = verified(&list, key.as_deref());
+                        }
+                        Ok(list)
+                    })
+                    .await
+                    .unwrap_or_else(|e| Err(format!("reading the list failed ({e})")))
+                }
                 Ok(Err(e)) => Err(e),
                 Err(_) => Err(format!(
                     "no complete answer within {}",
@@ -278,19 +298,17 @@ fn verified(list: &List, issuer_key: Option<&[u8]>) -> Result<(), String> {
         .as_ref()
         .try_into()
         .unwrap_or([0; 32]);
-    let known = list.checked.lock().ok().and_then(|m| m.get(&key).copied());
-    let ok = match known {
-        Some(ok) => ok,
-        None => {
-            let ok = CertificateRevocationList::from_der(&list.der)
-                .map(|(_, crl)| crl.verify_signature(spki).is_ok())
-                .unwrap_or(false);
-            if let Ok(mut m) = list.checked.lock() {
-                m.insert(key, ok);
-            }
-            ok
-        }
+    let cell = match list.checked.lock() {
+        Ok(mut m) => m.entry(key).or_default().clone(),
+        Err(_) => Arc::default(),
     };
+    // The other endpoints of this list and key wait (on a worker thread, once per list and
+    // key) rather than check it again.
+    let ok = *cell.get_or_init(|| {
+        CertificateRevocationList::from_der(&list.der)
+            .map(|(_, crl)| crl.verify_signature(spki).is_ok())
+            .unwrap_or(false)
+    });
     match ok {
         true => Ok(()),
         false => Err("the list's signature does not verify with the issuer's key".into()),

@@ -762,6 +762,49 @@ pub async fn blackhole_at(addr: SocketAddr) -> Result<Blackhole, FleetError> {
     })
 }
 
+/// A hyper HTTP/1.1 server on `listener` serving `files` by path (404 for the rest), and
+/// how many times each path was asked for.
+pub fn serve_files(
+    listener: tokio::net::TcpListener,
+    files: HashMap<String, Vec<u8>>,
+) -> std::sync::Arc<std::sync::Mutex<HashMap<String, usize>>> {
+    use http_body_util::Full;
+    let files = std::sync::Arc::new(files);
+    let hits = std::sync::Arc::new(std::sync::Mutex::new(HashMap::new()));
+    let counted = hits.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            let files = files.clone();
+            let counted = counted.clone();
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(
+                    move |req: hyper::Request<hyper::body::Incoming>| {
+                        let path = req.uri().path().to_string();
+                        *counted.lock().unwrap().entry(path.clone()).or_insert(0) += 1;
+                        let resp = match files.get(&path) {
+                            Some(body) => {
+                                hyper::Response::new(Full::new(bytes::Bytes::from(body.clone())))
+                            }
+                            None => hyper::Response::builder()
+                                .status(404)
+                                .body(Full::new(bytes::Bytes::new()))
+                                .unwrap(),
+                        };
+                        async move { Ok::<_, std::convert::Infallible>(resp) }
+                    },
+                );
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tcp), svc)
+                    .await;
+            });
+        }
+    });
+    hits
+}
+
 /// What the engine records for `host` at `ip` when it presents a leaf with `serial` (the
 /// canonical form), valid from `not_before` to `not_after` (unix seconds): an observation for
 /// testing the verdicts without a sweep.

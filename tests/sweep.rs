@@ -1863,7 +1863,7 @@ async fn crl_fetches_each_list_once_and_says_revoked_good_or_why_it_cannot() {
     );
     // A server that hands out shard 7 for shard 8's URL.
     files.insert("/8.crl".to_string(), scoped("/7.crl", None));
-    let hits = serve_files(listener, files);
+    let hits = fleet::serve_files(listener, files);
     let server = fleet::serve_tls(
         SocketAddr::new("127.0.0.1".parse().unwrap(), 0),
         &good,
