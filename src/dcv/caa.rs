@@ -217,6 +217,17 @@ pub fn evaluate(
     };
     let relevant: Vec<&Caa> = set.records.iter().filter(|r| r.tag == tag).collect();
     if relevant.is_empty() {
+        if wildcard && !set.records.is_empty() {
+            // RFC 8659 lets any CA issue here, but boulder checks a wildcard against the
+            // (empty) issue list and refuses.
+            out.push(Check::warning(
+                "caa_wildcard_unlisted",
+                format!(
+                    "CAA at {} has records but no issue or issuewild one: any CA may issue by RFC 8659, but Let's Encrypt refuses wildcard certificates there. Add an issuewild (or issue) record naming your CA",
+                    set.at
+                ),
+            ));
+        }
         return;
     }
     let mut parsed = Vec::new();
@@ -399,6 +410,16 @@ mod tests {
         );
         let only_issue = set(&[(0, "issue", "emsign.com")]);
         assert!(ids(&only_issue, true, Method::Dns01, "emsign.com", None).is_empty());
+    }
+
+    #[test]
+    fn a_wildcard_under_records_naming_no_issuer_is_warned_of() {
+        let s = set(&[(0, "iodef", "mailto:pki@example.com")]);
+        assert!(ids(&s, false, Method::Dns01, "letsencrypt.org", None).is_empty());
+        assert_eq!(
+            ids(&s, true, Method::Dns01, "letsencrypt.org", None),
+            ["caa_wildcard_unlisted"]
+        );
     }
 
     #[test]
