@@ -2365,14 +2365,18 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
             o
         };
         let (serial, nb, na, served) = pick(&mut rng);
-        // Now and then the server staples the CA's word that its certificate is revoked,
-        // whatever the records say.
+        // Now and then the CA says the served certificate is revoked, whatever the records
+        // say: in the OCSP response the server staples, or in its list (`--crl`).
         let ocsp_revoked = rng.below(10) == 0;
+        let ca_word = match rng.below(2) {
+            0 => Finding::OcspRevoked,
+            _ => Finding::CrlRevoked,
+        };
         // And now and then it sends only the leaf (no intermediate): clients refuse it.
         let broken_chain = rng.below(10) == 0;
         let mut first = observe("10.0.0.1", &serial, nb, na);
         if ocsp_revoked {
-            first.findings.push(Finding::OcspRevoked);
+            first.findings.push(ca_word);
         }
         if broken_chain {
             first.findings.push(Finding::IncompleteChain);
