@@ -124,14 +124,21 @@ type Fetched = Result<List, String>;
 #[derive(Debug)]
 pub struct CrlCheck {
     timeout: Duration,
+    /// The `--exclude` lists: a list's host on them is not connected to either.
+    exclude: Option<Arc<crate::engine::exclude::Exclusions>>,
     lists: Mutex<HashMap<String, Arc<OnceCell<Arc<Fetched>>>>>,
 }
 
 impl CrlCheck {
-    /// A checker whose downloads (connect, request and body together) each get `timeout`.
-    pub fn new(timeout: Duration) -> CrlCheck {
+    /// A checker whose downloads (connect, request and body together) each get `timeout`,
+    /// connecting to nothing `exclude` holds.
+    pub fn new(
+        timeout: Duration,
+        exclude: Option<Arc<crate::engine::exclude::Exclusions>>,
+    ) -> CrlCheck {
         CrlCheck {
             timeout,
+            exclude,
             lists: Mutex::new(HashMap::new()),
         }
     }
@@ -240,7 +247,8 @@ impl CrlCheck {
             }
         };
         cell.get_or_init(|| async {
-            let got = tokio::time::timeout(self.timeout, download(url)).await;
+            let got =
+                tokio::time::timeout(self.timeout, download(url, self.exclude.as_deref())).await;
             Arc::new(match got {
                 Ok(Ok(body)) => {
                     let url = url.to_string();
@@ -417,10 +425,18 @@ fn read(body: Vec<u8>, url: &str) -> Fetched {
     })
 }
 
-/// GETs `url` (http:// only) and returns the body, at most [`MAX_BYTES`].
-async fn download(url: &str) -> Result<Vec<u8>, String> {
+/// GETs `url` (http:// only) and returns the body, at most [`MAX_BYTES`], from none of the
+/// names and addresses `exclude` holds.
+async fn download(
+    url: &str,
+    exclude: Option<&crate::engine::exclude::Exclusions>,
+) -> Result<Vec<u8>, String> {
     let parsed = url::Url::parse(url).map_err(|e| format!("not a URL ({e})"))?;
     let host = parsed.host_str().ok_or("no host in the URL")?.to_string();
+    let on_the_list = || format!("{host} is on the --exclude list");
+    if exclude.is_some_and(|x| x.name(&host.to_ascii_lowercase())) {
+        return Err(on_the_list());
+    }
     let port = parsed.port_or_known_default().unwrap_or(80);
     let literal = host.trim_start_matches('[').trim_end_matches(']');
     let addrs: Vec<std::net::SocketAddr> = match literal.parse::<std::net::IpAddr>() {
@@ -430,6 +446,15 @@ async fn download(url: &str) -> Result<Vec<u8>, String> {
             .map_err(|e| format!("{host} does not resolve ({e})"))?
             .collect(),
     };
+    let allowed: Vec<std::net::SocketAddr> = addrs
+        .iter()
+        .copied()
+        .filter(|a| !exclude.is_some_and(|x| x.address(a.ip())))
+        .collect();
+    if allowed.is_empty() && !addrs.is_empty() {
+        return Err(on_the_list());
+    }
+    let addrs = allowed;
     let mut last = format!("{host} has no address");
     let mut tcp = None;
     for a in addrs {

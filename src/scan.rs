@@ -168,10 +168,10 @@ pub fn engine_looking(
             args.both_key_types
                 .then(|| Arc::new(crate::model::EveryKeyType) as Arc<dyn crate::model::SecondLook>)
         }),
-        exclude,
         crl: args
             .crl
-            .then(|| Arc::new(crate::crl::CrlCheck::new(args.crl_timeout))),
+            .then(|| Arc::new(crate::crl::CrlCheck::new(args.crl_timeout, exclude.clone()))),
+        exclude,
     };
     Ok((Engine::new(tls, Arc::new(trust), dns, cfg), note))
 }

@@ -1797,7 +1797,8 @@ async fn crl_fetches_each_list_once_and_says_revoked_good_or_why_it_cannot() {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let day = 86_400;
     // The list server's port is needed in the certificates before the lists exist.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    // On an address of its own, so that --exclude can name it apart from the servers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.2:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let leaf = |serial: u64, name: &str, path: Option<&str>, chain: ChainKind| {
         let mut spec = LeafSpec::new(&[name], serial, 10, 80).with_chain(chain);
@@ -1989,6 +1990,30 @@ async fn crl_fetches_each_list_once_and_says_revoked_good_or_why_it_cannot() {
         "good",
         "{:?}",
         bare[0].crl
+    );
+    // A list's host on the --exclude list is not connected to either.
+    let exclude = dir.path().join("exclude.txt");
+    std::fs::write(&exclude, "127.0.0.2\n").unwrap();
+    let kept_out = run_sweep(
+        format!("revoked.test@127.0.0.1:{}\n", server.addr.port()),
+        &[
+            "--ca-file",
+            &ca,
+            "--no-public-roots",
+            "--crl",
+            "--exclude",
+            exclude.to_str().unwrap(),
+        ],
+    )
+    .await;
+    let info = kept_out[0].crl.as_deref().unwrap();
+    assert_eq!(info.status, "unavailable");
+    assert!(
+        info.problem
+            .as_deref()
+            .unwrap_or_default()
+            .contains("127.0.0.2 is on the --exclude list"),
+        "{info:?}"
     );
     // Without --crl nothing is fetched and nothing is said.
     let plain = run_sweep(
