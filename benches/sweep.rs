@@ -40,7 +40,15 @@ fn main() {
             .expect("bind");
         let crl_url = format!("http://{}/int.crl", list_server.local_addr().expect("addr"));
         if crl {
-            let serials: Vec<Vec<u8>> = (0..1000u64).map(|i| fleet::serial_bytes(1 + i)).collect();
+            // CERTSWEEP_BENCH_CRL_ENTRIES: a larger list (its memory and parse).
+            let entries: u64 = std::env::var("CERTSWEEP_BENCH_CRL_ENTRIES")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1000);
+            // Other serials than the leaves' (10,000 onwards), which stay good.
+            let serials: Vec<Vec<u8>> = (0..entries)
+                .map(|i| fleet::serial_bytes(1 << 40 | i))
+                .collect();
             let revoked: Vec<(&[u8], rcgen::RevocationReason)> = serials
                 .iter()
                 .map(|s| (s.as_slice(), rcgen::RevocationReason::Superseded))
@@ -115,6 +123,17 @@ fn main() {
             Command::Scan(a) => *a,
             _ => unreachable!(),
         };
+        let peak = || {
+            std::fs::read_to_string("/proc/self/status")
+                .ok()
+                .and_then(|s| {
+                    s.lines()
+                        .find(|l| l.starts_with("VmHWM"))
+                        .map(|l| l.split_whitespace().nth(1).unwrap_or("?").to_string())
+                })
+                .unwrap_or_default()
+        };
+        let before = peak();
         for round in 0..3 {
             let (engine, _) = build_engine(&args).expect("engine");
             let reader = TargetReader::from_reader(
@@ -158,6 +177,9 @@ fn main() {
                 worst(|t| t.handshake_ms)
             );
         }
+        // With CERTSWEEP_BENCH_CRL, the growth is the list's: served (the server's copy of
+        // its bytes per download) and read (the client's).
+        println!("peak RSS {before} kB after the fleet was made, {} kB after the sweeps", peak());
         drop(servers);
     });
 }
