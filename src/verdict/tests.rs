@@ -1034,59 +1034,16 @@ fn a_current_endpoint_with_a_stapling_fault_is_told_what_to_fix() {
 }
 
 #[test]
-fn a_certificate_the_cas_list_names_is_revoked_whatever_the_records_say() {
-    let i = ids(&format!(
-        "{H}A,,a.x.com,01,2025-06-01,2026-12-20,CA,,Issued\n"
-    ));
-    let p = policy();
-    let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
-    o.findings.push(Finding::CrlRevoked);
-    o.crl = Some(Box::new(crate::model::CrlInfo {
-        url: Some("http://crl.x.com/int.crl".into()),
-        status: "revoked".into(),
-        this_update: None,
-        next_update: None,
-        revoked_at: Some("2026-05-27T10:00:00Z".into()),
-        reason: Some("superseded".into()),
-        problem: None,
-    }));
-    assert_eq!(
-        record_free_statuses(&o, p.now, p.renewal_window_secs),
-        [Status::Revoked]
-    );
-    let v = judge_one(o, &i, &p).0;
-    assert_eq!(v.status, Status::Revoked, "{}", v.detail);
-    assert!(
-        v.detail.ends_with(
-            "The CA's revocation list (CRL) says it was revoked on 2026-05-27T10:00:00Z (superseded)."
-        ),
-        "{}",
-        v.detail
-    );
-    let rows = rows_serving(&i, &[&v], &p);
-    assert_eq!(rows[0].findings, "revoked_by_ca");
-    assert!(
-        rows[0].next_step.starts_with(
-            "The CA revoked the newest certificate (on 2026-05-27T10:00:00Z, says the CA's revocation list), while"
-        ),
-        "{}",
-        rows[0].next_step
-    );
-    // A list that could not say changes nothing.
-    let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
-    o.findings.push(Finding::CrlUnavailable);
-    assert_eq!(judge_one(o, &i, &p).0.status, Status::Current);
-}
-
-#[test]
 fn a_certificate_the_ca_says_is_revoked_is_revoked_whatever_the_records_say() {
     let i = ids(&format!(
         "{H}A,,a.x.com,01,2025-06-01,2026-12-20,CA,,Issued\n"
     ));
     let p = policy();
-    let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
-    o.findings.push(Finding::OcspRevoked);
-    o.ocsp = Some(Box::new(crate::model::OcspInfo {
+    let served = || presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
+    // The CA's word in the OCSP response the server staples, and in its list (--crl).
+    let mut stapled = served();
+    stapled.findings.push(Finding::OcspRevoked);
+    stapled.ocsp = Some(Box::new(crate::model::OcspInfo {
         status: "revoked".into(),
         verified: true,
         this_update: None,
@@ -1095,33 +1052,62 @@ fn a_certificate_the_ca_says_is_revoked_is_revoked_whatever_the_records_say() {
         reason: Some("keyCompromise".into()),
         problem: None,
     }));
-    assert_eq!(
-        record_free_statuses(&o, p.now, p.renewal_window_secs),
-        [Status::Revoked]
-    );
-    let v = judge_one(o, &i, &p).0;
-    assert_eq!(v.status, Status::Revoked, "{}", v.detail);
-    assert!(
-        v.detail
-            .ends_with("says it was revoked on 2026-05-27T10:00:00Z (keyCompromise)."),
-        "{}",
-        v.detail
-    );
-    assert!(
-        v.next_step.starts_with("Deploy a valid certificate"),
-        "{}",
-        v.next_step
-    );
-    // The records report names the identity whose newest certificate the CA revoked.
-    let rows = rows_serving(&i, &[&v], &p);
-    assert_eq!(rows[0].findings, "revoked_by_ca");
-    assert!(
-        rows[0].next_step.starts_with(
-            "The CA revoked the newest certificate (on 2026-05-27T10:00:00Z, says the OCSP response its servers staple), while the records show it as \"Issued\""
+    let mut listed = served();
+    listed.findings.push(Finding::CrlRevoked);
+    listed.crl = Some(Box::new(crate::model::CrlInfo {
+        url: Some("http://crl.x.com/int.crl".into()),
+        status: "revoked".into(),
+        this_update: None,
+        next_update: None,
+        revoked_at: Some("2026-05-27T10:00:00Z".into()),
+        reason: Some("keyCompromise".into()),
+        problem: None,
+    }));
+    for (o, said, source) in [
+        (
+            stapled,
+            "The CA's OCSP response, stapled by the server,",
+            "the OCSP response its servers staple",
         ),
-        "{}",
-        rows[0].next_step
-    );
+        (
+            listed,
+            "The CA's revocation list (CRL)",
+            "the CA's revocation list",
+        ),
+    ] {
+        assert_eq!(
+            record_free_statuses(&o, p.now, p.renewal_window_secs),
+            [Status::Revoked]
+        );
+        let v = judge_one(o, &i, &p).0;
+        assert_eq!(v.status, Status::Revoked, "{}", v.detail);
+        assert!(
+            v.detail.ends_with(&format!(
+                "{said} says it was revoked on 2026-05-27T10:00:00Z (keyCompromise)."
+            )),
+            "{}",
+            v.detail
+        );
+        assert!(
+            v.next_step.starts_with("Deploy a valid certificate"),
+            "{}",
+            v.next_step
+        );
+        // The records report names the identity whose newest certificate the CA revoked.
+        let rows = rows_serving(&i, &[&v], &p);
+        assert_eq!(rows[0].findings, "revoked_by_ca");
+        assert!(
+            rows[0].next_step.starts_with(&format!(
+                "The CA revoked the newest certificate (on 2026-05-27T10:00:00Z, says {source}), while the records show it as \"Issued\""
+            )),
+            "{}",
+            rows[0].next_step
+        );
+    }
+    // A list that could not say changes nothing.
+    let mut o = served();
+    o.findings.push(Finding::CrlUnavailable);
+    assert_eq!(judge_one(o, &i, &p).0.status, Status::Current);
 }
 
 #[test]
