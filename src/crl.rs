@@ -176,57 +176,14 @@ impl CrlCheck {
         let mut why = Vec::new();
         for url in http {
             let fetched = self.fetched(url, q.issuer_key.clone()).await;
-            let list = match fetched.as_ref() {
-                Ok(l) => l,
-                Err(e) => {
-                    why.push(format!("{url}: {e}"));
-                    continue;
-                }
+            let said = match fetched.as_ref() {
+                Ok(list) => judge(list, q, url, now),
+                Err(e) => Err(e.clone()),
             };
-            if let Some(why_not) = &list.out_of_scope {
-                why.push(format!("{url}: {why_not}"));
-                continue;
+            match said {
+                Ok(answer) => return answer,
+                Err(e) => why.push(format!("{url}: {e}")),
             }
-            if list.issuer_name != q.issuer_name {
-                why.push(format!(
-                    "{url}: the list is issued by another CA than the certificate"
-                ));
-                continue;
-            }
-            match verified(list, q.issuer_key.as_deref()) {
-                Ok(()) => {}
-                Err(e) => {
-                    why.push(format!("{url}: {e}"));
-                    continue;
-                }
-            }
-            let mut info = CrlInfo {
-                url: Some(url.clone()),
-                status: "good".into(),
-                this_update: Some(crate::timefmt::rfc3339_unix(list.this_update)),
-                next_update: list.next_update.map(crate::timefmt::rfc3339_unix),
-                revoked_at: None,
-                reason: None,
-                problem: None,
-            };
-            if let Some((at, reason)) = list.revoked.get(q.serial.as_slice()) {
-                // Listed is revoked however old the list: a revocation is never undone
-                // (certificateHold aside, which clients refuse while it lasts).
-                info.status = "revoked".into();
-                info.revoked_at = Some(crate::timefmt::rfc3339_unix(*at));
-                info.reason = reason.map(reason_name);
-                return (info, Some(Finding::CrlRevoked));
-            }
-            if list.next_update.is_some_and(|n| n < now) {
-                // An outdated list cannot vouch for a certificate it does not list.
-                info.status = "unavailable".into();
-                info.problem = Some(format!(
-                    "the list was due to be replaced on {} and the CA still serves it: its silence proves nothing",
-                    info.next_update.as_deref().unwrap_or("?")
-                ));
-                return (info, Some(Finding::CrlUnavailable));
-            }
-            return (info, None);
         }
         let first = q.urls.first().map(String::as_str);
         unavailable(first, why.join("; "))
@@ -267,6 +224,50 @@ impl CrlCheck {
         .await
         .clone()
     }
+}
+
+/// What `list`, read from `url`, says of the query's certificate at `now`; `Err` says why it
+/// cannot say (the next distribution point may).
+fn judge(
+    list: &List,
+    q: &Query,
+    url: &str,
+    now: i64,
+) -> Result<(CrlInfo, Option<Finding>), String> {
+    if let Some(why_not) = &list.out_of_scope {
+        return Err(why_not.clone());
+    }
+    if list.issuer_name != q.issuer_name {
+        return Err("the list is issued by another CA than the certificate".into());
+    }
+    verified(list, q.issuer_key.as_deref())?;
+    let mut info = CrlInfo {
+        url: Some(url.to_string()),
+        status: "good".into(),
+        this_update: Some(crate::timefmt::rfc3339_unix(list.this_update)),
+        next_update: list.next_update.map(crate::timefmt::rfc3339_unix),
+        revoked_at: None,
+        reason: None,
+        problem: None,
+    };
+    if let Some((at, reason)) = list.revoked.get(q.serial.as_slice()) {
+        // Listed is revoked however old the list: a revocation is never undone
+        // (certificateHold aside, which clients refuse while it lasts).
+        info.status = "revoked".into();
+        info.revoked_at = Some(crate::timefmt::rfc3339_unix(*at));
+        info.reason = reason.map(reason_name);
+        return Ok((info, Some(Finding::CrlRevoked)));
+    }
+    if list.next_update.is_some_and(|n| n < now) {
+        // An outdated list cannot vouch for a certificate it does not list.
+        info.status = "unavailable".into();
+        info.problem = Some(format!(
+            "the list was due to be replaced on {} and the CA still serves it: its silence proves nothing",
+            info.next_update.as_deref().unwrap_or("?")
+        ));
+        return Ok((info, Some(Finding::CrlUnavailable)));
+    }
+    Ok((info, None))
 }
 
 /// What an endpoint whose sweep was stopped while its list was awaited records.
@@ -526,4 +527,152 @@ async fn download(
     .await;
     driver.abort();
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::{ChainKind, LeafSpec, Pki};
+    use crate::testrng::XorShift;
+    use rcgen::RevocationReason as R;
+
+    /// What a list says, reduced to what the oracle predicts.
+    #[derive(Debug, PartialEq)]
+    enum Said {
+        Revoked(String),
+        Good,
+        Outdated,
+        Cannot(&'static str),
+    }
+
+    #[test]
+    fn generated_lists_say_what_their_contents_and_scope_allow() {
+        let pki = Pki::new("Gen").unwrap();
+        let other = Pki::new("Other").unwrap();
+        let now = crate::timefmt::now_unix();
+        let day = 86_400;
+        let reasons = [
+            (R::KeyCompromise, "keyCompromise"),
+            (R::Superseded, "superseded"),
+            (R::CessationOfOperation, "cessationOfOperation"),
+            (R::AffiliationChanged, "affiliationChanged"),
+            (R::CaCompromise, "cACompromise"),
+        ];
+        for seed in 1..=300u64 {
+            let mut rng = XorShift::new(seed);
+            // Serials of every length up to 20 bytes, half with the high bit set (a
+            // leading zero byte in DER).
+            let serial_of = |rng: &mut XorShift| -> Vec<u8> {
+                let len = 1 + rng.below(16) as usize;
+                let mut b: Vec<u8> = (0..len).map(|_| rng.below(256) as u8).collect();
+                b[0] = match rng.below(2) {
+                    0 => 1 + (b[0] % 0x7f),
+                    _ => 0x80 | b[0],
+                };
+                b
+            };
+            let serial = serial_of(&mut rng);
+            let url = format!("http://crl.test/{}.crl", rng.below(3));
+            let served_issuer = rng.below(6) != 0;
+            let chain = if served_issuer {
+                ChainKind::Full
+            } else {
+                ChainKind::LeafOnly
+            };
+            let mut spec = LeafSpec::new(&["a.test"], 1, 10, 80)
+                .with_chain(chain)
+                .with_crl(&url);
+            spec.serial = serial.clone();
+            let leaf = pki.issue(&spec).unwrap();
+            let listed = rng.below(3) == 0;
+            let (reason, reason_name) = reasons[rng.below(reasons.len() as u64) as usize];
+            let others: Vec<Vec<u8>> = (0..rng.below(20))
+                .map(|_| serial_of(&mut rng))
+                .filter(|s| *s != serial)
+                .collect();
+            let mut entries: Vec<(&[u8], R)> = others
+                .iter()
+                .map(|s| (s.as_slice(), R::Superseded))
+                .collect();
+            if listed {
+                let at = rng.below(entries.len() as u64 + 1) as usize;
+                entries.insert(at, (serial.as_slice(), reason));
+            }
+            let outdated = rng.below(4) == 0;
+            let (this_update, next_update) = match outdated {
+                true => (now - 9 * day, now - day),
+                false => (now - 3600, now + 7 * day),
+            };
+            // 0: no scope; 1: user certificates, this URL; 2: CA certificates only;
+            // 3: another partition's URL; 4: this partition, any certificates.
+            let scope = rng.below(5);
+            let idp = match scope {
+                0 => None,
+                _ => Some(rcgen::CrlIssuingDistributionPoint {
+                    distribution_point: rcgen::CrlDistributionPoint {
+                        uris: vec![match scope {
+                            3 => format!("{url}.other"),
+                            _ => url.clone(),
+                        }],
+                    },
+                    scope: match scope {
+                        1 => Some(rcgen::CrlScope::UserCertsOnly),
+                        2 => Some(rcgen::CrlScope::CaCertsOnly),
+                        _ => None,
+                    },
+                }),
+            };
+            // 0-3: the issuer's own list; 4: forged (another key under its name); 5:
+            // another CA's.
+            let signer = rng.below(6);
+            let der = match signer {
+                5 => other.crl_with(&entries, this_update, next_update, false, idp),
+                4 => pki.crl_with(&entries, this_update, next_update, true, idp),
+                _ => pki.crl_with(&entries, this_update, next_update, false, idp),
+            }
+            .unwrap();
+            let q = Query::of(&leaf.chain, |_| None).unwrap();
+            let list = read(der, &url, q.issuer_key.as_deref()).unwrap();
+            let said = match judge(&list, &q, &url, now) {
+                Ok((info, Some(Finding::CrlRevoked))) => {
+                    assert_eq!(info.status, "revoked");
+                    Said::Revoked(info.reason.unwrap_or_default())
+                }
+                Ok((info, None)) => {
+                    assert_eq!(info.status, "good");
+                    Said::Good
+                }
+                Ok((info, Some(Finding::CrlUnavailable))) => {
+                    assert!(info.problem.unwrap_or_default().contains("silence"));
+                    Said::Outdated
+                }
+                Ok((_, Some(f))) => panic!("seed {seed}: {f:?}"),
+                Err(e) if e.contains("only CA certificates") => Said::Cannot("scope"),
+                Err(e) if e.contains("another distribution point") => Said::Cannot("scope"),
+                Err(e) if e.contains("another CA") => Said::Cannot("other CA"),
+                Err(e) if e.contains("neither in the served chain") => Said::Cannot("no key"),
+                Err(e) if e.contains("does not verify") => Said::Cannot("forged"),
+                Err(e) => panic!("seed {seed}: {e}"),
+            };
+            let expected = if scope == 2 || scope == 3 {
+                Said::Cannot("scope")
+            } else if signer == 5 {
+                Said::Cannot("other CA")
+            } else if !served_issuer {
+                Said::Cannot("no key")
+            } else if signer == 4 {
+                Said::Cannot("forged")
+            } else if listed {
+                Said::Revoked(reason_name.to_string())
+            } else if outdated {
+                Said::Outdated
+            } else {
+                Said::Good
+            };
+            assert_eq!(
+                said, expected,
+                "seed {seed}: serial {serial:02x?}, scope {scope}, signer {signer}"
+            );
+        }
+    }
 }
