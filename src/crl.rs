@@ -144,6 +144,30 @@ impl CrlCheck {
         }
     }
 
+    /// The lists fetched so far, by URL: how many entries each holds, or why it could not
+    /// be read.
+    pub fn lists_read(&self) -> Vec<(String, Result<usize, String>)> {
+        let lists = match self.lists.lock() {
+            Ok(l) => l,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let mut out: Vec<(String, Result<usize, String>)> = lists
+            .iter()
+            .filter_map(|(url, cell)| {
+                let fetched = cell.get()?;
+                Some((
+                    url.clone(),
+                    match fetched.as_ref() {
+                        Ok(list) => Ok(list.revoked.len()),
+                        Err(e) => Err(e.clone()),
+                    },
+                ))
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
     /// What the leaf's CRL says of it, and the finding it makes (`crl_revoked`,
     /// `crl_unavailable`; none when the list says good).
     pub async fn check(&self, q: &Query, now: i64) -> (CrlInfo, Option<Finding>) {

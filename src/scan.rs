@@ -438,6 +438,7 @@ where
     summary.excluded_names = counters.excluded_names.load(Ordering::Relaxed);
     summary.excluded_addresses = counters.excluded_addresses.load(Ordering::Relaxed);
     summary.dns_half_answered = engine.dns_half_answered();
+    summary.crl_lists = engine.crl_lists();
     summary.duration = start.elapsed();
     summary.interrupted = cancel.is_cancelled();
     Ok(SweepOutcome { summary, kept })

@@ -2015,6 +2015,37 @@ async fn crl_fetches_each_list_once_and_says_revoked_good_or_why_it_cannot() {
             .contains("127.0.0.2 is on the --exclude list"),
         "{info:?}"
     );
+    // The summary names each list once, with what it holds or why it was not read.
+    let targets = dir.path().join("targets.txt");
+    std::fs::write(
+        &targets,
+        format!(
+            "revoked.test@127.0.0.1:{0}\nmissing.test@127.0.0.1:{0}\n",
+            server.addr.port()
+        ),
+    )
+    .unwrap();
+    let args: Vec<String> = ["scan", "--targets", targets.to_str().unwrap()]
+        .iter()
+        .map(|a| a.to_string())
+        .chain(["--ca-file", &ca, "--no-public-roots", "--crl"].map(String::from))
+        .collect();
+    let out = tokio::task::spawn_blocking(move || {
+        let refs: Vec<&dyn AsRef<std::ffi::OsStr>> = args
+            .iter()
+            .map(|a| a as &dyn AsRef<std::ffi::OsStr>)
+            .collect();
+        run_certsweep(&refs, None)
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "  crl: 1 list read (2 revoked in all); not read: {base}/gone.crl (answered HTTP 404 Not Found)\n"
+        )),
+        "{stderr}"
+    );
     // Without --crl nothing is fetched and nothing is said.
     let plain = run_sweep(
         format!("revoked.test@127.0.0.1:{}\n", server.addr.port()),

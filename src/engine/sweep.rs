@@ -307,6 +307,16 @@ impl Engine {
         })
     }
 
+    /// The revocation lists `--crl` fetched (none without it), as
+    /// [`crate::crl::CrlCheck::lists_read`] tells them.
+    pub fn crl_lists(&self) -> Vec<(String, Result<usize, String>)> {
+        self.cfg
+            .crl
+            .as_ref()
+            .map(|c| c.lists_read())
+            .unwrap_or_default()
+    }
+
     /// The live counters.
     pub fn counters(&self) -> Arc<Counters> {
         self.counters.clone()

@@ -54,6 +54,10 @@ pub struct Summary {
     pub duration: Duration,
     /// Stopped early by Ctrl-C.
     pub interrupted: bool,
+    /// The revocation lists `--crl` fetched, by URL: how many entries each holds, or why it
+    /// could not be read. One line per list that failed says at once what thousands of
+    /// `crl_unavailable` rows would.
+    pub crl_lists: Vec<(String, Result<usize, String>)>,
 }
 
 /// The endpoint presenting the certificate that expires first.
@@ -275,6 +279,36 @@ impl fmt::Display for Summary {
                 crate::timefmt::span(s.not_after_unix - now)
             )?;
         }
+        if !self.crl_lists.is_empty() {
+            let read: Vec<usize> = self
+                .crl_lists
+                .iter()
+                .filter_map(|(_, r)| r.as_ref().ok().copied())
+                .collect();
+            let failed: Vec<String> = self
+                .crl_lists
+                .iter()
+                .filter_map(|(url, r)| r.as_ref().err().map(|e| format!("{url} ({e})")))
+                .collect();
+            write!(
+                f,
+                "  crl: {} read ({} revoked in all)",
+                n(read.len() as u64, "list", "lists"),
+                read.iter().sum::<usize>()
+            )?;
+            if !failed.is_empty() {
+                const SHOWN: usize = 5;
+                write!(
+                    f,
+                    "; not read: {}",
+                    failed[..failed.len().min(SHOWN)].join("; ")
+                )?;
+                if failed.len() > SHOWN {
+                    write!(f, "; and {} more", failed.len() - SHOWN)?;
+                }
+            }
+            writeln!(f)?;
+        }
         Ok(())
     }
 }
@@ -282,6 +316,31 @@ impl fmt::Display for Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_lists_crl_read_and_the_ones_it_could_not_are_told() {
+        let mut s = Summary {
+            crl_lists: vec![
+                ("http://crl.x.com/1.crl".into(), Ok(3)),
+                ("http://crl.x.com/2.crl".into(), Ok(0)),
+                (
+                    "http://crl.y.com/y.crl".into(),
+                    Err("answered HTTP 404".into()),
+                ),
+            ],
+            ..Summary::default()
+        };
+        assert!(
+            s.to_string().ends_with(
+                "  crl: 2 lists read (3 revoked in all); not read: http://crl.y.com/y.crl (answered HTTP 404)\n"
+            ),
+            "{s}"
+        );
+        s.crl_lists = (0..7)
+            .map(|i| (format!("http://c/{i}.crl"), Err("refused".into())))
+            .collect();
+        assert!(s.to_string().contains("; and 2 more\n"), "{s}");
+    }
 
     #[test]
     fn ipv6_endpoints_without_a_route_are_told_once_as_this_hosts_limit() {
