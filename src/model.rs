@@ -620,6 +620,9 @@ pub struct OtherKey {
     pub findings: Vec<Finding>,
     /// Detail of the trust judgement when that chain is not trusted.
     pub trust_detail: Option<String>,
+    /// What the CA's revocation list says of that leaf (`--crl`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crl: Option<Box<CrlInfo>>,
     /// Why there is no certificate (a server with one key type refuses the offer), or why
     /// the handshake failed after it was captured.
     pub error: Option<ErrorInfo>,

@@ -2056,6 +2056,68 @@ async fn crl_fetches_each_list_once_and_says_revoked_good_or_why_it_cannot() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crl_asks_for_the_second_looks_certificate_too() {
+    // A server holding an ECDSA and an RSA certificate: the RSA one, which only RSA
+    // clients get, was revoked.
+    use rcgen::RevocationReason;
+    let pki = Pki::new("CrlTwo").unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let listener = tokio::net::TcpListener::bind("127.0.0.2:0").await.unwrap();
+    let url = format!("http://{}/int.crl", listener.local_addr().unwrap());
+    let ec = pki
+        .issue(&LeafSpec::new(&["two.test"], 0x71, 10, 80).with_crl(&url))
+        .unwrap();
+    let rsa = pki
+        .issue(
+            &LeafSpec::new(&["two.test"], 0x72, 10, 80)
+                .with_rsa()
+                .with_crl(&url),
+        )
+        .unwrap();
+    let listed: &[(&[u8], RevocationReason)] =
+        &[(&fleet::serial_bytes(0x72), RevocationReason::KeyCompromise)];
+    let crl = pki.crl(listed, now - 60, now + 86_400, false).unwrap();
+    let _hits = fleet::serve_files(listener, HashMap::from([("/int.crl".to_string(), crl)]));
+    let server = fleet::serve_tls_key_types(
+        SocketAddr::new("127.0.0.1".parse().unwrap(), 0),
+        &[&ec, &rsa],
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = root_file(&pki, &dir);
+    let obs = run_sweep(
+        format!("two.test@127.0.0.1:{}\n", server.addr.port()),
+        &[
+            "--ca-file",
+            &ca,
+            "--no-public-roots",
+            "--crl",
+            "--both-key-types",
+        ],
+    )
+    .await;
+    let o = &obs[0];
+    assert_eq!(o.cert.as_ref().unwrap().serial, ec.serial_hex);
+    assert_eq!(o.crl.as_deref().unwrap().status, "good");
+    assert!(o.findings.is_empty(), "{:?}", o.findings);
+    let other = o.other_key.as_deref().unwrap();
+    assert_eq!(other.cert.as_ref().unwrap().serial, rsa.serial_hex);
+    assert_eq!(other.findings, [Finding::CrlRevoked]);
+    let info = other.crl.as_deref().unwrap();
+    assert_eq!(
+        (info.status.as_str(), info.reason.as_deref()),
+        ("revoked", Some("keyCompromise"))
+    );
+    // Without records, what the endpoint earns: revoked, for its RSA clients.
+    let statuses = certsweep::verdict::record_free_statuses(o, now, 30 * 86_400);
+    assert!(
+        statuses.contains(&certsweep::verdict::Status::Revoked),
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sha1_signed_certificate_is_a_weak_signature_in_words() {
     // Legacy private CAs (an AD CS left at SHA-1) still sign with it. It was chain_invalid
     // with a debug dump of every algorithm webpki supports as the detail.

@@ -647,31 +647,45 @@ impl Engine {
     }
 
     async fn scan(&self, ep: &Endpoint, dns_ms: Option<f64>, cancel: &Cancel) -> Observation {
-        let (mut obs, query) = self.connect_and_observe(ep, dns_ms, cancel).await;
-        // After the connections: the endpoint's address slot is free while the list comes.
-        if let (Some(crl), Some(q)) = (&self.cfg.crl, query) {
-            let checked = tokio::select! {
-                c = crl.check(&q, now_unix()) => Some(c),
-                _ = cancel.cancelled() => None,
+        let (mut obs, queries) = self.connect_and_observe(ep, dns_ms, cancel).await;
+        // After the connections: the endpoint's address slot is free while the lists come.
+        if let Some(crl) = &self.cfg.crl {
+            let ask = |q: crate::crl::Query| async move {
+                let checked = tokio::select! {
+                    c = crl.check(&q, now_unix()) => Some(c),
+                    _ = cancel.cancelled() => None,
+                };
+                checked.unwrap_or_else(|| crate::crl::stopped(&q))
             };
-            let (info, finding) = checked.unwrap_or_else(|| crate::crl::stopped(&q));
-            if let Some(f) = finding {
-                obs.findings.push(f);
-                obs.findings.sort();
-                obs.findings.dedup();
+            let said =
+                |findings: &mut Vec<Finding>,
+                 (info, finding): (crate::model::CrlInfo, Option<Finding>)| {
+                    if let Some(f) = finding {
+                        findings.push(f);
+                        findings.sort();
+                        findings.dedup();
+                    }
+                    Some(Box::new(info))
+                };
+            if let Some(q) = queries.first {
+                obs.crl = said(&mut obs.findings, ask(q).await);
             }
-            obs.crl = Some(Box::new(info));
+            // The second look's certificate, served to the other key type's clients, may
+            // be revoked on its own.
+            if let (Some(q), Some(other)) = (queries.other, obs.other_key.as_deref_mut()) {
+                other.crl = said(&mut other.findings, ask(q).await);
+            }
         }
         obs
     }
 
-    /// The endpoint's observation, and the query for its leaf's CRL when `--crl` asks.
+    /// The endpoint's observation, and the queries for its leaves' CRLs when `--crl` asks.
     async fn connect_and_observe(
         &self,
         ep: &Endpoint,
         dns_ms: Option<f64>,
         cancel: &Cancel,
-    ) -> (Observation, Option<crate::crl::Query>) {
+    ) -> (Observation, CrlQueries) {
         let scan_time = rfc3339(time::OffsetDateTime::now_utc());
         let addr = std::net::SocketAddr::new(ep.ip, ep.port);
         // Waiting for the address's turn is not the endpoint's fault: the deadline starts after.
@@ -726,13 +740,13 @@ impl Engine {
                 e.message.push_str(&format!(" ({attempts} attempts)"));
             }
         }
-        let query = match self.cfg.crl {
-            Some(_) => crate::crl::Query::of(&attempt.chain, |name| self.trust.trusted_key(name)),
-            None => None,
+        let mut queries = CrlQueries {
+            first: self.crl_query(&attempt.chain),
+            other: None,
         };
         let mut obs = self.observe(ep, starttls, scan_time, dns_ms, attempt, attempts);
         let Some(look) = &self.cfg.second_look else {
-            return (obs, query);
+            return (obs, queries);
         };
         // A certificate read by the legacy hello came from a server the modern one does not
         // reach: a restricted modern hello would not reach it either.
@@ -744,11 +758,24 @@ impl Engine {
             if let Some(family) = look.wanted(&obs) {
                 // Boxed: inline, its handshake's state would widen every endpoint's task,
                 // and with it the memory of a sweep's thousand tasks in flight, by ~3 MB.
-                obs.other_key =
-                    Box::pin(self.other_key(ep, starttls, family, &mut deadline, cancel)).await;
+                if let Some((other, query)) =
+                    Box::pin(self.other_key(ep, starttls, family, &mut deadline, cancel)).await
+                {
+                    obs.other_key = Some(other);
+                    queries.other = query;
+                }
             }
         }
-        (obs, query)
+        (obs, queries)
+    }
+
+    /// The query for `chain`'s leaf's CRL, when `--crl` asks.
+    fn crl_query(
+        &self,
+        chain: &[rustls::pki_types::CertificateDer<'static>],
+    ) -> Option<crate::crl::Query> {
+        self.cfg.crl.as_ref()?;
+        crate::crl::Query::of(chain, |name| self.trust.trusted_key(name))
     }
 
     /// The second look [`SecondLook`] asked for: one handshake offering only `family`'s
@@ -762,7 +789,7 @@ impl Engine {
         family: KeyFamily,
         deadline: &mut tokio::time::Instant,
         cancel: &Cancel,
-    ) -> Option<Box<OtherKey>> {
+    ) -> Option<(Box<OtherKey>, Option<crate::crl::Query>)> {
         if cancel.is_cancelled() {
             return None;
         }
@@ -776,13 +803,19 @@ impl Engine {
         .await;
         let a = probed.unwrap_or_else(|_| self.past_deadline("what was left of "));
         let (cert, findings, trust_detail) = self.judged(&a.chain, ep.sni.as_deref());
-        Some(Box::new(OtherKey {
+        let query = match cert {
+            Some(_) => self.crl_query(&a.chain),
+            None => None,
+        };
+        let other = Box::new(OtherKey {
             offered: family,
             cert,
             findings,
             trust_detail,
+            crl: None,
             error: a.error,
-        }))
+        });
+        Some((other, query))
     }
 
     /// The attempt a connection the endpoint's deadline cut short ends with; `part` words
@@ -1023,6 +1056,13 @@ impl Engine {
         }
         obs
     }
+}
+
+/// The CRL queries of an endpoint's leaves (`--crl`): the one it presented, and the second
+/// look's.
+struct CrlQueries {
+    first: Option<crate::crl::Query>,
+    other: Option<crate::crl::Query>,
 }
 
 /// Runs one endpoint's scan so that a panic in it (a bug, say a certificate a parser chokes

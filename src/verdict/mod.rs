@@ -236,11 +236,13 @@ fn turned(o: &Observation) -> Option<Box<Observation>> {
         cert: t.cert.take(),
         findings: std::mem::take(&mut t.findings),
         trust_detail: t.trust_detail.take(),
+        crl: t.crl.take(),
         error: t.error.take(),
     }));
     t.cert = Some(theirs);
     t.findings = other.findings.clone();
     t.trust_detail = other.trust_detail.clone();
+    t.crl = other.crl.clone();
     t.error = other.error.clone();
     // The second look's chain and parameters are not kept.
     t.chain = Vec::new();

@@ -1293,11 +1293,59 @@ fn without_records_the_second_certificate_counts_too() {
         cert: rsa,
         findings: vec![Finding::Expired],
         trust_detail: None,
+        crl: None,
         error: None,
     }));
     assert_eq!(
         record_free_statuses(&o, p.now, p.renewal_window_secs),
         vec![Status::Expired]
+    );
+}
+
+#[test]
+fn a_revoked_certificate_served_to_the_other_key_type_is_the_rows_subject() {
+    // The ECDSA certificate is the newest; the RSA one beside it, which RSA clients get,
+    // is on the CA's list.
+    let i = ids(&format!(
+        "{H}A,,a.x.com,01,2025-06-01,2027-05-30,CA,,Issued\nB,,a.x.com,02,2025-06-01,2027-05-30,CA,,Issued\n"
+    ));
+    let p = policy();
+    let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_811_808_000);
+    let mut rsa = presenting("a.x.com", "10.0.0.1", "2", 1_748_736_000, 1_811_808_000)
+        .cert
+        .clone();
+    if let Some(c) = rsa.as_mut() {
+        c.key_type = "RSA".into();
+        c.key_bits = 2048;
+    }
+    o.other_key = Some(Box::new(crate::model::OtherKey {
+        offered: KeyFamily::Rsa,
+        cert: rsa,
+        findings: vec![Finding::CrlRevoked],
+        trust_detail: None,
+        crl: Some(Box::new(crate::model::CrlInfo {
+            url: Some("http://crl.x.com/int.crl".into()),
+            status: "revoked".into(),
+            this_update: None,
+            next_update: None,
+            revoked_at: Some("2026-05-27T10:00:00Z".into()),
+            reason: Some("keyCompromise".into()),
+            problem: None,
+        })),
+        error: None,
+    }));
+    let v = judge_one(o, &i, &p).0;
+    assert_eq!(v.status, Status::Revoked, "{}", v.detail);
+    assert_eq!(
+        v.observation.cert.as_ref().map(|c| c.serial.as_str()),
+        Some("2")
+    );
+    assert!(
+        v.detail.contains(
+            "The CA's revocation list (CRL) says it was revoked on 2026-05-27T10:00:00Z (keyCompromise)."
+        ),
+        "{}",
+        v.detail
     );
 }
 
@@ -1388,6 +1436,7 @@ fn a_renewal_beside_the_old_certificate_is_judged_on_its_own_chain() {
         cert: renewal,
         findings: vec![Finding::IncompleteChain],
         trust_detail: Some("the server did not send the intermediate".into()),
+        crl: None,
         error: None,
     }));
     let (v, serves_expected) = judge_one(o, &i, &p);
@@ -1478,6 +1527,7 @@ fn presenting_key(
             cert,
             findings: Vec::new(),
             trust_detail: None,
+            crl: None,
             error: None,
         })
     });
@@ -1541,6 +1591,7 @@ fn key_types_in_the_records_choose_the_second_look_and_the_stale_version() {
         cert: None,
         findings: Vec::new(),
         trust_detail: None,
+        crl: None,
         error: Some(crate::model::ErrorInfo {
             class: ErrorClass::TlsProtocol,
             message: "server sent alert HandshakeFailure".into(),
@@ -2824,6 +2875,7 @@ fn a_revoked_certificate_gets_no_grace_and_outweighs_a_pending_renewal_beside_it
         cert: Some(c1),
         findings: Vec::new(),
         trust_detail: None,
+        crl: None,
         error: None,
     }));
     let (v, _) = judge_one(o, &i, &p);
@@ -2874,6 +2926,7 @@ fn an_rsa_renewal_valid_today_is_owed_to_rsa_clients_though_a_later_one_lapsed()
         cert: Some(rsa("C0", 1_754_870_400, 1_786_060_800)),
         findings: Vec::new(),
         trust_detail: None,
+        crl: None,
         error: None,
     }));
     let (v, _) = judge_one(o, &i, &policy());
@@ -2985,6 +3038,7 @@ fn generated_servers_with_one_certificate_per_key_type_are_judged_by_their_kind(
             cert: second.map(cert_of),
             findings: second.map(expired_finding).unwrap_or_default(),
             trust_detail: None,
+            crl: None,
             error: match second {
                 Some(_) => None,
                 None => Some(crate::model::ErrorInfo {
