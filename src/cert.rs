@@ -34,6 +34,15 @@ pub struct CertParseError(String);
 
 /// Everything a report shows about `der`.
 pub fn cert_info(der: &[u8]) -> Result<CertInfo, CertParseError> {
+    cert_info_and(der, |_| ()).map(|(info, ())| info)
+}
+
+/// [`cert_info`], and whatever else `also` reads from the same parse (the sweep's CRL query
+/// needs the leaf's distribution points: one parse per endpoint, not two).
+pub fn cert_info_and<T>(
+    der: &[u8],
+    also: impl FnOnce(&X509Certificate<'_>) -> T,
+) -> Result<(CertInfo, T), CertParseError> {
     let (_, x) = parse_x509_certificate(der).map_err(|e| CertParseError(e.to_string()))?;
     let sans = san_names(&x);
     let subject_cn = first_cn(x.subject());
@@ -45,7 +54,7 @@ pub fn cert_info(der: &[u8]) -> Result<CertInfo, CertParseError> {
     let signature_algorithm = oid2sn(sig_oid, oid_registry())
         .map(str::to_string)
         .unwrap_or_else(|_| sig_oid.to_id_string());
-    Ok(CertInfo {
+    let info = CertInfo {
         serial: canonical_serial_from_bytes(x.raw_serial()),
         serial_dec: x.tbs_certificate.serial.to_string(),
         subject_cn,
@@ -64,7 +73,8 @@ pub fn cert_info(der: &[u8]) -> Result<CertInfo, CertParseError> {
         key_bits,
         signature_algorithm,
         must_staple: must_staple(&x),
-    })
+    };
+    Ok((info, also(&x)))
 }
 
 /// Whether the certificate's TLS Feature extension (RFC 7633) asks for status_request: its

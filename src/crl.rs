@@ -56,6 +56,15 @@ impl Query {
         trusted_key: impl FnOnce(&[u8]) -> Option<Vec<u8>>,
     ) -> Option<Query> {
         let (_, leaf) = X509Certificate::from_der(chain.first()?).ok()?;
+        Some(Query::of_leaf(&leaf, chain, trusted_key))
+    }
+
+    /// The query for `leaf`, already parsed, the first of `chain`.
+    pub fn of_leaf(
+        leaf: &X509Certificate<'_>,
+        chain: &[rustls::pki_types::CertificateDer<'_>],
+        trusted_key: impl FnOnce(&[u8]) -> Option<Vec<u8>>,
+    ) -> Query {
         let mut urls = Vec::new();
         for ext in leaf.extensions() {
             if let x509_parser::extensions::ParsedExtension::CRLDistributionPoints(points) =
@@ -77,24 +86,24 @@ impl Query {
         let issuer_name = leaf.issuer().as_raw().to_vec();
         if urls.is_empty() {
             // Nothing to fetch, so no key to find (most private CAs' leaves).
-            return Some(Query {
+            return Query {
                 urls,
                 serial: Vec::new(),
                 issuer_name,
                 issuer_key: None,
-            });
+            };
         }
         let served = chain.iter().skip(1).find_map(|c| {
             let (_, x) = X509Certificate::from_der(c).ok()?;
             (x.subject().as_raw() == issuer_name.as_slice()).then(|| x.public_key().raw.to_vec())
         });
         let issuer_key = served.or_else(|| trusted_key(&issuer_name));
-        Some(Query {
+        Query {
             urls,
             serial: integer_bytes(leaf.raw_serial()),
             issuer_name,
             issuer_key,
-        })
+        }
     }
 }
 

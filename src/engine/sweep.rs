@@ -740,11 +740,8 @@ impl Engine {
                 e.message.push_str(&format!(" ({attempts} attempts)"));
             }
         }
-        let mut queries = CrlQueries {
-            first: self.crl_query(&attempt.chain),
-            other: None,
-        };
-        let mut obs = self.observe(ep, starttls, scan_time, dns_ms, attempt, attempts);
+        let (mut obs, first) = self.observe(ep, starttls, scan_time, dns_ms, attempt, attempts);
+        let mut queries = CrlQueries { first, other: None };
         let Some(look) = &self.cfg.second_look else {
             return (obs, queries);
         };
@@ -767,15 +764,6 @@ impl Engine {
             }
         }
         (obs, queries)
-    }
-
-    /// The query for `chain`'s leaf's CRL, when `--crl` asks.
-    fn crl_query(
-        &self,
-        chain: &[rustls::pki_types::CertificateDer<'static>],
-    ) -> Option<crate::crl::Query> {
-        self.cfg.crl.as_ref()?;
-        crate::crl::Query::of(chain, |name| self.trust.trusted_key(name))
     }
 
     /// The second look [`SecondLook`] asked for: one handshake offering only `family`'s
@@ -802,11 +790,7 @@ impl Engine {
         )
         .await;
         let a = probed.unwrap_or_else(|_| self.past_deadline("what was left of "));
-        let (cert, findings, trust_detail) = self.judged(&a.chain, ep.sni.as_deref());
-        let query = match cert {
-            Some(_) => self.crl_query(&a.chain),
-            None => None,
-        };
+        let (cert, findings, trust_detail, query) = self.judged(&a.chain, ep.sni.as_deref());
         let other = Box::new(OtherKey {
             offered: family,
             cert,
@@ -833,23 +817,34 @@ impl Engine {
         }
     }
 
-    /// The facts of `chain`'s leaf and the trust judgement of `chain` for `sni`: no leaf
-    /// facts when there is no chain, or when the leaf cannot be parsed (then the detail
-    /// says why).
+    /// The facts of `chain`'s leaf and the trust judgement of `chain` for `sni`, and, when
+    /// `--crl` asks, the query for the leaf's list, read from the same parse: no leaf facts
+    /// when there is no chain, or when the leaf cannot be parsed (then the detail says why).
     fn judged(
         &self,
         chain: &[rustls::pki_types::CertificateDer<'static>],
         sni: Option<&str>,
-    ) -> (Option<crate::model::CertInfo>, Vec<Finding>, Option<String>) {
+    ) -> (
+        Option<crate::model::CertInfo>,
+        Vec<Finding>,
+        Option<String>,
+        Option<crate::crl::Query>,
+    ) {
         let Some(leaf) = chain.first() else {
-            return (None, Vec::new(), None);
+            return (None, Vec::new(), None, None);
         };
-        match crate::cert::cert_info(leaf) {
-            Ok(info) => {
+        let query = |x: &x509_parser::certificate::X509Certificate<'_>| {
+            self.cfg
+                .crl
+                .as_ref()
+                .map(|_| crate::crl::Query::of_leaf(x, chain, |name| self.trust.trusted_key(name)))
+        };
+        match crate::cert::cert_info_and(leaf, query) {
+            Ok((info, query)) => {
                 let report = self.trust.judge(chain, &info, sni, now_unix());
-                (Some(info), report.findings, report.detail)
+                (Some(info), report.findings, report.detail, query)
             }
-            Err(e) => (None, Vec::new(), Some(e.to_string())),
+            Err(e) => (None, Vec::new(), Some(e.to_string()), None),
         }
     }
 
@@ -986,7 +981,7 @@ impl Engine {
         dns_ms: Option<f64>,
         attempt: Attempt,
         attempts: u32,
-    ) -> Observation {
+    ) -> (Observation, Option<crate::crl::Query>) {
         let mut obs = Observation {
             scan_time,
             host: ep.host.clone(),
@@ -1014,8 +1009,10 @@ impl Engine {
             crl: None,
         };
         let chain = attempt.chain;
+        let mut query = None;
         if !chain.is_empty() {
-            (obs.cert, obs.findings, obs.trust_detail) = self.judged(&chain, obs.sni.as_deref());
+            (obs.cert, obs.findings, obs.trust_detail, query) =
+                self.judged(&chain, obs.sni.as_deref());
             if obs.cert.is_some() {
                 if attempt.uncommon {
                     obs.findings.push(Finding::UncommonTls);
@@ -1054,7 +1051,7 @@ impl Engine {
                 );
             }
         }
-        obs
+        (obs, query)
     }
 }
 

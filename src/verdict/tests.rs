@@ -319,6 +319,16 @@ fn rows_serving(i: &Identities, served: &[&Verdict], p: &Policy) -> Vec<Identity
     identity_rows(i, &serving, p)
 }
 
+/// What a name's endpoints say together, from their verdicts and whether each serves its
+/// expected certificate.
+fn rollout_of(nodes: &[(Verdict, bool)]) -> Rollout {
+    let mut rollout = Rollout::default();
+    for (v, serves) in nodes {
+        rollout.note(v, *serves);
+    }
+    rollout
+}
+
 /// An endpoint of `host` at `ip` that gave no certificate: `class`, `message`.
 fn failing(host: &str, ip: &str, class: ErrorClass, message: &str) -> Box<Observation> {
     let mut o = presenting(host, ip, "0", 0, 0);
@@ -2439,10 +2449,7 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
             nodes.push(judge_one(observe(ip, &s, nb, na), &i, &p));
             node_versions.push(at);
         }
-        let mut rollout = Rollout::default();
-        for (n, serves) in &nodes {
-            rollout.note(n, *serves);
-        }
+        let rollout = rollout_of(&nodes);
         let serial_of = |n: &Verdict| n.observation.cert.as_ref().map(|c| c.serial.clone());
         let current = nodes.iter().filter(|(_, s)| *s).count();
         for k in 0..nodes.len() {
@@ -3412,10 +3419,7 @@ fn a_pools_nodes_given_by_address_with_its_name_are_one_names_endpoints() {
         node("10.0.0.7", "2", 1_806_537_600),
         node("10.0.0.8", "1", 1_781_913_600),
     ];
-    let mut rollout = Rollout::default();
-    for (v, serves) in &nodes {
-        rollout.note(v, *serves);
-    }
+    let rollout = rollout_of(&nodes);
     let mut stale = nodes[1].0.clone();
     rollout.annotate(&mut stale);
     assert_eq!(stale.name_endpoints_current.as_deref(), Some("1/2"));
