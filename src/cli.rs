@@ -122,7 +122,7 @@ pub struct ScanArgs {
     #[arg(long)]
     pub both_key_types: bool,
     /// Fetch each leaf's revocation list (its http:// CRL distribution point, once per list
-    /// for the sweep; signature checked against the served issuer) and report revoked
+    /// for the sweep; signature checked with the issuer's key, served or trusted) and report revoked
     /// certificates (`crl_revoked`, status `revoked`) and the ones no list could vouch for
     /// (`crl_unavailable`). CRL hosts are resolved by the system's resolver.
     #[arg(long)]
