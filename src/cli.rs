@@ -124,7 +124,7 @@ pub struct ScanArgs {
     /// Fetch each leaf's revocation list (its http:// CRL distribution point, once per list
     /// for the sweep; signature checked with the issuer's key, served or trusted) and report revoked
     /// certificates (`crl_revoked`, status `revoked`) and the ones no list could vouch for
-    /// (`crl_unavailable`). CRL hosts are resolved by the system's resolver.
+    /// (`crl_unavailable`). CRL hosts are resolved as the endpoints' names are (`--resolver`).
     #[arg(long)]
     pub crl: bool,
     /// Time for one revocation list's download (connect, request and body).

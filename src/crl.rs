@@ -136,19 +136,24 @@ pub struct CrlCheck {
     timeout: Duration,
     /// The `--exclude` lists: a list's host on them is not connected to either.
     exclude: Option<Arc<crate::engine::exclude::Exclusions>>,
+    /// The sweep's resolver: a private CA's list host is often known only to the resolver
+    /// the sweep is told to use.
+    dns: Arc<crate::engine::resolve::Dns>,
     lists: Mutex<HashMap<String, Arc<OnceCell<Arc<Fetched>>>>>,
 }
 
 impl CrlCheck {
     /// A checker whose downloads (connect, request and body together) each get `timeout`,
-    /// connecting to nothing `exclude` holds.
+    /// connecting to nothing `exclude` holds and resolving names with `dns`.
     pub fn new(
         timeout: Duration,
         exclude: Option<Arc<crate::engine::exclude::Exclusions>>,
+        dns: Arc<crate::engine::resolve::Dns>,
     ) -> CrlCheck {
         CrlCheck {
             timeout,
             exclude,
+            dns,
             lists: Mutex::new(HashMap::new()),
         }
     }
@@ -238,8 +243,11 @@ impl CrlCheck {
             }
         };
         cell.get_or_init(|| async {
-            let got =
-                tokio::time::timeout(self.timeout, download(url, self.exclude.as_deref())).await;
+            let got = tokio::time::timeout(
+                self.timeout,
+                download(url, self.exclude.as_deref(), &self.dns),
+            )
+            .await;
             Arc::new(match got {
                 Ok(Ok(body)) => {
                     let url = url.to_string();
@@ -472,10 +480,11 @@ fn read(body: Vec<u8>, url: &str, key: Option<&[u8]>) -> Fetched {
 }
 
 /// GETs `url` (http:// only) and returns the body, at most [`MAX_BYTES`], from none of the
-/// names and addresses `exclude` holds.
+/// names and addresses `exclude` holds, its host resolved by `dns`.
 async fn download(
     url: &str,
     exclude: Option<&crate::engine::exclude::Exclusions>,
+    dns: &crate::engine::resolve::Dns,
 ) -> Result<Vec<u8>, String> {
     let parsed = url::Url::parse(url).map_err(|e| format!("not a URL ({e})"))?;
     let host = parsed.host_str().ok_or("no host in the URL")?.to_string();
@@ -487,9 +496,12 @@ async fn download(
     let literal = host.trim_start_matches('[').trim_end_matches(']');
     let addrs: Vec<std::net::SocketAddr> = match literal.parse::<std::net::IpAddr>() {
         Ok(ip) => vec![std::net::SocketAddr::new(ip, port)],
-        Err(_) => tokio::net::lookup_host((host.as_str(), port))
+        Err(_) => dns
+            .lookup(&host.to_ascii_lowercase())
             .await
-            .map_err(|e| format!("{host} does not resolve ({e})"))?
+            .map_err(|e| e.message)?
+            .into_iter()
+            .map(|ip| std::net::SocketAddr::new(ip, port))
             .collect(),
     };
     let allowed: Vec<std::net::SocketAddr> = addrs

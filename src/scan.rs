@@ -135,7 +135,9 @@ pub fn engine_looking(
         _ => Family::Both,
     };
     let server = args.resolver.as_deref().map(parse_resolver).transpose()?;
-    let dns = Dns::new(server, family).map_err(Error::Runtime)?;
+    // Shared with --crl's downloads: a list's host is resolved as the endpoints' names are
+    // (--resolver, the hosts file, the address family).
+    let dns = Arc::new(Dns::new(server, family).map_err(Error::Runtime)?);
     // Any endpoint may have a dialogue before TLS: a target list's column can ask for one
     // whatever --starttls says.
     let per_try = args.connect_timeout + args.starttls_timeout + args.handshake_timeout;
@@ -168,9 +170,13 @@ pub fn engine_looking(
             args.both_key_types
                 .then(|| Arc::new(crate::model::EveryKeyType) as Arc<dyn crate::model::SecondLook>)
         }),
-        crl: args
-            .crl
-            .then(|| Arc::new(crate::crl::CrlCheck::new(args.crl_timeout, exclude.clone()))),
+        crl: args.crl.then(|| {
+            Arc::new(crate::crl::CrlCheck::new(
+                args.crl_timeout,
+                exclude.clone(),
+                dns.clone(),
+            ))
+        }),
         exclude,
     };
     Ok((Engine::new(tls, Arc::new(trust), dns, cfg), note))

@@ -2063,7 +2063,17 @@ async fn crl_asks_for_the_second_looks_certificate_too() {
     let pki = Pki::new("CrlTwo").unwrap();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let listener = tokio::net::TcpListener::bind("127.0.0.2:0").await.unwrap();
-    let url = format!("http://{}/int.crl", listener.local_addr().unwrap());
+    // The list's host is a name only --resolver's server knows, as a private CA's often is.
+    let dns = support::dns_server(
+        "pki.test.",
+        &[("crl.pki.test.", "127.0.0.2".parse().unwrap())],
+        &[],
+    )
+    .await;
+    let url = format!(
+        "http://crl.pki.test:{}/int.crl",
+        listener.local_addr().unwrap().port()
+    );
     let ec = pki
         .issue(&LeafSpec::new(&["two.test"], 0x71, 10, 80).with_crl(&url))
         .unwrap();
@@ -2094,6 +2104,8 @@ async fn crl_asks_for_the_second_looks_certificate_too() {
             "--no-public-roots",
             "--crl",
             "--both-key-types",
+            "--resolver",
+            &dns.addr.to_string(),
         ],
     )
     .await;

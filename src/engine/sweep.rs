@@ -261,7 +261,7 @@ pub struct Engine {
     /// Stapled OCSP responses, their checked signatures remembered across endpoints.
     staples: crate::ocsp::StapleJudge,
     chain_entries: crate::cert::ChainEntries,
-    dns: Dns,
+    dns: Arc<Dns>,
     cfg: SweepConfig,
     connections: Arc<Semaphore>,
     lookups: Arc<Semaphore>,
@@ -281,7 +281,12 @@ impl Engine {
     }
 
     /// Builds an engine; call inside a tokio runtime.
-    pub fn new(tls: TlsClient, trust: Arc<TrustJudge>, dns: Dns, cfg: SweepConfig) -> Arc<Self> {
+    pub fn new(
+        tls: TlsClient,
+        trust: Arc<TrustJudge>,
+        dns: Arc<Dns>,
+        cfg: SweepConfig,
+    ) -> Arc<Self> {
         let concurrency = cfg.concurrency.max(1);
         let rate = cfg.rate.filter(|r| *r > 0.0).map(|r| {
             let mut iv = tokio::time::interval(Duration::from_secs_f64(1.0 / r));
