@@ -2976,10 +2976,13 @@ async fn an_endpoint_named_by_two_targets_is_scanned_once() {
     let (port, servers) = dropping_listeners(&[2, 4, 5]).await;
     let dns = support::dns_server("test.", &[("a.test.", ip("127.0.0.2"))], &[]).await;
     // a.test resolves to the address it is also pinned to (one endpoint); 127.0.0.4 is
-    // written two ways (one target); a block's addresses are not remembered (a /8 would
-    // hold 16 million), so 127.0.0.4 is scanned once more for it.
+    // written two ways (one target), and is in the blocks after it; the /30 overlaps the
+    // /31 before it, 127.0.0.6 alone is in it, and so is the /31 after. A block asked for a
+    // name (SNI) is other endpoints.
     let targets = format!(
-        "a.test:{port}\na.test@127.0.0.2:{port}\n127.0.0.4:{port}\n[127.0.0.4]:{port}\n127.0.0.4/31:{port}\n"
+        "a.test:{port}\na.test@127.0.0.2:{port}\n127.0.0.4:{port}\n[127.0.0.4]:{port}\n\
+         127.0.0.4/31:{port}\n127.0.0.4/30:{port}\n127.0.0.6:{port}\n127.0.0.6/31:{port}\n\
+         x.test@127.0.0.4/31:{port}\n"
     );
     let resolver = dns.addr.to_string();
     let port = port.to_string();
@@ -2987,21 +2990,24 @@ async fn an_endpoint_named_by_two_targets_is_scanned_once() {
     let (obs, counters) = sweep_counted(targets, &args).await;
     let mut rows: Vec<String> = obs
         .iter()
-        .map(|o| format!("{}@{:?}", o.host, o.ip))
+        .map(|o| format!("{}@{:?} {:?}", o.host, o.ip, o.sni))
         .collect();
     rows.sort();
-    // Before: five rows, a.test twice.
+    // Before: a.test twice, 127.0.0.4 three times, 127.0.0.5 twice, 127.0.0.6 three times.
     assert_eq!(
         rows,
         [
-            "127.0.0.4@Some(127.0.0.4)",
-            "127.0.0.4@Some(127.0.0.4)",
-            "127.0.0.5@Some(127.0.0.5)",
-            "a.test@Some(127.0.0.2)"
+            "127.0.0.4@Some(127.0.0.4) None",
+            "127.0.0.4@Some(127.0.0.4) Some(\"x.test\")",
+            "127.0.0.5@Some(127.0.0.5) None",
+            "127.0.0.5@Some(127.0.0.5) Some(\"x.test\")",
+            "127.0.0.6@Some(127.0.0.6) None",
+            "127.0.0.7@Some(127.0.0.7) None",
+            "a.test@Some(127.0.0.2) Some(\"a.test\")"
         ]
     );
     use std::sync::atomic::Ordering::Relaxed;
-    assert_eq!(counters.duplicate_endpoints.load(Relaxed), 1);
+    assert_eq!(counters.duplicate_endpoints.load(Relaxed), 7);
     assert_eq!(counters.duplicates.load(Relaxed), 1, "127.0.0.4 twice");
     for s in servers {
         s.abort();

@@ -33,15 +33,20 @@ impl Default for Seen {
     }
 }
 
+/// The bucket of `hash` and its entry there.
+fn place(hash: u64) -> (usize, Entry) {
+    let [_, _, a, b, c, d, e, f] = (hash >> (64 - BUCKET_BITS - 48)).to_be_bytes();
+    ((hash >> (64 - BUCKET_BITS)) as usize, [a, b, c, d, e, f])
+}
+
 impl Seen {
     /// Adds `hash` (its top 60 bits); false when it was there already.
     pub fn insert(&mut self, hash: u64) -> bool {
+        let (at, entry) = place(hash);
         // The shift leaves BUCKET_BITS bits, so the index is always in range.
-        let Some(bucket) = self.buckets.get_mut((hash >> (64 - BUCKET_BITS)) as usize) else {
+        let Some(bucket) = self.buckets.get_mut(at) else {
             return true;
         };
-        let [_, _, a, b, c, d, e, f] = (hash >> (64 - BUCKET_BITS - 48)).to_be_bytes();
-        let entry: Entry = [a, b, c, d, e, f];
         match bucket.binary_search(&entry) {
             Ok(_) => false,
             Err(at) => {
@@ -53,6 +58,14 @@ impl Seen {
                 true
             }
         }
+    }
+
+    /// Whether `hash` (its top 60 bits) was added.
+    pub fn contains(&self, hash: u64) -> bool {
+        let (at, entry) = place(hash);
+        self.buckets
+            .get(at)
+            .is_some_and(|b| b.binary_search(&entry).is_ok())
     }
 
     /// Distinct hashes held.
@@ -69,6 +82,60 @@ impl Seen {
     pub fn capacity(&self) -> usize {
         self.buckets.iter().map(Vec::capacity).sum()
     }
+}
+
+/// The CIDR blocks of one sweep, so that an address named alone and inside a block, or by
+/// two overlapping blocks, is scanned once.
+///
+/// Their addresses are not kept (a /8 is 16 million of them); since two CIDR blocks are
+/// either nested or disjoint, an address is inside an earlier block exactly when one of its
+/// own supernets, at a prefix length some block has, was registered earlier. So a lookup
+/// costs one hash probe per distinct prefix length, and the registry one entry per block.
+#[derive(Debug, Default)]
+pub struct Blocks {
+    /// Hash of (network, what its endpoints share) → the first block with it.
+    first: std::collections::HashMap<u64, u32>,
+    /// The prefix lengths registered, per family (IPv4, IPv6).
+    lengths: [Vec<u8>; 2],
+    count: u32,
+}
+
+impl Blocks {
+    /// Registers `net`, whose endpoints share `rest` (a hash of port, SNI and dialogue), and
+    /// returns its number in this sweep.
+    pub fn add(&mut self, net: &ipnet::IpNet, rest: u64) -> u32 {
+        let k = self.count;
+        self.count = self.count.saturating_add(1);
+        let lengths = &mut self.lengths[usize::from(matches!(net, ipnet::IpNet::V6(_)))];
+        if !lengths.contains(&net.prefix_len()) {
+            lengths.push(net.prefix_len());
+        }
+        self.first.entry(key(&net.trunc(), rest)).or_insert(k);
+        k
+    }
+
+    /// Whether `ip` with `rest` falls in a block registered before block number `before`.
+    pub fn covers(&self, ip: std::net::IpAddr, rest: u64, before: u32) -> bool {
+        self.lengths[usize::from(ip.is_ipv6())].iter().any(|&len| {
+            ipnet::IpNet::new(ip, len).is_ok_and(|n| {
+                self.first
+                    .get(&key(&n.trunc(), rest))
+                    .is_some_and(|&k| k < before)
+            })
+        })
+    }
+
+    /// True when no block was registered.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+}
+
+fn key(net: &ipnet::IpNet, rest: u64) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (net, rest).hash(&mut h);
+    h.finish()
 }
 
 #[cfg(test)]
@@ -103,6 +170,44 @@ mod tests {
         assert!(!s.insert(0x0F));
         assert!(s.insert(0x10));
         assert_eq!(s.len(), 50_003);
+    }
+
+    #[test]
+    fn blocks_cover_what_an_earlier_block_holds() {
+        let net = |s: &str| s.parse::<ipnet::IpNet>().unwrap();
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let mut b = Blocks::default();
+        assert!(b.is_empty() && !b.covers(ip("10.0.0.1"), 1, u32::MAX));
+        let wide = b.add(&net("10.0.0.0/24"), 1);
+        // Host bits in the block's address do not make it another block.
+        let same = b.add(&net("10.0.0.99/24"), 1);
+        let inner = b.add(&net("10.0.0.8/30"), 1);
+        let other_port = b.add(&net("10.0.1.0/30"), 2);
+        let v6 = b.add(&net("2001:db8::/126"), 1);
+        assert_eq!((wide, same, inner, other_port, v6), (0, 1, 2, 3, 4));
+        // A block's own addresses are not covered by itself, only by what came before.
+        assert!(!b.covers(ip("10.0.0.7"), 1, wide));
+        assert!(b.covers(ip("10.0.0.7"), 1, same));
+        assert!(b.covers(ip("10.0.0.9"), 1, inner));
+        // Outside, or with other shared settings, or another family: not covered.
+        assert!(!b.covers(ip("10.0.1.1"), 1, u32::MAX));
+        assert!(!b.covers(ip("10.0.0.9"), 2, u32::MAX));
+        assert!(!b.covers(ip("10.0.1.1"), 2, other_port));
+        assert!(b.covers(ip("10.0.1.1"), 2, u32::MAX));
+        assert!(b.covers(ip("2001:db8::3"), 1, u32::MAX));
+        assert!(!b.covers(ip("2001:db8::4"), 1, u32::MAX));
+        assert!(!b.covers(ip("::ffff:10.0.0.1"), 1, u32::MAX));
+    }
+
+    #[test]
+    fn contains_says_what_insert_added() {
+        let mut s = Seen::default();
+        for h in spread(1_000).step_by(2) {
+            s.insert(h);
+        }
+        for (i, h) in spread(1_000).enumerate() {
+            assert_eq!(s.contains(h), i % 2 == 0, "{i}");
+        }
     }
 
     #[test]

@@ -205,9 +205,10 @@ struct Endpoint {
     /// `--starttls auto` found no protocol for the port: a greeting sent instead of TLS
     /// may name one.
     detect: bool,
-    /// An address of a CIDR target: not remembered by the endpoint filter, whose memory
-    /// would then grow with the block (a /8 is 16 million addresses, 100 MB of it).
-    in_block: bool,
+    /// For an address of a CIDR target, the block's number in the sweep's
+    /// [`super::seen::Blocks`]: its addresses are not remembered by the endpoint filter, whose
+    /// memory would then grow with the block (a /8 is 16 million addresses, 100 MB of it).
+    block: Option<u32>,
 }
 
 /// What one sweep (one [`Engine::start`]) keeps beside the engine: an engine may run
@@ -218,6 +219,9 @@ struct SweepRun {
     /// and the name resolving to that address, `::1` and `[::1]:443`) give one row. 6 bytes
     /// an endpoint (see [`super::seen::Seen`]); the addresses of CIDR targets are not kept.
     endpoints: std::sync::Mutex<super::seen::Seen>,
+    /// The CIDR targets begun, so that an address also named alone or by an earlier
+    /// overlapping block gives one row.
+    blocks: std::sync::Mutex<super::seen::Blocks>,
 }
 
 impl SweepRun {
@@ -235,14 +239,44 @@ impl SweepRun {
         )
             .hash(&mut h);
         let hash = h.finish();
-        // A poisoned lock only means another task panicked while inserting; the set is
-        // still a set.
+        // A poisoned lock only means another task panicked while inserting; the sets are
+        // still sets.
+        let blocks = self
+            .blocks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut seen = self
             .endpoints
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        seen.insert(hash)
+        match ep.block {
+            Some(k) => !seen.contains(hash) && !blocks.covers(ep.ip, shared(ep), k),
+            None => {
+                seen.insert(hash)
+                    // Only a bare address can be one of a block's endpoints (their host is
+                    // the address, and they have no label).
+                    && (blocks.is_empty()
+                        || ep.label.is_some()
+                        || ep.host.parse::<IpAddr>() != Ok(ep.ip)
+                        || !blocks.covers(ep.ip, shared(ep), u32::MAX))
+            }
+        }
     }
+
+    /// Registers a CIDR target about to be expanded; its number for its endpoints.
+    fn block(&self, net: &ipnet::IpNet, ep: &Endpoint) -> u32 {
+        self.blocks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .add(net, shared(ep))
+    }
+}
+
+/// What the endpoints of one CIDR target have in common besides the block.
+fn shared(ep: &Endpoint) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (ep.port, &ep.sni, ep.starttls, ep.detect).hash(&mut h);
+    h.finish()
 }
 
 /// Marks a target done when the last of its endpoint tasks drops its handle.
@@ -365,6 +399,7 @@ impl Engine {
         let run = Arc::new(SweepRun {
             counters: self.counters.clone(),
             endpoints: Default::default(),
+            blocks: Default::default(),
         });
         tokio::spawn(async move {
             let mut seen = super::seen::Seen::default();
@@ -428,26 +463,28 @@ impl Engine {
                     label,
                     starttls,
                     detect,
-                    in_block: false,
+                    block: None,
                 };
                 self.launch(ep, None, done, tx.clone(), cancel).await;
             }
             Target::Cidr { net, port, sni } => {
                 let (starttls, detect) = self.starttls(None, port);
+                let like = |ip: IpAddr, block| Endpoint {
+                    host: ip.to_string(),
+                    ip,
+                    port,
+                    sni: sni.clone(),
+                    label: None,
+                    starttls,
+                    detect,
+                    block,
+                };
+                let k = done.0.block(&net, &like(net.network(), None));
                 for ip in net_addrs(&net) {
                     if cancel.is_cancelled() {
                         break;
                     }
-                    let ep = Endpoint {
-                        host: ip.to_string(),
-                        ip,
-                        port,
-                        sni: sni.clone(),
-                        label: None,
-                        starttls,
-                        detect,
-                        in_block: true,
-                    };
+                    let ep = like(ip, Some(k));
                     self.launch(ep, None, done.clone(), tx.clone(), cancel)
                         .await;
                 }
@@ -469,7 +506,7 @@ impl Engine {
                     label,
                     starttls,
                     detect,
-                    in_block: false,
+                    block: None,
                 };
                 self.launch(ep, None, done, tx.clone(), cancel).await;
             }
@@ -544,7 +581,7 @@ impl Engine {
                                     label: label.clone(),
                                     starttls,
                                     detect,
-                                    in_block: false,
+                                    block: None,
                                 };
                                 me.launch(ep, dns_ms, done.clone(), tx.clone(), &cancel)
                                     .await;
@@ -619,7 +656,7 @@ impl Engine {
                 .fetch_add(1, Ordering::Relaxed);
             return;
         }
-        if !ep.in_block && !done.0.first_time(&ep) {
+        if !done.0.first_time(&ep) {
             self.counters
                 .duplicate_endpoints
                 .fetch_add(1, Ordering::Relaxed);
@@ -1128,7 +1165,7 @@ mod tests {
             label: Some("edge".into()),
             starttls: None,
             detect: false,
-            in_block: false,
+            block: None,
         }
     }
 
