@@ -131,6 +131,32 @@ pub fn normalize_host(raw: &str) -> Result<String, String> {
             shown(raw)
         ));
     }
+    // The IDNA mapping passes control characters and most ASCII punctuation through; no
+    // resolver or SNI takes them, and a list cut from a binary file or a terminal holds them.
+    // Underscores stay: internal names (and SRV-style labels) use them, and DNS answers them.
+    if let Some(bad) = ascii
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+    {
+        return Err(format!(
+            "host name \"{}\" contains {}, which no host name holds",
+            shown(&raw.escape_debug().to_string()),
+            if bad.is_ascii_graphic() {
+                format!("\"{bad}\"")
+            } else {
+                format!("the control character U+{:04X}", u32::from(bad))
+            }
+        ));
+    }
+    if ascii
+        .split('.')
+        .any(|l| l.starts_with('-') || l.ends_with('-'))
+    {
+        return Err(format!(
+            "host name \"{}\" has a label starting or ending with \"-\"",
+            shown(raw)
+        ));
+    }
     Ok(ascii)
 }
 
@@ -835,6 +861,47 @@ mod tests {
                 .contains("needs a header line naming a `host` column"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn names_no_resolver_takes_are_bad_lines() {
+        // Bytes cut from a binary file or a terminal, punctuation, a hyphen at a label's
+        // edge: each was a dns_error row (the control characters written into the reports).
+        let out = read(
+            "\u{0}\u{1}bin.example\nfoo\u{7f}.example\nshop!.example\n-lead.example\nend-.example\n\
+             _acme-challenge.example\nok_under.example\nbücher.example\n",
+        );
+        let why = |i: usize| out[i].as_ref().unwrap_err().reason.clone();
+        assert!(
+            why(0).contains("the control character U+0000"),
+            "{}",
+            why(0)
+        );
+        assert!(why(0).contains("\\0\\u{1}bin.example"), "{}", why(0));
+        assert!(why(1).contains("U+007F"), "{}", why(1));
+        assert!(why(2).contains("contains \"!\""), "{}", why(2));
+        assert!(
+            why(3).contains("starting or ending with \"-\""),
+            "{}",
+            why(3)
+        );
+        assert!(
+            why(4).contains("starting or ending with \"-\""),
+            "{}",
+            why(4)
+        );
+        assert_eq!(out[2].as_ref().unwrap_err().line, 3);
+        for (i, name) in [
+            (5, "_acme-challenge.example"),
+            (6, "ok_under.example"),
+            (7, "xn--bcher-kva.example"),
+        ] {
+            assert!(
+                matches!(&out[i], Ok(Target::Name { name: n, .. }) if n == name),
+                "{:?}",
+                out[i]
+            );
+        }
     }
 
     #[test]
