@@ -7,6 +7,10 @@
 //! through to the csv reader, where each line's first byte is; [`Lines::of`] turns a
 //! record's byte position into the line that byte starts. [`delimiter`] tells a comma file
 //! from a spreadsheet's semicolon or tab export.
+//!
+//! The csv crate also takes a quote that is never closed as running to the end of the file:
+//! every row after it becomes part of one cell, without an error. [`Tracked`] follows the
+//! quoting as the csv reader does, so that [`Lines::swallowed`] can say where.
 
 use std::collections::VecDeque;
 use std::io::{self, Read};
@@ -21,8 +25,66 @@ pub fn key(s: &str) -> String {
         .to_ascii_lowercase()
 }
 
-/// Where lines start, read ahead of the records asked for: (byte, line) pairs.
-type Starts = Arc<Mutex<VecDeque<(u64, u64)>>>;
+/// What the tracking reader learnt, shared with [`Lines`].
+#[derive(Default)]
+struct Seen {
+    /// Where lines start, read ahead of the records asked for: (byte, line) pairs.
+    starts: VecDeque<(u64, u64)>,
+    /// At the end of the input, a quote still open.
+    unclosed: Option<Unclosed>,
+}
+
+/// A quote the csv reader never saw closed: it took everything after it, to the end of the
+/// input, as one cell of the record.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Unclosed {
+    /// The byte that ended the record before the one holding it, if any: that record's
+    /// csv position is after it, every earlier record's at or before it.
+    after: Option<u64>,
+    /// The line of the quote.
+    pub opened: u64,
+    /// The last line of the input.
+    pub end: u64,
+}
+
+impl Unclosed {
+    /// The error to report at line [`Unclosed::opened`], in place of the record.
+    pub fn reason(&self) -> String {
+        let rest = if self.end == self.opened + 1 {
+            format!(
+                "line {} was read as part of one cell, so its row was not read",
+                self.end
+            )
+        } else if self.end > self.opened {
+            format!(
+                "lines {}-{} were read as part of one cell, so their rows were not read",
+                self.opened + 1,
+                self.end
+            )
+        } else {
+            "the rest of the line was read as one cell".to_string()
+        };
+        format!(
+            "a quote (\") opened on this line is never closed: {rest}; close it (a quote inside a quoted cell is written twice, \"\")"
+        )
+    }
+}
+
+type Starts = Arc<Mutex<Seen>>;
+
+/// Where the csv reader is in its quoting, as csv-core's default dialect (`"` quotes a
+/// cell that starts with it, `""` inside is one quote, CR, LF and CRLF end a record, empty
+/// lines are skipped) has it.
+#[derive(Clone, Copy, PartialEq)]
+enum Quoting {
+    StartRecord,
+    StartField,
+    InField,
+    InQuotes,
+    /// A quote inside quotes: the end of the cell, or the first of a doubled one.
+    QuoteInQuotes,
+    Comment,
+}
 
 /// A reader that notes where its lines start; give it to the csv reader.
 pub struct Tracked<R> {
@@ -31,6 +93,12 @@ pub struct Tracked<R> {
     line: u64,
     fresh: bool,
     comment: Option<u8>,
+    delimiter: u8,
+    quoting: Quoting,
+    /// The byte that ended the last record.
+    boundary: Option<u64>,
+    /// The line of the quote that opened the cell being read, while in quotes.
+    opened: u64,
     starts: Starts,
 }
 
@@ -40,9 +108,15 @@ pub struct Lines {
     last: u64,
 }
 
-/// Tracks `inner`, whose first byte is on line `first_line`; lines that begin with
-/// `comment` (which csv skips) are never a record's line.
-pub fn tracked<R: Read>(inner: R, first_line: u64, comment: Option<u8>) -> (Tracked<R>, Lines) {
+/// Tracks `inner`, whose first byte is on line `first_line` and whose cells are separated
+/// by `delimiter`; lines that begin with `comment` (which csv skips) are never a record's
+/// line.
+pub fn tracked<R: Read>(
+    inner: R,
+    first_line: u64,
+    comment: Option<u8>,
+    delimiter: u8,
+) -> (Tracked<R>, Lines) {
     let starts: Starts = Arc::default();
     let lines = Lines {
         starts: Arc::clone(&starts),
@@ -54,22 +128,67 @@ pub fn tracked<R: Read>(inner: R, first_line: u64, comment: Option<u8>) -> (Trac
         line: first_line,
         fresh: true,
         comment,
+        delimiter,
+        quoting: Quoting::StartRecord,
+        boundary: None,
+        opened: first_line,
         starts,
     };
     (reader, lines)
 }
 
+impl<R> Tracked<R> {
+    /// Follows the csv reader's quoting over one byte, the input's `at`th, on line `line`.
+    fn quote_step(&mut self, b: u8, at: u64, line: u64) {
+        use Quoting::*;
+        let end = b == b'\n' || b == b'\r';
+        if end && matches!(self.quoting, StartField | InField | QuoteInQuotes) {
+            self.boundary = Some(at);
+        }
+        self.quoting = match self.quoting {
+            StartRecord if end => StartRecord,
+            StartRecord if Some(b) == self.comment => Comment,
+            Comment if b == b'\n' => StartRecord,
+            Comment => Comment,
+            StartRecord | StartField if b == b'"' => {
+                self.opened = line;
+                InQuotes
+            }
+            InQuotes if b == b'"' => QuoteInQuotes,
+            InQuotes => InQuotes,
+            QuoteInQuotes if b == b'"' => InQuotes,
+            StartRecord | StartField | InField | QuoteInQuotes if b == self.delimiter => StartField,
+            StartRecord | StartField | InField | QuoteInQuotes if end => StartRecord,
+            StartRecord | StartField | InField | QuoteInQuotes => InField,
+        };
+    }
+}
+
 impl<R: Read> Read for Tracked<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        let mut starts = self.starts.lock().unwrap_or_else(PoisonError::into_inner);
+        let shared = Arc::clone(&self.starts);
+        let mut seen = shared.lock().unwrap_or_else(PoisonError::into_inner);
+        if n == 0 && !buf.is_empty() && self.quoting == Quoting::InQuotes {
+            seen.unclosed = Some(Unclosed {
+                after: self.boundary,
+                opened: self.opened,
+                // After a final line break, the line it ends.
+                end: if self.fresh && self.line > self.opened {
+                    self.line - 1
+                } else {
+                    self.line
+                },
+            });
+        }
         for (i, &b) in buf[..n].iter().enumerate() {
+            self.quote_step(b, self.read + i as u64, self.line);
             if b == b'\n' {
                 self.line += 1;
                 self.fresh = true;
             } else if b != b'\r' && self.fresh {
                 if Some(b) != self.comment {
-                    starts.push_back((self.read + i as u64, self.line));
+                    seen.starts.push_back((self.read + i as u64, self.line));
                 }
                 self.fresh = false;
             }
@@ -86,15 +205,28 @@ impl Lines {
         let Some(byte) = pos.map(csv::Position::byte) else {
             return self.last;
         };
-        let mut starts = self.starts.lock().unwrap_or_else(PoisonError::into_inner);
-        while let Some(&(at, line)) = starts.front() {
+        let mut seen = self.starts.lock().unwrap_or_else(PoisonError::into_inner);
+        while let Some(&(at, line)) = seen.starts.front() {
             if at >= byte {
                 return line;
             }
             self.last = line;
-            starts.pop_front();
+            seen.starts.pop_front();
         }
         self.last
+    }
+
+    /// Whether the record at csv position `pos` (the header: none) is the one an unclosed
+    /// quote ran to the end of the input: it is none of the rows written, and the error
+    /// says where the quote is. Known when the csv reader returns that record (it read to
+    /// the end to finish it).
+    pub fn swallowed(&self, pos: Option<&csv::Position>) -> Option<Unclosed> {
+        let byte = pos.map_or(0, csv::Position::byte);
+        self.starts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .unclosed
+            .filter(|u| u.after.is_none_or(|after| byte > after))
     }
 }
 
@@ -128,7 +260,7 @@ mod tests {
     use super::*;
 
     fn lines_of(text: &str, comment: Option<u8>) -> (Vec<(String, u64)>, Vec<u64>) {
-        let (input, mut lines) = tracked(text.as_bytes(), 1, comment);
+        let (input, mut lines) = tracked(text.as_bytes(), 1, comment, b',');
         let mut rdr = csv::ReaderBuilder::new()
             .flexible(true)
             .comment(comment)
@@ -178,7 +310,7 @@ mod tests {
     fn a_bad_row_is_named_by_its_own_line() {
         // csv (flexible) rejects invalid UTF-8 in a StringRecord at the row's position.
         let text = b"h,x\r\na,1\r\n\r\nb,\xff\r\nc,3\r\n";
-        let (input, mut lines) = tracked(&text[..], 1, None);
+        let (input, mut lines) = tracked(&text[..], 1, None, b',');
         let mut rdr = csv::ReaderBuilder::new().from_reader(input);
         let mut rec = csv::StringRecord::new();
         let mut seen = Vec::new();
@@ -190,5 +322,114 @@ mod tests {
             }
         }
         assert_eq!(seen, [("ok", 2), ("bad", 4), ("ok", 5)]);
+    }
+
+    /// Reads `text` as the csv reader does: the lines of the records it returns, and for
+    /// each whether an unclosed quote swallowed the rest into it.
+    fn unclosed(text: &str, delimiter: u8, comment: Option<u8>) -> Vec<(u64, Option<(u64, u64)>)> {
+        let (input, mut lines) = tracked(text.as_bytes(), 1, comment, delimiter);
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .comment(comment)
+            .delimiter(delimiter)
+            .from_reader(input);
+        let mut rec = csv::ByteRecord::new();
+        let mut out = Vec::new();
+        while rdr.read_byte_record(&mut rec).unwrap_or(false) {
+            let line = lines.of(rec.position());
+            out.push((
+                line,
+                lines.swallowed(rec.position()).map(|u| (u.opened, u.end)),
+            ));
+        }
+        out
+    }
+
+    #[test]
+    fn a_quote_never_closed_is_found_where_it_opened() {
+        assert_eq!(
+            unclosed("h,x\na,\"b\nc,d\ne,f\n", b',', None),
+            [(1, None), (2, Some((2, 4)))]
+        );
+        assert_eq!(
+            unclosed("h;x\r\n\r\na;\"b;c\r\n", b';', None),
+            [(1, None), (3, Some((3, 3)))]
+        );
+        // A record whose first cell spans lines, closed, then a quote left open.
+        assert_eq!(
+            unclosed("h,x\n\"a\nb\",\"c\nd\n", b',', None),
+            [(1, None), (2, Some((3, 4)))]
+        );
+        let u = Unclosed {
+            after: None,
+            opened: 2,
+            end: 4,
+        };
+        assert_eq!(
+            u.reason(),
+            "a quote (\") opened on this line is never closed: lines 3-4 were read as part of one cell, so their rows were not read; close it (a quote inside a quoted cell is written twice, \"\")"
+        );
+        // Closed, doubled inside, spanning lines, in a comment, not at a cell's start, or a
+        // quote mark in another dialect's delimiter: nothing open.
+        for (text, delimiter) in [
+            ("h,x\na,\"b\"\nc,d\n", b','),
+            ("h,x\na,\"say \"\"hi\"\"\"\nc,d\n", b','),
+            ("h,x\na,\"two\nlines\"\nc,d", b','),
+            ("h,x\n# it\"s\na,b\n", b','),
+            ("h,x\na,5\" rack\nc,d\n", b','),
+            ("h,x\na, \"b\nc,d\n", b','),
+            ("h\tx\na\t\"b\"\"\"\t\nc\td\n", b'\t'),
+        ] {
+            let read = unclosed(text, delimiter, Some(b'#'));
+            assert!(read.iter().all(|(_, u)| u.is_none()), "{text:?}: {read:?}");
+            assert!(read.len() >= 2, "{text:?}: {read:?}");
+        }
+    }
+
+    #[test]
+    fn generated_texts_agree_with_the_csv_reader_on_an_unclosed_quote() {
+        // The csv reader's own word: with a line "SENTINEL" appended, the last record is
+        // that line alone unless a quote was still open (then it is inside the cell).
+        let mut rng = crate::testrng::XorShift::new(0x9E37_79B9_7F4A_7C15);
+        let alphabet = [b'a', b',', b';', b'"', b'"', b'\n', b'\r', b'#', b' '];
+        for round in 0..5_000 {
+            let len = rng.below(24) as usize;
+            let text: Vec<u8> = (0..len)
+                .map(|_| alphabet[rng.below(alphabet.len() as u64) as usize])
+                .collect();
+            let text = String::from_utf8(text).unwrap_or_default();
+            let comment = (rng.below(2) == 0).then_some(b'#');
+            let delimiter = [b',', b';'][rng.below(2) as usize];
+            let mut with = text.clone();
+            with.push_str("\nSENTINEL\n");
+            let mut rdr = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .comment(comment)
+                .delimiter(delimiter)
+                .from_reader(with.as_bytes());
+            let mut last = Vec::new();
+            for rec in rdr.byte_records().flatten() {
+                last = rec.iter().map(<[u8]>::to_vec).collect();
+            }
+            let open = last != [b"SENTINEL".to_vec()];
+            let read = unclosed(&text, delimiter, comment);
+            let flagged: Vec<usize> = read
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, u))| u.is_some())
+                .map(|(i, _)| i)
+                .collect();
+            let want: Vec<usize> = if open {
+                vec![read.len().saturating_sub(1)]
+            } else {
+                vec![]
+            };
+            assert_eq!(
+                flagged, want,
+                "round {round}: {text:?} {comment:?} {read:?}"
+            );
+        }
     }
 }

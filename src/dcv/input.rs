@@ -123,7 +123,7 @@ pub fn read_domains(file: &str, bytes: &[u8], default: &[Method], out: &mut Requ
 }
 
 fn read_csv(file: &str, text: &str, delimiter: u8, default: &[Method], out: &mut Requests) {
-    let (input, mut lines) = crate::csvlines::tracked(text.as_bytes(), 1, Some(b'#'));
+    let (input, mut lines) = crate::csvlines::tracked(text.as_bytes(), 1, Some(b'#'), delimiter);
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
         .comment(Some(b'#'))
@@ -138,6 +138,10 @@ fn read_csv(file: &str, text: &str, delimiter: u8, default: &[Method], out: &mut
             return;
         }
     };
+    if let Some(u) = lines.swallowed(None) {
+        out.errors.push(err(file, u.opened, None, u.reason()));
+        return;
+    }
     let Some(domain_col) = column(&headers, &DOMAIN_COLUMNS) else {
         out.errors
             .push(err(file, 1, Some("domain"), "no domain column".into()));
@@ -176,6 +180,10 @@ fn read_csv(file: &str, text: &str, delimiter: u8, default: &[Method], out: &mut
             }
         };
         let line = lines.of(rec.position());
+        if let Some(u) = lines.swallowed(rec.position()) {
+            out.errors.push(err(file, u.opened, None, u.reason()));
+            continue;
+        }
         let get = |c: Option<usize>| {
             c.and_then(|i| rec.get(i))
                 .map(str::trim)
@@ -287,6 +295,24 @@ mod tests {
         assert_eq!(out.requests[1].method, Method::Dns01);
         assert_eq!(out.errors.len(), 1);
         assert_eq!(out.errors[0].to_string(), "d.csv:4: field Method: unknown DCV method \"email\" (this pre-check covers http-01, dns-01, tls-alpn-01 and all)");
+
+        // A quote never closed: the rows after it are one cell of its row.
+        let mut out = Requests::default();
+        read_domains(
+            "q.csv",
+            b"Domain,Method\nwww.example.com,http-01\n\"api.example.com,dns-01\nx.example.com,http-01\n",
+            &[Method::Http01],
+            &mut out,
+        );
+        let doms: Vec<&str> = out.requests.iter().map(|r| r.domain.as_str()).collect();
+        assert_eq!(doms, ["www.example.com"]);
+        assert_eq!(out.errors.len(), 1);
+        assert_eq!(out.errors[0].line, 3);
+        assert!(
+            out.errors[0].reason.contains("never closed"),
+            "{}",
+            out.errors[0]
+        );
 
         // Excel's Unicode Text: UTF-16 with tabs.
         let mut out = Requests::default();

@@ -525,7 +525,7 @@ impl TargetReader {
                         }
                     };
                     let rest = std::mem::replace(&mut self.lines, Box::new(io::empty()));
-                    let (rest, lines) = tracked(rest, self.line_no + 1, Some(b'#'));
+                    let (rest, lines) = tracked(rest, self.line_no + 1, Some(b'#'), cols.delimiter);
                     let rdr = csv::ReaderBuilder::new()
                         .has_headers(false)
                         .flexible(true)
@@ -560,6 +560,10 @@ impl TargetReader {
             let line = lines.of(rec.position());
             if rec.iter().all(|f| f.trim().is_empty()) {
                 continue;
+            }
+            // The last record, holding every row after the quote in one cell: none of them.
+            if let Some(u) = lines.swallowed(rec.position()) {
+                return Some(Err(self.err(u.opened, None, u.reason())));
             }
             let cols = cols.clone();
             return Some(self.csv_target(&cols, &rec, line).map(|(first, mut more)| {
@@ -859,6 +863,20 @@ mod tests {
         assert!(
             e.reason
                 .contains("needs a header line naming a `host` column"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_csv_quote_never_closed_is_one_bad_line_where_it_opened() {
+        let out = read("host,port\na.example,443\n\"b.example,443\nc.example,443\n");
+        assert_eq!(out.len(), 2, "{out:?}");
+        assert!(matches!(&out[0], Ok(Target::Name { name, .. }) if name == "a.example"));
+        let e = out[1].as_ref().unwrap_err();
+        assert_eq!(e.line, 3);
+        assert!(
+            e.reason
+                .contains("never closed: line 4 was read as part of one cell"),
             "{e}"
         );
     }
