@@ -1116,6 +1116,29 @@ fn build(
         ),
         reason,
     };
+    // A control character in a cell certsweep reads is a file cut from a binary or read in
+    // the wrong encoding: a name holding one matched nothing and was written raw into the
+    // reports.
+    for (field, header, v) in cells {
+        if field.is_none() {
+            continue;
+        }
+        if let Some(c) = v
+            .chars()
+            .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        {
+            return Err(InventoryError {
+                file: file.to_string(),
+                line,
+                field: Some(header.to_string()),
+                reason: format!(
+                    "value \"{}\" holds the control character U+{:04X}: export the file as text (UTF-8)",
+                    v.escape_debug(),
+                    u32::from(c)
+                ),
+            });
+        }
+    }
     let base = match (opts.map.as_ref().and_then(|m| m.serial_base), profile) {
         (Some(b), _) => b,
         (None, Profile::Certinext) => SerialBase::Dec,
@@ -1356,6 +1379,22 @@ mod tests {
         let mut out = Loaded::default();
         load_bytes(name, text, &ReadOptions::default(), &mut out);
         out
+    }
+
+    #[test]
+    fn a_control_character_in_a_read_cell_is_a_bad_row() {
+        // A name with a NUL matched nothing and came out raw in the records report; an
+        // unread column (Notes) may hold anything.
+        let text = b"Certificate ID,Common Name,Serial Number,Valid To,Notes\n\
+                     C-1,d\x00.test,0B,2027-01-01,\n\
+                     C-2,e.test,0C,2027-01-01,bell \x07\n";
+        let out = load("inv.csv", text);
+        let ids: Vec<&str> = out.records.iter().map(|r| &*r.record_id).collect();
+        assert_eq!(ids, ["C-2"]);
+        assert_eq!(
+            out.errors[0].to_string(),
+            "inv.csv:2: field Common Name: value \"d\\0.test\" holds the control character U+0000: export the file as text (UTF-8)"
+        );
     }
 
     #[test]
