@@ -947,6 +947,9 @@ pub async fn compare(args: &ScanArgs, keep: bool) -> Result<CompareOutcome, Erro
     for e in loaded.errors.iter().take(MAX_PRINTED_BAD_LINES as usize) {
         eprintln!("certsweep: inventory: skipped {e}");
     }
+    for w in &loaded.warnings {
+        eprintln!("certsweep: inventory: {w}");
+    }
     for (word, n) in &loaded.unknown_statuses {
         eprintln!(
             "certsweep: inventory: status \"{word}\" ({n} record(s) with a certificate) is no word certsweep knows; read as pending, so none of them is what an endpoint should serve: name it in an --inventory-map's [status] (\"{word}\" = \"issued\", or pending, revoked, expired, cancelled, superseded)"

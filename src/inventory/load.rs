@@ -251,6 +251,99 @@ pub struct Loaded {
     /// many: read as pending (never what an endpoint should serve), to be told, since a
     /// renewal with such a word would go unseen.
     pub unknown_statuses: Vec<(String, usize)>,
+    /// The pages of a paged API export among the files (CERTInext's orders report gives
+    /// at most 100 records a page).
+    pub pages: Vec<Page>,
+    /// What is wrong with the files together: pages of a paged export missing or given
+    /// twice. A renewal recorded only on a missing page cannot be seen.
+    pub warnings: Vec<String>,
+}
+
+/// One page of a paged API export, as its own paging facts say.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    /// The file it was read from.
+    pub file: String,
+    /// Its number, as the export counts (CERTInext from 1, Spring's default from 0).
+    pub page: u64,
+    /// Pages in the export.
+    pub total_pages: u64,
+    /// Records in the export, when it says.
+    pub total_records: Option<u64>,
+    /// Records on this page.
+    pub records: usize,
+}
+
+/// The pages missing from, or given twice among, the pages of the files: an export's pages
+/// share their totals, and are numbered from 0 when one is numbered 0, else from 1.
+fn page_warnings(pages: &[Page]) -> Vec<String> {
+    let mut exports: Vec<(u64, Option<u64>)> = pages
+        .iter()
+        .map(|p| (p.total_pages, p.total_records))
+        .collect();
+    exports.sort();
+    exports.dedup();
+    let mut out = Vec::new();
+    for (total_pages, total_records) in exports {
+        let given: Vec<&Page> = pages
+            .iter()
+            .filter(|p| (p.total_pages, p.total_records) == (total_pages, total_records))
+            .collect();
+        let first = u64::from(!given.iter().any(|p| p.page == 0));
+        let of = |n: u64| -> Vec<&str> {
+            given
+                .iter()
+                .filter(|p| p.page == n)
+                .map(|p| p.file.as_str())
+                .collect()
+        };
+        let missing: Vec<u64> = (first..first.saturating_add(total_pages))
+            .filter(|n| of(*n).is_empty())
+            .collect();
+        let files: Vec<&str> = given.iter().map(|p| p.file.as_str()).collect();
+        let records = total_records.map_or(String::new(), |n| format!(", {n} records"));
+        if !missing.is_empty() {
+            out.push(format!(
+                "{} {} of an export of {total_pages} pages{records}: {} {} {} among the --inventory files; a renewal recorded only there cannot be seen (endpoints would look current, or unmanaged, wrongly): give every page",
+                files.join(", "),
+                if files.len() == 1 { "is a page" } else { "are pages" },
+                if missing.len() == 1 { "page" } else { "pages" },
+                ranges(&missing),
+                if missing.len() == 1 { "is not" } else { "are not" },
+            ));
+        }
+        for n in first..first.saturating_add(total_pages) {
+            let twice = of(n);
+            if twice.len() > 1 {
+                out.push(format!(
+                    "page {n} of an export of {total_pages} pages is given {} times ({}): an API asked for a page past the last answers with the last one again",
+                    twice.len(),
+                    twice.join(", ")
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// `1, 3-5, 9` for sorted numbers.
+fn ranges(ns: &[u64]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while let Some(&start) = ns.get(i) {
+        let mut end = start;
+        while ns.get(i + 1) == Some(&(end + 1)) {
+            end += 1;
+            i += 1;
+        }
+        parts.push(if end == start {
+            start.to_string()
+        } else {
+            format!("{start}-{end}")
+        });
+        i += 1;
+    }
+    parts.join(", ")
 }
 
 /// Reads every file (`-` is standard input); a file that cannot be read at all is one error,
@@ -277,6 +370,7 @@ pub fn load_files(paths: &[impl AsRef<Path>], opts: &ReadOptions) -> Loaded {
         }
     }
     out.unknown_statuses = unknown_statuses(&out.records, opts);
+    out.warnings = page_warnings(&out.pages);
     out
 }
 
@@ -1802,6 +1896,89 @@ mod tests {
     }
 
     #[test]
+    fn missing_and_repeated_pages_of_a_paged_export_are_told() {
+        let page = |n: u64, of: u64| {
+            format!(
+                r#"{{"content": [{{"orderNumber": "O{n}", "certificateSerialNumber": "{}",
+                    "certificateExpiryDate": "2027-01-01", "domainName": "h{n}.example"}}],
+                    "page": {n}, "size": 1, "totalElements": {of}, "totalPages": {of}}}"#,
+                n + 10
+            )
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let file = |name: &str, text: &str| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            p
+        };
+        let (p1, p2, p4, p5) = (
+            file("p1.json", &page(1, 5)),
+            file("p2.json", &page(2, 5)),
+            file("p4.json", &page(4, 5)),
+            file("p5.json", &page(5, 5)),
+        );
+        let again = file("p6.json", &page(5, 5));
+        let shown = |p: &std::path::Path| p.display().to_string();
+        let w = load_files(&[&p1, &p2, &p4, &p5, &again], &ReadOptions::default()).warnings;
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(
+            w[0].starts_with(&format!(
+                "{}, {}, {}, {}, {} are pages of an export of 5 pages, 5 records: page 3 is not among",
+                shown(&p1),
+                shown(&p2),
+                shown(&p4),
+                shown(&p5),
+                shown(&again)
+            )),
+            "{}",
+            w[0]
+        );
+        assert!(
+            w[1].starts_with(&format!(
+                "page 5 of an export of 5 pages is given 2 times ({}, {})",
+                shown(&p5),
+                shown(&again)
+            )),
+            "{}",
+            w[1]
+        );
+        let w = load_files(&[&p1], &ReadOptions::default()).warnings;
+        assert!(w[0].contains(": pages 2-5 are not among"), "{w:?}");
+        // Every page, or a lone page that is the whole export: nothing to say.
+        let p3 = file("p3.json", &page(3, 5));
+        assert!(
+            load_files(&[&p1, &p2, &p3, &p4, &p5], &ReadOptions::default())
+                .warnings
+                .is_empty()
+        );
+        let whole = file("whole.json", &page(1, 1));
+        assert!(load_files(&[&whole], &ReadOptions::default())
+            .warnings
+            .is_empty());
+        // CERTInext's V1 report nests its paging with the orders; Spring counts from 0.
+        let v1 = file(
+            "v1.json",
+            r#"{"orderDetails": {"noOfPages": 2, "totalNoOfResults": 150, "pageSize": 100, "currentPage": 1,
+               "ordersArray": [{"orderNumber": "O1", "certificateSerialNumber": "10",
+                                "certificateExpiryDate": "2027-01-01", "domainName": "a.example"}]}}"#,
+        );
+        let l = load_files(&[&v1], &ReadOptions::default());
+        assert_eq!(l.records.len(), 1);
+        assert!(
+            l.warnings[0].contains("export of 2 pages, 150 records: page 2 is not among"),
+            "{:?}",
+            l.warnings
+        );
+        let zero = file(
+            "zero.json",
+            &page(0, 2).replace("\"page\": 0", "\"number\": 0"),
+        );
+        let w = load_files(&[&zero], &ReadOptions::default()).warnings;
+        assert!(w[0].contains(": page 1 is not among"), "{w:?}");
+        assert_eq!(ranges(&[1, 3, 4, 5, 9]), "1, 3-5, 9");
+    }
+
+    #[test]
     fn json_errors_name_the_file_line_of_the_record() {
         // Record 2 of a pretty-printed page begins on line 5: that is where a person looks.
         let page = "{\"content\": [\n\
@@ -1952,7 +2129,7 @@ mod tests {
         );
         let page = |before: &str, after: &str| {
             format!(
-                "{{\"page\": 0, {before}\"content\": [\n  {},\n  {}\n],\n\"size\": 2{after}}}",
+                "{{\"page\": 0, \"totalPages\": \"3\", {before}\"content\": [\n  {},\n  {}\n],\n\"size\": 2{after}}}",
                 rec(4, ""),
                 rec(5, ",\n    \"orderStatus\": [1, {\"x\": \"}\"}]")
             )
@@ -1997,6 +2174,18 @@ mod tests {
             load_path_streaming(&shown, &path, &opts, &mut streamed, 0).unwrap();
             assert_eq!(streamed.records, expected.records, "{name} streamed");
             assert_eq!(streamed.errors, expected.errors, "{name} streamed");
+            assert_eq!(streamed.pages, expected.pages, "{name} streamed");
+            assert_eq!(read.pages, expected.pages, "{name}");
+            if *name == "page2.json" {
+                assert_eq!(
+                    expected
+                        .pages
+                        .iter()
+                        .map(|p| (p.page, p.total_pages, p.records))
+                        .collect::<Vec<_>>(),
+                    [(0, 3, 2)]
+                );
+            }
 
             let fifo = dir.path().join(format!("{name}.fifo"));
             let made = std::process::Command::new("mkfifo").arg(&fifo).status();

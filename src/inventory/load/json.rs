@@ -82,22 +82,50 @@ fn flatten_into(row: &mut Row, prefix: &str, obj: &serde_json::Map<String, serde
     }
 }
 
+/// The paging facts of a page object's keys, if it has them: CERTInext V2's (Spring's)
+/// `page`/`number`, `totalPages`, `totalElements`; V1's `currentPage`, `noOfPages`,
+/// `totalNoOfResults`.
+fn page_of(
+    file: &str,
+    keys: &std::collections::HashMap<String, &RawValue>,
+    records: usize,
+) -> Option<Page> {
+    let num = |names: &[&str]| {
+        names.iter().find_map(|k| {
+            let v: serde_json::Value = serde_json::from_str(keys.get(*k)?.get()).ok()?;
+            v.as_u64()
+                .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+        })
+    };
+    Some(Page {
+        file: file.into(),
+        page: num(&["page", "number", "currentPage"])?,
+        total_pages: num(&["totalPages", "noOfPages"])?,
+        total_records: num(&["totalElements", "totalNoOfResults"]),
+        records,
+    })
+}
+
 /// The records of a JSON document, each with the file line where it begins: a top-level
 /// array, the array under a CERTInext page's `content` (or `ordersArray`,
 /// `orderDetails.ordersArray`, `data`), or one object. Read as raw slices first so that an
-/// error names the line a person finds the record on, not its place in the array.
-fn json_records(text: &str) -> Result<Option<Vec<(u64, &RawValue)>>, serde_json::Error> {
+/// error names the line a person finds the record on, not its place in the array. A page
+/// object's paging facts go to `pages`.
+fn json_records<'t>(
+    file: &str,
+    text: &'t str,
+    pages: &mut Vec<Page>,
+) -> Result<Option<Vec<(u64, &'t RawValue)>>, serde_json::Error> {
     let top: &RawValue = serde_json::from_str(text)?;
     let items: Vec<&RawValue> = match top.get().as_bytes().first() {
         Some(b'[') => serde_json::from_str(top.get())?,
         Some(b'{') => {
             let obj: std::collections::HashMap<String, &RawValue> =
                 serde_json::from_str(top.get())?;
-            let nested = || -> Option<&RawValue> {
-                let details: std::collections::HashMap<String, &RawValue> =
-                    serde_json::from_str(obj.get("orderDetails")?.get()).ok()?;
-                details.get("ordersArray").copied()
-            };
+            let details: Option<std::collections::HashMap<String, &RawValue>> = obj
+                .get("orderDetails")
+                .and_then(|d| serde_json::from_str(d.get()).ok());
+            let nested = || details.as_ref()?.get("ordersArray").copied();
             let list = obj
                 .get("content")
                 .or_else(|| obj.get("ordersArray"))
@@ -111,7 +139,14 @@ fn json_records(text: &str) -> Result<Option<Vec<(u64, &RawValue)>>, serde_json:
                 })
                 .filter(|l| l.get().starts_with('['));
             match list {
-                Some(l) => serde_json::from_str(l.get())?,
+                Some(l) => {
+                    let items: Vec<&RawValue> = serde_json::from_str(l.get())?;
+                    pages.extend(
+                        page_of(file, &obj, items.len())
+                            .or_else(|| page_of(file, details.as_ref()?, items.len())),
+                    );
+                    items
+                }
                 None => vec![top],
             }
         }
@@ -259,27 +294,37 @@ impl<'de> serde::de::Visitor<'de> for Streamed<'_, '_> {
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         use serde::de::Error;
-        let mut content = false;
+        let mut content = None;
+        // The page's scalars, kept for its paging facts.
+        let mut kept: Vec<(String, Box<RawValue>)> = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
-                "content" if !content => {
+                "content" if content.is_none() => {
+                    let before = self.0.records;
                     map.next_value_seed(ListOf(&mut *self.0))?;
-                    content = true;
+                    content = Some(self.0.records - before);
                 }
                 // Shapes the whole-text reader chooses among by precedence.
                 "content" | "ordersArray" | "orderDetails" | "data" => {
                     return Err(A::Error::custom("another page shape"))
+                }
+                "page" | "number" | "totalPages" | "totalElements" => {
+                    kept.push((key, map.next_value::<Box<RawValue>>()?));
                 }
                 _ => {
                     map.next_value::<serde::de::IgnoredAny>()?;
                 }
             }
         }
-        if content {
-            Ok(())
-        } else {
-            Err(A::Error::custom("no content"))
-        }
+        let Some(records) = content else {
+            return Err(A::Error::custom("no content"));
+        };
+        let keys = kept.iter().map(|(k, v)| (k.clone(), &**v)).collect();
+        self.0
+            .out
+            .pages
+            .extend(page_of(&self.0.file, &keys, records));
+        Ok(())
     }
 }
 
@@ -308,7 +353,7 @@ impl<'de> serde::de::DeserializeSeed<'de> for ListOf<'_, '_> {
 /// a file that does not parse or has no records: the whole-text reader decides those (page
 /// shapes by precedence, JSON lines, one error where a broken document breaks).
 pub(super) fn stream_json(name: &str, f: &mut File, opts: &ReadOptions, out: &mut Loaded) -> bool {
-    let (records, errors) = (out.records.len(), out.errors.len());
+    let (records, errors, pages) = (out.records.len(), out.errors.len(), out.pages.len());
     let read: ReadSoFar = Default::default();
     let reader = Lined {
         inner: BufReader::new(&mut *f),
@@ -331,6 +376,7 @@ pub(super) fn stream_json(name: &str, f: &mut File, opts: &ReadOptions, out: &mu
     }
     out.records.truncate(records);
     out.errors.truncate(errors);
+    out.pages.truncate(pages);
     false
 }
 
@@ -340,7 +386,7 @@ pub(super) fn load_json(file: &str, text: &str, opts: &ReadOptions, out: &mut Lo
     let shared: Arc<str> = file.into();
     // Each record is parsed into a tree only when its turn comes, so a large export is not
     // held as text, as trees and as records at once.
-    let rows: Vec<(u64, &RawValue)> = match json_records(text) {
+    let rows: Vec<(u64, &RawValue)> = match json_records(file, text, &mut out.pages) {
         Ok(Some(rows)) => rows,
         Ok(None) => {
             out.errors.push(InventoryError {
