@@ -101,6 +101,10 @@ pub fn read_domains(file: &str, bytes: &[u8], default: &[Method], out: &mut Requ
         if line.is_empty() {
             continue;
         }
+        if let Some(why) = control_character(line) {
+            out.errors.push(err(file, i as u64 + 1, None, why));
+            continue;
+        }
         if line.contains(char::is_whitespace) || line.contains(',') {
             out.errors.push(err(
                 file,
@@ -120,6 +124,17 @@ pub fn read_domains(file: &str, bytes: &[u8], default: &[Method], out: &mut Requ
             });
         }
     }
+}
+
+/// Why a domain read from a list cannot be one: a control character (a list cut from a
+/// binary file), which the report would otherwise carry raw.
+fn control_character(domain: &str) -> Option<String> {
+    let c = domain.chars().find(|c| c.is_control())?;
+    Some(format!(
+        "\"{}\" holds the control character U+{:04X}: save the list as text",
+        domain.escape_debug(),
+        u32::from(c)
+    ))
 }
 
 fn read_csv(file: &str, text: &str, delimiter: u8, default: &[Method], out: &mut Requests) {
@@ -199,6 +214,11 @@ fn read_csv(file: &str, text: &str, delimiter: u8, default: &[Method], out: &mut
             ));
             continue;
         };
+        if let Some(why) = control_character(&domain) {
+            out.errors
+                .push(err(file, line, Some(&headers[domain_col]), why));
+            continue;
+        }
         let methods = match get(method_col) {
             None => default.to_vec(),
             Some(m) => match Method::parse_list(&m) {
@@ -295,6 +315,33 @@ mod tests {
         assert_eq!(out.requests[1].method, Method::Dns01);
         assert_eq!(out.errors.len(), 1);
         assert_eq!(out.errors[0].to_string(), "d.csv:4: field Method: unknown DCV method \"email\" (this pre-check covers http-01, dns-01, tls-alpn-01 and all)");
+
+        // A control character: the line is no domain (it was a ident_syntax row, the
+        // character written raw into the report).
+        let mut out = Requests::default();
+        read_domains(
+            "c.txt",
+            b"www.example.com\n\x00x.example.com\n",
+            &[Method::Http01],
+            &mut out,
+        );
+        assert_eq!(out.requests.len(), 1);
+        assert_eq!(
+            out.errors[0].to_string(),
+            "c.txt:2: \"\\0x.example.com\" holds the control character U+0000: save the list as text"
+        );
+        let mut out = Requests::default();
+        read_domains(
+            "c.csv",
+            b"Domain,Method\nx\x07.example.com,dns-01\n",
+            &[Method::Http01],
+            &mut out,
+        );
+        assert!(out.requests.is_empty());
+        assert_eq!(
+            (out.errors[0].line, out.errors[0].field.as_deref()),
+            (2, Some("Domain"))
+        );
 
         // A quote never closed: the rows after it are one cell of its row.
         let mut out = Requests::default();
