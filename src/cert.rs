@@ -58,9 +58,9 @@ pub fn cert_info_and<T>(
         serial: canonical_serial_from_bytes(x.raw_serial()),
         serial_dec: x.tbs_certificate.serial.to_string(),
         subject_cn,
-        subject: x.subject().to_string(),
+        subject: visible(x.subject().to_string()),
         sans,
-        issuer: x.issuer().to_string(),
+        issuer: visible(x.issuer().to_string()),
         issuer_cn,
         not_before: rfc3339(nb),
         not_after: rfc3339(na),
@@ -93,8 +93,8 @@ fn must_staple(x: &X509Certificate<'_>) -> bool {
 pub fn chain_entry(der: &[u8]) -> ChainEntry {
     match parse_x509_certificate(der) {
         Ok((_, x)) => ChainEntry {
-            subject: x.subject().to_string(),
-            issuer: x.issuer().to_string(),
+            subject: visible(x.subject().to_string()),
+            issuer: visible(x.issuer().to_string()),
             sha256: sha256_hex(der),
         },
         Err(e) => ChainEntry {
@@ -144,7 +144,26 @@ fn first_cn(name: &X509Name<'_>) -> Option<String> {
     name.iter_common_name()
         .next()
         .and_then(|cn| cn.as_str().ok())
-        .map(str::to_string)
+        .map(|cn| visible(cn.to_string()))
+}
+
+/// A name from a certificate as the reports may show it: control characters written as
+/// `\u{0}`. A server chooses its certificate's strings; `www.bank.example\0.evil.example`
+/// (the NUL-prefix trick against C string handling) would read as the bank's name in a
+/// viewer that stops at the NUL.
+fn visible(s: String) -> String {
+    if !s.chars().any(char::is_control) {
+        return s;
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                format!("\\u{{{:x}}}", u32::from(c))
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 fn san_names(x: &X509Certificate<'_>) -> Vec<String> {
@@ -155,7 +174,7 @@ fn san_names(x: &X509Certificate<'_>) -> Vec<String> {
         .general_names
         .iter()
         .filter_map(|g| match g {
-            GeneralName::DNSName(d) => Some(d.trim_end_matches('.').to_ascii_lowercase()),
+            GeneralName::DNSName(d) => Some(visible(d.trim_end_matches('.').to_ascii_lowercase())),
             GeneralName::IPAddress(b) => ip_from_bytes(b).map(|ip| ip.to_string()),
             _ => None,
         })
@@ -218,6 +237,31 @@ pub(crate) fn key_facts(x: &X509Certificate<'_>) -> (String, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_in_a_certificates_names_are_shown_escaped() {
+        let mut p = rcgen::CertificateParams::new(vec![
+            "www.bank.test\u{0}.evil.test".to_string(),
+            "ok.test".to_string(),
+        ])
+        .unwrap();
+        p.distinguished_name
+            .push(rcgen::DnType::CommonName, "www.bank.test\u{0}.evil.test");
+        p.distinguished_name
+            .push(rcgen::DnType::OrganizationName, "Evil\nCorp");
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = p.self_signed(&key).unwrap();
+        let info = cert_info(cert.der()).unwrap();
+        assert_eq!(
+            info.subject_cn.as_deref(),
+            Some("www.bank.test\\u{0}.evil.test")
+        );
+        assert_eq!(info.sans, ["www.bank.test\\u{0}.evil.test", "ok.test"]);
+        assert!(!info.subject.contains(['\0', '\n']), "{}", info.subject);
+        assert!(info.subject.contains("Evil\\u{a}Corp"), "{}", info.subject);
+        assert_eq!(chain_entry(cert.der()).issuer, info.issuer);
+        assert_eq!(visible("plain.test".into()), "plain.test");
+    }
 
     #[test]
     fn canonical_serial_strips_sign_byte_and_leading_zero_nibbles() {
