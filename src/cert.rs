@@ -140,30 +140,16 @@ pub fn is_self_issued(der: &[u8]) -> bool {
         .unwrap_or(false)
 }
 
+// A certificate's names go into the reports through `visible`: a server chooses its
+// certificate's strings, and `www.bank.example\0.evil.example` (the NUL-prefix trick against
+// C string handling) would read as the bank's name in a viewer that stops at the NUL.
+use crate::model::visible_string as visible;
+
 fn first_cn(name: &X509Name<'_>) -> Option<String> {
     name.iter_common_name()
         .next()
         .and_then(|cn| cn.as_str().ok())
         .map(|cn| visible(cn.to_string()))
-}
-
-/// A name from a certificate as the reports may show it: control characters written as
-/// `\u{0}`. A server chooses its certificate's strings; `www.bank.example\0.evil.example`
-/// (the NUL-prefix trick against C string handling) would read as the bank's name in a
-/// viewer that stops at the NUL.
-fn visible(s: String) -> String {
-    if !s.chars().any(char::is_control) {
-        return s;
-    }
-    s.chars()
-        .map(|c| {
-            if c.is_control() {
-                format!("\\u{{{:x}}}", u32::from(c))
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
 }
 
 fn san_names(x: &X509Certificate<'_>) -> Vec<String> {

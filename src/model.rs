@@ -808,6 +808,33 @@ impl fmt::Display for LineError {
     }
 }
 
+/// `s` with its control characters written as `\u{..}`: text a peer chose (a certificate's
+/// names, a server's greeting) goes into reports and terminals, where a raw NUL, escape
+/// sequence or line break would hide or forge what follows.
+pub fn visible(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return s.into();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                format!("\\u{{{:x}}}", u32::from(c))
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
+/// [`visible`] of an owned string, which is kept when there is nothing to escape.
+pub fn visible_string(s: String) -> String {
+    match visible(&s) {
+        std::borrow::Cow::Borrowed(_) => s,
+        std::borrow::Cow::Owned(shown) => shown,
+    }
+}
+
 /// A message cut to a readable length: reasons quote the input, and a cell or line of a
 /// file given by mistake can be megabytes long. Head and tail are kept (the tail often
 /// says what is wrong).

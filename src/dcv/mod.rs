@@ -111,6 +111,8 @@ pub struct Check {
 
 impl Check {
     fn with(id: &'static str, severity: Severity, message: String) -> Check {
+        // Messages quote what servers answered (a body, a TXT or CAA value, a header).
+        let message = crate::model::visible_string(message);
         Check {
             id,
             severity,
@@ -267,6 +269,12 @@ pub(crate) fn short(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_message_quoting_a_server_shows_its_control_characters_escaped() {
+        let c = Check::error("http_body_mismatch", "returned \"x\u{0}\u{1b}[2J\" instead");
+        assert_eq!(c.message, "returned \"x\\u{0}\\u{1b}[2J\" instead");
+    }
 
     #[test]
     fn verdict_precedence() {

@@ -730,6 +730,7 @@ fn answer(what: &str, lines: &[String]) -> Refusal {
         .map(|l| l.trim())
         .collect::<Vec<_>>()
         .join(" / ");
+    let quoted = crate::model::visible(&quoted);
     Refusal::Answer(format!("{what}: \"{}\"", crate::model::readable(&quoted)))
 }
 
@@ -753,6 +754,21 @@ fn find_any(hay: &[u8], needles: &[&[u8]]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_servers_lines_are_quoted_without_their_control_characters() {
+        // A terminal escape in a banner would repaint the summary of whoever reads it.
+        let Refusal::Answer(text) = answer(
+            "the greeting is not 220",
+            &["554 \u{1b}[2Jgo away\u{7}".to_string()],
+        ) else {
+            panic!("an answer")
+        };
+        assert_eq!(
+            text,
+            "the greeting is not 220: \"554 \\u{1b}[2Jgo away\\u{7}\""
+        );
+    }
 
     #[test]
     fn choices_read_any_case_and_name_the_protocols_on_error() {
