@@ -76,7 +76,9 @@ impl Query {
                     {
                         for n in names {
                             if let x509_parser::extensions::GeneralName::URI(u) = n {
-                                urls.push(u.to_string());
+                                // Shown in the reports: a control character in it is
+                                // written escaped (the URL is no usable one either way).
+                                urls.push(crate::model::visible_string(u.to_string()));
                             }
                         }
                     }
