@@ -666,7 +666,14 @@ fn record_targets(
         if r.serial.is_none() && r.sha1.is_none() && r.sha256.is_none() {
             continue;
         }
-        let mut specs: Vec<String> = r.targets.clone();
+        // A cloud resource or a key store is where the certificate was put, not an endpoint:
+        // its names are what it serves there.
+        let mut specs: Vec<String> = r
+            .targets
+            .iter()
+            .filter(|t| !is_location(t))
+            .cloned()
+            .collect();
         if specs.is_empty() {
             specs = r
                 .names()
@@ -689,16 +696,34 @@ fn record_targets(
                 .find(|n| !n.starts_with("*.") && n.parse::<std::net::IpAddr>().is_err())
                 .map(String::from);
         for spec in specs {
-            let mut target =
-                crate::engine::targets::parse_line(&spec, port).map_err(|reason| TargetError {
-                    file: r.file.to_string(),
-                    line: r.line,
-                    field: Some("deployment endpoint".into()),
-                    reason,
-                });
-            if let Ok(crate::engine::targets::Target::Addr {
-                sni: sni @ None, ..
-            }) = &mut target
+            let bad = |reason| TargetError {
+                file: r.file.to_string(),
+                line: r.line,
+                field: Some("deployment endpoint".into()),
+                reason,
+            };
+            let (spec, asked_for) = split_sni(&spec);
+            let mut target = crate::engine::targets::parse_line(spec, port).map_err(bad);
+            if let (Ok(t), Some(asked_for)) = (&mut target, asked_for) {
+                match crate::engine::targets::normalize_host(asked_for) {
+                    Ok(name) => match t {
+                        crate::engine::targets::Target::Name { sni, .. }
+                        | crate::engine::targets::Target::Addr { sni, .. }
+                        | crate::engine::targets::Target::Cidr { sni, .. } => *sni = Some(name),
+                    },
+                    Err(reason) => target = Err(bad(reason)),
+                }
+            }
+            // A block of addresses the records give is a pool serving the certificate: the
+            // same holds for each of them.
+            if let Ok(
+                crate::engine::targets::Target::Addr {
+                    sni: sni @ None, ..
+                }
+                | crate::engine::targets::Target::Cidr {
+                    sni: sni @ None, ..
+                },
+            ) = &mut target
             {
                 sni.clone_from(&name);
             }
@@ -706,6 +731,46 @@ fn record_targets(
         }
     }
     out
+}
+
+/// Whether a record's deployment target names a place no handshake reaches: a cloud
+/// resource (an AWS ARN, as ACM's `InUseBy` lists them), a key store (`store:machine:path`,
+/// PowerShell's `Cert:\`, an IIS binding), a Kubernetes secret, a file path.
+pub fn is_location(spec: &str) -> bool {
+    const PLACES: [&str; 10] = [
+        "arn:",
+        "store:",
+        "cert:",
+        "iis:",
+        "k8s:",
+        "kubernetes:",
+        "secret:",
+        "file:",
+        "keyvault:",
+        "vault:",
+    ];
+    let spec = spec.trim();
+    PLACES.iter().any(|p| {
+        spec.get(..p.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(p))
+    }) || spec.contains('\\')
+        || spec.starts_with('/')
+}
+
+/// `host:port/sni`, as CLM exports write an endpoint asked for another name than its host:
+/// the endpoint and the name; anything else (a CIDR block's `/24`, a URL) as it is.
+fn split_sni(spec: &str) -> (&str, Option<&str>) {
+    if spec.contains("://") {
+        return (spec, None);
+    }
+    match spec.rsplit_once('/') {
+        Some((at, name))
+            if name.bytes().any(|b| b.is_ascii_alphabetic()) && !name.contains(':') =>
+        {
+            (at, Some(name))
+        }
+        _ => (spec, None),
+    }
 }
 
 /// `--fail-on` with `--inventory` when not given.
@@ -997,6 +1062,16 @@ pub async fn compare(args: &ScanArgs, keep: bool) -> Result<CompareOutcome, Erro
             (Box::new(reader), total)
         }
         None => {
+            let elsewhere = ids
+                .records
+                .iter()
+                .filter(|r| !r.targets.is_empty() && r.targets.iter().all(|t| is_location(t)))
+                .count();
+            if elsewhere > 0 {
+                eprintln!(
+                    "certsweep: inventory: {elsewhere} record(s) deployed only to places no handshake reaches (a cloud resource's ARN, a key store, a path): their certificates' names are scanned instead"
+                );
+            }
             let targets = record_targets(&ids.records, args.port);
             let n = targets.len() as u64;
             (Box::new(targets.into_iter()), Some(n))
@@ -1107,6 +1182,48 @@ pub async fn compare(args: &ScanArgs, keep: bool) -> Result<CompareOutcome, Erro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn places_no_handshake_reaches_are_not_targets_and_host_port_sni_asks_for_the_name() {
+        use crate::engine::targets::Target;
+        let mut loaded = crate::inventory::load::Loaded::default();
+        crate::inventory::load::load_bytes(
+            "inv.csv",
+            b"Serial,Valid To,Common Name,Deployment Endpoints\n\
+              01,2027-01-01,a.x.com,arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/abc\n\
+              02,2027-01-01,b.x.com,store:WEB01:LocalMachine\\My#b;lb.x.com:8443/b.x.com\n\
+              03,2027-01-01,c.x.com,10.0.0.7:8443/c.x.com;10.0.1.0/30\n\
+              04,2027-01-01,d.x.com,d.x.com:8443/bad_name!\n",
+            &Default::default(),
+            &mut loaded,
+        );
+        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+        let got: Vec<String> = record_targets(&loaded.records, 443)
+            .into_iter()
+            .map(|t| match t {
+                Ok(Target::Name {
+                    name, port, sni, ..
+                }) => format!("{name}:{port} {sni:?}"),
+                Ok(Target::Addr { ip, port, sni, .. }) => format!("{ip}:{port} {sni:?}"),
+                Ok(Target::Cidr { net, port, sni }) => format!("{net}:{port} {sni:?}"),
+                Err(e) => format!("error {}", e.reason),
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                // Only an ARN: the certificate's name is what the load balancer serves.
+                "a.x.com:443 None",
+                "lb.x.com:8443 Some(\"b.x.com\")",
+                "10.0.0.7:8443 Some(\"c.x.com\")",
+                "10.0.1.0/30:443 Some(\"c.x.com\")",
+                "error host name \"bad_name!\" contains \"!\", which no host name holds",
+            ]
+        );
+        assert!(is_location("IIS:\\SslBindings\\0.0.0.0!443"));
+        assert!(is_location("\\\\fs01\\certs\\web.pfx"));
+        assert!(!is_location("www.x.com:443"));
+    }
 
     #[test]
     fn an_endpoint_the_records_give_by_address_is_asked_for_the_certificates_name() {
