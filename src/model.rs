@@ -801,9 +801,12 @@ pub struct LineError {
 impl fmt::Display for LineError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let reason = readable(&self.reason);
-        match &self.field {
-            Some(field) => write!(f, "{}:{}: field {field}: {reason}", self.file, self.line),
-            None => write!(f, "{}:{}: {reason}", self.file, self.line),
+        // Line 0 is the whole file (it could not be opened or read): no line to name.
+        match (&self.field, self.line) {
+            (Some(field), 0) => write!(f, "{}: field {field}: {reason}", self.file),
+            (None, 0) => write!(f, "{}: {reason}", self.file),
+            (Some(field), line) => write!(f, "{}:{line}: field {field}: {reason}", self.file),
+            (None, line) => write!(f, "{}:{line}: {reason}", self.file),
         }
     }
 }
@@ -868,6 +871,20 @@ mod tests {
         assert!(route_from_here(std::net::IpAddr::from([127, 0, 0, 1])));
         // Port 53 on an address nothing listens on: nothing fails, as nothing is sent.
         assert!(route_from_here(std::net::IpAddr::from([127, 0, 0, 9])));
+    }
+
+    #[test]
+    fn a_whole_files_error_names_no_line() {
+        let e = LineError {
+            file: "/gone.csv".into(),
+            line: 0,
+            field: None,
+            reason: "cannot read: No such file or directory (os error 2)".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "/gone.csv: cannot read: No such file or directory (os error 2)"
+        );
     }
 
     #[test]
