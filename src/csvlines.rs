@@ -48,8 +48,18 @@ pub struct Unclosed {
 }
 
 impl Unclosed {
+    /// The error of `file` to report in place of the record, at the quote's line.
+    pub fn error(&self, file: &str) -> crate::model::LineError {
+        crate::model::LineError {
+            file: file.to_string(),
+            line: self.opened,
+            field: None,
+            reason: self.reason(),
+        }
+    }
+
     /// The error to report at line [`Unclosed::opened`], in place of the record.
-    pub fn reason(&self) -> String {
+    fn reason(&self) -> String {
         let rest = if self.end == self.opened + 1 {
             format!(
                 "line {} was read as part of one cell, so its row was not read",

@@ -154,7 +154,7 @@ fn read_csv(file: &str, text: &str, delimiter: u8, default: &[Method], out: &mut
         }
     };
     if let Some(u) = lines.swallowed(None) {
-        out.errors.push(err(file, u.opened, None, u.reason()));
+        out.errors.push(u.error(file));
         return;
     }
     let Some(domain_col) = column(&headers, &DOMAIN_COLUMNS) else {
@@ -196,7 +196,7 @@ fn read_csv(file: &str, text: &str, delimiter: u8, default: &[Method], out: &mut
         };
         let line = lines.of(rec.position());
         if let Some(u) = lines.swallowed(rec.position()) {
-            out.errors.push(err(file, u.opened, None, u.reason()));
+            out.errors.push(u.error(file));
             continue;
         }
         let get = |c: Option<usize>| {

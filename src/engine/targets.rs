@@ -563,7 +563,7 @@ impl TargetReader {
             }
             // The last record, holding every row after the quote in one cell: none of them.
             if let Some(u) = lines.swallowed(rec.position()) {
-                return Some(Err(self.err(u.opened, None, u.reason())));
+                return Some(Err(u.error(&self.file)));
             }
             let cols = cols.clone();
             return Some(self.csv_target(&cols, &rec, line).map(|(first, mut more)| {

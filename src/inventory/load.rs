@@ -822,12 +822,7 @@ fn load_csv(
         }
     };
     if let Some(u) = line_of.swallowed(None) {
-        out.errors.push(InventoryError {
-            file: file.into(),
-            line: u.opened,
-            field: None,
-            reason: u.reason(),
-        });
+        out.errors.push(u.error(file));
         return;
     }
     let mut names = Vec::new();
@@ -901,12 +896,7 @@ fn load_csv(
         }
         // Every row after the quote is in this record's cell: it is none of the rows written.
         if let Some(u) = line_of.swallowed(rec.position()) {
-            out.errors.push(InventoryError {
-                file: file.into(),
-                line: u.opened,
-                field: None,
-                reason: u.reason(),
-            });
+            out.errors.push(u.error(file));
             continue;
         }
         any = true;
