@@ -702,7 +702,7 @@ fn record_targets(
                 field: Some("deployment endpoint".into()),
                 reason,
             };
-            let (spec, asked_for) = split_sni(&spec);
+            let (spec, asked_for) = split_sni(&spec, |name| r.covers(name));
             let mut target = crate::engine::targets::parse_line(spec, port).map_err(bad);
             if let (Ok(t), Some(asked_for)) = (&mut target, asked_for) {
                 match crate::engine::targets::normalize_host(asked_for) {
@@ -758,17 +758,14 @@ pub fn is_location(spec: &str) -> bool {
 }
 
 /// `host:port/sni`, as CLM exports write an endpoint asked for another name than its host:
-/// the endpoint and the name; anything else (a CIDR block's `/24`, a URL) as it is.
-fn split_sni(spec: &str) -> (&str, Option<&str>) {
+/// the endpoint and the name, when the certificate `covers` the name; anything else (a CIDR
+/// block's `/24`, a URL, `host:port/login.html`, a path) as it is.
+fn split_sni(spec: &str, covers: impl Fn(&str) -> bool) -> (&str, Option<&str>) {
     if spec.contains("://") {
         return (spec, None);
     }
     match spec.rsplit_once('/') {
-        Some((at, name))
-            if name.bytes().any(|b| b.is_ascii_alphabetic()) && !name.contains(':') =>
-        {
-            (at, Some(name))
-        }
+        Some((at, name)) if covers(&name.to_ascii_lowercase()) => (at, Some(name)),
         _ => (spec, None),
     }
 }
@@ -1193,7 +1190,7 @@ mod tests {
               01,2027-01-01,a.x.com,arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/abc\n\
               02,2027-01-01,b.x.com,store:WEB01:LocalMachine\\My#b;lb.x.com:8443/b.x.com\n\
               03,2027-01-01,c.x.com,10.0.0.7:8443/c.x.com;10.0.1.0/30\n\
-              04,2027-01-01,d.x.com,d.x.com:8443/bad_name!\n",
+              04,2027-01-01,d.x.com,d.x.com:8443/login.html\n",
             &Default::default(),
             &mut loaded,
         );
@@ -1217,7 +1214,8 @@ mod tests {
                 "lb.x.com:8443 Some(\"b.x.com\")",
                 "10.0.0.7:8443 Some(\"c.x.com\")",
                 "10.0.1.0/30:443 Some(\"c.x.com\")",
-                "error host name \"bad_name!\" contains \"!\", which no host name holds",
+                // A path, not a name of the certificate: not read as one.
+                "error \"d.x.com:8443/login.html\" is no CIDR block (no address before the \"/\"); a path needs the URL's scheme, https://d.x.com:8443/login.html",
             ]
         );
         assert!(is_location("IIS:\\SslBindings\\0.0.0.0!443"));

@@ -270,7 +270,23 @@ fn parse_plain(line: &str, default_port: u16) -> Result<Target, String> {
 /// `2001:db8::/120`, `[2001:db8::/120]:8443`.
 fn parse_block(s: &str, default_port: u16) -> Result<(IpNet, u16), String> {
     let s = s.trim();
-    let bad = || format!("bad CIDR block \"{}\"", shown(s));
+    let bad = || {
+        let addr = s
+            .trim_start_matches('[')
+            .split('/')
+            .next()
+            .unwrap_or_default();
+        if addr.parse::<IpAddr>().is_ok() {
+            format!("bad CIDR block \"{}\"", shown(s))
+        } else {
+            // `host:port/login` is a URL without its scheme more often than a typo.
+            format!(
+                "\"{}\" is no CIDR block (no address before the \"/\"); a path needs the URL's scheme, https://{}",
+                shown(s),
+                shown(s)
+            )
+        }
+    };
     let (block, port) = if let Some(rest) = s.strip_prefix('[') {
         let (block, after) = rest.split_once(']').ok_or_else(bad)?;
         let port = match after.strip_prefix(':') {
