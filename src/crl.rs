@@ -132,6 +132,30 @@ struct List {
 /// A CRL's download, or why there is none.
 type Fetched = Result<List, String>;
 
+/// The lists downloaded, by URL, kept from one sweep to the next of a `--wait`: a pipeline
+/// sweeping every few seconds would otherwise download each list again each time.
+#[derive(Debug, Clone, Default)]
+pub struct CrlCache(Arc<Mutex<HashMap<String, Slot>>>);
+
+/// A list's download, done once by the first endpoint asking, awaited by the others.
+type Slot = Arc<OnceCell<Arc<Fetched>>>;
+
+impl CrlCache {
+    /// Forgets what a new sweep must fetch again: failed downloads (the host may be back)
+    /// and lists past their nextUpdate at `now` (the CA has published another).
+    fn prune(&self, now: i64) {
+        let mut lists = match self.0.lock() {
+            Ok(l) => l,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        lists.retain(|_, cell| match cell.get().map(|f| f.as_ref()) {
+            Some(Ok(list)) => list.next_update.is_none_or(|n| n > now),
+            // Failed, or never finished (a stopped sweep).
+            _ => false,
+        });
+    }
+}
+
 /// Fetches and remembers CRLs for one sweep.
 #[derive(Debug)]
 pub struct CrlCheck {
@@ -141,29 +165,32 @@ pub struct CrlCheck {
     /// The sweep's resolver: a private CA's list host is often known only to the resolver
     /// the sweep is told to use.
     dns: Arc<crate::engine::resolve::Dns>,
-    lists: Mutex<HashMap<String, Arc<OnceCell<Arc<Fetched>>>>>,
+    lists: CrlCache,
 }
 
 impl CrlCheck {
     /// A checker whose downloads (connect, request and body together) each get `timeout`,
-    /// connecting to nothing `exclude` holds and resolving names with `dns`.
+    /// connecting to nothing `exclude` holds and resolving names with `dns`; the lists of
+    /// `cache` still current are used without a download.
     pub fn new(
         timeout: Duration,
         exclude: Option<Arc<crate::engine::exclude::Exclusions>>,
         dns: Arc<crate::engine::resolve::Dns>,
+        cache: CrlCache,
     ) -> CrlCheck {
+        cache.prune(crate::timefmt::now_unix());
         CrlCheck {
             timeout,
             exclude,
             dns,
-            lists: Mutex::new(HashMap::new()),
+            lists: cache,
         }
     }
 
     /// The lists fetched so far, by URL: how many entries each holds, or why it could not
     /// be read.
     pub fn lists_read(&self) -> Vec<(String, Result<usize, String>)> {
-        let lists = match self.lists.lock() {
+        let lists = match self.lists.0.lock() {
             Ok(l) => l,
             Err(poisoned) => poisoned.into_inner(),
         };
@@ -235,7 +262,7 @@ impl CrlCheck {
     /// every connection in flight.
     async fn fetched(&self, url: &str, key: Option<Vec<u8>>) -> Arc<Fetched> {
         let cell = {
-            let mut lists = match self.lists.lock() {
+            let mut lists = match self.lists.0.lock() {
                 Ok(l) => l,
                 Err(poisoned) => poisoned.into_inner(),
             };

@@ -102,14 +102,16 @@ fn bad_lines(head: String, bad: &[crate::model::LineError]) -> Error {
 
 /// Builds the engine from the options (shared by `scan` and `demo`).
 pub fn build_engine(args: &ScanArgs) -> Result<(Arc<Engine>, Option<String>), Error> {
-    engine_looking(args, None)
+    engine_looking(args, None, &crate::crl::CrlCache::default())
 }
 
 /// Builds the engine from the options, with the second look a comparison with records asks
-/// for (see [`crate::model::SecondLook`]).
+/// for (see [`crate::model::SecondLook`]) and, for `--crl`, the lists earlier sweeps of a
+/// `--wait` downloaded.
 pub fn engine_looking(
     args: &ScanArgs,
     second_look: Option<Arc<dyn crate::model::SecondLook>>,
+    crl_cache: &crate::crl::CrlCache,
 ) -> Result<(Arc<Engine>, Option<String>), Error> {
     if args.concurrency == 0 {
         return Err(Error::Usage("--concurrency must be at least 1".into()));
@@ -175,6 +177,7 @@ pub fn engine_looking(
                 args.crl_timeout,
                 exclude.clone(),
                 dns.clone(),
+                crl_cache.clone(),
             ))
         }),
         exclude,
@@ -464,8 +467,9 @@ pub async fn run_scan(args: ScanArgs) -> Result<u8, Error> {
             .into_iter()
             .chain(args.inventory.iter().map(|p| ("--inventory", p.as_path()))),
     )?;
+    let lists = crate::crl::CrlCache::default();
     let Some(wait) = args.wait else {
-        return scan_once(&args).await.map(|(code, _)| code);
+        return scan_once(&args, &lists).await.map(|(code, _)| code);
     };
     let _stdin_kept = crate::wait::prepare(
         [
@@ -478,13 +482,14 @@ pub async fn run_scan(args: ScanArgs) -> Result<u8, Error> {
             .map(Path::new)
             .chain(args.inventory.iter().map(std::path::PathBuf::as_path)),
     )?;
-    crate::wait::again(wait, "--fail-on matched", || scan_once(&args)).await
+    crate::wait::again(wait, "--fail-on matched", || scan_once(&args, &lists)).await
 }
 
-/// One sweep of `args`: its exit code, and whether it was stopped (Ctrl-C, SIGTERM).
-async fn scan_once(args: &ScanArgs) -> Result<(u8, bool), Error> {
+/// One sweep of `args`: its exit code, and whether it was stopped (Ctrl-C, SIGTERM). The
+/// CRLs of `lists` still current are not downloaded again.
+async fn scan_once(args: &ScanArgs, lists: &crate::crl::CrlCache) -> Result<(u8, bool), Error> {
     if !args.inventory.is_empty() {
-        let outcome = compare(args, false).await?;
+        let outcome = compare_reusing(args, false, lists).await?;
         if !args.quiet {
             eprint!("{}", outcome.summary_text());
         }
@@ -509,7 +514,7 @@ async fn scan_once(args: &ScanArgs) -> Result<(u8, bool), Error> {
         None => None,
     };
     let (reader, total) = open_targets(&targets_path, args.port, args.strict)?;
-    let (engine, note) = build_engine(args)?;
+    let (engine, note) = engine_looking(args, None, lists)?;
     if let Some(n) = note {
         eprintln!("certsweep: {n}");
     }
@@ -997,6 +1002,15 @@ impl Spill<'_> {
 /// Sweeps and judges every endpoint against `--inventory`, writing the reports asked for;
 /// `keep` returns the verdicts too (the demo prints them).
 pub async fn compare(args: &ScanArgs, keep: bool) -> Result<CompareOutcome, Error> {
+    compare_reusing(args, keep, &crate::crl::CrlCache::default()).await
+}
+
+/// [`compare`], using the CRLs of `lists` still current (an earlier sweep of a `--wait`).
+async fn compare_reusing(
+    args: &ScanArgs,
+    keep: bool,
+    lists: &crate::crl::CrlCache,
+) -> Result<CompareOutcome, Error> {
     use crate::inventory::load::load_files;
     use crate::report::compliance::{
         safe_identity_row, ComplianceRow, COMPLIANCE_COLUMNS, RECORDS_COLUMNS,
@@ -1049,7 +1063,7 @@ pub async fn compare(args: &ScanArgs, keep: bool) -> Result<CompareOutcome, Erro
         },
     ));
     let look = RenewalLook::new(ids.clone(), policy.now, args.both_key_types);
-    let (engine, note) = engine_looking(args, Some(Arc::new(look)))?;
+    let (engine, note) = engine_looking(args, Some(Arc::new(look)), lists)?;
     if let Some(n) = note {
         eprintln!("certsweep: {n}");
     }

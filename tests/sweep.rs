@@ -1957,9 +1957,9 @@ async fn crl_fetches_each_list_once_and_says_revoked_good_or_why_it_cannot() {
     assert_eq!(info.status, "good");
     unavailable("misfiled", "the one of another distribution point");
     // One download per list for the whole sweep, whichever endpoint asked first.
-    let hits = hits.lock().unwrap().clone();
+    let counted = hits.lock().unwrap().clone();
     for path in ["/int.crl", "/forged.crl", "/old.crl", "/gone.crl"] {
-        assert_eq!(hits.get(path), Some(&1), "{path}: {hits:?}");
+        assert_eq!(counted.get(path), Some(&1), "{path}: {counted:?}");
     }
     // The issuer the server leaves out, given in --ca-file, checks the list.
     let both = dir.path().join("both.pem");
@@ -2046,6 +2046,53 @@ async fn crl_fetches_each_list_once_and_says_revoked_good_or_why_it_cannot() {
         )),
         "{stderr}"
     );
+    // Under --wait, a sweep takes the lists the sweep before it read (still current), and
+    // asks again for the one it could not read and the one past its nextUpdate.
+    let waited = dir.path().join("waited.txt");
+    std::fs::write(
+        &waited,
+        format!(
+            "revoked.test@127.0.0.1:{0}\nmissing.test@127.0.0.1:{0}\noldrevoked.test@127.0.0.1:{0}\n",
+            server.addr.port()
+        ),
+    )
+    .unwrap();
+    let before = hits.lock().unwrap().clone();
+    let args: Vec<String> = ["scan", "--targets", waited.to_str().unwrap()]
+        .iter()
+        .map(|a| a.to_string())
+        .chain(
+            [
+                "--ca-file",
+                &ca,
+                "--no-public-roots",
+                "--crl",
+                "--fail-on",
+                "revoked",
+                "--wait",
+                "1s",
+            ]
+            .map(String::from),
+        )
+        .collect();
+    let out = tokio::task::spawn_blocking(move || {
+        let refs: Vec<&dyn AsRef<std::ffi::OsStr>> = args
+            .iter()
+            .map(|a| a as &dyn AsRef<std::ffi::OsStr>)
+            .collect();
+        run_certsweep(&refs, None)
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let sweeps = 1 + stderr.matches("running again in").count();
+    assert!(sweeps >= 2, "{stderr}");
+    let after = hits.lock().unwrap().clone();
+    let more =
+        |path: &str| after.get(path).copied().unwrap_or(0) - before.get(path).copied().unwrap_or(0);
+    assert_eq!(more("/int.crl"), 1, "{stderr}");
+    assert_eq!(more("/gone.crl"), sweeps, "{stderr}");
+    assert_eq!(more("/old.crl"), sweeps, "{stderr}");
     // Without --crl nothing is fetched and nothing is said.
     let plain = run_sweep(
         format!("revoked.test@127.0.0.1:{}\n", server.addr.port()),
