@@ -666,6 +666,7 @@ fn record_targets(
     records: &[crate::inventory::record::Record],
     port: u16,
 ) -> Vec<Result<crate::engine::targets::Target, TargetError>> {
+    use crate::engine::targets::{normalize_host, parse_line, Target};
     let mut out = Vec::new();
     for r in records {
         if r.serial.is_none() && r.sha1.is_none() && r.sha256.is_none() {
@@ -701,38 +702,27 @@ fn record_targets(
                 .find(|n| !n.starts_with("*.") && n.parse::<std::net::IpAddr>().is_err())
                 .map(String::from);
         for spec in specs {
-            let bad = |reason| TargetError {
+            let (spec, asked_for) = split_sni(&spec, |n| r.covers(n));
+            let target = parse_line(spec, port).and_then(|mut t| {
+                let by_address = !matches!(t, Target::Name { .. });
+                let (Target::Name { sni, .. }
+                | Target::Addr { sni, .. }
+                | Target::Cidr { sni, .. }) = &mut t;
+                if let Some(n) = asked_for {
+                    *sni = Some(normalize_host(n)?);
+                } else if by_address && sni.is_none() {
+                    // A block of them is a pool serving the certificate: the same holds for
+                    // each address.
+                    sni.clone_from(&name);
+                }
+                Ok(t)
+            });
+            out.push(target.map_err(|reason| TargetError {
                 file: r.file.to_string(),
                 line: r.line,
                 field: Some("deployment endpoint".into()),
                 reason,
-            };
-            let (spec, asked_for) = split_sni(&spec, |name| r.covers(name));
-            let mut target = crate::engine::targets::parse_line(spec, port).map_err(bad);
-            if let (Ok(t), Some(asked_for)) = (&mut target, asked_for) {
-                match crate::engine::targets::normalize_host(asked_for) {
-                    Ok(name) => match t {
-                        crate::engine::targets::Target::Name { sni, .. }
-                        | crate::engine::targets::Target::Addr { sni, .. }
-                        | crate::engine::targets::Target::Cidr { sni, .. } => *sni = Some(name),
-                    },
-                    Err(reason) => target = Err(bad(reason)),
-                }
-            }
-            // A block of addresses the records give is a pool serving the certificate: the
-            // same holds for each of them.
-            if let Ok(
-                crate::engine::targets::Target::Addr {
-                    sni: sni @ None, ..
-                }
-                | crate::engine::targets::Target::Cidr {
-                    sni: sni @ None, ..
-                },
-            ) = &mut target
-            {
-                sni.clone_from(&name);
-            }
-            out.push(target);
+            }));
         }
     }
     out
