@@ -264,47 +264,77 @@ pub struct Loaded {
 pub struct Page {
     /// The file it was read from.
     pub file: String,
-    /// Its number, as the export counts (CERTInext from 1, Spring's default from 0).
-    pub page: u64,
-    /// Pages in the export.
-    pub total_pages: u64,
+    /// Its number, as the export counts (CERTInext from 1, Spring's default from 0), and
+    /// the pages in the export, when it numbers them.
+    pub numbered: Option<(u64, u64)>,
     /// Records in the export, when it says.
     pub total_records: Option<u64>,
     /// Records on this page.
     pub records: usize,
 }
 
+/// What a renewal recorded on a part of an export not given means.
+const UNSEEN: &str = "a renewal recorded only there cannot be seen (endpoints would look current, or unmanaged, wrongly)";
+
 /// The pages missing from, or given twice among, the pages of the files: an export's pages
-/// share their totals, and are numbered from 0 when one is numbered 0, else from 1.
+/// share their totals, and are numbered from 0 when one is numbered 0, else from 1. An
+/// export that only counts its records (Venafi's) is missing some when its files hold fewer.
 fn page_warnings(pages: &[Page]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut counted: Vec<u64> = pages
+        .iter()
+        .filter(|p| p.numbered.is_none())
+        .filter_map(|p| p.total_records)
+        .collect();
+    counted.sort_unstable();
+    counted.dedup();
+    for total in counted {
+        let given: Vec<&Page> = pages
+            .iter()
+            .filter(|p| p.numbered.is_none() && p.total_records == Some(total))
+            .collect();
+        let held: u64 = given.iter().map(|p| p.records as u64).sum();
+        if held < total {
+            let files: Vec<&str> = given.iter().map(|p| p.file.as_str()).collect();
+            out.push(format!(
+                "{} {} {held} of the {total} records the export counts: the others are not among the --inventory files; {UNSEEN}: export every page",
+                files.join(", "),
+                if files.len() == 1 { "holds" } else { "hold" },
+            ));
+        }
+    }
     let mut exports: Vec<(u64, Option<u64>)> = pages
         .iter()
-        .map(|p| (p.total_pages, p.total_records))
+        .filter_map(|p| Some((p.numbered?.1, p.total_records)))
         .collect();
     exports.sort();
     exports.dedup();
-    let mut out = Vec::new();
     for (total_pages, total_records) in exports {
-        let given: Vec<&Page> = pages
+        let given: Vec<(u64, &Page)> = pages
             .iter()
-            .filter(|p| (p.total_pages, p.total_records) == (total_pages, total_records))
+            .filter_map(|p| match p.numbered {
+                Some((n, of)) if (of, p.total_records) == (total_pages, total_records) => {
+                    Some((n, p))
+                }
+                _ => None,
+            })
             .collect();
-        let first = u64::from(!given.iter().any(|p| p.page == 0));
+        let first = u64::from(!given.iter().any(|(n, _)| *n == 0));
         let of = |n: u64| -> Vec<&str> {
             given
                 .iter()
-                .filter(|p| p.page == n)
-                .map(|p| p.file.as_str())
+                .filter(|(m, _)| *m == n)
+                .map(|(_, p)| p.file.as_str())
                 .collect()
         };
         let missing: Vec<u64> = (first..first.saturating_add(total_pages))
             .filter(|n| of(*n).is_empty())
             .collect();
-        let files: Vec<&str> = given.iter().map(|p| p.file.as_str()).collect();
+        let files: Vec<&str> = given.iter().map(|(_, p)| p.file.as_str()).collect();
         let records = total_records.map_or(String::new(), |n| format!(", {n} records"));
         if !missing.is_empty() {
             out.push(format!(
-                "{} {} of an export of {total_pages} pages{records}: {} {} {} among the --inventory files; a renewal recorded only there cannot be seen (endpoints would look current, or unmanaged, wrongly): give every page",
+                "{} {} of an export of {total_pages} pages{records}: {} {} {} among the --inventory files; {UNSEEN}: give every page",
                 files.join(", "),
                 if files.len() == 1 { "is a page" } else { "are pages" },
                 if missing.len() == 1 { "page" } else { "pages" },
@@ -1966,6 +1996,36 @@ mod tests {
         let w = load_files(&[&zero], &ReadOptions::default()).warnings;
         assert!(w[0].contains(": page 1 is not among"), "{w:?}");
         assert_eq!(ranges(&[1, 3, 4, 5, 9]), "1, 3-5, 9");
+        // Venafi counts the records of a search, not its pages.
+        let counted = |name: &str, serial: &str, count: u64| {
+            file(
+                name,
+                &format!(
+                    r#"{{"count": {count}, "certificates": [{{"serialNumber": "{serial}",
+                       "validityEnd": "2027-01-01T00:00:00.000+00:00",
+                       "subjectAlternativeNamesByType": {{"dNSName": ["v{serial}.example"]}}}}]}}"#
+                ),
+            )
+        };
+        let (a, b) = (counted("va.json", "0A", 3), counted("vb.json", "0B", 3));
+        let w = load_files(&[&a, &b], &ReadOptions::default()).warnings;
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].starts_with(&format!(
+                "{}, {} hold 2 of the 3 records the export counts",
+                shown(&a),
+                shown(&b)
+            )),
+            "{w:?}"
+        );
+        let c = counted("vc.json", "0C", 3);
+        assert!(load_files(&[&a, &b, &c], &ReadOptions::default())
+            .warnings
+            .is_empty());
+        let whole = counted("vwhole.json", "0D", 1);
+        assert!(load_files(&[&whole], &ReadOptions::default())
+            .warnings
+            .is_empty());
     }
 
     #[test]
@@ -2171,9 +2231,9 @@ mod tests {
                     expected
                         .pages
                         .iter()
-                        .map(|p| (p.page, p.total_pages, p.records))
+                        .map(|p| (p.numbered, p.records))
                         .collect::<Vec<_>>(),
-                    [(0, 3, 2)]
+                    [(Some((0, 3)), 2)]
                 );
             }
 

@@ -84,7 +84,7 @@ fn flatten_into(row: &mut Row, prefix: &str, obj: &serde_json::Map<String, serde
 
 /// The paging facts of a page object's keys, if it has them: CERTInext V2's (Spring's)
 /// `page`/`number`, `totalPages`, `totalElements`; V1's `currentPage`, `noOfPages`,
-/// `totalNoOfResults`.
+/// `totalNoOfResults`; Venafi's record counts (`TotalCount`, `count`).
 fn page_of(
     file: &str,
     keys: &std::collections::HashMap<String, &RawValue>,
@@ -97,11 +97,18 @@ fn page_of(
                 .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
         })
     };
-    Some(Page {
+    let numbered = num(&["page", "number", "currentPage"]).zip(num(&["totalPages", "noOfPages"]));
+    let total_records = num(&[
+        "totalElements",
+        "totalNoOfResults",
+        "totalCount",
+        "TotalCount",
+        "count",
+    ]);
+    (numbered.is_some() || total_records.is_some()).then(|| Page {
         file: file.into(),
-        page: num(&["page", "number", "currentPage"])?,
-        total_pages: num(&["totalPages", "noOfPages"])?,
-        total_records: num(&["totalElements", "totalNoOfResults"]),
+        numbered,
+        total_records,
         records,
     })
 }
@@ -308,7 +315,7 @@ impl<'de> serde::de::Visitor<'de> for Streamed<'_, '_> {
                 "content" | "ordersArray" | "orderDetails" | "data" => {
                     return Err(A::Error::custom("another page shape"))
                 }
-                "page" | "number" | "totalPages" | "totalElements" => {
+                "page" | "number" | "totalPages" | "totalElements" | "totalCount" | "count" => {
                     kept.push((key, map.next_value::<Box<RawValue>>()?));
                 }
                 _ => {
