@@ -2030,15 +2030,7 @@ async fn crl_fetches_each_list_once_and_says_revoked_good_or_why_it_cannot() {
         .map(|a| a.to_string())
         .chain(["--ca-file", &ca, "--no-public-roots", "--crl"].map(String::from))
         .collect();
-    let out = tokio::task::spawn_blocking(move || {
-        let refs: Vec<&dyn AsRef<std::ffi::OsStr>> = args
-            .iter()
-            .map(|a| a as &dyn AsRef<std::ffi::OsStr>)
-            .collect();
-        run_certsweep(&refs, None)
-    })
-    .await
-    .unwrap();
+    let out = run_certsweep_owned(args).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains(&format!(
@@ -2075,15 +2067,7 @@ async fn crl_fetches_each_list_once_and_says_revoked_good_or_why_it_cannot() {
             .map(String::from),
         )
         .collect();
-    let out = tokio::task::spawn_blocking(move || {
-        let refs: Vec<&dyn AsRef<std::ffi::OsStr>> = args
-            .iter()
-            .map(|a| a as &dyn AsRef<std::ffi::OsStr>)
-            .collect();
-        run_certsweep(&refs, None)
-    })
-    .await
-    .unwrap();
+    let out = run_certsweep_owned(args).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     let sweeps = 1 + stderr.matches("running again in").count();
     assert!(sweeps >= 2, "{stderr}");

@@ -128,6 +128,20 @@ pub fn run_certsweep(
     child.wait_with_output().unwrap()
 }
 
+/// [`run_certsweep`] of owned arguments, off the runtime's threads (a test's servers run
+/// on them while the binary waits for them).
+pub async fn run_certsweep_owned(args: Vec<String>) -> std::process::Output {
+    tokio::task::spawn_blocking(move || {
+        let refs: Vec<&dyn AsRef<std::ffi::OsStr>> = args
+            .iter()
+            .map(|a| a as &dyn AsRef<std::ffi::OsStr>)
+            .collect();
+        run_certsweep(&refs, None)
+    })
+    .await
+    .unwrap()
+}
+
 /// A temporary directory holding `targets.txt`, which names `a.test` at a refused loopback
 /// address: for tests of what the binary says of its inputs, which need an endpoint that
 /// answers at once.
