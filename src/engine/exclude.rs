@@ -106,6 +106,13 @@ impl Exclusions {
         for path in paths {
             let path = path.as_ref();
             match std::fs::File::open(path) {
+                // A directory opens, and fails only at its first read (as line 1).
+                Ok(f) if f.metadata().is_ok_and(|m| m.is_dir()) => errors.push(LineError {
+                    file: path.display().to_string(),
+                    line: 0,
+                    field: None,
+                    reason: "is a directory, not a list".into(),
+                }),
                 Ok(f) => lists.push((path.display().to_string(), std::io::BufReader::new(f))),
                 Err(e) => errors.push(LineError {
                     file: path.display().to_string(),
@@ -311,6 +318,21 @@ mod tests {
         assert!(!x.address("192.168.7.20".parse().expect("an address")));
         assert!(x.name("plc1.ot.example.com"));
         assert!(x.name("legacy-hsm.example.com"));
+    }
+
+    #[test]
+    fn a_directory_or_a_missing_file_is_one_error_naming_no_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let gone = dir.path().join("gone.txt");
+        let errors = Exclusions::read(&[dir.path(), gone.as_path()]).unwrap_err();
+        let shown: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                format!("{}: is a directory, not a list", dir.path().display()),
+                format!("{}: No such file or directory (os error 2)", gone.display()),
+            ]
+        );
     }
 
     #[test]
