@@ -89,6 +89,96 @@ fn must_staple(x: &X509Certificate<'_>) -> bool {
         })
 }
 
+/// The certificates a PKCS#7 (CMS SignedData) bundle carries, as a `.p7b` export or a CA's
+/// download has them, in DER; `None` when the bytes are no such bundle.
+pub fn pkcs7_certificates(der: &[u8]) -> Option<Vec<Vec<u8>>> {
+    use cms::cert::CertificateChoices;
+    use cms::content_info::ContentInfo;
+    use cms::signed_data::SignedData;
+    use der::{Decode, Encode};
+    const SIGNED_DATA: der::oid::ObjectIdentifier =
+        der::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
+    let info = ContentInfo::from_der(der).ok()?;
+    if info.content_type != SIGNED_DATA {
+        return None;
+    }
+    let signed: SignedData = info.content.decode_as().ok()?;
+    Some(
+        signed
+            .certificates?
+            .0
+            .iter()
+            .filter_map(|c| match c {
+                CertificateChoices::Certificate(c) => c.to_der().ok(),
+                CertificateChoices::Other(_) => None,
+            })
+            .collect(),
+    )
+}
+
+/// A PKCS#7 bundle of `ders`, as Windows exports a `.p7b` (for tests).
+#[cfg(test)]
+pub(crate) fn p7b(ders: &[&[u8]]) -> Vec<u8> {
+    use cms::cert::CertificateChoices;
+    use cms::content_info::{CmsVersion, ContentInfo};
+    use cms::signed_data::{CertificateSet, EncapsulatedContentInfo, SignedData, SignerInfos};
+    use der::asn1::SetOfVec;
+    use der::oid::ObjectIdentifier;
+    use der::{Decode, Encode};
+    let mut certs = CertificateSet(SetOfVec::default());
+    for d in ders {
+        let c = x509_cert::Certificate::from_der(d).unwrap();
+        certs.0.insert(CertificateChoices::Certificate(c)).unwrap();
+    }
+    let signed = SignedData {
+        version: CmsVersion::V1,
+        digest_algorithms: SetOfVec::default(),
+        encap_content_info: EncapsulatedContentInfo {
+            econtent_type: ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1"),
+            econtent: None,
+        },
+        certificates: Some(certs),
+        crls: None,
+        signer_infos: SignerInfos(SetOfVec::default()),
+    };
+    ContentInfo {
+        content_type: ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2"),
+        content: der::Any::from_der(&signed.to_der().unwrap()).unwrap(),
+    }
+    .to_der()
+    .unwrap()
+}
+
+/// The certificates of a CA file as Windows and OpenSSL export them: PEM (`CERTIFICATE`
+/// and `PKCS7` blocks), or binary, one certificate (`.cer`, `.der`) or a PKCS#7 bundle
+/// (`.p7b`). Empty when it holds none; an error when its PEM does not parse.
+pub fn certificates_in(bytes: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    if bytes.windows(11).any(|w| w == b"-----BEGIN ") {
+        let blocks = ::pem::parse_many(bytes).map_err(|e| format!("PEM does not parse: {e}"))?;
+        // parse_many passes over a block with no end line; a cut file must not read as one
+        // with fewer certificates.
+        let begun = bytes.windows(11).filter(|w| *w == b"-----BEGIN ").count();
+        if blocks.len() < begun {
+            return Err(format!(
+                "PEM does not parse: {} of its {begun} blocks are cut or malformed",
+                begun - blocks.len()
+            ));
+        }
+        return Ok(blocks
+            .into_iter()
+            .flat_map(|p| match p.tag() {
+                "CERTIFICATE" | "X509 CERTIFICATE" => vec![p.into_contents()],
+                "PKCS7" => pkcs7_certificates(p.contents()).unwrap_or_default(),
+                _ => Vec::new(),
+            })
+            .collect());
+    }
+    if parse_x509_certificate(bytes).is_ok() {
+        return Ok(vec![bytes.to_vec()]);
+    }
+    Ok(pkcs7_certificates(bytes).unwrap_or_default())
+}
+
 /// Subject, issuer and hash of a chain member; unparsable members are still listed.
 pub fn chain_entry(der: &[u8]) -> ChainEntry {
     match parse_x509_certificate(der) {

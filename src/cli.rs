@@ -101,8 +101,9 @@ pub struct ScanArgs {
     /// New connections per second, globally (polite sweeps).
     #[arg(long, value_name = "N")]
     pub rate: Option<f64>,
-    /// PEM file of extra trusted CAs (private CAs such as AD CS or emCA); repeatable.
-    #[arg(long, value_name = "PEM")]
+    /// File of extra trusted CAs (private CAs such as AD CS or emCA): PEM, a binary `.cer`
+    /// or a PKCS#7 `.p7b` bundle; repeatable.
+    #[arg(long, value_name = "FILE")]
     pub ca_file: Vec<PathBuf>,
     /// Also trust the operating system's roots.
     #[arg(long)]

@@ -4,7 +4,6 @@
 //! chase either, so `incomplete_chain` is a deployment defect to report, not to paper over.
 
 use crate::model::{CertInfo, Finding};
-use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, TrustAnchor, UnixTime};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -90,12 +89,18 @@ impl TrustJudge {
                 path: path.display().to_string(),
                 reason,
             };
-            let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-                .map_err(|e| err(e.to_string()))?
-                .collect::<Result<_, _>>()
-                .map_err(|e| err(e.to_string()))?;
+            // Windows exports a CA certificate in binary by default (a `.cer`), or a bundle
+            // (`.p7b`): read as well as PEM.
+            let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+            let certs: Vec<CertificateDer<'static>> = crate::cert::certificates_in(&bytes)
+                .map_err(err)?
+                .into_iter()
+                .map(CertificateDer::from)
+                .collect();
             if certs.is_empty() {
-                return Err(err("no PEM certificate in the file".into()));
+                return Err(err(
+                    "no certificate in the file (PEM, binary DER or a PKCS#7 bundle)".into(),
+                ));
             }
             for c in certs {
                 if crate::cert::is_self_issued(&c) {
@@ -549,6 +554,46 @@ mod tests {
         std::fs::write(&path, pem).expect("write roots");
         let judge = TrustJudge::new(&[path], false, true).expect("trust store");
         (judge, dir)
+    }
+
+    #[test]
+    fn a_ca_file_is_read_as_pem_binary_or_a_pkcs7_bundle() {
+        // Windows exports a root as a binary .cer by default, or as a .p7b.
+        let pki = Pki::new("Formats").unwrap();
+        let leaf = pki.issue(&LeafSpec::new(&["f.test"], 5, 10, 80)).unwrap();
+        let info = crate::cert::cert_info(&leaf.chain[0]).unwrap();
+        let now = ::time::OffsetDateTime::now_utc().unix_timestamp();
+        let bundle = crate::cert::p7b(&[&pki.root.cert]);
+        let dir = tempfile::tempdir().unwrap();
+        for (name, bytes) in [
+            ("root.pem", pki.root_pem().into_bytes()),
+            ("root.cer", pki.root.cert.to_vec()),
+            ("root.p7b", bundle.clone()),
+            (
+                "root-p7b.pem",
+                ::pem::encode(&::pem::Pem::new("PKCS7", bundle.clone())).into_bytes(),
+            ),
+        ] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            let judge = TrustJudge::new(&[&path], false, true).unwrap();
+            let r = judge.judge(&leaf.chain, &info, Some("f.test"), now);
+            assert!(r.findings.is_empty(), "{name}: {r:?}");
+        }
+        for (name, bytes, why) in [
+            ("empty.pem", Vec::new(), "no certificate in the file"),
+            ("junk.bin", vec![7u8; 64], "no certificate in the file"),
+            (
+                "cut.pem",
+                b"-----BEGIN CERTIFICATE-----\nMIIB\n".to_vec(),
+                "PEM does not parse",
+            ),
+        ] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            let e = TrustJudge::new(&[&path], false, true).err().unwrap();
+            assert!(e.to_string().contains(why), "{name}: {e}");
+        }
     }
 
     #[test]

@@ -639,7 +639,7 @@ pub fn load_bytes(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded
             // a certificate, or the ones a PKCS#7 bundle (`.p7b`) carries.
             let ders = match x509_parser::parse_x509_certificate(bytes) {
                 Ok(_) => Some(vec![bytes.to_vec()]),
-                Err(_) => pkcs7_certificates(bytes),
+                Err(_) => crate::cert::pkcs7_certificates(bytes),
             };
             match ders {
                 Some(ders) => {
@@ -664,33 +664,6 @@ pub fn load_bytes(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded
             out,
         ),
     }
-}
-
-/// The certificates a PKCS#7 (CMS SignedData) bundle carries, as a `.p7b` export or a CA's
-/// download has them, in DER; `None` when the bytes are no such bundle.
-fn pkcs7_certificates(der: &[u8]) -> Option<Vec<Vec<u8>>> {
-    use cms::cert::CertificateChoices;
-    use cms::content_info::ContentInfo;
-    use cms::signed_data::SignedData;
-    use der::{Decode, Encode};
-    const SIGNED_DATA: der::oid::ObjectIdentifier =
-        der::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
-    let info = ContentInfo::from_der(der).ok()?;
-    if info.content_type != SIGNED_DATA {
-        return None;
-    }
-    let signed: SignedData = info.content.decode_as().ok()?;
-    Some(
-        signed
-            .certificates?
-            .0
-            .iter()
-            .filter_map(|c| match c {
-                CertificateChoices::Certificate(c) => c.to_der().ok(),
-                CertificateChoices::Other(_) => None,
-            })
-            .collect(),
-    )
 }
 
 /// Reads a PEM file: each end-entity certificate in it (not a CA, and one that issued none
@@ -726,7 +699,7 @@ fn load_pem(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded) {
                     let at = *at;
                     let certs = pem::parse(text.as_bytes())
                         .ok()
-                        .and_then(|p| pkcs7_certificates(p.contents()));
+                        .and_then(|p| crate::cert::pkcs7_certificates(p.contents()));
                     match certs {
                         Some(certs) => blocks.extend(
                             certs
@@ -2729,37 +2702,6 @@ mod tests {
 
     /// A certs-only PKCS#7 bundle of `ders`, as `openssl crl2pkcs7 -nocrl` or a Windows
     /// `.p7b` export makes it.
-    fn p7b(ders: &[&[u8]]) -> Vec<u8> {
-        use cms::cert::CertificateChoices;
-        use cms::content_info::{CmsVersion, ContentInfo};
-        use cms::signed_data::{CertificateSet, EncapsulatedContentInfo, SignedData, SignerInfos};
-        use der::asn1::SetOfVec;
-        use der::oid::ObjectIdentifier;
-        use der::{Decode, Encode};
-        let mut certs = CertificateSet(SetOfVec::default());
-        for d in ders {
-            let c = x509_cert::Certificate::from_der(d).unwrap();
-            certs.0.insert(CertificateChoices::Certificate(c)).unwrap();
-        }
-        let signed = SignedData {
-            version: CmsVersion::V1,
-            digest_algorithms: SetOfVec::default(),
-            encap_content_info: EncapsulatedContentInfo {
-                econtent_type: ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1"),
-                econtent: None,
-            },
-            certificates: Some(certs),
-            crls: None,
-            signer_infos: SignerInfos(SetOfVec::default()),
-        };
-        ContentInfo {
-            content_type: ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2"),
-            content: der::Any::from_der(&signed.to_der().unwrap()).unwrap(),
-        }
-        .to_der()
-        .unwrap()
-    }
-
     #[test]
     fn a_pkcs7_bundle_gives_its_end_entity_certificate_binary_or_pem() {
         let pki = crate::fleet::Pki::new("P7b").unwrap();
@@ -2771,7 +2713,7 @@ mod tests {
                 90,
             ))
             .unwrap();
-        let bundle = p7b(&[&leaf.chain[1], &leaf.chain[0]]);
+        let bundle = crate::cert::p7b(&[&leaf.chain[1], &leaf.chain[0]]);
         let serial = |out: &Loaded| -> Vec<String> {
             out.records
                 .iter()
