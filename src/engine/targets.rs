@@ -659,7 +659,8 @@ impl TargetReader {
             Some(s) => Some(normalize_host(s).map_err(|r| self.err(line, Some("sni"), r))?),
             None => None,
         };
-        let label = get(cols.label).map(str::to_string);
+        // Written into every report row of the target: its control characters escaped.
+        let label = get(cols.label).map(|l| crate::model::visible(l).into_owned());
         let starttls = match get(cols.starttls) {
             Some(s) => {
                 Some(StarttlsChoice::parse(s).map_err(|r| self.err(line, Some("starttls"), r))?)
@@ -1013,7 +1014,13 @@ mod tests {
     #[test]
     fn csv_with_header() {
         let out = read(
-            "host,port,ip,sni,label\nwww.example.com,8443,192.0.2.5,,web\n192.0.2.6,,,api.example.com,api\nx.example,abc,,,\n",
+            "host,port,ip,sni,label\nwww.example.com,8443,192.0.2.5,,web\n192.0.2.6,,,api.example.com,api\nx.example,abc,,,\ny.example,,,,\"rack\u{1b}[2J 7\"\n",
+        );
+        // A label goes into the reports: a terminal escape in it is shown, not obeyed.
+        assert!(
+            matches!(&out[3], Ok(Target::Name { label: Some(l), .. }) if l == "rack\\u{1b}[2J 7"),
+            "{:?}",
+            out[3]
         );
         assert!(
             matches!(&out[0], Ok(Target::Name { name, port: 8443, pin: Some(_), label: Some(l), .. }) if name == "www.example.com" && l == "web")
@@ -1024,7 +1031,7 @@ mod tests {
         let e = out[2].as_ref().unwrap_err();
         assert_eq!(e.line, 4);
         assert_eq!(e.field.as_deref(), Some("port"));
-        assert_eq!(out.len(), 3);
+        assert_eq!(out.len(), 4);
     }
 
     #[test]
