@@ -11,6 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 mod json;
+mod workbook;
 use json::{load_json, stream_json};
 
 /// A row (or file) that could not be used.
@@ -516,7 +517,8 @@ fn sniff(input: &mut impl Read) -> io::Result<(Vec<u8>, usize, bool)> {
     let bom = if head.starts_with(BOM) { BOM.len() } else { 0 };
     let csv = matches!(first_byte(&head[bom..]), Some(b) if b != b'{' && b != b'[')
         && !is_pem(&head[bom..])
-        && !is_der(&head);
+        && !is_der(&head)
+        && !workbook::is_workbook(&head);
     Ok((head, bom, csv))
 }
 
@@ -634,6 +636,7 @@ pub fn load_bytes(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded
             }
         },
         Some(b'-') if is_pem(bytes) => load_pem(file, bytes, opts, out),
+        Some(_) if workbook::is_workbook(bytes) => workbook::load_workbook(file, bytes, opts, out),
         Some(_) if is_der(bytes) => {
             // Read as the PEM it would be, so that one path makes records of certificates:
             // a certificate, or the ones a PKCS#7 bundle (`.p7b`) carries.
@@ -781,6 +784,27 @@ fn load_pem(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded) {
     }
 }
 
+/// The fields of a header row's columns; `Err` says why the row names no column that
+/// identifies a certificate (serial, fingerprint or the certificate itself).
+fn header_fields(names: &[String], opts: &ReadOptions) -> Result<Vec<Option<Field>>, String> {
+    let fields: Vec<Option<Field>> = names.iter().map(|h| opts.field_of(h)).collect();
+    let has = |f: Field| fields.contains(&Some(f));
+    if has(Field::Serial)
+        || has(Field::Sha1)
+        || has(Field::Sha256)
+        || has(Field::Fingerprint)
+        || has(Field::Pem)
+        || has(Field::ChainPem)
+    {
+        Ok(fields)
+    } else {
+        Err(format!(
+            "no serial or fingerprint column (looked for Serial Number, SerialNumber, Serial, certificateSerialNumber, Thumbprint, SHA1, SHA256, Fingerprint); columns are: {}",
+            names.join(", ")
+        ))
+    }
+}
+
 fn detect(headers: &[&str]) -> Profile {
     let has = |n: &str| headers.iter().any(|h| crate::csvlines::key(h) == n);
     if has("ordernumber")
@@ -843,26 +867,18 @@ fn load_csv(
             }
         }
     }
-    let fields: Vec<Option<Field>> = names.iter().map(|h| opts.field_of(h)).collect();
-    let has = |f: Field| fields.contains(&Some(f));
-    if !(has(Field::Serial)
-        || has(Field::Sha1)
-        || has(Field::Sha256)
-        || has(Field::Fingerprint)
-        || has(Field::Pem)
-        || has(Field::ChainPem))
-    {
-        out.errors.push(InventoryError {
-            file: file.into(),
-            line: 1,
-            field: None,
-            reason: format!(
-                "no serial or fingerprint column (looked for Serial Number, SerialNumber, Serial, certificateSerialNumber, Thumbprint, SHA1, SHA256, Fingerprint); columns are: {}",
-                names.join(", ")
-            ),
-        });
-        return;
-    }
+    let fields = match header_fields(&names, opts) {
+        Ok(f) => f,
+        Err(reason) => {
+            out.errors.push(InventoryError {
+                file: file.into(),
+                line: 1,
+                field: None,
+                reason,
+            });
+            return;
+        }
+    };
     let header_refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let profile = detect(&header_refs);
     let mut rec = csv::ByteRecord::new();
@@ -1466,6 +1482,125 @@ mod tests {
         let mut out = Loaded::default();
         load_bytes(name, text, &ReadOptions::default(), &mut out);
         out
+    }
+
+    #[test]
+    fn an_excel_export_is_read_by_the_rows_the_spreadsheet_shows() {
+        use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+        let mut book = Workbook::new();
+        let sheet = book.add_worksheet();
+        let date_only = Format::new().set_num_format("dd.mm.yyyy");
+        let stamp = Format::new().set_num_format("dd.mm.yyyy hh:mm");
+        // A title and a blank row above the header, as "Export to Excel" writes them.
+        sheet
+            .write_string(0, 0, "Certificate inventory, exported 2026-11-30")
+            .unwrap();
+        for (c, h) in [
+            "Certificate ID",
+            "Common Name",
+            "Serial Number",
+            "Valid To",
+            "Status",
+        ]
+        .iter()
+        .enumerate()
+        {
+            sheet.write_string(2, c as u16, *h).unwrap();
+        }
+        let date = ExcelDateTime::from_ymd(2027, 1, 2).unwrap();
+        let at = ExcelDateTime::from_ymd(2027, 3, 4)
+            .unwrap()
+            .and_hms(5, 6, 7)
+            .unwrap();
+        // Row 4: text serial, date cell; row 5: a serial typed as a number, a date and time;
+        // row 6: blank; row 7: a long serial the workbook rounded.
+        sheet.write_string(3, 0, "C-1").unwrap();
+        sheet.write_string(3, 1, "a.example").unwrap();
+        sheet.write_string(3, 2, "0A").unwrap();
+        sheet
+            .write_datetime_with_format(3, 3, &date, &date_only)
+            .unwrap();
+        sheet.write_string(3, 4, "Issued").unwrap();
+        sheet.write_string(4, 0, "C-2").unwrap();
+        sheet.write_string(4, 1, "b.example").unwrap();
+        sheet.write_number(4, 2, 1234).unwrap();
+        sheet.write_datetime_with_format(4, 3, &at, &stamp).unwrap();
+        sheet.write_string(4, 4, "Issued").unwrap();
+        sheet.write_string(6, 0, "C-3").unwrap();
+        sheet.write_string(6, 1, "c.example").unwrap();
+        sheet
+            .write_number(6, 2, 1.059_041_285_977_560_9e36)
+            .unwrap();
+        sheet
+            .write_datetime_with_format(6, 3, &date, &date_only)
+            .unwrap();
+        let bytes = book.save_to_buffer().unwrap();
+        let out = load("inv.xlsx", &bytes);
+        let got: Vec<(&str, String, i64, bool)> = out
+            .records
+            .iter()
+            .map(|r| {
+                let na = r.not_after.unwrap();
+                (
+                    &*r.record_id,
+                    r.serial_hex().unwrap_or("").to_string(),
+                    na.unix,
+                    na.date_only,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("C-1", "A".to_string(), day("2027-01-02"), true),
+                // 1234 as written, read as the export's serials are (hex unless it says).
+                (
+                    "C-2",
+                    "1234".to_string(),
+                    day("2027-03-04") + 5 * 3600 + 6 * 60 + 7,
+                    false
+                ),
+            ]
+        );
+        assert_eq!(out.records[0].line, 4);
+        assert_eq!(out.errors.len(), 1, "{:?}", out.errors);
+        assert_eq!(
+            (out.errors[0].line, out.errors[0].field.as_deref()),
+            (7, Some("Serial Number"))
+        );
+        assert!(
+            out.errors[0].reason.contains("rounded"),
+            "{}",
+            out.errors[0]
+        );
+        // Through a path too, and a workbook naming no serial column is told so.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("inv.xlsx");
+        std::fs::write(&path, &bytes).unwrap();
+        assert_eq!(
+            load_files(&[&path], &ReadOptions::default()).records,
+            load(&path.display().to_string(), &bytes).records
+        );
+        let mut other = Workbook::new();
+        other
+            .add_worksheet()
+            .write_string(0, 0, "Hostname")
+            .unwrap();
+        let out = load("none.xlsx", &other.save_to_buffer().unwrap());
+        assert!(out.records.is_empty());
+        assert!(
+            out.errors[0]
+                .reason
+                .contains("no serial or fingerprint column"),
+            "{}",
+            out.errors[0]
+        );
+        let out = load("broken.xlsx", b"PK\x03\x04 not really");
+        assert!(
+            out.errors[0].reason.contains("no readable workbook"),
+            "{}",
+            out.errors[0]
+        );
     }
 
     #[test]
