@@ -22,6 +22,7 @@ pub mod model;
 pub mod ocsp;
 pub mod report;
 pub mod scan;
+pub mod sheet;
 #[cfg(test)]
 mod testrng;
 pub mod timefmt;

@@ -296,6 +296,10 @@ fn open_targets(path: &str, port: u16, strict: bool) -> Result<(TargetReader, Op
 fn count_lines(path: &str) -> Option<u64> {
     let f = File::open(path).ok()?;
     let mut r = std::io::BufReader::with_capacity(64 * 1024, f);
+    // A workbook's lines are its sheet's rows, known only once it is read.
+    if crate::sheet::is_workbook(r.fill_buf().ok()?) {
+        return None;
+    }
     let mut n = 0u64;
     loop {
         let buf = r.fill_buf().ok()?;

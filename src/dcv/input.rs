@@ -67,6 +67,16 @@ fn err(file: &str, line: u64, field: Option<&str>, reason: String) -> LineError 
 /// Reads a domain list from `bytes` (named `file` in errors); rows without a method get
 /// `default`.
 pub fn read_domains(file: &str, bytes: &[u8], default: &[Method], out: &mut Requests) {
+    if crate::sheet::is_workbook(bytes) {
+        let is_header = |row: &[String]| {
+            row.iter()
+                .any(|h| DOMAIN_COLUMNS.contains(&crate::csvlines::key(h).as_str()))
+        };
+        return match crate::sheet::as_csv(bytes, is_header) {
+            Ok(text) => read_domains(file, text.as_bytes(), default, out),
+            Err(why) => out.errors.push(err(file, 0, None, why)),
+        };
+    }
     // Excel's "Unicode Text": decoded, then read as any list.
     match crate::utf16::to_utf8(bytes) {
         Some(Ok(text)) => return read_domains(file, &text, default, out),
@@ -341,6 +351,38 @@ mod tests {
         assert_eq!(
             (out.errors[0].line, out.errors[0].field.as_deref()),
             (2, Some("Domain"))
+        );
+
+        // A workbook: its sheet's rows, one column or more.
+        let mut out = Requests::default();
+        let bytes = crate::sheet::test_workbook(
+            0,
+            &[
+                &["Renewals due"],
+                &[""],
+                &["Domain"],
+                &["www.example.com"],
+                &["bad domain"],
+            ],
+        );
+        read_domains("d.xlsx", &bytes, &[Method::Http01], &mut out);
+        let doms: Vec<&str> = out.requests.iter().map(|r| r.domain.as_str()).collect();
+        // (A CSV cell is one domain, judged by the identifier checks later.)
+        assert_eq!(doms, ["www.example.com", "bad domain"]);
+        assert_eq!(out.requests[1].source, "d.xlsx:5");
+        let mut out = Requests::default();
+        read_domains(
+            "n.xlsx",
+            &crate::sheet::test_workbook(0, &[&["Owner"]]),
+            &[Method::Http01],
+            &mut out,
+        );
+        assert!(
+            out.errors[0]
+                .to_string()
+                .starts_with("n.xlsx: no sheet has a header row"),
+            "{}",
+            out.errors[0]
         );
 
         // A quote never closed: the rows after it are one cell of its row.

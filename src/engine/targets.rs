@@ -474,6 +474,9 @@ impl TargetReader {
 
     /// Reads from any reader; `name` is used in error messages.
     pub fn from_reader(name: &str, r: Box<dyn Read + Send>, default_port: u16) -> Self {
+        // A list kept in a workbook is read as the CSV text of its sheet with a header.
+        let r =
+            crate::sheet::text_or_sheet(r, |row| matches!(csv_header(&row.join(",")), Some(Ok(_))));
         // A list saved as Excel's "Unicode Text" is UTF-16: read as UTF-8 as it streams.
         let text = crate::utf16::Utf8Text::new(r);
         TargetReader {
@@ -882,6 +885,49 @@ mod tests {
                 .contains("needs a header line naming a `host` column"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_host_list_kept_in_a_workbook_is_read_with_its_rows() {
+        // A title above the header; a bad port on the spreadsheet's row 4.
+        let bytes = crate::sheet::test_workbook(
+            0,
+            &[
+                &["DMZ hosts", "", ""],
+                &["Hostname", "Port", "IP Address"],
+                &["www.example.com", "8443", "192.0.2.5\n192.0.2.6"],
+                &["api.example.com", "99999", ""],
+            ],
+        );
+        let out: Vec<_> =
+            TargetReader::from_reader("hosts.xlsx", Box::new(std::io::Cursor::new(bytes)), 443)
+                .collect();
+        let pins: Vec<String> = out
+            .iter()
+            .filter_map(|t| match t {
+                Ok(Target::Name {
+                    name, port, pin, ..
+                }) => Some(format!("{name}:{port}@{pin:?}")),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            pins,
+            [
+                "www.example.com:8443@Some(192.0.2.5)",
+                "www.example.com:8443@Some(192.0.2.6)"
+            ]
+        );
+        let e = out.iter().find_map(|t| t.as_ref().err()).unwrap();
+        assert_eq!((e.line, e.field.as_deref()), (4, Some("port")));
+        let mut broken = TargetReader::from_reader(
+            "x.xlsx",
+            Box::new(std::io::Cursor::new(b"PK\x03\x04".to_vec())),
+            443,
+        );
+        let e = broken.next().unwrap().unwrap_err();
+        assert!(e.reason.contains("no readable workbook"), "{e}");
+        assert!(broken.next().is_none());
     }
 
     #[test]

@@ -518,7 +518,7 @@ fn sniff(input: &mut impl Read) -> io::Result<(Vec<u8>, usize, bool)> {
     let csv = matches!(first_byte(&head[bom..]), Some(b) if b != b'{' && b != b'[')
         && !is_pem(&head[bom..])
         && !is_der(&head)
-        && !workbook::is_workbook(&head);
+        && !crate::sheet::is_workbook(&head);
     Ok((head, bom, csv))
 }
 
@@ -636,7 +636,9 @@ pub fn load_bytes(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded
             }
         },
         Some(b'-') if is_pem(bytes) => load_pem(file, bytes, opts, out),
-        Some(_) if workbook::is_workbook(bytes) => workbook::load_workbook(file, bytes, opts, out),
+        Some(_) if crate::sheet::is_workbook(bytes) => {
+            workbook::load_workbook(file, bytes, opts, out)
+        }
         Some(_) if is_der(bytes) => {
             // Read as the PEM it would be, so that one path makes records of certificates:
             // a certificate, or the ones a PKCS#7 bundle (`.p7b`) carries.
