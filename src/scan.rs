@@ -769,6 +769,46 @@ fn split_sni(spec: &str, covers: impl Fn(&str) -> bool) -> (&str, Option<&str>) 
     }
 }
 
+/// What `--fail-on` word the user may have meant by `x`: an error class is the status
+/// `unreachable`; a slip of one or two letters is the word it is closest to.
+fn fail_on_hint(x: &str) -> String {
+    if crate::model::ErrorClass::ALL
+        .iter()
+        .any(|c| c.as_str() == x)
+    {
+        return ": an error class; `unreachable` fails on every endpoint that gave no certificate, whatever the class".into();
+    }
+    let words = Status::ALL
+        .map(|s| s.as_str())
+        .into_iter()
+        .chain(Finding::ALL.map(|f| f.as_str()))
+        .chain(crate::verdict::VERDICT_FINDINGS);
+    words
+        .map(|w| (edit_distance(x, w), w))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, w)| format!(": did you mean {w}?"))
+        .unwrap_or_default()
+}
+
+/// Levenshtein distance, for the few short words of a hint.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diag = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let next = (diag + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            diag = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
 /// `--fail-on` with `--inventory` when not given.
 pub const DEFAULT_FAIL_ON: &str = "renewed_not_deployed,expired,revoked";
 
@@ -793,7 +833,8 @@ impl FailOn {
                 out.findings.push(x.to_string());
             } else {
                 return Err(Error::Usage(format!(
-                    "--fail-on: unknown status or finding \"{x}\" (statuses: {}; findings: {}, {})",
+                    "--fail-on: unknown status or finding \"{x}\"{} (statuses: {}; findings: {}, {})",
+                    fail_on_hint(x),
                     Status::ALL.map(|s| s.as_str()).join(", "),
                     Finding::ALL.map(|f| f.as_str()).join(", "),
                     crate::verdict::VERDICT_FINDINGS.join(", ")
@@ -1187,6 +1228,27 @@ async fn compare_reusing(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fail_on_word_unknown_gets_the_word_meant() {
+        let why = |s: &str| {
+            FailOn::parse(s)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
+        assert!(
+            why("expird").contains("\"expird\": did you mean expired?"),
+            "{}",
+            why("expird")
+        );
+        assert!(why("partial-rollout").contains("did you mean partial_rollout?"));
+        assert!(why("connect_refused").contains("an error class; `unreachable` fails"));
+        assert!(!why("zzz").contains("did you mean"));
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "ab"), 2);
+        assert!(FailOn::parse("expired,unreachable").is_ok());
+    }
 
     #[test]
     fn places_no_handshake_reaches_are_not_targets_and_host_port_sni_asks_for_the_name() {
