@@ -888,6 +888,29 @@ mod tests {
     }
 
     #[test]
+    fn the_sample_lists_read_whole_and_the_workbook_as_its_csv() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/targets/");
+        let read_file = |name: &str| -> Vec<Result<Target, TargetError>> {
+            TargetReader::open(&format!("{dir}{name}"), 443)
+                .unwrap()
+                .collect()
+        };
+        let plain = read_file("sample.txt");
+        assert!(plain.iter().all(Result::is_ok), "{plain:?}");
+        assert_eq!(plain.len(), 11);
+        let csv: Vec<Target> = read_file("sample.csv")
+            .into_iter()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let sheet: Vec<Target> = read_file("sample.xlsx")
+            .into_iter()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(sheet, csv);
+        assert_eq!(csv.len(), 9);
+    }
+
+    #[test]
     fn a_host_list_kept_in_a_workbook_is_read_with_its_rows() {
         // A title above the header; a bad port on the spreadsheet's row 4.
         let bytes = crate::sheet::test_workbook(
