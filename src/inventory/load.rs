@@ -1187,6 +1187,14 @@ fn push_built(result: Result<Record, InventoryError>, slash: &mut SlashDates, ou
     }
 }
 
+/// Whether `v` may hold a control character: a C0 one or DEL (single bytes) or a C1 one
+/// (its UTF-8 starts with 0xC2). Without an early exit, so that the loop runs on vectors.
+fn may_hold_control(v: &str) -> bool {
+    v.bytes().fold(false, |seen, b| {
+        seen | (b < 0x20) | (b == 0x7F) | (b == 0xC2)
+    })
+}
+
 fn build(
     file: &Arc<str>,
     line: u64,
@@ -1225,7 +1233,9 @@ fn build(
     // the wrong encoding: a name holding one matched nothing and was written raw into the
     // reports.
     for (field, header, v) in cells {
-        if field.is_none() {
+        // A byte test first (every cell of every row passes here): C0 controls and DEL are
+        // single bytes, C1 controls start with 0xC2.
+        if field.is_none() || !may_hold_control(v) {
             continue;
         }
         if let Some(c) = v
