@@ -442,13 +442,7 @@ fn out_of_scope(crl: &CertificateRevocationList<'_>, url: &str) -> Option<String
 
 /// RFC 5280's name of a revocation reason code (`keyCompromise`).
 fn reason_name(code: u8) -> String {
-    // KeyCompromise → keyCompromise (and CACompromise → cACompromise, as the RFC has it).
-    let name = x509_parser::x509::ReasonCode(code).to_string();
-    let mut chars = name.chars();
-    chars
-        .next()
-        .map(|c| c.to_ascii_lowercase().to_string() + chars.as_str())
-        .unwrap_or_default()
+    crate::model::reason_name(&x509_parser::x509::ReasonCode(code).to_string())
 }
 
 /// SHA-256 of an issuer key (SPKI DER): the key of a list's checked signatures.

@@ -528,6 +528,16 @@ pub struct CrlInfo {
     pub problem: Option<String>,
 }
 
+/// A revocation reason as RFC 5280 names it (`keyCompromise`), from its enum variant's name
+/// in a crate (`KeyCompromise`; `CACompromise` gives `cACompromise`, as the RFC has it).
+pub fn reason_name(variant: &str) -> String {
+    let mut chars = variant.chars();
+    chars
+        .next()
+        .map(|c| c.to_ascii_lowercase().to_string() + chars.as_str())
+        .unwrap_or_default()
+}
+
 /// The CA's word that a served certificate is revoked, from a stapled OCSP response or the
 /// CA's revocation list (both with their signatures checked).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -213,15 +213,8 @@ fn read(
         CertStatus::Revoked(info) => (
             "revoked",
             Some(time(&info.revocation_time)),
-            info.revocation_reason.map(|r| {
-                // KeyCompromise → keyCompromise, as RFC 5280 names the reasons.
-                let name = format!("{r:?}");
-                let mut chars = name.chars();
-                chars
-                    .next()
-                    .map(|c| c.to_ascii_lowercase().to_string() + chars.as_str())
-                    .unwrap_or_default()
-            }),
+            info.revocation_reason
+                .map(|r| crate::model::reason_name(&format!("{r:?}"))),
         ),
         CertStatus::Unknown(_) => ("unknown", None, None),
     };

@@ -222,6 +222,9 @@ struct SweepRun {
     /// The CIDR targets begun, so that an address also named alone or by an earlier
     /// overlapping block gives one row.
     blocks: std::sync::Mutex<super::seen::Blocks>,
+    /// Whether any block was begun: until one is, an endpoint named alone needs no look at
+    /// them (most sweeps have none, and this is every endpoint's path).
+    any_blocks: AtomicBool,
 }
 
 impl SweepRun {
@@ -241,34 +244,41 @@ impl SweepRun {
         let hash = h.finish();
         // A poisoned lock only means another task panicked while inserting; the sets are
         // still sets.
-        let blocks = self
-            .blocks
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let blocks = || {
+            self.blocks
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
         let mut seen = self
             .endpoints
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         match ep.block {
-            Some(k) => !seen.contains(hash) && !blocks.covers(ep.ip, shared(ep), k),
+            Some(k) => !seen.contains(hash) && !blocks().covers(ep.ip, shared(ep), k),
             None => {
-                seen.insert(hash)
-                    // Only a bare address can be one of a block's endpoints (their host is
-                    // the address, and they have no label).
-                    && (blocks.is_empty()
-                        || ep.label.is_some()
-                        || ep.host.parse::<IpAddr>() != Ok(ep.ip)
-                        || !blocks.covers(ep.ip, shared(ep), u32::MAX))
+                if !seen.insert(hash) {
+                    return false;
+                }
+                drop(seen);
+                // Only a bare address can be one of a block's endpoints (their host is the
+                // address, and they have no label).
+                !self.any_blocks.load(Ordering::Acquire)
+                    || ep.label.is_some()
+                    || ep.host.parse::<IpAddr>() != Ok(ep.ip)
+                    || !blocks().covers(ep.ip, shared(ep), u32::MAX)
             }
         }
     }
 
     /// Registers a CIDR target about to be expanded; its number for its endpoints.
     fn block(&self, net: &ipnet::IpNet, ep: &Endpoint) -> u32 {
-        self.blocks
+        let k = self
+            .blocks
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .add(net, shared(ep))
+            .add(net, shared(ep));
+        self.any_blocks.store(true, Ordering::Release);
+        k
     }
 }
 
@@ -400,6 +410,7 @@ impl Engine {
             counters: self.counters.clone(),
             endpoints: Default::default(),
             blocks: Default::default(),
+            any_blocks: AtomicBool::new(false),
         });
         tokio::spawn(async move {
             let mut seen = super::seen::Seen::default();

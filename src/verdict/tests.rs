@@ -321,6 +321,19 @@ fn rows_serving(i: &Identities, served: &[&Verdict], p: &Policy) -> Vec<Identity
 
 /// What a name's endpoints say together, from their verdicts and whether each serves its
 /// expected certificate.
+/// What the CA's list says of a certificate it revoked for key compromise.
+fn revoked_in_crl() -> Box<crate::model::CrlInfo> {
+    Box::new(crate::model::CrlInfo {
+        url: Some("http://crl.x.com/int.crl".into()),
+        status: "revoked".into(),
+        this_update: None,
+        next_update: None,
+        revoked_at: Some("2026-05-27T10:00:00Z".into()),
+        reason: Some("keyCompromise".into()),
+        problem: None,
+    })
+}
+
 fn rollout_of(nodes: &[(Verdict, bool)]) -> Rollout {
     let mut rollout = Rollout::default();
     for (v, serves) in nodes {
@@ -1064,15 +1077,7 @@ fn a_certificate_the_ca_says_is_revoked_is_revoked_whatever_the_records_say() {
     }));
     let mut listed = served();
     listed.findings.push(Finding::CrlRevoked);
-    listed.crl = Some(Box::new(crate::model::CrlInfo {
-        url: Some("http://crl.x.com/int.crl".into()),
-        status: "revoked".into(),
-        this_update: None,
-        next_update: None,
-        revoked_at: Some("2026-05-27T10:00:00Z".into()),
-        reason: Some("keyCompromise".into()),
-        problem: None,
-    }));
+    listed.crl = Some(revoked_in_crl());
     for (o, said, source) in [
         (
             stapled,
@@ -1333,15 +1338,7 @@ fn a_revoked_certificate_served_to_the_other_key_type_is_the_rows_subject() {
         cert: rsa,
         findings: vec![Finding::CrlRevoked],
         trust_detail: None,
-        crl: Some(Box::new(crate::model::CrlInfo {
-            url: Some("http://crl.x.com/int.crl".into()),
-            status: "revoked".into(),
-            this_update: None,
-            next_update: None,
-            revoked_at: Some("2026-05-27T10:00:00Z".into()),
-            reason: Some("keyCompromise".into()),
-            problem: None,
-        })),
+        crl: Some(revoked_in_crl()),
         error: None,
     }));
     let v = judge_one(o, &i, &p).0;
