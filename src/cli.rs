@@ -49,8 +49,8 @@ pub enum Command {
 /// Options of `certsweep scan`.
 #[derive(Debug, Args, Clone)]
 pub struct ScanArgs {
-    /// Target list: plain lines or CSV with a `host` column; `-` for stdin. Without it, the
-    /// endpoints named by --inventory are scanned.
+    /// Target list: plain lines, CSV with a `host` column, or a workbook (.xlsx, .xls, .ods)
+    /// with one; `-` for stdin. Without it, the endpoints named by --inventory are scanned.
     #[arg(long, short = 't', value_name = "FILE")]
     pub targets: Option<String>,
     /// Default port for targets without one.
@@ -145,8 +145,8 @@ pub struct ScanArgs {
     /// No summary on stderr (progress is shown only on a terminal anyway).
     #[arg(long, short = 'q')]
     pub quiet: bool,
-    /// CLM inventory export (CERTInext orders report JSON/CSV, or a generic CSV; `-` for
-    /// stdin); repeatable.
+    /// CLM inventory export (CERTInext orders report JSON/CSV, another CLM's CSV or JSON, a
+    /// workbook from "Export to Excel", a certificate PEM; `-` for stdin); repeatable.
     #[arg(long, value_name = "FILE")]
     pub inventory: Vec<PathBuf>,
     /// TOML map for an export no built-in profile knows: column to field, serial base,
@@ -198,8 +198,8 @@ pub struct DemoArgs {
 /// Options of `certsweep dcv`.
 #[derive(Debug, Args, Clone)]
 pub struct DcvArgs {
-    /// Domains: one a line, or CSV with a `domain` header and optionally `method`, `token`,
-    /// `expected`; `-` for stdin.
+    /// Domains: one a line, or CSV (or a workbook: .xlsx, .xls, .ods) with a `domain` header
+    /// and optionally `method`, `token`, `expected`; `-` for stdin.
     #[arg(long, short = 'd', value_name = "FILE")]
     pub domains: Option<String>,
     /// Check the names of these CLM records (with their DCV method column when present;
