@@ -294,21 +294,24 @@ fn open_targets(path: &str, port: u16, strict: bool) -> Result<(TargetReader, Op
 
 /// Counts the lines of a regular file, for the progress total (a pipe stays unknown).
 fn count_lines(path: &str) -> Option<u64> {
+    use std::io::Read;
     let f = File::open(path).ok()?;
     let mut r = std::io::BufReader::with_capacity(64 * 1024, f);
     // A workbook's lines are its sheet's rows, known only once it is read.
     if crate::sheet::is_workbook(r.fill_buf().ok()?) {
         return None;
     }
+    // Counted as the reader counts them: a lone CR ends a line too.
+    let mut r = crate::csvlines::LoneCr::new(r);
+    let mut buf = vec![0u8; 64 * 1024];
     let mut n = 0u64;
     loop {
-        let buf = r.fill_buf().ok()?;
-        if buf.is_empty() {
-            break;
+        match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(k) => n += memchr::memchr_iter(b'\n', &buf[..k]).count() as u64,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
         }
-        n += buf.iter().filter(|b| **b == b'\n').count() as u64;
-        let len = buf.len();
-        r.consume(len);
     }
     Some(n)
 }

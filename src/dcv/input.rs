@@ -83,6 +83,10 @@ pub fn read_domains(file: &str, bytes: &[u8], default: &[Method], out: &mut Requ
         Some(Err(at)) => return out.errors.push(err(file, at.line, None, at.to_string())),
         None => {}
     }
+    // Lines ended by a lone CR (Excel for Mac's "CSV (Macintosh)") are lines too.
+    if let Some(text) = crate::csvlines::lone_cr_as_lf(bytes) {
+        return read_domains(file, &text, default, out);
+    }
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
@@ -301,17 +305,34 @@ mod tests {
 
     #[test]
     fn plain_and_csv_lists() {
-        let mut out = Requests::default();
-        read_domains(
-            "d.txt",
-            b"# fleet\nwww.example.com\n\napi.example.com # edge\nbad line\nwww.example.com\n",
-            &[Method::Http01],
-            &mut out,
-        );
-        let doms: Vec<&str> = out.requests.iter().map(|r| r.domain.as_str()).collect();
-        assert_eq!(doms, ["www.example.com", "api.example.com"]);
-        assert_eq!(out.errors.len(), 1);
-        assert_eq!(out.errors[0].line, 5);
+        // Lines end with LF, CRLF or (Excel for Mac's "CSV (Macintosh)") a lone CR.
+        for nl in ["\n", "\r\n", "\r"] {
+            let mut out = Requests::default();
+            let text =
+                "# fleet\nwww.example.com\n\napi.example.com # edge\nbad line\nwww.example.com\n";
+            read_domains(
+                "d.txt",
+                text.replace('\n', nl).as_bytes(),
+                &[Method::Http01],
+                &mut out,
+            );
+            let doms: Vec<&str> = out.requests.iter().map(|r| r.domain.as_str()).collect();
+            assert_eq!(doms, ["www.example.com", "api.example.com"], "{nl:?}");
+            assert_eq!(out.errors.len(), 1, "{nl:?}");
+            assert_eq!(out.errors[0].line, 5, "{nl:?}");
+
+            let mut out = Requests::default();
+            let text = "Domain,Method\nwww.example.com,HTTP\nx.example.com,email\n";
+            read_domains(
+                "d.csv",
+                text.replace('\n', nl).as_bytes(),
+                &[Method::Http01],
+                &mut out,
+            );
+            assert_eq!(out.requests.len(), 1, "{nl:?}");
+            assert_eq!(out.errors.len(), 1, "{nl:?}");
+            assert_eq!(out.errors[0].line, 3, "{nl:?}");
+        }
 
         let mut out = Requests::default();
         read_domains(

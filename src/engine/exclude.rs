@@ -147,6 +147,8 @@ impl Exclusions {
                 field: None,
                 reason,
             };
+            // Lines ended by a lone CR (Excel for Mac's "CSV (Macintosh)") are lines too.
+            let reader = std::io::BufReader::new(crate::csvlines::LoneCr::new(reader));
             for (n, line) in reader.lines().enumerate() {
                 let n = n as u64 + 1;
                 let line = match line {
@@ -293,10 +295,15 @@ mod tests {
 
     #[test]
     fn a_bad_line_is_an_error_naming_file_and_line() {
-        let errors = read(
-            "10.0.0.1\n10.0.0.300\n10.0.0.9-10.0.0.1\n10.0.0.0/33\nok.example\nbad name.example\n",
-        )
-        .expect_err("bad lines");
+        let text =
+            "10.0.0.1\n10.0.0.300\n10.0.0.9-10.0.0.1\n10.0.0.0/33\nok.example\nbad name.example\n";
+        // Lines end with LF, CRLF or (Excel for Mac's "CSV (Macintosh)") a lone CR.
+        for nl in ["\r\n", "\r"] {
+            let errors = read(&text.replace('\n', nl)).expect_err("bad lines");
+            let lines: Vec<u64> = errors.iter().map(|e| e.line).collect();
+            assert_eq!(lines, [2, 3, 4, 6], "{nl:?}: {errors:?}");
+        }
+        let errors = read(text).expect_err("bad lines");
         let lines: Vec<u64> = errors.iter().map(|e| e.line).collect();
         assert_eq!(lines, [2, 3, 4, 6], "{errors:?}");
         assert!(

@@ -479,6 +479,8 @@ impl TargetReader {
             crate::sheet::text_or_sheet(r, |row| matches!(csv_header(&row.join(",")), Some(Ok(_))));
         // A list saved as Excel's "Unicode Text" is UTF-16: read as UTF-8 as it streams.
         let text = crate::utf16::Utf8Text::new(r);
+        // Lines ended by a lone CR (Excel for Mac's "CSV (Macintosh)") are lines too.
+        let text = crate::csvlines::LoneCr::new(BufReader::new(text));
         TargetReader {
             file: name.to_string(),
             default_port,
@@ -1048,6 +1050,54 @@ mod tests {
         );
         let e = out[2].as_ref().unwrap_err();
         assert!(e.to_string().contains("not valid UTF-16"), "{e}");
+    }
+
+    /// Each target read as (name or address, port) and each bad line as its line number.
+    fn summary(out: &[Result<Target, TargetError>]) -> Vec<Result<(String, u16), u64>> {
+        out.iter()
+            .map(|r| match r {
+                Ok(Target::Name { name, port, .. }) => Ok((name.clone(), *port)),
+                Ok(Target::Addr { ip, port, .. }) => Ok((ip.to_string(), *port)),
+                Ok(other) => Ok((format!("{other:?}"), 0)),
+                Err(e) => Err(e.line),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn lines_ended_by_a_lone_cr_are_lines() {
+        // Excel for Mac's "CSV (Macintosh)" and old Mac text end lines with a CR alone: a
+        // plain list was read as one line of all its targets, a CSV list as its header.
+        let plain = [
+            "# edge",
+            "a.example",
+            "b.example:8443",
+            "",
+            "bad:port",
+            "192.0.2.1",
+        ];
+        let csv = [
+            "host,port",
+            "a.example,443",
+            "# old",
+            "b.example,8443",
+            "c.example,x",
+        ];
+        for nl in ["\n", "\r\n", "\r"] {
+            let want = [
+                Ok(("a.example".to_string(), 443)),
+                Ok(("b.example".to_string(), 8443)),
+                Err(5),
+                Ok(("192.0.2.1".to_string(), 443)),
+            ];
+            assert_eq!(summary(&read(&(plain.join(nl) + nl))), want, "{nl:?}");
+            let want = [
+                Ok(("a.example".to_string(), 443)),
+                Ok(("b.example".to_string(), 8443)),
+                Err(5),
+            ];
+            assert_eq!(summary(&read(&csv.join(nl))), want, "{nl:?}");
+        }
     }
 
     #[test]

@@ -459,7 +459,8 @@ fn load_path_streaming(
         let rows = count_rows(&mut f)?;
         f.seek(SeekFrom::Start(bom as u64))?;
         let delimiter = crate::csvlines::delimiter(&head[bom..]);
-        load_csv(name, BufReader::new(f), rows, delimiter, opts, out);
+        let input = crate::csvlines::LoneCr::new(BufReader::new(f));
+        load_csv(name, input, rows, delimiter, opts, out);
         return Ok(());
     }
     let json = matches!(first_byte(&head[bom..]), Some(b'{' | b'['));
@@ -553,7 +554,8 @@ fn load_rest(
     if csv {
         let input = io::Cursor::new(&head[bom..]).chain(rest);
         let delimiter = crate::csvlines::delimiter(&head[bom..]);
-        load_csv(name, BufReader::new(input), 0, delimiter, opts, out);
+        let input = crate::csvlines::LoneCr::new(BufReader::new(input));
+        load_csv(name, input, 0, delimiter, opts, out);
     } else {
         rest.read_to_end(&mut head)?;
         load_bytes(name, &head, opts, out);
@@ -662,7 +664,7 @@ pub fn load_bytes(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded
         }
         Some(_) => load_csv(
             file,
-            bytes,
+            crate::csvlines::LoneCr::new(bytes),
             RowCount::of(bytes),
             crate::csvlines::delimiter(bytes),
             opts,
@@ -2322,6 +2324,11 @@ mod tests {
                 b"\xEF\xBB\xBFSerial Number,Valid To,SANs\r\n0A,2027-01-01,\"a.example\r\nb.example\"\r\nZZ,2027-01-01,c.example\r\n0B,2027-01-01,d.example\r\n".to_vec(),
             ),
             ("long.csv", long.into_bytes()),
+            // Excel for Mac's "CSV (Macintosh)": lines end with a lone CR.
+            (
+                "mac.csv",
+                b"Serial Number,Valid To,SANs\r0A,2027-01-01,\"a.example\rb.example\"\rZZ,2027-01-01,c.example\r0B,2027-01-01,d.example\r".to_vec(),
+            ),
             (
                 "page.json",
                 b" {\"content\": [{\"orderNumber\": \"O1\", \"certificateSerialNumber\": \"10\", \"certificateExpiryDate\": \"2027-01-01 00:00:00\", \"domainName\": \"a.example\"}]}".to_vec(),
@@ -2395,10 +2402,12 @@ mod tests {
         let lines = |v: Vec<u64>| v;
         assert_eq!(lines(a.records.iter().map(|r| r.line).collect()), [2, 16]);
         assert_eq!(lines(a.errors.iter().map(|e| e.line).collect()), [8, 22]);
-        let l = load_files(&[dir.path().join("bom.csv")], &ReadOptions::default());
-        assert_eq!(l.records.len(), 2);
-        assert_eq!(l.records[0].sans, ["a.example", "b.example"]);
-        assert_eq!((l.errors[0].line, l.records[1].line), (4, 5));
+        for name in ["bom.csv", "mac.csv"] {
+            let l = load_files(&[dir.path().join(name)], &ReadOptions::default());
+            assert_eq!(l.records.len(), 2, "{name}");
+            assert_eq!(l.records[0].sans, ["a.example", "b.example"], "{name}");
+            assert_eq!((l.errors[0].line, l.records[1].line), (4, 5), "{name}");
+        }
     }
 
     #[test]
@@ -2422,7 +2431,7 @@ mod tests {
             "\"{}\"",
             vec!["MIIBeDCCAR+gAwIBAgIUMxvRe419yzVRsV96/5CT4nC9wEEw"; 20].join("\n")
         );
-        for nl in ["\n", "\r\n"] {
+        for nl in ["\n", "\r\n", "\r"] {
             let text = [
                 "",
                 "Serial Number,Valid To,Notes",
