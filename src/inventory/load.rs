@@ -2319,6 +2319,11 @@ mod tests {
             ("empty.json", b"[ ]".to_vec()),
             ("one.json", rec(8, "").into_bytes()),
             ("content-object.json", b"{\"content\": {\"orderNumber\": \"O9\"}}".to_vec()),
+            // Another platform's page: its one list of objects.
+            (
+                "value.json",
+                b"{\"value\": [{\"serialNumber\": \"0A\"},\n{\"serialNumber\": \"ZZ\"}], \"nextLink\": null}".to_vec(),
+            ),
             (
                 "bom.csv",
                 b"\xEF\xBB\xBFSerial Number,Valid To,SANs\r\n0A,2027-01-01,\"a.example\r\nb.example\"\r\nZZ,2027-01-01,c.example\r\n0B,2027-01-01,d.example\r\n".to_vec(),
@@ -2703,6 +2708,86 @@ mod tests {
         assert!(comma.errors.is_empty(), "{:?}", comma.errors);
         assert_eq!(comma.records[0].sans, ["d.x.com", "e.x.com"]);
         assert_eq!(crate::csvlines::delimiter(b"\"a;b;c\",d\n"), b',');
+    }
+
+    #[test]
+    fn the_one_list_of_another_platforms_page_is_its_records() {
+        // A list under a name no profile knows was read as one record of every member's
+        // fields joined ("serial \"0A;0B\" contains \";\""), or, with one member, by luck.
+        let serials = |l: &Loaded| -> Vec<String> {
+            l.records
+                .iter()
+                .filter_map(|r| r.serial_hex().map(str::to_string))
+                .collect()
+        };
+        for (name, text) in [
+            // Azure Key Vault's list: `value` and `nextLink`.
+            (
+                "kv.json",
+                r#"{"value": [{"serialNumber": "0A", "commonName": "a.example"},
+                              {"serialNumber": "0B", "commonName": "b.example"}],
+                    "nextLink": null}"#,
+            ),
+            // DigiCert's orders, the certificate's facts nested; paging in an object.
+            (
+                "digicert.json",
+                r#"{"orders": [{"id": 1, "certificate": {"serial_number": "0A", "common_name": "a.example"}},
+                               {"id": 2, "certificate": {"serial_number": "0B", "common_name": "b.example"}}],
+                    "page": {"total": 2, "limit": 1000, "offset": 0}}"#,
+            ),
+            // Behind a wrapper of one object, an empty list beside it.
+            (
+                "wrapped.json",
+                r#"{"result": {"items": [{"serialNumber": "0A"},
+                                         {"serialNumber": "0B"}],
+                               "errors": []}}"#,
+            ),
+        ] {
+            let l = load(name, text.as_bytes());
+            assert!(l.errors.is_empty(), "{name}: {:?}", l.errors);
+            assert_eq!(serials(&l), ["A", "B"], "{name}");
+            assert_eq!(l.records[1].line, 2, "{name}");
+        }
+        // A record with a list of its own (its domains) is still one record.
+        let one = load(
+            "order.json",
+            br#"{"serialNumber": "0C", "domains": [{"name": "a.example"}, {"name": "b.example"}]}"#,
+        );
+        assert!(one.errors.is_empty(), "{:?}", one.errors);
+        assert_eq!(serials(&one), ["C"]);
+        // Two lists of objects: which holds the certificates is not guessed.
+        let two = load(
+            "two.json",
+            br#"{"certs": [{"serialNumber": "0A"}], "revoked": [{"serialNumber": "0B"}]}"#,
+        );
+        assert!(two.records.is_empty());
+        assert_eq!(two.errors.len(), 1, "{:?}", two.errors);
+        assert!(
+            two.errors[0]
+                .reason
+                .contains("several lists of objects (certs, revoked)"),
+            "{}",
+            two.errors[0]
+        );
+        // An empty list: no records, said so.
+        let empty = load("empty.json", br#"{"value": [], "nextLink": null}"#);
+        assert!(empty.records.is_empty());
+        assert_eq!(empty.errors[0].reason, "no records in the file");
+        // A record of fields certsweep does not read is an error at its line, not a
+        // record of nothing counted as read.
+        let other = load(
+            "other.json",
+            b"[{\"serialNumber\": \"0A\"},\n {\"sn\": \"0B\", \"kind\": \"leaf\"},\n {}]",
+        );
+        assert_eq!(serials(&other), ["A"]);
+        let errors: Vec<String> = other.errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            errors,
+            [
+                "other.json:2: record has none of the fields certsweep reads (its fields: kind, sn): name them in an --inventory-map",
+                "other.json:3: record is an empty object",
+            ]
+        );
     }
 
     #[test]

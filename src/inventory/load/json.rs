@@ -113,16 +113,82 @@ fn page_of(
     })
 }
 
+/// Records with the file line each begins on.
+type LinedRecords<'t> = Vec<(u64, &'t RawValue)>;
+
+/// An object's members, their values unparsed.
+type Members<'t> = std::collections::HashMap<String, &'t RawValue>;
+
+/// Whether a JSON value is an array of objects (or an empty array): a list of records.
+fn is_object_list(v: &RawValue) -> bool {
+    v.get()
+        .strip_prefix('[')
+        .map(str::trim_start)
+        .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(']'))
+}
+
+/// The list of records of an object no known page shape names, and the object holding it
+/// (for its paging facts): its one member that is an array of objects (Azure Key Vault's
+/// `value`, DigiCert's `orders`, ACM's `CertificateSummaryList`), looked for through
+/// wrappers of one object (`{"result": {"items": [...]}}`). None when the object is a
+/// record itself (a field certsweep reads at its top: a certificate's details beside a
+/// list of its domains) or holds no list; an error when it holds several.
+fn unnamed_list<'t>(
+    mut obj: Members<'t>,
+    opts: &ReadOptions,
+) -> Result<Option<(Members<'t>, &'t RawValue)>, String> {
+    for _ in 0..4 {
+        let is_record = obj.iter().any(|(k, v)| {
+            opts.field_of(k).is_some() && !is_object_list(v) && !v.get().starts_with('{')
+        });
+        if is_record {
+            return Ok(None);
+        }
+        let mut lists: Vec<(&String, &'t RawValue)> = obj
+            .iter()
+            .filter(|(_, v)| is_object_list(v))
+            .map(|(k, v)| (k, *v))
+            .collect();
+        if lists.len() > 1 {
+            // An empty list beside the records (`errors: []`) is no rival.
+            lists.retain(|(_, v)| !v.get()[1..].trim_start().starts_with(']'));
+        }
+        match lists[..] {
+            [(_, list)] => return Ok(Some((obj, list))),
+            [] => {}
+            _ => {
+                let mut names: Vec<&str> = lists.iter().map(|(k, _)| k.as_str()).collect();
+                names.sort_unstable();
+                return Err(format!(
+                    "the JSON object holds several lists of objects ({}), none under a name certsweep knows (content, data, certificates, ordersArray): give the list of certificates alone",
+                    names.join(", ")
+                ));
+            }
+        }
+        let mut objects = obj.values().filter(|v| v.get().starts_with('{'));
+        match (objects.next(), objects.next()) {
+            (Some(inner), None) => match serde_json::from_str(inner.get()) {
+                Ok(inner) => obj = inner,
+                Err(_) => return Ok(None),
+            },
+            _ => return Ok(None),
+        }
+    }
+    Ok(None)
+}
+
 /// The records of a JSON document, each with the file line where it begins: a top-level
 /// array, the array under a CERTInext page's `content` (or `ordersArray`,
-/// `orderDetails.ordersArray`, `data`), or one object. Read as raw slices first so that an
-/// error names the line a person finds the record on, not its place in the array. A page
-/// object's paging facts go to `pages`.
+/// `orderDetails.ordersArray`, `data`), another object's one list of objects
+/// ([`unnamed_list`]), or one object. Read as raw slices first so that an error names the
+/// line a person finds the record on, not its place in the array. A page object's paging
+/// facts go to `pages`. The inner error is one of the whole file, at its first line.
 fn json_records<'t>(
     file: &str,
     text: &'t str,
+    opts: &ReadOptions,
     pages: &mut Vec<Page>,
-) -> Result<Option<Vec<(u64, &'t RawValue)>>, serde_json::Error> {
+) -> Result<Result<LinedRecords<'t>, String>, serde_json::Error> {
     let top: &RawValue = serde_json::from_str(text)?;
     let items: Vec<&RawValue> = match top.get().as_bytes().first() {
         Some(b'[') => serde_json::from_str(top.get())?,
@@ -154,10 +220,22 @@ fn json_records<'t>(
                     );
                     items
                 }
-                None => vec![top],
+                None => match unnamed_list(obj, opts) {
+                    Ok(Some((holder, l))) => {
+                        let items: Vec<&RawValue> = serde_json::from_str(l.get())?;
+                        pages.extend(page_of(file, &holder, items.len()));
+                        items
+                    }
+                    Ok(None) => vec![top],
+                    Err(reason) => return Ok(Err(reason)),
+                },
             }
         }
-        _ => return Ok(None),
+        _ => {
+            return Ok(Err(
+                "JSON is neither an object nor an array of records".into()
+            ))
+        }
     };
     // Records come in file order: count newlines once, up to each record's start.
     let (base, mut at, mut line) = (text.as_ptr() as usize, 0usize, 1u64);
@@ -175,7 +253,7 @@ fn json_records<'t>(
         }
         rows.push((line, raw));
     }
-    Ok(Some(rows))
+    Ok(Ok(rows))
 }
 
 /// Builds the record of one JSON record's text, which begins on `line` of `file`.
@@ -231,6 +309,31 @@ fn json_record(
             }
             *field = None;
         }
+    }
+    if cells.iter().all(|c| c.0.is_none()) {
+        // Another platform's shape: read as a record, it would be one of nothing, counted as
+        // read and silently useless (a CSV without a serial column is refused the same way).
+        let mut keys: Vec<&str> = cells.iter().map(|c| c.1).collect();
+        let more = keys.len().saturating_sub(12);
+        keys.truncate(12);
+        let reason = if keys.is_empty() {
+            "record is an empty object".to_string()
+        } else {
+            let mut keys = crate::model::visible_string(keys.join(", "));
+            if more > 0 {
+                keys.push_str(&format!(" and {more} more"));
+            }
+            format!(
+                "record has none of the fields certsweep reads (its fields: {keys}): name them in an --inventory-map"
+            )
+        };
+        out.errors.push(InventoryError {
+            file: file.to_string(),
+            line,
+            field: None,
+            reason,
+        });
+        return;
     }
     push_built(build(file, line, &cells, profile, opts, slash), slash, out);
 }
@@ -393,14 +496,14 @@ pub(super) fn load_json(file: &str, text: &str, opts: &ReadOptions, out: &mut Lo
     let shared: Arc<str> = file.into();
     // Each record is parsed into a tree only when its turn comes, so a large export is not
     // held as text, as trees and as records at once.
-    let rows: Vec<(u64, &RawValue)> = match json_records(file, text, &mut out.pages) {
-        Ok(Some(rows)) => rows,
-        Ok(None) => {
+    let rows: Vec<(u64, &RawValue)> = match json_records(file, text, opts, &mut out.pages) {
+        Ok(Ok(rows)) => rows,
+        Ok(Err(reason)) => {
             out.errors.push(InventoryError {
                 file: file.into(),
                 line: 1,
                 field: None,
-                reason: "JSON is neither an object nor an array of records".into(),
+                reason,
             });
             return;
         }
