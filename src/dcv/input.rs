@@ -110,9 +110,19 @@ pub fn read_domains(file: &str, bytes: &[u8], default: &[Method], out: &mut Requ
         read_csv(file, text, delimiter, default, out);
         return;
     }
+    // A spreadsheet's single column saved as text: its header word is no domain, and a cell
+    // may be quoted.
+    let mut header = DOMAIN_COLUMNS.contains(&crate::csvlines::key(first).as_str());
     for (i, raw) in text.lines().enumerate() {
         let line = raw.split('#').next().unwrap_or("").trim();
+        let line = match line.strip_prefix('"').and_then(|l| l.strip_suffix('"')) {
+            Some(inner) if !inner.contains('"') => inner.trim(),
+            _ => line,
+        };
         if line.is_empty() {
+            continue;
+        }
+        if std::mem::take(&mut header) {
             continue;
         }
         if let Some(why) = control_character(line) {
@@ -320,6 +330,19 @@ mod tests {
             assert_eq!(doms, ["www.example.com", "api.example.com"], "{nl:?}");
             assert_eq!(out.errors.len(), 1, "{nl:?}");
             assert_eq!(out.errors[0].line, 5, "{nl:?}");
+
+            // One column saved as text: the header word is no domain.
+            let mut out = Requests::default();
+            let text = "# challenges\n\"Domain Name\"\nwww.example.com\n\"api.example.com\"\n";
+            read_domains(
+                "one.csv",
+                text.replace('\n', nl).as_bytes(),
+                &[Method::Http01],
+                &mut out,
+            );
+            let doms: Vec<&str> = out.requests.iter().map(|r| r.domain.as_str()).collect();
+            assert_eq!(doms, ["www.example.com", "api.example.com"], "{nl:?}");
+            assert!(out.errors.is_empty(), "{nl:?}: {:?}", out.errors);
 
             let mut out = Requests::default();
             let text = "Domain,Method\nwww.example.com,HTTP\nx.example.com,email\n";

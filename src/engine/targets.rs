@@ -366,7 +366,8 @@ fn strip_comment(line: &str) -> &str {
 struct CsvColumns {
     /// The delimiter the header was written with.
     delimiter: u8,
-    host: usize,
+    /// None in a list of addresses alone (a CMDB's `IP Address` column).
+    host: Option<usize>,
     port: Option<usize>,
     ip: Option<usize>,
     sni: Option<usize>,
@@ -531,7 +532,13 @@ impl TargetReader {
                 }
             }
             self.line_no += 1;
-            let line = strip_comment(self.buf.trim_start_matches('\u{feff}')).to_string();
+            let line = strip_comment(self.buf.trim_start_matches('\u{feff}'));
+            // A one-column CSV's cell may be quoted (a spreadsheet quotes what it likes).
+            let line = match line.strip_prefix('"').and_then(|l| l.strip_suffix('"')) {
+                Some(inner) if !inner.contains('"') => inner.trim(),
+                _ => line,
+            }
+            .to_string();
             if line.is_empty() {
                 continue;
             }
@@ -557,6 +564,9 @@ impl TargetReader {
                     return self.next_csv();
                 }
                 self.mode = Some(Mode::Plain);
+                if lone_header(&line) {
+                    continue;
+                }
             }
             return Some(
                 parse_line(&line, self.default_port).map_err(|r| self.err(self.line_no, None, r)),
@@ -607,8 +617,7 @@ impl TargetReader {
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
         };
-        let host = get(Some(cols.host))
-            .ok_or_else(|| self.err(line, Some("host"), "empty host".into()))?;
+        let host = get(cols.host);
         let port_given = match get(cols.port) {
             Some(p) => Some(parse_port(p).map_err(|r| self.err(line, Some("port"), r))?),
             None => None,
@@ -635,7 +644,22 @@ impl TargetReader {
             None => Vec::new(),
         };
         let pin = pins.first().copied();
-        let target = self.csv_one(cols, host, line, port_given, pin, &get)?;
+        let target = match (host, pin) {
+            (Some(host), _) => self.csv_one(cols, host, line, port_given, pin, &get)?,
+            // No name: each address is scanned as a bare one, with the row's SNI if any.
+            (None, Some(ip)) => {
+                self.csv_one(cols, &ip.to_string(), line, port_given, None, &get)?
+            }
+            (None, None) => {
+                let field = if cols.host.is_some() { "host" } else { "ip" };
+                let what = if cols.host.is_some() && cols.ip.is_some() {
+                    "empty host and ip"
+                } else {
+                    &format!("empty {field}")
+                };
+                return Err(self.err(line, Some(field), what.to_string()));
+            }
+        };
         let mut more = Vec::new();
         for &ip in pins.iter().skip(1) {
             let mut t = target.clone();
@@ -746,33 +770,60 @@ impl TargetReader {
 /// A target list column's role from its header: the documented names, and the ones CMDB and
 /// spreadsheet exports use for them (`Hostname`, `FQDN`, `IP Address`), matched case- and
 /// punctuation-insensitively.
-fn column_role(header: &str) -> Option<&'static str> {
+fn column_role(header: &str) -> Option<(&'static str, Rank)> {
     let k = crate::csvlines::key(header);
     Some(match k.as_str() {
-        "host" | "hostname" | "fqdn" | "dnsname" | "server" | "servername" | "domain" => "host",
-        "ip" | "ipaddress" | "address" | "ipv4" | "ipv6" => "ip",
-        "port" => "port",
-        "sni" => "sni",
-        "label" => "label",
-        "starttls" => "starttls",
+        "host" | "hostname" | "fqdn" | "dnsname" | "server" | "servername" | "domain" => {
+            ("host", Rank::Named)
+        }
+        // Names a list may give its hosts, but also a label's column: a host column of the
+        // names above wins over them.
+        "name" | "target" | "endpoint" | "url" | "uri" => ("host", Rank::Loose),
+        "ip" | "ipaddress" | "address" | "ipv4" | "ipv6" => ("ip", Rank::Named),
+        "port" => ("port", Rank::Named),
+        "sni" => ("sni", Rank::Named),
+        "label" => ("label", Rank::Named),
+        "starttls" => ("starttls", Rank::Named),
         _ => return None,
     })
 }
 
+/// How surely a header names its column's role: of two columns with one role, the surer.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum Rank {
+    Named,
+    Loose,
+}
+
+/// Whether a line is one header word of a one-column list (`Hostname`, `FQDN`, `URL`,
+/// `IP Address`): a spreadsheet's column of targets saved as text. Such a line is no target.
+fn lone_header(line: &str) -> bool {
+    let word = line.trim().trim_matches('"');
+    !word.contains([',', ';', '\t']) && matches!(column_role(word), Some(("host" | "ip", _)))
+}
+
 /// Recognises a CSV header line: separated by commas (or the semicolons or tabs of a
-/// spreadsheet's export) with a host column ([`column_role`]).
+/// spreadsheet's export) with a host or an ip column ([`column_role`]).
 fn csv_header(line: &str) -> Option<Result<CsvColumns, String>> {
     let (delimiter, fields) = [',', ';', '\t'].into_iter().find_map(|d| {
-        let fields: Vec<Option<&'static str>> = line
+        let fields: Vec<Option<(&'static str, Rank)>> = line
             .split(d)
             .map(|f| column_role(f.trim().trim_matches('"')))
             .collect();
-        (fields.len() > 1 && fields.contains(&Some("host"))).then_some((d as u8, fields))
+        let has = |role: &str| fields.iter().flatten().any(|(r, _)| *r == role);
+        (fields.len() > 1 && (has("host") || has("ip"))).then_some((d as u8, fields))
     })?;
-    // The first column of each role counts (a list with both Hostname and FQDN takes the
-    // first).
-    let pos = |name: &str| fields.iter().position(|f| *f == Some(name));
-    let host = pos("host")?;
+    // Of the columns of one role, the surest, then the first (a list with both Hostname
+    // and FQDN takes the first; one with Name and Hostname, Hostname).
+    let pos = |name: &str| {
+        fields
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| f.filter(|(r, _)| *r == name).map(|(_, rank)| (rank, i)))
+            .min()
+            .map(|(_, i)| i)
+    };
+    let host = pos("host");
     Some(Ok(CsvColumns {
         delimiter,
         host,
@@ -1098,6 +1149,60 @@ mod tests {
             ];
             assert_eq!(summary(&read(&csv.join(nl))), want, "{nl:?}");
         }
+    }
+
+    #[test]
+    fn cmdb_columns_addresses_alone_and_one_column_lists() {
+        let out = |text: &str| summary(&read(text));
+        let ok = |name: &str, port: u16| Ok::<_, u64>((name.to_string(), port));
+        // Addresses alone: each bare, several in a cell; a row without one is a bad row.
+        assert_eq!(
+            out("IP Address,Port\n192.0.2.1,8443\n\"192.0.2.2; 192.0.2.3\",8444\n,9\n"),
+            [
+                ok("192.0.2.1", 8443),
+                ok("192.0.2.2", 8444),
+                ok("192.0.2.3", 8444),
+                Err(4)
+            ]
+        );
+        let e = read("IP Address,Port\n,9\n").remove(0).unwrap_err();
+        assert_eq!(e.to_string(), "t.txt:2: field ip: empty ip");
+        // An empty host beside an address: the address, asked for the row's SNI.
+        let rows = read("host,ip,sni\n,192.0.2.7,www.example.com\nx.example,,\n");
+        assert!(
+            matches!(&rows[0], Ok(Target::Addr { sni: Some(s), .. }) if s == "www.example.com"),
+            "{rows:?}"
+        );
+        assert_eq!(summary(&rows)[1], ok("x.example", 443));
+        let e = read("host,ip,sni\n,,www.example.com\n")
+            .remove(0)
+            .unwrap_err();
+        assert_eq!(e.to_string(), "t.txt:2: field host: empty host and ip");
+        // Looser names for the host column, which a surer one beats wherever it stands.
+        assert_eq!(out("Name,Port\na.example,8443\n"), [ok("a.example", 8443)]);
+        assert_eq!(
+            out("name,hostname,port\nweb,b.example,8443\n"),
+            [ok("b.example", 8443)]
+        );
+        assert_eq!(
+            out("Endpoint;Port\nc.example;8443\n"),
+            [ok("c.example", 8443)]
+        );
+        // One column saved as text: its header word is no target, quoted cells are cells.
+        for text in [
+            "Hostname\na.example\n\"b.example:8443\"\n",
+            "\"FQDN\"\r\na.example\r\nb.example:8443\r\n",
+            "URL\nhttps://a.example/\nhttps://b.example:8443/x\n",
+        ] {
+            assert_eq!(
+                out(text),
+                [ok("a.example", 443), ok("b.example", 8443)],
+                "{text:?}"
+            );
+        }
+        assert_eq!(out("IP Address\n192.0.2.1\n"), [ok("192.0.2.1", 443)]);
+        // Only the first line can be a header: a later `hostname` is a target.
+        assert_eq!(out("a.example\nhostname\n")[1], ok("hostname", 443));
     }
 
     #[test]
