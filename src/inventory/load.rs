@@ -106,6 +106,11 @@ fn field_of(header: &str) -> Option<Field> {
         | "certificateserialnumber"
         | "ceritficateserialnumber"
         | "certificatedetailsserial"
+        | "certificateserial"
+        | "certserial"
+        | "certserialnumber"
+        | "serialnumberhex"
+        | "serialhex"
         | "x509serial" => Field::Serial,
         "validto"
         | "expirydate"
@@ -152,10 +157,17 @@ fn field_of(header: &str) -> Option<Field> {
         | "dnsname"
         // PowerShell's certificate provider.
         | "dnsnamelist" => Field::Sans,
-        "thumbprint" | "sha1" | "sha1thumbprint" | "sha1fingerprint" | "certificatehash" => {
-            Field::Sha1
-        }
-        "sha256" | "sha256fingerprint" | "fingerprint256" | "sha256thumbprint" => Field::Sha256,
+        "thumbprint"
+        | "sha1"
+        | "sha1thumbprint"
+        | "sha1fingerprint"
+        | "thumbprintsha1"
+        | "sha1hash"
+        | "certificatethumbprint"
+        | "certthumbprint"
+        | "certificatehash" => Field::Sha1,
+        "sha256" | "sha256fingerprint" | "fingerprint256" | "sha256thumbprint"
+        | "thumbprintsha256" | "sha256hash" => Field::Sha256,
         "fingerprint" => Field::Fingerprint,
         "status"
         | "certificatestatus"
@@ -2233,6 +2245,13 @@ mod tests {
             r.sha1.as_deref(),
             Some("AABBCCDDEEFF00112233445566778899AABBCCDD")
         );
+        // Other tools' spellings of the matching columns.
+        let csv = "Cert Serial Number,Thumbprint (SHA-1),SHA256 Hash,Expires\n0x0A,aabbccddeeff00112233445566778899aabbccdd,00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff,2027-01-01\n";
+        let l = load("other.csv", csv.as_bytes());
+        assert!(l.errors.is_empty(), "{:?}", l.errors);
+        let r = &l.records[0];
+        assert_eq!(r.serial_hex(), Some("A"));
+        assert!(r.sha1.is_some() && r.sha256.is_some(), "{r:?}");
     }
 
     #[test]
