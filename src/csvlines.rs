@@ -99,6 +99,27 @@ pub fn lone_cr_as_lf(bytes: &[u8]) -> Option<Vec<u8>> {
     Some(text)
 }
 
+/// The text of a cell or a line: UTF-8 as it is, other bytes read as Windows-1252, and
+/// whether they were. Excel's plain "CSV" on Windows writes the system's ANSI code page,
+/// Windows-1252 in Western locales (the German semicolon export among them): an umlaut in
+/// an owner's name or a description made its whole row unreadable. Any byte string reads
+/// as Windows-1252, so a file in another encoding gets wrong letters, not an error: the
+/// readers say how many cells or lines they read so ([`NOT_UTF8`]).
+pub fn text_of(bytes: &[u8]) -> (std::borrow::Cow<'_, str>, bool) {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => (text.into(), false),
+        Err(_) => (
+            encoding_rs::WINDOWS_1252
+                .decode_without_bom_handling(bytes)
+                .0,
+            true,
+        ),
+    }
+}
+
+/// What a reader says of a file that [`text_of`] read as Windows-1252 in places.
+pub const NOT_UTF8: &str = "not in UTF-8, read as Windows-1252 (Excel's plain \"CSV\" on Windows); if the file is in another encoding, save it as UTF-8 (\"CSV UTF-8\")";
+
 /// What the tracking reader learnt, shared with [`Lines`].
 #[derive(Default)]
 struct Seen {

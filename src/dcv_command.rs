@@ -54,6 +54,8 @@ pub fn read_requests(args: &DcvArgs) -> Result<Requests, Error> {
             &crate::scan::read_options(args.inventory_map.as_deref())?,
         );
         out.errors.extend(loaded.errors.iter().cloned());
+        out.warnings
+            .extend(loaded.warnings.iter().map(|w| format!("inventory: {w}")));
         input::from_records(&loaded.records, &default, &mut out);
     }
     if args.domains.is_none() && args.inventory.is_empty() {
@@ -118,6 +120,9 @@ pub async fn check_all(args: &DcvArgs, keep: bool) -> Result<(DcvSummary, Vec<Ou
         ..Default::default()
     };
     let progress = Progress::new(args.quiet, Some(requests.requests.len() as u64));
+    for w in &requests.warnings {
+        progress.println(&format!("certsweep: {w}"));
+    }
     for (i, e) in requests.errors.iter().enumerate() {
         if i < MAX_PRINTED_BAD_LINES {
             progress.println(&format!("certsweep: skipped {e}"));

@@ -292,6 +292,18 @@ fn open_targets(path: &str, port: u16, strict: bool) -> Result<(TargetReader, Op
     Ok((open()?, total))
 }
 
+/// Says, after the sweep, how many lines of the target list were read as Windows-1252.
+fn tell_not_utf8(path: &str, count: &crate::engine::targets::NotUtf8) {
+    let n = count.load(Ordering::Relaxed);
+    if n > 0 {
+        let s = if n == 1 { "" } else { "s" };
+        eprintln!(
+            "certsweep: {path}: {n} line{s} {}",
+            crate::csvlines::NOT_UTF8
+        );
+    }
+}
+
 /// Counts the lines of a regular file, for the progress total (a pipe stays unknown).
 fn count_lines(path: &str) -> Option<u64> {
     use std::io::Read;
@@ -537,7 +549,9 @@ async fn scan_once(args: &ScanArgs, lists: &crate::crl::CrlCache) -> Result<(u8,
         keep: false,
         then: fail_on.as_mut().map(|f| f as &mut dyn ObservationSink),
     };
+    let not_utf8 = reader.not_utf8();
     let outcome = sweep(engine, reader, total, sinks, args.quiet).await?;
+    tell_not_utf8(&targets_path, &not_utf8);
     if !args.quiet {
         let mut err = std::io::stderr().lock();
         let _ = write!(err, "{}", outcome.summary);
@@ -1105,9 +1119,11 @@ async fn compare_reusing(
     if let Some(n) = note {
         eprintln!("certsweep: {n}");
     }
+    let mut not_utf8 = None;
     let (targets, total): (Box<dyn Iterator<Item = _> + Send>, _) = match &args.targets {
         Some(path) => {
             let (reader, total) = open_targets(path, args.port, args.strict)?;
+            not_utf8 = Some((path, reader.not_utf8()));
             (Box::new(reader), total)
         }
         None => {
@@ -1165,6 +1181,9 @@ async fn compare_reusing(
     };
     let excluded = engine.exclusions();
     let outcome = sweep(engine, targets, total, sinks, args.quiet).await?;
+    if let Some((path, n)) = &not_utf8 {
+        tell_not_utf8(path, n);
+    }
     let mut serving = Serving::default();
     serving.excluded = excluded;
     let mut verdicts = Vec::new();

@@ -27,6 +27,8 @@ pub struct Requests {
     pub errors: Vec<LineError>,
     /// Rows that repeated a request already read exactly (the first is kept).
     pub duplicates: u64,
+    /// What was read in a way worth saying (a list not in UTF-8, an export's missing pages).
+    pub warnings: Vec<String>,
     seen: HashSet<(String, super::Method, Option<String>, Option<String>)>,
 }
 
@@ -87,13 +89,19 @@ pub fn read_domains(file: &str, bytes: &[u8], default: &[Method], out: &mut Requ
     if let Some(text) = crate::csvlines::lone_cr_as_lf(bytes) {
         return read_domains(file, &text, default, out);
     }
-    let text = match std::str::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            let line = crate::model::line_at(bytes, e.valid_up_to());
-            out.errors
-                .push(err(file, line, None, "not UTF-8 text".into()));
-            return;
+    let text = match crate::csvlines::text_of(bytes) {
+        (std::borrow::Cow::Borrowed(t), _) => t,
+        (decoded, _) => {
+            let lines = bytes
+                .split(|b| *b == b'\n')
+                .filter(|l| std::str::from_utf8(l).is_err())
+                .count();
+            let s = if lines == 1 { "" } else { "s" };
+            out.warnings.push(format!(
+                "{file}: {lines} line{s} {}",
+                crate::csvlines::NOT_UTF8
+            ));
+            return read_domains(file, decoded.as_bytes(), default, out);
         }
     };
     let first = text
@@ -330,6 +338,19 @@ mod tests {
             assert_eq!(doms, ["www.example.com", "api.example.com"], "{nl:?}");
             assert_eq!(out.errors.len(), 1, "{nl:?}");
             assert_eq!(out.errors[0].line, 5, "{nl:?}");
+
+            // Not UTF-8: Excel's plain "CSV" on Windows, read as Windows-1252 and said so.
+            let mut out = Requests::default();
+            let text = [&b"b\xfccher.example"[..], b"www.example.com", b""].join(nl.as_bytes());
+            read_domains("w.txt", &text, &[Method::Http01], &mut out);
+            let doms: Vec<&str> = out.requests.iter().map(|r| r.domain.as_str()).collect();
+            assert_eq!(doms, ["b\u{fc}cher.example", "www.example.com"], "{nl:?}");
+            assert_eq!(out.warnings.len(), 1, "{nl:?}");
+            assert!(
+                out.warnings[0].starts_with("w.txt: 1 line not in UTF-8"),
+                "{:?}",
+                out.warnings
+            );
 
             // One column saved as text: the header word is no domain.
             let mut out = Requests::default();

@@ -379,6 +379,9 @@ struct CsvColumns {
 enum Line {
     /// A line (possibly the last, without a newline) is in the buffer.
     Read,
+    /// A line read whole that was not UTF-8: read as Windows-1252
+    /// ([`crate::csvlines::text_of`]).
+    ReadNotUtf8,
     /// The input ended.
     End,
     /// A line longer than [`MAX_LINE`], skipped up to its newline; its length in bytes.
@@ -424,10 +427,8 @@ fn read_bounded_line(r: &mut dyn BufRead, buf: &mut String) -> io::Result<Line> 
             Ok(Line::Read)
         }
         Err(e) => {
-            let mut bytes = e.into_bytes();
-            bytes.clear();
-            *buf = String::from_utf8(bytes).unwrap_or_default();
-            Err(io::Error::new(io::ErrorKind::InvalidData, "not UTF-8"))
+            *buf = crate::csvlines::text_of(e.as_bytes()).0.into_owned();
+            Ok(Line::ReadNotUtf8)
         }
     }
 }
@@ -441,6 +442,9 @@ enum Mode {
     ),
 }
 
+/// Lines (or CSV rows) of a list read as Windows-1252, shared with whoever tells of them.
+pub type NotUtf8 = std::sync::Arc<std::sync::atomic::AtomicU64>;
+
 /// A lazy reader of a target list; yields one item per usable or bad line.
 pub struct TargetReader {
     file: String,
@@ -451,6 +455,7 @@ pub struct TargetReader {
     buf: String,
     /// The further targets of a CSV row whose `ip` cell lists several addresses.
     pending: Vec<Target>,
+    not_utf8: NotUtf8,
 }
 
 impl TargetReader {
@@ -490,7 +495,19 @@ impl TargetReader {
             mode: None,
             buf: String::new(),
             pending: Vec::new(),
+            not_utf8: NotUtf8::default(),
         }
+    }
+
+    /// The count of lines (or CSV rows) that were not UTF-8 and were read as Windows-1252
+    /// ([`crate::csvlines::text_of`]), to be told after the sweep.
+    pub fn not_utf8(&self) -> NotUtf8 {
+        NotUtf8::clone(&self.not_utf8)
+    }
+
+    fn count_not_utf8(&self) {
+        self.not_utf8
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     fn err(&self, line: u64, field: Option<&str>, reason: String) -> TargetError {
@@ -508,6 +525,7 @@ impl TargetReader {
             match read_bounded_line(&mut self.lines, &mut self.buf) {
                 Ok(Line::End) => return None,
                 Ok(Line::Read) => {}
+                Ok(Line::ReadNotUtf8) => self.count_not_utf8(),
                 Ok(Line::TooLong(len)) => {
                     self.line_no += 1;
                     let reason = format!(
@@ -578,9 +596,9 @@ impl TargetReader {
         let Some(Mode::Csv(cols, rdr, lines)) = &mut self.mode else {
             return None;
         };
-        let mut rec = csv::StringRecord::new();
+        let mut rec = csv::ByteRecord::new();
         loop {
-            match rdr.read_record(&mut rec) {
+            match rdr.read_byte_record(&mut rec) {
                 Ok(false) => return None,
                 Ok(true) => {}
                 Err(e) => {
@@ -589,7 +607,16 @@ impl TargetReader {
                 }
             }
             let line = lines.of(rec.position());
-            if rec.iter().all(|f| f.trim().is_empty()) {
+            let mut not_utf8 = false;
+            let cells: Vec<std::borrow::Cow<'_, str>> = rec
+                .iter()
+                .map(|raw| {
+                    let (text, decoded) = crate::csvlines::text_of(raw);
+                    not_utf8 |= decoded;
+                    text
+                })
+                .collect();
+            if cells.iter().all(|f| f.trim().is_empty()) {
                 continue;
             }
             // The last record, holding every row after the quote in one cell: none of them.
@@ -597,24 +624,30 @@ impl TargetReader {
                 return Some(Err(u.error(&self.file)));
             }
             let cols = cols.clone();
-            return Some(self.csv_target(&cols, &rec, line).map(|(first, mut more)| {
-                // Popped from the back: the row's order.
-                more.reverse();
-                self.pending = more;
-                first
-            }));
+            if not_utf8 {
+                self.count_not_utf8();
+            }
+            return Some(
+                self.csv_target(&cols, &cells, line)
+                    .map(|(first, mut more)| {
+                        // Popped from the back: the row's order.
+                        more.reverse();
+                        self.pending = more;
+                        first
+                    }),
+            );
         }
     }
 
     fn csv_target(
         &self,
         cols: &CsvColumns,
-        rec: &csv::StringRecord,
+        rec: &[std::borrow::Cow<'_, str>],
         line: u64,
     ) -> Result<(Target, Vec<Target>), TargetError> {
         let get = |i: Option<usize>| {
             i.and_then(|i| rec.get(i))
-                .map(str::trim)
+                .map(|cell| cell.trim())
                 .filter(|s| !s.is_empty())
         };
         let host = get(cols.host);
@@ -1148,6 +1181,31 @@ mod tests {
                 Err(5),
             ];
             assert_eq!(summary(&read(&csv.join(nl))), want, "{nl:?}");
+        }
+    }
+
+    #[test]
+    fn lines_not_in_utf8_are_read_as_windows_1252_and_counted() {
+        // Excel's plain "CSV" on Windows: an IDN or a label with an umlaut was a bad line.
+        for text in [
+            &b"b\xfccher.example\nplain.example\n"[..],
+            &b"host;label\nb\xfccher.example;B\xfcro\nplain.example;web\n"[..],
+        ] {
+            let reader = TargetReader::from_reader("w.csv", Box::new(io::Cursor::new(text)), 443);
+            let count = reader.not_utf8();
+            let out: Vec<_> = reader.collect();
+            assert_eq!(
+                summary(&out),
+                [
+                    Ok(("xn--bcher-kva.example".to_string(), 443)),
+                    Ok(("plain.example".to_string(), 443))
+                ],
+                "{text:?}"
+            );
+            assert_eq!(count.load(std::sync::atomic::Ordering::Relaxed), 1);
+            if let Ok(Target::Name { label: Some(l), .. }) = &out[0] {
+                assert_eq!(l, "B\u{fc}ro");
+            }
         }
     }
 

@@ -413,7 +413,8 @@ pub fn load_files(paths: &[impl AsRef<Path>], opts: &ReadOptions) -> Loaded {
         }
     }
     out.unknown_statuses = unknown_statuses(&out.records, opts);
-    out.warnings = page_warnings(&out.pages);
+    let pages = page_warnings(&out.pages);
+    out.warnings.extend(pages);
     out
 }
 
@@ -868,20 +869,13 @@ fn load_csv(
         out.errors.push(u.error(file));
         return;
     }
+    // Cells read as Windows-1252 ([`crate::csvlines::text_of`]), told once for the file.
+    let mut legacy = 0u64;
     let mut names = Vec::new();
-    for (i, h) in headers.iter().enumerate() {
-        match std::str::from_utf8(h) {
-            Ok(s) => names.push(s.to_string()),
-            Err(_) => {
-                out.errors.push(InventoryError {
-                    file: file.into(),
-                    line: 1,
-                    field: Some(format!("column {}", i + 1)),
-                    reason: "header is not UTF-8: export the file as UTF-8".into(),
-                });
-                return;
-            }
-        }
+    for h in headers.iter() {
+        let (name, decoded) = crate::csvlines::text_of(h);
+        legacy += u64::from(decoded);
+        names.push(name.into_owned());
     }
     let fields = match header_fields(&names, opts) {
         Ok(f) => f,
@@ -935,27 +929,22 @@ fn load_csv(
             continue;
         }
         any = true;
-        let mut cells: Vec<(Option<Field>, &str, &str)> = Vec::with_capacity(rec.len());
-        let mut bad = None;
-        for (i, raw) in rec.iter().enumerate() {
-            let header = header_refs.get(i).copied().unwrap_or("");
-            match std::str::from_utf8(raw) {
-                Ok(v) => cells.push((fields.get(i).copied().flatten(), header, v)),
-                Err(_) => {
-                    bad = Some(InventoryError {
-                        file: file.into(),
-                        line,
-                        field: Some(header.to_string()),
-                        reason: "value is not UTF-8: export the file as UTF-8".into(),
-                    });
-                    break;
-                }
-            }
-        }
-        if let Some(e) = bad {
-            out.errors.push(e);
-            continue;
-        }
+        let texts: Vec<std::borrow::Cow<'_, str>> = rec
+            .iter()
+            .map(|raw| {
+                let (text, decoded) = crate::csvlines::text_of(raw);
+                legacy += u64::from(decoded);
+                text
+            })
+            .collect();
+        let cells: Vec<(Option<Field>, &str, &str)> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let header = header_refs.get(i).copied().unwrap_or("");
+                (fields.get(i).copied().flatten(), header, &**v)
+            })
+            .collect();
         push_built(
             build(&shared, line, &cells, profile, opts, &mut slash),
             &mut slash,
@@ -963,6 +952,13 @@ fn load_csv(
         );
     }
     slash.finish(file, out, errors_from);
+    if legacy > 0 {
+        let cells = if legacy == 1 { "cell" } else { "cells" };
+        out.warnings.push(format!(
+            "{file}: {legacy} {cells} {}",
+            crate::csvlines::NOT_UTF8
+        ));
+    }
     if !any {
         out.errors.push(InventoryError {
             file: file.into(),
@@ -2279,13 +2275,21 @@ mod tests {
             "empty.csv:1: the file is empty: no records"
         );
 
+        // Excel's plain "CSV" on Windows writes Windows-1252: read so, and said once (an
+        // umlaut in any cell made the row unreadable).
         let l = load(
             "latin1.csv",
-            b"Serial,Common Name\n0A,caf\xe9.example\n0B,ok.example\n",
+            b"Serial;G\xfcltig bis;Common Name;Owner\n0A;2027-01-01;caf\xe9.example;M\xfcller\n0B;2027-01-01;ok.example;IT \x80\n",
         );
-        assert_eq!(l.records.len(), 1);
-        assert_eq!(l.errors[0].line, 2);
-        assert!(l.errors[0].reason.contains("UTF-8"));
+        assert!(l.errors.is_empty(), "{:?}", l.errors);
+        assert_eq!(l.records.len(), 2);
+        assert_eq!(l.records[0].cn.as_deref(), Some("xn--caf-dma.example"));
+        assert_eq!(l.records[0].owner.as_deref(), Some("M\u{fc}ller"));
+        assert_eq!(l.records[1].owner.as_deref(), Some("IT \u{20ac}"));
+        assert_eq!(
+            l.warnings,
+            ["latin1.csv: 4 cells not in UTF-8, read as Windows-1252 (Excel's plain \"CSV\" on Windows); if the file is in another encoding, save it as UTF-8 (\"CSV UTF-8\")"]
+        );
 
         let l = load("broken.json", b"{\"content\": [");
         assert_eq!(l.errors[0].line, 1);
