@@ -416,6 +416,19 @@ impl Lines {
     }
 }
 
+/// Excel's delimiter directive, a first line `sep=;` (exports made for Excel write it so
+/// that any locale splits the columns): the delimiter it names, and where its line break
+/// begins. The text read from that break on has an empty first line where the directive
+/// was, so the header and every row keep their line numbers.
+pub fn sep_directive(text: &[u8]) -> Option<(u8, usize)> {
+    let rest = text.strip_prefix(b"sep=")?;
+    let (&delimiter, after) = rest.split_first()?;
+    let brk = 5 + after.iter().take_while(|b| **b == b' ').count();
+    matches!(text.get(brk), Some(b'\r' | b'\n') | None)
+        .then_some((delimiter, brk))
+        .filter(|_| !matches!(delimiter, b'\r' | b'\n' | b'"'))
+}
+
 /// The delimiter of a CSV text, from its header line: a comma, or the semicolon of an Excel
 /// export in a locale whose decimal mark is the comma, or the tab of a "text" export,
 /// whichever separates most of the header's cells (outside quotes).
@@ -591,6 +604,22 @@ mod tests {
             let whole = lone_cr_as_lf(&text);
             assert_eq!(whole.as_deref().unwrap_or(&text), &want[..], "{text:?}");
             assert_eq!(whole.is_some(), want != text, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn excel_sep_directive() {
+        assert_eq!(sep_directive(b"sep=;\nSerial;Expiry\n"), Some((b';', 5)));
+        assert_eq!(sep_directive(b"sep=,  \r\nhost,port\r\n"), Some((b',', 7)));
+        assert_eq!(sep_directive(b"sep=\t"), Some((b'\t', 5)));
+        for text in [
+            &b"sep=;;\n"[..],
+            b"sep=\n",
+            b"Sep=;\n",
+            b"serial;sep=;\n",
+            b"host\n",
+        ] {
+            assert_eq!(sep_directive(text), None, "{text:?}");
         }
     }
 

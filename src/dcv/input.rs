@@ -104,12 +104,21 @@ pub fn read_domains(file: &str, bytes: &[u8], default: &[Method], out: &mut Requ
             return read_domains(file, decoded.as_bytes(), default, out);
         }
     };
+    // Excel's `sep=;` first line: blanked (its line number kept), its delimiter taken.
+    if let Some((d, brk)) = crate::csvlines::sep_directive(text.as_bytes()) {
+        return read_separated(file, &text[brk..], Some(d), default, out);
+    }
+    read_separated(file, text, None, default, out);
+}
+
+/// [`read_domains`] of UTF-8 text; `sep` is the delimiter a `sep=` line named.
+fn read_separated(file: &str, text: &str, sep: Option<u8>, default: &[Method], out: &mut Requests) {
     let first = text
         .lines()
         .map(str::trim)
         .find(|l| !l.is_empty() && !l.starts_with('#'))
         .unwrap_or("");
-    let delimiter = crate::csvlines::delimiter(first.as_bytes());
+    let delimiter = sep.unwrap_or_else(|| crate::csvlines::delimiter(first.as_bytes()));
     let is_csv = first.contains(char::from(delimiter))
         && first
             .split(char::from(delimiter))
@@ -365,17 +374,28 @@ mod tests {
             assert_eq!(doms, ["www.example.com", "api.example.com"], "{nl:?}");
             assert!(out.errors.is_empty(), "{nl:?}: {:?}", out.errors);
 
-            let mut out = Requests::default();
-            let text = "Domain,Method\nwww.example.com,HTTP\nx.example.com,email\n";
-            read_domains(
-                "d.csv",
-                text.replace('\n', nl).as_bytes(),
-                &[Method::Http01],
-                &mut out,
-            );
-            assert_eq!(out.requests.len(), 1, "{nl:?}");
-            assert_eq!(out.errors.len(), 1, "{nl:?}");
-            assert_eq!(out.errors[0].line, 3, "{nl:?}");
+            for (text, line) in [
+                (
+                    "Domain,Method\nwww.example.com,HTTP\nx.example.com,email\n",
+                    3,
+                ),
+                // Excel's `sep=` line first: its delimiter, the lines as the file has them.
+                (
+                    "sep=;\nDomain;Method\nwww.example.com;HTTP\nx.example.com;email\n",
+                    4,
+                ),
+            ] {
+                let mut out = Requests::default();
+                read_domains(
+                    "d.csv",
+                    text.replace('\n', nl).as_bytes(),
+                    &[Method::Http01],
+                    &mut out,
+                );
+                assert_eq!(out.requests.len(), 1, "{nl:?} {text:?}");
+                assert_eq!(out.errors.len(), 1, "{nl:?} {text:?}");
+                assert_eq!(out.errors[0].line, line, "{nl:?} {text:?}");
+            }
         }
 
         let mut out = Requests::default();

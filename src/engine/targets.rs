@@ -456,6 +456,8 @@ pub struct TargetReader {
     /// The further targets of a CSV row whose `ip` cell lists several addresses.
     pending: Vec<Target>,
     not_utf8: NotUtf8,
+    /// The delimiter an Excel `sep=` first line named.
+    sep: Option<u8>,
 }
 
 impl TargetReader {
@@ -481,8 +483,9 @@ impl TargetReader {
     /// Reads from any reader; `name` is used in error messages.
     pub fn from_reader(name: &str, r: Box<dyn Read + Send>, default_port: u16) -> Self {
         // A list kept in a workbook is read as the CSV text of its sheet with a header.
-        let r =
-            crate::sheet::text_or_sheet(r, |row| matches!(csv_header(&row.join(",")), Some(Ok(_))));
+        let r = crate::sheet::text_or_sheet(r, |row| {
+            matches!(csv_header(&row.join(","), None), Some(Ok(_)))
+        });
         // A list saved as Excel's "Unicode Text" is UTF-16: read as UTF-8 as it streams.
         let text = crate::utf16::Utf8Text::new(r);
         // Lines ended by a lone CR (Excel for Mac's "CSV (Macintosh)") are lines too.
@@ -496,6 +499,7 @@ impl TargetReader {
             buf: String::new(),
             pending: Vec::new(),
             not_utf8: NotUtf8::default(),
+            sep: None,
         }
     }
 
@@ -561,7 +565,14 @@ impl TargetReader {
                 continue;
             }
             if self.mode.is_none() {
-                if let Some(cols) = csv_header(&line) {
+                // Excel's `sep=;` line names the header's delimiter.
+                if self.sep.is_none() {
+                    if let Some((d, _)) = crate::csvlines::sep_directive(line.as_bytes()) {
+                        self.sep = Some(d);
+                        continue;
+                    }
+                }
+                if let Some(cols) = csv_header(&line, self.sep) {
                     let cols = match cols {
                         Ok(c) => c,
                         Err(reason) => {
@@ -837,8 +848,13 @@ fn lone_header(line: &str) -> bool {
 
 /// Recognises a CSV header line: separated by commas (or the semicolons or tabs of a
 /// spreadsheet's export) with a host or an ip column ([`column_role`]).
-fn csv_header(line: &str) -> Option<Result<CsvColumns, String>> {
-    let (delimiter, fields) = [',', ';', '\t'].into_iter().find_map(|d| {
+fn csv_header(line: &str, sep: Option<u8>) -> Option<Result<CsvColumns, String>> {
+    let named = sep.map(char::from);
+    let delimiters = match &named {
+        Some(d) => std::slice::from_ref(d),
+        None => &[',', ';', '\t'][..],
+    };
+    let (delimiter, fields) = delimiters.iter().copied().find_map(|d| {
         let fields: Vec<Option<(&'static str, Rank)>> = line
             .split(d)
             .map(|f| column_role(f.trim().trim_matches('"')))
@@ -1236,6 +1252,11 @@ mod tests {
             .remove(0)
             .unwrap_err();
         assert_eq!(e.to_string(), "t.txt:2: field host: empty host and ip");
+        // Excel's `sep=` line names the delimiter and is no target; lines keep their numbers.
+        assert_eq!(
+            out("sep=;\nhost;port\na.example;8443\nb.example;x\n"),
+            [ok("a.example", 8443), Err(4)]
+        );
         // Looser names for the host column, which a surer one beats wherever it stands.
         assert_eq!(out("Name,Port\na.example,8443\n"), [ok("a.example", 8443)]);
         assert_eq!(

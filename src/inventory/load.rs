@@ -470,8 +470,8 @@ fn load_path_streaming(
     }
     if csv && f.rewind().is_ok() {
         let rows = count_rows(&mut f)?;
-        f.seek(SeekFrom::Start(bom as u64))?;
-        let delimiter = crate::csvlines::delimiter(&head[bom..]);
+        let (delimiter, from) = csv_start(&head[bom..]);
+        f.seek(SeekFrom::Start((bom + from) as u64))?;
         let input = crate::csvlines::LoneCr::new(BufReader::new(f));
         load_csv(name, input, rows, delimiter, opts, out);
         return Ok(());
@@ -565,8 +565,8 @@ fn load_rest(
     out: &mut Loaded,
 ) -> io::Result<()> {
     if csv {
-        let input = io::Cursor::new(&head[bom..]).chain(rest);
-        let delimiter = crate::csvlines::delimiter(&head[bom..]);
+        let (delimiter, from) = csv_start(&head[bom..]);
+        let input = io::Cursor::new(&head[bom + from..]).chain(rest);
         let input = crate::csvlines::LoneCr::new(BufReader::new(input));
         load_csv(name, input, 0, delimiter, opts, out);
     } else {
@@ -675,15 +675,24 @@ pub fn load_bytes(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded
                 )),
             }
         }
-        Some(_) => load_csv(
-            file,
-            crate::csvlines::LoneCr::new(bytes),
-            RowCount::of(bytes),
-            crate::csvlines::delimiter(bytes),
-            opts,
-            out,
-        ),
+        Some(_) => {
+            let (delimiter, from) = csv_start(bytes);
+            load_csv(
+                file,
+                crate::csvlines::LoneCr::new(&bytes[from..]),
+                RowCount::of(bytes),
+                delimiter,
+                opts,
+                out,
+            )
+        }
     }
+}
+
+/// A CSV text's delimiter, and the byte its reading starts at: past Excel's `sep=`
+/// directive when it has one ([`crate::csvlines::sep_directive`]).
+fn csv_start(text: &[u8]) -> (u8, usize) {
+    crate::csvlines::sep_directive(text).unwrap_or_else(|| (crate::csvlines::delimiter(text), 0))
 }
 
 /// Reads a PEM file: each end-entity certificate in it (not a CA, and one that issued none
@@ -2352,6 +2361,11 @@ mod tests {
                 b"\xEF\xBB\xBFSerial Number,Valid To,SANs\r\n0A,2027-01-01,\"a.example\r\nb.example\"\r\nZZ,2027-01-01,c.example\r\n0B,2027-01-01,d.example\r\n".to_vec(),
             ),
             ("long.csv", long.into_bytes()),
+            // Excel's `sep=` directive before the header.
+            (
+                "sep.csv",
+                b"sep=;\r\nSerial Number;Valid To;SANs\r\n0A;2027-01-01;\"a.example\r\nb.example\"\r\nZZ;2027-01-01;c.example\r\n0B;2027-01-01;d.example\r\n".to_vec(),
+            ),
             // Excel for Mac's "CSV (Macintosh)": lines end with a lone CR.
             (
                 "mac.csv",
@@ -2430,11 +2444,15 @@ mod tests {
         let lines = |v: Vec<u64>| v;
         assert_eq!(lines(a.records.iter().map(|r| r.line).collect()), [2, 16]);
         assert_eq!(lines(a.errors.iter().map(|e| e.line).collect()), [8, 22]);
-        for name in ["bom.csv", "mac.csv"] {
+        for (name, first) in [("bom.csv", 2), ("mac.csv", 2), ("sep.csv", 3)] {
             let l = load_files(&[dir.path().join(name)], &ReadOptions::default());
             assert_eq!(l.records.len(), 2, "{name}");
             assert_eq!(l.records[0].sans, ["a.example", "b.example"], "{name}");
-            assert_eq!((l.errors[0].line, l.records[1].line), (4, 5), "{name}");
+            assert_eq!(
+                (l.records[0].line, l.errors[0].line, l.records[1].line),
+                (first, first + 2, first + 3),
+                "{name}"
+            );
         }
     }
 
