@@ -104,7 +104,7 @@ pub fn lone_cr_as_lf(bytes: &[u8]) -> Option<Vec<u8>> {
 /// Windows-1252 in Western locales (the German semicolon export among them): an umlaut in
 /// an owner's name or a description made its whole row unreadable. Any byte string reads
 /// as Windows-1252, so a file in another encoding gets wrong letters, not an error: the
-/// readers say how many cells or lines they read so ([`NOT_UTF8`]).
+/// readers say how many cells or lines they read so ([`not_utf8_note`]).
 pub fn text_of(bytes: &[u8]) -> (std::borrow::Cow<'_, str>, bool) {
     match std::str::from_utf8(bytes) {
         Ok(text) => (text.into(), false),
@@ -117,8 +117,21 @@ pub fn text_of(bytes: &[u8]) -> (std::borrow::Cow<'_, str>, bool) {
     }
 }
 
-/// What a reader says of a file that [`text_of`] read as Windows-1252 in places.
-pub const NOT_UTF8: &str = "not in UTF-8, read as Windows-1252 (Excel's plain \"CSV\" on Windows); if the file is in another encoding, save it as UTF-8 (\"CSV UTF-8\")";
+/// What a reader says of `file` when [`text_of`] read `n` of its lines or cells (`unit`)
+/// as Windows-1252.
+pub fn not_utf8_note(file: &str, n: u64, unit: &str) -> String {
+    let s = if n == 1 { "" } else { "s" };
+    format!("{file}: {n} {unit}{s} not in UTF-8, read as Windows-1252 (Excel's plain \"CSV\" on Windows); if the file is in another encoding, save it as UTF-8 (\"CSV UTF-8\")")
+}
+
+/// A cell of a one-column list as a spreadsheet saves it: within quotes or not (it quotes
+/// what it likes).
+pub fn unquoted(cell: &str) -> &str {
+    match cell.strip_prefix('"').and_then(|c| c.strip_suffix('"')) {
+        Some(inner) if !inner.contains('"') => inner.trim(),
+        _ => cell,
+    }
+}
 
 /// What the tracking reader learnt, shared with [`Lines`].
 #[derive(Default)]

@@ -296,10 +296,9 @@ fn open_targets(path: &str, port: u16, strict: bool) -> Result<(TargetReader, Op
 fn tell_not_utf8(path: &str, count: &crate::engine::targets::NotUtf8) {
     let n = count.load(Ordering::Relaxed);
     if n > 0 {
-        let s = if n == 1 { "" } else { "s" };
         eprintln!(
-            "certsweep: {path}: {n} line{s} {}",
-            crate::csvlines::NOT_UTF8
+            "certsweep: {}",
+            crate::csvlines::not_utf8_note(path, n, "line")
         );
     }
 }

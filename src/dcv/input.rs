@@ -96,11 +96,8 @@ pub fn read_domains(file: &str, bytes: &[u8], default: &[Method], out: &mut Requ
                 .split(|b| *b == b'\n')
                 .filter(|l| std::str::from_utf8(l).is_err())
                 .count();
-            let s = if lines == 1 { "" } else { "s" };
-            out.warnings.push(format!(
-                "{file}: {lines} line{s} {}",
-                crate::csvlines::NOT_UTF8
-            ));
+            out.warnings
+                .push(crate::csvlines::not_utf8_note(file, lines as u64, "line"));
             return read_domains(file, decoded.as_bytes(), default, out);
         }
     };
@@ -132,10 +129,7 @@ fn read_separated(file: &str, text: &str, sep: Option<u8>, default: &[Method], o
     let mut header = DOMAIN_COLUMNS.contains(&crate::csvlines::key(first).as_str());
     for (i, raw) in text.lines().enumerate() {
         let line = raw.split('#').next().unwrap_or("").trim();
-        let line = match line.strip_prefix('"').and_then(|l| l.strip_suffix('"')) {
-            Some(inner) if !inner.contains('"') => inner.trim(),
-            _ => line,
-        };
+        let line = crate::csvlines::unquoted(line);
         if line.is_empty() {
             continue;
         }

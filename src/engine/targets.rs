@@ -555,12 +555,7 @@ impl TargetReader {
             }
             self.line_no += 1;
             let line = strip_comment(self.buf.trim_start_matches('\u{feff}'));
-            // A one-column CSV's cell may be quoted (a spreadsheet quotes what it likes).
-            let line = match line.strip_prefix('"').and_then(|l| l.strip_suffix('"')) {
-                Some(inner) if !inner.contains('"') => inner.trim(),
-                _ => line,
-            }
-            .to_string();
+            let line = crate::csvlines::unquoted(line).to_string();
             if line.is_empty() {
                 continue;
             }

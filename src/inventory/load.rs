@@ -962,11 +962,8 @@ fn load_csv(
     }
     slash.finish(file, out, errors_from);
     if legacy > 0 {
-        let cells = if legacy == 1 { "cell" } else { "cells" };
-        out.warnings.push(format!(
-            "{file}: {legacy} {cells} {}",
-            crate::csvlines::NOT_UTF8
-        ));
+        out.warnings
+            .push(crate::csvlines::not_utf8_note(file, legacy, "cell"));
     }
     if !any {
         out.errors.push(InventoryError {
