@@ -740,7 +740,21 @@ pub async fn blackhole_at(addr: SocketAddr) -> Result<Blackhole, FleetError> {
         TcpSocket::new_v6()?
     };
     socket.bind(addr)?;
-    let listener = socket.listen(0)?;
+    filled(socket.listen(0)?).await
+}
+
+/// Makes a [`Blackhole`] of a listener already bound, at its address: one of several that
+/// share a port cannot be closed and bound again there without racing other binds (a
+/// parallel test took the port in between).
+pub async fn blackhole_of(listener: TcpListener) -> Result<Blackhole, FleetError> {
+    let socket = socket2::Socket::from(listener.into_std()?);
+    // On a listening socket, listen() sets the backlog anew.
+    socket.listen(0)?;
+    filled(TcpListener::from_std(socket.into())?).await
+}
+
+/// The blackhole of `listener`, whose backlog is the least.
+async fn filled(listener: TcpListener) -> Result<Blackhole, FleetError> {
     let addr = listener.local_addr()?;
     let mut fillers = Vec::new();
     // Fill the accept queue; once full, the kernel drops further SYNs.

@@ -361,9 +361,7 @@ async fn fixture() -> Fixture {
     let slow = http.pop().unwrap();
     // 127.0.0.33 drops SYNs (a full accept queue): what a firewall looks like.
     let firewalled = http.pop().unwrap();
-    let addr = firewalled.local_addr().unwrap();
-    drop(firewalled);
-    let hole = certsweep::fleet::blackhole_at(addr).await.unwrap();
+    let hole = certsweep::fleet::blackhole_of(firewalled).await.unwrap();
     // 127.0.0.34 accepts and resets at once.
     let resetting = http.pop().unwrap();
     tasks.push(tokio::spawn(async move {
