@@ -101,6 +101,9 @@ pub fn read_domains(file: &str, bytes: &[u8], default: &[Method], out: &mut Requ
             return read_domains(file, decoded.as_bytes(), default, out);
         }
     };
+    // A byte order mark (Notepad's and Excel's UTF-8) is no part of the first domain: it
+    // was checked as `\u{feff}www.example.com`, and failed.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     // Excel's `sep=;` first line: blanked (its line number kept), its delimiter taken.
     if let Some((d, brk)) = crate::csvlines::sep_directive(text.as_bytes()) {
         return read_separated(file, &text[brk..], Some(d), default, out);
@@ -354,6 +357,23 @@ mod tests {
                 "{:?}",
                 out.warnings
             );
+
+            // A byte order mark before the first domain or the header.
+            for text in [
+                "\u{feff}www.example.com\n",
+                "\u{feff}sep=;\nDomain;Method\nwww.example.com;http\n",
+            ] {
+                let mut out = Requests::default();
+                read_domains(
+                    "bom.txt",
+                    text.replace('\n', nl).as_bytes(),
+                    &[Method::Http01],
+                    &mut out,
+                );
+                let doms: Vec<&str> = out.requests.iter().map(|r| r.domain.as_str()).collect();
+                assert_eq!(doms, ["www.example.com"], "{nl:?} {text:?}");
+                assert!(out.errors.is_empty(), "{:?}", out.errors);
+            }
 
             // One column saved as text: the header word is no domain.
             let mut out = Requests::default();
