@@ -5,7 +5,8 @@
 //!
 //! Lines: an address (`10.0.0.5`, `2001:db8::5`), a CIDR block (`10.1.0.0/16`), a range
 //! (`10.0.0.10-10.0.0.20`), a host name (`legacy.example.com`, that name only) or
-//! `*.example.com` (every name under it, not the name itself), `# comments` and blank lines.
+//! `*.example.com` (every name under it, not the name itself), `# comments` and blank lines;
+//! or a CSV with a header line, whose columns named as entries' are all read.
 //! A name is excluded before it is resolved; an address wherever it comes from (a resolved
 //! name, a pinned `host@IP`, a CIDR target). Unlike a bad target line, a bad line here stops
 //! the run: skipping it could scan exactly what it was written to protect.
@@ -76,6 +77,56 @@ fn entry(line: &str) -> Result<Entry, String> {
         Some(parent) => Ok(Entry::Under(normalize_host(parent)?)),
         None => Ok(Entry::Name(normalize_host(line)?)),
     }
+}
+
+/// A do-not-scan list kept as a spreadsheet: its header's delimiter and the columns of its
+/// entries, every one named as such (`IP Address`, `Host`, `Name`, `Range`, `Subnet`, ...):
+/// a row's address and its name are both excluded, since reading one column and not the
+/// other could scan what the row protects. The other columns (a reason, an owner) are not
+/// read.
+fn csv_header(line: &str) -> Option<(u8, Vec<usize>)> {
+    let delimiter = crate::csvlines::delimiter(line.as_bytes());
+    let cells = csv_cells(line, delimiter);
+    if cells.len() < 2 {
+        return None;
+    }
+    let columns: Vec<usize> = (0..cells.len())
+        .filter(|&i| {
+            matches!(
+                crate::csvlines::key(&cells[i]).as_str(),
+                "ip" | "ipaddress"
+                    | "address"
+                    | "addresses"
+                    | "host"
+                    | "hostname"
+                    | "fqdn"
+                    | "name"
+                    | "range"
+                    | "iprange"
+                    | "cidr"
+                    | "network"
+                    | "subnet"
+                    | "block"
+                    | "target"
+                    | "entry"
+            )
+        })
+        .collect();
+    (!columns.is_empty()).then_some((delimiter, columns))
+}
+
+/// The cells of one CSV line, trimmed.
+fn csv_cells(line: &str, delimiter: u8) -> Vec<String> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(line.as_bytes())
+        .records()
+        .next()
+        .and_then(Result::ok)
+        .map(|r| r.iter().map(|c| c.trim().to_string()).collect())
+        .unwrap_or_default()
 }
 
 /// Sorts ranges and merges the overlapping and adjacent ones, so a lookup is one binary
@@ -149,6 +200,9 @@ impl Exclusions {
             };
             // Lines ended by a lone CR (Excel for Mac's "CSV (Macintosh)") are lines too.
             let reader = std::io::BufReader::new(crate::csvlines::LoneCr::new(reader));
+            // A list kept as a spreadsheet: its delimiter and the columns of its entries.
+            let mut csv: Option<(u8, Vec<usize>)> = None;
+            let mut first = true;
             for (n, line) in reader.lines().enumerate() {
                 let n = n as u64 + 1;
                 let line = match line {
@@ -163,15 +217,50 @@ impl Exclusions {
                 if text.is_empty() || text.starts_with('#') {
                     continue;
                 }
-                match entry(text) {
-                    Ok(Entry::Addresses(a, b)) => ranges.push((a, b)),
-                    Ok(Entry::Name(name)) => {
-                        out.names.insert(name);
+                if std::mem::take(&mut first) {
+                    csv = csv_header(text);
+                    if csv.is_some() {
+                        continue;
                     }
-                    Ok(Entry::Under(parent)) => {
-                        out.under.insert(parent);
+                }
+                let entries: Vec<String> = match &csv {
+                    Some((delimiter, columns)) => {
+                        let cells = csv_cells(text, *delimiter);
+                        if cells.iter().all(|c| c.is_empty()) {
+                            continue;
+                        }
+                        let named: Vec<String> = columns
+                            .iter()
+                            .filter_map(|&i| cells.get(i).filter(|c| !c.is_empty()).cloned())
+                            .collect();
+                        if named.is_empty() {
+                            errors.push(err(n, "no address or name in the row".into()));
+                        }
+                        named
                     }
-                    Err(reason) => errors.push(err(n, reason)),
+                    None if text.contains([',', ';', '\t']) => {
+                        errors.push(err(
+                            n,
+                            format!(
+                                "\"{}\" is not one address, block, range or name: a CSV list needs a header line naming its column (IP Address, Host, Range, ...)",
+                                crate::model::visible(text)
+                            ),
+                        ));
+                        continue;
+                    }
+                    None => vec![text.to_string()],
+                };
+                for text in &entries {
+                    match entry(text) {
+                        Ok(Entry::Addresses(a, b)) => ranges.push((a, b)),
+                        Ok(Entry::Name(name)) => {
+                            out.names.insert(name);
+                        }
+                        Ok(Entry::Under(parent)) => {
+                            out.under.insert(parent);
+                        }
+                        Err(reason) => errors.push(err(n, reason)),
+                    }
                 }
             }
         }
@@ -291,6 +380,39 @@ mod tests {
         assert!(x.everything_under("plc.example.com"));
         assert!(x.everything_under("a.plc.example.com"));
         assert!(!x.everything_under("example.com"));
+    }
+
+    #[test]
+    fn a_list_kept_as_a_spreadsheet_excludes_every_named_column() {
+        // A network team's "do not scan" sheet saved as CSV: both the device's name and its
+        // address are excluded (reading one column could scan what the row protects).
+        let x = read(
+            "\u{feff}Name;IP Address;Reason\r\nplc-7.plant.example;10.0.0.5;\"reboots; when probed\"\r\n;10.0.0.6;\r\nhmi.plant.example;;\r\n;;\r\n",
+        )
+        .expect("a good list");
+        for ip in ["10.0.0.5", "10.0.0.6"] {
+            assert!(x.address(ip.parse().unwrap()), "{ip}");
+        }
+        assert!(!x.address("10.0.0.7".parse().unwrap()));
+        assert!(x.name("plc-7.plant.example") && x.name("hmi.plant.example"));
+        assert!(!x.name("reboots"));
+        // A row naming nothing, a bad cell, and a list of several columns without a header
+        // line: errors that stop the run.
+        let errors = read("Host,Reason\n,old\nbad name.example,x\n").expect_err("bad rows");
+        let shown: Vec<String> = errors.iter().map(|e| e.reason.clone()).collect();
+        assert_eq!(
+            errors.iter().map(|e| e.line).collect::<Vec<_>>(),
+            [2, 3],
+            "{shown:?}"
+        );
+        assert_eq!(shown[0], "no address or name in the row");
+        let errors = read("10.0.0.5,prod db\n").expect_err("no header");
+        assert!(
+            errors[0]
+                .reason
+                .contains("a CSV list needs a header line naming its column"),
+            "{errors:?}"
+        );
     }
 
     #[test]
