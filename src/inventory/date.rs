@@ -52,7 +52,7 @@ impl When {
 /// Parses ISO 8601 (any fraction or offset, `+05:30` or `+0530`), `YYYY-MM-DD HH:MM:SS`
 /// (UTC, or with a `UTC`/`GMT` word), date-only, epoch seconds or milliseconds, Excel serial
 /// dates, OpenSSL's `Jul 28 10:07:06 2026 GMT`, RFC 2822 (`Tue, 28 Jul 2026 10:07:06 GMT`),
-/// `28-Jul-2026`, dotted dates (`28.07.2026`, day first as every locale that writes them
+/// `28-Jul-2026`, `Jul 28, 2026`, dotted dates (`28.07.2026`, day first as every locale that writes them
 /// does; `2026.07.28`), `2026/07/28`, and slash dates (with a 24- or 12-hour time) in the
 /// order `slash` declares, or without it when their own numbers settle it (a day over 12).
 pub fn parse_date(raw: &str, slash: Option<SlashOrder>) -> Result<Option<When>, String> {
@@ -76,8 +76,9 @@ pub fn parse_date(raw: &str, slash: Option<SlashOrder>) -> Result<Option<When>, 
     if let Ok(d) = OffsetDateTime::parse(t, &Rfc3339) {
         return full(d.unix_timestamp());
     }
-    // RFC 3339 wants a zone; CLM exports often omit it and mean UTC, or use a space.
-    let spaced = t.replacen(' ', "T", 1);
+    // RFC 3339 wants a zone; CLM exports often omit it and mean UTC, or use a space (before
+    // the offset too: Java's `yyyy-MM-dd HH:mm:ss Z`, Go's `2026-07-28 10:07:06 +0000 UTC`).
+    let spaced = offset_joined(&t.replacen(' ', "T", 1));
     let zoned = if spaced.ends_with('Z') {
         spaced.clone()
     } else if has_offset(&spaced) {
@@ -127,7 +128,7 @@ pub fn parse_date(raw: &str, slash: Option<SlashOrder>) -> Result<Option<When>, 
 }
 
 /// The writings named when a date is none of them.
-const KNOWN: &str = "ISO 8601, YYYY-MM-DD HH:MM:SS, epoch, Excel serial, 28-Jul-2026, Jul 28 10:07:06 2026, 28.07.2026, dd/mm/yyyy or mm/dd/yyyy";
+const KNOWN: &str = "ISO 8601, YYYY-MM-DD HH:MM:SS, epoch, Excel serial, 28-Jul-2026, Jul 28, 2026, Jul 28 10:07:06 2026, 28.07.2026, dd/mm/yyyy or mm/dd/yyyy";
 
 /// An ISO 8601 basic offset (`+0530`) written the extended way RFC 3339 wants (`+05:30`).
 fn colon_offset(s: &str) -> String {
@@ -180,6 +181,28 @@ fn written_out(t: &str) -> Option<When> {
     );
     if let Ok(d) = PrimitiveDateTime::parse(&t, &rfc2822_in_gmt) {
         return Some(at(d));
+    }
+    // US long dates of reports and spreadsheets: `Jul 28, 2026`, `July 28, 2026`, a time
+    // after them or not (`Jul 28, 2026, 10:07 AM`).
+    if let [m, d, y, clock @ ..] = &words[..] {
+        if let Some(d) = d.strip_suffix(',') {
+            let us = [
+                format_description!(
+                    "[month repr:short case_sensitive:false] [day padding:none] [year]"
+                ),
+                format_description!(
+                    "[month repr:long case_sensitive:false] [day padding:none] [year]"
+                ),
+            ];
+            let y = y.trim_end_matches(',');
+            if let Some(date) = us
+                .iter()
+                .find_map(|f| Date::parse(&format!("{m} {d} {y}"), f).ok())
+            {
+                let clock = clock.join(" ");
+                return with_clock(date, (!clock.is_empty()).then_some(clock.as_str())).ok();
+            }
+        }
     }
     let (date, clock_part) = match t.split_once(' ') {
         Some((d, c)) => (d, Some(c)),
@@ -260,6 +283,21 @@ fn with_clock(date: Date, clock: Option<&str>) -> Result<When, String> {
             .unix_timestamp(),
         date_only: false,
     })
+}
+
+/// `s` without the space before a trailing offset (`… +0530`, `… -04:00`).
+fn offset_joined(s: &str) -> String {
+    match s.rsplit_once(' ') {
+        Some((head, tail))
+            if matches!(tail.as_bytes().first(), Some(b'+' | b'-'))
+                && matches!(tail.len(), 5 | 6)
+                && tail[1..].bytes().filter(|b| *b != b':').count() == 4
+                && tail[1..].bytes().all(|b| b.is_ascii_digit() || b == b':') =>
+        {
+            format!("{head}{tail}")
+        }
+        _ => s.to_string(),
+    }
 }
 
 fn has_offset(s: &str) -> bool {
@@ -465,6 +503,17 @@ mod tests {
         assert_eq!(u("2026-07-28T15:37:06+0530"), (t, false));
         assert_eq!(u("2026-07-28 10:07:06 UTC"), (t, false));
         assert_eq!(u("2026-07-28T10:07:06 GMT"), (t, false));
+        // An offset after a space (Java's `Z` pattern), Go's time.String, Python's str().
+        assert_eq!(u("2026-07-28 15:37:06 +0530"), (t, false));
+        assert_eq!(u("2026-07-28 06:07:06 -04:00"), (t, false));
+        assert_eq!(u("2026-07-28 10:07:06 +0000 UTC"), (t, false));
+        assert_eq!(u("2026-07-28 15:37:06+05:30"), (t, false));
+        // US long dates: `Jul 28, 2026`, `July 28, 2026`, with a time or not.
+        assert_eq!(u("Jul 28, 2026"), (day, true));
+        assert_eq!(u("July 28, 2026"), (day, true));
+        assert_eq!(u("Jul 28, 2026, 10:07:06 AM"), (t, false));
+        assert_eq!(u("July 28, 2026 10:07:06"), (t, false));
+        assert!(parse_date("Jul 32, 2026", None).is_err());
         // OpenSSL (`x509 -enddate`), with its space-padded day too; RFC 2822.
         assert_eq!(u("Jul 28 10:07:06 2026 GMT"), (t, false));
         assert_eq!(u("Jul  8 10:07:06 2026 GMT"), (t - 20 * 86_400, false));
