@@ -327,30 +327,45 @@ pub fn from_records(records: &[Record], default: &[Method], out: &mut Requests) 
 mod tests {
     use super::*;
 
+    /// `text` read as the domain list `file` (HTTP-01 by default), its lines ended by `nl`.
+    fn read_with(file: &str, text: &[u8], nl: &str) -> Requests {
+        let text: Vec<u8> = text
+            .split(|b| *b == b'\n')
+            .collect::<Vec<_>>()
+            .join(nl.as_bytes());
+        let mut out = Requests::default();
+        read_domains(file, &text, &[Method::Http01], &mut out);
+        out
+    }
+
+    fn domains(out: &Requests) -> Vec<&str> {
+        out.requests.iter().map(|r| r.domain.as_str()).collect()
+    }
+
     #[test]
     fn plain_and_csv_lists() {
         // Lines end with LF, CRLF or (Excel for Mac's "CSV (Macintosh)") a lone CR.
         for nl in ["\n", "\r\n", "\r"] {
-            let mut out = Requests::default();
-            let text =
-                "# fleet\nwww.example.com\n\napi.example.com # edge\nbad line\nwww.example.com\n";
-            read_domains(
+            let out = read_with(
                 "d.txt",
-                text.replace('\n', nl).as_bytes(),
-                &[Method::Http01],
-                &mut out,
+                b"# fleet\nwww.example.com\n\napi.example.com # edge\nbad line\nwww.example.com\n",
+                nl,
             );
-            let doms: Vec<&str> = out.requests.iter().map(|r| r.domain.as_str()).collect();
-            assert_eq!(doms, ["www.example.com", "api.example.com"], "{nl:?}");
+            assert_eq!(
+                domains(&out),
+                ["www.example.com", "api.example.com"],
+                "{nl:?}"
+            );
             assert_eq!(out.errors.len(), 1, "{nl:?}");
             assert_eq!(out.errors[0].line, 5, "{nl:?}");
 
             // Not UTF-8: Excel's plain "CSV" on Windows, read as Windows-1252 and said so.
-            let mut out = Requests::default();
-            let text = [&b"b\xfccher.example"[..], b"www.example.com", b""].join(nl.as_bytes());
-            read_domains("w.txt", &text, &[Method::Http01], &mut out);
-            let doms: Vec<&str> = out.requests.iter().map(|r| r.domain.as_str()).collect();
-            assert_eq!(doms, ["b\u{fc}cher.example", "www.example.com"], "{nl:?}");
+            let out = read_with("w.txt", b"b\xfccher.example\nwww.example.com\n", nl);
+            assert_eq!(
+                domains(&out),
+                ["b\u{fc}cher.example", "www.example.com"],
+                "{nl:?}"
+            );
             assert_eq!(out.warnings.len(), 1, "{nl:?}");
             assert!(
                 out.warnings[0].starts_with("w.txt: 1 line not in UTF-8"),
@@ -363,29 +378,22 @@ mod tests {
                 "\u{feff}www.example.com\n",
                 "\u{feff}sep=;\nDomain;Method\nwww.example.com;http\n",
             ] {
-                let mut out = Requests::default();
-                read_domains(
-                    "bom.txt",
-                    text.replace('\n', nl).as_bytes(),
-                    &[Method::Http01],
-                    &mut out,
-                );
-                let doms: Vec<&str> = out.requests.iter().map(|r| r.domain.as_str()).collect();
-                assert_eq!(doms, ["www.example.com"], "{nl:?} {text:?}");
+                let out = read_with("bom.txt", text.as_bytes(), nl);
+                assert_eq!(domains(&out), ["www.example.com"], "{nl:?} {text:?}");
                 assert!(out.errors.is_empty(), "{:?}", out.errors);
             }
 
             // One column saved as text: the header word is no domain.
-            let mut out = Requests::default();
-            let text = "# challenges\n\"Domain Name\"\nwww.example.com\n\"api.example.com\"\n";
-            read_domains(
+            let out = read_with(
                 "one.csv",
-                text.replace('\n', nl).as_bytes(),
-                &[Method::Http01],
-                &mut out,
+                b"# challenges\n\"Domain Name\"\nwww.example.com\n\"api.example.com\"\n",
+                nl,
             );
-            let doms: Vec<&str> = out.requests.iter().map(|r| r.domain.as_str()).collect();
-            assert_eq!(doms, ["www.example.com", "api.example.com"], "{nl:?}");
+            assert_eq!(
+                domains(&out),
+                ["www.example.com", "api.example.com"],
+                "{nl:?}"
+            );
             assert!(out.errors.is_empty(), "{nl:?}: {:?}", out.errors);
 
             for (text, line) in [
@@ -399,13 +407,7 @@ mod tests {
                     4,
                 ),
             ] {
-                let mut out = Requests::default();
-                read_domains(
-                    "d.csv",
-                    text.replace('\n', nl).as_bytes(),
-                    &[Method::Http01],
-                    &mut out,
-                );
+                let out = read_with("d.csv", text.as_bytes(), nl);
                 assert_eq!(out.requests.len(), 1, "{nl:?} {text:?}");
                 assert_eq!(out.errors.len(), 1, "{nl:?} {text:?}");
                 assert_eq!(out.errors[0].line, line, "{nl:?} {text:?}");

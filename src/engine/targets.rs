@@ -690,13 +690,12 @@ impl TargetReader {
                 self.csv_one(cols, &ip.to_string(), line, port_given, None, &get)?
             }
             (None, None) => {
-                let field = if cols.host.is_some() { "host" } else { "ip" };
-                let what = if cols.host.is_some() && cols.ip.is_some() {
-                    "empty host and ip"
-                } else {
-                    &format!("empty {field}")
+                let (field, reason) = match (cols.host, cols.ip) {
+                    (Some(_), Some(_)) => ("host", "empty host and ip"),
+                    (Some(_), None) => ("host", "empty host"),
+                    (None, _) => ("ip", "empty ip"),
                 };
-                return Err(self.err(line, Some(field), what.to_string()));
+                return Err(self.err(line, Some(field), reason.into()));
             }
         };
         let mut more = Vec::new();
@@ -837,19 +836,18 @@ enum Rank {
 /// Whether a line is one header word of a one-column list (`Hostname`, `FQDN`, `URL`,
 /// `IP Address`): a spreadsheet's column of targets saved as text. Such a line is no target.
 fn lone_header(line: &str) -> bool {
-    let word = line.trim().trim_matches('"');
-    !word.contains([',', ';', '\t']) && matches!(column_role(word), Some(("host" | "ip", _)))
+    // `line` is unquoted already (`csvlines::unquoted`).
+    !line.contains([',', ';', '\t']) && matches!(column_role(line), Some(("host" | "ip", _)))
 }
 
 /// Recognises a CSV header line: separated by commas (or the semicolons or tabs of a
 /// spreadsheet's export) with a host or an ip column ([`column_role`]).
 fn csv_header(line: &str, sep: Option<u8>) -> Option<Result<CsvColumns, String>> {
-    let named = sep.map(char::from);
-    let delimiters = match &named {
-        Some(d) => std::slice::from_ref(d),
-        None => &[',', ';', '\t'][..],
+    let delimiters = match sep {
+        Some(d) => vec![char::from(d)],
+        None => vec![',', ';', '\t'],
     };
-    let (delimiter, fields) = delimiters.iter().copied().find_map(|d| {
+    let (delimiter, fields) = delimiters.into_iter().find_map(|d| {
         let fields: Vec<Option<(&'static str, Rank)>> = line
             .split(d)
             .map(|f| column_role(f.trim().trim_matches('"')))
