@@ -76,7 +76,13 @@ fn exclusions(paths: &[std::path::PathBuf]) -> Result<Option<Arc<Exclusions>>, E
     if paths.is_empty() {
         return Ok(None);
     }
-    match Exclusions::read(paths) {
+    let read = Exclusions::read(paths);
+    if let Ok(x) = &read {
+        for w in x.warnings() {
+            eprintln!("certsweep: --exclude {w}");
+        }
+    }
+    match read {
         Ok(x) if x.is_empty() => Ok(None),
         Ok(x) => Ok(Some(Arc::new(x))),
         Err(bad) => Err(bad_lines(

@@ -14,7 +14,7 @@
 use super::targets::normalize_host;
 use crate::model::LineError;
 use std::collections::HashSet;
-use std::io::BufRead;
+use std::io::Read;
 use std::net::IpAddr;
 use std::path::Path;
 
@@ -27,6 +27,7 @@ pub struct Exclusions {
     names: HashSet<String>,
     /// `example.com` for `*.example.com`.
     under: HashSet<String>,
+    warnings: Vec<String>,
 }
 
 /// One line's reading.
@@ -84,13 +85,19 @@ fn entry(line: &str) -> Result<Entry, String> {
 /// a row's address and its name are both excluded, since reading one column and not the
 /// other could scan what the row protects. The other columns (a reason, an owner) are not
 /// read.
-fn csv_header(line: &str) -> Option<(u8, Vec<usize>)> {
-    let delimiter = crate::csvlines::delimiter(line.as_bytes());
+fn csv_header(line: &str, sep: Option<u8>) -> Option<(u8, Vec<usize>)> {
+    let delimiter = sep.unwrap_or_else(|| crate::csvlines::delimiter(line.as_bytes()));
     let cells = csv_cells(line, delimiter);
     if cells.len() < 2 {
         return None;
     }
-    let columns: Vec<usize> = (0..cells.len())
+    let columns = entry_columns(&cells);
+    (!columns.is_empty()).then_some((delimiter, columns))
+}
+
+/// The columns of a header row that are named as entries'.
+fn entry_columns(cells: &[String]) -> Vec<usize> {
+    (0..cells.len())
         .filter(|&i| {
             matches!(
                 crate::csvlines::key(&cells[i]).as_str(),
@@ -111,8 +118,7 @@ fn csv_header(line: &str) -> Option<(u8, Vec<usize>)> {
                     | "entry"
             )
         })
-        .collect();
-    (!columns.is_empty()).then_some((delimiter, columns))
+        .collect()
 }
 
 /// The cells of one CSV line, trimmed.
@@ -149,126 +155,236 @@ fn within(ranges: &[(u128, u128)], x: u128) -> bool {
     i > 0 && ranges[i - 1].1 >= x
 }
 
-impl Exclusions {
-    /// Reads the lists, every bad line an error naming its file and line.
-    pub fn read(paths: &[impl AsRef<Path>]) -> Result<Self, Vec<LineError>> {
-        let mut lists = Vec::new();
-        let mut errors = Vec::new();
-        for path in paths {
-            let path = path.as_ref();
-            match std::fs::File::open(path) {
-                // A directory opens, and fails only at its first read (as line 1).
-                Ok(f) if f.metadata().is_ok_and(|m| m.is_dir()) => errors.push(LineError {
-                    file: path.display().to_string(),
-                    line: 0,
-                    field: None,
-                    reason: "is a directory, not a list".into(),
-                }),
-                Ok(f) => lists.push((path.display().to_string(), std::io::BufReader::new(f))),
-                Err(e) => errors.push(LineError {
-                    file: path.display().to_string(),
-                    line: 0,
-                    field: None,
-                    reason: e.to_string(),
-                }),
-            }
+/// An error of `file` at `line` (0: the file as a whole).
+fn line_error(file: &str, line: u64, reason: String) -> LineError {
+    LineError {
+        file: file.to_string(),
+        line,
+        field: None,
+        reason,
+    }
+}
+
+/// The lists read so far: entries, errors and notes.
+#[derive(Default)]
+struct Reading {
+    ranges: Vec<(u128, u128)>,
+    out: Exclusions,
+    errors: Vec<LineError>,
+    warnings: Vec<String>,
+}
+
+impl Reading {
+    /// The exclusions read, or every error.
+    fn finish(self) -> Result<Exclusions, Vec<LineError>> {
+        if !self.errors.is_empty() {
+            return Err(self.errors);
         }
-        let read = Self::from_readers(lists);
-        match (read, errors.is_empty()) {
-            (Ok(x), true) => Ok(x),
-            (Ok(_), false) => Err(errors),
-            (Err(mut more), _) => {
-                errors.append(&mut more);
-                Err(errors)
+        let mut out = self.out;
+        out.ranges = merged(self.ranges);
+        out.warnings = self.warnings;
+        Ok(out)
+    }
+
+    /// Reads one list's `bytes`, named `file` in errors.
+    fn list(&mut self, file: &str, bytes: &[u8]) {
+        let err = |line: u64, reason: String| line_error(file, line, reason);
+        if crate::sheet::is_workbook(bytes) {
+            let is_header = |row: &[String]| !entry_columns(row).is_empty();
+            return match crate::sheet::as_csv(bytes, is_header) {
+                Ok(text) => self.list(file, text.as_bytes()),
+                Err(why) => self.errors.push(err(0, why)),
+            };
+        }
+        // Excel's "Unicode Text": decoded, then read as any list.
+        match crate::utf16::to_utf8(bytes) {
+            Some(Ok(text)) => return self.list(file, &text),
+            Some(Err(at)) => return self.errors.push(err(at.line, at.to_string())),
+            None => {}
+        }
+        // Lines ended by a lone CR (Excel for Mac's "CSV (Macintosh)") are lines too.
+        if let Some(text) = crate::csvlines::lone_cr_as_lf(bytes) {
+            return self.list(file, &text);
+        }
+        // Excel's `sep=;` first line names the header's delimiter; it is no entry.
+        let (sep, start) = match crate::csvlines::sep_directive(bytes) {
+            Some((d, brk)) => (Some(d), brk),
+            None => (None, 0),
+        };
+        let body = &bytes[start..];
+        let mut first = true;
+        let mut not_utf8 = 0;
+        let (mut at, mut n) = (0, 0);
+        while at <= body.len() {
+            let end = memchr::memchr(b'\n', &body[at..]).map_or(body.len(), |e| at + e);
+            let raw = &body[at..end];
+            at = end + 1;
+            n += 1;
+            let (line, decoded) = crate::csvlines::text_of(raw);
+            not_utf8 += u64::from(decoded);
+            let text = line.split(" #").next().unwrap_or_default().trim();
+            let text = text.trim_start_matches('\u{feff}');
+            if text.is_empty() || text.starts_with('#') {
+                continue;
             }
+            // A spreadsheet quotes what it likes, a one-column list's cells too.
+            let plain = crate::csvlines::unquoted(text);
+            if std::mem::take(&mut first) {
+                if let Some((delimiter, columns)) = csv_header(text, sep) {
+                    let rows = body.get(at..).unwrap_or_default();
+                    not_utf8 += self.csv_rows(file, rows, n, delimiter, &columns);
+                    break;
+                }
+                // A one-column list's header word (`IP Address`).
+                if !entry_columns(&[plain.to_string()]).is_empty() {
+                    continue;
+                }
+            }
+            if text.contains([',', ';', '\t']) {
+                self.errors.push(err(
+                    n,
+                    format!(
+                        "\"{}\" is not one address, block, range or name: a CSV list needs a header line naming its column (IP Address, Host, Range, ...)",
+                        crate::model::visible(text)
+                    ),
+                ));
+                continue;
+            }
+            self.entry(file, n, plain);
+        }
+        if not_utf8 > 0 {
+            self.warnings
+                .push(crate::csvlines::not_utf8_note(file, not_utf8, "line"));
         }
     }
 
-    /// Reads lists from `(name, reader)` pairs, as [`Exclusions::read`] reads files.
-    pub fn from_readers(
-        lists: impl IntoIterator<Item = (String, impl BufRead)>,
-    ) -> Result<Self, Vec<LineError>> {
-        let mut ranges = Vec::new();
-        let mut out = Exclusions::default();
-        let mut errors = Vec::new();
-        for (file, reader) in lists {
-            let err = |line: u64, reason: String| LineError {
-                file: file.clone(),
-                line,
-                field: None,
-                reason,
-            };
-            // Lines ended by a lone CR (Excel for Mac's "CSV (Macintosh)") are lines too.
-            let reader = std::io::BufReader::new(crate::csvlines::LoneCr::new(reader));
-            // A list kept as a spreadsheet: its delimiter and the columns of its entries.
-            let mut csv: Option<(u8, Vec<usize>)> = None;
-            let mut first = true;
-            for (n, line) in reader.lines().enumerate() {
-                let n = n as u64 + 1;
-                let line = match line {
-                    Ok(l) => l,
-                    Err(e) => {
-                        errors.push(err(n, e.to_string()));
-                        break;
-                    }
-                };
-                let text = line.split(" #").next().unwrap_or_default().trim();
-                let text = text.trim_start_matches('\u{feff}');
-                if text.is_empty() || text.starts_with('#') {
-                    continue;
-                }
-                if std::mem::take(&mut first) {
-                    csv = csv_header(text);
-                    if csv.is_some() {
-                        continue;
-                    }
-                }
-                let entries: Vec<String> = match &csv {
-                    Some((delimiter, columns)) => {
-                        let cells = csv_cells(text, *delimiter);
-                        if cells.iter().all(|c| c.is_empty()) {
-                            continue;
-                        }
-                        let named: Vec<String> = columns
-                            .iter()
-                            .filter_map(|&i| cells.get(i).filter(|c| !c.is_empty()).cloned())
-                            .collect();
-                        if named.is_empty() {
-                            errors.push(err(n, "no address or name in the row".into()));
-                        }
-                        named
-                    }
-                    None if text.contains([',', ';', '\t']) => {
-                        errors.push(err(
-                            n,
-                            format!(
-                                "\"{}\" is not one address, block, range or name: a CSV list needs a header line naming its column (IP Address, Host, Range, ...)",
-                                crate::model::visible(text)
-                            ),
-                        ));
-                        continue;
-                    }
-                    None => vec![text.to_string()],
-                };
-                for text in &entries {
-                    match entry(text) {
-                        Ok(Entry::Addresses(a, b)) => ranges.push((a, b)),
-                        Ok(Entry::Name(name)) => {
-                            out.names.insert(name);
-                        }
-                        Ok(Entry::Under(parent)) => {
-                            out.under.insert(parent);
-                        }
-                        Err(reason) => errors.push(err(n, reason)),
-                    }
+    /// Reads the rows after a spreadsheet's header (on line `header_line`) with a CSV
+    /// reader, so that a quoted cell may span lines; every column in `columns` holds
+    /// entries. Returns how many rows were read as Windows-1252.
+    fn csv_rows(
+        &mut self,
+        file: &str,
+        rows: &[u8],
+        header_line: u64,
+        delimiter: u8,
+        columns: &[usize],
+    ) -> u64 {
+        let (rows, mut lines) =
+            crate::csvlines::tracked(rows, header_line + 1, Some(b'#'), delimiter);
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .comment(Some(b'#'))
+            .delimiter(delimiter)
+            .from_reader(rows);
+        let mut rec = csv::ByteRecord::new();
+        let mut not_utf8 = 0;
+        loop {
+            match rdr.read_byte_record(&mut rec) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    let line = lines.of(e.position());
+                    self.errors
+                        .push(line_error(file, line, format!("bad CSV: {e}")));
+                    break;
                 }
             }
+            let n = lines.of(rec.position());
+            let mut decoded = false;
+            let cells: Vec<String> = rec
+                .iter()
+                .map(|raw| {
+                    let (text, d) = crate::csvlines::text_of(raw);
+                    decoded |= d;
+                    text.trim().to_string()
+                })
+                .collect();
+            not_utf8 += u64::from(decoded);
+            if cells.iter().all(String::is_empty) {
+                continue;
+            }
+            // The rows an unclosed quote ran over are in none of its cells: each of them
+            // could be an address the list protects.
+            if let Some(u) = lines.swallowed(rec.position()) {
+                self.errors.push(u.error(file));
+                continue;
+            }
+            // A cell may list several (a workbook cell of several lines reads as `a;b`).
+            let named: Vec<&str> = columns
+                .iter()
+                .filter_map(|&i| cells.get(i))
+                .flat_map(|c| c.split([';', '\n', '\r']))
+                .map(|e| e.split(" #").next().unwrap_or_default().trim())
+                .filter(|e| !e.is_empty())
+                .collect();
+            if named.is_empty() {
+                self.errors
+                    .push(line_error(file, n, "no address or name in the row".into()));
+            }
+            for text in named {
+                self.entry(file, n, text);
+            }
         }
-        if !errors.is_empty() {
-            return Err(errors);
+        not_utf8
+    }
+
+    /// Takes one entry of line `n`.
+    fn entry(&mut self, file: &str, n: u64, text: &str) {
+        match entry(text) {
+            Ok(Entry::Addresses(a, b)) => self.ranges.push((a, b)),
+            Ok(Entry::Name(name)) => {
+                self.out.names.insert(name);
+            }
+            Ok(Entry::Under(parent)) => {
+                self.out.under.insert(parent);
+            }
+            Err(reason) => self.errors.push(line_error(file, n, reason)),
         }
-        out.ranges = merged(ranges);
-        Ok(out)
+    }
+}
+
+impl Exclusions {
+    /// Reads the lists, every bad line an error naming its file and line.
+    pub fn read(paths: &[impl AsRef<Path>]) -> Result<Self, Vec<LineError>> {
+        let mut reading = Reading::default();
+        for path in paths {
+            let path = path.as_ref();
+            let file = path.display().to_string();
+            match std::fs::read(path) {
+                Ok(bytes) => reading.list(&file, &bytes),
+                Err(_) if path.is_dir() => {
+                    reading
+                        .errors
+                        .push(line_error(&file, 0, "is a directory, not a list".into()))
+                }
+                Err(e) => reading.errors.push(line_error(&file, 0, e.to_string())),
+            }
+        }
+        reading.finish()
+    }
+
+    /// Reads lists from `(name, reader)` pairs, as [`Exclusions::read`] reads files. Each
+    /// list is read whole (a do-not-scan list is short), as a spreadsheet or an editor leaves
+    /// it: a workbook, Excel's "Unicode Text" (UTF-16), lone CRs as line ends, Windows-1252
+    /// (told in [`Exclusions::warnings`]), an Excel `sep=` first line.
+    pub fn from_readers(
+        lists: impl IntoIterator<Item = (String, impl Read)>,
+    ) -> Result<Self, Vec<LineError>> {
+        let mut reading = Reading::default();
+        for (file, mut reader) in lists {
+            let mut bytes = Vec::new();
+            match reader.read_to_end(&mut bytes) {
+                Ok(_) => reading.list(&file, &bytes),
+                Err(e) => reading.errors.push(line_error(&file, 0, e.to_string())),
+            }
+        }
+        reading.finish()
+    }
+
+    /// What the lists' reading has to say that is no error (lines read as Windows-1252).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// Whether the list excludes this address (an IPv4-mapped IPv6 address as its IPv4).
@@ -413,6 +529,65 @@ mod tests {
                 .contains("a CSV list needs a header line naming its column"),
             "{errors:?}"
         );
+    }
+
+    #[test]
+    fn a_list_reads_the_same_however_a_spreadsheet_or_an_editor_saved_it() {
+        let from = |bytes: &[u8]| Exclusions::from_readers([("list".to_string(), bytes)]);
+        let protects = |x: &Exclusions| {
+            ["10.0.0.5", "10.0.0.6"]
+                .iter()
+                .all(|ip| x.address(ip.parse().expect("an address")))
+                && x.name("plc-7.plant.example")
+                && !x.address("10.0.0.7".parse().expect("an address"))
+        };
+        let mut utf16 = vec![0xFF, 0xFE];
+        for u in "IP Address\tReason\r\n10.0.0.5\tx\r\n10.0.0.6\t\r\nplc-7.plant.example\t\r\n"
+            .encode_utf16()
+        {
+            utf16.extend(u.to_le_bytes());
+        }
+        let book = crate::sheet::test_workbook(
+            0,
+            &[
+                &["Do not scan", "", ""],
+                &["Name", "IP Address", "Reason"],
+                &["plc-7.plant.example", "10.0.0.5\n10.0.0.6", "reboots"],
+            ],
+        );
+        for (how, bytes) in [
+            // Excel's CSV in a locale with the decimal comma: `sep=;`, Windows-1252, a reason
+            // over two lines.
+            (
+                "Excel CSV",
+                &b"sep=;\r\nName;IP Address;Grund\r\nplc-7.plant.example;10.0.0.5;\"f\xfcr Kunden,\r\nnie scannen\"\r\n;10.0.0.6;\r\n"[..],
+            ),
+            ("Unicode Text", &utf16[..]),
+            (
+                "CSV (Macintosh), one column",
+                &b"Hostname\r10.0.0.5\r10.0.0.6\rplc-7.plant.example\r"[..],
+            ),
+            (
+                "one column, quoted",
+                &b"\"IP Address\"\n\"10.0.0.5\"\n\"10.0.0.6\"\n\"plc-7.plant.example\"\n"[..],
+            ),
+            ("workbook", &book[..]),
+        ] {
+            let x = from(bytes).unwrap_or_else(|e| panic!("{how}: {e:?}"));
+            assert!(protects(&x), "{how}: {x:?}");
+            let told = x.warnings().join("\n");
+            assert_eq!(
+                told.contains("1 line not in UTF-8"),
+                how == "Excel CSV",
+                "{how}: {told}"
+            );
+        }
+        // A quote never closed: the rows after it are in no cell, so none of them would be
+        // excluded.
+        let errors =
+            from(b"IP Address,Reason\n10.0.0.5,\"oops\n10.0.0.6,x\n").expect_err("unclosed");
+        assert_eq!(errors[0].line, 2, "{errors:?}");
+        assert!(errors[0].reason.contains("quote"), "{errors:?}");
     }
 
     #[test]
