@@ -280,6 +280,9 @@ pub struct Page {
     /// Its number, as the export counts (CERTInext from 1, Spring's default from 0), and
     /// the pages in the export, when it numbers them.
     pub numbered: Option<(u64, u64)>,
+    /// The number of the export's first page, when the page says (Spring's `first`, or its
+    /// `number`, which counts from 0).
+    pub base: Option<u64>,
     /// Records in the export, when it says.
     pub total_records: Option<u64>,
     /// Records on this page.
@@ -290,8 +293,11 @@ pub struct Page {
 const UNSEEN: &str = "a renewal recorded only there cannot be seen (endpoints would look current, or unmanaged, wrongly)";
 
 /// The pages missing from, or given twice among, the pages of the files: an export's pages
-/// share their totals, and are numbered from 0 when one is numbered 0, else from 1. An
-/// export that only counts its records (Venafi's) is missing some when its files hold fewer.
+/// share their totals, and are numbered from 0 when one is numbered 0 or a page says so,
+/// from 1 when one is numbered as the count of pages or a page says so, else from 1 as
+/// CERTInext's are (and a missing last page may be the missing page 0 of an export counting
+/// from 0: both are said). An export that only counts its records (Venafi's) is missing some
+/// when its files hold fewer.
 fn page_warnings(pages: &[Page]) -> Vec<String> {
     let mut out = Vec::new();
     let mut counted: Vec<u64> = pages
@@ -332,7 +338,15 @@ fn page_warnings(pages: &[Page]) -> Vec<String> {
                 _ => None,
             })
             .collect();
-        let first = u64::from(!given.iter().any(|(n, _)| *n == 0));
+        let said = given.iter().find_map(|(_, p)| p.base);
+        let first = if given.iter().any(|(n, _)| *n == 0) {
+            0
+        } else if given.iter().any(|(n, _)| *n == total_pages) {
+            1
+        } else {
+            said.unwrap_or(1)
+        };
+        let unsure = first == 1 && said.is_none() && !given.iter().any(|(n, _)| *n == total_pages);
         let of = |n: u64| -> Vec<&str> {
             given
                 .iter()
@@ -346,8 +360,21 @@ fn page_warnings(pages: &[Page]) -> Vec<String> {
         let files: Vec<&str> = given.iter().map(|(_, p)| p.file.as_str()).collect();
         let records = total_records.map_or(String::new(), |n| format!(", {n} records"));
         if !missing.is_empty() {
+            // Counted from 1 with no page to show it: the last page missing may be page 0.
+            let or_first = if unsure && missing.last() == Some(&total_pages) {
+                let also: Vec<u64> = std::iter::once(0)
+                    .chain(missing.iter().copied().filter(|n| *n != total_pages))
+                    .collect();
+                format!(
+                    " (or {} {}, if the export numbers its pages from 0)",
+                    if also.len() == 1 { "page" } else { "pages" },
+                    ranges(&also)
+                )
+            } else {
+                String::new()
+            };
             out.push(format!(
-                "{} {} of an export of {total_pages} pages{records}: {} {} {} among the --inventory files; {UNSEEN}: give every page",
+                "{} {} of an export of {total_pages} pages{records}: {} {} {} among the --inventory files{or_first}; {UNSEEN}: give every page",
                 files.join(", "),
                 if files.len() == 1 { "is a page" } else { "are pages" },
                 if missing.len() == 1 { "page" } else { "pages" },
@@ -2099,9 +2126,48 @@ mod tests {
             w[1]
         );
         let w = load_files(&[&p1], &ReadOptions::default()).warnings;
-        assert!(w[0].contains(": pages 2-5 are not among"), "{w:?}");
+        assert!(
+            w[0].contains(": pages 2-5 are not among the --inventory files (or pages 0, 2-4, if the export numbers its pages from 0);"),
+            "{w:?}"
+        );
+        // Counted from 0 (Spring's `number`, or a page 0 among them) or shown to count from 1
+        // (page 5 of 5 among them): one reading.
+        let (p0, p3) = (file("p0.json", &page(0, 5)), file("p3.json", &page(3, 5)));
+        let w = load_files(&[&p0, &p1, &p2, &p3], &ReadOptions::default()).warnings;
+        assert!(
+            w[0].contains(": page 4 is not among the --inventory files;"),
+            "{w:?}"
+        );
+        let w = load_files(&[&p1, &p2, &p3, &p5], &ReadOptions::default()).warnings;
+        assert!(
+            w[0].contains(": page 4 is not among the --inventory files;"),
+            "{w:?}"
+        );
+        let spring = |n: u64| page(n, 5).replace("\"page\"", "\"number\"");
+        let springs: Vec<_> = (1..5)
+            .map(|n| file(&format!("s{n}.json"), &spring(n)))
+            .collect();
+        let w = load_files(&springs, &ReadOptions::default()).warnings;
+        assert!(
+            w[0].contains(": page 0 is not among the --inventory files;"),
+            "{w:?}"
+        );
+        let w = load_files(&[&p1, &p2, &p3], &ReadOptions::default()).warnings;
+        assert!(
+            w[0].contains(": pages 4-5 are not among the --inventory files (or pages 0, 4, if the export numbers its pages from 0);"),
+            "{w:?}"
+        );
+        // Spring's `first` on page 1: counted from 1.
+        let first = file(
+            "f1.json",
+            &page(1, 5).replace("\"size\"", "\"first\": true, \"size\""),
+        );
+        let w = load_files(&[&first, &p2, &p3], &ReadOptions::default()).warnings;
+        assert!(
+            w[0].contains(": pages 4-5 are not among the --inventory files;"),
+            "{w:?}"
+        );
         // Every page, or a lone page that is the whole export: nothing to say.
-        let p3 = file("p3.json", &page(3, 5));
         assert!(
             load_files(&[&p1, &p2, &p3, &p4, &p5], &ReadOptions::default())
                 .warnings

@@ -98,6 +98,15 @@ fn page_of(
         })
     };
     let numbered = num(&["page", "number", "currentPage"]).zip(num(&["totalPages", "noOfPages"]));
+    // Spring's page says whether it is the first one, and numbers from 0 by default.
+    let first = keys
+        .get("first")
+        .and_then(|v| serde_json::from_str::<bool>(v.get()).ok());
+    let base = match (numbered, first) {
+        (Some((n, _)), Some(true)) => Some(n),
+        (Some(_), _) if !keys.contains_key("page") && keys.contains_key("number") => Some(0),
+        _ => None,
+    };
     let total_records = num(&[
         "totalElements",
         "totalNoOfResults",
@@ -108,6 +117,7 @@ fn page_of(
     (numbered.is_some() || total_records.is_some()).then(|| Page {
         file: file.into(),
         numbered,
+        base,
         total_records,
         records,
     })
