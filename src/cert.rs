@@ -89,6 +89,64 @@ fn must_staple(x: &X509Certificate<'_>) -> bool {
         })
 }
 
+/// The environment variable that holds the password of PKCS#12 stores given as inputs
+/// (never an option: a command line is visible to every user of the machine).
+pub const PKCS12_PASSWORD_ENV: &str = "CERTSWEEP_PKCS12_PASSWORD";
+
+/// A password, which debug output does not show.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Password(pub String);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(..)")
+    }
+}
+
+/// Whether the bytes are a PKCS#12 store (`.pfx`, `.p12`: IIS and Windows exports, Java's
+/// default keystore): a SEQUENCE whose first member is the version, 3 (RFC 7292's PFX). A
+/// certificate or a PKCS#7 bundle opens with another SEQUENCE instead.
+pub fn is_pkcs12(bytes: &[u8]) -> bool {
+    let body = match bytes {
+        // BER's indefinite length, which some Windows exports use.
+        [0x30, 0x80, rest @ ..] => Some(rest),
+        [0x30, n @ 0x81..=0x84, rest @ ..] => rest.get(usize::from(n - 0x80)..),
+        _ => None,
+    };
+    body.is_some_and(|b| b.starts_with(&[0x02, 0x01, 0x03]))
+}
+
+/// Whether the bytes are a Java KeyStore of the proprietary kinds (JKS, JCEKS).
+pub fn is_java_keystore(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0xFE, 0xED, 0xFE, 0xED]) || bytes.starts_with(&[0xCE, 0xCE, 0xCE, 0xCE])
+}
+
+/// What to do with a JKS or JCEKS store, which certsweep does not read.
+pub const JAVA_KEYSTORE: &str = "a Java KeyStore (JKS or JCEKS), which certsweep does not read: export its certificate (keytool -exportcert -rfc -alias ALIAS -keystore FILE) or convert the store to PKCS#12 (keytool -importkeystore -srckeystore FILE -destkeystore FILE.p12 -deststoretype pkcs12)";
+
+/// The certificates a PKCS#12 store carries, in DER, opened with `password` (`None`: the
+/// empty one, as a store exported without a password has). Private keys are not kept.
+pub fn pkcs12_certificates(bytes: &[u8], password: Option<&str>) -> Result<Vec<Vec<u8>>, String> {
+    use p12_keystore::error::Error;
+    match p12_keystore::Pkcs12Archive::from_pkcs12(bytes, password.unwrap_or("")) {
+        Ok(store) => Ok(store
+            .certs
+            .into_iter()
+            .map(|bag| bag.cert.as_der().to_vec())
+            .collect()),
+        // The integrity check fails, or a bag decrypts to nonsense, with another password.
+        Err(Error::MacError(_) | Error::UnpadError) if password.is_none() => Err(format!(
+            "a PKCS#12 store (.pfx, .p12) with a password: give it in the environment variable {PKCS12_PASSWORD_ENV}"
+        )),
+        Err(Error::MacError(_) | Error::UnpadError) => Err(format!(
+            "a PKCS#12 store (.pfx, .p12) that the password in {PKCS12_PASSWORD_ENV} does not open"
+        )),
+        Err(e) => Err(format!(
+            "a PKCS#12 store (.pfx, .p12) that cannot be read ({e}): export its certificate as PEM (openssl pkcs12 -in FILE -nokeys)"
+        )),
+    }
+}
+
 /// The certificates a PKCS#7 (CMS SignedData) bundle carries, as a `.p7b` export or a CA's
 /// download has them, in DER; `None` when the bytes are no such bundle.
 pub fn pkcs7_certificates(der: &[u8]) -> Option<Vec<Vec<u8>>> {
@@ -149,10 +207,21 @@ pub(crate) fn p7b(ders: &[&[u8]]) -> Vec<u8> {
     .unwrap()
 }
 
-/// The certificates of a CA file as Windows and OpenSSL export them: PEM (`CERTIFICATE`
-/// and `PKCS7` blocks), or binary, one certificate (`.cer`, `.der`) or a PKCS#7 bundle
-/// (`.p7b`). Empty when it holds none; an error when its PEM does not parse.
-pub fn certificates_in(bytes: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+/// The certificates of a CA file as Windows, OpenSSL and Java export them: PEM
+/// (`CERTIFICATE` and `PKCS7` blocks), or binary, one certificate (`.cer`, `.der`), a PKCS#7
+/// bundle (`.p7b`) or a PKCS#12 store (a Java truststore `.p12`, opened with
+/// `pkcs12_password`). Empty when it holds none; an error when its PEM does not parse or
+/// its store does not open.
+pub fn certificates_in(
+    bytes: &[u8],
+    pkcs12_password: Option<&str>,
+) -> Result<Vec<Vec<u8>>, String> {
+    if is_pkcs12(bytes) {
+        return pkcs12_certificates(bytes, pkcs12_password);
+    }
+    if is_java_keystore(bytes) {
+        return Err(JAVA_KEYSTORE.into());
+    }
     if bytes.windows(11).any(|w| w == b"-----BEGIN ") {
         let blocks = ::pem::parse_many(bytes).map_err(|e| format!("PEM does not parse: {e}"))?;
         // parse_many passes over a block with no end line; a cut file must not read as one

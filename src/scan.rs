@@ -38,7 +38,18 @@ pub fn read_options(map: Option<&Path>) -> Result<crate::inventory::load::ReadOp
         )),
         None => None,
     };
-    Ok(crate::inventory::load::ReadOptions { slash: None, map })
+    Ok(crate::inventory::load::ReadOptions {
+        slash: None,
+        map,
+        pkcs12_password: pkcs12_password(),
+    })
+}
+
+/// The password of PKCS#12 stores given as inputs, from the environment.
+pub fn pkcs12_password() -> Option<crate::cert::Password> {
+    std::env::var(crate::cert::PKCS12_PASSWORD_ENV)
+        .ok()
+        .map(crate::cert::Password)
 }
 
 /// Parses `IP` or `IP:PORT` / `[IPv6]:PORT` for `--resolver`.
@@ -133,8 +144,14 @@ pub fn engine_looking(
     }
     let exclude = exclusions(&args.exclude)?;
     let (concurrency, note) = fit_concurrency(args.concurrency);
-    let trust = TrustJudge::new(&args.ca_file, args.system_roots, args.no_public_roots)
-        .map_err(|e| Error::Input(format!("--ca-file {e}")))?;
+    let password = pkcs12_password();
+    let trust = TrustJudge::new(
+        &args.ca_file,
+        args.system_roots,
+        args.no_public_roots,
+        password.as_ref().map(|p| p.0.as_str()),
+    )
+    .map_err(|e| Error::Input(format!("--ca-file {e}")))?;
     let tls = TlsClient::new(&TlsSettings::default())
         .map_err(|e| Error::Runtime(format!("TLS client: {e}")))?;
     let family = match (args.ipv4_only, args.ipv6_only) {

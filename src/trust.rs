@@ -68,11 +68,13 @@ const MAX_VALIDATED: usize = 16_384;
 
 impl TrustJudge {
     /// Builds the store: Mozilla's roots unless `no_public_roots`, the OS roots when asked,
-    /// and every certificate of each `ca_files` PEM.
+    /// and every certificate of each `ca_files` (PEM, DER, PKCS#7, or PKCS#12 opened with
+    /// `pkcs12_password`).
     pub fn new(
         ca_files: &[impl AsRef<Path>],
         system_roots: bool,
         no_public_roots: bool,
+        pkcs12_password: Option<&str>,
     ) -> Result<Self, TrustError> {
         let mut anchors: Vec<TrustAnchor<'static>> = Vec::new();
         if !no_public_roots {
@@ -92,11 +94,12 @@ impl TrustJudge {
             // Windows exports a CA certificate in binary by default (a `.cer`), or a bundle
             // (`.p7b`): read as well as PEM.
             let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
-            let certs: Vec<CertificateDer<'static>> = crate::cert::certificates_in(&bytes)
-                .map_err(err)?
-                .into_iter()
-                .map(CertificateDer::from)
-                .collect();
+            let certs: Vec<CertificateDer<'static>> =
+                crate::cert::certificates_in(&bytes, pkcs12_password)
+                    .map_err(err)?
+                    .into_iter()
+                    .map(CertificateDer::from)
+                    .collect();
             if certs.is_empty() {
                 return Err(err(
                     "no certificate in the file (PEM, binary DER or a PKCS#7 bundle)".into(),
@@ -552,13 +555,14 @@ mod tests {
         let path = dir.path().join("roots.pem");
         let pem: String = pkis.iter().map(|p| p.root_pem()).collect();
         std::fs::write(&path, pem).expect("write roots");
-        let judge = TrustJudge::new(&[path], false, true).expect("trust store");
+        let judge = TrustJudge::new(&[path], false, true, None).expect("trust store");
         (judge, dir)
     }
 
     #[test]
-    fn a_ca_file_is_read_as_pem_binary_or_a_pkcs7_bundle() {
-        // Windows exports a root as a binary .cer by default, or as a .p7b.
+    fn a_ca_file_is_read_as_pem_binary_a_pkcs7_bundle_or_a_pkcs12_truststore() {
+        // Windows exports a root as a binary .cer by default, or as a .p7b; Java keeps its
+        // trusted roots in a PKCS#12 truststore.
         let pki = Pki::new("Formats").unwrap();
         let leaf = pki.issue(&LeafSpec::new(&["f.test"], 5, 10, 80)).unwrap();
         let info = crate::cert::cert_info(&leaf.chain[0]).unwrap();
@@ -576,10 +580,26 @@ mod tests {
         ] {
             let path = dir.path().join(name);
             std::fs::write(&path, bytes).unwrap();
-            let judge = TrustJudge::new(&[&path], false, true).unwrap();
+            let judge = TrustJudge::new(&[&path], false, true, None).unwrap();
             let r = judge.judge(&leaf.chain, &info, Some("f.test"), now);
             assert!(r.findings.is_empty(), "{name}: {r:?}");
         }
+        // A Java truststore (PKCS#12), opened with the password the environment gives.
+        let truststore = {
+            use openssl::{pkcs12::Pkcs12, stack::Stack, x509::X509};
+            let mut ca = Stack::new().unwrap();
+            ca.push(X509::from_der(&pki.root.cert).unwrap()).unwrap();
+            let mut b = Pkcs12::builder();
+            b.ca(ca);
+            b.build2("changeit").unwrap().to_der().unwrap()
+        };
+        let path = dir.path().join("truststore.p12");
+        std::fs::write(&path, &truststore).unwrap();
+        let judge = TrustJudge::new(&[&path], false, true, Some("changeit")).unwrap();
+        let r = judge.judge(&leaf.chain, &info, Some("f.test"), now);
+        assert!(r.findings.is_empty(), "truststore.p12: {r:?}");
+        let e = TrustJudge::new(&[&path], false, true, None).err().unwrap();
+        assert!(e.to_string().contains("CERTSWEEP_PKCS12_PASSWORD"), "{e}");
         for (name, bytes, why) in [
             ("empty.pem", Vec::new(), "no certificate in the file"),
             ("junk.bin", vec![7u8; 64], "no certificate in the file"),
@@ -591,7 +611,7 @@ mod tests {
         ] {
             let path = dir.path().join(name);
             std::fs::write(&path, bytes).unwrap();
-            let e = TrustJudge::new(&[&path], false, true).err().unwrap();
+            let e = TrustJudge::new(&[&path], false, true, None).err().unwrap();
             assert!(e.to_string().contains(why), "{name}: {e}");
         }
     }

@@ -142,8 +142,8 @@ fn parsers_never_panic_on_mutated_input() {
             let mut out = Loaded::default();
             load_bytes("f", &input, &ReadOptions::default(), &mut out);
             let opts = ReadOptions {
-                slash: None,
                 map: Some(map.clone()),
+                ..ReadOptions::default()
             };
             load_bytes("f", &input, &opts, &mut out);
             for e in &out.errors {

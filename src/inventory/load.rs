@@ -238,6 +238,9 @@ pub struct ReadOptions {
     /// Column names, serial base, date writing and status words of an export no built-in
     /// profile knows (`--inventory-map`).
     pub map: Option<std::sync::Arc<super::map::InventoryMap>>,
+    /// The password of PKCS#12 stores given as inventories
+    /// ([`crate::cert::PKCS12_PASSWORD_ENV`]).
+    pub pkcs12_password: Option<crate::cert::Password>,
 }
 
 impl ReadOptions {
@@ -558,6 +561,8 @@ fn sniff(input: &mut impl Read) -> io::Result<(Vec<u8>, usize, bool)> {
     let csv = matches!(first_byte(&head[bom..]), Some(b) if b != b'{' && b != b'[')
         && !is_pem(&head[bom..])
         && !is_der(&head)
+        && !crate::cert::is_pkcs12(&head)
+        && !crate::cert::is_java_keystore(&head)
         && !crate::sheet::is_workbook(&head);
     Ok((head, bom, csv))
 }
@@ -679,6 +684,16 @@ pub fn load_bytes(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded
         Some(_) if crate::sheet::is_workbook(bytes) => {
             workbook::load_workbook(file, bytes, opts, out)
         }
+        Some(_) if crate::cert::is_pkcs12(bytes) => {
+            let password = opts.pkcs12_password.as_ref().map(|p| p.0.as_str());
+            match crate::cert::pkcs12_certificates(bytes, password) {
+                Ok(ders) => load_pem(file, pem_of(ders).as_bytes(), opts, out),
+                Err(why) => out.errors.push(err(1, why)),
+            }
+        }
+        Some(_) if crate::cert::is_java_keystore(bytes) => {
+            out.errors.push(err(1, crate::cert::JAVA_KEYSTORE.into()))
+        }
         Some(_) if is_der(bytes) => {
             // Read as the PEM it would be, so that one path makes records of certificates:
             // a certificate, or the ones a PKCS#7 bundle (`.p7b`) carries.
@@ -687,13 +702,7 @@ pub fn load_bytes(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded
                 Err(_) => crate::cert::pkcs7_certificates(bytes),
             };
             match ders {
-                Some(ders) => {
-                    let text: String = ders
-                        .into_iter()
-                        .map(|d| pem::encode(&pem::Pem::new("CERTIFICATE", d)))
-                        .collect();
-                    load_pem(file, text.as_bytes(), opts, out);
-                }
+                Some(ders) => load_pem(file, pem_of(ders).as_bytes(), opts, out),
                 None => out.errors.push(err(
                     1,
                     "binary (DER) content that is neither an X.509 certificate nor a PKCS#7 bundle of certificates".into(),
@@ -712,6 +721,14 @@ pub fn load_bytes(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded
             )
         }
     }
+}
+
+/// Certificates in DER as the PEM text [`load_pem`] reads, so that one path makes records
+/// of certificates however they were given.
+fn pem_of(ders: Vec<Vec<u8>>) -> String {
+    ders.into_iter()
+        .map(|d| pem::encode(&pem::Pem::new("CERTIFICATE", d)))
+        .collect()
 }
 
 /// A CSV text's delimiter, and the byte its reading starts at: past Excel's `sep=`
@@ -808,8 +825,11 @@ fn load_pem(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded) {
             continue;
         }
         // A CA certificate is no endpoint's certificate, even one that issued none of the
-        // others here (a root in a CA bundle given by mistake).
-        if issued_another(i) || certs[i].as_ref().is_some_and(|c| c.is_ca()) {
+        // others here (a root in a CA bundle given by mistake), unless it is the file's only
+        // certificate and a server's own (`openssl req -x509` marks what it makes a CA).
+        let ca = certs[i].as_ref().is_some_and(|c| c.is_ca())
+            && !(parsed.len() == 1 && parsed[0].2.as_deref().is_some_and(self_signed_server));
+        if issued_another(i) || ca {
             continue;
         }
         found = true;
@@ -833,6 +853,31 @@ fn load_pem(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded) {
         out.errors
             .push(err(1, "no end-entity certificate in the PEM file".into()));
     }
+}
+
+/// Whether a self-signed certificate is a server's own rather than a root: every name it
+/// has (its SANs, else its CN) is a host name or an address, where a root's is a title
+/// ("Corp Root CA").
+fn self_signed_server(der: &[u8]) -> bool {
+    let Ok(info) = crate::cert::cert_info(der) else {
+        return false;
+    };
+    let names: Vec<&str> = if info.sans.is_empty() {
+        info.subject_cn.iter().map(String::as_str).collect()
+    } else {
+        info.sans.iter().map(String::as_str).collect()
+    };
+    info.subject == info.issuer
+        && !names.is_empty()
+        && names.iter().all(|n| {
+            n.parse::<std::net::IpAddr>().is_ok()
+                || (n.contains('.')
+                    && n.split('.').all(|l| {
+                        !l.is_empty()
+                            && (l == "*"
+                                || l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+                    }))
+        })
 }
 
 /// The fields of a header row's columns; `Err` says why the row names no column that
@@ -3045,6 +3090,91 @@ mod tests {
         );
     }
 
+    /// A PKCS#12 store as OpenSSL writes it (another implementation than the reader's):
+    /// the leaf with its key and the chain, the certificates encrypted with `cert_pbe`
+    /// (OpenSSL 3's default AES, or the 3DES of older Windows exports).
+    pub(crate) fn test_pfx(
+        leaf: &crate::fleet::Leaf,
+        password: &str,
+        cert_pbe: Option<openssl::nid::Nid>,
+    ) -> Vec<u8> {
+        use openssl::{pkcs12::Pkcs12, pkey::PKey, stack::Stack, x509::X509};
+        let key = PKey::private_key_from_der(leaf.key.secret_der()).unwrap();
+        let mut ca = Stack::new().unwrap();
+        for c in &leaf.chain[1..] {
+            ca.push(X509::from_der(c).unwrap()).unwrap();
+        }
+        let mut builder = Pkcs12::builder();
+        builder
+            .name("www")
+            .pkey(&key)
+            .cert(&X509::from_der(&leaf.chain[0]).unwrap())
+            .ca(ca);
+        if let Some(nid) = cert_pbe {
+            builder.cert_algorithm(nid).key_algorithm(nid);
+        }
+        builder.build2(password).unwrap().to_der().unwrap()
+    }
+
+    #[test]
+    fn a_pkcs12_store_gives_its_end_entity_certificate_with_the_password_from_the_environment() {
+        // What IIS, a Windows export and Java's keytool deploy: the leaf, its key and chain.
+        let pki = crate::fleet::Pki::new("Pfx").unwrap();
+        let leaf = pki
+            .issue(&crate::fleet::LeafSpec::new(
+                &["iis.example.com"],
+                0x54,
+                1,
+                90,
+            ))
+            .unwrap();
+        let with = |password: Option<&str>, bytes: &[u8]| {
+            let opts = ReadOptions {
+                pkcs12_password: password.map(|p| crate::cert::Password(p.into())),
+                ..ReadOptions::default()
+            };
+            let mut out = Loaded::default();
+            load_bytes("site.pfx", bytes, &opts, &mut out);
+            out
+        };
+        let triple_des = openssl::nid::Nid::PBE_WITHSHA1AND3_KEY_TRIPLEDES_CBC;
+        for (how, pfx) in [
+            ("OpenSSL 3", test_pfx(&leaf, "s3cret", None)),
+            ("3DES", test_pfx(&leaf, "s3cret", Some(triple_des))),
+        ] {
+            let out = with(Some("s3cret"), &pfx);
+            assert!(out.errors.is_empty(), "{how}: {:?}", out.errors);
+            let serials: Vec<&str> = out
+                .records
+                .iter()
+                .filter_map(|r| r.serial.as_ref().map(|s| s.canonical.as_str()))
+                .collect();
+            assert_eq!(serials, ["8A0000000000000054"], "{how}");
+            assert_eq!(out.records[0].names(), ["iis.example.com"], "{how}");
+            // Without the password, or with another: said, with where it goes.
+            for (password, says) in [
+                (None, "with a password: give it in the environment variable CERTSWEEP_PKCS12_PASSWORD"),
+                (Some("wrong"), "that the password in CERTSWEEP_PKCS12_PASSWORD does not open"),
+            ] {
+                let out = with(password, &pfx);
+                assert!(out.records.is_empty(), "{how}");
+                assert_eq!(out.errors.len(), 1, "{how}: {:?}", out.errors);
+                assert!(out.errors[0].reason.contains(says), "{how}: {:?}", out.errors);
+            }
+        }
+        // Exported without a password: read without one.
+        let out = with(None, &test_pfx(&leaf, "", None));
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        assert_eq!(out.records.len(), 1);
+        // A Java KeyStore of the old kind is named, with how to convert it.
+        let out = with(None, b"\xFE\xED\xFE\xED\x00\x00\x00\x02\x00\x00\x00\x01");
+        assert!(
+            out.errors[0].reason.contains("keytool -importkeystore"),
+            "{:?}",
+            out.errors
+        );
+    }
+
     /// A certs-only PKCS#7 bundle of `ders`, as `openssl crl2pkcs7 -nocrl` or a Windows
     /// `.p7b` export makes it.
     #[test]
@@ -3157,6 +3287,30 @@ mod tests {
             out.errors[0].reason,
             "no end-entity certificate in the PEM file"
         );
+        // A server's self-signed certificate as `openssl req -x509 -subj /CN=host` makes it,
+        // marked as a CA: the record, when it is the file's only certificate and named as a
+        // host.
+        let self_signed = |cn: &str| {
+            let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+            params
+                .distinguished_name
+                .push(rcgen::DnType::CommonName, cn);
+            params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+            let key = rcgen::KeyPair::generate().unwrap();
+            params.self_signed(&key).unwrap().pem()
+        };
+        let out = load("internal.pem", self_signed("wiki.corp.example").as_bytes());
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        assert_eq!(out.records[0].cn.as_deref(), Some("wiki.corp.example"));
+        let two = self_signed("wiki.corp.example") + &self_signed("git.corp.example");
+        for (name, text) in [("root.pem", self_signed("Corp Root CA")), ("two.pem", two)] {
+            let out = load(name, text.as_bytes());
+            assert!(out.records.is_empty(), "{name}");
+            assert_eq!(
+                out.errors[0].reason,
+                "no end-entity certificate in the PEM file"
+            );
+        }
     }
 
     #[test]

@@ -204,8 +204,8 @@ date_format = "[day].[month].[year] [hour]:[minute]"
     fn a_map_reads_an_unknown_export() {
         let map = parse("map.toml", MAP).unwrap();
         let opts = ReadOptions {
-            slash: None,
             map: Some(Arc::new(map)),
+            ..ReadOptions::default()
         };
         let csv = "Cert Serial,Ends,Begins,Hostnames,Lifecycle,Notes,Serial Number\n\
                    1234,01/02/2027,05.01.2026 10:30,a.example.com;b.example.com,Live,x,junk\n\
