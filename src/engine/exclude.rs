@@ -622,6 +622,14 @@ mod tests {
         assert!(!x.address("192.168.7.20".parse().expect("an address")));
         assert!(x.name("plc1.ot.example.com"));
         assert!(x.name("legacy-hsm.example.com"));
+        // The same kind of list kept as a spreadsheet (semicolons, a note over two lines).
+        let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/targets/exclude.csv");
+        let x = Exclusions::read(&[sample]).expect("the sample is a good list");
+        for ip in ["10.20.0.7", "10.20.0.8", "192.168.7.15"] {
+            assert!(x.address(ip.parse().expect("an address")), "{ip}");
+        }
+        assert!(x.name("plc-7.plant.example") && x.name("legacy-hsm.example.com"));
+        assert!(!x.address("192.168.7.20".parse().expect("an address")));
     }
 
     #[test]

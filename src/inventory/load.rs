@@ -3269,6 +3269,18 @@ mod tests {
             .filter_map(|r| r.serial.as_ref().map(|s| s.canonical.as_str()))
             .collect();
         assert_eq!(serials, ["E85F3A2"]);
+        // Its PKCS#12 twin (certificates only, no password), as `openssl pkcs12 -export
+        // -nokeys` writes it.
+        let out = load(
+            "fullchain.p12",
+            include_bytes!("../../targets/fullchain.p12"),
+        );
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        assert_eq!(out.records.len(), 1);
+        assert_eq!(
+            out.records[0].serial.as_ref().map(|s| s.canonical.as_str()),
+            Some("E85F3A2")
+        );
         // A file with no certificate says so.
         let out = load(
             "key.pem",
