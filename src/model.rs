@@ -740,6 +740,15 @@ impl Observation {
         self.sni.as_deref().unwrap_or(&self.host)
     }
 
+    /// Where the endpoint is, as a log line names it: `10.0.0.5:443`, `[2001:db8::5]:443`,
+    /// or `host:port` when no address was had.
+    pub fn place(&self) -> String {
+        match self.ip {
+            Some(ip) => std::net::SocketAddr::new(ip, self.port).to_string(),
+            None => format!("{}:{}", self.host, self.port),
+        }
+    }
+
     /// The error class, if any.
     pub fn error_class(&self) -> Option<ErrorClass> {
         self.error.as_ref().map(|e| e.class)

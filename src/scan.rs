@@ -532,7 +532,7 @@ async fn scan_once(args: &ScanArgs, lists: &crate::crl::CrlCache) -> Result<(u8,
     if !args.inventory.is_empty() {
         let outcome = compare_reusing(args, false, lists).await?;
         if !args.quiet {
-            eprint!("{}", outcome.summary_text());
+            eprint!("{}{}", outcome.summary_text(), outcome.failing.text());
         }
         if let Some(e) = nothing_scanned(&outcome.summary, args.targets.as_deref()) {
             return Err(e);
@@ -550,7 +550,7 @@ async fn scan_once(args: &ScanArgs, lists: &crate::crl::CrlCache) -> Result<(u8,
             fail_on: FailOn::parse_record_free(s)?,
             window: args.renewal_window.as_secs() as i64,
             now: now_unix(),
-            failed: false,
+            failing: Failing::default(),
         }),
         None => None,
     };
@@ -574,14 +574,15 @@ async fn scan_once(args: &ScanArgs, lists: &crate::crl::CrlCache) -> Result<(u8,
     let not_utf8 = reader.not_utf8();
     let outcome = sweep(engine, reader, total, sinks, args.quiet).await?;
     tell_not_utf8(&targets_path, &not_utf8);
+    let failing = fail_on.map(|f| f.failing).unwrap_or_default();
     if !args.quiet {
         let mut err = std::io::stderr().lock();
-        let _ = write!(err, "{}", outcome.summary);
+        let _ = write!(err, "{}{}", outcome.summary, failing.text());
     }
     if let Some(e) = nothing_scanned(&outcome.summary, Some(&targets_path)) {
         return Err(e);
     }
-    let failed = fail_on.is_some_and(|f| f.failed);
+    let failed = failing.total > 0;
     let code = internal_error_exit(&outcome.summary).unwrap_or(u8::from(failed));
     Ok((code, outcome.summary.interrupted))
 }
@@ -639,6 +640,8 @@ pub struct CompareOutcome {
     pub inventory_errors: usize,
     /// 1 when a `--fail-on` status was found, else 0.
     pub exit_code: u8,
+    /// The endpoints that met `--fail-on`.
+    pub failing: Failing,
     /// Endpoints per finding a verdict adds (`partial_rollout`, `deployment_failed`, ...).
     pub verdict_findings: BTreeMap<&'static str, usize>,
     /// `renewed_not_deployed` endpoints per provisioning bot of their renewal (`None`: the
@@ -848,6 +851,49 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
+/// The endpoints that failed `--fail-on`: how many, and the first few in words, so that the
+/// log of a pipeline that stops on them says which and why without opening a report.
+#[derive(Debug, Default)]
+pub struct Failing {
+    /// The first [`Failing::SHOWN`] endpoints, each in a line or two.
+    pub shown: Vec<String>,
+    /// All of them.
+    pub total: usize,
+}
+
+impl Failing {
+    /// Endpoints told by name; the reports hold every one.
+    pub const SHOWN: usize = 20;
+
+    fn add(&mut self, text: impl FnOnce() -> String) {
+        if self.shown.len() < Self::SHOWN {
+            self.shown.push(text());
+        }
+        self.total += 1;
+    }
+
+    /// What stderr says of them: nothing when none failed.
+    pub fn text(&self) -> String {
+        if self.total == 0 {
+            return String::new();
+        }
+        let mut text = format!(
+            "certsweep: {} fail --fail-on:\n",
+            crate::report::summary::n(self.total as u64, "endpoint", "endpoints")
+        );
+        for s in &self.shown {
+            text.push_str(&format!("  {s}\n"));
+        }
+        if self.total > self.shown.len() {
+            text.push_str(&format!(
+                "  ... and {} more (every one is in --report and --jsonl)\n",
+                self.total - self.shown.len()
+            ));
+        }
+        text
+    }
+}
+
 /// `--fail-on` with `--inventory` when not given.
 pub const DEFAULT_FAIL_ON: &str = "renewed_not_deployed,expired,revoked";
 
@@ -913,26 +959,52 @@ impl FailOn {
     /// Whether verdict `v` fails the run: its status, a status holding beside it or a
     /// finding is asked for.
     pub fn verdict(&self, v: &Verdict) -> bool {
-        self.statuses
-            .iter()
-            .any(|s| v.status == *s || v.findings.iter().any(|f| f == s.as_str()))
-            || v.findings.iter().any(|f| self.findings.contains(f))
+        !self.verdict_words(v).is_empty()
     }
 
-    /// Whether observation `o` fails a run without records.
-    fn observation(&self, o: &Observation, now: i64, window: i64) -> bool {
+    /// The words of `--fail-on` that verdict `v` meets.
+    fn verdict_words(&self, v: &Verdict) -> Vec<&str> {
+        let mut statuses: Vec<Status> = self
+            .statuses
+            .iter()
+            .copied()
+            .filter(|s| v.status == *s || v.findings.iter().any(|f| f == s.as_str()))
+            .collect();
+        // In precedence order, the verdict's own status first.
+        statuses.sort();
+        let mut words: Vec<&str> = statuses.into_iter().map(Status::as_str).collect();
+        words.extend(
+            self.findings
+                .iter()
+                .filter(|x| v.findings.contains(x))
+                .map(String::as_str),
+        );
+        words
+    }
+
+    /// The words of `--fail-on` that observation `o` meets in a run without records.
+    fn observation_words(&self, o: &Observation, now: i64, window: i64) -> Vec<&str> {
         let second = o
             .second_cert()
             .and(o.other_key.as_deref())
             .map(|k| k.findings.as_slice())
             .unwrap_or_default();
-        crate::verdict::record_free_statuses(o, now, window)
+        let holds = crate::verdict::record_free_statuses(o, now, window);
+        let statuses = holds
             .iter()
-            .any(|s| self.statuses.contains(s))
-            || o.findings
-                .iter()
-                .chain(second)
-                .any(|f| self.findings.iter().any(|x| x == f.as_str()))
+            .filter(|s| self.statuses.contains(s))
+            .map(|s| s.as_str());
+        let findings = self
+            .findings
+            .iter()
+            .filter(|x| {
+                o.findings
+                    .iter()
+                    .chain(second)
+                    .any(|f| f.as_str() == x.as_str())
+            })
+            .map(String::as_str);
+        statuses.chain(findings).collect()
     }
 }
 
@@ -941,15 +1013,55 @@ struct RecordFreeFailOn {
     fail_on: FailOn,
     window: i64,
     now: i64,
-    failed: bool,
+    failing: Failing,
 }
 
 impl ObservationSink for RecordFreeFailOn {
     fn take(&mut self, o: Box<Observation>) -> Result<(), Error> {
-        if !self.failed {
-            self.failed = self.fail_on.observation(&o, self.now, self.window);
+        let words = self.fail_on.observation_words(&o, self.now, self.window);
+        if !words.is_empty() {
+            self.failing.add(|| {
+                let what = match (&o.cert, &o.error) {
+                    (Some(c), _) => format!("serial {} (expires {})", c.serial, c.not_after),
+                    (None, Some(e)) => e.message.clone(),
+                    (None, None) => "no certificate".into(),
+                };
+                format!("{} {}: {what}", who(&o), words.join(", "))
+            });
         }
         Ok(())
+    }
+}
+
+/// How a failing verdict is told on stderr: the endpoint, its status (and the other words
+/// of `--fail-on` it meets), why, and the next step.
+fn failing_verdict(v: &Verdict, words: &[&str]) -> String {
+    let o = &v.observation;
+    let also: Vec<&str> = words
+        .iter()
+        .copied()
+        .filter(|w| *w != v.status.as_str())
+        .collect();
+    let also = if also.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", also.join(", "))
+    };
+    format!(
+        "{} {}{also}: {}\n    next: {}",
+        who(o),
+        v.status,
+        v.detail,
+        v.next_step
+    )
+}
+
+/// An endpoint in a log line: the name asked for and where (`www.example.com
+/// 10.0.0.5:443`), or where alone for a bare address.
+fn who(o: &Observation) -> String {
+    match o.asked_name().parse::<std::net::IpAddr>() {
+        Ok(_) => o.place(),
+        Err(_) => format!("{} {}", o.asked_name(), o.place()),
     }
 }
 
@@ -1209,7 +1321,7 @@ async fn compare_reusing(
     let mut serving = Serving::default();
     serving.excluded = excluded;
     let mut verdicts = Vec::new();
-    let mut failed = false;
+    let mut failing = Failing::default();
     let mut verdict_findings: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut undeployed_by_bot: BTreeMap<Option<String>, usize> = BTreeMap::new();
     let counts = spill.read_back(|v| {
@@ -1218,7 +1330,10 @@ async fn compare_reusing(
             *undeployed_by_bot.entry(bot).or_default() += 1;
         }
         // After the rollout's annotation, so that `partial_rollout` can fail a run too.
-        failed |= fail_on.verdict(&v);
+        let words = fail_on.verdict_words(&v);
+        if !words.is_empty() {
+            failing.add(|| failing_verdict(&v, &words));
+        }
         for f in &v.findings {
             if let Some(&known) = crate::verdict::VERDICT_FINDINGS
                 .iter()
@@ -1263,7 +1378,8 @@ async fn compare_reusing(
         identities: ids.members.len(),
         records: records_n,
         inventory_errors,
-        exit_code: u8::from(failed),
+        exit_code: u8::from(failing.total > 0),
+        failing,
         verdict_findings,
         undeployed_by_bot,
     })
@@ -1373,6 +1489,65 @@ mod tests {
     }
 
     #[test]
+    fn the_endpoints_failing_fail_on_are_told_with_why_and_what_next() {
+        let ip = std::net::IpAddr::from([0x2001, 0xdb8, 0, 0, 0, 0, 0, 5]);
+        let o = crate::fleet::presenting("www.example.com", ip, "0A", 0, 86_400);
+        let v = Verdict {
+            observation: o,
+            status: Status::Expired,
+            findings: vec!["expired".into(), "untrusted".into()],
+            matched: None,
+            expected: None,
+            name_endpoints_current: None,
+            detail: "Serves serial 0A: expired.".into(),
+            next_step: "Renew it.".into(),
+        };
+        let fail_on = FailOn::parse("untrusted,expired,revoked").unwrap();
+        let words = fail_on.verdict_words(&v);
+        assert_eq!(words, ["expired", "untrusted"]);
+        assert_eq!(
+            failing_verdict(&v, &words),
+            "www.example.com [2001:db8::5]:443 expired (untrusted): Serves serial 0A: expired.\n    next: Renew it."
+        );
+        assert!(fail_on.verdict(&v) && !FailOn::parse("revoked").unwrap().verdict(&v));
+        // Without records: the words met, the certificate or the error; a bare address
+        // once.
+        let mut sink = RecordFreeFailOn {
+            fail_on: FailOn::parse_record_free("unreachable,expired").unwrap(),
+            window: 0,
+            now: 2 * 86_400,
+            failing: Failing::default(),
+        };
+        let mut refused = crate::fleet::presenting("10.0.0.9", [10, 0, 0, 9].into(), "0B", 0, 1);
+        refused.cert = None;
+        refused.sni = None;
+        refused.error = Some(crate::model::ErrorInfo {
+            class: crate::model::ErrorClass::ConnectRefused,
+            message: "connection refused".into(),
+        });
+        sink.take(refused).unwrap();
+        sink.take(crate::fleet::presenting("a.example", ip, "0C", 0, 86_400))
+            .unwrap();
+        assert_eq!(
+            sink.failing.shown,
+            [
+                "10.0.0.9:443 unreachable: connection refused",
+                "a.example [2001:db8::5]:443 expired: serial 0C (expires 1970-01-02T00:00:00Z)"
+            ]
+        );
+        // The first few by name, then how many more.
+        let mut failing = Failing::default();
+        for i in 0..Failing::SHOWN + 3 {
+            failing.add(|| format!("endpoint {i}"));
+        }
+        let text = failing.text();
+        assert!(text.starts_with("certsweep: 23 endpoints fail --fail-on:\n  endpoint 0\n"));
+        assert!(text
+            .ends_with("  endpoint 19\n  ... and 3 more (every one is in --report and --jsonl)\n"));
+        assert_eq!(Failing::default().text(), "");
+    }
+
+    #[test]
     fn the_summary_names_the_bots_behind_undeployed_renewals() {
         let mut out = CompareOutcome {
             summary: Summary::default(),
@@ -1382,6 +1557,7 @@ mod tests {
             records: 0,
             inventory_errors: 0,
             exit_code: 0,
+            failing: Failing::default(),
             verdict_findings: BTreeMap::new(),
             undeployed_by_bot: BTreeMap::from([
                 (Some("bot-de-01".to_string()), 12),

@@ -820,10 +820,14 @@ fn judge(
             );
         }
         if next.is_empty() {
-            detail = format!(
-                "Serves {presented}, which does not cover {host} (names: {}).",
-                c.sans.join(", ")
-            );
+            // A certificate without subjectAltName names nothing clients match: say what its
+            // CN holds rather than an empty list.
+            let names = match (c.sans.is_empty(), c.subject_cn.as_deref()) {
+                (false, _) => format!("names: {}", c.sans.join(", ")),
+                (true, Some(cn)) => format!("no subjectAltName; subject CN {cn}"),
+                (true, None) => "no names at all".into(),
+            };
+            detail = format!("Serves {presented}, which does not cover {host} ({names}).");
             if let Some(e) = later_version.map(|i| &ids.records[i]) {
                 detail.push_str(&format!(
                     " Its own identity has a later version: serial {} (record {}).",
