@@ -436,9 +436,15 @@ pub struct DcvSummary {
     pub duration: Duration,
     /// Stopped early by Ctrl-C.
     pub interrupted: bool,
+    /// The first [`DcvSummary::SHOWN`] rows not ready or unknown, each in a line (domain,
+    /// method, verdict, why), so that a run's log says which without a report.
+    pub blocked: Vec<String>,
 }
 
 impl DcvSummary {
+    /// Rows not ready or unknown told by name; the reports hold every one.
+    pub const SHOWN: usize = 20;
+
     /// Checks certsweep itself failed on (`internal_error`).
     pub fn internal_errors(&self) -> u64 {
         self.failed.get("internal_error").copied().unwrap_or(0)
@@ -453,6 +459,21 @@ impl DcvSummary {
         }
         for id in o.failed_ids() {
             *self.failed.entry(id).or_default() += 1;
+        }
+        if o.verdict != Verdict::Ready && self.blocked.len() < Self::SHOWN {
+            let why: Vec<&str> = o
+                .checks
+                .iter()
+                .filter(|c| c.blocks())
+                .map(|c| c.message.as_str())
+                .collect();
+            self.blocked.push(format!(
+                "{} {} {}: {}",
+                o.domain,
+                o.method.as_str(),
+                o.verdict.as_str(),
+                why.join(" | ")
+            ));
         }
     }
 }
@@ -485,6 +506,19 @@ impl std::fmt::Display for DcvSummary {
                 "  {} repeated row(s) (same domain, method, token and expected value) collapsed into the first",
                 self.duplicates
             )?;
+        }
+        if !self.blocked.is_empty() {
+            writeln!(f, "  not ready or unknown:")?;
+            for b in &self.blocked {
+                writeln!(f, "    {b}")?;
+            }
+            let more = (self.not_ready + self.unknown).saturating_sub(self.blocked.len() as u64);
+            if more > 0 {
+                writeln!(
+                    f,
+                    "    ... and {more} more (every one is in --report and --jsonl)"
+                )?;
+            }
         }
         Ok(())
     }
@@ -558,4 +592,58 @@ pub fn socket(s: &str, default_port: u16) -> Option<SocketAddr> {
             .ok()
             .map(|ip| SocketAddr::new(ip, default_port))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_names_the_rows_not_ready_or_unknown() {
+        let outcome = |domain: &str, checks: Vec<Check>| Outcome {
+            domain: domain.into(),
+            method: Method::Http01,
+            verdict: super::super::judge(&checks),
+            checks,
+            addresses: Vec::new(),
+            evidence: Vec::new(),
+            caa: None,
+            checked_at: String::new(),
+            elapsed_ms: 0,
+            source: String::new(),
+        };
+        let mut s = DcvSummary::default();
+        s.add(&outcome("ok.example", Vec::new()));
+        s.add(&outcome(
+            "www.example",
+            vec![Check::error("http_connect_refused", "Connection refused")],
+        ));
+        s.add(&outcome(
+            "dns.example",
+            vec![Check::unknown(
+                "dns_lookup_failed",
+                "the resolver did not answer",
+            )],
+        ));
+        let text = s.to_string();
+        assert!(
+            text.contains("  not ready or unknown:\n    www.example http-01 not_ready: Connection refused\n    dns.example http-01 unknown: the resolver did not answer\n"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("ok.example") && !text.contains("more"),
+            "{text}"
+        );
+        for i in 0..DcvSummary::SHOWN {
+            s.add(&outcome(
+                &format!("d{i}.example"),
+                vec![Check::error("http_connect_refused", "refused")],
+            ));
+        }
+        assert!(
+            s.to_string()
+                .ends_with("    ... and 2 more (every one is in --report and --jsonl)\n"),
+            "{s}"
+        );
+    }
 }

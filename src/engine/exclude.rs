@@ -206,7 +206,9 @@ impl Reading {
         if let Some(text) = crate::csvlines::lone_cr_as_lf(bytes) {
             return self.list(file, &text);
         }
-        // Excel's `sep=;` first line names the header's delimiter; it is no entry.
+        // Excel's `sep=;` first line names the header's delimiter; it is no entry (after a
+        // byte order mark, which UTF-8 text from Excel and Notepad starts with).
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         let (sep, start) = match crate::csvlines::sep_directive(bytes) {
             Some((d, brk)) => (Some(d), brk),
             None => (None, 0),
@@ -223,7 +225,6 @@ impl Reading {
             let (line, decoded) = crate::csvlines::text_of(raw);
             not_utf8 += u64::from(decoded);
             let text = line.split(" #").next().unwrap_or_default().trim();
-            let text = text.trim_start_matches('\u{feff}');
             if text.is_empty() || text.starts_with('#') {
                 continue;
             }
@@ -563,6 +564,10 @@ mod tests {
                 &b"sep=;\r\nName;IP Address;Grund\r\nplc-7.plant.example;10.0.0.5;\"f\xfcr Kunden,\r\nnie scannen\"\r\n;10.0.0.6;\r\n"[..],
             ),
             ("Unicode Text", &utf16[..]),
+            (
+                "CSV UTF-8 with a sep= line",
+                &b"\xEF\xBB\xBFsep=,\nName,IP Address\nplc-7.plant.example,10.0.0.5\n,10.0.0.6\n"[..],
+            ),
             (
                 "CSV (Macintosh), one column",
                 &b"Hostname\r10.0.0.5\r10.0.0.6\rplc-7.plant.example\r"[..],
