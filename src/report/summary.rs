@@ -234,6 +234,14 @@ impl fmt::Display for Summary {
         if !self.errors.is_empty() {
             writeln!(f, "  errors: {}", counts(&self.errors))?;
         }
+        if self.endpoints > 0 && self.errors.get(&ErrorClass::DnsError) == Some(&self.endpoints) {
+            // A resolver that answers nothing makes every row an error of its own: the
+            // cause is here, not at the endpoints.
+            writeln!(
+                f,
+                "  dns: no lookup succeeded: check that the resolver answers from this host (--resolver, or the system's)"
+            )?;
+        }
         if self.ipv6_no_route > 0 {
             // The scanning host's limit, not the endpoints' fault: say so once.
             writeln!(
@@ -359,6 +367,29 @@ mod tests {
             text.contains("\n  ipv6: 2 endpoints not tried: this host has no route"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_resolver_that_answers_nothing_is_named_as_the_cause() {
+        let mut s = Summary::default();
+        let ip = std::net::IpAddr::from([10, 0, 0, 1]);
+        let mut failed = crate::fleet::presenting("www.x.com", ip, "A", 0, 1);
+        failed.cert = None;
+        failed.ip = None;
+        failed.error = Some(crate::model::ErrorInfo {
+            class: ErrorClass::DnsError,
+            message: "lookup of www.x.com timed out".into(),
+        });
+        s.add(&failed);
+        s.add(&failed);
+        assert!(
+            s.to_string()
+                .contains("\n  dns: no lookup succeeded: check that the resolver answers"),
+            "{s}"
+        );
+        // One name resolved: the others' failures are their own.
+        s.add(&crate::fleet::presenting("ok.x.com", ip, "B", 0, 1));
+        assert!(!s.to_string().contains("no lookup succeeded"), "{s}");
     }
 
     #[test]
