@@ -101,8 +101,9 @@ pub struct ScanArgs {
     /// New connections per second, globally (polite sweeps).
     #[arg(long, value_name = "N")]
     pub rate: Option<f64>,
-    /// File of extra trusted CAs (private CAs such as AD CS or emCA): PEM, a binary `.cer`
-    /// or a PKCS#7 `.p7b` bundle; repeatable.
+    /// File of extra trusted CAs (private CAs such as AD CS or emCA): PEM, a binary `.cer`,
+    /// a PKCS#7 `.p7b` bundle or a PKCS#12 truststore (its password in the environment
+    /// variable CERTSWEEP_PKCS12_PASSWORD); repeatable.
     #[arg(long, value_name = "FILE")]
     pub ca_file: Vec<PathBuf>,
     /// Also trust the operating system's roots.
@@ -138,15 +139,17 @@ pub struct ScanArgs {
     #[arg(long)]
     pub strict: bool,
     /// Do-not-scan list: addresses, CIDR blocks, ranges (`a-b`), host names and
-    /// `*.domain` never connected to, whatever the targets or records name; repeatable. A
-    /// bad line stops the run.
+    /// `*.domain` never connected to, whatever the targets or records name; or a
+    /// spreadsheet (CSV or workbook) with such columns; repeatable. A bad line stops the
+    /// run.
     #[arg(long, value_name = "FILE")]
     pub exclude: Vec<PathBuf>,
     /// No summary on stderr (progress is shown only on a terminal anyway).
     #[arg(long, short = 'q')]
     pub quiet: bool,
     /// CLM inventory export (CERTInext orders report JSON/CSV, another CLM's CSV or JSON, a
-    /// workbook from "Export to Excel", a certificate PEM; `-` for stdin); repeatable.
+    /// workbook from "Export to Excel", a certificate PEM, DER, `.p7b` or PKCS#12 store with
+    /// its password in CERTSWEEP_PKCS12_PASSWORD; `-` for stdin); repeatable.
     #[arg(long, value_name = "FILE")]
     pub inventory: Vec<PathBuf>,
     /// TOML map for an export no built-in profile knows: column to field, serial base,
