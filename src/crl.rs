@@ -20,8 +20,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::OnceCell;
+use x509_parser::asn1_rs::{Any, BitString, Tag};
+use x509_parser::extensions::X509Extension;
 use x509_parser::prelude::{FromDer, X509Certificate};
-use x509_parser::revocation_list::CertificateRevocationList;
+use x509_parser::revocation_list::RevokedCertificate;
+use x509_parser::time::ASN1Time;
+use x509_parser::x509::{AlgorithmIdentifier, X509Name};
 
 /// The largest CRL read. Public CAs shard theirs (Let's Encrypt's shards are a few hundred
 /// KB) but some private and older public CAs publish one list of tens of megabytes.
@@ -116,7 +120,7 @@ struct List {
     issuer_name: Vec<u8>,
     this_update: i64,
     next_update: Option<i64>,
-    /// Serial (integer bytes) → revocation time and reason code: ~50 bytes an entry, for
+    /// Serial (integer bytes) → revocation time and reason code: ~130 bytes an entry, for
     /// lists of a million.
     revoked: HashMap<Box<[u8]>, (i64, Option<u8>)>,
     /// Why the list cannot speak for a server certificate from this URL, if it cannot: it
@@ -374,11 +378,7 @@ fn verified(list: &List, issuer_key: Option<&[u8]>) -> Result<(), String> {
     };
     // The other endpoints of this list and key wait (on a worker thread, once per list and
     // key) rather than check it again.
-    let ok = *cell.get_or_init(|| {
-        CertificateRevocationList::from_der(&list.der)
-            .map(|(_, crl)| crl.verify_signature(spki).is_ok())
-            .unwrap_or(false)
-    });
+    let ok = *cell.get_or_init(|| parts(&list.der).is_ok_and(|p| p.signed_by(spki)));
     match ok {
         true => Ok(()),
         false => Err("the list's signature does not verify with the issuer's key".into()),
@@ -388,9 +388,9 @@ fn verified(list: &List, issuer_key: Option<&[u8]>) -> Result<(), String> {
 /// Why a list fetched from `url` cannot say whether a server certificate is revoked, if it
 /// cannot (RFC 5280 §5.2.4, §5.2.5): read as complete, such a list would call revoked
 /// certificates good.
-fn out_of_scope(crl: &CertificateRevocationList<'_>, url: &str) -> Option<String> {
+fn out_of_scope(extensions: &[X509Extension<'_>], url: &str) -> Option<String> {
     use x509_parser::extensions::{DistributionPointName, GeneralName, ParsedExtension};
-    for ext in crl.extensions() {
+    for ext in extensions {
         match ext.parsed_extension() {
             ParsedExtension::IssuingDistributionPoint(idp) => {
                 if idp.only_contains_ca_certs {
@@ -453,9 +453,119 @@ fn key_hash(spki: &[u8]) -> [u8; 32] {
         .unwrap_or([0; 32])
 }
 
+/// A CRL's parts, its entries left unparsed. x509-parser reads a list whole, every entry a
+/// parsed structure (a big integer, a vector of extensions): a list of a million entries (37
+/// MB) peaked at 700 MB while it was read. Here the parts around the entries are taken with
+/// x509-parser's own parsers and the entries parsed one at a time ([`Parts::entries`]).
+struct Parts<'a> {
+    /// The tbsCertList as it stands: the signed bytes.
+    tbs: &'a [u8],
+    signature_algorithm: AlgorithmIdentifier<'a>,
+    signature: BitString<'a>,
+    issuer: X509Name<'a>,
+    this_update: ASN1Time,
+    next_update: Option<ASN1Time>,
+    /// The revokedCertificates' content: one entry after another.
+    revoked: &'a [u8],
+    extensions: Vec<X509Extension<'a>>,
+}
+
+/// The next element of `i` if it has tag `tag`: the element and what follows it.
+fn next_if(i: &[u8], tag: Tag) -> Option<(Any<'_>, &[u8])> {
+    let (rest, any) = Any::from_der(i).ok()?;
+    (any.tag() == tag).then_some((any, rest))
+}
+
+/// Splits a CRL into its [`Parts`] (RFC 5280 §5.1), as x509-parser's reader would read it.
+fn parts(der: &[u8]) -> Result<Parts<'_>, String> {
+    let bad = |what: &str| format!("not a certificate revocation list ({what})");
+    // CertificateList ::= SEQUENCE { tbsCertList, signatureAlgorithm, signatureValue }
+    let (list, _) = next_if(der, Tag::Sequence).ok_or_else(|| bad("no CertificateList"))?;
+    let (tbs_list, rest) =
+        next_if(list.data, Tag::Sequence).ok_or_else(|| bad("no tbsCertList"))?;
+    let tbs = &list.data[..list.data.len() - rest.len()];
+    let (rest, signature_algorithm) = AlgorithmIdentifier::from_der(rest)
+        .map_err(|e| bad(&format!("signature algorithm: {e}")))?;
+    let (_, signature) = BitString::from_der(rest).map_err(|e| bad(&format!("signature: {e}")))?;
+    // TBSCertList ::= SEQUENCE { version OPTIONAL, signature, issuer, thisUpdate,
+    //   nextUpdate OPTIONAL, revokedCertificates OPTIONAL, crlExtensions [0] OPTIONAL }
+    let mut i = tbs_list.data;
+    if let Some((_, rest)) = next_if(i, Tag::Integer) {
+        i = rest;
+    }
+    let (rest, _) =
+        AlgorithmIdentifier::from_der(i).map_err(|e| bad(&format!("algorithm: {e}")))?;
+    let (rest, issuer) = X509Name::from_der(rest).map_err(|e| bad(&format!("issuer: {e}")))?;
+    let (mut i, this_update) =
+        ASN1Time::from_der(rest).map_err(|e| bad(&format!("thisUpdate: {e}")))?;
+    let mut next_update = None;
+    if next_if(i, Tag::UtcTime)
+        .or_else(|| next_if(i, Tag::GeneralizedTime))
+        .is_some()
+    {
+        let (rest, t) = ASN1Time::from_der(i).map_err(|e| bad(&format!("nextUpdate: {e}")))?;
+        next_update = Some(t);
+        i = rest;
+    }
+    let mut revoked: &[u8] = &[];
+    if let Some((entries, rest)) = next_if(i, Tag::Sequence) {
+        revoked = entries.data;
+        i = rest;
+    }
+    let mut extensions = Vec::new();
+    if !i.is_empty() {
+        // [0] EXPLICIT Extensions, a SEQUENCE of them.
+        let (_, explicit) = Any::from_der(i).map_err(|e| bad(&format!("extensions: {e}")))?;
+        let (all, _) = next_if(explicit.data, Tag::Sequence)
+            .ok_or_else(|| bad("extensions are no SEQUENCE"))?;
+        let mut e = all.data;
+        while !e.is_empty() {
+            let (rest, ext) =
+                X509Extension::from_der(e).map_err(|e| bad(&format!("extension: {e}")))?;
+            extensions.push(ext);
+            e = rest;
+        }
+    }
+    Ok(Parts {
+        tbs,
+        signature_algorithm,
+        signature,
+        issuer,
+        this_update,
+        next_update,
+        revoked,
+        extensions,
+    })
+}
+
+impl Parts<'_> {
+    /// Calls `f` with each entry in turn, parsed and then dropped.
+    fn entries(&self, mut f: impl FnMut(RevokedCertificate<'_>)) -> Result<(), String> {
+        let mut i = self.revoked;
+        while !i.is_empty() {
+            let (rest, entry) = RevokedCertificate::from_der(i)
+                .map_err(|e| format!("not a certificate revocation list (an entry: {e})"))?;
+            f(entry);
+            i = rest;
+        }
+        Ok(())
+    }
+
+    /// Whether the list's signature verifies with `spki`.
+    fn signed_by(&self, spki: &x509_parser::x509::SubjectPublicKeyInfo<'_>) -> bool {
+        x509_parser::verify::verify_signature(
+            spki,
+            &self.signature_algorithm,
+            &self.signature,
+            self.tbs,
+        )
+        .is_ok()
+    }
+}
+
 /// Reads a CRL (DER, or PEM as some CAs serve it) fetched from `url`, and checks its
-/// signature with `key` (SPKI DER) in the same parse: a list of a million entries parses
-/// for about a second.
+/// signature with `key` (SPKI DER) in the same reading: a list of a million entries reads
+/// in about a second.
 fn read(body: Vec<u8>, url: &str, key: Option<&[u8]>) -> Fetched {
     let der = match pem::parse(&body) {
         Ok(p) if p.tag() == "X509 CRL" => p.into_contents(),
@@ -463,30 +573,27 @@ fn read(body: Vec<u8>, url: &str, key: Option<&[u8]>) -> Fetched {
     };
     let mut checked = HashMap::new();
     let (this_update, next_update, issuer_name, revoked, out_of_scope) = {
-        let (_, crl) = CertificateRevocationList::from_der(&der)
-            .map_err(|e| format!("not a certificate revocation list ({e})"))?;
-        let scope = out_of_scope(&crl, url);
-        let revoked = crl
-            .iter_revoked_certificates()
-            .map(|r| {
+        let p = parts(&der)?;
+        let scope = out_of_scope(&p.extensions, url);
+        let mut revoked = HashMap::new();
+        p.entries(|r| {
+            revoked.insert(
+                integer_bytes(r.raw_serial()).into_boxed_slice(),
                 (
-                    integer_bytes(r.raw_serial()).into_boxed_slice(),
-                    (
-                        r.revocation_date.timestamp(),
-                        r.reason_code().map(|(_, code)| code.0),
-                    ),
-                )
-            })
-            .collect();
+                    r.revocation_date.timestamp(),
+                    r.reason_code().map(|(_, code)| code.0),
+                ),
+            );
+        })?;
         if let (Some(key), None) = (key, &scope) {
             let ok = x509_parser::x509::SubjectPublicKeyInfo::from_der(key)
-                .is_ok_and(|(_, spki)| crl.verify_signature(&spki).is_ok());
+                .is_ok_and(|(_, spki)| p.signed_by(&spki));
             checked.insert(key_hash(key), Arc::new(std::sync::OnceLock::from(ok)));
         }
         (
-            crl.last_update().timestamp(),
-            crl.next_update().map(|t| t.timestamp()),
-            crl.issuer().as_raw().to_vec(),
+            p.this_update.timestamp(),
+            p.next_update.map(|t| t.timestamp()),
+            p.issuer.as_raw().to_vec(),
             revoked,
             scope,
         )
@@ -613,6 +720,111 @@ mod tests {
         Cannot(&'static str),
     }
 
+    /// `list`, read entry by entry, holds what x509-parser's reading of the whole `der`
+    /// gives.
+    fn agrees_with_a_whole_reading(list: &List, der: &[u8], url: &str) {
+        use x509_parser::revocation_list::CertificateRevocationList;
+        let (_, crl) = CertificateRevocationList::from_der(der).unwrap();
+        let revoked: HashMap<Box<[u8]>, (i64, Option<u8>)> = crl
+            .iter_revoked_certificates()
+            .map(|r| {
+                (
+                    integer_bytes(r.raw_serial()).into_boxed_slice(),
+                    (
+                        r.revocation_date.timestamp(),
+                        r.reason_code().map(|(_, c)| c.0),
+                    ),
+                )
+            })
+            .collect();
+        assert_eq!(list.revoked, revoked);
+        assert_eq!(list.issuer_name, crl.issuer().as_raw());
+        assert_eq!(list.this_update, crl.last_update().timestamp());
+        assert_eq!(list.next_update, crl.next_update().map(|t| t.timestamp()));
+        assert_eq!(list.out_of_scope, out_of_scope(crl.extensions(), url));
+        let p = parts(der).unwrap();
+        assert_eq!(p.tbs, crl.tbs_cert_list.as_ref());
+    }
+
+    /// DER of `tag` around `content`.
+    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        match content.len() {
+            n if n < 0x80 => out.push(n as u8),
+            n => {
+                let bytes: Vec<u8> = n
+                    .to_be_bytes()
+                    .into_iter()
+                    .skip_while(|b| *b == 0)
+                    .collect();
+                out.push(0x80 | bytes.len() as u8);
+                out.extend(bytes);
+            }
+        }
+        out.extend_from_slice(content);
+        out
+    }
+
+    #[test]
+    fn lists_without_a_version_a_next_update_or_entries_read_as_a_whole_reading_does() {
+        let pki = Pki::new("Shapes").unwrap();
+        let now = crate::timefmt::now_unix();
+        let serial = [0x42u8];
+        let der = pki
+            .crl_with(
+                &[(&serial, R::KeyCompromise)],
+                now - 60,
+                now + 3600,
+                false,
+                None,
+            )
+            .unwrap();
+        // The tbsCertList's elements: version, signature, issuer, thisUpdate, nextUpdate,
+        // revokedCertificates, [0] extensions.
+        let p = parts(&der).unwrap();
+        let (_, tbs) = Any::from_der(p.tbs).unwrap();
+        let mut elements = Vec::new();
+        let mut i = tbs.data;
+        while !i.is_empty() {
+            let (rest, _) = Any::from_der(i).unwrap();
+            elements.push(&i[..i.len() - rest.len()]);
+            i = rest;
+        }
+        assert_eq!(elements.len(), 7);
+        let (_, outer) = Any::from_der(&der).unwrap();
+        let after_tbs = &outer.data[p.tbs.len()..];
+        // Dropping elements (the signature no longer verifies; the reading is compared).
+        for (what, drop) in [
+            ("a version 1 list", vec![0]),
+            ("no nextUpdate", vec![4]),
+            ("no entries", vec![5]),
+            ("no entries nor extensions", vec![5, 6]),
+            ("version 1, nothing optional", vec![0, 4, 5, 6]),
+        ] {
+            let kept: Vec<u8> = elements
+                .iter()
+                .enumerate()
+                .filter(|(n, _)| !drop.contains(n))
+                .flat_map(|(_, e)| e.iter().copied())
+                .collect();
+            let mut body = tlv(0x30, &kept);
+            body.extend_from_slice(after_tbs);
+            let shaped = tlv(0x30, &body);
+            let list = read(shaped.clone(), "http://crl.test/x.crl", None)
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            agrees_with_a_whole_reading(&list, &shaped, "http://crl.test/x.crl");
+            assert_eq!(
+                list.revoked.len(),
+                usize::from(!drop.contains(&5)),
+                "{what}"
+            );
+        }
+        // Cut anywhere: an error, never a panic or a partial list taken as whole.
+        for cut in 1..der.len() {
+            assert!(read(der[..cut].to_vec(), "http://crl.test/x.crl", None).is_err());
+        }
+    }
+
     #[test]
     fn generated_lists_say_what_their_contents_and_scope_allow() {
         let pki = Pki::new("Gen").unwrap();
@@ -700,7 +912,8 @@ mod tests {
             }
             .unwrap();
             let q = Query::of(&leaf.chain, |_| None).unwrap();
-            let list = read(der, &url, q.issuer_key.as_deref()).unwrap();
+            let list = read(der.clone(), &url, q.issuer_key.as_deref()).unwrap();
+            agrees_with_a_whole_reading(&list, &der, &url);
             let said = match judge(&list, &q, &url, now) {
                 Ok((info, Some(Finding::CrlRevoked))) => {
                     assert_eq!(info.status, "revoked");
