@@ -46,9 +46,10 @@ pub struct Query {
     issuer_key: Option<Vec<u8>>,
 }
 
-fn integer_bytes(raw: &[u8]) -> Vec<u8> {
+/// A DER integer's bytes without the leading zeros (a sign byte, or padding).
+fn integer_slice(raw: &[u8]) -> &[u8] {
     let start = raw.iter().position(|b| *b != 0).unwrap_or(raw.len());
-    raw[start..].to_vec()
+    &raw[start..]
 }
 
 impl Query {
@@ -106,7 +107,7 @@ impl Query {
         let issuer_key = served.or_else(|| trusted_key(&issuer_name));
         Query {
             urls,
-            serial: integer_bytes(leaf.raw_serial()),
+            serial: integer_slice(leaf.raw_serial()).to_vec(),
             issuer_name,
             issuer_key,
         }
@@ -120,9 +121,8 @@ struct List {
     issuer_name: Vec<u8>,
     this_update: i64,
     next_update: Option<i64>,
-    /// Serial (integer bytes) → revocation time and reason code: ~130 bytes an entry, for
-    /// lists of a million.
-    revoked: HashMap<Box<[u8]>, (i64, Option<u8>)>,
+    /// The serials listed, with when and why.
+    revoked: Revoked,
     /// Why the list cannot speak for a server certificate from this URL, if it cannot: it
     /// covers only CA certificates or some reasons, it is a delta or an indirect list, or
     /// it is another partition's (RFC 5280 §5.2.5).
@@ -131,6 +131,83 @@ struct List {
     /// result. A cell per key, so that the endpoints that waited for the download together
     /// do not all check the signature (and parse the whole list) at once.
     checked: Mutex<HashMap<[u8; 32], Arc<std::sync::OnceLock<bool>>>>,
+}
+
+/// The serials a list revokes, each with its revocation time and reason code: sorted
+/// entries of a fixed size (RFC 5280 serials are at most 20 bytes), 40 bytes each, and a
+/// map for longer ones, which non-conforming CAs issue. A map of boxed serials took ~130
+/// bytes an entry, for lists of a million.
+#[derive(Debug, Default, PartialEq)]
+struct Revoked {
+    short: Vec<Entry>,
+    long: HashMap<Box<[u8]>, (i64, Option<u8>)>,
+}
+
+/// One listed serial of at most 20 bytes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Entry {
+    /// The integer's bytes, from the first, zeros after them.
+    serial: [u8; 20],
+    len: u8,
+    at: i64,
+    reason: Option<u8>,
+}
+
+impl Entry {
+    fn key(&self) -> (u8, [u8; 20]) {
+        (self.len, self.serial)
+    }
+}
+
+impl Revoked {
+    /// Adds an entry: `serial` as the integer's bytes, revoked at `at` for `reason`.
+    fn push(&mut self, serial: &[u8], at: i64, reason: Option<u8>) {
+        if serial.len() > 20 {
+            self.long.insert(serial.into(), (at, reason));
+            return;
+        }
+        let mut fixed = [0u8; 20];
+        fixed[..serial.len()].copy_from_slice(serial);
+        self.short.push(Entry {
+            serial: fixed,
+            len: serial.len() as u8,
+            at,
+            reason,
+        });
+    }
+
+    /// Sorts the entries for [`Revoked::get`]; of a serial listed twice (a map took the
+    /// later entry over the earlier one) the last listed is kept.
+    fn finish(&mut self) {
+        // Stable: equal serials stay in list order, and each later one is copied over the
+        // one kept before it is dropped.
+        self.short.sort_by_key(Entry::key);
+        self.short.dedup_by(|later, kept| {
+            let same = later.key() == kept.key();
+            if same {
+                *kept = *later;
+            }
+            same
+        });
+        self.short.shrink_to_fit();
+    }
+
+    /// When and why `serial` (integer bytes) was revoked, if it is listed.
+    fn get(&self, serial: &[u8]) -> Option<(i64, Option<u8>)> {
+        if serial.len() > 20 {
+            return self.long.get(serial).copied();
+        }
+        let mut fixed = [0u8; 20];
+        fixed[..serial.len()].copy_from_slice(serial);
+        let key = (serial.len() as u8, fixed);
+        let i = self.short.binary_search_by_key(&key, Entry::key).ok()?;
+        let e = self.short[i];
+        Some((e.at, e.reason))
+    }
+
+    fn len(&self) -> usize {
+        self.short.len() + self.long.len()
+    }
 }
 
 /// A CRL's download, or why there is none.
@@ -328,7 +405,7 @@ fn judge(
         // Listed is revoked however old the list: a revocation is never undone
         // (certificateHold aside, which clients refuse while it lasts).
         info.status = "revoked".into();
-        info.revoked_at = Some(crate::timefmt::rfc3339_unix(*at));
+        info.revoked_at = Some(crate::timefmt::rfc3339_unix(at));
         info.reason = reason.map(reason_name);
         return Ok((info, Some(Finding::CrlRevoked)));
     }
@@ -575,16 +652,15 @@ fn read(body: Vec<u8>, url: &str, key: Option<&[u8]>) -> Fetched {
     let (this_update, next_update, issuer_name, revoked, out_of_scope) = {
         let p = parts(&der)?;
         let scope = out_of_scope(&p.extensions, url);
-        let mut revoked = HashMap::new();
+        let mut revoked = Revoked::default();
         p.entries(|r| {
-            revoked.insert(
-                integer_bytes(r.raw_serial()).into_boxed_slice(),
-                (
-                    r.revocation_date.timestamp(),
-                    r.reason_code().map(|(_, code)| code.0),
-                ),
+            revoked.push(
+                integer_slice(r.raw_serial()),
+                r.revocation_date.timestamp(),
+                r.reason_code().map(|(_, code)| code.0),
             );
         })?;
+        revoked.finish();
         if let (Some(key), None) = (key, &scope) {
             let ok = x509_parser::x509::SubjectPublicKeyInfo::from_der(key)
                 .is_ok_and(|(_, spki)| p.signed_by(&spki));
@@ -725,25 +801,52 @@ mod tests {
     fn agrees_with_a_whole_reading(list: &List, der: &[u8], url: &str) {
         use x509_parser::revocation_list::CertificateRevocationList;
         let (_, crl) = CertificateRevocationList::from_der(der).unwrap();
-        let revoked: HashMap<Box<[u8]>, (i64, Option<u8>)> = crl
-            .iter_revoked_certificates()
-            .map(|r| {
-                (
-                    integer_bytes(r.raw_serial()).into_boxed_slice(),
-                    (
-                        r.revocation_date.timestamp(),
-                        r.reason_code().map(|(_, c)| c.0),
-                    ),
-                )
-            })
-            .collect();
-        assert_eq!(list.revoked, revoked);
+        // Every entry is found with what it says, and nothing else is listed.
+        let mut entries = 0;
+        for r in crl.iter_revoked_certificates() {
+            entries += 1;
+            assert_eq!(
+                list.revoked.get(integer_slice(r.raw_serial())),
+                Some((
+                    r.revocation_date.timestamp(),
+                    r.reason_code().map(|(_, c)| c.0)
+                ))
+            );
+        }
+        assert_eq!(list.revoked.len(), entries);
         assert_eq!(list.issuer_name, crl.issuer().as_raw());
         assert_eq!(list.this_update, crl.last_update().timestamp());
         assert_eq!(list.next_update, crl.next_update().map(|t| t.timestamp()));
         assert_eq!(list.out_of_scope, out_of_scope(crl.extensions(), url));
         let p = parts(der).unwrap();
         assert_eq!(p.tbs, crl.tbs_cert_list.as_ref());
+    }
+
+    #[test]
+    fn serials_of_any_length_are_found_and_a_serial_listed_twice_says_its_last_entry() {
+        let mut r = Revoked::default();
+        let long: Vec<u8> = (1..=24).collect();
+        let listed: [(&[u8], i64, Option<u8>); 6] = [
+            (&[0x05], 1, Some(1)),
+            (&[0x05, 0x00], 2, None),
+            (&[0x04, 0xff], 3, Some(4)),
+            (&long, 4, Some(5)),
+            (&[0x05], 5, Some(3)),
+            (&[0x01; 20], 6, None),
+        ];
+        for (serial, at, reason) in listed {
+            r.push(serial, at, reason);
+        }
+        r.finish();
+        assert_eq!(r.len(), 5);
+        assert_eq!(r.get(&[0x05]), Some((5, Some(3))));
+        assert_eq!(r.get(&[0x05, 0x00]), Some((2, None)));
+        assert_eq!(r.get(&[0x04, 0xff]), Some((3, Some(4))));
+        assert_eq!(r.get(&long), Some((4, Some(5))));
+        assert_eq!(r.get(&[0x01; 20]), Some((6, None)));
+        for absent in [&[0x04][..], &[0x05, 0x01], &long[..23], &[]] {
+            assert_eq!(r.get(absent), None, "{absent:02x?}");
+        }
     }
 
     /// DER of `tag` around `content`.
