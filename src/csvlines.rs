@@ -158,12 +158,7 @@ pub struct Unclosed {
 impl Unclosed {
     /// The error of `file` to report in place of the record, at the quote's line.
     pub fn error(&self, file: &str) -> crate::model::LineError {
-        crate::model::LineError {
-            file: file.to_string(),
-            line: self.opened,
-            field: None,
-            reason: self.reason(),
-        }
+        crate::model::LineError::new(file, self.opened, self.reason())
     }
 
     /// The error to report at line [`Unclosed::opened`], in place of the record.

@@ -817,6 +817,18 @@ pub struct LineError {
     pub reason: String,
 }
 
+impl LineError {
+    /// An error of `file` at `line` (0: the file as a whole), about no one field.
+    pub fn new(file: impl Into<String>, line: u64, reason: impl Into<String>) -> Self {
+        LineError {
+            file: file.into(),
+            line,
+            field: None,
+            reason: reason.into(),
+        }
+    }
+}
+
 impl fmt::Display for LineError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let reason = readable(&self.reason);
@@ -894,12 +906,11 @@ mod tests {
 
     #[test]
     fn a_whole_files_error_names_no_line() {
-        let e = LineError {
-            file: "/gone.csv".into(),
-            line: 0,
-            field: None,
-            reason: "cannot read: No such file or directory (os error 2)".into(),
-        };
+        let e = LineError::new(
+            "/gone.csv",
+            0,
+            "cannot read: No such file or directory (os error 2)",
+        );
         assert_eq!(
             e.to_string(),
             "/gone.csv: cannot read: No such file or directory (os error 2)"

@@ -155,16 +155,6 @@ fn within(ranges: &[(u128, u128)], x: u128) -> bool {
     i > 0 && ranges[i - 1].1 >= x
 }
 
-/// An error of `file` at `line` (0: the file as a whole).
-fn line_error(file: &str, line: u64, reason: String) -> LineError {
-    LineError {
-        file: file.to_string(),
-        line,
-        field: None,
-        reason,
-    }
-}
-
 /// The lists read so far: entries, errors and notes.
 #[derive(Default)]
 struct Reading {
@@ -188,7 +178,7 @@ impl Reading {
 
     /// Reads one list's `bytes`, named `file` in errors.
     fn list(&mut self, file: &str, bytes: &[u8]) {
-        let err = |line: u64, reason: String| line_error(file, line, reason);
+        let err = |line: u64, reason: String| LineError::new(file, line, reason);
         if crate::sheet::is_workbook(bytes) {
             let is_header = |row: &[String]| !entry_columns(row).is_empty();
             return match crate::sheet::as_csv(bytes, is_header) {
@@ -287,7 +277,7 @@ impl Reading {
                 Err(e) => {
                     let line = lines.of(e.position());
                     self.errors
-                        .push(line_error(file, line, format!("bad CSV: {e}")));
+                        .push(LineError::new(file, line, format!("bad CSV: {e}")));
                     break;
                 }
             }
@@ -321,7 +311,7 @@ impl Reading {
                 .collect();
             if named.is_empty() {
                 self.errors
-                    .push(line_error(file, n, "no address or name in the row".into()));
+                    .push(LineError::new(file, n, "no address or name in the row"));
             }
             for text in named {
                 self.entry(file, n, text);
@@ -340,7 +330,7 @@ impl Reading {
             Ok(Entry::Under(parent)) => {
                 self.out.under.insert(parent);
             }
-            Err(reason) => self.errors.push(line_error(file, n, reason)),
+            Err(reason) => self.errors.push(LineError::new(file, n, reason)),
         }
     }
 }
@@ -357,9 +347,9 @@ impl Exclusions {
                 Err(_) if path.is_dir() => {
                     reading
                         .errors
-                        .push(line_error(&file, 0, "is a directory, not a list".into()))
+                        .push(LineError::new(&file, 0, "is a directory, not a list"))
                 }
-                Err(e) => reading.errors.push(line_error(&file, 0, e.to_string())),
+                Err(e) => reading.errors.push(LineError::new(&file, 0, e.to_string())),
             }
         }
         reading.finish()
@@ -377,7 +367,7 @@ impl Exclusions {
             let mut bytes = Vec::new();
             match reader.read_to_end(&mut bytes) {
                 Ok(_) => reading.list(&file, &bytes),
-                Err(e) => reading.errors.push(line_error(&file, 0, e.to_string())),
+                Err(e) => reading.errors.push(LineError::new(&file, 0, e.to_string())),
             }
         }
         reading.finish()

@@ -434,12 +434,9 @@ pub fn load_files(paths: &[impl AsRef<Path>], opts: &ReadOptions) -> Loaded {
         };
         match read {
             Ok(()) => {}
-            Err(e) => out.errors.push(InventoryError {
-                file: name,
-                line: 0,
-                field: None,
-                reason: format!("cannot read: {e}"),
-            }),
+            Err(e) => out
+                .errors
+                .push(InventoryError::new(name, 0, format!("cannot read: {e}"))),
         }
     }
     out.unknown_statuses = unknown_statuses(&out.records, opts);
@@ -651,23 +648,17 @@ pub fn load_bytes(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded
     match crate::utf16::to_utf8(bytes) {
         Some(Ok(text)) => return load_bytes(file, &text, opts, out),
         Some(Err(at)) => {
-            return out.errors.push(InventoryError {
-                file: file.into(),
-                line: at.line,
-                field: None,
-                reason: format!("{at}: export the file again"),
-            })
+            return out.errors.push(InventoryError::new(
+                file,
+                at.line,
+                format!("{at}: export the file again"),
+            ))
         }
         None => {}
     }
     let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
     let first = first_byte(bytes);
-    let err = |line: u64, reason: String| InventoryError {
-        file: file.to_string(),
-        line,
-        field: None,
-        reason,
-    };
+    let err = |line: u64, reason: String| InventoryError::new(file, line, reason);
     match first {
         None => out
             .errors
@@ -744,12 +735,7 @@ fn csv_start(text: &[u8]) -> (u8, usize) {
 /// skipped unread. For checking a deployment against the certificate it deployed.
 fn load_pem(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded) {
     let shared: Arc<str> = file.into();
-    let err = |line: u64, reason: String| InventoryError {
-        file: file.to_string(),
-        line,
-        field: None,
-        reason,
-    };
+    let err = |line: u64, reason: String| InventoryError::new(file, line, reason);
     // (line, the block's text) of every certificate block.
     let mut blocks: Vec<(u64, String)> = Vec::new();
     let mut open: Option<(u64, String)> = None;
@@ -937,12 +923,11 @@ fn load_csv(
     let headers = match rdr.byte_headers() {
         Ok(h) => h.clone(),
         Err(e) => {
-            out.errors.push(InventoryError {
-                file: file.into(),
-                line: 1,
-                field: None,
-                reason: format!("cannot read the header row: {e}"),
-            });
+            out.errors.push(InventoryError::new(
+                file,
+                1,
+                format!("cannot read the header row: {e}"),
+            ));
             return;
         }
     };
@@ -961,12 +946,7 @@ fn load_csv(
     let fields = match header_fields(&names, opts) {
         Ok(f) => f,
         Err(reason) => {
-            out.errors.push(InventoryError {
-                file: file.into(),
-                line: 1,
-                field: None,
-                reason,
-            });
+            out.errors.push(InventoryError::new(file, 1, reason));
             return;
         }
     };
@@ -1038,12 +1018,8 @@ fn load_csv(
             .push(crate::csvlines::not_utf8_note(file, legacy, "cell"));
     }
     if !any {
-        out.errors.push(InventoryError {
-            file: file.into(),
-            line: 1,
-            field: None,
-            reason: "header only: no records".into(),
-        });
+        out.errors
+            .push(InventoryError::new(file, 1, "header only: no records"));
     }
 }
 

@@ -279,12 +279,11 @@ fn json_record(
         .ok()
         .and_then(|v| json_row(&v));
     let Some(row) = row else {
-        out.errors.push(InventoryError {
-            file: file.to_string(),
+        out.errors.push(InventoryError::new(
+            &**file,
             line,
-            field: None,
-            reason: "record is not a JSON object".into(),
-        });
+            "record is not a JSON object",
+        ));
         return;
     };
     let headers: Vec<&str> = row.iter().map(|(k, _)| k.as_str()).collect();
@@ -337,12 +336,7 @@ fn json_record(
                 "record has none of the fields certsweep reads (its fields: {keys}): name them in an --inventory-map"
             )
         };
-        out.errors.push(InventoryError {
-            file: file.to_string(),
-            line,
-            field: None,
-            reason,
-        });
+        out.errors.push(InventoryError::new(&**file, line, reason));
         return;
     }
     push_built(build(file, line, &cells, profile, opts, slash), slash, out);
@@ -509,12 +503,7 @@ pub(super) fn load_json(file: &str, text: &str, opts: &ReadOptions, out: &mut Lo
     let rows: Vec<(u64, &RawValue)> = match json_records(file, text, opts, &mut out.pages) {
         Ok(Ok(rows)) => rows,
         Ok(Err(reason)) => {
-            out.errors.push(InventoryError {
-                file: file.into(),
-                line: 1,
-                field: None,
-                reason,
-            });
+            out.errors.push(InventoryError::new(file, 1, reason));
             return;
         }
         Err(whole) => {
@@ -528,21 +517,15 @@ pub(super) fn load_json(file: &str, text: &str, opts: &ReadOptions, out: &mut Lo
                 }
                 match serde_json::from_str::<&RawValue>(line) {
                     Ok(v) => rows.push((i as u64 + 1, v)),
-                    Err(e) => bad.push(InventoryError {
-                        file: file.into(),
-                        line: i as u64 + 1,
-                        field: None,
-                        reason: json_reason(&e),
-                    }),
+                    Err(e) => bad.push(InventoryError::new(file, i as u64 + 1, json_reason(&e))),
                 }
             }
             if rows.is_empty() {
-                out.errors.push(InventoryError {
-                    file: file.into(),
-                    line: whole.line() as u64,
-                    field: None,
-                    reason: json_reason(&whole),
-                });
+                out.errors.push(InventoryError::new(
+                    file,
+                    whole.line() as u64,
+                    json_reason(&whole),
+                ));
                 return;
             }
             out.errors.extend(bad);
@@ -550,12 +533,8 @@ pub(super) fn load_json(file: &str, text: &str, opts: &ReadOptions, out: &mut Lo
         }
     };
     if rows.is_empty() {
-        out.errors.push(InventoryError {
-            file: file.into(),
-            line: 1,
-            field: None,
-            reason: "no records in the file".into(),
-        });
+        out.errors
+            .push(InventoryError::new(file, 1, "no records in the file"));
     }
     out.records.reserve(rows.len());
     let mut slash = SlashDates::default();

@@ -8,12 +8,7 @@ use crate::sheet::HEADER_WITHIN;
 
 /// Reads a workbook's records (see the module's text).
 pub(super) fn load_workbook(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded) {
-    let err = |line: u64, reason: String| InventoryError {
-        file: file.into(),
-        line,
-        field: None,
-        reason,
-    };
+    let err = |line: u64, reason: String| InventoryError::new(file, line, reason);
     let sheets = match crate::sheet::sheets(bytes) {
         Ok(s) => s,
         Err(why) => return out.errors.push(err(0, why)),
