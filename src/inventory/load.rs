@@ -165,7 +165,9 @@ fn field_of(header: &str) -> Option<Field> {
         | "sha1hash"
         | "certificatethumbprint"
         | "certthumbprint"
-        | "certificatehash" => Field::Sha1,
+        | "certificatehash"
+        // Azure Key Vault.
+        | "x509thumbprinthex" => Field::Sha1,
         "sha256" | "sha256fingerprint" | "fingerprint256" | "sha256thumbprint"
         | "thumbprintsha256" | "sha256hash" => Field::Sha256,
         "fingerprint" => Field::Fingerprint,
@@ -212,8 +214,12 @@ fn field_of(header: &str) -> Option<Field> {
         "dcvmethod" | "dcv" => Field::Dcv,
         "orderdate" | "createdat" | "requested" => Field::OrderDate,
         "groupnumber" | "group" => Field::Group,
-        "certificatepem" | "pem" | "certificate" | "endentitycertificate" => Field::Pem,
-        "chainpem" | "chain" | "fullchain" | "fullchainpem" | "certificatechain" => Field::ChainPem,
+        // Azure Key Vault's certificate bundle: `cer`, the DER in base64.
+        "certificatepem" | "pem" | "certificate" | "endentitycertificate" | "cer" => Field::Pem,
+        // A Kubernetes TLS secret (`kubectl get secret -o json`): `data.tls.crt`, the chain
+        // its ingress serves, base64 of the PEM.
+        "chainpem" | "chain" | "fullchain" | "fullchainpem" | "certificatechain" | "tlscrt"
+        | "datatlscrt" => Field::ChainPem,
         "keytype" | "keyalgorithm" | "publickeyalgorithm" | "keyalg" => Field::KeyType,
         "deploymentstatus" | "deploystatus" | "provisioningstatus" | "installationstatus"
         | "deploymentstate" => Field::DeployStatus,
@@ -1488,16 +1494,40 @@ fn key_family(v: &str) -> Option<crate::model::KeyFamily> {
 
 /// Takes the certificate's own fields from the PEM in the row; the PEM wins.
 fn apply_pem(rec: &mut Record, pem_text: &str) -> Result<(), String> {
-    let text = pem_text.replace("\\n", "\n");
+    let text = certificate_text(pem_text);
     let parsed =
         pem::parse(text.as_bytes()).map_err(|e| format!("certificate PEM does not parse: {e}"))?;
     apply_der(rec, parsed.contents())
 }
 
+/// A certificate cell as PEM text, however the export carries it: PEM (with its line breaks
+/// written `\n` in a one-line cell), base64 of the PEM text (a Kubernetes secret's
+/// `tls.crt`, values kept base64 by their API), or base64 of the DER (Azure Key Vault's
+/// `cer`, a PEM body without its lines around it). What none of these reads is given back
+/// as it is, for the PEM parser's error.
+fn certificate_text(cell: &str) -> String {
+    let text = cell.replace("\\n", "\n");
+    if text.contains("-----BEGIN") {
+        return text;
+    }
+    use base64::Engine as _;
+    let compact: String = text.split_whitespace().collect();
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(compact.as_bytes())
+        .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(compact.as_bytes()));
+    match decoded {
+        Ok(bytes) if String::from_utf8_lossy(&bytes).contains("-----BEGIN") => {
+            String::from_utf8_lossy(&bytes).into_owned()
+        }
+        Ok(bytes) if x509_parser::parse_x509_certificate(&bytes).is_ok() => pem_of(vec![bytes]),
+        _ => text,
+    }
+}
+
 /// A chain without a separate certificate field: its leaf is the certificate that issued
 /// none of the others (download outputs order chains either way).
 fn apply_chain_pem(rec: &mut Record, pem_text: &str) -> Result<(), String> {
-    let text = pem_text.replace("\\n", "\n");
+    let text = certificate_text(pem_text);
     let blocks =
         pem::parse_many(text.as_bytes()).map_err(|e| format!("chain PEM does not parse: {e}"))?;
     let certs: Vec<Vec<u8>> = blocks
@@ -1505,6 +1535,9 @@ fn apply_chain_pem(rec: &mut Record, pem_text: &str) -> Result<(), String> {
         .filter(|b| b.tag() == "CERTIFICATE")
         .map(|b| b.into_contents())
         .collect();
+    if certs.is_empty() {
+        return Err("no certificate in the chain (PEM, or base64 of PEM or DER)".into());
+    }
     let parsed: Vec<_> = certs
         .iter()
         .map(|d| x509_parser::parse_x509_certificate(d).map(|(_, c)| c))
@@ -3299,6 +3332,60 @@ mod tests {
                 "no end-entity certificate in the PEM file"
             );
         }
+    }
+
+    #[test]
+    fn certificates_kept_in_base64_by_their_api_are_read() {
+        use base64::Engine as _;
+        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        let pki = crate::fleet::Pki::new("B64").unwrap();
+        let leaf = pki
+            .issue(&crate::fleet::LeafSpec::new(
+                &["shop.example.com"],
+                0x79,
+                10,
+                80,
+            ))
+            .unwrap();
+        let chain: String = leaf
+            .chain
+            .iter()
+            .rev()
+            .map(|d| pem::encode(&pem::Pem::new("CERTIFICATE", d.to_vec())))
+            .collect();
+        // `kubectl get secrets -o json`: a list of TLS secrets, `data.tls.crt` the chain's
+        // PEM in base64 (intermediate first here); the key beside it is never read.
+        let secrets = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": [{
+            "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+            "metadata": {"name": "shop-tls", "namespace": "shop"},
+            "data": {"tls.crt": b64(chain.as_bytes()), "tls.key": b64(b"secret")}
+        }]});
+        // Azure Key Vault's certificate (`az keyvault certificate show`): `cer`, the DER.
+        let vault = serde_json::json!({
+            "id": "https://v.vault.azure.net/certificates/shop/0a1b",
+            "cer": b64(&leaf.chain[0]),
+            "x509ThumbprintHex": "00",
+            "attributes": {"enabled": true}
+        });
+        for (name, doc) in [("secrets.json", secrets), ("vault.json", vault)] {
+            let out = load(name, doc.to_string().as_bytes());
+            assert!(out.errors.is_empty(), "{name}: {:?}", out.errors);
+            assert_eq!(out.records.len(), 1, "{name}");
+            assert_eq!(
+                out.records[0].serial.as_ref().map(|s| s.canonical.clone()),
+                Some(leaf.serial_hex.clone()),
+                "{name}"
+            );
+            assert_eq!(out.records[0].sans, ["shop.example.com"], "{name}");
+        }
+        // Base64 of nothing that is a certificate: said, not an empty chain.
+        let row = serde_json::json!([{"orderNumber": "O", "chainPem": b64(b"hello")}]);
+        let out = load("x.json", row.to_string().as_bytes());
+        assert!(
+            out.errors[0].reason.contains("no certificate in the chain"),
+            "{:?}",
+            out.errors
+        );
     }
 
     #[test]
