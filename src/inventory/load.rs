@@ -448,7 +448,51 @@ pub fn load_files(paths: &[impl AsRef<Path>], opts: &ReadOptions) -> Loaded {
     out.unknown_statuses = unknown_statuses(&out.records, opts);
     let pages = page_warnings(&out.pages);
     out.warnings.extend(pages);
+    let unmatched = issued_without_certificate(&out.records, opts);
+    out.warnings.extend(unmatched);
     out
+}
+
+/// Files with records that say issued but give no serial, fingerprint or certificate. Such a
+/// record is read as not yet issued (a CERTInext row before its certificate exists looks so)
+/// and matches no served certificate; an export that leaves these fields out altogether (AWS
+/// ACM's `list-certificates`) would otherwise read as one whose certificates are all still
+/// to come, and the records report would call them missing.
+fn issued_without_certificate(records: &[Record], opts: &ReadOptions) -> Vec<String> {
+    let mut per_file: Vec<(&str, usize)> = Vec::new();
+    for r in records {
+        let raw = &*r.status_raw;
+        let says = opts
+            .map
+            .as_ref()
+            .and_then(|m| m.status(raw))
+            .or_else(|| RecordStatus::known(raw));
+        if r.serial.is_none()
+            && r.sha1.is_none()
+            && r.sha256.is_none()
+            && r.status == RecordStatus::Pending
+            && says == Some(RecordStatus::Issued)
+        {
+            match per_file.iter_mut().find(|(f, _)| *f == &*r.file) {
+                Some((_, n)) => *n += 1,
+                None => per_file.push((&r.file, 1)),
+            }
+        }
+    }
+    per_file
+        .into_iter()
+        .map(|(file, n)| {
+            let (has, match_) = if n == 1 {
+                ("has", "it matches")
+            } else {
+                ("have", "they match")
+            };
+            format!(
+                "{file}: {} marked issued {has} no serial, fingerprint or certificate: read as not issued yet, {match_} no certificate a server presents; if the export leaves these out (AWS ACM's list-certificates does), export them with one (describe-certificate, get-certificate)",
+                crate::report::summary::n(n as u64, "record", "records")
+            )
+        })
+        .collect()
 }
 
 /// The status words of certificate-bearing records that neither the built-in words nor the
@@ -3332,6 +3376,48 @@ mod tests {
                 "no end-entity certificate in the PEM file"
             );
         }
+    }
+
+    #[test]
+    fn records_marked_issued_without_anything_to_match_them_by_are_told() {
+        // AWS ACM's list-certificates: names, dates and status, no serial.
+        let list = serde_json::json!({"CertificateSummaryList": [
+            {"CertificateArn": "arn:aws:acm:us-east-1:1:certificate/a", "DomainName": "a.example",
+             "Status": "ISSUED", "NotAfter": "2027-01-31T23:59:59+00:00"},
+            {"CertificateArn": "arn:aws:acm:us-east-1:1:certificate/b", "DomainName": "b.example",
+             "Status": "ISSUED", "NotAfter": "2027-02-28T23:59:59+00:00"},
+            {"CertificateArn": "arn:aws:acm:us-east-1:1:certificate/c", "DomainName": "c.example",
+             "Status": "PENDING_VALIDATION"}
+        ]});
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("acm.json");
+        std::fs::write(&path, list.to_string()).unwrap();
+        let out = load_files(&[&path], &ReadOptions::default());
+        assert_eq!(out.records.len(), 3);
+        assert!(out
+            .records
+            .iter()
+            .all(|r| r.status == RecordStatus::Pending));
+        assert_eq!(out.warnings.len(), 1, "{:?}", out.warnings);
+        assert!(
+            out.warnings[0].starts_with(&format!(
+                "{}: 2 records marked issued have no serial, fingerprint or certificate",
+                path.display()
+            )),
+            "{:?}",
+            out.warnings
+        );
+        // A CERTInext row before issuance says pending: nothing to tell.
+        let path = dir.path().join("orders.json");
+        std::fs::write(
+            &path,
+            r#"[{"orderNumber": "O1", "domainName": "a.example", "certificateSerialNumber": "",
+                 "certificateStatus": "Pending for Approver"}]"#,
+        )
+        .unwrap();
+        assert!(load_files(&[&path], &ReadOptions::default())
+            .warnings
+            .is_empty());
     }
 
     #[test]
