@@ -849,25 +849,6 @@ mod tests {
         }
     }
 
-    /// DER of `tag` around `content`.
-    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-        let mut out = vec![tag];
-        match content.len() {
-            n if n < 0x80 => out.push(n as u8),
-            n => {
-                let bytes: Vec<u8> = n
-                    .to_be_bytes()
-                    .into_iter()
-                    .skip_while(|b| *b == 0)
-                    .collect();
-                out.push(0x80 | bytes.len() as u8);
-                out.extend(bytes);
-            }
-        }
-        out.extend_from_slice(content);
-        out
-    }
-
     #[test]
     fn lists_without_a_version_a_next_update_or_entries_read_as_a_whole_reading_does() {
         let pki = Pki::new("Shapes").unwrap();
@@ -910,9 +891,9 @@ mod tests {
                 .filter(|(n, _)| !drop.contains(n))
                 .flat_map(|(_, e)| e.iter().copied())
                 .collect();
-            let mut body = tlv(0x30, &kept);
+            let mut body = crate::trust::der_tlv(0x30, &kept);
             body.extend_from_slice(after_tbs);
-            let shaped = tlv(0x30, &body);
+            let shaped = crate::trust::der_tlv(0x30, &body);
             let list = read(shaped.clone(), "http://crl.test/x.crl", None)
                 .unwrap_or_else(|e| panic!("{what}: {e}"));
             agrees_with_a_whole_reading(&list, &shaped, "http://crl.test/x.crl");

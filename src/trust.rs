@@ -398,8 +398,13 @@ fn der_contents(der: &[u8]) -> Option<&[u8]> {
 
 /// `contents` wrapped as a DER SEQUENCE.
 fn der_sequence(contents: &[u8]) -> Vec<u8> {
+    der_tlv(0x30, contents)
+}
+
+/// DER of the element with `tag` around `contents`.
+pub(crate) fn der_tlv(tag: u8, contents: &[u8]) -> Vec<u8> {
     let len = contents.len();
-    let mut out = vec![0x30];
+    let mut out = vec![tag];
     if len < 0x80 {
         out.push(len as u8);
     } else {

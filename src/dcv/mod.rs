@@ -244,6 +244,15 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// The messages of the blocking findings, in order: why the verdict is not `ready`.
+    pub fn reasons(&self) -> Vec<&str> {
+        self.checks
+            .iter()
+            .filter(|c| c.blocks())
+            .map(|c| c.message.as_str())
+            .collect()
+    }
+
     /// Ids of the blocking findings, in order, without repeats.
     pub fn failed_ids(&self) -> Vec<&'static str> {
         let mut ids: Vec<&'static str> = Vec::new();

@@ -461,18 +461,12 @@ impl DcvSummary {
             *self.failed.entry(id).or_default() += 1;
         }
         if o.verdict != Verdict::Ready && self.blocked.len() < Self::SHOWN {
-            let why: Vec<&str> = o
-                .checks
-                .iter()
-                .filter(|c| c.blocks())
-                .map(|c| c.message.as_str())
-                .collect();
             self.blocked.push(format!(
                 "{} {} {}: {}",
                 o.domain,
                 o.method.as_str(),
                 o.verdict.as_str(),
-                why.join(" | ")
+                o.reasons().join(" | ")
             ));
         }
     }

@@ -41,12 +41,7 @@ impl DcvRow {
     /// Flattens an outcome: blocking findings in `failed_checks`/`reason`, the rest (warnings
     /// and facts, `id: sentence`) in `warnings`, evidence as `address: result [hops]`.
     pub fn from_outcome(o: &Outcome) -> Self {
-        let reason: Vec<&str> = o
-            .checks
-            .iter()
-            .filter(|c| c.blocks())
-            .map(|c| c.message.as_str())
-            .collect();
+        let reason = o.reasons();
         let warnings: Vec<String> = o
             .checks
             .iter()
