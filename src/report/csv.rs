@@ -249,7 +249,11 @@ impl<W: Write> CsvOut<W> {
     /// Wraps `w`; `header` is written if no row ever is.
     pub fn new(w: W, header: &'static [&'static str]) -> Self {
         CsvOut {
-            w: ::csv::WriterBuilder::new().has_headers(true).from_writer(w),
+            // RFC 4180's line break is CRLF (what Excel writes; csv readers take either).
+            w: ::csv::WriterBuilder::new()
+                .has_headers(true)
+                .terminator(::csv::Terminator::CRLF)
+                .from_writer(w),
             header,
             wrote_header: false,
         }

@@ -142,6 +142,35 @@ mod tests {
     }
 
     #[test]
+    fn reports_end_their_lines_as_rfc_4180_does_and_keep_a_cells_own_line_breaks() {
+        let mut buf = Vec::new();
+        {
+            let mut out = super::csv::CsvOut::new(&mut buf, &["a", "b"]);
+            #[derive(serde::Serialize)]
+            struct Row {
+                a: &'static str,
+                b: &'static str,
+            }
+            out.write(&Row {
+                a: "x",
+                b: "two\nlines",
+            })
+            .unwrap();
+            out.finish().unwrap();
+        }
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            "a,b\r\nx,\"two\nlines\"\r\n"
+        );
+        // With no row, the header alone.
+        let mut buf = Vec::new();
+        super::csv::CsvOut::new(&mut buf, &["a", "b"])
+            .finish()
+            .unwrap();
+        assert_eq!(buf, b"a,b\r\n");
+    }
+
+    #[test]
     fn formula_cells_are_defused() {
         assert_eq!(super::cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
         assert_eq!(super::cell("+1"), "'+1");
