@@ -128,7 +128,18 @@ pub const JAVA_KEYSTORE: &str = "a Java KeyStore (JKS or JCEKS), which certsweep
 /// empty one, as a store exported without a password has). Private keys are not kept.
 pub fn pkcs12_certificates(bytes: &[u8], password: Option<&str>) -> Result<Vec<Vec<u8>>, String> {
     use p12_keystore::error::Error;
-    match p12_keystore::Pkcs12Archive::from_pkcs12(bytes, password.unwrap_or("")) {
+    let open = |password: &str| p12_keystore::Pkcs12Archive::from_pkcs12(bytes, password);
+    // One password serves all the stores of a run; a store exported without one (a
+    // truststore beside a protected inventory) opens with the empty one.
+    let password = password.filter(|p| !p.is_empty());
+    let opened = match password {
+        Some(p) => match open(p) {
+            Err(e @ (Error::MacError(_) | Error::UnpadError)) => open("").or(Err(e)),
+            other => other,
+        },
+        None => open(""),
+    };
+    match opened {
         Ok(store) => Ok(store
             .certs
             .into_iter()

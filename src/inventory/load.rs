@@ -3215,10 +3215,13 @@ mod tests {
                 assert!(out.errors[0].reason.contains(says), "{how}: {:?}", out.errors);
             }
         }
-        // Exported without a password: read without one.
-        let out = with(None, &test_pfx(&leaf, "", None));
-        assert!(out.errors.is_empty(), "{:?}", out.errors);
-        assert_eq!(out.records.len(), 1);
+        // Exported without a password: read without one, also while the environment holds
+        // another store's.
+        for password in [None, Some("s3cret")] {
+            let out = with(password, &test_pfx(&leaf, "", None));
+            assert!(out.errors.is_empty(), "{password:?}: {:?}", out.errors);
+            assert_eq!(out.records.len(), 1);
+        }
         // A Java KeyStore of the old kind is named, with how to convert it.
         let out = with(None, b"\xFE\xED\xFE\xED\x00\x00\x00\x02\x00\x00\x00\x01");
         assert!(
