@@ -3449,6 +3449,22 @@ mod tests {
             "metadata": {"name": "shop-tls", "namespace": "shop"},
             "data": {"tls.crt": b64(chain.as_bytes()), "tls.key": b64(b"secret")}
         }]});
+        // Another secret in the list: named for what it is, with how to list TLS ones.
+        let mut with_token = secrets.clone();
+        with_token["items"].as_array_mut().unwrap().push(
+            serde_json::json!({"apiVersion": "v1", "kind": "Secret",
+                "type": "kubernetes.io/service-account-token",
+                "metadata": {"name": "default-token"}, "data": {"token": "AAAA"}}),
+        );
+        let out = load("all-secrets.json", with_token.to_string().as_bytes());
+        assert_eq!(out.records.len(), 1);
+        assert!(
+            out.errors[0].reason.starts_with(
+                "a Kubernetes secret of type kubernetes.io/service-account-token, with no certificate"
+            ),
+            "{:?}",
+            out.errors
+        );
         // Azure Key Vault's certificate (`az keyvault certificate show`): `cer`, the DER.
         let vault = serde_json::json!({
             "id": "https://v.vault.azure.net/certificates/shop/0a1b",

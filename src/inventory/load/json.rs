@@ -325,8 +325,16 @@ fn json_record(
         let mut keys: Vec<&str> = cells.iter().map(|c| c.1).collect();
         let more = keys.len().saturating_sub(12);
         keys.truncate(12);
+        let value = |name: &str| cells.iter().find(|c| c.1 == name).map(|c| c.2);
         let reason = if keys.is_empty() {
             "record is an empty object".to_string()
+        } else if value("kind") == Some("Secret") {
+            // `kubectl get secrets -o json` lists every secret: service account tokens,
+            // registry credentials, passwords.
+            format!(
+                "a Kubernetes secret of type {}, with no certificate (tls.crt): list the TLS secrets only (kubectl get secrets --field-selector type=kubernetes.io/tls)",
+                crate::model::visible_string(value("type").unwrap_or("?").to_string())
+            )
         } else {
             let mut keys = crate::model::visible_string(keys.join(", "));
             if more > 0 {
