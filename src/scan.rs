@@ -851,25 +851,52 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
-/// The endpoints that failed `--fail-on`: how many, and the first few in words, so that the
-/// log of a pipeline that stops on them says which and why without opening a report.
+/// The endpoints that failed `--fail-on`: how many, and the first few in the reports' order
+/// (name, port, address) in words, so that the log of a pipeline that stops on them says
+/// which and why without opening a report, the same endpoints from one run to the next.
 #[derive(Debug, Default)]
 pub struct Failing {
-    /// The first [`Failing::SHOWN`] endpoints, each in a line or two.
-    pub shown: Vec<String>,
+    /// The first [`Failing::SHOWN`] endpoints by their place, each in a line or two.
+    shown: Vec<(Place, String)>,
     /// All of them.
     pub total: usize,
 }
+
+/// Where an endpoint sorts in the reports: the name asked for, the port, the address.
+type Place = (String, u16, Option<std::net::IpAddr>);
 
 impl Failing {
     /// Endpoints told by name; the reports hold every one.
     pub const SHOWN: usize = 20;
 
-    fn add(&mut self, text: impl FnOnce() -> String) {
-        if self.shown.len() < Self::SHOWN {
-            self.shown.push(text());
-        }
+    /// Counts `o`'s endpoint; keeps `text` of it when it is among the first by place.
+    fn add(&mut self, o: &Observation, text: impl FnOnce() -> String) {
         self.total += 1;
+        let place = (o.asked_name(), o.port, o.ip);
+        if self.shown.len() < Self::SHOWN {
+            self.shown
+                .push(((place.0.to_string(), place.1, place.2), text()));
+            return;
+        }
+        let last = self
+            .shown
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1 .0.cmp(&b.1 .0))
+            .map(|(i, _)| i);
+        if let Some(i) = last {
+            let (name, port, ip) = &self.shown[i].0;
+            if place < (name.as_str(), *port, *ip) {
+                self.shown[i] = ((place.0.to_string(), place.1, place.2), text());
+            }
+        }
+    }
+
+    /// The endpoints kept, in order.
+    pub fn shown(&self) -> Vec<&str> {
+        let mut shown: Vec<&(Place, String)> = self.shown.iter().collect();
+        shown.sort_by(|a, b| a.0.cmp(&b.0));
+        shown.into_iter().map(|(_, t)| t.as_str()).collect()
     }
 
     /// What stderr says of them: nothing when none failed.
@@ -881,7 +908,7 @@ impl Failing {
             "certsweep: {} fail --fail-on:\n",
             crate::report::summary::n(self.total as u64, "endpoint", "endpoints")
         );
-        for s in &self.shown {
+        for s in self.shown() {
             text.push_str(&format!("  {s}\n"));
         }
         if self.total > self.shown.len() {
@@ -1020,7 +1047,7 @@ impl ObservationSink for RecordFreeFailOn {
     fn take(&mut self, o: Box<Observation>) -> Result<(), Error> {
         let words = self.fail_on.observation_words(&o, self.now, self.window);
         if !words.is_empty() {
-            self.failing.add(|| {
+            self.failing.add(&o, || {
                 let what = match (&o.cert, &o.error) {
                     (Some(c), _) => format!("serial {} (expires {})", c.serial, c.not_after),
                     (None, Some(e)) => e.message.clone(),
@@ -1332,7 +1359,7 @@ async fn compare_reusing(
         // After the rollout's annotation, so that `partial_rollout` can fail a run too.
         let words = fail_on.verdict_words(&v);
         if !words.is_empty() {
-            failing.add(|| failing_verdict(&v, &words));
+            failing.add(&v.observation, || failing_verdict(&v, &words));
         }
         for f in &v.findings {
             if let Some(&known) = crate::verdict::VERDICT_FINDINGS
@@ -1529,19 +1556,21 @@ mod tests {
         sink.take(crate::fleet::presenting("a.example", ip, "0C", 0, 86_400))
             .unwrap();
         assert_eq!(
-            sink.failing.shown,
+            sink.failing.shown(),
             [
                 "10.0.0.9:443 unreachable: connection refused",
                 "a.example [2001:db8::5]:443 expired: serial 0C (expires 1970-01-02T00:00:00Z)"
             ]
         );
-        // The first few by name, then how many more.
+        // The first few by place whatever order they finish in, then how many more.
         let mut failing = Failing::default();
-        for i in 0..Failing::SHOWN + 3 {
-            failing.add(|| format!("endpoint {i}"));
+        for i in (0..Failing::SHOWN + 3).rev() {
+            let o = crate::fleet::presenting(&format!("h{i:02}.example"), ip, "0D", 0, 1);
+            failing.add(&o, || format!("endpoint {i}"));
         }
         let text = failing.text();
-        assert!(text.starts_with("certsweep: 23 endpoints fail --fail-on:\n  endpoint 0\n"));
+        assert!(text
+            .starts_with("certsweep: 23 endpoints fail --fail-on:\n  endpoint 0\n  endpoint 1\n"));
         assert!(text
             .ends_with("  endpoint 19\n  ... and 3 more (every one is in --report and --jsonl)\n"));
         assert_eq!(Failing::default().text(), "");
