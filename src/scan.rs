@@ -582,7 +582,7 @@ async fn scan_once(args: &ScanArgs, lists: &crate::crl::CrlCache) -> Result<(u8,
     if let Some(e) = nothing_scanned(&outcome.summary, Some(&targets_path)) {
         return Err(e);
     }
-    let failed = failing.total > 0;
+    let failed = failing.total() > 0;
     let code = internal_error_exit(&outcome.summary).unwrap_or(u8::from(failed));
     Ok((code, outcome.summary.interrupted))
 }
@@ -855,66 +855,36 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// (name, port, address) in words, so that the log of a pipeline that stops on them says
 /// which and why without opening a report, the same endpoints from one run to the next.
 #[derive(Debug, Default)]
-pub struct Failing {
-    /// The first [`Failing::SHOWN`] endpoints by their place, each in a line or two.
-    shown: Vec<(Place, String)>,
-    /// All of them.
-    pub total: usize,
-}
-
-/// Where an endpoint sorts in the reports: the name asked for, the port, the address.
-type Place = (String, u16, Option<std::net::IpAddr>);
+pub struct Failing(crate::report::Firsts<(String, u16, Option<std::net::IpAddr>), String>);
 
 impl Failing {
-    /// Endpoints told by name; the reports hold every one.
-    pub const SHOWN: usize = 20;
-
     /// Counts `o`'s endpoint; keeps `text` of it when it is among the first by place.
     fn add(&mut self, o: &Observation, text: impl FnOnce() -> String) {
-        self.total += 1;
-        let place = (o.asked_name(), o.port, o.ip);
-        if self.shown.len() < Self::SHOWN {
-            self.shown
-                .push(((place.0.to_string(), place.1, place.2), text()));
-            return;
-        }
-        let last = self
-            .shown
-            .iter()
-            .enumerate()
-            .max_by(|a, b| a.1 .0.cmp(&b.1 .0))
-            .map(|(i, _)| i);
-        if let Some(i) = last {
-            let (name, port, ip) = &self.shown[i].0;
-            if place < (name.as_str(), *port, *ip) {
-                self.shown[i] = ((place.0.to_string(), place.1, place.2), text());
-            }
-        }
+        self.0
+            .offer((o.asked_name().to_string(), o.port, o.ip), text);
     }
 
-    /// The endpoints kept, in order.
-    pub fn shown(&self) -> Vec<&str> {
-        let mut shown: Vec<&(Place, String)> = self.shown.iter().collect();
-        shown.sort_by(|a, b| a.0.cmp(&b.0));
-        shown.into_iter().map(|(_, t)| t.as_str()).collect()
+    /// How many endpoints failed.
+    pub fn total(&self) -> usize {
+        self.0.total
     }
 
     /// What stderr says of them: nothing when none failed.
     pub fn text(&self) -> String {
-        if self.total == 0 {
+        if self.0.total == 0 {
             return String::new();
         }
         let mut text = format!(
             "certsweep: {} fail --fail-on:\n",
-            crate::report::summary::n(self.total as u64, "endpoint", "endpoints")
+            crate::report::summary::n(self.0.total as u64, "endpoint", "endpoints")
         );
-        for s in self.shown() {
+        for s in self.0.sorted() {
             text.push_str(&format!("  {s}\n"));
         }
-        if self.total > self.shown.len() {
+        if self.0.more() > 0 {
             text.push_str(&format!(
                 "  ... and {} more (every one is in --report and --jsonl)\n",
-                self.total - self.shown.len()
+                self.0.more()
             ));
         }
         text
@@ -1405,7 +1375,7 @@ async fn compare_reusing(
         identities: ids.members.len(),
         records: records_n,
         inventory_errors,
-        exit_code: u8::from(failing.total > 0),
+        exit_code: u8::from(failing.total() > 0),
         failing,
         verdict_findings,
         undeployed_by_bot,
@@ -1556,7 +1526,7 @@ mod tests {
         sink.take(crate::fleet::presenting("a.example", ip, "0C", 0, 86_400))
             .unwrap();
         assert_eq!(
-            sink.failing.shown(),
+            sink.failing.0.sorted(),
             [
                 "10.0.0.9:443 unreachable: connection refused",
                 "a.example [2001:db8::5]:443 expired: serial 0C (expires 1970-01-02T00:00:00Z)"
@@ -1564,7 +1534,7 @@ mod tests {
         );
         // The first few by place whatever order they finish in, then how many more.
         let mut failing = Failing::default();
-        for i in (0..Failing::SHOWN + 3).rev() {
+        for i in (0..crate::report::Firsts::<(), ()>::SHOWN + 3).rev() {
             let o = crate::fleet::presenting(&format!("h{i:02}.example"), ip, "0D", 0, 1);
             failing.add(&o, || format!("endpoint {i}"));
         }

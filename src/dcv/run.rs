@@ -436,15 +436,12 @@ pub struct DcvSummary {
     pub duration: Duration,
     /// Stopped early by Ctrl-C.
     pub interrupted: bool,
-    /// The first [`DcvSummary::SHOWN`] rows not ready or unknown, each in a line (domain,
+    /// The first rows not ready or unknown by domain and method, each in a line (domain,
     /// method, verdict, why), so that a run's log says which without a report.
-    pub blocked: Vec<String>,
+    pub blocked: crate::report::Firsts<(String, &'static str), String>,
 }
 
 impl DcvSummary {
-    /// Rows not ready or unknown told by name; the reports hold every one.
-    pub const SHOWN: usize = 20;
-
     /// Checks certsweep itself failed on (`internal_error`).
     pub fn internal_errors(&self) -> u64 {
         self.failed.get("internal_error").copied().unwrap_or(0)
@@ -460,14 +457,17 @@ impl DcvSummary {
         for id in o.failed_ids() {
             *self.failed.entry(id).or_default() += 1;
         }
-        if o.verdict != Verdict::Ready && self.blocked.len() < Self::SHOWN {
-            self.blocked.push(format!(
-                "{} {} {}: {}",
-                o.domain,
-                o.method.as_str(),
-                o.verdict.as_str(),
-                o.reasons().join(" | ")
-            ));
+        if o.verdict != Verdict::Ready {
+            self.blocked
+                .offer((o.domain.clone(), o.method.as_str()), || {
+                    format!(
+                        "{} {} {}: {}",
+                        o.domain,
+                        o.method.as_str(),
+                        o.verdict.as_str(),
+                        o.reasons().join(" | ")
+                    )
+                });
         }
     }
 }
@@ -501,12 +501,12 @@ impl std::fmt::Display for DcvSummary {
                 self.duplicates
             )?;
         }
-        if !self.blocked.is_empty() {
+        if self.blocked.total > 0 {
             writeln!(f, "  not ready or unknown:")?;
-            for b in &self.blocked {
+            for b in self.blocked.sorted() {
                 writeln!(f, "    {b}")?;
             }
-            let more = (self.not_ready + self.unknown).saturating_sub(self.blocked.len() as u64);
+            let more = self.blocked.more();
             if more > 0 {
                 writeln!(
                     f,
@@ -621,23 +621,26 @@ mod tests {
         ));
         let text = s.to_string();
         assert!(
-            text.contains("  not ready or unknown:\n    www.example http-01 not_ready: Connection refused\n    dns.example http-01 unknown: the resolver did not answer\n"),
+            text.contains("  not ready or unknown:\n    dns.example http-01 unknown: the resolver did not answer\n    www.example http-01 not_ready: Connection refused\n"),
             "{text}"
         );
         assert!(
             !text.contains("ok.example") && !text.contains("more"),
             "{text}"
         );
-        for i in 0..DcvSummary::SHOWN {
+        // By domain, whatever order they finish in: the 20 first kept, the rest counted.
+        for i in (0..crate::report::Firsts::<(), ()>::SHOWN).rev() {
             s.add(&outcome(
-                &format!("d{i}.example"),
+                &format!("a{i:02}.example"),
                 vec![Check::error("http_connect_refused", "refused")],
             ));
         }
+        let text = s.to_string();
         assert!(
-            s.to_string()
-                .ends_with("    ... and 2 more (every one is in --report and --jsonl)\n"),
-            "{s}"
+            text.contains("    a00.example http-01 not_ready: refused\n")
+                && text.contains("    a19.example http-01 not_ready: refused\n    ... and 2 more (every one is in --report and --jsonl)\n")
+                && !text.contains("www.example"),
+            "{text}"
         );
     }
 }

@@ -75,6 +75,55 @@ pub fn opt_cell(s: Option<&str>) -> String {
     s.map(cell).unwrap_or_default()
 }
 
+/// The first [`Firsts::SHOWN`] of a stream of items by a key, whatever order they come in
+/// (a sweep finishes endpoints in no fixed order), and how many came: what a log names of
+/// many, the same ones from one run to the next.
+#[derive(Debug, Clone)]
+pub struct Firsts<K, V> {
+    kept: Vec<(K, V)>,
+    /// How many were offered.
+    pub total: usize,
+}
+
+impl<K, V> Default for Firsts<K, V> {
+    fn default() -> Self {
+        Firsts {
+            kept: Vec::new(),
+            total: 0,
+        }
+    }
+}
+
+impl<K: Ord, V> Firsts<K, V> {
+    /// Items a log names; the reports hold every one.
+    pub const SHOWN: usize = 20;
+
+    /// Counts an item; keeps it (made by `value`) while it is among the first by `key`.
+    pub fn offer(&mut self, key: K, value: impl FnOnce() -> V) {
+        self.total += 1;
+        if self.kept.len() < Self::SHOWN {
+            self.kept.push((key, value()));
+            return;
+        }
+        let last = (0..self.kept.len()).max_by(|&a, &b| self.kept[a].0.cmp(&self.kept[b].0));
+        if let Some(i) = last.filter(|&i| key < self.kept[i].0) {
+            self.kept[i] = (key, value());
+        }
+    }
+
+    /// The items kept, by key.
+    pub fn sorted(&self) -> Vec<&V> {
+        let mut kept: Vec<&(K, V)> = self.kept.iter().collect();
+        kept.sort_by(|a, b| a.0.cmp(&b.0));
+        kept.into_iter().map(|(_, v)| v).collect()
+    }
+
+    /// How many were offered and not kept.
+    pub fn more(&self) -> usize {
+        self.total - self.kept.len()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::FlushClock;
