@@ -3325,6 +3325,17 @@ mod tests {
             .filter_map(|r| r.serial.as_ref().map(|s| s.canonical.as_str()))
             .collect();
         assert_eq!(serials, ["E85F3A2"]);
+        // The same chain in a Kubernetes TLS secret, as `kubectl get secrets -o json`
+        // lists it.
+        let out = load(
+            "k8s-tls-secrets.json",
+            include_bytes!("../../targets/k8s-tls-secrets.json"),
+        );
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        assert_eq!(
+            out.records[0].serial.as_ref().map(|s| s.canonical.as_str()),
+            Some("E85F3A2")
+        );
         // Its PKCS#12 twin (certificates only, no password), as `openssl pkcs12 -export
         // -nokeys` writes it.
         let out = load(
