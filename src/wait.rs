@@ -86,7 +86,7 @@ impl Drop for AbortOnDrop {
 
 /// What a command checks before its runs of a `--wait`: no report goes to standard output
 /// (each run would write it again), and standard input, when an input is `-`, is kept
-/// ([`keep_stdin`]; the copy lasts as long as the returned path).
+/// (`keep_stdin`; the copy lasts as long as the returned path).
 pub fn prepare<'a>(
     outputs: impl IntoIterator<Item = Option<&'a Path>>,
     inputs: impl IntoIterator<Item = &'a Path>,
