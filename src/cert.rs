@@ -108,7 +108,7 @@ impl std::fmt::Debug for Password {
 /// certificate or a PKCS#7 bundle opens with another SEQUENCE instead.
 pub fn is_pkcs12(bytes: &[u8]) -> bool {
     let body = match bytes {
-        // BER's indefinite length, which some Windows exports use.
+        // BER's indefinite length, which PKCS#12 allows: named as a store, not read as CSV.
         [0x30, 0x80, rest @ ..] => Some(rest),
         [0x30, n @ 0x81..=0x84, rest @ ..] => rest.get(usize::from(n - 0x80)..),
         _ => None,
