@@ -127,6 +127,7 @@ fn field_of(header: &str) -> Option<Field> {
         | "expireson"
         | "notvalidafter"
         | "enddate"
+        | "certificateexpiration"
         // Windows CA's database view (certutil -view csv).
         | "certificateexpirationdate" => Field::NotAfter,
         "validfrom"
@@ -191,7 +192,8 @@ fn field_of(header: &str) -> Option<Field> {
         // TLS Protect Cloud's issuing CA object.
         | "cacertname" => Field::Issuer,
         "certificateid" | "certid" | "recordid" | "id" => Field::RecordId,
-        "orderid" | "ordernumber" => Field::OrderId,
+        // DigiCert's CSV writes "Order #".
+        "orderid" | "ordernumber" | "order" | "orderno" => Field::OrderId,
         "requestnumber" | "requestid" | "certificaterequestid" | "certrequestid" => {
             Field::RequestId
         }
@@ -2418,6 +2420,15 @@ mod tests {
         let r = &l.records[0];
         assert_eq!(r.serial_hex(), Some("A"));
         assert!(r.sha1.is_some() && r.sha256.is_some(), "{r:?}");
+        // DigiCert's and GlobalSign's order and expiry columns.
+        let csv = "Order #,Serial Number,Certificate Expiration,Common Name
+1234567,0B,2027-02-01,c.example
+";
+        let l = load("dc.csv", csv.as_bytes());
+        assert!(l.errors.is_empty(), "{:?}", l.errors);
+        let r = &l.records[0];
+        assert_eq!(r.order_id.as_deref(), Some("1234567"));
+        assert!(r.not_after.is_some(), "{r:?}");
     }
 
     #[test]
