@@ -893,13 +893,23 @@ fn load_pem(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded) {
     }
 }
 
-/// Whether a self-signed certificate is a server's own rather than a root: every name it
-/// has (its SANs, else its CN) is a host name or an address, where a root's is a title
-/// ("Corp Root CA").
+/// Whether a self-signed certificate is a server's own rather than a root: it is not
+/// allowed to sign certificates (a root's key usage says it is; `openssl req -x509` writes
+/// none), and every name it has (its SANs, else its CN) is a host name or an address, where
+/// a root's is a title ("Corp Root CA").
 fn self_signed_server(der: &[u8]) -> bool {
     let Ok(info) = crate::cert::cert_info(der) else {
         return false;
     };
+    let signs = x509_parser::parse_x509_certificate(der).is_ok_and(|(_, c)| {
+        c.key_usage()
+            .ok()
+            .flatten()
+            .is_some_and(|ku| ku.value.key_cert_sign())
+    });
+    if signs {
+        return false;
+    }
     let names: Vec<&str> = if info.sans.is_empty() {
         info.subject_cn.iter().map(String::as_str).collect()
     } else {
@@ -3393,7 +3403,25 @@ mod tests {
         assert!(out.errors.is_empty(), "{:?}", out.errors);
         assert_eq!(out.records[0].cn.as_deref(), Some("wiki.corp.example"));
         let two = self_signed("wiki.corp.example") + &self_signed("git.corp.example");
-        for (name, text) in [("root.pem", self_signed("Corp Root CA")), ("two.pem", two)] {
+        // A root named like a host, its key usage saying it signs certificates.
+        let root = {
+            let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+            params
+                .distinguished_name
+                .push(rcgen::DnType::CommonName, "ca.corp.example");
+            params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+            params.key_usages = vec![
+                rcgen::KeyUsagePurpose::KeyCertSign,
+                rcgen::KeyUsagePurpose::CrlSign,
+            ];
+            let key = rcgen::KeyPair::generate().unwrap();
+            params.self_signed(&key).unwrap().pem()
+        };
+        for (name, text) in [
+            ("root.pem", self_signed("Corp Root CA")),
+            ("two.pem", two),
+            ("host-named-root.pem", root),
+        ] {
             let out = load(name, text.as_bytes());
             assert!(out.records.is_empty(), "{name}");
             assert_eq!(
