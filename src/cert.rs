@@ -303,6 +303,34 @@ impl ChainEntries {
     }
 }
 
+/// Whether a self-signed certificate marked as a CA is a server's own rather than a root:
+/// it is not allowed to sign certificates (a root's key usage says it is; `openssl req
+/// -x509` writes none), and every name it has (its SANs, else its CN) is a host name or an
+/// address, where a root's is a title ("Corp Root CA").
+pub fn is_self_signed_server(x: &X509Certificate<'_>) -> bool {
+    let signs = x
+        .key_usage()
+        .ok()
+        .flatten()
+        .is_some_and(|ku| ku.value.key_cert_sign());
+    let mut names = san_names(x);
+    if names.is_empty() {
+        names.extend(first_cn(x.subject()));
+    }
+    x.subject().as_raw() == x.issuer().as_raw()
+        && !signs
+        && !names.is_empty()
+        && names.iter().all(|n| {
+            n.parse::<std::net::IpAddr>().is_ok()
+                || (n.contains('.')
+                    && n.split('.').all(|l| {
+                        !l.is_empty()
+                            && (l == "*"
+                                || l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+                    }))
+        })
+}
+
 /// Whether the certificate's subject and issuer DNs are byte-identical (self-issued).
 pub fn is_self_issued(der: &[u8]) -> bool {
     parse_x509_certificate(der)

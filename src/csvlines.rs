@@ -88,6 +88,34 @@ impl<R: io::BufRead> Read for LoneCr<R> {
     }
 }
 
+/// A list read whole, as its line readers take it: a workbook as the CSV text of its first
+/// sheet with a header row `is_header` accepts ([`crate::sheet::as_csv`]), Excel's
+/// "Unicode Text" (UTF-16) as UTF-8, lone CRs as LFs. Otherwise the bytes as they are. An
+/// error, with its line (0: the file), when the workbook or the UTF-16 cannot be read.
+pub fn list_bytes(
+    bytes: &[u8],
+    is_header: impl Fn(&[String]) -> bool,
+) -> Result<std::borrow::Cow<'_, [u8]>, (u64, String)> {
+    let decoded = if crate::sheet::is_workbook(bytes) {
+        Some(
+            crate::sheet::as_csv(bytes, is_header)
+                .map_err(|why| (0, why))?
+                .into_bytes(),
+        )
+    } else {
+        match crate::utf16::to_utf8(bytes) {
+            Some(text) => Some(text.map_err(|at| (at.line, at.to_string()))?),
+            None => None,
+        }
+    };
+    let text = decoded.as_deref().unwrap_or(bytes);
+    Ok(match (lone_cr_as_lf(text), decoded) {
+        (Some(lf), _) => lf.into(),
+        (None, Some(decoded)) => decoded.into(),
+        (None, None) => bytes.into(),
+    })
+}
+
 /// `bytes` with its lone CRs as LFs ([`LoneCr`]), if it has any.
 pub fn lone_cr_as_lf(bytes: &[u8]) -> Option<Vec<u8>> {
     let lone = memchr::memchr_iter(b'\r', bytes).any(|at| bytes.get(at + 1) != Some(&b'\n'));

@@ -69,26 +69,17 @@ fn err(file: &str, line: u64, field: Option<&str>, reason: String) -> LineError 
 /// Reads a domain list from `bytes` (named `file` in errors); rows without a method get
 /// `default`.
 pub fn read_domains(file: &str, bytes: &[u8], default: &[Method], out: &mut Requests) {
-    if crate::sheet::is_workbook(bytes) {
-        let is_header = |row: &[String]| {
-            row.iter()
-                .any(|h| DOMAIN_COLUMNS.contains(&crate::csvlines::key(h).as_str()))
-        };
-        return match crate::sheet::as_csv(bytes, is_header) {
-            Ok(text) => read_domains(file, text.as_bytes(), default, out),
-            Err(why) => out.errors.push(err(file, 0, None, why)),
-        };
-    }
-    // Excel's "Unicode Text": decoded, then read as any list.
-    match crate::utf16::to_utf8(bytes) {
-        Some(Ok(text)) => return read_domains(file, &text, default, out),
-        Some(Err(at)) => return out.errors.push(err(file, at.line, None, at.to_string())),
-        None => {}
-    }
-    // Lines ended by a lone CR (Excel for Mac's "CSV (Macintosh)") are lines too.
-    if let Some(text) = crate::csvlines::lone_cr_as_lf(bytes) {
-        return read_domains(file, &text, default, out);
-    }
+    // A workbook, Excel's "Unicode Text", lines ended by a lone CR (Excel for Mac's "CSV
+    // (Macintosh)"): read as any list.
+    let is_header = |row: &[String]| {
+        row.iter()
+            .any(|h| DOMAIN_COLUMNS.contains(&crate::csvlines::key(h).as_str()))
+    };
+    let bytes = match crate::csvlines::list_bytes(bytes, is_header) {
+        Ok(b) => b,
+        Err((line, why)) => return out.errors.push(err(file, line, None, why)),
+    };
+    let bytes = &bytes[..];
     let text = match crate::csvlines::text_of(bytes) {
         (std::borrow::Cow::Borrowed(t), _) => t,
         (decoded, _) => {

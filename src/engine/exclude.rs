@@ -179,23 +179,14 @@ impl Reading {
     /// Reads one list's `bytes`, named `file` in errors.
     fn list(&mut self, file: &str, bytes: &[u8]) {
         let err = |line: u64, reason: String| LineError::new(file, line, reason);
-        if crate::sheet::is_workbook(bytes) {
-            let is_header = |row: &[String]| !entry_columns(row).is_empty();
-            return match crate::sheet::as_csv(bytes, is_header) {
-                Ok(text) => self.list(file, text.as_bytes()),
-                Err(why) => self.errors.push(err(0, why)),
-            };
-        }
-        // Excel's "Unicode Text": decoded, then read as any list.
-        match crate::utf16::to_utf8(bytes) {
-            Some(Ok(text)) => return self.list(file, &text),
-            Some(Err(at)) => return self.errors.push(err(at.line, at.to_string())),
-            None => {}
-        }
-        // Lines ended by a lone CR (Excel for Mac's "CSV (Macintosh)") are lines too.
-        if let Some(text) = crate::csvlines::lone_cr_as_lf(bytes) {
-            return self.list(file, &text);
-        }
+        // A workbook, Excel's "Unicode Text", lines ended by a lone CR (Excel for Mac's
+        // "CSV (Macintosh)"): read as any list.
+        let is_header = |row: &[String]| !entry_columns(row).is_empty();
+        let bytes = match crate::csvlines::list_bytes(bytes, is_header) {
+            Ok(b) => b,
+            Err((line, why)) => return self.errors.push(err(line, why)),
+        };
+        let bytes = &bytes[..];
         // Excel's `sep=;` first line names the header's delimiter; it is no entry (after a
         // byte order mark, which UTF-8 text from Excel and Notepad starts with).
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);

@@ -866,7 +866,10 @@ fn load_pem(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded) {
         // others here (a root in a CA bundle given by mistake), unless it is the file's only
         // certificate and a server's own (`openssl req -x509` marks what it makes a CA).
         let ca = certs[i].as_ref().is_some_and(|c| c.is_ca())
-            && !(parsed.len() == 1 && parsed[0].2.as_deref().is_some_and(self_signed_server));
+            && !(certs.len() == 1
+                && certs[i]
+                    .as_ref()
+                    .is_some_and(crate::cert::is_self_signed_server));
         if issued_another(i) || ca {
             continue;
         }
@@ -891,41 +894,6 @@ fn load_pem(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded) {
         out.errors
             .push(err(1, "no end-entity certificate in the PEM file".into()));
     }
-}
-
-/// Whether a self-signed certificate is a server's own rather than a root: it is not
-/// allowed to sign certificates (a root's key usage says it is; `openssl req -x509` writes
-/// none), and every name it has (its SANs, else its CN) is a host name or an address, where
-/// a root's is a title ("Corp Root CA").
-fn self_signed_server(der: &[u8]) -> bool {
-    let Ok(info) = crate::cert::cert_info(der) else {
-        return false;
-    };
-    let signs = x509_parser::parse_x509_certificate(der).is_ok_and(|(_, c)| {
-        c.key_usage()
-            .ok()
-            .flatten()
-            .is_some_and(|ku| ku.value.key_cert_sign())
-    });
-    if signs {
-        return false;
-    }
-    let names: Vec<&str> = if info.sans.is_empty() {
-        info.subject_cn.iter().map(String::as_str).collect()
-    } else {
-        info.sans.iter().map(String::as_str).collect()
-    };
-    info.subject == info.issuer
-        && !names.is_empty()
-        && names.iter().all(|n| {
-            n.parse::<std::net::IpAddr>().is_ok()
-                || (n.contains('.')
-                    && n.split('.').all(|l| {
-                        !l.is_empty()
-                            && (l == "*"
-                                || l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
-                    }))
-        })
 }
 
 /// The fields of a header row's columns; `Err` says why the row names no column that
@@ -1571,12 +1539,17 @@ fn certificate_text(cell: &str) -> String {
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(compact.as_bytes())
         .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(compact.as_bytes()));
-    match decoded {
-        Ok(bytes) if String::from_utf8_lossy(&bytes).contains("-----BEGIN") => {
-            String::from_utf8_lossy(&bytes).into_owned()
+    let Ok(bytes) = decoded else {
+        return text;
+    };
+    if let Ok(pem_text) = std::str::from_utf8(&bytes) {
+        if pem_text.contains("-----BEGIN") {
+            return pem_text.to_string();
         }
-        Ok(bytes) if x509_parser::parse_x509_certificate(&bytes).is_ok() => pem_of(vec![bytes]),
-        _ => text,
+    }
+    match x509_parser::parse_x509_certificate(&bytes) {
+        Ok(_) => pem_of(vec![bytes]),
+        Err(_) => text,
     }
 }
 
