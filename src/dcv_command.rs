@@ -162,7 +162,7 @@ pub async fn check_all(args: &DcvArgs, keep: bool) -> Result<(DcvSummary, Vec<Ou
             }
         }))
     };
-    let mut rx = run::start(checker, requests.requests, args.concurrency, stop);
+    let mut rx = run::start(checker.clone(), requests.requests, args.concurrency, stop);
     let mut kept = Vec::new();
     let mut clock = crate::report::FlushClock::default();
     let mut done = 0u64;
@@ -215,6 +215,7 @@ pub async fn check_all(args: &DcvArgs, keep: bool) -> Result<(DcvSummary, Vec<Ou
             .map_err(|e| Error::Runtime(format!("writing {}: {e}", p.display())))?;
     }
     summary.duration = start.elapsed();
+    summary.resolver_unheard = checker.resolver_unheard();
     summary.interrupted = interrupted.load(std::sync::atomic::Ordering::Relaxed);
     Ok((summary, kept))
 }

@@ -488,6 +488,8 @@ async fn http01_cases() {
         .await
         .unwrap();
     assert_eq!(summary.bad_lines, 0);
+    // Its resolver answers (a silent nameserver of a zone is no resolver's fault).
+    assert_eq!(summary.resolver_unheard, None);
 
     let ok: Vec<&Outcome> = out
         .iter()
@@ -619,18 +621,48 @@ async fn http01_read_timeout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resolver_down_is_unknown_not_not_ready() {
     // Nothing answers on this port: our lookups fail, which says nothing about the CA's.
+    // Held open, so that the questions are taken in and never answered.
     let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = silent.local_addr().unwrap().port();
-    drop(silent);
-    let domains = file("www.example.com\n");
+    let domains = file("www.example.com\nmail.example.com\napi.example.org\n");
     let f = Fixture::resolver_only(port);
     let mut a = args(&f, domains.path());
     a.resolver = Some(format!("127.0.0.1:{port}"));
     a.dns_timeout = Duration::from_millis(200);
+    a.concurrency = 3;
     let (summary, out) = certsweep::dcv_command::check_all(&a, true).await.unwrap();
-    assert_eq!(out[0].verdict, Verdict::Unknown, "{:#?}", out[0]);
-    assert_eq!(ids(&out[0]), ["caa_lookup_failed", "dns_lookup_failed"]);
+    assert_eq!(out.len(), 3);
+    for o in &out {
+        assert_eq!(o.verdict, Verdict::Unknown, "{o:#?}");
+        assert_eq!(ids(o), ["caa_lookup_failed", "dns_lookup_failed"]);
+    }
     assert_eq!(summary.not_ready, 0);
+    // A resolver that timed out on the first questions is asked one question at a time,
+    // and those waiting for it fail with it (each domain would wait out its timeouts to
+    // say the same); the summary says the resolver is the cause.
+    let not_asked = format!("not asked: the resolver 127.0.0.1:{port} is not answering");
+    let told: Vec<&certsweep::dcv::Check> = out
+        .iter()
+        .flat_map(|o| &o.checks)
+        .filter(|c| c.message.contains(&not_asked))
+        .collect();
+    assert!(!told.is_empty(), "{out:#?}");
+    // Our resolver's silence is not blamed on the zone's nameservers.
+    for c in told.iter().filter(|c| c.id == "caa_lookup_failed") {
+        assert!(
+            c.message.contains("the resolver used here did not answer")
+                && !c.message.contains("nameservers"),
+            "{c:#?}"
+        );
+    }
+    assert_eq!(summary.resolver_unheard, Some(format!("127.0.0.1:{port}")));
+    assert!(
+        summary.to_string().contains(&format!(
+            "dns: the resolver (127.0.0.1:{port}) answered no question"
+        )),
+        "{summary}"
+    );
+    drop(silent);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3071,3 +3071,107 @@ async fn a_pools_subnet_is_asked_for_the_pools_name_at_every_address() {
     }
     drop(nodes);
 }
+
+/// Questions asked of one resolver, one name after another (`h{i}.example.net`, A).
+async fn ask_in_turn(
+    q: &certsweep::engine::dnsq::Questions,
+    names: std::ops::Range<usize>,
+) -> Vec<Result<certsweep::engine::dnsq::Answer, certsweep::engine::dnsq::Failure>> {
+    let mut out = Vec::new();
+    for i in names {
+        let n = support::dcvfix::name(&format!("h{i}.example.net."));
+        out.push(
+            q.ask_servers(
+                &n,
+                hickory_resolver::proto::rr::RecordType::A,
+                2,
+                std::time::Duration::from_millis(200),
+                true,
+            )
+            .await,
+        );
+    }
+    out
+}
+
+fn resolver_zone() -> [support::dcvfix::Zone; 1] {
+    [support::dcvfix::Zone {
+        origin: "example.net.",
+        serial: 1,
+        records: (0..40)
+            .map(|i| support::dcvfix::a(&format!("h{i}.example.net."), [127, 0, 0, 1]))
+            .collect(),
+    }]
+}
+
+/// Questions a held socket was sent and never answered.
+fn questions_waiting(s: &std::net::UdpSocket) -> usize {
+    s.set_nonblocking(true).unwrap();
+    let mut buf = [0u8; 1500];
+    let mut n = 0;
+    while s.recv_from(&mut buf).is_ok() {
+        n += 1;
+    }
+    n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_first_resolver_is_passed_by_after_three_timeouts() {
+    use certsweep::engine::dnsq::Questions;
+    // The system's configuration names a resolver that is gone, then one that works:
+    // without passing it by, every question waits out its timeout there first.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let good = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let _server = support::dcvfix::dns_on(good, &resolver_zone()).await;
+    let q = Questions::new(vec![silent.local_addr().unwrap(), good]);
+    for (i, r) in ask_in_turn(&q, 0..20).await.into_iter().enumerate() {
+        assert_eq!(r.map(|a| a.answers.len()), Ok(1), "h{i}");
+    }
+    assert_eq!(questions_waiting(&silent), 3);
+    assert_eq!(q.unheard(), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resolver_taken_for_down_is_probed_and_asked_again_once_it_answers() {
+    use certsweep::engine::dnsq::{Failure, Questions};
+    let held = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = held.local_addr().unwrap();
+    let q = Questions::new(vec![addr]);
+    // Silent: the first names time out, the probe asked after them too.
+    for r in ask_in_turn(&q, 0..3).await {
+        assert_eq!(r.err(), Some(Failure::Timeout));
+    }
+    assert_eq!(q.unheard(), Some(addr.to_string()));
+    // Taken for down: of questions asked together, one is the probe; the others fail at
+    // once instead of each waiting out its timeouts.
+    // (join_all polls them in order: the first to ask holds the probe.)
+    let together = futures_util::future::join_all((3..13).map(|i| ask_in_turn(&q, i..i + 1))).await;
+    let not_asked = together
+        .iter()
+        .flatten()
+        .filter(|r| {
+            matches!(r, Err(Failure::Network(m)) if m == &format!(
+                "not asked: the resolver {addr} is not answering, its last questions timed out"
+            ))
+        })
+        .count();
+    assert_eq!(not_asked, 9, "{together:?}");
+    assert_eq!(questions_waiting(&held), 6);
+    // The resolver comes back (restarted) on the same socket: the next question is a
+    // probe, answered, and every name after it is asked as before.
+    held.set_nonblocking(true).unwrap();
+    let mut server = hickory_server::Server::new(support::dcvfix::catalog(&resolver_zone()).await);
+    server.register_socket(tokio::net::UdpSocket::from_std(held).unwrap());
+    for r in ask_in_turn(&q, 13..14).await {
+        assert_eq!(r.map(|a| a.answers.len()), Ok(1));
+    }
+    let together =
+        futures_util::future::join_all((14..40).map(|i| ask_in_turn(&q, i..i + 1))).await;
+    for (i, r) in together.into_iter().flatten().enumerate() {
+        assert_eq!(r.map(|a| a.answers.len()), Ok(1), "h{}", i + 14);
+    }
+    assert_eq!(q.unheard(), None);
+}

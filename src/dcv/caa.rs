@@ -1,6 +1,6 @@
 //! CAA (RFC 8659, with the RFC 8657 parameters) judged the way a CA does at issuance.
 
-use super::dns::{describe, Recursive, Status};
+use super::dns::{describe, Failure, Recursive, Status};
 use super::{Check, Method};
 use hickory_resolver::proto::rr::{Name, RData, RecordType};
 
@@ -85,10 +85,18 @@ pub async fn lookup(dns: &Recursive, name: &Name, out: &mut Vec<Check>) -> Optio
             }
             // NXDOMAIN, and a CNAME to a name that does not exist, count as an empty set.
             Status::NoData | Status::NxDomain | Status::CnameDangling => {}
-            Status::Failed(f) => {
+            Status::Failed(Failure::Timeout) => {
                 out.push(Check::unknown(
                     "caa_lookup_failed",
-                    format!("CAA lookup of {candidate} {f}; a CA that cannot read CAA refuses to issue, so check the zone's nameservers"),
+                    format!("CAA lookup of {candidate} timed out; a CA that cannot read CAA refuses to issue, so check the zone's nameservers"),
+                ));
+                return None;
+            }
+            // Our own resolver could not be reached: nothing is known of the zone.
+            Status::Failed(Failure::Network(m)) => {
+                out.push(Check::unknown(
+                    "caa_lookup_failed",
+                    format!("CAA lookup of {candidate} failed ({m}): the resolver used here did not answer"),
                 ));
                 return None;
             }

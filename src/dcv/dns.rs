@@ -121,21 +121,11 @@ impl Recursive {
             cache.entry((name.clone(), rtype)).or_default().clone()
         };
         slot.get_or_init(|| async {
-            let mut last = Failure::Timeout;
             // Two rounds over the configured servers, as a stub resolver would.
-            for _ in 0..2 {
-                for s in self.questions.servers() {
-                    let answer = self
-                        .questions
-                        .ask(*s, name, rtype, true, self.timeout)
-                        .await;
-                    match answer {
-                        Ok(a) => return Ok(Arc::new(a)),
-                        Err(e) => last = e,
-                    }
-                }
-            }
-            Err(last)
+            self.questions
+                .ask_servers(name, rtype, 2, self.timeout, false)
+                .await
+                .map(Arc::new)
         })
         .await
         .clone()
@@ -363,6 +353,12 @@ impl Recursive {
             self.heard(server, false);
         }
         Err(last)
+    }
+
+    /// The recursive resolver's addresses when it was asked and never answered
+    /// ([`Questions::unheard`](crate::engine::dnsq::Questions::unheard)).
+    pub fn resolver_unheard(&self) -> Option<String> {
+        self.questions.unheard()
     }
 
     /// Whether `server` has timed out [`GIVE_UP_AFTER`] times and never answered.

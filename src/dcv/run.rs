@@ -71,6 +71,12 @@ impl Checker {
         })
     }
 
+    /// The recursive resolver's addresses when it answered no question so far
+    /// ([`Recursive::resolver_unheard`]).
+    pub fn resolver_unheard(&self) -> Option<String> {
+        self.dns.resolver_unheard()
+    }
+
     fn limit(&self, ip: IpAddr) -> Arc<Semaphore> {
         let mut m = self
             .address_limits
@@ -439,6 +445,9 @@ pub struct DcvSummary {
     /// The first rows not ready or unknown by domain and method, each in a line (domain,
     /// method, verdict, why), so that a run's log says which without a report.
     pub blocked: crate::report::Firsts<(String, &'static str), String>,
+    /// The recursive resolver's addresses when it answered no question in the run: every
+    /// DNS-dependent verdict is then `unknown` for that reason, not for the domains'.
+    pub resolver_unheard: Option<String>,
 }
 
 impl DcvSummary {
@@ -499,6 +508,12 @@ impl std::fmt::Display for DcvSummary {
                 f,
                 "  {} repeated row(s) (same domain, method, token and expected value) collapsed into the first",
                 self.duplicates
+            )?;
+        }
+        if let Some(r) = &self.resolver_unheard {
+            writeln!(
+                f,
+                "  dns: the resolver ({r}) answered no question: check that it answers from this host (--resolver, or the system's configuration)"
             )?;
         }
         if self.blocked.total > 0 {

@@ -11,6 +11,7 @@ use hickory_resolver::net::DnsHandle;
 use hickory_resolver::proto::op::{DnsRequestOptions, Query, ResponseCode};
 use hickory_resolver::proto::rr::{Name, Record, RecordType};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// The system's nameservers (`/etc/resolv.conf`) and its search list.
@@ -392,18 +393,59 @@ impl UdpMux {
     }
 }
 
+/// The failure of a question not asked because `server` is not answering.
+fn not_answering(server: SocketAddr) -> Failure {
+    Failure::Network(format!(
+        "not asked: the resolver {server} is not answering, its last questions timed out"
+    ))
+}
+
 /// Asks questions over the shared sockets of a [`UdpMux`], bound on first use, or over a
 /// fresh socket per question when they cannot be had. The one place that choice is made,
 /// for the sweep's resolver and the DCV checks alike.
 pub struct Questions {
     servers: Vec<SocketAddr>,
+    /// What each of `servers` has done in this run, in the same order.
+    heard: Vec<Heard>,
     mux: tokio::sync::OnceCell<Option<std::sync::Arc<UdpMux>>>,
 }
+
+/// What a configured server has done in this run. A resolver that stops answering (down,
+/// filtered, not listening where the configuration says) would make every name of a large
+/// list wait out its timeouts, minutes of learning nothing, and a dead first server of
+/// several would cost every question its timeout. After a few timeouts in a row it is
+/// asked one question at a time (a probe), the others waiting for it: answered, they are
+/// asked too (a loaded resolver that dropped a burst loses nothing); timed out as well,
+/// the server is taken for down, and until a later probe is answered the questions that
+/// find one in flight fail at once instead of each waiting out its timeouts.
+#[derive(Default)]
+struct Heard {
+    /// Timeouts since its last answer.
+    in_row: AtomicU32,
+    /// Whether it answered at all in this run.
+    ever: AtomicBool,
+    /// A probe timed out and nothing was answered since.
+    down: AtomicBool,
+    /// Probes that timed out: a question waiting for a probe fails when this moves.
+    failed_probes: AtomicU64,
+    /// Held by the probe.
+    probe: tokio::sync::Mutex<()>,
+}
+
+impl Heard {
+    fn given_up(&self) -> bool {
+        self.in_row.load(Ordering::Relaxed) >= GIVE_UP_AFTER
+    }
+}
+
+/// Timeouts in a row after which a configured server is asked one question at a time.
+const GIVE_UP_AFTER: u32 = 3;
 
 impl Questions {
     /// Questions to `servers` (the sockets are made for their address families).
     pub fn new(servers: Vec<SocketAddr>) -> Self {
         Questions {
+            heard: servers.iter().map(|_| Heard::default()).collect(),
             servers,
             mux: tokio::sync::OnceCell::new(),
         }
@@ -412,6 +454,104 @@ impl Questions {
     /// The servers given at creation.
     pub fn servers(&self) -> &[SocketAddr] {
         &self.servers
+    }
+
+    /// One recursive question over the servers given, `rounds` rounds, until one answers.
+    /// With `next_on_servfail`, a SERVFAIL from one of several servers asks the next (another
+    /// may know better); without it, it is the answer (DCV reads it). A server that timed
+    /// out a few times in a row is passed by while another is still answering, and asked
+    /// one question at a time when none is.
+    pub async fn ask_servers(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        rounds: usize,
+        timeout: Duration,
+        next_on_servfail: bool,
+    ) -> Result<Answer, Failure> {
+        let mut last = None;
+        for round in 0..rounds {
+            // Another round would only wait for a probe of servers taken for down.
+            if round > 0 && self.heard.iter().all(|h| h.down.load(Ordering::Acquire)) {
+                break;
+            }
+            for (s, h) in self.servers.iter().zip(&self.heard) {
+                if h.given_up() && self.heard.iter().any(|o| !o.given_up()) {
+                    continue;
+                }
+                match self.ask_configured(*s, h, name, rtype, timeout).await {
+                    Ok(a)
+                        if next_on_servfail
+                            && a.rcode == ResponseCode::ServFail
+                            && self.servers.len() > 1 =>
+                    {
+                        last = Some(Failure::Network(format!("{s} answered SERVFAIL")));
+                    }
+                    Ok(a) => return Ok(a),
+                    Err(e) => last = Some(e),
+                }
+            }
+        }
+        Err(last.unwrap_or(Failure::Timeout))
+    }
+
+    /// One question to a configured server, kept track of in `h`.
+    async fn ask_configured(
+        &self,
+        server: SocketAddr,
+        h: &Heard,
+        name: &Name,
+        rtype: RecordType,
+        timeout: Duration,
+    ) -> Result<Answer, Failure> {
+        let mut probe = None;
+        if h.down.load(Ordering::Acquire) {
+            match h.probe.try_lock() {
+                Ok(guard) => probe = Some(guard),
+                Err(_) => return Err(not_answering(server)),
+            }
+        } else if h.given_up() {
+            let failed = h.failed_probes.load(Ordering::Acquire);
+            let guard = h.probe.lock().await;
+            if h.given_up() {
+                if h.failed_probes.load(Ordering::Acquire) != failed {
+                    // Silent for a whole timeout more while this one waited.
+                    return Err(not_answering(server));
+                }
+                probe = Some(guard);
+            }
+        }
+        let answer = self.ask(server, name, rtype, true, timeout).await;
+        match &answer {
+            Ok(_) => {
+                h.in_row.store(0, Ordering::Relaxed);
+                h.down.store(false, Ordering::Release);
+                h.ever.store(true, Ordering::Relaxed);
+            }
+            Err(Failure::Timeout) => {
+                h.in_row.fetch_add(1, Ordering::Relaxed);
+                if probe.is_some() {
+                    h.down.store(true, Ordering::Release);
+                    h.failed_probes.fetch_add(1, Ordering::Release);
+                }
+            }
+            Err(Failure::Network(_)) => {}
+        }
+        answer
+    }
+
+    /// The servers given, when they were asked and none of them ever answered: the run's
+    /// DNS failures are then the resolver's, not the names'.
+    pub fn unheard(&self) -> Option<String> {
+        let asked = self
+            .heard
+            .iter()
+            .any(|h| h.in_row.load(Ordering::Relaxed) > 0);
+        let answered = self.heard.iter().any(|h| h.ever.load(Ordering::Relaxed));
+        (asked && !answered).then(|| {
+            let list: Vec<String> = self.servers.iter().map(ToString::to_string).collect();
+            list.join(", ")
+        })
     }
 
     /// The shared sockets, bound on first use; `None` when they cannot be had.

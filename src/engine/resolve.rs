@@ -186,24 +186,9 @@ impl Dns {
 
     /// One question, over the configured servers, a few rounds, until one answers.
     async fn ask(&self, name: &Name, t: RecordType) -> Result<Answer, Failure> {
-        let mut last = Failure::Timeout;
-        for _ in 0..ROUNDS {
-            for s in self.questions.servers() {
-                let answer = self.questions.ask(*s, name, t, true, TIMEOUT).await;
-                match answer {
-                    // SERVFAIL from one server: another may know better.
-                    Ok(a)
-                        if a.rcode == ResponseCode::ServFail
-                            && self.questions.servers().len() > 1 =>
-                    {
-                        last = Failure::Network(format!("{s} answered SERVFAIL"));
-                    }
-                    Ok(a) => return Ok(a),
-                    Err(e) => last = e,
-                }
-            }
-        }
-        Err(last)
+        self.questions
+            .ask_servers(name, t, ROUNDS, TIMEOUT, true)
+            .await
     }
 
     fn wanted(&self, ip: IpAddr) -> bool {
