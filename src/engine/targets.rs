@@ -249,6 +249,12 @@ fn parse_plain(line: &str, default_port: u16) -> Result<Target, String> {
             starttls: None,
         });
     }
+    // No name has two colons: an IPv6 address that does not parse (with a zone index, or a
+    // port written without brackets), which the split at the last colon would misname as
+    // a bad port.
+    if line.matches(':').count() > 1 {
+        return Err(bad_ip(line));
+    }
     let (host, port) = match line.rsplit_once(':') {
         Some((h, p)) => (h, parse_port(p)?),
         None => (line, default_port),
@@ -321,6 +327,18 @@ fn looks_like_ipv4_port(s: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// The error of an address that does not parse, saying why where it can tell.
+fn bad_ip(s: &str) -> String {
+    let why = if s.contains('%') {
+        ": zone indexes (%interface) are not supported; a link-local address cannot be scanned"
+    } else if s.matches(':').count() > 1 {
+        " (an IPv6 address with a port is written [IPv6]:port)"
+    } else {
+        ""
+    };
+    format!("bad IP address \"{}\"{why}", shown(s))
+}
+
 /// `IPv4`, `IPv4:port`, `IPv6`, `[IPv6]`, `[IPv6]:port`.
 fn parse_addr_port(s: &str, default_port: u16) -> Result<(IpAddr, u16), String> {
     let s = s.trim();
@@ -328,9 +346,7 @@ fn parse_addr_port(s: &str, default_port: u16) -> Result<(IpAddr, u16), String> 
         let (ip, after) = rest
             .split_once(']')
             .ok_or_else(|| format!("bad address \"{}\": missing \"]\"", shown(s)))?;
-        let ip: IpAddr = ip
-            .parse()
-            .map_err(|_| format!("bad IP address \"{}\"", shown(ip)))?;
+        let ip: IpAddr = ip.parse().map_err(|_| bad_ip(ip))?;
         let port = match after.strip_prefix(':') {
             Some(p) => parse_port(p)?,
             None if after.is_empty() => default_port,
@@ -341,12 +357,8 @@ fn parse_addr_port(s: &str, default_port: u16) -> Result<(IpAddr, u16), String> 
     if let Ok(ip) = s.parse::<IpAddr>() {
         return Ok((ip, default_port));
     }
-    let (ip, port) = s
-        .rsplit_once(':')
-        .ok_or_else(|| format!("bad IP address \"{}\"", shown(s)))?;
-    let ip: IpAddr = ip
-        .parse()
-        .map_err(|_| format!("bad IP address \"{}\"", shown(ip)))?;
+    let (ip, port) = s.rsplit_once(':').ok_or_else(|| bad_ip(s))?;
+    let ip: IpAddr = ip.parse().map_err(|_| bad_ip(ip))?;
     Ok((ip, parse_port(port)?))
 }
 
@@ -671,13 +683,7 @@ impl TargetReader {
                     ip.trim()
                         .trim_matches(|c| c == '[' || c == ']')
                         .parse::<IpAddr>()
-                        .map_err(|_| {
-                            self.err(
-                                line,
-                                Some("ip"),
-                                format!("bad IP address \"{}\"", shown(ip.trim())),
-                            )
-                        })
+                        .map_err(|_| self.err(line, Some("ip"), bad_ip(ip.trim())))
                 })
                 .collect::<Result<_, _>>()?,
             None => Vec::new(),
@@ -967,6 +973,24 @@ mod tests {
         assert_eq!(out[3].as_ref().unwrap_err().line, 4);
         assert!(out[4].is_ok());
         assert_eq!(out.len(), 5);
+    }
+
+    #[test]
+    fn an_ipv6_address_that_does_not_parse_is_named_as_one() {
+        // Split at the last colon as a name's port, these were "bad port \"1%eth0\"".
+        let out = read("fe80::1%eth0\n[fe80::1%eth0]:443\n2001:db8::g1:443\n");
+        let reasons: Vec<String> = out
+            .iter()
+            .map(|r| r.as_ref().unwrap_err().reason.clone())
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                "bad IP address \"fe80::1%eth0\": zone indexes (%interface) are not supported; a link-local address cannot be scanned",
+                "bad IP address \"fe80::1%eth0\": zone indexes (%interface) are not supported; a link-local address cannot be scanned",
+                "bad IP address \"2001:db8::g1:443\" (an IPv6 address with a port is written [IPv6]:port)",
+            ]
+        );
     }
 
     #[test]
