@@ -155,9 +155,14 @@ impl Dns {
                     ips.extend(l.answers().iter().filter_map(|r| address(&r.data)));
                 }
             }
-            ips.retain(|ip| self.wanted(*ip));
+            // Blocklist hosts files map the names they block to 0.0.0.0 (or ::).
+            let unspecified = ips.iter().copied().find(IpAddr::is_unspecified);
+            ips.retain(|ip| self.wanted(*ip) && !ip.is_unspecified());
             if !ips.is_empty() {
                 return Ok(ips.into());
+            }
+            if let Some(ip) = unspecified {
+                return Err(sinkholed(shown, ip));
             }
         }
         let (v4, v6) = match self.family {
@@ -214,10 +219,13 @@ fn addresses_of(
         Ok(a) => !matches!(a.rcode, ResponseCode::NoError | ResponseCode::NXDomain),
     };
     let mut ips: Vec<IpAddr> = Vec::new();
+    let mut unspecified = None;
     for a in asked.iter().copied().flatten() {
         for r in &a.answers {
             if let Some(ip) = address(&r.data) {
-                if wanted(ip) && !ips.contains(&ip) {
+                if ip.is_unspecified() {
+                    unspecified = Some(ip);
+                } else if wanted(ip) && !ips.contains(&ip) {
                     ips.push(ip);
                 }
             }
@@ -227,7 +235,23 @@ fn addresses_of(
         let half = asked.iter().any(|a| failed(a));
         return (Ok(ips.into()), half);
     }
+    if let Some(ip) = unspecified {
+        return (Err(sinkholed(shown, ip)), false);
+    }
     (Err(no_address(shown, asked, servers)), false)
+}
+
+/// A name whose only address is the unspecified one: what DNS firewalls (RPZ), Pi-hole
+/// and blocklist hosts files answer for a name they block, and what a placeholder record
+/// holds. A connection to it reaches the machine certsweep runs on, whose certificate
+/// would be reported as the name's, so it is no endpoint.
+fn sinkholed(shown: &str, ip: IpAddr) -> ErrorInfo {
+    ErrorInfo {
+        class: ErrorClass::DnsNoAddress,
+        message: format!(
+            "{shown} resolves to {ip} only, the unspecified address (a blocklist's answer for a blocked name, or a placeholder record), which is not scanned: connecting to it would reach this machine"
+        ),
+    }
 }
 
 /// Why the questions of a name gave no address, the most telling reason first.
@@ -349,6 +373,29 @@ mod tests {
         o.as_ref()
             .map(|a| a.iter().map(|ip| ip.to_string()).collect())
             .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_name_resolving_to_the_unspecified_address_only_is_no_endpoint() {
+        // A blocklist's (RPZ, Pi-hole) answer for a blocked name: connecting to 0.0.0.0
+        // reaches this machine, whose certificate would be reported as the name's.
+        let any = |_: IpAddr| true;
+        let to: [SocketAddr; 1] = ["127.0.0.1:1".parse().expect("an address")];
+        let v4 = answer(ResponseCode::NoError, &["0.0.0.0"]);
+        let v6 = answer(ResponseCode::NoError, &["::"]);
+        let (o, half) = addresses_of("ads.example", &[&v4, &v6], &to, any);
+        let e = o.unwrap_err();
+        assert_eq!(e.class, ErrorClass::DnsNoAddress);
+        assert_eq!(
+            e.message,
+            "ads.example resolves to :: only, the unspecified address (a blocklist's answer for a blocked name, or a placeholder record), which is not scanned: connecting to it would reach this machine"
+        );
+        assert!(!half);
+        // Beside a real address it is left out, the real one scanned.
+        let both = answer(ResponseCode::NoError, &["0.0.0.0", "192.0.2.1"]);
+        let none = answer(ResponseCode::NoError, &[]);
+        let (o, _) = addresses_of("www", &[&both, &none], &to, any);
+        assert_eq!(ips(&o), ["192.0.2.1"]);
     }
 
     #[test]

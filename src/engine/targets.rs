@@ -318,7 +318,29 @@ fn parse_block(s: &str, default_port: u16) -> Result<(IpNet, u16), String> {
             shown(s)
         ));
     }
-    Ok((net.trunc(), port))
+    let net = net.trunc();
+    if net.network().is_unspecified() {
+        return Err(format!(
+            "CIDR block \"{}\" holds {}, {UNSPECIFIED}",
+            shown(s),
+            net.network()
+        ));
+    }
+    Ok((net, port))
+}
+
+/// Why an unspecified address is no target: CMDB and inventory exports write `0.0.0.0` for
+/// "no address", and blocklists answer it for names they block, but a connection to it
+/// reaches the machine certsweep runs on, whose certificate would be reported as the
+/// target's.
+const UNSPECIFIED: &str = "the unspecified address (a placeholder for \"no address\"), not a server's: connecting to it would reach this machine";
+
+/// `ip` as a target's address: any but the unspecified one ([`UNSPECIFIED`]).
+fn usable(ip: IpAddr) -> Result<IpAddr, String> {
+    if ip.is_unspecified() {
+        return Err(format!("{ip} is {UNSPECIFIED}"));
+    }
+    Ok(ip)
 }
 
 fn looks_like_ipv4_port(s: &str) -> bool {
@@ -352,14 +374,14 @@ fn parse_addr_port(s: &str, default_port: u16) -> Result<(IpAddr, u16), String> 
             None if after.is_empty() => default_port,
             None => return Err(format!("bad address \"{}\"", shown(s))),
         };
-        return Ok((ip, port));
+        return Ok((usable(ip)?, port));
     }
     if let Ok(ip) = s.parse::<IpAddr>() {
-        return Ok((ip, default_port));
+        return Ok((usable(ip)?, default_port));
     }
     let (ip, port) = s.rsplit_once(':').ok_or_else(|| bad_ip(s))?;
     let ip: IpAddr = ip.parse().map_err(|_| bad_ip(ip))?;
-    Ok((ip, parse_port(port)?))
+    Ok((usable(ip)?, parse_port(port)?))
 }
 
 fn strip_comment(line: &str) -> &str {
@@ -683,7 +705,9 @@ impl TargetReader {
                     ip.trim()
                         .trim_matches(|c| c == '[' || c == ']')
                         .parse::<IpAddr>()
-                        .map_err(|_| self.err(line, Some("ip"), bad_ip(ip.trim())))
+                        .map_err(|_| bad_ip(ip.trim()))
+                        .and_then(usable)
+                        .map_err(|r| self.err(line, Some("ip"), r))
                 })
                 .collect::<Result<_, _>>()?,
             None => Vec::new(),
@@ -791,6 +815,7 @@ impl TargetReader {
         }
         let bare = host.trim_matches(|c| c == '[' || c == ']');
         if let Ok(ip) = bare.parse::<IpAddr>() {
+            let ip = usable(ip).map_err(|r| self.err(line, Some("host"), r))?;
             return Ok(Target::Addr {
                 ip: pin.unwrap_or(ip),
                 port,
@@ -973,6 +998,35 @@ mod tests {
         assert_eq!(out[3].as_ref().unwrap_err().line, 4);
         assert!(out[4].is_ok());
         assert_eq!(out.len(), 5);
+    }
+
+    #[test]
+    fn the_unspecified_address_is_no_target() {
+        // Inventories write 0.0.0.0 for "no address"; a connection to it reaches this
+        // machine, whose certificate would be reported as the target's.
+        let out =
+            read("0.0.0.0\n[::]:443\nwww.example@0.0.0.0:8443\n0.0.0.0/30\nhttps://0.0.0.0/\n");
+        let reasons: Vec<String> = out
+            .iter()
+            .map(|r| r.as_ref().unwrap_err().reason.clone())
+            .collect();
+        let tail = "the unspecified address (a placeholder for \"no address\"), not a server's: connecting to it would reach this machine";
+        assert_eq!(
+            reasons,
+            [
+                format!("0.0.0.0 is {tail}"),
+                format!(":: is {tail}"),
+                format!("0.0.0.0 is {tail}"),
+                format!("CIDR block \"0.0.0.0/30\" holds 0.0.0.0, {tail}"),
+                format!("0.0.0.0 is {tail}"),
+            ]
+        );
+        let out = read("host,ip\napp1.example,0.0.0.0\n0.0.0.0,\napp2.example,192.0.2.7\n");
+        let e = out[0].as_ref().unwrap_err();
+        assert_eq!((e.line, e.field.as_deref()), (2, Some("ip")), "{e}");
+        let e = out[1].as_ref().unwrap_err();
+        assert_eq!((e.line, e.field.as_deref()), (3, Some("host")), "{e}");
+        assert!(out[2].is_ok());
     }
 
     #[test]
