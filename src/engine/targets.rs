@@ -163,7 +163,14 @@ pub fn normalize_host(raw: &str) -> Result<String, String> {
 /// A port as written in a target list or on the command line: 1-65535 (0 cannot be
 /// connected to).
 pub fn parse_port(s: &str) -> Result<u16, String> {
-    match s.trim().parse::<u16>() {
+    let t = s.trim();
+    // A whole number written as a decimal: pandas writes a number column that has an
+    // empty cell as floats ("443.0"), and so do some spreadsheet exports.
+    let t = match t.split_once('.') {
+        Some((n, zeros)) if !zeros.is_empty() && zeros.bytes().all(|b| b == b'0') => n,
+        _ => t,
+    };
+    match t.parse::<u16>() {
         Ok(0) | Err(_) => Err(format!("bad port \"{}\" (1-65535)", shown(s))),
         Ok(p) => Ok(p),
     }
@@ -998,6 +1005,20 @@ mod tests {
         assert_eq!(out[3].as_ref().unwrap_err().line, 4);
         assert!(out[4].is_ok());
         assert_eq!(out.len(), 5);
+    }
+
+    #[test]
+    fn a_port_written_as_a_whole_decimal_is_that_port() {
+        assert_eq!(parse_port("443.0"), Ok(443));
+        assert_eq!(parse_port(" 8443.00 "), Ok(8443));
+        for bad in ["443.5", "443.", ".0", "0.0", "65536.0", "443.0.0", "4e2"] {
+            assert!(parse_port(bad).is_err(), "{bad}");
+        }
+        let out = read("host,port\nwww.example,443.0\n");
+        assert!(
+            matches!(&out[0], Ok(Target::Name { port: 443, .. })),
+            "{out:?}"
+        );
     }
 
     #[test]
