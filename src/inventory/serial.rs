@@ -45,6 +45,11 @@ pub fn parse_serial(raw: &str, base: SerialBase) -> Result<Option<Serial>, Strin
     if t.is_empty() {
         return Ok(None);
     }
+    if let Some(why) = rounded_by_a_spreadsheet(t) {
+        return Err(format!(
+            "serial \"{raw}\" {why}: a spreadsheet kept 15 digits of it as a number, and the certificate's serial is lost; export again, or set the column to Text before saving"
+        ));
+    }
     let (t, prefixed) = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
         Some(rest) => (rest, true),
         None => (t, false),
@@ -109,6 +114,35 @@ pub fn parse_serial(raw: &str, base: SerialBase) -> Result<Option<Serial>, Strin
     Ok(Some(serial))
 }
 
+/// How a decimal serial opened and saved in a spreadsheet shows it lost its digits: Excel
+/// (and LibreOffice) keep 15 significant digits of a number, and write the rest as an
+/// exponent ("1.05904128597756E+36") or as zeros. A certificate serial is random (at
+/// least 64 bits since 2016), so a long one ending in zeros past the 15th digit is that
+/// rounding, not a serial; read as one it would match no certificate and judge a
+/// deployment wrong.
+fn rounded_by_a_spreadsheet(t: &str) -> Option<&'static str> {
+    if let Some((mantissa, exp)) = t.split_once(['E', 'e']) {
+        let (whole, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        let exp_ok = exp
+            .strip_prefix('+')
+            .is_some_and(|e| !e.is_empty() && digits(e));
+        if exp_ok && !whole.is_empty() && digits(whole) && digits(frac) {
+            return Some("is in scientific notation");
+        }
+        return None;
+    }
+    let significant = t.trim_start_matches('0');
+    // At least four zeros: a serial of 64 random bits has 20 decimal digits.
+    if t.bytes().all(|b| b.is_ascii_digit())
+        && significant.len() >= 19
+        && significant.bytes().skip(15).all(|b| b == b'0')
+    {
+        return Some("ends in zeros past its 15th digit");
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +150,32 @@ mod tests {
     fn c(raw: &str, base: SerialBase) -> (String, Option<String>) {
         let s = parse_serial(raw, base).unwrap().unwrap();
         (s.canonical, s.alternative)
+    }
+
+    #[test]
+    fn a_serial_a_spreadsheet_rounded_is_refused_not_misread() {
+        for raw in [
+            "1.05904128597756E+36",
+            "1.05904e+36",
+            "1E+36",
+            "1059041285977560000000000000000000000",
+        ] {
+            let e = parse_serial(raw, SerialBase::Auto).unwrap_err();
+            assert!(e.contains("a spreadsheet kept 15 digits"), "{raw}: {e}");
+        }
+        // Hex serials with an E in them, and real long serials, are read as before.
+        for ok in [
+            "1E36",
+            "0E+",
+            "1059041285977560915727303152512546186",
+            "10000000000000000",
+            "4A00000000000000000000000000000000",
+        ] {
+            assert!(
+                !matches!(parse_serial(ok, SerialBase::Auto), Err(e) if e.contains("spreadsheet")),
+                "{ok}"
+            );
+        }
     }
 
     #[test]
