@@ -412,10 +412,34 @@ pub struct ChainEntry {
     pub sha256: String,
 }
 
+/// A protocol version's name as scanners and compliance policies write it (OpenSSL's and
+/// nmap's `TLSv1.3` ... `TLSv1.0`, `SSLv3`), from its number on the wire.
+pub fn tls_version_name(wire: u16) -> String {
+    match wire {
+        0x0300 => "SSLv3".into(),
+        0x0301 => "TLSv1.0".into(),
+        0x0302 => "TLSv1.1".into(),
+        0x0303 => "TLSv1.2".into(),
+        0x0304 => "TLSv1.3".into(),
+        other => format!("0x{other:04X}"),
+    }
+}
+
+/// The IANA name of a cipher suite named as rustls names it: rustls gives its TLS 1.3
+/// suites a `TLS13_` prefix of its own (`TLS13_AES_128_GCM_SHA256` is IANA's
+/// `TLS_AES_128_GCM_SHA256`); its TLS 1.2 names are IANA's.
+pub fn iana_suite_name(rustls_name: &str) -> String {
+    match rustls_name.strip_prefix("TLS13_") {
+        Some(rest) => format!("TLS_{rest}"),
+        None => rustls_name.to_string(),
+    }
+}
+
 /// What was negotiated.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TlsInfo {
-    /// `TLSv1_3` or `TLSv1_2`; from legacy servers also `TLSv1_1`, `TLSv1_0` or `SSLv3`.
+    /// `TLSv1.3` or `TLSv1.2`; from legacy servers also `TLSv1.1`, `TLSv1.0` or `SSLv3`
+    /// ([`tls_version_name`]).
     pub version: String,
     /// IANA cipher suite name.
     pub cipher_suite: String,

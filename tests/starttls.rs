@@ -359,7 +359,7 @@ async fn every_protocol_yields_the_certificate_behind_its_dialogue() {
         assert_eq!(o.starttls, Some(*proto), "{name}");
         assert_eq!(o.chain.len(), 2, "{name}");
         let tls = o.tls.as_ref().unwrap();
-        assert_eq!(tls.version, "TLSv1_3", "{name}");
+        assert_eq!(tls.version, "TLSv1.3", "{name}");
         assert_eq!(
             tls.alpn, None,
             "{name}: no web ALPN offered to a {proto} server"
@@ -566,7 +566,7 @@ async fn a_legacy_mail_server_is_read_after_the_dialogue_too() {
     let o = &obs[0];
     assert!(o.error.is_none(), "{:?}", o.error);
     assert_eq!(o.cert.as_ref().unwrap().serial, leaf.serial_hex);
-    assert_eq!(o.tls.as_ref().unwrap().version, "TLSv1_0");
+    assert_eq!(o.tls.as_ref().unwrap().version, "TLSv1.0");
     assert_eq!(o.findings, vec![Finding::LegacyTls]);
     assert_eq!(o.starttls, Some(Starttls::Smtp));
 }

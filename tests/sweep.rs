@@ -373,7 +373,7 @@ async fn tls12_servers_complete_or_fail_with_the_chain_captured() {
     let old = m["old.test@127.0.0.1"];
     assert!(old.error.is_none(), "{:?}", old.error);
     assert_eq!(old.cert.as_ref().unwrap().serial, plain.serial_hex);
-    assert_eq!(old.tls.as_ref().unwrap().version, "TLSv1_2");
+    assert_eq!(old.tls.as_ref().unwrap().version, "TLSv1.2");
     assert!(old.findings.is_empty(), "{:?}", old.findings);
     let refused = m["oldmtls.test@127.0.0.1"];
     assert_eq!(refused.cert.as_ref().unwrap().serial, mtls.serial_hex);
@@ -402,13 +402,13 @@ async fn legacy_servers_yield_their_certificate_with_the_legacy_finding() {
         (
             "tls10.test@127.0.0.1",
             &tls10,
-            "TLSv1_0",
+            "TLSv1.0",
             "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
         ),
         (
             "cbc.test@127.0.0.1",
             &cbc,
-            "TLSv1_2",
+            "TLSv1.2",
             "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
         ),
     ] {
@@ -502,7 +502,7 @@ async fn a_server_that_hangs_up_on_the_modern_hello_is_read_with_a_legacy_one() 
     let o = m["schannel.test@127.0.0.1"];
     assert!(o.error.is_none(), "{:?}", o.error);
     assert_eq!(o.cert.as_ref().unwrap().serial, old.serial_hex);
-    assert_eq!(o.tls.as_ref().unwrap().version, "TLSv1_0");
+    assert_eq!(o.tls.as_ref().unwrap().version, "TLSv1.0");
     assert_eq!(o.findings, vec![Finding::LegacyTls]);
     let b = m["busy.test@127.0.0.1"];
     assert_eq!(b.cert.as_ref().unwrap().serial, modern.serial_hex);
@@ -1647,7 +1647,12 @@ async fn a_pss_only_rsa_key_is_captured_with_its_handshake_signature_checked() {
     let c = o.cert.as_ref().unwrap();
     assert_eq!(c.serial, serial);
     assert_eq!((c.key_type.as_str(), c.key_bits), ("RSA-PSS", 2048));
-    assert_eq!(o.tls.as_ref().unwrap().version, "TLSv1_3");
+    assert_eq!(o.tls.as_ref().unwrap().version, "TLSv1.3");
+    // IANA's name, which compliance policies list (rustls calls it TLS13_AES_128_GCM_SHA256).
+    assert_eq!(
+        o.tls.as_ref().unwrap().cipher_suite,
+        "TLS_AES_128_GCM_SHA256"
+    );
     assert_eq!(o.findings, [certsweep::model::Finding::SelfSigned]);
 }
 
@@ -2265,13 +2270,13 @@ async fn p521_keys_and_groups_are_spoken_and_a_refused_modern_hello_is_not_legac
     .await;
     let at = |i: usize| obs.iter().find(|o| o.port == servers[i].1.port()).unwrap();
     let want = [
-        ("5211", 521, "TLSv1_3", "X25519", vec![]),
-        ("5211", 521, "TLSv1_2", "X25519", vec![]),
-        ("5212", 256, "TLSv1_3", "secp521r1", vec![]),
+        ("5211", 521, "TLSv1.3", "X25519", vec![]),
+        ("5211", 521, "TLSv1.2", "X25519", vec![]),
+        ("5212", 256, "TLSv1.3", "secp521r1", vec![]),
         (
             "5212",
             256,
-            "TLSv1_2",
+            "TLSv1.2",
             "",
             vec![certsweep::model::Finding::UncommonTls],
         ),

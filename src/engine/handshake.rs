@@ -7,7 +7,9 @@
 //! signature) still yield it.
 
 use super::starttls::{self, Refusal};
-use crate::model::{ErrorClass, ErrorInfo, KeyFamily, Starttls, TlsInfo};
+use crate::model::{
+    iana_suite_name, tls_version_name, ErrorClass, ErrorInfo, KeyFamily, Starttls, TlsInfo,
+};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::Resumption;
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
@@ -856,14 +858,11 @@ pub async fn probe(
             out.tls = Some(TlsInfo {
                 version: conn
                     .protocol_version()
-                    .and_then(|v| v.as_str())
-                    .unwrap_or("unknown")
-                    .to_string(),
+                    .map_or_else(|| "unknown".into(), |v| tls_version_name(u16::from(v))),
                 cipher_suite: conn
                     .negotiated_cipher_suite()
                     .and_then(|s| s.suite().as_str())
-                    .unwrap_or("unknown")
-                    .to_string(),
+                    .map_or_else(|| "unknown".into(), iana_suite_name),
                 alpn: conn
                     .alpn_protocol()
                     .map(|p| String::from_utf8_lossy(p).into_owned()),

@@ -22,8 +22,8 @@ use tokio::net::TcpStream;
 /// What the server's plaintext flight gave.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LegacyCapture {
-    /// The version the server chose, named as rustls names versions (`TLSv1_0`, `TLSv1_1`,
-    /// `TLSv1_2`, `SSLv3`).
+    /// The version the server chose (`TLSv1.0`, `TLSv1.1`, `TLSv1.2`, `SSLv3`:
+    /// [`crate::model::tls_version_name`]).
     pub version: String,
     /// The IANA name of the cipher suite the server chose (its number when unknown).
     pub cipher_suite: String,
@@ -275,13 +275,7 @@ fn offered_first(version: TlsVersion, suite: TlsCipherSuiteID) -> bool {
 }
 
 fn version_name(v: TlsVersion) -> String {
-    match v.0 {
-        0x0300 => "SSLv3".into(),
-        0x0301 => "TLSv1_0".into(),
-        0x0302 => "TLSv1_1".into(),
-        0x0303 => "TLSv1_2".into(),
-        other => format!("0x{other:04X}"),
-    }
+    crate::model::tls_version_name(v.0)
 }
 
 fn suite_name(id: TlsCipherSuiteID) -> String {
@@ -375,7 +369,7 @@ mod tests {
             }
         }
         let got = got.expect("capture after the last byte");
-        assert_eq!(got.version, "TLSv1_0");
+        assert_eq!(got.version, "TLSv1.0");
         assert_eq!(got.cipher_suite, "TLS_RSA_WITH_AES_128_CBC_SHA");
         assert_eq!(
             got.chain,

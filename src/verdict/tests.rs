@@ -1619,7 +1619,7 @@ fn a_legacy_server_with_the_newest_certificate_is_told_to_upgrade_its_tls() {
     let mut o = presenting("www.x.com", "10.0.0.1", "B", 1_767_225_600, 1_798_761_600);
     o.findings.push(Finding::LegacyTls);
     o.tls = Some(crate::model::TlsInfo {
-        version: "TLSv1_0".into(),
+        version: "TLSv1.0".into(),
         cipher_suite: "TLS_RSA_WITH_AES_128_CBC_SHA".into(),
         alpn: None,
         kx_group: None,
@@ -1630,7 +1630,7 @@ fn a_legacy_server_with_the_newest_certificate_is_told_to_upgrade_its_tls() {
     assert_eq!(v.status, Status::Current, "{}", v.detail);
     assert!(v.findings.contains(&"legacy_tls".to_string()));
     assert!(
-        v.detail.contains("TLSv1_0, TLS_RSA_WITH_AES_128_CBC_SHA"),
+        v.detail.contains("TLSv1.0, TLS_RSA_WITH_AES_128_CBC_SHA"),
         "{}",
         v.detail
     );
