@@ -393,10 +393,15 @@ impl UdpMux {
     }
 }
 
-/// The failure of a question not asked because `server` is not answering.
-fn not_answering(server: SocketAddr) -> Failure {
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// The failure of a question not asked because `server` does not answer at all.
+fn not_answering(server: SocketAddr, timeout: Duration) -> Failure {
     Failure::Network(format!(
-        "not asked: the resolver {server} is not answering, its last questions timed out"
+        "not asked: the resolver {server} is not answering (its last questions timed out, and a question any live resolver answers at once went unanswered for {} s)",
+        timeout.as_secs_f64()
     ))
 }
 
@@ -407,45 +412,57 @@ pub struct Questions {
     servers: Vec<SocketAddr>,
     /// What each of `servers` has done in this run, in the same order.
     heard: Vec<Heard>,
+    /// The clock [`Heard::down_until`] counts from.
+    started: std::time::Instant,
     mux: tokio::sync::OnceCell<Option<std::sync::Arc<UdpMux>>>,
 }
 
 /// What a configured server has done in this run. A resolver that stops answering (down,
 /// filtered, not listening where the configuration says) would make every name of a large
 /// list wait out its timeouts, minutes of learning nothing, and a dead first server of
-/// several would cost every question its timeout. After a few timeouts in a row it is
-/// asked one question at a time (a probe), the others waiting for it: answered, they are
-/// asked too (a loaded resolver that dropped a burst loses nothing); timed out as well,
-/// the server is taken for down, and until a later probe is answered the questions that
-/// find one in flight fail at once instead of each waiting out its timeouts.
+/// several would cost every question its timeout. After a few timeouts in a row, whether
+/// it is alive is asked apart: the root's NS without recursion, twice at once, which a live
+/// resolver answers at once from its cache or refuses, whatever its upstreams do (a
+/// question for a name could be one whose zone is down, and a live resolver would be taken
+/// for a dead one). One such check is in flight at a time; the questions waiting for it
+/// are asked if it is answered and fail if it times out, and so do, without waiting, those
+/// that come within a timeout after it did. Any answer ends it.
 #[derive(Default)]
 struct Heard {
     /// Timeouts since its last answer.
     in_row: AtomicU32,
     /// Whether it answered at all in this run.
     ever: AtomicBool,
-    /// A probe timed out and nothing was answered since.
-    down: AtomicBool,
-    /// Probes that timed out: a question waiting for a probe fails when this moves.
+    /// Liveness checks that timed out: a question waiting for one fails when this moves.
     failed_probes: AtomicU64,
-    /// Held by the probe.
+    /// Until when (ns since [`Questions::started`]) a question fails without waiting: a
+    /// liveness check timed out less than a timeout before.
+    down_until: AtomicU64,
+    /// Held while a liveness check is in flight.
     probe: tokio::sync::Mutex<()>,
 }
 
 impl Heard {
-    fn given_up(&self) -> bool {
-        self.in_row.load(Ordering::Relaxed) >= GIVE_UP_AFTER
+    fn suspect(&self) -> bool {
+        self.in_row.load(Ordering::Relaxed) >= SUSPECT_AFTER
+    }
+
+    fn answered(&self) {
+        self.in_row.store(0, Ordering::Relaxed);
+        self.down_until.store(0, Ordering::Release);
+        self.ever.store(true, Ordering::Relaxed);
     }
 }
 
-/// Timeouts in a row after which a configured server is asked one question at a time.
-const GIVE_UP_AFTER: u32 = 3;
+/// Timeouts in a row after which a configured server's liveness is asked apart.
+const SUSPECT_AFTER: u32 = 3;
 
 impl Questions {
     /// Questions to `servers` (the sockets are made for their address families).
     pub fn new(servers: Vec<SocketAddr>) -> Self {
         Questions {
             heard: servers.iter().map(|_| Heard::default()).collect(),
+            started: std::time::Instant::now(),
             servers,
             mux: tokio::sync::OnceCell::new(),
         }
@@ -459,8 +476,8 @@ impl Questions {
     /// One recursive question over the servers given, `rounds` rounds, until one answers.
     /// With `next_on_servfail`, a SERVFAIL from one of several servers asks the next (another
     /// may know better); without it, it is the answer (DCV reads it). A server that timed
-    /// out a few times in a row is passed by while another is still answering, and asked
-    /// one question at a time when none is.
+    /// out a few times in a row is passed by while another is not so, and asked once it is
+    /// known to be alive when none is ([`Heard`]).
     pub async fn ask_servers(
         &self,
         name: &Name,
@@ -470,16 +487,18 @@ impl Questions {
         next_on_servfail: bool,
     ) -> Result<Answer, Failure> {
         let mut last = None;
-        for round in 0..rounds {
-            // Another round would only wait for a probe of servers taken for down.
-            if round > 0 && self.heard.iter().all(|h| h.down.load(Ordering::Acquire)) {
-                break;
-            }
-            for (s, h) in self.servers.iter().zip(&self.heard) {
-                if h.given_up() && self.heard.iter().any(|o| !o.given_up()) {
+        let mut silent = vec![false; self.servers.len()];
+        for _ in 0..rounds {
+            for (i, (s, h)) in self.servers.iter().zip(&self.heard).enumerate() {
+                if silent[i] || (h.suspect() && self.heard.iter().any(|o| !o.suspect())) {
                     continue;
                 }
-                match self.ask_configured(*s, h, name, rtype, timeout).await {
+                let Some(answer) = self.ask_configured(*s, h, name, rtype, timeout).await else {
+                    silent[i] = true;
+                    last = Some(not_answering(*s, timeout));
+                    continue;
+                };
+                match answer {
                     Ok(a)
                         if next_on_servfail
                             && a.rcode == ResponseCode::ServFail
@@ -491,11 +510,16 @@ impl Questions {
                     Err(e) => last = Some(e),
                 }
             }
+            // Another round would wait for servers found not answering at all.
+            if silent.iter().all(|s| *s) {
+                break;
+            }
         }
         Err(last.unwrap_or(Failure::Timeout))
     }
 
-    /// One question to a configured server, kept track of in `h`.
+    /// One question to a configured server, kept track of in `h`; `None` when the server
+    /// is suspect and did not answer a liveness question either (the question is not sent).
     async fn ask_configured(
         &self,
         server: SocketAddr,
@@ -503,41 +527,52 @@ impl Questions {
         name: &Name,
         rtype: RecordType,
         timeout: Duration,
-    ) -> Result<Answer, Failure> {
-        let mut probe = None;
-        if h.down.load(Ordering::Acquire) {
-            match h.probe.try_lock() {
-                Ok(guard) => probe = Some(guard),
-                Err(_) => return Err(not_answering(server)),
+    ) -> Option<Result<Answer, Failure>> {
+        if h.suspect() {
+            if self.now() < h.down_until.load(Ordering::Acquire) {
+                return None;
             }
-        } else if h.given_up() {
             let failed = h.failed_probes.load(Ordering::Acquire);
-            let guard = h.probe.lock().await;
-            if h.given_up() {
+            let _probe = h.probe.lock().await;
+            if h.suspect() {
                 if h.failed_probes.load(Ordering::Acquire) != failed {
-                    // Silent for a whole timeout more while this one waited.
-                    return Err(not_answering(server));
+                    // One timed out while this question waited for it.
+                    return None;
                 }
-                probe = Some(guard);
+                let root = Name::root();
+                let (a, b) = tokio::join!(
+                    self.ask(server, &root, RecordType::NS, false, timeout),
+                    self.ask(server, &root, RecordType::NS, false, timeout)
+                );
+                match (a, b) {
+                    // Any answer, REFUSED included: it is alive.
+                    (Ok(_), _) | (_, Ok(_)) => h.answered(),
+                    (Err(Failure::Network(m)), _) | (_, Err(Failure::Network(m))) => {
+                        return Some(Err(Failure::Network(m)))
+                    }
+                    (Err(Failure::Timeout), Err(Failure::Timeout)) => {
+                        let until = self.now().saturating_add(nanos(timeout));
+                        h.down_until.store(until, Ordering::Release);
+                        h.failed_probes.fetch_add(1, Ordering::Release);
+                        return None;
+                    }
+                }
             }
         }
         let answer = self.ask(server, name, rtype, true, timeout).await;
         match &answer {
-            Ok(_) => {
-                h.in_row.store(0, Ordering::Relaxed);
-                h.down.store(false, Ordering::Release);
-                h.ever.store(true, Ordering::Relaxed);
-            }
+            Ok(_) => h.answered(),
             Err(Failure::Timeout) => {
                 h.in_row.fetch_add(1, Ordering::Relaxed);
-                if probe.is_some() {
-                    h.down.store(true, Ordering::Release);
-                    h.failed_probes.fetch_add(1, Ordering::Release);
-                }
             }
             Err(Failure::Network(_)) => {}
         }
-        answer
+        Some(answer)
+    }
+
+    /// Nanoseconds since these questions began.
+    fn now(&self) -> u64 {
+        nanos(self.started.elapsed())
     }
 
     /// The servers given, when they were asked and none of them ever answered: the run's
