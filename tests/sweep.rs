@@ -1288,31 +1288,16 @@ async fn a_killed_inventory_sweep_leaves_the_verdicts_it_had_decided() {
     assert!(left.is_empty(), "{left:?}");
 }
 
-/// A resolver that answers A from the zone and SERVFAIL to every AAAA question, as some
-/// corporate resolvers and firewalls do.
-struct AaaaFails(hickory_server::zone_handler::Catalog);
-
-#[async_trait::async_trait]
-impl hickory_server::server::RequestHandler for AaaaFails {
-    async fn handle_request<
-        R: hickory_server::server::ResponseHandler,
-        T: hickory_server::net::runtime::Time,
-    >(
-        &self,
-        request: &hickory_server::server::Request,
-        response_handle: R,
-    ) -> hickory_server::server::ResponseInfo {
-        use hickory_server::proto::rr::RecordType;
-        let aaaa = request
-            .request_info()
-            .is_ok_and(|i| i.query.query_type() == RecordType::AAAA);
-        if !aaaa {
-            return self
-                .0
-                .handle_request::<R, T>(request, response_handle)
-                .await;
-        }
-        support::dcvfix::send_servfail(request, response_handle, None).await
+/// SERVFAIL to every AAAA question, as some corporate resolvers and firewalls do.
+fn aaaa_fails(request: &hickory_server::server::Request) -> support::dcvfix::Act {
+    use hickory_server::proto::rr::RecordType;
+    let aaaa = request
+        .request_info()
+        .is_ok_and(|i| i.query.query_type() == RecordType::AAAA);
+    if aaaa {
+        support::dcvfix::Act::Servfail(None)
+    } else {
+        support::dcvfix::Act::Answer
     }
 }
 
@@ -1341,7 +1326,10 @@ async fn a_name_whose_aaaa_question_fails_is_counted_in_the_summary() {
     }
     let mut catalog = Catalog::new();
     catalog.upsert(LowerName::new(&origin), vec![std::sync::Arc::new(zone)]);
-    let mut server = hickory_server::Server::new(AaaaFails(catalog));
+    let mut server = hickory_server::Server::new(support::dcvfix::Filtered {
+        catalog,
+        act: Box::new(aaaa_fails),
+    });
     let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let resolver = socket.local_addr().unwrap();
     server.register_socket(socket);
@@ -3177,8 +3165,9 @@ async fn a_live_resolver_whose_slow_names_time_out_is_still_asked() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let mut server = hickory_server::Server::new(Dropping {
+    let mut server = hickory_server::Server::new(support::dcvfix::Filtered {
         catalog: support::dcvfix::catalog(&resolver_zone()).await,
+        act: Box::new(slow_zone_dropped),
     });
     server.register_socket(tokio::net::UdpSocket::bind(resolver).await.unwrap());
     let q = Questions::new(vec![resolver]);
@@ -3217,34 +3206,18 @@ async fn a_live_resolver_whose_slow_names_time_out_is_still_asked() {
     assert_eq!(q.unheard(), None);
 }
 
-/// A resolver that answers from its catalog, except for the names under `slow.example.`,
-/// which it never answers (a zone whose nameservers are down, as a resolver shows it
-/// before giving up on them).
-struct Dropping {
-    catalog: hickory_server::zone_handler::Catalog,
-}
-
-#[async_trait::async_trait]
-impl hickory_server::server::RequestHandler for Dropping {
-    async fn handle_request<
-        R: hickory_server::server::ResponseHandler,
-        T: hickory_server::net::runtime::Time,
-    >(
-        &self,
-        request: &hickory_server::server::Request,
-        response_handle: R,
-    ) -> hickory_server::server::ResponseInfo {
-        let slow = request.queries.queries().first().is_some_and(|q| {
-            q.name()
-                .to_string()
-                .to_ascii_lowercase()
-                .ends_with(".slow.example.")
-        });
-        if slow {
-            return std::future::pending().await;
-        }
-        self.catalog
-            .handle_request::<R, T>(request, response_handle)
-            .await
+/// No answer to the names under `slow.example.` (a zone whose nameservers are down, as a
+/// resolver shows it before giving up on them).
+fn slow_zone_dropped(request: &hickory_server::server::Request) -> support::dcvfix::Act {
+    let slow = request.queries.queries().first().is_some_and(|q| {
+        q.name()
+            .to_string()
+            .to_ascii_lowercase()
+            .ends_with(".slow.example.")
+    });
+    if slow {
+        support::dcvfix::Act::Drop
+    } else {
+        support::dcvfix::Act::Answer
     }
 }

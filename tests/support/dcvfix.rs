@@ -149,52 +149,6 @@ pub async fn listeners(hosts: &[u8]) -> (u16, Vec<TcpListener>) {
     panic!("no common free port on the loopback addresses");
 }
 
-/// A resolver that validates DNSSEC as a CA's does, over the zones of `catalog`: a question
-/// for a name under one of `bogus` fails validation (SERVFAIL with Extended DNS Error 7,
-/// "Signature Expired") unless it sets CD, as an expired RRSIG makes it; one under `broken`
-/// is SERVFAIL whatever the question (lame nameservers). The rest is answered.
-pub struct Validating {
-    pub catalog: Catalog,
-    pub bogus: Vec<LowerName>,
-    pub broken: Vec<LowerName>,
-}
-
-#[async_trait::async_trait]
-impl hickory_server::server::RequestHandler for Validating {
-    async fn handle_request<
-        R: hickory_server::server::ResponseHandler,
-        T: hickory_server::net::runtime::Time,
-    >(
-        &self,
-        request: &hickory_server::server::Request,
-        response_handle: R,
-    ) -> hickory_server::server::ResponseInfo {
-        use hickory_server::proto::op::Edns;
-        use hickory_server::proto::rr::rdata::opt::EdnsOption;
-        let under = |list: &[LowerName]| {
-            request
-                .queries
-                .queries()
-                .first()
-                .is_some_and(|q| list.iter().any(|z| z.zone_of(q.name())))
-        };
-        let bogus = under(&self.bogus) && !request.metadata.checking_disabled;
-        if !bogus && !under(&self.broken) {
-            return self
-                .catalog
-                .handle_request::<R, T>(request, response_handle)
-                .await;
-        }
-        let mut edns = Edns::new();
-        if bogus {
-            let mut ede = 7u16.to_be_bytes().to_vec();
-            ede.extend_from_slice(b"RRSIG expired 2026-01-01");
-            edns.options_mut().insert(EdnsOption::Unknown(15, ede));
-        }
-        send_servfail(request, response_handle, Some(&edns)).await
-    }
-}
-
 /// Answers `request` SERVFAIL, with `edns` (say, an Extended DNS Error) when given: what a
 /// test resolver's handler sends for the names it fails.
 pub async fn send_servfail<R: hickory_server::server::ResponseHandler>(
@@ -215,18 +169,85 @@ pub async fn send_servfail<R: hickory_server::server::ResponseHandler>(
     }
 }
 
-/// A validating resolver (see [`Validating`]) at `addr`, over UDP.
+/// What a [`Filtered`] resolver does with a question.
+pub enum Act {
+    /// Answers from its catalog.
+    Answer,
+    /// Answers SERVFAIL, with these EDNS options (an Extended DNS Error) if any.
+    Servfail(Option<hickory_server::proto::op::Edns>),
+    /// Never answers (a zone whose nameservers are down, before the resolver gives up).
+    Drop,
+}
+
+/// How a [`Filtered`] resolver decides.
+pub type Decide = Box<dyn Fn(&hickory_server::server::Request) -> Act + Send + Sync>;
+
+/// A resolver answering from its catalog, except where `act` says otherwise.
+pub struct Filtered {
+    pub catalog: Catalog,
+    pub act: Decide,
+}
+
+#[async_trait::async_trait]
+impl hickory_server::server::RequestHandler for Filtered {
+    async fn handle_request<
+        R: hickory_server::server::ResponseHandler,
+        T: hickory_server::net::runtime::Time,
+    >(
+        &self,
+        request: &hickory_server::server::Request,
+        response_handle: R,
+    ) -> hickory_server::server::ResponseInfo {
+        match (self.act)(request) {
+            Act::Answer => {
+                self.catalog
+                    .handle_request::<R, T>(request, response_handle)
+                    .await
+            }
+            Act::Servfail(edns) => send_servfail(request, response_handle, edns.as_ref()).await,
+            Act::Drop => std::future::pending().await,
+        }
+    }
+}
+
+/// A resolver that validates DNSSEC as a CA's does, over `zones`, at `addr` over UDP: a
+/// question for a name under one of `bogus` fails validation (SERVFAIL with Extended DNS
+/// Error 7, "Signature Expired") unless it sets CD, as an expired RRSIG makes it; one under
+/// `broken` is SERVFAIL whatever the question (lame nameservers). The rest is answered.
 pub async fn validating_on(
     addr: SocketAddr,
     zones: &[Zone],
     bogus: &[&str],
     broken: &[&str],
-) -> hickory_server::Server<Validating> {
-    let lower = |l: &[&str]| l.iter().map(|n| LowerName::new(&name(n))).collect();
-    let mut server = hickory_server::Server::new(Validating {
+) -> hickory_server::Server<Filtered> {
+    use hickory_server::proto::op::Edns;
+    use hickory_server::proto::rr::rdata::opt::EdnsOption;
+    let lower =
+        |l: &[&str]| -> Vec<LowerName> { l.iter().map(|n| LowerName::new(&name(n))).collect() };
+    let (bogus, broken) = (lower(bogus), lower(broken));
+    let act: Decide = Box::new(move |request| {
+        let under = |list: &[LowerName]| {
+            request
+                .queries
+                .queries()
+                .first()
+                .is_some_and(|q| list.iter().any(|z| z.zone_of(q.name())))
+        };
+        if under(&bogus) && !request.metadata.checking_disabled {
+            let mut edns = Edns::new();
+            let mut ede = 7u16.to_be_bytes().to_vec();
+            ede.extend_from_slice(b"RRSIG expired 2026-01-01");
+            edns.options_mut().insert(EdnsOption::Unknown(15, ede));
+            Act::Servfail(Some(edns))
+        } else if under(&broken) {
+            Act::Servfail(Some(Edns::new()))
+        } else {
+            Act::Answer
+        }
+    });
+    let mut server = hickory_server::Server::new(Filtered {
         catalog: catalog(zones).await,
-        bogus: lower(bogus),
-        broken: lower(broken),
+        act,
     });
     server.register_socket(UdpSocket::bind(addr).await.unwrap());
     server
