@@ -68,13 +68,11 @@ pub fn read_requests(args: &DcvArgs) -> Result<Requests, Error> {
 
 /// Builds the checker from the options.
 pub fn build_checker(args: &DcvArgs) -> Result<Arc<Checker>, Error> {
-    let resolver = match &args.resolver {
-        Some(s) => Some(
-            run::socket(s, 53)
-                .ok_or_else(|| Error::Usage(format!("--resolver: \"{s}\" is not IP or IP:PORT")))?,
-        ),
-        None => None,
-    };
+    let resolver = args
+        .resolver
+        .as_deref()
+        .map(crate::scan::parse_resolver)
+        .transpose()?;
     let dns =
         Recursive::new(resolver, args.dns_timeout, args.per_address).map_err(Error::Runtime)?;
     let settings = Settings {

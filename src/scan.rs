@@ -52,15 +52,9 @@ pub fn pkcs12_password() -> Option<crate::cert::Password> {
         .map(crate::cert::Password)
 }
 
-/// Parses `IP` or `IP:PORT` / `[IPv6]:PORT` for `--resolver`.
+/// Parses `--resolver` ([`crate::engine::dnsq::parse_server`]).
 pub fn parse_resolver(s: &str) -> Result<SocketAddr, Error> {
-    if let Ok(a) = s.parse::<SocketAddr>() {
-        return Ok(a);
-    }
-    s.trim_matches(|c| c == '[' || c == ']')
-        .parse::<std::net::IpAddr>()
-        .map(|ip| SocketAddr::new(ip, 53))
-        .map_err(|_| Error::Usage(format!("--resolver: \"{s}\" is not IP or IP:PORT")))
+    crate::engine::dnsq::parse_server(s).map_err(|e| Error::Usage(format!("--resolver: {e}")))
 }
 
 /// Raises the open-file limit to the hard limit and caps `wanted` so that every endpoint

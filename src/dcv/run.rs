@@ -8,7 +8,7 @@ use super::{alpn, dns01, ident, judge, Check, Evidence, Method, Outcome, Request
 use crate::engine::handshake::{TlsClient, TlsSettings};
 use hickory_resolver::proto::rr::RData;
 use std::collections::{BTreeSet, HashMap};
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, Semaphore};
@@ -591,16 +591,6 @@ pub fn start(
         while set.join_next().await.is_some() {}
     });
     rx
-}
-
-/// Parses `IP[:PORT]` into the address of a server.
-pub fn socket(s: &str, default_port: u16) -> Option<SocketAddr> {
-    s.parse::<SocketAddr>().ok().or_else(|| {
-        s.trim_matches(|c| c == '[' || c == ']')
-            .parse::<IpAddr>()
-            .ok()
-            .map(|ip| SocketAddr::new(ip, default_port))
-    })
 }
 
 #[cfg(test)]

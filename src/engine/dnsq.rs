@@ -106,6 +106,27 @@ impl std::fmt::Display for Failure {
     }
 }
 
+/// A `--resolver` as written: `IP`, `IP:PORT` or `[IPv6]:PORT` (port 53 when none). Port 0
+/// and the unspecified address are refused: questions to them go nowhere, and every name
+/// would wait out its timeouts.
+pub fn parse_server(s: &str) -> Result<SocketAddr, String> {
+    let t = s.trim();
+    let addr = t.parse::<SocketAddr>().ok().or_else(|| {
+        t.trim_matches(|c| c == '[' || c == ']')
+            .parse::<std::net::IpAddr>()
+            .ok()
+            .map(|ip| SocketAddr::new(ip, 53))
+    });
+    match addr {
+        None => Err(format!("\"{s}\" is not IP or IP:PORT")),
+        Some(a) if a.port() == 0 => Err(format!("\"{s}\": port 0 cannot be asked")),
+        Some(a) if a.ip().is_unspecified() => {
+            Err(format!("\"{s}\" is the unspecified address, no server's"))
+        }
+        Some(a) => Ok(a),
+    }
+}
+
 /// Sends one question to `server` (UDP, then TCP when the answer is truncated), with RD set
 /// to `recursion`.
 pub async fn query(
@@ -632,5 +653,32 @@ impl Questions {
                 "no socket here to ask with checking disabled".into(),
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_resolver_is_an_address_with_a_port_that_can_be_asked() {
+        let ok = |s: &str| parse_server(s).map(|a| a.to_string());
+        assert_eq!(ok("10.0.0.53"), Ok("10.0.0.53:53".into()));
+        assert_eq!(ok(" 10.0.0.53:5353 "), Ok("10.0.0.53:5353".into()));
+        assert_eq!(ok("[2001:db8::53]"), Ok("[2001:db8::53]:53".into()));
+        assert_eq!(ok("2001:db8::53"), Ok("[2001:db8::53]:53".into()));
+        assert_eq!(ok("[2001:db8::53]:5353"), Ok("[2001:db8::53]:5353".into()));
+        assert_eq!(
+            ok("dns.example"),
+            Err("\"dns.example\" is not IP or IP:PORT".into())
+        );
+        assert_eq!(
+            ok("127.0.0.1:0"),
+            Err("\"127.0.0.1:0\": port 0 cannot be asked".into())
+        );
+        assert_eq!(
+            ok("0.0.0.0"),
+            Err("\"0.0.0.0\" is the unspecified address, no server's".into())
+        );
     }
 }
