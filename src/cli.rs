@@ -21,6 +21,15 @@ fn port(s: &str) -> Result<u16, String> {
     crate::engine::targets::parse_port(s)
 }
 
+/// A count of things in flight: none would never start anything.
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// The most retries accepted: each waits up to 6.4 s, so more would only hold a sweep.
 pub const MAX_RETRIES: u32 = 100;
 
@@ -69,10 +78,10 @@ pub struct ScanArgs {
     #[arg(long)]
     pub ipv6_only: bool,
     /// Endpoints in flight at most (capped by the open-file limit).
-    #[arg(long, short = 'c', default_value_t = 1000)]
+    #[arg(long, short = 'c', default_value_t = 1000, value_parser = at_least_one)]
     pub concurrency: usize,
     /// Connections in flight to any one address (a load balancer serving many names).
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 256, value_parser = at_least_one)]
     pub per_address: usize,
     /// Plaintext protocol before TLS: `auto` (by port: 25/587 smtp, 143 imap, 110 pop3,
     /// 21 ftp, 389/3268 ldap, 5222 xmpp, 5269 xmpp-server, 119 nntp, 4190 sieve,
@@ -244,10 +253,10 @@ pub struct DcvArgs {
     #[arg(long, default_value = "60s", value_parser = timeout)]
     pub deadline: Duration,
     /// Domains checked at once.
-    #[arg(long, short = 'c', default_value_t = 200)]
+    #[arg(long, short = 'c', default_value_t = 200, value_parser = at_least_one)]
     pub concurrency: usize,
     /// Probes in flight to any one address or nameserver.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, value_parser = at_least_one)]
     pub per_address: usize,
     /// Accept private and reserved addresses and names outside the public suffix list (a
     /// private CA that validates inside your network).
@@ -298,6 +307,9 @@ mod tests {
             (&["--grace", "99999999999999999d"], "too long"),
             (&["--retries", "101"], "101"),
             (&["--retries", "4294967295"], "4294967295"),
+            // --per-address 0 was taken for 1 without a word.
+            (&["--per-address", "0"], "at least 1"),
+            (&["--concurrency", "0"], "at least 1"),
         ] {
             let e = scan(args).expect_err(&format!("{args:?} was accepted"));
             assert!(e.contains(says), "{args:?}: {e}");
@@ -326,6 +338,8 @@ mod tests {
             &["--ns-port", "0"],
             &["--dns-timeout", "0ms"],
             &["--deadline", "4000d"],
+            &["--per-address", "0"],
+            &["--concurrency", "0"],
         ] {
             let argv = ["certsweep", "dcv"].iter().chain(args.iter());
             assert!(Cli::try_parse_from(argv).is_err(), "{args:?} was accepted");
