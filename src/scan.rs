@@ -482,6 +482,7 @@ where
     summary.excluded_names = counters.excluded_names.load(Ordering::Relaxed);
     summary.excluded_addresses = counters.excluded_addresses.load(Ordering::Relaxed);
     summary.dns_half_answered = engine.dns_half_answered();
+    summary.dns_unheard = engine.dns_unheard();
     summary.crl_lists = engine.crl_lists();
     summary.duration = start.elapsed();
     summary.interrupted = cancel.is_cancelled();

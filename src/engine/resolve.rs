@@ -94,6 +94,12 @@ impl Dns {
         self.half_answered.load(Ordering::Relaxed)
     }
 
+    /// The resolver's addresses when it was asked and never answered
+    /// ([`Questions::unheard`]).
+    pub fn unheard(&self) -> Option<String> {
+        self.questions.unheard()
+    }
+
     /// All addresses of `name` (A before AAAA), deduplicated, or the class of failure.
     pub async fn lookup(&self, name: &str) -> Result<Vec<IpAddr>, ErrorInfo> {
         let slot = {

@@ -377,6 +377,11 @@ impl Engine {
         self.dns.half_answered()
     }
 
+    /// The resolver's addresses when it was asked and never answered ([`Dns::unheard`]).
+    pub fn dns_unheard(&self) -> Option<String> {
+        self.dns.unheard()
+    }
+
     /// Runs the sweep over `targets`, read on a separate thread so that a slow or blocking
     /// source (stdin) never stalls the runtime. Returns the stream of events; it ends when
     /// every started endpoint is done.

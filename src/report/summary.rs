@@ -35,6 +35,8 @@ pub struct Summary {
     pub retried_failed: u64,
     /// Names with addresses of one family whose question for the other failed.
     pub dns_half_answered: u64,
+    /// The resolver's addresses when it was asked and answered no question.
+    pub dns_unheard: Option<String>,
     /// IPv6 endpoints not tried for want of a route from this host ([`crate::model::NO_ROUTE`]).
     pub ipv6_no_route: u64,
     /// Endpoints asked again offering only the other key type ([`crate::model::SecondLook`]).
@@ -234,7 +236,16 @@ impl fmt::Display for Summary {
         if !self.errors.is_empty() {
             writeln!(f, "  errors: {}", counts(&self.errors))?;
         }
-        if self.endpoints > 0 && self.errors.get(&ErrorClass::DnsError) == Some(&self.endpoints) {
+        if let Some(r) = &self.dns_unheard {
+            // Named: rows pinned to addresses may have been scanned, so not every row
+            // says it, and the configuration it came from is not on the command line.
+            writeln!(
+                f,
+                "  dns: the resolver ({r}) answered no question: check that it answers from this host (--resolver, or the system's configuration)"
+            )?;
+        } else if self.endpoints > 0
+            && self.errors.get(&ErrorClass::DnsError) == Some(&self.endpoints)
+        {
             // A resolver that answers nothing makes every row an error of its own: the
             // cause is here, not at the endpoints.
             writeln!(
@@ -390,6 +401,15 @@ mod tests {
         // One name resolved: the others' failures are their own.
         s.add(&crate::fleet::presenting("ok.x.com", ip, "B", 0, 1));
         assert!(!s.to_string().contains("no lookup succeeded"), "{s}");
+        // A resolver known to have answered nothing is named, whatever the rows say (an
+        // endpoint pinned to its address needs no lookup).
+        s.dns_unheard = Some("10.0.0.53:53".into());
+        assert!(
+            s.to_string().contains(
+                "\n  dns: the resolver (10.0.0.53:53) answered no question: check that it answers"
+            ),
+            "{s}"
+        );
     }
 
     #[test]
