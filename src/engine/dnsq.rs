@@ -448,7 +448,7 @@ pub struct Questions {
 /// What a configured server has done in this run. A resolver that stops answering (down,
 /// filtered, not listening where the configuration says) would make every name of a large
 /// list wait out its timeouts, minutes of learning nothing, and a dead first server of
-/// several would cost every question its timeout. After a few timeouts in a row, whether
+/// several would cost every question two timeouts. After a few timeouts in a row, whether
 /// it is alive is asked apart: the root's NS without recursion, twice at once, which a live
 /// resolver answers at once from its cache or refuses, whatever its upstreams do (a
 /// question for a name could be one whose zone is down, and a live resolver would be taken
@@ -514,8 +514,9 @@ impl Questions {
     /// One recursive question over the servers given, `rounds` rounds, until one answers.
     /// With `next_on_servfail`, a SERVFAIL from one of several servers asks the next (another
     /// may know better); without it, it is the answer (DCV reads it). A server that timed
-    /// out a few times in a row is passed by while another is not so, and asked once it is
-    /// known to be alive when none is ([`Heard`]).
+    /// out a few times in a row is asked once a liveness check says it is alive, and
+    /// passed by (or, the last one, its question failed) while one says it is not
+    /// ([`Heard`]).
     pub async fn ask_servers(
         &self,
         name: &Name,
@@ -528,7 +529,10 @@ impl Questions {
         let mut silent = vec![false; self.servers.len()];
         for _ in 0..rounds {
             for (i, (s, h)) in self.servers.iter().zip(&self.heard).enumerate() {
-                if silent[i] || (h.suspect() && self.heard.iter().any(|o| !o.suspect())) {
+                // A suspect server is passed by only once it failed a liveness check, never
+                // for timeouts alone: those can be slow names, and the next server may
+                // answer otherwise (one that refuses what the first resolves).
+                if silent[i] {
                     continue;
                 }
                 let Some(answer) = self.ask_configured(*s, h, name, rtype, timeout).await else {
