@@ -449,10 +449,10 @@ pub struct Questions {
 /// filtered, not listening where the configuration says) would make every name of a large
 /// list wait out its timeouts, minutes of learning nothing, and a dead first server of
 /// several would cost every question two timeouts. After a few timeouts in a row, whether
-/// it is alive is asked apart: the root's NS without recursion, twice at once, which a live
-/// resolver answers at once from its cache or refuses, whatever its upstreams do (a
-/// question for a name could be one whose zone is down, and a live resolver would be taken
-/// for a dead one). One such check is in flight at a time; the questions waiting for it
+/// it is alive is asked apart ([`Questions::alive`]): the root's NS, which a live resolver
+/// answers at once from its cache or refuses, whatever its upstreams do (a question for a
+/// name could be one whose zone is down, and a live resolver would be taken for a dead
+/// one). One such check is in flight at a time; the questions waiting for it
 /// are asked if it is answered and fail if it times out, and so do, without waiting, those
 /// that come within a timeout after it did. Any answer ends it.
 #[derive(Default)]
@@ -622,13 +622,17 @@ impl Questions {
         }
     }
 
-    /// Whether `server` answers the liveness question ([`Heard`]), asked twice at once so
-    /// that one lost packet does not make it dead; any answer, REFUSED included, is life.
+    /// Whether `server` answers the liveness question ([`Heard`]): the root's NS asked
+    /// twice at once, without recursion (answered from the cache or refused, whatever the
+    /// upstreams do) and with it (answered from the root priming every recursive resolver
+    /// does, for one that ignores questions without recursion), so that neither one lost
+    /// packet nor one resolver's policy makes a live server dead. Any answer, REFUSED
+    /// included, is life.
     async fn alive(&self, server: SocketAddr, timeout: Duration) -> Result<bool, Failure> {
         let root = Name::root();
         let (a, b) = tokio::join!(
             self.ask(server, &root, RecordType::NS, false, timeout),
-            self.ask(server, &root, RecordType::NS, false, timeout)
+            self.ask(server, &root, RecordType::NS, true, timeout)
         );
         match (a, b) {
             (Ok(_), _) | (_, Ok(_)) => Ok(true),
