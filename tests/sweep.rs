@@ -3159,13 +3159,13 @@ async fn a_resolver_that_answers_nothing_is_found_out_and_not_asked_each_name() 
     assert!((5..=8).contains(&sent), "{sent}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_live_first_resolver_is_not_passed_by_for_its_slow_names() {
-    use certsweep::engine::dnsq::Questions;
-    // The first resolver is alive but some names time out at it (their zone is down); the
-    // second refuses everything (a fallback that serves another network). Passed by for
-    // timeouts alone, the first would leave every later name to the second's REFUSED.
-    let first = std::net::UdpSocket::bind("127.0.0.1:0")
+/// A resolver at a free loopback address answering [`resolver_zone`] but never the names
+/// under `slow.example.` ([`slow_zone_dropped`]).
+async fn slow_zone_resolver() -> (
+    SocketAddr,
+    hickory_server::Server<support::dcvfix::Filtered>,
+) {
+    let addr = std::net::UdpSocket::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap();
@@ -3173,7 +3173,35 @@ async fn a_live_first_resolver_is_not_passed_by_for_its_slow_names() {
         catalog: support::dcvfix::catalog(&resolver_zone()).await,
         act: Box::new(slow_zone_dropped),
     });
-    server.register_socket(tokio::net::UdpSocket::bind(first).await.unwrap());
+    server.register_socket(tokio::net::UdpSocket::bind(addr).await.unwrap());
+    (addr, server)
+}
+
+/// `s{i}.slow.example`'s A question, one round.
+async fn ask_slow(
+    q: &certsweep::engine::dnsq::Questions,
+    i: usize,
+) -> Vec<Result<certsweep::engine::dnsq::Answer, certsweep::engine::dnsq::Failure>> {
+    let n = support::dcvfix::name(&format!("s{i}.slow.example."));
+    let r = q
+        .ask_servers(
+            &n,
+            hickory_resolver::proto::rr::RecordType::A,
+            1,
+            std::time::Duration::from_millis(200),
+            true,
+        )
+        .await;
+    vec![r]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_first_resolver_is_not_passed_by_for_its_slow_names() {
+    use certsweep::engine::dnsq::Questions;
+    // The first resolver is alive but some names time out at it (their zone is down); the
+    // second refuses everything (a fallback that serves another network). Passed by for
+    // timeouts alone, the first would leave every later name to the second's REFUSED.
+    let (first, _server) = slow_zone_resolver().await;
     let refusing = std::net::UdpSocket::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -3181,21 +3209,13 @@ async fn a_live_first_resolver_is_not_passed_by_for_its_slow_names() {
     let _refusing = support::dcvfix::dns_on(refusing, &[]).await;
     let q = Questions::new(vec![first, refusing]);
     for i in 0..6 {
-        let n = support::dcvfix::name(&format!("s{i}.slow.example."));
-        let r = q
-            .ask_servers(
-                &n,
-                hickory_resolver::proto::rr::RecordType::A,
-                1,
-                std::time::Duration::from_millis(200),
-                true,
-            )
-            .await;
         // Refused by the second: an answer, as before.
-        assert_eq!(
-            r.map(|a| a.rcode),
-            Ok(hickory_resolver::proto::op::ResponseCode::Refused)
-        );
+        for r in ask_slow(&q, i).await {
+            assert_eq!(
+                r.map(|a| a.rcode),
+                Ok(hickory_resolver::proto::op::ResponseCode::Refused)
+            );
+        }
     }
     let together = futures_util::future::join_all((0..20).map(|i| ask_in_turn(&q, i..i + 1))).await;
     for (i, r) in together.into_iter().flatten().enumerate() {
@@ -3209,33 +3229,9 @@ async fn a_live_resolver_whose_slow_names_time_out_is_still_asked() {
     // Names of a dead zone time out together (three and more in a row), and names asked
     // right after them are good: the resolver is alive, so they must be answered, whatever
     // the slow names do (a probe made of a name question would have been one of them).
-    let resolver = std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let mut server = hickory_server::Server::new(support::dcvfix::Filtered {
-        catalog: support::dcvfix::catalog(&resolver_zone()).await,
-        act: Box::new(slow_zone_dropped),
-    });
-    server.register_socket(tokio::net::UdpSocket::bind(resolver).await.unwrap());
+    let (resolver, _server) = slow_zone_resolver().await;
     let q = Questions::new(vec![resolver]);
-    let ask_slow = |i: usize| {
-        let q = &q;
-        async move {
-            let n = support::dcvfix::name(&format!("s{i}.slow.example."));
-            let r = q
-                .ask_servers(
-                    &n,
-                    hickory_resolver::proto::rr::RecordType::A,
-                    1,
-                    std::time::Duration::from_millis(200),
-                    true,
-                )
-                .await;
-            vec![r]
-        }
-    };
-    for r in futures_util::future::join_all((0..6).map(ask_slow))
+    for r in futures_util::future::join_all((0..6).map(|i| ask_slow(&q, i)))
         .await
         .iter()
         .flatten()
@@ -3244,7 +3240,7 @@ async fn a_live_resolver_whose_slow_names_time_out_is_still_asked() {
     }
     // A slow name first (join_all polls in order), then good ones, waiting behind the
     // liveness check it starts.
-    let slow_first = std::iter::once(futures_util::future::Either::Left(ask_slow(6)));
+    let slow_first = std::iter::once(futures_util::future::Either::Left(ask_slow(&q, 6)));
     let good = (0..20).map(|i| futures_util::future::Either::Right(ask_in_turn(&q, i..i + 1)));
     let together = futures_util::future::join_all(slow_first.chain(good)).await;
     assert_eq!(together[0][0].as_ref().err(), Some(&Failure::Timeout));
