@@ -514,9 +514,9 @@ impl Questions {
     /// One recursive question over the servers given, `rounds` rounds, until one answers.
     /// With `next_on_servfail`, a SERVFAIL from one of several servers asks the next (another
     /// may know better); without it, it is the answer (DCV reads it). A server that timed
-    /// out a few times in a row is asked once a liveness check says it is alive, and
-    /// passed by (or, the last one, its question failed) while one says it is not
-    /// ([`Heard`]).
+    /// out three times in a row is asked once a liveness check (the root's NS, with and
+    /// without recursion) says it is alive, and passed by (or, the last one, its question
+    /// failed) while one says it is not.
     pub async fn ask_servers(
         &self,
         name: &Name,
