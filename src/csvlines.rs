@@ -152,6 +152,18 @@ pub fn not_utf8_note(file: &str, n: u64, unit: &str) -> String {
     format!("{file}: {n} {unit}{s} not in UTF-8, read as Windows-1252 (Excel's plain \"CSV\" on Windows); if the file is in another encoding, save it as UTF-8 (\"CSV UTF-8\")")
 }
 
+/// Whether a cell that holds an address or a serial says there is none, in the words CMDB
+/// and CLM exports use (`N/A`, Excel's `#N/A`, `-`, `null`, `TBD`, ...): no address or
+/// serial is spelt so, and read as one the row was refused (a host with `N/A` for its
+/// address went unscanned; an order not yet issued was a bad serial).
+pub fn says_none(cell: &str) -> bool {
+    const WORDS: [&str; 11] = [
+        "n/a", "na", "#n/a", "-", "--", "null", "nil", "none", "tbd", "unknown", "?",
+    ];
+    let c = cell.trim();
+    WORDS.iter().any(|w| c.eq_ignore_ascii_case(w))
+}
+
 /// A cell of a one-column list as a spreadsheet saves it: within quotes or not (it quotes
 /// what it likes).
 pub fn unquoted(cell: &str) -> &str {

@@ -707,7 +707,7 @@ impl TargetReader {
         let pins: Vec<IpAddr> = match get(cols.ip) {
             Some(ips) => ips
                 .split([';', ',', '|', ' ', '\n'])
-                .filter(|ip| !ip.trim().is_empty())
+                .filter(|ip| !ip.trim().is_empty() && !crate::csvlines::says_none(ip))
                 .map(|ip| {
                     ip.trim()
                         .trim_matches(|c| c == '[' || c == ']')
@@ -1005,6 +1005,24 @@ mod tests {
         assert_eq!(out[3].as_ref().unwrap_err().line, 4);
         assert!(out[4].is_ok());
         assert_eq!(out.len(), 5);
+    }
+
+    #[test]
+    fn an_ip_cell_saying_there_is_none_leaves_the_name_to_be_resolved() {
+        // A CMDB export's placeholders: the rows were refused ("bad IP address \"N/A\"").
+        let out = read("host,ip\napp1.example,N/A\napp2.example,#N/A\napp3.example,-\n,n/a\n");
+        for (i, name) in ["app1.example", "app2.example", "app3.example"]
+            .iter()
+            .enumerate()
+        {
+            assert!(
+                matches!(&out[i], Ok(Target::Name { name: n, pin: None, .. }) if n == name),
+                "{:?}",
+                out[i]
+            );
+        }
+        // With no host either, the row names nothing.
+        assert_eq!(out[3].as_ref().unwrap_err().line, 5);
     }
 
     #[test]

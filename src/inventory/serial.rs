@@ -42,7 +42,7 @@ fn canon(n: &BigUint) -> String {
 /// Parses `raw`; `Ok(None)` for an empty cell (no certificate yet).
 pub fn parse_serial(raw: &str, base: SerialBase) -> Result<Option<Serial>, String> {
     let t = raw.trim();
-    if t.is_empty() {
+    if t.is_empty() || crate::csvlines::says_none(t) {
         return Ok(None);
     }
     if let Some(why) = rounded_by_a_spreadsheet(t) {
@@ -150,6 +150,16 @@ mod tests {
     fn c(raw: &str, base: SerialBase) -> (String, Option<String>) {
         let s = parse_serial(raw, base).unwrap().unwrap();
         (s.canonical, s.alternative)
+    }
+
+    #[test]
+    fn a_serial_cell_saying_there_is_none_is_no_serial() {
+        // An order not yet issued, as exports write it: it was refused as a bad serial.
+        for raw in ["N/A", "#N/A", "-", "null", "TBD", " none "] {
+            assert_eq!(parse_serial(raw, SerialBase::Auto), Ok(None), "{raw}");
+        }
+        // Hex serials are not words.
+        assert!(parse_serial("0A", SerialBase::Auto).unwrap().is_some());
     }
 
     #[test]
