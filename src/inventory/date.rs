@@ -57,7 +57,8 @@ impl When {
 /// order `slash` declares, or without it when their own numbers settle it (a day over 12).
 pub fn parse_date(raw: &str, slash: Option<SlashOrder>) -> Result<Option<When>, String> {
     let t = raw.trim();
-    if t.is_empty() {
+    // `N/A`, `-`, `TBD`: an order not yet issued has no dates, and exports say so in words.
+    if t.is_empty() || crate::csvlines::says_none(t) {
         return Ok(None);
     }
     // A zone word after a date and time (SQL, Python, OpenSSL write them): UTC all the same.
@@ -420,6 +421,10 @@ mod tests {
         assert_eq!(u("1785233226.0"), (t, false));
         assert_eq!(u("2026-07-28"), (t - 36_426, true));
         assert_eq!(parse_date("", None).unwrap(), None);
+        // An order not yet issued, as exports write its dates: it was refused.
+        for none in ["N/A", "#N/A", "-", "TBD", "null"] {
+            assert_eq!(parse_date(none, None), Ok(None), "{none}");
+        }
     }
 
     #[test]
