@@ -692,12 +692,18 @@ impl TargetReader {
         rec: &[std::borrow::Cow<'_, str>],
         line: u64,
     ) -> Result<(Target, Vec<Target>), TargetError> {
+        // A cell saying there is none (`N/A`, `-`, ...) is an empty one, except a host's:
+        // a single-label name may be any word.
         let get = |i: Option<usize>| {
             i.and_then(|i| rec.get(i))
                 .map(|cell| cell.trim())
-                .filter(|s| !s.is_empty())
+                .filter(|s| !s.is_empty() && !crate::csvlines::says_none(s))
         };
-        let host = get(cols.host);
+        let host = cols
+            .host
+            .and_then(|i| rec.get(i))
+            .map(|cell| cell.trim())
+            .filter(|s| !s.is_empty());
         let port_given = match get(cols.port) {
             Some(p) => Some(parse_port(p).map_err(|r| self.err(line, Some("port"), r))?),
             None => None,
@@ -1010,13 +1016,15 @@ mod tests {
     #[test]
     fn an_ip_cell_saying_there_is_none_leaves_the_name_to_be_resolved() {
         // A CMDB export's placeholders: the rows were refused ("bad IP address \"N/A\"").
-        let out = read("host,ip\napp1.example,N/A\napp2.example,#N/A\napp3.example,-\n,n/a\n");
+        let out = read(
+            "host,ip,port,sni\napp1.example,N/A,N/A,-\napp2.example,#N/A,,\napp3.example,-,,\n,n/a,,\n",
+        );
         for (i, name) in ["app1.example", "app2.example", "app3.example"]
             .iter()
             .enumerate()
         {
             assert!(
-                matches!(&out[i], Ok(Target::Name { name: n, pin: None, .. }) if n == name),
+                matches!(&out[i], Ok(Target::Name { name: n, pin: None, port: 443, sni: None, .. }) if n == name),
                 "{:?}",
                 out[i]
             );
