@@ -161,7 +161,8 @@ pub fn says_none(cell: &str) -> bool {
         "n/a", "na", "#n/a", "-", "--", "null", "nil", "none", "tbd", "unknown", "?",
     ];
     let c = cell.trim();
-    WORDS.iter().any(|w| c.eq_ignore_ascii_case(w))
+    // Most cells are longer than any of the words: one comparison for them.
+    c.len() <= 7 && WORDS.iter().any(|w| c.eq_ignore_ascii_case(w))
 }
 
 /// A cell of a one-column list as a spreadsheet saves it: within quotes or not (it quotes

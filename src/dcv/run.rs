@@ -511,10 +511,7 @@ impl std::fmt::Display for DcvSummary {
             )?;
         }
         if let Some(r) = &self.resolver_unheard {
-            writeln!(
-                f,
-                "  dns: the resolver ({r}) answered no question: check that it answers from this host (--resolver, or the system's configuration)"
-            )?;
+            writeln!(f, "{}", crate::report::resolver_unheard_line(r))?;
         }
         if self.blocked.total > 0 {
             writeln!(f, "  not ready or unknown:")?;

@@ -526,17 +526,20 @@ impl Questions {
         next_on_servfail: bool,
     ) -> Result<Answer, Failure> {
         let mut last = None;
-        let mut silent = vec![false; self.servers.len()];
+        // Servers found not answering in this lookup, a bit each (a resolver configuration
+        // has a few; past 64 a server is simply asked again): no allocation per question.
+        let mut silent: u64 = 0;
         for _ in 0..rounds {
             for (i, (s, h)) in self.servers.iter().zip(&self.heard).enumerate() {
+                let bit = u32::try_from(i).map_or(0, |i| 1u64.checked_shl(i).unwrap_or(0));
                 // A suspect server is passed by only once it failed a liveness check, never
                 // for timeouts alone: those can be slow names, and the next server may
                 // answer otherwise (one that refuses what the first resolves).
-                if silent[i] {
+                if silent & bit != 0 {
                     continue;
                 }
                 let Some(answer) = self.ask_configured(*s, h, name, rtype, timeout).await else {
-                    silent[i] = true;
+                    silent |= bit;
                     last = Some(not_answering(*s));
                     continue;
                 };
@@ -553,7 +556,7 @@ impl Questions {
                 }
             }
             // Another round would wait for servers found not answering at all.
-            if silent.iter().all(|s| *s) {
+            if silent.count_ones() as usize == self.servers.len() {
                 break;
             }
         }

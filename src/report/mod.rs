@@ -124,6 +124,12 @@ impl<K: Ord, V> Firsts<K, V> {
     }
 }
 
+/// The summary line for a resolver (`servers`, as listed) that was asked and answered no
+/// question: `scan`'s and `dcv`'s alike.
+pub fn resolver_unheard_line(servers: &str) -> String {
+    format!("  dns: the resolver ({servers}) answered no question: check that it answers from this host (--resolver, or the system's configuration)")
+}
+
 #[cfg(test)]
 mod tests {
     use super::FlushClock;

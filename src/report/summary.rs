@@ -239,10 +239,7 @@ impl fmt::Display for Summary {
         if let Some(r) = &self.dns_unheard {
             // Named: rows pinned to addresses may have been scanned, so not every row
             // says it, and the configuration it came from is not on the command line.
-            writeln!(
-                f,
-                "  dns: the resolver ({r}) answered no question: check that it answers from this host (--resolver, or the system's configuration)"
-            )?;
+            writeln!(f, "{}", crate::report::resolver_unheard_line(r))?;
         } else if self.endpoints > 0
             && self.errors.get(&ErrorClass::DnsError) == Some(&self.endpoints)
         {
