@@ -146,13 +146,16 @@ pub async fn check_all(args: &DcvArgs, keep: bool) -> Result<(DcvSummary, Vec<Ou
         None => None,
     };
     let stop = Arc::new(tokio::sync::Notify::new());
-    let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let interrupted = Arc::new(std::sync::OnceLock::new());
     let _listener = {
         let stop = stop.clone();
         let interrupted = interrupted.clone();
+        // Watched before any domain is started, so that no request goes unheard.
+        let stops = crate::interrupt::Requests::listen().ok();
         crate::wait::AbortOnDrop(tokio::spawn(async move {
-            if let Ok(what) = crate::interrupt::requested().await {
-                interrupted.store(true, std::sync::atomic::Ordering::Relaxed);
+            let Some(mut stops) = stops else { return };
+            if let Some(what) = stops.next().await {
+                let _ = interrupted.set(what);
                 eprintln!(
                     "\ncertsweep: {what}: stopping: no new domains; those in progress finish"
                 );
@@ -214,7 +217,7 @@ pub async fn check_all(args: &DcvArgs, keep: bool) -> Result<(DcvSummary, Vec<Ou
     }
     summary.duration = start.elapsed();
     summary.resolver_unheard = checker.resolver_unheard();
-    summary.interrupted = interrupted.load(std::sync::atomic::Ordering::Relaxed);
+    summary.interrupted = interrupted.get().copied();
     Ok((summary, kept))
 }
 
@@ -248,7 +251,11 @@ async fn check_once(args: &DcvArgs) -> Result<(u8, bool), Error> {
             "certsweep: {internal} domain check(s) failed with an internal error (internal_error in the reports); please report it"
         );
     }
-    Ok((exit_code(&summary), summary.interrupted))
+    let stopped = summary.interrupted;
+    Ok((
+        crate::interrupt::exit_code(exit_code(&summary), stopped),
+        stopped.is_some(),
+    ))
 }
 
 /// 3 when certsweep failed on a domain, else 1 when any is `not_ready`, else 0. As with

@@ -416,17 +416,23 @@ where
 {
     let start = Instant::now();
     let cancel = Cancel::default();
+    let stopped_by = Arc::new(std::sync::OnceLock::new());
     let hard_stop = Arc::new(tokio::sync::Notify::new());
     // Listens for a stop request for this sweep only (stopped when the sweep returns, however
     // it does): `--wait` sweeps again, and a request between sweeps is its to answer.
+    // Watched before any connection is made, so that no request goes unheard.
+    let stops = crate::interrupt::Requests::listen().ok();
     let _listener = crate::wait::AbortOnDrop({
         let cancel = cancel.clone();
+        let stopped_by = stopped_by.clone();
         let hard_stop = hard_stop.clone();
         tokio::spawn(async move {
-            if let Ok(what) = crate::interrupt::requested().await {
+            let Some(mut stops) = stops else { return };
+            if let Some(what) = stops.next().await {
+                let _ = stopped_by.set(what);
                 cancel.cancel();
                 eprintln!("\ncertsweep: {what}: stopping: no new connections; endpoints in flight finish (again to stop now)");
-                if crate::interrupt::requested().await.is_ok() {
+                if stops.next().await.is_some() {
                     hard_stop.notify_one();
                 }
             }
@@ -485,7 +491,7 @@ where
     summary.dns_unheard = engine.dns_unheard();
     summary.crl_lists = engine.crl_lists();
     summary.duration = start.elapsed();
-    summary.interrupted = cancel.is_cancelled();
+    summary.interrupted = stopped_by.get().copied();
     Ok(SweepOutcome { summary, kept })
 }
 
@@ -533,7 +539,11 @@ async fn scan_once(args: &ScanArgs, lists: &crate::crl::CrlCache) -> Result<(u8,
             return Err(e);
         }
         let code = internal_error_exit(&outcome.summary).unwrap_or(outcome.exit_code);
-        return Ok((code, outcome.summary.interrupted));
+        let stopped = outcome.summary.interrupted;
+        return Ok((
+            crate::interrupt::exit_code(code, stopped),
+            stopped.is_some(),
+        ));
     }
     let Some(targets_path) = args.targets.clone() else {
         return Err(Error::Usage(
@@ -579,14 +589,18 @@ async fn scan_once(args: &ScanArgs, lists: &crate::crl::CrlCache) -> Result<(u8,
     }
     let failed = failing.total() > 0;
     let code = internal_error_exit(&outcome.summary).unwrap_or(u8::from(failed));
-    Ok((code, outcome.summary.interrupted))
+    let stopped = outcome.summary.interrupted;
+    Ok((
+        crate::interrupt::exit_code(code, stopped),
+        stopped.is_some(),
+    ))
 }
 
 /// Every usable target yields at least one row, so a finished sweep without any means an
 /// empty list or only bad lines: in a pipeline that is a broken upstream export, not a clean
 /// sweep (exit 2). `targets` is the list, `None` when the inventory named the endpoints.
 fn nothing_scanned(summary: &Summary, targets: Option<&str>) -> Option<Error> {
-    if summary.endpoints > 0 || summary.interrupted {
+    if summary.endpoints > 0 || summary.interrupted.is_some() {
         return None;
     }
     let source = match targets {

@@ -619,6 +619,62 @@ async fn http01_read_timeout() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_run_is_no_pass() {
+    // The binary, one domain at a time, against a resolver that takes questions and never
+    // answers; Ctrl-C arrives with the first question. The domain in progress finishes
+    // (`unknown`: nothing failed), the second is never started, and the exit code is not
+    // 0: a pipeline that orders the certificate on a pass must not order it on a run that
+    // checked half its domains (it exited 0).
+    let silent = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let domains = file("www.example.com\nmail.example.com\n");
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("dcv.csv");
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_certsweep"))
+        .args([
+            "dcv",
+            "--method",
+            "dns-01",
+            "--concurrency",
+            "1",
+            "--domains",
+        ])
+        .arg(domains.path())
+        .args(["--resolver", &format!("127.0.0.1:{port}")])
+        .args(["--dns-timeout", "200ms", "--report"])
+        .arg(&report)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id().unwrap();
+    let mut buf = [0u8; 512];
+    let (_, from) = silent.recv_from(&mut buf).await.unwrap();
+    assert!(from.ip().is_loopback());
+    // The shell's own kill: no procps needed on a minimal machine.
+    let killed = std::process::Command::new("sh")
+        .args(["-c", &format!("kill -INT {pid}")])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+        .await
+        .expect("the run did not end after Ctrl-C")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("Ctrl-C: stopping"), "{stderr}");
+    assert!(stderr.contains("(interrupted)"), "{stderr}");
+    let csv = std::fs::read_to_string(&report).unwrap();
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(rows.len(), 1, "{csv}");
+    assert!(
+        rows[0].starts_with("www.example.com,dns-01,unknown,"),
+        "{csv}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resolver_down_is_unknown_not_not_ready() {
     // Nothing answers on this port: our lookups fail, which says nothing about the CA's.
     // Held open, so that the questions are taken in and never answered.

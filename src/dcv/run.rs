@@ -440,8 +440,8 @@ pub struct DcvSummary {
     pub duplicates: u64,
     /// Wall time.
     pub duration: Duration,
-    /// Stopped early by Ctrl-C.
-    pub interrupted: bool,
+    /// Stopped early, and by what (Ctrl-C, SIGTERM).
+    pub interrupted: Option<crate::interrupt::Stop>,
     /// The first rows not ready or unknown by domain and method, each in a line (domain,
     /// method, verdict, why), so that a run's log says which without a report.
     pub blocked: crate::report::Firsts<(String, &'static str), String>,
@@ -491,7 +491,7 @@ impl std::fmt::Display for DcvSummary {
             self.ready,
             self.not_ready,
             self.unknown,
-            if self.interrupted {
+            if self.interrupted.is_some() {
                 " (interrupted)"
             } else {
                 ""

@@ -54,8 +54,8 @@ pub struct Summary {
     pub soonest: Option<Soonest>,
     /// Wall time.
     pub duration: Duration,
-    /// Stopped early by Ctrl-C.
-    pub interrupted: bool,
+    /// Stopped early, and by what (Ctrl-C, SIGTERM).
+    pub interrupted: Option<crate::interrupt::Stop>,
     /// The revocation lists `--crl` fetched, by URL: how many entries each holds, or why it
     /// could not be read. One line per list that failed says at once what thousands of
     /// `crl_unavailable` rows would.
@@ -193,7 +193,7 @@ impl fmt::Display for Summary {
             n(self.certificates, "certificate", "certificates"),
             secs,
             rate,
-            if self.interrupted {
+            if self.interrupted.is_some() {
                 " (interrupted: targets not yet started were skipped)"
             } else {
                 ""
