@@ -647,20 +647,10 @@ async fn a_stopped_run_is_no_pass() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let pid = child.id().unwrap();
     let mut buf = [0u8; 512];
     let (_, from) = silent.recv_from(&mut buf).await.unwrap();
     assert!(from.ip().is_loopback());
-    // The shell's own kill: no procps needed on a minimal machine.
-    let killed = std::process::Command::new("sh")
-        .args(["-c", &format!("kill -INT {pid}")])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
-        .await
-        .expect("the run did not end after Ctrl-C")
-        .unwrap();
+    let out = support::stop_and_wait(child, "INT").await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("Ctrl-C: stopping"), "{stderr}");

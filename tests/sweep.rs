@@ -964,18 +964,8 @@ async fn sigterm_stops_new_connections_and_the_reports_are_still_written() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let pid = child.id().unwrap();
     first.wait_for(|f| *f).await.unwrap();
-    // The shell's own kill: no procps needed on a minimal machine.
-    let killed = std::process::Command::new("sh")
-        .args(["-c", &format!("kill -TERM {pid}")])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let out = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait_with_output())
-        .await
-        .expect("the sweep did not end after SIGTERM")
-        .unwrap();
+    let out = support::stop_and_wait(child, "TERM").await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     // Nothing judged failed, but the sweep did not finish: no pass (it exited 0).
     assert_eq!(out.status.code(), Some(143), "{stderr}");

@@ -75,3 +75,19 @@ pub async fn dns_server(origin: &str, addrs: &[(&str, IpAddr)], txt_only: &[&str
 pub fn have_ipv6_loopback() -> bool {
     std::net::TcpListener::bind("[::1]:0").is_ok()
 }
+
+/// Sends `signal` (`INT`, `TERM`) to the running binary and waits for it to end (30 s at
+/// most, a stop that is never heard fails the test): what it wrote and its status.
+pub async fn stop_and_wait(child: tokio::process::Child, signal: &str) -> std::process::Output {
+    let pid = child.id().expect("the child is running");
+    // The shell's own kill: no procps needed on a minimal machine.
+    let killed = std::process::Command::new("sh")
+        .args(["-c", &format!("kill -{signal} {pid}")])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    tokio::time::timeout(std::time::Duration::from_secs(30), child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("the run did not end after SIG{signal}"))
+        .unwrap()
+}
