@@ -281,6 +281,11 @@ pub enum Finding {
     /// with only AES-CCM, a brainpool group beside TLS 1.2). Its certificate was read from a handshake certsweep did not
     /// complete, so the server has not proven it holds the key.
     UncommonTls,
+    /// The server's Certificate message is over 64 KiB (a whole CA bundle configured as its
+    /// chain): rustls, Go and Java clients refuse the handshake (Java over 32 KiB, OpenSSL
+    /// over 100 KiB). Its first certificates were read from a TLS 1.2 handshake certsweep did
+    /// not complete, so the server has not proven it holds the key.
+    OversizedChain,
 }
 
 impl Finding {
@@ -304,11 +309,12 @@ impl Finding {
             Finding::ChainInvalid => "chain_invalid",
             Finding::LegacyTls => "legacy_tls",
             Finding::UncommonTls => "uncommon_tls",
+            Finding::OversizedChain => "oversized_chain",
         }
     }
 
     /// Every finding, in report order.
-    pub const ALL: [Finding; 17] = [
+    pub const ALL: [Finding; 18] = [
         Finding::Expired,
         Finding::NotYetValid,
         Finding::HostnameMismatch,
@@ -326,6 +332,7 @@ impl Finding {
         Finding::ChainInvalid,
         Finding::LegacyTls,
         Finding::UncommonTls,
+        Finding::OversizedChain,
     ];
 
     /// Whether the finding is the CA's word that the certificate is revoked (a stapled OCSP

@@ -3256,3 +3256,64 @@ fn slow_zone_dropped(request: &hickory_server::server::Request) -> support::dcvf
         support::dcvfix::Act::Answer
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chain_too_large_for_clients_still_tells_which_certificate_is_served() {
+    // A whole CA bundle configured as the chain: a Certificate message over 64 KiB, which
+    // rustls (as Go's and Java's TLS) refuses. Over TLS 1.2 the message comes in the clear,
+    // so its first certificates are read from a second handshake; a server speaking only
+    // TLS 1.3 says why there is none.
+    use rustls::version::{TLS12, TLS13};
+    use std::sync::Arc;
+    let pki = Pki::new("Bundle").unwrap();
+    let leaf = pki
+        .issue(&LeafSpec::new(&["big.test"], 0x91, 10, 90))
+        .unwrap();
+    let mut bundle = leaf.chain.clone();
+    while bundle.iter().map(|c| c.len() + 3).sum::<usize>() <= 80 * 1024 {
+        bundle.push(leaf.chain[1].clone());
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let serve = |versions: &[&'static rustls::SupportedProtocolVersion]| {
+        let config = rustls::ServerConfig::builder_with_provider(provider.clone())
+            .with_protocol_versions(versions)
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(bundle.clone(), leaf.key.clone_key())
+            .unwrap();
+        fleet::serve_config(
+            fleet::listen("127.0.0.1:0".parse().unwrap()).unwrap(),
+            config,
+        )
+        .unwrap()
+    };
+    let servers = [serve(&[&TLS13, &TLS12]), serve(&[&TLS13])];
+    let targets: String = servers
+        .iter()
+        .map(|s| format!("big.test@{}\n", s.addr))
+        .collect();
+    let obs = run_sweep_trusting(&pki, targets).await;
+    let at = |i: usize| {
+        obs.iter()
+            .find(|o| o.port == servers[i].addr.port())
+            .unwrap()
+    };
+
+    let o = at(0);
+    assert!(o.error.is_none(), "{:?}", o.error);
+    assert_eq!(o.cert.as_ref().unwrap().serial, leaf.serial_hex);
+    assert_eq!(o.findings, vec![Finding::OversizedChain]);
+    assert_eq!(o.tls.as_ref().unwrap().version, "TLSv1.2");
+    // The first 48 KiB of the bundle, the intermediate among them.
+    assert!(
+        o.chain.len() > 2 && o.chain.len() < bundle.len(),
+        "{}",
+        o.chain.len()
+    );
+
+    let o = at(1);
+    assert!(o.cert.is_none());
+    let e = o.error.as_ref().unwrap();
+    assert_eq!(e.class, ErrorClass::TlsError);
+    assert!(e.message.contains("handshake message over 64 KiB"), "{e:?}");
+}

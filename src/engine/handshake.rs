@@ -16,7 +16,7 @@ use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::{CertificateDer, ServerName, SubjectPublicKeyInfoDer, UnixTime};
 use rustls::{
     AlertDescription, CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct,
-    SignatureScheme,
+    InvalidMessage, SignatureScheme,
 };
 use std::io;
 use std::net::SocketAddr;
@@ -689,6 +689,9 @@ pub struct Attempt {
     /// ... and the legacy hello got TLS 1.2 with a suite the first hello offered too: the
     /// server refused the first hello's groups or signature algorithms, not its protocol.
     pub uncommon: bool,
+    /// The chain was read in part from a TLS 1.2 handshake: its Certificate message is
+    /// larger than rustls accepts ([`MAX_HANDSHAKE_MESSAGE`]).
+    pub oversized_chain: bool,
     /// Why a legacy handshake may still get the certificate (`legacy_fallback`), when it may.
     pub fallback: Option<LegacyReason>,
     /// The protocol whose greeting the server sent instead of TLS, when it was one certsweep
@@ -705,7 +708,15 @@ pub enum LegacyReason {
     /// what some old stacks (Windows Schannel among them) do when no cipher suite is in
     /// common, and also what an overloaded server does now and then.
     HungUp,
+    /// The server sent a handshake message larger than rustls accepts, most often a chain
+    /// with a whole CA bundle in it: up to TLS 1.2 the chain comes in the clear, and its
+    /// first certificates can be read.
+    TooLarge,
 }
+
+/// The largest handshake message rustls accepts (its body's length), as Go's TLS does; Java
+/// accepts 32 KiB by default, OpenSSL and BoringSSL a certificate list of 100 KiB.
+pub const MAX_HANDSHAKE_MESSAGE: usize = 0xffff;
 
 /// How long each phase of a connection may take.
 #[derive(Debug, Clone, Copy)]
@@ -836,8 +847,18 @@ pub async fn probe(
             let tls_answer = e
                 .get_ref()
                 .is_some_and(|i| i.downcast_ref::<rustls::Error>().is_some());
+            let too_large = e.get_ref().is_some_and(|i| {
+                matches!(
+                    i.downcast_ref::<rustls::Error>(),
+                    Some(rustls::Error::InvalidMessage(
+                        InvalidMessage::HandshakePayloadTooLarge
+                    ))
+                )
+            });
             if out.chain.is_empty() {
-                out.fallback = if error.class == ErrorClass::TlsProtocol {
+                out.fallback = if too_large {
+                    Some(LegacyReason::TooLarge)
+                } else if error.class == ErrorClass::TlsProtocol {
                     Some(LegacyReason::Refused)
                 } else if !tls_answer
                     && matches!(
@@ -942,6 +963,40 @@ pub async fn legacy_fallback(
         }
     };
     match got {
+        // The chain too large for the first handshake: what the server serves, beside the
+        // fact that clients with a limit refuse it.
+        Ok(capture)
+            if !capture.chain.is_empty()
+                && reason == LegacyReason::TooLarge
+                && capture.certificate_len > MAX_HANDSHAKE_MESSAGE =>
+        {
+            out.handshake_ms = Some(ms(t0.elapsed()));
+            out.chain = capture.chain;
+            out.tls = Some(TlsInfo {
+                version: capture.version,
+                cipher_suite: capture.cipher_suite,
+                alpn: None,
+                kx_group: None,
+            });
+            out.error = None;
+            out.retry_may_help = false;
+            out.oversized_chain = true;
+            Ok(())
+        }
+        // Another message was over the limit (TLS 1.3's encrypted extensions or request for
+        // a client certificate, whose lists can pass it by a few bytes): the certificate,
+        // and the first error that says what clients meet.
+        Ok(capture) if !capture.chain.is_empty() && reason == LegacyReason::TooLarge => {
+            note_legacy_try(
+                out,
+                &format!(
+                    "its certificate chain came in a Certificate message of {} bytes, so the larger message is another",
+                    capture.certificate_len
+                ),
+            );
+            out.chain = capture.chain;
+            Ok(())
+        }
         Ok(capture)
             if !capture.chain.is_empty()
                 && reason == LegacyReason::HungUp
@@ -1094,6 +1149,13 @@ fn classify_tls(e: &io::Error, have_chain: bool) -> ErrorInfo {
         {
             (ErrorClass::TlsError, o.0.to_string())
         }
+        Some(rustls::Error::InvalidMessage(InvalidMessage::HandshakePayloadTooLarge)) => (
+            ErrorClass::TlsError,
+            format!(
+                "the server sent a TLS handshake message over {} KiB, which rustls, Go and Java clients refuse (a certificate chain with a whole CA bundle in it?)",
+                (MAX_HANDSHAKE_MESSAGE + 1) / 1024
+            ),
+        ),
         Some(rustls::Error::PeerIncompatible(p)) => (
             ErrorClass::TlsProtocol,
             format!("no common TLS version or cipher: {p:?}"),

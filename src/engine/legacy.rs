@@ -32,13 +32,20 @@ pub struct LegacyCapture {
     /// The server chose TLS 1.2 with a suite the sweep's first ClientHello offers too: the
     /// first handshake did not fail for want of a legacy protocol.
     pub offered_first: bool,
+    /// The length of the server's Certificate message. One too large to hold (a CA bundle
+    /// configured as the chain) is not read whole: `chain` is then its first certificates.
+    pub certificate_len: usize,
 }
 
-/// The most a server may send before its Certificate message is complete: room for the
-/// largest handshake message rustls accepts (64 KiB) with its ServerHello and record
-/// headers, far above real chains (a few KiB). It bounds what a thousand legacy tries in
-/// flight can hold.
+/// The most a server's flight may hold unread while its Certificate message is incomplete:
+/// the [`CERTIFICATES_READ`] and a record of 16 KiB in the making, far above real chains (a
+/// few KiB). It bounds what a thousand legacy tries in flight can hold.
 const MAX_FLIGHT: usize = 72 * 1024;
+
+/// How much of a Certificate message too large to hold is read before its first
+/// certificates are taken (the leaf and its intermediates come first): a server that sends
+/// a whole CA bundle as its chain (100 KiB and more) still tells which certificate it serves.
+const CERTIFICATES_READ: usize = 48 * 1024;
 
 /// Cipher suites offered, most common first: every key exchange and cipher TLS 1.0-1.2 servers
 /// still use (ECDHE, DHE and RSA key exchange; AES-GCM, AES-CBC, 3DES, RC4), so that any
@@ -176,16 +183,10 @@ impl Flight {
     /// complete, `None` while more is needed.
     pub fn feed(&mut self, bytes: &[u8]) -> Result<Option<LegacyCapture>, LegacyError> {
         self.records.extend_from_slice(bytes);
-        if self.records.len() + self.handshake.len() > MAX_FLIGHT {
-            return Err(LegacyError::Protocol(format!(
-                "the server sent over {} KiB without a complete certificate",
-                MAX_FLIGHT / 1024
-            )));
-        }
         loop {
             // A record: type, version, length (5 bytes), then the payload.
             let Some(header) = self.records.get(..5) else {
-                return Ok(None);
+                return self.within_bounds();
             };
             let (kind, major) = (header[0], header[1]);
             let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
@@ -198,7 +199,7 @@ impl Flight {
                 )));
             }
             let Some(payload) = self.records.get(5..5 + len) else {
-                return Ok(None);
+                return self.within_bounds();
             };
             if kind == 21 {
                 let alert = match payload {
@@ -215,15 +216,29 @@ impl Flight {
         }
     }
 
+    /// `None` (more is needed) while what is held unread stays bounded.
+    fn within_bounds(&self) -> Result<Option<LegacyCapture>, LegacyError> {
+        if self.records.len() + self.handshake.len() > MAX_FLIGHT {
+            return Err(LegacyError::Protocol(format!(
+                "the server sent over {} KiB without a complete certificate",
+                MAX_FLIGHT / 1024
+            )));
+        }
+        Ok(None)
+    }
+
     /// Reads the complete handshake messages gathered so far.
     fn messages(&mut self) -> Result<Option<LegacyCapture>, LegacyError> {
         loop {
             // A message: type (1 byte), length (3 bytes), then the body; it may span records.
-            let Some(&[_, a, b, c]) = self.handshake.get(..4) else {
+            let Some(&[kind, a, b, c]) = self.handshake.get(..4) else {
                 return Ok(None);
             };
             let total = 4 + (usize::from(a) << 16 | usize::from(b) << 8 | usize::from(c));
             if self.handshake.len() < total {
+                if kind == 11 && self.handshake.len() >= CERTIFICATES_READ {
+                    return self.first_certificates(total - 4).map(Some);
+                }
                 return Ok(None);
             }
             let parsed = parse_tls_message_handshake(&self.handshake[..total])
@@ -243,6 +258,7 @@ impl Flight {
                         version: version_name(version),
                         cipher_suite: suite_name(suite),
                         offered_first: offered_first(version, suite),
+                        certificate_len: total - 4,
                         chain: c
                             .cert_chain
                             .iter()
@@ -262,6 +278,41 @@ impl Flight {
                 return Ok(capture);
             }
         }
+    }
+}
+
+impl Flight {
+    /// The certificates complete in the first part of a Certificate message of `len` bytes
+    /// too large to read whole (the part held in `handshake`, after its 4-byte header).
+    fn first_certificates(&self, len: usize) -> Result<LegacyCapture, LegacyError> {
+        let Some((version, suite)) = self.hello else {
+            return Err(LegacyError::Protocol(
+                "the server sent a certificate before its ServerHello".into(),
+            ));
+        };
+        let u24 = |b: &[u8]| usize::from(b[0]) << 16 | usize::from(b[1]) << 8 | usize::from(b[2]);
+        // After the header, the list's own 3-byte length, then entries of a 3-byte length
+        // and the DER.
+        let mut rest = self.handshake.get(4 + 3..).unwrap_or_default();
+        let mut chain = Vec::new();
+        while let Some(n) = rest.get(..3).map(u24) {
+            let Some(der) = rest.get(3..3 + n) else { break };
+            chain.push(CertificateDer::from(der.to_vec()));
+            rest = &rest[3 + n..];
+        }
+        if chain.is_empty() {
+            return Err(LegacyError::Protocol(format!(
+                "the server's Certificate message is {len} bytes, its first certificate over {} KiB",
+                CERTIFICATES_READ / 1024
+            )));
+        }
+        Ok(LegacyCapture {
+            version: version_name(version),
+            cipher_suite: suite_name(suite),
+            offered_first: offered_first(version, suite),
+            certificate_len: len,
+            chain,
+        })
     }
 }
 
@@ -334,6 +385,68 @@ mod tests {
             .feed(b"HTTP/1.1 400 Bad Request\r\n\r\n")
             .expect_err("http");
         assert!(e.to_string().contains("not a TLS server"), "{e}");
+    }
+
+    #[test]
+    fn a_certificate_message_too_large_to_hold_gives_its_first_certificates() {
+        // A CA bundle configured as the chain: 200 certificates of 1,000 bytes, a message of
+        // 200,603 bytes, sent in records of 16 KiB. Its first certificates are taken once 48
+        // KiB of it are in, and no more of it is read.
+        let mut hs = vec![2, 0, 0, 38, 3, 3];
+        hs.extend_from_slice(&[9; 32]);
+        hs.extend_from_slice(&[0, 0xc0, 0x2b, 0]);
+        let entries = 200usize;
+        let list_len = entries * 1003;
+        let body = list_len + 3;
+        hs.extend_from_slice(&[11, (body >> 16) as u8, (body >> 8) as u8, body as u8]);
+        hs.extend_from_slice(&[
+            (list_len >> 16) as u8,
+            (list_len >> 8) as u8,
+            list_len as u8,
+        ]);
+        for i in 0..entries {
+            hs.extend_from_slice(&[0, 0x03, 0xe8]);
+            hs.extend_from_slice(&[i as u8; 1000]);
+        }
+        let mut f = Flight::default();
+        let mut fed = 0;
+        let got = hs
+            .chunks(16 * 1024)
+            .find_map(|part| {
+                let mut record = vec![22, 3, 3, (part.len() >> 8) as u8, part.len() as u8];
+                record.extend_from_slice(part);
+                fed += record.len();
+                f.feed(&record).expect("no error")
+            })
+            .expect("a capture before the end");
+        assert!(fed <= 4 * (16 * 1024 + 5), "{fed}");
+        assert_eq!(got.certificate_len, body);
+        assert_eq!(got.version, "TLSv1.2");
+        assert_eq!(got.cipher_suite, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256");
+        assert!(got.chain.len() >= 40, "{}", got.chain.len());
+        for (i, c) in got.chain.iter().enumerate() {
+            assert_eq!(c.as_ref(), &[i as u8; 1000][..], "{i}");
+        }
+        // A first certificate that is itself larger than what is read is no capture.
+        let mut hs = vec![2, 0, 0, 38, 3, 3];
+        hs.extend_from_slice(&[9; 32]);
+        hs.extend_from_slice(&[0, 0xc0, 0x2b, 0]);
+        hs.extend_from_slice(&[11, 1, 0, 3, 1, 0, 0, 0, 0xff, 0xfd]);
+        hs.extend_from_slice(&vec![1; 60 * 1024]);
+        let mut f = Flight::default();
+        let e = hs
+            .chunks(16 * 1024)
+            .find_map(|part| {
+                let mut record = vec![22, 3, 3, (part.len() >> 8) as u8, part.len() as u8];
+                record.extend_from_slice(part);
+                f.feed(&record).transpose()
+            })
+            .expect("an answer")
+            .expect_err("no certificate");
+        assert!(
+            e.to_string().contains("first certificate over 48 KiB"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -805,10 +805,12 @@ impl Engine {
         };
         // A certificate read by the legacy hello came from a server the modern one does not
         // reach: a restricted modern hello would not reach it either.
-        let modern = !obs
-            .findings
-            .iter()
-            .any(|f| matches!(f, Finding::LegacyTls | Finding::UncommonTls));
+        let modern = !obs.findings.iter().any(|f| {
+            matches!(
+                f,
+                Finding::LegacyTls | Finding::UncommonTls | Finding::OversizedChain
+            )
+        });
         if obs.cert.is_some() && modern {
             if let Some(family) = look.wanted(&obs) {
                 // Boxed: inline, its handshake's state would widen every endpoint's task,
@@ -1076,6 +1078,8 @@ impl Engine {
                     obs.findings.push(Finding::UncommonTls);
                 } else if attempt.legacy {
                     obs.findings.push(Finding::LegacyTls);
+                } else if attempt.oversized_chain {
+                    obs.findings.push(Finding::OversizedChain);
                 }
             }
             if let Some(cert) = &obs.cert {

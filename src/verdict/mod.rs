@@ -1031,6 +1031,11 @@ fn judge(
             "The server refused a handshake like current clients make and accepted only a broader one ({tls}): it needs a key exchange group, signature algorithm or TLS 1.3 cipher suite they do not offer (such as only AES-CCM in TLS 1.3)",
             "check the server's TLS groups and certificate key type against its clients (P-256 or X25519 groups, a P-256, P-384 or RSA key)",
         ))
+    } else if o.findings.contains(&Finding::OversizedChain) {
+        Some((
+            "The server sends a certificate chain over 64 KiB, which rustls, Go and Java clients refuse (a CA bundle configured as its chain)",
+            "configure only the certificate and its intermediates as the server's chain, not a CA bundle",
+        ))
     } else {
         None
     };

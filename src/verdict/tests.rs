@@ -1643,6 +1643,18 @@ fn a_legacy_server_with_the_newest_certificate_is_told_to_upgrade_its_tls() {
 }
 
 #[test]
+fn a_server_with_a_bundle_as_its_chain_is_told_to_serve_only_its_chain() {
+    let i = ids(&format!("{H}B,,www.x.com,0B,,,CA,,Issued\n"));
+    let mut o = presenting("www.x.com", "10.0.0.1", "B", 1_767_225_600, 1_798_761_600);
+    o.findings.push(Finding::OversizedChain);
+    let v = judge_one(o, &i, &policy()).0;
+    assert_eq!(v.status, Status::Current, "{}", v.detail);
+    assert!(v.findings.contains(&"oversized_chain".to_string()));
+    assert!(v.detail.contains("chain over 64 KiB"), "{}", v.detail);
+    assert!(v.next_step.contains("not a CA bundle"), "{}", v.next_step);
+}
+
+#[test]
 fn the_records_report_names_ties_and_ignores_a_second_record_of_one_certificate() {
     // P and Q tie (no dates, no link); S and S2 are two records of one certificate.
     let i = ids(&format!(
