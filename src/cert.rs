@@ -338,6 +338,19 @@ pub fn is_self_issued(der: &[u8]) -> bool {
         .unwrap_or(false)
 }
 
+/// Whether the first certificate of `chain` is self-issued and no other one bears its name
+/// (none can be its issuer: a CA bundle sent after a self-signed certificate).
+pub fn is_self_issued_alone<C: AsRef<[u8]>>(chain: &[C]) -> bool {
+    let Some(Ok((_, leaf))) = chain.first().map(|c| parse_x509_certificate(c.as_ref())) else {
+        return false;
+    };
+    let name = leaf.subject().as_raw();
+    name == leaf.issuer().as_raw()
+        && chain[1..].iter().all(|c| {
+            parse_x509_certificate(c.as_ref()).map_or(true, |(_, x)| x.subject().as_raw() != name)
+        })
+}
+
 // A certificate's names go into the reports through `visible`: a server chooses its
 // certificate's strings, and `www.bank.example\0.evil.example` (the NUL-prefix trick against
 // C string handling) would read as the bank's name in a viewer that stops at the NUL.

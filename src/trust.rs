@@ -192,22 +192,29 @@ impl TrustJudge {
             leaf.not_after_unix.max(leaf.not_before_unix),
         );
         let time = UnixTime::since_unix_epoch(Duration::from_secs(at.max(0) as u64));
-        // Parses the leaf once more, so only asked once the path has failed.
-        let lone_self_issued = || chain.len() == 1 && crate::cert::is_self_issued(leaf_der);
+        // Parses the chain once more, so only asked once the path has failed. Certificates
+        // sent after a self-signed one (a CA bundle configured beside it) vouch for nothing,
+        // unless one bears its name (the same CA's other key).
+        let self_issued = || crate::cert::is_self_issued_alone(chain);
         match self.verify_path(&ee, chain, &leaf.sha256, time, at) {
             Ok(()) => {}
             // A CA certificate as the leaf is what `openssl req -x509` and many appliances
             // make by default: the path validator refuses it as an end entity before looking
             // for an issuer, but it is still the self-signed certificate.
             Err(e @ (webpki::Error::UnknownIssuer | webpki::Error::CaUsedAsEndEntity))
-                if lone_self_issued() =>
+                if self_issued() =>
             {
                 findings.push(Finding::SelfSigned);
-                detail = Some(if matches!(e, webpki::Error::CaUsedAsEndEntity) {
-                    "the server presents a self-signed certificate (marked as a CA)".into()
-                } else {
-                    "the server presents a self-signed certificate".into()
-                });
+                let mut d = String::from("the server presents a self-signed certificate");
+                if matches!(e, webpki::Error::CaUsedAsEndEntity) {
+                    d.push_str(" (marked as a CA)");
+                }
+                if let Some(others) = chain.len().checked_sub(1).filter(|&n| n > 0) {
+                    d.push_str(&format!(
+                        ", and {others} other certificate(s) after it, which do not vouch for it"
+                    ));
+                }
+                detail = Some(d);
             }
             Err(webpki::Error::UnknownIssuer) => {
                 let (f, d) = self.diagnose_unknown_issuer(&ee, chain, time);
@@ -684,6 +691,36 @@ mod tests {
         let now = ::time::OffsetDateTime::now_utc().unix_timestamp();
         let r = judge.judge(&chain, &info, Some("box.test"), now);
         assert_eq!(r.findings, vec![Finding::SelfSigned], "{r:?}");
+        // The same with a CA bundle configured after it: still self-signed (it was
+        // `chain_invalid`, and `unknown_issuer` without CA:TRUE).
+        for ca in [true, false] {
+            p.is_ca = if ca {
+                rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained)
+            } else {
+                rcgen::IsCa::NoCa
+            };
+            let cert = p.self_signed(&key).expect("cert");
+            let bundled = vec![
+                cert.der().clone(),
+                a.intermediate.cert.clone(),
+                a.root.cert.clone(),
+            ];
+            let info = crate::cert::cert_info(&bundled[0]).expect("parse");
+            let r = judge.judge(&bundled, &info, Some("box.test"), now);
+            assert_eq!(r.findings, vec![Finding::SelfSigned], "{ca}: {r:?}");
+            assert!(
+                r.detail.as_deref().is_some_and(|d| d
+                    .ends_with("and 2 other certificate(s) after it, which do not vouch for it")),
+                "{r:?}"
+            );
+        }
+        // But not when another certificate bears its name: the same CA's other key.
+        let other = p
+            .self_signed(&rcgen::KeyPair::generate().expect("key"))
+            .expect("cert");
+        let pair = vec![chain[0].clone(), other.der().clone()];
+        let r = judge.judge(&pair, &info, Some("box.test"), now);
+        assert!(!r.findings.contains(&Finding::SelfSigned), "{r:?}");
         // A CA certificate that is not self-issued, served as a leaf, stays chain_invalid.
         let chain = vec![a.intermediate.cert.clone()];
         let info = crate::cert::cert_info(&chain[0]).expect("parse");
