@@ -338,6 +338,20 @@ pub fn is_self_issued(der: &[u8]) -> bool {
         .unwrap_or(false)
 }
 
+/// Whether the certificate names `host` only in its subject CN, having no subjectAltName,
+/// as old private-CA templates issue them: the name is right, but clients match names
+/// against the subjectAltName alone.
+pub fn named_only_in_cn(c: &CertInfo, host: &str) -> bool {
+    c.sans.is_empty()
+        && c.subject_cn.as_deref().is_some_and(|cn| {
+            cn.eq_ignore_ascii_case(host)
+                || cn.strip_prefix("*.").is_some_and(|parent| {
+                    host.split_once('.')
+                        .is_some_and(|(_, h)| h.eq_ignore_ascii_case(parent))
+                })
+        })
+}
+
 /// Whether the first certificate of `chain` is self-issued and no other one bears its name
 /// (none can be its issuer: a CA bundle sent after a self-signed certificate).
 pub fn is_self_issued_alone<C: AsRef<[u8]>>(chain: &[C]) -> bool {

@@ -157,6 +157,7 @@ impl TrustJudge {
     ) -> TrustReport {
         let mut findings = Vec::new();
         let mut detail = None;
+        let mut name_note = None;
         let Some(leaf_der) = chain.first() else {
             return TrustReport::default();
         };
@@ -182,6 +183,11 @@ impl TrustJudge {
                 .unwrap_or(false);
             if !ok {
                 findings.push(Finding::HostnameMismatch);
+                if crate::cert::named_only_in_cn(leaf, name) {
+                    name_note = Some(format!(
+                        "{name} is only in the subject CN, and the certificate has no subjectAltName: clients match names against the subjectAltName alone"
+                    ));
+                }
             }
         }
         if weak_key(leaf) {
@@ -229,6 +235,10 @@ impl TrustJudge {
         }
         findings.sort();
         findings.dedup();
+        let detail = match (detail, name_note) {
+            (Some(d), Some(n)) => Some(format!("{d}; {n}")),
+            (d, n) => d.or(n),
+        };
         TrustReport { findings, detail }
     }
 
@@ -674,6 +684,49 @@ mod tests {
         // The name is still checked for every endpoint.
         let r = judge.judge(&leaf.chain, &info, Some("other.test"), now);
         assert_eq!(r.findings, vec![Finding::HostnameMismatch], "{r:?}");
+    }
+
+    #[test]
+    fn a_name_only_in_the_subject_cn_is_said_to_be_there() {
+        // Old private-CA templates: CN=box.test, no subjectAltName. The name is "right" to
+        // a reader of the certificate, so the mismatch says where it is.
+        let key = rcgen::KeyPair::generate().expect("key");
+        let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        p.distinguished_name = rcgen::DistinguishedName::new();
+        p.distinguished_name
+            .push(rcgen::DnType::CommonName, "box.test");
+        let cert = p.self_signed(&key).expect("cert");
+        let chain = vec![cert.der().clone()];
+        let info = crate::cert::cert_info(&chain[0]).expect("parse");
+        let now = ::time::OffsetDateTime::now_utc().unix_timestamp();
+        let note = "box.test is only in the subject CN, and the certificate has no subjectAltName: clients match names against the subjectAltName alone";
+        // Trusted (its own root in --ca-file): the note alone.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("roots.pem");
+        std::fs::write(&path, cert.pem()).expect("write");
+        let judge = TrustJudge::new(&[path], false, true, None).expect("trust store");
+        let r = judge.judge(&chain, &info, Some("box.test"), now);
+        assert_eq!(r.findings, vec![Finding::HostnameMismatch], "{r:?}");
+        assert_eq!(r.detail.as_deref(), Some(note));
+        // Another name: a plain mismatch, nothing said of the CN.
+        let r = judge.judge(&chain, &info, Some("other.test"), now);
+        assert_eq!(r.findings, vec![Finding::HostnameMismatch], "{r:?}");
+        assert_eq!(r.detail, None);
+        // Untrusted: both said.
+        let other = Pki::new("Other").expect("pki");
+        let (judge, _dir) = judge_of(&[&other]);
+        let r = judge.judge(&chain, &info, Some("box.test"), now);
+        assert_eq!(
+            r.findings,
+            vec![Finding::HostnameMismatch, Finding::SelfSigned],
+            "{r:?}"
+        );
+        assert_eq!(
+            r.detail,
+            Some(format!(
+                "the server presents a self-signed certificate; {note}"
+            ))
+        );
     }
 
     #[test]

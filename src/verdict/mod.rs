@@ -803,14 +803,7 @@ fn judge(
         statuses.push(Status::HostnameMismatch);
         // A certificate naming the host only in its subject CN (no subjectAltName), as old
         // private-CA templates issue them: the name is right, clients ignore where it is.
-        let cn_only = c.sans.is_empty()
-            && c.subject_cn.as_deref().is_some_and(|cn| {
-                cn.eq_ignore_ascii_case(&host)
-                    || cn.strip_prefix("*.").is_some_and(|parent| {
-                        host.split_once('.')
-                            .is_some_and(|(_, h)| h.eq_ignore_ascii_case(parent))
-                    })
-            });
+        let cn_only = crate::cert::named_only_in_cn(&c, &host);
         if next.is_empty() && cn_only {
             detail = format!(
                 "Serves {presented}, which names {host} only in its subject CN and has no subjectAltName: clients match names against the subjectAltName alone (Chrome since 2017), so none accepts it."
