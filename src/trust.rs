@@ -323,12 +323,40 @@ impl TrustJudge {
         chain: &[CertificateDer<'_>],
         time: UnixTime,
     ) -> (Finding, String) {
-        let top = chain.last().map(|c| c.as_ref()).unwrap_or_default();
-        let (top_subject, top_issuer) = match parse_x509_certificate(top) {
-            Ok((_, x)) => (x.subject().to_string(), x.issuer().to_string()),
-            Err(_) => (String::new(), String::new()),
+        let parsed: Vec<Option<X509Certificate<'_>>> = chain
+            .iter()
+            .map(|c| parse_x509_certificate(c).ok().map(|(_, x)| x))
+            .collect();
+        // The path the server's certificates make from the leaf, each one followed by its
+        // issuer where sent; not the last one sent: a server may send its intermediates in
+        // any order, or another CA's intermediate instead of the leaf's.
+        let mut top = 0;
+        let mut on_path = vec![false; chain.len()];
+        on_path[0] = true;
+        while let Some(Some(cur)) = parsed.get(top) {
+            let issuer = cur.issuer().as_raw();
+            if issuer == cur.subject().as_raw() {
+                break;
+            }
+            let next = (1..chain.len()).find(|&j| {
+                !on_path[j]
+                    && parsed[j]
+                        .as_ref()
+                        .is_some_and(|x| x.subject().as_raw() == issuer)
+            });
+            let Some(j) = next else { break };
+            on_path[j] = true;
+            top = j;
+        }
+        let (top_subject, top_issuer, top_issuer_raw) = match &parsed[top] {
+            Some(x) => (
+                x.subject().to_string(),
+                x.issuer().to_string(),
+                x.issuer().as_raw().to_vec(),
+            ),
+            None => Default::default(),
         };
-        if crate::cert::is_self_issued(top) {
+        if top > 0 && crate::cert::is_self_issued(&chain[top]) {
             return (
                 Finding::UnknownIssuer,
                 format!("the chain ends at the root \"{top_subject}\", which is not trusted"),
@@ -356,21 +384,38 @@ impl TrustJudge {
                 );
             }
         }
-        let top_issuer_raw = parse_x509_certificate(top)
-            .map(|(_, x)| x.issuer().as_raw().to_vec())
-            .unwrap_or_default();
-        if self.anchor_subjects.contains(&top_issuer_raw) {
+        // webpki keeps a name without its SEQUENCE header.
+        if der_contents(&top_issuer_raw).is_some_and(|n| self.anchor_subjects.contains(n)) {
             return (
                 Finding::ChainInvalid,
                 format!("\"{top_subject}\" names a trusted root as issuer but its signature does not verify"),
             );
         }
-        if chain.len() == 1 {
-            // A lone leaf issued by a CA that is not a root: the intermediate is missing.
+        if top == 0 {
+            // The leaf's issuer is neither sent nor a root: the intermediate is missing.
+            let others = chain.len() - 1;
+            if others == 0 {
+                return (
+                    Finding::IncompleteChain,
+                    format!(
+                        "the server sends only the leaf; its issuer \"{top_issuer}\" is not a trusted root, so the intermediate is missing (or the CA is unknown)"
+                    ),
+                );
+            }
+            let sent: Vec<String> = parsed[1..]
+                .iter()
+                .take(3)
+                .map(|x| {
+                    x.as_ref()
+                        .map_or_else(|| "?".into(), |x| format!("\"{}\"", x.subject()))
+                })
+                .collect();
+            let more = if others > 3 { ", ..." } else { "" };
             return (
                 Finding::IncompleteChain,
                 format!(
-                    "the server sends only the leaf; its issuer \"{top_issuer}\" is not a trusted root, so the intermediate is missing (or the CA is unknown)"
+                    "the leaf's issuer \"{top_issuer}\" is not among the {others} other certificate(s) the server sends ({}{more}) nor a trusted root: its intermediate is missing (another CA's intermediate, left from before a change of CA?), or the CA is unknown",
+                    sent.join(", ")
                 ),
             );
         }
@@ -674,10 +719,38 @@ mod tests {
             assert!(r.findings.is_empty(), "{r:?}");
         }
         assert_eq!(judge.validated.lock().map(|v| v.len()).ok(), Some(1));
-        // The same leaf behind another CA's intermediate does not chain: no reuse.
+        // The same leaf behind another CA's intermediate does not chain: no reuse. It is
+        // the leaf's intermediate that is missing (it was `unknown_issuer`, saying that B's
+        // trusted root is not one).
         let wrong = vec![leaf.chain[0].clone(), b.intermediate.cert.clone()];
         let r = judge.judge(&wrong, &info, Some("lb.test"), now);
-        assert!(!r.findings.is_empty(), "{r:?}");
+        assert_eq!(r.findings, vec![Finding::IncompleteChain], "{r:?}");
+        let d = r.detail.unwrap_or_default();
+        assert!(
+            d.contains("is not among the 1 other certificate(s) the server sends (\"O=certsweep test PKI, CN=Cache B Issuing CA 1\")"),
+            "{d}"
+        );
+        // Sent in any order, the chain's certificates are followed from the leaf: one
+        // that ends at a root the judge does not trust ends there.
+        let c = Pki::new("Cache C").expect("pki");
+        let leaf_c = c
+            .issue(&crate::fleet::LeafSpec::new(&["lb.test"], 8, 1, 30))
+            .expect("leaf");
+        let info_c = crate::cert::cert_info(&leaf_c.chain[0]).expect("parse");
+        let shuffled = vec![
+            leaf_c.chain[0].clone(),
+            c.root.cert.clone(),
+            b.intermediate.cert.clone(),
+            leaf_c.chain[1].clone(),
+        ];
+        let r = judge.judge(&shuffled, &info_c, Some("lb.test"), now);
+        assert_eq!(r.findings, vec![Finding::UnknownIssuer], "{r:?}");
+        assert!(
+            r.detail.as_deref().is_some_and(
+                |d| d.contains("ends at the root \"O=certsweep test PKI, CN=Cache C Root CA\"")
+            ),
+            "{r:?}"
+        );
         // Nor without its intermediate.
         let r = judge.judge(&leaf.chain[..1], &info, Some("lb.test"), now);
         assert_eq!(r.findings, vec![Finding::IncompleteChain], "{r:?}");

@@ -857,7 +857,7 @@ fn judge(
             // The step for the most specific fault: each has another fix.
             let has = |f: Finding| o.findings.contains(&f);
             next = if has(Finding::IncompleteChain) {
-                "Install the full chain (leaf plus intermediate) in the server's certificate file or keystore, reload, then verify again.".into()
+                "Install the full chain (leaf plus the intermediate that issued it, see the detail) in the server's certificate file or keystore, reload, then verify again.".into()
             } else if early {
                 format!(
                     "It is valid only from {}: if it was deployed early, put the previous certificate back until then (or reissue one valid now); if that date is right, check the server's and clients' clocks. Then verify again.",
