@@ -902,12 +902,14 @@ pub async fn probe(
     out
 }
 
-/// After a server refused or hung up on every version and cipher suite rustls offers
-/// (`out.fallback`), one more connection reads its certificate from a legacy handshake
-/// (`super::legacy`). On success the attempt has the chain, the server's choice of version
-/// and suite, and no error. A server that had hung up but now chooses what the first hello
-/// offered did not hang up for want of a legacy protocol (an overloaded server resets now
-/// and then): its certificate is kept beside the first error, without the `legacy_tls`
+/// After a server refused or hung up on every version and cipher suite rustls offers, or
+/// sent a message too large for it (`out.fallback`), one more connection reads its
+/// certificate from a legacy handshake (`super::legacy`). On success the attempt has the
+/// chain, the server's choice of version and suite, and no error; a chain too large is
+/// marked `oversized_chain` instead of `legacy`. A server that had hung up but now chooses
+/// what the first hello offered did not hang up for want of a legacy protocol (an
+/// overloaded server resets now and then), and one whose chain fits sent another message
+/// too large: its certificate is kept beside the first error, without the `legacy_tls`
 /// claim. Otherwise the attempt is left as it was and the miss returned: the caller may try
 /// again ([`LegacyMiss::retry_may_help`]) or add it to the first error
 /// ([`Attempt::note_legacy_miss`]).
@@ -962,77 +964,54 @@ pub async fn legacy_fallback(
             got
         }
     };
-    match got {
-        // The chain too large for the first handshake: what the server serves, beside the
-        // fact that clients with a limit refuse it.
-        Ok(capture)
-            if !capture.chain.is_empty()
-                && reason == LegacyReason::TooLarge
-                && capture.certificate_len > MAX_HANDSHAKE_MESSAGE =>
-        {
-            out.handshake_ms = Some(ms(t0.elapsed()));
-            out.chain = capture.chain;
-            out.tls = Some(TlsInfo {
-                version: capture.version,
-                cipher_suite: capture.cipher_suite,
-                alpn: None,
-                kx_group: None,
-            });
-            out.error = None;
-            out.retry_may_help = false;
-            out.oversized_chain = true;
-            Ok(())
+    let capture = match got {
+        Err(m) => return Err(m),
+        Ok(c) if c.chain.is_empty() => {
+            return Err(miss(
+                "the server sent an empty certificate list".into(),
+                false,
+            ))
         }
+        Ok(c) => c,
+    };
+    let oversized = capture.certificate_len > MAX_HANDSHAKE_MESSAGE;
+    // Where the first error still says what clients meet, the certificate is kept beside it.
+    let beside_the_error = match reason {
         // Another message was over the limit (TLS 1.3's encrypted extensions or request for
-        // a client certificate, whose lists can pass it by a few bytes): the certificate,
-        // and the first error that says what clients meet.
-        Ok(capture) if !capture.chain.is_empty() && reason == LegacyReason::TooLarge => {
-            note_legacy_try(
-                out,
-                &format!(
-                    "its certificate chain came in a Certificate message of {} bytes, so the larger message is another",
-                    capture.certificate_len
-                ),
-            );
-            out.chain = capture.chain;
-            Ok(())
-        }
-        Ok(capture)
-            if !capture.chain.is_empty()
-                && reason == LegacyReason::HungUp
-                && capture.offered_first =>
-        {
-            note_legacy_try(
-                out,
-                &format!(
-                    "it then sent its certificate, choosing {} with {}, which the first hello offered too",
-                    capture.version, capture.cipher_suite
-                ),
-            );
-            out.chain = capture.chain;
-            Ok(())
-        }
-        Ok(capture) if !capture.chain.is_empty() => {
-            out.handshake_ms = Some(ms(t0.elapsed()));
-            out.chain = capture.chain;
-            out.tls = Some(TlsInfo {
-                version: capture.version,
-                cipher_suite: capture.cipher_suite,
-                alpn: None,
-                kx_group: None,
-            });
-            out.error = None;
-            out.retry_may_help = false;
-            out.legacy = true;
-            out.uncommon = capture.offered_first;
-            Ok(())
-        }
-        Ok(_) => Err(miss(
-            "the server sent an empty certificate list".into(),
-            false,
+        // a client certificate, whose lists can pass it by a few bytes).
+        LegacyReason::TooLarge if !oversized => Some(format!(
+            "its certificate chain came in a Certificate message of {} bytes, so the larger message is another",
+            capture.certificate_len
         )),
-        Err(m) => Err(m),
+        LegacyReason::HungUp if capture.offered_first => Some(format!(
+            "it then sent its certificate, choosing {} with {}, which the first hello offered too",
+            capture.version, capture.cipher_suite
+        )),
+        _ => None,
+    };
+    if let Some(note) = beside_the_error {
+        note_legacy_try(out, &note);
+        out.chain = capture.chain;
+        return Ok(());
     }
+    out.handshake_ms = Some(ms(t0.elapsed()));
+    out.chain = capture.chain;
+    out.tls = Some(TlsInfo {
+        version: capture.version,
+        cipher_suite: capture.cipher_suite,
+        alpn: None,
+        kx_group: None,
+    });
+    out.error = None;
+    out.retry_may_help = false;
+    if reason == LegacyReason::TooLarge {
+        // What the server serves, beside the fact that clients with a limit refuse it.
+        out.oversized_chain = true;
+    } else {
+        out.legacy = true;
+        out.uncommon = capture.offered_first;
+    }
+    Ok(())
 }
 
 /// Why a legacy handshake gave no certificate.
