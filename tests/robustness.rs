@@ -332,6 +332,24 @@ fn legacy_flight(certs: &[&[u8]]) -> Vec<u8> {
     wire
 }
 
+/// A flight whose Certificate message is too large to read whole (a CA bundle as the chain:
+/// 80 certificates of 1,000 bytes), in records of 16 KiB.
+fn bundle_flight() -> Vec<u8> {
+    let certs = vec![[0x30u8; 1000]; 80];
+    let two = legacy_flight(&certs.iter().map(|c| c.as_slice()).collect::<Vec<_>>());
+    // Taken apart again: the handshake bytes of its two records, then records of 16 KiB.
+    let first = usize::from(u16::from_be_bytes([two[3], two[4]]));
+    let mut hs = two[5..5 + first].to_vec();
+    hs.extend_from_slice(&two[5 + first + 5..]);
+    let mut wire = Vec::new();
+    for part in hs.chunks(16 * 1024) {
+        wire.extend_from_slice(&[22, 3, 3]);
+        wire.extend_from_slice(&(part.len() as u16).to_be_bytes());
+        wire.extend_from_slice(part);
+    }
+    wire
+}
+
 #[test]
 fn the_legacy_flight_reader_never_panics_on_mutated_flights() {
     use certsweep::engine::legacy::Flight;
@@ -339,6 +357,7 @@ fn the_legacy_flight_reader_never_panics_on_mutated_flights() {
         legacy_flight(&[b"leaf".as_slice(), b"intermediate".as_slice()]),
         legacy_flight(&[&[0x30; 600]]),
         legacy_flight(&[]),
+        bundle_flight(),
     ];
     let mut rng = StdRng::seed_from_u64(0x1e6a_c7c7);
     for _ in 0..20_000 {
@@ -346,8 +365,10 @@ fn the_legacy_flight_reader_never_panics_on_mutated_flights() {
         no_panic("the legacy flight reader", &input, || {
             let mut f = Flight::default();
             let mut rest = input.as_slice();
+            // Small pieces, and larger ones for a large flight.
+            let piece = if input.len() > 16 * 1024 { 4096 } else { 64 };
             while !rest.is_empty() {
-                let n = rng.random_range(1..=rest.len().min(64));
+                let n = rng.random_range(1..=rest.len().min(piece));
                 let (chunk, tail) = rest.split_at(n);
                 rest = tail;
                 match f.feed(chunk) {
@@ -358,12 +379,17 @@ fn the_legacy_flight_reader_never_panics_on_mutated_flights() {
         });
     }
     // The unmutated flights: the first two are captures, the empty list is one too (the
-    // engine then keeps the refusal), all only once the last byte is in.
+    // engine then keeps the refusal), all only once the last byte is in; the bundle's first
+    // 48 KiB give its first certificates.
     for seed in &seeds {
         let mut f = Flight::default();
         let got = f.feed(seed).expect("a well-formed flight");
         assert!(got.is_some());
     }
+    let mut f = Flight::default();
+    let got = f.feed(&seeds[3]).unwrap().unwrap();
+    assert_eq!(got.certificate_len, 80 * 1003 + 3);
+    assert!((45..80).contains(&got.chain.len()), "{}", got.chain.len());
 }
 
 /// What a server agreeing to TLS sends in each protocol's dialogue, all of it at once.
