@@ -3310,6 +3310,17 @@ async fn a_chain_too_large_for_clients_still_tells_which_certificate_is_served()
         "{}",
         o.chain.len()
     );
+    let message: usize = 3 + bundle.iter().map(|c| c.len() + 3).sum::<usize>();
+    assert_eq!(
+        o.trust_detail.as_deref(),
+        Some(
+            format!(
+                "the server's Certificate message is {message} bytes; its first {} certificates were read",
+                o.chain.len()
+            )
+            .as_str()
+        )
+    );
 
     let o = at(1);
     assert!(o.cert.is_none());

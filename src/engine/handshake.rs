@@ -689,9 +689,9 @@ pub struct Attempt {
     /// ... and the legacy hello got TLS 1.2 with a suite the first hello offered too: the
     /// server refused the first hello's groups or signature algorithms, not its protocol.
     pub uncommon: bool,
-    /// The chain was read in part from a TLS 1.2 handshake: its Certificate message is
-    /// larger than rustls accepts ([`MAX_HANDSHAKE_MESSAGE`]).
-    pub oversized_chain: bool,
+    /// The chain was read in part from a TLS 1.2 handshake: its Certificate message, of
+    /// this many bytes, is larger than rustls accepts ([`MAX_HANDSHAKE_MESSAGE`]).
+    pub oversized_chain: Option<usize>,
     /// Why a legacy handshake may still get the certificate (`legacy_fallback`), when it may.
     pub fallback: Option<LegacyReason>,
     /// The protocol whose greeting the server sent instead of TLS, when it was one certsweep
@@ -1006,7 +1006,7 @@ pub async fn legacy_fallback(
     out.retry_may_help = false;
     if reason == LegacyReason::TooLarge {
         // What the server serves, beside the fact that clients with a limit refuse it.
-        out.oversized_chain = true;
+        out.oversized_chain = Some(capture.certificate_len);
     } else {
         out.legacy = true;
         out.uncommon = capture.offered_first;

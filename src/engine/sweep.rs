@@ -1078,8 +1078,18 @@ impl Engine {
                     obs.findings.push(Finding::UncommonTls);
                 } else if attempt.legacy {
                     obs.findings.push(Finding::LegacyTls);
-                } else if attempt.oversized_chain {
+                } else if let Some(len) = attempt.oversized_chain {
                     obs.findings.push(Finding::OversizedChain);
+                    // What trust was judged on: an intermediate past what was read may be
+                    // what a trust finding misses.
+                    let read = format!(
+                        "the server's Certificate message is {len} bytes; its first {} certificates were read",
+                        chain.len()
+                    );
+                    obs.trust_detail = Some(match obs.trust_detail.take() {
+                        Some(d) => format!("{d} ({read})"),
+                        None => read,
+                    });
                 }
             }
             if let Some(cert) = &obs.cert {
