@@ -335,7 +335,9 @@ impl TrustJudge {
         on_path[0] = true;
         while let Some(Some(cur)) = parsed.get(top) {
             let issuer = cur.issuer().as_raw();
-            if issuer == cur.subject().as_raw() {
+            // A root ends it; a self-issued leaf may still have its issuer sent (the judge
+            // took one whose name no other certificate bears for self-signed).
+            if top > 0 && issuer == cur.subject().as_raw() {
                 break;
             }
             let next = (1..chain.len()).find(|&j| {
@@ -847,6 +849,25 @@ mod tests {
         let pair = vec![chain[0].clone(), other.der().clone()];
         let r = judge.judge(&pair, &info, Some("box.test"), now);
         assert!(!r.findings.contains(&Finding::SelfSigned), "{r:?}");
+        // A leaf bearing its CA's name, issued by it (self-issued, not self-signed): the
+        // path ends at that CA, a root not trusted.
+        let ca_key = rcgen::KeyPair::generate().expect("key");
+        let mut ca_params = p.clone();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca = ca_params.self_signed(&ca_key).expect("cert");
+        let leaf = p
+            .signed_by(&key, &rcgen::Issuer::new(ca_params, ca_key))
+            .expect("cert");
+        let pair = vec![leaf.der().clone(), ca.der().clone()];
+        let info = crate::cert::cert_info(&pair[0]).expect("parse");
+        let r = judge.judge(&pair, &info, Some("box.test"), now);
+        assert_eq!(r.findings, vec![Finding::UnknownIssuer], "{r:?}");
+        assert!(
+            r.detail
+                .as_deref()
+                .is_some_and(|d| d.starts_with("the chain ends at the root")),
+            "{r:?}"
+        );
         // A CA certificate that is not self-issued, served as a leaf, stays chain_invalid.
         let chain = vec![a.intermediate.cert.clone()];
         let info = crate::cert::cert_info(&chain[0]).expect("parse");

@@ -38,8 +38,8 @@ pub struct LegacyCapture {
 }
 
 /// The most a server's flight may hold unread while its Certificate message is incomplete:
-/// the [`CERTIFICATES_READ`] and a record of 16 KiB in the making, far above real chains (a
-/// few KiB). It bounds what a thousand legacy tries in flight can hold.
+/// the part of it read ([`CERTIFICATES_READ`]) and a record of 16 KiB in the making, far
+/// above real chains (a few KiB). It bounds what a thousand legacy tries in flight can hold.
 const MAX_FLIGHT: usize = 72 * 1024;
 
 /// How much of a Certificate message too large to hold is read before its first
@@ -279,9 +279,7 @@ impl Flight {
             }
         }
     }
-}
 
-impl Flight {
     /// The certificates complete in the first part of a Certificate message of `len` bytes
     /// too large to read whole (the part held in `handshake`, after its 4-byte header).
     fn first_certificates(&self, len: usize) -> Result<LegacyCapture, LegacyError> {
