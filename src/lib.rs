@@ -56,7 +56,8 @@ impl Error {
 }
 
 /// Runs a parsed command line; returns the exit code (0 ran, 1 `--fail-on` matched or a
-/// domain is not ready for DCV).
+/// domain is not ready for DCV, 3 an endpoint or domain failed with an internal error, 130
+/// or 143 stopped before its end with nothing failing: [`interrupt::exit_code`]).
 pub async fn run(cli: cli::Cli) -> Result<u8, Error> {
     match cli.command {
         cli::Command::Scan(args) => scan::run_scan(*args).await,
