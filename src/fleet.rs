@@ -559,6 +559,24 @@ pub async fn serve_tls(
     by_name: &[(&str, &Leaf)],
     client_auth: Option<&CertificateDer<'static>>,
 ) -> Result<Server, FleetError> {
+    serve_sni(bind, Some(default), by_name, client_auth)
+}
+
+/// Serves `by_name` per SNI only, as a CDN's edge does: a handshake without a name it holds
+/// is refused (a handshake_failure alert).
+pub async fn serve_tls_names_only(
+    bind: SocketAddr,
+    by_name: &[(&str, &Leaf)],
+) -> Result<Server, FleetError> {
+    serve_sni(bind, None, by_name, None)
+}
+
+fn serve_sni(
+    bind: SocketAddr,
+    default: Option<&Leaf>,
+    by_name: &[(&str, &Leaf)],
+    client_auth: Option<&CertificateDer<'static>>,
+) -> Result<Server, FleetError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut names = HashMap::new();
     for (n, l) in by_name {
@@ -566,7 +584,7 @@ pub async fn serve_tls(
     }
     let resolver = Arc::new(SniMap {
         by_name: names,
-        default: Some(default.certified_key()?),
+        default: default.map(Leaf::certified_key).transpose()?,
     });
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()?;

@@ -3328,3 +3328,33 @@ async fn a_chain_too_large_for_clients_still_tells_which_certificate_is_served()
     assert_eq!(e.class, ErrorClass::TlsError);
     assert!(e.message.contains("handshake message over 64 KiB"), "{e:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bare_address_refused_for_want_of_a_name_is_told_to_give_one() {
+    // A CDN edge holds certificates for names only: a handshake without SNI (a CIDR sweep's
+    // addresses) is refused with an alert (rustls's access_denied here, handshake_failure at
+    // some CDNs, as from a server speaking no common protocol). The row says the name may be
+    // what is missing.
+    let pki = Pki::new("Edge").unwrap();
+    let leaf = pki
+        .issue(&LeafSpec::new(&["edge.test"], 0x92, 10, 90))
+        .unwrap();
+    let server =
+        fleet::serve_tls_names_only("127.0.0.1:0".parse().unwrap(), &[("edge.test", &leaf)])
+            .await
+            .unwrap();
+    let port = server.addr.port();
+    let obs = run_sweep_trusting(
+        &pki,
+        format!("127.0.0.1:{port}\nedge.test@127.0.0.1:{port}\n"),
+    )
+    .await;
+    let bare = obs.iter().find(|o| o.sni.is_none()).unwrap();
+    assert!(bare.cert.is_none());
+    let e = bare.error.as_ref().unwrap();
+    assert_eq!(e.class, ErrorClass::TlsAlert, "{e:?}");
+    assert!(e.message.contains("; no name (SNI) was sent"), "{e:?}");
+    let named = obs.iter().find(|o| o.sni.is_some()).unwrap();
+    assert_eq!(named.cert.as_ref().unwrap().serial, leaf.serial_hex);
+    assert!(named.error.is_none(), "{:?}", named.error);
+}

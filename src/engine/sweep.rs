@@ -793,6 +793,15 @@ impl Engine {
             self.legacy(ep, starttls, &mut attempt, attempts, &mut deadline, cancel)
                 .await;
         }
+        // A bare address refused with an alert: a server holding certificates only for names
+        // answers a handshake without one so, which a CIDR sweep meets at every CDN edge.
+        if let (None, true, Some(e)) = (&ep.sni, attempt.chain.is_empty(), &mut attempt.error) {
+            if matches!(e.class, ErrorClass::TlsProtocol | ErrorClass::TlsAlert) {
+                e.message.push_str(
+                    "; no name (SNI) was sent, and a server that holds certificates only for names refuses a handshake without one so (CDN edges, name-only virtual hosts): list it as NAME@ADDRESS to ask for one",
+                );
+            }
+        }
         if attempts > 1 {
             if let Some(e) = &mut attempt.error {
                 e.message.push_str(&format!(" ({attempts} attempts)"));

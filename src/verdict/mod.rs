@@ -1118,6 +1118,10 @@ fn unreachable_text(o: &Observation) -> (String, String) {
             "{target} did not agree to start TLS{}: enable TLS (STARTTLS) on the service; if the port speaks TLS from the first byte, give the target starttls=off (or --starttls off); then verify again.",
             o.starttls.map(|p| format!(" over {}", p.display_name())).unwrap_or_default()
         ),
+        // A bare address refused (the engine said the name may be what is missing).
+        Some(ErrorClass::TlsProtocol | ErrorClass::TlsAlert) if o.sni.is_none() => format!(
+            "{target} refused a handshake that asked for no name (SNI): if it serves certificates for names only (a CDN edge, name-only virtual hosts), list it with the name its clients ask for (NAME@ADDRESS); otherwise check its TLS configuration. Then verify again."
+        ),
         Some(ErrorClass::TlsProtocol) => "The server speaks no TLS version, cipher, key exchange group or key type in common with certsweep (SSL 3 or older, or a brainpool, Ed448 or FFDHE-only setup): upgrade its TLS configuration, then verify again.".into(),
         // The server has no certificate for the name the client asked for (SNI).
         Some(ErrorClass::TlsAlert) if msg == crate::model::SNI_REFUSED => format!(

@@ -1613,6 +1613,27 @@ fn key_types_in_the_records_choose_the_second_look_and_the_stale_version() {
 }
 
 #[test]
+fn a_bare_address_refused_is_told_to_be_listed_with_its_name() {
+    let i = ids(&format!("{H}B,,www.x.com,0B,,,CA,,Issued\n"));
+    let refused = |host: &str| {
+        failing(
+            host,
+            "10.0.0.9",
+            ErrorClass::TlsAlert,
+            "server sent alert AccessDenied",
+        )
+    };
+    let mut o = refused("10.0.0.9");
+    o.sni = None;
+    let v = judge_one(o, &i, &policy()).0;
+    assert_eq!(v.status, Status::Unreachable, "{}", v.detail);
+    assert!(v.next_step.contains("(NAME@ADDRESS)"), "{}", v.next_step);
+    // Asked for a name, the refusal is the listener's.
+    let v = judge_one(refused("www.x.com"), &i, &policy()).0;
+    assert!(!v.next_step.contains("NAME@ADDRESS"), "{}", v.next_step);
+}
+
+#[test]
 fn a_legacy_server_with_the_newest_certificate_is_told_to_upgrade_its_tls() {
     let i = ids(&format!("{H}B,,www.x.com,0B,,,CA,,Issued\n"));
     let p = policy();
