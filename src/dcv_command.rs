@@ -251,10 +251,9 @@ async fn check_once(args: &DcvArgs) -> Result<(u8, bool), Error> {
             "certsweep: {internal} domain check(s) failed with an internal error (internal_error in the reports); please report it"
         );
     }
-    let stopped = summary.interrupted;
-    Ok((
-        crate::interrupt::exit_code(exit_code(&summary), stopped),
-        stopped.is_some(),
+    Ok(crate::interrupt::ended(
+        exit_code(&summary),
+        summary.interrupted,
     ))
 }
 

@@ -50,6 +50,12 @@ pub fn exit_code(code: u8, stopped: Option<Stop>) -> u8 {
     }
 }
 
+/// A run's result as [`crate::wait::again`] takes it: its [`exit_code`], and whether it was
+/// stopped (then it is not run again).
+pub fn ended(code: u8, stopped: Option<Stop>) -> (u8, bool) {
+    (exit_code(code, stopped), stopped.is_some())
+}
+
 /// Stop requests, watched from the moment this is made: a request before that still ends
 /// the process by the signal's default action, so a run makes it before it starts work.
 pub struct Requests {

@@ -539,11 +539,7 @@ async fn scan_once(args: &ScanArgs, lists: &crate::crl::CrlCache) -> Result<(u8,
             return Err(e);
         }
         let code = internal_error_exit(&outcome.summary).unwrap_or(outcome.exit_code);
-        let stopped = outcome.summary.interrupted;
-        return Ok((
-            crate::interrupt::exit_code(code, stopped),
-            stopped.is_some(),
-        ));
+        return Ok(crate::interrupt::ended(code, outcome.summary.interrupted));
     }
     let Some(targets_path) = args.targets.clone() else {
         return Err(Error::Usage(
@@ -589,11 +585,7 @@ async fn scan_once(args: &ScanArgs, lists: &crate::crl::CrlCache) -> Result<(u8,
     }
     let failed = failing.total() > 0;
     let code = internal_error_exit(&outcome.summary).unwrap_or(u8::from(failed));
-    let stopped = outcome.summary.interrupted;
-    Ok((
-        crate::interrupt::exit_code(code, stopped),
-        stopped.is_some(),
-    ))
+    Ok(crate::interrupt::ended(code, outcome.summary.interrupted))
 }
 
 /// Every usable target yields at least one row, so a finished sweep without any means an

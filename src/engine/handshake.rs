@@ -844,17 +844,14 @@ pub async fn probe(
                     out.greeting = proto;
                 }
             }
-            let tls_answer = e
-                .get_ref()
-                .is_some_and(|i| i.downcast_ref::<rustls::Error>().is_some());
-            let too_large = e.get_ref().is_some_and(|i| {
-                matches!(
-                    i.downcast_ref::<rustls::Error>(),
-                    Some(rustls::Error::InvalidMessage(
-                        InvalidMessage::HandshakePayloadTooLarge
-                    ))
-                )
-            });
+            let said = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>());
+            let tls_answer = said.is_some();
+            let too_large = matches!(
+                said,
+                Some(rustls::Error::InvalidMessage(
+                    InvalidMessage::HandshakePayloadTooLarge
+                ))
+            );
             if out.chain.is_empty() {
                 out.fallback = if too_large {
                     Some(LegacyReason::TooLarge)
