@@ -416,7 +416,7 @@ impl TrustJudge {
             return (
                 Finding::IncompleteChain,
                 format!(
-                    "the leaf's issuer \"{top_issuer}\" is not among the {others} other certificate(s) the server sends ({}{more}) nor a trusted root: its intermediate is missing (another CA's intermediate, left from before a change of CA?), or the CA is unknown",
+                    "the leaf's issuer \"{top_issuer}\" is not among the {others} other certificate(s) the server sends ({}{more}) nor a trusted root: its intermediate is missing, or the CA is unknown",
                     sent.join(", ")
                 ),
             );
@@ -732,6 +732,11 @@ mod tests {
             d.contains("is not among the 1 other certificate(s) the server sends (\"O=certsweep test PKI, CN=Cache B Issuing CA 1\")"),
             "{d}"
         );
+        // The leaf with its trusted root but not the intermediate between: missing (it was
+        // `unknown_issuer`, "the root ..., which is not trusted").
+        let with_root = vec![leaf.chain[0].clone(), a.root.cert.clone()];
+        let r = judge.judge(&with_root, &info, Some("lb.test"), now);
+        assert_eq!(r.findings, vec![Finding::IncompleteChain], "{r:?}");
         // Sent in any order, the chain's certificates are followed from the leaf: one
         // that ends at a root the judge does not trust ends there.
         let c = Pki::new("Cache C").expect("pki");
