@@ -353,16 +353,22 @@ pub fn named_only_in_cn(c: &CertInfo, host: &str) -> bool {
 }
 
 /// Whether the first certificate of `chain` is self-issued and no other one bears its name
-/// (none can be its issuer: a CA bundle sent after a self-signed certificate).
+/// (none can be its issuer: a CA bundle sent after a self-signed certificate). A copy of the
+/// certificate itself (a full chain file given as the chain too) is no other one.
 pub fn is_self_issued_alone<C: AsRef<[u8]>>(chain: &[C]) -> bool {
-    let Some(Ok((_, leaf))) = chain.first().map(|c| parse_x509_certificate(c.as_ref())) else {
+    let Some(first) = chain.first().map(AsRef::as_ref) else {
+        return false;
+    };
+    let Ok((_, leaf)) = parse_x509_certificate(first) else {
         return false;
     };
     let name = leaf.subject().as_raw();
     name == leaf.issuer().as_raw()
-        && chain[1..].iter().all(|c| {
-            parse_x509_certificate(c.as_ref()).map_or(true, |(_, x)| x.subject().as_raw() != name)
-        })
+        && chain[1..]
+            .iter()
+            .map(AsRef::as_ref)
+            .filter(|c| *c != first)
+            .all(|c| parse_x509_certificate(c).map_or(true, |(_, x)| x.subject().as_raw() != name))
 }
 
 // A certificate's names go into the reports through `visible`: a server chooses its

@@ -824,8 +824,9 @@ mod tests {
         let now = ::time::OffsetDateTime::now_utc().unix_timestamp();
         let r = judge.judge(&chain, &info, Some("box.test"), now);
         assert_eq!(r.findings, vec![Finding::SelfSigned], "{r:?}");
-        // The same with a CA bundle configured after it: still self-signed (it was
-        // `chain_invalid`, and `unknown_issuer` without CA:TRUE).
+        // The same with a CA bundle configured after it, and the certificate itself again
+        // (its file given as the chain too): still self-signed (it was `chain_invalid`, and
+        // `unknown_issuer` without CA:TRUE).
         for ca in [true, false] {
             p.is_ca = if ca {
                 rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained)
@@ -835,6 +836,7 @@ mod tests {
             let cert = p.self_signed(&key).expect("cert");
             let bundled = vec![
                 cert.der().clone(),
+                cert.der().clone(),
                 a.intermediate.cert.clone(),
                 a.root.cert.clone(),
             ];
@@ -843,7 +845,7 @@ mod tests {
             assert_eq!(r.findings, vec![Finding::SelfSigned], "{ca}: {r:?}");
             assert!(
                 r.detail.as_deref().is_some_and(|d| d
-                    .ends_with("and 2 other certificate(s) after it, which do not vouch for it")),
+                    .ends_with("and 3 other certificate(s) after it, which do not vouch for it")),
                 "{r:?}"
             );
         }
