@@ -830,6 +830,18 @@ impl ErrorInfo {
     }
 }
 
+/// Whether `o` is a bare address (no name asked for) that refused the handshake with an
+/// alert or as speaking no common protocol: what a server holding certificates for names only
+/// (a CDN edge, name-only virtual hosts) does without SNI.
+pub fn refused_without_a_name(o: &Observation) -> bool {
+    o.sni.is_none()
+        && o.cert.is_none()
+        && matches!(
+            o.error_class(),
+            Some(ErrorClass::TlsAlert | ErrorClass::TlsProtocol)
+        )
+}
+
 /// Whether `o` failed to connect for want of a route from this host ([`NO_ROUTE`]).
 pub fn no_route(o: &Observation) -> bool {
     o.error.as_ref().is_some_and(ErrorInfo::is_no_route)

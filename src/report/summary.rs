@@ -39,6 +39,9 @@ pub struct Summary {
     pub dns_unheard: Option<String>,
     /// IPv6 endpoints not tried for want of a route from this host ([`crate::model::NO_ROUTE`]).
     pub ipv6_no_route: u64,
+    /// Bare addresses that refused a handshake without a name
+    /// ([`crate::model::refused_without_a_name`]).
+    pub refused_without_a_name: u64,
     /// Endpoints asked again offering only the other key type ([`crate::model::SecondLook`]).
     pub second_looks: u64,
     /// Of those, the ones that presented a second, different certificate.
@@ -115,6 +118,9 @@ impl Summary {
         }
         if o.ip.is_some_and(|ip| ip.is_ipv6()) && crate::model::no_route(o) {
             self.ipv6_no_route += 1;
+        }
+        if crate::model::refused_without_a_name(o) {
+            self.refused_without_a_name += 1;
         }
         if o.attempts > 1 {
             self.retried += 1;
@@ -258,6 +264,14 @@ impl fmt::Display for Summary {
                 n(self.ipv6_no_route, "endpoint", "endpoints")
             )?;
         }
+        if self.refused_without_a_name > 0 {
+            // A CIDR sweep over a CDN's addresses: thousands of rows with one cause.
+            writeln!(
+                f,
+                "  sni: {} refused a handshake that asked for no name: servers holding certificates for names only (CDN edges) refuse so; list them as NAME@ADDRESS",
+                n(self.refused_without_a_name, "bare address", "bare addresses")
+            )?;
+        }
         if self.retried > 0 {
             // Flaky endpoints: a reset or timeout that a second try got past is still worth
             // a look (an overloaded node, a half-broken balancer member).
@@ -373,6 +387,30 @@ mod tests {
         let text = s.to_string();
         assert!(
             text.contains("\n  ipv6: 2 endpoints not tried: this host has no route"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn bare_addresses_refused_without_a_name_are_told_once() {
+        let mut s = Summary::default();
+        let ip = std::net::IpAddr::from([192, 0, 2, 7]);
+        let mut o = crate::fleet::presenting("192.0.2.7", ip, "A", 0, 1);
+        o.cert = None;
+        o.error = Some(crate::model::ErrorInfo {
+            class: ErrorClass::TlsAlert,
+            message: "server sent alert HandshakeFailure".into(),
+        });
+        let mut named = o.clone();
+        o.sni = None;
+        s.add(&o);
+        s.add(&o);
+        // Asked for a name, the refusal is the listener's.
+        named.sni = Some("www.x.com".into());
+        s.add(&named);
+        let text = s.to_string();
+        assert!(
+            text.contains("\n  sni: 2 bare addresses refused a handshake that asked for no name"),
             "{text}"
         );
     }

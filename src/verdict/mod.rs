@@ -1119,7 +1119,7 @@ fn unreachable_text(o: &Observation) -> (String, String) {
             o.starttls.map(|p| format!(" over {}", p.display_name())).unwrap_or_default()
         ),
         // A bare address refused (the engine said the name may be what is missing).
-        Some(ErrorClass::TlsProtocol | ErrorClass::TlsAlert) if o.sni.is_none() => format!(
+        _ if crate::model::refused_without_a_name(o) => format!(
             "{target} refused a handshake that asked for no name (SNI): if it serves certificates for names only (a CDN edge, name-only virtual hosts), list it with the name its clients ask for (NAME@ADDRESS); otherwise check its TLS configuration. Then verify again."
         ),
         Some(ErrorClass::TlsProtocol) => "The server speaks no TLS version, cipher, key exchange group or key type in common with certsweep (SSL 3 or older, or a brainpool, Ed448 or FFDHE-only setup): upgrade its TLS configuration, then verify again.".into(),
