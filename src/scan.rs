@@ -539,6 +539,7 @@ async fn scan_once(args: &ScanArgs, lists: &crate::crl::CrlCache) -> Result<(u8,
             return Err(e);
         }
         let code = internal_error_exit(&outcome.summary).unwrap_or(outcome.exit_code);
+        let code = unread_exit(code, &outcome.summary);
         return Ok(crate::interrupt::ended(code, outcome.summary.interrupted));
     }
     let Some(targets_path) = args.targets.clone() else {
@@ -573,7 +574,9 @@ async fn scan_once(args: &ScanArgs, lists: &crate::crl::CrlCache) -> Result<(u8,
         then: fail_on.as_mut().map(|f| f as &mut dyn ObservationSink),
     };
     let not_utf8 = reader.not_utf8();
-    let outcome = sweep(engine, reader, total, sinks, args.quiet).await?;
+    let unread = reader.unread();
+    let mut outcome = sweep(engine, reader, total, sinks, args.quiet).await?;
+    outcome.summary.targets_unread = unread.get().cloned();
     tell_not_utf8(&targets_path, &not_utf8);
     let failing = fail_on.map(|f| f.failing).unwrap_or_default();
     if !args.quiet {
@@ -585,7 +588,17 @@ async fn scan_once(args: &ScanArgs, lists: &crate::crl::CrlCache) -> Result<(u8,
     }
     let failed = failing.total() > 0;
     let code = internal_error_exit(&outcome.summary).unwrap_or(u8::from(failed));
+    let code = unread_exit(code, &outcome.summary);
     Ok(crate::interrupt::ended(code, outcome.summary.interrupted))
+}
+
+/// A sweep whose target list could not be read to its end swept only part of it: an input
+/// error (2) where nothing else failed, as a pipeline must not read it as a pass.
+fn unread_exit(code: u8, summary: &Summary) -> u8 {
+    match &summary.targets_unread {
+        Some(_) if code == 0 => 2,
+        _ => code,
+    }
 }
 
 /// Every usable target yields at least one row, so a finished sweep without any means an
@@ -1252,10 +1265,12 @@ async fn compare_reusing(
         eprintln!("certsweep: {n}");
     }
     let mut not_utf8 = None;
+    let mut unread = None;
     let (targets, total): (Box<dyn Iterator<Item = _> + Send>, _) = match &args.targets {
         Some(path) => {
             let (reader, total) = open_targets(path, args.port, args.strict)?;
             not_utf8 = Some((path, reader.not_utf8()));
+            unread = Some(reader.unread());
             (Box::new(reader), total)
         }
         None => {
@@ -1312,7 +1327,8 @@ async fn compare_reusing(
         then: Some(&mut spill),
     };
     let excluded = engine.exclusions();
-    let outcome = sweep(engine, targets, total, sinks, args.quiet).await?;
+    let mut outcome = sweep(engine, targets, total, sinks, args.quiet).await?;
+    outcome.summary.targets_unread = unread.and_then(|u| u.get().cloned());
     if let Some((path, n)) = &not_utf8 {
         tell_not_utf8(path, n);
     }
@@ -1406,6 +1422,20 @@ mod tests {
         assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(edit_distance("", "ab"), 2);
         assert!(FailOn::parse("expired,unreachable").is_ok());
+    }
+
+    #[test]
+    fn a_target_list_not_read_to_its_end_is_no_pass_and_said_so() {
+        let mut summary = Summary::default();
+        assert_eq!(unread_exit(0, &summary), 0);
+        summary.targets_unread = Some("nodes.txt:812: Input/output error (os error 5)".into());
+        // Nothing failed in the part swept: an input error. A failure found stands.
+        assert_eq!(unread_exit(0, &summary), 2);
+        assert_eq!(unread_exit(1, &summary), 1);
+        assert_eq!(unread_exit(3, &summary), 3);
+        assert!(summary.to_string().contains(
+            "\n  targets: reading stopped at nodes.txt:812: Input/output error (os error 5); the targets after it were not swept\n"
+        ));
     }
 
     #[test]

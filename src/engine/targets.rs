@@ -486,6 +486,10 @@ enum Mode {
 /// Lines (or CSV rows) of a list read as Windows-1252, shared with whoever tells of them.
 pub type NotUtf8 = std::sync::Arc<std::sync::atomic::AtomicU64>;
 
+/// Where and why a list stopped being read before its end (a read error: the targets after
+/// it were never seen), shared with whoever tells of it.
+pub type Unread = std::sync::Arc<std::sync::OnceLock<String>>;
+
 /// A lazy reader of a target list; yields one item per usable or bad line.
 pub struct TargetReader {
     file: String,
@@ -497,6 +501,9 @@ pub struct TargetReader {
     /// The further targets of a CSV row whose `ip` cell lists several addresses.
     pending: Vec<Target>,
     not_utf8: NotUtf8,
+    unread: Unread,
+    /// The line of the CSV header or of the last row read.
+    csv_line: u64,
     /// The delimiter an Excel `sep=` first line named.
     sep: Option<u8>,
 }
@@ -540,6 +547,8 @@ impl TargetReader {
             buf: String::new(),
             pending: Vec::new(),
             not_utf8: NotUtf8::default(),
+            unread: Unread::default(),
+            csv_line: 0,
             sep: None,
         }
     }
@@ -548,6 +557,19 @@ impl TargetReader {
     /// ([`crate::csvlines::text_of`]), to be told after the sweep.
     pub fn not_utf8(&self) -> NotUtf8 {
         NotUtf8::clone(&self.not_utf8)
+    }
+
+    /// Set when a read error ended the list before its end ([`Unread`]).
+    pub fn unread(&self) -> Unread {
+        Unread::clone(&self.unread)
+    }
+
+    /// Ends the reading at a read error, which will not recover; the error is reported as
+    /// line `line`'s.
+    fn stop_reading(&mut self, line: u64, e: &dyn std::fmt::Display) {
+        let _ = self.unread.set(format!("{}:{line}: {e}", self.file));
+        self.mode = Some(Mode::Plain);
+        self.lines = Box::new(io::empty());
     }
 
     fn count_not_utf8(&self) {
@@ -587,9 +609,7 @@ impl TargetReader {
                     };
                     let err = self.err(self.line_no, None, reason);
                     if e.kind() != io::ErrorKind::InvalidData {
-                        // A failing reader will not recover; stop after reporting.
-                        self.mode = Some(Mode::Plain);
-                        self.lines = Box::new(io::empty());
+                        self.stop_reading(self.line_no, &e);
                     }
                     return Some(Err(err));
                 }
@@ -626,6 +646,7 @@ impl TargetReader {
                         .delimiter(cols.delimiter)
                         .from_reader(rest);
                     self.mode = Some(Mode::Csv(cols, Box::new(rdr), lines));
+                    self.csv_line = self.line_no;
                     return self.next_csv();
                 }
                 self.mode = Some(Mode::Plain);
@@ -649,11 +670,20 @@ impl TargetReader {
                 Ok(false) => return None,
                 Ok(true) => {}
                 Err(e) => {
+                    if let csv::ErrorKind::Io(io) = e.kind() {
+                        // The same error would come back at every row that follows. It has
+                        // no position: the line is the one after the last row read.
+                        let line = self.csv_line + 1;
+                        let err = self.err(line, None, format!("read error: {io}"));
+                        self.stop_reading(line, io);
+                        return Some(Err(err));
+                    }
                     let line = lines.of(e.position());
                     return Some(Err(self.err(line, None, format!("bad CSV: {e}"))));
                 }
             }
             let line = lines.of(rec.position());
+            self.csv_line = line;
             let mut not_utf8 = false;
             let cells: Vec<std::borrow::Cow<'_, str>> = rec
                 .iter()
@@ -942,6 +972,46 @@ mod tests {
     fn read(text: &str) -> Vec<Result<Target, TargetError>> {
         TargetReader::from_reader("t.txt", Box::new(io::Cursor::new(text.to_string())), 443)
             .collect()
+    }
+
+    /// Gives `data`, then fails at every read, as a file on a storage that went away does.
+    struct FailingAfter(io::Cursor<Vec<u8>>);
+
+    impl Read for FailingAfter {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            match self.0.read(buf)? {
+                0 => Err(io::Error::other("the disk went away")),
+                n => Ok(n),
+            }
+        }
+    }
+
+    #[test]
+    fn a_read_error_ends_the_list_once_and_says_where() {
+        // Plain lines and a CSV list: the targets before it, one error naming the line, then
+        // the end (the CSV reader asked again and got the error again, a bad row each time,
+        // without end), and the place kept for the run's summary and exit code.
+        for (text, first_error_line) in [
+            ("a.example\nb.example\n", 3),
+            ("host,port\na.example,443\nb.example,8443\n", 4),
+        ] {
+            let reader = TargetReader::from_reader(
+                "t.txt",
+                Box::new(FailingAfter(io::Cursor::new(text.as_bytes().to_vec()))),
+                443,
+            );
+            let unread = reader.unread();
+            let out: Vec<_> = reader.take(10).collect();
+            assert_eq!(out.len(), 3, "{text}: {out:?}");
+            assert!(out[..2].iter().all(Result::is_ok), "{out:?}");
+            let e = out[2].as_ref().unwrap_err();
+            assert!(e.reason.contains("the disk went away"), "{e}");
+            assert_eq!(
+                unread.get().map(String::as_str),
+                Some(format!("t.txt:{first_error_line}: the disk went away").as_str()),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -20,6 +20,8 @@ pub struct Summary {
     pub starttls: BTreeMap<Starttls, u64>,
     /// Unusable target lines.
     pub bad_targets: u64,
+    /// Where and why the target list stopped being read before its end (a read error).
+    pub targets_unread: Option<String>,
     /// Duplicate targets collapsed.
     pub duplicates: u64,
     /// Endpoints named by two targets (a name pinned to an address it resolves to, ...),
@@ -220,6 +222,12 @@ impl fmt::Display for Summary {
                 )?;
             }
             writeln!(f)?;
+        }
+        if let Some(at) = &self.targets_unread {
+            writeln!(
+                f,
+                "  targets: reading stopped at {at}; the targets after it were not swept"
+            )?;
         }
         if self.excluded_names > 0 || self.excluded_addresses > 0 {
             // Not rows of the reports: nothing was asked of them. Counted, so that a list
