@@ -671,8 +671,8 @@ impl TargetReader {
                 Ok(true) => {}
                 Err(e) => {
                     if let csv::ErrorKind::Io(io) = e.kind() {
-                        // The same error would come back at every row that follows. It has
-                        // no position: the line is the one after the last row read.
+                        // A failing reader does not recover. The error has no position:
+                        // the line is the one after the last row read.
                         let line = self.csv_line + 1;
                         let err = self.err(line, None, format!("read error: {io}"));
                         self.stop_reading(line, io);
@@ -989,8 +989,7 @@ mod tests {
     #[test]
     fn a_read_error_ends_the_list_once_and_says_where() {
         // Plain lines and a CSV list: the targets before it, one error naming the line, then
-        // the end (the CSV reader asked again and got the error again, a bad row each time,
-        // without end), and the place kept for the run's summary and exit code.
+        // the end, and the place kept for the run's summary and exit code.
         for (text, first_error_line) in [
             ("a.example\nb.example\n", 3),
             ("host,port\na.example,443\nb.example,8443\n", 4),
