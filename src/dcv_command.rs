@@ -53,6 +53,9 @@ pub fn read_requests(args: &DcvArgs) -> Result<Requests, Error> {
             &args.inventory,
             &crate::scan::read_options(args.inventory_map.as_deref())?,
         );
+        if !loaded.unread.is_empty() {
+            return Err(Error::Input(crate::scan::inventory_unread(&loaded.unread)));
+        }
         out.errors.extend(loaded.errors.iter().cloned());
         out.warnings
             .extend(loaded.warnings.iter().map(|w| format!("inventory: {w}")));

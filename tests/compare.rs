@@ -279,3 +279,29 @@ async fn unusable_inventory_is_an_input_error() {
     assert_eq!(err.exit_code(), 2);
     assert!(err.to_string().contains("no usable record"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inventory_file_that_cannot_be_read_stops_the_run_before_it_sweeps() {
+    // Two pages of an export, one path mistyped: its records would be missing from every
+    // verdict (a renewal on it would leave the old certificate `current`). It was one
+    // skipped error, and the sweep went on to exit 0.
+    let missing = "targets/no-such-page.json";
+    for command in ["scan", "dcv"] {
+        let cli = <certsweep::cli::Cli as clap::Parser>::parse_from([
+            "certsweep",
+            command,
+            "--inventory",
+            "targets/inventory-generic.csv",
+            "--inventory",
+            missing,
+            "-q",
+        ]);
+        let err = certsweep::run(cli).await.unwrap_err();
+        assert_eq!(err.exit_code(), 2, "{command}");
+        let said = err.to_string();
+        assert!(
+            said.starts_with("cannot read the inventory to its end (targets/no-such-page.json: "),
+            "{command}: {said}"
+        );
+    }
+}

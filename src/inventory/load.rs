@@ -281,6 +281,10 @@ pub struct Loaded {
     /// What is wrong with the files together: pages of a paged export missing or given
     /// twice. A renewal recorded only on a missing page cannot be seen.
     pub warnings: Vec<String>,
+    /// Files that could not be read to their end (not found, a read error), each with where
+    /// and why: unlike a bad row, a file's unread records are unknown, and verdicts judged
+    /// without them (a renewal among them) would be wrong.
+    pub unread: Vec<String>,
 }
 
 /// One page of a paged API export, as its own paging facts say.
@@ -442,9 +446,11 @@ pub fn load_files(paths: &[impl AsRef<Path>], opts: &ReadOptions) -> Loaded {
         };
         match read {
             Ok(()) => {}
-            Err(e) => out
-                .errors
-                .push(InventoryError::new(name, 0, format!("cannot read: {e}"))),
+            Err(e) => {
+                out.unread.push(format!("{name}: {e}"));
+                out.errors
+                    .push(InventoryError::new(name, 0, format!("cannot read: {e}")));
+            }
         }
     }
     out.unknown_statuses = unknown_statuses(&out.records, opts);
@@ -1005,6 +1011,7 @@ fn load_csv(
                     },
                 });
                 if stop {
+                    out.unread.push(format!("{file}:{line}: {e}"));
                     break;
                 }
                 continue;
