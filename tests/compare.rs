@@ -286,16 +286,28 @@ async fn an_inventory_file_that_cannot_be_read_stops_the_run_before_it_sweeps() 
     // verdict (a renewal on it would leave the old certificate `current`). It was one
     // skipped error, and the sweep went on to exit 0.
     let missing = "targets/no-such-page.json";
-    for command in ["scan", "dcv"] {
-        let cli = <certsweep::cli::Cli as clap::Parser>::parse_from([
-            "certsweep",
-            command,
+    // Were the run to go on, it would ask only loopback: a refused port, a silent resolver.
+    let dir = tempfile::tempdir().unwrap();
+    let targets = dir.path().join("targets.txt");
+    std::fs::write(&targets, "127.0.0.1:1\n").unwrap();
+    let targets = targets.to_str().unwrap();
+    for command in [
+        vec!["scan", "--targets", targets],
+        vec!["dcv", "--dns-timeout", "200ms"],
+    ] {
+        let mut args = vec!["certsweep"];
+        args.extend(&command);
+        args.extend([
+            "--resolver",
+            "127.0.0.1:9",
             "--inventory",
             "targets/inventory-generic.csv",
             "--inventory",
             missing,
             "-q",
         ]);
+        let cli = <certsweep::cli::Cli as clap::Parser>::parse_from(args);
+        let command = command[0];
         let err = certsweep::run(cli).await.unwrap_err();
         assert_eq!(err.exit_code(), 2, "{command}");
         let said = err.to_string();
