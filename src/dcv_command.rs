@@ -53,8 +53,8 @@ pub fn read_requests(args: &DcvArgs) -> Result<Requests, Error> {
             &args.inventory,
             &crate::scan::read_options(args.inventory_map.as_deref())?,
         );
-        if !loaded.unread.is_empty() {
-            return Err(Error::Input(crate::scan::inventory_unread(&loaded.unread)));
+        if let Some(why) = loaded.not_read_whole() {
+            return Err(Error::Input(why));
         }
         out.errors.extend(loaded.errors.iter().cloned());
         out.warnings

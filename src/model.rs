@@ -834,12 +834,15 @@ impl ErrorInfo {
 /// alert or as speaking no common protocol: what a server holding certificates for names only
 /// (a CDN edge, name-only virtual hosts) does without SNI.
 pub fn refused_without_a_name(o: &Observation) -> bool {
-    o.sni.is_none()
-        && o.cert.is_none()
-        && matches!(
-            o.error_class(),
-            Some(ErrorClass::TlsAlert | ErrorClass::TlsProtocol)
-        )
+    unnamed_refusal(o.sni.as_deref(), o.cert.is_some(), o.error.as_ref())
+}
+
+/// [`refused_without_a_name`] from its parts, for the engine before the observation is
+/// made: the name asked for, whether a certificate came, the error.
+pub fn unnamed_refusal(sni: Option<&str>, presented: bool, error: Option<&ErrorInfo>) -> bool {
+    sni.is_none()
+        && !presented
+        && error.is_some_and(|e| matches!(e.class, ErrorClass::TlsAlert | ErrorClass::TlsProtocol))
 }
 
 /// Whether `o` failed to connect for want of a route from this host ([`NO_ROUTE`]).

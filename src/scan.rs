@@ -592,16 +592,6 @@ async fn scan_once(args: &ScanArgs, lists: &crate::crl::CrlCache) -> Result<(u8,
     Ok(crate::interrupt::ended(code, outcome.summary.interrupted))
 }
 
-/// What stops a run whose inventory files could not all be read to their end: a bad row is
-/// skipped, but the records of a file not read are unknown, and verdicts without them (a
-/// renewal among them) would be wrong.
-pub fn inventory_unread(unread: &[String]) -> String {
-    format!(
-        "cannot read the inventory to its end ({}): its records would be missing from every verdict",
-        unread.join("; ")
-    )
-}
-
 /// A sweep whose target list could not be read to its end swept only part of it: an input
 /// error (2) where nothing else failed, as a pipeline must not read it as a pass.
 fn unread_exit(code: u8, summary: &Summary) -> u8 {
@@ -1245,8 +1235,8 @@ async fn compare_reusing(
     if unshown > 0 {
         eprintln!("certsweep: inventory: {unshown} more rows skipped, not shown (fix the ones above and run again to see them)");
     }
-    if !loaded.unread.is_empty() {
-        return Err(Error::Input(inventory_unread(&loaded.unread)));
+    if let Some(why) = loaded.not_read_whole() {
+        return Err(Error::Input(why));
     }
     if loaded.records.is_empty() {
         return Err(Error::Input(format!(

@@ -795,8 +795,9 @@ impl Engine {
         }
         // A bare address refused with an alert: a server holding certificates only for names
         // answers a handshake without one so, which a CIDR sweep meets at every CDN edge.
-        if let (None, true, Some(e)) = (&ep.sni, attempt.chain.is_empty(), &mut attempt.error) {
-            if matches!(e.class, ErrorClass::TlsProtocol | ErrorClass::TlsAlert) {
+        let presented = !attempt.chain.is_empty();
+        if crate::model::unnamed_refusal(ep.sni.as_deref(), presented, attempt.error.as_ref()) {
+            if let Some(e) = &mut attempt.error {
                 e.message.push_str(
                     "; no name (SNI) was sent, and a server that holds certificates only for names refuses a handshake without one so (CDN edges, name-only virtual hosts): list it as NAME@ADDRESS to ask for one",
                 );

@@ -724,16 +724,13 @@ impl TargetReader {
     ) -> Result<(Target, Vec<Target>), TargetError> {
         // A cell saying there is none (`N/A`, `-`, ...) is an empty one, except a host's:
         // a single-label name may be any word.
-        let get = |i: Option<usize>| {
+        let cell = |i: Option<usize>| {
             i.and_then(|i| rec.get(i))
                 .map(|cell| cell.trim())
-                .filter(|s| !s.is_empty() && !crate::csvlines::says_none(s))
+                .filter(|s| !s.is_empty())
         };
-        let host = cols
-            .host
-            .and_then(|i| rec.get(i))
-            .map(|cell| cell.trim())
-            .filter(|s| !s.is_empty());
+        let get = |i: Option<usize>| cell(i).filter(|s| !crate::csvlines::says_none(s));
+        let host = cell(cols.host);
         let port_given = match get(cols.port) {
             Some(p) => Some(parse_port(p).map_err(|r| self.err(line, Some("port"), r))?),
             None => None,

@@ -461,6 +461,20 @@ pub fn load_files(paths: &[impl AsRef<Path>], opts: &ReadOptions) -> Loaded {
     out
 }
 
+impl Loaded {
+    /// What stops a run whose files could not all be read to their end ([`Loaded::unread`]):
+    /// a bad row is skipped, but the records of a file not read are unknown, and verdicts
+    /// without them (a renewal among them) would be wrong.
+    pub fn not_read_whole(&self) -> Option<String> {
+        (!self.unread.is_empty()).then(|| {
+            format!(
+                "cannot read the inventory to its end ({}): its records would be missing from every verdict",
+                self.unread.join("; ")
+            )
+        })
+    }
+}
+
 /// Files with records that say issued but give no serial, fingerprint or certificate. Such a
 /// record is read as not yet issued (a CERTInext row before its certificate exists looks so)
 /// and matches no served certificate; an export that leaves these fields out altogether (AWS

@@ -380,16 +380,29 @@ mod tests {
         assert!(s.to_string().contains("; and 2 more\n"), "{s}");
     }
 
+    /// An endpoint of `host` at `ip` that presented nothing, failing with `class`.
+    fn failed(
+        host: &str,
+        ip: std::net::IpAddr,
+        class: ErrorClass,
+        message: String,
+    ) -> Box<Observation> {
+        let mut o = crate::fleet::presenting(host, ip, "A", 0, 1);
+        o.cert = None;
+        o.error = Some(crate::model::ErrorInfo { class, message });
+        o
+    }
+
     #[test]
     fn ipv6_endpoints_without_a_route_are_told_once_as_this_hosts_limit() {
         let mut s = Summary::default();
         let v6 = std::net::IpAddr::from([0x2001, 0xdb8, 0, 0, 0, 0, 0, 1]);
-        let mut o = crate::fleet::presenting("www.x.com", v6, "A", 0, 1);
-        o.cert = None;
-        o.error = Some(crate::model::ErrorInfo {
-            class: ErrorClass::ConnectError,
-            message: format!("connect to [2001:db8::1]:443: {}", crate::model::NO_ROUTE),
-        });
+        let o = failed(
+            "www.x.com",
+            v6,
+            ErrorClass::ConnectError,
+            format!("connect to [2001:db8::1]:443: {}", crate::model::NO_ROUTE),
+        );
         s.add(&o);
         s.add(&o);
         let text = s.to_string();
@@ -403,12 +416,12 @@ mod tests {
     fn bare_addresses_refused_without_a_name_are_told_once() {
         let mut s = Summary::default();
         let ip = std::net::IpAddr::from([192, 0, 2, 7]);
-        let mut o = crate::fleet::presenting("192.0.2.7", ip, "A", 0, 1);
-        o.cert = None;
-        o.error = Some(crate::model::ErrorInfo {
-            class: ErrorClass::TlsAlert,
-            message: "server sent alert HandshakeFailure".into(),
-        });
+        let mut o = failed(
+            "192.0.2.7",
+            ip,
+            ErrorClass::TlsAlert,
+            "server sent alert HandshakeFailure".into(),
+        );
         let mut named = o.clone();
         o.sni = None;
         s.add(&o);
@@ -427,15 +440,15 @@ mod tests {
     fn a_resolver_that_answers_nothing_is_named_as_the_cause() {
         let mut s = Summary::default();
         let ip = std::net::IpAddr::from([10, 0, 0, 1]);
-        let mut failed = crate::fleet::presenting("www.x.com", ip, "A", 0, 1);
-        failed.cert = None;
-        failed.ip = None;
-        failed.error = Some(crate::model::ErrorInfo {
-            class: ErrorClass::DnsError,
-            message: "lookup of www.x.com timed out".into(),
-        });
-        s.add(&failed);
-        s.add(&failed);
+        let mut timed_out = failed(
+            "www.x.com",
+            ip,
+            ErrorClass::DnsError,
+            "lookup of www.x.com timed out".into(),
+        );
+        timed_out.ip = None;
+        s.add(&timed_out);
+        s.add(&timed_out);
         assert!(
             s.to_string()
                 .contains("\n  dns: no lookup succeeded: check that the resolver answers"),
