@@ -69,6 +69,9 @@ pub struct Pki {
     pub root: Ca,
     /// The issuing intermediate.
     pub intermediate: Ca,
+    /// A CA between the root and the issuing intermediate ([`Pki::three_level`]), served
+    /// after the intermediate in a full chain.
+    pub policy: Option<Ca>,
 }
 
 /// How the served chain is made.
@@ -230,6 +233,40 @@ impl Pki {
                 issuer: Issuer::new(int_params, int_key),
                 cert: int_cert.der().clone(),
             },
+            policy: None,
+        })
+    }
+
+    /// A root, a policy CA under it valid for `policy_days_left` more days, and the issuing
+    /// intermediate under the policy CA: three levels, as AD CS hierarchies with an offline
+    /// root and many commercial CAs run them.
+    pub fn three_level(label: &str, policy_days_left: i64) -> Result<Self, FleetError> {
+        let root_key = KeyPair::generate()?;
+        let root_params = ca_params(&format!("{label} Root CA"));
+        let root_cert = root_params.self_signed(&root_key)?;
+        let root_issuer = Issuer::new(root_params, root_key);
+        let policy_key = KeyPair::generate()?;
+        let mut policy_params = ca_params(&format!("{label} Policy CA"));
+        policy_params.not_after =
+            OffsetDateTime::now_utc() + time::Duration::days(policy_days_left);
+        let policy_cert = policy_params.signed_by(&policy_key, &root_issuer)?;
+        let policy_issuer = Issuer::new(policy_params, policy_key);
+        let int_key = KeyPair::generate()?;
+        let int_params = ca_params(&format!("{label} Issuing CA 1"));
+        let int_cert = int_params.signed_by(&int_key, &policy_issuer)?;
+        Ok(Pki {
+            root: Ca {
+                issuer: root_issuer,
+                cert: root_cert.der().clone(),
+            },
+            intermediate: Ca {
+                issuer: Issuer::new(int_params, int_key),
+                cert: int_cert.der().clone(),
+            },
+            policy: Some(Ca {
+                issuer: policy_issuer,
+                cert: policy_cert.der().clone(),
+            }),
         })
     }
 
@@ -277,6 +314,7 @@ impl Pki {
         let mut chain = vec![cert.der().clone()];
         if spec.chain == ChainKind::Full {
             chain.push(self.intermediate.cert.clone());
+            chain.extend(self.policy.as_ref().map(|p| p.cert.clone()));
         }
         let serial_hex = crate::cert::canonical_serial_from_bytes(&spec.serial);
         let serial_dec = num_bigint::BigUint::from_bytes_be(&spec.serial).to_string();

@@ -34,7 +34,8 @@ pub enum TrustError {
     },
 }
 
-/// An intermediate already proven to chain to a trusted root, valid within a window.
+/// An intermediate already proven to chain to a trusted root through the certificates sent
+/// with it, valid while every CA certificate of that path is.
 #[derive(Debug, Clone)]
 struct ProvenIssuer {
     anchor: TrustAnchor<'static>,
@@ -46,6 +47,9 @@ struct ProvenIssuer {
 ///
 /// A fleet shares a handful of intermediates: once one is proven to chain to a root, later
 /// leaves under it are checked against it directly, one signature instead of the whole path.
+/// Both caches are keyed by everything the server sent after its leaf ([`sent_after_leaf`]):
+/// a path proven with one node's chain proves nothing for a node whose chain file lacks the
+/// CA above the intermediate (a three-level hierarchy).
 #[derive(Debug)]
 pub struct TrustJudge {
     anchors: Vec<TrustAnchor<'static>>,
@@ -54,17 +58,39 @@ pub struct TrustJudge {
     /// tell `incomplete_chain` from `unknown_issuer`.
     known_intermediates: Vec<CertificateDer<'static>>,
     algs: &'static [&'static dyn rustls::pki_types::SignatureVerificationAlgorithm],
-    proven: Mutex<HashMap<[u8; 32], Option<Arc<ProvenIssuer>>>>,
+    proven: Mutex<HashMap<[u8; 32], Arc<ProvenIssuer>>>,
     /// Leaves whose path already validated in this run (leaf SHA-256, lowercase hex) and the
-    /// SHA-256 of the issuer it went through: one certificate deployed on many endpoints (the
+    /// [`sent_after_leaf`] key of the chain it came with: one certificate deployed on many endpoints (the
     /// nodes behind a load balancer, a SAN or wildcard certificate) costs one signature check,
     /// not one per endpoint. Looked up by the leaf's hex as it stands, with no allocation per
     /// endpoint. Bounded; only successes are kept.
-    validated: Mutex<HashMap<String, [u8; 32]>>,
+    validated: Mutex<HashMap<String, Validated>>,
 }
+
+/// A leaf's validation remembered: the [`sent_after_leaf`] key of the chain it came with
+/// and that chain's proven path.
+type Validated = ([u8; 32], Arc<ProvenIssuer>);
 
 /// Entries of the validated-leaf cache (about 100 bytes each).
 const MAX_VALIDATED: usize = 16_384;
+
+/// Entries of the proven-issuer cache (an owned trust anchor each, a few hundred bytes): a
+/// sweep of servers that each send their own chain cannot grow it without end.
+const MAX_PROVEN: usize = 4_096;
+
+/// The key of a chain in the caches: SHA-256 over every certificate sent after the leaf, in
+/// order, each with its length, or `None` when the leaf came alone.
+fn sent_after_leaf(chain: &[CertificateDer<'_>]) -> Option<[u8; 32]> {
+    let rest = chain.get(1..).filter(|r| !r.is_empty())?;
+    let mut h = ring::digest::Context::new(&ring::digest::SHA256);
+    for c in rest {
+        h.update(&(c.len() as u64).to_be_bytes());
+        h.update(c.as_ref());
+    }
+    let mut out = [0u8; 32];
+    out.copy_from_slice(h.finish().as_ref());
+    Some(out)
+}
 
 impl TrustJudge {
     /// Builds the store: Mozilla's roots unless `no_public_roots`, the OS roots when asked,
@@ -203,7 +229,7 @@ impl TrustJudge {
         // unless one bears its name (the same CA's other key).
         let self_issued = || crate::cert::is_self_issued_alone(chain);
         match self.verify_path(&ee, chain, &leaf.sha256, time, at) {
-            Ok(()) => {}
+            Ok(_) => {}
             // A CA certificate as the leaf is what `openssl req -x509` and many appliances
             // make by default: the path validator refuses it as an end entity before looking
             // for an issuer, but it is still the self-signed certificate.
@@ -242,6 +268,8 @@ impl TrustJudge {
         TrustReport { findings, detail }
     }
 
+    /// Validates the leaf's path; on success, the path's CA certificates as far as the
+    /// caches know them (none when no sent certificate was on the path).
     fn verify_path(
         &self,
         ee: &EndEntityCert<'_>,
@@ -249,46 +277,47 @@ impl TrustJudge {
         leaf_sha256: &str,
         time: UnixTime,
         at: i64,
-    ) -> Result<(), webpki::Error> {
-        let issuer_key = chain.get(1).map(|c| sha256_bytes(c));
-        if let Some(key) = issuer_key {
-            // The same leaf under the same issuer validated before, at a time inside the
-            // leaf's validity as now (`at` is clamped to it): same bytes, same answer.
-            if self
-                .validated
-                .lock()
-                .is_ok_and(|v| v.get(leaf_sha256) == Some(&key))
-            {
-                return Ok(());
+    ) -> Result<Option<Arc<ProvenIssuer>>, webpki::Error> {
+        let key = sent_after_leaf(chain);
+        let within = |p: &ProvenIssuer| at >= p.not_before && at <= p.not_after;
+        if let Some(key) = key {
+            // The same leaf with the same chain validated before, at a time inside the
+            // leaf's validity as now (`at` is clamped to it) and its CAs': same bytes, same
+            // answer.
+            let known = self.validated.lock().ok().and_then(|v| {
+                v.get(leaf_sha256)
+                    .filter(|(k, p)| *k == key && within(p))
+                    .map(|(_, p)| p.clone())
+            });
+            if known.is_some() {
+                return Ok(known);
             }
         }
-        let remember = |key: [u8; 32]| {
+        let remember = |key: [u8; 32], p: &Arc<ProvenIssuer>| {
             if let Ok(mut v) = self.validated.lock() {
                 if v.len() < MAX_VALIDATED || v.contains_key(leaf_sha256) {
-                    v.insert(leaf_sha256.to_string(), key);
+                    v.insert(leaf_sha256.to_string(), (key, p.clone()));
                 }
             }
         };
-        if let Some(key) = issuer_key {
+        if let Some(key) = key {
             let cached = self.proven.lock().ok().and_then(|m| m.get(&key).cloned());
-            if let Some(Some(p)) = cached {
-                if at >= p.not_before && at <= p.not_after {
-                    let anchors = std::slice::from_ref(&p.anchor);
-                    if ee
-                        .verify_for_usage(
-                            self.algs,
-                            anchors,
-                            &[],
-                            time,
-                            KeyUsage::server_auth(),
-                            None,
-                            None,
-                        )
-                        .is_ok()
-                    {
-                        remember(key);
-                        return Ok(());
-                    }
+            if let Some(p) = cached.filter(|p| within(p)) {
+                let anchors = std::slice::from_ref(&p.anchor);
+                if ee
+                    .verify_for_usage(
+                        self.algs,
+                        anchors,
+                        &[],
+                        time,
+                        KeyUsage::server_auth(),
+                        None,
+                        None,
+                    )
+                    .is_ok()
+                {
+                    remember(key, &p);
+                    return Ok(Some(p));
                 }
             }
         }
@@ -302,18 +331,20 @@ impl TrustJudge {
             None,
             None,
         )?;
+        let proven = proven_issuer(path.intermediate_certificates().map(|c| c.der())).map(Arc::new);
         // Remember the leaf's direct issuer as proven, when the path went through it.
-        if let (Some(key), Some(first)) = (issuer_key, path.intermediate_certificates().next()) {
+        let first = path.intermediate_certificates().next();
+        if let (Some(key), Some(first), Some(p)) = (key, first, &proven) {
             if first.der().as_ref() == chain[1].as_ref() {
-                remember(key);
-                if let Some(p) = proven_issuer(&chain[1]) {
-                    if let Ok(mut m) = self.proven.lock() {
-                        m.insert(key, Some(Arc::new(p)));
+                remember(key, p);
+                if let Ok(mut m) = self.proven.lock() {
+                    if m.len() < MAX_PROVEN {
+                        m.insert(key, p.clone());
                     }
                 }
             }
         }
-        Ok(())
+        Ok(proven)
     }
 
     /// Tells a missing intermediate from an untrusted root when the path cannot be built.
@@ -427,19 +458,29 @@ impl TrustJudge {
         }
         (
             Finding::UnknownIssuer,
-            format!("the chain ends at \"{top_subject}\", issued by \"{top_issuer}\", which is not a trusted root"),
+            // Either a private CA's root not given to certsweep, or a CA between it and the
+            // root left out of the chain (a three-level hierarchy's policy CA): say both.
+            format!("the chain ends at \"{top_subject}\", issued by \"{top_issuer}\", which is neither a trusted root nor sent by the server: a private CA's root (give it with --ca-file), or a CA certificate missing from the chain"),
         )
     }
 }
 
-fn proven_issuer(der: &CertificateDer<'_>) -> Option<ProvenIssuer> {
-    let anchor = webpki::anchor_from_trusted_cert(der).ok()?.to_owned();
-    let (_, x) = parse_x509_certificate(der).ok()?;
-    Some(ProvenIssuer {
+/// The first of a validated path's CA certificates (`path`, the leaf's issuer first) as an
+/// anchor, valid while all of them are: a CA above it that expires first ends the window.
+fn proven_issuer<'a>(mut path: impl Iterator<Item = CertificateDer<'a>>) -> Option<ProvenIssuer> {
+    let first = path.next()?;
+    let anchor = webpki::anchor_from_trusted_cert(&first).ok()?.to_owned();
+    let mut p = ProvenIssuer {
         anchor,
-        not_before: x.validity().not_before.timestamp(),
-        not_after: x.validity().not_after.timestamp(),
-    })
+        not_before: i64::MIN,
+        not_after: i64::MAX,
+    };
+    for der in std::iter::once(first).chain(path) {
+        let (_, x) = parse_x509_certificate(&der).ok()?;
+        p.not_before = p.not_before.max(x.validity().not_before.timestamp());
+        p.not_after = p.not_after.min(x.validity().not_after.timestamp());
+    }
+    Some(p)
 }
 
 /// The contents of a DER SEQUENCE (what webpki keeps of a name or key).
@@ -485,13 +526,6 @@ pub(crate) fn der_tlv(tag: u8, contents: &[u8]) -> Vec<u8> {
         out.extend(bytes);
     }
     out.extend_from_slice(contents);
-    out
-}
-
-fn sha256_bytes(der: &[u8]) -> [u8; 32] {
-    let d = ring::digest::digest(&ring::digest::SHA256, der);
-    let mut out = [0u8; 32];
-    out.copy_from_slice(d.as_ref());
     out
 }
 
@@ -768,6 +802,72 @@ mod tests {
         // The name is still checked for every endpoint.
         let r = judge.judge(&leaf.chain, &info, Some("other.test"), now);
         assert_eq!(r.findings, vec![Finding::HostnameMismatch], "{r:?}");
+    }
+
+    #[test]
+    fn a_path_proven_with_one_chain_proves_nothing_for_a_shorter_one() {
+        // Three levels: a node whose chain file lacks the policy CA fails clients, whatever
+        // another node sent before it (the caches were keyed by the first intermediate
+        // alone, so the verdict depended on which node answered first).
+        let pki = Pki::three_level("Three", 3650).expect("pki");
+        let (judge, _dir) = judge_of(&[&pki]);
+        let now = ::time::OffsetDateTime::now_utc().unix_timestamp();
+        let a = pki
+            .issue(&LeafSpec::new(&["a.test"], 1, 10, 80))
+            .expect("leaf");
+        let b = pki
+            .issue(&LeafSpec::new(&["b.test"], 2, 10, 80))
+            .expect("leaf");
+        let info_a = crate::cert::cert_info(&a.chain[0]).expect("parse");
+        let info_b = crate::cert::cert_info(&b.chain[0]).expect("parse");
+        assert_eq!(a.chain.len(), 3);
+        for _ in 0..2 {
+            let r = judge.judge(&a.chain, &info_a, Some("a.test"), now);
+            assert!(r.findings.is_empty(), "{r:?}");
+        }
+        // Another leaf of the same intermediate, served without the policy CA.
+        let r = judge.judge(&b.chain[..2], &info_b, Some("b.test"), now);
+        assert_eq!(r.findings, vec![Finding::UnknownIssuer], "{r:?}");
+        // The validated leaf itself, on a node whose chain file is short.
+        let r = judge.judge(&a.chain[..2], &info_a, Some("a.test"), now);
+        assert_eq!(r.findings, vec![Finding::UnknownIssuer], "{r:?}");
+        // Sent whole, both still hold.
+        for (leaf, info, name) in [(&a, &info_a, "a.test"), (&b, &info_b, "b.test")] {
+            let r = judge.judge(&leaf.chain, info, Some(name), now);
+            assert!(r.findings.is_empty(), "{name}: {r:?}");
+        }
+    }
+
+    #[test]
+    fn a_proven_path_holds_only_while_every_ca_on_it_is_valid() {
+        // The policy CA above the intermediate expires in 20 days, the leaves in 80: a month
+        // on, the path is broken even though the intermediate itself is valid.
+        let pki = Pki::three_level("Soon", 20).expect("pki");
+        let (judge, _dir) = judge_of(&[&pki]);
+        let now = ::time::OffsetDateTime::now_utc().unix_timestamp();
+        let later = now + 30 * 86_400;
+        let a = pki
+            .issue(&LeafSpec::new(&["a.test"], 1, 10, 80))
+            .expect("leaf");
+        let b = pki
+            .issue(&LeafSpec::new(&["b.test"], 2, 10, 80))
+            .expect("leaf");
+        let info_a = crate::cert::cert_info(&a.chain[0]).expect("parse");
+        let info_b = crate::cert::cert_info(&b.chain[0]).expect("parse");
+        for _ in 0..2 {
+            let r = judge.judge(&a.chain, &info_a, Some("a.test"), now);
+            assert!(!r.findings.iter().any(|f| f.is_trust_failure()), "{r:?}");
+        }
+        for (leaf, info, name) in [(&a, &info_a, "a.test"), (&b, &info_b, "b.test")] {
+            let r = judge.judge(&leaf.chain, info, Some(name), later);
+            assert_eq!(r.findings, vec![Finding::ChainInvalid], "{name}: {r:?}");
+            assert!(
+                r.detail
+                    .as_deref()
+                    .is_some_and(|d| d.contains("expired on")),
+                "{name}: {r:?}"
+            );
+        }
     }
 
     #[test]

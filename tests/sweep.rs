@@ -3358,3 +3358,66 @@ async fn a_bare_address_refused_for_want_of_a_name_is_told_to_give_one() {
     assert_eq!(named.cert.as_ref().unwrap().serial, leaf.serial_hex);
     assert!(named.error.is_none(), "{:?}", named.error);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_whose_chain_lacks_the_ca_above_the_intermediate_is_untrusted_whatever_came_first() {
+    // A three-level hierarchy (root, policy CA, issuing CA) behind a load balancer: one
+    // node's chain file lacks the policy CA. Its verdict depended on the order of the
+    // sweep: after a node that sent the whole chain, the intermediate counted as proven and
+    // the short node as trusted. One at a time, whole chain first, so the old order shows.
+    let pki = Pki::three_level("Nodes", 3650).unwrap();
+    let leaf = pki
+        .issue(&fleet::LeafSpec::new(&["lb3.test"], 0x3A, 10, 80))
+        .unwrap();
+    let other = pki
+        .issue(&fleet::LeafSpec::new(&["other3.test"], 0x3B, 10, 80))
+        .unwrap();
+    let any = SocketAddr::new(ip("127.0.0.1"), 0);
+    // The chain as served: the whole one, or without the policy CA.
+    let config = |l: &fleet::Leaf, certs: usize| {
+        rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(l.chain[..certs].to_vec(), l.key.clone_key())
+        .unwrap()
+    };
+    let servers: Vec<_> = [config(&leaf, 3), config(&leaf, 2), config(&other, 2)]
+        .into_iter()
+        .map(|c| fleet::serve_config(fleet::listen(any).unwrap(), c).unwrap())
+        .collect();
+    let targets: String = ["lb3.test", "lb3.test", "other3.test"]
+        .iter()
+        .zip(&servers)
+        .map(|(name, s)| format!("{name}@{}\n", s.addr))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = root_file(&pki, &dir);
+    let obs = run_sweep(
+        targets,
+        &["--ca-file", &ca, "--no-public-roots", "--concurrency", "1"],
+    )
+    .await;
+    let by_port: HashMap<u16, &certsweep::model::Observation> =
+        obs.iter().map(|o| (o.port, o)).collect();
+    let whole = by_port[&servers[0].addr.port()];
+    assert_eq!(whole.chain.len(), 3);
+    assert!(whole.findings.is_empty(), "{:?}", whole.findings);
+    for s in &servers[1..] {
+        let o = by_port[&s.addr.port()];
+        assert_eq!(o.chain.len(), 2);
+        assert_eq!(
+            o.findings,
+            [certsweep::model::Finding::UnknownIssuer],
+            "{}: {:?}",
+            o.host,
+            o.trust_detail
+        );
+        assert_eq!(
+            o.trust_detail.as_deref(),
+            Some("the chain ends at \"O=certsweep test PKI, CN=Nodes Issuing CA 1\", issued by \"O=certsweep test PKI, CN=Nodes Policy CA\", which is neither a trusted root nor sent by the server: a private CA's root (give it with --ca-file), or a CA certificate missing from the chain")
+        );
+    }
+}
