@@ -286,6 +286,15 @@ pub enum Finding {
     /// over 100 KiB). Its first certificates were read from a TLS 1.2 handshake certsweep did
     /// not complete, so the server has not proven it holds the key.
     OversizedChain,
+    /// A CA certificate of the validated path, sent by the server, expires before the leaf
+    /// (an old copy of an intermediate the CA has since reissued, a policy CA near its end):
+    /// from that date clients that do not fetch a current copy refuse the chain, though the
+    /// leaf is still valid and no renewal of it is due.
+    IntermediateExpiresFirst,
+    /// The server sends an expired certificate beside a chain that validates without it (an
+    /// expired cross-signed root, a stale copy of an intermediate): clients that trust the
+    /// root build around it; older ones that follow the chain as sent refuse it.
+    ExpiredInChain,
 }
 
 impl Finding {
@@ -310,11 +319,13 @@ impl Finding {
             Finding::LegacyTls => "legacy_tls",
             Finding::UncommonTls => "uncommon_tls",
             Finding::OversizedChain => "oversized_chain",
+            Finding::IntermediateExpiresFirst => "intermediate_expires_first",
+            Finding::ExpiredInChain => "expired_in_chain",
         }
     }
 
     /// Every finding, in report order.
-    pub const ALL: [Finding; 18] = [
+    pub const ALL: [Finding; 20] = [
         Finding::Expired,
         Finding::NotYetValid,
         Finding::HostnameMismatch,
@@ -333,6 +344,8 @@ impl Finding {
         Finding::LegacyTls,
         Finding::UncommonTls,
         Finding::OversizedChain,
+        Finding::IntermediateExpiresFirst,
+        Finding::ExpiredInChain,
     ];
 
     /// Whether the finding is the CA's word that the certificate is revoked (a stapled OCSP
@@ -508,7 +521,9 @@ pub struct Observation {
     pub tls: Option<TlsInfo>,
     /// Trust findings on the captured chain.
     pub findings: Vec<Finding>,
-    /// Detail of the trust judgement when the chain is not trusted.
+    /// The trust judgement in words: why clients refuse the chain when they do, then what
+    /// about it needs attention even so (a name only in the CN, a CA certificate that
+    /// expires first, an expired one sent), separated by "; ".
     pub trust_detail: Option<String>,
     /// Per-phase timings.
     pub timings: Timings,

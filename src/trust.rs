@@ -34,13 +34,20 @@ pub enum TrustError {
     },
 }
 
-/// An intermediate already proven to chain to a trusted root through the certificates sent
-/// with it, valid while every CA certificate of that path is.
+/// A chain the server sent, once the leaf's path through it validated: its first CA
+/// certificate as an anchor for later leaves, valid while every CA certificate of the path
+/// is, and when the certificates it sends stop being valid.
 #[derive(Debug, Clone)]
 struct ProvenIssuer {
     anchor: TrustAnchor<'static>,
     not_before: i64,
+    /// The earliest notAfter of the path's CA certificates, that of `expires_first`.
     not_after: i64,
+    /// The subject of the path's CA certificate that expires first.
+    expires_first: String,
+    /// Every certificate sent after the leaf: its subject and issuer in words, and its
+    /// notAfter.
+    sent: Vec<(String, i64)>,
 }
 
 /// Root stores plus a cache of intermediates already verified in this run.
@@ -184,6 +191,8 @@ impl TrustJudge {
         let mut findings = Vec::new();
         let mut detail = None;
         let mut name_note = None;
+        let mut key_note = None;
+        let mut chain_notes = Vec::new();
         let Some(leaf_der) = chain.first() else {
             return TrustReport::default();
         };
@@ -218,6 +227,15 @@ impl TrustJudge {
         }
         if weak_key(leaf) {
             findings.push(Finding::WeakKey);
+            let min = if leaf.key_type == "EC" { "256" } else { "2048" };
+            let what = match leaf.key_type.as_str() {
+                "DSA" => "a DSA key, which current clients refuse".to_string(),
+                kind => format!(
+                    "an {kind} key of {} bits, which current clients refuse (they need {min} or more)",
+                    leaf.key_bits
+                ),
+            };
+            key_note = Some(format!("the certificate has {what}"));
         }
         let at = now_unix.clamp(
             leaf.not_before_unix,
@@ -229,7 +247,11 @@ impl TrustJudge {
         // unless one bears its name (the same CA's other key).
         let self_issued = || crate::cert::is_self_issued_alone(chain);
         match self.verify_path(&ee, chain, &leaf.sha256, time, at) {
-            Ok(_) => {}
+            Ok(None) => {}
+            Ok(Some(p)) => {
+                let now = (at == now_unix).then_some(now_unix);
+                chain_notes = chain_expiry(&p, leaf, now, &mut findings);
+            }
             // A CA certificate as the leaf is what `openssl req -x509` and many appliances
             // make by default: the path validator refuses it as an end entity before looking
             // for an issuer, but it is still the self-signed certificate.
@@ -261,10 +283,13 @@ impl TrustJudge {
         }
         findings.sort();
         findings.dedup();
-        let detail = match (detail, name_note) {
-            (Some(d), Some(n)) => Some(format!("{d}; {n}")),
-            (d, n) => d.or(n),
-        };
+        // Why clients refuse it first, then what needs attention besides.
+        let notes: Vec<String> = [detail, key_note, name_note]
+            .into_iter()
+            .flatten()
+            .chain(chain_notes)
+            .collect();
+        let detail = (!notes.is_empty()).then(|| notes.join("; "));
         TrustReport { findings, detail }
     }
 
@@ -331,7 +356,11 @@ impl TrustJudge {
             None,
             None,
         )?;
-        let proven = proven_issuer(path.intermediate_certificates().map(|c| c.der())).map(Arc::new);
+        let proven = proven_issuer(
+            path.intermediate_certificates().map(|c| c.der()),
+            intermediates,
+        )
+        .map(Arc::new);
         // Remember the leaf's direct issuer as proven, when the path went through it.
         let first = path.intermediate_certificates().next();
         if let (Some(key), Some(first), Some(p)) = (key, first, &proven) {
@@ -465,20 +494,79 @@ impl TrustJudge {
     }
 }
 
-/// The first of a validated path's CA certificates (`path`, the leaf's issuer first) as an
-/// anchor, valid while all of them are: a CA above it that expires first ends the window.
-fn proven_issuer<'a>(mut path: impl Iterator<Item = CertificateDer<'a>>) -> Option<ProvenIssuer> {
+/// What the dates of a validated chain (`p`) mean for clients: a CA certificate of the path
+/// that expires before the leaf, and (when judged at `now`, not at a time clamped into the
+/// leaf's validity) expired certificates sent beside the path. Pushes the findings; the words.
+fn chain_expiry(
+    p: &ProvenIssuer,
+    leaf: &CertInfo,
+    now: Option<i64>,
+    findings: &mut Vec<Finding>,
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    let date = crate::timefmt::rfc3339_unix;
+    if p.not_after < leaf.not_after_unix {
+        findings.push(Finding::IntermediateExpiresFirst);
+        notes.push(format!(
+            "the CA certificate \"{}\" the server sends expires on {}, before the certificate ({}): from then clients that do not fetch a current copy of it (most clients other than browsers) refuse the chain",
+            p.expires_first,
+            date(p.not_after),
+            leaf.not_after
+        ));
+    }
+    if let Some(now) = now {
+        // The path validated now, so it holds none of them.
+        let expired: Vec<&(String, i64)> =
+            p.sent.iter().filter(|(_, until)| *until < now).collect();
+        if let Some((words, until)) = expired.first() {
+            findings.push(Finding::ExpiredInChain);
+            let more = match expired.len() - 1 {
+                0 => String::new(),
+                n => format!(" (and {n} more expired certificate(s))"),
+            };
+            notes.push(format!(
+                "the server also sends {words}, which expired on {}{more}: clients that trust the root build their path around it, older ones that follow the chain as sent (OpenSSL before 1.1.0) refuse it",
+                date(*until)
+            ));
+        }
+    }
+    notes
+}
+
+/// What a validated path says about the chain sent (`sent`, after the leaf): its first CA
+/// certificate (`path`, the leaf's issuer first) as an anchor, valid while all of the path's
+/// are (a CA above it that expires first ends the window), and the sent certificates' dates.
+fn proven_issuer<'a>(
+    mut path: impl Iterator<Item = CertificateDer<'a>>,
+    sent: &[CertificateDer<'_>],
+) -> Option<ProvenIssuer> {
     let first = path.next()?;
     let anchor = webpki::anchor_from_trusted_cert(&first).ok()?.to_owned();
     let mut p = ProvenIssuer {
         anchor,
         not_before: i64::MIN,
         not_after: i64::MAX,
+        expires_first: String::new(),
+        sent: Vec::with_capacity(sent.len()),
     };
     for der in std::iter::once(first).chain(path) {
         let (_, x) = parse_x509_certificate(&der).ok()?;
         p.not_before = p.not_before.max(x.validity().not_before.timestamp());
-        p.not_after = p.not_after.min(x.validity().not_after.timestamp());
+        let until = x.validity().not_after.timestamp();
+        if until < p.not_after {
+            p.not_after = until;
+            p.expires_first = crate::model::visible_string(x.subject().to_string());
+        }
+    }
+    for der in sent {
+        if let Ok((_, x)) = parse_x509_certificate(der) {
+            // A cross-signed root bears the trusted root's subject: its issuer tells it apart.
+            let words = format!("\"{}\" issued by \"{}\"", x.subject(), x.issuer());
+            p.sent.push((
+                crate::model::visible_string(words),
+                x.validity().not_after.timestamp(),
+            ));
+        }
     }
     Some(p)
 }
@@ -868,6 +956,76 @@ mod tests {
                 "{name}: {r:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_ca_certificate_expiring_before_the_leaf_is_told_with_its_name_and_date() {
+        // The policy CA ends in 20 days; a leaf valid 80 more days breaks then, one valid 10
+        // more days does not.
+        let pki = Pki::three_level("Ends", 20).expect("pki");
+        let (judge, _dir) = judge_of(&[&pki]);
+        let now = ::time::OffsetDateTime::now_utc().unix_timestamp();
+        let long = pki
+            .issue(&LeafSpec::new(&["a.test"], 1, 10, 80))
+            .expect("leaf");
+        let short = pki
+            .issue(&LeafSpec::new(&["b.test"], 2, 10, 10))
+            .expect("leaf");
+        let info_long = crate::cert::cert_info(&long.chain[0]).expect("parse");
+        let info_short = crate::cert::cert_info(&short.chain[0]).expect("parse");
+        let (_, policy) = parse_x509_certificate(&pki.policy.as_ref().unwrap().cert).unwrap();
+        let until = crate::timefmt::rfc3339_unix(policy.validity().not_after.timestamp());
+        // Judged afresh, then from the caches (the same leaf, then another under the chain).
+        for _ in 0..2 {
+            let r = judge.judge(&long.chain, &info_long, Some("a.test"), now);
+            assert_eq!(r.findings, vec![Finding::IntermediateExpiresFirst], "{r:?}");
+            assert_eq!(
+                r.detail.as_deref(),
+                Some(format!(
+                    "the CA certificate \"O=certsweep test PKI, CN=Ends Policy CA\" the server sends expires on {until}, before the certificate ({}): from then clients that do not fetch a current copy of it (most clients other than browsers) refuse the chain",
+                    info_long.not_after
+                ).as_str())
+            );
+            let r = judge.judge(&short.chain, &info_short, Some("b.test"), now);
+            assert!(r.findings.is_empty(), "{r:?}");
+        }
+    }
+
+    #[test]
+    fn an_expired_certificate_sent_beside_a_valid_path_is_told() {
+        let pki = Pki::new("Beside").expect("pki");
+        let gone = Pki::three_level("Gone", -5).expect("pki");
+        let (judge, _dir) = judge_of(&[&pki]);
+        let now = ::time::OffsetDateTime::now_utc().unix_timestamp();
+        let leaf = pki
+            .issue(&LeafSpec::new(&["a.test"], 1, 10, 80))
+            .expect("leaf");
+        let info = crate::cert::cert_info(&leaf.chain[0]).expect("parse");
+        let mut chain = leaf.chain.clone();
+        chain.push(gone.policy.as_ref().unwrap().cert.clone());
+        for _ in 0..2 {
+            let r = judge.judge(&chain, &info, Some("a.test"), now);
+            assert_eq!(r.findings, vec![Finding::ExpiredInChain], "{r:?}");
+            let d = r.detail.unwrap_or_default();
+            assert!(
+                d.starts_with("the server also sends \"O=certsweep test PKI, CN=Gone Policy CA\" issued by \"O=certsweep test PKI, CN=Gone Root CA\", which expired on "),
+                "{d}"
+            );
+            assert!(d.ends_with("(OpenSSL before 1.1.0) refuse it"), "{d}");
+        }
+        // Sent whole without it: nothing to say.
+        let r = judge.judge(&leaf.chain, &info, Some("a.test"), now);
+        assert!(r.findings.is_empty() && r.detail.is_none(), "{r:?}");
+        // An expired leaf is judged at its own last day, when the other was valid too: only
+        // the leaf's expiry is told.
+        let old = pki
+            .issue(&LeafSpec::new(&["o.test"], 2, 90, -3))
+            .expect("leaf");
+        let info_old = crate::cert::cert_info(&old.chain[0]).expect("parse");
+        let mut chain = old.chain.clone();
+        chain.push(gone.policy.as_ref().unwrap().cert.clone());
+        let r = judge.judge(&chain, &info_old, Some("o.test"), now);
+        assert_eq!(r.findings, vec![Finding::Expired], "{r:?}");
     }
 
     #[test]

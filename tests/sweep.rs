@@ -2654,6 +2654,14 @@ async fn a_small_rsa_key_is_weak_and_unchecked_not_a_bad_signature() {
             "{}",
             e.message
         );
+        // Said in words, not left for a verdict to guess at.
+        assert!(
+            o.trust_detail.as_deref().is_some_and(|d| d.contains(
+                "the certificate has an RSA key of 1024 bits, which current clients refuse (they need 2048 or more)"
+            )),
+            "{:?}",
+            o.trust_detail
+        );
     }
 }
 
@@ -3420,4 +3428,59 @@ async fn a_node_whose_chain_lacks_the_ca_above_the_intermediate_is_untrusted_wha
             Some("the chain ends at \"O=certsweep test PKI, CN=Nodes Issuing CA 1\", issued by \"O=certsweep test PKI, CN=Nodes Policy CA\", which is neither a trusted root nor sent by the server: a private CA's root (give it with --ca-file), or a CA certificate missing from the chain")
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chains_that_validate_with_dates_that_need_attention_are_told() {
+    // A policy CA ending in 20 days above a leaf valid 80 more; and an expired CA
+    // certificate sent beside a chain that validates without it (an expired cross-sign).
+    let ending = Pki::three_level("Ending", 20).unwrap();
+    let plain = Pki::new("Plain").unwrap();
+    let gone = Pki::three_level("Gone", -5).unwrap();
+    let a = ending
+        .issue(&fleet::LeafSpec::new(&["ending.test"], 0x4A, 10, 80))
+        .unwrap();
+    let mut b = plain
+        .issue(&fleet::LeafSpec::new(&["beside.test"], 0x4B, 10, 80))
+        .unwrap();
+    b.chain.push(gone.policy.as_ref().unwrap().cert.clone());
+    let any = SocketAddr::new(ip("127.0.0.1"), 0);
+    let servers: Vec<_> = [&a, &b]
+        .into_iter()
+        .map(|l| {
+            fleet::serve_config(fleet::listen(any).unwrap(), l.server_config().unwrap()).unwrap()
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("roots.pem");
+    std::fs::write(&ca, ending.root_pem() + &plain.root_pem()).unwrap();
+    let targets = format!(
+        "ending.test@{}\nbeside.test@{}\n",
+        servers[0].addr, servers[1].addr
+    );
+    let obs = run_sweep(
+        targets,
+        &["--ca-file", ca.to_str().unwrap(), "--no-public-roots"],
+    )
+    .await;
+    let by_host: HashMap<&str, &certsweep::model::Observation> =
+        obs.iter().map(|o| (o.host.as_str(), o)).collect();
+    let o = by_host["ending.test"];
+    assert_eq!(
+        o.findings,
+        [certsweep::model::Finding::IntermediateExpiresFirst]
+    );
+    let d = o.trust_detail.as_deref().unwrap_or_default();
+    assert!(
+        d.starts_with("the CA certificate \"O=certsweep test PKI, CN=Ending Policy CA\" the server sends expires on "),
+        "{d}"
+    );
+    let o = by_host["beside.test"];
+    assert_eq!(o.findings, [certsweep::model::Finding::ExpiredInChain]);
+    assert_eq!(o.chain.len(), 3);
+    let d = o.trust_detail.as_deref().unwrap_or_default();
+    assert!(
+        d.starts_with("the server also sends \"O=certsweep test PKI, CN=Gone Policy CA\" issued by \"O=certsweep test PKI, CN=Gone Root CA\", which expired on "),
+        "{d}"
+    );
 }

@@ -1053,6 +1053,18 @@ fn judge(
             next = format!("Nothing to do for the certificate; {fix}, then verify again.");
         }
     }
+    // So does a chain that holds today with a CA certificate expiring before the leaf, or an
+    // expired one sent beside it. An untrusted endpoint's detail has these words already.
+    if let Some(fix) = chain_dates_fix(&o).filter(|_| status != Status::Untrusted) {
+        if let Some(words) = o.trust_detail.as_deref().filter(|d| !d.is_empty()) {
+            let mut c = words.chars();
+            let first = c.next().map(|f| f.to_uppercase().collect::<String>());
+            detail.push_str(&format!(" {}{}.", first.unwrap_or_default(), c.as_str()));
+        }
+        if next == "Nothing to do." {
+            next = format!("Nothing to do for the certificate; {fix}, then verify again.");
+        }
+    }
     let mut all: Vec<String> = statuses.iter().map(|s| s.as_str().to_string()).collect();
     all.extend(o.findings.iter().map(|f| f.as_str().to_string()));
     all.extend(findings);
@@ -1177,6 +1189,27 @@ fn stapling_fault(o: &Observation) -> Option<(String, &'static str)> {
     } else {
         None
     }
+}
+
+/// What fixes the dates of a served chain that validates today ([`Finding::IntermediateExpiresFirst`],
+/// [`Finding::ExpiredInChain`]), when it has either.
+fn chain_dates_fix(o: &Observation) -> Option<String> {
+    let has = |f: Finding| o.findings.contains(&f);
+    let fixes: Vec<&str> = [
+        (
+            Finding::IntermediateExpiresFirst,
+            "before the CA certificate named in the detail expires, replace it in the server's chain with the CA's current one (download the chain again from the CA or the CLM; if the CA has none valid past the certificate, reissue the certificate) and reload",
+        ),
+        (
+            Finding::ExpiredInChain,
+            "remove the expired certificate from the server's chain file (keep the leaf and the intermediates issued with it) and reload",
+        ),
+    ]
+    .into_iter()
+    .filter(|(f, _)| has(*f))
+    .map(|(_, fix)| fix)
+    .collect();
+    (!fixes.is_empty()).then(|| fixes.join("; "))
 }
 
 /// How the next step of an endpoint whose expired certificate has a renewal begins.

@@ -1057,6 +1057,70 @@ fn a_current_endpoint_with_a_stapling_fault_is_told_what_to_fix() {
 }
 
 #[test]
+fn a_current_endpoint_whose_chain_dates_need_attention_is_told_what_to_fix() {
+    let i = ids(&format!(
+        "{H}A,,a.x.com,01,2025-06-01,2026-12-20,CA,,Issued\n"
+    ));
+    let p = policy();
+    let expiring = "the CA certificate \"CN=Policy CA\" the server sends expires on 2026-07-01T00:00:00Z, before the certificate (2026-12-20T00:00:00Z): from then clients that do not fetch a current copy of it (most clients other than browsers) refuse the chain";
+    let expired = "the server also sends \"CN=R2\" issued by \"CN=R1\", which expired on 2026-01-01T00:00:00Z: clients that trust the root build their path around it, older ones that follow the chain as sent (OpenSSL before 1.1.0) refuse it";
+    let with = |findings: &[Finding], detail: &str| {
+        let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
+        o.findings.extend_from_slice(findings);
+        o.trust_detail = Some(detail.to_string());
+        judge_one(o, &i, &p).0
+    };
+    let v = with(&[Finding::IntermediateExpiresFirst], expiring);
+    assert_eq!(v.status, Status::Current);
+    assert!(
+        v.detail.ends_with(" The CA certificate \"CN=Policy CA\" the server sends expires on 2026-07-01T00:00:00Z, before the certificate (2026-12-20T00:00:00Z): from then clients that do not fetch a current copy of it (most clients other than browsers) refuse the chain."),
+        "{}",
+        v.detail
+    );
+    assert!(
+        v.next_step.starts_with("Nothing to do for the certificate; before the CA certificate named in the detail expires, replace it in the server's chain with the CA's current one"),
+        "{}",
+        v.next_step
+    );
+    assert!(v
+        .findings
+        .contains(&"intermediate_expires_first".to_string()));
+    let both = format!("{expiring}; {expired}");
+    let v = with(
+        &[Finding::IntermediateExpiresFirst, Finding::ExpiredInChain],
+        &both,
+    );
+    assert!(
+        v.detail.ends_with("(OpenSSL before 1.1.0) refuse it."),
+        "{}",
+        v.detail
+    );
+    assert!(
+        v.next_step.ends_with("; remove the expired certificate from the server's chain file (keep the leaf and the intermediates issued with it) and reload, then verify again."),
+        "{}",
+        v.next_step
+    );
+    // Untrusted for another reason: the words are the detail's already, once.
+    let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
+    o.findings = vec![Finding::WeakKey, Finding::ExpiredInChain];
+    o.trust_detail = Some(format!("the certificate has an RSA key of 1024 bits, which current clients refuse (they need 2048 or more); {expired}"));
+    let v = judge_one(o, &i, &p).0;
+    assert_eq!(v.status, Status::Untrusted);
+    assert_eq!(
+        v.detail.matches("OpenSSL before 1.1.0").count(),
+        1,
+        "{}",
+        v.detail
+    );
+    assert!(
+        v.next_step
+            .starts_with("Reissue it with a key clients accept"),
+        "{}",
+        v.next_step
+    );
+}
+
+#[test]
 fn a_certificate_the_ca_says_is_revoked_is_revoked_whatever_the_records_say() {
     let i = ids(&format!(
         "{H}A,,a.x.com,01,2025-06-01,2026-12-20,CA,,Issued\n"
