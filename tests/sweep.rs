@@ -3249,6 +3249,46 @@ async fn a_live_resolver_whose_slow_names_time_out_is_still_asked() {
     assert_eq!(q.unheard(), None);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resolver_that_answered_is_asked_even_when_it_drops_the_liveness_question() {
+    use certsweep::engine::dnsq::Questions;
+    // dnsmasq whose upstream is gone: it answers the names it holds itself, and forwards the
+    // rest, the root's NS included, into silence. Having answered in this run, it is alive:
+    // its names must still be asked after the slow ones, not failed as "not answering".
+    let addr = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut server = hickory_server::Server::new(support::dcvfix::Filtered {
+        catalog: support::dcvfix::catalog(&resolver_zone()).await,
+        act: Box::new(|r: &hickory_server::server::Request| {
+            let root = r
+                .queries
+                .queries()
+                .first()
+                .is_some_and(|q| q.name().is_root());
+            match root {
+                true => support::dcvfix::Act::Drop,
+                false => slow_zone_dropped(r),
+            }
+        }),
+    });
+    server.register_socket(tokio::net::UdpSocket::bind(addr).await.unwrap());
+    let q = Questions::new(vec![addr]);
+    for r in ask_in_turn(&q, 0..1).await {
+        assert_eq!(r.map(|a| a.answers.len()), Ok(1));
+    }
+    for i in 0..4 {
+        for r in ask_slow(&q, i).await {
+            assert_eq!(r.err(), Some(certsweep::engine::dnsq::Failure::Timeout));
+        }
+    }
+    for (i, r) in ask_in_turn(&q, 1..6).await.into_iter().enumerate() {
+        assert_eq!(r.map(|a| a.answers.len()), Ok(1), "h{}", i + 1);
+    }
+    assert_eq!(q.unheard(), None);
+}
+
 /// No answer to the names under `slow.example.` (a zone whose nameservers are down, as a
 /// resolver shows it before giving up on them).
 fn slow_zone_dropped(request: &hickory_server::server::Request) -> support::dcvfix::Act {

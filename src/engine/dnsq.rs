@@ -454,7 +454,9 @@ pub struct Questions {
 /// name could be one whose zone is down, and a live resolver would be taken for a dead
 /// one). One such check is in flight at a time; the questions waiting for it
 /// are asked if it is answered and fail if it times out, and so do, without waiting, those
-/// that come within a timeout after it did. Any answer ends it.
+/// that come within a timeout after it did. Any answer ends it, and a server that answered
+/// once in the run is never checked again: its later timeouts are its upstreams', and its
+/// questions are asked (a resolver that dies mid-run costs timeouts, not wrong answers).
 #[derive(Default)]
 struct Heard {
     /// Timeouts since its last answer.
@@ -514,7 +516,8 @@ impl Questions {
     /// One recursive question over the servers given, `rounds` rounds, until one answers.
     /// With `next_on_servfail`, a SERVFAIL from one of several servers asks the next (another
     /// may know better); without it, it is the answer (DCV reads it). A server that timed
-    /// out three times in a row is asked once a liveness check (the root's NS, with and
+    /// out three times in a row, having answered nothing in this run, is asked once a
+    /// liveness check (the root's NS, with and
     /// without recursion) says it is alive, and passed by (or, the last one, its question
     /// failed) while one says it is not.
     pub async fn ask_servers(
@@ -573,7 +576,10 @@ impl Questions {
         rtype: RecordType,
         timeout: Duration,
     ) -> Option<Result<Answer, Failure>> {
-        if h.suspect() {
+        // A server that answered in this run is alive, whatever its silence since: that is
+        // its upstreams' (a dnsmasq whose upstream is gone answers its own names and forwards
+        // the rest, the liveness question too, into silence). Its questions are asked.
+        if h.suspect() && !h.ever.load(Ordering::Relaxed) {
             // Boxed: inline, the lock's and the liveness questions' state would be part of
             // every name lookup's future (and of every endpoint's task): +9 MB of peak RSS
             // at 1,000 in flight, for a path a live resolver never takes.
