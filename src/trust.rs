@@ -489,9 +489,20 @@ impl TrustJudge {
             Finding::UnknownIssuer,
             // Either a private CA's root not given to certsweep, or a CA between it and the
             // root left out of the chain (a three-level hierarchy's policy CA): say both.
-            format!("the chain ends at \"{top_subject}\", issued by \"{top_issuer}\", which is neither a trusted root nor sent by the server: a private CA's root (give it with --ca-file), or a CA certificate missing from the chain"),
+            format!("{BELOW_A_ROOT}{top_subject}\", issued by \"{top_issuer}\", which is neither a trusted root nor sent by the server: a private CA's root (give it with --ca-file), or a CA certificate missing from the chain"),
         )
     }
+}
+
+/// How the trust detail of a chain that ends at a CA certificate below any root begins
+/// (its issuer neither sent nor trusted).
+const BELOW_A_ROOT: &str = "the chain ends at \"";
+
+/// Whether a trust detail says the chain ends at a CA certificate whose issuer was neither
+/// sent nor trusted: a private root not given, or a CA left out of the chain (not a root
+/// that is not trusted).
+pub fn ends_below_a_root(detail: &str) -> bool {
+    detail.starts_with(BELOW_A_ROOT)
 }
 
 /// What the dates of a validated chain (`p`) mean for clients: a CA certificate of the path

@@ -869,6 +869,14 @@ fn judge(
                 "Reissue it from a CA that signs with SHA-256 (a private CA still set to SHA-1, such as an old AD CS, needs its hash algorithm changed, and a CA certificate signed with SHA-1 renewed), deploy it and reload the service, then verify again.".into()
             } else if has(Finding::ChainInvalid) {
                 "Install the chain the CA issued with this certificate (the one served does not validate: see the detail), reload, then verify again.".into()
+            } else if has(Finding::UnknownIssuer)
+                && o.trust_detail
+                    .as_deref()
+                    .is_some_and(crate::trust::ends_below_a_root)
+            {
+                // The chain stops at a CA certificate whose issuer nobody sent: a private
+                // root, or a CA between it and the root left out of the chain file.
+                "If the issuer named in the detail is an intermediate CA (a policy CA of a three-level hierarchy), install it in the server's chain and reload; if it is your private CA's root, give it to certsweep with --ca-file and make sure clients trust it. Then verify again.".into()
             } else {
                 "Use a certificate from a CA the clients trust (or distribute the private root), then verify again.".into()
             };

@@ -1057,6 +1057,51 @@ fn a_current_endpoint_with_a_stapling_fault_is_told_what_to_fix() {
 }
 
 #[test]
+fn a_chain_ending_below_its_root_is_told_to_install_the_ca_or_give_the_root() {
+    let i = ids(&format!(
+        "{H}A,,a.x.com,01,2025-06-01,2026-12-20,CA,,Issued\n"
+    ));
+    let p = policy();
+    let with = |detail: String| {
+        let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
+        o.findings.push(Finding::UnknownIssuer);
+        o.trust_detail = Some(detail);
+        judge_one(o, &i, &p).0
+    };
+    // The policy CA of a three-level hierarchy left out of one node's chain file.
+    let below = crate::fleet::Pki::three_level("Verdict", 3650).unwrap();
+    let leaf = below
+        .issue(&crate::fleet::LeafSpec::new(&["a.x.com"], 1, 10, 80))
+        .unwrap();
+    let info = crate::cert::cert_info(&leaf.chain[0]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root.pem");
+    std::fs::write(&root, below.root_pem()).unwrap();
+    let judge = crate::trust::TrustJudge::new(&[root], false, true, None).unwrap();
+    let r = judge.judge(
+        &leaf.chain[..2],
+        &info,
+        Some("a.x.com"),
+        p.now.max(info.not_before_unix),
+    );
+    let v = with(r.detail.unwrap_or_default());
+    assert_eq!(v.status, Status::Untrusted);
+    assert!(
+        v.next_step.starts_with("If the issuer named in the detail is an intermediate CA (a policy CA of a three-level hierarchy), install it in the server's chain"),
+        "{}",
+        v.next_step
+    );
+    // A root nobody trusts is another matter.
+    let v = with("the chain ends at the root \"CN=Lab Root\", which is not trusted".into());
+    assert!(
+        v.next_step
+            .starts_with("Use a certificate from a CA the clients trust"),
+        "{}",
+        v.next_step
+    );
+}
+
+#[test]
 fn a_current_endpoint_whose_chain_dates_need_attention_is_told_what_to_fix() {
     let i = ids(&format!(
         "{H}A,,a.x.com,01,2025-06-01,2026-12-20,CA,,Issued\n"
