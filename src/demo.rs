@@ -34,7 +34,11 @@ fn order_json(o: &Order<'_>) -> serde_json::Value {
         "certificateExpiryDate": o.leaf.map(|l| ymdhms(l.not_after)).unwrap_or_default(),
         "certificateStatus": o.status,
         "orderStatus": if o.leaf.is_some() { "Order Fulfilled" } else { "Order Accepted" },
-        "issuerCA": "certsweep Demo Issuing CA 1",
+        "issuerCA": o
+            .leaf
+            .and_then(|l| crate::cert::cert_info(&l.chain[0]).ok())
+            .and_then(|c| c.issuer_cn)
+            .unwrap_or_else(|| "certsweep Demo Issuing CA 1".into()),
         "orderDate": ymdhms(o.ordered),
         "groupNumber": "GRP-100",
         "productCode": "SSL-DV",
@@ -107,6 +111,12 @@ pub async fn run_demo(args: DemoArgs) -> Result<u8, Error> {
     let cdn_old = issue(&["cdn.acme.example"], 0x0700, 90, 275, full)?;
     let cdn_re = issue(&["cdn.acme.example"], 0x0701, 30, 275, full)?;
     let new_old = issue(&["new.acme.example"], 0x0990, 360, 5, full)?;
+    // A three-level hierarchy whose policy CA ends in 45 days, under a leaf valid 300 more:
+    // current, but its chain breaks long before its renewal is due.
+    let group = Pki::three_level("certsweep Demo Group", 45).map_err(rt)?;
+    let portal = group
+        .issue(&LeafSpec::new(&["portal.acme.example"], 0x1008, 20, 300))
+        .map_err(rt)?;
     // One certificate per key type on one server, the RSA one renewed later.
     let edge_ec = issue(&["edge.acme.example"], 0x0601, 45, 320, full)?;
     let edge_rsa = pki
@@ -240,6 +250,13 @@ pub async fn run_demo(args: DemoArgs) -> Result<u8, Error> {
             ordered: ago(20),
         },
         Order {
+            order: "ORD-1008",
+            domain: "portal.acme.example",
+            leaf: Some(&portal),
+            status: "Certificate Downloaded",
+            ordered: ago(20),
+        },
+        Order {
             order: "ORD-0990",
             domain: "new.acme.example",
             leaf: Some(&new_old),
@@ -300,6 +317,7 @@ pub async fn run_demo(args: DemoArgs) -> Result<u8, Error> {
     targets += &serve("blog.acme.example", &blog, any, &mut servers).await?;
     targets += &serve("cdn.acme.example", &cdn_re, any, &mut servers).await?;
     targets += &serve("new.acme.example", &new_old, any, &mut servers).await?;
+    targets += &serve("portal.acme.example", &portal, any, &mut servers).await?;
     let edge = fleet::serve_tls_key_types(any, &[&edge_ec, &edge_rsa])
         .await
         .map_err(rt)?;
@@ -314,7 +332,7 @@ pub async fn run_demo(args: DemoArgs) -> Result<u8, Error> {
     let write = |p: &std::path::Path, s: &str| std::fs::write(p, s).map_err(rt);
     write(&inv, &serde_json::to_string_pretty(&report).map_err(rt)?)?;
     write(&tgt, &targets)?;
-    write(&ca, &pki.root_pem())?;
+    write(&ca, &(pki.root_pem() + &group.root_pem()))?;
     std::fs::create_dir_all(&args.out)
         .map_err(|e| Error::Runtime(format!("--out {}: {e}", args.out.display())))?;
     let report_csv = args.out.join("report.csv");

@@ -142,6 +142,14 @@ async fn demo_fleet_gets_every_verdict_right() {
             None,
             Some(0x1006),
         ),
+        // Current, with a policy CA that ends 255 days before the leaf.
+        (
+            "portal.acme.example",
+            "127.0.0.1",
+            "current",
+            Some(0x1008),
+            Some(0x1008),
+        ),
     ];
     assert_eq!(
         rows.len(),
@@ -164,6 +172,21 @@ async fn demo_fleet_gets_every_verdict_right() {
         );
         assert!(!r["next_step"].is_empty(), "{host}: no next step");
     }
+    let portal = &rows[&("portal.acme.example".to_string(), "127.0.0.1".to_string())];
+    assert!(
+        portal["findings"].contains("intermediate_expires_first"),
+        "{portal:?}"
+    );
+    assert!(
+        portal["next_step"].starts_with("Nothing to do for the certificate; before the CA certificate named in the detail expires"),
+        "{}",
+        portal["next_step"]
+    );
+    assert!(
+        portal["detail"].contains("\"O=certsweep test PKI, CN=certsweep Demo Group Policy CA\" the server sends expires on"),
+        "{}",
+        portal["detail"]
+    );
     let stale = &rows[&("shop.acme.example".to_string(), "127.0.0.2".to_string())];
     assert!(stale["findings"].contains("partial_rollout"));
     assert_eq!(stale["name_endpoints_current"], "1/2");
