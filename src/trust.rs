@@ -61,8 +61,9 @@ struct ProvenIssuer {
 pub struct TrustJudge {
     anchors: Vec<TrustAnchor<'static>>,
     anchor_subjects: HashSet<Vec<u8>>,
-    /// Intermediates the user supplied (non-self-signed CAs in `--ca-file`), used only to
-    /// tell `incomplete_chain` from `unknown_issuer`.
+    /// Intermediates the user supplied (non-self-signed CAs in `--ca-file`): they tell
+    /// `incomplete_chain` from `unknown_issuer` and give their keys ([`Self::trusted_key`]);
+    /// only those whose issuer is not at hand are anchors as well.
     known_intermediates: Vec<CertificateDer<'static>>,
     algs: &'static [&'static dyn rustls::pki_types::SignatureVerificationAlgorithm],
     proven: Mutex<HashMap<[u8; 32], Arc<ProvenIssuer>>>,
@@ -142,16 +143,39 @@ impl TrustJudge {
                 if crate::cert::is_self_issued(&c) {
                     extra.push(c);
                 } else {
-                    // An intermediate in a CA file is trusted too, as OpenSSL-based clients do
-                    // with a CAfile; it is also remembered to diagnose missing intermediates.
-                    known_intermediates.push(c.clone());
-                    extra.push(c);
+                    known_intermediates.push(c);
                 }
             }
         }
         for c in &extra {
             if let Ok(a) = webpki::anchor_from_trusted_cert(c) {
                 anchors.push(a.to_owned());
+            }
+        }
+        // An intermediate in a CA file (a CA's chain download, an AD CS .p7b: root and
+        // issuing CA together) is not trusted in itself when its issuer is at hand: a server
+        // that leaves it out fails clients that hold only roots, and is `incomplete_chain`
+        // (found by the diagnosis, which knows these). The top of a chain given without its
+        // root is trusted, as the only way to trust that CA.
+        let names = |c: &CertificateDer<'_>| {
+            let (_, x) = parse_x509_certificate(c).ok()?;
+            Some((
+                der_contents(x.subject().as_raw())?.to_vec(),
+                der_contents(x.issuer().as_raw())?.to_vec(),
+            ))
+        };
+        let mut at_hand: HashSet<Vec<u8>> = anchors.iter().map(|a| a.subject.to_vec()).collect();
+        at_hand.extend(
+            known_intermediates
+                .iter()
+                .filter_map(|c| names(c).map(|(s, _)| s)),
+        );
+        for c in &known_intermediates {
+            let vouched = names(c).is_some_and(|(_, issuer)| at_hand.contains(&issuer));
+            if !vouched {
+                if let Ok(a) = webpki::anchor_from_trusted_cert(c) {
+                    anchors.push(a.to_owned());
+                }
             }
         }
         let anchor_subjects = anchors.iter().map(|a| a.subject.to_vec()).collect();
@@ -173,8 +197,13 @@ impl TrustJudge {
     /// root).
     pub fn trusted_key(&self, subject: &[u8]) -> Option<Vec<u8>> {
         let inner = der_contents(subject)?;
-        let a = self.anchors.iter().find(|a| a.subject.as_ref() == inner)?;
-        Some(der_sequence(a.subject_public_key_info.as_ref()))
+        if let Some(a) = self.anchors.iter().find(|a| a.subject.as_ref() == inner) {
+            return Some(der_sequence(a.subject_public_key_info.as_ref()));
+        }
+        self.known_intermediates.iter().find_map(|c| {
+            let (_, x) = parse_x509_certificate(c).ok()?;
+            (x.subject().as_raw() == subject).then(|| x.public_key().raw.to_vec())
+        })
     }
 
     /// Judges `chain` (leaf first) for `sni` at `now_unix`.
@@ -967,6 +996,45 @@ mod tests {
                 "{name}: {r:?}"
             );
         }
+    }
+
+    #[test]
+    fn an_intermediate_given_with_its_root_does_not_hide_a_server_that_leaves_it_out() {
+        // A CA's chain download or an AD CS .p7b holds the root and the issuing CA together.
+        // Trusted in itself, the issuing CA made a server that sends only its leaf look fine,
+        // though every client holding only the root refuses it.
+        let pki = Pki::new("Bundle").expect("pki");
+        let leaf = pki
+            .issue(&LeafSpec::new(&["a.test"], 1, 10, 80))
+            .expect("leaf");
+        let info = crate::cert::cert_info(&leaf.chain[0]).expect("parse");
+        let now = ::time::OffsetDateTime::now_utc().unix_timestamp();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let pem =
+            |c: &CertificateDer<'_>| ::pem::encode(&::pem::Pem::new("CERTIFICATE", c.to_vec()));
+        let both = dir.path().join("chain.pem");
+        std::fs::write(&both, pem(&pki.intermediate.cert) + &pem(&pki.root.cert)).expect("write");
+        let judge = TrustJudge::new(&[&both], false, true, None).expect("trust store");
+        let r = judge.judge(&leaf.chain[..1], &info, Some("a.test"), now);
+        assert_eq!(r.findings, vec![Finding::IncompleteChain], "{r:?}");
+        assert_eq!(
+            r.detail.as_deref(),
+            Some("the server does not send the intermediate \"O=certsweep test PKI, CN=Bundle Issuing CA 1\"")
+        );
+        let r = judge.judge(&leaf.chain, &info, Some("a.test"), now);
+        assert!(r.findings.is_empty(), "{r:?}");
+        // Its key is still at hand for a revocation list or a staple it signed.
+        let (_, int) = parse_x509_certificate(&pki.intermediate.cert).expect("parse");
+        assert_eq!(
+            judge.trusted_key(int.subject().as_raw()).as_deref(),
+            Some(int.public_key().raw)
+        );
+        // Given without its root, the intermediate is what the user trusts.
+        let alone = dir.path().join("intermediate.pem");
+        std::fs::write(&alone, pem(&pki.intermediate.cert)).expect("write");
+        let judge = TrustJudge::new(&[&alone], false, true, None).expect("trust store");
+        let r = judge.judge(&leaf.chain[..1], &info, Some("a.test"), now);
+        assert!(r.findings.is_empty(), "{r:?}");
     }
 
     #[test]
