@@ -117,7 +117,15 @@ impl TrustJudge {
         let mut known_intermediates = Vec::new();
         let mut extra: Vec<CertificateDer<'static>> = Vec::new();
         if system_roots {
-            extra.extend(rustls_native_certs::load_native_certs().certs);
+            // Administrators add intermediates to the system store too: split like a CA
+            // file's certificates below.
+            for c in rustls_native_certs::load_native_certs().certs {
+                if crate::cert::is_self_issued(&c) {
+                    extra.push(c);
+                } else {
+                    known_intermediates.push(c);
+                }
+            }
         }
         for path in ca_files {
             let path = path.as_ref();

@@ -3524,3 +3524,68 @@ async fn chains_that_validate_with_dates_that_need_attention_are_told() {
         "{d}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_intermediate_in_the_system_store_does_not_hide_a_server_that_leaves_it_out() {
+    // Administrators add intermediates to the machine's store beside the roots; with
+    // --system-roots it made a server that sends only its leaf look trusted.
+    let pki = Pki::new("Store").unwrap();
+    let leaf = pki
+        .issue(
+            &fleet::LeafSpec::new(&["store.test"], 0x5A, 10, 80)
+                .with_chain(fleet::ChainKind::LeafOnly),
+        )
+        .unwrap();
+    let server = fleet::serve_tls(SocketAddr::new(ip("127.0.0.1"), 0), &leaf, &[], None)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store.pem");
+    let pem = |c: &rustls::pki_types::CertificateDer<'_>| {
+        pem::encode(&pem::Pem::new("CERTIFICATE", c.to_vec()))
+    };
+    std::fs::write(&store, pki.root_pem() + &pem(&pki.intermediate.cert)).unwrap();
+    let report = dir.path().join("r.csv");
+    let args = [
+        "scan".to_string(),
+        "--targets".into(),
+        "-".into(),
+        "--system-roots".into(),
+        "--no-public-roots".into(),
+        "--report".into(),
+        report.to_str().unwrap().into(),
+        "--quiet".into(),
+    ];
+    let target = format!("store.test@{}\n", server.addr);
+    let out = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_certsweep"))
+            .args(&args)
+            .env("SSL_CERT_FILE", &store)
+            .env_remove("SSL_CERT_DIR")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let Some(mut pipe) = child.stdin.take() {
+            pipe.write_all(target.as_bytes()).unwrap();
+        }
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<HashMap<String, String>> = csv::Reader::from_path(&report)
+        .unwrap()
+        .deserialize()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["serial"], leaf.serial_hex);
+    assert_eq!(rows[0]["findings"], "incomplete_chain", "{:?}", rows[0]);
+}
