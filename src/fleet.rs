@@ -237,6 +237,30 @@ impl Pki {
         })
     }
 
+    /// A root valid for `root_days_left` more days (negative: expired) and an intermediate
+    /// under it: a private root near or past its end.
+    pub fn with_root_days_left(label: &str, root_days_left: i64) -> Result<Self, FleetError> {
+        let root_key = KeyPair::generate()?;
+        let mut root_params = ca_params(&format!("{label} Root CA"));
+        root_params.not_after = OffsetDateTime::now_utc() + time::Duration::days(root_days_left);
+        let root_cert = root_params.self_signed(&root_key)?;
+        let root_issuer = Issuer::new(root_params, root_key);
+        let int_key = KeyPair::generate()?;
+        let int_params = ca_params(&format!("{label} Issuing CA 1"));
+        let int_cert = int_params.signed_by(&int_key, &root_issuer)?;
+        Ok(Pki {
+            root: Ca {
+                issuer: root_issuer,
+                cert: root_cert.der().clone(),
+            },
+            intermediate: Ca {
+                issuer: Issuer::new(int_params, int_key),
+                cert: int_cert.der().clone(),
+            },
+            policy: None,
+        })
+    }
+
     /// A root, a policy CA under it valid for `policy_days_left` more days, and the issuing
     /// intermediate under the policy CA: three levels, as AD CS hierarchies with an offline
     /// root and many commercial CAs run them.

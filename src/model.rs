@@ -286,11 +286,12 @@ pub enum Finding {
     /// over 100 KiB). Its first certificates were read from a TLS 1.2 handshake certsweep did
     /// not complete, so the server has not proven it holds the key.
     OversizedChain,
-    /// A CA certificate of the validated path, sent by the server, expires before the leaf
-    /// (an old copy of an intermediate the CA has since reissued, a policy CA near its end):
-    /// from that date clients that do not fetch a current copy refuse the chain, though the
+    /// A CA certificate of the validated path expires before the leaf: one the server sends
+    /// (an old copy of an intermediate the CA has since reissued, a policy CA near its end),
+    /// or the private root it ends at. From that date clients refuse the chain (those that do
+    /// not fetch a current intermediate; those that check their roots' dates), though the
     /// leaf is still valid and no renewal of it is due.
-    IntermediateExpiresFirst,
+    ChainExpiresFirst,
     /// The server sends an expired certificate beside a chain that validates without it (an
     /// expired cross-signed root, a stale copy of an intermediate): clients that trust the
     /// root build around it; older ones that follow the chain as sent refuse it.
@@ -319,7 +320,7 @@ impl Finding {
             Finding::LegacyTls => "legacy_tls",
             Finding::UncommonTls => "uncommon_tls",
             Finding::OversizedChain => "oversized_chain",
-            Finding::IntermediateExpiresFirst => "intermediate_expires_first",
+            Finding::ChainExpiresFirst => "chain_expires_first",
             Finding::ExpiredInChain => "expired_in_chain",
         }
     }
@@ -344,7 +345,7 @@ impl Finding {
         Finding::LegacyTls,
         Finding::UncommonTls,
         Finding::OversizedChain,
-        Finding::IntermediateExpiresFirst,
+        Finding::ChainExpiresFirst,
         Finding::ExpiredInChain,
     ];
 

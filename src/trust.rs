@@ -48,6 +48,26 @@ struct ProvenIssuer {
     /// Every certificate sent after the leaf: its subject and issuer in words, and its
     /// notAfter.
     sent: Vec<(String, i64)>,
+    /// The root the path ends at, when certsweep holds its certificate.
+    root: Option<Arc<RootDate>>,
+}
+
+/// A trust anchor given as a certificate (a `--ca-file` root, the system store's): its
+/// subject in words and notAfter. webpki ignores an anchor's dates; OpenSSL and Windows
+/// clients refuse a chain to an expired root.
+#[derive(Debug)]
+struct RootDate {
+    subject: String,
+    not_after: i64,
+}
+
+/// What a validated path's dates are, as far as known.
+#[derive(Debug, Default)]
+struct PathDates {
+    /// The sent CA certificates of the path, when one was.
+    proven: Option<Arc<ProvenIssuer>>,
+    /// The root it ends at, when certsweep holds its certificate.
+    root: Option<Arc<RootDate>>,
 }
 
 /// Root stores plus a cache of intermediates already verified in this run.
@@ -61,6 +81,9 @@ struct ProvenIssuer {
 pub struct TrustJudge {
     anchors: Vec<TrustAnchor<'static>>,
     anchor_subjects: HashSet<Vec<u8>>,
+    /// The dates of the anchors made from certificates, by their key (SubjectPublicKeyInfo
+    /// contents, as webpki keeps it).
+    root_dates: HashMap<Vec<u8>, Arc<RootDate>>,
     /// Intermediates the user supplied (non-self-signed CAs in `--ca-file`): they tell
     /// `incomplete_chain` from `unknown_issuer` and give their keys ([`Self::trusted_key`]);
     /// only those whose issuer is not at hand are anchors as well.
@@ -155,8 +178,19 @@ impl TrustJudge {
                 }
             }
         }
+        let mut root_dates = HashMap::new();
+        let mut date = |c: &CertificateDer<'_>, a: &TrustAnchor<'_>| {
+            if let Ok((_, x)) = parse_x509_certificate(c) {
+                let d = RootDate {
+                    subject: crate::model::visible_string(x.subject().to_string()),
+                    not_after: x.validity().not_after.timestamp(),
+                };
+                root_dates.insert(a.subject_public_key_info.to_vec(), Arc::new(d));
+            }
+        };
         for c in &extra {
             if let Ok(a) = webpki::anchor_from_trusted_cert(c) {
+                date(c, &a);
                 anchors.push(a.to_owned());
             }
         }
@@ -182,6 +216,7 @@ impl TrustJudge {
             let vouched = names(c).is_some_and(|(_, issuer)| at_hand.contains(&issuer));
             if !vouched {
                 if let Ok(a) = webpki::anchor_from_trusted_cert(c) {
+                    date(c, &a);
                     anchors.push(a.to_owned());
                 }
             }
@@ -190,6 +225,7 @@ impl TrustJudge {
         Ok(TrustJudge {
             anchors,
             anchor_subjects,
+            root_dates,
             known_intermediates,
             // ring's checks first, then aws-lc-rs's, which add P-521 and the SHA-512
             // pairings ring lacks (a P-521 CA's leaves were `unknown_issuer`).
@@ -284,10 +320,9 @@ impl TrustJudge {
         // unless one bears its name (the same CA's other key).
         let self_issued = || crate::cert::is_self_issued_alone(chain);
         match self.verify_path(&ee, chain, &leaf.sha256, time, at) {
-            Ok(None) => {}
-            Ok(Some(p)) => {
+            Ok(dates) => {
                 let now = (at == now_unix).then_some(now_unix);
-                chain_notes = chain_expiry(&p, leaf, now, &mut findings);
+                chain_notes = chain_expiry(&dates, leaf, at, now, &mut findings);
             }
             // A CA certificate as the leaf is what `openssl req -x509` and many appliances
             // make by default: the path validator refuses it as an end entity before looking
@@ -330,8 +365,8 @@ impl TrustJudge {
         TrustReport { findings, detail }
     }
 
-    /// Validates the leaf's path; on success, the path's CA certificates as far as the
-    /// caches know them (none when no sent certificate was on the path).
+    /// Validates the leaf's path; on success, the dates of its CA certificates as far as
+    /// they are known.
     fn verify_path(
         &self,
         ee: &EndEntityCert<'_>,
@@ -339,7 +374,11 @@ impl TrustJudge {
         leaf_sha256: &str,
         time: UnixTime,
         at: i64,
-    ) -> Result<Option<Arc<ProvenIssuer>>, webpki::Error> {
+    ) -> Result<PathDates, webpki::Error> {
+        let dates = |p: Arc<ProvenIssuer>| PathDates {
+            root: p.root.clone(),
+            proven: Some(p),
+        };
         let key = sent_after_leaf(chain);
         let within = |p: &ProvenIssuer| at >= p.not_before && at <= p.not_after;
         if let Some(key) = key {
@@ -351,8 +390,8 @@ impl TrustJudge {
                     .filter(|(k, p)| *k == key && within(p))
                     .map(|(_, p)| p.clone())
             });
-            if known.is_some() {
-                return Ok(known);
+            if let Some(p) = known {
+                return Ok(dates(p));
             }
         }
         let remember = |key: [u8; 32], p: &Arc<ProvenIssuer>| {
@@ -379,7 +418,7 @@ impl TrustJudge {
                     .is_ok()
                 {
                     remember(key, &p);
-                    return Ok(Some(p));
+                    return Ok(dates(p));
                 }
             }
         }
@@ -393,9 +432,14 @@ impl TrustJudge {
             None,
             None,
         )?;
+        let root = self
+            .root_dates
+            .get(path.anchor().subject_public_key_info.as_ref())
+            .cloned();
         let proven = proven_issuer(
             path.intermediate_certificates().map(|c| c.der()),
             intermediates,
+            root.clone(),
         )
         .map(Arc::new);
         // Remember the leaf's direct issuer as proven, when the path went through it.
@@ -410,7 +454,7 @@ impl TrustJudge {
                 }
             }
         }
-        Ok(proven)
+        Ok(PathDates { proven, root })
     }
 
     /// Tells a missing intermediate from an untrusted root when the path cannot be built.
@@ -542,27 +586,59 @@ pub fn ends_below_a_root(detail: &str) -> bool {
     detail.starts_with(BELOW_A_ROOT)
 }
 
-/// What the dates of a validated chain (`p`) mean for clients: a CA certificate of the path
-/// that expires before the leaf, and (when judged at `now`, not at a time clamped into the
-/// leaf's validity) expired certificates sent beside the path. Pushes the findings; the words.
+/// What the dates of a validated chain mean for clients: a root it ends at that has expired
+/// at `at` (webpki ignores an anchor's dates; OpenSSL and Windows clients do not), a CA
+/// certificate of the path (a sent one, or the root) that expires before the leaf, and (when
+/// judged at `now`, not at a time clamped into the leaf's validity) expired certificates sent
+/// beside the path. Pushes the findings; the words.
 fn chain_expiry(
-    p: &ProvenIssuer,
+    dates: &PathDates,
     leaf: &CertInfo,
+    at: i64,
     now: Option<i64>,
     findings: &mut Vec<Finding>,
 ) -> Vec<String> {
     let mut notes = Vec::new();
     let date = crate::timefmt::rfc3339_unix;
-    if p.not_after < leaf.not_after_unix {
-        findings.push(Finding::IntermediateExpiresFirst);
+    let root = dates.root.as_deref();
+    if let Some(r) = root.filter(|r| r.not_after < at) {
+        findings.push(Finding::ChainInvalid);
         notes.push(format!(
-            "the CA certificate \"{}\" the server sends expires on {}, before the certificate ({}): from then clients that do not fetch a current copy of it (most clients other than browsers) refuse the chain",
-            p.expires_first,
-            date(p.not_after),
-            leaf.not_after
+            "the root \"{}{ROOT_EXPIRED}{}: clients that check their roots' dates (OpenSSL, Windows) refuse the chain",
+            r.subject,
+            date(r.not_after)
         ));
+    } else {
+        let sent = dates
+            .proven
+            .as_deref()
+            .map(|p| (p.not_after, p.expires_first.as_str()));
+        let first_root = root.map(|r| (r.not_after, r.subject.as_str()));
+        let first = match (sent, first_root) {
+            (Some(s), Some(r)) => Some(if r.0 < s.0 { (r, true) } else { (s, false) }),
+            (Some(s), None) => Some((s, false)),
+            (None, Some(r)) => Some((r, true)),
+            (None, None) => None,
+        };
+        if let Some(((until, name), is_root)) = first.filter(|((u, _), _)| *u < leaf.not_after_unix)
+        {
+            findings.push(Finding::ChainExpiresFirst);
+            notes.push(if is_root {
+                format!(
+                    "the root \"{name}\" the chain ends at expires on {}, before the certificate ({}): from then clients that check their roots' dates (OpenSSL, Windows) refuse the chain",
+                    date(until),
+                    leaf.not_after
+                )
+            } else {
+                format!(
+                    "the CA certificate \"{name}\" the server sends expires on {}, before the certificate ({}): from then clients that do not fetch a current copy of it (most clients other than browsers) refuse the chain",
+                    date(until),
+                    leaf.not_after
+                )
+            });
+        }
     }
-    if let Some(now) = now {
+    if let (Some(now), Some(p)) = (now, dates.proven.as_deref()) {
         // The path validated now, so it holds none of them.
         let expired: Vec<&(String, i64)> =
             p.sent.iter().filter(|(_, until)| *until < now).collect();
@@ -581,12 +657,22 @@ fn chain_expiry(
     notes
 }
 
+/// What the trust detail of a chain whose (held) root has expired says after its name.
+const ROOT_EXPIRED: &str = "\" the chain ends at expired on ";
+
+/// Whether a trust detail says the root the chain ends at has expired (a private root past
+/// its date: the fix is a new root, not another chain from the server).
+pub fn root_has_expired(detail: &str) -> bool {
+    detail.contains(ROOT_EXPIRED)
+}
+
 /// What a validated path says about the chain sent (`sent`, after the leaf): its first CA
 /// certificate (`path`, the leaf's issuer first) as an anchor, valid while all of the path's
 /// are (a CA above it that expires first ends the window), and the sent certificates' dates.
 fn proven_issuer<'a>(
     mut path: impl Iterator<Item = CertificateDer<'a>>,
     sent: &[CertificateDer<'_>],
+    root: Option<Arc<RootDate>>,
 ) -> Option<ProvenIssuer> {
     let first = path.next()?;
     let anchor = webpki::anchor_from_trusted_cert(&first).ok()?.to_owned();
@@ -596,6 +682,7 @@ fn proven_issuer<'a>(
         not_after: i64::MAX,
         expires_first: String::new(),
         sent: Vec::with_capacity(sent.len()),
+        root,
     };
     for der in std::iter::once(first).chain(path) {
         let (_, x) = parse_x509_certificate(&der).ok()?;
@@ -1065,7 +1152,7 @@ mod tests {
         // Judged afresh, then from the caches (the same leaf, then another under the chain).
         for _ in 0..2 {
             let r = judge.judge(&long.chain, &info_long, Some("a.test"), now);
-            assert_eq!(r.findings, vec![Finding::IntermediateExpiresFirst], "{r:?}");
+            assert_eq!(r.findings, vec![Finding::ChainExpiresFirst], "{r:?}");
             assert_eq!(
                 r.detail.as_deref(),
                 Some(format!(
@@ -1075,6 +1162,60 @@ mod tests {
             );
             let r = judge.judge(&short.chain, &info_short, Some("b.test"), now);
             assert!(r.findings.is_empty(), "{r:?}");
+        }
+    }
+
+    #[test]
+    fn a_private_root_ending_before_the_leaf_or_ended_is_told() {
+        // webpki ignores a trust anchor's dates; OpenSSL and Windows clients refuse a chain
+        // to an expired root. An AD CS root of ten years ends one day.
+        let now = ::time::OffsetDateTime::now_utc().unix_timestamp();
+        let ending = Pki::with_root_days_left("Ending", 20).expect("pki");
+        let (judge, _dir) = judge_of(&[&ending]);
+        let (_, root) = parse_x509_certificate(&ending.root.cert).expect("parse");
+        let until = crate::timefmt::rfc3339_unix(root.validity().not_after.timestamp());
+        let long = ending
+            .issue(&LeafSpec::new(&["a.test"], 1, 10, 80))
+            .expect("leaf");
+        let info = crate::cert::cert_info(&long.chain[0]).expect("parse");
+        for chain in [&long.chain[..], &long.chain[..], &long.chain[..1]] {
+            let r = judge.judge(chain, &info, Some("a.test"), now);
+            if chain.len() == 1 {
+                // Its leaf alone: the missing intermediate is what fails.
+                assert_eq!(r.findings, vec![Finding::IncompleteChain], "{r:?}");
+                continue;
+            }
+            assert_eq!(r.findings, vec![Finding::ChainExpiresFirst], "{r:?}");
+            assert_eq!(
+                r.detail.as_deref(),
+                Some(format!(
+                    "the root \"O=certsweep test PKI, CN=Ending Root CA\" the chain ends at expires on {until}, before the certificate ({}): from then clients that check their roots' dates (OpenSSL, Windows) refuse the chain",
+                    info.not_after
+                ).as_str())
+            );
+        }
+        let short = ending
+            .issue(&LeafSpec::new(&["b.test"], 2, 10, 10))
+            .expect("leaf");
+        let info_short = crate::cert::cert_info(&short.chain[0]).expect("parse");
+        let r = judge.judge(&short.chain, &info_short, Some("b.test"), now);
+        assert!(r.findings.is_empty(), "{r:?}");
+        // Past its date: refused now.
+        let ended = Pki::with_root_days_left("Ended", -5).expect("pki");
+        let (judge, _dir) = judge_of(&[&ended]);
+        let leaf = ended
+            .issue(&LeafSpec::new(&["a.test"], 1, 10, 80))
+            .expect("leaf");
+        let info = crate::cert::cert_info(&leaf.chain[0]).expect("parse");
+        for _ in 0..2 {
+            let r = judge.judge(&leaf.chain, &info, Some("a.test"), now);
+            assert_eq!(r.findings, vec![Finding::ChainInvalid], "{r:?}");
+            let d = r.detail.unwrap_or_default();
+            assert!(
+                d.starts_with("the root \"O=certsweep test PKI, CN=Ended Root CA\" the chain ends at expired on "),
+                "{d}"
+            );
+            assert!(root_has_expired(&d), "{d}");
         }
     }
 

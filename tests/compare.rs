@@ -174,7 +174,7 @@ async fn demo_fleet_gets_every_verdict_right() {
     }
     let portal = &rows[&("portal.acme.example".to_string(), "127.0.0.1".to_string())];
     assert!(
-        portal["findings"].contains("intermediate_expires_first"),
+        portal["findings"].contains("chain_expires_first"),
         "{portal:?}"
     );
     assert!(

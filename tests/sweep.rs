@@ -3506,10 +3506,7 @@ async fn chains_that_validate_with_dates_that_need_attention_are_told() {
     let by_host: HashMap<&str, &certsweep::model::Observation> =
         obs.iter().map(|o| (o.host.as_str(), o)).collect();
     let o = by_host["ending.test"];
-    assert_eq!(
-        o.findings,
-        [certsweep::model::Finding::IntermediateExpiresFirst]
-    );
+    assert_eq!(o.findings, [certsweep::model::Finding::ChainExpiresFirst]);
     let d = o.trust_detail.as_deref().unwrap_or_default();
     assert!(
         d.starts_with("the CA certificate \"O=certsweep test PKI, CN=Ending Policy CA\" the server sends expires on "),

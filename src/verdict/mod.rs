@@ -867,6 +867,12 @@ fn judge(
                 "Reissue it with a key clients accept (RSA of 2048 bits or more, or ECDSA P-256), deploy it and reload the service, then verify again.".into()
             } else if has(Finding::WeakSignature) {
                 "Reissue it from a CA that signs with SHA-256 (a private CA still set to SHA-1, such as an old AD CS, needs its hash algorithm changed, and a CA certificate signed with SHA-1 renewed), deploy it and reload the service, then verify again.".into()
+            } else if has(Finding::ChainInvalid)
+                && o.trust_detail
+                    .as_deref()
+                    .is_some_and(crate::trust::root_has_expired)
+            {
+                "Renew the private root named in the detail (a new root certificate, or the same key with new dates) and distribute it to the clients and to certsweep (--ca-file); a new key needs the intermediates reissued under it. Then verify again.".into()
             } else if has(Finding::ChainInvalid) {
                 "Install the chain the CA issued with this certificate (the one served does not validate: see the detail), reload, then verify again.".into()
             } else if has(Finding::UnknownIssuer)
@@ -1199,14 +1205,14 @@ fn stapling_fault(o: &Observation) -> Option<(String, &'static str)> {
     }
 }
 
-/// What fixes the dates of a served chain that validates today ([`Finding::IntermediateExpiresFirst`],
+/// What fixes the dates of a served chain that validates today ([`Finding::ChainExpiresFirst`],
 /// [`Finding::ExpiredInChain`]), when it has either.
 fn chain_dates_fix(o: &Observation) -> Option<String> {
     let has = |f: Finding| o.findings.contains(&f);
     let fixes: Vec<&str> = [
         (
-            Finding::IntermediateExpiresFirst,
-            "before the CA certificate named in the detail expires, replace it in the server's chain with the CA's current one (download the chain again from the CA or the CLM; if the CA has none valid past the certificate, reissue the certificate) and reload",
+            Finding::ChainExpiresFirst,
+            "before the CA certificate named in the detail expires, replace it: an intermediate in the server's chain with the CA's current one (download the chain again from the CA or the CLM) and reload; a private root by a renewed one distributed to the clients; if the CA has none valid past the certificate, reissue the certificate",
         ),
         (
             Finding::ExpiredInChain,

@@ -1091,6 +1091,28 @@ fn a_chain_ending_below_its_root_is_told_to_install_the_ca_or_give_the_root() {
         "{}",
         v.next_step
     );
+    // A private root past its date: renew the root, not the chain.
+    let old = crate::fleet::Pki::with_root_days_left("Verdict Old", -5).unwrap();
+    let leaf = old
+        .issue(&crate::fleet::LeafSpec::new(&["a.x.com"], 1, 10, 80))
+        .unwrap();
+    let info = crate::cert::cert_info(&leaf.chain[0]).unwrap();
+    let root = dir.path().join("old.pem");
+    std::fs::write(&root, old.root_pem()).unwrap();
+    let judge = crate::trust::TrustJudge::new(&[root], false, true, None).unwrap();
+    let now = ::time::OffsetDateTime::now_utc().unix_timestamp();
+    let r = judge.judge(&leaf.chain, &info, Some("a.x.com"), now);
+    let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
+    o.findings = r.findings;
+    o.trust_detail = r.detail;
+    let v = judge_one(o, &i, &p).0;
+    assert_eq!(v.status, Status::Untrusted);
+    assert!(
+        v.next_step
+            .starts_with("Renew the private root named in the detail"),
+        "{}",
+        v.next_step
+    );
     // A root nobody trusts is another matter.
     let v = with("the chain ends at the root \"CN=Lab Root\", which is not trusted".into());
     assert!(
@@ -1115,7 +1137,7 @@ fn a_current_endpoint_whose_chain_dates_need_attention_is_told_what_to_fix() {
         o.trust_detail = Some(detail.to_string());
         judge_one(o, &i, &p).0
     };
-    let v = with(&[Finding::IntermediateExpiresFirst], expiring);
+    let v = with(&[Finding::ChainExpiresFirst], expiring);
     assert_eq!(v.status, Status::Current);
     assert!(
         v.detail.ends_with(" The CA certificate \"CN=Policy CA\" the server sends expires on 2026-07-01T00:00:00Z, before the certificate (2026-12-20T00:00:00Z): from then clients that do not fetch a current copy of it (most clients other than browsers) refuse the chain."),
@@ -1123,16 +1145,14 @@ fn a_current_endpoint_whose_chain_dates_need_attention_is_told_what_to_fix() {
         v.detail
     );
     assert!(
-        v.next_step.starts_with("Nothing to do for the certificate; before the CA certificate named in the detail expires, replace it in the server's chain with the CA's current one"),
+        v.next_step.starts_with("Nothing to do for the certificate; before the CA certificate named in the detail expires, replace it: an intermediate in the server's chain with the CA's current one"),
         "{}",
         v.next_step
     );
-    assert!(v
-        .findings
-        .contains(&"intermediate_expires_first".to_string()));
+    assert!(v.findings.contains(&"chain_expires_first".to_string()));
     let both = format!("{expiring}; {expired}");
     let v = with(
-        &[Finding::IntermediateExpiresFirst, Finding::ExpiredInChain],
+        &[Finding::ChainExpiresFirst, Finding::ExpiredInChain],
         &both,
     );
     assert!(
