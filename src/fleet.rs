@@ -217,67 +217,53 @@ fn rsa_key() -> Result<KeyPair, FleetError> {
 impl Pki {
     /// A fresh root and intermediate named after `label`.
     pub fn new(label: &str) -> Result<Self, FleetError> {
-        let root_key = KeyPair::generate()?;
-        let root_params = ca_params(&format!("{label} Root CA"));
-        let root_cert = root_params.self_signed(&root_key)?;
-        let root_issuer = Issuer::new(root_params, root_key);
-        let int_key = KeyPair::generate()?;
-        let int_params = ca_params(&format!("{label} Issuing CA 1"));
-        let int_cert = int_params.signed_by(&int_key, &root_issuer)?;
-        Ok(Pki {
-            root: Ca {
-                issuer: root_issuer,
-                cert: root_cert.der().clone(),
-            },
-            intermediate: Ca {
-                issuer: Issuer::new(int_params, int_key),
-                cert: int_cert.der().clone(),
-            },
-            policy: None,
-        })
+        Self::build(label, 3650, None)
     }
 
     /// A root valid for `root_days_left` more days (negative: expired) and an intermediate
     /// under it: a private root near or past its end.
     pub fn with_root_days_left(label: &str, root_days_left: i64) -> Result<Self, FleetError> {
-        let root_key = KeyPair::generate()?;
-        let mut root_params = ca_params(&format!("{label} Root CA"));
-        root_params.not_after = OffsetDateTime::now_utc() + time::Duration::days(root_days_left);
-        let root_cert = root_params.self_signed(&root_key)?;
-        let root_issuer = Issuer::new(root_params, root_key);
-        let int_key = KeyPair::generate()?;
-        let int_params = ca_params(&format!("{label} Issuing CA 1"));
-        let int_cert = int_params.signed_by(&int_key, &root_issuer)?;
-        Ok(Pki {
-            root: Ca {
-                issuer: root_issuer,
-                cert: root_cert.der().clone(),
-            },
-            intermediate: Ca {
-                issuer: Issuer::new(int_params, int_key),
-                cert: int_cert.der().clone(),
-            },
-            policy: None,
-        })
+        Self::build(label, root_days_left, None)
     }
 
     /// A root, a policy CA under it valid for `policy_days_left` more days, and the issuing
     /// intermediate under the policy CA: three levels, as AD CS hierarchies with an offline
     /// root and many commercial CAs run them.
     pub fn three_level(label: &str, policy_days_left: i64) -> Result<Self, FleetError> {
+        Self::build(label, 3650, Some(policy_days_left))
+    }
+
+    /// A root valid `root_days_left` more days, a policy CA under it when
+    /// `policy_days_left` says for how long, and the issuing intermediate under the last.
+    fn build(
+        label: &str,
+        root_days_left: i64,
+        policy_days_left: Option<i64>,
+    ) -> Result<Self, FleetError> {
         let root_key = KeyPair::generate()?;
-        let root_params = ca_params(&format!("{label} Root CA"));
+        let mut root_params = ca_params(&format!("{label} Root CA"));
+        root_params.not_after = OffsetDateTime::now_utc() + time::Duration::days(root_days_left);
         let root_cert = root_params.self_signed(&root_key)?;
         let root_issuer = Issuer::new(root_params, root_key);
-        let policy_key = KeyPair::generate()?;
-        let mut policy_params = ca_params(&format!("{label} Policy CA"));
-        policy_params.not_after =
-            OffsetDateTime::now_utc() + time::Duration::days(policy_days_left);
-        let policy_cert = policy_params.signed_by(&policy_key, &root_issuer)?;
-        let policy_issuer = Issuer::new(policy_params, policy_key);
+        let policy = match policy_days_left {
+            Some(days) => {
+                let key = KeyPair::generate()?;
+                let mut params = ca_params(&format!("{label} Policy CA"));
+                params.not_after = OffsetDateTime::now_utc() + time::Duration::days(days);
+                let cert = params.signed_by(&key, &root_issuer)?;
+                Some(Ca {
+                    issuer: Issuer::new(params, key),
+                    cert: cert.der().clone(),
+                })
+            }
+            None => None,
+        };
         let int_key = KeyPair::generate()?;
         let int_params = ca_params(&format!("{label} Issuing CA 1"));
-        let int_cert = int_params.signed_by(&int_key, &policy_issuer)?;
+        let int_cert = int_params.signed_by(
+            &int_key,
+            policy.as_ref().map_or(&root_issuer, |p| &p.issuer),
+        )?;
         Ok(Pki {
             root: Ca {
                 issuer: root_issuer,
@@ -287,10 +273,7 @@ impl Pki {
                 issuer: Issuer::new(int_params, int_key),
                 cert: int_cert.der().clone(),
             },
-            policy: Some(Ca {
-                issuer: policy_issuer,
-                cert: policy_cert.der().clone(),
-            }),
+            policy,
         })
     }
 

@@ -493,8 +493,8 @@ impl TrustJudge {
         }
         let (top_subject, top_issuer, top_issuer_raw) = match &parsed[top] {
             Some(x) => (
-                x.subject().to_string(),
-                x.issuer().to_string(),
+                crate::model::visible_string(x.subject().to_string()),
+                crate::model::visible_string(x.issuer().to_string()),
                 x.issuer().as_raw().to_vec(),
             ),
             None => Default::default(),
@@ -553,8 +553,10 @@ impl TrustJudge {
                 .iter()
                 .take(3)
                 .map(|x| {
-                    x.as_ref()
-                        .map_or_else(|| "?".into(), |x| format!("\"{}\"", x.subject()))
+                    x.as_ref().map_or_else(
+                        || "?".into(),
+                        |x| crate::model::visible_string(format!("\"{}\"", x.subject())),
+                    )
                 })
                 .collect();
             let more = if others > 3 { ", ..." } else { "" };
@@ -1027,6 +1029,21 @@ mod tests {
         assert_eq!(r.findings, vec![Finding::HostnameMismatch], "{r:?}");
     }
 
+    /// A leaf for `name` issued by `pki`, valid from 10 days ago for `days_left` more, and
+    /// its facts.
+    fn leaf_of(
+        pki: &Pki,
+        name: &str,
+        serial: u64,
+        days_left: i64,
+    ) -> (crate::fleet::Leaf, CertInfo) {
+        let leaf = pki
+            .issue(&LeafSpec::new(&[name], serial, 10, days_left))
+            .expect("leaf");
+        let info = crate::cert::cert_info(&leaf.chain[0]).expect("parse");
+        (leaf, info)
+    }
+
     #[test]
     fn a_path_proven_with_one_chain_proves_nothing_for_a_shorter_one() {
         // Three levels: a node whose chain file lacks the policy CA fails clients, whatever
@@ -1035,14 +1052,8 @@ mod tests {
         let pki = Pki::three_level("Three", 3650).expect("pki");
         let (judge, _dir) = judge_of(&[&pki]);
         let now = ::time::OffsetDateTime::now_utc().unix_timestamp();
-        let a = pki
-            .issue(&LeafSpec::new(&["a.test"], 1, 10, 80))
-            .expect("leaf");
-        let b = pki
-            .issue(&LeafSpec::new(&["b.test"], 2, 10, 80))
-            .expect("leaf");
-        let info_a = crate::cert::cert_info(&a.chain[0]).expect("parse");
-        let info_b = crate::cert::cert_info(&b.chain[0]).expect("parse");
+        let (a, info_a) = leaf_of(&pki, "a.test", 1, 80);
+        let (b, info_b) = leaf_of(&pki, "b.test", 2, 80);
         assert_eq!(a.chain.len(), 3);
         for _ in 0..2 {
             let r = judge.judge(&a.chain, &info_a, Some("a.test"), now);
@@ -1069,14 +1080,8 @@ mod tests {
         let (judge, _dir) = judge_of(&[&pki]);
         let now = ::time::OffsetDateTime::now_utc().unix_timestamp();
         let later = now + 30 * 86_400;
-        let a = pki
-            .issue(&LeafSpec::new(&["a.test"], 1, 10, 80))
-            .expect("leaf");
-        let b = pki
-            .issue(&LeafSpec::new(&["b.test"], 2, 10, 80))
-            .expect("leaf");
-        let info_a = crate::cert::cert_info(&a.chain[0]).expect("parse");
-        let info_b = crate::cert::cert_info(&b.chain[0]).expect("parse");
+        let (a, info_a) = leaf_of(&pki, "a.test", 1, 80);
+        let (b, info_b) = leaf_of(&pki, "b.test", 2, 80);
         for _ in 0..2 {
             let r = judge.judge(&a.chain, &info_a, Some("a.test"), now);
             assert!(!r.findings.iter().any(|f| f.is_trust_failure()), "{r:?}");
@@ -1099,10 +1104,7 @@ mod tests {
         // Trusted in itself, the issuing CA made a server that sends only its leaf look fine,
         // though every client holding only the root refuses it.
         let pki = Pki::new("Bundle").expect("pki");
-        let leaf = pki
-            .issue(&LeafSpec::new(&["a.test"], 1, 10, 80))
-            .expect("leaf");
-        let info = crate::cert::cert_info(&leaf.chain[0]).expect("parse");
+        let (leaf, info) = leaf_of(&pki, "a.test", 1, 80);
         let now = ::time::OffsetDateTime::now_utc().unix_timestamp();
         let dir = tempfile::tempdir().expect("temp dir");
         let pem =
@@ -1133,20 +1135,38 @@ mod tests {
     }
 
     #[test]
+    fn a_servers_ca_names_reach_the_detail_with_control_characters_escaped() {
+        // The CA names in a trust detail are the server's to choose: an escape sequence in
+        // one would reach an operator's terminal through a failing verdict's line.
+        let evil = Pki::new("Evil\u{1b}[2J").expect("pki");
+        let other = Pki::new("Trusted").expect("pki");
+        let (judge, _dir) = judge_of(&[&other]);
+        let now = ::time::OffsetDateTime::now_utc().unix_timestamp();
+        let (leaf, info) = leaf_of(&evil, "e.test", 1, 80);
+        for chain in [
+            leaf.chain.clone(),
+            vec![
+                leaf.chain[0].clone(),
+                leaf.chain[1].clone(),
+                evil.root.cert.clone(),
+            ],
+            leaf.chain[..1].to_vec(),
+        ] {
+            let r = judge.judge(&chain, &info, Some("e.test"), now);
+            let d = r.detail.unwrap_or_default();
+            assert!(!d.contains('\u{1b}') && d.contains("Evil\\u{1b}[2J"), "{d}");
+        }
+    }
+
+    #[test]
     fn a_ca_certificate_expiring_before_the_leaf_is_told_with_its_name_and_date() {
         // The policy CA ends in 20 days; a leaf valid 80 more days breaks then, one valid 10
         // more days does not.
         let pki = Pki::three_level("Ends", 20).expect("pki");
         let (judge, _dir) = judge_of(&[&pki]);
         let now = ::time::OffsetDateTime::now_utc().unix_timestamp();
-        let long = pki
-            .issue(&LeafSpec::new(&["a.test"], 1, 10, 80))
-            .expect("leaf");
-        let short = pki
-            .issue(&LeafSpec::new(&["b.test"], 2, 10, 10))
-            .expect("leaf");
-        let info_long = crate::cert::cert_info(&long.chain[0]).expect("parse");
-        let info_short = crate::cert::cert_info(&short.chain[0]).expect("parse");
+        let (long, info_long) = leaf_of(&pki, "a.test", 1, 80);
+        let (short, info_short) = leaf_of(&pki, "b.test", 2, 10);
         let (_, policy) = parse_x509_certificate(&pki.policy.as_ref().unwrap().cert).unwrap();
         let until = crate::timefmt::rfc3339_unix(policy.validity().not_after.timestamp());
         // Judged afresh, then from the caches (the same leaf, then another under the chain).
@@ -1174,10 +1194,7 @@ mod tests {
         let (judge, _dir) = judge_of(&[&ending]);
         let (_, root) = parse_x509_certificate(&ending.root.cert).expect("parse");
         let until = crate::timefmt::rfc3339_unix(root.validity().not_after.timestamp());
-        let long = ending
-            .issue(&LeafSpec::new(&["a.test"], 1, 10, 80))
-            .expect("leaf");
-        let info = crate::cert::cert_info(&long.chain[0]).expect("parse");
+        let (long, info) = leaf_of(&ending, "a.test", 1, 80);
         for chain in [&long.chain[..], &long.chain[..], &long.chain[..1]] {
             let r = judge.judge(chain, &info, Some("a.test"), now);
             if chain.len() == 1 {
@@ -1194,19 +1211,13 @@ mod tests {
                 ).as_str())
             );
         }
-        let short = ending
-            .issue(&LeafSpec::new(&["b.test"], 2, 10, 10))
-            .expect("leaf");
-        let info_short = crate::cert::cert_info(&short.chain[0]).expect("parse");
+        let (short, info_short) = leaf_of(&ending, "b.test", 2, 10);
         let r = judge.judge(&short.chain, &info_short, Some("b.test"), now);
         assert!(r.findings.is_empty(), "{r:?}");
         // Past its date: refused now.
         let ended = Pki::with_root_days_left("Ended", -5).expect("pki");
         let (judge, _dir) = judge_of(&[&ended]);
-        let leaf = ended
-            .issue(&LeafSpec::new(&["a.test"], 1, 10, 80))
-            .expect("leaf");
-        let info = crate::cert::cert_info(&leaf.chain[0]).expect("parse");
+        let (leaf, info) = leaf_of(&ended, "a.test", 1, 80);
         for _ in 0..2 {
             let r = judge.judge(&leaf.chain, &info, Some("a.test"), now);
             assert_eq!(r.findings, vec![Finding::ChainInvalid], "{r:?}");
@@ -1225,10 +1236,7 @@ mod tests {
         let gone = Pki::three_level("Gone", -5).expect("pki");
         let (judge, _dir) = judge_of(&[&pki]);
         let now = ::time::OffsetDateTime::now_utc().unix_timestamp();
-        let leaf = pki
-            .issue(&LeafSpec::new(&["a.test"], 1, 10, 80))
-            .expect("leaf");
-        let info = crate::cert::cert_info(&leaf.chain[0]).expect("parse");
+        let (leaf, info) = leaf_of(&pki, "a.test", 1, 80);
         let mut chain = leaf.chain.clone();
         chain.push(gone.policy.as_ref().unwrap().cert.clone());
         for _ in 0..2 {

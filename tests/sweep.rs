@@ -3164,13 +3164,23 @@ async fn slow_zone_resolver() -> (
     SocketAddr,
     hickory_server::Server<support::dcvfix::Filtered>,
 ) {
+    resolver_acting(Box::new(slow_zone_dropped)).await
+}
+
+/// A resolver at a free loopback address answering [`resolver_zone`] as `act` says.
+async fn resolver_acting(
+    act: support::dcvfix::Decide,
+) -> (
+    SocketAddr,
+    hickory_server::Server<support::dcvfix::Filtered>,
+) {
     let addr = std::net::UdpSocket::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap();
     let mut server = hickory_server::Server::new(support::dcvfix::Filtered {
         catalog: support::dcvfix::catalog(&resolver_zone()).await,
-        act: Box::new(slow_zone_dropped),
+        act,
     });
     server.register_socket(tokio::net::UdpSocket::bind(addr).await.unwrap());
     (addr, server)
@@ -3255,25 +3265,19 @@ async fn a_resolver_that_answered_is_asked_even_when_it_drops_the_liveness_quest
     // dnsmasq whose upstream is gone: it answers the names it holds itself, and forwards the
     // rest, the root's NS included, into silence. Having answered in this run, it is alive:
     // its names must still be asked after the slow ones, not failed as "not answering".
-    let addr = std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let mut server = hickory_server::Server::new(support::dcvfix::Filtered {
-        catalog: support::dcvfix::catalog(&resolver_zone()).await,
-        act: Box::new(|r: &hickory_server::server::Request| {
-            let root = r
-                .queries
-                .queries()
-                .first()
-                .is_some_and(|q| q.name().is_root());
-            match root {
-                true => support::dcvfix::Act::Drop,
-                false => slow_zone_dropped(r),
-            }
-        }),
-    });
-    server.register_socket(tokio::net::UdpSocket::bind(addr).await.unwrap());
+    let (addr, _server) = resolver_acting(Box::new(|r: &hickory_server::server::Request| {
+        let root = r
+            .queries
+            .queries()
+            .first()
+            .is_some_and(|q| q.name().is_root());
+        if root {
+            support::dcvfix::Act::Drop
+        } else {
+            slow_zone_dropped(r)
+        }
+    }))
+    .await;
     let q = Questions::new(vec![addr]);
     for r in ask_in_turn(&q, 0..1).await {
         assert_eq!(r.map(|a| a.answers.len()), Ok(1));
