@@ -45,8 +45,8 @@ struct ProvenIssuer {
     not_after: i64,
     /// The subject of the path's CA certificate that expires first.
     expires_first: String,
-    /// Every certificate sent after the leaf: its subject and issuer in words, and its
-    /// notAfter.
+    /// The certificates sent after the leaf that some other certificate of the chain names as
+    /// its issuer: their subject and issuer in words, and notAfter.
     sent: Vec<(String, i64)>,
     /// The root the path ends at, when certsweep holds its certificate.
     root: Option<Arc<RootDate>>,
@@ -438,7 +438,7 @@ impl TrustJudge {
             .cloned();
         let proven = proven_issuer(
             path.intermediate_certificates().map(|c| c.der()),
-            intermediates,
+            chain,
             root.clone(),
         )
         .map(Arc::new);
@@ -673,7 +673,7 @@ pub fn root_has_expired(detail: &str) -> bool {
 /// are (a CA above it that expires first ends the window), and the sent certificates' dates.
 fn proven_issuer<'a>(
     mut path: impl Iterator<Item = CertificateDer<'a>>,
-    sent: &[CertificateDer<'_>],
+    chain: &[CertificateDer<'_>],
     root: Option<Arc<RootDate>>,
 ) -> Option<ProvenIssuer> {
     let first = path.next()?;
@@ -683,7 +683,7 @@ fn proven_issuer<'a>(
         not_before: i64::MIN,
         not_after: i64::MAX,
         expires_first: String::new(),
-        sent: Vec::with_capacity(sent.len()),
+        sent: Vec::new(),
         root,
     };
     for der in std::iter::once(first).chain(path) {
@@ -695,8 +695,21 @@ fn proven_issuer<'a>(
             p.expires_first = crate::model::visible_string(x.subject().to_string());
         }
     }
-    for der in sent {
-        if let Ok((_, x)) = parse_x509_certificate(der) {
+    // The sent certificates a path builder would try: those named as issuer by the leaf or
+    // by another one sent (an expired cross-signed root, an old copy of an intermediate),
+    // not what else a CA bundle configured as the chain holds.
+    let parsed: Vec<X509Certificate<'_>> = chain
+        .iter()
+        .filter_map(|c| parse_x509_certificate(c).ok().map(|(_, x)| x))
+        .collect();
+    let issuers: HashSet<&[u8]> = parsed
+        .iter()
+        .enumerate()
+        .filter(|(i, x)| *i == 0 || x.issuer().as_raw() != x.subject().as_raw())
+        .map(|(_, x)| x.issuer().as_raw())
+        .collect();
+    for x in parsed.iter().skip(1) {
+        if issuers.contains(x.subject().as_raw()) {
             // A cross-signed root bears the trusted root's subject: its issuer tells it apart.
             let words = format!("\"{}\" issued by \"{}\"", x.subject(), x.issuer());
             p.sent.push((
@@ -1232,25 +1245,37 @@ mod tests {
 
     #[test]
     fn an_expired_certificate_sent_beside_a_valid_path_is_told() {
+        // An expired copy of the root (same name, an old key) sent after the intermediate:
+        // clients that trust the root build around it.
         let pki = Pki::new("Beside").expect("pki");
-        let gone = Pki::three_level("Gone", -5).expect("pki");
+        let old_root = Pki::with_root_days_left("Beside", -5)
+            .expect("pki")
+            .root
+            .cert;
         let (judge, _dir) = judge_of(&[&pki]);
         let now = ::time::OffsetDateTime::now_utc().unix_timestamp();
         let (leaf, info) = leaf_of(&pki, "a.test", 1, 80);
         let mut chain = leaf.chain.clone();
-        chain.push(gone.policy.as_ref().unwrap().cert.clone());
+        chain.push(old_root.clone());
         for _ in 0..2 {
             let r = judge.judge(&chain, &info, Some("a.test"), now);
             assert_eq!(r.findings, vec![Finding::ExpiredInChain], "{r:?}");
             let d = r.detail.unwrap_or_default();
             assert!(
-                d.starts_with("the server also sends \"O=certsweep test PKI, CN=Gone Policy CA\" issued by \"O=certsweep test PKI, CN=Gone Root CA\", which expired on "),
+                d.starts_with("the server also sends \"O=certsweep test PKI, CN=Beside Root CA\" issued by \"O=certsweep test PKI, CN=Beside Root CA\", which expired on "),
                 "{d}"
             );
             assert!(d.ends_with("(OpenSSL before 1.1.0) refuse it"), "{d}");
         }
-        // Sent whole without it: nothing to say.
+        // Sent whole without it: nothing to say. Nor about an expired certificate no other
+        // one names as issuer (what else a CA bundle configured as the chain holds): no
+        // path builder tries it.
         let r = judge.judge(&leaf.chain, &info, Some("a.test"), now);
+        assert!(r.findings.is_empty() && r.detail.is_none(), "{r:?}");
+        let gone = Pki::three_level("Gone", -5).expect("pki");
+        let mut bundle = leaf.chain.clone();
+        bundle.push(gone.policy.as_ref().unwrap().cert.clone());
+        let r = judge.judge(&bundle, &info, Some("a.test"), now);
         assert!(r.findings.is_empty() && r.detail.is_none(), "{r:?}");
         // An expired leaf is judged at its own last day, when the other was valid too: only
         // the leaf's expiry is told.
@@ -1259,7 +1284,7 @@ mod tests {
             .expect("leaf");
         let info_old = crate::cert::cert_info(&old.chain[0]).expect("parse");
         let mut chain = old.chain.clone();
-        chain.push(gone.policy.as_ref().unwrap().cert.clone());
+        chain.push(old_root);
         let r = judge.judge(&chain, &info_old, Some("o.test"), now);
         assert_eq!(r.findings, vec![Finding::Expired], "{r:?}");
     }

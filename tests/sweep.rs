@@ -3477,17 +3477,18 @@ async fn a_node_whose_chain_lacks_the_ca_above_the_intermediate_is_untrusted_wha
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chains_that_validate_with_dates_that_need_attention_are_told() {
     // A policy CA ending in 20 days above a leaf valid 80 more; and an expired CA
-    // certificate sent beside a chain that validates without it (an expired cross-sign).
+    // certificate sent beside a chain that validates without it (an old copy of the root:
+    // its name, another key).
     let ending = Pki::three_level("Ending", 20).unwrap();
     let plain = Pki::new("Plain").unwrap();
-    let gone = Pki::three_level("Gone", -5).unwrap();
+    let old_root = Pki::with_root_days_left("Plain", -5).unwrap().root.cert;
     let a = ending
         .issue(&fleet::LeafSpec::new(&["ending.test"], 0x4A, 10, 80))
         .unwrap();
     let mut b = plain
         .issue(&fleet::LeafSpec::new(&["beside.test"], 0x4B, 10, 80))
         .unwrap();
-    b.chain.push(gone.policy.as_ref().unwrap().cert.clone());
+    b.chain.push(old_root);
     let any = SocketAddr::new(ip("127.0.0.1"), 0);
     let servers: Vec<_> = [&a, &b]
         .into_iter()
@@ -3521,7 +3522,7 @@ async fn chains_that_validate_with_dates_that_need_attention_are_told() {
     assert_eq!(o.chain.len(), 3);
     let d = o.trust_detail.as_deref().unwrap_or_default();
     assert!(
-        d.starts_with("the server also sends \"O=certsweep test PKI, CN=Gone Policy CA\" issued by \"O=certsweep test PKI, CN=Gone Root CA\", which expired on "),
+        d.starts_with("the server also sends \"O=certsweep test PKI, CN=Plain Root CA\" issued by \"O=certsweep test PKI, CN=Plain Root CA\", which expired on "),
         "{d}"
     );
 }
