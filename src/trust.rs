@@ -84,6 +84,11 @@ pub struct TrustJudge {
     /// The dates of the anchors made from certificates, by their key (SubjectPublicKeyInfo
     /// contents, as webpki keeps it).
     root_dates: HashMap<Vec<u8>, Arc<RootDate>>,
+    /// SHA-256 (lowercase hex) of the self-issued certificates given (CA files, the system
+    /// store): a server presenting one of them as its own certificate is trusted, marked as a
+    /// CA or not, as OpenSSL, Go and Java clients holding it trust it (an appliance's
+    /// self-signed certificate an organisation distributes).
+    given: HashSet<String>,
     /// Intermediates the user supplied (non-self-signed CAs in `--ca-file`): they tell
     /// `incomplete_chain` from `unknown_issuer` and give their keys ([`Self::trusted_key`]);
     /// only those whose issuer is not at hand are anchors as well.
@@ -178,6 +183,13 @@ impl TrustJudge {
                 }
             }
         }
+        let given = extra
+            .iter()
+            .map(|c| {
+                data_encoding::HEXLOWER
+                    .encode(ring::digest::digest(&ring::digest::SHA256, c).as_ref())
+            })
+            .collect();
         let mut root_dates = HashMap::new();
         let mut date = |c: &CertificateDer<'_>, a: &TrustAnchor<'_>| {
             if let Ok((_, x)) = parse_x509_certificate(c) {
@@ -226,6 +238,7 @@ impl TrustJudge {
             anchors,
             anchor_subjects,
             root_dates,
+            given,
             known_intermediates,
             // ring's checks first, then aws-lc-rs's, which add P-521 and the SHA-512
             // pairings ring lacks (a P-521 CA's leaves were `unknown_issuer`).
@@ -324,6 +337,9 @@ impl TrustJudge {
                 let now = (at == now_unix).then_some(now_unix);
                 chain_notes = chain_expiry(&dates, leaf, at, now, &mut findings);
             }
+            // The very certificate the user trusts, though marked as a CA (the default of
+            // `openssl req -x509`), which the path validator refuses as an end entity.
+            Err(webpki::Error::CaUsedAsEndEntity) if self.given.contains(&leaf.sha256) => {}
             // A CA certificate as the leaf is what `openssl req -x509` and many appliances
             // make by default: the path validator refuses it as an end entity before looking
             // for an issuer, but it is still the self-signed certificate.
@@ -622,7 +638,8 @@ fn chain_expiry(
             (None, Some(r)) => Some((r, true)),
             (None, None) => None,
         };
-        if let Some(((until, name), is_root)) = first.filter(|((u, _), _)| *u < leaf.not_after_unix)
+        if let Some(((until, name), is_root)) =
+            first.filter(|((u, _), _)| *u + ENDS_WITH_THE_LEAF < leaf.not_after_unix)
         {
             findings.push(Finding::ChainExpiresFirst);
             notes.push(if is_root {
@@ -658,6 +675,11 @@ fn chain_expiry(
     }
     notes
 }
+
+/// How much earlier than the leaf a CA certificate of its path may end without being told:
+/// CAs cut a leaf's validity to end with their own (AD CS, EJBCA), to the second or within
+/// moments of it, and such a leaf is renewed before either ends.
+const ENDS_WITH_THE_LEAF: i64 = 86_400;
 
 /// What the trust detail of a chain whose (held) root has expired says after its name.
 const ROOT_EXPIRED: &str = "\" the chain ends at expired on ";
@@ -1042,6 +1064,17 @@ mod tests {
         assert_eq!(r.findings, vec![Finding::HostnameMismatch], "{r:?}");
     }
 
+    /// When `pki`'s root ends, Unix seconds.
+    fn root_not_after(pki: &Pki) -> i64 {
+        let (_, x) = parse_x509_certificate(&pki.root.cert).expect("parse");
+        x.validity().not_after.timestamp()
+    }
+
+    /// The facts of `chain`'s leaf.
+    fn info_of(chain: &[CertificateDer<'_>]) -> CertInfo {
+        crate::cert::cert_info(&chain[0]).expect("parse")
+    }
+
     /// A leaf for `name` issued by `pki`, valid from 10 days ago for `days_left` more, and
     /// its facts.
     fn leaf_of(
@@ -1227,6 +1260,20 @@ mod tests {
         let (short, info_short) = leaf_of(&ending, "b.test", 2, 10);
         let r = judge.judge(&short.chain, &info_short, Some("b.test"), now);
         assert!(r.findings.is_empty(), "{r:?}");
+        // A leaf cut to end with its CA (as AD CS issues them), or moments after it: nothing
+        // to tell, it is renewed before either ends.
+        let with = Pki::with_root_days_left("With", 80).expect("pki");
+        let (judge_with, _dir_with) = judge_of(&[&with]);
+        let end = root_not_after(&with) + 60;
+        let leaf = with
+            .issue(&LeafSpec {
+                not_after: ::time::OffsetDateTime::from_unix_timestamp(end).expect("time"),
+                ..LeafSpec::new(&["w.test"], 3, 10, 80)
+            })
+            .expect("leaf");
+        let info = info_of(&leaf.chain);
+        let r = judge_with.judge(&leaf.chain, &info, Some("w.test"), now);
+        assert!(r.findings.is_empty(), "{r:?}");
         // Past its date: refused now.
         let ended = Pki::with_root_days_left("Ended", -5).expect("pki");
         let (judge, _dir) = judge_of(&[&ended]);
@@ -1398,6 +1445,23 @@ mod tests {
                 .is_some_and(|d| d.starts_with("the chain ends at the root")),
             "{r:?}"
         );
+        // Given in a CA file, the same certificate is what the user trusts: OpenSSL, Go and
+        // Java clients holding it accept it. Its name is still checked.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("box.pem");
+        p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let selfie = p.self_signed(&key).expect("cert");
+        std::fs::write(&path, selfie.pem()).expect("write");
+        let trusting = TrustJudge::new(&[&path], false, true, None).expect("trust store");
+        let served = vec![selfie.der().clone()];
+        let info = crate::cert::cert_info(&served[0]).expect("parse");
+        let r = trusting.judge(&served, &info, Some("box.test"), now);
+        assert!(r.findings.is_empty(), "{r:?}");
+        let r = trusting.judge(&served, &info, Some("other.test"), now);
+        assert_eq!(r.findings, vec![Finding::HostnameMismatch], "{r:?}");
+        // Another self-signed certificate of the same name is not trusted by it.
+        let r = trusting.judge(&chain, &info_of(&chain), Some("box.test"), now);
+        assert_eq!(r.findings, vec![Finding::SelfSigned], "{r:?}");
         // A CA certificate that is not self-issued, served as a leaf, stays chain_invalid.
         let chain = vec![a.intermediate.cert.clone()];
         let info = crate::cert::cert_info(&chain[0]).expect("parse");
