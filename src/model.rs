@@ -268,7 +268,8 @@ pub enum Finding {
     /// (none named, not reachable, not verifiable, outdated); the reason is in the
     /// observation's `crl`.
     CrlUnavailable,
-    /// The chain is otherwise invalid (bad signature, expired intermediate, wrong key usage).
+    /// The chain is otherwise invalid (bad signature, expired intermediate, a private root
+    /// past its date, wrong key usage).
     ChainInvalid,
     /// The server refused (or hung up on) every TLS version and cipher suite current clients
     /// offer (TLS 1.2 with ECDHE and AEAD ciphers, TLS 1.3) and speaks only older ones (TLS

@@ -74,7 +74,7 @@ struct PathDates {
 ///
 /// A fleet shares a handful of intermediates: once one is proven to chain to a root, later
 /// leaves under it are checked against it directly, one signature instead of the whole path.
-/// Both caches are keyed by everything the server sent after its leaf ([`sent_after_leaf`]):
+/// Both caches are keyed by everything the server sent after its leaf:
 /// a path proven with one node's chain proves nothing for a node whose chain file lacks the
 /// CA above the intermediate (a three-level hierarchy).
 #[derive(Debug)]
