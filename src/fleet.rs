@@ -896,6 +896,7 @@ pub fn presenting(
     Box::new(Observation {
         ocsp: None,
         crl: None,
+        chain_expires: None,
         scan_time: "2026-06-01T00:00:00Z".into(),
         host: host.into(),
         ip: Some(ip),

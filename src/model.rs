@@ -423,6 +423,20 @@ pub struct CertInfo {
     pub must_staple: bool,
 }
 
+/// The CA certificate of a validated path that ends before the leaf.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChainExpiry {
+    /// Its subject DN.
+    pub subject: String,
+    /// Whether it is the root the path ends at (given as a certificate), not one the
+    /// server sends.
+    pub root: bool,
+    /// Its notAfter, RFC 3339.
+    pub not_after: String,
+    /// Its notAfter, Unix seconds.
+    pub not_after_unix: i64,
+}
+
 /// One certificate of the presented chain, briefly.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChainEntry {
@@ -527,6 +541,10 @@ pub struct Observation {
     /// about it needs attention even so (a name only in the CN, a CA certificate that
     /// expires first, an expired one sent), separated by "; ".
     pub trust_detail: Option<String>,
+    /// The CA certificate of the validated path that ends first, when it ends more than a
+    /// day before the leaf ([`Finding::ChainExpiresFirst`]): when the chain breaks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain_expires: Option<Box<ChainExpiry>>,
     /// Per-phase timings.
     pub timings: Timings,
     /// Set when there is no certificate, or when the handshake failed after it was captured
@@ -748,6 +766,7 @@ impl Observation {
             tls: None,
             findings: Vec::new(),
             trust_detail: None,
+            chain_expires: None,
             timings: Timings::default(),
             error: Some(error),
             attempts: 0,

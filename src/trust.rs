@@ -17,8 +17,11 @@ use x509_parser::prelude::*;
 pub struct TrustReport {
     /// All findings that hold, in a stable order.
     pub findings: Vec<Finding>,
-    /// Why the chain failed, in words, when it did.
+    /// Why the chain failed, in words, when it did, then what needs attention even so.
     pub detail: Option<String>,
+    /// The CA certificate of the path that ends first, when it ends more than a day before
+    /// the leaf ([`Finding::ChainExpiresFirst`]).
+    pub chain_expires: Option<Box<crate::model::ChainExpiry>>,
 }
 
 /// A failure to build the trust store.
@@ -279,6 +282,7 @@ impl TrustJudge {
         let mut name_note = None;
         let mut key_note = None;
         let mut chain_notes = Vec::new();
+        let mut chain_expires = None;
         let Some(leaf_der) = chain.first() else {
             return TrustReport::default();
         };
@@ -295,6 +299,7 @@ impl TrustJudge {
                 return TrustReport {
                     findings,
                     detail: Some(format!("leaf rejected by the path validator: {e:?}")),
+                    chain_expires: None,
                 };
             }
         };
@@ -335,7 +340,7 @@ impl TrustJudge {
         match self.verify_path(&ee, chain, &leaf.sha256, time, at) {
             Ok(dates) => {
                 let now = (at == now_unix).then_some(now_unix);
-                chain_notes = chain_expiry(&dates, leaf, at, now, &mut findings);
+                (chain_notes, chain_expires) = chain_expiry(&dates, leaf, at, now, &mut findings);
             }
             // The very certificate the user trusts, though marked as a CA (the default of
             // `openssl req -x509`), which the path validator refuses as an end entity.
@@ -378,7 +383,11 @@ impl TrustJudge {
             .chain(chain_notes)
             .collect();
         let detail = (!notes.is_empty()).then(|| notes.join("; "));
-        TrustReport { findings, detail }
+        TrustReport {
+            findings,
+            detail,
+            chain_expires,
+        }
     }
 
     /// Validates the leaf's path; on success, the dates of its CA certificates as far as
@@ -608,15 +617,16 @@ pub fn ends_below_a_root(detail: &str) -> bool {
 /// at `at` (webpki ignores an anchor's dates; OpenSSL and Windows clients do not), a CA
 /// certificate of the path (a sent one, or the root) that expires before the leaf, and (when
 /// judged at `now`, not at a time clamped into the leaf's validity) expired certificates sent
-/// beside the path. Pushes the findings; the words.
+/// beside the path. Pushes the findings; the words, and the CA certificate that ends first.
 fn chain_expiry(
     dates: &PathDates,
     leaf: &CertInfo,
     at: i64,
     now: Option<i64>,
     findings: &mut Vec<Finding>,
-) -> Vec<String> {
+) -> (Vec<String>, Option<Box<crate::model::ChainExpiry>>) {
     let mut notes = Vec::new();
+    let mut ends = None;
     let date = crate::timefmt::rfc3339_unix;
     let root = dates.root.as_deref();
     if let Some(r) = root.filter(|r| r.not_after < at) {
@@ -642,6 +652,12 @@ fn chain_expiry(
             first.filter(|((u, _), _)| *u + ENDS_WITH_THE_LEAF < leaf.not_after_unix)
         {
             findings.push(Finding::ChainExpiresFirst);
+            ends = Some(Box::new(crate::model::ChainExpiry {
+                subject: name.to_string(),
+                root: is_root,
+                not_after: date(until),
+                not_after_unix: until,
+            }));
             notes.push(if is_root {
                 format!(
                     "the root \"{name}\" the chain ends at expires on {}, before the certificate ({}): from then clients that check their roots' dates (OpenSSL, Windows) refuse the chain",
@@ -673,7 +689,7 @@ fn chain_expiry(
             ));
         }
     }
-    notes
+    (notes, ends)
 }
 
 /// How much earlier than the leaf a CA certificate of its path may end without being told:
@@ -1226,6 +1242,15 @@ mod tests {
                     info_long.not_after
                 ).as_str())
             );
+            let ends = r.chain_expires.as_deref().expect("when");
+            assert_eq!(
+                (ends.subject.as_str(), ends.root, ends.not_after.as_str()),
+                (
+                    "O=certsweep test PKI, CN=Ends Policy CA",
+                    false,
+                    until.as_str()
+                )
+            );
             let r = judge.judge(&short.chain, &info_short, Some("b.test"), now);
             assert!(r.findings.is_empty(), "{r:?}");
         }
@@ -1255,6 +1280,15 @@ mod tests {
                     "the root \"O=certsweep test PKI, CN=Ending Root CA\" the chain ends at expires on {until}, before the certificate ({}): from then clients that check their roots' dates (OpenSSL, Windows) refuse the chain",
                     info.not_after
                 ).as_str())
+            );
+            let ends = r.chain_expires.as_deref().expect("when");
+            assert_eq!(
+                (ends.subject.as_str(), ends.root, ends.not_after.as_str()),
+                (
+                    "O=certsweep test PKI, CN=Ending Root CA",
+                    true,
+                    until.as_str()
+                )
             );
         }
         let (short, info_short) = leaf_of(&ending, "b.test", 2, 10);

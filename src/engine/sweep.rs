@@ -860,12 +860,12 @@ impl Engine {
         )
         .await;
         let a = probed.unwrap_or_else(|_| self.past_deadline("what was left of "));
-        let (cert, findings, trust_detail, query) = self.judged(&a.chain, ep.sni.as_deref());
+        let (cert, report, query) = self.judged(&a.chain, ep.sni.as_deref());
         let other = Box::new(OtherKey {
             offered: family,
             cert,
-            findings,
-            trust_detail,
+            findings: report.findings,
+            trust_detail: report.detail,
             crl: None,
             error: a.error,
         });
@@ -896,12 +896,11 @@ impl Engine {
         sni: Option<&str>,
     ) -> (
         Option<crate::model::CertInfo>,
-        Vec<Finding>,
-        Option<String>,
+        crate::trust::TrustReport,
         Option<crate::crl::Query>,
     ) {
         let Some(leaf) = chain.first() else {
-            return (None, Vec::new(), None, None);
+            return (None, Default::default(), None);
         };
         let query = |x: &x509_parser::certificate::X509Certificate<'_>| {
             self.cfg
@@ -912,9 +911,15 @@ impl Engine {
         match crate::cert::cert_info_and(leaf, query) {
             Ok((info, query)) => {
                 let report = self.trust.judge(chain, &info, sni, now_unix());
-                (Some(info), report.findings, report.detail, query)
+                (Some(info), report, query)
             }
-            Err(e) => (None, Vec::new(), Some(e.to_string()), None),
+            Err(e) => {
+                let report = crate::trust::TrustReport {
+                    detail: Some(e.to_string()),
+                    ..Default::default()
+                };
+                (None, report, None)
+            }
         }
     }
 
@@ -1066,6 +1071,7 @@ impl Engine {
             tls: attempt.tls,
             findings: Vec::new(),
             trust_detail: None,
+            chain_expires: None,
             timings: Timings {
                 dns_ms,
                 connect_ms: attempt.connect_ms,
@@ -1081,8 +1087,10 @@ impl Engine {
         let chain = attempt.chain;
         let mut query = None;
         if !chain.is_empty() {
-            (obs.cert, obs.findings, obs.trust_detail, query) =
-                self.judged(&chain, obs.sni.as_deref());
+            let report;
+            (obs.cert, report, query) = self.judged(&chain, obs.sni.as_deref());
+            (obs.findings, obs.trust_detail) = (report.findings, report.detail);
+            obs.chain_expires = report.chain_expires;
             if obs.cert.is_some() {
                 if attempt.uncommon {
                     obs.findings.push(Finding::UncommonTls);

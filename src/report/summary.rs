@@ -57,6 +57,12 @@ pub struct Summary {
     pub expiring_30: u64,
     /// The endpoint whose certificate expires first, of those not yet expired.
     pub soonest: Option<Soonest>,
+    /// Endpoints whose validated chain has a CA certificate ending more than a day before
+    /// their certificate (`chain_expires_first`).
+    pub chains_ending_first: u64,
+    /// Of those, the one whose chain ends first: its endpoint, and the CA certificate's
+    /// subject (in `serial`'s place) and notAfter.
+    pub soonest_chain: Option<Soonest>,
     /// Wall time.
     pub duration: Duration,
     /// Stopped early, and by what (Ctrl-C, SIGTERM).
@@ -81,6 +87,16 @@ pub struct Soonest {
 }
 
 const DAY: i64 = 86_400;
+
+/// An endpoint as the summary names it: `host at ip:port`, or `ip:port` for a bare address.
+fn endpoint_words(o: &Observation) -> String {
+    let addr = o.ip.map(|ip| std::net::SocketAddr::new(ip, o.port));
+    match addr {
+        Some(a) if o.host == a.ip().to_string() => a.to_string(),
+        Some(a) => format!("{} at {a}", o.host),
+        None => format!("{}:{}", o.host, o.port),
+    }
+}
 
 impl Summary {
     /// A summary that counts expiry from `now_unix`.
@@ -117,6 +133,7 @@ impl Summary {
         }
         if let Some(now) = self.expiry_from {
             self.count_expiry(o, now);
+            self.count_chain_end(o);
         }
         if o.ip.is_some_and(|ip| ip.is_ipv6()) && crate::model::no_route(o) {
             self.ipv6_no_route += 1;
@@ -149,17 +166,30 @@ impl Summary {
             .as_ref()
             .is_none_or(|s| c.not_after_unix < s.not_after_unix)
         {
-            let addr = o.ip.map(|ip| std::net::SocketAddr::new(ip, o.port));
-            let endpoint = match addr {
-                Some(a) if o.host == a.ip().to_string() => a.to_string(),
-                Some(a) => format!("{} at {a}", o.host),
-                None => format!("{}:{}", o.host, o.port),
-            };
             self.soonest = Some(Soonest {
                 not_after_unix: c.not_after_unix,
                 not_after: c.not_after.clone(),
                 serial: c.serial.clone(),
-                endpoint,
+                endpoint: endpoint_words(o),
+            });
+        }
+    }
+
+    fn count_chain_end(&mut self, o: &Observation) {
+        let Some(e) = o.chain_expires.as_deref() else {
+            return;
+        };
+        self.chains_ending_first += 1;
+        if self
+            .soonest_chain
+            .as_ref()
+            .is_none_or(|s| e.not_after_unix < s.not_after_unix)
+        {
+            self.soonest_chain = Some(Soonest {
+                not_after_unix: e.not_after_unix,
+                not_after: e.not_after.clone(),
+                serial: e.subject.clone(),
+                endpoint: endpoint_words(o),
             });
         }
     }
@@ -311,6 +341,18 @@ impl fmt::Display for Summary {
                 "  expiry: {} within 7 days, {} within 30 days; first to expire: {}, serial {}, on {} (in {})",
                 n(self.expiring_7, "endpoint", "endpoints"),
                 self.expiring_30,
+                s.endpoint,
+                s.serial,
+                s.not_after,
+                crate::timefmt::span(s.not_after_unix - now)
+            )?;
+        }
+        if let (Some(now), Some(s)) = (self.expiry_from, &self.soonest_chain) {
+            // A chain that breaks before its certificate is due for renewal: when, first.
+            writeln!(
+                f,
+                "  chains: {} with a CA certificate ending before the certificate; first: {}, \"{}\" on {} (in {})",
+                n(self.chains_ending_first, "endpoint", "endpoints"),
                 s.endpoint,
                 s.serial,
                 s.not_after,
@@ -494,6 +536,40 @@ mod tests {
         plain.add(&crate::fleet::presenting("c.x.com", ip, "C", 0, at(6)));
         assert_eq!(plain.expiring_7, 0);
         assert!(!plain.to_string().contains("expiry"));
+    }
+
+    #[test]
+    fn chains_ending_before_their_certificates_are_counted_and_the_first_named() {
+        let now = 1_800_000_000;
+        let mut s = Summary::counting_expiry_from(now);
+        let ip = std::net::IpAddr::from([10, 0, 0, 1]);
+        let ending = |host: &str, subject: &str, days: i64| {
+            let mut o = crate::fleet::presenting(host, ip, "A", 0, now + 300 * DAY);
+            let until = now + days * DAY + 60;
+            o.chain_expires = Some(Box::new(crate::model::ChainExpiry {
+                subject: subject.into(),
+                root: false,
+                not_after: crate::timefmt::rfc3339_unix(until),
+                not_after_unix: until,
+            }));
+            o
+        };
+        s.add(&ending("a.x.com", "CN=Policy CA", 40));
+        s.add(&ending("b.x.com", "CN=Old Issuing CA", 12));
+        s.add(&crate::fleet::presenting(
+            "c.x.com",
+            ip,
+            "C",
+            0,
+            now + 90 * DAY,
+        ));
+        assert_eq!(s.chains_ending_first, 2);
+        let text = s.to_string();
+        assert!(
+            text.contains("\n  chains: 2 endpoints with a CA certificate ending before the certificate; first: b.x.com at 10.0.0.1:443, \"CN=Old Issuing CA\" on "),
+            "{text}"
+        );
+        assert!(text.ends_with(" (in 12 days)\n"), "{text}");
     }
 
     #[test]

@@ -1209,20 +1209,24 @@ fn stapling_fault(o: &Observation) -> Option<(String, &'static str)> {
 /// [`Finding::ExpiredInChain`]), when it has either.
 fn chain_dates_fix(o: &Observation) -> Option<String> {
     let has = |f: Finding| o.findings.contains(&f);
-    let fixes: Vec<&str> = [
-        (
-            Finding::ChainExpiresFirst,
-            "before the CA certificate named in the detail expires, replace it: an intermediate in the server's chain with the CA's current one (download the chain again from the CA or the CLM) and reload; a private root by a renewed one distributed to the clients; if the CA has none valid past the certificate, reissue the certificate",
-        ),
-        (
-            Finding::ExpiredInChain,
-            "remove the expired certificate from the server's chain file (keep the leaf and the intermediates issued with it) and reload",
-        ),
-    ]
-    .into_iter()
-    .filter(|(f, _)| has(*f))
-    .map(|(_, fix)| fix)
-    .collect();
+    let mut fixes = Vec::new();
+    if has(Finding::ChainExpiresFirst) {
+        let replace = match o.chain_expires.as_deref() {
+            Some(e) if e.root => format!(
+                "before {}, renew the private root \"{}\" and distribute it to the clients (if that is not to be, reissue the certificate under a root valid past it)",
+                e.not_after, e.subject
+            ),
+            Some(e) => format!(
+                "before {}, replace \"{}\" in the server's chain with the CA's current copy (download the chain again from the CA or the CLM; if the CA has none valid past the certificate, reissue the certificate) and reload",
+                e.not_after, e.subject
+            ),
+            None => "before the CA certificate named in the detail expires, replace it: an intermediate in the server's chain with the CA's current one (download the chain again from the CA or the CLM) and reload; a private root by a renewed one distributed to the clients; if the CA has none valid past the certificate, reissue the certificate".into(),
+        };
+        fixes.push(replace);
+    }
+    if has(Finding::ExpiredInChain) {
+        fixes.push("remove the expired certificate from the server's chain file (keep the leaf and the intermediates issued with it) and reload".into());
+    }
     (!fixes.is_empty()).then(|| fixes.join("; "))
 }
 

@@ -1150,6 +1150,22 @@ fn a_current_endpoint_whose_chain_dates_need_attention_is_told_what_to_fix() {
         v.next_step
     );
     assert!(v.findings.contains(&"chain_expires_first".to_string()));
+    // With the date the judgement carries, the step says when and which.
+    let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
+    o.findings.push(Finding::ChainExpiresFirst);
+    o.trust_detail = Some(expiring.to_string());
+    o.chain_expires = Some(Box::new(crate::model::ChainExpiry {
+        subject: "CN=Policy CA".into(),
+        root: false,
+        not_after: "2026-07-01T00:00:00Z".into(),
+        not_after_unix: 1_782_864_000,
+    }));
+    let v = judge_one(o, &i, &p).0;
+    assert!(
+        v.next_step.starts_with("Nothing to do for the certificate; before 2026-07-01T00:00:00Z, replace \"CN=Policy CA\" in the server's chain with the CA's current copy"),
+        "{}",
+        v.next_step
+    );
     let both = format!("{expiring}; {expired}");
     let v = with(
         &[Finding::ChainExpiresFirst, Finding::ExpiredInChain],
