@@ -173,6 +173,16 @@ async fn demo_fleet_gets_every_verdict_right() {
         assert!(!r["next_step"].is_empty(), "{host}: no next step");
     }
     let portal = &rows[&("portal.acme.example".to_string(), "127.0.0.1".to_string())];
+    // When its chain breaks, as a cell a spreadsheet sorts; empty where no chain ends first.
+    let date = &portal["chain_expires"];
+    assert!(
+        date.len() == 20 && portal["next_step"].contains(&format!("before {date}, replace")),
+        "{portal:?}"
+    );
+    assert!(rows
+        .values()
+        .filter(|r| r["host"] != "portal.acme.example")
+        .all(|r| r["chain_expires"].is_empty()));
     assert!(
         portal["findings"].contains("chain_expires_first"),
         "{portal:?}"

@@ -92,12 +92,14 @@ pub struct ComplianceRow {
     pub tls_version: String,
     /// Cipher suite negotiated.
     pub cipher_suite: String,
-    /// Why the chain is not trusted, when it is not.
+    /// The trust judgement in words, as in the scan report.
     pub trust_detail: String,
     /// The stapled OCSP response's status.
     pub ocsp_status: String,
     /// What the CA's revocation list says (`--crl`), as in the scan report.
     pub crl_status: String,
+    /// When the chain breaks before the certificate, as in the scan report.
+    pub chain_expires: String,
 }
 
 /// Column names, in order.
@@ -144,6 +146,7 @@ pub const COMPLIANCE_COLUMNS: &[&str] = &[
     "trust_detail",
     "ocsp_status",
     "crl_status",
+    "chain_expires",
 ];
 
 impl ComplianceRow {
@@ -201,6 +204,7 @@ impl ComplianceRow {
             trust_detail: s.trust_detail,
             ocsp_status: s.ocsp_status,
             crl_status: s.crl_status,
+            chain_expires: s.chain_expires,
         }
     }
 }

@@ -97,6 +97,9 @@ pub struct ScanRow {
     /// What the CA's revocation list says (`scan --crl`): `good`, `revoked <when>
     /// (<reason>)`, or `unavailable: <why>`; empty without `--crl`.
     pub crl_status: String,
+    /// When the chain breaks before the certificate (`chain_expires_first`): the notAfter
+    /// of its CA certificate that ends first, which `trust_detail` names; else empty.
+    pub chain_expires: String,
 }
 
 /// The `crl_status` cell: the word, with when and why it was revoked, or why no list said.
@@ -234,6 +237,11 @@ impl ScanRow {
                 .and_then(|i| i.next_update.clone())
                 .unwrap_or_default(),
             crl_status: o.crl.as_deref().map(crl_status).unwrap_or_default(),
+            chain_expires: o
+                .chain_expires
+                .as_deref()
+                .map(|e| e.not_after.clone())
+                .unwrap_or_default(),
         }
     }
 }
@@ -325,4 +333,5 @@ pub const SCAN_COLUMNS: &[&str] = &[
     "ocsp_status",
     "ocsp_next_update",
     "crl_status",
+    "chain_expires",
 ];
