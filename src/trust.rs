@@ -64,6 +64,14 @@ struct RootDate {
     not_after: i64,
 }
 
+/// A known intermediate's subject and key (DER, as [`TrustJudge::trusted_key`] gives them)
+/// and its issuer (a Name's contents, as webpki keeps names), read once.
+struct KnownNames {
+    subject: Vec<u8>,
+    key: Vec<u8>,
+    issuer: Vec<u8>,
+}
+
 /// What a validated path's dates are, as far as known.
 #[derive(Debug, Default)]
 struct PathDates {
@@ -96,6 +104,9 @@ pub struct TrustJudge {
     /// `incomplete_chain` from `unknown_issuer` and give their keys ([`Self::trusted_key`]);
     /// only those whose issuer is not at hand are anchors as well.
     known_intermediates: Vec<CertificateDer<'static>>,
+    /// The subject (Name, DER) and key (SubjectPublicKeyInfo, DER) of each of
+    /// `known_intermediates`, read once for [`Self::trusted_key`].
+    known_keys: Vec<(Vec<u8>, Vec<u8>)>,
     algs: &'static [&'static dyn rustls::pki_types::SignatureVerificationAlgorithm],
     proven: Mutex<HashMap<[u8; 32], Arc<ProvenIssuer>>>,
     /// Leaves whose path already validated in this run (leaf SHA-256, lowercase hex) and the
@@ -214,21 +225,25 @@ impl TrustJudge {
         // that leaves it out fails clients that hold only roots, and is `incomplete_chain`
         // (found by the diagnosis, which knows these). The top of a chain given without its
         // root is trusted, as the only way to trust that CA.
-        let names = |c: &CertificateDer<'_>| {
-            let (_, x) = parse_x509_certificate(c).ok()?;
-            Some((
-                der_contents(x.subject().as_raw())?.to_vec(),
-                der_contents(x.issuer().as_raw())?.to_vec(),
-            ))
-        };
+        let read: Vec<Option<KnownNames>> = known_intermediates
+            .iter()
+            .map(|c| {
+                let (_, x) = parse_x509_certificate(c).ok()?;
+                Some(KnownNames {
+                    subject: x.subject().as_raw().to_vec(),
+                    key: x.public_key().raw.to_vec(),
+                    issuer: der_contents(x.issuer().as_raw())?.to_vec(),
+                })
+            })
+            .collect();
         let mut at_hand: HashSet<Vec<u8>> = anchors.iter().map(|a| a.subject.to_vec()).collect();
         at_hand.extend(
-            known_intermediates
-                .iter()
-                .filter_map(|c| names(c).map(|(s, _)| s)),
+            read.iter()
+                .flatten()
+                .filter_map(|n| der_contents(&n.subject).map(<[u8]>::to_vec)),
         );
-        for c in &known_intermediates {
-            let vouched = names(c).is_some_and(|(_, issuer)| at_hand.contains(&issuer));
+        for (c, names) in known_intermediates.iter().zip(&read) {
+            let vouched = names.as_ref().is_some_and(|n| at_hand.contains(&n.issuer));
             if !vouched {
                 if let Ok(a) = webpki::anchor_from_trusted_cert(c) {
                     date(c, &a);
@@ -237,12 +252,18 @@ impl TrustJudge {
             }
         }
         let anchor_subjects = anchors.iter().map(|a| a.subject.to_vec()).collect();
+        let known_keys = read
+            .into_iter()
+            .flatten()
+            .map(|n| (n.subject, n.key))
+            .collect();
         Ok(TrustJudge {
             anchors,
             anchor_subjects,
             root_dates,
             given,
             known_intermediates,
+            known_keys,
             // ring's checks first, then aws-lc-rs's, which add P-521 and the SHA-512
             // pairings ring lacks (a P-521 CA's leaves were `unknown_issuer`).
             algs: webpki::ALL_VERIFICATION_ALGS,
@@ -260,10 +281,10 @@ impl TrustJudge {
         if let Some(a) = self.anchors.iter().find(|a| a.subject.as_ref() == inner) {
             return Some(der_sequence(a.subject_public_key_info.as_ref()));
         }
-        self.known_intermediates.iter().find_map(|c| {
-            let (_, x) = parse_x509_certificate(c).ok()?;
-            (x.subject().as_raw() == subject).then(|| x.public_key().raw.to_vec())
-        })
+        self.known_keys
+            .iter()
+            .find(|(name, _)| name.as_slice() == subject)
+            .map(|(_, key)| key.clone())
     }
 
     /// Judges `chain` (leaf first) for `sni` at `now_unix`.
@@ -637,17 +658,14 @@ fn chain_expiry(
             date(r.not_after)
         ));
     } else {
+        // The path's sent CA certificate that ends first, then the root: the first of the
+        // earliest wins a tie.
         let sent = dates
             .proven
             .as_deref()
-            .map(|p| (p.not_after, p.expires_first.as_str()));
-        let first_root = root.map(|r| (r.not_after, r.subject.as_str()));
-        let first = match (sent, first_root) {
-            (Some(s), Some(r)) => Some(if r.0 < s.0 { (r, true) } else { (s, false) }),
-            (Some(s), None) => Some((s, false)),
-            (None, Some(r)) => Some((r, true)),
-            (None, None) => None,
-        };
+            .map(|p| ((p.not_after, p.expires_first.as_str()), false));
+        let held = root.map(|r| ((r.not_after, r.subject.as_str()), true));
+        let first = sent.into_iter().chain(held).min_by_key(|((u, _), _)| *u);
         if let Some(((until, name), is_root)) =
             first.filter(|((u, _), _)| *u + ENDS_WITH_THE_LEAF < leaf.not_after_unix)
         {

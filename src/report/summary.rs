@@ -61,7 +61,7 @@ pub struct Summary {
     /// their certificate (`chain_expires_first`).
     pub chains_ending_first: u64,
     /// Of those, the one whose chain ends first: its endpoint, and the CA certificate's
-    /// subject (in `serial`'s place) and notAfter.
+    /// subject and notAfter.
     pub soonest_chain: Option<Soonest>,
     /// Wall time.
     pub duration: Duration,
@@ -73,17 +73,42 @@ pub struct Summary {
     pub crl_lists: Vec<(String, Result<usize, String>)>,
 }
 
-/// The endpoint presenting the certificate that expires first.
+/// The endpoint presenting the certificate that expires first (or whose chain ends first).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Soonest {
     /// notAfter as Unix seconds.
     pub not_after_unix: i64,
     /// notAfter, RFC 3339 UTC.
     pub not_after: String,
-    /// Serial of that certificate.
-    pub serial: String,
+    /// That certificate as the summary names it: the served one by its serial, a chain's CA
+    /// certificate by its subject.
+    pub named: String,
     /// `host at ip:port`, or `ip:port` for a bare address.
     pub endpoint: String,
+}
+
+impl Soonest {
+    /// Keeps in `slot` the earlier of what it holds and the certificate ending at
+    /// `not_after_unix` on `o` (made only when it is earlier).
+    fn keep_earlier(
+        slot: &mut Option<Soonest>,
+        not_after_unix: i64,
+        o: &Observation,
+        make: impl FnOnce() -> (String, String),
+    ) {
+        if slot
+            .as_ref()
+            .is_none_or(|s| not_after_unix < s.not_after_unix)
+        {
+            let (not_after, named) = make();
+            *slot = Some(Soonest {
+                not_after_unix,
+                not_after,
+                named,
+                endpoint: endpoint_words(o),
+            });
+        }
+    }
 }
 
 const DAY: i64 = 86_400;
@@ -161,18 +186,9 @@ impl Summary {
         let left = c.not_after_unix - now;
         self.expiring_7 += u64::from(left < 7 * DAY);
         self.expiring_30 += u64::from(left < 30 * DAY);
-        if self
-            .soonest
-            .as_ref()
-            .is_none_or(|s| c.not_after_unix < s.not_after_unix)
-        {
-            self.soonest = Some(Soonest {
-                not_after_unix: c.not_after_unix,
-                not_after: c.not_after.clone(),
-                serial: c.serial.clone(),
-                endpoint: endpoint_words(o),
-            });
-        }
+        Soonest::keep_earlier(&mut self.soonest, c.not_after_unix, o, || {
+            (c.not_after.clone(), c.serial.clone())
+        });
     }
 
     fn count_chain_end(&mut self, o: &Observation) {
@@ -180,18 +196,9 @@ impl Summary {
             return;
         };
         self.chains_ending_first += 1;
-        if self
-            .soonest_chain
-            .as_ref()
-            .is_none_or(|s| e.not_after_unix < s.not_after_unix)
-        {
-            self.soonest_chain = Some(Soonest {
-                not_after_unix: e.not_after_unix,
-                not_after: e.not_after.clone(),
-                serial: e.subject.clone(),
-                endpoint: endpoint_words(o),
-            });
-        }
+        Soonest::keep_earlier(&mut self.soonest_chain, e.not_after_unix, o, || {
+            (e.not_after.clone(), e.subject.clone())
+        });
     }
 
     /// Endpoints with an error class.
@@ -342,7 +349,7 @@ impl fmt::Display for Summary {
                 n(self.expiring_7, "endpoint", "endpoints"),
                 self.expiring_30,
                 s.endpoint,
-                s.serial,
+                s.named,
                 s.not_after,
                 crate::timefmt::span(s.not_after_unix - now)
             )?;
@@ -354,7 +361,7 @@ impl fmt::Display for Summary {
                 "  chains: {} with a CA certificate ending before the certificate; first: {}, \"{}\" on {} (in {})",
                 n(self.chains_ending_first, "endpoint", "endpoints"),
                 s.endpoint,
-                s.serial,
+                s.named,
                 s.not_after,
                 crate::timefmt::span(s.not_after_unix - now)
             )?;
