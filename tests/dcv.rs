@@ -329,30 +329,36 @@ async fn fixture() -> Fixture {
         records: vec![],
     }];
 
-    // One port for all nameservers (the port authoritative servers are asked on).
-    let ns_port = 'found: {
+    // One port for all nameservers (the port authoritative servers are asked on), its
+    // sockets held from the moment it is found.
+    let ip = |h: u8| IpAddr::V4(Ipv4Addr::new(127, 0, 0, h));
+    let (ns_port, mut bound, swallow) = 'found: {
         for _ in 0..20 {
-            let probe = std::net::UdpSocket::bind("127.0.0.11:0").unwrap();
-            let port = probe.local_addr().unwrap().port();
-            drop(probe);
-            let ok = [11u8, 12, 13, 15].iter().all(|h| {
-                std::net::UdpSocket::bind((Ipv4Addr::new(127, 0, 0, *h), port)).is_ok()
-                    && std::net::TcpListener::bind((Ipv4Addr::new(127, 0, 0, *h), port)).is_ok()
-            });
-            if ok {
-                break 'found port;
+            let first = udp_and_tcp(ip(11));
+            let port = first.0.local_addr().unwrap().port();
+            let others: Option<Vec<_>> = [12u8, 13]
+                .iter()
+                .map(|h| {
+                    let udp = std::net::UdpSocket::bind((ip(*h), port)).ok()?;
+                    let tcp = std::net::TcpListener::bind((ip(*h), port)).ok()?;
+                    Some((udp, tcp))
+                })
+                .collect();
+            // Bound and never read: questions to it time out (no ICMP error comes back).
+            let swallow = std::net::UdpSocket::bind((ip(15), port));
+            if let (Some(others), Ok(swallow)) = (others, swallow) {
+                let mut bound = vec![first];
+                bound.extend(others);
+                break 'found (port, bound, swallow);
             }
         }
         panic!("no free DNS port");
     };
-    let at = |h: u8| SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, h)), ns_port);
-    // Bound and never read: questions to it time out (no ICMP error comes back).
-    let swallow = std::net::UdpSocket::bind(at(15)).unwrap();
-    let servers = vec![
-        dns_on(at(11), &ns1_zones).await,
-        dns_on(at(12), &ns2_zones).await,
-        dns_on(at(13), &ns3_zones).await,
-    ];
+    let mut servers = Vec::new();
+    for zones in [&ns1_zones[..], &ns2_zones[..], &ns3_zones[..]] {
+        let (udp, tcp) = bound.remove(0);
+        servers.push(dns_serving(udp, tcp, zones).await);
+    }
 
     let (http_port, mut http) = listeners(&[21, 22, 23, 24, 25, 26, 27, 30, 34, 33, 28]).await;
     let (tls_port, mut tls) = listeners(&[25, 26, 31, 32]).await;
@@ -725,17 +731,8 @@ async fn a_zone_failing_dnssec_validation_is_named_apart_from_a_failing_one() {
             txt("_acme-challenge.bad.example.net.", "x"),
         ],
     }];
-    let addr = std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let _resolver = validating_on(
-        addr,
-        &zones,
-        &["bad.example.net."],
-        &["broken.example.net."],
-    )
-    .await;
+    let (addr, _resolver) =
+        validating_here(&zones, &["bad.example.net."], &["broken.example.net."]).await;
     let f = Fixture::resolver_only(addr.port());
     let domains = file(
         "domain,method\n\

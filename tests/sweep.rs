@@ -1362,7 +1362,7 @@ async fn a_name_whose_aaaa_question_fails_is_counted_in_the_summary() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_name_failing_dnssec_says_so_in_its_dns_error() {
-    use support::dcvfix::{a, validating_on, Zone};
+    use support::dcvfix::{a, validating_here, Zone};
     // A validating resolver answers SERVFAIL with Extended DNS Error 7: the row says why,
     // so the zone's DNSSEC is looked at, not the resolver.
     let zones = [Zone {
@@ -1370,11 +1370,7 @@ async fn a_name_failing_dnssec_says_so_in_its_dns_error() {
         serial: 1,
         records: vec![a("bad.example.net.", [127, 0, 0, 1])],
     }];
-    let resolver = std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let _server = validating_on(resolver, &zones, &["bad.example.net."], &[]).await;
+    let (resolver, _server) = validating_here(&zones, &["bad.example.net."], &[]).await;
     let out = tokio::task::spawn_blocking(move || {
         let resolver = resolver.to_string();
         run_certsweep(
@@ -2932,23 +2928,16 @@ async fn a_name_behind_a_cname_is_scanned_at_every_address_of_its_target() {
     // www.test is a CNAME of a load balancer's name with two addresses, each node with its
     // own certificate for www.test; gone.test points at a name that does not exist.
     let (pki, port, nodes) = two_nodes("Cname", "www.test", 3001).await;
-    let dns_addr = {
-        let probe = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        probe.local_addr().unwrap()
-    };
-    let _dns = support::dcvfix::dns_on(
-        dns_addr,
-        &[Zone {
-            origin: "test.",
-            serial: 1,
-            records: vec![
-                rec("www.test.", RData::CNAME(CNAME(name("lb.test.")))),
-                a("lb.test.", [127, 0, 0, 2]),
-                a("lb.test.", [127, 0, 0, 3]),
-                rec("gone.test.", RData::CNAME(CNAME(name("nowhere.test.")))),
-            ],
-        }],
-    )
+    let (dns_addr, _dns) = support::dcvfix::dns_here(&[Zone {
+        origin: "test.",
+        serial: 1,
+        records: vec![
+            rec("www.test.", RData::CNAME(CNAME(name("lb.test.")))),
+            a("lb.test.", [127, 0, 0, 2]),
+            a("lb.test.", [127, 0, 0, 3]),
+            rec("gone.test.", RData::CNAME(CNAME(name("nowhere.test.")))),
+        ],
+    }])
     .await;
     let dir = tempfile::tempdir().unwrap();
     let ca = root_file(&pki, &dir);
@@ -3113,11 +3102,7 @@ async fn a_dead_first_resolver_is_passed_by_after_three_timeouts() {
     // The system's configuration names a resolver that is gone, then one that works:
     // without passing it by, every question waits out its timeout there first.
     let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    let good = std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let _server = support::dcvfix::dns_on(good, &resolver_zone()).await;
+    let (good, _server) = support::dcvfix::dns_here(&resolver_zone()).await;
     let q = Questions::new(vec![silent.local_addr().unwrap(), good]);
     for (i, r) in ask_in_turn(&q, 0..20).await.into_iter().enumerate() {
         assert_eq!(r.map(|a| a.answers.len()), Ok(1), "h{i}");
@@ -3174,15 +3159,12 @@ async fn resolver_acting(
     SocketAddr,
     hickory_server::Server<support::dcvfix::Filtered>,
 ) {
-    let addr = std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
     let mut server = hickory_server::Server::new(support::dcvfix::Filtered {
         catalog: support::dcvfix::catalog(&resolver_zone()).await,
         act,
     });
-    server.register_socket(tokio::net::UdpSocket::bind(addr).await.unwrap());
+    let (socket, addr) = support::dcvfix::udp_here();
+    server.register_socket(socket);
     (addr, server)
 }
 
@@ -3211,11 +3193,7 @@ async fn a_live_first_resolver_is_not_passed_by_for_its_slow_names() {
     // second refuses everything (a fallback that serves another network). Passed by for
     // timeouts alone, the first would leave every later name to the second's REFUSED.
     let (first, _server) = slow_zone_resolver().await;
-    let refusing = std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let _refusing = support::dcvfix::dns_on(refusing, &[]).await;
+    let (refusing, _refusing) = support::dcvfix::dns_here(&[]).await;
     let q = Questions::new(vec![first, refusing]);
     for i in 0..6 {
         // Refused by the second: an answer, as before.

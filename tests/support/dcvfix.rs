@@ -85,15 +85,63 @@ pub async fn catalog(zones: &[Zone]) -> Catalog {
     cat
 }
 
-pub async fn dns_on(addr: SocketAddr, zones: &[Zone]) -> hickory_server::Server<Catalog> {
+/// A UDP socket and a TCP listener on one free port of `ip`, held from the start. A port
+/// found free, let go and bound again later races the other tests running at once: their
+/// client sockets (the engine's, bound to 0.0.0.0 and so taking a port on every address) are
+/// given the same ephemeral ports.
+pub fn udp_and_tcp(ip: std::net::IpAddr) -> (std::net::UdpSocket, std::net::TcpListener) {
+    for _ in 0..100 {
+        let udp = std::net::UdpSocket::bind((ip, 0)).unwrap();
+        let port = udp.local_addr().unwrap().port();
+        if let Ok(tcp) = std::net::TcpListener::bind((ip, port)) {
+            return (udp, tcp);
+        }
+    }
+    panic!("no port of {ip} free for both UDP and TCP");
+}
+
+/// A UDP socket on a free loopback port, held (see [`udp_and_tcp`]).
+pub fn udp_here() -> (UdpSocket, SocketAddr) {
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = socket.local_addr().unwrap();
+    (tokio_udp(socket), addr)
+}
+
+fn tokio_udp(socket: std::net::UdpSocket) -> UdpSocket {
+    socket.set_nonblocking(true).unwrap();
+    UdpSocket::from_std(socket).unwrap()
+}
+
+/// Authoritative answers for `zones` over `udp` and `tcp`.
+pub async fn dns_serving(
+    udp: std::net::UdpSocket,
+    tcp: std::net::TcpListener,
+    zones: &[Zone],
+) -> hickory_server::Server<Catalog> {
     let mut server = hickory_server::Server::new(catalog(zones).await);
-    server.register_socket(UdpSocket::bind(addr).await.unwrap());
+    server.register_socket(tokio_udp(udp));
+    tcp.set_nonblocking(true).unwrap();
     server.register_listener(
-        TcpListener::bind(addr).await.unwrap(),
+        TcpListener::from_std(tcp).unwrap(),
         Duration::from_secs(5),
         64,
     );
     server
+}
+
+/// Authoritative answers for `zones` at `addr`, UDP and TCP (the benchmark's nameservers, on
+/// a port found free when nothing else runs).
+pub async fn dns_on(addr: SocketAddr, zones: &[Zone]) -> hickory_server::Server<Catalog> {
+    let udp = std::net::UdpSocket::bind(addr).unwrap();
+    let tcp = std::net::TcpListener::bind(addr).unwrap();
+    dns_serving(udp, tcp, zones).await
+}
+
+/// Authoritative answers for `zones` on a free loopback port (UDP and TCP), and its address.
+pub async fn dns_here(zones: &[Zone]) -> (SocketAddr, hickory_server::Server<Catalog>) {
+    let (udp, tcp) = udp_and_tcp(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let addr = udp.local_addr().unwrap();
+    (addr, dns_serving(udp, tcp, zones).await)
 }
 
 pub type Handler = fn(&str) -> (u16, Vec<(&'static str, String)>, String);
@@ -210,16 +258,16 @@ impl hickory_server::server::RequestHandler for Filtered {
     }
 }
 
-/// A resolver that validates DNSSEC as a CA's does, over `zones`, at `addr` over UDP: a
+/// A resolver that validates DNSSEC as a CA's does, over `zones`, on a free loopback port
+/// over UDP (its address returned with it): a
 /// question for a name under one of `bogus` fails validation (SERVFAIL with Extended DNS
 /// Error 7, "Signature Expired") unless it sets CD, as an expired RRSIG makes it; one under
 /// `broken` is SERVFAIL whatever the question (lame nameservers). The rest is answered.
-pub async fn validating_on(
-    addr: SocketAddr,
+pub async fn validating_here(
     zones: &[Zone],
     bogus: &[&str],
     broken: &[&str],
-) -> hickory_server::Server<Filtered> {
+) -> (SocketAddr, hickory_server::Server<Filtered>) {
     use hickory_server::proto::op::Edns;
     use hickory_server::proto::rr::rdata::opt::EdnsOption;
     let lower =
@@ -249,6 +297,7 @@ pub async fn validating_on(
         catalog: catalog(zones).await,
         act,
     });
-    server.register_socket(UdpSocket::bind(addr).await.unwrap());
-    server
+    let (socket, addr) = udp_here();
+    server.register_socket(socket);
+    (addr, server)
 }
