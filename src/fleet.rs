@@ -616,12 +616,54 @@ pub async fn serve_tls_names_only(
     serve_sni(bind, None, by_name, None)
 }
 
+/// Serves `by_name` per SNI only, as an Envoy proxy (Istio's and many other Kubernetes
+/// gateways) does: a handshake without a name, which matches no filter chain, has its
+/// connection closed without an alert.
+pub async fn serve_tls_names_only_closing(
+    bind: SocketAddr,
+    by_name: &[(&str, &Leaf)],
+) -> Result<Server, FleetError> {
+    let config = Arc::new(sni_config(None, by_name, None)?);
+    let listener = listen(bind)?;
+    let addr = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            let config = config.clone();
+            tokio::spawn(async move {
+                let hello =
+                    tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), tcp);
+                let Ok(start) = hello.await else {
+                    return;
+                };
+                // Dropping the connection unanswered closes it.
+                if start.client_hello().server_name().is_some() {
+                    if let Ok(tls) = start.into_stream(config).await {
+                        hold(tls).await;
+                    }
+                }
+            });
+        }
+    });
+    Ok(Server { addr, task })
+}
+
 fn serve_sni(
     bind: SocketAddr,
     default: Option<&Leaf>,
     by_name: &[(&str, &Leaf)],
     client_auth: Option<&CertificateDer<'static>>,
 ) -> Result<Server, FleetError> {
+    serve_config(listen(bind)?, sni_config(default, by_name, client_auth)?)
+}
+
+fn sni_config(
+    default: Option<&Leaf>,
+    by_name: &[(&str, &Leaf)],
+    client_auth: Option<&CertificateDer<'static>>,
+) -> Result<ServerConfig, FleetError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut names = HashMap::new();
     for (n, l) in by_name {
@@ -646,7 +688,7 @@ fn serve_sni(
         }
         None => builder.with_no_client_auth().with_cert_resolver(resolver),
     };
-    serve_config(listen(bind)?, config)
+    Ok(config)
 }
 
 /// A listener with a deep accept queue: `TcpListener::bind` uses 128, which a sweep with
@@ -675,19 +717,23 @@ pub fn serve_config(listener: TcpListener, config: ServerConfig) -> Result<Serve
             };
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
-                if let Ok(mut tls) = acceptor.accept(tcp).await {
-                    let mut buf = [0u8; 256];
-                    // Hold the connection until the client goes, as a real server would.
-                    while let Ok(n) = tls.read(&mut buf).await {
-                        if n == 0 {
-                            break;
-                        }
-                    }
+                if let Ok(tls) = acceptor.accept(tcp).await {
+                    hold(tls).await;
                 }
             });
         }
     });
     Ok(Server { addr, task })
+}
+
+/// Holds a connection until the client goes, as a real server would.
+async fn hold(mut tls: tokio_rustls::server::TlsStream<TcpStream>) {
+    let mut buf = [0u8; 256];
+    while let Ok(n) = tls.read(&mut buf).await {
+        if n == 0 {
+            break;
+        }
+    }
 }
 
 /// Serves `leaf` behind SMTP's STARTTLS on `bind`: a greeting, an EHLO answer offering

@@ -866,9 +866,18 @@ impl ErrorInfo {
     }
 }
 
+/// The error message of a server that closed the connection during the TLS handshake before
+/// sending its certificate, without an alert.
+pub const CLOSED_IN_HANDSHAKE: &str = "connection closed during the TLS handshake";
+
+/// The error message of a server that reset the connection during the TLS handshake.
+pub const RESET_IN_HANDSHAKE: &str = "connection reset during the TLS handshake";
+
 /// Whether `o` is a bare address (no name asked for) that refused the handshake with an
-/// alert or as speaking no common protocol: what a server holding certificates for names only
-/// (a CDN edge, name-only virtual hosts) does without SNI.
+/// alert, as speaking no common protocol, or by ending the connection: what a server holding
+/// certificates for names only does without SNI (a CDN edge and name-only virtual hosts send
+/// an alert; Envoy, and with it Istio's and other Kubernetes gateways, closes the connection
+/// when no filter chain matches).
 pub fn refused_without_a_name(o: &Observation) -> bool {
     unnamed_refusal(o.sni.as_deref(), o.cert.is_some(), o.error.as_ref())
 }
@@ -878,7 +887,15 @@ pub fn refused_without_a_name(o: &Observation) -> bool {
 pub fn unnamed_refusal(sni: Option<&str>, presented: bool, error: Option<&ErrorInfo>) -> bool {
     sni.is_none()
         && !presented
-        && error.is_some_and(|e| matches!(e.class, ErrorClass::TlsAlert | ErrorClass::TlsProtocol))
+        && error.is_some_and(|e| match e.class {
+            ErrorClass::TlsAlert | ErrorClass::TlsProtocol => true,
+            // Its legacy retry's words may follow (closed again, or some other answer).
+            ErrorClass::TlsError => {
+                e.message.starts_with(CLOSED_IN_HANDSHAKE)
+                    || e.message.starts_with(RESET_IN_HANDSHAKE)
+            }
+            _ => false,
+        })
 }
 
 /// Whether `o` failed to connect for want of a route from this host ([`NO_ROUTE`]).

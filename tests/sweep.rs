@@ -3390,6 +3390,40 @@ async fn a_bare_address_refused_for_want_of_a_name_is_told_to_give_one() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bare_address_closed_for_want_of_a_name_is_told_to_give_one() {
+    // An Envoy gateway (Istio, most Kubernetes ingresses) closes a connection whose hello
+    // matches no filter chain, without an alert: a CIDR sweep over a cluster's addresses
+    // meets it at every node. The name may be what is missing there too.
+    let pki = Pki::new("Gateway").unwrap();
+    let leaf = pki
+        .issue(&LeafSpec::new(&["gw.test"], 0x93, 10, 90))
+        .unwrap();
+    let server =
+        fleet::serve_tls_names_only_closing("127.0.0.1:0".parse().unwrap(), &[("gw.test", &leaf)])
+            .await
+            .unwrap();
+    let port = server.addr.port();
+    let obs = run_sweep_trusting(
+        &pki,
+        format!("127.0.0.1:{port}\ngw.test@127.0.0.1:{port}\n"),
+    )
+    .await;
+    let bare = obs.iter().find(|o| o.sni.is_none()).unwrap();
+    assert!(bare.cert.is_none());
+    let e = bare.error.as_ref().unwrap();
+    assert_eq!(e.class, ErrorClass::TlsError, "{e:?}");
+    assert!(
+        e.message.starts_with(certsweep::model::CLOSED_IN_HANDSHAKE),
+        "{e:?}"
+    );
+    assert!(e.message.contains("; no name (SNI) was sent"), "{e:?}");
+    assert!(certsweep::model::refused_without_a_name(bare));
+    let named = obs.iter().find(|o| o.sni.is_some()).unwrap();
+    assert_eq!(named.cert.as_ref().unwrap().serial, leaf.serial_hex);
+    assert!(named.error.is_none(), "{:?}", named.error);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_whose_chain_lacks_the_ca_above_the_intermediate_is_untrusted_whatever_came_first() {
     // A three-level hierarchy (root, policy CA, issuing CA) behind a load balancer: one
     // node's chain file lacks the policy CA. Its verdict depended on the order of the

@@ -475,7 +475,7 @@ async fn handshake(
             Ok(0) => {
                 return Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
-                    "connection closed during the TLS handshake",
+                    crate::model::CLOSED_IN_HANDSHAKE,
                 ))
             }
             Ok(_) => {}
@@ -1143,11 +1143,11 @@ fn classify_tls(e: &io::Error, have_chain: bool) -> ErrorInfo {
         None => match e.kind() {
             io::ErrorKind::UnexpectedEof => (
                 ErrorClass::TlsError,
-                "connection closed during the TLS handshake".to_string(),
+                crate::model::CLOSED_IN_HANDSHAKE.to_string(),
             ),
             io::ErrorKind::ConnectionReset => (
                 ErrorClass::TlsError,
-                "connection reset during the TLS handshake".to_string(),
+                crate::model::RESET_IN_HANDSHAKE.to_string(),
             ),
             _ => (ErrorClass::TlsError, format!("TLS handshake failed: {e}")),
         },

@@ -793,13 +793,14 @@ impl Engine {
             self.legacy(ep, starttls, &mut attempt, attempts, &mut deadline, cancel)
                 .await;
         }
-        // A bare address refused with an alert: a server holding certificates only for names
-        // answers a handshake without one so, which a CIDR sweep meets at every CDN edge.
+        // A bare address refused with an alert or a hang-up: a server holding certificates
+        // only for names answers a handshake without one so, which a CIDR sweep meets at
+        // every CDN edge and Kubernetes gateway.
         let presented = !attempt.chain.is_empty();
         if crate::model::unnamed_refusal(ep.sni.as_deref(), presented, attempt.error.as_ref()) {
             if let Some(e) = &mut attempt.error {
                 e.message.push_str(
-                    "; no name (SNI) was sent, and a server that holds certificates only for names refuses a handshake without one so (CDN edges, name-only virtual hosts): list it as NAME@ADDRESS to ask for one",
+                    "; no name (SNI) was sent, and a server that holds certificates only for names refuses a handshake without one so (CDN edges and name-only virtual hosts with an alert; Envoy, Istio and other gateways by closing the connection): list it as NAME@ADDRESS to ask for one",
                 );
             }
         }

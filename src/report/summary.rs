@@ -313,7 +313,7 @@ impl fmt::Display for Summary {
             // A CIDR sweep over a CDN's addresses: thousands of rows with one cause.
             writeln!(
                 f,
-                "  sni: {} refused a handshake that asked for no name: servers holding certificates for names only (CDN edges) refuse so; list them as NAME@ADDRESS",
+                "  sni: {} refused a handshake that asked for no name: servers holding certificates for names only (CDN edges, Envoy and Istio gateways) refuse so; list them as NAME@ADDRESS",
                 n(self.refused_without_a_name, "bare address", "bare addresses")
             )?;
         }
@@ -475,12 +475,19 @@ mod tests {
         o.sni = None;
         s.add(&o);
         s.add(&o);
+        // Or closed without an alert, as an Envoy gateway does.
+        let mut closed = o.clone();
+        closed.error = Some(crate::model::ErrorInfo {
+            class: ErrorClass::TlsError,
+            message: format!("{}; offered TLS 1.0-1.2", crate::model::RESET_IN_HANDSHAKE),
+        });
+        s.add(&closed);
         // Asked for a name, the refusal is the listener's.
         named.sni = Some("www.x.com".into());
         s.add(&named);
         let text = s.to_string();
         assert!(
-            text.contains("\n  sni: 2 bare addresses refused a handshake that asked for no name"),
+            text.contains("\n  sni: 3 bare addresses refused a handshake that asked for no name"),
             "{text}"
         );
     }

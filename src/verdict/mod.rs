@@ -1146,7 +1146,7 @@ fn unreachable_text(o: &Observation) -> (String, String) {
         ),
         // A bare address refused (the engine said the name may be what is missing).
         _ if crate::model::refused_without_a_name(o) => format!(
-            "{target} refused a handshake that asked for no name (SNI): if it serves certificates for names only (a CDN edge, name-only virtual hosts), list it with the name its clients ask for (NAME@ADDRESS); otherwise check its TLS configuration. Then verify again."
+            "{target} refused a handshake that asked for no name (SNI): if it serves certificates for names only (a CDN edge, name-only virtual hosts, an Envoy or Istio gateway), list it with the name its clients ask for (NAME@ADDRESS); otherwise check its TLS configuration. Then verify again."
         ),
         Some(ErrorClass::TlsProtocol) => "The server speaks no TLS version, cipher, key exchange group or key type in common with certsweep (SSL 3 or older, or a brainpool, Ed448 or FFDHE-only setup): upgrade its TLS configuration, then verify again.".into(),
         // The server has no certificate for the name the client asked for (SNI).

@@ -1776,6 +1776,31 @@ fn a_bare_address_refused_is_told_to_be_listed_with_its_name() {
     // Asked for a name, the refusal is the listener's.
     let v = judge_one(refused("www.x.com"), &i, &policy()).0;
     assert!(!v.next_step.contains("NAME@ADDRESS"), "{}", v.next_step);
+    // An Envoy gateway closes the connection instead of sending an alert.
+    let closed = |host: &str| {
+        failing(
+            host,
+            "10.0.0.9",
+            ErrorClass::TlsError,
+            crate::model::CLOSED_IN_HANDSHAKE,
+        )
+    };
+    let mut o = closed("10.0.0.9");
+    o.sni = None;
+    let v = judge_one(o, &i, &policy()).0;
+    assert!(v.next_step.contains("(NAME@ADDRESS)"), "{}", v.next_step);
+    let v = judge_one(closed("www.x.com"), &i, &policy()).0;
+    assert!(!v.next_step.contains("NAME@ADDRESS"), "{}", v.next_step);
+    // Another handshake failure of a bare address is not for want of a name.
+    let mut o = failing(
+        "10.0.0.9",
+        "10.0.0.9",
+        ErrorClass::TlsError,
+        "TLS handshake failed: invalid peer certificate: BadEncoding",
+    );
+    o.sni = None;
+    let v = judge_one(o, &i, &policy()).0;
+    assert!(!v.next_step.contains("NAME@ADDRESS"), "{}", v.next_step);
 }
 
 #[test]
