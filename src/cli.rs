@@ -40,7 +40,7 @@ pub const MAX_RETRIES: u32 = 100;
     version,
     about,
     long_about = None,
-    after_help = "Exit codes: 0 the run found nothing failing; 1 a --fail-on status or finding (scan) or a domain not ready (dcv); 2 usage or input error; 3 the run failed, or certsweep failed on an endpoint or domain (internal_error); 130 or 143 stopped by Ctrl-C or SIGTERM before its end with nothing failing."
+    after_help = "Exit codes: 0 the run found nothing failing; 1 a --fail-on status or finding (scan) or a domain not ready (dcv); 2 usage or input error; 3 the run failed, or certsweep failed on an endpoint or domain (internal_error); 130, 143 or 129 stopped by Ctrl-C, SIGTERM or SIGHUP before its end with nothing failing."
 )]
 pub struct Cli {
     /// What to do.

@@ -159,7 +159,7 @@ pub async fn check_all(args: &DcvArgs, keep: bool) -> Result<(DcvSummary, Vec<Ou
             let Some(mut stops) = stops else { return };
             if let Some(what) = stops.next().await {
                 let _ = interrupted.set(what);
-                eprintln!(
+                crate::say!(
                     "\ncertsweep: {what}: stopping: no new domains; those in progress finish"
                 );
                 stop.notify_one();
@@ -250,7 +250,7 @@ async fn check_once(args: &DcvArgs) -> Result<(u8, bool), Error> {
     }
     let internal = summary.internal_errors();
     if internal > 0 {
-        eprintln!(
+        crate::say!(
             "certsweep: {internal} domain check(s) failed with an internal error (internal_error in the reports); please report it"
         );
     }

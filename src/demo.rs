@@ -396,8 +396,8 @@ pub async fn run_demo(args: DemoArgs) -> Result<u8, Error> {
         );
     }
     if !args.quiet {
-        eprint!("{}", outcome.summary_text());
-        eprintln!(
+        crate::say_part!("{}", outcome.summary_text());
+        crate::say!(
             "wrote {} (one row per endpoint, with next_step) and {} (one row per certificate identity)",
             report_csv.display(),
             records_csv.display()

@@ -1,8 +1,9 @@
 //! Requests to stop from outside the process: Ctrl-C (SIGINT) and, on Unix, SIGTERM, which is
-//! what a CI job's timeout, `timeout(1)`, systemd and Kubernetes send before they kill. Both
-//! mean the same to a sweep: start nothing new, let what is in flight finish, write the files
-//! and the summary. Without SIGTERM a pipeline's timeout lost every verdict of a sweep with
-//! `--inventory`, whose reports are written at the end.
+//! what a CI job's timeout, `timeout(1)`, systemd and Kubernetes send before they kill, and
+//! SIGHUP, which a closed terminal or a dropped SSH session sends. All mean the same to a
+//! sweep: start nothing new, let what is in flight finish, write the files and the summary.
+//! Without them a pipeline's timeout or a lost SSH connection lost every verdict of a sweep
+//! with `--inventory`, whose reports are written at the end.
 
 /// What asked the run to stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -11,6 +12,8 @@ pub enum Stop {
     CtrlC,
     /// SIGTERM.
     Term,
+    /// SIGHUP: the terminal or SSH session the run was started from went away.
+    Hangup,
 }
 
 impl Stop {
@@ -19,17 +22,19 @@ impl Stop {
         match self {
             Stop::CtrlC => "Ctrl-C",
             Stop::Term => "SIGTERM",
+            Stop::Hangup => "SIGHUP",
         }
     }
 
     /// The exit code of a run it stopped before the end, where nothing that was checked
     /// failed: 128 + the signal's number, as a shell reports a process the signal ended
-    /// (130, 143). A pipeline must not read an unfinished check as a pass: the endpoints or
+    /// (130, 143, 129). A pipeline must not read an unfinished check as a pass: the endpoints or
     /// domains not reached may be the failing ones.
     pub fn exit_code(self) -> u8 {
         match self {
             Stop::CtrlC => 130,
             Stop::Term => 143,
+            Stop::Hangup => 129,
         }
     }
 }
@@ -63,6 +68,10 @@ pub struct Requests {
     int: tokio::signal::unix::Signal,
     #[cfg(unix)]
     term: tokio::signal::unix::Signal,
+    /// None where SIGHUP was ignored when the process started (`nohup`): the run goes on
+    /// after its terminal closes, as asked.
+    #[cfg(unix)]
+    hup: Option<tokio::signal::unix::Signal>,
 }
 
 impl Requests {
@@ -74,6 +83,10 @@ impl Requests {
             Ok(Requests {
                 int: signal(SignalKind::interrupt())?,
                 term: signal(SignalKind::terminate())?,
+                hup: match hangup_ignored() {
+                    true => None,
+                    false => Some(signal(SignalKind::hangup())?),
+                },
             })
         }
         #[cfg(not(unix))]
@@ -86,9 +99,17 @@ impl Requests {
     pub async fn next(&mut self) -> Option<Stop> {
         #[cfg(unix)]
         {
+            let hup = &mut self.hup;
+            let hangup = async {
+                match hup {
+                    Some(hup) => hup.recv().await,
+                    None => None,
+                }
+            };
             tokio::select! {
                 Some(()) = self.int.recv() => Some(Stop::CtrlC),
                 Some(()) = self.term.recv() => Some(Stop::Term),
+                Some(()) = hangup => Some(Stop::Hangup),
                 else => None,
             }
         }
@@ -97,6 +118,29 @@ impl Requests {
             tokio::signal::ctrl_c().await.ok().map(|()| Stop::CtrlC)
         }
     }
+}
+
+/// Whether SIGHUP is ignored in this process, as `nohup` leaves it: read from the kernel's
+/// account of the process (`SigIgn` in `/proc/self/status`, a mask whose bit 0 is SIGHUP),
+/// which needs no unsafe code. Where that cannot be read (not Linux), taken as ignored: the
+/// signal keeps whatever action it had rather than overriding a `nohup`.
+#[cfg(unix)]
+fn hangup_ignored() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| sighup_in_mask(&status))
+        .unwrap_or(true)
+}
+
+/// Bit 0 (SIGHUP) of the `SigIgn:` line of a `/proc/PID/status` text.
+#[cfg(unix)]
+fn sighup_in_mask(status: &str) -> Option<bool> {
+    let mask = status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigIgn:"))?
+        .trim();
+    let last = mask.chars().last()?.to_digit(16)?;
+    Some(last & 1 == 1)
 }
 
 /// Completes at the next stop request and names it; an error when signals cannot be watched.
@@ -119,5 +163,19 @@ mod tests {
         assert_eq!(exit_code(1, Some(Stop::Term)), 1);
         assert_eq!(exit_code(3, Some(Stop::CtrlC)), 3);
         assert_eq!(exit_code(1, None), 1);
+        assert_eq!(exit_code(0, Some(Stop::Hangup)), 129);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn sighup_is_read_from_the_ignored_mask() {
+        let status = |mask: &str| {
+            format!("Name:\tcertsweep\nSigBlk:\t0000000000000001\nSigIgn:\t{mask}\nSigCgt:\t0\n")
+        };
+        assert_eq!(sighup_in_mask(&status("0000000000000001")), Some(true));
+        assert_eq!(sighup_in_mask(&status("0000000000001001")), Some(true));
+        assert_eq!(sighup_in_mask(&status("0000000000001000")), Some(false));
+        assert_eq!(sighup_in_mask(&status("0000000000000000")), Some(false));
+        assert_eq!(sighup_in_mask("Name:\tx\n"), None);
     }
 }

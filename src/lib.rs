@@ -6,6 +6,26 @@
 //! (CSV, JSON lines, progress, summary). The types between them live in `model`.
 #![warn(missing_docs)]
 
+/// `eprintln!` that never panics. Once the terminal a run was started from is gone (SIGHUP,
+/// a dropped SSH session), writing to it fails; `eprintln!` would then panic, and a sweep
+/// stopping to write its reports would die of a message no one can read.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// `eprint!` that never panics (see [`say!`]).
+#[macro_export]
+macro_rules! say_part {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 pub mod cert;
 pub mod cli;
 pub mod crl;
@@ -56,8 +76,8 @@ impl Error {
 }
 
 /// Runs a parsed command line; returns the exit code (0 ran, 1 `--fail-on` matched or a
-/// domain is not ready for DCV, 3 an endpoint or domain failed with an internal error, 130
-/// or 143 stopped before its end with nothing failing: [`interrupt::exit_code`]).
+/// domain is not ready for DCV, 3 an endpoint or domain failed with an internal error, 130,
+/// 143 or 129 stopped before its end with nothing failing: [`interrupt::exit_code`]).
 pub async fn run(cli: cli::Cli) -> Result<u8, Error> {
     match cli.command {
         cli::Command::Scan(args) => scan::run_scan(*args).await,

@@ -15,7 +15,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("certsweep: cannot start the async runtime: {e}");
+            certsweep::say!("certsweep: cannot start the async runtime: {e}");
             return ExitCode::from(3);
         }
     };
@@ -25,11 +25,11 @@ fn main() -> ExitCode {
     match rt.block_on(async { tokio::spawn(certsweep::run(cli)).await }) {
         Ok(Ok(code)) => ExitCode::from(code),
         Ok(Err(e)) => {
-            eprintln!("certsweep: {e}");
+            certsweep::say!("certsweep: {e}");
             ExitCode::from(e.exit_code())
         }
         Err(e) => {
-            eprintln!("certsweep: internal error: {e}");
+            certsweep::say!("certsweep: internal error: {e}");
             ExitCode::from(3)
         }
     }

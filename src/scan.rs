@@ -84,7 +84,7 @@ fn exclusions(paths: &[std::path::PathBuf]) -> Result<Option<Arc<Exclusions>>, E
     let read = Exclusions::read(paths);
     if let Ok(x) = &read {
         for w in x.warnings() {
-            eprintln!("certsweep: --exclude {w}");
+            crate::say!("certsweep: --exclude {w}");
         }
     }
     match read {
@@ -313,7 +313,7 @@ fn open_targets(path: &str, port: u16, strict: bool) -> Result<(TargetReader, Op
 fn tell_not_utf8(path: &str, count: &crate::engine::targets::NotUtf8) {
     let n = count.load(Ordering::Relaxed);
     if n > 0 {
-        eprintln!(
+        crate::say!(
             "certsweep: {}",
             crate::csvlines::not_utf8_note(path, n, "line")
         );
@@ -431,7 +431,7 @@ where
             if let Some(what) = stops.next().await {
                 let _ = stopped_by.set(what);
                 cancel.cancel();
-                eprintln!("\ncertsweep: {what}: stopping: no new connections; endpoints in flight finish (again to stop now)");
+                crate::say!("\ncertsweep: {what}: stopping: no new connections; endpoints in flight finish (again to stop now)");
                 if stops.next().await.is_some() {
                     hard_stop.notify_one();
                 }
@@ -527,13 +527,13 @@ pub async fn run_scan(args: ScanArgs) -> Result<u8, Error> {
     crate::wait::again(wait, "--fail-on matched", || scan_once(&args, &lists)).await
 }
 
-/// One sweep of `args`: its exit code, and whether it was stopped (Ctrl-C, SIGTERM). The
+/// One sweep of `args`: its exit code, and whether it was stopped (Ctrl-C, SIGTERM, SIGHUP). The
 /// CRLs of `lists` still current are not downloaded again.
 async fn scan_once(args: &ScanArgs, lists: &crate::crl::CrlCache) -> Result<(u8, bool), Error> {
     if !args.inventory.is_empty() {
         let outcome = compare_reusing(args, false, lists).await?;
         if !args.quiet {
-            eprint!("{}{}", outcome.summary_text(), outcome.failing.text());
+            crate::say_part!("{}{}", outcome.summary_text(), outcome.failing.text());
         }
         if let Some(e) = nothing_scanned(&outcome.summary, args.targets.as_deref()) {
             return Err(e);
@@ -559,7 +559,7 @@ async fn scan_once(args: &ScanArgs, lists: &crate::crl::CrlCache) -> Result<(u8,
     let (reader, total) = open_targets(&targets_path, args.port, args.strict)?;
     let (engine, note) = engine_looking(args, None, lists)?;
     if let Some(n) = note {
-        eprintln!("certsweep: {n}");
+        crate::say!("certsweep: {n}");
     }
     let sinks = Sinks {
         csv: match &args.report {
@@ -632,7 +632,7 @@ fn internal_error_exit(summary: &Summary) -> Option<u8> {
     if n == 0 {
         return None;
     }
-    eprintln!(
+    crate::say!(
         "certsweep: {n} endpoint(s) could not be checked because of an internal error (error_class internal_error in the reports); please report it"
     );
     Some(3)
@@ -1218,13 +1218,13 @@ async fn compare_reusing(
         &read_options(args.inventory_map.as_deref())?,
     );
     for e in loaded.errors.iter().take(MAX_PRINTED_BAD_LINES as usize) {
-        eprintln!("certsweep: inventory: skipped {e}");
+        crate::say!("certsweep: inventory: skipped {e}");
     }
     for w in &loaded.warnings {
-        eprintln!("certsweep: inventory: {w}");
+        crate::say!("certsweep: inventory: {w}");
     }
     for (word, n) in &loaded.unknown_statuses {
-        eprintln!(
+        crate::say!(
             "certsweep: inventory: status \"{word}\" ({n} record(s) with a certificate) is no word certsweep knows; read as pending, so none of them is what an endpoint should serve: name it in an --inventory-map's [status] (\"{word}\" = \"issued\", or pending, revoked, expired, cancelled, superseded)"
         );
     }
@@ -1233,7 +1233,7 @@ async fn compare_reusing(
         .len()
         .saturating_sub(MAX_PRINTED_BAD_LINES as usize);
     if unshown > 0 {
-        eprintln!("certsweep: inventory: {unshown} more rows skipped, not shown (fix the ones above and run again to see them)");
+        crate::say!("certsweep: inventory: {unshown} more rows skipped, not shown (fix the ones above and run again to see them)");
     }
     if let Some(why) = loaded.not_read_whole() {
         return Err(Error::Input(why));
@@ -1265,7 +1265,7 @@ async fn compare_reusing(
     let look = RenewalLook::new(ids.clone(), policy.now, args.both_key_types);
     let (engine, note) = engine_looking(args, Some(Arc::new(look)), lists)?;
     if let Some(n) = note {
-        eprintln!("certsweep: {n}");
+        crate::say!("certsweep: {n}");
     }
     let mut not_utf8 = None;
     let mut unread = None;
@@ -1283,7 +1283,7 @@ async fn compare_reusing(
                 .filter(|r| !r.targets.is_empty() && r.targets.iter().all(|t| is_location(t)))
                 .count();
             if elsewhere > 0 {
-                eprintln!(
+                crate::say!(
                     "certsweep: inventory: {elsewhere} record(s) deployed only to places no handshake reaches (a cloud resource's ARN, a key store, a path): their certificates' names are scanned instead"
                 );
             }

@@ -31,7 +31,7 @@ where
             return Ok(code);
         }
         let pause = every.min(left);
-        eprintln!(
+        crate::say!(
             "certsweep: {why}; running again in {} (--wait: {} left)",
             crate::duration::display(pause),
             crate::duration::display(left)

@@ -903,15 +903,14 @@ async fn a_stop_during_the_retry_backoff_tries_no_more() {
     server.abort();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_stops_new_connections_and_the_reports_are_still_written() {
+/// The binary as a CI job or a nightly run starts it: `--inventory` (reports written at the
+/// end), one connection at a time, against a server that never answers; sent `signal` (under
+/// `nohup` if asked) while the first endpoint waits for its handshake. Its output, its
+/// report and how many connections the server took.
+async fn signalled_sweep(signal: &str, nohup: bool) -> (std::process::Output, String, usize) {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
     use tokio::io::AsyncReadExt;
-    // The binary, as a CI job runs it: --inventory (reports written at the end), one
-    // connection at a time, against a server that never answers. SIGTERM arrives while the
-    // first endpoint waits for its handshake: the second must not start, and the first must
-    // still be judged and written.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let accepts = Arc::new(AtomicUsize::new(0));
@@ -946,7 +945,16 @@ async fn sigterm_stops_new_connections_and_the_reports_are_still_written() {
     )
     .unwrap();
     let report = dir.path().join("report.csv");
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_certsweep"))
+    let bin = env!("CARGO_BIN_EXE_certsweep");
+    let mut command = match nohup {
+        true => {
+            let mut c = tokio::process::Command::new("nohup");
+            c.arg(bin);
+            c
+        }
+        false => tokio::process::Command::new(bin),
+    };
+    let child = command
         .args([
             "scan",
             "--concurrency",
@@ -965,21 +973,50 @@ async fn sigterm_stops_new_connections_and_the_reports_are_still_written() {
         .spawn()
         .unwrap();
     first.wait_for(|f| *f).await.unwrap();
-    let out = support::stop_and_wait(child, "TERM").await;
+    let out = support::stop_and_wait(child, signal).await;
+    let text = std::fs::read_to_string(&report).unwrap();
+    server.abort();
+    (out, text, accepts.load(Ordering::SeqCst))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_new_connections_and_the_reports_are_still_written() {
+    // SIGTERM (a CI job's timeout) arrives while the first endpoint waits: the second must
+    // not start, and the first must still be judged and written.
+    let (out, text, accepts) = signalled_sweep("TERM", false).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     // Nothing judged failed, but the sweep did not finish: no pass (it exited 0).
     assert_eq!(out.status.code(), Some(143), "{stderr}");
     assert!(stderr.contains("SIGTERM: stopping"), "{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
-    let text = std::fs::read_to_string(&report).unwrap();
     let rows: Vec<&str> = text.lines().skip(1).collect();
     assert_eq!(rows.len(), 1, "{text}");
     assert!(
         rows[0].contains("a.test") && rows[0].contains("unreachable"),
         "{text}"
     );
-    assert_eq!(accepts.load(Ordering::SeqCst), 1);
-    server.abort();
+    assert_eq!(accepts, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_stops_as_sigterm_does_unless_nohup_ignores_it() {
+    // The SSH session of a long sweep drops: SIGHUP. By its default action every verdict
+    // was lost (the report stayed empty); it now stops the sweep as SIGTERM does.
+    let (out, text, accepts) = signalled_sweep("HUP", false).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(129), "{stderr}");
+    assert!(stderr.contains("SIGHUP: stopping"), "{stderr}");
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(rows.len(), 1, "{text}");
+    assert!(rows[0].contains("a.test"), "{text}");
+    assert_eq!(accepts, 1);
+    // Started under nohup, the run was asked to outlive its terminal: it goes on to the end.
+    let (out, text, accepts) = signalled_sweep("HUP", true).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("stopping"), "{stderr}");
+    assert_eq!(text.lines().skip(1).count(), 2, "{text}");
+    assert_eq!(accepts, 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -440,7 +440,7 @@ pub struct DcvSummary {
     pub duplicates: u64,
     /// Wall time.
     pub duration: Duration,
-    /// Stopped early, and by what (Ctrl-C, SIGTERM).
+    /// Stopped early, and by what (Ctrl-C, SIGTERM, SIGHUP).
     pub interrupted: Option<crate::interrupt::Stop>,
     /// The first rows not ready or unknown by domain and method, each in a line (domain,
     /// method, verdict, why), so that a run's log says which without a report.

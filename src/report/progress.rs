@@ -52,6 +52,6 @@ impl Progress {
 impl Progress {
     /// Prints a line on stderr without tearing the bar.
     pub fn println(&self, line: &str) {
-        self.bar.suspend(|| eprintln!("{line}"));
+        self.bar.suspend(|| crate::say!("{line}"));
     }
 }

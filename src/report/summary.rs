@@ -65,7 +65,7 @@ pub struct Summary {
     pub soonest_chain: Option<Soonest>,
     /// Wall time.
     pub duration: Duration,
-    /// Stopped early, and by what (Ctrl-C, SIGTERM).
+    /// Stopped early, and by what (Ctrl-C, SIGTERM, SIGHUP).
     pub interrupted: Option<crate::interrupt::Stop>,
     /// The revocation lists `--crl` fetched, by URL: how many entries each holds, or why it
     /// could not be read. One line per list that failed says at once what thousands of
