@@ -1040,4 +1040,55 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn mutated_lists_are_read_or_refused_without_panicking() {
+        // A list comes from the network: whatever its bytes, the entry-by-entry reader says
+        // what it holds or why it cannot, and never panics (nor do its lookups).
+        let pki = Pki::new("Mutated").unwrap();
+        let now = crate::timefmt::now_unix();
+        let (a, b): (&[u8], &[u8]) = (&[1, 2, 3], &[0x80, 9, 9, 9, 9]);
+        let seeds = [
+            pki.crl(
+                &[(a, R::KeyCompromise), (b, R::Superseded)],
+                now - 10,
+                now + 999,
+                false,
+            )
+            .unwrap(),
+            pki.crl(&[], now - 10, now + 999, false).unwrap(),
+        ];
+        let key = x509_parser::parse_x509_certificate(&pki.intermediate.cert)
+            .unwrap()
+            .1
+            .public_key()
+            .raw
+            .to_vec();
+        for seed in 1..=5_000u64 {
+            let mut rng = XorShift::new(seed);
+            let mut v = seeds[rng.below(2) as usize].clone();
+            for _ in 0..1 + rng.below(4) {
+                let len = v.len() as u64;
+                if len == 0 {
+                    break;
+                }
+                let i = rng.below(len) as usize;
+                match rng.below(4) {
+                    0 => v[i] ^= 1 << rng.below(8),
+                    1 => v[i] = rng.below(256) as u8,
+                    2 => v.truncate(i.max(1)),
+                    _ => {
+                        let j = (i + rng.below(8) as usize).min(v.len());
+                        v.drain(i..j);
+                    }
+                }
+            }
+            let read_it = std::panic::catch_unwind(|| {
+                if let Ok(list) = read(v.clone(), "http://crl.test/a.crl", Some(&key)) {
+                    let _ = list.revoked.get(a);
+                }
+            });
+            assert!(read_it.is_ok(), "round {seed} panicked on {v:02x?}");
+        }
+    }
 }

@@ -496,3 +496,71 @@ async fn starttls_dialogues_never_panic_or_hang_on_mutated_answers() {
         }
     }
 }
+
+#[test]
+fn presented_chains_and_staples_never_panic_when_mutated() {
+    // A server's certificates and its stapled OCSP response are whatever it sends: reading
+    // them, judging the chain, the staple and the CRL query must survive any bytes.
+    use certsweep::fleet::{LeafSpec, Pki, StapleSays};
+    use rustls::pki_types::CertificateDer;
+    let pki = Pki::new("Mutated").unwrap();
+    let now = certsweep::timefmt::now_unix();
+    let leaves = [
+        pki.issue(
+            &LeafSpec::new(&["a.test", "b.test"], 1, 10, 80)
+                .with_must_staple()
+                .with_crl("http://crl.test/a.crl"),
+        )
+        .unwrap(),
+        pki.issue(&LeafSpec::new(&["a.test"], 2, 10, 80).with_rsa())
+            .unwrap(),
+    ];
+    let staples: Vec<Vec<u8>> = leaves
+        .iter()
+        .map(|l| {
+            pki.staple(l, StapleSays::Good, now - 100, now + 9_999)
+                .unwrap()
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root.pem");
+    std::fs::write(&root, pki.root_pem()).unwrap();
+    let judge = certsweep::trust::TrustJudge::new(&[&root], false, true, None).unwrap();
+    let mut rng = StdRng::seed_from_u64(0xc4a1_2026);
+    for round in 0..3_000 {
+        let k = rng.random_range(0..leaves.len());
+        let mut chain: Vec<Vec<u8>> = leaves[k].chain.iter().map(|c| c.to_vec()).collect();
+        let mut staple = staples[k].clone();
+        match rng.random_range(0..3) {
+            0 => {
+                let i = rng.random_range(0..chain.len());
+                chain[i] = mutate(&mut rng, &chain[i..=i]);
+            }
+            1 => staple = mutate(&mut rng, &[staple]),
+            _ => {
+                chain[0] = mutate(&mut rng, &chain[..1]);
+                staple = mutate(&mut rng, &[staple]);
+            }
+        }
+        let judged = catch_unwind(AssertUnwindSafe(|| {
+            let ders: Vec<CertificateDer<'_>> = chain
+                .iter()
+                .map(|c| CertificateDer::from(c.as_slice()))
+                .collect();
+            for d in &ders {
+                let _ = certsweep::cert::chain_entry(d);
+                let _ = certsweep::cert::is_self_issued(d);
+            }
+            let _ = certsweep::crl::Query::of(&ders, |s| judge.trusted_key(s));
+            if let Ok(info) = certsweep::cert::cert_info(&ders[0]) {
+                let _ = judge.judge(&ders, &info, Some("a.test"), now);
+                let _ = certsweep::ocsp::judge(&staple, &ders, &info, now);
+                let _ = certsweep::trust::weak_key(&info);
+            }
+        }));
+        assert!(
+            judged.is_ok(),
+            "round {round} panicked: chain {chain:02x?}, staple {staple:02x?}"
+        );
+    }
+}
