@@ -20,7 +20,7 @@ use crate::verdict::{
 use crate::Error;
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufRead, BufWriter, Write};
+use std::io::{BufRead, BufWriter, Read, Write};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -265,11 +265,27 @@ fn write_err(path: &Path, e: std::io::Error) -> Error {
 /// long the list), checked from there and then read from there; before, the check consumed
 /// it and the sweep found nothing to scan. Returns the reader and the line count for the
 /// progress total when known.
+/// What to do with a certificate inventory given as the target list.
+const INVENTORY_NOT_TARGETS: &str = "a certificate inventory is given with --inventory (--targets takes host names, addresses, URLs or a CSV of them)";
+
 fn open_targets(path: &str, port: u16, strict: bool) -> Result<(TargetReader, Option<u64>), Error> {
     let input_err = |e: std::io::Error| Error::Input(format!("--targets {path}: {e}"));
     // A pipe (`<(...)`, a FIFO, /dev/stdin) can be read once: neither checked first nor
     // counted, or the sweep finds it empty.
     let regular = path != "-" && std::fs::metadata(path).is_ok_and(|m| m.is_file());
+    if regular {
+        // A certificate or an export given as the target list: refused as a whole, not
+        // line by line (a PEM's base64 lines can pass for host names and be looked up).
+        let mut head = Vec::new();
+        File::open(path)
+            .and_then(|f| f.take(8192).read_to_end(&mut head))
+            .map_err(input_err)?;
+        if let Some(why) = crate::inventory::load::not_a_target_list(&head) {
+            return Err(Error::Input(format!(
+                "--targets {path}: {why}: {INVENTORY_NOT_TARGETS}"
+            )));
+        }
+    }
     let spooled = if strict && !regular {
         let mut f = tempfile::tempfile().map_err(input_err)?;
         if path == "-" {
@@ -619,7 +635,18 @@ fn nothing_scanned(summary: &Summary, targets: Option<&str>) -> Option<Error> {
     };
     let bad = summary.bad_targets;
     Some(Error::Input(if bad > 0 {
-        format!("no usable target in {source}: {bad} bad line(s) and nothing else")
+        // An inventory export given as the target list: every line is bad, and the fix is
+        // one flag away.
+        let export = targets
+            .filter(|p| *p != "-")
+            .and_then(|p| {
+                let mut head = Vec::new();
+                File::open(p).ok()?.take(8192).read_to_end(&mut head).ok()?;
+                crate::inventory::load::looks_like_records(&head)
+            })
+            .map(|why| format!("; {why}: {INVENTORY_NOT_TARGETS}"))
+            .unwrap_or_default();
+        format!("no usable target in {source}: {bad} bad line(s) and nothing else{export}")
     } else {
         format!("no target in {source}: nothing to scan")
     }))

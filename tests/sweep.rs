@@ -1101,6 +1101,47 @@ fn a_list_with_no_usable_target_is_an_input_error() {
     assert!(stderr.contains("nothing to scan"), "{stderr}");
 }
 
+#[test]
+fn an_inventory_given_as_the_target_list_is_told_to_be_given_with_inventory() {
+    // The export or the certificate passed with --targets: each line was a bad target (a
+    // PEM's base64 lines could even pass for host names and be looked up), and the fix, one
+    // flag away, was not said.
+    let sample = |f: &str| format!("{}/targets/{f}", env!("CARGO_MANIFEST_DIR"));
+    for (file, says, lines_read) in [
+        ("fullchain.pem", "it holds PEM certificates", false),
+        ("fullchain.p12", "it is a PKCS#12 store", false),
+        ("certinext-orders.json", "it is JSON", false),
+        (
+            "inventory-generic.csv",
+            "its header names a serial number column",
+            true,
+        ),
+    ] {
+        let list = sample(file);
+        let out = run_certsweep(&[&"scan", &"--quiet", &"--targets", &list], None);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{file}: {stderr}");
+        assert!(stderr.contains(says), "{file}: {stderr}");
+        assert!(
+            stderr.contains("a certificate inventory is given with --inventory"),
+            "{file}: {stderr}"
+        );
+        // Refused before any line was taken for a target, or after all were refused.
+        assert_eq!(stderr.contains("skipped"), lines_read, "{file}: {stderr}");
+    }
+    // A list opening with a bracketed IPv6 address is a list.
+    let dir = tempfile::tempdir().unwrap();
+    let v6 = dir.path().join("v6.txt");
+    std::fs::write(&v6, "[::1]:1\n").unwrap();
+    let out = run_certsweep(&[&"scan", &"--quiet", &"--targets", &v6], None);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// A server's certificate that can be replaced while it runs, as a deployment does.
 #[derive(Debug)]
 struct Replaceable(std::sync::RwLock<std::sync::Arc<rustls::sign::CertifiedKey>>);

@@ -649,6 +649,45 @@ fn is_pem(text: &[u8]) -> bool {
     start.is_some_and(|i| text[i..].starts_with(b"-----BEGIN "))
 }
 
+/// What the start of a file given as a target list says it is when it is certainly no
+/// target list but a certificate or an export (passed with `--targets` by mistake): PEM, a
+/// PKCS#12 store, JSON. `None` for anything a target list may be (`[::1]:443` opens with
+/// `[` too, but no JSON array goes on with a `:` or a digit).
+pub fn not_a_target_list(head: &[u8]) -> Option<&'static str> {
+    let head = head.strip_prefix(BOM).unwrap_or(head);
+    if is_pem(head) {
+        return Some("it holds PEM certificates");
+    }
+    if crate::cert::is_pkcs12(head) {
+        return Some("it is a PKCS#12 store");
+    }
+    let start = head.iter().position(|b| !b.is_ascii_whitespace())?;
+    let json = match head[start] {
+        b'{' => true,
+        b'[' => matches!(
+            first_byte(&head[start + 1..]),
+            None | Some(b'{' | b'"' | b']')
+        ),
+        _ => false,
+    };
+    json.then_some("it is JSON, as CLM exports are")
+}
+
+/// [`not_a_target_list`], or a CSV whose header names a serial number column and, read as a
+/// target list, gave nothing usable: what an inventory export passed with `--targets` is.
+pub fn looks_like_records(head: &[u8]) -> Option<&'static str> {
+    if let Some(why) = not_a_target_list(head) {
+        return Some(why);
+    }
+    let head = head.strip_prefix(BOM).unwrap_or(head);
+    let header = String::from_utf8_lossy(head);
+    let header = header.lines().find(|l| !l.trim().is_empty())?;
+    header
+        .split([',', ';', '\t'])
+        .any(|h| field_of(h.trim().trim_matches('"')) == Some(Field::Serial))
+        .then_some("its header names a serial number column, as CLM exports do")
+}
+
 /// The first byte other than white space: `{` or `[` opens JSON, anything else is CSV.
 fn first_byte(text: &[u8]) -> Option<u8> {
     text.iter().copied().find(|b| !b.is_ascii_whitespace())
@@ -3581,5 +3620,43 @@ mod tests {
             out.records[0].key_family,
             Some(crate::model::KeyFamily::Rsa)
         );
+    }
+
+    #[test]
+    fn certificates_and_exports_are_told_from_target_lists() {
+        use super::{looks_like_records, not_a_target_list};
+        let pem = b"\n-----BEGIN CERTIFICATE-----\nMIIB\n";
+        assert_eq!(not_a_target_list(pem), Some("it holds PEM certificates"));
+        for json in [
+            &b"{\"content\": []}"[..],
+            b"[\n  {\"a\": 1}]",
+            b"\xef\xbb\xbf[]",
+            b"[ \"x\" ]",
+        ] {
+            assert_eq!(
+                not_a_target_list(json),
+                Some("it is JSON, as CLM exports are")
+            );
+        }
+        // Target lists, whatever they open with.
+        for list in [
+            &b"[::1]:443\n"[..],
+            b"[2001:db8::1]:8443\n",
+            b"www.example.com\n",
+            b"host,port\na.example,443\n",
+            b"Hostname,Serial Number\na.example,0A\n",
+            b"",
+        ] {
+            assert_eq!(
+                not_a_target_list(list),
+                None,
+                "{}",
+                String::from_utf8_lossy(list)
+            );
+        }
+        // A CSV export: said once the list gave nothing usable.
+        assert!(looks_like_records(b"Certificate ID;Common Name;Serial Number\n").is_some());
+        assert!(looks_like_records(b"\"certificateSerialNumber\",\"domainName\"\n").is_some());
+        assert_eq!(looks_like_records(b"Name,Owner\nx,y\n"), None);
     }
 }
