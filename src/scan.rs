@@ -265,6 +265,27 @@ fn write_err(path: &Path, e: std::io::Error) -> Error {
 /// long the list), checked from there and then read from there; before, the check consumed
 /// it and the sweep found nothing to scan. Returns the reader and the line count for the
 /// progress total when known.
+/// Whether the file at `path` starts as a target list: its first targets (up to 20, within
+/// its first 8 KiB of whole lines) all read, a CSV of them as a CSV.
+fn reads_as_targets(path: &std::path::PathBuf) -> bool {
+    let mut head = Vec::new();
+    if File::open(path)
+        .and_then(|f| f.take(8192).read_to_end(&mut head))
+        .is_err()
+    {
+        return false;
+    }
+    if head.len() == 8192 {
+        let whole = head.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        head.truncate(whole);
+    }
+    let name = path.display().to_string();
+    let mut targets = TargetReader::from_reader(&name, Box::new(std::io::Cursor::new(head)), 443)
+        .take(20)
+        .peekable();
+    targets.peek().is_some() && targets.all(|t| t.is_ok())
+}
+
 /// What to do with a certificate inventory given as the target list.
 const INVENTORY_NOT_TARGETS: &str = "a certificate inventory is given with --inventory (--targets takes host names, addresses, URLs or a CSV of them)";
 
@@ -1266,8 +1287,26 @@ async fn compare_reusing(
         return Err(Error::Input(why));
     }
     if loaded.records.is_empty() {
+        // A target list given as the inventory: the fix is one flag away.
+        let lists: Vec<String> = args
+            .inventory
+            .iter()
+            .filter(|p| reads_as_targets(p))
+            .map(|p| p.display().to_string())
+            .collect();
+        let hint = match lists.len() {
+            0 => String::new(),
+            1 => format!(
+                "; {} reads as a target list: a target list is given with --targets",
+                lists[0]
+            ),
+            _ => format!(
+                "; {} read as target lists: a target list is given with --targets",
+                lists.join(", ")
+            ),
+        };
         return Err(Error::Input(format!(
-            "no usable record in {} ({} errors)",
+            "no usable record in {} ({} errors){hint}",
             args.inventory
                 .iter()
                 .map(|p| p.display().to_string())

@@ -1102,7 +1102,7 @@ fn a_list_with_no_usable_target_is_an_input_error() {
 }
 
 #[test]
-fn an_inventory_given_as_the_target_list_is_told_to_be_given_with_inventory() {
+fn an_inventory_given_as_the_target_list_or_the_reverse_is_told_which_flag_takes_it() {
     // The export or the certificate passed with --targets: each line was a bad target (a
     // PEM's base64 lines could even pass for host names and be looked up), and the fix, one
     // flag away, was not said.
@@ -1129,6 +1129,24 @@ fn an_inventory_given_as_the_target_list_is_told_to_be_given_with_inventory() {
         // Refused before any line was taken for a target, or after all were refused.
         assert_eq!(stderr.contains("skipped"), lines_read, "{file}: {stderr}");
     }
+    // And the other way round: a target list given as the inventory.
+    for file in ["sample.txt", "sample.csv"] {
+        let list = sample(file);
+        let out = run_certsweep(&[&"scan", &"--quiet", &"--inventory", &list], None);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{file}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "{list} reads as a target list: a target list is given with --targets"
+            )),
+            "{file}: {stderr}"
+        );
+    }
+    let exclusions = sample("exclude.txt");
+    let out = run_certsweep(&[&"scan", &"--quiet", &"--inventory", &exclusions], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(!stderr.contains("--targets"), "{stderr}");
     // A list opening with a bracketed IPv6 address is a list.
     let dir = tempfile::tempdir().unwrap();
     let v6 = dir.path().join("v6.txt");
