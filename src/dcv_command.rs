@@ -113,6 +113,22 @@ pub async fn check_all(args: &DcvArgs, keep: bool) -> Result<(DcvSummary, Vec<Ou
         ("--report", args.report.as_deref()),
         ("--jsonl", args.jsonl.as_deref()),
     ])?;
+    crate::scan::distinct_files(
+        [
+            ("--report", args.report.as_deref()),
+            ("--jsonl", args.jsonl.as_deref()),
+        ],
+        args.domains
+            .as_deref()
+            .map(|d| ("--domains", std::path::Path::new(d)))
+            .into_iter()
+            .chain(args.inventory.iter().map(|p| ("--inventory", p.as_path())))
+            .chain(
+                args.inventory_map
+                    .iter()
+                    .map(|p| ("--inventory-map", p.as_path())),
+            ),
+    )?;
     let requests = read_requests(args)?;
     let checker = build_checker(args)?;
     let mut summary = DcvSummary {

@@ -223,6 +223,67 @@ pub fn one_stdout<'a>(
     )
 }
 
+/// Refuses an output file that is another output or one of the inputs: two reports in one
+/// file garble each other, and creating a report over an input (`--report hosts.txt`)
+/// emptied the list before it was read. Standard output and devices (`/dev/null` for
+/// both) are left alone.
+pub fn distinct_files<'a>(
+    outputs: impl IntoIterator<Item = (&'a str, Option<&'a Path>)>,
+    inputs: impl IntoIterator<Item = (&'a str, &'a Path)>,
+) -> Result<(), Error> {
+    let outputs: Vec<(&str, &Path)> = outputs
+        .into_iter()
+        .filter_map(|(flag, p)| p.map(|p| (flag, p)))
+        .filter(|(_, p)| p.as_os_str() != "-" && is_file_or_new(p))
+        .collect();
+    let inputs: Vec<(&str, &Path)> = inputs
+        .into_iter()
+        .filter(|(_, p)| p.as_os_str() != "-")
+        .collect();
+    for (i, (flag, out)) in outputs.iter().enumerate() {
+        if let Some((other, _)) = outputs[..i].iter().find(|(_, o)| same_file(o, out)) {
+            return Err(Error::Usage(format!(
+                "{other} and {flag} name one file, {}: each needs its own",
+                out.display()
+            )));
+        }
+        if let Some((input, _)) = inputs.iter().find(|(_, p)| same_file(p, out)) {
+            return Err(Error::Usage(format!(
+                "{flag} {} is the {input} file: writing it would destroy what is to be read; name another file",
+                out.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A regular file, or none yet.
+fn is_file_or_new(p: &Path) -> bool {
+    std::fs::metadata(p).map_or(true, |m| m.is_file())
+}
+
+/// Whether `a` and `b` are one file: the same file on disk (a hard link too), or, for a
+/// file not there yet, the same path written two ways (`x.csv`, `./x.csv`).
+fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+            return x.dev() == y.dev() && x.ino() == y.ino();
+        }
+    }
+    let resolved = |p: &Path| -> Option<std::path::PathBuf> {
+        std::fs::canonicalize(p).ok().or_else(|| {
+            let parent = match p.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => Path::new("."),
+            };
+            Some(std::fs::canonicalize(parent).ok()?.join(p.file_name()?))
+        })
+    };
+    a == b || resolved(a).is_some_and(|x| resolved(b) == Some(x))
+}
+
 /// A usage error naming the flags given `-` when there is more than one of them.
 fn at_most_one_dash<'a>(
     flags: impl IntoIterator<Item = (&'a str, Option<&'a Path>)>,
@@ -545,6 +606,25 @@ pub async fn run_scan(args: ScanArgs) -> Result<u8, Error> {
             .map(|t| ("--targets", Path::new(t)))
             .into_iter()
             .chain(args.inventory.iter().map(|p| ("--inventory", p.as_path()))),
+    )?;
+    distinct_files(
+        [
+            ("--report", args.report.as_deref()),
+            ("--jsonl", args.jsonl.as_deref()),
+            ("--records-report", args.records_report.as_deref()),
+        ],
+        args.targets
+            .as_deref()
+            .map(|t| ("--targets", Path::new(t)))
+            .into_iter()
+            .chain(args.inventory.iter().map(|p| ("--inventory", p.as_path())))
+            .chain(args.exclude.iter().map(|p| ("--exclude", p.as_path())))
+            .chain(args.ca_file.iter().map(|p| ("--ca-file", p.as_path())))
+            .chain(
+                args.inventory_map
+                    .iter()
+                    .map(|p| ("--inventory-map", p.as_path())),
+            ),
     )?;
     let lists = crate::crl::CrlCache::default();
     let Some(wait) = args.wait else {
@@ -1674,6 +1754,55 @@ mod tests {
         // Records that name no bot: nothing to say.
         out.undeployed_by_bot = BTreeMap::from([(None, 4)]);
         assert!(!out.summary_text().contains("by provisioning bot"));
+    }
+
+    #[test]
+    fn an_output_is_neither_another_output_nor_an_input() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = |name: &str| dir.path().join(name);
+        let (list, report, jsonl) = (at("hosts.txt"), at("r.csv"), at("r.jsonl"));
+        std::fs::write(&list, "www.example.com\n").unwrap();
+        let inputs = [("--targets", list.as_path())];
+        let ok = |outs: [(&'static str, Option<&Path>); 2]| distinct_files(outs, inputs).is_ok();
+        assert!(ok([("--report", Some(&report)), ("--jsonl", Some(&jsonl))]));
+        assert!(ok([("--report", Some(&report)), ("--jsonl", None)]));
+        // One file written two ways, before it exists and after.
+        let dotted = dir.path().join(".").join("r.csv");
+        for _ in 0..2 {
+            let e = distinct_files(
+                [
+                    ("--report", Some(report.as_path())),
+                    ("--jsonl", Some(&dotted)),
+                ],
+                inputs,
+            )
+            .unwrap_err();
+            assert!(
+                e.to_string()
+                    .starts_with("--report and --jsonl name one file"),
+                "{e}"
+            );
+            std::fs::write(&report, "").unwrap();
+        }
+        // A report over the target list (a hard link to it too) would empty it.
+        let link = at("link.txt");
+        std::fs::hard_link(&list, &link).unwrap();
+        for out in [&list, &link] {
+            let e = distinct_files(
+                [("--report", Some(out.as_path())), ("--jsonl", None)],
+                inputs,
+            )
+            .unwrap_err();
+            assert!(e.to_string().contains("is the --targets file"), "{e}");
+        }
+        // Standard output and devices are no files to keep apart.
+        let (dash, null) = (Path::new("-"), Path::new("/dev/null"));
+        assert!(
+            distinct_files([("--report", Some(dash)), ("--jsonl", Some(dash))], inputs).is_ok()
+        );
+        assert!(
+            distinct_files([("--report", Some(null)), ("--jsonl", Some(null))], inputs).is_ok()
+        );
     }
 
     #[test]

@@ -1102,6 +1102,22 @@ fn a_list_with_no_usable_target_is_an_input_error() {
 }
 
 #[test]
+fn a_report_over_an_input_is_refused_before_it_is_written() {
+    // A report named as the target list: creating it emptied the list before it was read.
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("hosts.txt");
+    std::fs::write(&list, "127.0.0.1:1\n").unwrap();
+    let out = run_certsweep(
+        &[&"scan", &"--quiet", &"--targets", &list, &"--report", &list],
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("is the --targets file"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&list).unwrap(), "127.0.0.1:1\n");
+}
+
+#[test]
 fn an_inventory_given_as_the_target_list_or_the_reverse_is_told_which_flag_takes_it() {
     // The export or the certificate passed with --targets: each line was a bad target (a
     // PEM's base64 lines could even pass for host names and be looked up), and the fix, one
@@ -1147,8 +1163,8 @@ fn an_inventory_given_as_the_target_list_or_the_reverse_is_told_which_flag_takes
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(!stderr.contains("--targets"), "{stderr}");
-    // A list opening with a bracketed IPv6 address is a list.
     let dir = tempfile::tempdir().unwrap();
+    // A list opening with a bracketed IPv6 address is a list.
     let v6 = dir.path().join("v6.txt");
     std::fs::write(&v6, "[::1]:1\n").unwrap();
     let out = run_certsweep(&[&"scan", &"--quiet", &"--targets", &v6], None);
