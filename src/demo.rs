@@ -74,6 +74,12 @@ fn rt(e: impl std::fmt::Display) -> Error {
 
 /// Runs the demo: starts the fleet, writes `report.csv` and `records.csv` to `--out`.
 pub async fn run_demo(args: DemoArgs) -> Result<u8, Error> {
+    if std::fs::metadata(&args.out).is_ok_and(|m| !m.is_dir()) {
+        return Err(Error::Usage(format!(
+            "--out {} is a file: name a directory (report.csv and records.csv are written into it)",
+            args.out.display()
+        )));
+    }
     let pki = Pki::new("certsweep Demo").map_err(rt)?;
     let now = OffsetDateTime::now_utc();
     let ago = |d: i64| now - time::Duration::days(d);

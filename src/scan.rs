@@ -748,6 +748,13 @@ fn nothing_scanned(summary: &Summary, targets: Option<&str>) -> Option<Error> {
             .map(|why| format!("; {why}: {INVENTORY_NOT_TARGETS}"))
             .unwrap_or_default();
         format!("no usable target in {source}: {bad} bad line(s) and nothing else{export}")
+    } else if summary.excluded_names + summary.excluded_addresses > 0 {
+        // Every target read was on the do-not-scan list: saying the list was empty sent
+        // people looking for a broken export.
+        format!(
+            "every target in {source} is on the --exclude list ({} by name, {} by address): nothing scanned",
+            summary.excluded_names, summary.excluded_addresses
+        )
     } else {
         format!("no target in {source}: nothing to scan")
     }))

@@ -18,6 +18,23 @@ fn hex(n: u64) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_refuses_a_file_for_its_output_directory() {
+    // It started the whole fleet and then failed with "File exists (os error 17)", exit 3.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("report.csv");
+    std::fs::write(&file, "kept").unwrap();
+    let e = certsweep::demo::run_demo(DemoArgs {
+        out: file.clone(),
+        quiet: true,
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(e.exit_code(), 2, "{e}");
+    assert!(e.to_string().contains("is a file: name a directory"), "{e}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "kept");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_fleet_gets_every_verdict_right() {
     let dir = tempfile::tempdir().unwrap();
     let code = certsweep::demo::run_demo(DemoArgs {

@@ -1083,6 +1083,28 @@ fn a_list_with_no_usable_target_is_an_input_error() {
         assert_eq!(out.status.code(), Some(2), "{}: {stderr}", list.display());
         assert!(stderr.contains(says), "{}: {stderr}", list.display());
     }
+    // Every target on the do-not-scan list: the list was not empty, and is not said to be.
+    let listed = dir.path().join("listed.txt");
+    std::fs::write(&listed, "www.example.com\n192.0.2.1\n").unwrap();
+    let exclude = dir.path().join("exclude.txt");
+    std::fs::write(&exclude, "*.example.com\n192.0.2.0/24\n").unwrap();
+    let out = run_certsweep(
+        &[
+            &"scan",
+            &"--quiet",
+            &"--targets",
+            &listed,
+            &"--exclude",
+            &exclude,
+        ],
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("is on the --exclude list (1 by name, 1 by address): nothing scanned"),
+        "{stderr}"
+    );
     // The same when the sweep is judged against records.
     let inventory = concat!(env!("CARGO_MANIFEST_DIR"), "/targets/inventory-generic.csv");
     let out = run_certsweep(
