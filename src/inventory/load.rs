@@ -1541,6 +1541,7 @@ fn build(
         // Other key types (Ed25519, DSA) are no key family a client's offer can single out.
         key_family: get(Field::KeyType).and_then(|(_, v)| key_family(v)),
     };
+    spread_listed_names(&mut rec);
     if let Some(p) = val(Field::Pem) {
         apply_pem(&mut rec, &p).map_err(|r| err(Field::Pem, r))?;
     } else if let Some(p) = val(Field::ChainPem) {
@@ -1556,6 +1557,30 @@ fn build(
         rec.status = RecordStatus::Pending;
     }
     Ok(rec)
+}
+
+/// A name column listing several names (`a.example.com, b.example.com`: a multi-domain
+/// order's domain cell) is no one name: the first is the CN, and all of them are SANs
+/// beside any the row gives. Kept as one, it matched no certificate and was scanned as a
+/// bad target.
+fn spread_listed_names(rec: &mut Record) {
+    let Some(cn) = rec.cn.as_deref() else {
+        return;
+    };
+    // A distinguished name with no CN in it (`O=Acme, C=US`) is no list of names.
+    if !cn.contains([',', ';', ' ', '|']) || cn.contains('=') {
+        return;
+    }
+    let names = names_list(cn);
+    let Some(first) = names.first() else {
+        return;
+    };
+    rec.cn = Some(first.as_str().into());
+    for n in names {
+        if !rec.sans.contains(&n) {
+            rec.sans.push(n);
+        }
+    }
 }
 
 /// The key family a key type column names: `RSA`, `RSA 2048`, `rsaEncryption`; `EC`,
@@ -1680,6 +1705,40 @@ mod tests {
         let mut out = Loaded::default();
         load_bytes(name, text, &ReadOptions::default(), &mut out);
         out
+    }
+
+    #[test]
+    fn a_name_cell_listing_several_names_gives_each_of_them() {
+        let out = load(
+            "m.csv",
+            b"Certificate ID,Common Name,SANs,Serial Number,Valid To\n\
+              A,\"a.example.com, b.example.com\",,0A,2027-01-01\n\
+              B,a.example.com; c.example.com,c.example.com;d.example.com,0B,2027-01-01\n\
+              C,\"CN=www.example.com, O=Acme\",,0C,2027-01-01\n\
+              D,\"O=Acme, C=US\",,0D,2027-01-01\n",
+        );
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        let names = |i: usize| {
+            let r = &out.records[i];
+            (r.cn.as_deref().map(str::to_string), r.sans.join(" "))
+        };
+        assert_eq!(
+            names(0),
+            (
+                Some("a.example.com".into()),
+                "a.example.com b.example.com".into()
+            )
+        );
+        assert_eq!(
+            names(1),
+            (
+                Some("a.example.com".into()),
+                "c.example.com d.example.com a.example.com".into()
+            )
+        );
+        assert_eq!(names(2), (Some("www.example.com".into()), String::new()));
+        // A distinguished name without a CN stays what it was.
+        assert_eq!(names(3).1, "");
     }
 
     #[test]
