@@ -7,7 +7,7 @@ use support::sweeping::*;
 
 use certsweep::cli::Cli;
 use certsweep::fleet::{self, ChainKind, LeafSpec, Pki};
-use certsweep::model::{ErrorClass, Finding};
+use certsweep::model::{ErrorClass, ErrorInfo, Finding};
 use clap::Parser;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -3493,6 +3493,19 @@ async fn a_chain_too_large_for_clients_still_tells_which_certificate_is_served()
     assert!(e.message.contains("handshake message over 64 KiB"), "{e:?}");
 }
 
+/// Sweeps the server at `port` as a bare address and as `name@` it: the named handshake
+/// gets `leaf`; the bare one's error is returned, its row having no certificate.
+async fn bare_and_named(pki: &Pki, name: &str, leaf: &fleet::Leaf, port: u16) -> ErrorInfo {
+    let obs = run_sweep_trusting(pki, format!("127.0.0.1:{port}\n{name}@127.0.0.1:{port}\n")).await;
+    let named = obs.iter().find(|o| o.sni.is_some()).unwrap();
+    assert_eq!(named.cert.as_ref().unwrap().serial, leaf.serial_hex);
+    assert!(named.error.is_none(), "{:?}", named.error);
+    let bare = obs.iter().find(|o| o.sni.is_none()).unwrap();
+    assert!(bare.cert.is_none());
+    assert!(certsweep::model::refused_without_a_name(bare));
+    bare.error.clone().unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bare_address_refused_for_want_of_a_name_is_told_to_give_one() {
     // A CDN edge holds certificates for names only: a handshake without SNI (a CIDR sweep's
@@ -3507,28 +3520,13 @@ async fn a_bare_address_refused_for_want_of_a_name_is_told_to_give_one() {
         fleet::serve_tls_names_only("127.0.0.1:0".parse().unwrap(), &[("edge.test", &leaf)])
             .await
             .unwrap();
-    let port = server.addr.port();
-    let obs = run_sweep_trusting(
-        &pki,
-        format!("127.0.0.1:{port}\nedge.test@127.0.0.1:{port}\n"),
-    )
-    .await;
-    let bare = obs.iter().find(|o| o.sni.is_none()).unwrap();
-    assert!(bare.cert.is_none());
-    let e = bare.error.as_ref().unwrap();
+    let e = bare_and_named(&pki, "edge.test", &leaf, server.addr.port()).await;
     assert_eq!(e.class, ErrorClass::TlsAlert, "{e:?}");
     assert!(e.message.contains("; no name (SNI) was sent"), "{e:?}");
-    let named = obs.iter().find(|o| o.sni.is_some()).unwrap();
-    assert_eq!(named.cert.as_ref().unwrap().serial, leaf.serial_hex);
-    assert!(named.error.is_none(), "{:?}", named.error);
-}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_bare_address_closed_for_want_of_a_name_is_told_to_give_one() {
     // An Envoy gateway (Istio, most Kubernetes ingresses) closes a connection whose hello
     // matches no filter chain, without an alert: a CIDR sweep over a cluster's addresses
     // meets it at every node. The name may be what is missing there too.
-    let pki = Pki::new("Gateway").unwrap();
     let leaf = pki
         .issue(&LeafSpec::new(&["gw.test"], 0x93, 10, 90))
         .unwrap();
@@ -3536,25 +3534,13 @@ async fn a_bare_address_closed_for_want_of_a_name_is_told_to_give_one() {
         fleet::serve_tls_names_only_closing("127.0.0.1:0".parse().unwrap(), &[("gw.test", &leaf)])
             .await
             .unwrap();
-    let port = server.addr.port();
-    let obs = run_sweep_trusting(
-        &pki,
-        format!("127.0.0.1:{port}\ngw.test@127.0.0.1:{port}\n"),
-    )
-    .await;
-    let bare = obs.iter().find(|o| o.sni.is_none()).unwrap();
-    assert!(bare.cert.is_none());
-    let e = bare.error.as_ref().unwrap();
+    let e = bare_and_named(&pki, "gw.test", &leaf, server.addr.port()).await;
     assert_eq!(e.class, ErrorClass::TlsError, "{e:?}");
     assert!(
         e.message.starts_with(certsweep::model::CLOSED_IN_HANDSHAKE),
         "{e:?}"
     );
     assert!(e.message.contains("; no name (SNI) was sent"), "{e:?}");
-    assert!(certsweep::model::refused_without_a_name(bare));
-    let named = obs.iter().find(|o| o.sni.is_some()).unwrap();
-    assert_eq!(named.cert.as_ref().unwrap().serial, leaf.serial_hex);
-    assert!(named.error.is_none(), "{:?}", named.error);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
