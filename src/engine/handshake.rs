@@ -553,10 +553,40 @@ impl Opening {
         }
     }
 
+    /// The first bytes of an answer that is neither text nor a TLS record (whose content
+    /// type, 20 to 23, rustls names itself), in hex: what tells an SSL 2.0 server, RDP or
+    /// another binary protocol apart where the error says only "corrupt message".
+    fn binary(bytes: &[u8]) -> Option<String> {
+        let first = *bytes.first()?;
+        if (20..=23).contains(&first) {
+            return None;
+        }
+        let shown = &bytes[..bytes.len().min(16)];
+        let hex: Vec<String> = shown.iter().map(|b| format!("{b:02x}")).collect();
+        // An SSL 2.0 record: a 2-byte header with the top bit set, then SERVER-HELLO (4) or
+        // ERROR (0).
+        let ssl2 = first & 0x80 != 0 && matches!(bytes.get(2), Some(4 | 0));
+        Some(format!(
+            "the server answered with bytes that are not TLS: {}{}{}",
+            hex.join(" "),
+            if bytes.len() > shown.len() {
+                " ..."
+            } else {
+                ""
+            },
+            if ssl2 {
+                " (an SSL 2.0 record: a server of SSL 2.0 only, which no client speaks)"
+            } else {
+                ""
+            }
+        ))
+    }
+
     /// What a server that answered a ClientHello with something other than TLS said, and
     /// the protocol whose greeting it was, if it was one certsweep can speak before TLS:
     /// a plain-text greeting (SMTP, FTP, IMAP, POP3, NNTP, ManageSieve), plain HTTP, SSH, a
-    /// MySQL handshake. `None` when the bytes are neither text nor a MySQL greeting.
+    /// MySQL handshake; other bytes that are not TLS, in hex ([`Opening::binary`]). `None`
+    /// for a TLS record or no answer.
     fn said(&self) -> Option<(String, Option<Starttls>)> {
         let bytes = &self.bytes[..self.len];
         // A MySQL packet: 3-byte length (a greeting's is some 50-100 bytes, where a TLS
@@ -576,11 +606,11 @@ impl Opening {
         // The kept bytes may end inside a character.
         let text = match std::str::from_utf8(bytes) {
             Ok(t) => t,
-            Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).ok()?,
+            Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default(),
         };
         let line = text.lines().next().unwrap_or_default().trim();
         if line.is_empty() || !line.chars().all(|c| c.is_ascii_graphic() || c == ' ') {
-            return None;
+            return Self::binary(bytes).map(|said| (said, None));
         }
         let (hint, proto) = if line.starts_with("220") {
             // FTP servers name themselves in their greeting far more often than mail servers
@@ -1158,6 +1188,35 @@ fn classify_tls(e: &io::Error, have_chain: bool) -> ErrorInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn opening(bytes: &[u8]) -> Opening {
+        let mut o = Opening::new();
+        o.bytes[..bytes.len()].copy_from_slice(bytes);
+        o.len = bytes.len();
+        o
+    }
+
+    #[test]
+    fn an_answer_that_is_not_tls_is_quoted_as_text_or_as_bytes() {
+        let said = |b: &[u8]| opening(b).said().map(|(s, _)| s);
+        assert_eq!(
+            said(b"SSH-2.0-OpenSSH_9.6\r\n").as_deref(),
+            Some("the server answered in plain text, \"SSH-2.0-OpenSSH_9.6\" (an SSH server)")
+        );
+        // An SSL 2.0 server's hello; an RDP answer (TPKT) to a hello it cannot read.
+        assert_eq!(
+            said(&[0x80, 0x0a, 0x04, 0x00, 0x01, 0x00, 0x02]).as_deref(),
+            Some("the server answered with bytes that are not TLS: 80 0a 04 00 01 00 02 (an SSL 2.0 record: a server of SSL 2.0 only, which no client speaks)")
+        );
+        let tpkt: Vec<u8> = (0..20u8).map(|i| if i == 0 { 3 } else { i }).collect();
+        assert_eq!(
+            said(&tpkt).as_deref(),
+            Some("the server answered with bytes that are not TLS: 03 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f ...")
+        );
+        // A TLS record is rustls's to name; nothing read, nothing to say.
+        assert_eq!(said(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28]), None);
+        assert_eq!(said(b""), None);
+    }
 
     #[test]
     fn a_missing_route_is_said_in_words_the_verdict_recognises() {
