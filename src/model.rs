@@ -930,7 +930,23 @@ impl LineError {
 
 impl fmt::Display for LineError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A reason may quote the file, which may be anything (a binary given by mistake):
+        // its control characters must not reach the terminal raw. Line breaks and tabs of
+        // a parser's own message (a TOML error's layout) stay.
         let reason = readable(&self.reason);
+        let reason = if reason
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
+            reason
+                .split('\n')
+                .map(|l| visible(l).replace("\\u{9}", "\t"))
+                .collect::<Vec<_>>()
+                .join("\n")
+                .into()
+        } else {
+            reason
+        };
         // Line 0 is the whole file (it could not be opened or read): no line to name.
         match (&self.field, self.line) {
             (Some(field), 0) => write!(f, "{}: field {field}: {reason}", self.file),
@@ -1001,6 +1017,17 @@ mod tests {
         assert!(route_from_here(std::net::IpAddr::from([127, 0, 0, 1])));
         // Port 53 on an address nothing listens on: nothing fails, as nothing is sent.
         assert!(route_from_here(std::net::IpAddr::from([127, 0, 0, 9])));
+    }
+
+    #[test]
+    fn a_reason_quoting_a_binary_file_reaches_the_terminal_escaped() {
+        let e = LineError::new("/bin/ls", 1, "columns are: \u{7f}ELF\u{2}\0\u{1b}[2J\tx\ny");
+        assert_eq!(
+            e.to_string(),
+            "/bin/ls:1: columns are: \\u{7f}ELF\\u{2}\\u{0}\\u{1b}[2J\tx\ny"
+        );
+        let plain = LineError::new("m.toml", 2, "expected `=`\n  |\n2 | x\t");
+        assert_eq!(plain.to_string(), "m.toml:2: expected `=`\n  |\n2 | x\t");
     }
 
     #[test]
