@@ -3723,3 +3723,62 @@ async fn an_intermediate_in_the_system_store_does_not_hide_a_server_that_leaves_
     assert_eq!(rows[0]["serial"], leaf.serial_hex);
     assert_eq!(rows[0]["findings"], "incomplete_chain", "{:?}", rows[0]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resolver_that_drops_what_exceeds_its_rate_costs_time_not_names() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use support::dcvfix::{a, Act, Zone};
+    // A cloud's resolver takes 1,024 packets a second from a host and drops the rest; so do
+    // resolvers with rate limits. A sweep asks far faster: names lost twice came out as
+    // dns_error, some 10 % of them here. Every name must resolve, its questions paced.
+    let (n, qps) = (1500, 500.0);
+    let zone = [Zone {
+        origin: "rl.test.",
+        serial: 1,
+        records: (0..n)
+            .map(|i| a(&format!("n{i}.rl.test."), [127, 0, 0, 1]))
+            .collect(),
+    }];
+    // A token bucket refilled with the clock: what exceeds it is dropped.
+    let bucket = std::sync::Mutex::new((qps, std::time::Instant::now()));
+    let dropped = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = dropped.clone();
+    let act: support::dcvfix::Decide = Box::new(move |_| {
+        let mut b = bucket.lock().unwrap();
+        let now = std::time::Instant::now();
+        b.0 = (b.0 + now.duration_since(b.1).as_secs_f64() * qps).min(qps);
+        b.1 = now;
+        if b.0 >= 1.0 {
+            b.0 -= 1.0;
+            Act::Answer
+        } else {
+            counted.fetch_add(1, Ordering::Relaxed);
+            Act::Drop
+        }
+    });
+    let mut server = hickory_server::Server::new(support::dcvfix::Filtered {
+        catalog: support::dcvfix::catalog(&zone).await,
+        act,
+    });
+    let (socket, addr) = support::dcvfix::udp_here();
+    server.register_socket(socket);
+    let refused = refused_addr().port();
+    let targets: String = (0..n)
+        .map(|i| format!("n{i}.rl.test:{refused}\n"))
+        .collect();
+    let obs = run_sweep(targets, &["--resolver", &addr.to_string()]).await;
+    assert_eq!(obs.len(), n);
+    let unresolved: Vec<_> = obs
+        .iter()
+        .filter(|o| o.error_class() != Some(ErrorClass::ConnectRefused))
+        .map(|o| (&o.host, &o.error))
+        .collect();
+    assert!(
+        unresolved.is_empty(),
+        "{} of {n}: {:?}",
+        unresolved.len(),
+        unresolved.first()
+    );
+    // The limit was met: questions were dropped.
+    assert!(dropped.load(Ordering::Relaxed) > 0);
+}

@@ -470,6 +470,103 @@ struct Heard {
     down_until: AtomicU64,
     /// Held while a liveness check is in flight.
     probe: tokio::sync::Mutex<()>,
+    /// How fast its questions may go ([`Pace`]).
+    pace: std::sync::Mutex<Pace>,
+}
+
+/// The pace of one configured server's questions. Unlimited until the server is seen
+/// losing questions: one that timed out and was answered when asked again. A resolver that
+/// limits the questions it takes (a cloud's, at 1,024 packets a second per host; one with
+/// response-rate limiting) drops the rest, and a sweep asking a thousand names at once
+/// lost some of them twice, so live names came out as `dns_error`. Each loss (at most one a
+/// second) halves the rate, from what was sent in the last second; a second without one,
+/// once a timeout has passed since the last cut, raises it by a fifth, until it is
+/// unlimited again.
+#[derive(Debug)]
+struct Pace {
+    /// Questions a second; infinite while no loss was seen.
+    rate: f64,
+    /// When the next question may go, while the rate is limited.
+    next: std::time::Instant,
+    /// The second being counted and the questions sent in it; those of the last whole one.
+    second: (std::time::Instant, u32),
+    last_second: u32,
+    /// When the rate was last cut and last raised.
+    cut_at: Option<std::time::Instant>,
+    raised_at: std::time::Instant,
+}
+
+/// The least rate a cut leaves: the losses of a few slow names must not stall a sweep.
+const PACE_FLOOR: f64 = 200.0;
+/// Above this, the rate is unlimited again.
+const PACE_CEILING: f64 = 100_000.0;
+
+impl Default for Pace {
+    fn default() -> Self {
+        let now = std::time::Instant::now();
+        Pace {
+            rate: f64::INFINITY,
+            next: now,
+            second: (now, 0),
+            last_second: 0,
+            cut_at: None,
+            raised_at: now,
+        }
+    }
+}
+
+impl Pace {
+    /// Counts a question sent at `now`; when it may go, if later than `now`.
+    fn reserve(&mut self, now: std::time::Instant) -> Option<std::time::Instant> {
+        if now.duration_since(self.second.0) >= Duration::from_secs(1) {
+            self.last_second = self.second.1;
+            self.second = (now, 0);
+        }
+        self.second.1 = self.second.1.saturating_add(1);
+        if !self.rate.is_finite() {
+            return None;
+        }
+        let at = self.next.max(now);
+        self.next = at + Duration::from_secs_f64(1.0 / self.rate);
+        (at > now).then_some(at)
+    }
+
+    /// A question sent at `sent` and lost (timed out, then answered at `now`): the rate is
+    /// halved, once for all the questions sent before a cut (their losses tell of the
+    /// rate before it), and at most once a second.
+    fn lost(&mut self, sent: std::time::Instant, now: std::time::Instant) {
+        if self
+            .cut_at
+            .is_some_and(|c| sent < c || now.duration_since(c) < Duration::from_secs(1))
+        {
+            return;
+        }
+        let sent = f64::from(self.last_second.max(self.second.1));
+        let base = if self.rate.is_finite() {
+            self.rate
+        } else {
+            sent
+        };
+        self.rate = (base / 2.0).max(PACE_FLOOR);
+        self.next = now;
+        self.cut_at = Some(now);
+    }
+
+    /// An answer at `now`: a limited rate grows by a fifth a second once a question's
+    /// timeout (`timeout`) has passed since the last cut without another.
+    fn answered(&mut self, now: std::time::Instant, timeout: Duration) {
+        if !self.rate.is_finite() {
+            return;
+        }
+        let calm = self.cut_at.is_none_or(|c| now.duration_since(c) >= timeout);
+        if calm && now.duration_since(self.raised_at) >= Duration::from_secs(1) {
+            self.rate *= 1.2;
+            self.raised_at = now;
+            if self.rate > PACE_CEILING {
+                self.rate = f64::INFINITY;
+            }
+        }
+    }
 }
 
 impl Heard {
@@ -481,6 +578,14 @@ impl Heard {
         self.in_row.store(0, Ordering::Relaxed);
         self.down_until.store(0, Ordering::Release);
         self.ever.store(true, Ordering::Relaxed);
+    }
+
+    /// A question of its sent at `sent` was lost ([`Pace::lost`]).
+    fn lost(&self, sent: std::time::Instant) {
+        self.pace
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .lost(sent, std::time::Instant::now());
     }
 }
 
@@ -532,7 +637,17 @@ impl Questions {
         // Servers found not answering in this lookup, a bit each (a resolver configuration
         // has a few; past 64 a server is simply asked again): no allocation per question.
         let mut silent: u64 = 0;
-        for _ in 0..rounds {
+        // Servers this question timed out at: an answer from one of them later shows a
+        // question lost on the way ([`Pace`]), sent when the first one was.
+        let mut timed_out: u64 = 0;
+        let first_sent = std::time::Instant::now();
+        for round in 0..rounds {
+            // Retries of lost questions spread over a second: all sent again at once, a
+            // burst's losses met the same limit again.
+            if round > 0 && timed_out != 0 {
+                let jitter = u64::from(super::random::question_id()) % 1000;
+                tokio::time::sleep(Duration::from_millis(jitter)).await;
+            }
             for (i, (s, h)) in self.servers.iter().zip(&self.heard).enumerate() {
                 let bit = u32::try_from(i).map_or(0, |i| 1u64.checked_shl(i).unwrap_or(0));
                 // A suspect server is passed by only once it failed a liveness check, never
@@ -546,6 +661,13 @@ impl Questions {
                     last = Some(not_answering(*s));
                     continue;
                 };
+                if timed_out & bit != 0
+                    && answer
+                        .as_ref()
+                        .is_ok_and(|a| a.rcode != ResponseCode::ServFail)
+                {
+                    h.lost(first_sent);
+                }
                 match answer {
                     Ok(a)
                         if next_on_servfail
@@ -555,6 +677,10 @@ impl Questions {
                         last = Some(Failure::Network(format!("{s} answered SERVFAIL")));
                     }
                     Ok(a) => return Ok(a),
+                    Err(Failure::Timeout) => {
+                        timed_out |= bit;
+                        last = Some(Failure::Timeout);
+                    }
                     Err(e) => last = Some(e),
                 }
             }
@@ -589,9 +715,23 @@ impl Questions {
                 Gate::Fail(e) => return Some(Err(e)),
             }
         }
+        let at = h
+            .pace
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .reserve(std::time::Instant::now());
+        if let Some(at) = at {
+            tokio::time::sleep_until(at.into()).await;
+        }
         let answer = self.ask(server, name, rtype, true, timeout).await;
         match &answer {
-            Ok(_) => h.answered(),
+            Ok(_) => {
+                h.answered();
+                h.pace
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .answered(std::time::Instant::now(), timeout);
+            }
             Err(Failure::Timeout) => {
                 h.in_row.fetch_add(1, Ordering::Relaxed);
             }
@@ -720,6 +860,55 @@ impl Questions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lost_question_halves_the_pace_once_per_cut_and_calm_raises_it_back() {
+        use std::time::Instant;
+        let mut p = Pace::default();
+        let t0: Instant = p.second.0;
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        // Unlimited: 3,000 questions in the first second go at once.
+        for i in 0..3000 {
+            assert_eq!(p.reserve(at(i / 3)), None);
+        }
+        assert!(p.rate.is_infinite());
+        // A loss: half of what went in the last second.
+        p.reserve(at(1000));
+        p.lost(at(10), at(3500));
+        assert_eq!(p.rate, 1500.0);
+        // Questions now go 1/1500 s apart.
+        let first = p.reserve(at(3500));
+        assert_eq!(first, None);
+        let second = p.reserve(at(3500)).expect("paced");
+        assert_eq!(
+            second.duration_since(at(3500)),
+            Duration::from_secs_f64(1.0 / 1500.0)
+        );
+        // Losses of questions sent before the cut, or within a second of it, tell nothing new.
+        p.lost(at(3000), at(3600));
+        p.lost(at(3550), at(4000));
+        assert_eq!(p.rate, 1500.0);
+        // One sent after it, a second later: halved again, never under the floor.
+        p.lost(at(3600), at(4600));
+        assert_eq!(p.rate, 750.0);
+        for k in 0..5 {
+            p.lost(at(4700 + 1000 * k), at(5700 + 1000 * k));
+        }
+        assert_eq!(p.rate, PACE_FLOOR);
+        // Calm for a timeout after the last cut: a fifth more a second, then unlimited.
+        let timeout = Duration::from_secs(3);
+        p.answered(at(10_000), timeout);
+        assert_eq!(p.rate, PACE_FLOOR);
+        p.answered(at(12_800), timeout);
+        assert_eq!(p.rate, PACE_FLOOR * 1.2);
+        p.answered(at(13_300), timeout);
+        assert_eq!(p.rate, PACE_FLOOR * 1.2);
+        for k in 0..40 {
+            p.answered(at(14_000 + 1000 * k), timeout);
+        }
+        assert!(p.rate.is_infinite());
+        assert_eq!(p.reserve(at(60_000)), None);
+    }
 
     #[test]
     fn a_resolver_is_an_address_with_a_port_that_can_be_asked() {

@@ -36,7 +36,7 @@ const CACHE_NAMES: usize = 4096;
 /// Timeout of one question to one server.
 const TIMEOUT: Duration = Duration::from_secs(3);
 /// Rounds over the configured servers before a lookup fails.
-const ROUNDS: usize = 2;
+const ROUNDS: usize = 3;
 
 type Outcome = Result<Arc<[IpAddr]>, ErrorInfo>;
 type Slot = Arc<OnceCell<Outcome>>;
@@ -436,7 +436,7 @@ mod tests {
         assert_eq!(e.class, ErrorClass::DnsError);
         assert_eq!(
             e.message,
-            "lookup of www timed out: no answer from 127.0.0.1:1 (2 tries of 3 s each)"
+            "lookup of www timed out: no answer from 127.0.0.1:1 (3 tries of 3 s each)"
         );
         assert!(!half);
         let nx = answer(ResponseCode::NXDomain, &[]);
