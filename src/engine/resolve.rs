@@ -10,7 +10,7 @@
 use super::dnsq::{fqdn, Answer, Failure, Questions};
 use crate::model::{ErrorClass, ErrorInfo};
 use hickory_resolver::proto::op::{Query, ResponseCode};
-use hickory_resolver::proto::rr::{Name, RData, RecordType};
+use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
 use hickory_resolver::Hosts;
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -188,7 +188,7 @@ impl Dns {
             Family::V6 => vec![&v6],
         };
         let servers = self.questions.servers();
-        let (outcome, half) = addresses_of(shown, &asked, servers, |ip| self.wanted(ip));
+        let (outcome, half) = addresses_of(shown, name, &asked, servers, |ip| self.wanted(ip));
         if half {
             self.half_answered.fetch_add(1, Ordering::Relaxed);
         }
@@ -216,6 +216,7 @@ impl Dns {
 /// unscanned, which the summary says rather than nobody noticing).
 fn addresses_of(
     shown: &str,
+    asked_for: &Name,
     asked: &[&Result<Answer, Failure>],
     servers: &[SocketAddr],
     wanted: impl Fn(IpAddr) -> bool,
@@ -226,10 +227,14 @@ fn addresses_of(
     };
     let mut ips: Vec<IpAddr> = Vec::new();
     let mut unspecified = None;
+    let mut foreign: Option<&Name> = None;
     for a in asked.iter().copied().flatten() {
+        let owners = aliases(asked_for, &a.answers);
         for r in &a.answers {
             if let Some(ip) = address(&r.data) {
-                if ip.is_unspecified() {
+                if !owners.iter().any(|o| o.eq_ignore_root(&r.name)) {
+                    foreign.get_or_insert(&r.name);
+                } else if ip.is_unspecified() {
                     unspecified = Some(ip);
                 } else if wanted(ip) && !ips.contains(&ip) {
                     ips.push(ip);
@@ -244,7 +249,42 @@ fn addresses_of(
     if let Some(ip) = unspecified {
         return (Err(sinkholed(shown, ip)), false);
     }
+    if let Some(other) = foreign {
+        return (
+            Err(ErrorInfo {
+                class: ErrorClass::DnsError,
+                message: format!(
+                    "lookup of {shown} failed: the resolver answered addresses of {} only, not of {shown} nor of an alias (CNAME) of it",
+                    other.to_ascii().trim_end_matches('.')
+                ),
+            }),
+            false,
+        );
+    }
     (Err(no_address(shown, asked, servers)), false)
+}
+
+/// The name asked for and the aliases (CNAME) its answer leads to: the owners whose
+/// addresses are the name's. Others in the answer section are not (a resolver or middlebox
+/// that adds records of other names), and stub resolvers such as glibc's drop them too.
+fn aliases<'a>(asked_for: &'a Name, answers: &'a [Record]) -> Vec<&'a Name> {
+    let mut owners = vec![asked_for];
+    // The chain may come in any order; each pass adds at least one alias or ends, and a
+    // loop of aliases ends when no new owner is found.
+    loop {
+        let before = owners.len();
+        for r in answers {
+            if let RData::CNAME(target) = &r.data {
+                let known = |n: &Name| owners.iter().any(|o| o.eq_ignore_root(n));
+                if known(&r.name) && !known(&target.0) {
+                    owners.push(&target.0);
+                }
+            }
+        }
+        if owners.len() == before {
+            return owners;
+        }
+    }
 }
 
 /// A name whose only address is the unspecified one: what DNS firewalls (RPZ), Pi-hole
@@ -353,7 +393,6 @@ fn address(r: &RData) -> Option<IpAddr> {
 mod tests {
     use super::*;
     use hickory_resolver::proto::rr::rdata::{A, AAAA};
-    use hickory_resolver::proto::rr::Record;
 
     fn answer(rcode: ResponseCode, ips: &[&str]) -> Result<Answer, Failure> {
         let name = Name::from_ascii("www.example.").unwrap();
@@ -375,6 +414,11 @@ mod tests {
         })
     }
 
+    /// The name [`answer`]'s records are of.
+    fn www() -> Name {
+        Name::from_ascii("www.example.").expect("a name")
+    }
+
     fn ips(o: &Outcome) -> Vec<String> {
         o.as_ref()
             .map(|a| a.iter().map(|ip| ip.to_string()).collect())
@@ -389,7 +433,7 @@ mod tests {
         let to: [SocketAddr; 1] = ["127.0.0.1:1".parse().expect("an address")];
         let v4 = answer(ResponseCode::NoError, &["0.0.0.0"]);
         let v6 = answer(ResponseCode::NoError, &["::"]);
-        let (o, half) = addresses_of("ads.example", &[&v4, &v6], &to, any);
+        let (o, half) = addresses_of("ads.example", &www(), &[&v4, &v6], &to, any);
         let e = o.unwrap_err();
         assert_eq!(e.class, ErrorClass::DnsNoAddress);
         assert_eq!(
@@ -400,8 +444,55 @@ mod tests {
         // Beside a real address it is left out, the real one scanned.
         let both = answer(ResponseCode::NoError, &["0.0.0.0", "192.0.2.1"]);
         let none = answer(ResponseCode::NoError, &[]);
-        let (o, _) = addresses_of("www", &[&both, &none], &to, any);
+        let (o, _) = addresses_of("www", &www(), &[&both, &none], &to, any);
         assert_eq!(ips(&o), ["192.0.2.1"]);
+    }
+
+    #[test]
+    fn only_the_addresses_of_the_name_and_its_aliases_are_its_endpoints() {
+        let any = |_: IpAddr| true;
+        let to: [SocketAddr; 1] = ["127.0.0.1:1".parse().expect("an address")];
+        let name = |s: &str| Name::from_ascii(s).expect("a name");
+        let record = |owner: &str, data: RData| Record::from_rdata(name(owner), 60, data);
+        let alias =
+            |target: &str| RData::CNAME(hickory_resolver::proto::rr::rdata::CNAME(name(target)));
+        let v4 = |ip: &str| RData::A(A(ip.parse().expect("an address")));
+        // A chain given out of order, in another case (0x20), beside a record of a name
+        // nobody asked about: the chain's address is the endpoint, the stranger's is not.
+        let mut a = answer(ResponseCode::NoError, &[]);
+        if let Ok(a) = a.as_mut() {
+            a.answers = vec![
+                record("edge.cdn.example.", v4("192.0.2.7")),
+                record("other.example.", v4("198.51.100.1")),
+                record("lb.example.", alias("EDGE.cdn.example.")),
+                record("WWW.example.", alias("lb.example.")),
+            ];
+        }
+        let none = answer(ResponseCode::NoError, &[]);
+        let (o, half) = addresses_of("www.example", &www(), &[&a, &none], &to, any);
+        assert_eq!((ips(&o), half), (vec!["192.0.2.7".to_string()], false));
+        // Addresses of strangers only: said, not scanned as the name's.
+        let mut a = answer(ResponseCode::NoError, &[]);
+        if let Ok(a) = a.as_mut() {
+            a.answers = vec![record("other.example.", v4("198.51.100.1"))];
+        }
+        let (o, _) = addresses_of("www.example", &www(), &[&a, &none], &to, any);
+        let e = o.unwrap_err();
+        assert_eq!(e.class, ErrorClass::DnsError);
+        assert_eq!(
+            e.message,
+            "lookup of www.example failed: the resolver answered addresses of other.example only, not of www.example nor of an alias (CNAME) of it"
+        );
+        // A loop of aliases ends.
+        let mut a = answer(ResponseCode::NoError, &[]);
+        if let Ok(a) = a.as_mut() {
+            a.answers = vec![
+                record("www.example.", alias("lb.example.")),
+                record("lb.example.", alias("www.example.")),
+            ];
+        }
+        let (o, _) = addresses_of("www.example", &www(), &[&a, &none], &to, any);
+        assert_eq!(o.unwrap_err().class, ErrorClass::DnsNoAddress);
     }
 
     #[test]
@@ -411,23 +502,31 @@ mod tests {
         // A answered, AAAA timed out (resolvers and firewalls that drop AAAA): the IPv4
         // endpoints are scanned, and the half answer is reported.
         let v4 = answer(ResponseCode::NoError, &["192.0.2.1"]);
-        let (o, half) = addresses_of("www", &[&v4, &Err(Failure::Timeout)], &to, any);
+        let (o, half) = addresses_of("www", &www(), &[&v4, &Err(Failure::Timeout)], &to, any);
         assert_eq!((ips(&o), half), (vec!["192.0.2.1".to_string()], true));
         // The same with SERVFAIL for A and an AAAA answer.
         let v6 = answer(ResponseCode::NoError, &["2001:db8::1"]);
         let (o, half) = addresses_of(
             "www",
+            &www(),
             &[&answer(ResponseCode::ServFail, &[]), &v6],
             &to,
             any,
         );
         assert_eq!((ips(&o), half), (vec!["2001:db8::1".to_string()], true));
         // No AAAA records (NOERROR, empty) is an answer, not a failure.
-        let (o, half) = addresses_of("www", &[&v4, &answer(ResponseCode::NoError, &[])], &to, any);
+        let (o, half) = addresses_of(
+            "www",
+            &www(),
+            &[&v4, &answer(ResponseCode::NoError, &[])],
+            &to,
+            any,
+        );
         assert_eq!((ips(&o), half), (vec!["192.0.2.1".to_string()], false));
         // Nothing anywhere: the row's error says why, and it is not a half answer.
         let (o, half) = addresses_of(
             "www",
+            &www(),
             &[&Err(Failure::Timeout), &Err(Failure::Timeout)],
             &to,
             any,
@@ -440,7 +539,7 @@ mod tests {
         );
         assert!(!half);
         let nx = answer(ResponseCode::NXDomain, &[]);
-        let (o, _) = addresses_of("www", &[&nx, &nx], &to, any);
+        let (o, _) = addresses_of("www", &www(), &[&nx, &nx], &to, any);
         assert_eq!(o.unwrap_err().class, ErrorClass::DnsNxdomain);
         // NXDOMAIN for an alias's target, as recursive resolvers answer it (RFC 6604): the
         // alias is named with its target.
@@ -453,7 +552,7 @@ mod tests {
                 RData::CNAME(hickory_resolver::proto::rr::rdata::CNAME(target)),
             ));
         }
-        let (o, _) = addresses_of("www.example", &[&nx, &nx], &to, any);
+        let (o, _) = addresses_of("www.example", &www(), &[&nx, &nx], &to, any);
         let e = o.unwrap_err();
         assert_eq!(e.class, ErrorClass::DnsNxdomain);
         assert_eq!(
