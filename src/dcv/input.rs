@@ -30,6 +30,8 @@ pub struct Requests {
     /// What was read in a way worth saying (a list not in UTF-8, an export's missing pages).
     pub warnings: Vec<String>,
     seen: HashSet<(String, super::Method, Option<String>, Option<String>)>,
+    /// Lines read as the name of a target (`host:port`, a URL), and the first of them.
+    as_names: (u64, Option<String>),
 }
 
 impl Requests {
@@ -47,6 +49,47 @@ impl Requests {
             self.requests.push(r);
         } else {
             self.duplicates += 1;
+        }
+    }
+}
+
+/// The name a domain cell written as a scan target means: `www.example.com:8443`,
+/// `www.example.com@192.0.2.1:443`, `https://www.example.com/login` (the lines of a
+/// target list, fed to `dcv` as they are). A CA validates a name on the challenge's ports
+/// (80 and 443), whatever port or address the service itself uses, so the name is the
+/// check; an address stays one, for the identifier check to say why it is none.
+fn target_name(cell: &str) -> Option<String> {
+    if !cell.contains([':', '@', '/']) || cell.parse::<std::net::IpAddr>().is_ok() {
+        return None;
+    }
+    // A wildcard's target (`*.example.com:443`): no target list holds one, but an
+    // inventory's name column with the port appended may.
+    if let Some(base) = cell.strip_prefix("*.") {
+        return target_name(base).map(|n| format!("*.{n}"));
+    }
+    // Any URL scheme: `http://` is no TLS target, but its host is the name all the same.
+    let line = match cell.split_once("://") {
+        Some((_, rest)) => format!("https://{rest}"),
+        None => cell.to_string(),
+    };
+    match crate::engine::targets::parse_line(&line, 443).ok()? {
+        crate::engine::targets::Target::Name { name, .. } => Some(name),
+        crate::engine::targets::Target::Addr { ip, .. } => Some(ip.to_string()),
+        crate::engine::targets::Target::Cidr { .. } => None,
+    }
+}
+
+impl Requests {
+    /// The domain a cell names: itself, or the name of the target it is written as
+    /// ([`target_name`]), counted for the warning [`read_domains`] gives.
+    fn domain_of(&mut self, cell: &str) -> String {
+        match target_name(cell) {
+            Some(name) => {
+                self.as_names.0 += 1;
+                self.as_names.1.get_or_insert_with(|| cell.to_string());
+                name
+            }
+            None => cell.to_string(),
         }
     }
 }
@@ -80,6 +123,20 @@ pub fn read_domains(file: &str, bytes: &[u8], default: &[Method], out: &mut Requ
         Err((line, why)) => return out.errors.push(err(file, line, None, why)),
     };
     let bytes = &bytes[..];
+    let before = std::mem::take(&mut out.as_names);
+    read_text(file, bytes, default, out);
+    let (n, first) = std::mem::replace(&mut out.as_names, before);
+    if let Some(first) = first {
+        out.warnings.push(format!(
+            "{file}: {n} line{} name{} a target, not a domain (\"{first}\" first): each is checked as its name, since a CA validates a name on the challenge's ports (80 and 443) whatever port or address the service uses",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "s" } else { "" },
+        ));
+    }
+}
+
+/// [`read_domains`] of a list's bytes, decoded.
+fn read_text(file: &str, bytes: &[u8], default: &[Method], out: &mut Requests) {
     let text = match crate::csvlines::text_of(bytes) {
         (std::borrow::Cow::Borrowed(t), _) => t,
         (decoded, _) => {
@@ -89,7 +146,7 @@ pub fn read_domains(file: &str, bytes: &[u8], default: &[Method], out: &mut Requ
                 .count();
             out.warnings
                 .push(crate::csvlines::not_utf8_note(file, lines as u64, "line"));
-            return read_domains(file, decoded.as_bytes(), default, out);
+            return read_text(file, decoded.as_bytes(), default, out);
         }
     };
     // A byte order mark (Notepad's and Excel's UTF-8) is no part of the first domain: it
@@ -143,9 +200,10 @@ fn read_separated(file: &str, text: &str, sep: Option<u8>, default: &[Method], o
             ));
             continue;
         }
+        let domain = out.domain_of(line);
         for m in default {
             out.push(Request {
-                domain: line.to_string(),
+                domain: domain.clone(),
                 method: *m,
                 token: None,
                 expected: None,
@@ -248,6 +306,7 @@ fn read_csv(file: &str, text: &str, delimiter: u8, default: &[Method], out: &mut
                 .push(err(file, line, Some(&headers[domain_col]), why));
             continue;
         }
+        let domain = out.domain_of(&domain);
         let methods = match get(method_col) {
             None => default.to_vec(),
             Some(m) => match Method::parse_list(&m) {
@@ -331,6 +390,50 @@ mod tests {
 
     fn domains(out: &Requests) -> Vec<&str> {
         out.requests.iter().map(|r| r.domain.as_str()).collect()
+    }
+
+    #[test]
+    fn lines_of_a_target_list_are_checked_as_their_names_and_said_to_be() {
+        let out = read_with(
+            "hosts.txt",
+            b"www.example.com:8443\nhttps://api.example.com/login\nhttp://Web.Example.com:8080/x\n*.example.com:443\nmail.example.com@192.0.2.1:465\n192.0.2.9:443\n[2001:db8::1]:443\n2001:db8::2\n10.0.0.0/30\nplain.example.com\n",
+            "\n",
+        );
+        assert_eq!(
+            domains(&out),
+            [
+                "www.example.com",
+                "api.example.com",
+                "web.example.com",
+                "*.example.com",
+                "mail.example.com",
+                "192.0.2.9",
+                "2001:db8::1",
+                "2001:db8::2",
+                "10.0.0.0/30",
+                "plain.example.com"
+            ]
+        );
+        assert_eq!(
+            out.warnings,
+            ["hosts.txt: 7 lines name a target, not a domain (\"www.example.com:8443\" first): each is checked as its name, since a CA validates a name on the challenge's ports (80 and 443) whatever port or address the service uses"]
+        );
+        assert!(out.errors.is_empty());
+        // In a CSV's domain column the same; a second list counts its own.
+        let mut out = Requests::default();
+        read_domains(
+            "a.csv",
+            b"domain,method\nwww.example.com:443,dns-01\n",
+            &[Method::Http01],
+            &mut out,
+        );
+        read_domains("b.txt", b"api.example.com\n", &[Method::Http01], &mut out);
+        assert_eq!(domains(&out), ["www.example.com", "api.example.com"]);
+        assert_eq!(out.requests[0].method, Method::Dns01);
+        assert_eq!(
+            out.warnings,
+            ["a.csv: 1 line names a target, not a domain (\"www.example.com:443\" first): each is checked as its name, since a CA validates a name on the challenge's ports (80 and 443) whatever port or address the service uses"]
+        );
     }
 
     #[test]
