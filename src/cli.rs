@@ -113,6 +113,12 @@ pub struct ScanArgs {
     /// Extra attempts after a timeout or reset, with backoff (at most 100).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(..=MAX_RETRIES as i64))]
     pub retries: u32,
+    /// Connections to each endpoint that presented a certificate, the first included (at
+    /// most 64): behind a load balancer that passes TLS through, each may reach another
+    /// node, so a node still serving an old certificate shows (`backends_differ`). Each
+    /// is one more handshake per endpoint.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub samples: u32,
     /// New connections per second, globally (polite sweeps).
     #[arg(long, value_name = "N")]
     pub rate: Option<f64>,

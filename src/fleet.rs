@@ -582,6 +582,42 @@ pub async fn serve_tls_key_types(bind: SocketAddr, leaves: &[&Leaf]) -> Result<S
     serve_config(listen(bind)?, config)
 }
 
+/// The nodes behind one address in turn, as a load balancer passing TLS through hands each
+/// connection to the next node.
+#[derive(Debug)]
+struct RoundRobin {
+    keys: Vec<Arc<CertifiedKey>>,
+    next: std::sync::atomic::AtomicUsize,
+}
+
+impl ResolvesServerCert for RoundRobin {
+    fn resolve(&self, _: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.keys.get(n % self.keys.len().max(1)).cloned()
+    }
+}
+
+/// Serves `leaves` on `bind` in turn, one handshake each (the n-th gets `leaves[n % len]`):
+/// a load balancer in TCP mode before nodes of which some kept an old certificate.
+pub async fn serve_tls_round_robin(
+    bind: SocketAddr,
+    leaves: &[&Leaf],
+) -> Result<Server, FleetError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let keys = leaves
+        .iter()
+        .map(|l| l.certified_key())
+        .collect::<Result<Vec<_>, _>>()?;
+    let config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(RoundRobin {
+            keys,
+            next: Default::default(),
+        }));
+    serve_config(listen(bind)?, config)
+}
+
 /// A running server; stops when dropped.
 #[derive(Debug)]
 pub struct Server {
@@ -978,5 +1014,6 @@ pub fn presenting(
         error: None,
         attempts: 1,
         other_key: None,
+        samples: None,
     })
 }

@@ -297,6 +297,10 @@ pub enum Finding {
     /// expired cross-signed root, a stale copy of an intermediate): clients that trust the
     /// root build around it; older ones that follow the chain as sent refuse it.
     ExpiredInChain,
+    /// Connections to the one address got different certificates (`scan --samples`): the
+    /// nodes behind a load balancer that passes TLS through differ, one of them kept an
+    /// old certificate. The observation's `samples` says which, on how many connections.
+    BackendsDiffer,
 }
 
 impl Finding {
@@ -323,11 +327,12 @@ impl Finding {
             Finding::OversizedChain => "oversized_chain",
             Finding::ChainExpiresFirst => "chain_expires_first",
             Finding::ExpiredInChain => "expired_in_chain",
+            Finding::BackendsDiffer => "backends_differ",
         }
     }
 
     /// Every finding, in report order.
-    pub const ALL: [Finding; 20] = [
+    pub const ALL: [Finding; 21] = [
         Finding::Expired,
         Finding::NotYetValid,
         Finding::HostnameMismatch,
@@ -348,6 +353,7 @@ impl Finding {
         Finding::OversizedChain,
         Finding::ChainExpiresFirst,
         Finding::ExpiredInChain,
+        Finding::BackendsDiffer,
     ];
 
     /// Whether the finding is the CA's word that the certificate is revoked (a stapled OCSP
@@ -567,6 +573,54 @@ pub struct Observation {
     /// when not asked for or when there is no leaf.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crl: Option<Box<CrlInfo>>,
+    /// What more connections to the endpoint presented (`scan --samples N`); absent when
+    /// only one was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub samples: Option<Box<Samples>>,
+}
+
+/// What several connections to one endpoint presented (`scan --samples N`). A load
+/// balancer that passes TLS through (TCP mode, a Kubernetes service) hands each connection
+/// to one of its nodes, so a node that kept the old certificate (its provisioning failed,
+/// it was not reloaded, a rollback put the old file back) shows only to some connections.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Samples {
+    /// Connections made, the first one included.
+    pub connections: u32,
+    /// How many of them presented the observation's certificate.
+    pub same: u32,
+    /// How many got no certificate (the first one's error is in `error`).
+    pub failed: u32,
+    /// Why the first of those got none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorInfo>,
+    /// Every other certificate presented, once each, in the order first seen.
+    pub others: Vec<Sampled>,
+}
+
+/// A certificate some of the sampled connections got instead of the observation's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sampled {
+    /// The leaf.
+    pub cert: CertInfo,
+    /// On how many connections.
+    pub seen: u32,
+    /// Trust findings on the chain it came with.
+    pub findings: Vec<Finding>,
+    /// The trust judgement in words, when there is something to say.
+    pub trust_detail: Option<String>,
+}
+
+impl Samples {
+    /// The `other_serials` cell and the words of a verdict: each other serial with its
+    /// share of the connections, `;`-separated.
+    pub fn others_shown(&self) -> String {
+        self.others
+            .iter()
+            .map(|o| format!("{} ({} of {})", o.cert.serial, o.seen, self.connections))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
 }
 
 /// What a certificate's CRL says of it.
@@ -773,6 +827,7 @@ impl Observation {
             other_key: None,
             ocsp: None,
             crl: None,
+            samples: None,
         }
     }
 

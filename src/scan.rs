@@ -167,9 +167,10 @@ pub fn engine_looking(
     // overflow; saturating all the same, as a deadline only needs to be late enough.
     // One more try's worth for the legacy second connection, made once after a server
     // refuses every version and suite (a refusal is not retried).
+    // And one for each sample past the first.
     let deadline = args.deadline.unwrap_or(
         per_try
-            .saturating_mul(args.retries.saturating_add(2))
+            .saturating_mul(args.retries.saturating_add(1).saturating_add(args.samples))
             .saturating_add(backoff)
             .saturating_add(Duration::from_secs(1)),
     );
@@ -197,6 +198,7 @@ pub fn engine_looking(
                 crl_cache.clone(),
             ))
         }),
+        samples: args.samples,
         exclude,
     };
     Ok((Engine::new(tls, Arc::new(trust), dns, cfg), note))

@@ -7,7 +7,7 @@ use support::sweeping::*;
 
 use certsweep::cli::Cli;
 use certsweep::fleet::{self, ChainKind, LeafSpec, Pki};
-use certsweep::model::{ErrorClass, ErrorInfo, Finding};
+use certsweep::model::{ErrorClass, ErrorInfo, Finding, Observation};
 use clap::Parser;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -3781,4 +3781,135 @@ async fn a_resolver_that_drops_what_exceeds_its_rate_costs_time_not_names() {
     );
     // The limit was met: questions were dropped.
     assert!(dropped.load(Ordering::Relaxed) > 0);
+}
+
+/// A load balancer passing TLS through to three nodes in turn, of which one kept the old
+/// certificate: one connection sees one node, `--samples` sees them all.
+#[tokio::test]
+async fn samples_see_a_node_behind_one_address_that_kept_an_old_certificate() {
+    let pki = Pki::new("Nodes").unwrap();
+    let old = valid_leaf(&pki, "www.test", 5001);
+    let new = valid_leaf(&pki, "www.test", 5002);
+    let dir = tempfile::tempdir().unwrap();
+    let ca = root_file(&pki, &dir);
+    let serial = |o: &Observation| o.cert.as_ref().map(|c| c.serial.clone());
+    let (old_serial, new_serial) = ("8A0000000000001389", "8A000000000000138A");
+    // Connections 1 and 4 reach the old node, 2 and 3 the renewed ones.
+    let server = round_robin(&[&old, &new, &new]).await;
+    let target = format!("www.test@127.0.0.1:{}\n", server.addr.port());
+    let args = ["--ca-file", &ca, "--no-public-roots", "--samples", "4"];
+    let obs = run_sweep(target.clone(), &args).await;
+    assert_eq!(obs.len(), 1);
+    let o = &obs[0];
+    assert_eq!(serial(o).as_deref(), Some(old_serial));
+    assert_eq!(o.findings, [Finding::BackendsDiffer]);
+    let s = o.samples.as_deref().expect("samples");
+    assert_eq!((s.connections, s.same, s.failed), (4, 2, 0));
+    assert_eq!(s.others.len(), 1);
+    assert_eq!(s.others[0].cert.serial, new_serial);
+    assert_eq!(s.others[0].seen, 2);
+    assert!(
+        s.others[0].findings.is_empty(),
+        "{:?}",
+        s.others[0].findings
+    );
+    assert_eq!(s.others_shown(), format!("{new_serial} (2 of 4)"));
+    drop(server);
+    // One connection, as without the option, sees only the node it reaches.
+    let server = round_robin(&[&old, &new, &new]).await;
+    let target = format!("www.test@127.0.0.1:{}\n", server.addr.port());
+    let obs = run_sweep(target, &["--ca-file", &ca, "--no-public-roots"]).await;
+    assert_eq!(serial(&obs[0]).as_deref(), Some(old_serial));
+    assert!(obs[0].findings.is_empty(), "{:?}", obs[0].findings);
+    assert!(obs[0].samples.is_none());
+    drop(server);
+    // Nodes that agree: counted, nothing found.
+    let server = round_robin(&[&new]).await;
+    let target = format!("www.test@127.0.0.1:{}\n", server.addr.port());
+    let obs = run_sweep(target, &args).await;
+    let s = obs[0].samples.as_deref().expect("samples");
+    assert_eq!(
+        (s.connections, s.same, s.failed, s.others.len()),
+        (4, 4, 0, 0)
+    );
+    assert!(obs[0].findings.is_empty(), "{:?}", obs[0].findings);
+}
+
+/// A load balancer on 127.0.0.1 handing connections to `nodes` in turn.
+async fn round_robin(nodes: &[&certsweep::fleet::Leaf]) -> certsweep::fleet::Server {
+    certsweep::fleet::serve_tls_round_robin(SocketAddr::new(ip("127.0.0.1"), 0), nodes)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_kept_the_old_certificate_decides_the_verdict_with_samples() {
+    let pki = Pki::new("Verdict nodes").unwrap();
+    let old = valid_leaf(&pki, "www.test", 6001);
+    let new = valid_leaf(&pki, "www.test", 6002);
+    let dir = tempfile::tempdir().unwrap();
+    let ca = root_file(&pki, &dir);
+    let inventory = dir.path().join("inventory.csv");
+    std::fs::write(
+        &inventory,
+        "Certificate ID,Common Name,Serial Number,Valid From,Valid To,Status,Renewal Of\n\
+         C-1,www.test,8A0000000000001771,2026-01-01T00:00:00Z,2027-01-01T00:00:00Z,Active,\n\
+         C-2,www.test,8A0000000000001772,2026-10-01T00:00:00Z,2027-10-01T00:00:00Z,Active,C-1\n",
+    )
+    .unwrap();
+    // Renewed nodes first: the first connection gets the renewal, and alone it would be
+    // `current`.
+    for (samples, status) in [("1", "current"), ("3", "renewed_not_deployed")] {
+        let server = round_robin(&[&new, &new, &old]).await;
+        let targets = dir.path().join("targets.txt");
+        std::fs::write(&targets, format!("www.test@{}\n", server.addr)).unwrap();
+        let report = dir.path().join(format!("report-{samples}.csv"));
+        let cli = <Cli as Parser>::parse_from([
+            "certsweep",
+            "scan",
+            "--targets",
+            targets.to_str().unwrap(),
+            "--inventory",
+            inventory.to_str().unwrap(),
+            "--ca-file",
+            &ca,
+            "--no-public-roots",
+            "--samples",
+            samples,
+            "--report",
+            report.to_str().unwrap(),
+            "-q",
+        ]);
+        certsweep::run(cli).await.unwrap();
+        let text = std::fs::read_to_string(&report).unwrap();
+        let mut rows = csv::Reader::from_reader(text.as_bytes());
+        let row: HashMap<String, String> = rows
+            .deserialize()
+            .next()
+            .expect("a row")
+            .expect("a readable row");
+        assert_eq!(row["status"], status, "{text}");
+        if samples == "1" {
+            assert_eq!(row["serial"], "8A0000000000001772");
+            assert!(!row["findings"].contains("backends_differ"), "{text}");
+            continue;
+        }
+        // The row is about the old node's certificate, and says who got what.
+        assert_eq!(row["serial"], "8A0000000000001771");
+        assert_eq!(row["record_id"], "C-1");
+        assert!(row["findings"].contains("backends_differ"), "{text}");
+        let said = format!(
+            "Connections to {} got different certificates, so the nodes behind it differ: serial 8A0000000000001772 on 2 of 3 (current), serial 8A0000000000001771 on 1 of 3 (renewed_not_deployed).",
+            server.addr
+        );
+        assert!(row["detail"].ends_with(&said), "{}", row["detail"]);
+        assert!(
+            row["next_step"].ends_with(&format!(
+                "The nodes behind {} differ: reach each one directly (not through the load balancer) to find the ones serving serial 8A0000000000001771.",
+                server.addr
+            )),
+            "{}",
+            row["next_step"]
+        );
+    }
 }

@@ -10,7 +10,8 @@ use super::resolve::Dns;
 use super::starttls::StarttlsChoice;
 use super::targets::{Target, TargetError};
 use crate::model::{
-    ErrorClass, ErrorInfo, Finding, KeyFamily, Observation, OtherKey, SecondLook, Starttls, Timings,
+    ErrorClass, ErrorInfo, Finding, KeyFamily, Observation, OtherKey, Sampled, Samples, SecondLook,
+    Starttls, Timings,
 };
 use crate::timefmt::{now_unix, rfc3339};
 use crate::trust::TrustJudge;
@@ -54,6 +55,9 @@ pub struct SweepConfig {
     pub exclude: Option<Arc<super::exclude::Exclusions>>,
     /// Asks the CA's revocation list of every leaf (`--crl`).
     pub crl: Option<Arc<crate::crl::CrlCheck>>,
+    /// Connections made to every endpoint that presented a certificate, the first one
+    /// included (`--samples`): more than one sees the nodes behind a load balancer.
+    pub samples: u32,
 }
 
 impl Default for SweepConfig {
@@ -73,6 +77,7 @@ impl Default for SweepConfig {
             second_look: None,
             exclude: None,
             crl: None,
+            samples: 1,
         }
     }
 }
@@ -811,17 +816,21 @@ impl Engine {
         }
         let (mut obs, first) = self.observe(ep, starttls, scan_time, dns_ms, attempt, attempts);
         let mut queries = CrlQueries { first, other: None };
-        let Some(look) = &self.cfg.second_look else {
-            return (obs, queries);
-        };
         // A certificate read by the legacy hello came from a server the modern one does not
-        // reach: a restricted modern hello would not reach it either.
+        // reach: a restricted modern hello would not reach it either, nor would a sample.
         let modern = !obs.findings.iter().any(|f| {
             matches!(
                 f,
                 Finding::LegacyTls | Finding::UncommonTls | Finding::OversizedChain
             )
         });
+        if self.cfg.samples > 1 && obs.cert.is_some() && modern {
+            // Boxed for the reason the second look is.
+            Box::pin(self.sample(ep, starttls, &mut obs, &mut deadline, cancel)).await;
+        }
+        let Some(look) = &self.cfg.second_look else {
+            return (obs, queries);
+        };
         if obs.cert.is_some() && modern {
             if let Some(family) = look.wanted(&obs) {
                 // Boxed: inline, its handshake's state would widen every endpoint's task,
@@ -871,6 +880,87 @@ impl Engine {
             error: a.error,
         });
         Some((other, query))
+    }
+
+    /// `--samples`: more connections like the first, each after a --rate turn, within the
+    /// endpoint's deadline, without retries, to see whether every node behind the address
+    /// presents the observation's certificate. A connection the deadline cuts is counted
+    /// as failed and ends the sampling.
+    async fn sample(
+        &self,
+        ep: &Endpoint,
+        starttls: Option<Starttls>,
+        obs: &mut Observation,
+        deadline: &mut tokio::time::Instant,
+        cancel: &Cancel,
+    ) {
+        let Some(mine) = obs.cert.as_ref().map(|c| c.sha256.clone()) else {
+            return;
+        };
+        let addr = std::net::SocketAddr::new(ep.ip, ep.port);
+        let mut s = Samples {
+            connections: 1,
+            same: 1,
+            failed: 0,
+            error: None,
+            others: Vec::new(),
+        };
+        for _ in 1..self.cfg.samples {
+            if cancel.is_cancelled() {
+                break;
+            }
+            let Some(turn) = self.rate_turn(cancel).await else {
+                break;
+            };
+            *deadline += turn;
+            let probed = tokio::time::timeout_at(
+                *deadline,
+                probe(
+                    &self.tls,
+                    addr,
+                    ep.sni.as_deref(),
+                    starttls,
+                    self.timeouts(),
+                ),
+            )
+            .await;
+            let cut = probed.is_err();
+            let a = probed.unwrap_or_else(|_| self.past_deadline("what was left of "));
+            s.connections += 1;
+            let (cert, report, _) = self.judged(&a.chain, ep.sni.as_deref());
+            match cert {
+                None => {
+                    s.failed += 1;
+                    if s.error.is_none() {
+                        s.error = a.error.or_else(|| {
+                            report.detail.map(|message| ErrorInfo {
+                                class: ErrorClass::TlsError,
+                                message,
+                            })
+                        });
+                    }
+                }
+                Some(c) if c.sha256 == mine => s.same += 1,
+                Some(c) => match s.others.iter_mut().find(|o| o.cert.sha256 == c.sha256) {
+                    Some(o) => o.seen += 1,
+                    None => s.others.push(Sampled {
+                        cert: c,
+                        seen: 1,
+                        findings: report.findings,
+                        trust_detail: report.detail,
+                    }),
+                },
+            }
+            if cut {
+                break;
+            }
+        }
+        if !s.others.is_empty() {
+            obs.findings.push(Finding::BackendsDiffer);
+            obs.findings.sort();
+            obs.findings.dedup();
+        }
+        obs.samples = Some(Box::new(s));
     }
 
     /// The attempt a connection the endpoint's deadline cut short ends with; `part` words
@@ -1082,6 +1172,7 @@ impl Engine {
             error: attempt.error,
             attempts,
             other_key: None,
+            samples: None,
             ocsp: None,
             crl: None,
         };

@@ -100,6 +100,12 @@ pub struct ScanRow {
     /// When the chain breaks before the certificate (`chain_expires_first`): the notAfter
     /// of its CA certificate that ends first, which `trust_detail` names; else empty.
     pub chain_expires: String,
+    /// With `--samples`: on how many of the connections made the endpoint presented this
+    /// row's certificate, `3/4`; else empty.
+    pub samples: String,
+    /// With `--samples`: the other certificates connections got (`backends_differ`), each
+    /// serial with its share, `SERIAL (1 of 4)`, `;`-separated.
+    pub other_serials: String,
 }
 
 /// The `crl_status` cell: the word, with when and why it was revoked, or why no list said.
@@ -242,6 +248,16 @@ impl ScanRow {
                 .as_deref()
                 .map(|e| e.not_after.clone())
                 .unwrap_or_default(),
+            samples: o
+                .samples
+                .as_deref()
+                .map(|s| format!("{}/{}", s.same, s.connections))
+                .unwrap_or_default(),
+            other_serials: o
+                .samples
+                .as_deref()
+                .map(crate::model::Samples::others_shown)
+                .unwrap_or_default(),
         }
     }
 }
@@ -334,4 +350,6 @@ pub const SCAN_COLUMNS: &[&str] = &[
     "ocsp_next_update",
     "crl_status",
     "chain_expires",
+    "samples",
+    "other_serials",
 ];

@@ -15,7 +15,9 @@ pub use records::{each_identity_row, identity_rows, IdentityRow};
 pub use rollout::{Rollout, Serving};
 
 use crate::inventory::record::{target_names, DeployStatus, Record, RecordStatus};
-use crate::model::{CertInfo, ErrorClass, Finding, KeyFamily, Observation, OtherKey, SecondLook};
+use crate::model::{
+    CertInfo, ErrorClass, Finding, KeyFamily, Observation, OtherKey, Sampled, Samples, SecondLook,
+};
 use crate::timefmt::rfc3339_unix;
 use rollout::*;
 use serde::{Deserialize, Serialize};
@@ -171,10 +173,16 @@ pub struct Verdict {
 ///
 /// An endpoint that presented a certificate of each key type (see [`SecondLook`]) has both
 /// judged; the verdict is the worse one's, about its certificate (the observation is turned
-/// so that `cert` is that one), and names the other.
+/// so that `cert` is that one), and names the other. So has an endpoint whose connections
+/// got different certificates (`scan --samples`): the worst one's verdict speaks, and its
+/// words say which share of the connections got which.
 pub fn judge_one(o: Box<Observation>, ids: &Identities, p: &Policy) -> (Verdict, bool) {
     let twin = turned(&o);
+    let nodes = sampled(&o);
+    let samples = o.samples.clone();
+    let first = o.cert.as_ref().map(|c| c.serial.clone());
     let (mut v, matched, expected) = judge(o, ids, p);
+    let first_status = v.status;
     let mut serves_expected = expected.is_some() && matched == expected;
     if let Some(twin) = twin {
         let (mut v2, matched2, expected2) = judge(twin, ids, p);
@@ -207,7 +215,100 @@ pub fn judge_one(o: Box<Observation>, ids: &Identities, p: &Policy) -> (Verdict,
             );
         }
     }
+    if let (false, Some(s)) = (nodes.is_empty(), samples) {
+        // Every certificate the connections got is judged; the worst speaks for the
+        // endpoint, and the words say which share of the connections got which.
+        let mut seen = vec![(first, s.same, first_status)];
+        for (n, x) in nodes.into_iter().zip(&s.others) {
+            let (v3, matched3, expected3) = judge(Box::new(n), ids, p);
+            serves_expected &= expected3.is_some() && matched3 == expected3;
+            seen.push((Some(x.cert.serial.clone()), x.seen, v3.status));
+            if urgency(v3.status) < urgency(v.status) {
+                v = v3;
+            }
+        }
+        let words: Vec<String> = seen
+            .iter()
+            .map(|(serial, on, status)| {
+                format!(
+                    "serial {} on {on} of {} ({})",
+                    serial.as_deref().unwrap_or("?"),
+                    s.connections,
+                    status.as_str()
+                )
+            })
+            .collect();
+        let at = match v.observation.ip {
+            Some(ip) => std::net::SocketAddr::new(ip, v.observation.port).to_string(),
+            None => v.observation.host.clone(),
+        };
+        v.detail = format!(
+            "{} Connections to {at} got different certificates, so the nodes behind it differ: {}.",
+            v.detail,
+            words.join(", ")
+        );
+        if v.status != Status::Current {
+            v.next_step = format!(
+                "{} The nodes behind {at} differ: reach each one directly (not through the load balancer) to find the ones serving serial {}.",
+                v.next_step,
+                v.observation.cert.as_ref().map_or("?", |c| c.serial.as_str())
+            );
+        }
+    }
     (v, serves_expected)
+}
+
+/// `o` seen from each other certificate more connections got (`scan --samples`): that
+/// certificate in `cert`, with its own trust judgement. The first connection's chain,
+/// parameters, staple and second look are not the other node's.
+fn sampled(o: &Observation) -> Vec<Observation> {
+    let Some(s) = o.samples.as_deref() else {
+        return Vec::new();
+    };
+    s.others
+        .iter()
+        .map(|x| {
+            let mut t = o.clone();
+            t.cert = Some(x.cert.clone());
+            t.findings = x.findings.clone();
+            t.findings.push(Finding::BackendsDiffer);
+            t.findings.sort();
+            t.findings.dedup();
+            t.trust_detail = x.trust_detail.clone();
+            t.chain_expires = None;
+            t.chain = Vec::new();
+            t.pem = None;
+            t.tls = None;
+            t.ocsp = None;
+            t.crl = None;
+            t.other_key = None;
+            t.error = None;
+            // Its samples seen from it: its own share, the first connection's certificate
+            // among the others.
+            let mut others: Vec<Sampled> = o
+                .cert
+                .iter()
+                .map(|c| Sampled {
+                    cert: c.clone(),
+                    seen: s.same,
+                    findings: o.findings.clone(),
+                    trust_detail: o.trust_detail.clone(),
+                })
+                .collect();
+            others.extend(
+                s.others
+                    .iter()
+                    .filter(|y| y.cert.sha256 != x.cert.sha256)
+                    .cloned(),
+            );
+            t.samples = Some(Box::new(Samples {
+                same: x.seen,
+                others,
+                ..s.clone()
+            }));
+            t
+        })
+        .collect()
 }
 
 /// Which of an endpoint's two certificates' statuses speaks for it (lower first): the
