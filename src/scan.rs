@@ -1137,7 +1137,17 @@ impl FailOn {
             .and(o.other_key.as_deref())
             .map(|k| k.findings.as_slice())
             .unwrap_or_default();
-        let holds = crate::verdict::record_free_statuses(o, now, window);
+        // The certificates other nodes behind the address presented (`--samples`) are
+        // served as much as the first: one of them expired fails `--fail-on expired`.
+        let nodes = crate::verdict::sampled(o);
+        let mut holds = crate::verdict::record_free_statuses(o, now, window);
+        if !nodes.is_empty() {
+            for n in &nodes {
+                holds.extend(crate::verdict::record_free_statuses(n, now, window));
+            }
+            holds.sort();
+            holds.dedup();
+        }
         let statuses = holds
             .iter()
             .filter(|s| self.statuses.contains(s))
@@ -1149,6 +1159,7 @@ impl FailOn {
                 o.findings
                     .iter()
                     .chain(second)
+                    .chain(nodes.iter().flat_map(|n| &n.findings))
                     .any(|f| f.as_str() == x.as_str())
             })
             .map(String::as_str);
@@ -1174,7 +1185,25 @@ impl ObservationSink for RecordFreeFailOn {
                     (None, Some(e)) => e.message.clone(),
                     (None, None) => "no certificate".into(),
                 };
-                format!("{} {}: {what}", who(&o), words.join(", "))
+                let nodes = o
+                    .samples
+                    .as_deref()
+                    .filter(|s| !s.others.is_empty())
+                    .map(|s| {
+                        let others: Vec<String> = s
+                            .others
+                            .iter()
+                            .map(|x| {
+                                format!(
+                                    "serial {} (expires {}) on {} of {}",
+                                    x.cert.serial, x.cert.not_after, x.seen, s.connections
+                                )
+                            })
+                            .collect();
+                        format!("; other connections got {}", others.join(", "))
+                    })
+                    .unwrap_or_default();
+                format!("{} {}: {what}{nodes}", who(&o), words.join(", "))
             });
         }
         Ok(())

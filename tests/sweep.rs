@@ -3913,3 +3913,57 @@ async fn a_node_that_kept_the_old_certificate_decides_the_verdict_with_samples()
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fail_on_without_records_counts_every_node_the_samples_saw() {
+    // The first connection reaches a node with a valid certificate, the second one that
+    // still serves an expired one: clients reaching it fail, so `--fail-on expired` must.
+    let pki = Pki::new("Expired node").unwrap();
+    let valid = valid_leaf(&pki, "www.test", 7001);
+    let expired = pki
+        .issue(&LeafSpec::new(&["www.test"], 7002, 100, -10))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = root_file(&pki, &dir);
+    for (samples, code) in [("1", 0), ("2", 1)] {
+        let server = round_robin(&[&valid, &expired]).await;
+        let targets = dir.path().join("targets.txt");
+        std::fs::write(&targets, format!("www.test@{}\n", server.addr)).unwrap();
+        let args: Vec<String> = [
+            "scan",
+            "--targets",
+            targets.to_str().unwrap(),
+            "--ca-file",
+            &ca,
+            "--no-public-roots",
+            "--samples",
+            samples,
+            "--fail-on",
+            "expired",
+            "--report",
+            "/dev/null",
+        ]
+        .map(String::from)
+        .to_vec();
+        let out = run_certsweep_owned(args).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "--samples {samples}: {stderr}"
+        );
+        if code == 1 {
+            // The endpoint is counted as expired, and the line names the node's certificate.
+            assert!(
+                stderr.contains("findings: expired 1, backends_differ 1"),
+                "{stderr}"
+            );
+            assert!(
+                stderr.contains("expired: serial 8A0000000000001B59 (expires ")
+                    && stderr
+                        .contains("; other connections got serial 8A0000000000001B5A (expires "),
+                "{stderr}"
+            );
+        }
+    }
+}

@@ -146,8 +146,17 @@ impl Summary {
         if let Some(c) = o.error_class() {
             *self.errors.entry(c).or_default() += 1;
         }
-        for f in &o.findings {
-            *self.findings.entry(*f).or_default() += 1;
+        // With `--samples`, what other nodes behind the address presented counts for the
+        // endpoint too: a node serving an expired certificate is an expired endpoint for
+        // the clients it gets.
+        let mut findings = o.findings.clone();
+        for x in o.samples.iter().flat_map(|s| &s.others) {
+            findings.extend(&x.findings);
+        }
+        findings.sort();
+        findings.dedup();
+        for f in findings {
+            *self.findings.entry(f).or_default() += 1;
         }
         if let Some(p) = o.starttls {
             *self.starttls.entry(p).or_default() += 1;
@@ -180,6 +189,11 @@ impl Summary {
             .cert
             .iter()
             .chain(o.second_cert())
+            .chain(
+                o.samples
+                    .iter()
+                    .flat_map(|s| s.others.iter().map(|x| &x.cert)),
+            )
             .filter(|c| c.not_after_unix >= now)
             .min_by_key(|c| c.not_after_unix);
         let Some(c) = first else { return };

@@ -261,7 +261,7 @@ pub fn judge_one(o: Box<Observation>, ids: &Identities, p: &Policy) -> (Verdict,
 /// `o` seen from each other certificate more connections got (`scan --samples`): that
 /// certificate in `cert`, with its own trust judgement. The first connection's chain,
 /// parameters, staple and second look are not the other node's.
-fn sampled(o: &Observation) -> Vec<Observation> {
+pub fn sampled(o: &Observation) -> Vec<Observation> {
     let Some(s) = o.samples.as_deref() else {
         return Vec::new();
     };
