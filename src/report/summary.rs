@@ -149,14 +149,16 @@ impl Summary {
         // With `--samples`, what other nodes behind the address presented counts for the
         // endpoint too: a node serving an expired certificate is an expired endpoint for
         // the clients it gets.
-        let mut findings = o.findings.clone();
-        for x in o.samples.iter().flat_map(|s| &s.others) {
-            findings.extend(&x.findings);
+        let mut findings = std::borrow::Cow::Borrowed(&o.findings[..]);
+        if let Some(s) = o.samples.as_deref().filter(|s| !s.others.is_empty()) {
+            let mut all = o.findings.clone();
+            all.extend(s.others.iter().flat_map(|x| &x.findings));
+            all.sort();
+            all.dedup();
+            findings = std::borrow::Cow::Owned(all);
         }
-        findings.sort();
-        findings.dedup();
-        for f in findings {
-            *self.findings.entry(f).or_default() += 1;
+        for f in findings.iter() {
+            *self.findings.entry(*f).or_default() += 1;
         }
         if let Some(p) = o.starttls {
             *self.starttls.entry(p).or_default() += 1;
