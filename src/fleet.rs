@@ -570,6 +570,16 @@ impl ResolvesServerCert for ByKeyType {
 /// Serves `leaves`, one per key type, on `bind`: the one the client's signature schemes
 /// allow, the first if both do.
 pub async fn serve_tls_key_types(bind: SocketAddr, leaves: &[&Leaf]) -> Result<Server, FleetError> {
+    serve_resolved(bind, leaves, |keys| Arc::new(ByKeyType(keys)))
+}
+
+/// Serves `leaves` on `bind`, the certificate of each handshake chosen by the resolver
+/// `choose` makes of their keys.
+fn serve_resolved(
+    bind: SocketAddr,
+    leaves: &[&Leaf],
+    choose: impl FnOnce(Vec<Arc<CertifiedKey>>) -> Arc<dyn ResolvesServerCert>,
+) -> Result<Server, FleetError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let keys = leaves
         .iter()
@@ -578,7 +588,7 @@ pub async fn serve_tls_key_types(bind: SocketAddr, leaves: &[&Leaf]) -> Result<S
     let config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
-        .with_cert_resolver(Arc::new(ByKeyType(keys)));
+        .with_cert_resolver(choose(keys));
     serve_config(listen(bind)?, config)
 }
 
@@ -603,19 +613,12 @@ pub async fn serve_tls_round_robin(
     bind: SocketAddr,
     leaves: &[&Leaf],
 ) -> Result<Server, FleetError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let keys = leaves
-        .iter()
-        .map(|l| l.certified_key())
-        .collect::<Result<Vec<_>, _>>()?;
-    let config = ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_cert_resolver(Arc::new(RoundRobin {
+    serve_resolved(bind, leaves, |keys| {
+        Arc::new(RoundRobin {
             keys,
             next: Default::default(),
-        }));
-    serve_config(listen(bind)?, config)
+        })
+    })
 }
 
 /// A running server; stops when dropped.
