@@ -93,6 +93,10 @@ pub async fn run_demo(args: DemoArgs) -> Result<u8, Error> {
     let api_new = issue(&["api.acme.example"], 0x1101, 10, 355, full)?;
     let shop_old = issue(&["shop.acme.example"], 0x0902, 300, 65, full)?;
     let shop_new = issue(&["shop.acme.example"], 0x1102, 5, 360, full)?;
+    // Behind one address, a load balancer in TCP mode before three nodes; the third kept
+    // the old certificate, which only some connections see.
+    let app_old = issue(&["app.acme.example"], 0x0903, 330, 35, full)?;
+    let app_new = issue(&["app.acme.example"], 0x1103, 9, 356, full)?;
     let legacy = issue(&["legacy.acme.example"], 0x0501, 400, -5, full)?;
     let mail = issue(&["mail.acme.example"], 0x0801, 353, 12, full)?;
     let vpn = issue(&["vpn.acme.example"], 0x0950, 100, 265, full)?;
@@ -170,6 +174,20 @@ pub async fn run_demo(args: DemoArgs) -> Result<u8, Error> {
             leaf: Some(&shop_new),
             status: "Certificate Downloaded",
             ordered: ago(5),
+        },
+        Order {
+            order: "ORD-0903",
+            domain: "app.acme.example",
+            leaf: Some(&app_old),
+            status: "Certificate Downloaded",
+            ordered: ago(330),
+        },
+        Order {
+            order: "ORD-1103",
+            domain: "app.acme.example",
+            leaf: Some(&app_new),
+            status: "Certificate Downloaded",
+            ordered: ago(9),
         },
         Order {
             order: "ORD-0501",
@@ -310,6 +328,12 @@ pub async fn run_demo(args: DemoArgs) -> Result<u8, Error> {
     // The second load-balancer member: same name and port, another address, old file.
     let member2 = SocketAddr::new(IpAddr::from([127, 0, 0, 2]), shop_port);
     targets += &serve("shop.acme.example", &shop_old, member2, &mut servers).await?;
+    // Connections reach the nodes in turn: the first two get the renewal, the third (one
+    // of --samples 3) the old file.
+    let app = fleet::serve_tls_round_robin(any, &[&app_new, &app_new, &app_old])
+        .await
+        .map_err(rt)?;
+    targets += &row("app.acme.example", app, "", &mut servers);
     targets += &serve("legacy.acme.example", &legacy, any, &mut servers).await?;
     // A mail server: its certificate comes after SMTP's STARTTLS.
     let smtp = fleet::serve_smtp(any, "mail.acme.example", &mail)
@@ -358,6 +382,8 @@ pub async fn run_demo(args: DemoArgs) -> Result<u8, Error> {
         "2s".into(),
         "--handshake-timeout".into(),
         "2s".into(),
+        "--samples".into(),
+        "3".into(),
         "--report".into(),
         s(&report_csv),
         "--records-report".into(),

@@ -80,6 +80,15 @@ async fn demo_fleet_gets_every_verdict_right() {
             Some(0x0902),
             Some(0x1102),
         ),
+        // Behind one address, one node of three kept the old certificate: the third of
+        // three connections (`--samples 3`) sees it.
+        (
+            "app.acme.example",
+            "127.0.0.1",
+            "renewed_not_deployed",
+            Some(0x0903),
+            Some(0x1103),
+        ),
         (
             "legacy.acme.example",
             "127.0.0.1",
@@ -284,6 +293,17 @@ async fn demo_fleet_gets_every_verdict_right() {
         "{edge:?}"
     );
 
+    // The node left behind decides the row, which says who got what.
+    let app = &rows[&("app.acme.example".into(), "127.0.0.1".into())];
+    assert_eq!(app["findings"], "backends_differ;renewed_not_deployed");
+    assert!(
+        app["detail"].ends_with(&format!(
+            "so the nodes behind it differ: serial {} on 2 of 3 (current), serial {} on 1 of 3 (renewed_not_deployed).",
+            hex(0x1103),
+            hex(0x0903)
+        )),
+        "{app:?}"
+    );
     let mut ids = csv::Reader::from_path(dir.path().join("records.csv")).unwrap();
     let ids: Vec<HashMap<String, String>> = ids.deserialize().map(|r| r.unwrap()).collect();
     let api = ids
@@ -307,6 +327,17 @@ async fn demo_fleet_gets_every_verdict_right() {
         .iter()
         .find(|r| r["names"] == "edge.acme.example")
         .unwrap();
+    // Deployed on two nodes of three, and left behind on one: both said of the identity.
+    let app = ids
+        .iter()
+        .find(|r| r["names"] == "app.acme.example")
+        .unwrap();
+    assert!(!app["deployed_at"].is_empty(), "{app:?}");
+    assert_eq!(app["findings"], "older_versions_served", "{app:?}");
+    assert!(
+        app["stale_at"].ends_with(&format!("(serial {})", hex(0x0903))),
+        "{app:?}"
+    );
     assert_eq!(edge["newest_record_id"], "ORD-1201");
     assert_eq!(
         (edge["findings"].as_str(), edge["stale_at"].as_str()),

@@ -241,10 +241,12 @@ fn identity_row(
                 // version of its kind that has expired (the lookup prefers a live one, so
                 // then every later one has) is nothing to deploy, as on the endpoint's row.
                 // One expired or revoked itself fails its clients: it is to be replaced.
+                // Where samples saw the nodes differ, the older one is a node left behind.
                 let failing = ids.records[m].expired_at(p.now)
                     || ids.records[m].status == RecordStatus::Revoked;
                 let beside = deployed.contains(at)
                     && !failing
+                    && !serving_all.nodes_differ.contains(at)
                     && ids
                         .renewal_beside(m, None, newest, place_host(at), p.now)
                         .is_none_or(|k| ids.records[k].expired_at(p.now));

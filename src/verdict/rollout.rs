@@ -138,6 +138,9 @@ pub struct Serving {
     pub(super) untrusted: HashMap<String, u32>,
     /// The sweep's `--exclude` lists: names on them were not scanned by design.
     pub excluded: Option<std::sync::Arc<crate::engine::exclude::Exclusions>>,
+    /// Places whose connections got different certificates (`--samples`): there an older
+    /// version beside the newest is a node left behind, not the other key type's.
+    pub(super) nodes_differ: std::collections::HashSet<String>,
 }
 
 fn name_key(name: &str) -> u64 {
@@ -147,8 +150,9 @@ fn name_key(name: &str) -> u64 {
 }
 
 impl Serving {
-    /// Notes where `v`'s certificates are served: the one it presented and the other key
-    /// type's, when a second look got one; and that its name was scanned.
+    /// Notes where `v`'s certificates are served: the one it presented, the other key
+    /// type's when a second look got one, and the other nodes' when samples got them; and
+    /// that its name was scanned.
     pub fn note(&mut self, v: &Verdict) {
         let o = &v.observation;
         let name = o.asked_name();
@@ -177,6 +181,20 @@ impl Serving {
         if let Some(other) = o.second_cert() {
             self.served
                 .entry(other.serial.clone())
+                .or_default()
+                .push(at.clone());
+        }
+        // What other nodes behind the address presented (`--samples`) is served there too:
+        // a renewal on two nodes of three is deployed, if not everywhere.
+        if o.samples.as_ref().is_some_and(|s| !s.others.is_empty()) {
+            self.nodes_differ.insert(at.clone());
+        }
+        for x in o.samples.iter().flat_map(|s| &s.others) {
+            if x.findings.iter().any(|f| f.makes_untrusted()) {
+                *self.untrusted.entry(x.cert.serial.clone()).or_default() += 1;
+            }
+            self.served
+                .entry(x.cert.serial.clone())
                 .or_default()
                 .push(at.clone());
         }
