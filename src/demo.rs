@@ -330,7 +330,7 @@ pub async fn run_demo(args: DemoArgs) -> Result<u8, Error> {
     targets += &serve("shop.acme.example", &shop_old, member2, &mut servers).await?;
     // Connections reach the nodes in turn: the first two get the renewal, the third (one
     // of --samples 3) the old file.
-    let app = fleet::serve_tls_round_robin(any, &[&app_new, &app_new, &app_old])
+    let app = fleet::serve_tls_round_robin(any, &[Some(&app_new), Some(&app_new), Some(&app_old)])
         .await
         .map_err(rt)?;
     targets += &row("app.acme.example", app, "", &mut servers);

@@ -570,25 +570,23 @@ impl ResolvesServerCert for ByKeyType {
 /// Serves `leaves`, one per key type, on `bind`: the one the client's signature schemes
 /// allow, the first if both do.
 pub async fn serve_tls_key_types(bind: SocketAddr, leaves: &[&Leaf]) -> Result<Server, FleetError> {
-    serve_resolved(bind, leaves, |keys| Arc::new(ByKeyType(keys)))
-}
-
-/// Serves `leaves` on `bind`, the certificate of each handshake chosen by the resolver
-/// `choose` makes of their keys.
-fn serve_resolved(
-    bind: SocketAddr,
-    leaves: &[&Leaf],
-    choose: impl FnOnce(Vec<Arc<CertifiedKey>>) -> Arc<dyn ResolvesServerCert>,
-) -> Result<Server, FleetError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let keys = leaves
         .iter()
         .map(|l| l.certified_key())
         .collect::<Result<Vec<_>, _>>()?;
+    serve_resolved(bind, Arc::new(ByKeyType(keys)))
+}
+
+/// Serves TLS on `bind`, the certificate of each handshake chosen by `resolver`.
+fn serve_resolved(
+    bind: SocketAddr,
+    resolver: Arc<dyn ResolvesServerCert>,
+) -> Result<Server, FleetError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
-        .with_cert_resolver(choose(keys));
+        .with_cert_resolver(resolver);
     serve_config(listen(bind)?, config)
 }
 
@@ -596,29 +594,35 @@ fn serve_resolved(
 /// connection to the next node.
 #[derive(Debug)]
 struct RoundRobin {
-    keys: Vec<Arc<CertifiedKey>>,
+    keys: Vec<Option<Arc<CertifiedKey>>>,
     next: std::sync::atomic::AtomicUsize,
 }
 
 impl ResolvesServerCert for RoundRobin {
     fn resolve(&self, _: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
         let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.keys.get(n % self.keys.len().max(1)).cloned()
+        self.keys.get(n % self.keys.len().max(1)).cloned().flatten()
     }
 }
 
-/// Serves `leaves` on `bind` in turn, one handshake each (the n-th gets `leaves[n % len]`):
-/// a load balancer in TCP mode before nodes of which some kept an old certificate.
+/// Serves `nodes` on `bind` in turn, one handshake each (the n-th gets `nodes[n % len]`): a
+/// load balancer in TCP mode before nodes of which some kept an old certificate. `None` is
+/// a node that refuses every handshake (an alert: its keystore could not be read).
 pub async fn serve_tls_round_robin(
     bind: SocketAddr,
-    leaves: &[&Leaf],
+    nodes: &[Option<&Leaf>],
 ) -> Result<Server, FleetError> {
-    serve_resolved(bind, leaves, |keys| {
+    let keys = nodes
+        .iter()
+        .map(|n| n.map(Leaf::certified_key).transpose())
+        .collect::<Result<Vec<_>, _>>()?;
+    serve_resolved(
+        bind,
         Arc::new(RoundRobin {
             keys,
             next: Default::default(),
-        })
-    })
+        }),
+    )
 }
 
 /// A running server; stops when dropped.

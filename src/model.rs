@@ -612,14 +612,21 @@ pub struct Sampled {
 }
 
 impl Samples {
-    /// The `other_serials` cell and the words of a verdict: each other serial with its
-    /// share of the connections, `;`-separated.
+    /// The `other_serials` cell: each other serial with its share of the connections, then
+    /// the share that got none, `;`-separated.
     pub fn others_shown(&self) -> String {
-        self.others
+        let mut shown: Vec<String> = self
+            .others
             .iter()
             .map(|o| format!("{} ({} of {})", o.cert.serial, o.seen, self.connections))
-            .collect::<Vec<_>>()
-            .join("; ")
+            .collect();
+        if self.failed > 0 {
+            shown.push(format!(
+                "no certificate ({} of {})",
+                self.failed, self.connections
+            ));
+        }
+        shown.join("; ")
     }
 }
 

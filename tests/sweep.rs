@@ -3795,7 +3795,7 @@ async fn samples_see_a_node_behind_one_address_that_kept_an_old_certificate() {
     let serial = |o: &Observation| o.cert.as_ref().map(|c| c.serial.clone());
     let (old_serial, new_serial) = ("8A0000000000001389", "8A000000000000138A");
     // Connections 1 and 4 reach the old node, 2 and 3 the renewed ones.
-    let server = round_robin(&[&old, &new, &new]).await;
+    let server = round_robin(&[Some(&old), Some(&new), Some(&new)]).await;
     let target = format!("www.test@127.0.0.1:{}\n", server.addr.port());
     let args = ["--ca-file", &ca, "--no-public-roots", "--samples", "4"];
     let obs = run_sweep(target.clone(), &args).await;
@@ -3816,15 +3816,32 @@ async fn samples_see_a_node_behind_one_address_that_kept_an_old_certificate() {
     assert_eq!(s.others_shown(), format!("{new_serial} (2 of 4)"));
     drop(server);
     // One connection, as without the option, sees only the node it reaches.
-    let server = round_robin(&[&old, &new, &new]).await;
+    let server = round_robin(&[Some(&old), Some(&new), Some(&new)]).await;
     let target = format!("www.test@127.0.0.1:{}\n", server.addr.port());
     let obs = run_sweep(target, &["--ca-file", &ca, "--no-public-roots"]).await;
     assert_eq!(serial(&obs[0]).as_deref(), Some(old_serial));
     assert!(obs[0].findings.is_empty(), "{:?}", obs[0].findings);
     assert!(obs[0].samples.is_none());
     drop(server);
+    // A node that refuses every handshake: counted with its error, no other certificate.
+    let server = round_robin(&[Some(&new), None, Some(&new)]).await;
+    let target = format!("www.test@127.0.0.1:{}\n", server.addr.port());
+    let obs = run_sweep(target, &args).await;
+    let s = obs[0].samples.as_deref().expect("samples");
+    assert_eq!(
+        (s.connections, s.same, s.failed, s.others.len()),
+        (4, 3, 1, 0)
+    );
+    assert_eq!(
+        s.error.as_ref().map(|e| e.class),
+        Some(ErrorClass::TlsAlert),
+        "{s:?}"
+    );
+    assert_eq!(s.others_shown(), "no certificate (1 of 4)");
+    assert!(obs[0].findings.is_empty(), "{:?}", obs[0].findings);
+    drop(server);
     // Nodes that agree: counted, nothing found.
-    let server = round_robin(&[&new]).await;
+    let server = round_robin(&[Some(&new)]).await;
     let target = format!("www.test@127.0.0.1:{}\n", server.addr.port());
     let obs = run_sweep(target, &args).await;
     let s = obs[0].samples.as_deref().expect("samples");
@@ -3836,7 +3853,7 @@ async fn samples_see_a_node_behind_one_address_that_kept_an_old_certificate() {
 }
 
 /// A load balancer on 127.0.0.1 handing connections to `nodes` in turn.
-async fn round_robin(nodes: &[&certsweep::fleet::Leaf]) -> certsweep::fleet::Server {
+async fn round_robin(nodes: &[Option<&certsweep::fleet::Leaf>]) -> certsweep::fleet::Server {
     certsweep::fleet::serve_tls_round_robin(SocketAddr::new(ip("127.0.0.1"), 0), nodes)
         .await
         .unwrap()
@@ -3860,7 +3877,7 @@ async fn a_node_that_kept_the_old_certificate_decides_the_verdict_with_samples()
     // Renewed nodes first: the first connection gets the renewal, and alone it would be
     // `current`.
     for (samples, status) in [("1", "current"), ("3", "renewed_not_deployed")] {
-        let server = round_robin(&[&new, &new, &old]).await;
+        let server = round_robin(&[Some(&new), Some(&new), Some(&old)]).await;
         let targets = dir.path().join("targets.txt");
         std::fs::write(&targets, format!("www.test@{}\n", server.addr)).unwrap();
         let report = dir.path().join(format!("report-{samples}.csv"));
@@ -3912,6 +3929,37 @@ async fn a_node_that_kept_the_old_certificate_decides_the_verdict_with_samples()
             row["next_step"]
         );
     }
+    // A node that fails its handshakes: said, the status still the certificates'.
+    let server = round_robin(&[Some(&new), None, Some(&new)]).await;
+    let targets = dir.path().join("targets.txt");
+    std::fs::write(&targets, format!("www.test@{}\n", server.addr)).unwrap();
+    let report = dir.path().join("report-failing.csv");
+    let cli = <Cli as Parser>::parse_from([
+        "certsweep",
+        "scan",
+        "--targets",
+        targets.to_str().unwrap(),
+        "--inventory",
+        inventory.to_str().unwrap(),
+        "--ca-file",
+        &ca,
+        "--no-public-roots",
+        "--samples",
+        "3",
+        "--report",
+        report.to_str().unwrap(),
+        "-q",
+    ]);
+    certsweep::run(cli).await.unwrap();
+    let text = std::fs::read_to_string(&report).unwrap();
+    assert!(text.contains(",current,"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "1 of 3 connections to {} got no certificate (first: tls_alert: ",
+            server.addr
+        )),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -3926,7 +3974,7 @@ async fn fail_on_without_records_counts_every_node_the_samples_saw() {
     let dir = tempfile::tempdir().unwrap();
     let ca = root_file(&pki, &dir);
     for (samples, code) in [("1", 0), ("2", 1)] {
-        let server = round_robin(&[&valid, &expired]).await;
+        let server = round_robin(&[Some(&valid), Some(&expired)]).await;
         let targets = dir.path().join("targets.txt");
         std::fs::write(&targets, format!("www.test@{}\n", server.addr)).unwrap();
         let args: Vec<String> = [

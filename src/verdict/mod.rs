@@ -215,7 +215,11 @@ pub fn judge_one(o: Box<Observation>, ids: &Identities, p: &Policy) -> (Verdict,
             );
         }
     }
-    if let (false, Some(s)) = (nodes.is_empty(), samples) {
+    let at = |o: &Observation| match o.ip {
+        Some(ip) => std::net::SocketAddr::new(ip, o.port).to_string(),
+        None => o.host.clone(),
+    };
+    if let (false, Some(s)) = (nodes.is_empty(), samples.as_deref()) {
         // Every certificate the connections got is judged; the worst speaks for the
         // endpoint, and the words say which share of the connections got which.
         let mut seen = vec![(first, s.same, first_status)];
@@ -238,10 +242,7 @@ pub fn judge_one(o: Box<Observation>, ids: &Identities, p: &Policy) -> (Verdict,
                 )
             })
             .collect();
-        let at = match v.observation.ip {
-            Some(ip) => std::net::SocketAddr::new(ip, v.observation.port).to_string(),
-            None => v.observation.host.clone(),
-        };
+        let at = at(&v.observation);
         v.detail = format!(
             "{} Connections to {at} got different certificates, so the nodes behind it differ: {}.",
             v.detail,
@@ -254,6 +255,22 @@ pub fn judge_one(o: Box<Observation>, ids: &Identities, p: &Policy) -> (Verdict,
                 v.observation.cert.as_ref().map_or("?", |c| c.serial.as_str())
             );
         }
+    }
+    // Connections that got no certificate: a node that fails its handshakes, or a
+    // moment's loss; said, with the first one's error, without changing the status
+    // (samples are not retried).
+    if let Some(s) = samples.as_deref().filter(|s| s.failed > 0) {
+        v.detail = format!(
+            "{} {} of {} connections to {} got no certificate{}.",
+            v.detail,
+            s.failed,
+            s.connections,
+            at(&v.observation),
+            s.error
+                .as_ref()
+                .map(|e| format!(" (first: {}: {})", e.class.as_str(), e.message))
+                .unwrap_or_default()
+        );
     }
     (v, serves_expected)
 }
