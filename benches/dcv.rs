@@ -99,6 +99,7 @@ fn main() {
             jsonl: None,
             quiet: true,
             wait: None,
+            exclude: vec![],
         };
         let t0 = Instant::now();
         let (summary, _) = certsweep::dcv_command::check_all(&args, false)

@@ -117,7 +117,7 @@ pub struct ScanArgs {
     /// most 64): behind a load balancer that passes TLS through, each may reach another
     /// node, so a node still serving an old certificate shows (`backends_differ`). Each
     /// is one more handshake per endpoint.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub samples: u32,
     /// New connections per second, globally (polite sweeps).
     #[arg(long, value_name = "N")]
@@ -270,6 +270,11 @@ pub struct DcvArgs {
     /// Probes in flight to any one address or nameserver.
     #[arg(long, default_value_t = 8, value_parser = at_least_one)]
     pub per_address: usize,
+    /// Do-not-scan list (as `scan --exclude`): names on it are not checked, and addresses
+    /// on it (of a name, of a redirect's target) not probed; each is said as a check
+    /// that could not be made. Repeatable; a bad line stops the run.
+    #[arg(long, value_name = "FILE")]
+    pub exclude: Vec<PathBuf>,
     /// Accept private and reserved addresses and names outside the public suffix list (a
     /// private CA that validates inside your network).
     #[arg(long)]

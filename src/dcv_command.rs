@@ -85,6 +85,7 @@ pub fn build_checker(args: &DcvArgs) -> Result<Arc<Checker>, Error> {
             connect_timeout: args.timeout,
             read_timeout: args.timeout,
             allow_private: args.allow_private,
+            exclude: crate::scan::exclusions(&args.exclude)?,
         },
         tls_port: args.tls_port,
         ns_port: args.ns_port,

@@ -77,7 +77,7 @@ pub fn fit_concurrency(wanted: usize) -> (usize, Option<String>) {
 
 /// Reads the `--exclude` lists; every bad line is named and none is skipped, as a skipped
 /// line of a do-not-scan list could let the sweep touch what it protects.
-fn exclusions(paths: &[std::path::PathBuf]) -> Result<Option<Arc<Exclusions>>, Error> {
+pub(crate) fn exclusions(paths: &[std::path::PathBuf]) -> Result<Option<Arc<Exclusions>>, Error> {
     if paths.is_empty() {
         return Ok(None);
     }

@@ -48,6 +48,14 @@ fn redirect_odd_port(path: &str) -> (u16, Vec<(&'static str, String)>, String) {
     )
 }
 
+/// Another host's challenge: what a site that moved to a new server answers.
+fn redirect_to_ok(_: &str) -> (u16, Vec<(&'static str, String)>, String) {
+    redirect(
+        301,
+        "http://ok.example.com/.well-known/acme-challenge/tok".into(),
+    )
+}
+
 fn redirect_loop(_: &str) -> (u16, Vec<(&'static str, String)>, String) {
     redirect(302, "/.well-known/acme-challenge/tok".into())
 }
@@ -225,6 +233,7 @@ async fn fixture() -> Fixture {
             a("cdn.example.com.", [127, 0, 0, 30]),
             a("firewalled.example.com.", [127, 0, 0, 33]),
             a("reset.example.com.", [127, 0, 0, 34]),
+            a("hop.example.com.", [127, 0, 0, 35]),
             txt("_acme-challenge.bloat.example.com.", "bloat-value"),
             txt("_acme-challenge.ok.example.com.", "good-value"),
             txt("_acme-challenge.ok.example.com.", "stale-value"),
@@ -360,7 +369,7 @@ async fn fixture() -> Fixture {
         servers.push(dns_serving(udp, tcp, zones).await);
     }
 
-    let (http_port, mut http) = listeners(&[21, 22, 23, 24, 25, 26, 27, 30, 34, 33, 28]).await;
+    let (http_port, mut http) = listeners(&[21, 22, 23, 24, 25, 26, 27, 30, 35, 34, 33, 28]).await;
     let (tls_port, mut tls) = listeners(&[25, 26, 31, 32]).await;
     let mut tasks = Vec::new();
     // 127.0.0.28 accepts and never answers.
@@ -384,7 +393,7 @@ async fn fixture() -> Fixture {
             held.push(tcp);
         }
     }));
-    let handlers: [Handler; 8] = [
+    let handlers: [Handler; 9] = [
         challenge_ok,
         not_found,
         redirect_odd_port,
@@ -393,6 +402,7 @@ async fn fixture() -> Fixture {
         redirect_http_443,
         waf_testcookie,
         cdn_cached_404,
+        redirect_to_ok,
     ];
     for (l, h) in http.drain(..).zip(handlers) {
         tasks.push(http_on(l, h).await);
@@ -446,6 +456,7 @@ fn args(f: &Fixture, domains: &std::path::Path) -> DcvArgs {
         jsonl: None,
         quiet: true,
         wait: None,
+        exclude: vec![],
     }
 }
 
@@ -1139,4 +1150,57 @@ fn wait_checks_again_while_a_domain_is_not_ready_and_keeps_the_last_answer() {
     assert!(!stderr.contains("names none"), "{stderr}");
     // And what it says of a bad line names standard input, as without --wait.
     assert!(stderr.contains("skipped -:2"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_the_exclude_list_holds_is_not_touched_and_left_unknown() {
+    let f = fixture().await;
+    let domains = file(&format!(
+        "domain,method,token,expected\n\
+         ok.example.com,http-01,tok,{KEY_AUTH}\n\
+         hop.example.com,http-01,tok,{KEY_AUTH}\n\
+         missing.example.com,http-01,tok,\n"
+    ));
+    // Without the list: the redirect to ok.example.com's server finds the file.
+    let (_, out) = certsweep::dcv_command::check_all(&args(&f, domains.path()), true)
+        .await
+        .unwrap();
+    let hop = find(&out, "hop.example.com", Method::Http01);
+    assert_eq!(hop.verdict, Verdict::Ready, "{hop:#?}");
+    // With it: an address on it is not probed, a redirect to it not followed, a name on
+    // it not checked; none of them can be told, so none is ready or not.
+    let exclude = file("127.0.0.21\nmissing.example.com\n");
+    let mut with = args(&f, domains.path());
+    with.exclude = vec![exclude.path().to_path_buf()];
+    let (summary, out) = certsweep::dcv_command::check_all(&with, true)
+        .await
+        .unwrap();
+    assert_eq!((summary.ready, summary.not_ready), (0, 0));
+    let said = |domain: &str| {
+        let o = find(&out, domain, Method::Http01);
+        assert_eq!(o.verdict, Verdict::Unknown, "{o:#?}");
+        let c: Vec<&str> = o
+            .checks
+            .iter()
+            .filter(|c| c.id == "excluded")
+            .map(|c| c.message.as_str())
+            .collect();
+        assert_eq!(c.len(), 1, "{o:#?}");
+        c[0].to_string()
+    };
+    assert_eq!(
+        said("ok.example.com"),
+        "[127.0.0.21] not probed: the address is on the --exclude list; a CA's validation will reach it"
+    );
+    assert_eq!(
+        said("hop.example.com"),
+        format!(
+            "[127.0.0.35] not probed: http://ok.example.com/.well-known/acme-challenge/tok (127.0.0.21:{}) is on the --exclude list, so it was not fetched; a CA's validation will reach it",
+            f.http_port
+        )
+    );
+    assert_eq!(
+        said("missing.example.com"),
+        "missing.example.com is on the --exclude list: not checked"
+    );
 }

@@ -38,6 +38,9 @@ pub struct HttpSettings {
     pub read_timeout: Duration,
     /// Accept private and reserved addresses (a private CA validating inside the network).
     pub allow_private: bool,
+    /// Names and addresses never connected to (`--exclude`): a redirect to one is not
+    /// followed.
+    pub exclude: Option<std::sync::Arc<crate::engine::exclude::Exclusions>>,
 }
 
 /// The final response at one address.
@@ -137,6 +140,16 @@ async fn follow(
             redirect_address(s, dns, &url_host).await?
         };
         let addr = SocketAddr::new(ip, port);
+        if s.exclude
+            .as_deref()
+            .is_some_and(|x| x.address(ip) || x.name(&url_host))
+        {
+            hops.push(format!("{url} → excluded ({addr})"));
+            return Err(problem(
+                "excluded",
+                format!("{url} ({addr}) is on the --exclude list, so it was not fetched; a CA's validation will reach it"),
+            ));
+        }
         let mut resp = fetch(s, tls, &url, addr, hop == 0).await;
         if let Err(p) = &mut resp {
             hops.push(format!("{url} → {} ({addr})", p.id));
@@ -577,7 +590,12 @@ pub fn judge(
         match &r.outcome {
             Err(p) => {
                 let msg = format!("[{at}] {}", p.message);
-                if p.id == "no_route_from_here" {
+                if p.id == "excluded" {
+                    out.push(Check::unknown(
+                        p.id,
+                        format!("[{at}] not probed: {}", p.message),
+                    ));
+                } else if p.id == "no_route_from_here" {
                     // This host cannot reach the address (no IPv6 here): the CA can, so
                     // nothing is known of the server there.
                     out.push(Check::unknown(

@@ -143,6 +143,16 @@ impl Checker {
                 return;
             }
         };
+        // The do-not-scan list: its names get no question either (a CAA or TXT lookup
+        // reaches the zone's nameservers, not the host, but a list that names a host means
+        // it is not to be looked into).
+        if s.http.exclude.as_deref().is_some_and(|x| x.name(&id.base)) {
+            st.checks.push(Check::unknown(
+                "excluded",
+                format!("{} is on the --exclude list: not checked", id.base),
+            ));
+            return;
+        }
         if self.unregistered(&id.base, st).await {
             return;
         }
@@ -164,9 +174,24 @@ impl Checker {
                 .await;
             }
             Method::Http01 | Method::TlsAlpn01 => {
-                let Some(ips) = self.addresses(&name, st).await else {
+                let Some(mut ips) = self.addresses(&name, st).await else {
                     return;
                 };
+                if let Some(x) = s.http.exclude.as_deref() {
+                    ips.retain(|&ip| {
+                        let out = x.address(ip);
+                        if out {
+                            st.checks.push(Check::unknown(
+                                "excluded",
+                                format!("[{ip}] not probed: the address is on the --exclude list; a CA's validation will reach it"),
+                            ));
+                        }
+                        !out
+                    });
+                    if ips.is_empty() {
+                        return;
+                    }
+                }
                 st.addresses = ips.iter().map(IpAddr::to_string).collect();
                 if req.method == Method::Http01 {
                     self.http01(req, &id.base, ips, st).await;
