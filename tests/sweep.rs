@@ -4015,3 +4015,56 @@ async fn fail_on_without_records_counts_every_node_the_samples_saw() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipeline_check_with_samples_fails_on_a_node_left_with_the_old_file() {
+    // The README's step after deploying fullchain.pem to the nodes behind one address: the
+    // deployed certificate is the only record, so the old one is unmanaged.
+    let pki = Pki::new("Pipeline nodes").unwrap();
+    let old = valid_leaf(&pki, "www.test", 8001);
+    let new = valid_leaf(&pki, "www.test", 8002);
+    let dir = tempfile::tempdir().unwrap();
+    let ca = root_file(&pki, &dir);
+    let deployed = dir.path().join("fullchain.pem");
+    std::fs::write(
+        &deployed,
+        pem::encode(&pem::Pem::new("CERTIFICATE", new.chain[0].to_vec())),
+    )
+    .unwrap();
+    for (samples, code) in [("1", 0), ("4", 1)] {
+        let server = round_robin(&[Some(&new), Some(&new), Some(&old)]).await;
+        let targets = dir.path().join("nodes.txt");
+        std::fs::write(&targets, format!("www.test@{}\n", server.addr)).unwrap();
+        let args: Vec<String> = [
+            "scan",
+            "--targets",
+            targets.to_str().unwrap(),
+            "--inventory",
+            deployed.to_str().unwrap(),
+            "--ca-file",
+            &ca,
+            "--no-public-roots",
+            "--samples",
+            samples,
+            "--fail-on",
+            "unmanaged,expired,untrusted,hostname_mismatch,unreachable",
+            "--report",
+            "/dev/null",
+        ]
+        .map(String::from)
+        .to_vec();
+        let out = run_certsweep_owned(args).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "--samples {samples}: {stderr}"
+        );
+        if code == 1 {
+            assert!(
+                stderr.contains("unmanaged") && stderr.contains("8A0000000000001F41"),
+                "{stderr}"
+            );
+        }
+    }
+}
