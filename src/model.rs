@@ -301,6 +301,11 @@ pub enum Finding {
     /// nodes behind a load balancer that passes TLS through differ, one of them kept an
     /// old certificate. The observation's `samples` says which, on how many connections.
     BackendsDiffer,
+    /// Some connections to the one address got no certificate while others got one
+    /// (`scan --samples`): a node behind the load balancer fails its handshakes (a
+    /// keystore it could not read, a service half started), or a moment's loss, as samples
+    /// are not retried. The observation's `samples` counts them, with the first error.
+    BackendsFailing,
 }
 
 impl Finding {
@@ -328,11 +333,12 @@ impl Finding {
             Finding::ChainExpiresFirst => "chain_expires_first",
             Finding::ExpiredInChain => "expired_in_chain",
             Finding::BackendsDiffer => "backends_differ",
+            Finding::BackendsFailing => "backends_failing",
         }
     }
 
     /// Every finding, in report order.
-    pub const ALL: [Finding; 21] = [
+    pub const ALL: [Finding; 22] = [
         Finding::Expired,
         Finding::NotYetValid,
         Finding::HostnameMismatch,
@@ -354,6 +360,7 @@ impl Finding {
         Finding::ChainExpiresFirst,
         Finding::ExpiredInChain,
         Finding::BackendsDiffer,
+        Finding::BackendsFailing,
     ];
 
     /// Whether the finding is the CA's word that the certificate is revoked (a stapled OCSP

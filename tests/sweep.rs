@@ -3838,6 +3838,38 @@ async fn samples_see_a_node_behind_one_address_that_kept_an_old_certificate() {
         "{s:?}"
     );
     assert_eq!(s.others_shown(), "no certificate (1 of 4)");
+    assert_eq!(obs[0].findings, [Finding::BackendsFailing]);
+    drop(server);
+    // The first connection reaches the failing node: the next ones are made until one
+    // presents a certificate, which the observation is about; the rest are samples.
+    let server = round_robin(&[None, Some(&new), Some(&new)]).await;
+    let target = format!("www.test@127.0.0.1:{}\n", server.addr.port());
+    let obs = run_sweep(target, &args).await;
+    assert_eq!(serial(&obs[0]).as_deref(), Some(new_serial));
+    assert!(obs[0].error.is_none(), "{:?}", obs[0].error);
+    let s = obs[0].samples.as_deref().expect("samples");
+    assert_eq!(
+        (s.connections, s.same, s.failed, s.others.len()),
+        (4, 2, 2, 0)
+    );
+    assert_eq!(
+        s.error.as_ref().map(|e| e.class),
+        Some(ErrorClass::TlsAlert)
+    );
+    assert_eq!(obs[0].findings, [Finding::BackendsFailing]);
+    drop(server);
+    // Every node failing: the first connection's error, and the samples saying it was
+    // every one.
+    let server = round_robin(&[None]).await;
+    let target = format!("www.test@127.0.0.1:{}\n", server.addr.port());
+    let obs = run_sweep(target, &args).await;
+    assert!(obs[0].cert.is_none());
+    assert_eq!(
+        obs[0].error.as_ref().map(|e| e.class),
+        Some(ErrorClass::TlsAlert)
+    );
+    let s = obs[0].samples.as_deref().expect("samples");
+    assert_eq!((s.connections, s.same, s.failed), (4, 0, 4));
     assert!(obs[0].findings.is_empty(), "{:?}", obs[0].findings);
     drop(server);
     // Nodes that agree: counted, nothing found.
@@ -3953,6 +3985,7 @@ async fn a_node_that_kept_the_old_certificate_decides_the_verdict_with_samples()
     certsweep::run(cli).await.unwrap();
     let text = std::fs::read_to_string(&report).unwrap();
     assert!(text.contains(",current,"), "{text}");
+    assert!(text.contains("backends_failing"), "{text}");
     assert!(
         text.contains(&format!(
             "1 of 3 connections to {} got no certificate (first: tls_alert: ",

@@ -814,6 +814,42 @@ impl Engine {
                 e.message.push_str(&format!(" ({attempts} attempts)"));
             }
         }
+        // `--samples`: the first connection may have reached a node that fails its
+        // handshakes (an alert, a hang-up) while the others behind the address serve; the
+        // next ones are made until one presents a certificate, which the observation is
+        // then about. Not for a bare address (refused without a name, every time) or a
+        // server that answered in plaintext.
+        let mut start = Samples {
+            connections: 1,
+            same: 1,
+            failed: 0,
+            error: None,
+            others: Vec::new(),
+        };
+        let node_failed = attempt.chain.is_empty()
+            && attempt.greeting.is_none()
+            && ep.sni.is_some()
+            && matches!(
+                attempt.error.as_ref().map(|e| e.class),
+                Some(ErrorClass::TlsAlert | ErrorClass::TlsError)
+            );
+        if self.cfg.samples > 1 && node_failed {
+            start.same = 0;
+            start.failed = 1;
+            start.error = attempt.error.clone();
+            if let Some(found) = Box::pin(self.sample_until_presented(
+                ep,
+                starttls,
+                &mut start,
+                &mut deadline,
+                cancel,
+            ))
+            .await
+            {
+                attempt = found;
+                start.same = 1;
+            }
+        }
         let (mut obs, first) = self.observe(ep, starttls, scan_time, dns_ms, attempt, attempts);
         let mut queries = CrlQueries { first, other: None };
         // A certificate read by the legacy hello came from a server the modern one does not
@@ -826,7 +862,11 @@ impl Engine {
         });
         if self.cfg.samples > 1 && obs.cert.is_some() && modern {
             // Boxed for the reason the second look is.
-            Box::pin(self.sample(ep, starttls, &mut obs, &mut deadline, cancel)).await;
+            Box::pin(self.sample(ep, starttls, &mut obs, start, &mut deadline, cancel)).await;
+        } else if start.failed > 1 {
+            // No connection got a certificate: the observation says why the first did not,
+            // the samples that it was every one.
+            obs.samples = Some(Box::new(start));
         }
         let Some(look) = &self.cfg.second_look else {
             return (obs, queries);
@@ -882,50 +922,82 @@ impl Engine {
         Some((other, query))
     }
 
-    /// `--samples`: more connections like the first, each after a --rate turn, within the
-    /// endpoint's deadline, without retries, to see whether every node behind the address
-    /// presents the observation's certificate. A connection the deadline cuts is counted
-    /// as failed and ends the sampling.
+    /// One more connection like the first for `--samples`, after a --rate turn, within the
+    /// endpoint's deadline, without retries: its attempt, and whether the deadline cut it
+    /// (which ends the sampling). `None` when the sweep is stopped.
+    async fn one_sample(
+        &self,
+        ep: &Endpoint,
+        starttls: Option<Starttls>,
+        deadline: &mut tokio::time::Instant,
+        cancel: &Cancel,
+    ) -> Option<(Attempt, bool)> {
+        if cancel.is_cancelled() {
+            return None;
+        }
+        *deadline += self.rate_turn(cancel).await?;
+        let addr = std::net::SocketAddr::new(ep.ip, ep.port);
+        let probed = tokio::time::timeout_at(
+            *deadline,
+            probe(
+                &self.tls,
+                addr,
+                ep.sni.as_deref(),
+                starttls,
+                self.timeouts(),
+            ),
+        )
+        .await;
+        let cut = probed.is_err();
+        Some((
+            probed.unwrap_or_else(|_| self.past_deadline("what was left of ")),
+            cut,
+        ))
+    }
+
+    /// Connections for `--samples` after a first one that got no certificate, until one
+    /// presents one (its attempt) or the samples are spent; `s` counts them.
+    async fn sample_until_presented(
+        &self,
+        ep: &Endpoint,
+        starttls: Option<Starttls>,
+        s: &mut Samples,
+        deadline: &mut tokio::time::Instant,
+        cancel: &Cancel,
+    ) -> Option<Attempt> {
+        while s.connections < self.cfg.samples {
+            let (a, cut) = self.one_sample(ep, starttls, deadline, cancel).await?;
+            s.connections += 1;
+            if !a.chain.is_empty() {
+                return Some(a);
+            }
+            s.failed += 1;
+            if cut {
+                break;
+            }
+        }
+        None
+    }
+
+    /// `--samples`: the rest of the connections (`s` counts those made), to see whether
+    /// every node behind the address presents the observation's certificate. A connection
+    /// the deadline cuts is counted as failed and ends the sampling.
     async fn sample(
         &self,
         ep: &Endpoint,
         starttls: Option<Starttls>,
         obs: &mut Observation,
+        mut s: Samples,
         deadline: &mut tokio::time::Instant,
         cancel: &Cancel,
     ) {
         let Some(mine) = obs.cert.as_ref().map(|c| c.sha256.clone()) else {
             return;
         };
-        let addr = std::net::SocketAddr::new(ep.ip, ep.port);
-        let mut s = Samples {
-            connections: 1,
-            same: 1,
-            failed: 0,
-            error: None,
-            others: Vec::new(),
-        };
-        for _ in 1..self.cfg.samples {
-            if cancel.is_cancelled() {
-                break;
-            }
-            let Some(turn) = self.rate_turn(cancel).await else {
+        while s.connections < self.cfg.samples {
+            let Some((a, cut)) = self.one_sample(ep, starttls, deadline, cancel).await else {
                 break;
             };
-            *deadline += turn;
-            let probed = tokio::time::timeout_at(
-                *deadline,
-                probe(
-                    &self.tls,
-                    addr,
-                    ep.sni.as_deref(),
-                    starttls,
-                    self.timeouts(),
-                ),
-            )
-            .await;
-            let cut = probed.is_err();
-            let a = probed.unwrap_or_else(|_| self.past_deadline("what was left of "));
             s.connections += 1;
             let (cert, report, _) = self.judged(&a.chain, ep.sni.as_deref());
             match cert {
@@ -957,9 +1029,12 @@ impl Engine {
         }
         if !s.others.is_empty() {
             obs.findings.push(Finding::BackendsDiffer);
-            obs.findings.sort();
-            obs.findings.dedup();
         }
+        if s.failed > 0 {
+            obs.findings.push(Finding::BackendsFailing);
+        }
+        obs.findings.sort();
+        obs.findings.dedup();
         obs.samples = Some(Box::new(s));
     }
 
