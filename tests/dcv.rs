@@ -1159,7 +1159,8 @@ async fn what_the_exclude_list_holds_is_not_touched_and_left_unknown() {
         "domain,method,token,expected\n\
          ok.example.com,http-01,tok,{KEY_AUTH}\n\
          hop.example.com,http-01,tok,{KEY_AUTH}\n\
-         missing.example.com,http-01,tok,\n"
+         missing.example.com,http-01,tok,\n\
+         ok.example.com,dns-01,,good-value\n"
     ));
     // Without the list: the redirect to ok.example.com's server finds the file.
     let (_, out) = certsweep::dcv_command::check_all(&args(&f, domains.path()), true)
@@ -1169,7 +1170,7 @@ async fn what_the_exclude_list_holds_is_not_touched_and_left_unknown() {
     assert_eq!(hop.verdict, Verdict::Ready, "{hop:#?}");
     // With it: an address on it is not probed, a redirect to it not followed, a name on
     // it not checked; none of them can be told, so none is ready or not.
-    let exclude = file("127.0.0.21\nmissing.example.com\n");
+    let exclude = file("127.0.0.21\nmissing.example.com\n127.0.0.12\n");
     let mut with = args(&f, domains.path());
     with.exclude = vec![exclude.path().to_path_buf()];
     let (summary, out) = certsweep::dcv_command::check_all(&with, true)
@@ -1202,5 +1203,18 @@ async fn what_the_exclude_list_holds_is_not_touched_and_left_unknown() {
     assert_eq!(
         said("missing.example.com"),
         "missing.example.com is on the --exclude list: not checked"
+    );
+    // A nameserver on it is not asked for the TXT record: what it serves is not known.
+    let txt = find(&out, "ok.example.com", Method::Dns01);
+    assert_eq!(txt.verdict, Verdict::Unknown, "{txt:#?}");
+    let c: Vec<&str> = txt
+        .checks
+        .iter()
+        .filter(|c| c.id == "excluded")
+        .map(|c| c.message.as_str())
+        .collect();
+    assert_eq!(
+        c,
+        ["nameserver ns2.example.com/127.0.0.12 of zone example.com not asked: it is on the --exclude list; the CA asks it"]
     );
 }

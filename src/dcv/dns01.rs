@@ -41,13 +41,15 @@ fn txt_values(records: &[RData]) -> BTreeSet<String> {
 }
 
 /// Runs the DNS-01 checks; `expected_too` are the values other requests of the run expect
-/// at the same name (not stale); `ns_port` is the port authoritative servers are asked on.
+/// at the same name (not stale); `ns_port` is the port authoritative servers are asked on;
+/// nameservers `exclude` names (or an address of them) are not asked.
 pub async fn check(
     dns: &Recursive,
     ident: &Ident,
     expected: Option<&str>,
     expected_too: Option<&BTreeSet<String>>,
     ns_port: u16,
+    exclude: Option<&crate::engine::exclude::Exclusions>,
     out: &mut Vec<Check>,
 ) -> Vec<Evidence> {
     let mut evidence = Vec::new();
@@ -146,26 +148,47 @@ pub async fn check(
         // An IPv6 address seen from a host without IPv6: the CA can ask it. When another
         // address of the same nameserver was asked, that one speaks for it; when none
         // could be, nothing is known of its answer (not a lame or unreachable server).
+        // So is one on the do-not-scan list (`--exclude`), by name or address.
+        let spared =
+            |ip: &std::net::IpAddr| exclude.is_some_and(|x| x.address(*ip) || x.name(&ns_shown));
         let (routed, unrouted): (Vec<&std::net::IpAddr>, Vec<&std::net::IpAddr>) = ips
             .iter()
+            .filter(|ip| !spared(ip))
             .partition(|ip| crate::model::route_from_here(**ip));
-        for ip in &unrouted {
+        let not_asked = unrouted
+            .iter()
+            .map(|ip| {
+                (
+                    *ip,
+                    "no_route_from_here",
+                    crate::model::NO_ROUTE,
+                    "check from a host that has it",
+                )
+            })
+            .chain(ips.iter().filter(|ip| spared(ip)).map(|ip| {
+                (
+                    ip,
+                    "excluded",
+                    "it is on the --exclude list",
+                    "the CA asks it",
+                )
+            }));
+        for (ip, id, why, instead) in not_asked {
             let at = format!("{ns_shown}/{ip}");
-            let why = crate::model::NO_ROUTE;
             out.push(if routed.is_empty() {
                 Check::unknown(
-                    "no_route_from_here",
-                    format!("nameserver {at} of zone {zone_shown} not asked: {why}; check from a host that has it"),
+                    id,
+                    format!("nameserver {at} of zone {zone_shown} not asked: {why}; {instead}"),
                 )
             } else {
                 Check::info(
-                    "no_route_from_here",
+                    id,
                     format!("nameserver {at} of zone {zone_shown} not asked: {why}; its other addresses were"),
                 )
             });
             evidence.push(Evidence {
                 at,
-                result: "no_route_from_here".into(),
+                result: id.into(),
                 hops: vec![],
             });
         }

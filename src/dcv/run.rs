@@ -169,6 +169,7 @@ impl Checker {
                     req.expected.as_deref(),
                     expected_too,
                     s.ns_port,
+                    s.http.exclude.as_deref(),
                     &mut st.checks,
                 )
                 .await;
