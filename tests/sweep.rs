@@ -4007,27 +4007,9 @@ async fn fail_on_without_records_counts_every_node_the_samples_saw() {
     let dir = tempfile::tempdir().unwrap();
     let ca = root_file(&pki, &dir);
     for (samples, code) in [("1", 0), ("2", 1)] {
-        let server = round_robin(&[Some(&valid), Some(&expired)]).await;
-        let targets = dir.path().join("targets.txt");
-        std::fs::write(&targets, format!("www.test@{}\n", server.addr)).unwrap();
-        let args: Vec<String> = [
-            "scan",
-            "--targets",
-            targets.to_str().unwrap(),
-            "--ca-file",
-            &ca,
-            "--no-public-roots",
-            "--samples",
-            samples,
-            "--fail-on",
-            "expired",
-            "--report",
-            "/dev/null",
-        ]
-        .map(String::from)
-        .to_vec();
-        let out = run_certsweep_owned(args).await;
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let nodes = [Some(&valid), Some(&expired)];
+        let extra = ["--samples", samples, "--fail-on", "expired"];
+        let (out, stderr) = sweep_nodes(&dir, &ca, &nodes, &extra).await;
         assert_eq!(
             out.status.code(),
             Some(code),
@@ -4065,29 +4047,16 @@ async fn a_pipeline_check_with_samples_fails_on_a_node_left_with_the_old_file() 
     )
     .unwrap();
     for (samples, code) in [("1", 0), ("4", 1)] {
-        let server = round_robin(&[Some(&new), Some(&new), Some(&old)]).await;
-        let targets = dir.path().join("nodes.txt");
-        std::fs::write(&targets, format!("www.test@{}\n", server.addr)).unwrap();
-        let args: Vec<String> = [
-            "scan",
-            "--targets",
-            targets.to_str().unwrap(),
+        let nodes = [Some(&new), Some(&new), Some(&old)];
+        let extra = [
             "--inventory",
             deployed.to_str().unwrap(),
-            "--ca-file",
-            &ca,
-            "--no-public-roots",
             "--samples",
             samples,
             "--fail-on",
             "unmanaged,expired,untrusted,hostname_mismatch,unreachable",
-            "--report",
-            "/dev/null",
-        ]
-        .map(String::from)
-        .to_vec();
-        let out = run_certsweep_owned(args).await;
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        ];
+        let (out, stderr) = sweep_nodes(&dir, &ca, &nodes, &extra).await;
         assert_eq!(
             out.status.code(),
             Some(code),
@@ -4100,4 +4069,34 @@ async fn a_pipeline_check_with_samples_fails_on_a_node_left_with_the_old_file() 
             );
         }
     }
+}
+
+/// The binary sweeping `www.test` at a round-robin balancer before `nodes`, trusting `ca`,
+/// with `extra` options: its output and its stderr.
+async fn sweep_nodes(
+    dir: &tempfile::TempDir,
+    ca: &str,
+    nodes: &[Option<&certsweep::fleet::Leaf>],
+    extra: &[&str],
+) -> (std::process::Output, String) {
+    let server = round_robin(nodes).await;
+    let targets = dir.path().join("nodes.txt");
+    std::fs::write(&targets, format!("www.test@{}\n", server.addr)).unwrap();
+    let mut args: Vec<String> = ["scan", "--targets", targets.to_str().unwrap()]
+        .map(String::from)
+        .to_vec();
+    args.extend(
+        [
+            "--ca-file",
+            ca,
+            "--no-public-roots",
+            "--report",
+            "/dev/null",
+        ]
+        .map(String::from),
+    );
+    args.extend(extra.iter().map(|a| a.to_string()));
+    let out = run_certsweep_owned(args).await;
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out, stderr)
 }
