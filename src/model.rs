@@ -616,6 +616,9 @@ pub struct Sampled {
     pub findings: Vec<Finding>,
     /// The trust judgement in words, when there is something to say.
     pub trust_detail: Option<String>,
+    /// What the CA's revocation list says of it (`scan --crl`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crl: Option<Box<CrlInfo>>,
 }
 
 impl Samples {

@@ -4100,3 +4100,54 @@ async fn sweep_nodes(
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     (out, stderr)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crl_asks_about_the_certificate_another_node_serves() {
+    // A rollback put the old certificate back on one node, and it was revoked since: with
+    // --crl and --samples, the CA's list is asked about it too.
+    use rcgen::RevocationReason;
+    let pki = Pki::new("CrlNodes").unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let listener = tokio::net::TcpListener::bind("127.0.0.2:0").await.unwrap();
+    let url = format!(
+        "http://127.0.0.2:{}/int.crl",
+        listener.local_addr().unwrap().port()
+    );
+    let issue = |serial: u64| {
+        pki.issue(&LeafSpec::new(&["nodes.test"], serial, 10, 80).with_crl(&url))
+            .unwrap()
+    };
+    let (new, old) = (issue(0x81), issue(0x80));
+    let listed: &[(&[u8], RevocationReason)] =
+        &[(&fleet::serial_bytes(0x80), RevocationReason::Superseded)];
+    let crl = pki.crl(listed, now - 60, now + 86_400, false).unwrap();
+    let _hits = fleet::serve_files(listener, HashMap::from([("/int.crl".to_string(), crl)]));
+    let server = round_robin(&[Some(&new), Some(&old)]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = root_file(&pki, &dir);
+    let obs = run_sweep(
+        format!("nodes.test@{}\n", server.addr),
+        &[
+            "--ca-file",
+            &ca,
+            "--no-public-roots",
+            "--crl",
+            "--samples",
+            "2",
+        ],
+    )
+    .await;
+    let o = &obs[0];
+    assert_eq!(o.cert.as_ref().unwrap().serial, new.serial_hex);
+    assert_eq!(o.crl.as_deref().unwrap().status, "good");
+    let node = &o.samples.as_deref().unwrap().others[0];
+    assert_eq!(node.cert.serial, old.serial_hex);
+    assert_eq!(node.findings, [Finding::CrlRevoked]);
+    assert_eq!(node.crl.as_deref().unwrap().status, "revoked");
+    // Without records, what the endpoint earns: revoked, for the clients of that node.
+    let revoked = certsweep::verdict::sampled(o).iter().any(|n| {
+        certsweep::verdict::record_free_statuses(n, now, 30 * 86_400)
+            .contains(&certsweep::verdict::Status::Revoked)
+    });
+    assert!(revoked, "{o:#?}");
+}

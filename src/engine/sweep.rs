@@ -738,6 +738,14 @@ impl Engine {
             if let (Some(q), Some(other)) = (queries.other, obs.other_key.as_deref_mut()) {
                 other.crl = said(&mut other.findings, ask(q).await);
             }
+            // So may another node's (`--samples`): an old certificate put back by a
+            // rollback is often one revoked since.
+            for (i, q) in queries.nodes {
+                let checked = ask(q).await;
+                if let Some(x) = obs.samples.as_deref_mut().and_then(|s| s.others.get_mut(i)) {
+                    x.crl = said(&mut x.findings, checked);
+                }
+            }
         }
         obs
     }
@@ -851,7 +859,11 @@ impl Engine {
             }
         }
         let (mut obs, first) = self.observe(ep, starttls, scan_time, dns_ms, attempt, attempts);
-        let mut queries = CrlQueries { first, other: None };
+        let mut queries = CrlQueries {
+            first,
+            other: None,
+            nodes: Vec::new(),
+        };
         // A certificate read by the legacy hello came from a server the modern one does not
         // reach: a restricted modern hello would not reach it either, nor would a sample.
         let modern = !obs.findings.iter().any(|f| {
@@ -862,7 +874,8 @@ impl Engine {
         });
         if self.cfg.samples > 1 && obs.cert.is_some() && modern {
             // Boxed for the reason the second look is.
-            Box::pin(self.sample(ep, starttls, &mut obs, start, &mut deadline, cancel)).await;
+            queries.nodes =
+                Box::pin(self.sample(ep, starttls, &mut obs, start, &mut deadline, cancel)).await;
         } else if start.failed > 1 {
             // No connection got a certificate: the observation says why the first did not,
             // the samples that it was every one.
@@ -981,7 +994,8 @@ impl Engine {
 
     /// `--samples`: the rest of the connections (`s` counts those made), to see whether
     /// every node behind the address presents the observation's certificate. A connection
-    /// the deadline cuts is counted as failed and ends the sampling.
+    /// the deadline cuts is counted as failed and ends the sampling. The queries for the
+    /// other certificates' CRLs when `--crl` asks, by their place in `others`.
     async fn sample(
         &self,
         ep: &Endpoint,
@@ -990,16 +1004,17 @@ impl Engine {
         mut s: Samples,
         deadline: &mut tokio::time::Instant,
         cancel: &Cancel,
-    ) {
+    ) -> Vec<(usize, crate::crl::Query)> {
+        let mut queries = Vec::new();
         let Some(mine) = obs.cert.as_ref().map(|c| c.sha256.clone()) else {
-            return;
+            return queries;
         };
         while s.connections < self.cfg.samples {
             let Some((a, cut)) = self.one_sample(ep, starttls, deadline, cancel).await else {
                 break;
             };
             s.connections += 1;
-            let (cert, report, _) = self.judged(&a.chain, ep.sni.as_deref());
+            let (cert, report, query) = self.judged(&a.chain, ep.sni.as_deref());
             match cert {
                 None => {
                     s.failed += 1;
@@ -1015,12 +1030,18 @@ impl Engine {
                 Some(c) if c.sha256 == mine => s.same += 1,
                 Some(c) => match s.others.iter_mut().find(|o| o.cert.sha256 == c.sha256) {
                     Some(o) => o.seen += 1,
-                    None => s.others.push(Sampled {
-                        cert: c,
-                        seen: 1,
-                        findings: report.findings,
-                        trust_detail: report.detail,
-                    }),
+                    None => {
+                        if let Some(q) = query {
+                            queries.push((s.others.len(), q));
+                        }
+                        s.others.push(Sampled {
+                            cert: c,
+                            seen: 1,
+                            findings: report.findings,
+                            trust_detail: report.detail,
+                            crl: None,
+                        });
+                    }
                 },
             }
             if cut {
@@ -1036,6 +1057,7 @@ impl Engine {
         obs.findings.sort();
         obs.findings.dedup();
         obs.samples = Some(Box::new(s));
+        queries
     }
 
     /// The attempt a connection the endpoint's deadline cut short ends with; `part` words
@@ -1317,6 +1339,8 @@ impl Engine {
 struct CrlQueries {
     first: Option<crate::crl::Query>,
     other: Option<crate::crl::Query>,
+    /// The other nodes' certificates (`--samples`), by their place in `samples.others`.
+    nodes: Vec<(usize, crate::crl::Query)>,
 }
 
 /// Runs one endpoint's scan so that a panic in it (a bug, say a certificate a parser chokes

@@ -297,7 +297,7 @@ pub fn sampled(o: &Observation) -> Vec<Observation> {
             t.pem = None;
             t.tls = None;
             t.ocsp = None;
-            t.crl = None;
+            t.crl = x.crl.clone();
             t.other_key = None;
             t.error = None;
             // Its samples seen from it: its own share, the first connection's certificate
@@ -310,6 +310,7 @@ pub fn sampled(o: &Observation) -> Vec<Observation> {
                     seen: s.same,
                     findings: o.findings.clone(),
                     trust_detail: o.trust_detail.clone(),
+                    crl: o.crl.clone(),
                 })
                 .collect();
             others.extend(

@@ -189,6 +189,14 @@ impl Serving {
         if o.samples.as_ref().is_some_and(|s| !s.others.is_empty()) {
             self.nodes_differ.insert(at.clone());
         }
+        for n in super::sampled(o) {
+            if let (Some(c), Some(rev)) = (&n.cert, n.revoked_by_ca()) {
+                self.revoked_by_ca.insert(
+                    c.serial.clone(),
+                    (rev.at.unwrap_or_default().to_string(), rev.source_short),
+                );
+            }
+        }
         for x in o.samples.iter().flat_map(|s| &s.others) {
             if x.findings.iter().any(|f| f.makes_untrusted()) {
                 *self.untrusted.entry(x.cert.serial.clone()).or_default() += 1;
