@@ -1014,6 +1014,14 @@ impl Engine {
                 break;
             };
             s.connections += 1;
+            // The node serves the first connection's leaf: counted, nothing to judge again.
+            if a.chain
+                .first()
+                .is_some_and(|leaf| crate::cert::sha256_hex(leaf) == mine)
+            {
+                s.same += 1;
+                continue;
+            }
             let (cert, report, query) = self.judged(&a.chain, ep.sni.as_deref());
             match cert {
                 None => {
