@@ -667,30 +667,22 @@ pub async fn serve_tls_names_only_closing(
     by_name: &[(&str, &Leaf)],
 ) -> Result<Server, FleetError> {
     let config = Arc::new(sni_config(None, by_name, None)?);
-    let listener = listen(bind)?;
-    let addr = listener.local_addr()?;
-    let task = tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                continue;
+    serve_each(listen(bind)?, move |tcp| {
+        let config = config.clone();
+        async move {
+            let hello =
+                tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), tcp);
+            let Ok(start) = hello.await else {
+                return;
             };
-            let config = config.clone();
-            tokio::spawn(async move {
-                let hello =
-                    tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), tcp);
-                let Ok(start) = hello.await else {
-                    return;
-                };
-                // Dropping the connection unanswered closes it.
-                if start.client_hello().server_name().is_some() {
-                    if let Ok(tls) = start.into_stream(config).await {
-                        hold(tls).await;
-                    }
+            // Dropping the connection unanswered closes it.
+            if start.client_hello().server_name().is_some() {
+                if let Ok(tls) = start.into_stream(config).await {
+                    hold(tls).await;
                 }
-            });
+            }
         }
-    });
-    Ok(Server { addr, task })
+    })
 }
 
 fn serve_sni(
@@ -752,18 +744,30 @@ pub fn listen(bind: SocketAddr) -> Result<TcpListener, FleetError> {
 /// For servers the fleet does not build itself (the DCV tests' ALPN responders).
 pub fn serve_config(listener: TcpListener, config: ServerConfig) -> Result<Server, FleetError> {
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    serve_each(listener, move |tcp| {
+        let acceptor = acceptor.clone();
+        async move {
+            if let Ok(tls) = acceptor.accept(tcp).await {
+                hold(tls).await;
+            }
+        }
+    })
+}
+
+/// Runs `each` on every connection `listener` accepts, each in a task of its own, until
+/// the server is dropped.
+fn serve_each<F, Fut>(listener: TcpListener, each: F) -> Result<Server, FleetError>
+where
+    F: Fn(TcpStream) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let addr = listener.local_addr()?;
     let task = tokio::spawn(async move {
         loop {
             let Ok((tcp, _)) = listener.accept().await else {
                 continue;
             };
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                if let Ok(tls) = acceptor.accept(tcp).await {
-                    hold(tls).await;
-                }
-            });
+            tokio::spawn(each(tcp));
         }
     });
     Ok(Server { addr, task })
@@ -784,73 +788,55 @@ async fn hold(mut tls: tokio_rustls::server::TlsStream<TcpStream>) {
 pub async fn serve_smtp(bind: SocketAddr, name: &str, leaf: &Leaf) -> Result<Server, FleetError> {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(leaf.server_config()?));
-    let listener = listen(bind)?;
-    let addr = listener.local_addr()?;
     let greeting = format!("220 {name} ESMTP\r\n");
     let offer = format!("250-{name}\r\n250-8BITMIME\r\n250 STARTTLS\r\n");
-    let task = tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                continue;
-            };
-            let (acceptor, greeting, offer) = (acceptor.clone(), greeting.clone(), offer.clone());
-            tokio::spawn(async move {
-                let mut s = BufReader::new(tcp);
-                let mut line = String::new();
-                let talked: std::io::Result<bool> = async {
-                    s.get_mut().write_all(greeting.as_bytes()).await?;
-                    s.read_line(&mut line).await?;
-                    if !line.to_ascii_uppercase().starts_with("EHLO ") {
-                        s.get_mut().write_all(b"500 5.5.2 Error\r\n").await?;
-                        return Ok(false);
-                    }
-                    s.get_mut().write_all(offer.as_bytes()).await?;
-                    line.clear();
-                    s.read_line(&mut line).await?;
-                    if !line.eq_ignore_ascii_case("STARTTLS\r\n") {
-                        s.get_mut().write_all(b"502 5.5.1 Error\r\n").await?;
-                        return Ok(false);
-                    }
-                    s.get_mut()
-                        .write_all(b"220 2.0.0 Ready to start TLS\r\n")
-                        .await?;
-                    // A client that sent its ClientHello early would have it read here.
-                    Ok(s.buffer().is_empty())
+    serve_each(listen(bind)?, move |tcp| {
+        let (acceptor, greeting, offer) = (acceptor.clone(), greeting.clone(), offer.clone());
+        async move {
+            let mut s = BufReader::new(tcp);
+            let mut line = String::new();
+            let talked: std::io::Result<bool> = async {
+                s.get_mut().write_all(greeting.as_bytes()).await?;
+                s.read_line(&mut line).await?;
+                if !line.to_ascii_uppercase().starts_with("EHLO ") {
+                    s.get_mut().write_all(b"500 5.5.2 Error\r\n").await?;
+                    return Ok(false);
                 }
-                .await;
-                if !matches!(talked, Ok(true)) {
-                    return;
+                s.get_mut().write_all(offer.as_bytes()).await?;
+                line.clear();
+                s.read_line(&mut line).await?;
+                if !line.eq_ignore_ascii_case("STARTTLS\r\n") {
+                    s.get_mut().write_all(b"502 5.5.1 Error\r\n").await?;
+                    return Ok(false);
                 }
-                if let Ok(mut tls) = acceptor.accept(s.into_inner()).await {
-                    let mut buf = [0u8; 256];
-                    while matches!(tls.read(&mut buf).await, Ok(n) if n > 0) {}
-                }
-            });
+                s.get_mut()
+                    .write_all(b"220 2.0.0 Ready to start TLS\r\n")
+                    .await?;
+                // A client that sent its ClientHello early would have it read here.
+                Ok(s.buffer().is_empty())
+            }
+            .await;
+            if !matches!(talked, Ok(true)) {
+                return;
+            }
+            if let Ok(mut tls) = acceptor.accept(s.into_inner()).await {
+                let mut buf = [0u8; 256];
+                while matches!(tls.read(&mut buf).await, Ok(n) if n > 0) {}
+            }
         }
-    });
-    Ok(Server { addr, task })
+    })
 }
 
 /// A listener that accepts TCP and never says a word (a tarpit).
 pub async fn serve_tarpit(bind: SocketAddr) -> Result<Server, FleetError> {
-    let listener = TcpListener::bind(bind).await?;
-    let addr = listener.local_addr()?;
-    let task = tokio::spawn(async move {
-        loop {
-            let Ok((mut tcp, _)) = listener.accept().await else {
-                continue;
-            };
-            tokio::spawn(async move {
-                let mut buf = [0u8; 1024];
-                while let Ok(n) = tcp.read(&mut buf).await {
-                    if n == 0 {
-                        break;
-                    }
-                }
-            });
+    serve_each(TcpListener::bind(bind).await?, |mut tcp| async move {
+        let mut buf = [0u8; 1024];
+        while let Ok(n) = tcp.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
         }
-    });
-    Ok(Server { addr, task })
+    })
 }
 
 /// A port on `ip` where nothing listens (connections are refused).

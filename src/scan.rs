@@ -322,22 +322,19 @@ fn write_err(path: &Path, e: std::io::Error) -> Error {
     Error::Runtime(format!("writing {}: {e}", path.display()))
 }
 
-/// Opens the target list; with `--strict`, checks every line before any connection and
-/// refuses the list if one is bad. Standard input can be read only once, so under
-/// `--strict` it is first copied to an unnamed temporary file (memory stays flat however
-/// long the list), checked from there and then read from there; before, the check consumed
-/// it and the sweep found nothing to scan. Returns the reader and the line count for the
-/// progress total when known.
+/// The first 8 KiB of the file at `path`: enough to tell what kind of file it is.
+fn head_of(path: impl AsRef<Path>) -> std::io::Result<Vec<u8>> {
+    let mut head = Vec::new();
+    File::open(path)?.take(8192).read_to_end(&mut head)?;
+    Ok(head)
+}
+
 /// Whether the file at `path` starts as a target list: its first targets (up to 20, within
 /// its first 8 KiB of whole lines) all read, a CSV of them as a CSV.
 fn reads_as_targets(path: &std::path::PathBuf) -> bool {
-    let mut head = Vec::new();
-    if File::open(path)
-        .and_then(|f| f.take(8192).read_to_end(&mut head))
-        .is_err()
-    {
+    let Ok(mut head) = head_of(path) else {
         return false;
-    }
+    };
     if head.len() == 8192 {
         let whole = head.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
         head.truncate(whole);
@@ -352,6 +349,12 @@ fn reads_as_targets(path: &std::path::PathBuf) -> bool {
 /// What to do with a certificate inventory given as the target list.
 const INVENTORY_NOT_TARGETS: &str = "a certificate inventory is given with --inventory (--targets takes host names, addresses, URLs or a CSV of them)";
 
+/// Opens the target list; with `--strict`, checks every line before any connection and
+/// refuses the list if one is bad. Standard input can be read only once, so under
+/// `--strict` it is first copied to an unnamed temporary file (memory stays flat however
+/// long the list), checked from there and then read from there; before, the check consumed
+/// it and the sweep found nothing to scan. Returns the reader and the line count for the
+/// progress total when known.
 fn open_targets(path: &str, port: u16, strict: bool) -> Result<(TargetReader, Option<u64>), Error> {
     let input_err = |e: std::io::Error| Error::Input(format!("--targets {path}: {e}"));
     // A pipe (`<(...)`, a FIFO, /dev/stdin) can be read once: neither checked first nor
@@ -360,10 +363,7 @@ fn open_targets(path: &str, port: u16, strict: bool) -> Result<(TargetReader, Op
     if regular {
         // A certificate or an export given as the target list: refused as a whole, not
         // line by line (a PEM's base64 lines can pass for host names and be looked up).
-        let mut head = Vec::new();
-        File::open(path)
-            .and_then(|f| f.take(8192).read_to_end(&mut head))
-            .map_err(input_err)?;
+        let head = head_of(path).map_err(input_err)?;
         if let Some(why) = crate::inventory::load::not_a_target_list(&head) {
             return Err(Error::Input(format!(
                 "--targets {path}: {why}: {INVENTORY_NOT_TARGETS}"
@@ -742,11 +742,7 @@ fn nothing_scanned(summary: &Summary, targets: Option<&str>) -> Option<Error> {
         // one flag away.
         let export = targets
             .filter(|p| *p != "-")
-            .and_then(|p| {
-                let mut head = Vec::new();
-                File::open(p).ok()?.take(8192).read_to_end(&mut head).ok()?;
-                crate::inventory::load::looks_like_records(&head)
-            })
+            .and_then(|p| crate::inventory::load::looks_like_records(&head_of(p).ok()?))
             .map(|why| format!("; {why}: {INVENTORY_NOT_TARGETS}"))
             .unwrap_or_default();
         format!("no usable target in {source}: {bad} bad line(s) and nothing else{export}")

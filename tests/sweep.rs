@@ -3909,28 +3909,8 @@ async fn a_node_that_kept_the_old_certificate_decides_the_verdict_with_samples()
     // Renewed nodes first: the first connection gets the renewal, and alone it would be
     // `current`.
     for (samples, status) in [("1", "current"), ("3", "renewed_not_deployed")] {
-        let server = round_robin(&[Some(&new), Some(&new), Some(&old)]).await;
-        let targets = dir.path().join("targets.txt");
-        std::fs::write(&targets, format!("www.test@{}\n", server.addr)).unwrap();
-        let report = dir.path().join(format!("report-{samples}.csv"));
-        let cli = <Cli as Parser>::parse_from([
-            "certsweep",
-            "scan",
-            "--targets",
-            targets.to_str().unwrap(),
-            "--inventory",
-            inventory.to_str().unwrap(),
-            "--ca-file",
-            &ca,
-            "--no-public-roots",
-            "--samples",
-            samples,
-            "--report",
-            report.to_str().unwrap(),
-            "-q",
-        ]);
-        certsweep::run(cli).await.unwrap();
-        let text = std::fs::read_to_string(&report).unwrap();
+        let nodes = [Some(&new), Some(&new), Some(&old)];
+        let (addr, text) = compared_nodes(&dir, &ca, &inventory, &nodes, samples).await;
         let mut rows = csv::Reader::from_reader(text.as_bytes());
         let row: HashMap<String, String> = rows
             .deserialize()
@@ -3948,48 +3928,25 @@ async fn a_node_that_kept_the_old_certificate_decides_the_verdict_with_samples()
         assert_eq!(row["record_id"], "C-1");
         assert!(row["findings"].contains("backends_differ"), "{text}");
         let said = format!(
-            "Connections to {} got different certificates, so the nodes behind it differ: serial 8A0000000000001772 on 2 of 3 (current), serial 8A0000000000001771 on 1 of 3 (renewed_not_deployed).",
-            server.addr
+            "Connections to {addr} got different certificates, so the nodes behind it differ: serial 8A0000000000001772 on 2 of 3 (current), serial 8A0000000000001771 on 1 of 3 (renewed_not_deployed).",
         );
         assert!(row["detail"].ends_with(&said), "{}", row["detail"]);
         assert!(
             row["next_step"].ends_with(&format!(
-                "The nodes behind {} differ: reach each one directly (not through the load balancer) to find the ones serving serial 8A0000000000001771.",
-                server.addr
+                "The nodes behind {addr} differ: reach each one directly (not through the load balancer) to find the ones serving serial 8A0000000000001771.",
             )),
             "{}",
             row["next_step"]
         );
     }
     // A node that fails its handshakes: said, the status still the certificates'.
-    let server = round_robin(&[Some(&new), None, Some(&new)]).await;
-    let targets = dir.path().join("targets.txt");
-    std::fs::write(&targets, format!("www.test@{}\n", server.addr)).unwrap();
-    let report = dir.path().join("report-failing.csv");
-    let cli = <Cli as Parser>::parse_from([
-        "certsweep",
-        "scan",
-        "--targets",
-        targets.to_str().unwrap(),
-        "--inventory",
-        inventory.to_str().unwrap(),
-        "--ca-file",
-        &ca,
-        "--no-public-roots",
-        "--samples",
-        "3",
-        "--report",
-        report.to_str().unwrap(),
-        "-q",
-    ]);
-    certsweep::run(cli).await.unwrap();
-    let text = std::fs::read_to_string(&report).unwrap();
+    let nodes = [Some(&new), None, Some(&new)];
+    let (addr, text) = compared_nodes(&dir, &ca, &inventory, &nodes, "3").await;
     assert!(text.contains(",current,"), "{text}");
     assert!(text.contains("backends_failing"), "{text}");
     assert!(
         text.contains(&format!(
-            "1 of 3 connections to {} got no certificate (first: tls_alert: ",
-            server.addr
+            "1 of 3 connections to {addr} got no certificate (first: tls_alert: "
         )),
         "{text}"
     );
@@ -4150,4 +4107,38 @@ async fn crl_asks_about_the_certificate_another_node_serves() {
             .contains(&certsweep::verdict::Status::Revoked)
     });
     assert!(revoked, "{o:#?}");
+}
+
+/// `www.test` at a round-robin balancer before `nodes`, swept in process against
+/// `inventory` with `--samples samples`, trusting `ca`: the balancer's address and the
+/// compliance report.
+async fn compared_nodes(
+    dir: &tempfile::TempDir,
+    ca: &str,
+    inventory: &std::path::Path,
+    nodes: &[Option<&certsweep::fleet::Leaf>],
+    samples: &str,
+) -> (SocketAddr, String) {
+    let server = round_robin(nodes).await;
+    let targets = dir.path().join("targets.txt");
+    std::fs::write(&targets, format!("www.test@{}\n", server.addr)).unwrap();
+    let report = dir.path().join("report.csv");
+    let cli = <Cli as Parser>::parse_from([
+        "certsweep",
+        "scan",
+        "--targets",
+        targets.to_str().unwrap(),
+        "--inventory",
+        inventory.to_str().unwrap(),
+        "--ca-file",
+        ca,
+        "--no-public-roots",
+        "--samples",
+        samples,
+        "--report",
+        report.to_str().unwrap(),
+        "-q",
+    ]);
+    certsweep::run(cli).await.unwrap();
+    (server.addr, std::fs::read_to_string(&report).unwrap())
 }

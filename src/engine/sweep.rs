@@ -834,14 +834,15 @@ impl Engine {
             error: None,
             others: Vec::new(),
         };
-        let node_failed = attempt.chain.is_empty()
+        let node_failed = self.cfg.samples > 1
+            && attempt.chain.is_empty()
             && attempt.greeting.is_none()
             && ep.sni.is_some()
             && matches!(
                 attempt.error.as_ref().map(|e| e.class),
                 Some(ErrorClass::TlsAlert | ErrorClass::TlsError)
             );
-        if self.cfg.samples > 1 && node_failed {
+        if node_failed {
             start.same = 0;
             start.failed = 1;
             start.error = attempt.error.clone();
@@ -911,18 +912,10 @@ impl Engine {
         deadline: &mut tokio::time::Instant,
         cancel: &Cancel,
     ) -> Option<(Box<OtherKey>, Option<crate::crl::Query>)> {
-        if cancel.is_cancelled() {
-            return None;
-        }
-        *deadline += self.rate_turn(cancel).await?;
-        let addr = std::net::SocketAddr::new(ep.ip, ep.port);
         let tls = self.tls.only(family);
-        let probed = tokio::time::timeout_at(
-            *deadline,
-            probe(&tls, addr, ep.sni.as_deref(), starttls, self.timeouts()),
-        )
-        .await;
-        let a = probed.unwrap_or_else(|_| self.past_deadline("what was left of "));
+        let (a, _) = self
+            .another_connection(&tls, ep, starttls, deadline, cancel)
+            .await?;
         let (cert, report, query) = self.judged(&a.chain, ep.sni.as_deref());
         let other = Box::new(OtherKey {
             offered: family,
@@ -935,11 +928,12 @@ impl Engine {
         Some((other, query))
     }
 
-    /// One more connection like the first for `--samples`, after a --rate turn, within the
-    /// endpoint's deadline, without retries: its attempt, and whether the deadline cut it
-    /// (which ends the sampling). `None` when the sweep is stopped.
-    async fn one_sample(
+    /// One more connection to the endpoint with `tls` (the second look's, a sample's), after
+    /// a --rate turn, within the endpoint's deadline, without retries: its attempt, and
+    /// whether the deadline cut it. `None` when the sweep is stopped.
+    async fn another_connection(
         &self,
+        tls: &TlsClient,
         ep: &Endpoint,
         starttls: Option<Starttls>,
         deadline: &mut tokio::time::Instant,
@@ -952,13 +946,7 @@ impl Engine {
         let addr = std::net::SocketAddr::new(ep.ip, ep.port);
         let probed = tokio::time::timeout_at(
             *deadline,
-            probe(
-                &self.tls,
-                addr,
-                ep.sni.as_deref(),
-                starttls,
-                self.timeouts(),
-            ),
+            probe(tls, addr, ep.sni.as_deref(), starttls, self.timeouts()),
         )
         .await;
         let cut = probed.is_err();
@@ -979,7 +967,9 @@ impl Engine {
         cancel: &Cancel,
     ) -> Option<Attempt> {
         while s.connections < self.cfg.samples {
-            let (a, cut) = self.one_sample(ep, starttls, deadline, cancel).await?;
+            let (a, cut) = self
+                .another_connection(&self.tls, ep, starttls, deadline, cancel)
+                .await?;
             s.connections += 1;
             if !a.chain.is_empty() {
                 return Some(a);
@@ -1010,7 +1000,10 @@ impl Engine {
             return queries;
         };
         while s.connections < self.cfg.samples {
-            let Some((a, cut)) = self.one_sample(ep, starttls, deadline, cancel).await else {
+            let Some((a, cut)) = self
+                .another_connection(&self.tls, ep, starttls, deadline, cancel)
+                .await
+            else {
                 break;
             };
             s.connections += 1;
@@ -1035,7 +1028,6 @@ impl Engine {
                         });
                     }
                 }
-                Some(c) if c.sha256 == mine => s.same += 1,
                 Some(c) => match s.others.iter_mut().find(|o| o.cert.sha256 == c.sha256) {
                     Some(o) => o.seen += 1,
                     None => {

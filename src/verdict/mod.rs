@@ -180,7 +180,11 @@ pub fn judge_one(o: Box<Observation>, ids: &Identities, p: &Policy) -> (Verdict,
     let twin = turned(&o);
     let nodes = sampled(&o);
     let samples = o.samples.clone();
-    let first = o.cert.as_ref().map(|c| c.serial.clone());
+    // Only with samples: every endpoint's verdict passes here.
+    let first = samples
+        .as_ref()
+        .and(o.cert.as_ref())
+        .map(|c| c.serial.clone());
     let (mut v, matched, expected) = judge(o, ids, p);
     let first_status = v.status;
     let mut serves_expected = expected.is_some() && matched == expected;

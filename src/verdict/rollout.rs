@@ -161,17 +161,6 @@ impl Serving {
             *self.under.entry(name_key(parent)).or_default() += 1;
         }
         let Some(c) = &o.cert else { return };
-        if let Some(rev) = o.revoked_by_ca() {
-            self.revoked_by_ca.insert(
-                c.serial.clone(),
-                (rev.at.unwrap_or_default().to_string(), rev.source_short),
-            );
-        }
-        // Refused for its chain, key or signature, or valid only from a later date (deployed
-        // early): the deployment is not done there.
-        if o.findings.iter().any(|f| f.makes_untrusted()) {
-            *self.untrusted.entry(c.serial.clone()).or_default() += 1;
-        }
         let at = format!(
             "{}:{}@{}",
             o.host,
@@ -186,25 +175,31 @@ impl Serving {
         }
         // What other nodes behind the address presented (`--samples`) is served there too:
         // a renewal on two nodes of three is deployed, if not everywhere.
-        if o.samples.as_ref().is_some_and(|s| !s.others.is_empty()) {
+        let nodes = super::sampled(o);
+        if !nodes.is_empty() {
             self.nodes_differ.insert(at.clone());
         }
-        for n in super::sampled(o) {
-            if let (Some(c), Some(rev)) = (&n.cert, n.revoked_by_ca()) {
-                self.revoked_by_ca.insert(
-                    c.serial.clone(),
-                    (rev.at.unwrap_or_default().to_string(), rev.source_short),
-                );
+        for n in &nodes {
+            if let Some(nc) = &n.cert {
+                self.note_certificate(n, nc, at.clone());
             }
         }
-        for x in o.samples.iter().flat_map(|s| &s.others) {
-            if x.findings.iter().any(|f| f.makes_untrusted()) {
-                *self.untrusted.entry(x.cert.serial.clone()).or_default() += 1;
-            }
-            self.served
-                .entry(x.cert.serial.clone())
-                .or_default()
-                .push(at.clone());
+        self.note_certificate(o, c, at);
+    }
+
+    /// Notes that `c`, the certificate of `o` (an endpoint's or one of its nodes'), is
+    /// served at `at`, and what the CA and the clients make of it there.
+    fn note_certificate(&mut self, o: &Observation, c: &crate::model::CertInfo, at: String) {
+        if let Some(rev) = o.revoked_by_ca() {
+            self.revoked_by_ca.insert(
+                c.serial.clone(),
+                (rev.at.unwrap_or_default().to_string(), rev.source_short),
+            );
+        }
+        // Refused for its chain, key or signature, or valid only from a later date (deployed
+        // early): the deployment is not done there.
+        if o.findings.iter().any(|f| f.makes_untrusted()) {
+            *self.untrusted.entry(c.serial.clone()).or_default() += 1;
         }
         self.served.entry(c.serial.clone()).or_default().push(at);
     }
