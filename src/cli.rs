@@ -113,10 +113,11 @@ pub struct ScanArgs {
     /// Extra attempts after a timeout or reset, with backoff (at most 100).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(..=MAX_RETRIES as i64))]
     pub retries: u32,
-    /// Connections to each endpoint that presented a certificate, the first included (at
+    /// Connections to each endpoint that presents a certificate, the first included (at
     /// most 64): behind a load balancer that passes TLS through, each may reach another
-    /// node, so a node still serving an old certificate shows (`backends_differ`). Each
-    /// is one more handshake per endpoint.
+    /// node, so a node still serving an old certificate shows (`backends_differ`), and one
+    /// failing its handshakes too (`backends_failing`; a first connection it refused is
+    /// sampled past). Each is one more handshake per endpoint.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub samples: u32,
     /// New connections per second, globally (polite sweeps).
@@ -271,8 +272,9 @@ pub struct DcvArgs {
     #[arg(long, default_value_t = 8, value_parser = at_least_one)]
     pub per_address: usize,
     /// Do-not-scan list (as `scan --exclude`): names on it are not checked, and addresses
-    /// on it (of a name, of a redirect's target) not probed; each is said as a check
-    /// that could not be made. Repeatable; a bad line stops the run.
+    /// on it (of a name, of a redirect's target, of an authoritative nameserver) not
+    /// probed; each is said as a check that could not be made. Repeatable; a bad line stops
+    /// the run.
     #[arg(long, value_name = "FILE")]
     pub exclude: Vec<PathBuf>,
     /// Accept private and reserved addresses and names outside the public suffix list (a
