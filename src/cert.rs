@@ -127,34 +127,215 @@ pub const JAVA_KEYSTORE: &str = "a Java KeyStore (JKS or JCEKS), which certsweep
 /// The certificates a PKCS#12 store carries, in DER, opened with `password` (`None`: the
 /// empty one, as a store exported without a password has). Private keys are not kept.
 pub fn pkcs12_certificates(bytes: &[u8], password: Option<&str>) -> Result<Vec<Vec<u8>>, String> {
-    use p12_keystore::error::Error;
-    let open = |password: &str| p12_keystore::Pkcs12Archive::from_pkcs12(bytes, password);
     // One password serves all the stores of a run; a store exported without one (a
     // truststore beside a protected inventory) opens with the empty one.
     let password = password.filter(|p| !p.is_empty());
     let opened = match password {
-        Some(p) => match open(p) {
-            Err(e @ (Error::MacError(_) | Error::UnpadError)) => open("").or(Err(e)),
+        Some(p) => match open_pkcs12(bytes, p) {
+            Err(StoreError::Password) => open_pkcs12(bytes, "").or(Err(StoreError::Password)),
             other => other,
         },
-        None => open(""),
+        None => open_pkcs12(bytes, ""),
     };
     match opened {
-        Ok(store) => Ok(store
-            .certs
-            .into_iter()
-            .map(|bag| bag.cert.as_der().to_vec())
-            .collect()),
-        // The integrity check fails, or a bag decrypts to nonsense, with another password.
-        Err(Error::MacError(_) | Error::UnpadError) if password.is_none() => Err(format!(
+        Ok(certs) => Ok(certs),
+        Err(StoreError::Password) if password.is_none() => Err(format!(
             "a PKCS#12 store (.pfx, .p12) with a password: give it in the environment variable {PKCS12_PASSWORD_ENV}"
         )),
-        Err(Error::MacError(_) | Error::UnpadError) => Err(format!(
+        Err(StoreError::Password) => Err(format!(
             "a PKCS#12 store (.pfx, .p12) that the password in {PKCS12_PASSWORD_ENV} does not open"
         )),
-        Err(e) => Err(format!(
+        Err(StoreError::Unreadable(e)) => Err(format!(
             "a PKCS#12 store (.pfx, .p12) that cannot be read ({e}): export its certificate as PEM (openssl pkcs12 -in FILE -nokeys)"
         )),
+    }
+}
+
+/// Why a PKCS#12 store gave no certificates.
+enum StoreError {
+    /// The integrity check failed, or a bag decrypted to nonsense: another password.
+    Password,
+    /// Anything else, said by the reader.
+    Unreadable(String),
+}
+
+/// The certificates of a PKCS#12 store opened with `password`.
+fn open_pkcs12(bytes: &[u8], password: &str) -> Result<Vec<Vec<u8>>, StoreError> {
+    use p12_keystore::error::Error;
+    let open = |bytes: &[u8]| {
+        p12_keystore::Pkcs12Archive::from_pkcs12(bytes, password).map_err(|e| match e {
+            Error::MacError(_) | Error::UnpadError => StoreError::Password,
+            e => StoreError::Unreadable(e.to_string()),
+        })
+    };
+    let store = match open(bytes) {
+        // p12-keystore reads DER only; a store in BER is read again once rewritten, and
+        // when it is no BER store either, the first reading's error is the one to tell.
+        Err(StoreError::Unreadable(e)) => match pkcs12_ber_as_der(bytes, password) {
+            Ok(der) => open(&der)?,
+            Err(StoreError::Password) => return Err(StoreError::Password),
+            Err(StoreError::Unreadable(_)) => return Err(StoreError::Unreadable(e)),
+        },
+        other => other?,
+    };
+    Ok(store
+        .certs
+        .into_iter()
+        .map(|bag| bag.cert.as_der().to_vec())
+        .collect())
+}
+
+/// A PKCS#12 store written in BER, rewritten in DER: BouncyCastle writes its stores' outer
+/// layers with indefinite lengths and the content in 1,000-byte pieces by default, and with
+/// it EJBCA's exports and many Java tools'. What is inside the encrypted bags is DER
+/// already (the rewrite cannot reach it). The MAC covers the store's content as written,
+/// so it is checked here, and the rewrite carries none.
+fn pkcs12_ber_as_der(bytes: &[u8], password: &str) -> Result<Vec<u8>, StoreError> {
+    use der08::asn1::OctetString;
+    use der08::{Any, Encode, EncodingRules, Reader, SliceReader};
+    use pkcs12::cms::content_info::ContentInfo;
+    let bad = |e: der08::Error| StoreError::Unreadable(e.to_string());
+    let ber = |bytes| SliceReader::new_with_encoding_rules(bytes, EncodingRules::Ber);
+    // PFX ::= SEQUENCE { version, authSafe ContentInfo (data), macData OPTIONAL }
+    let mut r = ber(bytes).map_err(bad)?;
+    let (version, content, mac) = r
+        .sequence(|r| {
+            let version: pkcs12::pfx::Version = r.decode()?;
+            let content = r.sequence(|r| match ber_content(r)? {
+                (PKCS7_DATA, BerContent::Data(octets)) => Ok(octets),
+                _ => Err(der08::Error::from(der08::ErrorKind::Value {
+                    tag: der08::Tag::ObjectIdentifier,
+                })),
+            })?;
+            let mac: Option<pkcs12::MacData> = r.decode()?;
+            Ok::<_, der08::Error>((version, content, mac))
+        })
+        .map_err(bad)?;
+    if let Some(mac) = &mac {
+        pkcs12_mac_verifies(mac, password, content.as_bytes())?;
+    }
+    // AuthenticatedSafe ::= SEQUENCE OF ContentInfo, each written back in DER.
+    let mut r = ber(content.as_bytes()).map_err(bad)?;
+    let safes = r
+        .sequence(|r| {
+            let mut safes = Vec::new();
+            while !r.is_finished() {
+                let (content_type, content) = r.sequence(ber_content)?;
+                let content = match content {
+                    BerContent::Data(octets) => Any::encode_from(&octets)?,
+                    BerContent::Encrypted(data) => Any::encode_from(&data)?,
+                    BerContent::Other(any) => any,
+                };
+                safes.push(ContentInfo {
+                    content_type,
+                    content,
+                });
+            }
+            Ok::<_, der08::Error>(safes)
+        })
+        .map_err(bad)?;
+    let content = OctetString::new(safes.to_der().map_err(bad)?).map_err(bad)?;
+    pkcs12::Pfx {
+        version,
+        auth_safe: ContentInfo {
+            content_type: PKCS7_DATA,
+            content: Any::encode_from(&content).map_err(bad)?,
+        },
+        mac_data: None,
+    }
+    .to_der()
+    .map_err(bad)
+}
+
+const PKCS7_DATA: der08::oid::ObjectIdentifier =
+    der08::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1");
+const PKCS7_ENCRYPTED_DATA: der08::oid::ObjectIdentifier =
+    der08::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.6");
+
+/// A PKCS#12 ContentInfo's content, read in BER.
+enum BerContent {
+    /// Data: its octets, whether written in one piece or several.
+    Data(der08::asn1::OctetString),
+    Encrypted(pkcs12::cms::encrypted_data::EncryptedData),
+    /// Another type, left as it is for p12-keystore to name.
+    Other(der08::Any),
+}
+
+/// The fields of a ContentInfo (its type, then its content as `[0] EXPLICIT`) read in BER.
+/// Typed, because der's `Any` keeps no constructed bit: an OCTET STRING written in pieces
+/// would come back as its pieces' encoding.
+fn ber_content<'a>(
+    r: &mut der08::SliceReader<'a>,
+) -> der08::Result<(der08::oid::ObjectIdentifier, BerContent)> {
+    use der08::asn1::ContextSpecific;
+    use der08::{Reader, TagNumber};
+    let content_type: der08::oid::ObjectIdentifier = r.decode()?;
+    let missing = || {
+        der08::Error::from(der08::ErrorKind::Length {
+            tag: der08::Tag::Sequence,
+        })
+    };
+    let content = match content_type {
+        PKCS7_DATA => BerContent::Data(
+            ContextSpecific::decode_explicit(r, TagNumber(0))?
+                .ok_or_else(missing)?
+                .value,
+        ),
+        PKCS7_ENCRYPTED_DATA => BerContent::Encrypted(
+            ContextSpecific::decode_explicit(r, TagNumber(0))?
+                .ok_or_else(missing)?
+                .value,
+        ),
+        _ => BerContent::Other(
+            ContextSpecific::decode_explicit(r, TagNumber(0))?
+                .ok_or_else(missing)?
+                .value,
+        ),
+    };
+    Ok((content_type, content))
+}
+
+/// Whether a PKCS#12 MAC (RFC 7292, an HMAC keyed from the password) verifies over `data`.
+fn pkcs12_mac_verifies(
+    mac: &pkcs12::MacData,
+    password: &str,
+    data: &[u8],
+) -> Result<(), StoreError> {
+    use hmac::{KeyInit, Mac};
+    use pkcs12::kdf::{derive_key_utf8, Pkcs12KeyType};
+    // As p12-keystore bounds it: the count is the file's, and each round is a hash.
+    const MAX_ITERATIONS: i32 = 1_000_000;
+    if mac.iterations > MAX_ITERATIONS {
+        return Err(StoreError::Unreadable(format!(
+            "its MAC asks for {} iterations",
+            mac.iterations
+        )));
+    }
+    macro_rules! verify {
+        ($digest:ty) => {{
+            let key = derive_key_utf8::<$digest>(
+                password,
+                mac.mac_salt.as_bytes(),
+                Pkcs12KeyType::Mac,
+                mac.iterations,
+                <$digest as hmac::digest::OutputSizeUser>::output_size(),
+            )
+            .map_err(|e| StoreError::Unreadable(e.to_string()))?;
+            let mut h = hmac::Hmac::<$digest>::new_from_slice(&key)
+                .map_err(|e| StoreError::Unreadable(e.to_string()))?;
+            h.update(data);
+            h.verify_slice(mac.mac.digest.as_bytes())
+                .map_err(|_| StoreError::Password)
+        }};
+    }
+    match mac.mac.algorithm.oid.to_string().as_str() {
+        "1.3.14.3.2.26" => verify!(sha1::Sha1),
+        "2.16.840.1.101.3.4.2.1" => verify!(sha2::Sha256),
+        "2.16.840.1.101.3.4.2.2" => verify!(sha2::Sha384),
+        "2.16.840.1.101.3.4.2.3" => verify!(sha2::Sha512),
+        other => Err(StoreError::Unreadable(format!(
+            "its MAC uses the digest {other}, which certsweep does not know"
+        ))),
     }
 }
 
@@ -492,5 +673,26 @@ mod tests {
         );
         assert_eq!(canonical_serial_from_bytes(&[0x00, 0x00]), "0");
         assert_eq!(canonical_serial_from_bytes(&[0xff]), "FF");
+    }
+
+    #[test]
+    fn a_ber_store_is_rewritten_in_der_after_its_mac_is_checked() {
+        let ber = include_bytes!("../tests/fixtures/pkcs12/bouncycastle-3des.p12");
+        assert_eq!(ber[1], 0x80, "the fixture opens with an indefinite length");
+        // The integrity check is made on the bytes as written, with the password.
+        assert!(matches!(
+            pkcs12_ber_as_der(ber, "wrong"),
+            Err(StoreError::Password)
+        ));
+        let der = match pkcs12_ber_as_der(ber, "changeit") {
+            Ok(der) => der,
+            Err(StoreError::Password) => panic!("the MAC did not verify"),
+            Err(StoreError::Unreadable(e)) => panic!("{e}"),
+        };
+        // DER, which p12-keystore reads (without a MAC to check: the rewrite has none).
+        let store = p12_keystore::Pkcs12Archive::from_pkcs12(&der, "changeit").unwrap();
+        assert_eq!(store.certs.len(), 3);
+        // A store cut short after its version is none.
+        assert!(pkcs12_ber_as_der(b"\x30\x03\x02\x01\x03", "").is_err());
     }
 }

@@ -3344,6 +3344,62 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_pkcs12_store_in_ber_as_bouncycastle_and_ejbca_write_it_is_read() {
+        // Written by BouncyCastle 1.72's "PKCS12" and "PKCS12-3DES-3DES" keystores
+        // (tests/fixtures/pkcs12/Mk.java): indefinite lengths outside, a SHA-1 MAC, the
+        // certificates under RC2 or 3DES, a leaf with its two CAs.
+        let read = |name: &str, bytes: &[u8], password: Option<&str>| {
+            let opts = ReadOptions {
+                pkcs12_password: password.map(|p| crate::cert::Password(p.into())),
+                ..ReadOptions::default()
+            };
+            let mut out = Loaded::default();
+            load_bytes(name, bytes, &opts, &mut out);
+            out
+        };
+        for (name, bytes) in [
+            (
+                "rc2.p12",
+                &include_bytes!("../../tests/fixtures/pkcs12/bouncycastle-rc2.p12")[..],
+            ),
+            (
+                "3des.p12",
+                &include_bytes!("../../tests/fixtures/pkcs12/bouncycastle-3des.p12")[..],
+            ),
+        ] {
+            let out = read(name, bytes, Some("changeit"));
+            assert!(out.errors.is_empty(), "{name}: {:?}", out.errors);
+            let serials: Vec<&str> = out
+                .records
+                .iter()
+                .filter_map(|r| r.serial.as_ref().map(|s| s.canonical.as_str()))
+                .collect();
+            assert_eq!(serials, ["BC0FFEE01"], "{name}");
+            assert_eq!(out.records[0].names(), ["bc.example", "www.bc.example"]);
+            // The MAC still tells a wrong or missing password.
+            for (password, says) in [
+                (None, "with a password: give it in the environment variable CERTSWEEP_PKCS12_PASSWORD"),
+                (Some("wrong"), "that the password in CERTSWEEP_PKCS12_PASSWORD does not open"),
+            ] {
+                let out = read(name, bytes, password);
+                assert!(out.records.is_empty(), "{name}");
+                assert_eq!(out.errors.len(), 1, "{name}: {:?}", out.errors);
+                assert!(out.errors[0].reason.contains(says), "{name}: {:?}", out.errors);
+            }
+            // A damaged store is named as one, with the reader's reason.
+            let cut = &bytes[..bytes.len() / 2];
+            let out = read(name, cut, Some("changeit"));
+            assert!(
+                out.errors[0]
+                    .reason
+                    .contains("PKCS#12 store (.pfx, .p12) that cannot be read"),
+                "{name}: {:?}",
+                out.errors
+            );
+        }
+    }
+
     /// A certs-only PKCS#7 bundle of `ders`, as `openssl crl2pkcs7 -nocrl` or a Windows
     /// `.p7b` export makes it.
     #[test]
