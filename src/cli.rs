@@ -116,8 +116,9 @@ pub struct ScanArgs {
     /// Connections to each endpoint that presents a certificate, the first included (at
     /// most 64): behind a load balancer that passes TLS through, each may reach another
     /// node, so a node still serving an old certificate shows (`backends_differ`), and one
-    /// failing its handshakes too (`backends_failing`; a first connection it refused is
-    /// sampled past). Each is one more handshake per endpoint.
+    /// failing its handshakes or refusing connections too (`backends_failing`; a first
+    /// connection it failed or refused is sampled past). Each is one more handshake per
+    /// endpoint.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub samples: u32,
     /// New connections per second, globally (polite sweeps).

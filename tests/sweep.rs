@@ -3872,6 +3872,21 @@ async fn samples_see_a_node_behind_one_address_that_kept_an_old_certificate() {
     assert_eq!((s.connections, s.same, s.failed), (4, 0, 4));
     assert!(obs[0].findings.is_empty(), "{:?}", obs[0].findings);
     drop(server);
+    // A refused first connection is sampled past too (a node down behind a balancer that
+    // forwards connections refuses them); an address where nothing listens refuses them
+    // all, and says so.
+    let refused = refused_addr();
+    let obs = run_sweep(format!("www.test@{refused}\n"), &args).await;
+    assert_eq!(
+        obs[0].error.as_ref().map(|e| e.class),
+        Some(ErrorClass::ConnectRefused)
+    );
+    let s = obs[0].samples.as_deref().expect("samples");
+    assert_eq!((s.connections, s.same, s.failed), (4, 0, 4));
+    // Also at a bare address: a refused connection is no answer to a missing name.
+    let obs = run_sweep(format!("{refused}\n"), &args).await;
+    let s = obs[0].samples.as_deref().expect("samples");
+    assert_eq!((s.connections, s.failed), (4, 4));
     // Nodes that agree: counted, nothing found.
     let server = round_robin(&[Some(&new)]).await;
     let target = format!("www.test@127.0.0.1:{}\n", server.addr.port());

@@ -823,10 +823,13 @@ impl Engine {
             }
         }
         // `--samples`: the first connection may have reached a node that fails its
-        // handshakes (an alert, a hang-up) while the others behind the address serve; the
-        // next ones are made until one presents a certificate, which the observation is
-        // then about. Not for a bare address (refused without a name, every time) or a
-        // server that answered in plaintext.
+        // handshakes (an alert, a hang-up) or, behind a balancer that forwards connections
+        // (IPVS, a Kubernetes service, a cloud network load balancer), one whose service
+        // is down and refuses them, while the others behind the address serve; the next
+        // connections are made until one presents a certificate, which the observation is
+        // then about. Not after a failed handshake with a bare address (refused without a
+        // name, every time), a server that answered in plaintext, or a timeout (what
+        // `--retries` is for: a sample each would hold a dead address N timeouts long).
         let mut start = Samples {
             connections: 1,
             same: 1,
@@ -837,11 +840,11 @@ impl Engine {
         let node_failed = self.cfg.samples > 1
             && attempt.chain.is_empty()
             && attempt.greeting.is_none()
-            && ep.sni.is_some()
-            && matches!(
-                attempt.error.as_ref().map(|e| e.class),
-                Some(ErrorClass::TlsAlert | ErrorClass::TlsError)
-            );
+            && match attempt.error.as_ref().map(|e| e.class) {
+                Some(ErrorClass::ConnectRefused) => true,
+                Some(ErrorClass::TlsAlert | ErrorClass::TlsError) => ep.sni.is_some(),
+                _ => false,
+            };
         if node_failed {
             start.same = 0;
             start.failed = 1;
