@@ -121,8 +121,125 @@ pub fn is_java_keystore(bytes: &[u8]) -> bool {
     bytes.starts_with(&[0xFE, 0xED, 0xFE, 0xED]) || bytes.starts_with(&[0xCE, 0xCE, 0xCE, 0xCE])
 }
 
-/// What to do with a JKS or JCEKS store, which certsweep does not read.
-pub const JAVA_KEYSTORE: &str = "a Java KeyStore (JKS or JCEKS), which certsweep does not read: export its certificate (keytool -exportcert -rfc -alias ALIAS -keystore FILE) or convert the store to PKCS#12 (keytool -importkeystore -srckeystore FILE -destkeystore FILE.p12 -deststoretype pkcs12)";
+/// The certificates of a Java KeyStore of the older kinds (JKS, Java's default before
+/// version 9 and what many application servers still deploy; JCEKS), in DER: every private
+/// key entry's chain and every trusted certificate. Read as `keytool -list` reads a store
+/// given no password: a store keeps its certificates in the clear, and only its integrity
+/// check at the end needs the password (not made, so one password in the environment can
+/// serve the PKCS#12 stores of a run). The format is OpenJDK's own (`JavaKeyStore` and
+/// `JceKeyStore`); no maintained Rust crate reads it.
+pub fn java_keystore_certificates(bytes: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    let kind = if bytes.starts_with(&[0xCE; 4]) {
+        "JCEKS"
+    } else {
+        "JKS"
+    };
+    let convert = "export its certificate (keytool -exportcert -rfc -alias ALIAS -keystore FILE) or convert the store to PKCS#12 (keytool -importkeystore -srckeystore FILE -destkeystore FILE.p12 -deststoretype pkcs12)";
+    read_java_keystore(bytes).map_err(|e| match e {
+        JavaStoreError::SecretKey(alias) => format!(
+            "a Java KeyStore (JCEKS) holding a secret key (alias \"{}\"), which certsweep cannot read past: {convert}",
+            visible(alias)
+        ),
+        JavaStoreError::Malformed(why) => {
+            format!("a Java KeyStore ({kind}) that cannot be read ({why}): {convert}")
+        }
+    })
+}
+
+/// Why a Java KeyStore gave no certificates.
+enum JavaStoreError {
+    /// A JCEKS secret key entry, a serialized Java object that nothing delimits.
+    SecretKey(String),
+    Malformed(String),
+}
+
+fn read_java_keystore(bytes: &[u8]) -> Result<Vec<Vec<u8>>, JavaStoreError> {
+    // Java's DataInputStream: big-endian integers, strings as a 16-bit length and
+    // (modified) UTF-8.
+    struct In<'a> {
+        bytes: &'a [u8],
+        at: usize,
+    }
+    impl<'a> In<'a> {
+        fn take(&mut self, n: usize) -> Result<&'a [u8], JavaStoreError> {
+            let taken = self
+                .at
+                .checked_add(n)
+                .and_then(|end| self.bytes.get(self.at..end))
+                .ok_or_else(|| {
+                    JavaStoreError::Malformed(format!("cut short at byte {}", self.bytes.len()))
+                })?;
+            self.at += n;
+            Ok(taken)
+        }
+        fn u32(&mut self) -> Result<u32, JavaStoreError> {
+            let b = self.take(4)?;
+            Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        }
+        fn len32(&mut self) -> Result<usize, JavaStoreError> {
+            usize::try_from(self.u32()?).map_err(|e| JavaStoreError::Malformed(e.to_string()))
+        }
+        fn utf(&mut self) -> Result<String, JavaStoreError> {
+            let b = self.take(2)?;
+            let n = usize::from(u16::from_be_bytes([b[0], b[1]]));
+            Ok(String::from_utf8_lossy(self.take(n)?).into_owned())
+        }
+        fn cert(&mut self, version: u32) -> Result<Vec<u8>, JavaStoreError> {
+            // Version 1 stores predate the type name: all were X.509.
+            if version == 2 {
+                let kind = self.utf()?;
+                if kind != "X.509" {
+                    return Err(JavaStoreError::Malformed(format!(
+                        "a certificate of type \"{}\"",
+                        visible(kind)
+                    )));
+                }
+            }
+            let n = self.len32()?;
+            Ok(self.take(n)?.to_vec())
+        }
+    }
+    let mut r = In { bytes, at: 0 };
+    r.take(4)?; // the magic number, as is_java_keystore found it
+    let version = r.u32()?;
+    if !(1..=2).contains(&version) {
+        return Err(JavaStoreError::Malformed(format!(
+            "version {version}, where 1 or 2 is known"
+        )));
+    }
+    let entries = r.u32()?;
+    let mut certs = Vec::new();
+    for _ in 0..entries {
+        let tag = r.u32()?;
+        let alias = r.utf()?;
+        r.take(8)?; // the entry's date
+        match tag {
+            // A private key (encrypted with the key's password), then its chain.
+            1 => {
+                let key = r.len32()?;
+                r.take(key)?;
+                for _ in 0..r.u32()? {
+                    certs.push(r.cert(version)?);
+                }
+            }
+            2 => certs.push(r.cert(version)?),
+            3 => return Err(JavaStoreError::SecretKey(alias)),
+            tag => {
+                return Err(JavaStoreError::Malformed(format!(
+                    "an entry of unknown kind {tag}"
+                )));
+            }
+        }
+    }
+    // What follows the entries is the store's 20-byte SHA-1 integrity check: anything
+    // else means the count or a length was misread.
+    match bytes.len() - r.at {
+        20 => Ok(certs),
+        n => Err(JavaStoreError::Malformed(format!(
+            "{n} bytes after its {entries} entries, where its 20-byte integrity check belongs"
+        ))),
+    }
+}
 
 /// The certificates a PKCS#12 store carries, in DER, opened with `password` (`None`: the
 /// empty one, as a store exported without a password has). Private keys are not kept.
@@ -412,7 +529,7 @@ pub fn certificates_in(
         return pkcs12_certificates(bytes, pkcs12_password);
     }
     if is_java_keystore(bytes) {
-        return Err(JAVA_KEYSTORE.into());
+        return java_keystore_certificates(bytes);
     }
     if bytes.windows(11).any(|w| w == b"-----BEGIN ") {
         let blocks = ::pem::parse_many(bytes).map_err(|e| format!("PEM does not parse: {e}"))?;
@@ -694,5 +811,46 @@ mod tests {
         assert_eq!(store.certs.len(), 3);
         // A store cut short after its version is none.
         assert!(pkcs12_ber_as_der(b"\x30\x03\x02\x01\x03", "").is_err());
+    }
+
+    #[test]
+    fn a_java_keystore_gives_every_certificate_it_holds() {
+        // As a CA file (a Java truststore): the key entry's chain and the trusted root.
+        let jks = include_bytes!("../tests/fixtures/jks/www.jks");
+        let certs = certificates_in(jks, None).unwrap();
+        let cns: Vec<Option<String>> = certs
+            .iter()
+            .map(|d| cert_info(d).unwrap().subject_cn)
+            .collect();
+        assert_eq!(cns.len(), 4, "{cns:?}");
+        assert!(cns.contains(&Some("Fixture Root CA".into())), "{cns:?}");
+        // A version 1 store (before certificate types were written), made here: one
+        // trusted certificate.
+        let der = &certs[0];
+        let mut v1 = vec![0xFE, 0xED, 0xFE, 0xED, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2];
+        v1.extend_from_slice(&[0, 2, b'c', b'a']);
+        v1.extend_from_slice(&[0; 8]);
+        v1.extend_from_slice(&u32::try_from(der.len()).unwrap().to_be_bytes());
+        v1.extend_from_slice(der);
+        v1.extend_from_slice(&[0; 20]);
+        assert_eq!(
+            &java_keystore_certificates(&v1).unwrap(),
+            std::slice::from_ref(der)
+        );
+        // A count that is wrong leaves bytes where the integrity check belongs.
+        let mut extra = v1.clone();
+        extra.extend_from_slice(&[0; 4]);
+        let e = java_keystore_certificates(&extra).unwrap_err();
+        assert!(e.contains("24 bytes after its 1 entries"), "{e}");
+        // A length past the end is no panic.
+        let mut long = v1[..24].to_vec();
+        long.extend_from_slice(&[0xFF; 4]);
+        let e = java_keystore_certificates(&long).unwrap_err();
+        assert!(e.contains("cut short at byte 28"), "{e}");
+        // Another version is named.
+        let mut v3 = v1.clone();
+        v3[7] = 3;
+        let e = java_keystore_certificates(&v3).unwrap_err();
+        assert!(e.contains("version 3, where 1 or 2 is known"), "{e}");
     }
 }

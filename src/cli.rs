@@ -125,8 +125,8 @@ pub struct ScanArgs {
     #[arg(long, value_name = "N")]
     pub rate: Option<f64>,
     /// File of extra trusted CAs (private CAs such as AD CS or emCA): PEM, a binary `.cer`,
-    /// a PKCS#7 `.p7b` bundle or a PKCS#12 truststore (its password in the environment
-    /// variable CERTSWEEP_PKCS12_PASSWORD); repeatable.
+    /// a PKCS#7 `.p7b` bundle, a PKCS#12 truststore (its password in the environment
+    /// variable CERTSWEEP_PKCS12_PASSWORD) or a JKS one; repeatable.
     #[arg(long, value_name = "FILE")]
     pub ca_file: Vec<PathBuf>,
     /// Also trust the operating system's roots.
@@ -171,8 +171,9 @@ pub struct ScanArgs {
     #[arg(long, short = 'q')]
     pub quiet: bool,
     /// CLM inventory export (CERTInext orders report JSON/CSV, another CLM's CSV or JSON, a
-    /// workbook from "Export to Excel", a certificate PEM, DER, `.p7b` or PKCS#12 store with
-    /// its password in CERTSWEEP_PKCS12_PASSWORD; `-` for stdin); repeatable.
+    /// workbook from "Export to Excel", a certificate PEM, DER, `.p7b`, a Java KeyStore or a
+    /// PKCS#12 store with its password in CERTSWEEP_PKCS12_PASSWORD; `-` for stdin);
+    /// repeatable.
     #[arg(long, value_name = "FILE")]
     pub inventory: Vec<PathBuf>,
     /// TOML map for an export no built-in profile knows: column to field, serial base,

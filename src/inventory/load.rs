@@ -794,7 +794,10 @@ pub fn load_bytes(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded
             }
         }
         Some(_) if crate::cert::is_java_keystore(bytes) => {
-            out.errors.push(err(1, crate::cert::JAVA_KEYSTORE.into()))
+            match crate::cert::java_keystore_certificates(bytes) {
+                Ok(ders) => load_pem(file, pem_of(ders).as_bytes(), opts, out),
+                Err(why) => out.errors.push(err(1, why)),
+            }
         }
         Some(_) if is_der(bytes) => {
             // Read as the PEM it would be, so that one path makes records of certificates:
@@ -3335,10 +3338,58 @@ mod tests {
             assert!(out.errors.is_empty(), "{password:?}: {:?}", out.errors);
             assert_eq!(out.records.len(), 1);
         }
-        // A Java KeyStore of the old kind is named, with how to convert it.
-        let out = with(None, b"\xFE\xED\xFE\xED\x00\x00\x00\x02\x00\x00\x00\x01");
+    }
+
+    #[test]
+    fn a_java_keystore_gives_its_end_entity_certificates_without_a_password() {
+        // keytool's JKS and JCEKS stores (tests/fixtures/jks): a key entry with its chain,
+        // and in the JKS one the root as a trusted certificate. No password is needed:
+        // the certificates are stored in the clear.
+        let read = |name: &str, bytes: &[u8]| {
+            let mut out = Loaded::default();
+            load_bytes(name, bytes, &ReadOptions::default(), &mut out);
+            out
+        };
+        for (name, bytes) in [
+            (
+                "www.jks",
+                &include_bytes!("../../tests/fixtures/jks/www.jks")[..],
+            ),
+            (
+                "www.jceks",
+                &include_bytes!("../../tests/fixtures/jks/www.jceks")[..],
+            ),
+        ] {
+            let out = read(name, bytes);
+            assert!(out.errors.is_empty(), "{name}: {:?}", out.errors);
+            let serials: Vec<&str> = out
+                .records
+                .iter()
+                .filter_map(|r| r.serial.as_ref().map(|s| s.canonical.as_str()))
+                .collect();
+            assert_eq!(serials, ["BC0FFEE01"], "{name}");
+            assert_eq!(out.records[0].names(), ["bc.example", "www.bc.example"]);
+            // Cut short: named, with how to get a PEM instead.
+            let out = read(name, &bytes[..bytes.len() - 30]);
+            assert!(out.records.is_empty());
+            assert!(
+                out.errors[0]
+                    .reason
+                    .contains("cannot be read (cut short at byte")
+                    && out.errors[0].reason.contains("keytool -exportcert"),
+                "{name}: {:?}",
+                out.errors
+            );
+        }
+        // A JCEKS secret key is a serialized Java object that nothing delimits: named.
+        let out = read(
+            "secret.jceks",
+            include_bytes!("../../tests/fixtures/jks/secret.jceks"),
+        );
         assert!(
-            out.errors[0].reason.contains("keytool -importkeystore"),
+            out.errors[0]
+                .reason
+                .starts_with("a Java KeyStore (JCEKS) holding a secret key (alias \"aes\")"),
             "{:?}",
             out.errors
         );
