@@ -193,9 +193,11 @@ pub struct ScanArgs {
     /// expired.
     #[arg(long, default_value = "24h", value_parser = duration)]
     pub grace: Duration,
-    /// Certificates expiring within this with no renewal are `expiring_soon`.
-    #[arg(long, default_value = "30d", value_parser = duration)]
-    pub renewal_window: Duration,
+    /// Certificates expiring within this with no renewal are `expiring_soon` (default: 30
+    /// days, or a third of a certificate's lifetime when that is shorter, where ACME clients
+    /// and cert-manager renew).
+    #[arg(long, value_parser = duration)]
+    pub renewal_window: Option<Duration>,
     /// Statuses and findings that make the exit code 1 (comma-separated), e.g.
     /// partial_rollout or incomplete_chain. With --inventory, default
     /// renewed_not_deployed,expired,revoked; without records only expired, untrusted,

@@ -669,7 +669,7 @@ async fn scan_once(args: &ScanArgs, lists: &crate::crl::CrlCache) -> Result<(u8,
     let mut fail_on = match &args.fail_on {
         Some(s) => Some(RecordFreeFailOn {
             fail_on: FailOn::parse_record_free(s)?,
-            window: args.renewal_window.as_secs() as i64,
+            window: renewal_window(args),
             now: now_unix(),
             failing: Failing::default(),
         }),
@@ -713,6 +713,16 @@ async fn scan_once(args: &ScanArgs, lists: &crate::crl::CrlCache) -> Result<(u8,
 
 /// A sweep whose target list could not be read to its end swept only part of it: an input
 /// error (2) where nothing else failed, as a pipeline must not read it as a pass.
+/// The `expiring_soon` window of the run: `--renewal-window` as given, else the default.
+fn renewal_window(args: &ScanArgs) -> crate::verdict::RenewalWindow {
+    match args.renewal_window {
+        Some(d) => {
+            crate::verdict::RenewalWindow::fixed(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        }
+        None => crate::verdict::RenewalWindow::DEFAULT,
+    }
+}
+
 fn unread_exit(code: u8, summary: &Summary) -> u8 {
     match &summary.targets_unread {
         Some(_) if code == 0 => 2,
@@ -1127,7 +1137,12 @@ impl FailOn {
     }
 
     /// The words of `--fail-on` that observation `o` meets in a run without records.
-    fn observation_words(&self, o: &Observation, now: i64, window: i64) -> Vec<&str> {
+    fn observation_words(
+        &self,
+        o: &Observation,
+        now: i64,
+        window: crate::verdict::RenewalWindow,
+    ) -> Vec<&str> {
         let second = o
             .second_cert()
             .and(o.other_key.as_deref())
@@ -1166,7 +1181,7 @@ impl FailOn {
 /// Fails a sweep without records on the `--fail-on` statuses and findings of its endpoints.
 struct RecordFreeFailOn {
     fail_on: FailOn,
-    window: i64,
+    window: crate::verdict::RenewalWindow,
     now: i64,
     failing: Failing,
 }
@@ -1434,7 +1449,7 @@ async fn compare_reusing(
     let policy = Policy {
         now: now_unix(),
         grace_secs: args.grace.as_secs() as i64,
-        renewal_window_secs: args.renewal_window.as_secs() as i64,
+        renewal_window: renewal_window(args),
     };
     let ids = Arc::new(Identities::build_with(
         loaded.records,
@@ -1725,7 +1740,7 @@ mod tests {
         // once.
         let mut sink = RecordFreeFailOn {
             fail_on: FailOn::parse_record_free("unreachable,expired").unwrap(),
-            window: 0,
+            window: crate::verdict::RenewalWindow::fixed(0),
             now: 2 * 86_400,
             failing: Failing::default(),
         };

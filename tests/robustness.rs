@@ -252,7 +252,10 @@ fn verdicts_keep_their_invariants_on_mutated_inventories() {
             let p = Policy {
                 now: 1_790_000_000 + rng.random_range(0..60_000_000),
                 grace_secs: rng.random_range(0..1_000_000),
-                renewal_window_secs: rng.random_range(0..10_000_000),
+                renewal_window: certsweep::verdict::RenewalWindow {
+                    secs: rng.random_range(0..10_000_000),
+                    by_lifetime: rng.random(),
+                },
             };
             let mut rollout = Rollout::default();
             let mut serving = Serving::default();

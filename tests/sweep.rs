@@ -2267,7 +2267,11 @@ async fn crl_asks_for_the_second_looks_certificate_too() {
         ("revoked", Some("keyCompromise"))
     );
     // Without records, what the endpoint earns: revoked, for its RSA clients.
-    let statuses = certsweep::verdict::record_free_statuses(o, now, 30 * 86_400);
+    let statuses = certsweep::verdict::record_free_statuses(
+        o,
+        now,
+        certsweep::verdict::RenewalWindow::DEFAULT,
+    );
     assert!(
         statuses.contains(&certsweep::verdict::Status::Revoked),
         "{statuses:?}"
@@ -2894,6 +2898,25 @@ async fn fail_on_without_records_fails_on_what_an_endpoint_earns_alone() {
             .unwrap(),
         0
     );
+    // A short-lived certificate (issued 8 days ago, 16 left of its 24) is renewed by its
+    // ACME client with 8 days left, a third of its life: not expiring soon before that by
+    // default, though within 30 days; a window given is the user's policy and holds.
+    let short = pki
+        .issue(&LeafSpec::new(&["short.test"], 3004, 8, 16))
+        .unwrap();
+    let s_short = fleet::serve_tls(any, &short, &[], None).await.unwrap();
+    let short_line = format!("short.test@{}\n", s_short.addr);
+    let by_default: &[&str] = &["--fail-on", "expiring_soon"];
+    assert_eq!(run(short_line.clone(), by_default).await.unwrap(), 0);
+    let given: &[&str] = &["--fail-on", "expiring_soon", "--renewal-window", "30d"];
+    assert_eq!(run(short_line, given).await.unwrap(), 1);
+    // With 7 days left of its 24 it is late.
+    let late = pki
+        .issue(&LeafSpec::new(&["late.test"], 3005, 17, 7))
+        .unwrap();
+    let s_late = fleet::serve_tls(any, &late, &[], None).await.unwrap();
+    let late_line = format!("late.test@{}\n", s_late.addr);
+    assert_eq!(run(late_line, by_default).await.unwrap(), 1);
     let refused = format!("good.test@{}\n", refused_addr());
     assert_eq!(
         run(refused, &["--fail-on", "unreachable"]).await.unwrap(),
@@ -4118,7 +4141,7 @@ async fn crl_asks_about_the_certificate_another_node_serves() {
     assert_eq!(node.crl.as_deref().unwrap().status, "revoked");
     // Without records, what the endpoint earns: revoked, for the clients of that node.
     let revoked = certsweep::verdict::sampled(o).iter().any(|n| {
-        certsweep::verdict::record_free_statuses(n, now, 30 * 86_400)
+        certsweep::verdict::record_free_statuses(n, now, certsweep::verdict::RenewalWindow::DEFAULT)
             .contains(&certsweep::verdict::Status::Revoked)
     });
     assert!(revoked, "{o:#?}");

@@ -179,7 +179,7 @@ mod tests {
         let p = Policy {
             now: 0,
             grace_secs: 0,
-            renewal_window_secs: 0,
+            renewal_window: crate::verdict::RenewalWindow::fixed(0),
         };
         let (v, _) = judge_one(o, &ids, &p);
         let row = super::compliance::ComplianceRow::from_verdict(&v, 0);

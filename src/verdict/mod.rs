@@ -99,8 +99,48 @@ pub struct Policy {
     pub now: i64,
     /// A renewal younger than this is `deployment_pending`.
     pub grace_secs: i64,
-    /// `expiring_soon` within this many seconds of notAfter.
-    pub renewal_window_secs: i64,
+    /// How near its notAfter a certificate is `expiring_soon`.
+    pub renewal_window: RenewalWindow,
+}
+
+/// How near its end a certificate with no renewal is `expiring_soon`: `--renewal-window` as
+/// given, or by default 30 days or a third of the certificate's lifetime, whichever is
+/// shorter. A third of the lifetime left is where ACME clients (Let's Encrypt's advice,
+/// Caddy, ARI's windows) and cert-manager renew, so a short-lived certificate (an ACME
+/// six-day one, the 47 days public CAs move to by 2029) is told when its renewal is late,
+/// not for most of its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RenewalWindow {
+    /// The window, in seconds.
+    pub secs: i64,
+    /// Whether a third of a shorter lifetime takes its place (the default; a window given
+    /// on the command line is the user's policy and holds as given).
+    pub by_lifetime: bool,
+}
+
+impl RenewalWindow {
+    /// The default: 30 days, or a third of a shorter lifetime.
+    pub const DEFAULT: RenewalWindow = RenewalWindow {
+        secs: 30 * 86_400,
+        by_lifetime: true,
+    };
+
+    /// A window of `secs` for every certificate.
+    pub fn fixed(secs: i64) -> Self {
+        RenewalWindow {
+            secs,
+            by_lifetime: false,
+        }
+    }
+
+    /// The window for a certificate valid from `not_before` (Unix seconds; `None` when a
+    /// record does not say) until `not_after`.
+    pub fn of(self, not_before: Option<i64>, not_after: i64) -> i64 {
+        match not_before {
+            Some(nb) if self.by_lifetime && not_after > nb => self.secs.min((not_after - nb) / 3),
+            _ => self.secs,
+        }
+    }
 }
 
 /// A record as a report row names it.
@@ -506,7 +546,7 @@ pub const RECORD_FREE: [Status; 6] = [
 /// Which of [`RECORD_FREE`] hold for `o` at `now`, with `window` as the renewal window: for
 /// its certificate and, where a second look got another one, for that one too (as
 /// [`judge_one`] judges both).
-pub fn record_free_statuses(o: &Observation, now: i64, window: i64) -> Vec<Status> {
+pub fn record_free_statuses(o: &Observation, now: i64, window: RenewalWindow) -> Vec<Status> {
     let Some(c) = &o.cert else {
         return vec![Status::Unreachable];
     };
@@ -525,7 +565,9 @@ pub fn record_free_statuses(o: &Observation, now: i64, window: i64) -> Vec<Statu
         if findings.iter().any(|f| f.makes_untrusted()) {
             out.push(Status::Untrusted);
         }
-        if !expired && c.not_after_unix - now <= window {
+        if !expired
+            && c.not_after_unix - now <= window.of(Some(c.not_before_unix), c.not_after_unix)
+        {
             out.push(Status::ExpiringSoon);
         }
     };
@@ -1015,7 +1057,10 @@ fn judge(
         .iter()
         .any(|s| matches!(s, Status::RenewedNotDeployed | Status::DeploymentPending));
     let left = c.not_after_unix - p.now;
-    if !expired && !renewed && left <= p.renewal_window_secs {
+    let window = p
+        .renewal_window
+        .of(Some(c.not_before_unix), c.not_after_unix);
+    if !expired && !renewed && left <= window {
         statuses.push(Status::ExpiringSoon);
         // Another identity's later certificate for the name: deploying it is the fix
         // at hand, whether it was meant to replace this one (a SAN certificate split per

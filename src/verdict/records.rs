@@ -268,7 +268,14 @@ fn identity_row(
     let left = e.not_after.map(|w| w.last_second() - p.now);
     // A later version that cannot be deployed (revoked, cancelled, pending, not valid yet):
     // named, as on the endpoints' rows, instead of "no renewal".
-    let in_window = matches!(left, Some(l) if l <= p.renewal_window_secs);
+    let in_window = match (left, e.not_after) {
+        (Some(l), Some(na)) => {
+            l <= p
+                .renewal_window
+                .of(e.not_before.map(|w| w.unix), na.last_second())
+        }
+        _ => false,
+    };
     // Only an identity near or past expiry is told of a blocked renewal: the lookup waits.
     let name_list = e.name_set();
     let blocked = name_list.first().filter(|_| in_window).and_then(|&name| {

@@ -306,7 +306,7 @@ fn policy() -> Policy {
     Policy {
         now: 1_780_000_000,
         grace_secs: 86_400,
-        renewal_window_secs: 30 * 86_400,
+        renewal_window: RenewalWindow::fixed(30 * 86_400),
     }
 }
 
@@ -423,6 +423,51 @@ fn later_versions_that_cannot_be_deployed_are_named_with_what_to_do() {
         v.detail.ends_with("no renewal exists in the records."),
         "{}",
         v.detail
+    );
+}
+
+#[test]
+fn a_short_lived_certificate_is_expiring_soon_once_its_renewal_is_late() {
+    const DAY: i64 = 86_400;
+    let w = RenewalWindow::DEFAULT;
+    // 30 days, or a third of a shorter lifetime.
+    assert_eq!(w.of(Some(0), 6 * DAY), 2 * DAY);
+    assert_eq!(w.of(Some(0), 47 * DAY), 47 * DAY / 3);
+    assert_eq!(w.of(Some(0), 90 * DAY), 30 * DAY);
+    assert_eq!(w.of(Some(0), 398 * DAY), 30 * DAY);
+    // A record that gives no start date, and a window given on the command line, hold.
+    assert_eq!(w.of(None, 6 * DAY), 30 * DAY);
+    assert_eq!(
+        RenewalWindow::fixed(14 * DAY).of(Some(0), 6 * DAY),
+        14 * DAY
+    );
+    // A 47-day certificate in the records, served with 20 days left: current by default
+    // (its client renews with ~16 left), expiring soon with 10 left, and with 20 under a
+    // 30-day window given.
+    let mut p = policy();
+    p.renewal_window = w;
+    let judged = |p: &Policy, left: i64| {
+        let (nb, na) = (p.now + left * DAY - 47 * DAY, p.now + left * DAY);
+        let i = ids(&format!(
+            "{H}A,,a.x.com,01,{},{},CA,,Issued\n",
+            crate::timefmt::rfc3339_unix(nb),
+            crate::timefmt::rfc3339_unix(na)
+        ));
+        let o = presenting("a.x.com", "10.0.0.1", "1", nb, na);
+        (
+            judge_one(o.clone(), &i, p).0.status,
+            record_free_statuses(&o, p.now, p.renewal_window),
+        )
+    };
+    assert_eq!(judged(&p, 20), (Status::Current, vec![]));
+    assert_eq!(
+        judged(&p, 10),
+        (Status::ExpiringSoon, vec![Status::ExpiringSoon])
+    );
+    p.renewal_window = RenewalWindow::fixed(30 * DAY);
+    assert_eq!(
+        judged(&p, 20),
+        (Status::ExpiringSoon, vec![Status::ExpiringSoon])
     );
 }
 
@@ -1236,7 +1281,7 @@ fn a_certificate_the_ca_says_is_revoked_is_revoked_whatever_the_records_say() {
         ),
     ] {
         assert_eq!(
-            record_free_statuses(&o, p.now, p.renewal_window_secs),
+            record_free_statuses(&o, p.now, p.renewal_window),
             [Status::Revoked]
         );
         let v = judge_one(o, &i, &p).0;
@@ -1443,7 +1488,7 @@ fn an_ipv6_endpoint_this_host_has_no_route_to_is_not_blamed() {
 fn without_records_the_second_certificate_counts_too() {
     let p = policy();
     let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_811_808_000);
-    assert!(record_free_statuses(&o, p.now, p.renewal_window_secs).is_empty());
+    assert!(record_free_statuses(&o, p.now, p.renewal_window).is_empty());
     // The RSA certificate beside it expired: a run failing on `expired` fails.
     let rsa = presenting("a.x.com", "10.0.0.1", "2", 1_717_200_000, 1_748_736_000)
         .cert
@@ -1457,7 +1502,7 @@ fn without_records_the_second_certificate_counts_too() {
         error: None,
     }));
     assert_eq!(
-        record_free_statuses(&o, p.now, p.renewal_window_secs),
+        record_free_statuses(&o, p.now, p.renewal_window),
         vec![Status::Expired]
     );
 }
@@ -2845,7 +2890,7 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
             }
             Status::Current => {
                 assert!(!expired && m.status != "Revoked", "{why}");
-                assert!(na - p.now > p.renewal_window_secs, "{why}");
+                assert!(na - p.now > p.renewal_window.secs, "{why}");
                 // A twin no date or link orders against it: which is the newest is asked.
                 let twin = versions
                     .iter()
@@ -2857,7 +2902,7 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
                 }
             }
             Status::ExpiringSoon => {
-                assert!(!expired && na - p.now <= p.renewal_window_secs, "{why}");
+                assert!(!expired && na - p.now <= p.renewal_window.secs, "{why}");
                 // Another identity's certificate for the name, issued after the served one
                 // and outlasting it, is named as the way to keep the name served.
                 let by: Vec<&str> = lineages
@@ -3197,7 +3242,7 @@ fn generated_servers_with_one_certificate_per_key_type_are_judged_by_their_kind(
                 .filter(|&k| {
                     versions[k].4 == rsa
                         && versions[k].1 <= p.now
-                        && (broken || usable(k) && versions[k].2 - p.now > p.renewal_window_secs)
+                        && (broken || usable(k) && versions[k].2 - p.now > p.renewal_window.secs)
                 })
                 .collect()
         };
