@@ -1710,6 +1710,25 @@ mod tests {
         out
     }
 
+    /// [`load`] with the PKCS#12 password the environment would give.
+    fn load_with_password(name: &str, bytes: &[u8], password: Option<&str>) -> Loaded {
+        let opts = ReadOptions {
+            pkcs12_password: password.map(|p| crate::cert::Password(p.into())),
+            ..ReadOptions::default()
+        };
+        let mut out = Loaded::default();
+        load_bytes(name, bytes, &opts, &mut out);
+        out
+    }
+
+    /// The canonical serials of the records read, in their order.
+    fn serials(out: &Loaded) -> Vec<&str> {
+        out.records
+            .iter()
+            .filter_map(|r| r.serial.as_ref().map(|s| s.canonical.as_str()))
+            .collect()
+    }
+
     #[test]
     fn a_name_cell_listing_several_names_gives_each_of_them() {
         let out = load(
@@ -3297,15 +3316,8 @@ mod tests {
                 90,
             ))
             .unwrap();
-        let with = |password: Option<&str>, bytes: &[u8]| {
-            let opts = ReadOptions {
-                pkcs12_password: password.map(|p| crate::cert::Password(p.into())),
-                ..ReadOptions::default()
-            };
-            let mut out = Loaded::default();
-            load_bytes("site.pfx", bytes, &opts, &mut out);
-            out
-        };
+        let with =
+            |password: Option<&str>, bytes: &[u8]| load_with_password("site.pfx", bytes, password);
         let triple_des = openssl::nid::Nid::PBE_WITHSHA1AND3_KEY_TRIPLEDES_CBC;
         for (how, pfx) in [
             ("OpenSSL 3", test_pfx(&leaf, "s3cret", None)),
@@ -3313,12 +3325,7 @@ mod tests {
         ] {
             let out = with(Some("s3cret"), &pfx);
             assert!(out.errors.is_empty(), "{how}: {:?}", out.errors);
-            let serials: Vec<&str> = out
-                .records
-                .iter()
-                .filter_map(|r| r.serial.as_ref().map(|s| s.canonical.as_str()))
-                .collect();
-            assert_eq!(serials, ["8A0000000000000054"], "{how}");
+            assert_eq!(serials(&out), ["8A0000000000000054"], "{how}");
             assert_eq!(out.records[0].names(), ["iis.example.com"], "{how}");
             // Without the password, or with another: said, with where it goes.
             for (password, says) in [
@@ -3345,11 +3352,6 @@ mod tests {
         // keytool's JKS and JCEKS stores (tests/fixtures/jks): a key entry with its chain,
         // and in the JKS one the root as a trusted certificate. No password is needed:
         // the certificates are stored in the clear.
-        let read = |name: &str, bytes: &[u8]| {
-            let mut out = Loaded::default();
-            load_bytes(name, bytes, &ReadOptions::default(), &mut out);
-            out
-        };
         for (name, bytes) in [
             (
                 "www.jks",
@@ -3360,17 +3362,12 @@ mod tests {
                 &include_bytes!("../../tests/fixtures/jks/www.jceks")[..],
             ),
         ] {
-            let out = read(name, bytes);
+            let out = load(name, bytes);
             assert!(out.errors.is_empty(), "{name}: {:?}", out.errors);
-            let serials: Vec<&str> = out
-                .records
-                .iter()
-                .filter_map(|r| r.serial.as_ref().map(|s| s.canonical.as_str()))
-                .collect();
-            assert_eq!(serials, ["BC0FFEE01"], "{name}");
+            assert_eq!(serials(&out), ["BC0FFEE01"], "{name}");
             assert_eq!(out.records[0].names(), ["bc.example", "www.bc.example"]);
             // Cut short: named, with how to get a PEM instead.
-            let out = read(name, &bytes[..bytes.len() - 30]);
+            let out = load(name, &bytes[..bytes.len() - 30]);
             assert!(out.records.is_empty());
             assert!(
                 out.errors[0]
@@ -3382,7 +3379,7 @@ mod tests {
             );
         }
         // A JCEKS secret key is a serialized Java object that nothing delimits: named.
-        let out = read(
+        let out = load(
             "secret.jceks",
             include_bytes!("../../tests/fixtures/jks/secret.jceks"),
         );
@@ -3400,15 +3397,6 @@ mod tests {
         // Written by BouncyCastle 1.72's "PKCS12" and "PKCS12-3DES-3DES" keystores
         // (tests/fixtures/pkcs12/Mk.java): indefinite lengths outside, a SHA-1 MAC, the
         // certificates under RC2 or 3DES, a leaf with its two CAs.
-        let read = |name: &str, bytes: &[u8], password: Option<&str>| {
-            let opts = ReadOptions {
-                pkcs12_password: password.map(|p| crate::cert::Password(p.into())),
-                ..ReadOptions::default()
-            };
-            let mut out = Loaded::default();
-            load_bytes(name, bytes, &opts, &mut out);
-            out
-        };
         for (name, bytes) in [
             (
                 "rc2.p12",
@@ -3419,28 +3407,23 @@ mod tests {
                 &include_bytes!("../../tests/fixtures/pkcs12/bouncycastle-3des.p12")[..],
             ),
         ] {
-            let out = read(name, bytes, Some("changeit"));
+            let out = load_with_password(name, bytes, Some("changeit"));
             assert!(out.errors.is_empty(), "{name}: {:?}", out.errors);
-            let serials: Vec<&str> = out
-                .records
-                .iter()
-                .filter_map(|r| r.serial.as_ref().map(|s| s.canonical.as_str()))
-                .collect();
-            assert_eq!(serials, ["BC0FFEE01"], "{name}");
+            assert_eq!(serials(&out), ["BC0FFEE01"], "{name}");
             assert_eq!(out.records[0].names(), ["bc.example", "www.bc.example"]);
             // The MAC still tells a wrong or missing password.
             for (password, says) in [
                 (None, "with a password: give it in the environment variable CERTSWEEP_PKCS12_PASSWORD"),
                 (Some("wrong"), "that the password in CERTSWEEP_PKCS12_PASSWORD does not open"),
             ] {
-                let out = read(name, bytes, password);
+                let out = load_with_password(name, bytes, password);
                 assert!(out.records.is_empty(), "{name}");
                 assert_eq!(out.errors.len(), 1, "{name}: {:?}", out.errors);
                 assert!(out.errors[0].reason.contains(says), "{name}: {:?}", out.errors);
             }
             // A damaged store is named as one, with the reader's reason.
             let cut = &bytes[..bytes.len() / 2];
-            let out = read(name, cut, Some("changeit"));
+            let out = load_with_password(name, cut, Some("changeit"));
             assert!(
                 out.errors[0]
                     .reason
@@ -3539,12 +3522,7 @@ mod tests {
         let sample = include_bytes!("../../targets/fullchain.pem");
         let out = load("fullchain.pem", sample);
         assert!(out.errors.is_empty(), "{:?}", out.errors);
-        let serials: Vec<&str> = out
-            .records
-            .iter()
-            .filter_map(|r| r.serial.as_ref().map(|s| s.canonical.as_str()))
-            .collect();
-        assert_eq!(serials, ["E85F3A2"]);
+        assert_eq!(serials(&out), ["E85F3A2"]);
         // The same chain in a Kubernetes TLS secret, as `kubectl get secrets -o json`
         // lists it.
         let out = load(
