@@ -395,6 +395,33 @@ fn the_legacy_flight_reader_never_panics_on_mutated_flights() {
     assert!((45..80).contains(&got.chain.len()), "{}", got.chain.len());
 }
 
+#[test]
+fn the_java_keystore_reader_never_panics_on_mutated_stores() {
+    // Lengths and counts that point past the end, or wrap, in keytool's stores.
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/jks");
+    let seeds: Vec<Vec<u8>> = ["www.jks", "www.jceks", "secret.jceks"]
+        .iter()
+        .map(|f| std::fs::read(format!("{dir}/{f}")).unwrap())
+        .collect();
+    let mut rng = StdRng::seed_from_u64(0x0000_feed_feed);
+    let mut read = 0;
+    for _ in 0..20_000 {
+        let mut input = mutate(&mut rng, &seeds);
+        // Kept a keystore, so that the reader is what runs.
+        if input.len() >= 4 {
+            input[..4].copy_from_slice(&seeds[rng.random_range(0..2)][..4]);
+        }
+        no_panic("the Java KeyStore reader", &input, || {
+            if let Ok(certs) = certsweep::cert::java_keystore_certificates(&input) {
+                read += 1;
+                assert!(certs.iter().map(Vec::len).sum::<usize>() <= input.len());
+            }
+        });
+    }
+    // Some mutations leave a readable store (a flipped bit inside a certificate).
+    assert!(read > 0);
+}
+
 /// What a server agreeing to TLS sends in each protocol's dialogue, all of it at once.
 fn dialogue_seeds() -> Vec<(certsweep::model::Starttls, Vec<u8>)> {
     use certsweep::model::Starttls as P;
