@@ -297,6 +297,11 @@ pub enum Finding {
     /// expired cross-signed root, a stale copy of an intermediate): clients that trust the
     /// root build around it; older ones that follow the chain as sent refuse it.
     ExpiredInChain,
+    /// The server sends the CA certificates of the validated path out of order: not each
+    /// right after the certificate it issued (a root or a second CA first, a bundle written
+    /// in reverse). TLS 1.2 requires that order; browsers and current TLS libraries sort a
+    /// chain themselves, older and embedded clients that take it as sent refuse it.
+    ChainOrder,
     /// Connections to the one address got different certificates (`scan --samples`): the
     /// nodes behind a load balancer that passes TLS through differ, one of them kept an
     /// old certificate. The observation's `samples` says which, on how many connections.
@@ -332,13 +337,14 @@ impl Finding {
             Finding::OversizedChain => "oversized_chain",
             Finding::ChainExpiresFirst => "chain_expires_first",
             Finding::ExpiredInChain => "expired_in_chain",
+            Finding::ChainOrder => "chain_order",
             Finding::BackendsDiffer => "backends_differ",
             Finding::BackendsFailing => "backends_failing",
         }
     }
 
     /// Every finding, in report order.
-    pub const ALL: [Finding; 22] = [
+    pub const ALL: [Finding; 23] = [
         Finding::Expired,
         Finding::NotYetValid,
         Finding::HostnameMismatch,
@@ -359,6 +365,7 @@ impl Finding {
         Finding::OversizedChain,
         Finding::ChainExpiresFirst,
         Finding::ExpiredInChain,
+        Finding::ChainOrder,
         Finding::BackendsDiffer,
         Finding::BackendsFailing,
     ];

@@ -53,6 +53,9 @@ struct ProvenIssuer {
     sent: Vec<(String, i64)>,
     /// The root the path ends at, when certsweep holds its certificate.
     root: Option<Arc<RootDate>>,
+    /// How the sent chain is out of order, in words, when the path's CA certificates do
+    /// not follow the leaf each right after the one it issued.
+    disorder: Option<String>,
 }
 
 /// A trust anchor given as a certificate (a `--ca-file` root, the system store's): its
@@ -691,6 +694,10 @@ fn chain_expiry(
             });
         }
     }
+    if let Some(words) = dates.proven.as_deref().and_then(|p| p.disorder.as_ref()) {
+        findings.push(Finding::ChainOrder);
+        notes.push(words.clone());
+    }
     if let (Some(now), Some(p)) = (now, dates.proven.as_deref()) {
         // The path validated now, so it holds none of them.
         let expired: Vec<&(String, i64)> =
@@ -728,12 +735,14 @@ pub fn root_has_expired(detail: &str) -> bool {
 /// certificate (`path`, the leaf's issuer first) as an anchor, valid while all of the path's
 /// are (a CA above it that expires first ends the window), and the sent certificates' dates.
 fn proven_issuer<'a>(
-    mut path: impl Iterator<Item = CertificateDer<'a>>,
+    path: impl Iterator<Item = CertificateDer<'a>>,
     chain: &[CertificateDer<'_>],
     root: Option<Arc<RootDate>>,
 ) -> Option<ProvenIssuer> {
-    let first = path.next()?;
-    let anchor = webpki::anchor_from_trusted_cert(&first).ok()?.to_owned();
+    let path: Vec<CertificateDer<'a>> = path.collect();
+    let anchor = webpki::anchor_from_trusted_cert(path.first()?)
+        .ok()?
+        .to_owned();
     let mut p = ProvenIssuer {
         anchor,
         not_before: i64::MIN,
@@ -741,15 +750,33 @@ fn proven_issuer<'a>(
         expires_first: String::new(),
         sent: Vec::new(),
         root,
+        disorder: None,
     };
-    for der in std::iter::once(first).chain(path) {
-        let (_, x) = parse_x509_certificate(&der).ok()?;
+    let mut names = Vec::with_capacity(path.len());
+    for der in &path {
+        let (_, x) = parse_x509_certificate(der).ok()?;
         p.not_before = p.not_before.max(x.validity().not_before.timestamp());
         let until = x.validity().not_after.timestamp();
         if until < p.not_after {
             p.not_after = until;
             p.expires_first = crate::model::visible_string(x.subject().to_string());
         }
+        names.push(crate::model::visible_string(x.subject().to_string()));
+    }
+    // The path's CA certificates are all sent (webpki builds from what was sent); in order,
+    // they come first after the leaf, each right after the one it issued. What else is sent
+    // (the root, a CA bundle's others) may follow.
+    let in_order = chain.get(1..=path.len()).is_some_and(|sent| {
+        sent.iter()
+            .zip(&path)
+            .all(|(s, c)| s.as_ref() == c.as_ref())
+    });
+    if !in_order {
+        let quoted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+        p.disorder = Some(format!(
+            "the server sends its chain out of order: the certificate is to be followed by {} in that order, each right after the one it issued, as TLS 1.2 requires; browsers and current TLS libraries sort a chain themselves, older and embedded clients that take it as sent refuse it",
+            quoted.join(", then ")
+        ));
     }
     // The sent certificates a path builder would try: those named as issuer by the leaf or
     // by another one sent (an expired cross-signed root, an old copy of an intermediate),
@@ -1386,6 +1413,37 @@ mod tests {
         chain.push(old_root);
         let r = judge.judge(&chain, &info_old, Some("o.test"), now);
         assert_eq!(r.findings, vec![Finding::Expired], "{r:?}");
+    }
+
+    #[test]
+    fn a_chain_sent_out_of_order_is_told_with_the_order_to_send() {
+        let pki = Pki::three_level("Order", 3650).expect("pki");
+        let (judge, _dir) = judge_of(&[&pki]);
+        let now = ::time::OffsetDateTime::now_utc().unix_timestamp();
+        let (leaf, info) = leaf_of(&pki, "a.test", 1, 80);
+        // leaf, issuing CA, policy CA: in order; the root after them changes nothing.
+        assert_eq!(leaf.chain.len(), 3);
+        let (issuing, policy) = (leaf.chain[1].clone(), leaf.chain[2].clone());
+        let root = CertificateDer::from(pki.root.cert.to_vec());
+        let mut with_root = leaf.chain.clone();
+        with_root.push(root.clone());
+        for chain in [&leaf.chain, &with_root] {
+            let r = judge.judge(chain, &info, Some("a.test"), now);
+            assert!(r.findings.is_empty() && r.detail.is_none(), "{r:?}");
+        }
+        // The CAs in reverse, or the root first: told, twice the same (the second from
+        // the caches).
+        let reversed = vec![leaf.chain[0].clone(), policy.clone(), issuing.clone()];
+        let root_first = vec![leaf.chain[0].clone(), root, issuing, policy];
+        for chain in [&reversed, &reversed, &root_first, &root_first] {
+            let r = judge.judge(chain, &info, Some("a.test"), now);
+            assert_eq!(r.findings, vec![Finding::ChainOrder], "{r:?}");
+            let d = r.detail.unwrap_or_default();
+            assert!(
+                d.starts_with("the server sends its chain out of order: the certificate is to be followed by \"O=certsweep test PKI, CN=Order Issuing CA 1\", then \"O=certsweep test PKI, CN=Order Policy CA\" in that order"),
+                "{d}"
+            );
+        }
     }
 
     #[test]

@@ -3644,8 +3644,14 @@ async fn chains_that_validate_with_dates_that_need_attention_are_told() {
         .issue(&fleet::LeafSpec::new(&["beside.test"], 0x4B, 10, 80))
         .unwrap();
     b.chain.push(old_root);
+    // And a chain file written in reverse: the policy CA before the issuing one.
+    let order = Pki::three_level("Order", 3650).unwrap();
+    let mut c = order
+        .issue(&fleet::LeafSpec::new(&["order.test"], 0x4C, 10, 80))
+        .unwrap();
+    c.chain.swap(1, 2);
     let any = SocketAddr::new(ip("127.0.0.1"), 0);
-    let servers: Vec<_> = [&a, &b]
+    let servers: Vec<_> = [&a, &b, &c]
         .into_iter()
         .map(|l| {
             fleet::serve_config(fleet::listen(any).unwrap(), l.server_config().unwrap()).unwrap()
@@ -3653,10 +3659,14 @@ async fn chains_that_validate_with_dates_that_need_attention_are_told() {
         .collect();
     let dir = tempfile::tempdir().unwrap();
     let ca = dir.path().join("roots.pem");
-    std::fs::write(&ca, ending.root_pem() + &plain.root_pem()).unwrap();
+    std::fs::write(
+        &ca,
+        ending.root_pem() + &plain.root_pem() + &order.root_pem(),
+    )
+    .unwrap();
     let targets = format!(
-        "ending.test@{}\nbeside.test@{}\n",
-        servers[0].addr, servers[1].addr
+        "ending.test@{}\nbeside.test@{}\norder.test@{}\n",
+        servers[0].addr, servers[1].addr, servers[2].addr
     );
     let obs = run_sweep(
         targets,
@@ -3678,6 +3688,13 @@ async fn chains_that_validate_with_dates_that_need_attention_are_told() {
     let d = o.trust_detail.as_deref().unwrap_or_default();
     assert!(
         d.starts_with("the server also sends \"O=certsweep test PKI, CN=Plain Root CA\" issued by \"O=certsweep test PKI, CN=Plain Root CA\", which expired on "),
+        "{d}"
+    );
+    let o = by_host["order.test"];
+    assert_eq!(o.findings, [certsweep::model::Finding::ChainOrder]);
+    let d = o.trust_detail.as_deref().unwrap_or_default();
+    assert!(
+        d.starts_with("the server sends its chain out of order: the certificate is to be followed by \"O=certsweep test PKI, CN=Order Issuing CA 1\", then \"O=certsweep test PKI, CN=Order Policy CA\""),
         "{d}"
     );
 }

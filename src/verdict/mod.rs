@@ -1235,9 +1235,10 @@ fn judge(
             next = format!("Nothing to do for the certificate; {fix}, then verify again.");
         }
     }
-    // So does a chain that holds today with a CA certificate expiring before the leaf, or an
-    // expired one sent beside it. An untrusted endpoint's detail has these words already.
-    if let Some(fix) = chain_dates_fix(&o).filter(|_| status != Status::Untrusted) {
+    // So does a chain that holds today with a CA certificate expiring before the leaf, an
+    // expired one sent beside it, or its CAs sent out of order. An untrusted endpoint's
+    // detail has these words already.
+    if let Some(fix) = chain_fix(&o).filter(|_| status != Status::Untrusted) {
         if let Some(words) = o.trust_detail.as_deref().filter(|d| !d.is_empty()) {
             let mut c = words.chars();
             let first = c.next().map(|f| f.to_uppercase().collect::<String>());
@@ -1373,9 +1374,10 @@ fn stapling_fault(o: &Observation) -> Option<(String, &'static str)> {
     }
 }
 
-/// What fixes the dates of a served chain that validates today ([`Finding::ChainExpiresFirst`],
-/// [`Finding::ExpiredInChain`]), when it has either.
-fn chain_dates_fix(o: &Observation) -> Option<String> {
+/// What fixes a served chain that validates today but not for long or not for every client
+/// ([`Finding::ChainExpiresFirst`], [`Finding::ExpiredInChain`], [`Finding::ChainOrder`]),
+/// when it has any of them.
+fn chain_fix(o: &Observation) -> Option<String> {
     let has = |f: Finding| o.findings.contains(&f);
     let mut fixes = Vec::new();
     if has(Finding::ChainExpiresFirst) {
@@ -1394,6 +1396,9 @@ fn chain_dates_fix(o: &Observation) -> Option<String> {
     }
     if has(Finding::ExpiredInChain) {
         fixes.push("remove the expired certificate from the server's chain file (keep the leaf and the intermediates issued with it) and reload".into());
+    }
+    if has(Finding::ChainOrder) {
+        fixes.push("put the server's chain file in order (the certificate, then the CA that issued it, then that CA's issuer, as the detail lists them; the root may be left out) and reload".into());
     }
     (!fixes.is_empty()).then(|| fixes.join("; "))
 }

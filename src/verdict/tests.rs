@@ -1226,6 +1226,21 @@ fn a_current_endpoint_whose_chain_dates_need_attention_is_told_what_to_fix() {
         "{}",
         v.next_step
     );
+    // A chain sent out of order: current, with the order to write in the detail and the
+    // step to write it so.
+    let disorder = "the server sends its chain out of order: the certificate is to be followed by \"CN=Issuing CA\", then \"CN=Policy CA\" in that order, each right after the one it issued, as TLS 1.2 requires; browsers and current TLS libraries sort a chain themselves, older and embedded clients that take it as sent refuse it";
+    let v = with(&[Finding::ChainOrder], disorder);
+    assert_eq!(v.status, Status::Current);
+    assert!(v.findings.contains(&"chain_order".to_string()));
+    assert!(
+        v.detail.ends_with(" The server sends its chain out of order: the certificate is to be followed by \"CN=Issuing CA\", then \"CN=Policy CA\" in that order, each right after the one it issued, as TLS 1.2 requires; browsers and current TLS libraries sort a chain themselves, older and embedded clients that take it as sent refuse it."),
+        "{}",
+        v.detail
+    );
+    assert_eq!(
+        v.next_step,
+        "Nothing to do for the certificate; put the server's chain file in order (the certificate, then the CA that issued it, then that CA's issuer, as the detail lists them; the root may be left out) and reload, then verify again."
+    );
     // Untrusted for another reason: the words are the detail's already, once.
     let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
     o.findings = vec![Finding::WeakKey, Finding::ExpiredInChain];
