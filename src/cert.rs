@@ -69,6 +69,7 @@ pub fn cert_info_and<T>(
         sha256: sha256_hex(der),
         sha1: data_encoding::HEXUPPER
             .encode(digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, der).as_ref()),
+        spki_sha256: sha256_hex(x.public_key().raw),
         key_type,
         key_bits,
         signature_algorithm,

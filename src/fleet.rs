@@ -104,6 +104,9 @@ pub struct LeafSpec {
     pub must_staple: bool,
     /// A CRL distribution point (a URI).
     pub crl_url: Option<String>,
+    /// The key of another leaf (PKCS#8 DER) instead of a new one: certificates that share
+    /// one key, as a TLS-inspecting proxy mints them.
+    pub key_of: Option<Vec<u8>>,
 }
 
 impl LeafSpec {
@@ -119,7 +122,14 @@ impl LeafSpec {
             rsa: false,
             must_staple: false,
             crl_url: None,
+            key_of: None,
         }
+    }
+
+    /// The same with `leaf`'s key.
+    pub fn with_key_of(mut self, leaf: &Leaf) -> Self {
+        self.key_of = Some(leaf.key.secret_der().to_vec());
+        self
     }
 
     /// The same naming `url` as its CRL distribution point.
@@ -284,10 +294,10 @@ impl Pki {
 
     /// Issues a leaf.
     pub fn issue(&self, spec: &LeafSpec) -> Result<Leaf, FleetError> {
-        let key = if spec.rsa {
-            rsa_key()?
-        } else {
-            KeyPair::generate()?
+        let key = match &spec.key_of {
+            Some(der) => KeyPair::try_from(der.as_slice())?,
+            None if spec.rsa => rsa_key()?,
+            None => KeyPair::generate()?,
         };
         let mut p = CertificateParams::new(spec.names.clone())?;
         let mut dn = DistinguishedName::new();
@@ -993,6 +1003,7 @@ pub fn presenting(
             not_after_unix: not_after,
             sha256: "00".repeat(32),
             sha1: "00".repeat(20),
+            spki_sha256: "00".repeat(32),
             key_type: "EC".into(),
             key_bits: 256,
             signature_algorithm: "ecdsa-with-SHA256".into(),

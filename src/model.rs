@@ -431,6 +431,11 @@ pub struct CertInfo {
     pub sha256: String,
     /// SHA-1 thumbprint of the DER, uppercase hex (as Windows and most CLM exports write it).
     pub sha1: String,
+    /// SHA-256 of the SubjectPublicKeyInfo (the key), lowercase hex: the same across
+    /// certificates that share a key (a renewal that kept its key, certificates a
+    /// TLS-inspecting proxy mints).
+    #[serde(default)]
+    pub spki_sha256: String,
     /// `RSA`, `EC`, `Ed25519`, `DSA` or the OID.
     pub key_type: String,
     /// Key size in bits (0 when unknown).

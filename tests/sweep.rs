@@ -3699,6 +3699,55 @@ async fn chains_that_validate_with_dates_that_need_attention_are_told() {
     );
 }
 
+/// A TLS-inspecting proxy answers every name with a certificate it mints for it, all with
+/// one key under its own CA: the key's hash shows it, and the summary says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificates_a_proxy_mints_with_one_key_are_told_in_the_summary() {
+    let proxy = Pki::new("Inspection").unwrap();
+    let a = proxy
+        .issue(&fleet::LeafSpec::new(&["a.test"], 0x61, 1, 30))
+        .unwrap();
+    let b = proxy
+        .issue(&fleet::LeafSpec::new(&["b.test"], 0x62, 1, 30).with_key_of(&a))
+        .unwrap();
+    let c = proxy
+        .issue(&fleet::LeafSpec::new(&["c.test"], 0x63, 1, 30).with_key_of(&a))
+        .unwrap();
+    let own = proxy
+        .issue(&fleet::LeafSpec::new(&["d.test"], 0x64, 1, 30))
+        .unwrap();
+    let server = fleet::serve_tls(
+        SocketAddr::new(ip("127.0.0.1"), 0),
+        &a,
+        &[("b.test", &b), ("c.test", &c), ("d.test", &own)],
+        None,
+    )
+    .await
+    .unwrap();
+    let targets: String = ["a.test", "b.test", "c.test", "d.test"]
+        .iter()
+        .map(|h| format!("{h}@{}\n", server.addr))
+        .collect();
+    let obs = run_sweep(targets, &[]).await;
+    let key = |h: &str| {
+        let o = obs.iter().find(|o| o.host == h).unwrap();
+        o.cert.as_ref().unwrap().spki_sha256.clone()
+    };
+    assert_eq!(key("a.test").len(), 64);
+    assert_eq!(key("a.test"), key("b.test"));
+    assert_eq!(key("a.test"), key("c.test"));
+    assert_ne!(key("a.test"), key("d.test"));
+    let mut summary = certsweep::report::summary::Summary::default();
+    for o in &obs {
+        summary.add(o);
+    }
+    let text = summary.to_string();
+    assert!(
+        text.contains("  keys: 2 endpoints presented certificates of \"O=certsweep test PKI, CN=Inspection Issuing CA 1\" for other names with the key of "),
+        "{text}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_intermediate_in_the_system_store_does_not_hide_a_server_that_leaves_it_out() {
     // Administrators add intermediates to the machine's store beside the roots; with

@@ -71,6 +71,88 @@ pub struct Summary {
     /// could not be read. One line per list that failed says at once what thousands of
     /// `crl_unavailable` rows would.
     pub crl_lists: Vec<(String, Result<usize, String>)>,
+    /// Certificates for other names than the first of their issuer's with its key.
+    pub shared_keys: SharedKeys,
+}
+
+/// Per issuer and key, the first certificate seen, and the endpoints since that presented
+/// another certificate of the issuer for other names with that key. A TLS-inspecting proxy
+/// between certsweep and the servers mints its certificates so (one issuer, one key, the
+/// name asked for), and then every row is about the proxy, not the servers; a CA issues a
+/// new key per certificate unless asked to reuse one.
+#[derive(Debug, Default, Clone)]
+pub struct SharedKeys {
+    issuers: std::collections::HashMap<String, Vec<FirstOfKey>>,
+}
+
+#[derive(Debug, Clone)]
+struct FirstOfKey {
+    spki_sha256: String,
+    sha256: String,
+    names: Vec<String>,
+    endpoint: String,
+    /// Endpoints since with another certificate, other names and this key.
+    others: u64,
+    /// The first of them, as the summary names it, and its names.
+    other: Option<(String, Vec<String>)>,
+}
+
+/// Issuers followed for [`SharedKeys`]: a sweep meets a few dozen; the bound keeps a sweep
+/// of self-signed appliances (an issuer each) from growing it without end.
+const MAX_ISSUERS: usize = 4_096;
+
+/// Keys followed per issuer: a proxy's is among its CA's first certificates (all of them),
+/// a CA's own certificates each have another.
+const KEYS_PER_ISSUER: usize = 8;
+
+/// Endpoints with certificates for other names sharing one key and issuer from which the
+/// summary tells of it: two, so that one reissue keeping its key for another name is not.
+const SHARED_KEY_ENDPOINTS: u64 = 2;
+
+impl SharedKeys {
+    fn add(&mut self, c: &crate::model::CertInfo, o: &Observation) {
+        if c.spki_sha256.is_empty() {
+            return;
+        }
+        let first = || FirstOfKey {
+            spki_sha256: c.spki_sha256.clone(),
+            sha256: c.sha256.clone(),
+            names: c.sans.clone(),
+            endpoint: endpoint_words(o),
+            others: 0,
+            other: None,
+        };
+        let Some(keys) = self.issuers.get_mut(&c.issuer) else {
+            if self.issuers.len() < MAX_ISSUERS {
+                self.issuers.insert(c.issuer.clone(), vec![first()]);
+            }
+            return;
+        };
+        match keys.iter().position(|k| k.spki_sha256 == c.spki_sha256) {
+            Some(i) => {
+                let k = &mut keys[i];
+                if k.sha256 != c.sha256 && k.names != c.sans {
+                    k.others += 1;
+                    k.other
+                        .get_or_insert_with(|| (endpoint_words(o), c.sans.clone()));
+                }
+            }
+            None if keys.len() < KEYS_PER_ISSUER => keys.push(first()),
+            None => {}
+        }
+    }
+
+    /// The keys to tell of, most endpoints first: issuer, first certificate with the key.
+    fn told(&self) -> Vec<(&String, &FirstOfKey)> {
+        let mut v: Vec<_> = self
+            .issuers
+            .iter()
+            .flat_map(|(issuer, keys)| keys.iter().map(move |k| (issuer, k)))
+            .filter(|(_, f)| f.others >= SHARED_KEY_ENDPOINTS)
+            .collect();
+        v.sort_by(|a, b| b.1.others.cmp(&a.1.others).then(a.0.cmp(b.0)));
+        v
+    }
 }
 
 /// The endpoint presenting the certificate that expires first (or whose chain ends first).
@@ -176,6 +258,9 @@ impl Summary {
         }
         if crate::model::refused_without_a_name(o) {
             self.refused_without_a_name += 1;
+        }
+        if let Some(c) = &o.cert {
+            self.shared_keys.add(c, o);
         }
         if o.attempts > 1 {
             self.retried += 1;
@@ -382,6 +467,19 @@ impl fmt::Display for Summary {
                 crate::timefmt::span(s.not_after_unix - now)
             )?;
         }
+        for (issuer, first) in self.shared_keys.told() {
+            // Every row may be about a proxy: said before the rows are read as the servers'.
+            let names = |n: &[String]| n.join(", ");
+            let (other_at, other_names) = first.other.clone().unwrap_or_default();
+            writeln!(
+                f,
+                "  keys: {} presented certificates of \"{issuer}\" for other names with the key of {}'s ({}), {other_at} one for {}: a TLS-inspecting proxy between certsweep and the servers mints certificates so, and then what was captured is the proxy's, not the servers' (sweep from a path without inspection, or give the proxy's bypass list these names); otherwise one key is reused across certificates",
+                n(first.others, "endpoint", "endpoints"),
+                first.endpoint,
+                names(&first.names),
+                names(&other_names)
+            )?;
+        }
         if !self.crl_lists.is_empty() {
             let read: Vec<usize> = self
                 .crl_lists
@@ -566,6 +664,50 @@ mod tests {
         plain.add(&crate::fleet::presenting("c.x.com", ip, "C", 0, at(6)));
         assert_eq!(plain.expiring_7, 0);
         assert!(!plain.to_string().contains("expiry"));
+    }
+
+    #[test]
+    fn certificates_for_other_names_sharing_one_key_and_issuer_are_told() {
+        let ip = std::net::IpAddr::from([10, 0, 0, 1]);
+        // `key` and `cert` stand for the SPKI and certificate hashes.
+        let presenting = |host: &str, key: char, cert: char| {
+            let mut o = crate::fleet::presenting(host, ip, "A", 0, 1);
+            let c = o.cert.as_mut().unwrap();
+            c.spki_sha256 = key.to_string().repeat(64);
+            c.sha256 = cert.to_string().repeat(64);
+            o
+        };
+        let told = |s: &Summary| {
+            s.to_string()
+                .lines()
+                .filter(|l| l.starts_with("  keys: "))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        };
+        // A proxy's: one key, a certificate per name asked for.
+        let mut s = Summary::default();
+        for (host, cert) in [("a.x.com", '1'), ("b.y.org", '2'), ("c.z.net", '3')] {
+            s.add(&presenting(host, 'k', cert));
+        }
+        assert_eq!(
+            told(&s),
+            ["  keys: 2 endpoints presented certificates of \"CN=CA\" for other names with the key of a.x.com at 10.0.0.1:443's (a.x.com), b.y.org at 10.0.0.1:443 one for b.y.org: a TLS-inspecting proxy between certsweep and the servers mints certificates so, and then what was captured is the proxy's, not the servers' (sweep from a path without inspection, or give the proxy's bypass list these names); otherwise one key is reused across certificates"]
+        );
+        // Not: one certificate on many endpoints, a renewal for the same names keeping its
+        // key, a key each, or a single reissue for another name with the same key.
+        let mut s = Summary::default();
+        s.add(&presenting("a.x.com", 'k', '1'));
+        s.add(&presenting("a.x.com", 'k', '1'));
+        s.add(&presenting("a.x.com", 'k', '2'));
+        s.add(&presenting("b.y.org", 'm', '3'));
+        s.add(&presenting("c.z.net", 'n', '4'));
+        s.add(&presenting("d.x.com", 'k', '5'));
+        assert!(told(&s).is_empty(), "{s}");
+        // The proxy's key is found behind a certificate of its CA with another key.
+        s.add(&presenting("e.y.org", 'm', '6'));
+        s.add(&presenting("f.z.net", 'm', '7'));
+        assert_eq!(told(&s).len(), 1, "{s}");
+        assert!(told(&s)[0].contains("with the key of b.y.org at 10.0.0.1:443's (b.y.org)"));
     }
 
     #[test]

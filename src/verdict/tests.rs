@@ -291,6 +291,7 @@ fn ambiguous_serial_matches_only_with_agreeing_expiry() {
         not_after_unix: 1_767_225_600,
         sha256: "00".into(),
         sha1: "00".into(),
+        spki_sha256: "00".into(),
         key_type: "EC".into(),
         key_bits: 256,
         signature_algorithm: String::new(),
