@@ -543,19 +543,76 @@ pub fn certificates_in(
                 begun - blocks.len()
             ));
         }
-        return Ok(blocks
+        let mut distrusted = 0;
+        let certs: Vec<Vec<u8>> = blocks
             .into_iter()
             .flat_map(|p| match p.tag() {
                 "CERTIFICATE" | "X509 CERTIFICATE" => vec![p.into_contents()],
                 "PKCS7" => pkcs7_certificates(p.contents()).unwrap_or_default(),
+                "TRUSTED CERTIFICATE" => {
+                    let cert = trusted_for_servers(p.contents());
+                    distrusted += usize::from(cert.is_none());
+                    cert.into_iter().collect()
+                }
                 _ => Vec::new(),
             })
-            .collect());
+            .collect();
+        // A bundle's distrusted entries are left out as meant; a file of nothing else
+        // is said to be so, not "no certificate".
+        if certs.is_empty() && distrusted > 0 {
+            return Err(format!(
+                "its {distrusted} TRUSTED CERTIFICATE block(s) are not trusted for server authentication by their OpenSSL trust settings (rejected for it, or trusted for other purposes only; openssl x509 -in FILE -noout -text shows them)"
+            ));
+        }
+        return Ok(certs);
     }
     if parse_x509_certificate(bytes).is_ok() {
         return Ok(vec![bytes.to_vec()]);
     }
     Ok(pkcs7_certificates(bytes).unwrap_or_default())
+}
+
+/// The certificate of an OpenSSL "TRUSTED CERTIFICATE" block (what `openssl x509
+/// -trustout` writes, and Fedora's and RHEL's `ca-bundle.trust.crt`), when the trust
+/// settings after it let it anchor server certificates: not rejected for server
+/// authentication, and trusted for it (or for any purpose) when it lists what it is
+/// trusted for, as OpenSSL decides. A block whose settings cannot be read anchors nothing.
+fn trusted_for_servers(contents: &[u8]) -> Option<Vec<u8>> {
+    use der08::asn1::{ContextSpecific, ObjectIdentifier};
+    use der08::{Reader, SliceReader, Tag, TagNumber};
+    const SERVER_AUTH: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.1");
+    const ANY_PURPOSE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37.0");
+    let (aux, _) = parse_x509_certificate(contents).ok()?;
+    let cert = contents[..contents.len() - aux.len()].to_vec();
+    if aux.is_empty() {
+        return Some(cert);
+    }
+    // X509_CERT_AUX ::= SEQUENCE { trust SEQUENCE OF OID OPTIONAL,
+    //   reject [0] IMPLICIT SEQUENCE OF OID OPTIONAL, alias, keyid, other ... }
+    let settings = || -> der08::Result<(Option<Vec<ObjectIdentifier>>, Vec<ObjectIdentifier>)> {
+        let mut r = SliceReader::new(aux)?;
+        let read = r.sequence(|r| {
+            let trust = match r.is_finished() || Tag::peek(r)? != Tag::Sequence {
+                true => None,
+                false => Some(r.decode::<Vec<ObjectIdentifier>>()?),
+            };
+            let reject =
+                ContextSpecific::<Vec<ObjectIdentifier>>::decode_implicit(r, TagNumber(0))?
+                    .map(|c| c.value)
+                    .unwrap_or_default();
+            // The alias and key id that may follow say nothing of trust.
+            let rest = r.remaining_len();
+            r.read_slice(rest)?;
+            Ok::<_, der08::Error>((trust, reject))
+        })?;
+        r.finish()?;
+        Ok(read)
+    };
+    let (trust, reject) = settings().ok()?;
+    let serves =
+        |oids: &[ObjectIdentifier]| oids.contains(&SERVER_AUTH) || oids.contains(&ANY_PURPOSE);
+    let trusted = trust.is_none_or(|t| serves(&t)) && !serves(&reject);
+    trusted.then_some(cert)
 }
 
 /// Subject, issuer and hash of a chain member; unparsable members are still listed.

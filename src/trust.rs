@@ -189,7 +189,7 @@ impl TrustJudge {
                     .collect();
             if certs.is_empty() {
                 return Err(err(
-                    "no certificate in the file (PEM, binary DER or a PKCS#7 bundle)".into(),
+                    "no certificate in the file (PEM, binary DER, a PKCS#7 bundle, a PKCS#12 or Java keystore)".into(),
                 ));
             }
             for c in certs {
@@ -987,6 +987,28 @@ mod tests {
         (judge, dir)
     }
 
+    // Parts of an OpenSSL X509_CERT_AUX: the trust list (serverAuth, emailProtection), the
+    // reject list ([0] serverAuth), an alias.
+    const TRUST_SERVER: &[u8] = &[
+        0x30, 0x0a, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01,
+    ];
+    const TRUST_EMAIL: &[u8] = &[
+        0x30, 0x0a, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x04,
+    ];
+    const REJECT_SERVER: &[u8] = &[
+        0xa0, 0x0a, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01,
+    ];
+    const ALIAS: &[u8] = &[0x0c, 0x02, b'm', b'y'];
+
+    /// `pki`'s root as a TRUSTED CERTIFICATE block with `aux` parts (none: no settings).
+    fn trusted_pem(pki: &Pki, aux: &[&[u8]]) -> Vec<u8> {
+        let mut contents = pki.root.cert.to_vec();
+        if !aux.is_empty() {
+            contents.extend(der_tlv(0x30, &aux.concat()));
+        }
+        ::pem::encode(&::pem::Pem::new("TRUSTED CERTIFICATE", contents)).into_bytes()
+    }
+
     #[test]
     fn a_ca_file_is_read_as_pem_binary_a_pkcs7_bundle_or_a_pkcs12_truststore() {
         // Windows exports a root as a binary .cer by default, or as a .p7b; Java keeps its
@@ -1005,6 +1027,14 @@ mod tests {
                 "root-p7b.pem",
                 ::pem::encode(&::pem::Pem::new("PKCS7", bundle.clone())).into_bytes(),
             ),
+            // OpenSSL's trusted certificate (`openssl x509 -trustout`, Fedora's
+            // ca-bundle.trust.crt): trusted for server authentication, with an alias after,
+            // or with no settings at all.
+            (
+                "root-trusted.pem",
+                trusted_pem(&pki, &[TRUST_SERVER, ALIAS]),
+            ),
+            ("root-trustout.pem", trusted_pem(&pki, &[])),
         ] {
             let path = dir.path().join(name);
             std::fs::write(&path, bytes).unwrap();
@@ -1028,9 +1058,20 @@ mod tests {
         assert!(r.findings.is_empty(), "truststore.p12: {r:?}");
         let e = TrustJudge::new(&[&path], false, true, None).err().unwrap();
         assert!(e.to_string().contains("CERTSWEEP_PKCS12_PASSWORD"), "{e}");
+        let distrusted = "TRUSTED CERTIFICATE block(s) are not trusted for server authentication";
         for (name, bytes, why) in [
             ("empty.pem", Vec::new(), "no certificate in the file"),
             ("junk.bin", vec![7u8; 64], "no certificate in the file"),
+            (
+                "root-rejected.pem",
+                trusted_pem(&pki, &[REJECT_SERVER]),
+                distrusted,
+            ),
+            (
+                "root-email.pem",
+                trusted_pem(&pki, &[TRUST_EMAIL]),
+                distrusted,
+            ),
             (
                 "cut.pem",
                 b"-----BEGIN CERTIFICATE-----\nMIIB\n".to_vec(),
