@@ -150,6 +150,9 @@ fn parsers_never_panic_on_mutated_input() {
                 assert!(e.line <= 1 + input.iter().filter(|b| **b == b'\n').count() as u64);
             }
         });
+        no_panic("the CA file reader", &input, || {
+            let _ = certsweep::cert::certificates_in(&input, None);
+        });
         no_panic("the DCV input reader", &input, || {
             let mut out = certsweep::dcv::input::Requests::default();
             certsweep::dcv::input::read_domains(
