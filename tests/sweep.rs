@@ -258,6 +258,12 @@ async fn scan_command_writes_csv_and_jsonl() {
     let v: serde_json::Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();
     assert_eq!(v["cert"]["serial"], leaf.serial_hex.as_str());
     assert!(v["pem"][0].as_str().unwrap().contains("BEGIN CERTIFICATE"));
+    // The key's hash: SHA-256 of the leaf's SubjectPublicKeyInfo, in both outputs.
+    let (_, x) = x509_parser::parse_x509_certificate(&leaf.chain[0]).unwrap();
+    let spki = ring::digest::digest(&ring::digest::SHA256, x.public_key().raw);
+    let spki: String = spki.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(&rows[0][col("spki_sha256")], spki);
+    assert_eq!(v["cert"]["spki_sha256"], spki.as_str());
 
     // `--report -` streams the CSV to standard output for a pipeline; the summary stays on
     // stderr.

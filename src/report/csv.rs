@@ -106,6 +106,9 @@ pub struct ScanRow {
     /// With `--samples`: the other certificates connections got (`backends_differ`), each
     /// serial with its share, `SERIAL (1 of 4)`, `;`-separated.
     pub other_serials: String,
+    /// SHA-256 of the certificate's key (SubjectPublicKeyInfo), lowercase hex: equal for
+    /// certificates sharing a key, such as a renewal that kept its key.
+    pub spki_sha256: String,
 }
 
 /// The `crl_status` cell: the word, with when and why it was revoked, or why no list said.
@@ -258,6 +261,7 @@ impl ScanRow {
                 .as_deref()
                 .map(crate::model::Samples::others_shown)
                 .unwrap_or_default(),
+            spki_sha256: c.map(|c| c.spki_sha256.clone()).unwrap_or_default(),
         }
     }
 }
@@ -352,4 +356,5 @@ pub const SCAN_COLUMNS: &[&str] = &[
     "chain_expires",
     "samples",
     "other_serials",
+    "spki_sha256",
 ];
