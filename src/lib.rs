@@ -43,6 +43,7 @@ pub mod ocsp;
 pub mod report;
 pub mod scan;
 pub mod sheet;
+pub mod stores;
 #[cfg(test)]
 mod testrng;
 pub mod timefmt;

@@ -46,10 +46,10 @@ pub fn read_options(map: Option<&Path>) -> Result<crate::inventory::load::ReadOp
 }
 
 /// The password of PKCS#12 stores given as inputs, from the environment.
-pub fn pkcs12_password() -> Option<crate::cert::Password> {
-    std::env::var(crate::cert::PKCS12_PASSWORD_ENV)
+pub fn pkcs12_password() -> Option<crate::stores::Password> {
+    std::env::var(crate::stores::PKCS12_PASSWORD_ENV)
         .ok()
-        .map(crate::cert::Password)
+        .map(crate::stores::Password)
 }
 
 /// Parses `--resolver` ([`crate::engine::dnsq::parse_server`]).

@@ -182,7 +182,7 @@ impl TrustJudge {
             // (`.p7b`): read as well as PEM.
             let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
             let certs: Vec<CertificateDer<'static>> =
-                crate::cert::certificates_in(&bytes, pkcs12_password)
+                crate::stores::certificates_in(&bytes, pkcs12_password)
                     .map_err(err)?
                     .into_iter()
                     .map(CertificateDer::from)
@@ -1017,7 +1017,7 @@ mod tests {
         let leaf = pki.issue(&LeafSpec::new(&["f.test"], 5, 10, 80)).unwrap();
         let info = crate::cert::cert_info(&leaf.chain[0]).unwrap();
         let now = ::time::OffsetDateTime::now_utc().unix_timestamp();
-        let bundle = crate::cert::p7b(&[&pki.root.cert]);
+        let bundle = crate::stores::p7b(&[&pki.root.cert]);
         let dir = tempfile::tempdir().unwrap();
         for (name, bytes) in [
             ("root.pem", pki.root_pem().into_bytes()),

@@ -151,7 +151,7 @@ fn parsers_never_panic_on_mutated_input() {
             }
         });
         no_panic("the CA file reader", &input, || {
-            let _ = certsweep::cert::certificates_in(&input, None);
+            let _ = certsweep::stores::certificates_in(&input, None);
         });
         no_panic("the DCV input reader", &input, || {
             let mut out = certsweep::dcv::input::Requests::default();
@@ -415,7 +415,7 @@ fn the_java_keystore_reader_never_panics_on_mutated_stores() {
             input[..4].copy_from_slice(&seeds[rng.random_range(0..2)][..4]);
         }
         no_panic("the Java KeyStore reader", &input, || {
-            if let Ok(certs) = certsweep::cert::java_keystore_certificates(&input) {
+            if let Ok(certs) = certsweep::stores::java_keystore_certificates(&input) {
                 read += 1;
                 assert!(certs.iter().map(Vec::len).sum::<usize>() <= input.len());
             }

@@ -247,8 +247,8 @@ pub struct ReadOptions {
     /// profile knows (`--inventory-map`).
     pub map: Option<std::sync::Arc<super::map::InventoryMap>>,
     /// The password of PKCS#12 stores given as inventories
-    /// ([`crate::cert::PKCS12_PASSWORD_ENV`]).
-    pub pkcs12_password: Option<crate::cert::Password>,
+    /// ([`crate::stores::PKCS12_PASSWORD_ENV`]).
+    pub pkcs12_password: Option<crate::stores::Password>,
 }
 
 impl ReadOptions {
@@ -630,8 +630,8 @@ fn sniff(input: &mut impl Read) -> io::Result<(Vec<u8>, usize, bool)> {
     let csv = matches!(first_byte(&head[bom..]), Some(b) if b != b'{' && b != b'[')
         && !is_pem(&head[bom..])
         && !is_der(&head)
-        && !crate::cert::is_pkcs12(&head)
-        && !crate::cert::is_java_keystore(&head)
+        && !crate::stores::is_pkcs12(&head)
+        && !crate::stores::is_java_keystore(&head)
         && !crate::sheet::is_workbook(&head);
     Ok((head, bom, csv))
 }
@@ -658,7 +658,7 @@ pub fn not_a_target_list(head: &[u8]) -> Option<&'static str> {
     if is_pem(head) {
         return Some("it holds PEM certificates");
     }
-    if crate::cert::is_pkcs12(head) {
+    if crate::stores::is_pkcs12(head) {
         return Some("it is a PKCS#12 store");
     }
     let start = head.iter().position(|b| !b.is_ascii_whitespace())?;
@@ -786,15 +786,15 @@ pub fn load_bytes(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded
         Some(_) if crate::sheet::is_workbook(bytes) => {
             workbook::load_workbook(file, bytes, opts, out)
         }
-        Some(_) if crate::cert::is_pkcs12(bytes) => {
+        Some(_) if crate::stores::is_pkcs12(bytes) => {
             let password = opts.pkcs12_password.as_ref().map(|p| p.0.as_str());
-            match crate::cert::pkcs12_certificates(bytes, password) {
+            match crate::stores::pkcs12_certificates(bytes, password) {
                 Ok(ders) => load_pem(file, pem_of(ders).as_bytes(), opts, out),
                 Err(why) => out.errors.push(err(1, why)),
             }
         }
-        Some(_) if crate::cert::is_java_keystore(bytes) => {
-            match crate::cert::java_keystore_certificates(bytes) {
+        Some(_) if crate::stores::is_java_keystore(bytes) => {
+            match crate::stores::java_keystore_certificates(bytes) {
                 Ok(ders) => load_pem(file, pem_of(ders).as_bytes(), opts, out),
                 Err(why) => out.errors.push(err(1, why)),
             }
@@ -804,7 +804,7 @@ pub fn load_bytes(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded
             // a certificate, or the ones a PKCS#7 bundle (`.p7b`) carries.
             let ders = match x509_parser::parse_x509_certificate(bytes) {
                 Ok(_) => Some(vec![bytes.to_vec()]),
-                Err(_) => crate::cert::pkcs7_certificates(bytes),
+                Err(_) => crate::stores::pkcs7_certificates(bytes),
             };
             match ders {
                 Some(ders) => load_pem(file, pem_of(ders).as_bytes(), opts, out),
@@ -870,7 +870,7 @@ fn load_pem(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded) {
                     let at = *at;
                     let certs = pem::parse(text.as_bytes())
                         .ok()
-                        .and_then(|p| crate::cert::pkcs7_certificates(p.contents()));
+                        .and_then(|p| crate::stores::pkcs7_certificates(p.contents()));
                     match certs {
                         Some(certs) => blocks.extend(
                             certs
@@ -1713,7 +1713,7 @@ mod tests {
     /// [`load`] with the PKCS#12 password the environment would give.
     fn load_with_password(name: &str, bytes: &[u8], password: Option<&str>) -> Loaded {
         let opts = ReadOptions {
-            pkcs12_password: password.map(|p| crate::cert::Password(p.into())),
+            pkcs12_password: password.map(|p| crate::stores::Password(p.into())),
             ..ReadOptions::default()
         };
         let mut out = Loaded::default();
@@ -3447,7 +3447,7 @@ mod tests {
                 90,
             ))
             .unwrap();
-        let bundle = crate::cert::p7b(&[&leaf.chain[1], &leaf.chain[0]]);
+        let bundle = crate::stores::p7b(&[&leaf.chain[1], &leaf.chain[0]]);
         let serial = |out: &Loaded| -> Vec<String> {
             out.records
                 .iter()

@@ -1,0 +1,600 @@
+//! The files certificates come in besides a bare certificate: PKCS#12 stores (DER, and the
+//! BER BouncyCastle writes), Java KeyStores (JKS, JCEKS), PKCS#7 bundles, and the CA files
+//! that hold any of them or PEM (OpenSSL's TRUSTED CERTIFICATE blocks among it). Each gives
+//! its certificates in DER; what they say is [`crate::cert`]'s to read.
+
+use crate::model::visible_string as visible;
+use x509_parser::prelude::*;
+
+/// The environment variable that holds the password of PKCS#12 stores given as inputs
+/// (never an option: a command line is visible to every user of the machine).
+pub const PKCS12_PASSWORD_ENV: &str = "CERTSWEEP_PKCS12_PASSWORD";
+
+/// A password, which debug output does not show.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Password(pub String);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(..)")
+    }
+}
+
+/// Whether the bytes are a PKCS#12 store (`.pfx`, `.p12`: IIS and Windows exports, Java's
+/// default keystore): a SEQUENCE whose first member is the version, 3 (RFC 7292's PFX). A
+/// certificate or a PKCS#7 bundle opens with another SEQUENCE instead.
+pub fn is_pkcs12(bytes: &[u8]) -> bool {
+    let body = match bytes {
+        // BER's indefinite length, which PKCS#12 allows: named as a store, not read as CSV.
+        [0x30, 0x80, rest @ ..] => Some(rest),
+        [0x30, n @ 0x81..=0x84, rest @ ..] => rest.get(usize::from(n - 0x80)..),
+        _ => None,
+    };
+    body.is_some_and(|b| b.starts_with(&[0x02, 0x01, 0x03]))
+}
+
+/// Whether the bytes are a Java KeyStore of the proprietary kinds (JKS, JCEKS).
+pub fn is_java_keystore(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0xFE, 0xED, 0xFE, 0xED]) || bytes.starts_with(&[0xCE, 0xCE, 0xCE, 0xCE])
+}
+
+/// The certificates of a Java KeyStore of the older kinds (JKS, Java's default before
+/// version 9 and what many application servers still deploy; JCEKS), in DER: every private
+/// key entry's chain and every trusted certificate. Read as `keytool -list` reads a store
+/// given no password: a store keeps its certificates in the clear, and only its integrity
+/// check at the end needs the password (not made, so one password in the environment can
+/// serve the PKCS#12 stores of a run). The format is OpenJDK's own (`JavaKeyStore` and
+/// `JceKeyStore`); no maintained Rust crate reads it.
+pub fn java_keystore_certificates(bytes: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    let kind = if bytes.starts_with(&[0xCE; 4]) {
+        "JCEKS"
+    } else {
+        "JKS"
+    };
+    let convert = "export its certificate (keytool -exportcert -rfc -alias ALIAS -keystore FILE) or convert the store to PKCS#12 (keytool -importkeystore -srckeystore FILE -destkeystore FILE.p12 -deststoretype pkcs12)";
+    read_java_keystore(bytes).map_err(|e| match e {
+        JavaStoreError::SecretKey(alias) => format!(
+            "a Java KeyStore (JCEKS) holding a secret key (alias \"{}\"), which certsweep cannot read past: {convert}",
+            visible(alias)
+        ),
+        JavaStoreError::Malformed(why) => {
+            format!("a Java KeyStore ({kind}) that cannot be read ({why}): {convert}")
+        }
+    })
+}
+
+/// Why a Java KeyStore gave no certificates.
+enum JavaStoreError {
+    /// A JCEKS secret key entry, a serialized Java object that nothing delimits.
+    SecretKey(String),
+    Malformed(String),
+}
+
+fn read_java_keystore(bytes: &[u8]) -> Result<Vec<Vec<u8>>, JavaStoreError> {
+    // Java's DataInputStream: big-endian integers, strings as a 16-bit length and
+    // (modified) UTF-8.
+    struct In<'a> {
+        bytes: &'a [u8],
+        at: usize,
+    }
+    impl<'a> In<'a> {
+        fn take(&mut self, n: usize) -> Result<&'a [u8], JavaStoreError> {
+            let taken = self
+                .at
+                .checked_add(n)
+                .and_then(|end| self.bytes.get(self.at..end))
+                .ok_or_else(|| {
+                    JavaStoreError::Malformed(format!("cut short at byte {}", self.bytes.len()))
+                })?;
+            self.at += n;
+            Ok(taken)
+        }
+        fn u32(&mut self) -> Result<u32, JavaStoreError> {
+            let b = self.take(4)?;
+            Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        }
+        fn len32(&mut self) -> Result<usize, JavaStoreError> {
+            usize::try_from(self.u32()?).map_err(|e| JavaStoreError::Malformed(e.to_string()))
+        }
+        fn utf(&mut self) -> Result<String, JavaStoreError> {
+            let b = self.take(2)?;
+            let n = usize::from(u16::from_be_bytes([b[0], b[1]]));
+            Ok(String::from_utf8_lossy(self.take(n)?).into_owned())
+        }
+        fn cert(&mut self, version: u32) -> Result<Vec<u8>, JavaStoreError> {
+            // Version 1 stores predate the type name: all were X.509.
+            if version == 2 {
+                let kind = self.utf()?;
+                if kind != "X.509" {
+                    return Err(JavaStoreError::Malformed(format!(
+                        "a certificate of type \"{}\"",
+                        visible(kind)
+                    )));
+                }
+            }
+            let n = self.len32()?;
+            Ok(self.take(n)?.to_vec())
+        }
+    }
+    let mut r = In { bytes, at: 0 };
+    r.take(4)?; // the magic number, as is_java_keystore found it
+    let version = r.u32()?;
+    if !(1..=2).contains(&version) {
+        return Err(JavaStoreError::Malformed(format!(
+            "version {version}, where 1 or 2 is known"
+        )));
+    }
+    let entries = r.u32()?;
+    let mut certs = Vec::new();
+    for _ in 0..entries {
+        let tag = r.u32()?;
+        let alias = r.utf()?;
+        r.take(8)?; // the entry's date
+        match tag {
+            // A private key (encrypted with the key's password), then its chain.
+            1 => {
+                let key = r.len32()?;
+                r.take(key)?;
+                for _ in 0..r.u32()? {
+                    certs.push(r.cert(version)?);
+                }
+            }
+            2 => certs.push(r.cert(version)?),
+            3 => return Err(JavaStoreError::SecretKey(alias)),
+            tag => {
+                return Err(JavaStoreError::Malformed(format!(
+                    "an entry of unknown kind {tag}"
+                )));
+            }
+        }
+    }
+    // What follows the entries is the store's 20-byte SHA-1 integrity check: anything
+    // else means the count or a length was misread.
+    match bytes.len() - r.at {
+        20 => Ok(certs),
+        n => Err(JavaStoreError::Malformed(format!(
+            "{n} bytes after its {entries} entries, where its 20-byte integrity check belongs"
+        ))),
+    }
+}
+
+/// The certificates a PKCS#12 store carries, in DER, opened with `password` (`None`: the
+/// empty one, as a store exported without a password has). Private keys are not kept.
+pub fn pkcs12_certificates(bytes: &[u8], password: Option<&str>) -> Result<Vec<Vec<u8>>, String> {
+    // One password serves all the stores of a run; a store exported without one (a
+    // truststore beside a protected inventory) opens with the empty one.
+    let password = password.filter(|p| !p.is_empty());
+    let opened = match password {
+        Some(p) => match open_pkcs12(bytes, p) {
+            Err(StoreError::Password) => open_pkcs12(bytes, "").or(Err(StoreError::Password)),
+            other => other,
+        },
+        None => open_pkcs12(bytes, ""),
+    };
+    match opened {
+        Ok(certs) => Ok(certs),
+        Err(StoreError::Password) if password.is_none() => Err(format!(
+            "a PKCS#12 store (.pfx, .p12) with a password: give it in the environment variable {PKCS12_PASSWORD_ENV}"
+        )),
+        Err(StoreError::Password) => Err(format!(
+            "a PKCS#12 store (.pfx, .p12) that the password in {PKCS12_PASSWORD_ENV} does not open"
+        )),
+        Err(StoreError::Unreadable(e)) => Err(format!(
+            "a PKCS#12 store (.pfx, .p12) that cannot be read ({e}): export its certificate as PEM (openssl pkcs12 -in FILE -nokeys)"
+        )),
+    }
+}
+
+/// Why a PKCS#12 store gave no certificates.
+enum StoreError {
+    /// The integrity check failed, or a bag decrypted to nonsense: another password.
+    Password,
+    /// Anything else, said by the reader.
+    Unreadable(String),
+}
+
+/// The certificates of a PKCS#12 store opened with `password`.
+fn open_pkcs12(bytes: &[u8], password: &str) -> Result<Vec<Vec<u8>>, StoreError> {
+    use p12_keystore::error::Error;
+    let open = |bytes: &[u8]| {
+        p12_keystore::Pkcs12Archive::from_pkcs12(bytes, password).map_err(|e| match e {
+            Error::MacError(_) | Error::UnpadError => StoreError::Password,
+            e => StoreError::Unreadable(e.to_string()),
+        })
+    };
+    let store = match open(bytes) {
+        // p12-keystore reads DER only; a store in BER is read again once rewritten, and
+        // when it is no BER store either, the first reading's error is the one to tell.
+        Err(StoreError::Unreadable(e)) => match pkcs12_ber_as_der(bytes, password) {
+            Ok(der) => open(&der)?,
+            Err(StoreError::Password) => return Err(StoreError::Password),
+            Err(StoreError::Unreadable(_)) => return Err(StoreError::Unreadable(e)),
+        },
+        other => other?,
+    };
+    Ok(store
+        .certs
+        .into_iter()
+        .map(|bag| bag.cert.as_der().to_vec())
+        .collect())
+}
+
+/// A PKCS#12 store written in BER, rewritten in DER: BouncyCastle writes its stores' outer
+/// layers with indefinite lengths and the content in 1,000-byte pieces by default, and with
+/// it EJBCA's exports and many Java tools'. What is inside the encrypted bags is DER
+/// already (the rewrite cannot reach it). The MAC covers the store's content as written,
+/// so it is checked here, and the rewrite carries none.
+fn pkcs12_ber_as_der(bytes: &[u8], password: &str) -> Result<Vec<u8>, StoreError> {
+    use der08::asn1::OctetString;
+    use der08::{Any, Encode, EncodingRules, Reader, SliceReader};
+    use pkcs12::cms::content_info::ContentInfo;
+    let bad = |e: der08::Error| StoreError::Unreadable(e.to_string());
+    let ber = |bytes| SliceReader::new_with_encoding_rules(bytes, EncodingRules::Ber);
+    // PFX ::= SEQUENCE { version, authSafe ContentInfo (data), macData OPTIONAL }
+    let mut r = ber(bytes).map_err(bad)?;
+    let (version, content, mac) = r
+        .sequence(|r| {
+            let version: pkcs12::pfx::Version = r.decode()?;
+            let content = r.sequence(|r| match ber_content(r)? {
+                (PKCS7_DATA, BerContent::Data(octets)) => Ok(octets),
+                _ => Err(der08::Error::from(der08::ErrorKind::Value {
+                    tag: der08::Tag::ObjectIdentifier,
+                })),
+            })?;
+            let mac: Option<pkcs12::MacData> = r.decode()?;
+            Ok::<_, der08::Error>((version, content, mac))
+        })
+        .map_err(bad)?;
+    if let Some(mac) = &mac {
+        pkcs12_mac_verifies(mac, password, content.as_bytes())?;
+    }
+    // AuthenticatedSafe ::= SEQUENCE OF ContentInfo, each written back in DER.
+    let mut r = ber(content.as_bytes()).map_err(bad)?;
+    let safes = r
+        .sequence(|r| {
+            let mut safes = Vec::new();
+            while !r.is_finished() {
+                let (content_type, content) = r.sequence(ber_content)?;
+                let content = match content {
+                    BerContent::Data(octets) => Any::encode_from(&octets)?,
+                    BerContent::Encrypted(data) => Any::encode_from(&data)?,
+                    BerContent::Other(any) => any,
+                };
+                safes.push(ContentInfo {
+                    content_type,
+                    content,
+                });
+            }
+            Ok::<_, der08::Error>(safes)
+        })
+        .map_err(bad)?;
+    let content = OctetString::new(safes.to_der().map_err(bad)?).map_err(bad)?;
+    pkcs12::Pfx {
+        version,
+        auth_safe: ContentInfo {
+            content_type: PKCS7_DATA,
+            content: Any::encode_from(&content).map_err(bad)?,
+        },
+        mac_data: None,
+    }
+    .to_der()
+    .map_err(bad)
+}
+
+const PKCS7_DATA: der08::oid::ObjectIdentifier =
+    der08::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1");
+const PKCS7_ENCRYPTED_DATA: der08::oid::ObjectIdentifier =
+    der08::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.6");
+
+/// A PKCS#12 ContentInfo's content, read in BER.
+enum BerContent {
+    /// Data: its octets, whether written in one piece or several.
+    Data(der08::asn1::OctetString),
+    Encrypted(pkcs12::cms::encrypted_data::EncryptedData),
+    /// Another type, left as it is for p12-keystore to name.
+    Other(der08::Any),
+}
+
+/// The fields of a ContentInfo (its type, then its content as `[0] EXPLICIT`) read in BER.
+/// Typed, because der's `Any` keeps no constructed bit: an OCTET STRING written in pieces
+/// would come back as its pieces' encoding.
+fn ber_content<'a>(
+    r: &mut der08::SliceReader<'a>,
+) -> der08::Result<(der08::oid::ObjectIdentifier, BerContent)> {
+    use der08::asn1::ContextSpecific;
+    use der08::{Reader, TagNumber};
+    let content_type: der08::oid::ObjectIdentifier = r.decode()?;
+    let missing = || {
+        der08::Error::from(der08::ErrorKind::Length {
+            tag: der08::Tag::Sequence,
+        })
+    };
+    let content = match content_type {
+        PKCS7_DATA => BerContent::Data(
+            ContextSpecific::decode_explicit(r, TagNumber(0))?
+                .ok_or_else(missing)?
+                .value,
+        ),
+        PKCS7_ENCRYPTED_DATA => BerContent::Encrypted(
+            ContextSpecific::decode_explicit(r, TagNumber(0))?
+                .ok_or_else(missing)?
+                .value,
+        ),
+        _ => BerContent::Other(
+            ContextSpecific::decode_explicit(r, TagNumber(0))?
+                .ok_or_else(missing)?
+                .value,
+        ),
+    };
+    Ok((content_type, content))
+}
+
+/// Whether a PKCS#12 MAC (RFC 7292, an HMAC keyed from the password) verifies over `data`.
+fn pkcs12_mac_verifies(
+    mac: &pkcs12::MacData,
+    password: &str,
+    data: &[u8],
+) -> Result<(), StoreError> {
+    use hmac::{KeyInit, Mac};
+    use pkcs12::kdf::{derive_key_utf8, Pkcs12KeyType};
+    // As p12-keystore bounds it: the count is the file's, and each round is a hash.
+    const MAX_ITERATIONS: i32 = 1_000_000;
+    if mac.iterations > MAX_ITERATIONS {
+        return Err(StoreError::Unreadable(format!(
+            "its MAC asks for {} iterations",
+            mac.iterations
+        )));
+    }
+    macro_rules! verify {
+        ($digest:ty) => {{
+            let key = derive_key_utf8::<$digest>(
+                password,
+                mac.mac_salt.as_bytes(),
+                Pkcs12KeyType::Mac,
+                mac.iterations,
+                <$digest as hmac::digest::OutputSizeUser>::output_size(),
+            )
+            .map_err(|e| StoreError::Unreadable(e.to_string()))?;
+            let mut h = hmac::Hmac::<$digest>::new_from_slice(&key)
+                .map_err(|e| StoreError::Unreadable(e.to_string()))?;
+            h.update(data);
+            h.verify_slice(mac.mac.digest.as_bytes())
+                .map_err(|_| StoreError::Password)
+        }};
+    }
+    match mac.mac.algorithm.oid.to_string().as_str() {
+        "1.3.14.3.2.26" => verify!(sha1::Sha1),
+        "2.16.840.1.101.3.4.2.1" => verify!(sha2::Sha256),
+        "2.16.840.1.101.3.4.2.2" => verify!(sha2::Sha384),
+        "2.16.840.1.101.3.4.2.3" => verify!(sha2::Sha512),
+        other => Err(StoreError::Unreadable(format!(
+            "its MAC uses the digest {other}, which certsweep does not know"
+        ))),
+    }
+}
+
+/// The certificates a PKCS#7 (CMS SignedData) bundle carries, as a `.p7b` export or a CA's
+/// download has them, in DER; `None` when the bytes are no such bundle.
+pub fn pkcs7_certificates(der: &[u8]) -> Option<Vec<Vec<u8>>> {
+    use cms::cert::CertificateChoices;
+    use cms::content_info::ContentInfo;
+    use cms::signed_data::SignedData;
+    use der::{Decode, Encode};
+    const SIGNED_DATA: der::oid::ObjectIdentifier =
+        der::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
+    let info = ContentInfo::from_der(der).ok()?;
+    if info.content_type != SIGNED_DATA {
+        return None;
+    }
+    let signed: SignedData = info.content.decode_as().ok()?;
+    Some(
+        signed
+            .certificates?
+            .0
+            .iter()
+            .filter_map(|c| match c {
+                CertificateChoices::Certificate(c) => c.to_der().ok(),
+                CertificateChoices::Other(_) => None,
+            })
+            .collect(),
+    )
+}
+
+/// A PKCS#7 bundle of `ders`, as Windows exports a `.p7b` (for tests).
+#[cfg(test)]
+pub(crate) fn p7b(ders: &[&[u8]]) -> Vec<u8> {
+    use cms::cert::CertificateChoices;
+    use cms::content_info::{CmsVersion, ContentInfo};
+    use cms::signed_data::{CertificateSet, EncapsulatedContentInfo, SignedData, SignerInfos};
+    use der::asn1::SetOfVec;
+    use der::oid::ObjectIdentifier;
+    use der::{Decode, Encode};
+    let mut certs = CertificateSet(SetOfVec::default());
+    for d in ders {
+        let c = x509_cert::Certificate::from_der(d).unwrap();
+        certs.0.insert(CertificateChoices::Certificate(c)).unwrap();
+    }
+    let signed = SignedData {
+        version: CmsVersion::V1,
+        digest_algorithms: SetOfVec::default(),
+        encap_content_info: EncapsulatedContentInfo {
+            econtent_type: ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1"),
+            econtent: None,
+        },
+        certificates: Some(certs),
+        crls: None,
+        signer_infos: SignerInfos(SetOfVec::default()),
+    };
+    ContentInfo {
+        content_type: ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2"),
+        content: der::Any::from_der(&signed.to_der().unwrap()).unwrap(),
+    }
+    .to_der()
+    .unwrap()
+}
+
+/// The certificates of a CA file as Windows, OpenSSL and Java export them: PEM
+/// (`CERTIFICATE` and `PKCS7` blocks), or binary, one certificate (`.cer`, `.der`), a PKCS#7
+/// bundle (`.p7b`) or a PKCS#12 store (a Java truststore `.p12`, opened with
+/// `pkcs12_password`). Empty when it holds none; an error when its PEM does not parse or
+/// its store does not open.
+pub fn certificates_in(
+    bytes: &[u8],
+    pkcs12_password: Option<&str>,
+) -> Result<Vec<Vec<u8>>, String> {
+    if is_pkcs12(bytes) {
+        return pkcs12_certificates(bytes, pkcs12_password);
+    }
+    if is_java_keystore(bytes) {
+        return java_keystore_certificates(bytes);
+    }
+    if bytes.windows(11).any(|w| w == b"-----BEGIN ") {
+        let blocks = ::pem::parse_many(bytes).map_err(|e| format!("PEM does not parse: {e}"))?;
+        // parse_many passes over a block with no end line; a cut file must not read as one
+        // with fewer certificates.
+        let begun = bytes.windows(11).filter(|w| *w == b"-----BEGIN ").count();
+        if blocks.len() < begun {
+            return Err(format!(
+                "PEM does not parse: {} of its {begun} blocks are cut or malformed",
+                begun - blocks.len()
+            ));
+        }
+        let mut distrusted = 0;
+        let certs: Vec<Vec<u8>> = blocks
+            .into_iter()
+            .flat_map(|p| match p.tag() {
+                "CERTIFICATE" | "X509 CERTIFICATE" => vec![p.into_contents()],
+                "PKCS7" => pkcs7_certificates(p.contents()).unwrap_or_default(),
+                "TRUSTED CERTIFICATE" => {
+                    let cert = trusted_for_servers(p.contents());
+                    distrusted += usize::from(cert.is_none());
+                    cert.into_iter().collect()
+                }
+                _ => Vec::new(),
+            })
+            .collect();
+        // A bundle's distrusted entries are left out as meant; a file of nothing else
+        // is said to be so, not "no certificate".
+        if certs.is_empty() && distrusted > 0 {
+            return Err(format!(
+                "its {distrusted} TRUSTED CERTIFICATE block(s) are not trusted for server authentication by their OpenSSL trust settings (rejected for it, or trusted for other purposes only; openssl x509 -in FILE -noout -text shows them)"
+            ));
+        }
+        return Ok(certs);
+    }
+    if parse_x509_certificate(bytes).is_ok() {
+        return Ok(vec![bytes.to_vec()]);
+    }
+    Ok(pkcs7_certificates(bytes).unwrap_or_default())
+}
+
+/// The certificate of an OpenSSL "TRUSTED CERTIFICATE" block (what `openssl x509
+/// -trustout` writes, and Fedora's and RHEL's `ca-bundle.trust.crt`), when the trust
+/// settings after it let it anchor server certificates: not rejected for server
+/// authentication, and trusted for it (or for any purpose) when it lists what it is
+/// trusted for, as OpenSSL decides. A block whose settings cannot be read anchors nothing.
+fn trusted_for_servers(contents: &[u8]) -> Option<Vec<u8>> {
+    use der08::asn1::{ContextSpecific, ObjectIdentifier};
+    use der08::{Reader, SliceReader, Tag, TagNumber};
+    const SERVER_AUTH: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.1");
+    const ANY_PURPOSE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37.0");
+    let (aux, _) = parse_x509_certificate(contents).ok()?;
+    let cert = contents[..contents.len() - aux.len()].to_vec();
+    if aux.is_empty() {
+        return Some(cert);
+    }
+    // X509_CERT_AUX ::= SEQUENCE { trust SEQUENCE OF OID OPTIONAL,
+    //   reject [0] IMPLICIT SEQUENCE OF OID OPTIONAL, alias, keyid, other ... }
+    let settings = || -> der08::Result<(Option<Vec<ObjectIdentifier>>, Vec<ObjectIdentifier>)> {
+        let mut r = SliceReader::new(aux)?;
+        let read = r.sequence(|r| {
+            let trust = match r.is_finished() || Tag::peek(r)? != Tag::Sequence {
+                true => None,
+                false => Some(r.decode::<Vec<ObjectIdentifier>>()?),
+            };
+            let reject =
+                ContextSpecific::<Vec<ObjectIdentifier>>::decode_implicit(r, TagNumber(0))?
+                    .map(|c| c.value)
+                    .unwrap_or_default();
+            // The alias and key id that may follow say nothing of trust.
+            let rest = r.remaining_len();
+            r.read_slice(rest)?;
+            Ok::<_, der08::Error>((trust, reject))
+        })?;
+        r.finish()?;
+        Ok(read)
+    };
+    let (trust, reject) = settings().ok()?;
+    let serves =
+        |oids: &[ObjectIdentifier]| oids.contains(&SERVER_AUTH) || oids.contains(&ANY_PURPOSE);
+    let trusted = trust.is_none_or(|t| serves(&t)) && !serves(&reject);
+    trusted.then_some(cert)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cert::cert_info;
+
+    #[test]
+    fn a_ber_store_is_rewritten_in_der_after_its_mac_is_checked() {
+        let ber = include_bytes!("../tests/fixtures/pkcs12/bouncycastle-3des.p12");
+        assert_eq!(ber[1], 0x80, "the fixture opens with an indefinite length");
+        // The integrity check is made on the bytes as written, with the password.
+        assert!(matches!(
+            pkcs12_ber_as_der(ber, "wrong"),
+            Err(StoreError::Password)
+        ));
+        let der = match pkcs12_ber_as_der(ber, "changeit") {
+            Ok(der) => der,
+            Err(StoreError::Password) => panic!("the MAC did not verify"),
+            Err(StoreError::Unreadable(e)) => panic!("{e}"),
+        };
+        // DER, which p12-keystore reads (without a MAC to check: the rewrite has none).
+        let store = p12_keystore::Pkcs12Archive::from_pkcs12(&der, "changeit").unwrap();
+        assert_eq!(store.certs.len(), 3);
+        // A store cut short after its version is none.
+        assert!(pkcs12_ber_as_der(b"\x30\x03\x02\x01\x03", "").is_err());
+    }
+
+    #[test]
+    fn a_java_keystore_gives_every_certificate_it_holds() {
+        // As a CA file (a Java truststore): the key entry's chain and the trusted root.
+        let jks = include_bytes!("../tests/fixtures/jks/www.jks");
+        let certs = certificates_in(jks, None).unwrap();
+        let cns: Vec<Option<String>> = certs
+            .iter()
+            .map(|d| cert_info(d).unwrap().subject_cn)
+            .collect();
+        assert_eq!(cns.len(), 4, "{cns:?}");
+        assert!(cns.contains(&Some("Fixture Root CA".into())), "{cns:?}");
+        // A version 1 store (before certificate types were written), made here: one
+        // trusted certificate.
+        let der = &certs[0];
+        let mut v1 = vec![0xFE, 0xED, 0xFE, 0xED, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2];
+        v1.extend_from_slice(&[0, 2, b'c', b'a']);
+        v1.extend_from_slice(&[0; 8]);
+        v1.extend_from_slice(&u32::try_from(der.len()).unwrap().to_be_bytes());
+        v1.extend_from_slice(der);
+        v1.extend_from_slice(&[0; 20]);
+        assert_eq!(
+            &java_keystore_certificates(&v1).unwrap(),
+            std::slice::from_ref(der)
+        );
+        // A count that is wrong leaves bytes where the integrity check belongs.
+        let mut extra = v1.clone();
+        extra.extend_from_slice(&[0; 4]);
+        let e = java_keystore_certificates(&extra).unwrap_err();
+        assert!(e.contains("24 bytes after its 1 entries"), "{e}");
+        // A length past the end is no panic.
+        let mut long = v1[..24].to_vec();
+        long.extend_from_slice(&[0xFF; 4]);
+        let e = java_keystore_certificates(&long).unwrap_err();
+        assert!(e.contains("cut short at byte 28"), "{e}");
+        // Another version is named.
+        let mut v3 = v1.clone();
+        v3[7] = 3;
+        let e = java_keystore_certificates(&v3).unwrap_err();
+        assert!(e.contains("version 3, where 1 or 2 is known"), "{e}");
+    }
+}
