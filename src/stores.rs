@@ -492,13 +492,17 @@ pub fn certificates_in(
 /// -trustout` writes, and Fedora's and RHEL's `ca-bundle.trust.crt`), when the trust
 /// settings after it let it anchor server certificates: not rejected for server
 /// authentication, and trusted for it (or for any purpose) when it lists what it is
-/// trusted for, as OpenSSL decides. A block whose settings cannot be read anchors nothing.
+/// trusted for, as OpenSSL decides. A block whose settings cannot be read anchors nothing;
+/// one whose certificate does not parse is given whole, as a CERTIFICATE block would be.
 fn trusted_for_servers(contents: &[u8]) -> Option<Vec<u8>> {
     use der08::asn1::{ContextSpecific, ObjectIdentifier};
     use der08::{Reader, SliceReader, Tag, TagNumber};
     const SERVER_AUTH: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.1");
     const ANY_PURPOSE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37.0");
-    let (aux, _) = parse_x509_certificate(contents).ok()?;
+    // A certificate that does not parse is passed on whole, for the trust store to name.
+    let Ok((aux, _)) = parse_x509_certificate(contents) else {
+        return Some(contents.to_vec());
+    };
     let cert = contents[..contents.len() - aux.len()].to_vec();
     if aux.is_empty() {
         return Some(cert);

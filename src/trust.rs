@@ -192,6 +192,17 @@ impl TrustJudge {
                     "no certificate in the file (PEM, binary DER, a PKCS#7 bundle, a PKCS#12 or Java keystore)".into(),
                 ));
             }
+            // One that does not parse would be left out of the anchors unseen, and every
+            // server under it found untrusted for no reason the run gives.
+            for (i, c) in certs.iter().enumerate() {
+                if let Err(e) = parse_x509_certificate(c) {
+                    return Err(err(format!(
+                        "its certificate {} of {} does not parse ({e})",
+                        i + 1,
+                        certs.len()
+                    )));
+                }
+            }
             for c in certs {
                 if crate::cert::is_self_issued(&c) {
                     extra.push(c);
@@ -1076,6 +1087,16 @@ mod tests {
                 "cut.pem",
                 b"-----BEGIN CERTIFICATE-----\nMIIB\n".to_vec(),
                 "PEM does not parse",
+            ),
+            // A block whose base64 holds no certificate, after a good one.
+            (
+                "broken.pem",
+                [
+                    pki.root_pem().into_bytes(),
+                    b"-----BEGIN CERTIFICATE-----\nMIIBAAAA\n-----END CERTIFICATE-----\n".to_vec(),
+                ]
+                .concat(),
+                "its certificate 2 of 2 does not parse",
             ),
         ] {
             let path = dir.path().join(name);
