@@ -209,6 +209,14 @@ async fn demo_fleet_gets_every_verdict_right() {
         .values()
         .filter(|r| r["host"] != "portal.acme.example")
         .all(|r| r["chain_expires"].is_empty()));
+    // The served certificate's key hash wherever one was served.
+    assert!(rows.values().all(|r| {
+        let key = &r["spki_sha256"];
+        match r["serial"].is_empty() {
+            true => key.is_empty(),
+            false => key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit()),
+        }
+    }));
     assert!(
         portal["findings"].contains("chain_expires_first"),
         "{portal:?}"

@@ -100,6 +100,9 @@ pub struct ComplianceRow {
     pub crl_status: String,
     /// When the chain breaks before the certificate, as in the scan report.
     pub chain_expires: String,
+    /// The certificate's key hash, as in the scan report: the same as the previous
+    /// version's when a renewal kept its key.
+    pub spki_sha256: String,
 }
 
 /// Column names, in order.
@@ -147,6 +150,7 @@ pub const COMPLIANCE_COLUMNS: &[&str] = &[
     "ocsp_status",
     "crl_status",
     "chain_expires",
+    "spki_sha256",
 ];
 
 impl ComplianceRow {
@@ -205,6 +209,7 @@ impl ComplianceRow {
             ocsp_status: s.ocsp_status,
             crl_status: s.crl_status,
             chain_expires: s.chain_expires,
+            spki_sha256: s.spki_sha256,
         }
     }
 }
