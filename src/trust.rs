@@ -784,9 +784,15 @@ fn proven_issuer<'a>(
     });
     if !in_order {
         let quoted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+        let order = match quoted.as_slice() {
+            [one] => format!("{one}, which issued the certificate, is to come right after it"),
+            many => format!(
+                "the certificate is to be followed by {}, each right after the one it issued",
+                many.join(", then ")
+            ),
+        };
         p.disorder = Some(format!(
-            "the server sends its chain out of order: the certificate is to be followed by {} in that order, each right after the one it issued, as TLS 1.2 requires; browsers and current TLS libraries sort a chain themselves, older and embedded clients that take it as sent refuse it",
-            quoted.join(", then ")
+            "the server sends its chain out of order: {order}, as TLS 1.2 requires; browsers and current TLS libraries sort a chain themselves, older and embedded clients that take it as sent refuse it"
         ));
     }
     // The sent certificates a path builder would try: those named as issuer by the leaf or
@@ -1502,10 +1508,23 @@ mod tests {
             assert_eq!(r.findings, vec![Finding::ChainOrder], "{r:?}");
             let d = r.detail.unwrap_or_default();
             assert!(
-                d.starts_with("the server sends its chain out of order: the certificate is to be followed by \"O=certsweep test PKI, CN=Order Issuing CA 1\", then \"O=certsweep test PKI, CN=Order Policy CA\" in that order"),
+                d.starts_with("the server sends its chain out of order: the certificate is to be followed by \"O=certsweep test PKI, CN=Order Issuing CA 1\", then \"O=certsweep test PKI, CN=Order Policy CA\", each right after the one it issued, as TLS 1.2 requires"),
                 "{d}"
             );
         }
+        // One CA to send: named as the one to come right after the certificate.
+        let two = Pki::new("Order Two").expect("pki");
+        let (judge, _dir2) = judge_of(&[&two]);
+        let (leaf, info) = leaf_of(&two, "b.test", 2, 80);
+        let root = CertificateDer::from(two.root.cert.to_vec());
+        let chain = vec![leaf.chain[0].clone(), root, leaf.chain[1].clone()];
+        let r = judge.judge(&chain, &info, Some("b.test"), now);
+        assert_eq!(r.findings, vec![Finding::ChainOrder], "{r:?}");
+        let d = r.detail.unwrap_or_default();
+        assert!(
+            d.starts_with("the server sends its chain out of order: \"O=certsweep test PKI, CN=Order Two Issuing CA 1\", which issued the certificate, is to come right after it, as TLS 1.2 requires"),
+            "{d}"
+        );
     }
 
     #[test]

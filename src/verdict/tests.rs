@@ -1229,12 +1229,12 @@ fn a_current_endpoint_whose_chain_dates_need_attention_is_told_what_to_fix() {
     );
     // A chain sent out of order: current, with the order to write in the detail and the
     // step to write it so.
-    let disorder = "the server sends its chain out of order: the certificate is to be followed by \"CN=Issuing CA\", then \"CN=Policy CA\" in that order, each right after the one it issued, as TLS 1.2 requires; browsers and current TLS libraries sort a chain themselves, older and embedded clients that take it as sent refuse it";
+    let disorder = "the server sends its chain out of order: the certificate is to be followed by \"CN=Issuing CA\", then \"CN=Policy CA\", each right after the one it issued, as TLS 1.2 requires; browsers and current TLS libraries sort a chain themselves, older and embedded clients that take it as sent refuse it";
     let v = with(&[Finding::ChainOrder], disorder);
     assert_eq!(v.status, Status::Current);
     assert!(v.findings.contains(&"chain_order".to_string()));
     assert!(
-        v.detail.ends_with(" The server sends its chain out of order: the certificate is to be followed by \"CN=Issuing CA\", then \"CN=Policy CA\" in that order, each right after the one it issued, as TLS 1.2 requires; browsers and current TLS libraries sort a chain themselves, older and embedded clients that take it as sent refuse it."),
+        v.detail.ends_with(" The server sends its chain out of order: the certificate is to be followed by \"CN=Issuing CA\", then \"CN=Policy CA\", each right after the one it issued, as TLS 1.2 requires; browsers and current TLS libraries sort a chain themselves, older and embedded clients that take it as sent refuse it."),
         "{}",
         v.detail
     );
