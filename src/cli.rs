@@ -121,6 +121,12 @@ pub struct ScanArgs {
     /// endpoint.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub samples: u32,
+    /// Check each named endpoint's certificate against its TLSA records (DANE,
+    /// `_PORT._tcp.NAME`): a renewal that changed the key while the record names the old
+    /// one breaks DANE-validating clients, such as mail servers sending to an MX
+    /// (`dane_mismatch`). One more DNS question per endpoint.
+    #[arg(long)]
+    pub dane: bool,
     /// New connections per second, globally (polite sweeps).
     #[arg(long, value_name = "N")]
     pub rate: Option<f64>,

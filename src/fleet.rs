@@ -1019,5 +1019,6 @@ pub fn presenting(
         attempts: 1,
         other_key: None,
         samples: None,
+        dane: None,
     })
 }

@@ -30,6 +30,7 @@ pub mod cert;
 pub mod cli;
 pub mod crl;
 pub mod csvlines;
+pub mod dane;
 pub mod dcv;
 pub mod dcv_command;
 pub mod demo;

@@ -302,6 +302,11 @@ pub enum Finding {
     /// in reverse). TLS 1.2 requires that order; browsers and current TLS libraries sort a
     /// chain themselves, older and embedded clients that take it as sent refuse it.
     ChainOrder,
+    /// The TLSA records published for the endpoint (`scan --dane`, `_PORT._tcp.NAME`)
+    /// name none of the certificates it serves: clients that validate DANE (mail servers
+    /// sending to an MX that publishes TLSA) refuse it, as after a renewal that changed the
+    /// key while the record still names the old one. Its `dane` says which records.
+    DaneMismatch,
     /// Connections to the one address got different certificates (`scan --samples`): the
     /// nodes behind a load balancer that passes TLS through differ, one of them kept an
     /// old certificate. The observation's `samples` says which, on how many connections.
@@ -338,13 +343,14 @@ impl Finding {
             Finding::ChainExpiresFirst => "chain_expires_first",
             Finding::ExpiredInChain => "expired_in_chain",
             Finding::ChainOrder => "chain_order",
+            Finding::DaneMismatch => "dane_mismatch",
             Finding::BackendsDiffer => "backends_differ",
             Finding::BackendsFailing => "backends_failing",
         }
     }
 
     /// Every finding, in report order.
-    pub const ALL: [Finding; 23] = [
+    pub const ALL: [Finding; 24] = [
         Finding::Expired,
         Finding::NotYetValid,
         Finding::HostnameMismatch,
@@ -366,6 +372,7 @@ impl Finding {
         Finding::ChainExpiresFirst,
         Finding::ExpiredInChain,
         Finding::ChainOrder,
+        Finding::DaneMismatch,
         Finding::BackendsDiffer,
         Finding::BackendsFailing,
     ];
@@ -596,6 +603,48 @@ pub struct Observation {
     /// only one was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub samples: Option<Box<Samples>>,
+    /// What the endpoint's TLSA records (DANE) say of its chain (`scan --dane`); absent
+    /// without the option or when it publishes none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dane: Option<Box<DaneInfo>>,
+}
+
+/// The endpoint's TLSA records (`_PORT._tcp.NAME`) and whether one names its chain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DaneInfo {
+    /// The records, in presentation form with their data shortened (`3 1 1 8a1f…c2e0`).
+    pub records: Vec<String>,
+    /// The first record that names a certificate served, if any.
+    pub matched: Option<String>,
+    /// Whether the resolver said the records are DNSSEC-authentic (the AD bit): clients
+    /// that validate DANE use only such records; a resolver that does not validate never
+    /// says so.
+    pub validated: bool,
+    /// Why the records could not be had (a failed question, a SERVFAIL as a DNSSEC
+    /// failure gives); then there are none to judge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl DaneInfo {
+    /// In words, as a report cell says it: the record that matched, or that none of them
+    /// did, or why there were none; with whether the resolver vouched for them.
+    pub fn shown(&self) -> String {
+        let what = match (&self.error, &self.matched) {
+            (Some(e), _) => return e.clone(),
+            (None, Some(m)) => format!("matched by {m}"),
+            (None, None) => format!(
+                "no match among {} record(s): {}",
+                self.records.len(),
+                self.records.join("; ")
+            ),
+        };
+        if self.validated {
+            format!("{what} (DNSSEC-validated)")
+        } else {
+            format!("{what} (the resolver did not say they are DNSSEC-authentic)")
+        }
+    }
 }
 
 /// What several connections to one endpoint presented (`scan --samples N`). A load
@@ -857,6 +906,7 @@ impl Observation {
             ocsp: None,
             crl: None,
             samples: None,
+            dane: None,
         }
     }
 

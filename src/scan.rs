@@ -199,6 +199,7 @@ pub fn engine_looking(
             ))
         }),
         samples: args.samples,
+        dane: args.dane,
         exclude,
     };
     Ok((Engine::new(tls, Arc::new(trust), dns, cfg), note))

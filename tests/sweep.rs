@@ -4252,3 +4252,100 @@ async fn compared_nodes(
     certsweep::run(cli).await.unwrap();
     (server.addr, std::fs::read_to_string(&report).unwrap())
 }
+
+/// A mail server renewed with a new key while its TLSA record (DANE) still names the old
+/// one: `--dane` asks for `_PORT._tcp.NAME` and finds the record names nothing served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dane_finds_a_tlsa_record_that_still_names_the_old_key() {
+    use hickory_server::proto::rr::rdata::tlsa::{CertUsage, Matching, Selector, TLSA};
+    use hickory_server::proto::rr::RData;
+    use support::dcvfix::{a, dns_here, rec, Zone};
+    let pki = Pki::new("Dane").unwrap();
+    let old = pki
+        .issue(&LeafSpec::new(
+            &["mx.test", "ok.test", "none.test"],
+            0x71,
+            300,
+            60,
+        ))
+        .unwrap();
+    let new = pki
+        .issue(&LeafSpec::new(
+            &["mx.test", "ok.test", "none.test"],
+            0x72,
+            1,
+            360,
+        ))
+        .unwrap();
+    let server = fleet::serve_tls(SocketAddr::new(ip("127.0.0.1"), 0), &new, &[], None)
+        .await
+        .unwrap();
+    let port = server.addr.port();
+    let key_hash = |leaf: &fleet::Leaf| {
+        let (_, x) = x509_parser::parse_x509_certificate(&leaf.chain[0]).unwrap();
+        ring::digest::digest(&ring::digest::SHA256, x.public_key().raw)
+            .as_ref()
+            .to_vec()
+    };
+    let tlsa = |host: &str, leaf: &fleet::Leaf| {
+        rec(
+            &format!("_{port}._tcp.{host}."),
+            RData::TLSA(TLSA::new(
+                CertUsage::DaneEe,
+                Selector::Spki,
+                Matching::Sha256,
+                key_hash(leaf),
+            )),
+        )
+    };
+    let zone = Zone {
+        origin: "test.",
+        serial: 1,
+        records: vec![
+            a("mx.test.", [127, 0, 0, 1]),
+            a("ok.test.", [127, 0, 0, 1]),
+            a("none.test.", [127, 0, 0, 1]),
+            tlsa("mx.test", &old),
+            tlsa("ok.test", &old),
+            tlsa("ok.test", &new),
+        ],
+    };
+    let (dns, _dns_server) = dns_here(&[zone]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = root_file(&pki, &dir);
+    let dns = dns.to_string();
+    let targets: String = ["mx.test", "ok.test", "none.test"]
+        .iter()
+        .map(|h| format!("{h}:{port}\n"))
+        .collect();
+    let args = ["--resolver", &dns, "--ca-file", &ca, "--no-public-roots"];
+    let obs = run_sweep(targets.clone(), &[&args[..], &["--dane"]].concat()).await;
+    let by_host: HashMap<&str, &Observation> = obs.iter().map(|o| (o.host.as_str(), o)).collect();
+    let mx = by_host["mx.test"];
+    assert_eq!(mx.findings, [Finding::DaneMismatch]);
+    let d = mx.dane.as_deref().unwrap();
+    assert_eq!(d.records.len(), 1);
+    assert!(d.records[0].starts_with("3 1 1 "), "{d:?}");
+    assert_eq!(d.matched, None);
+    // The test's DNS server validates nothing, so it says nothing is authentic.
+    assert!(!d.validated);
+    assert!(
+        d.shown().starts_with("no match among 1 record(s): 3 1 1 ")
+            && d.shown()
+                .ends_with(" (the resolver did not say they are DNSSEC-authentic)"),
+        "{}",
+        d.shown()
+    );
+    // The renewal's key published beside the old one: matched.
+    let ok = by_host["ok.test"];
+    assert!(ok.findings.is_empty(), "{:?}", ok.findings);
+    let d = ok.dane.as_deref().unwrap();
+    assert_eq!(d.records.len(), 2);
+    assert!(d.matched.is_some(), "{d:?}");
+    // No TLSA published, or the option not given: nothing said.
+    assert!(by_host["none.test"].dane.is_none());
+    let obs = run_sweep(targets, &args).await;
+    assert!(obs
+        .iter()
+        .all(|o| o.dane.is_none() && o.findings.is_empty()));
+}

@@ -45,6 +45,9 @@ pub struct Answer {
     pub rcode: ResponseCode,
     /// The AA bit: the server answered from its own zone.
     pub authoritative: bool,
+    /// The AD bit: a validating resolver found the answer DNSSEC-authentic (asked for by
+    /// setting it in the question, RFC 6840).
+    pub authentic: bool,
     /// Answer section.
     pub answers: Vec<Record>,
     /// Authority section (SOA of negative answers, referrals).
@@ -200,6 +203,7 @@ async fn exchange(
         Answer {
             rcode: msg.metadata.response_code,
             authoritative: msg.metadata.authoritative,
+            authentic: msg.metadata.authentic_data,
             ede: extended_error(&msg),
             answers: msg.answers,
             authorities: msg.authorities,
@@ -384,6 +388,7 @@ impl UdpMux {
             msg.add_query(Query::query(name.clone(), rtype));
             msg.metadata.recursion_desired = recursion;
             msg.metadata.checking_disabled = unchecked;
+            msg.metadata.authentic_data = true;
             let mut edns = Edns::new();
             edns.set_max_payload(1232);
             msg.set_edns(edns);
@@ -415,6 +420,7 @@ impl UdpMux {
         Ok(Answer {
             rcode: resp.metadata.response_code,
             authoritative: resp.metadata.authoritative,
+            authentic: resp.metadata.authentic_data,
             ede: extended_error(&resp),
             answers: resp.answers,
             authorities: resp.authorities,

@@ -195,6 +195,15 @@ impl Dns {
         outcome
     }
 
+    /// The TLSA records of `port` at `host` (`_PORT._tcp.HOST`, RFC 6698), for `--dane`:
+    /// the answer, or why there is none.
+    pub async fn tlsa(&self, port: u16, host: &str) -> Result<Answer, String> {
+        let name = super::dnsq::fqdn(&format!("_{port}._tcp.{host}"))?;
+        self.ask(&name, RecordType::TLSA)
+            .await
+            .map_err(|e| format!("the TLSA question for _{port}._tcp.{host}: {e}"))
+    }
+
     /// One question, over the configured servers, a few rounds, until one answers.
     async fn ask(&self, name: &Name, t: RecordType) -> Result<Answer, Failure> {
         self.questions
@@ -399,6 +408,7 @@ mod tests {
         Ok(Answer {
             rcode,
             authoritative: false,
+            authentic: false,
             ede: None,
             answers: ips
                 .iter()

@@ -58,6 +58,9 @@ pub struct SweepConfig {
     /// Connections made to every endpoint that presented a certificate, the first one
     /// included (`--samples`): more than one sees the nodes behind a load balancer.
     pub samples: u32,
+    /// Asks each named endpoint that presented a certificate for its TLSA records and
+    /// judges them (`--dane`).
+    pub dane: bool,
 }
 
 impl Default for SweepConfig {
@@ -78,6 +81,7 @@ impl Default for SweepConfig {
             exclude: None,
             crl: None,
             samples: 1,
+            dane: false,
         }
     }
 }
@@ -862,7 +866,22 @@ impl Engine {
                 start.same = 1;
             }
         }
+        // `--dane`: the TLSA records of the name clients reach the endpoint by, judged on
+        // the chain as served. Boxed, as the other rare paths: its question's state would
+        // otherwise widen every endpoint's task.
+        let dane = match &ep.sni {
+            Some(name) if self.cfg.dane && !attempt.chain.is_empty() => {
+                Box::pin(self.dane(name, ep.port, &attempt.chain)).await
+            }
+            _ => None,
+        };
         let (mut obs, first) = self.observe(ep, starttls, scan_time, dns_ms, attempt, attempts);
+        if let Some((info, findings)) = dane {
+            obs.findings.extend(findings);
+            obs.findings.sort();
+            obs.findings.dedup();
+            obs.dane = Some(Box::new(info));
+        }
         let mut queries = CrlQueries {
             first,
             other: None,
@@ -929,6 +948,41 @@ impl Engine {
             error: a.error,
         });
         Some((other, query))
+    }
+
+    /// What the TLSA records of `port` at `name` say of `chain` ([`crate::dane::judge`]);
+    /// `None` when there are none. A question that fails is told in the facts, without a
+    /// finding: clients that validate DANE defer delivery then, and the cause is DNS.
+    async fn dane(
+        &self,
+        name: &str,
+        port: u16,
+        chain: &[rustls::pki_types::CertificateDer<'_>],
+    ) -> Option<(crate::model::DaneInfo, Vec<Finding>)> {
+        use hickory_resolver::proto::op::ResponseCode;
+        let failed = |error: String| {
+            Some((
+                crate::model::DaneInfo {
+                    records: Vec::new(),
+                    matched: None,
+                    validated: false,
+                    error: Some(error),
+                },
+                Vec::new(),
+            ))
+        };
+        match self.dns.tlsa(port, name).await {
+            Ok(a) if a.rcode == ResponseCode::NoError => {
+                crate::dane::judge(&crate::dane::records(&a), a.authentic, chain)
+            }
+            Ok(a) if a.rcode == ResponseCode::NXDomain => None,
+            Ok(a) => failed(format!(
+                "the TLSA question for _{port}._tcp.{name} was answered {}{}",
+                a.rcode,
+                a.ede.map(|e| format!(" ({e})")).unwrap_or_default()
+            )),
+            Err(e) => failed(e),
+        }
     }
 
     /// One more connection to the endpoint with `tls` (the second look's, a sample's), after
@@ -1275,6 +1329,7 @@ impl Engine {
             samples: None,
             ocsp: None,
             crl: None,
+            dane: None,
         };
         let chain = attempt.chain;
         let mut query = None;

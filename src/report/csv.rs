@@ -109,6 +109,9 @@ pub struct ScanRow {
     /// SHA-256 of the certificate's key (SubjectPublicKeyInfo), lowercase hex: equal for
     /// certificates sharing a key, such as a renewal that kept its key.
     pub spki_sha256: String,
+    /// With `--dane`: what the endpoint's TLSA records say of its certificates
+    /// ([`crate::model::DaneInfo::shown`]); empty without the option or records.
+    pub dane: String,
 }
 
 /// The `crl_status` cell: the word, with when and why it was revoked, or why no list said.
@@ -262,6 +265,11 @@ impl ScanRow {
                 .map(crate::model::Samples::others_shown)
                 .unwrap_or_default(),
             spki_sha256: c.map(|c| c.spki_sha256.clone()).unwrap_or_default(),
+            dane: o
+                .dane
+                .as_deref()
+                .map(|d| cell(&d.shown()))
+                .unwrap_or_default(),
         }
     }
 }
@@ -357,4 +365,5 @@ pub const SCAN_COLUMNS: &[&str] = &[
     "samples",
     "other_serials",
     "spki_sha256",
+    "dane",
 ];

@@ -1235,6 +1235,13 @@ fn judge(
             next = format!("Nothing to do for the certificate; {fix}, then verify again.");
         }
     }
+    // And TLSA records that name none of what it serves.
+    if let Some((what, fix)) = dane_fault(&o) {
+        detail.push_str(&format!(" {what}."));
+        if next == "Nothing to do." {
+            next = format!("Nothing to do for the certificate; {fix}, then verify again.");
+        }
+    }
     // So does a chain that holds today with a CA certificate expiring before the leaf, an
     // expired one sent beside it, or its CAs sent out of order. An untrusted endpoint's
     // detail has these words already.
@@ -1372,6 +1379,29 @@ fn stapling_fault(o: &Observation) -> Option<(String, &'static str)> {
     } else {
         None
     }
+}
+
+/// What is wrong with the endpoint's TLSA records (`dane_mismatch`), in words, and what
+/// fixes it: the record for the key served, published beside the old ones until those
+/// are gone from caches.
+fn dane_fault(o: &Observation) -> Option<(String, String)> {
+    let d = o.dane.as_deref()?;
+    if !o.findings.contains(&Finding::DaneMismatch) {
+        return None;
+    }
+    let name = o.asked_name();
+    let key = o.cert.as_ref().map_or("?", |c| c.spki_sha256.as_str());
+    Some((
+        format!(
+            "Its TLSA records (_{}._tcp.{name}) name none of the certificates it serves: {}; clients that validate DANE, such as mail servers sending to it, refuse it",
+            o.port,
+            d.shown()
+        ),
+        format!(
+            "publish the TLSA record for the key served (_{}._tcp.{name} 3 1 1 {key}) beside the current ones, and remove those that name no certificate served once their TTL has passed",
+            o.port
+        ),
+    ))
 }
 
 /// What fixes a served chain that validates today but not for long or not for every client

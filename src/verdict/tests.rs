@@ -1242,6 +1242,27 @@ fn a_current_endpoint_whose_chain_dates_need_attention_is_told_what_to_fix() {
         v.next_step,
         "Nothing to do for the certificate; put the server's chain file in order (the certificate, then the CA that issued it, then that CA's issuer, as the detail lists them; the root may be left out) and reload, then verify again."
     );
+    // TLSA records that still name the old key: current, with the record to publish.
+    let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
+    o.findings.push(Finding::DaneMismatch);
+    o.dane = Some(Box::new(crate::model::DaneInfo {
+        records: vec!["3 1 1 8a1f0000…0000c2e0".into()],
+        matched: None,
+        validated: true,
+        error: None,
+    }));
+    let v = judge_one(o, &i, &p).0;
+    assert_eq!(v.status, Status::Current);
+    assert!(v.findings.contains(&"dane_mismatch".to_string()));
+    assert!(
+        v.detail.ends_with(" Its TLSA records (_443._tcp.a.x.com) name none of the certificates it serves: no match among 1 record(s): 3 1 1 8a1f0000…0000c2e0 (DNSSEC-validated); clients that validate DANE, such as mail servers sending to it, refuse it."),
+        "{}",
+        v.detail
+    );
+    assert_eq!(
+        v.next_step,
+        format!("Nothing to do for the certificate; publish the TLSA record for the key served (_443._tcp.a.x.com 3 1 1 {}) beside the current ones, and remove those that name no certificate served once their TTL has passed, then verify again.", "00".repeat(32))
+    );
     // Untrusted for another reason: the words are the detail's already, once.
     let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
     o.findings = vec![Finding::WeakKey, Finding::ExpiredInChain];
