@@ -73,6 +73,19 @@ pub struct Summary {
     pub crl_lists: Vec<(String, Result<usize, String>)>,
     /// Certificates for other names than the first of their issuer's with its key.
     pub shared_keys: SharedKeys,
+    /// With `--dane`: what the TLSA questions gave.
+    pub dane: DaneCounts,
+}
+
+/// Endpoints asked for their TLSA records (`--dane`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DaneCounts {
+    /// Those that publish records.
+    pub published: u64,
+    /// Of those, the ones whose records the resolver said are DNSSEC-authentic.
+    pub validated: u64,
+    /// Those whose question failed.
+    pub failed: u64,
 }
 
 /// Per issuer and key, the first certificate seen, and the endpoints since that presented
@@ -261,6 +274,15 @@ impl Summary {
         }
         if let Some(c) = &o.cert {
             self.shared_keys.add(c, o);
+        }
+        if let Some(d) = o.dane.as_deref() {
+            match d.error {
+                None => {
+                    self.dane.published += 1;
+                    self.dane.validated += u64::from(d.validated);
+                }
+                Some(_) => self.dane.failed += 1,
+            }
         }
         if o.attempts > 1 {
             self.retried += 1;
@@ -467,6 +489,30 @@ impl fmt::Display for Summary {
                 crate::timefmt::span(s.not_after_unix - now)
             )?;
         }
+        let DaneCounts {
+            published,
+            validated,
+            failed,
+        } = self.dane;
+        if published + failed > 0 {
+            // Whether the records were vouched for decides whether a mismatch stops mail
+            // now: a resolver that does not validate never says.
+            write!(
+                f,
+                "  dane: {} with TLSA records, {validated} of them DNSSEC-validated by the resolver",
+                n(published, "endpoint", "endpoints")
+            )?;
+            if validated < published {
+                write!(
+                    f,
+                    " (a resolver that does not validate vouches for none: give --resolver one that does to tell)"
+                )?;
+            }
+            if failed > 0 {
+                write!(f, "; the TLSA question failed for {failed}")?;
+            }
+            writeln!(f)?;
+        }
         for (issuer, first) in self.shared_keys.told() {
             // Every row may be about a proxy: said before the rows are read as the servers'.
             let names = |n: &[String]| n.join(", ");
@@ -664,6 +710,34 @@ mod tests {
         plain.add(&crate::fleet::presenting("c.x.com", ip, "C", 0, at(6)));
         assert_eq!(plain.expiring_7, 0);
         assert!(!plain.to_string().contains("expiry"));
+    }
+
+    #[test]
+    fn endpoints_with_tlsa_records_are_counted_with_how_many_were_validated() {
+        let ip = std::net::IpAddr::from([10, 0, 0, 1]);
+        let with = |validated: bool, error: Option<&str>| {
+            let mut o = crate::fleet::presenting("mx.x.com", ip, "A", 0, 1);
+            o.dane = Some(Box::new(crate::model::DaneInfo {
+                records: vec!["3 1 1 00".into()],
+                matched: None,
+                validated,
+                error: error.map(str::to_string),
+            }));
+            o
+        };
+        let mut s = Summary::default();
+        s.add(&with(true, None));
+        s.add(&with(false, None));
+        s.add(&with(false, Some("SERVFAIL")));
+        s.add(&crate::fleet::presenting("www.x.com", ip, "B", 0, 1));
+        let text = s.to_string();
+        assert!(
+            text.contains("\n  dane: 2 endpoints with TLSA records, 1 of them DNSSEC-validated by the resolver (a resolver that does not validate vouches for none: give --resolver one that does to tell); the TLSA question failed for 1\n"),
+            "{text}"
+        );
+        let mut s = Summary::default();
+        s.add(&crate::fleet::presenting("www.x.com", ip, "B", 0, 1));
+        assert!(!s.to_string().contains("dane:"));
     }
 
     #[test]
