@@ -167,11 +167,17 @@ pub fn engine_looking(
     // overflow; saturating all the same, as a deadline only needs to be late enough.
     // One more try's worth for the legacy second connection, made once after a server
     // refuses every version and suite (a refusal is not retried).
-    // And one for each sample past the first.
+    // And one for each sample past the first, and with --dane a DNS question's.
+    let dane = if args.dane {
+        Dns::question_bound()
+    } else {
+        Duration::ZERO
+    };
     let deadline = args.deadline.unwrap_or(
         per_try
             .saturating_mul(args.retries.saturating_add(1).saturating_add(args.samples))
             .saturating_add(backoff)
+            .saturating_add(dane)
             .saturating_add(Duration::from_secs(1)),
     );
     let cfg = SweepConfig {

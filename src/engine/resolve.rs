@@ -195,6 +195,11 @@ impl Dns {
         outcome
     }
 
+    /// The longest one question takes before it is given up (every round timed out).
+    pub fn question_bound() -> Duration {
+        TIMEOUT.saturating_mul(ROUNDS as u32)
+    }
+
     /// The TLSA records of `port` at `host` (`_PORT._tcp.HOST`, RFC 6698), for `--dane`:
     /// the answer, or why there is none.
     pub async fn tlsa(&self, port: u16, host: &str) -> Result<Answer, String> {

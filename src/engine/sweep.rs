@@ -867,11 +867,11 @@ impl Engine {
             }
         }
         // `--dane`: the TLSA records of the name clients reach the endpoint by, judged on
-        // the chain as served. Boxed, as the other rare paths: its question's state would
-        // otherwise widen every endpoint's task.
+        // the chain as served, within the endpoint's deadline. Boxed, as the other rare
+        // paths: its question's state would otherwise widen every endpoint's task.
         let dane = match &ep.sni {
             Some(name) if self.cfg.dane && !attempt.chain.is_empty() => {
-                Box::pin(self.dane(name, ep.port, &attempt.chain)).await
+                Box::pin(self.dane(name, ep.port, &attempt.chain, deadline)).await
             }
             _ => None,
         };
@@ -958,6 +958,7 @@ impl Engine {
         name: &str,
         port: u16,
         chain: &[rustls::pki_types::CertificateDer<'_>],
+        deadline: tokio::time::Instant,
     ) -> Option<(crate::model::DaneInfo, Vec<Finding>)> {
         use hickory_resolver::proto::op::ResponseCode;
         let failed = |error: String| {
@@ -971,7 +972,13 @@ impl Engine {
                 Vec::new(),
             ))
         };
-        match self.dns.tlsa(port, name).await {
+        let asked = tokio::time::timeout_at(deadline, self.dns.tlsa(port, name)).await;
+        let Ok(answer) = asked else {
+            return failed(format!(
+                "the TLSA question for _{port}._tcp.{name}: no answer within the per-endpoint deadline"
+            ));
+        };
+        match answer {
             Ok(a) if a.rcode == ResponseCode::NoError => {
                 crate::dane::judge(&crate::dane::records(&a), a.authentic, chain)
             }
