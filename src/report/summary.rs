@@ -130,7 +130,11 @@ impl SharedKeys {
         let first = || FirstOfKey {
             spki_sha256: c.spki_sha256.clone(),
             sha256: c.sha256.clone(),
-            names: c.sans.clone(),
+            names: {
+                let mut names = c.sans.clone();
+                names.sort();
+                names
+            },
             endpoint: endpoint_words(o),
             others: 0,
             other: None,
@@ -144,7 +148,10 @@ impl SharedKeys {
         match keys.iter().position(|k| k.spki_sha256 == c.spki_sha256) {
             Some(i) => {
                 let k = &mut keys[i];
-                if k.sha256 != c.sha256 && k.names != c.sans {
+                // The same names in another order (a renewal's) are not other names.
+                let same_names = k.names.len() == c.sans.len()
+                    && c.sans.iter().all(|n| k.names.binary_search(n).is_ok());
+                if k.sha256 != c.sha256 && !same_names {
                     k.others += 1;
                     k.other
                         .get_or_insert_with(|| (endpoint_words(o), c.sans.clone()));
@@ -773,6 +780,17 @@ mod tests {
         s.add(&presenting("a.x.com", 'k', '1'));
         s.add(&presenting("a.x.com", 'k', '1'));
         s.add(&presenting("a.x.com", 'k', '2'));
+        // Renewals keeping their key, their names listed in another order: not other names.
+        let named = |names: &[&str], cert: char| {
+            let mut o = presenting(names[0], 'q', cert);
+            o.cert.as_mut().unwrap().sans = names.iter().map(|n| n.to_string()).collect();
+            o
+        };
+        let mut renewals = Summary::default();
+        renewals.add(&named(&["a.x.com", "www.a.x.com"], '7'));
+        renewals.add(&named(&["www.a.x.com", "a.x.com"], '8'));
+        renewals.add(&named(&["www.a.x.com", "a.x.com"], '9'));
+        assert!(told(&renewals).is_empty(), "{renewals}");
         s.add(&presenting("b.y.org", 'm', '3'));
         s.add(&presenting("c.z.net", 'n', '4'));
         s.add(&presenting("d.x.com", 'k', '5'));
