@@ -66,52 +66,52 @@ pub enum Command {
 pub struct ScanArgs {
     /// Target list: plain lines, CSV with a `host` column, or a workbook (.xlsx, .xls, .ods)
     /// with one; `-` for stdin. Without it, the endpoints named by --inventory are scanned.
-    #[arg(long, short = 't', value_name = "FILE")]
+    #[arg(help_heading = "Targets", long, short = 't', value_name = "FILE")]
     pub targets: Option<String>,
     /// Default port for targets without one.
-    #[arg(long, default_value_t = 443, value_parser = port)]
+    #[arg(help_heading = "Targets", long, default_value_t = 443, value_parser = port)]
     pub port: u16,
     /// DNS server to use instead of the system configuration.
-    #[arg(long, value_name = "IP[:PORT]")]
+    #[arg(help_heading = "DNS", long, value_name = "IP[:PORT]")]
     pub resolver: Option<String>,
     /// Scan only the first address of each name (default: every A and AAAA answer).
-    #[arg(long)]
+    #[arg(help_heading = "DNS", long)]
     pub first_ip: bool,
     /// Only IPv4 addresses.
-    #[arg(long, conflicts_with = "ipv6_only")]
+    #[arg(help_heading = "DNS", long, conflicts_with = "ipv6_only")]
     pub ipv4_only: bool,
     /// Only IPv6 addresses.
-    #[arg(long)]
+    #[arg(help_heading = "DNS", long)]
     pub ipv6_only: bool,
     /// Endpoints in flight at most (capped by the open-file limit).
-    #[arg(long, short = 'c', default_value_t = 1000, value_parser = at_least_one)]
+    #[arg(help_heading = "Connections", long, short = 'c', default_value_t = 1000, value_parser = at_least_one)]
     pub concurrency: usize,
     /// Connections in flight to any one address (a load balancer serving many names).
-    #[arg(long, default_value_t = 256, value_parser = at_least_one)]
+    #[arg(help_heading = "Connections", long, default_value_t = 256, value_parser = at_least_one)]
     pub per_address: usize,
     /// Plaintext protocol before TLS: `auto` (by port: 25/587 smtp, 143 imap, 110 pop3,
     /// 21 ftp, 389/3268 ldap, 5222 xmpp, 5269 xmpp-server, 119 nntp, 4190 sieve,
     /// 5432 postgres, 3306 mysql, 3389 rdp; elsewhere, a greeting the server sends instead
     /// of TLS names one), `off`, or one of those protocols (or lmtp) for every endpoint. A
     /// target list's `starttls` column overrides it per target.
-    #[arg(long, default_value = "auto", value_name = "PROTO", value_parser = starttls)]
+    #[arg(help_heading = "Connections", long, default_value = "auto", value_name = "PROTO", value_parser = starttls)]
     pub starttls: StarttlsChoice,
     /// TCP connect timeout (e.g. 3s, 500ms).
-    #[arg(long, default_value = "5s", value_parser = timeout)]
+    #[arg(help_heading = "Connections", long, default_value = "5s", value_parser = timeout)]
     pub connect_timeout: Duration,
     /// TLS handshake timeout.
-    #[arg(long, default_value = "5s", value_parser = timeout)]
+    #[arg(help_heading = "Connections", long, default_value = "5s", value_parser = timeout)]
     pub handshake_timeout: Duration,
     /// Time for the plaintext dialogue before TLS on STARTTLS endpoints (mail servers may
     /// hold their greeting back for seconds on purpose).
-    #[arg(long, default_value = "15s", value_parser = timeout)]
+    #[arg(help_heading = "Connections", long, default_value = "15s", value_parser = timeout)]
     pub starttls_timeout: Duration,
-    /// Hard limit per endpoint, retries and the legacy second connection included (default:
-    /// enough for every attempt).
-    #[arg(long, value_parser = timeout)]
+    /// Hard limit per endpoint, retries, the legacy second connection, samples and --dane's
+    /// question included (default: enough for every attempt).
+    #[arg(help_heading = "Connections", long, value_parser = timeout)]
     pub deadline: Option<Duration>,
     /// Extra attempts after a timeout or reset, with backoff (at most 100).
-    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(..=MAX_RETRIES as i64))]
+    #[arg(help_heading = "Connections", long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(..=MAX_RETRIES as i64))]
     pub retries: u32,
     /// Connections to each endpoint that presents a certificate, the first included (at
     /// most 64): behind a load balancer that passes TLS through, each may reach another
@@ -119,103 +119,119 @@ pub struct ScanArgs {
     /// failing its handshakes or refusing connections too (`backends_failing`; a first
     /// connection it failed or refused is sampled past). Each is one more handshake per
     /// endpoint.
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
+    #[arg(help_heading = "More checks", long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub samples: u32,
     /// Check each named endpoint's certificate against its TLSA records (DANE,
     /// `_PORT._tcp.NAME`): a renewal that changed the key while the record names the old
     /// one breaks DANE-validating clients, such as mail servers sending to an MX
     /// (`dane_mismatch`). One more DNS question per endpoint.
-    #[arg(long)]
+    #[arg(help_heading = "More checks", long)]
     pub dane: bool,
     /// New connections per second, globally (polite sweeps).
-    #[arg(long, value_name = "N")]
+    #[arg(help_heading = "Connections", long, value_name = "N")]
     pub rate: Option<f64>,
     /// File of extra trusted CAs (private CAs such as AD CS or emCA): PEM, a binary `.cer`,
     /// a PKCS#7 `.p7b` bundle, a PKCS#12 truststore (its password in the environment
     /// variable CERTSWEEP_PKCS12_PASSWORD) or a JKS one; repeatable.
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Trust", long, value_name = "FILE")]
     pub ca_file: Vec<PathBuf>,
     /// Also trust the operating system's roots.
-    #[arg(long)]
+    #[arg(help_heading = "Trust", long)]
     pub system_roots: bool,
     /// Do not trust the built-in public (Mozilla) roots.
-    #[arg(long)]
+    #[arg(help_heading = "Trust", long)]
     pub no_public_roots: bool,
     /// Write one JSON object per endpoint (full detail) to FILE.
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Output", long, value_name = "FILE")]
     pub jsonl: Option<PathBuf>,
     /// Add the presented chain as PEM to the JSON lines.
-    #[arg(long)]
+    #[arg(help_heading = "Output", long)]
     pub pem: bool,
     /// Ask every endpoint a second time, offering only the other key type (RSA or ECDSA),
     /// for a second certificate: servers holding one of each present the one the client
     /// allows. One more connection per endpoint.
-    #[arg(long)]
+    #[arg(help_heading = "More checks", long)]
     pub both_key_types: bool,
     /// Fetch each leaf's revocation list (its http:// CRL distribution point, once per list
     /// for the sweep; signature checked with the issuer's key, served or trusted) and report revoked
     /// certificates (`crl_revoked`, status `revoked`) and the ones no list could vouch for
     /// (`crl_unavailable`). CRL hosts are resolved as the endpoints' names are (`--resolver`).
-    #[arg(long)]
+    #[arg(help_heading = "More checks", long)]
     pub crl: bool,
     /// Time for one revocation list's download (connect, request and body).
-    #[arg(long, default_value = "30s", value_parser = timeout)]
+    #[arg(help_heading = "More checks", long, default_value = "30s", value_parser = timeout)]
     pub crl_timeout: Duration,
     /// Write the CSV report (scan report; the compliance report with --inventory).
-    #[arg(long, value_name = "FILE.csv")]
+    #[arg(help_heading = "Output", long, value_name = "FILE.csv")]
     pub report: Option<PathBuf>,
     /// Refuse to start when any target line is bad.
-    #[arg(long)]
+    #[arg(help_heading = "Targets", long)]
     pub strict: bool,
     /// Do-not-scan list: addresses, CIDR blocks, ranges (`a-b`), host names and
     /// `*.domain` never connected to, whatever the targets or records name; or a
     /// spreadsheet (CSV or workbook) with such columns; repeatable. A bad line stops the
     /// run.
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Targets", long, value_name = "FILE")]
     pub exclude: Vec<PathBuf>,
     /// No summary on stderr (progress is shown only on a terminal anyway).
-    #[arg(long, short = 'q')]
+    #[arg(help_heading = "Output", long, short = 'q')]
     pub quiet: bool,
     /// CLM inventory export (CERTInext orders report JSON/CSV, another CLM's CSV or JSON, a
     /// workbook from "Export to Excel", a certificate PEM, DER, `.p7b`, a Java KeyStore or a
     /// PKCS#12 store with its password in CERTSWEEP_PKCS12_PASSWORD; `-` for stdin);
     /// repeatable.
-    #[arg(long, value_name = "FILE")]
+    #[arg(
+        help_heading = "Records, verdicts and exit code",
+        long,
+        value_name = "FILE"
+    )]
     pub inventory: Vec<PathBuf>,
     /// TOML map for an export no built-in profile knows: column to field, serial base,
     /// date order and format, status words (see README).
-    #[arg(long, value_name = "FILE.toml")]
+    #[arg(
+        help_heading = "Records, verdicts and exit code",
+        long,
+        value_name = "FILE.toml"
+    )]
     pub inventory_map: Option<PathBuf>,
     /// Write one row per certificate identity of the inventory.
-    #[arg(long, value_name = "FILE.csv")]
+    #[arg(
+        help_heading = "Records, verdicts and exit code",
+        long,
+        value_name = "FILE.csv"
+    )]
     pub records_report: Option<PathBuf>,
     /// Records of different groups (CERTInext groupNumber, a Group column) are never one
     /// identity by their names alone: business units that each buy a certificate for a
     /// shared name. Renewal links and identity ids still join across groups.
-    #[arg(long)]
+    #[arg(help_heading = "Records, verdicts and exit code", long)]
     pub separate_groups: bool,
     /// A renewal younger than this (from the later of its notBefore and order date) is
     /// `deployment_pending`, not `renewed_not_deployed`, unless the served certificate has
     /// expired.
-    #[arg(long, default_value = "24h", value_parser = duration)]
+    #[arg(help_heading = "Records, verdicts and exit code", long, default_value = "24h", value_parser = duration)]
     pub grace: Duration,
     /// Certificates expiring within this with no renewal are `expiring_soon` (default: 30
     /// days, or a third of a certificate's lifetime when that is shorter, where ACME clients
     /// and cert-manager renew).
-    #[arg(long, value_parser = duration)]
+    #[arg(help_heading = "Records, verdicts and exit code", long, value_parser = duration)]
     pub renewal_window: Option<Duration>,
     /// Statuses and findings that make the exit code 1 (comma-separated), e.g.
     /// partial_rollout or incomplete_chain. With --inventory, default
     /// renewed_not_deployed,expired,revoked; without records only expired, untrusted,
     /// hostname_mismatch, expiring_soon, unreachable, revoked (by a stapled OCSP response)
     /// and the trust findings can be told.
-    #[arg(long, value_name = "STATUS|FINDING,...")]
+    #[arg(
+        help_heading = "Records, verdicts and exit code",
+        long,
+        value_name = "STATUS|FINDING,..."
+    )]
     pub fail_on: Option<String>,
     /// While --fail-on matches, sweep again (every 10s, more often for a short wait) until
     /// it no longer does or this much time has passed: a pipeline's check after a
     /// deployment, giving the nodes time to reload. The last sweep's reports and exit code
     /// are the run's.
-    #[arg(long, value_name = "DURATION", value_parser = timeout)]
+    #[arg(help_heading = "Records, verdicts and exit code", long, value_name = "DURATION", value_parser = timeout)]
     pub wait: Option<Duration>,
 }
 
