@@ -103,6 +103,8 @@ pub struct ComplianceRow {
     /// The certificate's key hash, as in the scan report: the same as the previous
     /// version's when a renewal kept its key.
     pub spki_sha256: String,
+    /// What its TLSA records say (`--dane`), as in the scan report.
+    pub dane: String,
 }
 
 /// Column names, in order.
@@ -151,6 +153,7 @@ pub const COMPLIANCE_COLUMNS: &[&str] = &[
     "crl_status",
     "chain_expires",
     "spki_sha256",
+    "dane",
 ];
 
 impl ComplianceRow {
@@ -210,6 +213,7 @@ impl ComplianceRow {
             crl_status: s.crl_status,
             chain_expires: s.chain_expires,
             spki_sha256: s.spki_sha256,
+            dane: s.dane,
         }
     }
 }
