@@ -4336,6 +4336,9 @@ async fn dane_finds_a_tlsa_record_that_still_names_the_old_key() {
         "{}",
         d.shown()
     );
+    // The reports' cell says it in the same words.
+    let row = certsweep::report::csv::ScanRow::from_observation(mx, 0);
+    assert_eq!(row.dane, d.shown());
     // The renewal's key published beside the old one: matched.
     let ok = by_host["ok.test"];
     assert!(ok.findings.is_empty(), "{:?}", ok.findings);
