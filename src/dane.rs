@@ -84,6 +84,16 @@ pub fn judge(
         return None;
     }
     let matched = tlsa.iter().find(|t| matches(t, chain)).map(shown);
+    let pin = |t: &&TLSA| {
+        matches!(t.cert_usage, CertUsage::DaneEe | CertUsage::PkixEe)
+            && t.selector == Selector::Spki
+            && t.matching == Matching::Sha256
+    };
+    let key_pins: Vec<String> = tlsa
+        .iter()
+        .filter(pin)
+        .map(|t| crate::cert::hex_lower(&t.cert_data))
+        .collect();
     let findings = match matched {
         Some(_) => Vec::new(),
         None => vec![Finding::DaneMismatch],
@@ -93,6 +103,8 @@ pub fn judge(
             records: tlsa.iter().map(shown).collect(),
             matched,
             validated: authentic,
+            only_key_pins: key_pins.len() == tlsa.len(),
+            key_pins,
             error: None,
         },
         findings,
@@ -163,6 +175,19 @@ mod tests {
         assert_eq!(info.matched.as_deref(), Some(shown(&new).as_str()));
         assert_eq!(info.records.len(), 2);
         assert!(info.validated);
+        // Both are key pins, kept whole for a renewal's key to be looked for among them.
+        assert_eq!(
+            info.key_pins,
+            [
+                crate::cert::hex_lower(&old.cert_data),
+                crate::cert::hex_lower(&new.cert_data)
+            ]
+        );
+        assert!(info.only_key_pins);
+        let ta = tlsa(2, 0, 1, sha256(&chain[1]));
+        let (info, _) = judge(&[old.clone(), ta], true, chain).unwrap();
+        assert_eq!(info.key_pins.len(), 1);
+        assert!(!info.only_key_pins);
         let (info, findings) = judge(std::slice::from_ref(&old), false, chain).unwrap();
         assert_eq!(findings, [Finding::DaneMismatch]);
         assert_eq!(info.matched, None);

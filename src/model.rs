@@ -620,6 +620,14 @@ pub struct DaneInfo {
     /// that validate DANE use only such records; a resolver that does not validate never
     /// says so.
     pub validated: bool,
+    /// The keys the records pin (usage 3 or 1, selector 1, SHA-256: the usual `3 1 1`),
+    /// whole, lowercase hex: what a renewal's key is looked for among before it is
+    /// deployed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key_pins: Vec<String>,
+    /// Whether every record is such a pin (then a key not among them matches none).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub only_key_pins: bool,
     /// Why the records could not be had (a failed question, a SERVFAIL as a DNSSEC
     /// failure gives); then there are none to judge.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -967,6 +967,8 @@ impl Engine {
                     records: Vec::new(),
                     matched: None,
                     validated: false,
+                    key_pins: Vec::new(),
+                    only_key_pins: false,
                     error: Some(error),
                 },
                 Vec::new(),

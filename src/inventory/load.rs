@@ -1541,6 +1541,7 @@ fn build(
         dcv_method: text(Field::Dcv),
         group: text(Field::Group),
         from_pem: false,
+        spki_sha256: None,
         // Other key types (Ed25519, DSA) are no key family a client's offer can single out.
         key_family: get(Field::KeyType).and_then(|(_, v)| key_family(v)),
     };
@@ -1695,6 +1696,7 @@ fn apply_der(rec: &mut Record, der: &[u8]) -> Result<(), String> {
     rec.issuer = Some(info.issuer_cn.as_deref().unwrap_or(&info.issuer).into());
     rec.sha1 = Some(info.sha1.as_str().into());
     rec.sha256 = Some(info.sha256.as_str().into());
+    rec.spki_sha256 = Some(info.spki_sha256.as_str().into());
     rec.key_family = crate::model::KeyFamily::of_key_type(&info.key_type);
     rec.from_pem = true;
     Ok(())
@@ -3523,6 +3525,11 @@ mod tests {
         let out = load("fullchain.pem", sample);
         assert!(out.errors.is_empty(), "{:?}", out.errors);
         assert_eq!(serials(&out), ["E85F3A2"]);
+        // Its key's hash, which a renewal's TLSA record is looked for by.
+        assert_eq!(
+            out.records[0].spki_sha256.as_deref().map(str::len),
+            Some(64)
+        );
         // The same chain in a Kubernetes TLS secret, as `kubectl get secrets -o json`
         // lists it.
         let out = load(

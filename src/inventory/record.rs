@@ -196,6 +196,9 @@ pub struct Record {
     pub sha1: Option<Box<str>>,
     /// SHA-256 fingerprint, lowercase hex without separators.
     pub sha256: Option<Box<str>>,
+    /// SHA-256 of the certificate's key (SubjectPublicKeyInfo), lowercase hex, when the
+    /// record carries the certificate (a PEM): what a `3 1 1` TLSA record pins.
+    pub spki_sha256: Option<Box<str>>,
     /// Common name, lowercased.
     pub cn: Option<Box<str>>,
     /// SANs, lowercased.

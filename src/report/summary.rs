@@ -728,6 +728,8 @@ mod tests {
                 records: vec!["3 1 1 00".into()],
                 matched: None,
                 validated,
+                key_pins: Vec::new(),
+                only_key_pins: false,
                 error: error.map(str::to_string),
             }));
             o

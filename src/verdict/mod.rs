@@ -508,7 +508,8 @@ fn renewal_served_beside<'a>(
 
 /// The findings a verdict adds to the statuses that hold and the observation's trust
 /// findings, each for something the next step names (`--fail-on` accepts them too).
-pub const VERDICT_FINDINGS: [&str; 21] = [
+pub const VERDICT_FINDINGS: [&str; 22] = [
+    "dane_renewal_unpublished",
     "deployment_failed",
     "deployment_rolled_back",
     "deployment_stuck",
@@ -621,6 +622,8 @@ fn judge(
     let mut unusable: Option<usize> = None;
     // A renewal to deploy was named (the endpoint is `renewed_not_deployed` or pending).
     let mut names_renewal = false;
+    // That renewal, when named.
+    let mut renewal_named: Option<usize> = None;
     let matched = ids.match_cert(&c, &host);
     let mut expected_idx = None;
     let expired = p.now > c.not_after_unix;
@@ -691,6 +694,7 @@ fn judge(
             }
             if let Some(ei) = renewal {
                 names_renewal = true;
+                renewal_named = Some(ei);
                 let e = &ids.records[ei];
                 let issued = e.issued_at().unwrap_or(i64::MIN);
                 // No grace for an outage: once the served certificate has expired or been
@@ -1235,6 +1239,12 @@ fn judge(
             next = format!("Nothing to do for the certificate; {fix}, then verify again.");
         }
     }
+    // A renewal to deploy whose key the TLSA records do not pin yet: publishing it first
+    // is the DANE key rollover (RFC 7671, section 8.1); deployed first, it is refused.
+    if let Some(step) = renewal_named.and_then(|ei| dane_unpublished(&o, &ids.records[ei])) {
+        findings.push("dane_renewal_unpublished".into());
+        next.push_str(&step);
+    }
     // And TLSA records that name none of what it serves.
     if let Some((what, fix)) = dane_fault(&o) {
         detail.push_str(&format!(" {what}."));
@@ -1379,6 +1389,24 @@ fn stapling_fault(o: &Observation) -> Option<(String, &'static str)> {
     } else {
         None
     }
+}
+
+/// The step before deploying renewal `r` when the endpoint's TLSA records are all key pins
+/// (`3 1 1`) and none is the renewal's key (known when the record carries its PEM).
+fn dane_unpublished(o: &Observation, r: &Record) -> Option<String> {
+    let d = o.dane.as_deref()?;
+    let key = r.spki_sha256.as_deref()?;
+    if d.error.is_some() || d.key_pins.is_empty() || !d.only_key_pins {
+        return None;
+    }
+    if d.key_pins.iter().any(|p| p.as_str() == key) {
+        return None;
+    }
+    Some(format!(
+        " Before deploying it, publish the TLSA record for its key (_{}._tcp.{} 3 1 1 {key}) beside the current ones and wait for their TTL: clients that validate DANE refuse the renewal until it is published.",
+        o.port,
+        o.asked_name()
+    ))
 }
 
 /// What is wrong with the endpoint's TLSA records (`dane_mismatch`), in words, and what

@@ -1249,6 +1249,8 @@ fn a_current_endpoint_whose_chain_dates_need_attention_is_told_what_to_fix() {
         records: vec!["3 1 1 8a1f0000…0000c2e0".into()],
         matched: None,
         validated: true,
+        key_pins: Vec::new(),
+        only_key_pins: false,
         error: None,
     }));
     let v = judge_one(o, &i, &p).0;
@@ -3749,4 +3751,50 @@ fn a_later_version_still_pending_in_the_records_is_not_an_older_one_to_replace()
         row.next_step.contains("correct its status in the CLM"),
         "{row:#?}"
     );
+}
+
+#[test]
+fn a_renewal_whose_key_the_tlsa_records_do_not_pin_is_told_before_it_is_deployed() {
+    // A mail server still serving A; the renewal B (its PEM in the records, so its key is
+    // known) has a new key that the TLSA records (3 1 1 pins of A's key) do not name yet.
+    let p = policy();
+    let mut i = ids(&format!(
+        "{H}A,,a.x.com,01,2025-06-01,2026-12-20,CA,,Issued\n\
+         B,,a.x.com,02,2026-04-01,2027-04-01,CA,A,Issued\n"
+    ));
+    let renewal_key = "ab".repeat(32);
+    let pos = i.records.iter().position(|r| &*r.record_id == "B").unwrap();
+    i.records[pos].spki_sha256 = Some(renewal_key.as_str().into());
+    let with_pins = |pins: &[&str], only: bool| {
+        let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
+        o.port = 25;
+        o.dane = Some(Box::new(crate::model::DaneInfo {
+            records: pins.iter().map(|k| format!("3 1 1 {k}")).collect(),
+            matched: Some("3 1 1 cd".into()),
+            validated: true,
+            key_pins: pins.iter().map(|k| k.to_string()).collect(),
+            only_key_pins: only,
+            error: None,
+        }));
+        judge_one(o, &i, &p).0
+    };
+    let old_key = "cd".repeat(32);
+    let v = with_pins(&[&old_key], true);
+    assert_eq!(v.status, Status::RenewedNotDeployed);
+    assert!(v.findings.contains(&"dane_renewal_unpublished".to_string()));
+    assert!(
+        v.next_step.ends_with(&format!(" Before deploying it, publish the TLSA record for its key (_25._tcp.a.x.com 3 1 1 {renewal_key}) beside the current ones and wait for their TTL: clients that validate DANE refuse the renewal until it is published.")),
+        "{}",
+        v.next_step
+    );
+    // Published beside the old one: nothing to add. Records of other kinds (a CA's pin),
+    // which the renewal may match through its chain: not judged.
+    for v in [
+        with_pins(&[&old_key, &renewal_key], true),
+        with_pins(&[&old_key], false),
+    ] {
+        assert_eq!(v.status, Status::RenewedNotDeployed);
+        assert!(!v.findings.contains(&"dane_renewal_unpublished".to_string()));
+        assert!(!v.next_step.contains("TLSA"), "{}", v.next_step);
+    }
 }
