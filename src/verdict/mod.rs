@@ -1395,10 +1395,10 @@ fn stapling_fault(o: &Observation) -> Option<(String, &'static str)> {
 /// (`3 1 1`) and none is the renewal's key (known when the record carries its PEM).
 fn dane_unpublished(o: &Observation, r: &Record) -> Option<String> {
     let d = o.dane.as_deref()?;
-    let key = r.spki_sha256.as_deref()?;
     if d.error.is_some() || d.key_pins.is_empty() || !d.only_key_pins {
         return None;
     }
+    let key = crate::cert::hex_lower(r.spki_sha256.as_deref()?);
     if d.key_pins.iter().any(|p| p.as_str() == key) {
         return None;
     }

@@ -3764,7 +3764,7 @@ fn a_renewal_whose_key_the_tlsa_records_do_not_pin_is_told_before_it_is_deployed
     ));
     let renewal_key = "ab".repeat(32);
     let pos = i.records.iter().position(|r| &*r.record_id == "B").unwrap();
-    i.records[pos].spki_sha256 = Some(renewal_key.as_str().into());
+    i.records[pos].spki_sha256 = Some(Box::new([0xab; 32]));
     let with_pins = |pins: &[&str], only: bool| {
         let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
         o.port = 25;
