@@ -10,6 +10,9 @@ use hickory_resolver::proto::rr::RData;
 use rustls::pki_types::CertificateDer;
 use x509_parser::prelude::*;
 
+/// A TLSA record.
+pub type Tlsa = TLSA;
+
 /// The TLSA records of an answer's answer section (an alias chain's other records aside).
 pub fn records(answer: &crate::engine::dnsq::Answer) -> Vec<TLSA> {
     answer

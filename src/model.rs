@@ -635,6 +635,18 @@ pub struct DaneInfo {
 }
 
 impl DaneInfo {
+    /// The facts of a TLSA question that failed, `error` saying why.
+    pub fn failed(error: String) -> Self {
+        DaneInfo {
+            records: Vec::new(),
+            matched: None,
+            validated: false,
+            key_pins: Vec::new(),
+            only_key_pins: false,
+            error: Some(error),
+        }
+    }
+
     /// In words, as a report cell says it: the record that matched, or that none of them
     /// did, or why there were none; with whether the resolver vouched for them.
     pub fn shown(&self) -> String {
@@ -688,6 +700,9 @@ pub struct Sampled {
     /// What the CA's revocation list says of it (`scan --crl`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crl: Option<Box<CrlInfo>>,
+    /// What the endpoint's TLSA records say of it (`scan --dane`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dane: Option<Box<DaneInfo>>,
 }
 
 impl Samples {

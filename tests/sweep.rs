@@ -4352,3 +4352,61 @@ async fn dane_finds_a_tlsa_record_that_still_names_the_old_key() {
         .iter()
         .all(|o| o.dane.is_none() && o.findings.is_empty()));
 }
+
+/// Behind one address, the node that got the renewal serves a key the TLSA records do not
+/// pin yet: `--samples` meets it, and `--dane` judges it against the same records.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dane_judges_every_node_the_samples_meet() {
+    use hickory_server::proto::rr::rdata::tlsa::{CertUsage, Matching, Selector, TLSA};
+    use hickory_server::proto::rr::RData;
+    use support::dcvfix::{dns_here, rec, Zone};
+    let pki = Pki::new("Dane Nodes").unwrap();
+    let old = valid_leaf(&pki, "mx.test", 0x81);
+    let new = valid_leaf(&pki, "mx.test", 0x82);
+    // Connections reach the old node first, then the renewed one.
+    let server = round_robin(&[Some(&old), Some(&new)]).await;
+    let port = server.addr.port();
+    let (_, x) = x509_parser::parse_x509_certificate(&old.chain[0]).unwrap();
+    let pin = ring::digest::digest(&ring::digest::SHA256, x.public_key().raw);
+    let zone = Zone {
+        origin: "test.",
+        serial: 1,
+        records: vec![rec(
+            &format!("_{port}._tcp.mx.test."),
+            RData::TLSA(TLSA::new(
+                CertUsage::DaneEe,
+                Selector::Spki,
+                Matching::Sha256,
+                pin.as_ref().to_vec(),
+            )),
+        )],
+    };
+    let (dns, _dns_server) = dns_here(&[zone]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = root_file(&pki, &dir);
+    let dns = dns.to_string();
+    let args = [
+        "--resolver",
+        &dns,
+        "--ca-file",
+        &ca,
+        "--no-public-roots",
+        "--dane",
+        "--samples",
+        "2",
+    ];
+    let obs = run_sweep(format!("mx.test@127.0.0.1:{port}\n"), &args).await;
+    let o = &obs[0];
+    // The first node serves the pinned key; the second does not.
+    assert_eq!(o.cert.as_ref().unwrap().serial, old.serial_hex);
+    assert_eq!(o.findings, [Finding::BackendsDiffer]);
+    assert!(o.dane.as_deref().unwrap().matched.is_some());
+    let node = &o.samples.as_deref().unwrap().others[0];
+    assert_eq!(node.cert.serial, new.serial_hex);
+    assert_eq!(node.findings, [Finding::DaneMismatch]);
+    assert_eq!(node.dane.as_deref().unwrap().matched, None);
+    // Its verdict without records is what the node earns: it fails --fail-on.
+    let nodes = certsweep::verdict::sampled(o);
+    assert!(nodes[0].findings.contains(&Finding::DaneMismatch));
+    assert_eq!(nodes[0].dane.as_deref().unwrap().matched, None);
+}

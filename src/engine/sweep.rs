@@ -869,10 +869,24 @@ impl Engine {
         // `--dane`: the TLSA records of the name clients reach the endpoint by, judged on
         // the chain as served, within the endpoint's deadline. Boxed, as the other rare
         // paths: its question's state would otherwise widen every endpoint's task.
-        let dane = match &ep.sni {
+        let tlsa = match &ep.sni {
             Some(name) if self.cfg.dane && !attempt.chain.is_empty() => {
-                Box::pin(self.dane(name, ep.port, &attempt.chain, deadline)).await
+                Box::pin(self.tlsa(name, ep.port, deadline)).await
             }
+            _ => Ok(None),
+        };
+        // A question that fails is told in the facts, without a finding: clients that
+        // validate DANE defer delivery then, and the cause is DNS.
+        let dane = match &tlsa {
+            Ok(Some((records, authentic))) => {
+                crate::dane::judge(records, *authentic, &attempt.chain)
+            }
+            Ok(None) => None,
+            Err(e) => Some((crate::model::DaneInfo::failed(e.clone()), Vec::new())),
+        };
+        // What the other nodes present is judged against the same records.
+        let tlsa = match &tlsa {
+            Ok(Some((records, authentic))) => Some((records.as_slice(), *authentic)),
             _ => None,
         };
         let (mut obs, first) = self.observe(ep, starttls, scan_time, dns_ms, attempt, attempts);
@@ -898,7 +912,8 @@ impl Engine {
         if self.cfg.samples > 1 && obs.cert.is_some() && modern {
             // Boxed for the reason the second look is.
             queries.nodes =
-                Box::pin(self.sample(ep, starttls, &mut obs, start, &mut deadline, cancel)).await;
+                Box::pin(self.sample(ep, starttls, &mut obs, (start, tlsa), &mut deadline, cancel))
+                    .await;
         } else if start.failed > 1 {
             // No connection got a certificate: the observation says why the first did not,
             // the samples that it was every one.
@@ -950,47 +965,33 @@ impl Engine {
         Some((other, query))
     }
 
-    /// What the TLSA records of `port` at `name` say of `chain` ([`crate::dane::judge`]);
-    /// `None` when there are none. A question that fails is told in the facts, without a
-    /// finding: clients that validate DANE defer delivery then, and the cause is DNS.
-    async fn dane(
+    /// The TLSA records of `port` at `name` and whether the resolver said they are
+    /// DNSSEC-authentic, within the endpoint's deadline: `None` when there are none, an
+    /// error when the question failed.
+    async fn tlsa(
         &self,
         name: &str,
         port: u16,
-        chain: &[rustls::pki_types::CertificateDer<'_>],
         deadline: tokio::time::Instant,
-    ) -> Option<(crate::model::DaneInfo, Vec<Finding>)> {
+    ) -> Result<Option<(Vec<crate::dane::Tlsa>, bool)>, String> {
         use hickory_resolver::proto::op::ResponseCode;
-        let failed = |error: String| {
-            Some((
-                crate::model::DaneInfo {
-                    records: Vec::new(),
-                    matched: None,
-                    validated: false,
-                    key_pins: Vec::new(),
-                    only_key_pins: false,
-                    error: Some(error),
-                },
-                Vec::new(),
-            ))
-        };
         let asked = tokio::time::timeout_at(deadline, self.dns.tlsa(port, name)).await;
         let Ok(answer) = asked else {
-            return failed(format!(
+            return Err(format!(
                 "the TLSA question for _{port}._tcp.{name}: no answer within the per-endpoint deadline"
             ));
         };
-        match answer {
-            Ok(a) if a.rcode == ResponseCode::NoError => {
-                crate::dane::judge(&crate::dane::records(&a), a.authentic, chain)
+        match answer? {
+            a if a.rcode == ResponseCode::NoError => {
+                let records = crate::dane::records(&a);
+                Ok((!records.is_empty()).then_some((records, a.authentic)))
             }
-            Ok(a) if a.rcode == ResponseCode::NXDomain => None,
-            Ok(a) => failed(format!(
+            a if a.rcode == ResponseCode::NXDomain => Ok(None),
+            a => Err(format!(
                 "the TLSA question for _{port}._tcp.{name} was answered {}{}",
                 a.rcode,
                 a.ede.map(|e| format!(" ({e})")).unwrap_or_default()
             )),
-            Err(e) => failed(e),
         }
     }
 
@@ -1050,14 +1051,16 @@ impl Engine {
 
     /// `--samples`: the rest of the connections (`s` counts those made), to see whether
     /// every node behind the address presents the observation's certificate. A connection
-    /// the deadline cuts is counted as failed and ends the sampling. The queries for the
-    /// other certificates' CRLs when `--crl` asks, by their place in `others`.
+    /// the deadline cuts is counted as failed and ends the sampling; with `--dane`, each
+    /// other certificate is judged against the endpoint's TLSA records (`tlsa`, and
+    /// whether they are DNSSEC-authentic). The queries for the other certificates' CRLs
+    /// when `--crl` asks, by their place in `others`.
     async fn sample(
         &self,
         ep: &Endpoint,
         starttls: Option<Starttls>,
         obs: &mut Observation,
-        mut s: Samples,
+        (mut s, tlsa): (Samples, Option<(&[crate::dane::Tlsa], bool)>),
         deadline: &mut tokio::time::Instant,
         cancel: &Cancel,
     ) -> Vec<(usize, crate::crl::Query)> {
@@ -1100,12 +1103,22 @@ impl Engine {
                         if let Some(q) = query {
                             queries.push((s.others.len(), q));
                         }
+                        let mut findings = report.findings;
+                        // A node serving another key than the TLSA records pin fails the
+                        // clients that validate DANE it gets, whatever the first one did.
+                        let dane = tlsa.and_then(|(records, authentic)| {
+                            let (info, more) = crate::dane::judge(records, authentic, &a.chain)?;
+                            findings.extend(more);
+                            findings.sort();
+                            Some(Box::new(info))
+                        });
                         s.others.push(Sampled {
                             cert: c,
                             seen: 1,
-                            findings: report.findings,
+                            findings,
                             trust_detail: report.detail,
                             crl: None,
+                            dane,
                         });
                     }
                 },

@@ -342,6 +342,7 @@ pub fn sampled(o: &Observation) -> Vec<Observation> {
             t.tls = None;
             t.ocsp = None;
             t.crl = x.crl.clone();
+            t.dane = x.dane.clone();
             t.other_key = None;
             t.error = None;
             // Its samples seen from it: its own share, the first connection's certificate
@@ -355,6 +356,7 @@ pub fn sampled(o: &Observation) -> Vec<Observation> {
                     findings: o.findings.clone(),
                     trust_detail: o.trust_detail.clone(),
                     crl: o.crl.clone(),
+                    dane: o.dane.clone(),
                 })
                 .collect();
             others.extend(
