@@ -192,19 +192,20 @@ impl TrustJudge {
                     "no certificate in the file (PEM, binary DER, a PKCS#7 bundle, a PKCS#12 or Java keystore)".into(),
                 ));
             }
-            // One that does not parse would be left out of the anchors unseen, and every
-            // server under it found untrusted for no reason the run gives.
-            for (i, c) in certs.iter().enumerate() {
-                if let Err(e) = parse_x509_certificate(c) {
-                    return Err(err(format!(
-                        "its certificate {} of {} does not parse ({e})",
-                        i + 1,
-                        certs.len()
-                    )));
-                }
-            }
-            for c in certs {
-                if crate::cert::is_self_issued(&c) {
+            let n = certs.len();
+            for (i, c) in certs.into_iter().enumerate() {
+                // One that does not parse would be left out of the anchors unseen, and
+                // every server under it found untrusted for no reason the run gives.
+                let self_issued = match parse_x509_certificate(&c) {
+                    Ok((_, x)) => x.subject().as_raw() == x.issuer().as_raw(),
+                    Err(e) => {
+                        return Err(err(format!(
+                            "its certificate {} of {n} does not parse ({e})",
+                            i + 1
+                        )))
+                    }
+                };
+                if self_issued {
                     extra.push(c);
                 } else {
                     known_intermediates.push(c);
@@ -763,17 +764,6 @@ fn proven_issuer<'a>(
         root,
         disorder: None,
     };
-    let mut names = Vec::with_capacity(path.len());
-    for der in &path {
-        let (_, x) = parse_x509_certificate(der).ok()?;
-        p.not_before = p.not_before.max(x.validity().not_before.timestamp());
-        let until = x.validity().not_after.timestamp();
-        if until < p.not_after {
-            p.not_after = until;
-            p.expires_first = crate::model::visible_string(x.subject().to_string());
-        }
-        names.push(crate::model::visible_string(x.subject().to_string()));
-    }
     // The path's CA certificates are all sent (webpki builds from what was sent); in order,
     // they come first after the leaf, each right after the one it issued. What else is sent
     // (the root, a CA bundle's others) may follow.
@@ -782,6 +772,20 @@ fn proven_issuer<'a>(
             .zip(&path)
             .all(|(s, c)| s.as_ref() == c.as_ref())
     });
+    // Their names, for the order to write, only when it is not the order sent.
+    let mut names = Vec::new();
+    for der in &path {
+        let (_, x) = parse_x509_certificate(der).ok()?;
+        p.not_before = p.not_before.max(x.validity().not_before.timestamp());
+        let until = x.validity().not_after.timestamp();
+        if until < p.not_after {
+            p.not_after = until;
+            p.expires_first = crate::model::visible_string(x.subject().to_string());
+        }
+        if !in_order {
+            names.push(crate::model::visible_string(x.subject().to_string()));
+        }
+    }
     if !in_order {
         let quoted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
         let order = match quoted.as_slice() {

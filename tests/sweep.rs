@@ -259,9 +259,7 @@ async fn scan_command_writes_csv_and_jsonl() {
     assert_eq!(v["cert"]["serial"], leaf.serial_hex.as_str());
     assert!(v["pem"][0].as_str().unwrap().contains("BEGIN CERTIFICATE"));
     // The key's hash: SHA-256 of the leaf's SubjectPublicKeyInfo, in both outputs.
-    let (_, x) = x509_parser::parse_x509_certificate(&leaf.chain[0]).unwrap();
-    let spki = ring::digest::digest(&ring::digest::SHA256, x.public_key().raw);
-    let spki: String = spki.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    let spki: String = key_pin(&leaf).iter().map(|b| format!("{b:02x}")).collect();
     assert_eq!(&rows[0][col("spki_sha256")], spki);
     assert_eq!(v["cert"]["spki_sha256"], spki.as_str());
 
@@ -4257,9 +4255,7 @@ async fn compared_nodes(
 /// one: `--dane` asks for `_PORT._tcp.NAME` and finds the record names nothing served.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dane_finds_a_tlsa_record_that_still_names_the_old_key() {
-    use hickory_server::proto::rr::rdata::tlsa::{CertUsage, Matching, Selector, TLSA};
-    use hickory_server::proto::rr::RData;
-    use support::dcvfix::{a, dns_here, rec, Zone};
+    use support::dcvfix::{a, dns_here, tlsa_pin, Zone};
     let pki = Pki::new("Dane").unwrap();
     let old = pki
         .issue(&LeafSpec::new(
@@ -4281,23 +4277,8 @@ async fn dane_finds_a_tlsa_record_that_still_names_the_old_key() {
         .await
         .unwrap();
     let port = server.addr.port();
-    let key_hash = |leaf: &fleet::Leaf| {
-        let (_, x) = x509_parser::parse_x509_certificate(&leaf.chain[0]).unwrap();
-        ring::digest::digest(&ring::digest::SHA256, x.public_key().raw)
-            .as_ref()
-            .to_vec()
-    };
-    let tlsa = |host: &str, leaf: &fleet::Leaf| {
-        rec(
-            &format!("_{port}._tcp.{host}."),
-            RData::TLSA(TLSA::new(
-                CertUsage::DaneEe,
-                Selector::Spki,
-                Matching::Sha256,
-                key_hash(leaf),
-            )),
-        )
-    };
+    let tlsa =
+        |host: &str, leaf: &fleet::Leaf| tlsa_pin(&format!("_{port}._tcp.{host}."), key_pin(leaf));
     let zone = Zone {
         origin: "test.",
         serial: 1,
@@ -4357,29 +4338,17 @@ async fn dane_finds_a_tlsa_record_that_still_names_the_old_key() {
 /// pin yet: `--samples` meets it, and `--dane` judges it against the same records.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dane_judges_every_node_the_samples_meet() {
-    use hickory_server::proto::rr::rdata::tlsa::{CertUsage, Matching, Selector, TLSA};
-    use hickory_server::proto::rr::RData;
-    use support::dcvfix::{dns_here, rec, Zone};
+    use support::dcvfix::{dns_here, tlsa_pin, Zone};
     let pki = Pki::new("Dane Nodes").unwrap();
     let old = valid_leaf(&pki, "mx.test", 0x81);
     let new = valid_leaf(&pki, "mx.test", 0x82);
     // Connections reach the old node first, then the renewed one.
     let server = round_robin(&[Some(&old), Some(&new)]).await;
     let port = server.addr.port();
-    let (_, x) = x509_parser::parse_x509_certificate(&old.chain[0]).unwrap();
-    let pin = ring::digest::digest(&ring::digest::SHA256, x.public_key().raw);
     let zone = Zone {
         origin: "test.",
         serial: 1,
-        records: vec![rec(
-            &format!("_{port}._tcp.mx.test."),
-            RData::TLSA(TLSA::new(
-                CertUsage::DaneEe,
-                Selector::Spki,
-                Matching::Sha256,
-                pin.as_ref().to_vec(),
-            )),
-        )],
+        records: vec![tlsa_pin(&format!("_{port}._tcp.mx.test."), key_pin(&old))],
     };
     let (dns, _dns_server) = dns_here(&[zone]).await;
     let dir = tempfile::tempdir().unwrap();

@@ -46,6 +46,20 @@ pub fn caa(n: &str, flags: u8, tag: &str, value: &str) -> Record {
     rec(n, data)
 }
 
+/// A `3 1 1` TLSA record (DANE-EE, the key, SHA-256) at `owner` pinning `key_sha256`.
+pub fn tlsa_pin(owner: &str, key_sha256: Vec<u8>) -> Record {
+    use hickory_server::proto::rr::rdata::tlsa::{CertUsage, Matching, Selector, TLSA};
+    rec(
+        owner,
+        RData::TLSA(TLSA::new(
+            CertUsage::DaneEe,
+            Selector::Spki,
+            Matching::Sha256,
+            key_sha256,
+        )),
+    )
+}
+
 pub struct Zone {
     pub origin: &'static str,
     pub serial: u32,

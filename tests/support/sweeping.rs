@@ -158,6 +158,15 @@ pub fn refused_addr() -> SocketAddr {
     l.local_addr().unwrap()
 }
 
+/// SHA-256 of `leaf`'s key (its SubjectPublicKeyInfo): what `spki_sha256` and a `3 1 1`
+/// TLSA record hold, computed apart from certsweep.
+pub fn key_pin(leaf: &Leaf) -> Vec<u8> {
+    let (_, x) = x509_parser::parse_x509_certificate(&leaf.chain[0]).unwrap();
+    ring::digest::digest(&ring::digest::SHA256, x.public_key().raw)
+        .as_ref()
+        .to_vec()
+}
+
 /// A leaf for `name` from `pki`, issued 10 days ago, valid 80 more days, full chain.
 pub fn valid_leaf(pki: &Pki, name: &str, serial: u64) -> Leaf {
     pki.issue(&LeafSpec::new(&[name], serial, 10, 80)).unwrap()
