@@ -161,6 +161,17 @@ pub struct ScanArgs {
     /// Time for one revocation list's download (connect, request and body).
     #[arg(help_heading = "More checks", long, default_value = "30s", value_parser = timeout)]
     pub crl_timeout: Duration,
+    /// Ask each leaf's OCSP responder (its http:// Authority Information Access responder,
+    /// by GET, once per certificate for the sweep; the answer's signature checked with the
+    /// issuer's key, served or trusted, or a responder certificate it signed) and report
+    /// revoked certificates (`ocsp_responder_revoked`) and the ones no answer could vouch for
+    /// (`ocsp_responder_unavailable`). For CAs that answer OCSP but publish no HTTP list
+    /// (AD CS's and EJBCA's responders beside an ldap:// CRL); public CAs' CRLs are `--crl`.
+    #[arg(help_heading = "More checks", long)]
+    pub ocsp: bool,
+    /// Time for one OCSP request (connect, request and answer).
+    #[arg(help_heading = "More checks", long, default_value = "10s", value_parser = timeout)]
+    pub ocsp_timeout: Duration,
     /// Write the CSV report (scan report; the compliance report with --inventory).
     #[arg(help_heading = "Output", long, value_name = "FILE.csv")]
     pub report: Option<PathBuf>,

@@ -12,17 +12,15 @@
 //! verifies and names the leaf's issuer can say `revoked` or `good`; anything else is
 //! `unavailable`, with the reason, so a missing answer is never read as "not revoked".
 
-use crate::model::{CrlInfo, Finding};
-use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
-use hyper_util::rt::TokioIo;
+use crate::model::{Finding, RevocationInfo};
+use crate::revocation::{integer_slice, Query};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::OnceCell;
 use x509_parser::asn1_rs::{Any, BitString, Tag};
 use x509_parser::extensions::X509Extension;
-use x509_parser::prelude::{FromDer, X509Certificate};
+use x509_parser::prelude::FromDer;
 use x509_parser::revocation_list::RevokedCertificate;
 use x509_parser::time::ASN1Time;
 use x509_parser::x509::{AlgorithmIdentifier, X509Name};
@@ -30,89 +28,6 @@ use x509_parser::x509::{AlgorithmIdentifier, X509Name};
 /// The largest CRL read. Public CAs shard theirs (Let's Encrypt's shards are a few hundred
 /// KB) but some private and older public CAs publish one list of tens of megabytes.
 const MAX_BYTES: usize = 64 << 20;
-
-/// What a leaf's CRL check needs from the served chain, taken while its DER is at hand.
-#[derive(Debug, Clone)]
-pub struct Query {
-    /// The leaf's HTTP distribution points, in its order.
-    urls: Vec<String>,
-    /// The leaf's serial as the integer's bytes (no leading zeros).
-    serial: Vec<u8>,
-    /// The leaf's issuer name, DER.
-    issuer_name: Vec<u8>,
-    /// The issuer's public key (SubjectPublicKeyInfo, DER): from the served certificate
-    /// named as the leaf's issuer, else from a trusted one (a root, a `--ca-file`
-    /// intermediate the server does not send).
-    issuer_key: Option<Vec<u8>>,
-}
-
-/// A DER integer's bytes without the leading zeros (a sign byte, or padding).
-fn integer_slice(raw: &[u8]) -> &[u8] {
-    let start = raw.iter().position(|b| *b != 0).unwrap_or(raw.len());
-    &raw[start..]
-}
-
-impl Query {
-    /// The query for `chain`'s leaf; `None` when the leaf cannot be read. `trusted_key`
-    /// finds a trusted certificate's key by its subject (DER) when the chain lacks the
-    /// issuer.
-    pub fn of(
-        chain: &[rustls::pki_types::CertificateDer<'_>],
-        trusted_key: impl FnOnce(&[u8]) -> Option<Vec<u8>>,
-    ) -> Option<Query> {
-        let (_, leaf) = X509Certificate::from_der(chain.first()?).ok()?;
-        Some(Query::of_leaf(&leaf, chain, trusted_key))
-    }
-
-    /// The query for `leaf`, already parsed, the first of `chain`.
-    pub fn of_leaf(
-        leaf: &X509Certificate<'_>,
-        chain: &[rustls::pki_types::CertificateDer<'_>],
-        trusted_key: impl FnOnce(&[u8]) -> Option<Vec<u8>>,
-    ) -> Query {
-        let mut urls = Vec::new();
-        for ext in leaf.extensions() {
-            if let x509_parser::extensions::ParsedExtension::CRLDistributionPoints(points) =
-                ext.parsed_extension()
-            {
-                for p in points.iter() {
-                    if let Some(x509_parser::extensions::DistributionPointName::FullName(names)) =
-                        &p.distribution_point
-                    {
-                        for n in names {
-                            if let x509_parser::extensions::GeneralName::URI(u) = n {
-                                // Shown in the reports: a control character in it is
-                                // written escaped (the URL is no usable one either way).
-                                urls.push(crate::model::visible_string(u.to_string()));
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        let issuer_name = leaf.issuer().as_raw().to_vec();
-        if urls.is_empty() {
-            // Nothing to fetch, so no key to find (most private CAs' leaves).
-            return Query {
-                urls,
-                serial: Vec::new(),
-                issuer_name,
-                issuer_key: None,
-            };
-        }
-        let served = chain.iter().skip(1).find_map(|c| {
-            let (_, x) = X509Certificate::from_der(c).ok()?;
-            (x.subject().as_raw() == issuer_name.as_slice()).then(|| x.public_key().raw.to_vec())
-        });
-        let issuer_key = served.or_else(|| trusted_key(&issuer_name));
-        Query {
-            urls,
-            serial: integer_slice(leaf.raw_serial()).to_vec(),
-            issuer_name,
-            issuer_key,
-        }
-    }
-}
 
 /// One CRL as read: who issued it, when, and the serials it lists.
 #[derive(Debug)]
@@ -294,10 +209,10 @@ impl CrlCheck {
 
     /// What the leaf's CRL says of it, and the finding it makes (`crl_revoked`,
     /// `crl_unavailable`; none when the list says good).
-    pub async fn check(&self, q: &Query, now: i64) -> (CrlInfo, Option<Finding>) {
+    pub async fn check(&self, q: &Query, now: i64) -> (RevocationInfo, Option<Finding>) {
         let unavailable = |url: Option<&str>, problem: String| {
             (
-                CrlInfo {
+                RevocationInfo {
                     url: url.map(str::to_string),
                     status: "unavailable".into(),
                     this_update: None,
@@ -309,9 +224,13 @@ impl CrlCheck {
                 Some(Finding::CrlUnavailable),
             )
         };
-        let http: Vec<&String> = q.urls.iter().filter(|u| u.starts_with("http://")).collect();
+        let http: Vec<&String> = q
+            .crl_urls
+            .iter()
+            .filter(|u| u.starts_with("http://"))
+            .collect();
         if http.is_empty() {
-            return match q.urls.first() {
+            return match q.crl_urls.first() {
                 Some(u) => unavailable(
                     Some(u),
                     format!("its only distribution points are not http:// ({u}); only HTTP CRLs are fetched"),
@@ -333,7 +252,7 @@ impl CrlCheck {
                 Err(e) => why.push(format!("{url}: {e}")),
             }
         }
-        let first = q.urls.first().map(String::as_str);
+        let first = q.crl_urls.first().map(String::as_str);
         unavailable(first, why.join("; "))
     }
 
@@ -355,7 +274,13 @@ impl CrlCheck {
         cell.get_or_init(|| async {
             let got = tokio::time::timeout(
                 self.timeout,
-                download(url, self.exclude.as_deref(), &self.dns),
+                crate::fetch::get(
+                    url,
+                    self.exclude.as_deref(),
+                    &self.dns,
+                    "CRL check",
+                    MAX_BYTES,
+                ),
             )
             .await;
             Arc::new(match got {
@@ -384,7 +309,7 @@ fn judge(
     q: &Query,
     url: &str,
     now: i64,
-) -> Result<(CrlInfo, Option<Finding>), String> {
+) -> Result<(RevocationInfo, Option<Finding>), String> {
     if let Some(why_not) = &list.out_of_scope {
         return Err(why_not.clone());
     }
@@ -392,7 +317,7 @@ fn judge(
         return Err("the list is issued by another CA than the certificate".into());
     }
     verified(list, q.issuer_key.as_deref())?;
-    let mut info = CrlInfo {
+    let mut info = RevocationInfo {
         url: Some(url.to_string()),
         status: "good".into(),
         this_update: Some(crate::timefmt::rfc3339_unix(list.this_update)),
@@ -422,10 +347,10 @@ fn judge(
 }
 
 /// What an endpoint whose sweep was stopped while its list was awaited records.
-pub fn stopped(q: &Query) -> (CrlInfo, Option<Finding>) {
+pub fn stopped(q: &Query) -> (RevocationInfo, Option<Finding>) {
     (
-        CrlInfo {
-            url: q.urls.first().cloned(),
+        RevocationInfo {
+            url: q.crl_urls.first().cloned(),
             status: "unavailable".into(),
             this_update: None,
             next_update: None,
@@ -683,101 +608,6 @@ fn read(body: Vec<u8>, url: &str, key: Option<&[u8]>) -> Fetched {
         out_of_scope,
         checked: Mutex::new(checked),
     })
-}
-
-/// GETs `url` (http:// only) and returns the body, at most [`MAX_BYTES`], from none of the
-/// names and addresses `exclude` holds, its host resolved by `dns`.
-async fn download(
-    url: &str,
-    exclude: Option<&crate::engine::exclude::Exclusions>,
-    dns: &crate::engine::resolve::Dns,
-) -> Result<Vec<u8>, String> {
-    let parsed = url::Url::parse(url).map_err(|e| format!("not a URL ({e})"))?;
-    let host = parsed.host_str().ok_or("no host in the URL")?.to_string();
-    let on_the_list = || format!("{host} is on the --exclude list");
-    if exclude.is_some_and(|x| x.name(&host.to_ascii_lowercase())) {
-        return Err(on_the_list());
-    }
-    let port = parsed.port_or_known_default().unwrap_or(80);
-    let literal = host.trim_start_matches('[').trim_end_matches(']');
-    let addrs: Vec<std::net::SocketAddr> = match literal.parse::<std::net::IpAddr>() {
-        Ok(ip) => vec![std::net::SocketAddr::new(ip, port)],
-        Err(_) => dns
-            .lookup(&host.to_ascii_lowercase())
-            .await
-            .map_err(|e| e.message)?
-            .into_iter()
-            .map(|ip| std::net::SocketAddr::new(ip, port))
-            .collect(),
-    };
-    let allowed: Vec<std::net::SocketAddr> = addrs
-        .iter()
-        .copied()
-        .filter(|a| !exclude.is_some_and(|x| x.address(a.ip())))
-        .collect();
-    if allowed.is_empty() && !addrs.is_empty() {
-        return Err(on_the_list());
-    }
-    let addrs = allowed;
-    let mut last = format!("{host} has no address");
-    let mut tcp = None;
-    for a in addrs {
-        match tokio::net::TcpStream::connect(a).await {
-            Ok(s) => {
-                tcp = Some(s);
-                break;
-            }
-            Err(e) => last = format!("cannot connect to {a} ({e})"),
-        }
-    }
-    let tcp = tcp.ok_or(last)?;
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(TokioIo::new(tcp))
-            .await
-            .map_err(|e| format!("HTTP: {e}"))?;
-    let driver = tokio::spawn(conn);
-    let mut path = parsed.path().to_string();
-    if let Some(q) = parsed.query() {
-        path.push('?');
-        path.push_str(q);
-    }
-    let host_header = match parsed.port() {
-        Some(p) => format!("{host}:{p}"),
-        None => host.clone(),
-    };
-    let req = hyper::Request::get(path)
-        .header(hyper::header::HOST, host_header)
-        .header(
-            hyper::header::USER_AGENT,
-            concat!("certsweep/", env!("CARGO_PKG_VERSION"), " (CRL check)"),
-        )
-        .header(hyper::header::CONNECTION, "close")
-        .body(Empty::<Bytes>::new())
-        .map_err(|e| format!("cannot build the request ({e})"))?;
-    let result = async {
-        let resp = sender
-            .send_request(req)
-            .await
-            .map_err(|e| format!("HTTP: {e}"))?;
-        if resp.status() != hyper::StatusCode::OK {
-            return Err(format!("answered HTTP {}", resp.status()));
-        }
-        let mut body = resp.into_body();
-        let mut buf = Vec::new();
-        while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| format!("HTTP: {e}"))?;
-            if let Some(data) = frame.data_ref() {
-                if buf.len() + data.len() > MAX_BYTES {
-                    return Err(format!("the list is larger than {} MiB", MAX_BYTES >> 20));
-                }
-                buf.extend_from_slice(data);
-            }
-        }
-        Ok(buf)
-    }
-    .await;
-    driver.abort();
-    result
 }
 
 #[cfg(test)]

@@ -104,6 +104,8 @@ pub struct LeafSpec {
     pub must_staple: bool,
     /// A CRL distribution point (a URI).
     pub crl_url: Option<String>,
+    /// An OCSP responder (a URI in the Authority Information Access).
+    pub ocsp_url: Option<String>,
     /// The key of another leaf (PKCS#8 DER) instead of a new one: certificates that share
     /// one key, as a TLS-inspecting proxy mints them.
     pub key_of: Option<Vec<u8>>,
@@ -122,6 +124,7 @@ impl LeafSpec {
             rsa: false,
             must_staple: false,
             crl_url: None,
+            ocsp_url: None,
             key_of: None,
         }
     }
@@ -135,6 +138,12 @@ impl LeafSpec {
     /// The same naming `url` as its CRL distribution point.
     pub fn with_crl(mut self, url: &str) -> Self {
         self.crl_url = Some(url.to_string());
+        self
+    }
+
+    /// The same naming `url` as its OCSP responder.
+    pub fn with_ocsp(mut self, url: &str) -> Self {
+        self.ocsp_url = Some(url.to_string());
         self
     }
 
@@ -324,6 +333,20 @@ impl Pki {
                 uris: vec![url.clone()],
             }];
         }
+        if let Some(url) = &spec.ocsp_url {
+            use x509_cert::ext::pkix::{name::GeneralName, AccessDescription};
+            let aia = x509_cert::ext::pkix::AuthorityInfoAccessSyntax(vec![AccessDescription {
+                access_method: der::oid::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1"),
+                access_location: GeneralName::UniformResourceIdentifier(
+                    der::asn1::Ia5String::new(url).map_err(|e| FleetError::Ocsp(e.to_string()))?,
+                ),
+            }]);
+            p.custom_extensions
+                .push(rcgen::CustomExtension::from_oid_content(
+                    &[1, 3, 6, 1, 5, 5, 7, 1, 1],
+                    der::Encode::to_der(&aia).map_err(|e| FleetError::Ocsp(e.to_string()))?,
+                ));
+        }
         let cert = match spec.chain {
             ChainKind::SelfSigned => p.self_signed(&key)?,
             _ => p.signed_by(&key, &self.intermediate.issuer)?,
@@ -404,6 +427,21 @@ impl Pki {
             params.signed_by(&self.intermediate.issuer)?
         };
         Ok(list.der().to_vec())
+    }
+
+    /// SHA-1 of the intermediate's name and of its key bits: the issuer name and key hashes
+    /// of an OCSP request about its leaves.
+    pub fn intermediate_sha1s(&self) -> Result<IssuerHashes, FleetError> {
+        let (_, issuer) = x509_parser::parse_x509_certificate(&self.intermediate.cert)
+            .map_err(|e| FleetError::Ocsp(e.to_string()))?;
+        let sha1 = |b: &[u8]| {
+            let hash = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, b);
+            hash.as_ref().to_vec()
+        };
+        Ok((
+            sha1(issuer.subject().as_raw()),
+            sha1(issuer.public_key().subject_public_key.data.as_ref()),
+        ))
     }
 
     /// An OCSP response about `leaf` (issued by the intermediate), signed by the intermediate
@@ -967,6 +1005,90 @@ pub fn serve_files(
     hits
 }
 
+/// An OCSP responder on `listener` (HTTP GET, RFC 6960 A.1), as a CA runs one: it reads
+/// each request and answers the first certificate it asks about with `answers`' response
+/// for its serial (canonical hex), when its issuer name and key hashes are `issuer_sha1s`
+/// (SHA-1, [`Pki::intermediate_sha1s`]); else it
+/// answers `unauthorized`, as responders answer about certificates they do not serve.
+/// Returns how many requests were made for each serial.
+pub fn serve_ocsp(
+    listener: tokio::net::TcpListener,
+    issuer_sha1s: IssuerHashes,
+    answers: HashMap<String, Vec<u8>>,
+) -> std::sync::Arc<std::sync::Mutex<HashMap<String, usize>>> {
+    use http_body_util::Full;
+    let answers = std::sync::Arc::new((issuer_sha1s, answers));
+    let hits = std::sync::Arc::new(std::sync::Mutex::new(HashMap::new()));
+    let counted = hits.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            let answers = answers.clone();
+            let counted = counted.clone();
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(
+                    move |req: hyper::Request<hyper::body::Incoming>| {
+                        let (issuer, answers) = answers.as_ref();
+                        let asked = ocsp_asked(req.uri().path());
+                        let body = match asked {
+                            Some((serial, hashes)) => {
+                                *counted.lock().unwrap().entry(serial.clone()).or_insert(0) += 1;
+                                match answers.get(&serial) {
+                                    Some(answer) if &hashes == issuer => answer.clone(),
+                                    _ => ocsp_error(x509_ocsp::OcspResponseStatus::Unauthorized),
+                                }
+                            }
+                            None => ocsp_error(x509_ocsp::OcspResponseStatus::MalformedRequest),
+                        };
+                        let resp = hyper::Response::builder()
+                            .header("content-type", "application/ocsp-response")
+                            .body(Full::new(bytes::Bytes::from(body)))
+                            .unwrap();
+                        async move { Ok::<_, std::convert::Infallible>(resp) }
+                    },
+                );
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tcp), svc)
+                    .await;
+            });
+        }
+    });
+    hits
+}
+
+/// The SHA-1 hashes of an issuer's name and key that an OCSP request names it by.
+pub type IssuerHashes = (Vec<u8>, Vec<u8>);
+
+/// The serial (canonical hex) and issuer name and key hashes of the first certificate an
+/// OCSP GET request's path asks about.
+fn ocsp_asked(path: &str) -> Option<(String, IssuerHashes)> {
+    let encoded = path.rsplit('/').next()?;
+    let base64 = percent_encoding::percent_decode_str(encoded)
+        .decode_utf8()
+        .ok()?;
+    let der = data_encoding::BASE64.decode(base64.as_bytes()).ok()?;
+    let request = <x509_ocsp::OcspRequest as der::Decode>::from_der(&der).ok()?;
+    let id = &request.tbs_request.request_list.first()?.req_cert;
+    Some((
+        crate::cert::canonical_serial_from_bytes(id.serial_number.as_bytes()),
+        (
+            id.issuer_name_hash.as_bytes().to_vec(),
+            id.issuer_key_hash.as_bytes().to_vec(),
+        ),
+    ))
+}
+
+/// An OCSP response that is only an error status.
+fn ocsp_error(status: x509_ocsp::OcspResponseStatus) -> Vec<u8> {
+    der::Encode::to_der(&x509_ocsp::OcspResponse {
+        response_status: status,
+        response_bytes: None,
+    })
+    .unwrap_or_default()
+}
+
 /// What the engine records for `host` at `ip` when it presents a leaf with `serial` (the
 /// canonical form), valid from `not_before` to `not_after` (unix seconds): an observation for
 /// testing the verdicts without a sweep.
@@ -981,6 +1103,7 @@ pub fn presenting(
     Box::new(Observation {
         ocsp: None,
         crl: None,
+        ocsp_responder: None,
         chain_expires: None,
         scan_time: "2026-06-01T00:00:00Z".into(),
         host: host.into(),

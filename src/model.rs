@@ -268,6 +268,13 @@ pub enum Finding {
     /// (none named, not reachable, not verifiable, outdated); the reason is in the
     /// observation's `crl`.
     CrlUnavailable,
+    /// The CA's OCSP responder, asked (`scan --ocsp`), answers with its signature that the
+    /// certificate is revoked: clients that check revocation refuse it.
+    OcspResponderRevoked,
+    /// `scan --ocsp` could not learn from the CA's OCSP responder whether the certificate
+    /// is revoked (none named, not reachable, an error or "unknown" answered, the answer
+    /// not verifiable or outdated); the reason is in the observation's `ocsp_responder`.
+    OcspResponderUnavailable,
     /// The chain is otherwise invalid (bad signature, expired intermediate, a private root
     /// past its date, wrong key usage).
     ChainInvalid,
@@ -336,6 +343,8 @@ impl Finding {
             Finding::MustStapleMissing => "must_staple_missing",
             Finding::CrlRevoked => "crl_revoked",
             Finding::CrlUnavailable => "crl_unavailable",
+            Finding::OcspResponderRevoked => "ocsp_responder_revoked",
+            Finding::OcspResponderUnavailable => "ocsp_responder_unavailable",
             Finding::ChainInvalid => "chain_invalid",
             Finding::LegacyTls => "legacy_tls",
             Finding::UncommonTls => "uncommon_tls",
@@ -350,7 +359,7 @@ impl Finding {
     }
 
     /// Every finding, in report order.
-    pub const ALL: [Finding; 24] = [
+    pub const ALL: [Finding; 26] = [
         Finding::Expired,
         Finding::NotYetValid,
         Finding::HostnameMismatch,
@@ -365,6 +374,8 @@ impl Finding {
         Finding::MustStapleMissing,
         Finding::CrlRevoked,
         Finding::CrlUnavailable,
+        Finding::OcspResponderRevoked,
+        Finding::OcspResponderUnavailable,
         Finding::ChainInvalid,
         Finding::LegacyTls,
         Finding::UncommonTls,
@@ -378,9 +389,12 @@ impl Finding {
     ];
 
     /// Whether the finding is the CA's word that the certificate is revoked (a stapled OCSP
-    /// response or the CA's list).
+    /// response, the CA's responder asked, or the CA's list).
     pub fn is_ca_revocation(self) -> bool {
-        matches!(self, Finding::OcspRevoked | Finding::CrlRevoked)
+        matches!(
+            self,
+            Finding::OcspRevoked | Finding::OcspResponderRevoked | Finding::CrlRevoked
+        )
     }
 
     /// Whether clients refuse the certificate for this finding: a trust failure, or a
@@ -598,7 +612,11 @@ pub struct Observation {
     /// What the CA's revocation list says of the leaf (`scan --crl`, `crate::crl`); absent
     /// when not asked for or when there is no leaf.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub crl: Option<Box<CrlInfo>>,
+    pub crl: Option<Box<RevocationInfo>>,
+    /// What the CA's OCSP responder answers about the leaf when asked (`scan --ocsp`,
+    /// `crate::ocsp`); absent when not asked for or when there is no leaf.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocsp_responder: Option<Box<RevocationInfo>>,
     /// What more connections to the endpoint presented (`scan --samples N`); absent when
     /// only one was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -699,7 +717,10 @@ pub struct Sampled {
     pub trust_detail: Option<String>,
     /// What the CA's revocation list says of it (`scan --crl`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub crl: Option<Box<CrlInfo>>,
+    pub crl: Option<Box<RevocationInfo>>,
+    /// What the CA's OCSP responder answers about it (`scan --ocsp`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocsp_responder: Option<Box<RevocationInfo>>,
     /// What the endpoint's TLSA records say of it (`scan --dane`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dane: Option<Box<DaneInfo>>,
@@ -724,27 +745,29 @@ impl Samples {
     }
 }
 
-/// What a certificate's CRL says of it.
+/// What the CA's revocation service says of a certificate when asked: its list (`--crl`)
+/// or its OCSP responder (`--ocsp`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CrlInfo {
-    /// The distribution point read (or the first the certificate names, when none could be).
+pub struct RevocationInfo {
+    /// The distribution point read or the responder asked (or the first the certificate
+    /// names, when none could say).
     pub url: Option<String>,
-    /// `good` (a current list, its signature checked, does not list it), `revoked`, or
-    /// `unavailable` (no list could say; `problem` says why).
+    /// `good` (a current answer, its signature checked, that does not call it revoked),
+    /// `revoked`, or `unavailable` (none could say; `problem` says why).
     pub status: String,
-    /// The list's thisUpdate, RFC 3339.
+    /// The list's or the answer's thisUpdate, RFC 3339.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub this_update: Option<String>,
-    /// The list's nextUpdate, RFC 3339.
+    /// The list's or the answer's nextUpdate, RFC 3339.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_update: Option<String>,
     /// When the certificate was revoked, RFC 3339.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<String>,
-    /// The revocation reason, when the list gives one (`keyCompromise`, `superseded`, ...).
+    /// The revocation reason, when the CA gives one (`keyCompromise`, `superseded`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// Why no list could say.
+    /// Why no list or answer could say.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
 }
@@ -853,7 +876,10 @@ pub struct OtherKey {
     pub trust_detail: Option<String>,
     /// What the CA's revocation list says of that leaf (`--crl`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub crl: Option<Box<CrlInfo>>,
+    pub crl: Option<Box<RevocationInfo>>,
+    /// What the CA's OCSP responder answers about that leaf (`--ocsp`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocsp_responder: Option<Box<RevocationInfo>>,
     /// Why there is no certificate (a server with one key type refuses the offer), or why
     /// the handshake failed after it was captured.
     pub error: Option<ErrorInfo>,
@@ -928,19 +954,29 @@ impl Observation {
             other_key: None,
             ocsp: None,
             crl: None,
+            ocsp_responder: None,
             samples: None,
             dane: None,
         }
     }
 
     /// The CA's word that the served certificate is revoked, if it gave one: a stapled OCSP
-    /// response first (the server's own), else the CA's list.
+    /// response first (the server's own), else the CA's responder asked, else its list.
     pub fn revoked_by_ca(&self) -> Option<CaRevocation<'_>> {
         if self.findings.contains(&Finding::OcspRevoked) {
             let i = self.ocsp.as_deref();
             return Some(CaRevocation {
                 source: "The CA's OCSP response, stapled by the server,",
                 source_short: "the OCSP response its servers staple",
+                at: i.and_then(|i| i.revoked_at.as_deref()),
+                reason: i.and_then(|i| i.reason.as_deref()),
+            });
+        }
+        if self.findings.contains(&Finding::OcspResponderRevoked) {
+            let i = self.ocsp_responder.as_deref();
+            return Some(CaRevocation {
+                source: "The CA's OCSP responder",
+                source_short: "the CA's OCSP responder",
                 at: i.and_then(|i| i.revoked_at.as_deref()),
                 reason: i.and_then(|i| i.reason.as_deref()),
             });

@@ -1,12 +1,18 @@
-//! The OCSP response a server staples to its certificate (RFC 6960, asked for by every
-//! rustls ClientHello): read, matched to the served certificate, and its signature checked
-//! against the issuer in the chain or a responder certificate that issuer signed for OCSP.
-//! Offline like the rest of the trust judgement: nothing is fetched.
+//! OCSP (RFC 6960): the response a server staples to its certificate (asked for by every
+//! rustls ClientHello), and, with `scan --ocsp`, the answer of the CA's responder asked
+//! about each leaf. Either is read, matched to the certificate, and its signature checked
+//! against the issuer or a responder certificate that issuer signed for OCSP. A staple is
+//! judged offline like the rest of the trust judgement; only `--ocsp` asks the network.
 
-use crate::model::{CertInfo, Finding, OcspInfo};
+use crate::model::{CertInfo, Finding, OcspInfo, RevocationInfo};
+use crate::revocation::Query;
 use der::asn1::{AnyRef, BitStringRef};
 use der::{Decode, Encode, Reader, SliceReader};
 use rustls::pki_types::CertificateDer;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::OnceCell;
 use x509_ocsp::{BasicOcspResponse, CertStatus, OcspResponse, OcspResponseStatus};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
@@ -40,7 +46,7 @@ impl StapleJudge {
     }
 
     /// Whether the response's signature verifies, from the cache when this staple was
-    /// checked under this issuer before.
+    /// checked under this issuer (its key) before.
     fn checked(&self, staple: &[u8], issuer: &[u8], check: impl FnOnce() -> bool) -> bool {
         let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
         ctx.update(staple);
@@ -82,7 +88,23 @@ fn judge_with(
         let missing = leaf.must_staple.then_some(Finding::MustStapleMissing);
         return (None, missing.into_iter().collect());
     }
-    let mut read = read(staple, chain, leaf, now, cache);
+    let leaf_x = chain
+        .first()
+        .and_then(|c| X509Certificate::from_der(c).ok())
+        .map(|(_, x)| x);
+    // The issuer as served: the chain member whose subject is the leaf's issuer.
+    let issuer_x = leaf_x.as_ref().and_then(|l| {
+        chain
+            .iter()
+            .skip(1)
+            .filter_map(|c| X509Certificate::from_der(c).ok().map(|(_, x)| x))
+            .find(|x| x.subject().as_raw() == l.issuer().as_raw())
+    });
+    let issuer = issuer_x.as_ref().map(|x| Issuer {
+        subject: x.subject().as_raw(),
+        spki: x.public_key().raw,
+    });
+    let mut read = read(Source::Staple, staple, &leaf.serial, issuer, now, cache);
     let mut findings = Vec::new();
     if read.info.status == "unusable" || read.signature_failed {
         findings.push(Finding::OcspInvalid);
@@ -132,58 +154,79 @@ fn unusable(problem: String) -> Read {
     }
 }
 
-/// Reads the staple.
+/// Where a response came from: what its messages call it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// Stapled by the server to its handshake.
+    Staple,
+    /// The CA's responder's answer to our request (`--ocsp`).
+    Responder,
+}
+
+impl Source {
+    /// The response, as messages name it.
+    fn noun(self) -> &'static str {
+        match self {
+            Source::Staple => "the stapled OCSP response",
+            Source::Responder => "the responder's answer",
+        }
+    }
+}
+
+/// The CA a response speaks for: its name (DER), which a delegated responder's certificate
+/// names as its issuer, and its key (SubjectPublicKeyInfo, DER).
+#[derive(Debug, Clone, Copy)]
+struct Issuer<'a> {
+    subject: &'a [u8],
+    spki: &'a [u8],
+}
+
+/// Reads a response about the certificate of serial `serial` (canonical hex) under
+/// `issuer`, when known.
 fn read(
-    staple: &[u8],
-    chain: &[CertificateDer<'_>],
-    leaf: &CertInfo,
+    source: Source,
+    der_bytes: &[u8],
+    serial: &str,
+    issuer: Option<Issuer<'_>>,
     now: i64,
     cache: Option<&StapleJudge>,
 ) -> Read {
-    let response = match OcspResponse::from_der(staple) {
+    let noun = source.noun();
+    let response = match OcspResponse::from_der(der_bytes) {
         Ok(r) => r,
-        Err(e) => return unusable(format!("the stapled data is not an OCSP response ({e})")),
+        Err(e) if source == Source::Staple => {
+            return unusable(format!("the stapled data is not an OCSP response ({e})"))
+        }
+        Err(e) => return unusable(format!("{noun} is not an OCSP response ({e})")),
     };
     if response.response_status != OcspResponseStatus::Successful {
         return unusable(format!(
-            "the stapled OCSP response is an error ({:?})",
+            "{noun} is an error ({:?})",
             response.response_status
         ));
     }
     let Some(bytes) = response.response_bytes else {
-        return unusable("the stapled OCSP response carries no response".into());
+        return unusable(format!("{noun} carries no response"));
     };
     if bytes.response_type.to_string() != OCSP_BASIC {
         return unusable(format!(
-            "the stapled OCSP response is of type {}, not basic",
+            "{noun} is of type {}, not basic",
             bytes.response_type
         ));
     }
     let basic_der = bytes.response.as_bytes();
     let basic = match BasicOcspResponse::from_der(basic_der) {
         Ok(b) => b,
-        Err(e) => return unusable(format!("the stapled OCSP response does not parse ({e})")),
+        Err(e) => return unusable(format!("{noun} does not parse ({e})")),
     };
-    let leaf_x = chain
-        .first()
-        .and_then(|c| X509Certificate::from_der(c).ok())
-        .map(|(_, x)| x);
-    // The issuer as served: the chain member whose subject is the leaf's issuer.
-    let issuer = leaf_x.as_ref().and_then(|l| {
-        chain
-            .iter()
-            .skip(1)
-            .filter_map(|c| X509Certificate::from_der(c).ok().map(|(_, x)| x))
-            .find(|x| x.subject().as_raw() == l.issuer().as_raw())
-    });
     let serial_of = |raw: &[u8]| crate::cert::canonical_serial_from_bytes(raw);
     let mine = basic.tbs_response_data.responses.iter().find(|r| {
-        serial_of(r.cert_id.serial_number.as_bytes()) == leaf.serial
-            && issuer.as_ref().is_none_or(|i| {
+        serial_of(r.cert_id.serial_number.as_bytes()) == serial
+            && issuer.is_none_or(|i| {
                 issuer_key_matches(
                     &r.cert_id.hash_algorithm.oid.to_string(),
                     r.cert_id.issuer_key_hash.as_bytes(),
-                    i,
+                    i.spki,
                 )
             })
     });
@@ -194,17 +237,26 @@ fn read(
             .iter()
             .map(|r| serial_of(r.cert_id.serial_number.as_bytes()))
             .collect();
-        if serials.contains(&leaf.serial) {
-            return unusable(format!(
-                "the stapled OCSP response is about serial {} of another issuer than the one the server sends",
-                leaf.serial
-            ));
+        if serials.iter().any(|s| s == serial) {
+            return unusable(match source {
+                Source::Staple => format!(
+                    "the stapled OCSP response is about serial {serial} of another issuer than the one the server sends"
+                ),
+                Source::Responder => format!(
+                    "the responder's answer is about serial {serial} of another issuer than the certificate's"
+                ),
+            });
         }
-        return unusable(format!(
-            "the stapled OCSP response is about another certificate (serial {}), not serial {}: the server staples a response it fetched for a certificate it no longer serves",
-            serials.join(", "),
-            leaf.serial
-        ));
+        return unusable(match source {
+            Source::Staple => format!(
+                "the stapled OCSP response is about another certificate (serial {}), not serial {serial}: the server staples a response it fetched for a certificate it no longer serves",
+                serials.join(", "),
+            ),
+            Source::Responder => format!(
+                "the responder's answer is about another certificate (serial {}), not serial {serial}",
+                serials.join(", "),
+            ),
+        });
     };
     let unix = |t: &x509_ocsp::OcspGeneralizedTime| t.0.to_unix_duration().as_secs() as i64;
     let time = |t: &x509_ocsp::OcspGeneralizedTime| crate::timefmt::rfc3339_unix(unix(t));
@@ -237,9 +289,9 @@ fn read(
             next_update,
         };
     };
-    let check = || signed_by_issuer_or_its_responder(basic_der, &basic, &issuer, now);
+    let check = || signed_by_issuer_or_its_responder(basic_der, &basic, issuer, now);
     let verified = match cache {
-        Some(c) => c.checked(staple, issuer.as_ref(), check),
+        Some(c) => c.checked(der_bytes, issuer.spki, check),
         None => check(),
     };
     info.verified = verified;
@@ -257,8 +309,10 @@ fn read(
 
 /// Whether a CertID's issuer key hash is the served issuer's (SHA-1 or SHA-256 of its
 /// public key's bits); other hash algorithms are not held against it.
-fn issuer_key_matches(hash_oid: &str, hash: &[u8], issuer: &X509Certificate<'_>) -> bool {
-    let key = issuer.public_key().subject_public_key.data.as_ref();
+fn issuer_key_matches(hash_oid: &str, hash: &[u8], issuer_spki: &[u8]) -> bool {
+    let Some((_, key)) = spki_parts(issuer_spki) else {
+        return false;
+    };
     let algorithm = match hash_oid {
         "1.3.14.3.2.26" => &ring::digest::SHA1_FOR_LEGACY_USE_ONLY,
         "2.16.840.1.101.3.4.2.1" => &ring::digest::SHA256,
@@ -272,7 +326,7 @@ fn issuer_key_matches(hash_oid: &str, hash: &[u8], issuer: &X509Certificate<'_>)
 fn signed_by_issuer_or_its_responder(
     basic_der: &[u8],
     basic: &BasicOcspResponse,
-    issuer: &X509Certificate<'_>,
+    issuer: Issuer<'_>,
     now: i64,
 ) -> bool {
     let Some(signed) = signed_part(basic_der) else {
@@ -282,7 +336,7 @@ fn signed_by_issuer_or_its_responder(
         return false;
     };
     let signature = basic.signature.raw_bytes();
-    let issuer_spki = issuer.public_key().raw;
+    let issuer_spki = issuer.spki;
     if verify(issuer_spki, &algorithm, &signed, signature) {
         return true;
     }
@@ -302,7 +356,7 @@ fn signed_by_issuer_or_its_responder(
             .tbs_certificate
             .issuer
             .to_der()
-            .is_ok_and(|n| n == issuer.subject().as_raw())
+            .is_ok_and(|n| n == issuer.subject)
             && verify(
                 issuer_spki,
                 &cert_algorithm,
@@ -377,6 +431,293 @@ fn spki_parts(spki_der: &[u8]) -> Option<(&[u8], &[u8])> {
     Some((algorithm.value(), key.raw_bytes()))
 }
 
+/// Remembered responder answers (a few hundred bytes each): past this many, the finished
+/// ones are forgotten, so that a sweep of millions of certificates stays bounded.
+const MAX_ANSWERS: usize = 16_384;
+
+/// The largest responder answer read: a response about one certificate with a responder
+/// certificate is a few KiB.
+const MAX_ANSWER_BYTES: usize = 64 << 10;
+
+/// One responder's answer about one certificate, or why there is none.
+type Answer = Result<(RevocationInfo, Option<Finding>), String>;
+
+/// An answer asked for by the first endpoint presenting the certificate, awaited by the
+/// others.
+type AnswerSlot = Arc<OnceCell<Arc<Answer>>>;
+
+/// What one responder answered in a sweep, for the summary.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResponderTally {
+    /// Certificates it answered about, its answer verified and current.
+    pub answered: usize,
+    /// Of those, answers saying revoked.
+    pub revoked: usize,
+    /// Certificates it gave no usable answer about.
+    pub failed: usize,
+    /// Why, for the first of them.
+    pub first_failure: Option<String>,
+}
+
+/// Asks the CA's OCSP responders about the sweep's leaves (`scan --ocsp`): once per
+/// certificate and responder for the sweep, however many endpoints present it (the nodes
+/// of a load balancer, a name's addresses), the others awaiting the first one's answer.
+#[derive(Debug)]
+pub struct OcspCheck {
+    timeout: Duration,
+    /// The `--exclude` lists: a responder's host on them is not connected to either.
+    exclude: Option<Arc<crate::engine::exclude::Exclusions>>,
+    /// The sweep's resolver (a private CA's responder is often known only to it).
+    dns: Arc<crate::engine::resolve::Dns>,
+    /// Answers by responder URL and request.
+    answers: Mutex<HashMap<(String, Vec<u8>), AnswerSlot>>,
+    /// What each responder answered, by URL.
+    tally: Mutex<BTreeMap<String, ResponderTally>>,
+}
+
+impl OcspCheck {
+    /// A checker whose requests (connect, request and answer together) each get `timeout`,
+    /// connecting to nothing `exclude` holds and resolving names with `dns`.
+    pub fn new(
+        timeout: Duration,
+        exclude: Option<Arc<crate::engine::exclude::Exclusions>>,
+        dns: Arc<crate::engine::resolve::Dns>,
+    ) -> OcspCheck {
+        OcspCheck {
+            timeout,
+            exclude,
+            dns,
+            answers: Mutex::default(),
+            tally: Mutex::default(),
+        }
+    }
+
+    /// The responders asked so far, by URL, with what they answered.
+    pub fn responders_asked(&self) -> Vec<(String, ResponderTally)> {
+        let tally = match self.tally.lock() {
+            Ok(t) => t,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        tally.iter().map(|(u, t)| (u.clone(), t.clone())).collect()
+    }
+
+    /// What the CA's responder says of the query's certificate at `now`, and the finding it
+    /// makes (`ocsp_responder_revoked`, `ocsp_responder_unavailable`; none when it says
+    /// good). Each http:// responder the certificate names is asked in turn until one gives
+    /// a usable answer.
+    pub async fn check(&self, q: &Query, now: i64) -> (RevocationInfo, Option<Finding>) {
+        let http: Vec<&String> = q
+            .ocsp_urls
+            .iter()
+            .filter(|u| u.starts_with("http://"))
+            .collect();
+        let first = q.ocsp_urls.first().map(String::as_str);
+        if http.is_empty() {
+            return match first {
+                Some(u) => responder_unavailable(
+                    Some(u),
+                    format!("its only OCSP responders are not http:// ({u}); only HTTP responders are asked"),
+                ),
+                // Public CAs may leave OCSP out since 2024 (Let's Encrypt ended it in
+                // 2025): their CRLs (`--crl`) say it.
+                None => responder_unavailable(
+                    None,
+                    "the certificate names no OCSP responder".into(),
+                ),
+            };
+        }
+        let request = match request_der(q) {
+            Ok(r) => r,
+            Err(e) => return responder_unavailable(http.first().map(|u| u.as_str()), e),
+        };
+        let mut why = Vec::new();
+        for url in http {
+            match self.answer(url, &request, q, now).await.as_ref() {
+                Ok(answer) => return answer.clone(),
+                Err(e) => why.push(format!("{url}: {e}")),
+            }
+        }
+        responder_unavailable(first, why.join("; "))
+    }
+
+    /// The answer of the responder at `url` to `request`, asked by the first endpoint
+    /// wanting it.
+    async fn answer(&self, url: &str, request: &[u8], q: &Query, now: i64) -> Arc<Answer> {
+        let cell = {
+            let mut answers = match self.answers.lock() {
+                Ok(a) => a,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            let key = (url.to_string(), request.to_vec());
+            if !answers.contains_key(&key) && answers.len() >= MAX_ANSWERS {
+                answers.retain(|_, cell| !cell.initialized());
+            }
+            answers.entry(key).or_default().clone()
+        };
+        cell.get_or_init(|| async {
+            let asked = tokio::time::timeout(
+                self.timeout,
+                crate::fetch::get(
+                    &get_url(url, request),
+                    self.exclude.as_deref(),
+                    &self.dns,
+                    "OCSP check",
+                    MAX_ANSWER_BYTES,
+                ),
+            )
+            .await;
+            let answer = match asked {
+                Ok(Ok(body)) => judge_answer(&body, url, q, now),
+                Ok(Err(e)) => Err(e),
+                Err(_) => Err(format!(
+                    "no complete answer within {}",
+                    crate::duration::display(self.timeout)
+                )),
+            };
+            self.count(url, &answer);
+            Arc::new(answer)
+        })
+        .await
+        .clone()
+    }
+
+    fn count(&self, url: &str, answer: &Answer) {
+        let mut tally = match self.tally.lock() {
+            Ok(t) => t,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let t = tally.entry(url.to_string()).or_default();
+        match answer {
+            Ok((_, finding)) => {
+                t.answered += 1;
+                t.revoked += usize::from(finding.is_some());
+            }
+            Err(e) => {
+                t.failed += 1;
+                t.first_failure.get_or_insert_with(|| e.clone());
+            }
+        }
+    }
+}
+
+/// What an endpoint whose sweep was stopped while its answer was awaited records.
+pub fn stopped(q: &Query) -> (RevocationInfo, Option<Finding>) {
+    responder_unavailable(
+        q.ocsp_urls.first().map(String::as_str),
+        "the sweep was stopped while the responder was being asked".into(),
+    )
+}
+
+/// No usable answer from `url` (the first responder named), and why.
+fn responder_unavailable(url: Option<&str>, problem: String) -> (RevocationInfo, Option<Finding>) {
+    (
+        RevocationInfo {
+            url: url.map(str::to_string),
+            status: "unavailable".into(),
+            this_update: None,
+            next_update: None,
+            revoked_at: None,
+            reason: None,
+            problem: Some(problem),
+        },
+        Some(Finding::OcspResponderUnavailable),
+    )
+}
+
+/// The DER OCSPRequest for the query's certificate: one CertID of SHA-1 hashes (what every
+/// responder answers; RFC 5019's profile, which CAs' responders and their caches serve,
+/// knows no other), no nonce (those caches answer with responses signed in advance).
+fn request_der(q: &Query) -> Result<Vec<u8>, String> {
+    let no_issuer = || {
+        "the issuer's certificate is neither in the served chain nor trusted, so no request can name it"
+            .to_string()
+    };
+    let spki = q.issuer_key.as_deref().ok_or_else(no_issuer)?;
+    let (_, key) = spki_parts(spki).ok_or("the issuer's key cannot be read")?;
+    let sha1 = |b: &[u8]| {
+        der::asn1::OctetString::new(
+            ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, b).as_ref(),
+        )
+    };
+    let cert_id = x509_ocsp::CertId {
+        hash_algorithm: x509_cert::spki::AlgorithmIdentifierOwned {
+            oid: der::oid::ObjectIdentifier::new_unwrap("1.3.14.3.2.26"),
+            parameters: Some(der::asn1::Null.into()),
+        },
+        issuer_name_hash: sha1(&q.issuer_name).map_err(|e| e.to_string())?,
+        issuer_key_hash: sha1(key).map_err(|e| e.to_string())?,
+        serial_number: x509_cert::serial_number::SerialNumber::new(&q.serial)
+            .map_err(|e| format!("the serial cannot be put in a request ({e})"))?,
+    };
+    x509_ocsp::OcspRequest {
+        tbs_request: x509_ocsp::TbsRequest {
+            request_list: vec![x509_ocsp::Request {
+                req_cert: cert_id,
+                single_request_extensions: None,
+            }],
+            ..Default::default()
+        },
+        optional_signature: None,
+    }
+    .to_der()
+    .map_err(|e| format!("cannot encode the request ({e})"))
+}
+
+/// The GET form of `request` to the responder at `url` (RFC 6960 A.1): the URL, a slash,
+/// the request in base64 with its `+`, `/` and `=` percent-encoded.
+fn get_url(url: &str, request: &[u8]) -> String {
+    let base64 = data_encoding::BASE64.encode(request);
+    let encoded =
+        percent_encoding::utf8_percent_encode(&base64, percent_encoding::NON_ALPHANUMERIC);
+    let slash = if url.ends_with('/') { "" } else { "/" };
+    format!("{url}{slash}{encoded}")
+}
+
+/// What the answer `body` from `url` says of the query's certificate at `now`; `Err` says
+/// why it cannot say (another responder may).
+fn judge_answer(body: &[u8], url: &str, q: &Query, now: i64) -> Answer {
+    let Some(spki) = q.issuer_key.as_deref() else {
+        return Err("the issuer's key is unknown".into());
+    };
+    let issuer = Issuer {
+        subject: &q.issuer_name,
+        spki,
+    };
+    let serial = crate::cert::canonical_serial_from_bytes(&q.serial);
+    let read = read(Source::Responder, body, &serial, Some(issuer), now, None);
+    let info = read.info;
+    if info.status == "unusable" {
+        return Err(info.problem.unwrap_or_default());
+    }
+    if !info.verified {
+        return Err(info.problem.unwrap_or_else(|| {
+            "its signature verifies neither with the issuer's key nor with a responder certificate the issuer signed for OCSP".into()
+        }));
+    }
+    let said = RevocationInfo {
+        url: Some(url.to_string()),
+        status: info.status.clone(),
+        this_update: info.this_update,
+        next_update: info.next_update,
+        revoked_at: info.revoked_at,
+        reason: info.reason,
+        problem: None,
+    };
+    match info.status.as_str() {
+        // A revocation is never undone, however old the answer saying so.
+        "revoked" => Ok((said, Some(Finding::OcspResponderRevoked))),
+        "unknown" => Err(
+            "the responder answers \"unknown\": it does not know this certificate (one its CA did not issue, or issued so recently that the responder has not heard of it)"
+                .into(),
+        ),
+        _ if read.next_update.is_some_and(|n| n < now) => Err(format!(
+            "its answer was due to be replaced on {}: an outdated \"good\" proves nothing",
+            said.next_update.as_deref().unwrap_or("?")
+        )),
+        _ => Ok((said, None)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -417,6 +758,46 @@ mod tests {
             got.problem.as_deref(),
             Some("its signature was not checked: the server sends no issuer certificate")
         );
+    }
+
+    #[test]
+    fn a_request_names_the_certificate_by_sha1_hashes_and_travels_in_a_get_path() {
+        let pki = Pki::new("Request").expect("pki");
+        // The fleet's serials have their top bit set: their DER integers need a leading
+        // zero, which the request's must keep.
+        let leaf = pki
+            .issue(&LeafSpec::new(&["r.test"], 0x80_01, 1, 90).with_ocsp("http://ocsp.x.test"))
+            .expect("leaf");
+        let q = Query::of(&leaf.chain, |_| None).expect("query");
+        let der = request_der(&q).expect("request");
+        let request = x509_ocsp::OcspRequest::from_der(&der).expect("parses");
+        let [one] = request.tbs_request.request_list.as_slice() else {
+            panic!("one certificate asked about");
+        };
+        let id = &one.req_cert;
+        assert_eq!(id.hash_algorithm.oid.to_string(), "1.3.14.3.2.26");
+        let serial = crate::cert::cert_info(&leaf.chain[0])
+            .expect("parse")
+            .serial;
+        assert!(serial.starts_with('8'), "{serial}");
+        assert_eq!(
+            crate::cert::canonical_serial_from_bytes(id.serial_number.as_bytes()),
+            serial
+        );
+        let (name, key) = pki.intermediate_sha1s().expect("hashes");
+        assert_eq!(id.issuer_name_hash.as_bytes(), name.as_slice());
+        assert_eq!(id.issuer_key_hash.as_bytes(), key.as_slice());
+        assert!(request.optional_signature.is_none());
+        // The GET form: base64 with `+`, `/` and `=` escaped, after one slash.
+        let url = get_url("http://ocsp.x.test", &[0xfb, 0xff, 0xfe, 0x3e]);
+        assert_eq!(url, "http://ocsp.x.test/%2B%2F%2F%2BPg%3D%3D");
+        assert_eq!(
+            get_url("http://ocsp.x.test/", &[0]),
+            "http://ocsp.x.test/AA%3D%3D"
+        );
+        // No issuer: no request, and the reason.
+        let bare = Query::of(&leaf.chain[..1], |_| None).expect("query");
+        assert!(request_der(&bare).is_err_and(|e| e.contains("neither in the served chain")));
     }
 
     #[test]

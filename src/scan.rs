@@ -154,8 +154,8 @@ pub fn engine_looking(
         _ => Family::Both,
     };
     let server = args.resolver.as_deref().map(parse_resolver).transpose()?;
-    // Shared with --crl's downloads: a list's host is resolved as the endpoints' names are
-    // (--resolver, the hosts file, the address family).
+    // Shared with --crl's downloads and --ocsp's requests: a list's or a responder's host
+    // is resolved as the endpoints' names are (--resolver, the hosts file, the family).
     let dns = Arc::new(Dns::new(server, family).map_err(Error::Runtime)?);
     // Any endpoint may have a dialogue before TLS: a target list's column can ask for one
     // whatever --starttls says.
@@ -202,6 +202,13 @@ pub fn engine_looking(
                 exclude.clone(),
                 dns.clone(),
                 crl_cache.clone(),
+            ))
+        }),
+        ocsp: args.ocsp.then(|| {
+            Arc::new(crate::ocsp::OcspCheck::new(
+                args.ocsp_timeout,
+                exclude.clone(),
+                dns.clone(),
             ))
         }),
         samples: args.samples,
@@ -597,6 +604,7 @@ where
     summary.dns_half_answered = engine.dns_half_answered();
     summary.dns_unheard = engine.dns_unheard();
     summary.crl_lists = engine.crl_lists();
+    summary.ocsp_responders = engine.ocsp_responders();
     summary.duration = start.elapsed();
     summary.interrupted = stopped_by.get().copied();
     Ok(SweepOutcome { summary, kept })

@@ -1909,6 +1909,271 @@ async fn stapled_ocsp_responses_are_read_matched_checked_and_judged() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ocsp_asks_each_certificates_responder_once_and_says_revoked_good_or_why_it_cannot() {
+    use certsweep::fleet::StapleSays;
+    let pki = Pki::new("Ocsp").unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    // The responder's address is needed in the certificates before its answers exist.
+    let listener = tokio::net::TcpListener::bind("127.0.0.2:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    // A port nothing listens on: bound, then closed.
+    let closed = tokio::net::TcpListener::bind("127.0.0.2:0").await.unwrap();
+    let down = format!("http://{}/ocsp", closed.local_addr().unwrap());
+    drop(closed);
+    let leaf = |serial: u64, names: &[&str], url: Option<&str>, chain: ChainKind| {
+        let mut spec = LeafSpec::new(names, serial, 10, 80).with_chain(chain);
+        if let Some(u) = url {
+            spec = spec.with_ocsp(u);
+        }
+        pki.issue(&spec).unwrap()
+    };
+    let ocsp = format!("{base}/ocsp");
+    let at_base = Some(ocsp.as_str());
+    let good = leaf(
+        0x71,
+        &["good.test", "good2.test", "good3.test"],
+        at_base,
+        ChainKind::Full,
+    );
+    let revoked = leaf(0x72, &["revoked.test"], at_base, ChainKind::Full);
+    let unknown = leaf(0x73, &["unknown.test"], at_base, ChainKind::Full);
+    let stale = leaf(0x74, &["stale.test"], at_base, ChainKind::Full);
+    let forged = leaf(0x75, &["forged.test"], at_base, ChainKind::Full);
+    let delegated = leaf(0x76, &["delegated.test"], at_base, ChainKind::Full);
+    let stray = leaf(0x77, &["stray.test"], at_base, ChainKind::Full);
+    let unserved = leaf(0x78, &["unserved.test"], at_base, ChainKind::Full);
+    let none = leaf(0x79, &["none.test"], None, ChainKind::Full);
+    let gone = leaf(0x7a, &["gone.test"], Some(down.as_str()), ChainKind::Full);
+    let bare = leaf(0x7b, &["bare.test"], at_base, ChainKind::LeafOnly);
+    let hour = 3600;
+    let mut answers = HashMap::new();
+    let mut answer = |l: &fleet::Leaf, der: Vec<u8>| {
+        let serial = certsweep::cert::cert_info(&l.chain[0]).unwrap().serial;
+        answers.insert(serial, der);
+    };
+    answer(
+        &good,
+        pki.staple(&good, StapleSays::Good, now - 60, now + hour)
+            .unwrap(),
+    );
+    answer(
+        &revoked,
+        pki.staple(
+            &revoked,
+            StapleSays::Revoked(now - 2 * hour),
+            now - 60,
+            now + hour,
+        )
+        .unwrap(),
+    );
+    answer(
+        &unknown,
+        pki.staple(&unknown, StapleSays::Unknown, now - 60, now + hour)
+            .unwrap(),
+    );
+    answer(
+        &stale,
+        pki.staple(&stale, StapleSays::Good, now - 3 * hour, now - hour)
+            .unwrap(),
+    );
+    let mut altered = pki
+        .staple(&forged, StapleSays::Good, now - 60, now + hour)
+        .unwrap();
+    if let Some(b) = altered.last_mut() {
+        *b ^= 1;
+    }
+    answer(&forged, altered);
+    answer(
+        &delegated,
+        pki.staple_by_responder(&delegated, StapleSays::Good, now - 60, now + hour, true)
+            .unwrap(),
+    );
+    answer(
+        &stray,
+        pki.staple_by_responder(
+            &stray,
+            StapleSays::Revoked(now),
+            now - 60,
+            now + hour,
+            false,
+        )
+        .unwrap(),
+    );
+    answer(
+        &bare,
+        pki.staple(&bare, StapleSays::Good, now - 60, now + hour)
+            .unwrap(),
+    );
+    let hits = fleet::serve_ocsp(listener, pki.intermediate_sha1s().unwrap(), answers);
+    let server = fleet::serve_tls(
+        SocketAddr::new("127.0.0.1".parse().unwrap(), 0),
+        &good,
+        &[
+            ("revoked.test", &revoked),
+            ("unknown.test", &unknown),
+            ("stale.test", &stale),
+            ("forged.test", &forged),
+            ("delegated.test", &delegated),
+            ("stray.test", &stray),
+            ("unserved.test", &unserved),
+            ("none.test", &none),
+            ("gone.test", &gone),
+            ("bare.test", &bare),
+        ],
+        None,
+    )
+    .await
+    .unwrap();
+    let names = [
+        "good",
+        "good2",
+        "good3",
+        "revoked",
+        "unknown",
+        "stale",
+        "forged",
+        "delegated",
+        "stray",
+        "unserved",
+        "none",
+        "gone",
+        "bare",
+    ];
+    let targets: String = names
+        .iter()
+        .map(|n| format!("{n}.test@127.0.0.1:{}\n", server.addr.port()))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = root_file(&pki, &dir);
+    let obs = run_sweep(targets, &["--ca-file", &ca, "--no-public-roots", "--ocsp"]).await;
+    assert_eq!(obs.len(), names.len());
+    let at = |name: &str| {
+        let o = obs
+            .iter()
+            .find(|o| o.host == format!("{name}.test"))
+            .unwrap();
+        assert!(o.crl.is_none(), "{name}: --crl was not asked for");
+        (
+            o.findings.clone(),
+            o.ocsp_responder.as_deref().unwrap().clone(),
+        )
+    };
+    for name in ["good", "good2", "good3", "delegated"] {
+        let (f, info) = at(name);
+        assert!(f.is_empty(), "{name}: {f:?}");
+        assert_eq!(info.status, "good", "{name}");
+        assert_eq!(info.url.as_deref(), Some(ocsp.as_str()), "{name}");
+        assert_eq!(
+            info.next_update.as_deref(),
+            Some(certsweep::timefmt::rfc3339_unix(now + hour).as_str()),
+            "{name}"
+        );
+    }
+    let (f, info) = at("revoked");
+    assert_eq!(f, [Finding::OcspResponderRevoked]);
+    assert_eq!(info.status, "revoked");
+    assert_eq!(info.reason.as_deref(), Some("keyCompromise"));
+    assert_eq!(
+        info.revoked_at.as_deref(),
+        Some(certsweep::timefmt::rfc3339_unix(now - 2 * hour).as_str())
+    );
+    let revoked_obs = obs.iter().find(|o| o.host == "revoked.test").unwrap();
+    let revoked_row = certsweep::report::csv::ScanRow::from_observation(revoked_obs, now);
+    assert_eq!(
+        revoked_row.ocsp_responder_status,
+        format!(
+            "revoked {} (keyCompromise)",
+            certsweep::timefmt::rfc3339_unix(now - 2 * hour)
+        )
+    );
+    let unavailable = |name: &str, why: &str| {
+        let (f, info) = at(name);
+        assert_eq!(f, [Finding::OcspResponderUnavailable], "{name}");
+        assert_eq!(info.status, "unavailable", "{name}");
+        let problem = info.problem.unwrap_or_default();
+        assert!(problem.contains(why), "{name}: {problem}");
+    };
+    unavailable("unknown", "answers \"unknown\"");
+    unavailable("stale", "an outdated \"good\" proves nothing");
+    unavailable("forged", "signature verifies neither");
+    // A responder certificate not issued for OCSP signing cannot say revoked either.
+    unavailable("stray", "signature verifies neither");
+    unavailable("unserved", "is an error (Unauthorized)");
+    unavailable("none", "names no OCSP responder");
+    unavailable("gone", "cannot connect");
+    let (f, info) = at("bare");
+    assert_eq!(
+        f,
+        [Finding::IncompleteChain, Finding::OcspResponderUnavailable]
+    );
+    assert!(info
+        .problem
+        .unwrap_or_default()
+        .contains("neither in the served chain nor trusted"));
+    // One request per certificate for the whole sweep, however many endpoints present it;
+    // none for a certificate no request can name.
+    let counted = hits.lock().unwrap().clone();
+    let serial = |l: &fleet::Leaf| certsweep::cert::cert_info(&l.chain[0]).unwrap().serial;
+    assert_eq!(counted.get(&serial(&good)), Some(&1), "{counted:?}");
+    assert_eq!(counted.get(&serial(&revoked)), Some(&1), "{counted:?}");
+    assert_eq!(counted.get(&serial(&bare)), None, "{counted:?}");
+    // The issuer the server leaves out, given in --ca-file, names the certificate and
+    // checks the answer.
+    let both = dir.path().join("both.pem");
+    std::fs::write(
+        &both,
+        format!(
+            "{}{}",
+            pki.root_pem(),
+            pem::encode(&pem::Pem::new(
+                "CERTIFICATE",
+                pki.intermediate.cert.to_vec()
+            ))
+        ),
+    )
+    .unwrap();
+    let bare = run_sweep(
+        format!("bare.test@127.0.0.1:{}\n", server.addr.port()),
+        &[
+            "--ca-file",
+            both.to_str().unwrap(),
+            "--no-public-roots",
+            "--ocsp",
+        ],
+    )
+    .await;
+    assert_eq!(
+        bare[0].ocsp_responder.as_deref().unwrap().status,
+        "good",
+        "{:?}",
+        bare[0].ocsp_responder
+    );
+    // A responder's host on the --exclude list is not connected to.
+    let exclude = dir.path().join("exclude.txt");
+    std::fs::write(&exclude, "127.0.0.2\n").unwrap();
+    let kept_out = run_sweep(
+        format!("revoked.test@127.0.0.1:{}\n", server.addr.port()),
+        &[
+            "--ca-file",
+            &ca,
+            "--no-public-roots",
+            "--ocsp",
+            "--exclude",
+            exclude.to_str().unwrap(),
+        ],
+    )
+    .await;
+    let info = kept_out[0].ocsp_responder.as_deref().unwrap();
+    assert_eq!(info.status, "unavailable");
+    assert!(info
+        .problem
+        .as_deref()
+        .unwrap_or_default()
+        .contains("on the --exclude list"));
+    assert_eq!(hits.lock().unwrap().get(&serial(&revoked)), Some(&1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crl_fetches_each_list_once_and_says_revoked_good_or_why_it_cannot() {
     use rcgen::RevocationReason;
     let pki = Pki::new("Crl").unwrap();

@@ -10,8 +10,8 @@ use super::resolve::Dns;
 use super::starttls::StarttlsChoice;
 use super::targets::{Target, TargetError};
 use crate::model::{
-    ErrorClass, ErrorInfo, Finding, KeyFamily, Observation, OtherKey, Sampled, Samples, SecondLook,
-    Starttls, Timings,
+    ErrorClass, ErrorInfo, Finding, KeyFamily, Observation, OtherKey, RevocationInfo, Sampled,
+    Samples, SecondLook, Starttls, Timings,
 };
 use crate::timefmt::{now_unix, rfc3339};
 use crate::trust::TrustJudge;
@@ -55,6 +55,8 @@ pub struct SweepConfig {
     pub exclude: Option<Arc<super::exclude::Exclusions>>,
     /// Asks the CA's revocation list of every leaf (`--crl`).
     pub crl: Option<Arc<crate::crl::CrlCheck>>,
+    /// Asks the CA's OCSP responder about every leaf (`--ocsp`).
+    pub ocsp: Option<Arc<crate::ocsp::OcspCheck>>,
     /// Connections made to every endpoint that presented a certificate, the first one
     /// included (`--samples`): more than one sees the nodes behind a load balancer.
     pub samples: u32,
@@ -80,6 +82,7 @@ impl Default for SweepConfig {
             second_look: None,
             exclude: None,
             crl: None,
+            ocsp: None,
             samples: 1,
             dane: false,
         }
@@ -372,6 +375,15 @@ impl Engine {
             .crl
             .as_ref()
             .map(|c| c.lists_read())
+            .unwrap_or_default()
+    }
+
+    /// The OCSP responders `--ocsp` asked (none without it), with what each answered.
+    pub fn ocsp_responders(&self) -> Vec<(String, crate::ocsp::ResponderTally)> {
+        self.cfg
+            .ocsp
+            .as_ref()
+            .map(|c| c.responders_asked())
             .unwrap_or_default()
     }
 
@@ -715,40 +727,51 @@ impl Engine {
 
     async fn scan(&self, ep: &Endpoint, dns_ms: Option<f64>, cancel: &Cancel) -> Observation {
         let (mut obs, queries) = self.connect_and_observe(ep, dns_ms, cancel).await;
-        // After the connections: the endpoint's address slot is free while the lists come.
-        if let Some(crl) = &self.cfg.crl {
-            let ask = |q: crate::crl::Query| async move {
-                let checked = tokio::select! {
+        // After the connections: the endpoint's address slot is free while the lists and
+        // the responders' answers come.
+        if self.cfg.crl.is_none() && self.cfg.ocsp.is_none() {
+            return obs;
+        }
+        let ask = |q: crate::revocation::Query| async move {
+            let crl = async {
+                let crl = self.cfg.crl.as_ref()?;
+                let said = tokio::select! {
                     c = crl.check(&q, now_unix()) => Some(c),
                     _ = cancel.cancelled() => None,
                 };
-                checked.unwrap_or_else(|| crate::crl::stopped(&q))
+                Some(said.unwrap_or_else(|| crate::crl::stopped(&q)))
             };
-            let said =
-                |findings: &mut Vec<Finding>,
-                 (info, finding): (crate::model::CrlInfo, Option<Finding>)| {
-                    if let Some(f) = finding {
-                        findings.push(f);
-                        findings.sort();
-                        findings.dedup();
-                    }
-                    Some(Box::new(info))
+            let ocsp = async {
+                let ocsp = self.cfg.ocsp.as_ref()?;
+                let said = tokio::select! {
+                    c = ocsp.check(&q, now_unix()) => Some(c),
+                    _ = cancel.cancelled() => None,
                 };
-            if let Some(q) = queries.first {
-                obs.crl = said(&mut obs.findings, ask(q).await);
-            }
-            // The second look's certificate, served to the other key type's clients, may
-            // be revoked on its own.
-            if let (Some(q), Some(other)) = (queries.other, obs.other_key.as_deref_mut()) {
-                other.crl = said(&mut other.findings, ask(q).await);
-            }
-            // So may another node's (`--samples`): an old certificate put back by a
-            // rollback is often one revoked since.
-            for (i, q) in queries.nodes {
-                let checked = ask(q).await;
-                if let Some(x) = obs.samples.as_deref_mut().and_then(|s| s.others.get_mut(i)) {
-                    x.crl = said(&mut x.findings, checked);
-                }
+                Some(said.unwrap_or_else(|| crate::ocsp::stopped(&q)))
+            };
+            let (crl, ocsp) = tokio::join!(crl, ocsp);
+            Said { crl, ocsp }
+        };
+        if let Some(q) = queries.first {
+            ask(q)
+                .await
+                .apply(&mut obs.findings, &mut obs.crl, &mut obs.ocsp_responder);
+        }
+        // The second look's certificate, served to the other key type's clients, may be
+        // revoked on its own.
+        if let (Some(q), Some(other)) = (queries.other, obs.other_key.as_deref_mut()) {
+            ask(q).await.apply(
+                &mut other.findings,
+                &mut other.crl,
+                &mut other.ocsp_responder,
+            );
+        }
+        // So may another node's (`--samples`): an old certificate put back by a rollback
+        // is often one revoked since.
+        for (i, q) in queries.nodes {
+            let said = ask(q).await;
+            if let Some(x) = obs.samples.as_deref_mut().and_then(|s| s.others.get_mut(i)) {
+                said.apply(&mut x.findings, &mut x.crl, &mut x.ocsp_responder);
             }
         }
         obs
@@ -948,7 +971,7 @@ impl Engine {
         family: KeyFamily,
         deadline: &mut tokio::time::Instant,
         cancel: &Cancel,
-    ) -> Option<(Box<OtherKey>, Option<crate::crl::Query>)> {
+    ) -> Option<(Box<OtherKey>, Option<crate::revocation::Query>)> {
         let tls = self.tls.only(family);
         let (a, _) = self
             .another_connection(&tls, ep, starttls, deadline, cancel)
@@ -960,6 +983,7 @@ impl Engine {
             findings: report.findings,
             trust_detail: report.detail,
             crl: None,
+            ocsp_responder: None,
             error: a.error,
         });
         Some((other, query))
@@ -1063,7 +1087,7 @@ impl Engine {
         (mut s, tlsa): (Samples, Option<(&[crate::dane::Tlsa], bool)>),
         deadline: &mut tokio::time::Instant,
         cancel: &Cancel,
-    ) -> Vec<(usize, crate::crl::Query)> {
+    ) -> Vec<(usize, crate::revocation::Query)> {
         let mut queries = Vec::new();
         let Some(mine) = obs.cert.as_ref().map(|c| c.sha256.clone()) else {
             return queries;
@@ -1118,6 +1142,7 @@ impl Engine {
                             findings,
                             trust_detail: report.detail,
                             crl: None,
+                            ocsp_responder: None,
                             dane,
                         });
                     }
@@ -1164,16 +1189,15 @@ impl Engine {
     ) -> (
         Option<crate::model::CertInfo>,
         crate::trust::TrustReport,
-        Option<crate::crl::Query>,
+        Option<crate::revocation::Query>,
     ) {
         let Some(leaf) = chain.first() else {
             return (None, Default::default(), None);
         };
         let query = |x: &x509_parser::certificate::X509Certificate<'_>| {
-            self.cfg
-                .crl
-                .as_ref()
-                .map(|_| crate::crl::Query::of_leaf(x, chain, |name| self.trust.trusted_key(name)))
+            (self.cfg.crl.is_some() || self.cfg.ocsp.is_some()).then(|| {
+                crate::revocation::Query::of_leaf(x, chain, |name| self.trust.trusted_key(name))
+            })
         };
         match crate::cert::cert_info_and(leaf, query) {
             Ok((info, query)) => {
@@ -1323,7 +1347,7 @@ impl Engine {
         dns_ms: Option<f64>,
         attempt: Attempt,
         attempts: u32,
-    ) -> (Observation, Option<crate::crl::Query>) {
+    ) -> (Observation, Option<crate::revocation::Query>) {
         let mut obs = Observation {
             scan_time,
             host: ep.host.clone(),
@@ -1351,6 +1375,7 @@ impl Engine {
             samples: None,
             ocsp: None,
             crl: None,
+            ocsp_responder: None,
             dane: None,
         };
         let chain = attempt.chain;
@@ -1414,13 +1439,39 @@ impl Engine {
     }
 }
 
+/// What the revocation checks asked for said of one certificate: the CA's list (`--crl`)
+/// and its OCSP responder (`--ocsp`), each with the finding it makes.
+struct Said {
+    crl: Option<(RevocationInfo, Option<Finding>)>,
+    ocsp: Option<(RevocationInfo, Option<Finding>)>,
+}
+
+impl Said {
+    /// Records it on a certificate's findings and revocation fields.
+    fn apply(
+        self,
+        findings: &mut Vec<Finding>,
+        crl: &mut Option<Box<RevocationInfo>>,
+        ocsp: &mut Option<Box<RevocationInfo>>,
+    ) {
+        for (said, slot) in [(self.crl, crl), (self.ocsp, ocsp)] {
+            if let Some((info, finding)) = said {
+                findings.extend(finding);
+                *slot = Some(Box::new(info));
+            }
+        }
+        findings.sort();
+        findings.dedup();
+    }
+}
+
 /// The CRL queries of an endpoint's leaves (`--crl`): the one it presented, and the second
 /// look's.
 struct CrlQueries {
-    first: Option<crate::crl::Query>,
-    other: Option<crate::crl::Query>,
+    first: Option<crate::revocation::Query>,
+    other: Option<crate::revocation::Query>,
     /// The other nodes' certificates (`--samples`), by their place in `samples.others`.
-    nodes: Vec<(usize, crate::crl::Query)>,
+    nodes: Vec<(usize, crate::revocation::Query)>,
 }
 
 /// Runs one endpoint's scan so that a panic in it (a bug, say a certificate a parser chokes

@@ -105,6 +105,8 @@ pub struct ComplianceRow {
     pub spki_sha256: String,
     /// What its TLSA records say (`--dane`), as in the scan report.
     pub dane: String,
+    /// What the CA's OCSP responder answers (`--ocsp`), as in the scan report.
+    pub ocsp_responder_status: String,
 }
 
 /// Column names, in order.
@@ -154,6 +156,7 @@ pub const COMPLIANCE_COLUMNS: &[&str] = &[
     "chain_expires",
     "spki_sha256",
     "dane",
+    "ocsp_responder_status",
 ];
 
 impl ComplianceRow {
@@ -214,6 +217,7 @@ impl ComplianceRow {
             chain_expires: s.chain_expires,
             spki_sha256: s.spki_sha256,
             dane: s.dane,
+            ocsp_responder_status: s.ocsp_responder_status,
         }
     }
 }

@@ -112,10 +112,14 @@ pub struct ScanRow {
     /// With `--dane`: what the endpoint's TLSA records say of its certificates
     /// ([`crate::model::DaneInfo::shown`]); empty without the option or records.
     pub dane: String,
+    /// What the CA's OCSP responder answers (`scan --ocsp`), as `crl_status` says it;
+    /// empty without `--ocsp`.
+    pub ocsp_responder_status: String,
 }
 
-/// The `crl_status` cell: the word, with when and why it was revoked, or why no list said.
-fn crl_status(i: &crate::model::CrlInfo) -> String {
+/// The `crl_status` and `ocsp_responder_status` cells: the word, with when and why it was
+/// revoked, or why no list or answer said.
+fn revocation_status(i: &crate::model::RevocationInfo) -> String {
     match i.status.as_str() {
         "revoked" => {
             let mut s = format!("revoked {}", i.revoked_at.as_deref().unwrap_or("?"));
@@ -126,7 +130,7 @@ fn crl_status(i: &crate::model::CrlInfo) -> String {
         }
         "unavailable" => format!(
             "unavailable: {}",
-            i.problem.as_deref().unwrap_or("no list could say")
+            i.problem.as_deref().unwrap_or("nothing could say")
         ),
         other => other.to_string(),
     }
@@ -248,7 +252,7 @@ impl ScanRow {
                 .as_deref()
                 .and_then(|i| i.next_update.clone())
                 .unwrap_or_default(),
-            crl_status: o.crl.as_deref().map(crl_status).unwrap_or_default(),
+            crl_status: o.crl.as_deref().map(revocation_status).unwrap_or_default(),
             chain_expires: o
                 .chain_expires
                 .as_deref()
@@ -269,6 +273,11 @@ impl ScanRow {
                 .dane
                 .as_deref()
                 .map(|d| cell(&d.shown()))
+                .unwrap_or_default(),
+            ocsp_responder_status: o
+                .ocsp_responder
+                .as_deref()
+                .map(revocation_status)
                 .unwrap_or_default(),
         }
     }
@@ -366,4 +375,5 @@ pub const SCAN_COLUMNS: &[&str] = &[
     "other_serials",
     "spki_sha256",
     "dane",
+    "ocsp_responder_status",
 ];

@@ -71,6 +71,10 @@ pub struct Summary {
     /// could not be read. One line per list that failed says at once what thousands of
     /// `crl_unavailable` rows would.
     pub crl_lists: Vec<(String, Result<usize, String>)>,
+    /// The OCSP responders `--ocsp` asked, by URL, with what each answered: a responder
+    /// down shows once here rather than only as thousands of `ocsp_responder_unavailable`
+    /// rows.
+    pub ocsp_responders: Vec<(String, crate::ocsp::ResponderTally)>,
     /// Certificates for other names than the first of their issuer's with its key.
     pub shared_keys: SharedKeys,
     /// With `--dane`: what the TLSA questions gave.
@@ -563,6 +567,48 @@ impl fmt::Display for Summary {
             }
             writeln!(f)?;
         }
+        if !self.ocsp_responders.is_empty() {
+            let sum = |g: fn(&crate::ocsp::ResponderTally) -> usize| -> usize {
+                self.ocsp_responders.iter().map(|(_, t)| g(t)).sum()
+            };
+            let answering = self
+                .ocsp_responders
+                .iter()
+                .filter(|(_, t)| t.answered > 0)
+                .count();
+            write!(
+                f,
+                "  ocsp: {} answered by {} ({} revoked)",
+                n(sum(|t| t.answered) as u64, "certificate", "certificates"),
+                n(answering as u64, "responder", "responders"),
+                sum(|t| t.revoked)
+            )?;
+            let failing: Vec<String> = self
+                .ocsp_responders
+                .iter()
+                .filter(|(_, t)| t.failed > 0)
+                .map(|(url, t)| {
+                    format!(
+                        "{url} ({} of {}: {})",
+                        t.failed,
+                        t.failed + t.answered,
+                        t.first_failure.as_deref().unwrap_or("?")
+                    )
+                })
+                .collect();
+            if !failing.is_empty() {
+                const SHOWN: usize = 5;
+                write!(
+                    f,
+                    "; no usable answer from {}",
+                    failing[..failing.len().min(SHOWN)].join("; ")
+                )?;
+                if failing.len() > SHOWN {
+                    write!(f, "; and {} more", failing.len() - SHOWN)?;
+                }
+            }
+            writeln!(f)?;
+        }
         Ok(())
     }
 }
@@ -594,6 +640,40 @@ mod tests {
             .map(|i| (format!("http://c/{i}.crl"), Err("refused".into())))
             .collect();
         assert!(s.to_string().contains("; and 2 more\n"), "{s}");
+    }
+
+    #[test]
+    fn the_responders_ocsp_asked_and_the_ones_that_gave_no_answer_are_told() {
+        use crate::ocsp::ResponderTally;
+        let s = Summary {
+            ocsp_responders: vec![
+                (
+                    "http://ocsp.x.com".into(),
+                    ResponderTally {
+                        answered: 40,
+                        revoked: 2,
+                        failed: 0,
+                        first_failure: None,
+                    },
+                ),
+                (
+                    "http://ocsp.y.com".into(),
+                    ResponderTally {
+                        answered: 1,
+                        revoked: 0,
+                        failed: 3,
+                        first_failure: Some("answered HTTP 503".into()),
+                    },
+                ),
+            ],
+            ..Summary::default()
+        };
+        assert!(
+            s.to_string().ends_with(
+                "  ocsp: 41 certificates answered by 2 responders (2 revoked); no usable answer from http://ocsp.y.com (3 of 4: answered HTTP 503)\n"
+            ),
+            "{s}"
+        );
     }
 
     /// An endpoint of `host` at `ip` that presented nothing, failing with `class`.

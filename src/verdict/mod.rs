@@ -342,6 +342,7 @@ pub fn sampled(o: &Observation) -> Vec<Observation> {
             t.tls = None;
             t.ocsp = None;
             t.crl = x.crl.clone();
+            t.ocsp_responder = x.ocsp_responder.clone();
             t.dane = x.dane.clone();
             t.other_key = None;
             t.error = None;
@@ -356,6 +357,7 @@ pub fn sampled(o: &Observation) -> Vec<Observation> {
                     findings: o.findings.clone(),
                     trust_detail: o.trust_detail.clone(),
                     crl: o.crl.clone(),
+                    ocsp_responder: o.ocsp_responder.clone(),
                     dane: o.dane.clone(),
                 })
                 .collect();
@@ -402,12 +404,14 @@ fn turned(o: &Observation) -> Option<Box<Observation>> {
         findings: std::mem::take(&mut t.findings),
         trust_detail: t.trust_detail.take(),
         crl: t.crl.take(),
+        ocsp_responder: t.ocsp_responder.take(),
         error: t.error.take(),
     }));
     t.cert = Some(theirs);
     t.findings = other.findings.clone();
     t.trust_detail = other.trust_detail.clone();
     t.crl = other.crl.clone();
+    t.ocsp_responder = other.ocsp_responder.clone();
     t.error = other.error.clone();
     // The second look's chain and parameters are not kept.
     t.chain = Vec::new();

@@ -323,8 +323,8 @@ fn rows_serving(i: &Identities, served: &[&Verdict], p: &Policy) -> Vec<Identity
 /// What a name's endpoints say together, from their verdicts and whether each serves its
 /// expected certificate.
 /// What the CA's list says of a certificate it revoked for key compromise.
-fn revoked_in_crl() -> Box<crate::model::CrlInfo> {
-    Box::new(crate::model::CrlInfo {
+fn revoked_in_crl() -> Box<crate::model::RevocationInfo> {
+    Box::new(crate::model::RevocationInfo {
         url: Some("http://crl.x.com/int.crl".into()),
         status: "revoked".into(),
         this_update: None,
@@ -1307,11 +1307,22 @@ fn a_certificate_the_ca_says_is_revoked_is_revoked_whatever_the_records_say() {
     let mut listed = served();
     listed.findings.push(Finding::CrlRevoked);
     listed.crl = Some(revoked_in_crl());
+    // And its responder, asked (--ocsp).
+    let mut answered = served();
+    answered.findings.push(Finding::OcspResponderRevoked);
+    let mut answer = revoked_in_crl();
+    answer.url = Some("http://ocsp.x.com".into());
+    answered.ocsp_responder = Some(answer);
     for (o, said, source) in [
         (
             stapled,
             "The CA's OCSP response, stapled by the server,",
             "the OCSP response its servers staple",
+        ),
+        (
+            answered,
+            "The CA's OCSP responder",
+            "the CA's OCSP responder",
         ),
         (
             listed,
@@ -1538,6 +1549,7 @@ fn without_records_the_second_certificate_counts_too() {
         findings: vec![Finding::Expired],
         trust_detail: None,
         crl: None,
+        ocsp_responder: None,
         error: None,
     }));
     assert_eq!(
@@ -1568,6 +1580,7 @@ fn a_revoked_certificate_served_to_the_other_key_type_is_the_rows_subject() {
         findings: vec![Finding::CrlRevoked],
         trust_detail: None,
         crl: Some(revoked_in_crl()),
+        ocsp_responder: None,
         error: None,
     }));
     let v = judge_one(o, &i, &p).0;
@@ -1673,6 +1686,7 @@ fn a_renewal_beside_the_old_certificate_is_judged_on_its_own_chain() {
         findings: vec![Finding::IncompleteChain],
         trust_detail: Some("the server did not send the intermediate".into()),
         crl: None,
+        ocsp_responder: None,
         error: None,
     }));
     let (v, serves_expected) = judge_one(o, &i, &p);
@@ -1764,6 +1778,7 @@ fn presenting_key(
             findings: Vec::new(),
             trust_detail: None,
             crl: None,
+            ocsp_responder: None,
             error: None,
         })
     });
@@ -1828,6 +1843,7 @@ fn key_types_in_the_records_choose_the_second_look_and_the_stale_version() {
         findings: Vec::new(),
         trust_detail: None,
         crl: None,
+        ocsp_responder: None,
         error: Some(crate::model::ErrorInfo {
             class: ErrorClass::TlsProtocol,
             message: "server sent alert HandshakeFailure".into(),
@@ -2699,8 +2715,9 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
         // Now and then the CA says the served certificate is revoked, whatever the records
         // say: in the OCSP response the server staples, or in its list (`--crl`).
         let ocsp_revoked = rng.below(10) == 0;
-        let ca_word = match rng.below(2) {
+        let ca_word = match rng.below(3) {
             0 => Finding::OcspRevoked,
+            1 => Finding::OcspResponderRevoked,
             _ => Finding::CrlRevoked,
         };
         // And now and then it sends only the leaf (no intermediate): clients refuse it.
@@ -3167,6 +3184,7 @@ fn a_revoked_certificate_gets_no_grace_and_outweighs_a_pending_renewal_beside_it
         findings: Vec::new(),
         trust_detail: None,
         crl: None,
+        ocsp_responder: None,
         error: None,
     }));
     let (v, _) = judge_one(o, &i, &p);
@@ -3218,6 +3236,7 @@ fn an_rsa_renewal_valid_today_is_owed_to_rsa_clients_though_a_later_one_lapsed()
         findings: Vec::new(),
         trust_detail: None,
         crl: None,
+        ocsp_responder: None,
         error: None,
     }));
     let (v, _) = judge_one(o, &i, &policy());
@@ -3330,6 +3349,7 @@ fn generated_servers_with_one_certificate_per_key_type_are_judged_by_their_kind(
             findings: second.map(expired_finding).unwrap_or_default(),
             trust_detail: None,
             crl: None,
+            ocsp_responder: None,
             error: match second {
                 Some(_) => None,
                 None => Some(crate::model::ErrorInfo {

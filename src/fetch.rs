@@ -1,0 +1,109 @@
+//! HTTP downloads from the CA's revocation services (`--crl`'s lists, `--ocsp`'s
+//! responders): plain http:// as those services are published (the answers are signed, so
+//! TLS would add nothing and a loop: checking the service's own certificate), one
+//! connection each, resolved by the sweep's resolver and never to an `--exclude`d host.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper_util::rt::TokioIo;
+
+/// GETs `url` (http:// only) and returns the body, at most `max_bytes`, from none of the
+/// names and addresses `exclude` holds, its host resolved by `dns`. `purpose` is told in the
+/// User-Agent, so that the CA's operators see what asks.
+pub(crate) async fn get(
+    url: &str,
+    exclude: Option<&crate::engine::exclude::Exclusions>,
+    dns: &crate::engine::resolve::Dns,
+    purpose: &str,
+    max_bytes: usize,
+) -> Result<Vec<u8>, String> {
+    let parsed = url::Url::parse(url).map_err(|e| format!("not a URL ({e})"))?;
+    let host = parsed.host_str().ok_or("no host in the URL")?.to_string();
+    let on_the_list = || format!("{host} is on the --exclude list");
+    if exclude.is_some_and(|x| x.name(&host.to_ascii_lowercase())) {
+        return Err(on_the_list());
+    }
+    let port = parsed.port_or_known_default().unwrap_or(80);
+    let literal = host.trim_start_matches('[').trim_end_matches(']');
+    let addrs: Vec<std::net::SocketAddr> = match literal.parse::<std::net::IpAddr>() {
+        Ok(ip) => vec![std::net::SocketAddr::new(ip, port)],
+        Err(_) => dns
+            .lookup(&host.to_ascii_lowercase())
+            .await
+            .map_err(|e| e.message)?
+            .into_iter()
+            .map(|ip| std::net::SocketAddr::new(ip, port))
+            .collect(),
+    };
+    let allowed: Vec<std::net::SocketAddr> = addrs
+        .iter()
+        .copied()
+        .filter(|a| !exclude.is_some_and(|x| x.address(a.ip())))
+        .collect();
+    if allowed.is_empty() && !addrs.is_empty() {
+        return Err(on_the_list());
+    }
+    let addrs = allowed;
+    let mut last = format!("{host} has no address");
+    let mut tcp = None;
+    for a in addrs {
+        match tokio::net::TcpStream::connect(a).await {
+            Ok(s) => {
+                tcp = Some(s);
+                break;
+            }
+            Err(e) => last = format!("cannot connect to {a} ({e})"),
+        }
+    }
+    let tcp = tcp.ok_or(last)?;
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(TokioIo::new(tcp))
+            .await
+            .map_err(|e| format!("HTTP: {e}"))?;
+    let driver = tokio::spawn(conn);
+    let mut path = parsed.path().to_string();
+    if let Some(q) = parsed.query() {
+        path.push('?');
+        path.push_str(q);
+    }
+    let host_header = match parsed.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.clone(),
+    };
+    let req = hyper::Request::get(path)
+        .header(hyper::header::HOST, host_header)
+        .header(
+            hyper::header::USER_AGENT,
+            format!("certsweep/{} ({purpose})", env!("CARGO_PKG_VERSION")),
+        )
+        .header(hyper::header::CONNECTION, "close")
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| format!("cannot build the request ({e})"))?;
+    let result = async {
+        let resp = sender
+            .send_request(req)
+            .await
+            .map_err(|e| format!("HTTP: {e}"))?;
+        if resp.status() != hyper::StatusCode::OK {
+            return Err(format!("answered HTTP {}", resp.status()));
+        }
+        let mut body = resp.into_body();
+        let mut buf = Vec::new();
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| format!("HTTP: {e}"))?;
+            if let Some(data) = frame.data_ref() {
+                if buf.len() + data.len() > max_bytes {
+                    return Err(match max_bytes >> 20 {
+                        0 => format!("the answer is larger than {} KiB", max_bytes >> 10),
+                        mib => format!("the answer is larger than {mib} MiB"),
+                    });
+                }
+                buf.extend_from_slice(data);
+            }
+        }
+        Ok(buf)
+    }
+    .await;
+    driver.abort();
+    result
+}

@@ -1,0 +1,114 @@
+//! What a certificate's revocation checks ask about it (`--crl`'s list in [`crate::crl`],
+//! `--ocsp`'s responder in [`crate::ocsp`]): where to ask, and the issuer whose key signs
+//! the answer.
+
+use x509_parser::extensions::{GeneralName, ParsedExtension};
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+/// What a leaf's revocation checks need from the served chain, taken while its DER is at
+/// hand.
+#[derive(Debug, Clone)]
+pub struct Query {
+    /// The leaf's CRL distribution points, in its order.
+    pub(crate) crl_urls: Vec<String>,
+    /// The leaf's OCSP responders (its Authority Information Access), in its order.
+    pub(crate) ocsp_urls: Vec<String>,
+    /// The leaf's serial as the integer's bytes (no leading zeros).
+    pub(crate) serial: Vec<u8>,
+    /// The leaf's issuer name, DER.
+    pub(crate) issuer_name: Vec<u8>,
+    /// The issuer's public key (SubjectPublicKeyInfo, DER): from the served certificate
+    /// named as the leaf's issuer, else from a trusted one (a root, a `--ca-file`
+    /// intermediate the server does not send).
+    pub(crate) issuer_key: Option<Vec<u8>>,
+}
+
+/// A DER integer's bytes without the leading zeros (a sign byte, or padding).
+pub(crate) fn integer_slice(raw: &[u8]) -> &[u8] {
+    let start = raw.iter().position(|b| *b != 0).unwrap_or(raw.len());
+    &raw[start..]
+}
+
+impl Query {
+    /// The query for `chain`'s leaf; `None` when the leaf cannot be read. `trusted_key`
+    /// finds a trusted certificate's key by its subject (DER) when the chain lacks the
+    /// issuer.
+    pub fn of(
+        chain: &[rustls::pki_types::CertificateDer<'_>],
+        trusted_key: impl FnOnce(&[u8]) -> Option<Vec<u8>>,
+    ) -> Option<Query> {
+        let (_, leaf) = X509Certificate::from_der(chain.first()?).ok()?;
+        Some(Query::of_leaf(&leaf, chain, trusted_key))
+    }
+
+    /// The query for `leaf`, already parsed, the first of `chain`.
+    pub fn of_leaf(
+        leaf: &X509Certificate<'_>,
+        chain: &[rustls::pki_types::CertificateDer<'_>],
+        trusted_key: impl FnOnce(&[u8]) -> Option<Vec<u8>>,
+    ) -> Query {
+        let mut urls = Vec::new();
+        for ext in leaf.extensions() {
+            if let ParsedExtension::CRLDistributionPoints(points) = ext.parsed_extension() {
+                for p in points.iter() {
+                    if let Some(x509_parser::extensions::DistributionPointName::FullName(names)) =
+                        &p.distribution_point
+                    {
+                        for n in names {
+                            if let GeneralName::URI(u) = n {
+                                // Shown in the reports: a control character in it is
+                                // written escaped (the URL is no usable one either way).
+                                urls.push(crate::model::visible_string(u.to_string()));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let ocsp_urls = responders(leaf);
+        let issuer_name = leaf.issuer().as_raw().to_vec();
+        if urls.is_empty() && ocsp_urls.is_empty() {
+            // Nothing to ask, so no key to find (most private CAs' leaves).
+            return Query {
+                crl_urls: urls,
+                ocsp_urls,
+                serial: Vec::new(),
+                issuer_name,
+                issuer_key: None,
+            };
+        }
+        let served = chain.iter().skip(1).find_map(|c| {
+            let (_, x) = X509Certificate::from_der(c).ok()?;
+            (x.subject().as_raw() == issuer_name.as_slice()).then(|| x.public_key().raw.to_vec())
+        });
+        let issuer_key = served.or_else(|| trusted_key(&issuer_name));
+        Query {
+            crl_urls: urls,
+            ocsp_urls,
+            serial: integer_slice(leaf.raw_serial()).to_vec(),
+            issuer_name,
+            issuer_key,
+        }
+    }
+}
+
+/// id-ad-ocsp: an access description naming an OCSP responder.
+const AD_OCSP: &str = "1.3.6.1.5.5.7.48.1";
+
+/// The OCSP responders `leaf`'s Authority Information Access names (URIs, in its order).
+fn responders(leaf: &X509Certificate<'_>) -> Vec<String> {
+    let mut urls = Vec::new();
+    for ext in leaf.extensions() {
+        if let ParsedExtension::AuthorityInfoAccess(aia) = ext.parsed_extension() {
+            for d in &aia.accessdescs {
+                if let (true, GeneralName::URI(u)) = (
+                    d.access_method.to_id_string() == AD_OCSP,
+                    &d.access_location,
+                ) {
+                    urls.push(crate::model::visible_string(u.to_string()));
+                }
+            }
+        }
+    }
+    urls
+}
