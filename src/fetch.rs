@@ -4,7 +4,7 @@
 //! connection each, resolved by the sweep's resolver and never to an `--exclude`d host.
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 
 /// GETs `url` (http:// only) and returns the body, at most `max_bytes`, from none of the
@@ -12,6 +12,31 @@ use hyper_util::rt::TokioIo;
 /// User-Agent, so that the CA's operators see what asks.
 pub(crate) async fn get(
     url: &str,
+    exclude: Option<&crate::engine::exclude::Exclusions>,
+    dns: &crate::engine::resolve::Dns,
+    purpose: &str,
+    max_bytes: usize,
+) -> Result<Vec<u8>, String> {
+    exchange(url, None, exclude, dns, purpose, max_bytes).await
+}
+
+/// The same as [`get`], POSTing `body` of `content_type` instead.
+pub(crate) async fn post(
+    url: &str,
+    (content_type, body): (&'static str, Vec<u8>),
+    exclude: Option<&crate::engine::exclude::Exclusions>,
+    dns: &crate::engine::resolve::Dns,
+    purpose: &str,
+    max_bytes: usize,
+) -> Result<Vec<u8>, String> {
+    let body = Some((content_type, body));
+    exchange(url, body, exclude, dns, purpose, max_bytes).await
+}
+
+/// One request to `url`: a POST of `body` when given, else a GET.
+async fn exchange(
+    url: &str,
+    body: Option<(&'static str, Vec<u8>)>,
     exclude: Option<&crate::engine::exclude::Exclusions>,
     dns: &crate::engine::resolve::Dns,
     purpose: &str,
@@ -57,7 +82,7 @@ pub(crate) async fn get(
     }
     let tcp = tcp.ok_or(last)?;
     let (mut sender, conn) =
-        hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(TokioIo::new(tcp))
+        hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(tcp))
             .await
             .map_err(|e| format!("HTTP: {e}"))?;
     let driver = tokio::spawn(conn);
@@ -70,14 +95,22 @@ pub(crate) async fn get(
         Some(p) => format!("{host}:{p}"),
         None => host.clone(),
     };
-    let req = hyper::Request::get(path)
+    let builder = match &body {
+        Some((content_type, _)) => {
+            hyper::Request::post(path).header(hyper::header::CONTENT_TYPE, *content_type)
+        }
+        None => hyper::Request::get(path),
+    };
+    let req = builder
         .header(hyper::header::HOST, host_header)
         .header(
             hyper::header::USER_AGENT,
             format!("certsweep/{} ({purpose})", env!("CARGO_PKG_VERSION")),
         )
         .header(hyper::header::CONNECTION, "close")
-        .body(Empty::<Bytes>::new())
+        .body(Full::new(Bytes::from(
+            body.map(|(_, b)| b).unwrap_or_default(),
+        )))
         .map_err(|e| format!("cannot build the request ({e})"))?;
     let result = async {
         let resp = sender

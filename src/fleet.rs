@@ -1005,12 +1005,12 @@ pub fn serve_files(
     hits
 }
 
-/// An OCSP responder on `listener` (HTTP GET, RFC 6960 A.1), as a CA runs one: it reads
+/// An OCSP responder on `listener` (HTTP GET and POST, RFC 6960 A.1), as a CA runs one: it reads
 /// each request and answers the first certificate it asks about with `answers`' response
 /// for its serial (canonical hex), when its issuer name and key hashes are `issuer_sha1s`
 /// (SHA-1, [`Pki::intermediate_sha1s`]); else it
 /// answers `unauthorized`, as responders answer about certificates they do not serve.
-/// Returns how many requests were made for each serial.
+/// Returns how many requests were made for each serial (`POST <serial>` for POSTs).
 pub fn serve_ocsp(
     listener: tokio::net::TcpListener,
     issuer_sha1s: IssuerHashes,
@@ -1030,23 +1030,40 @@ pub fn serve_ocsp(
             tokio::spawn(async move {
                 let svc = hyper::service::service_fn(
                     move |req: hyper::Request<hyper::body::Incoming>| {
-                        let (issuer, answers) = answers.as_ref();
-                        let asked = ocsp_asked(req.uri().path());
-                        let body = match asked {
-                            Some((serial, hashes)) => {
-                                *counted.lock().unwrap().entry(serial.clone()).or_insert(0) += 1;
-                                match answers.get(&serial) {
-                                    Some(answer) if &hashes == issuer => answer.clone(),
-                                    _ => ocsp_error(x509_ocsp::OcspResponseStatus::Unauthorized),
+                        let answers = answers.clone();
+                        let counted = counted.clone();
+                        async move {
+                            use http_body_util::BodyExt;
+                            let post = req.method() == hyper::Method::POST;
+                            let asked = if post {
+                                let body = req.into_body().collect().await;
+                                body.ok().and_then(|b| ocsp_request_asked(&b.to_bytes()))
+                            } else {
+                                ocsp_asked(req.uri().path())
+                            };
+                            let (issuer, answers) = answers.as_ref();
+                            let body = match asked {
+                                Some((serial, hashes)) => {
+                                    let counted_as = match post {
+                                        true => format!("POST {serial}"),
+                                        false => serial.clone(),
+                                    };
+                                    *counted.lock().unwrap().entry(counted_as).or_insert(0) += 1;
+                                    match answers.get(&serial) {
+                                        Some(answer) if &hashes == issuer => answer.clone(),
+                                        _ => {
+                                            ocsp_error(x509_ocsp::OcspResponseStatus::Unauthorized)
+                                        }
+                                    }
                                 }
-                            }
-                            None => ocsp_error(x509_ocsp::OcspResponseStatus::MalformedRequest),
-                        };
-                        let resp = hyper::Response::builder()
-                            .header("content-type", "application/ocsp-response")
-                            .body(Full::new(bytes::Bytes::from(body)))
-                            .unwrap();
-                        async move { Ok::<_, std::convert::Infallible>(resp) }
+                                None => ocsp_error(x509_ocsp::OcspResponseStatus::MalformedRequest),
+                            };
+                            let resp = hyper::Response::builder()
+                                .header("content-type", "application/ocsp-response")
+                                .body(Full::new(bytes::Bytes::from(body)))
+                                .unwrap();
+                            Ok::<_, std::convert::Infallible>(resp)
+                        }
                     },
                 );
                 let _ = hyper::server::conn::http1::Builder::new()
@@ -1069,7 +1086,12 @@ fn ocsp_asked(path: &str) -> Option<(String, IssuerHashes)> {
         .decode_utf8()
         .ok()?;
     let der = data_encoding::BASE64.decode(base64.as_bytes()).ok()?;
-    let request = <x509_ocsp::OcspRequest as der::Decode>::from_der(&der).ok()?;
+    ocsp_request_asked(&der)
+}
+
+/// The same of a DER OCSP request (a POST's body).
+fn ocsp_request_asked(der: &[u8]) -> Option<(String, IssuerHashes)> {
+    let request = <x509_ocsp::OcspRequest as der::Decode>::from_der(der).ok()?;
     let id = &request.tbs_request.request_list.first()?.req_cert;
     Some((
         crate::cert::canonical_serial_from_bytes(id.serial_number.as_bytes()),

@@ -439,6 +439,12 @@ const MAX_ANSWERS: usize = 16_384;
 /// certificate is a few KiB.
 const MAX_ANSWER_BYTES: usize = 64 << 10;
 
+/// The longest request URL sent by GET (RFC 5019 §5); longer requests are POSTed.
+const MAX_GET_URL: usize = 255;
+
+/// What the requests tell the responder's operators in their User-Agent.
+const PURPOSE: &str = "OCSP check";
+
 /// One responder's answer about one certificate, or why there is none.
 type Answer = Result<(RevocationInfo, Option<Finding>), String>;
 
@@ -555,16 +561,18 @@ impl OcspCheck {
             answers.entry(key).or_default().clone()
         };
         cell.get_or_init(|| async {
-            let asked = tokio::time::timeout(
-                self.timeout,
-                crate::fetch::get(
-                    &get_url(url, request),
-                    self.exclude.as_deref(),
-                    &self.dns,
-                    "OCSP check",
-                    MAX_ANSWER_BYTES,
-                ),
-            )
+            // GET while the whole URL fits in 255 bytes, as RFC 5019 has clients ask (so
+            // that caches can answer), else POST.
+            let get = get_url(url, request);
+            let (exclude, dns) = (self.exclude.as_deref(), &self.dns);
+            let asked = tokio::time::timeout(self.timeout, async {
+                if get.len() <= MAX_GET_URL {
+                    crate::fetch::get(&get, exclude, dns, PURPOSE, MAX_ANSWER_BYTES).await
+                } else {
+                    let body = ("application/ocsp-request", request.to_vec());
+                    crate::fetch::post(url, body, exclude, dns, PURPOSE, MAX_ANSWER_BYTES).await
+                }
+            })
             .await;
             let answer = match asked {
                 Ok(Ok(body)) => judge_answer(&body, url, q, now),

@@ -1945,6 +1945,14 @@ async fn ocsp_asks_each_certificates_responder_once_and_says_revoked_good_or_why
     let none = leaf(0x79, &["none.test"], None, ChainKind::Full);
     let gone = leaf(0x7a, &["gone.test"], Some(down.as_str()), ChainKind::Full);
     let bare = leaf(0x7b, &["bare.test"], at_base, ChainKind::LeafOnly);
+    // A responder URL so long that the request's GET form would pass 255 bytes: POSTed.
+    let long_url = format!("{base}/{}", "ocsp-".repeat(40));
+    let long = leaf(
+        0x7c,
+        &["long.test"],
+        Some(long_url.as_str()),
+        ChainKind::Full,
+    );
     let hour = 3600;
     let mut answers = HashMap::new();
     let mut answer = |l: &fleet::Leaf, der: Vec<u8>| {
@@ -2000,6 +2008,11 @@ async fn ocsp_asks_each_certificates_responder_once_and_says_revoked_good_or_why
         .unwrap(),
     );
     answer(
+        &long,
+        pki.staple(&long, StapleSays::Good, now - 60, now + hour)
+            .unwrap(),
+    );
+    answer(
         &bare,
         pki.staple(&bare, StapleSays::Good, now - 60, now + hour)
             .unwrap(),
@@ -2019,6 +2032,7 @@ async fn ocsp_asks_each_certificates_responder_once_and_says_revoked_good_or_why
             ("none.test", &none),
             ("gone.test", &gone),
             ("bare.test", &bare),
+            ("long.test", &long),
         ],
         None,
     )
@@ -2038,6 +2052,7 @@ async fn ocsp_asks_each_certificates_responder_once_and_says_revoked_good_or_why
         "none",
         "gone",
         "bare",
+        "long",
     ];
     let targets: String = names
         .iter()
@@ -2058,11 +2073,12 @@ async fn ocsp_asks_each_certificates_responder_once_and_says_revoked_good_or_why
             o.ocsp_responder.as_deref().unwrap().clone(),
         )
     };
-    for name in ["good", "good2", "good3", "delegated"] {
+    for name in ["good", "good2", "good3", "delegated", "long"] {
         let (f, info) = at(name);
         assert!(f.is_empty(), "{name}: {f:?}");
         assert_eq!(info.status, "good", "{name}");
-        assert_eq!(info.url.as_deref(), Some(ocsp.as_str()), "{name}");
+        let url = if name == "long" { &long_url } else { &ocsp };
+        assert_eq!(info.url.as_deref(), Some(url.as_str()), "{name}");
         assert_eq!(
             info.next_update.as_deref(),
             Some(certsweep::timefmt::rfc3339_unix(now + hour).as_str()),
@@ -2117,6 +2133,12 @@ async fn ocsp_asks_each_certificates_responder_once_and_says_revoked_good_or_why
     assert_eq!(counted.get(&serial(&good)), Some(&1), "{counted:?}");
     assert_eq!(counted.get(&serial(&revoked)), Some(&1), "{counted:?}");
     assert_eq!(counted.get(&serial(&bare)), None, "{counted:?}");
+    assert_eq!(
+        counted.get(&format!("POST {}", serial(&long))),
+        Some(&1),
+        "{counted:?}"
+    );
+    assert_eq!(counted.get(&serial(&long)), None, "not by GET: {counted:?}");
     // The issuer the server leaves out, given in --ca-file, names the certificate and
     // checks the answer.
     let both = dir.path().join("both.pem");
