@@ -1010,16 +1010,17 @@ pub fn serve_files(
 /// for its serial (canonical hex), when its issuer name and key hashes are `issuer_sha1s`
 /// (SHA-1, [`Pki::intermediate_sha1s`]); else it
 /// answers `unauthorized`, as responders answer about certificates they do not serve.
-/// Returns how many requests were made for each serial (`POST <serial>` for POSTs).
 pub fn serve_ocsp(
     listener: tokio::net::TcpListener,
     issuer_sha1s: IssuerHashes,
     answers: HashMap<String, Vec<u8>>,
-) -> std::sync::Arc<std::sync::Mutex<HashMap<String, usize>>> {
+) -> OcspServed {
     use http_body_util::Full;
+    use std::sync::atomic::Ordering;
     let answers = std::sync::Arc::new((issuer_sha1s, answers));
-    let hits = std::sync::Arc::new(std::sync::Mutex::new(HashMap::new()));
-    let counted = hits.clone();
+    let served = OcspServed::default();
+    let counted = served.hits.clone();
+    let flights = (served.in_flight.clone(), served.peak.clone());
     tokio::spawn(async move {
         loop {
             let Ok((tcp, _)) = listener.accept().await else {
@@ -1027,11 +1028,15 @@ pub fn serve_ocsp(
             };
             let answers = answers.clone();
             let counted = counted.clone();
+            let flights = flights.clone();
             tokio::spawn(async move {
                 let svc = hyper::service::service_fn(
                     move |req: hyper::Request<hyper::body::Incoming>| {
                         let answers = answers.clone();
                         let counted = counted.clone();
+                        let (in_flight, peak) = flights.clone();
+                        let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                        peak.fetch_max(now, Ordering::SeqCst);
                         async move {
                             use http_body_util::BodyExt;
                             let post = req.method() == hyper::Method::POST;
@@ -1062,6 +1067,7 @@ pub fn serve_ocsp(
                                 .header("content-type", "application/ocsp-response")
                                 .body(Full::new(bytes::Bytes::from(body)))
                                 .unwrap();
+                            in_flight.fetch_sub(1, Ordering::SeqCst);
                             Ok::<_, std::convert::Infallible>(resp)
                         }
                     },
@@ -1072,7 +1078,18 @@ pub fn serve_ocsp(
             });
         }
     });
-    hits
+    served
+}
+
+/// What a test OCSP responder ([`serve_ocsp`]) was asked.
+#[derive(Debug, Clone, Default)]
+pub struct OcspServed {
+    /// Requests by serial (canonical hex; `POST <serial>` for POSTs).
+    pub hits: std::sync::Arc<std::sync::Mutex<HashMap<String, usize>>>,
+    /// Requests being answered now.
+    in_flight: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// The most ever answered at once.
+    pub peak: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// The SHA-1 hashes of an issuer's name and key that an OCSP request names it by.

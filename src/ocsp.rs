@@ -479,13 +479,20 @@ pub struct OcspCheck {
     answers: Mutex<HashMap<(String, Vec<u8>), AnswerSlot>>,
     /// What each responder answered, by URL.
     tally: Mutex<BTreeMap<String, ResponderTally>>,
+    /// Requests in flight per responder URL, at most `per_responder` each: a sweep's
+    /// thousand connections in flight must not become a thousand requests at a private
+    /// CA's one responder.
+    in_flight: Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>,
+    per_responder: usize,
 }
 
 impl OcspCheck {
     /// A checker whose requests (connect, request and answer together) each get `timeout`,
-    /// connecting to nothing `exclude` holds and resolving names with `dns`.
+    /// at most `per_responder` (at least one) in flight to one responder, connecting to
+    /// nothing `exclude` holds and resolving names with `dns`.
     pub fn new(
         timeout: Duration,
+        per_responder: usize,
         exclude: Option<Arc<crate::engine::exclude::Exclusions>>,
         dns: Arc<crate::engine::resolve::Dns>,
     ) -> OcspCheck {
@@ -495,7 +502,20 @@ impl OcspCheck {
             dns,
             answers: Mutex::default(),
             tally: Mutex::default(),
+            in_flight: Mutex::default(),
+            per_responder: per_responder.max(1),
         }
+    }
+
+    /// The bound on requests in flight to the responder at `url`.
+    fn turns(&self, url: &str) -> Arc<tokio::sync::Semaphore> {
+        let mut m = match self.in_flight.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        m.entry(url.to_string())
+            .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(self.per_responder)))
+            .clone()
     }
 
     /// The responders asked so far, by URL, with what they answered.
@@ -561,6 +581,9 @@ impl OcspCheck {
             answers.entry(key).or_default().clone()
         };
         cell.get_or_init(|| async {
+            // The wait for a turn is not the request's time: the timeout starts after it.
+            let turns = self.turns(url);
+            let _turn = turns.acquire().await;
             // GET while the whole URL fits in 255 bytes, as RFC 5019 has clients ask (so
             // that caches can answer), else POST.
             let get = get_url(url, request);

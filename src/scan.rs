@@ -207,6 +207,7 @@ pub fn engine_looking(
         ocsp: args.ocsp.then(|| {
             Arc::new(crate::ocsp::OcspCheck::new(
                 args.ocsp_timeout,
+                usize::from(args.ocsp_concurrency),
                 exclude.clone(),
                 dns.clone(),
             ))
