@@ -180,6 +180,10 @@ pub struct ScanArgs {
     /// Write the CSV report (scan report; the compliance report with --inventory).
     #[arg(help_heading = "Output", long, value_name = "FILE.csv")]
     pub report: Option<PathBuf>,
+    /// Write a JUnit XML report when the sweep ends: one test case per endpoint, failed
+    /// when --fail-on matches it, for a CI system's test view (GitLab, Jenkins, Azure DevOps).
+    #[arg(help_heading = "Output", long, value_name = "FILE.xml")]
+    pub junit: Option<PathBuf>,
     /// Refuse to start when any target line is bad.
     #[arg(help_heading = "Targets", long)]
     pub strict: bool,

@@ -9,6 +9,7 @@ use crate::engine::targets::{TargetError, TargetReader};
 use crate::model::{Finding, Observation};
 use crate::report::csv::{CsvOut, ScanRow, SCAN_COLUMNS};
 use crate::report::jsonl::JsonlOut;
+use crate::report::junit::{JunitCase, JunitFailure, JunitOut};
 use crate::report::progress::Progress;
 use crate::report::summary::Summary;
 use crate::timefmt::now_unix;
@@ -617,6 +618,7 @@ pub async fn run_scan(args: ScanArgs) -> Result<u8, Error> {
         ("--report", args.report.as_deref()),
         ("--jsonl", args.jsonl.as_deref()),
         ("--records-report", args.records_report.as_deref()),
+        ("--junit", args.junit.as_deref()),
     ])?;
     one_stdin(
         args.targets
@@ -630,6 +632,7 @@ pub async fn run_scan(args: ScanArgs) -> Result<u8, Error> {
             ("--report", args.report.as_deref()),
             ("--jsonl", args.jsonl.as_deref()),
             ("--records-report", args.records_report.as_deref()),
+            ("--junit", args.junit.as_deref()),
         ],
         args.targets
             .as_deref()
@@ -653,6 +656,7 @@ pub async fn run_scan(args: ScanArgs) -> Result<u8, Error> {
             args.report.as_deref(),
             args.jsonl.as_deref(),
             args.records_report.as_deref(),
+            args.junit.as_deref(),
         ],
         args.targets
             .iter()
@@ -682,14 +686,21 @@ async fn scan_once(args: &ScanArgs, lists: &crate::crl::CrlCache) -> Result<(u8,
             "--targets FILE is required (or --inventory FILE to scan what the records name)".into(),
         ));
     };
-    let mut fail_on = match &args.fail_on {
-        Some(s) => Some(RecordFreeFailOn {
-            fail_on: FailOn::parse_record_free(s)?,
+    let started = crate::timefmt::rfc3339(time::OffsetDateTime::now_utc());
+    let junit = junit_out(args)?;
+    let mut fail_on = match (&args.fail_on, junit) {
+        (None, None) => None,
+        (words, junit) => Some(RecordFreeFailOn {
+            fail_on: match words {
+                Some(s) => FailOn::parse_record_free(s)?,
+                // Without --fail-on nothing fails, as the exit code says.
+                None => FailOn::default(),
+            },
             window: renewal_window(args),
             now: now_unix(),
             failing: Failing::default(),
+            junit,
         }),
-        None => None,
     };
     let (reader, total) = open_targets(&targets_path, args.port, args.strict)?;
     let (engine, note) = engine_looking(args, None, lists)?;
@@ -713,7 +724,13 @@ async fn scan_once(args: &ScanArgs, lists: &crate::crl::CrlCache) -> Result<(u8,
     let mut outcome = sweep(engine, reader, total, sinks, args.quiet).await?;
     outcome.summary.targets_unread = unread.get().cloned();
     tell_not_utf8(&targets_path, &not_utf8);
-    let failing = fail_on.map(|f| f.failing).unwrap_or_default();
+    let (failing, junit) = fail_on.map(|f| (f.failing, f.junit)).unwrap_or_default();
+    if let Some((p, j)) = junit {
+        let suite = targets_path.clone();
+        let note = outcome.summary.to_string();
+        j.finish(&suite, &started, outcome.summary.duration, &note)
+            .map_err(|e| write_err(&p, e))?;
+    }
     if !args.quiet {
         let mut err = std::io::stderr().lock();
         let _ = write!(err, "{}{}", outcome.summary, failing.text());
@@ -1200,11 +1217,22 @@ struct RecordFreeFailOn {
     window: crate::verdict::RenewalWindow,
     now: i64,
     failing: Failing,
+    /// `--junit`: every endpoint's case.
+    junit: Option<(std::path::PathBuf, JunitOut<Output>)>,
 }
 
 impl ObservationSink for RecordFreeFailOn {
     fn take(&mut self, o: Box<Observation>) -> Result<(), Error> {
         let words = self.fail_on.observation_words(&o, self.now, self.window);
+        if let Some((p, j)) = &mut self.junit {
+            let failure = (!words.is_empty()).then(|| JunitFailure {
+                message: words.join(", "),
+                kind: words.first().copied().unwrap_or_default().to_string(),
+                text: observed(&o),
+            });
+            j.case(&junit_case(&o, failure, observed(&o)))
+                .map_err(|e| write_err(p, e))?;
+        }
         if !words.is_empty() {
             self.failing.add(&o, || {
                 let what = match (&o.cert, &o.error) {
@@ -1234,6 +1262,56 @@ impl ObservationSink for RecordFreeFailOn {
             });
         }
         Ok(())
+    }
+}
+
+/// `--junit`'s report, created now so that a path that cannot be written fails before the
+/// sweep.
+fn junit_out(args: &ScanArgs) -> Result<Option<(std::path::PathBuf, JunitOut<Output>)>, Error> {
+    let Some(p) = &args.junit else {
+        return Ok(None);
+    };
+    let j = JunitOut::new(create(p)?).map_err(|e| write_err(p, e))?;
+    Ok(Some((p.clone(), j)))
+}
+
+/// What an endpoint presented, in words, for its JUnit case: the certificate and its
+/// findings, or why there was none.
+fn observed(o: &Observation) -> String {
+    let mut s = match (&o.cert, &o.error) {
+        (Some(c), _) => format!(
+            "serial {} (expires {}), issuer {}",
+            c.serial, c.not_after, c.issuer
+        ),
+        (None, Some(e)) => format!("{}: {}", e.class, e.message),
+        (None, None) => "no certificate".into(),
+    };
+    if !o.findings.is_empty() {
+        let f: Vec<&str> = o.findings.iter().map(|f| f.as_str()).collect();
+        s.push_str(&format!("; findings: {}", f.join(", ")));
+    }
+    if let Some(d) = &o.trust_detail {
+        s.push_str(&format!("; {d}"));
+    }
+    s
+}
+
+/// An endpoint's JUnit case, grouped by the name asked for.
+fn junit_case(o: &Observation, failure: Option<JunitFailure>, out: String) -> JunitCase {
+    let ms = o.timings.dns_ms.unwrap_or(0.0)
+        + o.timings.connect_ms.unwrap_or(0.0)
+        + o.timings.starttls_ms.unwrap_or(0.0)
+        + o.timings.handshake_ms.unwrap_or(0.0);
+    let mut name = who(o);
+    if let Some(l) = &o.label {
+        name.push_str(&format!(" ({l})"));
+    }
+    JunitCase {
+        classname: o.asked_name().to_string(),
+        name,
+        time: std::time::Duration::from_secs_f64(ms.max(0.0) / 1000.0),
+        failure,
+        out,
     }
 }
 
@@ -1406,6 +1484,7 @@ async fn compare_reusing(
         safe_identity_row, ComplianceRow, COMPLIANCE_COLUMNS, RECORDS_COLUMNS,
     };
     let fail_on = FailOn::parse(args.fail_on.as_deref().unwrap_or(DEFAULT_FAIL_ON))?;
+    let started = crate::timefmt::rfc3339(time::OffsetDateTime::now_utc());
     let loaded = load_files(
         &args.inventory,
         &read_options(args.inventory_map.as_deref())?,
@@ -1522,6 +1601,7 @@ async fn compare_reusing(
         .as_ref()
         .map(|p| Ok::<_, Error>((p, CsvOut::new(create(p)?, RECORDS_COLUMNS))))
         .transpose()?;
+    let mut junit = junit_out(args)?;
     let (file, partial) = spill_file(args)?;
     let mut spill = Spill {
         ids: &ids,
@@ -1562,6 +1642,16 @@ async fn compare_reusing(
         if !words.is_empty() {
             failing.add(&v.observation, || failing_verdict(&v, &words));
         }
+        if let Some((p, j)) = &mut junit {
+            let failure = (!words.is_empty()).then(|| JunitFailure {
+                message: words.join(", "),
+                kind: v.status.as_str().to_string(),
+                text: format!("{}\nNext step: {}", v.detail, v.next_step),
+            });
+            let out = format!("{}: {}\nNext step: {}", v.status, v.detail, v.next_step);
+            j.case(&junit_case(&v.observation, failure, out))
+                .map_err(|e| write_err(p, e))?;
+        }
         for f in &v.findings {
             if let Some(&known) = crate::verdict::VERDICT_FINDINGS
                 .iter()
@@ -1589,6 +1679,20 @@ async fn compare_reusing(
     })?;
     if let Some((p, w)) = csv {
         w.finish().map_err(|e| write_err(p, e))?;
+    }
+    if let Some((p, j)) = junit {
+        let suite = match &args.targets {
+            Some(t) => t.clone(),
+            None => args
+                .inventory
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        let note = outcome.summary.to_string();
+        j.finish(&suite, &started, outcome.summary.duration, &note)
+            .map_err(|e| write_err(&p, e))?;
     }
     if let Some((p, mut w)) = jsonl {
         w.flush().map_err(|e| write_err(p, e))?;
@@ -1759,6 +1863,7 @@ mod tests {
             window: crate::verdict::RenewalWindow::fixed(0),
             now: 2 * 86_400,
             failing: Failing::default(),
+            junit: None,
         };
         let mut refused = crate::fleet::presenting("10.0.0.9", [10, 0, 0, 9].into(), "0B", 0, 1);
         refused.cert = None;

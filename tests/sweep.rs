@@ -3146,6 +3146,37 @@ async fn a_pipeline_checks_its_nodes_against_the_certificate_it_deployed() {
     let fresh = out.verdicts.iter().find(|v| port(v) == new.port()).unwrap();
     assert_eq!(fresh.status, Status::Current, "{}", fresh.detail);
     assert_eq!(out.exit_code, 1);
+    // The same as a JUnit report: the node serving the old certificate fails, with its
+    // verdict's status, detail and next step.
+    let junit = dir.path().join("junit.xml");
+    let junit_arg = junit.to_str().unwrap();
+    ca.compare(
+        dir.path(),
+        &targets,
+        &pem,
+        &["--fail-on", "unmanaged", "--junit", junit_arg],
+    )
+    .await;
+    let (cases, counts) = junit_cases(&std::fs::read_to_string(&junit).unwrap());
+    assert_eq!(counts, ("2".to_string(), "1".to_string()));
+    let on = |p: u16| {
+        cases
+            .iter()
+            .find(|c| c.1 == format!("deploy.test 127.0.0.1:{p}"))
+            .unwrap()
+    };
+    assert_eq!(on(old.port()).2.as_deref(), Some("unmanaged"));
+    assert!(
+        on(old.port()).3.contains("\nNext step: "),
+        "{:?}",
+        on(old.port())
+    );
+    assert_eq!(on(new.port()).2, None);
+    assert!(
+        on(new.port()).3.starts_with("current: "),
+        "{:?}",
+        on(new.port())
+    );
     // Findings fail a run as statuses do.
     for (fail_on, code) in [("names_managed_elsewhere", 1), ("newer_than_records", 0)] {
         let out = ca
@@ -3153,6 +3184,134 @@ async fn a_pipeline_checks_its_nodes_against_the_certificate_it_deployed() {
             .await;
         assert_eq!(out.exit_code, code, "--fail-on {fail_on}");
     }
+}
+
+/// A JUnit test case: classname, name, the failure's type if failed, the failure's or
+/// the standard output's text.
+type JunitSeen = (String, String, Option<String>, String);
+
+/// The test cases of a JUnit report, and the suite's tests and failures counts.
+fn junit_cases(xml: &str) -> (Vec<JunitSeen>, (String, String)) {
+    use quick_xml::events::Event;
+    use quick_xml::XmlVersion::Implicit1_0;
+    let attr = |e: &quick_xml::events::BytesStart<'_>, name: &str| {
+        e.attributes()
+            .flatten()
+            .find(|a| AsRef::<str>::as_ref(&a.key) == name)
+            .map(|a| a.normalized_value(Implicit1_0).unwrap().to_string())
+            .unwrap_or_default()
+    };
+    let mut r = quick_xml::Reader::from_str(xml);
+    let mut cases = Vec::new();
+    let mut counts = (String::new(), String::new());
+    let mut text = String::new();
+    loop {
+        match r.read_event().expect("well-formed XML") {
+            Event::Start(e) => match AsRef::<str>::as_ref(&e.name()) {
+                "testsuite" => counts = (attr(&e, "tests"), attr(&e, "failures")),
+                "testcase" => {
+                    cases.push((attr(&e, "classname"), attr(&e, "name"), None, String::new()))
+                }
+                "failure" => {
+                    if let Some(c) = cases.last_mut() {
+                        c.2 = Some(attr(&e, "type"));
+                    }
+                    text.clear();
+                }
+                _ => text.clear(),
+            },
+            Event::Text(t) => text.push_str(&t.xml_content(Implicit1_0)),
+            Event::GeneralRef(g) => text.push_str(
+                quick_xml::escape::resolve_predefined_entity(&g.xml_content(Implicit1_0))
+                    .unwrap_or("?"),
+            ),
+            Event::End(e)
+                if matches!(AsRef::<str>::as_ref(&e.name()), "failure" | "system-out") =>
+            {
+                if let Some(c) = cases.last_mut() {
+                    if c.3.is_empty() {
+                        c.3 = std::mem::take(&mut text);
+                    }
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    (cases, counts)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn junit_has_a_case_per_endpoint_failed_as_fail_on_says() {
+    let pki = Pki::new("Junit").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = root_file(&pki, &dir);
+    let any = SocketAddr::new(ip("127.0.0.1"), 0);
+    let good = valid_leaf(&pki, "good.test", 3101);
+    let expired = pki
+        .issue(&LeafSpec::new(&["expired.test"], 3102, 400, -5))
+        .unwrap();
+    let s_good = fleet::serve_tls(any, &good, &[], None).await.unwrap();
+    let s_exp = fleet::serve_tls(any, &expired, &[], None).await.unwrap();
+    let targets = dir.path().join("targets.txt");
+    let refused = refused_addr();
+    std::fs::write(
+        &targets,
+        format!(
+            "good.test@{}\nexpired.test@{}\ngood.test@{refused}\n",
+            s_good.addr, s_exp.addr,
+        ),
+    )
+    .unwrap();
+    let junit = dir.path().join("junit.xml");
+    let run = |extra: &[&str]| {
+        let mut argv = vec![
+            "--targets",
+            targets.to_str().unwrap(),
+            "--ca-file",
+            &ca,
+            "--no-public-roots",
+            "--quiet",
+            "--junit",
+            junit.to_str().unwrap(),
+        ];
+        argv.extend_from_slice(extra);
+        certsweep::scan::run_scan(scan_args(&argv))
+    };
+    assert_eq!(run(&["--fail-on", "expired,unreachable"]).await.unwrap(), 1);
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let (cases, counts) = junit_cases(&xml);
+    assert_eq!(counts, ("3".to_string(), "2".to_string()), "{xml}");
+    assert_eq!(cases.len(), 3, "{xml}");
+    let case = |name: String| cases.iter().find(|c| c.1 == name).expect("a case");
+    let expired_case = case(format!("expired.test {}", s_exp.addr));
+    let good_case = case(format!("good.test {}", s_good.addr));
+    let refused_case = case(format!("good.test {refused}"));
+    assert_eq!(expired_case.0, "expired.test");
+    assert_eq!(expired_case.2.as_deref(), Some("expired"));
+    assert!(
+        expired_case.3.contains(&format!(
+            "serial {}",
+            certsweep::cert::cert_info(&expired.chain[0])
+                .unwrap()
+                .serial
+        )) && expired_case.3.contains("findings: expired"),
+        "{}",
+        expired_case.3
+    );
+    assert_eq!(good_case.2, None);
+    assert!(good_case.3.starts_with("serial "), "{}", good_case.3);
+    assert_eq!(refused_case.2.as_deref(), Some("unreachable"));
+    assert!(
+        refused_case.3.starts_with("connect_refused: "),
+        "{}",
+        refused_case.3
+    );
+    // Without --fail-on nothing fails, as the exit code says; every endpoint is a case.
+    assert_eq!(run(&[]).await.unwrap(), 0);
+    let (cases, counts) = junit_cases(&std::fs::read_to_string(&junit).unwrap());
+    assert_eq!(counts, ("3".to_string(), "0".to_string()));
+    assert!(cases.iter().all(|c| c.2.is_none()));
 }
 
 /// `--fail-on` without records: exit 1 on what an endpoint earns alone (it was silently

@@ -1,10 +1,11 @@
-//! Outputs: CSV, JSON lines, progress and the summary. Each reads plain data and nothing
+//! Outputs: CSV, JSON lines, JUnit XML, progress and the summary. Each reads plain data and nothing
 //! here decides a verdict.
 
 pub mod compliance;
 pub mod csv;
 pub mod dcv;
 pub mod jsonl;
+pub mod junit;
 pub mod progress;
 pub mod summary;
 
