@@ -484,6 +484,8 @@ pub struct OcspCheck {
     /// CA's one responder.
     in_flight: Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>,
     per_responder: usize,
+    /// Certificates checked that name no http:// responder (counted per endpoint).
+    unnamed: std::sync::atomic::AtomicUsize,
 }
 
 impl OcspCheck {
@@ -504,6 +506,7 @@ impl OcspCheck {
             tally: Mutex::default(),
             in_flight: Mutex::default(),
             per_responder: per_responder.max(1),
+            unnamed: Default::default(),
         }
     }
 
@@ -516,6 +519,12 @@ impl OcspCheck {
         m.entry(url.to_string())
             .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(self.per_responder)))
             .clone()
+    }
+
+    /// How many certificates checked (one per endpoint presenting it) named no http://
+    /// responder to ask.
+    pub fn without_responder(&self) -> usize {
+        self.unnamed.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The responders asked so far, by URL, with what they answered.
@@ -539,6 +548,8 @@ impl OcspCheck {
             .collect();
         let first = q.ocsp_urls.first().map(String::as_str);
         if http.is_empty() {
+            self.unnamed
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return match first {
                 Some(u) => responder_unavailable(
                     Some(u),

@@ -606,7 +606,7 @@ where
     summary.dns_half_answered = engine.dns_half_answered();
     summary.dns_unheard = engine.dns_unheard();
     summary.crl_lists = engine.crl_lists();
-    summary.ocsp_responders = engine.ocsp_responders();
+    (summary.ocsp_responders, summary.ocsp_without_responder) = engine.ocsp_responders();
     summary.duration = start.elapsed();
     summary.interrupted = stopped_by.get().copied();
     Ok(SweepOutcome { summary, kept })

@@ -378,13 +378,13 @@ impl Engine {
             .unwrap_or_default()
     }
 
-    /// The OCSP responders `--ocsp` asked (none without it), with what each answered.
-    pub fn ocsp_responders(&self) -> Vec<(String, crate::ocsp::ResponderTally)> {
-        self.cfg
-            .ocsp
-            .as_ref()
-            .map(|c| c.responders_asked())
-            .unwrap_or_default()
+    /// The OCSP responders `--ocsp` asked (none without it), with what each answered, and
+    /// how many certificates checked named none (`None` without `--ocsp`).
+    pub fn ocsp_responders(&self) -> (Vec<(String, crate::ocsp::ResponderTally)>, Option<usize>) {
+        match &self.cfg.ocsp {
+            Some(c) => (c.responders_asked(), Some(c.without_responder())),
+            None => (Vec::new(), None),
+        }
     }
 
     /// The live counters.

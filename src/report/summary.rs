@@ -75,6 +75,9 @@ pub struct Summary {
     /// down shows once here rather than only as thousands of `ocsp_responder_unavailable`
     /// rows.
     pub ocsp_responders: Vec<(String, crate::ocsp::ResponderTally)>,
+    /// With `--ocsp`: how many certificates checked (per endpoint) named no http://
+    /// responder; `None` without it.
+    pub ocsp_without_responder: Option<usize>,
     /// Certificates for other names than the first of their issuer's with its key.
     pub shared_keys: SharedKeys,
     /// With `--dane`: what the TLSA questions gave.
@@ -567,7 +570,7 @@ impl fmt::Display for Summary {
             }
             writeln!(f)?;
         }
-        if !self.ocsp_responders.is_empty() {
+        if self.ocsp_without_responder.is_some() || !self.ocsp_responders.is_empty() {
             let sum = |g: fn(&crate::ocsp::ResponderTally) -> usize| -> usize {
                 self.ocsp_responders.iter().map(|(_, t)| g(t)).sum()
             };
@@ -596,6 +599,17 @@ impl fmt::Display for Summary {
                     )
                 })
                 .collect();
+            if let Some(unnamed) = self.ocsp_without_responder.filter(|u| *u > 0) {
+                write!(
+                    f,
+                    "; {} no http:// responder to ask (--crl asks the CA's list)",
+                    n(
+                        unnamed as u64,
+                        "endpoint's certificate names",
+                        "endpoints' certificates name"
+                    )
+                )?;
+            }
             if !failing.is_empty() {
                 const SHOWN: usize = 5;
                 write!(
@@ -646,6 +660,7 @@ mod tests {
     fn the_responders_ocsp_asked_and_the_ones_that_gave_no_answer_are_told() {
         use crate::ocsp::ResponderTally;
         let s = Summary {
+            ocsp_without_responder: Some(0),
             ocsp_responders: vec![
                 (
                     "http://ocsp.x.com".into(),
@@ -673,6 +688,17 @@ mod tests {
                 "  ocsp: 41 certificates answered by 2 responders (2 revoked); no usable answer from http://ocsp.y.com (3 of 4: answered HTTP 503)\n"
             ),
             "{s}"
+        );
+        // Certificates naming no responder (Let's Encrypt's) are told with the way out.
+        let none = Summary {
+            ocsp_without_responder: Some(5000),
+            ..Summary::default()
+        };
+        assert!(
+            none.to_string().ends_with(
+                "  ocsp: 0 certificates answered by 0 responders (0 revoked); 5000 endpoints' certificates name no http:// responder to ask (--crl asks the CA's list)\n"
+            ),
+            "{none}"
         );
     }
 
