@@ -729,9 +729,17 @@ impl Engine {
         let (mut obs, queries) = self.connect_and_observe(ep, dns_ms, cancel).await;
         // After the connections: the endpoint's address slot is free while the lists and
         // the responders' answers come.
-        if self.cfg.crl.is_none() && self.cfg.ocsp.is_none() {
-            return obs;
+        if self.cfg.crl.is_some() || self.cfg.ocsp.is_some() {
+            // Boxed: the checks' futures (an HTTP exchange each) would otherwise sit in
+            // every endpoint's task, a thousand in flight, with or without the options.
+            Box::pin(self.revocation(&mut obs, queries, cancel)).await;
         }
+        obs
+    }
+
+    /// What the CA's list (`--crl`) and responder (`--ocsp`) say of each certificate the
+    /// endpoint presented, recorded on `obs`.
+    async fn revocation(&self, obs: &mut Observation, queries: RevocationQueries, cancel: &Cancel) {
         let ask = |q: crate::revocation::Query| async move {
             let crl = async {
                 let crl = self.cfg.crl.as_ref()?;
@@ -774,16 +782,16 @@ impl Engine {
                 said.apply(&mut x.findings, &mut x.crl, &mut x.ocsp_responder);
             }
         }
-        obs
     }
 
-    /// The endpoint's observation, and the queries for its leaves' CRLs when `--crl` asks.
+    /// The endpoint's observation, and the queries for its leaves' revocation when `--crl`
+    /// or `--ocsp` asks.
     async fn connect_and_observe(
         &self,
         ep: &Endpoint,
         dns_ms: Option<f64>,
         cancel: &Cancel,
-    ) -> (Observation, CrlQueries) {
+    ) -> (Observation, RevocationQueries) {
         let scan_time = rfc3339(time::OffsetDateTime::now_utc());
         let addr = std::net::SocketAddr::new(ep.ip, ep.port);
         // Waiting for the address's turn is not the endpoint's fault: the deadline starts after.
@@ -919,7 +927,7 @@ impl Engine {
             obs.findings.dedup();
             obs.dane = Some(Box::new(info));
         }
-        let mut queries = CrlQueries {
+        let mut queries = RevocationQueries {
             first,
             other: None,
             nodes: Vec::new(),
@@ -1077,8 +1085,8 @@ impl Engine {
     /// every node behind the address presents the observation's certificate. A connection
     /// the deadline cuts is counted as failed and ends the sampling; with `--dane`, each
     /// other certificate is judged against the endpoint's TLSA records (`tlsa`, and
-    /// whether they are DNSSEC-authentic). The queries for the other certificates' CRLs
-    /// when `--crl` asks, by their place in `others`.
+    /// whether they are DNSSEC-authentic). The queries for the other certificates'
+    /// revocation when `--crl` or `--ocsp` asks, by their place in `others`.
     async fn sample(
         &self,
         ep: &Endpoint,
@@ -1180,7 +1188,8 @@ impl Engine {
     }
 
     /// The facts of `chain`'s leaf and the trust judgement of `chain` for `sni`, and, when
-    /// `--crl` asks, the query for the leaf's list, read from the same parse: no leaf facts
+    /// `--crl` or `--ocsp` asks, the query for the leaf's revocation, read from the same
+    /// parse: no leaf facts
     /// when there is no chain, or when the leaf cannot be parsed (then the detail says why).
     fn judged(
         &self,
@@ -1465,9 +1474,9 @@ impl Said {
     }
 }
 
-/// The CRL queries of an endpoint's leaves (`--crl`): the one it presented, and the second
-/// look's.
-struct CrlQueries {
+/// The revocation queries of an endpoint's leaves (`--crl`, `--ocsp`): the one it
+/// presented, and the second look's.
+struct RevocationQueries {
     first: Option<crate::revocation::Query>,
     other: Option<crate::revocation::Query>,
     /// The other nodes' certificates (`--samples`), by their place in `samples.others`.
