@@ -212,15 +212,7 @@ impl CrlCheck {
     pub async fn check(&self, q: &Query, now: i64) -> (RevocationInfo, Option<Finding>) {
         let unavailable = |url: Option<&str>, problem: String| {
             (
-                RevocationInfo {
-                    url: url.map(str::to_string),
-                    status: "unavailable".into(),
-                    this_update: None,
-                    next_update: None,
-                    revoked_at: None,
-                    reason: None,
-                    problem: Some(problem),
-                },
+                RevocationInfo::unavailable(url, problem),
                 Some(Finding::CrlUnavailable),
             )
         };
@@ -349,15 +341,10 @@ fn judge(
 /// What an endpoint whose sweep was stopped while its list was awaited records.
 pub fn stopped(q: &Query) -> (RevocationInfo, Option<Finding>) {
     (
-        RevocationInfo {
-            url: q.crl_urls.first().cloned(),
-            status: "unavailable".into(),
-            this_update: None,
-            next_update: None,
-            revoked_at: None,
-            reason: None,
-            problem: Some("the sweep was stopped while the list was being fetched".into()),
-        },
+        RevocationInfo::unavailable(
+            q.crl_urls.first().map(String::as_str),
+            "the sweep was stopped while the list was being fetched".into(),
+        ),
         Some(Finding::CrlUnavailable),
     )
 }

@@ -772,6 +772,21 @@ pub struct RevocationInfo {
     pub problem: Option<String>,
 }
 
+impl RevocationInfo {
+    /// No list or answer could say, for `problem`; `url` is the first the certificate names.
+    pub fn unavailable(url: Option<&str>, problem: String) -> Self {
+        RevocationInfo {
+            url: url.map(str::to_string),
+            status: "unavailable".into(),
+            this_update: None,
+            next_update: None,
+            revoked_at: None,
+            reason: None,
+            problem: Some(problem),
+        }
+    }
+}
+
 /// A revocation reason as RFC 5280 names it (`keyCompromise`), from its enum variant's name
 /// in a crate (`KeyCompromise`; `CACompromise` gives `cACompromise`, as the RFC has it).
 pub fn reason_name(variant: &str) -> String {

@@ -653,15 +653,7 @@ pub fn stopped(q: &Query) -> (RevocationInfo, Option<Finding>) {
 /// No usable answer from `url` (the first responder named), and why.
 fn responder_unavailable(url: Option<&str>, problem: String) -> (RevocationInfo, Option<Finding>) {
     (
-        RevocationInfo {
-            url: url.map(str::to_string),
-            status: "unavailable".into(),
-            this_update: None,
-            next_update: None,
-            revoked_at: None,
-            reason: None,
-            problem: Some(problem),
-        },
+        RevocationInfo::unavailable(url, problem),
         Some(Finding::OcspResponderUnavailable),
     )
 }

@@ -2155,51 +2155,18 @@ async fn ocsp_asks_each_certificates_responder_once_and_says_revoked_good_or_why
     assert_eq!(counted.get(&serial(&long)), None, "not by GET: {counted:?}");
     // The issuer the server leaves out, given in --ca-file, names the certificate and
     // checks the answer.
-    let both = dir.path().join("both.pem");
-    std::fs::write(
-        &both,
-        format!(
-            "{}{}",
-            pki.root_pem(),
-            pem::encode(&pem::Pem::new(
-                "CERTIFICATE",
-                pki.intermediate.cert.to_vec()
-            ))
-        ),
-    )
-    .unwrap();
-    let bare = run_sweep(
-        format!("bare.test@127.0.0.1:{}\n", server.addr.port()),
-        &[
-            "--ca-file",
-            both.to_str().unwrap(),
-            "--no-public-roots",
-            "--ocsp",
-        ],
-    )
-    .await;
-    assert_eq!(
-        bare[0].ocsp_responder.as_deref().unwrap().status,
-        "good",
-        "{:?}",
-        bare[0].ocsp_responder
-    );
+    let both = root_and_intermediate_file(&pki, &dir);
+    let target = format!("bare.test@127.0.0.1:{}", server.addr.port());
+    let bare = sweep_one(target, &both, &["--ocsp"]).await;
+    let said = bare.ocsp_responder.as_deref().unwrap();
+    assert_eq!(said.status, "good", "{said:?}");
     // A responder's host on the --exclude list is not connected to.
     let exclude = dir.path().join("exclude.txt");
     std::fs::write(&exclude, "127.0.0.2\n").unwrap();
-    let kept_out = run_sweep(
-        format!("revoked.test@127.0.0.1:{}\n", server.addr.port()),
-        &[
-            "--ca-file",
-            &ca,
-            "--no-public-roots",
-            "--ocsp",
-            "--exclude",
-            exclude.to_str().unwrap(),
-        ],
-    )
-    .await;
-    let info = kept_out[0].ocsp_responder.as_deref().unwrap();
+    let target = format!("revoked.test@127.0.0.1:{}", server.addr.port());
+    let excluding = ["--ocsp", "--exclude", exclude.to_str().unwrap()];
+    let kept_out = sweep_one(target, &ca, &excluding).await;
+    let info = kept_out.ocsp_responder.as_deref().unwrap();
     assert_eq!(info.status, "unavailable");
     assert!(info
         .problem
@@ -2381,51 +2348,18 @@ async fn crl_fetches_each_list_once_and_says_revoked_good_or_why_it_cannot() {
         assert_eq!(counted.get(path), Some(&1), "{path}: {counted:?}");
     }
     // The issuer the server leaves out, given in --ca-file, checks the list.
-    let both = dir.path().join("both.pem");
-    std::fs::write(
-        &both,
-        format!(
-            "{}{}",
-            pki.root_pem(),
-            pem::encode(&pem::Pem::new(
-                "CERTIFICATE",
-                pki.intermediate.cert.to_vec()
-            ))
-        ),
-    )
-    .unwrap();
-    let bare = run_sweep(
-        format!("bare.test@127.0.0.1:{}\n", server.addr.port()),
-        &[
-            "--ca-file",
-            both.to_str().unwrap(),
-            "--no-public-roots",
-            "--crl",
-        ],
-    )
-    .await;
-    assert_eq!(
-        bare[0].crl.as_deref().unwrap().status,
-        "good",
-        "{:?}",
-        bare[0].crl
-    );
+    let both = root_and_intermediate_file(&pki, &dir);
+    let target = format!("bare.test@127.0.0.1:{}", server.addr.port());
+    let bare = sweep_one(target, &both, &["--crl"]).await;
+    let said = bare.crl.as_deref().unwrap();
+    assert_eq!(said.status, "good", "{said:?}");
     // A list's host on the --exclude list is not connected to either.
     let exclude = dir.path().join("exclude.txt");
     std::fs::write(&exclude, "127.0.0.2\n").unwrap();
-    let kept_out = run_sweep(
-        format!("revoked.test@127.0.0.1:{}\n", server.addr.port()),
-        &[
-            "--ca-file",
-            &ca,
-            "--no-public-roots",
-            "--crl",
-            "--exclude",
-            exclude.to_str().unwrap(),
-        ],
-    )
-    .await;
-    let info = kept_out[0].crl.as_deref().unwrap();
+    let target = format!("revoked.test@127.0.0.1:{}", server.addr.port());
+    let excluding = ["--crl", "--exclude", exclude.to_str().unwrap()];
+    let kept_out = sweep_one(target, &ca, &excluding).await;
+    let info = kept_out.crl.as_deref().unwrap();
     assert_eq!(info.status, "unavailable");
     assert!(
         info.problem

@@ -73,6 +73,28 @@ pub fn root_file(pki: &Pki, dir: &tempfile::TempDir) -> String {
     ca.to_str().unwrap().to_string()
 }
 
+/// Writes `pki`'s root and intermediate into `dir` for `--ca-file`, as for a server that
+/// leaves its intermediate out; its path.
+pub fn root_and_intermediate_file(pki: &Pki, dir: &tempfile::TempDir) -> String {
+    let both = dir.path().join("both.pem");
+    let intermediate = pem::Pem::new("CERTIFICATE", pki.intermediate.cert.to_vec());
+    std::fs::write(
+        &both,
+        format!("{}{}", pki.root_pem(), pem::encode(&intermediate)),
+    )
+    .unwrap();
+    both.to_str().unwrap().to_string()
+}
+
+/// Sweeps the one endpoint `target` trusting only the CA file `ca`, with `more` arguments.
+pub async fn sweep_one(target: String, ca: &str, more: &[&str]) -> Observation {
+    let mut args = vec!["--ca-file", ca, "--no-public-roots"];
+    args.extend_from_slice(more);
+    let mut obs = run_sweep(target + "\n", &args).await;
+    assert_eq!(obs.len(), 1, "one endpoint");
+    obs.remove(0)
+}
+
 /// Sweeps `targets` trusting only `pki`'s root.
 pub async fn run_sweep_trusting(pki: &Pki, targets: String) -> Vec<Observation> {
     let dir = tempfile::tempdir().unwrap();
