@@ -352,6 +352,20 @@ fn counts<K: fmt::Display>(map: &BTreeMap<K, u64>) -> String {
         .join(", ")
 }
 
+/// Writes `lead` and the first five of `items`, `; `-separated, and how many more there
+/// are; nothing when there are none.
+fn first_few(f: &mut fmt::Formatter<'_>, lead: &str, items: &[String]) -> fmt::Result {
+    const SHOWN: usize = 5;
+    if items.is_empty() {
+        return Ok(());
+    }
+    write!(f, "{lead}{}", items[..items.len().min(SHOWN)].join("; "))?;
+    if items.len() > SHOWN {
+        write!(f, "; and {} more", items.len() - SHOWN)?;
+    }
+    Ok(())
+}
+
 /// `1 endpoint`, `2 endpoints`: a summary read by people ("1 endpoints" reads as a slip).
 pub(crate) fn n(count: u64, one: &str, many: &str) -> String {
     match count {
@@ -557,17 +571,7 @@ impl fmt::Display for Summary {
                 n(read.len() as u64, "list", "lists"),
                 read.iter().sum::<usize>()
             )?;
-            if !failed.is_empty() {
-                const SHOWN: usize = 5;
-                write!(
-                    f,
-                    "; not read: {}",
-                    failed[..failed.len().min(SHOWN)].join("; ")
-                )?;
-                if failed.len() > SHOWN {
-                    write!(f, "; and {} more", failed.len() - SHOWN)?;
-                }
-            }
+            first_few(f, "; not read: ", &failed)?;
             writeln!(f)?;
         }
         if self.ocsp_without_responder.is_some() || !self.ocsp_responders.is_empty() {
@@ -610,17 +614,7 @@ impl fmt::Display for Summary {
                     )
                 )?;
             }
-            if !failing.is_empty() {
-                const SHOWN: usize = 5;
-                write!(
-                    f,
-                    "; no usable answer from {}",
-                    failing[..failing.len().min(SHOWN)].join("; ")
-                )?;
-                if failing.len() > SHOWN {
-                    write!(f, "; and {} more", failing.len() - SHOWN)?;
-                }
-            }
+            first_few(f, "; no usable answer from ", &failing)?;
             writeln!(f)?;
         }
         Ok(())
