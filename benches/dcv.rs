@@ -97,6 +97,7 @@ fn main() {
             allow_private: true,
             report: None,
             jsonl: None,
+            junit: None,
             quiet: true,
             wait: None,
             exclude: vec![],

@@ -333,6 +333,10 @@ pub struct DcvArgs {
     /// Write one JSON object per domain and method (every check and all evidence).
     #[arg(long, value_name = "FILE")]
     pub jsonl: Option<PathBuf>,
+    /// Write a JUnit XML report when the run ends: one test case per domain and method,
+    /// failed when not ready, skipped when unknown, for a CI system's test view.
+    #[arg(long, value_name = "FILE.xml")]
+    pub junit: Option<PathBuf>,
     /// No summary on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,

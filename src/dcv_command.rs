@@ -113,11 +113,13 @@ pub async fn check_all(args: &DcvArgs, keep: bool) -> Result<(DcvSummary, Vec<Ou
     crate::scan::one_stdout([
         ("--report", args.report.as_deref()),
         ("--jsonl", args.jsonl.as_deref()),
+        ("--junit", args.junit.as_deref()),
     ])?;
     crate::scan::distinct_files(
         [
             ("--report", args.report.as_deref()),
             ("--jsonl", args.jsonl.as_deref()),
+            ("--junit", args.junit.as_deref()),
         ],
         args.domains
             .as_deref()
@@ -165,6 +167,8 @@ pub async fn check_all(args: &DcvArgs, keep: bool) -> Result<(DcvSummary, Vec<Ou
         Some(p) => Some((p.clone(), JsonlOut::new(create(p)?))),
         None => None,
     };
+    let mut junit = crate::scan::junit_at(args.junit.as_deref())?;
+    let started = crate::timefmt::rfc3339(time::OffsetDateTime::now_utc());
     let stop = Arc::new(tokio::sync::Notify::new());
     let interrupted = Arc::new(std::sync::OnceLock::new());
     let _listener = {
@@ -222,6 +226,10 @@ pub async fn check_all(args: &DcvArgs, keep: bool) -> Result<(DcvSummary, Vec<Ou
             w.write(&o)
                 .map_err(|e| Error::Runtime(format!("writing {}: {e}", p.display())))?;
         }
+        if let Some((p, j)) = &mut junit {
+            j.case(&junit_case(&o))
+                .map_err(|e| Error::Runtime(format!("writing {}: {e}", p.display())))?;
+        }
         if keep {
             kept.push(o);
         }
@@ -238,7 +246,54 @@ pub async fn check_all(args: &DcvArgs, keep: bool) -> Result<(DcvSummary, Vec<Ou
     summary.duration = start.elapsed();
     summary.resolver_unheard = checker.resolver_unheard();
     summary.interrupted = interrupted.get().copied();
+    if let Some((p, j)) = junit {
+        let suite = match &args.domains {
+            Some(d) => d.clone(),
+            None => args
+                .inventory
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        j.finish(&suite, &started, summary.duration, &summary.to_string())
+            .map_err(|e| Error::Runtime(format!("writing {}: {e}", p.display())))?;
+    }
     Ok((summary, kept))
+}
+
+/// A domain and method's JUnit case: failed when not ready (the blocking findings), skipped
+/// when unknown (a check that could not be carried out), every finding as its output.
+fn junit_case(o: &Outcome) -> crate::report::junit::JunitCase {
+    use crate::dcv::Verdict;
+    let reasons = o.reasons().join("\n");
+    let failure = (o.verdict == Verdict::NotReady).then(|| crate::report::junit::JunitFailure {
+        message: o.failed_ids().join(", "),
+        kind: o.verdict.as_str().to_string(),
+        text: reasons.clone(),
+    });
+    let skipped = (o.verdict == Verdict::Unknown).then(|| {
+        let why: Vec<&str> = o
+            .checks
+            .iter()
+            .filter(|c| c.inconclusive)
+            .map(|c| c.message.as_str())
+            .collect();
+        why.join("; ")
+    });
+    let out: Vec<String> = o
+        .checks
+        .iter()
+        .map(|c| format!("{}: {}", c.id, c.message))
+        .collect();
+    crate::report::junit::JunitCase {
+        classname: o.domain.clone(),
+        name: format!("{} {}", o.domain, o.method.as_str()),
+        time: std::time::Duration::from_millis(o.elapsed_ms),
+        failure,
+        skipped,
+        out: format!("{}\n{}", o.verdict.as_str(), out.join("\n")),
+    }
 }
 
 /// `certsweep dcv`: exit 1 when any domain is `not_ready`, 3 when certsweep failed on one.
@@ -250,7 +305,11 @@ pub async fn run_dcv(args: DcvArgs) -> Result<u8, Error> {
         return check_once(&args).await.map(|(code, _)| code);
     };
     let _stdin_kept = crate::wait::prepare(
-        [args.report.as_deref(), args.jsonl.as_deref()],
+        [
+            args.report.as_deref(),
+            args.jsonl.as_deref(),
+            args.junit.as_deref(),
+        ],
         args.domains
             .iter()
             .map(std::path::Path::new)

@@ -1268,11 +1268,18 @@ impl ObservationSink for RecordFreeFailOn {
 /// `--junit`'s report, created now so that a path that cannot be written fails before the
 /// sweep.
 fn junit_out(args: &ScanArgs) -> Result<Option<(std::path::PathBuf, JunitOut<Output>)>, Error> {
-    let Some(p) = &args.junit else {
+    junit_at(args.junit.as_deref())
+}
+
+/// A JUnit report to be written to `path`, when given, created now.
+pub(crate) fn junit_at(
+    path: Option<&Path>,
+) -> Result<Option<(std::path::PathBuf, JunitOut<Output>)>, Error> {
+    let Some(p) = path else {
         return Ok(None);
     };
     let j = JunitOut::new(create(p)?).map_err(|e| write_err(p, e))?;
-    Ok(Some((p.clone(), j)))
+    Ok(Some((p.to_path_buf(), j)))
 }
 
 /// What an endpoint presented, in words, for its JUnit case: the certificate and its
@@ -1311,6 +1318,7 @@ fn junit_case(o: &Observation, failure: Option<JunitFailure>, out: String) -> Ju
         name,
         time: std::time::Duration::from_secs_f64(ms.max(0.0) / 1000.0),
         failure,
+        skipped: None,
         out,
     }
 }

@@ -454,6 +454,7 @@ fn args(f: &Fixture, domains: &std::path::Path) -> DcvArgs {
         allow_private: true,
         report: None,
         jsonl: None,
+        junit: None,
         quiet: true,
         wait: None,
         exclude: vec![],
@@ -693,8 +694,19 @@ async fn resolver_down_is_unknown_not_not_ready() {
     a.resolver = Some(format!("127.0.0.1:{port}"));
     a.dns_timeout = Duration::from_millis(200);
     a.concurrency = 3;
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("dcv.xml");
+    a.junit = Some(junit.clone());
     let (summary, out) = certsweep::dcv_command::check_all(&a, true).await.unwrap();
     assert_eq!(out.len(), 3);
+    // Unknown is neither a pass nor a failure: skipped, with why.
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains("tests=\"3\" failures=\"0\" errors=\"0\" skipped=\"3\""),
+        "{xml}"
+    );
+    assert_eq!(xml.matches("<skipped message=\"").count(), 3, "{xml}");
+    assert!(xml.contains("did not answer"), "{xml}");
     for o in &out {
         assert_eq!(o.verdict, Verdict::Unknown, "{o:#?}");
         assert_eq!(ids(o), ["caa_lookup_failed", "dns_lookup_failed"]);
@@ -1049,6 +1061,7 @@ fn cli_exit_code_and_csv_columns() {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("dcv.csv");
     let jsonl = dir.path().join("dcv.jsonl");
+    let junit = dir.path().join("dcv.xml");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_certsweep"))
         .args(["dcv", "--domains"])
         .arg(domains.path())
@@ -1068,6 +1081,8 @@ fn cli_exit_code_and_csv_columns() {
         .arg(&report)
         .arg("--jsonl")
         .arg(&jsonl)
+        .arg("--junit")
+        .arg(&junit)
         .output()
         .unwrap();
     assert_eq!(
@@ -1098,6 +1113,26 @@ fn cli_exit_code_and_csv_columns() {
         stderr.contains("1 ready, 1 not_ready, 0 unknown"),
         "{stderr}"
     );
+    // The JUnit report: the domain not ready fails with the blocking check, the ready one
+    // passes.
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains("tests=\"2\" failures=\"1\" errors=\"0\" skipped=\"0\""),
+        "{xml}"
+    );
+    let case = |name: &str| {
+        let at = xml
+            .find(&format!("name=\"{name} http-01\""))
+            .unwrap_or_else(|| panic!("{name}: {xml}"));
+        let end = xml[at..].find("</testcase>").unwrap() + at;
+        xml[at..end].to_string()
+    };
+    assert!(
+        case("missing.example.com")
+            .contains("<failure message=\"http_unexpected_status\" type=\"not_ready\">"),
+        "{xml}"
+    );
+    assert!(!case("ok.example.com").contains("<failure"), "{xml}");
     drop(f);
 }
 

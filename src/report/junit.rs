@@ -1,6 +1,8 @@
-//! JUnit XML (`scan --junit FILE`): one test case per endpoint, failed when `--fail-on`
-//! matches it, for the test-report views of the CI systems a post-deployment check runs in
-//! (GitLab's `artifacts:reports:junit`, Jenkins, Azure DevOps, GitHub Actions' reporters).
+//! JUnit XML (`--junit FILE`): for `scan` one test case per endpoint, failed when
+//! `--fail-on` matches it; for `dcv` one per domain and method, failed when not ready and
+//! skipped when the checks could not say. For the test-report views of the CI systems a
+//! pipeline's checks run in (GitLab's `artifacts:reports:junit`, Jenkins, Azure DevOps,
+//! GitHub Actions' reporters).
 //!
 //! The suite's element carries its counts before its cases, which are known only at the
 //! end: the cases go to an unnamed temporary file as the endpoints finish (memory stays
@@ -22,8 +24,10 @@ pub struct JunitCase {
     pub name: String,
     /// Its DNS, connect and handshake time.
     pub time: Duration,
-    /// Why it fails, when `--fail-on` matches it.
+    /// Why it fails, when `--fail-on` matches it (`scan`), or it would not pass (`dcv`).
     pub failure: Option<JunitFailure>,
+    /// Why it was not judged (a `dcv` check that could not be carried out).
+    pub skipped: Option<String>,
     /// What it serves, in words (the case's standard output).
     pub out: String,
 }
@@ -45,6 +49,7 @@ pub struct JunitOut<W: Write> {
     cases: Writer<BufWriter<File>>,
     tests: u64,
     failures: u64,
+    skipped: u64,
 }
 
 impl<W: Write> std::fmt::Debug for JunitOut<W> {
@@ -64,6 +69,7 @@ impl<W: Write> JunitOut<W> {
             cases: Writer::new_with_indent(BufWriter::new(tempfile::tempfile()?), b' ', 4),
             tests: 0,
             failures: 0,
+            skipped: 0,
         })
     }
 
@@ -71,6 +77,7 @@ impl<W: Write> JunitOut<W> {
     pub fn case(&mut self, c: &JunitCase) -> io::Result<()> {
         self.tests += 1;
         self.failures += u64::from(c.failure.is_some());
+        self.skipped += u64::from(c.skipped.is_some());
         let mut start = BytesStart::new("testcase");
         start.push_attribute(("classname", xml_text(&c.classname).as_str()));
         start.push_attribute(("name", xml_text(&c.name).as_str()));
@@ -85,6 +92,11 @@ impl<W: Write> JunitOut<W> {
                 .write_event(Event::Text(BytesText::new(&xml_text(&f.text))))?;
             self.cases
                 .write_event(Event::End(BytesEnd::new("failure")))?;
+        }
+        if let Some(why) = &c.skipped {
+            let mut skipped = BytesStart::new("skipped");
+            skipped.push_attribute(("message", xml_text(why).as_str()));
+            self.cases.write_event(Event::Empty(skipped))?;
         }
         if !c.out.is_empty() {
             self.cases
@@ -114,6 +126,7 @@ impl<W: Write> JunitOut<W> {
             cases,
             tests,
             failures,
+            skipped,
             ..
         } = self;
         let mut cases = cases
@@ -124,11 +137,13 @@ impl<W: Write> JunitOut<W> {
         let mut w = Writer::new_with_indent(out, b' ', 2);
         w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
         let (tests, failures, time) = (tests.to_string(), failures.to_string(), seconds(duration));
+        let skipped = skipped.to_string();
         let mut all = BytesStart::new("testsuites");
         all.push_attribute(("name", "certsweep"));
         all.push_attribute(("tests", tests.as_str()));
         all.push_attribute(("failures", failures.as_str()));
         all.push_attribute(("errors", "0"));
+        all.push_attribute(("skipped", skipped.as_str()));
         all.push_attribute(("time", time.as_str()));
         w.write_event(Event::Start(all))?;
         let mut one = BytesStart::new("testsuite");
@@ -136,7 +151,7 @@ impl<W: Write> JunitOut<W> {
         one.push_attribute(("tests", tests.as_str()));
         one.push_attribute(("failures", failures.as_str()));
         one.push_attribute(("errors", "0"));
-        one.push_attribute(("skipped", "0"));
+        one.push_attribute(("skipped", skipped.as_str()));
         one.push_attribute(("timestamp", xml_text(timestamp).as_str()));
         one.push_attribute(("time", time.as_str()));
         w.write_event(Event::Start(one))?;
@@ -189,6 +204,7 @@ mod tests {
             name: "www.x.com 10.0.0.5:443".into(),
             time: Duration::from_millis(12),
             failure: None,
+            skipped: None,
             out: "current: serial 0A".into(),
         })
         .expect("case");
@@ -201,6 +217,16 @@ mod tests {
                 kind: "renewed_not_deployed".into(),
                 text: "serial <01> & CN=\"a\u{1}b\"\nNext step: deploy".into(),
             }),
+            skipped: None,
+            out: String::new(),
+        })
+        .expect("case");
+        j.case(&JunitCase {
+            classname: "dns.x.com".into(),
+            name: "dns.x.com dns-01".into(),
+            time: Duration::ZERO,
+            failure: None,
+            skipped: Some("a nameserver did not answer".into()),
             out: String::new(),
         })
         .expect("case");
@@ -217,7 +243,7 @@ mod tests {
             "{xml}"
         );
         assert!(
-            xml.contains("<testsuite name=\"targets.txt\" tests=\"2\" failures=\"1\" errors=\"0\" skipped=\"0\" timestamp=\"2026-12-01T05:00:00Z\" time=\"2.000\">"),
+            xml.contains("<testsuite name=\"targets.txt\" tests=\"3\" failures=\"1\" errors=\"0\" skipped=\"1\" timestamp=\"2026-12-01T05:00:00Z\" time=\"2.000\">"),
             "{xml}"
         );
         assert!(
@@ -228,6 +254,10 @@ mod tests {
         );
         assert!(
             xml.contains("<failure message=\"renewed_not_deployed, expired\" type=\"renewed_not_deployed\">serial &lt;01&gt; &amp; CN=&quot;a\u{FFFD}b&quot;\nNext step: deploy</failure>"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<skipped message=\"a nameserver did not answer\"/>"),
             "{xml}"
         );
         assert!(
