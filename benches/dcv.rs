@@ -98,6 +98,7 @@ fn main() {
             report: None,
             jsonl: None,
             junit: None,
+            bom: false,
             quiet: true,
             wait: None,
             exclude: vec![],

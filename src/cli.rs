@@ -180,6 +180,10 @@ pub struct ScanArgs {
     /// Write the CSV report (scan report; the compliance report with --inventory).
     #[arg(help_heading = "Output", long, value_name = "FILE.csv")]
     pub report: Option<PathBuf>,
+    /// Start the CSV reports with a UTF-8 byte order mark, so that Excel reads their text
+    /// (a subject's accents, a label in another script) as UTF-8.
+    #[arg(help_heading = "Output", long)]
+    pub bom: bool,
     /// Write a JUnit XML report when the sweep ends: one test case per endpoint, failed
     /// when --fail-on matches it, for a CI system's test view (GitLab, Jenkins, Azure DevOps).
     #[arg(help_heading = "Output", long, value_name = "FILE.xml")]
@@ -333,6 +337,10 @@ pub struct DcvArgs {
     /// Write one JSON object per domain and method (every check and all evidence).
     #[arg(long, value_name = "FILE")]
     pub jsonl: Option<PathBuf>,
+    /// Start the CSV report with a UTF-8 byte order mark, so that Excel reads its text as
+    /// UTF-8.
+    #[arg(long)]
+    pub bom: bool,
     /// Write a JUnit XML report when the run ends: one test case per domain and method,
     /// failed when not ready, skipped when unknown, for a CI system's test view.
     #[arg(long, value_name = "FILE.xml")]

@@ -7,7 +7,6 @@ use crate::dcv::http01::HttpSettings;
 use crate::dcv::input::{self, Requests};
 use crate::dcv::run::{self, Checker, DcvSummary, Settings};
 use crate::dcv::{Method, Outcome};
-use crate::report::csv::CsvOut;
 use crate::report::dcv::{DcvRow, DCV_COLUMNS};
 use crate::report::jsonl::JsonlOut;
 use crate::report::progress::Progress;
@@ -160,7 +159,7 @@ pub async fn check_all(args: &DcvArgs, keep: bool) -> Result<(DcvSummary, Vec<Ou
         }));
     }
     let mut csv = match &args.report {
-        Some(p) => Some((p.clone(), CsvOut::new(create(p)?, DCV_COLUMNS))),
+        Some(p) => Some((p.clone(), crate::scan::csv_out(p, DCV_COLUMNS, args.bom)?)),
         None => None,
     };
     let mut jsonl = match &args.jsonl {

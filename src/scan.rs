@@ -334,6 +334,15 @@ pub fn create(path: &Path) -> Result<Output, Error> {
     Ok(BufWriter::with_capacity(64 * 1024, w))
 }
 
+/// A CSV report at `path` with `columns`, started with a byte order mark when `bom`.
+pub fn csv_out(
+    path: &Path,
+    columns: &'static [&'static str],
+    bom: bool,
+) -> Result<CsvOut<Output>, Error> {
+    CsvOut::with_bom(create(path)?, columns, bom).map_err(|e| write_err(path, e))
+}
+
 fn write_err(path: &Path, e: std::io::Error) -> Error {
     Error::Runtime(format!("writing {}: {e}", path.display()))
 }
@@ -709,7 +718,7 @@ async fn scan_once(args: &ScanArgs, lists: &crate::crl::CrlCache) -> Result<(u8,
     }
     let sinks = Sinks {
         csv: match &args.report {
-            Some(p) => Some((p.clone(), CsvOut::new(create(p)?, SCAN_COLUMNS))),
+            Some(p) => Some((p.clone(), csv_out(p, SCAN_COLUMNS, args.bom)?)),
             None => None,
         },
         jsonl: match &args.jsonl {
@@ -1595,7 +1604,7 @@ async fn compare_reusing(
     let mut csv = args
         .report
         .as_ref()
-        .map(|p| Ok::<_, Error>((p, CsvOut::new(create(p)?, COMPLIANCE_COLUMNS))))
+        .map(|p| Ok::<_, Error>((p, csv_out(p, COMPLIANCE_COLUMNS, args.bom)?)))
         .transpose()?;
     let mut jsonl = args
         .jsonl
@@ -1607,7 +1616,7 @@ async fn compare_reusing(
     let records_out = args
         .records_report
         .as_ref()
-        .map(|p| Ok::<_, Error>((p, CsvOut::new(create(p)?, RECORDS_COLUMNS))))
+        .map(|p| Ok::<_, Error>((p, csv_out(p, RECORDS_COLUMNS, args.bom)?)))
         .transpose()?;
     let mut junit = junit_out(args)?;
     let (file, partial) = spill_file(args)?;

@@ -455,6 +455,7 @@ fn args(f: &Fixture, domains: &std::path::Path) -> DcvArgs {
         report: None,
         jsonl: None,
         junit: None,
+        bom: false,
         quiet: true,
         wait: None,
         exclude: vec![],

@@ -3242,7 +3242,12 @@ async fn junit_has_a_case_per_endpoint_failed_as_fail_on_says() {
         refused_case.3
     );
     // Without --fail-on nothing fails, as the exit code says; every endpoint is a case.
-    assert_eq!(run(&[]).await.unwrap(), 0);
+    // (And the CSV report asked to start with a byte order mark for Excel does.)
+    let report = dir.path().join("report.csv");
+    let bom = ["--report", report.to_str().unwrap(), "--bom"];
+    assert_eq!(run(&bom).await.unwrap(), 0);
+    let csv = std::fs::read(&report).unwrap();
+    assert!(csv.starts_with(b"\xEF\xBB\xBFscan_time,host,"), "{csv:?}");
     let (cases, counts) = junit_cases(&std::fs::read_to_string(&junit).unwrap());
     assert_eq!(counts, ("3".to_string(), "0".to_string()));
     assert!(cases.iter().all(|c| c.2.is_none()));

@@ -304,6 +304,16 @@ impl<W: Write> CsvOut<W> {
         }
     }
 
+    /// [`CsvOut::new`], the file started with a UTF-8 byte order mark when `bom`: Excel reads
+    /// a CSV without one in the system's code page, so a subject's accents or a label in
+    /// another script come out garbled in the spreadsheet an auditor opens.
+    pub fn with_bom(mut w: W, header: &'static [&'static str], bom: bool) -> std::io::Result<Self> {
+        if bom {
+            w.write_all("\u{feff}".as_bytes())?;
+        }
+        Ok(CsvOut::new(w, header))
+    }
+
     /// Writes one row (the header first, from the row's field names).
     pub fn write<T: Serialize>(&mut self, row: &T) -> std::io::Result<()> {
         self.wrote_header = true;

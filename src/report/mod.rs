@@ -227,6 +227,21 @@ mod tests {
     }
 
     #[test]
+    fn a_bom_asked_for_comes_first_and_only_then() {
+        use super::csv::CsvOut;
+        let mut with = Vec::new();
+        CsvOut::with_bom(&mut with, &["a", "b"], true)
+            .and_then(CsvOut::finish)
+            .expect("written");
+        assert_eq!(with, b"\xEF\xBB\xBFa,b\r\n");
+        let mut without = Vec::new();
+        CsvOut::with_bom(&mut without, &["a", "b"], false)
+            .and_then(CsvOut::finish)
+            .expect("written");
+        assert_eq!(without, b"a,b\r\n");
+    }
+
+    #[test]
     fn formula_cells_are_defused() {
         assert_eq!(super::cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
         assert_eq!(super::cell("+1"), "'+1");
