@@ -184,6 +184,11 @@ pub struct ScanArgs {
     /// (a subject's accents, a label in another script) as UTF-8.
     #[arg(help_heading = "Output", long)]
     pub bom: bool,
+    /// Write Prometheus metrics when the sweep ends (node_exporter's textfile collector):
+    /// each endpoint's certificate expiry and, with --inventory, its verdict; counts per
+    /// status, error class and finding; when the sweep ran.
+    #[arg(help_heading = "Output", long, value_name = "FILE.prom")]
+    pub metrics: Option<PathBuf>,
     /// Write a JUnit XML report when the sweep ends: one test case per endpoint, failed
     /// when --fail-on matches it, for a CI system's test view (GitLab, Jenkins, Azure DevOps).
     #[arg(help_heading = "Output", long, value_name = "FILE.xml")]

@@ -10,6 +10,7 @@ use crate::model::{Finding, Observation};
 use crate::report::csv::{CsvOut, ScanRow, SCAN_COLUMNS};
 use crate::report::jsonl::JsonlOut;
 use crate::report::junit::{JunitCase, JunitFailure, JunitOut};
+use crate::report::metrics::{EndpointSample, MetricsOut};
 use crate::report::progress::Progress;
 use crate::report::summary::Summary;
 use crate::timefmt::now_unix;
@@ -628,6 +629,7 @@ pub async fn run_scan(args: ScanArgs) -> Result<u8, Error> {
         ("--jsonl", args.jsonl.as_deref()),
         ("--records-report", args.records_report.as_deref()),
         ("--junit", args.junit.as_deref()),
+        ("--metrics", args.metrics.as_deref()),
     ])?;
     one_stdin(
         args.targets
@@ -642,6 +644,7 @@ pub async fn run_scan(args: ScanArgs) -> Result<u8, Error> {
             ("--jsonl", args.jsonl.as_deref()),
             ("--records-report", args.records_report.as_deref()),
             ("--junit", args.junit.as_deref()),
+            ("--metrics", args.metrics.as_deref()),
         ],
         args.targets
             .as_deref()
@@ -666,6 +669,7 @@ pub async fn run_scan(args: ScanArgs) -> Result<u8, Error> {
             args.jsonl.as_deref(),
             args.records_report.as_deref(),
             args.junit.as_deref(),
+            args.metrics.as_deref(),
         ],
         args.targets
             .iter()
@@ -695,11 +699,13 @@ async fn scan_once(args: &ScanArgs, lists: &crate::crl::CrlCache) -> Result<(u8,
             "--targets FILE is required (or --inventory FILE to scan what the records name)".into(),
         ));
     };
-    let started = crate::timefmt::rfc3339(time::OffsetDateTime::now_utc());
+    let start_unix = now_unix();
+    let started = crate::timefmt::rfc3339_unix(start_unix);
     let junit = junit_out(args)?;
-    let mut fail_on = match (&args.fail_on, junit) {
-        (None, None) => None,
-        (words, junit) => Some(RecordFreeFailOn {
+    let metrics = metrics_out(args, false)?;
+    let mut fail_on = match (&args.fail_on, junit, metrics) {
+        (None, None, None) => None,
+        (words, junit, metrics) => Some(RecordFreeFailOn {
             fail_on: match words {
                 Some(s) => FailOn::parse_record_free(s)?,
                 // Without --fail-on nothing fails, as the exit code says.
@@ -709,6 +715,7 @@ async fn scan_once(args: &ScanArgs, lists: &crate::crl::CrlCache) -> Result<(u8,
             now: now_unix(),
             failing: Failing::default(),
             junit,
+            metrics,
         }),
     };
     let (reader, total) = open_targets(&targets_path, args.port, args.strict)?;
@@ -733,7 +740,14 @@ async fn scan_once(args: &ScanArgs, lists: &crate::crl::CrlCache) -> Result<(u8,
     let mut outcome = sweep(engine, reader, total, sinks, args.quiet).await?;
     outcome.summary.targets_unread = unread.get().cloned();
     tell_not_utf8(&targets_path, &not_utf8);
-    let (failing, junit) = fail_on.map(|f| (f.failing, f.junit)).unwrap_or_default();
+    let (failing, junit, metrics) = fail_on
+        .map(|f| (f.failing, f.junit, f.metrics))
+        .unwrap_or_default();
+    if let Some((p, m)) = metrics {
+        let s = &outcome.summary;
+        m.finish(start_unix, s.duration, s.interrupted.is_some())
+            .map_err(|e| write_err(&p, e))?;
+    }
     if let Some((p, j)) = junit {
         let suite = targets_path.clone();
         let note = outcome.summary.to_string();
@@ -1228,6 +1242,8 @@ struct RecordFreeFailOn {
     failing: Failing,
     /// `--junit`: every endpoint's case.
     junit: Option<(std::path::PathBuf, JunitOut<Output>)>,
+    /// `--metrics`: every endpoint's samples.
+    metrics: Option<(std::path::PathBuf, MetricsOut)>,
 }
 
 impl ObservationSink for RecordFreeFailOn {
@@ -1240,6 +1256,11 @@ impl ObservationSink for RecordFreeFailOn {
                 text: observed(&o),
             });
             j.case(&junit_case(&o, failure, observed(&o)))
+                .map_err(|e| write_err(p, e))?;
+        }
+        if let Some((p, m)) = &mut self.metrics {
+            let findings: Vec<&str> = o.findings.iter().map(|f| f.as_str()).collect();
+            m.endpoint(&sample(&o, None, &findings))
                 .map_err(|e| write_err(p, e))?;
         }
         if !words.is_empty() {
@@ -1289,6 +1310,52 @@ pub(crate) fn junit_at(
     };
     let j = JunitOut::new(create(p)?).map_err(|e| write_err(p, e))?;
     Ok(Some((p.to_path_buf(), j)))
+}
+
+/// `--metrics`' file, checked now (its directory must take the file renamed into place at
+/// the end); `verdicts` with `--inventory`.
+fn metrics_out(
+    args: &ScanArgs,
+    verdicts: bool,
+) -> Result<Option<(std::path::PathBuf, MetricsOut)>, Error> {
+    let Some(p) = &args.metrics else {
+        return Ok(None);
+    };
+    if p.as_os_str() != "-" {
+        let dir = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        tempfile::NamedTempFile::new_in(dir)
+            .map_err(|e| Error::Runtime(format!("cannot write {}: {e}", p.display())))?;
+    }
+    let m = MetricsOut::new(p, verdicts).map_err(|e| write_err(p, e))?;
+    Ok(Some((p.clone(), m)))
+}
+
+/// An endpoint's metrics sample: what it presented, its verdict when judged (status and
+/// the serial it should serve), and its findings.
+fn sample<'a>(
+    o: &'a Observation,
+    verdict: Option<(&'a str, Option<&'a str>)>,
+    findings: &'a [&'a str],
+) -> EndpointSample<'a> {
+    EndpointSample {
+        name: o.asked_name(),
+        address: o.ip,
+        port: o.port,
+        certificate: o
+            .cert
+            .as_ref()
+            .map(|c| (c.serial.as_str(), c.not_after_unix)),
+        verdict,
+        error_class: o
+            .error
+            .as_ref()
+            .filter(|_| o.cert.is_none())
+            .map(|e| e.class.as_str()),
+        findings,
+    }
 }
 
 /// What an endpoint presented, in words, for its JUnit case: the certificate and its
@@ -1501,7 +1568,8 @@ async fn compare_reusing(
         safe_identity_row, ComplianceRow, COMPLIANCE_COLUMNS, RECORDS_COLUMNS,
     };
     let fail_on = FailOn::parse(args.fail_on.as_deref().unwrap_or(DEFAULT_FAIL_ON))?;
-    let started = crate::timefmt::rfc3339(time::OffsetDateTime::now_utc());
+    let start_unix = now_unix();
+    let started = crate::timefmt::rfc3339_unix(start_unix);
     let loaded = load_files(
         &args.inventory,
         &read_options(args.inventory_map.as_deref())?,
@@ -1619,6 +1687,7 @@ async fn compare_reusing(
         .map(|p| Ok::<_, Error>((p, csv_out(p, RECORDS_COLUMNS, args.bom)?)))
         .transpose()?;
     let mut junit = junit_out(args)?;
+    let mut metrics = metrics_out(args, true)?;
     let (file, partial) = spill_file(args)?;
     let mut spill = Spill {
         ids: &ids,
@@ -1669,6 +1738,13 @@ async fn compare_reusing(
             j.case(&junit_case(&v.observation, failure, out))
                 .map_err(|e| write_err(p, e))?;
         }
+        if let Some((p, m)) = &mut metrics {
+            let findings: Vec<&str> = v.findings.iter().map(String::as_str).collect();
+            let expected = v.expected.as_ref().and_then(|e| e.serial.as_deref());
+            let verdict = Some((v.status.as_str(), expected));
+            m.endpoint(&sample(&v.observation, verdict, &findings))
+                .map_err(|e| write_err(p, e))?;
+        }
         for f in &v.findings {
             if let Some(&known) = crate::verdict::VERDICT_FINDINGS
                 .iter()
@@ -1696,6 +1772,11 @@ async fn compare_reusing(
     })?;
     if let Some((p, w)) = csv {
         w.finish().map_err(|e| write_err(p, e))?;
+    }
+    if let Some((p, m)) = metrics {
+        let s = &outcome.summary;
+        m.finish(start_unix, s.duration, s.interrupted.is_some())
+            .map_err(|e| write_err(&p, e))?;
     }
     if let Some((p, j)) = junit {
         let suite = match &args.targets {
@@ -1881,6 +1962,7 @@ mod tests {
             now: 2 * 86_400,
             failing: Failing::default(),
             junit: None,
+            metrics: None,
         };
         let mut refused = crate::fleet::presenting("10.0.0.9", [10, 0, 0, 9].into(), "0B", 0, 1);
         refused.cert = None;

@@ -3111,6 +3111,31 @@ async fn a_pipeline_checks_its_nodes_against_the_certificate_it_deployed() {
         "{:?}",
         on(new.port())
     );
+    // And as metrics: each node's verdict, with the serial it serves and the one it should.
+    let prom = dir.path().join("certsweep.prom");
+    ca.compare(
+        dir.path(),
+        &targets,
+        &pem,
+        &[
+            "--fail-on",
+            "unmanaged",
+            "--metrics",
+            prom.to_str().unwrap(),
+        ],
+    )
+    .await;
+    let text = std::fs::read_to_string(&prom).unwrap();
+    for line in [
+        "certsweep_endpoints_by_status{status=\"current\"} 1".to_string(),
+        "certsweep_endpoints_by_status{status=\"unmanaged\"} 1".to_string(),
+        format!(
+            "certsweep_endpoint_status{{name=\"deploy.test\",address=\"127.0.0.1\",port=\"{}\",status=\"unmanaged\",serial=\"D01\",expected_serial=\"D02\"}} 1",
+            old.port()
+        ),
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line}\n{text}");
+    }
     // Findings fail a run as statuses do.
     for (fail_on, code) in [("names_managed_elsewhere", 1), ("newer_than_records", 0)] {
         let out = ca
@@ -3248,6 +3273,29 @@ async fn junit_has_a_case_per_endpoint_failed_as_fail_on_says() {
     assert_eq!(run(&bom).await.unwrap(), 0);
     let csv = std::fs::read(&report).unwrap();
     assert!(csv.starts_with(b"\xEF\xBB\xBFscan_time,host,"), "{csv:?}");
+    // Prometheus metrics: each endpoint's expiry, and the counts.
+    let prom = dir.path().join("certsweep.prom");
+    assert_eq!(
+        run(&["--metrics", prom.to_str().unwrap()]).await.unwrap(),
+        0
+    );
+    let text = std::fs::read_to_string(&prom).unwrap();
+    let good_info = certsweep::cert::cert_info(&good.chain[0]).unwrap();
+    for line in [
+        "certsweep_endpoints 3".to_string(),
+        "certsweep_sweep_interrupted 0".to_string(),
+        "certsweep_endpoints_without_certificate{class=\"connect_refused\"} 1".to_string(),
+        "certsweep_endpoints_with_finding{finding=\"expired\"} 1".to_string(),
+        format!(
+            "certsweep_certificate_expiry_timestamp_seconds{{name=\"good.test\",address=\"127.0.0.1\",port=\"{}\",serial=\"{}\"}} {}",
+            s_good.addr.port(),
+            good_info.serial,
+            good_info.not_after_unix
+        ),
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line}\n{text}");
+    }
+    assert!(!text.contains("certsweep_endpoint_status"), "{text}");
     let (cases, counts) = junit_cases(&std::fs::read_to_string(&junit).unwrap());
     assert_eq!(counts, ("3".to_string(), "0".to_string()));
     assert!(cases.iter().all(|c| c.2.is_none()));

@@ -1,4 +1,4 @@
-//! Outputs: CSV, JSON lines, JUnit XML, progress and the summary. Each reads plain data and nothing
+//! Outputs: CSV, JSON lines, JUnit XML, Prometheus metrics, progress and the summary. Each reads plain data and nothing
 //! here decides a verdict.
 
 pub mod compliance;
@@ -6,6 +6,7 @@ pub mod csv;
 pub mod dcv;
 pub mod jsonl;
 pub mod junit;
+pub mod metrics;
 pub mod progress;
 pub mod summary;
 
