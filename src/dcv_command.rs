@@ -246,15 +246,7 @@ pub async fn check_all(args: &DcvArgs, keep: bool) -> Result<(DcvSummary, Vec<Ou
     summary.resolver_unheard = checker.resolver_unheard();
     summary.interrupted = interrupted.get().copied();
     if let Some((p, j)) = junit {
-        let suite = match &args.domains {
-            Some(d) => d.clone(),
-            None => args
-                .inventory
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-        };
+        let suite = crate::scan::input_name(args.domains.as_deref(), &args.inventory);
         j.finish(&suite, &started, summary.duration, &summary.to_string())
             .map_err(|e| Error::Runtime(format!("writing {}: {e}", p.display())))?;
     }

@@ -1312,6 +1312,19 @@ pub(crate) fn junit_at(
     Ok(Some((p.to_path_buf(), j)))
 }
 
+/// What a run read, as a report's title names it: the list (targets, domains), else the
+/// inventories.
+pub(crate) fn input_name(list: Option<&str>, inventory: &[std::path::PathBuf]) -> String {
+    match list {
+        Some(l) => l.to_string(),
+        None => inventory
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
 /// `--metrics`' file, checked now (its directory must take the file renamed into place at
 /// the end); `verdicts` with `--inventory`.
 fn metrics_out(
@@ -1779,15 +1792,7 @@ async fn compare_reusing(
             .map_err(|e| write_err(&p, e))?;
     }
     if let Some((p, j)) = junit {
-        let suite = match &args.targets {
-            Some(t) => t.clone(),
-            None => args
-                .inventory
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-        };
+        let suite = input_name(args.targets.as_deref(), &args.inventory);
         let note = outcome.summary.to_string();
         j.finish(&suite, &started, outcome.summary.duration, &note)
             .map_err(|e| write_err(&p, e))?;
