@@ -887,6 +887,36 @@ pub async fn serve_tarpit(bind: SocketAddr) -> Result<Server, FleetError> {
     })
 }
 
+/// A load balancer in TCP mode on `bind`: the n-th connection goes to `nodes[n % len]`,
+/// passed through byte for byte; `None` is a node that accepts and never answers (a hung
+/// service behind the balancer).
+pub async fn serve_balancer(
+    bind: SocketAddr,
+    nodes: Vec<Option<SocketAddr>>,
+) -> Result<Server, FleetError> {
+    let nodes = Arc::new(nodes);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    serve_each(TcpListener::bind(bind).await?, move |mut tcp| {
+        let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let node = nodes.get(n % nodes.len().max(1)).copied().flatten();
+        async move {
+            let Some(node) = node else {
+                // Hung: reads and never answers, until the client goes.
+                let mut buf = [0u8; 1024];
+                while let Ok(n) = tcp.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                }
+                return;
+            };
+            if let Ok(mut up) = TcpStream::connect(node).await {
+                let _ = tokio::io::copy_bidirectional(&mut tcp, &mut up).await;
+            }
+        }
+    })
+}
+
 /// A port on `ip` where nothing listens (connections are refused).
 pub async fn refused_addr(ip: std::net::IpAddr) -> Result<SocketAddr, FleetError> {
     let l = TcpListener::bind(SocketAddr::new(ip, 0)).await?;

@@ -4427,6 +4427,42 @@ async fn samples_see_a_node_behind_one_address_that_kept_an_old_certificate() {
     let obs = run_sweep(format!("{refused}\n"), &args).await;
     let s = obs[0].samples.as_deref().expect("samples");
     assert_eq!((s.connections, s.failed), (4, 4));
+    // A node that hangs (its handshakes time out) is sampled past once: the others
+    // serve. A second hang in a row ends the sampling: the address hangs, as a tarpit
+    // does, and is not held four timeouts long.
+    let node = fleet::serve_tls(SocketAddr::new(ip("127.0.0.1"), 0), &new, &[], None)
+        .await
+        .unwrap();
+    let balancer = fleet::serve_balancer(
+        SocketAddr::new(ip("127.0.0.1"), 0),
+        vec![None, Some(node.addr), Some(node.addr)],
+    )
+    .await
+    .unwrap();
+    let hanging = [&args[..], &["--handshake-timeout", "300ms"]].concat();
+    let obs = run_sweep(format!("www.test@{}\n", balancer.addr), &hanging).await;
+    assert_eq!(serial(&obs[0]).as_deref(), Some(new_serial), "{:?}", obs[0]);
+    let s = obs[0].samples.as_deref().expect("samples");
+    // Hung, served (the observation), served, hung.
+    assert_eq!(
+        (s.connections, s.same, s.failed, s.others.len()),
+        (4, 2, 2, 0)
+    );
+    assert_eq!(
+        s.error.as_ref().map(|e| e.class),
+        Some(ErrorClass::TlsTimeout)
+    );
+    assert_eq!(obs[0].findings, [Finding::BackendsFailing]);
+    let tarpit = fleet::serve_tarpit(SocketAddr::new(ip("127.0.0.1"), 0))
+        .await
+        .unwrap();
+    let obs = run_sweep(format!("www.test@{}\n", tarpit.addr), &hanging).await;
+    assert_eq!(
+        obs[0].error.as_ref().map(|e| e.class),
+        Some(ErrorClass::TlsTimeout)
+    );
+    let s = obs[0].samples.as_deref().expect("samples");
+    assert_eq!((s.connections, s.same, s.failed), (2, 0, 2));
     // Nodes that agree: counted, nothing found.
     let server = round_robin(&[Some(&new)]).await;
     let target = format!("www.test@127.0.0.1:{}\n", server.addr.port());

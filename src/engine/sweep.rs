@@ -862,9 +862,11 @@ impl Engine {
         // (IPVS, a Kubernetes service, a cloud network load balancer), one whose service
         // is down and refuses them, while the others behind the address serve; the next
         // connections are made until one presents a certificate, which the observation is
-        // then about. Not after a failed handshake with a bare address (refused without a
-        // name, every time), a server that answered in plaintext, or a timeout (what
-        // `--retries` is for: a sample each would hold a dead address N timeouts long).
+        // then about; and after a handshake that timed out (a node whose service hangs),
+        // but only once: a second timeout ends it, so that a dead address is not held N
+        // timeouts long. Not after a failed handshake with a bare address (refused without
+        // a name, every time), a server that answered in plaintext, or a connect that
+        // timed out (nothing answers at the address itself: what `--retries` is for).
         let mut start = Samples {
             connections: 1,
             same: 1,
@@ -876,7 +878,7 @@ impl Engine {
             && attempt.chain.is_empty()
             && attempt.greeting.is_none()
             && match attempt.error.as_ref().map(|e| e.class) {
-                Some(ErrorClass::ConnectRefused) => true,
+                Some(ErrorClass::ConnectRefused | ErrorClass::TlsTimeout) => true,
                 Some(ErrorClass::TlsAlert | ErrorClass::TlsError) => ep.sni.is_some(),
                 _ => false,
             };
@@ -1065,6 +1067,9 @@ impl Engine {
         deadline: &mut tokio::time::Instant,
         cancel: &Cancel,
     ) -> Option<Attempt> {
+        let timed_out =
+            |e: Option<&ErrorInfo>| e.is_some_and(|e| e.class == ErrorClass::TlsTimeout);
+        let after_timeout = timed_out(s.error.as_ref());
         while s.connections < self.cfg.samples {
             let (a, cut) = self
                 .another_connection(&self.tls, ep, starttls, deadline, cancel)
@@ -1074,7 +1079,8 @@ impl Engine {
                 return Some(a);
             }
             s.failed += 1;
-            if cut {
+            // Two hangs in a row: the address hangs, not one node behind it.
+            if cut || (after_timeout && timed_out(a.error.as_ref())) {
                 break;
             }
         }
