@@ -715,6 +715,9 @@ pub struct Sampled {
     pub findings: Vec<Finding>,
     /// The trust judgement in words, when there is something to say.
     pub trust_detail: Option<String>,
+    /// The OCSP response the node stapled with it, as read; absent when it stapled none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocsp: Option<Box<OcspInfo>>,
     /// What the CA's revocation list says of it (`scan --crl`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crl: Option<Box<RevocationInfo>>,

@@ -4463,6 +4463,32 @@ async fn samples_see_a_node_behind_one_address_that_kept_an_old_certificate() {
     );
     let s = obs[0].samples.as_deref().expect("samples");
     assert_eq!((s.connections, s.same, s.failed), (2, 0, 2));
+    // A node put back on the old certificate, which the CA has revoked since, staples the
+    // CA's word: that node's certificate carries it, with the response read.
+    let mut revoked_old = valid_leaf(&pki, "www.test", 5001);
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    revoked_old.ocsp = Some(
+        pki.staple(
+            &revoked_old,
+            certsweep::fleet::StapleSays::Revoked(now - 600),
+            now - 60,
+            now + 3600,
+        )
+        .unwrap(),
+    );
+    let server = round_robin(&[Some(&new), Some(&revoked_old)]).await;
+    let target = format!("www.test@127.0.0.1:{}\n", server.addr.port());
+    let obs = run_sweep(target, &args).await;
+    assert_eq!(serial(&obs[0]).as_deref(), Some(new_serial));
+    let s = obs[0].samples.as_deref().expect("samples");
+    let [node] = s.others.as_slice() else {
+        panic!("one other certificate: {s:?}");
+    };
+    assert_eq!(node.cert.serial, old_serial);
+    assert_eq!(node.findings, [Finding::OcspRevoked]);
+    let staple = node.ocsp.as_deref().expect("its staple read");
+    assert_eq!((staple.status.as_str(), staple.verified), ("revoked", true));
+    drop(server);
     // Nodes that agree: counted, nothing found.
     let server = round_robin(&[Some(&new)]).await;
     let target = format!("www.test@127.0.0.1:{}\n", server.addr.port());
@@ -4530,6 +4556,45 @@ async fn a_node_that_kept_the_old_certificate_decides_the_verdict_with_samples()
             row["next_step"]
         );
     }
+    // The old node staples the CA's word that its certificate is revoked: that node's
+    // verdict, read from its own staple, speaks for the endpoint (its renewal exists, so
+    // `renewed_not_deployed`, with `revoked` beside it and the deployment made urgent).
+    let mut revoked_old = valid_leaf(&pki, "www.test", 6001);
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    revoked_old.ocsp = Some(
+        pki.staple(
+            &revoked_old,
+            certsweep::fleet::StapleSays::Revoked(now - 600),
+            now - 60,
+            now + 3600,
+        )
+        .unwrap(),
+    );
+    let nodes = [Some(&new), Some(&new), Some(&revoked_old)];
+    let (_, text) = compared_nodes(&dir, &ca, &inventory, &nodes, "3").await;
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    let row: HashMap<String, String> = rows.deserialize().next().unwrap().unwrap();
+    assert_eq!(row["status"], "renewed_not_deployed", "{text}");
+    assert_eq!(row["serial"], "8A0000000000001771");
+    let findings: Vec<&str> = row["findings"].split(';').collect();
+    assert!(
+        findings.contains(&"revoked") && findings.contains(&"ocsp_revoked"),
+        "{text}"
+    );
+    assert_eq!(row["ocsp_status"], "revoked");
+    assert!(
+        row["next_step"].starts_with("The served certificate is revoked"),
+        "{}",
+        row["next_step"]
+    );
+    assert!(
+        row["detail"].contains(&format!(
+            "The CA's OCSP response, stapled by the server, says it was revoked on {}",
+            certsweep::timefmt::rfc3339_unix(now - 600)
+        )),
+        "{}",
+        row["detail"]
+    );
     // A node that fails its handshakes: said, the status still the certificates'.
     let nodes = [Some(&new), None, Some(&new)];
     let (addr, text) = compared_nodes(&dir, &ca, &inventory, &nodes, "3").await;

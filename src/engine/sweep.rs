@@ -1142,6 +1142,11 @@ impl Engine {
                             queries.push((s.others.len(), q));
                         }
                         let mut findings = report.findings;
+                        // Its staple, as the first connection's: a node put back on an old
+                        // certificate may staple the CA's word that it is revoked.
+                        let (ocsp, more) = self.staples.judge(&a.ocsp, &a.chain, &c, now_unix());
+                        findings.extend(more);
+                        findings.sort();
                         // A node serving another key than the TLSA records pin fails the
                         // clients that validate DANE it gets, whatever the first one did.
                         let dane = tlsa.and_then(|(records, authentic)| {
@@ -1155,6 +1160,7 @@ impl Engine {
                             seen: 1,
                             findings,
                             trust_detail: report.detail,
+                            ocsp: ocsp.map(Box::new),
                             crl: None,
                             ocsp_responder: None,
                             dane,

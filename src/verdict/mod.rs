@@ -340,7 +340,7 @@ pub fn sampled(o: &Observation) -> Vec<Observation> {
             t.chain = Vec::new();
             t.pem = None;
             t.tls = None;
-            t.ocsp = None;
+            t.ocsp = x.ocsp.clone();
             t.crl = x.crl.clone();
             t.ocsp_responder = x.ocsp_responder.clone();
             t.dane = x.dane.clone();
@@ -356,6 +356,7 @@ pub fn sampled(o: &Observation) -> Vec<Observation> {
                     seen: s.same,
                     findings: o.findings.clone(),
                     trust_detail: o.trust_detail.clone(),
+                    ocsp: o.ocsp.clone(),
                     crl: o.crl.clone(),
                     ocsp_responder: o.ocsp_responder.clone(),
                     dane: o.dane.clone(),
