@@ -151,6 +151,7 @@ fn main() {
                     jsonl: None,
                     keep: true,
                     then: None,
+                    previous: None,
                 },
                 true,
             )

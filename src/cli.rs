@@ -161,6 +161,11 @@ pub struct ScanArgs {
     /// Time for one revocation list's download (connect, request and body).
     #[arg(help_heading = "More checks", long, default_value = "30s", value_parser = timeout)]
     pub crl_timeout: Duration,
+    /// An earlier sweep's --jsonl (observations or verdicts): each endpoint's certificate is
+    /// compared with what it served then; one issued before that (a deployment rolled
+    /// back, a restore) is `rolled_back`, and the summary counts what changed.
+    #[arg(help_heading = "More checks", long, value_name = "FILE.jsonl")]
+    pub previous: Option<PathBuf>,
     /// Ask each leaf's OCSP responder (its http:// Authority Information Access responder,
     /// by GET, once per certificate for the sweep; the answer's signature checked with the
     /// issuer's key, served or trusted, or a responder certificate it signed) and report

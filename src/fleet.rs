@@ -1173,6 +1173,7 @@ pub fn presenting(
         ocsp: None,
         crl: None,
         ocsp_responder: None,
+        previous: None,
         chain_expires: None,
         scan_time: "2026-06-01T00:00:00Z".into(),
         host: host.into(),

@@ -42,6 +42,7 @@ pub mod interrupt;
 pub mod inventory;
 pub mod model;
 pub mod ocsp;
+pub mod previous;
 pub mod report;
 pub mod revocation;
 pub mod scan;

@@ -323,6 +323,11 @@ pub enum Finding {
     /// keystore it could not read, a service half started), or a moment's loss, as samples
     /// are not retried. The observation's `samples` counts them, with the first error.
     BackendsFailing,
+    /// The endpoint serves an older certificate than at the previous sweep (`scan
+    /// --previous`): issued before the one it served then. A deployment rolled back (the
+    /// provisioning bot's rollback protection), a configuration or snapshot restored, a
+    /// node that lost the new file. Its `previous` names the certificate served then.
+    RolledBack,
 }
 
 impl Finding {
@@ -355,11 +360,12 @@ impl Finding {
             Finding::DaneMismatch => "dane_mismatch",
             Finding::BackendsDiffer => "backends_differ",
             Finding::BackendsFailing => "backends_failing",
+            Finding::RolledBack => "rolled_back",
         }
     }
 
     /// Every finding, in report order.
-    pub const ALL: [Finding; 26] = [
+    pub const ALL: [Finding; 27] = [
         Finding::Expired,
         Finding::NotYetValid,
         Finding::HostnameMismatch,
@@ -386,6 +392,7 @@ impl Finding {
         Finding::DaneMismatch,
         Finding::BackendsDiffer,
         Finding::BackendsFailing,
+        Finding::RolledBack,
     ];
 
     /// Whether the finding is the CA's word that the certificate is revoked (a stapled OCSP
@@ -625,6 +632,23 @@ pub struct Observation {
     /// without the option or when it publishes none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dane: Option<Box<DaneInfo>>,
+    /// The certificate it served at the previous sweep (`scan --previous`), when that was
+    /// another one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<Box<PreviousCert>>,
+}
+
+/// The certificate an endpoint served at an earlier sweep (`scan --previous`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PreviousCert {
+    /// Its canonical serial.
+    pub serial: String,
+    /// Its notBefore, RFC 3339.
+    pub not_before: String,
+    /// Its notBefore, Unix seconds.
+    pub not_before_unix: i64,
+    /// When that sweep saw it.
+    pub scan_time: String,
 }
 
 /// The endpoint's TLSA records (`_PORT._tcp.NAME`) and whether one names its chain.
@@ -975,6 +999,7 @@ impl Observation {
             ocsp_responder: None,
             samples: None,
             dane: None,
+            previous: None,
         }
     }
 

@@ -494,6 +494,9 @@ pub struct Sinks<'a> {
     pub keep: bool,
     /// Hand every observation over instead of keeping it.
     pub then: Option<&'a mut dyn ObservationSink>,
+    /// An earlier sweep each observation is compared with before it goes anywhere
+    /// (`--previous`).
+    pub previous: Option<&'a crate::previous::Previous>,
 }
 
 impl Sinks<'_> {
@@ -564,6 +567,7 @@ where
             }
         })
     });
+    let sinks_previous = sinks.previous;
     let progress = Progress::new(quiet, total);
     let counters = engine.counters();
     let mut rx = engine.start(targets, cancel.clone());
@@ -588,7 +592,10 @@ where
         let Some(ev) = ev else { break };
         clock.wrote();
         match ev {
-            Event::Observed(o) => {
+            Event::Observed(mut o) => {
+                if let Some(p) = sinks.previous {
+                    summary.note_change(p.annotate(&mut o));
+                }
                 summary.add(&o);
                 sinks.write(&o, now)?;
                 if let Some(t) = &mut sinks.then {
@@ -619,6 +626,11 @@ where
     (summary.ocsp_responders, summary.ocsp_without_responder) = engine.ocsp_responders();
     summary.duration = start.elapsed();
     summary.interrupted = stopped_by.get().copied();
+    if let (Some(p), Some(c)) = (sinks_previous, summary.changes.as_mut()) {
+        c.file = p.path.clone();
+        c.read = p.len();
+        c.bad_lines = p.errors.len();
+    }
     Ok(SweepOutcome { summary, kept })
 }
 
@@ -653,6 +665,7 @@ pub async fn run_scan(args: ScanArgs) -> Result<u8, Error> {
             .chain(args.inventory.iter().map(|p| ("--inventory", p.as_path())))
             .chain(args.exclude.iter().map(|p| ("--exclude", p.as_path())))
             .chain(args.ca_file.iter().map(|p| ("--ca-file", p.as_path())))
+            .chain(args.previous.iter().map(|p| ("--previous", p.as_path())))
             .chain(
                 args.inventory_map
                     .iter()
@@ -701,6 +714,7 @@ async fn scan_once(args: &ScanArgs, lists: &crate::crl::CrlCache) -> Result<(u8,
     };
     let start_unix = now_unix();
     let started = crate::timefmt::rfc3339_unix(start_unix);
+    let previous = load_previous(args)?;
     let junit = junit_out(args)?;
     let metrics = metrics_out(args, false)?;
     let mut fail_on = match (&args.fail_on, junit, metrics) {
@@ -734,6 +748,7 @@ async fn scan_once(args: &ScanArgs, lists: &crate::crl::CrlCache) -> Result<(u8,
         },
         keep: false,
         then: fail_on.as_mut().map(|f| f as &mut dyn ObservationSink),
+        previous: previous.as_ref(),
     };
     let not_utf8 = reader.not_utf8();
     let unread = reader.unread();
@@ -1312,6 +1327,27 @@ pub(crate) fn junit_at(
     Ok(Some((p.to_path_buf(), j)))
 }
 
+/// `--previous`: the earlier sweep's JSON lines, its unreadable lines told (as a target
+/// list's are) and counted in the summary.
+fn load_previous(args: &ScanArgs) -> Result<Option<crate::previous::Previous>, Error> {
+    let Some(path) = &args.previous else {
+        return Ok(None);
+    };
+    let p = crate::previous::Previous::load(&path.display().to_string())?;
+    for (i, e) in p.errors.iter().enumerate() {
+        if i < MAX_PRINTED_BAD_LINES as usize {
+            crate::say!("certsweep: --previous: skipped {e}");
+        } else {
+            crate::say!(
+                "certsweep: --previous: {} more lines skipped, not shown",
+                p.errors.len() - i
+            );
+            break;
+        }
+    }
+    Ok(Some(p))
+}
+
 /// What a run read, as a report's title names it: the list (targets, domains), else the
 /// inventories.
 pub(crate) fn input_name(list: Option<&str>, inventory: &[std::path::PathBuf]) -> String {
@@ -1701,6 +1737,7 @@ async fn compare_reusing(
         .transpose()?;
     let mut junit = junit_out(args)?;
     let mut metrics = metrics_out(args, true)?;
+    let previous = load_previous(args)?;
     let (file, partial) = spill_file(args)?;
     let mut spill = Spill {
         ids: &ids,
@@ -1718,6 +1755,7 @@ async fn compare_reusing(
         jsonl: None,
         keep: false,
         then: Some(&mut spill),
+        previous: previous.as_ref(),
     };
     let excluded = engine.exclusions();
     let mut outcome = sweep(engine, targets, total, sinks, args.quiet).await?;

@@ -4501,6 +4501,78 @@ async fn samples_see_a_node_behind_one_address_that_kept_an_old_certificate() {
     assert!(obs[0].findings.is_empty(), "{:?}", obs[0].findings);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_back_on_an_older_certificate_than_last_night_is_rolled_back() {
+    let pki = Pki::new("Previous").unwrap();
+    // The renewal issued a day ago, the certificate it replaced 60 days ago.
+    let old = pki
+        .issue(&LeafSpec::new(&["www.test"], 7001, 60, 30))
+        .unwrap();
+    let new = pki
+        .issue(&LeafSpec::new(&["www.test"], 7002, 1, 89))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = root_file(&pki, &dir);
+    // Last night's sweep met the renewal, tonight's the old certificate again (a rollback).
+    let server = round_robin(&[Some(&new), Some(&old)]).await;
+    let targets = dir.path().join("targets.txt");
+    std::fs::write(&targets, format!("www.test@{}\n", server.addr)).unwrap();
+    let last = dir.path().join("last.jsonl");
+    let report = dir.path().join("report.csv");
+    let sweep = |more: &[&str]| {
+        let mut argv = vec![
+            "--targets",
+            targets.to_str().unwrap(),
+            "--ca-file",
+            &ca,
+            "--no-public-roots",
+            "--quiet",
+        ];
+        argv.extend_from_slice(more);
+        certsweep::scan::run_scan(scan_args(&argv))
+    };
+    assert_eq!(
+        sweep(&["--jsonl", last.to_str().unwrap()]).await.unwrap(),
+        0
+    );
+    std::fs::write(
+        &last,
+        std::fs::read_to_string(&last).unwrap() + "a line that is no JSON\n",
+    )
+    .unwrap();
+    let tonight = [
+        "--previous",
+        last.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+        "--fail-on",
+        "rolled_back",
+    ];
+    assert_eq!(sweep(&tonight).await.unwrap(), 1);
+    let mut rows = csv::Reader::from_reader(std::fs::File::open(&report).unwrap());
+    let row: HashMap<String, String> = rows.deserialize().next().unwrap().unwrap();
+    let serial =
+        |l: &certsweep::fleet::Leaf| certsweep::cert::cert_info(&l.chain[0]).unwrap().serial;
+    assert_eq!(row["serial"], serial(&old));
+    assert_eq!(row["findings"], "rolled_back");
+    assert_eq!(row["previous_serial"], serial(&new));
+    // A node that served the renewal both nights: nothing changed, nothing said.
+    let steady = round_robin(&[Some(&new)]).await;
+    std::fs::write(&targets, format!("www.test@{}\n", steady.addr)).unwrap();
+    assert_eq!(
+        sweep(&["--jsonl", last.to_str().unwrap()]).await.unwrap(),
+        0
+    );
+    assert_eq!(sweep(&tonight).await.unwrap(), 0);
+    let mut rows = csv::Reader::from_reader(std::fs::File::open(&report).unwrap());
+    let row: HashMap<String, String> = rows.deserialize().next().unwrap().unwrap();
+    assert_eq!(row["serial"], serial(&new));
+    assert_eq!(
+        (row["findings"].as_str(), row["previous_serial"].as_str()),
+        ("", "")
+    );
+}
+
 /// A load balancer on 127.0.0.1 handing connections to `nodes` in turn.
 async fn round_robin(nodes: &[Option<&certsweep::fleet::Leaf>]) -> certsweep::fleet::Server {
     certsweep::fleet::serve_tls_round_robin(SocketAddr::new(ip("127.0.0.1"), 0), nodes)

@@ -1398,6 +1398,7 @@ impl Engine {
             crl: None,
             ocsp_responder: None,
             dane: None,
+            previous: None,
         };
         let chain = attempt.chain;
         let mut query = None;

@@ -107,6 +107,8 @@ pub struct ComplianceRow {
     pub dane: String,
     /// What the CA's OCSP responder answers (`--ocsp`), as in the scan report.
     pub ocsp_responder_status: String,
+    /// The serial served at the previous sweep (`--previous`), as in the scan report.
+    pub previous_serial: String,
 }
 
 /// Column names, in order.
@@ -157,6 +159,7 @@ pub const COMPLIANCE_COLUMNS: &[&str] = &[
     "spki_sha256",
     "dane",
     "ocsp_responder_status",
+    "previous_serial",
 ];
 
 impl ComplianceRow {
@@ -218,6 +221,7 @@ impl ComplianceRow {
             spki_sha256: s.spki_sha256,
             dane: s.dane,
             ocsp_responder_status: s.ocsp_responder_status,
+            previous_serial: s.previous_serial,
         }
     }
 }

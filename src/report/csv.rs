@@ -115,6 +115,9 @@ pub struct ScanRow {
     /// What the CA's OCSP responder answers (`scan --ocsp`), as `crl_status` says it;
     /// empty without `--ocsp`.
     pub ocsp_responder_status: String,
+    /// With `--previous`: the serial the endpoint served at the earlier sweep, when that
+    /// was another certificate; else empty.
+    pub previous_serial: String,
 }
 
 /// The `crl_status` and `ocsp_responder_status` cells: the word, with when and why it was
@@ -279,6 +282,11 @@ impl ScanRow {
                 .as_deref()
                 .map(revocation_status)
                 .unwrap_or_default(),
+            previous_serial: o
+                .previous
+                .as_deref()
+                .map(|p| p.serial.clone())
+                .unwrap_or_default(),
         }
     }
 }
@@ -386,4 +394,5 @@ pub const SCAN_COLUMNS: &[&str] = &[
     "spki_sha256",
     "dane",
     "ocsp_responder_status",
+    "previous_serial",
 ];

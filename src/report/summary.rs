@@ -82,6 +82,27 @@ pub struct Summary {
     pub shared_keys: SharedKeys,
     /// With `--dane`: what the TLSA questions gave.
     pub dane: DaneCounts,
+    /// With `--previous`: how the endpoints compare with the earlier sweep.
+    pub changes: Option<Changes>,
+}
+
+/// How a sweep's endpoints compare with an earlier one (`--previous`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// The earlier sweep's file.
+    pub file: String,
+    /// Its endpoints that presented a certificate.
+    pub read: usize,
+    /// Its lines that could not be read.
+    pub bad_lines: usize,
+    /// The same certificate as then.
+    pub same: u64,
+    /// Another one, issued later (a renewal deployed).
+    pub newer: u64,
+    /// Another one, issued before (`rolled_back`).
+    pub older: u64,
+    /// Not in the earlier sweep with a certificate, or none now.
+    pub unknown: u64,
 }
 
 /// Endpoints asked for their TLSA records (`--dane`).
@@ -244,6 +265,18 @@ impl Summary {
     /// Endpoints certsweep itself failed on (`internal_error`).
     pub fn internal_errors(&self) -> u64 {
         self.errors.get(&ErrorClass::Internal).copied().unwrap_or(0)
+    }
+
+    /// Counts how one endpoint compares with the earlier sweep.
+    pub fn note_change(&mut self, c: crate::previous::Change) {
+        use crate::previous::Change;
+        let counts = self.changes.get_or_insert_with(Changes::default);
+        match c {
+            Change::Same => counts.same += 1,
+            Change::Newer => counts.newer += 1,
+            Change::Older => counts.older += 1,
+            Change::Unknown => counts.unknown += 1,
+        }
     }
 
     /// Counts one observation.
@@ -574,6 +607,22 @@ impl fmt::Display for Summary {
             first_few(f, "; not read: ", &failed)?;
             writeln!(f)?;
         }
+        if let Some(c) = &self.changes {
+            write!(
+                f,
+                "  previous: against {} ({} with a certificate",
+                c.file,
+                n(c.read as u64, "endpoint", "endpoints")
+            )?;
+            if c.bad_lines > 0 {
+                write!(f, ", {} not read", n(c.bad_lines as u64, "line", "lines"))?;
+            }
+            writeln!(
+                f,
+                "): {} the same certificate, {} a newer one (a renewal deployed), {} an older one (rolled_back), {} not to compare",
+                c.same, c.newer, c.older, c.unknown
+            )?;
+        }
         if self.ocsp_without_responder.is_some() || !self.ocsp_responders.is_empty() {
             let sum = |g: fn(&crate::ocsp::ResponderTally) -> usize| -> usize {
                 self.ocsp_responders.iter().map(|(_, t)| g(t)).sum()
@@ -693,6 +742,32 @@ mod tests {
                 "  ocsp: 0 certificates answered by 0 responders (0 revoked); 5000 endpoints' certificates name no http:// responder to ask (--crl asks the CA's list)\n"
             ),
             "{none}"
+        );
+    }
+
+    #[test]
+    fn what_changed_since_the_previous_sweep_is_counted() {
+        use crate::previous::Change;
+        let mut s = Summary::default();
+        for c in [
+            Change::Same,
+            Change::Same,
+            Change::Newer,
+            Change::Older,
+            Change::Unknown,
+        ] {
+            s.note_change(c);
+        }
+        if let Some(c) = s.changes.as_mut() {
+            c.file = "last.jsonl".into();
+            c.read = 4;
+            c.bad_lines = 1;
+        }
+        assert!(
+            s.to_string().contains(
+                "  previous: against last.jsonl (4 endpoints with a certificate, 1 line not read): 2 the same certificate, 1 a newer one (a renewal deployed), 1 an older one (rolled_back), 1 not to compare\n"
+            ),
+            "{s}"
         );
     }
 

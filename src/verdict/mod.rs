@@ -1272,6 +1272,21 @@ fn judge(
             next = format!("Nothing to do for the certificate; {fix}, then verify again.");
         }
     }
+    // Served a later certificate at the previous sweep (`--previous`): what deployed it
+    // was undone, and will be again unless what undid it is found.
+    if let Some(then) = o
+        .previous
+        .as_deref()
+        .filter(|_| o.findings.contains(&Finding::RolledBack))
+    {
+        detail.push_str(&format!(
+            " At the previous sweep ({}) it served serial {}, issued {}, later than this one: the deployment went back (a rollback, a restored configuration or snapshot, a node that lost the new file).",
+            then.scan_time, then.serial, then.not_before
+        ));
+        if next != "Nothing to do." {
+            next.push_str(" Find what put the older certificate back (the provisioning bot's rollback, a restore) first, or the next deployment is undone too.");
+        }
+    }
     let mut all: Vec<String> = statuses.iter().map(|s| s.as_str().to_string()).collect();
     all.extend(o.findings.iter().map(|f| f.as_str().to_string()));
     all.extend(findings);

@@ -1286,6 +1286,40 @@ fn a_current_endpoint_whose_chain_dates_need_attention_is_told_what_to_fix() {
 }
 
 #[test]
+fn an_endpoint_back_on_an_older_certificate_than_at_the_previous_sweep_says_so() {
+    // A renewed as B; at the previous sweep the endpoint served B, now A again.
+    let i = ids(&format!(
+        "{H}A,,a.x.com,01,2025-06-01,2026-12-20,CA,,Issued\nB,,a.x.com,02,2026-05-01,2027-05-01,CA,A,Issued\n"
+    ));
+    let p = policy();
+    let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
+    o.findings.push(Finding::RolledBack);
+    o.previous = Some(Box::new(crate::model::PreviousCert {
+        serial: "2".into(),
+        not_before: "2026-05-01T00:00:00Z".into(),
+        not_before_unix: 1_777_593_600,
+        scan_time: "2026-05-27T02:00:00Z".into(),
+    }));
+    let v = judge_one(o, &i, &p).0;
+    assert_eq!(v.status, Status::RenewedNotDeployed, "{}", v.detail);
+    assert!(v.findings.contains(&"rolled_back".to_string()));
+    assert!(
+        v.detail.contains(
+            "At the previous sweep (2026-05-27T02:00:00Z) it served serial 2, issued 2026-05-01T00:00:00Z, later than this one: the deployment went back"
+        ),
+        "{}",
+        v.detail
+    );
+    assert!(
+        v.next_step.ends_with(
+            "Find what put the older certificate back (the provisioning bot's rollback, a restore) first, or the next deployment is undone too."
+        ),
+        "{}",
+        v.next_step
+    );
+}
+
+#[test]
 fn a_certificate_the_ca_says_is_revoked_is_revoked_whatever_the_records_say() {
     let i = ids(&format!(
         "{H}A,,a.x.com,01,2025-06-01,2026-12-20,CA,,Issued\n"

@@ -51,6 +51,7 @@ pub async fn sweep_counted(
         jsonl: None,
         keep: true,
         then: None,
+        previous: None,
     };
     let kept = sweep(engine, reader, None, sinks, true)
         .await
