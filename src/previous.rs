@@ -12,14 +12,24 @@ use std::io::BufRead;
 use std::net::IpAddr;
 
 /// Where an endpoint was: the name asked for, the address, the port.
-type Place = (String, Option<IpAddr>, u16);
+type Place = (Box<str>, Option<IpAddr>, u16);
+
+/// What an endpoint served then, compact: a million endpoints are read whole (about 100
+/// bytes each; the RFC 3339 forms are made again when one is told).
+#[derive(Debug, Clone)]
+struct Then {
+    serial: Box<str>,
+    not_before_unix: i64,
+    /// When the earlier sweep saw it, Unix seconds (`None`: not said).
+    scan_unix: Option<i64>,
+}
 
 /// What the earlier sweep recorded of each endpoint that presented a certificate.
 #[derive(Debug, Default)]
 pub struct Previous {
     /// The file read.
     pub path: String,
-    by_place: HashMap<Place, PreviousCert>,
+    by_place: HashMap<Place, Then>,
     /// Lines that could not be read (file, line and why).
     pub errors: Vec<LineError>,
 }
@@ -59,7 +69,6 @@ struct Line {
 #[derive(Debug, Deserialize)]
 struct LineCert {
     serial: String,
-    not_before: String,
     not_before_unix: i64,
 }
 
@@ -113,13 +122,17 @@ impl Previous {
                 // No certificate then: nothing to compare with.
                 continue;
             };
-            let then = PreviousCert {
-                serial: c.serial,
-                not_before: c.not_before,
+            let then = Then {
+                serial: c.serial.into_boxed_str(),
                 not_before_unix: c.not_before_unix,
-                scan_time: l.scan_time.unwrap_or_default(),
+                scan_unix: l.scan_time.as_deref().and_then(|t| {
+                    time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                        .ok()
+                        .map(|t| t.unix_timestamp())
+                }),
             };
-            p.by_place.insert((l.sni.unwrap_or(host), l.ip, port), then);
+            let name = l.sni.unwrap_or(host).into_boxed_str();
+            p.by_place.insert((name, l.ip, port), then);
         }
         Ok(p)
     }
@@ -141,11 +154,11 @@ impl Previous {
         let Some(cert) = &o.cert else {
             return Change::Unknown;
         };
-        let place = (o.asked_name().to_string(), o.ip, o.port);
+        let place = (o.asked_name().into(), o.ip, o.port);
         let Some(then) = self.by_place.get(&place) else {
             return Change::Unknown;
         };
-        if then.serial == cert.serial {
+        if *then.serial == *cert.serial {
             return Change::Same;
         }
         let change = if cert.not_before_unix < then.not_before_unix {
@@ -156,7 +169,15 @@ impl Previous {
         } else {
             Change::Newer
         };
-        o.previous = Some(Box::new(then.clone()));
+        o.previous = Some(Box::new(PreviousCert {
+            serial: then.serial.to_string(),
+            not_before: crate::timefmt::rfc3339_unix(then.not_before_unix),
+            not_before_unix: then.not_before_unix,
+            scan_time: then
+                .scan_unix
+                .map(crate::timefmt::rfc3339_unix)
+                .unwrap_or_default(),
+        }));
         change
     }
 }
