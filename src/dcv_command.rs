@@ -7,10 +7,10 @@ use crate::dcv::http01::HttpSettings;
 use crate::dcv::input::{self, Requests};
 use crate::dcv::run::{self, Checker, DcvSummary, Settings};
 use crate::dcv::{Method, Outcome};
+use crate::files::create;
 use crate::report::dcv::{DcvRow, DCV_COLUMNS};
 use crate::report::jsonl::JsonlOut;
 use crate::report::progress::Progress;
-use crate::scan::create;
 use crate::Error;
 use std::io::{Read, Write};
 use std::sync::Arc;
@@ -27,7 +27,7 @@ pub fn read_requests(args: &DcvArgs) -> Result<Requests, Error> {
             args.method
         ))
     })?;
-    crate::scan::one_stdin(
+    crate::files::one_stdin(
         args.domains
             .as_deref()
             .map(|d| ("--domains", std::path::Path::new(d)))
@@ -109,12 +109,12 @@ pub fn build_checker(args: &DcvArgs) -> Result<Arc<Checker>, Error> {
 /// `keep`, the outcomes.
 pub async fn check_all(args: &DcvArgs, keep: bool) -> Result<(DcvSummary, Vec<Outcome>), Error> {
     let start = Instant::now();
-    crate::scan::one_stdout([
+    crate::files::one_stdout([
         ("--report", args.report.as_deref()),
         ("--jsonl", args.jsonl.as_deref()),
         ("--junit", args.junit.as_deref()),
     ])?;
-    crate::scan::distinct_files(
+    crate::files::distinct_files(
         [
             ("--report", args.report.as_deref()),
             ("--jsonl", args.jsonl.as_deref()),
@@ -159,7 +159,7 @@ pub async fn check_all(args: &DcvArgs, keep: bool) -> Result<(DcvSummary, Vec<Ou
         }));
     }
     let mut csv = match &args.report {
-        Some(p) => Some((p.clone(), crate::scan::csv_out(p, DCV_COLUMNS, args.bom)?)),
+        Some(p) => Some((p.clone(), crate::files::csv_out(p, DCV_COLUMNS, args.bom)?)),
         None => None,
     };
     let mut jsonl = match &args.jsonl {

@@ -37,6 +37,7 @@ pub mod demo;
 pub mod duration;
 pub mod engine;
 mod fetch;
+pub mod files;
 pub mod fleet;
 pub mod interrupt;
 pub mod inventory;
