@@ -177,8 +177,9 @@ pub struct ScanArgs {
     /// Time for one OCSP request (connect, request and answer).
     #[arg(help_heading = "More checks", long, default_value = "10s", value_parser = timeout)]
     pub ocsp_timeout: Duration,
-    /// OCSP requests in flight to one responder at most (1 to 256): a private CA's
-    /// responder is one server, which a sweep's thousand connections must not flood.
+    /// OCSP requests in flight to one responder server (host and port) at most (1 to
+    /// 256): a private CA's responder is one server, which a sweep's thousand connections
+    /// must not flood.
     #[arg(help_heading = "More checks", long, default_value_t = 16,
           value_parser = clap::value_parser!(u16).range(1..=256))]
     pub ocsp_concurrency: u16,

@@ -479,9 +479,9 @@ pub struct OcspCheck {
     answers: Mutex<HashMap<(String, Vec<u8>), AnswerSlot>>,
     /// What each responder answered, by URL.
     tally: Mutex<BTreeMap<String, ResponderTally>>,
-    /// Requests in flight per responder URL, at most `per_responder` each: a sweep's
-    /// thousand connections in flight must not become a thousand requests at a private
-    /// CA's one responder.
+    /// Requests in flight per responder server (host and port), at most `per_responder`
+    /// each: a sweep's thousand connections in flight must not become a thousand requests
+    /// at a private CA's one responder.
     in_flight: Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>,
     per_responder: usize,
     /// Certificates checked that name no http:// responder (counted per endpoint).
@@ -510,13 +510,21 @@ impl OcspCheck {
         }
     }
 
-    /// The bound on requests in flight to the responder at `url`.
+    /// The bound on requests in flight to the responder at `url`: per server (host and
+    /// port), whatever paths its URLs name.
     fn turns(&self, url: &str) -> Arc<tokio::sync::Semaphore> {
+        let server = url::Url::parse(url)
+            .ok()
+            .and_then(|u| {
+                let host = u.host_str()?.to_ascii_lowercase();
+                Some(format!("{host}:{}", u.port_or_known_default()?))
+            })
+            .unwrap_or_else(|| url.to_string());
         let mut m = match self.in_flight.lock() {
             Ok(m) => m,
             Err(poisoned) => poisoned.into_inner(),
         };
-        m.entry(url.to_string())
+        m.entry(server)
             .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(self.per_responder)))
             .clone()
     }

@@ -591,9 +591,9 @@ async fn scan_once(args: &ScanArgs, lists: &crate::crl::CrlCache) -> Result<(u8,
     let previous = load_previous(args)?;
     let junit = junit_out(args)?;
     let metrics = metrics_out(args, false)?;
-    let mut fail_on = match (&args.fail_on, junit, metrics) {
+    let mut record_free = match (&args.fail_on, junit, metrics) {
         (None, None, None) => None,
-        (words, junit, metrics) => Some(RecordFreeFailOn {
+        (words, junit, metrics) => Some(RecordFree {
             fail_on: match words {
                 Some(s) => FailOn::parse_record_free(s)?,
                 // Without --fail-on nothing fails, as the exit code says.
@@ -621,7 +621,7 @@ async fn scan_once(args: &ScanArgs, lists: &crate::crl::CrlCache) -> Result<(u8,
             None => None,
         },
         keep: false,
-        then: fail_on.as_mut().map(|f| f as &mut dyn ObservationSink),
+        then: record_free.as_mut().map(|f| f as &mut dyn ObservationSink),
         previous: previous.as_ref(),
     };
     let not_utf8 = reader.not_utf8();
@@ -629,7 +629,7 @@ async fn scan_once(args: &ScanArgs, lists: &crate::crl::CrlCache) -> Result<(u8,
     let mut outcome = sweep(engine, reader, total, sinks, args.quiet).await?;
     outcome.summary.targets_unread = unread.get().cloned();
     tell_not_utf8(&targets_path, &not_utf8);
-    let (failing, junit, metrics) = fail_on
+    let (failing, junit, metrics) = record_free
         .map(|f| (f.failing, f.junit, f.metrics))
         .unwrap_or_default();
     if let Some((p, m)) = metrics {
@@ -1123,8 +1123,10 @@ impl FailOn {
     }
 }
 
-/// Fails a sweep without records on the `--fail-on` statuses and findings of its endpoints.
-struct RecordFreeFailOn {
+/// What a sweep without records does with each endpoint after the scan report and JSON
+/// lines: fails it on the `--fail-on` statuses and findings, and writes its `--junit` case
+/// and `--metrics` samples.
+struct RecordFree {
     fail_on: FailOn,
     window: crate::verdict::RenewalWindow,
     now: i64,
@@ -1135,7 +1137,7 @@ struct RecordFreeFailOn {
     metrics: Option<(std::path::PathBuf, MetricsOut)>,
 }
 
-impl ObservationSink for RecordFreeFailOn {
+impl ObservationSink for RecordFree {
     fn take(&mut self, o: Box<Observation>) -> Result<(), Error> {
         let words = self.fail_on.observation_words(&o, self.now, self.window);
         if let Some((p, j)) = &mut self.junit {
@@ -1873,7 +1875,7 @@ mod tests {
         assert!(fail_on.verdict(&v) && !FailOn::parse("revoked").unwrap().verdict(&v));
         // Without records: the words met, the certificate or the error; a bare address
         // once.
-        let mut sink = RecordFreeFailOn {
+        let mut sink = RecordFree {
             fail_on: FailOn::parse_record_free("unreachable,expired").unwrap(),
             window: crate::verdict::RenewalWindow::fixed(0),
             now: 2 * 86_400,
