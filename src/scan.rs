@@ -1209,6 +1209,15 @@ fn load_previous(args: &ScanArgs) -> Result<Option<crate::previous::Previous>, E
     let Some(path) = &args.previous else {
         return Ok(None);
     };
+    // The first night of a job that keeps each night's file for the next has none yet:
+    // said, and nothing compared, rather than no sweep at all.
+    if !path.exists() && path.as_os_str() != "-" {
+        crate::say!(
+            "certsweep: --previous {}: no such file, so nothing is compared with an earlier sweep",
+            path.display()
+        );
+        return Ok(None);
+    }
     let p = crate::previous::Previous::load(&path.display().to_string())?;
     for (i, e) in p.errors.iter().enumerate() {
         if i < MAX_PRINTED_BAD_LINES as usize {

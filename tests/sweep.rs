@@ -4531,10 +4531,15 @@ async fn an_endpoint_back_on_an_older_certificate_than_last_night_is_rolled_back
         argv.extend_from_slice(more);
         certsweep::scan::run_scan(scan_args(&argv))
     };
-    assert_eq!(
-        sweep(&["--jsonl", last.to_str().unwrap()]).await.unwrap(),
-        0
-    );
+    // The first night: no earlier file yet, nothing compared, the sweep runs.
+    let none = dir.path().join("none.jsonl");
+    let first = [
+        "--jsonl",
+        last.to_str().unwrap(),
+        "--previous",
+        none.to_str().unwrap(),
+    ];
+    assert_eq!(sweep(&first).await.unwrap(), 0);
     std::fs::write(
         &last,
         std::fs::read_to_string(&last).unwrap() + "a line that is no JSON\n",
