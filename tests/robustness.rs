@@ -162,6 +162,12 @@ fn parsers_never_panic_on_mutated_input() {
                 &mut out,
             );
         });
+        no_panic("the --previous reader", &input, || {
+            if let Ok(p) = certsweep::previous::Previous::read("p", &input[..]) {
+                let lines = 1 + input.iter().filter(|b| **b == b'\n').count() as u64;
+                assert!(p.errors.iter().all(|e| e.file == "p" && e.line <= lines));
+            }
+        });
         no_panic("the exclusion list reader", &input, || {
             let list = [("x".to_string(), &input[..])];
             if let Err(errors) = certsweep::engine::exclude::Exclusions::from_readers(list) {
