@@ -63,7 +63,21 @@ struct Line {
     #[serde(default)]
     cert: Option<LineCert>,
     #[serde(default)]
+    samples: Option<LineSamples>,
+    #[serde(default)]
     observation: Option<Box<Line>>,
+}
+
+/// What other connections got (`--samples`).
+#[derive(Debug, Deserialize)]
+struct LineSamples {
+    #[serde(default)]
+    others: Vec<LineSampled>,
+}
+
+#[derive(Debug, Deserialize)]
+struct LineSampled {
+    cert: LineCert,
 }
 
 #[derive(Debug, Deserialize)]
@@ -118,7 +132,15 @@ impl Previous {
                 ));
                 continue;
             };
-            let Some(c) = l.cert else {
+            // The newest certificate any connection got then: behind a balancer whose nodes
+            // differ, the first connection meets one node or another from night to night.
+            let others = l.samples.map(|s| s.others).unwrap_or_default();
+            let newest = l
+                .cert
+                .into_iter()
+                .chain(others.into_iter().map(|o| o.cert))
+                .max_by_key(|c| c.not_before_unix);
+            let Some(c) = newest else {
                 // No certificate then: nothing to compare with.
                 continue;
             };
@@ -147,11 +169,24 @@ impl Previous {
         self.by_place.is_empty()
     }
 
-    /// Compares `o` with what the endpoint served in the earlier sweep; when its
-    /// certificate changed, records the earlier one in `o.previous`, and when it went back
-    /// to an older one, adds `rolled_back`.
+    /// Compares `o` with what the endpoint served in the earlier sweep (the newest
+    /// certificate any connection got, then and now); when that changed, records the
+    /// earlier one in `o.previous`, and when it went back to an older one, adds
+    /// `rolled_back`.
     pub fn annotate(&self, o: &mut Observation) -> Change {
-        let Some(cert) = &o.cert else {
+        // The newest certificate any of its connections got now, against the newest then:
+        // a node left behind (`backends_differ`) is no rollback.
+        let others = o
+            .samples
+            .as_deref()
+            .map(|s| &s.others[..])
+            .unwrap_or_default();
+        let Some(cert) = o
+            .cert
+            .iter()
+            .chain(others.iter().map(|x| &x.cert))
+            .max_by_key(|c| c.not_before_unix)
+        else {
             return Change::Unknown;
         };
         let place = (o.asked_name().into(), o.ip, o.port);

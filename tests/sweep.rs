@@ -4561,6 +4561,23 @@ async fn an_endpoint_back_on_an_older_certificate_than_last_night_is_rolled_back
     assert_eq!(row["serial"], serial(&old));
     assert_eq!(row["findings"], "rolled_back");
     assert_eq!(row["previous_serial"], serial(&new));
+    // A balancer with a node left behind, swept with --samples: whichever node the first
+    // connection meets, the renewal is still served by the other; no rollback (the
+    // nodes differ, and `backends_differ` says so).
+    let pair = round_robin(&[Some(&new), Some(&old)]).await;
+    std::fs::write(&targets, format!("www.test@{}\n", pair.addr)).unwrap();
+    let sampled = ["--samples", "2"];
+    let first_night = [&sampled[..], &["--jsonl", last.to_str().unwrap()]].concat();
+    assert_eq!(sweep(&first_night).await.unwrap(), 0);
+    // One connection in between, so that the next night's first one meets the old node.
+    assert_eq!(sweep(&[]).await.unwrap(), 0);
+    let second_night = [&sampled[..], &tonight[..]].concat();
+    assert_eq!(sweep(&second_night).await.unwrap(), 0);
+    let mut rows = csv::Reader::from_reader(std::fs::File::open(&report).unwrap());
+    let row: HashMap<String, String> = rows.deserialize().next().unwrap().unwrap();
+    assert_eq!(row["serial"], serial(&old), "{row:?}");
+    assert_eq!(row["findings"], "backends_differ", "{row:?}");
+    assert_eq!(row["previous_serial"], "", "{row:?}");
     // A node that served the renewal both nights: nothing changed, nothing said.
     let steady = round_robin(&[Some(&new)]).await;
     std::fs::write(&targets, format!("www.test@{}\n", steady.addr)).unwrap();

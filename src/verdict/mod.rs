@@ -1279,8 +1279,13 @@ fn judge(
         .as_deref()
         .filter(|_| o.findings.contains(&Finding::RolledBack))
     {
+        // One connection meets one node behind a balancer: another may have answered then.
+        let hedge = match o.samples {
+            None => " (or, if a load balancer spreads its connections, another node answered then: --samples meets them all)",
+            Some(_) => "",
+        };
         detail.push_str(&format!(
-            " At the previous sweep ({}) it served serial {}, issued {}, later than this one: the deployment went back (a rollback, a restored configuration or snapshot, a node that lost the new file).",
+            " At the previous sweep ({}) it served serial {}, issued {}, later than this one: the deployment went back (a rollback, a restored configuration or snapshot, a node that lost the new file){hedge}.",
             then.scan_time, then.serial, then.not_before
         ));
         if next != "Nothing to do." {
