@@ -208,7 +208,15 @@ impl MetricsOut {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+        // Readable as a file made with File::create would be (0666 less the umask), not
+        // 0600 as a temporary file is: node_exporter reads it as another user.
+        let mut builder = tempfile::Builder::new();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        let mut tmp = builder.tempfile_in(dir)?;
         tmp.write_all(&out)?;
         tmp.as_file().sync_all()?;
         tmp.persist(&path).map_err(|e| e.error)?;
@@ -287,5 +295,14 @@ mod tests {
         }
         // Nothing left beside it in the directory.
         assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 1);
+        // As readable as any file made here (the collector reads it as another user).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let plain = dir.path().join("plain");
+            std::fs::File::create(&plain).expect("plain file");
+            let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode();
+            assert_eq!(mode(&path), mode(&plain));
+        }
     }
 }
