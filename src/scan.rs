@@ -1151,7 +1151,8 @@ impl ObservationSink for RecordFree {
         }
         if let Some((p, m)) = &mut self.metrics {
             let findings: Vec<&str> = o.findings.iter().map(|f| f.as_str()).collect();
-            m.endpoint(&sample(&o, None, &findings))
+            let others = sampled_certs(&o);
+            m.endpoint(&sample(&o, None, &findings, &others))
                 .map_err(|e| write_err(p, e))?;
         }
         if !words.is_empty() {
@@ -1267,14 +1268,26 @@ fn metrics_out(
     Ok(Some((p.clone(), m)))
 }
 
-/// An endpoint's metrics sample: what it presented, its verdict when judged (status and
-/// the serial it should serve), and its findings.
+/// The serials and notAfters of the other certificates `o`'s other connections got
+/// (`--samples`).
+fn sampled_certs(o: &Observation) -> Vec<(&str, i64)> {
+    o.samples
+        .iter()
+        .flat_map(|s| &s.others)
+        .map(|x| (x.cert.serial.as_str(), x.cert.not_after_unix))
+        .collect()
+}
+
+/// An endpoint's metrics sample: what it presented (`others`: what its other connections
+/// got), its verdict when judged (status and the serial it should serve), and its findings.
 fn sample<'a>(
     o: &'a Observation,
     verdict: Option<(&'a str, Option<&'a str>)>,
     findings: &'a [&'a str],
+    others: &'a [(&'a str, i64)],
 ) -> EndpointSample<'a> {
     EndpointSample {
+        others,
         name: o.asked_name(),
         address: o.ip,
         port: o.port,
@@ -1678,7 +1691,8 @@ async fn compare_reusing(
             let findings: Vec<&str> = v.findings.iter().map(String::as_str).collect();
             let expected = v.expected.as_ref().and_then(|e| e.serial.as_deref());
             let verdict = Some((v.status.as_str(), expected));
-            m.endpoint(&sample(&v.observation, verdict, &findings))
+            let others = sampled_certs(&v.observation);
+            m.endpoint(&sample(&v.observation, verdict, &findings, &others))
                 .map_err(|e| write_err(p, e))?;
         }
         for f in &v.findings {

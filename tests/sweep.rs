@@ -4571,8 +4571,22 @@ async fn an_endpoint_back_on_an_older_certificate_than_last_night_is_rolled_back
     assert_eq!(sweep(&first_night).await.unwrap(), 0);
     // One connection in between, so that the next night's first one meets the old node.
     assert_eq!(sweep(&[]).await.unwrap(), 0);
-    let second_night = [&sampled[..], &tonight[..]].concat();
+    let prom = dir.path().join("certsweep.prom");
+    let metrics = ["--metrics", prom.to_str().unwrap()];
+    let second_night = [&sampled[..], &tonight[..], &metrics[..]].concat();
     assert_eq!(sweep(&second_night).await.unwrap(), 0);
+    // Its metrics carry both nodes' certificates: the one left behind expires first.
+    let text = std::fs::read_to_string(&prom).unwrap();
+    for leaf in [&old, &new] {
+        let info = certsweep::cert::cert_info(&leaf.chain[0]).unwrap();
+        let line = format!(
+            "certsweep_certificate_expiry_timestamp_seconds{{name=\"www.test\",address=\"127.0.0.1\",port=\"{}\",serial=\"{}\"}} {}",
+            pair.addr.port(),
+            info.serial,
+            info.not_after_unix
+        );
+        assert!(text.lines().any(|l| l == line), "{line}\n{text}");
+    }
     let mut rows = csv::Reader::from_reader(std::fs::File::open(&report).unwrap());
     let row: HashMap<String, String> = rows.deserialize().next().unwrap().unwrap();
     assert_eq!(row["serial"], serial(&old), "{row:?}");

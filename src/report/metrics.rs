@@ -25,6 +25,9 @@ pub struct EndpointSample<'a> {
     pub port: u16,
     /// The served certificate's serial and notAfter (Unix seconds), when one was captured.
     pub certificate: Option<(&'a str, i64)>,
+    /// The other certificates other connections got (`--samples`: the nodes behind the
+    /// address), serial and notAfter: a node left behind expires first.
+    pub others: &'a [(&'a str, i64)],
     /// Its verdict's status and the serial it should serve, with `--inventory`.
     pub verdict: Option<(&'a str, Option<&'a str>)>,
     /// The error class, when no certificate was captured.
@@ -72,7 +75,7 @@ impl MetricsOut {
             label(&address),
             e.port
         );
-        if let Some((serial, not_after)) = e.certificate {
+        for (serial, not_after) in e.certificate.iter().chain(e.others) {
             writeln!(
                 self.expiry,
                 "certsweep_certificate_expiry_timestamp_seconds{{{place},serial=\"{}\"}} {not_after}",
@@ -183,7 +186,7 @@ impl MetricsOut {
         family(
             &mut out,
             "certsweep_certificate_expiry_timestamp_seconds",
-            "notAfter of the certificate each endpoint presented.",
+            "notAfter of each certificate each endpoint presented (with --samples, every node's).",
         )?;
         let mut expiry = expiry.into_inner().map_err(|e| e.into_error())?;
         expiry.rewind()?;
@@ -247,6 +250,7 @@ mod tests {
             address: Some([10, 0, 0, 5].into()),
             port: 443,
             certificate: Some(("0A", 1_800_000_000)),
+            others: &[("09", 1_790_000_000)],
             verdict: Some(("renewed_not_deployed", Some("0B"))),
             error_class: None,
             findings: &["partial_rollout"],
@@ -257,6 +261,7 @@ mod tests {
             address: None,
             port: 443,
             certificate: None,
+            others: &[],
             verdict: Some(("unreachable", None)),
             error_class: Some("dns_nxdomain"),
             findings: &[],
@@ -275,6 +280,7 @@ mod tests {
             "certsweep_endpoints_without_certificate{class=\"dns_nxdomain\"} 1",
             "certsweep_endpoints_with_finding{finding=\"partial_rollout\"} 1",
             "certsweep_certificate_expiry_timestamp_seconds{name=\"www.x.com\",address=\"10.0.0.5\",port=\"443\",serial=\"0A\"} 1800000000",
+            "certsweep_certificate_expiry_timestamp_seconds{name=\"www.x.com\",address=\"10.0.0.5\",port=\"443\",serial=\"09\"} 1790000000",
             "certsweep_endpoint_status{name=\"www.x.com\",address=\"10.0.0.5\",port=\"443\",status=\"renewed_not_deployed\",serial=\"0A\",expected_serial=\"0B\"} 1",
             "certsweep_endpoint_status{name=\"we\\\"ird\\\\name\",address=\"\",port=\"443\",status=\"unreachable\",serial=\"\",expected_serial=\"\"} 1",
         ] {
