@@ -350,7 +350,13 @@ pub struct SweepOutcome {
     pub summary: Summary,
     /// Every observation, when the caller asked to keep them (verdicts need all of them).
     pub kept: Vec<Box<Observation>>,
+    /// The first target lines that could not be used ([`MAX_KEPT_BAD_LINES`]; the
+    /// summary counts them all), for the reports that list them (`--junit`).
+    pub bad_lines: Vec<TargetError>,
 }
+
+/// Bad target lines kept for the reports: a list of garbage is counted, not held.
+pub const MAX_KEPT_BAD_LINES: usize = 1000;
 
 /// Takes each observation as it comes (the verdicts of `--inventory`).
 pub trait ObservationSink: Send {
@@ -448,6 +454,7 @@ where
     let now = now_unix();
     let mut summary = Summary::counting_expiry_from(now);
     let mut kept = Vec::new();
+    let mut bad_lines = Vec::new();
     let mut clock = crate::report::FlushClock::default();
     loop {
         let ev = tokio::select! {
@@ -480,6 +487,9 @@ where
             }
             Event::BadTarget(e) => {
                 summary.bad_targets += 1;
+                if bad_lines.len() < MAX_KEPT_BAD_LINES {
+                    bad_lines.push(e.clone());
+                }
                 if summary.bad_targets <= MAX_PRINTED_BAD_LINES {
                     progress.println(&format!("certsweep: skipped {e}"));
                 } else if summary.bad_targets == MAX_PRINTED_BAD_LINES + 1 {
@@ -505,7 +515,11 @@ where
         c.read = p.len();
         c.bad_lines = p.errors.len();
     }
-    Ok(SweepOutcome { summary, kept })
+    Ok(SweepOutcome {
+        summary,
+        kept,
+        bad_lines,
+    })
 }
 
 /// `certsweep scan`.
@@ -637,7 +651,10 @@ async fn scan_once(args: &ScanArgs, lists: &crate::crl::CrlCache) -> Result<(u8,
         m.finish(start_unix, s.duration, s.interrupted.is_some())
             .map_err(|e| write_err(&p, e))?;
     }
-    if let Some((p, j)) = junit {
+    if let Some((p, mut j)) = junit {
+        for e in &outcome.bad_lines {
+            j.bad_input(e).map_err(|e| write_err(&p, e))?;
+        }
         let suite = targets_path.clone();
         let note = outcome.summary.to_string();
         j.finish(&suite, &started, outcome.summary.duration, &note)
@@ -1728,7 +1745,10 @@ async fn compare_reusing(
         m.finish(start_unix, s.duration, s.interrupted.is_some())
             .map_err(|e| write_err(&p, e))?;
     }
-    if let Some((p, j)) = junit {
+    if let Some((p, mut j)) = junit {
+        for e in &outcome.bad_lines {
+            j.bad_input(e).map_err(|e| write_err(&p, e))?;
+        }
         let suite = input_name(args.targets.as_deref(), &args.inventory);
         let note = outcome.summary.to_string();
         j.finish(&suite, &started, outcome.summary.duration, &note)

@@ -3217,7 +3217,7 @@ async fn junit_has_a_case_per_endpoint_failed_as_fail_on_says() {
     std::fs::write(
         &targets,
         format!(
-            "good.test@{}\nexpired.test@{}\ngood.test@{refused}\n",
+            "good.test@{}\nexpired.test@{}\ngood.test@{refused}\nbad.test:99999\n",
             s_good.addr, s_exp.addr,
         ),
     )
@@ -3240,8 +3240,15 @@ async fn junit_has_a_case_per_endpoint_failed_as_fail_on_says() {
     assert_eq!(run(&["--fail-on", "expired,unreachable"]).await.unwrap(), 1);
     let xml = std::fs::read_to_string(&junit).unwrap();
     let (cases, counts) = junit_cases(&xml);
-    assert_eq!(counts, ("3".to_string(), "2".to_string()), "{xml}");
-    assert_eq!(cases.len(), 3, "{xml}");
+    assert_eq!(counts, ("4".to_string(), "2".to_string()), "{xml}");
+    assert_eq!(cases.len(), 4, "{xml}");
+    // The bad line is a case too, in error: nothing was checked for it.
+    assert!(
+        xml.contains("errors=\"1\"")
+            && xml.contains(&format!("name=\"{}:4\"", targets.display()))
+            && xml.contains("bad port &quot;99999&quot; (1-65535)\" type=\"bad_input\"/>"),
+        "{xml}"
+    );
     let case = |name: String| cases.iter().find(|c| c.1 == name).expect("a case");
     let expired_case = case(format!("expired.test {}", s_exp.addr));
     let good_case = case(format!("good.test {}", s_good.addr));
@@ -3297,7 +3304,7 @@ async fn junit_has_a_case_per_endpoint_failed_as_fail_on_says() {
     }
     assert!(!text.contains("certsweep_endpoint_status"), "{text}");
     let (cases, counts) = junit_cases(&std::fs::read_to_string(&junit).unwrap());
-    assert_eq!(counts, ("3".to_string(), "0".to_string()));
+    assert_eq!(counts, ("4".to_string(), "0".to_string()));
     assert!(cases.iter().all(|c| c.2.is_none()));
 }
 

@@ -1,6 +1,7 @@
 //! JUnit XML (`--junit FILE`): for `scan` one test case per endpoint, failed when
-//! `--fail-on` matches it; for `dcv` one per domain and method, failed when not ready and
-//! skipped when the checks could not say. For the test-report views of the CI systems a
+//! `--fail-on` matches it, and one in error per target line that could not be used; for
+//! `dcv` one per domain and method, failed when not ready and skipped when the checks
+//! could not say. For the test-report views of the CI systems a
 //! pipeline's checks run in (GitLab's `artifacts:reports:junit`, Jenkins, Azure DevOps,
 //! GitHub Actions' reporters).
 //!
@@ -50,6 +51,7 @@ pub struct JunitOut<W: Write> {
     tests: u64,
     failures: u64,
     skipped: u64,
+    errors: u64,
 }
 
 impl<W: Write> std::fmt::Debug for JunitOut<W> {
@@ -70,6 +72,7 @@ impl<W: Write> JunitOut<W> {
             tests: 0,
             failures: 0,
             skipped: 0,
+            errors: 0,
         })
     }
 
@@ -111,6 +114,26 @@ impl<W: Write> JunitOut<W> {
         Ok(())
     }
 
+    /// Adds an input line that could not be used (a target list's), as an errored case
+    /// named by its file and line: nothing was checked for it.
+    pub fn bad_input(&mut self, e: &crate::model::LineError) -> io::Result<()> {
+        self.tests += 1;
+        self.errors += 1;
+        let name = format!("{}:{}", e.file, e.line);
+        let mut start = BytesStart::new("testcase");
+        start.push_attribute(("classname", xml_text(&e.file).as_str()));
+        start.push_attribute(("name", xml_text(&name).as_str()));
+        start.push_attribute(("time", "0.000"));
+        self.cases.write_event(Event::Start(start))?;
+        let mut error = BytesStart::new("error");
+        error.push_attribute(("message", xml_text(&e.to_string()).as_str()));
+        error.push_attribute(("type", "bad_input"));
+        self.cases.write_event(Event::Empty(error))?;
+        self.cases
+            .write_event(Event::End(BytesEnd::new("testcase")))?;
+        Ok(())
+    }
+
     /// Writes the report: the suite `suite`, started at `timestamp` (RFC 3339) and run for
     /// `duration`, with every case added, and `note` (what the summary says) as its
     /// standard error.
@@ -127,6 +150,7 @@ impl<W: Write> JunitOut<W> {
             tests,
             failures,
             skipped,
+            errors,
             ..
         } = self;
         let mut cases = cases
@@ -137,12 +161,13 @@ impl<W: Write> JunitOut<W> {
         let mut w = Writer::new_with_indent(out, b' ', 2);
         w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
         let (tests, failures, time) = (tests.to_string(), failures.to_string(), seconds(duration));
+        let errors = errors.to_string();
         let skipped = skipped.to_string();
         let mut all = BytesStart::new("testsuites");
         all.push_attribute(("name", "certsweep"));
         all.push_attribute(("tests", tests.as_str()));
         all.push_attribute(("failures", failures.as_str()));
-        all.push_attribute(("errors", "0"));
+        all.push_attribute(("errors", errors.as_str()));
         all.push_attribute(("skipped", skipped.as_str()));
         all.push_attribute(("time", time.as_str()));
         w.write_event(Event::Start(all))?;
@@ -150,7 +175,7 @@ impl<W: Write> JunitOut<W> {
         one.push_attribute(("name", xml_text(suite).as_str()));
         one.push_attribute(("tests", tests.as_str()));
         one.push_attribute(("failures", failures.as_str()));
-        one.push_attribute(("errors", "0"));
+        one.push_attribute(("errors", errors.as_str()));
         one.push_attribute(("skipped", skipped.as_str()));
         one.push_attribute(("timestamp", xml_text(timestamp).as_str()));
         one.push_attribute(("time", time.as_str()));
