@@ -601,7 +601,6 @@ async fn scan_once(args: &ScanArgs, lists: &crate::crl::CrlCache) -> Result<(u8,
         ));
     };
     let start_unix = now_unix();
-    let started = crate::timefmt::rfc3339_unix(start_unix);
     let previous = load_previous(args)?;
     let junit = junit_out(args)?;
     let metrics = metrics_out(args, false)?;
@@ -646,20 +645,8 @@ async fn scan_once(args: &ScanArgs, lists: &crate::crl::CrlCache) -> Result<(u8,
     let (failing, junit, metrics) = record_free
         .map(|f| (f.failing, f.junit, f.metrics))
         .unwrap_or_default();
-    if let Some((p, m)) = metrics {
-        let s = &outcome.summary;
-        m.finish(start_unix, s.duration, s.interrupted.is_some())
-            .map_err(|e| write_err(&p, e))?;
-    }
-    if let Some((p, mut j)) = junit {
-        for e in &outcome.bad_lines {
-            j.bad_input(e).map_err(|e| write_err(&p, e))?;
-        }
-        let suite = targets_path.clone();
-        let note = outcome.summary.to_string();
-        j.finish(&suite, &started, outcome.summary.duration, &note)
-            .map_err(|e| write_err(&p, e))?;
-    }
+    let suite = input_name(Some(&targets_path), &args.inventory);
+    end_reports(metrics, junit, &outcome, &suite, start_unix)?;
     if !args.quiet {
         let mut err = std::io::stderr().lock();
         let _ = write!(err, "{}{}", outcome.summary, failing.text());
@@ -1158,12 +1145,13 @@ impl ObservationSink for RecordFree {
     fn take(&mut self, o: Box<Observation>) -> Result<(), Error> {
         let words = self.fail_on.observation_words(&o, self.now, self.window);
         if let Some((p, j)) = &mut self.junit {
+            let said = observed(&o);
             let failure = (!words.is_empty()).then(|| JunitFailure {
                 message: words.join(", "),
                 kind: words.first().copied().unwrap_or_default().to_string(),
-                text: observed(&o),
+                text: said.clone(),
             });
-            j.case(&junit_case(&o, failure, observed(&o)))
+            j.case(&junit_case(&o, failure, said))
                 .map_err(|e| write_err(p, e))?;
         }
         if let Some((p, m)) = &mut self.metrics {
@@ -1249,6 +1237,31 @@ fn load_previous(args: &ScanArgs) -> Result<Option<crate::previous::Previous>, E
         }
     }
     Ok(Some(p))
+}
+
+/// Writes the reports made whole at the end of a sweep (`--metrics`, `--junit`), a
+/// stopped one too: `suite` names what was read, `start_unix` when the sweep began.
+fn end_reports(
+    metrics: Option<(std::path::PathBuf, MetricsOut)>,
+    junit: Option<(std::path::PathBuf, JunitOut<Output>)>,
+    outcome: &SweepOutcome,
+    suite: &str,
+    start_unix: i64,
+) -> Result<(), Error> {
+    let s = &outcome.summary;
+    if let Some((p, m)) = metrics {
+        m.finish(start_unix, s.duration, s.interrupted.is_some())
+            .map_err(|e| write_err(&p, e))?;
+    }
+    if let Some((p, mut j)) = junit {
+        for e in &outcome.bad_lines {
+            j.bad_input(e).map_err(|e| write_err(&p, e))?;
+        }
+        let started = crate::timefmt::rfc3339_unix(start_unix);
+        j.finish(suite, &started, s.duration, &s.to_string())
+            .map_err(|e| write_err(&p, e))?;
+    }
+    Ok(())
 }
 
 /// What a run read, as a report's title names it: the list (targets, domains), else the
@@ -1533,7 +1546,6 @@ async fn compare_reusing(
     };
     let fail_on = FailOn::parse(args.fail_on.as_deref().unwrap_or(DEFAULT_FAIL_ON))?;
     let start_unix = now_unix();
-    let started = crate::timefmt::rfc3339_unix(start_unix);
     let loaded = load_files(
         &args.inventory,
         &read_options(args.inventory_map.as_deref())?,
@@ -1740,20 +1752,8 @@ async fn compare_reusing(
     if let Some((p, w)) = csv {
         w.finish().map_err(|e| write_err(p, e))?;
     }
-    if let Some((p, m)) = metrics {
-        let s = &outcome.summary;
-        m.finish(start_unix, s.duration, s.interrupted.is_some())
-            .map_err(|e| write_err(&p, e))?;
-    }
-    if let Some((p, mut j)) = junit {
-        for e in &outcome.bad_lines {
-            j.bad_input(e).map_err(|e| write_err(&p, e))?;
-        }
-        let suite = input_name(args.targets.as_deref(), &args.inventory);
-        let note = outcome.summary.to_string();
-        j.finish(&suite, &started, outcome.summary.duration, &note)
-            .map_err(|e| write_err(&p, e))?;
-    }
+    let suite = input_name(args.targets.as_deref(), &args.inventory);
+    end_reports(metrics, junit, &outcome, &suite, start_unix)?;
     if let Some((p, mut w)) = jsonl {
         w.flush().map_err(|e| write_err(p, e))?;
     }
