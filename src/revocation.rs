@@ -2,7 +2,8 @@
 //! `--ocsp`'s responder in [`crate::ocsp`]): where to ask, and the issuer whose key signs
 //! the answer.
 
-use x509_parser::extensions::{GeneralName, ParsedExtension};
+use x509_parser::extensions::{DistributionPointName, GeneralName, ParsedExtension};
+use x509_parser::oid_registry::OID_PKIX_ACCESS_DESCRIPTOR_OCSP;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 /// What a leaf's revocation checks need from the served chain, taken while its DER is at
@@ -47,25 +48,38 @@ impl Query {
         chain: &[rustls::pki_types::CertificateDer<'_>],
         trusted_key: impl FnOnce(&[u8]) -> Option<Vec<u8>>,
     ) -> Query {
-        let mut urls = Vec::new();
+        // One pass over the extensions for both: the CRL distribution points and the OCSP
+        // responders of the Authority Information Access. URLs are shown in the reports:
+        // a control character in one is written escaped (it is no usable URL either way).
+        let (mut urls, mut ocsp_urls) = (Vec::new(), Vec::new());
+        let shown = |u: &str| crate::model::visible_string(u.to_string());
         for ext in leaf.extensions() {
-            if let ParsedExtension::CRLDistributionPoints(points) = ext.parsed_extension() {
-                for p in points.iter() {
-                    if let Some(x509_parser::extensions::DistributionPointName::FullName(names)) =
-                        &p.distribution_point
-                    {
-                        for n in names {
-                            if let GeneralName::URI(u) = n {
-                                // Shown in the reports: a control character in it is
-                                // written escaped (the URL is no usable one either way).
-                                urls.push(crate::model::visible_string(u.to_string()));
+            match ext.parsed_extension() {
+                ParsedExtension::CRLDistributionPoints(points) => {
+                    for p in points.iter() {
+                        if let Some(DistributionPointName::FullName(names)) = &p.distribution_point
+                        {
+                            for n in names {
+                                if let GeneralName::URI(u) = n {
+                                    urls.push(shown(u));
+                                }
                             }
                         }
                     }
                 }
+                ParsedExtension::AuthorityInfoAccess(aia) => {
+                    for d in &aia.accessdescs {
+                        if let (true, GeneralName::URI(u)) = (
+                            d.access_method == OID_PKIX_ACCESS_DESCRIPTOR_OCSP,
+                            &d.access_location,
+                        ) {
+                            ocsp_urls.push(shown(u));
+                        }
+                    }
+                }
+                _ => {}
             }
         }
-        let ocsp_urls = responders(leaf);
         let issuer_name = leaf.issuer().as_raw().to_vec();
         if urls.is_empty() && ocsp_urls.is_empty() {
             // Nothing to ask, so no key to find (most private CAs' leaves).
@@ -90,25 +104,4 @@ impl Query {
             issuer_key,
         }
     }
-}
-
-/// id-ad-ocsp: an access description naming an OCSP responder.
-const AD_OCSP: &str = "1.3.6.1.5.5.7.48.1";
-
-/// The OCSP responders `leaf`'s Authority Information Access names (URIs, in its order).
-fn responders(leaf: &X509Certificate<'_>) -> Vec<String> {
-    let mut urls = Vec::new();
-    for ext in leaf.extensions() {
-        if let ParsedExtension::AuthorityInfoAccess(aia) = ext.parsed_extension() {
-            for d in &aia.accessdescs {
-                if let (true, GeneralName::URI(u)) = (
-                    d.access_method.to_id_string() == AD_OCSP,
-                    &d.access_location,
-                ) {
-                    urls.push(crate::model::visible_string(u.to_string()));
-                }
-            }
-        }
-    }
-    urls
 }
