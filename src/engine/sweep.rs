@@ -742,20 +742,14 @@ impl Engine {
     async fn revocation(&self, obs: &mut Observation, queries: RevocationQueries, cancel: &Cancel) {
         let ask = |q: crate::revocation::Query| async move {
             let crl = async {
-                let crl = self.cfg.crl.as_ref()?;
-                let said = tokio::select! {
-                    c = crl.check(&q, now_unix()) => Some(c),
-                    _ = cancel.cancelled() => None,
-                };
-                Some(said.unwrap_or_else(|| crate::crl::stopped(&q)))
+                let c = self.cfg.crl.as_ref()?;
+                let stopped = || crate::crl::stopped(&q);
+                Some(unless_stopped(c.check(&q, now_unix()), stopped, cancel).await)
             };
             let ocsp = async {
-                let ocsp = self.cfg.ocsp.as_ref()?;
-                let said = tokio::select! {
-                    c = ocsp.check(&q, now_unix()) => Some(c),
-                    _ = cancel.cancelled() => None,
-                };
-                Some(said.unwrap_or_else(|| crate::ocsp::stopped(&q)))
+                let c = self.cfg.ocsp.as_ref()?;
+                let stopped = || crate::ocsp::stopped(&q);
+                Some(unless_stopped(c.check(&q, now_unix()), stopped, cancel).await)
             };
             let (crl, ocsp) = tokio::join!(crl, ocsp);
             Said { crl, ocsp }
@@ -1464,8 +1458,23 @@ impl Engine {
 /// What the revocation checks asked for said of one certificate: the CA's list (`--crl`)
 /// and its OCSP responder (`--ocsp`), each with the finding it makes.
 struct Said {
-    crl: Option<(RevocationInfo, Option<Finding>)>,
-    ocsp: Option<(RevocationInfo, Option<Finding>)>,
+    crl: Option<Checked>,
+    ocsp: Option<Checked>,
+}
+
+/// What one revocation check says of a certificate, and the finding it makes.
+type Checked = (RevocationInfo, Option<Finding>);
+
+/// A revocation check's answer, or what it says of a sweep stopped before the answer came.
+async fn unless_stopped(
+    check: impl std::future::Future<Output = Checked>,
+    stopped: impl FnOnce() -> Checked,
+    cancel: &Cancel,
+) -> Checked {
+    tokio::select! {
+        c = check => c,
+        _ = cancel.cancelled() => stopped(),
+    }
 }
 
 impl Said {
