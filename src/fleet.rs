@@ -1002,37 +1002,46 @@ pub fn serve_files(
     let files = std::sync::Arc::new(files);
     let hits = std::sync::Arc::new(std::sync::Mutex::new(HashMap::new()));
     let counted = hits.clone();
+    serve_http(listener, move |req| {
+        let path = req.uri().path().to_string();
+        *counted.lock().unwrap().entry(path.clone()).or_insert(0) += 1;
+        let resp = match files.get(&path) {
+            Some(body) => hyper::Response::new(Full::new(bytes::Bytes::from(body.clone()))),
+            None => hyper::Response::builder()
+                .status(404)
+                .body(Full::new(bytes::Bytes::new()))
+                .unwrap(),
+        };
+        async move { resp }
+    });
+    hits
+}
+
+/// Serves HTTP/1.1 on `listener`, each request answered by `answer`.
+fn serve_http<F, Fut>(listener: tokio::net::TcpListener, answer: F)
+where
+    F: Fn(hyper::Request<hyper::body::Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = hyper::Response<http_body_util::Full<bytes::Bytes>>>
+        + Send
+        + 'static,
+{
     tokio::spawn(async move {
         loop {
             let Ok((tcp, _)) = listener.accept().await else {
                 continue;
             };
-            let files = files.clone();
-            let counted = counted.clone();
+            let answer = answer.clone();
             tokio::spawn(async move {
-                let svc = hyper::service::service_fn(
-                    move |req: hyper::Request<hyper::body::Incoming>| {
-                        let path = req.uri().path().to_string();
-                        *counted.lock().unwrap().entry(path.clone()).or_insert(0) += 1;
-                        let resp = match files.get(&path) {
-                            Some(body) => {
-                                hyper::Response::new(Full::new(bytes::Bytes::from(body.clone())))
-                            }
-                            None => hyper::Response::builder()
-                                .status(404)
-                                .body(Full::new(bytes::Bytes::new()))
-                                .unwrap(),
-                        };
-                        async move { Ok::<_, std::convert::Infallible>(resp) }
-                    },
-                );
+                let svc = hyper::service::service_fn(move |req| {
+                    let resp = answer(req);
+                    async move { Ok::<_, std::convert::Infallible>(resp.await) }
+                });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(hyper_util::rt::TokioIo::new(tcp), svc)
                     .await;
             });
         }
     });
-    hits
 }
 
 /// An OCSP responder on `listener` (HTTP GET and POST, RFC 6960 A.1), as a CA runs one: it reads
@@ -1050,62 +1059,42 @@ pub fn serve_ocsp(
     let answers = std::sync::Arc::new((issuer_sha1s, answers));
     let served = OcspServed::default();
     let counted = served.hits.clone();
-    let flights = (served.in_flight.clone(), served.peak.clone());
-    tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                continue;
+    let (in_flight, peak) = (served.in_flight.clone(), served.peak.clone());
+    serve_http(listener, move |req| {
+        let answers = answers.clone();
+        let counted = counted.clone();
+        let in_flight = in_flight.clone();
+        let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        peak.fetch_max(now, Ordering::SeqCst);
+        async move {
+            use http_body_util::BodyExt;
+            let post = req.method() == hyper::Method::POST;
+            let asked = if post {
+                let body = req.into_body().collect().await;
+                body.ok().and_then(|b| ocsp_request_asked(&b.to_bytes()))
+            } else {
+                ocsp_asked(req.uri().path())
             };
-            let answers = answers.clone();
-            let counted = counted.clone();
-            let flights = flights.clone();
-            tokio::spawn(async move {
-                let svc = hyper::service::service_fn(
-                    move |req: hyper::Request<hyper::body::Incoming>| {
-                        let answers = answers.clone();
-                        let counted = counted.clone();
-                        let (in_flight, peak) = flights.clone();
-                        let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-                        peak.fetch_max(now, Ordering::SeqCst);
-                        async move {
-                            use http_body_util::BodyExt;
-                            let post = req.method() == hyper::Method::POST;
-                            let asked = if post {
-                                let body = req.into_body().collect().await;
-                                body.ok().and_then(|b| ocsp_request_asked(&b.to_bytes()))
-                            } else {
-                                ocsp_asked(req.uri().path())
-                            };
-                            let (issuer, answers) = answers.as_ref();
-                            let body = match asked {
-                                Some((serial, hashes)) => {
-                                    let counted_as = match post {
-                                        true => format!("POST {serial}"),
-                                        false => serial.clone(),
-                                    };
-                                    *counted.lock().unwrap().entry(counted_as).or_insert(0) += 1;
-                                    match answers.get(&serial) {
-                                        Some(answer) if &hashes == issuer => answer.clone(),
-                                        _ => {
-                                            ocsp_error(x509_ocsp::OcspResponseStatus::Unauthorized)
-                                        }
-                                    }
-                                }
-                                None => ocsp_error(x509_ocsp::OcspResponseStatus::MalformedRequest),
-                            };
-                            let resp = hyper::Response::builder()
-                                .header("content-type", "application/ocsp-response")
-                                .body(Full::new(bytes::Bytes::from(body)))
-                                .unwrap();
-                            in_flight.fetch_sub(1, Ordering::SeqCst);
-                            Ok::<_, std::convert::Infallible>(resp)
-                        }
-                    },
-                );
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(tcp), svc)
-                    .await;
-            });
+            let (issuer, answers) = answers.as_ref();
+            let body = match asked {
+                Some((serial, hashes)) => {
+                    let counted_as = match post {
+                        true => format!("POST {serial}"),
+                        false => serial.clone(),
+                    };
+                    *counted.lock().unwrap().entry(counted_as).or_insert(0) += 1;
+                    match answers.get(&serial) {
+                        Some(answer) if &hashes == issuer => answer.clone(),
+                        _ => ocsp_error(x509_ocsp::OcspResponseStatus::Unauthorized),
+                    }
+                }
+                None => ocsp_error(x509_ocsp::OcspResponseStatus::MalformedRequest),
+            };
+            in_flight.fetch_sub(1, Ordering::SeqCst);
+            hyper::Response::builder()
+                .header("content-type", "application/ocsp-response")
+                .body(Full::new(bytes::Bytes::from(body)))
+                .unwrap()
         }
     });
     served
