@@ -649,6 +649,10 @@ pub struct PreviousCert {
     pub not_before_unix: i64,
     /// When that sweep saw it.
     pub scan_time: String,
+    /// The address that served it, when this endpoint's address was not swept then (a
+    /// name whose addresses change: it is what the name served at another one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<std::net::IpAddr>,
 }
 
 /// The endpoint's TLSA records (`_PORT._tcp.NAME`) and whether one names its chain.

@@ -11,8 +11,17 @@ use std::collections::HashMap;
 use std::io::BufRead;
 use std::net::IpAddr;
 
-/// Where an endpoint was: the name asked for, the address, the port.
-type Place = (Box<str>, Option<IpAddr>, u16);
+/// Where a name was served: the name asked for and the port. Its addresses are kept
+/// under it, so that an address not swept then (a cloud load balancer's, which change
+/// from night to night) is compared with what the name served at the others.
+type Spot = (Box<str>, u16);
+
+/// What one address of a name served then.
+#[derive(Debug, Clone)]
+struct Node {
+    ip: Option<IpAddr>,
+    then: Then,
+}
 
 /// What an endpoint served then, compact: a million endpoints are read whole (about 100
 /// bytes each; the RFC 3339 forms are made again when one is told).
@@ -29,15 +38,28 @@ struct Then {
 pub struct Previous {
     /// The file read.
     pub path: String,
-    by_place: HashMap<Place, Then>,
+    by_spot: HashMap<Spot, Vec<Node>>,
+    /// Endpoints read with a certificate.
+    endpoints: usize,
     /// Lines that could not be read (file, line and why).
     pub errors: Vec<LineError>,
 }
 
-/// How an endpoint compares with the earlier sweep.
+/// How an endpoint compares with the earlier sweep, and with what.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Comparison {
+    /// What changed.
+    pub change: Change,
+    /// Compared with the name's other addresses: this one was not swept then.
+    pub elsewhere: bool,
+}
+
+/// What changed since the earlier sweep.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
-    /// Not in the earlier sweep, or without a certificate in one of the two.
+    /// Not in the earlier sweep, or without a certificate in one of the two; or at an
+    /// address not swept then, with a certificate between those the name's addresses
+    /// served (nothing to tell it by).
     Unknown,
     /// The same certificate.
     Same,
@@ -154,26 +176,48 @@ impl Previous {
                 }),
             };
             let name = l.sni.unwrap_or(host).into_boxed_str();
-            p.by_place.insert((name, l.ip, port), then);
+            let nodes = p.by_spot.entry((name, port)).or_default();
+            // A place swept twice in the file (two sweeps appended): the later line holds.
+            match nodes.iter_mut().find(|n| n.ip == l.ip) {
+                Some(n) => n.then = then,
+                None => {
+                    nodes.push(Node { ip: l.ip, then });
+                    p.endpoints += 1;
+                }
+            }
+        }
+        // Most names have one address: no vector's spare room kept for a million of them.
+        for nodes in p.by_spot.values_mut() {
+            nodes.shrink_to_fit();
         }
         Ok(p)
     }
 
     /// Endpoints read with a certificate.
     pub fn len(&self) -> usize {
-        self.by_place.len()
+        self.endpoints
     }
 
     /// Whether no endpoint with a certificate was read.
     pub fn is_empty(&self) -> bool {
-        self.by_place.is_empty()
+        self.endpoints == 0
     }
 
     /// Compares `o` with what the endpoint served in the earlier sweep (the newest
     /// certificate any connection got, then and now); when that changed, records the
     /// earlier one in `o.previous`, and when it went back to an older one, adds
     /// `rolled_back`.
-    pub fn annotate(&self, o: &mut Observation) -> Change {
+    ///
+    /// An address not swept then is compared with what the name served at its other
+    /// addresses: the same certificate as one of them, or one issued after all of them, or
+    /// before all of them (`rolled_back`: older than anything the name served then); one
+    /// issued between them is not told (a node left behind then may be the one answering
+    /// at a new address now).
+    pub fn annotate(&self, o: &mut Observation) -> Comparison {
+        let unknown = Comparison {
+            change: Change::Unknown,
+            elsewhere: false,
+        };
         // The newest certificate any of its connections got now, against the newest then:
         // a node left behind (`backends_differ`) is no rollback.
         let others = o
@@ -187,33 +231,57 @@ impl Previous {
             .chain(others.iter().map(|x| &x.cert))
             .max_by_key(|c| c.not_before_unix)
         else {
-            return Change::Unknown;
+            return unknown;
         };
-        let place = (o.asked_name().into(), o.ip, o.port);
-        let Some(then) = self.by_place.get(&place) else {
-            return Change::Unknown;
+        let spot = (o.asked_name().into(), o.port);
+        let Some(nodes) = self.by_spot.get(&spot) else {
+            return unknown;
         };
-        if *then.serial == *cert.serial {
-            return Change::Same;
+        let (change, then, elsewhere) = match nodes.iter().find(|n| n.ip == o.ip) {
+            Some(n) if *n.then.serial == *cert.serial => (Change::Same, n, false),
+            Some(n) if cert.not_before_unix < n.then.not_before_unix => (Change::Older, n, false),
+            Some(n) => (Change::Newer, n, false),
+            None => {
+                let newest = nodes.iter().max_by_key(|n| n.then.not_before_unix);
+                let oldest = nodes.iter().min_by_key(|n| n.then.not_before_unix);
+                let (Some(newest), Some(oldest)) = (newest, oldest) else {
+                    return unknown;
+                };
+                if let Some(n) = nodes.iter().find(|n| *n.then.serial == *cert.serial) {
+                    (Change::Same, n, true)
+                } else if cert.not_before_unix >= newest.then.not_before_unix {
+                    (Change::Newer, newest, true)
+                } else if cert.not_before_unix < oldest.then.not_before_unix {
+                    (Change::Older, newest, true)
+                } else {
+                    return Comparison {
+                        change: Change::Unknown,
+                        elsewhere: true,
+                    };
+                }
+            }
+        };
+        let compared = Comparison { change, elsewhere };
+        if change == Change::Same {
+            return compared;
         }
-        let change = if cert.not_before_unix < then.not_before_unix {
+        if change == Change::Older {
             o.findings.push(Finding::RolledBack);
             o.findings.sort();
             o.findings.dedup();
-            Change::Older
-        } else {
-            Change::Newer
-        };
+        }
         o.previous = Some(Box::new(PreviousCert {
-            serial: then.serial.to_string(),
-            not_before: crate::timefmt::rfc3339_unix(then.not_before_unix),
-            not_before_unix: then.not_before_unix,
+            serial: then.then.serial.to_string(),
+            not_before: crate::timefmt::rfc3339_unix(then.then.not_before_unix),
+            not_before_unix: then.then.not_before_unix,
             scan_time: then
+                .then
                 .scan_unix
                 .map(crate::timefmt::rfc3339_unix)
                 .unwrap_or_default(),
+            ip: then.ip.filter(|_| elsewhere),
         }));
-        change
+        compared
     }
 }
 
@@ -246,12 +314,12 @@ mod tests {
         };
         // The renewal deployed.
         let mut o = now([10, 0, 0, 5], "0D", 4_000);
-        assert_eq!(p.annotate(&mut o), Change::Newer);
+        assert_eq!(p.annotate(&mut o).change, Change::Newer);
         assert!(o.findings.is_empty());
         assert_eq!(o.previous.as_deref().map(|c| c.serial.as_str()), Some("0B"));
         // Back to an older one, at the address read from a verdict's line.
         let mut o = now([10, 0, 0, 6], "0A", 1_000);
-        assert_eq!(p.annotate(&mut o), Change::Older);
+        assert_eq!(p.annotate(&mut o).change, Change::Older);
         assert_eq!(o.findings, [Finding::RolledBack]);
         let prev = o.previous.as_deref().expect("previous");
         assert_eq!(
@@ -260,10 +328,65 @@ mod tests {
         );
         // The same, or an endpoint not swept before: nothing.
         let mut o = now([10, 0, 0, 5], "0B", 2_000);
-        assert_eq!(p.annotate(&mut o), Change::Same);
+        assert_eq!(p.annotate(&mut o).change, Change::Same);
         assert!(o.previous.is_none());
-        let mut o = now([10, 0, 0, 7], "0A", 1_000);
-        assert_eq!(p.annotate(&mut o), Change::Unknown);
+        let mut o = crate::fleet::presenting("new.x.com", [10, 0, 0, 7].into(), "0A", 1, 2);
+        o.findings.clear();
+        assert_eq!(p.annotate(&mut o).change, Change::Unknown);
         assert!(o.findings.is_empty() && o.previous.is_none());
+    }
+
+    #[test]
+    fn an_address_not_swept_then_is_compared_with_the_names_others() {
+        let then = |ip: &str, serial: &str, nb: i64| {
+            format!(
+                "{{\"scan_time\":\"2026-11-30T02:00:00Z\",\"host\":\"lb.x.com\",\"ip\":\"{ip}\",\"port\":443,\"cert\":{{\"serial\":\"{serial}\",\"not_before_unix\":{nb}}}}}\n"
+            )
+        };
+        // Then: two addresses, one left behind on 0B while the other served 0C.
+        let text = then("10.0.0.5", "0C", 3_000) + &then("10.0.0.6", "0B", 2_000);
+        let p = Previous::read("last.jsonl", text.as_bytes()).expect("read");
+        assert_eq!(p.len(), 2);
+        let now = |ip: [u8; 4], serial: &str, nb: i64| {
+            let mut o = crate::fleet::presenting("lb.x.com", ip.into(), serial, nb, nb + 1);
+            o.findings.clear();
+            o
+        };
+        let compare = |mut o: Box<Observation>| {
+            let c = p.annotate(&mut o);
+            assert!(c.elsewhere);
+            (c.change, o)
+        };
+        // Older than anything the name served then: rolled back, naming the newest then
+        // and where it was served.
+        let (c, o) = compare(now([10, 0, 0, 9], "0A", 1_000));
+        assert_eq!(c, Change::Older);
+        assert_eq!(o.findings, [Finding::RolledBack]);
+        let prev = o.previous.as_deref().expect("previous");
+        assert_eq!(prev.serial, "0C");
+        assert_eq!(prev.ip, Some([10, 0, 0, 5].into()));
+        // What the node left behind served: the same as one of them, no change.
+        let (c, o) = compare(now([10, 0, 0, 9], "0B", 2_000));
+        assert_eq!(c, Change::Same);
+        assert!(o.previous.is_none() && o.findings.is_empty());
+        // Between the two: nothing to tell it by.
+        let (c, o) = compare(now([10, 0, 0, 9], "0D", 2_500));
+        assert_eq!(c, Change::Unknown);
+        assert!(o.previous.is_none() && o.findings.is_empty());
+        // Later than all: a renewal deployed.
+        let (c, o) = compare(now([10, 0, 0, 9], "0E", 4_000));
+        assert_eq!(c, Change::Newer);
+        assert!(o.findings.is_empty());
+        assert_eq!(o.previous.as_deref().map(|c| c.serial.as_str()), Some("0C"));
+        // At an address swept then, the address's own certificate is the measure: the
+        // node left behind on 0B now serving 0D is newer, not between.
+        let mut o = now([10, 0, 0, 6], "0D", 2_500);
+        let c = p.annotate(&mut o);
+        assert_eq!((c.change, c.elsewhere), (Change::Newer, false));
+        assert_eq!(o.previous.as_deref().and_then(|c| c.ip), None);
+        // Another name, or another port: nothing.
+        let mut o = now([10, 0, 0, 5], "0A", 1_000);
+        o.port = 8443;
+        assert_eq!(p.annotate(&mut o).change, Change::Unknown);
     }
 }

@@ -4614,6 +4614,27 @@ async fn an_endpoint_back_on_an_older_certificate_than_last_night_is_rolled_back
         (row["findings"].as_str(), row["previous_serial"].as_str()),
         ("", "")
     );
+    // The name's address changed since (a cloud balancer's do) and the new one serves the
+    // old certificate: compared with what the name served at its address then.
+    let moved = certsweep::fleet::serve_tls_round_robin(
+        SocketAddr::new(ip("127.0.0.2"), steady.addr.port()),
+        &[Some(&old)],
+    )
+    .await
+    .unwrap();
+    std::fs::write(&targets, format!("www.test@{}\n", moved.addr)).unwrap();
+    let json = dir.path().join("tonight.jsonl");
+    let moved_night = [&tonight[..], &["--jsonl", json.to_str().unwrap()]].concat();
+    assert_eq!(sweep(&moved_night).await.unwrap(), 1);
+    let mut rows = csv::Reader::from_reader(std::fs::File::open(&report).unwrap());
+    let row: HashMap<String, String> = rows.deserialize().next().unwrap().unwrap();
+    assert_eq!(
+        (row["findings"].as_str(), row["previous_serial"].as_str()),
+        ("rolled_back", serial(&new).as_str())
+    );
+    let line: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&json).unwrap().trim()).unwrap();
+    assert_eq!(line["previous"]["ip"], "127.0.0.1", "{line}");
 }
 
 /// A load balancer on 127.0.0.1 handing connections to `nodes` in turn.

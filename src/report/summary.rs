@@ -103,6 +103,9 @@ pub struct Changes {
     pub older: u64,
     /// Not in the earlier sweep with a certificate, or none now.
     pub unknown: u64,
+    /// Of all these, the endpoints at an address not swept then, compared with what their
+    /// name served at its other addresses.
+    pub elsewhere: u64,
 }
 
 /// Endpoints asked for their TLSA records (`--dane`).
@@ -268,10 +271,11 @@ impl Summary {
     }
 
     /// Counts how one endpoint compares with the earlier sweep.
-    pub fn note_change(&mut self, c: crate::previous::Change) {
+    pub fn note_change(&mut self, c: crate::previous::Comparison) {
         use crate::previous::Change;
         let counts = self.changes.get_or_insert_with(Changes::default);
-        match c {
+        counts.elsewhere += u64::from(c.elsewhere);
+        match c.change {
             Change::Same => counts.same += 1,
             Change::Newer => counts.newer += 1,
             Change::Older => counts.older += 1,
@@ -617,11 +621,19 @@ impl fmt::Display for Summary {
             if c.bad_lines > 0 {
                 write!(f, ", {} not read", n(c.bad_lines as u64, "line", "lines"))?;
             }
-            writeln!(
+            write!(
                 f,
                 "): {} the same certificate, {} a newer one (a renewal deployed), {} an older one (rolled_back), {} not to compare",
                 c.same, c.newer, c.older, c.unknown
             )?;
+            if c.elsewhere > 0 {
+                write!(
+                    f,
+                    "; {} at an address not swept then, compared with the name's others",
+                    n(c.elsewhere, "endpoint", "endpoints")
+                )?;
+            }
+            writeln!(f)?;
         }
         if self.ocsp_without_responder.is_some() || !self.ocsp_responders.is_empty() {
             let sum = |g: fn(&crate::ocsp::ResponderTally) -> usize| -> usize {
@@ -747,16 +759,16 @@ mod tests {
 
     #[test]
     fn what_changed_since_the_previous_sweep_is_counted() {
-        use crate::previous::Change;
+        use crate::previous::{Change, Comparison};
         let mut s = Summary::default();
-        for c in [
-            Change::Same,
-            Change::Same,
-            Change::Newer,
-            Change::Older,
-            Change::Unknown,
+        for (change, elsewhere) in [
+            (Change::Same, false),
+            (Change::Same, true),
+            (Change::Newer, false),
+            (Change::Older, true),
+            (Change::Unknown, false),
         ] {
-            s.note_change(c);
+            s.note_change(Comparison { change, elsewhere });
         }
         if let Some(c) = s.changes.as_mut() {
             c.file = "last.jsonl".into();
@@ -765,7 +777,7 @@ mod tests {
         }
         assert!(
             s.to_string().contains(
-                "  previous: against last.jsonl (4 endpoints with a certificate, 1 line not read): 2 the same certificate, 1 a newer one (a renewal deployed), 1 an older one (rolled_back), 1 not to compare\n"
+                "  previous: against last.jsonl (4 endpoints with a certificate, 1 line not read): 2 the same certificate, 1 a newer one (a renewal deployed), 1 an older one (rolled_back), 1 not to compare; 2 endpoints at an address not swept then, compared with the name's others\n"
             ),
             "{s}"
         );

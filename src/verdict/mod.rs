@@ -1284,8 +1284,17 @@ fn judge(
             None => " (or, if a load balancer spreads its connections, another node answered then: --samples meets them all)",
             Some(_) => "",
         };
+        // An address not swept then: what the name served at another, every one of which
+        // had a later certificate than this.
+        let (who, at) = match then.ip {
+            Some(ip) => (
+                "the name",
+                format!(" at {ip} (this address was not swept then; every address of the name served a later certificate than this one)"),
+            ),
+            None => ("it", String::new()),
+        };
         detail.push_str(&format!(
-            " At the previous sweep ({}) it served serial {}, issued {}, later than this one: the deployment went back (a rollback, a restored configuration or snapshot, a node that lost the new file){hedge}.",
+            " At the previous sweep ({}) {who} served serial {}, issued {}, later than this one{at}: the deployment went back (a rollback, a restored configuration or snapshot, a node that lost the new file){hedge}.",
             then.scan_time, then.serial, then.not_before
         ));
         if next != "Nothing to do." {

@@ -1292,15 +1292,28 @@ fn an_endpoint_back_on_an_older_certificate_than_at_the_previous_sweep_says_so()
         "{H}A,,a.x.com,01,2025-06-01,2026-12-20,CA,,Issued\nB,,a.x.com,02,2026-05-01,2027-05-01,CA,A,Issued\n"
     ));
     let p = policy();
-    let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
-    o.findings.push(Finding::RolledBack);
-    o.previous = Some(Box::new(crate::model::PreviousCert {
-        serial: "2".into(),
-        not_before: "2026-05-01T00:00:00Z".into(),
-        not_before_unix: 1_777_593_600,
-        scan_time: "2026-05-27T02:00:00Z".into(),
-    }));
-    let v = judge_one(o, &i, &p).0;
+    let back = |ip: Option<[u8; 4]>| {
+        let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
+        o.findings.push(Finding::RolledBack);
+        o.previous = Some(Box::new(crate::model::PreviousCert {
+            serial: "2".into(),
+            not_before: "2026-05-01T00:00:00Z".into(),
+            not_before_unix: 1_777_593_600,
+            scan_time: "2026-05-27T02:00:00Z".into(),
+            ip: ip.map(Into::into),
+        }));
+        judge_one(o, &i, &p).0
+    };
+    // An address of the name not swept then (its addresses rotate): the detail says where.
+    let v = back(Some([10, 0, 0, 7]));
+    assert!(
+        v.detail.contains(
+            "At the previous sweep (2026-05-27T02:00:00Z) the name served serial 2, issued 2026-05-01T00:00:00Z, later than this one at 10.0.0.7 (this address was not swept then; every address of the name served a later certificate than this one): the deployment went back"
+        ),
+        "{}",
+        v.detail
+    );
+    let v = back(None);
     assert_eq!(v.status, Status::RenewedNotDeployed, "{}", v.detail);
     assert!(v.findings.contains(&"rolled_back".to_string()));
     assert!(
