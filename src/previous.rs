@@ -176,7 +176,11 @@ impl Previous {
                 }),
             };
             let name = l.sni.unwrap_or(host).into_boxed_str();
-            let nodes = p.by_spot.entry((name, port)).or_default();
+            // Most names have one address: room for one, not the four a first push makes.
+            let nodes = p
+                .by_spot
+                .entry((name, port))
+                .or_insert_with(|| Vec::with_capacity(1));
             // A place swept twice in the file (two sweeps appended): the later line holds.
             match nodes.iter_mut().find(|n| n.ip == l.ip) {
                 Some(n) => n.then = then,
@@ -185,10 +189,6 @@ impl Previous {
                     p.endpoints += 1;
                 }
             }
-        }
-        // Most names have one address: no vector's spare room kept for a million of them.
-        for nodes in p.by_spot.values_mut() {
-            nodes.shrink_to_fit();
         }
         Ok(p)
     }
