@@ -196,6 +196,20 @@ pub struct Leaf {
 }
 
 impl Leaf {
+    /// The same certificate stapling `ocsp` instead: another node's stapling of it.
+    pub fn stapling(&self, ocsp: Option<Vec<u8>>) -> Leaf {
+        Leaf {
+            chain: self.chain.clone(),
+            key: self.key.clone_key(),
+            serial_hex: self.serial_hex.clone(),
+            serial_dec: self.serial_dec.clone(),
+            not_before: self.not_before,
+            not_after: self.not_after,
+            pem: self.pem.clone(),
+            ocsp,
+        }
+    }
+
     /// A TLS 1.3/1.2 server configuration serving this leaf's chain (ring provider).
     pub fn server_config(&self) -> Result<ServerConfig, FleetError> {
         Ok(

@@ -730,6 +730,25 @@ pub struct Samples {
     pub error: Option<ErrorInfo>,
     /// Every other certificate presented, once each, in the order first seen.
     pub others: Vec<Sampled>,
+    /// Staplings of the observation's own certificate that make findings the first
+    /// connection's did not (a node whose staple went stale, a node stapling none of a
+    /// must-staple certificate), once per set of findings, in the order first seen.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub staples: Vec<StapledApart>,
+}
+
+/// How some nodes staple for the observation's certificate, where that makes findings
+/// the first connection's staple did not: the nodes share the certificate but not its
+/// OCSP stapling (one cannot reach the CA's responder, one was not reloaded).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StapledApart {
+    /// On how many connections.
+    pub seen: u32,
+    /// The response stapled, as read; absent when none was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocsp: Option<Box<OcspInfo>>,
+    /// The findings it makes that the first connection's staple did not.
+    pub findings: Vec<Finding>,
 }
 
 /// A certificate some of the sampled connections got instead of the observation's.
@@ -1007,11 +1026,22 @@ impl Observation {
         }
     }
 
+    /// The staple that made finding `f` (a staple's finding): the first connection's, or,
+    /// when other nodes' stapling of this certificate made it (`scan --samples`), theirs,
+    /// with their connections and all the connections made.
+    pub fn staple_with(&self, f: Finding) -> (Option<&OcspInfo>, Option<(u32, u32)>) {
+        let apart = self.samples.as_deref().and_then(|s| {
+            let x = s.staples.iter().find(|x| x.findings.contains(&f))?;
+            Some((x.ocsp.as_deref(), Some((x.seen, s.connections))))
+        });
+        apart.unwrap_or((self.ocsp.as_deref(), None))
+    }
+
     /// The CA's word that the served certificate is revoked, if it gave one: a stapled OCSP
     /// response first (the server's own), else the CA's responder asked, else its list.
     pub fn revoked_by_ca(&self) -> Option<CaRevocation<'_>> {
         if self.findings.contains(&Finding::OcspRevoked) {
-            let i = self.ocsp.as_deref();
+            let (i, _) = self.staple_with(Finding::OcspRevoked);
             return Some(CaRevocation {
                 source: "The CA's OCSP response, stapled by the server,",
                 source_short: "the OCSP response its servers staple",

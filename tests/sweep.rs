@@ -4496,6 +4496,60 @@ async fn samples_see_a_node_behind_one_address_that_kept_an_old_certificate() {
     let staple = node.ocsp.as_deref().expect("its staple read");
     assert_eq!((staple.status.as_str(), staple.verified), ("revoked", true));
     drop(server);
+    // One certificate on every node, but one node's staple went stale (it no longer
+    // reaches the CA's responder): that node's staple is judged apart, its finding the
+    // endpoint's, and no certificate differs.
+    let good = pki
+        .staple(
+            &new,
+            certsweep::fleet::StapleSays::Good,
+            now - 60,
+            now + 3600,
+        )
+        .unwrap();
+    let stale = pki
+        .staple(
+            &new,
+            certsweep::fleet::StapleSays::Good,
+            now - 3 * 3600,
+            now - 3600,
+        )
+        .unwrap();
+    let (fresh, stuck) = (new.stapling(Some(good)), new.stapling(Some(stale)));
+    let server = round_robin(&[Some(&fresh), Some(&stuck)]).await;
+    let target = format!("www.test@127.0.0.1:{}\n", server.addr.port());
+    let obs = run_sweep(target, &args).await;
+    assert_eq!(
+        obs[0].ocsp.as_deref().map(|o| o.status.as_str()),
+        Some("good")
+    );
+    assert_eq!(obs[0].findings, [Finding::OcspStale]);
+    let s = obs[0].samples.as_deref().expect("samples");
+    assert_eq!((s.connections, s.same, s.others.len()), (4, 4, 0));
+    let [apart] = s.staples.as_slice() else {
+        panic!("one stapling apart: {s:?}");
+    };
+    assert_eq!(
+        (apart.seen, apart.findings.as_slice()),
+        (2, &[Finding::OcspStale][..])
+    );
+    assert_eq!(
+        apart.ocsp.as_deref().and_then(|o| o.next_update.clone()),
+        Some(certsweep::timefmt::rfc3339_unix(now - 3600))
+    );
+    drop(server);
+    // A node stapling nothing beside one stapling a fresh response: nothing to say (a
+    // server fetches its staple after its first connections).
+    let server = round_robin(&[Some(&new), Some(&fresh)]).await;
+    let target = format!("www.test@127.0.0.1:{}\n", server.addr.port());
+    let obs = run_sweep(target, &args).await;
+    let s = obs[0].samples.as_deref().expect("samples");
+    assert!(
+        obs[0].findings.is_empty() && s.staples.is_empty(),
+        "{:?} {s:?}",
+        obs[0].findings
+    );
+    drop(server);
     // Nodes that agree: counted, nothing found.
     let server = round_robin(&[Some(&new)]).await;
     let target = format!("www.test@127.0.0.1:{}\n", server.addr.port());
@@ -4730,6 +4784,38 @@ async fn a_node_that_kept_the_old_certificate_decides_the_verdict_with_samples()
         )),
         "{}",
         row["detail"]
+    );
+    // One node's staple of the current certificate went stale: the certificate is right,
+    // that node's stapling is what to fix, and the words say it is one node's.
+    let stapled = |from: i64, to: i64| {
+        let staple = pki.staple(&new, certsweep::fleet::StapleSays::Good, from, to);
+        new.stapling(Some(staple.unwrap()))
+    };
+    let (fresh, stuck) = (
+        stapled(now - 60, now + 3600),
+        stapled(now - 7200, now - 3600),
+    );
+    let nodes = [Some(&fresh), Some(&stuck), Some(&fresh)];
+    let (_, text) = compared_nodes(&dir, &ca, &inventory, &nodes, "3").await;
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    let row: HashMap<String, String> = rows.deserialize().next().unwrap().unwrap();
+    assert_eq!(
+        (row["status"].as_str(), row["findings"].as_str()),
+        ("current", "ocsp_stale"),
+        "{text}"
+    );
+    assert!(
+        row["detail"].contains(&format!(
+            "The OCSP response the server staples expired at {} (its nextUpdate): clients ignore it on 1 of 3 connections (the nodes behind the address serve the certificate alike but staple it differently).",
+            certsweep::timefmt::rfc3339_unix(now - 3600)
+        )),
+        "{}",
+        row["detail"]
+    );
+    assert!(
+        row["next_step"].starts_with("Nothing to do for the certificate; reach each node directly"),
+        "{}",
+        row["next_step"]
     );
     // A node that fails its handshakes: said, the status still the certificates'.
     let nodes = [Some(&new), None, Some(&new)];

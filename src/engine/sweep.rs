@@ -11,7 +11,7 @@ use super::starttls::StarttlsChoice;
 use super::targets::{Target, TargetError};
 use crate::model::{
     ErrorClass, ErrorInfo, Finding, KeyFamily, Observation, OtherKey, RevocationInfo, Sampled,
-    Samples, SecondLook, Starttls, Timings,
+    Samples, SecondLook, StapledApart, Starttls, Timings,
 };
 use crate::timefmt::{now_unix, rfc3339};
 use crate::trust::TrustJudge;
@@ -22,6 +22,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, Mutex, Semaphore};
+
+/// An endpoint's TLSA records, and whether the resolver said they are DNSSEC-authentic.
+type TlsaRecords<'a> = Option<(&'a [crate::dane::Tlsa], bool)>;
 
 /// How a sweep behaves.
 #[derive(Debug, Clone)]
@@ -867,6 +870,7 @@ impl Engine {
             failed: 0,
             error: None,
             others: Vec::new(),
+            staples: Vec::new(),
         };
         let node_failed = self.cfg.samples > 1
             && attempt.chain.is_empty()
@@ -916,6 +920,11 @@ impl Engine {
             Ok(Some((records, authentic))) => Some((records.as_slice(), *authentic)),
             _ => None,
         };
+        // The samples compare the other nodes' stapling of this certificate with this one's.
+        let first_staple = match self.cfg.samples {
+            0 | 1 => Vec::new(),
+            _ => attempt.ocsp.clone(),
+        };
         let (mut obs, first) = self.observe(ep, starttls, scan_time, dns_ms, attempt, attempts);
         if let Some((info, findings)) = dane {
             obs.findings.extend(findings);
@@ -938,9 +947,15 @@ impl Engine {
         });
         if self.cfg.samples > 1 && obs.cert.is_some() && modern {
             // Boxed for the reason the second look is.
-            queries.nodes =
-                Box::pin(self.sample(ep, starttls, &mut obs, (start, tlsa), &mut deadline, cancel))
-                    .await;
+            queries.nodes = Box::pin(self.sample(
+                ep,
+                starttls,
+                &mut obs,
+                (start, tlsa, &first_staple),
+                &mut deadline,
+                cancel,
+            ))
+            .await;
         } else if start.failed > 1 {
             // No connection got a certificate: the observation says why the first did not,
             // the samples that it was every one.
@@ -1085,14 +1100,16 @@ impl Engine {
     /// every node behind the address presents the observation's certificate. A connection
     /// the deadline cuts is counted as failed and ends the sampling; with `--dane`, each
     /// other certificate is judged against the endpoint's TLSA records (`tlsa`, and
-    /// whether they are DNSSEC-authentic). The queries for the other certificates'
-    /// revocation when `--crl` or `--ocsp` asks, by their place in `others`.
+    /// whether they are DNSSEC-authentic). A node with the first connection's certificate
+    /// but another staple (`first_staple`, the first's) has that staple judged too. The
+    /// queries for the other certificates' revocation when `--crl` or `--ocsp` asks, by
+    /// their place in `others`.
     async fn sample(
         &self,
         ep: &Endpoint,
         starttls: Option<Starttls>,
         obs: &mut Observation,
-        (mut s, tlsa): (Samples, Option<(&[crate::dane::Tlsa], bool)>),
+        (mut s, tlsa, first_staple): (Samples, TlsaRecords<'_>, &[u8]),
         deadline: &mut tokio::time::Instant,
         cancel: &Cancel,
     ) -> Vec<(usize, crate::revocation::Query)> {
@@ -1108,12 +1125,17 @@ impl Engine {
                 break;
             };
             s.connections += 1;
-            // The node serves the first connection's leaf: counted, nothing to judge again.
+            // The node serves the first connection's leaf: counted, and only its staple, if
+            // it is another, judged (a node whose stapling is stuck fails must-staple
+            // clients while the others serve them).
             if a.chain
                 .first()
                 .is_some_and(|leaf| crate::cert::sha256_hex(leaf) == mine)
             {
                 s.same += 1;
+                if a.ocsp != first_staple {
+                    self.staple_apart(&a, obs, &mut s);
+                }
                 continue;
             }
             let (cert, report, query) = self.judged(&a.chain, ep.sni.as_deref());
@@ -1169,6 +1191,9 @@ impl Engine {
         if !s.others.is_empty() {
             obs.findings.push(Finding::BackendsDiffer);
         }
+        for apart in &s.staples {
+            obs.findings.extend(&apart.findings);
+        }
         if s.failed > 0 {
             obs.findings.push(Finding::BackendsFailing);
         }
@@ -1176,6 +1201,30 @@ impl Engine {
         obs.findings.dedup();
         obs.samples = Some(Box::new(s));
         queries
+    }
+
+    /// A sampled connection's staple for the observation's own certificate, judged: kept in
+    /// `s.staples` when it makes findings the first connection's did not.
+    fn staple_apart(&self, a: &Attempt, obs: &Observation, s: &mut Samples) {
+        let Some(cert) = obs.cert.as_ref() else {
+            return;
+        };
+        let (ocsp, findings) = self.staples.judge(&a.ocsp, &a.chain, cert, now_unix());
+        let findings: Vec<Finding> = findings
+            .into_iter()
+            .filter(|f| !obs.findings.contains(f))
+            .collect();
+        if findings.is_empty() {
+            return;
+        }
+        match s.staples.iter_mut().find(|x| x.findings == findings) {
+            Some(x) => x.seen += 1,
+            None => s.staples.push(StapledApart {
+                seen: 1,
+                ocsp: ocsp.map(Box::new),
+                findings,
+            }),
+        }
     }
 
     /// The attempt a connection the endpoint's deadline cut short ends with; `part` words

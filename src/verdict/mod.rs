@@ -371,6 +371,8 @@ pub fn sampled(o: &Observation) -> Vec<Observation> {
             t.samples = Some(Box::new(Samples {
                 same: x.seen,
                 others,
+                // Those were staplings of the first connection's certificate.
+                staples: Vec::new(),
                 ..s.clone()
             }));
             t
@@ -1400,30 +1402,53 @@ const DEPLOYMENT_SAID: [&str; 5] = [
 ];
 
 /// What is wrong with the server's OCSP stapling (a stapled response it cannot use, a stale
-/// one, none for a must-staple certificate), in words, and what fixes it.
+/// one, none for a must-staple certificate), in words, and what fixes it. When only some
+/// nodes behind the address staple so (`scan --samples`), the words say on how many
+/// connections.
 fn stapling_fault(o: &Observation) -> Option<(String, &'static str)> {
-    let info = o.ocsp.as_deref();
-    if o.findings.contains(&Finding::MustStapleMissing) {
-        Some((
-            "The certificate is marked must-staple, but the server staples no OCSP response: Firefox refuses it".into(),
+    let fault = [
+        Finding::MustStapleMissing,
+        Finding::OcspInvalid,
+        Finding::OcspStale,
+    ]
+    .into_iter()
+    .find(|f| o.findings.contains(f))?;
+    let (info, share) = o.staple_with(fault);
+    let (what, fix) = match fault {
+        Finding::MustStapleMissing => (
+            "The certificate is marked must-staple, but the server staples no OCSP response: Firefox refuses it".to_string(),
             "turn OCSP stapling on at the server (nginx: ssl_stapling on with a resolver; Apache: SSLUseStapling on; HAProxy: an .ocsp file beside the certificate), or reissue the certificate without must-staple",
-        ))
-    } else if o.findings.contains(&Finding::OcspInvalid) {
-        let why = info
-            .and_then(|i| i.problem.as_deref())
-            .unwrap_or("unusable");
-        Some((
-            format!("The server staples an OCSP response clients cannot use: {why}"),
-            "reload or restart the server so that it fetches the response for the certificate it serves (and check it reaches the CA's OCSP responder)",
-        ))
-    } else if o.findings.contains(&Finding::OcspStale) {
-        let next = info.and_then(|i| i.next_update.as_deref()).unwrap_or("?");
-        Some((
-            format!("The OCSP response the server staples expired at {next} (its nextUpdate): clients ignore it"),
-            "check that the server reaches the CA's OCSP responder to refresh its staple (firewall, proxy, resolver), or restart it",
-        ))
-    } else {
-        None
+        ),
+        Finding::OcspInvalid => {
+            let why = info
+                .and_then(|i| i.problem.as_deref())
+                .unwrap_or("unusable");
+            (
+                format!("The server staples an OCSP response clients cannot use: {why}"),
+                "reload or restart the server so that it fetches the response for the certificate it serves (and check it reaches the CA's OCSP responder)",
+            )
+        }
+        _ => {
+            let next = info.and_then(|i| i.next_update.as_deref()).unwrap_or("?");
+            (
+                format!("The OCSP response the server staples expired at {next} (its nextUpdate): clients ignore it"),
+                "check that the server reaches the CA's OCSP responder to refresh its staple (firewall, proxy, resolver), or restart it",
+            )
+        }
+    };
+    match share {
+        // Only some nodes: which ones is for the user to find, through each node's own
+        // address.
+        Some((seen, connections)) => Some((
+            format!(
+                "{what} on {seen} of {connections} connections (the nodes behind the address serve the certificate alike but staple it differently)"
+            ),
+            match fault {
+                Finding::MustStapleMissing => "turn OCSP stapling on at the nodes that staple nothing (reach each one directly, not through the load balancer), or reissue the certificate without must-staple",
+                _ => "reach each node directly (not through the load balancer) to find the ones whose staple is not refreshed, and check that they reach the CA's OCSP responder (firewall, proxy, resolver), or restart them",
+            },
+        )),
+        None => Some((what, fix)),
     }
 }
 
