@@ -282,7 +282,7 @@ impl CrlCheck {
                         .await
                         .unwrap_or_else(|e| Err(format!("reading the list failed ({e})")))
                 }
-                Ok(Err(e)) => Err(e),
+                Ok(Err(e)) => Err(e.to_string()),
                 Err(_) => Err(format!(
                     "no complete answer within {}",
                     crate::duration::display(self.timeout)

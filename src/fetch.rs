@@ -7,6 +7,36 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 
+/// Why a request got no body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Failure {
+    /// The server answered, with another status than 200 OK.
+    Status(hyper::StatusCode),
+    /// Anything else: no address, no connection, an HTTP error, an answer too large.
+    Other(String),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Status(s) => write!(f, "answered HTTP {s}"),
+            Failure::Other(m) => f.write_str(m),
+        }
+    }
+}
+
+impl From<String> for Failure {
+    fn from(m: String) -> Failure {
+        Failure::Other(m)
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(m: &str) -> Failure {
+        Failure::Other(m.to_string())
+    }
+}
+
 /// GETs `url` (http:// only) and returns the body, at most `max_bytes`, from none of the
 /// names and addresses `exclude` holds, its host resolved by `dns`. `purpose` is told in the
 /// User-Agent, so that the CA's operators see what asks.
@@ -16,7 +46,7 @@ pub(crate) async fn get(
     dns: &crate::engine::resolve::Dns,
     purpose: &str,
     max_bytes: usize,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, Failure> {
     exchange(url, None, exclude, dns, purpose, max_bytes).await
 }
 
@@ -28,7 +58,7 @@ pub(crate) async fn post(
     dns: &crate::engine::resolve::Dns,
     purpose: &str,
     max_bytes: usize,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, Failure> {
     let body = Some((content_type, body));
     exchange(url, body, exclude, dns, purpose, max_bytes).await
 }
@@ -41,12 +71,12 @@ async fn exchange(
     dns: &crate::engine::resolve::Dns,
     purpose: &str,
     max_bytes: usize,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, Failure> {
     let parsed = url::Url::parse(url).map_err(|e| format!("not a URL ({e})"))?;
     let host = parsed.host_str().ok_or("no host in the URL")?.to_string();
     let on_the_list = || format!("{host} is on the --exclude list");
     if exclude.is_some_and(|x| x.name(&host.to_ascii_lowercase())) {
-        return Err(on_the_list());
+        return Err(on_the_list().into());
     }
     let port = parsed.port_or_known_default().unwrap_or(80);
     let literal = host.trim_start_matches('[').trim_end_matches(']');
@@ -66,7 +96,7 @@ async fn exchange(
         .filter(|a| !exclude.is_some_and(|x| x.address(a.ip())))
         .collect();
     if allowed.is_empty() && !addrs.is_empty() {
-        return Err(on_the_list());
+        return Err(on_the_list().into());
     }
     let addrs = allowed;
     let mut last = format!("{host} has no address");
@@ -118,7 +148,7 @@ async fn exchange(
             .await
             .map_err(|e| format!("HTTP: {e}"))?;
         if resp.status() != hyper::StatusCode::OK {
-            return Err(format!("answered HTTP {}", resp.status()));
+            return Err(Failure::Status(resp.status()));
         }
         let mut body = resp.into_body();
         let mut buf = Vec::new();
@@ -126,10 +156,10 @@ async fn exchange(
             let frame = frame.map_err(|e| format!("HTTP: {e}"))?;
             if let Some(data) = frame.data_ref() {
                 if buf.len() + data.len() > max_bytes {
-                    return Err(match max_bytes >> 20 {
+                    return Err(Failure::Other(match max_bytes >> 20 {
                         0 => format!("the answer is larger than {} KiB", max_bytes >> 10),
                         mib => format!("the answer is larger than {mib} MiB"),
-                    });
+                    }));
                 }
                 buf.extend_from_slice(data);
             }

@@ -1068,6 +1068,25 @@ pub fn serve_ocsp(
     issuer_sha1s: IssuerHashes,
     answers: HashMap<String, Vec<u8>>,
 ) -> OcspServed {
+    serve_ocsp_refusing(listener, issuer_sha1s, answers, None)
+}
+
+/// How a responder that takes only POST refuses a GET.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GetRefusal {
+    /// HTTP 405 Method Not Allowed.
+    MethodNotAllowed,
+    /// OCSP's malformedRequest, with HTTP 200.
+    Malformed,
+}
+
+/// [`serve_ocsp`], refusing every GET as `refusal` says (`None`: answering it).
+pub fn serve_ocsp_refusing(
+    listener: tokio::net::TcpListener,
+    issuer_sha1s: IssuerHashes,
+    answers: HashMap<String, Vec<u8>>,
+    refusal: Option<GetRefusal>,
+) -> OcspServed {
     use http_body_util::Full;
     use std::sync::atomic::Ordering;
     let answers = std::sync::Arc::new((issuer_sha1s, answers));
@@ -1083,7 +1102,20 @@ pub fn serve_ocsp(
         async move {
             use http_body_util::BodyExt;
             let post = req.method() == hyper::Method::POST;
-            let asked = if post {
+            let refused = refusal.filter(|_| !post);
+            if refused.is_some() {
+                *counted.lock().unwrap().entry("GET".into()).or_insert(0) += 1;
+            }
+            if refused == Some(GetRefusal::MethodNotAllowed) {
+                in_flight.fetch_sub(1, Ordering::SeqCst);
+                return hyper::Response::builder()
+                    .status(hyper::StatusCode::METHOD_NOT_ALLOWED)
+                    .body(Full::new(bytes::Bytes::new()))
+                    .unwrap();
+            }
+            let asked = if refused.is_some() {
+                None
+            } else if post {
                 let body = req.into_body().collect().await;
                 body.ok().and_then(|b| ocsp_request_asked(&b.to_bytes()))
             } else {
@@ -1117,7 +1149,8 @@ pub fn serve_ocsp(
 /// What a test OCSP responder ([`serve_ocsp`]) was asked.
 #[derive(Debug, Clone, Default)]
 pub struct OcspServed {
-    /// Requests by serial (canonical hex; `POST <serial>` for POSTs).
+    /// Requests by serial (canonical hex; `POST <serial>` for POSTs; `GET` for refused
+    /// GETs).
     pub hits: std::sync::Arc<std::sync::Mutex<HashMap<String, usize>>>,
     /// Requests being answered now.
     in_flight: std::sync::Arc<std::sync::atomic::AtomicUsize>,

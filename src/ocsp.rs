@@ -607,13 +607,32 @@ impl OcspCheck {
             // that caches can answer), else POST.
             let get = get_url(url, request);
             let (exclude, dns) = (self.exclude.as_deref(), &self.dns);
+            let post = || {
+                let body = ("application/ocsp-request", request.to_vec());
+                crate::fetch::post(url, body, exclude, dns, PURPOSE, MAX_ANSWER_BYTES)
+            };
             let asked = tokio::time::timeout(self.timeout, async {
-                if get.len() <= MAX_GET_URL {
-                    crate::fetch::get(&get, exclude, dns, PURPOSE, MAX_ANSWER_BYTES).await
-                } else {
-                    let body = ("application/ocsp-request", request.to_vec());
-                    crate::fetch::post(url, body, exclude, dns, PURPOSE, MAX_ANSWER_BYTES).await
+                if get.len() > MAX_GET_URL {
+                    return post().await.map_err(|e| e.to_string());
                 }
+                let by_get = crate::fetch::get(&get, exclude, dns, PURPOSE, MAX_ANSWER_BYTES).await;
+                // A responder that takes no GET (one answering 405, or 400 for a request
+                // under its path as OpenSSL's does, or OCSP's malformedRequest) is asked
+                // again by POST, which RFC 6960 has every responder take.
+                let refused = match &by_get {
+                    Err(crate::fetch::Failure::Status(s))
+                        if s.is_client_error() || *s == hyper::StatusCode::NOT_IMPLEMENTED =>
+                    {
+                        format!("answered HTTP {s} to GET")
+                    }
+                    Ok(body) if refuses_request(body) => {
+                        "answered GET as a malformed request".to_string()
+                    }
+                    _ => return by_get.map_err(|e| e.to_string()),
+                };
+                post()
+                    .await
+                    .map_err(|e| format!("{refused}, and POST: {e}"))
             })
             .await;
             let answer = match asked {
@@ -717,6 +736,15 @@ fn get_url(url: &str, request: &[u8]) -> String {
 
 /// What the answer `body` from `url` says of the query's certificate at `now`; `Err` says
 /// why it cannot say (another responder may).
+/// Whether a responder's answer says it could not read the request (OCSP's
+/// malformedRequest) or is no OCSP response at all (a web page answering the URL).
+fn refuses_request(body: &[u8]) -> bool {
+    match OcspResponse::from_der(body) {
+        Ok(r) => r.response_status == OcspResponseStatus::MalformedRequest,
+        Err(_) => true,
+    }
+}
+
 fn judge_answer(body: &[u8], url: &str, q: &Query, now: i64) -> Answer {
     let Some(spki) = q.issuer_key.as_deref() else {
         return Err("the issuer's key is unknown".into());

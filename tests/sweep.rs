@@ -2176,6 +2176,62 @@ async fn ocsp_asks_each_certificates_responder_once_and_says_revoked_good_or_why
     assert_eq!(hits.lock().unwrap().get(&serial(&revoked)), Some(&1));
 }
 
+/// A responder that takes no GET (HTTP 405, or OCSP's malformedRequest) is asked again by
+/// POST.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ocsp_asks_by_post_a_responder_that_refuses_get() {
+    use certsweep::fleet::{GetRefusal, StapleSays};
+    let pki = Pki::new("Ocsp post").unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let mut leaves = Vec::new();
+    let mut responders = Vec::new();
+    for (serial, refusal, says) in [
+        (
+            0x81,
+            GetRefusal::MethodNotAllowed,
+            StapleSays::Revoked(now - 60),
+        ),
+        (0x82, GetRefusal::Malformed, StapleSays::Good),
+    ] {
+        let listener = tokio::net::TcpListener::bind("127.0.0.2:0").await.unwrap();
+        let url = format!("http://{}/ocsp", listener.local_addr().unwrap());
+        let name = format!("r{serial:x}.test");
+        let spec = LeafSpec::new(&[name.as_str()], serial, 10, 80).with_ocsp(&url);
+        let leaf = pki.issue(&spec).unwrap();
+        let answer = pki.staple(&leaf, says, now - 60, now + 3600).unwrap();
+        let serial = certsweep::cert::cert_info(&leaf.chain[0]).unwrap().serial;
+        let answers = HashMap::from([(serial.clone(), answer)]);
+        let hashes = pki.intermediate_sha1s().unwrap();
+        let served = fleet::serve_ocsp_refusing(listener, hashes, answers, Some(refusal));
+        responders.push((name.clone(), serial, served));
+        leaves.push((name, leaf));
+    }
+    let named: Vec<(&str, &fleet::Leaf)> = leaves.iter().map(|(n, l)| (n.as_str(), l)).collect();
+    let server = fleet::serve_tls(
+        SocketAddr::new(ip("127.0.0.1"), 0),
+        named[0].1,
+        &named,
+        None,
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = root_file(&pki, &dir);
+    for ((name, serial, served), expected) in responders.iter().zip(["revoked", "good"]) {
+        let target = format!("{name}@127.0.0.1:{}", server.addr.port());
+        let o = sweep_one(target, &ca, &["--ocsp"]).await;
+        let said = o.ocsp_responder.as_deref().expect("asked");
+        assert_eq!(said.status, expected, "{name}: {said:?}");
+        let hits = served.hits.lock().unwrap().clone();
+        assert_eq!(hits.get("GET"), Some(&1), "{name}: {hits:?}");
+        assert_eq!(
+            hits.get(&format!("POST {serial}")),
+            Some(&1),
+            "{name}: {hits:?}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crl_fetches_each_list_once_and_says_revoked_good_or_why_it_cannot() {
     use rcgen::RevocationReason;
