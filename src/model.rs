@@ -948,6 +948,10 @@ pub struct OtherKey {
     /// Why there is no certificate (a server with one key type refuses the offer), or why
     /// the handshake failed after it was captured.
     pub error: Option<ErrorInfo>,
+    /// The certificate the second look got at the previous sweep (`scan --previous`), when
+    /// that was another one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<Box<PreviousCert>>,
 }
 
 /// The second look for every endpoint (`--both-key-types`): the other family than the

@@ -20,7 +20,10 @@ type Spot = (Box<str>, u16);
 #[derive(Debug, Clone)]
 struct Node {
     ip: Option<IpAddr>,
+    /// The newest certificate its connections got.
     then: Then,
+    /// The second look's certificate (the other key type's), when it got another one.
+    other: Option<Box<Then>>,
 }
 
 /// What an endpoint served then, compact: a million endpoints are read whole (about 100
@@ -87,7 +90,16 @@ struct Line {
     #[serde(default)]
     samples: Option<LineSamples>,
     #[serde(default)]
+    other_key: Option<LineOtherKey>,
+    #[serde(default)]
     observation: Option<Box<Line>>,
+}
+
+/// What the second look got (`other_key`).
+#[derive(Debug, Deserialize)]
+struct LineOtherKey {
+    #[serde(default)]
+    cert: Option<LineCert>,
 }
 
 /// What other connections got (`--samples`).
@@ -166,14 +178,26 @@ impl Previous {
                 // No certificate then: nothing to compare with.
                 continue;
             };
+            let scan_unix = l.scan_time.as_deref().and_then(|t| {
+                time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                    .ok()
+                    .map(|t| t.unix_timestamp())
+            });
+            let other = l
+                .other_key
+                .and_then(|k| k.cert)
+                .filter(|k| k.serial != c.serial)
+                .map(|k| {
+                    Box::new(Then {
+                        serial: k.serial.into_boxed_str(),
+                        not_before_unix: k.not_before_unix,
+                        scan_unix,
+                    })
+                });
             let then = Then {
                 serial: c.serial.into_boxed_str(),
                 not_before_unix: c.not_before_unix,
-                scan_unix: l.scan_time.as_deref().and_then(|t| {
-                    time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
-                        .ok()
-                        .map(|t| t.unix_timestamp())
-                }),
+                scan_unix,
             };
             let name = l.sni.unwrap_or(host).into_boxed_str();
             // Most names have one address: room for one, not the four a first push makes.
@@ -183,9 +207,13 @@ impl Previous {
                 .or_insert_with(|| Vec::with_capacity(1));
             // A place swept twice in the file (two sweeps appended): the later line holds.
             match nodes.iter_mut().find(|n| n.ip == l.ip) {
-                Some(n) => n.then = then,
+                Some(n) => (n.then, n.other) = (then, other),
                 None => {
-                    nodes.push(Node { ip: l.ip, then });
+                    nodes.push(Node {
+                        ip: l.ip,
+                        then,
+                        other,
+                    });
                     p.endpoints += 1;
                 }
             }
@@ -206,7 +234,8 @@ impl Previous {
     /// Compares `o` with what the endpoint served in the earlier sweep (the newest
     /// certificate any connection got, then and now); when that changed, records the
     /// earlier one in `o.previous`, and when it went back to an older one, adds
-    /// `rolled_back`.
+    /// `rolled_back`. The second look's certificate (the other key type's) is compared
+    /// with the second look's then alike, into `o.other_key`.
     ///
     /// An address not swept then is compared with what the name served at its other
     /// addresses: the same certificate as one of them, or one issued after all of them, or
@@ -237,51 +266,111 @@ impl Previous {
         let Some(nodes) = self.by_spot.get(&spot) else {
             return unknown;
         };
-        let (change, then, elsewhere) = match nodes.iter().find(|n| n.ip == o.ip) {
-            Some(n) if *n.then.serial == *cert.serial => (Change::Same, n, false),
-            Some(n) if cert.not_before_unix < n.then.not_before_unix => (Change::Older, n, false),
-            Some(n) => (Change::Newer, n, false),
-            None => {
-                let newest = nodes.iter().max_by_key(|n| n.then.not_before_unix);
-                let oldest = nodes.iter().min_by_key(|n| n.then.not_before_unix);
-                let (Some(newest), Some(oldest)) = (newest, oldest) else {
-                    return unknown;
-                };
-                if let Some(n) = nodes.iter().find(|n| *n.then.serial == *cert.serial) {
-                    (Change::Same, n, true)
-                } else if cert.not_before_unix >= newest.then.not_before_unix {
-                    (Change::Newer, newest, true)
-                } else if cert.not_before_unix < oldest.then.not_before_unix {
-                    (Change::Older, newest, true)
-                } else {
-                    return Comparison {
-                        change: Change::Unknown,
-                        elsewhere: true,
-                    };
-                }
+        let main = compare(nodes, o.ip, cert, |n| Some(&n.then));
+        if let Some(then) = &main.told {
+            if main.change == Change::Older {
+                o.findings.push(Finding::RolledBack);
+                o.findings.sort();
+                o.findings.dedup();
             }
+            o.previous = Some(Box::new(then.clone()));
+        }
+        let mut compared = Comparison {
+            change: main.change,
+            elsewhere: main.elsewhere,
         };
-        let compared = Comparison { change, elsewhere };
-        if change == Change::Same {
+        // The other key type's certificate: a rollback of the RSA files while the ECDSA
+        // ones stay is the endpoint's rollback too.
+        let Some(theirs) = o.second_cert() else {
             return compared;
+        };
+        let second = compare(nodes, o.ip, theirs, |n| n.other.as_deref());
+        if let (Some(then), Some(k)) = (second.told, o.other_key.as_deref_mut()) {
+            if second.change == Change::Older {
+                k.findings.push(Finding::RolledBack);
+                k.findings.sort();
+                k.findings.dedup();
+                compared = Comparison {
+                    change: Change::Older,
+                    elsewhere: second.elsewhere,
+                };
+            }
+            k.previous = Some(Box::new(then));
         }
-        if change == Change::Older {
-            o.findings.push(Finding::RolledBack);
-            o.findings.sort();
-            o.findings.dedup();
-        }
-        o.previous = Some(Box::new(PreviousCert {
-            serial: then.then.serial.to_string(),
-            not_before: crate::timefmt::rfc3339_unix(then.then.not_before_unix),
-            not_before_unix: then.then.not_before_unix,
+        compared
+    }
+}
+
+/// How a certificate served now compares with what was served then.
+struct Compared {
+    change: Change,
+    /// Compared with the name's other addresses.
+    elsewhere: bool,
+    /// The certificate served then, to record when the change is newer or older.
+    told: Option<PreviousCert>,
+}
+
+/// How `cert`, served now at `ip`, compares with what `nodes` (a name's addresses on a
+/// port) served then, each node's certificate of the kind `pick` chooses (the first
+/// connections' newest, the second look's): by the node at `ip`, else by all of them.
+fn compare<'a>(
+    nodes: &'a [Node],
+    ip: Option<IpAddr>,
+    cert: &crate::model::CertInfo,
+    pick: impl Fn(&'a Node) -> Option<&'a Then>,
+) -> Compared {
+    let (serial, not_before) = (cert.serial.as_str(), cert.not_before_unix);
+    let nothing = |elsewhere| Compared {
+        change: Change::Unknown,
+        elsewhere,
+        told: None,
+    };
+    let told = |change, then: &Then, at: Option<IpAddr>| Compared {
+        change,
+        elsewhere: at.is_some(),
+        told: (change != Change::Same).then(|| PreviousCert {
+            serial: then.serial.to_string(),
+            not_before: crate::timefmt::rfc3339_unix(then.not_before_unix),
+            not_before_unix: then.not_before_unix,
             scan_time: then
-                .then
                 .scan_unix
                 .map(crate::timefmt::rfc3339_unix)
                 .unwrap_or_default(),
-            ip: then.ip.filter(|_| elsewhere),
-        }));
-        compared
+            ip: at,
+        }),
+    };
+    if let Some(n) = nodes.iter().find(|n| n.ip == ip) {
+        // The address was swept then: its own certificate is the measure.
+        return match pick(n) {
+            Some(t) if *t.serial == *serial => told(Change::Same, t, None),
+            Some(t) if not_before < t.not_before_unix => told(Change::Older, t, None),
+            Some(t) => told(Change::Newer, t, None),
+            None => nothing(false),
+        };
+    }
+    let picked: Vec<(Option<IpAddr>, &Then)> = nodes
+        .iter()
+        .filter_map(|n| Some((n.ip, pick(n)?)))
+        .collect();
+    let newest = picked.iter().max_by_key(|(_, t)| t.not_before_unix);
+    let oldest = picked.iter().min_by_key(|(_, t)| t.not_before_unix);
+    let (Some(&(newest_ip, newest)), Some((_, oldest))) = (newest, oldest) else {
+        return nothing(true);
+    };
+    // `told` marks a comparison elsewhere by the address it names; one without an
+    // address then (a bare name's line) is elsewhere all the same.
+    let elsewhere = |mut c: Compared| {
+        c.elsewhere = true;
+        c
+    };
+    if let Some((at, t)) = picked.iter().find(|(_, t)| *t.serial == *serial) {
+        elsewhere(told(Change::Same, t, *at))
+    } else if not_before >= newest.not_before_unix {
+        elsewhere(told(Change::Newer, newest, newest_ip))
+    } else if not_before < oldest.not_before_unix {
+        elsewhere(told(Change::Older, newest, newest_ip))
+    } else {
+        nothing(true)
     }
 }
 

@@ -4747,6 +4747,80 @@ async fn an_endpoint_back_on_an_older_certificate_than_last_night_is_rolled_back
     assert_eq!(line["previous"]["ip"], "127.0.0.1", "{line}");
 }
 
+/// A server holding an ECDSA and an RSA certificate whose RSA files were put back to the
+/// old ones: the first connection meets the same ECDSA certificate both nights, the second
+/// look (`--both-key-types`) the rollback.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollback_of_the_other_key_types_certificate_is_seen_by_the_second_look() {
+    let pki = Pki::new("Previous two").unwrap();
+    let ec = pki
+        .issue(&LeafSpec::new(&["two.test"], 0x91, 10, 80))
+        .unwrap();
+    let rsa_old = pki
+        .issue(&LeafSpec::new(&["two.test"], 0x92, 60, 30).with_rsa())
+        .unwrap();
+    let rsa_new = pki
+        .issue(&LeafSpec::new(&["two.test"], 0x93, 1, 89).with_rsa())
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = root_file(&pki, &dir);
+    let last = dir.path().join("last.jsonl");
+    let tonight = dir.path().join("tonight.jsonl");
+    let sweep = |addr: SocketAddr, more: &[&str]| {
+        let mut argv = vec![
+            "--ca-file".to_string(),
+            ca.clone(),
+            "--no-public-roots".into(),
+            "--both-key-types".into(),
+            "--quiet".into(),
+        ];
+        argv.extend(more.iter().map(|s| s.to_string()));
+        let targets = dir.path().join("targets.txt");
+        std::fs::write(&targets, format!("two.test@{addr}\n")).unwrap();
+        argv.extend(["--targets".into(), targets.to_str().unwrap().to_string()]);
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        certsweep::scan::run_scan(scan_args(&argv))
+    };
+    let first = fleet::serve_tls_key_types(SocketAddr::new(ip("127.0.0.1"), 0), &[&ec, &rsa_new])
+        .await
+        .unwrap();
+    assert_eq!(
+        sweep(first.addr, &["--jsonl", last.to_str().unwrap()])
+            .await
+            .unwrap(),
+        0
+    );
+    // The next night the name answers at another address (the same port), its RSA files
+    // the old ones again.
+    let second = fleet::serve_tls_key_types(
+        SocketAddr::new(ip("127.0.0.2"), first.addr.port()),
+        &[&ec, &rsa_old],
+    )
+    .await
+    .unwrap();
+    let nightly = [
+        "--previous",
+        last.to_str().unwrap(),
+        "--jsonl",
+        tonight.to_str().unwrap(),
+        "--fail-on",
+        "rolled_back",
+    ];
+    assert_eq!(sweep(second.addr, &nightly).await.unwrap(), 1);
+    let o: certsweep::model::Observation =
+        serde_json::from_str(std::fs::read_to_string(&tonight).unwrap().trim()).unwrap();
+    assert_eq!(
+        o.cert.as_ref().map(|c| c.serial.as_str()),
+        Some(ec.serial_hex.as_str())
+    );
+    assert!(o.findings.is_empty() && o.previous.is_none(), "{o:?}");
+    let other = o.other_key.as_deref().expect("second look");
+    assert_eq!(other.findings, [Finding::RolledBack]);
+    let then = other.previous.as_deref().expect("its certificate then");
+    assert_eq!(then.serial, rsa_new.serial_hex);
+    assert_eq!(then.ip, Some(ip("127.0.0.1")));
+}
+
 /// A load balancer on 127.0.0.1 handing connections to `nodes` in turn.
 async fn round_robin(nodes: &[Option<&certsweep::fleet::Leaf>]) -> certsweep::fleet::Server {
     certsweep::fleet::serve_tls_round_robin(SocketAddr::new(ip("127.0.0.1"), 0), nodes)

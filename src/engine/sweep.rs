@@ -1004,6 +1004,7 @@ impl Engine {
             crl: None,
             ocsp_responder: None,
             error: a.error,
+            previous: None,
         });
         Some((other, query))
     }

@@ -409,8 +409,10 @@ fn turned(o: &Observation) -> Option<Box<Observation>> {
         crl: t.crl.take(),
         ocsp_responder: t.ocsp_responder.take(),
         error: t.error.take(),
+        previous: t.previous.take(),
     }));
     t.cert = Some(theirs);
+    t.previous = other.previous.clone();
     t.findings = other.findings.clone();
     t.trust_detail = other.trust_detail.clone();
     t.crl = other.crl.clone();

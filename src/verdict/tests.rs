@@ -1598,6 +1598,7 @@ fn without_records_the_second_certificate_counts_too() {
         crl: None,
         ocsp_responder: None,
         error: None,
+        previous: None,
     }));
     assert_eq!(
         record_free_statuses(&o, p.now, p.renewal_window),
@@ -1629,6 +1630,7 @@ fn a_revoked_certificate_served_to_the_other_key_type_is_the_rows_subject() {
         crl: Some(revoked_in_crl()),
         ocsp_responder: None,
         error: None,
+        previous: None,
     }));
     let v = judge_one(o, &i, &p).0;
     assert_eq!(v.status, Status::Revoked, "{}", v.detail);
@@ -1643,6 +1645,63 @@ fn a_revoked_certificate_served_to_the_other_key_type_is_the_rows_subject() {
         "{}",
         v.detail
     );
+}
+
+#[test]
+fn a_rollback_of_the_other_key_types_certificate_is_told_by_its_verdict() {
+    // RSA A was renewed as B, which the previous sweep's second look got; tonight's got A
+    // again, beside the ECDSA certificate E, unchanged.
+    let i = ids(
+        "Certificate ID,SANs,Serial,Valid From,Valid To,Issuer,Renewal Of,Status,Key Type\n\
+         E,a.x.com,0E,2026-05-01,2027-05-01,CA,,Issued,EC\n\
+         A,a.x.com,0A,2025-06-01,2026-12-20,CA,,Issued,RSA\n\
+         B,a.x.com,0B,2026-05-01,2027-05-01,CA,A,Issued,RSA\n",
+    );
+    let p = policy();
+    let mut o = presenting("a.x.com", "10.0.0.1", "E", 1_777_593_600, 1_809_129_600);
+    let mut rsa = presenting("a.x.com", "10.0.0.1", "A", 1_748_736_000, 1_797_724_800)
+        .cert
+        .clone();
+    if let Some(c) = rsa.as_mut() {
+        c.key_type = "RSA".into();
+        c.key_bits = 2048;
+    }
+    o.other_key = Some(Box::new(crate::model::OtherKey {
+        offered: KeyFamily::Rsa,
+        cert: rsa,
+        findings: vec![Finding::RolledBack],
+        trust_detail: None,
+        crl: None,
+        ocsp_responder: None,
+        error: None,
+        previous: Some(Box::new(crate::model::PreviousCert {
+            serial: "B".into(),
+            not_before: "2026-05-01T00:00:00Z".into(),
+            not_before_unix: 1_777_593_600,
+            scan_time: "2026-05-27T02:00:00Z".into(),
+            ip: None,
+        })),
+    }));
+    let v = judge_one(o, &i, &p).0;
+    assert_eq!(v.status, Status::RenewedNotDeployed, "{}", v.detail);
+    assert_eq!(
+        v.observation.cert.as_ref().map(|c| c.serial.as_str()),
+        Some("A")
+    );
+    assert!(
+        v.findings.contains(&"rolled_back".to_string()),
+        "{:?}",
+        v.findings
+    );
+    assert!(
+        v.detail
+            .contains("At the previous sweep (2026-05-27T02:00:00Z) it served serial B"),
+        "{}",
+        v.detail
+    );
+    // The ECDSA certificate's own view keeps its own (no) previous one.
+    let other = v.observation.other_key.as_deref().expect("the other key");
+    assert!(other.previous.is_none() && other.findings.is_empty());
 }
 
 #[test]
@@ -1735,6 +1794,7 @@ fn a_renewal_beside_the_old_certificate_is_judged_on_its_own_chain() {
         crl: None,
         ocsp_responder: None,
         error: None,
+        previous: None,
     }));
     let (v, serves_expected) = judge_one(o, &i, &p);
     assert_eq!(v.status, Status::Untrusted, "{}", v.detail);
@@ -1827,6 +1887,7 @@ fn presenting_key(
             crl: None,
             ocsp_responder: None,
             error: None,
+            previous: None,
         })
     });
     o
@@ -1895,6 +1956,7 @@ fn key_types_in_the_records_choose_the_second_look_and_the_stale_version() {
             class: ErrorClass::TlsProtocol,
             message: "server sent alert HandshakeFailure".into(),
         }),
+        previous: None,
     }));
     let v = judge_one(o, &i, &p).0;
     assert_eq!(v.status, Status::RenewedNotDeployed, "{}", v.detail);
@@ -3233,6 +3295,7 @@ fn a_revoked_certificate_gets_no_grace_and_outweighs_a_pending_renewal_beside_it
         crl: None,
         ocsp_responder: None,
         error: None,
+        previous: None,
     }));
     let (v, _) = judge_one(o, &i, &p);
     assert_eq!(v.status, Status::Revoked, "{v:#?}");
@@ -3285,6 +3348,7 @@ fn an_rsa_renewal_valid_today_is_owed_to_rsa_clients_though_a_later_one_lapsed()
         crl: None,
         ocsp_responder: None,
         error: None,
+        previous: None,
     }));
     let (v, _) = judge_one(o, &i, &policy());
     assert_eq!(v.status, Status::RenewedNotDeployed, "{v:#?}");
@@ -3404,6 +3468,7 @@ fn generated_servers_with_one_certificate_per_key_type_are_judged_by_their_kind(
                     message: "handshake failure".into(),
                 }),
             },
+            previous: None,
         }));
         let i = ids(&csv);
         let (v, _) = judge_one(o, &i, &p);
