@@ -366,6 +366,32 @@ fn presenting(
     crate::fleet::presenting(host, ip, serial, not_before, not_after)
 }
 
+/// What a second look offering only RSA got at `o`'s endpoint: an RSA certificate with
+/// `serial`, valid `not_before` to `not_after`, and `findings`.
+fn rsa_look(
+    o: &Observation,
+    serial: &str,
+    (nb, na): (i64, i64),
+    findings: Vec<Finding>,
+) -> Box<OtherKey> {
+    let ip = o.ip.map(|ip| ip.to_string()).unwrap_or_default();
+    let mut cert = presenting(&o.host, &ip, serial, nb, na).cert.take();
+    if let Some(c) = cert.as_mut() {
+        c.key_type = "RSA".into();
+        c.key_bits = 2048;
+    }
+    Box::new(OtherKey {
+        offered: KeyFamily::Rsa,
+        cert,
+        findings,
+        trust_detail: None,
+        crl: None,
+        ocsp_responder: None,
+        error: None,
+        previous: None,
+    })
+}
+
 #[test]
 fn later_versions_that_cannot_be_deployed_are_named_with_what_to_do() {
     let p = policy();
@@ -1614,24 +1640,11 @@ fn a_revoked_certificate_served_to_the_other_key_type_is_the_rows_subject() {
         "{H}A,,a.x.com,01,2025-06-01,2027-05-30,CA,,Issued\nB,,a.x.com,02,2025-06-01,2027-05-30,CA,,Issued\n"
     ));
     let p = policy();
-    let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_811_808_000);
-    let mut rsa = presenting("a.x.com", "10.0.0.1", "2", 1_748_736_000, 1_811_808_000)
-        .cert
-        .clone();
-    if let Some(c) = rsa.as_mut() {
-        c.key_type = "RSA".into();
-        c.key_bits = 2048;
-    }
-    o.other_key = Some(Box::new(crate::model::OtherKey {
-        offered: KeyFamily::Rsa,
-        cert: rsa,
-        findings: vec![Finding::CrlRevoked],
-        trust_detail: None,
-        crl: Some(revoked_in_crl()),
-        ocsp_responder: None,
-        error: None,
-        previous: None,
-    }));
+    let dates = (1_748_736_000, 1_811_808_000);
+    let mut o = presenting("a.x.com", "10.0.0.1", "1", dates.0, dates.1);
+    let mut rsa = rsa_look(&o, "2", dates, vec![Finding::CrlRevoked]);
+    rsa.crl = Some(revoked_in_crl());
+    o.other_key = Some(rsa);
     let v = judge_one(o, &i, &p).0;
     assert_eq!(v.status, Status::Revoked, "{}", v.detail);
     assert_eq!(
@@ -1659,29 +1672,16 @@ fn a_rollback_of_the_other_key_types_certificate_is_told_by_its_verdict() {
     );
     let p = policy();
     let mut o = presenting("a.x.com", "10.0.0.1", "E", 1_777_593_600, 1_809_129_600);
-    let mut rsa = presenting("a.x.com", "10.0.0.1", "A", 1_748_736_000, 1_797_724_800)
-        .cert
-        .clone();
-    if let Some(c) = rsa.as_mut() {
-        c.key_type = "RSA".into();
-        c.key_bits = 2048;
-    }
-    o.other_key = Some(Box::new(crate::model::OtherKey {
-        offered: KeyFamily::Rsa,
-        cert: rsa,
-        findings: vec![Finding::RolledBack],
-        trust_detail: None,
-        crl: None,
-        ocsp_responder: None,
-        error: None,
-        previous: Some(Box::new(crate::model::PreviousCert {
-            serial: "B".into(),
-            not_before: "2026-05-01T00:00:00Z".into(),
-            not_before_unix: 1_777_593_600,
-            scan_time: "2026-05-27T02:00:00Z".into(),
-            ip: None,
-        })),
+    let dates = (1_748_736_000, 1_797_724_800);
+    let mut rsa = rsa_look(&o, "A", dates, vec![Finding::RolledBack]);
+    rsa.previous = Some(Box::new(crate::model::PreviousCert {
+        serial: "B".into(),
+        not_before: "2026-05-01T00:00:00Z".into(),
+        not_before_unix: 1_777_593_600,
+        scan_time: "2026-05-27T02:00:00Z".into(),
+        ip: None,
     }));
+    o.other_key = Some(rsa);
     let v = judge_one(o, &i, &p).0;
     assert_eq!(v.status, Status::RenewedNotDeployed, "{}", v.detail);
     assert_eq!(
