@@ -36,6 +36,7 @@ pub mod dcv_command;
 pub mod demo;
 pub mod duration;
 pub mod engine;
+pub mod failon;
 mod fetch;
 pub mod files;
 pub mod fleet;
