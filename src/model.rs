@@ -952,6 +952,9 @@ pub struct OtherKey {
     /// that was another one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous: Option<Box<PreviousCert>>,
+    /// What the endpoint's TLSA records say of that chain (`scan --dane`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dane: Option<Box<DaneInfo>>,
 }
 
 /// The second look for every endpoint (`--both-key-types`): the other family than the

@@ -5234,6 +5234,67 @@ async fn dane_finds_a_tlsa_record_that_still_names_the_old_key() {
         .all(|o| o.dane.is_none() && o.findings.is_empty()));
 }
 
+/// A mail server holding an ECDSA and an RSA certificate whose TLSA record pins only the
+/// ECDSA key: DANE clients that get the RSA certificate fail, which the second look
+/// (`--both-key-types`) shows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dane_judges_the_second_looks_certificate_too() {
+    use support::dcvfix::{dns_here, tlsa_pin, Zone};
+    let pki = Pki::new("Dane two").unwrap();
+    let ec = pki
+        .issue(&LeafSpec::new(&["mx.test"], 0x91, 10, 80))
+        .unwrap();
+    let rsa = pki
+        .issue(&LeafSpec::new(&["mx.test"], 0x92, 10, 80).with_rsa())
+        .unwrap();
+    let server = fleet::serve_tls_key_types(SocketAddr::new(ip("127.0.0.1"), 0), &[&ec, &rsa])
+        .await
+        .unwrap();
+    let port = server.addr.port();
+    let owner = format!("_{port}._tcp.mx.test.");
+    let zone = |pins: &[&fleet::Leaf]| Zone {
+        origin: "test.",
+        serial: 1,
+        records: pins.iter().map(|l| tlsa_pin(&owner, key_pin(l))).collect(),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let ca = root_file(&pki, &dir);
+    let target = format!("mx.test@127.0.0.1:{port}\n");
+    for (pins, rsa_pinned) in [(&[&ec][..], false), (&[&ec, &rsa][..], true)] {
+        let (dns, _dns_server) = dns_here(&[zone(pins)]).await;
+        let dns = dns.to_string();
+        let args = [
+            "--resolver",
+            &dns,
+            "--ca-file",
+            &ca,
+            "--no-public-roots",
+            "--dane",
+            "--both-key-types",
+        ];
+        let obs = run_sweep(target.clone(), &args).await;
+        let o = &obs[0];
+        assert_eq!(
+            o.cert.as_ref().map(|c| c.serial.as_str()),
+            Some(ec.serial_hex.as_str())
+        );
+        assert!(o.findings.is_empty(), "{:?}", o.findings);
+        let other = o.other_key.as_deref().expect("second look");
+        assert_eq!(
+            other.cert.as_ref().map(|c| c.serial.as_str()),
+            Some(rsa.serial_hex.as_str())
+        );
+        let d = other.dane.as_deref().expect("judged against the records");
+        assert_eq!(d.matched.is_some(), rsa_pinned, "{d:?}");
+        let mismatch: &[Finding] = if rsa_pinned {
+            &[]
+        } else {
+            &[Finding::DaneMismatch]
+        };
+        assert_eq!(other.findings, mismatch);
+    }
+}
+
 /// Behind one address, the node that got the renewal serves a key the TLSA records do not
 /// pin yet: `--samples` meets it, and `--dane` judges it against the same records.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -969,7 +969,8 @@ impl Engine {
                 // Boxed: inline, its handshake's state would widen every endpoint's task,
                 // and with it the memory of a sweep's thousand tasks in flight, by ~3 MB.
                 if let Some((other, query)) =
-                    Box::pin(self.other_key(ep, starttls, family, &mut deadline, cancel)).await
+                    Box::pin(self.other_key(ep, starttls, (family, tlsa), &mut deadline, cancel))
+                        .await
                 {
                     obs.other_key = Some(other);
                     queries.other = query;
@@ -981,13 +982,14 @@ impl Engine {
 
     /// The second look [`SecondLook`] asked for: one handshake offering only `family`'s
     /// signature algorithms, after a --rate turn, within the endpoint's deadline, without
-    /// retries (a refusal is the usual answer of a server with one key type). `None` when the
-    /// sweep is stopped meanwhile.
+    /// retries (a refusal is the usual answer of a server with one key type); with `--dane`,
+    /// its chain judged against the endpoint's TLSA records (`tlsa`). `None` when the sweep
+    /// is stopped meanwhile.
     async fn other_key(
         &self,
         ep: &Endpoint,
         starttls: Option<Starttls>,
-        family: KeyFamily,
+        (family, tlsa): (KeyFamily, TlsaRecords<'_>),
         deadline: &mut tokio::time::Instant,
         cancel: &Cancel,
     ) -> Option<(Box<OtherKey>, Option<crate::revocation::Query>)> {
@@ -995,7 +997,18 @@ impl Engine {
         let (a, _) = self
             .another_connection(&tls, ep, starttls, deadline, cancel)
             .await?;
-        let (cert, report, query) = self.judged(&a.chain, ep.sni.as_deref());
+        let (cert, mut report, query) = self.judged(&a.chain, ep.sni.as_deref());
+        // DANE clients of that key type get this chain: the records must name it too.
+        let dane = match tlsa {
+            Some((records, authentic)) if cert.is_some() => {
+                crate::dane::judge(records, authentic, &a.chain).map(|(info, more)| {
+                    report.findings.extend(more);
+                    report.findings.sort();
+                    Box::new(info)
+                })
+            }
+            _ => None,
+        };
         let other = Box::new(OtherKey {
             offered: family,
             cert,
@@ -1005,6 +1018,7 @@ impl Engine {
             ocsp_responder: None,
             error: a.error,
             previous: None,
+            dane,
         });
         Some((other, query))
     }

@@ -251,13 +251,37 @@ pub fn judge_one(o: Box<Observation>, ids: &Identities, p: &Policy) -> (Verdict,
             .cert
             .as_ref()
             .map_or("?", |c| c.serial.as_str());
-        if v.status != v2.status || v2.status != Status::Current {
+        // The other certificate's own findings hold for the endpoint too: its clients meet
+        // them, and `--fail-on` reads them (a TLSA record naming one key type's key only, a
+        // chain out of order on one of them).
+        // Its statuses hold beside this one's (in the findings); its words are needed only
+        // for what its status does not say.
+        let (theirs_statuses, theirs_own): (Vec<String>, Vec<String>) = v2
+            .findings
+            .iter()
+            .filter(|f| !v.findings.contains(f))
+            .cloned()
+            .partition(|f| Status::parse(f).is_some());
+        if v.status != v2.status || v2.status != Status::Current || !theirs_own.is_empty() {
+            let why = match theirs_own.is_empty() {
+                true => String::new(),
+                false => format!(" {}", v2.detail),
+            };
             v.detail = format!(
-                "To {mine} clients: {} {theirs} clients get serial {other_serial}: {}.",
+                "To {mine} clients: {} {theirs} clients get serial {other_serial}: {}.{why}",
                 v.detail,
                 v2.status.as_str()
             );
         }
+        if !theirs_own.is_empty() && v2.next_step != "Nothing to do." {
+            v.next_step = match v.next_step.as_str() {
+                "Nothing to do." => format!("For {theirs} clients: {}", v2.next_step),
+                mine_next => format!("{mine_next} For {theirs} clients: {}", v2.next_step),
+            };
+        }
+        v.findings.extend(theirs_statuses);
+        v.findings.extend(theirs_own);
+        v.findings.sort();
     }
     let at = |o: &Observation| match o.ip {
         Some(ip) => std::net::SocketAddr::new(ip, o.port).to_string(),
@@ -410,9 +434,11 @@ fn turned(o: &Observation) -> Option<Box<Observation>> {
         ocsp_responder: t.ocsp_responder.take(),
         error: t.error.take(),
         previous: t.previous.take(),
+        dane: t.dane.take(),
     }));
     t.cert = Some(theirs);
     t.previous = other.previous.clone();
+    t.dane = other.dane.clone();
     t.findings = other.findings.clone();
     t.trust_detail = other.trust_detail.clone();
     t.crl = other.crl.clone();

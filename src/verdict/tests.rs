@@ -389,6 +389,7 @@ fn rsa_look(
         ocsp_responder: None,
         error: None,
         previous: None,
+        dane: None,
     })
 }
 
@@ -1625,6 +1626,7 @@ fn without_records_the_second_certificate_counts_too() {
         ocsp_responder: None,
         error: None,
         previous: None,
+        dane: None,
     }));
     assert_eq!(
         record_free_statuses(&o, p.now, p.renewal_window),
@@ -1702,6 +1704,46 @@ fn a_rollback_of_the_other_key_types_certificate_is_told_by_its_verdict() {
     // The ECDSA certificate's own view keeps its own (no) previous one.
     let other = v.observation.other_key.as_deref().expect("the other key");
     assert!(other.previous.is_none() && other.findings.is_empty());
+}
+
+#[test]
+fn what_only_the_other_key_types_certificate_has_is_the_endpoints_too() {
+    // Both certificates current; the TLSA records pin only the ECDSA key, so DANE clients
+    // that get the RSA certificate refuse it.
+    let i = ids(
+        "Certificate ID,SANs,Serial,Valid From,Valid To,Issuer,Status,Key Type\n\
+         E,a.x.com,0E,2026-05-01,2027-05-01,CA,Issued,EC\n\
+         R,a.x.com,0F,2026-05-02,2027-05-02,CA,Issued,RSA\n",
+    );
+    let mut o = presenting("a.x.com", "10.0.0.1", "E", 1_777_593_600, 1_809_129_600);
+    let dates = (1_777_680_000, 1_809_216_000);
+    let mut rsa = rsa_look(&o, "F", dates, vec![Finding::DaneMismatch]);
+    rsa.dane = Some(Box::new(crate::model::DaneInfo {
+        records: vec!["3 1 1 8a1f0000…0000c2e0".into()],
+        matched: None,
+        validated: true,
+        key_pins: Vec::new(),
+        only_key_pins: false,
+        error: None,
+    }));
+    o.other_key = Some(rsa);
+    let v = judge_one(o, &i, &policy()).0;
+    assert_eq!(v.status, Status::Current, "{}", v.detail);
+    assert_eq!(v.findings, ["dane_mismatch", "dual_certificates"]);
+    assert!(
+        v.detail.contains(" RSA clients get serial F: current. Serves the newest certificate of its identity: serial F ")
+            && v.detail.ends_with(" Its TLSA records (_443._tcp.a.x.com) name none of the certificates it serves: no match among 1 record(s): 3 1 1 8a1f0000…0000c2e0 (DNSSEC-validated); clients that validate DANE, such as mail servers sending to it, refuse it."),
+        "{}",
+        v.detail
+    );
+    assert!(
+        v.next_step.starts_with("For RSA clients: Nothing to do for the certificate; publish the TLSA record for the key served"),
+        "{}",
+        v.next_step
+    );
+    // What --fail-on reads.
+    let fail = crate::failon::FailOn::parse("dane_mismatch").expect("a finding");
+    assert!(fail.verdict(&v));
 }
 
 #[test]
@@ -1795,6 +1837,7 @@ fn a_renewal_beside_the_old_certificate_is_judged_on_its_own_chain() {
         ocsp_responder: None,
         error: None,
         previous: None,
+        dane: None,
     }));
     let (v, serves_expected) = judge_one(o, &i, &p);
     assert_eq!(v.status, Status::Untrusted, "{}", v.detail);
@@ -1888,6 +1931,7 @@ fn presenting_key(
             ocsp_responder: None,
             error: None,
             previous: None,
+            dane: None,
         })
     });
     o
@@ -1957,6 +2001,7 @@ fn key_types_in_the_records_choose_the_second_look_and_the_stale_version() {
             message: "server sent alert HandshakeFailure".into(),
         }),
         previous: None,
+        dane: None,
     }));
     let v = judge_one(o, &i, &p).0;
     assert_eq!(v.status, Status::RenewedNotDeployed, "{}", v.detail);
@@ -3296,6 +3341,7 @@ fn a_revoked_certificate_gets_no_grace_and_outweighs_a_pending_renewal_beside_it
         ocsp_responder: None,
         error: None,
         previous: None,
+        dane: None,
     }));
     let (v, _) = judge_one(o, &i, &p);
     assert_eq!(v.status, Status::Revoked, "{v:#?}");
@@ -3349,6 +3395,7 @@ fn an_rsa_renewal_valid_today_is_owed_to_rsa_clients_though_a_later_one_lapsed()
         ocsp_responder: None,
         error: None,
         previous: None,
+        dane: None,
     }));
     let (v, _) = judge_one(o, &i, &policy());
     assert_eq!(v.status, Status::RenewedNotDeployed, "{v:#?}");
@@ -3469,6 +3516,7 @@ fn generated_servers_with_one_certificate_per_key_type_are_judged_by_their_kind(
                 }),
             },
             previous: None,
+            dane: None,
         }));
         let i = ids(&csv);
         let (v, _) = judge_one(o, &i, &p);
