@@ -955,6 +955,10 @@ pub struct OtherKey {
     /// What the endpoint's TLSA records say of that chain (`scan --dane`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dane: Option<Box<DaneInfo>>,
+    /// The OCSP response the server stapled with that certificate, as read; absent when it
+    /// stapled none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocsp: Option<Box<OcspInfo>>,
 }
 
 /// The second look for every endpoint (`--both-key-types`): the other family than the

@@ -5234,6 +5234,47 @@ async fn dane_finds_a_tlsa_record_that_still_names_the_old_key() {
         .all(|o| o.dane.is_none() && o.findings.is_empty()));
 }
 
+/// A server stapling a fresh response with its ECDSA certificate and a stale one with its
+/// RSA certificate: the second look reads the RSA one's staple as the first connection
+/// reads its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_second_looks_staple_is_read_with_its_certificate() {
+    use certsweep::fleet::StapleSays;
+    let pki = Pki::new("Staple two").unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let ec = pki
+        .issue(&LeafSpec::new(&["two.test"], 0xa1, 10, 80))
+        .unwrap();
+    let rsa = pki
+        .issue(&LeafSpec::new(&["two.test"], 0xa2, 10, 80).with_rsa())
+        .unwrap();
+    let fresh = pki.staple(&ec, StapleSays::Good, now - 60, now + 3600);
+    let stale = pki.staple(&rsa, StapleSays::Good, now - 7200, now - 3600);
+    let (ec, rsa) = (
+        ec.stapling(Some(fresh.unwrap())),
+        rsa.stapling(Some(stale.unwrap())),
+    );
+    let server = fleet::serve_tls_key_types(SocketAddr::new(ip("127.0.0.1"), 0), &[&ec, &rsa])
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = root_file(&pki, &dir);
+    let target = format!("two.test@127.0.0.1:{}", server.addr.port());
+    let o = sweep_one(target, &ca, &["--both-key-types"]).await;
+    assert!(o.findings.is_empty(), "{:?}", o.findings);
+    assert_eq!(o.ocsp.as_deref().map(|i| i.status.as_str()), Some("good"));
+    let other = o.other_key.as_deref().expect("second look");
+    assert_eq!(
+        other.cert.as_ref().map(|c| c.serial.as_str()),
+        Some(rsa.serial_hex.as_str())
+    );
+    assert_eq!(other.findings, [Finding::OcspStale]);
+    assert_eq!(
+        other.ocsp.as_deref().and_then(|i| i.next_update.clone()),
+        Some(certsweep::timefmt::rfc3339_unix(now - 3600))
+    );
+}
+
 /// A mail server holding an ECDSA and an RSA certificate whose TLSA record pins only the
 /// ECDSA key: DANE clients that get the RSA certificate fail, which the second look
 /// (`--both-key-types`) shows.

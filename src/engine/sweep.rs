@@ -998,6 +998,13 @@ impl Engine {
             .another_connection(&tls, ep, starttls, deadline, cancel)
             .await?;
         let (cert, mut report, query) = self.judged(&a.chain, ep.sni.as_deref());
+        // Its staple, as the first connection's: a server staples per certificate.
+        let ocsp = cert.as_ref().and_then(|c| {
+            let (info, more) = self.staples.judge(&a.ocsp, &a.chain, c, now_unix());
+            report.findings.extend(more);
+            report.findings.sort();
+            info.map(Box::new)
+        });
         // DANE clients of that key type get this chain: the records must name it too.
         let dane = match tlsa {
             Some((records, authentic)) if cert.is_some() => {
@@ -1019,6 +1026,7 @@ impl Engine {
             error: a.error,
             previous: None,
             dane,
+            ocsp,
         });
         Some((other, query))
     }

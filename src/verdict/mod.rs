@@ -435,10 +435,16 @@ fn turned(o: &Observation) -> Option<Box<Observation>> {
         error: t.error.take(),
         previous: t.previous.take(),
         dane: t.dane.take(),
+        ocsp: t.ocsp.take(),
     }));
     t.cert = Some(theirs);
     t.previous = other.previous.clone();
     t.dane = other.dane.clone();
+    t.ocsp = other.ocsp.clone();
+    // The samples' staplings apart were of the first connection's certificate.
+    if let Some(s) = t.samples.as_mut() {
+        s.staples.clear();
+    }
     t.findings = other.findings.clone();
     t.trust_detail = other.trust_detail.clone();
     t.crl = other.crl.clone();

@@ -390,6 +390,7 @@ fn rsa_look(
         error: None,
         previous: None,
         dane: None,
+        ocsp: None,
     })
 }
 
@@ -1627,6 +1628,7 @@ fn without_records_the_second_certificate_counts_too() {
         error: None,
         previous: None,
         dane: None,
+        ocsp: None,
     }));
     assert_eq!(
         record_free_statuses(&o, p.now, p.renewal_window),
@@ -1838,6 +1840,7 @@ fn a_renewal_beside_the_old_certificate_is_judged_on_its_own_chain() {
         error: None,
         previous: None,
         dane: None,
+        ocsp: None,
     }));
     let (v, serves_expected) = judge_one(o, &i, &p);
     assert_eq!(v.status, Status::Untrusted, "{}", v.detail);
@@ -1932,6 +1935,7 @@ fn presenting_key(
             error: None,
             previous: None,
             dane: None,
+            ocsp: None,
         })
     });
     o
@@ -2002,6 +2006,7 @@ fn key_types_in_the_records_choose_the_second_look_and_the_stale_version() {
         }),
         previous: None,
         dane: None,
+        ocsp: None,
     }));
     let v = judge_one(o, &i, &p).0;
     assert_eq!(v.status, Status::RenewedNotDeployed, "{}", v.detail);
@@ -3342,6 +3347,7 @@ fn a_revoked_certificate_gets_no_grace_and_outweighs_a_pending_renewal_beside_it
         error: None,
         previous: None,
         dane: None,
+        ocsp: None,
     }));
     let (v, _) = judge_one(o, &i, &p);
     assert_eq!(v.status, Status::Revoked, "{v:#?}");
@@ -3396,6 +3402,7 @@ fn an_rsa_renewal_valid_today_is_owed_to_rsa_clients_though_a_later_one_lapsed()
         error: None,
         previous: None,
         dane: None,
+        ocsp: None,
     }));
     let (v, _) = judge_one(o, &i, &policy());
     assert_eq!(v.status, Status::RenewedNotDeployed, "{v:#?}");
@@ -3517,6 +3524,7 @@ fn generated_servers_with_one_certificate_per_key_type_are_judged_by_their_kind(
             },
             previous: None,
             dane: None,
+            ocsp: None,
         }));
         let i = ids(&csv);
         let (v, _) = judge_one(o, &i, &p);
