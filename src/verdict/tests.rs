@@ -1749,6 +1749,61 @@ fn what_only_the_other_key_types_certificate_has_is_the_endpoints_too() {
 }
 
 #[test]
+fn the_other_certificates_stale_staple_is_told_with_its_own_dates() {
+    // RSA A renewed as B (not deployed), its staple stale since 2026-05-20; one node behind
+    // the address staples a stale response for the ECDSA certificate E, since 2026-05-10.
+    let i = ids(
+        "Certificate ID,SANs,Serial,Valid From,Valid To,Issuer,Renewal Of,Status,Key Type\n\
+         E,a.x.com,0E,2026-05-01,2027-05-01,CA,,Issued,EC\n\
+         A,a.x.com,0A,2025-06-01,2026-12-20,CA,,Issued,RSA\n\
+         B,a.x.com,0B,2026-05-02,2027-05-02,CA,A,Issued,RSA\n",
+    );
+    let stale = |next: &str| crate::model::OcspInfo {
+        status: "good".into(),
+        verified: true,
+        this_update: None,
+        next_update: Some(next.into()),
+        revoked_at: None,
+        reason: None,
+        problem: None,
+    };
+    let mut o = presenting("a.x.com", "10.0.0.1", "E", 1_777_593_600, 1_809_129_600);
+    o.findings.push(Finding::OcspStale);
+    o.samples = Some(Box::new(Samples {
+        connections: 2,
+        same: 2,
+        failed: 0,
+        error: None,
+        others: Vec::new(),
+        staples: vec![crate::model::StapledApart {
+            seen: 1,
+            ocsp: Some(Box::new(stale("2026-05-10T00:00:00Z"))),
+            findings: vec![Finding::OcspStale],
+        }],
+    }));
+    let mut rsa = rsa_look(
+        &o,
+        "A",
+        (1_748_736_000, 1_797_724_800),
+        vec![Finding::OcspStale],
+    );
+    rsa.ocsp = Some(Box::new(stale("2026-05-20T00:00:00Z")));
+    o.other_key = Some(rsa);
+    let v = judge_one(o, &i, &policy()).0;
+    assert_eq!(v.status, Status::RenewedNotDeployed, "{}", v.detail);
+    assert_eq!(
+        v.observation.cert.as_ref().map(|c| c.serial.as_str()),
+        Some("A")
+    );
+    assert!(
+        v.detail.contains("The OCSP response the server staples expired at 2026-05-20T00:00:00Z (its nextUpdate): clients ignore it."),
+        "{}",
+        v.detail
+    );
+    assert!(!v.detail.contains("2026-05-10"), "{}", v.detail);
+}
+
+#[test]
 fn a_handshake_timeout_is_not_called_a_failed_handshake() {
     let i = ids(&format!("{H}B,,www.x.com,0B,,,CA,,Issued\n"));
     let o = failing(
