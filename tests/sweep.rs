@@ -5234,6 +5234,14 @@ async fn dane_finds_a_tlsa_record_that_still_names_the_old_key() {
         .all(|o| o.dane.is_none() && o.findings.is_empty()));
 }
 
+/// An ECDSA certificate for `name` with `serial` and an RSA one with the next serial, both
+/// valid since 10 days for 80 more.
+fn both_key_types(pki: &Pki, name: &str, serial: u64) -> (fleet::Leaf, fleet::Leaf) {
+    let ec = LeafSpec::new(&[name], serial, 10, 80);
+    let rsa = LeafSpec::new(&[name], serial + 1, 10, 80).with_rsa();
+    (pki.issue(&ec).unwrap(), pki.issue(&rsa).unwrap())
+}
+
 /// A server stapling a fresh response with its ECDSA certificate and a stale one with its
 /// RSA certificate: the second look reads the RSA one's staple as the first connection
 /// reads its own.
@@ -5242,12 +5250,7 @@ async fn the_second_looks_staple_is_read_with_its_certificate() {
     use certsweep::fleet::StapleSays;
     let pki = Pki::new("Staple two").unwrap();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let ec = pki
-        .issue(&LeafSpec::new(&["two.test"], 0xa1, 10, 80))
-        .unwrap();
-    let rsa = pki
-        .issue(&LeafSpec::new(&["two.test"], 0xa2, 10, 80).with_rsa())
-        .unwrap();
+    let (ec, rsa) = both_key_types(&pki, "two.test", 0xa1);
     let fresh = pki.staple(&ec, StapleSays::Good, now - 60, now + 3600);
     let stale = pki.staple(&rsa, StapleSays::Good, now - 7200, now - 3600);
     let (ec, rsa) = (
@@ -5282,12 +5285,7 @@ async fn the_second_looks_staple_is_read_with_its_certificate() {
 async fn dane_judges_the_second_looks_certificate_too() {
     use support::dcvfix::{dns_here, tlsa_pin, Zone};
     let pki = Pki::new("Dane two").unwrap();
-    let ec = pki
-        .issue(&LeafSpec::new(&["mx.test"], 0x91, 10, 80))
-        .unwrap();
-    let rsa = pki
-        .issue(&LeafSpec::new(&["mx.test"], 0x92, 10, 80).with_rsa())
-        .unwrap();
+    let (ec, rsa) = both_key_types(&pki, "mx.test", 0x91);
     let server = fleet::serve_tls_key_types(SocketAddr::new(ip("127.0.0.1"), 0), &[&ec, &rsa])
         .await
         .unwrap();

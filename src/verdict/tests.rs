@@ -366,6 +366,14 @@ fn presenting(
     crate::fleet::presenting(host, ip, serial, not_before, not_after)
 }
 
+/// Records of a.x.com with a key type each: the ECDSA certificate E, and the RSA
+/// certificate A renewed as B.
+const RSA_RENEWED_BESIDE_EC: &str =
+    "Certificate ID,SANs,Serial,Valid From,Valid To,Issuer,Renewal Of,Status,Key Type\n\
+     E,a.x.com,0E,2026-05-01,2027-05-01,CA,,Issued,EC\n\
+     A,a.x.com,0A,2025-06-01,2026-12-20,CA,,Issued,RSA\n\
+     B,a.x.com,0B,2026-05-02,2027-05-02,CA,A,Issued,RSA\n";
+
 /// What a second look offering only RSA got at `o`'s endpoint: an RSA certificate with
 /// `serial`, valid `not_before` to `not_after`, and `findings`.
 fn rsa_look(
@@ -1668,12 +1676,7 @@ fn a_revoked_certificate_served_to_the_other_key_type_is_the_rows_subject() {
 fn a_rollback_of_the_other_key_types_certificate_is_told_by_its_verdict() {
     // RSA A was renewed as B, which the previous sweep's second look got; tonight's got A
     // again, beside the ECDSA certificate E, unchanged.
-    let i = ids(
-        "Certificate ID,SANs,Serial,Valid From,Valid To,Issuer,Renewal Of,Status,Key Type\n\
-         E,a.x.com,0E,2026-05-01,2027-05-01,CA,,Issued,EC\n\
-         A,a.x.com,0A,2025-06-01,2026-12-20,CA,,Issued,RSA\n\
-         B,a.x.com,0B,2026-05-01,2027-05-01,CA,A,Issued,RSA\n",
-    );
+    let i = ids(RSA_RENEWED_BESIDE_EC);
     let p = policy();
     let mut o = presenting("a.x.com", "10.0.0.1", "E", 1_777_593_600, 1_809_129_600);
     let dates = (1_748_736_000, 1_797_724_800);
@@ -1752,12 +1755,7 @@ fn what_only_the_other_key_types_certificate_has_is_the_endpoints_too() {
 fn the_other_certificates_stale_staple_is_told_with_its_own_dates() {
     // RSA A renewed as B (not deployed), its staple stale since 2026-05-20; one node behind
     // the address staples a stale response for the ECDSA certificate E, since 2026-05-10.
-    let i = ids(
-        "Certificate ID,SANs,Serial,Valid From,Valid To,Issuer,Renewal Of,Status,Key Type\n\
-         E,a.x.com,0E,2026-05-01,2027-05-01,CA,,Issued,EC\n\
-         A,a.x.com,0A,2025-06-01,2026-12-20,CA,,Issued,RSA\n\
-         B,a.x.com,0B,2026-05-02,2027-05-02,CA,A,Issued,RSA\n",
-    );
+    let i = ids(RSA_RENEWED_BESIDE_EC);
     let stale = |next: &str| crate::model::OcspInfo {
         status: "good".into(),
         verified: true,
