@@ -21,6 +21,10 @@ const OCSP_BASIC: &str = "1.3.6.1.5.5.7.48.1.1";
 /// id-kp-OCSPSigning: what a delegated responder's certificate must be for.
 const OCSP_SIGNING: &str = "1.3.6.1.5.5.7.3.9";
 
+/// The key (SubjectPublicKeyInfo, DER) of a trusted certificate by its subject (a Name,
+/// DER), if one is trusted.
+pub type TrustedKey<'a> = &'a dyn Fn(&[u8]) -> Option<Vec<u8>>;
+
 /// Entries of the checked-signature cache (about 40 bytes each).
 const MAX_CHECKED: usize = 16_384;
 
@@ -34,15 +38,17 @@ pub struct StapleJudge {
 }
 
 impl StapleJudge {
-    /// [`judge`], with the signatures checked before remembered.
+    /// [`judge`], with the signatures checked before remembered; `trusted_key` gives the key
+    /// of a trusted certificate by its subject (a Name, DER), for a leaf whose issuer the
+    /// server does not send (a root's leaf, an intermediate given in `--ca-file`).
     pub fn judge(
         &self,
         staple: &[u8],
         chain: &[CertificateDer<'_>],
         leaf: &CertInfo,
-        now: i64,
+        (now, trusted_key): (i64, TrustedKey<'_>),
     ) -> (Option<OcspInfo>, Vec<Finding>) {
-        judge_with(staple, chain, leaf, now, Some(self))
+        judge_with(staple, chain, leaf, (now, trusted_key), Some(self))
     }
 
     /// Whether the response's signature verifies, from the cache when this staple was
@@ -74,14 +80,14 @@ pub fn judge(
     leaf: &CertInfo,
     now: i64,
 ) -> (Option<OcspInfo>, Vec<Finding>) {
-    judge_with(staple, chain, leaf, now, None)
+    judge_with(staple, chain, leaf, (now, &|_| None), None)
 }
 
 fn judge_with(
     staple: &[u8],
     chain: &[CertificateDer<'_>],
     leaf: &CertInfo,
-    now: i64,
+    (now, trusted_key): (i64, TrustedKey<'_>),
     cache: Option<&StapleJudge>,
 ) -> (Option<OcspInfo>, Vec<Finding>) {
     if staple.is_empty() {
@@ -100,10 +106,20 @@ fn judge_with(
             .filter_map(|c| X509Certificate::from_der(c).ok().map(|(_, x)| x))
             .find(|x| x.subject().as_raw() == l.issuer().as_raw())
     });
-    let issuer = issuer_x.as_ref().map(|x| Issuer {
-        subject: x.subject().as_raw(),
-        spki: x.public_key().raw,
-    });
+    // A leaf issued by a root, or by an intermediate the server leaves out that is
+    // trusted (`--ca-file`): that certificate's key checks the staple.
+    let trusted = match (&issuer_x, &leaf_x) {
+        (None, Some(l)) => trusted_key(l.issuer().as_raw()).map(|key| (l.issuer().as_raw(), key)),
+        _ => None,
+    };
+    let issuer = match (&issuer_x, &trusted) {
+        (Some(x), _) => Some(Issuer {
+            subject: x.subject().as_raw(),
+            spki: x.public_key().raw,
+        }),
+        (None, Some((subject, key))) => Some(Issuer { subject, spki: key }),
+        (None, None) => None,
+    };
     let mut read = read(Source::Staple, staple, &leaf.serial, issuer, now, cache);
     let mut findings = Vec::new();
     if read.info.status == "unusable" || read.signature_failed {
@@ -281,8 +297,9 @@ fn read(
     };
     let next_update = single.next_update.as_ref().map(unix);
     let Some(issuer) = issuer else {
-        info.problem =
-            Some("its signature was not checked: the server sends no issuer certificate".into());
+        info.problem = Some(
+            "its signature was not checked: the server sends no issuer certificate, and none trusted has the issuer's name".into(),
+        );
         return Read {
             info,
             signature_failed: false,
@@ -805,8 +822,9 @@ mod tests {
             .expect("staple");
         let info = crate::cert::cert_info(&leaf.chain[0]).expect("parse");
         let judge = StapleJudge::default();
+        let none = |_: &[u8]| None;
         for _ in 0..3 {
-            let (got, findings) = judge.judge(&staple, &leaf.chain, &info, now);
+            let (got, findings) = judge.judge(&staple, &leaf.chain, &info, (now, &none));
             assert!(findings.is_empty(), "{findings:?}");
             assert!(got.is_some_and(|g| g.verified));
         }
@@ -815,19 +833,30 @@ mod tests {
         if let Some(b) = altered.last_mut() {
             *b ^= 1;
         }
-        let (got, findings) = judge.judge(&altered, &leaf.chain, &info, now);
+        let (got, findings) = judge.judge(&altered, &leaf.chain, &info, (now, &none));
         assert_eq!(findings, [Finding::OcspInvalid]);
         assert!(got.is_some_and(|g| !g.verified));
         // Without the issuer in the chain nothing can be checked, and nothing is held
         // against the staple.
-        let (got, findings) = judge.judge(&staple, &leaf.chain[..1], &info, now);
+        let (got, findings) = judge.judge(&staple, &leaf.chain[..1], &info, (now, &none));
         assert!(findings.is_empty(), "{findings:?}");
         let got = got.expect("read");
         assert!(!got.verified);
         assert_eq!(
             got.problem.as_deref(),
-            Some("its signature was not checked: the server sends no issuer certificate")
+            Some("its signature was not checked: the server sends no issuer certificate, and none trusted has the issuer's name")
         );
+        // Unless the issuer is trusted (a root's leaf, an intermediate in --ca-file): its
+        // key checks the staple, and an altered one is held against it.
+        let (_, issuer) = X509Certificate::from_der(&leaf.chain[1]).expect("issuer");
+        let (name, key) = (issuer.subject().as_raw(), issuer.public_key().raw.to_vec());
+        let trusted = |n: &[u8]| (n == name).then(|| key.clone());
+        let (got, findings) = judge.judge(&staple, &leaf.chain[..1], &info, (now, &trusted));
+        assert!(findings.is_empty(), "{findings:?}");
+        assert!(got.is_some_and(|g| g.verified && g.problem.is_none()));
+        let (got, findings) = judge.judge(&altered, &leaf.chain[..1], &info, (now, &trusted));
+        assert_eq!(findings, [Finding::OcspInvalid]);
+        assert!(got.is_some_and(|g| !g.verified));
     }
 
     #[test]

@@ -4936,7 +4936,7 @@ async fn a_node_that_kept_the_old_certificate_decides_the_verdict_with_samples()
     );
     assert!(
         row["detail"].contains(&format!(
-            "The OCSP response the server staples expired at {} (its nextUpdate): clients ignore it on 1 of 3 connections (the nodes behind the address serve the certificate alike but staple it differently).",
+            "The OCSP response the server staples expired at {} (its nextUpdate): clients ignore it (on 1 of 3 connections: the nodes behind the address serve the certificate alike but staple it differently).",
             certsweep::timefmt::rfc3339_unix(now - 3600)
         )),
         "{}",

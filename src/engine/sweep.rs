@@ -1000,7 +1000,12 @@ impl Engine {
         let (cert, mut report, query) = self.judged(&a.chain, ep.sni.as_deref());
         // Its staple, as the first connection's: a server staples per certificate.
         let ocsp = cert.as_ref().and_then(|c| {
-            let (info, more) = self.staples.judge(&a.ocsp, &a.chain, c, now_unix());
+            let (info, more) = self.staples.judge(
+                &a.ocsp,
+                &a.chain,
+                c,
+                (now_unix(), &|n| self.trust.trusted_key(n)),
+            );
             report.findings.extend(more);
             report.findings.sort();
             info.map(Box::new)
@@ -1183,7 +1188,12 @@ impl Engine {
                         let mut findings = report.findings;
                         // Its staple, as the first connection's: a node put back on an old
                         // certificate may staple the CA's word that it is revoked.
-                        let (ocsp, more) = self.staples.judge(&a.ocsp, &a.chain, &c, now_unix());
+                        let (ocsp, more) = self.staples.judge(
+                            &a.ocsp,
+                            &a.chain,
+                            &c,
+                            (now_unix(), &|n| self.trust.trusted_key(n)),
+                        );
                         findings.extend(more);
                         findings.sort();
                         // A node serving another key than the TLSA records pin fails the
@@ -1232,7 +1242,12 @@ impl Engine {
         let Some(cert) = obs.cert.as_ref() else {
             return;
         };
-        let (ocsp, findings) = self.staples.judge(&a.ocsp, &a.chain, cert, now_unix());
+        let (ocsp, findings) = self.staples.judge(
+            &a.ocsp,
+            &a.chain,
+            cert,
+            (now_unix(), &|n| self.trust.trusted_key(n)),
+        );
         let findings: Vec<Finding> = findings
             .into_iter()
             .filter(|f| !obs.findings.contains(f))
@@ -1493,7 +1508,12 @@ impl Engine {
                 }
             }
             if let Some(cert) = &obs.cert {
-                let (ocsp, findings) = self.staples.judge(&attempt.ocsp, &chain, cert, now_unix());
+                let (ocsp, findings) = self.staples.judge(
+                    &attempt.ocsp,
+                    &chain,
+                    cert,
+                    (now_unix(), &|n| self.trust.trusted_key(n)),
+                );
                 if !findings.is_empty() {
                     obs.findings.extend(findings);
                     obs.findings.sort();

@@ -1475,7 +1475,7 @@ fn stapling_fault(o: &Observation) -> Option<(String, &'static str)> {
         // address.
         Some((seen, connections)) => Some((
             format!(
-                "{what} on {seen} of {connections} connections (the nodes behind the address serve the certificate alike but staple it differently)"
+                "{what} (on {seen} of {connections} connections: the nodes behind the address serve the certificate alike but staple it differently)"
             ),
             match fault {
                 Finding::MustStapleMissing => "turn OCSP stapling on at the nodes that staple nothing (reach each one directly, not through the load balancer), or reissue the certificate without must-staple",
