@@ -183,11 +183,6 @@ impl FailOn {
         now: i64,
         window: crate::verdict::RenewalWindow,
     ) -> Vec<&str> {
-        let second = o
-            .second_cert()
-            .and(o.other_key.as_deref())
-            .map(|k| k.findings.as_slice())
-            .unwrap_or_default();
         // The certificates other nodes behind the address presented (`--samples`) are
         // served as much as the first: one of them expired fails `--fail-on expired`.
         let nodes = crate::verdict::sampled(o);
@@ -203,16 +198,11 @@ impl FailOn {
             .iter()
             .filter(|s| self.statuses.contains(s))
             .map(|s| s.as_str());
+        let all = o.findings_with_others();
         let findings = self
             .findings
             .iter()
-            .filter(|x| {
-                o.findings
-                    .iter()
-                    .chain(second)
-                    .chain(nodes.iter().flat_map(|n| &n.findings))
-                    .any(|f| f.as_str() == x.as_str())
-            })
+            .filter(|x| all.iter().any(|f| f.as_str() == x.as_str()))
             .map(String::as_str);
         statuses.chain(findings).collect()
     }

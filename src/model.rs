@@ -989,6 +989,31 @@ impl CertInfo {
 }
 
 impl Observation {
+    /// The endpoint's findings with those of the certificates other nodes presented
+    /// (`--samples`) and of the other key type's (the second look), sorted, once each: what
+    /// its clients meet, whichever certificate they get.
+    pub fn findings_with_others(&self) -> std::borrow::Cow<'_, [Finding]> {
+        let nodes = self
+            .samples
+            .as_deref()
+            .map(|s| &s.others[..])
+            .unwrap_or_default();
+        let second = self
+            .second_cert()
+            .and(self.other_key.as_deref())
+            .map(|k| &k.findings[..])
+            .unwrap_or_default();
+        if nodes.is_empty() && second.is_empty() {
+            return std::borrow::Cow::Borrowed(&self.findings[..]);
+        }
+        let mut all = self.findings.clone();
+        all.extend(nodes.iter().flat_map(|x| &x.findings));
+        all.extend(second);
+        all.sort();
+        all.dedup();
+        std::borrow::Cow::Owned(all)
+    }
+
     /// The certificate a second look got ([`SecondLook`]) when it is not the presented one:
     /// the endpoint's second certificate, of the other key type.
     pub fn second_cert(&self) -> Option<&CertInfo> {

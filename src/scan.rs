@@ -946,7 +946,11 @@ impl ObservationSink for RecordFree {
                 .map_err(|e| write_err(p, e))?;
         }
         if let Some((p, m)) = &mut self.metrics {
-            let findings: Vec<&str> = o.findings.iter().map(|f| f.as_str()).collect();
+            let findings: Vec<&str> = o
+                .findings_with_others()
+                .iter()
+                .map(|f| f.as_str())
+                .collect();
             let others = sampled_certs(&o);
             m.endpoint(&sample(&o, None, &findings, &others))
                 .map_err(|e| write_err(p, e))?;

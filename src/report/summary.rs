@@ -294,16 +294,8 @@ impl Summary {
         }
         // With `--samples`, what other nodes behind the address presented counts for the
         // endpoint too: a node serving an expired certificate is an expired endpoint for
-        // the clients it gets.
-        let mut findings = std::borrow::Cow::Borrowed(&o.findings[..]);
-        if let Some(s) = o.samples.as_deref().filter(|s| !s.others.is_empty()) {
-            let mut all = o.findings.clone();
-            all.extend(s.others.iter().flat_map(|x| &x.findings));
-            all.sort();
-            all.dedup();
-            findings = std::borrow::Cow::Owned(all);
-        }
-        for f in findings.iter() {
+        // the clients it gets. So does the other key type's certificate.
+        for f in o.findings_with_others().iter() {
             *self.findings.entry(*f).or_default() += 1;
         }
         if let Some(p) = o.starttls {
@@ -904,6 +896,31 @@ mod tests {
         plain.add(&crate::fleet::presenting("c.x.com", ip, "C", 0, at(6)));
         assert_eq!(plain.expiring_7, 0);
         assert!(!plain.to_string().contains("expiry"));
+    }
+
+    #[test]
+    fn the_other_key_types_findings_are_counted_for_the_endpoint() {
+        let ip = std::net::IpAddr::from([10, 0, 0, 1]);
+        let mut o = crate::fleet::presenting("a.x.com", ip, "E", 0, 1);
+        o.findings = vec![Finding::OcspStale];
+        let rsa = crate::fleet::presenting("a.x.com", ip, "R", 0, 1).cert;
+        o.other_key = Some(Box::new(crate::model::OtherKey {
+            offered: crate::model::KeyFamily::Rsa,
+            cert: rsa,
+            findings: vec![Finding::DaneMismatch, Finding::OcspStale],
+            trust_detail: None,
+            crl: None,
+            ocsp_responder: None,
+            error: None,
+            previous: None,
+            dane: None,
+            ocsp: None,
+        }));
+        let mut s = Summary::default();
+        s.add(&o);
+        // Once per endpoint, whichever certificate has it.
+        assert_eq!(s.findings.get(&Finding::OcspStale), Some(&1));
+        assert_eq!(s.findings.get(&Finding::DaneMismatch), Some(&1));
     }
 
     #[test]
