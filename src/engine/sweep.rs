@@ -1000,12 +1000,7 @@ impl Engine {
         let (cert, mut report, query) = self.judged(&a.chain, ep.sni.as_deref());
         // Its staple, as the first connection's: a server staples per certificate.
         let ocsp = cert.as_ref().and_then(|c| {
-            let (info, more) = self.staples.judge(
-                &a.ocsp,
-                &a.chain,
-                c,
-                (now_unix(), &|n| self.trust.trusted_key(n)),
-            );
+            let (info, more) = self.judge_staple(&a.ocsp, &a.chain, c);
             report.findings.extend(more);
             report.findings.sort();
             info.map(Box::new)
@@ -1188,12 +1183,7 @@ impl Engine {
                         let mut findings = report.findings;
                         // Its staple, as the first connection's: a node put back on an old
                         // certificate may staple the CA's word that it is revoked.
-                        let (ocsp, more) = self.staples.judge(
-                            &a.ocsp,
-                            &a.chain,
-                            &c,
-                            (now_unix(), &|n| self.trust.trusted_key(n)),
-                        );
+                        let (ocsp, more) = self.judge_staple(&a.ocsp, &a.chain, &c);
                         findings.extend(more);
                         findings.sort();
                         // A node serving another key than the TLSA records pin fails the
@@ -1236,18 +1226,26 @@ impl Engine {
         queries
     }
 
+    /// `staple` (empty: none) as sent with `chain`, judged for its leaf `cert` now; its
+    /// signature checked with the issuer the chain holds, else a trusted one of its name.
+    fn judge_staple(
+        &self,
+        staple: &[u8],
+        chain: &[rustls::pki_types::CertificateDer<'static>],
+        cert: &crate::model::CertInfo,
+    ) -> (Option<crate::model::OcspInfo>, Vec<Finding>) {
+        let trusted = |name: &[u8]| self.trust.trusted_key(name);
+        self.staples
+            .judge(staple, chain, cert, (now_unix(), &trusted))
+    }
+
     /// A sampled connection's staple for the observation's own certificate, judged: kept in
     /// `s.staples` when it makes findings the first connection's did not.
     fn staple_apart(&self, a: &Attempt, obs: &Observation, s: &mut Samples) {
         let Some(cert) = obs.cert.as_ref() else {
             return;
         };
-        let (ocsp, findings) = self.staples.judge(
-            &a.ocsp,
-            &a.chain,
-            cert,
-            (now_unix(), &|n| self.trust.trusted_key(n)),
-        );
+        let (ocsp, findings) = self.judge_staple(&a.ocsp, &a.chain, cert);
         let findings: Vec<Finding> = findings
             .into_iter()
             .filter(|f| !obs.findings.contains(f))
@@ -1508,12 +1506,7 @@ impl Engine {
                 }
             }
             if let Some(cert) = &obs.cert {
-                let (ocsp, findings) = self.staples.judge(
-                    &attempt.ocsp,
-                    &chain,
-                    cert,
-                    (now_unix(), &|n| self.trust.trusted_key(n)),
-                );
+                let (ocsp, findings) = self.judge_staple(&attempt.ocsp, &chain, cert);
                 if !findings.is_empty() {
                     obs.findings.extend(findings);
                     obs.findings.sort();
