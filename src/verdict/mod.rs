@@ -251,11 +251,10 @@ pub fn judge_one(o: Box<Observation>, ids: &Identities, p: &Policy) -> (Verdict,
             .cert
             .as_ref()
             .map_or("?", |c| c.serial.as_str());
-        // The other certificate's own findings hold for the endpoint too: its clients meet
-        // them, and `--fail-on` reads them (a TLSA record naming one key type's key only, a
-        // chain out of order on one of them).
-        // Its statuses hold beside this one's (in the findings); its words are needed only
-        // for what its status does not say.
+        // The other certificate's findings hold for the endpoint too: its clients meet them,
+        // and `--fail-on` reads them (a TLSA record pinning one key type's key only, a
+        // stale staple or a chain out of order on one of them). Its statuses join as
+        // statuses holding beside; its words are told only for what its status leaves out.
         let (theirs_statuses, theirs_own): (Vec<String>, Vec<String>) = v2
             .findings
             .iter()
