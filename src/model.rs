@@ -735,6 +735,15 @@ pub struct Samples {
     /// must-staple certificate), once per set of findings, in the order first seen.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub staples: Vec<StapledApart>,
+    /// Connections that got the observation's certificate with a staple free of the
+    /// first connection's staple fault (stale, unusable, none for must-staple): the first
+    /// one met the node that staples apart.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub staples_fine: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// How some nodes staple for the observation's certificate, where that makes findings
@@ -1070,7 +1079,14 @@ impl Observation {
             let x = s.staples.iter().find(|x| x.findings.contains(&f))?;
             Some((x.ocsp.as_deref(), Some((x.seen, s.connections))))
         });
-        apart.unwrap_or((self.ocsp.as_deref(), None))
+        // The first connection's own, on the connections that got its certificate but not
+        // a staple free of it.
+        let first = self
+            .samples
+            .as_deref()
+            .filter(|s| s.staples_fine > 0)
+            .map(|s| (s.same.saturating_sub(s.staples_fine), s.connections));
+        apart.unwrap_or((self.ocsp.as_deref(), first))
     }
 
     /// The CA's word that the served certificate is revoked, if it gave one: a stapled OCSP

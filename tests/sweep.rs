@@ -4594,6 +4594,16 @@ async fn samples_see_a_node_behind_one_address_that_kept_an_old_certificate() {
         Some(certsweep::timefmt::rfc3339_unix(now - 3600))
     );
     drop(server);
+    // The first connection meeting the stuck node: its staple is the endpoint's finding,
+    // and the connections whose staple is free of it are counted.
+    let server = round_robin(&[Some(&stuck), Some(&fresh)]).await;
+    let target = format!("www.test@127.0.0.1:{}\n", server.addr.port());
+    let obs = run_sweep(target, &args).await;
+    assert_eq!(obs[0].findings, [Finding::OcspStale]);
+    let s = obs[0].samples.as_deref().expect("samples");
+    assert!(s.staples.is_empty(), "{s:?}");
+    assert_eq!((s.same, s.staples_fine), (4, 2));
+    drop(server);
     // A node stapling nothing beside one stapling a fresh response: nothing to say (a
     // server fetches its staple after its first connections).
     let server = round_robin(&[Some(&new), Some(&fresh)]).await;
@@ -4946,6 +4956,17 @@ async fn a_node_that_kept_the_old_certificate_decides_the_verdict_with_samples()
         row["next_step"].starts_with("Nothing to do for the certificate; reach each node directly"),
         "{}",
         row["next_step"]
+    );
+    // The first connection meeting the stuck node: the same words, its share counted from
+    // the connections whose staple was fine.
+    let nodes = [Some(&stuck), Some(&fresh), Some(&fresh)];
+    let (_, text) = compared_nodes(&dir, &ca, &inventory, &nodes, "3").await;
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    let row: HashMap<String, String> = rows.deserialize().next().unwrap().unwrap();
+    assert!(
+        row["detail"].contains("clients ignore it (on 1 of 3 connections: the nodes behind"),
+        "{}",
+        row["detail"]
     );
     // A node that fails its handshakes: said, the status still the certificates'.
     let nodes = [Some(&new), None, Some(&new)];

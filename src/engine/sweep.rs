@@ -871,6 +871,7 @@ impl Engine {
             error: None,
             others: Vec::new(),
             staples: Vec::new(),
+            staples_fine: 0,
         };
         let node_failed = self.cfg.samples > 1
             && attempt.chain.is_empty()
@@ -1246,6 +1247,21 @@ impl Engine {
             return;
         };
         let (ocsp, findings) = self.judge_staple(&a.ocsp, &a.chain, cert);
+        // The first connection's staple fault, which this node's staple does not have:
+        // then it is the first one's node that staples apart.
+        let first_fault = |f: &Finding| {
+            matches!(
+                f,
+                Finding::OcspStale | Finding::OcspInvalid | Finding::MustStapleMissing
+            )
+        };
+        if obs
+            .findings
+            .iter()
+            .any(|f| first_fault(f) && !findings.contains(f))
+        {
+            s.staples_fine += 1;
+        }
         let findings: Vec<Finding> = findings
             .into_iter()
             .filter(|f| !obs.findings.contains(f))

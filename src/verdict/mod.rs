@@ -396,6 +396,7 @@ pub fn sampled(o: &Observation) -> Vec<Observation> {
                 others,
                 // Those were staplings of the first connection's certificate.
                 staples: Vec::new(),
+                staples_fine: 0,
                 ..s.clone()
             }));
             t
@@ -443,6 +444,7 @@ fn turned(o: &Observation) -> Option<Box<Observation>> {
     // The samples' staplings apart were of the first connection's certificate.
     if let Some(s) = t.samples.as_mut() {
         s.staples.clear();
+        s.staples_fine = 0;
     }
     t.findings = other.findings.clone();
     t.trust_detail = other.trust_detail.clone();

@@ -1778,6 +1778,7 @@ fn the_other_certificates_stale_staple_is_told_with_its_own_dates() {
             ocsp: Some(Box::new(stale("2026-05-10T00:00:00Z"))),
             findings: vec![Finding::OcspStale],
         }],
+        staples_fine: 0,
     }));
     let mut rsa = rsa_look(
         &o,
