@@ -210,6 +210,14 @@ impl Leaf {
         }
     }
 
+    /// The same certificate sent alone, without its intermediate: a node whose chain file
+    /// holds only the certificate.
+    pub fn without_intermediates(&self) -> Leaf {
+        let mut alone = self.stapling(self.ocsp.clone());
+        alone.chain.truncate(1);
+        alone
+    }
+
     /// A TLS 1.3/1.2 server configuration serving this leaf's chain (ring provider).
     pub fn server_config(&self) -> Result<ServerConfig, FleetError> {
         Ok(

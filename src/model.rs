@@ -783,6 +783,14 @@ pub struct Sampled {
     /// What the endpoint's TLSA records say of it (`scan --dane`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dane: Option<Box<DaneInfo>>,
+    /// The observation's own certificate, sent with another chain that clients refuse where
+    /// they take the first connection's (a node whose chain file lacks the intermediate).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub chain_apart: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl Samples {
@@ -792,7 +800,17 @@ impl Samples {
         let mut shown: Vec<String> = self
             .others
             .iter()
-            .map(|o| format!("{} ({} of {})", o.cert.serial, o.seen, self.connections))
+            .map(|o| {
+                let chain = if o.chain_apart {
+                    " with another chain"
+                } else {
+                    ""
+                };
+                format!(
+                    "{}{chain} ({} of {})",
+                    o.cert.serial, o.seen, self.connections
+                )
+            })
             .collect();
         if self.failed > 0 {
             shown.push(format!(

@@ -1096,9 +1096,12 @@ fn metrics_out(
 /// The serials and notAfters of the other certificates `o`'s other connections got
 /// (`--samples`).
 fn sampled_certs(o: &Observation) -> Vec<(&str, i64)> {
+    // A node sending the first connection's certificate with another chain has no
+    // certificate of its own to expire.
     o.samples
         .iter()
         .flat_map(|s| &s.others)
+        .filter(|x| !x.chain_apart)
         .map(|x| (x.cert.serial.as_str(), x.cert.not_after_unix))
         .collect()
 }

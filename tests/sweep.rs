@@ -4604,6 +4604,40 @@ async fn samples_see_a_node_behind_one_address_that_kept_an_old_certificate() {
     assert!(s.staples.is_empty(), "{s:?}");
     assert_eq!((s.same, s.staples_fine), (4, 2));
     drop(server);
+    // A node sending the certificate without its intermediate (its chain file holds only
+    // the certificate): apart, with the trust findings of its chain.
+    let bare = new.without_intermediates();
+    let server = round_robin(&[Some(&new), Some(&bare)]).await;
+    let target = format!("www.test@127.0.0.1:{}\n", server.addr.port());
+    let obs = run_sweep(target, &args).await;
+    assert_eq!(obs[0].findings, [Finding::BackendsDiffer]);
+    let s = obs[0].samples.as_deref().expect("samples");
+    let [node] = s.others.as_slice() else {
+        panic!("one node apart: {s:?}");
+    };
+    assert_eq!((s.same, node.seen, node.chain_apart), (2, 2, true));
+    assert_eq!(node.cert.serial, new_serial);
+    assert!(
+        node.findings.contains(&Finding::IncompleteChain),
+        "{node:?}"
+    );
+    assert_eq!(
+        s.others_shown(),
+        format!("{new_serial} with another chain (2 of 4)")
+    );
+    drop(server);
+    // Met first, it is the endpoint's chain; the full chain on the others is no worse.
+    let server = round_robin(&[Some(&bare), Some(&new)]).await;
+    let target = format!("www.test@127.0.0.1:{}\n", server.addr.port());
+    let obs = run_sweep(target, &args).await;
+    assert!(
+        obs[0].findings.contains(&Finding::IncompleteChain),
+        "{:?}",
+        obs[0].findings
+    );
+    let s = obs[0].samples.as_deref().expect("samples");
+    assert_eq!((s.same, s.others.len()), (4, 0));
+    drop(server);
     // A node stapling nothing beside one stapling a fresh response: nothing to say (a
     // server fetches its staple after its first connections).
     let server = round_robin(&[Some(&new), Some(&fresh)]).await;
@@ -4967,6 +5001,24 @@ async fn a_node_that_kept_the_old_certificate_decides_the_verdict_with_samples()
         row["detail"].contains("clients ignore it (on 1 of 3 connections: the nodes behind"),
         "{}",
         row["detail"]
+    );
+    // A node sending the current certificate without its intermediate: untrusted by the
+    // clients it gets, and the words say it is the chain, not the certificate.
+    let bare = new.without_intermediates();
+    let nodes = [Some(&new), Some(&new), Some(&bare)];
+    let (addr, text) = compared_nodes(&dir, &ca, &inventory, &nodes, "3").await;
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    let row: HashMap<String, String> = rows.deserialize().next().unwrap().unwrap();
+    assert_eq!(row["status"], "untrusted", "{text}");
+    assert!(
+        row["detail"].contains(&format!("Connections to {addr} got the same certificate with different chains, so the nodes behind it differ: serial 8A0000000000001772 on 2 of 3 (current), serial 8A0000000000001772 with another chain on 1 of 3 (untrusted).")),
+        "{}",
+        row["detail"]
+    );
+    assert!(
+        row["next_step"].ends_with(&format!("The nodes behind {addr} differ: reach each one directly (not through the load balancer) to find the ones sending serial 8A0000000000001772 with a chain the others do not send, and give them the full chain file.")),
+        "{}",
+        row["next_step"]
     );
     // A node that fails its handshakes: said, the status still the certificates'.
     let nodes = [Some(&new), None, Some(&new)];

@@ -1151,16 +1151,32 @@ impl Engine {
             s.connections += 1;
             // The node serves the first connection's leaf: counted, and only its staple, if
             // it is another, judged (a node whose stapling is stuck fails must-staple
-            // clients while the others serve them).
+            // clients while the others serve them); unless it sends it with another chain
+            // that clients refuse where they take the first one's (a node whose chain file
+            // lacks the intermediate): that node is apart, as one with another leaf is.
+            let mut chain_apart = false;
             if a.chain
                 .first()
                 .is_some_and(|leaf| crate::cert::sha256_hex(leaf) == mine)
             {
-                s.same += 1;
-                if a.ocsp != first_staple {
-                    self.staple_apart(&a, obs, &mut s);
+                let same_chain = a.chain.len() == obs.chain.len()
+                    && a.chain
+                        .iter()
+                        .zip(&obs.chain)
+                        .skip(1)
+                        .all(|(der, seen)| crate::cert::sha256_hex(der) == seen.sha256);
+                let worse = !same_chain && {
+                    let (_, report, _) = self.judged(&a.chain, ep.sni.as_deref());
+                    report.findings.iter().any(|f| !obs.findings.contains(f))
+                };
+                if !worse {
+                    s.same += 1;
+                    if a.ocsp != first_staple {
+                        self.staple_apart(&a, obs, &mut s);
+                    }
+                    continue;
                 }
-                continue;
+                chain_apart = true;
             }
             let (cert, report, query) = self.judged(&a.chain, ep.sni.as_deref());
             match cert {
@@ -1175,7 +1191,11 @@ impl Engine {
                         });
                     }
                 }
-                Some(c) => match s.others.iter_mut().find(|o| o.cert.sha256 == c.sha256) {
+                Some(c) => match s.others.iter_mut().find(|o| {
+                    o.cert.sha256 == c.sha256
+                        && o.chain_apart == chain_apart
+                        && (!chain_apart || o.trust_detail == report.detail)
+                }) {
                     Some(o) => o.seen += 1,
                     None => {
                         if let Some(q) = query {
@@ -1204,6 +1224,7 @@ impl Engine {
                             crl: None,
                             ocsp_responder: None,
                             dane,
+                            chain_apart,
                         });
                     }
                 },

@@ -289,37 +289,65 @@ pub fn judge_one(o: Box<Observation>, ids: &Identities, p: &Policy) -> (Verdict,
     if let (false, Some(s)) = (nodes.is_empty(), samples.as_deref()) {
         // Every certificate the connections got is judged; the worst speaks for the
         // endpoint, and the words say which share of the connections got which.
-        let mut seen = vec![(first, s.same, first_status)];
+        let mut seen = vec![(first, false, s.same, first_status)];
+        let mut worst_chain_apart = false;
         for (n, x) in nodes.into_iter().zip(&s.others) {
             let (v3, matched3, expected3) = judge(Box::new(n), ids, p);
             serves_expected &= expected3.is_some() && matched3 == expected3;
-            seen.push((Some(x.cert.serial.clone()), x.seen, v3.status));
+            seen.push((
+                Some(x.cert.serial.clone()),
+                x.chain_apart,
+                x.seen,
+                v3.status,
+            ));
             if urgency(v3.status) < urgency(v.status) {
                 v = v3;
+                worst_chain_apart = x.chain_apart;
             }
         }
         let words: Vec<String> = seen
             .iter()
-            .map(|(serial, on, status)| {
+            .map(|(serial, chain_apart, on, status)| {
                 format!(
-                    "serial {} on {on} of {} ({})",
+                    "serial {}{} on {on} of {} ({})",
                     serial.as_deref().unwrap_or("?"),
+                    if *chain_apart {
+                        " with another chain"
+                    } else {
+                        ""
+                    },
                     s.connections,
                     status.as_str()
                 )
             })
             .collect();
         let at = at(&v.observation);
+        // A node apart by its chain alone (the same certificate, without its intermediate)
+        // is said so: "different certificates" would send the user looking for a file.
+        let got = match s.others.iter().all(|x| x.chain_apart) {
+            true => "the same certificate with different chains",
+            false if s.others.iter().any(|x| x.chain_apart) => "different certificates and chains",
+            false => "different certificates",
+        };
         v.detail = format!(
-            "{} Connections to {at} got different certificates, so the nodes behind it differ: {}.",
+            "{} Connections to {at} got {got}, so the nodes behind it differ: {}.",
             v.detail,
             words.join(", ")
         );
-        if v.status != Status::Current {
+        let serial = v
+            .observation
+            .cert
+            .as_ref()
+            .map_or("?", |c| c.serial.as_str());
+        if worst_chain_apart {
             v.next_step = format!(
-                "{} The nodes behind {at} differ: reach each one directly (not through the load balancer) to find the ones serving serial {}.",
-                v.next_step,
-                v.observation.cert.as_ref().map_or("?", |c| c.serial.as_str())
+                "{} The nodes behind {at} differ: reach each one directly (not through the load balancer) to find the ones sending serial {serial} with a chain the others do not send, and give them the full chain file.",
+                v.next_step
+            );
+        } else if v.status != Status::Current {
+            v.next_step = format!(
+                "{} The nodes behind {at} differ: reach each one directly (not through the load balancer) to find the ones serving serial {serial}.",
+                v.next_step
             );
         }
     }
@@ -383,6 +411,7 @@ pub fn sampled(o: &Observation) -> Vec<Observation> {
                     crl: o.crl.clone(),
                     ocsp_responder: o.ocsp_responder.clone(),
                     dane: o.dane.clone(),
+                    chain_apart: false,
                 })
                 .collect();
             others.extend(
