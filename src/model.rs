@@ -395,6 +395,20 @@ impl Finding {
         Finding::RolledBack,
     ];
 
+    /// Whether the finding is about the chain sent with the certificate rather than the
+    /// certificate: another chain file on a node can make or clear it.
+    pub fn of_the_chain(self) -> bool {
+        matches!(
+            self,
+            Finding::IncompleteChain
+                | Finding::UnknownIssuer
+                | Finding::ChainInvalid
+                | Finding::ChainExpiresFirst
+                | Finding::ExpiredInChain
+                | Finding::ChainOrder
+        )
+    }
+
     /// Whether the finding is the CA's word that the certificate is revoked (a stapled OCSP
     /// response, the CA's responder asked, or the CA's list).
     pub fn is_ca_revocation(self) -> bool {
@@ -740,6 +754,11 @@ pub struct Samples {
     /// one met the node that staples apart.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub staples_fine: u32,
+    /// Connections that got the observation's certificate with a chain free of the first
+    /// connection's chain fault (an intermediate the first one's lacked): the first one met
+    /// the node whose chain file differs.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub chains_fine: u32,
 }
 
 fn is_zero(n: &u32) -> bool {

@@ -4626,17 +4626,17 @@ async fn samples_see_a_node_behind_one_address_that_kept_an_old_certificate() {
         format!("{new_serial} with another chain (2 of 4)")
     );
     drop(server);
-    // Met first, it is the endpoint's chain; the full chain on the others is no worse.
+    // Met first, it is the endpoint's chain; the connections that got the full chain are
+    // counted, and the nodes differ.
     let server = round_robin(&[Some(&bare), Some(&new)]).await;
     let target = format!("www.test@127.0.0.1:{}\n", server.addr.port());
     let obs = run_sweep(target, &args).await;
-    assert!(
-        obs[0].findings.contains(&Finding::IncompleteChain),
-        "{:?}",
-        obs[0].findings
+    assert_eq!(
+        obs[0].findings,
+        [Finding::IncompleteChain, Finding::BackendsDiffer]
     );
     let s = obs[0].samples.as_deref().expect("samples");
-    assert_eq!((s.same, s.others.len()), (4, 0));
+    assert_eq!((s.same, s.others.len(), s.chains_fine), (4, 0, 2));
     drop(server);
     // A node stapling nothing beside one stapling a fresh response: nothing to say (a
     // server fetches its staple after its first connections).
@@ -5017,6 +5017,23 @@ async fn a_node_that_kept_the_old_certificate_decides_the_verdict_with_samples()
     );
     assert!(
         row["next_step"].ends_with(&format!("The nodes behind {addr} differ: reach each one directly (not through the load balancer) to find the ones sending serial 8A0000000000001772 with a chain the others do not send, and give them the full chain file.")),
+        "{}",
+        row["next_step"]
+    );
+    // The first connection meeting that node: the same status, and the words say the
+    // others sent the full chain.
+    let nodes = [Some(&bare), Some(&new), Some(&new)];
+    let (addr, text) = compared_nodes(&dir, &ca, &inventory, &nodes, "3").await;
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    let row: HashMap<String, String> = rows.deserialize().next().unwrap().unwrap();
+    assert_eq!(row["status"], "untrusted", "{text}");
+    assert!(
+        row["detail"].contains(&format!("Only 1 of 3 connections to {addr} got serial 8A0000000000001772 with this chain; 2 got it with a chain free of that fault, so the nodes behind it differ.")),
+        "{}",
+        row["detail"]
+    );
+    assert!(
+        row["next_step"].ends_with("and give them the full chain file."),
         "{}",
         row["next_step"]
     );

@@ -872,6 +872,7 @@ impl Engine {
             others: Vec::new(),
             staples: Vec::new(),
             staples_fine: 0,
+            chains_fine: 0,
         };
         let node_failed = self.cfg.samples > 1
             && attempt.chain.is_empty()
@@ -1165,12 +1166,21 @@ impl Engine {
                         .zip(&obs.chain)
                         .skip(1)
                         .all(|(der, seen)| crate::cert::sha256_hex(der) == seen.sha256);
-                let worse = !same_chain && {
-                    let (_, report, _) = self.judged(&a.chain, ep.sni.as_deref());
-                    report.findings.iter().any(|f| !obs.findings.contains(f))
+                let (worse, better) = match same_chain {
+                    true => (false, false),
+                    false => {
+                        let (_, report, _) = self.judged(&a.chain, ep.sni.as_deref());
+                        let worse = report.findings.iter().any(|f| !obs.findings.contains(f));
+                        let better = obs
+                            .findings
+                            .iter()
+                            .any(|f| f.of_the_chain() && !report.findings.contains(f));
+                        (worse, better)
+                    }
                 };
                 if !worse {
                     s.same += 1;
+                    s.chains_fine += u32::from(better);
                     if a.ocsp != first_staple {
                         self.staple_apart(&a, obs, &mut s);
                     }
@@ -1233,7 +1243,7 @@ impl Engine {
                 break;
             }
         }
-        if !s.others.is_empty() {
+        if !s.others.is_empty() || s.chains_fine > 0 {
             obs.findings.push(Finding::BackendsDiffer);
         }
         for apart in &s.staples {

@@ -286,6 +286,9 @@ pub fn judge_one(o: Box<Observation>, ids: &Identities, p: &Policy) -> (Verdict,
         Some(ip) => std::net::SocketAddr::new(ip, o.port).to_string(),
         None => o.host.clone(),
     };
+    // Whether another node's certificate speaks for the endpoint rather than the first
+    // connection's.
+    let mut node_speaks = false;
     if let (false, Some(s)) = (nodes.is_empty(), samples.as_deref()) {
         // Every certificate the connections got is judged; the worst speaks for the
         // endpoint, and the words say which share of the connections got which.
@@ -303,6 +306,7 @@ pub fn judge_one(o: Box<Observation>, ids: &Identities, p: &Policy) -> (Verdict,
             if urgency(v3.status) < urgency(v.status) {
                 v = v3;
                 worst_chain_apart = x.chain_apart;
+                node_speaks = true;
             }
         }
         let words: Vec<String> = seen
@@ -350,6 +354,31 @@ pub fn judge_one(o: Box<Observation>, ids: &Identities, p: &Policy) -> (Verdict,
                 v.next_step
             );
         }
+    }
+    // The first connection's chain has a fault the chains other connections got with its
+    // certificate do not: the node it met has another chain file.
+    let chain_fault = v.observation.findings.iter().any(|f| f.of_the_chain());
+    if let Some(s) = samples
+        .as_deref()
+        .filter(|s| s.chains_fine > 0 && chain_fault && !node_speaks)
+    {
+        let at = at(&v.observation);
+        let serial = v
+            .observation
+            .cert
+            .as_ref()
+            .map_or("?", |c| c.serial.as_str());
+        v.detail = format!(
+            "{} Only {} of {} connections to {at} got serial {serial} with this chain; {} got it with a chain free of that fault, so the nodes behind it differ.",
+            v.detail,
+            s.same.saturating_sub(s.chains_fine),
+            s.connections,
+            s.chains_fine
+        );
+        v.next_step = format!(
+            "{} The nodes behind {at} differ: reach each one directly (not through the load balancer) to find the ones sending serial {serial} with a chain the others do not send, and give them the full chain file.",
+            v.next_step
+        );
     }
     // Connections that got no certificate: a node that fails its handshakes, or a
     // moment's loss; said, with the first one's error, without changing the status
@@ -426,6 +455,7 @@ pub fn sampled(o: &Observation) -> Vec<Observation> {
                 // Those were staplings of the first connection's certificate.
                 staples: Vec::new(),
                 staples_fine: 0,
+                chains_fine: 0,
                 ..s.clone()
             }));
             t
@@ -474,6 +504,7 @@ fn turned(o: &Observation) -> Option<Box<Observation>> {
     if let Some(s) = t.samples.as_mut() {
         s.staples.clear();
         s.staples_fine = 0;
+        s.chains_fine = 0;
     }
     t.findings = other.findings.clone();
     t.trust_detail = other.trust_detail.clone();

@@ -1779,6 +1779,7 @@ fn the_other_certificates_stale_staple_is_told_with_its_own_dates() {
             findings: vec![Finding::OcspStale],
         }],
         staples_fine: 0,
+        chains_fine: 0,
     }));
     let mut rsa = rsa_look(
         &o,
