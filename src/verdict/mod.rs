@@ -1575,9 +1575,14 @@ fn dane_fault(o: &Observation) -> Option<(String, String)> {
     }
     let name = o.asked_name();
     let key = o.cert.as_ref().map_or("?", |c| c.spki_sha256.as_str());
+    // An endpoint with a certificate per key type: the records may pin the other one's.
+    let to_whom = match o.cert.as_ref().and_then(CertInfo::key_family) {
+        Some(f) if o.second_cert().is_some() => format!(" to {} clients", f.as_str()),
+        _ => String::new(),
+    };
     Some((
         format!(
-            "Its TLSA records (_{}._tcp.{name}) name none of the certificates it serves: {}; clients that validate DANE, such as mail servers sending to it, refuse it",
+            "Its TLSA records (_{}._tcp.{name}) name none of the certificates it serves{to_whom}: {}; clients that validate DANE, such as mail servers sending to it, refuse it",
             o.port,
             d.shown()
         ),

@@ -1737,7 +1737,7 @@ fn what_only_the_other_key_types_certificate_has_is_the_endpoints_too() {
     assert_eq!(v.findings, ["dane_mismatch", "dual_certificates"]);
     assert!(
         v.detail.contains(" RSA clients get serial F: current. Serves the newest certificate of its identity: serial F ")
-            && v.detail.ends_with(" Its TLSA records (_443._tcp.a.x.com) name none of the certificates it serves: no match among 1 record(s): 3 1 1 8a1f0000…0000c2e0 (DNSSEC-validated); clients that validate DANE, such as mail servers sending to it, refuse it."),
+            && v.detail.ends_with(" Its TLSA records (_443._tcp.a.x.com) name none of the certificates it serves to RSA clients: no match among 1 record(s): 3 1 1 8a1f0000…0000c2e0 (DNSSEC-validated); clients that validate DANE, such as mail servers sending to it, refuse it."),
         "{}",
         v.detail
     );
