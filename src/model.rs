@@ -1108,9 +1108,10 @@ impl Observation {
         }
     }
 
-    /// The staple that made finding `f` (a staple's finding): the first connection's, or,
-    /// when other nodes' stapling of this certificate made it (`scan --samples`), theirs,
-    /// with their connections and all the connections made.
+    /// The staple that made finding `f` (a staple's finding), and on how many of all the
+    /// connections made (`scan --samples`) when not every one got it: other nodes' stapling
+    /// of this certificate when theirs made it, else the first connection's (its share
+    /// told when other connections got a staple free of it).
     pub fn staple_with(&self, f: Finding) -> (Option<&OcspInfo>, Option<(u32, u32)>) {
         let apart = self.samples.as_deref().and_then(|s| {
             let x = s.staples.iter().find(|x| x.findings.contains(&f))?;

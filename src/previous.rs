@@ -325,9 +325,10 @@ fn compare<'a>(
         elsewhere,
         told: None,
     };
-    let told = |change, then: &Then, at: Option<IpAddr>| Compared {
+    // `elsewhere`: the address that served `then`, when it is not this endpoint's own.
+    let told = |change, then: &Then, elsewhere: Option<Option<IpAddr>>| Compared {
         change,
-        elsewhere: at.is_some(),
+        elsewhere: elsewhere.is_some(),
         told: (change != Change::Same).then(|| PreviousCert {
             serial: then.serial.to_string(),
             not_before: crate::timefmt::rfc3339_unix(then.not_before_unix),
@@ -336,7 +337,7 @@ fn compare<'a>(
                 .scan_unix
                 .map(crate::timefmt::rfc3339_unix)
                 .unwrap_or_default(),
-            ip: at,
+            ip: elsewhere.flatten(),
         }),
     };
     if let Some(n) = nodes.iter().find(|n| n.ip == ip) {
@@ -357,18 +358,12 @@ fn compare<'a>(
     let (Some(&(newest_ip, newest)), Some((_, oldest))) = (newest, oldest) else {
         return nothing(true);
     };
-    // `told` marks a comparison elsewhere by the address it names; one without an
-    // address then (a bare name's line) is elsewhere all the same.
-    let elsewhere = |mut c: Compared| {
-        c.elsewhere = true;
-        c
-    };
     if let Some((at, t)) = picked.iter().find(|(_, t)| *t.serial == *serial) {
-        elsewhere(told(Change::Same, t, *at))
+        told(Change::Same, t, Some(*at))
     } else if not_before >= newest.not_before_unix {
-        elsewhere(told(Change::Newer, newest, newest_ip))
+        told(Change::Newer, newest, Some(newest_ip))
     } else if not_before < oldest.not_before_unix {
-        elsewhere(told(Change::Older, newest, newest_ip))
+        told(Change::Older, newest, Some(newest_ip))
     } else {
         nothing(true)
     }
