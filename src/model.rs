@@ -314,9 +314,10 @@ pub enum Finding {
     /// sending to an MX that publishes TLSA) refuse it, as after a renewal that changed the
     /// key while the record still names the old one. Its `dane` says which records.
     DaneMismatch,
-    /// Connections to the one address got different certificates (`scan --samples`): the
-    /// nodes behind a load balancer that passes TLS through differ, one of them kept an
-    /// old certificate. The observation's `samples` says which, on how many connections.
+    /// Connections to the one address got different certificates, or the same one with
+    /// chains clients take differently (`scan --samples`): the nodes behind a load balancer
+    /// that passes TLS through differ, one of them kept an old certificate or lacks the
+    /// intermediate. The observation's `samples` says which, on how many connections.
     BackendsDiffer,
     /// Some connections to the one address got no certificate while others got one
     /// (`scan --samples`): a node behind the load balancer fails its handshakes (a
