@@ -5020,6 +5020,25 @@ async fn a_node_that_kept_the_old_certificate_decides_the_verdict_with_samples()
         "{}",
         row["next_step"]
     );
+    // A node sending its chain out of order (the root before the intermediate): as
+    // current as the others for browsers, but its finding is the endpoint's.
+    let mut disordered = new.stapling(None);
+    {
+        use rustls::pki_types::pem::PemObject;
+        let root = rustls::pki_types::CertificateDer::from_pem_slice(pki.root_pem().as_bytes());
+        disordered.chain.insert(1, root.unwrap());
+    }
+    let nodes = [Some(&new), Some(&disordered), Some(&new)];
+    let (_, text) = compared_nodes(&dir, &ca, &inventory, &nodes, "3").await;
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    let row: HashMap<String, String> = rows.deserialize().next().unwrap().unwrap();
+    assert_eq!(row["status"], "current", "{text}");
+    assert_eq!(row["findings"], "backends_differ;chain_order", "{text}");
+    assert!(
+        row["detail"].contains("serial 8A0000000000001772 with another chain on 1 of 3 (current)"),
+        "{}",
+        row["detail"]
+    );
     // The first connection meeting that node: the same status, and the words say the
     // others sent the full chain.
     let nodes = [Some(&bare), Some(&new), Some(&new)];

@@ -294,9 +294,14 @@ pub fn judge_one(o: Box<Observation>, ids: &Identities, p: &Policy) -> (Verdict,
         // endpoint, and the words say which share of the connections got which.
         let mut seen = vec![(first, false, s.same, first_status)];
         let mut worst_chain_apart = false;
+        // Every node's findings hold for the endpoint, whichever node's verdict speaks:
+        // its clients meet them (a chain out of order on one node, a renewal pending on
+        // another), and `--fail-on` reads them.
+        let mut all_findings = v.findings.clone();
         for (n, x) in nodes.into_iter().zip(&s.others) {
             let (v3, matched3, expected3) = judge(Box::new(n), ids, p);
             serves_expected &= expected3.is_some() && matched3 == expected3;
+            all_findings.extend(v3.findings.iter().cloned());
             seen.push((
                 Some(x.cert.serial.clone()),
                 x.chain_apart,
@@ -325,6 +330,9 @@ pub fn judge_one(o: Box<Observation>, ids: &Identities, p: &Policy) -> (Verdict,
                 )
             })
             .collect();
+        v.findings.extend(all_findings);
+        v.findings.sort();
+        v.findings.dedup();
         let at = at(&v.observation);
         // A node apart by its chain alone (the same certificate, without its intermediate)
         // is said so: "different certificates" would send the user looking for a file.
