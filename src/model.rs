@@ -814,6 +814,18 @@ fn is_false(b: &bool) -> bool {
 }
 
 impl Samples {
+    /// These samples as a view from another certificate than the first connection's sees
+    /// them: what was about that certificate alone (the staplings apart, the connections
+    /// free of its staple or chain fault) left out.
+    pub fn seen_from_another_certificate(&self) -> Samples {
+        Samples {
+            staples: Vec::new(),
+            staples_fine: 0,
+            chains_fine: 0,
+            ..self.clone()
+        }
+    }
+
     /// The `other_serials` cell: each other serial with its share of the connections, then
     /// the share that got none, `;`-separated.
     pub fn others_shown(&self) -> String {
@@ -1006,6 +1018,25 @@ pub struct OtherKey {
     /// stapled none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ocsp: Option<Box<OcspInfo>>,
+}
+
+impl OtherKey {
+    /// What a second look offering `offered` got: `cert` (if any) with its trust
+    /// `findings`; what else is known of it is added to it.
+    pub fn new(offered: KeyFamily, cert: Option<CertInfo>, findings: Vec<Finding>) -> OtherKey {
+        OtherKey {
+            offered,
+            cert,
+            findings,
+            trust_detail: None,
+            crl: None,
+            ocsp_responder: None,
+            error: None,
+            previous: None,
+            dane: None,
+            ocsp: None,
+        }
+    }
 }
 
 /// The second look for every endpoint (`--both-key-types`): the other family than the

@@ -3256,18 +3256,51 @@ fn junit_cases(xml: &str) -> (Vec<JunitSeen>, (String, String)) {
     (cases, counts)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn junit_has_a_case_per_endpoint_failed_as_fail_on_says() {
-    let pki = Pki::new("Junit").unwrap();
+/// A valid certificate for good.test (`serial`) and an expired one for expired.test (the
+/// next serial), each served on a loopback port of its own, the root in `ca`.
+struct GoodAndExpired {
+    pki: Pki,
+    dir: tempfile::TempDir,
+    ca: String,
+    good: fleet::Leaf,
+    expired: fleet::Leaf,
+    s_good: fleet::Server,
+    s_exp: fleet::Server,
+}
+
+async fn good_and_expired(label: &str, serial: u64) -> GoodAndExpired {
+    let pki = Pki::new(label).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let ca = root_file(&pki, &dir);
     let any = SocketAddr::new(ip("127.0.0.1"), 0);
-    let good = valid_leaf(&pki, "good.test", 3101);
+    let good = valid_leaf(&pki, "good.test", serial);
     let expired = pki
-        .issue(&LeafSpec::new(&["expired.test"], 3102, 400, -5))
+        .issue(&LeafSpec::new(&["expired.test"], serial + 1, 400, -5))
         .unwrap();
     let s_good = fleet::serve_tls(any, &good, &[], None).await.unwrap();
     let s_exp = fleet::serve_tls(any, &expired, &[], None).await.unwrap();
+    GoodAndExpired {
+        pki,
+        dir,
+        ca,
+        good,
+        expired,
+        s_good,
+        s_exp,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn junit_has_a_case_per_endpoint_failed_as_fail_on_says() {
+    let GoodAndExpired {
+        dir,
+        ca,
+        good,
+        expired,
+        s_good,
+        s_exp,
+        ..
+    } = good_and_expired("Junit", 3101).await;
     let targets = dir.path().join("targets.txt");
     let refused = refused_addr();
     std::fs::write(
@@ -3369,16 +3402,15 @@ async fn junit_has_a_case_per_endpoint_failed_as_fail_on_says() {
 /// usage error for a verdict that needs records.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fail_on_without_records_fails_on_what_an_endpoint_earns_alone() {
-    let pki = Pki::new("FailOn").unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let ca = root_file(&pki, &dir);
+    let GoodAndExpired {
+        pki,
+        dir,
+        ca,
+        s_good,
+        s_exp,
+        ..
+    } = good_and_expired("FailOn", 3001).await;
     let any = SocketAddr::new(ip("127.0.0.1"), 0);
-    let good = valid_leaf(&pki, "good.test", 3001);
-    let expired = pki
-        .issue(&LeafSpec::new(&["expired.test"], 3002, 400, -5))
-        .unwrap();
-    let s_good = fleet::serve_tls(any, &good, &[], None).await.unwrap();
-    let s_exp = fleet::serve_tls(any, &expired, &[], None).await.unwrap();
     let targets = dir.path().join("targets.txt");
     let run = |lines: String, extra: &'static [&'static str]| {
         std::fs::write(&targets, lines).unwrap();

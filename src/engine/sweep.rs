@@ -1019,16 +1019,11 @@ impl Engine {
             _ => None,
         };
         let other = Box::new(OtherKey {
-            offered: family,
-            cert,
-            findings: report.findings,
             trust_detail: report.detail,
-            crl: None,
-            ocsp_responder: None,
             error: a.error,
-            previous: None,
             dane,
             ocsp,
+            ..OtherKey::new(family, cert, report.findings)
         });
         Some((other, query))
     }
@@ -1156,6 +1151,8 @@ impl Engine {
             // that clients refuse where they take the first one's (a node whose chain file
             // lacks the intermediate): that node is apart, as one with another leaf is.
             let mut chain_apart = false;
+            // Judged once: a chain found worse is recorded from this judgement.
+            let mut judged = None;
             if a.chain
                 .first()
                 .is_some_and(|leaf| crate::cert::sha256_hex(leaf) == mine)
@@ -1169,12 +1166,14 @@ impl Engine {
                 let (worse, better) = match same_chain {
                     true => (false, false),
                     false => {
-                        let (_, report, _) = self.judged(&a.chain, ep.sni.as_deref());
+                        let j = self.judged(&a.chain, ep.sni.as_deref());
+                        let report = &j.1;
                         let worse = report.findings.iter().any(|f| !obs.findings.contains(f));
                         let better = obs
                             .findings
                             .iter()
                             .any(|f| f.of_the_chain() && !report.findings.contains(f));
+                        judged = Some(j);
                         (worse, better)
                     }
                 };
@@ -1188,7 +1187,8 @@ impl Engine {
                 }
                 chain_apart = true;
             }
-            let (cert, report, query) = self.judged(&a.chain, ep.sni.as_deref());
+            let (cert, report, query) =
+                judged.unwrap_or_else(|| self.judged(&a.chain, ep.sni.as_deref()));
             match cert {
                 None => {
                     s.failed += 1;

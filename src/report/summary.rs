@@ -904,18 +904,11 @@ mod tests {
         let mut o = crate::fleet::presenting("a.x.com", ip, "E", 0, 1);
         o.findings = vec![Finding::OcspStale];
         let rsa = crate::fleet::presenting("a.x.com", ip, "R", 0, 1).cert;
-        o.other_key = Some(Box::new(crate::model::OtherKey {
-            offered: crate::model::KeyFamily::Rsa,
-            cert: rsa,
-            findings: vec![Finding::DaneMismatch, Finding::OcspStale],
-            trust_detail: None,
-            crl: None,
-            ocsp_responder: None,
-            error: None,
-            previous: None,
-            dane: None,
-            ocsp: None,
-        }));
+        o.other_key = Some(Box::new(crate::model::OtherKey::new(
+            crate::model::KeyFamily::Rsa,
+            rsa,
+            vec![Finding::DaneMismatch, Finding::OcspStale],
+        )));
         let mut s = Summary::default();
         s.add(&o);
         // Once per endpoint, whichever certificate has it.

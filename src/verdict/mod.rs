@@ -460,11 +460,7 @@ pub fn sampled(o: &Observation) -> Vec<Observation> {
             t.samples = Some(Box::new(Samples {
                 same: x.seen,
                 others,
-                // Those were staplings of the first connection's certificate.
-                staples: Vec::new(),
-                staples_fine: 0,
-                chains_fine: 0,
-                ..s.clone()
+                ..s.seen_from_another_certificate()
             }));
             t
         })
@@ -508,12 +504,10 @@ fn turned(o: &Observation) -> Option<Box<Observation>> {
     t.previous = other.previous.clone();
     t.dane = other.dane.clone();
     t.ocsp = other.ocsp.clone();
-    // The samples' staplings apart were of the first connection's certificate.
-    if let Some(s) = t.samples.as_mut() {
-        s.staples.clear();
-        s.staples_fine = 0;
-        s.chains_fine = 0;
-    }
+    t.samples = o
+        .samples
+        .as_deref()
+        .map(|s| Box::new(s.seen_from_another_certificate()));
     t.findings = other.findings.clone();
     t.trust_detail = other.trust_detail.clone();
     t.crl = other.crl.clone();

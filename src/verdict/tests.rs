@@ -388,18 +388,7 @@ fn rsa_look(
         c.key_type = "RSA".into();
         c.key_bits = 2048;
     }
-    Box::new(OtherKey {
-        offered: KeyFamily::Rsa,
-        cert,
-        findings,
-        trust_detail: None,
-        crl: None,
-        ocsp_responder: None,
-        error: None,
-        previous: None,
-        dane: None,
-        ocsp: None,
-    })
+    Box::new(OtherKey::new(KeyFamily::Rsa, cert, findings))
 }
 
 #[test]
@@ -1626,18 +1615,11 @@ fn without_records_the_second_certificate_counts_too() {
     let rsa = presenting("a.x.com", "10.0.0.1", "2", 1_717_200_000, 1_748_736_000)
         .cert
         .clone();
-    o.other_key = Some(Box::new(crate::model::OtherKey {
-        offered: KeyFamily::Rsa,
-        cert: rsa,
-        findings: vec![Finding::Expired],
-        trust_detail: None,
-        crl: None,
-        ocsp_responder: None,
-        error: None,
-        previous: None,
-        dane: None,
-        ocsp: None,
-    }));
+    o.other_key = Some(Box::new(crate::model::OtherKey::new(
+        KeyFamily::Rsa,
+        rsa,
+        vec![Finding::Expired],
+    )));
     assert_eq!(
         record_free_statuses(&o, p.now, p.renewal_window),
         vec![Status::Expired]
@@ -1886,16 +1868,8 @@ fn a_renewal_beside_the_old_certificate_is_judged_on_its_own_chain() {
         c.key_type = "RSA".into();
     }
     o.other_key = Some(Box::new(crate::model::OtherKey {
-        offered: KeyFamily::Rsa,
-        cert: renewal,
-        findings: vec![Finding::IncompleteChain],
         trust_detail: Some("the server did not send the intermediate".into()),
-        crl: None,
-        ocsp_responder: None,
-        error: None,
-        previous: None,
-        dane: None,
-        ocsp: None,
+        ..crate::model::OtherKey::new(KeyFamily::Rsa, renewal, vec![Finding::IncompleteChain])
     }));
     let (v, serves_expected) = judge_one(o, &i, &p);
     assert_eq!(v.status, Status::Untrusted, "{}", v.detail);
@@ -1980,18 +1954,7 @@ fn presenting_key(
             }
             .into();
         }
-        Box::new(crate::model::OtherKey {
-            offered,
-            cert,
-            findings: Vec::new(),
-            trust_detail: None,
-            crl: None,
-            ocsp_responder: None,
-            error: None,
-            previous: None,
-            dane: None,
-            ocsp: None,
-        })
+        Box::new(crate::model::OtherKey::new(offered, cert, Vec::new()))
     });
     o
 }
@@ -2049,19 +2012,11 @@ fn key_types_in_the_records_choose_the_second_look_and_the_stale_version() {
     // refuses the ECDSA offer, so the newest (of the other key type) is what it lacks.
     let mut o = presenting_key("mig.x.com", "2A", "RSA", None);
     o.other_key = Some(Box::new(crate::model::OtherKey {
-        offered: KeyFamily::Ecdsa,
-        cert: None,
-        findings: Vec::new(),
-        trust_detail: None,
-        crl: None,
-        ocsp_responder: None,
         error: Some(crate::model::ErrorInfo {
             class: ErrorClass::TlsProtocol,
             message: "server sent alert HandshakeFailure".into(),
         }),
-        previous: None,
-        dane: None,
-        ocsp: None,
+        ..crate::model::OtherKey::new(KeyFamily::Ecdsa, None, Vec::new())
     }));
     let v = judge_one(o, &i, &p).0;
     assert_eq!(v.status, Status::RenewedNotDeployed, "{}", v.detail);
@@ -3392,18 +3347,11 @@ fn a_revoked_certificate_gets_no_grace_and_outweighs_a_pending_renewal_beside_it
     if let Some(c) = o.cert.as_mut() {
         c.key_type = "RSA".into();
     }
-    o.other_key = Some(Box::new(OtherKey {
-        offered: KeyFamily::Ecdsa,
-        cert: Some(c1),
-        findings: Vec::new(),
-        trust_detail: None,
-        crl: None,
-        ocsp_responder: None,
-        error: None,
-        previous: None,
-        dane: None,
-        ocsp: None,
-    }));
+    o.other_key = Some(Box::new(OtherKey::new(
+        KeyFamily::Ecdsa,
+        Some(c1),
+        Vec::new(),
+    )));
     let (v, _) = judge_one(o, &i, &p);
     assert_eq!(v.status, Status::Revoked, "{v:#?}");
     assert!(v.detail.ends_with(": deployment_pending."), "{}", v.detail);
@@ -3447,18 +3395,11 @@ fn an_rsa_renewal_valid_today_is_owed_to_rsa_clients_though_a_later_one_lapsed()
         c
     };
     let mut o = presenting("h.x.com", "10.0.0.1", "C2", 1_772_755_200, 1_796_601_600);
-    o.other_key = Some(Box::new(OtherKey {
-        offered: KeyFamily::Rsa,
-        cert: Some(rsa("C0", 1_754_870_400, 1_786_060_800)),
-        findings: Vec::new(),
-        trust_detail: None,
-        crl: None,
-        ocsp_responder: None,
-        error: None,
-        previous: None,
-        dane: None,
-        ocsp: None,
-    }));
+    o.other_key = Some(Box::new(OtherKey::new(
+        KeyFamily::Rsa,
+        Some(rsa("C0", 1_754_870_400, 1_786_060_800)),
+        Vec::new(),
+    )));
     let (v, _) = judge_one(o, &i, &policy());
     assert_eq!(v.status, Status::RenewedNotDeployed, "{v:#?}");
     let expected = v.expected.as_ref().and_then(|e| e.serial.as_deref());
@@ -3564,12 +3505,6 @@ fn generated_servers_with_one_certificate_per_key_type_are_judged_by_their_kind(
             KeyFamily::Rsa
         };
         o.other_key = Some(Box::new(OtherKey {
-            offered,
-            cert: second.map(cert_of),
-            findings: second.map(expired_finding).unwrap_or_default(),
-            trust_detail: None,
-            crl: None,
-            ocsp_responder: None,
             error: match second {
                 Some(_) => None,
                 None => Some(crate::model::ErrorInfo {
@@ -3577,9 +3512,11 @@ fn generated_servers_with_one_certificate_per_key_type_are_judged_by_their_kind(
                     message: "handshake failure".into(),
                 }),
             },
-            previous: None,
-            dane: None,
-            ocsp: None,
+            ..OtherKey::new(
+                offered,
+                second.map(cert_of),
+                second.map(expired_finding).unwrap_or_default(),
+            )
         }));
         let i = ids(&csv);
         let (v, _) = judge_one(o, &i, &p);
