@@ -4459,9 +4459,7 @@ async fn samples_see_a_node_behind_one_address_that_kept_an_old_certificate() {
     assert!(obs[0].samples.is_none());
     drop(server);
     // A node that refuses every handshake: counted with its error, no other certificate.
-    let server = round_robin(&[Some(&new), None, Some(&new)]).await;
-    let target = format!("www.test@127.0.0.1:{}\n", server.addr.port());
-    let obs = run_sweep(target, &args).await;
+    let obs = [sweep_behind(&[Some(&new), None, Some(&new)], &args).await];
     let s = obs[0].samples.as_deref().expect("samples");
     assert_eq!(
         (s.connections, s.same, s.failed, s.others.len()),
@@ -4474,12 +4472,9 @@ async fn samples_see_a_node_behind_one_address_that_kept_an_old_certificate() {
     );
     assert_eq!(s.others_shown(), "no certificate (1 of 4)");
     assert_eq!(obs[0].findings, [Finding::BackendsFailing]);
-    drop(server);
     // The first connection reaches the failing node: the next ones are made until one
     // presents a certificate, which the observation is about; the rest are samples.
-    let server = round_robin(&[None, Some(&new), Some(&new)]).await;
-    let target = format!("www.test@127.0.0.1:{}\n", server.addr.port());
-    let obs = run_sweep(target, &args).await;
+    let obs = [sweep_behind(&[None, Some(&new), Some(&new)], &args).await];
     assert_eq!(serial(&obs[0]).as_deref(), Some(new_serial));
     assert!(obs[0].error.is_none(), "{:?}", obs[0].error);
     let s = obs[0].samples.as_deref().expect("samples");
@@ -4492,12 +4487,9 @@ async fn samples_see_a_node_behind_one_address_that_kept_an_old_certificate() {
         Some(ErrorClass::TlsAlert)
     );
     assert_eq!(obs[0].findings, [Finding::BackendsFailing]);
-    drop(server);
     // Every node failing: the first connection's error, and the samples saying it was
     // every one.
-    let server = round_robin(&[None]).await;
-    let target = format!("www.test@127.0.0.1:{}\n", server.addr.port());
-    let obs = run_sweep(target, &args).await;
+    let obs = [sweep_behind(&[None], &args).await];
     assert!(obs[0].cert.is_none());
     assert_eq!(
         obs[0].error.as_ref().map(|e| e.class),
@@ -4506,7 +4498,6 @@ async fn samples_see_a_node_behind_one_address_that_kept_an_old_certificate() {
     let s = obs[0].samples.as_deref().expect("samples");
     assert_eq!((s.connections, s.same, s.failed), (4, 0, 4));
     assert!(obs[0].findings.is_empty(), "{:?}", obs[0].findings);
-    drop(server);
     // A refused first connection is sampled past too (a node down behind a balancer that
     // forwards connections refuses them); an address where nothing listens refuses them
     // all, and says so.
@@ -4571,9 +4562,7 @@ async fn samples_see_a_node_behind_one_address_that_kept_an_old_certificate() {
         )
         .unwrap(),
     );
-    let server = round_robin(&[Some(&new), Some(&revoked_old)]).await;
-    let target = format!("www.test@127.0.0.1:{}\n", server.addr.port());
-    let obs = run_sweep(target, &args).await;
+    let obs = [sweep_behind(&[Some(&new), Some(&revoked_old)], &args).await];
     assert_eq!(serial(&obs[0]).as_deref(), Some(new_serial));
     let s = obs[0].samples.as_deref().expect("samples");
     let [node] = s.others.as_slice() else {
@@ -4583,7 +4572,6 @@ async fn samples_see_a_node_behind_one_address_that_kept_an_old_certificate() {
     assert_eq!(node.findings, [Finding::OcspRevoked]);
     let staple = node.ocsp.as_deref().expect("its staple read");
     assert_eq!((staple.status.as_str(), staple.verified), ("revoked", true));
-    drop(server);
     // One certificate on every node, but one node's staple went stale (it no longer
     // reaches the CA's responder): that node's staple is judged apart, its finding the
     // endpoint's, and no certificate differs.
@@ -4604,9 +4592,7 @@ async fn samples_see_a_node_behind_one_address_that_kept_an_old_certificate() {
         )
         .unwrap();
     let (fresh, stuck) = (new.stapling(Some(good)), new.stapling(Some(stale)));
-    let server = round_robin(&[Some(&fresh), Some(&stuck)]).await;
-    let target = format!("www.test@127.0.0.1:{}\n", server.addr.port());
-    let obs = run_sweep(target, &args).await;
+    let obs = [sweep_behind(&[Some(&fresh), Some(&stuck)], &args).await];
     assert_eq!(
         obs[0].ocsp.as_deref().map(|o| o.status.as_str()),
         Some("good")
@@ -4625,23 +4611,17 @@ async fn samples_see_a_node_behind_one_address_that_kept_an_old_certificate() {
         apart.ocsp.as_deref().and_then(|o| o.next_update.clone()),
         Some(certsweep::timefmt::rfc3339_unix(now - 3600))
     );
-    drop(server);
     // The first connection meeting the stuck node: its staple is the endpoint's finding,
     // and the connections whose staple is free of it are counted.
-    let server = round_robin(&[Some(&stuck), Some(&fresh)]).await;
-    let target = format!("www.test@127.0.0.1:{}\n", server.addr.port());
-    let obs = run_sweep(target, &args).await;
+    let obs = [sweep_behind(&[Some(&stuck), Some(&fresh)], &args).await];
     assert_eq!(obs[0].findings, [Finding::OcspStale]);
     let s = obs[0].samples.as_deref().expect("samples");
     assert!(s.staples.is_empty(), "{s:?}");
     assert_eq!((s.same, s.staples_fine), (4, 2));
-    drop(server);
     // A node sending the certificate without its intermediate (its chain file holds only
     // the certificate): apart, with the trust findings of its chain.
     let bare = new.without_intermediates();
-    let server = round_robin(&[Some(&new), Some(&bare)]).await;
-    let target = format!("www.test@127.0.0.1:{}\n", server.addr.port());
-    let obs = run_sweep(target, &args).await;
+    let obs = [sweep_behind(&[Some(&new), Some(&bare)], &args).await];
     assert_eq!(obs[0].findings, [Finding::BackendsDiffer]);
     let s = obs[0].samples.as_deref().expect("samples");
     let [node] = s.others.as_slice() else {
@@ -4657,35 +4637,26 @@ async fn samples_see_a_node_behind_one_address_that_kept_an_old_certificate() {
         s.others_shown(),
         format!("{new_serial} with another chain (2 of 4)")
     );
-    drop(server);
     // Met first, it is the endpoint's chain; the connections that got the full chain are
     // counted, and the nodes differ.
-    let server = round_robin(&[Some(&bare), Some(&new)]).await;
-    let target = format!("www.test@127.0.0.1:{}\n", server.addr.port());
-    let obs = run_sweep(target, &args).await;
+    let obs = [sweep_behind(&[Some(&bare), Some(&new)], &args).await];
     assert_eq!(
         obs[0].findings,
         [Finding::IncompleteChain, Finding::BackendsDiffer]
     );
     let s = obs[0].samples.as_deref().expect("samples");
     assert_eq!((s.same, s.others.len(), s.chains_fine), (4, 0, 2));
-    drop(server);
     // A node stapling nothing beside one stapling a fresh response: nothing to say (a
     // server fetches its staple after its first connections).
-    let server = round_robin(&[Some(&new), Some(&fresh)]).await;
-    let target = format!("www.test@127.0.0.1:{}\n", server.addr.port());
-    let obs = run_sweep(target, &args).await;
+    let obs = [sweep_behind(&[Some(&new), Some(&fresh)], &args).await];
     let s = obs[0].samples.as_deref().expect("samples");
     assert!(
         obs[0].findings.is_empty() && s.staples.is_empty(),
         "{:?} {s:?}",
         obs[0].findings
     );
-    drop(server);
     // Nodes that agree: counted, nothing found.
-    let server = round_robin(&[Some(&new)]).await;
-    let target = format!("www.test@127.0.0.1:{}\n", server.addr.port());
-    let obs = run_sweep(target, &args).await;
+    let obs = [sweep_behind(&[Some(&new)], &args).await];
     let s = obs[0].samples.as_deref().expect("samples");
     assert_eq!(
         (s.connections, s.same, s.failed, s.others.len()),
@@ -4895,6 +4866,16 @@ async fn a_rollback_of_the_other_key_types_certificate_is_seen_by_the_second_loo
     let then = other.previous.as_deref().expect("its certificate then");
     assert_eq!(then.serial, rsa_new.serial_hex);
     assert_eq!(then.ip, Some(ip("127.0.0.1")));
+}
+
+/// What a sweep with `args` records of www.test behind a load balancer handing
+/// connections to `nodes` in turn (the balancer is gone once it returns).
+async fn sweep_behind(nodes: &[Option<&certsweep::fleet::Leaf>], args: &[&str]) -> Observation {
+    let server = round_robin(nodes).await;
+    let target = format!("www.test@127.0.0.1:{}\n", server.addr.port());
+    let mut obs = run_sweep(target, args).await;
+    assert_eq!(obs.len(), 1);
+    obs.remove(0)
 }
 
 /// A load balancer on 127.0.0.1 handing connections to `nodes` in turn.
