@@ -115,8 +115,9 @@ pub struct ScanArgs {
     pub retries: u32,
     /// Connections to each endpoint that presents a certificate, the first included (at
     /// most 64): behind a load balancer that passes TLS through, each may reach another
-    /// node, so a node still serving an old certificate shows (`backends_differ`), and one
-    /// failing its handshakes or refusing connections too (`backends_failing`; a first
+    /// node, so a node still serving an old certificate or lacking the intermediate shows
+    /// (`backends_differ`), one stapling a stale or wrong OCSP response too (its finding),
+    /// and one failing its handshakes or refusing connections (`backends_failing`; a first
     /// connection it failed or refused is sampled past). Each is one more handshake per
     /// endpoint.
     #[arg(help_heading = "More checks", long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
@@ -162,12 +163,15 @@ pub struct ScanArgs {
     #[arg(help_heading = "More checks", long, default_value = "30s", value_parser = timeout)]
     pub crl_timeout: Duration,
     /// An earlier sweep's --jsonl (observations or verdicts): each endpoint's certificate is
-    /// compared with what it served then; one issued before that (a deployment rolled
-    /// back, a restore) is `rolled_back`, and the summary counts what changed.
+    /// compared with what it served then (an address not swept then with what the name
+    /// served at its others; the second look's certificate with the second look's then);
+    /// one issued before that (a deployment rolled back, a restore) is `rolled_back`, and
+    /// the summary counts what changed.
     #[arg(help_heading = "More checks", long, value_name = "FILE.jsonl")]
     pub previous: Option<PathBuf>,
     /// Ask each leaf's OCSP responder (its http:// Authority Information Access responder,
-    /// by GET, once per certificate for the sweep; the answer's signature checked with the
+    /// by GET, by POST when the URL is long or the GET refused, once per certificate for the
+    /// sweep; the answer's signature checked with the
     /// issuer's key, served or trusted, or a responder certificate it signed) and report
     /// revoked certificates (`ocsp_responder_revoked`) and the ones no answer could vouch for
     /// (`ocsp_responder_unavailable`). For CAs that answer OCSP but publish no HTTP list
