@@ -299,7 +299,8 @@ pub struct DcvArgs {
     /// TOML map for reading --inventory exports no built-in profile knows.
     #[arg(long, value_name = "FILE.toml")]
     pub inventory_map: Option<PathBuf>,
-    /// Method for rows that name none: http-01, dns-01, tls-alpn-01 or all.
+    /// Method for rows that name none: http-01, dns-01, tls-alpn-01, dns-persist-01, or all
+    /// (the first three).
     #[arg(long, short = 'm', default_value = "http-01")]
     pub method: String,
     /// The CA's CAA issuer domain (letsencrypt.org, digicert.com, emsign.com); repeatable.

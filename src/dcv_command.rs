@@ -23,7 +23,7 @@ const MAX_PRINTED_BAD_LINES: usize = 50;
 pub fn read_requests(args: &DcvArgs) -> Result<Requests, Error> {
     let default = Method::parse_list(&args.method).ok_or_else(|| {
         Error::Usage(format!(
-            "--method: \"{}\" is not http-01, dns-01, tls-alpn-01 or all",
+            "--method: \"{}\" is not http-01, dns-01, tls-alpn-01, dns-persist-01 or all",
             args.method
         ))
     })?;

@@ -17,6 +17,8 @@ mod support;
 use support::dcvfix::*;
 
 const KEY_AUTH: &str = "tok.thumbprint";
+const LE: &str = "letsencrypt.org";
+const ACCOUNT: &str = "https://acme-v02.api.letsencrypt.org/acme/acct/1234";
 
 fn challenge_ok(path: &str) -> (u16, Vec<(&'static str, String)>, String) {
     if path.ends_with("/.well-known/acme-challenge/tok") {
@@ -260,8 +262,53 @@ async fn fixture() -> Fixture {
                 &format!("stale-{i:02}-{}", "x".repeat(50)),
             ));
         }
+        // dns-persist-01: standing records naming the CA and the account.
+        let persist = |label: &str, value: &str| {
+            txt(&format!("_validation-persist.{label}.example.com."), value)
+        };
+        r.push(persist(
+            "persist",
+            &format!("{LE}; accounturi={ACCOUNT}; policy=wildcard"),
+        ));
+        r.push(persist("narrow", &format!("{LE}; accounturi={ACCOUNT}")));
+        r.push(persist(
+            "narrow",
+            &format!("digicert.com; accounturi={ACCOUNT}; policy=wildcard"),
+        ));
+        r.push(persist(
+            "otheraccount",
+            &format!("{LE}; accounturi={ACCOUNT}9"),
+        ));
+        r.push(persist(
+            "otherca",
+            &format!("digicert.com; accounturi={ACCOUNT}"),
+        ));
+        r.push(persist("broken", &format!("{LE}; accounturi={ACCOUNT};")));
+        r.push(persist("methods", &format!("{LE}; accounturi={ACCOUNT}")));
+        r.push(caa(
+            "methods.example.com.",
+            0,
+            "issue",
+            "letsencrypt.org; validationmethods=dns-01",
+        ));
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        r.push(persist(
+            "ending",
+            &format!(
+                "{LE}; accounturi={ACCOUNT}; persistUntil={}",
+                now + 5 * 86_400
+            ),
+        ));
+        r.push(persist(
+            "ended",
+            &format!("{LE}; accounturi={ACCOUNT}; persistUntil={}", now - 86_400),
+        ));
         if with_half {
             r.push(txt("_acme-challenge.half.example.com.", "half-value"));
+            r.push(persist("halfway", &format!("{LE}; accounturi={ACCOUNT}")));
         }
         r
     };
@@ -941,6 +988,106 @@ async fn dns01_cases() {
     );
     // Nothing of the kind where nothing was placed.
     assert!(!absent.checks.iter().any(|c| c.id == "txt_double_label"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns_persist01_cases() {
+    let f = fixture().await;
+    let domains = file(&format!(
+        "domain,method,expected\n\
+         persist.example.com,dns-persist-01,\n\
+         *.persist.example.com,dns-persist-01,\n\
+         narrow.example.com,dns-persist-01,\n\
+         *.narrow.example.com,dns-persist-01,\n\
+         otheraccount.example.com,dns-persist-01,\n\
+         otheraccount.example.com,dns-persist-01,{ACCOUNT}9\n\
+         otherca.example.com,dns-persist-01,\n\
+         broken.example.com,dns-persist-01,\n\
+         methods.example.com,dns-persist-01,\n\
+         ending.example.com,dns-persist-01,\n\
+         ended.example.com,dns-persist-01,\n\
+         halfway.example.com,dns-persist-01,\n\
+         nothing.example.com,dns-persist-01,\n"
+    ));
+    let mut a = args(&f, domains.path());
+    a.account_uri = Some(ACCOUNT.into());
+    let (_, out) = certsweep::dcv_command::check_all(&a, true).await.unwrap();
+    let row = |d: &str| {
+        out.iter()
+            .find(|o| o.domain == d && o.method == Method::DnsPersist01)
+            .unwrap_or_else(|| panic!("no outcome for {d}"))
+    };
+    let message = |o: &Outcome, id: &str| {
+        o.checks
+            .iter()
+            .find(|c| c.id == id)
+            .unwrap_or_else(|| panic!("no {id}: {o:#?}"))
+            .message
+            .clone()
+    };
+
+    for d in [
+        "persist.example.com",
+        "*.persist.example.com",
+        "narrow.example.com",
+    ] {
+        let o = row(d);
+        assert_eq!(o.verdict, Verdict::Ready, "{o:#?}");
+        assert_eq!(
+            o.evidence.len(),
+            2,
+            "both nameservers asked: {:?}",
+            o.evidence
+        );
+    }
+    // The record without policy=wildcard is this CA's; another CA's with it does not help.
+    let narrow = row("*.narrow.example.com");
+    assert_eq!(ids(narrow), ["dns_persist_not_wildcard"]);
+    assert!(
+        message(narrow, "dns_persist_not_wildcard").contains("add policy=wildcard"),
+        "{narrow:#?}"
+    );
+    // Line 6: the account from --account-uri.
+    let other = out
+        .iter()
+        .find(|o| o.domain == "otheraccount.example.com" && o.source.ends_with(":6"))
+        .unwrap();
+    assert_eq!(ids(other), ["dns_persist_account_mismatch"]);
+    assert!(
+        message(other, "dns_persist_account_mismatch").contains(&format!(
+            "names account {ACCOUNT}9 where {ACCOUNT} will order"
+        )),
+        "{other:#?}"
+    );
+    // Line 7: the row's expected column is the account that orders.
+    let own = out
+        .iter()
+        .find(|o| o.domain == "otheraccount.example.com" && o.source.ends_with(":7"))
+        .unwrap();
+    assert_eq!(own.verdict, Verdict::Ready, "{own:#?}");
+    let ca = row("otherca.example.com");
+    assert_eq!(ids(ca), ["dns_persist_other_ca"]);
+    assert!(message(ca, "dns_persist_other_ca")
+        .contains("name digicert.com, not letsencrypt.org: add a record naming letsencrypt.org"));
+    assert_eq!(ids(row("broken.example.com")), ["dns_persist_malformed"]);
+    assert!(
+        message(row("broken.example.com"), "dns_persist_malformed").contains("trailing semicolon")
+    );
+    // CAA's validationmethods reads the method's own name.
+    assert_eq!(ids(row("methods.example.com")), ["caa_method_excluded"]);
+    let ending = row("ending.example.com");
+    assert_eq!(ending.verdict, Verdict::Ready, "{ending:#?}");
+    assert!(message(ending, "dns_persist_expiring").contains("raise persistUntil"));
+    assert_eq!(ids(row("ended.example.com")), ["dns_persist_expired"]);
+    let half = row("halfway.example.com");
+    assert_eq!(ids(half), ["txt_not_propagated"]);
+    assert!(
+        message(half, "txt_not_propagated").contains("on 1 of 2 nameserver addresses of example.com; missing or different on ns2.example.com/127.0.0.12"),
+        "{half:#?}"
+    );
+    assert_eq!(ids(row("nothing.example.com")), ["txt_absent"]);
+    assert!(message(row("nothing.example.com"), "txt_absent")
+        .contains("_validation-persist.nothing.example.com"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

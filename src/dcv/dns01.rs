@@ -40,53 +40,58 @@ fn txt_values(records: &[RData]) -> BTreeSet<String> {
         .collect()
 }
 
-/// Runs the DNS-01 checks; `expected_too` are the values other requests of the run expect
-/// at the same name (not stale); `ns_port` is the port authoritative servers are asked on;
-/// nameservers `exclude` names (or an address of them) are not asked.
-pub async fn check(
+/// The TXT records at a challenge name as the CA's lookups will find them: through the
+/// recursive resolver (CNAMEs followed) and from every address of every authoritative
+/// nameserver of the zone.
+pub(super) struct TxtSeen {
+    /// The name the CNAME chain ends at, where the record must be.
+    pub target_shown: String,
+    /// The zone holding it.
+    pub zone_shown: String,
+    /// The values the recursive resolver saw.
+    pub recursive: BTreeSet<String>,
+    /// The values each nameserver address (`name/address`) answered.
+    pub per_ns: BTreeMap<String, BTreeSet<String>>,
+    /// What each nameserver address answered, for the report.
+    pub evidence: Vec<Evidence>,
+}
+
+/// Looks up the TXT records at `challenge` the way [`TxtSeen`] says; the lookup's own
+/// failures are findings in `out` (`None` when they leave nothing to judge). `expecting`:
+/// a value is wanted there, so a CNAME to nowhere is an error; `delegated` makes the finding
+/// that tells of a CNAME from the message.
+pub(super) async fn gather(
     dns: &Recursive,
-    ident: &Ident,
-    expected: Option<&str>,
-    expected_too: Option<&BTreeSet<String>>,
+    challenge: &Name,
+    expecting: bool,
+    delegated: fn(String) -> Check,
     ns_port: u16,
     exclude: Option<&crate::engine::exclude::Exclusions>,
     out: &mut Vec<Check>,
-) -> Vec<Evidence> {
+) -> Option<TxtSeen> {
     let mut evidence = Vec::new();
-    let challenge = match fqdn(&format!("_acme-challenge.{}", ident.base)) {
-        Ok(n) => n,
-        Err(e) => {
-            out.push(Check::fatal(
-                "ident_syntax",
-                format!("cannot form the challenge name: {e}"),
-            ));
-            return evidence;
-        }
-    };
-    let want = expected.map(expected_txt);
-    let seen = dns.resolve(&challenge, RecordType::TXT).await;
-    let bogus = dns.dnssec_failure(&challenge, &seen, RecordType::TXT).await;
+    let seen = dns.resolve(challenge, RecordType::TXT).await;
+    let bogus = dns.dnssec_failure(challenge, &seen, RecordType::TXT).await;
     let shown = challenge.to_string().trim_end_matches('.').to_string();
-    let target: Name = seen.final_name(&challenge).clone();
+    let target: Name = seen.final_name(challenge).clone();
     let target_shown = target.to_string().trim_end_matches('.').to_string();
-    if target != challenge {
-        out.push(Check::info(
-            "dns01_cname_delegation",
-            format!("{shown} is delegated by CNAME to {target_shown}; the TXT record must be placed there"),
-        ));
+    if &target != challenge {
+        out.push(delegated(format!(
+            "{shown} is delegated by CNAME to {target_shown}; the TXT record must be placed there"
+        )));
     }
     match &seen.status {
         Status::CnameLoop => {
             out.push(Check::error("cname_loop", format!("the CNAME chain of {shown} loops back on itself ({})", chain_text(&seen.chain))));
-            return evidence;
+            return None;
         }
         Status::Failed(Failure::Timeout) => {
             out.push(Check::unknown("txt_lookup_failed", format!("TXT lookup of {shown} timed out")));
-            return evidence;
+            return None;
         }
         Status::Failed(f) => {
             out.push(Check::unknown("txt_lookup_failed", format!("TXT lookup of {shown} failed: {f}")));
-            return evidence;
+            return None;
         }
         Status::Rcode(_) if bogus.is_some() => {
             out.push(Check::error(
@@ -96,22 +101,22 @@ pub async fn check(
                     bogus.as_deref().unwrap_or_default(),
                 ),
             ));
-            return evidence;
+            return None;
         }
         Status::Rcode(rc) => {
             out.push(Check::error(
                 "txt_lookup_failed",
                 format!("TXT lookup of {shown} answered {rc}: the CA's lookup fails the same way; the nameservers of the zone may be malfunctioning"),
             ));
-            return evidence;
+            return None;
         }
-        Status::CnameDangling if want.is_some() => out.push(Check::error(
+        Status::CnameDangling if expecting => out.push(Check::error(
             "cname_dangling",
             format!("{shown} is a CNAME to {target_shown}, which does not exist: create the TXT record there"),
         )),
         _ => {}
     }
-    let recursive_values = txt_values(&seen.records);
+    let recursive = txt_values(&seen.records);
 
     let zone = match dns.zone_of(&target).await {
         Ok(z) => z,
@@ -123,7 +128,7 @@ pub async fn check(
             } else {
                 Check::error("dns_zone_not_found", msg)
             });
-            return evidence;
+            return None;
         }
     };
     let zone_shown = zone.name.to_string().trim_end_matches('.').to_string();
@@ -290,6 +295,57 @@ pub async fn check(
             format!("the nameservers of {zone_shown} serve different zone versions ({}): a change has not reached all of them", each.join(", ")),
         ));
     }
+    Some(TxtSeen {
+        target_shown,
+        zone_shown,
+        recursive,
+        per_ns,
+        evidence,
+    })
+}
+
+/// Runs the DNS-01 checks; `expected_too` are the values other requests of the run expect
+/// at the same name (not stale); `ns_port` is the port authoritative servers are asked on;
+/// nameservers `exclude` names (or an address of them) are not asked.
+pub async fn check(
+    dns: &Recursive,
+    ident: &Ident,
+    expected: Option<&str>,
+    expected_too: Option<&BTreeSet<String>>,
+    ns_port: u16,
+    exclude: Option<&crate::engine::exclude::Exclusions>,
+    out: &mut Vec<Check>,
+) -> Vec<Evidence> {
+    let challenge = match fqdn(&format!("_acme-challenge.{}", ident.base)) {
+        Ok(n) => n,
+        Err(e) => {
+            out.push(Check::fatal(
+                "ident_syntax",
+                format!("cannot form the challenge name: {e}"),
+            ));
+            return Vec::new();
+        }
+    };
+    let want = expected.map(expected_txt);
+    let Some(TxtSeen {
+        target_shown,
+        zone_shown,
+        recursive: recursive_values,
+        per_ns,
+        evidence,
+    }) = gather(
+        dns,
+        &challenge,
+        want.is_some(),
+        |m| Check::info("dns01_cname_delegation", m),
+        ns_port,
+        exclude,
+        out,
+    )
+    .await
+    else {
+        return Vec::new();
+    };
 
     match &want {
         Some(w) => {

@@ -70,10 +70,10 @@ pub fn check(
             return None;
         }
     }
-    if wildcard && method != Method::Dns01 {
+    if wildcard && !matches!(method, Method::Dns01 | Method::DnsPersist01) {
         out.push(Check::fatal(
             "wildcard_needs_dns01",
-            format!("{raw} is a wildcard: only dns-01 can validate it, not {method}"),
+            format!("{raw} is a wildcard: only dns-01 (or dns-persist-01) can validate it, not {method}"),
         ));
         return None;
     }

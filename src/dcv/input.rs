@@ -317,7 +317,7 @@ fn read_csv(file: &str, text: &str, delimiter: u8, default: &[Method], out: &mut
                         file,
                         line,
                         field,
-                        format!("unknown DCV method \"{m}\" (this pre-check covers http-01, dns-01, tls-alpn-01 and all)"),
+                        format!("unknown DCV method \"{m}\" (this pre-check covers http-01, dns-01, tls-alpn-01, dns-persist-01 and all)"),
                     ));
                     continue;
                 }
@@ -519,7 +519,7 @@ mod tests {
         assert_eq!(out.requests[0].token.as_deref(), Some("tok"));
         assert_eq!(out.requests[1].method, Method::Dns01);
         assert_eq!(out.errors.len(), 1);
-        assert_eq!(out.errors[0].to_string(), "d.csv:4: field Method: unknown DCV method \"email\" (this pre-check covers http-01, dns-01, tls-alpn-01 and all)");
+        assert_eq!(out.errors[0].to_string(), "d.csv:4: field Method: unknown DCV method \"email\" (this pre-check covers http-01, dns-01, tls-alpn-01, dns-persist-01 and all)");
 
         // A control character: the line is no domain (it was a ident_syntax row, the
         // character written raw into the report).

@@ -4,7 +4,7 @@
 //! Each check that finds something produces a [`Check`] with a stable id, a severity and a
 //! sentence a person can act on. [`judge`] is the one place the verdict is decided from them.
 //! The probes live in `ident` (the name itself), `dns` (lookups and authoritative queries),
-//! `caa`, `http01`, `dns01` and `alpn`; `run` puts them together per domain.
+//! `caa`, `http01`, `dns01`, `alpn` and `persist`; `run` puts them together per domain.
 
 pub mod alpn;
 pub mod caa;
@@ -13,6 +13,7 @@ pub mod dns01;
 pub mod http01;
 pub mod ident;
 pub mod input;
+pub mod persist;
 pub mod run;
 
 use serde::Serialize;
@@ -30,10 +31,15 @@ pub enum Method {
     /// A special certificate served with ALPN `acme-tls/1` on port 443.
     #[serde(rename = "tls-alpn-01")]
     TlsAlpn01,
+    /// A standing TXT record at `_validation-persist.<name>` naming the CA and the ACME
+    /// account (draft-ietf-acme-dns-persist).
+    #[serde(rename = "dns-persist-01")]
+    DnsPersist01,
 }
 
 impl Method {
-    /// Every method, in report order.
+    /// What `all` means: the methods every ACME CA offers (RFC 8555, RFC 8737). A standing
+    /// dns-persist-01 record is a choice of its own, asked for by name.
     pub const ALL: [Method; 3] = [Method::Http01, Method::Dns01, Method::TlsAlpn01];
 
     /// The ACME name (also the CAA `validationmethods` label).
@@ -42,6 +48,7 @@ impl Method {
             Method::Http01 => "http-01",
             Method::Dns01 => "dns-01",
             Method::TlsAlpn01 => "tls-alpn-01",
+            Method::DnsPersist01 => "dns-persist-01",
         }
     }
 
@@ -57,6 +64,7 @@ impl Method {
                 Some(vec![Method::Dns01])
             }
             "tlsalpn01" | "tlsalpn" | "alpn" => Some(vec![Method::TlsAlpn01]),
+            "dnspersist01" | "dnspersist" | "persist" => Some(vec![Method::DnsPersist01]),
             "all" => Some(Method::ALL.to_vec()),
             _ => None,
         }
@@ -200,7 +208,8 @@ pub struct Request {
     /// HTTP-01 token (the last path segment), when known.
     pub token: Option<String>,
     /// The expected value: the key authorization for HTTP-01 and TLS-ALPN-01; for DNS-01
-    /// either the TXT value or the key authorization (then its SHA-256 digest is expected).
+    /// either the TXT value or the key authorization (then its SHA-256 digest is expected);
+    /// for dns-persist-01 the ACME account URI that will order (instead of `--account-uri`).
     pub expected: Option<String>,
     /// Where the request came from (`file:line`).
     pub source: String,
@@ -307,6 +316,10 @@ mod tests {
             Some(vec![Method::TlsAlpn01])
         );
         assert_eq!(Method::parse_list("all").map(|v| v.len()), Some(3));
+        assert_eq!(
+            Method::parse_list("DNS-PERSIST-01"),
+            Some(vec![Method::DnsPersist01])
+        );
         assert_eq!(Method::parse_list("email"), None);
     }
 }

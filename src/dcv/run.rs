@@ -4,7 +4,9 @@
 use super::caa::{self, CaIdentity};
 use super::dns::{self, describe, fqdn, is_reserved, Failure, Recursive, Status};
 use super::http01::{self, Expectation, HttpSettings};
-use super::{alpn, dns01, ident, judge, Check, Evidence, Method, Outcome, Request, Verdict};
+use super::{
+    alpn, dns01, ident, judge, persist, Check, Evidence, Method, Outcome, Request, Verdict,
+};
 use crate::engine::handshake::{TlsClient, TlsSettings};
 use hickory_resolver::proto::rr::RData;
 use std::collections::{BTreeSet, HashMap};
@@ -168,6 +170,19 @@ impl Checker {
                     &id,
                     req.expected.as_deref(),
                     expected_too,
+                    s.ns_port,
+                    s.http.exclude.as_deref(),
+                    &mut st.checks,
+                )
+                .await;
+            }
+            Method::DnsPersist01 => {
+                st.evidence = persist::check(
+                    &self.dns,
+                    &id,
+                    &s.ca,
+                    req.expected.as_deref(),
+                    crate::timefmt::now_unix(),
                     s.ns_port,
                     s.http.exclude.as_deref(),
                     &mut st.checks,
