@@ -56,19 +56,30 @@ pub(super) struct TxtSeen {
     pub evidence: Vec<Evidence>,
 }
 
-/// Looks up the TXT records at `challenge` the way [`TxtSeen`] says; the lookup's own
-/// failures are findings in `out` (`None` when they leave nothing to judge). `expecting`:
+/// Looks up the TXT records at `challenge` (a name made of the identifier, `_acme-challenge.`
+/// and the like) the way [`TxtSeen`] says; the lookup's own failures are findings in `out`
+/// (`None` when they leave nothing to judge). `expecting`:
 /// a value is wanted there, so a CNAME to nowhere is an error; `delegated` makes the finding
 /// that tells of a CNAME from the message.
 pub(super) async fn gather(
     dns: &Recursive,
-    challenge: &Name,
+    challenge: &str,
     expecting: bool,
     delegated: fn(String) -> Check,
     ns_port: u16,
     exclude: Option<&crate::engine::exclude::Exclusions>,
     out: &mut Vec<Check>,
 ) -> Option<TxtSeen> {
+    let challenge = &match fqdn(challenge) {
+        Ok(n) => n,
+        Err(e) => {
+            out.push(Check::fatal(
+                "ident_syntax",
+                format!("cannot form the name {challenge}: {e}"),
+            ));
+            return None;
+        }
+    };
     let mut evidence = Vec::new();
     let seen = dns.resolve(challenge, RecordType::TXT).await;
     let bogus = dns.dnssec_failure(challenge, &seen, RecordType::TXT).await;
@@ -316,16 +327,6 @@ pub async fn check(
     exclude: Option<&crate::engine::exclude::Exclusions>,
     out: &mut Vec<Check>,
 ) -> Vec<Evidence> {
-    let challenge = match fqdn(&format!("_acme-challenge.{}", ident.base)) {
-        Ok(n) => n,
-        Err(e) => {
-            out.push(Check::fatal(
-                "ident_syntax",
-                format!("cannot form the challenge name: {e}"),
-            ));
-            return Vec::new();
-        }
-    };
     let want = expected.map(expected_txt);
     let Some(TxtSeen {
         target_shown,
@@ -335,7 +336,7 @@ pub async fn check(
         evidence,
     }) = gather(
         dns,
-        &challenge,
+        &format!("_acme-challenge.{}", ident.base),
         want.is_some(),
         |m| Check::info("dns01_cname_delegation", m),
         ns_port,

@@ -10,7 +10,7 @@
 //! so a record that reached only some of them is caught.
 
 use super::caa::CaIdentity;
-use super::dns::{fqdn, Recursive};
+use super::dns::Recursive;
 use super::dns01::{gather, TxtSeen};
 use super::ident::Ident;
 use super::{short, Check, Evidence};
@@ -313,16 +313,6 @@ pub async fn check(
     exclude: Option<&crate::engine::exclude::Exclusions>,
     out: &mut Vec<Check>,
 ) -> Vec<Evidence> {
-    let challenge = match fqdn(&format!("{PREFIX}.{}", ident.base)) {
-        Ok(n) => n,
-        Err(e) => {
-            out.push(Check::fatal(
-                "ident_syntax",
-                format!("cannot form the record's name: {e}"),
-            ));
-            return Vec::new();
-        }
-    };
     let Some(TxtSeen {
         target_shown,
         zone_shown,
@@ -331,7 +321,7 @@ pub async fn check(
         evidence,
     }) = gather(
         dns,
-        &challenge,
+        &format!("{PREFIX}.{}", ident.base),
         true,
         |m| Check::info("dns_persist_cname_delegation", m),
         ns_port,
