@@ -1040,6 +1040,14 @@ async fn dns_persist01_cases() {
             o.evidence
         );
     }
+    // The evidence quotes a record to its end, where its policy and persistUntil are.
+    assert!(
+        row("persist.example.com").evidence[0]
+            .result
+            .contains(&format!("{ACCOUNT}; policy=wildcard\"")),
+        "{:?}",
+        row("persist.example.com").evidence
+    );
     // The record without policy=wildcard is this CA's; another CA's with it does not help.
     let narrow = row("*.narrow.example.com");
     assert_eq!(ids(narrow), ["dns_persist_not_wildcard"]);
@@ -1071,7 +1079,9 @@ async fn dns_persist01_cases() {
         .contains("name digicert.com, not letsencrypt.org: add a record naming letsencrypt.org"));
     assert_eq!(ids(row("broken.example.com")), ["dns_persist_malformed"]);
     assert!(
-        message(row("broken.example.com"), "dns_persist_malformed").contains("trailing semicolon")
+        message(row("broken.example.com"), "dns_persist_malformed").contains(&format!(
+            "{ACCOUNT};\": an empty parameter or a trailing semicolon"
+        ))
     );
     // CAA's validationmethods reads the method's own name.
     assert_eq!(ids(row("methods.example.com")), ["caa_method_excluded"]);

@@ -60,12 +60,14 @@ pub(super) struct TxtSeen {
 /// and the like) the way [`TxtSeen`] says; the lookup's own failures are findings in `out`
 /// (`None` when they leave nothing to judge). `expecting`:
 /// a value is wanted there, so a CNAME to nowhere is an error; `delegated` makes the finding
-/// that tells of a CNAME from the message.
+/// that tells of a CNAME from the message; `width` is how much of each value the evidence
+/// quotes.
 pub(super) async fn gather(
     dns: &Recursive,
     challenge: &str,
     expecting: bool,
     delegated: fn(String) -> Check,
+    width: usize,
     ns_port: u16,
     exclude: Option<&crate::engine::exclude::Exclusions>,
     out: &mut Vec<Check>,
@@ -282,7 +284,7 @@ pub(super) async fn gather(
             } else {
                 values
                     .iter()
-                    .map(|v| format!("\"{}\"", short(v)))
+                    .map(|v| format!("\"{}\"", super::shortened(v, width)))
                     .collect::<Vec<_>>()
                     .join(" ")
             };
@@ -339,6 +341,7 @@ pub async fn check(
         &format!("_acme-challenge.{}", ident.base),
         want.is_some(),
         |m| Check::info("dns01_cname_delegation", m),
+        60,
         ns_port,
         exclude,
         out,

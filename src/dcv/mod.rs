@@ -277,8 +277,14 @@ impl Outcome {
 /// A value shown in a sentence: control characters dropped, at most 60 characters (what
 /// servers and records hold is not ours to print whole).
 pub(crate) fn short(s: &str) -> String {
-    let mut out: String = s.chars().filter(|c| !c.is_control()).take(60).collect();
-    if s.chars().count() > 60 {
+    shortened(s, 60)
+}
+
+/// [`short`] to `width` characters: a dns-persist-01 record's faults are in its last
+/// parameters, after an account URI of some 50 characters.
+pub(crate) fn shortened(s: &str, width: usize) -> String {
+    let mut out: String = s.chars().filter(|c| !c.is_control()).take(width).collect();
+    if s.chars().count() > width {
         out.push('…');
     }
     out

@@ -13,11 +13,15 @@ use super::caa::CaIdentity;
 use super::dns::Recursive;
 use super::dns01::{gather, TxtSeen};
 use super::ident::Ident;
-use super::{short, Check, Evidence};
+use super::{short, shortened, Check, Evidence};
 use std::collections::BTreeSet;
 
 /// The label the record lives under.
 pub const PREFIX: &str = "_validation-persist";
+
+/// How much of a record a sentence or the evidence quotes: the issuer, an account URI and
+/// the policy and persistUntil after it.
+const WIDTH: usize = 160;
 
 /// A record within this many seconds of its `persistUntil` is warned about: renewals after
 /// that date fail, and the point of a standing record is that nobody watches it.
@@ -195,7 +199,7 @@ fn judge(values: &BTreeSet<String>, want: &Want<'_>, at: &str) -> Judged {
             Ok(r) => r,
             Err(m) => {
                 if m.issuer.as_deref().is_some_and(ours) {
-                    malformed.push(format!("\"{}\": {}", short(text), m.why));
+                    malformed.push(format!("\"{}\": {}", shortened(text, WIDTH), m.why));
                 }
                 continue;
             }
@@ -211,7 +215,7 @@ fn judge(values: &BTreeSet<String>, want: &Want<'_>, at: &str) -> Judged {
                     Refusal::Account,
                     format!(
                         "the record names account {} where {a} will order",
-                        short(&record.account_uri)
+                        shortened(&record.account_uri, WIDTH)
                     ),
                 ));
                 continue;
@@ -261,7 +265,7 @@ fn judge(values: &BTreeSet<String>, want: &Want<'_>, at: &str) -> Judged {
     if let Some((first, _)) = refused.first() {
         let why: Vec<&str> = refused.iter().map(|(_, w)| w.as_str()).collect();
         let why = format!(
-            "the record at {at} does not authorise this order: {}",
+            "no record at {at} authorises this order: {}",
             why.join("; ")
         );
         // Named after the first record's fault; the sentence gives every record's.
@@ -324,6 +328,7 @@ pub async fn check(
         &format!("{PREFIX}.{}", ident.base),
         true,
         |m| Check::info("dns_persist_cname_delegation", m),
+        WIDTH,
         ns_port,
         exclude,
         out,
