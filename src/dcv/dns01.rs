@@ -59,15 +59,14 @@ pub(super) struct TxtSeen {
 /// Looks up the TXT records at `challenge` (a name made of the identifier, `_acme-challenge.`
 /// and the like) the way [`TxtSeen`] says; the lookup's own failures are findings in `out`
 /// (`None` when they leave nothing to judge). `expecting`:
-/// a value is wanted there, so a CNAME to nowhere is an error; `delegated` makes the finding
-/// that tells of a CNAME from the message; `width` is how much of each value the evidence
-/// quotes.
+/// a value is wanted there, so a CNAME to nowhere is an error; `method` (DNS-01 or
+/// dns-persist-01) names the finding that tells of a CNAME and how much of each value the
+/// evidence quotes (a dns-persist-01 record's faults are at its end).
 pub(super) async fn gather(
     dns: &Recursive,
     challenge: &str,
     expecting: bool,
-    delegated: fn(String) -> Check,
-    width: usize,
+    method: super::Method,
     ns_port: u16,
     exclude: Option<&crate::engine::exclude::Exclusions>,
     out: &mut Vec<Check>,
@@ -89,9 +88,14 @@ pub(super) async fn gather(
     let target: Name = seen.final_name(challenge).clone();
     let target_shown = target.to_string().trim_end_matches('.').to_string();
     if &target != challenge {
-        out.push(delegated(format!(
+        let m = format!(
             "{shown} is delegated by CNAME to {target_shown}; the TXT record must be placed there"
-        )));
+        );
+        out.push(if method == super::Method::DnsPersist01 {
+            Check::info("dns_persist_cname_delegation", m)
+        } else {
+            Check::info("dns01_cname_delegation", m)
+        });
     }
     match &seen.status {
         Status::CnameLoop => {
@@ -284,7 +288,10 @@ pub(super) async fn gather(
             } else {
                 values
                     .iter()
-                    .map(|v| format!("\"{}\"", super::shortened(v, width)))
+                    .map(|v| match method {
+                        super::Method::DnsPersist01 => super::persist::quoted(v),
+                        _ => format!("\"{}\"", short(v)),
+                    })
                     .collect::<Vec<_>>()
                     .join(" ")
             };
@@ -340,8 +347,7 @@ pub async fn check(
         dns,
         &format!("_acme-challenge.{}", ident.base),
         want.is_some(),
-        |m| Check::info("dns01_cname_delegation", m),
-        60,
+        super::Method::Dns01,
         ns_port,
         exclude,
         out,

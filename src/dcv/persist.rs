@@ -73,6 +73,12 @@ pub fn normalize_issuer(raw: &str) -> Result<String, String> {
     Ok(name)
 }
 
+/// A record as a sentence or the evidence quotes it: to its policy and persistUntil, after an
+/// account URI of some 50 characters.
+pub fn quoted(text: &str) -> String {
+    format!("\"{}\"", shortened(text, WIDTH))
+}
+
 /// Parses one record's text (its strings joined).
 pub fn parse(text: &str) -> Result<Record, Malformed> {
     let mut parts = text.split(';');
@@ -199,7 +205,7 @@ fn judge(values: &BTreeSet<String>, want: &Want<'_>, at: &str) -> Judged {
             Ok(r) => r,
             Err(m) => {
                 if m.issuer.as_deref().is_some_and(ours) {
-                    malformed.push(format!("\"{}\": {}", shortened(text, WIDTH), m.why));
+                    malformed.push(format!("{}: {}", quoted(text), m.why));
                 }
                 continue;
             }
@@ -327,8 +333,7 @@ pub async fn check(
         dns,
         &format!("{PREFIX}.{}", ident.base),
         true,
-        |m| Check::info("dns_persist_cname_delegation", m),
-        WIDTH,
+        super::Method::DnsPersist01,
         ns_port,
         exclude,
         out,
