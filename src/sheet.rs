@@ -5,6 +5,7 @@
 
 use calamine::{Data, Reader};
 use std::io::{self, Read};
+use std::sync::{mpsc, Arc};
 
 /// Rows looked at for a header: an export may put a title and a blank row above it.
 pub const HEADER_WITHIN: usize = 10;
@@ -120,10 +121,12 @@ pub fn as_csv(bytes: &[u8], is_header: impl Fn(&[String]) -> bool) -> Result<Str
 }
 
 /// `r`, or when it holds a workbook, the CSV text [`as_csv`] makes of it; a workbook that
-/// cannot be read fails the first read with the reason.
+/// cannot be read fails the first read with the reason. An `.xlsx` workbook's text is made
+/// as it is read ([`Streamed`]): a list of a million rows is not held as cells, rows and
+/// text at once (240 MB), only as the file and its table of strings.
 pub fn text_or_sheet(
     mut r: Box<dyn Read + Send>,
-    is_header: impl Fn(&[String]) -> bool,
+    is_header: impl Fn(&[String]) -> bool + Send + 'static,
 ) -> Box<dyn Read + Send> {
     let mut head = Vec::with_capacity(4);
     if let Err(e) = (&mut r).take(4).read_to_end(&mut head) {
@@ -136,9 +139,198 @@ pub fn text_or_sheet(
     if let Err(e) = r.read_to_end(&mut all) {
         return Box::new(Failing(Some(e)));
     }
-    match as_csv(&all, is_header) {
-        Ok(text) => Box::new(io::Cursor::new(text.into_bytes())),
-        Err(why) => Box::new(Failing(Some(io::Error::other(why)))),
+    let all: Arc<[u8]> = all.into();
+    match calamine::Xlsx::new(io::Cursor::new(Arc::clone(&all))) {
+        Ok(book) => Box::new(Streamed::start(book, is_header)),
+        // Another kind of workbook (.xls, .xlsb, .ods: none holds more than a few hundred
+        // thousand rows in practice), or none.
+        Err(_) => match as_csv(&all, is_header) {
+            Ok(text) => Box::new(io::Cursor::new(text.into_bytes())),
+            Err(why) => Box::new(Failing(Some(io::Error::other(why)))),
+        },
+    }
+}
+
+type Book = calamine::Xlsx<io::Cursor<Arc<[u8]>>>;
+
+/// The CSV text of an `.xlsx` workbook's first sheet with a header row, as [`as_csv`] makes
+/// it, written by a thread of its own as its cells are read and handed over in pieces of
+/// about 64 KiB (a few in waiting at most). Dropping the reader stops the thread.
+struct Streamed {
+    pieces: mpsc::Receiver<io::Result<Vec<u8>>>,
+    piece: io::Cursor<Vec<u8>>,
+}
+
+/// A piece of text is handed over once it is this long.
+const PIECE: usize = 64 * 1024;
+
+impl Streamed {
+    fn start(book: Book, is_header: impl Fn(&[String]) -> bool + Send + 'static) -> Streamed {
+        let (tx, rx) = mpsc::sync_channel(4);
+        let spawned = std::thread::Builder::new().name("workbook".into()).spawn({
+            let tx = tx.clone();
+            move || {
+                if let Err(e) = write_first_sheet_with_header(book, &is_header, &tx) {
+                    // The reader may be gone (the run stopped): nothing to tell then.
+                    let _ = tx.send(Err(e));
+                }
+            }
+        });
+        if let Err(e) = spawned {
+            let _ = tx.send(Err(e));
+        }
+        Streamed {
+            pieces: rx,
+            piece: io::Cursor::new(Vec::new()),
+        }
+    }
+}
+
+impl Read for Streamed {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let n = self.piece.read(buf)?;
+            if n > 0 || buf.is_empty() {
+                return Ok(n);
+            }
+            match self.pieces.recv() {
+                Ok(piece) => self.piece = io::Cursor::new(piece?),
+                // The thread finished: the text is whole.
+                Err(mpsc::RecvError) => return Ok(0),
+            }
+        }
+    }
+}
+
+/// The sheet is given up as soon as the reader is gone.
+fn hand_over(tx: &mpsc::SyncSender<io::Result<Vec<u8>>>, piece: Vec<u8>) -> io::Result<()> {
+    tx.send(Ok(piece))
+        .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the reader stopped"))
+}
+
+fn write_first_sheet_with_header(
+    mut book: Book,
+    is_header: &dyn Fn(&[String]) -> bool,
+    tx: &mpsc::SyncSender<io::Result<Vec<u8>>>,
+) -> io::Result<()> {
+    let names = book.sheet_names();
+    for name in &names {
+        // A sheet that is no worksheet (a chart) is passed by, as calamine's whole read does.
+        let Ok(mut cells) = book.worksheet_cells_reader(name) else {
+            continue;
+        };
+        // The next cell holding text: (row, column, text), from 0.
+        let mut next = || -> io::Result<Option<(u32, u32, String)>> {
+            loop {
+                let cell = cells
+                    .next_cell()
+                    .map_err(|e| io::Error::other(format!("sheet {name}: {e}")))?;
+                let Some(cell) = cell else { return Ok(None) };
+                let text = cell_text(&Data::from(cell.get_value().clone()));
+                let text = text.trim();
+                if !text.is_empty() {
+                    let (row, col) = cell.get_position();
+                    return Ok(Some((row, col, text.to_string())));
+                }
+            }
+        };
+        // The rows of the first HEADER_WITHIN from the first row holding anything, and the
+        // first cell past them.
+        let mut rows: Vec<(u32, Vec<String>)> = Vec::new();
+        let mut past = None;
+        while let Some((row, col, text)) = next()? {
+            let first = rows.first().map_or(row, |r| r.0);
+            if row >= first.saturating_add(HEADER_WITHIN as u32) {
+                past = Some((row, col, text));
+                break;
+            }
+            if rows.last().is_none_or(|r| r.0 != row) {
+                rows.push((row, Vec::new()));
+            }
+            if let Some((_, cells)) = rows.last_mut() {
+                place(cells, col, text);
+            }
+        }
+        let Some(at) = rows.iter().position(|(_, r)| is_header(r)) else {
+            continue;
+        };
+        let width = rows[at].1.len().max(2);
+        let mut out = Lines::new(width);
+        for (row, cells) in &rows[at..] {
+            out.row(*row, cells)?;
+        }
+        let mut current: Option<(u32, Vec<String>)> = None;
+        let mut cell = past;
+        while let Some((row, col, text)) = cell {
+            if current.as_ref().is_some_and(|c| c.0 != row) {
+                if let Some((r, cells)) = current.take() {
+                    out.row(r, &cells)?;
+                }
+            }
+            if out.text.len() >= PIECE {
+                hand_over(tx, std::mem::take(&mut out.text))?;
+            }
+            let (_, cells) = current.get_or_insert_with(|| (row, Vec::new()));
+            place(cells, col, text);
+            cell = next()?;
+        }
+        if let Some((r, cells)) = current {
+            out.row(r, &cells)?;
+        }
+        return hand_over(tx, out.text);
+    }
+    Err(io::Error::other(format!(
+        "no sheet has a header row in its first {HEADER_WITHIN} rows (sheets: {})",
+        names.join(", ")
+    )))
+}
+
+/// Puts a cell's text at its column, the columns before it left empty.
+fn place(cells: &mut Vec<String>, col: u32, text: String) {
+    let col = col as usize;
+    if cells.len() <= col {
+        cells.resize(col + 1, String::new());
+    }
+    cells[col] = text;
+}
+
+/// CSV lines numbered as the sheet's rows: line N holds row N (from 1), the rows between
+/// those written left blank.
+struct Lines {
+    text: Vec<u8>,
+    /// Rows written so far (the next line is row `written + 1`).
+    written: u32,
+    /// The header's width: every row is written at least as wide.
+    width: usize,
+}
+
+impl Lines {
+    fn new(width: usize) -> Lines {
+        Lines {
+            text: Vec::with_capacity(PIECE + 4096),
+            written: 0,
+            width,
+        }
+    }
+
+    /// Writes 0-based row `row`.
+    fn row(&mut self, row: u32, cells: &[String]) -> io::Result<()> {
+        for _ in self.written..row {
+            self.text.push(b'\n');
+        }
+        let mut w = csv::WriterBuilder::new()
+            .flexible(true)
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_writer(&mut self.text);
+        let pad = self.width.saturating_sub(cells.len());
+        let fields = cells
+            .iter()
+            .map(|c| c.replace("\r\n", ";").replace('\n', ";"))
+            .chain(std::iter::repeat_n(String::new(), pad));
+        w.write_record(fields).map_err(io::Error::other)?;
+        w.flush()?;
+        self.written = row + 1;
+        Ok(())
     }
 }
 
@@ -212,6 +404,78 @@ mod tests {
         );
         let e = as_csv(b"PK\x03\x04 cut", |_| true).unwrap_err();
         assert!(e.contains("no readable workbook"), "{e}");
+    }
+
+    fn streamed(bytes: Vec<u8>, header: &'static str) -> io::Result<String> {
+        let mut text = String::new();
+        text_or_sheet(Box::new(io::Cursor::new(bytes)), move |r| {
+            r.first().is_some_and(|h| h == header)
+        })
+        .read_to_string(&mut text)?;
+        Ok(text)
+    }
+
+    #[test]
+    fn an_xlsx_sheet_streams_as_the_text_of_the_whole_read() {
+        // The first sheet has no header; the second has a title, a gap, cells of two lines,
+        // empty cells between full ones and a long run of rows (many pieces of text).
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let notes = book.add_worksheet();
+        notes.write_string(0, 0, "Read me").unwrap();
+        let hosts = book.add_worksheet();
+        hosts.write_string(1, 0, "Hosts of the DMZ").unwrap();
+        for (c, h) in ["Host", "Port", "Note"].iter().enumerate() {
+            hosts.write_string(3, c as u16, *h).unwrap();
+        }
+        hosts.write_string(4, 0, "a.example").unwrap();
+        hosts.write_string(4, 2, "two\nlines").unwrap();
+        hosts.write_number(6, 1, 8443).unwrap();
+        let many = 20_000u32;
+        for i in 0..many {
+            hosts
+                .write_string(8 + i, 0, format!("h{i}.example"))
+                .unwrap();
+        }
+        let bytes = book.save_to_buffer().unwrap();
+        let text = streamed(bytes.clone(), "Host").unwrap();
+        let lines: Vec<&str> = text.split('\n').collect();
+        assert_eq!(
+            lines[..9],
+            [
+                "",
+                "",
+                "",
+                "Host,Port,Note",
+                "a.example,,two;lines",
+                "",
+                ",8443,",
+                "",
+                "h0.example,,"
+            ]
+        );
+        assert!(text.len() > 4 * PIECE, "{}", text.len());
+        // Line N is row N, to the last.
+        assert_eq!(
+            lines[8 + many as usize - 1],
+            format!("h{}.example,,", many - 1)
+        );
+        assert_eq!(lines.len(), 8 + many as usize + 1, "and a final line break");
+        // The same rows as the whole read makes (which writes empty rows as commas).
+        let whole = as_csv(&bytes, |r| r.first().is_some_and(|h| h == "Host")).unwrap();
+        let whole: Vec<&str> = whole.split('\n').collect();
+        assert_eq!(whole.len(), lines.len());
+        for (n, (a, b)) in lines.iter().zip(&whole).enumerate() {
+            assert!(
+                a == b || (a.is_empty() && b.chars().all(|c| c == ',')),
+                "line {}: {a:?} {b:?}",
+                n + 1
+            );
+        }
+        let e = streamed(bytes, "Domain").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "no sheet has a header row in its first 10 rows (sheets: Sheet1, Sheet2)"
+        );
     }
 
     #[test]
