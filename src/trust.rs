@@ -84,6 +84,42 @@ struct PathDates {
     root: Option<Arc<RootDate>>,
 }
 
+/// How a client reached the endpoint, which its certificate must match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reached<'a> {
+    /// By this name (the SNI sent).
+    Name(&'a str),
+    /// By this address, no name sent (a bare address or a CIDR block's): matched only
+    /// against a certificate that names addresses, since one that names none was made for
+    /// names and says nothing of the address it is served on.
+    Address(std::net::IpAddr),
+    /// Not said: no match is made.
+    Unsaid,
+}
+
+impl<'a> From<Option<&'a str>> for Reached<'a> {
+    fn from(name: Option<&'a str>) -> Self {
+        name.map_or(Reached::Unsaid, Reached::Name)
+    }
+}
+
+/// Why a certificate that names addresses does not fit the one it was reached at.
+fn address_mismatch(leaf: &CertInfo, reached: Reached<'_>) -> Option<String> {
+    let Reached::Address(ip) = reached else {
+        return None;
+    };
+    let named: Vec<std::net::IpAddr> = leaf.sans.iter().filter_map(|s| s.parse().ok()).collect();
+    if named.is_empty() || named.contains(&ip) {
+        return None;
+    }
+    let list: Vec<String> = named.iter().map(ToString::to_string).collect();
+    Some(format!(
+        "the certificate names the address{} {} but not {ip}, where it is served: a client connecting to {ip} refuses it",
+        if named.len() > 1 { "es" } else { "" },
+        list.join(", ")
+    ))
+}
+
 /// Root stores plus a cache of intermediates already verified in this run.
 ///
 /// A fleet shares a handful of intermediates: once one is proven to chain to a root, later
@@ -302,15 +338,16 @@ impl TrustJudge {
             .map(|(_, key)| key.clone())
     }
 
-    /// Judges `chain` (leaf first) for `sni` at `now_unix`.
+    /// Judges `chain` (leaf first) for the endpoint as it was `reached` (a name, or `None`
+    /// for no name check) at `now_unix`.
     ///
     /// Path validation runs at a time inside the leaf's validity, so an expired leaf is
     /// reported as `expired` and, independently, whether its chain would otherwise hold.
-    pub fn judge(
+    pub fn judge<'a>(
         &self,
         chain: &[CertificateDer<'_>],
         leaf: &CertInfo,
-        sni: Option<&str>,
+        reached: impl Into<Reached<'a>>,
         now_unix: i64,
     ) -> TrustReport {
         let mut findings = Vec::new();
@@ -339,7 +376,12 @@ impl TrustJudge {
                 };
             }
         };
-        if let Some(name) = sni {
+        let reached = reached.into();
+        if let Some(note) = address_mismatch(leaf, reached) {
+            findings.push(Finding::HostnameMismatch);
+            name_note = Some(note);
+        }
+        if let Reached::Name(name) = reached {
             let ok = ServerName::try_from(name)
                 .map(|n| ee.verify_is_valid_for_subject_name(&n).is_ok())
                 .unwrap_or(false);

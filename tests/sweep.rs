@@ -790,6 +790,42 @@ async fn a_bad_handshake_signature_fails_with_the_chain_captured() {
     assert!(o.tls.is_none());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bare_address_is_matched_against_a_certificate_that_names_addresses() {
+    // Appliances (a BMC, a storage array) are reached by address and carry certificates
+    // naming it; one copied to the neighbour's address fails every client there. A
+    // certificate naming no address was made for names and is not judged by address.
+    let pki = Pki::new("Addresses").unwrap();
+    let here = SocketAddr::new(ip("127.0.0.6"), 0);
+    let copied = valid_leaf(&pki, "127.0.0.5", 6001);
+    let own = pki
+        .issue(&LeafSpec::new(&["bmc6.test", "127.0.0.6"], 6002, 10, 80))
+        .unwrap();
+    let named = valid_leaf(&pki, "www.test", 6003);
+    let mut servers = Vec::new();
+    for leaf in [&copied, &own, &named] {
+        servers.push(fleet::serve_tls(here, leaf, &[], None).await.unwrap());
+    }
+    let targets: String = servers.iter().map(|s| format!("{}\n", s.addr)).collect();
+    let obs = run_sweep_trusting(&pki, targets).await;
+    let at = |s: &fleet::Server| {
+        obs.iter()
+            .find(|o| o.port == s.addr.port())
+            .unwrap_or_else(|| panic!("no row for {}: {obs:#?}", s.addr))
+    };
+    let o = at(&servers[0]);
+    assert_eq!(o.sni, None);
+    assert_eq!(o.findings, vec![Finding::HostnameMismatch], "{o:#?}");
+    assert_eq!(
+        o.trust_detail.as_deref(),
+        Some("the certificate names the address 127.0.0.5 but not 127.0.0.6, where it is served: a client connecting to 127.0.0.6 refuses it")
+    );
+    for s in &servers[1..] {
+        let o = at(s);
+        assert!(o.findings.is_empty(), "{o:#?}");
+    }
+}
+
 /// A server that resets the first `resets` connections it accepts and serves `leaf` on the
 /// rest, telling each accept on `accepted`.
 fn resetting_server(

@@ -14,6 +14,7 @@ use crate::model::{
     Samples, SecondLook, StapledApart, Starttls, Timings,
 };
 use crate::timefmt::{now_unix, rfc3339};
+use crate::trust::Reached;
 use crate::trust::TrustJudge;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -224,6 +225,16 @@ struct Endpoint {
     /// [`super::seen::Blocks`]: its addresses are not remembered by the endpoint filter, whose
     /// memory would then grow with the block (a /8 is 16 million addresses, 100 MB of it).
     block: Option<u32>,
+}
+
+impl Endpoint {
+    /// How a client reaches it: by its name (the SNI sent), or by its address alone.
+    fn reached(&self) -> Reached<'_> {
+        match &self.sni {
+            Some(name) => Reached::Name(name),
+            None => Reached::Address(self.ip),
+        }
+    }
 }
 
 /// What one sweep (one [`Engine::start`]) keeps beside the engine: an engine may run
@@ -999,7 +1010,7 @@ impl Engine {
         let (a, _) = self
             .another_connection(&tls, ep, starttls, deadline, cancel)
             .await?;
-        let (cert, mut report, query) = self.judged(&a.chain, ep.sni.as_deref());
+        let (cert, mut report, query) = self.judged(&a.chain, ep.reached());
         // Its staple, as the first connection's: a server staples per certificate.
         let ocsp = cert.as_ref().and_then(|c| {
             let (info, more) = self.judge_staple(&a.ocsp, &a.chain, c);
@@ -1166,7 +1177,7 @@ impl Engine {
                 let (worse, better) = match same_chain {
                     true => (false, false),
                     false => {
-                        let j = self.judged(&a.chain, ep.sni.as_deref());
+                        let j = self.judged(&a.chain, ep.reached());
                         let report = &j.1;
                         let worse = report.findings.iter().any(|f| !obs.findings.contains(f));
                         let better = obs
@@ -1188,7 +1199,7 @@ impl Engine {
                 chain_apart = true;
             }
             let (cert, report, query) =
-                judged.unwrap_or_else(|| self.judged(&a.chain, ep.sni.as_deref()));
+                judged.unwrap_or_else(|| self.judged(&a.chain, ep.reached()));
             match cert {
                 None => {
                     s.failed += 1;
@@ -1325,14 +1336,14 @@ impl Engine {
         }
     }
 
-    /// The facts of `chain`'s leaf and the trust judgement of `chain` for `sni`, and, when
+    /// The facts of `chain`'s leaf and the trust judgement of `chain` as it was `reached`, and, when
     /// `--crl` or `--ocsp` asks, the query for the leaf's revocation, read from the same
     /// parse: no leaf facts
     /// when there is no chain, or when the leaf cannot be parsed (then the detail says why).
     fn judged(
         &self,
         chain: &[rustls::pki_types::CertificateDer<'static>],
-        sni: Option<&str>,
+        reached: Reached<'_>,
     ) -> (
         Option<crate::model::CertInfo>,
         crate::trust::TrustReport,
@@ -1348,7 +1359,7 @@ impl Engine {
         };
         match crate::cert::cert_info_and(leaf, query) {
             Ok((info, query)) => {
-                let report = self.trust.judge(chain, &info, sni, now_unix());
+                let report = self.trust.judge(chain, &info, reached, now_unix());
                 (Some(info), report, query)
             }
             Err(e) => {
@@ -1530,7 +1541,7 @@ impl Engine {
         let mut query = None;
         if !chain.is_empty() {
             let report;
-            (obs.cert, report, query) = self.judged(&chain, obs.sni.as_deref());
+            (obs.cert, report, query) = self.judged(&chain, ep.reached());
             (obs.findings, obs.trust_detail) = (report.findings, report.detail);
             obs.chain_expires = report.chain_expires;
             if obs.cert.is_some() {
