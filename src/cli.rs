@@ -68,9 +68,17 @@ pub struct ScanArgs {
     /// with one; `-` for stdin. Without it, the endpoints named by --inventory are scanned.
     #[arg(help_heading = "Targets", long, short = 't', value_name = "FILE")]
     pub targets: Option<String>,
-    /// Default port for targets without one.
-    #[arg(help_heading = "Targets", long, default_value_t = 443, value_parser = port)]
-    pub port: u16,
+    /// Default port for targets without one; several (`443,8443,636`) scan each such target
+    /// on every one of them.
+    #[arg(
+        help_heading = "Targets",
+        long,
+        value_name = "PORT[,PORT...]",
+        default_value = "443",
+        value_delimiter = ',',
+        value_parser = port
+    )]
+    pub port: Vec<u16>,
     /// DNS server to use instead of the system configuration.
     #[arg(help_heading = "DNS", long, value_name = "IP[:PORT]")]
     pub resolver: Option<String>,
@@ -408,7 +416,14 @@ mod tests {
             assert!(e.contains(says), "{args:?}: {e}");
         }
         let ok = scan(&["--port", "8443", "--retries", "100", "--grace", "0s"]).unwrap();
-        assert_eq!((ok.port, ok.retries, ok.grace), (8443, 100, Duration::ZERO));
+        assert_eq!(
+            (ok.port, ok.retries, ok.grace),
+            (vec![8443], 100, Duration::ZERO)
+        );
+        assert_eq!(scan(&[]).unwrap().port, [443]);
+        assert_eq!(scan(&["--port", "443,8443"]).unwrap().port, [443, 8443]);
+        let e = scan(&["--port", "443,0"]).expect_err("port 0 accepted");
+        assert!(e.contains("bad port \"0\""), "{e}");
     }
 
     #[test]

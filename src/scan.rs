@@ -256,7 +256,12 @@ const INVENTORY_NOT_TARGETS: &str = "a certificate inventory is given with --inv
 /// long the list), checked from there and then read from there; before, the check consumed
 /// it and the sweep found nothing to scan. Returns the reader and the line count for the
 /// progress total when known.
-fn open_targets(path: &str, port: u16, strict: bool) -> Result<(TargetReader, Option<u64>), Error> {
+fn open_targets(
+    path: &str,
+    ports: &[u16],
+    strict: bool,
+) -> Result<(TargetReader, Option<u64>), Error> {
+    let port = ports.first().copied().unwrap_or(443);
     let input_err = |e: std::io::Error| Error::Input(format!("--targets {path}: {e}"));
     // A pipe (`<(...)`, a FIFO, /dev/stdin) can be read once: neither checked first nor
     // counted, or the sweep finds it empty.
@@ -289,9 +294,11 @@ fn open_targets(path: &str, port: u16, strict: bool) -> Result<(TargetReader, Op
                 use std::io::{Seek, SeekFrom};
                 let mut f = f.try_clone().map_err(input_err)?;
                 f.seek(SeekFrom::Start(0)).map_err(input_err)?;
-                Ok(TargetReader::from_reader(path, Box::new(f), port))
+                Ok(TargetReader::from_reader(path, Box::new(f), port).with_ports(ports))
             }
-            None => TargetReader::open(path, port).map_err(input_err),
+            None => TargetReader::open(path, port)
+                .map(|r| r.with_ports(ports))
+                .map_err(input_err),
         }
     };
     if strict {
@@ -620,7 +627,7 @@ async fn scan_once(args: &ScanArgs, lists: &crate::crl::CrlCache) -> Result<(u8,
             metrics,
         }),
     };
-    let (reader, total) = open_targets(&targets_path, args.port, args.strict)?;
+    let (reader, total) = open_targets(&targets_path, &args.port, args.strict)?;
     let (engine, note) = engine_looking(args, None, lists)?;
     if let Some(n) = note {
         crate::say!("certsweep: {n}");
@@ -817,9 +824,9 @@ impl CompareOutcome {
 /// Targets named by the records: their deployment endpoints, else their non-wildcard names.
 fn record_targets(
     records: &[crate::inventory::record::Record],
-    port: u16,
+    ports: &[u16],
 ) -> Vec<Result<crate::engine::targets::Target, TargetError>> {
-    use crate::engine::targets::{normalize_host, parse_line, Target};
+    use crate::engine::targets::{normalize_host, on_ports, parse_line, Target, NO_PORT};
     let mut out = Vec::new();
     for r in records {
         if r.serial.is_none() && r.sha1.is_none() && r.sha256.is_none() {
@@ -856,7 +863,7 @@ fn record_targets(
                 .map(String::from);
         for spec in specs {
             let (spec, asked_for) = split_sni(&spec, |n| r.covers(n));
-            let target = parse_line(spec, port).and_then(|mut t| {
+            let target = parse_line(spec, NO_PORT).and_then(|mut t| {
                 let by_address = !matches!(t, Target::Name { .. });
                 let (Target::Name { sni, .. }
                 | Target::Addr { sni, .. }
@@ -870,12 +877,19 @@ fn record_targets(
                 }
                 Ok(t)
             });
-            out.push(target.map_err(|reason| TargetError {
-                file: r.file.to_string(),
-                line: r.line,
-                field: Some("deployment endpoint".into()),
-                reason,
-            }));
+            match target {
+                Ok(t) => {
+                    let mut each = Vec::new();
+                    on_ports(t, ports, &mut each);
+                    out.extend(each.into_iter().map(Ok));
+                }
+                Err(reason) => out.push(Err(TargetError {
+                    file: r.file.to_string(),
+                    line: r.line,
+                    field: Some("deployment endpoint".into()),
+                    reason,
+                })),
+            }
         }
     }
     out
@@ -1388,7 +1402,7 @@ async fn compare_reusing(
     let mut unread = None;
     let (targets, total): (Box<dyn Iterator<Item = _> + Send>, _) = match &args.targets {
         Some(path) => {
-            let (reader, total) = open_targets(path, args.port, args.strict)?;
+            let (reader, total) = open_targets(path, &args.port, args.strict)?;
             not_utf8 = Some((path, reader.not_utf8()));
             unread = Some(reader.unread());
             (Box::new(reader), total)
@@ -1404,7 +1418,7 @@ async fn compare_reusing(
                     "certsweep: inventory: {elsewhere} record(s) deployed only to places no handshake reaches (a cloud resource's ARN, a key store, a path): their certificates' names are scanned instead"
                 );
             }
-            let targets = record_targets(&ids.records, args.port);
+            let targets = record_targets(&ids.records, &args.port);
             let n = targets.len() as u64;
             (Box::new(targets.into_iter()), Some(n))
         }
@@ -1576,7 +1590,7 @@ mod tests {
             &mut loaded,
         );
         assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
-        let got: Vec<String> = record_targets(&loaded.records, 443)
+        let got: Vec<String> = record_targets(&loaded.records, &[443])
             .into_iter()
             .map(|t| match t {
                 Ok(Target::Name {
@@ -1617,7 +1631,7 @@ mod tests {
             &mut loaded,
         );
         assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
-        let targets: Vec<Target> = record_targets(&loaded.records, 443)
+        let targets: Vec<Target> = record_targets(&loaded.records, &[443])
             .into_iter()
             .map(|t| t.expect("a target"))
             .collect();

@@ -791,6 +791,78 @@ async fn a_bad_handshake_signature_fails_with_the_chain_captured() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_ports_scan_each_target_without_one_on_every_port() {
+    // A subnet's TLS services found on whichever of the usual ports they listen: a target
+    // with its own port keeps it.
+    let pki = Pki::new("Ports").unwrap();
+    let a = valid_leaf(&pki, "a.test", 7001);
+    let b = valid_leaf(&pki, "b.test", 7002);
+    let here = SocketAddr::new(ip("127.0.0.7"), 0);
+    let sa = fleet::serve_tls(here, &a, &[], None).await.unwrap();
+    let sb = fleet::serve_tls(here, &b, &[], None).await.unwrap();
+    let closed = fleet::listen(here).unwrap().local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("t.txt");
+    std::fs::write(
+        &t,
+        format!("127.0.0.7\nb.test@127.0.0.7:{}\n", sb.addr.port()),
+    )
+    .unwrap();
+    let report = dir.path().join("r.jsonl");
+    let ports = format!("{},{},{closed}", sa.addr.port(), sb.addr.port());
+    let cli = Cli::parse_from([
+        "certsweep",
+        "scan",
+        "--targets",
+        t.to_str().unwrap(),
+        "--port",
+        &ports,
+        "--jsonl",
+        report.to_str().unwrap(),
+        "--quiet",
+    ]);
+    certsweep::run(cli).await.unwrap();
+    let mut rows: Vec<(String, u16, String)> = std::fs::read_to_string(&report)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let serial = v["cert"]["serial"]
+                .as_str()
+                .or(v["error"]["class"].as_str())
+                .unwrap_or("?")
+                .to_string();
+            (
+                v["host"].as_str().unwrap().to_string(),
+                v["port"].as_u64().unwrap() as u16,
+                serial,
+            )
+        })
+        .collect();
+    rows.sort();
+    let mut want = vec![
+        (
+            "127.0.0.7".to_string(),
+            sa.addr.port(),
+            a.serial_hex.clone(),
+        ),
+        (
+            "127.0.0.7".to_string(),
+            sb.addr.port(),
+            b.serial_hex.clone(),
+        ),
+        (
+            "127.0.0.7".to_string(),
+            closed,
+            "connect_refused".to_string(),
+        ),
+        ("b.test".to_string(), sb.addr.port(), b.serial_hex.clone()),
+    ];
+    want.sort();
+    assert_eq!(rows, want);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bare_address_is_matched_against_a_certificate_that_names_addresses() {
     // Appliances (a BMC, a storage array) are reached by address and carry certificates
     // naming it; one copied to the neighbour's address fails every client there. A

@@ -62,6 +62,42 @@ pub enum Target {
     },
 }
 
+impl Target {
+    fn port_mut(&mut self) -> &mut u16 {
+        match self {
+            Target::Name { port, .. } | Target::Addr { port, .. } | Target::Cidr { port, .. } => {
+                port
+            }
+        }
+    }
+}
+
+/// The port a target is given while a list's targets are read for several default ports
+/// ([`TargetReader::with_ports`], [`on_ports`]): no target can name it (0 is refused), so
+/// a target with it named none.
+pub const NO_PORT: u16 = 0;
+
+/// `t`, read with the default port [`NO_PORT`], on each of `ports` when it named none
+/// (`--port 443,8443`), else as it is.
+pub fn on_ports(mut t: Target, ports: &[u16], out: &mut Vec<Target>) {
+    if *t.port_mut() != NO_PORT {
+        out.push(t);
+        return;
+    }
+    for (i, &p) in ports.iter().enumerate() {
+        if ports[..i].contains(&p) {
+            continue;
+        }
+        let mut one = t.clone();
+        *one.port_mut() = p;
+        out.push(one);
+    }
+    if ports.is_empty() {
+        *t.port_mut() = 443;
+        out.push(t);
+    }
+}
+
 /// A target line that could not be used.
 pub type TargetError = crate::model::LineError;
 
@@ -506,6 +542,8 @@ pub struct TargetReader {
     csv_line: u64,
     /// The delimiter an Excel `sep=` first line named.
     sep: Option<u8>,
+    /// The default ports when there are several ([`TargetReader::with_ports`]).
+    ports: Vec<u16>,
 }
 
 impl TargetReader {
@@ -550,7 +588,19 @@ impl TargetReader {
             unread: Unread::default(),
             csv_line: 0,
             sep: None,
+            ports: Vec::new(),
         }
+    }
+
+    /// The same reading each target that names no port on every one of `ports`, in their
+    /// order (`--port 443,8443,636`: a subnet's TLS services found on any of them). One port
+    /// is the default port as given to [`TargetReader::open`].
+    pub fn with_ports(mut self, ports: &[u16]) -> Self {
+        if ports.len() > 1 {
+            self.default_port = NO_PORT;
+            self.ports = ports.to_vec();
+        }
+        self
     }
 
     /// The count of lines (or CSV rows) that were not UTF-8 and were read as Windows-1252
@@ -952,19 +1002,78 @@ impl Iterator for TargetReader {
     type Item = Result<Target, TargetError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if let Some(t) = self.pending.pop() {
-            return Some(Ok(t));
+        let next = match self.pending.pop() {
+            Some(t) => Some(Ok(t)),
+            None => match self.mode {
+                Some(Mode::Csv(..)) => self.next_csv(),
+                _ => self.next_plain(),
+            },
+        };
+        if self.ports.is_empty() {
+            return next;
         }
-        match self.mode {
-            Some(Mode::Csv(..)) => self.next_csv(),
-            _ => self.next_plain(),
-        }
+        // Several default ports: a target that named none on the first, the others waiting
+        // in turn (pending targets are taken from the end).
+        let Some(Ok(t)) = next else { return next };
+        let mut each = Vec::with_capacity(self.ports.len());
+        on_ports(t, &self.ports, &mut each);
+        let first = each.remove(0);
+        self.pending.extend(each.into_iter().rev());
+        Some(Ok(first))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn on(text: &str, ports: &[u16]) -> Vec<String> {
+        TargetReader::from_reader("t", Box::new(io::Cursor::new(text.to_string())), ports[0])
+            .with_ports(ports)
+            .map(|t| match t {
+                Ok(Target::Name {
+                    name, port, pin, ..
+                }) => match pin {
+                    Some(ip) => format!("{name}@{ip}:{port}"),
+                    None => format!("{name}:{port}"),
+                },
+                Ok(Target::Addr { ip, port, .. }) => format!("{ip}:{port}"),
+                Ok(Target::Cidr { net, port, .. }) => format!("{net}:{port}"),
+                Err(e) => e.to_string(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn several_default_ports_give_each_target_without_one_every_port() {
+        let lines = "a.example\nb.example:8080\n10.0.0.0/31\nsmtp://mx.example\nbad:0\n";
+        assert_eq!(
+            on(lines, &[443, 8443, 443]),
+            [
+                "a.example:443",
+                "a.example:8443",
+                "b.example:8080",
+                "10.0.0.0/31:443",
+                "10.0.0.0/31:8443",
+                "mx.example:25",
+                "t:5: bad port \"0\" (1-65535)",
+            ]
+        );
+        // A CSV row's addresses, each on every port; a row's own port stands.
+        let csv = "host,ip,port\nc.example,192.0.2.1 192.0.2.2,\nd.example,,636\n";
+        assert_eq!(
+            on(csv, &[443, 8443]),
+            [
+                "c.example@192.0.2.1:443",
+                "c.example@192.0.2.1:8443",
+                "c.example@192.0.2.2:443",
+                "c.example@192.0.2.2:8443",
+                "d.example:636",
+            ]
+        );
+        // One port: as before.
+        assert_eq!(on("a.example\n", &[8443]), ["a.example:8443"]);
+    }
 
     fn read(text: &str) -> Vec<Result<Target, TargetError>> {
         TargetReader::from_reader("t.txt", Box::new(io::Cursor::new(text.to_string())), 443)
