@@ -64,6 +64,12 @@ pub fn normalize_issuer(raw: &str) -> Result<String, String> {
     if name.is_empty() {
         return Err("empty issuer-domain-name".into());
     }
+    if name.split('.').any(str::is_empty) {
+        return Err(format!(
+            "issuer-domain-name \"{}\" has an empty label",
+            short(raw)
+        ));
+    }
     if name.len() > 253 {
         return Err(format!(
             "issuer-domain-name is {} octets long (at most 253)",
@@ -497,6 +503,45 @@ mod tests {
             assert!(m.why.contains(why), "{text}: {}", m.why);
         }
         assert_eq!(parse(" ; accounturi=a").unwrap_err().issuer, None);
+        assert_eq!(parse("a..b; accounturi=a").unwrap_err().issuer, None);
+    }
+
+    #[test]
+    fn any_record_text_is_read_or_refused_with_a_reason() {
+        // TXT records are anyone's text: pieces of the syntax in any order, with spaces,
+        // controls, non-ASCII letters and numbers out of range, must never stop the check.
+        const PIECES: [&str; 16] = [
+            "letsencrypt.org",
+            ";",
+            "=",
+            " ",
+            "\t",
+            "accounturi",
+            "policy",
+            "wildcard",
+            "persistUntil",
+            "99999999999999999999",
+            "-1",
+            "é",
+            "\u{0}",
+            "..",
+            "xn--",
+            "https://a/b",
+        ];
+        let mut rng = crate::testrng::XorShift::new(0xD1B5_4A32_D192_ED03);
+        let w = want(true, 1_800_000_000);
+        for _ in 0..20_000 {
+            let n = 1 + rng.below(12) as usize;
+            let text: String = (0..n).map(|_| PIECES[rng.below(16) as usize]).collect();
+            match parse(&text) {
+                Ok(r) => assert!(
+                    !r.issuer.is_empty() && !r.account_uri.is_empty(),
+                    "{text:?}"
+                ),
+                Err(m) => assert!(!m.why.is_empty(), "{text:?}"),
+            }
+            let _ = judge(&set(&[&text]), &w, "_validation-persist.example.com");
+        }
     }
 
     #[test]
