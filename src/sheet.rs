@@ -5,7 +5,7 @@
 
 use calamine::{Data, Reader};
 use std::io::{self, Read};
-use std::sync::{mpsc, Arc};
+use std::sync::mpsc;
 
 /// Rows looked at for a header: an export may put a title and a blank row above it.
 pub const HEADER_WITHIN: usize = 10;
@@ -47,83 +47,242 @@ pub fn cell_text(cell: &Data) -> String {
     }
 }
 
-/// One sheet's used cells as text, trimmed.
-#[derive(Debug)]
-pub struct Sheet {
-    /// Its name in the workbook.
-    pub name: String,
-    /// The row number (from 1) the spreadsheet shows for `rows[0]`.
-    pub first_row: u64,
-    /// Its rows, each as wide as the used range.
-    pub rows: Vec<Vec<String>>,
+/// A row holding text: its number as the spreadsheet shows it (from 1) and its cells'
+/// text, trimmed, up to the last cell holding any (the columns before a cell hold empty
+/// strings). Rows without text are passed by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// The row's number (from 1).
+    pub number: u64,
+    /// Its cells' text.
+    pub cells: Vec<String>,
 }
 
-/// The sheets of the workbook in `bytes`, in the workbook's order.
-pub fn sheets(bytes: &[u8]) -> Result<Vec<Sheet>, String> {
-    let mut book = calamine::open_workbook_auto_from_rs(io::Cursor::new(bytes))
-        .map_err(|e| format!("a ZIP or Office file that is no readable workbook ({e})"))?;
-    Ok(book
-        .worksheets()
-        .into_iter()
-        .map(|(name, range)| Sheet {
-            name,
-            first_row: u64::from(range.start().map_or(0, |(r, _)| r)) + 1,
-            rows: range
-                .rows()
-                .map(|r| r.iter().map(|c| cell_text(c).trim().to_string()).collect())
-                .collect(),
-        })
-        .collect())
+/// A sheet's rows, in order, as they are asked for.
+pub trait Rows {
+    /// The next row holding text; `None` at the sheet's end.
+    fn next_row(&mut self) -> io::Result<Option<Row>>;
 }
 
-/// CSV text of the first sheet with a header row (one `is_header` accepts) within its first
-/// [`HEADER_WITHIN`] rows: line N of the text is the sheet's row N (the rows above the
-/// header are left blank, a line break inside a cell becomes `;`, as a list's cells
-/// separate their items), so that a list's reader names rows as the spreadsheet does.
-pub fn as_csv(bytes: &[u8], is_header: impl Fn(&[String]) -> bool) -> Result<String, String> {
-    let sheets = sheets(bytes)?;
-    let (sheet, at) = sheets
-        .iter()
-        .find_map(|s| {
-            let at = s
-                .rows
-                .iter()
-                .take(HEADER_WITHIN)
-                .position(|r| is_header(r))?;
-            Some((s, at))
-        })
-        .ok_or_else(|| {
-            let names: Vec<&str> = sheets.iter().map(|s| s.name.as_str()).collect();
-            format!(
-                "no sheet has a header row in its first {HEADER_WITHIN} rows (sheets: {})",
-                names.join(", ")
-            )
-        })?;
-    let blank = (sheet.first_row - 1) as usize + at;
-    let mut text = "\n".repeat(blank);
-    let mut w = csv::WriterBuilder::new()
-        .flexible(true)
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_writer(Vec::new());
-    for row in &sheet.rows[at..] {
-        let cells = row
-            .iter()
-            .map(|c| c.replace("\r\n", ";").replace('\n', ";"));
-        // A sheet of one column still reads as CSV with its header, not as a plain list
-        // whose first line is the column's name.
-        let pad = (row.len() < 2).then(String::new);
-        w.write_record(cells.chain(pad))
-            .map_err(|e| e.to_string())?;
+/// What a reader does after a sheet: goes on to the next one, or is done.
+pub type AfterSheet = std::ops::ControlFlow<()>;
+
+/// Calls `visit` with each sheet's name and rows, in the workbook's order, until it is done.
+/// An `.xlsx` sheet is read as its rows are asked for (a list of a million rows is never
+/// held as cells and rows); the other kinds (`.xls`, `.xlsb`, `.ods`) are read whole first.
+/// Fails when `bytes` hold no readable workbook, or a sheet cannot be read to its end.
+pub fn each_sheet(
+    bytes: &[u8],
+    visit: &mut dyn FnMut(&str, &mut dyn Rows) -> io::Result<AfterSheet>,
+) -> io::Result<()> {
+    if let Ok(mut book) = calamine::Xlsx::new(io::Cursor::new(bytes)) {
+        for name in book.sheet_names() {
+            // A sheet that is no worksheet (a chart) is passed by, as calamine's whole read
+            // does.
+            let Ok(cells) = book.worksheet_cells_reader(&name) else {
+                continue;
+            };
+            let mut rows = XlsxRows {
+                cells,
+                name: &name,
+                ahead: None,
+                ended: false,
+            };
+            if visit(&name, &mut rows)?.is_break() {
+                break;
+            }
+        }
+        return Ok(());
     }
-    let body = w.into_inner().map_err(|e| e.to_string())?;
-    text.push_str(&String::from_utf8_lossy(&body));
-    Ok(text)
+    let mut book = calamine::open_workbook_auto_from_rs(io::Cursor::new(bytes)).map_err(|e| {
+        io::Error::other(format!(
+            "a ZIP or Office file that is no readable workbook ({e})"
+        ))
+    })?;
+    for (name, range) in book.worksheets() {
+        let first = u64::from(range.start().map_or(0, |(r, _)| r)) + 1;
+        let mut rows = WholeRows {
+            rows: range.rows().enumerate(),
+            first,
+        };
+        if visit(&name, &mut rows)?.is_break() {
+            break;
+        }
+    }
+    Ok(())
 }
 
-/// `r`, or when it holds a workbook, the CSV text [`as_csv`] makes of it; a workbook that
-/// cannot be read fails the first read with the reason. An `.xlsx` workbook's text is made
-/// as it is read ([`Streamed`]): a list of a million rows is not held as cells, rows and
-/// text at once (240 MB), only as the file and its table of strings.
+/// An `.xlsx` sheet's rows, made of its cells as calamine reads them from the sheet's XML.
+struct XlsxRows<'a, 'n, RS: Read + io::Seek> {
+    cells: calamine::XlsxCellReader<'a, RS>,
+    name: &'n str,
+    /// The first cell of the next row, read to know where this one ends.
+    ahead: Option<(u32, u32, String)>,
+    /// The sheet's end was read (calamine's reader fails when asked past it).
+    ended: bool,
+}
+
+impl<RS: Read + io::Seek> XlsxRows<'_, '_, RS> {
+    /// The next cell holding text: (row, column, text), from 0.
+    fn next_cell(&mut self) -> io::Result<Option<(u32, u32, String)>> {
+        while !self.ended {
+            let cell = self
+                .cells
+                .next_cell()
+                .map_err(|e| io::Error::other(format!("sheet {}: {e}", self.name)))?;
+            let Some(cell) = cell else {
+                self.ended = true;
+                break;
+            };
+            let text = cell_text(&Data::from(cell.get_value().clone()));
+            let text = text.trim();
+            if !text.is_empty() {
+                let (row, col) = cell.get_position();
+                return Ok(Some((row, col, text.to_string())));
+            }
+        }
+        Ok(None)
+    }
+}
+
+impl<RS: Read + io::Seek> Rows for XlsxRows<'_, '_, RS> {
+    fn next_row(&mut self) -> io::Result<Option<Row>> {
+        let first = match self.ahead.take() {
+            Some(c) => c,
+            None => match self.next_cell()? {
+                Some(c) => c,
+                None => return Ok(None),
+            },
+        };
+        let (row, col, text) = first;
+        let mut cells = Vec::new();
+        place(&mut cells, col, text);
+        loop {
+            match self.next_cell()? {
+                Some((r, c, t)) if r == row => place(&mut cells, c, t),
+                other => {
+                    self.ahead = other;
+                    break;
+                }
+            }
+        }
+        Ok(Some(Row {
+            number: u64::from(row) + 1,
+            cells,
+        }))
+    }
+}
+
+/// The rows of a sheet read whole, numbered from `first`.
+struct WholeRows<I> {
+    rows: I,
+    first: u64,
+}
+
+impl<'r, I: Iterator<Item = (usize, &'r [Data])>> Rows for WholeRows<I> {
+    fn next_row(&mut self) -> io::Result<Option<Row>> {
+        for (i, row) in self.rows.by_ref() {
+            let mut cells: Vec<String> = row
+                .iter()
+                .map(|c| cell_text(c).trim().to_string())
+                .collect();
+            while cells.last().is_some_and(String::is_empty) {
+                cells.pop();
+            }
+            if !cells.is_empty() {
+                return Ok(Some(Row {
+                    number: self.first + i as u64,
+                    cells,
+                }));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Puts a cell's text at its column, the columns before it left empty.
+fn place(cells: &mut Vec<String>, col: u32, text: String) {
+    let col = col as usize;
+    if cells.len() <= col {
+        cells.resize(col + 1, String::new());
+    }
+    cells[col] = text;
+}
+
+/// The rows within [`HEADER_WITHIN`] rows of the sheet's first row holding text, where a
+/// header is looked for below a title, and the row after them, if any (read to know where
+/// they end).
+pub fn header_window(rows: &mut dyn Rows) -> io::Result<(Vec<Row>, Option<Row>)> {
+    let mut window: Vec<Row> = Vec::new();
+    while let Some(r) = rows.next_row()? {
+        let first = window.first().map_or(r.number, |f| f.number);
+        if r.number >= first + HEADER_WITHIN as u64 {
+            return Ok((window, Some(r)));
+        }
+        window.push(r);
+    }
+    Ok((window, None))
+}
+
+/// CSV text of the first sheet with a header row (one `is_header` accepts, see
+/// [`header_window`]): line N of the text is the sheet's row N (the rows above the header
+/// and the rows without text are left blank, a line break inside a cell becomes `;`, as a
+/// list's cells separate their items), so that a list's reader names rows as the
+/// spreadsheet does.
+pub fn as_csv(bytes: &[u8], is_header: impl Fn(&[String]) -> bool) -> Result<String, String> {
+    let mut text = Vec::new();
+    first_sheet_as_csv(bytes, &is_header, &mut |piece| {
+        text.extend_from_slice(&piece);
+        Ok(())
+    })
+    .map_err(|e| e.to_string())?;
+    Ok(String::from_utf8_lossy(&text).into_owned())
+}
+
+/// [`as_csv`]'s text handed to `put` in pieces of about [`PIECE`] bytes as the rows are read.
+fn first_sheet_as_csv(
+    bytes: &[u8],
+    is_header: &dyn Fn(&[String]) -> bool,
+    put: &mut dyn FnMut(Vec<u8>) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut names = Vec::new();
+    let mut found = false;
+    each_sheet(bytes, &mut |name, rows| {
+        names.push(name.to_string());
+        let (window, after) = header_window(rows)?;
+        let Some(at) = window.iter().position(|r| is_header(&r.cells)) else {
+            return Ok(AfterSheet::Continue(()));
+        };
+        found = true;
+        // Every row as wide as the header, and two columns at least: a sheet of one column
+        // still reads as CSV with its header, not as a plain list whose first line is the
+        // column's name.
+        let mut out = Lines::new(window[at].cells.len().max(2));
+        for r in window[at..].iter().chain(after.as_ref()) {
+            out.row(r)?;
+        }
+        while let Some(r) = rows.next_row()? {
+            out.row(&r)?;
+            if out.text.len() >= PIECE {
+                put(std::mem::take(&mut out.text))?;
+            }
+        }
+        put(std::mem::take(&mut out.text))?;
+        Ok(AfterSheet::Break(()))
+    })?;
+    if found {
+        Ok(())
+    } else {
+        Err(io::Error::other(format!(
+            "no sheet has a header row in its first {HEADER_WITHIN} rows (sheets: {})",
+            names.join(", ")
+        )))
+    }
+}
+
+/// `r`, or when it holds a workbook, the CSV text [`as_csv`] makes of it, made by a thread of
+/// its own as the sheet is read ([`Streamed`]); a workbook that cannot be read fails the
+/// first read with the reason.
 pub fn text_or_sheet(
     mut r: Box<dyn Read + Send>,
     is_header: impl Fn(&[String]) -> bool + Send + 'static,
@@ -139,23 +298,14 @@ pub fn text_or_sheet(
     if let Err(e) = r.read_to_end(&mut all) {
         return Box::new(Failing(Some(e)));
     }
-    let all: Arc<[u8]> = all.into();
-    match calamine::Xlsx::new(io::Cursor::new(Arc::clone(&all))) {
-        Ok(book) => Box::new(Streamed::start(book, is_header)),
-        // Another kind of workbook (.xls, .xlsb, .ods: none holds more than a few hundred
-        // thousand rows in practice), or none.
-        Err(_) => match as_csv(&all, is_header) {
-            Ok(text) => Box::new(io::Cursor::new(text.into_bytes())),
-            Err(why) => Box::new(Failing(Some(io::Error::other(why)))),
-        },
-    }
+    Box::new(Streamed::start(all, is_header))
 }
 
-type Book = calamine::Xlsx<io::Cursor<Arc<[u8]>>>;
-
-/// The CSV text of an `.xlsx` workbook's first sheet with a header row, as [`as_csv`] makes
-/// it, written by a thread of its own as its cells are read and handed over in pieces of
-/// about 64 KiB (a few in waiting at most). Dropping the reader stops the thread.
+/// The CSV text of a workbook's first sheet with a header row, as [`as_csv`] makes it,
+/// written by a thread of its own as the rows are read and handed over in pieces of about
+/// [`PIECE`] bytes (a few in waiting at most): a million-row `.xlsx` list is held as its
+/// file and its table of strings, not as cells, rows and text at once (95 MB against 240).
+/// Dropping the reader stops the thread.
 struct Streamed {
     pieces: mpsc::Receiver<io::Result<Vec<u8>>>,
     piece: io::Cursor<Vec<u8>>,
@@ -165,12 +315,17 @@ struct Streamed {
 const PIECE: usize = 64 * 1024;
 
 impl Streamed {
-    fn start(book: Book, is_header: impl Fn(&[String]) -> bool + Send + 'static) -> Streamed {
+    fn start(bytes: Vec<u8>, is_header: impl Fn(&[String]) -> bool + Send + 'static) -> Streamed {
         let (tx, rx) = mpsc::sync_channel(4);
         let spawned = std::thread::Builder::new().name("workbook".into()).spawn({
             let tx = tx.clone();
             move || {
-                if let Err(e) = write_first_sheet_with_header(book, &is_header, &tx) {
+                let put = &mut |piece| {
+                    tx.send(Ok(piece)).map_err(|_| {
+                        io::Error::new(io::ErrorKind::BrokenPipe, "the reader stopped")
+                    })
+                };
+                if let Err(e) = first_sheet_as_csv(&bytes, &is_header, put) {
                     // The reader may be gone (the run stopped): nothing to tell then.
                     let _ = tx.send(Err(e));
                 }
@@ -202,104 +357,12 @@ impl Read for Streamed {
     }
 }
 
-/// The sheet is given up as soon as the reader is gone.
-fn hand_over(tx: &mpsc::SyncSender<io::Result<Vec<u8>>>, piece: Vec<u8>) -> io::Result<()> {
-    tx.send(Ok(piece))
-        .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the reader stopped"))
-}
-
-fn write_first_sheet_with_header(
-    mut book: Book,
-    is_header: &dyn Fn(&[String]) -> bool,
-    tx: &mpsc::SyncSender<io::Result<Vec<u8>>>,
-) -> io::Result<()> {
-    let names = book.sheet_names();
-    for name in &names {
-        // A sheet that is no worksheet (a chart) is passed by, as calamine's whole read does.
-        let Ok(mut cells) = book.worksheet_cells_reader(name) else {
-            continue;
-        };
-        // The next cell holding text: (row, column, text), from 0.
-        let mut next = || -> io::Result<Option<(u32, u32, String)>> {
-            loop {
-                let cell = cells
-                    .next_cell()
-                    .map_err(|e| io::Error::other(format!("sheet {name}: {e}")))?;
-                let Some(cell) = cell else { return Ok(None) };
-                let text = cell_text(&Data::from(cell.get_value().clone()));
-                let text = text.trim();
-                if !text.is_empty() {
-                    let (row, col) = cell.get_position();
-                    return Ok(Some((row, col, text.to_string())));
-                }
-            }
-        };
-        // The rows of the first HEADER_WITHIN from the first row holding anything, and the
-        // first cell past them.
-        let mut rows: Vec<(u32, Vec<String>)> = Vec::new();
-        let mut past = None;
-        while let Some((row, col, text)) = next()? {
-            let first = rows.first().map_or(row, |r| r.0);
-            if row >= first.saturating_add(HEADER_WITHIN as u32) {
-                past = Some((row, col, text));
-                break;
-            }
-            if rows.last().is_none_or(|r| r.0 != row) {
-                rows.push((row, Vec::new()));
-            }
-            if let Some((_, cells)) = rows.last_mut() {
-                place(cells, col, text);
-            }
-        }
-        let Some(at) = rows.iter().position(|(_, r)| is_header(r)) else {
-            continue;
-        };
-        let width = rows[at].1.len().max(2);
-        let mut out = Lines::new(width);
-        for (row, cells) in &rows[at..] {
-            out.row(*row, cells)?;
-        }
-        let mut current: Option<(u32, Vec<String>)> = None;
-        let mut cell = past;
-        while let Some((row, col, text)) = cell {
-            if current.as_ref().is_some_and(|c| c.0 != row) {
-                if let Some((r, cells)) = current.take() {
-                    out.row(r, &cells)?;
-                }
-            }
-            if out.text.len() >= PIECE {
-                hand_over(tx, std::mem::take(&mut out.text))?;
-            }
-            let (_, cells) = current.get_or_insert_with(|| (row, Vec::new()));
-            place(cells, col, text);
-            cell = next()?;
-        }
-        if let Some((r, cells)) = current {
-            out.row(r, &cells)?;
-        }
-        return hand_over(tx, out.text);
-    }
-    Err(io::Error::other(format!(
-        "no sheet has a header row in its first {HEADER_WITHIN} rows (sheets: {})",
-        names.join(", ")
-    )))
-}
-
-/// Puts a cell's text at its column, the columns before it left empty.
-fn place(cells: &mut Vec<String>, col: u32, text: String) {
-    let col = col as usize;
-    if cells.len() <= col {
-        cells.resize(col + 1, String::new());
-    }
-    cells[col] = text;
-}
-
-/// CSV lines numbered as the sheet's rows: line N holds row N (from 1), the rows between
-/// those written left blank.
+/// CSV lines numbered as the sheet's rows: line N holds row N, the rows between those
+/// written left blank.
 struct Lines {
     text: Vec<u8>,
     /// Rows written so far (the next line is row `written + 1`).
-    written: u32,
+    written: u64,
     /// The header's width: every row is written at least as wide.
     width: usize,
 }
@@ -313,23 +376,23 @@ impl Lines {
         }
     }
 
-    /// Writes 0-based row `row`.
-    fn row(&mut self, row: u32, cells: &[String]) -> io::Result<()> {
-        for _ in self.written..row {
+    fn row(&mut self, row: &Row) -> io::Result<()> {
+        for _ in self.written + 1..row.number {
             self.text.push(b'\n');
         }
         let mut w = csv::WriterBuilder::new()
             .flexible(true)
             .terminator(csv::Terminator::Any(b'\n'))
             .from_writer(&mut self.text);
-        let pad = self.width.saturating_sub(cells.len());
-        let fields = cells
+        let pad = self.width.saturating_sub(row.cells.len());
+        let fields = row
+            .cells
             .iter()
             .map(|c| c.replace("\r\n", ";").replace('\n', ";"))
             .chain(std::iter::repeat_n(String::new(), pad));
         w.write_record(fields).map_err(io::Error::other)?;
         w.flush()?;
-        self.written = row + 1;
+        self.written = row.number;
         Ok(())
     }
 }

@@ -1770,6 +1770,52 @@ mod tests {
     }
 
     #[test]
+    fn a_workbook_cut_short_keeps_its_records_and_is_told_as_not_read_whole() {
+        use std::io::{Cursor, Write};
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        for (c, h) in ["Common Name", "Serial Number"].iter().enumerate() {
+            sheet.write_string(0, c as u16, *h).unwrap();
+        }
+        for r in 1..=40u32 {
+            sheet.write_string(r, 0, format!("h{r}.example")).unwrap();
+            sheet.write_string(r, 1, format!("{r:X}")).unwrap();
+        }
+        let whole = book.save_to_buffer().unwrap();
+        // The same workbook with its sheet's XML cut inside row 31 (a copy that stopped).
+        let mut from = zip::ZipArchive::new(Cursor::new(whole)).unwrap();
+        let mut to = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        for i in 0..from.len() {
+            let mut entry = from.by_index(i).unwrap();
+            let name = entry.name().unwrap().to_string();
+            let mut data = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut data).unwrap();
+            if name == "xl/worksheets/sheet1.xml" {
+                let text = String::from_utf8(data).unwrap();
+                let cut = text.find("<row r=\"31\"").unwrap() + 20;
+                data = text.as_bytes()[..cut].to_vec();
+            }
+            to.start_file(name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            to.write_all(&data).unwrap();
+        }
+        let cut = to.finish().unwrap().into_inner();
+        let mut out = Loaded::default();
+        load_bytes("cut.xlsx", &cut, &ReadOptions::default(), &mut out);
+        // Rows 2-29: row 30 is not taken, as a row is known whole only once the next begins.
+        assert_eq!(out.records.len(), 28, "{:?}", out.errors);
+        assert_eq!(out.errors.len(), 1, "{:?}", out.errors);
+        assert!(
+            out.errors[0]
+                .to_string()
+                .starts_with("cut.xlsx: sheet Sheet1: "),
+            "{}",
+            out.errors[0]
+        );
+        assert_eq!(out.unread.len(), 1, "{:?}", out.unread);
+    }
+
+    #[test]
     fn an_excel_export_is_read_by_the_rows_the_spreadsheet_shows() {
         use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
         let mut book = Workbook::new();
