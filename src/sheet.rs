@@ -1,7 +1,10 @@
 //! Spreadsheets given where a list or an export is expected: a CLM's "Export to Excel", a
 //! network team's host list kept in Excel (`.xlsx`, `.xls`, `.xlsb`, OpenDocument `.ods`).
 //! Read with calamine, cells as the text a CSV export would have held, rows numbered as the
-//! spreadsheet shows them.
+//! spreadsheet shows them. Every reader takes a sheet's rows one at a time from
+//! [`each_sheet`], which reads an `.xlsx` sheet's XML as the rows are asked for; target
+//! lists and domain lists become CSV text ([`as_csv`], [`text_or_sheet`]), inventories
+//! records (`inventory::load`).
 
 use calamine::{Data, Reader};
 use std::io::{self, Read};
