@@ -284,8 +284,8 @@ fn first_sheet_as_csv(
 }
 
 /// `r`, or when it holds a workbook, the CSV text [`as_csv`] makes of it, made by a thread of
-/// its own as the sheet is read ([`Streamed`]); a workbook that cannot be read fails the
-/// first read with the reason.
+/// its own as the sheet is read and handed over through a bounded channel; a workbook that
+/// cannot be read fails the first read with the reason.
 pub fn text_or_sheet(
     mut r: Box<dyn Read + Send>,
     is_header: impl Fn(&[String]) -> bool + Send + 'static,
