@@ -242,6 +242,12 @@ fn addresses_of(
     let mut ips: Vec<IpAddr> = Vec::new();
     let mut unspecified = None;
     let mut foreign: Option<&Name> = None;
+    // A loopback address from a resolver elsewhere is a DNS firewall's answer for a blocked
+    // name (RPZ's local data, a blocklist), never the name's server: connecting to it would
+    // reach this machine. From a resolver on this machine (systemd-resolved, a local
+    // unbound or dnsmasq, a test's) it may be the name's own record, and is scanned.
+    let remote = !servers.is_empty() && !servers.iter().any(|s| s.ip().is_loopback());
+    let mut loopback = None;
     for a in asked.iter().copied().flatten() {
         let owners = aliases(asked_for, &a.answers);
         for r in &a.answers {
@@ -250,6 +256,8 @@ fn addresses_of(
                     foreign.get_or_insert(&r.name);
                 } else if ip.is_unspecified() {
                     unspecified = Some(ip);
+                } else if remote && ip.is_loopback() {
+                    loopback = Some(ip);
                 } else if wanted(ip) && !ips.contains(&ip) {
                     ips.push(ip);
                 }
@@ -262,6 +270,18 @@ fn addresses_of(
     }
     if let Some(ip) = unspecified {
         return (Err(sinkholed(shown, ip)), false);
+    }
+    if let Some(ip) = loopback {
+        return (
+            Err(ErrorInfo {
+                class: ErrorClass::DnsNoAddress,
+                message: format!(
+                    "{shown} resolves to {ip} only, a loopback address, from a resolver elsewhere ({}): a DNS firewall's answer for a blocked name, not a server's, and not scanned: connecting to it would reach this machine",
+                    servers.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                ),
+            }),
+            false,
+        );
     }
     if let Some(other) = foreign {
         return (
@@ -461,6 +481,35 @@ mod tests {
         let none = answer(ResponseCode::NoError, &[]);
         let (o, _) = addresses_of("www", &www(), &[&both, &none], &to, any);
         assert_eq!(ips(&o), ["192.0.2.1"]);
+    }
+
+    #[test]
+    fn a_loopback_answer_from_a_resolver_elsewhere_is_no_endpoint() {
+        // RPZ's local data or a blocklist answering 127.0.0.1 for a blocked name: the
+        // connection would reach this machine's own service.
+        let any = |_: IpAddr| true;
+        let remote: [SocketAddr; 1] = ["192.0.2.53:53".parse().expect("an address")];
+        let v4 = answer(ResponseCode::NoError, &["127.0.0.1"]);
+        let v6 = answer(ResponseCode::NoError, &["::1"]);
+        let (o, _) = addresses_of("ads.example", &www(), &[&v4, &v6], &remote, any);
+        let e = o.unwrap_err();
+        assert_eq!(e.class, ErrorClass::DnsNoAddress);
+        assert_eq!(
+            e.message,
+            "ads.example resolves to ::1 only, a loopback address, from a resolver elsewhere (192.0.2.53:53): a DNS firewall's answer for a blocked name, not a server's, and not scanned: connecting to it would reach this machine"
+        );
+        // Beside a real address it is left out.
+        let both = answer(ResponseCode::NoError, &["127.0.0.1", "192.0.2.1"]);
+        let none = answer(ResponseCode::NoError, &[]);
+        let (o, _) = addresses_of("www", &www(), &[&both, &none], &remote, any);
+        assert_eq!(ips(&o), ["192.0.2.1"]);
+        // From a resolver on this machine it may be the name's record: scanned.
+        let local: [SocketAddr; 2] = [
+            "192.0.2.53:53".parse().expect("an address"),
+            "127.0.0.53:53".parse().expect("an address"),
+        ];
+        let (o, _) = addresses_of("www", &www(), &[&v4, &none], &local, any);
+        assert_eq!(ips(&o), ["127.0.0.1"]);
     }
 
     #[test]
