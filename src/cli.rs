@@ -315,7 +315,8 @@ pub struct DcvArgs {
     /// Without it, CAA records are reported, not judged.
     #[arg(long, value_name = "NAME")]
     pub ca_domain: Vec<String>,
-    /// The ACME account URI that will order, to judge CAA `accounturi`.
+    /// The ACME account URI that will order, to judge CAA `accounturi` and a dns-persist-01
+    /// record's `accounturi` (a row's `expected` column overrides it for that row).
     #[arg(long, value_name = "URI")]
     pub account_uri: Option<String>,
     /// Recursive DNS server to use instead of the system configuration.
