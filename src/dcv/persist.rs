@@ -205,6 +205,9 @@ fn judge(values: &BTreeSet<String>, want: &Want<'_>, at: &str) -> Judged {
     let ours = |issuer: &str| want.issuers.is_empty() || want.issuers.iter().any(|i| i == issuer);
     let mut malformed = Vec::new();
     let mut refused = Vec::new();
+    // The latest persistUntil among the records that authorise the order (inner `None`:
+    // one has none).
+    let mut authorising: Option<Option<i64>> = None;
     let mut others = BTreeSet::new();
     for text in values {
         let record = match parse(text) {
@@ -261,9 +264,16 @@ fn judge(values: &BTreeSet<String>, want: &Want<'_>, at: &str) -> Judged {
             ));
             continue;
         }
-        return Judged::Authorises {
-            persist_until: record.persist_until,
-        };
+        // Of several records that authorise it, the one that lasts longest says when
+        // validation starts to fail (none without a persistUntil).
+        authorising = Some(match (authorising, record.persist_until) {
+            (Some(None), _) | (_, None) => None,
+            (Some(Some(a)), Some(b)) => Some(a.max(b)),
+            (None, b) => b,
+        });
+    }
+    if let Some(persist_until) = authorising {
+        return Judged::Authorises { persist_until };
     }
     if !malformed.is_empty() {
         return Judged::Refused(Check::error(
@@ -566,6 +576,17 @@ mod tests {
         assert_eq!(id(&[&past], &want(false, now)), "dns_persist_expired");
         let exact = format!("letsencrypt.org; accounturi={ACCT}; persistUntil={now}");
         assert_eq!(id(&[&exact], &want(false, now)), "authorises");
+        // Of two that authorise, the one lasting longer says when validation fails.
+        let later = format!(
+            "letsencrypt.org; accounturi={ACCT}; persistUntil={}",
+            now + 99
+        );
+        let until = |values: &[&str]| match judge(&set(values), &want(false, now), "x") {
+            Judged::Authorises { persist_until } => persist_until,
+            Judged::Refused(c) => panic!("{c:?}"),
+        };
+        assert_eq!(until(&[&exact, &later]), Some(now + 99));
+        assert_eq!(until(&[&later, &good]), None);
         // Another CA's record is skipped; one of them is enough.
         let other = format!("digicert.com; accounturi={ACCT}");
         assert_eq!(id(&[&other], &want(false, now)), "dns_persist_other_ca");
