@@ -276,7 +276,7 @@ fn addresses_of(
             Err(ErrorInfo {
                 class: ErrorClass::DnsNoAddress,
                 message: format!(
-                    "{shown} resolves to {ip} only, a loopback address, from a resolver elsewhere ({}): a DNS firewall's answer for a blocked name, not a server's, and not scanned: connecting to it would reach this machine",
+                    "{shown} resolves to {ip} only, a loopback address, from a resolver elsewhere ({}): a DNS firewall's answer for a blocked name, not a server's, and not scanned: connecting to it would reach this machine (to scan this machine, pin it: {shown}@{ip})",
                     servers.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
                 ),
             }),
@@ -496,7 +496,7 @@ mod tests {
         assert_eq!(e.class, ErrorClass::DnsNoAddress);
         assert_eq!(
             e.message,
-            "ads.example resolves to ::1 only, a loopback address, from a resolver elsewhere (192.0.2.53:53): a DNS firewall's answer for a blocked name, not a server's, and not scanned: connecting to it would reach this machine"
+            "ads.example resolves to ::1 only, a loopback address, from a resolver elsewhere (192.0.2.53:53): a DNS firewall's answer for a blocked name, not a server's, and not scanned: connecting to it would reach this machine (to scan this machine, pin it: ads.example@::1)"
         );
         // Beside a real address it is left out.
         let both = answer(ResponseCode::NoError, &["127.0.0.1", "192.0.2.1"]);
