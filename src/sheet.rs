@@ -482,6 +482,70 @@ mod tests {
     }
 
     #[test]
+    fn generated_sheets_read_back_cell_for_cell_on_their_rows() {
+        // Titles, gaps, a header anywhere in its window, cells with the characters CSV
+        // quotes and the line breaks a list's cells hold: the text read back as CSV gives
+        // each row's cells (trimmed, breaks as `;`) on the line of its number.
+        const PIECES: [&str; 9] = ["a", "b.example", ",", "\"", " ", "\n", "é", "1", ";"];
+        let mut rng = crate::testrng::XorShift::new(0x5851_F42D_4C95_7F2D);
+        for round in 0..40 {
+            let mut book = rust_xlsxwriter::Workbook::new();
+            let sheet = book.add_worksheet();
+            let top = rng.below(9) as u32;
+            if top > 0 && rng.below(2) == 0 {
+                sheet.write_string(0, 0, "Exported list").unwrap();
+            }
+            let width = 1 + rng.below(4) as u16;
+            for c in 0..width {
+                sheet.write_string(top, c, format!("Col{c}")).unwrap();
+            }
+            let mut want: Vec<(u32, Vec<String>)> = Vec::new();
+            let mut row = top;
+            for _ in 0..rng.below(300) {
+                row += 1 + rng.below(3) as u32;
+                let mut cells = Vec::new();
+                for c in 0..width + rng.below(2) as u16 {
+                    let n = rng.below(4) as usize;
+                    let text: String = (0..n).map(|_| PIECES[rng.below(9) as usize]).collect();
+                    if !text.is_empty() {
+                        sheet.write_string(row, c, &text).unwrap();
+                    }
+                    cells.push(text.trim().replace("\r\n", ";").replace('\n', ";"));
+                }
+                while cells.last().is_some_and(String::is_empty) {
+                    cells.pop();
+                }
+                if !cells.is_empty() {
+                    want.push((row, cells));
+                }
+            }
+            let bytes = book.save_to_buffer().unwrap();
+            let text = as_csv(&bytes, |r| r.first().is_some_and(|h| h == "Col0")).unwrap();
+            // Line by line, as the list readers number them (a cell's breaks became `;`).
+            let mut got: Vec<(u32, Vec<String>)> = Vec::new();
+            for (i, line) in text.split('\n').enumerate() {
+                let Some(rec) = csv::ReaderBuilder::new()
+                    .has_headers(false)
+                    .flexible(true)
+                    .from_reader(line.as_bytes())
+                    .records()
+                    .next()
+                else {
+                    continue;
+                };
+                let mut cells: Vec<String> = rec.unwrap().iter().map(String::from).collect();
+                while cells.last().is_some_and(String::is_empty) {
+                    cells.pop();
+                }
+                if i as u32 != top && !cells.is_empty() {
+                    got.push((i as u32, cells));
+                }
+            }
+            assert_eq!(got, want, "round {round}: {text}");
+        }
+    }
+
+    #[test]
     fn an_xlsx_sheet_streams_as_the_text_of_the_whole_read() {
         // The first sheet has no header; the second has a title, a gap, cells of two lines,
         // empty cells between full ones and a long run of rows (many pieces of text).
