@@ -103,7 +103,8 @@ impl<'a> From<Option<&'a str>> for Reached<'a> {
     }
 }
 
-/// Why a certificate that names addresses does not fit the one it was reached at.
+/// Why a certificate that names addresses does not fit the address it was reached at, if it
+/// was reached at one.
 fn address_mismatch(leaf: &CertInfo, reached: Reached<'_>) -> Option<String> {
     let Reached::Address(ip) = reached else {
         return None;
@@ -338,8 +339,8 @@ impl TrustJudge {
             .map(|(_, key)| key.clone())
     }
 
-    /// Judges `chain` (leaf first) for the endpoint as it was `reached` (a name, or `None`
-    /// for no name check) at `now_unix`.
+    /// Judges `chain` (leaf first) for the endpoint as it was `reached` (a [`Reached`]; a name
+    /// as `Some(name)`, `None` for no name check) at `now_unix`.
     ///
     /// Path validation runs at a time inside the leaf's validity, so an expired leaf is
     /// reported as `expired` and, independently, whether its chain would otherwise hold.

@@ -14,8 +14,7 @@ use crate::model::{
     Samples, SecondLook, StapledApart, Starttls, Timings,
 };
 use crate::timefmt::{now_unix, rfc3339};
-use crate::trust::Reached;
-use crate::trust::TrustJudge;
+use crate::trust::{Reached, TrustJudge};
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
@@ -1336,10 +1335,10 @@ impl Engine {
         }
     }
 
-    /// The facts of `chain`'s leaf and the trust judgement of `chain` as it was `reached`, and, when
-    /// `--crl` or `--ocsp` asks, the query for the leaf's revocation, read from the same
-    /// parse: no leaf facts
-    /// when there is no chain, or when the leaf cannot be parsed (then the detail says why).
+    /// The facts of `chain`'s leaf and the trust judgement of `chain` for the endpoint as it
+    /// was `reached`, and, when `--crl` or `--ocsp` asks, the query for the leaf's
+    /// revocation, read from the same parse: no leaf facts when there is no chain, or when
+    /// the leaf cannot be parsed (then the detail says why).
     fn judged(
         &self,
         chain: &[rustls::pki_types::CertificateDer<'static>],
