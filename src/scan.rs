@@ -315,10 +315,7 @@ fn open_targets(
     }
     // With several ports, a line is as many targets (one when it names its port: then the
     // total is too high, as it is for a header or a comment line).
-    let mut distinct = ports.to_vec();
-    distinct.sort_unstable();
-    distinct.dedup();
-    let per_line = distinct.len().max(1) as u64;
+    let per_line = crate::engine::targets::distinct_ports(ports).count().max(1) as u64;
     let total = if regular { count_lines(path) } else { None };
     Ok((open()?, total.map(|n| n.saturating_mul(per_line))))
 }

@@ -137,8 +137,17 @@ impl<RS: Read + io::Seek> XlsxRows<'_, '_, RS> {
                 self.ended = true;
                 break;
             };
-            let text = cell_text(&Data::from(cell.get_value().clone()));
-            let text = text.trim();
+            // Text cells (most of a list's) are trimmed where they lie: made into a `Data`
+            // first, each would be copied twice.
+            let owned;
+            let text = match cell.get_value() {
+                calamine::DataRef::SharedString(s) => s.trim(),
+                calamine::DataRef::String(s) => s.trim(),
+                other => {
+                    owned = cell_text(&Data::from(other.clone()));
+                    owned.trim()
+                }
+            };
             if !text.is_empty() {
                 let (row, col) = cell.get_position();
                 return Ok(Some((row, col, text.to_string())));

@@ -5013,12 +5013,7 @@ async fn a_node_that_kept_the_old_certificate_decides_the_verdict_with_samples()
     for (samples, status) in [("1", "current"), ("3", "renewed_not_deployed")] {
         let nodes = [Some(&new), Some(&new), Some(&old)];
         let (addr, text) = compared_nodes(&dir, &ca, &inventory, &nodes, samples).await;
-        let mut rows = csv::Reader::from_reader(text.as_bytes());
-        let row: HashMap<String, String> = rows
-            .deserialize()
-            .next()
-            .expect("a row")
-            .expect("a readable row");
+        let row = first_row(&text);
         assert_eq!(row["status"], status, "{text}");
         if samples == "1" {
             assert_eq!(row["serial"], "8A0000000000001772");
@@ -5057,8 +5052,7 @@ async fn a_node_that_kept_the_old_certificate_decides_the_verdict_with_samples()
     );
     let nodes = [Some(&new), Some(&new), Some(&revoked_old)];
     let (_, text) = compared_nodes(&dir, &ca, &inventory, &nodes, "3").await;
-    let mut rows = csv::Reader::from_reader(text.as_bytes());
-    let row: HashMap<String, String> = rows.deserialize().next().unwrap().unwrap();
+    let row = first_row(&text);
     assert_eq!(row["status"], "renewed_not_deployed", "{text}");
     assert_eq!(row["serial"], "8A0000000000001771");
     let findings: Vec<&str> = row["findings"].split(';').collect();
@@ -5092,8 +5086,7 @@ async fn a_node_that_kept_the_old_certificate_decides_the_verdict_with_samples()
     );
     let nodes = [Some(&fresh), Some(&stuck), Some(&fresh)];
     let (_, text) = compared_nodes(&dir, &ca, &inventory, &nodes, "3").await;
-    let mut rows = csv::Reader::from_reader(text.as_bytes());
-    let row: HashMap<String, String> = rows.deserialize().next().unwrap().unwrap();
+    let row = first_row(&text);
     assert_eq!(
         (row["status"].as_str(), row["findings"].as_str()),
         ("current", "ocsp_stale"),
@@ -5116,8 +5109,7 @@ async fn a_node_that_kept_the_old_certificate_decides_the_verdict_with_samples()
     // the connections whose staple was fine.
     let nodes = [Some(&stuck), Some(&fresh), Some(&fresh)];
     let (_, text) = compared_nodes(&dir, &ca, &inventory, &nodes, "3").await;
-    let mut rows = csv::Reader::from_reader(text.as_bytes());
-    let row: HashMap<String, String> = rows.deserialize().next().unwrap().unwrap();
+    let row = first_row(&text);
     assert!(
         row["detail"].contains("clients ignore it (on 1 of 3 connections: the nodes behind"),
         "{}",
@@ -5128,8 +5120,7 @@ async fn a_node_that_kept_the_old_certificate_decides_the_verdict_with_samples()
     let bare = new.without_intermediates();
     let nodes = [Some(&new), Some(&new), Some(&bare)];
     let (addr, text) = compared_nodes(&dir, &ca, &inventory, &nodes, "3").await;
-    let mut rows = csv::Reader::from_reader(text.as_bytes());
-    let row: HashMap<String, String> = rows.deserialize().next().unwrap().unwrap();
+    let row = first_row(&text);
     assert_eq!(row["status"], "untrusted", "{text}");
     assert!(
         row["detail"].contains(&format!("Connections to {addr} got the same certificate with different chains, so the nodes behind it differ: serial 8A0000000000001772 on 2 of 3 (current), serial 8A0000000000001772 with another chain on 1 of 3 (untrusted).")),
@@ -5151,8 +5142,7 @@ async fn a_node_that_kept_the_old_certificate_decides_the_verdict_with_samples()
     }
     let nodes = [Some(&new), Some(&disordered), Some(&new)];
     let (_, text) = compared_nodes(&dir, &ca, &inventory, &nodes, "3").await;
-    let mut rows = csv::Reader::from_reader(text.as_bytes());
-    let row: HashMap<String, String> = rows.deserialize().next().unwrap().unwrap();
+    let row = first_row(&text);
     assert_eq!(row["status"], "current", "{text}");
     assert_eq!(row["findings"], "backends_differ;chain_order", "{text}");
     assert!(
@@ -5164,8 +5154,7 @@ async fn a_node_that_kept_the_old_certificate_decides_the_verdict_with_samples()
     // others sent the full chain.
     let nodes = [Some(&bare), Some(&new), Some(&new)];
     let (addr, text) = compared_nodes(&dir, &ca, &inventory, &nodes, "3").await;
-    let mut rows = csv::Reader::from_reader(text.as_bytes());
-    let row: HashMap<String, String> = rows.deserialize().next().unwrap().unwrap();
+    let row = first_row(&text);
     assert_eq!(row["status"], "untrusted", "{text}");
     assert!(
         row["detail"].contains(&format!("Only 1 of 3 connections to {addr} got serial 8A0000000000001772 with this chain; 2 got it with a chain free of that fault, so the nodes behind it differ.")),
@@ -5345,6 +5334,15 @@ async fn crl_asks_about_the_certificate_another_node_serves() {
             .contains(&certsweep::verdict::Status::Revoked)
     });
     assert!(revoked, "{o:#?}");
+}
+
+/// The first row of a CSV report, by column name.
+fn first_row(text: &str) -> HashMap<String, String> {
+    csv::Reader::from_reader(text.as_bytes())
+        .deserialize()
+        .next()
+        .expect("a row")
+        .expect("a readable row")
 }
 
 /// `www.test` at a round-robin balancer before `nodes`, swept in process against

@@ -168,7 +168,7 @@ impl Dns {
                 return Ok(ips.into());
             }
             if let Some(ip) = unspecified {
-                return Err(sinkholed(shown, ip));
+                return Err(sinkholed(shown, ip, &[]));
             }
         }
         let (v4, v6) = match self.family {
@@ -240,24 +240,21 @@ fn addresses_of(
         Ok(a) => !matches!(a.rcode, ResponseCode::NoError | ResponseCode::NXDomain),
     };
     let mut ips: Vec<IpAddr> = Vec::new();
-    let mut unspecified = None;
+    let mut sinkhole = None;
     let mut foreign: Option<&Name> = None;
     // A loopback address from a resolver elsewhere is a DNS firewall's answer for a blocked
-    // name (RPZ's local data, a blocklist), never the name's server: connecting to it would
-    // reach this machine. From a resolver on this machine (systemd-resolved, a local
-    // unbound or dnsmasq, a test's) it may be the name's own record, and is scanned.
+    // name (RPZ's local data, a blocklist), as the unspecified address is from any: never
+    // the name's server. From a resolver on this machine (systemd-resolved, a local unbound
+    // or dnsmasq, a test's) it may be the name's own record, and is scanned.
     let remote = !servers.is_empty() && !servers.iter().any(|s| s.ip().is_loopback());
-    let mut loopback = None;
     for a in asked.iter().copied().flatten() {
         let owners = aliases(asked_for, &a.answers);
         for r in &a.answers {
             if let Some(ip) = address(&r.data) {
                 if !owners.iter().any(|o| o.eq_ignore_root(&r.name)) {
                     foreign.get_or_insert(&r.name);
-                } else if ip.is_unspecified() {
-                    unspecified = Some(ip);
-                } else if remote && ip.is_loopback() {
-                    loopback = Some(ip);
+                } else if ip.is_unspecified() || (remote && ip.is_loopback()) {
+                    sinkhole = Some(ip);
                 } else if wanted(ip) && !ips.contains(&ip) {
                     ips.push(ip);
                 }
@@ -268,20 +265,8 @@ fn addresses_of(
         let half = asked.iter().any(|a| failed(a));
         return (Ok(ips.into()), half);
     }
-    if let Some(ip) = unspecified {
-        return (Err(sinkholed(shown, ip)), false);
-    }
-    if let Some(ip) = loopback {
-        return (
-            Err(ErrorInfo {
-                class: ErrorClass::DnsNoAddress,
-                message: format!(
-                    "{shown} resolves to {ip} only, a loopback address, from a resolver elsewhere ({}): a DNS firewall's answer for a blocked name, not a server's, and not scanned: connecting to it would reach this machine (to scan this machine, pin it: {shown}@{ip})",
-                    servers.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
-                ),
-            }),
-            false,
-        );
+    if let Some(ip) = sinkhole {
+        return (Err(sinkholed(shown, ip, servers)), false);
     }
     if let Some(other) = foreign {
         return (
@@ -321,16 +306,27 @@ fn aliases<'a>(asked_for: &'a Name, answers: &'a [Record]) -> Vec<&'a Name> {
     }
 }
 
-/// A name whose only address is the unspecified one: what DNS firewalls (RPZ), Pi-hole
+/// A name whose only address is the unspecified one (what DNS firewalls (RPZ), Pi-hole
 /// and blocklist hosts files answer for a name they block, and what a placeholder record
-/// holds. A connection to it reaches the machine certsweep runs on, whose certificate
-/// would be reported as the name's, so it is no endpoint.
-fn sinkholed(shown: &str, ip: IpAddr) -> ErrorInfo {
+/// holds), or a loopback one from `servers`, resolvers elsewhere. A connection to it
+/// reaches the machine certsweep runs on, whose certificate would be reported as the
+/// name's, so it is no endpoint.
+fn sinkholed(shown: &str, ip: IpAddr, servers: &[SocketAddr]) -> ErrorInfo {
+    let message = if ip.is_unspecified() {
+        format!(
+            "{shown} resolves to {ip} only, the unspecified address (a blocklist's answer for a blocked name, or a placeholder record), which is not scanned: connecting to it would reach this machine"
+        )
+    } else {
+        // A loopback address, from `servers`, all elsewhere (see `addresses_of`).
+        let from: Vec<String> = servers.iter().map(ToString::to_string).collect();
+        format!(
+            "{shown} resolves to {ip} only, a loopback address, from a resolver elsewhere ({}): a DNS firewall's answer for a blocked name, not a server's, and not scanned: connecting to it would reach this machine (to scan this machine, pin it: {shown}@{ip})",
+            from.join(", ")
+        )
+    };
     ErrorInfo {
         class: ErrorClass::DnsNoAddress,
-        message: format!(
-            "{shown} resolves to {ip} only, the unspecified address (a blocklist's answer for a blocked name, or a placeholder record), which is not scanned: connecting to it would reach this machine"
-        ),
+        message,
     }
 }
 

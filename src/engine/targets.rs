@@ -77,6 +77,16 @@ impl Target {
 /// a target with it named none.
 pub const NO_PORT: u16 = 0;
 
+/// `ports` without repeats, in their order: the ports a target that names none is scanned
+/// on.
+pub fn distinct_ports(ports: &[u16]) -> impl Iterator<Item = u16> + '_ {
+    ports
+        .iter()
+        .enumerate()
+        .filter(|(i, p)| !ports[..*i].contains(p))
+        .map(|(_, &p)| p)
+}
+
 /// `t`, read with the default port [`NO_PORT`], on each of `ports` when it named none
 /// (`--port 443,8443`), else as it is.
 pub fn on_ports(mut t: Target, ports: &[u16], out: &mut Vec<Target>) {
@@ -84,10 +94,7 @@ pub fn on_ports(mut t: Target, ports: &[u16], out: &mut Vec<Target>) {
         out.push(t);
         return;
     }
-    for (i, &p) in ports.iter().enumerate() {
-        if ports[..i].contains(&p) {
-            continue;
-        }
+    for p in distinct_ports(ports) {
         let mut one = t.clone();
         *one.port_mut() = p;
         out.push(one);
