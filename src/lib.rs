@@ -50,6 +50,7 @@ pub mod revocation;
 pub mod scan;
 pub mod sheet;
 pub mod stores;
+pub mod tabled;
 #[cfg(test)]
 mod testrng;
 pub mod timefmt;

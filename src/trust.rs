@@ -318,7 +318,7 @@ impl TrustJudge {
             known_keys,
             // ring's checks first, then aws-lc-rs's, which add P-521 and the SHA-512
             // pairings ring lacks (a P-521 CA's leaves were `unknown_issuer`).
-            algs: webpki::ALL_VERIFICATION_ALGS,
+            algs: crate::tabled::TRUST_ALGS.as_slice(),
             proven: Mutex::new(HashMap::new()),
             validated: Mutex::new(HashMap::new()),
         })

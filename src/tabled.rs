@@ -1,0 +1,724 @@
+//! ECDSA P-256 / SHA-256 signature checks against the issuing keys a sweep meets often.
+//!
+//! Judging trust checks every leaf's signature with its issuer's key, and a fleet's leaves
+//! come from a handful of intermediates: the same key signs thousands of them. A check is
+//! `u1·G + u2·Q`; ring multiplies by the fixed generator `G` with a precomputed table but by
+//! the key `Q` in constant time from scratch, the costlier half. Once a key has been used
+//! [`HOT`] times, a table of its multiples is made (about 270 KiB, a few milliseconds), and
+//! its checks cost two table walks of 33 additions each: about half of ring's.
+//!
+//! Only an acceptance is decided here. A signature the tabled check does not accept is
+//! checked again by ring, which decides: no defect of this code can refuse a good
+//! signature, and a refusal costs what it did before. An acceptance needs the exact
+//! equation to hold (`x(R) ≡ r`), which garbage from an arithmetic slip does not meet; the
+//! tests compare both answers over generated keys, messages and altered signatures. The
+//! arithmetic is variable-time, which is sound for checks of public data (keys, signed
+//! certificates, signatures).
+//!
+//! Field and scalar arithmetic are the `p256` crate's (RustCrypto); the point formulas
+//! (Jacobian coordinates, mixed addition and doubling for a = -3, from the Explicit-Formulas
+//! Database) and the table are ours, as no maintained crate offers a table per key.
+
+use p256::elliptic_curve::ff::{Field, PrimeField};
+use p256::elliptic_curve::ops::{Invert, Reduce};
+use p256::elliptic_curve::sec1::ToEncodedPoint;
+use p256::{FieldElement, Scalar, U256};
+use rustls::pki_types::{AlgorithmIdentifier, InvalidSignature, SignatureVerificationAlgorithm};
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+
+/// Checks of one key after which its table is made: the table costs about as much as 50
+/// checks and saves half of one on every check after.
+pub const HOT: u32 = 64;
+
+/// Keys counted at most: a sweep of servers that each bring their own CA cannot grow the
+/// count without end (keys past it are checked by ring alone).
+const MAX_KEYS: usize = 4_096;
+
+/// Tables kept at most (about 270 KiB each).
+const MAX_TABLES: usize = 16;
+
+/// Bits of a scalar taken per table lookup.
+const W: usize = 8;
+/// Multiples kept per window: digits are signed, so 1..=2^(W-1).
+const HALF: usize = 1 << (W - 1);
+/// Windows of a 256-bit scalar, plus one for the carry out of the top window.
+const WINDOWS: usize = 256 / W + 1;
+
+/// The group order n, big-endian.
+const N: [u8; 32] = [
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+];
+
+/// p - n, big-endian: an x coordinate in n..p stands for x - n, below p - n.
+const P_MINUS_N: [u8; 32] = [
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x43, 0x19, 0x05, 0x53, 0x58, 0xe8, 0x61, 0x7b,
+    0x0c, 0x46, 0x35, 0x3d, 0x03, 0x9c, 0xda, 0xae,
+];
+
+/// ECDSA P-256 with SHA-256, as webpki's ring algorithm, with tables for keys met often.
+#[derive(Debug)]
+pub struct TabledP256;
+
+/// The one instance, for algorithm lists.
+pub static TABLED_P256_SHA256: TabledP256 = TabledP256;
+
+/// webpki's algorithms with ring's ECDSA P-256/SHA-256 replaced by [`TABLED_P256_SHA256`]:
+/// the list trust is judged with.
+pub static TRUST_ALGS: LazyLock<Vec<&'static dyn SignatureVerificationAlgorithm>> =
+    LazyLock::new(|| {
+        let ours: &'static dyn SignatureVerificationAlgorithm = &TABLED_P256_SHA256;
+        let mut replaced = false;
+        webpki::ALL_VERIFICATION_ALGS
+            .iter()
+            .map(|&alg| {
+                let same = alg.public_key_alg_id() == ours.public_key_alg_id()
+                    && alg.signature_alg_id() == ours.signature_alg_id();
+                // The first with these identifiers is the one webpki would use.
+                if same && !replaced {
+                    replaced = true;
+                    ours
+                } else {
+                    alg
+                }
+            })
+            .collect()
+    });
+
+impl SignatureVerificationAlgorithm for TabledP256 {
+    fn public_key_alg_id(&self) -> AlgorithmIdentifier {
+        webpki::ring::ECDSA_P256_SHA256.public_key_alg_id()
+    }
+
+    fn signature_alg_id(&self) -> AlgorithmIdentifier {
+        webpki::ring::ECDSA_P256_SHA256.signature_alg_id()
+    }
+
+    fn verify_signature(
+        &self,
+        public_key: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), InvalidSignature> {
+        if let Some(table) = table_for(public_key) {
+            if table.verify(message, signature) {
+                return Ok(());
+            }
+        }
+        webpki::ring::ECDSA_P256_SHA256.verify_signature(public_key, message, signature)
+    }
+}
+
+/// What is known of a key.
+enum Slot {
+    /// Checked this many times.
+    Seen(u32),
+    /// Its table is being made (by the thread that counted it hot).
+    Making,
+    Ready(Arc<Table>),
+    /// Not a point this code takes (ring judges its checks).
+    Refused,
+}
+
+static KEYS: LazyLock<Mutex<HashMap<Box<[u8]>, Slot>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// The key's table, counting the check; the table is made by the check that makes the key
+/// hot, on its own thread (the others go on with ring meanwhile).
+fn table_for(key: &[u8]) -> Option<Arc<Table>> {
+    {
+        let mut keys = KEYS.lock().ok()?;
+        let room = keys.len() < MAX_KEYS;
+        let count = match keys.get_mut(key) {
+            Some(Slot::Ready(t)) => return Some(t.clone()),
+            Some(Slot::Making | Slot::Refused) => return None,
+            Some(Slot::Seen(n)) => {
+                *n += 1;
+                *n
+            }
+            None if room => {
+                keys.insert(key.into(), Slot::Seen(1));
+                1
+            }
+            None => return None,
+        };
+        let tables = keys
+            .values()
+            .filter(|s| matches!(s, Slot::Ready(_) | Slot::Making))
+            .count();
+        if count < HOT || tables >= MAX_TABLES {
+            return None;
+        }
+        keys.insert(key.into(), Slot::Making);
+    }
+    let made = Table::new(key).map(Arc::new);
+    let mut keys = KEYS.lock().ok()?;
+    let slot = match &made {
+        Some(t) => Slot::Ready(t.clone()),
+        None => Slot::Refused,
+    };
+    keys.insert(key.into(), slot);
+    made
+}
+
+/// Whether a table has been made for `key` (SEC1 uncompressed point).
+pub fn has_table(key: &[u8]) -> bool {
+    KEYS.lock()
+        .is_ok_and(|k| matches!(k.get(key), Some(Slot::Ready(_))))
+}
+
+/// A point other than the infinity.
+#[derive(Clone, Copy, Debug)]
+struct Affine {
+    x: FieldElement,
+    y: FieldElement,
+}
+
+/// `(X : Y : Z)` standing for `(X/Z², Y/Z³)`; the infinity has Z = 0.
+#[derive(Clone, Copy, Debug)]
+struct Jacobian {
+    x: FieldElement,
+    y: FieldElement,
+    z: FieldElement,
+}
+
+impl Jacobian {
+    const INFINITY: Self = Self {
+        x: FieldElement::ONE,
+        y: FieldElement::ONE,
+        z: FieldElement::ZERO,
+    };
+
+    fn from_affine(a: &Affine) -> Self {
+        Self {
+            x: a.x,
+            y: a.y,
+            z: FieldElement::ONE,
+        }
+    }
+
+    fn is_infinity(&self) -> bool {
+        bool::from(self.z.is_zero())
+    }
+
+    /// dbl-2001-b (a = -3).
+    fn double(&self) -> Self {
+        if self.is_infinity() || bool::from(self.y.is_zero()) {
+            return Self::INFINITY;
+        }
+        let delta = self.z.square();
+        let gamma = self.y.square();
+        let beta = self.x * gamma;
+        let t = (self.x - delta) * (self.x + delta);
+        let alpha = t.double() + t;
+        let beta4 = beta.double().double();
+        let x3 = alpha.square() - beta4.double();
+        let z3 = (self.y + self.z).square() - gamma - delta;
+        let y3 = alpha * (beta4 - x3) - gamma.square().double().double().double();
+        Self {
+            x: x3,
+            y: y3,
+            z: z3,
+        }
+    }
+
+    /// madd-2007-bl, plus the cases it leaves out: the infinity, equal points (a doubling)
+    /// and opposite ones (the infinity).
+    fn add_affine(&self, q: &Affine) -> Self {
+        if self.is_infinity() {
+            return Self::from_affine(q);
+        }
+        let z1z1 = self.z.square();
+        let u2 = q.x * z1z1;
+        let s2 = q.y * self.z * z1z1;
+        let h = u2 - self.x;
+        let r = (s2 - self.y).double();
+        if bool::from(h.is_zero()) {
+            return if bool::from(r.is_zero()) {
+                self.double()
+            } else {
+                Self::INFINITY
+            };
+        }
+        let hh = h.square();
+        let i = hh.double().double();
+        let j = h * i;
+        let v = self.x * i;
+        let x3 = r.square() - j - v.double();
+        let y3 = r * (v - x3) - (self.y * j).double();
+        let z3 = (self.z + h).square() - z1z1 - hh;
+        Self {
+            x: x3,
+            y: y3,
+            z: z3,
+        }
+    }
+
+    fn to_affine(self) -> Option<Affine> {
+        let zi = Option::<FieldElement>::from(self.z.invert())?;
+        let zi2 = zi.square();
+        Some(Affine {
+            x: self.x * zi2,
+            y: self.y * zi2 * zi,
+        })
+    }
+}
+
+/// The multiples `d·2^(W·i)·P`, `d` in 1..=HALF, of every window `i`, affine, window after
+/// window.
+pub(crate) struct Table(Box<[Affine]>);
+
+impl Table {
+    /// The table of a key (a SEC1 uncompressed point on the curve), or `None`.
+    pub(crate) fn new(key: &[u8]) -> Option<Self> {
+        let p = affine_key(key)?;
+        let mut jac = Vec::with_capacity(WINDOWS * HALF);
+        let mut base = p;
+        for i in 0..WINDOWS {
+            let mut acc = Jacobian::from_affine(&base);
+            jac.push(acc);
+            for _ in 1..HALF {
+                acc = acc.add_affine(&base);
+                jac.push(acc);
+            }
+            // acc is HALF·base: one doubling gives the next window's base, 2^W·base.
+            if i + 1 < WINDOWS {
+                base = acc.double().to_affine()?;
+            }
+        }
+        Some(Self(batch_affine(&jac)?))
+    }
+
+    fn entry(&self, window: usize, digit: i16) -> Affine {
+        let a = self.0[window * HALF + usize::from(digit.unsigned_abs()) - 1];
+        if digit < 0 {
+            Affine { x: a.x, y: -a.y }
+        } else {
+            a
+        }
+    }
+
+    /// `acc + k·P`.
+    fn add_mul(&self, acc: Jacobian, k: &Scalar) -> Jacobian {
+        let mut acc = acc;
+        for (i, d) in digits(k).into_iter().enumerate() {
+            if d != 0 {
+                acc = acc.add_affine(&self.entry(i, d));
+            }
+        }
+        acc
+    }
+
+    /// Whether `signature` (DER) is this key's ECDSA signature over SHA-256 of `message`.
+    /// `false` covers every reason to doubt it.
+    pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        let Some(g) = GENERATOR.as_ref() else {
+            return false;
+        };
+        let Some((r_bytes, s_bytes)) = der_signature(signature) else {
+            return false;
+        };
+        // from_repr refuses n and above.
+        let r = Option::<Scalar>::from(Scalar::from_repr(r_bytes.into()));
+        let s = Option::<Scalar>::from(Scalar::from_repr(s_bytes.into()));
+        let (Some(r), Some(s)) = (r, s) else {
+            return false;
+        };
+        if bool::from(r.is_zero()) || bool::from(s.is_zero()) {
+            return false;
+        }
+        let digest = ring::digest::digest(&ring::digest::SHA256, message);
+        let Ok(digest) = <[u8; 32]>::try_from(digest.as_ref()) else {
+            return false;
+        };
+        let e = <Scalar as Reduce<U256>>::reduce_bytes(&digest.into());
+        let Some(w) = Option::<Scalar>::from(s.invert_vartime()) else {
+            return false;
+        };
+        let sum = self.add_mul(g.add_mul(Jacobian::INFINITY, &(e * w)), &(r * w));
+        if sum.is_infinity() {
+            return false;
+        }
+        // x(R) = X/Z² is compared as X = r·Z², with no inversion.
+        let z2 = sum.z.square();
+        let Some(rf) = Option::<FieldElement>::from(FieldElement::from_bytes(&r_bytes.into()))
+        else {
+            return false;
+        };
+        if sum.x == rf * z2 {
+            return true;
+        }
+        if r_bytes < P_MINUS_N {
+            if let Some(n) = Option::<FieldElement>::from(FieldElement::from_bytes(&N.into())) {
+                return sum.x == (rf + n) * z2;
+            }
+        }
+        false
+    }
+}
+
+/// Montgomery's trick: one inversion for all the points. `None` if one is the infinity.
+fn batch_affine(points: &[Jacobian]) -> Option<Box<[Affine]>> {
+    let mut prefix = Vec::with_capacity(points.len());
+    let mut acc = FieldElement::ONE;
+    for p in points {
+        if p.is_infinity() {
+            return None;
+        }
+        prefix.push(acc);
+        acc *= p.z;
+    }
+    let mut inv = Option::<FieldElement>::from(acc.invert())?;
+    let mut out = Vec::with_capacity(points.len());
+    for (p, before) in points.iter().zip(prefix).rev() {
+        let zi = inv * before;
+        inv *= p.z;
+        let zi2 = zi.square();
+        out.push(Affine {
+            x: p.x * zi2,
+            y: p.y * zi2 * zi,
+        });
+    }
+    out.reverse();
+    Some(out.into_boxed_slice())
+}
+
+/// Signed base-2^W digits, least significant first: `k = Σ dᵢ·2^(W·i)`, each digit in
+/// -(HALF-1)..=HALF.
+fn digits(k: &Scalar) -> [i16; WINDOWS] {
+    let bytes = k.to_bytes();
+    let mut out = [0i16; WINDOWS];
+    let mut carry = 0i16;
+    for (d, &b) in out.iter_mut().zip(bytes.iter().rev()) {
+        let v = i16::from(b) + carry;
+        (*d, carry) = if v > HALF as i16 {
+            (v - (1 << W), 1)
+        } else {
+            (v, 0)
+        };
+    }
+    out[WINDOWS - 1] = carry;
+    out
+}
+
+/// A SEC1 uncompressed point on the curve (not the identity), as ring takes keys.
+fn affine_key(key: &[u8]) -> Option<Affine> {
+    if key.len() != 65 || key.first() != Some(&4) {
+        return None;
+    }
+    p256::PublicKey::from_sec1_bytes(key).ok()?;
+    let x: [u8; 32] = key.get(1..33)?.try_into().ok()?;
+    let y: [u8; 32] = key.get(33..65)?.try_into().ok()?;
+    let x = FieldElement::from_bytes(&x.into());
+    let y = FieldElement::from_bytes(&y.into());
+    Some(Affine {
+        x: Option::from(x)?,
+        y: Option::from(y)?,
+    })
+}
+
+/// The generator's table, made with the first key's.
+static GENERATOR: LazyLock<Option<Table>> = LazyLock::new(|| {
+    let g = p256::AffinePoint::GENERATOR.to_encoded_point(false);
+    Table::new(g.as_bytes())
+});
+
+/// An ECDSA-Sig-Value read strictly as DER, as ring does: two positive integers, minimally
+/// encoded, at most 32 bytes each (returned left-padded), nothing after.
+fn der_signature(sig: &[u8]) -> Option<([u8; 32], [u8; 32])> {
+    let (&tag, rest) = sig.split_first()?;
+    let (&len, body) = rest.split_first()?;
+    if tag != 0x30 || len >= 0x80 || usize::from(len) != body.len() {
+        return None;
+    }
+    let (r, body) = der_uint(body)?;
+    let (s, body) = der_uint(body)?;
+    body.is_empty().then_some((r, s))
+}
+
+fn der_uint(input: &[u8]) -> Option<([u8; 32], &[u8])> {
+    let (&tag, rest) = input.split_first()?;
+    let (&len, rest) = rest.split_first()?;
+    let len = usize::from(len);
+    if tag != 0x02 || len == 0 || len >= 0x80 || rest.len() < len {
+        return None;
+    }
+    let (v, rest) = rest.split_at(len);
+    let negative = v[0] & 0x80 != 0;
+    let padded = v.len() > 1 && v[0] == 0 && v[1] & 0x80 == 0;
+    if negative || padded {
+        return None;
+    }
+    let v = if v[0] == 0 { &v[1..] } else { v };
+    if v.len() > 32 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    out[32 - v.len()..].copy_from_slice(v);
+    Some((out, rest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testrng::XorShift;
+    use num_bigint::{BigInt, BigUint};
+    use p256::elliptic_curve::sec1::FromEncodedPoint;
+    use p256::{AffinePoint, EncodedPoint, ProjectivePoint};
+    use ring::rand::SystemRandom;
+    use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
+
+    fn ring_accepts(key: &[u8], message: &[u8], signature: &[u8]) -> bool {
+        webpki::ring::ECDSA_P256_SHA256
+            .verify_signature(key, message, signature)
+            .is_ok()
+    }
+
+    fn key_pair(rng: &SystemRandom) -> EcdsaKeyPair {
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, rng)
+            .expect("key generated");
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), rng)
+            .expect("key read")
+    }
+
+    fn der_int(v: &[u8]) -> Vec<u8> {
+        let mut v: Vec<u8> = v.iter().copied().skip_while(|&b| b == 0).collect();
+        if v.first().is_none_or(|&b| b & 0x80 != 0) {
+            v.insert(0, 0);
+        }
+        let mut out = vec![0x02, v.len() as u8];
+        out.extend(v);
+        out
+    }
+
+    fn der_sig(r: &[u8], s: &[u8]) -> Vec<u8> {
+        let body: Vec<u8> = der_int(r).into_iter().chain(der_int(s)).collect();
+        let mut out = vec![0x30, body.len() as u8];
+        out.extend(body);
+        out
+    }
+
+    fn uint(bytes: &[u8]) -> BigUint {
+        BigUint::from_bytes_be(bytes)
+    }
+
+    fn be32(v: &BigUint) -> [u8; 32] {
+        let b = v.to_bytes_be();
+        let mut out = [0u8; 32];
+        out[32 - b.len()..].copy_from_slice(&b);
+        out
+    }
+
+    /// A tabled check accepts exactly what ring accepts: signatures as made, and altered
+    /// ones (message or signature bits flipped, r or s moved by one, n - s, which is also
+    /// valid, another key's signature).
+    #[test]
+    fn agrees_with_ring() {
+        let rng = SystemRandom::new();
+        let mut x = XorShift::new(0x7ab1ed);
+        let n = uint(&N);
+        let pairs: Vec<EcdsaKeyPair> = (0..4).map(|_| key_pair(&rng)).collect();
+        let (mut accepted, mut refused) = (0, 0);
+        for (k, pair) in pairs.iter().enumerate() {
+            let key = pair.public_key().as_ref();
+            let table = Table::new(key).expect("a table for a generated key");
+            let other = &pairs[(k + 1) % pairs.len()];
+            for i in 0..24 {
+                let len = x.below(300) as usize;
+                let message: Vec<u8> = (0..len).map(|_| x.below(256) as u8).collect();
+                let sig = pair.sign(&rng, &message).expect("signed").as_ref().to_vec();
+                let (r, s) = der_signature(&sig).expect("ring's signature reads");
+                let mut cases = vec![(message.clone(), sig.clone())];
+                let mut flipped = message.clone();
+                if let Some(b) = flipped.get_mut(i % len.max(1)) {
+                    *b ^= 1 << (i % 8);
+                } else {
+                    flipped.push(0);
+                }
+                cases.push((flipped, sig.clone()));
+                let mut bit = sig.clone();
+                let at = 4 + x.below(bit.len() as u64 - 4) as usize;
+                bit[at] ^= 1 << x.below(8);
+                cases.push((message.clone(), bit));
+                let (rb, sb) = (uint(&r), uint(&s));
+                cases.push((message.clone(), der_sig(&be32(&(&rb + 1u32)), &s)));
+                cases.push((message.clone(), der_sig(&r, &be32(&(&sb + 1u32)))));
+                cases.push((message.clone(), der_sig(&r, &be32(&(&n - &sb)))));
+                let theirs = other.sign(&rng, &message).expect("signed");
+                cases.push((message.clone(), theirs.as_ref().to_vec()));
+                for (m, s) in &cases {
+                    let ours = table.verify(m, s);
+                    assert_eq!(ours, ring_accepts(key, m, s), "key {k}, round {i}");
+                    if ours {
+                        accepted += 1;
+                    } else {
+                        refused += 1;
+                    }
+                }
+            }
+        }
+        // The made and the n - s signatures, and nothing else.
+        assert_eq!((accepted, refused), (4 * 24 * 2, 4 * 24 * 5));
+    }
+
+    /// The rare acceptance: R's x coordinate in n..p, which stands for r = x - n. A key is
+    /// made for a chosen R (Q = (s/r)·(R - (e/s)·G)), as no signer can aim at it.
+    #[test]
+    fn accepts_an_x_coordinate_above_the_order() {
+        let n = uint(&N);
+        let message = b"x(R) above n";
+        let digest = ring::digest::digest(&ring::digest::SHA256, message);
+        let e = <Scalar as Reduce<U256>>::reduce_bytes(
+            &<[u8; 32]>::try_from(digest.as_ref())
+                .expect("32 bytes")
+                .into(),
+        );
+        let s = Scalar::from(0x5eed_u64);
+        let mut t = 0u32;
+        let (r_point, x) = loop {
+            let x = be32(&(&n + t));
+            let mut compressed = vec![2u8];
+            compressed.extend(x);
+            let encoded = EncodedPoint::from_bytes(&compressed).expect("encoding");
+            if let Some(p) = Option::<AffinePoint>::from(AffinePoint::from_encoded_point(&encoded))
+            {
+                break (p, x);
+            }
+            t += 1;
+        };
+        let r_bytes = be32(&(uint(&x) - &n));
+        let r = Option::<Scalar>::from(Scalar::from_repr(r_bytes.into())).expect("r below n");
+        let s_inv = Option::<Scalar>::from(s.invert()).expect("s invertible");
+        let r_inv = Option::<Scalar>::from(r.invert()).expect("r invertible");
+        let q = (ProjectivePoint::from(r_point) - ProjectivePoint::GENERATOR * (e * s_inv))
+            * (s * r_inv);
+        let key = q.to_affine().to_encoded_point(false);
+        let sig = der_sig(&r_bytes, &s.to_bytes());
+        assert!(ring_accepts(key.as_bytes(), message, &sig));
+        let table = Table::new(key.as_bytes()).expect("a table");
+        assert!(table.verify(message, &sig));
+        assert!(!table.verify(b"another message", &sig));
+    }
+
+    fn scalar(v: &BigUint) -> Scalar {
+        Option::<Scalar>::from(Scalar::from_repr(be32(v).into())).expect("below n")
+    }
+
+    /// The digits of edge and generated scalars add back up to them, each in its range.
+    #[test]
+    fn digits_add_up() {
+        let n = uint(&N);
+        let mut x = XorShift::new(0xd161);
+        let mut values: Vec<BigUint> = vec![
+            BigUint::from(0u32),
+            BigUint::from(1u32),
+            BigUint::from(128u32),
+            BigUint::from(129u32),
+            BigUint::from(255u32),
+            &n - 1u32,
+            &n - 128u32,
+            BigUint::from(1u32) << 255,
+            (BigUint::from(1u32) << 248) - 1u32,
+        ];
+        for _ in 0..500 {
+            let bytes: Vec<u8> = (0..32).map(|_| x.below(256) as u8).collect();
+            values.push(uint(&bytes) % &n);
+        }
+        for v in values {
+            let d = digits(&scalar(&v));
+            assert!(d.iter().all(|&d| d > -(HALF as i16) && d <= HALF as i16));
+            let sum = d.iter().enumerate().fold(BigInt::from(0), |acc, (i, &d)| {
+                acc + (BigInt::from(d) << (W * i))
+            });
+            assert_eq!(sum, BigInt::from(v.clone()), "digits of {v:x}");
+        }
+    }
+
+    /// `k·P` from a table is the `p256` crate's `k·P`, for the generator and another point.
+    #[test]
+    fn table_multiples_are_the_crates() {
+        let n = uint(&N);
+        let mut x = XorShift::new(0x3a5);
+        let q = ProjectivePoint::GENERATOR * Scalar::from(0xc0ffee_u64);
+        for point in [ProjectivePoint::GENERATOR, q] {
+            let encoded = point.to_affine().to_encoded_point(false);
+            let table = Table::new(encoded.as_bytes()).expect("a table");
+            let mut ks = vec![
+                BigUint::from(1u32),
+                BigUint::from(2u32),
+                BigUint::from(129u32),
+                &n - 1u32,
+                &n - 2u32,
+            ];
+            for _ in 0..40 {
+                let bytes: Vec<u8> = (0..32).map(|_| x.below(256) as u8).collect();
+                ks.push(uint(&bytes) % &n);
+            }
+            for k in ks {
+                let ours = table
+                    .add_mul(Jacobian::INFINITY, &scalar(&k))
+                    .to_affine()
+                    .expect("not the infinity");
+                let theirs = (point * scalar(&k)).to_affine().to_encoded_point(false);
+                assert_eq!(&ours.x.to_bytes()[..], &theirs.as_bytes()[1..33]);
+                assert_eq!(&ours.y.to_bytes()[..], &theirs.as_bytes()[33..65]);
+            }
+            // k = 0 and k·P + (n - k)·P are the infinity.
+            assert!(table
+                .add_mul(Jacobian::INFINITY, &Scalar::ZERO)
+                .is_infinity());
+            let k = scalar(&BigUint::from(12345u32));
+            let minus = scalar(&(&n - 12345u32));
+            assert!(table
+                .add_mul(table.add_mul(Jacobian::INFINITY, &k), &minus)
+                .is_infinity());
+        }
+    }
+
+    /// A key gets its table on its HOT-th check, and after it signatures are still told
+    /// apart; a point off the curve gets none and its checks are ring's.
+    #[test]
+    fn a_hot_key_gets_a_table() {
+        let rng = SystemRandom::new();
+        let pair = key_pair(&rng);
+        let key = pair.public_key().as_ref();
+        let sig = pair.sign(&rng, b"tbs").expect("signed");
+        let alg = &TABLED_P256_SHA256;
+        for _ in 1..HOT {
+            assert!(alg.verify_signature(key, b"tbs", sig.as_ref()).is_ok());
+        }
+        assert!(!has_table(key));
+        assert!(alg.verify_signature(key, b"tbs", sig.as_ref()).is_ok());
+        assert!(has_table(key));
+        assert!(alg.verify_signature(key, b"tbs", sig.as_ref()).is_ok());
+        assert!(alg.verify_signature(key, b"tbt", sig.as_ref()).is_err());
+        let mut off = key.to_vec();
+        off[64] ^= 1;
+        for _ in 0..=HOT {
+            assert!(alg.verify_signature(&off, b"tbs", sig.as_ref()).is_err());
+        }
+        assert!(!has_table(&off));
+    }
+
+    #[test]
+    fn constants() {
+        let p = uint(&[
+            0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
+            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        ]);
+        assert_eq!(be32(&(&p - uint(&N))), P_MINUS_N);
+        // n - 1 is the largest scalar.
+        assert!(bool::from(Scalar::from_repr(N.into()).is_none()));
+        assert!(bool::from(
+            Scalar::from_repr(be32(&(uint(&N) - 1u32)).into()).is_some()
+        ));
+        // The trust list has ours in ring's place, once.
+        let ours = TRUST_ALGS
+            .iter()
+            .filter(|a| std::ptr::addr_eq(**a, &TABLED_P256_SHA256))
+            .count();
+        assert_eq!(ours, 1);
+        assert_eq!(TRUST_ALGS.len(), webpki::ALL_VERIFICATION_ALGS.len());
+    }
+}
