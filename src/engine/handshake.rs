@@ -156,7 +156,9 @@ static HANDSHAKE_ALGS: WebPkiSupportedAlgorithms = WebPkiSupportedAlgorithms {
         (
             SignatureScheme::ECDSA_NISTP256_SHA256,
             &[
-                webpki::ring::ECDSA_P256_SHA256,
+                // ring's check, with a table for a key met often (src/tabled.rs): the nodes
+                // of a pool, a wildcard's servers, keys kept across renewals.
+                &crate::tabled::TABLED_P256_SHA256,
                 webpki::ring::ECDSA_P384_SHA256,
                 webpki::aws_lc_rs::ECDSA_P521_SHA256,
             ],
