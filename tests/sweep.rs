@@ -791,6 +791,59 @@ async fn a_bad_handshake_signature_fails_with_the_chain_captured() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_handshake_signature_is_refused_under_a_key_with_a_table() {
+    use std::sync::Arc;
+    // A key checked often gets a table (src/tabled.rs); a certificate written beside the
+    // old key on one node must still fail there, and the nodes holding the key still pass.
+    let pki = Pki::new("Tabled").unwrap();
+    let shown = valid_leaf(&pki, "pool.test", 5101);
+    let old = valid_leaf(&pki, "pool.test", 5102);
+    let any = SocketAddr::new(ip("127.0.0.1"), 0);
+    let serve = |key: Arc<rustls::sign::CertifiedKey>| {
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(WrongKey(key)));
+        fleet::serve_config(fleet::listen(any).unwrap(), config).unwrap()
+    };
+    let good = serve(shown.certified_key().unwrap());
+    let (_, parsed) = x509_parser::parse_x509_certificate(&shown.chain[0]).unwrap();
+    let key = parsed.public_key().subject_public_key.data.to_vec();
+    // The pool's nodes, as many names pinned to the one server.
+    let nodes = certsweep::tabled::HOT as usize + 6;
+    let targets: String = (0..nodes)
+        .map(|i| format!("node{i}.pool.test@{}\n", good.addr))
+        .collect();
+    let obs = run_sweep(targets, &[]).await;
+    assert_eq!(obs.len(), nodes);
+    assert!(obs.iter().all(|o| o.error.is_none()
+        && o.cert
+            .as_ref()
+            .is_some_and(|c| c.serial == shown.serial_hex)));
+    assert!(certsweep::tabled::has_table(&key));
+    let old_key = old.certified_key().unwrap().key.clone();
+    let forged = serve(Arc::new(rustls::sign::CertifiedKey::new(
+        shown.chain.clone(),
+        old_key,
+    )));
+    let targets = format!("pool.test@{}\npool.test@{}\n", forged.addr, good.addr);
+    let obs = run_sweep(targets, &[]).await;
+    let by_port = |port: u16| {
+        obs.iter()
+            .find(|o| o.port == port)
+            .expect("a row for each server")
+    };
+    let o = by_port(forged.addr.port());
+    assert_eq!(o.cert.as_ref().unwrap().serial, shown.serial_hex);
+    assert_eq!(o.error_class(), Some(ErrorClass::TlsError), "{:?}", o.error);
+    let o = by_port(good.addr.port());
+    assert!(o.error.is_none(), "{:?}", o.error);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn several_ports_scan_each_target_without_one_on_every_port() {
     // A subnet's TLS services found on whichever of the usual ports they listen: a target
     // with its own port keeps it.
