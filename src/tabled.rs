@@ -173,7 +173,7 @@ impl Keys {
                 Some(Slot::Ready(t)) => return Some(t.clone()),
                 Some(Slot::Making | Slot::Refused) => return None,
                 Some(Slot::Seen(n)) => {
-                    *n += 1;
+                    *n = n.saturating_add(1);
                     *n
                 }
                 None if room => {
