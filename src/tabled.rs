@@ -541,7 +541,9 @@ static GENERATOR: LazyLock<Option<Table>> = LazyLock::new(|| {
 });
 
 /// An ECDSA-Sig-Value read strictly as DER, as ring does: two positive integers, minimally
-/// encoded, at most 32 bytes each (returned left-padded), nothing after.
+/// encoded, at most 32 bytes each (returned left-padded), nothing after. Not trust's
+/// `der_contents`, which takes long-form lengths: a P-256 signature never needs one, and
+/// one written so is refused by ring, so it must not be accepted here.
 fn der_signature(sig: &[u8]) -> Option<([u8; 32], [u8; 32])> {
     let (&tag, rest) = sig.split_first()?;
     let (&len, body) = rest.split_first()?;
