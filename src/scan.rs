@@ -1289,8 +1289,9 @@ impl Spill<'_> {
     ) -> Result<BTreeMap<Status, usize>, Error> {
         use std::io::{Read, Seek, SeekFrom};
         let Spill {
+            ids,
             rollout,
-            counts,
+            mut counts,
             mut file,
             partial,
             mut index,
@@ -1303,7 +1304,15 @@ impl Spill<'_> {
             file.seek(SeekFrom::Start(e.at)).map_err(spill_err)?;
             file.read_exact(&mut line).map_err(spill_err)?;
             let mut v: Verdict = serde_json::from_slice(&line).map_err(spill_err)?;
-            rollout.annotate(&mut v);
+            let judged = v.status;
+            rollout.annotate(&mut v, ids);
+            // Only what the other ports of the name said changes a status once all are in.
+            if v.status != judged {
+                if let Some(n) = counts.get_mut(&judged) {
+                    *n -= 1;
+                }
+                *counts.entry(v.status).or_default() += 1;
+            }
             each(v)?;
         }
         drop(partial);
@@ -1452,7 +1461,7 @@ async fn compare_reusing(
     let mut spill = Spill {
         ids: &ids,
         policy: &policy,
-        rollout: Rollout::default(),
+        rollout: Rollout::on_ports(&args.port),
         counts: BTreeMap::new(),
         file,
         partial,

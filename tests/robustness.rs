@@ -310,7 +310,7 @@ fn verdicts_keep_their_invariants_on_mutated_inventories() {
                 verdicts.push(v);
             }
             for v in &mut verdicts {
-                rollout.annotate(v);
+                rollout.annotate(v, &ids);
             }
             let _ = certsweep::verdict::identity_rows(&ids, &serving, &p);
         });

@@ -5660,3 +5660,82 @@ async fn dane_judges_every_node_the_samples_meet() {
     assert!(nodes[0].findings.contains(&Finding::DaneMismatch));
     assert_eq!(nodes[0].dane.as_deref().unwrap().matched, None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_several_port_sweep_against_records_tells_a_port_the_name_does_not_use_from_a_down_name()
+{
+    // `--port P,R`: a.test serves on P and nothing listens on R; b.test listens on neither.
+    let pki = Pki::new("Ports").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = root_file(&pki, &dir);
+    let leaf = valid_leaf(&pki, "a.test", 0x3A01);
+    let server = fleet::serve_tls(SocketAddr::new(ip("127.0.0.1"), 0), &leaf, &[], None)
+        .await
+        .unwrap();
+    let served = server.addr.port();
+    let unused = refused_addr().port();
+    let targets = dir.path().join("targets.txt");
+    std::fs::write(&targets, "a.test@127.0.0.1\nb.test@127.0.0.3\n").unwrap();
+    let inventory = dir.path().join("inventory.csv");
+    std::fs::write(
+        &inventory,
+        "Certificate ID,Common Name,Serial Number,Valid From,Valid To,Status\n\
+         C-1,a.test,8A0000000000003A01,2026-01-01T00:00:00Z,2030-01-01T00:00:00Z,Active\n\
+         C-2,b.test,3A02,2026-01-01T00:00:00Z,2030-01-01T00:00:00Z,Active\n",
+    )
+    .unwrap();
+    let report = dir.path().join("report.csv");
+    let path = |p: &std::path::Path| p.to_string_lossy().into_owned();
+    let out = run_certsweep_owned(
+        [
+            "scan",
+            "--targets",
+            &path(&targets),
+            "--port",
+            &format!("{served},{unused}"),
+            "--ca-file",
+            &ca,
+            "--inventory",
+            &path(&inventory),
+            "--report",
+            &path(&report),
+            "--fail-on",
+            "unreachable",
+        ]
+        .map(String::from)
+        .to_vec(),
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // b.test is down: the run fails on it, not on a.test's unused port.
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let text = std::fs::read_to_string(&report).unwrap();
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    let head = rows.headers().unwrap().clone();
+    let col = |name: &str| head.iter().position(|h| h == name).unwrap();
+    let (host, port, status) = (col("host"), col("port"), col("status"));
+    let mut got: Vec<(String, String, String)> = rows
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (
+                r[host].to_string(),
+                r[port].to_string(),
+                r[status].to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    let want = |h: &str, p: u16, s: &str| (h.to_string(), p.to_string(), s.to_string());
+    let mut expected = vec![
+        want("a.test", served, "current"),
+        want("a.test", unused, "served_on_other_port"),
+        want("b.test", served, "unreachable"),
+        want("b.test", unused, "unreachable"),
+    ];
+    expected.sort();
+    assert_eq!(got, expected, "{text}");
+    assert!(stderr.contains("served_on_other_port 1"), "{stderr}");
+    assert!(stderr.contains("unreachable 2"), "{stderr}");
+    drop(server);
+}

@@ -708,6 +708,32 @@ impl Identities {
             })
     }
 
+    /// Whether a record covering the name `o` asked for gives `o` as a deployment endpoint
+    /// with its port written out (`www.example.com:8443`, `10.0.0.5:8443`, a URL with the
+    /// port): the records then place a certificate on that port, not just on the name.
+    pub fn placed_on_port(&self, o: &Observation) -> bool {
+        use crate::engine::targets::{parse_line, Target, NO_PORT};
+        let is_here = |t: Target| match t {
+            Target::Name { name, port, .. } => {
+                port == o.port && (name == o.host || name == o.asked_name())
+            }
+            Target::Addr { ip, port, .. } => port == o.port && Some(ip) == o.ip,
+            Target::Cidr { net, port, .. } => {
+                port == o.port && o.ip.is_some_and(|ip| net.contains(&ip))
+            }
+        };
+        self.records_covering(o.asked_name()).any(|i| {
+            self.records[i].targets.iter().any(|spec| {
+                // `host:port/name` asks the endpoint for another name; the port is the place.
+                let endpoint = parse_line(spec, NO_PORT).or_else(|e| match spec.rsplit_once('/') {
+                    Some((at, _)) => parse_line(at, NO_PORT),
+                    None => Err(e),
+                });
+                endpoint.is_ok_and(is_here)
+            })
+        })
+    }
+
     /// The records naming `host`, then those naming the wildcard of its parent, each in the
     /// order they were read (identities repeat where several versions name it).
     fn records_covering<'a>(&'a self, host: &str) -> impl Iterator<Item = usize> + 'a {

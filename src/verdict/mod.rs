@@ -28,6 +28,10 @@ use serde::{Deserialize, Serialize};
 pub enum Status {
     /// No certificate could be captured.
     Unreachable,
+    /// No certificate on this port, one of several the sweep tried each name on (`--port
+    /// 443,8443`), while another of them serves the name: nothing listens or speaks TLS here,
+    /// which is what such a sweep is for finding out.
+    ServedOnOtherPort,
     /// The endpoint serves an older member of an identity whose newest certificate differs.
     RenewedNotDeployed,
     /// Same, but the newer certificate is younger than the grace period.
@@ -51,8 +55,9 @@ pub enum Status {
 
 impl Status {
     /// Every status, in precedence order.
-    pub const ALL: [Status; 10] = [
+    pub const ALL: [Status; 11] = [
         Status::Unreachable,
+        Status::ServedOnOtherPort,
         Status::RenewedNotDeployed,
         Status::DeploymentPending,
         Status::Revoked,
@@ -68,6 +73,7 @@ impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Unreachable => "unreachable",
+            Status::ServedOnOtherPort => "served_on_other_port",
             Status::RenewedNotDeployed => "renewed_not_deployed",
             Status::DeploymentPending => "deployment_pending",
             Status::Revoked => "revoked",

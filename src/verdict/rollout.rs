@@ -11,6 +11,10 @@ use std::collections::HashMap;
 #[derive(Debug, Default)]
 pub struct Rollout {
     names: HashMap<(String, u16), NameCounts>,
+    /// The ports the sweep tried each name on (`--port 443,8443`), when more than one.
+    ports: Vec<u16>,
+    /// The ports among those where each name presented a certificate.
+    served_on: HashMap<String, Vec<u16>>,
 }
 
 /// One name's endpoints: how many presented a certificate, and how many serve the one they
@@ -33,10 +37,34 @@ fn name_of(o: &Observation) -> (String, u16) {
 }
 
 impl Rollout {
+    /// A rollout of a sweep that tried names without a port of their own on each of
+    /// `ports`: an endpoint without a certificate on one of them is
+    /// [`Status::ServedOnOtherPort`] when its name presented one on another.
+    pub fn on_ports(ports: &[u16]) -> Self {
+        Rollout {
+            ports: if ports.len() > 1 {
+                ports.to_vec()
+            } else {
+                Vec::new()
+            },
+            ..Rollout::default()
+        }
+    }
+
     /// Counts `v` (judged by [`judge_one`], which said whether it `serves_expected`).
     pub fn note(&mut self, v: &Verdict, serves_expected: bool) {
         if v.observation.cert.is_none() {
             return;
+        }
+        let o = &v.observation;
+        if self.ports.contains(&o.port) {
+            let ports = self
+                .served_on
+                .entry(o.asked_name().to_string())
+                .or_default();
+            if !ports.contains(&o.port) {
+                ports.push(o.port);
+            }
         }
         let e = self.names.entry(name_of(&v.observation)).or_default();
         e.total += 1;
@@ -51,8 +79,9 @@ impl Rollout {
     }
 
     /// Adds what the name's other endpoints say to `v`, once every endpoint was noted.
-    pub fn annotate(&self, v: &mut Verdict) {
+    pub fn annotate(&self, v: &mut Verdict, ids: &Identities) {
         if v.observation.cert.is_none() {
+            self.served_elsewhere(v, ids);
             return;
         }
         let key = name_of(&v.observation);
@@ -116,6 +145,51 @@ impl Rollout {
                 );
             }
         }
+    }
+}
+
+impl Rollout {
+    /// Makes `v`, an `unreachable` endpoint on one of the sweep's ports, `served_on_other_port`
+    /// when nothing listens or speaks TLS there (refused, no TCP answer, no handshake) and its
+    /// name presented a certificate on another of the ports: a sweep of `443,8443` finds
+    /// each service on the port it uses, and the others are no fault to fix. A record that
+    /// places its deployment on this very port keeps it `unreachable`.
+    fn served_elsewhere(&self, v: &mut Verdict, ids: &Identities) {
+        let o = &v.observation;
+        if v.status != Status::Unreachable || !self.ports.contains(&o.port) {
+            return;
+        }
+        let no_service = matches!(
+            o.error.as_ref().map(|e| e.class),
+            Some(ErrorClass::ConnectRefused | ErrorClass::ConnectTimeout | ErrorClass::TlsTimeout)
+        );
+        let Some(others) = self.served_on.get(o.asked_name()) else {
+            return;
+        };
+        let others: Vec<String> = others
+            .iter()
+            .filter(|&&p| p != o.port)
+            .map(u16::to_string)
+            .collect();
+        if !no_service || others.is_empty() || ids.placed_on_port(o) {
+            return;
+        }
+        let name = o.asked_name().to_string();
+        let (ports, them) = match others.len() {
+            1 => ("port", "it"),
+            _ => ("ports", "them"),
+        };
+        let others = others.join(", ");
+        v.status = Status::ServedOnOtherPort;
+        v.findings = vec![Status::ServedOnOtherPort.as_str().into()];
+        v.detail = format!(
+            "{}; {name} presents its certificate on {ports} {others} of this sweep (see {them} in this report).",
+            v.detail
+        );
+        v.next_step = format!(
+            "Nothing to do if {name}'s service does not listen on port {port}: the sweep tried every name on each of its ports (give the name's port in the target list, or its deployment endpoint with a port in the records, to leave this row out); if it should listen here, start it on port {port}, then verify again.",
+            port = o.port
+        );
     }
 }
 

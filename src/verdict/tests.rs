@@ -780,7 +780,7 @@ fn a_node_left_with_a_certificate_outside_the_records_is_a_partial_rollout() {
         vs.push(v);
     }
     for v in &mut vs {
-        rollout.annotate(v);
+        rollout.annotate(v, &i);
     }
     assert_eq!(vs[0].status, Status::Current);
     assert_eq!(vs[1].status, Status::Unmanaged);
@@ -2318,7 +2318,7 @@ fn a_partial_rollout_is_told_on_every_endpoint_of_the_name_and_survives_the_spil
         verdicts.push(serde_json::from_slice::<Verdict>(&line).unwrap());
     }
     for v in &mut verdicts {
-        rollout.annotate(v);
+        rollout.annotate(v, &i);
     }
     let at = |ip: &str| {
         verdicts
@@ -2924,7 +2924,7 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
         let current = nodes.iter().filter(|(_, s)| *s).count();
         for k in 0..nodes.len() {
             let mut n = nodes[k].0.clone();
-            rollout.annotate(&mut n);
+            rollout.annotate(&mut n, &i);
             let why = format!("seed {seed}: node {k}\n{csv}-> {nodes:#?}\n-> {n:#?}");
             if nodes.len() > 1 {
                 let said = format!("{current}/{}", nodes.len());
@@ -3885,7 +3885,7 @@ fn a_pools_nodes_given_by_address_with_its_name_are_one_names_endpoints() {
     ];
     let rollout = rollout_of(&nodes);
     let mut stale = nodes[1].0.clone();
-    rollout.annotate(&mut stale);
+    rollout.annotate(&mut stale, &i);
     assert_eq!(stale.name_endpoints_current.as_deref(), Some("1/2"));
     assert!(
         stale.findings.iter().any(|f| f == "partial_rollout"),
@@ -3977,4 +3977,118 @@ fn a_renewal_whose_key_the_tlsa_records_do_not_pin_is_told_before_it_is_deployed
         assert!(!v.findings.contains(&"dane_renewal_unpublished".to_string()));
         assert!(!v.next_step.contains("TLSA"), "{}", v.next_step);
     }
+}
+
+#[test]
+fn a_port_of_a_several_port_sweep_where_nothing_listens_is_no_fault_when_another_serves_the_name() {
+    // `--port 443,8443`: www serves on 443 only, api on 8443 only, down on neither; old.x.com's
+    // record places its deployment on 8443 itself.
+    let i = ids(
+        "Certificate ID,SANs,Serial,Valid From,Valid To,Issuer,Status,Deployment Endpoints\n\
+         W,www.x.com,0A,2026-05-01,2027-05-01,CA,Issued,\n\
+         P,api.x.com,0B,2026-05-01,2027-05-01,CA,Issued,\n\
+         D,down.x.com,0C,2026-05-01,2027-05-01,CA,Issued,\n\
+         O,old.x.com,0D,2026-05-01,2027-05-01,CA,Issued,old.x.com:8443\n",
+    );
+    let p = policy();
+    let (nb, na) = (1_777_593_600, 1_809_129_600);
+    let at = |mut o: Box<Observation>, port: u16| {
+        o.port = port;
+        o
+    };
+    let refused = |host: &str, port: u16| {
+        at(
+            failing(host, "10.0.0.1", ErrorClass::ConnectRefused, "refused"),
+            port,
+        )
+    };
+    let seen = vec![
+        at(presenting("www.x.com", "10.0.0.1", "A", nb, na), 443),
+        refused("www.x.com", 8443),
+        refused("api.x.com", 443),
+        at(presenting("api.x.com", "10.0.0.1", "B", nb, na), 8443),
+        refused("down.x.com", 443),
+        at(
+            failing(
+                "down.x.com",
+                "10.0.0.1",
+                ErrorClass::ConnectTimeout,
+                "timeout",
+            ),
+            8443,
+        ),
+        at(presenting("old.x.com", "10.0.0.1", "D", nb, na), 443),
+        refused("old.x.com", 8443),
+        // Something speaks TLS on 8443 but has no certificate for the name: a fault there.
+        at(
+            failing(
+                "www.x.com",
+                "10.0.0.2",
+                ErrorClass::TlsAlert,
+                crate::model::SNI_REFUSED,
+            ),
+            8443,
+        ),
+    ];
+    let judge_all = |rollout: &mut Rollout| {
+        let judged: Vec<Verdict> = seen
+            .iter()
+            .map(|o| {
+                let (v, ok) = judge_one(o.clone(), &i, &p);
+                rollout.note(&v, ok);
+                v
+            })
+            .collect();
+        judged
+            .into_iter()
+            .map(|mut v| {
+                rollout.annotate(&mut v, &i);
+                v
+            })
+            .collect::<Vec<Verdict>>()
+    };
+    let vs = judge_all(&mut Rollout::on_ports(&[443, 8443]));
+    let statuses: Vec<Status> = vs.iter().map(|v| v.status).collect();
+    assert_eq!(
+        statuses,
+        [
+            Status::Current,
+            Status::ServedOnOtherPort,
+            Status::ServedOnOtherPort,
+            Status::Current,
+            Status::Unreachable,
+            Status::Unreachable,
+            Status::Current,
+            Status::Unreachable,
+            Status::Unreachable,
+        ]
+    );
+    assert_eq!(vs[1].findings, ["served_on_other_port"]);
+    assert!(
+        vs[1]
+            .detail
+            .contains("www.x.com presents its certificate on port 443"),
+        "{}",
+        vs[1].detail
+    );
+    assert!(
+        vs[1].detail.starts_with("No certificate from"),
+        "{}",
+        vs[1].detail
+    );
+    assert!(
+        vs[2]
+            .next_step
+            .starts_with("Nothing to do if api.x.com's service does not listen on port 443"),
+        "{}",
+        vs[2].next_step
+    );
+    assert!(
+        vs[7].next_step.starts_with("Nothing listens on"),
+        "{}",
+        vs[7].next_step
+    );
+    // One port: nothing to compare with, every refusal is the endpoint's fault.
+    let one = judge_all(&mut Rollout::on_ports(&[8443]));
+    assert!(one.iter().all(|v| v.status != Status::ServedOnOtherPort));
 }
