@@ -2,7 +2,8 @@
 //! records ([`judge_one`], which calls `judge`), with the knowledge it stands on in the
 //! submodules: which records are versions of one certificate and which version an endpoint
 //! should serve (`identities`), what a name's endpoints say together and where each
-//! certificate is served (`rollout`), and the records report's rows (`records`).
+//! certificate is served (`rollout`: a partial rollout, and the one status decided only once
+//! every endpoint is in, `served_on_other_port`), and the records report's rows (`records`).
 
 mod identities;
 mod records;
