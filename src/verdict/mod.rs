@@ -694,719 +694,63 @@ pub fn record_free_statuses(o: &Observation, now: i64, window: RenewalWindow) ->
     out
 }
 
-/// Judges one observation; also returns the matched and expected record indexes.
+/// An endpoint that presented no certificate, with the certificate its name should have.
+fn unreachable(o: Box<Observation>, ids: &Identities, p: &Policy) -> Verdict {
+    let (detail, next) = unreachable_text(&o);
+    let expected_idx = ids.expected_for_host(o.asked_name(), p.now);
+    Verdict {
+        observation: o,
+        status: Status::Unreachable,
+        findings: vec!["unreachable".into()],
+        matched: None,
+        expected: expected_idx.map(|i| RecordRef::of(&ids.records[i])),
+        name_endpoints_current: None,
+        detail,
+        next_step: next,
+    }
+}
+
+/// Judges one observation; also returns the matched and expected record indexes. The
+/// stages run in the statuses' precedence order ([`Judging`]): what the records say of the
+/// served certificate, then revocation, expiry, the name, trust and the renewal window,
+/// then what holds whatever the status (an outage's quickest fix, the records' own status,
+/// the server's TLS, stapling, DANE, the chain, a rollback).
 fn judge(
     o: Box<Observation>,
     ids: &Identities,
     p: &Policy,
 ) -> (Verdict, Option<usize>, Option<usize>) {
-    let mut findings: Vec<String> = Vec::new();
-    let host = o.asked_name().to_string();
-    let Some(c) = o.cert.clone() else {
-        let (detail, next) = unreachable_text(&o);
-        let expected_idx = ids.expected_for_host(&host, p.now);
-        return (
-            Verdict {
-                observation: o,
-                status: Status::Unreachable,
-                findings: vec!["unreachable".into()],
-                matched: None,
-                expected: expected_idx.map(|i| RecordRef::of(&ids.records[i])),
-                name_endpoints_current: None,
-                detail,
-                next_step: next,
-            },
-            None,
-            None,
-        );
+    let Some(c) = &o.cert else {
+        return (unreachable(o, ids, p), None, None);
     };
-    let mut statuses: Vec<Status> = Vec::new();
-    let mut detail = String::new();
-    let mut next = String::new();
-    let mut tie = None;
-    // The renewal, served to clients of the other key type, and what the second look got.
-    let mut beside: Option<(usize, &OtherKey)> = None;
-    let mut later_version: Option<usize> = None;
-    // The served certificate is the newest of its key type; a later one of the other type
-    // exists and is judged as the endpoint's second certificate.
-    let mut newest_of_kind = false;
-    // The identity's latest version, expired itself; a later version that cannot be deployed.
-    let mut lapsed: Option<usize> = None;
-    let mut unusable: Option<usize> = None;
-    // A renewal to deploy was named (the endpoint is `renewed_not_deployed` or pending).
-    let mut names_renewal = false;
-    // That renewal, when named.
-    let mut renewal_named: Option<usize> = None;
-    let matched = ids.match_cert(&c, &host);
-    let mut expected_idx = None;
-    let expired = p.now > c.not_after_unix;
-    let presented = format!("serial {} (expires {})", c.serial, c.not_after);
-    match matched {
-        Some((ri, ambiguous)) => {
-            let r = &ids.records[ri];
-            if ambiguous {
-                findings.push("serial_ambiguous".into());
-            }
-            let exp = ids.newest(ids.identity_of[ri], Some(&host), p.now);
-            expected_idx = exp;
-            if !r.covers(&host) {
-                // The wrong certificate is bound here: what should be served is the newest
-                // certificate of the identity that manages this name, if any.
-                if !ids.identities_for_host(&host).is_empty() {
-                    expected_idx = ids.expected_for_host(&host, p.now);
-                }
-            }
-            let mismatch = o.findings.contains(&Finding::HostnameMismatch);
-            let mut renewal = ids.renewal_of(ri, &host, p.now, mismatch);
-            // Told beside the name mismatch: the certificate bound here has a later version.
-            later_version = exp.filter(|&ei| renewal.is_none() && ei != ri && ids.is_newer(ei, ri));
-            if let Some(ei) = renewal {
-                match renewal_served_beside(&o, ids, (ri, ei), &host, p.now) {
-                    // Both are served, each to its key type's clients: what is served is
-                    // the newest of its kind, and so expected below.
-                    Some((Beside::Renewal(other), None)) => {
-                        beside = Some((ei, other));
-                        renewal = None;
-                    }
-                    Some((Beside::SameKindAsRenewal, None)) => {
-                        newest_of_kind = true;
-                        renewal = None;
-                    }
-                    // A later version than the served one remains: that is what this key
-                    // type's clients should get.
-                    Some((_, Some(own))) => {
-                        renewal = Some(own);
-                        expected_idx = Some(own);
-                    }
-                    None => {}
-                }
-            }
-            // A later version that has expired is nothing to deploy. When the served one has
-            // expired too, the identity needs a new certificate, not the provisioning bot;
-            // when it has not (a short-lived later version), what is served is what is valid.
-            if let Some(ei) = renewal.filter(|&ei| ids.records[ei].expired_at(p.now)) {
-                renewal = None;
-                if expired {
-                    lapsed = Some(ei);
-                }
-            }
-            if renewal.is_none() && lapsed.is_none() {
-                unusable = ids.unusable_later(ri, &host, p.now);
-            }
-            if renewal.is_none()
-                && lapsed.is_none()
-                && exp.is_some()
-                && r.covers(&host)
-                && !matches!(r.status, RecordStatus::Revoked | RecordStatus::Superseded)
-            {
-                // Nothing is provably later than what is served (dates and links tie, or the
-                // served version is later than every eligible one): it is what should be
-                // served, and the report says so rather than naming another record.
-                expected_idx = Some(ri);
-                tie = ids.tied_with(ri, &host, p.now);
-            }
-            if let Some(ei) = renewal {
-                names_renewal = true;
-                renewal_named = Some(ei);
-                let e = &ids.records[ei];
-                let issued = e.issued_at().unwrap_or(i64::MIN);
-                // No grace for an outage: once the served certificate has expired or been
-                // revoked, clients fail now (those that check revocation, for the latter),
-                // whatever provisioning may still be doing; none either once the records
-                // say the deployment ended.
-                let revoked_now = r.status == RecordStatus::Revoked || o.revoked_by_ca().is_some();
-                // The endpoint's own deployment status when the export gives one per
-                // endpoint, else the renewal's.
-                // By the name asked for, or by the address, as the export lists it (an
-                // inventory sweep asks an endpoint given by address for the record's name).
-                let deployment = e.deployment_at_any(&[&host, &o.host], o.port);
-                // Nor when clients refuse the served certificate already (its chain, its
-                // key, another name's): the endpoint is down for them as for an expired one.
-                let refused_now = o
-                    .findings
-                    .iter()
-                    .any(|f| f.makes_untrusted() || *f == Finding::HostnameMismatch);
-                let young = issued > p.now - p.grace_secs
-                    && !expired
-                    && !revoked_now
-                    && !refused_now
-                    && deployment_may_be_running(deployment.0);
-                let exp_txt = format!(
-                    "serial {} (record {}, valid until {})",
-                    e.serial_hex().unwrap_or("?"),
-                    e.record_id,
-                    e.not_after
-                        .map(|w| rfc3339_unix(w.unix))
-                        .unwrap_or_else(|| "?".into())
-                );
-                let said = deployment
-                    .1
-                    .map(|raw| format!(" The records show its deployment as \"{raw}\"."))
-                    .unwrap_or_default();
-                if young {
-                    statuses.push(Status::DeploymentPending);
-                    detail = format!(
-                        "Serves {presented} of record {}; its renewal {exp_txt} was issued less than the grace period ago.{said}",
-                        r.record_id
-                    );
-                    next = if deployment.0 == Some(DeployStatus::ConfigPending) {
-                        "The renewal's deployment waits for its configuration: complete its deployment profile and bot in the CLM, then verify again after the grace period.".into()
-                    } else {
-                        "Provisioning may still be running: verify again after the grace period; if the old certificate is still served then, check the renewal order's provisioning bot.".into()
-                    };
-                } else {
-                    statuses.push(Status::RenewedNotDeployed);
-                    detail = format!(
-                        "Serves {presented} of record {}, but it was renewed as {exp_txt}.",
-                        r.record_id
-                    );
-                    let bot = e
-                        .provisioning_bot
-                        .as_deref()
-                        .map(|b| format!(" ({b})"))
-                        .unwrap_or_default();
-                    next = format!(
-                        "Check the renewal order's linked provisioning bot{bot}, confirm the deployment profile reloads or restarts the service, re-run provisioning, then verify the endpoint again."
-                    );
-                    detail.push_str(&said);
-                    if let Some((finding, step)) = deployment_said(e, deployment, p) {
-                        findings.push(finding.into());
-                        next = step;
-                    }
-                    if expired {
-                        next = format!("{OUTAGE_FIRST}{next}");
-                    } else if revoked_now {
-                        next = format!("{REVOKED_FIRST}{next}");
-                    } else if refused_now {
-                        next = format!("{REFUSED_FIRST}{next}");
-                    }
-                }
-                // A second certificate is judged on its own (`judge_one`) and named there.
-                if let (Some(other), None) = (o.other_key.as_deref(), o.second_cert()) {
-                    detail.push_str(&second_look_text(other));
-                }
-            }
-            // Served for a name it does not cover, its lost successor is no more this name's
-            // certificate than it is: the binding is what to fix (`hostname_mismatch`).
-            if r.status == RecordStatus::Superseded
-                && !mismatch
-                && renewal.is_none()
-                && lapsed.is_none()
-                && unusable.is_none()
-                && !ids.has_later(ri)
-            {
-                // The platform says it was replaced; the replacement is not in this export
-                // (filtered by date, group or status). Saying "current" would hide exactly
-                // the renewed-but-undeployed case this tool is for.
-                statuses.push(Status::RenewedNotDeployed);
-                findings.push("successor_not_in_records".into());
-                detail = format!(
-                    "Serves {presented} of record {}, which the records mark as replaced ({}), but no later version of it is in the records.",
-                    r.record_id, r.status_raw
-                );
-                next = "Find its replacement in the CLM (the export may be filtered by date, group or status), deploy it and reload the service, then verify again; export the records again so that the next sweep names it.".into();
-            }
-            if r.status == RecordStatus::Revoked {
-                statuses.push(Status::Revoked);
-                if next.is_empty() {
-                    detail = format!(
-                        "Serves {presented}, revoked according to record {}.",
-                        r.record_id
-                    );
-                    next = "Deploy a valid certificate for this name (reissue if there is none), reload the service, then verify again.".into();
-                } else {
-                    detail.push_str(&format!(
-                        " It is revoked according to record {}: clients that check revocation refuse it already.",
-                        r.record_id
-                    ));
-                }
-            }
-        }
-        None => {
-            statuses.push(Status::Unmanaged);
-            // Clients refuse it for what it is (another name's, self-signed, an unknown
-            // CA, not valid yet, ...): however late it was issued, it is not the
-            // certificate to keep, nor one to import. A missing intermediate alone is the
-            // deployment's fault.
-            let refused = o.findings.iter().any(|f| {
-                *f == Finding::HostnameMismatch
-                    || (f.makes_untrusted() && *f != Finding::IncompleteChain)
-            });
-            let mut names: Vec<String> = c.sans.clone();
-            names.extend(c.subject_cn.iter().map(|s| s.to_ascii_lowercase()));
-            names.push(host.clone());
-            // The first identity managing any of its names: a name on thousands of
-            // certificates (an autodiscover SAN) is not walked whole for each endpoint.
-            let managing = names.iter().find_map(|n| ids.first_identity_for(n));
-            if let Some(id) = managing {
-                findings.push("names_managed_elsewhere".into());
-                expected_idx = ids
-                    .expected_for_host(&host, p.now)
-                    .or_else(|| ids.newest(id, Some(&host), p.now));
-                let e = expected_idx.map(|i| &ids.records[i]);
-                if let Some(e) = e.filter(|e| !refused && issued_after(&c, e)) {
-                    // The server is ahead of the records (an export from before a renewal, or
-                    // a certificate bought outside the CLM): replacing it with the managed
-                    // one would roll the endpoint back.
-                    findings.push("newer_than_records".into());
-                    // Nothing in the records should replace it: no expected certificate
-                    // (the older record is named in the detail).
-                    expected_idx = None;
-                    detail = format!(
-                        "Serves {presented}, which is in no record and was issued {} (notBefore), after the newest version in the records: record {} (serial {}, issued {}).",
-                        c.not_before,
-                        e.record_id,
-                        e.serial_hex().unwrap_or("?"),
-                        e.not_before
-                            .or(e.order_date)
-                            .map(|w| rfc3339_unix(w.unix))
-                            .unwrap_or_else(|| "?".into())
-                    );
-                    next = "Do not replace it with the older managed certificate: if the CLM issued it, the records predate the renewal (export them again); if not, import it into the CLM (discovery) and retire the older record; then verify again.".into();
-                    if o.findings.contains(&Finding::IncompleteChain) {
-                        next = format!("Install its full chain (leaf plus intermediate) in the server's certificate file or keystore and reload: clients refuse it without. {next}");
-                    }
-                } else if let (true, Some(e)) = (refused, e) {
-                    detail = format!(
-                        "Serves {presented}, which is in no record and which clients refuse; its names are managed by record {} (serial {}, valid until {}).",
-                        e.record_id,
-                        e.serial_hex().unwrap_or("?"),
-                        e.not_after.map(|w| rfc3339_unix(w.unix)).unwrap_or_else(|| "?".into())
-                    );
-                    next = format!(
-                        "Replace it with the managed certificate (record {}; re-run provisioning for it), reload the service, then verify again.",
-                        e.record_id
-                    );
-                } else {
-                    detail = format!(
-                    "Serves {presented}, which is in no record; its names are managed by record {}.",
-                    e.map(|e| &*e.record_id).unwrap_or("?")
-                );
-                    next = "Replace it with the managed certificate (re-run provisioning for that record), or import it into the CLM if it is legitimate, then verify again.".into();
-                }
-            } else {
-                detail = format!(
-                    "Serves {presented}, which is in no record, and no record manages its names."
-                );
-                next = if refused {
-                    format!("Clients refuse it: order a certificate for {host} from a CA they trust through the CLM (so that it has an owner and renews), deploy it and reload the service, then verify again.")
-                } else {
-                    "Import the certificate into the CLM (discovery) and assign an owner, or replace it with a managed certificate.".into()
-                };
-            }
-        }
+    let mut j = Judging::new(&o, c, ids, p);
+    match j.matched {
+        Some((ri, ambiguous)) => j.managed(ri, ambiguous),
+        None => j.unmanaged(),
     }
-    let later_text = |at_expiry: bool| -> Option<(&'static str, String, String)> {
-        if let Some(e) = lapsed.map(|i| &ids.records[i]) {
-            return Some((
-                "renewal_expired",
-                format!(
-                    " Its latest version in the records, serial {} (record {}), expired too, on {}.",
-                    e.serial_hex().unwrap_or("?"),
-                    e.record_id,
-                    e.not_after.map(|w| rfc3339_unix(w.unix)).unwrap_or_else(|| "?".into())
-                ),
-                "Renew the certificate now (its latest version expired undeployed: check why the renewal was not deployed and why auto-renewal did not run again), deploy it and reload the service, then verify again.".into(),
-            ));
-        }
-        let e = &ids.records[unusable?];
-        Some(blocked_renewal(
-            e,
-            &host,
-            c.not_after_unix,
-            at_expiry,
-            p.now,
-        ))
-    };
-    let later = later_text(expired);
-    if let Some((f, _, _)) = &later {
-        findings.push((*f).into());
-    }
-    if expired && matched.is_none() {
-        // Importing or keeping an expired certificate helps no one.
-        next = match expected_idx {
-            Some(ei) => format!(
-                "Replace it now: it expired {} ago. Deploy the managed certificate (record {}; re-run provisioning for it), reload the service, then verify again.",
-                crate::timefmt::span(p.now - c.not_after_unix),
-                ids.records[ei].record_id
-            ),
-            None => format!(
-                "Replace it now: it expired {} ago. Order a certificate for {host}, import it into the CLM (discovery) with an owner, deploy it, then verify again.",
-                crate::timefmt::span(p.now - c.not_after_unix)
-            ),
-        };
-    }
-    // The CA itself says revoked, in the OCSP response the server staples or in its
-    // revocation list (their signatures checked): whatever the records say, clients that
-    // check revocation refuse it.
-    if let Some(rev) = o
-        .revoked_by_ca()
-        .filter(|_| !statuses.contains(&Status::Revoked))
-    {
-        statuses.push(Status::Revoked);
-        let when = rev.at.unwrap_or("?");
-        let why = rev.reason.map(|r| format!(" ({r})")).unwrap_or_default();
-        let said = format!("{} says it was revoked on {when}{why}.", rev.source);
-        if next.is_empty() {
-            detail = format!("Serves {presented}. {said}");
-            next = "Deploy a valid certificate for this name (reissue it; after a keyCompromise revocation, with a new key), reload the service, then verify again; record the revocation in the CLM.".into();
-        } else {
-            detail.push_str(&format!(" {said}"));
-            if matched.is_none() {
-                // In no record: importing it or keeping it (as for a certificate ahead of
-                // the records) is no longer the question.
-                next = match expected_idx.map(|i| &ids.records[i]) {
-                    Some(e) => format!(
-                        "Replace it now, the CA revoked it: deploy the managed certificate (record {}; re-run provisioning for it), reload the service, then verify again.",
-                        e.record_id
-                    ),
-                    None => format!(
-                        "Replace it now, the CA revoked it: order a certificate for {host} (after a keyCompromise revocation, with a new key), import it into the CLM (discovery) with an owner, deploy it, then verify again."
-                    ),
-                };
-            }
-        }
-    }
-    if expired {
-        statuses.push(Status::Expired);
-        if next.is_empty() {
-            detail = format!(
-                "Serves {presented}: expired {} ago.",
-                crate::timefmt::span(p.now - c.not_after_unix)
-            );
-            next = "Renew the certificate now (check why auto-renewal did not run: renewal window, DCV, approvals), deploy it and reload the service, then verify again.".into();
-            if let Some((_, more, step)) = &later {
-                detail.push_str(more);
-                next = step.clone();
-            }
-        }
-    }
-    if o.findings.contains(&Finding::HostnameMismatch) {
-        statuses.push(Status::HostnameMismatch);
-        // A certificate naming the host only in its subject CN (no subjectAltName), as old
-        // private-CA templates issue them: the name is right, clients ignore where it is.
-        let cn_only = crate::cert::named_only_in_cn(&c, &host);
-        if next.is_empty() && cn_only {
-            detail = format!(
-                "Serves {presented}, which names {host} only in its subject CN and has no subjectAltName: clients match names against the subjectAltName alone (Chrome since 2017), so none accepts it."
-            );
-            next = format!(
-                "Reissue it with {host} as a subjectAltName (a private CA's certificate template must put the SAN in, e.g. from the request in AD CS), deploy it and reload the service, then verify again."
-            );
-        }
-        if next.is_empty() {
-            // A certificate without subjectAltName names nothing clients match: say what its
-            // CN holds rather than an empty list.
-            let names = match (c.sans.is_empty(), c.subject_cn.as_deref()) {
-                (false, _) => format!("names: {}", c.sans.join(", ")),
-                (true, Some(cn)) => format!("no subjectAltName; subject CN {cn}"),
-                (true, None) => "no names at all".into(),
-            };
-            detail = format!("Serves {presented}, which does not cover {host} ({names}).");
-            if let Some(e) = later_version.map(|i| &ids.records[i]) {
-                detail.push_str(&format!(
-                    " Its own identity has a later version: serial {} (record {}).",
-                    e.serial_hex().unwrap_or("?"),
-                    e.record_id
-                ));
-            }
-            next = match expected_idx
-                .map(|i| &ids.records[i])
-                .filter(|e| e.covers(&host) && !matched.is_some_and(|(m, _)| ids.records[m].serial == e.serial))
-            {
-                // The records hold the certificate this name should have: say which.
-                Some(e) => format!(
-                    "Bind the certificate of record {} (serial {}), which covers {host}, to this name (SNI / virtual host / keystore alias), reload, then verify again.",
-                    e.record_id,
-                    e.serial_hex().unwrap_or("?")
-                ),
-                None => format!("Check the SNI / virtual-host binding for {host}, or reissue the certificate with {host} as a SAN."),
-            };
-        }
-    }
-    // A certificate valid only from a later date is refused like an untrusted one (a
-    // renewal deployed too early, a postdated reissue): not "current".
-    let early = o.findings.contains(&Finding::NotYetValid);
-    if o.findings.iter().any(|f| f.makes_untrusted()) {
-        statuses.push(Status::Untrusted);
-        if next.is_empty() {
-            let why = o
-                .trust_detail
-                .clone()
-                .filter(|d| !d.is_empty())
-                .unwrap_or_else(|| format!("it is valid only from {}", c.not_before));
-            detail = format!("Serves {presented}; clients will not trust it: {why}.");
-            // The step for the most specific fault: each has another fix.
-            let has = |f: Finding| o.findings.contains(&f);
-            next = if has(Finding::IncompleteChain) {
-                "Install the full chain (leaf plus the intermediate that issued it, see the detail) in the server's certificate file or keystore, reload, then verify again.".into()
-            } else if early {
-                format!(
-                    "It is valid only from {}: if it was deployed early, put the previous certificate back until then (or reissue one valid now); if that date is right, check the server's and clients' clocks. Then verify again.",
-                    c.not_before
-                )
-            } else if has(Finding::WeakKey) {
-                "Reissue it with a key clients accept (RSA of 2048 bits or more, or ECDSA P-256), deploy it and reload the service, then verify again.".into()
-            } else if has(Finding::WeakSignature) {
-                "Reissue it from a CA that signs with SHA-256 (a private CA still set to SHA-1, such as an old AD CS, needs its hash algorithm changed, and a CA certificate signed with SHA-1 renewed), deploy it and reload the service, then verify again.".into()
-            } else if has(Finding::ChainInvalid)
-                && o.trust_detail
-                    .as_deref()
-                    .is_some_and(crate::trust::root_has_expired)
-            {
-                "Renew the private root named in the detail (a new root certificate, or the same key with new dates) and distribute it to the clients and to certsweep (--ca-file); a new key needs the intermediates reissued under it. Then verify again.".into()
-            } else if has(Finding::ChainInvalid) {
-                "Install the chain the CA issued with this certificate (the one served does not validate: see the detail), reload, then verify again.".into()
-            } else if has(Finding::UnknownIssuer)
-                && o.trust_detail
-                    .as_deref()
-                    .is_some_and(crate::trust::ends_below_a_root)
-            {
-                // The chain stops at a CA certificate whose issuer nobody sent: a private
-                // root, or a CA between it and the root left out of the chain file.
-                "If the issuer named in the detail is an intermediate CA (a policy CA of a three-level hierarchy), install it in the server's chain and reload; if it is your private CA's root, give it to certsweep with --ca-file and make sure clients trust it. Then verify again.".into()
-            } else {
-                "Use a certificate from a CA the clients trust (or distribute the private root), then verify again.".into()
-            };
-        }
-    }
-    let renewed = statuses
-        .iter()
-        .any(|s| matches!(s, Status::RenewedNotDeployed | Status::DeploymentPending));
-    let left = c.not_after_unix - p.now;
-    let window = p
-        .renewal_window
-        .of(Some(c.not_before_unix), c.not_after_unix);
-    if !expired && !renewed && left <= window {
-        statuses.push(Status::ExpiringSoon);
-        // Another identity's later certificate for the name: deploying it is the fix
-        // at hand, whether it was meant to replace this one (a SAN certificate split per
-        // name, dedicated certificates folded into a wildcard) or not.
-        let replacement = matched
-            .filter(|_| next.is_empty())
-            .and_then(|(ri, _)| ids.replacement_for(ri, &host, p.now));
-        if let Some(k) = replacement {
-            let k = &ids.records[k];
-            findings.push("replacement_in_records".into());
-            let serial = k.serial_hex().unwrap_or("?");
-            let more = later.as_ref().map_or("", |(_, more, _)| more.as_str());
-            detail = format!(
-                "Serves {presented}: expires in {}.{more} Record {} (serial {serial}, valid until {}) covers {host}, was issued after it and is valid today.",
-                crate::timefmt::span(left),
-                k.record_id,
-                k.not_after.map(|w| rfc3339_unix(w.unix)).unwrap_or_else(|| "?".into()),
-            );
-            next = format!(
-                "Deploy the certificate of record {} (serial {serial}) here before this one expires ({}) and reload the service, or renew this one if it is meant to stay; then verify again.",
-                k.record_id, c.not_after
-            );
-        }
-        if next.is_empty() {
-            let none = if beside.is_some() {
-                "no later version of its key type"
-            } else {
-                "no renewal"
-            };
-            match &later {
-                Some((_, more, step)) => {
-                    detail = format!(
-                        "Serves {presented}: expires in {}.{more}",
-                        crate::timefmt::span(left)
-                    );
-                    next = step.clone();
-                }
-                None => {
-                    detail = format!(
-                        "Serves {presented}: expires in {} and {none} exists in the records.",
-                        crate::timefmt::span(left)
-                    );
-                    next = "The renewal did not trigger: check auto-renew and the renewal window of the order, DCV and approvals, then renew and deploy.".into();
-                }
-            }
-        }
-    }
-    statuses.sort();
-    statuses.dedup();
-    let status = statuses.first().copied().unwrap_or(Status::Current);
+    let later = j.later();
+    j.expired_unmanaged();
+    j.revoked_by_ca();
+    j.expired(&later);
+    j.hostname_mismatch();
+    j.untrusted();
+    j.expiring_soon(&later);
+    let status = j.status();
     if status == Status::Current {
-        let kind = c.key_family().map_or("?", KeyFamily::as_str);
-        detail = match beside {
-            None if newest_of_kind => format!(
-                "Serves the newest {kind} certificate of its identity (a later one has the other key type): {presented}."
-            ),
-            None => format!("Serves the newest certificate of its identity: {presented}."),
-            Some((ei, other)) => format!(
-                "Serves the newest certificates of its identity, one per key type: {presented} to {kind} clients and its renewal serial {} (record {}) to {} clients.",
-                other.cert.as_ref().map_or("?", |oc| oc.serial.as_str()),
-                ids.records[ei].record_id,
-                other.offered.as_str()
-            ),
-        };
-        next = "Nothing to do.".into();
-        if let Some(t) = tie {
-            // Judged current because nothing says otherwise, not because it was shown.
-            let t = &ids.records[t];
-            findings.push("newest_ambiguous".into());
-            detail = format!(
-                "Serves {presented}, as new as any version of its identity in the records: record {} (serial {}) ties with it on dates and no renewal link orders them.",
-                t.record_id,
-                t.serial_hex().unwrap_or("?")
-            );
-            next = "Confirm in the CLM which of the two is the newest (or export issue dates or renewal links), then verify again.".into();
-        }
-        if let Some((_, more, step)) = &later {
-            // Valid today, but what should replace it cannot be deployed as it stands.
-            detail.push_str(more);
-            next = format!(
-                "Nothing to do yet. Before this certificate expires ({}): {step}",
-                c.not_after
-            );
-        }
+        j.current(&later);
     }
-    // Served expired or revoked with no renewal to deploy, while the records hold another
-    // certificate for the name valid today (an older version, another identity's): deploying
-    // it ends the outage now, whatever the identity needs besides.
-    // Not an older one in place of a revoked certificate, though: a renewal often keeps its
-    // key, and a revocation for key compromise covers the earlier versions too.
-    // Looked up only then: every verdict passes here, few need it.
-    let revoked = statuses.contains(&Status::Revoked);
-    if (expired || revoked) && !names_renewal {
-        let fallback = ids.valid_for_host(&host, &c.serial, p.now, |k| match matched {
-            // Another certificate than the records' versions of it: any managed one.
-            None => true,
-            Some((ri, _)) => (!revoked || ids.is_newer(k, ri)) && ids.interchangeable(k, ri),
-        });
-        if let Some(k) = fallback {
-            let k = &ids.records[k];
-            if !next.contains(&format!("record {}", k.record_id)) {
-                let until = k
-                    .not_after
-                    .map(|w| rfc3339_unix(w.unix))
-                    .unwrap_or_else(|| "?".into());
-                let serial = k.serial_hex().unwrap_or("?");
-                detail.push_str(&format!(
-                    " Record {} (serial {serial}, valid until {until}) covers {host} and is valid today.",
-                    k.record_id
-                ));
-                next = format!(
-                    "Deploy the certificate of record {} (serial {serial}) now and reload the service: it is valid until {until}. Then: {next}",
-                    k.record_id
-                );
-            }
-        }
-    }
-    // Served, so issued, while the records still call it pending (a CLM that lags, an
-    // order completed by hand): the platform may take it for an order still to come.
-    if let Some(r) = matched
-        .map(|(ri, _)| &ids.records[ri])
-        .filter(|r| r.status == RecordStatus::Pending)
-    {
-        findings.push("records_say_pending".into());
-        let raw = r.status_shown();
-        detail.push_str(&format!(
-            " The records show it (record {}) as \"{raw}\", not issued.",
-            r.record_id
-        ));
-        if next == "Nothing to do." {
-            next = "Nothing to do for the endpoint; correct the certificate's status in the CLM (it was issued and is served), or the platform may order it again.".into();
-        }
-    }
-    // A certificate read from an unfinished handshake: the server's TLS needs attention
-    // even when the certificate is right.
-    let unfinished = if o.findings.contains(&Finding::LegacyTls) {
-        Some((
-            "The server speaks only legacy TLS ({tls}), which current clients refuse",
-            "upgrade the server's TLS configuration (TLS 1.2 with ECDHE and AES-GCM, or TLS 1.3)",
-        ))
-    } else if o.findings.contains(&Finding::UncommonTls) {
-        Some((
-            "The server refused a handshake like current clients make and accepted only a broader one ({tls}): it needs a key exchange group, signature algorithm or TLS 1.3 cipher suite they do not offer (such as only AES-CCM in TLS 1.3)",
-            "check the server's TLS groups and certificate key type against its clients (P-256 or X25519 groups, a P-256, P-384 or RSA key)",
-        ))
-    } else if o.findings.contains(&Finding::OversizedChain) {
-        Some((
-            "The server sends a certificate chain over 64 KiB, which rustls, Go and Java clients refuse (a CA bundle configured as its chain)",
-            "configure only the certificate and its intermediates as the server's chain, not a CA bundle",
-        ))
-    } else {
-        None
-    };
-    if let Some((what, fix)) = unfinished {
-        let tls = o
-            .tls
-            .as_ref()
-            .map(|t| format!("{}, {}", t.version, t.cipher_suite))
-            .unwrap_or_else(|| "?".into());
-        detail.push_str(&format!(
-            " {}; the certificate was read from an unfinished handshake.",
-            what.replace("{tls}", &tls)
-        ));
-        if status == Status::Current {
-            next = format!("Nothing to do for the certificate; {fix}, then verify again.");
-        }
-    }
-    // The server's OCSP stapling needs attention even when the certificate is right.
-    if let Some((what, fix)) = stapling_fault(&o) {
-        detail.push_str(&format!(" {what}."));
-        if next == "Nothing to do." {
-            next = format!("Nothing to do for the certificate; {fix}, then verify again.");
-        }
-    }
-    // A renewal to deploy whose key the TLSA records do not pin yet: publishing it first
-    // is the DANE key rollover (RFC 7671, section 8.1); deployed first, it is refused.
-    if let Some(step) = renewal_named.and_then(|ei| dane_unpublished(&o, &ids.records[ei])) {
-        findings.push("dane_renewal_unpublished".into());
-        next.push_str(&step);
-    }
-    // And TLSA records that name none of what it serves.
-    if let Some((what, fix)) = dane_fault(&o) {
-        detail.push_str(&format!(" {what}."));
-        if next == "Nothing to do." {
-            next = format!("Nothing to do for the certificate; {fix}, then verify again.");
-        }
-    }
-    // So does a chain that holds today with a CA certificate expiring before the leaf, an
-    // expired one sent beside it, or its CAs sent out of order. An untrusted endpoint's
-    // detail has these words already.
-    if let Some(fix) = chain_fix(&o).filter(|_| status != Status::Untrusted) {
-        if let Some(words) = o.trust_detail.as_deref().filter(|d| !d.is_empty()) {
-            let mut c = words.chars();
-            let first = c.next().map(|f| f.to_uppercase().collect::<String>());
-            detail.push_str(&format!(" {}{}.", first.unwrap_or_default(), c.as_str()));
-        }
-        if next == "Nothing to do." {
-            next = format!("Nothing to do for the certificate; {fix}, then verify again.");
-        }
-    }
-    // Served a later certificate at the previous sweep (`--previous`): what deployed it
-    // was undone, and will be again unless what undid it is found.
-    if let Some(then) = o
-        .previous
-        .as_deref()
-        .filter(|_| o.findings.contains(&Finding::RolledBack))
-    {
-        // One connection meets one node behind a balancer: another may have answered then.
-        let hedge = match o.samples {
-            None => " (or, if a load balancer spreads its connections, another node answered then: --samples meets them all)",
-            Some(_) => "",
-        };
-        // An address not swept then: what the name served at another, every one of which
-        // had a later certificate than this.
-        let (who, at) = match then.ip {
-            Some(ip) => (
-                "the name",
-                format!(" at {ip} (this address was not swept then; every address of the name served a later certificate than this one)"),
-            ),
-            None => ("it", String::new()),
-        };
-        detail.push_str(&format!(
-            " At the previous sweep ({}) {who} served serial {}, issued {}, later than this one{at}: the deployment went back (a rollback, a restored configuration or snapshot, a node that lost the new file){hedge}.",
-            then.scan_time, then.serial, then.not_before
-        ));
-        if next != "Nothing to do." {
-            next.push_str(" Find what put the older certificate back (the provisioning bot's rollback, a restore) first, or the next deployment is undone too.");
-        }
-    }
+    j.outage_fallback();
+    j.records_say_pending();
+    j.attention(status);
+    let Judging {
+        statuses,
+        findings,
+        detail,
+        next,
+        matched,
+        expected_idx,
+        ..
+    } = j;
     let mut all: Vec<String> = statuses.iter().map(|s| s.as_str().to_string()).collect();
     all.extend(o.findings.iter().map(|f| f.as_str().to_string()));
     all.extend(findings);
@@ -1424,6 +768,874 @@ fn judge(
         observation: o,
     };
     (v, matched_idx, expected_idx)
+}
+
+/// What [`judge`] knows of an endpoint that presented a certificate, as it goes: the
+/// inputs, then the statuses that hold and the words for them. Each stage below adds to
+/// them in turn; a stage's words win only where no earlier stage spoke (`next` empty),
+/// which is how the precedence of statuses shows in the detail and the next step.
+struct Judging<'a> {
+    o: &'a Observation,
+    c: &'a CertInfo,
+    ids: &'a Identities,
+    p: &'a Policy,
+    /// The name asked for (the SNI, else the host).
+    host: &'a str,
+    /// `serial … (expires …)`, as the detail names what is served.
+    presented: String,
+    expired: bool,
+    /// The record of the served certificate, and whether its serial was ambiguous.
+    matched: Option<(usize, bool)>,
+    statuses: Vec<Status>,
+    /// Findings beyond the statuses and the observation's own.
+    findings: Vec<String>,
+    detail: String,
+    next: String,
+    expected_idx: Option<usize>,
+    /// A version that ties with the served one on dates, no link ordering them.
+    tie: Option<usize>,
+    /// The renewal, served to clients of the other key type, and what the second look got.
+    beside: Option<(usize, &'a OtherKey)>,
+    /// The bound certificate's later version, told beside a name mismatch.
+    later_version: Option<usize>,
+    /// The served certificate is the newest of its key type; a later one of the other type
+    /// exists and is judged as the endpoint's second certificate.
+    newest_of_kind: bool,
+    /// The identity's latest version, expired itself.
+    lapsed: Option<usize>,
+    /// A later version that cannot be deployed.
+    unusable: Option<usize>,
+    /// A renewal to deploy was named (the endpoint is `renewed_not_deployed` or pending).
+    names_renewal: bool,
+    /// That renewal, when named.
+    renewal_named: Option<usize>,
+}
+
+/// What a later version that cannot be deployed adds: its finding, the detail's words and
+/// the step.
+type Later = Option<(&'static str, String, String)>;
+
+impl<'a> Judging<'a> {
+    fn new(o: &'a Observation, c: &'a CertInfo, ids: &'a Identities, p: &'a Policy) -> Self {
+        let host = o.asked_name();
+        Judging {
+            o,
+            c,
+            ids,
+            p,
+            host,
+            presented: format!("serial {} (expires {})", c.serial, c.not_after),
+            expired: p.now > c.not_after_unix,
+            matched: ids.match_cert(c, host),
+            statuses: Vec::new(),
+            findings: Vec::new(),
+            detail: String::new(),
+            next: String::new(),
+            expected_idx: None,
+            tie: None,
+            beside: None,
+            later_version: None,
+            newest_of_kind: false,
+            lapsed: None,
+            unusable: None,
+            names_renewal: false,
+            renewal_named: None,
+        }
+    }
+
+    /// The served certificate is record `ri`'s: is it the version to serve, and if not, why not.
+    fn managed(&mut self, ri: usize, ambiguous: bool) {
+        let Judging {
+            o,
+            ids,
+            p,
+            host,
+            expired,
+            ..
+        } = *self;
+        let presented = self.presented.as_str();
+        let r = &ids.records[ri];
+        if ambiguous {
+            self.findings.push("serial_ambiguous".into());
+        }
+        let exp = ids.newest(ids.identity_of[ri], Some(host), p.now);
+        self.expected_idx = exp;
+        if !r.covers(host) {
+            // The wrong certificate is bound here: what should be served is the newest
+            // certificate of the identity that manages this name, if any.
+            if !ids.identities_for_host(host).is_empty() {
+                self.expected_idx = ids.expected_for_host(host, p.now);
+            }
+        }
+        let mismatch = o.findings.contains(&Finding::HostnameMismatch);
+        let mut renewal = ids.renewal_of(ri, host, p.now, mismatch);
+        // Told self.beside the name mismatch: the certificate bound here has a later version.
+        self.later_version =
+            exp.filter(|&ei| renewal.is_none() && ei != ri && ids.is_newer(ei, ri));
+        if let Some(ei) = renewal {
+            match renewal_served_beside(o, ids, (ri, ei), host, p.now) {
+                // Both are served, each to its key type's clients: what is served is
+                // the newest of its kind, and so expected below.
+                Some((Beside::Renewal(other), None)) => {
+                    self.beside = Some((ei, other));
+                    renewal = None;
+                }
+                Some((Beside::SameKindAsRenewal, None)) => {
+                    self.newest_of_kind = true;
+                    renewal = None;
+                }
+                // A later version than the served one remains: that is what this key
+                // type's clients should get.
+                Some((_, Some(own))) => {
+                    renewal = Some(own);
+                    self.expected_idx = Some(own);
+                }
+                None => {}
+            }
+        }
+        // A later version that has expired is nothing to deploy. When the served one has
+        // expired too, the identity needs a new certificate, not the provisioning bot;
+        // when it has not (a short-lived later version), what is served is what is valid.
+        if let Some(ei) = renewal.filter(|&ei| ids.records[ei].expired_at(p.now)) {
+            renewal = None;
+            if expired {
+                self.lapsed = Some(ei);
+            }
+        }
+        if renewal.is_none() && self.lapsed.is_none() {
+            self.unusable = ids.unusable_later(ri, host, p.now);
+        }
+        if renewal.is_none()
+            && self.lapsed.is_none()
+            && exp.is_some()
+            && r.covers(host)
+            && !matches!(r.status, RecordStatus::Revoked | RecordStatus::Superseded)
+        {
+            // Nothing is provably later than what is served (dates and links self.tie, or the
+            // served version is later than every eligible one): it is what should be
+            // served, and the report says so rather than naming another record.
+            self.expected_idx = Some(ri);
+            self.tie = ids.tied_with(ri, host, p.now);
+        }
+        if let Some(ei) = renewal {
+            self.names_renewal = true;
+            self.renewal_named = Some(ei);
+            let e = &ids.records[ei];
+            let issued = e.issued_at().unwrap_or(i64::MIN);
+            // No grace for an outage: once the served certificate has expired or been
+            // revoked, clients fail now (those that check revocation, for the latter),
+            // whatever provisioning may still be doing; none either once the records
+            // say the deployment ended.
+            let revoked_now = r.status == RecordStatus::Revoked || o.revoked_by_ca().is_some();
+            // The endpoint's own deployment status when the export gives one per
+            // endpoint, else the renewal's.
+            // By the name asked for, or by the address, as the export lists it (an
+            // inventory sweep asks an endpoint given by address for the record's name).
+            let deployment = e.deployment_at_any(&[host, &o.host], o.port);
+            // Nor when clients refuse the served certificate already (its chain, its
+            // key, another name's): the endpoint is down for them as for an expired one.
+            let refused_now = o
+                .findings
+                .iter()
+                .any(|f| f.makes_untrusted() || *f == Finding::HostnameMismatch);
+            let young = issued > p.now - p.grace_secs
+                && !expired
+                && !revoked_now
+                && !refused_now
+                && deployment_may_be_running(deployment.0);
+            let exp_txt = format!(
+                "serial {} (record {}, valid until {})",
+                e.serial_hex().unwrap_or("?"),
+                e.record_id,
+                e.not_after
+                    .map(|w| rfc3339_unix(w.unix))
+                    .unwrap_or_else(|| "?".into())
+            );
+            let said = deployment
+                .1
+                .map(|raw| format!(" The records show its deployment as \"{raw}\"."))
+                .unwrap_or_default();
+            if young {
+                self.statuses.push(Status::DeploymentPending);
+                self.detail = format!(
+                    "Serves {presented} of record {}; its renewal {exp_txt} was issued less than the grace period ago.{said}",
+                    r.record_id
+                );
+                self.next = if deployment.0 == Some(DeployStatus::ConfigPending) {
+                    "The renewal's deployment waits for its configuration: complete its deployment profile and bot in the CLM, then verify again after the grace period.".into()
+                } else {
+                    "Provisioning may still be running: verify again after the grace period; if the old certificate is still served then, check the renewal order's provisioning bot.".into()
+                };
+            } else {
+                self.statuses.push(Status::RenewedNotDeployed);
+                self.detail = format!(
+                    "Serves {presented} of record {}, but it was renewed as {exp_txt}.",
+                    r.record_id
+                );
+                let bot = e
+                    .provisioning_bot
+                    .as_deref()
+                    .map(|b| format!(" ({b})"))
+                    .unwrap_or_default();
+                self.next = format!(
+                    "Check the renewal order's linked provisioning bot{bot}, confirm the deployment profile reloads or restarts the service, re-run provisioning, then verify the endpoint again."
+                );
+                self.detail.push_str(&said);
+                if let Some((finding, step)) = deployment_said(e, deployment, p) {
+                    self.findings.push(finding.into());
+                    self.next = step;
+                }
+                if expired {
+                    self.next = format!("{OUTAGE_FIRST}{}", self.next);
+                } else if revoked_now {
+                    self.next = format!("{REVOKED_FIRST}{}", self.next);
+                } else if refused_now {
+                    self.next = format!("{REFUSED_FIRST}{}", self.next);
+                }
+            }
+            // A second certificate is judged on its own (`judge_one`) and named there.
+            if let (Some(other), None) = (o.other_key.as_deref(), o.second_cert()) {
+                self.detail.push_str(&second_look_text(other));
+            }
+        }
+        // Served for a name it does not cover, its lost successor is no more this name's
+        // certificate than it is: the binding is what to fix (`hostname_mismatch`).
+        if r.status == RecordStatus::Superseded
+            && !mismatch
+            && renewal.is_none()
+            && self.lapsed.is_none()
+            && self.unusable.is_none()
+            && !ids.has_later(ri)
+        {
+            // The platform says it was replaced; the replacement is not in this export
+            // (filtered by date, group or status). Saying "current" would hide exactly
+            // the renewed-but-undeployed case this tool is for.
+            self.statuses.push(Status::RenewedNotDeployed);
+            self.findings.push("successor_not_in_records".into());
+            self.detail = format!(
+                "Serves {presented} of record {}, which the records mark as replaced ({}), but no later version of it is in the records.",
+                r.record_id, r.status_raw
+            );
+            self.next = "Find its replacement in the CLM (the export may be filtered by date, group or status), deploy it and reload the service, then verify again; export the records again so that the next sweep names it.".into();
+        }
+        if r.status == RecordStatus::Revoked {
+            self.statuses.push(Status::Revoked);
+            if self.next.is_empty() {
+                self.detail = format!(
+                    "Serves {presented}, revoked according to record {}.",
+                    r.record_id
+                );
+                self.next = "Deploy a valid certificate for this name (reissue if there is none), reload the service, then verify again.".into();
+            } else {
+                self.detail.push_str(&format!(
+                    " It is revoked according to record {}: clients that check revocation refuse it already.",
+                    r.record_id
+                ));
+            }
+        }
+    }
+
+    /// The served certificate is in no record: whose names it serves, and what to do with it.
+    fn unmanaged(&mut self) {
+        let Judging {
+            o, c, ids, p, host, ..
+        } = *self;
+        let presented = self.presented.as_str();
+        self.statuses.push(Status::Unmanaged);
+        // Clients refuse it for what it is (another name's, self-signed, an unknown
+        // CA, not valid yet, ...): however late it was issued, it is not the
+        // certificate to keep, nor one to import. A missing intermediate alone is the
+        // deployment's fault.
+        let refused = o.findings.iter().any(|f| {
+            *f == Finding::HostnameMismatch
+                || (f.makes_untrusted() && *f != Finding::IncompleteChain)
+        });
+        let mut names: Vec<String> = c.sans.clone();
+        names.extend(c.subject_cn.iter().map(|s| s.to_ascii_lowercase()));
+        names.push(host.to_string());
+        // The first identity managing any of its names: a name on thousands of
+        // certificates (an autodiscover SAN) is not walked whole for each endpoint.
+        let managing = names.iter().find_map(|n| ids.first_identity_for(n));
+        if let Some(id) = managing {
+            self.findings.push("names_managed_elsewhere".into());
+            self.expected_idx = ids
+                .expected_for_host(host, p.now)
+                .or_else(|| ids.newest(id, Some(host), p.now));
+            let e = self.expected_idx.map(|i| &ids.records[i]);
+            if let Some(e) = e.filter(|e| !refused && issued_after(c, e)) {
+                // The server is ahead of the records (an export from before a renewal, or
+                // a certificate bought outside the CLM): replacing it with the managed
+                // one would roll the endpoint back.
+                self.findings.push("newer_than_records".into());
+                // Nothing in the records should replace it: no expected certificate
+                // (the older record is named in the self.detail).
+                self.expected_idx = None;
+                self.detail = format!(
+                    "Serves {presented}, which is in no record and was issued {} (notBefore), after the newest version in the records: record {} (serial {}, issued {}).",
+                    c.not_before,
+                    e.record_id,
+                    e.serial_hex().unwrap_or("?"),
+                    e.not_before
+                        .or(e.order_date)
+                        .map(|w| rfc3339_unix(w.unix))
+                        .unwrap_or_else(|| "?".into())
+                );
+                self.next = "Do not replace it with the older managed certificate: if the CLM issued it, the records predate the renewal (export them again); if not, import it into the CLM (discovery) and retire the older record; then verify again.".into();
+                if o.findings.contains(&Finding::IncompleteChain) {
+                    self.next = format!("Install its full chain (leaf plus intermediate) in the server's certificate file or keystore and reload: clients refuse it without. {}", self.next);
+                }
+            } else if let (true, Some(e)) = (refused, e) {
+                self.detail = format!(
+                    "Serves {presented}, which is in no record and which clients refuse; its names are managed by record {} (serial {}, valid until {}).",
+                    e.record_id,
+                    e.serial_hex().unwrap_or("?"),
+                    e.not_after.map(|w| rfc3339_unix(w.unix)).unwrap_or_else(|| "?".into())
+                );
+                self.next = format!(
+                    "Replace it with the managed certificate (record {}; re-run provisioning for it), reload the service, then verify again.",
+                    e.record_id
+                );
+            } else {
+                self.detail = format!(
+                "Serves {presented}, which is in no record; its names are managed by record {}.",
+                e.map(|e| &*e.record_id).unwrap_or("?")
+            );
+                self.next = "Replace it with the managed certificate (re-run provisioning for that record), or import it into the CLM if it is legitimate, then verify again.".into();
+            }
+        } else {
+            self.detail = format!(
+                "Serves {presented}, which is in no record, and no record manages its names."
+            );
+            self.next = if refused {
+                format!("Clients refuse it: order a certificate for {host} from a CA they trust through the CLM (so that it has an owner and renews), deploy it and reload the service, then verify again.")
+            } else {
+                "Import the certificate into the CLM (discovery) and assign an owner, or replace it with a managed certificate.".into()
+            };
+        }
+    }
+
+    /// What a later version that cannot be deployed (or the identity's expired latest one) adds.
+    fn later(&mut self) -> Later {
+        let later = self.later_text();
+        if let Some((finding, _, _)) = &later {
+            self.findings.push((*finding).into());
+        }
+        later
+    }
+
+    /// [`Judging::later`]'s words, told as of the certificate's expiry when it has expired.
+    fn later_text(&self) -> Later {
+        let Judging {
+            c,
+            ids,
+            p,
+            host,
+            expired,
+            ..
+        } = *self;
+        if let Some(e) = self.lapsed.map(|i| &ids.records[i]) {
+            return Some((
+                    "renewal_expired",
+                    format!(
+                        " Its latest version in the records, serial {} (record {}), expired too, on {}.",
+                        e.serial_hex().unwrap_or("?"),
+                        e.record_id,
+                        e.not_after.map(|w| rfc3339_unix(w.unix)).unwrap_or_else(|| "?".into())
+                    ),
+                    "Renew the certificate now (its latest version expired undeployed: check why the renewal was not deployed and why auto-renewal did not run again), deploy it and reload the service, then verify again.".into(),
+                ));
+        }
+        let e = &ids.records[self.unusable?];
+        Some(blocked_renewal(e, host, c.not_after_unix, expired, p.now))
+    }
+
+    /// Served expired and in no record: replace it, with the managed certificate if there is one.
+    fn expired_unmanaged(&mut self) {
+        let Judging {
+            c,
+            ids,
+            p,
+            host,
+            expired,
+            matched,
+            ..
+        } = *self;
+        if expired && matched.is_none() {
+            // Importing or keeping an expired certificate helps no one.
+            self.next = match self.expected_idx {
+                Some(ei) => format!(
+                    "Replace it now: it expired {} ago. Deploy the managed certificate (record {}; re-run provisioning for it), reload the service, then verify again.",
+                    crate::timefmt::span(p.now - c.not_after_unix),
+                    ids.records[ei].record_id
+                ),
+                None => format!(
+                    "Replace it now: it expired {} ago. Order a certificate for {host}, import it into the CLM (discovery) with an owner, deploy it, then verify again.",
+                    crate::timefmt::span(p.now - c.not_after_unix)
+                ),
+            };
+        }
+    }
+
+    /// The CA itself says revoked, in the OCSP response the server staples or in its revocation list.
+    fn revoked_by_ca(&mut self) {
+        let Judging {
+            o,
+            ids,
+            host,
+            matched,
+            ..
+        } = *self;
+        let presented = self.presented.as_str();
+        // The CA itself says revoked, in the OCSP response the server staples or in its
+        // revocation list (their signatures checked): whatever the records say, clients that
+        // check revocation refuse it.
+        if let Some(rev) = o
+            .revoked_by_ca()
+            .filter(|_| !self.statuses.contains(&Status::Revoked))
+        {
+            self.statuses.push(Status::Revoked);
+            let when = rev.at.unwrap_or("?");
+            let why = rev.reason.map(|r| format!(" ({r})")).unwrap_or_default();
+            let said = format!("{} says it was revoked on {when}{why}.", rev.source);
+            if self.next.is_empty() {
+                self.detail = format!("Serves {presented}. {said}");
+                self.next = "Deploy a valid certificate for this name (reissue it; after a keyCompromise revocation, with a new key), reload the service, then verify again; record the revocation in the CLM.".into();
+            } else {
+                self.detail.push_str(&format!(" {said}"));
+                if matched.is_none() {
+                    // In no record: importing it or keeping it (as for a certificate ahead of
+                    // the records) is no longer the question.
+                    self.next = match self.expected_idx.map(|i| &ids.records[i]) {
+                        Some(e) => format!(
+                            "Replace it now, the CA revoked it: deploy the managed certificate (record {}; re-run provisioning for it), reload the service, then verify again.",
+                            e.record_id
+                        ),
+                        None => format!(
+                            "Replace it now, the CA revoked it: order a certificate for {host} (after a keyCompromise revocation, with a new key), import it into the CLM (discovery) with an owner, deploy it, then verify again."
+                        ),
+                    };
+                }
+            }
+        }
+    }
+
+    /// Served past its notAfter.
+    fn expired(&mut self, later: &Later) {
+        let Judging { c, p, expired, .. } = *self;
+        let presented = self.presented.as_str();
+        if expired {
+            self.statuses.push(Status::Expired);
+            if self.next.is_empty() {
+                self.detail = format!(
+                    "Serves {presented}: expired {} ago.",
+                    crate::timefmt::span(p.now - c.not_after_unix)
+                );
+                self.next = "Renew the certificate now (check why auto-renewal did not run: renewal window, DCV, approvals), deploy it and reload the service, then verify again.".into();
+                if let Some((_, more, step)) = &later {
+                    self.detail.push_str(more);
+                    self.next = step.clone();
+                }
+            }
+        }
+    }
+
+    /// The certificate does not cover the name asked for.
+    fn hostname_mismatch(&mut self) {
+        let Judging {
+            o,
+            c,
+            ids,
+            host,
+            matched,
+            ..
+        } = *self;
+        let presented = self.presented.as_str();
+        if o.findings.contains(&Finding::HostnameMismatch) {
+            self.statuses.push(Status::HostnameMismatch);
+            // A certificate naming the host only in its subject CN (no subjectAltName), as old
+            // private-CA templates issue them: the name is right, clients ignore where it is.
+            let cn_only = crate::cert::named_only_in_cn(c, host);
+            if self.next.is_empty() && cn_only {
+                self.detail = format!(
+                    "Serves {presented}, which names {host} only in its subject CN and has no subjectAltName: clients match names against the subjectAltName alone (Chrome since 2017), so none accepts it."
+                );
+                self.next = format!(
+                    "Reissue it with {host} as a subjectAltName (a private CA's certificate template must put the SAN in, e.g. from the request in AD CS), deploy it and reload the service, then verify again."
+                );
+            }
+            if self.next.is_empty() {
+                // A certificate without subjectAltName names nothing clients match: say what its
+                // CN holds rather than an empty list.
+                let names = match (c.sans.is_empty(), c.subject_cn.as_deref()) {
+                    (false, _) => format!("names: {}", c.sans.join(", ")),
+                    (true, Some(cn)) => format!("no subjectAltName; subject CN {cn}"),
+                    (true, None) => "no names at all".into(),
+                };
+                self.detail = format!("Serves {presented}, which does not cover {host} ({names}).");
+                if let Some(e) = self.later_version.map(|i| &ids.records[i]) {
+                    self.detail.push_str(&format!(
+                        " Its own identity has a later version: serial {} (record {}).",
+                        e.serial_hex().unwrap_or("?"),
+                        e.record_id
+                    ));
+                }
+                self.next = match self.expected_idx
+                    .map(|i| &ids.records[i])
+                    .filter(|e| e.covers(host) && !matched.is_some_and(|(m, _)| ids.records[m].serial == e.serial))
+                {
+                    // The records hold the certificate this name should have: say which.
+                    Some(e) => format!(
+                        "Bind the certificate of record {} (serial {}), which covers {host}, to this name (SNI / virtual host / keystore alias), reload, then verify again.",
+                        e.record_id,
+                        e.serial_hex().unwrap_or("?")
+                    ),
+                    None => format!("Check the SNI / virtual-host binding for {host}, or reissue the certificate with {host} as a SAN."),
+                };
+            }
+        }
+    }
+
+    /// Clients refuse the chain, the key, the signature, or the dates.
+    fn untrusted(&mut self) {
+        let Judging { o, c, .. } = *self;
+        let presented = self.presented.as_str();
+        // A certificate valid only from a later date is refused like an untrusted one (a
+        // renewal deployed too early, a postdated reissue): not "current".
+        let early = o.findings.contains(&Finding::NotYetValid);
+        if o.findings.iter().any(|f| f.makes_untrusted()) {
+            self.statuses.push(Status::Untrusted);
+            if self.next.is_empty() {
+                let why = o
+                    .trust_detail
+                    .clone()
+                    .filter(|d| !d.is_empty())
+                    .unwrap_or_else(|| format!("it is valid only from {}", c.not_before));
+                self.detail = format!("Serves {presented}; clients will not trust it: {why}.");
+                // The step for the most specific fault: each has another fix.
+                let has = |f: Finding| o.findings.contains(&f);
+                self.next = if has(Finding::IncompleteChain) {
+                    "Install the full chain (leaf plus the intermediate that issued it, see the detail) in the server's certificate file or keystore, reload, then verify again.".into()
+                } else if early {
+                    format!(
+                        "It is valid only from {}: if it was deployed early, put the previous certificate back until then (or reissue one valid now); if that date is right, check the server's and clients' clocks. Then verify again.",
+                        c.not_before
+                    )
+                } else if has(Finding::WeakKey) {
+                    "Reissue it with a key clients accept (RSA of 2048 bits or more, or ECDSA P-256), deploy it and reload the service, then verify again.".into()
+                } else if has(Finding::WeakSignature) {
+                    "Reissue it from a CA that signs with SHA-256 (a private CA still set to SHA-1, such as an old AD CS, needs its hash algorithm changed, and a CA certificate signed with SHA-1 renewed), deploy it and reload the service, then verify again.".into()
+                } else if has(Finding::ChainInvalid)
+                    && o.trust_detail
+                        .as_deref()
+                        .is_some_and(crate::trust::root_has_expired)
+                {
+                    "Renew the private root named in the detail (a new root certificate, or the same key with new dates) and distribute it to the clients and to certsweep (--ca-file); a new key needs the intermediates reissued under it. Then verify again.".into()
+                } else if has(Finding::ChainInvalid) {
+                    "Install the chain the CA issued with this certificate (the one served does not validate: see the detail), reload, then verify again.".into()
+                } else if has(Finding::UnknownIssuer)
+                    && o.trust_detail
+                        .as_deref()
+                        .is_some_and(crate::trust::ends_below_a_root)
+                {
+                    // The chain stops at a CA certificate whose issuer nobody sent: a private
+                    // root, or a CA between it and the root left out of the chain file.
+                    "If the issuer named in the detail is an intermediate CA (a policy CA of a three-level hierarchy), install it in the server's chain and reload; if it is your private CA's root, give it to certsweep with --ca-file and make sure clients trust it. Then verify again.".into()
+                } else {
+                    "Use a certificate from a CA the clients trust (or distribute the private root), then verify again.".into()
+                };
+            }
+        }
+    }
+
+    /// Within the renewal window with no renewal to deploy.
+    fn expiring_soon(&mut self, later: &Later) {
+        let Judging {
+            c,
+            ids,
+            p,
+            host,
+            expired,
+            matched,
+            ..
+        } = *self;
+        let presented = self.presented.as_str();
+        let renewed = self
+            .statuses
+            .iter()
+            .any(|s| matches!(s, Status::RenewedNotDeployed | Status::DeploymentPending));
+        let left = c.not_after_unix - p.now;
+        let window = p
+            .renewal_window
+            .of(Some(c.not_before_unix), c.not_after_unix);
+        if !expired && !renewed && left <= window {
+            self.statuses.push(Status::ExpiringSoon);
+            // Another identity's later certificate for the name: deploying it is the fix
+            // at hand, whether it was meant to replace this one (a SAN certificate split per
+            // name, dedicated certificates folded into a wildcard) or not.
+            let replacement = matched
+                .filter(|_| self.next.is_empty())
+                .and_then(|(ri, _)| ids.replacement_for(ri, host, p.now));
+            if let Some(k) = replacement {
+                let k = &ids.records[k];
+                self.findings.push("replacement_in_records".into());
+                let serial = k.serial_hex().unwrap_or("?");
+                let more = later.as_ref().map_or("", |(_, more, _)| more.as_str());
+                self.detail = format!(
+                    "Serves {presented}: expires in {}.{more} Record {} (serial {serial}, valid until {}) covers {host}, was issued after it and is valid today.",
+                    crate::timefmt::span(left),
+                    k.record_id,
+                    k.not_after.map(|w| rfc3339_unix(w.unix)).unwrap_or_else(|| "?".into()),
+                );
+                self.next = format!(
+                    "Deploy the certificate of record {} (serial {serial}) here before this one expires ({}) and reload the service, or renew this one if it is meant to stay; then verify again.",
+                    k.record_id, c.not_after
+                );
+            }
+            if self.next.is_empty() {
+                let none = if self.beside.is_some() {
+                    "no later version of its key type"
+                } else {
+                    "no renewal"
+                };
+                match &later {
+                    Some((_, more, step)) => {
+                        self.detail = format!(
+                            "Serves {presented}: expires in {}.{more}",
+                            crate::timefmt::span(left)
+                        );
+                        self.next = step.clone();
+                    }
+                    None => {
+                        self.detail = format!(
+                            "Serves {presented}: expires in {} and {none} exists in the records.",
+                            crate::timefmt::span(left)
+                        );
+                        self.next = "The renewal did not trigger: check auto-renew and the renewal window of the order, DCV and approvals, then renew and deploy.".into();
+                    }
+                }
+            }
+        }
+    }
+
+    /// The status: the first that holds in precedence order, else `current`.
+    fn status(&mut self) -> Status {
+        self.statuses.sort();
+        self.statuses.dedup();
+        let status = self.statuses.first().copied().unwrap_or(Status::Current);
+        status
+    }
+
+    /// Nothing holds against it: say so, and what ties or blocks the identity's future.
+    fn current(&mut self, later: &Later) {
+        let Judging { c, ids, .. } = *self;
+        let presented = self.presented.as_str();
+        let kind = c.key_family().map_or("?", KeyFamily::as_str);
+        self.detail = match self.beside {
+            None if self.newest_of_kind => format!(
+                "Serves the newest {kind} certificate of its identity (a later one has the other key type): {presented}."
+            ),
+            None => format!("Serves the newest certificate of its identity: {presented}."),
+            Some((ei, other)) => format!(
+                "Serves the newest certificates of its identity, one per key type: {presented} to {kind} clients and its renewal serial {} (record {}) to {} clients.",
+                other.cert.as_ref().map_or("?", |oc| oc.serial.as_str()),
+                ids.records[ei].record_id,
+                other.offered.as_str()
+            ),
+        };
+        self.next = "Nothing to do.".into();
+        if let Some(t) = self.tie {
+            // Judged current because nothing says otherwise, not because it was shown.
+            let t = &ids.records[t];
+            self.findings.push("newest_ambiguous".into());
+            self.detail = format!(
+                "Serves {presented}, as new as any version of its identity in the records: record {} (serial {}) ties with it on dates and no renewal link orders them.",
+                t.record_id,
+                t.serial_hex().unwrap_or("?")
+            );
+            self.next = "Confirm in the CLM which of the two is the newest (or export issue dates or renewal links), then verify again.".into();
+        }
+        if let Some((_, more, step)) = &later {
+            // Valid today, but what should replace it cannot be deployed as it stands.
+            self.detail.push_str(more);
+            self.next = format!(
+                "Nothing to do yet. Before this certificate expires ({}): {step}",
+                c.not_after
+            );
+        }
+    }
+
+    /// Served expired or revoked with no renewal to deploy, while the records hold another
+    /// certificate for the name valid today: deploying it ends the outage now.
+    fn outage_fallback(&mut self) {
+        let Judging {
+            c,
+            ids,
+            p,
+            host,
+            expired,
+            matched,
+            ..
+        } = *self;
+        // Served expired or revoked with no renewal to deploy, while the records hold another
+        // certificate for the name valid today (an older version, another identity's): deploying
+        // it ends the outage now, whatever the identity needs besides.
+        // Not an older one in place of a revoked certificate, though: a renewal often keeps its
+        // key, and a revocation for key compromise covers the earlier versions too.
+        // Looked up only then: every verdict passes here, few need it.
+        let revoked = self.statuses.contains(&Status::Revoked);
+        if (expired || revoked) && !self.names_renewal {
+            let fallback = ids.valid_for_host(host, &c.serial, p.now, |k| match matched {
+                // Another certificate than the records' versions of it: any managed one.
+                None => true,
+                Some((ri, _)) => (!revoked || ids.is_newer(k, ri)) && ids.interchangeable(k, ri),
+            });
+            if let Some(k) = fallback {
+                let k = &ids.records[k];
+                if !self.next.contains(&format!("record {}", k.record_id)) {
+                    let until = k
+                        .not_after
+                        .map(|w| rfc3339_unix(w.unix))
+                        .unwrap_or_else(|| "?".into());
+                    let serial = k.serial_hex().unwrap_or("?");
+                    self.detail.push_str(&format!(
+                        " Record {} (serial {serial}, valid until {until}) covers {host} and is valid today.",
+                        k.record_id
+                    ));
+                    self.next = format!(
+                        "Deploy the certificate of record {} (serial {serial}) now and reload the service: it is valid until {until}. Then: {}",
+                        k.record_id, self.next
+                    );
+                }
+            }
+        }
+    }
+
+    /// Served, so issued, while the records still call it pending.
+    fn records_say_pending(&mut self) {
+        let Judging { ids, matched, .. } = *self;
+        // Served, so issued, while the records still call it pending (a CLM that lags, an
+        // order completed by hand): the platform may take it for an order still to come.
+        if let Some(r) = matched
+            .map(|(ri, _)| &ids.records[ri])
+            .filter(|r| r.status == RecordStatus::Pending)
+        {
+            self.findings.push("records_say_pending".into());
+            let raw = r.status_shown();
+            self.detail.push_str(&format!(
+                " The records show it (record {}) as \"{raw}\", not issued.",
+                r.record_id
+            ));
+            if self.next == "Nothing to do." {
+                self.next = "Nothing to do for the endpoint; correct the certificate's status in the CLM (it was issued and is served), or the platform may order it again.".into();
+            }
+        }
+    }
+
+    /// What needs attention even when the certificate is right: the server's TLS, its OCSP
+    /// stapling, DANE, the chain, and a deployment that went back since the previous sweep.
+    fn attention(&mut self, status: Status) {
+        let Judging { o, ids, .. } = *self;
+        // A certificate read from an unfinished handshake: the server's TLS needs attention
+        // even when the certificate is right.
+        let unfinished = if o.findings.contains(&Finding::LegacyTls) {
+            Some((
+                "The server speaks only legacy TLS ({tls}), which current clients refuse",
+                "upgrade the server's TLS configuration (TLS 1.2 with ECDHE and AES-GCM, or TLS 1.3)",
+            ))
+        } else if o.findings.contains(&Finding::UncommonTls) {
+            Some((
+                "The server refused a handshake like current clients make and accepted only a broader one ({tls}): it needs a key exchange group, signature algorithm or TLS 1.3 cipher suite they do not offer (such as only AES-CCM in TLS 1.3)",
+                "check the server's TLS groups and certificate key type against its clients (P-256 or X25519 groups, a P-256, P-384 or RSA key)",
+            ))
+        } else if o.findings.contains(&Finding::OversizedChain) {
+            Some((
+                "The server sends a certificate chain over 64 KiB, which rustls, Go and Java clients refuse (a CA bundle configured as its chain)",
+                "configure only the certificate and its intermediates as the server's chain, not a CA bundle",
+            ))
+        } else {
+            None
+        };
+        if let Some((what, fix)) = unfinished {
+            let tls = o
+                .tls
+                .as_ref()
+                .map(|t| format!("{}, {}", t.version, t.cipher_suite))
+                .unwrap_or_else(|| "?".into());
+            self.detail.push_str(&format!(
+                " {}; the certificate was read from an unfinished handshake.",
+                what.replace("{tls}", &tls)
+            ));
+            if status == Status::Current {
+                self.next = format!("Nothing to do for the certificate; {fix}, then verify again.");
+            }
+        }
+        // The server's OCSP stapling needs attention even when the certificate is right.
+        if let Some((what, fix)) = stapling_fault(o) {
+            self.detail.push_str(&format!(" {what}."));
+            if self.next == "Nothing to do." {
+                self.next = format!("Nothing to do for the certificate; {fix}, then verify again.");
+            }
+        }
+        // A renewal to deploy whose key the TLSA records do not pin yet: publishing it first
+        // is the DANE key rollover (RFC 7671, section 8.1); deployed first, it is refused.
+        if let Some(step) = self
+            .renewal_named
+            .and_then(|ei| dane_unpublished(o, &ids.records[ei]))
+        {
+            self.findings.push("dane_renewal_unpublished".into());
+            self.next.push_str(&step);
+        }
+        // And TLSA records that name none of what it serves.
+        if let Some((what, fix)) = dane_fault(o) {
+            self.detail.push_str(&format!(" {what}."));
+            if self.next == "Nothing to do." {
+                self.next = format!("Nothing to do for the certificate; {fix}, then verify again.");
+            }
+        }
+        // So does a chain that holds today with a CA certificate expiring before the leaf, an
+        // expired one sent self.beside it, or its CAs sent out of order. An untrusted endpoint's
+        // self.detail has these words already.
+        if let Some(fix) = chain_fix(o).filter(|_| status != Status::Untrusted) {
+            if let Some(words) = o.trust_detail.as_deref().filter(|d| !d.is_empty()) {
+                let mut c = words.chars();
+                let first = c.next().map(|f| f.to_uppercase().collect::<String>());
+                self.detail
+                    .push_str(&format!(" {}{}.", first.unwrap_or_default(), c.as_str()));
+            }
+            if self.next == "Nothing to do." {
+                self.next = format!("Nothing to do for the certificate; {fix}, then verify again.");
+            }
+        }
+        // Served a later certificate at the previous sweep (`--previous`): what deployed it
+        // was undone, and will be again unless what undid it is found.
+        if let Some(then) = o
+            .previous
+            .as_deref()
+            .filter(|_| o.findings.contains(&Finding::RolledBack))
+        {
+            // One connection meets one node behind a balancer: another may have answered then.
+            let hedge = match o.samples {
+                None => " (or, if a load balancer spreads its connections, another node answered then: --samples meets them all)",
+                Some(_) => "",
+            };
+            // An address not swept then: what the name served at another, every one of which
+            // had a later certificate than this.
+            let (who, at) = match then.ip {
+                Some(ip) => (
+                    "the name",
+                    format!(" at {ip} (this address was not swept then; every address of the name served a later certificate than this one)"),
+                ),
+                None => ("it", String::new()),
+            };
+            self.detail.push_str(&format!(
+                " At the previous sweep ({}) {who} served serial {}, issued {}, later than this one{at}: the deployment went back (a rollback, a restored configuration or snapshot, a node that lost the new file){hedge}.",
+                then.scan_time, then.serial, then.not_before
+            ));
+            if self.next != "Nothing to do." {
+                self.next.push_str(" Find what put the older certificate back (the provisioning bot's rollback, a restore) first, or the next deployment is undone too.");
+            }
+        }
+    }
 }
 
 /// Whether certificate `c` was issued after record `r`'s version: by notBefore (else the
