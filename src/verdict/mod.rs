@@ -853,7 +853,6 @@ impl<'a> Judging<'a> {
             expired,
             ..
         } = *self;
-        let presented = self.presented.as_str();
         let r = &ids.records[ri];
         if ambiguous {
             self.findings.push("serial_ambiguous".into());
@@ -918,86 +917,9 @@ impl<'a> Judging<'a> {
             self.tie = ids.tied_with(ri, host, p.now);
         }
         if let Some(ei) = renewal {
-            self.names_renewal = true;
-            self.renewal_named = Some(ei);
-            let e = &ids.records[ei];
-            let issued = e.issued_at().unwrap_or(i64::MIN);
-            // No grace for an outage: once the served certificate has expired or been
-            // revoked, clients fail now (those that check revocation, for the latter),
-            // whatever provisioning may still be doing; none either once the records
-            // say the deployment ended.
-            let revoked_now = r.status == RecordStatus::Revoked || o.revoked_by_ca().is_some();
-            // The endpoint's own deployment status when the export gives one per
-            // endpoint, else the renewal's.
-            // By the name asked for, or by the address, as the export lists it (an
-            // inventory sweep asks an endpoint given by address for the record's name).
-            let deployment = e.deployment_at_any(&[host, &o.host], o.port);
-            // Nor when clients refuse the served certificate already (its chain, its
-            // key, another name's): the endpoint is down for them as for an expired one.
-            let refused_now = o
-                .findings
-                .iter()
-                .any(|f| f.makes_untrusted() || *f == Finding::HostnameMismatch);
-            let young = issued > p.now - p.grace_secs
-                && !expired
-                && !revoked_now
-                && !refused_now
-                && deployment_may_be_running(deployment.0);
-            let exp_txt = format!(
-                "serial {} (record {}, valid until {})",
-                e.serial_hex().unwrap_or("?"),
-                e.record_id,
-                e.not_after
-                    .map(|w| rfc3339_unix(w.unix))
-                    .unwrap_or_else(|| "?".into())
-            );
-            let said = deployment
-                .1
-                .map(|raw| format!(" The records show its deployment as \"{raw}\"."))
-                .unwrap_or_default();
-            if young {
-                self.statuses.push(Status::DeploymentPending);
-                self.detail = format!(
-                    "Serves {presented} of record {}; its renewal {exp_txt} was issued less than the grace period ago.{said}",
-                    r.record_id
-                );
-                self.next = if deployment.0 == Some(DeployStatus::ConfigPending) {
-                    "The renewal's deployment waits for its configuration: complete its deployment profile and bot in the CLM, then verify again after the grace period.".into()
-                } else {
-                    "Provisioning may still be running: verify again after the grace period; if the old certificate is still served then, check the renewal order's provisioning bot.".into()
-                };
-            } else {
-                self.statuses.push(Status::RenewedNotDeployed);
-                self.detail = format!(
-                    "Serves {presented} of record {}, but it was renewed as {exp_txt}.",
-                    r.record_id
-                );
-                let bot = e
-                    .provisioning_bot
-                    .as_deref()
-                    .map(|b| format!(" ({b})"))
-                    .unwrap_or_default();
-                self.next = format!(
-                    "Check the renewal order's linked provisioning bot{bot}, confirm the deployment profile reloads or restarts the service, re-run provisioning, then verify the endpoint again."
-                );
-                self.detail.push_str(&said);
-                if let Some((finding, step)) = deployment_said(e, deployment, p) {
-                    self.findings.push(finding.into());
-                    self.next = step;
-                }
-                if expired {
-                    self.next = format!("{OUTAGE_FIRST}{}", self.next);
-                } else if revoked_now {
-                    self.next = format!("{REVOKED_FIRST}{}", self.next);
-                } else if refused_now {
-                    self.next = format!("{REFUSED_FIRST}{}", self.next);
-                }
-            }
-            // A second certificate is judged on its own (`judge_one`) and named there.
-            if let (Some(other), None) = (o.other_key.as_deref(), o.second_cert()) {
-                self.detail.push_str(&second_look_text(other));
-            }
+            self.renewal_to_deploy(ri, ei);
         }
+        let presented = self.presented.as_str();
         // Served for a name it does not cover, its lost successor is no more this name's
         // certificate than it is: the binding is what to fix (`hostname_mismatch`).
         if r.status == RecordStatus::Superseded
@@ -1032,6 +954,101 @@ impl<'a> Judging<'a> {
                     r.record_id
                 ));
             }
+        }
+    }
+
+    /// Record `ei`, a later version of the served record `ri`, is to be deployed here:
+    /// `deployment_pending` while it is young and may still be on its way, else
+    /// `renewed_not_deployed`, with what the records say of its deployment.
+    fn renewal_to_deploy(&mut self, ri: usize, ei: usize) {
+        let Judging {
+            o,
+            ids,
+            p,
+            host,
+            expired,
+            ..
+        } = *self;
+        let presented = self.presented.as_str();
+        let r = &ids.records[ri];
+        self.names_renewal = true;
+        self.renewal_named = Some(ei);
+        let e = &ids.records[ei];
+        let issued = e.issued_at().unwrap_or(i64::MIN);
+        // No grace for an outage: once the served certificate has expired or been
+        // revoked, clients fail now (those that check revocation, for the latter),
+        // whatever provisioning may still be doing; none either once the records
+        // say the deployment ended.
+        let revoked_now = r.status == RecordStatus::Revoked || o.revoked_by_ca().is_some();
+        // The endpoint's own deployment status when the export gives one per
+        // endpoint, else the renewal's.
+        // By the name asked for, or by the address, as the export lists it (an
+        // inventory sweep asks an endpoint given by address for the record's name).
+        let deployment = e.deployment_at_any(&[host, &o.host], o.port);
+        // Nor when clients refuse the served certificate already (its chain, its
+        // key, another name's): the endpoint is down for them as for an expired one.
+        let refused_now = o
+            .findings
+            .iter()
+            .any(|f| f.makes_untrusted() || *f == Finding::HostnameMismatch);
+        let young = issued > p.now - p.grace_secs
+            && !expired
+            && !revoked_now
+            && !refused_now
+            && deployment_may_be_running(deployment.0);
+        let exp_txt = format!(
+            "serial {} (record {}, valid until {})",
+            e.serial_hex().unwrap_or("?"),
+            e.record_id,
+            e.not_after
+                .map(|w| rfc3339_unix(w.unix))
+                .unwrap_or_else(|| "?".into())
+        );
+        let said = deployment
+            .1
+            .map(|raw| format!(" The records show its deployment as \"{raw}\"."))
+            .unwrap_or_default();
+        if young {
+            self.statuses.push(Status::DeploymentPending);
+            self.detail = format!(
+                "Serves {presented} of record {}; its renewal {exp_txt} was issued less than the grace period ago.{said}",
+                r.record_id
+            );
+            self.next = if deployment.0 == Some(DeployStatus::ConfigPending) {
+                "The renewal's deployment waits for its configuration: complete its deployment profile and bot in the CLM, then verify again after the grace period.".into()
+            } else {
+                "Provisioning may still be running: verify again after the grace period; if the old certificate is still served then, check the renewal order's provisioning bot.".into()
+            };
+        } else {
+            self.statuses.push(Status::RenewedNotDeployed);
+            self.detail = format!(
+                "Serves {presented} of record {}, but it was renewed as {exp_txt}.",
+                r.record_id
+            );
+            let bot = e
+                .provisioning_bot
+                .as_deref()
+                .map(|b| format!(" ({b})"))
+                .unwrap_or_default();
+            self.next = format!(
+                "Check the renewal order's linked provisioning bot{bot}, confirm the deployment profile reloads or restarts the service, re-run provisioning, then verify the endpoint again."
+            );
+            self.detail.push_str(&said);
+            if let Some((finding, step)) = deployment_said(e, deployment, p) {
+                self.findings.push(finding.into());
+                self.next = step;
+            }
+            if expired {
+                self.next = format!("{OUTAGE_FIRST}{}", self.next);
+            } else if revoked_now {
+                self.next = format!("{REVOKED_FIRST}{}", self.next);
+            } else if refused_now {
+                self.next = format!("{REFUSED_FIRST}{}", self.next);
+            }
+        }
+        // A second certificate is judged on its own (`judge_one`) and named there.
+        if let (Some(other), None) = (o.other_key.as_deref(), o.second_cert()) {
+            self.detail.push_str(&second_look_text(other));
         }
     }
 
