@@ -236,139 +236,15 @@ pub fn judge_one(o: Box<Observation>, ids: &Identities, p: &Policy) -> (Verdict,
     let first_status = v.status;
     let mut serves_expected = expected.is_some() && matched == expected;
     if let Some(twin) = twin {
-        let (mut v2, matched2, expected2) = judge(twin, ids, p);
-        serves_expected &= expected2.is_some() && matched2 == expected2;
-        if urgency(v2.status) < urgency(v.status) {
-            std::mem::swap(&mut v, &mut v2);
-        }
-        // `v` decides; `v2` is the other certificate's verdict.
-        let family = |o: &Observation| {
-            o.cert
-                .as_ref()
-                .and_then(CertInfo::key_family)
-                .map_or("?", KeyFamily::as_str)
-        };
-        let (mine, theirs) = (family(&v.observation), family(&v2.observation));
-        if !v.findings.iter().any(|f| f == "dual_certificates") {
-            v.findings.push("dual_certificates".into());
-            v.findings.sort();
-        }
-        let other_serial = v2
-            .observation
-            .cert
-            .as_ref()
-            .map_or("?", |c| c.serial.as_str());
-        // The other certificate's findings hold for the endpoint too: its clients meet them,
-        // and `--fail-on` reads them (a TLSA record pinning one key type's key only, a
-        // stale staple or a chain out of order on one of them). Its statuses join as
-        // statuses holding beside; its words are told only for what its status leaves out.
-        let (theirs_statuses, theirs_own): (Vec<String>, Vec<String>) = v2
-            .findings
-            .iter()
-            .filter(|f| !v.findings.contains(f))
-            .cloned()
-            .partition(|f| Status::parse(f).is_some());
-        if v.status != v2.status || v2.status != Status::Current || !theirs_own.is_empty() {
-            let why = match theirs_own.is_empty() {
-                true => String::new(),
-                false => format!(" {}", v2.detail),
-            };
-            v.detail = format!(
-                "To {mine} clients: {} {theirs} clients get serial {other_serial}: {}.{why}",
-                v.detail,
-                v2.status.as_str()
-            );
-        }
-        if !theirs_own.is_empty() && v2.next_step != "Nothing to do." {
-            v.next_step = match v.next_step.as_str() {
-                "Nothing to do." => format!("For {theirs} clients: {}", v2.next_step),
-                mine_next => format!("{mine_next} For {theirs} clients: {}", v2.next_step),
-            };
-        }
-        v.findings.extend(theirs_statuses);
-        v.findings.extend(theirs_own);
-        v.findings.sort();
+        serves_expected &= with_other_key(&mut v, twin, ids, p);
     }
-    let at = |o: &Observation| match o.ip {
-        Some(ip) => std::net::SocketAddr::new(ip, o.port).to_string(),
-        None => o.host.clone(),
-    };
     // Whether another node's certificate speaks for the endpoint rather than the first
     // connection's.
     let mut node_speaks = false;
     if let (false, Some(s)) = (nodes.is_empty(), samples.as_deref()) {
-        // Every certificate the connections got is judged; the worst speaks for the
-        // endpoint, and the words say which share of the connections got which.
-        let mut seen = vec![(first, false, s.same, first_status)];
-        let mut worst_chain_apart = false;
-        // Every node's findings hold for the endpoint, whichever node's verdict speaks:
-        // its clients meet them (a chain out of order on one node, a renewal pending on
-        // another), and `--fail-on` reads them.
-        let mut all_findings = v.findings.clone();
-        for (n, x) in nodes.into_iter().zip(&s.others) {
-            let (v3, matched3, expected3) = judge(Box::new(n), ids, p);
-            serves_expected &= expected3.is_some() && matched3 == expected3;
-            all_findings.extend(v3.findings.iter().cloned());
-            seen.push((
-                Some(x.cert.serial.clone()),
-                x.chain_apart,
-                x.seen,
-                v3.status,
-            ));
-            if urgency(v3.status) < urgency(v.status) {
-                v = v3;
-                worst_chain_apart = x.chain_apart;
-                node_speaks = true;
-            }
-        }
-        let words: Vec<String> = seen
-            .iter()
-            .map(|(serial, chain_apart, on, status)| {
-                format!(
-                    "serial {}{} on {on} of {} ({})",
-                    serial.as_deref().unwrap_or("?"),
-                    if *chain_apart {
-                        " with another chain"
-                    } else {
-                        ""
-                    },
-                    s.connections,
-                    status.as_str()
-                )
-            })
-            .collect();
-        v.findings.extend(all_findings);
-        v.findings.sort();
-        v.findings.dedup();
-        let at = at(&v.observation);
-        // A node apart by its chain alone (the same certificate, without its intermediate)
-        // is said so: "different certificates" would send the user looking for a file.
-        let got = match s.others.iter().all(|x| x.chain_apart) {
-            true => "the same certificate with different chains",
-            false if s.others.iter().any(|x| x.chain_apart) => "different certificates and chains",
-            false => "different certificates",
-        };
-        v.detail = format!(
-            "{} Connections to {at} got {got}, so the nodes behind it differ: {}.",
-            v.detail,
-            words.join(", ")
-        );
-        let serial = v
-            .observation
-            .cert
-            .as_ref()
-            .map_or("?", |c| c.serial.as_str());
-        if worst_chain_apart {
-            v.next_step = format!(
-                "{} The nodes behind {at} differ: reach each one directly (not through the load balancer) to find the ones sending serial {serial} with a chain the others do not send, and give them the full chain file.",
-                v.next_step
-            );
-        } else if v.status != Status::Current {
-            v.next_step = format!(
-                "{} The nodes behind {at} differ: reach each one directly (not through the load balancer) to find the ones serving serial {serial}.",
-                v.next_step
-            );
-        }
+        let (serves, speaks) = across_nodes(&mut v, nodes, s, (first, first_status), ids, p);
+        serves_expected &= serves;
+        node_speaks = speaks;
     }
     // The first connection's chain has a fault the chains other connections got with its
     // certificate do not: the node it met has another chain file.
@@ -377,7 +253,7 @@ pub fn judge_one(o: Box<Observation>, ids: &Identities, p: &Policy) -> (Verdict,
         .as_deref()
         .filter(|s| s.chains_fine > 0 && chain_fault && !node_speaks)
     {
-        let at = at(&v.observation);
+        let at = connected_at(&v.observation);
         let serial = v
             .observation
             .cert
@@ -404,7 +280,7 @@ pub fn judge_one(o: Box<Observation>, ids: &Identities, p: &Policy) -> (Verdict,
             v.detail,
             s.failed,
             s.connections,
-            at(&v.observation),
+            connected_at(&v.observation),
             s.error
                 .as_ref()
                 .map(|e| format!(" (first: {}: {})", e.class.as_str(), e.message))
@@ -412,6 +288,164 @@ pub fn judge_one(o: Box<Observation>, ids: &Identities, p: &Policy) -> (Verdict,
         );
     }
     (v, serves_expected)
+}
+
+/// Where an endpoint's connections went: its address and port, else its host.
+fn connected_at(o: &Observation) -> String {
+    match o.ip {
+        Some(ip) => std::net::SocketAddr::new(ip, o.port).to_string(),
+        None => o.host.clone(),
+    }
+}
+
+/// Joins the verdict on the endpoint's other key type's certificate (`twin`, what a second
+/// look got) to `v`: the more urgent speaks, the other's findings and words join. Returns
+/// whether `twin` serves its expected certificate.
+fn with_other_key(v: &mut Verdict, twin: Box<Observation>, ids: &Identities, p: &Policy) -> bool {
+    let (mut v2, matched2, expected2) = judge(twin, ids, p);
+    let serves_expected = expected2.is_some() && matched2 == expected2;
+    if urgency(v2.status) < urgency(v.status) {
+        std::mem::swap(v, &mut v2);
+    }
+    // `v` decides; `v2` is the other certificate's verdict.
+    let family = |o: &Observation| {
+        o.cert
+            .as_ref()
+            .and_then(CertInfo::key_family)
+            .map_or("?", KeyFamily::as_str)
+    };
+    let (mine, theirs) = (family(&v.observation), family(&v2.observation));
+    if !v.findings.iter().any(|f| f == "dual_certificates") {
+        v.findings.push("dual_certificates".into());
+        v.findings.sort();
+    }
+    let other_serial = v2
+        .observation
+        .cert
+        .as_ref()
+        .map_or("?", |c| c.serial.as_str());
+    // The other certificate's findings hold for the endpoint too: its clients meet them,
+    // and `--fail-on` reads them (a TLSA record pinning one key type's key only, a
+    // stale staple or a chain out of order on one of them). Its statuses join as
+    // statuses holding beside; its words are told only for what its status leaves out.
+    let (theirs_statuses, theirs_own): (Vec<String>, Vec<String>) = v2
+        .findings
+        .iter()
+        .filter(|f| !v.findings.contains(f))
+        .cloned()
+        .partition(|f| Status::parse(f).is_some());
+    if v.status != v2.status || v2.status != Status::Current || !theirs_own.is_empty() {
+        let why = match theirs_own.is_empty() {
+            true => String::new(),
+            false => format!(" {}", v2.detail),
+        };
+        v.detail = format!(
+            "To {mine} clients: {} {theirs} clients get serial {other_serial}: {}.{why}",
+            v.detail,
+            v2.status.as_str()
+        );
+    }
+    if !theirs_own.is_empty() && v2.next_step != "Nothing to do." {
+        v.next_step = match v.next_step.as_str() {
+            "Nothing to do." => format!("For {theirs} clients: {}", v2.next_step),
+            mine_next => format!("{mine_next} For {theirs} clients: {}", v2.next_step),
+        };
+    }
+    v.findings.extend(theirs_statuses);
+    v.findings.extend(theirs_own);
+    v.findings.sort();
+    serves_expected
+}
+
+/// Judges the certificates other connections to the endpoint got (`--samples`): the worst
+/// verdict speaks for the endpoint, every node's findings join, and the words say which
+/// share of the connections got which. `first` is the first connection's serial and status.
+/// Returns whether every node serves its expected certificate, and whether another node's
+/// verdict now speaks.
+fn across_nodes(
+    v: &mut Verdict,
+    nodes: Vec<Observation>,
+    s: &Samples,
+    first: (Option<String>, Status),
+    ids: &Identities,
+    p: &Policy,
+) -> (bool, bool) {
+    let (first, first_status) = first;
+    let mut serves_expected = true;
+    let mut node_speaks = false;
+    // Every certificate the connections got is judged; the worst speaks for the
+    // endpoint, and the words say which share of the connections got which.
+    let mut seen = vec![(first, false, s.same, first_status)];
+    let mut worst_chain_apart = false;
+    // Every node's findings hold for the endpoint, whichever node's verdict speaks:
+    // its clients meet them (a chain out of order on one node, a renewal pending on
+    // another), and `--fail-on` reads them.
+    let mut all_findings = v.findings.clone();
+    for (n, x) in nodes.into_iter().zip(&s.others) {
+        let (v3, matched3, expected3) = judge(Box::new(n), ids, p);
+        serves_expected &= expected3.is_some() && matched3 == expected3;
+        all_findings.extend(v3.findings.iter().cloned());
+        seen.push((
+            Some(x.cert.serial.clone()),
+            x.chain_apart,
+            x.seen,
+            v3.status,
+        ));
+        if urgency(v3.status) < urgency(v.status) {
+            *v = v3;
+            worst_chain_apart = x.chain_apart;
+            node_speaks = true;
+        }
+    }
+    let words: Vec<String> = seen
+        .iter()
+        .map(|(serial, chain_apart, on, status)| {
+            format!(
+                "serial {}{} on {on} of {} ({})",
+                serial.as_deref().unwrap_or("?"),
+                if *chain_apart {
+                    " with another chain"
+                } else {
+                    ""
+                },
+                s.connections,
+                status.as_str()
+            )
+        })
+        .collect();
+    v.findings.extend(all_findings);
+    v.findings.sort();
+    v.findings.dedup();
+    let at = connected_at(&v.observation);
+    // A node apart by its chain alone (the same certificate, without its intermediate)
+    // is said so: "different certificates" would send the user looking for a file.
+    let got = match s.others.iter().all(|x| x.chain_apart) {
+        true => "the same certificate with different chains",
+        false if s.others.iter().any(|x| x.chain_apart) => "different certificates and chains",
+        false => "different certificates",
+    };
+    v.detail = format!(
+        "{} Connections to {at} got {got}, so the nodes behind it differ: {}.",
+        v.detail,
+        words.join(", ")
+    );
+    let serial = v
+        .observation
+        .cert
+        .as_ref()
+        .map_or("?", |c| c.serial.as_str());
+    if worst_chain_apart {
+        v.next_step = format!(
+            "{} The nodes behind {at} differ: reach each one directly (not through the load balancer) to find the ones sending serial {serial} with a chain the others do not send, and give them the full chain file.",
+            v.next_step
+        );
+    } else if v.status != Status::Current {
+        v.next_step = format!(
+            "{} The nodes behind {at} differ: reach each one directly (not through the load balancer) to find the ones serving serial {serial}.",
+            v.next_step
+        );
+    }
+    (serves_expected, node_speaks)
 }
 
 /// `o` seen from each other certificate more connections got (`scan --samples`): that
