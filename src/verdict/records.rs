@@ -143,50 +143,13 @@ fn identity_row(
     let owner = first_of(|r| r.owner.as_deref());
     let provisioning_bot = first_of(|r| r.provisioning_bot.as_deref());
     if !eligible {
-        // No eligible version: the identity still gets its row, so nothing in the records
-        // goes unreported.
-        let mut served = Vec::new();
-        for &m in members {
-            if let Some(s) = &ids.records[m].serial {
-                for at in serving.get(&s.canonical).into_iter().flatten() {
-                    served.push(format!("{at} (serial {})", s.canonical));
-                }
-            }
-        }
-        let statuses: Vec<String> = members
-            .iter()
-            .map(|&m| {
-                let r = &ids.records[m];
-                format!(
-                    "{} {}",
-                    r.record_id,
-                    format!("{:?}", r.status).to_lowercase()
-                )
-            })
-            .collect();
-        return Some(IdentityRow {
+        return Some(no_valid_version_row(
+            ids,
+            serving,
+            id,
             names,
-            versions: members.len(),
-            newest_record_id: String::new(),
-            newest_order_id: String::new(),
-            newest_serial: String::new(),
-            newest_not_after: String::new(),
-            deployed_at: String::new(),
-            stale_at: capped(&served, PLACES_IN_A_CELL, ";"),
-            findings: "no_valid_certificate".into(),
-            next_step: format!(
-                "No version is issued and valid ({}): order or approve a replacement{}.",
-                statuses.join(", "),
-                if served.is_empty() {
-                    ""
-                } else {
-                    ", then replace it where it is still served"
-                }
-            ),
-            identity_id,
-            owner,
-            provisioning_bot,
-        });
+            [identity_id, owner, provisioning_bot],
+        ));
     }
     let newest = shown;
     let e = &ids.records[newest];
@@ -195,70 +158,14 @@ fn identity_row(
         .as_ref()
         .map(|s| s.canonical.clone())
         .unwrap_or_default();
-    // Versions no date or link orders against the newest count as deployed too: which of
-    // them is the newest cannot be told, and the endpoints serving them are judged current.
-    let mut tied: Vec<usize> = ids.tied(newest, p.now).collect();
-    tied.sort_unstable();
-    let mut deployed = serving.get(&serial).cloned().unwrap_or_default();
-    for &m in &tied {
-        if let Some(s) = &ids.records[m].serial {
-            deployed.extend(serving.get(&s.canonical).into_iter().flatten().cloned());
-        }
-    }
-    let mut stale = Vec::new();
-    // The first endpoint left with an older version, for what the records say of the
-    // deployment there.
-    let mut first_stale: Option<&str> = None;
-    // Some endpoint serves an older version that has expired, or with a chain clients
-    // refuse: an outage, no grace.
-    let mut stale_failing = false;
-    // Served versions later than the newest usable one that the records do not allow (still
-    // "Pending" in a CLM that lags, revoked, cancelled, valid only later): not older
-    // versions to replace by the newest, which would roll those endpoints back.
-    let mut later = Vec::new();
-    for &m in members {
-        if m == newest || tied.binary_search(&m).is_ok() {
-            continue;
-        }
-        if ids.is_newer(m, newest) && !ids.eligible(m, p.now) {
-            let r = &ids.records[m];
-            if let Some(s) = &r.serial {
-                for at in serving.get(&s.canonical).into_iter().flatten() {
-                    later.push((format!("{at} (serial {})", s.canonical), m));
-                }
-            }
-            continue;
-        }
-        // A second record of the newest certificate itself is no older version.
-        if let Some(s) = ids.records[m]
-            .serial
-            .as_ref()
-            .filter(|s| s.canonical != serial)
-        {
-            for at in serving.get(&s.canonical).into_iter().flatten() {
-                // Served beside the newest, to the other key type, and the newest of its
-                // own kind: both are deployed there (see `renewal_served_beside`). A later
-                // version of its kind that has expired (the lookup prefers a live one, so
-                // then every later one has) is nothing to deploy, as on the endpoint's row.
-                // One expired or revoked itself fails its clients: it is to be replaced.
-                // Where samples saw the nodes differ, the older one is a node left behind.
-                let failing = ids.records[m].expired_at(p.now)
-                    || ids.records[m].status == RecordStatus::Revoked;
-                let beside = deployed.contains(at)
-                    && !failing
-                    && !serving_all.nodes_differ.contains(at)
-                    && ids
-                        .renewal_beside(m, None, newest, place_host(at), p.now)
-                        .is_none_or(|k| ids.records[k].expired_at(p.now));
-                if !beside {
-                    stale.push(format!("{at} (serial {})", s.canonical));
-                    first_stale.get_or_insert(at.as_str());
-                    stale_failing |= ids.records[m].expired_at(p.now)
-                        || serving_all.untrusted.contains_key(&s.canonical);
-                }
-            }
-        }
-    }
+    let Placed {
+        tied,
+        deployed,
+        stale,
+        first_stale,
+        stale_failing,
+        later,
+    } = placed(ids, serving_all, p, id, newest, &serial);
     let mut findings = Vec::new();
     let mut next = String::from("Nothing to do.");
     if !tied.is_empty() {
@@ -498,4 +405,162 @@ fn identity_row(
         owner,
         provisioning_bot,
     })
+}
+
+/// Where an identity's versions are served, against `newest` (serial `serial`).
+struct Placed<'a> {
+    /// Versions no date or link orders against the newest, sorted.
+    tied: Vec<usize>,
+    /// Endpoints serving the newest (or a version tied with it).
+    deployed: Vec<String>,
+    /// Endpoints left with an older version (`host:port@ip (serial ...)`).
+    stale: Vec<String>,
+    /// The first of those, as served (`host:port@ip`).
+    first_stale: Option<&'a str>,
+    /// One of them serves an expired version, or one clients refuse: an outage.
+    stale_failing: bool,
+    /// Endpoints serving a version later than the newest usable one, and its record.
+    later: Vec<(String, usize)>,
+}
+
+/// [`Placed`] for identity `id`, whose newest usable version is record `newest`.
+fn placed<'a>(
+    ids: &Identities,
+    serving_all: &'a Serving,
+    p: &Policy,
+    id: usize,
+    newest: usize,
+    serial: &str,
+) -> Placed<'a> {
+    let members = &ids.members[id];
+    let serving = &serving_all.served;
+    // Versions no date or link orders against the newest count as deployed too: which of
+    // them is the newest cannot be told, and the endpoints serving them are judged current.
+    let mut tied: Vec<usize> = ids.tied(newest, p.now).collect();
+    tied.sort_unstable();
+    let mut deployed = serving.get(serial).cloned().unwrap_or_default();
+    for &m in &tied {
+        if let Some(s) = &ids.records[m].serial {
+            deployed.extend(serving.get(&s.canonical).into_iter().flatten().cloned());
+        }
+    }
+    let mut stale = Vec::new();
+    // The first endpoint left with an older version, for what the records say of the
+    // deployment there.
+    let mut first_stale: Option<&str> = None;
+    // Some endpoint serves an older version that has expired, or with a chain clients
+    // refuse: an outage, no grace.
+    let mut stale_failing = false;
+    // Served versions later than the newest usable one that the records do not allow (still
+    // "Pending" in a CLM that lags, revoked, cancelled, valid only later): not older
+    // versions to replace by the newest, which would roll those endpoints back.
+    let mut later = Vec::new();
+    for &m in members {
+        if m == newest || tied.binary_search(&m).is_ok() {
+            continue;
+        }
+        if ids.is_newer(m, newest) && !ids.eligible(m, p.now) {
+            let r = &ids.records[m];
+            if let Some(s) = &r.serial {
+                for at in serving.get(&s.canonical).into_iter().flatten() {
+                    later.push((format!("{at} (serial {})", s.canonical), m));
+                }
+            }
+            continue;
+        }
+        // A second record of the newest certificate itself is no older version.
+        if let Some(s) = ids.records[m]
+            .serial
+            .as_ref()
+            .filter(|s| s.canonical != serial)
+        {
+            for at in serving.get(&s.canonical).into_iter().flatten() {
+                // Served beside the newest, to the other key type, and the newest of its
+                // own kind: both are deployed there (see `renewal_served_beside`). A later
+                // version of its kind that has expired (the lookup prefers a live one, so
+                // then every later one has) is nothing to deploy, as on the endpoint's row.
+                // One expired or revoked itself fails its clients: it is to be replaced.
+                // Where samples saw the nodes differ, the older one is a node left behind.
+                let failing = ids.records[m].expired_at(p.now)
+                    || ids.records[m].status == RecordStatus::Revoked;
+                let beside = deployed.contains(at)
+                    && !failing
+                    && !serving_all.nodes_differ.contains(at)
+                    && ids
+                        .renewal_beside(m, None, newest, place_host(at), p.now)
+                        .is_none_or(|k| ids.records[k].expired_at(p.now));
+                if !beside {
+                    stale.push(format!("{at} (serial {})", s.canonical));
+                    first_stale.get_or_insert(at.as_str());
+                    stale_failing |= ids.records[m].expired_at(p.now)
+                        || serving_all.untrusted.contains_key(&s.canonical);
+                }
+            }
+        }
+    }
+    Placed {
+        tied,
+        deployed,
+        stale,
+        first_stale,
+        stale_failing,
+        later,
+    }
+}
+
+/// The row of an identity with no version issued and valid: still told, so that nothing
+/// in the records goes unreported, with where its versions are still served.
+/// `[identity_id, owner, provisioning_bot]` as the identity's records give them.
+fn no_valid_version_row(
+    ids: &Identities,
+    serving: &std::collections::HashMap<String, Vec<String>>,
+    id: usize,
+    names: String,
+    [identity_id, owner, provisioning_bot]: [String; 3],
+) -> IdentityRow {
+    let members = &ids.members[id];
+    // No eligible version: the identity still gets its row, so nothing in the records
+    // goes unreported.
+    let mut served = Vec::new();
+    for &m in members {
+        if let Some(s) = &ids.records[m].serial {
+            for at in serving.get(&s.canonical).into_iter().flatten() {
+                served.push(format!("{at} (serial {})", s.canonical));
+            }
+        }
+    }
+    let statuses: Vec<String> = members
+        .iter()
+        .map(|&m| {
+            let r = &ids.records[m];
+            format!(
+                "{} {}",
+                r.record_id,
+                format!("{:?}", r.status).to_lowercase()
+            )
+        })
+        .collect();
+    IdentityRow {
+        names,
+        versions: members.len(),
+        newest_record_id: String::new(),
+        newest_order_id: String::new(),
+        newest_serial: String::new(),
+        newest_not_after: String::new(),
+        deployed_at: String::new(),
+        stale_at: capped(&served, PLACES_IN_A_CELL, ";"),
+        findings: "no_valid_certificate".into(),
+        next_step: format!(
+            "No version is issued and valid ({}): order or approve a replacement{}.",
+            statuses.join(", "),
+            if served.is_empty() {
+                ""
+            } else {
+                ", then replace it where it is still served"
+            }
+        ),
+        identity_id,
+        owner,
+        provisioning_bot,
+    }
 }
