@@ -13,8 +13,9 @@ pub struct Rollout {
     names: HashMap<(String, u16), NameCounts>,
     /// The ports the sweep tried each name on (`--port 443,8443`), when more than one.
     ports: Vec<u16>,
-    /// The ports among those where each name presented a certificate.
-    served_on: HashMap<String, Vec<u16>>,
+    /// Where each name presented a certificate, by the name's hash: bit `i` for `ports[i]`
+    /// (the first 64), 16 bytes a name however long its name.
+    served_on: HashMap<u64, u64>,
 }
 
 /// One name's endpoints: how many presented a certificate, and how many serve the one they
@@ -57,14 +58,13 @@ impl Rollout {
             return;
         }
         let o = &v.observation;
-        if self.ports.contains(&o.port) {
-            let ports = self
-                .served_on
-                .entry(o.asked_name().to_string())
-                .or_default();
-            if !ports.contains(&o.port) {
-                ports.push(o.port);
-            }
+        if let Some(i) = self
+            .ports
+            .iter()
+            .position(|&p| p == o.port)
+            .filter(|&i| i < 64)
+        {
+            *self.served_on.entry(name_key(o.asked_name())).or_default() |= 1 << i;
         }
         let e = self.names.entry(name_of(&v.observation)).or_default();
         e.total += 1;
@@ -163,13 +163,12 @@ impl Rollout {
             o.error.as_ref().map(|e| e.class),
             Some(ErrorClass::ConnectRefused | ErrorClass::ConnectTimeout | ErrorClass::TlsTimeout)
         );
-        let Some(others) = self.served_on.get(o.asked_name()) else {
+        let Some(&served) = self.served_on.get(&name_key(o.asked_name())) else {
             return;
         };
-        let others: Vec<String> = others
-            .iter()
-            .filter(|&&p| p != o.port)
-            .map(u16::to_string)
+        let others: Vec<String> = (self.ports.iter().enumerate())
+            .filter(|&(i, &p)| i < 64 && served & (1 << i) != 0 && p != o.port)
+            .map(|(_, p)| p.to_string())
             .collect();
         if !no_service || others.is_empty() || ids.placed_on_port(o) {
             return;
