@@ -417,7 +417,7 @@ struct Placed<'a> {
     stale: Vec<String>,
     /// The first of those, as served (`host:port@ip`).
     first_stale: Option<&'a str>,
-    /// One of them serves an expired version, or one clients refuse: an outage.
+    /// One of them serves an expired or revoked version, or one clients refuse: an outage.
     stale_failing: bool,
     /// Endpoints serving a version later than the newest usable one, and its record.
     later: Vec<(String, usize)>,
@@ -448,8 +448,8 @@ fn placed<'a>(
     // The first endpoint left with an older version, for what the records say of the
     // deployment there.
     let mut first_stale: Option<&str> = None;
-    // Some endpoint serves an older version that has expired, or with a chain clients
-    // refuse: an outage, no grace.
+    // Some endpoint serves an older version that has expired or was revoked, or with a
+    // chain clients refuse: an outage, no grace.
     let mut stale_failing = false;
     // Served versions later than the newest usable one that the records do not allow (still
     // "Pending" in a CLM that lags, revoked, cancelled, valid only later): not older
@@ -492,8 +492,11 @@ fn placed<'a>(
                 if !beside {
                     stale.push(format!("{at} (serial {})", s.canonical));
                     first_stale.get_or_insert(at.as_str());
-                    stale_failing |= ids.records[m].expired_at(p.now)
-                        || serving_all.untrusted.contains_key(&s.canonical);
+                    // Revoked too (by the records or the CA): the endpoint's verdict
+                    // gives no grace then either.
+                    stale_failing |= failing
+                        || serving_all.untrusted.contains_key(&s.canonical)
+                        || serving_all.revoked_by_ca.contains_key(&s.canonical);
                 }
             }
         }

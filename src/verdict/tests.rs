@@ -3252,9 +3252,13 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
             let left: Vec<Status> = nodes
                 .iter()
                 .zip(&node_versions)
-                .filter(
-                    |(_, at)| matches!(at, Some((nl, nk)) if *nl == l && versions[*nk].key < key_k),
-                )
+                // Older versions, and one as new that cannot be served (a revoked twin):
+                // what the row calls stale.
+                .filter(|(_, at)| {
+                    matches!(at, Some((nl, nk)) if *nl == l
+                        && (versions[*nk].key < key_k
+                            || (versions[*nk].key == key_k && !usable(&versions[*nk]))))
+                })
                 .map(|((n, _), _)| n.status)
                 .collect();
             if !left.is_empty() && left.iter().all(|s| *s == Status::DeploymentPending) {
@@ -3336,6 +3340,15 @@ fn a_revoked_certificate_gets_no_grace_and_outweighs_a_pending_renewal_beside_it
     let (v, _) = judge_one(o.clone(), &i, &p);
     assert_eq!(v.status, Status::RenewedNotDeployed, "{v:#?}");
     assert!(v.next_step.starts_with(REVOKED_FIRST), "{}", v.next_step);
+    // The records report agrees: no waiting for the grace period where a revoked version
+    // is served (as where an expired one or one clients refuse is).
+    let rows = rows_serving(&i, &[&v], &p);
+    let row = rows
+        .iter()
+        .find(|r| r.newest_serial == "C2")
+        .expect("R2's row");
+    assert!(!row.findings.contains("deployment_pending"), "{row:#?}");
+    assert!(row.next_step.contains("provisioning"), "{row:#?}");
     // RSA clients get R0 (its renewal R2 pending), ECDSA clients the revoked R1: the
     // endpoint is revoked, not "wait for provisioning".
     let i = ids(csv);
