@@ -146,8 +146,15 @@ fn parsers_never_panic_on_mutated_input() {
                 ..ReadOptions::default()
             };
             load_bytes("f", &input, &opts, &mut out);
+            // Lines as the CSV reader and editors count them: a CR alone ends one too (the
+            // line ending of classic Mac exports).
+            let breaks = input
+                .iter()
+                .enumerate()
+                .filter(|&(i, b)| *b == b'\n' || (*b == b'\r' && input.get(i + 1) != Some(&b'\n')))
+                .count() as u64;
             for e in &out.errors {
-                assert!(e.line <= 1 + input.iter().filter(|b| **b == b'\n').count() as u64);
+                assert!(e.line <= 1 + breaks, "{e}");
             }
         });
         no_panic("the CA file reader", &input, || {
