@@ -163,6 +163,9 @@ impl Rollout {
             o.error.as_ref().map(|e| e.class),
             Some(ErrorClass::ConnectRefused | ErrorClass::ConnectTimeout | ErrorClass::TlsTimeout)
         );
+        if !no_service {
+            return;
+        }
         let Some(&served) = self.served_on.get(&name_key(o.asked_name())) else {
             return;
         };
@@ -170,7 +173,7 @@ impl Rollout {
             .filter(|&(i, &p)| i < 64 && served & (1 << i) != 0 && p != o.port)
             .map(|(_, p)| p.to_string())
             .collect();
-        if !no_service || others.is_empty() || ids.placed_on_port(o) {
+        if others.is_empty() || ids.placed_on_port(o) {
             return;
         }
         let name = o.asked_name().to_string();
