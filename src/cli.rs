@@ -69,7 +69,8 @@ pub struct ScanArgs {
     #[arg(help_heading = "Targets", long, short = 't', value_name = "FILE")]
     pub targets: Option<String>,
     /// Default port for targets without one; several (`443,8443,636`) scan each such target
-    /// on every one of them.
+    /// on every one of them (with --inventory, a port where a name served on another gave
+    /// nothing is `served_on_other_port`).
     #[arg(
         help_heading = "Targets",
         long,
