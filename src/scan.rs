@@ -1412,11 +1412,13 @@ async fn compare_reusing(
     }
     let mut not_utf8 = None;
     let mut unread = None;
+    let mut named = None;
     let (targets, total): (Box<dyn Iterator<Item = _> + Send>, _) = match &args.targets {
         Some(path) => {
             let (reader, total) = open_targets(path, &args.port, args.strict)?;
             not_utf8 = Some((path, reader.not_utf8()));
             unread = Some(reader.unread());
+            named = Some(reader.named_ports());
             (Box::new(reader), total)
         }
         None => {
@@ -1481,6 +1483,10 @@ async fn compare_reusing(
     outcome.summary.targets_unread = unread.and_then(|u| u.get().cloned());
     if let Some((path, n)) = &not_utf8 {
         tell_not_utf8(path, n);
+    }
+    if let Some(named) = named {
+        let mut named = named.lock().unwrap_or_else(|e| e.into_inner());
+        spill.rollout.named_by_list(std::mem::take(&mut *named));
     }
     let mut serving = Serving::default();
     serving.excluded = excluded;

@@ -5737,5 +5737,36 @@ async fn a_several_port_sweep_against_records_tells_a_port_the_name_does_not_use
     assert_eq!(got, expected, "{text}");
     assert!(stderr.contains("served_on_other_port 1"), "{stderr}");
     assert!(stderr.contains("unreachable 2"), "{stderr}");
+
+    // A line naming the unused port itself asks for the service there: unreachable.
+    std::fs::write(
+        &targets,
+        format!("a.test@127.0.0.1\na.test@127.0.0.1:{unused}\n"),
+    )
+    .unwrap();
+    let out = run_certsweep_owned(
+        [
+            "scan",
+            "--targets",
+            &path(&targets),
+            "--port",
+            &format!("{served},{unused}"),
+            "--ca-file",
+            &ca,
+            "--inventory",
+            &path(&inventory),
+            "--report",
+            &path(&report),
+            "--fail-on",
+            "unreachable",
+        ]
+        .map(String::from)
+        .to_vec(),
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("unreachable 1"), "{stderr}");
+    assert!(!stderr.contains("served_on_other_port"), "{stderr}");
     drop(server);
 }

@@ -105,6 +105,49 @@ pub fn on_ports(mut t: Target, ports: &[u16], out: &mut Vec<Target>) {
     }
 }
 
+/// The places a list read for several ports named with a port of their own that is one of
+/// them (`host:8443`, `10.0.0.5:8443`, a CSV `port` cell, beside `--port 443,8443`): there
+/// the port was asked for, not merely tried as every name is on each port of the sweep.
+/// Filled by the reader ([`TargetReader::named_ports`]), read once the sweep is over.
+#[derive(Debug, Default)]
+pub struct NamedPorts {
+    /// Names and addresses with their port, hashed ([`place_key`]); 6 bytes each.
+    places: super::seen::Seen,
+    /// Blocks with their port: a block's addresses are not kept one by one.
+    blocks: Vec<(IpNet, u16)>,
+}
+
+/// The key of a name or an address on a port in [`NamedPorts`].
+fn place_key(place: Result<&str, IpAddr>, port: u16) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+        .hash_one((place, port))
+}
+
+impl NamedPorts {
+    fn add(&mut self, t: &Target) {
+        match t {
+            Target::Name { name, port, .. } => {
+                self.places.insert(place_key(Ok(name), *port));
+            }
+            Target::Addr { ip, port, .. } => {
+                self.places.insert(place_key(Err(*ip), *port));
+            }
+            Target::Cidr { net, port, .. } => self.blocks.push((*net, *port)),
+        }
+    }
+
+    /// Whether a target named the endpoint's port for its host or its address, as a
+    /// deployment endpoint in the records can ([`crate::verdict::Identities::placed_on_port`]).
+    pub fn names(&self, o: &crate::model::Observation) -> bool {
+        self.places.contains(place_key(Ok(&o.host), o.port))
+            || o.ip.is_some_and(|ip| {
+                self.places.contains(place_key(Err(ip), o.port))
+                    || (self.blocks.iter()).any(|&(net, port)| port == o.port && net.contains(&ip))
+            })
+    }
+}
+
 /// A target line that could not be used.
 pub type TargetError = crate::model::LineError;
 
@@ -551,6 +594,10 @@ pub struct TargetReader {
     sep: Option<u8>,
     /// The default ports when there are several ([`TargetReader::with_ports`]).
     ports: Vec<u16>,
+    /// The further ports of the target just given, which named none.
+    spread: Vec<Target>,
+    /// The targets that named one of `ports` themselves.
+    named: std::sync::Arc<std::sync::Mutex<NamedPorts>>,
 }
 
 impl TargetReader {
@@ -596,6 +643,8 @@ impl TargetReader {
             csv_line: 0,
             sep: None,
             ports: Vec::new(),
+            spread: Vec::new(),
+            named: Default::default(),
         }
     }
 
@@ -619,6 +668,12 @@ impl TargetReader {
     /// Set when a read error ended the list before its end ([`Unread`]).
     pub fn unread(&self) -> Unread {
         Unread::clone(&self.unread)
+    }
+
+    /// The places the list named with one of the several ports of [`TargetReader::with_ports`]
+    /// as their own, complete once the list has been read to its end.
+    pub fn named_ports(&self) -> std::sync::Arc<std::sync::Mutex<NamedPorts>> {
+        std::sync::Arc::clone(&self.named)
     }
 
     /// Ends the reading at a read error, which will not recover; the error is reported as
@@ -1009,6 +1064,9 @@ impl Iterator for TargetReader {
     type Item = Result<Target, TargetError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if let Some(t) = self.spread.pop() {
+            return Some(Ok(t));
+        }
         let next = match self.pending.pop() {
             Some(t) => Some(Ok(t)),
             None => match self.mode {
@@ -1020,12 +1078,21 @@ impl Iterator for TargetReader {
             return next;
         }
         // Several default ports: a target that named none on the first, the others waiting
-        // in turn (pending targets are taken from the end).
-        let Some(Ok(t)) = next else { return next };
+        // in turn (taken from the end); one that named its own port as it is.
+        let Some(Ok(mut t)) = next else { return next };
+        let port = *t.port_mut();
+        if port != NO_PORT {
+            if self.ports.contains(&port) {
+                // A poisoned lock only means a reader of it panicked; the set is whole.
+                let mut named = self.named.lock().unwrap_or_else(|e| e.into_inner());
+                named.add(&t);
+            }
+            return Some(Ok(t));
+        }
         let mut each = Vec::with_capacity(self.ports.len());
         on_ports(t, &self.ports, &mut each);
         let first = each.remove(0);
-        self.pending.extend(each.into_iter().rev());
+        self.spread.extend(each.into_iter().rev());
         Some(Ok(first))
     }
 }
@@ -1080,6 +1147,42 @@ mod tests {
         );
         // One port: as before.
         assert_eq!(on("a.example\n", &[8443]), ["a.example:8443"]);
+    }
+
+    #[test]
+    fn the_places_a_list_names_with_one_of_the_sweeps_ports_are_kept() {
+        let lines = "a.example\nb.example:8443\n10.0.0.5:443\n10.1.0.0/30:8443\n\
+                     c.example:636\nd.example@192.0.2.7:8443\n";
+        let mut reader =
+            TargetReader::from_reader("t", Box::new(io::Cursor::new(lines.to_string())), 443)
+                .with_ports(&[443, 8443]);
+        let named = reader.named_ports();
+        assert_eq!(reader.by_ref().filter(Result::is_ok).count(), 7);
+        let named = named.lock().unwrap();
+        let at = |host: &str, ip: Option<&str>, port: u16| {
+            let ip = ip.map(|i| i.parse::<IpAddr>().unwrap());
+            let error = crate::model::ErrorInfo {
+                class: crate::model::ErrorClass::ConnectRefused,
+                message: String::new(),
+            };
+            let o = crate::model::Observation::failed(host.into(), ip, port, None, None, error);
+            named.names(&o)
+        };
+        // Named with its port: the name on any address, the address, the block's addresses.
+        assert!(at("b.example", Some("192.0.2.1"), 8443));
+        assert!(at("b.example", None, 8443));
+        assert!(at("10.0.0.5", Some("10.0.0.5"), 443));
+        assert!(at("10.1.0.2", Some("10.1.0.2"), 8443));
+        assert!(at("d.example", Some("192.0.2.7"), 8443));
+        // Tried on each port of the sweep, or named on another port, or not on one of them.
+        assert!(!at("a.example", Some("192.0.2.1"), 443));
+        assert!(!at("a.example", Some("192.0.2.1"), 8443));
+        assert!(!at("b.example", Some("192.0.2.1"), 443));
+        assert!(!at("10.0.0.5", Some("10.0.0.5"), 8443));
+        assert!(!at("10.1.0.2", Some("10.1.0.2"), 443));
+        assert!(!at("10.1.0.9", Some("10.1.0.9"), 8443));
+        assert!(!at("c.example", None, 636));
+        assert!(!at("d.example", Some("192.0.2.7"), 443));
     }
 
     fn read(text: &str) -> Vec<Result<Target, TargetError>> {

@@ -16,6 +16,8 @@ pub struct Rollout {
     /// Where each name presented a certificate, by the name's hash: bit `i` for `ports[i]`
     /// (the first 64), 16 bytes a name however long its name.
     served_on: HashMap<u64, u64>,
+    /// The places the target list named with one of `ports` as their own.
+    named: crate::engine::targets::NamedPorts,
 }
 
 /// One name's endpoints: how many presented a certificate, and how many serve the one they
@@ -50,6 +52,13 @@ impl Rollout {
             },
             ..Rollout::default()
         }
+    }
+
+    /// Takes the places the target list named with one of the sweep's ports as their own
+    /// (`host:8443`): an endpoint there stays `unreachable`, as one the records place there
+    /// does.
+    pub fn named_by_list(&mut self, named: crate::engine::targets::NamedPorts) {
+        self.named = named;
     }
 
     /// Counts `v` (judged by [`judge_one`], which said whether it `serves_expected`).
@@ -153,7 +162,8 @@ impl Rollout {
     /// when nothing listens or speaks TLS there (refused, no TCP answer, no handshake) and its
     /// name presented a certificate on another of the ports: a sweep of `443,8443` finds
     /// each service on the port it uses, and the others are no fault to fix. A record that
-    /// places its deployment on this very port keeps it `unreachable`.
+    /// places its deployment on this very port, or a target line that named it, keeps it
+    /// `unreachable`.
     fn served_elsewhere(&self, v: &mut Verdict, ids: &Identities) {
         let o = &v.observation;
         if v.status != Status::Unreachable || !self.ports.contains(&o.port) {
@@ -173,7 +183,7 @@ impl Rollout {
             .filter(|&(i, &p)| i < 64 && served & (1 << i) != 0 && p != o.port)
             .map(|(_, p)| p.to_string())
             .collect();
-        if others.is_empty() || ids.placed_on_port(o) {
+        if others.is_empty() || self.named.names(o) || ids.placed_on_port(o) {
             return;
         }
         let name = o.asked_name().to_string();
