@@ -1332,13 +1332,94 @@ async fn compare_reusing(
     keep: bool,
     lists: &crate::crl::CrlCache,
 ) -> Result<CompareOutcome, Error> {
-    use crate::inventory::load::load_files;
-    use crate::report::compliance::{
-        safe_identity_row, ComplianceRow, COMPLIANCE_COLUMNS, RECORDS_COLUMNS,
-    };
+    use crate::report::compliance::{safe_identity_row, RECORDS_COLUMNS};
     let fail_on = FailOn::parse(args.fail_on.as_deref().unwrap_or(DEFAULT_FAIL_ON))?;
     let start_unix = now_unix();
-    let loaded = load_files(
+    let loaded = load_inventory(args)?;
+    let records_n = loaded.records.len();
+    let inventory_errors = loaded.errors.len();
+    let policy = Policy {
+        now: now_unix(),
+        grace_secs: args.grace.as_secs() as i64,
+        renewal_window: renewal_window(args),
+    };
+    let ids = Arc::new(Identities::build_with(
+        loaded.records,
+        Grouping {
+            separate_groups: args.separate_groups,
+        },
+    ));
+    let look = RenewalLook::new(ids.clone(), policy.now, args.both_key_types);
+    let (engine, note) = engine_looking(args, Some(Arc::new(look)), lists)?;
+    if let Some(n) = note {
+        crate::say!("certsweep: {n}");
+    }
+    let listed = compare_targets(args, &ids)?;
+    // Report files are created before the sweep, so a path that cannot be written fails at
+    // once rather than after an hour of scanning.
+    let mut out = VerdictOut::create(args, &fail_on, policy.now, keep)?;
+    let records_out = args
+        .records_report
+        .as_ref()
+        .map(|p| Ok::<_, Error>((p, csv_out(p, RECORDS_COLUMNS, args.bom)?)))
+        .transpose()?;
+    let previous = load_previous(args)?;
+    let (file, partial) = spill_file(args)?;
+    let mut spill = Spill {
+        ids: &ids,
+        policy: &policy,
+        rollout: Rollout::on_ports(&args.port),
+        counts: BTreeMap::new(),
+        file,
+        partial,
+        written: 0,
+        index: Vec::new(),
+        line: Vec::new(),
+    };
+    let sinks = Sinks {
+        csv: None,
+        jsonl: None,
+        keep: false,
+        then: Some(&mut spill),
+        previous: previous.as_ref(),
+    };
+    out.serving.excluded = engine.exclusions();
+    let mut outcome = sweep(engine, listed.targets, listed.total, sinks, args.quiet).await?;
+    outcome.summary.targets_unread = listed.unread.and_then(|u| u.get().cloned());
+    if let Some((path, n)) = &listed.not_utf8 {
+        tell_not_utf8(path, n);
+    }
+    if let Some(named) = listed.named {
+        let mut named = named.lock().unwrap_or_else(|e| e.into_inner());
+        spill.rollout.named_by_list(std::mem::take(&mut *named));
+    }
+    let counts = spill.read_back(|v| out.take(v))?;
+    let suite = input_name(args.targets.as_deref(), &args.inventory);
+    let out = out.finish(&outcome, &suite, start_unix)?;
+    if let Some((p, mut w)) = records_out {
+        each_identity_row(&ids, &out.serving, &policy, |r| {
+            w.write(&safe_identity_row(&r)).map_err(|e| write_err(p, e))
+        })?;
+        w.finish().map_err(|e| write_err(p, e))?;
+    }
+    Ok(CompareOutcome {
+        summary: outcome.summary,
+        counts,
+        verdicts: out.verdicts,
+        identities: ids.members.len(),
+        records: records_n,
+        inventory_errors,
+        exit_code: u8::from(out.failing.total() > 0),
+        failing: out.failing,
+        verdict_findings: out.verdict_findings,
+        undeployed_by_bot: out.undeployed_by_bot,
+    })
+}
+
+/// Reads `--inventory`, telling the rows skipped and what else the reading noticed; an
+/// input error when the files were not read whole or gave no usable record.
+fn load_inventory(args: &ScanArgs) -> Result<crate::inventory::load::Loaded, Error> {
+    let loaded = crate::inventory::load::load_files(
         &args.inventory,
         &read_options(args.inventory_map.as_deref())?,
     );
@@ -1392,119 +1473,116 @@ async fn compare_reusing(
             loaded.errors.len()
         )));
     }
-    let records_n = loaded.records.len();
-    let inventory_errors = loaded.errors.len();
-    let policy = Policy {
-        now: now_unix(),
-        grace_secs: args.grace.as_secs() as i64,
-        renewal_window: renewal_window(args),
-    };
-    let ids = Arc::new(Identities::build_with(
-        loaded.records,
-        Grouping {
-            separate_groups: args.separate_groups,
-        },
-    ));
-    let look = RenewalLook::new(ids.clone(), policy.now, args.both_key_types);
-    let (engine, note) = engine_looking(args, Some(Arc::new(look)), lists)?;
-    if let Some(n) = note {
-        crate::say!("certsweep: {n}");
+    Ok(loaded)
+}
+
+/// What a comparison sweeps: the target list, or without one the records' deployment
+/// endpoints; and what the list's reader has to tell once the sweep is over.
+struct ComparedTargets<'a> {
+    targets: Box<dyn Iterator<Item = Result<crate::engine::targets::Target, TargetError>> + Send>,
+    /// The progress total, when known.
+    total: Option<u64>,
+    /// The list's path and its count of lines read as Windows-1252.
+    not_utf8: Option<(&'a String, crate::engine::targets::NotUtf8)>,
+    unread: Option<crate::engine::targets::Unread>,
+    named: Option<Arc<std::sync::Mutex<crate::engine::targets::NamedPorts>>>,
+}
+
+/// The targets of a comparison ([`ComparedTargets`]).
+fn compare_targets<'a>(args: &'a ScanArgs, ids: &Identities) -> Result<ComparedTargets<'a>, Error> {
+    if let Some(path) = &args.targets {
+        let (reader, total) = open_targets(path, &args.port, args.strict)?;
+        return Ok(ComparedTargets {
+            total,
+            not_utf8: Some((path, reader.not_utf8())),
+            unread: Some(reader.unread()),
+            named: Some(reader.named_ports()),
+            targets: Box::new(reader),
+        });
     }
-    let mut not_utf8 = None;
-    let mut unread = None;
-    let mut named = None;
-    let (targets, total): (Box<dyn Iterator<Item = _> + Send>, _) = match &args.targets {
-        Some(path) => {
-            let (reader, total) = open_targets(path, &args.port, args.strict)?;
-            not_utf8 = Some((path, reader.not_utf8()));
-            unread = Some(reader.unread());
-            named = Some(reader.named_ports());
-            (Box::new(reader), total)
-        }
-        None => {
-            let elsewhere = ids
-                .records
-                .iter()
-                .filter(|r| !r.targets.is_empty() && r.targets.iter().all(|t| is_location(t)))
-                .count();
-            if elsewhere > 0 {
-                crate::say!(
-                    "certsweep: inventory: {elsewhere} record(s) deployed only to places no handshake reaches (a cloud resource's ARN, a key store, a path): their certificates' names are scanned instead"
-                );
-            }
-            let targets = record_targets(&ids.records, &args.port);
-            let n = targets.len() as u64;
-            (Box::new(targets.into_iter()), Some(n))
-        }
-    };
-    // Report files are created before the sweep, so a path that cannot be written fails at
-    // once rather than after an hour of scanning.
-    let mut csv = args
-        .report
-        .as_ref()
-        .map(|p| Ok::<_, Error>((p, csv_out(p, COMPLIANCE_COLUMNS, args.bom)?)))
-        .transpose()?;
-    let mut jsonl = args
-        .jsonl
-        .as_ref()
-        .map(|p| Ok::<_, Error>((p, JsonlOut::new(create(p)?))))
-        .transpose()?;
-    // Created now, written at the end: a path that cannot be written fails before a night's
-    // sweep, not after it.
-    let records_out = args
-        .records_report
-        .as_ref()
-        .map(|p| Ok::<_, Error>((p, csv_out(p, RECORDS_COLUMNS, args.bom)?)))
-        .transpose()?;
-    let mut junit = junit_out(args)?;
-    let mut metrics = metrics_out(args, true)?;
-    let previous = load_previous(args)?;
-    let (file, partial) = spill_file(args)?;
-    let mut spill = Spill {
-        ids: &ids,
-        policy: &policy,
-        rollout: Rollout::on_ports(&args.port),
-        counts: BTreeMap::new(),
-        file,
-        partial,
-        written: 0,
-        index: Vec::new(),
-        line: Vec::new(),
-    };
-    let sinks = Sinks {
-        csv: None,
-        jsonl: None,
-        keep: false,
-        then: Some(&mut spill),
-        previous: previous.as_ref(),
-    };
-    let excluded = engine.exclusions();
-    let mut outcome = sweep(engine, targets, total, sinks, args.quiet).await?;
-    outcome.summary.targets_unread = unread.and_then(|u| u.get().cloned());
-    if let Some((path, n)) = &not_utf8 {
-        tell_not_utf8(path, n);
+    let elsewhere = ids
+        .records
+        .iter()
+        .filter(|r| !r.targets.is_empty() && r.targets.iter().all(|t| is_location(t)))
+        .count();
+    if elsewhere > 0 {
+        crate::say!(
+            "certsweep: inventory: {elsewhere} record(s) deployed only to places no handshake reaches (a cloud resource's ARN, a key store, a path): their certificates' names are scanned instead"
+        );
     }
-    if let Some(named) = named {
-        let mut named = named.lock().unwrap_or_else(|e| e.into_inner());
-        spill.rollout.named_by_list(std::mem::take(&mut *named));
+    let targets = record_targets(&ids.records, &args.port);
+    Ok(ComparedTargets {
+        total: Some(targets.len() as u64),
+        targets: Box::new(targets.into_iter()),
+        not_utf8: None,
+        unread: None,
+        named: None,
+    })
+}
+
+/// Where each verdict of a comparison goes once every endpoint is in and the rollout pass
+/// has annotated it: the reports asked for, `--fail-on`, and the summary's counts.
+struct VerdictOut<'a> {
+    args: &'a ScanArgs,
+    fail_on: &'a FailOn,
+    now: i64,
+    keep: bool,
+    csv: Option<(&'a std::path::PathBuf, CsvOut<Output>)>,
+    jsonl: Option<(&'a std::path::PathBuf, JsonlOut<Output>)>,
+    junit: Option<(std::path::PathBuf, JunitOut<Output>)>,
+    metrics: Option<(std::path::PathBuf, MetricsOut)>,
+    /// Where each certificate is served, for the records report.
+    serving: Serving,
+    /// The verdicts themselves, when kept.
+    verdicts: Vec<Verdict>,
+    failing: Failing,
+    verdict_findings: BTreeMap<&'static str, usize>,
+    undeployed_by_bot: BTreeMap<Option<String>, usize>,
+}
+
+impl<'a> VerdictOut<'a> {
+    /// Creates the report files asked for.
+    fn create(
+        args: &'a ScanArgs,
+        fail_on: &'a FailOn,
+        now: i64,
+        keep: bool,
+    ) -> Result<Self, Error> {
+        use crate::report::compliance::COMPLIANCE_COLUMNS;
+        Ok(VerdictOut {
+            args,
+            fail_on,
+            now,
+            keep,
+            csv: (args.report.as_ref())
+                .map(|p| Ok::<_, Error>((p, csv_out(p, COMPLIANCE_COLUMNS, args.bom)?)))
+                .transpose()?,
+            jsonl: (args.jsonl.as_ref())
+                .map(|p| Ok::<_, Error>((p, JsonlOut::new(create(p)?))))
+                .transpose()?,
+            junit: junit_out(args)?,
+            metrics: metrics_out(args, true)?,
+            serving: Serving::default(),
+            verdicts: Vec::new(),
+            failing: Failing::default(),
+            verdict_findings: BTreeMap::new(),
+            undeployed_by_bot: BTreeMap::new(),
+        })
     }
-    let mut serving = Serving::default();
-    serving.excluded = excluded;
-    let mut verdicts = Vec::new();
-    let mut failing = Failing::default();
-    let mut verdict_findings: BTreeMap<&'static str, usize> = BTreeMap::new();
-    let mut undeployed_by_bot: BTreeMap<Option<String>, usize> = BTreeMap::new();
-    let counts = spill.read_back(|v| {
+
+    /// Writes and counts `v`.
+    fn take(&mut self, v: Verdict) -> Result<(), Error> {
         if v.status == Status::RenewedNotDeployed {
             let bot = v.expected.as_ref().and_then(|e| e.provisioning_bot.clone());
-            *undeployed_by_bot.entry(bot).or_default() += 1;
+            *self.undeployed_by_bot.entry(bot).or_default() += 1;
         }
         // After the rollout's annotation, so that `partial_rollout` can fail a run too.
-        let words = fail_on.verdict_words(&v);
+        let words = self.fail_on.verdict_words(&v);
         if !words.is_empty() {
-            failing.add(&v.observation, || failing_verdict(&v, &words));
+            self.failing
+                .add(&v.observation, || failing_verdict(&v, &words));
         }
-        if let Some((p, j)) = &mut junit {
+        if let Some((p, j)) = &mut self.junit {
             let failure = (!words.is_empty()).then(|| JunitFailure {
                 message: words.join(", "),
                 kind: v.status.as_str().to_string(),
@@ -1514,7 +1592,7 @@ async fn compare_reusing(
             j.case(&junit_case(&v.observation, failure, out))
                 .map_err(|e| write_err(p, e))?;
         }
-        if let Some((p, m)) = &mut metrics {
+        if let Some((p, m)) = &mut self.metrics {
             let findings: Vec<&str> = v.findings.iter().map(String::as_str).collect();
             let expected = v.expected.as_ref().and_then(|e| e.serial.as_deref());
             let verdict = Some((v.status.as_str(), expected));
@@ -1527,52 +1605,51 @@ async fn compare_reusing(
                 .iter()
                 .find(|k| **k == f.as_str())
             {
-                *verdict_findings.entry(known).or_default() += 1;
+                *self.verdict_findings.entry(known).or_default() += 1;
             }
         }
         // Where each certificate is served matters only to the records report: a
         // million-endpoint sweep without it keeps no string per endpoint.
-        if args.records_report.is_some() {
-            serving.note(&v);
+        if self.args.records_report.is_some() {
+            self.serving.note(&v);
         }
-        if let Some((p, w)) = &mut csv {
-            w.write(&ComplianceRow::from_verdict(&v, policy.now))
-                .map_err(|e| write_err(p, e))?;
+        if let Some((p, w)) = &mut self.csv {
+            w.write(&crate::report::compliance::ComplianceRow::from_verdict(
+                &v, self.now,
+            ))
+            .map_err(|e| write_err(p, e))?;
         }
-        if let Some((p, w)) = &mut jsonl {
+        if let Some((p, w)) = &mut self.jsonl {
             w.write(&v).map_err(|e| write_err(p, e))?;
         }
-        if keep {
-            verdicts.push(v);
+        if self.keep {
+            self.verdicts.push(v);
         }
         Ok(())
-    })?;
-    if let Some((p, w)) = csv {
-        w.finish().map_err(|e| write_err(p, e))?;
     }
-    let suite = input_name(args.targets.as_deref(), &args.inventory);
-    end_reports(metrics, junit, &outcome, &suite, start_unix)?;
-    if let Some((p, mut w)) = jsonl {
-        w.flush().map_err(|e| write_err(p, e))?;
+
+    /// Ends the reports once every verdict was taken.
+    fn finish(
+        mut self,
+        outcome: &SweepOutcome,
+        suite: &str,
+        start_unix: i64,
+    ) -> Result<Self, Error> {
+        if let Some((p, w)) = self.csv.take() {
+            w.finish().map_err(|e| write_err(p, e))?;
+        }
+        end_reports(
+            self.metrics.take(),
+            self.junit.take(),
+            outcome,
+            suite,
+            start_unix,
+        )?;
+        if let Some((p, mut w)) = self.jsonl.take() {
+            w.flush().map_err(|e| write_err(p, e))?;
+        }
+        Ok(self)
     }
-    if let Some((p, mut w)) = records_out {
-        each_identity_row(&ids, &serving, &policy, |r| {
-            w.write(&safe_identity_row(&r)).map_err(|e| write_err(p, e))
-        })?;
-        w.finish().map_err(|e| write_err(p, e))?;
-    }
-    Ok(CompareOutcome {
-        summary: outcome.summary,
-        counts,
-        verdicts,
-        identities: ids.members.len(),
-        records: records_n,
-        inventory_errors,
-        exit_code: u8::from(failing.total() > 0),
-        failing,
-        verdict_findings,
-        undeployed_by_bot,
-    })
 }
 
 #[cfg(test)]
