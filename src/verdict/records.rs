@@ -129,7 +129,6 @@ fn identity_row(
     takeover: &mut Takeover,
 ) -> Option<IdentityRow> {
     let members = &ids.members[id];
-    let serving = &serving_all.served;
     let (shown, eligible) = shown_version(ids, id, p.now)?;
     // The shown version's, else any version's: an export may fill them on one row only.
     let first_of = |field: fn(&Record) -> Option<&str>| {
@@ -145,7 +144,7 @@ fn identity_row(
     if !eligible {
         return Some(no_valid_version_row(
             ids,
-            serving,
+            &serving_all.served,
             id,
             names,
             [identity_id, owner, provisioning_bot],
@@ -158,148 +157,228 @@ fn identity_row(
         .as_ref()
         .map(|s| s.canonical.clone())
         .unwrap_or_default();
-    let Placed {
-        tied,
-        deployed,
-        stale,
-        first_stale,
-        stale_failing,
-        later,
-    } = placed(ids, serving_all, p, id, newest, &serial);
-    let mut findings = Vec::new();
-    let mut next = String::from("Nothing to do.");
-    if !tied.is_empty() {
-        findings.push("newest_ambiguous");
-        next = "Versions tie on dates and no renewal link orders them: confirm in the CLM which is the newest (or export issue dates or renewal links).".into();
-    }
-    let left = e.not_after.map(|w| w.last_second() - p.now);
-    // A later version that cannot be deployed (revoked, cancelled, pending, not valid yet):
-    // named, as on the endpoints' rows, instead of "no renewal".
-    let in_window = match (left, e.not_after) {
-        (Some(l), Some(na)) => {
-            l <= p
-                .renewal_window
-                .of(e.not_before.map(|w| w.unix), na.last_second())
-        }
-        _ => false,
+    let at = placed(ids, serving_all, p, id, newest, &serial);
+    let mut row = RowJudging {
+        ids,
+        serving: serving_all,
+        p,
+        newest,
+        e,
+        names: e.name_set(),
+        // Renewed: some version is provably older than the newest (a tie is no renewal).
+        renewed: members.iter().any(|&m| ids.is_newer(newest, m)),
+        at,
+        findings: Vec::new(),
+        next: String::from("Nothing to do."),
     };
-    // Only an identity near or past expiry is told of a blocked renewal: the lookup waits.
-    let name_list = e.name_set();
-    let blocked = name_list.first().filter(|_| in_window).and_then(|&name| {
-        let b = ids.unusable_later(newest, name, p.now)?;
-        let expires = e.not_after.map_or(i64::MAX, |w| w.unix);
-        Some(blocked_renewal(
-            &ids.records[b],
-            name,
-            expires,
-            expires < p.now,
-            p.now,
-        ))
-    });
-    // Its names, near or past its expiry, each with another identity's later certificate
-    // that covers it (as the endpoints' rows name it): a SAN certificate split per name,
-    // dedicated ones folded into a wildcard. Told instead of "renew it".
-    // Every name, or none told: a name on thousands of certificates (an autodiscover SAN)
-    // always has some later one, which replaces nothing of this identity's.
-    let replaced: Option<Vec<(&str, usize)>> = (in_window && blocked.is_none())
-        .then(|| {
-            name_list
-                .iter()
-                .map(|&n| Some((n, takeover.of(ids, newest, n, p.now)?)))
-                .collect::<Option<Vec<_>>>()
-        })
-        .flatten()
-        .filter(|all| !all.is_empty());
-    let by = replaced
-        .iter()
-        .flatten()
-        .map(|&(n, k)| format!("{n} by record {}", ids.records[k].record_id))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let every_name = replaced.is_some();
-    if matches!(left, Some(l) if l < 0) {
-        findings.push("newest_expired");
-        next = "The newest certificate has expired: renew it.".into();
-        if every_name {
-            findings.push("replacement_in_records");
-            next = format!("The newest certificate has expired, and later certificates of the records cover its names ({by}): deploy them wherever it is still served; renew it only if it is meant to stay.");
+    row.tied();
+    row.expiry(takeover);
+    let (young, said) = row.deployment_running();
+    row.seen_where();
+    row.later_served();
+    row.records_say(said);
+    row.pending(young);
+    row.served_untrusted(&serial);
+    row.revoked_by_ca(&serial);
+    let RowJudging {
+        at, findings, next, ..
+    } = row;
+    Some(IdentityRow {
+        names,
+        versions: members.len(),
+        newest_record_id: e.record_id.to_string(),
+        newest_order_id: e.order_id.as_deref().unwrap_or_default().to_string(),
+        newest_serial: serial,
+        newest_not_after: e
+            .not_after
+            .map(|w| rfc3339_unix(w.unix))
+            .unwrap_or_default(),
+        deployed_at: capped(&at.deployed, PLACES_IN_A_CELL, ";"),
+        stale_at: capped(&at.stale, PLACES_IN_A_CELL, ";"),
+        findings: findings.join(";"),
+        next_step: next,
+        identity_id,
+        owner,
+        provisioning_bot,
+    })
+}
+
+/// The findings and next step of an identity's row with a usable newest version, decided
+/// stage by stage; a later stage's step replaces an earlier one's where it says so.
+struct RowJudging<'a> {
+    ids: &'a Identities,
+    serving: &'a Serving,
+    p: &'a Policy,
+    /// The newest usable version's record number, and the record.
+    newest: usize,
+    e: &'a Record,
+    /// Its names.
+    names: Vec<&'a str>,
+    /// Whether some version is provably older than the newest.
+    renewed: bool,
+    /// Where the versions are served.
+    at: Placed<'a>,
+    findings: Vec<&'static str>,
+    next: String,
+}
+
+impl RowJudging<'_> {
+    /// Versions no date or link orders against the newest.
+    fn tied(&mut self) {
+        if !self.at.tied.is_empty() {
+            self.findings.push("newest_ambiguous");
+            self.next = "Versions tie on dates and no renewal link orders them: confirm in the CLM which is the newest (or export issue dates or renewal links).".into();
         }
-    } else if every_name {
-        findings.push("replacement_in_records");
-        next = format!("Expiring, and later certificates of the records cover its names ({by}): deploy them wherever it is served before it expires, or renew it if it is meant to stay.");
-    } else if in_window && blocked.is_none() {
-        findings.push("expiring_no_renewal");
-        next = "Expiring with no renewal in the records: check auto-renew, DCV and approvals, then renew.".into();
     }
-    if let Some((f, more, step)) = blocked {
-        findings.push(f);
-        next = format!(
-            "{}{more} {step}",
-            if left.is_some_and(|l| l < 0) {
-                "The newest usable certificate has expired."
-            } else {
-                "Expiring."
+
+    /// Expired or expiring: renewed in the records but blocked, replaced by other
+    /// identities' certificates, or not renewed.
+    fn expiry(&mut self, takeover: &mut Takeover) {
+        let RowJudging {
+            ids, p, newest, e, ..
+        } = *self;
+        let left = e.not_after.map(|w| w.last_second() - p.now);
+        // A later version that cannot be deployed (revoked, cancelled, pending, not valid
+        // yet): named, as on the endpoints' rows, instead of "no renewal".
+        let in_window = match (left, e.not_after) {
+            (Some(l), Some(na)) => {
+                l <= p
+                    .renewal_window
+                    .of(e.not_before.map(|w| w.unix), na.last_second())
             }
-        );
-    }
-    // Renewed: some version is provably older than the newest (a tie is no renewal).
-    let renewed = members.iter().any(|&m| ids.is_newer(newest, m));
-    let scanned = if deployed.is_empty() {
-        serving_all.scanned(&name_list)
-    } else {
-        0
-    };
-    let issued = e.issued_at();
-    // What the records say about the renewal's deployment where it is missing: with a
-    // status per endpoint, that of an endpoint left with an older version (the record's
-    // merged one would call a deployment failed there because it failed elsewhere).
-    let deployment = match first_stale.map(place_host_port) {
-        Some((host, Some(port))) => e.deployment_at(host, port),
-        _ => (e.deploy_status, e.deploy_status_raw.as_deref()),
-    };
-    // As the endpoints' verdicts say (deployment_pending): too early to call it failed.
-    let young = issued.filter(|&t| {
-        renewed
-            && !stale.is_empty()
-            && !stale_failing
-            && t > p.now - p.grace_secs
-            && deployment_may_be_running(deployment.0)
-    });
-    let said = deployment_said(e, deployment, p).filter(|_| young.is_none());
-    if deployed.is_empty() && scanned == 0 && stale.is_empty() {
-        // Seen nowhere because looked for nowhere: no advice about provisioning.
-        findings.push("not_scanned");
-        if serving_all.all_excluded(&name_list) {
-            next = "Its names are on the --exclude list: nothing is said of its deployment.".into();
-        } else if next == "Nothing to do." || renewed {
-            next = "None of its names was scanned in this sweep: add its endpoints to the targets to verify its deployment.".into();
+            _ => false,
+        };
+        // Only an identity near or past expiry is told of a blocked renewal: the lookup waits.
+        let blocked = self.names.first().filter(|_| in_window).and_then(|&name| {
+            let b = ids.unusable_later(newest, name, p.now)?;
+            let expires = e.not_after.map_or(i64::MAX, |w| w.unix);
+            Some(blocked_renewal(
+                &ids.records[b],
+                name,
+                expires,
+                expires < p.now,
+                p.now,
+            ))
+        });
+        // Its names, near or past its expiry, each with another identity's later certificate
+        // that covers it (as the endpoints' rows name it): a SAN certificate split per name,
+        // dedicated ones folded into a wildcard. Told instead of "renew it".
+        // Every name, or none told: a name on thousands of certificates (an autodiscover SAN)
+        // always has some later one, which replaces nothing of this identity's.
+        let replaced: Option<Vec<(&str, usize)>> = (in_window && blocked.is_none())
+            .then(|| {
+                (self.names.iter())
+                    .map(|&n| Some((n, takeover.of(ids, newest, n, p.now)?)))
+                    .collect::<Option<Vec<_>>>()
+            })
+            .flatten()
+            .filter(|all| !all.is_empty());
+        let by = replaced
+            .iter()
+            .flatten()
+            .map(|&(n, k)| format!("{n} by record {}", ids.records[k].record_id))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let every_name = replaced.is_some();
+        if matches!(left, Some(l) if l < 0) {
+            self.findings.push("newest_expired");
+            self.next = "The newest certificate has expired: renew it.".into();
+            if every_name {
+                self.findings.push("replacement_in_records");
+                self.next = format!("The newest certificate has expired, and later certificates of the records cover its names ({by}): deploy them wherever it is still served; renew it only if it is meant to stay.");
+            }
+        } else if every_name {
+            self.findings.push("replacement_in_records");
+            self.next = format!("Expiring, and later certificates of the records cover its names ({by}): deploy them wherever it is served before it expires, or renew it if it is meant to stay.");
+        } else if in_window && blocked.is_none() {
+            self.findings.push("expiring_no_renewal");
+            self.next = "Expiring with no renewal in the records: check auto-renew, DCV and approvals, then renew.".into();
         }
-    } else if deployed.is_empty() && renewed {
-        findings.push("renewed_seen_nowhere");
-        next = "Renewed, but no scanned endpoint serves the new certificate: check the provisioning bot and deployment profile, re-run provisioning.".into();
-    } else if deployed.is_empty() {
-        findings.push("served_nowhere");
-        if next == "Nothing to do." {
-            next = format!(
-                "Served at none of the {scanned} scanned endpoint(s) of its names: see their rows in the endpoint report (deploy or bind it there, or make them reachable), then verify again."
+        if let Some((f, more, step)) = blocked {
+            self.findings.push(f);
+            self.next = format!(
+                "{}{more} {step}",
+                if left.is_some_and(|l| l < 0) {
+                    "The newest usable certificate has expired."
+                } else {
+                    "Expiring."
+                }
             );
         }
     }
-    if !stale.is_empty() {
-        findings.push("older_versions_served");
-        if deployed.is_empty() {
-            next = "Older versions are served and the new one nowhere: re-run provisioning and reload the services, then verify again.".into();
+
+    /// When the renewal may still be deploying (its issue time, within the grace), and else
+    /// what the records say of its deployment where it is missing.
+    fn deployment_running(&self) -> (Option<i64>, Option<(&'static str, String)>) {
+        let RowJudging { e, p, .. } = *self;
+        // With a status per endpoint, that of an endpoint left with an older version (the
+        // record's merged one would call a deployment failed there because it failed
+        // elsewhere).
+        let deployment = match self.at.first_stale.map(place_host_port) {
+            Some((host, Some(port))) => e.deployment_at(host, port),
+            _ => (e.deploy_status, e.deploy_status_raw.as_deref()),
+        };
+        // As the endpoints' verdicts say (deployment_pending): too early to call it failed.
+        let young = e.issued_at().filter(|&t| {
+            self.renewed
+                && !self.at.stale.is_empty()
+                && !self.at.stale_failing
+                && t > p.now - p.grace_secs
+                && deployment_may_be_running(deployment.0)
+        });
+        let said = deployment_said(e, deployment, p).filter(|_| young.is_none());
+        (young, said)
+    }
+
+    /// Where the newest is served and where older versions are.
+    fn seen_where(&mut self) {
+        let (deployed, stale) = (&self.at.deployed, &self.at.stale);
+        let scanned = if deployed.is_empty() {
+            self.serving.scanned(&self.names)
         } else {
-            next = "Some endpoints still serve older versions: re-run provisioning on them and reload, then verify again.".into();
+            0
+        };
+        if deployed.is_empty() && scanned == 0 && stale.is_empty() {
+            // Seen nowhere because looked for nowhere: no advice about provisioning.
+            self.findings.push("not_scanned");
+            if self.serving.all_excluded(&self.names) {
+                self.next =
+                    "Its names are on the --exclude list: nothing is said of its deployment."
+                        .into();
+            } else if self.next == "Nothing to do." || self.renewed {
+                self.next = "None of its names was scanned in this sweep: add its endpoints to the targets to verify its deployment.".into();
+            }
+        } else if deployed.is_empty() && self.renewed {
+            self.findings.push("renewed_seen_nowhere");
+            self.next = "Renewed, but no scanned endpoint serves the new certificate: check the provisioning bot and deployment profile, re-run provisioning.".into();
+        } else if deployed.is_empty() {
+            self.findings.push("served_nowhere");
+            if self.next == "Nothing to do." {
+                self.next = format!(
+                    "Served at none of the {scanned} scanned endpoint(s) of its names: see their rows in the endpoint report (deploy or bind it there, or make them reachable), then verify again."
+                );
+            }
+        }
+        if !stale.is_empty() {
+            self.findings.push("older_versions_served");
+            if deployed.is_empty() {
+                self.next = "Older versions are served and the new one nowhere: re-run provisioning and reload the services, then verify again.".into();
+            } else {
+                self.next = "Some endpoints still serve older versions: re-run provisioning on them and reload, then verify again.".into();
+            }
         }
     }
-    if let Some(&(_, m)) = later.first() {
-        let r = &ids.records[m];
+
+    /// A version later than the newest usable one served somewhere.
+    fn later_served(&mut self) {
+        let later = &self.at.later;
+        let Some(&(_, m)) = later.first() else { return };
+        let r = &self.ids.records[m];
         let places: Vec<String> = later.iter().map(|(at, _)| at.clone()).collect();
         let status = r.status_shown();
         // Its names' endpoints serve that one: the newest usable one is not missing there.
-        findings.retain(|f| *f != "served_nowhere");
-        findings.push("later_version_served");
+        self.findings.retain(|f| *f != "served_nowhere");
+        self.findings.push("later_version_served");
         let said = if matches!(r.status, RecordStatus::Pending) {
             format!(
                 "A version later than the newest usable one is served at {} (record {}, \"{status}\" in the records): it was issued, so correct its status in the CLM (or the platform may order it again).",
@@ -314,21 +393,31 @@ fn identity_row(
             )
         };
         // Beside older versions served elsewhere, whose step stands.
-        next = if stale.is_empty() {
+        self.next = if self.at.stale.is_empty() {
             said
         } else {
-            format!("{next} {said}")
+            format!("{} {said}", self.next)
         };
     }
-    let missing = findings
-        .iter()
-        .any(|f| matches!(*f, "renewed_seen_nowhere" | "older_versions_served"));
-    if let (true, Some((finding, step))) = (missing, said) {
-        findings.push(finding);
-        next = step;
-    } else if !deployed.is_empty() && stale.is_empty() && next == "Nothing to do." {
+
+    /// What the records say of the deployment: why it is missing, or that it is not, while
+    /// they say so.
+    fn records_say(&mut self, said: Option<(&'static str, String)>) {
+        let RowJudging { e, p, .. } = *self;
+        let missing = (self.findings.iter())
+            .any(|f| matches!(*f, "renewed_seen_nowhere" | "older_versions_served"));
+        if let (true, Some((finding, step))) = (missing, said) {
+            self.findings.push(finding);
+            self.next = step;
+            return;
+        }
+        let deployed = &self.at.deployed;
+        if deployed.is_empty() || !self.at.stale.is_empty() || self.next != "Nothing to do." {
+            return;
+        }
         // Served wherever its names were scanned, while the records say it was not
         // deployed: the platform's state is wrong, and its next renewal starts from it.
+        let issued = e.issued_at();
         let not_deployed = |status: Option<DeployStatus>| {
             matches!(
                 status,
@@ -358,53 +447,46 @@ fn identity_row(
             None => not_deployed(e.deploy_status),
         };
         if let (true, Some(raw)) = (outdated, e.deploy_status_raw.as_deref()) {
-            findings.push("deploy_status_outdated");
-            next = format!("Served wherever its names were scanned, but the records show its deployment as \"{raw}\": correct the deployment status in the CLM (a manual installation, or a bot that reported wrongly).");
+            self.findings.push("deploy_status_outdated");
+            self.next = format!("Served wherever its names were scanned, but the records show its deployment as \"{raw}\": correct the deployment status in the CLM (a manual installation, or a bot that reported wrongly).");
         }
     }
-    if let Some(t) = young {
-        findings.push("deployment_pending");
-        next = format!(
-            "Renewed less than the grace period ago (issued {}): provisioning may still be running; verify again after {}.",
-            rfc3339_unix(t),
-            rfc3339_unix(t + p.grace_secs)
-        );
-    }
-    // Deployed, but where clients refuse the chain: the deployment is not done there.
-    if let Some(&n) = serving_all.untrusted.get(&serial) {
-        findings.push("served_untrusted");
-        if next == "Nothing to do." {
-            next = format!(
-                "Served at {n} endpoint(s) where clients refuse it (usually a missing intermediate; or deployed before its notBefore): see their untrusted rows in the endpoint report, install the full chain there (or put the previous certificate back until it is valid), then verify again."
+
+    /// Renewed less than the grace period ago (`young`, its issue time).
+    fn pending(&mut self, young: Option<i64>) {
+        if let Some(t) = young {
+            self.findings.push("deployment_pending");
+            self.next = format!(
+                "Renewed less than the grace period ago (issued {}): provisioning may still be running; verify again after {}.",
+                rfc3339_unix(t),
+                rfc3339_unix(t + self.p.grace_secs)
             );
         }
     }
-    if let Some((when, source)) = serving_all.revoked_by_ca.get(&serial) {
-        // The CA's word, stapled where it is served: whatever the export says.
-        findings.push("revoked_by_ca");
-        next = format!(
-            "The CA revoked the newest certificate (on {when}, says {source}), while the records show it {}: order a replacement (with a new key if the key was compromised), deploy it, and record the revocation in the CLM.",
-            if e.status_raw.is_empty() { "usable".to_string() } else { format!("as \"{}\"", e.status_raw) }
-        );
+
+    /// Deployed, but where clients refuse the chain: the deployment is not done there.
+    fn served_untrusted(&mut self, serial: &str) {
+        if let Some(&n) = self.serving.untrusted.get(serial) {
+            self.findings.push("served_untrusted");
+            if self.next == "Nothing to do." {
+                self.next = format!(
+                    "Served at {n} endpoint(s) where clients refuse it (usually a missing intermediate; or deployed before its notBefore): see their untrusted rows in the endpoint report, install the full chain there (or put the previous certificate back until it is valid), then verify again."
+                );
+            }
+        }
     }
-    Some(IdentityRow {
-        names,
-        versions: members.len(),
-        newest_record_id: e.record_id.to_string(),
-        newest_order_id: e.order_id.as_deref().unwrap_or_default().to_string(),
-        newest_serial: serial,
-        newest_not_after: e
-            .not_after
-            .map(|w| rfc3339_unix(w.unix))
-            .unwrap_or_default(),
-        deployed_at: capped(&deployed, PLACES_IN_A_CELL, ";"),
-        stale_at: capped(&stale, PLACES_IN_A_CELL, ";"),
-        findings: findings.join(";"),
-        next_step: next,
-        identity_id,
-        owner,
-        provisioning_bot,
-    })
+
+    /// The CA's word, stapled where it is served: whatever the export says.
+    fn revoked_by_ca(&mut self, serial: &str) {
+        let e = self.e;
+        if let Some((when, source)) = self.serving.revoked_by_ca.get(serial) {
+            self.findings.push("revoked_by_ca");
+            self.next = format!(
+                "The CA revoked the newest certificate (on {when}, says {source}), while the records show it {}: order a replacement (with a new key if the key was compromised), deploy it, and record the revocation in the CLM.",
+                if e.status_raw.is_empty() { "usable".to_string() } else { format!("as \"{}\"", e.status_raw) }
+            );
+        }
+    }
 }
 
 /// Where an identity's versions are served, against `newest` (serial `serial`).
