@@ -800,39 +800,10 @@ impl Engine {
         cancel: &Cancel,
     ) -> (Observation, RevocationQueries) {
         let scan_time = rfc3339(time::OffsetDateTime::now_utc());
-        let addr = std::net::SocketAddr::new(ep.ip, ep.port);
         // Waiting for the address's turn is not the endpoint's fault: the deadline starts after.
         let _turn = self.per_address.acquire(ep.ip).await;
-        // The hard limit covers the attempts and their backoff. Waiting for a --rate turn
-        // before a retry, like the wait for the first one, is not the endpoint's doing and
-        // extends it.
         let mut deadline = tokio::time::Instant::now() + self.cfg.deadline;
-        let mut attempts = 0;
-        let mut attempt = loop {
-            attempts += 1;
-            let probed = tokio::time::timeout_at(
-                deadline,
-                probe(
-                    &self.tls,
-                    addr,
-                    ep.sni.as_deref(),
-                    ep.starttls,
-                    self.timeouts(),
-                ),
-            )
-            .await;
-            let Ok(a) = probed else {
-                break self.past_deadline("");
-            };
-            if a.retry_may_help && attempts <= self.cfg.retries && !cancel.is_cancelled() {
-                let backoff = Duration::from_millis(200u64 << attempts.min(5));
-                if let Some(turn) = self.wait_to_retry(backoff, deadline, cancel).await {
-                    deadline += turn;
-                    continue;
-                }
-            }
-            break a;
-        };
+        let (mut attempt, attempts) = self.with_retries(ep, &mut deadline, cancel).await;
         // Once the retries are spent: a greeting sent instead of TLS may name the protocol
         // to speak first, and a server that refused the modern hellos gets a legacy one.
         let mut starttls = ep.starttls;
@@ -848,22 +819,7 @@ impl Engine {
             self.legacy(ep, starttls, &mut attempt, attempts, &mut deadline, cancel)
                 .await;
         }
-        // A bare address refused with an alert or a hang-up: a server holding certificates
-        // only for names answers a handshake without one so, which a CIDR sweep meets at
-        // every CDN edge and Kubernetes gateway.
-        let presented = !attempt.chain.is_empty();
-        if crate::model::unnamed_refusal(ep.sni.as_deref(), presented, attempt.error.as_ref()) {
-            if let Some(e) = &mut attempt.error {
-                e.message.push_str(
-                    "; no name (SNI) was sent, and a server that holds certificates only for names refuses a handshake without one so (CDN edges and name-only virtual hosts with an alert; Envoy, Istio and other gateways by closing the connection): list it as NAME@ADDRESS to ask for one",
-                );
-            }
-        }
-        if attempts > 1 {
-            if let Some(e) = &mut attempt.error {
-                e.message.push_str(&format!(" ({attempts} attempts)"));
-            }
-        }
+        explain_failure(ep, &mut attempt, attempts);
         // `--samples`: the first connection may have reached a node that fails its
         // handshakes (an alert, a hang-up) or, behind a balancer that forwards connections
         // (IPVS, a Kubernetes service, a cloud network load balancer), one whose service
@@ -884,15 +840,7 @@ impl Engine {
             staples_fine: 0,
             chains_fine: 0,
         };
-        let node_failed = self.cfg.samples > 1
-            && attempt.chain.is_empty()
-            && attempt.greeting.is_none()
-            && match attempt.error.as_ref().map(|e| e.class) {
-                Some(ErrorClass::ConnectRefused | ErrorClass::TlsTimeout) => true,
-                Some(ErrorClass::TlsAlert | ErrorClass::TlsError) => ep.sni.is_some(),
-                _ => false,
-            };
-        if node_failed {
+        if self.cfg.samples > 1 && node_failed(ep, &attempt) {
             start.same = 0;
             start.failed = 1;
             start.error = attempt.error.clone();
@@ -918,15 +866,7 @@ impl Engine {
             }
             _ => Ok(None),
         };
-        // A question that fails is told in the facts, without a finding: clients that
-        // validate DANE defer delivery then, and the cause is DNS.
-        let dane = match &tlsa {
-            Ok(Some((records, authentic))) => {
-                crate::dane::judge(records, *authentic, &attempt.chain)
-            }
-            Ok(None) => None,
-            Err(e) => Some((crate::model::DaneInfo::failed(e.clone()), Vec::new())),
-        };
+        let dane = dane_judged(&tlsa, &attempt.chain);
         // What the other nodes present is judged against the same records.
         let tlsa = match &tlsa {
             Ok(Some((records, authentic))) => Some((records.as_slice(), *authentic)),
@@ -990,6 +930,45 @@ impl Engine {
             }
         }
         (obs, queries)
+    }
+
+    /// The first handshake and the retries `--retries` allows, within the hard limit
+    /// `deadline` covering the attempts and their backoff; returns the last attempt and the
+    /// count. Waiting for a `--rate` turn before a retry, like the wait for the first one,
+    /// is not the endpoint's doing and extends the deadline.
+    async fn with_retries(
+        &self,
+        ep: &Endpoint,
+        deadline: &mut tokio::time::Instant,
+        cancel: &Cancel,
+    ) -> (Attempt, u32) {
+        let addr = std::net::SocketAddr::new(ep.ip, ep.port);
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let probed = tokio::time::timeout_at(
+                *deadline,
+                probe(
+                    &self.tls,
+                    addr,
+                    ep.sni.as_deref(),
+                    ep.starttls,
+                    self.timeouts(),
+                ),
+            )
+            .await;
+            let Ok(a) = probed else {
+                return (self.past_deadline(""), attempts);
+            };
+            if a.retry_may_help && attempts <= self.cfg.retries && !cancel.is_cancelled() {
+                let backoff = Duration::from_millis(200u64 << attempts.min(5));
+                if let Some(turn) = self.wait_to_retry(backoff, *deadline, cancel).await {
+                    *deadline += turn;
+                    continue;
+                }
+            }
+            return (a, attempts);
+        }
     }
 
     /// The second look [`SecondLook`] asked for: one handshake offering only `family`'s
@@ -1692,6 +1671,51 @@ fn net_addrs(net: &ipnet::IpNet) -> Box<dyn Iterator<Item = IpAddr> + Send> {
             let end = u128::from(n.broadcast());
             Box::new((start..=end).map(|a| IpAddr::from(std::net::Ipv6Addr::from(a))))
         }
+    }
+}
+
+/// Adds to a failed attempt's message what the user needs to read it: that a bare address
+/// refused a handshake without a name (a server holding certificates only for names answers
+/// so, which a CIDR sweep meets at every CDN edge and Kubernetes gateway), and how many
+/// attempts were made.
+fn explain_failure(ep: &Endpoint, attempt: &mut Attempt, attempts: u32) {
+    let presented = !attempt.chain.is_empty();
+    let unnamed =
+        crate::model::unnamed_refusal(ep.sni.as_deref(), presented, attempt.error.as_ref());
+    let Some(e) = &mut attempt.error else { return };
+    if unnamed {
+        e.message.push_str(
+            "; no name (SNI) was sent, and a server that holds certificates only for names refuses a handshake without one so (CDN edges and name-only virtual hosts with an alert; Envoy, Istio and other gateways by closing the connection): list it as NAME@ADDRESS to ask for one",
+        );
+    }
+    if attempts > 1 {
+        e.message.push_str(&format!(" ({attempts} attempts)"));
+    }
+}
+
+/// Whether a failed first connection may have met one failing node of several behind the
+/// address, so that `--samples` connects again (see the caller for which failures do not).
+fn node_failed(ep: &Endpoint, attempt: &Attempt) -> bool {
+    attempt.chain.is_empty()
+        && attempt.greeting.is_none()
+        && match attempt.error.as_ref().map(|e| e.class) {
+            Some(ErrorClass::ConnectRefused | ErrorClass::TlsTimeout) => true,
+            Some(ErrorClass::TlsAlert | ErrorClass::TlsError) => ep.sni.is_some(),
+            _ => false,
+        }
+}
+
+/// The served chain judged against the endpoint's TLSA records (`--dane`). A question that
+/// fails is told in the facts, without a finding: clients that validate DANE defer delivery
+/// then, and the cause is DNS.
+fn dane_judged(
+    tlsa: &Result<Option<(Vec<crate::dane::Tlsa>, bool)>, String>,
+    chain: &[rustls_pki_types::CertificateDer<'_>],
+) -> Option<(crate::model::DaneInfo, Vec<Finding>)> {
+    match tlsa {
+        Ok(Some((records, authentic))) => crate::dane::judge(records, *authentic, chain),
+        Ok(None) => None,
+        Err(e) => Some((crate::model::DaneInfo::failed(e.clone()), Vec::new())),
     }
 }
 
