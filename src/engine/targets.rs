@@ -1773,6 +1773,7 @@ mod tests {
                 text.push('\n');
             }
             let mut want: Vec<Target> = Vec::new();
+            let mut ported: Vec<bool> = Vec::new();
             for _ in 0..1 + next(8) {
                 if next(6) == 0 {
                     text.push_str(if csv { "\n" } else { "# a comment\n\n" });
@@ -1796,6 +1797,7 @@ mod tests {
                     (a, None) => a.to_string(),
                 };
                 let at = port.unwrap_or(443);
+                ported.push(port.is_some());
                 if !csv {
                     let (line, t) = match next(4) {
                         0 => (
@@ -1914,6 +1916,67 @@ mod tests {
                 .map(|r| r.unwrap_or_else(|e| panic!("round {round}: {e}\n{text}")))
                 .collect();
             assert_eq!(got, want, "round {round}\n{text}");
+            several_ports_read_back(&text, &want, &ported, round);
+        }
+    }
+
+    /// `text`, read for ports 443 and 8443, gives each of `want` that named no port
+    /// (`ported`) on both, the others as they are; and the places named with either port
+    /// are those [`NamedPorts`] knows.
+    fn several_ports_read_back(text: &str, want: &[Target], ported: &[bool], round: usize) {
+        let ports = [443u16, 8443];
+        let mut reader =
+            TargetReader::from_reader("t.txt", Box::new(io::Cursor::new(text.to_string())), 443)
+                .with_ports(&ports);
+        let named = reader.named_ports();
+        let got: Vec<Target> = reader
+            .by_ref()
+            .map(|r| r.unwrap_or_else(|e| panic!("round {round}: {e}\n{text}")))
+            .collect();
+        let mut expected = Vec::new();
+        for (t, &has_port) in want.iter().zip(ported) {
+            if has_port {
+                expected.push(t.clone());
+                continue;
+            }
+            for p in ports {
+                let mut one = t.clone();
+                *one.port_mut() = p;
+                expected.push(one);
+            }
+        }
+        assert_eq!(got, expected, "round {round}\n{text}");
+        let named = named.lock().expect("not poisoned");
+        let listed: Vec<&Target> = (want.iter().zip(ported))
+            .filter(|(t, &has_port)| {
+                let (Target::Name { port, .. }
+                | Target::Addr { port, .. }
+                | Target::Cidr { port, .. }) = t;
+                has_port && ports.contains(port)
+            })
+            .map(|(t, _)| t)
+            .collect();
+        for t in &expected {
+            let (host, ip, port) = match t {
+                Target::Name {
+                    name, pin, port, ..
+                } => (name.clone(), *pin, *port),
+                Target::Addr { ip, port, .. } => (ip.to_string(), Some(*ip), *port),
+                Target::Cidr { net, port, .. } => (net.addr().to_string(), Some(net.addr()), *port),
+            };
+            let says = listed.iter().any(|u| match u {
+                Target::Name { name, port: p, .. } => *p == port && *name == host,
+                Target::Addr { ip: a, port: p, .. } => *p == port && Some(*a) == ip,
+                Target::Cidr { net, port: p, .. } => {
+                    *p == port && ip.is_some_and(|ip| net.contains(&ip))
+                }
+            });
+            let error = crate::model::ErrorInfo {
+                class: crate::model::ErrorClass::ConnectRefused,
+                message: String::new(),
+            };
+            let o = crate::model::Observation::failed(host, ip, port, None, None, error);
+            assert_eq!(named.names(&o), says, "round {round}: {t:?}\n{text}");
         }
     }
 
