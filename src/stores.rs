@@ -40,7 +40,8 @@ pub fn is_java_keystore(bytes: &[u8]) -> bool {
 
 /// The certificates of a Java KeyStore of the older kinds (JKS, Java's default before
 /// version 9 and what many application servers still deploy; JCEKS), in DER: every private
-/// key entry's chain and every trusted certificate. Read as `keytool -list` reads a store
+/// key entry's chain and every trusted certificate (a JCEKS store's secret keys are passed
+/// by). Read as `keytool -list` reads a store
 /// given no password: a store keeps its certificates in the clear, and only its integrity
 /// check at the end needs the password (not made, so one password in the environment can
 /// serve the PKCS#12 stores of a run). The format is OpenJDK's own (`JavaKeyStore` and
@@ -53,8 +54,8 @@ pub fn java_keystore_certificates(bytes: &[u8]) -> Result<Vec<Vec<u8>>, String> 
     };
     let convert = "export its certificate (keytool -exportcert -rfc -alias ALIAS -keystore FILE) or convert the store to PKCS#12 (keytool -importkeystore -srckeystore FILE -destkeystore FILE.p12 -deststoretype pkcs12)";
     read_java_keystore(bytes).map_err(|e| match e {
-        JavaStoreError::SecretKey(alias) => format!(
-            "a Java KeyStore (JCEKS) holding a secret key (alias \"{}\"), which certsweep cannot read past: {convert}",
+        JavaStoreError::SecretKey(alias, why) => format!(
+            "a Java KeyStore (JCEKS) whose secret key \"{}\" cannot be read past ({why}): {convert}",
             visible(alias)
         ),
         JavaStoreError::Malformed(why) => {
@@ -65,8 +66,8 @@ pub fn java_keystore_certificates(bytes: &[u8]) -> Result<Vec<Vec<u8>>, String> 
 
 /// Why a Java KeyStore gave no certificates.
 enum JavaStoreError {
-    /// A JCEKS secret key entry, a serialized Java object that nothing delimits.
-    SecretKey(String),
+    /// A JCEKS secret key entry (a serialized Java object) that could not be passed by.
+    SecretKey(String, String),
     Malformed(String),
 }
 
@@ -140,7 +141,13 @@ fn read_java_keystore(bytes: &[u8]) -> Result<Vec<Vec<u8>>, JavaStoreError> {
                 }
             }
             2 => certs.push(r.cert(version)?),
-            3 => return Err(JavaStoreError::SecretKey(alias)),
+            // A secret key, sealed in a serialized Java object that nothing delimits: its
+            // end is found by reading the object's structure.
+            3 => {
+                let end = java_object_end(bytes, r.at)
+                    .map_err(|why| JavaStoreError::SecretKey(alias, why))?;
+                r.at = end;
+            }
             tag => {
                 return Err(JavaStoreError::Malformed(format!(
                     "an entry of unknown kind {tag}"
@@ -155,6 +162,300 @@ fn read_java_keystore(bytes: &[u8]) -> Result<Vec<Vec<u8>>, JavaStoreError> {
         n => Err(JavaStoreError::Malformed(format!(
             "{n} bytes after its {entries} entries, where its 20-byte integrity check belongs"
         ))),
+    }
+}
+
+/// Where the Java serialization stream at `at` in `bytes` ends (`ObjectOutputStream`'s
+/// header, then one object), as a JCEKS store writes each secret key: a `SealedObject`.
+/// Errors name bytes of `bytes`.
+///
+/// Only the structure is read (the Java Object Serialization Specification's grammar, its
+/// chapter 6), to find where the object ends; nothing is built. Hand-written, as the crates
+/// that deserialize Java allocate what a length field claims before reading it and recurse
+/// without a bound, where a cut or corrupt store must give an error.
+fn java_object_end(bytes: &[u8], at: usize) -> Result<usize, String> {
+    let mut s = Serial {
+        bytes,
+        at,
+        handles: Vec::new(),
+        classes: Vec::new(),
+        depth: 0,
+    };
+    if s.take(4)? != [0xAC, 0xED, 0x00, 0x05] {
+        return Err("no Java serialization stream (version 5) where the key begins".into());
+    }
+    s.content(false)?;
+    Ok(s.at)
+}
+
+/// A class as a serialization stream describes it: what its objects' data hold.
+#[derive(Default)]
+struct SerialClass {
+    /// The name's second character: an array's element type (`[B`: bytes).
+    element: u8,
+    flags: u8,
+    /// The type codes of its serialized fields, in order.
+    fields: Vec<u8>,
+    /// Its superclass's description, by number.
+    parent: Option<usize>,
+}
+
+/// The reading of a Java serialization stream ([`java_object_end`]).
+struct Serial<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    /// Per handle (from 0x7E0000, in order), the class it describes if it is a class
+    /// description.
+    handles: Vec<Option<usize>>,
+    classes: Vec<SerialClass>,
+    depth: u32,
+}
+
+/// Nesting deeper than any sealed key's: a corrupt stream, not one to follow.
+const SERIAL_DEPTH: u32 = 64;
+
+impl Serial<'_> {
+    fn take(&mut self, n: usize) -> Result<&[u8], String> {
+        let end = self.at.checked_add(n).filter(|&e| e <= self.bytes.len());
+        let Some(end) = end else {
+            return Err(format!("cut short at byte {}", self.bytes.len()));
+        };
+        let taken = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(taken)
+    }
+
+    fn u8(&mut self) -> Result<u8, String> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn u32(&mut self) -> Result<u32, String> {
+        let b = self.take(4)?;
+        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn skip_utf(&mut self) -> Result<(), String> {
+        let b = self.take(2)?;
+        let n = usize::from(u16::from_be_bytes([b[0], b[1]]));
+        self.take(n).map(drop)
+    }
+
+    fn new_handle(&mut self, class: Option<usize>) {
+        self.handles.push(class);
+    }
+
+    /// One item of the stream, and the class it describes if it is a class description
+    /// (or a reference to one). In an annotation (`block`), block data may come too.
+    fn content(&mut self, block: bool) -> Result<Option<usize>, String> {
+        self.depth += 1;
+        if self.depth > SERIAL_DEPTH {
+            return Err(format!("objects nested deeper than {SERIAL_DEPTH}"));
+        }
+        let item = self.item(block);
+        self.depth -= 1;
+        item
+    }
+
+    fn item(&mut self, block: bool) -> Result<Option<usize>, String> {
+        let at = self.at;
+        match self.u8()? {
+            0x70 => Ok(None), // TC_NULL
+            0x71 => {
+                // TC_REFERENCE: to a handle given before.
+                let handle = self.u32()?;
+                let known = (handle.checked_sub(0x7E_0000))
+                    .and_then(|i| self.handles.get(usize::try_from(i).ok()?));
+                known
+                    .copied()
+                    .ok_or_else(|| format!("a reference to no earlier object at byte {at}"))
+            }
+            0x72 => self.class_description().map(Some), // TC_CLASSDESC
+            0x7D => {
+                // TC_PROXYCLASSDESC: interface names, annotation, superclass.
+                let k = self.classes.len();
+                self.classes.push(SerialClass {
+                    flags: 0x02,
+                    ..SerialClass::default()
+                });
+                self.new_handle(Some(k));
+                for _ in 0..self.u32()? {
+                    self.skip_utf()?;
+                }
+                self.annotation()?;
+                self.classes[k].parent = self.content(false)?;
+                Ok(Some(k))
+            }
+            0x73 => {
+                // TC_OBJECT: its class, then each class's data from the topmost down.
+                let class = self.content(false)?;
+                self.new_handle(None);
+                let mut line = Vec::new();
+                let mut up = class;
+                while let Some(k) = up {
+                    if line.len() > self.classes.len() {
+                        return Err(format!("a class that is its own superclass at byte {at}"));
+                    }
+                    line.push(k);
+                    up = self.classes[k].parent;
+                }
+                for &k in line.iter().rev() {
+                    self.class_data(k)?;
+                }
+                Ok(None)
+            }
+            0x74 => {
+                // TC_STRING
+                self.new_handle(None);
+                self.skip_utf().map(|()| None)
+            }
+            0x7C => {
+                // TC_LONGSTRING
+                self.new_handle(None);
+                let b = self.take(8)?;
+                let n = u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+                self.take(usize::try_from(n).unwrap_or(usize::MAX))
+                    .map(|_| None)
+            }
+            0x75 => {
+                // TC_ARRAY: its class, then the length and the elements.
+                let class = self.content(false)?;
+                self.new_handle(None);
+                let element = class.and_then(|k| self.classes.get(k)).map(|c| c.element);
+                let n = usize::try_from(self.u32()?).unwrap_or(usize::MAX);
+                match element.and_then(primitive_size) {
+                    Some(size) => {
+                        self.take(n.saturating_mul(size))?;
+                    }
+                    None if matches!(element, Some(b'L' | b'[')) => {
+                        for _ in 0..n {
+                            self.content(false)?;
+                        }
+                    }
+                    None => return Err(format!("an array of no known type at byte {at}")),
+                }
+                Ok(None)
+            }
+            0x76 => {
+                // TC_CLASS: a class object.
+                self.content(false)?;
+                self.new_handle(None);
+                Ok(None)
+            }
+            0x7E => {
+                // TC_ENUM: its class, then its constant's name.
+                self.content(false)?;
+                self.new_handle(None);
+                self.content(false).map(|_| None)
+            }
+            0x77 if block => {
+                // TC_BLOCKDATA
+                let n = usize::from(self.u8()?);
+                self.take(n).map(|_| None)
+            }
+            0x7A if block => {
+                // TC_BLOCKDATALONG
+                let n = usize::try_from(self.u32()?).unwrap_or(usize::MAX);
+                self.take(n).map(|_| None)
+            }
+            0x79 => {
+                // TC_RESET: the handles given so far are forgotten (counted as nesting, so
+                // that a run of them ends too).
+                self.handles.clear();
+                self.content(block)
+            }
+            tc => Err(format!(
+                "type code {tc:#04x} where an object belongs at byte {at}"
+            )),
+        }
+    }
+
+    /// A new class description (after TC_CLASSDESC): name, serialVersionUID, handle, flags,
+    /// fields, annotation, superclass.
+    fn class_description(&mut self) -> Result<usize, String> {
+        let name = self.take(2)?;
+        let n = usize::from(u16::from_be_bytes([name[0], name[1]]));
+        let name = self.take(n)?;
+        let element = name.get(1).copied().unwrap_or(0);
+        self.take(8)?;
+        let k = self.classes.len();
+        self.classes.push(SerialClass::default());
+        self.new_handle(Some(k));
+        let flags = self.u8()?;
+        let b = self.take(2)?;
+        let count = u16::from_be_bytes([b[0], b[1]]);
+        let mut fields = Vec::with_capacity(usize::from(count).min(64));
+        for _ in 0..count {
+            let code = self.u8()?;
+            self.skip_utf()?;
+            if matches!(code, b'L' | b'[') {
+                // The field's type, as a string.
+                self.content(false)?;
+            } else if primitive_size(code).is_none() {
+                return Err(format!("a field of type code {code:#04x}"));
+            }
+            fields.push(code);
+        }
+        self.annotation()?;
+        let parent = self.content(false)?;
+        self.classes[k] = SerialClass {
+            element,
+            flags,
+            fields,
+            parent,
+        };
+        Ok(k)
+    }
+
+    /// An object's data for class `k`: its fields, then what a `writeObject` method or an
+    /// `Externalizable` wrote, as block data and objects up to TC_ENDBLOCKDATA.
+    fn class_data(&mut self, k: usize) -> Result<(), String> {
+        const WRITE_METHOD: u8 = 0x01;
+        const EXTERNALIZABLE: u8 = 0x04;
+        const BLOCK_DATA: u8 = 0x08;
+        let flags = self.classes[k].flags;
+        if flags & EXTERNALIZABLE != 0 {
+            if flags & BLOCK_DATA == 0 {
+                return Err("an object written by serialization protocol 1".into());
+            }
+            return self.annotation();
+        }
+        for i in 0..self.classes[k].fields.len() {
+            let code = self.classes[k].fields[i];
+            match primitive_size(code) {
+                Some(size) => {
+                    self.take(size)?;
+                }
+                None => {
+                    self.content(false)?;
+                }
+            }
+        }
+        if flags & WRITE_METHOD != 0 {
+            self.annotation()?;
+        }
+        Ok(())
+    }
+
+    /// Block data and objects up to TC_ENDBLOCKDATA.
+    fn annotation(&mut self) -> Result<(), String> {
+        loop {
+            if self.bytes.get(self.at) == Some(&0x78) {
+                self.at += 1;
+                return Ok(());
+            }
+            self.content(true)?;
+        }
+    }
+}
+
+/// The bytes a primitive of type code `code` takes; `None` for objects and arrays.
+fn primitive_size(code: u8) -> Option<usize> {
+    match code {
+        b'B' | b'Z' => Some(1),
+        b'C' | b'S' => Some(2),
+        b'I' | b'F' => Some(4),
+        b'J' | b'D' => Some(8),
+        _ => None,
     }
 }
 
@@ -559,6 +860,49 @@ mod tests {
         assert_eq!(store.certs.len(), 3);
         // A store cut short after its version is none.
         assert!(pkcs12_ber_as_der(b"\x30\x03\x02\x01\x03", "").is_err());
+    }
+
+    #[test]
+    fn a_serialized_java_object_is_measured_and_a_cut_or_corrupt_one_refused() {
+        // keytool's sealed secret keys (tests/fixtures/jks/mixed.jceks): an HMAC key first,
+        // then the key entry, then an AES key; the 20-byte integrity check ends the store.
+        let store = include_bytes!("../tests/fixtures/jks/mixed.jceks");
+        let end = java_object_end(store, 28).unwrap();
+        // The next entry (the key entry, tag 1) follows it.
+        assert_eq!(store[end..end + 4], [0, 0, 0, 1]);
+        let last = 2150;
+        assert_eq!(java_object_end(store, last), Ok(store.len() - 20));
+        // Every cut is an error, and so is a byte changed where the structure is read.
+        let object = &store[last..store.len() - 20];
+        for cut in 0..object.len() {
+            assert!(java_object_end(&object[..cut], 0).is_err(), "cut at {cut}");
+        }
+        let mut bad = object.to_vec();
+        bad[4] = 0x7B; // TC_EXCEPTION where the object begins
+        let e = java_object_end(&bad, 0).unwrap_err();
+        assert!(
+            e.contains("type code 0x7b where an object belongs at byte 4"),
+            "{e}"
+        );
+        // A reference to a handle not yet given, a class that is its own superclass and
+        // nesting without end are refused.
+        let e = java_object_end(&[0xAC, 0xED, 0, 5, 0x71, 0, 0x7E, 0, 0], 0).unwrap_err();
+        assert!(
+            e.contains("a reference to no earlier object at byte 4"),
+            "{e}"
+        );
+        let mut own = vec![0xAC, 0xED, 0, 5, 0x73, 0x72, 0, 1, b'A'];
+        own.extend_from_slice(&[0; 8]); // serialVersionUID
+        own.extend_from_slice(&[0x02, 0, 0, 0x78, 0x71, 0, 0x7E, 0, 0]);
+        let e = java_object_end(&own, 0).unwrap_err();
+        assert!(e.contains("its own superclass"), "{e}");
+        let mut deep = vec![0xAC, 0xED, 0, 5];
+        deep.extend(std::iter::repeat_n(0x75, 100_000)); // arrays of arrays of ...
+        let e = java_object_end(&deep, 0).unwrap_err();
+        assert!(e.contains("nested deeper than 64"), "{e}");
+        let mut resets = vec![0xAC, 0xED, 0, 5];
+        resets.extend(std::iter::repeat_n(0x79, 100_000));
+        assert!(java_object_end(&resets, 0).is_err());
     }
 
     #[test]

@@ -415,7 +415,7 @@ fn the_legacy_flight_reader_never_panics_on_mutated_flights() {
 fn the_java_keystore_reader_never_panics_on_mutated_stores() {
     // Lengths and counts that point past the end, or wrap, in keytool's stores.
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/jks");
-    let seeds: Vec<Vec<u8>> = ["www.jks", "www.jceks", "secret.jceks"]
+    let seeds: Vec<Vec<u8>> = ["www.jks", "www.jceks", "secret.jceks", "mixed.jceks"]
         .iter()
         .map(|f| std::fs::read(format!("{dir}/{f}")).unwrap())
         .collect();

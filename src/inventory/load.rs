@@ -3430,15 +3430,29 @@ mod tests {
                 out.errors
             );
         }
-        // A JCEKS secret key is a serialized Java object that nothing delimits: named.
-        let out = load(
-            "secret.jceks",
-            include_bytes!("../../tests/fixtures/jks/secret.jceks"),
-        );
+        // JCEKS stores with secret keys (serialized Java objects that nothing delimits),
+        // after the key entry and on both sides of it: passed by.
+        for (name, bytes) in [
+            (
+                "secret.jceks",
+                &include_bytes!("../../tests/fixtures/jks/secret.jceks")[..],
+            ),
+            (
+                "mixed.jceks",
+                &include_bytes!("../../tests/fixtures/jks/mixed.jceks")[..],
+            ),
+        ] {
+            let out = load(name, bytes);
+            assert!(out.errors.is_empty(), "{name}: {:?}", out.errors);
+            assert_eq!(serials(&out), ["BC0FFEE01"], "{name}");
+        }
+        // A store cut inside a secret key: named with the key's alias.
+        let bytes = include_bytes!("../../tests/fixtures/jks/secret.jceks");
+        let out = load("secret.jceks", &bytes[..bytes.len() - 30]);
         assert!(
-            out.errors[0]
-                .reason
-                .starts_with("a Java KeyStore (JCEKS) holding a secret key (alias \"aes\")"),
+            out.errors[0].reason.starts_with(
+                "a Java KeyStore (JCEKS) whose secret key \"aes\" cannot be read past (cut short at byte 2100)"
+            ),
             "{:?}",
             out.errors
         );
