@@ -5686,26 +5686,24 @@ async fn a_several_port_sweep_against_records_tells_a_port_the_name_does_not_use
     .unwrap();
     let report = dir.path().join("report.csv");
     let path = |p: &std::path::Path| p.to_string_lossy().into_owned();
-    let out = run_certsweep_owned(
-        [
-            "scan",
-            "--targets",
-            &path(&targets),
-            "--port",
-            &format!("{served},{unused}"),
-            "--ca-file",
-            &ca,
-            "--inventory",
-            &path(&inventory),
-            "--report",
-            &path(&report),
-            "--fail-on",
-            "unreachable",
-        ]
-        .map(String::from)
-        .to_vec(),
-    )
-    .await;
+    let args = [
+        "scan",
+        "--targets",
+        &path(&targets),
+        "--port",
+        &format!("{served},{unused}"),
+        "--ca-file",
+        &ca,
+        "--inventory",
+        &path(&inventory),
+        "--report",
+        &path(&report),
+        "--fail-on",
+        "unreachable",
+    ]
+    .map(String::from)
+    .to_vec();
+    let out = run_certsweep_owned(args.clone()).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     // b.test is down: the run fails on it, not on a.test's unused port.
     assert_eq!(out.status.code(), Some(1), "{stderr}");
@@ -5744,26 +5742,7 @@ async fn a_several_port_sweep_against_records_tells_a_port_the_name_does_not_use
         format!("a.test@127.0.0.1\na.test@127.0.0.1:{unused}\n"),
     )
     .unwrap();
-    let out = run_certsweep_owned(
-        [
-            "scan",
-            "--targets",
-            &path(&targets),
-            "--port",
-            &format!("{served},{unused}"),
-            "--ca-file",
-            &ca,
-            "--inventory",
-            &path(&inventory),
-            "--report",
-            &path(&report),
-            "--fail-on",
-            "unreachable",
-        ]
-        .map(String::from)
-        .to_vec(),
-    )
-    .await;
+    let out = run_certsweep_owned(args).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("unreachable 1"), "{stderr}");

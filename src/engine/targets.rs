@@ -111,8 +111,9 @@ pub fn on_ports(mut t: Target, ports: &[u16], out: &mut Vec<Target>) {
 /// Filled by the reader ([`TargetReader::named_ports`]), read once the sweep is over.
 #[derive(Debug, Default)]
 pub struct NamedPorts {
-    /// Names and addresses with their port, hashed ([`place_key`]); 6 bytes each.
-    places: super::seen::Seen,
+    /// Names and addresses with their port, hashed ([`place_key`]); 6 bytes each. Made at
+    /// the first: most lists name none (its buckets alone are 96 KiB).
+    places: Option<super::seen::Seen>,
     /// Blocks with their port: a block's addresses are not kept one by one.
     blocks: Vec<(IpNet, u16)>,
 }
@@ -126,23 +127,21 @@ fn place_key(place: Result<&str, IpAddr>, port: u16) -> u64 {
 
 impl NamedPorts {
     fn add(&mut self, t: &Target) {
-        match t {
-            Target::Name { name, port, .. } => {
-                self.places.insert(place_key(Ok(name), *port));
-            }
-            Target::Addr { ip, port, .. } => {
-                self.places.insert(place_key(Err(*ip), *port));
-            }
-            Target::Cidr { net, port, .. } => self.blocks.push((*net, *port)),
-        }
+        let key = match t {
+            Target::Name { name, port, .. } => place_key(Ok(name), *port),
+            Target::Addr { ip, port, .. } => place_key(Err(*ip), *port),
+            Target::Cidr { net, port, .. } => return self.blocks.push((*net, *port)),
+        };
+        self.places.get_or_insert_with(Default::default).insert(key);
     }
 
     /// Whether a target named the endpoint's port for its host or its address, as a
     /// deployment endpoint in the records can ([`crate::verdict::Identities::placed_on_port`]).
     pub fn names(&self, o: &crate::model::Observation) -> bool {
-        self.places.contains(place_key(Ok(&o.host), o.port))
+        let placed = |key| self.places.as_ref().is_some_and(|p| p.contains(key));
+        placed(place_key(Ok(&o.host), o.port))
             || o.ip.is_some_and(|ip| {
-                self.places.contains(place_key(Err(ip), o.port))
+                placed(place_key(Err(ip), o.port))
                     || (self.blocks.iter()).any(|&(net, port)| port == o.port && net.contains(&ip))
             })
     }
