@@ -13,6 +13,20 @@ use x509_parser::prelude::*;
 /// A TLSA record.
 pub type Tlsa = TLSA;
 
+/// The TLSA records published for an endpoint, as a DANE client finds them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Published {
+    /// The records (none: the endpoint publishes no DANE).
+    pub records: Vec<TLSA>,
+    /// Whether the resolver said they (and the alias that led to them) are
+    /// DNSSEC-authentic.
+    pub authentic: bool,
+    /// Their owner, `_25._tcp.mx.provider.example`, when they are published at the target
+    /// of the name's alias (CNAME) rather than at the name: where a client looks first
+    /// (RFC 7671, section 7).
+    pub at_alias: Option<String>,
+}
+
 /// The TLSA records of an answer's answer section (an alias chain's other records aside).
 pub fn records(answer: &crate::engine::dnsq::Answer) -> Vec<TLSA> {
     answer
@@ -75,14 +89,14 @@ pub fn matches(t: &TLSA, chain: &[CertificateDer<'_>]) -> bool {
     })
 }
 
-/// What the TLSA records `tlsa` (DNSSEC-authentic when `authentic`) say of `chain`: the
-/// facts, and `dane_mismatch` when there are records and none names a certificate served.
-/// No records: nothing (the endpoint publishes no DANE).
+/// What the TLSA records `published` say of `chain`: the facts, and `dane_mismatch` when
+/// there are records and none names a certificate served. No records: nothing (the
+/// endpoint publishes no DANE).
 pub fn judge(
-    tlsa: &[TLSA],
-    authentic: bool,
+    published: &Published,
     chain: &[CertificateDer<'_>],
 ) -> Option<(DaneInfo, Vec<Finding>)> {
+    let tlsa = &published.records;
     if tlsa.is_empty() {
         return None;
     }
@@ -105,10 +119,11 @@ pub fn judge(
         DaneInfo {
             records: tlsa.iter().map(shown).collect(),
             matched,
-            validated: authentic,
+            validated: published.authentic,
             only_key_pins: key_pins.len() == tlsa.len(),
             key_pins,
             error: None,
+            at_alias: published.at_alias.clone(),
         },
         findings,
     ))
@@ -118,6 +133,14 @@ pub fn judge(
 mod tests {
     use super::*;
     use crate::fleet::{LeafSpec, Pki};
+
+    fn published(records: Vec<TLSA>, authentic: bool) -> Published {
+        Published {
+            records,
+            authentic,
+            at_alias: None,
+        }
+    }
 
     fn tlsa(usage: u8, selector: u8, matching: u8, data: Vec<u8>) -> TLSA {
         TLSA::new(usage.into(), selector.into(), matching.into(), data)
@@ -173,7 +196,8 @@ mod tests {
         // Judged: one record of two matches; none does; none published.
         let old = tlsa(3, 1, 1, sha256(&spki(&other.chain[0])));
         let new = tlsa(3, 1, 1, sha256(&spki(&chain[0])));
-        let (info, findings) = judge(&[old.clone(), new.clone()], true, chain).unwrap();
+        let (info, findings) =
+            judge(&published(vec![old.clone(), new.clone()], true), chain).unwrap();
         assert!(findings.is_empty());
         assert_eq!(info.matched.as_deref(), Some(shown(&new).as_str()));
         assert_eq!(info.records.len(), 2);
@@ -188,14 +212,14 @@ mod tests {
         );
         assert!(info.only_key_pins);
         let ta = tlsa(2, 0, 1, sha256(&chain[1]));
-        let (info, _) = judge(&[old.clone(), ta], true, chain).unwrap();
+        let (info, _) = judge(&published(vec![old.clone(), ta], true), chain).unwrap();
         assert_eq!(info.key_pins.len(), 1);
         assert!(!info.only_key_pins);
-        let (info, findings) = judge(std::slice::from_ref(&old), false, chain).unwrap();
+        let (info, findings) = judge(&published(vec![old.clone()], false), chain).unwrap();
         assert_eq!(findings, [Finding::DaneMismatch]);
         assert_eq!(info.matched, None);
         assert!(!info.validated);
-        assert!(judge(&[], true, chain).is_none());
+        assert!(judge(&published(Vec::new(), true), chain).is_none());
         assert!(shown(&old).starts_with("3 1 1 "), "{}", shown(&old));
         assert_eq!(shown(&old).chars().count(), "3 1 1 ".len() + 17);
     }

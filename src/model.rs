@@ -693,6 +693,11 @@ pub struct DaneInfo {
     /// failure gives); then there are none to judge.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The records' owner when they are published at the target of the name's alias
+    /// (CNAME), `_25._tcp.mx.provider.example`: where DANE clients look first (RFC 7671,
+    /// section 7), as a hosting provider publishes them for its customers' names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_alias: Option<String>,
 }
 
 impl DaneInfo {
@@ -705,6 +710,16 @@ impl DaneInfo {
             key_pins: Vec::new(),
             only_key_pins: false,
             error: Some(error),
+            at_alias: None,
+        }
+    }
+
+    /// Where the records are (`_25._tcp.mx.example.com`) for an endpoint on `port` asked
+    /// for `name`: the alias target's owner when they were found there.
+    pub fn owner(&self, port: u16, name: &str) -> String {
+        match &self.at_alias {
+            Some(owner) => owner.clone(),
+            None => format!("_{port}._tcp.{name}"),
         }
     }
 
@@ -719,6 +734,10 @@ impl DaneInfo {
                 self.records.len(),
                 self.records.join("; ")
             ),
+        };
+        let what = match &self.at_alias {
+            Some(owner) => format!("{what}, published at {owner} (the name's alias target)"),
+            None => what,
         };
         if self.validated {
             format!("{what} (DNSSEC-validated)")

@@ -5515,6 +5515,79 @@ async fn dane_finds_a_tlsa_record_that_still_names_the_old_key() {
         .all(|o| o.dane.is_none() && o.findings.is_empty()));
 }
 
+/// A mail host that is an alias (CNAME) of its provider's: DANE clients look for TLSA at
+/// the alias target first (RFC 7671, section 7), then at the name, and so does `--dane`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dane_looks_at_the_alias_target_first_then_at_the_name() {
+    use support::dcvfix::{a, cname, dns_here, tlsa_pin, Zone};
+    let pki = Pki::new("Dane alias").unwrap();
+    let names = ["mx.test", "relay.test", "own.test", "host.provider.test"];
+    let old = pki.issue(&LeafSpec::new(&names, 0x81, 300, 60)).unwrap();
+    let new = pki.issue(&LeafSpec::new(&names, 0x82, 1, 360)).unwrap();
+    let server = fleet::serve_tls(SocketAddr::new(ip("127.0.0.1"), 0), &new, &[], None)
+        .await
+        .unwrap();
+    let port = server.addr.port();
+    let tlsa =
+        |host: &str, leaf: &fleet::Leaf| tlsa_pin(&format!("_{port}._tcp.{host}."), key_pin(leaf));
+    let zone = Zone {
+        origin: "test.",
+        serial: 1,
+        records: vec![
+            a("host.provider.test.", [127, 0, 0, 1]),
+            a("bare.provider.test.", [127, 0, 0, 1]),
+            a("old.provider.test.", [127, 0, 0, 1]),
+            // mx.test: records only at the target, naming the served key.
+            cname("mx.test.", "host.provider.test."),
+            tlsa("host.provider.test", &new),
+            // relay.test: at both; the target's (the old key) are the ones used.
+            cname("relay.test.", "old.provider.test."),
+            tlsa("old.provider.test", &old),
+            tlsa("relay.test", &new),
+            // own.test: none at its target, its own (the old key) used.
+            cname("own.test.", "bare.provider.test."),
+            tlsa("own.test", &old),
+        ],
+    };
+    let (dns, _dns_server) = dns_here(&[zone]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = root_file(&pki, &dir);
+    let dns = dns.to_string();
+    let targets: String = ["mx.test", "relay.test", "own.test"]
+        .iter()
+        .map(|h| format!("{h}@127.0.0.1:{port}\n"))
+        .collect();
+    let args = [
+        "--resolver",
+        &dns,
+        "--ca-file",
+        &ca,
+        "--no-public-roots",
+        "--dane",
+    ];
+    let obs = run_sweep(targets, &args).await;
+    let by_host: HashMap<&str, &Observation> = obs.iter().map(|o| (o.host.as_str(), o)).collect();
+    let owner = format!("_{port}._tcp.host.provider.test");
+    let mx = by_host["mx.test"].dane.as_deref().unwrap();
+    assert!(mx.matched.is_some(), "{mx:?}");
+    assert_eq!(mx.at_alias.as_deref(), Some(owner.as_str()));
+    assert!(
+        mx.shown()
+            .contains(&format!(", published at {owner} (the name's alias target)")),
+        "{}",
+        mx.shown()
+    );
+    assert!(by_host["mx.test"].findings.is_empty());
+    // The target's records are judged, not the name's own, which name the served key.
+    let relay = by_host["relay.test"];
+    assert_eq!(relay.findings, [Finding::DaneMismatch]);
+    let d = relay.dane.as_deref().unwrap();
+    assert_eq!(d.at_alias, Some(format!("_{port}._tcp.old.provider.test")));
+    let own = by_host["own.test"];
+    assert_eq!(own.findings, [Finding::DaneMismatch]);
+    assert_eq!(own.dane.as_deref().unwrap().at_alias, None);
+}
+
 /// An ECDSA certificate for `name` with `serial` and an RSA one with the next serial, both
 /// valid since 10 days for 80 more.
 fn both_key_types(pki: &Pki, name: &str, serial: u64) -> (fleet::Leaf, fleet::Leaf) {

@@ -209,6 +209,25 @@ impl Dns {
             .map_err(|e| format!("the TLSA question for _{port}._tcp.{host}: {e}"))
     }
 
+    /// The name `host` is an alias (CNAME) of, at the end of its chain, and whether the
+    /// resolver said the chain is DNSSEC-authentic; `None` when it is no alias or the
+    /// question failed. Asked afresh (the address cache keeps addresses only): `--dane`
+    /// asks it once per endpoint with a certificate.
+    pub async fn alias_target(&self, host: &str) -> Option<(String, bool)> {
+        let name = fqdn(host).ok()?;
+        let answer = self.ask(&name, RecordType::A).await.ok()?;
+        if answer.rcode != ResponseCode::NoError {
+            return None;
+        }
+        let chain = aliases(&name, &answer.answers);
+        let target = chain.last().filter(|t| !t.eq_ignore_root(&name))?;
+        let target = target.to_ascii();
+        Some((
+            target.trim_end_matches('.').to_ascii_lowercase(),
+            answer.authentic,
+        ))
+    }
+
     /// One question, over the configured servers, a few rounds, until one answers.
     async fn ask(&self, name: &Name, t: RecordType) -> Result<Answer, Failure> {
         self.questions

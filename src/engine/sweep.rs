@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, Mutex, Semaphore};
 
 /// An endpoint's TLSA records, and whether the resolver said they are DNSSEC-authentic.
-type TlsaRecords<'a> = Option<(&'a [crate::dane::Tlsa], bool)>;
+type TlsaRecords<'a> = Option<&'a crate::dane::Published>;
 
 /// How a sweep behaves.
 #[derive(Debug, Clone)]
@@ -868,10 +868,7 @@ impl Engine {
         };
         let dane = dane_judged(&tlsa, &attempt.chain);
         // What the other nodes present is judged against the same records.
-        let tlsa = match &tlsa {
-            Ok(Some((records, authentic))) => Some((records.as_slice(), *authentic)),
-            _ => None,
-        };
+        let tlsa = tlsa.as_ref().ok().and_then(Option::as_ref);
         // The samples compare the other nodes' stapling of this certificate with this one's.
         let first_staple = match self.cfg.samples {
             0 | 1 => Vec::new(),
@@ -998,8 +995,8 @@ impl Engine {
         });
         // DANE clients of that key type get this chain: the records must name it too.
         let dane = match tlsa {
-            Some((records, authentic)) if cert.is_some() => {
-                crate::dane::judge(records, authentic, &a.chain).map(|(info, more)| {
+            Some(published) if cert.is_some() => {
+                crate::dane::judge(published, &a.chain).map(|(info, more)| {
                     report.findings.extend(more);
                     report.findings.sort();
                     Box::new(info)
@@ -1017,15 +1014,36 @@ impl Engine {
         Some((other, query))
     }
 
-    /// The TLSA records of `port` at `name` and whether the resolver said they are
-    /// DNSSEC-authentic, within the endpoint's deadline: `None` when there are none, an
-    /// error when the question failed.
+    /// The TLSA records of `port` for `name` as a DANE client finds them, within the
+    /// endpoint's deadline: at the target of the name's alias (CNAME) first, then at the
+    /// name (RFC 7671, section 7). `None` when there are none, an error when a question
+    /// failed.
     async fn tlsa(
         &self,
         name: &str,
         port: u16,
         deadline: tokio::time::Instant,
-    ) -> Result<Option<(Vec<crate::dane::Tlsa>, bool)>, String> {
+    ) -> Result<Option<crate::dane::Published>, String> {
+        // An alias that cannot be told (its question failed) leaves the name's own records.
+        let alias = tokio::time::timeout_at(deadline, self.dns.alias_target(name)).await;
+        if let Ok(Some((target, chain_authentic))) = alias {
+            if let Some(mut found) = self.tlsa_at(&target, port, deadline).await? {
+                found.authentic &= chain_authentic;
+                found.at_alias = Some(format!("_{port}._tcp.{target}"));
+                return Ok(Some(found));
+            }
+        }
+        self.tlsa_at(name, port, deadline).await
+    }
+
+    /// The TLSA records of `port` at `name` and whether the resolver said they are
+    /// DNSSEC-authentic ([`Engine::tlsa`]).
+    async fn tlsa_at(
+        &self,
+        name: &str,
+        port: u16,
+        deadline: tokio::time::Instant,
+    ) -> Result<Option<crate::dane::Published>, String> {
         use hickory_resolver::proto::op::ResponseCode;
         let asked = tokio::time::timeout_at(deadline, self.dns.tlsa(port, name)).await;
         let Ok(answer) = asked else {
@@ -1036,7 +1054,11 @@ impl Engine {
         match answer? {
             a if a.rcode == ResponseCode::NoError => {
                 let records = crate::dane::records(&a);
-                Ok((!records.is_empty()).then_some((records, a.authentic)))
+                Ok((!records.is_empty()).then_some(crate::dane::Published {
+                    records,
+                    authentic: a.authentic,
+                    at_alias: None,
+                }))
             }
             a if a.rcode == ResponseCode::NXDomain => Ok(None),
             a => Err(format!(
@@ -1208,8 +1230,8 @@ impl Engine {
                         findings.sort();
                         // A node serving another key than the TLSA records pin fails the
                         // clients that validate DANE it gets, whatever the first one did.
-                        let dane = tlsa.and_then(|(records, authentic)| {
-                            let (info, more) = crate::dane::judge(records, authentic, &a.chain)?;
+                        let dane = tlsa.and_then(|published| {
+                            let (info, more) = crate::dane::judge(published, &a.chain)?;
                             findings.extend(more);
                             findings.sort();
                             Some(Box::new(info))
@@ -1709,11 +1731,11 @@ fn node_failed(ep: &Endpoint, attempt: &Attempt) -> bool {
 /// fails is told in the facts, without a finding: clients that validate DANE defer delivery
 /// then, and the cause is DNS.
 fn dane_judged(
-    tlsa: &Result<Option<(Vec<crate::dane::Tlsa>, bool)>, String>,
+    tlsa: &Result<Option<crate::dane::Published>, String>,
     chain: &[rustls_pki_types::CertificateDer<'_>],
 ) -> Option<(crate::model::DaneInfo, Vec<Finding>)> {
     match tlsa {
-        Ok(Some((records, authentic))) => crate::dane::judge(records, *authentic, chain),
+        Ok(Some(published)) => crate::dane::judge(published, chain),
         Ok(None) => None,
         Err(e) => Some((crate::model::DaneInfo::failed(e.clone()), Vec::new())),
     }

@@ -928,6 +928,7 @@ mod tests {
                 key_pins: Vec::new(),
                 only_key_pins: false,
                 error: error.map(str::to_string),
+                at_alias: None,
             }));
             o
         };

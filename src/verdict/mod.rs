@@ -1831,9 +1831,8 @@ fn dane_unpublished(o: &Observation, r: &Record) -> Option<String> {
         return None;
     }
     Some(format!(
-        " Before deploying it, publish the TLSA record for its key (_{}._tcp.{} 3 1 1 {key}) beside the current ones and wait for their TTL: clients that validate DANE refuse the renewal until it is published.",
-        o.port,
-        o.asked_name()
+        " Before deploying it, publish the TLSA record for its key ({} 3 1 1 {key}) beside the current ones and wait for their TTL: clients that validate DANE refuse the renewal until it is published.",
+        d.owner(o.port, o.asked_name())
     ))
 }
 
@@ -1845,7 +1844,7 @@ fn dane_fault(o: &Observation) -> Option<(String, String)> {
     if !o.findings.contains(&Finding::DaneMismatch) {
         return None;
     }
-    let name = o.asked_name();
+    let owner = d.owner(o.port, o.asked_name());
     let key = o.cert.as_ref().map_or("?", |c| c.spki_sha256.as_str());
     // An endpoint with a certificate per key type: the records may pin the other one's.
     let to_whom = match o.cert.as_ref().and_then(CertInfo::key_family) {
@@ -1854,13 +1853,11 @@ fn dane_fault(o: &Observation) -> Option<(String, String)> {
     };
     Some((
         format!(
-            "Its TLSA records (_{}._tcp.{name}) name none of the certificates it serves{to_whom}: {}; clients that validate DANE, such as mail servers sending to it, refuse it",
-            o.port,
+            "Its TLSA records ({owner}) name none of the certificates it serves{to_whom}: {}; clients that validate DANE, such as mail servers sending to it, refuse it",
             d.shown()
         ),
         format!(
-            "publish the TLSA record for the key served (_{}._tcp.{name} 3 1 1 {key}) beside the current ones, and remove those that name no certificate served once their TTL has passed",
-            o.port
+            "publish the TLSA record for the key served ({owner} 3 1 1 {key}) beside the current ones, and remove those that name no certificate served once their TTL has passed"
         ),
     ))
 }

@@ -1277,6 +1277,7 @@ fn a_current_endpoint_whose_chain_dates_need_attention_is_told_what_to_fix() {
         key_pins: Vec::new(),
         only_key_pins: false,
         error: None,
+        at_alias: None,
     }));
     let v = judge_one(o, &i, &p).0;
     assert_eq!(v.status, Status::Current);
@@ -1289,6 +1290,31 @@ fn a_current_endpoint_whose_chain_dates_need_attention_is_told_what_to_fix() {
     assert_eq!(
         v.next_step,
         format!("Nothing to do for the certificate; publish the TLSA record for the key served (_443._tcp.a.x.com 3 1 1 {}) beside the current ones, and remove those that name no certificate served once their TTL has passed, then verify again.", "00".repeat(32))
+    );
+    // The same records found at the target of the name's alias: that is where to publish.
+    let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
+    o.findings.push(Finding::DaneMismatch);
+    o.dane = Some(Box::new(crate::model::DaneInfo {
+        records: vec!["3 1 1 8a1f0000…0000c2e0".into()],
+        matched: None,
+        validated: false,
+        key_pins: Vec::new(),
+        only_key_pins: false,
+        error: None,
+        at_alias: Some("_443._tcp.edge.provider.example".into()),
+    }));
+    let v = judge_one(o, &i, &p).0;
+    assert!(
+        v.detail.contains(" Its TLSA records (_443._tcp.edge.provider.example) name none of the certificates it serves: no match among 1 record(s): 3 1 1 8a1f0000…0000c2e0, published at _443._tcp.edge.provider.example (the name's alias target) (the resolver did not say they are DNSSEC-authentic);"),
+        "{}",
+        v.detail
+    );
+    assert!(
+        v.next_step.contains(
+            "publish the TLSA record for the key served (_443._tcp.edge.provider.example 3 1 1 "
+        ),
+        "{}",
+        v.next_step
     );
     // Untrusted for another reason: the words are the detail's already, once.
     let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
@@ -1712,6 +1738,7 @@ fn what_only_the_other_key_types_certificate_has_is_the_endpoints_too() {
         key_pins: Vec::new(),
         only_key_pins: false,
         error: None,
+        at_alias: None,
     }));
     o.other_key = Some(rsa);
     let v = judge_one(o, &i, &policy()).0;
@@ -3968,6 +3995,7 @@ fn a_renewal_whose_key_the_tlsa_records_do_not_pin_is_told_before_it_is_deployed
             key_pins: pins.iter().map(|k| k.to_string()).collect(),
             only_key_pins: only,
             error: None,
+            at_alias: None,
         }));
         judge_one(o, &i, &p).0
     };

@@ -31,6 +31,13 @@ pub fn a(n: &str, ip: [u8; 4]) -> Record {
     rec(n, RData::A(A(Ipv4Addr::from(ip))))
 }
 
+pub fn cname(n: &str, target: &str) -> Record {
+    rec(
+        n,
+        RData::CNAME(hickory_server::proto::rr::rdata::CNAME(name(target))),
+    )
+}
+
 pub fn txt(n: &str, v: &str) -> Record {
     rec(n, RData::TXT(TXT::new(vec![v.to_string()])))
 }
