@@ -5515,6 +5515,57 @@ async fn dane_finds_a_tlsa_record_that_still_names_the_old_key() {
         .all(|o| o.dane.is_none() && o.findings.is_empty()));
 }
 
+/// Stale names whose zone no longer answers hold their lookups for seconds each; once slow
+/// they give their places among the lookups in flight to the names after them, so a live
+/// name listed behind hundreds of them is scanned long before their lookups fail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_whose_zone_is_silent_do_not_hold_back_the_names_after_them() {
+    use support::dcvfix::{a, dns_here, silent_for, Zone};
+    let pki = Pki::new("Stale names").unwrap();
+    let leaf = pki
+        .issue(&LeafSpec::new(&["live.test"], 0x51, 1, 90))
+        .unwrap();
+    let server = fleet::serve_tls(SocketAddr::new(ip("127.0.0.1"), 0), &leaf, &[], None)
+        .await
+        .unwrap();
+    let port = server.addr.port();
+    let zone = Zone {
+        origin: "test.",
+        serial: 1,
+        records: vec![a("live.test.", [127, 0, 0, 1])],
+    };
+    let (dns, _dns_server) = dns_here(&[zone]).await;
+    let resolver = silent_for(dns, "stale").await.to_string();
+    // More stale names than lookups may be in flight at once (256), then the live one.
+    let mut targets: String = (0..300)
+        .map(|i| format!("stale{i}.test:{port}\n"))
+        .collect();
+    targets.push_str(&format!("live.test:{port}\n"));
+    let dir = tempfile::tempdir().unwrap();
+    let ca = root_file(&pki, &dir);
+    let obs = run_sweep(
+        targets,
+        &[
+            "--resolver",
+            &resolver,
+            "--ca-file",
+            &ca,
+            "--no-public-roots",
+            "--concurrency",
+            "600",
+        ],
+    )
+    .await;
+    assert_eq!(obs.len(), 301);
+    // In the order they were finished: the live name first, the stale ones when their
+    // questions had timed out.
+    assert_eq!(obs[0].host, "live.test", "{:?}", obs[0]);
+    assert_eq!(obs[0].cert.as_ref().unwrap().serial, "8A0000000000000051");
+    assert!(obs[1..]
+        .iter()
+        .all(|o| o.error_class() == Some(ErrorClass::DnsError)));
+}
+
 /// A mail host that is an alias (CNAME) of its provider's: DANE clients look for TLSA at
 /// the alias target first (RFC 7671, section 7), then at the name, and so does `--dane`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

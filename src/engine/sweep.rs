@@ -26,6 +26,12 @@ use tokio::sync::{mpsc, Mutex, Semaphore};
 /// An endpoint's TLSA records, and whether the resolver said they are DNSSEC-authentic.
 type TlsaRecords<'a> = Option<&'a crate::dane::Published>;
 
+/// How long a name's lookup counts among the lookups in flight (`min(concurrency, 256)` at
+/// once) before it is taken for slow and lets another name's question go: well above a
+/// resolver's answer from its cache or a live zone's (milliseconds to a few hundred), well
+/// below one for a zone whose servers are gone (seconds).
+const SLOW_LOOKUP: Duration = Duration::from_secs(1);
+
 /// How a sweep behaves.
 #[derive(Debug, Clone)]
 pub struct SweepConfig {
@@ -333,6 +339,7 @@ pub struct Engine {
     dns: Arc<Dns>,
     cfg: SweepConfig,
     connections: Arc<Semaphore>,
+    /// Lookups in flight that have not yet taken [`SLOW_LOOKUP`] (see `dispatch`).
     lookups: Arc<Semaphore>,
     /// Names being resolved or resolved and waiting for connection slots.
     ahead: Arc<Semaphore>,
@@ -601,7 +608,24 @@ impl Engine {
                 let cancel = cancel.clone();
                 tokio::spawn(async move {
                     let t0 = Instant::now();
-                    let answer = me.dns.lookup(&name).await;
+                    let mut permit = Some(permit);
+                    // A name whose answer is slow (a zone whose servers are gone: the
+                    // resolver tries them, then says SERVFAIL, or the question times out)
+                    // gives its place to the next name's question: a list with thousands
+                    // of stale names would otherwise hold every place for seconds each and
+                    // pace the live names' lookups by them. Slow ones are still bounded by
+                    // the `ahead` slot each holds.
+                    let answer = {
+                        let lookup = me.dns.lookup(&name);
+                        tokio::pin!(lookup);
+                        match tokio::time::timeout(SLOW_LOOKUP, &mut lookup).await {
+                            Ok(answer) => answer,
+                            Err(_) => {
+                                permit = None;
+                                lookup.await
+                            }
+                        }
+                    };
                     let dns_ms = Some(t0.elapsed().as_secs_f64() * 1000.0);
                     drop(permit);
                     let _ahead = ahead;

@@ -165,6 +165,46 @@ pub async fn dns_here(zones: &[Zone]) -> (SocketAddr, hickory_server::Server<Cat
     (addr, dns_serving(udp, tcp, zones).await)
 }
 
+/// A resolver's address on loopback that passes questions to the DNS server `upstream`
+/// and its answers back, except those for names starting with `silent`, which it never
+/// answers: names whose zone's servers are gone, as a recursive resolver meets them.
+pub async fn silent_for(upstream: SocketAddr, silent: &'static str) -> SocketAddr {
+    use hickory_server::proto::op::Message;
+    let front = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+    let back = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+    let addr = front.local_addr().unwrap();
+    let client = Arc::new(std::sync::Mutex::new(None));
+    let (f, b, c) = (front.clone(), back.clone(), client.clone());
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 4096];
+        while let Ok((n, from)) = f.recv_from(&mut buf).await {
+            let Ok(question) = Message::from_vec(&buf[..n]) else {
+                continue;
+            };
+            let name = question
+                .queries
+                .first()
+                .map(|q| q.name().to_ascii())
+                .unwrap_or_default();
+            if name.starts_with(silent) {
+                continue;
+            }
+            *c.lock().unwrap() = Some(from);
+            let _ = b.send_to(&buf[..n], upstream).await;
+        }
+    });
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 4096];
+        while let Ok((n, _)) = back.recv_from(&mut buf).await {
+            let to = *client.lock().unwrap();
+            if let Some(to) = to {
+                let _ = front.send_to(&buf[..n], to).await;
+            }
+        }
+    });
+    addr
+}
+
 pub type Handler = fn(&str) -> (u16, Vec<(&'static str, String)>, String);
 
 /// A hyper HTTP/1.1 server answering by path.
