@@ -5432,34 +5432,39 @@ async fn compared_nodes(
     (server.addr, std::fs::read_to_string(&report).unwrap())
 }
 
-/// A mail server renewed with a new key while its TLSA record (DANE) still names the old
-/// one: `--dane` asks for `_PORT._tcp.NAME` and finds the record names nothing served.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dane_finds_a_tlsa_record_that_still_names_the_old_key() {
-    use support::dcvfix::{a, dns_here, tlsa_pin, Zone};
-    let pki = Pki::new("Dane").unwrap();
-    let old = pki
-        .issue(&LeafSpec::new(
-            &["mx.test", "ok.test", "none.test"],
-            0x71,
-            300,
-            60,
-        ))
-        .unwrap();
+/// A mail host renewed with a new key: its PKI, the old leaf (issued 300 days ago for 60
+/// more, serial `serial`) and the new one (`serial + 1`), for `names`, and a TLS server on
+/// loopback presenting the new one.
+async fn renewed_mail_host(
+    label: &str,
+    names: &[&str],
+    serial: u64,
+) -> (Pki, fleet::Leaf, fleet::Leaf, fleet::Server) {
+    let pki = Pki::new(label).unwrap();
+    let old = pki.issue(&LeafSpec::new(names, serial, 300, 60)).unwrap();
     let new = pki
-        .issue(&LeafSpec::new(
-            &["mx.test", "ok.test", "none.test"],
-            0x72,
-            1,
-            360,
-        ))
+        .issue(&LeafSpec::new(names, serial + 1, 1, 360))
         .unwrap();
     let server = fleet::serve_tls(SocketAddr::new(ip("127.0.0.1"), 0), &new, &[], None)
         .await
         .unwrap();
+    (pki, old, new, server)
+}
+
+/// A `3 1 1` TLSA record for `port` at `host` pinning `leaf`'s key.
+fn tlsa_for(port: u16, host: &str, leaf: &fleet::Leaf) -> hickory_server::proto::rr::Record {
+    support::dcvfix::tlsa_pin(&format!("_{port}._tcp.{host}."), key_pin(leaf))
+}
+
+/// A mail server renewed with a new key while its TLSA record (DANE) still names the old
+/// one: `--dane` asks for `_PORT._tcp.NAME` and finds the record names nothing served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dane_finds_a_tlsa_record_that_still_names_the_old_key() {
+    use support::dcvfix::{a, dns_here, Zone};
+    let (pki, old, new, server) =
+        renewed_mail_host("Dane", &["mx.test", "ok.test", "none.test"], 0x71).await;
     let port = server.addr.port();
-    let tlsa =
-        |host: &str, leaf: &fleet::Leaf| tlsa_pin(&format!("_{port}._tcp.{host}."), key_pin(leaf));
+    let tlsa = |host: &str, leaf: &fleet::Leaf| tlsa_for(port, host, leaf);
     let zone = Zone {
         origin: "test.",
         serial: 1,
@@ -5570,17 +5575,11 @@ async fn names_whose_zone_is_silent_do_not_hold_back_the_names_after_them() {
 /// the alias target first (RFC 7671, section 7), then at the name, and so does `--dane`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dane_looks_at_the_alias_target_first_then_at_the_name() {
-    use support::dcvfix::{a, cname, dns_here, tlsa_pin, Zone};
-    let pki = Pki::new("Dane alias").unwrap();
-    let names = ["mx.test", "relay.test", "own.test", "host.provider.test"];
-    let old = pki.issue(&LeafSpec::new(&names, 0x81, 300, 60)).unwrap();
-    let new = pki.issue(&LeafSpec::new(&names, 0x82, 1, 360)).unwrap();
-    let server = fleet::serve_tls(SocketAddr::new(ip("127.0.0.1"), 0), &new, &[], None)
-        .await
-        .unwrap();
+    use support::dcvfix::{a, cname, dns_here, Zone};
+    let names = ["mx.test", "relay.test", "own.test"];
+    let (pki, old, new, server) = renewed_mail_host("Dane alias", &names, 0x81).await;
     let port = server.addr.port();
-    let tlsa =
-        |host: &str, leaf: &fleet::Leaf| tlsa_pin(&format!("_{port}._tcp.{host}."), key_pin(leaf));
+    let tlsa = |host: &str, leaf: &fleet::Leaf| tlsa_for(port, host, leaf);
     let zone = Zone {
         origin: "test.",
         serial: 1,
