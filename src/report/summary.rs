@@ -405,6 +405,24 @@ pub(crate) fn n(count: u64, one: &str, many: &str) -> String {
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_headline(f)?;
+        self.write_targets(f)?;
+        self.write_failures(f)?;
+        self.write_endpoints(f)?;
+        self.write_expiry(f)?;
+        self.write_dane(f)?;
+        self.write_keys(f)?;
+        self.write_crl(f)?;
+        self.write_previous(f)?;
+        self.write_ocsp(f)?;
+        Ok(())
+    }
+}
+
+/// The summary's sections, in the order they are written.
+impl Summary {
+    /// The first line: endpoints, certificates, time, pace, and whether the sweep was stopped.
+    fn write_headline(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let secs = self.duration.as_secs_f64();
         let rate = if secs > 0.0 {
             self.endpoints as f64 / secs
@@ -424,6 +442,11 @@ impl fmt::Display for Summary {
                 ""
             }
         )?;
+        Ok(())
+    }
+
+    /// What became of the list's lines: bad, duplicates, unread, excluded.
+    fn write_targets(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.bad_targets > 0 || self.duplicates > 0 || self.duplicate_endpoints > 0 {
             write!(
                 f,
@@ -456,6 +479,11 @@ impl fmt::Display for Summary {
                 n(self.excluded_addresses, "endpoint", "endpoints")
             )?;
         }
+        Ok(())
+    }
+
+    /// Why endpoints gave no certificate: the error classes, and the causes behind many rows (a family not answered, a resolver silent).
+    fn write_failures(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.dns_half_answered > 0 {
             // Otherwise invisible: the endpoints of the failed family never become rows.
             writeln!(
@@ -481,6 +509,11 @@ impl fmt::Display for Summary {
                 "  dns: no lookup succeeded: check that the resolver answers from this host (--resolver, or the system's)"
             )?;
         }
+        Ok(())
+    }
+
+    /// What the sweep met on the way: no IPv6 route, refusals without a name, retries, second looks, STARTTLS, the findings.
+    fn write_endpoints(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.ipv6_no_route > 0 {
             // The scanning host's limit, not the endpoints' fault: say so once.
             writeln!(
@@ -522,6 +555,11 @@ impl fmt::Display for Summary {
         if !self.findings.is_empty() {
             writeln!(f, "  findings: {}", counts(&self.findings))?;
         }
+        Ok(())
+    }
+
+    /// What expires first: certificates, then chains.
+    fn write_expiry(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let (Some(now), Some(s)) = (self.expiry_from, &self.soonest) {
             writeln!(
                 f,
@@ -546,6 +584,11 @@ impl fmt::Display for Summary {
                 crate::timefmt::span(s.not_after_unix - now)
             )?;
         }
+        Ok(())
+    }
+
+    /// The TLSA records met (`--dane`).
+    fn write_dane(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let DaneCounts {
             published,
             validated,
@@ -570,6 +613,11 @@ impl fmt::Display for Summary {
             }
             writeln!(f)?;
         }
+        Ok(())
+    }
+
+    /// Keys shared across names of one issuer: a TLS-inspecting proxy, or reuse.
+    fn write_keys(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (issuer, first) in self.shared_keys.told() {
             // Every row may be about a proxy: said before the rows are read as the servers'.
             let names = |n: &[String]| n.join(", ");
@@ -583,6 +631,11 @@ impl fmt::Display for Summary {
                 names(&other_names)
             )?;
         }
+        Ok(())
+    }
+
+    /// The revocation lists read (`--crl`).
+    fn write_crl(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if !self.crl_lists.is_empty() {
             let read: Vec<usize> = self
                 .crl_lists
@@ -603,6 +656,11 @@ impl fmt::Display for Summary {
             first_few(f, "; not read: ", &failed)?;
             writeln!(f)?;
         }
+        Ok(())
+    }
+
+    /// Against the previous sweep's file (`--previous`).
+    fn write_previous(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(c) = &self.changes {
             write!(
                 f,
@@ -627,6 +685,11 @@ impl fmt::Display for Summary {
             }
             writeln!(f)?;
         }
+        Ok(())
+    }
+
+    /// The OCSP responders asked (`--ocsp`).
+    fn write_ocsp(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.ocsp_without_responder.is_some() || !self.ocsp_responders.is_empty() {
             let sum = |g: fn(&crate::ocsp::ResponderTally) -> usize| -> usize {
                 self.ocsp_responders.iter().map(|(_, t)| g(t)).sum()
