@@ -97,41 +97,15 @@ pub(super) async fn gather(
             Check::info("dns01_cname_delegation", m)
         });
     }
-    match &seen.status {
-        Status::CnameLoop => {
-            out.push(Check::error("cname_loop", format!("the CNAME chain of {shown} loops back on itself ({})", chain_text(&seen.chain))));
-            return None;
-        }
-        Status::Failed(Failure::Timeout) => {
-            out.push(Check::unknown("txt_lookup_failed", format!("TXT lookup of {shown} timed out")));
-            return None;
-        }
-        Status::Failed(f) => {
-            out.push(Check::unknown("txt_lookup_failed", format!("TXT lookup of {shown} failed: {f}")));
-            return None;
-        }
-        Status::Rcode(_) if bogus.is_some() => {
-            out.push(Check::error(
-                "dnssec_bogus",
-                super::dns::dnssec_text(
-                    &format!("the TXT lookup of {shown}"),
-                    bogus.as_deref().unwrap_or_default(),
-                ),
-            ));
-            return None;
-        }
-        Status::Rcode(rc) => {
-            out.push(Check::error(
-                "txt_lookup_failed",
-                format!("TXT lookup of {shown} answered {rc}: the CA's lookup fails the same way; the nameservers of the zone may be malfunctioning"),
-            ));
-            return None;
-        }
-        Status::CnameDangling if expecting => out.push(Check::error(
-            "cname_dangling",
-            format!("{shown} is a CNAME to {target_shown}, which does not exist: create the TXT record there"),
-        )),
-        _ => {}
+    if !judge_lookup(
+        &seen,
+        bogus.as_deref(),
+        &shown,
+        &target_shown,
+        expecting,
+        out,
+    ) {
+        return None;
     }
     let recursive = txt_values(&seen.records);
 
@@ -217,92 +191,19 @@ pub(super) async fn gather(
         for ip in routed {
             let at = format!("{ns_shown}/{ip}");
             let server = SocketAddr::new(*ip, ns_port);
-            let txt = dns
-                .ask_authoritative(server, &target, RecordType::TXT)
-                .await;
-            let answer = match txt {
-                Err(Failure::Timeout) => {
-                    out.push(Check::error(
-                        "ns_unreachable",
-                        format!("nameserver {at} of zone {zone_shown} does not answer on port {ns_port}; a CA that asks it fails"),
-                    ));
-                    evidence.push(Evidence {
-                        at,
-                        result: "no answer".into(),
-                        hops: vec![],
-                    });
-                    continue;
-                }
-                Err(Failure::Network(e)) => {
-                    out.push(Check::error(
-                        "ns_unreachable",
-                        format!("nameserver {at} of zone {zone_shown}: {e}"),
-                    ));
-                    evidence.push(Evidence {
-                        at,
-                        result: "network error".into(),
-                        hops: vec![],
-                    });
-                    continue;
-                }
-                Ok(a) => a,
+            let asked = Asked {
+                at: &at,
+                zone: &zone,
+                zone_shown: &zone_shown,
+                target: &target,
+                method,
             };
-            if !answer.authoritative
-                || !matches!(answer.rcode, ResponseCode::NoError | ResponseCode::NXDomain)
-            {
-                out.push(Check::error(
-                    "ns_lame",
-                    format!(
-                        "nameserver {at} is lame for zone {zone_shown}: it answered {}{} instead of an authoritative answer; fix the delegation or the server",
-                        answer.rcode,
-                        if answer.authoritative { "" } else { " without the AA bit" }
-                    ),
-                ));
-                evidence.push(Evidence {
-                    at,
-                    result: format!("lame ({})", answer.rcode),
-                    hops: vec![],
-                });
+            let Some((values, serial)) = asked.ask(dns, server, out, &mut evidence).await else {
                 continue;
-            }
-            let records: Vec<RData> = answer
-                .answers
-                .iter()
-                .filter(|r| r.name == target)
-                .map(|r| r.data.clone())
-                .collect();
-            let values = txt_values(&records);
-            if let Ok(soa) = dns
-                .ask_authoritative(server, &zone.name, RecordType::SOA)
-                .await
-            {
-                if let Some(serial) = soa.answers.iter().find_map(|r| match &r.data {
-                    RData::SOA(s) => Some(s.serial),
-                    _ => None,
-                }) {
-                    serials.insert(at.clone(), serial);
-                }
-            }
-            let mut result = if values.is_empty() {
-                "no TXT".to_string()
-            } else {
-                values
-                    .iter()
-                    .map(|v| match method {
-                        super::Method::DnsPersist01 => super::persist::quoted(v),
-                        _ => format!("\"{}\"", short(v)),
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" ")
             };
-            if let Some(s) = serials.get(&at) {
-                result.push_str(&format!("; SOA {s}"));
+            if let Some(serial) = serial {
+                serials.insert(at.clone(), serial);
             }
-            evidence.push(Evidence {
-                at: at.clone(),
-                result,
-                hops: vec![],
-            });
             per_ns.insert(at, values);
         }
     }
@@ -322,6 +223,176 @@ pub(super) async fn gather(
         per_ns,
         evidence,
     })
+}
+
+/// Judges the recursive resolver's answer for the challenge name `shown` (its CNAME chain
+/// ending at `target_shown`): a loop, a failed or refused lookup, a DNSSEC failure (`bogus`)
+/// or, when a value is `expecting`, a CNAME to nowhere is a finding in `out`; false when
+/// the lookup leaves nothing to judge.
+fn judge_lookup(
+    seen: &super::dns::Resolved,
+    bogus: Option<&str>,
+    shown: &str,
+    target_shown: &str,
+    expecting: bool,
+    out: &mut Vec<Check>,
+) -> bool {
+    match &seen.status {
+        Status::CnameLoop => {
+            out.push(Check::error("cname_loop", format!("the CNAME chain of {shown} loops back on itself ({})", chain_text(&seen.chain))));
+            return false;
+        }
+        Status::Failed(Failure::Timeout) => {
+            out.push(Check::unknown("txt_lookup_failed", format!("TXT lookup of {shown} timed out")));
+            return false;
+        }
+        Status::Failed(f) => {
+            out.push(Check::unknown("txt_lookup_failed", format!("TXT lookup of {shown} failed: {f}")));
+            return false;
+        }
+        Status::Rcode(_) if bogus.is_some() => {
+            out.push(Check::error(
+                "dnssec_bogus",
+                super::dns::dnssec_text(
+                    &format!("the TXT lookup of {shown}"),
+                    bogus.unwrap_or_default(),
+                ),
+            ));
+            return false;
+        }
+        Status::Rcode(rc) => {
+            out.push(Check::error(
+                "txt_lookup_failed",
+                format!("TXT lookup of {shown} answered {rc}: the CA's lookup fails the same way; the nameservers of the zone may be malfunctioning"),
+            ));
+            return false;
+        }
+        Status::CnameDangling if expecting => out.push(Check::error(
+            "cname_dangling",
+            format!("{shown} is a CNAME to {target_shown}, which does not exist: create the TXT record there"),
+        )),
+        _ => {}
+    }
+    true
+}
+
+/// One nameserver address of the zone holding a challenge name, asked for its TXT records
+/// there as a CA's validation authority asks it.
+struct Asked<'a> {
+    /// `name/address`, as the evidence shows it.
+    at: &'a str,
+    zone: &'a super::dns::Zone,
+    zone_shown: &'a str,
+    /// The name the CNAME chain ends at.
+    target: &'a Name,
+    method: super::Method,
+}
+
+impl Asked<'_> {
+    /// The values `server` serves at the target and its zone's SOA serial; `None`, with
+    /// a finding in `out`, when it does not answer or is lame. Every answer is in
+    /// `evidence`.
+    async fn ask(
+        &self,
+        dns: &Recursive,
+        server: SocketAddr,
+        out: &mut Vec<Check>,
+        evidence: &mut Vec<Evidence>,
+    ) -> Option<(BTreeSet<String>, Option<u32>)> {
+        let Asked {
+            at,
+            zone,
+            zone_shown,
+            target,
+            method,
+        } = *self;
+        let ns_port = server.port();
+        let txt = dns.ask_authoritative(server, target, RecordType::TXT).await;
+        let at = at.to_string();
+        let answer = match txt {
+            Err(Failure::Timeout) => {
+                out.push(Check::error(
+                    "ns_unreachable",
+                    format!("nameserver {at} of zone {zone_shown} does not answer on port {ns_port}; a CA that asks it fails"),
+                ));
+                evidence.push(Evidence {
+                    at,
+                    result: "no answer".into(),
+                    hops: vec![],
+                });
+                return None;
+            }
+            Err(Failure::Network(e)) => {
+                out.push(Check::error(
+                    "ns_unreachable",
+                    format!("nameserver {at} of zone {zone_shown}: {e}"),
+                ));
+                evidence.push(Evidence {
+                    at,
+                    result: "network error".into(),
+                    hops: vec![],
+                });
+                return None;
+            }
+            Ok(a) => a,
+        };
+        if !answer.authoritative
+            || !matches!(answer.rcode, ResponseCode::NoError | ResponseCode::NXDomain)
+        {
+            out.push(Check::error(
+                "ns_lame",
+                format!(
+                    "nameserver {at} is lame for zone {zone_shown}: it answered {}{} instead of an authoritative answer; fix the delegation or the server",
+                    answer.rcode,
+                    if answer.authoritative { "" } else { " without the AA bit" }
+                ),
+            ));
+            evidence.push(Evidence {
+                at,
+                result: format!("lame ({})", answer.rcode),
+                hops: vec![],
+            });
+            return None;
+        }
+        let records: Vec<RData> = answer
+            .answers
+            .iter()
+            .filter(|r| &r.name == target)
+            .map(|r| r.data.clone())
+            .collect();
+        let values = txt_values(&records);
+        let serial = match dns
+            .ask_authoritative(server, &zone.name, RecordType::SOA)
+            .await
+        {
+            Ok(soa) => soa.answers.iter().find_map(|r| match &r.data {
+                RData::SOA(s) => Some(s.serial),
+                _ => None,
+            }),
+            Err(_) => None,
+        };
+        let mut result = if values.is_empty() {
+            "no TXT".to_string()
+        } else {
+            values
+                .iter()
+                .map(|v| match method {
+                    super::Method::DnsPersist01 => super::persist::quoted(v),
+                    _ => format!("\"{}\"", short(v)),
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        if let Some(s) = serial {
+            result.push_str(&format!("; SOA {s}"));
+        }
+        evidence.push(Evidence {
+            at,
+            result,
+            hops: vec![],
+        });
+        Some((values, serial))
+    }
 }
 
 /// Runs the DNS-01 checks; `expected_too` are the values other requests of the run expect
