@@ -72,6 +72,324 @@ fn rt(e: impl std::fmt::Display) -> Error {
     Error::Runtime(format!("demo fleet: {e}"))
 }
 
+/// The demo's certificates: one PKI for most, a three-level one for the portal.
+struct Certs {
+    pki: Pki,
+    group: Pki,
+    www: Leaf,
+    api_old: Leaf,
+    api_new: Leaf,
+    shop_old: Leaf,
+    shop_new: Leaf,
+    app_old: Leaf,
+    app_new: Leaf,
+    legacy: Leaf,
+    mail: Leaf,
+    vpn: Leaf,
+    sso: Leaf,
+    intranet: Leaf,
+    checkout: Leaf,
+    pay: Leaf,
+    blog: Leaf,
+    status: Leaf,
+    cdn_old: Leaf,
+    cdn_re: Leaf,
+    new_old: Leaf,
+    new_new: Leaf,
+    portal: Leaf,
+    edge_ec: Leaf,
+    edge_rsa: Leaf,
+}
+
+impl Certs {
+    /// Issues them, dated from `now`.
+    fn issue(now: OffsetDateTime) -> Result<Self, Error> {
+        let pki = Pki::new("certsweep Demo").map_err(rt)?;
+        let issue = |names: &[&str], serial: u64, days_ago: i64, days_left: i64| {
+            pki.issue(&LeafSpec::new(names, serial, days_ago, days_left))
+                .map_err(rt)
+        };
+        // Issued according to the records, but the CA revoked it three days ago (a key
+        // compromise reported to the CA): the server staples the CA's word.
+        let mut sso = issue(&["sso.acme.example"], 0x1007, 50, 315)?;
+        let now_unix = now.unix_timestamp();
+        sso.ocsp = Some(
+            pki.staple(
+                &sso,
+                fleet::StapleSays::Revoked(now_unix - 3 * 86_400),
+                now_unix - 3_600,
+                now_unix + 3 * 86_400,
+            )
+            .map_err(rt)?,
+        );
+        // A three-level hierarchy whose policy CA ends in 45 days, under a leaf valid 300
+        // more: current, but its chain breaks long before its renewal is due.
+        let group = Pki::three_level("certsweep Demo Group", 45).map_err(rt)?;
+        let portal = group
+            .issue(&LeafSpec::new(&["portal.acme.example"], 0x1008, 20, 300))
+            .map_err(rt)?;
+        Ok(Certs {
+            www: issue(&["www.acme.example"], 0x1001, 60, 305)?,
+            api_old: issue(&["api.acme.example"], 0x0901, 350, 15)?,
+            api_new: issue(&["api.acme.example"], 0x1101, 10, 355)?,
+            shop_old: issue(&["shop.acme.example"], 0x0902, 300, 65)?,
+            shop_new: issue(&["shop.acme.example"], 0x1102, 5, 360)?,
+            // Behind one address, a load balancer in TCP mode before three nodes; the third
+            // kept the old certificate, which only some connections see.
+            app_old: issue(&["app.acme.example"], 0x0903, 330, 35)?,
+            app_new: issue(&["app.acme.example"], 0x1103, 9, 356)?,
+            legacy: issue(&["legacy.acme.example"], 0x0501, 400, -5)?,
+            mail: issue(&["mail.acme.example"], 0x0801, 353, 12)?,
+            vpn: issue(&["vpn.acme.example"], 0x0950, 100, 265)?,
+            sso,
+            intranet: issue(&["intranet.acme.example"], 0x7777, 30, 335)?,
+            checkout: issue(&["checkout.acme.example"], 0x1004, 20, 345)?,
+            pay: issue(&["pay.acme.example"], 0x1003, 20, 345)?,
+            blog: pki
+                .issue(
+                    &LeafSpec::new(&["blog.acme.example"], 0x1005, 40, 325)
+                        .with_chain(ChainKind::LeafOnly),
+                )
+                .map_err(rt)?,
+            status: issue(&["status.acme.example"], 0x1006, 40, 325)?,
+            cdn_old: issue(&["cdn.acme.example"], 0x0700, 90, 275)?,
+            cdn_re: issue(&["cdn.acme.example"], 0x0701, 30, 275)?,
+            new_old: issue(&["new.acme.example"], 0x0990, 360, 5)?,
+            // Renewed two hours ago: within the grace period.
+            new_new: pki
+                .issue(&LeafSpec {
+                    not_before: now - time::Duration::hours(2),
+                    ..LeafSpec::new(&["new.acme.example"], 0x1199, 0, 365)
+                })
+                .map_err(rt)?,
+            portal,
+            // One certificate per key type on one server, the RSA one renewed later.
+            edge_ec: issue(&["edge.acme.example"], 0x0601, 45, 320)?,
+            edge_rsa: pki
+                .issue(&LeafSpec::new(&["edge.acme.example"], 0x1201, 20, 345).with_rsa())
+                .map_err(rt)?,
+            group,
+            pki,
+        })
+    }
+
+    /// The CERTInext orders report of them, as of `now`.
+    fn orders(&self, now: OffsetDateTime) -> Vec<Order<'_>> {
+        const DOWNLOADED: &str = "Certificate Downloaded";
+        let o = |order, domain, leaf, status, days_ago: i64| Order {
+            order,
+            domain,
+            leaf,
+            status,
+            ordered: now - time::Duration::days(days_ago),
+        };
+        let c = self;
+        let mut orders = vec![
+            o("ORD-1001", "www.acme.example", Some(&c.www), DOWNLOADED, 60),
+            o(
+                "ORD-0901",
+                "api.acme.example",
+                Some(&c.api_old),
+                DOWNLOADED,
+                350,
+            ),
+            o(
+                "ORD-1101",
+                "api.acme.example",
+                Some(&c.api_new),
+                "Certificate Generated",
+                10,
+            ),
+            o(
+                "ORD-0902",
+                "shop.acme.example",
+                Some(&c.shop_old),
+                DOWNLOADED,
+                300,
+            ),
+            o(
+                "ORD-1102",
+                "shop.acme.example",
+                Some(&c.shop_new),
+                DOWNLOADED,
+                5,
+            ),
+            o(
+                "ORD-0903",
+                "app.acme.example",
+                Some(&c.app_old),
+                DOWNLOADED,
+                330,
+            ),
+            o(
+                "ORD-1103",
+                "app.acme.example",
+                Some(&c.app_new),
+                DOWNLOADED,
+                9,
+            ),
+            o(
+                "ORD-0501",
+                "legacy.acme.example",
+                Some(&c.legacy),
+                "Certificate Expired",
+                400,
+            ),
+            o(
+                "ORD-0801",
+                "mail.acme.example",
+                Some(&c.mail),
+                DOWNLOADED,
+                353,
+            ),
+            o(
+                "ORD-0950",
+                "vpn.acme.example",
+                Some(&c.vpn),
+                "Certificate Revoked",
+                100,
+            ),
+            o("ORD-1007", "sso.acme.example", Some(&c.sso), DOWNLOADED, 50),
+            o("ORD-1003", "pay.acme.example", Some(&c.pay), DOWNLOADED, 20),
+            o(
+                "ORD-1004",
+                "checkout.acme.example",
+                Some(&c.checkout),
+                DOWNLOADED,
+                20,
+            ),
+            o(
+                "ORD-1005",
+                "blog.acme.example",
+                Some(&c.blog),
+                DOWNLOADED,
+                40,
+            ),
+            o(
+                "ORD-1006",
+                "status.acme.example",
+                Some(&c.status),
+                DOWNLOADED,
+                40,
+            ),
+            o(
+                "ORD-0700",
+                "cdn.acme.example",
+                Some(&c.cdn_old),
+                DOWNLOADED,
+                90,
+            ),
+            o(
+                "ORD-0700R001",
+                "cdn.acme.example",
+                Some(&c.cdn_re),
+                DOWNLOADED,
+                30,
+            ),
+            o(
+                "ORD-0601",
+                "edge.acme.example",
+                Some(&c.edge_ec),
+                DOWNLOADED,
+                45,
+            ),
+            o(
+                "ORD-1201",
+                "edge.acme.example",
+                Some(&c.edge_rsa),
+                DOWNLOADED,
+                20,
+            ),
+            o(
+                "ORD-1008",
+                "portal.acme.example",
+                Some(&c.portal),
+                DOWNLOADED,
+                20,
+            ),
+            o(
+                "ORD-0990",
+                "new.acme.example",
+                Some(&c.new_old),
+                DOWNLOADED,
+                360,
+            ),
+        ];
+        orders.push(Order {
+            ordered: now - time::Duration::hours(2),
+            ..o(
+                "ORD-1199",
+                "new.acme.example",
+                Some(&c.new_new),
+                "Certificate Generated",
+                0,
+            )
+        });
+        orders.push(o("", "beta.acme.example", None, "Pending for Approver", 1));
+        orders.push(o(
+            "ORD-1010",
+            "old-promo.acme.example",
+            None,
+            "Rejected due to Order Cancellation",
+            3,
+        ));
+        orders
+    }
+
+    /// Starts the fleet on loopback; its target list (`host,ip,port,starttls`) and the
+    /// servers, which stop when dropped.
+    async fn serve(&self) -> Result<(String, Vec<Server>), Error> {
+        let c = self;
+        let lo: IpAddr = IpAddr::from([127, 0, 0, 1]);
+        let any = SocketAddr::new(lo, 0);
+        let mut servers: Vec<Server> = Vec::new();
+        let mut targets = String::from("host,ip,port,starttls\n");
+        targets += &serve("www.acme.example", &c.www, any, &mut servers).await?;
+        targets += &serve("api.acme.example", &c.api_old, any, &mut servers).await?;
+        let shop1 = fleet::serve_tls(any, &c.shop_new, &[], None)
+            .await
+            .map_err(rt)?;
+        let shop_port = shop1.addr.port();
+        targets += &row("shop.acme.example", shop1, "", &mut servers);
+        // The second load-balancer member: same name and port, another address, old file.
+        let member2 = SocketAddr::new(IpAddr::from([127, 0, 0, 2]), shop_port);
+        targets += &serve("shop.acme.example", &c.shop_old, member2, &mut servers).await?;
+        // Connections reach the nodes in turn: the first two get the renewal, the third
+        // (one of --samples 3) the old file.
+        let nodes = [Some(&c.app_new), Some(&c.app_new), Some(&c.app_old)];
+        let app = fleet::serve_tls_round_robin(any, &nodes)
+            .await
+            .map_err(rt)?;
+        targets += &row("app.acme.example", app, "", &mut servers);
+        targets += &serve("legacy.acme.example", &c.legacy, any, &mut servers).await?;
+        // A mail server: its certificate comes after SMTP's STARTTLS.
+        let smtp = fleet::serve_smtp(any, "mail.acme.example", &c.mail)
+            .await
+            .map_err(rt)?;
+        targets += &row("mail.acme.example", smtp, "smtp", &mut servers);
+        for (name, leaf) in [
+            ("vpn.acme.example", &c.vpn),
+            ("sso.acme.example", &c.sso),
+            ("intranet.acme.example", &c.intranet),
+            // The certificate of another name: hostname_mismatch.
+            ("pay.acme.example", &c.checkout),
+            ("blog.acme.example", &c.blog),
+            ("cdn.acme.example", &c.cdn_re),
+            ("new.acme.example", &c.new_old),
+            ("portal.acme.example", &c.portal),
+        ] {
+            targets += &serve(name, leaf, any, &mut servers).await?;
+        }
+        let edge = fleet::serve_tls_key_types(any, &[&c.edge_ec, &c.edge_rsa])
+            .await
+            .map_err(rt)?;
+        targets += &row("edge.acme.example", edge, "", &mut servers);
+        let refused = fleet::refused_addr(lo).await.map_err(rt)?;
+        targets += &format!("status.acme.example,{},{},\n", refused.ip(), refused.port());
+        Ok((targets, servers))
+    }
+}
+
 /// Runs the demo: starts the fleet, writes `report.csv` and `records.csv` to `--out`.
 pub async fn run_demo(args: DemoArgs) -> Result<u8, Error> {
     if std::fs::metadata(&args.out).is_ok_and(|m| !m.is_dir()) {
@@ -80,280 +398,14 @@ pub async fn run_demo(args: DemoArgs) -> Result<u8, Error> {
             args.out.display()
         )));
     }
-    let pki = Pki::new("certsweep Demo").map_err(rt)?;
     let now = OffsetDateTime::now_utc();
-    let ago = |d: i64| now - time::Duration::days(d);
-    let issue = |names: &[&str], serial: u64, days_ago: i64, days_left: i64, chain: ChainKind| {
-        pki.issue(&LeafSpec::new(names, serial, days_ago, days_left).with_chain(chain))
-            .map_err(rt)
-    };
-    let full = ChainKind::Full;
-    let www = issue(&["www.acme.example"], 0x1001, 60, 305, full)?;
-    let api_old = issue(&["api.acme.example"], 0x0901, 350, 15, full)?;
-    let api_new = issue(&["api.acme.example"], 0x1101, 10, 355, full)?;
-    let shop_old = issue(&["shop.acme.example"], 0x0902, 300, 65, full)?;
-    let shop_new = issue(&["shop.acme.example"], 0x1102, 5, 360, full)?;
-    // Behind one address, a load balancer in TCP mode before three nodes; the third kept
-    // the old certificate, which only some connections see.
-    let app_old = issue(&["app.acme.example"], 0x0903, 330, 35, full)?;
-    let app_new = issue(&["app.acme.example"], 0x1103, 9, 356, full)?;
-    let legacy = issue(&["legacy.acme.example"], 0x0501, 400, -5, full)?;
-    let mail = issue(&["mail.acme.example"], 0x0801, 353, 12, full)?;
-    let vpn = issue(&["vpn.acme.example"], 0x0950, 100, 265, full)?;
-    // Issued according to the records, but the CA revoked it three days ago (a key
-    // compromise reported to the CA): the server staples the CA's word.
-    let mut sso = issue(&["sso.acme.example"], 0x1007, 50, 315, full)?;
-    let now_unix = now.unix_timestamp();
-    sso.ocsp = Some(
-        pki.staple(
-            &sso,
-            fleet::StapleSays::Revoked(now_unix - 3 * 86_400),
-            now_unix - 3_600,
-            now_unix + 3 * 86_400,
-        )
-        .map_err(rt)?,
-    );
-    let intranet = issue(&["intranet.acme.example"], 0x7777, 30, 335, full)?;
-    let checkout = issue(&["checkout.acme.example"], 0x1004, 20, 345, full)?;
-    let pay = issue(&["pay.acme.example"], 0x1003, 20, 345, full)?;
-    let blog = issue(&["blog.acme.example"], 0x1005, 40, 325, ChainKind::LeafOnly)?;
-    let status_cert = issue(&["status.acme.example"], 0x1006, 40, 325, full)?;
-    let cdn_old = issue(&["cdn.acme.example"], 0x0700, 90, 275, full)?;
-    let cdn_re = issue(&["cdn.acme.example"], 0x0701, 30, 275, full)?;
-    let new_old = issue(&["new.acme.example"], 0x0990, 360, 5, full)?;
-    // A three-level hierarchy whose policy CA ends in 45 days, under a leaf valid 300 more:
-    // current, but its chain breaks long before its renewal is due.
-    let group = Pki::three_level("certsweep Demo Group", 45).map_err(rt)?;
-    let portal = group
-        .issue(&LeafSpec::new(&["portal.acme.example"], 0x1008, 20, 300))
-        .map_err(rt)?;
-    // One certificate per key type on one server, the RSA one renewed later.
-    let edge_ec = issue(&["edge.acme.example"], 0x0601, 45, 320, full)?;
-    let edge_rsa = pki
-        .issue(&LeafSpec::new(&["edge.acme.example"], 0x1201, 20, 345).with_rsa())
-        .map_err(rt)?;
-    let new_new = pki
-        .issue(&LeafSpec {
-            not_before: now - time::Duration::hours(2),
-            ..LeafSpec::new(&["new.acme.example"], 0x1199, 0, 365)
-        })
-        .map_err(rt)?;
-
-    let orders = [
-        Order {
-            order: "ORD-1001",
-            domain: "www.acme.example",
-            leaf: Some(&www),
-            status: "Certificate Downloaded",
-            ordered: ago(60),
-        },
-        Order {
-            order: "ORD-0901",
-            domain: "api.acme.example",
-            leaf: Some(&api_old),
-            status: "Certificate Downloaded",
-            ordered: ago(350),
-        },
-        Order {
-            order: "ORD-1101",
-            domain: "api.acme.example",
-            leaf: Some(&api_new),
-            status: "Certificate Generated",
-            ordered: ago(10),
-        },
-        Order {
-            order: "ORD-0902",
-            domain: "shop.acme.example",
-            leaf: Some(&shop_old),
-            status: "Certificate Downloaded",
-            ordered: ago(300),
-        },
-        Order {
-            order: "ORD-1102",
-            domain: "shop.acme.example",
-            leaf: Some(&shop_new),
-            status: "Certificate Downloaded",
-            ordered: ago(5),
-        },
-        Order {
-            order: "ORD-0903",
-            domain: "app.acme.example",
-            leaf: Some(&app_old),
-            status: "Certificate Downloaded",
-            ordered: ago(330),
-        },
-        Order {
-            order: "ORD-1103",
-            domain: "app.acme.example",
-            leaf: Some(&app_new),
-            status: "Certificate Downloaded",
-            ordered: ago(9),
-        },
-        Order {
-            order: "ORD-0501",
-            domain: "legacy.acme.example",
-            leaf: Some(&legacy),
-            status: "Certificate Expired",
-            ordered: ago(400),
-        },
-        Order {
-            order: "ORD-0801",
-            domain: "mail.acme.example",
-            leaf: Some(&mail),
-            status: "Certificate Downloaded",
-            ordered: ago(353),
-        },
-        Order {
-            order: "ORD-0950",
-            domain: "vpn.acme.example",
-            leaf: Some(&vpn),
-            status: "Certificate Revoked",
-            ordered: ago(100),
-        },
-        Order {
-            order: "ORD-1007",
-            domain: "sso.acme.example",
-            leaf: Some(&sso),
-            status: "Certificate Downloaded",
-            ordered: ago(50),
-        },
-        Order {
-            order: "ORD-1003",
-            domain: "pay.acme.example",
-            leaf: Some(&pay),
-            status: "Certificate Downloaded",
-            ordered: ago(20),
-        },
-        Order {
-            order: "ORD-1004",
-            domain: "checkout.acme.example",
-            leaf: Some(&checkout),
-            status: "Certificate Downloaded",
-            ordered: ago(20),
-        },
-        Order {
-            order: "ORD-1005",
-            domain: "blog.acme.example",
-            leaf: Some(&blog),
-            status: "Certificate Downloaded",
-            ordered: ago(40),
-        },
-        Order {
-            order: "ORD-1006",
-            domain: "status.acme.example",
-            leaf: Some(&status_cert),
-            status: "Certificate Downloaded",
-            ordered: ago(40),
-        },
-        Order {
-            order: "ORD-0700",
-            domain: "cdn.acme.example",
-            leaf: Some(&cdn_old),
-            status: "Certificate Downloaded",
-            ordered: ago(90),
-        },
-        Order {
-            order: "ORD-0700R001",
-            domain: "cdn.acme.example",
-            leaf: Some(&cdn_re),
-            status: "Certificate Downloaded",
-            ordered: ago(30),
-        },
-        Order {
-            order: "ORD-0601",
-            domain: "edge.acme.example",
-            leaf: Some(&edge_ec),
-            status: "Certificate Downloaded",
-            ordered: ago(45),
-        },
-        Order {
-            order: "ORD-1201",
-            domain: "edge.acme.example",
-            leaf: Some(&edge_rsa),
-            status: "Certificate Downloaded",
-            ordered: ago(20),
-        },
-        Order {
-            order: "ORD-1008",
-            domain: "portal.acme.example",
-            leaf: Some(&portal),
-            status: "Certificate Downloaded",
-            ordered: ago(20),
-        },
-        Order {
-            order: "ORD-0990",
-            domain: "new.acme.example",
-            leaf: Some(&new_old),
-            status: "Certificate Downloaded",
-            ordered: ago(360),
-        },
-        Order {
-            order: "ORD-1199",
-            domain: "new.acme.example",
-            leaf: Some(&new_new),
-            status: "Certificate Generated",
-            ordered: now - time::Duration::hours(2),
-        },
-        Order {
-            order: "",
-            domain: "beta.acme.example",
-            leaf: None,
-            status: "Pending for Approver",
-            ordered: ago(1),
-        },
-        Order {
-            order: "ORD-1010",
-            domain: "old-promo.acme.example",
-            leaf: None,
-            status: "Rejected due to Order Cancellation",
-            ordered: ago(3),
-        },
-    ];
+    let certs = Certs::issue(now)?;
+    let orders = certs.orders(now);
     let report = serde_json::json!({
         "content": orders.iter().map(order_json).collect::<Vec<_>>(),
         "page": 1, "size": 100, "totalElements": orders.len(), "totalPages": 1
     });
-
-    let lo: IpAddr = IpAddr::from([127, 0, 0, 1]);
-    let any = SocketAddr::new(lo, 0);
-    let mut servers: Vec<Server> = Vec::new();
-    let mut targets = String::from("host,ip,port,starttls\n");
-    targets += &serve("www.acme.example", &www, any, &mut servers).await?;
-    targets += &serve("api.acme.example", &api_old, any, &mut servers).await?;
-    let shop1 = fleet::serve_tls(any, &shop_new, &[], None)
-        .await
-        .map_err(rt)?;
-    let shop_port = shop1.addr.port();
-    targets += &row("shop.acme.example", shop1, "", &mut servers);
-    // The second load-balancer member: same name and port, another address, old file.
-    let member2 = SocketAddr::new(IpAddr::from([127, 0, 0, 2]), shop_port);
-    targets += &serve("shop.acme.example", &shop_old, member2, &mut servers).await?;
-    // Connections reach the nodes in turn: the first two get the renewal, the third (one
-    // of --samples 3) the old file.
-    let app = fleet::serve_tls_round_robin(any, &[Some(&app_new), Some(&app_new), Some(&app_old)])
-        .await
-        .map_err(rt)?;
-    targets += &row("app.acme.example", app, "", &mut servers);
-    targets += &serve("legacy.acme.example", &legacy, any, &mut servers).await?;
-    // A mail server: its certificate comes after SMTP's STARTTLS.
-    let smtp = fleet::serve_smtp(any, "mail.acme.example", &mail)
-        .await
-        .map_err(rt)?;
-    targets += &row("mail.acme.example", smtp, "smtp", &mut servers);
-    targets += &serve("vpn.acme.example", &vpn, any, &mut servers).await?;
-    targets += &serve("sso.acme.example", &sso, any, &mut servers).await?;
-    targets += &serve("intranet.acme.example", &intranet, any, &mut servers).await?;
-    targets += &serve("pay.acme.example", &checkout, any, &mut servers).await?;
-    targets += &serve("blog.acme.example", &blog, any, &mut servers).await?;
-    targets += &serve("cdn.acme.example", &cdn_re, any, &mut servers).await?;
-    targets += &serve("new.acme.example", &new_old, any, &mut servers).await?;
-    targets += &serve("portal.acme.example", &portal, any, &mut servers).await?;
-    let edge = fleet::serve_tls_key_types(any, &[&edge_ec, &edge_rsa])
-        .await
-        .map_err(rt)?;
-    targets += &row("edge.acme.example", edge, "", &mut servers);
-    let refused = fleet::refused_addr(lo).await.map_err(rt)?;
-    targets += &format!("status.acme.example,{},{},\n", refused.ip(), refused.port());
+    let (targets, servers) = certs.serve().await?;
 
     let work = tempfile::tempdir().map_err(rt)?;
     let inv = work.path().join("certinext-orders.json");
@@ -362,7 +414,7 @@ pub async fn run_demo(args: DemoArgs) -> Result<u8, Error> {
     let write = |p: &std::path::Path, s: &str| std::fs::write(p, s).map_err(rt);
     write(&inv, &serde_json::to_string_pretty(&report).map_err(rt)?)?;
     write(&tgt, &targets)?;
-    write(&ca, &(pki.root_pem() + &group.root_pem()))?;
+    write(&ca, &(certs.pki.root_pem() + &certs.group.root_pem()))?;
     std::fs::create_dir_all(&args.out)
         .map_err(|e| Error::Runtime(format!("--out {}: {e}", args.out.display())))?;
     let report_csv = args.out.join("report.csv");
@@ -395,12 +447,26 @@ pub async fn run_demo(args: DemoArgs) -> Result<u8, Error> {
     };
     let outcome = crate::scan::compare(&scan_args, true).await?;
     drop(servers);
+    print_verdicts(&outcome.verdicts);
+    if !args.quiet {
+        crate::say_part!("{}", outcome.summary_text());
+        crate::say!(
+            "wrote {} (one row per endpoint, with next_step) and {} (one row per certificate identity)",
+            report_csv.display(),
+            records_csv.display()
+        );
+    }
+    Ok(0)
+}
 
+/// One line per endpoint on stdout: where, its status, the serial served and expected,
+/// and what else holds.
+fn print_verdicts(verdicts: &[crate::verdict::Verdict]) {
     println!(
         "{:<24} {:<22} {:<21} {:<18} {:<18} also",
         "host", "endpoint", "status", "serial", "expected"
     );
-    for v in &outcome.verdicts {
+    for v in verdicts {
         let o = &v.observation;
         // What else holds, beside the status (which `findings` repeats).
         let also: Vec<&str> = v
@@ -427,13 +493,4 @@ pub async fn run_demo(args: DemoArgs) -> Result<u8, Error> {
             also.join(","),
         );
     }
-    if !args.quiet {
-        crate::say_part!("{}", outcome.summary_text());
-        crate::say!(
-            "wrote {} (one row per endpoint, with next_step) and {} (one row per certificate identity)",
-            report_csv.display(),
-            records_csv.display()
-        );
-    }
-    Ok(0)
 }
