@@ -1352,6 +1352,166 @@ fn may_hold_control(v: &str) -> bool {
     })
 }
 
+/// One row's cells, with the fields they were mapped to, and where the row is.
+struct Row<'a> {
+    file: &'a Arc<str>,
+    line: u64,
+    /// (field, header, value) per cell.
+    cells: &'a [(Option<Field>, &'a str, &'a str)],
+}
+
+impl<'a> Row<'a> {
+    /// The first non-empty cell of `f`: its header and trimmed value.
+    fn get(&self, f: Field) -> Option<(&'a str, &'a str)> {
+        self.cells
+            .iter()
+            .find(|(k, _, v)| *k == Some(f) && !v.trim().is_empty())
+            .map(|(_, h, v)| (*h, v.trim()))
+    }
+
+    fn val(&self, f: Field) -> Option<String> {
+        self.get(f).map(|(_, v)| v.to_string())
+    }
+
+    /// An error in field `f`, named by its header as the file has it.
+    fn err(&self, f: Field, reason: String) -> InventoryError {
+        InventoryError {
+            file: self.file.to_string(),
+            line: self.line,
+            field: Some(
+                self.get(f)
+                    .map(|(h, _)| h.to_string())
+                    .unwrap_or_else(|| format!("{f:?}")),
+            ),
+            reason,
+        }
+    }
+
+    /// A control character in a cell certsweep reads is a file cut from a binary or read
+    /// in the wrong encoding: a name holding one matched nothing and was written raw into
+    /// the reports.
+    fn refuse_control_characters(&self) -> Result<(), InventoryError> {
+        for (field, header, v) in self.cells {
+            // A byte test first (every cell of every row passes here): C0 controls and DEL
+            // are single bytes, C1 controls start with 0xC2.
+            if field.is_none() || !may_hold_control(v) {
+                continue;
+            }
+            if let Some(c) = v
+                .chars()
+                .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+            {
+                return Err(InventoryError {
+                    file: self.file.to_string(),
+                    line: self.line,
+                    field: Some(header.to_string()),
+                    reason: format!(
+                        "value \"{}\" holds the control character U+{:04X}: export the file as text (UTF-8)",
+                        v.escape_debug(),
+                        u32::from(c)
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The status as written, and as read (through `--inventory-map`'s words).
+    fn status(&self, opts: &ReadOptions) -> (String, RecordStatus) {
+        // A status given as a word and as a number (Keyfactor's CertStateString beside its
+        // CertState): the word, since numbers mean other things on other platforms
+        // (CERTInext's status id 1 is a pending setup, Keyfactor's 1 is active).
+        let status_word = self
+            .cells
+            .iter()
+            .filter(|(k, _, v)| *k == Some(Field::Status) && !v.trim().is_empty())
+            .map(|(_, _, v)| v.trim())
+            .find(|v| !v.bytes().all(|b| b.is_ascii_digit()))
+            .map(str::to_string);
+        let status_raw = status_word
+            .or_else(|| self.val(Field::Status))
+            .unwrap_or_default();
+        let mapped = |raw: &str| {
+            opts.map
+                .as_ref()
+                .and_then(|m| m.status(raw))
+                .unwrap_or_else(|| RecordStatus::from_raw(raw))
+        };
+        let mut status = mapped(&status_raw);
+        if status == RecordStatus::Unknown || status == RecordStatus::Pending {
+            // CERTInext: the order status speaks when the certificate status is silent.
+            if let Some(os) = self.val(Field::OrderStatus) {
+                let o = mapped(&os);
+                if o == RecordStatus::Cancelled
+                    || (status == RecordStatus::Unknown && o != RecordStatus::Issued)
+                {
+                    status = o;
+                }
+            }
+        }
+        (status_raw, status)
+    }
+
+    /// The SHA-1 (uppercase) and SHA-256 (lowercase) fingerprints, from their own columns
+    /// or a fingerprint column of either length.
+    fn fingerprints(&self) -> Result<(Option<String>, Option<String>), InventoryError> {
+        let mut sha1 = self.val(Field::Sha1).map(|s| hex_only(&s).to_uppercase());
+        let mut sha256 = self.val(Field::Sha256).map(|s| hex_only(&s).to_lowercase());
+        if let Some(fp) = self.val(Field::Fingerprint) {
+            let h = hex_only(&fp);
+            match h.len() {
+                40 => sha1 = sha1.or(Some(h.to_uppercase())),
+                64 => sha256 = sha256.or(Some(h.to_lowercase())),
+                _ => {
+                    return Err(self.err(
+                        Field::Fingerprint,
+                        format!("fingerprint \"{fp}\" is neither SHA-1 nor SHA-256"),
+                    ))
+                }
+            }
+        }
+        Ok((sha1, sha256))
+    }
+
+    /// The deployment endpoints: a targets column's, then the hosts with their ports.
+    fn targets(&self) -> Result<Vec<String>, InventoryError> {
+        let mut targets: Vec<String> = self
+            .val(Field::Targets)
+            .map(|t| names_list(&t))
+            .unwrap_or_default();
+        if let Some(host) = self.val(Field::Host) {
+            let hosts = names_list(&host);
+            // One port for every host, or one each (a JSON list of instances, flattened).
+            let ports: Vec<u16> = match self.val(Field::Port) {
+                Some(p) => p
+                    .split(';')
+                    .map(|one| {
+                        one.trim()
+                            .parse::<u16>()
+                            .ok()
+                            .filter(|p| *p > 0)
+                            .ok_or_else(|| self.err(Field::Port, format!("bad port \"{p}\"")))
+                    })
+                    .collect::<Result<_, _>>()?,
+                None => Vec::new(),
+            };
+            if ports.len() > 1 && ports.len() != hosts.len() {
+                return Err(self.err(
+                    Field::Port,
+                    format!("{} ports for {} hosts", ports.len(), hosts.len()),
+                ));
+            }
+            for (i, h) in hosts.into_iter().enumerate() {
+                targets.push(match ports.get(i).or(ports.first()) {
+                    Some(p) => format!("{h}:{p}"),
+                    None => h,
+                });
+            }
+        }
+        Ok(targets)
+    }
+}
+
 fn build(
     file: &Arc<str>,
     line: u64,
@@ -1360,57 +1520,11 @@ fn build(
     opts: &ReadOptions,
     slash: &mut SlashDates,
 ) -> Result<Record, InventoryError> {
-    let get = |f: Field| {
-        cells
-            .iter()
-            .find(|(k, _, v)| *k == Some(f) && !v.trim().is_empty())
-            .map(|(_, h, v)| (*h, v.trim()))
-    };
-    let val = |f: Field| get(f).map(|(_, v)| v.to_string());
-    // A status given as a word and as a number (Keyfactor's CertStateString beside its
-    // CertState): the word, since numbers mean other things on other platforms (CERTInext's
-    // status id 1 is a pending setup, Keyfactor's 1 is active).
-    let status_word = cells
-        .iter()
-        .filter(|(k, _, v)| *k == Some(Field::Status) && !v.trim().is_empty())
-        .map(|(_, _, v)| v.trim())
-        .find(|v| !v.bytes().all(|b| b.is_ascii_digit()))
-        .map(str::to_string);
-    let err = |f: Field, reason: String| InventoryError {
-        file: file.to_string(),
-        line,
-        field: Some(
-            get(f)
-                .map(|(h, _)| h.to_string())
-                .unwrap_or_else(|| format!("{f:?}")),
-        ),
-        reason,
-    };
-    // A control character in a cell certsweep reads is a file cut from a binary or read in
-    // the wrong encoding: a name holding one matched nothing and was written raw into the
-    // reports.
-    for (field, header, v) in cells {
-        // A byte test first (every cell of every row passes here): C0 controls and DEL are
-        // single bytes, C1 controls start with 0xC2.
-        if field.is_none() || !may_hold_control(v) {
-            continue;
-        }
-        if let Some(c) = v
-            .chars()
-            .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
-        {
-            return Err(InventoryError {
-                file: file.to_string(),
-                line,
-                field: Some(header.to_string()),
-                reason: format!(
-                    "value \"{}\" holds the control character U+{:04X}: export the file as text (UTF-8)",
-                    v.escape_debug(),
-                    u32::from(c)
-                ),
-            });
-        }
-    }
+    let row = Row { file, line, cells };
+    let get = |f: Field| row.get(f);
+    let val = |f: Field| row.val(f);
+    let err = |f: Field, reason: String| row.err(f, reason);
+    row.refuse_control_characters()?;
     let base = match (opts.map.as_ref().and_then(|m| m.serial_base), profile) {
         (Some(b), _) => b,
         (None, Profile::Certinext) => SerialBase::Dec,
@@ -1434,74 +1548,9 @@ fn build(
     let not_after = date(Field::NotAfter)?;
     let not_before = date(Field::NotBefore)?;
     let order_date = date(Field::OrderDate)?;
-    let status_raw = status_word
-        .or_else(|| val(Field::Status))
-        .unwrap_or_default();
-    let mapped = |raw: &str| {
-        opts.map
-            .as_ref()
-            .and_then(|m| m.status(raw))
-            .unwrap_or_else(|| RecordStatus::from_raw(raw))
-    };
-    let mut status = mapped(&status_raw);
-    if status == RecordStatus::Unknown || status == RecordStatus::Pending {
-        // CERTInext: the order status speaks when the certificate status is silent.
-        if let Some(os) = val(Field::OrderStatus) {
-            let o = mapped(&os);
-            if o == RecordStatus::Cancelled
-                || (status == RecordStatus::Unknown && o != RecordStatus::Issued)
-            {
-                status = o;
-            }
-        }
-    }
-    let mut sha1 = val(Field::Sha1).map(|s| hex_only(&s).to_uppercase());
-    let mut sha256 = val(Field::Sha256).map(|s| hex_only(&s).to_lowercase());
-    if let Some(fp) = val(Field::Fingerprint) {
-        let h = hex_only(&fp);
-        match h.len() {
-            40 => sha1 = sha1.or(Some(h.to_uppercase())),
-            64 => sha256 = sha256.or(Some(h.to_lowercase())),
-            _ => {
-                return Err(err(
-                    Field::Fingerprint,
-                    format!("fingerprint \"{fp}\" is neither SHA-1 nor SHA-256"),
-                ))
-            }
-        }
-    }
-    let mut targets: Vec<String> = val(Field::Targets)
-        .map(|t| names_list(&t))
-        .unwrap_or_default();
-    if let Some(host) = val(Field::Host) {
-        let hosts = names_list(&host);
-        // One port for every host, or one each (a JSON list of instances, flattened).
-        let ports: Vec<u16> = match val(Field::Port) {
-            Some(p) => p
-                .split(';')
-                .map(|one| {
-                    one.trim()
-                        .parse::<u16>()
-                        .ok()
-                        .filter(|p| *p > 0)
-                        .ok_or_else(|| err(Field::Port, format!("bad port \"{p}\"")))
-                })
-                .collect::<Result<_, _>>()?,
-            None => Vec::new(),
-        };
-        if ports.len() > 1 && ports.len() != hosts.len() {
-            return Err(err(
-                Field::Port,
-                format!("{} ports for {} hosts", ports.len(), hosts.len()),
-            ));
-        }
-        for (i, h) in hosts.into_iter().enumerate() {
-            targets.push(match ports.get(i).or(ports.first()) {
-                Some(p) => format!("{h}:{p}"),
-                None => h,
-            });
-        }
-    }
+    let (status_raw, status) = row.status(opts);
+    let (sha1, sha256) = row.fingerprints()?;
+    let targets = row.targets()?;
     let deploy_by_target = per_target(&targets, get(Field::DeployStatus).map(|(_, v)| v));
     let order_id = val(Field::OrderId);
     let request_id = val(Field::RequestId);
