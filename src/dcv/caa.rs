@@ -183,14 +183,9 @@ fn parse_issue(v: &str) -> Result<IssueValue, String> {
     Ok(IssueValue { domain, params })
 }
 
-/// Judges the relevant set for a certificate of `wildcard`-ness validated with `method`.
-pub fn evaluate(
-    set: &CaaSet,
-    wildcard: bool,
-    method: Method,
-    ca: &CaIdentity,
-    out: &mut Vec<Check>,
-) {
+/// Critical records a CA must refuse for: an unknown tag, or a registered one not every CA
+/// implements.
+fn critical_flags(set: &CaaSet, out: &mut Vec<Check>) {
     for r in &set.records {
         // Registered tags not every CA implements: Let's Encrypt's boulder knows neither,
         // so a critical one stops its issuance as an unknown tag would.
@@ -213,6 +208,61 @@ pub fn evaluate(
             ));
         }
     }
+}
+
+/// Why no record of the relevant set (`tag`, naming `allowed_text`) lets `ca` issue: a
+/// record for it leaving out `method` (`excluded`, its validationmethods), one for another
+/// ACME account (`mismatch`), or none naming it.
+fn refused(
+    set: &CaaSet,
+    tag: &str,
+    allowed_text: &str,
+    method: Method,
+    ca: &CaIdentity,
+    (method_excluded, account_mismatch): (Option<String>, Option<String>),
+    out: &mut Vec<Check>,
+) {
+    if let Some(m) = method_excluded {
+        out.push(Check::error(
+            "caa_method_excluded",
+            format!(
+                "CAA at {} allows your CA only with validationmethods={m}, which leaves out {method}; use one of those methods or add {method} to the record",
+                set.at
+            ),
+        ));
+    } else if let Some(a) = account_mismatch {
+        out.push(Check::error(
+            "caa_account_uri",
+            format!(
+                "CAA at {} allows your CA only for account {a}, not {}; fix the record or use that account",
+                set.at,
+                ca.account_uri.as_deref().unwrap_or("")
+            ),
+        ));
+    } else {
+        out.push(Check::error(
+            "caa_forbids_ca",
+            format!(
+                "CAA at {} allows {tag} by {allowed_text}, not by {}; add the record {} {tag} \"{}\" at {} before the CA validates",
+                set.at,
+                ca.domains.join(" or "),
+                0,
+                ca.domains.first().map(String::as_str).unwrap_or(""),
+                set.at
+            ),
+        ));
+    }
+}
+
+/// Judges the relevant set for a certificate of `wildcard`-ness validated with `method`.
+pub fn evaluate(
+    set: &CaaSet,
+    wildcard: bool,
+    method: Method,
+    ca: &CaIdentity,
+    out: &mut Vec<Check>,
+) {
+    critical_flags(set, out);
     let wild: Vec<&Caa> = set
         .records
         .iter()
@@ -338,36 +388,15 @@ pub fn evaluate(
         }
         return;
     }
-    if let Some(m) = method_excluded {
-        out.push(Check::error(
-            "caa_method_excluded",
-            format!(
-                "CAA at {} allows your CA only with validationmethods={m}, which leaves out {method}; use one of those methods or add {method} to the record",
-                set.at
-            ),
-        ));
-    } else if let Some(a) = account_mismatch {
-        out.push(Check::error(
-            "caa_account_uri",
-            format!(
-                "CAA at {} allows your CA only for account {a}, not {}; fix the record or use that account",
-                set.at,
-                ca.account_uri.as_deref().unwrap_or("")
-            ),
-        ));
-    } else {
-        out.push(Check::error(
-            "caa_forbids_ca",
-            format!(
-                "CAA at {} allows {tag} by {allowed_text}, not by {}; add the record {} {tag} \"{}\" at {} before the CA validates",
-                set.at,
-                ca.domains.join(" or "),
-                0,
-                ca.domains.first().map(String::as_str).unwrap_or(""),
-                set.at
-            ),
-        ));
-    }
+    refused(
+        set,
+        tag,
+        &allowed_text,
+        method,
+        ca,
+        (method_excluded, account_mismatch),
+        out,
+    );
 }
 
 #[cfg(test)]
