@@ -242,6 +242,17 @@ impl Endpoint {
     }
 }
 
+/// A name to look up, and what each of its endpoints carries.
+struct NameJob {
+    name: String,
+    port: u16,
+    sni: Option<String>,
+    label: Option<String>,
+    starttls: Option<Starttls>,
+    /// `--starttls auto` found no protocol for the port.
+    detect: bool,
+}
+
 /// What one sweep (one [`Engine::start`]) keeps beside the engine: an engine may run
 /// several sweeps (a benchmark's rounds), each seeing every endpoint afresh.
 struct SweepRun {
@@ -603,69 +614,103 @@ impl Engine {
                 let Ok(permit) = self.lookups.clone().acquire_owned().await else {
                     return;
                 };
-                let me = self.clone();
-                let tx = tx.clone();
-                let cancel = cancel.clone();
-                tokio::spawn(async move {
-                    let t0 = Instant::now();
-                    let mut permit = Some(permit);
-                    // A name whose answer is slow (a zone whose servers are gone: the
-                    // resolver tries them, then says SERVFAIL, or the question times out)
-                    // gives its place to the next name's question: a list with thousands
-                    // of stale names would otherwise hold every place for seconds each and
-                    // pace the live names' lookups by them. Slow ones are still bounded by
-                    // the `ahead` slot each holds.
-                    let answer = {
-                        let lookup = me.dns.lookup(&name);
-                        tokio::pin!(lookup);
-                        match tokio::time::timeout(SLOW_LOOKUP, &mut lookup).await {
-                            Ok(answer) => answer,
-                            Err(_) => {
-                                permit = None;
-                                lookup.await
-                            }
-                        }
-                    };
-                    let dns_ms = Some(t0.elapsed().as_secs_f64() * 1000.0);
-                    drop(permit);
-                    let _ahead = ahead;
-                    let waiting = me.counters.names_waiting.fetch_add(1, Ordering::Relaxed) + 1;
-                    me.counters
-                        .names_waiting_peak
-                        .fetch_max(waiting, Ordering::Relaxed);
-                    match answer {
-                        Err(error) => {
-                            let sni = Some(sni.unwrap_or_else(|| name.clone()));
-                            let mut obs = Observation::failed(name, None, port, sni, label, error);
-                            obs.timings.dns_ms = dns_ms;
-                            let _ = tx.send(Event::Observed(Box::new(obs))).await;
-                            drop(done);
-                        }
-                        Ok(ips) => {
-                            let n = if me.cfg.first_ip { 1 } else { ips.len() };
-                            for ip in ips.into_iter().take(n) {
-                                if cancel.is_cancelled() {
-                                    break;
-                                }
-                                let ep = Endpoint {
-                                    host: name.clone(),
-                                    ip,
-                                    port,
-                                    sni: Some(sni.clone().unwrap_or_else(|| name.clone())),
-                                    label: label.clone(),
-                                    starttls,
-                                    detect,
-                                    block: None,
-                                };
-                                me.launch(ep, dns_ms, done.clone(), tx.clone(), &cancel)
-                                    .await;
-                            }
-                        }
-                    }
-                    me.counters.names_waiting.fetch_sub(1, Ordering::Relaxed);
-                });
+                let job = NameJob {
+                    name,
+                    port,
+                    sni,
+                    label,
+                    starttls,
+                    detect,
+                };
+                let held = (permit, ahead, done);
+                tokio::spawn(self.clone().resolve_and_launch(
+                    job,
+                    held,
+                    tx.clone(),
+                    cancel.clone(),
+                ));
             }
         }
+    }
+
+    /// Looks `job`'s name up and launches an endpoint for each address (the first only with
+    /// `--first-ip`), or sends the lookup's failure as the name's observation. `held`: its
+    /// place among the lookups in flight, its place ahead of the connections, and its
+    /// target's completion.
+    async fn resolve_and_launch(
+        self: Arc<Self>,
+        job: NameJob,
+        (permit, ahead, done): (
+            tokio::sync::OwnedSemaphorePermit,
+            tokio::sync::OwnedSemaphorePermit,
+            Arc<TargetDone>,
+        ),
+        tx: mpsc::Sender<Event>,
+        cancel: Cancel,
+    ) {
+        let NameJob {
+            name,
+            port,
+            sni,
+            label,
+            starttls,
+            detect,
+        } = job;
+        let t0 = Instant::now();
+        let mut permit = Some(permit);
+        // A name whose answer is slow (a zone whose servers are gone: the resolver tries
+        // them, then says SERVFAIL, or the question times out) gives its place to the next
+        // name's question: a list with thousands of stale names would otherwise hold every
+        // place for seconds each and pace the live names' lookups by them. Slow ones are
+        // still bounded by the `ahead` slot each holds.
+        let answer = {
+            let lookup = self.dns.lookup(&name);
+            tokio::pin!(lookup);
+            match tokio::time::timeout(SLOW_LOOKUP, &mut lookup).await {
+                Ok(answer) => answer,
+                Err(_) => {
+                    permit = None;
+                    lookup.await
+                }
+            }
+        };
+        let dns_ms = Some(t0.elapsed().as_secs_f64() * 1000.0);
+        drop(permit);
+        let _ahead = ahead;
+        let waiting = self.counters.names_waiting.fetch_add(1, Ordering::Relaxed) + 1;
+        self.counters
+            .names_waiting_peak
+            .fetch_max(waiting, Ordering::Relaxed);
+        match answer {
+            Err(error) => {
+                let sni = Some(sni.unwrap_or_else(|| name.clone()));
+                let mut obs = Observation::failed(name, None, port, sni, label, error);
+                obs.timings.dns_ms = dns_ms;
+                let _ = tx.send(Event::Observed(Box::new(obs))).await;
+                drop(done);
+            }
+            Ok(ips) => {
+                let n = if self.cfg.first_ip { 1 } else { ips.len() };
+                for ip in ips.into_iter().take(n) {
+                    if cancel.is_cancelled() {
+                        break;
+                    }
+                    let ep = Endpoint {
+                        host: name.clone(),
+                        ip,
+                        port,
+                        sni: Some(sni.clone().unwrap_or_else(|| name.clone())),
+                        label: label.clone(),
+                        starttls,
+                        detect,
+                        block: None,
+                    };
+                    self.launch(ep, dns_ms, done.clone(), tx.clone(), &cancel)
+                        .await;
+                }
+            }
+        }
+        self.counters.names_waiting.fetch_sub(1, Ordering::Relaxed);
     }
 
     /// Whether the target's name (or a bare address's SNI) is on the `--exclude` list:
