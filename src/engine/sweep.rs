@@ -32,6 +32,11 @@ type TlsaRecords<'a> = Option<&'a crate::dane::Published>;
 /// below one for a zone whose servers are gone (seconds).
 const SLOW_LOOKUP: Duration = Duration::from_secs(1);
 
+/// Slow lookups in flight at once, beside the others: the names of dead zones stop pacing
+/// the live ones, while the resolver, which asks those zones' servers again for each of
+/// them, gets at most this many more at once (their questions are asked again every 3 s).
+const SLOW_LOOKUPS: usize = 1024;
+
 /// How a sweep behaves.
 #[derive(Debug, Clone)]
 pub struct SweepConfig {
@@ -352,6 +357,8 @@ pub struct Engine {
     connections: Arc<Semaphore>,
     /// Lookups in flight that have not yet taken [`SLOW_LOOKUP`] (see `dispatch`).
     lookups: Arc<Semaphore>,
+    /// Lookups in flight that have ([`SLOW_LOOKUPS`]).
+    slow_lookups: Arc<Semaphore>,
     /// Names being resolved or resolved and waiting for connection slots.
     ahead: Arc<Semaphore>,
     /// How many `ahead` slots the dispatcher takes at a time (see `dispatch`).
@@ -390,6 +397,7 @@ impl Engine {
             // Lookups are cheap and the resolver multiplexes them; a separate, smaller bound
             // keeps a slow DNS server from holding connection slots.
             lookups: Arc::new(Semaphore::new(concurrency.clamp(1, 256))),
+            slow_lookups: Arc::new(Semaphore::new(SLOW_LOOKUPS)),
             ahead: Arc::new(Semaphore::new(concurrency)),
             ahead_burst: u32::try_from((concurrency / 16).clamp(1, 32)).unwrap_or(1),
             per_address: AddressLimits::new(cfg.per_address),
@@ -662,20 +670,26 @@ impl Engine {
         // them, then says SERVFAIL, or the question times out) gives its place to the next
         // name's question: a list with thousands of stale names would otherwise hold every
         // place for seconds each and pace the live names' lookups by them. Slow ones are
-        // still bounded by the `ahead` slot each holds.
+        // bounded apart ([`SLOW_LOOKUPS`]), and each still holds its `ahead` slot.
+        let mut slow = None;
         let answer = {
             let lookup = self.dns.lookup(&name);
             tokio::pin!(lookup);
             match tokio::time::timeout(SLOW_LOOKUP, &mut lookup).await {
                 Ok(answer) => answer,
-                Err(_) => {
-                    permit = None;
-                    lookup.await
-                }
+                // Its place traded for one among the slow lookups once there is one.
+                Err(_) => tokio::select! {
+                    answer = &mut lookup => answer,
+                    Ok(place) = self.slow_lookups.clone().acquire_owned() => {
+                        permit = None;
+                        slow = Some(place);
+                        lookup.await
+                    }
+                },
             }
         };
         let dns_ms = Some(t0.elapsed().as_secs_f64() * 1000.0);
-        drop(permit);
+        drop((permit, slow));
         let _ahead = ahead;
         let waiting = self.counters.names_waiting.fetch_add(1, Ordering::Relaxed) + 1;
         self.counters
