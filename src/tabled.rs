@@ -35,7 +35,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 /// Checks of one key after which its table is made. A table (~6 ms) costs about as much as
 /// 70 of ring's checks and saves two thirds of one on every check after, so it pays once
 /// its key has been checked ~170 times; one that never pays costs at most those 6 ms (and
-/// [`MAX_TABLES`] bounds how often).
+/// `MAX_TABLES` bounds how often).
 pub const HOT: u32 = 64;
 
 /// Keys counted at most: when the count is full, the keys not yet hot are forgotten, so a
