@@ -355,7 +355,7 @@ pub struct Engine {
     dns: Arc<Dns>,
     cfg: SweepConfig,
     connections: Arc<Semaphore>,
-    /// Lookups in flight that have not yet taken [`SLOW_LOOKUP`] (see `dispatch`).
+    /// Lookups in flight that have not yet taken [`SLOW_LOOKUP`] (see `resolve_and_launch`).
     lookups: Arc<Semaphore>,
     /// Lookups in flight that have ([`SLOW_LOOKUPS`]).
     slow_lookups: Arc<Semaphore>,
