@@ -5522,7 +5522,8 @@ async fn dane_finds_a_tlsa_record_that_still_names_the_old_key() {
 
 /// Stale names whose zone no longer answers hold their lookups for seconds each; once slow
 /// they give their places among the lookups in flight to the names after them, so a live
-/// name listed behind hundreds of them is scanned long before their lookups fail.
+/// name listed behind hundreds of them is scanned long before their lookups fail; and at
+/// most `SLOW_LOOKUPS` of them are slow at once, whatever the concurrency.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn names_whose_zone_is_silent_do_not_hold_back_the_names_after_them() {
     use support::dcvfix::{a, dns_here, silent_for, Zone};
@@ -5541,14 +5542,16 @@ async fn names_whose_zone_is_silent_do_not_hold_back_the_names_after_them() {
     };
     let (dns, _dns_server) = dns_here(&[zone]).await;
     let resolver = silent_for(dns, "stale").await.to_string();
-    // More stale names than lookups may be in flight at once (256), then the live one.
-    let mut targets: String = (0..300)
+    // More stale names than lookups may be in flight at once (256) and than may be slow
+    // (1,024), then the live one.
+    let stale = certsweep::engine::sweep::SLOW_LOOKUPS + 76;
+    let mut targets: String = (0..stale)
         .map(|i| format!("stale{i}.test:{port}\n"))
         .collect();
     targets.push_str(&format!("live.test:{port}\n"));
     let dir = tempfile::tempdir().unwrap();
     let ca = root_file(&pki, &dir);
-    let obs = run_sweep(
+    let (obs, counters) = sweep_counted(
         targets,
         &[
             "--resolver",
@@ -5557,11 +5560,15 @@ async fn names_whose_zone_is_silent_do_not_hold_back_the_names_after_them() {
             &ca,
             "--no-public-roots",
             "--concurrency",
-            "600",
+            "2000",
         ],
     )
     .await;
-    assert_eq!(obs.len(), 301);
+    assert_eq!(obs.len(), stale + 1);
+    let peak = counters
+        .slow_lookups_peak
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(peak, certsweep::engine::sweep::SLOW_LOOKUPS as u64);
     // In the order they were finished: the live name first, the stale ones when their
     // questions had timed out.
     assert_eq!(obs[0].host, "live.test", "{:?}", obs[0]);

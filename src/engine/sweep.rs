@@ -35,7 +35,7 @@ const SLOW_LOOKUP: Duration = Duration::from_secs(1);
 /// Slow lookups in flight at once, beside the others: the names of dead zones stop pacing
 /// the live ones, while the resolver, which asks those zones' servers again for each of
 /// them, gets at most this many more at once (their questions are asked again every 3 s).
-const SLOW_LOOKUPS: usize = 1024;
+pub const SLOW_LOOKUPS: usize = 1024;
 
 /// How a sweep behaves.
 #[derive(Debug, Clone)]
@@ -181,6 +181,8 @@ pub struct Counters {
     pub names_waiting: AtomicU64,
     /// The most names that were ever waiting so at once (bounded by the concurrency).
     pub names_waiting_peak: AtomicU64,
+    /// The most lookups that were ever slow at once (bounded by [`SLOW_LOOKUPS`]).
+    pub slow_lookups_peak: AtomicU64,
     /// Connection attempts beyond each endpoint's first (`--retries`), counted as their
     /// backoff starts.
     pub retries: AtomicU64,
@@ -683,6 +685,11 @@ impl Engine {
                     Ok(place) = self.slow_lookups.clone().acquire_owned() => {
                         permit = None;
                         slow = Some(place);
+                        let now_slow =
+                            SLOW_LOOKUPS.saturating_sub(self.slow_lookups.available_permits());
+                        self.counters
+                            .slow_lookups_peak
+                            .fetch_max(now_slow as u64, Ordering::Relaxed);
                         lookup.await
                     }
                 },
