@@ -71,53 +71,74 @@ enum JavaStoreError {
     Malformed(String),
 }
 
+impl From<String> for JavaStoreError {
+    fn from(why: String) -> Self {
+        JavaStoreError::Malformed(why)
+    }
+}
+
+/// Java's `DataInputStream` over a store's bytes: big-endian integers, strings as a 16-bit
+/// length and (modified) UTF-8; every read checked against the bytes left.
+struct DataIn<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> DataIn<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
+        let end = self.at.checked_add(n).filter(|&e| e <= self.bytes.len());
+        let Some(end) = end else {
+            return Err(format!("cut short at byte {}", self.bytes.len()));
+        };
+        let taken = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(taken)
+    }
+
+    fn u8(&mut self) -> Result<u8, String> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn u32(&mut self) -> Result<u32, String> {
+        let b = self.take(4)?;
+        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    /// A length written as 32 bits.
+    fn len32(&mut self) -> Result<usize, String> {
+        usize::try_from(self.u32()?).map_err(|e| e.to_string())
+    }
+
+    /// A string's bytes, as written after their 16-bit length.
+    fn utf_bytes(&mut self) -> Result<&'a [u8], String> {
+        let b = self.take(2)?;
+        let n = usize::from(u16::from_be_bytes([b[0], b[1]]));
+        self.take(n)
+    }
+
+    fn utf(&mut self) -> Result<String, String> {
+        Ok(String::from_utf8_lossy(self.utf_bytes()?).into_owned())
+    }
+}
+
+/// A certificate of a key entry's chain or a trusted entry; version 1 stores predate the
+/// type name (all were X.509).
+fn keystore_cert(r: &mut DataIn<'_>, version: u32) -> Result<Vec<u8>, JavaStoreError> {
+    if version == 2 {
+        let kind = r.utf()?;
+        if kind != "X.509" {
+            return Err(JavaStoreError::Malformed(format!(
+                "a certificate of type \"{}\"",
+                visible(kind)
+            )));
+        }
+    }
+    let n = r.len32()?;
+    Ok(r.take(n)?.to_vec())
+}
+
 fn read_java_keystore(bytes: &[u8]) -> Result<Vec<Vec<u8>>, JavaStoreError> {
-    // Java's DataInputStream: big-endian integers, strings as a 16-bit length and
-    // (modified) UTF-8.
-    struct In<'a> {
-        bytes: &'a [u8],
-        at: usize,
-    }
-    impl<'a> In<'a> {
-        fn take(&mut self, n: usize) -> Result<&'a [u8], JavaStoreError> {
-            let taken = self
-                .at
-                .checked_add(n)
-                .and_then(|end| self.bytes.get(self.at..end))
-                .ok_or_else(|| {
-                    JavaStoreError::Malformed(format!("cut short at byte {}", self.bytes.len()))
-                })?;
-            self.at += n;
-            Ok(taken)
-        }
-        fn u32(&mut self) -> Result<u32, JavaStoreError> {
-            let b = self.take(4)?;
-            Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-        }
-        fn len32(&mut self) -> Result<usize, JavaStoreError> {
-            usize::try_from(self.u32()?).map_err(|e| JavaStoreError::Malformed(e.to_string()))
-        }
-        fn utf(&mut self) -> Result<String, JavaStoreError> {
-            let b = self.take(2)?;
-            let n = usize::from(u16::from_be_bytes([b[0], b[1]]));
-            Ok(String::from_utf8_lossy(self.take(n)?).into_owned())
-        }
-        fn cert(&mut self, version: u32) -> Result<Vec<u8>, JavaStoreError> {
-            // Version 1 stores predate the type name: all were X.509.
-            if version == 2 {
-                let kind = self.utf()?;
-                if kind != "X.509" {
-                    return Err(JavaStoreError::Malformed(format!(
-                        "a certificate of type \"{}\"",
-                        visible(kind)
-                    )));
-                }
-            }
-            let n = self.len32()?;
-            Ok(self.take(n)?.to_vec())
-        }
-    }
-    let mut r = In { bytes, at: 0 };
+    let mut r = DataIn { bytes, at: 0 };
     r.take(4)?; // the magic number, as is_java_keystore found it
     let version = r.u32()?;
     if !(1..=2).contains(&version) {
@@ -137,10 +158,10 @@ fn read_java_keystore(bytes: &[u8]) -> Result<Vec<Vec<u8>>, JavaStoreError> {
                 let key = r.len32()?;
                 r.take(key)?;
                 for _ in 0..r.u32()? {
-                    certs.push(r.cert(version)?);
+                    certs.push(keystore_cert(&mut r, version)?);
                 }
             }
-            2 => certs.push(r.cert(version)?),
+            2 => certs.push(keystore_cert(&mut r, version)?),
             // A secret key, sealed in a serialized Java object that nothing delimits: its
             // end is found by reading the object's structure.
             3 => {
@@ -175,17 +196,16 @@ fn read_java_keystore(bytes: &[u8]) -> Result<Vec<Vec<u8>>, JavaStoreError> {
 /// without a bound, where a cut or corrupt store must give an error.
 fn java_object_end(bytes: &[u8], at: usize) -> Result<usize, String> {
     let mut s = Serial {
-        bytes,
-        at,
+        r: DataIn { bytes, at },
         handles: Vec::new(),
         classes: Vec::new(),
         depth: 0,
     };
-    if s.take(4)? != [0xAC, 0xED, 0x00, 0x05] {
+    if s.r.take(4)? != [0xAC, 0xED, 0x00, 0x05] {
         return Err("no Java serialization stream (version 5) where the key begins".into());
     }
     s.content(false)?;
-    Ok(s.at)
+    Ok(s.r.at)
 }
 
 /// A class as a serialization stream describes it: what its objects' data hold.
@@ -202,8 +222,7 @@ struct SerialClass {
 
 /// The reading of a Java serialization stream ([`java_object_end`]).
 struct Serial<'a> {
-    bytes: &'a [u8],
-    at: usize,
+    r: DataIn<'a>,
     /// Per handle (from 0x7E0000, in order), the class it describes if it is a class
     /// description.
     handles: Vec<Option<usize>>,
@@ -215,31 +234,6 @@ struct Serial<'a> {
 const SERIAL_DEPTH: u32 = 64;
 
 impl Serial<'_> {
-    fn take(&mut self, n: usize) -> Result<&[u8], String> {
-        let end = self.at.checked_add(n).filter(|&e| e <= self.bytes.len());
-        let Some(end) = end else {
-            return Err(format!("cut short at byte {}", self.bytes.len()));
-        };
-        let taken = &self.bytes[self.at..end];
-        self.at = end;
-        Ok(taken)
-    }
-
-    fn u8(&mut self) -> Result<u8, String> {
-        Ok(self.take(1)?[0])
-    }
-
-    fn u32(&mut self) -> Result<u32, String> {
-        let b = self.take(4)?;
-        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-    }
-
-    fn skip_utf(&mut self) -> Result<(), String> {
-        let b = self.take(2)?;
-        let n = usize::from(u16::from_be_bytes([b[0], b[1]]));
-        self.take(n).map(drop)
-    }
-
     fn new_handle(&mut self, class: Option<usize>) {
         self.handles.push(class);
     }
@@ -257,12 +251,12 @@ impl Serial<'_> {
     }
 
     fn item(&mut self, block: bool) -> Result<Option<usize>, String> {
-        let at = self.at;
-        match self.u8()? {
+        let at = self.r.at;
+        match self.r.u8()? {
             0x70 => Ok(None), // TC_NULL
             0x71 => {
                 // TC_REFERENCE: to a handle given before.
-                let handle = self.u32()?;
+                let handle = self.r.u32()?;
                 let known = (handle.checked_sub(0x7E_0000))
                     .and_then(|i| self.handles.get(usize::try_from(i).ok()?));
                 known
@@ -278,8 +272,8 @@ impl Serial<'_> {
                     ..SerialClass::default()
                 });
                 self.new_handle(Some(k));
-                for _ in 0..self.u32()? {
-                    self.skip_utf()?;
+                for _ in 0..self.r.u32()? {
+                    self.r.utf_bytes()?;
                 }
                 self.annotation()?;
                 self.classes[k].parent = self.content(false)?;
@@ -306,14 +300,15 @@ impl Serial<'_> {
             0x74 => {
                 // TC_STRING
                 self.new_handle(None);
-                self.skip_utf().map(|()| None)
+                self.r.utf_bytes().map(|_| None)
             }
             0x7C => {
                 // TC_LONGSTRING
                 self.new_handle(None);
-                let b = self.take(8)?;
+                let b = self.r.take(8)?;
                 let n = u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
-                self.take(usize::try_from(n).unwrap_or(usize::MAX))
+                self.r
+                    .take(usize::try_from(n).unwrap_or(usize::MAX))
                     .map(|_| None)
             }
             0x75 => {
@@ -321,10 +316,10 @@ impl Serial<'_> {
                 let class = self.content(false)?;
                 self.new_handle(None);
                 let element = class.and_then(|k| self.classes.get(k)).map(|c| c.element);
-                let n = usize::try_from(self.u32()?).unwrap_or(usize::MAX);
+                let n = usize::try_from(self.r.u32()?).unwrap_or(usize::MAX);
                 match element.and_then(primitive_size) {
                     Some(size) => {
-                        self.take(n.saturating_mul(size))?;
+                        self.r.take(n.saturating_mul(size))?;
                     }
                     None if matches!(element, Some(b'L' | b'[')) => {
                         for _ in 0..n {
@@ -349,13 +344,13 @@ impl Serial<'_> {
             }
             0x77 if block => {
                 // TC_BLOCKDATA
-                let n = usize::from(self.u8()?);
-                self.take(n).map(|_| None)
+                let n = usize::from(self.r.u8()?);
+                self.r.take(n).map(|_| None)
             }
             0x7A if block => {
                 // TC_BLOCKDATALONG
-                let n = usize::try_from(self.u32()?).unwrap_or(usize::MAX);
-                self.take(n).map(|_| None)
+                let n = usize::try_from(self.r.u32()?).unwrap_or(usize::MAX);
+                self.r.take(n).map(|_| None)
             }
             0x79 => {
                 // TC_RESET: the handles given so far are forgotten (counted as nesting, so
@@ -372,21 +367,19 @@ impl Serial<'_> {
     /// A new class description (after TC_CLASSDESC): name, serialVersionUID, handle, flags,
     /// fields, annotation, superclass.
     fn class_description(&mut self) -> Result<usize, String> {
-        let name = self.take(2)?;
-        let n = usize::from(u16::from_be_bytes([name[0], name[1]]));
-        let name = self.take(n)?;
+        let name = self.r.utf_bytes()?;
         let element = name.get(1).copied().unwrap_or(0);
-        self.take(8)?;
+        self.r.take(8)?;
         let k = self.classes.len();
         self.classes.push(SerialClass::default());
         self.new_handle(Some(k));
-        let flags = self.u8()?;
-        let b = self.take(2)?;
+        let flags = self.r.u8()?;
+        let b = self.r.take(2)?;
         let count = u16::from_be_bytes([b[0], b[1]]);
         let mut fields = Vec::with_capacity(usize::from(count).min(64));
         for _ in 0..count {
-            let code = self.u8()?;
-            self.skip_utf()?;
+            let code = self.r.u8()?;
+            self.r.utf_bytes()?;
             if matches!(code, b'L' | b'[') {
                 // The field's type, as a string.
                 self.content(false)?;
@@ -423,7 +416,7 @@ impl Serial<'_> {
             let code = self.classes[k].fields[i];
             match primitive_size(code) {
                 Some(size) => {
-                    self.take(size)?;
+                    self.r.take(size)?;
                 }
                 None => {
                     self.content(false)?;
@@ -439,8 +432,8 @@ impl Serial<'_> {
     /// Block data and objects up to TC_ENDBLOCKDATA.
     fn annotation(&mut self) -> Result<(), String> {
         loop {
-            if self.bytes.get(self.at) == Some(&0x78) {
-                self.at += 1;
+            if self.r.bytes.get(self.r.at) == Some(&0x78) {
+                self.r.at += 1;
                 return Ok(());
             }
             self.content(true)?;
