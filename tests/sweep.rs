@@ -5645,6 +5645,68 @@ async fn dane_looks_at_the_alias_target_first_then_at_the_name() {
     assert_eq!(own.dane.as_deref().unwrap().at_alias, None);
 }
 
+/// A name looked up for its addresses is an alias: `--dane` reads the alias target from
+/// that answer rather than asking the name's A question again, and judges the target's
+/// records as when it asks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dane_reads_the_alias_from_the_address_lookup() {
+    use hickory_server::proto::rr::RecordType;
+    use support::dcvfix::{a, catalog, cname, udp_here, Act, Decide, Filtered, Zone};
+    let (pki, _old, new, server) = renewed_mail_host("Dane looked up", &["mx.test"], 0x91).await;
+    let port = server.addr.port();
+    let zone = Zone {
+        origin: "test.",
+        serial: 1,
+        records: vec![
+            cname("mx.test.", "host.provider.test."),
+            a("host.provider.test.", [127, 0, 0, 1]),
+            tlsa_for(port, "host.provider.test", &new),
+        ],
+    };
+    // Every question the sweep asks, by name and type.
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(String, RecordType)>::new()));
+    let log = asked.clone();
+    let act: Decide = Box::new(move |request| {
+        if let Some(q) = request.queries.queries().first() {
+            let name = q.name().to_ascii();
+            log.lock().unwrap().push((name, q.query_type()));
+        }
+        Act::Answer
+    });
+    let mut dns_server = hickory_server::Server::new(Filtered {
+        catalog: catalog(&[zone]).await,
+        act,
+    });
+    let (socket, dns) = udp_here();
+    dns_server.register_socket(socket);
+    let dir = tempfile::tempdir().unwrap();
+    let ca = root_file(&pki, &dir);
+    let dns = dns.to_string();
+    let args = [
+        "--resolver",
+        &dns,
+        "--ca-file",
+        &ca,
+        "--no-public-roots",
+        "--dane",
+        "--ipv4-only",
+    ];
+    let obs = run_sweep(format!("mx.test:{port}\n"), &args).await;
+    assert_eq!(obs.len(), 1, "{obs:?}");
+    let d = obs[0].dane.as_deref().unwrap();
+    assert!(d.matched.is_some(), "{d:?}");
+    let owner = format!("_{port}._tcp.host.provider.test");
+    assert_eq!(d.at_alias.as_deref(), Some(owner.as_str()));
+    assert!(obs[0].findings.is_empty(), "{:?}", obs[0].findings);
+    let asked = asked.lock().unwrap().clone();
+    let a_questions = asked
+        .iter()
+        .filter(|(n, t)| n == "mx.test." && *t == RecordType::A)
+        .count();
+    assert_eq!(a_questions, 1, "{asked:?}");
+    drop(dns_server);
+}
+
 /// An ECDSA certificate for `name` with `serial` and an RSA one with the next serial, both
 /// valid since 10 days for 80 more.
 fn both_key_types(pki: &Pki, name: &str, serial: u64) -> (fleet::Leaf, fleet::Leaf) {

@@ -39,7 +39,25 @@ const TIMEOUT: Duration = Duration::from_secs(3);
 const ROUNDS: usize = 3;
 
 type Outcome = Result<Arc<[IpAddr]>, ErrorInfo>;
-type Slot = Arc<OnceCell<Outcome>>;
+type Slot = Arc<OnceCell<Looked>>;
+
+/// One name's lookup as the cache keeps it.
+struct Looked {
+    outcome: Outcome,
+    alias: Alias,
+}
+
+/// What a name's lookup told of its alias (CNAME) chain, for `--dane`
+/// ([`Dns::alias_target`]), which would otherwise ask the name's A question again.
+#[derive(Clone)]
+enum Alias {
+    /// The lookup gave no answer to read it from (the hosts file answered, the questions
+    /// failed, or a single label went through the search list).
+    Untold,
+    /// The target at the end of the chain, if the name is an alias, and whether the
+    /// answer was DNSSEC-authentic.
+    Told(Option<(Arc<str>, bool)>),
+}
 
 #[derive(Default)]
 struct Cache {
@@ -121,11 +139,12 @@ impl Dns {
         };
         slot.get_or_init(|| self.resolve(name))
             .await
+            .outcome
             .clone()
             .map(|ips| ips.to_vec())
     }
 
-    async fn resolve(&self, name: &str) -> Outcome {
+    async fn resolve(&self, name: &str) -> Looked {
         // A dotted name is asked as-is (absolute): search domains would multiply queries and
         // could answer for a different name. A single label goes through the search list.
         let mut candidates = Vec::new();
@@ -136,24 +155,41 @@ impl Dns {
                 }
             }
         }
-        candidates.push(fqdn(name).map_err(|e| ErrorInfo {
-            class: ErrorClass::DnsError,
-            message: format!("\"{name}\" is not a DNS name: {e}"),
-        })?);
+        let untold = |outcome| Looked {
+            outcome,
+            alias: Alias::Untold,
+        };
+        match fqdn(name) {
+            Ok(n) => candidates.push(n),
+            Err(e) => {
+                return untold(Err(ErrorInfo {
+                    class: ErrorClass::DnsError,
+                    message: format!("\"{name}\" is not a DNS name: {e}"),
+                }))
+            }
+        }
         let mut last = None;
         for n in &candidates {
             match self.resolve_one(name, n).await {
-                Err(e) if e.class == ErrorClass::DnsNxdomain => last = Some(e),
-                other => return other,
+                Looked {
+                    outcome: Err(e), ..
+                } if e.class == ErrorClass::DnsNxdomain => last = Some(e),
+                // `alias_target` asks the name as given, not a search domain's.
+                looked if candidates.len() > 1 => return untold(looked.outcome),
+                looked => return looked,
             }
         }
-        Err(last.unwrap_or(ErrorInfo {
+        untold(Err(last.unwrap_or(ErrorInfo {
             class: ErrorClass::DnsNxdomain,
             message: format!("{name} does not exist (NXDOMAIN)"),
-        }))
+        })))
     }
 
-    async fn resolve_one(&self, shown: &str, name: &Name) -> Outcome {
+    async fn resolve_one(&self, shown: &str, name: &Name) -> Looked {
+        let untold = |outcome| Looked {
+            outcome,
+            alias: Alias::Untold,
+        };
         if let Some(h) = &self.hosts {
             let mut ips = Vec::new();
             for t in [RecordType::A, RecordType::AAAA] {
@@ -165,10 +201,10 @@ impl Dns {
             let unspecified = ips.iter().copied().find(IpAddr::is_unspecified);
             ips.retain(|ip| self.wanted(*ip) && !ip.is_unspecified());
             if !ips.is_empty() {
-                return Ok(ips.into());
+                return untold(Ok(ips.into()));
             }
             if let Some(ip) = unspecified {
-                return Err(sinkholed(shown, ip, &[]));
+                return untold(Err(sinkholed(shown, ip, &[])));
             }
         }
         let (v4, v6) = match self.family {
@@ -192,7 +228,10 @@ impl Dns {
         if half {
             self.half_answered.fetch_add(1, Ordering::Relaxed);
         }
-        outcome
+        Looked {
+            outcome,
+            alias: alias_told(name, &asked),
+        }
     }
 
     /// The longest one question takes before it is given up (every round timed out).
@@ -211,21 +250,25 @@ impl Dns {
 
     /// The name `host` is an alias (CNAME) of, at the end of its chain, and whether the
     /// resolver said the chain is DNSSEC-authentic; `None` when it is no alias or the
-    /// question failed. Asked afresh (the address cache keeps addresses only): `--dane`
-    /// asks it once per endpoint with a certificate.
+    /// question failed. Read from the answer of the name's address lookup while the cache
+    /// holds it, else asked (`--dane` asks it for every endpoint with a certificate: a
+    /// name's several addresses, and names pinned to an address, which were not looked up).
     pub async fn alias_target(&self, host: &str) -> Option<(String, bool)> {
+        if let Some(Alias::Told(told)) = self.alias_looked_up(host) {
+            return told.map(|(target, authentic)| (target.to_string(), authentic));
+        }
         let name = fqdn(host).ok()?;
         let answer = self.ask(&name, RecordType::A).await.ok()?;
-        if answer.rcode != ResponseCode::NoError {
-            return None;
+        match alias_told(&name, &[&Ok(answer)]) {
+            Alias::Told(told) => told.map(|(target, authentic)| (target.to_string(), authentic)),
+            Alias::Untold => None,
         }
-        let chain = aliases(&name, &answer.answers);
-        let target = chain.last().filter(|t| !t.eq_ignore_root(&name))?;
-        let target = target.to_ascii();
-        Some((
-            target.trim_end_matches('.').to_ascii_lowercase(),
-            answer.authentic,
-        ))
+    }
+
+    /// What the cached lookup of `host`, if finished, told of its alias.
+    fn alias_looked_up(&self, host: &str) -> Option<Alias> {
+        let c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        c.slots.get(host)?.get().map(|looked| looked.alias.clone())
     }
 
     /// One question, over the configured servers, a few rounds, until one answers.
@@ -300,6 +343,33 @@ fn addresses_of(
         );
     }
     (Err(no_address(shown, asked, servers)), false)
+}
+
+/// The alias target of `name` by the first answer of `asked` that is NOERROR (a CNAME
+/// chain is in the answer to any type's question), and whether that answer was
+/// DNSSEC-authentic; untold when none is.
+fn alias_told(name: &Name, asked: &[&Result<Answer, Failure>]) -> Alias {
+    let Some(answer) = asked
+        .iter()
+        .copied()
+        .flatten()
+        .find(|a| a.rcode == ResponseCode::NoError)
+    else {
+        return Alias::Untold;
+    };
+    let chain = aliases(name, &answer.answers);
+    Alias::Told(
+        chain
+            .last()
+            .filter(|t| !t.eq_ignore_root(name))
+            .map(|target| {
+                let target = target.to_ascii();
+                (
+                    target.trim_end_matches('.').to_ascii_lowercase().into(),
+                    answer.authentic,
+                )
+            }),
+    )
 }
 
 /// The name asked for and the aliases (CNAME) its answer leads to: the owners whose
