@@ -357,6 +357,14 @@ fn alias_told(name: &Name, asked: &[&Result<Answer, Failure>]) -> Alias {
     else {
         return Alias::Untold;
     };
+    // Most names are no alias: told so without walking the answer.
+    if !answer
+        .answers
+        .iter()
+        .any(|r| matches!(r.data, RData::CNAME(_)))
+    {
+        return Alias::Told(None);
+    }
     let chain = aliases(name, &answer.answers);
     Alias::Told(
         chain
