@@ -783,39 +783,21 @@ pub async fn probe(
     limits: Timeouts,
 ) -> Attempt {
     let mut out = Attempt::default();
-    let server_name: ServerName<'static> = match sni {
-        Some(n) => match ServerName::try_from(n.to_string()) {
-            Ok(s) => s,
-            Err(e) => {
-                out.error = Some(ErrorInfo {
-                    class: ErrorClass::TlsError,
-                    message: format!("name \"{n}\" cannot be sent as SNI: {e}"),
-                });
-                return out;
-            }
-        },
-        None => ServerName::IpAddress(addr.ip().into()),
-    };
-    let t0 = Instant::now();
-    let tcp = match tokio::time::timeout(limits.connect, connect(addr, starttls)).await {
-        Err(_) => {
-            out.retry_may_help = true;
-            out.error = Some(ErrorInfo {
-                class: ErrorClass::ConnectTimeout,
-                message: format!(
-                    "no TCP answer from {addr} within {}",
-                    crate::duration::display(limits.connect)
-                ),
-            });
-            return out;
-        }
-        Ok(Err(e)) => {
-            let error = classify_connect(&e, addr);
-            out.retry_may_help = error.class != ErrorClass::ConnectRefused;
+    let server_name = match server_name(sni, addr) {
+        Ok(s) => s,
+        Err(error) => {
             out.error = Some(error);
             return out;
         }
-        Ok(Ok(s)) => s,
+    };
+    let t0 = Instant::now();
+    let tcp = match connect_within(addr, starttls, limits.connect).await {
+        Ok(s) => s,
+        Err((error, retry_may_help)) => {
+            out.retry_may_help = retry_may_help;
+            out.error = Some(error);
+            return out;
+        }
     };
     out.connect_ms = Some(ms(t0.elapsed()));
     let (config, slot) = client.capturing_config(starttls);
@@ -863,64 +845,9 @@ pub async fn probe(
                 ),
             })
         }
-        Ok(Err(e)) => {
-            out.retry_may_help = out.chain.is_empty()
-                && matches!(
-                    e.kind(),
-                    io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
-                );
-            let mut error = classify_tls(&e, !out.chain.is_empty());
-            if error.class == ErrorClass::TlsError && out.chain.is_empty() {
-                if let Some((said, proto)) = opening.said() {
-                    error.message = format!("{}; {said}", error.message);
-                    out.greeting = proto;
-                }
-            }
-            let said = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>());
-            let tls_answer = said.is_some();
-            let too_large = matches!(
-                said,
-                Some(rustls::Error::InvalidMessage(
-                    InvalidMessage::HandshakePayloadTooLarge
-                ))
-            );
-            if out.chain.is_empty() {
-                out.fallback = if too_large {
-                    Some(LegacyReason::TooLarge)
-                } else if error.class == ErrorClass::TlsProtocol {
-                    Some(LegacyReason::Refused)
-                } else if !tls_answer
-                    && matches!(
-                        e.kind(),
-                        io::ErrorKind::ConnectionReset
-                            | io::ErrorKind::ConnectionAborted
-                            | io::ErrorKind::UnexpectedEof
-                    )
-                {
-                    Some(LegacyReason::HungUp)
-                } else {
-                    None
-                };
-            }
-            out.error = Some(error);
-        }
+        Ok(Err(e)) => handshake_failed(&mut out, &e, &opening),
         Ok(Ok(())) => {
-            out.tls = Some(TlsInfo {
-                version: conn
-                    .protocol_version()
-                    .map_or_else(|| "unknown".into(), |v| tls_version_name(u16::from(v))),
-                cipher_suite: conn
-                    .negotiated_cipher_suite()
-                    .and_then(|s| s.suite().as_str())
-                    .map_or_else(|| "unknown".into(), iana_suite_name),
-                alpn: conn
-                    .alpn_protocol()
-                    .map(|p| String::from_utf8_lossy(p).into_owned()),
-                kx_group: conn
-                    .negotiated_key_exchange_group()
-                    .and_then(|g| g.name().as_str())
-                    .map(str::to_string),
-            });
+            out.tls = Some(negotiated(&conn));
             if out.chain.is_empty() {
                 if let Some(certs) = conn.peer_certificates() {
                     out.chain = certs.iter().map(|c| c.clone().into_owned()).collect();
@@ -929,6 +856,109 @@ pub async fn probe(
         }
     }
     out
+}
+
+/// The name sent as SNI, or the address when there is none; an error for a name rustls
+/// cannot send.
+fn server_name(sni: Option<&str>, addr: SocketAddr) -> Result<ServerName<'static>, ErrorInfo> {
+    match sni {
+        Some(n) => ServerName::try_from(n.to_string()).map_err(|e| ErrorInfo {
+            class: ErrorClass::TlsError,
+            message: format!("name \"{n}\" cannot be sent as SNI: {e}"),
+        }),
+        None => Ok(ServerName::IpAddress(addr.ip().into())),
+    }
+}
+
+/// The TCP connection to `addr` within `limit`, or why there is none and whether trying
+/// again may help (not after a refusal).
+async fn connect_within(
+    addr: SocketAddr,
+    starttls: Option<Starttls>,
+    limit: Duration,
+) -> Result<TcpStream, (ErrorInfo, bool)> {
+    match tokio::time::timeout(limit, connect(addr, starttls)).await {
+        Err(_) => Err((
+            ErrorInfo {
+                class: ErrorClass::ConnectTimeout,
+                message: format!(
+                    "no TCP answer from {addr} within {}",
+                    crate::duration::display(limit)
+                ),
+            },
+            true,
+        )),
+        Ok(Err(e)) => {
+            let error = classify_connect(&e, addr);
+            let retry_may_help = error.class != ErrorClass::ConnectRefused;
+            Err((error, retry_may_help))
+        }
+        Ok(Ok(s)) => Ok(s),
+    }
+}
+
+/// A handshake that ended in `e`: its error class and message, whether a retry may help,
+/// what the server said instead of TLS, and whether a legacy handshake should be tried.
+fn handshake_failed(out: &mut Attempt, e: &io::Error, opening: &Opening) {
+    out.retry_may_help = out.chain.is_empty()
+        && matches!(
+            e.kind(),
+            io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
+        );
+    let mut error = classify_tls(e, !out.chain.is_empty());
+    if error.class == ErrorClass::TlsError && out.chain.is_empty() {
+        if let Some((said, proto)) = opening.said() {
+            error.message = format!("{}; {said}", error.message);
+            out.greeting = proto;
+        }
+    }
+    let said = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>());
+    let tls_answer = said.is_some();
+    let too_large = matches!(
+        said,
+        Some(rustls::Error::InvalidMessage(
+            InvalidMessage::HandshakePayloadTooLarge
+        ))
+    );
+    if out.chain.is_empty() {
+        out.fallback = if too_large {
+            Some(LegacyReason::TooLarge)
+        } else if error.class == ErrorClass::TlsProtocol {
+            Some(LegacyReason::Refused)
+        } else if !tls_answer
+            && matches!(
+                e.kind(),
+                io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::ConnectionAborted
+                    | io::ErrorKind::UnexpectedEof
+            )
+        {
+            Some(LegacyReason::HungUp)
+        } else {
+            None
+        };
+    }
+    out.error = Some(error);
+}
+
+/// The version, cipher suite, ALPN protocol and key exchange group the handshake agreed.
+fn negotiated(conn: &ClientConnection) -> TlsInfo {
+    TlsInfo {
+        version: conn
+            .protocol_version()
+            .map_or_else(|| "unknown".into(), |v| tls_version_name(u16::from(v))),
+        cipher_suite: conn
+            .negotiated_cipher_suite()
+            .and_then(|s| s.suite().as_str())
+            .map_or_else(|| "unknown".into(), iana_suite_name),
+        alpn: conn
+            .alpn_protocol()
+            .map(|p| String::from_utf8_lossy(p).into_owned()),
+        kx_group: conn
+            .negotiated_key_exchange_group()
+            .and_then(|g| g.name().as_str())
+            .map(str::to_string),
+    }
 }
 
 /// After a server refused or hung up on every version and cipher suite rustls offers, or
