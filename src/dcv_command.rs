@@ -7,7 +7,7 @@ use crate::dcv::http01::HttpSettings;
 use crate::dcv::input::{self, Requests};
 use crate::dcv::run::{self, Checker, DcvSummary, Settings};
 use crate::dcv::{Method, Outcome};
-use crate::files::create;
+use crate::files::{create, write_err, Output};
 use crate::report::dcv::{DcvRow, DCV_COLUMNS};
 use crate::report::jsonl::JsonlOut;
 use crate::report::progress::Progress;
@@ -109,28 +109,7 @@ pub fn build_checker(args: &DcvArgs) -> Result<Arc<Checker>, Error> {
 /// `keep`, the outcomes.
 pub async fn check_all(args: &DcvArgs, keep: bool) -> Result<(DcvSummary, Vec<Outcome>), Error> {
     let start = Instant::now();
-    crate::files::one_stdout([
-        ("--report", args.report.as_deref()),
-        ("--jsonl", args.jsonl.as_deref()),
-        ("--junit", args.junit.as_deref()),
-    ])?;
-    crate::files::distinct_files(
-        [
-            ("--report", args.report.as_deref()),
-            ("--jsonl", args.jsonl.as_deref()),
-            ("--junit", args.junit.as_deref()),
-        ],
-        args.domains
-            .as_deref()
-            .map(|d| ("--domains", std::path::Path::new(d)))
-            .into_iter()
-            .chain(args.inventory.iter().map(|p| ("--inventory", p.as_path())))
-            .chain(
-                args.inventory_map
-                    .iter()
-                    .map(|p| ("--inventory-map", p.as_path())),
-            ),
-    )?;
+    check_output_paths(args)?;
     let requests = read_requests(args)?;
     let checker = build_checker(args)?;
     let mut summary = DcvSummary {
@@ -139,16 +118,7 @@ pub async fn check_all(args: &DcvArgs, keep: bool) -> Result<(DcvSummary, Vec<Ou
         ..Default::default()
     };
     let progress = Progress::new(args.quiet, Some(requests.requests.len() as u64));
-    for w in &requests.warnings {
-        progress.println(&format!("certsweep: {w}"));
-    }
-    for (i, e) in requests.errors.iter().enumerate() {
-        if i < MAX_PRINTED_BAD_LINES {
-            progress.println(&format!("certsweep: skipped {e}"));
-        } else if i == MAX_PRINTED_BAD_LINES {
-            progress.println("certsweep: more bad input lines; only counting them now");
-        }
-    }
+    tell_input_problems(&progress, &requests);
     // As with `scan`: an empty input is a broken upstream export, not "all ready".
     if requests.requests.is_empty() {
         let bad = requests.errors.len();
@@ -158,34 +128,12 @@ pub async fn check_all(args: &DcvArgs, keep: bool) -> Result<(DcvSummary, Vec<Ou
             "no domain to check: the input names none".into()
         }));
     }
-    let mut csv = match &args.report {
-        Some(p) => Some((p.clone(), crate::files::csv_out(p, DCV_COLUMNS, args.bom)?)),
-        None => None,
-    };
-    let mut jsonl = match &args.jsonl {
-        Some(p) => Some((p.clone(), JsonlOut::new(create(p)?))),
-        None => None,
-    };
-    let mut junit = crate::scan::junit_at(args.junit.as_deref())?;
+    let mut out = Outputs::open(args)?;
     let started = crate::timefmt::rfc3339(time::OffsetDateTime::now_utc());
     let stop = Arc::new(tokio::sync::Notify::new());
     let interrupted = Arc::new(std::sync::OnceLock::new());
-    let _listener = {
-        let stop = stop.clone();
-        let interrupted = interrupted.clone();
-        // Watched before any domain is started, so that no request goes unheard.
-        let stops = crate::interrupt::Requests::listen().ok();
-        crate::wait::AbortOnDrop(tokio::spawn(async move {
-            let Some(mut stops) = stops else { return };
-            if let Some(what) = stops.next().await {
-                let _ = interrupted.set(what);
-                crate::say!(
-                    "\ncertsweep: {what}: stopping: no new domains; those in progress finish"
-                );
-                stop.notify_one();
-            }
-        }))
-    };
+    // Watched before any domain is started, so that no request goes unheard.
+    let _listener = listen_for_stop(stop.clone(), interrupted.clone());
     let mut rx = run::start(checker.clone(), requests.requests, args.concurrency, stop);
     let mut kept = Vec::new();
     let mut clock = crate::report::FlushClock::default();
@@ -194,14 +142,7 @@ pub async fn check_all(args: &DcvArgs, keep: bool) -> Result<(DcvSummary, Vec<Ou
         let o = tokio::select! {
             o = rx.recv() => o,
             () = clock.due() => {
-                if let Some((p, w)) = &mut csv {
-                    w.flush()
-                        .map_err(|e| Error::Runtime(format!("writing {}: {e}", p.display())))?;
-                }
-                if let Some((p, w)) = &mut jsonl {
-                    w.flush()
-                        .map_err(|e| Error::Runtime(format!("writing {}: {e}", p.display())))?;
-                }
+                out.flush()?;
                 clock.flushed();
                 progress.update(
                     done,
@@ -217,40 +158,138 @@ pub async fn check_all(args: &DcvArgs, keep: bool) -> Result<(DcvSummary, Vec<Ou
         clock.wrote();
         done += 1;
         summary.add(&o);
-        if let Some((p, w)) = &mut csv {
-            w.write(&DcvRow::from_outcome(&o))
-                .map_err(|e| Error::Runtime(format!("writing {}: {e}", p.display())))?;
-        }
-        if let Some((p, w)) = &mut jsonl {
-            w.write(&o)
-                .map_err(|e| Error::Runtime(format!("writing {}: {e}", p.display())))?;
-        }
-        if let Some((p, j)) = &mut junit {
-            j.case(&junit_case(&o))
-                .map_err(|e| Error::Runtime(format!("writing {}: {e}", p.display())))?;
-        }
+        out.write(&o)?;
         if keep {
             kept.push(o);
         }
     }
     progress.finish();
-    if let Some((p, w)) = csv {
-        w.finish()
-            .map_err(|e| Error::Runtime(format!("writing {}: {e}", p.display())))?;
-    }
-    if let Some((p, mut w)) = jsonl {
-        w.flush()
-            .map_err(|e| Error::Runtime(format!("writing {}: {e}", p.display())))?;
-    }
     summary.duration = start.elapsed();
     summary.resolver_unheard = checker.resolver_unheard();
     summary.interrupted = interrupted.get().copied();
-    if let Some((p, j)) = junit {
-        let suite = crate::scan::input_name(args.domains.as_deref(), &args.inventory);
-        j.finish(&suite, &started, summary.duration, &summary.to_string())
-            .map_err(|e| Error::Runtime(format!("writing {}: {e}", p.display())))?;
-    }
+    let suite = crate::scan::input_name(args.domains.as_deref(), &args.inventory);
+    out.finish(&suite, &started, &summary)?;
     Ok((summary, kept))
+}
+
+/// The output files are distinct from each other and from the inputs, and at most one is
+/// standard output.
+fn check_output_paths(args: &DcvArgs) -> Result<(), Error> {
+    let outputs = [
+        ("--report", args.report.as_deref()),
+        ("--jsonl", args.jsonl.as_deref()),
+        ("--junit", args.junit.as_deref()),
+    ];
+    crate::files::one_stdout(outputs)?;
+    crate::files::distinct_files(
+        outputs,
+        args.domains
+            .as_deref()
+            .map(|d| ("--domains", std::path::Path::new(d)))
+            .into_iter()
+            .chain(args.inventory.iter().map(|p| ("--inventory", p.as_path())))
+            .chain(
+                args.inventory_map
+                    .iter()
+                    .map(|p| ("--inventory-map", p.as_path())),
+            ),
+    )
+}
+
+/// The input's warnings and its bad lines (the first [`MAX_PRINTED_BAD_LINES`]; the rest
+/// are counted in the summary).
+fn tell_input_problems(progress: &Progress, requests: &Requests) {
+    for w in &requests.warnings {
+        progress.println(&format!("certsweep: {w}"));
+    }
+    for (i, e) in requests.errors.iter().enumerate() {
+        if i < MAX_PRINTED_BAD_LINES {
+            progress.println(&format!("certsweep: skipped {e}"));
+        } else if i == MAX_PRINTED_BAD_LINES {
+            progress.println("certsweep: more bad input lines; only counting them now");
+        }
+    }
+}
+
+/// Watches for a stop request (Ctrl-C, SIGTERM, SIGHUP) until dropped: the first one is
+/// kept in `interrupted` and wakes `stop`, so that no new domain is started.
+fn listen_for_stop(
+    stop: Arc<tokio::sync::Notify>,
+    interrupted: Arc<std::sync::OnceLock<crate::interrupt::Stop>>,
+) -> crate::wait::AbortOnDrop {
+    let stops = crate::interrupt::Requests::listen().ok();
+    crate::wait::AbortOnDrop(tokio::spawn(async move {
+        let Some(mut stops) = stops else { return };
+        if let Some(what) = stops.next().await {
+            let _ = interrupted.set(what);
+            crate::say!("\ncertsweep: {what}: stopping: no new domains; those in progress finish");
+            stop.notify_one();
+        }
+    }))
+}
+
+/// The files `dcv` writes each outcome to as it is decided, each with its path for errors.
+struct Outputs {
+    csv: Option<(std::path::PathBuf, crate::report::csv::CsvOut<Output>)>,
+    jsonl: Option<(std::path::PathBuf, JsonlOut<Output>)>,
+    junit: Option<(std::path::PathBuf, crate::report::junit::JunitOut<Output>)>,
+}
+
+impl Outputs {
+    fn open(args: &DcvArgs) -> Result<Self, Error> {
+        let csv = match &args.report {
+            Some(p) => Some((p.clone(), crate::files::csv_out(p, DCV_COLUMNS, args.bom)?)),
+            None => None,
+        };
+        let jsonl = match &args.jsonl {
+            Some(p) => Some((p.clone(), JsonlOut::new(create(p)?))),
+            None => None,
+        };
+        let junit = crate::scan::junit_at(args.junit.as_deref())?;
+        Ok(Outputs { csv, jsonl, junit })
+    }
+
+    /// One outcome, in every file.
+    fn write(&mut self, o: &Outcome) -> Result<(), Error> {
+        if let Some((p, w)) = &mut self.csv {
+            w.write(&DcvRow::from_outcome(o))
+                .map_err(|e| write_err(p, e))?;
+        }
+        if let Some((p, w)) = &mut self.jsonl {
+            w.write(o).map_err(|e| write_err(p, e))?;
+        }
+        if let Some((p, j)) = &mut self.junit {
+            j.case(&junit_case(o)).map_err(|e| write_err(p, e))?;
+        }
+        Ok(())
+    }
+
+    /// What is written so far, on disk (the JUnit file is whole only at the end).
+    fn flush(&mut self) -> Result<(), Error> {
+        if let Some((p, w)) = &mut self.csv {
+            w.flush().map_err(|e| write_err(p, e))?;
+        }
+        if let Some((p, w)) = &mut self.jsonl {
+            w.flush().map_err(|e| write_err(p, e))?;
+        }
+        Ok(())
+    }
+
+    /// Every file finished: the JUnit suite named `suite`, started at `started`, with the
+    /// summary as its output.
+    fn finish(self, suite: &str, started: &str, summary: &DcvSummary) -> Result<(), Error> {
+        if let Some((p, w)) = self.csv {
+            w.finish().map_err(|e| write_err(&p, e))?;
+        }
+        if let Some((p, mut w)) = self.jsonl {
+            w.flush().map_err(|e| write_err(&p, e))?;
+        }
+        if let Some((p, j)) = self.junit {
+            j.finish(suite, started, summary.duration, &summary.to_string())
+                .map_err(|e| write_err(&p, e))?;
+        }
+        Ok(())
+    }
 }
 
 /// A domain and method's JUnit case: failed when not ready (the blocking findings), skipped
