@@ -75,6 +75,18 @@ struct KnownNames {
     issuer: Vec<u8>,
 }
 
+impl KnownNames {
+    /// The names and key of `cert`, `None` if it does not parse.
+    fn of(cert: &CertificateDer<'_>) -> Option<Self> {
+        let (_, x) = parse_x509_certificate(cert).ok()?;
+        Some(KnownNames {
+            subject: x.subject().as_raw().to_vec(),
+            key: x.public_key().raw.to_vec(),
+            issuer: der_contents(x.issuer().as_raw())?.to_vec(),
+        })
+    }
+}
+
 /// What a validated path's dates are, as far as known.
 #[derive(Debug, Default)]
 struct PathDates {
@@ -182,6 +194,54 @@ fn sent_after_leaf(chain: &[CertificateDer<'_>]) -> Option<[u8; 32]> {
     Some(out)
 }
 
+/// The certificates of the CA file at `path`: the self-issued ones (roots) pushed to
+/// `roots`, the others to `intermediates`. Every one must parse: one that did not would be
+/// left out of the anchors unseen, and every server under it found untrusted for no reason
+/// the run gives.
+fn read_ca_file(
+    path: &Path,
+    pkcs12_password: Option<&str>,
+    roots: &mut Vec<CertificateDer<'static>>,
+    intermediates: &mut Vec<CertificateDer<'static>>,
+) -> Result<(), TrustError> {
+    let err = |reason: String| TrustError::CaFile {
+        path: path.display().to_string(),
+        reason,
+    };
+    // Windows exports a CA certificate in binary by default (a `.cer`), or a bundle
+    // (`.p7b`): read as well as PEM.
+    let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+    let certs: Vec<CertificateDer<'static>> =
+        crate::stores::certificates_in(&bytes, pkcs12_password)
+            .map_err(err)?
+            .into_iter()
+            .map(CertificateDer::from)
+            .collect();
+    if certs.is_empty() {
+        return Err(err(
+            "no certificate in the file (PEM, binary DER, a PKCS#7 bundle, a PKCS#12 or Java keystore)".into(),
+        ));
+    }
+    let n = certs.len();
+    for (i, c) in certs.into_iter().enumerate() {
+        let self_issued = match parse_x509_certificate(&c) {
+            Ok((_, x)) => x.subject().as_raw() == x.issuer().as_raw(),
+            Err(e) => {
+                return Err(err(format!(
+                    "its certificate {} of {n} does not parse ({e})",
+                    i + 1
+                )))
+            }
+        };
+        if self_issued {
+            roots.push(c);
+        } else {
+            intermediates.push(c);
+        }
+    }
+    Ok(())
+}
+
 impl TrustJudge {
     /// Builds the store: Mozilla's roots unless `no_public_roots`, the OS roots when asked,
     /// and every certificate of each `ca_files` (PEM, DER, PKCS#7, or PKCS#12 opened with
@@ -210,44 +270,12 @@ impl TrustJudge {
             }
         }
         for path in ca_files {
-            let path = path.as_ref();
-            let err = |reason: String| TrustError::CaFile {
-                path: path.display().to_string(),
-                reason,
-            };
-            // Windows exports a CA certificate in binary by default (a `.cer`), or a bundle
-            // (`.p7b`): read as well as PEM.
-            let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
-            let certs: Vec<CertificateDer<'static>> =
-                crate::stores::certificates_in(&bytes, pkcs12_password)
-                    .map_err(err)?
-                    .into_iter()
-                    .map(CertificateDer::from)
-                    .collect();
-            if certs.is_empty() {
-                return Err(err(
-                    "no certificate in the file (PEM, binary DER, a PKCS#7 bundle, a PKCS#12 or Java keystore)".into(),
-                ));
-            }
-            let n = certs.len();
-            for (i, c) in certs.into_iter().enumerate() {
-                // One that does not parse would be left out of the anchors unseen, and
-                // every server under it found untrusted for no reason the run gives.
-                let self_issued = match parse_x509_certificate(&c) {
-                    Ok((_, x)) => x.subject().as_raw() == x.issuer().as_raw(),
-                    Err(e) => {
-                        return Err(err(format!(
-                            "its certificate {} of {n} does not parse ({e})",
-                            i + 1
-                        )))
-                    }
-                };
-                if self_issued {
-                    extra.push(c);
-                } else {
-                    known_intermediates.push(c);
-                }
-            }
+            read_ca_file(
+                path.as_ref(),
+                pkcs12_password,
+                &mut extra,
+                &mut known_intermediates,
+            )?;
         }
         let given = extra
             .iter()
@@ -277,17 +305,8 @@ impl TrustJudge {
         // that leaves it out fails clients that hold only roots, and is `incomplete_chain`
         // (found by the diagnosis, which knows these). The top of a chain given without its
         // root is trusted, as the only way to trust that CA.
-        let read: Vec<Option<KnownNames>> = known_intermediates
-            .iter()
-            .map(|c| {
-                let (_, x) = parse_x509_certificate(c).ok()?;
-                Some(KnownNames {
-                    subject: x.subject().as_raw().to_vec(),
-                    key: x.public_key().raw.to_vec(),
-                    issuer: der_contents(x.issuer().as_raw())?.to_vec(),
-                })
-            })
-            .collect();
+        let read: Vec<Option<KnownNames>> =
+            known_intermediates.iter().map(KnownNames::of).collect();
         let mut at_hand: HashSet<Vec<u8>> = anchors.iter().map(|a| a.subject.to_vec()).collect();
         at_hand.extend(
             read.iter()
