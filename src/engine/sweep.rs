@@ -26,6 +26,13 @@ use tokio::sync::{mpsc, Mutex, Semaphore};
 /// An endpoint's TLSA records, and whether the resolver said they are DNSSEC-authentic.
 type TlsaRecords<'a> = Option<&'a crate::dane::Published>;
 
+/// A chain's leaf facts, trust judgement and revocation query ([`Engine::judged`]).
+type Judged = (
+    Option<crate::model::CertInfo>,
+    crate::trust::TrustReport,
+    Option<crate::revocation::Query>,
+);
+
 /// How long a name's lookup counts among the lookups in flight (`min(concurrency, 256)` at
 /// once) before it is taken for slow and lets another name's question go: well above a
 /// resolver's answer from its cache or a live zone's (milliseconds to a few hundred), well
@@ -1258,26 +1265,8 @@ impl Engine {
                 .first()
                 .is_some_and(|leaf| crate::cert::sha256_hex(leaf) == mine)
             {
-                let same_chain = a.chain.len() == obs.chain.len()
-                    && a.chain
-                        .iter()
-                        .zip(&obs.chain)
-                        .skip(1)
-                        .all(|(der, seen)| crate::cert::sha256_hex(der) == seen.sha256);
-                let (worse, better) = match same_chain {
-                    true => (false, false),
-                    false => {
-                        let j = self.judged(&a.chain, ep.reached());
-                        let report = &j.1;
-                        let worse = report.findings.iter().any(|f| !obs.findings.contains(f));
-                        let better = obs
-                            .findings
-                            .iter()
-                            .any(|f| f.of_the_chain() && !report.findings.contains(f));
-                        judged = Some(j);
-                        (worse, better)
-                    }
-                };
+                let (worse, better, j) = self.same_leaf_compared(&a, obs, ep);
+                judged = j;
                 if !worse {
                     s.same += 1;
                     s.chains_fine += u32::from(better);
@@ -1288,57 +1277,9 @@ impl Engine {
                 }
                 chain_apart = true;
             }
-            let (cert, report, query) =
-                judged.unwrap_or_else(|| self.judged(&a.chain, ep.reached()));
-            match cert {
-                None => {
-                    s.failed += 1;
-                    if s.error.is_none() {
-                        s.error = a.error.or_else(|| {
-                            report.detail.map(|message| ErrorInfo {
-                                class: ErrorClass::TlsError,
-                                message,
-                            })
-                        });
-                    }
-                }
-                Some(c) => match s.others.iter_mut().find(|o| {
-                    o.cert.sha256 == c.sha256
-                        && o.chain_apart == chain_apart
-                        && (!chain_apart || o.trust_detail == report.detail)
-                }) {
-                    Some(o) => o.seen += 1,
-                    None => {
-                        if let Some(q) = query {
-                            queries.push((s.others.len(), q));
-                        }
-                        let mut findings = report.findings;
-                        // Its staple, as the first connection's: a node put back on an old
-                        // certificate may staple the CA's word that it is revoked.
-                        let (ocsp, more) = self.judge_staple(&a.ocsp, &a.chain, &c);
-                        findings.extend(more);
-                        findings.sort();
-                        // A node serving another key than the TLSA records pin fails the
-                        // clients that validate DANE it gets, whatever the first one did.
-                        let dane = tlsa.and_then(|published| {
-                            let (info, more) = crate::dane::judge(published, &a.chain)?;
-                            findings.extend(more);
-                            findings.sort();
-                            Some(Box::new(info))
-                        });
-                        s.others.push(Sampled {
-                            cert: c,
-                            seen: 1,
-                            findings,
-                            trust_detail: report.detail,
-                            ocsp: ocsp.map(Box::new),
-                            crl: None,
-                            ocsp_responder: None,
-                            dane,
-                            chain_apart,
-                        });
-                    }
-                },
+            let judged = judged.unwrap_or_else(|| self.judged(&a.chain, ep.reached()));
+            if let Some(q) = self.count_apart(a, judged, chain_apart, tlsa, &mut s) {
+                queries.push(q);
             }
             if cut {
                 break;
@@ -1357,6 +1298,96 @@ impl Engine {
         obs.findings.dedup();
         obs.samples = Some(Box::new(s));
         queries
+    }
+
+    /// A sampled connection `a` that presented the observation's leaf: whether its chain
+    /// makes findings the first connection's did not (worse) and whether it lacks some of
+    /// the first chain's (better), with the judgement when the chains differ.
+    fn same_leaf_compared(
+        &self,
+        a: &Attempt,
+        obs: &Observation,
+        ep: &Endpoint,
+    ) -> (bool, bool, Option<Judged>) {
+        let same_chain = a.chain.len() == obs.chain.len()
+            && a.chain
+                .iter()
+                .zip(&obs.chain)
+                .skip(1)
+                .all(|(der, seen)| crate::cert::sha256_hex(der) == seen.sha256);
+        if same_chain {
+            return (false, false, None);
+        }
+        let j = self.judged(&a.chain, ep.reached());
+        let report = &j.1;
+        let worse = report.findings.iter().any(|f| !obs.findings.contains(f));
+        let better = obs
+            .findings
+            .iter()
+            .any(|f| f.of_the_chain() && !report.findings.contains(f));
+        (worse, better, Some(j))
+    }
+
+    /// A sampled connection `a` apart from the first (no certificate, another one, or the
+    /// same leaf with a worse chain: `chain_apart`), counted in `s`: a failure, one more
+    /// sighting of a certificate already apart, or a new one, judged as the first
+    /// connection's is (its staple, and with `--dane` the TLSA records). The revocation
+    /// query of a new one, by its place in `s.others`, when `--crl` or `--ocsp` asks.
+    fn count_apart(
+        &self,
+        a: Attempt,
+        (cert, report, query): Judged,
+        chain_apart: bool,
+        tlsa: TlsaRecords<'_>,
+        s: &mut Samples,
+    ) -> Option<(usize, crate::revocation::Query)> {
+        let Some(c) = cert else {
+            s.failed += 1;
+            if s.error.is_none() {
+                s.error = a.error.or_else(|| {
+                    report.detail.map(|message| ErrorInfo {
+                        class: ErrorClass::TlsError,
+                        message,
+                    })
+                });
+            }
+            return None;
+        };
+        if let Some(o) = s.others.iter_mut().find(|o| {
+            o.cert.sha256 == c.sha256
+                && o.chain_apart == chain_apart
+                && (!chain_apart || o.trust_detail == report.detail)
+        }) {
+            o.seen += 1;
+            return None;
+        }
+        let query = query.map(|q| (s.others.len(), q));
+        let mut findings = report.findings;
+        // Its staple, as the first connection's: a node put back on an old
+        // certificate may staple the CA's word that it is revoked.
+        let (ocsp, more) = self.judge_staple(&a.ocsp, &a.chain, &c);
+        findings.extend(more);
+        findings.sort();
+        // A node serving another key than the TLSA records pin fails the
+        // clients that validate DANE it gets, whatever the first one did.
+        let dane = tlsa.and_then(|published| {
+            let (info, more) = crate::dane::judge(published, &a.chain)?;
+            findings.extend(more);
+            findings.sort();
+            Some(Box::new(info))
+        });
+        s.others.push(Sampled {
+            cert: c,
+            seen: 1,
+            findings,
+            trust_detail: report.detail,
+            ocsp: ocsp.map(Box::new),
+            crl: None,
+            ocsp_responder: None,
+            dane,
+            chain_apart,
+        });
+        query
     }
 
     /// `staple` (empty: none) as sent with `chain`, judged for its leaf `cert` now; its
@@ -1434,11 +1465,7 @@ impl Engine {
         &self,
         chain: &[rustls::pki_types::CertificateDer<'static>],
         reached: Reached<'_>,
-    ) -> (
-        Option<crate::model::CertInfo>,
-        crate::trust::TrustReport,
-        Option<crate::revocation::Query>,
-    ) {
+    ) -> Judged {
         let Some(leaf) = chain.first() else {
             return (None, Default::default(), None);
         };
