@@ -4450,7 +4450,7 @@ async fn certificates_a_proxy_mints_with_one_key_are_told_in_the_summary() {
     }
     let text = summary.to_string();
     assert!(
-        text.contains("  keys: 2 endpoints presented certificates of \"O=certsweep test PKI, CN=Inspection Issuing CA 1\" for other names with the key of "),
+        text.contains("  keys: 2 endpoints presented certificates of \"O=certsweep test PKI, CN=Inspection Issuing CA 1\" for other names with the key "),
         "{text}"
     );
 }

@@ -624,7 +624,7 @@ impl Summary {
             let (other_at, other_names) = first.other.clone().unwrap_or_default();
             writeln!(
                 f,
-                "  keys: {} presented certificates of \"{issuer}\" for other names with the key of {}'s ({}), {other_at} one for {}: a TLS-inspecting proxy between certsweep and the servers mints certificates so, and then what was captured is the proxy's, not the servers' (sweep from a path without inspection, or give the proxy's bypass list these names); otherwise one key is reused across certificates",
+                "  keys: {} presented certificates of \"{issuer}\" for other names with the key {} presented (for {}), {other_at} among them (for {}): a TLS-inspecting proxy between certsweep and the servers mints certificates so, and then what was captured is the proxy's, not the servers' (sweep from a path without inspection, or give the proxy's bypass list these names); otherwise one key is reused across certificates",
                 n(first.others, "endpoint", "endpoints"),
                 first.endpoint,
                 names(&first.names),
@@ -1035,7 +1035,7 @@ mod tests {
         }
         assert_eq!(
             told(&s),
-            ["  keys: 2 endpoints presented certificates of \"CN=CA\" for other names with the key of a.x.com at 10.0.0.1:443's (a.x.com), b.y.org at 10.0.0.1:443 one for b.y.org: a TLS-inspecting proxy between certsweep and the servers mints certificates so, and then what was captured is the proxy's, not the servers' (sweep from a path without inspection, or give the proxy's bypass list these names); otherwise one key is reused across certificates"]
+            ["  keys: 2 endpoints presented certificates of \"CN=CA\" for other names with the key a.x.com at 10.0.0.1:443 presented (for a.x.com), b.y.org at 10.0.0.1:443 among them (for b.y.org): a TLS-inspecting proxy between certsweep and the servers mints certificates so, and then what was captured is the proxy's, not the servers' (sweep from a path without inspection, or give the proxy's bypass list these names); otherwise one key is reused across certificates"]
         );
         // Not: one certificate on many endpoints, a renewal for the same names keeping its
         // key, a key each, or a single reissue for another name with the same key.
@@ -1062,7 +1062,9 @@ mod tests {
         s.add(&presenting("e.y.org", 'm', '6'));
         s.add(&presenting("f.z.net", 'm', '7'));
         assert_eq!(told(&s).len(), 1, "{s}");
-        assert!(told(&s)[0].contains("with the key of b.y.org at 10.0.0.1:443's (b.y.org)"));
+        assert!(
+            told(&s)[0].contains("with the key b.y.org at 10.0.0.1:443 presented (for b.y.org)")
+        );
     }
 
     #[test]
