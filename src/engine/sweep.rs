@@ -1875,6 +1875,27 @@ mod tests {
         }
     }
 
+    /// An endpoint's task lives as long as its connections, a thousand at once by default:
+    /// its state is the largest of what any of its awaits holds. The rare paths (the
+    /// revocation checks, the samples, the second look, DANE) are boxed so that every
+    /// endpoint does not carry them; one left inline (the revocation checks: 18 KiB) would
+    /// multiply the sweep's task memory, which no test of behaviour sees.
+    #[tokio::test]
+    async fn an_endpoints_task_stays_small() {
+        use clap::Parser;
+        let argv = ["certsweep", "scan", "--resolver", "127.0.0.1:9"];
+        let crate::cli::Command::Scan(args) = crate::cli::Cli::parse_from(argv).command else {
+            panic!("not a scan");
+        };
+        let (engine, _) = crate::scan::build_engine(&args).unwrap();
+        let ep = endpoint();
+        let cancel = Cancel::default();
+        // Made, never polled: its size is its type's.
+        let size = std::mem::size_of_val(&engine.scan(&ep, None, &cancel));
+        // 4,864 bytes when written (debug and release alike).
+        assert!(size <= 6 * 1024, "an endpoint's task holds {size} bytes");
+    }
+
     #[tokio::test]
     async fn a_panicking_scan_becomes_the_endpoints_internal_error_row() {
         let obs = guarded(&endpoint(), async {
