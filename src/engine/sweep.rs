@@ -917,43 +917,9 @@ impl Engine {
                 .await;
         }
         explain_failure(ep, &mut attempt, attempts);
-        // `--samples`: the first connection may have reached a node that fails its
-        // handshakes (an alert, a hang-up) or, behind a balancer that forwards connections
-        // (IPVS, a Kubernetes service, a cloud network load balancer), one whose service
-        // is down and refuses them, while the others behind the address serve; the next
-        // connections are made until one presents a certificate, which the observation is
-        // then about; and after a handshake that timed out (a node whose service hangs),
-        // but only once: a second timeout ends it, so that a dead address is not held N
-        // timeouts long. Not after a failed handshake with a bare address (refused without
-        // a name, every time), a server that answered in plaintext, or a connect that
-        // timed out (nothing answers at the address itself: what `--retries` is for).
-        let mut start = Samples {
-            connections: 1,
-            same: 1,
-            failed: 0,
-            error: None,
-            others: Vec::new(),
-            staples: Vec::new(),
-            staples_fine: 0,
-            chains_fine: 0,
-        };
-        if self.cfg.samples > 1 && node_failed(ep, &attempt) {
-            start.same = 0;
-            start.failed = 1;
-            start.error = attempt.error.clone();
-            if let Some(found) = Box::pin(self.sample_until_presented(
-                ep,
-                starttls,
-                &mut start,
-                &mut deadline,
-                cancel,
-            ))
-            .await
-            {
-                attempt = found;
-                start.same = 1;
-            }
-        }
+        let start = self
+            .first_presented(ep, starttls, &mut attempt, &mut deadline, cancel)
+            .await;
         // `--dane`: the TLSA records of the name clients reach the endpoint by, judged on
         // the chain as served, within the endpoint's deadline. Boxed, as the other rare
         // paths: its question's state would otherwise widen every endpoint's task.
@@ -1024,6 +990,50 @@ impl Engine {
             }
         }
         (obs, queries)
+    }
+
+    /// `--samples`: the first connection may have reached a node that fails its
+    /// handshakes (an alert, a hang-up) or, behind a balancer that forwards connections
+    /// (IPVS, a Kubernetes service, a cloud network load balancer), one whose service is
+    /// down and refuses them, while the others behind the address serve; the next
+    /// connections are made until one presents a certificate, which `attempt` becomes; and
+    /// after a handshake that timed out (a node whose service hangs), but only once: a
+    /// second timeout ends it, so that a dead address is not held N timeouts long. Not
+    /// after a failed handshake with a bare address (refused without a name, every time), a
+    /// server that answered in plaintext, or a connect that timed out (nothing answers at
+    /// the address itself: what `--retries` is for). The samples counted so far.
+    async fn first_presented(
+        &self,
+        ep: &Endpoint,
+        starttls: Option<Starttls>,
+        attempt: &mut Attempt,
+        deadline: &mut tokio::time::Instant,
+        cancel: &Cancel,
+    ) -> Samples {
+        let mut start = Samples {
+            connections: 1,
+            same: 1,
+            failed: 0,
+            error: None,
+            others: Vec::new(),
+            staples: Vec::new(),
+            staples_fine: 0,
+            chains_fine: 0,
+        };
+        if self.cfg.samples > 1 && node_failed(ep, attempt) {
+            start.same = 0;
+            start.failed = 1;
+            start.error = attempt.error.clone();
+            // Boxed, as the other rare paths.
+            if let Some(found) =
+                Box::pin(self.sample_until_presented(ep, starttls, &mut start, deadline, cancel))
+                    .await
+            {
+                *attempt = found;
+                start.same = 1;
+            }
+        }
+        start
     }
 
     /// The first handshake and the retries `--retries` allows, within the hard limit
