@@ -230,8 +230,8 @@ fn listen_for_stop(
 
 /// The files `dcv` writes each outcome to as it is decided, each with its path for errors.
 struct Outputs {
-    csv: Option<(std::path::PathBuf, crate::report::csv::CsvOut<Output>)>,
-    jsonl: Option<(std::path::PathBuf, JsonlOut<Output>)>,
+    csv: crate::report::CsvFile,
+    jsonl: crate::report::JsonlFile,
     junit: Option<(std::path::PathBuf, crate::report::junit::JunitOut<Output>)>,
 }
 
@@ -266,24 +266,13 @@ impl Outputs {
 
     /// What is written so far, on disk (the JUnit file is whole only at the end).
     fn flush(&mut self) -> Result<(), Error> {
-        if let Some((p, w)) = &mut self.csv {
-            w.flush().map_err(|e| write_err(p, e))?;
-        }
-        if let Some((p, w)) = &mut self.jsonl {
-            w.flush().map_err(|e| write_err(p, e))?;
-        }
-        Ok(())
+        crate::report::flush_files(&mut self.csv, &mut self.jsonl)
     }
 
     /// Every file finished: the JUnit suite named `suite`, started at `started`, with the
     /// summary as its output.
     fn finish(self, suite: &str, started: &str, summary: &DcvSummary) -> Result<(), Error> {
-        if let Some((p, w)) = self.csv {
-            w.finish().map_err(|e| write_err(&p, e))?;
-        }
-        if let Some((p, mut w)) = self.jsonl {
-            w.flush().map_err(|e| write_err(&p, e))?;
-        }
+        crate::report::finish_files(self.csv, self.jsonl)?;
         if let Some((p, j)) = self.junit {
             j.finish(suite, started, summary.duration, &summary.to_string())
                 .map_err(|e| write_err(&p, e))?;

@@ -403,23 +403,11 @@ impl Sinks<'_> {
     }
 
     fn flush(&mut self) -> Result<(), Error> {
-        if let Some((p, w)) = &mut self.csv {
-            w.flush().map_err(|e| write_err(p, e))?;
-        }
-        if let Some((p, w)) = &mut self.jsonl {
-            w.flush().map_err(|e| write_err(p, e))?;
-        }
-        Ok(())
+        crate::report::flush_files(&mut self.csv, &mut self.jsonl)
     }
 
     fn finish(self) -> Result<(), Error> {
-        if let Some((p, w)) = self.csv {
-            w.finish().map_err(|e| write_err(&p, e))?;
-        }
-        if let Some((p, mut w)) = self.jsonl {
-            w.flush().map_err(|e| write_err(&p, e))?;
-        }
-        Ok(())
+        crate::report::finish_files(self.csv, self.jsonl)
     }
 }
 

@@ -650,13 +650,20 @@ impl Engine {
         }
     }
 
-    /// Looks `job`'s name up and launches an endpoint for each address (the first only with
+    /// Looks the job's name up and launches an endpoint for each address (the first only with
     /// `--first-ip`), or sends the lookup's failure as the name's observation. `held`: its
     /// place among the lookups in flight, its place ahead of the connections, and its
     /// target's completion.
     async fn resolve_and_launch(
         self: Arc<Self>,
-        job: NameJob,
+        NameJob {
+            name,
+            port,
+            sni,
+            label,
+            starttls,
+            detect,
+        }: NameJob,
         (permit, ahead, done): (
             tokio::sync::OwnedSemaphorePermit,
             tokio::sync::OwnedSemaphorePermit,
@@ -665,14 +672,6 @@ impl Engine {
         tx: mpsc::Sender<Event>,
         cancel: Cancel,
     ) {
-        let NameJob {
-            name,
-            port,
-            sni,
-            label,
-            starttls,
-            detect,
-        } = job;
         let t0 = Instant::now();
         let mut permit = Some(permit);
         // A name whose answer is slow (a zone whose servers are gone: the resolver tries

@@ -13,6 +13,35 @@ pub mod summary;
 use std::pin::Pin;
 use std::time::Duration;
 
+/// A CSV report being written, with its path for errors.
+pub(crate) type CsvFile = Option<(std::path::PathBuf, csv::CsvOut<crate::files::Output>)>;
+/// A JSON lines file being written, with its path for errors.
+pub(crate) type JsonlFile = Option<(std::path::PathBuf, jsonl::JsonlOut<crate::files::Output>)>;
+
+/// What `scan` and `dcv` wrote so far to their CSV report and JSON lines, on disk.
+pub(crate) fn flush_files(csv: &mut CsvFile, jsonl: &mut JsonlFile) -> Result<(), crate::Error> {
+    use crate::files::write_err;
+    if let Some((p, w)) = csv {
+        w.flush().map_err(|e| write_err(p, e))?;
+    }
+    if let Some((p, w)) = jsonl {
+        w.flush().map_err(|e| write_err(p, e))?;
+    }
+    Ok(())
+}
+
+/// The CSV report and JSON lines finished.
+pub(crate) fn finish_files(csv: CsvFile, jsonl: JsonlFile) -> Result<(), crate::Error> {
+    use crate::files::write_err;
+    if let Some((p, w)) = csv {
+        w.finish().map_err(|e| write_err(&p, e))?;
+    }
+    if let Some((p, mut w)) = jsonl {
+        w.flush().map_err(|e| write_err(&p, e))?;
+    }
+    Ok(())
+}
+
 /// When buffered report rows go to disk: at most [`FlushClock::AFTER`] after the first row
 /// written since the last flush. One write per batch instead of one per row (a busy sweep
 /// finishes an endpoint every few hundred microseconds), and every row on disk well within
