@@ -328,6 +328,21 @@ async fn fixture() -> Fixture {
             serial: 1,
             records: vec![],
         },
+        Zone {
+            origin: "net.",
+            serial: 1,
+            records: vec![],
+        },
+        // The record just published on ns1 (serial 8); ns2 still serves serial 7.
+        Zone {
+            origin: "example.net.",
+            serial: 8,
+            records: vec![
+                rec("example.net.", RData::NS(NS(name("ns1.example.com.")))),
+                rec("example.net.", RData::NS(NS(name("ns2.example.com.")))),
+                txt("_acme-challenge.moved.example.net.", "moved-value"),
+            ],
+        },
         // One of the two nameservers (ns5) swallows every question.
         Zone {
             origin: "example.edu.",
@@ -374,11 +389,21 @@ async fn fixture() -> Fixture {
             ],
         },
     ];
-    let ns2_zones = [Zone {
-        origin: "example.com.",
-        serial: 7,
-        records: example_com(false),
-    }];
+    let ns2_zones = [
+        Zone {
+            origin: "example.com.",
+            serial: 7,
+            records: example_com(false),
+        },
+        Zone {
+            origin: "example.net.",
+            serial: 7,
+            records: vec![
+                rec("example.net.", RData::NS(NS(name("ns1.example.com.")))),
+                rec("example.net.", RData::NS(NS(name("ns2.example.com.")))),
+            ],
+        },
+    ];
     let ns3_zones = [Zone {
         origin: "com.",
         serial: 1,
@@ -889,7 +914,8 @@ async fn dns01_cases() {
          b.example.edu,dns-01,edu-value\n\
          c.example.edu,dns-01,edu-value\n\
          d.example.edu,dns-01,edu-value\n\
-         e.example.edu,dns-01,edu-value\n",
+         e.example.edu,dns-01,edu-value\n\
+         moved.example.net,dns-01,moved-value\n",
     );
     let (_, out) = certsweep::dcv_command::check_all(&args(&f, domains.path()), true)
         .await
@@ -923,6 +949,23 @@ async fn dns01_cases() {
         "{}",
         half.checks[0].message
     );
+
+    // The nameservers serve two versions of the zone: the change has not reached ns2, and
+    // that is said beside the missing value. Where they agree (half.example.com above), not.
+    let moved = find(&out, "moved.example.net", Method::Dns01);
+    assert_eq!(ids(moved), ["txt_not_propagated"], "{moved:#?}");
+    let versions = &moved
+        .checks
+        .iter()
+        .find(|c| c.id == "ns_soa_mismatch")
+        .expect("the two versions told")
+        .message;
+    assert!(
+        versions.contains("ns1.example.com/127.0.0.11: 8")
+            && versions.contains("ns2.example.com/127.0.0.12: 7"),
+        "{versions}"
+    );
+    assert!(!half.checks.iter().any(|c| c.id == "ns_soa_mismatch"));
 
     let alias = find(&out, "alias.example.com", Method::Dns01);
     assert_eq!(alias.verdict, Verdict::Ready, "{alias:#?}");

@@ -124,29 +124,103 @@ pub(super) async fn gather(
     };
     let zone_shown = zone.name.to_string().trim_end_matches('.').to_string();
 
-    // Values and SOA serial per nameserver address.
-    let mut per_ns: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut serials: BTreeMap<String, u32> = BTreeMap::new();
-    for (ns_name, ips) in &zone.nameservers {
-        let ns_shown = ns_name.to_string().trim_end_matches('.').to_string();
-        if ips.is_empty() {
-            out.push(Check::error(
-                "ns_unreachable",
-                format!("nameserver {ns_shown} of zone {zone_shown} has no address: a CA that picks it fails"),
-            ));
-            evidence.push(Evidence {
-                at: ns_shown,
-                result: "no address".into(),
-                hops: vec![],
-            });
-            continue;
+    let nameservers = Nameservers {
+        zone: &zone,
+        zone_shown: &zone_shown,
+        target: &target,
+        method,
+        ns_port,
+        exclude,
+    };
+    let (per_ns, serials) = nameservers.ask_all(dns, out, &mut evidence).await;
+    tell_soa_mismatch(&zone_shown, &serials, out);
+    Some(TxtSeen {
+        target_shown,
+        zone_shown,
+        recursive,
+        per_ns,
+        evidence,
+    })
+}
+
+/// The authoritative nameservers of the challenge's zone, asked for the target's TXT
+/// records.
+struct Nameservers<'a> {
+    zone: &'a super::dns::Zone,
+    zone_shown: &'a str,
+    /// The name the CNAME chain ends at.
+    target: &'a Name,
+    method: super::Method,
+    ns_port: u16,
+    exclude: Option<&'a crate::engine::exclude::Exclusions>,
+}
+
+impl Nameservers<'_> {
+    /// The values and the SOA serial each nameserver address (`name/address`) answered;
+    /// findings in `out`, every answer in `evidence`.
+    async fn ask_all(
+        &self,
+        dns: &Recursive,
+        out: &mut Vec<Check>,
+        evidence: &mut Vec<Evidence>,
+    ) -> (BTreeMap<String, BTreeSet<String>>, BTreeMap<String, u32>) {
+        let zone_shown = self.zone_shown;
+        let mut per_ns: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut serials: BTreeMap<String, u32> = BTreeMap::new();
+        for (ns_name, ips) in &self.zone.nameservers {
+            let ns_shown = ns_name.to_string().trim_end_matches('.').to_string();
+            if ips.is_empty() {
+                out.push(Check::error(
+                    "ns_unreachable",
+                    format!("nameserver {ns_shown} of zone {zone_shown} has no address: a CA that picks it fails"),
+                ));
+                evidence.push(Evidence {
+                    at: ns_shown,
+                    result: "no address".into(),
+                    hops: vec![],
+                });
+                continue;
+            }
+            for ip in self.to_ask(&ns_shown, ips, out, evidence) {
+                let at = format!("{ns_shown}/{ip}");
+                let server = SocketAddr::new(*ip, self.ns_port);
+                let asked = Asked {
+                    at: &at,
+                    zone: self.zone,
+                    zone_shown,
+                    target: self.target,
+                    method: self.method,
+                };
+                let Some((values, serial)) = asked.ask(dns, server, out, evidence).await else {
+                    continue;
+                };
+                if let Some(serial) = serial {
+                    serials.insert(at.clone(), serial);
+                }
+                per_ns.insert(at, values);
+            }
         }
+        (per_ns, serials)
+    }
+
+    /// The addresses of nameserver `ns_shown` to ask; each of `ips` left out is told of in
+    /// `out` and `evidence`.
+    fn to_ask<'i>(
+        &self,
+        ns_shown: &str,
+        ips: &'i [std::net::IpAddr],
+        out: &mut Vec<Check>,
+        evidence: &mut Vec<Evidence>,
+    ) -> Vec<&'i std::net::IpAddr> {
+        let zone_shown = self.zone_shown;
         // An IPv6 address seen from a host without IPv6: the CA can ask it. When another
         // address of the same nameserver was asked, that one speaks for it; when none
         // could be, nothing is known of its answer (not a lame or unreachable server).
         // So is one on the do-not-scan list (`--exclude`), by name or address.
-        let spared =
-            |ip: &std::net::IpAddr| exclude.is_some_and(|x| x.address(*ip) || x.name(&ns_shown));
+        let spared = |ip: &std::net::IpAddr| {
+            self.exclude
+                .is_some_and(|x| x.address(*ip) || x.name(ns_shown))
+        };
         let (routed, unrouted): (Vec<&std::net::IpAddr>, Vec<&std::net::IpAddr>) = ips
             .iter()
             .filter(|ip| !spared(ip))
@@ -188,26 +262,13 @@ pub(super) async fn gather(
                 hops: vec![],
             });
         }
-        for ip in routed {
-            let at = format!("{ns_shown}/{ip}");
-            let server = SocketAddr::new(*ip, ns_port);
-            let asked = Asked {
-                at: &at,
-                zone: &zone,
-                zone_shown: &zone_shown,
-                target: &target,
-                method,
-            };
-            let Some((values, serial)) = asked.ask(dns, server, out, &mut evidence).await else {
-                continue;
-            };
-            if let Some(serial) = serial {
-                serials.insert(at.clone(), serial);
-            }
-            per_ns.insert(at, values);
-        }
+        routed
     }
+}
 
+/// Nameservers serving different SOA serials: a change (the record just published among
+/// them) has not reached every one.
+fn tell_soa_mismatch(zone_shown: &str, serials: &BTreeMap<String, u32>, out: &mut Vec<Check>) {
     let distinct_serials: BTreeSet<u32> = serials.values().copied().collect();
     if distinct_serials.len() > 1 {
         let each: Vec<String> = serials.iter().map(|(a, s)| format!("{a}: {s}")).collect();
@@ -216,13 +277,6 @@ pub(super) async fn gather(
             format!("the nameservers of {zone_shown} serve different zone versions ({}): a change has not reached all of them", each.join(", ")),
         ));
     }
-    Some(TxtSeen {
-        target_shown,
-        zone_shown,
-        recursive,
-        per_ns,
-        evidence,
-    })
 }
 
 /// Judges the recursive resolver's answer for the challenge name `shown` (its CNAME chain
