@@ -254,21 +254,88 @@ fn refused(
     }
 }
 
-/// Judges the relevant set for a certificate of `wildcard`-ness validated with `method`.
-pub fn evaluate(
+/// What one issue (or issuewild) record naming the CA says of an order validated with
+/// `method`.
+enum RecordSays {
+    /// The CA may issue; limited to this ACME account when the CA's account is not known.
+    Allows { account_unknown: Option<String> },
+    /// Only with these validationmethods, which leave `method` out.
+    MethodExcluded(String),
+    /// Only for this other ACME account.
+    AccountMismatch(String),
+    /// A parameter repeated: CAs ignore the record (told in `out`).
+    Ignored,
+}
+
+/// Reads record `v`, which names one of `ca`'s domains (letter case aside), for an order
+/// validated with `method`; warnings (a domain's letter case, a repeated parameter) go to
+/// `out`.
+fn record_says(
     set: &CaaSet,
-    wildcard: bool,
+    v: &IssueValue,
     method: Method,
     ca: &CaIdentity,
     out: &mut Vec<Check>,
-) {
-    critical_flags(set, out);
-    let wild: Vec<&Caa> = set
-        .records
-        .iter()
-        .filter(|r| r.tag == "issuewild")
-        .collect();
-    let tag = if wildcard && !wild.is_empty() {
+) -> RecordSays {
+    if !ca.domains.contains(&v.domain) {
+        // RFC 8659 leaves the comparison to the CA; Let's Encrypt's boulder compares the
+        // issuer domain exactly, so "LetsEncrypt.org" authorizes nobody there.
+        out.push(Check::warning(
+            "caa_issuer_case",
+            format!(
+                "CAA at {} names \"{}\", which differs from {} only in letter case: some CAs (Let's Encrypt) compare it exactly and refuse; write it in lower case",
+                set.at,
+                v.domain,
+                ca.domains.join(" or ")
+            ),
+        ));
+    }
+    let param = |name: &str| -> Vec<&str> {
+        v.params
+            .iter()
+            .filter(|p| p.0 == name)
+            .map(|p| p.1.as_str())
+            .collect()
+    };
+    let accounts = param("accounturi");
+    let methods = param("validationmethods");
+    if accounts.len() > 1 || methods.len() > 1 {
+        out.push(Check::warning(
+            "caa_malformed",
+            format!("CAA at {} record for {} repeats accounturi or validationmethods; CAs ignore such a record", set.at, v.domain),
+        ));
+        return RecordSays::Ignored;
+    }
+    if let Some(m) = methods.first() {
+        let labels: Vec<&str> = m.split(',').collect();
+        let valid = labels
+            .iter()
+            .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+        if !valid || !labels.contains(&method.as_str()) {
+            return RecordSays::MethodExcluded(m.to_string());
+        }
+    }
+    match (accounts.first(), &ca.account_uri) {
+        (Some(a), Some(mine)) if mine != a => RecordSays::AccountMismatch(a.to_string()),
+        (Some(a), None) => RecordSays::Allows {
+            account_unknown: Some(a.to_string()),
+        },
+        _ => RecordSays::Allows {
+            account_unknown: None,
+        },
+    }
+}
+
+/// The tag whose records decide (`issuewild` for a wildcard where there are any, else
+/// `issue`) and those records read; a malformed one is told in `out` and left out, as CAs
+/// ignore it. `None` when the set has no record of the tag: any CA may issue (a wildcard
+/// where other records stand is warned of).
+fn relevant_records(
+    set: &CaaSet,
+    wildcard: bool,
+    out: &mut Vec<Check>,
+) -> Option<(&'static str, Vec<IssueValue>)> {
+    let tag = if wildcard && set.records.iter().any(|r| r.tag == "issuewild") {
         "issuewild"
     } else {
         "issue"
@@ -286,7 +353,7 @@ pub fn evaluate(
                 ),
             ));
         }
-        return;
+        return None;
     }
     let mut parsed = Vec::new();
     for r in &relevant {
@@ -298,6 +365,21 @@ pub fn evaluate(
             )),
         }
     }
+    Some((tag, parsed))
+}
+
+/// Judges the relevant set for a certificate of `wildcard`-ness validated with `method`.
+pub fn evaluate(
+    set: &CaaSet,
+    wildcard: bool,
+    method: Method,
+    ca: &CaIdentity,
+    out: &mut Vec<Check>,
+) {
+    critical_flags(set, out);
+    let Some((tag, parsed)) = relevant_records(set, wildcard, out) else {
+        return;
+    };
     let allowed: Vec<&str> = parsed
         .iter()
         .filter(|v| !v.domain.is_empty())
@@ -320,73 +402,27 @@ pub fn evaluate(
     }
     let mut method_excluded = None;
     let mut account_mismatch = None;
-    let mut account_unknown = None;
     for v in &parsed {
         if !ca.domains.iter().any(|d| d.eq_ignore_ascii_case(&v.domain)) {
             continue;
         }
-        if !ca.domains.contains(&v.domain) {
-            // RFC 8659 leaves the comparison to the CA; Let's Encrypt's boulder compares the
-            // issuer domain exactly, so "LetsEncrypt.org" authorizes nobody there.
-            out.push(Check::warning(
-                "caa_issuer_case",
-                format!(
-                    "CAA at {} names \"{}\", which differs from {} only in letter case: some CAs (Let's Encrypt) compare it exactly and refuse; write it in lower case",
-                    set.at,
-                    v.domain,
-                    ca.domains.join(" or ")
-                ),
-            ));
-        }
-        let accounts: Vec<&str> = v
-            .params
-            .iter()
-            .filter(|p| p.0 == "accounturi")
-            .map(|p| p.1.as_str())
-            .collect();
-        let methods: Vec<&str> = v
-            .params
-            .iter()
-            .filter(|p| p.0 == "validationmethods")
-            .map(|p| p.1.as_str())
-            .collect();
-        if accounts.len() > 1 || methods.len() > 1 {
-            out.push(Check::warning(
-                "caa_malformed",
-                format!("CAA at {} record for {} repeats accounturi or validationmethods; CAs ignore such a record", set.at, v.domain),
-            ));
-            continue;
-        }
-        if let Some(m) = methods.first() {
-            let labels: Vec<&str> = m.split(',').collect();
-            let valid = labels.iter().all(|l| {
-                !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            });
-            if !valid || !labels.contains(&method.as_str()) {
-                method_excluded = Some(m.to_string());
-                continue;
-            }
-        }
-        if let Some(a) = accounts.first() {
-            match &ca.account_uri {
-                Some(mine) if mine != a => {
-                    account_mismatch = Some(a.to_string());
-                    continue;
+        match record_says(set, v, method, ca, out) {
+            RecordSays::Allows { account_unknown } => {
+                if let Some(a) = account_unknown {
+                    out.push(Check::warning(
+                        "caa_account_uri",
+                        format!(
+                            "CAA at {} lets {} issue only to ACME account {a}; make sure the platform's account is that one (--account-uri to check)",
+                            set.at, v.domain
+                        ),
+                    ));
                 }
-                Some(_) => {}
-                None => account_unknown = Some(a.to_string()),
+                return;
             }
+            RecordSays::MethodExcluded(m) => method_excluded = Some(m),
+            RecordSays::AccountMismatch(a) => account_mismatch = Some(a),
+            RecordSays::Ignored => {}
         }
-        if let Some(a) = account_unknown {
-            out.push(Check::warning(
-                "caa_account_uri",
-                format!(
-                    "CAA at {} lets {} issue only to ACME account {a}; make sure the platform's account is that one (--account-uri to check)",
-                    set.at, v.domain
-                ),
-            ));
-        }
-        return;
     }
     refused(
         set,
@@ -566,6 +602,26 @@ mod tests {
                 Some("https://acme/acct/2")
             ),
             ["caa_account_uri"]
+        );
+    }
+
+    #[test]
+    fn a_record_repeating_a_parameter_is_ignored_and_the_next_one_read() {
+        let repeated = (
+            0,
+            "issue",
+            "letsencrypt.org; accounturi=https://acme/acct/1; accounturi=https://acme/acct/2",
+        );
+        let s = set(&[repeated]);
+        let acct = Some("https://acme/acct/1");
+        assert_eq!(
+            ids(&s, false, Method::Http01, "letsencrypt.org", acct),
+            ["caa_malformed", "caa_forbids_ca"]
+        );
+        let s = set(&[repeated, (0, "issue", "letsencrypt.org")]);
+        assert_eq!(
+            ids(&s, false, Method::Http01, "letsencrypt.org", acct),
+            ["caa_malformed"]
         );
     }
 }
