@@ -148,9 +148,25 @@ fn colon_offset(s: &str) -> String {
 /// it or not).
 fn written_out(t: &str) -> Option<When> {
     use time::format_description::well_known::Rfc2822;
-    if let Ok(d) = OffsetDateTime::parse(t, &Rfc2822) {
+    // The time crate reads an offset `-00MM` as `+00MM`, the sign going with the hour
+    // (time-rs/time#522): such an offset is read as `+0000` and its minutes added here.
+    let (t2822, west) = match t.rsplit_once(' ') {
+        Some((head, zone))
+            if zone.len() == 5
+                && zone.starts_with("-00")
+                && zone[3..].bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            let minutes: i64 = zone[3..].parse().unwrap_or(0);
+            (
+                std::borrow::Cow::Owned(format!("{head} +0000")),
+                minutes * 60,
+            )
+        }
+        _ => (std::borrow::Cow::Borrowed(t), 0),
+    };
+    if let Ok(d) = OffsetDateTime::parse(&t2822, &Rfc2822) {
         return Some(When {
-            unix: d.unix_timestamp(),
+            unix: d.unix_timestamp() + west,
             date_only: false,
         });
     }
@@ -524,6 +540,8 @@ mod tests {
         assert_eq!(u("Jul  8 10:07:06 2026 GMT"), (t - 20 * 86_400, false));
         assert_eq!(u("Tue, 28 Jul 2026 10:07:06 GMT"), (t, false));
         assert_eq!(u("Tue, 28 Jul 2026 12:07:06 +0200"), (t, false));
+        // West of Greenwich by less than an hour (the time crate alone reads it east).
+        assert_eq!(u("Tue, 28 Jul 2026 09:52:06 -0015"), (t, false));
         // Java (keytool -list -v), in UTC; another zone's abbreviation is no instant.
         assert_eq!(u("Tue Jul 28 10:07:06 UTC 2026"), (t, false));
         assert!(parse_date("Tue Jul 28 15:37:06 IST 2026", None).is_err());
@@ -559,5 +577,181 @@ mod tests {
         let w = parse_date("2026-07-28", None).unwrap().unwrap();
         assert!(w.agrees(1_785_233_226));
         assert!(!w.agrees(1_785_233_226 + 3 * 86_400));
+    }
+
+    /// A small generator, so that a failing round can be run again from its seed.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            // xorshift64*
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    /// `d` written with `format`, a description the time crate reads.
+    fn written(d: OffsetDateTime, format: &str) -> String {
+        let f = time::format_description::parse_borrowed::<2>(format).expect("a description");
+        d.format(&f).expect("formattable")
+    }
+
+    #[test]
+    fn generated_instants_read_back_in_every_writing() {
+        use time::UtcOffset;
+        // 1974 (epoch seconds have 9 digits) to 2099 (Excel serials end there).
+        let (from, to) = (131_000_000i64, 4_102_444_799i64);
+        for seed in 1..=3_000u64 {
+            let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+            let unix = from + rng.below((to - from) as u64) as i64;
+            let d = OffsetDateTime::from_unix_timestamp(unix).expect("in range");
+            let midnight = d.date().midnight().assume_utc().unix_timestamp();
+            let no_secs = unix - i64::from(d.second());
+            // An offset a zone has: whole hours, or half and three quarters past.
+            let minutes = rng.below(27 * 4) as i32 * 15 - 12 * 60;
+            let off = UtcOffset::from_whole_seconds(minutes * 60).expect("an offset");
+            let local = d.to_offset(off);
+            let ms = rng.below(1000);
+            let excel_days = unix.div_euclid(86_400) + 25_569;
+            let excel_secs = unix.rem_euclid(86_400);
+            let full = |raw: String| (raw, unix, false);
+            let mut cases: Vec<(String, i64, bool)> = vec![
+                full(written(d, "[year]-[month]-[day] [hour]:[minute]:[second]")),
+                full(written(d, "[year]-[month]-[day]T[hour]:[minute]:[second]Z")),
+                full(format!(
+                    "{}.{ms:03}Z",
+                    written(d, "[year]-[month]-[day]T[hour]:[minute]:[second]")
+                )),
+                full(written(
+                    local,
+                    "[year]-[month]-[day]T[hour]:[minute]:[second][offset_hour sign:mandatory]:[offset_minute]",
+                )),
+                full(written(
+                    local,
+                    "[year]-[month]-[day] [hour]:[minute]:[second] [offset_hour sign:mandatory][offset_minute]",
+                )),
+                full(written(d, "[year]-[month]-[day] [hour]:[minute]:[second] UTC")),
+                full(written(d, "[year]-[month]-[day] [hour]:[minute]:[second] +0000 UTC")),
+                (written(d, "[year]-[month]-[day]"), midnight, true),
+                (written(d, "[year]-[month]-[day] [hour]:[minute]"), no_secs, false),
+                full(unix.to_string()),
+                (format!("{}", unix * 1000 + ms as i64), unix, false),
+                full(written(
+                    d,
+                    "[month repr:short] [day padding:space] [hour]:[minute]:[second] [year] GMT",
+                )),
+                full(written(
+                    d,
+                    "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT",
+                )),
+                full(written(
+                    local,
+                    "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] [offset_hour sign:mandatory][offset_minute]",
+                )),
+                full(written(
+                    d,
+                    "[weekday repr:short] [month repr:short] [day] [hour]:[minute]:[second] UTC [year]",
+                )),
+                (written(d, "[day]-[month repr:short]-[year]"), midnight, true),
+                full(written(
+                    d,
+                    "[day]-[month repr:short]-[year] [hour]:[minute]:[second]",
+                )),
+                (
+                    written(d, "[month repr:short] [day padding:none], [year]"),
+                    midnight,
+                    true,
+                ),
+                (
+                    written(
+                        d,
+                        "[month repr:long] [day padding:none], [year], [hour repr:12 padding:none]:[minute] [period]",
+                    ),
+                    no_secs,
+                    false,
+                ),
+                (written(d, "[day].[month].[year]"), midnight, true),
+                full(written(d, "[day].[month].[year] [hour]:[minute]:[second]")),
+                (written(d, "[year].[month].[day]."), midnight, true),
+                full(written(d, "[year]/[month]/[day] [hour]:[minute]:[second]")),
+                (
+                    written(d, "[year]/[month padding:none]/[day padding:none]"),
+                    midnight,
+                    true,
+                ),
+            ];
+            // Excel: a whole day is a date; a time of day is the day's fraction.
+            if excel_secs == 0 {
+                cases.push((excel_days.to_string(), unix, true));
+            } else {
+                let fraction = excel_secs as f64 / 86_400.0;
+                let text = format!("{fraction:.10}");
+                cases.push((
+                    format!("{excel_days}{}", text.trim_start_matches('0')),
+                    unix,
+                    false,
+                ));
+            }
+            for (raw, want, date_only) in &cases {
+                let got = parse_date(raw, None);
+                assert_eq!(
+                    got,
+                    Ok(Some(When {
+                        unix: *want,
+                        date_only: *date_only
+                    })),
+                    "seed {seed}: \"{raw}\" (of {d})"
+                );
+            }
+            // Slash dates: read in the declared order, and in none when a day over 12
+            // settles it; otherwise refused for want of one.
+            let slash_orders = [
+                (SlashOrder::DayFirst, "[day]/[month]/[year]"),
+                (
+                    SlashOrder::MonthFirst,
+                    "[month padding:none]/[day padding:none]/[year]",
+                ),
+            ];
+            for (order, date) in slash_orders {
+                let clocks = [
+                    ("", midnight, true),
+                    (" [hour]:[minute]:[second]", unix, false),
+                    (" [hour]:[minute]", no_secs, false),
+                    (
+                        " [hour repr:12 padding:none]:[minute]:[second] [period]",
+                        unix,
+                        false,
+                    ),
+                ];
+                let (clock, want, date_only) = clocks[rng.below(4) as usize];
+                let raw = written(d, &format!("{date}{clock}"));
+                let want = Ok(Some(When {
+                    unix: want,
+                    date_only,
+                }));
+                assert_eq!(
+                    parse_date(&raw, Some(order)),
+                    want,
+                    "seed {seed}: \"{raw}\""
+                );
+                let undeclared = parse_date(&raw, None);
+                if d.day() > 12 {
+                    assert_eq!(undeclared, want, "seed {seed}: \"{raw}\"");
+                    assert_eq!(slash_evidence(&raw), Some(order), "seed {seed}: \"{raw}\"");
+                } else if d.day() != u8::from(d.month()) {
+                    assert!(
+                        undeclared.as_ref().is_err_and(|e| e.contains("declared")),
+                        "seed {seed}: \"{raw}\": {undeclared:?}"
+                    );
+                    assert!(slash_open(&raw), "seed {seed}: \"{raw}\"");
+                }
+            }
+        }
     }
 }
