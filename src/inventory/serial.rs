@@ -98,7 +98,8 @@ pub fn parse_serial(raw: &str, base: SerialBase) -> Result<Option<Serial>, Strin
             alternative: None,
         },
         // 20 bytes never take more than 40 hex digits: a longer all-digit string is decimal.
-        SerialBase::Auto if digits.len() > 40 => Serial {
+        // (Leading zeros aside: a sign byte written out makes 42 digits of 20 bytes.)
+        SerialBase::Auto if digits.trim_start_matches('0').len() > 40 => Serial {
             canonical: dec()?,
             alternative: None,
         },
@@ -220,6 +221,13 @@ mod tests {
         // Over 40 digits cannot be hex of a 20-byte serial.
         let long = "1".repeat(41);
         assert_eq!(c(&long, SerialBase::Auto).1, None);
+        // 20 bytes with the sign byte DER puts before a high bit: hex still possible.
+        let signed = format!("00{}", "9".repeat(40));
+        assert_eq!(
+            c(&signed, SerialBase::Auto).0,
+            "9".repeat(40),
+            "the hex reading first"
+        );
         // Leading zeros lost or kept: the same integer.
         assert_eq!(c("0A", SerialBase::Auto).0, c("a", SerialBase::Auto).0);
         assert_eq!(c("0", SerialBase::Auto), ("0".into(), None));
@@ -233,5 +241,70 @@ mod tests {
             .contains("\"G\""));
         assert!(parse_serial("::", SerialBase::Auto).is_err());
         assert!(parse_serial("ABCD", SerialBase::Dec).is_err());
+    }
+
+    #[test]
+    fn generated_serials_read_back_in_every_writing_to_the_certificates_form() {
+        // xorshift64*: a failing round runs again from its seed.
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            state.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        };
+        for round in 0..5_000u32 {
+            // 1 to 20 bytes, as DER keeps them (a sign byte before a high bit), sometimes
+            // small or with zero bytes, as private CAs number theirs.
+            let len = 1 + (next() % 20) as usize;
+            let mut raw: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            if next() % 4 == 0 {
+                for b in raw.iter_mut().skip(1) {
+                    if next() % 2 == 0 {
+                        *b = 0;
+                    }
+                }
+            }
+            if raw[0] & 0x80 != 0 {
+                raw.insert(0, 0);
+            }
+            let want = crate::cert::canonical_serial_from_bytes(&raw);
+            let upper = data_encoding::HEXUPPER.encode(&raw);
+            let lower = data_encoding::HEXLOWER.encode(&raw);
+            let pairs: Vec<String> = raw.iter().map(|b| format!("{b:02x}")).collect();
+            let decimal = BigUint::from_bytes_be(&raw).to_str_radix(10);
+            let writings = [
+                upper.clone(),
+                lower.clone(),
+                upper.trim_start_matches('0').to_string(),
+                format!("0x{lower}"),
+                pairs.join(":"),
+                pairs.join(" ").to_uppercase(),
+                pairs.join("-"),
+            ];
+            for w in &writings {
+                if w.is_empty() || rounded_by_a_spreadsheet(w).is_some() {
+                    continue;
+                }
+                for base in [SerialBase::Auto, SerialBase::Hex] {
+                    let s = parse_serial(w, base)
+                        .unwrap_or_else(|e| panic!("round {round}: {w}: {e}"))
+                        .unwrap_or_else(|| panic!("round {round}: {w}: none"));
+                    assert_eq!(s.canonical, want, "round {round}: {w} as {base:?}");
+                }
+            }
+            if rounded_by_a_spreadsheet(&decimal).is_none() {
+                let s = parse_serial(&decimal, SerialBase::Dec)
+                    .unwrap_or_else(|e| panic!("round {round}: {decimal}: {e}"))
+                    .unwrap_or_else(|| panic!("round {round}: {decimal}: none"));
+                assert_eq!(s.canonical, want, "round {round}: {decimal}");
+                // Unsaid, an all-digit writing is read both ways, and the certificate's
+                // serial is one of them.
+                let s = parse_serial(&decimal, SerialBase::Auto)
+                    .unwrap_or_else(|e| panic!("round {round}: {decimal}: {e}"))
+                    .unwrap_or_else(|| panic!("round {round}: {decimal}: none"));
+                assert!(s.matches(&want), "round {round}: {decimal}: {s:?}");
+            }
+        }
     }
 }
