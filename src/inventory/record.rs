@@ -355,13 +355,39 @@ impl Record {
     }
 }
 
-/// Whether deployment target `t` (`host:port`, or a bare `host` for any port) names `host`
-/// on `port`.
+/// Whether deployment target `t` (`host:port`, `[IPv6]:port`, or a bare `host` or address
+/// for any port) names `host` on `port`. Addresses compare as addresses (`2001:DB8:0::1`
+/// is `2001:db8::1`).
 pub fn target_names(t: &str, host: &str, port: u16) -> bool {
-    match t.rsplit_once(':') {
-        Some((h, p)) => h.eq_ignore_ascii_case(host) && p.parse() == Ok(port),
-        None => t.eq_ignore_ascii_case(host),
-    }
+    let t = t.trim();
+    let (name, wanted) = if let Some(rest) = t.strip_prefix('[') {
+        match rest.split_once(']') {
+            Some((addr, "")) => (addr, None),
+            Some((addr, p)) => match p.strip_prefix(':').map(str::parse::<u16>) {
+                Some(Ok(p)) => (addr, Some(p)),
+                _ => return false,
+            },
+            None => return false,
+        }
+    } else if t.parse::<std::net::IpAddr>().is_ok() {
+        // A bare IPv6 address has colons of its own, and no port.
+        (t, None)
+    } else {
+        match t.rsplit_once(':') {
+            Some((h, p)) => match p.parse::<u16>() {
+                Ok(p) => (h, Some(p)),
+                Err(_) => return false,
+            },
+            None => (t, None),
+        }
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let same = name.eq_ignore_ascii_case(host)
+        || matches!(
+            (name.parse::<std::net::IpAddr>(), host.parse::<std::net::IpAddr>()),
+            (Ok(a), Ok(b)) if a == b
+        );
+    same && wanted.is_none_or(|p| p == port)
 }
 
 /// Whether certificate name `pattern` covers `host` (`*.example.com` covers one label).
@@ -471,5 +497,30 @@ mod tests {
         assert!(name_covers("Example.com.", "example.com"));
         assert!(name_covers("*.Example.COM", "WWW.example.com."));
         assert!(!name_covers("*.example.com", ".example.com"));
+    }
+
+    #[test]
+    fn deployment_targets_name_endpoints_by_name_or_address() {
+        assert!(target_names("www.example.com:443", "WWW.example.com", 443));
+        assert!(!target_names(
+            "www.example.com:8443",
+            "www.example.com",
+            443
+        ));
+        assert!(target_names("www.example.com", "www.example.com", 8443));
+        assert!(!target_names(
+            "www.example.com:https",
+            "www.example.com",
+            443
+        ));
+        assert!(target_names("192.0.2.7:443", "192.0.2.7", 443));
+        // IPv6, bracketed with a port or bare without one, written either way.
+        assert!(target_names("[2001:db8::1]:443", "2001:db8::1", 443));
+        assert!(!target_names("[2001:db8::1]:443", "2001:db8::1", 8443));
+        assert!(target_names("[2001:DB8:0::1]", "2001:db8::1", 8443));
+        assert!(target_names("2001:db8::1", "2001:db8::1", 443));
+        assert!(target_names("2001:db8:0:0::1", "[2001:db8::1]", 443));
+        assert!(!target_names("2001:db8::1", "2001:db8::2", 443));
+        assert!(!target_names("[2001:db8::1", "2001:db8::1", 443));
     }
 }
