@@ -135,11 +135,13 @@ impl Previous {
             path: path.to_string(),
             ..Previous::default()
         };
-        for (i, line) in r.lines().enumerate() {
+        // Lines as bytes: a line that is not UTF-8 (the last one of a sweep killed in the
+        // middle of writing it, cut inside a character) is that line's error, not the file's.
+        for (i, line) in r.split(b'\n').enumerate() {
             let line_no = i as u64 + 1;
             let line =
                 line.map_err(|e| crate::Error::Input(format!("--previous {path}:{line_no}: {e}")))?;
-            if line.trim().is_empty() {
+            if line.trim_ascii().is_empty() {
                 continue;
             }
             let bad = |reason: String| LineError {
@@ -148,7 +150,7 @@ impl Previous {
                 field: None,
                 reason,
             };
-            let read: Line = match serde_json::from_str(&line) {
+            let read: Line = match serde_json::from_slice(line.trim_ascii_end()) {
                 Ok(l) => l,
                 Err(e) => {
                     p.errors
@@ -388,6 +390,17 @@ mod tests {
         let p = Previous::read("last.jsonl", text.as_bytes()).expect("read");
         assert_eq!(p.len(), 2);
         assert_eq!(p.errors.iter().map(|e| e.line).collect::<Vec<_>>(), [4, 5]);
+        // A sweep killed while writing a line, cut inside a character ("ü" is two bytes):
+        // that line is an error, the lines after it are read.
+        let whole = then("0B", 2_000).replace("\"cert\"", "\"subject\":\"Zürich\",\"cert\"");
+        let cut_at = whole.find('ü').expect("the umlaut") + 1;
+        let mut bytes = whole.as_bytes()[..cut_at].to_vec();
+        bytes.push(b'\n');
+        bytes.extend_from_slice(then("0C", 3_000).as_bytes());
+        bytes.extend_from_slice(b"\r\n");
+        let cut = Previous::read("cut.jsonl", &bytes[..]).expect("read");
+        assert_eq!(cut.len(), 1);
+        assert_eq!(cut.errors.iter().map(|e| e.line).collect::<Vec<_>>(), [1]);
         assert!(p.errors[0]
             .reason
             .starts_with("not a JSON line of certsweep"));
