@@ -743,13 +743,19 @@ pub fn certificates_in(
         return java_keystore_certificates(bytes);
     }
     if bytes.windows(11).any(|w| w == b"-----BEGIN ") {
-        let blocks = ::pem::parse_many(bytes).map_err(|e| format!("PEM does not parse: {e}"))?;
+        let blocks = ::pem::parse_many(bytes).map_err(|e| {
+            let at = first_bad_pem_block(bytes)
+                .map_or_else(String::new, |l| format!("the block at line {l}: "));
+            format!("PEM does not parse: {at}{e}")
+        })?;
         // parse_many passes over a block with no end line; a cut file must not read as one
         // with fewer certificates.
         let begun = bytes.windows(11).filter(|w| *w == b"-----BEGIN ").count();
         if blocks.len() < begun {
+            let first = first_bad_pem_block(bytes)
+                .map_or_else(String::new, |l| format!(", the first at line {l}"));
             return Err(format!(
-                "PEM does not parse: {} of its {begun} blocks are cut or malformed",
+                "PEM does not parse: {} of its {begun} blocks are cut or malformed{first}",
                 begun - blocks.len()
             ));
         }
@@ -780,6 +786,24 @@ pub fn certificates_in(
         return Ok(vec![bytes.to_vec()]);
     }
     Ok(pkcs7_certificates(bytes).unwrap_or_default())
+}
+
+/// The line of the first PEM block of `bytes` that does not parse on its own (cut before
+/// its end line, or bad base64), for the message that names it: the PEM reader tells what
+/// is wrong but not where.
+fn first_bad_pem_block(bytes: &[u8]) -> Option<usize> {
+    let starts: Vec<usize> = bytes
+        .windows(11)
+        .enumerate()
+        .filter(|(_, w)| *w == b"-----BEGIN ")
+        .map(|(i, _)| i)
+        .collect();
+    starts.iter().enumerate().find_map(|(n, &start)| {
+        let end = starts.get(n + 1).copied().unwrap_or(bytes.len());
+        ::pem::parse(&bytes[start..end])
+            .is_err()
+            .then(|| 1 + bytes[..start].iter().filter(|b| **b == b'\n').count())
+    })
 }
 
 /// The certificate of an OpenSSL "TRUSTED CERTIFICATE" block (what `openssl x509

@@ -1160,6 +1160,33 @@ mod tests {
                 b"-----BEGIN CERTIFICATE-----\nMIIB\n".to_vec(),
                 "PEM does not parse",
             ),
+            // Bad base64 in the second block: the message says where it begins.
+            (
+                "bad-base64.pem",
+                [
+                    pki.root_pem().into_bytes(),
+                    b"\n-----BEGIN CERTIFICATE-----\nMIIBbad!!!\n-----END CERTIFICATE-----\n"
+                        .to_vec(),
+                ]
+                .concat(),
+                &format!(
+                    "PEM does not parse: the block at line {}: ",
+                    pki.root_pem().lines().count() + 2
+                ),
+            ),
+            // Cut before its end line, after a good one.
+            (
+                "cut-second.pem",
+                [
+                    pki.root_pem().into_bytes(),
+                    b"-----BEGIN CERTIFICATE-----\nMIIB\n".to_vec(),
+                ]
+                .concat(),
+                &format!(
+                    "1 of its 2 blocks are cut or malformed, the first at line {}",
+                    pki.root_pem().lines().count() + 1
+                ),
+            ),
             // A block whose base64 holds no certificate, after a good one.
             (
                 "broken.pem",
