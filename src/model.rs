@@ -1223,7 +1223,7 @@ impl Observation {
     pub fn place(&self) -> String {
         match self.ip {
             Some(ip) => std::net::SocketAddr::new(ip, self.port).to_string(),
-            None => format!("{}:{}", self.host, self.port),
+            None => host_port(&self.host, self.port),
         }
     }
 
@@ -1237,6 +1237,16 @@ impl Observation {
         self.cert
             .as_ref()
             .map(|c| (c.not_after_unix - now_unix).div_euclid(86_400))
+    }
+}
+
+/// `host:port`, an IPv6 address in brackets (`[2001:db8::5]:443`): written without them its
+/// last group would read as the port, or the port as its last group.
+pub fn host_port(host: &str, port: u16) -> String {
+    if host.parse::<std::net::Ipv6Addr>().is_ok() {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
     }
 }
 

@@ -1702,6 +1702,31 @@ mod tests {
     }
 
     #[test]
+    fn an_ipv6_host_and_port_of_the_records_is_that_address_on_that_port() {
+        use crate::engine::targets::Target;
+        let mut loaded = crate::inventory::load::Loaded::default();
+        crate::inventory::load::load_bytes(
+            "inv.csv",
+            b"Serial,Valid To,Common Name,Host,Port\n\
+              05,2027-01-01,e.x.com,2001:db8::5,8443\n",
+            &Default::default(),
+            &mut loaded,
+        );
+        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+        let targets: Vec<Target> = record_targets(&loaded.records, &[443])
+            .into_iter()
+            .map(|t| t.expect("a target"))
+            .collect();
+        let [Target::Addr { ip, port, sni, .. }] = &targets[..] else {
+            panic!("{targets:?}");
+        };
+        assert_eq!(
+            (ip.to_string(), *port, sni.as_deref()),
+            ("2001:db8::5".to_string(), 8443, Some("e.x.com"))
+        );
+    }
+
+    #[test]
     fn an_endpoint_the_records_give_by_address_is_asked_for_the_certificates_name() {
         use crate::engine::targets::Target;
         let mut loaded = crate::inventory::load::Loaded::default();

@@ -1503,7 +1503,7 @@ impl<'a> Row<'a> {
             }
             for (i, h) in hosts.into_iter().enumerate() {
                 targets.push(match ports.get(i).or(ports.first()) {
-                    Some(p) => format!("{h}:{p}"),
+                    Some(p) => crate::model::host_port(&h, *p),
                     None => h,
                 });
             }
@@ -2633,6 +2633,13 @@ mod tests {
         );
         assert_eq!(r.renewal_of.as_deref(), Some("C1"));
         assert_eq!(r.targets, vec!["www.example.com:443", "10.0.0.5:8443"]);
+        // An IPv6 host with its port, as a target's parser reads it back (without brackets
+        // the port would be read as the address's last group).
+        let csv = "Certificate ID,Serial Number,Host,Port\n\
+                   C3,0A,2001:db8::5,8443\n";
+        let l = load("inv.csv", csv.as_bytes());
+        assert!(l.errors.is_empty(), "{:?}", l.errors);
+        assert_eq!(l.records[0].targets, ["[2001:db8::5]:8443"]);
         assert_eq!(r.provisioning_bot.as_deref(), Some("bot-7"));
         assert_eq!(
             r.sha1.as_deref(),

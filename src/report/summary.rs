@@ -252,7 +252,7 @@ fn endpoint_words(o: &Observation) -> String {
     match addr {
         Some(a) if o.host == a.ip().to_string() => a.to_string(),
         Some(a) => format!("{} at {a}", o.host),
-        None => format!("{}:{}", o.host, o.port),
+        None => crate::model::host_port(&o.host, o.port),
     }
 }
 

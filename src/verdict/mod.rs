@@ -1707,8 +1707,8 @@ fn unreachable_text(o: &Observation) -> (String, String) {
     let e = o.error.as_ref();
     let msg = e.map(|e| e.message.clone()).unwrap_or_default();
     let target = match o.ip {
-        Some(ip) => format!("{}:{} ({ip})", o.host, o.port),
-        None => format!("{}:{}", o.host, o.port),
+        Some(ip) => format!("{} ({ip})", crate::model::host_port(&o.host, o.port)),
+        None => crate::model::host_port(&o.host, o.port),
     };
     let next = match e.map(|e| e.class) {
         Some(ErrorClass::DnsNxdomain | ErrorClass::DnsNoAddress) => format!(
