@@ -1171,21 +1171,57 @@ fn dns_name(raw: &str) -> String {
     }
 }
 
+/// The names of a list as exports write it: `;`, `,`, `|`, spaces or lines between them,
+/// PowerShell's braces (`{www.x.com, x.com}`), and the type labels of OpenSSL
+/// (`DNS:www.x.com, IP Address:10.0.0.5`) and Windows' certutil (`DNS Name=www.x.com`).
+/// An address is written the way the targets write it (`2001:DB8:0::5` as `2001:db8::5`);
+/// e-mail addresses, URIs and the other kinds of subject alternative name are no names an
+/// endpoint is reached by, and are left out.
 fn names_list(s: &str) -> Vec<String> {
-    // PowerShell writes a list in braces ({www.x.com, x.com}), Windows' certutil labels
-    // each name ("DNS Name=www.x.com, DNS Name=x.com").
-    s.split([';', ',', ' ', '\n', '|', '{', '}'])
-        .filter(|n| !n.trim().eq_ignore_ascii_case("dns"))
-        .map(|n| {
-            let n = n.trim();
-            let n = match n.split_once('=') {
-                Some((k, v)) if k.eq_ignore_ascii_case("name") => v,
-                _ => n,
-            };
-            dns_name(n.trim_start_matches("DNS:"))
+    const DNS: [&str; 5] = ["dns name=", "dns name:", "dnsname=", "dnsname:", "dns:"];
+    const IP: [&str; 5] = [
+        "ip address=",
+        "ip address:",
+        "ipaddress=",
+        "ipaddress:",
+        "ip:",
+    ];
+    const OTHER: [&str; 12] = [
+        "email:",
+        "email=",
+        "rfc822 name=",
+        "rfc822name:",
+        "uri:",
+        "url=",
+        "othername:",
+        "other name:",
+        "dirname:",
+        "directory address:",
+        "registered id",
+        "principal name=",
+    ];
+    let labelled = |e: &str, labels: &[&str]| {
+        labels.iter().find_map(|l| {
+            e.get(..l.len())
+                .filter(|head| head.eq_ignore_ascii_case(l))
+                .map(|_| e[l.len()..].trim().to_string())
         })
-        .filter(|n| !n.is_empty())
-        .collect()
+    };
+    let name = |n: &str| match n.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.to_string(),
+        Err(_) => dns_name(n),
+    };
+    let mut names = Vec::new();
+    for entry in s.split([';', ',', '\n', '|', '{', '}']) {
+        let e = entry.trim();
+        if let Some(n) = labelled(e, &DNS).or_else(|| labelled(e, &IP)) {
+            names.push(name(&n));
+        } else if labelled(e, &OTHER).is_none() {
+            names.extend(e.split_whitespace().map(name));
+        }
+    }
+    names.retain(|n| !n.is_empty());
+    names
 }
 
 fn hex_only(s: &str) -> String {
@@ -2371,6 +2407,30 @@ mod tests {
             names_list("DNS Name=www.x.com, DNS Name=x.com"),
             ["www.x.com", "x.com"]
         );
+        // With addresses and other kinds of name, as certutil and OpenSSL write them: the
+        // addresses kept (as targets write them), the rest left out.
+        for (list, want) in [
+            (
+                "DNS Name=www.x.com, IP Address=10.0.0.5",
+                &["www.x.com", "10.0.0.5"][..],
+            ),
+            (
+                "DNS:www.x.com, IP Address:10.0.0.5, IP Address:2001:DB8:0:0:0:0:0:5",
+                &["www.x.com", "10.0.0.5", "2001:db8::5"],
+            ),
+            (
+                "DNS:www.x.com, email:a@x.com, URI:https://x.com/, othername: UPN::a@x.com",
+                &["www.x.com"],
+            ),
+            (
+                "DNS Name=www.x.com\nRFC822 Name=admin@x.com\nURL=https://x.com\nOther Name:Principal Name=a@x.com",
+                &["www.x.com"],
+            ),
+            ("IP:10.0.0.5", &["10.0.0.5"]),
+            ("www.x.com 2001:DB8::7;x.com", &["www.x.com", "2001:db8::7", "x.com"]),
+        ] {
+            assert_eq!(names_list(list), want, "{list}");
+        }
         assert_eq!(cn_of("/C=US/O=Acme/CN=old.example.com"), "old.example.com");
         assert_eq!(cn_of("www.example.com"), "www.example.com");
     }
