@@ -1131,15 +1131,29 @@ fn per_target(targets: &[String], statuses: Option<&str>) -> Option<PerTarget> {
     })
 }
 
+/// `value` after the first of `labels` it begins with, letter case aside.
+fn after_label<'a>(value: &'a str, labels: &[&str]) -> Option<&'a str> {
+    labels.iter().find_map(|l| {
+        value
+            .get(..l.len())
+            .filter(|head| head.eq_ignore_ascii_case(l))
+            .map(|_| &value[l.len()..])
+    })
+}
+
 /// The common name in a subject distinguished name (`CN=www.x.com, O=Acme` as Windows and
 /// most exports write it, `/C=US/CN=www.x.com` as OpenSSL's old form does), else the value.
 fn cn_of(value: &str) -> &str {
-    value
-        .split([',', '/', ';', '+'])
+    // OpenSSL's `-subject` output keeps its label: `subject=CN = www.x.com, O = Acme`.
+    let dn = after_label(value, &["subject=", "subject:"]).unwrap_or(value);
+    dn.split([',', '/', ';', '+'])
         .map(str::trim)
         .find_map(|rdn| {
             let (k, v) = rdn.split_once('=')?;
-            k.trim().eq_ignore_ascii_case("cn").then(|| v.trim())
+            // A value may be quoted (`CN="www.x.com"`, as RFC 1779 and .NET allow).
+            k.trim()
+                .eq_ignore_ascii_case("cn")
+                .then(|| v.trim().trim_matches('"').trim())
         })
         .unwrap_or(value)
 }
@@ -1200,13 +1214,6 @@ fn names_list(s: &str) -> Vec<String> {
         "registered id",
         "principal name=",
     ];
-    let labelled = |e: &str, labels: &[&str]| {
-        labels.iter().find_map(|l| {
-            e.get(..l.len())
-                .filter(|head| head.eq_ignore_ascii_case(l))
-                .map(|_| e[l.len()..].trim().to_string())
-        })
-    };
     let name = |n: &str| match n.parse::<std::net::IpAddr>() {
         Ok(ip) => ip.to_string(),
         Err(_) => dns_name(n),
@@ -1214,9 +1221,9 @@ fn names_list(s: &str) -> Vec<String> {
     let mut names = Vec::new();
     for entry in s.split([';', ',', '\n', '|', '{', '}']) {
         let e = entry.trim();
-        if let Some(n) = labelled(e, &DNS).or_else(|| labelled(e, &IP)) {
-            names.push(name(&n));
-        } else if labelled(e, &OTHER).is_none() {
+        if let Some(n) = after_label(e, &DNS).or_else(|| after_label(e, &IP)) {
+            names.push(name(n.trim()));
+        } else if after_label(e, &OTHER).is_none() {
             names.extend(e.split_whitespace().map(name));
         }
     }
@@ -2433,6 +2440,14 @@ mod tests {
         }
         assert_eq!(cn_of("/C=US/O=Acme/CN=old.example.com"), "old.example.com");
         assert_eq!(cn_of("www.example.com"), "www.example.com");
+        assert_eq!(
+            cn_of("O=\"Acme, Inc.\", CN=\"www.example.com\", C=US"),
+            "www.example.com"
+        );
+        assert_eq!(
+            cn_of("subject=CN = www.example.com, O = Acme"),
+            "www.example.com"
+        );
     }
 
     #[test]
