@@ -1683,14 +1683,23 @@ fn spread_listed_names(rec: &mut Record) {
 /// `ECDSA`, `ECC`, `EC P-256`, `prime256v1`, `secp384r1`.
 fn key_family(v: &str) -> Option<crate::model::KeyFamily> {
     use crate::model::KeyFamily;
-    let k = v.to_ascii_lowercase();
-    if k.starts_with("rsa") {
+    let k = v.trim().to_ascii_lowercase();
+    // A public key algorithm column may hold the OID or its name: rsaEncryption
+    // (1.2.840.113549.1.1.1), RSASSA-PSS (…1.1.10), id-ecPublicKey (1.2.840.10045.2.1).
+    let rsa = ["rsa", "1.2.840.113549.1.1."];
+    let ec = [
+        "ec",
+        "elliptic",
+        "id-ecpublickey",
+        "prime",
+        "secp",
+        "nistp",
+        "p-",
+        "1.2.840.10045.",
+    ];
+    if rsa.iter().any(|p| k.starts_with(p)) {
         Some(KeyFamily::Rsa)
-    } else if k.starts_with("ec")
-        || k.starts_with("prime")
-        || k.starts_with("secp")
-        || k.starts_with("p-")
-    {
+    } else if ec.iter().any(|p| k.starts_with(p)) {
         Some(KeyFamily::Ecdsa)
     } else {
         None
@@ -3949,6 +3958,23 @@ mod tests {
         );
         assert_eq!(r.sans, ["shop.example.com"]);
         assert_eq!(r.key_family, Some(crate::model::KeyFamily::Ecdsa));
+        use crate::model::KeyFamily::{Ecdsa, Rsa};
+        for (v, want) in [
+            ("RSA 2048", Some(Rsa)),
+            ("rsaEncryption", Some(Rsa)),
+            ("1.2.840.113549.1.1.1", Some(Rsa)),
+            ("RSASSA-PSS", Some(Rsa)),
+            ("ECC", Some(Ecdsa)),
+            ("ECDSA_P256", Some(Ecdsa)),
+            ("Elliptic Curve (P-256)", Some(Ecdsa)),
+            ("id-ecPublicKey", Some(Ecdsa)),
+            ("1.2.840.10045.2.1", Some(Ecdsa)),
+            ("nistp384", Some(Ecdsa)),
+            ("Ed25519", None),
+            ("DSA", None),
+        ] {
+            assert_eq!(key_family(v), want, "{v}");
+        }
         // An RSA leaf's PEM gives its key type over a column that says otherwise.
         let rsa = pki
             .issue(&crate::fleet::LeafSpec::new(&["rsa.example.com"], 0x78, 10, 80).with_rsa())
