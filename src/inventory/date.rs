@@ -51,7 +51,7 @@ impl When {
 
 /// Parses ISO 8601 (any fraction or offset, `+05:30` or `+0530`), `YYYY-MM-DD HH:MM:SS`
 /// (UTC, or with a `UTC`/`GMT` word), date-only, epoch seconds or milliseconds, Excel serial
-/// dates, OpenSSL's `Jul 28 10:07:06 2026 GMT`, RFC 2822 (`Tue, 28 Jul 2026 10:07:06 GMT`),
+/// dates, ASN.1's `20260728100706Z` and `260728100706Z`, OpenSSL's `Jul 28 10:07:06 2026 GMT`, RFC 2822 (`Tue, 28 Jul 2026 10:07:06 GMT`),
 /// `28-Jul-2026`, `Jul 28, 2026`, dotted dates (`28.07.2026`, day first as every locale that writes them
 /// does; `2026.07.28`), `2026/07/28`, and slash dates (with a 24- or 12-hour time) in the
 /// order `slash` declares, or without it when their own numbers settle it (a day over 12).
@@ -103,6 +103,9 @@ pub fn parse_date(raw: &str, slash: Option<SlashOrder>) -> Result<Option<When>, 
     if let Some(w) = excel_serial(t) {
         return Ok(Some(w));
     }
+    if let Some(w) = asn1_time(t) {
+        return w.map(Some).map_err(|e| format!("date \"{raw}\": {e}"));
+    }
     let numeric = t.trim_end_matches(".0");
     if !numeric.is_empty() && numeric.chars().all(|c| c.is_ascii_digit()) {
         let n: i64 = numeric
@@ -129,7 +132,7 @@ pub fn parse_date(raw: &str, slash: Option<SlashOrder>) -> Result<Option<When>, 
 }
 
 /// The writings named when a date is none of them.
-const KNOWN: &str = "ISO 8601, YYYY-MM-DD HH:MM:SS, epoch, Excel serial, 28-Jul-2026, Jul 28, 2026, Jul 28 10:07:06 2026, 28.07.2026, dd/mm/yyyy or mm/dd/yyyy";
+const KNOWN: &str = "ISO 8601, YYYY-MM-DD HH:MM:SS, epoch, Excel serial, 20260728100706Z, 28-Jul-2026, Jul 28, 2026, Jul 28 10:07:06 2026, 28.07.2026, dd/mm/yyyy or mm/dd/yyyy";
 
 /// An ISO 8601 basic offset (`+0530`) written the extended way RFC 3339 wants (`+05:30`).
 fn colon_offset(s: &str) -> String {
@@ -350,6 +353,37 @@ fn excel_serial(t: &str) -> Option<When> {
     })
 }
 
+/// A certificate's own writing of a time, as LDAP directories, OpenSSL's CA database
+/// (`index.txt`) and ASN.1 dumps give it: GeneralizedTime `20260728100706Z` (a fraction
+/// may follow the seconds) and UTCTime `260728100706Z` (years 50 to 99 are 19xx, as
+/// RFC 5280 reads them). `None` when the value is neither; an error when it is one with
+/// impossible numbers.
+fn asn1_time(t: &str) -> Option<Result<When, String>> {
+    let body = t.strip_suffix('Z')?;
+    let (whole, fraction) = body.split_once('.').unwrap_or((body, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || !digits(fraction) || (body.contains('.') && fraction.is_empty()) {
+        return None;
+    }
+    let full = match whole.len() {
+        14 => whole.to_string(),
+        12 if fraction.is_empty() => {
+            let century = if whole[..2] >= *"50" { "19" } else { "20" };
+            format!("{century}{whole}")
+        }
+        _ => return None,
+    };
+    let f = format_description!("[year][month][day][hour][minute][second]");
+    Some(
+        PrimitiveDateTime::parse(&full, &f)
+            .map(|d| When {
+                unix: d.assume_utc().unix_timestamp(),
+                date_only: false,
+            })
+            .map_err(|e| e.to_string()),
+    )
+}
+
 /// The numbers of an `a/b/yyyy` date (a time of day may follow after a space).
 fn slash_numbers(t: &str) -> Option<(u8, u8, i32)> {
     let date_part = t.split_once(' ').map_or(t, |(d, _)| d);
@@ -544,6 +578,13 @@ mod tests {
         assert_eq!(u("Tue, 28 Jul 2026 09:52:06 -0015"), (t, false));
         // Java (keytool -list -v), in UTC; another zone's abbreviation is no instant.
         assert_eq!(u("Tue Jul 28 10:07:06 UTC 2026"), (t, false));
+        // A certificate's own writing (LDAP, OpenSSL's index.txt).
+        assert_eq!(u("20260728100706Z"), (t, false));
+        assert_eq!(u("260728100706Z"), (t, false));
+        assert_eq!(u("990728100706Z").0, t - 27 * 365 * 86_400 - 7 * 86_400);
+        assert!(parse_date("20261328100706Z", None)
+            .unwrap_err()
+            .contains("20261328100706Z"));
         assert!(parse_date("Tue Jul 28 15:37:06 IST 2026", None).is_err());
         // Spreadsheets: a month's name, dotted dates (day first), year first.
         assert_eq!(u("28-Jul-2026"), (day, true));
@@ -680,12 +721,24 @@ mod tests {
                 full(written(d, "[day].[month].[year] [hour]:[minute]:[second]")),
                 (written(d, "[year].[month].[day]."), midnight, true),
                 full(written(d, "[year]/[month]/[day] [hour]:[minute]:[second]")),
+                full(written(d, "[year][month][day][hour][minute][second]Z")),
+                full(format!(
+                    "{}.{ms:03}Z",
+                    written(d, "[year][month][day][hour][minute][second]")
+                )),
                 (
                     written(d, "[year]/[month padding:none]/[day padding:none]"),
                     midnight,
                     true,
                 ),
             ];
+            // UTCTime has two digits of year, 1950 to 2049.
+            if d.year() < 2050 {
+                cases.push(full(written(
+                    d,
+                    "[year repr:last_two][month][day][hour][minute][second]Z",
+                )));
+            }
             // Excel: a whole day is a date; a time of day is the day's fraction.
             if excel_secs == 0 {
                 cases.push((excel_days.to_string(), unix, true));
