@@ -2460,6 +2460,85 @@ mod tests {
     }
 
     #[test]
+    fn generated_name_lists_read_back_to_their_names_and_addresses() {
+        // xorshift64*: a failing round runs again from its number.
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move |n: u64| {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            state.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
+        };
+        for round in 0..3_000u32 {
+            // (written, read): a name in any letter case, an address in any writing.
+            let mut entries: Vec<(String, Option<String>)> = Vec::new();
+            for _ in 0..1 + next(6) {
+                let label = format!("h{}", next(1000));
+                let entry = match next(7) {
+                    0 => (
+                        format!("{label}.Example.COM"),
+                        Some(format!("{label}.example.com")),
+                    ),
+                    1 => (format!("*.{label}.x.org"), Some(format!("*.{label}.x.org"))),
+                    2 => {
+                        let ip = format!("10.{}.{}.{}", next(256), next(256), next(256));
+                        (ip.clone(), Some(ip))
+                    }
+                    3 => {
+                        let g = next(0xffff) + 1;
+                        (
+                            format!("2001:DB8:0:0:0:0:0:{g:X}"),
+                            Some(format!("2001:db8::{g:x}")),
+                        )
+                    }
+                    4 => (format!("admin@{label}.x.org"), None),
+                    5 => (format!("https://{label}.x.org/p"), None),
+                    _ => (format!("bücher{}.example", next(10)), None),
+                };
+                entries.push(entry);
+            }
+            let style = next(4);
+            let mut want = Vec::new();
+            let written: Vec<String> = entries
+                .iter()
+                .filter_map(|(w, read)| {
+                    let is_ip = w.parse::<std::net::IpAddr>().is_ok();
+                    let (dns, ip, mail, uri) = match style {
+                        0 => ("DNS:", "IP Address:", "email:", "URI:"),
+                        1 => ("DNS Name=", "IP Address=", "RFC822 Name=", "URL="),
+                        _ => ("", "", "", ""),
+                    };
+                    let label = if w.contains('@') {
+                        mail
+                    } else if w.contains("://") {
+                        uri
+                    } else if is_ip {
+                        ip
+                    } else {
+                        dns
+                    };
+                    // Unlabelled lists hold names and addresses only.
+                    if label.is_empty() && read.is_none() && !w.starts_with("bücher") {
+                        return None;
+                    }
+                    match read {
+                        Some(r) => want.push(r.clone()),
+                        None if w.starts_with("bücher") => want.push(dns_name(w)),
+                        None => {}
+                    }
+                    Some(format!("{label}{w}"))
+                })
+                .collect();
+            let sep = [", ", ";", " | ", "\n"][next(4) as usize];
+            let mut list = written.join(sep);
+            if style == 3 {
+                list = format!("{{{}}}", written.join(", "));
+            }
+            assert_eq!(names_list(&list), want, "round {round}: {list:?}");
+        }
+    }
+
+    #[test]
     fn certinext_page_object() {
         let json = r#"{"content":[
           {"orderNumber":"ORD1","requestNumber":"REQ1","domainName":"shop.example.com",
