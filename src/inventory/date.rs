@@ -620,23 +620,6 @@ mod tests {
         assert!(!w.agrees(1_785_233_226 + 3 * 86_400));
     }
 
-    /// A small generator, so that a failing round can be run again from its seed.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            // xorshift64*
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
-
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-    }
-
     /// `d` written with `format`, a description the time crate reads.
     fn written(d: OffsetDateTime, format: &str) -> String {
         let f = time::format_description::parse_borrowed::<2>(format).expect("a description");
@@ -649,7 +632,7 @@ mod tests {
         // 1974 (epoch seconds have 9 digits) to 2099 (Excel serials end there).
         let (from, to) = (131_000_000i64, 4_102_444_799i64);
         for seed in 1..=3_000u64 {
-            let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+            let mut rng = crate::testrng::XorShift::new(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
             let unix = from + rng.below((to - from) as u64) as i64;
             let d = OffsetDateTime::from_unix_timestamp(unix).expect("in range");
             let midnight = d.date().midnight().assume_utc().unix_timestamp();

@@ -245,22 +245,15 @@ mod tests {
 
     #[test]
     fn generated_serials_read_back_in_every_writing_to_the_certificates_form() {
-        // xorshift64*: a failing round runs again from its seed.
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = move || {
-            state ^= state >> 12;
-            state ^= state << 25;
-            state ^= state >> 27;
-            state.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        };
+        let mut rng = crate::testrng::XorShift::new(0x9E37_79B9_7F4A_7C15);
         for round in 0..5_000u32 {
             // 1 to 20 bytes, as DER keeps them (a sign byte before a high bit), sometimes
             // small or with zero bytes, as private CAs number theirs.
-            let len = 1 + (next() % 20) as usize;
-            let mut raw: Vec<u8> = (0..len).map(|_| next() as u8).collect();
-            if next() % 4 == 0 {
+            let len = 1 + rng.below(20) as usize;
+            let mut raw: Vec<u8> = (0..len).map(|_| rng.below(256) as u8).collect();
+            if rng.below(4) == 0 {
                 for b in raw.iter_mut().skip(1) {
-                    if next() % 2 == 0 {
+                    if rng.below(2) == 0 {
                         *b = 0;
                     }
                 }
