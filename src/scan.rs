@@ -1701,22 +1701,24 @@ mod tests {
         assert!(!is_location("www.x.com:443"));
     }
 
+    /// The targets an inventory CSV's records name, on port 443 where they name none.
+    fn targets_of_records(csv: &[u8]) -> Vec<crate::engine::targets::Target> {
+        let mut loaded = crate::inventory::load::Loaded::default();
+        crate::inventory::load::load_bytes("inv.csv", csv, &Default::default(), &mut loaded);
+        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+        record_targets(&loaded.records, &[443])
+            .into_iter()
+            .map(|t| t.expect("a target"))
+            .collect()
+    }
+
     #[test]
     fn an_ipv6_host_and_port_of_the_records_is_that_address_on_that_port() {
         use crate::engine::targets::Target;
-        let mut loaded = crate::inventory::load::Loaded::default();
-        crate::inventory::load::load_bytes(
-            "inv.csv",
+        let targets = targets_of_records(
             b"Serial,Valid To,Common Name,Host,Port\n\
               05,2027-01-01,e.x.com,2001:db8::5,8443\n",
-            &Default::default(),
-            &mut loaded,
         );
-        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
-        let targets: Vec<Target> = record_targets(&loaded.records, &[443])
-            .into_iter()
-            .map(|t| t.expect("a target"))
-            .collect();
         let [Target::Addr { ip, port, sni, .. }] = &targets[..] else {
             panic!("{targets:?}");
         };
@@ -1729,20 +1731,11 @@ mod tests {
     #[test]
     fn an_endpoint_the_records_give_by_address_is_asked_for_the_certificates_name() {
         use crate::engine::targets::Target;
-        let mut loaded = crate::inventory::load::Loaded::default();
-        crate::inventory::load::load_bytes(
-            "inv.csv",
+        let targets = targets_of_records(
             b"Serial,Valid To,Common Name,SANs,Deployment Endpoints\n\
               01,2027-01-01,*.x.com,*.x.com;shop.x.com,10.0.0.5:8443;web.x.com\n\
               02,2027-01-01,,*.y.com,10.0.0.6\n",
-            &Default::default(),
-            &mut loaded,
         );
-        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
-        let targets: Vec<Target> = record_targets(&loaded.records, &[443])
-            .into_iter()
-            .map(|t| t.expect("a target"))
-            .collect();
         let sni = |t: &Target| match t {
             Target::Addr { sni, port, .. } => format!("{port} {sni:?}"),
             Target::Name { name, port, .. } => format!("{port} name {name}"),
