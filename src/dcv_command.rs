@@ -137,12 +137,14 @@ pub async fn check_all(args: &DcvArgs, keep: bool) -> Result<(DcvSummary, Vec<Ou
     let mut rx = run::start(checker.clone(), requests.requests, args.concurrency, stop);
     let mut kept = Vec::new();
     let mut clock = crate::report::FlushClock::default();
+    let mut lost = Vec::new();
     let mut done = 0u64;
     loop {
         let o = tokio::select! {
             o = rx.recv() => o,
             () = clock.due() => {
-                out.flush()?;
+                out.flush(&mut lost);
+                tell_given_up(&mut lost, &progress, &mut summary);
                 clock.flushed();
                 progress.update(
                     done,
@@ -158,7 +160,10 @@ pub async fn check_all(args: &DcvArgs, keep: bool) -> Result<(DcvSummary, Vec<Ou
         clock.wrote();
         done += 1;
         summary.add(&o);
-        out.write(&o)?;
+        out.write(&o, &mut lost)?;
+        if !lost.is_empty() {
+            tell_given_up(&mut lost, &progress, &mut summary);
+        }
         if keep {
             kept.push(o);
         }
@@ -168,8 +173,20 @@ pub async fn check_all(args: &DcvArgs, keep: bool) -> Result<(DcvSummary, Vec<Ou
     summary.resolver_unheard = checker.resolver_unheard();
     summary.interrupted = interrupted.get().copied();
     let suite = crate::scan::input_name(args.domains.as_deref(), &args.inventory);
-    out.finish(&suite, &started, &summary)?;
+    out.finish(&suite, &started, &summary, &mut lost)?;
+    tell_given_up(&mut lost, &progress, &mut summary);
     Ok((summary, kept))
+}
+
+/// Tells each report file given up since the last call (in `lost`), and keeps it in the
+/// summary: the run goes on without it, and ends with exit code 3.
+fn tell_given_up(lost: &mut Vec<Error>, progress: &Progress, summary: &mut DcvSummary) {
+    for e in lost.drain(..) {
+        progress.println(&format!(
+            "certsweep: {e}: that file is given up (it holds the rows written before); the run goes on"
+        ));
+        summary.outputs_lost.push(e.to_string());
+    }
 }
 
 /// The output files are distinct from each other and from the inputs, and at most one is
@@ -249,15 +266,14 @@ impl Outputs {
         Ok(Outputs { csv, jsonl, junit })
     }
 
-    /// One outcome, in every file.
-    fn write(&mut self, o: &Outcome) -> Result<(), Error> {
-        if let Some((p, w)) = &mut self.csv {
-            w.write(&DcvRow::from_outcome(o))
-                .map_err(|e| write_err(p, e))?;
-        }
-        if let Some((p, w)) = &mut self.jsonl {
-            w.write(o).map_err(|e| write_err(p, e))?;
-        }
+    /// One outcome, in every file; the CSV report or JSON lines that cannot be written is
+    /// given up, its error in `lost`.
+    fn write(&mut self, o: &Outcome, lost: &mut Vec<Error>) -> Result<(), Error> {
+        crate::report::write_files(
+            (&mut self.csv, || DcvRow::from_outcome(o)),
+            (&mut self.jsonl, o),
+            lost,
+        );
         if let Some((p, j)) = &mut self.junit {
             j.case(&junit_case(o)).map_err(|e| write_err(p, e))?;
         }
@@ -265,14 +281,20 @@ impl Outputs {
     }
 
     /// What is written so far, on disk (the JUnit file is whole only at the end).
-    fn flush(&mut self) -> Result<(), Error> {
-        crate::report::flush_files(&mut self.csv, &mut self.jsonl)
+    fn flush(&mut self, lost: &mut Vec<Error>) {
+        crate::report::flush_files(&mut self.csv, &mut self.jsonl, lost);
     }
 
     /// Every file finished: the JUnit suite named `suite`, started at `started`, with the
     /// summary as its output.
-    fn finish(self, suite: &str, started: &str, summary: &DcvSummary) -> Result<(), Error> {
-        crate::report::finish_files(self.csv, self.jsonl)?;
+    fn finish(
+        self,
+        suite: &str,
+        started: &str,
+        summary: &DcvSummary,
+        lost: &mut Vec<Error>,
+    ) -> Result<(), Error> {
+        crate::report::finish_files(self.csv, self.jsonl, lost);
         if let Some((p, j)) = self.junit {
             j.finish(suite, started, summary.duration, &summary.to_string())
                 .map_err(|e| write_err(&p, e))?;
@@ -349,17 +371,20 @@ async fn check_once(args: &DcvArgs) -> Result<(u8, bool), Error> {
             "certsweep: {internal} domain check(s) failed with an internal error (internal_error in the reports); please report it"
         );
     }
+    for e in &summary.outputs_lost {
+        crate::say!("certsweep: {e}: the file holds only the rows written before");
+    }
     Ok(crate::interrupt::ended(
         exit_code(&summary),
         summary.interrupted,
     ))
 }
 
-/// 3 when certsweep failed on a domain, else 1 when any is `not_ready`, else 0. As with
+/// 3 when certsweep failed on a domain or a report had to be given up, else 1 when any is `not_ready`, else 0. As with
 /// `scan`: a domain certsweep failed on was not checked, and a pipeline must not read the
 /// run as a pass (so that would order the certificate).
 fn exit_code(summary: &crate::dcv::run::DcvSummary) -> u8 {
-    if summary.internal_errors() > 0 {
+    if summary.internal_errors() > 0 || !summary.outputs_lost.is_empty() {
         3
     } else if summary.not_ready > 0 {
         1
@@ -385,6 +410,12 @@ mod tests {
         s.failed.insert("internal_error", 1);
         assert_eq!(exit_code(&s), 3);
         s.not_ready = 2;
+        assert_eq!(exit_code(&s), 3);
+        // A report given up: what was asked for was not all produced.
+        s.failed.clear();
+        s.not_ready = 0;
+        s.outputs_lost
+            .push("writing /dev/full: No space left on device".into());
         assert_eq!(exit_code(&s), 3);
     }
 }

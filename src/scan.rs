@@ -391,23 +391,32 @@ pub struct Sinks<'a> {
 }
 
 impl Sinks<'_> {
-    fn write(&mut self, o: &Observation, now: i64) -> Result<(), Error> {
-        if let Some((p, w)) = &mut self.csv {
-            w.write(&ScanRow::from_observation(o, now))
-                .map_err(|e| write_err(p, e))?;
-        }
-        if let Some((p, w)) = &mut self.jsonl {
-            w.write(o).map_err(|e| write_err(p, e))?;
-        }
-        Ok(())
+    /// `o` in the report files; one that cannot be written is given up, its error in `lost`.
+    fn write(&mut self, o: &Observation, now: i64, lost: &mut Vec<Error>) {
+        crate::report::write_files(
+            (&mut self.csv, || ScanRow::from_observation(o, now)),
+            (&mut self.jsonl, o),
+            lost,
+        );
     }
 
-    fn flush(&mut self) -> Result<(), Error> {
-        crate::report::flush_files(&mut self.csv, &mut self.jsonl)
+    fn flush(&mut self, lost: &mut Vec<Error>) {
+        crate::report::flush_files(&mut self.csv, &mut self.jsonl, lost);
     }
 
-    fn finish(self) -> Result<(), Error> {
-        crate::report::finish_files(self.csv, self.jsonl)
+    fn finish(self, lost: &mut Vec<Error>) {
+        crate::report::finish_files(self.csv, self.jsonl, lost);
+    }
+}
+
+/// Tells each report file given up since the last call (in `lost`), and keeps it in the
+/// summary for the end: the sweep goes on without it.
+fn tell_given_up(lost: &mut Vec<Error>, progress: &Progress, summary: &mut Summary) {
+    for e in lost.drain(..) {
+        progress.println(&format!(
+            "certsweep: {e}: that file is given up (it holds the rows written before); the sweep goes on"
+        ));
+        summary.outputs_lost.push(e.to_string());
     }
 }
 
@@ -455,12 +464,14 @@ where
     let mut kept = Vec::new();
     let mut bad_lines = Vec::new();
     let mut clock = crate::report::FlushClock::default();
+    let mut lost = Vec::new();
     loop {
         let ev = tokio::select! {
             ev = rx.recv() => ev,
             _ = hard_stop.notified() => break,
             () = clock.due() => {
-                sinks.flush()?;
+                sinks.flush(&mut lost);
+                tell_given_up(&mut lost, &progress, &mut summary);
                 clock.flushed();
                 progress.update(
                     counters.targets_done.load(Ordering::Relaxed),
@@ -477,7 +488,10 @@ where
                     summary.note_change(p.annotate(&mut o));
                 }
                 summary.add(&o);
-                sinks.write(&o, now)?;
+                sinks.write(&o, now, &mut lost);
+                if !lost.is_empty() {
+                    tell_given_up(&mut lost, &progress, &mut summary);
+                }
                 if let Some(t) = &mut sinks.then {
                     t.take(o)?;
                 } else if sinks.keep {
@@ -497,8 +511,9 @@ where
             }
         }
     }
+    sinks.finish(&mut lost);
+    tell_given_up(&mut lost, &progress, &mut summary);
     progress.finish();
-    sinks.finish()?;
     summary.duplicates = counters.duplicates.load(Ordering::Relaxed);
     summary.duplicate_endpoints = counters.duplicate_endpoints.load(Ordering::Relaxed);
     summary.excluded_names = counters.excluded_names.load(Ordering::Relaxed);
@@ -654,7 +669,10 @@ async fn scan_once(args: &ScanArgs, lists: &crate::crl::CrlCache) -> Result<(u8,
         return Err(e);
     }
     let failed = failing.total() > 0;
-    let code = internal_error_exit(&outcome.summary).unwrap_or(u8::from(failed));
+    let lost = lost_output_exit(&outcome.summary);
+    let code = internal_error_exit(&outcome.summary)
+        .or(lost)
+        .unwrap_or(u8::from(failed));
     let code = unread_exit(code, &outcome.summary);
     Ok(crate::interrupt::ended(code, outcome.summary.interrupted))
 }
@@ -726,6 +744,18 @@ fn internal_error_exit(summary: &Summary) -> Option<u8> {
     crate::say!(
         "certsweep: {n} endpoint(s) could not be checked because of an internal error (error_class internal_error in the reports); please report it"
     );
+    Some(3)
+}
+
+/// Exit code 3, said on stderr even with `--quiet`, when a report file had to be given up
+/// during the sweep: the run did not produce what it was asked for.
+fn lost_output_exit(summary: &Summary) -> Option<u8> {
+    if summary.outputs_lost.is_empty() {
+        return None;
+    }
+    for e in &summary.outputs_lost {
+        crate::say!("certsweep: {e}: the file holds only the rows written before");
+    }
     Some(3)
 }
 

@@ -710,6 +710,36 @@ async fn http01_read_timeout() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_that_cannot_be_written_is_given_up_and_the_run_goes_on() {
+    // /dev/full refuses every write (ENOSPC): the JSON lines and the summary remain.
+    if !std::path::Path::new("/dev/full").exists() {
+        eprintln!("skipped: no /dev/full");
+        return;
+    }
+    let f = fixture().await;
+    let domains = file(&format!(
+        "domain,token,expected\nok.example.com,tok,{KEY_AUTH}\nmissing.example.com,tok,{KEY_AUTH}\n"
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let jsonl = dir.path().join("dcv.jsonl");
+    let mut a = args(&f, domains.path());
+    a.report = Some("/dev/full".into());
+    a.jsonl = Some(jsonl.clone());
+    let (summary, _) = certsweep::dcv_command::check_all(&a, false)
+        .await
+        .expect("the run goes on");
+    assert_eq!(summary.outputs_lost.len(), 1, "{summary}");
+    assert!(
+        summary.outputs_lost[0].contains("writing /dev/full"),
+        "{summary}"
+    );
+    assert!(summary.to_string().contains("given up"), "{summary}");
+    assert_eq!((summary.ready, summary.not_ready), (1, 1), "{summary}");
+    let written = std::fs::read_to_string(&jsonl).unwrap();
+    assert_eq!(written.lines().count(), 2, "{written}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_run_is_no_pass() {
     // The binary, one domain at a time, against a resolver that takes questions and never
     // answers; Ctrl-C arrives with the first question. The domain in progress finishes

@@ -1305,6 +1305,58 @@ fn a_report_over_an_input_is_refused_before_it_is_written() {
 }
 
 #[test]
+fn a_report_that_cannot_be_written_is_given_up_and_the_sweep_goes_on() {
+    // /dev/full takes the file's opening and refuses every write (ENOSPC): a disk filling
+    // during a nightly sweep. The other report, the summary and every endpoint remain.
+    if !std::path::Path::new("/dev/full").exists() {
+        eprintln!("skipped: no /dev/full");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("hosts.txt");
+    let (a, b) = (refused_addr(), refused_addr());
+    std::fs::write(&list, format!("a.test@{a}\nb.test@{b}\n")).unwrap();
+    let jsonl = dir.path().join("out.jsonl");
+    let out = run_certsweep(
+        &[
+            &"scan",
+            &"--targets",
+            &list,
+            &"--report",
+            &"/dev/full",
+            &"--jsonl",
+            &jsonl,
+        ],
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("writing /dev/full: No space left on device")
+            && stderr.contains("given up"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("2 endpoints, 0 certificates"), "{stderr}");
+    let written = std::fs::read_to_string(&jsonl).unwrap();
+    assert_eq!(written.lines().count(), 2, "{written}");
+    // Under --quiet too the exit code and the line saying so.
+    let out = run_certsweep(
+        &[
+            &"scan",
+            &"--quiet",
+            &"--targets",
+            &list,
+            &"--jsonl",
+            &"/dev/full",
+        ],
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("writing /dev/full"), "{stderr}");
+}
+
+#[test]
 fn an_inventory_given_as_the_target_list_or_the_reverse_is_told_which_flag_takes_it() {
     // The export or the certificate passed with --targets: each line was a bad target (a
     // PEM's base64 lines could even pass for host names and be looked up), and the fix, one

@@ -489,6 +489,9 @@ pub struct DcvSummary {
     /// The recursive resolver's addresses when it answered no question in the run: every
     /// DNS-dependent verdict is then `unknown` for that reason, not for the domains'.
     pub resolver_unheard: Option<String>,
+    /// Report files given up during the run, with why (a write failed); each holds the
+    /// rows written before.
+    pub outputs_lost: Vec<String>,
 }
 
 impl DcvSummary {
@@ -549,6 +552,12 @@ impl std::fmt::Display for DcvSummary {
                 f,
                 "  {} repeated row(s) (same domain, method, token and expected value) collapsed into the first",
                 self.duplicates
+            )?;
+        }
+        for e in &self.outputs_lost {
+            writeln!(
+                f,
+                "  outputs: {e}: given up there; the file holds the rows written before"
             )?;
         }
         if let Some(r) = &self.resolver_unheard {

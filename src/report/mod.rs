@@ -18,28 +18,54 @@ pub(crate) type CsvFile = Option<(std::path::PathBuf, csv::CsvOut<crate::files::
 /// A JSON lines file being written, with its path for errors.
 pub(crate) type JsonlFile = Option<(std::path::PathBuf, jsonl::JsonlOut<crate::files::Output>)>;
 
-/// What `scan` and `dcv` wrote so far to their CSV report and JSON lines, on disk.
-pub(crate) fn flush_files(csv: &mut CsvFile, jsonl: &mut JsonlFile) -> Result<(), crate::Error> {
-    use crate::files::write_err;
-    if let Some((p, w)) = csv {
-        w.flush().map_err(|e| write_err(p, e))?;
+/// Runs `op` on the file when it is still written; when `op` fails, the file is given up
+/// (closed, nothing more written to it: what it holds is what was written before) and the
+/// error goes to `lost`. A report that cannot be written (a disk full, a share gone) must not
+/// cost the sweep its other outputs, its summary, or the endpoints still to come.
+fn or_give_up<W>(
+    file: &mut Option<(std::path::PathBuf, W)>,
+    lost: &mut Vec<crate::Error>,
+    op: impl FnOnce(&mut W) -> std::io::Result<()>,
+) {
+    if let Some((p, w)) = file {
+        if let Err(e) = op(w) {
+            lost.push(crate::files::write_err(p, e));
+            *file = None;
+        }
     }
-    if let Some((p, w)) = jsonl {
-        w.flush().map_err(|e| write_err(p, e))?;
-    }
-    Ok(())
 }
 
-/// The CSV report and JSON lines finished.
-pub(crate) fn finish_files(csv: CsvFile, jsonl: JsonlFile) -> Result<(), crate::Error> {
+/// One result in `scan`'s or `dcv`'s CSV report (`row`, made only when the file is written)
+/// and JSON lines (`value`); a file that fails is given up ([`or_give_up`]).
+pub(crate) fn write_files<R: serde::Serialize, V: serde::Serialize>(
+    (csv, row): (&mut CsvFile, impl FnOnce() -> R),
+    (jsonl, value): (&mut JsonlFile, &V),
+    lost: &mut Vec<crate::Error>,
+) {
+    or_give_up(csv, lost, |w| w.write(&row()));
+    or_give_up(jsonl, lost, |w| w.write(value));
+}
+
+/// What `scan` and `dcv` wrote so far to their CSV report and JSON lines, on disk; a file
+/// that fails is given up ([`or_give_up`]).
+pub(crate) fn flush_files(csv: &mut CsvFile, jsonl: &mut JsonlFile, lost: &mut Vec<crate::Error>) {
+    or_give_up(csv, lost, csv::CsvOut::flush);
+    or_give_up(jsonl, lost, jsonl::JsonlOut::flush);
+}
+
+/// The CSV report and JSON lines finished; the errors of those that fail go to `lost`.
+pub(crate) fn finish_files(csv: CsvFile, jsonl: JsonlFile, lost: &mut Vec<crate::Error>) {
     use crate::files::write_err;
     if let Some((p, w)) = csv {
-        w.finish().map_err(|e| write_err(&p, e))?;
+        if let Err(e) = w.finish() {
+            lost.push(write_err(&p, e));
+        }
     }
     if let Some((p, mut w)) = jsonl {
-        w.flush().map_err(|e| write_err(&p, e))?;
+        if let Err(e) = w.flush() {
+            lost.push(write_err(&p, e));
+        }
     }
-    Ok(())
 }
 
 /// When buffered report rows go to disk: at most [`FlushClock::AFTER`] after the first row

@@ -67,6 +67,9 @@ pub struct Summary {
     pub duration: Duration,
     /// Stopped early, and by what (Ctrl-C, SIGTERM, SIGHUP).
     pub interrupted: Option<crate::interrupt::Stop>,
+    /// Report files given up during the sweep, with why (a write failed: a disk full, a
+    /// share gone); each holds the rows written before.
+    pub outputs_lost: Vec<String>,
     /// The revocation lists `--crl` fetched, by URL: how many entries each holds, or why it
     /// could not be read. One line per list that failed says at once what thousands of
     /// `crl_unavailable` rows would.
@@ -415,6 +418,12 @@ impl fmt::Display for Summary {
         self.write_crl(f)?;
         self.write_previous(f)?;
         self.write_ocsp(f)?;
+        for e in &self.outputs_lost {
+            writeln!(
+                f,
+                "  outputs: {e}: given up there; the file holds the rows written before"
+            )?;
+        }
         Ok(())
     }
 }
