@@ -371,8 +371,11 @@ async fn check_once(args: &DcvArgs) -> Result<(u8, bool), Error> {
             "certsweep: {internal} domain check(s) failed with an internal error (internal_error in the reports); please report it"
         );
     }
-    for e in &summary.outputs_lost {
-        crate::say!("certsweep: {e}: the file holds only the rows written before");
+    // The summary says it otherwise.
+    if args.quiet {
+        for e in &summary.outputs_lost {
+            crate::say!("certsweep: {e}: the file holds only the rows written before");
+        }
     }
     Ok(crate::interrupt::ended(
         exit_code(&summary),

@@ -605,7 +605,10 @@ async fn scan_once(args: &ScanArgs, lists: &crate::crl::CrlCache) -> Result<(u8,
         if let Some(e) = nothing_scanned(&outcome.summary, args.targets.as_deref()) {
             return Err(e);
         }
-        let code = internal_error_exit(&outcome.summary).unwrap_or(outcome.exit_code);
+        let lost = lost_output_exit(&outcome.summary, args.quiet);
+        let code = internal_error_exit(&outcome.summary)
+            .or(lost)
+            .unwrap_or(outcome.exit_code);
         let code = unread_exit(code, &outcome.summary);
         return Ok(crate::interrupt::ended(code, outcome.summary.interrupted));
     }
@@ -660,7 +663,9 @@ async fn scan_once(args: &ScanArgs, lists: &crate::crl::CrlCache) -> Result<(u8,
         .map(|f| (f.failing, f.junit, f.metrics))
         .unwrap_or_default();
     let suite = input_name(Some(&targets_path), &args.inventory);
-    end_reports(metrics, junit, &outcome, &suite, start_unix)?;
+    let mut lost = Vec::new();
+    end_reports(metrics, junit, &outcome, &suite, start_unix, &mut lost);
+    (outcome.summary.outputs_lost).extend(lost.iter().map(Error::to_string));
     if !args.quiet {
         let mut err = std::io::stderr().lock();
         let _ = write!(err, "{}{}", outcome.summary, failing.text());
@@ -669,7 +674,7 @@ async fn scan_once(args: &ScanArgs, lists: &crate::crl::CrlCache) -> Result<(u8,
         return Err(e);
     }
     let failed = failing.total() > 0;
-    let lost = lost_output_exit(&outcome.summary);
+    let lost = lost_output_exit(&outcome.summary, args.quiet);
     let code = internal_error_exit(&outcome.summary)
         .or(lost)
         .unwrap_or(u8::from(failed));
@@ -747,14 +752,16 @@ fn internal_error_exit(summary: &Summary) -> Option<u8> {
     Some(3)
 }
 
-/// Exit code 3, said on stderr even with `--quiet`, when a report file had to be given up
-/// during the sweep: the run did not produce what it was asked for.
-fn lost_output_exit(summary: &Summary) -> Option<u8> {
+/// Exit code 3 when a report file had to be given up: the run did not produce what it was
+/// asked for. Said on stderr under `--quiet` (the summary says it otherwise).
+fn lost_output_exit(summary: &Summary, quiet: bool) -> Option<u8> {
     if summary.outputs_lost.is_empty() {
         return None;
     }
-    for e in &summary.outputs_lost {
-        crate::say!("certsweep: {e}: the file holds only the rows written before");
+    if quiet {
+        for e in &summary.outputs_lost {
+            crate::say!("certsweep: {e}: the file holds only the rows written before");
+        }
     }
     Some(3)
 }
@@ -1071,27 +1078,32 @@ fn load_previous(args: &ScanArgs) -> Result<Option<crate::previous::Previous>, E
 
 /// Writes the reports made whole at the end of a sweep (`--metrics`, `--junit`), a
 /// stopped one too: `suite` names what was read, `start_unix` when the sweep began.
+/// The metrics and the JUnit file finished; the errors of those that fail go to `lost`
+/// (each file apart: one that cannot be written does not cost the other).
 fn end_reports(
     metrics: Option<(std::path::PathBuf, MetricsOut)>,
     junit: Option<(std::path::PathBuf, JunitOut<Output>)>,
     outcome: &SweepOutcome,
     suite: &str,
     start_unix: i64,
-) -> Result<(), Error> {
+    lost: &mut Vec<Error>,
+) {
     let s = &outcome.summary;
     if let Some((p, m)) = metrics {
-        m.finish(start_unix, s.duration, s.interrupted.is_some())
-            .map_err(|e| write_err(&p, e))?;
-    }
-    if let Some((p, mut j)) = junit {
-        for e in &outcome.bad_lines {
-            j.bad_input(e).map_err(|e| write_err(&p, e))?;
+        if let Err(e) = m.finish(start_unix, s.duration, s.interrupted.is_some()) {
+            lost.push(write_err(&p, e));
         }
-        let started = crate::timefmt::rfc3339_unix(start_unix);
-        j.finish(suite, &started, s.duration, &s.to_string())
-            .map_err(|e| write_err(&p, e))?;
     }
-    Ok(())
+    let mut junit = junit;
+    for e in &outcome.bad_lines {
+        crate::report::or_give_up(&mut junit, lost, |j| j.bad_input(e));
+    }
+    if let Some((p, j)) = junit {
+        let started = crate::timefmt::rfc3339_unix(start_unix);
+        if let Err(e) = j.finish(suite, &started, s.duration, &s.to_string()) {
+            lost.push(write_err(&p, e));
+        }
+    }
 }
 
 /// What a run read, as a report's title names it: the list (targets, domains), else the
@@ -1413,15 +1425,22 @@ async fn compare_reusing(
     }
     let counts = spill.read_back(|v| out.take(v))?;
     let suite = input_name(args.targets.as_deref(), &args.inventory);
-    let out = out.finish(&outcome, &suite, start_unix)?;
+    let mut out = out.finish(&outcome, &suite, start_unix)?;
     if let Some((p, mut w)) = records_out {
-        each_identity_row(&ids, &out.serving, &policy, |r| {
+        let written = each_identity_row(&ids, &out.serving, &policy, |r| {
             w.write(&safe_identity_row(&r)).map_err(|e| write_err(p, e))
-        })?;
-        w.finish().map_err(|e| write_err(p, e))?;
+        })
+        .and_then(|()| w.finish().map_err(|e| write_err(p, e)));
+        if let Err(e) = written {
+            out.lost.push(e);
+        }
     }
+    let mut summary = outcome.summary;
+    summary
+        .outputs_lost
+        .extend(out.lost.iter().map(Error::to_string));
     Ok(CompareOutcome {
-        summary: outcome.summary,
+        summary,
         counts,
         verdicts: out.verdicts,
         identities: ids.members.len(),
@@ -1556,6 +1575,8 @@ struct VerdictOut<'a> {
     failing: Failing,
     verdict_findings: BTreeMap<&'static str, usize>,
     undeployed_by_bot: BTreeMap<Option<String>, usize>,
+    /// The report files given up (a write failed), with why.
+    lost: Vec<Error>,
 }
 
 impl<'a> VerdictOut<'a> {
@@ -1585,6 +1606,7 @@ impl<'a> VerdictOut<'a> {
             failing: Failing::default(),
             verdict_findings: BTreeMap::new(),
             undeployed_by_bot: BTreeMap::new(),
+            lost: Vec::new(),
         })
     }
 
@@ -1600,23 +1622,23 @@ impl<'a> VerdictOut<'a> {
             self.failing
                 .add(&v.observation, || failing_verdict(&v, &words));
         }
-        if let Some((p, j)) = &mut self.junit {
+        if self.junit.is_some() {
             let failure = (!words.is_empty()).then(|| JunitFailure {
                 message: words.join(", "),
                 kind: v.status.as_str().to_string(),
                 text: format!("{}\nNext step: {}", v.detail, v.next_step),
             });
             let out = format!("{}: {}\nNext step: {}", v.status, v.detail, v.next_step);
-            j.case(&junit_case(&v.observation, failure, out))
-                .map_err(|e| write_err(p, e))?;
+            let case = junit_case(&v.observation, failure, out);
+            crate::report::or_give_up(&mut self.junit, &mut self.lost, |j| j.case(&case));
         }
-        if let Some((p, m)) = &mut self.metrics {
+        if self.metrics.is_some() {
             let findings: Vec<&str> = v.findings.iter().map(String::as_str).collect();
             let expected = v.expected.as_ref().and_then(|e| e.serial.as_deref());
             let verdict = Some((v.status.as_str(), expected));
             let others = sampled_certs(&v.observation);
-            m.endpoint(&sample(&v.observation, verdict, &findings, &others))
-                .map_err(|e| write_err(p, e))?;
+            let one = sample(&v.observation, verdict, &findings, &others);
+            crate::report::or_give_up(&mut self.metrics, &mut self.lost, |m| m.endpoint(&one));
         }
         for f in &v.findings {
             if let Some(&known) = crate::verdict::VERDICT_FINDINGS
@@ -1631,15 +1653,13 @@ impl<'a> VerdictOut<'a> {
         if self.args.records_report.is_some() {
             self.serving.note(&v);
         }
-        if let Some((p, w)) = &mut self.csv {
+        let now = self.now;
+        crate::report::or_give_up(&mut self.csv, &mut self.lost, |w| {
             w.write(&crate::report::compliance::ComplianceRow::from_verdict(
-                &v, self.now,
+                &v, now,
             ))
-            .map_err(|e| write_err(p, e))?;
-        }
-        if let Some((p, w)) = &mut self.jsonl {
-            w.write(&v).map_err(|e| write_err(p, e))?;
-        }
+        });
+        crate::report::or_give_up(&mut self.jsonl, &mut self.lost, |w| w.write(&v));
         if self.keep {
             self.verdicts.push(v);
         }
@@ -1654,7 +1674,9 @@ impl<'a> VerdictOut<'a> {
         start_unix: i64,
     ) -> Result<Self, Error> {
         if let Some((p, w)) = self.csv.take() {
-            w.finish().map_err(|e| write_err(p, e))?;
+            if let Err(e) = w.finish() {
+                self.lost.push(write_err(p, e));
+            }
         }
         end_reports(
             self.metrics.take(),
@@ -1662,10 +1684,9 @@ impl<'a> VerdictOut<'a> {
             outcome,
             suite,
             start_unix,
-        )?;
-        if let Some((p, mut w)) = self.jsonl.take() {
-            w.flush().map_err(|e| write_err(p, e))?;
-        }
+            &mut self.lost,
+        );
+        crate::report::or_give_up(&mut self.jsonl, &mut self.lost, JsonlOut::flush);
         Ok(self)
     }
 }

@@ -1354,6 +1354,35 @@ fn a_report_that_cannot_be_written_is_given_up_and_the_sweep_goes_on() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("writing /dev/full"), "{stderr}");
+    // Against records, whose reports are written once every endpoint is judged: the
+    // compliance report given up, the verdicts' JSON lines and the records report whole.
+    let inventory = format!("{}/targets/fullchain.pem", env!("CARGO_MANIFEST_DIR"));
+    let records = dir.path().join("records.csv");
+    let out = run_certsweep(
+        &[
+            &"scan",
+            &"--targets",
+            &list,
+            &"--inventory",
+            &inventory,
+            &"--report",
+            &"/dev/full",
+            &"--jsonl",
+            &jsonl,
+            &"--records-report",
+            &records,
+        ],
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("outputs: writing /dev/full") && stderr.contains("status: unreachable 2"),
+        "{stderr}"
+    );
+    let written = std::fs::read_to_string(&jsonl).unwrap();
+    assert_eq!(written.lines().count(), 2, "{written}");
+    assert!(std::fs::read_to_string(&records).unwrap().lines().count() > 1);
 }
 
 #[test]

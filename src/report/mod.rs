@@ -22,14 +22,14 @@ pub(crate) type JsonlFile = Option<(std::path::PathBuf, jsonl::JsonlOut<crate::f
 /// (closed, nothing more written to it: what it holds is what was written before) and the
 /// error goes to `lost`. A report that cannot be written (a disk full, a share gone) must not
 /// cost the sweep its other outputs, its summary, or the endpoints still to come.
-fn or_give_up<W>(
-    file: &mut Option<(std::path::PathBuf, W)>,
+pub(crate) fn or_give_up<P: AsRef<std::path::Path>, W>(
+    file: &mut Option<(P, W)>,
     lost: &mut Vec<crate::Error>,
     op: impl FnOnce(&mut W) -> std::io::Result<()>,
 ) {
     if let Some((p, w)) = file {
         if let Err(e) = op(w) {
-            lost.push(crate::files::write_err(p, e));
+            lost.push(crate::files::write_err(p.as_ref(), e));
             *file = None;
         }
     }
