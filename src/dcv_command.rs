@@ -144,7 +144,7 @@ pub async fn check_all(args: &DcvArgs, keep: bool) -> Result<(DcvSummary, Vec<Ou
             o = rx.recv() => o,
             () = clock.due() => {
                 out.flush(&mut lost);
-                tell_given_up(&mut lost, &progress, &mut summary);
+                crate::report::tell_given_up(&mut lost, &progress, &mut summary.outputs_lost);
                 clock.flushed();
                 progress.update(
                     done,
@@ -162,7 +162,7 @@ pub async fn check_all(args: &DcvArgs, keep: bool) -> Result<(DcvSummary, Vec<Ou
         summary.add(&o);
         out.write(&o, &mut lost)?;
         if !lost.is_empty() {
-            tell_given_up(&mut lost, &progress, &mut summary);
+            crate::report::tell_given_up(&mut lost, &progress, &mut summary.outputs_lost);
         }
         if keep {
             kept.push(o);
@@ -174,19 +174,8 @@ pub async fn check_all(args: &DcvArgs, keep: bool) -> Result<(DcvSummary, Vec<Ou
     summary.interrupted = interrupted.get().copied();
     let suite = crate::scan::input_name(args.domains.as_deref(), &args.inventory);
     out.finish(&suite, &started, &summary, &mut lost)?;
-    tell_given_up(&mut lost, &progress, &mut summary);
+    crate::report::tell_given_up(&mut lost, &progress, &mut summary.outputs_lost);
     Ok((summary, kept))
-}
-
-/// Tells each report file given up since the last call (in `lost`), and keeps it in the
-/// summary: the run goes on without it, and ends with exit code 3.
-fn tell_given_up(lost: &mut Vec<Error>, progress: &Progress, summary: &mut DcvSummary) {
-    for e in lost.drain(..) {
-        progress.println(&format!(
-            "certsweep: {e}: that file is given up (it holds the rows written before); the run goes on"
-        ));
-        summary.outputs_lost.push(e.to_string());
-    }
 }
 
 /// The output files are distinct from each other and from the inputs, and at most one is

@@ -409,17 +409,6 @@ impl Sinks<'_> {
     }
 }
 
-/// Tells each report file given up since the last call (in `lost`), and keeps it in the
-/// summary for the end: the sweep goes on without it.
-fn tell_given_up(lost: &mut Vec<Error>, progress: &Progress, summary: &mut Summary) {
-    for e in lost.drain(..) {
-        progress.println(&format!(
-            "certsweep: {e}: that file is given up (it holds the rows written before); the sweep goes on"
-        ));
-        summary.outputs_lost.push(e.to_string());
-    }
-}
-
 /// Runs a sweep of `targets` into `sinks`, with progress and Ctrl-C handling.
 pub async fn sweep<I>(
     engine: Arc<Engine>,
@@ -471,7 +460,7 @@ where
             _ = hard_stop.notified() => break,
             () = clock.due() => {
                 sinks.flush(&mut lost);
-                tell_given_up(&mut lost, &progress, &mut summary);
+                crate::report::tell_given_up(&mut lost, &progress, &mut summary.outputs_lost);
                 clock.flushed();
                 progress.update(
                     counters.targets_done.load(Ordering::Relaxed),
@@ -490,7 +479,7 @@ where
                 summary.add(&o);
                 sinks.write(&o, now, &mut lost);
                 if !lost.is_empty() {
-                    tell_given_up(&mut lost, &progress, &mut summary);
+                    crate::report::tell_given_up(&mut lost, &progress, &mut summary.outputs_lost);
                 }
                 if let Some(t) = &mut sinks.then {
                     t.take(o)?;
@@ -512,7 +501,7 @@ where
         }
     }
     sinks.finish(&mut lost);
-    tell_given_up(&mut lost, &progress, &mut summary);
+    crate::report::tell_given_up(&mut lost, &progress, &mut summary.outputs_lost);
     progress.finish();
     summary.duplicates = counters.duplicates.load(Ordering::Relaxed);
     summary.duplicate_endpoints = counters.duplicate_endpoints.load(Ordering::Relaxed);

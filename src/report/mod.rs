@@ -35,6 +35,21 @@ pub(crate) fn or_give_up<P: AsRef<std::path::Path>, W>(
     }
 }
 
+/// Tells each report file given up since the last call (drained from `lost`) and keeps it
+/// in `kept`, the summary's list for the end: the run goes on without it.
+pub(crate) fn tell_given_up(
+    lost: &mut Vec<crate::Error>,
+    progress: &progress::Progress,
+    kept: &mut Vec<String>,
+) {
+    for e in lost.drain(..) {
+        progress.println(&format!(
+            "certsweep: {e}: that file is given up (it holds the rows written before); the run goes on"
+        ));
+        kept.push(e.to_string());
+    }
+}
+
 /// One result in `scan`'s or `dcv`'s CSV report (`row`, made only when the file is written)
 /// and JSON lines (`value`); a file that fails is given up ([`or_give_up`]).
 pub(crate) fn write_files<R: serde::Serialize, V: serde::Serialize>(
@@ -61,11 +76,8 @@ pub(crate) fn finish_files(csv: CsvFile, jsonl: JsonlFile, lost: &mut Vec<crate:
             lost.push(write_err(&p, e));
         }
     }
-    if let Some((p, mut w)) = jsonl {
-        if let Err(e) = w.flush() {
-            lost.push(write_err(&p, e));
-        }
-    }
+    let mut jsonl = jsonl;
+    or_give_up(&mut jsonl, lost, jsonl::JsonlOut::flush);
 }
 
 /// When buffered report rows go to disk: at most [`FlushClock::AFTER`] after the first row
