@@ -38,6 +38,19 @@ impl When {
         (self.unix - unix).abs() <= tol
     }
 
+    /// The value read as the local time of a machine `offset` seconds east of UTC, when its
+    /// writing `raw` gives a time of day and names no zone (PowerShell's `Export-Csv` and
+    /// `certutil` write the exporting machine's local time); otherwise as it is.
+    pub fn at_offset(self, raw: &str, offset: i64) -> When {
+        if offset == 0 || self.date_only || names_zone(raw) {
+            return self;
+        }
+        When {
+            unix: self.unix - offset,
+            ..self
+        }
+    }
+
     /// The last second the value can mean: the end of its day when only a date was given
     /// (a notAfter written `2026-05-28` may be any time that day).
     pub fn last_second(&self) -> i64 {
@@ -129,6 +142,31 @@ pub fn parse_date(raw: &str, slash: Option<SlashOrder>) -> Result<Option<When>, 
         return parse_slash(t, slash).map(Some);
     }
     Err(format!("date \"{raw}\" is not in a known format ({KNOWN})"))
+}
+
+/// Whether a date's writing says its zone: an offset after the time of day, `Z`, `UTC` or
+/// `GMT`, or a count of seconds since the epoch (UTC by its definition). Excel's serial
+/// dates do not: a spreadsheet has no zone.
+pub fn names_zone(raw: &str) -> bool {
+    let t = raw.trim();
+    if excel_serial(t).is_some() {
+        return false;
+    }
+    let numeric = t.trim_end_matches(".0");
+    if !numeric.is_empty() && numeric.bytes().all(|b| b.is_ascii_digit()) {
+        return true;
+    }
+    if t.ends_with(['Z', 'z']) {
+        return true;
+    }
+    let upper = t.to_ascii_uppercase();
+    if upper.split([' ', ',']).any(|w| w == "UTC" || w == "GMT") {
+        return true;
+    }
+    // An offset follows the time of day (`…T10:07:06+05:30`, `… 10:07:06 -0400`); a date's
+    // own hyphens come before it.
+    t.find(':')
+        .is_some_and(|clock| t[clock..].contains(['+', '-']))
 }
 
 /// The writings named when a date is none of them.
@@ -604,6 +642,47 @@ mod tests {
         // Not dates, still: an epoch with a fraction, a dotted version number.
         assert_eq!(u("1785233226.0"), (t, false));
         assert!(parse_date("1.2.3", None).is_err());
+    }
+
+    #[test]
+    fn a_time_without_a_zone_is_read_at_the_declared_offset() {
+        let t = 1_785_233_226; // 2026-07-28T10:07:06Z
+        let ist = 5 * 3600 + 1800;
+        let at = |raw: &str| {
+            parse_date(raw, Some(SlashOrder::MonthFirst))
+                .unwrap()
+                .unwrap()
+                .at_offset(raw, ist)
+        };
+        // Local times of a machine in India: 15:37:06 there is 10:07:06 UTC.
+        for local in [
+            "2026-07-28 15:37:06",
+            "2026-07-28T15:37:06",
+            "7/28/2026 3:37:06 PM",
+            "28-Jul-2026 15:37:06",
+            "28.07.2026 15:37:06",
+            "Jul 28, 2026, 3:37:06 PM",
+        ] {
+            assert_eq!(at(local).unix, t, "{local}");
+        }
+        // Writings that name their zone, or none of a time of day, are as they say.
+        for zoned in [
+            "2026-07-28T10:07:06Z",
+            "2026-07-28 15:37:06 +05:30",
+            "2026-07-28T06:07:06-04:00",
+            "2026-07-28 10:07:06 UTC",
+            "Tue, 28 Jul 2026 10:07:06 GMT",
+            "Jul 28 10:07:06 2026 GMT",
+            "1785233226",
+            "20260728100706Z",
+        ] {
+            assert_eq!(at(zoned).unix, t, "{zoned}");
+        }
+        let day = at("2026-07-28");
+        assert!(day.date_only);
+        assert_eq!(day.unix, t - 36_426);
+        // Excel's serial dates have no zone: local too.
+        assert!(!names_zone("46231.5"));
     }
 
     #[test]

@@ -1259,14 +1259,18 @@ struct OpenDate {
 
 impl SlashDates {
     /// Reads one value of a date field, in the declared order if there is one.
+    /// Every reading is taken as the local time `offset` seconds east of UTC where the
+    /// value names no zone ([`When::at_offset`]).
     fn read(
         &mut self,
         raw: &str,
-        declared: Option<SlashOrder>,
+        (declared, offset): (Option<SlashOrder>, i64),
         line: u64,
         field: Field,
         header: &str,
     ) -> Result<Option<When>, String> {
+        let parse_date =
+            |raw: &str, order| parse_date(raw, order).map(|w| w.map(|w| w.at_offset(raw, offset)));
         if declared.is_some() {
             return parse_date(raw, declared);
         }
@@ -1577,15 +1581,16 @@ fn build(
     let serial = parse_serial(&serial_raw, base).map_err(|r| err(Field::Serial, r))?;
     let map = opts.map.as_deref();
     let declared = opts.slash.or(map.and_then(|m| m.slash));
+    let offset = map.and_then(|m| m.date_offset).unwrap_or(0);
     let mut date = |f: Field| -> Result<Option<When>, InventoryError> {
         let Some((header, v)) = get(f) else {
             return Ok(None);
         };
         if let Some(w) = map.and_then(|m| m.own_format(v)) {
-            return Ok(Some(w));
+            return Ok(Some(w.at_offset(v, offset)));
         }
         slash
-            .read(v, declared, line, f, header)
+            .read(v, (declared, offset), line, f, header)
             .map_err(|r| err(f, r))
     };
     let not_after = date(Field::NotAfter)?;

@@ -3,7 +3,8 @@
 //! ```toml
 //! serial_base = "hex"            # hex, dec or auto (default: auto)
 //! date_order = "day-first"       # how to read slash dates: day-first or month-first
-//! date_format = "[day].[month].[year] [hour]:[minute]"   # extra writing (time crate syntax, UTC)
+//! date_format = "[day].[month].[year] [hour]:[minute]"   # extra writing (time crate syntax)
+//! date_offset = "+05:30"         # times written without a zone are this far from UTC
 //!
 //! [columns]                      # column header = field; "ignore" drops a column
 //! "Cert Serial" = "serial"
@@ -33,6 +34,7 @@ struct RawMap {
     serial_base: Option<String>,
     date_order: Option<String>,
     date_format: Option<String>,
+    date_offset: Option<String>,
     #[serde(default)]
     status: BTreeMap<String, String>,
 }
@@ -46,6 +48,9 @@ pub struct InventoryMap {
     /// How slash dates are read, when the map says.
     pub slash: Option<SlashOrder>,
     date_format: Option<OwnedFormatItem>,
+    /// The offset from UTC, in seconds east, of the machine that wrote the export's times
+    /// without a zone (`date_offset`), when the map says.
+    pub date_offset: Option<i64>,
     status: HashMap<String, RecordStatus>,
 }
 
@@ -77,6 +82,32 @@ impl InventoryMap {
             date_only: true,
         })
     }
+}
+
+/// Seconds east of UTC of `+05:30`, `+0530`, `-04:00`, `-4`, `UTC` or `Z`; at most 18
+/// hours either way. Read by hand: the time crate reads `-00:30` as `+00:30`
+/// (time-rs/time#522).
+fn offset_seconds(o: &str) -> Option<i64> {
+    let t = o.trim();
+    if ["utc", "gmt", "z"].contains(&t.to_ascii_lowercase().as_str()) {
+        return Some(0);
+    }
+    let (sign, rest) = match t.as_bytes().first()? {
+        b'+' => (1, &t[1..]),
+        b'-' => (-1, &t[1..]),
+        _ => return None,
+    };
+    let (h, m) = match rest.split_once(':') {
+        Some((h, m)) => (h, m),
+        None if rest.len() == 4 => rest.split_at(2),
+        None => (rest, "0"),
+    };
+    let digits = |s: &str| !s.is_empty() && s.len() <= 2 && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(h) || !digits(m) {
+        return None;
+    }
+    let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
+    (h <= 18 && m < 60 && h * 60 + m <= 18 * 60).then_some(sign * (h * 3600 + m * 60))
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -152,6 +183,14 @@ pub fn parse(file: &str, text: &str) -> Result<InventoryMap, String> {
             format!(
                 "{file}:{}: field date_format: {e} (write it like \"[day].[month].[year] [hour]:[minute]\")",
                 key_line("date_format")
+            )
+        })?);
+    }
+    if let Some(o) = &raw.date_offset {
+        map.date_offset = Some(offset_seconds(o).ok_or_else(|| {
+            format!(
+                "{file}:{}: field date_offset: \"{o}\" is not an offset from UTC (write it like \"+05:30\", \"-04:00\" or \"UTC\")",
+                key_line("date_offset")
             )
         })?);
     }
@@ -239,5 +278,49 @@ date_format = "[day].[month].[year] [hour]:[minute]"
         assert!(e.starts_with("m.toml:1: field serial_base"), "{e}");
         let e = parse("m.toml", "colums = 3\n").unwrap_err();
         assert!(e.starts_with("m.toml:1: unknown field `colums`"), "{e}");
+        let e = parse("m.toml", "\ndate_offset = \"IST\"\n").unwrap_err();
+        assert!(e.starts_with("m.toml:2: field date_offset: \"IST\""), "{e}");
+    }
+
+    #[test]
+    fn offsets_read_every_way_they_are_written() {
+        for (o, secs) in [
+            ("+05:30", 19_800),
+            ("+0530", 19_800),
+            ("-04:00", -14_400),
+            ("-4", -14_400),
+            ("-00:30", -1_800),
+            ("+12:45", 45_900),
+            ("UTC", 0),
+            ("z", 0),
+        ] {
+            assert_eq!(offset_seconds(o), Some(secs), "{o}");
+        }
+        for bad in ["IST", "5:30", "+19:00", "+05:60", "+", "+5:3x", ""] {
+            assert_eq!(offset_seconds(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_export_of_local_times_is_read_at_the_maps_offset() {
+        // certutil on a CA in India writes its local time; one date reads both ways until a
+        // later row settles the order (month-first), and is corrected then, at the offset too.
+        let map = parse("map.toml", "date_offset = \"+05:30\"\n").unwrap();
+        let opts = ReadOptions {
+            map: Some(Arc::new(map)),
+            ..ReadOptions::default()
+        };
+        let csv = "Serial Number,Certificate Expiration Date,Common Name\n\
+                   0A,03/04/2027 15:30,a.example.com\n\
+                   0B,12/25/2027 5:30 AM,b.example.com\n\
+                   0C,2027-12-25T05:30:00Z,c.example.com\n";
+        let mut out = Loaded::default();
+        load_bytes("certutil.csv", csv.as_bytes(), &opts, &mut out);
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        let at = |i: usize| out.records[i].not_after.map(|w| w.unix);
+        // 4 March 2027 10:00 UTC; 25 December 2027 00:00 UTC; a zoned value as written.
+        assert_eq!(at(0), Some(1_804_154_400));
+        assert_eq!(at(1), Some(1_829_692_800));
+        assert_eq!(at(2), Some(1_829_712_600));
     }
 }
