@@ -141,6 +141,19 @@ pub fn parse_date(raw: &str, slash: Option<SlashOrder>) -> Result<Option<When>, 
     if t.contains('/') {
         return parse_slash(t, slash).map(Some);
     }
+    // ISO's shape with numbers no calendar has (`2027-13-45`): say which, not that the
+    // writing is unknown.
+    let head = t.get(..10).unwrap_or(t);
+    let shape = head.len() == 10
+        && head
+            .bytes()
+            .enumerate()
+            .all(|(i, b)| matches!(i, 4 | 7) == (b == b'-') && (b == b'-' || b.is_ascii_digit()));
+    if shape {
+        if let Err(e) = Date::parse(head, &format_description!("[year]-[month]-[day]")) {
+            return Err(format!("date \"{raw}\": {e}"));
+        }
+    }
     Err(format!("date \"{raw}\" is not in a known format ({KNOWN})"))
 }
 
@@ -688,7 +701,10 @@ mod tests {
     #[test]
     fn bad_dates() {
         assert!(parse_date("next tuesday", None).is_err());
-        assert!(parse_date("2026-13-01", None).is_err());
+        let e = parse_date("2026-13-01", None).unwrap_err();
+        assert!(e.contains("month") && !e.contains("known format"), "{e}");
+        let e = parse_date("2026-02-30 10:00:00", None).unwrap_err();
+        assert!(e.contains("day") && !e.contains("known format"), "{e}");
         assert!(parse_date("12345", None).is_err());
     }
 
