@@ -623,6 +623,7 @@ async fn scan_once(args: &ScanArgs, lists: &crate::crl::CrlCache) -> Result<(u8,
             failing: Failing::default(),
             junit,
             metrics,
+            lost: Vec::new(),
         }),
     };
     let (reader, total) = open_targets(&targets_path, &args.port, args.strict)?;
@@ -648,11 +649,10 @@ async fn scan_once(args: &ScanArgs, lists: &crate::crl::CrlCache) -> Result<(u8,
     let mut outcome = sweep(engine, reader, total, sinks, args.quiet).await?;
     outcome.summary.targets_unread = unread.get().cloned();
     tell_not_utf8(&targets_path, &not_utf8);
-    let (failing, junit, metrics) = record_free
-        .map(|f| (f.failing, f.junit, f.metrics))
+    let (failing, junit, metrics, mut lost) = record_free
+        .map(|f| (f.failing, f.junit, f.metrics, f.lost))
         .unwrap_or_default();
     let suite = input_name(Some(&targets_path), &args.inventory);
-    let mut lost = Vec::new();
     end_reports(metrics, junit, &outcome, &suite, start_unix, &mut lost);
     (outcome.summary.outputs_lost).extend(lost.iter().map(Error::to_string));
     if !args.quiet {
@@ -961,30 +961,32 @@ struct RecordFree {
     junit: Option<(std::path::PathBuf, JunitOut<Output>)>,
     /// `--metrics`: every endpoint's samples.
     metrics: Option<(std::path::PathBuf, MetricsOut)>,
+    /// Those of the two given up (a write failed), with why.
+    lost: Vec<Error>,
 }
 
 impl ObservationSink for RecordFree {
     fn take(&mut self, o: Box<Observation>) -> Result<(), Error> {
         let words = self.fail_on.observation_words(&o, self.now, self.window);
-        if let Some((p, j)) = &mut self.junit {
+        if self.junit.is_some() {
             let said = observed(&o);
             let failure = (!words.is_empty()).then(|| JunitFailure {
                 message: words.join(", "),
                 kind: words.first().copied().unwrap_or_default().to_string(),
                 text: said.clone(),
             });
-            j.case(&junit_case(&o, failure, said))
-                .map_err(|e| write_err(p, e))?;
+            let case = junit_case(&o, failure, said);
+            crate::report::or_give_up(&mut self.junit, &mut self.lost, |j| j.case(&case));
         }
-        if let Some((p, m)) = &mut self.metrics {
+        if self.metrics.is_some() {
             let findings: Vec<&str> = o
                 .findings_with_others()
                 .iter()
                 .map(|f| f.as_str())
                 .collect();
             let others = sampled_certs(&o);
-            m.endpoint(&sample(&o, None, &findings, &others))
-                .map_err(|e| write_err(p, e))?;
+            let one = sample(&o, None, &findings, &others);
+            crate::report::or_give_up(&mut self.metrics, &mut self.lost, |m| m.endpoint(&one));
         }
         if !words.is_empty() {
             self.failing.add(&o, || {
@@ -1825,6 +1827,7 @@ mod tests {
             failing: Failing::default(),
             junit: None,
             metrics: None,
+            lost: Vec::new(),
         };
         let mut refused = crate::fleet::presenting("10.0.0.9", [10, 0, 0, 9].into(), "0B", 0, 1);
         refused.cert = None;

@@ -1354,6 +1354,28 @@ fn a_report_that_cannot_be_written_is_given_up_and_the_sweep_goes_on() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("writing /dev/full"), "{stderr}");
+    // The JUnit file alike, the scan report whole.
+    let report = dir.path().join("scan.csv");
+    let out = run_certsweep(
+        &[
+            &"scan",
+            &"--targets",
+            &list,
+            &"--junit",
+            &"/dev/full",
+            &"--report",
+            &report,
+        ],
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("outputs: writing /dev/full") && stderr.contains("2 endpoints"),
+        "{stderr}"
+    );
+    let written = std::fs::read_to_string(&report).unwrap();
+    assert_eq!(written.lines().count(), 3, "{written}");
     // Against records, whose reports are written once every endpoint is judged: the
     // compliance report given up, the verdicts' JSON lines and the records report whole.
     let inventory = format!("{}/targets/fullchain.pem", env!("CARGO_MANIFEST_DIR"));
