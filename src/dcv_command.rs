@@ -160,7 +160,7 @@ pub async fn check_all(args: &DcvArgs, keep: bool) -> Result<(DcvSummary, Vec<Ou
         clock.wrote();
         done += 1;
         summary.add(&o);
-        out.write(&o, &mut lost)?;
+        out.write(&o, &mut lost);
         if !lost.is_empty() {
             crate::report::tell_given_up(&mut lost, &progress, &mut summary.outputs_lost);
         }
@@ -173,7 +173,7 @@ pub async fn check_all(args: &DcvArgs, keep: bool) -> Result<(DcvSummary, Vec<Ou
     summary.resolver_unheard = checker.resolver_unheard();
     summary.interrupted = interrupted.get().copied();
     let suite = crate::scan::input_name(args.domains.as_deref(), &args.inventory);
-    out.finish(&suite, &started, &summary, &mut lost)?;
+    out.finish(&suite, &started, &summary, &mut lost);
     crate::report::tell_given_up(&mut lost, &progress, &mut summary.outputs_lost);
     Ok((summary, kept))
 }
@@ -255,18 +255,15 @@ impl Outputs {
         Ok(Outputs { csv, jsonl, junit })
     }
 
-    /// One outcome, in every file; the CSV report or JSON lines that cannot be written is
-    /// given up, its error in `lost`.
-    fn write(&mut self, o: &Outcome, lost: &mut Vec<Error>) -> Result<(), Error> {
+    /// One outcome, in every file; a file that cannot be written is given up, its error in
+    /// `lost`.
+    fn write(&mut self, o: &Outcome, lost: &mut Vec<Error>) {
         crate::report::write_files(
             (&mut self.csv, || DcvRow::from_outcome(o)),
             (&mut self.jsonl, o),
             lost,
         );
-        if let Some((p, j)) = &mut self.junit {
-            j.case(&junit_case(o)).map_err(|e| write_err(p, e))?;
-        }
-        Ok(())
+        crate::report::or_give_up(&mut self.junit, lost, |j| j.case(&junit_case(o)));
     }
 
     /// What is written so far, on disk (the JUnit file is whole only at the end).
@@ -276,19 +273,13 @@ impl Outputs {
 
     /// Every file finished: the JUnit suite named `suite`, started at `started`, with the
     /// summary as its output.
-    fn finish(
-        self,
-        suite: &str,
-        started: &str,
-        summary: &DcvSummary,
-        lost: &mut Vec<Error>,
-    ) -> Result<(), Error> {
+    fn finish(self, suite: &str, started: &str, summary: &DcvSummary, lost: &mut Vec<Error>) {
         crate::report::finish_files(self.csv, self.jsonl, lost);
         if let Some((p, j)) = self.junit {
-            j.finish(suite, started, summary.duration, &summary.to_string())
-                .map_err(|e| write_err(&p, e))?;
+            if let Err(e) = j.finish(suite, started, summary.duration, &summary.to_string()) {
+                lost.push(write_err(&p, e));
+            }
         }
-        Ok(())
     }
 }
 

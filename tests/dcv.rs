@@ -723,8 +723,10 @@ async fn a_report_that_cannot_be_written_is_given_up_and_the_run_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let jsonl = dir.path().join("dcv.jsonl");
     let mut a = args(&f, domains.path());
+    let junit = dir.path().join("dcv.xml");
     a.report = Some("/dev/full".into());
     a.jsonl = Some(jsonl.clone());
+    a.junit = Some(junit.clone());
     let (summary, _) = certsweep::dcv_command::check_all(&a, false)
         .await
         .expect("the run goes on");
@@ -737,6 +739,18 @@ async fn a_report_that_cannot_be_written_is_given_up_and_the_run_goes_on() {
     assert_eq!((summary.ready, summary.not_ready), (1, 1), "{summary}");
     let written = std::fs::read_to_string(&jsonl).unwrap();
     assert_eq!(written.lines().count(), 2, "{written}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert_eq!(xml.matches("<testcase").count(), 2, "{xml}");
+    // The JUnit file given up instead, the others whole.
+    let report = dir.path().join("dcv.csv");
+    a.report = Some(report.clone());
+    a.junit = Some("/dev/full".into());
+    let (summary, _) = certsweep::dcv_command::check_all(&a, false)
+        .await
+        .expect("the run goes on");
+    assert_eq!(summary.outputs_lost.len(), 1, "{summary}");
+    let rows = std::fs::read_to_string(&report).unwrap();
+    assert_eq!(rows.lines().count(), 3, "{rows}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
