@@ -1316,95 +1316,56 @@ fn a_report_that_cannot_be_written_is_given_up_and_the_sweep_goes_on() {
     let list = dir.path().join("hosts.txt");
     let (a, b) = (refused_addr(), refused_addr());
     std::fs::write(&list, format!("a.test@{a}\nb.test@{b}\n")).unwrap();
+    // Each run: its exit code (3: not everything asked for was written) and its stderr.
+    let run = |more: &[&dyn AsRef<std::ffi::OsStr>]| {
+        let mut argv: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&"scan", &"--targets", &list];
+        argv.extend_from_slice(more);
+        let out = run_certsweep(&argv, None);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(3), "{stderr}");
+        stderr
+    };
+    let lines = |p: &std::path::Path| std::fs::read_to_string(p).unwrap().lines().count();
     let jsonl = dir.path().join("out.jsonl");
-    let out = run_certsweep(
-        &[
-            &"scan",
-            &"--targets",
-            &list,
-            &"--report",
-            &"/dev/full",
-            &"--jsonl",
-            &jsonl,
-        ],
-        None,
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    let stderr = run(&[&"--report", &"/dev/full", &"--jsonl", &jsonl]);
     assert!(
         stderr.contains("writing /dev/full: No space left on device")
-            && stderr.contains("given up"),
+            && stderr.contains("given up")
+            && stderr.contains("2 endpoints, 0 certificates"),
         "{stderr}"
     );
-    assert!(stderr.contains("2 endpoints, 0 certificates"), "{stderr}");
-    let written = std::fs::read_to_string(&jsonl).unwrap();
-    assert_eq!(written.lines().count(), 2, "{written}");
+    assert_eq!(lines(&jsonl), 2);
     // Under --quiet too the exit code and the line saying so.
-    let out = run_certsweep(
-        &[
-            &"scan",
-            &"--quiet",
-            &"--targets",
-            &list,
-            &"--jsonl",
-            &"/dev/full",
-        ],
-        None,
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    let stderr = run(&[&"--quiet", &"--jsonl", &"/dev/full"]);
     assert!(stderr.contains("writing /dev/full"), "{stderr}");
     // The JUnit file alike, the scan report whole.
     let report = dir.path().join("scan.csv");
-    let out = run_certsweep(
-        &[
-            &"scan",
-            &"--targets",
-            &list,
-            &"--junit",
-            &"/dev/full",
-            &"--report",
-            &report,
-        ],
-        None,
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    let stderr = run(&[&"--junit", &"/dev/full", &"--report", &report]);
     assert!(
         stderr.contains("outputs: writing /dev/full") && stderr.contains("2 endpoints"),
         "{stderr}"
     );
-    let written = std::fs::read_to_string(&report).unwrap();
-    assert_eq!(written.lines().count(), 3, "{written}");
+    assert_eq!(lines(&report), 3);
     // Against records, whose reports are written once every endpoint is judged: the
     // compliance report given up, the verdicts' JSON lines and the records report whole.
     let inventory = format!("{}/targets/fullchain.pem", env!("CARGO_MANIFEST_DIR"));
     let records = dir.path().join("records.csv");
-    let out = run_certsweep(
-        &[
-            &"scan",
-            &"--targets",
-            &list,
-            &"--inventory",
-            &inventory,
-            &"--report",
-            &"/dev/full",
-            &"--jsonl",
-            &jsonl,
-            &"--records-report",
-            &records,
-        ],
-        None,
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    let stderr = run(&[
+        &"--inventory",
+        &inventory,
+        &"--report",
+        &"/dev/full",
+        &"--jsonl",
+        &jsonl,
+        &"--records-report",
+        &records,
+    ]);
     assert!(
         stderr.contains("outputs: writing /dev/full") && stderr.contains("status: unreachable 2"),
         "{stderr}"
     );
-    let written = std::fs::read_to_string(&jsonl).unwrap();
-    assert_eq!(written.lines().count(), 2, "{written}");
-    assert!(std::fs::read_to_string(&records).unwrap().lines().count() > 1);
+    assert_eq!(lines(&jsonl), 2);
+    assert!(lines(&records) > 1);
 }
 
 #[test]
