@@ -654,7 +654,8 @@ async fn scan_once(args: &ScanArgs, lists: &crate::crl::CrlCache) -> Result<(u8,
         .unwrap_or_default();
     let suite = input_name(Some(&targets_path), &args.inventory);
     end_reports(metrics, junit, &outcome, &suite, start_unix, &mut lost);
-    (outcome.summary.outputs_lost).extend(lost.iter().map(Error::to_string));
+    let lost = lost.iter().map(Error::to_string);
+    outcome.summary.outputs_lost.extend(lost);
     if !args.quiet {
         let mut err = std::io::stderr().lock();
         let _ = write!(err, "{}{}", outcome.summary, failing.text());
@@ -1416,7 +1417,7 @@ async fn compare_reusing(
     }
     let counts = spill.read_back(|v| out.take(v))?;
     let suite = input_name(args.targets.as_deref(), &args.inventory);
-    let mut out = out.finish(&outcome, &suite, start_unix)?;
+    let mut out = out.finish(&outcome, &suite, start_unix);
     if let Some((p, mut w)) = records_out {
         let written = each_identity_row(&ids, &out.serving, &policy, |r| {
             w.write(&safe_identity_row(&r)).map_err(|e| write_err(p, e))
@@ -1658,12 +1659,7 @@ impl<'a> VerdictOut<'a> {
     }
 
     /// Ends the reports once every verdict was taken.
-    fn finish(
-        mut self,
-        outcome: &SweepOutcome,
-        suite: &str,
-        start_unix: i64,
-    ) -> Result<Self, Error> {
+    fn finish(mut self, outcome: &SweepOutcome, suite: &str, start_unix: i64) -> Self {
         if let Some((p, w)) = self.csv.take() {
             if let Err(e) = w.finish() {
                 self.lost.push(write_err(p, e));
@@ -1678,7 +1674,7 @@ impl<'a> VerdictOut<'a> {
             &mut self.lost,
         );
         crate::report::or_give_up(&mut self.jsonl, &mut self.lost, JsonlOut::flush);
-        Ok(self)
+        self
     }
 }
 

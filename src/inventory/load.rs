@@ -1269,10 +1269,10 @@ impl SlashDates {
         field: Field,
         header: &str,
     ) -> Result<Option<When>, String> {
-        let parse_date =
+        let read_at =
             |raw: &str, order| parse_date(raw, order).map(|w| w.map(|w| w.at_offset(raw, offset)));
         if declared.is_some() {
-            return parse_date(raw, declared);
+            return read_at(raw, declared);
         }
         let kind = slash_kind(raw);
         if let SlashKind::Settles(own) = kind {
@@ -1285,14 +1285,14 @@ impl SlashDates {
                 Some(_) => {}
                 None => self.settled = Some((own, line, raw.into())),
             }
-            return parse_date(raw, Some(own));
+            return read_at(raw, Some(own));
         }
         if kind == SlashKind::Open {
             if let Some((order, ..)) = &self.settled {
-                return parse_date(raw, Some(*order));
+                return read_at(raw, Some(*order));
             }
-            let day_first = parse_date(raw, Some(SlashOrder::DayFirst))?;
-            if let Some(month_first) = parse_date(raw, Some(SlashOrder::MonthFirst))? {
+            let day_first = read_at(raw, Some(SlashOrder::DayFirst))?;
+            if let Some(month_first) = read_at(raw, Some(SlashOrder::MonthFirst))? {
                 self.row.push(OpenDate {
                     field,
                     header: header.into(),
@@ -1302,7 +1302,7 @@ impl SlashDates {
             }
             return Ok(day_first);
         }
-        parse_date(raw, None)
+        read_at(raw, None)
     }
 
     /// Files the row's open readings under the record it became, or forgets them when the

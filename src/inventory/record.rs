@@ -355,39 +355,20 @@ impl Record {
     }
 }
 
-/// Whether deployment target `t` (`host:port`, `[IPv6]:port`, or a bare `host` or address
-/// for any port) names `host` on `port`. Addresses compare as addresses (`2001:DB8:0::1`
-/// is `2001:db8::1`).
+/// Whether deployment target `t` names `host` on `port`: `t` read as a target line is
+/// (`host:port`, `[IPv6]:port`, a URL, a bare name or address for any port), names and
+/// addresses compared as such (`2001:DB8:0::1` is `2001:db8::1`).
 pub fn target_names(t: &str, host: &str, port: u16) -> bool {
-    let t = t.trim();
-    let (name, wanted) = if let Some(rest) = t.strip_prefix('[') {
-        match rest.split_once(']') {
-            Some((addr, "")) => (addr, None),
-            Some((addr, p)) => match p.strip_prefix(':').map(str::parse::<u16>) {
-                Some(Ok(p)) => (addr, Some(p)),
-                _ => return false,
-            },
-            None => return false,
-        }
-    } else if t.parse::<std::net::IpAddr>().is_ok() {
-        // A bare IPv6 address has colons of its own, and no port.
-        (t, None)
-    } else {
-        match t.rsplit_once(':') {
-            Some((h, p)) => match p.parse::<u16>() {
-                Ok(p) => (h, Some(p)),
-                Err(_) => return false,
-            },
-            None => (t, None),
-        }
-    };
+    use crate::engine::targets::{parse_line, Target, NO_PORT};
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    let same = name.eq_ignore_ascii_case(host)
-        || matches!(
-            (name.parse::<std::net::IpAddr>(), host.parse::<std::net::IpAddr>()),
-            (Ok(a), Ok(b)) if a == b
-        );
-    same && wanted.is_none_or(|p| p == port)
+    let on = |p: u16| p == NO_PORT || p == port;
+    match parse_line(t.trim(), NO_PORT) {
+        Ok(Target::Name { name, port: p, .. }) => {
+            on(p) && name.eq_ignore_ascii_case(host.trim_end_matches('.'))
+        }
+        Ok(Target::Addr { ip, port: p, .. }) => on(p) && host.parse() == Ok(ip),
+        Ok(Target::Cidr { .. }) | Err(_) => false,
+    }
 }
 
 /// Whether certificate name `pattern` covers `host` (`*.example.com` covers one label).
