@@ -1368,6 +1368,119 @@ fn a_report_that_cannot_be_written_is_given_up_and_the_sweep_goes_on() {
     assert!(lines(&records) > 1);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_cas_openssl_database_is_the_record_the_nodes_are_judged_against() {
+    // `openssl ca` (EasyRSA) keeps no other record than its index.txt: a node still serving
+    // the certificate the CA renewed, one serving what it revoked, one serving the newest.
+    let pki = Pki::new("EasyRSA").unwrap();
+    let leaf = |name: &str, serial: u64, days_left: i64| {
+        pki.issue(&LeafSpec::new(&[name], serial, 10, days_left))
+            .unwrap()
+    };
+    let (a_old, a_new) = (leaf("a.test", 0x7001, 30), leaf("a.test", 0x7002, 400));
+    let b = leaf("b.test", 0x7003, 200);
+    let c = leaf("c.test", 0x7004, 300);
+    let server = fleet::serve_tls(
+        SocketAddr::new(ip("127.0.0.1"), 0),
+        &c,
+        &[("a.test", &a_old), ("b.test", &b)],
+        None,
+    )
+    .await
+    .unwrap();
+    let asn1 = |t: time::OffsetDateTime| {
+        t.format(time::macros::format_description!(
+            "[year repr:last_two][month][day][hour][minute][second]Z"
+        ))
+        .unwrap()
+    };
+    let line = |status: &str, leaf: &fleet::Leaf, revoked: &str, name: &str| {
+        format!(
+            "{status}\t{}\t{revoked}\t{}\tunknown\t/C=US/O=Test/CN={name}\n",
+            asn1(leaf.not_after),
+            leaf.serial_hex
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("index.txt");
+    let database = [
+        line("V", &a_old, "", "a.test"),
+        line("R", &b, "260101000000Z,keyCompromise", "b.test"),
+        // Not a database line: named, counted, and the rest still read.
+        "V\tsoon\t\t01\tunknown\t/CN=x.test\n".to_string(),
+        line("V", &c, "", "c.test"),
+        line("V", &a_new, "", "a.test"),
+    ]
+    .concat();
+    std::fs::write(&index, database).unwrap();
+    let targets = dir.path().join("targets.txt");
+    let at = server.addr;
+    std::fs::write(&targets, format!("a.test@{at}\nb.test@{at}\nc.test@{at}\n")).unwrap();
+    let report = dir.path().join("report.csv");
+    let ca = root_file(&pki, &dir);
+    let out = run_certsweep_owned(
+        [
+            "scan",
+            "--quiet",
+            "--no-public-roots",
+            "--ca-file",
+            &ca,
+            "--targets",
+            targets.to_str().unwrap(),
+            "--inventory",
+            index.to_str().unwrap(),
+            "--report",
+            report.to_str().unwrap(),
+        ]
+        .map(String::from)
+        .to_vec(),
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("index.txt:3: field expiration date: date \"soon\""),
+        "{stderr}"
+    );
+    let mut rows = csv::Reader::from_path(&report).unwrap();
+    let rows: HashMap<String, HashMap<String, String>> = rows
+        .deserialize::<HashMap<String, String>>()
+        .map(|r| {
+            let r = r.unwrap();
+            (r["host"].clone(), r)
+        })
+        .collect();
+    let row = |host: &str| {
+        let r = &rows[host];
+        (
+            r["status"].as_str(),
+            r["serial"].as_str(),
+            r["expected_serial"].as_str(),
+        )
+    };
+    assert_eq!(
+        row("a.test"),
+        (
+            "renewed_not_deployed",
+            a_old.serial_hex.as_str(),
+            a_new.serial_hex.as_str()
+        )
+    );
+    assert_eq!(row("b.test").0, "revoked");
+    assert!(
+        rows["b.test"]["detail"].contains("revoked 2026-01-01T00:00:00Z (keyCompromise)"),
+        "{:?}",
+        rows["b.test"]
+    );
+    assert_eq!(
+        row("c.test"),
+        ("current", c.serial_hex.as_str(), c.serial_hex.as_str())
+    );
+    assert_eq!(
+        rows["c.test"]["record_id"],
+        format!("{}:4", index.display())
+    );
+}
+
 #[test]
 fn an_inventory_given_as_the_target_list_or_the_reverse_is_told_which_flag_takes_it() {
     // The export or the certificate passed with --targets: each line was a bad target (a

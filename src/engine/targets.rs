@@ -502,7 +502,7 @@ struct CsvColumns {
 }
 
 /// What one bounded line read found.
-enum Line {
+pub(crate) enum Line {
     /// A line (possibly the last, without a newline) is in the buffer.
     Read,
     /// A line read whole that was not UTF-8: read as Windows-1252
@@ -516,7 +516,7 @@ enum Line {
 
 /// Reads one line into `buf` like `read_line`, but never holds more than [`MAX_LINE`] bytes
 /// of it: a longer line is consumed in place and reported.
-fn read_bounded_line(r: &mut dyn BufRead, buf: &mut String) -> io::Result<Line> {
+pub(crate) fn read_bounded_line(r: &mut dyn BufRead, buf: &mut String) -> io::Result<Line> {
     // The line is read into `buf`'s own allocation, so a long list reuses one buffer as
     // `read_line` did.
     let mut bytes = std::mem::take(buf).into_bytes();

@@ -10,6 +10,7 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Arc;
 
+mod ca_database;
 mod json;
 mod workbook;
 use json::{load_json, stream_json};
@@ -24,6 +25,9 @@ pub enum Profile {
     Certinext,
     /// Any other CLM export.
     Generic,
+    /// OpenSSL's CA database (`index.txt`): hex serials, whatever a map says for the
+    /// exports beside it.
+    CaDatabase,
 }
 
 /// A normalized field an input column maps to.
@@ -567,6 +571,9 @@ fn load_path_streaming(
     if crate::utf16::byte_order(&head).is_some() {
         return load_utf16(name, head, f, opts, out);
     }
+    if csv && ca_database::is_ca_database(&head[bom..]) {
+        return load_rest(name, head, bom, csv, f, opts, out);
+    }
     if csv && f.rewind().is_ok() {
         let rows = count_rows(&mut f)?;
         let (delimiter, from) = csv_start(&head[bom..]);
@@ -661,6 +668,9 @@ pub fn not_a_target_list(head: &[u8]) -> Option<&'static str> {
     if crate::stores::is_pkcs12(head) {
         return Some("it is a PKCS#12 store");
     }
+    if ca_database::is_ca_database(head) {
+        return Some("it is an OpenSSL CA database (index.txt)");
+    }
     let start = head.iter().position(|b| !b.is_ascii_whitespace())?;
     let json = match head[start] {
         b'{' => true,
@@ -703,7 +713,10 @@ fn load_rest(
     opts: &ReadOptions,
     out: &mut Loaded,
 ) -> io::Result<()> {
-    if csv {
+    if csv && ca_database::is_ca_database(&head[bom..]) {
+        let input = io::Cursor::new(&head[bom..]).chain(rest);
+        ca_database::load_ca_database(name, BufReader::new(input), opts, out);
+    } else if csv {
         let (delimiter, from) = csv_start(&head[bom..]);
         let input = io::Cursor::new(&head[bom + from..]).chain(rest);
         load_csv(name, BufReader::new(input), 0, delimiter, opts, out);
@@ -813,6 +826,9 @@ pub fn load_bytes(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded
                     "binary (DER) content that is neither an X.509 certificate nor a PKCS#7 bundle of certificates".into(),
                 )),
             }
+        }
+        Some(b'V' | b'R' | b'E') if ca_database::is_ca_database(bytes) => {
+            ca_database::load_ca_database(file, bytes, opts, out)
         }
         Some(_) => {
             let (delimiter, from) = csv_start(bytes);
@@ -1573,6 +1589,7 @@ fn build(
     let err = |f: Field, reason: String| row.err(f, reason);
     row.refuse_control_characters()?;
     let base = match (opts.map.as_ref().and_then(|m| m.serial_base), profile) {
+        (_, Profile::CaDatabase) => SerialBase::Hex,
         (Some(b), _) => b,
         (None, Profile::Certinext) => SerialBase::Dec,
         (None, Profile::Generic) => SerialBase::Auto,
@@ -3216,6 +3233,7 @@ mod tests {
             ("venafi-tpp-certificates.json", 2),
             ("tls-protect-cloud.json", 2),
             ("inventory-excel-de.csv", 2),
+            ("openssl-index.txt", 4),
         ] {
             let bytes = std::fs::read(format!("{dir}{name}")).expect("sample");
             let out = load(name, &bytes);

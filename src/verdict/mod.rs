@@ -976,15 +976,24 @@ impl<'a> Judging<'a> {
         }
         if r.status == RecordStatus::Revoked {
             self.statuses.push(Status::Revoked);
+            // When and why, where the status says more than the word (a CA database's
+            // `revoked 2026-05-01T08:30:00Z (keyCompromise)`).
+            // CERTInext's bare status id (`22`) says nothing more.
+            let raw = r.status_raw.trim();
+            let more = raw.len() > "revoked".len() && raw.to_lowercase().contains("revoked");
+            let said = match more {
+                true => format!(" (\"{raw}\")"),
+                false => String::new(),
+            };
             if self.next.is_empty() {
                 self.detail = format!(
-                    "Serves {presented}, revoked according to record {}.",
+                    "Serves {presented}, revoked according to record {}{said}.",
                     r.record_id
                 );
                 self.next = "Deploy a valid certificate for this name (reissue if there is none), reload the service, then verify again.".into();
             } else {
                 self.detail.push_str(&format!(
-                    " It is revoked according to record {}: clients that check revocation refuse it already.",
+                    " It is revoked according to record {}{said}: clients that check revocation refuse it already.",
                     r.record_id
                 ));
             }
