@@ -376,7 +376,26 @@ fn page_warnings(pages: &[Page]) -> Vec<String> {
         let missing: Vec<u64> = (first..first.saturating_add(total_pages))
             .filter(|n| of(*n).is_empty())
             .collect();
-        let files: Vec<&str> = given.iter().map(|(_, p)| p.file.as_str()).collect();
+        let mut files: Vec<&str> = given.iter().map(|(_, p)| p.file.as_str()).collect();
+        // A file may hold several pages (an API's pages fetched by a loop into one file).
+        files.dedup();
+        let holding = if files.len() == given.len() {
+            if files.len() == 1 {
+                "is a page"
+            } else {
+                "are pages"
+            }
+            .to_string()
+        } else {
+            let mut numbers: Vec<u64> = given.iter().map(|(n, _)| *n).collect();
+            numbers.sort_unstable();
+            numbers.dedup();
+            let verb = if files.len() == 1 { "holds" } else { "hold" };
+            match numbers.as_slice() {
+                [one] => format!("{verb} page {one}"),
+                _ => format!("{verb} pages {}", ranges(&numbers)),
+            }
+        };
         let records = total_records.map_or(String::new(), |n| format!(", {n} records"));
         if !missing.is_empty() {
             // Counted from 1 with no page to show it: the last page missing may be page 0.
@@ -393,9 +412,8 @@ fn page_warnings(pages: &[Page]) -> Vec<String> {
                 String::new()
             };
             out.push(format!(
-                "{} {} of an export of {total_pages} pages{records}: {} {} {} among the --inventory files{or_first}; {UNSEEN}: give every page",
+                "{} {holding} of an export of {total_pages} pages{records}: {} {} {} among the --inventory files{or_first}; {UNSEEN}: give every page",
                 files.join(", "),
-                if files.len() == 1 { "is a page" } else { "are pages" },
                 if missing.len() == 1 { "page" } else { "pages" },
                 ranges(&missing),
                 if missing.len() == 1 { "is not" } else { "are not" },
@@ -3412,6 +3430,91 @@ mod tests {
                 "other.json:2: record has none of the fields certsweep reads (its fields: kind, sn): name them in an --inventory-map",
                 "other.json:3: record is an empty object",
             ]
+        );
+    }
+
+    /// `aws acm describe-certificate` as a shell loop writes it: one pretty-printed
+    /// document per certificate, one after another.
+    fn acm_document(arn: &str, name: &str, serial: &str, status: &str) -> String {
+        format!(
+            "{{\n    \"Certificate\": {{\n        \"CertificateArn\": \"{arn}\",\n        \"DomainName\": \"{name}\",\n        \"SubjectAlternativeNames\": [\n            \"{name}\"\n        ],\n        \"Serial\": \"{serial}\",\n        \"NotAfter\": \"2027-06-01T12:00:00+00:00\",\n        \"Status\": \"{status}\"\n    }}\n}}\n"
+        )
+    }
+
+    #[test]
+    fn json_documents_one_after_another_are_each_read_as_a_file_would_be() {
+        // Was refused whole: "trailing characters" after the first document.
+        let text = [
+            acm_document("arn:1", "a.example.com", "0a:01", "ISSUED"),
+            acm_document("arn:2", "b.example.com", "0a:02", "ISSUED"),
+        ]
+        .concat();
+        let l = load("acm.json", text.as_bytes());
+        assert!(l.errors.is_empty(), "{:?}", l.errors);
+        let got: Vec<(&str, Option<&str>, u64)> = l
+            .records
+            .iter()
+            .map(|r| {
+                (
+                    r.identity_id.as_deref().unwrap_or(""),
+                    r.serial_hex(),
+                    r.line,
+                )
+            })
+            .collect();
+        assert_eq!(got, [("arn:1", Some("A01"), 1), ("arn:2", Some("A02"), 13)]);
+        // Pages of an API fetched by a loop of curl into one file: each page's records and
+        // its paging facts, so a missing page is still told.
+        let page = |n: u64, serial: &str| {
+            format!(
+                "{{\"page\": {n}, \"totalPages\": 3, \"content\": [\n  {{\"orderNumber\": \"O{n}\", \"domainName\": \"p{n}.example.com\", \"certificateSerialNumber\": \"{serial}\"}}\n]}}\n"
+            )
+        };
+        let l = load(
+            "pages.json",
+            [page(1, "255"), page(3, "256")].concat().as_bytes(),
+        );
+        assert!(l.errors.is_empty(), "{:?}", l.errors);
+        assert_eq!(serials(&l), ["FF", "100"]);
+        assert_eq!(l.records[1].line, 5);
+        assert_eq!(l.pages.len(), 2);
+        let w = page_warnings(&l.pages);
+        assert!(
+            w.len() == 1
+                && w[0].starts_with(
+                    "pages.json holds pages 1, 3 of an export of 3 pages: page 2 is not among"
+                ),
+            "{w:?}"
+        );
+        // A broken document: those before it are read, the break is named where it is.
+        let text = [
+            acm_document("arn:1", "a.example.com", "0a:01", "ISSUED"),
+            acm_document("arn:2", "b.example.com", "0a:02", "ISSUED")
+                .replace("\"Serial\":", "\"Serial\""),
+            acm_document("arn:3", "c.example.com", "0a:03", "ISSUED"),
+        ]
+        .concat();
+        let l = load("acm.json", text.as_bytes());
+        // Read as a large file is (streamed, then whole after the first document), the same.
+        let dir = tempfile::tempdir().expect("a directory");
+        let path = dir.path().join("acm.json");
+        std::fs::write(&path, &text).expect("written");
+        let mut streamed = Loaded::default();
+        load_path_streaming("acm.json", &path, &ReadOptions::default(), &mut streamed, 0)
+            .expect("read");
+        assert_eq!(
+            (&streamed.records, &streamed.errors),
+            (&l.records, &l.errors)
+        );
+        assert_eq!(serials(&l), ["A01"]);
+        assert_eq!(l.errors.len(), 1, "{:?}", l.errors);
+        assert_eq!(l.errors[0].line, 20, "{}", l.errors[0]);
+        assert!(
+            l.errors[0]
+                .reason
+                .ends_with("this document and any after it are not read"),
+            "{}",
+            l.errors[0]
         );
     }
 

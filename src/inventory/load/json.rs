@@ -187,19 +187,17 @@ fn unnamed_list<'t>(
     Ok(None)
 }
 
-/// The records of a JSON document, each with the file line where it begins: a top-level
-/// array, the array under a CERTInext page's `content` (or `ordersArray`,
-/// `orderDetails.ordersArray`, `data`), another object's one list of objects
-/// ([`unnamed_list`]), or one object. Read as raw slices first so that an error names the
-/// line a person finds the record on, not its place in the array. A page object's paging
-/// facts go to `pages`. The inner error is one of the whole file, at its first line.
-fn json_records<'t>(
+/// The records of a JSON document: a top-level array, the array under a CERTInext page's
+/// `content` (or `ordersArray`, `orderDetails.ordersArray`, `data`), another object's one
+/// list of objects ([`unnamed_list`]), or one object. Read as raw slices first so that an
+/// error names the line a person finds the record on, not its place in the array. A page
+/// object's paging facts go to `pages`. The inner error is one of the whole document.
+fn document_records<'t>(
     file: &str,
-    text: &'t str,
+    top: &'t RawValue,
     opts: &ReadOptions,
     pages: &mut Vec<Page>,
-) -> Result<Result<LinedRecords<'t>, String>, serde_json::Error> {
-    let top: &RawValue = serde_json::from_str(text)?;
+) -> Result<Result<Vec<&'t RawValue>, String>, serde_json::Error> {
     let items: Vec<&RawValue> = match top.get().as_bytes().first() {
         Some(b'[') => serde_json::from_str(top.get())?,
         Some(b'{') => {
@@ -247,6 +245,11 @@ fn json_records<'t>(
             ))
         }
     };
+    Ok(Ok(items))
+}
+
+/// Each of `items` (slices of `text`, in its order) with the file line it begins on.
+fn lined<'t>(text: &str, items: Vec<&'t RawValue>) -> LinedRecords<'t> {
     // Records come in file order: count newlines once, up to each record's start.
     let (base, mut at, mut line) = (text.as_ptr() as usize, 0usize, 1u64);
     let mut rows = Vec::with_capacity(items.len());
@@ -263,7 +266,69 @@ fn json_records<'t>(
         }
         rows.push((line, raw));
     }
-    Ok(Ok(rows))
+    rows
+}
+
+/// The JSON documents of a text, each with the line it begins on: the whole text when it is
+/// one document; else the documents one after another, JSON lines or pretty-printed ones as
+/// a shell loop of `aws acm describe-certificate`, `vault read -format=json` or `curl` over
+/// an API's pages writes them; else (a line that does not parse among JSON lines) the lines
+/// that do, with an error for each that does not. `Err`: the text is one broken document,
+/// and where it broke.
+fn documents<'t>(
+    file: &str,
+    text: &'t str,
+    errors: &mut Vec<InventoryError>,
+) -> Result<LinedRecords<'t>, serde_json::Error> {
+    let whole = match serde_json::from_str::<&RawValue>(text) {
+        Ok(top) => return Ok(vec![(1, top)]),
+        Err(e) => e,
+    };
+    let mut docs = Vec::new();
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
+    let broke = loop {
+        match stream.next() {
+            None => break None,
+            Some(Ok(doc)) => docs.push(doc),
+            Some(Err(e)) => break Some(e),
+        }
+    };
+    let pretty = docs.iter().any(|d| d.get().contains('\n'));
+    match broke {
+        None => return Ok(lined(text, docs)),
+        // Documents over several lines cannot be found again past a break: those before it
+        // are read, the rest named from where it broke.
+        Some(e) if pretty => {
+            errors.push(InventoryError::new(
+                file,
+                e.line() as u64,
+                format!(
+                    "{}: this document and any after it are not read",
+                    json_reason(&e)
+                ),
+            ));
+            return Ok(lined(text, docs));
+        }
+        Some(_) => {}
+    }
+    // JSON lines: one object a line. When no line at all reads as JSON, the file is one
+    // broken document: one error where it broke, not one per line.
+    let mut rows = Vec::new();
+    let mut bad = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<&RawValue>(line) {
+            Ok(v) => rows.push((i as u64 + 1, v)),
+            Err(e) => bad.push(InventoryError::new(file, i as u64 + 1, json_reason(&e))),
+        }
+    }
+    if rows.is_empty() {
+        return Err(whole);
+    }
+    errors.extend(bad);
+    Ok(rows)
 }
 
 /// Builds the record of one JSON record's text, which begins on `line` of `file`.
@@ -506,41 +571,31 @@ pub(super) fn load_json(file: &str, text: &str, opts: &ReadOptions, out: &mut Lo
     let errors_from = out.errors.len();
     // One copy of the file's name for all its records.
     let shared: Arc<str> = file.into();
-    // Each record is parsed into a tree only when its turn comes, so a large export is not
-    // held as text, as trees and as records at once.
-    let rows: Vec<(u64, &RawValue)> = match json_records(file, text, opts, &mut out.pages) {
-        Ok(Ok(rows)) => rows,
-        Ok(Err(reason)) => {
-            out.errors.push(InventoryError::new(file, 1, reason));
+    let docs = match documents(file, text, &mut out.errors) {
+        Ok(docs) => docs,
+        Err(whole) => {
+            out.errors.push(InventoryError::new(
+                file,
+                whole.line() as u64,
+                json_reason(&whole),
+            ));
             return;
         }
-        Err(whole) => {
-            // JSON lines: one object a line. When no line at all reads as JSON, the file is
-            // one broken document: one error where it broke, not one per line.
-            let mut rows = Vec::new();
-            let mut bad = Vec::new();
-            for (i, line) in text.lines().enumerate() {
-                if line.trim().is_empty() {
-                    continue;
-                }
-                match serde_json::from_str::<&RawValue>(line) {
-                    Ok(v) => rows.push((i as u64 + 1, v)),
-                    Err(e) => bad.push(InventoryError::new(file, i as u64 + 1, json_reason(&e))),
-                }
-            }
-            if rows.is_empty() {
-                out.errors.push(InventoryError::new(
-                    file,
-                    whole.line() as u64,
-                    json_reason(&whole),
-                ));
-                return;
-            }
-            out.errors.extend(bad);
-            rows
-        }
     };
-    if rows.is_empty() {
+    // Each record is parsed into a tree only when its turn comes, so a large export is not
+    // held as text, as trees and as records at once.
+    let mut items = Vec::new();
+    for (line, doc) in docs {
+        match document_records(file, doc, opts, &mut out.pages) {
+            Ok(Ok(records)) => items.extend(records),
+            Ok(Err(reason)) => out.errors.push(InventoryError::new(file, line, reason)),
+            Err(e) => out
+                .errors
+                .push(InventoryError::new(file, line, json_reason(&e))),
+        }
+    }
+    let rows = lined(text, items);
+    if rows.is_empty() && out.errors.len() == errors_from {
         out.errors
             .push(InventoryError::new(file, 1, "no records in the file"));
     }
