@@ -157,8 +157,9 @@ pub fn not_utf8_note(file: &str, n: u64, unit: &str) -> String {
 /// serial is spelt so, and read as one the row was refused (a host with `N/A` for its
 /// address went unscanned; an order not yet issued was a bad serial).
 pub fn says_none(cell: &str) -> bool {
-    const WORDS: [&str; 11] = [
-        "n/a", "na", "#n/a", "-", "--", "null", "nil", "none", "tbd", "unknown", "?",
+    // `EMPTY`: a Windows CA's `certutil -view csv` for a field with no value.
+    const WORDS: [&str; 12] = [
+        "n/a", "na", "#n/a", "-", "--", "null", "nil", "none", "tbd", "unknown", "?", "empty",
     ];
     let c = cell.trim();
     // Most cells are longer than any of the words: one comparison for them.

@@ -63,6 +63,8 @@ pub(crate) enum Field {
     KeyType,
     DeployStatus,
     IdentityId,
+    RevokedAt,
+    RevocationReason,
 }
 
 impl Field {
@@ -98,6 +100,8 @@ impl Field {
         ("key_type", Field::KeyType),
         ("deploy_status", Field::DeployStatus),
         ("identity_id", Field::IdentityId),
+        ("revoked_at", Field::RevokedAt),
+        ("revocation_reason", Field::RevocationReason),
     ];
 }
 
@@ -238,6 +242,20 @@ fn field_of(header: &str) -> Option<Field> {
         | "certificatearn"
         | "arn"
         | "lineageid" => Field::IdentityId,
+        // When the CA revoked it, where the export gives no status saying so (HashiCorp
+        // Vault's `revocation_time`, 0 when not revoked) or beside one (ACM's RevokedAt,
+        // a Windows CA's Revocation Date, Keyfactor's RevocationEffDate); a yes/no column.
+        "revocationtime"
+        | "revocationtimerfc3339"
+        | "revokedat"
+        | "revokedon"
+        | "revocationdate"
+        | "dateofrevocation"
+        | "revocationeffdate"
+        | "revoked" => Field::RevokedAt,
+        "revocationreason" | "revokedreason" | "reasonforrevocation" | "crlreason" => {
+            Field::RevocationReason
+        }
         _ => return None,
     })
 }
@@ -1533,6 +1551,54 @@ impl<'a> Row<'a> {
         (status_raw, status)
     }
 
+    /// When and why the certificate was revoked (`revoked 2026-05-01T08:30:00Z
+    /// (keyCompromise)`), when a revocation column says it was; `None` when it says it was
+    /// not (empty, `0` as Vault writes, `false`, `no`). The time is for the reports only: a
+    /// slash date that reads either way is shown as written.
+    fn revocation(
+        &self,
+        map: Option<&super::map::InventoryMap>,
+        declared: Option<SlashOrder>,
+        offset: i64,
+    ) -> Result<Option<String>, InventoryError> {
+        let Some((_, v)) = self.get(Field::RevokedAt) else {
+            return Ok(None);
+        };
+        let k = crate::csvlines::key(v);
+        if crate::csvlines::says_none(v)
+            || matches!(k.as_str(), "0" | "false" | "no" | "notrevoked")
+        {
+            return Ok(None);
+        }
+        let shown = |w: When| {
+            let t = crate::timefmt::rfc3339_unix(w.at_offset(v, offset).unix);
+            match w.date_only {
+                true => format!(" {}", &t[..10]),
+                false => format!(" {t}"),
+            }
+        };
+        let at = if matches!(k.as_str(), "true" | "yes" | "y" | "revoked") {
+            String::new()
+        } else if let Some(w) = map.and_then(|m| m.own_format(v)) {
+            shown(w)
+        } else if declared.is_none() && super::date::slash_open(v) {
+            format!(" {v}")
+        } else {
+            match parse_date(v, declared) {
+                // Epoch 0 is Vault's "not revoked" written as a time.
+                Ok(Some(w)) if w.unix == 0 => return Ok(None),
+                Ok(Some(w)) => shown(w),
+                Ok(None) => return Ok(None),
+                Err(r) => return Err(self.err(Field::RevokedAt, r)),
+            }
+        };
+        let why = self
+            .val(Field::RevocationReason)
+            .filter(|r| !crate::csvlines::says_none(r))
+            .map_or(String::new(), |r| format!(" ({r})"));
+        Ok(Some(format!("revoked{at}{why}")))
+    }
+
     /// The SHA-1 (uppercase) and SHA-256 (lowercase) fingerprints, from their own columns
     /// or a fingerprint column of either length.
     fn fingerprints(&self) -> Result<(Option<String>, Option<String>), InventoryError> {
@@ -1631,7 +1697,16 @@ fn build(
     let not_after = date(Field::NotAfter)?;
     let not_before = date(Field::NotBefore)?;
     let order_date = date(Field::OrderDate)?;
-    let (status_raw, status) = row.status(opts);
+    let (mut status_raw, mut status) = row.status(opts);
+    if let Some(revoked) = row.revocation(map, declared, offset)? {
+        // The date and reason say more than the platform's word for it; another word beside
+        // a revocation date (`Active`) is kept in front, the revocation having the last say.
+        status_raw = match status_raw.is_empty() || status == RecordStatus::Revoked {
+            true => revoked,
+            false => format!("{status_raw}, {revoked}"),
+        };
+        status = RecordStatus::Revoked;
+    }
     let (sha1, sha256) = row.fingerprints()?;
     let targets = row.targets()?;
     let deploy_by_target = per_target(&targets, get(Field::DeployStatus).map(|(_, v)| v));
@@ -3430,6 +3505,83 @@ mod tests {
                 "other.json:2: record has none of the fields certsweep reads (its fields: kind, sn): name them in an --inventory-map",
                 "other.json:3: record is an empty object",
             ]
+        );
+    }
+
+    #[test]
+    fn a_revocation_column_makes_the_record_revoked_with_when_and_why() {
+        let status = |l: &Loaded| -> Vec<(RecordStatus, String)> {
+            l.records
+                .iter()
+                .map(|r| (r.status, r.status_raw.to_string()))
+                .collect()
+        };
+        // HashiCorp Vault's `vault read -format=json pki/cert/<serial>`: no status at all,
+        // `revocation_time` 0 unless revoked.
+        let vault = |serial: &str, time: u64, rfc: &str| {
+            format!(
+                "{{\"request_id\": \"r-{serial}\", \"data\": {{\"serial_number\": \"{serial}\", \"revocation_time\": {time}, \"revocation_time_rfc3339\": \"{rfc}\"}}}}\n"
+            )
+        };
+        let l = load(
+            "vault.json",
+            [
+                vault("0a:01", 0, ""),
+                vault("0a:02", 1_764_000_000, "2025-11-24T16:00:00Z"),
+            ]
+            .concat()
+            .as_bytes(),
+        );
+        assert!(l.errors.is_empty(), "{:?}", l.errors);
+        assert_eq!(
+            status(&l),
+            [
+                (RecordStatus::Unknown, String::new()),
+                (RecordStatus::Revoked, "revoked 2025-11-24T16:00:00Z".into())
+            ]
+        );
+        // A Windows CA's `certutil -view csv`: the disposition says revoked, the date and
+        // reason say when and why (a slash date reading either way, shown as written);
+        // EMPTY where there is none.
+        let l = load(
+            "adcs.csv",
+            b"\"Serial Number\",\"Request Disposition\",\"Revocation Date\",\"Revocation Reason\"\n\
+              \"0a01\",\"20 -- Issued\",\"EMPTY\",\"EMPTY\"\n\
+              \"0a02\",\"21 -- Revoked\",\"5/1/2026 8:30 AM\",\"0x1 -- Key Compromise\"\n",
+        );
+        assert!(l.errors.is_empty(), "{:?}", l.errors);
+        assert_eq!(
+            status(&l),
+            [
+                (RecordStatus::Issued, "20 -- Issued".into()),
+                (
+                    RecordStatus::Revoked,
+                    "revoked 5/1/2026 8:30 AM (0x1 -- Key Compromise)".into()
+                )
+            ]
+        );
+        // A revocation date beside another word: revoked, the word kept; a yes/no column; a
+        // date only; a value that is no date named by its column.
+        let l = load(
+            "other.csv",
+            b"Serial,Status,Revoked At,Revoked\n\
+              01,Active,2026-05-01,\n\
+              02,Active,,Yes\n\
+              03,Active,,No\n\
+              04,Active,soonish,\n",
+        );
+        assert_eq!(
+            status(&l),
+            [
+                (RecordStatus::Revoked, "Active, revoked 2026-05-01".into()),
+                (RecordStatus::Revoked, "Active, revoked".into()),
+                (RecordStatus::Issued, "Active".into()),
+            ]
+        );
+        assert_eq!(l.errors.len(), 1, "{:?}", l.errors);
+        assert_eq!(
+            (l.errors[0].line, l.errors[0].field.as_deref()),
+            (5, Some("Revoked At"))
         );
     }
 

@@ -144,9 +144,9 @@ fn record_of(
         ));
     };
     let status = match status {
-        "V" => Cow::Borrowed("valid"),
-        "E" => Cow::Borrowed("expired"),
-        "R" => Cow::Owned(revoked(revocation).map_err(|r| field_err(2, r))?),
+        "V" => "valid",
+        "E" => "expired",
+        "R" => "revoked",
         other => {
             return Err(field_err(
                 0,
@@ -154,34 +154,21 @@ fn record_of(
             ))
         }
     };
+    // `260501083000Z,superseded`; a hold's instruction and a compromise's time follow the
+    // reason after more commas.
+    let (revoked_at, reason) = revocation.split_once(',').unwrap_or((revocation, ""));
+    let reason = reason.replace(',', ", ");
     let subject = unescape_oneline(subject);
     let cells = [
-        (Some(Field::Status), FIELDS[0], &*status),
+        (Some(Field::Status), FIELDS[0], status),
         (Some(Field::NotAfter), FIELDS[1], expiry),
-        (None, FIELDS[2], revocation),
+        (Some(Field::RevokedAt), FIELDS[2], revoked_at),
+        (Some(Field::RevocationReason), "revocation reason", &*reason),
         (Some(Field::Serial), FIELDS[3], serial),
         (None, FIELDS[4], filename),
         (Some(Field::Cn), FIELDS[5], &*subject),
     ];
     build(file, line, &cells, Profile::CaDatabase, opts, slash)
-}
-
-/// The status a revoked line is shown with: when and why (`260501120000Z,superseded` as
-/// `revoked 2026-05-01T12:00:00Z (superseded)`), which the verdict quotes.
-fn revoked(field: &str) -> Result<String, String> {
-    let (when, reason) = match field.split_once(',') {
-        Some((when, reason)) => (when, Some(reason)),
-        None => (field, None),
-    };
-    let at = match super::super::date::parse_date(when, None)? {
-        Some(w) => format!(" {}", crate::timefmt::rfc3339_unix(w.unix)),
-        None => String::new(),
-    };
-    // A hold's instruction and a compromise's time follow the reason after more commas.
-    Ok(match reason.map(|r| r.replace(',', ", ")) {
-        Some(r) if !r.is_empty() => format!("revoked{at} ({r})"),
-        _ => format!("revoked{at}"),
-    })
 }
 
 /// The subject with OpenSSL's `\xHH` escapes (every byte outside printable ASCII, so an
