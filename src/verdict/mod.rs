@@ -938,9 +938,15 @@ impl<'a> Judging<'a> {
         if renewal.is_none() && self.lapsed.is_none() {
             self.unusable = ids.unusable_later(ri, host, p.now);
         }
+        // Served expired while the identity holds a version valid today that it outlasted
+        // (a short-lived reissue's predecessor): that one is to be served, as the next
+        // step says to deploy it, not the expired one.
+        let live_instead =
+            expired && exp.is_some_and(|e| e != ri && !ids.records[e].expired_at(p.now));
         if renewal.is_none()
             && self.lapsed.is_none()
             && exp.is_some()
+            && !live_instead
             && r.covers(host)
             && !matches!(r.status, RecordStatus::Revoked | RecordStatus::Superseded)
         {
@@ -949,6 +955,14 @@ impl<'a> Judging<'a> {
             // served, and the report says so rather than naming another record.
             self.expected_idx = Some(ri);
             self.tie = ids.tied_with(ri, host, p.now);
+        }
+        if r.status == RecordStatus::Revoked {
+            // In place of a revoked certificate only a later version is to be served: a
+            // renewal often keeps its key, and a revocation for key compromise covers the
+            // versions before it too (the fallback below names none of them either).
+            self.expected_idx = self.expected_idx.filter(|&e| {
+                ids.identity_of[e] != ids.identity_of[ri] || e != ri && ids.is_newer(e, ri)
+            });
         }
         if let Some(ei) = renewal {
             self.renewal_to_deploy(ri, ei);

@@ -4133,3 +4133,166 @@ fn a_port_of_a_several_port_sweep_where_nothing_listens_is_no_fault_when_another
     let one = judge_all(&mut Rollout::on_ports(&[8443]));
     assert!(one.iter().all(|v| v.status != Status::ServedOnOtherPort));
 }
+
+/// What the rules (README, "Status per endpoint") give for one name's history of
+/// versions and the version an endpoint serves, written apart from the judging code: the
+/// status, whether `revoked` is among the findings, and the serial expected.
+fn by_the_rules(
+    versions: &[(String, i64, i64, bool)],
+    served: usize,
+    p: &Policy,
+) -> (Status, bool, Option<String>) {
+    let (_, s_nb, s_na, s_revoked) = versions[served];
+    let s_expired = s_na < p.now;
+    let eligible: Vec<&(String, i64, i64, bool)> = versions
+        .iter()
+        .filter(|(_, nb, _, revoked)| !revoked && *nb <= p.now)
+        .collect();
+    let valid: Vec<&&(String, i64, i64, bool)> = eligible
+        .iter()
+        .filter(|(_, _, na, _)| *na >= p.now)
+        .collect();
+    let newest = match valid.is_empty() {
+        false => valid
+            .iter()
+            .map(|v| **v)
+            .max_by_key(|(_, nb, na, _)| (*nb, *na)),
+        true => eligible
+            .iter()
+            .copied()
+            .max_by_key(|(_, nb, na, _)| (*nb, *na)),
+    };
+    // A renewal that has expired itself is nothing to deploy.
+    let renewal = newest
+        .filter(|(serial, nb, na, _)| *serial != versions[served].0 && *nb > s_nb && *na >= p.now);
+    if let Some((serial, nb, _, _)) = renewal {
+        // Grace only while the served certificate still works.
+        let young = p.now - nb < p.grace_secs && !s_expired && !s_revoked;
+        let status = match young {
+            true => Status::DeploymentPending,
+            false => Status::RenewedNotDeployed,
+        };
+        return (status, s_revoked, Some(serial.clone()));
+    }
+    // In place of a revoked certificate only a later one is named (a revocation for key
+    // compromise covers the versions before it too).
+    let expected = newest
+        .filter(|(_, nb, ..)| !s_revoked || *nb > s_nb)
+        .map(|(serial, ..)| serial.clone());
+    let status = if s_revoked {
+        Status::Revoked
+    } else if s_expired {
+        Status::Expired
+    } else if s_na - p.now < 30 * 86_400 {
+        Status::ExpiringSoon
+    } else {
+        Status::Current
+    };
+    (status, s_revoked, expected)
+}
+
+/// [`by_the_rules`] for a certificate the records do not hold, valid from `nb` to `na`:
+/// the status, whether it was issued after the newest version (`newer_than_records`), and
+/// the serial expected instead.
+fn unmanaged_by_the_rules(
+    versions: &[(String, i64, i64, bool)],
+    nb: i64,
+    na: i64,
+    p: &Policy,
+) -> (Status, bool, Option<String>) {
+    let eligible = versions
+        .iter()
+        .filter(|(_, vnb, _, revoked)| !revoked && *vnb <= p.now);
+    let newest = eligible
+        .clone()
+        .filter(|(_, _, vna, _)| *vna >= p.now)
+        .max_by_key(|(_, vnb, vna, _)| (*vnb, *vna))
+        .or_else(|| eligible.max_by_key(|(_, vnb, vna, _)| (*vnb, *vna)));
+    let newer = newest.is_some_and(|(_, vnb, _, _)| nb > *vnb);
+    let status = match na < p.now {
+        true => Status::Expired,
+        false => Status::Unmanaged,
+    };
+    let expected = newest.filter(|_| !newer).map(|(serial, ..)| serial.clone());
+    (status, newer, expected)
+}
+
+#[test]
+fn generated_histories_get_the_verdict_the_rules_give() {
+    // One name's versions (issued or revoked, valid long ago, lately, within the grace
+    // period or only from a later date, of three lifetimes) and an endpoint serving one of
+    // them: the status, the revocation finding and the serial expected must be the rules'.
+    const HOURS_AGO: [i64; 8] = [-48, 12, 30, 72, 960, 2400, 7200, 12000];
+    const LIFETIME_DAYS: [i64; 4] = [47, 90, 200, 398];
+    let p = policy();
+    let mut rng = crate::testrng::XorShift::new(0x5eed_0f0e_7d1c_7000);
+    for round in 0..6_000u64 {
+        let k = 1 + rng.below(4) as usize;
+        let mut ages: Vec<i64> = Vec::new();
+        while ages.len() < k {
+            let a = HOURS_AGO[rng.below(HOURS_AGO.len() as u64) as usize];
+            if !ages.contains(&a) {
+                ages.push(a);
+            }
+        }
+        let versions: Vec<(String, i64, i64, bool)> = ages
+            .iter()
+            .enumerate()
+            .map(|(i, hours)| {
+                let nb = p.now - hours * 3_600;
+                let days = LIFETIME_DAYS[rng.below(LIFETIME_DAYS.len() as u64) as usize];
+                // Eight bytes: private CAs' short serials are judged by their names too.
+                let serial = format!("{:016X}", 0x4000_0000_0000_0000 + round * 8 + i as u64);
+                (serial, nb, nb + days * 86_400, rng.below(6) == 0)
+            })
+            .collect();
+        let mut csv = String::from("Certificate ID,SANs,Serial,Valid From,Valid To,Status\n");
+        for (i, (serial, nb, na, revoked)) in versions.iter().enumerate() {
+            csv.push_str(&format!(
+                "V{i},h.x.com,{serial},{},{},{}\n",
+                crate::timefmt::rfc3339_unix(*nb),
+                crate::timefmt::rfc3339_unix(*na),
+                if *revoked { "Revoked" } else { "Issued" }
+            ));
+        }
+        if rng.below(5) == 0 {
+            // A certificate the records do not hold, bought outside the CLM or left from
+            // before it, valid already.
+            let nb = p.now - HOURS_AGO[1 + rng.below(7) as usize] * 3_600;
+            let na = nb + LIFETIME_DAYS[rng.below(4) as usize] * 86_400;
+            let mut o = presenting("h.x.com", "10.0.0.1", "7E57AB1E00000001", nb, na);
+            if na < p.now {
+                o.findings.push(Finding::Expired);
+            }
+            let (v, _) = judge_one(o, &ids(&csv), &p);
+            let want = unmanaged_by_the_rules(&versions, nb, na, &p);
+            let got = (
+                v.status,
+                v.findings.iter().any(|f| f == "newer_than_records"),
+                v.expected.and_then(|e| e.serial),
+            );
+            assert_eq!(got, want, "round {round}, unmanaged: {}\n{csv}", v.detail);
+            continue;
+        }
+        // The served version is one the server can present: valid already.
+        let servable: Vec<usize> = (0..k).filter(|i| versions[*i].1 <= p.now).collect();
+        if servable.is_empty() {
+            continue;
+        }
+        let served = servable[rng.below(servable.len() as u64) as usize];
+        let (serial, nb, na, _) = &versions[served];
+        let mut o = presenting("h.x.com", "10.0.0.1", serial, *nb, *na);
+        if *na < p.now {
+            o.findings.push(Finding::Expired);
+        }
+        let (v, _) = judge_one(o, &ids(&csv), &p);
+        let (status, revoked, expected) = by_the_rules(&versions, served, &p);
+        let got_revoked = v.status == Status::Revoked || v.findings.iter().any(|f| f == "revoked");
+        assert_eq!(
+            (v.status, got_revoked, v.expected.and_then(|e| e.serial)),
+            (status, revoked, expected),
+            "round {round}, serving V{served}: {}\n{csv}",
+            v.detail
+        );
+    }
+}
