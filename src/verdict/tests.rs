@@ -4134,96 +4134,113 @@ fn a_port_of_a_several_port_sweep_where_nothing_listens_is_no_fault_when_another
     assert!(one.iter().all(|v| v.status != Status::ServedOnOtherPort));
 }
 
+/// One version of a name's certificate in a generated history.
+struct Held {
+    serial: String,
+    not_before: i64,
+    not_after: i64,
+    revoked: bool,
+    /// The order date, when the export gives one (after notBefore: CAs backdate it).
+    ordered: Option<i64>,
+    /// What the records say of its deployment.
+    deploy: &'static str,
+}
+
+impl Held {
+    /// Ordered by notBefore, then notAfter (no order dates tie in these histories).
+    fn key(&self) -> (i64, i64) {
+        (self.not_before, self.not_after)
+    }
+}
+
+/// The newest version to serve: issued and valid already, one not expired first.
+fn newest_by_the_rules<'v>(versions: &'v [Held], p: &Policy) -> Option<&'v Held> {
+    let eligible = versions
+        .iter()
+        .filter(|v| !v.revoked && v.not_before <= p.now);
+    eligible
+        .clone()
+        .filter(|v| v.not_after >= p.now)
+        .max_by_key(|v| v.key())
+        .or_else(|| eligible.max_by_key(|v| v.key()))
+}
+
 /// What the rules (README, "Status per endpoint") give for one name's history of
 /// versions and the version an endpoint serves, written apart from the judging code: the
 /// status, whether `revoked` is among the findings, and the serial expected.
-fn by_the_rules(
-    versions: &[(String, i64, i64, bool)],
-    served: usize,
-    p: &Policy,
-) -> (Status, bool, Option<String>) {
-    let (_, s_nb, s_na, s_revoked) = versions[served];
-    let s_expired = s_na < p.now;
-    let eligible: Vec<&(String, i64, i64, bool)> = versions
-        .iter()
-        .filter(|(_, nb, _, revoked)| !revoked && *nb <= p.now)
-        .collect();
-    let valid: Vec<&&(String, i64, i64, bool)> = eligible
-        .iter()
-        .filter(|(_, _, na, _)| *na >= p.now)
-        .collect();
-    let newest = match valid.is_empty() {
-        false => valid
-            .iter()
-            .map(|v| **v)
-            .max_by_key(|(_, nb, na, _)| (*nb, *na)),
-        true => eligible
-            .iter()
-            .copied()
-            .max_by_key(|(_, nb, na, _)| (*nb, *na)),
-    };
+fn by_the_rules(versions: &[Held], served: usize, p: &Policy) -> (Status, bool, Option<String>) {
+    let s = &versions[served];
+    let s_expired = s.not_after < p.now;
+    let newest = newest_by_the_rules(versions, p);
     // A renewal that has expired itself is nothing to deploy.
     let renewal = newest
-        .filter(|(serial, nb, na, _)| *serial != versions[served].0 && *nb > s_nb && *na >= p.now);
-    if let Some((serial, nb, _, _)) = renewal {
-        // Grace only while the served certificate still works.
-        let young = p.now - nb < p.grace_secs && !s_expired && !s_revoked;
+        .filter(|n| n.serial != s.serial && n.not_before > s.not_before && n.not_after >= p.now);
+    if let Some(n) = renewal {
+        // Grace from the later of notBefore and the order date, only while the served
+        // certificate still works and nothing says the deployment has ended.
+        let since = n.ordered.map_or(n.not_before, |o| o.max(n.not_before));
+        let ended = matches!(n.deploy, "Deployment Failed" | "Rolled Back" | "Deployed");
+        let young = p.now - since < p.grace_secs && !s_expired && !s.revoked && !ended;
         let status = match young {
             true => Status::DeploymentPending,
             false => Status::RenewedNotDeployed,
         };
-        return (status, s_revoked, Some(serial.clone()));
+        return (status, s.revoked, Some(n.serial.clone()));
     }
     // In place of a revoked certificate only a later one is named (a revocation for key
     // compromise covers the versions before it too).
     let expected = newest
-        .filter(|(_, nb, ..)| !s_revoked || *nb > s_nb)
-        .map(|(serial, ..)| serial.clone());
-    let status = if s_revoked {
+        .filter(|n| !s.revoked || n.not_before > s.not_before)
+        .map(|n| n.serial.clone());
+    let status = if s.revoked {
         Status::Revoked
     } else if s_expired {
         Status::Expired
-    } else if s_na - p.now < 30 * 86_400 {
+    } else if s.not_after - p.now < 30 * 86_400 {
         Status::ExpiringSoon
     } else {
         Status::Current
     };
-    (status, s_revoked, expected)
+    (status, s.revoked, expected)
 }
 
 /// [`by_the_rules`] for a certificate the records do not hold, valid from `nb` to `na`:
 /// the status, whether it was issued after the newest version (`newer_than_records`), and
 /// the serial expected instead.
 fn unmanaged_by_the_rules(
-    versions: &[(String, i64, i64, bool)],
+    versions: &[Held],
     nb: i64,
     na: i64,
     p: &Policy,
 ) -> (Status, bool, Option<String>) {
-    let eligible = versions
-        .iter()
-        .filter(|(_, vnb, _, revoked)| !revoked && *vnb <= p.now);
-    let newest = eligible
-        .clone()
-        .filter(|(_, _, vna, _)| *vna >= p.now)
-        .max_by_key(|(_, vnb, vna, _)| (*vnb, *vna))
-        .or_else(|| eligible.max_by_key(|(_, vnb, vna, _)| (*vnb, *vna)));
-    let newer = newest.is_some_and(|(_, vnb, _, _)| nb > *vnb);
+    let newest = newest_by_the_rules(versions, p);
+    let newer = newest.is_some_and(|n| nb > n.not_before);
     let status = match na < p.now {
         true => Status::Expired,
         false => Status::Unmanaged,
     };
-    let expected = newest.filter(|_| !newer).map(|(serial, ..)| serial.clone());
+    let expected = newest.filter(|_| !newer).map(|n| n.serial.clone());
     (status, newer, expected)
 }
 
 #[test]
 fn generated_histories_get_the_verdict_the_rules_give() {
     // One name's versions (issued or revoked, valid long ago, lately, within the grace
-    // period or only from a later date, of three lifetimes) and an endpoint serving one of
-    // them: the status, the revocation finding and the serial expected must be the rules'.
+    // period or only from a later date, of four lifetimes, ordered at their notBefore or
+    // later, their deployment as the records say it) and an endpoint serving one of them
+    // or a certificate the records do not hold: the status, the revocation finding and
+    // the serial expected must be the rules'.
     const HOURS_AGO: [i64; 8] = [-48, 12, 30, 72, 960, 2400, 7200, 12000];
     const LIFETIME_DAYS: [i64; 4] = [47, 90, 200, 398];
+    const DEPLOY: [&str; 7] = [
+        "",
+        "",
+        "Deployed",
+        "Deployment Failed",
+        "Rolled Back",
+        "In Progress",
+        "Configuration Pending",
+    ];
     let p = policy();
     let mut rng = crate::testrng::XorShift::new(0x5eed_0f0e_7d1c_7000);
     for round in 0..6_000u64 {
@@ -4235,26 +4252,45 @@ fn generated_histories_get_the_verdict_the_rules_give() {
                 ages.push(a);
             }
         }
-        let versions: Vec<(String, i64, i64, bool)> = ages
+        let versions: Vec<Held> = ages
             .iter()
             .enumerate()
             .map(|(i, hours)| {
                 let nb = p.now - hours * 3_600;
                 let days = LIFETIME_DAYS[rng.below(LIFETIME_DAYS.len() as u64) as usize];
-                // Eight bytes: private CAs' short serials are judged by their names too.
-                let serial = format!("{:016X}", 0x4000_0000_0000_0000 + round * 8 + i as u64);
-                (serial, nb, nb + days * 86_400, rng.below(6) == 0)
+                let ordered = match rng.below(3) {
+                    0 => None,
+                    1 => Some(nb),
+                    _ => Some(nb + 20 * 3_600),
+                };
+                Held {
+                    // Eight bytes: private CAs' short serials are judged by their names too.
+                    serial: format!("{:016X}", 0x4000_0000_0000_0000 + round * 8 + i as u64),
+                    not_before: nb,
+                    not_after: nb + days * 86_400,
+                    revoked: rng.below(6) == 0,
+                    ordered,
+                    deploy: DEPLOY[rng.below(DEPLOY.len() as u64) as usize],
+                }
             })
             .collect();
-        let mut csv = String::from("Certificate ID,SANs,Serial,Valid From,Valid To,Status\n");
-        for (i, (serial, nb, na, revoked)) in versions.iter().enumerate() {
+        let mut csv = String::from(
+            "Certificate ID,SANs,Serial,Valid From,Valid To,Order Date,Status,Deployment Status\n",
+        );
+        for (i, v) in versions.iter().enumerate() {
             csv.push_str(&format!(
-                "V{i},h.x.com,{serial},{},{},{}\n",
-                crate::timefmt::rfc3339_unix(*nb),
-                crate::timefmt::rfc3339_unix(*na),
-                if *revoked { "Revoked" } else { "Issued" }
+                "V{i},h.x.com,{},{},{},{},{},{}\n",
+                v.serial,
+                crate::timefmt::rfc3339_unix(v.not_before),
+                crate::timefmt::rfc3339_unix(v.not_after),
+                v.ordered
+                    .map(crate::timefmt::rfc3339_unix)
+                    .unwrap_or_default(),
+                if v.revoked { "Revoked" } else { "Issued" },
+                v.deploy,
             ));
         }
+        let records = ids(&csv);
         if rng.below(5) == 0 {
             // A certificate the records do not hold, bought outside the CLM or left from
             // before it, valid already.
@@ -4264,7 +4300,7 @@ fn generated_histories_get_the_verdict_the_rules_give() {
             if na < p.now {
                 o.findings.push(Finding::Expired);
             }
-            let (v, _) = judge_one(o, &ids(&csv), &p);
+            let (v, _) = judge_one(o, &records, &p);
             let want = unmanaged_by_the_rules(&versions, nb, na, &p);
             let got = (
                 v.status,
@@ -4275,17 +4311,19 @@ fn generated_histories_get_the_verdict_the_rules_give() {
             continue;
         }
         // The served version is one the server can present: valid already.
-        let servable: Vec<usize> = (0..k).filter(|i| versions[*i].1 <= p.now).collect();
+        let servable: Vec<usize> = (0..k)
+            .filter(|i| versions[*i].not_before <= p.now)
+            .collect();
         if servable.is_empty() {
             continue;
         }
         let served = servable[rng.below(servable.len() as u64) as usize];
-        let (serial, nb, na, _) = &versions[served];
-        let mut o = presenting("h.x.com", "10.0.0.1", serial, *nb, *na);
-        if *na < p.now {
+        let s = &versions[served];
+        let mut o = presenting("h.x.com", "10.0.0.1", &s.serial, s.not_before, s.not_after);
+        if s.not_after < p.now {
             o.findings.push(Finding::Expired);
         }
-        let (v, _) = judge_one(o, &ids(&csv), &p);
+        let (v, _) = judge_one(o, &records, &p);
         let (status, revoked, expected) = by_the_rules(&versions, served, &p);
         let got_revoked = v.status == Status::Revoked || v.findings.iter().any(|f| f == "revoked");
         assert_eq!(
