@@ -115,7 +115,8 @@ async fn demo_fleet_gets_every_verdict_right() {
             "127.0.0.1",
             "revoked",
             Some(0x1007),
-            Some(0x1007),
+            // Revoked by the CA, with no later version: a new certificate is needed.
+            None,
         ),
         (
             "intranet.acme.example",

@@ -957,12 +957,7 @@ impl<'a> Judging<'a> {
             self.tie = ids.tied_with(ri, host, p.now);
         }
         if r.status == RecordStatus::Revoked {
-            // In place of a revoked certificate only a later version is to be served: a
-            // renewal often keeps its key, and a revocation for key compromise covers the
-            // versions before it too (the fallback below names none of them either).
-            self.expected_idx = self.expected_idx.filter(|&e| {
-                ids.identity_of[e] != ids.identity_of[ri] || e != ri && ids.is_newer(e, ri)
-            });
+            self.expected_idx = Self::only_later(ids, self.expected_idx, ri);
         }
         if let Some(ei) = renewal {
             self.renewal_to_deploy(ri, ei);
@@ -1268,6 +1263,9 @@ impl<'a> Judging<'a> {
             .filter(|_| !self.statuses.contains(&Status::Revoked))
         {
             self.statuses.push(Status::Revoked);
+            if let Some((ri, _)) = matched {
+                self.expected_idx = Self::only_later(ids, self.expected_idx, ri);
+            }
             let when = rev.at.unwrap_or("?");
             let why = rev.reason.map(|r| format!(" ({r})")).unwrap_or_default();
             let said = format!("{} says it was revoked on {when}{why}.", rev.source);
@@ -1582,6 +1580,17 @@ impl<'a> Judging<'a> {
                 }
             }
         }
+    }
+
+    /// What may be expected in place of the served certificate, record `ri`'s, now
+    /// revoked: `expected` unless it is that record or an earlier version of its identity,
+    /// as a renewal often keeps its key and a revocation for key compromise covers the
+    /// versions before it too (the outage fallback names none of them either). With none
+    /// later, nothing is expected: a new certificate is.
+    fn only_later(ids: &Identities, expected: Option<usize>, ri: usize) -> Option<usize> {
+        expected.filter(|&e| {
+            ids.identity_of[e] != ids.identity_of[ri] || e != ri && ids.is_newer(e, ri)
+        })
     }
 
     /// Served, so issued, while the records still call it pending.

@@ -1432,8 +1432,22 @@ fn a_certificate_the_ca_says_is_revoked_is_revoked_whatever_the_records_say() {
             record_free_statuses(&o, p.now, p.renewal_window),
             [Status::Revoked]
         );
+        // An older version valid today is not what to serve in its place (the key may be
+        // the same), nor the revoked one itself: nothing is expected but a new certificate.
+        let older = ids(&format!(
+            "{H}A,,a.x.com,01,2025-06-01,2026-12-20,CA,,Issued\n\
+             Z,,a.x.com,00,2025-03-01,2027-03-01,CA,,Issued\n"
+        ));
+        let v = judge_one(o.clone(), &older, &p).0;
+        assert_eq!(
+            (v.status, v.expected),
+            (Status::Revoked, None),
+            "{}",
+            v.detail
+        );
         let v = judge_one(o, &i, &p).0;
         assert_eq!(v.status, Status::Revoked, "{}", v.detail);
+        assert!(v.expected.is_none(), "{:?}", v.expected);
         assert!(
             v.detail.ends_with(&format!(
                 "{said} says it was revoked on 2026-05-27T10:00:00Z (keyCompromise)."
