@@ -4181,10 +4181,17 @@ fn newest_by_the_rules<'v>(versions: &'v [Held], p: &Policy) -> Option<&'v Held>
 
 /// What the rules (README, "Status per endpoint") give for one name's history of
 /// versions and the version an endpoint serves, written apart from the judging code: the
-/// status, whether `revoked` is among the findings, and the serial expected.
-fn by_the_rules(versions: &[Held], served: usize, p: &Policy) -> (Status, bool, Option<String>) {
+/// status, whether `revoked` is among the findings, and the serial expected. `by_ca`: the CA
+/// says the served one is revoked (its OCSP response), whatever the records say.
+fn by_the_rules(
+    versions: &[Held],
+    served: usize,
+    by_ca: bool,
+    p: &Policy,
+) -> (Status, bool, Option<String>) {
     let s = &versions[served];
     let s_expired = s.not_after < p.now;
+    let s_revoked = s.revoked || by_ca;
     let newest = newest_by_the_rules(versions, p);
     // A renewal that has expired itself is nothing to deploy.
     let renewal = newest
@@ -4194,19 +4201,19 @@ fn by_the_rules(versions: &[Held], served: usize, p: &Policy) -> (Status, bool, 
         // certificate still works and nothing says the deployment has ended.
         let since = n.ordered.map_or(n.not_before, |o| o.max(n.not_before));
         let ended = matches!(n.deploy, "Deployment Failed" | "Rolled Back" | "Deployed");
-        let young = p.now - since < p.grace_secs && !s_expired && !s.revoked && !ended;
+        let young = p.now - since < p.grace_secs && !s_expired && !s_revoked && !ended;
         let status = match young {
             true => Status::DeploymentPending,
             false => Status::RenewedNotDeployed,
         };
-        return (status, s.revoked, Some(n.serial.clone()));
+        return (status, s_revoked, Some(n.serial.clone()));
     }
     // In place of a revoked certificate only a later one is named (a revocation for key
     // compromise covers the versions before it too).
     let expected = newest
-        .filter(|n| !s.revoked || n.not_before > s.not_before)
+        .filter(|n| !s_revoked || n.not_before > s.not_before)
         .map(|n| n.serial.clone());
-    let status = if s.revoked {
+    let status = if s_revoked {
         Status::Revoked
     } else if s_expired {
         Status::Expired
@@ -4215,7 +4222,7 @@ fn by_the_rules(versions: &[Held], served: usize, p: &Policy) -> (Status, bool, 
     } else {
         Status::Current
     };
-    (status, s.revoked, expected)
+    (status, s_revoked, expected)
 }
 
 /// [`by_the_rules`] for a certificate the records do not hold, valid from `nb` to `na`:
@@ -4337,13 +4344,26 @@ fn generated_histories_get_the_verdict_the_rules_give() {
         if s.not_after < p.now {
             o.findings.push(Finding::Expired);
         }
+        let by_ca = rng.below(8) == 0;
+        if by_ca {
+            o.findings.push(Finding::OcspRevoked);
+            o.ocsp = Some(Box::new(crate::model::OcspInfo {
+                status: "revoked".into(),
+                verified: true,
+                this_update: None,
+                next_update: None,
+                revoked_at: Some("2026-05-27T10:00:00Z".into()),
+                reason: Some("keyCompromise".into()),
+                problem: None,
+            }));
+        }
         let (v, _) = judge_one(o, &records, &p);
-        let (status, revoked, expected) = by_the_rules(&versions, served, &p);
+        let (status, revoked, expected) = by_the_rules(&versions, served, by_ca, &p);
         let got_revoked = v.status == Status::Revoked || v.findings.iter().any(|f| f == "revoked");
         assert_eq!(
             (v.status, got_revoked, v.expected.and_then(|e| e.serial)),
             (status, revoked, expected),
-            "round {round}, serving V{served}: {}\n{csv}",
+            "round {round}, serving V{served} (revoked by the CA: {by_ca}): {}\n{csv}",
             v.detail
         );
     }
