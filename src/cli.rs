@@ -227,11 +227,12 @@ pub struct ScanArgs {
     /// CLM inventory export (CERTInext orders report JSON/CSV, another CLM's CSV or JSON, a
     /// workbook from "Export to Excel", a certificate PEM, DER, `.p7b`, a Java KeyStore or a
     /// PKCS#12 store with its password in CERTSWEEP_PKCS12_PASSWORD; `-` for stdin);
-    /// repeatable.
+    /// repeatable, or several files after one flag (a shell glob: `--inventory pages/*.json`).
     #[arg(
         help_heading = "Records, verdicts and exit code",
         long,
-        value_name = "FILE"
+        value_name = "FILE",
+        num_args = 1..
     )]
     pub inventory: Vec<PathBuf>,
     /// TOML map for an export no built-in profile knows: column to field, serial base,
@@ -302,8 +303,8 @@ pub struct DcvArgs {
     #[arg(long, short = 'd', value_name = "FILE")]
     pub domains: Option<String>,
     /// Check the names of these CLM records (with their DCV method column when present;
-    /// `-` for stdin); repeatable.
-    #[arg(long, value_name = "FILE")]
+    /// `-` for stdin); repeatable, or several files after one flag (a shell glob).
+    #[arg(long, value_name = "FILE", num_args = 1..)]
     pub inventory: Vec<PathBuf>,
     /// TOML map for reading --inventory exports no built-in profile knows.
     #[arg(long, value_name = "FILE.toml")]

@@ -1482,6 +1482,43 @@ async fn a_private_cas_openssl_database_is_the_record_the_nodes_are_judged_again
 }
 
 #[test]
+fn several_inventories_follow_one_flag_as_a_shell_glob_gives_them() {
+    // `--inventory pages/*.json` was refused for its second file ("unexpected argument").
+    let sample = |f: &str| format!("{}/targets/{f}", env!("CARGO_MANIFEST_DIR"));
+    let (generic, pem) = (sample("inventory-generic.csv"), sample("fullchain.pem"));
+    let dir = tempfile::tempdir().unwrap();
+    let targets = dir.path().join("t.txt");
+    // A refused port on loopback: nothing else is asked.
+    std::fs::write(&targets, "127.0.0.1:1\n").unwrap();
+    for command in ["scan", "dcv"] {
+        let listing: &[&dyn AsRef<std::ffi::OsStr>] = match command {
+            "scan" => &[&"--targets", &targets],
+            _ => &[&"--resolver", &"127.0.0.1:9", &"--dns-timeout", &"100ms"],
+        };
+        let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> =
+            vec![&command, &"--inventory", &generic, &pem];
+        args.extend_from_slice(listing);
+        let out = run_certsweep(&args, None);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !stderr.contains("unexpected argument"),
+            "{command}: {stderr}"
+        );
+        if command == "scan" {
+            assert!(stderr.contains("records: 3 read"), "{stderr}");
+        }
+    }
+    // A directory is named with the way to give its files.
+    let out = run_certsweep(&[&"scan", &"--inventory", &dir.path()], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("it is a directory: give the exports in it (`--inventory "),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn an_inventory_given_as_the_target_list_or_the_reverse_is_told_which_flag_takes_it() {
     // The export or the certificate passed with --targets: each line was a bad target (a
     // PEM's base64 lines could even pass for host names and be looked up), and the fix, one
@@ -1491,6 +1528,11 @@ fn an_inventory_given_as_the_target_list_or_the_reverse_is_told_which_flag_takes
         ("fullchain.pem", "it holds PEM certificates", false),
         ("fullchain.p12", "it is a PKCS#12 store", false),
         ("certinext-orders.json", "it is JSON", false),
+        (
+            "openssl-index.txt",
+            "it is an OpenSSL CA database (index.txt)",
+            false,
+        ),
         (
             "inventory-generic.csv",
             "its header names a serial number column",

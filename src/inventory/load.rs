@@ -481,6 +481,13 @@ pub fn load_files(paths: &[impl AsRef<Path>], opts: &ReadOptions) -> Loaded {
         // `-` is standard input, for an export piped straight from the platform's API.
         let read = if p.as_os_str() == "-" {
             crate::wait::stdin().and_then(|input| load_stream(&name, input, opts, &mut out))
+        } else if p.is_dir() {
+            // Not read file by file: a report written into it by an earlier run would be
+            // taken for records.
+            Err(io::Error::other(format!(
+                "it is a directory: give the exports in it (`--inventory {}/*.json`: several files after one flag)",
+                name.trim_end_matches('/')
+            )))
         } else {
             load_path(&name, p, opts, &mut out)
         };
