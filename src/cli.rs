@@ -142,8 +142,9 @@ pub struct ScanArgs {
     pub rate: Option<f64>,
     /// File of extra trusted CAs (private CAs such as AD CS or emCA): PEM, a binary `.cer`,
     /// a PKCS#7 `.p7b` bundle, a PKCS#12 truststore (its password in the environment
-    /// variable CERTSWEEP_PKCS12_PASSWORD) or a JKS one; repeatable.
-    #[arg(help_heading = "Trust", long, value_name = "FILE")]
+    /// variable CERTSWEEP_PKCS12_PASSWORD) or a JKS one; repeatable, or several files after
+    /// one flag (`--ca-file /etc/pki/private-cas/*.pem`).
+    #[arg(help_heading = "Trust", long, value_name = "FILE", num_args = 1..)]
     pub ca_file: Vec<PathBuf>,
     /// Also trust the operating system's roots.
     #[arg(help_heading = "Trust", long)]
@@ -217,9 +218,9 @@ pub struct ScanArgs {
     pub strict: bool,
     /// Do-not-scan list: addresses, CIDR blocks, ranges (`a-b`), host names and
     /// `*.domain` never connected to, whatever the targets or records name; or a
-    /// spreadsheet (CSV or workbook) with such columns; repeatable. A bad line stops the
-    /// run.
-    #[arg(help_heading = "Targets", long, value_name = "FILE")]
+    /// spreadsheet (CSV or workbook) with such columns; repeatable, or several files after
+    /// one flag. A bad line stops the run.
+    #[arg(help_heading = "Targets", long, value_name = "FILE", num_args = 1..)]
     pub exclude: Vec<PathBuf>,
     /// No summary on stderr (progress is shown only on a terminal anyway).
     #[arg(help_heading = "Output", long, short = 'q')]
@@ -350,9 +351,9 @@ pub struct DcvArgs {
     pub per_address: usize,
     /// Do-not-scan list (as `scan --exclude`): names on it are not checked, and addresses
     /// on it (of a name, of a redirect's target, of an authoritative nameserver) not
-    /// probed; each is said as a check that could not be made. Repeatable; a bad line stops
-    /// the run.
-    #[arg(long, value_name = "FILE")]
+    /// probed; each is said as a check that could not be made. Repeatable, or several
+    /// files after one flag; a bad line stops the run.
+    #[arg(long, value_name = "FILE", num_args = 1..)]
     pub exclude: Vec<PathBuf>,
     /// Accept private and reserved addresses and names outside the public suffix list (a
     /// private CA that validates inside your network).

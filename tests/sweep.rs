@@ -1482,17 +1482,32 @@ async fn a_private_cas_openssl_database_is_the_record_the_nodes_are_judged_again
 }
 
 #[test]
-fn several_inventories_follow_one_flag_as_a_shell_glob_gives_them() {
+fn several_inventories_ca_files_and_lists_follow_one_flag_as_a_shell_glob_gives_them() {
     // `--inventory pages/*.json` was refused for its second file ("unexpected argument").
     let sample = |f: &str| format!("{}/targets/{f}", env!("CARGO_MANIFEST_DIR"));
     let (generic, pem) = (sample("inventory-generic.csv"), sample("fullchain.pem"));
+    let (p12, exclude_txt, exclude_csv) = (
+        sample("fullchain.p12"),
+        sample("exclude.txt"),
+        sample("exclude.csv"),
+    );
     let dir = tempfile::tempdir().unwrap();
     let targets = dir.path().join("t.txt");
     // A refused port on loopback: nothing else is asked.
     std::fs::write(&targets, "127.0.0.1:1\n").unwrap();
     for command in ["scan", "dcv"] {
         let listing: &[&dyn AsRef<std::ffi::OsStr>] = match command {
-            "scan" => &[&"--targets", &targets],
+            // So do CA files and do-not-scan lists.
+            "scan" => &[
+                &"--targets",
+                &targets,
+                &"--ca-file",
+                &pem,
+                &p12,
+                &"--exclude",
+                &exclude_txt,
+                &exclude_csv,
+            ],
             _ => &[&"--resolver", &"127.0.0.1:9", &"--dns-timeout", &"100ms"],
         };
         let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> =
