@@ -4158,6 +4158,8 @@ struct Held {
     ordered: Option<i64>,
     /// What the records say of its deployment.
     deploy: &'static str,
+    /// For `*.x.com` rather than `h.x.com`: another identity covering the name.
+    wildcard: bool,
 }
 
 impl Held {
@@ -4167,11 +4169,13 @@ impl Held {
     }
 }
 
-/// The newest version to serve: issued and valid already, one not expired first.
-fn newest_by_the_rules<'v>(versions: &'v [Held], p: &Policy) -> Option<&'v Held> {
-    let eligible = versions
-        .iter()
-        .filter(|v| !v.revoked && v.not_before <= p.now);
+/// The newest version to serve of `versions`: issued and valid already, one not expired
+/// first.
+fn newest_by_the_rules<'v>(
+    versions: impl Iterator<Item = &'v Held> + Clone,
+    p: &Policy,
+) -> Option<&'v Held> {
+    let eligible = versions.filter(|v| !v.revoked && v.not_before <= p.now);
     eligible
         .clone()
         .filter(|v| v.not_after >= p.now)
@@ -4181,18 +4185,21 @@ fn newest_by_the_rules<'v>(versions: &'v [Held], p: &Policy) -> Option<&'v Held>
 
 /// What the rules (README, "Status per endpoint") give for one name's history of
 /// versions and the version an endpoint serves, written apart from the judging code: the
-/// status, whether `revoked` is among the findings, and the serial expected. `by_ca`: the CA
-/// says the served one is revoked (its OCSP response), whatever the records say.
+/// status, whether `revoked` is among the findings, the serial expected, and whether
+/// another identity's later certificate is named for one expiring soon
+/// (`replacement_in_records`). `by_ca`: the CA says the served one is revoked (its OCSP
+/// response), whatever the records say.
 fn by_the_rules(
     versions: &[Held],
     served: usize,
     by_ca: bool,
     p: &Policy,
-) -> (Status, bool, Option<String>) {
+) -> (Status, bool, Option<String>, bool) {
     let s = &versions[served];
     let s_expired = s.not_after < p.now;
     let s_revoked = s.revoked || by_ca;
-    let newest = newest_by_the_rules(versions, p);
+    // Its own identity's versions: the dedicated certificate's and the wildcard's are two.
+    let newest = newest_by_the_rules(versions.iter().filter(|v| v.wildcard == s.wildcard), p);
     // A renewal that has expired itself is nothing to deploy.
     let renewal = newest
         .filter(|n| n.serial != s.serial && n.not_before > s.not_before && n.not_after >= p.now);
@@ -4206,7 +4213,7 @@ fn by_the_rules(
             true => Status::DeploymentPending,
             false => Status::RenewedNotDeployed,
         };
-        return (status, s_revoked, Some(n.serial.clone()));
+        return (status, s_revoked, Some(n.serial.clone()), false);
     }
     // In place of a revoked certificate only a later one is named (a revocation for key
     // compromise covers the versions before it too).
@@ -4222,7 +4229,17 @@ fn by_the_rules(
     } else {
         Status::Current
     };
-    (status, s_revoked, expected)
+    // Issued after it, outlasting it, valid today, of the other identity.
+    let replacement = status == Status::ExpiringSoon
+        && versions.iter().any(|k| {
+            k.wildcard != s.wildcard
+                && !k.revoked
+                && k.not_before <= p.now
+                && k.not_after >= p.now
+                && k.not_before > s.not_before
+                && k.not_after > s.not_after
+        });
+    (status, s_revoked, expected, replacement)
 }
 
 /// [`by_the_rules`] for a certificate the records do not hold, valid from `nb` to `na`:
@@ -4234,7 +4251,8 @@ fn unmanaged_by_the_rules(
     na: i64,
     p: &Policy,
 ) -> (Status, bool, Option<String>) {
-    let newest = newest_by_the_rules(versions, p);
+    // With no certificate of its own for the name, the newest of every identity covering it.
+    let newest = newest_by_the_rules(versions.iter(), p);
     let newer = newest.is_some_and(|n| nb > n.not_before);
     let status = match na < p.now {
         true => Status::Expired,
@@ -4292,6 +4310,7 @@ fn generated_histories_get_the_verdict_the_rules_give() {
                     revoked: rng.below(6) == 0,
                     ordered,
                     deploy: DEPLOY[rng.below(DEPLOY.len() as u64) as usize],
+                    wildcard: rng.below(4) == 0,
                 }
             })
             .collect();
@@ -4300,7 +4319,8 @@ fn generated_histories_get_the_verdict_the_rules_give() {
         );
         for (i, v) in versions.iter().enumerate() {
             csv.push_str(&format!(
-                "V{i},h.x.com,{},{},{},{},{},{}\n",
+                "V{i},{},{},{},{},{},{},{}\n",
+                if v.wildcard { "*.x.com" } else { "h.x.com" },
                 v.serial,
                 crate::timefmt::rfc3339_unix(v.not_before),
                 crate::timefmt::rfc3339_unix(v.not_after),
@@ -4341,6 +4361,10 @@ fn generated_histories_get_the_verdict_the_rules_give() {
         let served = servable[rng.below(servable.len() as u64) as usize];
         let s = &versions[served];
         let mut o = presenting("h.x.com", "10.0.0.1", &s.serial, s.not_before, s.not_after);
+        if let Some(c) = o.cert.as_mut().filter(|_| s.wildcard) {
+            c.sans = vec!["*.x.com".into()];
+            c.subject_cn = Some("*.x.com".into());
+        }
         if s.not_after < p.now {
             o.findings.push(Finding::Expired);
         }
@@ -4358,11 +4382,16 @@ fn generated_histories_get_the_verdict_the_rules_give() {
             }));
         }
         let (v, _) = judge_one(o, &records, &p);
-        let (status, revoked, expected) = by_the_rules(&versions, served, by_ca, &p);
-        let got_revoked = v.status == Status::Revoked || v.findings.iter().any(|f| f == "revoked");
+        let want = by_the_rules(&versions, served, by_ca, &p);
+        let has = |f: &str| v.findings.iter().any(|x| x == f);
+        let got = (
+            v.status,
+            v.status == Status::Revoked || has("revoked"),
+            v.expected.as_ref().and_then(|e| e.serial.clone()),
+            has("replacement_in_records"),
+        );
         assert_eq!(
-            (v.status, got_revoked, v.expected.and_then(|e| e.serial)),
-            (status, revoked, expected),
+            got, want,
             "round {round}, serving V{served} (revoked by the CA: {by_ca}): {}\n{csv}",
             v.detail
         );
