@@ -839,13 +839,20 @@ impl CompareOutcome {
     }
 }
 
-/// Targets named by the records: their deployment endpoints, else their non-wildcard names.
-fn record_targets(
-    records: &[crate::inventory::record::Record],
-    ports: &[u16],
-) -> Vec<Result<crate::engine::targets::Target, TargetError>> {
+/// What the records name to sweep ([`record_targets`]).
+struct RecordTargets {
+    targets: Vec<Result<crate::engine::targets::Target, TargetError>>,
+    /// Records without a deployment endpoint whose names are no host names (`John Doe`,
+    /// `alice@example.com`: a client certificate's subject), so nothing to sweep.
+    no_host: usize,
+}
+
+/// Targets named by the records: their deployment endpoints, else their non-wildcard names
+/// that are host names.
+fn record_targets(records: &[crate::inventory::record::Record], ports: &[u16]) -> RecordTargets {
     use crate::engine::targets::{normalize_host, on_ports, parse_line, Target, NO_PORT};
     let mut out = Vec::new();
+    let mut no_host = 0;
     for r in records {
         if r.serial.is_none() && r.sha1.is_none() && r.sha256.is_none() {
             continue;
@@ -869,6 +876,11 @@ fn record_targets(
                     specs.push(cn.to_string());
                 }
             }
+            // A name with a space or an `@` names a person or a mailbox, not an endpoint:
+            // a CA's database lists its client certificates beside its servers'.
+            let named = !specs.is_empty();
+            specs.retain(|n| !n.contains(char::is_whitespace) && !n.contains('@'));
+            no_host += usize::from(named && specs.is_empty());
         }
         // An endpoint the records give by address is asked for the certificate's name: a
         // server holding several certificates answers a handshake without SNI with its
@@ -910,7 +922,10 @@ fn record_targets(
             }
         }
     }
-    out
+    RecordTargets {
+        targets: out,
+        no_host,
+    }
 }
 
 /// Whether a record's deployment target names a place no handshake reaches: a cloud
@@ -1539,7 +1554,12 @@ fn compare_targets<'a>(args: &'a ScanArgs, ids: &Identities) -> Result<ComparedT
             "certsweep: inventory: {elsewhere} record(s) deployed only to places no handshake reaches (a cloud resource's ARN, a key store, a path): their certificates' names are scanned instead"
         );
     }
-    let targets = record_targets(&ids.records, &args.port);
+    let RecordTargets { targets, no_host } = record_targets(&ids.records, &args.port);
+    if no_host > 0 {
+        crate::say!(
+            "certsweep: inventory: {no_host} record(s) name no host, only a person or a mailbox (client certificates, as a CA's database lists them): nothing to sweep for them"
+        );
+    }
     Ok(ComparedTargets {
         total: Some(targets.len() as u64),
         targets: Box::new(targets.into_iter()),
@@ -1712,6 +1732,7 @@ mod tests {
         );
         assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
         let got: Vec<String> = record_targets(&loaded.records, &[443])
+            .targets
             .into_iter()
             .map(|t| match t {
                 Ok(Target::Name {
@@ -1739,12 +1760,40 @@ mod tests {
         assert!(!is_location("www.x.com:443"));
     }
 
+    #[test]
+    fn records_naming_a_person_or_a_mailbox_are_no_endpoints_and_are_counted() {
+        // A CA's database lists client certificates beside servers': `John Doe` was split
+        // into the hosts `john` and `doe` and swept.
+        let mut loaded = crate::inventory::load::Loaded::default();
+        crate::inventory::load::load_bytes(
+            "index.txt",
+            b"V\t271120000000Z\t\t01\tunknown\t/CN=John Doe/emailAddress=jd@x.com\n\
+              V\t271120000000Z\t\t02\tunknown\t/CN=alice@x.com\n\
+              V\t271120000000Z\t\t03\tunknown\t/CN=vpn.x.com\n",
+            &Default::default(),
+            &mut loaded,
+        );
+        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+        assert_eq!(loaded.records[0].cn.as_deref(), Some("john doe"));
+        assert!(loaded.records[0].sans.is_empty());
+        let RecordTargets { targets, no_host } = record_targets(&loaded.records, &[443]);
+        let names: Vec<String> = targets
+            .into_iter()
+            .map(|t| match t {
+                Ok(crate::engine::targets::Target::Name { name, .. }) => name,
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!((names, no_host), (vec!["vpn.x.com".to_string()], 2));
+    }
+
     /// The targets an inventory CSV's records name, on port 443 where they name none.
     fn targets_of_records(csv: &[u8]) -> Vec<crate::engine::targets::Target> {
         let mut loaded = crate::inventory::load::Loaded::default();
         crate::inventory::load::load_bytes("inv.csv", csv, &Default::default(), &mut loaded);
         assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
         record_targets(&loaded.records, &[443])
+            .targets
             .into_iter()
             .map(|t| t.expect("a target"))
             .collect()

@@ -1790,6 +1790,11 @@ fn spread_listed_names(rec: &mut Record) {
         return;
     }
     let names = names_list(cn);
+    // A person's or a device's name (`John Doe`, a client certificate's CN in a CA's
+    // database) is no list of host names: its words were swept as hosts.
+    if !names.iter().all(|n| n.contains(['.', ':'])) {
+        return;
+    }
     let Some(first) = names.first() else {
         return;
     };
