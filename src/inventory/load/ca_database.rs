@@ -281,6 +281,129 @@ mod tests {
     }
 
     #[test]
+    fn generated_databases_read_back_to_the_lines_they_were_written_from() {
+        // Random lines as `openssl ca` writes them: UTCTime up to 2049 and GeneralizedTime
+        // from 2050, serials of 1-20 bytes in even-length uppercase hex, revocations with
+        // and without a reason (a hold's instruction after it), subjects with other RDNs
+        // around the CN and escaped bytes in it, CRLF endings now and then.
+        use crate::testrng::XorShift;
+        const REASONS: [&str; 5] = [
+            "",
+            "keyCompromise",
+            "superseded",
+            "cessationOfOperation",
+            "certificateHold,holdInstructionReject",
+        ];
+        let asn1 = |unix: i64| -> String {
+            let t = time::OffsetDateTime::from_unix_timestamp(unix).expect("in range");
+            let full = format!(
+                "{:04}{:02}{:02}{:02}{:02}{:02}Z",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            );
+            match t.year() < 2050 {
+                true => full[2..].to_string(),
+                false => full,
+            }
+        };
+        let mut rng = XorShift::new(0x1d3a_7e57_0000_0001);
+        for round in 0..300 {
+            let mut text = String::new();
+            let mut want = Vec::new();
+            for line in 1..=(1 + rng.below(20)) {
+                let expiry = 1_000_000_000 + rng.below(3_000_000_000) as i64;
+                let len = 1 + rng.below(20) as usize;
+                let mut bytes: Vec<u8> = (0..len).map(|_| rng.below(256) as u8).collect();
+                bytes[0] = bytes[0].max(1);
+                let serial: String = bytes.iter().map(|b| format!("{b:02X}")).collect();
+                let canonical = serial.trim_start_matches('0').to_string();
+                let host = format!("h{}.example.com", rng.below(1000));
+                let (cn, name) = match rng.below(4) {
+                    // `bücher`'s ü as OpenSSL escapes it.
+                    0 => (format!("b\\xC3\\xBC{host}"), format!("xn--b{host}")),
+                    _ => (host.clone(), host.clone()),
+                };
+                let subject = match rng.below(3) {
+                    0 => format!("/CN={cn}"),
+                    1 => format!("/C=US/O=Acme Corp/CN={cn}"),
+                    _ => format!("/O=Acme/CN={cn}/emailAddress=pki@example.com"),
+                };
+                let (status, revocation, shown, read) = match rng.below(3) {
+                    0 => (
+                        "V",
+                        String::new(),
+                        "valid".to_string(),
+                        RecordStatus::Issued,
+                    ),
+                    1 => (
+                        "E",
+                        String::new(),
+                        "expired".to_string(),
+                        RecordStatus::Expired,
+                    ),
+                    _ => {
+                        let at = expiry - rng.below(86_400 * 300) as i64;
+                        let reason = REASONS[rng.below(5) as usize];
+                        let when = crate::timefmt::rfc3339_unix(at);
+                        match reason {
+                            "" => (
+                                "R",
+                                asn1(at),
+                                format!("revoked {when}"),
+                                RecordStatus::Revoked,
+                            ),
+                            r => (
+                                "R",
+                                format!("{},{r}", asn1(at)),
+                                format!("revoked {when} ({})", r.replace(',', ", ")),
+                                RecordStatus::Revoked,
+                            ),
+                        }
+                    }
+                };
+                let end = if rng.below(5) == 0 { "\r\n" } else { "\n" };
+                text.push_str(&format!(
+                    "{status}\t{}\t{revocation}\t{serial}\tunknown\t{subject}{end}",
+                    asn1(expiry)
+                ));
+                want.push((line, canonical, expiry, read, shown, name));
+            }
+            let out = load(text.as_bytes());
+            assert!(
+                out.errors.is_empty(),
+                "round {round}: {:?}\n{text}",
+                out.errors
+            );
+            let got: Vec<_> = out
+                .records
+                .iter()
+                .map(|r| {
+                    (
+                        r.line,
+                        r.serial_hex().unwrap_or("").to_string(),
+                        r.not_after.map_or(0, |w| w.unix),
+                        r.status,
+                        r.status_raw.to_string(),
+                        r.cn.as_deref().unwrap_or("").to_string(),
+                    )
+                })
+                .collect();
+            for w in &mut want {
+                // The ü of the escaped names, as its A-label: `xn--bh1.example.com-...`
+                // is not how IDNA writes it, so compare with IDNA's own.
+                if let Some(host) = w.5.strip_prefix("xn--b") {
+                    w.5 = idna::domain_to_ascii(&format!("bü{host}")).expect("a name");
+                }
+            }
+            assert_eq!(got, want, "round {round}:\n{text}");
+        }
+    }
+
+    #[test]
     fn a_bad_line_is_named_by_line_and_field_and_the_rest_is_read() {
         let out = load(
             b"V\t270101120000Z\t\t01\tunknown\t/CN=a.example.com\n\
