@@ -1164,14 +1164,27 @@ fn load_csv(
             out,
         );
     }
+    let nothing = (!any).then_some("header only: no records");
+    finish_text(file, out, (slash, errors_from), (legacy, "cell"), nothing);
+}
+
+/// The end of a text export's reading: its slash dates settled (`slash`, for the records
+/// from `errors_from` on), its `legacy` count of `unit`s read as Windows-1252 told once,
+/// and `nothing`'s reason when it gave no record.
+fn finish_text(
+    file: &str,
+    out: &mut Loaded,
+    (slash, errors_from): (SlashDates, usize),
+    (legacy, unit): (u64, &str),
+    nothing: Option<&str>,
+) {
     slash.finish(file, out, errors_from);
     if legacy > 0 {
         out.warnings
-            .push(crate::csvlines::not_utf8_note(file, legacy, "cell"));
+            .push(crate::csvlines::not_utf8_note(file, legacy, unit));
     }
-    if !any {
-        out.errors
-            .push(InventoryError::new(file, 1, "header only: no records"));
+    if let Some(reason) = nothing {
+        out.errors.push(InventoryError::new(file, 1, reason));
     }
 }
 

@@ -322,6 +322,19 @@ fn rows_serving(i: &Identities, served: &[&Verdict], p: &Policy) -> Vec<Identity
 
 /// What a name's endpoints say together, from their verdicts and whether each serves its
 /// expected certificate.
+/// The OCSP response a server staples for a certificate its CA revoked for key compromise.
+fn stapled_revoked() -> Box<crate::model::OcspInfo> {
+    Box::new(crate::model::OcspInfo {
+        status: "revoked".into(),
+        verified: true,
+        this_update: None,
+        next_update: None,
+        revoked_at: Some("2026-05-27T10:00:00Z".into()),
+        reason: Some("keyCompromise".into()),
+        problem: None,
+    })
+}
+
 /// What the CA's list says of a certificate it revoked for key compromise.
 fn revoked_in_crl() -> Box<crate::model::RevocationInfo> {
     Box::new(crate::model::RevocationInfo {
@@ -1393,15 +1406,7 @@ fn a_certificate_the_ca_says_is_revoked_is_revoked_whatever_the_records_say() {
     // The CA's word in the OCSP response the server staples, and in its list (--crl).
     let mut stapled = served();
     stapled.findings.push(Finding::OcspRevoked);
-    stapled.ocsp = Some(Box::new(crate::model::OcspInfo {
-        status: "revoked".into(),
-        verified: true,
-        this_update: None,
-        next_update: None,
-        revoked_at: Some("2026-05-27T10:00:00Z".into()),
-        reason: Some("keyCompromise".into()),
-        problem: None,
-    }));
+    stapled.ocsp = Some(stapled_revoked());
     let mut listed = served();
     listed.findings.push(Finding::CrlRevoked);
     listed.crl = Some(revoked_in_crl());
@@ -4371,15 +4376,7 @@ fn generated_histories_get_the_verdict_the_rules_give() {
         let by_ca = rng.below(8) == 0;
         if by_ca {
             o.findings.push(Finding::OcspRevoked);
-            o.ocsp = Some(Box::new(crate::model::OcspInfo {
-                status: "revoked".into(),
-                verified: true,
-                this_update: None,
-                next_update: None,
-                revoked_at: Some("2026-05-27T10:00:00Z".into()),
-                reason: Some("keyCompromise".into()),
-                problem: None,
-            }));
+            o.ocsp = Some(stapled_revoked());
         }
         let (v, _) = judge_one(o, &records, &p);
         let want = by_the_rules(&versions, served, by_ca, &p);

@@ -103,18 +103,8 @@ pub(super) fn load_ca_database(
             out,
         );
     }
-    slash.finish(file, out, errors_from);
-    if legacy > 0 {
-        out.warnings
-            .push(crate::csvlines::not_utf8_note(file, legacy, "line"));
-    }
-    if !any {
-        out.errors.push(InventoryError::new(
-            file,
-            1,
-            "the file is empty: no records",
-        ));
-    }
+    let nothing = (!any).then_some("the file is empty: no records");
+    finish_text(file, out, (slash, errors_from), (legacy, "line"), nothing);
 }
 
 /// One database line's record.
