@@ -4392,5 +4392,31 @@ fn generated_histories_get_the_verdict_the_rules_give() {
             "round {round}, serving V{served} (revoked by the CA: {by_ca}): {}\n{csv}",
             v.detail
         );
+        // The records report: the identity's newest version, and the endpoint among those
+        // serving it or among those serving another version.
+        let family = versions.iter().filter(|h| h.wildcard == s.wildcard);
+        let Some(newest) = newest_by_the_rules(family, &p) else {
+            continue;
+        };
+        let names = if s.wildcard { "*.x.com" } else { "h.x.com" };
+        let rows = rows_serving(&records, &[&v], &p);
+        let row = rows.iter().find(|r| r.names == names).expect("its row");
+        let at = |list: &str| list.split(';').any(|e| e.starts_with("h.x.com"));
+        assert_eq!(
+            (
+                row.newest_serial.as_str(),
+                at(&row.deployed_at),
+                at(&row.stale_at)
+            ),
+            (
+                newest.serial.as_str(),
+                newest.serial == s.serial,
+                // Any other version, a later one that lapsed early too: not what to serve;
+                // but a later one the records do not allow (revoked) is told apart, as
+                // rolling it back to the newest usable one is no fix.
+                newest.serial != s.serial && !(s.revoked && s.key() > newest.key())
+            ),
+            "round {round}, serving V{served}: {row:?}\n{csv}"
+        );
     }
 }
