@@ -4420,3 +4420,93 @@ fn generated_histories_get_the_verdict_the_rules_give() {
         );
     }
 }
+
+#[test]
+fn generated_pools_tell_each_node_what_the_others_serve() {
+    // The nodes behind one name, each serving a version of the name's history (or, now and
+    // then, a certificate outside the records): every node's count of the name's nodes that
+    // serve what they should, and `partial_rollout` exactly on the stale nodes where another
+    // node serves the very certificate this one should.
+    const HOURS_AGO: [i64; 5] = [30, 72, 960, 2400, 7200];
+    let p = policy();
+    let mut rng = crate::testrng::XorShift::new(0x9001_5eed_0000_0001);
+    for round in 0..2_000u64 {
+        let k = 1 + rng.below(3) as usize;
+        let mut csv = String::from("Certificate ID,SANs,Serial,Valid From,Valid To,Status\n");
+        let mut versions = Vec::new();
+        for i in 0..k {
+            let nb = p.now - HOURS_AGO[rng.below(5) as usize] * 3_600 - i as i64;
+            let na = nb + [47, 90, 398][rng.below(3) as usize] * 86_400;
+            let serial = format!("{:016X}", 0x5000_0000_0000_0000 + round * 4 + i as u64);
+            let status = if rng.below(6) == 0 {
+                "Revoked"
+            } else {
+                "Issued"
+            };
+            csv.push_str(&format!(
+                "V{i},h.x.com,{serial},{},{},{status}\n",
+                crate::timefmt::rfc3339_unix(nb),
+                crate::timefmt::rfc3339_unix(na)
+            ));
+            versions.push((serial, nb, na));
+        }
+        let records = ids(&csv);
+        let n = 2 + rng.below(3) as usize;
+        let mut nodes: Vec<(Verdict, bool)> = (0..n)
+            .map(|node| {
+                let ip = format!("10.0.0.{}", node + 1);
+                let o = match rng.below(8) {
+                    0 => presenting("h.x.com", &ip, "7E57AB1E00000002", p.now - 86_400, p.now),
+                    _ => {
+                        let (serial, nb, na) = &versions[rng.below(k as u64) as usize];
+                        let mut o = presenting("h.x.com", &ip, serial, *nb, *na);
+                        if *na < p.now {
+                            o.findings.push(Finding::Expired);
+                        }
+                        o
+                    }
+                };
+                judge_one(o, &records, &p)
+            })
+            .collect();
+        let rollout = rollout_of(&nodes);
+        // Who serves what they should, and the serials so served.
+        let serving: Vec<(bool, Option<String>)> = nodes
+            .iter()
+            .map(|(v, serves)| {
+                let expected = v.expected.as_ref().and_then(|e| e.serial.clone());
+                (*serves, expected)
+            })
+            .collect();
+        let current = serving.iter().filter(|(s, _)| *s).count();
+        for (i, (v, serves)) in nodes.iter_mut().enumerate() {
+            let served = v.observation.cert.as_ref().map(|c| c.serial.clone());
+            // Serving what it should is serving the expected serial.
+            assert_eq!(
+                *serves,
+                served.is_some() && served == serving[i].1,
+                "round {round}, node {i}: {}\n{csv}",
+                v.detail
+            );
+            rollout.annotate(v, &records);
+            let stale = matches!(
+                v.status,
+                Status::RenewedNotDeployed | Status::DeploymentPending
+            ) || (v.status == Status::Unmanaged
+                && v.findings.iter().any(|f| f == "names_managed_elsewhere")
+                && !v.findings.iter().any(|f| f == "newer_than_records"));
+            let others_have_it = serving
+                .iter()
+                .any(|(s, e)| *s && e.is_some() && *e == serving[i].1);
+            assert_eq!(
+                (
+                    v.name_endpoints_current.clone(),
+                    v.findings.iter().any(|f| f == "partial_rollout")
+                ),
+                (Some(format!("{current}/{n}")), stale && others_have_it),
+                "round {round}, node {i}: {}\n{csv}",
+                v.detail
+            );
+        }
+    }
+}
