@@ -624,4 +624,179 @@ mod tests {
             ["caa_malformed"]
         );
     }
+
+    /// Whether Let's Encrypt's boulder (the rules in `shared/notes/dcv-rules.md` §2.4)
+    /// refuses to issue under `set`, written apart from the evaluation: for a `wildcard`
+    /// name, validated with `method`, by the ACME `account` (when known). Where certsweep
+    /// deliberately only warns (a critical contact tag, an issuer in other letter case, a
+    /// record naming an account when the account is not known), the warning's side is taken.
+    fn boulder_refuses(
+        set: &[(u8, &str, &str)],
+        wildcard: bool,
+        method: &str,
+        account: Option<&str>,
+    ) -> bool {
+        const KNOWN: [&str; 7] = [
+            "issue",
+            "issuewild",
+            "iodef",
+            "issuemail",
+            "issuevmc",
+            "contactemail",
+            "contactphone",
+        ];
+        if set
+            .iter()
+            .any(|(f, t, _)| f & 0x81 != 0 && !KNOWN.contains(&t.to_ascii_lowercase().as_str()))
+        {
+            return true;
+        }
+        let tag = match wildcard
+            && set
+                .iter()
+                .any(|(_, t, _)| t.eq_ignore_ascii_case("issuewild"))
+        {
+            true => "issuewild",
+            false => "issue",
+        };
+        let relevant: Vec<&str> = set
+            .iter()
+            .filter(|(_, t, _)| t.eq_ignore_ascii_case(tag))
+            .map(|(_, _, v)| *v)
+            .collect();
+        if relevant.is_empty() {
+            return false;
+        }
+        let authorizes = |value: &str| -> bool {
+            let mut parts = value.split(';');
+            let domain = parts.next().unwrap_or("").trim_matches([' ', '\t']);
+            if !domain.eq_ignore_ascii_case("letsencrypt.org") {
+                return false;
+            }
+            let rest: Vec<&str> = parts.collect();
+            let mut params: Vec<(String, String)> = Vec::new();
+            if !(rest.len() == 1 && rest[0].trim_matches([' ', '\t']).is_empty()) {
+                for p in rest {
+                    let Some((k, v)) = p.split_once('=') else {
+                        return false;
+                    };
+                    let (k, v) = (k.trim_matches([' ', '\t']), v.trim_matches([' ', '\t']));
+                    if k.is_empty()
+                        || !k.bytes().all(|b| b.is_ascii_alphanumeric())
+                        || !v.bytes().all(|b| (0x21..=0x7E).contains(&b))
+                    {
+                        return false;
+                    }
+                    params.push((k.to_ascii_lowercase(), v.to_string()));
+                }
+            }
+            let of = |name: &str| -> Vec<&str> {
+                params
+                    .iter()
+                    .filter(|(k, _)| k == name)
+                    .map(|(_, v)| v.as_str())
+                    .collect()
+            };
+            let (accounts, methods) = (of("accounturi"), of("validationmethods"));
+            if accounts.len() > 1 || methods.len() > 1 {
+                return false;
+            }
+            if let Some(m) = methods.first() {
+                let labels: Vec<&str> = m.split(',').collect();
+                let good = labels.iter().all(|l| {
+                    !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                });
+                if !good || !labels.contains(&method) {
+                    return false;
+                }
+            }
+            match (accounts.first(), account) {
+                (Some(a), Some(mine)) => *a == mine,
+                _ => true,
+            }
+        };
+        !relevant.iter().any(|v| authorizes(v))
+    }
+
+    #[test]
+    fn generated_caa_sets_are_judged_as_the_ca_judges_them() {
+        // Random relevant sets from the records CAs meet: issuers right and wrong (and in
+        // other letter case), empty issuers, parameters well and badly formed, repeated,
+        // critical flags on known and unknown tags, issuewild beside issue or alone.
+        const RECORDS: [(u8, &str, &str); 22] = [
+            (0, "issue", "letsencrypt.org"),
+            (0, "issue", "digicert.com"),
+            (0, "issue", ";"),
+            (0, "issue", "LetsEncrypt.org"),
+            (0, "issue", "letsencrypt.org; validationmethods=dns-01"),
+            (
+                0,
+                "issue",
+                "letsencrypt.org; validationmethods=http-01,dns-01",
+            ),
+            (0, "issue", "letsencrypt.org; validationmethods=http_01"),
+            (
+                0,
+                "issue",
+                "letsencrypt.org; accounturi=https://acme/acct/1",
+            ),
+            (
+                0,
+                "issue",
+                "letsencrypt.org; accounturi=https://acme/acct/2",
+            ),
+            (
+                0,
+                "issue",
+                "letsencrypt.org; accounturi=https://acme/acct/1; accounturi=https://acme/acct/1",
+            ),
+            (0, "issue", "letsencrypt.org;"),
+            (0, "issue", "letsencrypt.org; =x"),
+            (0, "issue", "\"letsencrypt.org\""),
+            (0, "issuewild", "letsencrypt.org"),
+            (0, "issuewild", ";"),
+            (0, "issuewild", "digicert.com"),
+            (0, "iodef", "mailto:pki@example.com"),
+            (128, "iodef", "mailto:pki@example.com"),
+            (128, "tbs", "unknown"),
+            (1, "future", "x"),
+            (0, "future", "x"),
+            (128, "issue", "letsencrypt.org"),
+        ];
+        let mut rng = crate::testrng::XorShift::new(0xcaa0_5eed_0000_0001);
+        for round in 0..20_000 {
+            let n = rng.below(5) as usize;
+            let records: Vec<(u8, &str, &str)> = (0..n)
+                .map(|_| RECORDS[rng.below(RECORDS.len() as u64) as usize])
+                .collect();
+            let wildcard = rng.below(2) == 0;
+            let (method, name) = match rng.below(2) {
+                0 => (Method::Http01, "http-01"),
+                _ => (Method::Dns01, "dns-01"),
+            };
+            let account = match rng.below(2) {
+                0 => Some("https://acme/acct/1"),
+                _ => None,
+            };
+            let s = set(&records);
+            let mut out = Vec::new();
+            let ca = CaIdentity {
+                domains: vec!["letsencrypt.org".into()],
+                account_uri: account.map(str::to_string),
+            };
+            evaluate(&s, wildcard, method, &ca, &mut out);
+            let refused = out.iter().any(|c| {
+                matches!(
+                    c.severity,
+                    super::super::Severity::Error | super::super::Severity::Fatal
+                )
+            });
+            assert_eq!(
+                refused,
+                boulder_refuses(&records, wildcard, name, account),
+                "round {round}: {records:?}, wildcard {wildcard}, {name}, account {account:?}: {:?}",
+                out.iter().map(|c| c.id).collect::<Vec<_>>()
+            );
+        }
+    }
 }
