@@ -3545,7 +3545,7 @@ mod tests {
         // `revocation_time` 0 unless revoked.
         let vault = |serial: &str, time: u64, rfc: &str| {
             format!(
-                "{{\"request_id\": \"r-{serial}\", \"data\": {{\"serial_number\": \"{serial}\", \"revocation_time\": {time}, \"revocation_time_rfc3339\": \"{rfc}\"}}}}\n"
+                "{{\"request_id\": \"r-{serial}\", \"lease_id\": \"\", \"data\": {{\"serial_number\": \"{serial}\", \"revocation_time\": {time}, \"revocation_time_rfc3339\": \"{rfc}\"}}}}\n"
             )
         };
         let l = load(
@@ -3565,6 +3565,8 @@ mod tests {
                 (RecordStatus::Revoked, "revoked 2025-11-24T16:00:00Z".into())
             ]
         );
+        // The API call's request id is no record id: the file line is.
+        assert_eq!(&*l.records[1].record_id, "vault.json:2");
         // A Windows CA's `certutil -view csv`: the disposition says revoked, the date and
         // reason say when and why (a slash date reading either way, shown as written);
         // EMPTY where there is none.

@@ -353,8 +353,12 @@ fn json_record(
     };
     let headers: Vec<&str> = row.iter().map(|(k, _)| k.as_str()).collect();
     let profile = detect(&headers);
+    // HashiCorp Vault's answer wraps the certificate's `data` with the API call's own
+    // `request_id` and `lease_id`: the request's id, new on every read, is no record's.
+    let vault = headers.contains(&"lease_id") && headers.iter().any(|h| h.starts_with("data."));
     let mut cells: Vec<(Option<Field>, &str, &str)> = row
         .iter()
+        .filter(|(k, _)| !(vault && k == "request_id"))
         .map(|(k, v)| (opts.field_of(k), k.as_str(), v.as_str()))
         .collect();
     // A nested field no alias names by its path goes by its own name (`Certificate.NotAfter`
