@@ -1471,6 +1471,10 @@ fn may_hold_control(v: &str) -> bool {
     })
 }
 
+/// Revocation dates before this (1990-01-01) are placeholders for none (see
+/// `Row::revocation`).
+const PLACEHOLDER_BEFORE: i64 = 631_152_000;
+
 /// One row's cells, with the fields they were mapped to, and where the row is.
 struct Row<'a> {
     file: &'a Arc<str>,
@@ -1599,14 +1603,20 @@ impl<'a> Row<'a> {
         };
         let at = if matches!(k.as_str(), "true" | "yes" | "y" | "revoked") {
             String::new()
-        } else if let Some(w) = map.and_then(|m| m.own_format(v)) {
-            shown(w)
-        } else if declared.is_none() && super::date::slash_open(v) {
-            format!(" {v}")
         } else {
-            match parse_date(v, declared) {
-                // Epoch 0 is Vault's "not revoked" written as a time.
-                Ok(Some(w)) if w.unix == 0 => return Ok(None),
+            let open = declared.is_none() && super::date::slash_open(v);
+            let read = match map.and_then(|m| m.own_format(v)) {
+                Some(w) => Ok(Some(w)),
+                // A date reading either way has its year either way: enough for the test
+                // below; it is shown as written.
+                None => parse_date(v, declared.or(open.then_some(SlashOrder::DayFirst))),
+            };
+            match read {
+                // A date before any certificate in use is a placeholder for none: epoch 0
+                // (Vault's "not revoked" as a time), .NET's DateTime.MinValue (0001-01-01)
+                // and OLE's zero date (1899-12-30) that Windows tools write for a null.
+                Ok(Some(w)) if w.unix < PLACEHOLDER_BEFORE => return Ok(None),
+                Ok(Some(_)) if open => format!(" {v}"),
                 Ok(Some(w)) => shown(w),
                 Ok(None) => return Ok(None),
                 Err(r) => return Err(self.err(Field::RevokedAt, r)),
@@ -3595,13 +3605,20 @@ mod tests {
               01,Active,2026-05-01,\n\
               02,Active,,Yes\n\
               03,Active,,No\n\
-              04,Active,soonish,\n",
+              04,Active,soonish,\n\
+              05,Active,0001-01-01T00:00:00,\n\
+              06,Active,1/1/0001 12:00:00 AM,\n\
+              07,Active,1899-12-30,\n",
         );
         assert_eq!(
             status(&l),
             [
                 (RecordStatus::Revoked, "Active, revoked 2026-05-01".into()),
                 (RecordStatus::Revoked, "Active, revoked".into()),
+                (RecordStatus::Issued, "Active".into()),
+                // .NET's DateTime.MinValue and OLE's zero date, written for no date.
+                (RecordStatus::Issued, "Active".into()),
+                (RecordStatus::Issued, "Active".into()),
                 (RecordStatus::Issued, "Active".into()),
             ]
         );
