@@ -119,7 +119,16 @@ pub fn parse_date(raw: &str, slash: Option<SlashOrder>) -> Result<Option<When>, 
     if let Some(w) = asn1_time(t) {
         return w.map(Some).map_err(|e| format!("date \"{raw}\": {e}"));
     }
-    let numeric = t.trim_end_matches(".0");
+    // Epoch seconds or milliseconds, with a fraction as a float writes them
+    // (`1785233226.512`, Python's `time.time()`; `1785233226512.0`): the whole ones count.
+    let numeric = match t.split_once('.') {
+        Some((whole, fraction))
+            if !fraction.is_empty() && fraction.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            whole
+        }
+        _ => t,
+    };
     if !numeric.is_empty() && numeric.chars().all(|c| c.is_ascii_digit()) {
         let n: i64 = numeric
             .parse()
@@ -654,6 +663,9 @@ mod tests {
             .contains("bad month"));
         // Not dates, still: an epoch with a fraction, a dotted version number.
         assert_eq!(u("1785233226.0"), (t, false));
+        assert_eq!(u("1785233226.512"), (t, false));
+        assert_eq!(u("1785233226512.25"), (t, false));
+        assert_eq!(u("1785233226.00"), (t, false));
         assert!(parse_date("1.2.3", None).is_err());
     }
 
