@@ -773,6 +773,9 @@ mod tests {
                 (written(d, "[year]-[month]-[day] [hour]:[minute]"), no_secs, false),
                 full(unix.to_string()),
                 (format!("{}", unix * 1000 + ms as i64), unix, false),
+                // As floats write them.
+                (format!("{unix}.{ms:03}"), unix, false),
+                (format!("{}.5", unix * 1000 + ms as i64), unix, false),
                 full(written(
                     d,
                     "[month repr:short] [day padding:space] [hour]:[minute]:[second] [year] GMT",
