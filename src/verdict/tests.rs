@@ -4165,6 +4165,8 @@ struct Held {
     deploy: &'static str,
     /// For `*.x.com` rather than `h.x.com`: another identity covering the name.
     wildcard: bool,
+    /// Ordered and not issued yet: no serial, no dates in the records.
+    pending: bool,
 }
 
 impl Held {
@@ -4180,7 +4182,7 @@ fn newest_by_the_rules<'v>(
     versions: impl Iterator<Item = &'v Held> + Clone,
     p: &Policy,
 ) -> Option<&'v Held> {
-    let eligible = versions.filter(|v| !v.revoked && v.not_before <= p.now);
+    let eligible = versions.filter(|v| !v.revoked && !v.pending && v.not_before <= p.now);
     eligible
         .clone()
         .filter(|v| v.not_after >= p.now)
@@ -4239,6 +4241,7 @@ fn by_the_rules(
         && versions.iter().any(|k| {
             k.wildcard != s.wildcard
                 && !k.revoked
+                && !k.pending
                 && k.not_before <= p.now
                 && k.not_after >= p.now
                 && k.not_before > s.not_before
@@ -4313,6 +4316,7 @@ fn generated_histories_get_the_verdict_the_rules_give() {
                     not_before: nb,
                     not_after: nb + days * 86_400,
                     revoked: rng.below(6) == 0,
+                    pending: rng.below(8) == 0,
                     ordered,
                     deploy: DEPLOY[rng.below(DEPLOY.len() as u64) as usize],
                     wildcard: rng.below(4) == 0,
@@ -4323,16 +4327,21 @@ fn generated_histories_get_the_verdict_the_rules_give() {
             "Certificate ID,SANs,Serial,Valid From,Valid To,Order Date,Status,Deployment Status\n",
         );
         for (i, v) in versions.iter().enumerate() {
+            let issued = |text: String| if v.pending { String::new() } else { text };
             csv.push_str(&format!(
                 "V{i},{},{},{},{},{},{},{}\n",
                 if v.wildcard { "*.x.com" } else { "h.x.com" },
-                v.serial,
-                crate::timefmt::rfc3339_unix(v.not_before),
-                crate::timefmt::rfc3339_unix(v.not_after),
+                issued(v.serial.clone()),
+                issued(crate::timefmt::rfc3339_unix(v.not_before)),
+                issued(crate::timefmt::rfc3339_unix(v.not_after)),
                 v.ordered
                     .map(crate::timefmt::rfc3339_unix)
                     .unwrap_or_default(),
-                if v.revoked { "Revoked" } else { "Issued" },
+                match (v.pending, v.revoked) {
+                    (true, _) => "Pending",
+                    (false, true) => "Revoked",
+                    (false, false) => "Issued",
+                },
                 v.deploy,
             ));
         }
@@ -4358,7 +4367,7 @@ fn generated_histories_get_the_verdict_the_rules_give() {
         }
         // The served version is one the server can present: valid already.
         let servable: Vec<usize> = (0..k)
-            .filter(|i| versions[*i].not_before <= p.now)
+            .filter(|i| versions[*i].not_before <= p.now && !versions[*i].pending)
             .collect();
         if servable.is_empty() {
             continue;
@@ -4400,7 +4409,11 @@ fn generated_histories_get_the_verdict_the_rules_give() {
         };
         let names = if s.wildcard { "*.x.com" } else { "h.x.com" };
         let rows = rows_serving(&records, &[&v], &p);
-        let row = rows.iter().find(|r| r.names == names).expect("its row");
+        // A pending order for the name, with no certificate, is a row of its own.
+        let row = rows
+            .iter()
+            .find(|r| r.names == names && !r.newest_serial.is_empty())
+            .expect("its row");
         let at = |list: &str| list.split(';').any(|e| e.starts_with("h.x.com"));
         assert_eq!(
             (
