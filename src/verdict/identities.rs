@@ -179,6 +179,50 @@ fn unite_by_name_sets(records: &[Record], uf: &mut UnionFind, grouping: Grouping
             }
         }
     }
+    // An order with no certificate yet (pending, or cancelled before issuance) that nothing
+    // else joins belongs to the certificate whose names cover its own, the latest such: a
+    // renewal on its way. Alone, it was an identity of its own that the records report
+    // called without a valid certificate, beside the one it renews.
+    let mut alone = vec![0u32; records.len()];
+    for i in 0..records.len() {
+        alone[uf.find(i)] += 1;
+    }
+    for (i, r) in records.iter().enumerate() {
+        if has_certificate(r) || alone[uf.find(i)] != 1 {
+            continue;
+        }
+        let mut names: Vec<usize> = Vec::new();
+        for n in r.name_set() {
+            match name_no.get(n) {
+                Some(&k) => names.push(k),
+                // A name no certificate has: nothing to belong to.
+                None => {
+                    names.clear();
+                    break;
+                }
+            }
+        }
+        if grouping.separate_groups {
+            match group_no.get(r.group.as_deref().unwrap_or_default()) {
+                Some(&k) => names.push(k),
+                None => names.clear(),
+            }
+        }
+        let Some(&rarest) = names.iter().min_by_key(|&&n| holding(n).len()) else {
+            continue;
+        };
+        let renewed = holding(rarest)
+            .iter()
+            .map(|&hi| &groups[hi])
+            .filter(|h| {
+                let covering = names_of(&h.names);
+                names.iter().all(|n| covering.binary_search(n).is_ok())
+            })
+            .max_by_key(|h| version(h.newest));
+        if let Some(h) = renewed {
+            uf.union(i, h.first);
+        }
+    }
 }
 
 /// Longest chain of renewals leading to each record (Kahn's order over the links). Records

@@ -33,6 +33,24 @@ fn pairwise_name_sets(records: &[Record]) -> UnionFind {
             }
         }
     }
+    // A record without a certificate joins the latest one whose names cover its own.
+    for i in (0..records.len()).filter(|&i| !has_certificate(&records[i])) {
+        let names = records[i].names();
+        if names.is_empty() {
+            continue;
+        }
+        let latest = named
+            .iter()
+            .copied()
+            .filter(|&j| {
+                let theirs = records[j].names();
+                names.iter().all(|n| theirs.contains(n))
+            })
+            .max_by_key(|&j| (records[j].issued_key(), std::cmp::Reverse(j)));
+        if let Some(j) = latest {
+            uf.union(i, j);
+        }
+    }
     uf
 }
 
@@ -4522,4 +4540,48 @@ fn generated_pools_tell_each_node_what_the_others_serve() {
             );
         }
     }
+}
+
+#[test]
+fn a_renewal_order_not_issued_yet_belongs_to_the_certificate_it_renews() {
+    // A pending order for the name, no certificate yet: was an identity of its own that the
+    // records report called without a valid certificate, beside the one it renews.
+    let i = ids(
+        "Certificate ID,SANs,Serial,Valid From,Valid To,Order Date,Status\n\
+         A,a.x.com,0A01,2025-06-01,2026-06-20,2025-05-31,Issued\n\
+         B,a.x.com,,,,2026-05-27,Pending\n\
+         C,other.x.com,,,,2026-05-27,Pending\n",
+    );
+    assert!(same(&i, "A", "B"));
+    assert!(!same(&i, "A", "C"));
+    let p = policy();
+    let served = presenting("a.x.com", "10.0.0.1", "A01", 1_748_736_000, 1_781_913_600);
+    let (v, _) = judge_one(served, &i, &p);
+    // Expiring, with its renewal on its way rather than none at all.
+    assert_eq!(v.status, Status::ExpiringSoon, "{}", v.detail);
+    assert!(
+        v.findings.iter().any(|f| f == "renewal_pending"),
+        "{:?}",
+        v.findings
+    );
+    assert!(
+        v.detail
+            .ends_with("Its renewal record B is still pending (Pending)."),
+        "{}",
+        v.detail
+    );
+    // One row for the name, not a second one without a valid certificate; an order for
+    // names no certificate has stays a row of its own.
+    let rows = rows_serving(&i, &[&v], &p);
+    let names: Vec<(&str, usize, &str)> = rows
+        .iter()
+        .map(|r| (r.names.as_str(), r.versions, r.findings.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("a.x.com", 2, "renewal_pending"),
+            ("other.x.com", 1, "no_valid_certificate")
+        ]
+    );
 }
