@@ -938,9 +938,9 @@ impl<'a> Judging<'a> {
         if renewal.is_none() && self.lapsed.is_none() {
             self.unusable = ids.unusable_later(ri, host, p.now);
         }
-        // Served expired while the identity holds a version valid today that it outlasted
-        // (a short-lived reissue's predecessor): that one is to be served, as the next
-        // step says to deploy it, not the expired one.
+        // Served expired while the identity holds a version valid today that outlasts it
+        // (an older one with a longer life, after a short-lived reissue lapsed): that one
+        // is to be served, as the next step says to deploy it, not the expired one.
         let live_instead =
             expired && exp.is_some_and(|e| e != ri && !ids.records[e].expired_at(p.now));
         if renewal.is_none()
