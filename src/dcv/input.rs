@@ -338,7 +338,19 @@ fn read_csv(file: &str, text: &str, delimiter: u8, default: &[Method], out: &mut
 /// Adds the names of CLM records (CN and SANs), each with the record's DCV method when the
 /// export has one, else `default`.
 pub fn from_records(records: &[Record], default: &[Method], out: &mut Requests) {
+    // Records naming a person or a mailbox only (client certificates, as a private CA's
+    // database lists them beside its servers'): no domain to validate.
+    let mut no_domain = 0u64;
     for r in records {
+        let names: Vec<String> = r
+            .names()
+            .into_iter()
+            .filter(|n| !n.contains(char::is_whitespace) && !n.contains('@'))
+            .collect();
+        if names.is_empty() && !r.names().is_empty() {
+            no_domain += 1;
+            continue;
+        }
         let methods = match r
             .dcv_method
             .as_deref()
@@ -359,7 +371,7 @@ pub fn from_records(records: &[Record], default: &[Method], out: &mut Requests) 
                 }
             },
         };
-        for name in r.names() {
+        for name in names {
             for m in &methods {
                 out.push(Request {
                     domain: name.clone(),
@@ -370,6 +382,11 @@ pub fn from_records(records: &[Record], default: &[Method], out: &mut Requests) 
                 });
             }
         }
+    }
+    if no_domain > 0 {
+        out.warnings.push(format!(
+            "inventory: {no_domain} record(s) name no domain, only a person or a mailbox (client certificates, as a CA's database lists them): nothing to validate for them"
+        ));
     }
 }
 
@@ -672,5 +689,27 @@ mod tests {
         assert_eq!(out.errors.len(), 1);
         assert_eq!(out.errors[0].line, 4);
         assert_eq!(out.errors[0].field.as_deref(), Some("dcv_method"));
+    }
+
+    #[test]
+    fn records_naming_a_person_or_a_mailbox_give_no_domain_and_are_counted() {
+        // A private CA's database: client certificates beside its servers'.
+        let mut loaded = crate::inventory::load::Loaded::default();
+        crate::inventory::load::load_bytes(
+            "index.txt",
+            b"V\t271120000000Z\t\t01\tunknown\t/CN=John Doe/emailAddress=jd@x.com\n\
+              V\t271120000000Z\t\t02\tunknown\t/CN=alice@x.com\n\
+              V\t271120000000Z\t\t03\tunknown\t/CN=vpn.x.com\n",
+            &Default::default(),
+            &mut loaded,
+        );
+        let mut out = Requests::default();
+        from_records(&loaded.records, &[Method::Http01], &mut out);
+        let domains: Vec<&str> = out.requests.iter().map(|r| r.domain.as_str()).collect();
+        assert_eq!(domains, ["vpn.x.com"]);
+        assert_eq!(
+            out.warnings,
+            ["inventory: 2 record(s) name no domain, only a person or a mailbox (client certificates, as a CA's database lists them): nothing to validate for them"]
+        );
     }
 }
