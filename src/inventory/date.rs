@@ -119,17 +119,7 @@ pub fn parse_date(raw: &str, slash: Option<SlashOrder>) -> Result<Option<When>, 
     if let Some(w) = asn1_time(t) {
         return w.map(Some).map_err(|e| format!("date \"{raw}\": {e}"));
     }
-    // Epoch seconds or milliseconds, with a fraction as a float writes them
-    // (`1785233226.512`, Python's `time.time()`; `1785233226512.0`): the whole ones count.
-    let numeric = match t.split_once('.') {
-        Some((whole, fraction))
-            if !fraction.is_empty() && fraction.bytes().all(|b| b.is_ascii_digit()) =>
-        {
-            whole
-        }
-        _ => t,
-    };
-    if !numeric.is_empty() && numeric.chars().all(|c| c.is_ascii_digit()) {
+    if let Some(numeric) = whole_number(t) {
         let n: i64 = numeric
             .parse()
             .map_err(|_| format!("date \"{raw}\" is out of range"))?;
@@ -166,6 +156,21 @@ pub fn parse_date(raw: &str, slash: Option<SlashOrder>) -> Result<Option<When>, 
     Err(format!("date \"{raw}\" is not in a known format ({KNOWN})"))
 }
 
+/// The digits of a number written as a count (epoch seconds or milliseconds), with a
+/// fraction as a float writes it (`1785233226.512`, Python's `time.time()`;
+/// `1785233226512.0`): the whole ones. `None` for anything else.
+fn whole_number(t: &str) -> Option<&str> {
+    let whole = match t.split_once('.') {
+        Some((whole, fraction))
+            if !fraction.is_empty() && fraction.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            whole
+        }
+        _ => t,
+    };
+    (!whole.is_empty() && whole.bytes().all(|b| b.is_ascii_digit())).then_some(whole)
+}
+
 /// Whether a date's writing says its zone: an offset after the time of day, `Z`, `UTC` or
 /// `GMT`, or a count of seconds since the epoch (UTC by its definition). Excel's serial
 /// dates do not: a spreadsheet has no zone.
@@ -174,8 +179,7 @@ pub fn names_zone(raw: &str) -> bool {
     if excel_serial(t).is_some() {
         return false;
     }
-    let numeric = t.trim_end_matches(".0");
-    if !numeric.is_empty() && numeric.bytes().all(|b| b.is_ascii_digit()) {
+    if whole_number(t).is_some() {
         return true;
     }
     if t.ends_with(['Z', 'z']) {
@@ -699,6 +703,7 @@ mod tests {
             "Tue, 28 Jul 2026 10:07:06 GMT",
             "Jul 28 10:07:06 2026 GMT",
             "1785233226",
+            "1785233226.512",
             "20260728100706Z",
         ] {
             assert_eq!(at(zoned).unix, t, "{zoned}");
