@@ -7,7 +7,7 @@ use crate::dcv::http01::HttpSettings;
 use crate::dcv::input::{self, Requests};
 use crate::dcv::run::{self, Checker, DcvSummary, Settings};
 use crate::dcv::{Method, Outcome};
-use crate::files::{create, write_err, Output};
+use crate::files::{create, Output};
 use crate::report::dcv::{DcvRow, DCV_COLUMNS};
 use crate::report::jsonl::JsonlOut;
 use crate::report::progress::Progress;
@@ -275,11 +275,9 @@ impl Outputs {
     /// summary as its output.
     fn finish(self, suite: &str, started: &str, summary: &DcvSummary, lost: &mut Vec<Error>) {
         crate::report::finish_files(self.csv, self.jsonl, lost);
-        if let Some((p, j)) = self.junit {
-            if let Err(e) = j.finish(suite, started, summary.duration, &summary.to_string()) {
-                lost.push(write_err(&p, e));
-            }
-        }
+        crate::report::finish_or_give_up(self.junit, lost, |j| {
+            j.finish(suite, started, summary.duration, &summary.to_string())
+        });
     }
 }
 

@@ -876,10 +876,8 @@ fn record_targets(records: &[crate::inventory::record::Record], ports: &[u16]) -
                     specs.push(cn.to_string());
                 }
             }
-            // A name with a space or an `@` names a person or a mailbox, not an endpoint:
-            // a CA's database lists its client certificates beside its servers'.
             let named = !specs.is_empty();
-            specs.retain(|n| !n.contains(char::is_whitespace) && !n.contains('@'));
+            specs.retain(|n| crate::inventory::record::names_a_host(n));
             no_host += usize::from(named && specs.is_empty());
         }
         // An endpoint the records give by address is asked for the certificate's name: a
@@ -1096,21 +1094,17 @@ fn end_reports(
     lost: &mut Vec<Error>,
 ) {
     let s = &outcome.summary;
-    if let Some((p, m)) = metrics {
-        if let Err(e) = m.finish(start_unix, s.duration, s.interrupted.is_some()) {
-            lost.push(write_err(&p, e));
-        }
-    }
+    crate::report::finish_or_give_up(metrics, lost, |m| {
+        m.finish(start_unix, s.duration, s.interrupted.is_some())
+    });
     let mut junit = junit;
     for e in &outcome.bad_lines {
         crate::report::or_give_up(&mut junit, lost, |j| j.bad_input(e));
     }
-    if let Some((p, j)) = junit {
-        let started = crate::timefmt::rfc3339_unix(start_unix);
-        if let Err(e) = j.finish(suite, &started, s.duration, &s.to_string()) {
-            lost.push(write_err(&p, e));
-        }
-    }
+    let started = crate::timefmt::rfc3339_unix(start_unix);
+    crate::report::finish_or_give_up(junit, lost, |j| {
+        j.finish(suite, &started, s.duration, &s.to_string())
+    });
 }
 
 /// What a run read, as a report's title names it: the list (targets, domains), else the
@@ -1680,11 +1674,7 @@ impl<'a> VerdictOut<'a> {
 
     /// Ends the reports once every verdict was taken.
     fn finish(mut self, outcome: &SweepOutcome, suite: &str, start_unix: i64) -> Self {
-        if let Some((p, w)) = self.csv.take() {
-            if let Err(e) = w.finish() {
-                self.lost.push(write_err(p, e));
-            }
-        }
+        crate::report::finish_or_give_up(self.csv.take(), &mut self.lost, |w| w.finish());
         end_reports(
             self.metrics.take(),
             self.junit.take(),
@@ -1764,15 +1754,7 @@ mod tests {
     fn records_naming_a_person_or_a_mailbox_are_no_endpoints_and_are_counted() {
         // A CA's database lists client certificates beside servers': `John Doe` was split
         // into the hosts `john` and `doe` and swept.
-        let mut loaded = crate::inventory::load::Loaded::default();
-        crate::inventory::load::load_bytes(
-            "index.txt",
-            b"V\t271120000000Z\t\t01\tunknown\t/CN=John Doe/emailAddress=jd@x.com\n\
-              V\t271120000000Z\t\t02\tunknown\t/CN=alice@x.com\n\
-              V\t271120000000Z\t\t03\tunknown\t/CN=vpn.x.com\n",
-            &Default::default(),
-            &mut loaded,
-        );
+        let loaded = crate::inventory::load::clients_beside_a_server();
         assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
         assert_eq!(loaded.records[0].cn.as_deref(), Some("john doe"));
         assert!(loaded.records[0].sans.is_empty());

@@ -791,7 +791,7 @@ pub fn certificates_in(
 /// The line of the first PEM block of `bytes` that does not parse on its own (cut before
 /// its end line, or bad base64), for the message that names it: the PEM reader tells what
 /// is wrong but not where.
-fn first_bad_pem_block(bytes: &[u8]) -> Option<usize> {
+fn first_bad_pem_block(bytes: &[u8]) -> Option<u64> {
     let starts: Vec<usize> = bytes
         .windows(11)
         .enumerate()
@@ -802,7 +802,7 @@ fn first_bad_pem_block(bytes: &[u8]) -> Option<usize> {
         let end = starts.get(n + 1).copied().unwrap_or(bytes.len());
         ::pem::parse(&bytes[start..end])
             .is_err()
-            .then(|| 1 + bytes[..start].iter().filter(|b| **b == b'\n').count())
+            .then(|| crate::model::line_at(bytes, start))
     })
 }
 

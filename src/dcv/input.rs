@@ -342,12 +342,10 @@ pub fn from_records(records: &[Record], default: &[Method], out: &mut Requests) 
     // database lists them beside its servers'): no domain to validate.
     let mut no_domain = 0u64;
     for r in records {
-        let names: Vec<String> = r
-            .names()
-            .into_iter()
-            .filter(|n| !n.contains(char::is_whitespace) && !n.contains('@'))
-            .collect();
-        if names.is_empty() && !r.names().is_empty() {
+        let mut names = r.names();
+        let named = !names.is_empty();
+        names.retain(|n| crate::inventory::record::names_a_host(n));
+        if named && names.is_empty() {
             no_domain += 1;
             continue;
         }
@@ -694,15 +692,7 @@ mod tests {
     #[test]
     fn records_naming_a_person_or_a_mailbox_give_no_domain_and_are_counted() {
         // A private CA's database: client certificates beside its servers'.
-        let mut loaded = crate::inventory::load::Loaded::default();
-        crate::inventory::load::load_bytes(
-            "index.txt",
-            b"V\t271120000000Z\t\t01\tunknown\t/CN=John Doe/emailAddress=jd@x.com\n\
-              V\t271120000000Z\t\t02\tunknown\t/CN=alice@x.com\n\
-              V\t271120000000Z\t\t03\tunknown\t/CN=vpn.x.com\n",
-            &Default::default(),
-            &mut loaded,
-        );
+        let loaded = crate::inventory::load::clients_beside_a_server();
         let mut out = Requests::default();
         from_records(&loaded.records, &[Method::Http01], &mut out);
         let domains: Vec<&str> = out.requests.iter().map(|r| r.domain.as_str()).collect();

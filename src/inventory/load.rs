@@ -1957,6 +1957,22 @@ fn apply_der(rec: &mut Record, der: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
+/// A private CA's database listing two client certificates (a person, a mailbox) beside a
+/// server's (`vpn.x.com`), read: for the tests of what records name.
+#[cfg(test)]
+pub(crate) fn clients_beside_a_server() -> Loaded {
+    let mut out = Loaded::default();
+    load_bytes(
+        "index.txt",
+        b"V\t271120000000Z\t\t01\tunknown\t/CN=John Doe/emailAddress=jd@x.com\n\
+          V\t271120000000Z\t\t02\tunknown\t/CN=alice@x.com\n\
+          V\t271120000000Z\t\t03\tunknown\t/CN=vpn.x.com\n",
+        &ReadOptions::default(),
+        &mut out,
+    );
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -172,6 +172,13 @@ impl DeployStatus {
     }
 }
 
+/// Whether a record's name may name a host or a domain: not a person (`John Doe`) or a
+/// mailbox (`alice@example.com`), as client certificates' subjects do, which a private CA's
+/// database lists beside its servers'.
+pub fn names_a_host(name: &str) -> bool {
+    !name.contains(char::is_whitespace) && !name.contains('@')
+}
+
 /// Deployment statuses per deployment endpoint: (`host:port` or `host`, status as written).
 pub type PerTarget = Box<[(String, Box<str>)]>;
 

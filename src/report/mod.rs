@@ -35,6 +35,20 @@ pub(crate) fn or_give_up<P: AsRef<std::path::Path>, W>(
     }
 }
 
+/// Ends the file with `op` (its last writes, a closing element) when it is still written;
+/// when `op` fails, its error goes to `lost`, as [`or_give_up`]'s do.
+pub(crate) fn finish_or_give_up<P: AsRef<std::path::Path>, W>(
+    file: Option<(P, W)>,
+    lost: &mut Vec<crate::Error>,
+    op: impl FnOnce(W) -> std::io::Result<()>,
+) {
+    if let Some((p, w)) = file {
+        if let Err(e) = op(w) {
+            lost.push(crate::files::write_err(p.as_ref(), e));
+        }
+    }
+}
+
 /// Tells each report file given up since the last call (drained from `lost`) and keeps it
 /// in `kept`, the summary's list for the end: the run goes on without it.
 pub(crate) fn tell_given_up(
@@ -70,12 +84,7 @@ pub(crate) fn flush_files(csv: &mut CsvFile, jsonl: &mut JsonlFile, lost: &mut V
 
 /// The CSV report and JSON lines finished; the errors of those that fail go to `lost`.
 pub(crate) fn finish_files(csv: CsvFile, jsonl: JsonlFile, lost: &mut Vec<crate::Error>) {
-    use crate::files::write_err;
-    if let Some((p, w)) = csv {
-        if let Err(e) = w.finish() {
-            lost.push(write_err(&p, e));
-        }
-    }
+    finish_or_give_up(csv, lost, csv::CsvOut::finish);
     let mut jsonl = jsonl;
     or_give_up(&mut jsonl, lost, jsonl::JsonlOut::flush);
 }
