@@ -1562,6 +1562,16 @@ impl<'a> Judging<'a> {
                 Some((ri, _)) => (!revoked || ids.is_newer(k, ri)) && ids.interchangeable(k, ri),
             });
             if let Some(k) = fallback {
+                // What the step says to deploy now is what should be served, when the
+                // records gave nothing valid to expect (the identity's versions all expired,
+                // or none later than a revoked one): the column and the step agree, and the
+                // endpoint does not count as serving what it should.
+                if self
+                    .expected_idx
+                    .is_none_or(|e| ids.records[e].expired_at(p.now))
+                {
+                    self.expected_idx = Some(k);
+                }
                 let k = &ids.records[k];
                 if !self.next.contains(&format!("record {}", k.record_id)) {
                     let until = k

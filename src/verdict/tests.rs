@@ -4242,9 +4242,27 @@ fn by_the_rules(
     }
     // In place of a revoked certificate only a later one is named (a revocation for key
     // compromise covers the versions before it too).
-    let expected = newest
-        .filter(|n| !s_revoked || n.not_before > s.not_before)
-        .map(|n| n.serial.clone());
+    let expected = newest.filter(|n| !s_revoked || n.not_before > s.not_before);
+    // Served expired or revoked with nothing valid to expect: the certificate the step says
+    // to deploy now, valid today, of either identity (later than a revoked one), issued
+    // last.
+    let expected = match expected {
+        Some(n) if n.not_after >= p.now => Some(n),
+        _ if s_expired || s_revoked => versions
+            .iter()
+            .filter(|k| {
+                k.serial != s.serial
+                    && !k.revoked
+                    && !k.pending
+                    && k.not_before <= p.now
+                    && k.not_after >= p.now
+                    && (!s_revoked || k.key() > s.key())
+            })
+            .max_by_key(|k| k.key())
+            .or(expected),
+        _ => expected,
+    }
+    .map(|n| n.serial.clone());
     let status = if s_revoked {
         Status::Revoked
     } else if s_expired {
@@ -4284,7 +4302,19 @@ fn unmanaged_by_the_rules(
         true => Status::Expired,
         false => Status::Unmanaged,
     };
-    let expected = newest.filter(|_| !newer).map(|n| n.serial.clone());
+    let expected = newest.filter(|_| !newer);
+    // Served expired: the managed certificate the step says to deploy now, valid today,
+    // whether or not the served one was issued after the records' newest.
+    let valid_today = versions
+        .iter()
+        .filter(|k| !k.revoked && !k.pending && k.not_before <= p.now && k.not_after >= p.now)
+        .max_by_key(|k| k.key());
+    let expected = match (expected, status) {
+        (Some(n), _) if n.not_after >= p.now => Some(n),
+        (e, Status::Expired) => valid_today.or(e),
+        (e, _) => e,
+    }
+    .map(|n| n.serial.clone());
     (status, newer, expected)
 }
 
@@ -4583,5 +4613,40 @@ fn a_renewal_order_not_issued_yet_belongs_to_the_certificate_it_renews() {
             ("a.x.com", 2, "renewal_pending"),
             ("other.x.com", 1, "no_valid_certificate")
         ]
+    );
+}
+
+#[test]
+fn an_expired_certificate_with_nothing_valid_of_its_own_expects_what_the_step_deploys() {
+    // The dedicated certificate lapsed (replaced, by the platform's word, by a successor
+    // the export does not hold); a wildcard valid today covers the name.
+    let i = ids(&format!(
+        "{H}A,,a.x.com,01,2025-01-01,2026-02-01,CA,,Superseded\n\
+         W,,*.x.com,02,2026-01-01,2027-01-01,CA,,Issued\n"
+    ));
+    let o = |serial: &str, nb, na| {
+        let mut o = presenting("a.x.com", "10.0.0.1", serial, nb, na);
+        if na < policy().now {
+            o.findings.push(Finding::Expired);
+        }
+        o
+    };
+    let v = judge_one(o("1", 1_735_689_600, 1_769_904_000), &i, &policy()).0;
+    assert!(
+        v.findings.iter().any(|f| f == "expired"),
+        "{:?}",
+        v.findings
+    );
+    assert_eq!(
+        v.expected.as_ref().map(|r| r.record_id.as_str()),
+        Some("W"),
+        "{}",
+        v.next_step
+    );
+    assert!(
+        v.next_step
+            .starts_with("Deploy the certificate of record W"),
+        "{}",
+        v.next_step
     );
 }
