@@ -3654,6 +3654,76 @@ mod tests {
     }
 
     #[test]
+    fn broken_json_documents_are_given_up_and_those_after_them_read() {
+        let doc = |n: u8| {
+            acm_document(
+                &format!("arn:{n}"),
+                "a.example.com",
+                &format!("0a:{n:02}"),
+                "ISSUED",
+            )
+        };
+        let reasons = |l: &Loaded| -> Vec<(u64, String)> {
+            l.errors
+                .iter()
+                .map(|e| (e.line, e.reason.clone()))
+                .collect()
+        };
+        // The first one broken: the file was refused whole.
+        let text = [doc(1).replace("\"Serial\":", "\"Serial\""), doc(2), doc(3)].concat();
+        let l = load("acm.json", text.as_bytes());
+        assert_eq!(serials(&l), ["A02", "A03"], "{:?}", l.errors);
+        assert_eq!(l.records[0].line, 13);
+        let r = reasons(&l);
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert!(
+            r[0].0 == 8 && r[0].1.ends_with("the document from line 1 is not read"),
+            "{r:?}"
+        );
+        // A document cut short at a line's end, the next written after it: the break is
+        // found only at the next one's brace, which begins it nonetheless.
+        let cut = &doc(1)[..doc(1).find("        \"NotAfter\"").expect("NotAfter")];
+        let text = [cut, &doc(2), &doc(3), &doc(4)].concat();
+        let l = load("acm.json", text.as_bytes());
+        assert_eq!(serials(&l), ["A02", "A03", "A04"], "{:?}", l.errors);
+        assert_eq!(reasons(&l).len(), 1);
+        assert!(reasons(&l)[0]
+            .1
+            .ends_with("the document from line 1 is not read"));
+        // An error page between two answers, and two broken ones in a row.
+        let text = [
+            doc(1),
+            "<html><body>\n<h1>502 Bad Gateway</h1>\n</body></html>\n".into(),
+            doc(2).replace("\"Status\":", "\"Status\""),
+            doc(3).replace("}\n}\n", "}\n"),
+            doc(4),
+        ]
+        .concat();
+        let l = load("acm.json", text.as_bytes());
+        assert_eq!(serials(&l), ["A01", "A04"], "{:?}", l.errors);
+        let starts: Vec<u64> = reasons(&l)
+            .iter()
+            .map(|(_, why)| {
+                why.rsplit("from line ")
+                    .next()
+                    .and_then(|t| t.split(' ').next())
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0)
+            })
+            .collect();
+        assert_eq!(starts, [13, 16, 28], "{:?}", l.errors);
+        assert_eq!(l.records[1].line, 39);
+        // Nothing readable at all is still one broken file, named where it breaks.
+        let l = load(
+            "acm.json",
+            doc(1).replace("\"Serial\":", "\"Serial\"").as_bytes(),
+        );
+        assert!(l.records.is_empty());
+        assert_eq!(reasons(&l).len(), 1, "{:?}", l.errors);
+        assert_eq!(reasons(&l)[0].0, 8);
+    }
+
+    #[test]
     fn json_documents_one_after_another_are_each_read_as_a_file_would_be() {
         // Was refused whole: "trailing characters" after the first document.
         let text = [
@@ -3718,16 +3788,18 @@ mod tests {
             (&streamed.records, &streamed.errors),
             (&l.records, &l.errors)
         );
-        assert_eq!(serials(&l), ["A01"]);
+        // The broken one is named where it breaks and given up; the one after it is read.
+        assert_eq!(serials(&l), ["A01", "A03"]);
         assert_eq!(l.errors.len(), 1, "{:?}", l.errors);
         assert_eq!(l.errors[0].line, 20, "{}", l.errors[0]);
         assert!(
             l.errors[0]
                 .reason
-                .ends_with("this document and any after it are not read"),
+                .ends_with("the document from line 13 is not read"),
             "{}",
             l.errors[0]
         );
+        assert_eq!(l.records[1].line, 25);
     }
 
     #[test]

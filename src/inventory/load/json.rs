@@ -272,9 +272,10 @@ fn lined<'t>(text: &str, items: Vec<&'t RawValue>) -> LinedRecords<'t> {
 /// The JSON documents of a text, each with the line it begins on: the whole text when it is
 /// one document; else the documents one after another, JSON lines or pretty-printed ones as
 /// a shell loop of `aws acm describe-certificate`, `vault read -format=json` or `curl` over
-/// an API's pages writes them; else (a line that does not parse among JSON lines) the lines
-/// that do, with an error for each that does not. `Err`: the text is one broken document,
-/// and where it broke.
+/// an API's pages writes them, a broken one named and those after it read (see
+/// [`after_breaks`]); else (a line that does not parse among JSON lines) the lines that do,
+/// with an error for each that does not. `Err`: the text is one broken document, and where
+/// it broke.
 fn documents<'t>(
     file: &str,
     text: &'t str,
@@ -284,35 +285,26 @@ fn documents<'t>(
         Ok(top) => return Ok(vec![(1, top)]),
         Err(e) => e,
     };
-    let mut docs = Vec::new();
-    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
-    let broke = loop {
-        match stream.next() {
-            None => break None,
-            Some(Ok(doc)) => docs.push(doc),
-            Some(Err(e)) => break Some(e),
-        }
-    };
+    let (docs, breaks) = after_breaks(text);
     let pretty = docs.iter().any(|d| d.get().contains('\n'));
-    match broke {
-        None => return Ok(lined(text, docs)),
-        // Documents over several lines cannot be found again past a break: those before it
-        // are read, the rest named from where it broke.
-        Some(e) if pretty => {
-            errors.push(InventoryError::new(
+    if breaks.is_empty() || pretty {
+        errors.extend(breaks.into_iter().map(|(start, line, e)| {
+            InventoryError::new(
                 file,
-                e.line() as u64,
+                line,
                 format!(
-                    "{}: this document and any after it are not read",
+                    "{}: the document from line {start} is not read",
                     json_reason(&e)
                 ),
-            ));
-            return Ok(lined(text, docs));
-        }
-        Some(_) => {}
+            )
+        }));
+        return match docs.is_empty() {
+            true => Err(whole),
+            false => Ok(lined(text, docs)),
+        };
     }
-    // JSON lines: one object a line. When no line at all reads as JSON, the file is one
-    // broken document: one error where it broke, not one per line.
+    // JSON lines: one object a line. When no line reads as a JSON object or list, the file
+    // is one broken document: one error where it broke, not one per line.
     let mut rows = Vec::new();
     let mut bad = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -324,11 +316,62 @@ fn documents<'t>(
             Err(e) => bad.push(InventoryError::new(file, i as u64 + 1, json_reason(&e))),
         }
     }
-    if rows.is_empty() {
+    // A line of a pretty-printed document can read as JSON alone (a string in a list, a
+    // closing number): JSON lines have an object or list on some line.
+    if !rows.iter().any(|(_, v)| v.get().starts_with(['{', '['])) {
         return Err(whole);
     }
     errors.extend(bad);
     Ok(rows)
+}
+
+/// A document given up: the lines it starts on and breaks on, and the parser's error.
+type Break = (u64, u64, serde_json::Error);
+
+/// The documents of a text written one after another, read past broken ones: a document
+/// that does not parse (a loop interrupted mid-write, an error page between answers) is
+/// given up from its start to the next line that opens a document at its first column,
+/// where JSON writers (jq, the AWS and Vault CLIs, `json.dumps(indent=…)`) put each
+/// document's first brace and nothing else; the documents from there on are read. Also
+/// returns each break.
+fn after_breaks(text: &str) -> (Vec<&RawValue>, Vec<Break>) {
+    let (mut docs, mut breaks) = (Vec::new(), Vec::new());
+    let mut from = 0;
+    // Newlines before `counted`, counted once as the breaks move through the text (a file
+    // of many broken documents must not be counted again from its start for each).
+    let (mut counted, mut newlines) = (0usize, 0u64);
+    let mut lines_to = |end: usize| {
+        newlines += memchr::memchr_iter(b'\n', &text.as_bytes()[counted..end]).count() as u64;
+        counted = end;
+        newlines
+    };
+    while from < text.len() {
+        let rest = &text[from..];
+        let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<&RawValue>();
+        let e = loop {
+            match stream.next() {
+                None => return (docs, breaks),
+                Some(Ok(doc)) => docs.push(doc),
+                Some(Err(e)) => break e,
+            }
+        };
+        let at = stream.byte_offset();
+        let skipped = rest[at..].len() - rest[at..].trim_start().len();
+        let start = from + at + skipped;
+        // The parser counts lines from where this stream began.
+        let broke = lines_to(from) + e.line() as u64;
+        breaks.push((1 + lines_to(start), broke, e));
+        // The next line after the broken document's first that begins with `{` or `[`.
+        let next = text[start..]
+            .match_indices('\n')
+            .map(|(i, _)| start + i + 1)
+            .find(|&i| matches!(text.as_bytes().get(i), Some(b'{' | b'[')));
+        match next {
+            Some(i) => from = i,
+            None => break,
+        }
+    }
+    (docs, breaks)
 }
 
 /// Builds the record of one JSON record's text, which begins on `line` of `file`.
