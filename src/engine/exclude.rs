@@ -376,6 +376,9 @@ impl Exclusions {
 
     /// Whether the list excludes this name (an A-label, as targets hold it).
     pub fn name(&self, name: &str) -> bool {
+        // A name from a URL (a redirect's Location, a CRL's or OCSP responder's address)
+        // may end in the root's dot, which names the same host.
+        let name = name.strip_suffix('.').unwrap_or(name);
         if self.names.contains(name) {
             return true;
         }
@@ -465,7 +468,9 @@ mod tests {
             assert!(!x.address(ip(no)), "{no}");
         }
         assert!(x.name("legacy.example.com"));
+        assert!(x.name("legacy.example.com."));
         assert!(x.name("a.plc.example.com"));
+        assert!(x.name("a.plc.example.com."));
         assert!(x.name("b.a.plc.example.com"));
         assert!(x.name("www.xn--bcher-kva.example"));
         assert!(
