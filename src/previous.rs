@@ -322,6 +322,10 @@ fn compare<'a>(
     pick: impl Fn(&'a Node) -> Option<&'a Then>,
 ) -> Compared {
     let (serial, not_before) = (cert.serial.as_str(), cert.not_before_unix);
+    // The same certificate: its serial and its notBefore. A serial alone is not: private
+    // CAs number from 01 (OpenSSL's, EasyRSA's), so a new CA's certificate can carry the
+    // serial of the old CA's it replaces.
+    let same = |t: &Then| *t.serial == *serial && t.not_before_unix == not_before;
     let nothing = |elsewhere| Compared {
         change: Change::Unknown,
         elsewhere,
@@ -345,7 +349,7 @@ fn compare<'a>(
     if let Some(n) = nodes.iter().find(|n| n.ip == ip) {
         // The address was swept then: its own certificate is the measure.
         return match pick(n) {
-            Some(t) if *t.serial == *serial => told(Change::Same, t, None),
+            Some(t) if same(t) => told(Change::Same, t, None),
             Some(t) if not_before < t.not_before_unix => told(Change::Older, t, None),
             Some(t) => told(Change::Newer, t, None),
             None => nothing(false),
@@ -360,7 +364,7 @@ fn compare<'a>(
     let (Some(&(newest_ip, newest)), Some((_, oldest))) = (newest, oldest) else {
         return nothing(true);
     };
-    if let Some((at, t)) = picked.iter().find(|(_, t)| *t.serial == *serial) {
+    if let Some((at, t)) = picked.iter().find(|(_, t)| same(t)) {
         told(Change::Same, t, Some(*at))
     } else if not_before >= newest.not_before_unix {
         told(Change::Newer, newest, Some(newest_ip))
@@ -431,6 +435,14 @@ mod tests {
         o.findings.clear();
         assert_eq!(p.annotate(&mut o).change, Change::Unknown);
         assert!(o.findings.is_empty() && o.previous.is_none());
+        // The same serial from another CA (private CAs number from 01): another
+        // certificate, told by its date, newer or older.
+        let mut o = now([10, 0, 0, 5], "0B", 5_000);
+        assert_eq!(p.annotate(&mut o).change, Change::Newer);
+        assert_eq!(o.previous.as_deref().map(|c| c.serial.as_str()), Some("0B"));
+        let mut o = now([10, 0, 0, 5], "0B", 1_500);
+        assert_eq!(p.annotate(&mut o).change, Change::Older);
+        assert_eq!(o.findings, [Finding::RolledBack]);
     }
 
     #[test]
@@ -466,6 +478,9 @@ mod tests {
         let (c, o) = compare(now([10, 0, 0, 9], "0B", 2_000));
         assert_eq!(c, Change::Same);
         assert!(o.previous.is_none() && o.findings.is_empty());
+        // The left-behind node's serial from another CA, issued after all: no sameness.
+        let (c, _) = compare(now([10, 0, 0, 9], "0B", 5_000));
+        assert_eq!(c, Change::Newer);
         // Between the two: nothing to tell it by.
         let (c, o) = compare(now([10, 0, 0, 9], "0D", 2_500));
         assert_eq!(c, Change::Unknown);
