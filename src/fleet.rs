@@ -4,8 +4,9 @@
 //! exercise the real engine against real sockets.
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, SerialNumber, SigningKey as _,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
+    GeneralSubtree, IsCa, Issuer, KeyPair, KeyUsagePurpose, NameConstraints, SerialNumber,
+    SigningKey as _,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
@@ -60,6 +61,20 @@ fn ca_params(cn: &str) -> CertificateParams {
     p.not_before = OffsetDateTime::now_utc() - time::Duration::days(3650);
     p.not_after = OffsetDateTime::now_utc() + time::Duration::days(3650);
     p
+}
+
+/// Which CA of a [`Pki`] permits only names under `permitted` (none when empty).
+#[derive(Clone, Copy)]
+struct Confined<'a> {
+    permitted: &'a [&'a str],
+    in_policy_ca: bool,
+}
+
+impl Confined<'_> {
+    const NOT: Self = Confined {
+        permitted: &[],
+        in_policy_ca: false,
+    };
 }
 
 /// A root and an intermediate under it.
@@ -258,32 +273,60 @@ fn rsa_key() -> Result<KeyPair, FleetError> {
 impl Pki {
     /// A fresh root and intermediate named after `label`.
     pub fn new(label: &str) -> Result<Self, FleetError> {
-        Self::build(label, 3650, None)
+        Self::build(label, 3650, None, Confined::NOT)
     }
 
     /// A root valid for `root_days_left` more days (negative: expired) and an intermediate
     /// under it: a private root near or past its end.
     pub fn with_root_days_left(label: &str, root_days_left: i64) -> Result<Self, FleetError> {
-        Self::build(label, root_days_left, None)
+        Self::build(label, root_days_left, None, Confined::NOT)
     }
 
     /// A root, a policy CA under it valid for `policy_days_left` more days, and the issuing
     /// intermediate under the policy CA: three levels, as AD CS hierarchies with an offline
     /// root and many commercial CAs run them.
     pub fn three_level(label: &str, policy_days_left: i64) -> Result<Self, FleetError> {
-        Self::build(label, 3650, Some(policy_days_left))
+        Self::build(label, 3650, Some(policy_days_left), Confined::NOT)
+    }
+
+    /// A root, a policy CA and the issuing intermediate under it, the root's name
+    /// constraints (or the policy CA's, `in_policy_ca`) permitting only names under
+    /// `permitted`: a private PKI confined to its domains.
+    pub fn name_constrained(
+        label: &str,
+        permitted: &[&str],
+        in_policy_ca: bool,
+    ) -> Result<Self, FleetError> {
+        let confined = Confined {
+            permitted,
+            in_policy_ca,
+        };
+        Self::build(label, 3650, Some(3650), confined)
     }
 
     /// A root valid `root_days_left` more days, a policy CA under it when
-    /// `policy_days_left` says for how long, and the issuing intermediate under the last.
+    /// `policy_days_left` says for how long, and the issuing intermediate under the last;
+    /// the root or the policy CA confined to names as `confined` says.
     fn build(
         label: &str,
         root_days_left: i64,
         policy_days_left: Option<i64>,
+        confined: Confined<'_>,
     ) -> Result<Self, FleetError> {
+        let constraints = (!confined.permitted.is_empty()).then(|| NameConstraints {
+            permitted_subtrees: confined
+                .permitted
+                .iter()
+                .map(|d| GeneralSubtree::DnsName((*d).to_string()))
+                .collect(),
+            excluded_subtrees: Vec::new(),
+        });
         let root_key = KeyPair::generate()?;
         let mut root_params = ca_params(&format!("{label} Root CA"));
         root_params.not_after = OffsetDateTime::now_utc() + time::Duration::days(root_days_left);
+        if !confined.in_policy_ca {
+            root_params.name_constraints = constraints.clone();
+        }
         let root_cert = root_params.self_signed(&root_key)?;
         let root_issuer = Issuer::new(root_params, root_key);
         let policy = match policy_days_left {
@@ -291,6 +334,9 @@ impl Pki {
                 let key = KeyPair::generate()?;
                 let mut params = ca_params(&format!("{label} Policy CA"));
                 params.not_after = OffsetDateTime::now_utc() + time::Duration::days(days);
+                if confined.in_policy_ca {
+                    params.name_constraints = constraints;
+                }
                 let cert = params.signed_by(&key, &root_issuer)?;
                 Some(Ca {
                     issuer: Issuer::new(params, key),

@@ -56,6 +56,8 @@ struct ProvenIssuer {
     /// How the sent chain is out of order, in words, when the path's CA certificates do
     /// not follow the leaf each right after the one it issued.
     disorder: Option<String>,
+    /// A CA certificate of the path has name constraints.
+    constrained: bool,
 }
 
 /// A trust anchor given as a certificate (a `--ca-file` root, the system store's): its
@@ -565,12 +567,18 @@ impl TrustJudge {
             root.clone(),
         )
         .map(Arc::new);
-        // Remember the leaf's direct issuer as proven, when the path went through it.
+        // Remember the leaf's direct issuer as proven, when the path went through it. Not
+        // when a CA of the path or its root constrains names: whether a leaf's names are
+        // permitted is the leaf's own question, and the direct issuer made an anchor keeps
+        // only its own constraints (a confined private root's were lost, so a later leaf of
+        // its intermediate for any domain passed).
         let first = path.intermediate_certificates().next();
+        let constrained = path.anchor().name_constraints.is_some()
+            || proven.as_ref().is_some_and(|p| p.constrained);
         if let (Some(key), Some(first), Some(p)) = (key, first, &proven) {
             if first.der().as_ref() == chain[1].as_ref() {
                 remember(key, p);
-                if let Ok(mut m) = self.proven.lock() {
+                if let (false, Ok(mut m)) = (constrained, self.proven.lock()) {
                     if m.len() < MAX_PROVEN {
                         m.insert(key, p.clone());
                     }
@@ -825,6 +833,7 @@ fn proven_issuer<'a>(
         sent: Vec::new(),
         root,
         disorder: None,
+        constrained: false,
     };
     // The path's CA certificates are all sent (webpki builds from what was sent); in order,
     // they come first after the leaf, each right after the one it issued. What else is sent
@@ -838,6 +847,8 @@ fn proven_issuer<'a>(
     let mut names = Vec::new();
     for der in &path {
         let (_, x) = parse_x509_certificate(der).ok()?;
+        // One that cannot be read for them is taken to have them.
+        p.constrained |= !matches!(x.name_constraints(), Ok(None));
         p.not_before = p.not_before.max(x.validity().not_before.timestamp());
         let until = x.validity().not_after.timestamp();
         if until < p.not_after {
@@ -1338,6 +1349,113 @@ mod tests {
             let r = judge.judge(&leaf.chain, info, Some(name), now);
             assert!(r.findings.is_empty(), "{name}: {r:?}");
         }
+    }
+
+    #[test]
+    fn a_name_constraint_above_the_issuer_holds_for_every_leaf_after_the_first() {
+        // A private root confined to corp.example, a policy CA and an issuing CA under it:
+        // a leaf of that issuing CA for another domain is refused by clients, also after
+        // a leaf within the domain proved the path (the proven issuing CA, made an anchor,
+        // kept its own name constraints, not those of the CAs above it).
+        // The constraints in the root (the trust anchor), then in the policy CA.
+        for in_policy_ca in [false, true] {
+            let pki =
+                Pki::name_constrained("Confined", &["corp.example"], in_policy_ca).expect("pki");
+            let now = ::time::OffsetDateTime::now_utc().unix_timestamp();
+            let (a, info_a) = leaf_of(&pki, "a.corp.example", 1, 80);
+            let (b, info_b) = leaf_of(&pki, "b.other.example", 2, 80);
+            let (fresh, _fresh_dir) = judge_of(&[&pki]);
+            let want = fresh.judge(&b.chain, &info_b, Some("b.other.example"), now);
+            assert_eq!(want.findings, [Finding::ChainInvalid], "{want:?}");
+            let (judge, _dir) = judge_of(&[&pki]);
+            for _ in 0..2 {
+                let r = judge.judge(&a.chain, &info_a, Some("a.corp.example"), now);
+                assert!(r.findings.is_empty(), "{r:?}");
+            }
+            let r = judge.judge(&b.chain, &info_b, Some("b.other.example"), now);
+            assert_eq!(
+                (r.findings, r.detail),
+                (want.findings, want.detail),
+                "in the policy CA: {in_policy_ca}"
+            );
+        }
+    }
+
+    #[test]
+    fn generated_sequences_get_from_the_caches_what_a_fresh_judge_says() {
+        // Leaves of several PKIs (two and three levels, confined by name in the root or in
+        // the policy CA, a policy CA that ends before its leaves), valid, ending soon or
+        // ended, sent with their whole chain, a short one, out of order, beside another
+        // PKI's intermediate or alone, judged now or a month on, for their name or another:
+        // whatever was judged before, the caches must answer as a judge that has seen
+        // nothing.
+        let pkis = [
+            Pki::new("Two").expect("pki"),
+            Pki::three_level("Three", 3650).expect("pki"),
+            Pki::three_level("Soon", 20).expect("pki"),
+            Pki::name_constrained("RootNC", &["corp.example"], false).expect("pki"),
+            Pki::name_constrained("PolicyNC", &["corp.example"], true).expect("pki"),
+        ];
+        let all: Vec<&Pki> = pkis.iter().collect();
+        let (judge, _dir) = judge_of(&all);
+        let (fresh_dir, fresh_roots) = {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let path = dir.path().join("roots.pem");
+            let pem: String = pkis.iter().map(|p| p.root_pem()).collect();
+            std::fs::write(&path, pem).expect("write roots");
+            (dir, path)
+        };
+        const NAMES: [&str; 3] = ["a.corp.example", "b.corp.example", "x.other.example"];
+        const DAYS_LEFT: [i64; 3] = [80, 10, -3];
+        let mut rng = crate::testrng::XorShift::new(0x7e57_cac4_e500_0001);
+        let mut leaves = Vec::new();
+        for (i, pki) in pkis.iter().enumerate() {
+            for k in 0..4u64 {
+                let name = NAMES[rng.below(3) as usize];
+                let days = DAYS_LEFT[rng.below(3) as usize];
+                let (leaf, info) = leaf_of(pki, name, 100 * i as u64 + k + 1, days);
+                leaves.push((i, name, leaf, info));
+            }
+        }
+        let now = ::time::OffsetDateTime::now_utc().unix_timestamp();
+        for round in 0..300 {
+            let (i, name, leaf, info) = &leaves[rng.below(leaves.len() as u64) as usize];
+            let full = &leaf.chain;
+            let chain: Vec<CertificateDer<'_>> = match rng.below(6) {
+                0 | 1 => full.clone(),
+                2 => full[..full.len().saturating_sub(1).max(1)].to_vec(),
+                3 => full[..1].to_vec(),
+                4 => {
+                    let mut c = full.clone();
+                    c[1..].reverse();
+                    c
+                }
+                _ => {
+                    let other = &pkis[(i + 1) % pkis.len()];
+                    let mut c = full.clone();
+                    c.insert(1, other.intermediate.cert.clone());
+                    c
+                }
+            };
+            let at = match rng.below(4) {
+                0 => now + 30 * 86_400,
+                _ => now,
+            };
+            let asked = match rng.below(5) {
+                0 => "y.other.example",
+                _ => name,
+            };
+            let got = judge.judge(&chain, info, Some(asked), at);
+            let fresh = TrustJudge::new(&[&fresh_roots], false, true, None).expect("trust store");
+            let want = fresh.judge(&chain, info, Some(asked), at);
+            assert_eq!(
+                got,
+                want,
+                "round {round}: {name} of PKI {i} asked as {asked}, {} certificates sent",
+                chain.len()
+            );
+        }
+        drop(fresh_dir);
     }
 
     #[test]
