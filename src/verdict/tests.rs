@@ -4649,4 +4649,40 @@ fn an_expired_certificate_with_nothing_valid_of_its_own_expects_what_the_step_de
         "{}",
         v.next_step
     );
+    // Behind one name, a node left with the lapsed certificate (issued, the identity's
+    // newest) beside one serving the wildcard: one of two serves what it should (the
+    // lapsed one expected itself, so it counted as serving it: 2/2).
+    let i = ids(&format!(
+        "{H}A,,a.x.com,01,2025-01-01,2026-02-01,CA,,Issued\n\
+         W,,*.x.com,02,2026-01-01,2027-01-01,CA,,Issued\n"
+    ));
+    let wild = {
+        let mut o = presenting("a.x.com", "10.0.0.2", "2", 1_767_225_600, 1_798_761_600);
+        if let Some(c) = o.cert.as_mut() {
+            c.sans = vec!["*.x.com".into()];
+            c.subject_cn = Some("*.x.com".into());
+        }
+        o
+    };
+    let mut nodes = vec![
+        judge_one(o("1", 1_735_689_600, 1_769_904_000), &i, &policy()),
+        judge_one(wild, &i, &policy()),
+    ];
+    let rollout = rollout_of(&nodes);
+    for (v, _) in &mut nodes {
+        rollout.annotate(v, &i);
+    }
+    let counts: Vec<_> = nodes
+        .iter()
+        .map(|(v, _)| (v.status, v.name_endpoints_current.clone()))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            (Status::Expired, Some("1/2".to_string())),
+            (Status::Current, Some("1/2".to_string()))
+        ],
+        "{:?}",
+        nodes[0].0.findings
+    );
 }
