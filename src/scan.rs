@@ -1424,7 +1424,7 @@ async fn compare_reusing(
         let mut named = named.lock().unwrap_or_else(|e| e.into_inner());
         spill.rollout.named_by_list(std::mem::take(&mut *named));
     }
-    let counts = spill.read_back(|v| out.take(v))?;
+    let counts = spill.read_back(|v| out.take(v, &ids))?;
     let suite = input_name(args.targets.as_deref(), &args.inventory);
     let mut out = out.finish(&outcome, &suite, start_unix);
     if let Some((p, mut w)) = records_out {
@@ -1616,8 +1616,8 @@ impl<'a> VerdictOut<'a> {
         })
     }
 
-    /// Writes and counts `v`.
-    fn take(&mut self, v: Verdict) -> Result<(), Error> {
+    /// Writes and counts `v`, judged against `ids`.
+    fn take(&mut self, v: Verdict, ids: &Identities) -> Result<(), Error> {
         if v.status == Status::RenewedNotDeployed {
             let bot = v.expected.as_ref().and_then(|e| e.provisioning_bot.clone());
             *self.undeployed_by_bot.entry(bot).or_default() += 1;
@@ -1657,7 +1657,7 @@ impl<'a> VerdictOut<'a> {
         // Where each certificate is served matters only to the records report: a
         // million-endpoint sweep without it keeps no string per endpoint.
         if self.args.records_report.is_some() {
-            self.serving.note(&v);
+            self.serving.note(&v, ids);
         }
         let now = self.now;
         crate::report::or_give_up(&mut self.csv, &mut self.lost, |w| {

@@ -313,7 +313,7 @@ fn verdicts_keep_their_invariants_on_mutated_inventories() {
                     judged += 1;
                 }
                 rollout.note(&v, serves_expected);
-                serving.note(&v);
+                serving.note(&v, &ids);
                 verdicts.push(v);
             }
             for v in &mut verdicts {

@@ -266,7 +266,7 @@ mod tests {
             super::compliance::COMPLIANCE_COLUMNS.join(",")
         );
         let mut serving = Serving::default();
-        serving.note(&v);
+        serving.note(&v, &ids);
         let rows = identity_rows(&ids, &serving, &p);
         assert_eq!(
             header_of(&rows[0]),

@@ -265,6 +265,30 @@ fn with_serial<'a>(
         .filter(move |&i| records[i].serial_hex() == Some(serial))
 }
 
+/// Whether records `a` and `b`, which have one serial, are one certificate: their
+/// fingerprints agree where both have one, else their notAfter dates do (within the slack a
+/// date without a time needs), as two private CAs' certificates numbered alike seldom end
+/// the same day.
+fn same_certificate(a: &Record, b: &Record) -> bool {
+    if let (Some(x), Some(y)) = (&a.sha256, &b.sha256) {
+        return x == y;
+    }
+    if let (Some(x), Some(y)) = (&a.sha1, &b.sha1) {
+        return x == y;
+    }
+    match (a.not_after, b.not_after) {
+        (Some(x), Some(y)) => {
+            let slack = if x.date_only || y.date_only {
+                3 * 86_400
+            } else {
+                2 * 86_400
+            };
+            (x.unix - y.unix).abs() <= slack
+        }
+        _ => true,
+    }
+}
+
 /// Whether `key` is the record's id, order number or request number, ignoring ASCII case.
 /// Whether record `r`, which has certificate `c`'s serial, is nevertheless another
 /// certificate: its notAfter is days away from `c`'s, and either its issuer is another CA or
@@ -604,6 +628,19 @@ impl Identities {
             }
         }
         eligible().find(live).or_else(|| eligible().next())
+    }
+
+    /// The records of record `m`'s certificate: `m`, and the other records with its serial
+    /// that are the same certificate (an export listing it twice), not another CA's
+    /// certificate given the same number (see [`same_certificate`]).
+    pub(super) fn same_certificate(&self, m: usize) -> impl Iterator<Item = usize> + '_ {
+        let r = &self.records[m];
+        let others = r
+            .serial_hex()
+            .into_iter()
+            .flat_map(move |s| with_serial(&self.records, &self.by_serial, s))
+            .filter(move |&k| k != m && same_certificate(&self.records[k], r));
+        std::iter::once(m).chain(others)
     }
 
     /// The record of a presented certificate: by fingerprint, then serial (with its date

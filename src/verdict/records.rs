@@ -144,7 +144,7 @@ fn identity_row(
     if !eligible {
         return Some(no_valid_version_row(
             ids,
-            &serving_all.served,
+            serving_all,
             id,
             names,
             [identity_id, owner, provisioning_bot],
@@ -178,8 +178,8 @@ fn identity_row(
     row.later_served();
     row.records_say(said);
     row.pending(young);
-    row.served_untrusted(&serial);
-    row.revoked_by_ca(&serial);
+    row.served_untrusted();
+    row.revoked_by_ca();
     let RowJudging {
         at, findings, next, ..
     } = row;
@@ -465,8 +465,9 @@ impl RowJudging<'_> {
     }
 
     /// Deployed, but where clients refuse the chain: the deployment is not done there.
-    fn served_untrusted(&mut self, serial: &str) {
-        if let Some(&n) = self.serving.untrusted.get(serial) {
+    fn served_untrusted(&mut self) {
+        let n = self.serving.untrusted_at(self.ids, self.newest);
+        if n > 0 {
             self.findings.push("served_untrusted");
             if self.next == "Nothing to do." {
                 self.next = format!(
@@ -477,9 +478,9 @@ impl RowJudging<'_> {
     }
 
     /// The CA's word, stapled where it is served: whatever the export says.
-    fn revoked_by_ca(&mut self, serial: &str) {
+    fn revoked_by_ca(&mut self) {
         let e = self.e;
-        if let Some((when, source)) = self.serving.revoked_by_ca.get(serial) {
+        if let Some((when, source)) = self.serving.revoked_by_ca(self.ids, self.newest) {
             self.findings.push("revoked_by_ca");
             self.next = format!(
                 "The CA revoked the newest certificate (on {when}, says {source}), while the records show it {}: order a replacement (with a new key if the key was compromised), deploy it, and record the revocation in the CLM.",
@@ -507,7 +508,7 @@ struct Placed<'a> {
 
 /// [`Placed`] for identity `id`, whose newest usable version is record `newest`.
 fn placed<'a>(
-    ids: &Identities,
+    ids: &'a Identities,
     serving_all: &'a Serving,
     p: &Policy,
     id: usize,
@@ -515,16 +516,13 @@ fn placed<'a>(
     serial: &str,
 ) -> Placed<'a> {
     let members = &ids.members[id];
-    let serving = &serving_all.served;
     // Versions no date or link orders against the newest count as deployed too: which of
     // them is the newest cannot be told, and the endpoints serving them are judged current.
     let mut tied: Vec<usize> = ids.tied(newest, p.now).collect();
     tied.sort_unstable();
-    let mut deployed = serving.get(serial).cloned().unwrap_or_default();
+    let mut deployed: Vec<String> = serving_all.places(ids, newest).cloned().collect();
     for &m in &tied {
-        if let Some(s) = &ids.records[m].serial {
-            deployed.extend(serving.get(&s.canonical).into_iter().flatten().cloned());
-        }
+        deployed.extend(serving_all.places(ids, m).cloned());
     }
     let mut stale = Vec::new();
     // The first endpoint left with an older version, for what the records say of the
@@ -544,7 +542,7 @@ fn placed<'a>(
         if ids.is_newer(m, newest) && !ids.eligible(m, p.now) {
             let r = &ids.records[m];
             if let Some(s) = &r.serial {
-                for at in serving.get(&s.canonical).into_iter().flatten() {
+                for at in serving_all.places(ids, m) {
                     later.push((format!("{at} (serial {})", s.canonical), m));
                 }
             }
@@ -556,7 +554,7 @@ fn placed<'a>(
             .as_ref()
             .filter(|s| s.canonical != serial)
         {
-            for at in serving.get(&s.canonical).into_iter().flatten() {
+            for at in serving_all.places(ids, m) {
                 // Served beside the newest, to the other key type, and the newest of its
                 // own kind: both are deployed there (see `renewal_served_beside`). A later
                 // version of its kind that has expired (the lookup prefers a live one, so
@@ -577,8 +575,8 @@ fn placed<'a>(
                     // Revoked too (by the records or the CA): the endpoint's verdict
                     // gives no grace then either.
                     stale_failing |= failing
-                        || serving_all.untrusted.contains_key(&s.canonical)
-                        || serving_all.revoked_by_ca.contains_key(&s.canonical);
+                        || serving_all.untrusted_at(ids, m) > 0
+                        || serving_all.revoked_by_ca(ids, m).is_some();
                 }
             }
         }
@@ -598,7 +596,7 @@ fn placed<'a>(
 /// `[identity_id, owner, provisioning_bot]` as the identity's records give them.
 fn no_valid_version_row(
     ids: &Identities,
-    serving: &std::collections::HashMap<String, Vec<String>>,
+    serving: &Serving,
     id: usize,
     names: String,
     [identity_id, owner, provisioning_bot]: [String; 3],
@@ -609,7 +607,7 @@ fn no_valid_version_row(
     let mut served = Vec::new();
     for &m in members {
         if let Some(s) = &ids.records[m].serial {
-            for at in serving.get(&s.canonical).into_iter().flatten() {
+            for at in serving.places(ids, m) {
                 served.push(format!("{at} (serial {})", s.canonical));
             }
         }

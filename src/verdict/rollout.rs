@@ -205,23 +205,27 @@ impl Rollout {
     }
 }
 
-/// Where each presented serial is served (`host:port@ip`), and how many endpoints each
-/// scanned name had, for the identity rows.
+/// Where the records' certificates are served (`host:port@ip`), and how many endpoints each
+/// scanned name had, for the identity rows. A served certificate counts for the record it
+/// matches as the endpoint's verdict matches it (fingerprint, serial and the dates and
+/// issuer that tell two private CAs' equal serials apart), not by its serial alone.
 #[derive(Debug, Default)]
 pub struct Serving {
-    pub(super) served: HashMap<String, Vec<String>>,
+    /// Places by the index of the record each served certificate matched.
+    served: HashMap<usize, Vec<String>>,
     /// Endpoints per scanned name (the SNI, else the host), by the name's hash: a count, not
     /// the endpoints (those are in the endpoint report), so that a million-endpoint sweep
     /// keeps ~20 bytes a name for this.
     seen: HashMap<u64, u32>,
     /// The same per parent domain (`www.x.com` counts for `x.com`), for wildcards.
     under: HashMap<u64, u32>,
-    /// Serials a stapled OCSP response or the CA's list (signatures checked) says the CA
-    /// revoked, with when and which of the two said so.
-    pub(super) revoked_by_ca: HashMap<String, (String, &'static str)>,
-    /// Serials served somewhere where clients refuse them (a missing intermediate, an
-    /// unknown CA, a weak key or signature, valid only later), and at how many endpoints.
-    pub(super) untrusted: HashMap<String, u32>,
+    /// Records whose certificate a stapled OCSP response or the CA's list (signatures
+    /// checked) says the CA revoked, with when and which of the two said so.
+    revoked_by_ca: HashMap<usize, (String, &'static str)>,
+    /// Records whose certificate is served somewhere where clients refuse it (a missing
+    /// intermediate, an unknown CA, a weak key or signature, valid only later), and at how
+    /// many endpoints.
+    untrusted: HashMap<usize, u32>,
     /// The sweep's `--exclude` lists: names on them were not scanned by design.
     pub excluded: Option<std::sync::Arc<crate::engine::exclude::Exclusions>>,
     /// Places whose connections got different certificates (`--samples`): there an older
@@ -237,9 +241,9 @@ fn name_key(name: &str) -> u64 {
 
 impl Serving {
     /// Notes where `v`'s certificates are served: the one it presented, the other key
-    /// type's when a second look got one, and the other nodes' when samples got them; and
-    /// that its name was scanned.
-    pub fn note(&mut self, v: &Verdict) {
+    /// type's when a second look got one, and the other nodes' when samples got them, each
+    /// under the record of `ids` it matches; and that its name was scanned.
+    pub fn note(&mut self, v: &Verdict, ids: &Identities) {
         let o = &v.observation;
         let name = o.asked_name();
         *self.seen.entry(name_key(name)).or_default() += 1;
@@ -254,10 +258,9 @@ impl Serving {
             o.ip.map(|i| i.to_string()).unwrap_or_default()
         );
         if let Some(other) = o.second_cert() {
-            self.served
-                .entry(other.serial.clone())
-                .or_default()
-                .push(at.clone());
+            if let Some((ri, _)) = ids.match_cert(other, name) {
+                self.served.entry(ri).or_default().push(at.clone());
+            }
         }
         // What other nodes behind the address presented (`--samples`) is served there too:
         // a renewal on two nodes of three is deployed, if not everywhere.
@@ -267,27 +270,66 @@ impl Serving {
         }
         for n in &nodes {
             if let Some(nc) = &n.cert {
-                self.note_certificate(n, nc, at.clone());
+                self.note_certificate(ids, n, nc, at.clone());
             }
         }
-        self.note_certificate(o, c, at);
+        self.note_certificate(ids, o, c, at);
     }
 
     /// Notes that `c`, the certificate of `o` (an endpoint's or one of its nodes'), is
-    /// served at `at`, and what the CA and the clients make of it there.
-    fn note_certificate(&mut self, o: &Observation, c: &crate::model::CertInfo, at: String) {
+    /// served at `at`, and what the CA and the clients make of it there, when it is a
+    /// record's of `ids` (the identity rows ask of nothing else).
+    fn note_certificate(
+        &mut self,
+        ids: &Identities,
+        o: &Observation,
+        c: &crate::model::CertInfo,
+        at: String,
+    ) {
+        let Some((ri, _)) = ids.match_cert(c, o.asked_name()) else {
+            return;
+        };
         if let Some(rev) = o.revoked_by_ca() {
             self.revoked_by_ca.insert(
-                c.serial.clone(),
+                ri,
                 (rev.at.unwrap_or_default().to_string(), rev.source_short),
             );
         }
         // Refused for its chain, key or signature, or valid only from a later date (deployed
         // early): the deployment is not done there.
         if o.findings.iter().any(|f| f.makes_untrusted()) {
-            *self.untrusted.entry(c.serial.clone()).or_default() += 1;
+            *self.untrusted.entry(ri).or_default() += 1;
         }
-        self.served.entry(c.serial.clone()).or_default().push(at);
+        self.served.entry(ri).or_default().push(at);
+    }
+
+    /// Where record `m`'s certificate is served: under `m`, or under another record of the
+    /// same certificate (an export listing it twice), which a served one may have matched.
+    pub(super) fn places<'a>(
+        &'a self,
+        ids: &'a Identities,
+        m: usize,
+    ) -> impl Iterator<Item = &'a String> + 'a {
+        ids.same_certificate(m)
+            .filter_map(|k| self.served.get(&k))
+            .flatten()
+    }
+
+    /// At how many endpoints record `m`'s certificate is served where clients refuse it.
+    pub(super) fn untrusted_at(&self, ids: &Identities, m: usize) -> u32 {
+        ids.same_certificate(m)
+            .filter_map(|k| self.untrusted.get(&k))
+            .sum()
+    }
+
+    /// When and by whose word the CA revoked record `m`'s certificate, if it did.
+    pub(super) fn revoked_by_ca(
+        &self,
+        ids: &Identities,
+        m: usize,
+    ) -> Option<&(String, &'static str)> {
+        ids.same_certificate(m)
+            .find_map(|k| self.revoked_by_ca.get(&k))
     }
 
     /// Whether every one of `names` is on the `--exclude` list (a wildcard when its parent's

@@ -333,7 +333,7 @@ fn policy() -> Policy {
 fn rows_serving(i: &Identities, served: &[&Verdict], p: &Policy) -> Vec<IdentityRow> {
     let mut serving = Serving::default();
     for v in served {
-        serving.note(v);
+        serving.note(v, i);
     }
     identity_rows(i, &serving, p)
 }
@@ -1033,7 +1033,7 @@ fn the_records_report_tells_a_missing_renewal_by_the_status_of_the_endpoint_left
     let p = policy();
     let mut serving = Serving::default();
     let o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_781_913_600);
-    serving.note(&judge_one(o, &i, &p).0);
+    serving.note(&judge_one(o, &i, &p).0, &i);
     let rows = identity_rows(&i, &serving, &p);
     assert!(
         rows[0].findings.contains("records_say_deployed"),
@@ -1063,7 +1063,7 @@ fn a_status_per_endpoint_is_outdated_only_where_the_failed_endpoint_was_scanned(
         for (host, port) in hosts {
             let mut o = presenting(host, "10.0.0.1", "2", 1_775_001_600, 1_806_537_600);
             o.port = *port;
-            serving.note(&judge_one(o, &i, &p).0);
+            serving.note(&judge_one(o, &i, &p).0, &i);
         }
         identity_rows(&i, &serving, &p)
     };
@@ -1079,7 +1079,7 @@ fn the_records_report_names_what_the_records_say_of_a_deployment() {
     let p = policy();
     let row = |i: &Identities, o: Box<Observation>| {
         let mut serving = Serving::default();
-        serving.note(&judge_one(o, i, &p).0);
+        serving.note(&judge_one(o, i, &p).0, i);
         identity_rows(i, &serving, &p)
             .into_iter()
             .find(|r| r.names == "a.x.com")
@@ -1523,7 +1523,7 @@ fn the_records_report_names_a_renewal_that_cannot_be_deployed_too() {
     let p = policy();
     let mut serving = Serving::default();
     let o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_781_913_600);
-    serving.note(&judge_one(o, &i, &p).0);
+    serving.note(&judge_one(o, &i, &p).0, &i);
     let rows = identity_rows(&i, &serving, &p);
     let a = rows.iter().find(|r| r.names == "a.x.com").unwrap();
     // Before: expiring_no_renewal, "Expiring with no renewal in the records".
@@ -2195,7 +2195,10 @@ fn the_records_report_names_ties_and_ignores_a_second_record_of_one_certificate(
         ("api.x.com", "10.0.0.2", "D"),
         ("www.x.com", "10.0.0.3", "E"),
     ] {
-        serving.note(&judge_one(presenting(host, ip, serial, nb, na), &i, &p).0);
+        serving.note(
+            &judge_one(presenting(host, ip, serial, nb, na), &i, &p).0,
+            &i,
+        );
     }
     let rows = identity_rows(&i, &serving, &p);
     let api = rows.iter().find(|r| r.names == "api.x.com").unwrap();
@@ -2230,18 +2233,24 @@ fn the_records_report_tells_unscanned_from_served_nowhere_and_waits_for_a_young_
     ));
     let (nb, na) = (1_748_736_000, 1_796_083_200);
     let mut serving = Serving::default();
-    serving.note(&judge_one(presenting("a.x.com", "10.0.0.1", "A", nb, na), &i, &p).0);
-    serving.note(&judge_one(presenting("b.x.com", "10.0.0.2", "FF", nb, na), &i, &p).0);
+    serving.note(
+        &judge_one(presenting("a.x.com", "10.0.0.1", "A", nb, na), &i, &p).0,
+        &i,
+    );
+    serving.note(
+        &judge_one(presenting("b.x.com", "10.0.0.2", "FF", nb, na), &i, &p).0,
+        &i,
+    );
     // Q has expired: its young renewal gets no grace here either.
     let q = presenting("d.x.com", "10.0.0.4", "F", 1_714_521_600, 1_746_057_600);
-    serving.note(&judge_one(q, &i, &p).0);
+    serving.note(&judge_one(q, &i, &p).0, &i);
     let down = failing(
         "m.w.x.com",
         "10.0.0.3",
         ErrorClass::ConnectRefused,
         "refused",
     );
-    serving.note(&judge_one(down, &i, &p).0);
+    serving.note(&judge_one(down, &i, &p).0, &i);
     let rows = identity_rows(&i, &serving, &p);
     let row = |n: &str| rows.iter().find(|r| r.names == n).unwrap();
     let a = row("a.x.com");
@@ -2297,7 +2306,7 @@ fn a_certificate_on_thousands_of_endpoints_fits_a_spreadsheet_cell() {
             &p,
         )
         .0;
-        serving.note(&v);
+        serving.note(&v, &i);
     }
     let rows = identity_rows(&i, &serving, &p);
     let cell = &rows[0].deployed_at;
@@ -2561,7 +2570,7 @@ fn the_records_report_names_a_newest_certificate_served_with_a_broken_chain() {
         if broken {
             o.findings.push(Finding::IncompleteChain);
         }
-        serving.note(&judge_one(o, &i, &p).0);
+        serving.note(&judge_one(o, &i, &p).0, &i);
     }
     let rows = identity_rows(&i, &serving, &p);
     assert_eq!(rows[0].findings, "served_untrusted");
@@ -3246,7 +3255,7 @@ fn generated_histories_never_get_a_verdict_that_contradicts_the_records() {
         // where it stands: serving it, or serving an older one (every node counts).
         let mut serving = Serving::default();
         for (n, _) in &nodes {
-            serving.note(n);
+            serving.note(n, &i);
         }
         let rows = identity_rows(&i, &serving, &p);
         assert_eq!(rows.len(), lineages.len(), "{why}");
@@ -3714,7 +3723,7 @@ fn a_certificate_split_into_others_is_not_told_that_no_renewal_exists() {
             c.sans = vec!["shop.x.com".into(), "cart.x.com".into()];
         }
         let v = judge_one(o, &i, &p).0;
-        serving.note(&v);
+        serving.note(&v, &i);
         assert_eq!(v.status, Status::ExpiringSoon, "{host}: {v:#?}");
         let told = v.findings.iter().any(|f| f == "replacement_in_records");
         if other.is_empty() {
@@ -4685,4 +4694,58 @@ fn an_expired_certificate_with_nothing_valid_of_its_own_expects_what_the_step_de
         "{:?}",
         nodes[0].0.findings
     );
+}
+
+#[test]
+fn the_records_report_does_not_take_another_cas_certificate_with_the_same_serial_for_its_own() {
+    // Two private CAs number their serials from 01: the intranet CA's record 03 (wiki.x.com)
+    // and, served at vpn.x.com, the VPN CA's certificate 03, which is in no record.
+    let i = ids(&format!(
+        "{H}W,,wiki.x.com,03,2026-01-01,2027-01-01,Corp Intranet CA,,Issued\n"
+    ));
+    let p = policy();
+    let mut o = presenting("vpn.x.com", "10.0.0.9", "3", 1_767_225_600, 1_790_000_000);
+    if let Some(c) = o.cert.as_mut() {
+        c.issuer = "CN=Corp VPN CA".into();
+        c.issuer_cn = Some("Corp VPN CA".into());
+    }
+    let v = judge_one(o, &i, &p).0;
+    assert!(v.matched.is_none(), "{}", v.detail);
+    let rows = rows_serving(&i, &[&v], &p);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].deployed_at, "", "{:?}", rows[0]);
+    assert_eq!(rows[0].findings, "not_scanned", "{:?}", rows[0]);
+    // Both CAs' records in the inventory: the certificate served is the VPN CA's, by its
+    // dates and issuer, and only its row says it is deployed.
+    let i = ids(&format!(
+        "{H}W,,wiki.x.com,03,2026-01-01,2027-01-01,Corp Intranet CA,,Issued\n\
+         V,,vpn.x.com,03,2026-01-01,2026-09-21,Corp VPN CA,,Issued\n"
+    ));
+    let v = judge_one(v.observation, &i, &p).0;
+    assert_eq!(
+        v.matched.as_ref().map(|r| r.record_id.as_str()),
+        Some("V"),
+        "{}",
+        v.detail
+    );
+    let rows = rows_serving(&i, &[&v], &p);
+    let deployed: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r.newest_record_id.as_str(), r.deployed_at.as_str()))
+        .collect();
+    assert_eq!(
+        deployed,
+        [("V", "vpn.x.com:443@10.0.0.9"), ("W", "")],
+        "{rows:#?}"
+    );
+    // One certificate listed twice (two exports read together): served, it is deployed
+    // whichever of its records the endpoint's verdict names.
+    let i = ids(&format!(
+        "{H}V1,,vpn.x.com,03,2026-01-01,2026-09-21,Corp VPN CA,,Issued\n\
+         V2,,vpn.x.com,03,2026-01-01,2026-09-21,Corp VPN CA,,Issued\n"
+    ));
+    let v = judge_one(v.observation, &i, &p).0;
+    let rows = rows_serving(&i, &[&v], &p);
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!(rows[0].deployed_at, "vpn.x.com:443@10.0.0.9", "{rows:#?}");
 }
