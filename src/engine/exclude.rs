@@ -652,4 +652,110 @@ mod tests {
             [(1, 9), (20, 30), (u128::MAX, u128::MAX)]
         );
     }
+
+    #[test]
+    fn generated_lists_exclude_exactly_the_addresses_their_lines_name() {
+        // Lists of addresses, CIDR blocks and ranges of both families, overlapping and
+        // adjacent, in a small space so that probes fall on their edges: an address is
+        // excluded exactly when some line's own span (worked out here with masks) holds it.
+        use std::net::{Ipv4Addr, Ipv6Addr};
+        let mut rng = crate::testrng::XorShift::new(0xdead_beef_0e8c_1d3e);
+        // IPv4 in 10.0.0.0/22 and IPv6 in 2001:db8::/118, as numbers of 10 bits.
+        let v4 = |n: u64| IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + n as u32));
+        let v6 = |n: u64| IpAddr::V6(Ipv6Addr::from(0x2001_0db8_u128 << 96 | u128::from(n)));
+        for round in 0..2_000 {
+            let mut text = String::new();
+            // (family is v6, first, last) of every line, by this test's own reckoning.
+            let mut spans: Vec<(bool, u64, u64)> = Vec::new();
+            for _ in 0..1 + rng.below(6) {
+                let six = rng.below(2) == 0;
+                let at = |n: u64| if six { v6(n) } else { v4(n) };
+                let a = rng.below(1024);
+                match rng.below(3) {
+                    0 => {
+                        text.push_str(&format!("{}\n", at(a)));
+                        spans.push((six, a, a));
+                    }
+                    1 => {
+                        let bits = rng.below(11);
+                        let len = if six { 128 - bits } else { 32 - bits };
+                        let size = 1u64 << bits;
+                        let first = a & !(size - 1);
+                        // A block may be written from any address in it (host bits set).
+                        text.push_str(&format!("{}/{len}\n", at(a)));
+                        spans.push((six, first, first + size - 1));
+                    }
+                    _ => {
+                        let b = (a + rng.below(40)).min(1023);
+                        text.push_str(&format!("{} - {}\n", at(a), at(b)));
+                        spans.push((six, a, b));
+                    }
+                }
+            }
+            let x = read(&text).unwrap_or_else(|e| panic!("round {round}: {e:?}\n{text}"));
+            for _ in 0..64 {
+                let six = rng.below(2) == 0;
+                let n = rng.below(1024);
+                let ip = if six { v6(n) } else { v4(n) };
+                let want = spans
+                    .iter()
+                    .any(|&(s, first, last)| s == six && first <= n && n <= last);
+                assert_eq!(x.address(ip), want, "round {round}: {ip}\n{text}");
+                // The IPv4-mapped form of an IPv4 address is that address.
+                if let IpAddr::V4(a) = ip {
+                    assert_eq!(x.address(IpAddr::V6(a.to_ipv6_mapped())), want);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn generated_lists_exclude_exactly_the_names_their_lines_name() {
+        // Names of one to four labels from a small set, listed as they are or as `*.` of a
+        // parent, in any case and with the root's dot or without: a name is excluded
+        // exactly when a line names it, or names `*.` of one of its proper parents.
+        const LABELS: [&str; 4] = ["a", "b", "plc", "x"];
+        let mut rng = crate::testrng::XorShift::new(0x0e8c_1d3e_5eed_0002);
+        let name = |rng: &mut crate::testrng::XorShift| {
+            let n = 1 + rng.below(4) as usize;
+            let labels: Vec<&str> = (0..n)
+                .map(|_| LABELS[rng.below(LABELS.len() as u64) as usize])
+                .collect();
+            labels.join(".") + ".example"
+        };
+        for round in 0..2_000 {
+            let (mut text, mut exact, mut under) = (String::new(), Vec::new(), Vec::new());
+            for _ in 0..1 + rng.below(5) {
+                let n = name(&mut rng);
+                let written = match rng.below(3) {
+                    0 => n.to_uppercase(),
+                    1 => format!("{n}."),
+                    _ => n.clone(),
+                };
+                if rng.below(3) == 0 {
+                    text.push_str(&format!("*.{written}\n"));
+                    under.push(n);
+                } else {
+                    text.push_str(&format!("{written}\n"));
+                    exact.push(n);
+                }
+            }
+            let x = read(&text).unwrap_or_else(|e| panic!("round {round}: {e:?}\n{text}"));
+            for _ in 0..32 {
+                let probe = name(&mut rng);
+                let want = exact.contains(&probe)
+                    || under.iter().any(|p| {
+                        probe
+                            .strip_suffix(p.as_str())
+                            .is_some_and(|h| h.ends_with('.'))
+                    });
+                assert_eq!(x.name(&probe), want, "round {round}: {probe}\n{text}");
+                assert_eq!(
+                    x.name(&format!("{probe}.")),
+                    want,
+                    "round {round}: {probe}."
+                );
+            }
+        }
+    }
 }
