@@ -4493,10 +4493,11 @@ fn generated_histories_get_the_verdict_the_rules_give() {
 
 #[test]
 fn generated_pools_tell_each_node_what_the_others_serve() {
-    // The nodes behind one name, each serving a version of the name's history (or, now and
-    // then, a certificate outside the records): every node's count of the name's nodes that
-    // serve what they should, and `partial_rollout` exactly on the stale nodes where another
-    // node serves the very certificate this one should.
+    // The nodes behind one name, each serving a version of the name's history (some of
+    // them a wildcard's, another identity covering the name) or, now and then, a
+    // certificate outside the records: every node's count of the name's nodes that serve
+    // what they should, and `partial_rollout` exactly on the stale nodes where another node
+    // serves the very certificate this one should.
     const HOURS_AGO: [i64; 5] = [30, 72, 960, 2400, 7200];
     let p = policy();
     let mut rng = crate::testrng::XorShift::new(0x9001_5eed_0000_0001);
@@ -4513,12 +4514,15 @@ fn generated_pools_tell_each_node_what_the_others_serve() {
             } else {
                 "Issued"
             };
+            // Now and then a wildcard covering the name: another identity beside it.
+            let wild = rng.below(4) == 0;
             csv.push_str(&format!(
-                "V{i},h.x.com,{serial},{},{},{status}\n",
+                "V{i},{},{serial},{},{},{status}\n",
+                if wild { "*.x.com" } else { "h.x.com" },
                 crate::timefmt::rfc3339_unix(nb),
                 crate::timefmt::rfc3339_unix(na)
             ));
-            versions.push((serial, nb, na));
+            versions.push((serial, nb, na, wild));
         }
         let records = ids(&csv);
         let n = 2 + rng.below(3) as usize;
@@ -4528,8 +4532,12 @@ fn generated_pools_tell_each_node_what_the_others_serve() {
                 let o = match rng.below(8) {
                     0 => presenting("h.x.com", &ip, "7E57AB1E00000002", p.now - 86_400, p.now),
                     _ => {
-                        let (serial, nb, na) = &versions[rng.below(k as u64) as usize];
+                        let (serial, nb, na, wild) = &versions[rng.below(k as u64) as usize];
                         let mut o = presenting("h.x.com", &ip, serial, *nb, *na);
+                        if let Some(c) = o.cert.as_mut().filter(|_| *wild) {
+                            c.sans = vec!["*.x.com".into()];
+                            c.subject_cn = Some("*.x.com".into());
+                        }
                         if *na < p.now {
                             o.findings.push(Finding::Expired);
                         }
