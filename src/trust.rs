@@ -463,6 +463,16 @@ impl TrustJudge {
                 }
                 detail = Some(d);
             }
+            // A self-signed certificate whose name a trusted certificate bears with another
+            // key: the path validator tried that one and the signature did not verify. An
+            // appliance that made itself a new certificate (a reset, an update, an expiry)
+            // while the trust store holds its old one; no certificate was altered.
+            Err(webpki::Error::InvalidSignatureForPublicKey) if self_issued() => {
+                findings.push(Finding::SelfSigned);
+                detail = Some(format!(
+                    "{SELF_SIGNED_ANEW} (a CA file's or the system store's) has another key: the server made itself a new one (a reset, an update, an expiry); trust the new one, or put the old one back"
+                ));
+            }
             Err(webpki::Error::UnknownIssuer) => {
                 let (f, d) = self.diagnose_unknown_issuer(&ee, chain, time);
                 findings.push(f);
@@ -806,6 +816,18 @@ const ENDS_WITH_THE_LEAF: i64 = 86_400;
 
 /// What the trust detail of a chain whose (held) root has expired says after its name.
 const ROOT_EXPIRED: &str = "\" the chain ends at expired on ";
+
+/// What a trust detail says of a self-signed certificate whose name a trusted certificate
+/// bears with another key.
+const SELF_SIGNED_ANEW: &str =
+    "the server presents a self-signed certificate, and the certificate trusted under its name";
+
+/// Whether a trust detail says the server presents a self-signed certificate anew: a
+/// trusted certificate bears its name with another key (an appliance that made itself a new
+/// certificate while the trust store holds the old one).
+pub fn self_signed_anew(detail: &str) -> bool {
+    detail.starts_with(SELF_SIGNED_ANEW)
+}
 
 /// Whether a trust detail says the root the chain ends at has expired (a private root past
 /// its date: the fix is a new root, not another chain from the server).
@@ -1389,22 +1411,19 @@ mod tests {
         // PKI's intermediate or alone, judged now or a month on, for their name or another:
         // whatever was judged before, the caches must answer as a judge that has seen
         // nothing.
+        // The last two: one whose issuing CA alone is in the CA file (no root: it is the
+        // anchor), one whose root and issuing CA both are (a chain download: the issuing CA
+        // is no anchor, and a server leaving it out is `incomplete_chain`). Some leaves are
+        // self-signed, one of them given in the CA file (an appliance's, trusted as such).
         let pkis = [
             Pki::new("Two").expect("pki"),
             Pki::three_level("Three", 3650).expect("pki"),
             Pki::three_level("Soon", 20).expect("pki"),
             Pki::name_constrained("RootNC", &["corp.example"], false).expect("pki"),
             Pki::name_constrained("PolicyNC", &["corp.example"], true).expect("pki"),
+            Pki::new("IssuingOnly").expect("pki"),
+            Pki::new("Download").expect("pki"),
         ];
-        let all: Vec<&Pki> = pkis.iter().collect();
-        let (judge, _dir) = judge_of(&all);
-        let (fresh_dir, fresh_roots) = {
-            let dir = tempfile::tempdir().expect("temp dir");
-            let path = dir.path().join("roots.pem");
-            let pem: String = pkis.iter().map(|p| p.root_pem()).collect();
-            std::fs::write(&path, pem).expect("write roots");
-            (dir, path)
-        };
         const NAMES: [&str; 3] = ["a.corp.example", "b.corp.example", "x.other.example"];
         const DAYS_LEFT: [i64; 3] = [80, 10, -3];
         let mut rng = crate::testrng::XorShift::new(0x7e57_cac4_e500_0001);
@@ -1413,11 +1432,28 @@ mod tests {
             for k in 0..4u64 {
                 let name = NAMES[rng.below(3) as usize];
                 let days = DAYS_LEFT[rng.below(3) as usize];
-                let (leaf, info) = leaf_of(pki, name, 100 * i as u64 + k + 1, days);
+                let mut spec = LeafSpec::new(&[name], 100 * i as u64 + k + 1, 10, days);
+                if i == 0 && k >= 2 {
+                    spec = spec.with_chain(crate::fleet::ChainKind::SelfSigned);
+                }
+                let leaf = pki.issue(&spec).expect("leaf");
+                let info = crate::cert::cert_info(&leaf.chain[0]).expect("parse");
                 leaves.push((i, name, leaf, info));
             }
         }
+        let pem =
+            |c: &CertificateDer<'_>| ::pem::encode(&::pem::Pem::new("CERTIFICATE", c.to_vec()));
+        let mut trusted: String = pkis[..5].iter().map(|p| p.root_pem()).collect();
+        trusted.push_str(&pem(&pkis[5].intermediate.cert));
+        trusted.push_str(&(pkis[6].root_pem() + &pem(&pkis[6].intermediate.cert)));
+        trusted.push_str(&pem(&leaves[3].2.chain[0]));
+        let dir = tempfile::tempdir().expect("temp dir");
+        let roots = dir.path().join("trusted.pem");
+        std::fs::write(&roots, trusted).expect("write the CA file");
+        let judge = TrustJudge::new(&[&roots], false, true, None).expect("trust store");
         let now = ::time::OffsetDateTime::now_utc().unix_timestamp();
+        let mut seen: HashSet<Finding> = HashSet::new();
+        let mut trusted_seen = false;
         for round in 0..300 {
             let (i, name, leaf, info) = &leaves[rng.below(leaves.len() as u64) as usize];
             let full = &leaf.chain;
@@ -1446,8 +1482,10 @@ mod tests {
                 _ => name,
             };
             let got = judge.judge(&chain, info, Some(asked), at);
-            let fresh = TrustJudge::new(&[&fresh_roots], false, true, None).expect("trust store");
+            let fresh = TrustJudge::new(&[&roots], false, true, None).expect("trust store");
             let want = fresh.judge(&chain, info, Some(asked), at);
+            seen.extend(want.findings.iter().copied());
+            trusted_seen |= !want.findings.iter().any(|f| f.is_trust_failure());
             assert_eq!(
                 got,
                 want,
@@ -1455,7 +1493,19 @@ mod tests {
                 chain.len()
             );
         }
-        drop(fresh_dir);
+        // The sequences met what they were made for.
+        for f in [
+            Finding::ChainInvalid,
+            Finding::SelfSigned,
+            Finding::IncompleteChain,
+            Finding::UnknownIssuer,
+            Finding::Expired,
+            Finding::HostnameMismatch,
+        ] {
+            assert!(seen.contains(&f), "{f:?} never judged: {seen:?}");
+        }
+        assert!(trusted_seen);
+        drop(dir);
     }
 
     #[test]
@@ -1778,6 +1828,40 @@ mod tests {
             Some(format!(
                 "the server presents a self-signed certificate; {note}"
             ))
+        );
+    }
+
+    #[test]
+    fn a_self_signed_certificate_renewed_under_a_trusted_ones_name_is_self_signed() {
+        // An appliance's self-signed certificate is in the CA file; the appliance made itself
+        // a new one, the same name with a new key. It was `chain_invalid`, "a certificate
+        // was altered".
+        let p = rcgen::CertificateParams::new(vec!["box.test".to_string()]).expect("params");
+        let old = p
+            .self_signed(&rcgen::KeyPair::generate().expect("key"))
+            .expect("cert");
+        let new = p
+            .self_signed(&rcgen::KeyPair::generate().expect("key"))
+            .expect("cert");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("appliance.pem");
+        std::fs::write(&file, old.pem()).expect("write");
+        let judge = TrustJudge::new(&[&file], false, true, None).expect("trust store");
+        let now = ::time::OffsetDateTime::now_utc().unix_timestamp();
+        let chain = vec![old.der().clone()];
+        let info = crate::cert::cert_info(&chain[0]).expect("parse");
+        let r = judge.judge(&chain, &info, Some("box.test"), now);
+        assert!(r.findings.is_empty(), "{r:?}");
+        let chain = vec![new.der().clone()];
+        let info = crate::cert::cert_info(&chain[0]).expect("parse");
+        let r = judge.judge(&chain, &info, Some("box.test"), now);
+        assert_eq!(r.findings, [Finding::SelfSigned], "{r:?}");
+        assert!(r.detail.as_deref().is_some_and(self_signed_anew), "{r:?}");
+        assert!(
+            r.detail
+                .as_deref()
+                .is_some_and(|d| d.contains("trusted under its name") && d.contains("another key")),
+            "{r:?}"
         );
     }
 

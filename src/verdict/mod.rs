@@ -1412,6 +1412,12 @@ impl<'a> Judging<'a> {
                     // The chain stops at a CA certificate whose issuer nobody sent: a private
                     // root, or a CA between it and the root left out of the chain file.
                     "If the issuer named in the detail is an intermediate CA (a policy CA of a three-level hierarchy), install it in the server's chain and reload; if it is your private CA's root, give it to certsweep with --ca-file and make sure clients trust it. Then verify again.".into()
+                } else if has(Finding::SelfSigned)
+                    && o.trust_detail
+                        .as_deref()
+                        .is_some_and(crate::trust::self_signed_anew)
+                {
+                    "The clients (and certsweep's --ca-file) trust this server's earlier self-signed certificate, not the one it made itself since: give them the new one (or put the old certificate and key back); better, replace it with one from your CA so that the next one needs no redistribution. Then verify again.".into()
                 } else {
                     "Use a certificate from a CA the clients trust (or distribute the private root), then verify again.".into()
                 };

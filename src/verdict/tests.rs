@@ -4757,3 +4757,51 @@ fn the_records_report_does_not_take_another_cas_certificate_with_the_same_serial
     assert_eq!(rows.len(), 1, "{rows:#?}");
     assert_eq!(rows[0].deployed_at, "vpn.x.com:443@10.0.0.9", "{rows:#?}");
 }
+
+#[test]
+fn an_appliance_that_made_itself_a_new_certificate_is_told_to_redistribute_it() {
+    // Its earlier self-signed certificate is what the clients (and certsweep) trust; the
+    // step for a self-signed certificate in general ("use a certificate from a CA") missed
+    // that the fix is the trust store.
+    let p = rcgen::CertificateParams::new(vec!["box.x.com".to_string()]).expect("params");
+    let old = p
+        .self_signed(&rcgen::KeyPair::generate().expect("key"))
+        .expect("cert");
+    let new = p
+        .self_signed(&rcgen::KeyPair::generate().expect("key"))
+        .expect("cert");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("appliance.pem");
+    std::fs::write(&file, old.pem()).expect("write");
+    let judge = crate::trust::TrustJudge::new(&[&file], false, true, None).expect("trust store");
+    let info = crate::cert::cert_info(new.der()).expect("parse");
+    let report = judge.judge(
+        std::slice::from_ref(new.der()),
+        &info,
+        Some("box.x.com"),
+        policy().now,
+    );
+    let i = ids(&format!(
+        "{H}A,,box.x.com,{},{},{},Appliance,,Issued\n",
+        info.serial,
+        crate::timefmt::rfc3339_unix(info.not_before_unix),
+        crate::timefmt::rfc3339_unix(info.not_after_unix)
+    ));
+    let mut o = presenting(
+        "box.x.com",
+        "10.0.0.1",
+        &info.serial,
+        info.not_before_unix,
+        info.not_after_unix,
+    );
+    o.findings = report.findings;
+    o.trust_detail = report.detail;
+    let v = judge_one(o, &i, &policy()).0;
+    assert_eq!(v.status, Status::Untrusted, "{}", v.detail);
+    assert!(
+        v.next_step
+            .starts_with("The clients (and certsweep's --ca-file) trust this server's earlier self-signed certificate"),
+        "{}",
+        v.next_step
+    );
+}
