@@ -1403,6 +1403,19 @@ mod tests {
         }
     }
 
+    /// The findings the generated trust test works out by its own rules.
+    fn rules_cover(f: Finding) -> bool {
+        matches!(
+            f,
+            Finding::Expired
+                | Finding::HostnameMismatch
+                | Finding::SelfSigned
+                | Finding::IncompleteChain
+                | Finding::UnknownIssuer
+                | Finding::ChainInvalid
+        )
+    }
+
     #[test]
     fn generated_sequences_get_from_the_caches_what_a_fresh_judge_says() {
         // Leaves of several PKIs (two and three levels, confined by name in the root or in
@@ -1410,7 +1423,8 @@ mod tests {
         // ended, sent with their whole chain, a short one, out of order, beside another
         // PKI's intermediate or alone, judged now or a month on, for their name or another:
         // whatever was judged before, the caches must answer as a judge that has seen
-        // nothing.
+        // nothing, and the findings must be those the README's rules give, worked out here
+        // from how each was made.
         // The last two: one whose issuing CA alone is in the CA file (no root: it is the
         // anchor), one whose root and issuing CA both are (a chain download: the issuing CA
         // is no anchor, and a server leaving it out is `incomplete_chain`). Some leaves are
@@ -1438,7 +1452,7 @@ mod tests {
                 }
                 let leaf = pki.issue(&spec).expect("leaf");
                 let info = crate::cert::cert_info(&leaf.chain[0]).expect("parse");
-                leaves.push((i, name, leaf, info));
+                leaves.push((i, k, name, days, leaf, info));
             }
         }
         let pem =
@@ -1446,7 +1460,7 @@ mod tests {
         let mut trusted: String = pkis[..5].iter().map(|p| p.root_pem()).collect();
         trusted.push_str(&pem(&pkis[5].intermediate.cert));
         trusted.push_str(&(pkis[6].root_pem() + &pem(&pkis[6].intermediate.cert)));
-        trusted.push_str(&pem(&leaves[3].2.chain[0]));
+        trusted.push_str(&pem(&leaves[3].4.chain[0]));
         let dir = tempfile::tempdir().expect("temp dir");
         let roots = dir.path().join("trusted.pem");
         std::fs::write(&roots, trusted).expect("write the CA file");
@@ -1455,9 +1469,10 @@ mod tests {
         let mut seen: HashSet<Finding> = HashSet::new();
         let mut trusted_seen = false;
         for round in 0..300 {
-            let (i, name, leaf, info) = &leaves[rng.below(leaves.len() as u64) as usize];
+            let (i, k, name, days, leaf, info) = &leaves[rng.below(leaves.len() as u64) as usize];
             let full = &leaf.chain;
-            let chain: Vec<CertificateDer<'_>> = match rng.below(6) {
+            let variant = rng.below(6);
+            let chain: Vec<CertificateDer<'_>> = match variant {
                 0 | 1 => full.clone(),
                 2 => full[..full.len().saturating_sub(1).max(1)].to_vec(),
                 3 => full[..1].to_vec(),
@@ -1473,10 +1488,8 @@ mod tests {
                     c
                 }
             };
-            let at = match rng.below(4) {
-                0 => now + 30 * 86_400,
-                _ => now,
-            };
+            let later = rng.below(4) == 0;
+            let at = if later { now + 30 * 86_400 } else { now };
             let asked = match rng.below(5) {
                 0 => "y.other.example",
                 _ => name,
@@ -1486,6 +1499,48 @@ mod tests {
             let want = fresh.judge(&chain, info, Some(asked), at);
             seen.extend(want.findings.iter().copied());
             trusted_seen |= !want.findings.iter().any(|f| f.is_trust_failure());
+            // What the README's findings give, worked out here from how the leaf, the CA
+            // file and the chain were made.
+            let mut rules = std::collections::BTreeSet::new();
+            if at > now + days * 86_400 {
+                rules.insert(Finding::Expired);
+            }
+            if asked != *name {
+                rules.insert(Finding::HostnameMismatch);
+            }
+            let three = (1..=4).contains(i);
+            // Which CA certificates of the leaf's own chain were sent.
+            let (sent_issuer, sent_policy) = match variant {
+                2 => (three, false),
+                3 => (false, false),
+                _ => (true, three),
+            };
+            if *i == 0 && *k >= 2 {
+                // Self-signed; the fourth is in the CA file.
+                if *k == 2 {
+                    rules.insert(Finding::SelfSigned);
+                }
+            } else if *i == 5 {
+                // Its issuing CA is trusted itself: the leaf alone is enough.
+            } else if !sent_issuer {
+                rules.insert(Finding::IncompleteChain);
+            } else if three && !sent_policy {
+                rules.insert(Finding::UnknownIssuer);
+            } else if (*i == 3 || *i == 4) && *name == "x.other.example" {
+                rules.insert(Finding::ChainInvalid);
+            } else if *i == 2 && later && *days == 80 {
+                // The policy CA ends 20 days from now, inside the leaf's life.
+                rules.insert(Finding::ChainInvalid);
+            }
+            let judged: std::collections::BTreeSet<Finding> = (want.findings.iter().copied())
+                .filter(|f| rules_cover(*f))
+                .collect();
+            assert_eq!(
+                judged, rules,
+                "round {round}: {name} of PKI {i} (leaf {k}, {days} days left) asked as {asked}, chain variant {variant}{}: {:?}",
+                if later { ", a month on" } else { "" },
+                want.detail
+            );
             assert_eq!(
                 got,
                 want,
