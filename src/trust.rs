@@ -1439,13 +1439,19 @@ mod tests {
             Pki::new("Download").expect("pki"),
             Pki::with_root_days_left("RootSoon", 20).expect("pki"),
         ];
-        const NAMES: [&str; 3] = ["a.corp.example", "b.corp.example", "x.other.example"];
+        // The last names an address (an IP SAN: an appliance reached by its address).
+        const NAMES: [&str; 4] = [
+            "a.corp.example",
+            "b.corp.example",
+            "x.other.example",
+            "10.0.0.5",
+        ];
         const DAYS_LEFT: [i64; 3] = [80, 10, -3];
         let mut rng = crate::testrng::XorShift::new(0x7e57_cac4_e500_0001);
         let mut leaves = Vec::new();
         for (i, pki) in pkis.iter().enumerate() {
             for k in 0..4u64 {
-                let name = NAMES[rng.below(3) as usize];
+                let name = NAMES[rng.below(4) as usize];
                 let days = DAYS_LEFT[rng.below(3) as usize];
                 let mut spec = LeafSpec::new(&[name], 100 * i as u64 + k + 1, 10, days);
                 if i == 0 && k >= 2 {
@@ -1498,13 +1504,20 @@ mod tests {
             };
             let later = rng.below(4) == 0;
             let at = if later { now + 30 * 86_400 } else { now };
+            // Reached by its name (an address is reached as one, no name sent), or by
+            // another name or address.
             let asked = match rng.below(5) {
+                0 if name.parse::<std::net::IpAddr>().is_ok() => "10.0.0.6",
                 0 => "y.other.example",
                 _ => name,
             };
-            let got = judge.judge(&chain, info, Some(asked), at);
+            let reached = || match asked.parse() {
+                Ok(ip) => Reached::Address(ip),
+                Err(_) => Reached::Name(asked),
+            };
+            let got = judge.judge(&chain, info, reached(), at);
             let fresh = TrustJudge::new(&[&roots], false, true, None).expect("trust store");
-            let want = fresh.judge(&chain, info, Some(asked), at);
+            let want = fresh.judge(&chain, info, reached(), at);
             seen.extend(want.findings.iter().copied());
             trusted_seen |= !want.findings.iter().any(|f| f.is_trust_failure());
             // What the README's findings give, worked out here from how the leaf, the CA
