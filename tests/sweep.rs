@@ -68,7 +68,6 @@ async fn sweep_captures_exact_serials_and_classifies_every_failure() {
     )
     .await
     .unwrap();
-    let refused = fleet::refused_addr(lo).await.unwrap();
     let tarpit = fleet::serve_tarpit(any).await.unwrap();
     let hole = fleet::blackhole(lo).await.unwrap();
     let dns = support::dns_server(
@@ -81,6 +80,8 @@ async fn sweep_captures_exact_serials_and_classifies_every_failure() {
         &["noaddr.test."],
     )
     .await;
+    // Last: a port freed earlier could be given to a listener bound after it.
+    let refused = fleet::refused_addr(lo).await.unwrap();
 
     let targets = format!(
         "# every case\n\
@@ -6174,4 +6175,189 @@ async fn a_several_port_sweep_against_records_tells_a_port_the_name_does_not_use
     assert!(stderr.contains("unreachable 1"), "{stderr}");
     assert!(!stderr.contains("served_on_other_port"), "{stderr}");
     drop(server);
+}
+
+/// What a generated endpoint does.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    /// Its certificate and chain, valid, for its name.
+    Good,
+    /// Its certificate without the intermediate.
+    Alone,
+    SelfSigned,
+    Expired,
+    /// A certificate for another name.
+    OtherName,
+    /// The certificate of the endpoint before it, for the same name, on another port.
+    Twin,
+    Refused,
+    /// Accepts, then says nothing.
+    Silent,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generated_fleets_get_each_endpoint_its_own_serial_findings_and_error() {
+    // Endpoints of random kinds side by side in one sweep, leaves of a two-level and a
+    // three-level CA interleaved (so the trust caches serve some and not others): every
+    // observation must carry its own server's serial and say what that server does,
+    // whatever its neighbours did.
+    const KINDS: [Kind; 8] = [
+        Kind::Good,
+        Kind::Alone,
+        Kind::SelfSigned,
+        Kind::Expired,
+        Kind::OtherName,
+        Kind::Twin,
+        Kind::Refused,
+        Kind::Silent,
+    ];
+    let pkis = [
+        Pki::new("GenTwo").unwrap(),
+        Pki::three_level("GenThree", 3650).unwrap(),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("roots.pem");
+    std::fs::write(&ca, pkis[0].root_pem() + &pkis[1].root_pem()).unwrap();
+    let ca_s = ca.to_string_lossy().to_string();
+    let lo = ip("127.0.0.1");
+    let any = SocketAddr::new(lo, 0);
+    // xorshift: the library's generator is private to it.
+    let mut state = 0x5eed_f1ee_7000_0001u64;
+    let mut below = |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    let mut servers = Vec::new();
+    let mut targets = String::new();
+    // (name, port) → (kind, serial expected)
+    let mut want: HashMap<(String, u16), (Kind, Option<String>)> = HashMap::new();
+    // Every certificate served, and the last good one's name and place among them.
+    let mut leaves: Vec<fleet::Leaf> = Vec::new();
+    let mut previous: Option<(String, usize)> = None;
+    for i in 0..72u64 {
+        let mut kind = KINDS[below(KINDS.len() as u64) as usize];
+        if kind == Kind::Twin && previous.is_none() {
+            kind = Kind::Good;
+        }
+        let pki = &pkis[below(2) as usize];
+        let mut name = format!("n{i}.test");
+        let spec = |names: &[&str], days_ago, days_left| {
+            LeafSpec::new(names, 10_000 + i, days_ago, days_left)
+        };
+        let issued = match kind {
+            Kind::Good | Kind::Alone => Some(pki.issue(&spec(&[&name], 10, 80)).unwrap()),
+            Kind::SelfSigned => Some(
+                pki.issue(&spec(&[&name], 10, 80).with_chain(ChainKind::SelfSigned))
+                    .unwrap(),
+            ),
+            Kind::Expired => Some(pki.issue(&spec(&[&name], 400, -5)).unwrap()),
+            Kind::OtherName => Some(pki.issue(&spec(&["elsewhere.test"], 10, 80)).unwrap()),
+            Kind::Twin | Kind::Refused | Kind::Silent => None,
+        };
+        let at = match (kind, issued) {
+            (Kind::Twin, _) => previous.as_ref().map(|(n, k)| {
+                name = n.clone();
+                *k
+            }),
+            (_, Some(l)) => {
+                leaves.push(l);
+                Some(leaves.len() - 1)
+            }
+            (_, None) => None,
+        };
+        let leaf = at.map(|k| &leaves[k]);
+        let addr = match (kind, leaf) {
+            // Not on the servers' address: a port freed there may go to a server started
+            // after it.
+            (Kind::Refused, _) => {
+                let apart = std::net::Ipv4Addr::new(127, 0, 1, (i % 250) as u8 + 1);
+                fleet::refused_addr(apart.into()).await.unwrap()
+            }
+            (Kind::Silent, _) => {
+                let s = fleet::serve_tarpit(any).await.unwrap();
+                let a = s.addr;
+                servers.push(s);
+                a
+            }
+            (Kind::Alone, Some(l)) => {
+                let s = fleet::serve_tls(any, &l.without_intermediates(), &[], None)
+                    .await
+                    .unwrap();
+                let a = s.addr;
+                servers.push(s);
+                a
+            }
+            (_, Some(l)) => {
+                let s = fleet::serve_tls(any, l, &[], None).await.unwrap();
+                let a = s.addr;
+                servers.push(s);
+                a
+            }
+            (_, None) => unreachable!("every other kind has a certificate"),
+        };
+        targets.push_str(&format!("{name}@{addr}\n"));
+        want.insert(
+            (name.clone(), addr.port()),
+            (kind, leaf.map(|l| l.serial_hex.clone())),
+        );
+        if kind == Kind::Good {
+            previous = at.map(|k| (name, k));
+        }
+    }
+    let obs = run_sweep(
+        targets.clone(),
+        &[
+            "--ca-file",
+            &ca_s,
+            "--no-public-roots",
+            "--connect-timeout",
+            "400ms",
+            "--handshake-timeout",
+            "600ms",
+        ],
+    )
+    .await;
+    assert_eq!(obs.len(), want.len(), "{targets}");
+    for o in &obs {
+        let key = (o.asked_name().to_string(), o.port);
+        let (kind, serial) = want
+            .get(&key)
+            .unwrap_or_else(|| panic!("no such endpoint {key:?}"));
+        let got_serial = o.cert.as_ref().map(|c| c.serial.clone());
+        assert_eq!(&got_serial, serial, "{key:?} {kind:?}: {o:#?}");
+        let trust: Vec<Finding> = o
+            .findings
+            .iter()
+            .copied()
+            .filter(|f| {
+                matches!(
+                    f,
+                    Finding::Expired
+                        | Finding::HostnameMismatch
+                        | Finding::SelfSigned
+                        | Finding::IncompleteChain
+                        | Finding::UnknownIssuer
+                        | Finding::ChainInvalid
+                )
+            })
+            .collect();
+        let (findings, class): (&[Finding], Option<ErrorClass>) = match kind {
+            Kind::Good | Kind::Twin => (&[], None),
+            Kind::Alone => (&[Finding::IncompleteChain], None),
+            Kind::SelfSigned => (&[Finding::SelfSigned], None),
+            Kind::Expired => (&[Finding::Expired], None),
+            Kind::OtherName => (&[Finding::HostnameMismatch], None),
+            Kind::Refused => (&[], Some(ErrorClass::ConnectRefused)),
+            Kind::Silent => (&[], Some(ErrorClass::TlsTimeout)),
+        };
+        assert_eq!(
+            (trust.as_slice(), o.error_class()),
+            (findings, class),
+            "{key:?} {kind:?}: {:?}",
+            o.trust_detail
+        );
+    }
+    drop(servers);
 }
