@@ -336,9 +336,9 @@ impl Certs {
         orders
     }
 
-    /// Starts the fleet on loopback; its target list (`host,ip,port,starttls`) and the
-    /// servers, which stop when dropped.
-    async fn serve(&self) -> Result<(String, Vec<Server>), Error> {
+    /// Starts the fleet on loopback; its target list (`host,ip,port,starttls`), and the
+    /// servers and the refused port, which stop when dropped.
+    async fn serve(&self) -> Result<(String, (Vec<Server>, fleet::Refused)), Error> {
         let c = self;
         let lo: IpAddr = IpAddr::from([127, 0, 0, 1]);
         let any = SocketAddr::new(lo, 0);
@@ -385,8 +385,12 @@ impl Certs {
             .map_err(rt)?;
         targets += &row("edge.acme.example", edge, "", &mut servers);
         let refused = fleet::refused_addr(lo).await.map_err(rt)?;
-        targets += &format!("status.acme.example,{},{},\n", refused.ip(), refused.port());
-        Ok((targets, servers))
+        targets += &format!(
+            "status.acme.example,{},{},\n",
+            refused.addr.ip(),
+            refused.addr.port()
+        );
+        Ok((targets, (servers, refused)))
     }
 }
 

@@ -985,12 +985,32 @@ pub async fn serve_balancer(
     })
 }
 
+/// A port where nothing listens (connections are refused), held while this lives.
+#[derive(Debug)]
+pub struct Refused {
+    /// The address to connect to.
+    pub addr: SocketAddr,
+    /// Bound and never listening: the kernel refuses connections to the port, and does not
+    /// give it to a listener bound later (a port bound and freed could be).
+    _socket: socket2::Socket,
+}
+
 /// A port on `ip` where nothing listens (connections are refused).
-pub async fn refused_addr(ip: std::net::IpAddr) -> Result<SocketAddr, FleetError> {
-    let l = TcpListener::bind(SocketAddr::new(ip, 0)).await?;
-    let addr = l.local_addr()?;
-    drop(l);
-    Ok(addr)
+pub async fn refused_addr(ip: std::net::IpAddr) -> Result<Refused, FleetError> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(SocketAddr::new(ip, 0)),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.bind(&SocketAddr::new(ip, 0).into())?;
+    let addr = socket
+        .local_addr()?
+        .as_socket()
+        .ok_or_else(|| std::io::Error::other("not an IP socket"))?;
+    Ok(Refused {
+        addr,
+        _socket: socket,
+    })
 }
 
 /// An address whose SYNs are dropped, so connecting times out: a listener with a full

@@ -80,7 +80,6 @@ async fn sweep_captures_exact_serials_and_classifies_every_failure() {
         &["noaddr.test."],
     )
     .await;
-    // Last: a port freed earlier could be given to a listener bound after it.
     let refused = fleet::refused_addr(lo).await.unwrap();
 
     let targets = format!(
@@ -94,7 +93,7 @@ async fn sweep_captures_exact_serials_and_classifies_every_failure() {
         s_self.addr,
         s_bare.addr,
         s_mtls.addr,
-        refused,
+        refused.addr,
         tarpit.addr,
         hole.addr,
         s_good.addr,
@@ -999,6 +998,7 @@ async fn resets_are_retried_and_answers_are_not() {
     let (recovers, recovers_accepts, s1) = resetting_server(&leaf, 2);
     let (never, never_accepts, s2) = resetting_server(&leaf, usize::MAX);
     let refused = fleet::refused_addr(ip("127.0.0.1")).await.unwrap();
+    let refused = refused.addr;
     let obs = run_sweep(
         format!("flaky.test@{recovers}\nflaky.test@{never}\nflaky.test@{refused}\n"),
         &["--retries", "2"],
@@ -6230,6 +6230,7 @@ async fn generated_fleets_get_each_endpoint_its_own_serial_findings_and_error() 
         state % n
     };
     let mut servers = Vec::new();
+    let mut refused = Vec::new();
     let mut targets = String::new();
     // (name, port) → (kind, serial expected)
     let mut want: HashMap<(String, u16), (Kind, Option<String>)> = HashMap::new();
@@ -6269,11 +6270,11 @@ async fn generated_fleets_get_each_endpoint_its_own_serial_findings_and_error() 
         };
         let leaf = at.map(|k| &leaves[k]);
         let addr = match (kind, leaf) {
-            // Not on the servers' address: a port freed there may go to a server started
-            // after it.
             (Kind::Refused, _) => {
-                let apart = std::net::Ipv4Addr::new(127, 0, 1, (i % 250) as u8 + 1);
-                fleet::refused_addr(apart.into()).await.unwrap()
+                let r = fleet::refused_addr(lo).await.unwrap();
+                let a = r.addr;
+                refused.push(r);
+                a
             }
             (Kind::Silent, _) => {
                 let s = fleet::serve_tarpit(any).await.unwrap();
@@ -6359,5 +6360,5 @@ async fn generated_fleets_get_each_endpoint_its_own_serial_findings_and_error() 
             o.trust_detail
         );
     }
-    drop(servers);
+    drop((servers, refused));
 }

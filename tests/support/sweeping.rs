@@ -175,10 +175,22 @@ pub fn refused_target() -> (tempfile::TempDir, std::path::PathBuf) {
     (dir, targets)
 }
 
-/// An address on loopback where nothing listens: a port bound and let go.
+/// An address on loopback where nothing listens: a port bound, never listening, and held
+/// for the test process (a port let go could be given to a listener bound after it).
 pub fn refused_addr() -> SocketAddr {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap()
+    let socket = socket2::Socket::new(
+        socket2::Domain::IPV4,
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )
+    .unwrap();
+    socket
+        .bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())
+        .unwrap();
+    let addr = socket.local_addr().unwrap().as_socket().unwrap();
+    // A few ports for the process's life: kept bound so that nothing else gets them.
+    std::mem::forget(socket);
+    addr
 }
 
 /// SHA-256 of `leaf`'s key (its SubjectPublicKeyInfo): what `spki_sha256` and a `3 1 1`
