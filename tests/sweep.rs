@@ -6362,3 +6362,186 @@ async fn generated_fleets_get_each_endpoint_its_own_serial_findings_and_error() 
     }
     drop((servers, refused));
 }
+
+/// What a generated endpoint serves, against the records of its name.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Served {
+    /// The newest version.
+    Newest,
+    /// The version before the newest, renewed ten days ago.
+    Older,
+    /// A certificate the records do not hold, from before the newest.
+    Outside,
+    /// The only version, expired.
+    Lapsed,
+    /// Nothing: the port refuses.
+    Nothing,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generated_fleets_against_their_records_get_the_status_and_the_serial_expected() {
+    // Names with one or two versions in three CSV exports, each writing its serials its own
+    // way (uppercase hex, colon-separated lowercase, decimal), each name's endpoint serving
+    // one of them, a certificate outside the records, or nothing: one sweep against the
+    // exports must say of each the status and the expected serial that follow.
+    const SERVED: [Served; 5] = [
+        Served::Newest,
+        Served::Older,
+        Served::Outside,
+        Served::Lapsed,
+        Served::Nothing,
+    ];
+    let pki = Pki::new("GenRecords").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let lo = ip("127.0.0.1");
+    let any = SocketAddr::new(lo, 0);
+    let mut state = 0x5eed_7ec0_4d50_0001u64;
+    let mut below = |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    let written = |l: &fleet::Leaf, how: u64| match how {
+        0 => l.serial_hex.clone(),
+        1 => {
+            // Colon-separated bytes, lower case, as OpenSSL and Vault write them.
+            let hex = if l.serial_hex.len() % 2 == 1 {
+                format!("0{}", l.serial_hex)
+            } else {
+                l.serial_hex.clone()
+            };
+            (hex.as_bytes().chunks(2))
+                .map(|b| String::from_utf8_lossy(b).to_lowercase())
+                .collect::<Vec<_>>()
+                .join(":")
+        }
+        _ => l.serial_dec.clone(),
+    };
+    let when = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    let header =
+        "Certificate ID,Common Name,Subject Alternative Names,Serial Number,Valid From,Valid To,Status\n";
+    let mut csvs = [header.to_string(), header.to_string(), header.to_string()];
+    let mut targets = String::new();
+    let mut servers = Vec::new();
+    let mut refused = Vec::new();
+    // name → (what is served, the status and the serial expected)
+    use certsweep::verdict::Status;
+    let mut want: HashMap<String, (Served, Status, Option<String>)> = HashMap::new();
+    for i in 0..40u64 {
+        let served = SERVED[below(SERVED.len() as u64) as usize];
+        let name = format!("g{i}.test");
+        let serial = |k: u64| 20_000 + 10 * i + k;
+        // The export this name's records are in.
+        let export = below(3);
+        let mut record = |id: String, l: &fleet::Leaf| {
+            csvs[export as usize].push_str(&format!(
+                "{id},{name},{name},{},{},{},Issued\n",
+                written(l, export),
+                when(l.not_before),
+                when(l.not_after)
+            ));
+        };
+        let newest = pki
+            .issue(&LeafSpec::new(&[&name], serial(1), 10, 80))
+            .unwrap();
+        let (serve, status, expected) = match served {
+            Served::Newest => {
+                record(format!("R{i}"), &newest);
+                (Some(newest), Status::Current, None)
+            }
+            Served::Older => {
+                let older = pki
+                    .issue(&LeafSpec::new(&[&name], serial(0), 300, 40))
+                    .unwrap();
+                record(format!("R{i}a"), &older);
+                record(format!("R{i}"), &newest);
+                (
+                    Some(older),
+                    Status::RenewedNotDeployed,
+                    Some(newest.serial_hex),
+                )
+            }
+            Served::Outside => {
+                let outside = pki
+                    .issue(&LeafSpec::new(&[&name], serial(2), 20, 70))
+                    .unwrap();
+                record(format!("R{i}"), &newest);
+                (Some(outside), Status::Unmanaged, Some(newest.serial_hex))
+            }
+            Served::Lapsed => {
+                let lapsed = pki
+                    .issue(&LeafSpec::new(&[&name], serial(0), 400, -5))
+                    .unwrap();
+                record(format!("R{i}"), &lapsed);
+                let s = lapsed.serial_hex.clone();
+                (Some(lapsed), Status::Expired, Some(s))
+            }
+            Served::Nothing => {
+                record(format!("R{i}"), &newest);
+                (None, Status::Unreachable, Some(newest.serial_hex))
+            }
+        };
+        let expected = expected.or_else(|| serve.as_ref().map(|l| l.serial_hex.clone()));
+        let addr = match &serve {
+            Some(l) => {
+                let s = fleet::serve_tls(any, l, &[], None).await.unwrap();
+                let a = s.addr;
+                servers.push(s);
+                a
+            }
+            None => {
+                let r = fleet::refused_addr(lo).await.unwrap();
+                let a = r.addr;
+                refused.push(r);
+                a
+            }
+        };
+        targets.push_str(&format!("{name}@{addr}\n"));
+        want.insert(name, (served, status, expected));
+    }
+    let file = |n: &str, text: &str| {
+        let p = dir.path().join(n);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let csv = csvs.concat();
+    let (t, ca) = (
+        file("targets.txt", &targets),
+        file("ca.pem", &pki.root_pem()),
+    );
+    let exports: Vec<String> = (csvs.iter().enumerate())
+        .map(|(k, text)| file(&format!("export{k}.csv"), text))
+        .collect();
+    let args = scan_args(&[
+        "--targets",
+        &t,
+        "--inventory",
+        &exports[0],
+        &exports[1],
+        &exports[2],
+        "--ca-file",
+        &ca,
+        "--no-public-roots",
+        "--connect-timeout",
+        "400ms",
+        "--quiet",
+    ]);
+    let out = certsweep::scan::compare(&args, true).await.unwrap();
+    assert_eq!(out.verdicts.len(), want.len(), "{csv}");
+    for v in &out.verdicts {
+        let name = v.observation.asked_name();
+        let (served, status, expected) = &want[name];
+        let got = (v.status, v.expected.as_ref().and_then(|e| e.serial.clone()));
+        assert_eq!(
+            got,
+            (*status, expected.clone()),
+            "{name} serving {served:?}: {}\n{csv}",
+            v.detail
+        );
+    }
+    drop((servers, refused));
+}

@@ -144,6 +144,61 @@ fn rounded_by_a_spreadsheet(t: &str) -> Option<&'static str> {
     None
 }
 
+/// What one serial, as written, says of how its file writes serials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Says {
+    Hex,
+    Decimal,
+    Nothing,
+}
+
+/// What `raw`, read as `serial`, says of its file's writing: hex when it was read as hex
+/// only (letters, separators, `0x`); decimal when it can only be decimal (more than 40
+/// digits), or is all digits and so long that a hex serial would hardly have no letter (20
+/// digits or more: (10/16)^20, about one random serial in 12,000).
+fn says(raw: &str, serial: &Serial) -> Says {
+    let t = raw.trim();
+    let all_digits = !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    let long = t.trim_start_matches('0').len();
+    match (all_digits, &serial.alternative) {
+        (true, _) if long > 40 || (serial.alternative.is_some() && long >= 20) => Says::Decimal,
+        (true, _) => Says::Nothing,
+        (false, None) => Says::Hex,
+        (false, Some(_)) => Says::Nothing,
+    }
+}
+
+/// Settles the serials read both ways ([`SerialBase::Auto`]: all digits, 40 or fewer) by
+/// the other serials of their file: an export writes all its serials one way, so one that
+/// shows the way (see [`says`]) decides for the file. Written in hex there, they stay read as
+/// hex first; written in decimal, the decimal reading comes first, so that an expected
+/// serial and the records report name the certificate's serial, not the hex reading of its
+/// decimal writing. The other reading stays, for a served certificate to match by; a file
+/// that shows both ways, or neither, is left as read.
+pub fn settle_bases(records: &mut [crate::inventory::record::Record]) {
+    use std::collections::HashMap;
+    let mut files: HashMap<std::sync::Arc<str>, (bool, bool)> = HashMap::new();
+    for r in records.iter() {
+        let Some(s) = &r.serial else { continue };
+        let seen = files.entry(r.file.clone()).or_default();
+        match says(&r.serial_raw, s) {
+            Says::Hex => seen.0 = true,
+            Says::Decimal => seen.1 = true,
+            Says::Nothing => {}
+        }
+    }
+    for r in records.iter_mut() {
+        if files.get(&r.file) != Some(&(false, true)) {
+            continue;
+        }
+        if let Some(s) = r.serial.as_mut() {
+            if let Some(alt) = s.alternative.as_mut() {
+                std::mem::swap(&mut s.canonical, alt);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -357,7 +357,9 @@ impl Identities {
     }
 
     /// [`Identities::build`], with `grouping`'s limits on joining by names.
-    pub fn build_with(records: Vec<Record>, grouping: Grouping) -> Self {
+    pub fn build_with(mut records: Vec<Record>, grouping: Grouping) -> Self {
+        // A file's serials read both ways are read as the file writes the others.
+        crate::inventory::serial::settle_bases(&mut records);
         let n = records.len();
         let mut uf = UnionFind((0..n).collect());
         // One certificate object across its renewals, whatever its names became (a renewal

@@ -4805,3 +4805,52 @@ fn an_appliance_that_made_itself_a_new_certificate_is_told_to_redistribute_it() 
         v.next_step
     );
 }
+
+#[test]
+fn a_files_serials_read_both_ways_are_read_as_its_others_are_written() {
+    // All digits and 40 or fewer: hex or decimal. An export writes all its serials one
+    // way: a file whose serials show decimal (one too long for hex, or an all-digit one of
+    // 20 digits or more) has the decimal reading first, so that an expected serial names
+    // the certificate's; one that shows hex keeps hex first; one that shows neither, or
+    // both, is left as read. The other reading stays for matching.
+    let mut out = Loaded::default();
+    let header = "Certificate ID,Common Name,Serial Number,Valid To\n";
+    let files = [
+        ("dec.csv", "D1,a.x.com,2545650682171918143009,2027-01-01\nD2,b.x.com,1234,2027-01-01\n"),
+        ("hex.csv", "H1,c.x.com,8A0000000000004E21,2027-01-01\nH2,d.x.com,2545650682171918143009,2027-01-01\n"),
+        ("short.csv", "S1,e.x.com,1234,2027-01-01\n"),
+        ("both.csv", "B1,f.x.com,0a:01,2027-01-01\nB2,g.x.com,25456506821719181430091,2027-01-01\nB3,h.x.com,1234,2027-01-01\n"),
+    ];
+    for (name, rows) in files {
+        load_bytes(
+            name,
+            format!("{header}{rows}").as_bytes(),
+            &ReadOptions::default(),
+            &mut out,
+        );
+    }
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    let i = Identities::build(out.records);
+    let read = |id: &str| {
+        let r = i
+            .records
+            .iter()
+            .find(|r| &*r.record_id == id)
+            .expect("record");
+        let s = r.serial.as_ref().expect("serial");
+        (s.canonical.clone(), s.alternative.clone())
+    };
+    let both = |a: &str, b: &str| (a.to_string(), Some(b.to_string()));
+    // 2545650682171918143009 decimal is 8A0000000000004E21; 1234 is 4D2.
+    assert_eq!(
+        read("D1"),
+        both("8A0000000000004E21", "2545650682171918143009")
+    );
+    assert_eq!(read("D2"), both("4D2", "1234"));
+    assert_eq!(
+        read("H2"),
+        both("2545650682171918143009", "8A0000000000004E21")
+    );
+    assert_eq!(read("S1"), both("1234", "4D2"));
+    assert_eq!(read("B3"), both("1234", "4D2"));
+}
