@@ -6376,6 +6376,12 @@ enum Served {
     Lapsed,
     /// Nothing: the port refuses.
     Nothing,
+    /// The version before the newest, renewed this very hour.
+    JustRenewed,
+    /// The only version, ending in ten days.
+    Ending,
+    /// The only version, revoked in the records.
+    Revoked,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -6384,12 +6390,15 @@ async fn generated_fleets_against_their_records_get_the_status_and_the_serial_ex
     // way (uppercase hex, colon-separated lowercase, decimal), each name's endpoint serving
     // one of them, a certificate outside the records, or nothing: one sweep against the
     // exports must say of each the status and the expected serial that follow.
-    const SERVED: [Served; 5] = [
+    const SERVED: [Served; 8] = [
         Served::Newest,
         Served::Older,
         Served::Outside,
         Served::Lapsed,
         Served::Nothing,
+        Served::JustRenewed,
+        Served::Ending,
+        Served::Revoked,
     ];
     let pki = Pki::new("GenRecords").unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -6437,14 +6446,15 @@ async fn generated_fleets_against_their_records_get_the_status_and_the_serial_ex
         let serial = |k: u64| 20_000 + 10 * i + k;
         // The export this name's records are in.
         let export = below(3);
-        let mut record = |id: String, l: &fleet::Leaf| {
+        let mut record_as = |id: String, l: &fleet::Leaf, status: &str| {
             csvs[export as usize].push_str(&format!(
-                "{id},{name},{name},{},{},{},Issued\n",
+                "{id},{name},{name},{},{},{},{status}\n",
                 written(l, export),
                 when(l.not_before),
                 when(l.not_after)
             ));
         };
+        let mut record = |id: String, l: &fleet::Leaf| record_as(id, l, "Issued");
         let newest = pki
             .issue(&LeafSpec::new(&[&name], serial(1), 10, 80))
             .unwrap();
@@ -6484,8 +6494,42 @@ async fn generated_fleets_against_their_records_get_the_status_and_the_serial_ex
                 record(format!("R{i}"), &newest);
                 (None, Status::Unreachable, Some(newest.serial_hex))
             }
+            Served::JustRenewed => {
+                let older = pki
+                    .issue(&LeafSpec::new(&[&name], serial(0), 300, 40))
+                    .unwrap();
+                let fresh = pki
+                    .issue(&LeafSpec::new(&[&name], serial(3), 0, 90))
+                    .unwrap();
+                record(format!("R{i}a"), &older);
+                record(format!("R{i}"), &fresh);
+                (
+                    Some(older),
+                    Status::DeploymentPending,
+                    Some(fresh.serial_hex),
+                )
+            }
+            Served::Ending => {
+                let ending = pki
+                    .issue(&LeafSpec::new(&[&name], serial(0), 80, 10))
+                    .unwrap();
+                record(format!("R{i}"), &ending);
+                (Some(ending), Status::ExpiringSoon, None)
+            }
+            Served::Revoked => {
+                let revoked = pki
+                    .issue(&LeafSpec::new(&[&name], serial(0), 30, 60))
+                    .unwrap();
+                record_as(format!("R{i}"), &revoked, "Revoked");
+                // Nothing later: a new certificate is needed, none is expected.
+                (Some(revoked), Status::Revoked, Some(String::new()))
+            }
         };
-        let expected = expected.or_else(|| serve.as_ref().map(|l| l.serial_hex.clone()));
+        let expected = match expected {
+            Some(e) if e.is_empty() => None,
+            Some(e) => Some(e),
+            None => serve.as_ref().map(|l| l.serial_hex.clone()),
+        };
         let addr = match &serve {
             Some(l) => {
                 let s = fleet::serve_tls(any, l, &[], None).await.unwrap();
