@@ -6572,6 +6572,8 @@ async fn generated_fleets_against_their_records_get_the_status_and_the_serial_ex
         "--no-public-roots",
         "--connect-timeout",
         "400ms",
+        "--records-report",
+        &dir.path().join("records.csv").to_string_lossy(),
         "--quiet",
     ]);
     let out = certsweep::scan::compare(&args, true).await.unwrap();
@@ -6585,6 +6587,29 @@ async fn generated_fleets_against_their_records_get_the_status_and_the_serial_ex
             (*status, expected.clone()),
             "{name} serving {served:?}: {}\n{csv}",
             v.detail
+        );
+    }
+    // The records report: one row per name, saying where its versions are served and what
+    // that means.
+    let rows = records_rows(dir.path());
+    assert_eq!(rows.len(), want.len());
+    for (name, (served, ..)) in &want {
+        let row = &rows[name.as_str()];
+        let at = |column: &str| !row[column].is_empty();
+        let has = |f: &str| row["findings"].split(';').any(|x| x == f);
+        let (deployed, stale, finding) = match served {
+            Served::Newest => (true, false, None),
+            Served::Older => (false, true, Some("older_versions_served")),
+            Served::JustRenewed => (false, true, Some("deployment_pending")),
+            Served::Outside | Served::Nothing => (false, false, Some("served_nowhere")),
+            Served::Lapsed => (true, false, Some("newest_expired")),
+            Served::Ending => (true, false, Some("expiring_no_renewal")),
+            Served::Revoked => (false, true, Some("no_valid_certificate")),
+        };
+        assert_eq!(
+            (at("deployed_at"), at("stale_at"), finding.is_none_or(has)),
+            (deployed, stale, true),
+            "{name} serving {served:?}: {row:?}"
         );
     }
     drop((servers, refused));
