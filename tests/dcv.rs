@@ -1498,3 +1498,169 @@ async fn what_the_exclude_list_holds_is_not_touched_and_left_unknown() {
         ["nameserver ns2.example.com/127.0.0.12 of zone example.com not asked: it is on the --exclude list; the CA asks it"]
     );
 }
+
+/// What a generated chain's server answers at `host/path`: a status and a Location.
+type Answers = std::collections::HashMap<String, (u16, Option<String>)>;
+
+/// The generated redirect chains' answers (a handler is a plain function).
+static CHAINS: std::sync::LazyLock<std::sync::Mutex<Answers>> =
+    std::sync::LazyLock::new(Default::default);
+
+fn chained(host_path: &str) -> (u16, Vec<(&'static str, String)>, String) {
+    // The Host header may carry the port.
+    let (host, path) = host_path.split_once('/').unwrap_or((host_path, ""));
+    let host = host.split(':').next().unwrap_or(host);
+    let key = format!("{host}/{path}");
+    let answer = CHAINS.lock().unwrap().get(&key).cloned();
+    match answer {
+        Some((200, _)) => (200, vec![], KEY_AUTH.to_string()),
+        Some((status, location)) => (
+            status,
+            location.map(|l| vec![("location", l)]).unwrap_or_default(),
+            String::new(),
+        ),
+        None => (404, vec![], String::new()),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generated_redirect_chains_are_followed_as_the_ca_follows_them() {
+    // Chains of 0 to 12 redirects across four hosts, now and then with one fault (a status
+    // CAs do not follow, no Location, another scheme, another port, a host ending in
+    // .well-known, a path over 2000 bytes, a way back to a URL already visited): the
+    // outcome must be boulder's, worked out here from its rules (at most 10 redirects;
+    // 301, 302, 307, 308 only; http or https; ports 80 and 443; loops refused).
+    let (port, listeners) = listeners(&[61, 62, 63, 64]).await;
+    let mut tasks = Vec::new();
+    for l in listeners {
+        tasks.push(http_on(l, chained).await);
+    }
+    let udp = UdpSocket::bind("127.0.0.65:0").await.unwrap();
+    let dns_addr = udp.local_addr().unwrap();
+    let mut state = 0x0dc5_7ed1_7ec7_0001u64;
+    let mut below = |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    let mut records = Vec::new();
+    for h in 0..4u8 {
+        records.push(a(&format!("r{h}.example.net."), [127, 0, 0, 61 + h]));
+    }
+    let mut rows = String::from("domain,token,expected\n");
+    // domain → the failing check expected, or none (ready).
+    let mut want: Vec<(String, Option<&'static str>)> = Vec::new();
+    let mut table = std::collections::HashMap::new();
+    for j in 0..48u64 {
+        let domain = format!("d{j}.example.net");
+        records.push(a(&format!("{domain}."), [127, 0, 0, 61 + (j % 4) as u8]));
+        rows.push_str(&format!("{domain},tok,{KEY_AUTH}\n"));
+        let start = format!("http://{domain}/.well-known/acme-challenge/tok");
+        let hops = below(13);
+        // The hop (a redirect) that carries the fault, if any, and which fault.
+        let fault = (below(3) == 0 && hops > 0).then(|| (below(hops), below(7)));
+        let mut visited = vec![start.clone()];
+        let mut url = start;
+        let mut outcome = None;
+        for i in 0..=hops {
+            let key = url.strip_prefix("http://").unwrap_or(&url).to_string();
+            if i == hops {
+                table.insert(key, (200, None));
+                break;
+            }
+            let next = format!("http://r{}.example.net/j{j}/h{}", below(4), i + 1);
+            let (status, location) = match fault.filter(|&(at, _)| at == i) {
+                Some((_, 0)) => ([300, 303][below(2) as usize], Some(next.clone())),
+                Some((_, 1)) => (302, None),
+                Some((_, 2)) => (301, Some(next.replace("http://", "ftp://"))),
+                Some((_, 3)) => (
+                    302,
+                    Some(next.replace(".example.net/", ".example.net:8080/")),
+                ),
+                Some((_, 4)) => (307, Some(format!("http://x.well-known/j{j}"))),
+                Some((_, 5)) => (
+                    308,
+                    Some(format!("http://r0.example.net/{}", "p".repeat(2001))),
+                ),
+                Some(_) => (
+                    301,
+                    Some(visited[below(visited.len() as u64) as usize].clone()),
+                ),
+                None => ([301, 302, 307, 308][below(4) as usize], Some(next.clone())),
+            };
+            table.insert(key, (status, location.clone()));
+            // boulder's reading of this answer, the i-th redirect (0-based).
+            let bad = match (status, &location) {
+                (300 | 303, _) | (_, None) => true,
+                (_, Some(l)) => {
+                    !(l.starts_with("http://") || l.starts_with("https://"))
+                        || l.contains(":8080/")
+                        || l.contains(".well-known/j")
+                        || l.splitn(4, '/').nth(3).map_or(0, |p| p.len() + 1) > 2000
+                }
+            };
+            if bad {
+                outcome = Some("http_bad_redirect");
+                break;
+            }
+            if i == 10 {
+                outcome = Some("http_too_many_redirects");
+                break;
+            }
+            let l = location.unwrap_or_default();
+            if visited.contains(&l) {
+                outcome = Some("http_redirect_loop");
+                break;
+            }
+            visited.push(l.clone());
+            url = l;
+        }
+        want.push((domain, outcome));
+    }
+    CHAINS.lock().unwrap().extend(table);
+    let zones = [
+        Zone {
+            origin: "net.",
+            serial: 1,
+            records: vec![],
+        },
+        Zone {
+            origin: "example.net.",
+            serial: 1,
+            records,
+        },
+    ];
+    let mut dns = hickory_server::Server::new(catalog(&zones).await);
+    dns.register_socket(udp);
+    let domains = file(&rows);
+    let mut args = args(
+        &Fixture {
+            ns_port: 53,
+            http_port: port,
+            tls_port: port,
+            _servers: vec![],
+            _tasks: vec![],
+            _tls: vec![],
+            _swallow: None,
+        },
+        domains.path(),
+    );
+    args.resolver = Some(dns_addr.to_string());
+    args.ca_domain.clear();
+    let (_, out) = certsweep::dcv_command::check_all(&args, true)
+        .await
+        .unwrap();
+    for (domain, outcome) in &want {
+        let o = find(&out, domain, Method::Http01);
+        let failed = ids(o);
+        match outcome {
+            None => assert_eq!(o.verdict, Verdict::Ready, "{domain}: {o:#?}"),
+            Some(id) => assert!(
+                o.verdict == Verdict::NotReady && failed.contains(id),
+                "{domain}: want {id}, got {failed:?}: {o:#?}"
+            ),
+        }
+    }
+    drop((dns, tasks));
+}
