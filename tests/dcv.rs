@@ -1664,3 +1664,125 @@ async fn generated_redirect_chains_are_followed_as_the_ca_follows_them() {
     }
     drop((dns, tasks));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generated_txt_records_on_some_nameservers_are_ready_only_on_all() {
+    // Three authoritative nameservers of one zone (the first also answering the resolver's
+    // questions), each holding a domain's challenge value or not, some beside an old one:
+    // ready only when every nameserver has it; not propagated when some have it (whatever
+    // the resolver saw: the CA may ask any of them); absent, or another value, when none
+    // has it.
+    let ip = |h: u8| IpAddr::V4(Ipv4Addr::new(127, 0, 0, h));
+    let (port, mut bound) = 'found: {
+        for _ in 0..20 {
+            let first = udp_and_tcp(ip(81));
+            let port = first.0.local_addr().unwrap().port();
+            let others: Option<Vec<_>> = [82u8, 83]
+                .iter()
+                .map(|h| {
+                    let udp = std::net::UdpSocket::bind((ip(*h), port)).ok()?;
+                    let tcp = std::net::TcpListener::bind((ip(*h), port)).ok()?;
+                    Some((udp, tcp))
+                })
+                .collect();
+            if let Some(others) = others {
+                let mut bound = vec![first];
+                bound.extend(others);
+                break 'found (port, bound);
+            }
+        }
+        panic!("no free DNS port");
+    };
+    let mut state = 0x7a7f_e0a0_0ad5_0001u64;
+    let mut below = |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    let zone_head = || {
+        let mut r = Vec::new();
+        for k in 1..=3u8 {
+            r.push(rec(
+                "example.net.",
+                RData::NS(NS(name(&format!("ns{k}.example.net.")))),
+            ));
+            r.push(a(&format!("ns{k}.example.net."), [127, 0, 0, 80 + k]));
+        }
+        r
+    };
+    let mut views = [zone_head(), zone_head(), zone_head()];
+    let mut rows = String::from("domain,method,expected\n");
+    let mut want: Vec<(String, Option<&'static str>)> = Vec::new();
+    for j in 0..40u64 {
+        let domain = format!("d{j}.example.net");
+        let value = format!("value-{j}");
+        let on: Vec<bool> = (0..3).map(|_| below(4) != 0).collect();
+        let stale = below(4) == 0;
+        for (k, view) in views.iter_mut().enumerate() {
+            if on[k] {
+                view.push(txt(&format!("_acme-challenge.{domain}."), &value));
+            }
+            if stale {
+                view.push(txt(&format!("_acme-challenge.{domain}."), "old-value"));
+            }
+        }
+        rows.push_str(&format!("{domain},dns-01,{value}\n"));
+        let outcome = match (on.iter().any(|x| *x), on.iter().all(|x| *x)) {
+            (_, true) => None,
+            // On some nameservers: whatever the resolver saw, the CA may ask another.
+            (true, false) => Some("txt_not_propagated"),
+            // On none: with an old value there, another value is seen.
+            (false, _) if stale => Some("txt_wrong"),
+            (false, _) => Some("txt_absent"),
+        };
+        want.push((domain, outcome));
+    }
+    let mut servers = Vec::new();
+    for (k, view) in views.into_iter().enumerate() {
+        let mut zones = vec![Zone {
+            origin: "example.net.",
+            serial: 5,
+            records: view,
+        }];
+        if k == 0 {
+            zones.push(Zone {
+                origin: "net.",
+                serial: 1,
+                records: vec![],
+            });
+        }
+        let (udp, tcp) = bound.remove(0);
+        servers.push(dns_serving(udp, tcp, &zones).await);
+    }
+    let domains = file(&rows);
+    let mut args = args(
+        &Fixture {
+            ns_port: port,
+            http_port: 1,
+            tls_port: 1,
+            _servers: vec![],
+            _tasks: vec![],
+            _tls: vec![],
+            _swallow: None,
+        },
+        domains.path(),
+    );
+    args.resolver = Some(format!("127.0.0.81:{port}"));
+    args.ca_domain.clear();
+    let (_, out) = certsweep::dcv_command::check_all(&args, true)
+        .await
+        .unwrap();
+    for (domain, outcome) in &want {
+        let o = find(&out, domain, Method::Dns01);
+        let failed = ids(o);
+        match outcome {
+            None => assert_eq!(o.verdict, Verdict::Ready, "{domain}: {o:#?}"),
+            Some(id) => assert!(
+                o.verdict == Verdict::NotReady && failed.contains(id),
+                "{domain}: want {id}, got {failed:?}: {o:#?}"
+            ),
+        }
+    }
+    drop(servers);
+}
