@@ -1786,3 +1786,127 @@ async fn generated_txt_records_on_some_nameservers_are_ready_only_on_all() {
     }
     drop(servers);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generated_caa_trees_are_climbed_to_the_first_set_as_the_ca_climbs() {
+    // Names one to three labels under example.net, CAA sets here and there on the way up
+    // (this CA's, another's, none allowed), for the name or its wildcard: the set that
+    // speaks is the first one found climbing from the name to the zone, and it allows
+    // this CA or forbids it (the DNS-01 value is in place everywhere, so CAA alone
+    // decides).
+    let ip = |h: u8| IpAddr::V4(Ipv4Addr::new(127, 0, 0, h));
+    let (udp, tcp) = udp_and_tcp(ip(91));
+    let port = udp.local_addr().unwrap().port();
+    let mut state = 0xcaa7_1ee5_0000_0001u64;
+    let mut below = |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    const LABELS: [&str; 3] = ["a", "b", "c"];
+    const SETS: [&str; 4] = ["letsencrypt.org", "otherca.example", ";", ""];
+    let mut records = vec![
+        rec("example.net.", RData::NS(NS(name("ns1.example.net.")))),
+        a("ns1.example.net.", [127, 0, 0, 91]),
+    ];
+    // The CAA `issue` value at each name given one (an empty one: no CAA there).
+    let mut caa_at: std::collections::HashMap<String, &str> = Default::default();
+    let mut rows = String::from("domain,method,expected\n");
+    let mut want = Vec::new();
+    for j in 0..40u64 {
+        let depth = 1 + below(3) as usize;
+        let mut labels: Vec<String> = (0..depth)
+            .map(|_| LABELS[below(3) as usize].to_string())
+            .collect();
+        labels.insert(0, format!("d{j}"));
+        // `d7.b.a.example.net`: d7 under b under a.
+        let fqdn = format!("{}.example.net", labels.join("."));
+        // Sets on the way up, decided once per name (names are shared between domains).
+        let mut up = fqdn.clone();
+        loop {
+            caa_at
+                .entry(up.clone())
+                .or_insert_with(|| SETS[below(SETS.len() as u64) as usize]);
+            if up == "example.net" {
+                break;
+            }
+            up = up
+                .split_once('.')
+                .map(|(_, rest)| rest.to_string())
+                .unwrap_or_default();
+        }
+        let wildcard = below(4) == 0;
+        let domain = if wildcard {
+            format!("*.{fqdn}")
+        } else {
+            fqdn.clone()
+        };
+        records.push(txt(&format!("_acme-challenge.{fqdn}."), &format!("v{j}")));
+        rows.push_str(&format!("{domain},dns-01,v{j}\n"));
+        // The first name with a set, climbing; its `issue` value allows letsencrypt.org only
+        // when it names it.
+        let mut up = fqdn.clone();
+        let allowed = loop {
+            match caa_at.get(&up).copied() {
+                Some(v) if !v.is_empty() => break v == "letsencrypt.org",
+                _ if up == "example.net" => break true,
+                _ => {
+                    up = up
+                        .split_once('.')
+                        .map(|(_, r)| r.to_string())
+                        .unwrap_or_default();
+                }
+            }
+        };
+        want.push((domain, allowed));
+    }
+    for (at, value) in &caa_at {
+        if !value.is_empty() {
+            records.push(caa(&format!("{at}."), 0, "issue", value));
+        }
+    }
+    let zones = [
+        Zone {
+            origin: "net.",
+            serial: 1,
+            records: vec![],
+        },
+        Zone {
+            origin: "example.net.",
+            serial: 3,
+            records,
+        },
+    ];
+    let server = dns_serving(udp, tcp, &zones).await;
+    let domains = file(&rows);
+    let mut args = args(
+        &Fixture {
+            ns_port: port,
+            http_port: 1,
+            tls_port: 1,
+            _servers: vec![],
+            _tasks: vec![],
+            _tls: vec![],
+            _swallow: None,
+        },
+        domains.path(),
+    );
+    args.resolver = Some(format!("127.0.0.91:{port}"));
+    let (_, out) = certsweep::dcv_command::check_all(&args, true)
+        .await
+        .unwrap();
+    for (domain, allowed) in &want {
+        let o = find(&out, domain, Method::Dns01);
+        let failed = ids(o);
+        if *allowed {
+            assert_eq!(o.verdict, Verdict::Ready, "{domain}: {o:#?}");
+        } else {
+            assert!(
+                o.verdict == Verdict::NotReady && failed.contains(&"caa_forbids_ca"),
+                "{domain}: want caa_forbids_ca, got {failed:?}: {o:#?}"
+            );
+        }
+    }
+    drop(server);
+}
