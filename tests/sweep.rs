@@ -6614,3 +6614,142 @@ async fn generated_fleets_against_their_records_get_the_status_and_the_serial_ex
     }
     drop((servers, refused));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generated_do_not_scan_lists_keep_the_sweep_off_exactly_what_they_name() {
+    // Names with one or two addresses (some under plc.test), given by name, pinned to an
+    // address, as bare addresses or two-address blocks, against lists of addresses, ranges,
+    // blocks, names and `*.plc.test`: the endpoints swept (each connection to these
+    // servers becomes a row) are exactly those neither their name nor their address puts
+    // on the list.
+    let hosts: Vec<u8> = (2..=9).collect();
+    let (port, servers) = dropping_listeners(&hosts).await;
+    let mut state = 0xe8c1_0de5_0000_0001u64;
+    let mut below = |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    let at = |h: u64| format!("127.0.0.{h}");
+    for round in 0..6 {
+        // name → its addresses (last octets)
+        let mut names: Vec<(String, Vec<u64>)> = Vec::new();
+        for k in 0..6 {
+            let parent = if below(3) == 0 { "plc.test" } else { "test" };
+            let first = 2 + below(8);
+            let mut addrs = vec![first];
+            if below(2) == 0 {
+                addrs.push(2 + (first - 2 + 1 + below(7)) % 8);
+            }
+            names.push((format!("r{round}n{k}.{parent}"), addrs));
+        }
+        // The list: what it names, by this test's own reckoning.
+        let mut list = String::from("# generated\n");
+        let mut out_addrs: Vec<u64> = Vec::new();
+        let mut out_names: Vec<String> = Vec::new();
+        let mut plc = false;
+        for _ in 0..below(5) {
+            match below(5) {
+                0 => {
+                    let h = 2 + below(8);
+                    list.push_str(&format!("{}\n", at(h)));
+                    out_addrs.push(h);
+                }
+                1 => {
+                    let a = 2 + below(8);
+                    let b = (a + below(3)).min(9);
+                    list.push_str(&format!("{} - {}\n", at(a), at(b)));
+                    out_addrs.extend(a..=b);
+                }
+                2 => {
+                    let base = 2 + 2 * below(4);
+                    list.push_str(&format!("{}/31\n", at(base + below(2))));
+                    out_addrs.extend([base, base + 1]);
+                }
+                3 => {
+                    let (n, _) = &names[below(names.len() as u64) as usize];
+                    list.push_str(&format!("{}\n", n.to_uppercase()));
+                    out_names.push(n.clone());
+                }
+                _ => {
+                    list.push_str("*.plc.test\n");
+                    plc = true;
+                }
+            }
+        }
+        let name_out =
+            |n: &str| out_names.iter().any(|x| x == n) || (plc && n.ends_with(".plc.test"));
+        let mut targets = String::new();
+        let mut want: std::collections::BTreeSet<String> = Default::default();
+        for (n, addrs) in &names {
+            match below(4) {
+                0 => {
+                    targets.push_str(&format!("{n}\n"));
+                    for h in addrs {
+                        if !name_out(n) && !out_addrs.contains(h) {
+                            want.insert(format!("{n}@{}", at(*h)));
+                        }
+                    }
+                }
+                1 => {
+                    let h = addrs[0];
+                    targets.push_str(&format!("{n}@{}\n", at(h)));
+                    if !name_out(n) && !out_addrs.contains(&h) {
+                        want.insert(format!("{n}@{}", at(h)));
+                    }
+                }
+                2 => {
+                    let h = addrs[0];
+                    targets.push_str(&format!("{}\n", at(h)));
+                    if !out_addrs.contains(&h) {
+                        want.insert(format!("{}@{}", at(h), at(h)));
+                    }
+                }
+                _ => {
+                    let base = 2 + 2 * below(4);
+                    targets.push_str(&format!("{}/31\n", at(base)));
+                    for h in [base, base + 1] {
+                        if !out_addrs.contains(&h) {
+                            want.insert(format!("{}@{}", at(h), at(h)));
+                        }
+                    }
+                }
+            }
+        }
+        let records: Vec<(String, std::net::IpAddr)> = (names.iter())
+            .flat_map(|(n, addrs)| addrs.iter().map(move |h| (format!("{n}."), ip(&at(*h)))))
+            .collect();
+        let refs: Vec<(&str, std::net::IpAddr)> =
+            records.iter().map(|(n, a)| (n.as_str(), *a)).collect();
+        let dns = support::dns_server("test.", &refs, &[]).await;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("do-not-scan.txt");
+        std::fs::write(&file, &list).unwrap();
+        let resolver = dns.addr.to_string();
+        let port_s = port.to_string();
+        let file_s = file.to_str().unwrap();
+        let args = [
+            "--resolver",
+            &resolver,
+            "--port",
+            &port_s,
+            "--exclude",
+            file_s,
+        ];
+        let obs = if want.is_empty() {
+            // Nothing left to sweep is refused before the sweep; nothing may be touched.
+            Vec::new()
+        } else {
+            sweep_counted(targets.clone(), &args).await.0
+        };
+        let got: std::collections::BTreeSet<String> = by_key(&obs).into_keys().collect();
+        assert_eq!(
+            got, want,
+            "round {round}\ntargets:\n{targets}\nlist:\n{list}"
+        );
+    }
+    for s in servers {
+        s.abort();
+    }
+}
