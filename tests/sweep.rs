@@ -6753,3 +6753,107 @@ async fn generated_do_not_scan_lists_keep_the_sweep_off_exactly_what_they_name()
         s.abort();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generated_earlier_sweeps_tell_each_endpoint_a_renewal_a_rollback_or_nothing() {
+    // Endpoints each serving one certificate tonight, against an earlier sweep's line for
+    // it: the same certificate, an older one (a renewal deployed since), a later one (put
+    // back since: rolled back), the same serial from another CA issued later (rolled back
+    // too), or no line at all. The JSON lines must say `rolled_back` and the certificate
+    // served then exactly as that follows.
+    let pki = Pki::new("GenPrevious").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = root_file(&pki, &dir);
+    let lo = ip("127.0.0.1");
+    let mut state = 0x9e71_0005_0000_0001u64;
+    let mut below = |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    let mut servers = Vec::new();
+    let mut targets = String::new();
+    let mut then = String::new();
+    // (name, port) → (rolled back, serial served then when it differs)
+    let mut want: HashMap<(String, u16), (bool, Option<String>)> = HashMap::new();
+    for i in 0..30u64 {
+        let name = format!("p{i}.test");
+        let leaf = pki
+            .issue(&LeafSpec::new(&[&name], 30_000 + i, 10, 80))
+            .unwrap();
+        let nb = leaf.not_before.unix_timestamp();
+        let s = fleet::serve_tls(SocketAddr::new(lo, 0), &leaf, &[], None)
+            .await
+            .unwrap();
+        let port = s.addr.port();
+        servers.push(s);
+        targets.push_str(&format!("{name}@127.0.0.1:{port}\n"));
+        let line = |serial: &str, not_before: i64| {
+            format!(
+                "{{\"scan_time\":\"2026-11-30T02:00:00Z\",\"host\":\"{name}\",\"ip\":\"127.0.0.1\",\"port\":{port},\"sni\":\"{name}\",\"cert\":{{\"serial\":\"{serial}\",\"not_before\":\"t\",\"not_before_unix\":{not_before}}}}}\n"
+            )
+        };
+        let outcome = match below(5) {
+            0 => {
+                then.push_str(&line(&leaf.serial_hex, nb));
+                (false, None)
+            }
+            1 => {
+                then.push_str(&line("0B5E", nb - 100 * 86_400));
+                (false, Some("0B5E".to_string()))
+            }
+            2 => {
+                then.push_str(&line("0FA7", nb + 5 * 86_400));
+                (true, Some("0FA7".to_string()))
+            }
+            3 => {
+                then.push_str(&line(&leaf.serial_hex, nb + 5 * 86_400));
+                (true, Some(leaf.serial_hex.clone()))
+            }
+            _ => (false, None),
+        };
+        want.insert((name, port), outcome);
+    }
+    let file = |n: &str, text: &str| {
+        let p = dir.path().join(n);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let (t, last) = (file("targets.txt", &targets), file("last.jsonl", &then));
+    let tonight = dir.path().join("tonight.jsonl");
+    let args = scan_args(&[
+        "--targets",
+        &t,
+        "--ca-file",
+        &ca,
+        "--no-public-roots",
+        "--previous",
+        &last,
+        "--jsonl",
+        tonight.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(certsweep::scan::run_scan(args).await.unwrap(), 0);
+    let lines = std::fs::read_to_string(&tonight).unwrap();
+    let mut seen = 0;
+    for l in lines.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        let key = (
+            v["host"].as_str().unwrap().to_string(),
+            v["port"].as_u64().unwrap() as u16,
+        );
+        let (rolled, previous) = &want[&key];
+        let findings: Vec<&str> = (v["findings"].as_array().into_iter().flatten())
+            .filter_map(|f| f.as_str())
+            .collect();
+        let got = (
+            findings.contains(&"rolled_back"),
+            v["previous"]["serial"].as_str().map(str::to_string),
+        );
+        assert_eq!(got, (*rolled, previous.clone()), "{key:?}: {l}");
+        seen += 1;
+    }
+    assert_eq!(seen, want.len());
+    drop(servers);
+}
