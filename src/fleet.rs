@@ -985,6 +985,18 @@ pub async fn serve_balancer(
     })
 }
 
+/// An appliance's self-signed certificate for `name` and the one it made itself since, the
+/// same name with a new key: (old, new).
+pub fn self_signed_anew(
+    name: &str,
+) -> Result<(rcgen::Certificate, rcgen::Certificate), FleetError> {
+    let p = CertificateParams::new(vec![name.to_string()])?;
+    Ok((
+        p.self_signed(&KeyPair::generate()?)?,
+        p.self_signed(&KeyPair::generate()?)?,
+    ))
+}
+
 /// A port where nothing listens (connections are refused), held while this lives.
 #[derive(Debug)]
 pub struct Refused {

@@ -1912,13 +1912,7 @@ mod tests {
         // An appliance's self-signed certificate is in the CA file; the appliance made itself
         // a new one, the same name with a new key. It was `chain_invalid`, "a certificate
         // was altered".
-        let p = rcgen::CertificateParams::new(vec!["box.test".to_string()]).expect("params");
-        let old = p
-            .self_signed(&rcgen::KeyPair::generate().expect("key"))
-            .expect("cert");
-        let new = p
-            .self_signed(&rcgen::KeyPair::generate().expect("key"))
-            .expect("cert");
+        let (old, new) = crate::fleet::self_signed_anew("box.test").expect("certificates");
         let dir = tempfile::tempdir().expect("temp dir");
         let file = dir.path().join("appliance.pem");
         std::fs::write(&file, old.pem()).expect("write");

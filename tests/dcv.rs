@@ -188,6 +188,16 @@ impl Fixture {
             _swallow: None,
         }
     }
+
+    /// No servers of its own: for HTTP servers a test runs on `port` (plain and TLS).
+    fn http_only(port: u16) -> Fixture {
+        Fixture {
+            ns_port: 53,
+            http_port: port,
+            tls_port: port,
+            ..Fixture::resolver_only(53)
+        }
+    }
 }
 
 async fn fixture() -> Fixture {
@@ -1272,18 +1282,7 @@ async fn ipv6_address_that_answers_wrong_fails() {
     let domains = file(&format!(
         "domain,token,expected\ndual.example.net,tok,{KEY_AUTH}\n"
     ));
-    let mut a = args(
-        &Fixture {
-            ns_port: 53,
-            http_port: port,
-            tls_port: port,
-            _servers: vec![],
-            _tasks: vec![],
-            _tls: vec![],
-            _swallow: None,
-        },
-        domains.path(),
-    );
+    let mut a = args(&Fixture::http_only(port), domains.path());
     a.resolver = Some(dns_addr.to_string());
     a.ca_domain.clear();
     let (_, out) = certsweep::dcv_command::check_all(&a, true).await.unwrap();
@@ -1537,13 +1536,8 @@ async fn generated_redirect_chains_are_followed_as_the_ca_follows_them() {
     }
     let udp = UdpSocket::bind("127.0.0.65:0").await.unwrap();
     let dns_addr = udp.local_addr().unwrap();
-    let mut state = 0x0dc5_7ed1_7ec7_0001u64;
-    let mut below = |n: u64| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state % n
-    };
+    let mut rng = support::XorShift::new(0x0dc5_7ed1_7ec7_0001u64);
+    let mut below = |n: u64| rng.below(n);
     let mut records = Vec::new();
     for h in 0..4u8 {
         records.push(a(&format!("r{h}.example.net."), [127, 0, 0, 61 + h]));
@@ -1634,18 +1628,7 @@ async fn generated_redirect_chains_are_followed_as_the_ca_follows_them() {
     let mut dns = hickory_server::Server::new(catalog(&zones).await);
     dns.register_socket(udp);
     let domains = file(&rows);
-    let mut args = args(
-        &Fixture {
-            ns_port: 53,
-            http_port: port,
-            tls_port: port,
-            _servers: vec![],
-            _tasks: vec![],
-            _tls: vec![],
-            _swallow: None,
-        },
-        domains.path(),
-    );
+    let mut args = args(&Fixture::http_only(port), domains.path());
     args.resolver = Some(dns_addr.to_string());
     args.ca_domain.clear();
     let (_, out) = certsweep::dcv_command::check_all(&args, true)
@@ -1693,13 +1676,8 @@ async fn generated_txt_records_on_some_nameservers_are_ready_only_on_all() {
         }
         panic!("no free DNS port");
     };
-    let mut state = 0x7a7f_e0a0_0ad5_0001u64;
-    let mut below = |n: u64| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state % n
-    };
+    let mut rng = support::XorShift::new(0x7a7f_e0a0_0ad5_0001u64);
+    let mut below = |n: u64| rng.below(n);
     let zone_head = || {
         let mut r = Vec::new();
         for k in 1..=3u8 {
@@ -1756,18 +1734,7 @@ async fn generated_txt_records_on_some_nameservers_are_ready_only_on_all() {
         servers.push(dns_serving(udp, tcp, &zones).await);
     }
     let domains = file(&rows);
-    let mut args = args(
-        &Fixture {
-            ns_port: port,
-            http_port: 1,
-            tls_port: 1,
-            _servers: vec![],
-            _tasks: vec![],
-            _tls: vec![],
-            _swallow: None,
-        },
-        domains.path(),
-    );
+    let mut args = args(&Fixture::resolver_only(port), domains.path());
     args.resolver = Some(format!("127.0.0.81:{port}"));
     args.ca_domain.clear();
     let (_, out) = certsweep::dcv_command::check_all(&args, true)
@@ -1797,13 +1764,8 @@ async fn generated_caa_trees_are_climbed_to_the_first_set_as_the_ca_climbs() {
     let ip = |h: u8| IpAddr::V4(Ipv4Addr::new(127, 0, 0, h));
     let (udp, tcp) = udp_and_tcp(ip(91));
     let port = udp.local_addr().unwrap().port();
-    let mut state = 0xcaa7_1ee5_0000_0001u64;
-    let mut below = |n: u64| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state % n
-    };
+    let mut rng = support::XorShift::new(0xcaa7_1ee5_0000_0001u64);
+    let mut below = |n: u64| rng.below(n);
     const LABELS: [&str; 3] = ["a", "b", "c"];
     const SETS: [&str; 4] = ["letsencrypt.org", "otherca.example", ";", ""];
     let mut records = vec![
@@ -1880,18 +1842,7 @@ async fn generated_caa_trees_are_climbed_to_the_first_set_as_the_ca_climbs() {
     ];
     let server = dns_serving(udp, tcp, &zones).await;
     let domains = file(&rows);
-    let mut args = args(
-        &Fixture {
-            ns_port: port,
-            http_port: 1,
-            tls_port: 1,
-            _servers: vec![],
-            _tasks: vec![],
-            _tls: vec![],
-            _swallow: None,
-        },
-        domains.path(),
-    );
+    let mut args = args(&Fixture::resolver_only(port), domains.path());
     args.resolver = Some(format!("127.0.0.91:{port}"));
     let (_, out) = certsweep::dcv_command::check_all(&args, true)
         .await

@@ -6221,14 +6221,8 @@ async fn generated_fleets_get_each_endpoint_its_own_serial_findings_and_error() 
     let ca_s = ca.to_string_lossy().to_string();
     let lo = ip("127.0.0.1");
     let any = SocketAddr::new(lo, 0);
-    // xorshift: the library's generator is private to it.
-    let mut state = 0x5eed_f1ee_7000_0001u64;
-    let mut below = |n: u64| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state % n
-    };
+    let mut rng = support::XorShift::new(0x5eed_f1ee_7000_0001u64);
+    let mut below = |n: u64| rng.below(n);
     let mut servers = Vec::new();
     let mut refused = Vec::new();
     let mut targets = String::new();
@@ -6404,13 +6398,8 @@ async fn generated_fleets_against_their_records_get_the_status_and_the_serial_ex
     let dir = tempfile::tempdir().unwrap();
     let lo = ip("127.0.0.1");
     let any = SocketAddr::new(lo, 0);
-    let mut state = 0x5eed_7ec0_4d50_0001u64;
-    let mut below = |n: u64| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state % n
-    };
+    let mut rng = support::XorShift::new(0x5eed_7ec0_4d50_0001u64);
+    let mut below = |n: u64| rng.below(n);
     let written = |l: &fleet::Leaf, how: u64| match how {
         0 => l.serial_hex.clone(),
         1 => {
@@ -6624,13 +6613,8 @@ async fn generated_do_not_scan_lists_keep_the_sweep_off_exactly_what_they_name()
     // on the list.
     let hosts: Vec<u8> = (2..=9).collect();
     let (port, servers) = dropping_listeners(&hosts).await;
-    let mut state = 0xe8c1_0de5_0000_0001u64;
-    let mut below = |n: u64| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state % n
-    };
+    let mut rng = support::XorShift::new(0xe8c1_0de5_0000_0001u64);
+    let mut below = |n: u64| rng.below(n);
     let at = |h: u64| format!("127.0.0.{h}");
     for round in 0..6 {
         // name → its addresses (last octets)
@@ -6765,13 +6749,8 @@ async fn generated_earlier_sweeps_tell_each_endpoint_a_renewal_a_rollback_or_not
     let dir = tempfile::tempdir().unwrap();
     let ca = root_file(&pki, &dir);
     let lo = ip("127.0.0.1");
-    let mut state = 0x9e71_0005_0000_0001u64;
-    let mut below = |n: u64| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state % n
-    };
+    let mut rng = support::XorShift::new(0x9e71_0005_0000_0001u64);
+    let mut below = |n: u64| rng.below(n);
     let mut servers = Vec::new();
     let mut targets = String::new();
     let mut then = String::new();

@@ -4763,13 +4763,7 @@ fn an_appliance_that_made_itself_a_new_certificate_is_told_to_redistribute_it() 
     // Its earlier self-signed certificate is what the clients (and certsweep) trust; the
     // step for a self-signed certificate in general ("use a certificate from a CA") missed
     // that the fix is the trust store.
-    let p = rcgen::CertificateParams::new(vec!["box.x.com".to_string()]).expect("params");
-    let old = p
-        .self_signed(&rcgen::KeyPair::generate().expect("key"))
-        .expect("cert");
-    let new = p
-        .self_signed(&rcgen::KeyPair::generate().expect("key"))
-        .expect("cert");
+    let (old, new) = crate::fleet::self_signed_anew("box.x.com").expect("certificates");
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("appliance.pem");
     std::fs::write(&file, old.pem()).expect("write");

@@ -91,3 +91,22 @@ pub async fn stop_and_wait(child: tokio::process::Child, signal: &str) -> std::p
         .unwrap_or_else(|_| panic!("the run did not end after SIG{signal}"))
         .unwrap()
 }
+
+/// The generated tests' random numbers: a seeded xorshift (13, 7, 17), as the library's own
+/// tests use, so that a failing round is the same round on every run and machine.
+pub struct XorShift(u64);
+
+impl XorShift {
+    /// A generator from `seed` (not zero: xorshift stays at zero).
+    pub fn new(seed: u64) -> Self {
+        XorShift(seed.max(1))
+    }
+
+    /// A number below `n` (`n` above zero).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
