@@ -556,6 +556,22 @@ fn find<'a>(out: &'a [Outcome], domain: &str, method: Method) -> &'a Outcome {
         .unwrap_or_else(|| panic!("no outcome for {domain} {method}"))
 }
 
+/// Each of `want`'s domains checked by `method` is ready (no check named), or not ready
+/// with the check named among those that failed.
+fn assert_outcomes(out: &[Outcome], want: &[(String, Option<&'static str>)], method: Method) {
+    for (domain, outcome) in want {
+        let o = find(out, domain, method);
+        let failed = ids(o);
+        match outcome {
+            None => assert_eq!(o.verdict, Verdict::Ready, "{domain}: {o:#?}"),
+            Some(id) => assert!(
+                o.verdict == Verdict::NotReady && failed.contains(id),
+                "{domain}: want {id}, got {failed:?}: {o:#?}"
+            ),
+        }
+    }
+}
+
 fn ids(o: &Outcome) -> Vec<&'static str> {
     o.failed_ids()
 }
@@ -1634,17 +1650,7 @@ async fn generated_redirect_chains_are_followed_as_the_ca_follows_them() {
     let (_, out) = certsweep::dcv_command::check_all(&args, true)
         .await
         .unwrap();
-    for (domain, outcome) in &want {
-        let o = find(&out, domain, Method::Http01);
-        let failed = ids(o);
-        match outcome {
-            None => assert_eq!(o.verdict, Verdict::Ready, "{domain}: {o:#?}"),
-            Some(id) => assert!(
-                o.verdict == Verdict::NotReady && failed.contains(id),
-                "{domain}: want {id}, got {failed:?}: {o:#?}"
-            ),
-        }
-    }
+    assert_outcomes(&out, &want, Method::Http01);
     drop((dns, tasks));
 }
 
@@ -1740,17 +1746,7 @@ async fn generated_txt_records_on_some_nameservers_are_ready_only_on_all() {
     let (_, out) = certsweep::dcv_command::check_all(&args, true)
         .await
         .unwrap();
-    for (domain, outcome) in &want {
-        let o = find(&out, domain, Method::Dns01);
-        let failed = ids(o);
-        match outcome {
-            None => assert_eq!(o.verdict, Verdict::Ready, "{domain}: {o:#?}"),
-            Some(id) => assert!(
-                o.verdict == Verdict::NotReady && failed.contains(id),
-                "{domain}: want {id}, got {failed:?}: {o:#?}"
-            ),
-        }
-    }
+    assert_outcomes(&out, &want, Method::Dns01);
     drop(servers);
 }
 
