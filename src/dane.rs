@@ -25,6 +25,10 @@ pub struct Published {
     /// of the name's alias (CNAME) rather than at the name: where a client looks first
     /// (RFC 7671, section 7).
     pub at_alias: Option<String>,
+    /// Whether the endpoint is a mail server's (SMTP or LMTP, STARTTLS): DANE for SMTP
+    /// (RFC 7672, section 3.1.3) uses only the DANE usages, so its clients (Postfix,
+    /// Exim) take PKIX-TA and PKIX-EE records for unusable.
+    pub mail: bool,
 }
 
 /// The TLSA records of an answer's answer section (an alias chain's other records aside).
@@ -55,16 +59,69 @@ pub fn shown(t: &TLSA) -> String {
     )
 }
 
+/// Why a DANE client would not use `t` at all, if it would not: parameters it does not
+/// know, a digest of the wrong length, data that is not the certificate or key it says it
+/// is (OpenSSL's DANE, under Postfix and Exim, refuses to load such a record), or, for a
+/// `mail` server, a PKIX usage (RFC 7672, section 3.1.3). A client that finds no usable
+/// record treats the endpoint as publishing none (RFC 7672, section 2.2): it authenticates
+/// nothing, so a record it ignores makes neither a match nor, alone, a mismatch.
+pub fn unusable(t: &TLSA, mail: bool) -> Option<String> {
+    let known_usage = matches!(
+        t.cert_usage,
+        CertUsage::PkixTa | CertUsage::PkixEe | CertUsage::DaneTa | CertUsage::DaneEe
+    );
+    let len = t.cert_data.len();
+    let why = match (t.selector, t.matching) {
+        _ if !known_usage => "an unknown usage".to_string(),
+        _ if mail && matches!(t.cert_usage, CertUsage::PkixTa | CertUsage::PkixEe) => {
+            "a PKIX usage, which mail servers ignore (RFC 7672, section 3.1.3)".to_string()
+        }
+        (Selector::Full | Selector::Spki, Matching::Sha256) if len != 32 => {
+            format!("a SHA-256 digest of {len} bytes, not 32")
+        }
+        (Selector::Full | Selector::Spki, Matching::Sha512) if len != 64 => {
+            format!("a SHA-512 digest of {len} bytes, not 64")
+        }
+        (Selector::Full, Matching::Raw) if !whole_der::<X509Certificate>(&t.cert_data) => {
+            "data that is not a certificate".to_string()
+        }
+        (Selector::Spki, Matching::Raw) if !whole_der::<SubjectPublicKeyInfo>(&t.cert_data) => {
+            "data that is not a public key".to_string()
+        }
+        (Selector::Full | Selector::Spki, Matching::Raw | Matching::Sha256 | Matching::Sha512) => {
+            return None
+        }
+        (Selector::Full | Selector::Spki, _) => "an unknown matching type".to_string(),
+        _ => "an unknown selector".to_string(),
+    };
+    Some(why)
+}
+
+/// Whether `data` is one DER value of type `T`, nothing after it.
+fn whole_der<'a, T: FromDer<'a, X509Error>>(data: &'a [u8]) -> bool {
+    T::from_der(data).is_ok_and(|(rest, _)| rest.is_empty())
+}
+
 /// Whether `t` names a certificate of `chain` (the leaf first, as served). End-entity
 /// usages (DANE-EE 3, PKIX-EE 1) are matched against the leaf, trust-anchor usages
-/// (DANE-TA 2, PKIX-TA 0) against the CA certificates sent after it. The PKIX usages'
-/// further demand, a path that validates, is the trust judgement's to make.
+/// (DANE-TA 2, PKIX-TA 0) against the CA certificates sent after it; a DANE-TA record that
+/// holds the whole certificate or key (`2 0 0`, `2 1 0`) also names a chain with a
+/// certificate it signed, sent without it, as DANE clients then take the anchor from the
+/// record (RFC 7671, section 5.2.2). The PKIX usages' further demand, a path that
+/// validates, is the trust judgement's to make; whether a client uses the record at all,
+/// [`unusable`]'s.
 pub fn matches(t: &TLSA, chain: &[CertificateDer<'_>]) -> bool {
     let candidates: &[CertificateDer<'_>] = match t.cert_usage {
         CertUsage::DaneEe | CertUsage::PkixEe => chain.get(..1).unwrap_or_default(),
         CertUsage::DaneTa | CertUsage::PkixTa => chain.get(1..).unwrap_or_default(),
         _ => &[],
     };
+    if t.cert_usage == CertUsage::DaneTa
+        && t.matching == Matching::Raw
+        && signed_by_record(t, chain)
+    {
+        return true;
+    }
     candidates.iter().any(|c| {
         let selected: &[u8] = match t.selector {
             Selector::Full => c.as_ref(),
@@ -89,9 +146,28 @@ pub fn matches(t: &TLSA, chain: &[CertificateDer<'_>]) -> bool {
     })
 }
 
+/// Whether a certificate of `chain` is signed with the key a full DANE-TA record holds:
+/// its certificate's (`2 0 0`) or the key itself (`2 1 0`).
+fn signed_by_record(t: &TLSA, chain: &[CertificateDer<'_>]) -> bool {
+    let signed_by = |key: &SubjectPublicKeyInfo<'_>| {
+        chain.iter().any(|c| {
+            parse_x509_certificate(c).is_ok_and(|(_, x)| x.verify_signature(Some(key)).is_ok())
+        })
+    };
+    match t.selector {
+        Selector::Full => X509Certificate::from_der(&t.cert_data)
+            .is_ok_and(|(_, record)| signed_by(record.public_key())),
+        Selector::Spki => {
+            SubjectPublicKeyInfo::from_der(&t.cert_data).is_ok_and(|(_, key)| signed_by(&key))
+        }
+        _ => false,
+    }
+}
+
 /// What the TLSA records `published` say of `chain`: the facts, and `dane_mismatch` when
-/// there are records and none names a certificate served. No records: nothing (the
-/// endpoint publishes no DANE).
+/// there are usable records and none names a certificate served, `dane_unusable` when
+/// there are records and a DANE client can use none of them ([`unusable`]). No records:
+/// nothing (the endpoint publishes no DANE).
 pub fn judge(
     published: &Published,
     chain: &[CertificateDer<'_>],
@@ -100,19 +176,29 @@ pub fn judge(
     if tlsa.is_empty() {
         return None;
     }
-    let matched = tlsa.iter().find(|t| matches(t, chain)).map(shown);
-    let pin = |t: &&TLSA| {
+    let (usable, unusable): (Vec<&TLSA>, Vec<String>) =
+        tlsa.iter()
+            .fold((Vec::new(), Vec::new()), |(mut usable, mut unusable), t| {
+                match self::unusable(t, published.mail) {
+                    None => usable.push(t),
+                    Some(why) => unusable.push(format!("{}: {why}", shown(t))),
+                }
+                (usable, unusable)
+            });
+    let matched = usable.iter().find(|t| matches(t, chain)).map(|t| shown(t));
+    let pin = |t: &&&TLSA| {
         matches!(t.cert_usage, CertUsage::DaneEe | CertUsage::PkixEe)
             && t.selector == Selector::Spki
             && t.matching == Matching::Sha256
     };
-    let key_pins: Vec<String> = tlsa
+    let key_pins: Vec<String> = usable
         .iter()
         .filter(pin)
         .map(|t| crate::cert::hex_lower(&t.cert_data))
         .collect();
     let findings = match matched {
         Some(_) => Vec::new(),
+        None if usable.is_empty() => vec![Finding::DaneUnusable],
         None => vec![Finding::DaneMismatch],
     };
     Some((
@@ -120,8 +206,9 @@ pub fn judge(
             records: tlsa.iter().map(shown).collect(),
             matched,
             validated: published.authentic,
-            only_key_pins: key_pins.len() == tlsa.len(),
+            only_key_pins: !usable.is_empty() && key_pins.len() == usable.len(),
             key_pins,
+            unusable,
             error: None,
             at_alias: published.at_alias.clone(),
         },
@@ -139,6 +226,7 @@ mod tests {
             records,
             authentic,
             at_alias: None,
+            mail: false,
         }
     }
 
@@ -222,5 +310,295 @@ mod tests {
         assert!(judge(&published(Vec::new(), true), chain).is_none());
         assert!(shown(&old).starts_with("3 1 1 "), "{}", shown(&old));
         assert_eq!(shown(&old).chars().count(), "3 1 1 ".len() + 17);
+    }
+
+    fn spki(c: &[u8]) -> Vec<u8> {
+        parse_x509_certificate(c)
+            .expect("a certificate")
+            .1
+            .public_key()
+            .raw
+            .to_vec()
+    }
+
+    fn sha256(b: &[u8]) -> Vec<u8> {
+        ring::digest::digest(&ring::digest::SHA256, b)
+            .as_ref()
+            .to_vec()
+    }
+
+    #[test]
+    fn records_no_client_uses_make_neither_a_match_nor_alone_a_mismatch() {
+        let pki = Pki::new("DaneUnusable").unwrap();
+        let leaf = pki.issue(&LeafSpec::new(&["mx.test"], 1, 1, 60)).unwrap();
+        let chain = &leaf.chain;
+        let key = sha256(&spki(&chain[0]));
+        let mut short = key.clone();
+        short.pop();
+        let unusable_ones = [
+            (tlsa(4, 1, 1, key.clone()), "an unknown usage"),
+            (tlsa(3, 2, 1, key.clone()), "an unknown selector"),
+            (tlsa(3, 1, 3, key.clone()), "an unknown matching type"),
+            (
+                tlsa(3, 1, 1, short.clone()),
+                "a SHA-256 digest of 31 bytes, not 32",
+            ),
+            (
+                tlsa(3, 1, 2, key.clone()),
+                "a SHA-512 digest of 32 bytes, not 64",
+            ),
+            (tlsa(3, 0, 0, key.clone()), "data that is not a certificate"),
+            (tlsa(3, 1, 0, key.clone()), "data that is not a public key"),
+        ];
+        for (t, why) in &unusable_ones {
+            assert_eq!(unusable(t, false).as_deref(), Some(*why), "{}", shown(t));
+        }
+        // A whole certificate with a byte after it is not one a client loads.
+        let mut padded = chain[0].to_vec();
+        padded.push(0);
+        assert!(unusable(&tlsa(3, 0, 0, padded), false).is_some());
+        assert_eq!(unusable(&tlsa(3, 0, 0, chain[0].to_vec()), false), None);
+        assert_eq!(unusable(&tlsa(3, 1, 0, spki(&chain[0])), false), None);
+        // Mail servers use only the DANE usages (RFC 7672).
+        let pkix = tlsa(1, 1, 1, key.clone());
+        assert_eq!(unusable(&pkix, false), None);
+        assert!(unusable(&pkix, true).is_some_and(|w| w.contains("PKIX usage")));
+        assert_eq!(unusable(&tlsa(3, 1, 1, key.clone()), true), None);
+
+        // Only unusable records: DANE is off, not failing.
+        let only: Vec<TLSA> = unusable_ones.iter().map(|(t, _)| t.clone()).collect();
+        let (info, findings) = judge(&published(only.clone(), true), chain).unwrap();
+        assert_eq!(findings, [Finding::DaneUnusable]);
+        assert_eq!(info.unusable.len(), only.len());
+        assert!(info.key_pins.is_empty() && !info.only_key_pins);
+        assert!(info
+            .shown()
+            .starts_with("none of 7 record(s) usable: 4 1 1 "));
+        // A mail server publishing only a PKIX-EE pin of its key: the same.
+        let mut mail = published(vec![pkix.clone()], true);
+        mail.mail = true;
+        let (info, findings) = judge(&mail, chain).unwrap();
+        assert_eq!(findings, [Finding::DaneUnusable]);
+        assert_eq!(info.matched, None);
+        // Elsewhere it matches.
+        let (_, findings) = judge(&published(vec![pkix], true), chain).unwrap();
+        assert!(findings.is_empty());
+        // A usable record of another key beside unusable ones: a mismatch, told with them;
+        // a truncated pin of the served key does not match it.
+        let other = tlsa(3, 1, 1, vec![7; 32]);
+        let (info, findings) = judge(
+            &published(vec![tlsa(3, 1, 1, short), other.clone()], true),
+            chain,
+        )
+        .unwrap();
+        assert_eq!(findings, [Finding::DaneMismatch]);
+        assert_eq!(info.key_pins, [crate::cert::hex_lower(&other.cert_data)]);
+        assert!(info.only_key_pins);
+        assert!(
+            info.shown().contains("(1 of them unusable: 3 1 1 "),
+            "{}",
+            info.shown()
+        );
+    }
+
+    #[test]
+    fn a_full_dane_ta_record_names_a_chain_sent_without_its_anchor() {
+        let pki = Pki::new("DaneTa").unwrap();
+        let other = Pki::new("DaneOther").unwrap();
+        let leaf = pki.issue(&LeafSpec::new(&["mx.test"], 1, 1, 60)).unwrap();
+        let alone = &leaf.chain[..1];
+        let int = &pki.intermediate.cert;
+        for t in [tlsa(2, 0, 0, int.to_vec()), tlsa(2, 1, 0, spki(int))] {
+            assert!(matches(&t, alone), "{}", shown(&t));
+            assert!(matches(&t, &leaf.chain), "{}", shown(&t));
+        }
+        // The root's key signed the intermediate, sent.
+        let root = &pki.root.cert;
+        assert!(matches(&tlsa(2, 1, 0, spki(root)), &leaf.chain));
+        assert!(!matches(&tlsa(2, 1, 0, spki(root)), alone));
+        // A digest cannot serve as the anchor; another CA's key signed nothing sent; a
+        // PKIX-TA record needs the anchor sent.
+        for t in [
+            tlsa(2, 1, 1, sha256(&spki(int))),
+            tlsa(2, 1, 0, spki(&other.intermediate.cert)),
+            tlsa(2, 0, 0, other.intermediate.cert.to_vec()),
+            tlsa(0, 1, 0, spki(int)),
+        ] {
+            assert!(!matches(&t, alone), "{}", shown(&t));
+        }
+    }
+
+    /// Where a generated record's data comes from, and what is done to it.
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    enum Damage {
+        None,
+        /// One byte less: a digest of the wrong length, a certificate or key cut short.
+        Cut,
+        /// One byte more.
+        Padded,
+        /// A digest's byte flipped: still a digest, of nothing served.
+        Flipped,
+    }
+
+    #[test]
+    fn generated_records_are_used_and_matched_as_dane_clients_use_and_match_them() {
+        // The pool: two PKIs' roots, intermediates and leaves; `issuer[i]` signed pool[i].
+        let a = Pki::new("DaneGenA").unwrap();
+        let b = Pki::new("DaneGenB").unwrap();
+        let a1 = a.issue(&LeafSpec::new(&["mx1.test"], 1, 1, 60)).unwrap();
+        let a2 = a.issue(&LeafSpec::new(&["mx2.test"], 2, 1, 60)).unwrap();
+        let b1 = b.issue(&LeafSpec::new(&["mx3.test"], 3, 1, 60)).unwrap();
+        let pool: Vec<CertificateDer<'static>> = vec![
+            a.root.cert.clone(),
+            a.intermediate.cert.clone(),
+            a1.chain[0].clone(),
+            a2.chain[0].clone(),
+            b.root.cert.clone(),
+            b.intermediate.cert.clone(),
+            b1.chain[0].clone(),
+        ];
+        let issuer = [0, 0, 1, 1, 4, 4, 5];
+        let leaves = [2usize, 3, 6];
+        let sha512 = |b: &[u8]| {
+            ring::digest::digest(&ring::digest::SHA512, b)
+                .as_ref()
+                .to_vec()
+        };
+        let mut rng = crate::testrng::XorShift::new(0xda7e_5eed);
+        let rounds = 400;
+        let mut seen = [0usize; 3];
+        for round in 0..rounds {
+            // The chain served: a leaf alone, with its intermediate, or with the root too.
+            let leaf = leaves[rng.below(3) as usize];
+            let int = issuer[leaf];
+            let served: Vec<usize> = match rng.below(3) {
+                0 => vec![leaf],
+                1 => vec![leaf, int],
+                _ => vec![leaf, int, issuer[int]],
+            };
+            let chain: Vec<CertificateDer<'static>> =
+                served.iter().map(|i| pool[*i].clone()).collect();
+            let mail = rng.below(2) == 0;
+            let mut records = Vec::new();
+            let mut expected_usable = Vec::new();
+            let mut expected_match = Vec::new();
+            for _ in 0..1 + rng.below(4) {
+                // Mostly a record for a certificate the chain holds or for its issuer.
+                let one_served = served[rng.below(served.len() as u64) as usize];
+                let src = match rng.below(3) {
+                    0 => rng.below(pool.len() as u64) as usize,
+                    1 => one_served,
+                    _ => issuer[one_served],
+                };
+                let usage = [0u8, 1, 2, 3, 3, 2, 4, 255][rng.below(8) as usize];
+                let selector = [0u8, 1, 1, 2][rng.below(4) as usize];
+                let matching = [0u8, 1, 1, 2, 3][rng.below(5) as usize];
+                let damage = [
+                    Damage::None,
+                    Damage::None,
+                    Damage::None,
+                    Damage::Cut,
+                    Damage::Padded,
+                    Damage::Flipped,
+                ][rng.below(6) as usize];
+                let selected = match selector {
+                    1 => spki(&pool[src]),
+                    _ => pool[src].to_vec(),
+                };
+                let mut data = match matching {
+                    0 => selected,
+                    2 => sha512(&selected),
+                    _ => sha256(&selected),
+                };
+                let damage = match damage {
+                    // A flipped byte of a whole certificate may still read as one.
+                    Damage::Flipped if matching == 0 => Damage::None,
+                    d => d,
+                };
+                match damage {
+                    Damage::None => {}
+                    Damage::Cut => {
+                        data.pop();
+                    }
+                    Damage::Padded => data.push(0),
+                    Damage::Flipped => data[5] ^= 0x40,
+                }
+                // The rules apart: RFC 6698 and 7671's parameters, RFC 7672's usages for
+                // mail, OpenSSL's refusal of malformed data.
+                let usable = match usage {
+                    2 | 3 => true,
+                    0 | 1 => !mail,
+                    _ => false,
+                } && selector <= 1
+                    && matching <= 2
+                    && matches!(damage, Damage::None | Damage::Flipped);
+                let names = damage == Damage::None
+                    && match usage {
+                        1 | 3 => src == served[0],
+                        _ => {
+                            served[1..].contains(&src)
+                                || (usage == 2
+                                    && matching == 0
+                                    && served.iter().any(|c| issuer[*c] == src))
+                        }
+                    };
+                let t = tlsa(usage, selector, matching, data);
+                assert_eq!(
+                    unusable(&t, mail).is_none(),
+                    usable,
+                    "round {round}: {} ({damage:?}, mail {mail})",
+                    shown(&t)
+                );
+                if usable {
+                    assert_eq!(
+                        matches(&t, &chain),
+                        names,
+                        "round {round}: {} from {src} against {served:?} ({damage:?})",
+                        shown(&t)
+                    );
+                }
+                expected_usable.push(usable);
+                expected_match.push(usable && names);
+                records.push(t);
+            }
+            let mut p = published(records.clone(), true);
+            p.mail = mail;
+            let (info, findings) = judge(&p, &chain).expect("records were published");
+            let first_match = expected_match.iter().position(|m| *m);
+            let want = match first_match {
+                Some(_) => vec![],
+                None if !expected_usable.contains(&true) => vec![Finding::DaneUnusable],
+                None => vec![Finding::DaneMismatch],
+            };
+            assert_eq!(findings, want, "round {round}: {:?}", info);
+            seen[match want.first() {
+                None => 0,
+                Some(Finding::DaneMismatch) => 1,
+                _ => 2,
+            }] += 1;
+            assert_eq!(info.matched, first_match.map(|i| shown(&records[i])));
+            assert_eq!(
+                info.unusable.len(),
+                expected_usable.iter().filter(|u| !**u).count()
+            );
+            let pins: Vec<String> = records
+                .iter()
+                .zip(&expected_usable)
+                .filter(|(t, u)| {
+                    **u && matches!(u8::from(t.cert_usage), 1 | 3)
+                        && u8::from(t.selector) == 1
+                        && u8::from(t.matching) == 1
+                })
+                .map(|(t, _)| crate::cert::hex_lower(&t.cert_data))
+                .collect();
+            let usable_count = expected_usable.iter().filter(|u| **u).count();
+            assert_eq!(
+                info.only_key_pins,
+                usable_count > 0 && pins.len() == usable_count
+            );
+            assert_eq!(info.key_pins, pins);
+        }
+        // Every outcome came up, each often.
+        assert!(seen.iter().all(|n| *n > rounds / 10), "{seen:?}");
     }
 }

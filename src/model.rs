@@ -314,6 +314,13 @@ pub enum Finding {
     /// sending to an MX that publishes TLSA) refuse it, as after a renewal that changed the
     /// key while the record still names the old one. Its `dane` says which records.
     DaneMismatch,
+    /// TLSA records are published for the endpoint (`scan --dane`) but a DANE client can
+    /// use none of them: unknown parameters, a digest of the wrong length, data that is not
+    /// the certificate or key it claims, or at a mail server only PKIX usages (RFC 7672).
+    /// Clients that validate DANE then treat the endpoint as publishing none and
+    /// authenticate nothing (mail servers send over unauthenticated TLS): the DANE the
+    /// records were published for is off. Its `dane` says why each is unusable.
+    DaneUnusable,
     /// Connections to the one address got different certificates, or the same one with
     /// chains clients take differently (`scan --samples`): the nodes behind a load balancer
     /// that passes TLS through differ, one of them kept an old certificate or lacks the
@@ -359,6 +366,7 @@ impl Finding {
             Finding::ExpiredInChain => "expired_in_chain",
             Finding::ChainOrder => "chain_order",
             Finding::DaneMismatch => "dane_mismatch",
+            Finding::DaneUnusable => "dane_unusable",
             Finding::BackendsDiffer => "backends_differ",
             Finding::BackendsFailing => "backends_failing",
             Finding::RolledBack => "rolled_back",
@@ -366,7 +374,7 @@ impl Finding {
     }
 
     /// Every finding, in report order.
-    pub const ALL: [Finding; 27] = [
+    pub const ALL: [Finding; 28] = [
         Finding::Expired,
         Finding::NotYetValid,
         Finding::HostnameMismatch,
@@ -391,6 +399,7 @@ impl Finding {
         Finding::ExpiredInChain,
         Finding::ChainOrder,
         Finding::DaneMismatch,
+        Finding::DaneUnusable,
         Finding::BackendsDiffer,
         Finding::BackendsFailing,
         Finding::RolledBack,
@@ -677,6 +686,10 @@ pub struct DaneInfo {
     pub records: Vec<String>,
     /// The first record that names a certificate served, if any.
     pub matched: Option<String>,
+    /// The records a DANE client does not use, each with why (`2 1 1 8a1f…c2e0: a SHA-256
+    /// digest of 31 bytes, not 32`): they are left out of the match.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unusable: Vec<String>,
     /// Whether the resolver said the records are DNSSEC-authentic (the AD bit): clients
     /// that validate DANE use only such records; a resolver that does not validate never
     /// says so.
@@ -709,6 +722,7 @@ impl DaneInfo {
             validated: false,
             key_pins: Vec::new(),
             only_key_pins: false,
+            unusable: Vec::new(),
             error: Some(error),
             at_alias: None,
         }
@@ -729,10 +743,23 @@ impl DaneInfo {
         let what = match (&self.error, &self.matched) {
             (Some(e), _) => return e.clone(),
             (None, Some(m)) => format!("matched by {m}"),
+            (None, None) if self.unusable.len() == self.records.len() => format!(
+                "none of {} record(s) usable: {}",
+                self.records.len(),
+                self.unusable.join("; ")
+            ),
             (None, None) => format!(
                 "no match among {} record(s): {}",
                 self.records.len(),
                 self.records.join("; ")
+            ),
+        };
+        let what = match self.unusable.len() {
+            0 => what,
+            _ if self.unusable.len() == self.records.len() => what,
+            n => format!(
+                "{what} ({n} of them unusable: {})",
+                self.unusable.join("; ")
             ),
         };
         let what = match &self.at_alias {

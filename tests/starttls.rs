@@ -687,3 +687,77 @@ async fn targets_scanned_alike_are_one_whatever_way_they_are_written() {
     spoken.sort();
     assert_eq!(spoken, vec![None, Some(Starttls::Smtp)]);
 }
+
+/// DANE for mail (RFC 7672) uses only the DANE usages: a mail server whose TLSA record pins
+/// its key with the PKIX-EE usage publishes nothing its senders use (`dane_unusable`),
+/// where the same record at a web server's name matches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pkix_usage_at_a_mail_server_is_no_record_its_senders_use() {
+    use hickory_server::proto::rr::rdata::tlsa::{CertUsage, Matching, Selector, TLSA};
+    use hickory_server::proto::rr::RData;
+    use support::dcvfix::{a, dns_here, rec, Zone};
+    let pki = Pki::new("DanePkix").unwrap();
+    let leaf = valid_leaf(&pki, "mx.test", 5801);
+    let smtp = serve(Kind::Smtp, &leaf).await;
+    let www = valid_leaf(&pki, "www.test", 5802);
+    let web = fleet::serve_tls(SocketAddr::from(([127, 0, 0, 1], 0)), &www, &[], None)
+        .await
+        .unwrap();
+    let pkix_ee = |owner: String, leaf: &fleet::Leaf| {
+        rec(
+            &owner,
+            RData::TLSA(TLSA::new(
+                CertUsage::PkixEe,
+                Selector::Spki,
+                Matching::Sha256,
+                key_pin(leaf),
+            )),
+        )
+    };
+    let zone = Zone {
+        origin: "test.",
+        serial: 1,
+        records: vec![
+            a("mx.test.", [127, 0, 0, 1]),
+            a("www.test.", [127, 0, 0, 1]),
+            pkix_ee(format!("_{}._tcp.mx.test.", smtp.port()), &leaf),
+            pkix_ee(format!("_{}._tcp.www.test.", web.addr.port()), &www),
+        ],
+    };
+    let (dns, _dns_server) = dns_here(&[zone]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = root_file(&pki, &dir);
+    let dns = dns.to_string();
+    let obs = run_sweep(
+        format!(
+            "smtp://mx.test:{}\nwww.test:{}\n",
+            smtp.port(),
+            web.addr.port()
+        ),
+        &[
+            "--resolver",
+            &dns,
+            "--ca-file",
+            &ca,
+            "--no-public-roots",
+            "--dane",
+        ],
+    )
+    .await;
+    let by_host: std::collections::HashMap<&str, &Observation> =
+        obs.iter().map(|o| (o.host.as_str(), o)).collect();
+    let mx = by_host["mx.test"];
+    assert_eq!(mx.starttls, Some(Starttls::Smtp));
+    assert_eq!(mx.findings, [Finding::DaneUnusable]);
+    let d = mx.dane.as_deref().unwrap();
+    assert_eq!(d.matched, None);
+    assert_eq!(d.unusable.len(), 1);
+    assert!(
+        d.unusable[0].starts_with("1 1 1 ") && d.unusable[0].contains("PKIX usage"),
+        "{d:?}"
+    );
+    assert!(d.shown().starts_with("none of 1 record(s) usable: 1 1 1 "));
+    let www = by_host["www.test"];
+    assert!(www.findings.is_empty(), "{:?}", www.findings);
+    assert!(www.dane.as_deref().unwrap().matched.is_some());
+}

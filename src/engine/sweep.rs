@@ -924,7 +924,8 @@ impl Engine {
         // paths: its question's state would otherwise widen every endpoint's task.
         let tlsa = match &ep.sni {
             Some(name) if self.cfg.dane && !attempt.chain.is_empty() => {
-                Box::pin(self.tlsa(name, ep.port, deadline)).await
+                let mail = matches!(starttls, Some(Starttls::Smtp | Starttls::Lmtp));
+                Box::pin(self.tlsa(name, ep.port, mail, deadline)).await
             }
             _ => Ok(None),
         };
@@ -1129,18 +1130,19 @@ impl Engine {
         &self,
         name: &str,
         port: u16,
+        mail: bool,
         deadline: tokio::time::Instant,
     ) -> Result<Option<crate::dane::Published>, String> {
         // An alias that cannot be told (its question failed) leaves the name's own records.
         let alias = tokio::time::timeout_at(deadline, self.dns.alias_target(name)).await;
         if let Ok(Some((target, chain_authentic))) = alias {
-            if let Some(mut found) = self.tlsa_at(&target, port, deadline).await? {
+            if let Some(mut found) = self.tlsa_at(&target, port, mail, deadline).await? {
                 found.authentic &= chain_authentic;
                 found.at_alias = Some(format!("_{port}._tcp.{target}"));
                 return Ok(Some(found));
             }
         }
-        self.tlsa_at(name, port, deadline).await
+        self.tlsa_at(name, port, mail, deadline).await
     }
 
     /// The TLSA records of `port` at `name` and whether the resolver said they are
@@ -1149,6 +1151,7 @@ impl Engine {
         &self,
         name: &str,
         port: u16,
+        mail: bool,
         deadline: tokio::time::Instant,
     ) -> Result<Option<crate::dane::Published>, String> {
         use hickory_resolver::proto::op::ResponseCode;
@@ -1165,6 +1168,7 @@ impl Engine {
                     records,
                     authentic: a.authentic,
                     at_alias: None,
+                    mail,
                 }))
             }
             a if a.rcode == ResponseCode::NXDomain => Ok(None),

@@ -1884,16 +1884,27 @@ fn dane_unpublished(o: &Observation, r: &Record) -> Option<String> {
     ))
 }
 
-/// What is wrong with the endpoint's TLSA records (`dane_mismatch`), in words, and what
-/// fixes it: the record for the key served, published beside the old ones until those
-/// are gone from caches.
+/// What is wrong with the endpoint's TLSA records (`dane_mismatch`, `dane_unusable`), in
+/// words, and what fixes it: the record for the key served, published beside the old ones
+/// until those are gone from caches (a record no client uses can go at once).
 fn dane_fault(o: &Observation) -> Option<(String, String)> {
     let d = o.dane.as_deref()?;
+    let owner = d.owner(o.port, o.asked_name());
+    let key = o.cert.as_ref().map_or("?", |c| c.spki_sha256.as_str());
+    if o.findings.contains(&Finding::DaneUnusable) {
+        return Some((
+            format!(
+                "Its TLSA records ({owner}) are none of them usable by a DANE client: {}; clients that validate DANE treat it as publishing none and authenticate nothing (mail servers send over unauthenticated TLS)",
+                d.shown()
+            ),
+            format!(
+                "publish the TLSA record for the key served ({owner} 3 1 1 {key}) in place of the unusable ones"
+            ),
+        ));
+    }
     if !o.findings.contains(&Finding::DaneMismatch) {
         return None;
     }
-    let owner = d.owner(o.port, o.asked_name());
-    let key = o.cert.as_ref().map_or("?", |c| c.spki_sha256.as_str());
     // An endpoint with a certificate per key type: the records may pin the other one's.
     let to_whom = match o.cert.as_ref().and_then(CertInfo::key_family) {
         Some(f) if o.second_cert().is_some() => format!(" to {} clients", f.as_str()),

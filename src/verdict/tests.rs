@@ -1307,6 +1307,7 @@ fn a_current_endpoint_whose_chain_dates_need_attention_is_told_what_to_fix() {
         validated: true,
         key_pins: Vec::new(),
         only_key_pins: false,
+        unusable: Vec::new(),
         error: None,
         at_alias: None,
     }));
@@ -1322,6 +1323,32 @@ fn a_current_endpoint_whose_chain_dates_need_attention_is_told_what_to_fix() {
         v.next_step,
         format!("Nothing to do for the certificate; publish the TLSA record for the key served (_443._tcp.a.x.com 3 1 1 {}) beside the current ones, and remove those that name no certificate served once their TTL has passed, then verify again.", "00".repeat(32))
     );
+    // Records no DANE client uses (a digest cut short): DANE is off, told with the record
+    // to publish in their place.
+    let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
+    o.findings.push(Finding::DaneUnusable);
+    o.dane = Some(Box::new(crate::model::DaneInfo {
+        records: vec!["3 1 1 8a1f0000…000000c2".into()],
+        matched: None,
+        validated: true,
+        key_pins: Vec::new(),
+        only_key_pins: false,
+        unusable: vec!["3 1 1 8a1f0000…000000c2: a SHA-256 digest of 31 bytes, not 32".into()],
+        error: None,
+        at_alias: None,
+    }));
+    let v = judge_one(o, &i, &p).0;
+    assert_eq!(v.status, Status::Current);
+    assert!(v.findings.contains(&"dane_unusable".to_string()));
+    assert!(
+        v.detail.ends_with(" Its TLSA records (_443._tcp.a.x.com) are none of them usable by a DANE client: none of 1 record(s) usable: 3 1 1 8a1f0000…000000c2: a SHA-256 digest of 31 bytes, not 32 (DNSSEC-validated); clients that validate DANE treat it as publishing none and authenticate nothing (mail servers send over unauthenticated TLS)."),
+        "{}",
+        v.detail
+    );
+    assert_eq!(
+        v.next_step,
+        format!("Nothing to do for the certificate; publish the TLSA record for the key served (_443._tcp.a.x.com 3 1 1 {}) in place of the unusable ones, then verify again.", "00".repeat(32))
+    );
     // The same records found at the target of the name's alias: that is where to publish.
     let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
     o.findings.push(Finding::DaneMismatch);
@@ -1331,6 +1358,7 @@ fn a_current_endpoint_whose_chain_dates_need_attention_is_told_what_to_fix() {
         validated: false,
         key_pins: Vec::new(),
         only_key_pins: false,
+        unusable: Vec::new(),
         error: None,
         at_alias: Some("_443._tcp.edge.provider.example".into()),
     }));
@@ -1774,6 +1802,7 @@ fn what_only_the_other_key_types_certificate_has_is_the_endpoints_too() {
         validated: true,
         key_pins: Vec::new(),
         only_key_pins: false,
+        unusable: Vec::new(),
         error: None,
         at_alias: None,
     }));
@@ -4040,6 +4069,7 @@ fn a_renewal_whose_key_the_tlsa_records_do_not_pin_is_told_before_it_is_deployed
             validated: true,
             key_pins: pins.iter().map(|k| k.to_string()).collect(),
             only_key_pins: only,
+            unusable: Vec::new(),
             error: None,
             at_alias: None,
         }));
