@@ -274,6 +274,14 @@ async fn demo_fleet_gets_every_verdict_right() {
         rows[&("status.acme.example".into(), "127.0.0.1".into())]["error_class"],
         "connect_refused"
     );
+    // Every sampled connection refused: said once, in sentences.
+    let detail = &rows[&("status.acme.example".into(), "127.0.0.1".into())]["detail"];
+    assert!(
+        detail.contains("(os error 111). All 3 connections to 127.0.0.1:")
+            && detail.ends_with(" got no certificate.")
+            && !detail.contains("(first:"),
+        "{detail}"
+    );
     assert!(
         rows[&("blog.acme.example".into(), "127.0.0.1".into())]["findings"]
             .contains("incomplete_chain")

@@ -275,16 +275,24 @@ pub fn judge_one(o: Box<Observation>, ids: &Identities, p: &Policy) -> (Verdict,
     // moment's loss; said, with the first one's error, without changing the status
     // (samples are not retried).
     if let Some(s) = samples.as_deref().filter(|s| s.failed > 0) {
+        // An error message (the detail of an endpoint without a certificate) ends without
+        // a full stop; the first failure is not quoted twice.
+        let end = if v.detail.ends_with('.') { "" } else { "." };
+        let first = s
+            .error
+            .as_ref()
+            .filter(|e| v.observation.error.as_ref() != Some(*e))
+            .map(|e| format!(" (first: {}: {})", e.class.as_str(), e.message))
+            .unwrap_or_default();
+        let how_many = if s.failed == s.connections {
+            format!("All {} connections", s.connections)
+        } else {
+            format!("{} of {} connections", s.failed, s.connections)
+        };
         v.detail = format!(
-            "{} {} of {} connections to {} got no certificate{}.",
+            "{}{end} {how_many} to {} got no certificate{first}.",
             v.detail,
-            s.failed,
-            s.connections,
             connected_at(&v.observation),
-            s.error
-                .as_ref()
-                .map(|e| format!(" (first: {}: {})", e.class.as_str(), e.message))
-                .unwrap_or_default()
         );
     }
     (v, serves_expected)
@@ -1803,7 +1811,9 @@ fn unreachable_text(o: &Observation) -> (String, String) {
             "{target} answered but the TLS handshake failed: check the listener's TLS configuration and certificate binding, then verify again."
         ),
     };
-    (format!("No certificate from {target}: {msg}"), next)
+    // A sentence, so that what later stages append (the samples, a rollout) reads on.
+    let end = if msg.ends_with('.') { "" } else { "." };
+    (format!("No certificate from {target}: {msg}{end}"), next)
 }
 
 /// The findings of [`deployment_said`]: what the records say about a missing renewal's

@@ -1913,7 +1913,7 @@ fn a_mail_server_refusing_starttls_is_told_to_enable_it() {
     assert_eq!(v.status, Status::Unreachable);
     assert_eq!(
         v.detail,
-        "No certificate from mail.x.com:25 (10.0.0.1): SMTP STARTTLS: the server does not offer STARTTLS"
+        "No certificate from mail.x.com:25 (10.0.0.1): SMTP STARTTLS: the server does not offer STARTTLS."
     );
     assert!(
         v.next_step.starts_with(
