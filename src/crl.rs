@@ -38,10 +38,21 @@ struct List {
     next_update: Option<i64>,
     /// The serials listed, with when and why.
     revoked: Revoked,
-    /// Why the list cannot speak for a server certificate from this URL, if it cannot: it
-    /// covers only CA certificates or some reasons, it is a delta or an indirect list, or
-    /// it is another partition's (RFC 5280 §5.2.5).
+    /// Why the list cannot speak for a server certificate, if it cannot: it covers only CA
+    /// certificates or some reasons, it is an indirect list, or it has a critical extension
+    /// not known here (RFC 5280 §5.2.5).
     out_of_scope: Option<String>,
+    /// Its CRL number (the integer's bytes, no leading zeros), when it carries one.
+    crl_number: Option<Vec<u8>>,
+    /// For a delta list, the number of the base list it builds on (its delta CRL
+    /// indicator, RFC 5280 §5.2.4).
+    delta_of: Option<Vec<u8>>,
+    /// Where its delta lists are published (its Freshest CRL extension, §5.2.6), whatever
+    /// the scheme.
+    delta_urls: Vec<String>,
+    /// The URIs its issuing distribution point names: a list fetched from another URL is
+    /// another partition's.
+    idp_urls: Vec<String>,
     /// Issuer keys (SHA-256 of the SPKI DER) its signature was checked against, and the
     /// result. A cell per key, so that the endpoints that waited for the download together
     /// do not all check the signature (and parse the whole list) at once.
@@ -236,16 +247,87 @@ impl CrlCheck {
         for url in http {
             let fetched = self.fetched(url, q.issuer_key.clone()).await;
             let said = match fetched.as_ref() {
-                Ok(list) => judge(list, q, url, now),
+                Ok(list) => judge(list, q, url, now).map(|answer| (answer, list)),
                 Err(e) => Err(e.clone()),
             };
             match said {
-                Ok(answer) => return answer,
+                Ok((answer, list)) => return self.with_delta(answer, list, url, q, now).await,
                 Err(e) => why.push(format!("{url}: {e}")),
             }
         }
         let first = q.crl_urls.first().map(String::as_str);
         unavailable(first, why.join("; "))
+    }
+
+    /// The base list's `answer` completed by its delta list, when the certificate or the
+    /// list names one (Freshest CRL, RFC 5280 §5.2.6): a CA that publishes deltas (AD CS
+    /// does by default, daily beside a weekly base list) lists a revocation there first, so
+    /// the base list alone would call the certificate good for days after it. A delta that
+    /// cannot be had leaves the base list's answer, saying what is not seen.
+    async fn with_delta(
+        &self,
+        answer: (RevocationInfo, Option<Finding>),
+        base: &List,
+        base_url: &str,
+        q: &Query,
+        now: i64,
+    ) -> (RevocationInfo, Option<Finding>) {
+        let mut urls: Vec<&str> = Vec::new();
+        for u in q.delta_urls.iter().chain(&base.delta_urls) {
+            if !urls.contains(&u.as_str()) {
+                urls.push(u);
+            }
+        }
+        let revoked_for_good = answer.0.status == "revoked"
+            && answer.0.reason.as_deref() != Some(&reason_name(CERTIFICATE_HOLD));
+        if urls.is_empty() || revoked_for_good {
+            return answer;
+        }
+        let (mut info, finding) = answer;
+        let unseen = |why: String, info: &RevocationInfo| {
+            format!(
+                "the list names a delta list, {why}: a revocation since its thisUpdate ({}) is not seen",
+                info.this_update.as_deref().unwrap_or("?")
+            )
+        };
+        let http: Vec<&str> = urls
+            .iter()
+            .copied()
+            .filter(|u| u.starts_with("http://"))
+            .collect();
+        if http.is_empty() {
+            info.problem = Some(unseen(
+                format!("only where certsweep does not fetch ({})", urls.join(", ")),
+                &info,
+            ));
+            return (info, finding);
+        }
+        let mut why = Vec::new();
+        for url in http {
+            let fetched = self.fetched(url, q.issuer_key.clone()).await;
+            let said = match fetched.as_ref() {
+                Ok(delta) => delta_says(delta, base, q, (url, base_url), now)
+                    .map(|says| (says, delta.this_update)),
+                Err(e) => Err(e.clone()),
+            };
+            match said {
+                Ok((says, issued)) => {
+                    return apply_delta(
+                        (info, finding),
+                        &says,
+                        (url, issued),
+                        base.next_update,
+                        now,
+                    )
+                }
+                Err(e) => why.push(format!("{url}: {e}")),
+            }
+        }
+        info.problem = Some(unseen(
+            format!("which could not be used ({})", why.join("; ")),
+            &info,
+        ));
+        (info, finding)
     }
 
     /// The list at `url`, downloaded by the first endpoint asking for it, read (and its
@@ -276,12 +358,9 @@ impl CrlCheck {
             )
             .await;
             Arc::new(match got {
-                Ok(Ok(body)) => {
-                    let url = url.to_string();
-                    tokio::task::spawn_blocking(move || read(body, &url, key.as_deref()))
-                        .await
-                        .unwrap_or_else(|e| Err(format!("reading the list failed ({e})")))
-                }
+                Ok(Ok(body)) => tokio::task::spawn_blocking(move || read(body, key.as_deref()))
+                    .await
+                    .unwrap_or_else(|e| Err(format!("reading the list failed ({e})"))),
                 Ok(Err(e)) => Err(e.to_string()),
                 Err(_) => Err(format!(
                     "no complete answer within {}",
@@ -305,6 +384,10 @@ fn judge(
     if let Some(why_not) = &list.out_of_scope {
         return Err(why_not.clone());
     }
+    if list.delta_of.is_some() {
+        return Err("a delta list (the changes since a base list)".into());
+    }
+    partition_error(&list.idp_urls, &[url])?;
     if list.issuer_name != q.issuer_name {
         return Err("the list is issued by another CA than the certificate".into());
     }
@@ -317,6 +400,8 @@ fn judge(
         revoked_at: None,
         reason: None,
         problem: None,
+        delta_url: None,
+        delta_this_update: None,
     };
     if let Some((at, reason)) = list.revoked.get(q.serial.as_slice()) {
         // Listed is revoked however old the list: a revocation is never undone
@@ -336,6 +421,140 @@ fn judge(
         return Ok((info, Some(Finding::CrlUnavailable)));
     }
     Ok((info, None))
+}
+
+/// What a delta list adds to its base list about one certificate (RFC 5280 §5.2.4).
+#[derive(Debug, Clone, PartialEq)]
+enum DeltaSays {
+    /// Revoked since the base list: when, and the reason code.
+    Revoked(i64, Option<u8>),
+    /// Taken off hold (removeFromCRL): a certificateHold of the base list is over.
+    Unheld,
+    /// Not listed, in a current delta list: the base list's word stands, now.
+    Silent,
+    /// Not listed, and the delta list is past its nextUpdate: nothing is proven since the
+    /// base list.
+    Outdated,
+    /// The base list read is as recent as the delta list (its CRL number is not lower), so
+    /// the delta adds nothing.
+    Older,
+}
+
+/// Orders two CRL numbers (integer bytes without leading zeros).
+fn number_cmp(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    (a.len(), a).cmp(&(b.len(), b))
+}
+
+/// What `delta`, read from `delta_url` for `base` (read from `base_url`), says of the
+/// query's certificate at `now`; `Err` says why it cannot be used with that base.
+fn delta_says(
+    delta: &List,
+    base: &List,
+    q: &Query,
+    (delta_url, base_url): (&str, &str),
+    now: i64,
+) -> Result<DeltaSays, String> {
+    if let Some(why_not) = &delta.out_of_scope {
+        return Err(why_not.clone());
+    }
+    let Some(builds_on) = &delta.delta_of else {
+        return Err("it is no delta list (it carries no delta CRL indicator)".into());
+    };
+    // A delta's issuing distribution point may name itself or the base list it completes.
+    partition_error(&delta.idp_urls, &[delta_url, base_url])?;
+    if delta.issuer_name != q.issuer_name {
+        return Err("it is issued by another CA than the certificate".into());
+    }
+    verified(delta, q.issuer_key.as_deref())?;
+    let Some(number) = &base.crl_number else {
+        return Err(format!(
+            "the base list ({base_url}) carries no CRL number, so no delta list can be matched to it"
+        ));
+    };
+    if number_cmp(builds_on, number).is_gt() {
+        return Err(format!(
+            "it builds on base list number {} and the base list served at {base_url} is number {}: the CA has published a later base list than the one served there",
+            number_text(builds_on),
+            number_text(number)
+        ));
+    }
+    if delta
+        .crl_number
+        .as_deref()
+        .is_some_and(|d| number_cmp(d, number).is_le())
+    {
+        return Ok(DeltaSays::Older);
+    }
+    Ok(match delta.revoked.get(q.serial.as_slice()) {
+        Some((_, Some(REMOVE_FROM_CRL))) => DeltaSays::Unheld,
+        Some((at, reason)) => DeltaSays::Revoked(at, reason),
+        None if delta.next_update.is_some_and(|n| n < now) => DeltaSays::Outdated,
+        None => DeltaSays::Silent,
+    })
+}
+
+/// The reason code of an entry a delta list lifts a hold with (RFC 5280 §5.3.1).
+const REMOVE_FROM_CRL: u8 = 8;
+/// The reason code of a hold, which a later list may lift.
+const CERTIFICATE_HOLD: u8 = 6;
+
+/// A CRL number in decimal.
+fn number_text(n: &[u8]) -> String {
+    num_bigint::BigUint::from_bytes_be(n).to_string()
+}
+
+/// The base list's answer `(info, finding)` with what its delta list (read from
+/// `delta_url`, issued at `delta_this_update`) says; `base_next_update` is the base list's,
+/// which a lifted hold leaves to vouch for the certificate.
+fn apply_delta(
+    (mut info, mut finding): (RevocationInfo, Option<Finding>),
+    says: &DeltaSays,
+    (delta_url, delta_this_update): (&str, i64),
+    base_next_update: Option<i64>,
+    now: i64,
+) -> (RevocationInfo, Option<Finding>) {
+    let held =
+        info.status == "revoked" && info.reason.as_deref() == Some(&reason_name(CERTIFICATE_HOLD));
+    if info.status == "revoked" && !held {
+        // A revocation is never undone; the base list's stands.
+        return (info, finding);
+    }
+    info.delta_url = Some(delta_url.to_string());
+    info.delta_this_update = Some(crate::timefmt::rfc3339_unix(delta_this_update));
+    match says {
+        DeltaSays::Revoked(at, reason) => {
+            info.status = "revoked".into();
+            info.revoked_at = Some(crate::timefmt::rfc3339_unix(*at));
+            info.reason = reason.map(reason_name);
+            info.problem = None;
+            finding = Some(Finding::CrlRevoked);
+        }
+        DeltaSays::Unheld if held => {
+            info.revoked_at = None;
+            info.reason = None;
+            if base_next_update.is_some_and(|n| n < now) {
+                info.status = "unavailable".into();
+                info.problem = Some(format!(
+                    "the delta list takes the certificate off hold, but the base list was due to be replaced on {} and the CA still serves it: its silence proves nothing",
+                    info.next_update.as_deref().unwrap_or("?")
+                ));
+                finding = Some(Finding::CrlUnavailable);
+            } else {
+                info.status = "good".into();
+                finding = None;
+            }
+        }
+        DeltaSays::Outdated if info.status == "good" => {
+            info.status = "unavailable".into();
+            info.problem = Some(format!(
+                "the delta list ({delta_url}) is past its nextUpdate and the CA still serves it: nothing proves the certificate was not revoked since the base list's thisUpdate ({})",
+                info.this_update.as_deref().unwrap_or("?")
+            ));
+            finding = Some(Finding::CrlUnavailable);
+        }
+        DeltaSays::Unheld | DeltaSays::Outdated | DeltaSays::Silent | DeltaSays::Older => {}
+    }
+    (info, finding)
 }
 
 /// What an endpoint whose sweep was stopped while its list was awaited records.
@@ -374,59 +593,116 @@ fn verified(list: &List, issuer_key: Option<&[u8]>) -> Result<(), String> {
     }
 }
 
-/// Why a list fetched from `url` cannot say whether a server certificate is revoked, if it
-/// cannot (RFC 5280 §5.2.4, §5.2.5): read as complete, such a list would call revoked
-/// certificates good.
-fn out_of_scope(extensions: &[X509Extension<'_>], url: &str) -> Option<String> {
+/// What a list's extensions say of what it can speak for and how it links to others.
+#[derive(Debug, Default, PartialEq)]
+struct Scope {
+    /// Why it cannot say whether a server certificate is revoked, if it cannot (RFC 5280
+    /// §5.2.5): read as complete, such a list would call revoked certificates good.
+    out_of_scope: Option<String>,
+    crl_number: Option<Vec<u8>>,
+    delta_of: Option<Vec<u8>>,
+    delta_urls: Vec<String>,
+    idp_urls: Vec<String>,
+}
+
+/// The integer an extension's value holds (CRLNumber, BaseCRLNumber), as its bytes
+/// without leading zeros.
+fn integer_value(value: &[u8]) -> Option<Vec<u8>> {
+    let (_, any) = Any::from_der(value).ok()?;
+    (any.tag() == Tag::Integer).then(|| integer_slice(any.data).to_vec())
+}
+
+/// The URIs of a CRLDistributionPoints value (a Freshest CRL extension's too).
+pub(crate) fn distribution_point_urls(value: &[u8]) -> Vec<String> {
+    use x509_parser::extensions::{CRLDistributionPoints, DistributionPointName, GeneralName};
+    let Ok((_, points)) = CRLDistributionPoints::from_der(value) else {
+        return Vec::new();
+    };
+    points
+        .iter()
+        .filter_map(|p| match &p.distribution_point {
+            Some(DistributionPointName::FullName(names)) => Some(names),
+            _ => None,
+        })
+        .flatten()
+        .filter_map(|n| match n {
+            GeneralName::URI(u) => Some(crate::model::visible_string(u.to_string())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Reads a list's extensions ([`Scope`]).
+fn scope_of(extensions: &[X509Extension<'_>]) -> Scope {
     use x509_parser::extensions::{DistributionPointName, GeneralName, ParsedExtension};
+    let mut scope = Scope::default();
+    let refuse = |scope: &mut Scope, why: String| {
+        scope.out_of_scope.get_or_insert(why);
+    };
     for ext in extensions {
-        match ext.parsed_extension() {
-            ParsedExtension::IssuingDistributionPoint(idp) => {
-                if idp.only_contains_ca_certs {
-                    return Some("the list covers only CA certificates".into());
-                }
-                if idp.only_contains_attribute_certs {
-                    return Some("the list covers only attribute certificates".into());
-                }
-                if idp.only_some_reasons.is_some() {
-                    return Some("the list covers only some revocation reasons".into());
-                }
-                if idp.indirect_crl {
-                    return Some(
-                        "an indirect list (with other CAs' certificates), which is not read".into(),
-                    );
-                }
-                if let Some(DistributionPointName::FullName(names)) = &idp.distribution_point {
-                    let uris: Vec<&str> = names
-                        .iter()
-                        .filter_map(|n| match n {
-                            GeneralName::URI(u) => Some(*u),
+        match ext.oid.to_id_string().as_str() {
+            "2.5.29.20" => scope.crl_number = integer_value(ext.value),
+            "2.5.29.27" => match integer_value(ext.value) {
+                Some(base) => scope.delta_of = Some(base),
+                None => refuse(&mut scope, "its delta CRL indicator cannot be read".into()),
+            },
+            "2.5.29.46" => scope.delta_urls.extend(distribution_point_urls(ext.value)),
+            _ => match ext.parsed_extension() {
+                ParsedExtension::IssuingDistributionPoint(idp) => {
+                    if idp.only_contains_ca_certs {
+                        refuse(&mut scope, "the list covers only CA certificates".into());
+                    }
+                    if idp.only_contains_attribute_certs {
+                        refuse(
+                            &mut scope,
+                            "the list covers only attribute certificates".into(),
+                        );
+                    }
+                    if idp.only_some_reasons.is_some() {
+                        refuse(
+                            &mut scope,
+                            "the list covers only some revocation reasons".into(),
+                        );
+                    }
+                    if idp.indirect_crl {
+                        refuse(
+                            &mut scope,
+                            "an indirect list (with other CAs' certificates), which is not read"
+                                .into(),
+                        );
+                    }
+                    if let Some(DistributionPointName::FullName(names)) = &idp.distribution_point {
+                        scope.idp_urls.extend(names.iter().filter_map(|n| match n {
+                            GeneralName::URI(u) => Some(u.to_string()),
                             _ => None,
-                        })
-                        .collect();
-                    if !uris.is_empty() && !uris.contains(&url) {
-                        return Some(format!(
-                            "the list is the one of another distribution point ({})",
-                            uris.join(", ")
-                        ));
+                        }));
                     }
                 }
-            }
-            _ if ext.oid.to_id_string() == "2.5.29.27" => {
-                return Some("a delta list (the changes since a base list)".into());
-            }
-            _ if ext.critical
-                && !matches!(ext.parsed_extension(), ParsedExtension::CRLNumber(_)) =>
-            {
-                return Some(format!(
-                    "the list has a critical extension certsweep does not know ({})",
-                    ext.oid.to_id_string()
-                ));
-            }
-            _ => {}
+                _ if ext.critical => refuse(
+                    &mut scope,
+                    format!(
+                        "the list has a critical extension certsweep does not know ({})",
+                        ext.oid.to_id_string()
+                    ),
+                ),
+                _ => {}
+            },
         }
     }
-    None
+    scope
+}
+
+/// Whether a list whose issuing distribution point names `idp_urls` may be read from one of
+/// `urls`: a list of another partition would call its own partition's revoked
+/// certificates good (Let's Encrypt shards its lists, each valid for its own URL).
+fn partition_error(idp_urls: &[String], urls: &[&str]) -> Result<(), String> {
+    if idp_urls.is_empty() || idp_urls.iter().any(|u| urls.contains(&u.as_str())) {
+        return Ok(());
+    }
+    Err(format!(
+        "the list is the one of another distribution point ({})",
+        idp_urls.join(", ")
+    ))
 }
 
 /// RFC 5280's name of a revocation reason code (`keyCompromise`).
@@ -552,18 +828,18 @@ impl Parts<'_> {
     }
 }
 
-/// Reads a CRL (DER, or PEM as some CAs serve it) fetched from `url`, and checks its
+/// Reads a CRL (DER, or PEM as some CAs serve it), and checks its
 /// signature with `key` (SPKI DER) in the same reading: a list of a million entries reads
 /// in about a second.
-fn read(body: Vec<u8>, url: &str, key: Option<&[u8]>) -> Fetched {
+fn read(body: Vec<u8>, key: Option<&[u8]>) -> Fetched {
     let der = match pem::parse(&body) {
         Ok(p) if p.tag() == "X509 CRL" => p.into_contents(),
         _ => body,
     };
     let mut checked = HashMap::new();
-    let (this_update, next_update, issuer_name, revoked, out_of_scope) = {
+    let (this_update, next_update, issuer_name, revoked, scope) = {
         let p = parts(&der)?;
-        let scope = out_of_scope(&p.extensions, url);
+        let scope = scope_of(&p.extensions);
         let mut revoked = Revoked::default();
         p.entries(|r| {
             revoked.push(
@@ -573,7 +849,7 @@ fn read(body: Vec<u8>, url: &str, key: Option<&[u8]>) -> Fetched {
             );
         })?;
         revoked.finish();
-        if let (Some(key), None) = (key, &scope) {
+        if let (Some(key), None) = (key, &scope.out_of_scope) {
             let ok = x509_parser::x509::SubjectPublicKeyInfo::from_der(key)
                 .is_ok_and(|(_, spki)| p.signed_by(&spki));
             checked.insert(key_hash(key), Arc::new(std::sync::OnceLock::from(ok)));
@@ -592,7 +868,11 @@ fn read(body: Vec<u8>, url: &str, key: Option<&[u8]>) -> Fetched {
         this_update,
         next_update,
         revoked,
-        out_of_scope,
+        out_of_scope: scope.out_of_scope,
+        crl_number: scope.crl_number,
+        delta_of: scope.delta_of,
+        delta_urls: scope.delta_urls,
+        idp_urls: scope.idp_urls,
         checked: Mutex::new(checked),
     })
 }
@@ -615,7 +895,7 @@ mod tests {
 
     /// `list`, read entry by entry, holds what x509-parser's reading of the whole `der`
     /// gives.
-    fn agrees_with_a_whole_reading(list: &List, der: &[u8], url: &str) {
+    fn agrees_with_a_whole_reading(list: &List, der: &[u8]) {
         use x509_parser::revocation_list::CertificateRevocationList;
         let (_, crl) = CertificateRevocationList::from_der(der).unwrap();
         // Every entry is found with what it says, and nothing else is listed.
@@ -635,7 +915,22 @@ mod tests {
         assert_eq!(list.issuer_name, crl.issuer().as_raw());
         assert_eq!(list.this_update, crl.last_update().timestamp());
         assert_eq!(list.next_update, crl.next_update().map(|t| t.timestamp()));
-        assert_eq!(list.out_of_scope, out_of_scope(crl.extensions(), url));
+        let scope = scope_of(crl.extensions());
+        assert_eq!(list.out_of_scope, scope.out_of_scope);
+        assert_eq!(
+            (
+                &list.crl_number,
+                &list.delta_of,
+                &list.delta_urls,
+                &list.idp_urls
+            ),
+            (
+                &scope.crl_number,
+                &scope.delta_of,
+                &scope.delta_urls,
+                &scope.idp_urls
+            )
+        );
         let p = parts(der).unwrap();
         assert_eq!(p.tbs, crl.tbs_cert_list.as_ref());
     }
@@ -712,9 +1007,8 @@ mod tests {
             let mut body = crate::trust::der_tlv(0x30, &kept);
             body.extend_from_slice(after_tbs);
             let shaped = crate::trust::der_tlv(0x30, &body);
-            let list = read(shaped.clone(), "http://crl.test/x.crl", None)
-                .unwrap_or_else(|e| panic!("{what}: {e}"));
-            agrees_with_a_whole_reading(&list, &shaped, "http://crl.test/x.crl");
+            let list = read(shaped.clone(), None).unwrap_or_else(|e| panic!("{what}: {e}"));
+            agrees_with_a_whole_reading(&list, &shaped);
             assert_eq!(
                 list.revoked.len(),
                 usize::from(!drop.contains(&5)),
@@ -723,7 +1017,7 @@ mod tests {
         }
         // Cut anywhere: an error, never a panic or a partial list taken as whole.
         for cut in 1..der.len() {
-            assert!(read(der[..cut].to_vec(), "http://crl.test/x.crl", None).is_err());
+            assert!(read(der[..cut].to_vec(), None).is_err());
         }
     }
 
@@ -814,8 +1108,8 @@ mod tests {
             }
             .unwrap();
             let q = Query::of(&leaf.chain, |_| None).unwrap();
-            let list = read(der.clone(), &url, q.issuer_key.as_deref()).unwrap();
-            agrees_with_a_whole_reading(&list, &der, &url);
+            let list = read(der.clone(), q.issuer_key.as_deref()).unwrap();
+            agrees_with_a_whole_reading(&list, &der);
             let said = match judge(&list, &q, &url, now) {
                 Ok((info, Some(Finding::CrlRevoked))) => {
                     assert_eq!(info.status, "revoked");
@@ -855,6 +1149,311 @@ mod tests {
             assert_eq!(
                 said, expected,
                 "seed {seed}: serial {serial:02x?}, scope {scope}, signer {signer}"
+            );
+        }
+    }
+
+    /// A base list and a delta list of `pki`'s intermediate for the tests below.
+    fn built(pki: &Pki, spec: &crate::fleet::CrlSpec<'_>) -> List {
+        let der = pki.crl_built(spec).unwrap();
+        let list = read(der.clone(), None).unwrap();
+        agrees_with_a_whole_reading(&list, &der);
+        list
+    }
+
+    #[test]
+    fn a_delta_list_tells_what_was_revoked_since_its_base_list() {
+        use crate::fleet::CrlSpec;
+        let pki = Pki::new("Delta").unwrap();
+        let now = crate::timefmt::now_unix();
+        let (base_url, delta_url) = ("http://crl.test/ca.crl", "http://crl.test/ca+.crl");
+        let serial = [0x8a, 0x42];
+        let mut spec = LeafSpec::new(&["a.test"], 1, 10, 80).with_crl(base_url);
+        spec.serial = serial.to_vec();
+        let leaf_with_delta = pki.issue(&spec.clone().with_delta_crl(delta_url)).unwrap();
+        let leaf = pki.issue(&spec).unwrap();
+        let q = Query::of(&leaf.chain, |_| None).unwrap();
+        // The delta's location comes from the leaf's Freshest CRL, or the base list's.
+        assert!(q.delta_urls.is_empty());
+        let q_delta = Query::of(&leaf_with_delta.chain, |_| None).unwrap();
+        assert_eq!(q_delta.delta_urls, [delta_url]);
+        let base = built(
+            &pki,
+            &CrlSpec {
+                this_update: now - 86_400,
+                next_update: now + 6 * 86_400,
+                crl_number: Some(10),
+                freshest: vec![delta_url.into()],
+                ..CrlSpec::default()
+            },
+        );
+        assert_eq!(base.delta_urls, [delta_url]);
+        assert_eq!(base.crl_number.as_deref(), Some(&[10u8][..]));
+        let answer = judge(&base, &q, base_url, now).unwrap();
+        assert_eq!(answer.0.status, "good");
+        // Revoked yesterday for key compromise: only the delta says so.
+        let listed = [(&serial[..], 1u8)];
+        let delta = built(
+            &pki,
+            &CrlSpec {
+                revoked: &listed,
+                this_update: now - 3600,
+                next_update: now + 86_400,
+                crl_number: Some(11),
+                delta_of: Some(10),
+                ..CrlSpec::default()
+            },
+        );
+        assert_eq!(delta.delta_of.as_deref(), Some(&[10u8][..]));
+        // Read as a base list, a delta is refused.
+        assert!(judge(&delta, &q, delta_url, now)
+            .unwrap_err()
+            .contains("a delta list"));
+        let says = delta_says(&delta, &base, &q, (delta_url, base_url), now).unwrap();
+        assert_eq!(says, DeltaSays::Revoked(now - 7200, Some(1)));
+        let (info, finding) = apply_delta(
+            answer.clone(),
+            &says,
+            (delta_url, delta.this_update),
+            base.next_update,
+            now,
+        );
+        assert_eq!(finding, Some(Finding::CrlRevoked));
+        assert_eq!(info.status, "revoked");
+        assert_eq!(info.reason.as_deref(), Some("keyCompromise"));
+        assert_eq!(info.url.as_deref(), Some(base_url));
+        assert_eq!(info.delta_url.as_deref(), Some(delta_url));
+        // A delta built on a later base list than the one served: not combined.
+        let ahead = built(
+            &pki,
+            &CrlSpec {
+                revoked: &listed,
+                this_update: now - 3600,
+                next_update: now + 86_400,
+                crl_number: Some(13),
+                delta_of: Some(12),
+                ..CrlSpec::default()
+            },
+        );
+        let e = delta_says(&ahead, &base, &q, (delta_url, base_url), now).unwrap_err();
+        assert!(
+            e.contains("builds on base list number 12") && e.contains("is number 10"),
+            "{e}"
+        );
+        // A base list without a number cannot be matched with any delta.
+        let unnumbered = built(
+            &pki,
+            &CrlSpec {
+                this_update: now - 86_400,
+                next_update: now + 6 * 86_400,
+                ..CrlSpec::default()
+            },
+        );
+        let e = delta_says(&delta, &unnumbered, &q, (delta_url, base_url), now).unwrap_err();
+        assert!(e.contains("carries no CRL number"), "{e}");
+        // A hold in the base list lifted by the delta (removeFromCRL): good again.
+        let held = [(&serial[..], CERTIFICATE_HOLD)];
+        let base_held = built(
+            &pki,
+            &CrlSpec {
+                revoked: &held,
+                this_update: now - 86_400,
+                next_update: now + 6 * 86_400,
+                crl_number: Some(10),
+                ..CrlSpec::default()
+            },
+        );
+        let answer = judge(&base_held, &q, base_url, now).unwrap();
+        assert_eq!(answer.0.reason.as_deref(), Some("certificateHold"));
+        let lifted = [(&serial[..], REMOVE_FROM_CRL)];
+        let unhold = built(
+            &pki,
+            &CrlSpec {
+                revoked: &lifted,
+                this_update: now - 3600,
+                next_update: now + 86_400,
+                crl_number: Some(11),
+                delta_of: Some(10),
+                ..CrlSpec::default()
+            },
+        );
+        let says = delta_says(&unhold, &base_held, &q, (delta_url, base_url), now).unwrap();
+        assert_eq!(says, DeltaSays::Unheld);
+        let (info, finding) = apply_delta(
+            answer,
+            &says,
+            (delta_url, unhold.this_update),
+            base_held.next_update,
+            now,
+        );
+        assert_eq!((info.status.as_str(), finding), ("good", None));
+        assert_eq!(info.revoked_at, None);
+    }
+
+    #[test]
+    fn generated_deltas_complete_their_base_lists_as_rfc_5280_says() {
+        use crate::fleet::CrlSpec;
+        let pki = Pki::new("GenDelta").unwrap();
+        let other = Pki::new("GenDeltaOther").unwrap();
+        let now = crate::timefmt::now_unix();
+        let day = 86_400;
+        let (base_url, delta_url) = ("http://crl.test/ca.crl", "http://crl.test/ca+.crl");
+        let serial = vec![0x8a, 0x01, 0x02];
+        let mut spec = LeafSpec::new(&["a.test"], 1, 10, 80).with_crl(base_url);
+        spec.serial = serial.clone();
+        let leaf = pki.issue(&spec).unwrap();
+        let q = Query::of(&leaf.chain, |_| None).unwrap();
+        let names = [
+            (1u8, "keyCompromise"),
+            (4, "superseded"),
+            (6, "certificateHold"),
+        ];
+        let mut seen = HashMap::new();
+        let rounds = 300u64;
+        for seed in 1..=rounds {
+            let mut rng = XorShift::new(seed ^ 0x5eed_de17a);
+            // The base list: numbered 10 (or not), listing the certificate or not.
+            let base_numbered = rng.below(8) != 0;
+            let base_reason = match rng.below(4) {
+                0 => Some(names[rng.below(3) as usize]),
+                1 => Some(names[2]),
+                _ => None,
+            };
+            let base_outdated = rng.below(5) == 0;
+            let entry: Vec<(&[u8], u8)> = base_reason
+                .iter()
+                .map(|(code, _)| (serial.as_slice(), *code))
+                .collect();
+            let base = built(
+                &pki,
+                &CrlSpec {
+                    revoked: &entry,
+                    this_update: now - 3 * day,
+                    next_update: if base_outdated {
+                        now - day
+                    } else {
+                        now + 4 * day
+                    },
+                    crl_number: base_numbered.then_some(10),
+                    ..CrlSpec::default()
+                },
+            );
+            // The delta list: built on base 9, 10 or 11, numbered 9 to 12, listing the
+            // certificate (revoked, on hold, off hold) or not; now and then no delta at all,
+            // another CA's, or its signature altered.
+            let builds_on = 9 + rng.below(3);
+            let number = 9 + rng.below(4);
+            let is_delta = rng.below(8) != 0;
+            let delta_reason = match rng.below(5) {
+                0 => Some((1u8, "keyCompromise")),
+                1 => Some((REMOVE_FROM_CRL, "removeFromCRL")),
+                2 => Some((6, "certificateHold")),
+                3 => Some((4, "superseded")),
+                _ => None,
+            };
+            let delta_outdated = rng.below(4) == 0;
+            let signer = rng.below(8);
+            let entry: Vec<(&[u8], u8)> = delta_reason
+                .iter()
+                .map(|(code, _)| (serial.as_slice(), *code))
+                .collect();
+            let delta_spec = CrlSpec {
+                revoked: &entry,
+                this_update: now - day,
+                next_update: if delta_outdated {
+                    now - 3600
+                } else {
+                    now + day
+                },
+                crl_number: Some(number),
+                delta_of: is_delta.then_some(builds_on),
+                ..CrlSpec::default()
+            };
+            let mut der = match signer {
+                0 => other.crl_built(&delta_spec),
+                _ => pki.crl_built(&delta_spec),
+            }
+            .unwrap();
+            if signer == 1 {
+                // The signature's last byte altered: it no longer verifies.
+                let last = der.len() - 1;
+                der[last] ^= 0x01;
+            }
+            let delta = read(der, None).unwrap();
+
+            let answer = judge(&base, &q, base_url, now).unwrap();
+            let combined = match delta_says(&delta, &base, &q, (delta_url, base_url), now) {
+                Ok(says) => Ok(apply_delta(
+                    answer.clone(),
+                    &says,
+                    (delta_url, delta.this_update),
+                    base.next_update,
+                    now,
+                )),
+                Err(e) => Err(e),
+            };
+
+            // The rules apart (RFC 5280 §5.2.4, §5.3.1, §6.3.3): a base revocation other
+            // than a hold stands; a delta counts when it is one, is the CA's, signed, built
+            // on a base no later than the one read and is newer than it; it adds its
+            // revocations, lifts a hold with removeFromCRL, and outdated proves nothing.
+            let base_says = match base_reason {
+                Some((_, name)) => ("revoked", Some(name)),
+                None if base_outdated => ("unavailable", None),
+                None => ("good", None),
+            };
+            let usable = is_delta && signer >= 2 && base_numbered && builds_on <= 10;
+            let final_base = matches!(base_reason, Some((code, _)) if code != 6);
+            let want: (&str, Option<&str>) = if final_base || !usable || number <= 10 {
+                base_says
+            } else {
+                match delta_reason {
+                    Some((REMOVE_FROM_CRL, _)) if base_reason.is_some() => {
+                        if base_outdated {
+                            ("unavailable", None)
+                        } else {
+                            ("good", None)
+                        }
+                    }
+                    Some((REMOVE_FROM_CRL, _)) => base_says,
+                    Some((_, name)) => ("revoked", Some(name)),
+                    None if delta_outdated && base_says.0 == "good" => ("unavailable", None),
+                    None => base_says,
+                }
+            };
+            let (info, finding) = match &combined {
+                Ok(c) if !final_base => c.clone(),
+                // Where the base list's revocation stands, with_delta asks no delta.
+                _ => answer.clone(),
+            };
+            assert_eq!(
+                (info.status.as_str(), info.reason.as_deref()),
+                want,
+                "seed {seed}: base {base_reason:?} outdated {base_outdated} numbered {base_numbered}; delta of {builds_on} number {number} is_delta {is_delta} {delta_reason:?} outdated {delta_outdated} signer {signer}: {combined:?}"
+            );
+            assert_eq!(
+                finding,
+                match want.0 {
+                    "revoked" => Some(Finding::CrlRevoked),
+                    "unavailable" => Some(Finding::CrlUnavailable),
+                    _ => None,
+                },
+                "seed {seed}"
+            );
+            assert_eq!(combined.is_ok(), usable, "seed {seed}: {combined:?}");
+            *seen.entry(want).or_insert(0) += 1;
+        }
+        // Every outcome came up.
+        for outcome in [
+            ("good", None),
+            ("unavailable", None),
+            ("revoked", Some("keyCompromise")),
+            ("revoked", Some("certificateHold")),
+            ("revoked", Some("superseded")),
+        ] {
+            assert!(
+                seen.get(&outcome).is_some_and(|n| *n > 5),
+                "{outcome:?}: {seen:?}"
             );
         }
     }
@@ -902,7 +1501,7 @@ mod tests {
                 }
             }
             let read_it = std::panic::catch_unwind(|| {
-                if let Ok(list) = read(v.clone(), "http://crl.test/a.crl", Some(&key)) {
+                if let Ok(list) = read(v.clone(), Some(&key)) {
                     let _ = list.revoked.get(a);
                 }
             });

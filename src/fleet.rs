@@ -121,6 +121,9 @@ pub struct LeafSpec {
     pub crl_url: Option<String>,
     /// An OCSP responder (a URI in the Authority Information Access).
     pub ocsp_url: Option<String>,
+    /// Where the CA's delta CRLs are (a URI in a Freshest CRL extension, RFC 5280
+    /// 4.2.1.15).
+    pub delta_crl_url: Option<String>,
     /// The key of another leaf (PKCS#8 DER) instead of a new one: certificates that share
     /// one key, as a TLS-inspecting proxy mints them.
     pub key_of: Option<Vec<u8>>,
@@ -140,6 +143,7 @@ impl LeafSpec {
             must_staple: false,
             crl_url: None,
             ocsp_url: None,
+            delta_crl_url: None,
             key_of: None,
         }
     }
@@ -153,6 +157,12 @@ impl LeafSpec {
     /// The same naming `url` as its CRL distribution point.
     pub fn with_crl(mut self, url: &str) -> Self {
         self.crl_url = Some(url.to_string());
+        self
+    }
+
+    /// The same naming `url` as where its CA's delta CRLs are (Freshest CRL).
+    pub fn with_delta_crl(mut self, url: &str) -> Self {
+        self.delta_crl_url = Some(url.to_string());
         self
     }
 
@@ -179,6 +189,39 @@ impl LeafSpec {
         self.chain = chain;
         self
     }
+}
+
+/// What a hand-built CRL holds ([`Pki::crl_built`]).
+#[derive(Debug, Clone, Default)]
+pub struct CrlSpec<'a> {
+    /// The serials listed (integer bytes), each with its reason code (RFC 5280 5.3.1:
+    /// 6 certificateHold, 8 removeFromCRL, ...).
+    pub revoked: &'a [(&'a [u8], u8)],
+    /// thisUpdate, Unix seconds.
+    pub this_update: i64,
+    /// nextUpdate, Unix seconds.
+    pub next_update: i64,
+    /// Its CRL number (none: a list without one, as RFC 5280 forbids and some CAs publish).
+    pub crl_number: Option<u64>,
+    /// A delta list's base CRL number (its delta CRL indicator).
+    pub delta_of: Option<u64>,
+    /// Where its delta lists are (Freshest CRL), one extension a URL.
+    pub freshest: Vec<String>,
+}
+
+/// A CRLDistributionPoints value (the syntax of a Freshest CRL extension too) naming `url`.
+fn distribution_points(url: &str) -> Result<Vec<u8>, FleetError> {
+    use x509_cert::ext::pkix::crl::dp::DistributionPoint;
+    use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
+    let uri = der::asn1::Ia5String::new(url).map_err(|e| FleetError::Ocsp(e.to_string()))?;
+    let points = x509_cert::ext::pkix::crl::CrlDistributionPoints(vec![DistributionPoint {
+        distribution_point: Some(DistributionPointName::FullName(vec![
+            GeneralName::UniformResourceIdentifier(uri),
+        ])),
+        reasons: None,
+        crl_issuer: None,
+    }]);
+    der::Encode::to_der(&points).map_err(|e| FleetError::Ocsp(e.to_string()))
 }
 
 /// Big-endian bytes of `n` with a high bit set in the first byte, so that the DER encoding
@@ -401,6 +444,13 @@ impl Pki {
                 uris: vec![url.clone()],
             }];
         }
+        if let Some(url) = &spec.delta_crl_url {
+            p.custom_extensions
+                .push(rcgen::CustomExtension::from_oid_content(
+                    &[2, 5, 29, 46],
+                    distribution_points(url)?,
+                ));
+        }
         if let Some(url) = &spec.ocsp_url {
             use x509_cert::ext::pkix::{name::GeneralName, AccessDescription};
             let aia = x509_cert::ext::pkix::AuthorityInfoAccessSyntax(vec![AccessDescription {
@@ -495,6 +545,98 @@ impl Pki {
             params.signed_by(&self.intermediate.issuer)?
         };
         Ok(list.der().to_vec())
+    }
+
+    /// A CRL of the intermediate as `spec` describes it, signed by the intermediate, DER:
+    /// made by hand where rcgen's lists carry no such extensions (a delta CRL indicator, a
+    /// Freshest CRL pointer to the delta lists) or entries (removeFromCRL).
+    pub fn crl_built(&self, spec: &CrlSpec<'_>) -> Result<Vec<u8>, FleetError> {
+        use der::asn1::{BitString, OctetString, Uint, UtcTime};
+        use der::{Decode, Encode};
+        use x509_cert::ext::pkix::crl::CrlReason;
+        use x509_cert::ext::Extension;
+        let bad = |e: der::Error| FleetError::Ocsp(format!("CRL: {e}"));
+        let time = |t: i64| -> Result<x509_cert::time::Time, FleetError> {
+            let since = std::time::Duration::from_secs(t.max(0) as u64);
+            Ok(x509_cert::time::Time::UtcTime(
+                UtcTime::from_unix_duration(since).map_err(bad)?,
+            ))
+        };
+        let ext = |oid: &str, critical: bool, value: Vec<u8>| -> Result<Extension, FleetError> {
+            Ok(Extension {
+                extn_id: der::oid::ObjectIdentifier::new_unwrap(oid),
+                critical,
+                extn_value: OctetString::new(value).map_err(bad)?,
+            })
+        };
+        let number = |n: u64| -> Result<Vec<u8>, FleetError> {
+            Uint::new(&n.to_be_bytes())
+                .map_err(bad)?
+                .to_der()
+                .map_err(bad)
+        };
+        let reason = |code: u8| match code {
+            1 => CrlReason::KeyCompromise,
+            2 => CrlReason::CaCompromise,
+            3 => CrlReason::AffiliationChanged,
+            4 => CrlReason::Superseded,
+            5 => CrlReason::CessationOfOperation,
+            6 => CrlReason::CertificateHold,
+            8 => CrlReason::RemoveFromCRL,
+            9 => CrlReason::PrivilegeWithdrawn,
+            10 => CrlReason::AaCompromise,
+            _ => CrlReason::Unspecified,
+        };
+        let (_, issuer) = x509_parser::parse_x509_certificate(&self.intermediate.cert)
+            .map_err(|e| FleetError::Ocsp(format!("CRL issuer: {e}")))?;
+        let issuer = x509_cert::name::Name::from_der(issuer.subject().as_raw()).map_err(bad)?;
+        let revoked = spec
+            .revoked
+            .iter()
+            .map(|(serial, code)| {
+                Ok(x509_cert::crl::RevokedCert {
+                    serial_number: x509_cert::serial_number::SerialNumber::new(serial)
+                        .map_err(bad)?,
+                    revocation_date: time(spec.this_update - 3600)?,
+                    crl_entry_extensions: Some(vec![ext(
+                        "2.5.29.21",
+                        false,
+                        reason(*code).to_der().map_err(bad)?,
+                    )?]),
+                })
+            })
+            .collect::<Result<Vec<_>, FleetError>>()?;
+        let mut extensions = Vec::new();
+        if let Some(n) = spec.crl_number {
+            extensions.push(ext("2.5.29.20", false, number(n)?)?);
+        }
+        if let Some(base) = spec.delta_of {
+            extensions.push(ext("2.5.29.27", true, number(base)?)?);
+        }
+        for url in &spec.freshest {
+            extensions.push(ext("2.5.29.46", false, distribution_points(url)?)?);
+        }
+        let algorithm = x509_cert::spki::AlgorithmIdentifierOwned {
+            oid: der::oid::ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2"),
+            parameters: None,
+        };
+        let tbs = x509_cert::crl::TbsCertList {
+            version: x509_cert::Version::V2,
+            signature: algorithm.clone(),
+            issuer,
+            this_update: time(spec.this_update)?,
+            next_update: Some(time(spec.next_update)?),
+            revoked_certificates: (!revoked.is_empty()).then_some(revoked),
+            crl_extensions: (!extensions.is_empty()).then_some(extensions),
+        };
+        let signed = tbs.to_der().map_err(bad)?;
+        let signature = rcgen::SigningKey::sign(self.intermediate.issuer.key(), &signed)?;
+        let list = x509_cert::crl::CertificateList {
+            tbs_cert_list: tbs,
+            signature_algorithm: algorithm,
+            signature: BitString::from_bytes(&signature).map_err(bad)?,
+        };
+        list.to_der().map_err(bad)
     }
 
     /// SHA-1 of the intermediate's name and of its key bits: the issuer name and key hashes

@@ -922,9 +922,17 @@ pub struct RevocationInfo {
     /// The revocation reason, when the CA gives one (`keyCompromise`, `superseded`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// Why no list or answer could say.
+    /// Why no list or answer could say; beside a `good` list's answer, what it could not
+    /// see (a delta list that could not be read).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
+    /// The delta list read with the list (`--crl`, RFC 5280 §5.2.4), when the certificate
+    /// or the list names one: revocations since the base list are there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta_url: Option<String>,
+    /// That delta list's thisUpdate, RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta_this_update: Option<String>,
 }
 
 impl RevocationInfo {
@@ -938,6 +946,8 @@ impl RevocationInfo {
             revoked_at: None,
             reason: None,
             problem: Some(problem),
+            delta_url: None,
+            delta_this_update: None,
         }
     }
 }

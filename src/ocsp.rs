@@ -789,6 +789,8 @@ fn judge_answer(body: &[u8], url: &str, q: &Query, now: i64) -> Answer {
         revoked_at: info.revoked_at,
         reason: info.reason,
         problem: None,
+        delta_url: None,
+        delta_this_update: None,
     };
     match info.status.as_str() {
         // A revocation is never undone, however old the answer saying so.

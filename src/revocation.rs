@@ -12,6 +12,8 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 pub struct Query {
     /// The leaf's CRL distribution points, in its order.
     pub(crate) crl_urls: Vec<String>,
+    /// Where its CA's delta CRLs are (the leaf's Freshest CRL extension), in its order.
+    pub(crate) delta_urls: Vec<String>,
     /// The leaf's OCSP responders (its Authority Information Access), in its order.
     pub(crate) ocsp_urls: Vec<String>,
     /// The leaf's serial as the integer's bytes (no leading zeros).
@@ -23,6 +25,9 @@ pub struct Query {
     /// intermediate the server does not send).
     pub(crate) issuer_key: Option<Vec<u8>>,
 }
+
+/// The Freshest CRL extension (RFC 5280 §4.2.1.15): where the CA's delta lists are.
+const FRESHEST_CRL: &str = "2.5.29.46";
 
 /// A DER integer's bytes without the leading zeros (a sign byte, or padding).
 pub(crate) fn integer_slice(raw: &[u8]) -> &[u8] {
@@ -51,9 +56,13 @@ impl Query {
         // One pass over the extensions for both: the CRL distribution points and the OCSP
         // responders of the Authority Information Access. URLs are shown in the reports:
         // a control character in one is written escaped (it is no usable URL either way).
-        let (mut urls, mut ocsp_urls) = (Vec::new(), Vec::new());
+        let (mut urls, mut ocsp_urls, mut delta_urls) = (Vec::new(), Vec::new(), Vec::new());
         let shown = |u: &str| crate::model::visible_string(u.to_string());
         for ext in leaf.extensions() {
+            if ext.oid.to_id_string() == FRESHEST_CRL {
+                delta_urls.extend(crate::crl::distribution_point_urls(ext.value));
+                continue;
+            }
             match ext.parsed_extension() {
                 ParsedExtension::CRLDistributionPoints(points) => {
                     for p in points.iter() {
@@ -85,6 +94,7 @@ impl Query {
             // Nothing to ask, so no key to find (most private CAs' leaves).
             return Query {
                 crl_urls: urls,
+                delta_urls,
                 ocsp_urls,
                 serial: Vec::new(),
                 issuer_name,
@@ -98,6 +108,7 @@ impl Query {
         let issuer_key = served.or_else(|| trusted_key(&issuer_name));
         Query {
             crl_urls: urls,
+            delta_urls,
             ocsp_urls,
             serial: integer_slice(leaf.raw_serial()).to_vec(),
             issuer_name,

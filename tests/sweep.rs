@@ -2891,6 +2891,155 @@ async fn crl_fetches_each_list_once_and_says_revoked_good_or_why_it_cannot() {
     assert!(plain[0].crl.is_none() && plain[0].findings.is_empty());
 }
 
+/// A CA that publishes delta lists (AD CS does by default: a weekly base list, a daily
+/// delta): a certificate revoked since the base list is found in the delta the base list
+/// (or the certificate) points to; a delta that cannot be had leaves the base list's word
+/// with what it cannot see.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crl_reads_the_delta_list_for_revocations_since_the_base_list() {
+    use certsweep::fleet::CrlSpec;
+    let pki = Pki::new("CrlDelta").unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let day = 86_400;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let leaf = |serial: u64, name: &str, list: &str, delta: Option<&str>| {
+        let mut spec = LeafSpec::new(&[name], serial, 10, 80).with_crl(&format!("{base}{list}"));
+        if let Some(d) = delta {
+            spec = spec.with_delta_crl(d);
+        }
+        pki.issue(&spec).unwrap()
+    };
+    // Revoked since the base list: the base list points to its delta.
+    let fresh = leaf(0x71, "fresh.test", "/ca.crl", None);
+    let good = leaf(0x72, "good.test", "/ca.crl", None);
+    // The certificate points to the delta (Freshest CRL) of a base list that does not.
+    let own = leaf(
+        0x73,
+        "own.test",
+        "/plain.crl",
+        Some(&format!("{base}/ca+.crl")),
+    );
+    // A delta only at an LDAP location, and one the server does not have.
+    let ldap = leaf(0x74, "ldap.test", "/ldap.crl", None);
+    let gone = leaf(0x75, "gone.test", "/gone.crl", None);
+    let base_list = |freshest: Vec<String>| {
+        pki.crl_built(&CrlSpec {
+            this_update: now - 2 * day,
+            next_update: now + 5 * day,
+            crl_number: Some(20),
+            freshest,
+            ..CrlSpec::default()
+        })
+        .unwrap()
+    };
+    let listed = [
+        (&fleet::serial_bytes(0x71)[..], 1u8),
+        (&fleet::serial_bytes(0x73)[..], 4u8),
+    ];
+    let mut files = HashMap::new();
+    files.insert(
+        "/ca.crl".to_string(),
+        base_list(vec![format!("{base}/ca+.crl")]),
+    );
+    files.insert("/plain.crl".to_string(), base_list(Vec::new()));
+    files.insert(
+        "/ldap.crl".to_string(),
+        base_list(vec!["ldap:///CN=CrlDelta,CN=CDP?deltaRevocationList".into()]),
+    );
+    files.insert(
+        "/gone.crl".to_string(),
+        base_list(vec![format!("{base}/gone+.crl")]),
+    );
+    files.insert(
+        "/ca+.crl".to_string(),
+        pki.crl_built(&CrlSpec {
+            revoked: &listed,
+            this_update: now - 3600,
+            next_update: now + day,
+            crl_number: Some(21),
+            delta_of: Some(20),
+            ..CrlSpec::default()
+        })
+        .unwrap(),
+    );
+    let hits = fleet::serve_files(listener, files);
+    let server = fleet::serve_tls(
+        SocketAddr::new("127.0.0.1".parse().unwrap(), 0),
+        &good,
+        &[
+            ("fresh.test", &fresh),
+            ("own.test", &own),
+            ("ldap.test", &ldap),
+            ("gone.test", &gone),
+        ],
+        None,
+    )
+    .await
+    .unwrap();
+    let targets: String = ["fresh", "good", "own", "ldap", "gone"]
+        .iter()
+        .map(|n| format!("{n}.test@127.0.0.1:{}\n", server.addr.port()))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = root_file(&pki, &dir);
+    let obs = run_sweep(targets, &["--ca-file", &ca, "--no-public-roots", "--crl"]).await;
+    let at = |name: &str| {
+        let o = obs
+            .iter()
+            .find(|o| o.host == format!("{name}.test"))
+            .unwrap();
+        (o.findings.clone(), o.crl.as_deref().unwrap().clone())
+    };
+    let delta_url = format!("{base}/ca+.crl");
+    let (f, info) = at("fresh");
+    assert_eq!(f, [Finding::CrlRevoked]);
+    assert_eq!(info.reason.as_deref(), Some("keyCompromise"));
+    assert_eq!(info.url.as_deref(), Some(format!("{base}/ca.crl").as_str()));
+    assert_eq!(info.delta_url.as_deref(), Some(delta_url.as_str()));
+    assert_eq!(
+        info.delta_this_update.as_deref(),
+        Some(certsweep::timefmt::rfc3339_unix(now - 3600).as_str())
+    );
+    let (f, info) = at("good");
+    assert!(f.is_empty(), "{f:?}");
+    assert_eq!((info.status.as_str(), info.problem), ("good", None));
+    assert_eq!(info.delta_url.as_deref(), Some(delta_url.as_str()));
+    let (f, info) = at("own");
+    assert_eq!(f, [Finding::CrlRevoked]);
+    assert_eq!(info.reason.as_deref(), Some("superseded"));
+    for (name, why) in [
+        ("ldap", "only where certsweep does not fetch (ldap:///"),
+        ("gone", "which could not be used ("),
+    ] {
+        let (f, info) = at(name);
+        assert!(f.is_empty(), "{name}: {f:?}");
+        assert_eq!(info.status, "good", "{name}");
+        let problem = info.problem.unwrap_or_default();
+        assert!(
+            problem.starts_with(&format!("the list names a delta list, {why}"))
+                && problem.ends_with("is not seen"),
+            "{name}: {problem}"
+        );
+        // The report's cell says it beside the word.
+        let o = obs
+            .iter()
+            .find(|o| o.host == format!("{name}.test"))
+            .unwrap();
+        let row = certsweep::report::csv::ScanRow::from_observation(o, now);
+        assert!(
+            row.crl_status
+                .starts_with("good (the list names a delta list"),
+            "{}",
+            row.crl_status
+        );
+    }
+    // The delta, like the base lists, is downloaded once for the sweep.
+    let counted = hits.lock().unwrap().clone();
+    assert_eq!(counted.get("/ca+.crl"), Some(&1), "{counted:?}");
+    assert_eq!(counted.get("/ca.crl"), Some(&1), "{counted:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crl_asks_for_the_second_looks_certificate_too() {
     // A server holding an ECDSA and an RSA certificate: the RSA one, which only RSA

@@ -135,7 +135,11 @@ fn revocation_status(i: &crate::model::RevocationInfo) -> String {
             "unavailable: {}",
             i.problem.as_deref().unwrap_or("nothing could say")
         ),
-        other => other.to_string(),
+        // A list's word with what it could not see (a delta list not read).
+        other => match &i.problem {
+            Some(p) => format!("{other} ({p})"),
+            None => other.to_string(),
+        },
     }
 }
 

@@ -363,6 +363,8 @@ fn revoked_in_crl() -> Box<crate::model::RevocationInfo> {
         revoked_at: Some("2026-05-27T10:00:00Z".into()),
         reason: Some("keyCompromise".into()),
         problem: None,
+        delta_url: None,
+        delta_this_update: None,
     })
 }
 
