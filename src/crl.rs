@@ -1474,6 +1474,25 @@ mod tests {
             )
             .unwrap(),
             pki.crl(&[], now - 10, now + 999, false).unwrap(),
+            // A delta list with a removeFromCRL entry and a base list naming its delta.
+            pki.crl_built(&crate::fleet::CrlSpec {
+                revoked: &[(a, 1), (b, 8)],
+                this_update: now - 10,
+                next_update: now + 999,
+                crl_number: Some(7),
+                delta_of: Some(6),
+                ..crate::fleet::CrlSpec::default()
+            })
+            .unwrap(),
+            pki.crl_built(&crate::fleet::CrlSpec {
+                revoked: &[(b, 6)],
+                this_update: now - 10,
+                next_update: now + 999,
+                crl_number: Some(6),
+                freshest: vec!["http://crl.test/a+.crl".into()],
+                ..crate::fleet::CrlSpec::default()
+            })
+            .unwrap(),
         ];
         let key = x509_parser::parse_x509_certificate(&pki.intermediate.cert)
             .unwrap()
@@ -1481,9 +1500,13 @@ mod tests {
             .public_key()
             .raw
             .to_vec();
+        let mut spec = LeafSpec::new(&["a.test"], 1, 10, 80).with_crl("http://crl.test/a.crl");
+        spec.serial = a.to_vec();
+        let q = Query::of(&pki.issue(&spec).unwrap().chain, |_| None).unwrap();
+        let base = read(seeds[3].clone(), Some(&key)).unwrap();
         for seed in 1..=5_000u64 {
             let mut rng = XorShift::new(seed);
-            let mut v = seeds[rng.below(2) as usize].clone();
+            let mut v = seeds[rng.below(seeds.len() as u64) as usize].clone();
             for _ in 0..1 + rng.below(4) {
                 let len = v.len() as u64;
                 if len == 0 {
@@ -1503,6 +1526,15 @@ mod tests {
             let read_it = std::panic::catch_unwind(|| {
                 if let Ok(list) = read(v.clone(), Some(&key)) {
                     let _ = list.revoked.get(a);
+                    // Judged as a base list, and as the delta of a base list.
+                    let _ = judge(&list, &q, "http://crl.test/a.crl", now);
+                    let _ = delta_says(
+                        &list,
+                        &base,
+                        &q,
+                        ("http://crl.test/a+.crl", "http://crl.test/a.crl"),
+                        now,
+                    );
                 }
             });
             assert!(read_it.is_ok(), "round {seed} panicked on {v:02x?}");
