@@ -664,7 +664,10 @@ impl Pki {
         this_update: i64,
         next_update: i64,
     ) -> Result<Vec<u8>, FleetError> {
-        self.staple_signed(leaf, says, this_update, next_update, None)
+        self.staple_made(
+            leaf,
+            &StapleSpec::new(says, this_update, next_update, StapleSigner::Issuer),
+        )
     }
 
     /// The same signed by a delegated responder, as many CAs sign: a certificate the
@@ -678,17 +681,21 @@ impl Pki {
         next_update: i64,
         for_ocsp: bool,
     ) -> Result<Vec<u8>, FleetError> {
-        self.staple_signed(leaf, says, this_update, next_update, Some(for_ocsp))
+        let signer = StapleSigner::Responder {
+            for_ocsp,
+            other_ca: None,
+            expired: false,
+        };
+        self.staple_made(
+            leaf,
+            &StapleSpec::new(says, this_update, next_update, signer),
+        )
     }
 
-    fn staple_signed(
-        &self,
-        leaf: &Leaf,
-        says: StapleSays,
-        this_update: i64,
-        next_update: i64,
-        responder: Option<bool>,
-    ) -> Result<Vec<u8>, FleetError> {
+    /// An OCSP response about `leaf` as `spec` makes it: who signs it, about which serial,
+    /// with which CertID hashes, beside which other certificates' answers.
+    pub fn staple_made(&self, leaf: &Leaf, spec: &StapleSpec<'_>) -> Result<Vec<u8>, FleetError> {
+        let (says, this_update) = (spec.says, spec.this_update);
         use der::asn1::{BitString, GeneralizedTime, Null, OctetString};
         use der::{Any, Encode};
         use x509_cert::spki::AlgorithmIdentifierOwned;
@@ -710,11 +717,25 @@ impl Pki {
                 GeneralizedTime::from_unix_duration(t).map_err(bad)?,
             ))
         };
-        let serial = x509_parser::parse_x509_certificate(&leaf.chain[0])
-            .map_err(|e| FleetError::Ocsp(e.to_string()))?
-            .1
-            .raw_serial()
-            .to_vec();
+        let serial = match &spec.serial {
+            Some(other) => other.clone(),
+            None => x509_parser::parse_x509_certificate(&leaf.chain[0])
+                .map_err(|e| FleetError::Ocsp(e.to_string()))?
+                .1
+                .raw_serial()
+                .to_vec(),
+        };
+        let hash = |b: &[u8]| -> Result<OctetString, FleetError> {
+            match spec.sha256_id {
+                true => OctetString::new(ring::digest::digest(&ring::digest::SHA256, b).as_ref())
+                    .map_err(bad),
+                false => sha1(b),
+            }
+        };
+        let hash_oid = match spec.sha256_id {
+            true => "2.16.840.1.101.3.4.2.1",
+            false => "1.3.14.3.2.26",
+        };
         let cert_status = match says {
             StapleSays::Good => CertStatus::Good(Null),
             StapleSays::Revoked(t) => CertStatus::Revoked(RevokedInfo {
@@ -723,45 +744,69 @@ impl Pki {
             }),
             StapleSays::Unknown => CertStatus::Unknown(Null),
         };
+        let single =
+            |serial: &[u8], cert_status: CertStatus| -> Result<SingleResponse, FleetError> {
+                Ok(SingleResponse {
+                    cert_id: CertId {
+                        hash_algorithm: AlgorithmIdentifierOwned {
+                            oid: der::oid::ObjectIdentifier::new_unwrap(hash_oid),
+                            parameters: Some(Any::from(Null)),
+                        },
+                        issuer_name_hash: hash(issuer.subject().as_raw())?,
+                        issuer_key_hash: hash(key_bits)?,
+                        serial_number: x509_cert::serial_number::SerialNumber::new(serial)
+                            .map_err(bad)?,
+                    },
+                    cert_status,
+                    this_update: at(this_update)?,
+                    next_update: spec.next_update.map(at).transpose()?,
+                    single_extensions: None,
+                })
+            };
+        // Other certificates' answers first, as a responder batching them writes them.
+        let mut responses = (0..spec.others_first)
+            .map(|i| single(&[0x11, 0x22, i as u8], CertStatus::Good(Null)))
+            .collect::<Result<Vec<_>, _>>()?;
+        responses.push(single(&serial, cert_status)?);
         let tbs = ResponseData {
             version: Default::default(),
             responder_id: ResponderId::ByKey(sha1(key_bits)?),
             produced_at: at(this_update)?,
-            responses: vec![SingleResponse {
-                cert_id: CertId {
-                    hash_algorithm: AlgorithmIdentifierOwned {
-                        oid: der::oid::ObjectIdentifier::new_unwrap("1.3.14.3.2.26"),
-                        parameters: Some(Any::from(Null)),
-                    },
-                    issuer_name_hash: sha1(issuer.subject().as_raw())?,
-                    issuer_key_hash: sha1(key_bits)?,
-                    serial_number: x509_cert::serial_number::SerialNumber::new(&serial)
-                        .map_err(bad)?,
-                },
-                cert_status,
-                this_update: at(this_update)?,
-                next_update: Some(at(next_update)?),
-                single_extensions: None,
-            }],
+            responses,
             response_extensions: None,
         };
         let signed = tbs.to_der().map_err(bad)?;
-        let (signature, certs) = match responder {
-            None => (self.intermediate.issuer.key().sign(&signed)?, None),
-            Some(for_ocsp) => {
+        let (signature, certs) = match spec.signer {
+            StapleSigner::Issuer => (self.intermediate.issuer.key().sign(&signed)?, None),
+            StapleSigner::OtherCa(other) => (other.intermediate.issuer.key().sign(&signed)?, None),
+            StapleSigner::Responder {
+                for_ocsp,
+                other_ca,
+                expired,
+            } => {
                 let key = KeyPair::generate()?;
                 let mut p = CertificateParams::default();
                 let mut dn = DistinguishedName::new();
                 dn.push(DnType::CommonName, "certsweep test OCSP responder");
                 p.distinguished_name = dn;
-                p.not_before = OffsetDateTime::now_utc() - time::Duration::days(1);
-                p.not_after = OffsetDateTime::now_utc() + time::Duration::days(30);
+                let now = OffsetDateTime::now_utc();
+                (p.not_before, p.not_after) = match expired {
+                    true => (
+                        now - time::Duration::days(30),
+                        now - time::Duration::days(1),
+                    ),
+                    false => (
+                        now - time::Duration::days(1),
+                        now + time::Duration::days(30),
+                    ),
+                };
                 p.extended_key_usages = vec![if for_ocsp {
                     ExtendedKeyUsagePurpose::OcspSigning
                 } else {
                     ExtendedKeyUsagePurpose::ServerAuth
                 }];
-                let cert = p.signed_by(&key, &self.intermediate.issuer)?;
+                let ca = other_ca.unwrap_or(self);
+                let cert = p.signed_by(&key, &ca.intermediate.issuer)?;
                 let cert =
                     <x509_cert::Certificate as der::Decode>::from_der(cert.der()).map_err(bad)?;
                 (key.sign(&signed)?, Some(vec![cert]))
@@ -792,6 +837,66 @@ pub enum StapleSays {
     Revoked(i64),
     /// The responder does not know it.
     Unknown,
+}
+
+/// Who signs an OCSP response ([`Pki::staple_made`]).
+#[derive(Debug, Clone, Copy)]
+pub enum StapleSigner<'a> {
+    /// The issuing intermediate itself.
+    Issuer,
+    /// A delegated responder, whose certificate the response carries: issued by the
+    /// intermediate (or by `other_ca`'s), for OCSP signing or (not `for_ocsp`) for server
+    /// authentication, valid now or (`expired`) no longer.
+    Responder {
+        /// Its extended key usage is OCSP signing.
+        for_ocsp: bool,
+        /// Issued by this other CA's intermediate instead.
+        other_ca: Option<&'a Pki>,
+        /// Its validity ended yesterday.
+        expired: bool,
+    },
+    /// Another CA's intermediate key.
+    OtherCa(&'a Pki),
+}
+
+/// How an OCSP response is made ([`Pki::staple_made`]).
+#[derive(Debug, Clone)]
+pub struct StapleSpec<'a> {
+    /// What it says of the certificate.
+    pub says: StapleSays,
+    /// thisUpdate (and producedAt), Unix seconds.
+    pub this_update: i64,
+    /// nextUpdate, Unix seconds; none: a response without one.
+    pub next_update: Option<i64>,
+    /// Who signs it.
+    pub signer: StapleSigner<'a>,
+    /// The serial (integer bytes, DER) it speaks of instead of the leaf's.
+    pub serial: Option<Vec<u8>>,
+    /// Its CertID hashes by SHA-256 instead of SHA-1.
+    pub sha256_id: bool,
+    /// How many other certificates' answers come before this one's.
+    pub others_first: usize,
+}
+
+impl<'a> StapleSpec<'a> {
+    /// A response saying `says` from `this_update` to `next_update`, signed by `signer`,
+    /// about the leaf's serial by SHA-1 hashes, alone.
+    pub fn new(
+        says: StapleSays,
+        this_update: i64,
+        next_update: i64,
+        signer: StapleSigner<'a>,
+    ) -> Self {
+        StapleSpec {
+            says,
+            this_update,
+            next_update: Some(next_update),
+            signer,
+            serial: None,
+            sha256_id: false,
+            others_first: 0,
+        }
+    }
 }
 
 #[derive(Debug)]

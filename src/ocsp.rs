@@ -920,4 +920,150 @@ mod tests {
             .problem
             .is_some_and(|p| p.contains("answered \"unknown\"")));
     }
+
+    #[test]
+    fn generated_staples_are_judged_by_who_signed_them_what_they_say_and_when() {
+        use crate::fleet::{StapleSigner, StapleSpec};
+        let pki = Pki::new("GenStaple").expect("pki");
+        let other = Pki::new("GenStapleOther").expect("pki");
+        let now = ::time::OffsetDateTime::now_utc().unix_timestamp();
+        let plain = pki
+            .issue(&LeafSpec::new(&["s.test"], 0x71, 10, 80))
+            .expect("leaf");
+        let must = pki
+            .issue(&LeafSpec::new(&["m.test"], 0x72, 10, 80).with_must_staple())
+            .expect("leaf");
+        let (_, issuer) = X509Certificate::from_der(&plain.chain[1]).expect("issuer");
+        let (name, key) = (issuer.subject().as_raw(), issuer.public_key().raw.to_vec());
+        let trusted = |n: &[u8]| (n == name).then(|| key.clone());
+        let untrusted = |_: &[u8]| None;
+        let cache = StapleJudge::default();
+        let mut seen = HashMap::new();
+        let rounds = 400u64;
+        for round in 1..=rounds {
+            let mut rng = crate::testrng::XorShift::new(round ^ 0x0c5f_57a9);
+            let leaf = if rng.below(2) == 0 { &plain } else { &must };
+            let info = crate::cert::cert_info(&leaf.chain[0]).expect("parse");
+            // What the server sends: the whole chain, or the leaf alone with its issuer
+            // trusted (an intermediate in --ca-file) or not.
+            let (chain, lookup, issuer_known): (&[CertificateDer<'_>], TrustedKey<'_>, bool) =
+                match rng.below(4) {
+                    0 => (&leaf.chain[..1], &trusted, true),
+                    1 => (&leaf.chain[..1], &untrusted, false),
+                    _ => (&leaf.chain, &untrusted, true),
+                };
+            let signer = match rng.below(7) {
+                0 => StapleSigner::OtherCa(&other),
+                1 => StapleSigner::Responder {
+                    for_ocsp: rng.below(3) != 0,
+                    other_ca: (rng.below(3) == 0).then_some(&other),
+                    expired: rng.below(3) == 0,
+                },
+                _ => StapleSigner::Issuer,
+            };
+            let says = match rng.below(3) {
+                0 => StapleSays::Revoked(now - 7200),
+                1 if rng.below(2) == 0 => StapleSays::Unknown,
+                _ => StapleSays::Good,
+            };
+            let next_update = match rng.below(5) {
+                0 => Some(now - 60),
+                1 => None,
+                _ => Some(now + 3600),
+            };
+            let about_another = rng.below(8) == 0;
+            let mut spec = StapleSpec::new(says, now - 600, 0, signer);
+            spec.next_update = next_update;
+            spec.serial = about_another.then(|| vec![0x0f, 0xee]);
+            spec.sha256_id = rng.below(2) == 0;
+            spec.others_first = rng.below(3) as usize;
+            let stapled = rng.below(10) != 0;
+            let tampered = rng.below(8) == 0;
+            let mut staple = match stapled {
+                true => pki.staple_made(leaf, &spec).expect("staple"),
+                false => Vec::new(),
+            };
+            if tampered && stapled {
+                if let Some(b) = staple.last_mut() {
+                    *b ^= 1;
+                }
+            }
+
+            // The rules apart (RFC 6960 4.2.2.2, the README): a response counts when the
+            // issuer signed it, or a responder certificate the issuer made for OCSP
+            // signing and valid now; one that does not verify, about another
+            // certificate, or saying "unknown" (verified) is unusable to clients; a
+            // verified "revoked" revokes; past its nextUpdate it is stale; without the
+            // issuer's key nothing is held against it.
+            let signature_good = !tampered
+                && match signer {
+                    StapleSigner::Issuer => true,
+                    StapleSigner::Responder {
+                        for_ocsp,
+                        other_ca,
+                        expired,
+                    } => for_ocsp && other_ca.is_none() && !expired,
+                    StapleSigner::OtherCa(_) => false,
+                };
+            let stale = next_update.is_some_and(|n| n < now);
+            let mut want: Vec<Finding> = if !stapled {
+                leaf_is_must(leaf, &must)
+                    .then_some(Finding::MustStapleMissing)
+                    .into_iter()
+                    .collect()
+            } else if about_another || (issuer_known && !signature_good) {
+                vec![Finding::OcspInvalid]
+            } else {
+                let verified = issuer_known;
+                match says {
+                    StapleSays::Unknown if verified => vec![Finding::OcspInvalid],
+                    StapleSays::Revoked(_) if verified => {
+                        let mut f = vec![Finding::OcspRevoked];
+                        f.extend(stale.then_some(Finding::OcspStale));
+                        f
+                    }
+                    _ => stale.then_some(Finding::OcspStale).into_iter().collect(),
+                }
+            };
+            want.sort();
+            let (got, mut findings) = judge_with(&staple, chain, &info, (now, lookup), None);
+            findings.sort();
+            assert_eq!(
+                findings, want,
+                "round {round}: {signer:?} says {says:?} next {next_update:?} another {about_another} tampered {tampered} stapled {stapled} issuer known {issuer_known}: {got:?}"
+            );
+            // The cached judge says the same, the first time and again.
+            for _ in 0..2 {
+                let (cached, mut f) = cache.judge(&staple, chain, &info, (now, lookup));
+                f.sort();
+                assert_eq!(
+                    (cached, f),
+                    (got.clone(), findings.clone()),
+                    "round {round}"
+                );
+            }
+            if let Some(g) = &got {
+                assert_eq!(
+                    g.verified,
+                    stapled && !about_another && issuer_known && signature_good,
+                    "round {round}: {g:?}"
+                );
+            }
+            *seen.entry(want).or_insert(0) += 1;
+        }
+        for f in [
+            vec![],
+            vec![Finding::OcspInvalid],
+            vec![Finding::OcspRevoked],
+            vec![Finding::OcspStale],
+            vec![Finding::OcspRevoked, Finding::OcspStale],
+            vec![Finding::MustStapleMissing],
+        ] {
+            assert!(seen.get(&f).is_some_and(|n| *n >= 3), "{f:?}: {seen:?}");
+        }
+    }
+
+    fn leaf_is_must(leaf: &crate::fleet::Leaf, must: &crate::fleet::Leaf) -> bool {
+        leaf.serial_hex == must.serial_hex
+    }
 }

@@ -2312,10 +2312,12 @@ async fn ocsp_asks_each_certificates_responder_once_and_says_revoked_good_or_why
     // The responder's address is needed in the certificates before its answers exist.
     let listener = tokio::net::TcpListener::bind("127.0.0.2:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    // A port nothing listens on: bound, then closed.
-    let closed = tokio::net::TcpListener::bind("127.0.0.2:0").await.unwrap();
-    let down = format!("http://{}/ocsp", closed.local_addr().unwrap());
-    drop(closed);
+    // A port nothing listens on (bound, never listening, held to the test's end: one
+    // bound and freed could be given to a listener bound after it).
+    let closed = fleet::refused_addr("127.0.0.2".parse().unwrap())
+        .await
+        .unwrap();
+    let down = format!("http://{}/ocsp", closed.addr);
     let leaf = |serial: u64, names: &[&str], url: Option<&str>, chain: ChainKind| {
         let mut spec = LeafSpec::new(names, serial, 10, 80).with_chain(chain);
         if let Some(u) = url {
