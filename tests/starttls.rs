@@ -693,9 +693,7 @@ async fn targets_scanned_alike_are_one_whatever_way_they_are_written() {
 /// where the same record at a web server's name matches.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pkix_usage_at_a_mail_server_is_no_record_its_senders_use() {
-    use hickory_server::proto::rr::rdata::tlsa::{CertUsage, Matching, Selector, TLSA};
-    use hickory_server::proto::rr::RData;
-    use support::dcvfix::{a, dns_here, rec, Zone};
+    use support::dcvfix::{a, dns_here, tlsa, Zone};
     let pki = Pki::new("DanePkix").unwrap();
     let leaf = valid_leaf(&pki, "mx.test", 5801);
     let smtp = serve(Kind::Smtp, &leaf).await;
@@ -703,17 +701,8 @@ async fn a_pkix_usage_at_a_mail_server_is_no_record_its_senders_use() {
     let web = fleet::serve_tls(SocketAddr::from(([127, 0, 0, 1], 0)), &www, &[], None)
         .await
         .unwrap();
-    let pkix_ee = |owner: String, leaf: &fleet::Leaf| {
-        rec(
-            &owner,
-            RData::TLSA(TLSA::new(
-                CertUsage::PkixEe,
-                Selector::Spki,
-                Matching::Sha256,
-                key_pin(leaf),
-            )),
-        )
-    };
+    // PKIX-EE (1), the key (1), by SHA-256 (1).
+    let pkix_ee = |owner: String, leaf: &fleet::Leaf| tlsa(&owner, 1, 1, 1, key_pin(leaf));
     let zone = Zone {
         origin: "test.",
         serial: 1,

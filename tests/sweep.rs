@@ -2630,6 +2630,27 @@ async fn ocsp_asks_by_post_a_responder_that_refuses_get() {
     }
 }
 
+/// A `--crl` sweep of `NAME.test` for each of `names` at the loopback server on `port`,
+/// trusting `pki`.
+async fn swept_with_crl(pki: &Pki, names: &[&str], port: u16) -> Vec<Observation> {
+    let targets: String = names
+        .iter()
+        .map(|n| format!("{n}.test@127.0.0.1:{port}\n"))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = root_file(pki, &dir);
+    run_sweep(targets, &["--ca-file", &ca, "--no-public-roots", "--crl"]).await
+}
+
+/// What `NAME.test`'s observation found, and what the CA's list said of it.
+fn crl_at(obs: &[Observation], name: &str) -> (Vec<Finding>, certsweep::model::RevocationInfo) {
+    let o = obs
+        .iter()
+        .find(|o| o.host == format!("{name}.test"))
+        .unwrap();
+    (o.findings.clone(), o.crl.as_deref().unwrap().clone())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crl_fetches_each_list_once_and_says_revoked_good_or_why_it_cannot() {
     use rcgen::RevocationReason;
@@ -2737,20 +2758,10 @@ async fn crl_fetches_each_list_once_and_says_revoked_good_or_why_it_cannot() {
         "shard",
         "misfiled",
     ];
-    let targets: String = names
-        .iter()
-        .map(|n| format!("{n}.test@127.0.0.1:{}\n", server.addr.port()))
-        .collect();
+    let obs = swept_with_crl(&pki, &names, server.addr.port()).await;
+    let at = |name: &str| crl_at(&obs, name);
     let dir = tempfile::tempdir().unwrap();
     let ca = root_file(&pki, &dir);
-    let obs = run_sweep(targets, &["--ca-file", &ca, "--no-public-roots", "--crl"]).await;
-    let at = |name: &str| {
-        let o = obs
-            .iter()
-            .find(|o| o.host == format!("{name}.test"))
-            .unwrap();
-        (o.findings.clone(), o.crl.as_deref().unwrap().clone())
-    };
     let (f, info) = at("revoked");
     assert_eq!(f, [Finding::CrlRevoked]);
     assert_eq!(info.status, "revoked");
@@ -2979,20 +2990,9 @@ async fn crl_reads_the_delta_list_for_revocations_since_the_base_list() {
     )
     .await
     .unwrap();
-    let targets: String = ["fresh", "good", "own", "ldap", "gone"]
-        .iter()
-        .map(|n| format!("{n}.test@127.0.0.1:{}\n", server.addr.port()))
-        .collect();
-    let dir = tempfile::tempdir().unwrap();
-    let ca = root_file(&pki, &dir);
-    let obs = run_sweep(targets, &["--ca-file", &ca, "--no-public-roots", "--crl"]).await;
-    let at = |name: &str| {
-        let o = obs
-            .iter()
-            .find(|o| o.host == format!("{name}.test"))
-            .unwrap();
-        (o.findings.clone(), o.crl.as_deref().unwrap().clone())
-    };
+    let names = ["fresh", "good", "own", "ldap", "gone"];
+    let obs = swept_with_crl(&pki, &names, server.addr.port()).await;
+    let at = |name: &str| crl_at(&obs, name);
     let delta_url = format!("{base}/ca+.crl");
     let (f, info) = at("fresh");
     assert_eq!(f, [Finding::CrlRevoked]);

@@ -55,14 +55,19 @@ pub fn caa(n: &str, flags: u8, tag: &str, value: &str) -> Record {
 
 /// A `3 1 1` TLSA record (DANE-EE, the key, SHA-256) at `owner` pinning `key_sha256`.
 pub fn tlsa_pin(owner: &str, key_sha256: Vec<u8>) -> Record {
-    use hickory_server::proto::rr::rdata::tlsa::{CertUsage, Matching, Selector, TLSA};
+    tlsa(owner, 3, 1, 1, key_sha256)
+}
+
+/// A TLSA record of any usage, selector and matching type (`3 1 1` is [`tlsa_pin`]).
+pub fn tlsa(owner: &str, usage: u8, selector: u8, matching: u8, data: Vec<u8>) -> Record {
+    use hickory_server::proto::rr::rdata::tlsa::TLSA;
     rec(
         owner,
         RData::TLSA(TLSA::new(
-            CertUsage::DaneEe,
-            Selector::Spki,
-            Matching::Sha256,
-            key_sha256,
+            usage.into(),
+            selector.into(),
+            matching.into(),
+            data,
         )),
     )
 }
