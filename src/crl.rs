@@ -1153,6 +1153,73 @@ mod tests {
         }
     }
 
+    #[test]
+    fn of_two_served_cas_of_one_name_the_one_that_issued_the_leaf_checks_its_lists() {
+        // An AD CS CA renewed with a new key keeps its name; a server may send the old copy
+        // beside the new one. The list (and a staple) is signed with the new key.
+        let old = Pki::new("Renewed CA").unwrap();
+        let new = Pki::new("Renewed CA").unwrap();
+        let name = |c: &[u8]| {
+            x509_parser::parse_x509_certificate(c)
+                .unwrap()
+                .1
+                .subject()
+                .as_raw()
+                .to_vec()
+        };
+        assert_eq!(name(&old.intermediate.cert), name(&new.intermediate.cert));
+        let url = "http://crl.test/renewed.crl";
+        let leaf = new
+            .issue(&LeafSpec::new(&["r.test"], 0x33, 10, 80).with_crl(url))
+            .unwrap();
+        let now = crate::timefmt::now_unix();
+        let list = new
+            .crl(
+                &[(&leaf_serial(&leaf), R::KeyCompromise)],
+                now - 60,
+                now + 3600,
+                false,
+            )
+            .unwrap();
+        for chain in [
+            vec![
+                leaf.chain[0].clone(),
+                old.intermediate.cert.clone(),
+                new.intermediate.cert.clone(),
+            ],
+            vec![
+                leaf.chain[0].clone(),
+                new.intermediate.cert.clone(),
+                old.intermediate.cert.clone(),
+            ],
+        ] {
+            let q = Query::of(&chain, |_| None).unwrap();
+            let read = read(list.clone(), q.issuer_key.as_deref()).unwrap();
+            let (info, finding) = judge(&read, &q, url, now).unwrap();
+            assert_eq!(
+                (info.status.as_str(), finding),
+                ("revoked", Some(Finding::CrlRevoked))
+            );
+            let staple = new
+                .staple(&leaf, crate::fleet::StapleSays::Good, now - 60, now + 3600)
+                .unwrap();
+            let facts = crate::cert::cert_info(&chain[0]).unwrap();
+            let (got, findings) = crate::ocsp::judge(&staple, &chain, &facts, now);
+            assert!(findings.is_empty(), "{findings:?}");
+            assert!(got.is_some_and(|g| g.verified));
+        }
+    }
+
+    fn leaf_serial(leaf: &crate::fleet::Leaf) -> Vec<u8> {
+        integer_slice(
+            x509_parser::parse_x509_certificate(&leaf.chain[0])
+                .unwrap()
+                .1
+                .raw_serial(),
+        )
+        .to_vec()
+    }
+
     /// A base list and a delta list of `pki`'s intermediate for the tests below.
     fn built(pki: &Pki, spec: &crate::fleet::CrlSpec<'_>) -> List {
         let der = pki.crl_built(spec).unwrap();

@@ -98,14 +98,10 @@ fn judge_with(
         .first()
         .and_then(|c| X509Certificate::from_der(c).ok())
         .map(|(_, x)| x);
-    // The issuer as served: the chain member whose subject is the leaf's issuer.
-    let issuer_x = leaf_x.as_ref().and_then(|l| {
-        chain
-            .iter()
-            .skip(1)
-            .filter_map(|c| X509Certificate::from_der(c).ok().map(|(_, x)| x))
-            .find(|x| x.subject().as_raw() == l.issuer().as_raw())
-    });
+    // The issuer as served: the chain member that issued the leaf.
+    let issuer_x = leaf_x
+        .as_ref()
+        .and_then(|l| crate::revocation::served_issuer(l, chain));
     // A leaf issued by a root, or by an intermediate the server leaves out that is
     // trusted (`--ca-file`): that certificate's key checks the staple.
     let trusted = match (&issuer_x, &leaf_x) {

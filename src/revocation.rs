@@ -101,10 +101,7 @@ impl Query {
                 issuer_key: None,
             };
         }
-        let served = chain.iter().skip(1).find_map(|c| {
-            let (_, x) = X509Certificate::from_der(c).ok()?;
-            (x.subject().as_raw() == issuer_name.as_slice()).then(|| x.public_key().raw.to_vec())
-        });
+        let served = served_issuer(leaf, chain).map(|x| x.public_key().raw.to_vec());
         let issuer_key = served.or_else(|| trusted_key(&issuer_name));
         Query {
             crl_urls: urls,
@@ -115,4 +112,48 @@ impl Query {
             issuer_key,
         }
     }
+}
+
+/// The certificate of `chain` (after the leaf) that issued `leaf`: the one named as its
+/// issuer, and of several so named (a CA renewed with a new key, as AD CS renews, both
+/// copies sent) the one whose key identifier the leaf names as its authority's; without
+/// identifiers to tell them apart, the first.
+pub(crate) fn served_issuer<'a>(
+    leaf: &X509Certificate<'_>,
+    chain: &'a [rustls::pki_types::CertificateDer<'_>],
+) -> Option<X509Certificate<'a>> {
+    let mut named = chain
+        .iter()
+        .skip(1)
+        .filter_map(|c| X509Certificate::from_der(c).ok().map(|(_, x)| x))
+        .filter(|x| x.subject().as_raw() == leaf.issuer().as_raw());
+    let first = named.next()?;
+    let authority = leaf
+        .extensions()
+        .iter()
+        .find_map(|e| match e.parsed_extension() {
+            ParsedExtension::AuthorityKeyIdentifier(aki) => {
+                aki.key_identifier.as_ref().map(|k| k.0)
+            }
+            _ => None,
+        });
+    let Some(authority) = authority else {
+        return Some(first);
+    };
+    let key_id = |x: &X509Certificate<'_>| {
+        x.extensions()
+            .iter()
+            .find_map(|e| match e.parsed_extension() {
+                ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0.to_vec()),
+                _ => None,
+            })
+    };
+    if key_id(&first).is_none_or(|k| k == authority) {
+        return Some(first);
+    }
+    Some(
+        named
+            .find(|x| key_id(x).is_some_and(|k| k == authority))
+            .unwrap_or(first),
+    )
 }
