@@ -262,8 +262,11 @@ impl CrlCheck {
     /// The base list's `answer` completed by its delta list, when the certificate or the
     /// list names one (Freshest CRL, RFC 5280 §5.2.6): a CA that publishes deltas (AD CS
     /// does by default, daily beside a weekly base list) lists a revocation there first, so
-    /// the base list alone would call the certificate good for days after it. A delta that
-    /// cannot be had leaves the base list's answer, saying what is not seen.
+    /// the base list alone would call the certificate good for days after it. An `http://`
+    /// delta that cannot be used (not downloaded, another CA's, built on a later base list
+    /// than the one served) makes the answer unavailable, as it leaves clients that check
+    /// revocation without one; a delta only where certsweep does not fetch (`ldap://`)
+    /// leaves the base list's answer, saying what is not seen.
     async fn with_delta(
         &self,
         answer: (RevocationInfo, Option<Finding>),
@@ -323,11 +326,18 @@ impl CrlCheck {
                 Err(e) => why.push(format!("{url}: {e}")),
             }
         }
+        // Clients that check revocation fetch the delta too (Windows does), and one they
+        // cannot use leaves them without an answer, as certsweep is: unavailable, unless
+        // the base list has already said revoked.
         info.problem = Some(unseen(
             format!("which could not be used ({})", why.join("; ")),
             &info,
         ));
-        (info, finding)
+        if info.status == "revoked" {
+            return (info, finding);
+        }
+        info.status = "unavailable".into();
+        (info, Some(Finding::CrlUnavailable))
     }
 
     /// The list at `url`, downloaded by the first endpoint asking for it, read (and its

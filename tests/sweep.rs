@@ -3010,13 +3010,26 @@ async fn crl_reads_the_delta_list_for_revocations_since_the_base_list() {
     let (f, info) = at("own");
     assert_eq!(f, [Finding::CrlRevoked]);
     assert_eq!(info.reason.as_deref(), Some("superseded"));
-    for (name, why) in [
-        ("ldap", "only where certsweep does not fetch (ldap:///"),
-        ("gone", "which could not be used ("),
+    // An LDAP delta certsweep cannot read: the base list's word, with what it cannot see;
+    // an HTTP delta that cannot be had leaves clients that check revocation without an
+    // answer, as it leaves certsweep.
+    for (name, why, status, findings) in [
+        (
+            "ldap",
+            "only where certsweep does not fetch (ldap:///",
+            "good",
+            vec![],
+        ),
+        (
+            "gone",
+            "which could not be used (",
+            "unavailable",
+            vec![Finding::CrlUnavailable],
+        ),
     ] {
         let (f, info) = at(name);
-        assert!(f.is_empty(), "{name}: {f:?}");
-        assert_eq!(info.status, "good", "{name}");
+        assert_eq!(f, findings, "{name}");
+        assert_eq!(info.status, status, "{name}");
         let problem = info.problem.unwrap_or_default();
         assert!(
             problem.starts_with(&format!("the list names a delta list, {why}"))
@@ -3029,12 +3042,11 @@ async fn crl_reads_the_delta_list_for_revocations_since_the_base_list() {
             .find(|o| o.host == format!("{name}.test"))
             .unwrap();
         let row = certsweep::report::csv::ScanRow::from_observation(o, now);
-        assert!(
-            row.crl_status
-                .starts_with("good (the list names a delta list"),
-            "{}",
-            row.crl_status
-        );
+        let said = match status {
+            "good" => "good (the list names a delta list",
+            _ => "unavailable: the list names a delta list",
+        };
+        assert!(row.crl_status.starts_with(said), "{}", row.crl_status);
     }
     // The delta, like the base lists, is downloaded once for the sweep.
     let counted = hits.lock().unwrap().clone();
