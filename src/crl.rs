@@ -281,29 +281,21 @@ impl CrlCheck {
                 urls.push(u);
             }
         }
-        let revoked_for_good = answer.0.status == "revoked"
-            && answer.0.reason.as_deref() != Some(&reason_name(CERTIFICATE_HOLD));
-        if urls.is_empty() || revoked_for_good {
+        if urls.is_empty() || revoked_for_good(&answer.0) {
             return answer;
         }
-        let (mut info, finding) = answer;
-        let unseen = |why: String, info: &RevocationInfo| {
-            format!(
-                "the list names a delta list, {why}: a revocation since its thisUpdate ({}) is not seen",
-                info.this_update.as_deref().unwrap_or("?")
-            )
-        };
         let http: Vec<&str> = urls
             .iter()
             .copied()
             .filter(|u| u.starts_with("http://"))
             .collect();
         if http.is_empty() {
-            info.problem = Some(unseen(
-                format!("only where certsweep does not fetch ({})", urls.join(", ")),
-                &info,
-            ));
-            return (info, finding);
+            return settle(
+                answer,
+                DeltaOutcome::NotFetched(urls),
+                base.next_update,
+                now,
+            );
         }
         let mut why = Vec::new();
         for url in http {
@@ -315,29 +307,13 @@ impl CrlCheck {
             };
             match said {
                 Ok((says, issued)) => {
-                    return apply_delta(
-                        (info, finding),
-                        &says,
-                        (url, issued),
-                        base.next_update,
-                        now,
-                    )
+                    let used = DeltaOutcome::Used { says, url, issued };
+                    return settle(answer, used, base.next_update, now);
                 }
                 Err(e) => why.push(format!("{url}: {e}")),
             }
         }
-        // Clients that check revocation fetch the delta too (Windows does), and one they
-        // cannot use leaves them without an answer, as certsweep is: unavailable, unless
-        // the base list has already said revoked.
-        info.problem = Some(unseen(
-            format!("which could not be used ({})", why.join("; ")),
-            &info,
-        ));
-        if info.status == "revoked" {
-            return (info, finding);
-        }
-        info.status = "unavailable".into();
-        (info, Some(Finding::CrlUnavailable))
+        settle(answer, DeltaOutcome::Unusable(why), base.next_update, now)
     }
 
     /// The list at `url`, downloaded by the first endpoint asking for it, read (and its
@@ -513,28 +489,76 @@ fn number_text(n: &[u8]) -> String {
     num_bigint::BigUint::from_bytes_be(n).to_string()
 }
 
-/// The base list's answer `(info, finding)` with what its delta list (read from
-/// `delta_url`, issued at `delta_this_update`) says; `base_next_update` is the base list's,
-/// which a lifted hold leaves to vouch for the certificate.
-fn apply_delta(
+/// Whether a list's answer is a revocation no later list undoes (any but a hold).
+fn revoked_for_good(info: &RevocationInfo) -> bool {
+    info.status == "revoked" && info.reason.as_deref() != Some(&reason_name(CERTIFICATE_HOLD))
+}
+
+/// What came of looking for a certificate's delta list ([`CrlCheck::with_delta`]).
+#[derive(Debug, Clone, PartialEq)]
+enum DeltaOutcome<'a> {
+    /// One was read from `url`, issued at `issued` (Unix seconds), and says `says`.
+    Used {
+        says: DeltaSays,
+        url: &'a str,
+        issued: i64,
+    },
+    /// The `http://` ones could not be used, each with why.
+    Unusable(Vec<String>),
+    /// They are only where certsweep does not fetch (`ldap://`).
+    NotFetched(Vec<&'a str>),
+}
+
+/// The base list's answer `(info, finding)` completed by what came of its delta list;
+/// `base_next_update` is the base list's, which a lifted hold leaves to vouch for the
+/// certificate.
+fn settle(
     (mut info, mut finding): (RevocationInfo, Option<Finding>),
-    says: &DeltaSays,
-    (delta_url, delta_this_update): (&str, i64),
+    outcome: DeltaOutcome<'_>,
     base_next_update: Option<i64>,
     now: i64,
 ) -> (RevocationInfo, Option<Finding>) {
-    let held =
-        info.status == "revoked" && info.reason.as_deref() == Some(&reason_name(CERTIFICATE_HOLD));
-    if info.status == "revoked" && !held {
+    if revoked_for_good(&info) {
         // A revocation is never undone; the base list's stands.
         return (info, finding);
     }
+    let held = info.status == "revoked";
+    let unseen = |why: String, info: &RevocationInfo| {
+        format!(
+            "the list names a delta list, {why}: a revocation since its thisUpdate ({}) is not seen",
+            info.this_update.as_deref().unwrap_or("?")
+        )
+    };
+    let (says, delta_url, issued) = match outcome {
+        DeltaOutcome::Used { says, url, issued } => (says, url, issued),
+        DeltaOutcome::NotFetched(urls) => {
+            info.problem = Some(unseen(
+                format!("only where certsweep does not fetch ({})", urls.join(", ")),
+                &info,
+            ));
+            return (info, finding);
+        }
+        DeltaOutcome::Unusable(why) => {
+            // Clients that check revocation fetch the delta too (Windows does), and one
+            // they cannot use leaves them without an answer, as it leaves certsweep; a
+            // hold of the base list stands.
+            info.problem = Some(unseen(
+                format!("which could not be used ({})", why.join("; ")),
+                &info,
+            ));
+            if held {
+                return (info, finding);
+            }
+            info.status = "unavailable".into();
+            return (info, Some(Finding::CrlUnavailable));
+        }
+    };
     info.delta_url = Some(delta_url.to_string());
-    info.delta_this_update = Some(crate::timefmt::rfc3339_unix(delta_this_update));
+    info.delta_this_update = Some(crate::timefmt::rfc3339_unix(issued));
     match says {
         DeltaSays::Revoked(at, reason) => {
             info.status = "revoked".into();
-            info.revoked_at = Some(crate::timefmt::rfc3339_unix(*at));
+            info.revoked_at = Some(crate::timefmt::rfc3339_unix(at));
             info.reason = reason.map(reason_name);
             info.problem = None;
             finding = Some(Finding::CrlRevoked);
@@ -1288,13 +1312,12 @@ mod tests {
             .contains("a delta list"));
         let says = delta_says(&delta, &base, &q, (delta_url, base_url), now).unwrap();
         assert_eq!(says, DeltaSays::Revoked(now - 7200, Some(1)));
-        let (info, finding) = apply_delta(
-            answer.clone(),
-            &says,
-            (delta_url, delta.this_update),
-            base.next_update,
-            now,
-        );
+        let used = DeltaOutcome::Used {
+            says,
+            url: delta_url,
+            issued: delta.this_update,
+        };
+        let (info, finding) = settle(answer.clone(), used, base.next_update, now);
         assert_eq!(finding, Some(Finding::CrlRevoked));
         assert_eq!(info.status, "revoked");
         assert_eq!(info.reason.as_deref(), Some("keyCompromise"));
@@ -1356,15 +1379,29 @@ mod tests {
         );
         let says = delta_says(&unhold, &base_held, &q, (delta_url, base_url), now).unwrap();
         assert_eq!(says, DeltaSays::Unheld);
-        let (info, finding) = apply_delta(
-            answer,
-            &says,
-            (delta_url, unhold.this_update),
-            base_held.next_update,
-            now,
-        );
+        let used = DeltaOutcome::Used {
+            says,
+            url: delta_url,
+            issued: unhold.this_update,
+        };
+        let (info, finding) = settle(answer.clone(), used, base_held.next_update, now);
         assert_eq!((info.status.as_str(), finding), ("good", None));
         assert_eq!(info.revoked_at, None);
+        // A delta that cannot be used leaves a hold standing, and a good base list without
+        // an answer; one only at an LDAP location leaves it with a word.
+        let unusable = || DeltaOutcome::Unusable(vec!["http://crl.test/ca+.crl: gone".into()]);
+        let (info, _) = settle(answer, unusable(), base_held.next_update, now);
+        assert_eq!(info.reason.as_deref(), Some("certificateHold"));
+        let good = judge(&base, &q, base_url, now).unwrap();
+        let (info, finding) = settle(good.clone(), unusable(), base.next_update, now);
+        assert_eq!(
+            (info.status.as_str(), finding),
+            ("unavailable", Some(Finding::CrlUnavailable))
+        );
+        let ldap = DeltaOutcome::NotFetched(vec!["ldap:///CN=Delta"]);
+        let (info, finding) = settle(good, ldap, base.next_update, now);
+        assert_eq!((info.status.as_str(), finding), ("good", None));
+        assert!(info.problem.is_some_and(|p| p.contains("ldap:///CN=Delta")));
     }
 
     #[test]
@@ -1459,16 +1496,16 @@ mod tests {
             let delta = read(der, None).unwrap();
 
             let answer = judge(&base, &q, base_url, now).unwrap();
-            let combined = match delta_says(&delta, &base, &q, (delta_url, base_url), now) {
-                Ok(says) => Ok(apply_delta(
-                    answer.clone(),
-                    &says,
-                    (delta_url, delta.this_update),
-                    base.next_update,
-                    now,
-                )),
-                Err(e) => Err(e),
+            let said = delta_says(&delta, &base, &q, (delta_url, base_url), now);
+            let outcome = match &said {
+                Ok(says) => DeltaOutcome::Used {
+                    says: says.clone(),
+                    url: delta_url,
+                    issued: delta.this_update,
+                },
+                Err(e) => DeltaOutcome::Unusable(vec![e.clone()]),
             };
+            let (info, finding) = settle(answer.clone(), outcome, base.next_update, now);
 
             // The rules apart (RFC 5280 §5.2.4, §5.3.1, §6.3.3): a base revocation other
             // than a hold stands; a delta counts when it is one, is the CA's, signed, built
@@ -1481,8 +1518,15 @@ mod tests {
             };
             let usable = is_delta && signer >= 2 && base_numbered && builds_on <= 10;
             let final_base = matches!(base_reason, Some((code, _)) if code != 6);
-            let want: (&str, Option<&str>) = if final_base || !usable || number <= 10 {
+            // A delta that cannot be used leaves clients without an answer (a hold of the
+            // base list aside).
+            let want: (&str, Option<&str>) = if final_base || number <= 10 && usable {
                 base_says
+            } else if !usable {
+                match base_reason {
+                    Some(_) => base_says,
+                    None => ("unavailable", None),
+                }
             } else {
                 match delta_reason {
                     Some((REMOVE_FROM_CRL, _)) if base_reason.is_some() => {
@@ -1498,15 +1542,10 @@ mod tests {
                     None => base_says,
                 }
             };
-            let (info, finding) = match &combined {
-                Ok(c) if !final_base => c.clone(),
-                // Where the base list's revocation stands, with_delta asks no delta.
-                _ => answer.clone(),
-            };
             assert_eq!(
                 (info.status.as_str(), info.reason.as_deref()),
                 want,
-                "seed {seed}: base {base_reason:?} outdated {base_outdated} numbered {base_numbered}; delta of {builds_on} number {number} is_delta {is_delta} {delta_reason:?} outdated {delta_outdated} signer {signer}: {combined:?}"
+                "seed {seed}: base {base_reason:?} outdated {base_outdated} numbered {base_numbered}; delta of {builds_on} number {number} is_delta {is_delta} {delta_reason:?} outdated {delta_outdated} signer {signer}: {said:?} {info:?}"
             );
             assert_eq!(
                 finding,
@@ -1517,7 +1556,7 @@ mod tests {
                 },
                 "seed {seed}"
             );
-            assert_eq!(combined.is_ok(), usable, "seed {seed}: {combined:?}");
+            assert_eq!(said.is_ok(), usable, "seed {seed}: {said:?}");
             *seen.entry(want).or_insert(0) += 1;
         }
         // Every outcome came up.
