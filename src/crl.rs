@@ -1244,6 +1244,54 @@ mod tests {
         }
     }
 
+    #[test]
+    fn of_two_trusted_cas_of_one_name_the_one_that_issued_the_leaf_checks_its_lists() {
+        // The CA file holds an AD CS CA's old and renewed copies (one name, two keys); the
+        // server sends no intermediate. The renewed key signed the leaf, its list and its
+        // staple.
+        let old = Pki::new("Renewed trusted CA").unwrap();
+        let new = Pki::new("Renewed trusted CA").unwrap();
+        let url = "http://crl.test/renewed.crl";
+        let leaf = new
+            .issue(&LeafSpec::new(&["t.test"], 0x34, 10, 80).with_crl(url))
+            .unwrap();
+        let alone = &leaf.chain[..1];
+        let now = crate::timefmt::now_unix();
+        let list = new
+            .crl(
+                &[(&leaf_serial(&leaf), R::Superseded)],
+                now - 60,
+                now + 3600,
+                false,
+            )
+            .unwrap();
+        let staple = new
+            .staple(&leaf, crate::fleet::StapleSays::Good, now - 60, now + 3600)
+            .unwrap();
+        let facts = crate::cert::cert_info(&alone[0]).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let pem = |c: &[u8]| ::pem::encode(&::pem::Pem::new("CERTIFICATE", c.to_vec()));
+        for (i, order) in [[&old, &new], [&new, &old]].iter().enumerate() {
+            let file = dir.path().join(format!("ca{i}.pem"));
+            let text: String = order.iter().map(|p| pem(&p.intermediate.cert)).collect();
+            std::fs::write(&file, text).unwrap();
+            let trust = crate::trust::TrustJudge::new(&[&file], false, true, None).unwrap();
+            let q = Query::of(alone, |l| trust.trusted_issuer_key(l)).unwrap();
+            let read = read(list.clone(), q.issuer_key.as_deref()).unwrap();
+            let (info, finding) = judge(&read, &q, url, now).unwrap();
+            assert_eq!(
+                (info.status.as_str(), finding),
+                ("revoked", Some(Finding::CrlRevoked))
+            );
+            let trusted =
+                |l: &x509_parser::prelude::X509Certificate<'_>| trust.trusted_issuer_key(l);
+            let (got, findings) =
+                crate::ocsp::StapleJudge::default().judge(&staple, alone, &facts, (now, &trusted));
+            assert!(findings.is_empty(), "{findings:?}");
+            assert!(got.is_some_and(|g| g.verified));
+        }
+    }
+
     fn leaf_serial(leaf: &crate::fleet::Leaf) -> Vec<u8> {
         integer_slice(
             x509_parser::parse_x509_certificate(&leaf.chain[0])

@@ -23,7 +23,7 @@ const OCSP_SIGNING: &str = "1.3.6.1.5.5.7.3.9";
 
 /// The key (SubjectPublicKeyInfo, DER) of a trusted certificate by its subject (a Name,
 /// DER), if one is trusted.
-pub type TrustedKey<'a> = &'a dyn Fn(&[u8]) -> Option<Vec<u8>>;
+pub type TrustedKey<'a> = &'a dyn Fn(&X509Certificate<'_>) -> Option<Vec<u8>>;
 
 /// Entries of the checked-signature cache (about 40 bytes each).
 const MAX_CHECKED: usize = 16_384;
@@ -105,7 +105,7 @@ fn judge_with(
     // A leaf issued by a root, or by an intermediate the server leaves out that is
     // trusted (`--ca-file`): that certificate's key checks the staple.
     let trusted = match (&issuer_x, &leaf_x) {
-        (None, Some(l)) => trusted_key(l.issuer().as_raw()).map(|key| (l.issuer().as_raw(), key)),
+        (None, Some(l)) => trusted_key(l).map(|key| (l.issuer().as_raw(), key)),
         _ => None,
     };
     let issuer = match (&issuer_x, &trusted) {
@@ -820,7 +820,7 @@ mod tests {
             .expect("staple");
         let info = crate::cert::cert_info(&leaf.chain[0]).expect("parse");
         let judge = StapleJudge::default();
-        let none = |_: &[u8]| None;
+        let none = |_: &X509Certificate<'_>| None;
         for _ in 0..3 {
             let (got, findings) = judge.judge(&staple, &leaf.chain, &info, (now, &none));
             assert!(findings.is_empty(), "{findings:?}");
@@ -848,7 +848,7 @@ mod tests {
         // key checks the staple, and an altered one is held against it.
         let (_, issuer) = X509Certificate::from_der(&leaf.chain[1]).expect("issuer");
         let (name, key) = (issuer.subject().as_raw(), issuer.public_key().raw.to_vec());
-        let trusted = |n: &[u8]| (n == name).then(|| key.clone());
+        let trusted = |l: &X509Certificate<'_>| (l.issuer().as_raw() == name).then(|| key.clone());
         let (got, findings) = judge.judge(&staple, &leaf.chain[..1], &info, (now, &trusted));
         assert!(findings.is_empty(), "{findings:?}");
         assert!(got.is_some_and(|g| g.verified && g.problem.is_none()));
@@ -931,8 +931,8 @@ mod tests {
             .expect("leaf");
         let (_, issuer) = X509Certificate::from_der(&plain.chain[1]).expect("issuer");
         let (name, key) = (issuer.subject().as_raw(), issuer.public_key().raw.to_vec());
-        let trusted = |n: &[u8]| (n == name).then(|| key.clone());
-        let untrusted = |_: &[u8]| None;
+        let trusted = |l: &X509Certificate<'_>| (l.issuer().as_raw() == name).then(|| key.clone());
+        let untrusted = |_: &X509Certificate<'_>| None;
         let cache = StapleJudge::default();
         let mut seen = HashMap::new();
         let rounds = 400u64;

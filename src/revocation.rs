@@ -37,11 +37,11 @@ pub(crate) fn integer_slice(raw: &[u8]) -> &[u8] {
 
 impl Query {
     /// The query for `chain`'s leaf; `None` when the leaf cannot be read. `trusted_key`
-    /// finds a trusted certificate's key by its subject (DER) when the chain lacks the
-    /// issuer.
+    /// finds the key of the trusted certificate that issued the leaf when the chain lacks
+    /// its issuer.
     pub fn of(
         chain: &[rustls::pki_types::CertificateDer<'_>],
-        trusted_key: impl FnOnce(&[u8]) -> Option<Vec<u8>>,
+        trusted_key: impl FnOnce(&X509Certificate<'_>) -> Option<Vec<u8>>,
     ) -> Option<Query> {
         let (_, leaf) = X509Certificate::from_der(chain.first()?).ok()?;
         Some(Query::of_leaf(&leaf, chain, trusted_key))
@@ -51,7 +51,7 @@ impl Query {
     pub fn of_leaf(
         leaf: &X509Certificate<'_>,
         chain: &[rustls::pki_types::CertificateDer<'_>],
-        trusted_key: impl FnOnce(&[u8]) -> Option<Vec<u8>>,
+        trusted_key: impl FnOnce(&X509Certificate<'_>) -> Option<Vec<u8>>,
     ) -> Query {
         // One pass over the extensions for both: the CRL distribution points and the OCSP
         // responders of the Authority Information Access. URLs are shown in the reports:
@@ -102,7 +102,7 @@ impl Query {
             };
         }
         let served = served_issuer(leaf, chain).map(|x| x.public_key().raw.to_vec());
-        let issuer_key = served.or_else(|| trusted_key(&issuer_name));
+        let issuer_key = served.or_else(|| trusted_key(leaf));
         Query {
             crl_urls: urls,
             delta_urls,

@@ -350,14 +350,43 @@ impl TrustJudge {
     /// signature by a leaf's issuer when the server does not send it (or the issuer is a
     /// root).
     pub fn trusted_key(&self, subject: &[u8]) -> Option<Vec<u8>> {
-        let inner = der_contents(subject)?;
-        if let Some(a) = self.anchors.iter().find(|a| a.subject.as_ref() == inner) {
-            return Some(der_sequence(a.subject_public_key_info.as_ref()));
-        }
-        self.known_keys
+        self.trusted_keys(subject).into_iter().next()
+    }
+
+    /// The keys of every trusted certificate named `subject`, roots first: a CA renewed with
+    /// a new key keeps its name, and a CA file may hold both copies.
+    fn trusted_keys(&self, subject: &[u8]) -> Vec<Vec<u8>> {
+        let Some(inner) = der_contents(subject) else {
+            return Vec::new();
+        };
+        let anchors = self
+            .anchors
             .iter()
-            .find(|(name, _)| name.as_slice() == subject)
-            .map(|(_, key)| key.clone())
+            .filter(|a| a.subject.as_ref() == inner)
+            .map(|a| der_sequence(a.subject_public_key_info.as_ref()));
+        let known = self
+            .known_keys
+            .iter()
+            .filter(|(name, _)| name.as_slice() == subject)
+            .map(|(_, key)| key.clone());
+        anchors.chain(known).collect()
+    }
+
+    /// The key of the trusted certificate that issued `leaf` (SubjectPublicKeyInfo, DER),
+    /// for a leaf whose issuer the server does not send: of several named as its issuer (a
+    /// CA's old and renewed copies), the one whose key verifies the leaf's signature.
+    pub fn trusted_issuer_key(&self, leaf: &X509Certificate<'_>) -> Option<Vec<u8>> {
+        let mut keys = self.trusted_keys(leaf.issuer().as_raw());
+        if keys.len() > 1 {
+            let signed = keys.iter().position(|k| {
+                SubjectPublicKeyInfo::from_der(k)
+                    .is_ok_and(|(_, spki)| leaf.verify_signature(Some(&spki)).is_ok())
+            });
+            if let Some(i) = signed {
+                return Some(keys.swap_remove(i));
+            }
+        }
+        keys.into_iter().next()
     }
 
     /// Judges `chain` (leaf first) for the endpoint as it was `reached` (a [`Reached`]; a name

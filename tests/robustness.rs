@@ -597,7 +597,7 @@ fn presented_chains_and_staples_never_panic_when_mutated() {
                 let _ = certsweep::cert::chain_entry(d);
                 let _ = certsweep::cert::is_self_issued(d);
             }
-            let _ = certsweep::revocation::Query::of(&ders, |s| judge.trusted_key(s));
+            let _ = certsweep::revocation::Query::of(&ders, |l| judge.trusted_issuer_key(l));
             if let Ok(info) = certsweep::cert::cert_info(&ders[0]) {
                 let _ = judge.judge(&ders, &info, Some("a.test"), now);
                 let _ = certsweep::ocsp::judge(&staple, &ders, &info, now);

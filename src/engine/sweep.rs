@@ -1412,7 +1412,8 @@ impl Engine {
         chain: &[rustls::pki_types::CertificateDer<'static>],
         cert: &crate::model::CertInfo,
     ) -> (Option<crate::model::OcspInfo>, Vec<Finding>) {
-        let trusted = |name: &[u8]| self.trust.trusted_key(name);
+        let trusted =
+            |leaf: &x509_parser::prelude::X509Certificate<'_>| self.trust.trusted_issuer_key(leaf);
         self.staples
             .judge(staple, chain, cert, (now_unix(), &trusted))
     }
@@ -1485,7 +1486,9 @@ impl Engine {
         };
         let query = |x: &x509_parser::certificate::X509Certificate<'_>| {
             (self.cfg.crl.is_some() || self.cfg.ocsp.is_some()).then(|| {
-                crate::revocation::Query::of_leaf(x, chain, |name| self.trust.trusted_key(name))
+                crate::revocation::Query::of_leaf(x, chain, |leaf| {
+                    self.trust.trusted_issuer_key(leaf)
+                })
             })
         };
         match crate::cert::cert_info_and(leaf, query) {
