@@ -182,3 +182,143 @@ pub fn judge_certificate(
         Some(_) => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rcgen::{CertificateParams, CustomExtension, IsCa, Issuer, KeyPair, SanType};
+
+    const ACME_ID: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 1, 31];
+
+    /// What the acmeIdentifier extension of a generated certificate is.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Ident {
+        Right,
+        WrongDigest,
+        NotCritical,
+        Missing,
+        Twice,
+    }
+
+    #[test]
+    fn generated_challenge_certificates_are_judged_as_the_ca_judges_them() {
+        let name = "alpn.example.com";
+        let key_auth = "token.thumbprint";
+        let digest = |ka: &str| {
+            ring::digest::digest(&ring::digest::SHA256, ka.as_bytes())
+                .as_ref()
+                .to_vec()
+        };
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca = Issuer::new(ca_params, ca_key);
+        let mut seen = std::collections::HashMap::new();
+        for round in 1..=200u64 {
+            let mut rng = crate::testrng::XorShift::new(round ^ 0xa1b2_c3d4);
+            // The names: the identifier alone (in any case), another, both, none, or the
+            // identifier beside an address.
+            let names = rng.below(6);
+            let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+            let dns = |n: &str| SanType::DnsName(n.try_into().unwrap());
+            params.subject_alt_names = match names {
+                0 | 1 => vec![dns(name)],
+                2 => vec![dns("ALPN.Example.COM")],
+                3 => vec![dns("other.example.com")],
+                4 => vec![dns(name), dns("www.example.com")],
+                _ => vec![dns(name), SanType::IpAddress([127, 0, 0, 1].into())],
+            };
+            let ident = [
+                Ident::Right,
+                Ident::Right,
+                Ident::WrongDigest,
+                Ident::NotCritical,
+                Ident::Missing,
+                Ident::Twice,
+            ][rng.below(6) as usize];
+            let value = |d: Vec<u8>| {
+                let mut v = vec![0x04, 0x20];
+                v.extend(d);
+                v
+            };
+            match ident {
+                Ident::Right => params
+                    .custom_extensions
+                    .push(CustomExtension::new_acme_identifier(&digest(key_auth))),
+                Ident::WrongDigest => params
+                    .custom_extensions
+                    .push(CustomExtension::new_acme_identifier(&digest("stale"))),
+                Ident::NotCritical => {
+                    let mut e = CustomExtension::from_oid_content(ACME_ID, value(digest(key_auth)));
+                    e.set_criticality(false);
+                    params.custom_extensions.push(e);
+                }
+                Ident::Missing => {}
+                Ident::Twice => {
+                    for _ in 0..2 {
+                        params
+                            .custom_extensions
+                            .push(CustomExtension::new_acme_identifier(&digest(key_auth)));
+                    }
+                }
+            }
+            // Another extension twice, now and then.
+            let repeated = rng.below(6) == 0;
+            if repeated {
+                for _ in 0..2 {
+                    params
+                        .custom_extensions
+                        .push(CustomExtension::from_oid_content(
+                            &[1, 2, 3, 4],
+                            vec![0x05, 0x00],
+                        ));
+                }
+            }
+            let self_signed = rng.below(4) != 0;
+            let key = KeyPair::generate().unwrap();
+            let cert = match self_signed {
+                true => params.self_signed(&key),
+                false => params.signed_by(&key, &ca),
+            }
+            .unwrap();
+
+            // RFC 8737 section 3 as boulder checks it, apart: self-signed; exactly one
+            // name, a DNS name equal to the identifier (case aside); no extension twice;
+            // the acmeIdentifier present, critical, and SHA-256 of the key authorization.
+            let mut want = std::collections::BTreeSet::new();
+            if !self_signed || !matches!(names, 0..=2) || repeated || ident == Ident::Twice {
+                want.insert("alpn_cert_invalid");
+            }
+            match ident {
+                Ident::Missing | Ident::NotCritical => {
+                    want.insert("alpn_cert_invalid");
+                }
+                Ident::WrongDigest => {
+                    want.insert("alpn_digest_mismatch");
+                }
+                Ident::Right | Ident::Twice => {}
+            }
+            let mut out = Vec::new();
+            judge_certificate(cert.der(), name, key_auth, "127.0.0.1", &mut out);
+            let got: std::collections::BTreeSet<&str> = out.iter().map(|c| c.id).collect();
+            assert_eq!(
+                got, want,
+                "round {round}: names {names}, {ident:?}, repeated {repeated}, self-signed {self_signed}: {out:?}"
+            );
+            *seen
+                .entry(want.into_iter().collect::<Vec<_>>())
+                .or_insert(0) += 1;
+        }
+        for outcome in [
+            vec![],
+            vec!["alpn_cert_invalid"],
+            vec!["alpn_digest_mismatch"],
+            vec!["alpn_cert_invalid", "alpn_digest_mismatch"],
+        ] {
+            assert!(
+                seen.get(&outcome).is_some_and(|n| *n >= 3),
+                "{outcome:?}: {seen:?}"
+            );
+        }
+    }
+}
