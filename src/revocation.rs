@@ -122,38 +122,30 @@ pub(crate) fn served_issuer<'a>(
     leaf: &X509Certificate<'_>,
     chain: &'a [rustls::pki_types::CertificateDer<'_>],
 ) -> Option<X509Certificate<'a>> {
-    let mut named = chain
+    let mut named: Vec<X509Certificate<'a>> = chain
         .iter()
         .skip(1)
         .filter_map(|c| X509Certificate::from_der(c).ok().map(|(_, x)| x))
-        .filter(|x| x.subject().as_raw() == leaf.issuer().as_raw());
-    let first = named.next()?;
-    let authority = leaf
-        .extensions()
-        .iter()
-        .find_map(|e| match e.parsed_extension() {
-            ParsedExtension::AuthorityKeyIdentifier(aki) => {
-                aki.key_identifier.as_ref().map(|k| k.0)
-            }
-            _ => None,
-        });
-    let Some(authority) = authority else {
-        return Some(first);
-    };
-    let key_id = |x: &X509Certificate<'_>| {
-        x.extensions()
+        .filter(|x| x.subject().as_raw() == leaf.issuer().as_raw())
+        .collect();
+    if named.len() > 1 {
+        let authority = leaf
+            .extensions()
             .iter()
             .find_map(|e| match e.parsed_extension() {
-                ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0.to_vec()),
+                ParsedExtension::AuthorityKeyIdentifier(aki) => {
+                    aki.key_identifier.as_ref().map(|k| k.0)
+                }
                 _ => None,
+            });
+        let names_key = |x: &X509Certificate<'_>, a: &[u8]| {
+            x.extensions().iter().any(|e| {
+                matches!(e.parsed_extension(), ParsedExtension::SubjectKeyIdentifier(k) if k.0 == a)
             })
-    };
-    if key_id(&first).is_none_or(|k| k == authority) {
-        return Some(first);
+        };
+        if let Some(i) = authority.and_then(|a| named.iter().position(|x| names_key(x, a))) {
+            return Some(named.swap_remove(i));
+        }
     }
-    Some(
-        named
-            .find(|x| key_id(x).is_some_and(|k| k == authority))
-            .unwrap_or(first),
-    )
+    named.into_iter().next()
 }
