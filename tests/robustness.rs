@@ -555,7 +555,8 @@ fn presented_chains_and_staples_never_panic_when_mutated() {
         pki.issue(
             &LeafSpec::new(&["a.test", "b.test"], 1, 10, 80)
                 .with_must_staple()
-                .with_crl("http://crl.test/a.crl"),
+                .with_crl("http://crl.test/a.crl")
+                .with_delta_crl("http://crl.test/a+.crl"),
         )
         .unwrap(),
         pki.issue(&LeafSpec::new(&["a.test"], 2, 10, 80).with_rsa())
