@@ -268,7 +268,7 @@ fn with_serial<'a>(
 /// Whether records `a` and `b`, which have one serial, are one certificate: their
 /// fingerprints agree where both have one, else their notAfter dates do (within the slack a
 /// date without a time needs), as two private CAs' certificates numbered alike seldom end
-/// the same day.
+/// the same day, else their issuers do not name two CAs.
 fn same_certificate(a: &Record, b: &Record) -> bool {
     if let (Some(x), Some(y)) = (&a.sha256, &b.sha256) {
         return x == y;
@@ -285,22 +285,38 @@ fn same_certificate(a: &Record, b: &Record) -> bool {
             };
             (x.unix - y.unix).abs() <= slack
         }
-        _ => true,
+        // Without both dates, a short serial (a private CA numbering from 01) with the
+        // issuers where both are named: leniently, as one export names a CA by its CN and
+        // another by its DN; only names neither holds are two CAs. A random serial of 8
+        // bytes or more is one certificate's.
+        _ => {
+            let short = a.serial_hex().is_some_and(|s| s.len() < 16);
+            match (a.issuer.as_deref(), b.issuer.as_deref()) {
+                (Some(x), Some(y)) if short => {
+                    let (x, y) = (x.trim().to_lowercase(), y.trim().to_lowercase());
+                    x.is_empty() || y.is_empty() || x.contains(&y) || y.contains(&x)
+                }
+                _ => true,
+            }
+        }
     }
 }
 
 /// Whether `key` is the record's id, order number or request number, ignoring ASCII case.
 /// Whether record `r`, which has certificate `c`'s serial, is nevertheless another
 /// certificate: its notAfter is days away from `c`'s, and either its issuer is another CA or
-/// the serial is short and the names differ. Private CAs number serials from 1 (OpenSSL's
+/// the serial is short and the names differ; without a notAfter, the serial is short and
+/// its issuer another CA. Private CAs number serials from 1 (OpenSSL's
 /// `ca`, small internal CAs), so two of them give the same serial to different
 /// certificates; a public CA's random serial of 8 bytes or more does not collide, and a
 /// wrong date in the export (a misread day and month) then stays the export's error.
 fn serial_collides(r: &Record, c: &crate::model::CertInfo) -> bool {
-    let Some(na) = r.not_after else { return false };
-    let slack = if na.date_only { 3 * 86_400 } else { 2 * 86_400 };
-    if (na.unix - c.not_after_unix).abs() <= slack {
-        return false;
+    let dated = r.not_after.is_some();
+    if let Some(na) = r.not_after {
+        let slack = if na.date_only { 3 * 86_400 } else { 2 * 86_400 };
+        if (na.unix - c.not_after_unix).abs() <= slack {
+            return false;
+        }
     }
     let short = c.serial.len() < 16;
     let other_ca = r.issuer.as_deref().is_some_and(|i| {
@@ -334,6 +350,11 @@ fn serial_collides(r: &Record, c: &crate::model::CertInfo) -> bool {
             .map(|n| n.to_ascii_lowercase())
             .eq(ours.iter().map(|n| n.to_ascii_lowercase()))
     };
+    if !dated {
+        // No date to tell them apart: only a short serial under another CA's name is
+        // another certificate (names alone differ between a certificate's records).
+        return short && other_ca;
+    }
     other_ca || (short && !same_names())
 }
 

@@ -4791,6 +4791,51 @@ fn the_records_report_does_not_take_another_cas_certificate_with_the_same_serial
 }
 
 #[test]
+fn without_dates_another_cas_record_of_a_short_serial_is_told_apart_by_its_issuer() {
+    // The same two private CAs, in an export that gives no dates.
+    let i = ids(&format!("{H}W,,wiki.x.com,03,,,Corp Intranet CA,,Issued\n"));
+    let p = policy();
+    let mut o = presenting("vpn.x.com", "10.0.0.9", "3", 1_767_225_600, 1_790_000_000);
+    if let Some(c) = o.cert.as_mut() {
+        c.issuer = "CN=Corp VPN CA".into();
+        c.issuer_cn = Some("Corp VPN CA".into());
+    }
+    let v = judge_one(o, &i, &p).0;
+    assert!(v.matched.is_none(), "{}", v.detail);
+    let i = ids(&format!(
+        "{H}W,,wiki.x.com,03,,,Corp Intranet CA,,Issued\n\
+         V,,vpn.x.com,03,,,CN=Corp VPN CA,,Issued\n"
+    ));
+    let v = judge_one(v.observation, &i, &p).0;
+    assert_eq!(
+        v.matched.as_ref().map(|r| r.record_id.as_str()),
+        Some("V"),
+        "{}",
+        v.detail
+    );
+    let rows = rows_serving(&i, &[&v], &p);
+    let deployed: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r.newest_record_id.as_str(), r.deployed_at.as_str()))
+        .collect();
+    assert_eq!(
+        deployed,
+        [("V", "vpn.x.com:443@10.0.0.9"), ("W", "")],
+        "{rows:#?}"
+    );
+    // A random serial is one certificate's, whatever the issuer is called.
+    let long = "4F1A2B3C4D5E6F708192";
+    let i = ids(&format!("{H}L,,vpn.x.com,{long},,,Some label,,Issued\n"));
+    let mut o = presenting("vpn.x.com", "10.0.0.9", long, 1_767_225_600, 1_790_000_000);
+    if let Some(c) = o.cert.as_mut() {
+        c.issuer = "CN=Corp VPN CA".into();
+        c.issuer_cn = Some("Corp VPN CA".into());
+    }
+    let v = judge_one(o, &i, &p).0;
+    assert_eq!(v.matched.as_ref().map(|r| r.record_id.as_str()), Some("L"));
+}
+
+#[test]
 fn an_appliance_that_made_itself_a_new_certificate_is_told_to_redistribute_it() {
     // Its earlier self-signed certificate is what the clients (and certsweep) trust; the
     // step for a self-signed certificate in general ("use a certificate from a CA") missed
