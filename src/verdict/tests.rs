@@ -4736,6 +4736,30 @@ fn an_expired_certificate_with_nothing_valid_of_its_own_expects_what_the_step_de
     );
 }
 
+/// The VPN CA's certificate of serial `serial` (hex), served at vpn.x.com.
+fn served_by_vpn_ca(serial: &str) -> Box<Observation> {
+    let mut o = presenting(
+        "vpn.x.com",
+        "10.0.0.9",
+        serial,
+        1_767_225_600,
+        1_790_000_000,
+    );
+    if let Some(c) = o.cert.as_mut() {
+        c.issuer = "CN=Corp VPN CA".into();
+        c.issuer_cn = Some("Corp VPN CA".into());
+    }
+    o
+}
+
+/// Each records report row's newest record and where it is deployed, `v` being served.
+fn deployed_at(i: &Identities, v: &Verdict, p: &Policy) -> Vec<(String, String)> {
+    rows_serving(i, &[v], p)
+        .iter()
+        .map(|r| (r.newest_record_id.clone(), r.deployed_at.clone()))
+        .collect()
+}
+
 #[test]
 fn the_records_report_does_not_take_another_cas_certificate_with_the_same_serial_for_its_own() {
     // Two private CAs number their serials from 01: the intranet CA's record 03 (wiki.x.com)
@@ -4744,12 +4768,7 @@ fn the_records_report_does_not_take_another_cas_certificate_with_the_same_serial
         "{H}W,,wiki.x.com,03,2026-01-01,2027-01-01,Corp Intranet CA,,Issued\n"
     ));
     let p = policy();
-    let mut o = presenting("vpn.x.com", "10.0.0.9", "3", 1_767_225_600, 1_790_000_000);
-    if let Some(c) = o.cert.as_mut() {
-        c.issuer = "CN=Corp VPN CA".into();
-        c.issuer_cn = Some("Corp VPN CA".into());
-    }
-    let v = judge_one(o, &i, &p).0;
+    let v = judge_one(served_by_vpn_ca("3"), &i, &p).0;
     assert!(v.matched.is_none(), "{}", v.detail);
     let rows = rows_serving(&i, &[&v], &p);
     assert_eq!(rows.len(), 1);
@@ -4768,15 +4787,9 @@ fn the_records_report_does_not_take_another_cas_certificate_with_the_same_serial
         "{}",
         v.detail
     );
-    let rows = rows_serving(&i, &[&v], &p);
-    let deployed: Vec<(&str, &str)> = rows
-        .iter()
-        .map(|r| (r.newest_record_id.as_str(), r.deployed_at.as_str()))
-        .collect();
     assert_eq!(
-        deployed,
-        [("V", "vpn.x.com:443@10.0.0.9"), ("W", "")],
-        "{rows:#?}"
+        deployed_at(&i, &v, &p),
+        [("V", "vpn.x.com:443@10.0.0.9"), ("W", "")].map(|(a, b)| (a.to_string(), b.to_string()))
     );
     // One certificate listed twice (two exports read together): served, it is deployed
     // whichever of its records the endpoint's verdict names.
@@ -4795,12 +4808,7 @@ fn without_dates_another_cas_record_of_a_short_serial_is_told_apart_by_its_issue
     // The same two private CAs, in an export that gives no dates.
     let i = ids(&format!("{H}W,,wiki.x.com,03,,,Corp Intranet CA,,Issued\n"));
     let p = policy();
-    let mut o = presenting("vpn.x.com", "10.0.0.9", "3", 1_767_225_600, 1_790_000_000);
-    if let Some(c) = o.cert.as_mut() {
-        c.issuer = "CN=Corp VPN CA".into();
-        c.issuer_cn = Some("Corp VPN CA".into());
-    }
-    let v = judge_one(o, &i, &p).0;
+    let v = judge_one(served_by_vpn_ca("3"), &i, &p).0;
     assert!(v.matched.is_none(), "{}", v.detail);
     let i = ids(&format!(
         "{H}W,,wiki.x.com,03,,,Corp Intranet CA,,Issued\n\
@@ -4813,25 +4821,14 @@ fn without_dates_another_cas_record_of_a_short_serial_is_told_apart_by_its_issue
         "{}",
         v.detail
     );
-    let rows = rows_serving(&i, &[&v], &p);
-    let deployed: Vec<(&str, &str)> = rows
-        .iter()
-        .map(|r| (r.newest_record_id.as_str(), r.deployed_at.as_str()))
-        .collect();
     assert_eq!(
-        deployed,
-        [("V", "vpn.x.com:443@10.0.0.9"), ("W", "")],
-        "{rows:#?}"
+        deployed_at(&i, &v, &p),
+        [("V", "vpn.x.com:443@10.0.0.9"), ("W", "")].map(|(a, b)| (a.to_string(), b.to_string()))
     );
     // A random serial is one certificate's, whatever the issuer is called.
     let long = "4F1A2B3C4D5E6F708192";
     let i = ids(&format!("{H}L,,vpn.x.com,{long},,,Some label,,Issued\n"));
-    let mut o = presenting("vpn.x.com", "10.0.0.9", long, 1_767_225_600, 1_790_000_000);
-    if let Some(c) = o.cert.as_mut() {
-        c.issuer = "CN=Corp VPN CA".into();
-        c.issuer_cn = Some("Corp VPN CA".into());
-    }
-    let v = judge_one(o, &i, &p).0;
+    let v = judge_one(served_by_vpn_ca(long), &i, &p).0;
     assert_eq!(v.matched.as_ref().map(|r| r.record_id.as_str()), Some("L"));
 }
 
