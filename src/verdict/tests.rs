@@ -1303,16 +1303,7 @@ fn a_current_endpoint_whose_chain_dates_need_attention_is_told_what_to_fix() {
     // TLSA records that still name the old key: current, with the record to publish.
     let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
     o.findings.push(Finding::DaneMismatch);
-    o.dane = Some(Box::new(crate::model::DaneInfo {
-        records: vec!["3 1 1 8a1f0000…0000c2e0".into()],
-        matched: None,
-        validated: true,
-        key_pins: Vec::new(),
-        only_key_pins: false,
-        unusable: Vec::new(),
-        error: None,
-        at_alias: None,
-    }));
+    o.dane = Some(Box::new(tlsa_facts("3 1 1 8a1f0000…0000c2e0")));
     let v = judge_one(o, &i, &p).0;
     assert_eq!(v.status, Status::Current);
     assert!(v.findings.contains(&"dane_mismatch".to_string()));
@@ -1330,14 +1321,8 @@ fn a_current_endpoint_whose_chain_dates_need_attention_is_told_what_to_fix() {
     let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
     o.findings.push(Finding::DaneUnusable);
     o.dane = Some(Box::new(crate::model::DaneInfo {
-        records: vec!["3 1 1 8a1f0000…000000c2".into()],
-        matched: None,
-        validated: true,
-        key_pins: Vec::new(),
-        only_key_pins: false,
         unusable: vec!["3 1 1 8a1f0000…000000c2: a SHA-256 digest of 31 bytes, not 32".into()],
-        error: None,
-        at_alias: None,
+        ..tlsa_facts("3 1 1 8a1f0000…000000c2")
     }));
     let v = judge_one(o, &i, &p).0;
     assert_eq!(v.status, Status::Current);
@@ -1355,14 +1340,9 @@ fn a_current_endpoint_whose_chain_dates_need_attention_is_told_what_to_fix() {
     let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
     o.findings.push(Finding::DaneMismatch);
     o.dane = Some(Box::new(crate::model::DaneInfo {
-        records: vec!["3 1 1 8a1f0000…0000c2e0".into()],
-        matched: None,
         validated: false,
-        key_pins: Vec::new(),
-        only_key_pins: false,
-        unusable: Vec::new(),
-        error: None,
         at_alias: Some("_443._tcp.edge.provider.example".into()),
+        ..tlsa_facts("3 1 1 8a1f0000…0000c2e0")
     }));
     let v = judge_one(o, &i, &p).0;
     assert!(
@@ -4734,6 +4714,20 @@ fn an_expired_certificate_with_nothing_valid_of_its_own_expects_what_the_step_de
         "{:?}",
         nodes[0].0.findings
     );
+}
+
+/// The facts of one validated TLSA record, `record` as shown, that names nothing served.
+fn tlsa_facts(record: &str) -> crate::model::DaneInfo {
+    crate::model::DaneInfo {
+        records: vec![record.into()],
+        matched: None,
+        validated: true,
+        key_pins: Vec::new(),
+        only_key_pins: false,
+        unusable: Vec::new(),
+        error: None,
+        at_alias: None,
+    }
 }
 
 /// The VPN CA's certificate of serial `serial` (hex), served at vpn.x.com.
