@@ -12,6 +12,8 @@ use hyper_util::rt::TokioIo;
 pub(crate) enum Failure {
     /// The server answered, with another status than 200 OK.
     Status(hyper::StatusCode),
+    /// The server sent a GET elsewhere (a 301, 302, 303, 307 or 308 with this Location).
+    Redirect(String),
     /// Anything else: no address, no connection, an HTTP error, an answer too large.
     Other(String),
 }
@@ -20,6 +22,7 @@ impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Failure::Status(s) => write!(f, "answered HTTP {s}"),
+            Failure::Redirect(to) => write!(f, "redirected to {to}"),
             Failure::Other(m) => f.write_str(m),
         }
     }
@@ -39,7 +42,9 @@ impl From<&str> for Failure {
 
 /// GETs `url` (http:// only) and returns the body, at most `max_bytes`, from none of the
 /// names and addresses `exclude` holds, its host resolved by `dns`. `purpose` is told in the
-/// User-Agent, so that the CA's operators see what asks.
+/// User-Agent, so that the CA's operators see what asks. Redirects to other http:// URLs are
+/// followed, at most [`MAX_REDIRECTS`], as clients fetching a list follow them (a CA that
+/// moved its lists to a CDN and redirects the old URLs).
 pub(crate) async fn get(
     url: &str,
     exclude: Option<&crate::engine::exclude::Exclusions>,
@@ -47,8 +52,29 @@ pub(crate) async fn get(
     purpose: &str,
     max_bytes: usize,
 ) -> Result<Vec<u8>, Failure> {
-    exchange(url, None, exclude, dns, purpose, max_bytes).await
+    let mut at = url::Url::parse(url).map_err(|e| format!("not a URL ({e})"))?;
+    for _ in 0..=MAX_REDIRECTS {
+        match exchange(at.as_str(), None, exclude, dns, purpose, max_bytes).await {
+            Err(Failure::Redirect(to)) => {
+                let next = at
+                    .join(&to)
+                    .map_err(|e| format!("redirected to {to}, which is no URL ({e})"))?;
+                if next.scheme() != "http" {
+                    return Err(format!(
+                        "redirected to {next}, which is not http:// (lists and responders are fetched over plain HTTP)"
+                    )
+                    .into());
+                }
+                at = next;
+            }
+            other => return other,
+        }
+    }
+    Err(format!("redirected more than {MAX_REDIRECTS} times (last to {at})").into())
 }
+
+/// Redirects a GET follows.
+pub(crate) const MAX_REDIRECTS: usize = 5;
 
 /// The same as [`get`], POSTing `body` of `content_type` instead.
 pub(crate) async fn post(
@@ -125,6 +151,7 @@ async fn exchange(
         Some(p) => format!("{host}:{p}"),
         None => host.clone(),
     };
+    let posted = body.is_some();
     let builder = match &body {
         Some((content_type, _)) => {
             hyper::Request::post(path).header(hyper::header::CONTENT_TYPE, *content_type)
@@ -147,8 +174,17 @@ async fn exchange(
             .send_request(req)
             .await
             .map_err(|e| format!("HTTP: {e}"))?;
-        if resp.status() != hyper::StatusCode::OK {
-            return Err(Failure::Status(resp.status()));
+        let redirect = matches!(resp.status().as_u16(), 301 | 302 | 303 | 307 | 308);
+        let location = resp
+            .headers()
+            .get(hyper::header::LOCATION)
+            .and_then(|l| l.to_str().ok());
+        match location {
+            Some(to) if redirect && !posted => return Err(Failure::Redirect(to.to_string())),
+            _ if resp.status() != hyper::StatusCode::OK => {
+                return Err(Failure::Status(resp.status()))
+            }
+            _ => {}
         }
         let mut body = resp.into_body();
         let mut buf = Vec::new();

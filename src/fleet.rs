@@ -1345,16 +1345,32 @@ pub fn serve_files(
     listener: tokio::net::TcpListener,
     files: HashMap<String, Vec<u8>>,
 ) -> std::sync::Arc<std::sync::Mutex<HashMap<String, usize>>> {
+    serve_files_moved(listener, files, HashMap::new())
+}
+
+/// [`serve_files`] answering the paths of `moved` with a redirect: its status (301, 302,
+/// ...) and Location.
+pub fn serve_files_moved(
+    listener: tokio::net::TcpListener,
+    files: HashMap<String, Vec<u8>>,
+    moved: HashMap<String, (u16, String)>,
+) -> std::sync::Arc<std::sync::Mutex<HashMap<String, usize>>> {
     use http_body_util::Full;
+    let moved = std::sync::Arc::new(moved);
     let files = std::sync::Arc::new(files);
     let hits = std::sync::Arc::new(std::sync::Mutex::new(HashMap::new()));
     let counted = hits.clone();
     serve_http(listener, move |req| {
         let path = req.uri().path().to_string();
         *counted.lock().unwrap().entry(path.clone()).or_insert(0) += 1;
-        let resp = match files.get(&path) {
-            Some(body) => hyper::Response::new(Full::new(bytes::Bytes::from(body.clone()))),
-            None => hyper::Response::builder()
+        let resp = match (files.get(&path), moved.get(&path)) {
+            (_, Some((status, to))) => hyper::Response::builder()
+                .status(*status)
+                .header(hyper::header::LOCATION, to.as_str())
+                .body(Full::new(bytes::Bytes::new()))
+                .unwrap_or_default(),
+            (Some(body), None) => hyper::Response::new(Full::new(bytes::Bytes::from(body.clone()))),
+            (None, None) => hyper::Response::builder()
                 .status(404)
                 .body(Full::new(bytes::Bytes::new()))
                 .unwrap(),

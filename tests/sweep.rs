@@ -3054,6 +3054,90 @@ async fn crl_reads_the_delta_list_for_revocations_since_the_base_list() {
     assert_eq!(counted.get("/ca.crl"), Some(&1), "{counted:?}");
 }
 
+/// A CA that moved its lists redirects the old URLs, as clients fetching a list follow:
+/// so does `--crl`, to other http:// URLs and a few times at most.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crl_follows_a_lists_redirects_as_clients_do() {
+    use rcgen::RevocationReason;
+    let pki = Pki::new("CrlMoved").unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let leaf = |serial: u64, name: &str, list: &str| {
+        let spec = LeafSpec::new(&[name], serial, 10, 80).with_crl(&format!("{base}{list}"));
+        pki.issue(&spec).unwrap()
+    };
+    let moved = leaf(0x81, "moved.test", "/old/ca.crl");
+    let twice = leaf(0x82, "twice.test", "/older/ca.crl");
+    let tls = leaf(0x83, "tls.test", "/tls/ca.crl");
+    let looping = leaf(0x84, "loop.test", "/loop.crl");
+    let listed = [(
+        &fleet::serial_bytes(0x81)[..],
+        RevocationReason::KeyCompromise,
+    )];
+    let mut files = HashMap::new();
+    files.insert(
+        "/lists/ca.crl".to_string(),
+        pki.crl(&listed, now - 3600, now + 86_400, false).unwrap(),
+    );
+    let redirects = HashMap::from([
+        // A relative Location, and an absolute one to the same server.
+        (
+            "/old/ca.crl".to_string(),
+            (301, "/lists/ca.crl".to_string()),
+        ),
+        (
+            "/older/ca.crl".to_string(),
+            (302, format!("{base}/old/ca.crl")),
+        ),
+        (
+            "/tls/ca.crl".to_string(),
+            (308, "https://crl.test/ca.crl".to_string()),
+        ),
+        ("/loop.crl".to_string(), (307, "/loop.crl".to_string())),
+    ]);
+    let hits = fleet::serve_files_moved(listener, files, redirects);
+    let server = fleet::serve_tls(
+        SocketAddr::new("127.0.0.1".parse().unwrap(), 0),
+        &moved,
+        &[
+            ("twice.test", &twice),
+            ("tls.test", &tls),
+            ("loop.test", &looping),
+        ],
+        None,
+    )
+    .await
+    .unwrap();
+    let names = ["moved", "twice", "tls", "loop"];
+    let obs = swept_with_crl(&pki, &names, server.addr.port()).await;
+    let (f, info) = crl_at(&obs, "moved");
+    assert_eq!(f, [Finding::CrlRevoked]);
+    assert_eq!(info.reason.as_deref(), Some("keyCompromise"));
+    // The list is named by the certificate's URL.
+    assert_eq!(
+        info.url.as_deref(),
+        Some(format!("{base}/old/ca.crl").as_str())
+    );
+    let (f, info) = crl_at(&obs, "twice");
+    assert!(f.is_empty(), "{f:?}");
+    assert_eq!(info.status, "good");
+    for (name, why) in [
+        (
+            "tls",
+            "redirected to https://crl.test/ca.crl, which is not http://",
+        ),
+        ("loop", "redirected more than 5 times"),
+    ] {
+        let (f, info) = crl_at(&obs, name);
+        assert_eq!(f, [Finding::CrlUnavailable], "{name}");
+        let problem = info.problem.unwrap_or_default();
+        assert!(problem.contains(why), "{name}: {problem}");
+    }
+    let counted = hits.lock().unwrap().clone();
+    assert_eq!(counted.get("/loop.crl"), Some(&6), "{counted:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crl_asks_for_the_second_looks_certificate_too() {
     // A server holding an ECDSA and an RSA certificate: the RSA one, which only RSA
