@@ -421,30 +421,10 @@ async fn fixture() -> Fixture {
     }];
 
     // One port for all nameservers (the port authoritative servers are asked on), its
-    // sockets held from the moment it is found.
-    let ip = |h: u8| IpAddr::V4(Ipv4Addr::new(127, 0, 0, h));
-    let (ns_port, mut bound, swallow) = 'found: {
-        for _ in 0..20 {
-            let first = udp_and_tcp(ip(11));
-            let port = first.0.local_addr().unwrap().port();
-            let others: Option<Vec<_>> = [12u8, 13]
-                .iter()
-                .map(|h| {
-                    let udp = std::net::UdpSocket::bind((ip(*h), port)).ok()?;
-                    let tcp = std::net::TcpListener::bind((ip(*h), port)).ok()?;
-                    Some((udp, tcp))
-                })
-                .collect();
-            // Bound and never read: questions to it time out (no ICMP error comes back).
-            let swallow = std::net::UdpSocket::bind((ip(15), port));
-            if let (Some(others), Ok(swallow)) = (others, swallow) {
-                let mut bound = vec![first];
-                bound.extend(others);
-                break 'found (port, bound, swallow);
-            }
-        }
-        panic!("no free DNS port");
-    };
+    // sockets held from the moment it is found; at 127.0.0.15 UDP bound and never read:
+    // questions to it time out (no ICMP error comes back).
+    let (ns_port, mut bound, mut swallow) = one_port_on(&[11, 12, 13], &[15]);
+    let swallow = swallow.remove(0);
     let mut servers = Vec::new();
     for zones in [&ns1_zones[..], &ns2_zones[..], &ns3_zones[..]] {
         let (udp, tcp) = bound.remove(0);
@@ -1661,27 +1641,7 @@ async fn generated_txt_records_on_some_nameservers_are_ready_only_on_all() {
     // ready only when every nameserver has it; not propagated when some have it (whatever
     // the resolver saw: the CA may ask any of them); absent, or another value, when none
     // has it.
-    let ip = |h: u8| IpAddr::V4(Ipv4Addr::new(127, 0, 0, h));
-    let (port, mut bound) = 'found: {
-        for _ in 0..20 {
-            let first = udp_and_tcp(ip(81));
-            let port = first.0.local_addr().unwrap().port();
-            let others: Option<Vec<_>> = [82u8, 83]
-                .iter()
-                .map(|h| {
-                    let udp = std::net::UdpSocket::bind((ip(*h), port)).ok()?;
-                    let tcp = std::net::TcpListener::bind((ip(*h), port)).ok()?;
-                    Some((udp, tcp))
-                })
-                .collect();
-            if let Some(others) = others {
-                let mut bound = vec![first];
-                bound.extend(others);
-                break 'found (port, bound);
-            }
-        }
-        panic!("no free DNS port");
-    };
+    let (port, mut bound, _) = one_port_on(&[81, 82, 83], &[]);
     let mut rng = support::XorShift::new(0x7a7f_e0a0_0ad5_0001u64);
     let mut below = |n: u64| rng.below(n);
     let zone_head = || {

@@ -111,6 +111,43 @@ pub async fn catalog(zones: &[Zone]) -> Catalog {
     cat
 }
 
+/// One port on which UDP and TCP are bound at each of `hosts` (127.0.0.h), and UDP alone
+/// at each of `udp_only`: the port authoritative nameservers are asked on, its sockets held
+/// from the moment it is found.
+pub fn one_port_on(
+    hosts: &[u8],
+    udp_only: &[u8],
+) -> (
+    u16,
+    Vec<(std::net::UdpSocket, std::net::TcpListener)>,
+    Vec<std::net::UdpSocket>,
+) {
+    let ip = |h: u8| std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, h));
+    let (first, rest) = hosts.split_first().expect("a host");
+    for _ in 0..20 {
+        let bound_first = udp_and_tcp(ip(*first));
+        let port = bound_first.0.local_addr().unwrap().port();
+        let others: Option<Vec<_>> = rest
+            .iter()
+            .map(|h| {
+                let udp = std::net::UdpSocket::bind((ip(*h), port)).ok()?;
+                let tcp = std::net::TcpListener::bind((ip(*h), port)).ok()?;
+                Some((udp, tcp))
+            })
+            .collect();
+        let alone: Option<Vec<_>> = udp_only
+            .iter()
+            .map(|h| std::net::UdpSocket::bind((ip(*h), port)).ok())
+            .collect();
+        if let (Some(others), Some(alone)) = (others, alone) {
+            let mut bound = vec![bound_first];
+            bound.extend(others);
+            return (port, bound, alone);
+        }
+    }
+    panic!("no port free at every address");
+}
+
 /// A UDP socket and a TCP listener on one free port of `ip`, held from the start. A port
 /// found free, let go and bound again later races the other tests running at once: their
 /// client sockets (the engine's, bound to 0.0.0.0 and so taking a port on every address) are
