@@ -134,7 +134,8 @@ pub struct ScanArgs {
     /// Check each named endpoint's certificate against its TLSA records (DANE,
     /// `_PORT._tcp.NAME`): a renewal that changed the key while the record names the old
     /// one breaks DANE-validating clients, such as mail servers sending to an MX
-    /// (`dane_mismatch`). One more DNS question per endpoint.
+    /// (`dane_mismatch`; records no DANE client uses: `dane_unusable`). One more DNS
+    /// question per endpoint.
     #[arg(help_heading = "More checks", long)]
     pub dane: bool,
     /// New connections per second, globally (polite sweeps).
@@ -163,8 +164,9 @@ pub struct ScanArgs {
     /// allows. One more connection per endpoint.
     #[arg(help_heading = "More checks", long)]
     pub both_key_types: bool,
-    /// Fetch each leaf's revocation list (its http:// CRL distribution point, once per list
-    /// for the sweep; signature checked with the issuer's key, served or trusted) and report revoked
+    /// Fetch each leaf's revocation list (its http:// CRL distribution point, and the delta
+    /// list it names, once per list for the sweep, redirects followed; signature checked
+    /// with the issuer's key, served or trusted) and report revoked
     /// certificates (`crl_revoked`, status `revoked`) and the ones no list could vouch for
     /// (`crl_unavailable`). CRL hosts are resolved as the endpoints' names are (`--resolver`).
     #[arg(help_heading = "More checks", long)]
