@@ -111,56 +111,102 @@ fn whole_der<'a, T: FromDer<'a, X509Error>>(data: &'a [u8]) -> bool {
 /// validates, is the trust judgement's to make; whether a client uses the record at all,
 /// [`unusable`]'s.
 pub fn matches(t: &TLSA, chain: &[CertificateDer<'_>]) -> bool {
-    let candidates: &[CertificateDer<'_>] = match t.cert_usage {
-        CertUsage::DaneEe | CertUsage::PkixEe => chain.get(..1).unwrap_or_default(),
-        CertUsage::DaneTa | CertUsage::PkixTa => chain.get(1..).unwrap_or_default(),
-        _ => &[],
-    };
-    if t.cert_usage == CertUsage::DaneTa
-        && t.matching == Matching::Raw
-        && signed_by_record(t, chain)
-    {
-        return true;
-    }
-    candidates.iter().any(|c| {
-        let selected: &[u8] = match t.selector {
-            Selector::Full => c.as_ref(),
-            Selector::Spki => match parse_x509_certificate(c) {
-                Ok((_, x)) => x.tbs_certificate.subject_pki.raw,
-                Err(_) => return false,
-            },
-            _ => return false,
-        };
-        match t.matching {
-            Matching::Raw => selected == t.cert_data.as_slice(),
-            Matching::Sha256 => {
-                ring::digest::digest(&ring::digest::SHA256, selected).as_ref()
-                    == t.cert_data.as_slice()
-            }
-            Matching::Sha512 => {
-                ring::digest::digest(&ring::digest::SHA512, selected).as_ref()
-                    == t.cert_data.as_slice()
-            }
-            _ => false,
-        }
-    })
+    !named(t, chain).is_empty()
 }
 
-/// Whether a certificate of `chain` is signed with the key a full DANE-TA record holds:
-/// its certificate's (`2 0 0`) or the key itself (`2 1 0`).
-fn signed_by_record(t: &TLSA, chain: &[CertificateDer<'_>]) -> bool {
-    let signed_by = |key: &SubjectPublicKeyInfo<'_>| {
-        chain.iter().any(|c| {
-            parse_x509_certificate(c).is_ok_and(|(_, x)| x.verify_signature(Some(key)).is_ok())
-        })
+/// What of a chain a TLSA record names.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Named {
+    /// The leaf.
+    Leaf,
+    /// The CA that issued the leaf: sent under the leaf's issuer name, or a full DANE-TA
+    /// record's key that signed the leaf.
+    LeafIssuer,
+    /// A CA further up.
+    Above,
+}
+
+/// Everything of `chain` that `t` names (see [`matches`]).
+fn named(t: &TLSA, chain: &[CertificateDer<'_>]) -> Vec<Named> {
+    let Some((leaf, cas)) = chain.split_first() else {
+        return Vec::new();
+    };
+    let mut named = Vec::new();
+    match t.cert_usage {
+        CertUsage::DaneEe | CertUsage::PkixEe if selected_matches(t, leaf) => {
+            named.push(Named::Leaf);
+        }
+        CertUsage::DaneTa | CertUsage::PkixTa => {
+            let leaf_issuer = parse_x509_certificate(leaf)
+                .map(|(_, x)| x.issuer().as_raw().to_vec())
+                .ok();
+            for c in cas.iter().filter(|c| selected_matches(t, c)) {
+                let issued_leaf = parse_x509_certificate(c)
+                    .is_ok_and(|(_, x)| Some(x.subject().as_raw()) == leaf_issuer.as_deref());
+                named.push(if issued_leaf {
+                    Named::LeafIssuer
+                } else {
+                    Named::Above
+                });
+            }
+            if t.cert_usage == CertUsage::DaneTa && t.matching == Matching::Raw {
+                for signed in signed_by_record(t, chain) {
+                    named.push(if signed == 0 {
+                        Named::LeafIssuer
+                    } else {
+                        Named::Above
+                    });
+                }
+            }
+        }
+        _ => {}
+    }
+    named
+}
+
+/// Whether the certificate or key of `c` that `t` selects is what `t` holds.
+fn selected_matches(t: &TLSA, c: &CertificateDer<'_>) -> bool {
+    let selected: &[u8] = match t.selector {
+        Selector::Full => c.as_ref(),
+        Selector::Spki => match parse_x509_certificate(c) {
+            Ok((_, x)) => x.tbs_certificate.subject_pki.raw,
+            Err(_) => return false,
+        },
+        _ => return false,
+    };
+    match t.matching {
+        Matching::Raw => selected == t.cert_data.as_slice(),
+        Matching::Sha256 => {
+            ring::digest::digest(&ring::digest::SHA256, selected).as_ref() == t.cert_data.as_slice()
+        }
+        Matching::Sha512 => {
+            ring::digest::digest(&ring::digest::SHA512, selected).as_ref() == t.cert_data.as_slice()
+        }
+        _ => false,
+    }
+}
+
+/// The positions in `chain` of the certificates signed with the key a full DANE-TA record
+/// holds: its certificate's (`2 0 0`) or the key itself (`2 1 0`).
+fn signed_by_record(t: &TLSA, chain: &[CertificateDer<'_>]) -> Vec<usize> {
+    let signed_by = |key: &SubjectPublicKeyInfo<'_>| -> Vec<usize> {
+        chain
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| {
+                parse_x509_certificate(c).is_ok_and(|(_, x)| x.verify_signature(Some(key)).is_ok())
+            })
+            .map(|(i, _)| i)
+            .collect()
     };
     match t.selector {
         Selector::Full => X509Certificate::from_der(&t.cert_data)
-            .is_ok_and(|(_, record)| signed_by(record.public_key())),
-        Selector::Spki => {
-            SubjectPublicKeyInfo::from_der(&t.cert_data).is_ok_and(|(_, key)| signed_by(&key))
-        }
-        _ => false,
+            .map(|(_, record)| signed_by(record.public_key()))
+            .unwrap_or_default(),
+        Selector::Spki => SubjectPublicKeyInfo::from_der(&t.cert_data)
+            .map(|(_, key)| signed_by(&key))
+            .unwrap_or_default(),
+        _ => Vec::new(),
     }
 }
 
@@ -196,6 +242,17 @@ pub fn judge(
         .filter(pin)
         .map(|t| crate::cert::hex_lower(&t.cert_data))
         .collect();
+    // Whether a renewal from another CA would match none of them: every record pins a key
+    // (the renewal's is looked for among them) or names only the CA that issued the leaf,
+    // and one does that.
+    let issuer_bound = |t: &&&TLSA| {
+        matches!(t.cert_usage, CertUsage::DaneTa | CertUsage::PkixTa) && {
+            let n = named(t, chain);
+            !n.is_empty() && n.iter().all(|n| *n == Named::LeafIssuer)
+        }
+    };
+    let issuer_pinned = usable.iter().any(|t| issuer_bound(&t))
+        && usable.iter().all(|t| pin(&t) || issuer_bound(&t));
     let findings = match matched {
         Some(_) => Vec::new(),
         None if usable.is_empty() => vec![Finding::DaneUnusable],
@@ -207,6 +264,7 @@ pub fn judge(
             matched,
             validated: published.authentic,
             only_key_pins: !usable.is_empty() && key_pins.len() == usable.len(),
+            issuer_pinned,
             key_pins,
             unusable,
             error: None,
@@ -428,6 +486,47 @@ mod tests {
         }
     }
 
+    #[test]
+    fn records_that_name_only_the_leafs_issuer_are_told_from_those_a_new_ca_may_match() {
+        let pki = Pki::new("DaneIssuer").unwrap();
+        let leaf = pki.issue(&LeafSpec::new(&["mx.test"], 1, 1, 60)).unwrap();
+        let int = &pki.intermediate.cert;
+        let root = &pki.root.cert;
+        let with_root = [leaf.chain[0].clone(), int.clone(), root.clone()];
+        let issuer_pinned = |records: Vec<TLSA>, chain: &[CertificateDer<'_>]| {
+            judge(&published(records, true), chain)
+                .expect("records")
+                .0
+                .issuer_pinned
+        };
+        let int_pin = || tlsa(2, 1, 1, sha256(&spki(int)));
+        let leaf_pin = || tlsa(3, 1, 1, sha256(&spki(&leaf.chain[0])));
+        // The issuing intermediate's pin, alone or beside a key pin; a full record of the
+        // intermediate, sent or not.
+        assert!(issuer_pinned(vec![int_pin()], &leaf.chain));
+        assert!(issuer_pinned(vec![int_pin(), leaf_pin()], &leaf.chain));
+        assert!(issuer_pinned(
+            vec![tlsa(2, 0, 0, int.to_vec())],
+            &leaf.chain[..1]
+        ));
+        assert!(issuer_pinned(vec![int_pin()], &with_root));
+        // A root's pin (any intermediate under it matches); a record that names nothing
+        // served (perhaps the next CA's, published ahead); key pins alone (told apart by
+        // `only_key_pins`); the leaf's whole certificate.
+        for (records, chain) in [
+            (vec![tlsa(2, 1, 1, sha256(&spki(root)))], &with_root[..]),
+            (vec![tlsa(2, 1, 0, spki(root))], &leaf.chain[..]),
+            (vec![int_pin(), tlsa(2, 1, 1, vec![7; 32])], &leaf.chain[..]),
+            (vec![leaf_pin()], &leaf.chain[..]),
+            (
+                vec![int_pin(), tlsa(3, 0, 1, sha256(&leaf.chain[0]))],
+                &leaf.chain[..],
+            ),
+        ] {
+            assert!(!issuer_pinned(records.clone(), chain), "{records:?}");
+        }
+    }
+
     /// Where a generated record's data comes from, and what is done to it.
     #[derive(Clone, Copy, Debug, PartialEq)]
     enum Damage {
@@ -467,6 +566,7 @@ mod tests {
         let mut rng = crate::testrng::XorShift::new(0xda7e_5eed);
         let rounds = 400;
         let mut seen = [0usize; 3];
+        let mut pinned_issuer = 0;
         for round in 0..rounds {
             // The chain served: a leaf alone, with its intermediate, or with the root too.
             let leaf = leaves[rng.below(3) as usize];
@@ -482,6 +582,7 @@ mod tests {
             let mut records = Vec::new();
             let mut expected_usable = Vec::new();
             let mut expected_match = Vec::new();
+            let mut expected_issuer_bound = Vec::new();
             for _ in 0..1 + rng.below(4) {
                 // Mostly a record for a certificate the chain holds or for its issuer.
                 let one_served = served[rng.below(served.len() as u64) as usize];
@@ -557,6 +658,21 @@ mod tests {
                         shown(&t)
                     );
                 }
+                // What of the chain a trust-anchor record names: true for the CA that
+                // issued the leaf, false for one above it.
+                let mut ca_named = Vec::new();
+                if names && matches!(usage, 0 | 2) {
+                    if served[1..].contains(&src) {
+                        ca_named.push(src == int);
+                    }
+                    if usage == 2 && matching == 0 {
+                        for c in served.iter().filter(|c| issuer[**c] == src) {
+                            ca_named.push(*c == served[0]);
+                        }
+                    }
+                }
+                expected_issuer_bound
+                    .push(usable && !ca_named.is_empty() && ca_named.iter().all(|i| *i));
                 expected_usable.push(usable);
                 expected_match.push(usable && names);
                 records.push(t);
@@ -597,8 +713,24 @@ mod tests {
                 usable_count > 0 && pins.len() == usable_count
             );
             assert_eq!(info.key_pins, pins);
+            // A renewal from another CA matches none: each usable record a key pin or
+            // naming only the leaf's issuer, one of them the latter.
+            let pin_count = expected_usable
+                .iter()
+                .zip(&records)
+                .filter(|(u, t)| {
+                    **u && matches!(u8::from(t.cert_usage), 1 | 3)
+                        && u8::from(t.selector) == 1
+                        && u8::from(t.matching) == 1
+                })
+                .count();
+            let bound = expected_issuer_bound.iter().filter(|b| **b).count();
+            let issuer_pinned = bound > 0 && bound + pin_count == usable_count;
+            assert_eq!(info.issuer_pinned, issuer_pinned, "round {round}: {info:?}");
+            pinned_issuer += usize::from(issuer_pinned);
         }
         // Every outcome came up, each often.
         assert!(seen.iter().all(|n| *n > rounds / 10), "{seen:?}");
+        assert!(pinned_issuer > rounds / 50, "{pinned_issuer}");
     }
 }

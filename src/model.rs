@@ -702,6 +702,12 @@ pub struct DaneInfo {
     /// Whether every record is such a pin (then a key not among them matches none).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub only_key_pins: bool,
+    /// Whether every record pins a key (as above) or names only the CA that issued the leaf
+    /// served (a `2 1 1` record of the issuing intermediate), and one does the latter: a
+    /// renewal issued by another CA (Let's Encrypt's rotation among its intermediates)
+    /// matches none of them unless its key is pinned.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub issuer_pinned: bool,
     /// Why the records could not be had (a failed question, a SERVFAIL as a DNSSEC
     /// failure gives); then there are none to judge.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -722,6 +728,7 @@ impl DaneInfo {
             validated: false,
             key_pins: Vec::new(),
             only_key_pins: false,
+            issuer_pinned: false,
             unusable: Vec::new(),
             error: Some(error),
             at_alias: None,

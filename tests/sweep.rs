@@ -5943,10 +5943,16 @@ fn tlsa_for(port: u16, host: &str, leaf: &fleet::Leaf) -> hickory_server::proto:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dane_finds_a_tlsa_record_that_still_names_the_old_key() {
     use support::dcvfix::{a, dns_here, Zone};
-    let (pki, old, new, server) =
-        renewed_mail_host("Dane", &["mx.test", "ok.test", "none.test"], 0x71).await;
+    let (pki, old, new, server) = renewed_mail_host(
+        "Dane",
+        &["mx.test", "ok.test", "none.test", "ca.test"],
+        0x71,
+    )
+    .await;
     let port = server.addr.port();
     let tlsa = |host: &str, leaf: &fleet::Leaf| tlsa_for(port, host, leaf);
+    let (_, int) = x509_parser::parse_x509_certificate(&pki.intermediate.cert).unwrap();
+    let int_pin = ring::digest::digest(&ring::digest::SHA256, int.public_key().raw);
     let zone = Zone {
         origin: "test.",
         serial: 1,
@@ -5957,13 +5963,22 @@ async fn dane_finds_a_tlsa_record_that_still_names_the_old_key() {
             tlsa("mx.test", &old),
             tlsa("ok.test", &old),
             tlsa("ok.test", &new),
+            a("ca.test.", [127, 0, 0, 1]),
+            tlsa("ca.test", &old),
+            support::dcvfix::tlsa(
+                &format!("_{port}._tcp.ca.test."),
+                2,
+                1,
+                1,
+                int_pin.as_ref().to_vec(),
+            ),
         ],
     };
     let (dns, _dns_server) = dns_here(&[zone]).await;
     let dir = tempfile::tempdir().unwrap();
     let ca = root_file(&pki, &dir);
     let dns = dns.to_string();
-    let targets: String = ["mx.test", "ok.test", "none.test"]
+    let targets: String = ["mx.test", "ok.test", "none.test", "ca.test"]
         .iter()
         .map(|h| format!("{h}:{port}\n"))
         .collect();
@@ -5994,6 +6009,17 @@ async fn dane_finds_a_tlsa_record_that_still_names_the_old_key() {
     let d = ok.dane.as_deref().unwrap();
     assert_eq!(d.records.len(), 2);
     assert!(d.matched.is_some(), "{d:?}");
+    assert!(!d.issuer_pinned && d.only_key_pins);
+    // Matched through the intermediate's pin, the old key's pin beside it: a renewal from
+    // another CA would match neither, which the verdict looks at.
+    let ca = by_host["ca.test"];
+    assert!(ca.findings.is_empty(), "{:?}", ca.findings);
+    let d = ca.dane.as_deref().unwrap();
+    assert!(d
+        .matched
+        .as_deref()
+        .is_some_and(|m| m.starts_with("2 1 1 ")));
+    assert!(d.issuer_pinned && !d.only_key_pins, "{d:?}");
     // No TLSA published, or the option not given: nothing said.
     assert!(by_host["none.test"].dane.is_none());
     let obs = run_sweep(targets, &args).await;

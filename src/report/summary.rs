@@ -999,6 +999,7 @@ mod tests {
                 validated,
                 key_pins: Vec::new(),
                 only_key_pins: false,
+                issuer_pinned: false,
                 unusable: Vec::new(),
                 error: error.map(str::to_string),
                 at_alias: None,

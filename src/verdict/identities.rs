@@ -302,7 +302,6 @@ fn same_certificate(a: &Record, b: &Record) -> bool {
     }
 }
 
-/// Whether `key` is the record's id, order number or request number, ignoring ASCII case.
 /// Whether record `r`, which has certificate `c`'s serial, is nevertheless another
 /// certificate: its notAfter is days away from `c`'s, and either its issuer is another CA or
 /// the serial is short and the names differ; without a notAfter, the serial is short and
@@ -319,22 +318,7 @@ fn serial_collides(r: &Record, c: &crate::model::CertInfo) -> bool {
         }
     }
     let short = c.serial.len() < 16;
-    let other_ca = r.issuer.as_deref().is_some_and(|i| {
-        let i = i.trim().to_ascii_lowercase();
-        let dn = c.issuer.to_ascii_lowercase();
-        let cn = c
-            .issuer_cn
-            .as_deref()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        // Lenient: "emSign SSL CA - G1" names the issuer by its CN, others by the DN or a
-        // shortened name; only a name found in neither is another CA.
-        let same = i.is_empty()
-            || dn.contains(&i)
-            || cn.contains(&i)
-            || (!cn.is_empty() && i.contains(&cn));
-        !same
-    });
+    let other_ca = r.issuer.as_deref().is_some_and(|i| another_ca(i, c));
     let same_names = || {
         let mut theirs = r.name_set();
         let mut ours: Vec<&str> = if c.sans.is_empty() {
@@ -358,6 +342,23 @@ fn serial_collides(r: &Record, c: &crate::model::CertInfo) -> bool {
     other_ca || (short && !same_names())
 }
 
+/// Whether `issuer`, a record's issuer as its export writes it, names another CA than the
+/// one that issued `c`. Lenient: "emSign SSL CA - G1" names the issuer by its CN, others
+/// by the DN or a shortened name; only a name found in neither is another CA.
+pub(super) fn another_ca(issuer: &str, c: &crate::model::CertInfo) -> bool {
+    let i = issuer.trim().to_ascii_lowercase();
+    let dn = c.issuer.to_ascii_lowercase();
+    let cn = c
+        .issuer_cn
+        .as_deref()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let same =
+        i.is_empty() || dn.contains(&i) || cn.contains(&i) || (!cn.is_empty() && i.contains(&cn));
+    !same
+}
+
+/// Whether `key` is the record's id, order number or request number, ignoring ASCII case.
 fn has_id(r: &Record, key: &str) -> bool {
     std::iter::once(&*r.record_id)
         .chain(r.order_id.as_deref())

@@ -1877,20 +1877,45 @@ fn stapling_fault(o: &Observation) -> Option<(String, &'static str)> {
     }
 }
 
-/// The step before deploying renewal `r` when the endpoint's TLSA records are all key pins
-/// (`3 1 1`) and none is the renewal's key (known when the record carries its PEM).
+/// The step before deploying renewal `r` when the endpoint's TLSA records would name none
+/// of its chain: all are key pins (`3 1 1`) and none is the renewal's key (known when the
+/// record carries its PEM); or they name, of CAs, only the one that issued the certificate
+/// served (`2 1 1`) and the renewal is issued by another (as its record's issuer says),
+/// its key not pinned either.
 fn dane_unpublished(o: &Observation, r: &Record) -> Option<String> {
     let d = o.dane.as_deref()?;
-    if d.error.is_some() || d.key_pins.is_empty() || !d.only_key_pins {
+    if d.error.is_some() {
         return None;
     }
-    let key = crate::cert::hex_lower(r.spki_sha256.as_deref()?);
-    if d.key_pins.iter().any(|p| p.as_str() == key) {
+    let key = r.spki_sha256.as_deref().map(|k| crate::cert::hex_lower(k));
+    if key.as_ref().is_some_and(|k| d.key_pins.contains(k)) {
         return None;
     }
+    let owner = d.owner(o.port, o.asked_name());
+    let wait = "beside the current ones and wait for their TTL: clients that validate DANE refuse the renewal until it is published.";
+    if d.only_key_pins {
+        return Some(format!(
+            " Before deploying it, publish the TLSA record for its key ({owner} 3 1 1 {}) {wait}",
+            key?
+        ));
+    }
+    // Records that pin the CA that issued the certificate served: a renewal from another
+    // CA (an intermediate rotation) matches none of them, unless a key pin among them
+    // holds its key, which only its PEM tells.
+    if !d.issuer_pinned || (key.is_none() && !d.key_pins.is_empty()) {
+        return None;
+    }
+    let c = o.cert.as_ref()?;
+    let issuer = r
+        .issuer
+        .as_deref()
+        .filter(|i| identities::another_ca(i, c))?;
+    let served = c.issuer_cn.as_deref().unwrap_or(&c.issuer);
+    let own = key.map_or(String::new(), |k| {
+        format!(", or {owner} 3 1 1 {k} for the renewal's own key")
+    });
     Some(format!(
-        " Before deploying it, publish the TLSA record for its key ({} 3 1 1 {key}) beside the current ones and wait for their TTL: clients that validate DANE refuse the renewal until it is published.",
-        d.owner(o.port, o.asked_name())
+        " It is issued by {issuer}, while of CAs the TLSA records name only {served}, which issued the certificate served: before deploying it, publish a TLSA record for {issuer} ({owner} 2 1 1 with the SHA-256 of its key{own}) {wait}"
     ))
 }
 

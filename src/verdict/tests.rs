@@ -1784,6 +1784,7 @@ fn what_only_the_other_key_types_certificate_has_is_the_endpoints_too() {
         validated: true,
         key_pins: Vec::new(),
         only_key_pins: false,
+        issuer_pinned: false,
         unusable: Vec::new(),
         error: None,
         at_alias: None,
@@ -4051,6 +4052,7 @@ fn a_renewal_whose_key_the_tlsa_records_do_not_pin_is_told_before_it_is_deployed
             validated: true,
             key_pins: pins.iter().map(|k| k.to_string()).collect(),
             only_key_pins: only,
+            issuer_pinned: false,
             unusable: Vec::new(),
             error: None,
             at_alias: None,
@@ -4071,6 +4073,71 @@ fn a_renewal_whose_key_the_tlsa_records_do_not_pin_is_told_before_it_is_deployed
     for v in [
         with_pins(&[&old_key, &renewal_key], true),
         with_pins(&[&old_key], false),
+    ] {
+        assert_eq!(v.status, Status::RenewedNotDeployed);
+        assert!(!v.findings.contains(&"dane_renewal_unpublished".to_string()));
+        assert!(!v.next_step.contains("TLSA"), "{}", v.next_step);
+    }
+}
+
+#[test]
+fn a_renewal_from_another_ca_than_the_tlsa_records_pin_is_told_before_it_is_deployed() {
+    // A mail server serving A, issued by CA, whose TLSA records pin CA's key (`2 1 1`);
+    // the renewal B is issued by another intermediate, R11, as Let's Encrypt's renewals
+    // move among its intermediates.
+    let p = policy();
+    let judged = |b_issuer: &str, b_key: Option<u8>, key_pins: &[&str], issuer_pinned: bool| {
+        let mut i = ids(&format!(
+            "{H}A,,a.x.com,01,2025-06-01,2026-12-20,CA,,Issued\n\
+             B,,a.x.com,02,2026-04-01,2027-04-01,{b_issuer},A,Issued\n"
+        ));
+        let pos = i.records.iter().position(|r| &*r.record_id == "B").unwrap();
+        i.records[pos].spki_sha256 = b_key.map(|k| Box::new([k; 32]));
+        let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
+        o.port = 25;
+        let mut records = vec!["2 1 1 9f86d081…b0f00a08".to_string()];
+        records.extend(key_pins.iter().map(|k| format!("3 1 1 {k}")));
+        o.dane = Some(Box::new(crate::model::DaneInfo {
+            records,
+            matched: Some("2 1 1 9f86d081…b0f00a08".into()),
+            key_pins: key_pins.iter().map(|k| k.to_string()).collect(),
+            issuer_pinned,
+            ..tlsa_facts("")
+        }));
+        judge_one(o, &i, &p).0
+    };
+    let v = judged("R11", None, &[], true);
+    assert_eq!(v.status, Status::RenewedNotDeployed);
+    assert!(v.findings.contains(&"dane_renewal_unpublished".to_string()));
+    assert!(
+        v.next_step.ends_with(" It is issued by R11, while of CAs the TLSA records name only CA, which issued the certificate served: before deploying it, publish a TLSA record for R11 (_25._tcp.a.x.com 2 1 1 with the SHA-256 of its key) beside the current ones and wait for their TTL: clients that validate DANE refuse the renewal until it is published."),
+        "{}",
+        v.next_step
+    );
+    // Its key known and pinned by none of the records: either record will do.
+    let old_key = "cd".repeat(32);
+    let v = judged(
+        "\"CN=R11, O=Let's Encrypt, C=US\"",
+        Some(0xab),
+        &[&old_key],
+        true,
+    );
+    assert!(v.findings.contains(&"dane_renewal_unpublished".to_string()));
+    assert!(
+        v.next_step.contains(&format!("(_25._tcp.a.x.com 2 1 1 with the SHA-256 of its key, or _25._tcp.a.x.com 3 1 1 {} for the renewal's own key)", "ab".repeat(32))),
+        "{}",
+        v.next_step
+    );
+    // Nothing to say: the same CA (by its CN or DN); a key pin that holds the renewal's key
+    // (a reused key); key pins beside, the renewal's key unknown; records that may name
+    // the new CA (not only the served one's); no issuer in the records.
+    for v in [
+        judged("CA", Some(0xab), &[], true),
+        judged("\"CN=CA, O=Corp\"", None, &[], true),
+        judged("R11", Some(0xab), &[&"ab".repeat(32)], true),
+        judged("R11", None, &[&old_key], true),
+        judged("R11", Some(0xab), &[], false),
+        judged("", Some(0xab), &[], true),
     ] {
         assert_eq!(v.status, Status::RenewedNotDeployed);
         assert!(!v.findings.contains(&"dane_renewal_unpublished".to_string()));
@@ -4724,6 +4791,7 @@ fn tlsa_facts(record: &str) -> crate::model::DaneInfo {
         validated: true,
         key_pins: Vec::new(),
         only_key_pins: false,
+        issuer_pinned: false,
         unusable: Vec::new(),
         error: None,
         at_alias: None,
