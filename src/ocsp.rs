@@ -133,7 +133,7 @@ fn judge_with(
         if read.info.status == "revoked" && read.info.verified {
             findings.push(Finding::OcspRevoked);
         }
-        if read.next_update.is_some_and(|n| n < now) {
+        if read.stale(now) {
             findings.push(Finding::OcspStale);
         }
     }
@@ -147,6 +147,26 @@ struct Read {
     signature_failed: bool,
     /// nextUpdate, Unix seconds.
     next_update: Option<i64>,
+    /// thisUpdate, Unix seconds.
+    this_update: Option<i64>,
+}
+
+/// How long a response without nextUpdate is taken for current after its thisUpdate:
+/// RFC 6960 leaves it open ("newer information is available all the time"); Firefox
+/// (mozilla::pkix, as NSS did) takes such a response for a day, and a server refreshes
+/// its staple far more often (nginx hourly).
+pub const FRESH_WITHOUT_NEXT_UPDATE: i64 = 86_400;
+
+impl Read {
+    /// Whether the response is outdated at `now`: past its nextUpdate, or, without one,
+    /// made over [`FRESH_WITHOUT_NEXT_UPDATE`] ago.
+    fn stale(&self, now: i64) -> bool {
+        match (self.next_update, self.this_update) {
+            (Some(next), _) => next < now,
+            (None, Some(this)) => this + FRESH_WITHOUT_NEXT_UPDATE < now,
+            (None, None) => false,
+        }
+    }
 }
 
 /// An unusable response, and why.
@@ -163,6 +183,7 @@ fn unusable(problem: String) -> Read {
         },
         signature_failed: false,
         next_update: None,
+        this_update: None,
     }
 }
 
@@ -292,6 +313,7 @@ fn read(
         problem: None,
     };
     let next_update = single.next_update.as_ref().map(unix);
+    let this_update = Some(unix(&single.this_update));
     let Some(issuer) = issuer else {
         info.problem = Some(
             "its signature was not checked: the server sends no issuer certificate, and none trusted has the issuer's name".into(),
@@ -300,6 +322,7 @@ fn read(
             info,
             signature_failed: false,
             next_update,
+            this_update,
         };
     };
     let check = || signed_by_issuer_or_its_responder(basic_der, &basic, issuer, now);
@@ -317,6 +340,7 @@ fn read(
         info,
         signature_failed: !verified,
         next_update,
+        this_update,
     }
 }
 
@@ -968,7 +992,11 @@ mod tests {
                 _ => Some(now + 3600),
             };
             let about_another = rng.below(8) == 0;
-            let mut spec = StapleSpec::new(says, now - 600, 0, signer);
+            let this_update = match rng.below(4) {
+                0 => now - 2 * 86_400,
+                _ => now - 600,
+            };
+            let mut spec = StapleSpec::new(says, this_update, 0, signer);
             spec.next_update = next_update;
             spec.serial = about_another.then(|| vec![0x0f, 0xee]);
             spec.sha256_id = rng.below(2) == 0;
@@ -989,7 +1017,8 @@ mod tests {
             // issuer signed it, or a responder certificate the issuer made for OCSP
             // signing and valid now; one that does not verify, about another
             // certificate, or saying "unknown" (verified) is unusable to clients; a
-            // verified "revoked" revokes; past its nextUpdate it is stale; without the
+            // verified "revoked" revokes; past its nextUpdate it is stale, and without one
+            // when made over a day ago (as Firefox takes it); without the
             // issuer's key nothing is held against it.
             let signature_good = !tampered
                 && match signer {
@@ -1001,7 +1030,10 @@ mod tests {
                     } => for_ocsp && other_ca.is_none() && !expired,
                     StapleSigner::OtherCa(_) => false,
                 };
-            let stale = next_update.is_some_and(|n| n < now);
+            let stale = match next_update {
+                Some(n) => n < now,
+                None => this_update < now - 86_400,
+            };
             let mut want: Vec<Finding> = if !stapled {
                 leaf_is_must(leaf, &must)
                     .then_some(Finding::MustStapleMissing)
@@ -1026,7 +1058,7 @@ mod tests {
             findings.sort();
             assert_eq!(
                 findings, want,
-                "round {round}: {signer:?} says {says:?} next {next_update:?} another {about_another} tampered {tampered} stapled {stapled} issuer known {issuer_known}: {got:?}"
+                "round {round}: {signer:?} says {says:?} this {this_update} next {next_update:?} another {about_another} tampered {tampered} stapled {stapled} issuer known {issuer_known}: {got:?}"
             );
             // The cached judge says the same, the first time and again.
             for _ in 0..2 {

@@ -1854,9 +1854,15 @@ fn stapling_fault(o: &Observation) -> Option<(String, &'static str)> {
             )
         }
         _ => {
-            let next = info.and_then(|i| i.next_update.as_deref()).unwrap_or("?");
+            let when = match info.map(|i| (i.next_update.as_deref(), i.this_update.as_deref())) {
+                Some((Some(next), _)) => format!("expired at {next} (its nextUpdate)"),
+                Some((None, Some(this))) => format!(
+                    "was made at {this} without a nextUpdate (Firefox takes such a response for a day after it is made)"
+                ),
+                _ => "is outdated".into(),
+            };
             (
-                format!("The OCSP response the server staples expired at {next} (its nextUpdate): clients ignore it"),
+                format!("The OCSP response the server staples {when}: clients ignore it"),
                 "check that the server reaches the CA's OCSP responder to refresh its staple (firewall, proxy, resolver), or restart it",
             )
         }

@@ -1146,12 +1146,25 @@ fn a_current_endpoint_with_a_stapling_fault_is_told_what_to_fix() {
         reason: None,
         problem: None,
     };
-    let v = with(Finding::OcspStale, Some(stale));
+    let v = with(Finding::OcspStale, Some(stale.clone()));
     assert!(
         v.detail
             .ends_with("The OCSP response the server staples expired at 2026-05-01T00:00:00Z (its nextUpdate): clients ignore it."),
         "{}",
         v.detail
+    );
+    // One without nextUpdate, outdated by its age.
+    let undated = crate::model::OcspInfo {
+        this_update: Some("2026-04-20T00:00:00Z".into()),
+        next_update: None,
+        ..stale
+    };
+    let w = with(Finding::OcspStale, Some(undated));
+    assert!(
+        w.detail
+            .ends_with("The OCSP response the server staples was made at 2026-04-20T00:00:00Z without a nextUpdate (Firefox takes such a response for a day after it is made): clients ignore it."),
+        "{}",
+        w.detail
     );
     assert!(
         v.next_step.contains("reaches the CA's OCSP responder"),
