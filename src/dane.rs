@@ -242,6 +242,15 @@ pub fn judge(
         .filter(pin)
         .map(|t| crate::cert::hex_lower(&t.cert_data))
         .collect();
+    let ca_pins: Vec<String> = usable
+        .iter()
+        .filter(|t| {
+            matches!(t.cert_usage, CertUsage::DaneTa | CertUsage::PkixTa)
+                && t.selector == Selector::Spki
+                && t.matching == Matching::Sha256
+        })
+        .map(|t| crate::cert::hex_lower(&t.cert_data))
+        .collect();
     // Whether a renewal from another CA would match none of them: every record pins a key
     // (the renewal's is looked for among them) or names only the CA that issued the leaf,
     // and one does that.
@@ -264,6 +273,7 @@ pub fn judge(
             matched,
             validated: published.authentic,
             only_key_pins: !usable.is_empty() && key_pins.len() == usable.len(),
+            ca_pins,
             issuer_pinned,
             key_pins,
             unusable,
@@ -713,6 +723,21 @@ mod tests {
                 usable_count > 0 && pins.len() == usable_count
             );
             assert_eq!(info.key_pins, pins);
+            let ca_pins: Vec<String> = records
+                .iter()
+                .zip(&expected_usable)
+                .filter(|(t, u)| {
+                    **u && matches!(u8::from(t.cert_usage), 0 | 2)
+                        && u8::from(t.selector) == 1
+                        && u8::from(t.matching) == 1
+                })
+                .map(|(t, _)| crate::cert::hex_lower(&t.cert_data))
+                .collect();
+            assert_eq!(info.ca_pins, ca_pins);
+            assert_eq!(
+                info.only_pins(),
+                usable_count > 0 && pins.len() + ca_pins.len() == usable_count
+            );
             // A renewal from another CA matches none: each usable record a key pin or
             // naming only the leaf's issuer, one of them the latter.
             let pin_count = expected_usable

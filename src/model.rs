@@ -702,6 +702,11 @@ pub struct DaneInfo {
     /// Whether every record is such a pin (then a key not among them matches none).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub only_key_pins: bool,
+    /// The CA keys the records pin (usage 2 or 0, selector 1, SHA-256: `2 1 1`), whole,
+    /// lowercase hex: what a renewal's CA's key is looked for among, when its record carries
+    /// the CA's certificate.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ca_pins: Vec<String>,
     /// Whether every record pins a key (as above) or names only the CA that issued the leaf
     /// served (a `2 1 1` record of the issuing intermediate), and one does the latter: a
     /// renewal issued by another CA (Let's Encrypt's rotation among its intermediates)
@@ -728,11 +733,19 @@ impl DaneInfo {
             validated: false,
             key_pins: Vec::new(),
             only_key_pins: false,
+            ca_pins: Vec::new(),
             issuer_pinned: false,
             unusable: Vec::new(),
             error: Some(error),
             at_alias: None,
         }
+    }
+
+    /// Whether every usable record is a key pin or a CA pin ([`DaneInfo::key_pins`],
+    /// [`DaneInfo::ca_pins`]), and there is one.
+    pub fn only_pins(&self) -> bool {
+        let usable = self.records.len().saturating_sub(self.unusable.len());
+        usable > 0 && self.key_pins.len() + self.ca_pins.len() == usable
     }
 
     /// Where the records are (`_25._tcp.mx.example.com`) for an endpoint on `port` asked

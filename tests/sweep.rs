@@ -6028,6 +6028,136 @@ async fn dane_finds_a_tlsa_record_that_still_names_the_old_key() {
         .all(|o| o.dane.is_none() && o.findings.is_empty()));
 }
 
+/// A mail server still serving the old certificate, its TLSA records pinning the
+/// intermediate that issued it (`2 1 1`), while the CLM's renewal (its PEM with its CA in
+/// the export) comes from another intermediate, as Let's Encrypt's renewals move among
+/// theirs: deployed, clients that validate DANE would refuse it. The verdict names the
+/// record for the new CA's key; where it is published already, nothing is said.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renewal_from_a_ca_the_tlsa_records_do_not_pin_is_told_before_it_is_deployed() {
+    use support::dcvfix::{a, dns_here, tlsa, Zone};
+    let pki = Pki::new("DaneR10").unwrap();
+    let next = Pki::new("DaneR11").unwrap();
+    let old = pki
+        .issue(&LeafSpec::new(&["mx.test", "ahead.test"], 0x7a, 60, 30))
+        .unwrap();
+    let renewal = next
+        .issue(&LeafSpec::new(&["mx.test", "ahead.test"], 0x7b, 1, 90))
+        .unwrap();
+    let server = fleet::serve_tls(SocketAddr::new(ip("127.0.0.1"), 0), &old, &[], None)
+        .await
+        .unwrap();
+    let port = server.addr.port();
+    let ca_pin = |der: &[u8]| {
+        let (_, x) = x509_parser::parse_x509_certificate(der).unwrap();
+        ring::digest::digest(&ring::digest::SHA256, x.public_key().raw)
+            .as_ref()
+            .to_vec()
+    };
+    let (r10, r11) = (
+        ca_pin(&pki.intermediate.cert),
+        ca_pin(&next.intermediate.cert),
+    );
+    let zone = Zone {
+        origin: "test.",
+        serial: 1,
+        records: vec![
+            a("mx.test.", [127, 0, 0, 1]),
+            a("ahead.test.", [127, 0, 0, 1]),
+            tlsa(&format!("_{port}._tcp.mx.test."), 2, 1, 1, r10.clone()),
+            tlsa(&format!("_{port}._tcp.ahead.test."), 2, 1, 1, r10),
+            tlsa(&format!("_{port}._tcp.ahead.test."), 2, 1, 1, r11.clone()),
+        ],
+    };
+    let (dns, _dns_server) = dns_here(&[zone]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = root_file(&pki, &dir);
+    let chain: String = renewal
+        .chain
+        .iter()
+        .map(|c| pem::encode(&pem::Pem::new("CERTIFICATE", c.to_vec())))
+        .collect();
+    let inventory = dir.path().join("inventory.csv");
+    let mut w = csv::Writer::from_path(&inventory).unwrap();
+    w.write_record([
+        "Certificate ID",
+        "SANs",
+        "Serial",
+        "Renewal Of",
+        "Status",
+        "Chain",
+    ])
+    .unwrap();
+    w.write_record([
+        "OLD",
+        "mx.test;ahead.test",
+        &old.serial_hex,
+        "",
+        "Issued",
+        "",
+    ])
+    .unwrap();
+    w.write_record(["NEW", "", "", "OLD", "Issued", &chain])
+        .unwrap();
+    w.flush().unwrap();
+    let targets = dir.path().join("targets.txt");
+    std::fs::write(&targets, format!("mx.test:{port}\nahead.test:{port}\n")).unwrap();
+    let report = dir.path().join("report.csv");
+    let args: Vec<String> = [
+        "scan",
+        "--targets",
+        targets.to_str().unwrap(),
+        "--resolver",
+        &dns.to_string(),
+        "--ca-file",
+        &ca,
+        "--no-public-roots",
+        "--dane",
+        "--inventory",
+        inventory.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ]
+    .map(String::from)
+    .to_vec();
+    let out = run_certsweep_owned(args).await;
+    // Renewed and not deployed fails the run by default.
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut rows: HashMap<String, HashMap<String, String>> = HashMap::new();
+    for r in csv::Reader::from_path(&report)
+        .unwrap()
+        .deserialize::<HashMap<String, String>>()
+    {
+        let r = r.unwrap();
+        rows.insert(r["host"].clone(), r);
+    }
+    let mx = &rows["mx.test"];
+    assert_eq!(mx["status"], "renewed_not_deployed", "{mx:?}");
+    assert!(
+        mx["findings"].contains("dane_renewal_unpublished"),
+        "{mx:?}"
+    );
+    assert!(
+        mx["next_step"].contains(&format!(
+            "publish the TLSA record for its CA's key, DaneR11 Issuing CA 1's (_{port}._tcp.mx.test 2 1 1 {})",
+            certsweep::cert::hex_lower(&r11)
+        )),
+        "{mx:?}"
+    );
+    let ahead = &rows["ahead.test"];
+    assert_eq!(ahead["status"], "renewed_not_deployed", "{ahead:?}");
+    assert!(
+        !ahead["findings"].contains("dane_renewal_unpublished"),
+        "{ahead:?}"
+    );
+    assert!(!ahead["next_step"].contains("TLSA"), "{ahead:?}");
+}
+
 /// Stale names whose zone no longer answers hold their lookups for seconds each; once slow
 /// they give their places among the lookups in flight to the names after them, so a live
 /// name listed behind hundreds of them is scanned long before their lookups fail; and at

@@ -995,7 +995,16 @@ fn load_pem(file: &str, bytes: &[u8], opts: &ReadOptions, out: &mut Loaded) {
             continue;
         }
         found = true;
-        let cells = [(Some(Field::Pem), "certificate", *text)];
+        // Its issuer's certificate beside it, if the file holds it: what a TLSA record for
+        // the CA pins.
+        let issuer = (0..certs.len()).find(|&j| match (&certs[i], &certs[j]) {
+            (Some(me), Some(other)) => j != i && other.subject().as_raw() == me.issuer().as_raw(),
+            _ => false,
+        });
+        let mut cells = vec![(Some(Field::Pem), "certificate", *text)];
+        if let Some(j) = issuer {
+            cells.push((Some(Field::ChainPem), "chain", parsed[j].1));
+        }
         // A PEM block has no date columns: its dates are the certificate's own.
         let mut no_columns = SlashDates::default();
         push_built(
@@ -1779,13 +1788,15 @@ fn build(
         group: text(Field::Group),
         from_pem: false,
         spki_sha256: None,
+        issuer_spki_sha256: None,
         // Other key types (Ed25519, DSA) are no key family a client's offer can single out.
         key_family: get(Field::KeyType).and_then(|(_, v)| key_family(v)),
     };
     spread_listed_names(&mut rec);
+    let chain = val(Field::ChainPem);
     if let Some(p) = val(Field::Pem) {
-        apply_pem(&mut rec, &p).map_err(|r| err(Field::Pem, r))?;
-    } else if let Some(p) = val(Field::ChainPem) {
+        apply_pem(&mut rec, &p, chain.as_deref()).map_err(|r| err(Field::Pem, r))?;
+    } else if let Some(p) = chain {
         apply_chain_pem(&mut rec, &p).map_err(|r| err(Field::ChainPem, r))?;
     }
     if rec.serial.is_none()
@@ -1857,11 +1868,45 @@ fn key_family(v: &str) -> Option<crate::model::KeyFamily> {
 }
 
 /// Takes the certificate's own fields from the PEM in the row; the PEM wins.
-fn apply_pem(rec: &mut Record, pem_text: &str) -> Result<(), String> {
+/// The certificate cell, and the chain cell beside it if any: the certificate is the
+/// first; the others (a full chain in either cell) may hold its issuer.
+fn apply_pem(rec: &mut Record, pem_text: &str, chain: Option<&str>) -> Result<(), String> {
     let text = certificate_text(pem_text);
     let parsed =
         pem::parse(text.as_bytes()).map_err(|e| format!("certificate PEM does not parse: {e}"))?;
-    apply_der(rec, parsed.contents())
+    apply_der(rec, parsed.contents())?;
+    // Only a help for DANE's advice: what does not parse here is no error of the record's.
+    let mut others: Vec<Vec<u8>> = pem_certificates(&text).unwrap_or_default();
+    if let Some(c) = chain {
+        others.extend(pem_certificates(&certificate_text(c)).unwrap_or_default());
+    }
+    rec.issuer_spki_sha256 = issuer_key(parsed.contents(), &others);
+    Ok(())
+}
+
+/// The certificates (DER) of a PEM text, other blocks (a key) left out.
+fn pem_certificates(text: &str) -> Result<Vec<Vec<u8>>, pem::PemError> {
+    Ok(pem::parse_many(text.as_bytes())?
+        .into_iter()
+        .filter(|b| b.tag() == "CERTIFICATE")
+        .map(|b| b.into_contents())
+        .collect())
+}
+
+/// SHA-256 of the key of the certificate among `others` that issued `leaf`: its subject is
+/// the leaf's issuer and its key verifies the leaf's signature (a CA renewed with a new key
+/// keeps its name).
+fn issuer_key(leaf: &[u8], others: &[Vec<u8>]) -> Option<Box<[u8; 32]>> {
+    let (_, leaf) = x509_parser::parse_x509_certificate(leaf).ok()?;
+    others.iter().find_map(|der| {
+        let (_, ca) = x509_parser::parse_x509_certificate(der).ok()?;
+        let issued = ca.subject().as_raw() == leaf.issuer().as_raw()
+            && leaf.verify_signature(Some(ca.public_key())).is_ok();
+        issued.then(|| {
+            let digest = ring::digest::digest(&ring::digest::SHA256, ca.public_key().raw);
+            <[u8; 32]>::try_from(digest.as_ref()).ok().map(Box::new)
+        })?
+    })
 }
 
 /// A certificate cell as PEM text, however the export carries it: PEM (with its line breaks
@@ -1897,13 +1942,7 @@ fn certificate_text(cell: &str) -> String {
 /// none of the others (download outputs order chains either way).
 fn apply_chain_pem(rec: &mut Record, pem_text: &str) -> Result<(), String> {
     let text = certificate_text(pem_text);
-    let blocks =
-        pem::parse_many(text.as_bytes()).map_err(|e| format!("chain PEM does not parse: {e}"))?;
-    let certs: Vec<Vec<u8>> = blocks
-        .into_iter()
-        .filter(|b| b.tag() == "CERTIFICATE")
-        .map(|b| b.into_contents())
-        .collect();
+    let certs = pem_certificates(&text).map_err(|e| format!("chain PEM does not parse: {e}"))?;
     if certs.is_empty() {
         return Err("no certificate in the chain (PEM, or base64 of PEM or DER)".into());
     }
@@ -1918,10 +1957,10 @@ fn apply_chain_pem(rec: &mut Record, pem_text: &str) -> Result<(), String> {
             .enumerate()
             .any(|(j, other)| j != i && other.issuer().as_raw() == parsed[i].subject().as_raw())
     });
-    match leaf {
-        Some(i) => apply_der(rec, &certs[i]),
-        None => Err("no end-entity certificate in the chain".into()),
-    }
+    let i = leaf.ok_or("no end-entity certificate in the chain")?;
+    apply_der(rec, &certs[i])?;
+    rec.issuer_spki_sha256 = issuer_key(&certs[i], &certs);
+    Ok(())
 }
 
 fn apply_der(rec: &mut Record, der: &[u8]) -> Result<(), String> {
@@ -4205,6 +4244,10 @@ mod tests {
         assert_eq!(r.line, begins[1]);
         assert_eq!(&*r.record_id, format!("fullchain.pem:{}", begins[1]));
         assert_eq!(r.sans, ["www.example.com"]);
+        assert_eq!(
+            r.issuer_spki_sha256,
+            Some(Box::new(key_hash(&leaf.chain[1])))
+        );
         assert_eq!(out.errors.len(), 1, "{:?}", out.errors);
         assert_eq!(out.errors[0].line, begins[2]);
         // The sample in targets/: its leaf, not its CA.
@@ -4411,6 +4454,58 @@ mod tests {
         );
     }
 
+    /// SHA-256 of a certificate's key.
+    fn key_hash(der: &[u8]) -> [u8; 32] {
+        let (_, x) = x509_parser::parse_x509_certificate(der).unwrap();
+        let d = ring::digest::digest(&ring::digest::SHA256, x.public_key().raw);
+        d.as_ref().try_into().unwrap()
+    }
+
+    #[test]
+    fn the_issuers_key_is_read_from_the_chain_beside_the_certificate() {
+        // What a `2 1 1` TLSA record for the renewal's CA would pin: its key, when the row
+        // carries the CA's certificate, in the certificate cell or a chain cell beside it.
+        let pki = crate::fleet::Pki::new("IssuerKey").unwrap();
+        let renewed = crate::fleet::Pki::new("IssuerKey").unwrap();
+        let leaf = pki
+            .issue(&crate::fleet::LeafSpec::new(
+                &["a.example.com"],
+                0x78,
+                10,
+                80,
+            ))
+            .unwrap();
+        let block = |der: &[u8]| {
+            pem::encode(&pem::Pem::new("CERTIFICATE", der.to_vec())).replace("\r\n", "\\n")
+        };
+        let (l, i) = (block(&leaf.chain[0]), block(&leaf.chain[1]));
+        // The same CA name with another key (a CA renewed with a new key) issued nothing
+        // here.
+        let same_name = block(&renewed.intermediate.cert);
+        let rows = [
+            (format!("{l}{i}"), String::new()),
+            (l.clone(), i.clone()),
+            (l.clone(), format!("{same_name}{i}")),
+            (l.clone(), String::new()),
+            (l.clone(), same_name.clone()),
+            (l.clone(), "not a chain".into()),
+        ];
+        let mut csv = String::from("Certificate ID,Certificate,Chain\n");
+        for (n, (cert, chain)) in rows.iter().enumerate() {
+            csv.push_str(&format!("R{n},\"{cert}\",\"{chain}\"\n"));
+        }
+        let out = load("i.csv", csv.as_bytes());
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        let keys: Vec<Option<[u8; 32]>> = out
+            .records
+            .iter()
+            .map(|r| r.issuer_spki_sha256.as_deref().copied())
+            .collect();
+        let k = Some(key_hash(&leaf.chain[1]));
+        assert_eq!(keys, [k, k, k, None, None, None]);
+        assert!(out.records.iter().all(|r| r.spki_sha256.is_some()));
+    }
+
     #[test]
     fn chain_pem_alone_gives_the_leaf() {
         let pki = crate::fleet::Pki::new("Chain").unwrap();
@@ -4440,6 +4535,10 @@ mod tests {
             Some(leaf.serial_hex.clone())
         );
         assert_eq!(r.sans, ["shop.example.com"]);
+        assert_eq!(
+            r.issuer_spki_sha256,
+            Some(Box::new(key_hash(&leaf.chain[1])))
+        );
         assert_eq!(r.key_family, Some(crate::model::KeyFamily::Ecdsa));
         use crate::model::KeyFamily::{Ecdsa, Rsa};
         for (v, want) in [

@@ -207,6 +207,9 @@ pub struct Record {
     /// the certificate (a PEM): what a `3 1 1` TLSA record pins. Boxed bytes, 8 bytes a
     /// record without it (inventories run to hundreds of thousands of records).
     pub spki_sha256: Option<Box<[u8; 32]>>,
+    /// SHA-256 of the key of the CA that issued it, when the record's PEM carries that CA's
+    /// certificate too (a full chain): what a `2 1 1` TLSA record pins.
+    pub issuer_spki_sha256: Option<Box<[u8; 32]>>,
     /// Common name, lowercased.
     pub cn: Option<Box<str>>,
     /// SANs, lowercased.

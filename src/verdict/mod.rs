@@ -1884,31 +1884,49 @@ fn stapling_fault(o: &Observation) -> Option<(String, &'static str)> {
 }
 
 /// The step before deploying renewal `r` when the endpoint's TLSA records would name none
-/// of its chain: all are key pins (`3 1 1`) and none is the renewal's key (known when the
-/// record carries its PEM); or they name, of CAs, only the one that issued the certificate
-/// served (`2 1 1`) and the renewal is issued by another (as its record's issuer says),
-/// its key not pinned either.
+/// of its chain. All of them pins of keys (`3 1 1`) or CA keys (`2 1 1`): the renewal's
+/// key and its CA's (known when its record carries its PEM, with the CA's certificate for
+/// the latter) are among none. Or, the CA's key unknown, they name of CAs only the one that
+/// issued the certificate served and the renewal's record names another issuer.
 fn dane_unpublished(o: &Observation, r: &Record) -> Option<String> {
     let d = o.dane.as_deref()?;
     if d.error.is_some() {
         return None;
     }
-    let key = r.spki_sha256.as_deref().map(|k| crate::cert::hex_lower(k));
-    if key.as_ref().is_some_and(|k| d.key_pins.contains(k)) {
+    let hex = |k: &[u8; 32]| crate::cert::hex_lower(k);
+    let key = r.spki_sha256.as_deref().map(hex);
+    let ca = r.issuer_spki_sha256.as_deref().map(hex);
+    if key.as_ref().is_some_and(|k| d.key_pins.contains(k))
+        || ca.as_ref().is_some_and(|k| d.ca_pins.contains(k))
+    {
+        return None;
+    }
+    // Key pins and the renewal's key unknown: it may keep the old key.
+    if key.is_none() && !d.key_pins.is_empty() {
         return None;
     }
     let owner = d.owner(o.port, o.asked_name());
     let wait = "beside the current ones and wait for their TTL: clients that validate DANE refuse the renewal until it is published.";
-    if d.only_key_pins {
+    let issuer = r.issuer.as_deref().unwrap_or("its CA");
+    if d.only_pins() && (ca.is_some() || d.ca_pins.is_empty()) {
+        // Records of the kinds the endpoint publishes, for the renewal.
+        let mut publish = Vec::new();
+        if let Some(k) = key.as_ref().filter(|_| !d.key_pins.is_empty()) {
+            publish.push(format!("the TLSA record for its key ({owner} 3 1 1 {k})"));
+        }
+        if let Some(k) = ca.as_ref().filter(|_| !d.ca_pins.is_empty()) {
+            publish.push(format!(
+                "the TLSA record for its CA's key, {issuer}'s ({owner} 2 1 1 {k})"
+            ));
+        }
         return Some(format!(
-            " Before deploying it, publish the TLSA record for its key ({owner} 3 1 1 {}) {wait}",
-            key?
+            " Before deploying it, publish {} {wait}",
+            publish.join(" and ")
         ));
     }
     // Records that pin the CA that issued the certificate served: a renewal from another
-    // CA (an intermediate rotation) matches none of them, unless a key pin among them
-    // holds its key, which only its PEM tells.
-    if !d.issuer_pinned || (key.is_none() && !d.key_pins.is_empty()) {
+    // CA (an intermediate rotation) matches none of them.
+    if !d.issuer_pinned {
         return None;
     }
     let c = o.cert.as_ref()?;
@@ -1917,11 +1935,15 @@ fn dane_unpublished(o: &Observation, r: &Record) -> Option<String> {
         .as_deref()
         .filter(|i| identities::another_ca(i, c))?;
     let served = c.issuer_cn.as_deref().unwrap_or(&c.issuer);
+    let ca_record = match &ca {
+        Some(k) => format!("{owner} 2 1 1 {k}"),
+        None => format!("{owner} 2 1 1 with the SHA-256 of its key"),
+    };
     let own = key.map_or(String::new(), |k| {
         format!(", or {owner} 3 1 1 {k} for the renewal's own key")
     });
     Some(format!(
-        " It is issued by {issuer}, while of CAs the TLSA records name only {served}, which issued the certificate served: before deploying it, publish a TLSA record for {issuer} ({owner} 2 1 1 with the SHA-256 of its key{own}) {wait}"
+        " It is issued by {issuer}, while of CAs the TLSA records name only {served}, which issued the certificate served: before deploying it, publish a TLSA record for {issuer} ({ca_record}{own}) {wait}"
     ))
 }
 

@@ -1798,6 +1798,7 @@ fn what_only_the_other_key_types_certificate_has_is_the_endpoints_too() {
         key_pins: Vec::new(),
         only_key_pins: false,
         issuer_pinned: false,
+        ca_pins: Vec::new(),
         unusable: Vec::new(),
         error: None,
         at_alias: None,
@@ -4059,13 +4060,18 @@ fn a_renewal_whose_key_the_tlsa_records_do_not_pin_is_told_before_it_is_deployed
     let with_pins = |pins: &[&str], only: bool| {
         let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
         o.port = 25;
+        let mut records: Vec<String> = pins.iter().map(|k| format!("3 1 1 {k}")).collect();
+        if !only {
+            records.push("2 0 1 1f2e3d4c…5b6a7988".into());
+        }
         o.dane = Some(Box::new(crate::model::DaneInfo {
-            records: pins.iter().map(|k| format!("3 1 1 {k}")).collect(),
+            records,
             matched: Some("3 1 1 cd".into()),
             validated: true,
             key_pins: pins.iter().map(|k| k.to_string()).collect(),
             only_key_pins: only,
             issuer_pinned: false,
+            ca_pins: Vec::new(),
             unusable: Vec::new(),
             error: None,
             at_alias: None,
@@ -4151,6 +4157,68 @@ fn a_renewal_from_another_ca_than_the_tlsa_records_pin_is_told_before_it_is_depl
         judged("R11", None, &[&old_key], true),
         judged("R11", Some(0xab), &[], false),
         judged("", Some(0xab), &[], true),
+    ] {
+        assert_eq!(v.status, Status::RenewedNotDeployed);
+        assert!(!v.findings.contains(&"dane_renewal_unpublished".to_string()));
+        assert!(!v.next_step.contains("TLSA"), "{}", v.next_step);
+    }
+}
+
+#[test]
+fn a_renewal_whose_ca_key_the_tlsa_records_do_not_pin_is_told_with_the_record_to_publish() {
+    // Records pinning keys (`3 1 1`) and CA keys (`2 1 1`); the renewal B's record carries
+    // its PEM and its CA's certificate, so both its keys are known.
+    let p = policy();
+    let (old_key, old_ca) = ("cd".repeat(32), "c0".repeat(32));
+    let judged = |key_pins: &[&str], ca_pins: &[&str], b_ca: Option<u8>| {
+        let mut i = ids(&format!(
+            "{H}A,,a.x.com,01,2025-06-01,2026-12-20,CA,,Issued\n\
+             B,,a.x.com,02,2026-04-01,2027-04-01,R11,A,Issued\n"
+        ));
+        let pos = i.records.iter().position(|r| &*r.record_id == "B").unwrap();
+        i.records[pos].spki_sha256 = Some(Box::new([0xab; 32]));
+        i.records[pos].issuer_spki_sha256 = b_ca.map(|k| Box::new([k; 32]));
+        let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
+        o.port = 25;
+        let mut records: Vec<String> = key_pins.iter().map(|k| format!("3 1 1 {k}")).collect();
+        records.extend(ca_pins.iter().map(|k| format!("2 1 1 {k}")));
+        o.dane = Some(Box::new(crate::model::DaneInfo {
+            records,
+            matched: Some("2 1 1 c0c0c0c0…c0c0c0c0".into()),
+            key_pins: key_pins.iter().map(|k| k.to_string()).collect(),
+            ca_pins: ca_pins.iter().map(|k| k.to_string()).collect(),
+            issuer_pinned: true,
+            ..tlsa_facts("")
+        }));
+        judge_one(o, &i, &p).0
+    };
+    let (new_key, new_ca) = ("ab".repeat(32), "b1".repeat(32));
+    let v = judged(&[], &[&old_ca], Some(0xb1));
+    assert!(v.findings.contains(&"dane_renewal_unpublished".to_string()));
+    assert!(
+        v.next_step.ends_with(&format!(" Before deploying it, publish the TLSA record for its CA's key, R11's (_25._tcp.a.x.com 2 1 1 {new_ca}) beside the current ones and wait for their TTL: clients that validate DANE refuse the renewal until it is published.")),
+        "{}",
+        v.next_step
+    );
+    let v = judged(&[&old_key], &[&old_ca], Some(0xb1));
+    assert!(
+        v.next_step.contains(&format!(" Before deploying it, publish the TLSA record for its key (_25._tcp.a.x.com 3 1 1 {new_key}) and the TLSA record for its CA's key, R11's (_25._tcp.a.x.com 2 1 1 {new_ca}) beside the current ones")),
+        "{}",
+        v.next_step
+    );
+    // The CA's key unknown: its name tells it is another CA.
+    let v = judged(&[], &[&old_ca], None);
+    assert!(
+        v.next_step.contains("publish a TLSA record for R11 (_25._tcp.a.x.com 2 1 1 with the SHA-256 of its key, or _25._tcp.a.x.com 3 1 1 abab"),
+        "{}",
+        v.next_step
+    );
+    // Nothing to say: its CA's key pinned already (published ahead, or the same CA), or its
+    // own key.
+    for v in [
+        judged(&[], &[&old_ca, &new_ca], Some(0xb1)),
+        judged(&[&old_key], &[&old_ca], Some(0xc0)),
+        judged(&[&new_key], &[&old_ca], Some(0xb1)),
     ] {
         assert_eq!(v.status, Status::RenewedNotDeployed);
         assert!(!v.findings.contains(&"dane_renewal_unpublished".to_string()));
@@ -4805,6 +4873,7 @@ fn tlsa_facts(record: &str) -> crate::model::DaneInfo {
         key_pins: Vec::new(),
         only_key_pins: false,
         issuer_pinned: false,
+        ca_pins: Vec::new(),
         unusable: Vec::new(),
         error: None,
         at_alias: None,
