@@ -707,32 +707,26 @@ mod tests {
                 info.unusable.len(),
                 expected_usable.iter().filter(|u| !**u).count()
             );
-            let pins: Vec<String> = records
-                .iter()
-                .zip(&expected_usable)
-                .filter(|(t, u)| {
-                    **u && matches!(u8::from(t.cert_usage), 1 | 3)
-                        && u8::from(t.selector) == 1
-                        && u8::from(t.matching) == 1
-                })
-                .map(|(t, _)| crate::cert::hex_lower(&t.cert_data))
-                .collect();
+            // The usable `x 1 1` records of the usages given, their data whole.
+            let pins_of = |usages: [u8; 2]| -> Vec<String> {
+                records
+                    .iter()
+                    .zip(&expected_usable)
+                    .filter(|(t, u)| {
+                        **u && usages.contains(&u8::from(t.cert_usage))
+                            && u8::from(t.selector) == 1
+                            && u8::from(t.matching) == 1
+                    })
+                    .map(|(t, _)| crate::cert::hex_lower(&t.cert_data))
+                    .collect()
+            };
+            let (pins, ca_pins) = (pins_of([1, 3]), pins_of([0, 2]));
             let usable_count = expected_usable.iter().filter(|u| **u).count();
             assert_eq!(
                 info.only_key_pins,
                 usable_count > 0 && pins.len() == usable_count
             );
             assert_eq!(info.key_pins, pins);
-            let ca_pins: Vec<String> = records
-                .iter()
-                .zip(&expected_usable)
-                .filter(|(t, u)| {
-                    **u && matches!(u8::from(t.cert_usage), 0 | 2)
-                        && u8::from(t.selector) == 1
-                        && u8::from(t.matching) == 1
-                })
-                .map(|(t, _)| crate::cert::hex_lower(&t.cert_data))
-                .collect();
             assert_eq!(info.ca_pins, ca_pins);
             assert_eq!(
                 info.only_pins(),
@@ -740,17 +734,8 @@ mod tests {
             );
             // A renewal from another CA matches none: each usable record a key pin or
             // naming only the leaf's issuer, one of them the latter.
-            let pin_count = expected_usable
-                .iter()
-                .zip(&records)
-                .filter(|(u, t)| {
-                    **u && matches!(u8::from(t.cert_usage), 1 | 3)
-                        && u8::from(t.selector) == 1
-                        && u8::from(t.matching) == 1
-                })
-                .count();
             let bound = expected_issuer_bound.iter().filter(|b| **b).count();
-            let issuer_pinned = bound > 0 && bound + pin_count == usable_count;
+            let issuer_pinned = bound > 0 && bound + pins.len() == usable_count;
             assert_eq!(info.issuer_pinned, issuer_pinned, "round {round}: {info:?}");
             pinned_issuer += usize::from(issuer_pinned);
         }

@@ -5951,8 +5951,7 @@ async fn dane_finds_a_tlsa_record_that_still_names_the_old_key() {
     .await;
     let port = server.addr.port();
     let tlsa = |host: &str, leaf: &fleet::Leaf| tlsa_for(port, host, leaf);
-    let (_, int) = x509_parser::parse_x509_certificate(&pki.intermediate.cert).unwrap();
-    let int_pin = ring::digest::digest(&ring::digest::SHA256, int.public_key().raw);
+    let int_pin = cert_key_pin(&pki.intermediate.cert);
     let zone = Zone {
         origin: "test.",
         serial: 1,
@@ -5965,13 +5964,7 @@ async fn dane_finds_a_tlsa_record_that_still_names_the_old_key() {
             tlsa("ok.test", &new),
             a("ca.test.", [127, 0, 0, 1]),
             tlsa("ca.test", &old),
-            support::dcvfix::tlsa(
-                &format!("_{port}._tcp.ca.test."),
-                2,
-                1,
-                1,
-                int_pin.as_ref().to_vec(),
-            ),
+            support::dcvfix::tlsa(&format!("_{port}._tcp.ca.test."), 2, 1, 1, int_pin),
         ],
     };
     let (dns, _dns_server) = dns_here(&[zone]).await;
@@ -6048,15 +6041,9 @@ async fn a_renewal_from_a_ca_the_tlsa_records_do_not_pin_is_told_before_it_is_de
         .await
         .unwrap();
     let port = server.addr.port();
-    let ca_pin = |der: &[u8]| {
-        let (_, x) = x509_parser::parse_x509_certificate(der).unwrap();
-        ring::digest::digest(&ring::digest::SHA256, x.public_key().raw)
-            .as_ref()
-            .to_vec()
-    };
     let (r10, r11) = (
-        ca_pin(&pki.intermediate.cert),
-        ca_pin(&next.intermediate.cert),
+        cert_key_pin(&pki.intermediate.cert),
+        cert_key_pin(&next.intermediate.cert),
     );
     let zone = Zone {
         origin: "test.",

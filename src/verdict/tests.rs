@@ -4045,38 +4045,48 @@ fn a_later_version_still_pending_in_the_records_is_not_an_older_one_to_replace()
     );
 }
 
+/// The verdict on a mail server (port 25) serving A, issued by CA, with TLSA facts `dane`,
+/// while A's renewal B, not deployed, is issued by `b_issuer` (as a CSV cell) with `keys`:
+/// the bytes its key's and its CA key's SHA-256 repeat, where its record carries them.
+fn mail_renewal(
+    b_issuer: &str,
+    keys: (Option<u8>, Option<u8>),
+    dane: crate::model::DaneInfo,
+) -> Verdict {
+    let mut i = ids(&format!(
+        "{H}A,,a.x.com,01,2025-06-01,2026-12-20,CA,,Issued\n\
+         B,,a.x.com,02,2026-04-01,2027-04-01,{b_issuer},A,Issued\n"
+    ));
+    let pos = i.records.iter().position(|r| &*r.record_id == "B").unwrap();
+    i.records[pos].spki_sha256 = keys.0.map(|k| Box::new([k; 32]));
+    i.records[pos].issuer_spki_sha256 = keys.1.map(|k| Box::new([k; 32]));
+    let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
+    o.port = 25;
+    o.dane = Some(Box::new(dane));
+    judge_one(o, &i, &policy()).0
+}
+
 #[test]
 fn a_renewal_whose_key_the_tlsa_records_do_not_pin_is_told_before_it_is_deployed() {
     // A mail server still serving A; the renewal B (its PEM in the records, so its key is
     // known) has a new key that the TLSA records (3 1 1 pins of A's key) do not name yet.
-    let p = policy();
-    let mut i = ids(&format!(
-        "{H}A,,a.x.com,01,2025-06-01,2026-12-20,CA,,Issued\n\
-         B,,a.x.com,02,2026-04-01,2027-04-01,CA,A,Issued\n"
-    ));
     let renewal_key = "ab".repeat(32);
-    let pos = i.records.iter().position(|r| &*r.record_id == "B").unwrap();
-    i.records[pos].spki_sha256 = Some(Box::new([0xab; 32]));
     let with_pins = |pins: &[&str], only: bool| {
-        let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
-        o.port = 25;
         let mut records: Vec<String> = pins.iter().map(|k| format!("3 1 1 {k}")).collect();
         if !only {
             records.push("2 0 1 1f2e3d4c…5b6a7988".into());
         }
-        o.dane = Some(Box::new(crate::model::DaneInfo {
-            records,
-            matched: Some("3 1 1 cd".into()),
-            validated: true,
-            key_pins: pins.iter().map(|k| k.to_string()).collect(),
-            only_key_pins: only,
-            issuer_pinned: false,
-            ca_pins: Vec::new(),
-            unusable: Vec::new(),
-            error: None,
-            at_alias: None,
-        }));
-        judge_one(o, &i, &p).0
+        mail_renewal(
+            "CA",
+            (Some(0xab), None),
+            crate::model::DaneInfo {
+                records,
+                matched: Some("3 1 1 cd".into()),
+                key_pins: pins.iter().map(|k| k.to_string()).collect(),
+                only_key_pins: only,
+                ..tlsa_facts("")
+            },
+        )
     };
     let old_key = "cd".repeat(32);
     let v = with_pins(&[&old_key], true);
@@ -4104,26 +4114,20 @@ fn a_renewal_from_another_ca_than_the_tlsa_records_pin_is_told_before_it_is_depl
     // A mail server serving A, issued by CA, whose TLSA records pin CA's key (`2 1 1`);
     // the renewal B is issued by another intermediate, R11, as Let's Encrypt's renewals
     // move among its intermediates.
-    let p = policy();
     let judged = |b_issuer: &str, b_key: Option<u8>, key_pins: &[&str], issuer_pinned: bool| {
-        let mut i = ids(&format!(
-            "{H}A,,a.x.com,01,2025-06-01,2026-12-20,CA,,Issued\n\
-             B,,a.x.com,02,2026-04-01,2027-04-01,{b_issuer},A,Issued\n"
-        ));
-        let pos = i.records.iter().position(|r| &*r.record_id == "B").unwrap();
-        i.records[pos].spki_sha256 = b_key.map(|k| Box::new([k; 32]));
-        let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
-        o.port = 25;
         let mut records = vec!["2 1 1 9f86d081…b0f00a08".to_string()];
         records.extend(key_pins.iter().map(|k| format!("3 1 1 {k}")));
-        o.dane = Some(Box::new(crate::model::DaneInfo {
-            records,
-            matched: Some("2 1 1 9f86d081…b0f00a08".into()),
-            key_pins: key_pins.iter().map(|k| k.to_string()).collect(),
-            issuer_pinned,
-            ..tlsa_facts("")
-        }));
-        judge_one(o, &i, &p).0
+        mail_renewal(
+            b_issuer,
+            (b_key, None),
+            crate::model::DaneInfo {
+                records,
+                matched: Some("2 1 1 9f86d081…b0f00a08".into()),
+                key_pins: key_pins.iter().map(|k| k.to_string()).collect(),
+                issuer_pinned,
+                ..tlsa_facts("")
+            },
+        )
     };
     let v = judged("R11", None, &[], true);
     assert_eq!(v.status, Status::RenewedNotDeployed);
@@ -4168,29 +4172,22 @@ fn a_renewal_from_another_ca_than_the_tlsa_records_pin_is_told_before_it_is_depl
 fn a_renewal_whose_ca_key_the_tlsa_records_do_not_pin_is_told_with_the_record_to_publish() {
     // Records pinning keys (`3 1 1`) and CA keys (`2 1 1`); the renewal B's record carries
     // its PEM and its CA's certificate, so both its keys are known.
-    let p = policy();
     let (old_key, old_ca) = ("cd".repeat(32), "c0".repeat(32));
     let judged = |key_pins: &[&str], ca_pins: &[&str], b_ca: Option<u8>| {
-        let mut i = ids(&format!(
-            "{H}A,,a.x.com,01,2025-06-01,2026-12-20,CA,,Issued\n\
-             B,,a.x.com,02,2026-04-01,2027-04-01,R11,A,Issued\n"
-        ));
-        let pos = i.records.iter().position(|r| &*r.record_id == "B").unwrap();
-        i.records[pos].spki_sha256 = Some(Box::new([0xab; 32]));
-        i.records[pos].issuer_spki_sha256 = b_ca.map(|k| Box::new([k; 32]));
-        let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
-        o.port = 25;
         let mut records: Vec<String> = key_pins.iter().map(|k| format!("3 1 1 {k}")).collect();
         records.extend(ca_pins.iter().map(|k| format!("2 1 1 {k}")));
-        o.dane = Some(Box::new(crate::model::DaneInfo {
-            records,
-            matched: Some("2 1 1 c0c0c0c0…c0c0c0c0".into()),
-            key_pins: key_pins.iter().map(|k| k.to_string()).collect(),
-            ca_pins: ca_pins.iter().map(|k| k.to_string()).collect(),
-            issuer_pinned: true,
-            ..tlsa_facts("")
-        }));
-        judge_one(o, &i, &p).0
+        mail_renewal(
+            "R11",
+            (Some(0xab), b_ca),
+            crate::model::DaneInfo {
+                records,
+                matched: Some("2 1 1 c0c0c0c0…c0c0c0c0".into()),
+                key_pins: key_pins.iter().map(|k| k.to_string()).collect(),
+                ca_pins: ca_pins.iter().map(|k| k.to_string()).collect(),
+                issuer_pinned: true,
+                ..tlsa_facts("")
+            },
+        )
     };
     let (new_key, new_ca) = ("ab".repeat(32), "b1".repeat(32));
     let v = judged(&[], &[&old_ca], Some(0xb1));

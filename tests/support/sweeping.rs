@@ -196,7 +196,12 @@ pub fn refused_addr() -> SocketAddr {
 /// SHA-256 of `leaf`'s key (its SubjectPublicKeyInfo): what `spki_sha256` and a `3 1 1`
 /// TLSA record hold, computed apart from certsweep.
 pub fn key_pin(leaf: &Leaf) -> Vec<u8> {
-    let (_, x) = x509_parser::parse_x509_certificate(&leaf.chain[0]).unwrap();
+    cert_key_pin(&leaf.chain[0])
+}
+
+/// SHA-256 of a certificate's key (DER): what a `3 1 1` or `2 1 1` TLSA record holds.
+pub fn cert_key_pin(der: &[u8]) -> Vec<u8> {
+    let (_, x) = x509_parser::parse_x509_certificate(der).unwrap();
     ring::digest::digest(&ring::digest::SHA256, x.public_key().raw)
         .as_ref()
         .to_vec()
