@@ -251,6 +251,18 @@ pub fn judge(
         })
         .map(|t| crate::cert::hex_lower(&t.cert_data))
         .collect();
+    // What a `2 1 1` record for the CA that issued the leaf would hold, when it is sent.
+    let issuer_key = chain.split_first().and_then(|(leaf, cas)| {
+        let (_, leaf) = parse_x509_certificate(leaf).ok()?;
+        cas.iter().find_map(|c| {
+            let (_, ca) = parse_x509_certificate(c).ok()?;
+            (ca.subject().as_raw() == leaf.issuer().as_raw()).then(|| {
+                crate::cert::hex_lower(
+                    ring::digest::digest(&ring::digest::SHA256, ca.public_key().raw).as_ref(),
+                )
+            })
+        })
+    });
     // Whether a renewal from another CA would match none of them: every record pins a key
     // (the renewal's is looked for among them) or names only the CA that issued the leaf,
     // and one does that.
@@ -275,6 +287,7 @@ pub fn judge(
             only_key_pins: !usable.is_empty() && key_pins.len() == usable.len(),
             ca_pins,
             issuer_pinned,
+            issuer_key,
             key_pins,
             unusable,
             error: None,
@@ -514,6 +527,16 @@ mod tests {
         // The issuing intermediate's pin, alone or beside a key pin; a full record of the
         // intermediate, sent or not.
         assert!(issuer_pinned(vec![int_pin()], &leaf.chain));
+        // What a record for the issuing CA would hold, when the server sends it.
+        let facts = |chain: &[CertificateDer<'_>]| {
+            judge(&published(vec![leaf_pin()], true), chain)
+                .expect("records")
+                .0
+        };
+        let int_key = crate::cert::hex_lower(&sha256(&spki(int)));
+        assert_eq!(facts(&leaf.chain).issuer_key, Some(int_key.clone()));
+        assert_eq!(facts(&with_root).issuer_key, Some(int_key));
+        assert_eq!(facts(&leaf.chain[..1]).issuer_key, None);
         assert!(issuer_pinned(vec![int_pin(), leaf_pin()], &leaf.chain));
         assert!(issuer_pinned(
             vec![tlsa(2, 0, 0, int.to_vec())],

@@ -713,6 +713,10 @@ pub struct DaneInfo {
     /// matches none of them unless its key is pinned.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub issuer_pinned: bool,
+    /// SHA-256 of the key of the CA that issued the leaf served, when the server sends that
+    /// CA, lowercase hex: what a `2 1 1` record for it holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer_key: Option<String>,
     /// Why the records could not be had (a failed question, a SERVFAIL as a DNSSEC
     /// failure gives); then there are none to judge.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -735,6 +739,7 @@ impl DaneInfo {
             only_key_pins: false,
             ca_pins: Vec::new(),
             issuer_pinned: false,
+            issuer_key: None,
             unusable: Vec::new(),
             error: Some(error),
             at_alias: None,

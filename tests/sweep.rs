@@ -6013,6 +6013,9 @@ async fn dane_finds_a_tlsa_record_that_still_names_the_old_key() {
         .as_deref()
         .is_some_and(|m| m.starts_with("2 1 1 ")));
     assert!(d.issuer_pinned && !d.only_key_pins, "{d:?}");
+    let int_key = certsweep::cert::hex_lower(&cert_key_pin(&pki.intermediate.cert));
+    assert_eq!(d.ca_pins, std::slice::from_ref(&int_key));
+    assert_eq!(d.issuer_key, Some(int_key));
     // No TLSA published, or the option not given: nothing said.
     assert!(by_host["none.test"].dane.is_none());
     let obs = run_sweep(targets, &args).await;

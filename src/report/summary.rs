@@ -1000,6 +1000,7 @@ mod tests {
                 key_pins: Vec::new(),
                 only_key_pins: false,
                 issuer_pinned: false,
+                issuer_key: None,
                 ca_pins: Vec::new(),
                 unusable: Vec::new(),
                 error: error.map(str::to_string),

@@ -1973,13 +1973,21 @@ fn dane_fault(o: &Observation) -> Option<(String, String)> {
         Some(f) if o.second_cert().is_some() => format!(" to {} clients", f.as_str()),
         _ => String::new(),
     };
+    // Records that pin CAs: the served CA's record keeps to that scheme (it outlives the
+    // leaf's key changes), the key's record is the other way.
+    let record = match d.issuer_key.as_deref().filter(|_| !d.ca_pins.is_empty()) {
+        Some(ca) => format!(
+            "the TLSA record for the CA that issued the certificate served ({owner} 2 1 1 {ca}), as the current records pin CAs, or for the key served ({owner} 3 1 1 {key}),"
+        ),
+        None => format!("the TLSA record for the key served ({owner} 3 1 1 {key})"),
+    };
     Some((
         format!(
             "Its TLSA records ({owner}) name none of the certificates it serves{to_whom}: {}; clients that validate DANE, such as mail servers sending to it, refuse it",
             d.shown()
         ),
         format!(
-            "publish the TLSA record for the key served ({owner} 3 1 1 {key}) beside the current ones, and remove those that name no certificate served once their TTL has passed"
+            "publish {record} beside the current ones, and remove those that name no certificate served once their TTL has passed"
         ),
     ))
 }

@@ -1329,6 +1329,20 @@ fn a_current_endpoint_whose_chain_dates_need_attention_is_told_what_to_fix() {
         v.next_step,
         format!("Nothing to do for the certificate; publish the TLSA record for the key served (_443._tcp.a.x.com 3 1 1 {}) beside the current ones, and remove those that name no certificate served once their TTL has passed, then verify again.", "00".repeat(32))
     );
+    // Records that pin a CA (the one before an intermediate rotation): the served CA's
+    // record first, keeping to that scheme.
+    let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
+    o.findings.push(Finding::DaneMismatch);
+    o.dane = Some(Box::new(crate::model::DaneInfo {
+        ca_pins: vec!["c0".repeat(32)],
+        issuer_key: Some("b1".repeat(32)),
+        ..tlsa_facts("2 1 1 c0c0c0c0…c0c0c0c0")
+    }));
+    let v = judge_one(o, &i, &p).0;
+    assert_eq!(
+        v.next_step,
+        format!("Nothing to do for the certificate; publish the TLSA record for the CA that issued the certificate served (_443._tcp.a.x.com 2 1 1 {}), as the current records pin CAs, or for the key served (_443._tcp.a.x.com 3 1 1 {}), beside the current ones, and remove those that name no certificate served once their TTL has passed, then verify again.", "b1".repeat(32), "00".repeat(32))
+    );
     // Records no DANE client uses (a digest cut short): DANE is off, told with the record
     // to publish in their place.
     let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
@@ -1798,6 +1812,7 @@ fn what_only_the_other_key_types_certificate_has_is_the_endpoints_too() {
         key_pins: Vec::new(),
         only_key_pins: false,
         issuer_pinned: false,
+        issuer_key: None,
         ca_pins: Vec::new(),
         unusable: Vec::new(),
         error: None,
@@ -4870,6 +4885,7 @@ fn tlsa_facts(record: &str) -> crate::model::DaneInfo {
         key_pins: Vec::new(),
         only_key_pins: false,
         issuer_pinned: false,
+        issuer_key: None,
         ca_pins: Vec::new(),
         unusable: Vec::new(),
         error: None,
