@@ -1981,13 +1981,22 @@ fn dane_fault(o: &Observation) -> Option<(String, String)> {
         ),
         None => format!("the TLSA record for the key served ({owner} 3 1 1 {key})"),
     };
+    // A CA pin names only a CA the server sends (RFC 7671, section 5.2.2): a root pinned
+    // and left out of the chain, as servers leave roots out, matches nothing.
+    let (unsent, send) = match d.ca_pins.is_empty() {
+        true => ("", ""),
+        false => (
+            "; a record pinning a CA (2 1 1) names it only when the server sends it (RFC 7671, section 5.2.2), so one pinning the root, or an intermediate the server leaves out, matches nothing",
+            "; or, if the records pin a CA the server does not send (its root), add that CA's certificate to the server's chain",
+        ),
+    };
     Some((
         format!(
-            "Its TLSA records ({owner}) name none of the certificates it serves{to_whom}: {}; clients that validate DANE, such as mail servers sending to it, refuse it",
+            "Its TLSA records ({owner}) name none of the certificates it serves{to_whom}: {}; clients that validate DANE, such as mail servers sending to it, refuse it{unsent}",
             d.shown()
         ),
         format!(
-            "publish {record} beside the current ones, and remove those that name no certificate served once their TTL has passed"
+            "publish {record} beside the current ones, and remove those that name no certificate served once their TTL has passed{send}"
         ),
     ))
 }

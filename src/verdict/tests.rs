@@ -1341,7 +1341,12 @@ fn a_current_endpoint_whose_chain_dates_need_attention_is_told_what_to_fix() {
     let v = judge_one(o, &i, &p).0;
     assert_eq!(
         v.next_step,
-        format!("Nothing to do for the certificate; publish the TLSA record for the CA that issued the certificate served (_443._tcp.a.x.com 2 1 1 {}), as the current records pin CAs, or for the key served (_443._tcp.a.x.com 3 1 1 {}), beside the current ones, and remove those that name no certificate served once their TTL has passed, then verify again.", "b1".repeat(32), "00".repeat(32))
+        format!("Nothing to do for the certificate; publish the TLSA record for the CA that issued the certificate served (_443._tcp.a.x.com 2 1 1 {}), as the current records pin CAs, or for the key served (_443._tcp.a.x.com 3 1 1 {}), beside the current ones, and remove those that name no certificate served once their TTL has passed; or, if the records pin a CA the server does not send (its root), add that CA's certificate to the server's chain, then verify again.", "b1".repeat(32), "00".repeat(32))
+    );
+    assert!(
+        v.detail.ends_with("refuse it; a record pinning a CA (2 1 1) names it only when the server sends it (RFC 7671, section 5.2.2), so one pinning the root, or an intermediate the server leaves out, matches nothing."),
+        "{}",
+        v.detail
     );
     // Records no DANE client uses (a digest cut short): DANE is off, told with the record
     // to publish in their place.
