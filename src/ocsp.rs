@@ -157,13 +157,28 @@ struct Read {
 /// its staple far more often (nginx hourly).
 pub const FRESH_WITHOUT_NEXT_UPDATE: i64 = 86_400;
 
+/// How long after its thisUpdate Firefox takes a response about a server's certificate for
+/// current at most, whatever its nextUpdate says (mozilla::pkix's lifetime for end-entity
+/// responses; the Baseline Requirements allow public CAs no longer, a private CA's
+/// responder may give more).
+pub const LONGEST_LIFETIME: i64 = 10 * 86_400;
+
+/// Until when a response made at `this_update` (Unix seconds) with `next_update` is
+/// current: its nextUpdate, but [`LONGEST_LIFETIME`] after it was made at most, and
+/// [`FRESH_WITHOUT_NEXT_UPDATE`] without one.
+pub fn current_until(this_update: i64, next_update: Option<i64>) -> i64 {
+    match next_update {
+        Some(next) => next.min(this_update.saturating_add(LONGEST_LIFETIME)),
+        None => this_update.saturating_add(FRESH_WITHOUT_NEXT_UPDATE),
+    }
+}
+
 impl Read {
-    /// Whether the response is outdated at `now`: past its nextUpdate, or, without one,
-    /// made over [`FRESH_WITHOUT_NEXT_UPDATE`] ago.
+    /// Whether the response is outdated at `now` ([`current_until`]).
     fn stale(&self, now: i64) -> bool {
-        match (self.next_update, self.this_update) {
-            (Some(next), _) => next < now,
-            (None, Some(this)) => this + FRESH_WITHOUT_NEXT_UPDATE < now,
+        match (self.this_update, self.next_update) {
+            (Some(this), next) => current_until(this, next) < now,
+            (None, Some(next)) => next < now,
             (None, None) => false,
         }
     }
@@ -986,14 +1001,18 @@ mod tests {
                 1 if rng.below(2) == 0 => StapleSays::Unknown,
                 _ => StapleSays::Good,
             };
-            let next_update = match rng.below(5) {
+            let next_update = match rng.below(6) {
                 0 => Some(now - 60),
                 1 => None,
+                // Longer than Firefox takes a response for: outdated once made over ten
+                // days ago.
+                2 => Some(now + 5 * 86_400),
                 _ => Some(now + 3600),
             };
             let about_another = rng.below(8) == 0;
-            let this_update = match rng.below(4) {
+            let this_update = match rng.below(5) {
                 0 => now - 2 * 86_400,
+                1 => now - 11 * 86_400,
                 _ => now - 600,
             };
             let mut spec = StapleSpec::new(says, this_update, 0, signer);
@@ -1017,8 +1036,8 @@ mod tests {
             // issuer signed it, or a responder certificate the issuer made for OCSP
             // signing and valid now; one that does not verify, about another
             // certificate, or saying "unknown" (verified) is unusable to clients; a
-            // verified "revoked" revokes; past its nextUpdate it is stale, and without one
-            // when made over a day ago (as Firefox takes it); without the
+            // verified "revoked" revokes; past its nextUpdate it is stale, and made over
+            // ten days ago, or a day without a nextUpdate (as Firefox takes it); without the
             // issuer's key nothing is held against it.
             let signature_good = !tampered
                 && match signer {
@@ -1031,7 +1050,7 @@ mod tests {
                     StapleSigner::OtherCa(_) => false,
                 };
             let stale = match next_update {
-                Some(n) => n < now,
+                Some(n) => n < now || this_update < now - 10 * 86_400,
                 None => this_update < now - 86_400,
             };
             let mut want: Vec<Finding> = if !stapled {

@@ -20,6 +20,13 @@ pub fn rfc3339_unix(secs: i64) -> String {
         .unwrap_or_else(|_| secs.to_string())
 }
 
+/// Unix seconds of an RFC 3339 time, as [`rfc3339`] writes it.
+pub fn parse_rfc3339(text: &str) -> Option<i64> {
+    OffsetDateTime::parse(text, &Rfc3339)
+        .ok()
+        .map(OffsetDateTime::unix_timestamp)
+}
+
 /// Now, as Unix seconds.
 pub fn now_unix() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()

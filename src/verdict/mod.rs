@@ -1854,7 +1854,17 @@ fn stapling_fault(o: &Observation) -> Option<(String, &'static str)> {
             )
         }
         _ => {
+            let unix = |t: Option<&str>| t.and_then(crate::timefmt::parse_rfc3339);
             let when = match info.map(|i| (i.next_update.as_deref(), i.this_update.as_deref())) {
+                Some((Some(next), Some(this)))
+                    if unix(Some(next)).zip(unix(Some(this))).is_some_and(|(n, t)| {
+                        n - t > crate::ocsp::LONGEST_LIFETIME
+                    }) =>
+                {
+                    format!(
+                        "was made at {this} with a nextUpdate ({next}) more than 10 days later, and Firefox takes a response for 10 days at most"
+                    )
+                }
                 Some((Some(next), _)) => format!("expired at {next} (its nextUpdate)"),
                 Some((None, Some(this))) => format!(
                     "was made at {this} without a nextUpdate (Firefox takes such a response for a day after it is made)"

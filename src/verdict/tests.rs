@@ -1153,6 +1153,19 @@ fn a_current_endpoint_with_a_stapling_fault_is_told_what_to_fix() {
         "{}",
         v.detail
     );
+    // One whose nextUpdate is further than Firefox looks, outdated by its age.
+    let long = crate::model::OcspInfo {
+        this_update: Some("2026-04-20T00:00:00Z".into()),
+        next_update: Some("2026-05-04T00:00:00Z".into()),
+        ..stale.clone()
+    };
+    let w = with(Finding::OcspStale, Some(long));
+    assert!(
+        w.detail
+            .ends_with("The OCSP response the server staples was made at 2026-04-20T00:00:00Z with a nextUpdate (2026-05-04T00:00:00Z) more than 10 days later, and Firefox takes a response for 10 days at most: clients ignore it."),
+        "{}",
+        w.detail
+    );
     // One without nextUpdate, outdated by its age.
     let undated = crate::model::OcspInfo {
         this_update: Some("2026-04-20T00:00:00Z".into()),
