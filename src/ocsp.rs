@@ -120,6 +120,17 @@ fn judge_with(
     let mut findings = Vec::new();
     if read.info.status == "unusable" || read.signature_failed {
         findings.push(Finding::OcspInvalid);
+    } else if read.this_update.is_some_and(|t| t > now + AHEAD_ALLOWED) {
+        // Firefox refuses it (SEC_ERROR_OCSP_FUTURE_RESPONSE), as it says nothing yet.
+        findings.push(Finding::OcspInvalid);
+        let made = read.info.this_update.as_deref().unwrap_or("?");
+        let ahead = format!(
+            "it was made at {made}, over a day ahead of this scan's clock (the CA responder's clock, or this host's, is wrong): Firefox refuses a response made in the future"
+        );
+        read.info.problem = Some(match read.info.problem.take() {
+            Some(other) => format!("{ahead}; {other}"),
+            None => ahead,
+        });
     } else if read.info.status == "unknown" && read.info.verified {
         // The CA's own answer that it does not know the certificate: Firefox refuses the
         // connection (SEC_ERROR_OCSP_UNKNOWN_CERT). Typical right after a renewal: the
@@ -150,6 +161,10 @@ struct Read {
     /// thisUpdate, Unix seconds.
     this_update: Option<i64>,
 }
+
+/// How far ahead of the clock a response's thisUpdate may be, for clocks that differ:
+/// mozilla::pkix's slop.
+pub const AHEAD_ALLOWED: i64 = 86_400;
 
 /// How long a response without nextUpdate is taken for current after its thisUpdate:
 /// RFC 6960 leaves it open ("newer information is available all the time"); Firefox
@@ -1010,9 +1025,10 @@ mod tests {
                 _ => Some(now + 3600),
             };
             let about_another = rng.below(8) == 0;
-            let this_update = match rng.below(5) {
+            let this_update = match rng.below(6) {
                 0 => now - 2 * 86_400,
                 1 => now - 11 * 86_400,
+                2 => now + 2 * 86_400,
                 _ => now - 600,
             };
             let mut spec = StapleSpec::new(says, this_update, 0, signer);
@@ -1037,7 +1053,8 @@ mod tests {
             // signing and valid now; one that does not verify, about another
             // certificate, or saying "unknown" (verified) is unusable to clients; a
             // verified "revoked" revokes; past its nextUpdate it is stale, and made over
-            // ten days ago, or a day without a nextUpdate (as Firefox takes it); without the
+            // ten days ago, or a day without a nextUpdate (as Firefox takes it), and one
+            // made over a day ahead of the clock is unusable; without the
             // issuer's key nothing is held against it.
             let signature_good = !tampered
                 && match signer {
@@ -1058,7 +1075,10 @@ mod tests {
                     .then_some(Finding::MustStapleMissing)
                     .into_iter()
                     .collect()
-            } else if about_another || (issuer_known && !signature_good) {
+            } else if about_another
+                || (issuer_known && !signature_good)
+                || this_update > now + 86_400
+            {
                 vec![Finding::OcspInvalid]
             } else {
                 let verified = issuer_known;
