@@ -134,9 +134,11 @@ pub struct ScanArgs {
     /// Check each named endpoint's certificate against its TLSA records (DANE,
     /// `_PORT._tcp.NAME`): a renewal that changed the key while the record names the old
     /// one breaks DANE-validating clients, such as mail servers sending to an MX
-    /// (`dane_mismatch`; records no DANE client uses: `dane_unusable`). With --inventory, a
-    /// renewal not deployed yet whose key, or CA's key, no record pins is told before it is
-    /// deployed (`dane_renewal_unpublished`). One more DNS question per endpoint.
+    /// (`dane_mismatch`; records no DANE client uses: `dane_unusable`; a mail server's
+    /// records failing DNSSEC validation, so that senders defer: `dane_bogus`). With
+    /// --inventory, a renewal not deployed yet whose key, or CA's key, no record pins is
+    /// told before it is deployed (`dane_renewal_unpublished`). One more DNS question per
+    /// endpoint.
     #[arg(help_heading = "More checks", long)]
     pub dane: bool,
     /// New connections per second, globally (polite sweeps).

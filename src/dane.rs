@@ -31,6 +31,31 @@ pub struct Published {
     pub mail: bool,
 }
 
+/// Why an endpoint's TLSA records could not be had.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unanswered {
+    /// In words: the question, and what came back.
+    pub why: String,
+    /// A mail server's records fail DNSSEC validation ([`Finding::DaneBogus`]).
+    pub bogus: bool,
+}
+
+impl From<String> for Unanswered {
+    fn from(why: String) -> Self {
+        Unanswered { why, bogus: false }
+    }
+}
+
+/// Whether an Extended DNS Error (as [`crate::engine::dnsq::Answer::ede`] writes it, its
+/// code first) says DNSSEC validation failed (RFC 8914: 5 to 12).
+pub fn dnssec_failure(ede: &str) -> bool {
+    let code = ede
+        .split([' ', '('])
+        .next()
+        .and_then(|c| c.parse::<u16>().ok());
+    code.is_some_and(|c| (5..=12).contains(&c))
+}
+
 /// The TLSA records of an answer's answer section (an alias chain's other records aside).
 pub fn records(answer: &crate::engine::dnsq::Answer) -> Vec<TLSA> {
     answer
@@ -506,6 +531,26 @@ mod tests {
             tlsa(0, 1, 0, spki(int)),
         ] {
             assert!(!matches(&t, alone), "{}", shown(&t));
+        }
+    }
+
+    #[test]
+    fn extended_dns_errors_of_dnssec_are_told_from_the_others() {
+        for ede in [
+            "6 DNSSEC Bogus",
+            "7 Signature Expired (RRSIG expired)",
+            "12 NSEC Missing",
+            "9",
+        ] {
+            assert!(dnssec_failure(ede), "{ede}");
+        }
+        for ede in [
+            "1 Unsupported DNSKEY Algorithm",
+            "22 (No Reachable Authority)",
+            "",
+            "x",
+        ] {
+            assert!(!dnssec_failure(ede), "{ede}");
         }
     }
 

@@ -321,6 +321,13 @@ pub enum Finding {
     /// authenticate nothing (mail servers send over unauthenticated TLS): the DANE the
     /// records were published for is off. Its `dane` says why each is unusable.
     DaneUnusable,
+    /// A mail server's TLSA question (`scan --dane`) fails DNSSEC validation: the resolver
+    /// answers SERVFAIL with a DNSSEC Extended DNS Error, or answers once checking is
+    /// disabled (signatures expired, or the zone's keys and its parent's DS disagree).
+    /// Senders that validate DANE cannot tell whether records exist, so they defer delivery
+    /// to it (RFC 7672, section 2.2) until the zone validates again. Its `dane.error` says
+    /// what the resolver answered.
+    DaneBogus,
     /// Connections to the one address got different certificates, or the same one with
     /// chains clients take differently (`scan --samples`): the nodes behind a load balancer
     /// that passes TLS through differ, one of them kept an old certificate or lacks the
@@ -367,6 +374,7 @@ impl Finding {
             Finding::ChainOrder => "chain_order",
             Finding::DaneMismatch => "dane_mismatch",
             Finding::DaneUnusable => "dane_unusable",
+            Finding::DaneBogus => "dane_bogus",
             Finding::BackendsDiffer => "backends_differ",
             Finding::BackendsFailing => "backends_failing",
             Finding::RolledBack => "rolled_back",
@@ -374,7 +382,7 @@ impl Finding {
     }
 
     /// Every finding, in report order.
-    pub const ALL: [Finding; 28] = [
+    pub const ALL: [Finding; 29] = [
         Finding::Expired,
         Finding::NotYetValid,
         Finding::HostnameMismatch,
@@ -400,6 +408,7 @@ impl Finding {
         Finding::ChainOrder,
         Finding::DaneMismatch,
         Finding::DaneUnusable,
+        Finding::DaneBogus,
         Finding::BackendsDiffer,
         Finding::BackendsFailing,
         Finding::RolledBack,

@@ -688,6 +688,125 @@ async fn targets_scanned_alike_are_one_whatever_way_they_are_written() {
     assert_eq!(spoken, vec![None, Some(Starttls::Smtp)]);
 }
 
+/// A mail server whose TLSA records fail DNSSEC validation: senders that validate DANE
+/// defer delivery (RFC 7672, section 2.2), so `--dane` says `dane_bogus`, whether the
+/// validating resolver says why (an Extended DNS Error) or only answers once checking is
+/// disabled. A question that fails otherwise (lame nameservers), or a web server's, is told
+/// in the facts alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tlsa_records_that_fail_dnssec_validation_stop_mail_and_are_told() {
+    use hickory_server::proto::op::Edns;
+    use hickory_server::proto::rr::rdata::opt::EdnsOption;
+    use support::dcvfix::{a, catalog, tlsa, udp_here, Act, Decide, Filtered, Zone};
+    let pki = Pki::new("DaneBogus").unwrap();
+    let names = ["expired.test", "quiet.test", "lame.test", "www.test"];
+    let leaf = pki.issue(&LeafSpec::new(&names, 5803, 1, 60)).unwrap();
+    let smtp = serve(Kind::Smtp, &leaf).await;
+    let web = fleet::serve_tls(SocketAddr::from(([127, 0, 0, 1], 0)), &leaf, &[], None)
+        .await
+        .unwrap();
+    let mut records: Vec<_> = names
+        .iter()
+        .map(|n| a(&format!("{n}."), [127, 0, 0, 1]))
+        .collect();
+    for (n, port) in [
+        ("expired", smtp.port()),
+        ("quiet", smtp.port()),
+        ("lame", smtp.port()),
+        ("www", web.addr.port()),
+    ] {
+        records.push(tlsa(
+            &format!("_{port}._tcp.{n}.test."),
+            3,
+            1,
+            1,
+            key_pin(&leaf),
+        ));
+    }
+    let zone = Zone {
+        origin: "test.",
+        serial: 1,
+        records,
+    };
+    // A validating resolver: expired.test's and www.test's records fail validation and it
+    // says so (Extended DNS Error 7); quiet.test's fail without a word; lame.test's
+    // nameservers fail whatever is asked.
+    let act: Decide = Box::new(|request| {
+        let q = request
+            .queries
+            .queries()
+            .first()
+            .map(|q| q.name().to_string());
+        let q = q.unwrap_or_default();
+        let cd = request.metadata.checking_disabled;
+        if q.starts_with('_') && (q.ends_with("expired.test.") || q.ends_with("www.test.")) && !cd {
+            let mut edns = Edns::new();
+            let mut ede = 7u16.to_be_bytes().to_vec();
+            ede.extend_from_slice(b"RRSIG expired");
+            edns.options_mut().insert(EdnsOption::Unknown(15, ede));
+            Act::Servfail(Some(edns))
+        } else if q.starts_with('_')
+            && ((q.ends_with("quiet.test.") && !cd) || q.ends_with("lame.test."))
+        {
+            Act::Servfail(Some(Edns::new()))
+        } else {
+            Act::Answer
+        }
+    });
+    let mut server = hickory_server::Server::new(Filtered {
+        catalog: catalog(&[zone]).await,
+        act,
+    });
+    let (socket, dns) = udp_here();
+    server.register_socket(socket);
+    let dir = tempfile::tempdir().unwrap();
+    let ca = root_file(&pki, &dir);
+    let targets = format!(
+        "smtp://expired.test:{0}\nsmtp://quiet.test:{0}\nsmtp://lame.test:{0}\nwww.test:{1}\n",
+        smtp.port(),
+        web.addr.port()
+    );
+    let dns = dns.to_string();
+    let args = [
+        "--resolver",
+        &dns,
+        "--ca-file",
+        &ca,
+        "--no-public-roots",
+        "--dane",
+    ];
+    let obs = run_sweep(targets, &args).await;
+    let by_host: std::collections::HashMap<&str, &Observation> =
+        obs.iter().map(|o| (o.host.as_str(), o)).collect();
+    let error = |h: &str| by_host[h].dane.as_deref().unwrap().error.clone().unwrap();
+    assert_eq!(by_host["expired.test"].findings, [Finding::DaneBogus]);
+    assert!(
+        error("expired.test")
+            .ends_with("was answered Server Failure (7 Signature Expired (RRSIG expired))"),
+        "{}",
+        error("expired.test")
+    );
+    assert_eq!(by_host["quiet.test"].findings, [Finding::DaneBogus]);
+    assert!(
+        error("quiet.test")
+            .ends_with("answered once checking is disabled (CD): its DNSSEC validation fails"),
+        "{}",
+        error("quiet.test")
+    );
+    for h in ["lame.test", "www.test"] {
+        assert!(
+            by_host[h].findings.is_empty(),
+            "{h}: {:?}",
+            by_host[h].findings
+        );
+        assert!(
+            error(h).contains("was answered Server Failure"),
+            "{}",
+            error(h)
+        );
+    }
+}
+
 /// DANE for mail (RFC 7672) uses only the DANE usages: a mail server whose TLSA record pins
 /// its key with the PKIX-EE usage publishes nothing its senders use (`dane_unusable`),
 /// where the same record at a web server's name matches.

@@ -248,6 +248,23 @@ impl Dns {
             .map_err(|e| format!("the TLSA question for _{port}._tcp.{host}: {e}"))
     }
 
+    /// Whether the TLSA question of `port` at `host` is answered (records, or none) once
+    /// checking is disabled (CD): after a validating resolver's SERVFAIL, the records are
+    /// there and fail DNSSEC validation; lame nameservers fail it too.
+    pub async fn tlsa_unchecked(&self, port: u16, host: &str) -> bool {
+        let Ok(name) = super::dnsq::fqdn(&format!("_{port}._tcp.{host}")) else {
+            return false;
+        };
+        let Some(server) = self.questions.servers().first().copied() else {
+            return false;
+        };
+        let answer = self
+            .questions
+            .ask_unchecked(server, &name, RecordType::TLSA, TIMEOUT)
+            .await;
+        answer.is_ok_and(|a| matches!(a.rcode, ResponseCode::NoError | ResponseCode::NXDomain))
+    }
+
     /// The name `host` is an alias (CNAME) of, at the end of its chain, and whether the
     /// resolver said the chain is DNSSEC-authentic; `None` when it is no alias or the
     /// question failed. Read from the answer of the name's address lookup while the cache

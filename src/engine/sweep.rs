@@ -1132,7 +1132,7 @@ impl Engine {
         port: u16,
         mail: bool,
         deadline: tokio::time::Instant,
-    ) -> Result<Option<crate::dane::Published>, String> {
+    ) -> Result<Option<crate::dane::Published>, crate::dane::Unanswered> {
         // An alias that cannot be told (its question failed) leaves the name's own records.
         let alias = tokio::time::timeout_at(deadline, self.dns.alias_target(name)).await;
         if let Ok(Some((target, chain_authentic))) = alias {
@@ -1153,13 +1153,14 @@ impl Engine {
         port: u16,
         mail: bool,
         deadline: tokio::time::Instant,
-    ) -> Result<Option<crate::dane::Published>, String> {
+    ) -> Result<Option<crate::dane::Published>, crate::dane::Unanswered> {
         use hickory_resolver::proto::op::ResponseCode;
         let asked = tokio::time::timeout_at(deadline, self.dns.tlsa(port, name)).await;
         let Ok(answer) = asked else {
             return Err(format!(
                 "the TLSA question for _{port}._tcp.{name}: no answer within the per-endpoint deadline"
-            ));
+            )
+            .into());
         };
         match answer? {
             a if a.rcode == ResponseCode::NoError => {
@@ -1172,11 +1173,32 @@ impl Engine {
                 }))
             }
             a if a.rcode == ResponseCode::NXDomain => Ok(None),
-            a => Err(format!(
-                "the TLSA question for _{port}._tcp.{name} was answered {}{}",
-                a.rcode,
-                a.ede.map(|e| format!(" ({e})")).unwrap_or_default()
-            )),
+            a => {
+                let mut why = format!(
+                    "the TLSA question for _{port}._tcp.{name} was answered {}{}",
+                    a.rcode,
+                    a.ede
+                        .as_deref()
+                        .map(|e| format!(" ({e})"))
+                        .unwrap_or_default()
+                );
+                // A mail server's records that fail DNSSEC validation: senders that validate
+                // DANE defer to it. Not every validating resolver says why it failed, so
+                // the question is asked again with checking disabled.
+                let said = a.ede.as_deref().is_some_and(crate::dane::dnssec_failure);
+                let bogus = mail
+                    && a.rcode == ResponseCode::ServFail
+                    && (said
+                        || {
+                            let unchecked = self.dns.tlsa_unchecked(port, name);
+                            let answered = tokio::time::timeout_at(deadline, unchecked).await;
+                            if answered == Ok(true) {
+                                why.push_str(", and answered once checking is disabled (CD): its DNSSEC validation fails");
+                            }
+                            answered == Ok(true)
+                        });
+                Err(crate::dane::Unanswered { why, bogus })
+            }
         }
     }
 
@@ -1862,16 +1884,20 @@ fn node_failed(ep: &Endpoint, attempt: &Attempt) -> bool {
 }
 
 /// The served chain judged against the endpoint's TLSA records (`--dane`). A question that
-/// fails is told in the facts, without a finding: clients that validate DANE defer delivery
-/// then, and the cause is DNS.
+/// fails is told in the facts; at a mail server, one that fails DNSSEC validation is
+/// [`Finding::DaneBogus`] too, as senders that validate DANE defer delivery then (a question
+/// that fails otherwise, a timeout or lame nameservers, may be this host's DNS alone).
 fn dane_judged(
-    tlsa: &Result<Option<crate::dane::Published>, String>,
+    tlsa: &Result<Option<crate::dane::Published>, crate::dane::Unanswered>,
     chain: &[rustls_pki_types::CertificateDer<'_>],
 ) -> Option<(crate::model::DaneInfo, Vec<Finding>)> {
     match tlsa {
         Ok(Some(published)) => crate::dane::judge(published, chain),
         Ok(None) => None,
-        Err(e) => Some((crate::model::DaneInfo::failed(e.clone()), Vec::new())),
+        Err(e) => Some((
+            crate::model::DaneInfo::failed(e.why.clone()),
+            e.bogus.then_some(Finding::DaneBogus).into_iter().collect(),
+        )),
     }
 }
 

@@ -1957,13 +1957,25 @@ fn dane_unpublished(o: &Observation, r: &Record) -> Option<String> {
     ))
 }
 
-/// What is wrong with the endpoint's TLSA records (`dane_mismatch`, `dane_unusable`), in
-/// words, and what fixes it: the record for the key served, published beside the old ones
-/// until those are gone from caches (a record no client uses can go at once).
+/// What is wrong with the endpoint's TLSA records (`dane_bogus`, `dane_mismatch`,
+/// `dane_unusable`), in words, and what fixes it: the record for the key served, published
+/// beside the old ones until those are gone from caches (a record no client uses can go at
+/// once); for records that fail validation, the zone signed again.
 fn dane_fault(o: &Observation) -> Option<(String, String)> {
     let d = o.dane.as_deref()?;
     let owner = d.owner(o.port, o.asked_name());
     let key = o.cert.as_ref().map_or("?", |c| c.spki_sha256.as_str());
+    if o.findings.contains(&Finding::DaneBogus) {
+        return Some((
+            format!(
+                "Its TLSA records ({owner}) fail DNSSEC validation: {}; senders that validate DANE cannot tell whether records exist, and defer mail to it until they can",
+                d.error.as_deref().unwrap_or("the question failed")
+            ),
+            format!(
+                "have the zone holding {owner} signed again so that its records validate (signatures expired, or its DNSKEY and its parent's DS no longer agree)"
+            ),
+        ));
+    }
     if o.findings.contains(&Finding::DaneUnusable) {
         return Some((
             format!(

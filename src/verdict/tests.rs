@@ -1361,6 +1361,26 @@ fn a_current_endpoint_whose_chain_dates_need_attention_is_told_what_to_fix() {
         "{}",
         v.detail
     );
+    // Records that fail DNSSEC validation at a mail server: mail is deferred.
+    let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
+    o.port = 25;
+    o.findings.push(Finding::DaneBogus);
+    o.dane = Some(Box::new(crate::model::DaneInfo::failed(
+        "the TLSA question for _25._tcp.a.x.com was answered Server Failure (6 DNSSEC Bogus)"
+            .into(),
+    )));
+    let v = judge_one(o, &i, &p).0;
+    assert_eq!(v.status, Status::Current);
+    assert!(v.findings.contains(&"dane_bogus".to_string()));
+    assert!(
+        v.detail.ends_with(" Its TLSA records (_25._tcp.a.x.com) fail DNSSEC validation: the TLSA question for _25._tcp.a.x.com was answered Server Failure (6 DNSSEC Bogus); senders that validate DANE cannot tell whether records exist, and defer mail to it until they can."),
+        "{}",
+        v.detail
+    );
+    assert_eq!(
+        v.next_step,
+        "Nothing to do for the certificate; have the zone holding _25._tcp.a.x.com signed again so that its records validate (signatures expired, or its DNSKEY and its parent's DS no longer agree), then verify again."
+    );
     // Records no DANE client uses (a digest cut short): DANE is off, told with the record
     // to publish in their place.
     let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
