@@ -25,6 +25,10 @@ pub struct Published {
     /// of the name's alias (CNAME) rather than at the name: where a client looks first
     /// (RFC 7671, section 7).
     pub at_alias: Option<String>,
+    /// Whether the resolver validates DNSSEC (its answer about the root zone was
+    /// authentic): then records it does not vouch for are insecure, an unsigned zone's,
+    /// and DANE clients ignore them (RFC 7672, section 2.2; RFC 6698, section 4.1).
+    pub resolver_validates: bool,
     /// Whether the endpoint is a mail server's (SMTP or LMTP, STARTTLS): DANE for SMTP
     /// (RFC 7672, section 3.1.3) uses only the DANE usages, so its clients (Postfix,
     /// Exim) take PKIX-TA and PKIX-EE records for unusable.
@@ -235,6 +239,10 @@ fn signed_by_record(t: &TLSA, chain: &[CertificateDer<'_>]) -> Vec<usize> {
     }
 }
 
+/// Why a record the validating resolver did not vouch for is unusable.
+const INSECURE: &str =
+    "not DNSSEC-signed (the resolver validates and did not vouch for it), so DANE clients ignore it";
+
 /// What the TLSA records `published` say of `chain`: the facts, and `dane_mismatch` when
 /// there are usable records and none names a certificate served, `dane_unusable` when
 /// there are records and a DANE client can use none of them ([`unusable`]). No records:
@@ -247,10 +255,15 @@ pub fn judge(
     if tlsa.is_empty() {
         return None;
     }
+    let insecure = published.resolver_validates && !published.authentic;
     let (usable, unusable): (Vec<&TLSA>, Vec<String>) =
         tlsa.iter()
             .fold((Vec::new(), Vec::new()), |(mut usable, mut unusable), t| {
-                match self::unusable(t, published.mail) {
+                let why = match insecure {
+                    true => Some(INSECURE.to_string()),
+                    false => self::unusable(t, published.mail),
+                };
+                match why {
                     None => usable.push(t),
                     Some(why) => unusable.push(format!("{}: {why}", shown(t))),
                 }
@@ -313,6 +326,7 @@ pub fn judge(
             ca_pins,
             issuer_pinned,
             issuer_key,
+            insecure,
             key_pins,
             unusable,
             error: None,
@@ -332,6 +346,7 @@ mod tests {
             records,
             authentic,
             at_alias: None,
+            resolver_validates: false,
             mail: false,
         }
     }
@@ -531,6 +546,32 @@ mod tests {
             tlsa(0, 1, 0, spki(int)),
         ] {
             assert!(!matches(&t, alone), "{}", shown(&t));
+        }
+    }
+
+    #[test]
+    fn records_a_validating_resolver_does_not_vouch_for_are_unusable() {
+        let pki = Pki::new("DaneInsecure").unwrap();
+        let leaf = pki.issue(&LeafSpec::new(&["mx.test"], 1, 1, 60)).unwrap();
+        let pin = tlsa(3, 1, 1, sha256(&spki(&leaf.chain[0])));
+        let judged = |authentic: bool, resolver_validates: bool| {
+            let p = Published {
+                resolver_validates,
+                ..published(vec![pin.clone()], authentic)
+            };
+            judge(&p, &leaf.chain).expect("records")
+        };
+        // An unsigned zone's records: DANE clients ignore them.
+        let (info, findings) = judged(false, true);
+        assert_eq!(findings, [Finding::DaneUnusable]);
+        assert!(info.insecure && info.matched.is_none());
+        assert_eq!(info.unusable, [format!("{}: {INSECURE}", shown(&pin))]);
+        assert!(info.key_pins.is_empty());
+        // Vouched for; or a resolver that does not validate, which tells nothing.
+        for (authentic, validates) in [(true, true), (false, false)] {
+            let (info, findings) = judged(authentic, validates);
+            assert!(findings.is_empty() && !info.insecure, "{info:?}");
+            assert!(info.matched.is_some());
         }
     }
 

@@ -726,6 +726,10 @@ pub struct DaneInfo {
     /// CA, lowercase hex: what a `2 1 1` record for it holds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issuer_key: Option<String>,
+    /// The resolver validates DNSSEC and did not vouch for the records: they are an
+    /// unsigned zone's, which DANE clients ignore (each is in `unusable` for it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure: bool,
     /// Why the records could not be had (a failed question, a SERVFAIL as a DNSSEC
     /// failure gives); then there are none to judge.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -749,6 +753,7 @@ impl DaneInfo {
             ca_pins: Vec::new(),
             issuer_pinned: false,
             issuer_key: None,
+            insecure: false,
             unusable: Vec::new(),
             error: Some(error),
             at_alias: None,

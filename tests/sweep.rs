@@ -6024,6 +6024,109 @@ async fn dane_finds_a_tlsa_record_that_still_names_the_old_key() {
         .all(|o| o.dane.is_none() && o.findings.is_empty()));
 }
 
+/// TLSA records a validating resolver does not vouch for are an unsigned zone's, which DANE
+/// clients ignore: no match and no mismatch, but `dane_unusable` (the DANE they were
+/// published for is off). A resolver that vouches for nothing, not even the root zone,
+/// tells nothing of the kind, and the records are judged as they are.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tlsa_records_a_validating_resolver_does_not_vouch_for_are_no_dane() {
+    use support::dcvfix::{a, catalog, udp_here, Act, Decide, Filtered, Zone};
+    let pki = Pki::new("DaneSigned").unwrap();
+    let leaf = pki
+        .issue(&LeafSpec::new(
+            &["signed.test", "unsigned.test"],
+            0x7c,
+            1,
+            60,
+        ))
+        .unwrap();
+    let server = fleet::serve_tls(SocketAddr::new(ip("127.0.0.1"), 0), &leaf, &[], None)
+        .await
+        .unwrap();
+    let port = server.addr.port();
+    let zones = || {
+        [
+            Zone {
+                origin: ".",
+                serial: 1,
+                records: vec![],
+            },
+            Zone {
+                origin: "test.",
+                serial: 1,
+                records: vec![
+                    a("signed.test.", [127, 0, 0, 1]),
+                    a("unsigned.test.", [127, 0, 0, 1]),
+                    tlsa_for(port, "signed.test", &leaf),
+                    tlsa_for(port, "unsigned.test", &leaf),
+                ],
+            },
+        ]
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let ca = root_file(&pki, &dir);
+    let targets = format!("signed.test:{port}\nunsigned.test:{port}\n");
+    // `validating`: the root zone and signed.test's records vouched for, as a validating
+    // resolver does; else nothing is.
+    let mut servers = Vec::new();
+    let mut swept = Vec::new();
+    for validating in [true, false] {
+        let act: Decide = Box::new(move |request| {
+            let q = request
+                .queries
+                .queries()
+                .first()
+                .map(|q| q.name().to_string());
+            let q = q.unwrap_or_default();
+            let signed = q == "." || (q.starts_with('_') && q.ends_with("._tcp.signed.test."));
+            match validating && signed {
+                true => Act::AnswerAuthentic,
+                false => Act::Answer,
+            }
+        });
+        let mut dns = hickory_server::Server::new(Filtered {
+            catalog: catalog(&zones()).await,
+            act,
+        });
+        let (socket, addr) = udp_here();
+        dns.register_socket(socket);
+        servers.push(dns);
+        let args = [
+            "--resolver",
+            &addr.to_string(),
+            "--ca-file",
+            &ca,
+            "--no-public-roots",
+            "--dane",
+        ]
+        .map(String::from);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        swept.push(run_sweep(targets.clone(), &args).await);
+    }
+    let by_host = |obs: &[Observation]| -> HashMap<String, Observation> {
+        obs.iter().map(|o| (o.host.clone(), o.clone())).collect()
+    };
+    let (told, untold) = (by_host(&swept[0]), by_host(&swept[1]));
+    let signed = told["signed.test"].dane.as_deref().unwrap();
+    assert!(told["signed.test"].findings.is_empty());
+    assert!(signed.validated && !signed.insecure && signed.matched.is_some());
+    let unsigned = told["unsigned.test"].dane.as_deref().unwrap();
+    assert_eq!(told["unsigned.test"].findings, [Finding::DaneUnusable]);
+    assert!(
+        unsigned.insecure && unsigned.matched.is_none(),
+        "{unsigned:?}"
+    );
+    assert!(
+        unsigned.unusable[0].contains("not DNSSEC-signed"),
+        "{unsigned:?}"
+    );
+    for host in ["signed.test", "unsigned.test"] {
+        let d = untold[host].dane.as_deref().unwrap();
+        assert!(untold[host].findings.is_empty(), "{host}");
+        assert!(!d.validated && !d.insecure && d.matched.is_some(), "{d:?}");
+    }
+}
+
 /// A mail server still serving the old certificate, its TLSA records pinning the
 /// intermediate that issued it (`2 1 1`), while the CLM's renewal (its PEM with its CA in
 /// the export) comes from another intermediate, as Let's Encrypt's renewals move among

@@ -74,6 +74,8 @@ pub struct Dns {
     cache: Mutex<Cache>,
     /// Names with addresses of one family whose other question failed.
     half_answered: AtomicU64,
+    /// Whether the resolver validates DNSSEC ([`Dns::validates`]), once asked.
+    validating: tokio::sync::OnceCell<Option<bool>>,
 }
 
 impl std::fmt::Debug for Dns {
@@ -103,6 +105,7 @@ impl Dns {
             family,
             cache: Mutex::default(),
             half_answered: AtomicU64::new(0),
+            validating: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -246,6 +249,20 @@ impl Dns {
         self.ask(&name, RecordType::TLSA)
             .await
             .map_err(|e| format!("the TLSA question for _{port}._tcp.{host}: {e}"))
+    }
+
+    /// Whether the resolver validates DNSSEC, as its answer about the root zone (signed
+    /// since 2010) tells: a validating resolver vouches for it (the AD bit), one that does
+    /// not never does. Asked once, when `--dane` first needs it; `None` when the question
+    /// fails (a resolver cut off from the root, a test's that knows only its zones).
+    pub async fn validates(&self) -> Option<bool> {
+        *self
+            .validating
+            .get_or_init(|| async {
+                let answer = self.ask(&Name::root(), RecordType::SOA).await.ok()?;
+                (answer.rcode == ResponseCode::NoError).then_some(answer.authentic)
+            })
+            .await
     }
 
     /// Whether the TLSA question of `port` at `host` is answered (records, or none) once

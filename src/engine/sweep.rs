@@ -1165,10 +1165,23 @@ impl Engine {
         match answer? {
             a if a.rcode == ResponseCode::NoError => {
                 let records = crate::dane::records(&a);
-                Ok((!records.is_empty()).then_some(crate::dane::Published {
+                if records.is_empty() {
+                    return Ok(None);
+                }
+                // Records it did not vouch for mean nothing to DANE clients only when the
+                // resolver validates; one cut off from the root, or a test's, tells nothing.
+                let validates = match a.authentic {
+                    true => true,
+                    false => {
+                        let asked = tokio::time::timeout_at(deadline, self.dns.validates());
+                        asked.await.ok().flatten() == Some(true)
+                    }
+                };
+                Ok(Some(crate::dane::Published {
                     records,
                     authentic: a.authentic,
                     at_alias: None,
+                    resolver_validates: validates,
                     mail,
                 }))
             }

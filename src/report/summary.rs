@@ -1001,6 +1001,7 @@ mod tests {
                 only_key_pins: false,
                 issuer_pinned: false,
                 issuer_key: None,
+                insecure: false,
                 ca_pins: Vec::new(),
                 unusable: Vec::new(),
                 error: error.map(str::to_string),

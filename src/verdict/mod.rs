@@ -1976,6 +1976,16 @@ fn dane_fault(o: &Observation) -> Option<(String, String)> {
             ),
         ));
     }
+    if o.findings.contains(&Finding::DaneUnusable) && d.insecure {
+        return Some((
+            format!(
+                "Its TLSA records ({owner}) are not DNSSEC-signed (the resolver validates DNSSEC and did not vouch for them): DANE clients ignore them, so the DANE they were published for is off (mail servers send over unauthenticated TLS)"
+            ),
+            format!(
+                "sign the zone holding {owner} with DNSSEC (its DS published at the parent), or remove the records"
+            ),
+        ));
+    }
     if o.findings.contains(&Finding::DaneUnusable) {
         return Some((
             format!(

@@ -1361,6 +1361,26 @@ fn a_current_endpoint_whose_chain_dates_need_attention_is_told_what_to_fix() {
         "{}",
         v.detail
     );
+    // Records of an unsigned zone, told by a validating resolver: DANE is off.
+    let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
+    o.findings.push(Finding::DaneUnusable);
+    o.dane = Some(Box::new(crate::model::DaneInfo {
+        validated: false,
+        insecure: true,
+        unusable: vec!["3 1 1 8a1f0000…0000c2e0: not DNSSEC-signed".into()],
+        ..tlsa_facts("3 1 1 8a1f0000…0000c2e0")
+    }));
+    let v = judge_one(o, &i, &p).0;
+    assert!(v.findings.contains(&"dane_unusable".to_string()));
+    assert!(
+        v.detail.ends_with(" Its TLSA records (_443._tcp.a.x.com) are not DNSSEC-signed (the resolver validates DNSSEC and did not vouch for them): DANE clients ignore them, so the DANE they were published for is off (mail servers send over unauthenticated TLS)."),
+        "{}",
+        v.detail
+    );
+    assert_eq!(
+        v.next_step,
+        "Nothing to do for the certificate; sign the zone holding _443._tcp.a.x.com with DNSSEC (its DS published at the parent), or remove the records, then verify again."
+    );
     // Records that fail DNSSEC validation at a mail server: mail is deferred.
     let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
     o.port = 25;
@@ -1851,6 +1871,7 @@ fn what_only_the_other_key_types_certificate_has_is_the_endpoints_too() {
         only_key_pins: false,
         issuer_pinned: false,
         issuer_key: None,
+        insecure: false,
         ca_pins: Vec::new(),
         unusable: Vec::new(),
         error: None,
@@ -4924,6 +4945,7 @@ fn tlsa_facts(record: &str) -> crate::model::DaneInfo {
         only_key_pins: false,
         issuer_pinned: false,
         issuer_key: None,
+        insecure: false,
         ca_pins: Vec::new(),
         unusable: Vec::new(),
         error: None,

@@ -328,6 +328,33 @@ pub enum Act {
     Servfail(Option<hickory_server::proto::op::Edns>),
     /// Never answers (a zone whose nameservers are down, before the resolver gives up).
     Drop,
+    /// Answers from its catalog with the AD bit set, as a validating resolver vouches for
+    /// a signed zone's answers.
+    AnswerAuthentic,
+}
+
+/// A response handler that sets the AD bit of what it sends.
+#[derive(Clone)]
+pub struct Vouching<R>(R);
+
+#[async_trait::async_trait]
+impl<R: hickory_server::server::ResponseHandler> hickory_server::server::ResponseHandler
+    for Vouching<R>
+{
+    async fn send_response<'a>(
+        &mut self,
+        mut response: hickory_server::zone_handler::MessageResponse<
+            '_,
+            'a,
+            impl Iterator<Item = &'a Record> + Send + 'a,
+            impl Iterator<Item = &'a Record> + Send + 'a,
+            impl Iterator<Item = &'a Record> + Send + 'a,
+            impl Iterator<Item = &'a Record> + Send + 'a,
+        >,
+    ) -> Result<hickory_server::server::ResponseInfo, hickory_server::net::NetError> {
+        response.metadata_mut().authentic_data = true;
+        self.0.send_response(response).await
+    }
 }
 
 /// How a [`Filtered`] resolver decides.
@@ -357,6 +384,11 @@ impl hickory_server::server::RequestHandler for Filtered {
             }
             Act::Servfail(edns) => send_servfail(request, response_handle, edns.as_ref()).await,
             Act::Drop => std::future::pending().await,
+            Act::AnswerAuthentic => {
+                self.catalog
+                    .handle_request::<Vouching<R>, T>(request, Vouching(response_handle))
+                    .await
+            }
         }
     }
 }
