@@ -120,6 +120,9 @@ pub struct DaneCounts {
     pub validated: u64,
     /// Those whose question failed.
     pub failed: u64,
+    /// Of those that publish, the ones whose records a validating resolver did not vouch
+    /// for (an unsigned zone's, which DANE clients ignore).
+    pub insecure: u64,
 }
 
 /// Per issuer and key, the first certificate seen, and the endpoints since that presented
@@ -326,6 +329,7 @@ impl Summary {
                 None => {
                     self.dane.published += 1;
                     self.dane.validated += u64::from(d.validated);
+                    self.dane.insecure += u64::from(d.insecure);
                 }
                 Some(_) => self.dane.failed += 1,
             }
@@ -602,6 +606,7 @@ impl Summary {
             published,
             validated,
             failed,
+            insecure,
         } = self.dane;
         if published + failed > 0 {
             // Whether the records were vouched for decides whether a mismatch stops mail
@@ -611,7 +616,13 @@ impl Summary {
                 "  dane: {} with TLSA records, {validated} of them DNSSEC-validated by the resolver",
                 n(published, "endpoint", "endpoints")
             )?;
-            if validated < published {
+            if insecure > 0 {
+                // The resolver validates: the others are an unsigned zone's.
+                write!(
+                    f,
+                    "; {insecure} in unsigned zones, which DANE clients ignore"
+                )?;
+            } else if validated < published {
                 write!(
                     f,
                     " (a resolver that does not validate vouches for none: give --resolver one that does to tell)"
@@ -991,7 +1002,7 @@ mod tests {
     #[test]
     fn endpoints_with_tlsa_records_are_counted_with_how_many_were_validated() {
         let ip = std::net::IpAddr::from([10, 0, 0, 1]);
-        let with = |validated: bool, error: Option<&str>| {
+        let with_insecure = |validated: bool, error: Option<&str>, insecure: bool| {
             let mut o = crate::fleet::presenting("mx.x.com", ip, "A", 0, 1);
             o.dane = Some(Box::new(crate::model::DaneInfo {
                 records: vec!["3 1 1 00".into()],
@@ -1001,7 +1012,7 @@ mod tests {
                 only_key_pins: false,
                 issuer_pinned: false,
                 issuer_key: None,
-                insecure: false,
+                insecure,
                 ca_pins: Vec::new(),
                 unusable: Vec::new(),
                 error: error.map(str::to_string),
@@ -1009,6 +1020,7 @@ mod tests {
             }));
             o
         };
+        let with = |validated: bool, error: Option<&str>| with_insecure(validated, error, false);
         let mut s = Summary::default();
         s.add(&with(true, None));
         s.add(&with(false, None));
@@ -1017,6 +1029,13 @@ mod tests {
         let text = s.to_string();
         assert!(
             text.contains("\n  dane: 2 endpoints with TLSA records, 1 of them DNSSEC-validated by the resolver (a resolver that does not validate vouches for none: give --resolver one that does to tell); the TLSA question failed for 1\n"),
+            "{text}"
+        );
+        // A validating resolver that did not vouch for one: an unsigned zone's.
+        s.add(&with_insecure(false, None, true));
+        let text = s.to_string();
+        assert!(
+            text.contains("\n  dane: 3 endpoints with TLSA records, 1 of them DNSSEC-validated by the resolver; 1 in unsigned zones, which DANE clients ignore; the TLSA question failed for 1\n"),
             "{text}"
         );
         let mut s = Summary::default();
