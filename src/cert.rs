@@ -74,6 +74,7 @@ pub fn cert_info_and<T>(
         key_bits,
         signature_algorithm,
         must_staple: must_staple(&x),
+        embedded_scts: embedded_scts(&x),
     };
     Ok((info, also(&x)))
 }
@@ -87,6 +88,22 @@ fn must_staple(x: &X509Certificate<'_>) -> bool {
         .filter(|e| e.oid.as_bytes() == [0x2b, 6, 1, 5, 5, 7, 1, 0x18])
         .any(|e| {
             <Vec<u16> as der::Decode>::from_der(e.value).is_ok_and(|features| features.contains(&5))
+        })
+}
+
+/// The SCTs embedded in the certificate (RFC 6962, 3.3), one per log; `None` without an
+/// SCT list.
+fn embedded_scts(x: &X509Certificate<'_>) -> Option<u8> {
+    x.extensions()
+        .iter()
+        .find_map(|e| match e.parsed_extension() {
+            ParsedExtension::SCT(scts) => {
+                let mut logs: Vec<&[u8; 32]> = scts.iter().map(|s| s.id.key_id).collect();
+                logs.sort_unstable();
+                logs.dedup();
+                Some(u8::try_from(logs.len()).unwrap_or(u8::MAX))
+            }
+            _ => None,
         })
 }
 

@@ -35,6 +35,9 @@ pub enum FleetError {
     /// An OCSP response could not be made.
     #[error("OCSP response: {0}")]
     Ocsp(String),
+    /// A certificate extension could not be encoded.
+    #[error("certificate extension: {0}")]
+    Extension(String),
 }
 
 /// A certificate authority that can sign.
@@ -127,6 +130,9 @@ pub struct LeafSpec {
     /// The key of another leaf (PKCS#8 DER) instead of a new one: certificates that share
     /// one key, as a TLS-inspecting proxy mints them.
     pub key_of: Option<Vec<u8>>,
+    /// Signed Certificate Timestamps to embed (Certificate Transparency), one per log id
+    /// given: what a public CA embeds, two or three of them. Their signatures are not real.
+    pub sct_logs: Vec<u8>,
 }
 
 impl LeafSpec {
@@ -145,6 +151,7 @@ impl LeafSpec {
             ocsp_url: None,
             delta_crl_url: None,
             key_of: None,
+            sct_logs: Vec::new(),
         }
     }
 
@@ -437,6 +444,29 @@ impl Pki {
                 .push(rcgen::CustomExtension::from_oid_content(
                     &[1, 3, 6, 1, 5, 5, 7, 1, 24],
                     vec![0x30, 3, 2, 1, 5],
+                ));
+        }
+        if !spec.sct_logs.is_empty() {
+            // 1.3.6.1.4.1.11129.2.4.2: an OCTET STRING holding the TLS-encoded list (RFC
+            // 6962, 3.3), each SCT a version, a log id, a time, no extensions, a signature.
+            let mut list = Vec::new();
+            for log in &spec.sct_logs {
+                let mut sct = vec![0u8];
+                sct.extend_from_slice(&[*log; 32]);
+                sct.extend_from_slice(&1_700_000_000_000u64.to_be_bytes());
+                sct.extend_from_slice(&[0, 0, 4, 3, 0, 2, 0x30, 0]);
+                list.extend_from_slice(&(sct.len() as u16).to_be_bytes());
+                list.extend_from_slice(&sct);
+            }
+            let mut tls = (list.len() as u16).to_be_bytes().to_vec();
+            tls.extend_from_slice(&list);
+            let content = der::asn1::OctetString::new(tls)
+                .and_then(|o| der::Encode::to_der(&o))
+                .map_err(|e| FleetError::Extension(format!("SCT list: {e}")))?;
+            p.custom_extensions
+                .push(rcgen::CustomExtension::from_oid_content(
+                    &[1, 3, 6, 1, 4, 1, 11129, 2, 4, 2],
+                    content,
                 ));
         }
         if let Some(url) = &spec.crl_url {
@@ -1586,6 +1616,7 @@ pub fn presenting(
             key_bits: 256,
             signature_algorithm: "ecdsa-with-SHA256".into(),
             must_staple: false,
+            embedded_scts: None,
         }),
         chain: Vec::new(),
         pem: None,

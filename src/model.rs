@@ -328,6 +328,11 @@ pub enum Finding {
     /// to it (RFC 7672, section 2.2) until the zone validates again. Its `dane.error` says
     /// what the resolver answered.
     DaneBogus,
+    /// The certificate chains to a public root but carries fewer Signed Certificate
+    /// Timestamps than browsers require (Chrome's and Apple's CT policies, which Firefox
+    /// follows: two from distinct logs for a lifetime of 180 days or less, three for a
+    /// longer one): Chrome, Safari and Firefox refuse it. Issued with CT logging off.
+    CtMissing,
     /// Connections to the one address got different certificates, or the same one with
     /// chains clients take differently (`scan --samples`): the nodes behind a load balancer
     /// that passes TLS through differ, one of them kept an old certificate or lacks the
@@ -375,6 +380,7 @@ impl Finding {
             Finding::DaneMismatch => "dane_mismatch",
             Finding::DaneUnusable => "dane_unusable",
             Finding::DaneBogus => "dane_bogus",
+            Finding::CtMissing => "ct_missing",
             Finding::BackendsDiffer => "backends_differ",
             Finding::BackendsFailing => "backends_failing",
             Finding::RolledBack => "rolled_back",
@@ -382,7 +388,7 @@ impl Finding {
     }
 
     /// Every finding, in report order.
-    pub const ALL: [Finding; 29] = [
+    pub const ALL: [Finding; 30] = [
         Finding::Expired,
         Finding::NotYetValid,
         Finding::HostnameMismatch,
@@ -409,6 +415,7 @@ impl Finding {
         Finding::DaneMismatch,
         Finding::DaneUnusable,
         Finding::DaneBogus,
+        Finding::CtMissing,
         Finding::BackendsDiffer,
         Finding::BackendsFailing,
         Finding::RolledBack,
@@ -437,10 +444,11 @@ impl Finding {
         )
     }
 
-    /// Whether clients refuse the certificate for this finding: a trust failure, or a
-    /// certificate not valid yet (what makes an endpoint `untrusted`).
+    /// Whether clients refuse the certificate for this finding: a trust failure, a
+    /// certificate not valid yet, or one browsers refuse for Certificate Transparency (what
+    /// makes an endpoint `untrusted`).
     pub fn makes_untrusted(self) -> bool {
-        self.is_trust_failure() || self == Finding::NotYetValid
+        self.is_trust_failure() || matches!(self, Finding::NotYetValid | Finding::CtMissing)
     }
 
     /// Findings that mean a client would not trust the chain (names aside).
@@ -507,6 +515,10 @@ pub struct CertInfo {
     /// "must staple").
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub must_staple: bool,
+    /// The Signed Certificate Timestamps embedded in it (Certificate Transparency), counted
+    /// once per log; none when it carries no SCT list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedded_scts: Option<u8>,
 }
 
 /// The CA certificate of a validated path that ends before the leaf.

@@ -58,6 +58,9 @@ struct ProvenIssuer {
     disorder: Option<String>,
     /// A CA certificate of the path has name constraints.
     constrained: bool,
+    /// The path ends at a public root (Mozilla's store): browsers require Certificate
+    /// Transparency of the leaves it issues.
+    public: bool,
 }
 
 /// A trust anchor given as a certificate (a `--ca-file` root, the system store's): its
@@ -96,6 +99,8 @@ struct PathDates {
     proven: Option<Arc<ProvenIssuer>>,
     /// The root it ends at, when certsweep holds its certificate.
     root: Option<Arc<RootDate>>,
+    /// It ends at a public root ([`ProvenIssuer::public`]).
+    public: bool,
 }
 
 /// How a client reached the endpoint, which its certificate must match.
@@ -146,6 +151,10 @@ fn address_mismatch(leaf: &CertInfo, reached: Reached<'_>) -> Option<String> {
 pub struct TrustJudge {
     anchors: Vec<TrustAnchor<'static>>,
     anchor_subjects: HashSet<Vec<u8>>,
+    /// The keys (SubjectPublicKeyInfo contents) of the public roots, Mozilla's store: a
+    /// path ending at one is a publicly trusted certificate's, which browsers require
+    /// Certificate Transparency of.
+    public_roots: HashSet<Vec<u8>>,
     /// The dates of the anchors made from certificates, by their key (SubjectPublicKeyInfo
     /// contents, as webpki keeps it).
     root_dates: HashMap<Vec<u8>, Arc<RootDate>>,
@@ -330,9 +339,14 @@ impl TrustJudge {
             .flatten()
             .map(|n| (n.subject, n.key))
             .collect();
+        let public_roots = webpki_roots::TLS_SERVER_ROOTS
+            .iter()
+            .map(|r| r.subject_public_key_info.to_vec())
+            .collect();
         Ok(TrustJudge {
             anchors,
             anchor_subjects,
+            public_roots,
             root_dates,
             given,
             known_intermediates,
@@ -343,6 +357,14 @@ impl TrustJudge {
             proven: Mutex::new(HashMap::new()),
             validated: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Counts `root`, a test's, among the public roots.
+    #[cfg(test)]
+    fn count_as_public(&mut self, root: &CertificateDer<'_>) {
+        if let Ok(a) = webpki::anchor_from_trusted_cert(root) {
+            self.public_roots.insert(a.subject_public_key_info.to_vec());
+        }
     }
 
     /// The public key (SubjectPublicKeyInfo, DER) of the trusted certificate named
@@ -470,6 +492,10 @@ impl TrustJudge {
             Ok(dates) => {
                 let now = (at == now_unix).then_some(now_unix);
                 (chain_notes, chain_expires) = chain_expiry(&dates, leaf, at, now, &mut findings);
+                if let Some(why) = ct_shortfall(leaf).filter(|_| dates.public) {
+                    findings.push(Finding::CtMissing);
+                    detail = Some(why);
+                }
             }
             // The very certificate the user trusts, though marked as a CA (the default of
             // `openssl req -x509`), which the path validator refuses as an end entity.
@@ -541,6 +567,7 @@ impl TrustJudge {
     ) -> Result<PathDates, webpki::Error> {
         let dates = |p: Arc<ProvenIssuer>| PathDates {
             root: p.root.clone(),
+            public: p.public,
             proven: Some(p),
         };
         let key = sent_after_leaf(chain);
@@ -600,12 +627,15 @@ impl TrustJudge {
             .root_dates
             .get(path.anchor().subject_public_key_info.as_ref())
             .cloned();
+        let public = self
+            .public_roots
+            .contains(path.anchor().subject_public_key_info.as_ref());
         let proven = proven_issuer(
             path.intermediate_certificates().map(|c| c.der()),
             chain,
             root.clone(),
         )
-        .map(Arc::new);
+        .map(|p| Arc::new(ProvenIssuer { public, ..p }));
         // Remember the leaf's direct issuer as proven, when the path went through it. Not
         // when a CA of the path or its root constrains names: whether a leaf's names are
         // permitted is the leaf's own question, and the direct issuer made an anchor keeps
@@ -624,7 +654,11 @@ impl TrustJudge {
                 }
             }
         }
-        Ok(PathDates { proven, root })
+        Ok(PathDates {
+            proven,
+            root,
+            public,
+        })
     }
 
     /// Tells a missing intermediate from an untrusted root when the path cannot be built.
@@ -745,6 +779,23 @@ impl TrustJudge {
             format!("{BELOW_A_ROOT}{top_subject}\", issued by \"{top_issuer}\", which is neither a trusted root nor sent by the server: a private CA's root (give it with --ca-file), or a CA certificate missing from the chain"),
         )
     }
+}
+
+/// Why browsers refuse `leaf`, issued under a public root, for Certificate Transparency,
+/// if they do: it embeds SCTs from fewer logs than Chrome's and Apple's policies (which
+/// Firefox follows) require, two for a lifetime of 180 days or less, three for a longer
+/// one. SCTs a server sends in the TLS handshake or its OCSP staple, which certsweep does
+/// not ask for, are rare: the words say so.
+fn ct_shortfall(leaf: &CertInfo) -> Option<String> {
+    let lifetime = leaf.not_after_unix - leaf.not_before_unix;
+    let needed: u8 = if lifetime <= 180 * 86_400 { 2 } else { 3 };
+    let has = leaf.embedded_scts.unwrap_or(0);
+    (has < needed).then(|| {
+        format!(
+            "the certificate, from a public CA, embeds Signed Certificate Timestamps from {has} Certificate Transparency log(s) where browsers require {needed} for its lifetime of {} days: Chrome, Safari and Firefox refuse it (ERR_CERTIFICATE_TRANSPARENCY_REQUIRED); it was issued with CT logging off (unless the server sends its SCTs in the TLS handshake, which certsweep does not ask for)",
+            lifetime / 86_400
+        )
+    })
 }
 
 /// How the trust detail of a chain that ends at a CA certificate below any root begins
@@ -885,6 +936,7 @@ fn proven_issuer<'a>(
         root,
         disorder: None,
         constrained: false,
+        public: false,
     };
     // The path's CA certificates are all sent (webpki builds from what was sent); in order,
     // they come first after the leaf, each right after the one it issued. What else is sent
@@ -1355,6 +1407,60 @@ mod tests {
     }
 
     /// The facts of `chain`'s leaf.
+    #[test]
+    fn a_public_cas_certificate_without_the_timestamps_browsers_require_is_refused() {
+        let pki = Pki::new("Ct").expect("pki");
+        let private = Pki::new("CtPrivate").expect("pki");
+        let (mut judge, _dir) = judge_of(&[&pki, &private]);
+        judge.count_as_public(&pki.root.cert);
+        let now = crate::timefmt::now_unix();
+        // `logs`: the SCTs' log ids (one repeated counts once); `days`: its lifetime.
+        let judged = |pki: &Pki, logs: &[u8], days: i64| {
+            let leaf = pki
+                .issue(&LeafSpec {
+                    sct_logs: logs.to_vec(),
+                    ..LeafSpec::new(&["ct.test"], 7, 10, days - 10)
+                })
+                .expect("leaf");
+            let info = info_of(&leaf.chain);
+            let r = judge.judge(&leaf.chain, &info, Some("ct.test"), now);
+            (info.embedded_scts, r)
+        };
+        for (logs, days, count) in [
+            (&[][..], 90, None),
+            (&[1][..], 90, Some(1)),
+            (&[1, 1][..], 90, Some(1)),
+            (&[1, 2][..], 200, Some(2)),
+        ] {
+            let (scts, r) = judged(&pki, logs, days);
+            assert_eq!(scts, count);
+            assert_eq!(r.findings, [Finding::CtMissing], "{logs:?} {days}");
+            let detail = r.detail.unwrap_or_default();
+            assert!(
+                detail.contains(&format!(
+                    "embeds Signed Certificate Timestamps from {} Certificate Transparency log(s) where browsers require {} for its lifetime of {days} days",
+                    count.unwrap_or(0),
+                    if days > 180 { 3 } else { 2 }
+                )),
+                "{detail}"
+            );
+        }
+        // Enough of them: two for 180 days or less, three beyond; and a private CA's leaves,
+        // which no browser asks CT of.
+        for (pki, logs, days) in [
+            (&pki, &[1, 2][..], 90),
+            (&pki, &[1, 2][..], 180),
+            (&pki, &[1, 2, 3][..], 398),
+            (&private, &[][..], 398),
+        ] {
+            let (_, r) = judged(pki, logs, days);
+            assert!(r.findings.is_empty(), "{logs:?} {days}: {r:?}");
+        }
+        // Judged again from the cache of proven issuers: the same.
+        let (_, r) = judged(&pki, &[], 90);
+        assert_eq!(r.findings, [Finding::CtMissing]);
+    }
+
     fn info_of(chain: &[CertificateDer<'_>]) -> CertInfo {
         crate::cert::cert_info(&chain[0]).expect("parse")
     }

@@ -1404,6 +1404,8 @@ impl<'a> Judging<'a> {
                     "Reissue it with a key clients accept (RSA of 2048 bits or more, or ECDSA P-256), deploy it and reload the service, then verify again.".into()
                 } else if has(Finding::WeakSignature) {
                     "Reissue it from a CA that signs with SHA-256 (a private CA still set to SHA-1, such as an old AD CS, needs its hash algorithm changed, and a CA certificate signed with SHA-1 renewed), deploy it and reload the service, then verify again.".into()
+                } else if has(Finding::CtMissing) {
+                    "Reissue it with Certificate Transparency logging on (the CA then embeds the timestamps browsers require; an order that opted out of CT gets none), deploy it and reload the service, then verify again.".into()
                 } else if has(Finding::ChainInvalid)
                     && o.trust_detail
                         .as_deref()

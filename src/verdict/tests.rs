@@ -314,6 +314,7 @@ fn ambiguous_serial_matches_only_with_agreeing_expiry() {
         key_bits: 256,
         signature_algorithm: String::new(),
         must_staple: false,
+        embedded_scts: None,
     };
     assert_eq!(i.match_cert(&c, "a.x.com"), Some((0, true)));
     c.not_after_unix += 10 * 86_400;
@@ -785,6 +786,18 @@ fn a_certificate_not_valid_yet_or_with_a_weak_key_is_untrusted_with_its_own_fix(
     assert!(
         v.next_step
             .starts_with("Reissue it with a key clients accept"),
+        "{}",
+        v.next_step
+    );
+    // A public CA's certificate without the CT timestamps browsers require.
+    let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_788_220_800);
+    o.findings.push(Finding::CtMissing);
+    o.trust_detail = Some("the certificate, from a public CA, embeds Signed Certificate Timestamps from 0 Certificate Transparency log(s)".into());
+    let v = judge_one(o, &i, &p).0;
+    assert_eq!(v.status, Status::Untrusted, "{}", v.detail);
+    assert!(
+        v.next_step
+            .starts_with("Reissue it with Certificate Transparency logging on"),
         "{}",
         v.next_step
     );
