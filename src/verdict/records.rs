@@ -469,7 +469,11 @@ impl RowJudging<'_> {
         let n = self.serving.untrusted_at(self.ids, self.newest);
         if n > 0 {
             self.findings.push("served_untrusted");
-            if self.next == "Nothing to do." {
+            if self.next == "Nothing to do." && self.serving.ct_missing(self.ids, self.newest) {
+                self.next = format!(
+                    "Served at {n} endpoint(s) where browsers refuse it: it embeds fewer Certificate Transparency timestamps than they require (see the endpoint report), which no chain fixes: reissue it with CT logging on, deploy the new one, then verify again."
+                );
+            } else if self.next == "Nothing to do." {
                 self.next = format!(
                     "Served at {n} endpoint(s) where clients refuse it (usually a missing intermediate; or deployed before its notBefore): see their untrusted rows in the endpoint report, install the full chain there (or put the previous certificate back until it is valid), then verify again."
                 );

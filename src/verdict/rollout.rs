@@ -226,6 +226,9 @@ pub struct Serving {
     /// intermediate, an unknown CA, a weak key or signature, valid only later), and at how
     /// many endpoints.
     untrusted: HashMap<usize, u32>,
+    /// Of those, the records whose certificate browsers refuse for Certificate Transparency
+    /// (too few SCTs embedded): no chain or deployment fixes that, only a reissue.
+    ct_missing: std::collections::HashSet<usize>,
     /// The sweep's `--exclude` lists: names on them were not scanned by design.
     pub excluded: Option<std::sync::Arc<crate::engine::exclude::Exclusions>>,
     /// Places whose connections got different certificates (`--samples`): there an older
@@ -300,6 +303,9 @@ impl Serving {
         if o.findings.iter().any(|f| f.makes_untrusted()) {
             *self.untrusted.entry(ri).or_default() += 1;
         }
+        if o.findings.contains(&crate::model::Finding::CtMissing) {
+            self.ct_missing.insert(ri);
+        }
         self.served.entry(ri).or_default().push(at);
     }
 
@@ -320,6 +326,13 @@ impl Serving {
         ids.same_certificate(m)
             .filter_map(|k| self.untrusted.get(&k))
             .sum()
+    }
+
+    /// Whether record `m`'s certificate is served where browsers refuse it for Certificate
+    /// Transparency.
+    pub(super) fn ct_missing(&self, ids: &Identities, m: usize) -> bool {
+        ids.same_certificate(m)
+            .any(|k| self.ct_missing.contains(&k))
     }
 
     /// When and by whose word the CA revoked record `m`'s certificate, if it did.

@@ -2677,23 +2677,24 @@ fn the_records_report_names_a_newest_certificate_served_with_a_broken_chain() {
         "{H}R0,,h.x.com,A0,2026-01-01,2027-01-01,CA,,Issued\n"
     ));
     let p = policy();
-    let mut serving = Serving::default();
-    for (ip, broken) in [("10.0.0.1", true), ("10.0.0.2", false)] {
-        let mut o = presenting("h.x.com", ip, "A0", 1_767_225_600, 1_798_761_600);
-        if broken {
-            o.findings.push(Finding::IncompleteChain);
+    // A missing intermediate at one node; or, at both, too few CT timestamps, which only
+    // a reissue mends.
+    for (fault, on_both, words) in [
+        (Finding::IncompleteChain, false, "Served at 1 endpoint(s) where clients refuse it (usually a missing intermediate"),
+        (Finding::CtMissing, true, "Served at 2 endpoint(s) where browsers refuse it: it embeds fewer Certificate Transparency timestamps than they require (see the endpoint report), which no chain fixes: reissue it with CT logging on"),
+    ] {
+        let mut serving = Serving::default();
+        for (ip, broken) in [("10.0.0.1", true), ("10.0.0.2", on_both)] {
+            let mut o = presenting("h.x.com", ip, "A0", 1_767_225_600, 1_798_761_600);
+            if broken {
+                o.findings.push(fault);
+            }
+            serving.note(&judge_one(o, &i, &p).0, &i);
         }
-        serving.note(&judge_one(o, &i, &p).0, &i);
+        let rows = identity_rows(&i, &serving, &p);
+        assert_eq!(rows[0].findings, "served_untrusted");
+        assert!(rows[0].next_step.starts_with(words), "{}", rows[0].next_step);
     }
-    let rows = identity_rows(&i, &serving, &p);
-    assert_eq!(rows[0].findings, "served_untrusted");
-    assert!(
-        rows[0]
-            .next_step
-            .starts_with("Served at 1 endpoint(s) where clients refuse it"),
-        "{}",
-        rows[0].next_step
-    );
 }
 
 #[test]
