@@ -697,7 +697,7 @@ async fn targets_scanned_alike_are_one_whatever_way_they_are_written() {
 async fn tlsa_records_that_fail_dnssec_validation_stop_mail_and_are_told() {
     use hickory_server::proto::op::Edns;
     use hickory_server::proto::rr::rdata::opt::EdnsOption;
-    use support::dcvfix::{a, catalog, tlsa, udp_here, Act, Decide, Filtered, Zone};
+    use support::dcvfix::{a, catalog, filtered_here, tlsa, Act, Decide, Zone};
     let pki = Pki::new("DaneBogus").unwrap();
     let names = ["expired.test", "quiet.test", "lame.test", "www.test"];
     let leaf = pki.issue(&LeafSpec::new(&names, 5803, 1, 60)).unwrap();
@@ -753,12 +753,7 @@ async fn tlsa_records_that_fail_dnssec_validation_stop_mail_and_are_told() {
             Act::Answer
         }
     });
-    let mut server = hickory_server::Server::new(Filtered {
-        catalog: catalog(&[zone]).await,
-        act,
-    });
-    let (socket, dns) = udp_here();
-    server.register_socket(socket);
+    let (dns, _server) = filtered_here(catalog(&[zone]).await, act);
     let dir = tempfile::tempdir().unwrap();
     let ca = root_file(&pki, &dir);
     let targets = format!(

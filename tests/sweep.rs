@@ -1851,13 +1851,7 @@ async fn a_name_whose_aaaa_question_fails_is_counted_in_the_summary() {
     }
     let mut catalog = Catalog::new();
     catalog.upsert(LowerName::new(&origin), vec![std::sync::Arc::new(zone)]);
-    let mut server = hickory_server::Server::new(support::dcvfix::Filtered {
-        catalog,
-        act: Box::new(aaaa_fails),
-    });
-    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let resolver = socket.local_addr().unwrap();
-    server.register_socket(socket);
+    let (resolver, _server) = support::dcvfix::filtered_here(catalog, Box::new(aaaa_fails));
     let refused = refused_addr().port();
     let dir = tempfile::tempdir().unwrap();
     let targets = dir.path().join("targets.txt");
@@ -4505,12 +4499,8 @@ async fn resolver_acting(
     SocketAddr,
     hickory_server::Server<support::dcvfix::Filtered>,
 ) {
-    let mut server = hickory_server::Server::new(support::dcvfix::Filtered {
-        catalog: support::dcvfix::catalog(&resolver_zone()).await,
-        act,
-    });
-    let (socket, addr) = support::dcvfix::udp_here();
-    server.register_socket(socket);
+    let (addr, server) =
+        support::dcvfix::filtered_here(support::dcvfix::catalog(&resolver_zone()).await, act);
     (addr, server)
 }
 
@@ -5034,12 +5024,8 @@ async fn a_resolver_that_drops_what_exceeds_its_rate_costs_time_not_names() {
             Act::Drop
         }
     });
-    let mut server = hickory_server::Server::new(support::dcvfix::Filtered {
-        catalog: support::dcvfix::catalog(&zone).await,
-        act,
-    });
-    let (socket, addr) = support::dcvfix::udp_here();
-    server.register_socket(socket);
+    let (addr, _server) =
+        support::dcvfix::filtered_here(support::dcvfix::catalog(&zone).await, act);
     let refused = refused_addr().port();
     let targets: String = (0..n)
         .map(|i| format!("n{i}.rl.test:{refused}\n"))
@@ -6030,7 +6016,7 @@ async fn dane_finds_a_tlsa_record_that_still_names_the_old_key() {
 /// tells nothing of the kind, and the records are judged as they are.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tlsa_records_a_validating_resolver_does_not_vouch_for_are_no_dane() {
-    use support::dcvfix::{a, catalog, udp_here, Act, Decide, Filtered, Zone};
+    use support::dcvfix::{a, catalog, filtered_here, Act, Decide, Zone};
     let pki = Pki::new("DaneSigned").unwrap();
     let leaf = pki
         .issue(&LeafSpec::new(
@@ -6084,12 +6070,7 @@ async fn tlsa_records_a_validating_resolver_does_not_vouch_for_are_no_dane() {
                 false => Act::Answer,
             }
         });
-        let mut dns = hickory_server::Server::new(Filtered {
-            catalog: catalog(&zones()).await,
-            act,
-        });
-        let (socket, addr) = udp_here();
-        dns.register_socket(socket);
+        let (addr, dns) = filtered_here(catalog(&zones()).await, act);
         servers.push(dns);
         let args = [
             "--resolver",
@@ -6382,7 +6363,7 @@ async fn dane_looks_at_the_alias_target_first_then_at_the_name() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dane_reads_the_alias_from_the_address_lookup() {
     use hickory_server::proto::rr::RecordType;
-    use support::dcvfix::{a, catalog, cname, udp_here, Act, Decide, Filtered, Zone};
+    use support::dcvfix::{a, catalog, cname, filtered_here, Act, Decide, Zone};
     let (pki, _old, new, server) = renewed_mail_host("Dane looked up", &["mx.test"], 0x91).await;
     let port = server.addr.port();
     let zone = Zone {
@@ -6404,12 +6385,7 @@ async fn dane_reads_the_alias_from_the_address_lookup() {
         }
         Act::Answer
     });
-    let mut dns_server = hickory_server::Server::new(Filtered {
-        catalog: catalog(&[zone]).await,
-        act,
-    });
-    let (socket, dns) = udp_here();
-    dns_server.register_socket(socket);
+    let (dns, dns_server) = filtered_here(catalog(&[zone]).await, act);
     let dir = tempfile::tempdir().unwrap();
     let ca = root_file(&pki, &dir);
     let dns = dns.to_string();

@@ -393,6 +393,18 @@ impl hickory_server::server::RequestHandler for Filtered {
     }
 }
 
+/// A [`Filtered`] resolver over `catalog` deciding by `act`, on a free loopback port over
+/// UDP: its address, and the server (kept alive for the test).
+pub fn filtered_here(
+    catalog: Catalog,
+    act: Decide,
+) -> (SocketAddr, hickory_server::Server<Filtered>) {
+    let mut server = hickory_server::Server::new(Filtered { catalog, act });
+    let (socket, addr) = udp_here();
+    server.register_socket(socket);
+    (addr, server)
+}
+
 /// A resolver that validates DNSSEC as a CA's does, over `zones`, on a free loopback port
 /// over UDP (its address returned with it): a
 /// question for a name under one of `bogus` fails validation (SERVFAIL with Extended DNS
@@ -428,11 +440,6 @@ pub async fn validating_here(
             Act::Answer
         }
     });
-    let mut server = hickory_server::Server::new(Filtered {
-        catalog: catalog(zones).await,
-        act,
-    });
-    let (socket, addr) = udp_here();
-    server.register_socket(socket);
+    let (addr, server) = filtered_here(catalog(zones).await, act);
     (addr, server)
 }
