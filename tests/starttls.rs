@@ -762,15 +762,7 @@ async fn tlsa_records_that_fail_dnssec_validation_stop_mail_and_are_told() {
         web.addr.port()
     );
     let dns = dns.to_string();
-    let args = [
-        "--resolver",
-        &dns,
-        "--ca-file",
-        &ca,
-        "--no-public-roots",
-        "--dane",
-    ];
-    let obs = run_sweep(targets, &args).await;
+    let obs = dane_sweep(targets, &dns, &ca, &[]).await;
     let by_host: std::collections::HashMap<&str, &Observation> =
         obs.iter().map(|o| (o.host.as_str(), o)).collect();
     let error = |h: &str| by_host[h].dane.as_deref().unwrap().error.clone().unwrap();
@@ -831,22 +823,12 @@ async fn a_pkix_usage_at_a_mail_server_is_no_record_its_senders_use() {
     let dir = tempfile::tempdir().unwrap();
     let ca = root_file(&pki, &dir);
     let dns = dns.to_string();
-    let obs = run_sweep(
-        format!(
-            "smtp://mx.test:{}\nwww.test:{}\n",
-            smtp.port(),
-            web.addr.port()
-        ),
-        &[
-            "--resolver",
-            &dns,
-            "--ca-file",
-            &ca,
-            "--no-public-roots",
-            "--dane",
-        ],
-    )
-    .await;
+    let targets = format!(
+        "smtp://mx.test:{}\nwww.test:{}\n",
+        smtp.port(),
+        web.addr.port()
+    );
+    let obs = dane_sweep(targets, &dns, &ca, &[]).await;
     let by_host: std::collections::HashMap<&str, &Observation> =
         obs.iter().map(|o| (o.host.as_str(), o)).collect();
     let mx = by_host["mx.test"];

@@ -6072,17 +6072,7 @@ async fn tlsa_records_a_validating_resolver_does_not_vouch_for_are_no_dane() {
         });
         let (addr, dns) = filtered_here(catalog(&zones()).await, act);
         servers.push(dns);
-        let args = [
-            "--resolver",
-            &addr.to_string(),
-            "--ca-file",
-            &ca,
-            "--no-public-roots",
-            "--dane",
-        ]
-        .map(String::from);
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        swept.push(run_sweep(targets.clone(), &args).await);
+        swept.push(dane_sweep(targets.clone(), &addr.to_string(), &ca, &[]).await);
     }
     let by_host = |obs: &[Observation]| -> HashMap<String, Observation> {
         obs.iter().map(|o| (o.host.clone(), o.clone())).collect()
@@ -6326,15 +6316,7 @@ async fn dane_looks_at_the_alias_target_first_then_at_the_name() {
         .iter()
         .map(|h| format!("{h}@127.0.0.1:{port}\n"))
         .collect();
-    let args = [
-        "--resolver",
-        &dns,
-        "--ca-file",
-        &ca,
-        "--no-public-roots",
-        "--dane",
-    ];
-    let obs = run_sweep(targets, &args).await;
+    let obs = dane_sweep(targets, &dns, &ca, &[]).await;
     let by_host: HashMap<&str, &Observation> = obs.iter().map(|o| (o.host.as_str(), o)).collect();
     let owner = format!("_{port}._tcp.host.provider.test");
     let mx = by_host["mx.test"].dane.as_deref().unwrap();
@@ -6389,16 +6371,7 @@ async fn dane_reads_the_alias_from_the_address_lookup() {
     let dir = tempfile::tempdir().unwrap();
     let ca = root_file(&pki, &dir);
     let dns = dns.to_string();
-    let args = [
-        "--resolver",
-        &dns,
-        "--ca-file",
-        &ca,
-        "--no-public-roots",
-        "--dane",
-        "--ipv4-only",
-    ];
-    let obs = run_sweep(format!("mx.test:{port}\n"), &args).await;
+    let obs = dane_sweep(format!("mx.test:{port}\n"), &dns, &ca, &["--ipv4-only"]).await;
     assert_eq!(obs.len(), 1, "{obs:?}");
     let d = obs[0].dane.as_deref().unwrap();
     assert!(d.matched.is_some(), "{d:?}");
@@ -6482,16 +6455,7 @@ async fn dane_judges_the_second_looks_certificate_too() {
     for (pins, rsa_pinned) in [(&[&ec][..], false), (&[&ec, &rsa][..], true)] {
         let (dns, _dns_server) = dns_here(&[zone(pins)]).await;
         let dns = dns.to_string();
-        let args = [
-            "--resolver",
-            &dns,
-            "--ca-file",
-            &ca,
-            "--no-public-roots",
-            "--dane",
-            "--both-key-types",
-        ];
-        let obs = run_sweep(target.clone(), &args).await;
+        let obs = dane_sweep(target.clone(), &dns, &ca, &["--both-key-types"]).await;
         let o = &obs[0];
         assert_eq!(
             o.cert.as_ref().map(|c| c.serial.as_str()),
@@ -6534,17 +6498,8 @@ async fn dane_judges_every_node_the_samples_meet() {
     let dir = tempfile::tempdir().unwrap();
     let ca = root_file(&pki, &dir);
     let dns = dns.to_string();
-    let args = [
-        "--resolver",
-        &dns,
-        "--ca-file",
-        &ca,
-        "--no-public-roots",
-        "--dane",
-        "--samples",
-        "2",
-    ];
-    let obs = run_sweep(format!("mx.test@127.0.0.1:{port}\n"), &args).await;
+    let target = format!("mx.test@127.0.0.1:{port}\n");
+    let obs = dane_sweep(target, &dns, &ca, &["--samples", "2"]).await;
     let o = &obs[0];
     // The first node serves the pinned key; the second does not.
     assert_eq!(o.cert.as_ref().unwrap().serial, old.serial_hex);

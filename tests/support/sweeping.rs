@@ -126,6 +126,21 @@ pub fn by_key(obs: &[Observation]) -> HashMap<String, &Observation> {
         .collect()
 }
 
+/// A sweep of `targets` with `--dane` and `more`, the names asked of `dns`, trusting `ca`
+/// alone.
+pub async fn dane_sweep(targets: String, dns: &str, ca: &str, more: &[&str]) -> Vec<Observation> {
+    let mut args = vec![
+        "--resolver",
+        dns,
+        "--ca-file",
+        ca,
+        "--no-public-roots",
+        "--dane",
+    ];
+    args.extend_from_slice(more);
+    run_sweep(targets, &args).await
+}
+
 /// The binary run to the end with `args`; `stdin`, when given, is written to its standard
 /// input (a process that refuses before reading it closes the pipe, which is fine).
 pub fn run_certsweep(
