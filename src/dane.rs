@@ -796,8 +796,23 @@ mod tests {
                 expected_match.push(usable && names);
                 records.push(t);
             }
-            let mut p = published(records.clone(), true);
+            // A validating resolver that did not vouch for them: an unsigned zone's, which
+            // DANE clients ignore, none usable (a resolver that does not validate tells
+            // nothing).
+            let (authentic, validates) = (rng.below(4) != 0, rng.below(2) == 0);
+            let insecure = validates && !authentic;
+            if insecure {
+                for v in [
+                    &mut expected_usable,
+                    &mut expected_match,
+                    &mut expected_issuer_bound,
+                ] {
+                    v.iter_mut().for_each(|u| *u = false);
+                }
+            }
+            let mut p = published(records.clone(), authentic);
             p.mail = mail;
+            p.resolver_validates = validates;
             let (info, findings) = judge(&p, &chain).expect("records were published");
             let first_match = expected_match.iter().position(|m| *m);
             let want = match first_match {
@@ -812,6 +827,8 @@ mod tests {
                 _ => 2,
             }] += 1;
             assert_eq!(info.matched, first_match.map(|i| shown(&records[i])));
+            assert_eq!(info.insecure, insecure);
+            assert_eq!(info.validated, authentic);
             assert_eq!(
                 info.unusable.len(),
                 expected_usable.iter().filter(|u| !**u).count()
