@@ -91,6 +91,30 @@ fn must_staple(x: &X509Certificate<'_>) -> bool {
         })
 }
 
+/// The key identifier of the certificate's authority (its Authority Key Identifier's
+/// keyIdentifier): the issuing CA's Subject Key Identifier, which tells apart two CA
+/// certificates of one name (a CA renewed with a new key).
+pub fn authority_key_id<'a>(x: &'a X509Certificate<'_>) -> Option<&'a [u8]> {
+    x.extensions()
+        .iter()
+        .find_map(|e| match e.parsed_extension() {
+            ParsedExtension::AuthorityKeyIdentifier(aki) => {
+                aki.key_identifier.as_ref().map(|k| k.0)
+            }
+            _ => None,
+        })
+}
+
+/// The certificate's Subject Key Identifier.
+pub fn subject_key_id<'a>(x: &'a X509Certificate<'_>) -> Option<&'a [u8]> {
+    x.extensions()
+        .iter()
+        .find_map(|e| match e.parsed_extension() {
+            ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0),
+            _ => None,
+        })
+}
+
 /// The SCTs embedded in the certificate (RFC 6962, 3.3), one per log; `None` without an
 /// SCT list.
 fn embedded_scts(x: &X509Certificate<'_>) -> Option<u8> {

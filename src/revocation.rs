@@ -129,21 +129,11 @@ pub(crate) fn served_issuer<'a>(
         .filter(|x| x.subject().as_raw() == leaf.issuer().as_raw())
         .collect();
     if named.len() > 1 {
-        let authority = leaf
-            .extensions()
-            .iter()
-            .find_map(|e| match e.parsed_extension() {
-                ParsedExtension::AuthorityKeyIdentifier(aki) => {
-                    aki.key_identifier.as_ref().map(|k| k.0)
-                }
-                _ => None,
-            });
-        let names_key = |x: &X509Certificate<'_>, a: &[u8]| {
-            x.extensions().iter().any(|e| {
-                matches!(e.parsed_extension(), ParsedExtension::SubjectKeyIdentifier(k) if k.0 == a)
-            })
+        let authority = crate::cert::authority_key_id(leaf);
+        let names_key = |x: &X509Certificate<'_>| {
+            authority.is_some() && crate::cert::subject_key_id(x) == authority
         };
-        if let Some(i) = authority.and_then(|a| named.iter().position(|x| names_key(x, a))) {
+        if let Some(i) = named.iter().position(names_key) {
             return Some(named.swap_remove(i));
         }
     }

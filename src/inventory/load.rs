@@ -1894,14 +1894,20 @@ fn pem_certificates(text: &str) -> Result<Vec<Vec<u8>>, pem::PemError> {
 }
 
 /// SHA-256 of the key of the certificate among `others` that issued `leaf`: its subject is
-/// the leaf's issuer and its key verifies the leaf's signature (a CA renewed with a new key
-/// keeps its name).
+/// the leaf's issuer, and its key the one the leaf names as its authority's (a CA renewed
+/// with a new key keeps its name); without key identifiers to compare, its key verifies
+/// the leaf's signature (a check per record that the identifiers spare large inventories).
 fn issuer_key(leaf: &[u8], others: &[Vec<u8>]) -> Option<Box<[u8; 32]>> {
     let (_, leaf) = x509_parser::parse_x509_certificate(leaf).ok()?;
+    let authority = crate::cert::authority_key_id(&leaf);
     others.iter().find_map(|der| {
         let (_, ca) = x509_parser::parse_x509_certificate(der).ok()?;
-        let issued = ca.subject().as_raw() == leaf.issuer().as_raw()
-            && leaf.verify_signature(Some(ca.public_key())).is_ok();
+        let named = ca.subject().as_raw() == leaf.issuer().as_raw();
+        let issued = named
+            && match (authority, crate::cert::subject_key_id(&ca)) {
+                (Some(a), Some(s)) => a == s,
+                _ => leaf.verify_signature(Some(ca.public_key())).is_ok(),
+            };
         issued.then(|| {
             let digest = ring::digest::digest(&ring::digest::SHA256, ca.public_key().raw);
             <[u8; 32]>::try_from(digest.as_ref()).ok().map(Box::new)
