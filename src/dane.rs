@@ -290,16 +290,11 @@ pub fn judge(
         .map(|t| crate::cert::hex_lower(&t.cert_data))
         .collect();
     // What a `2 1 1` record for the CA that issued the leaf would hold, when it is sent.
-    let issuer_key = chain.split_first().and_then(|(leaf, cas)| {
+    let issuer_key = chain.first().and_then(|leaf| {
         let (_, leaf) = parse_x509_certificate(leaf).ok()?;
-        cas.iter().find_map(|c| {
-            let (_, ca) = parse_x509_certificate(c).ok()?;
-            (ca.subject().as_raw() == leaf.issuer().as_raw()).then(|| {
-                crate::cert::hex_lower(
-                    ring::digest::digest(&ring::digest::SHA256, ca.public_key().raw).as_ref(),
-                )
-            })
-        })
+        let ca = crate::revocation::served_issuer(&leaf, chain)?;
+        let digest = ring::digest::digest(&ring::digest::SHA256, ca.public_key().raw);
+        Some(crate::cert::hex_lower(digest.as_ref()))
     });
     // Whether a renewal from another CA would match none of them: every record pins a key
     // (the renewal's is looked for among them) or names only the CA that issued the leaf,
