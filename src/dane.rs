@@ -307,6 +307,12 @@ pub fn judge(
     };
     let issuer_pinned = usable.iter().any(|t| issuer_bound(&t))
         && usable.iter().all(|t| pin(&t) || issuer_bound(&t));
+    // A record naming a CA above the leaf's issuer (a root sent in the chain): a renewal
+    // from another intermediate under it still matches.
+    let ca_above = usable.iter().any(|t| {
+        matches!(t.cert_usage, CertUsage::DaneTa | CertUsage::PkixTa)
+            && named(t, chain).contains(&Named::Above)
+    });
     let findings = match matched {
         Some(_) => Vec::new(),
         None if usable.is_empty() => vec![Finding::DaneUnusable],
@@ -320,6 +326,7 @@ pub fn judge(
             only_key_pins: !usable.is_empty() && key_pins.len() == usable.len(),
             ca_pins,
             issuer_pinned,
+            ca_above,
             issuer_key,
             insecure,
             key_pins,
@@ -624,6 +631,19 @@ mod tests {
             &leaf.chain[..1]
         ));
         assert!(issuer_pinned(vec![int_pin()], &with_root));
+        let above = |records: Vec<TLSA>, chain: &[CertificateDer<'_>]| {
+            judge(&published(records, true), chain)
+                .expect("records")
+                .0
+                .ca_above
+        };
+        assert!(above(vec![tlsa(2, 1, 1, sha256(&spki(root)))], &with_root));
+        assert!(above(vec![tlsa(2, 1, 0, spki(root))], &leaf.chain));
+        assert!(!above(vec![int_pin(), leaf_pin()], &with_root));
+        assert!(!above(
+            vec![tlsa(2, 1, 1, sha256(&spki(root)))],
+            &leaf.chain
+        ));
         // A root's pin (any intermediate under it matches); a record that names nothing
         // served (perhaps the next CA's, published ahead); key pins alone (told apart by
         // `only_key_pins`); the leaf's whole certificate.
@@ -697,6 +717,7 @@ mod tests {
             let mut expected_usable = Vec::new();
             let mut expected_match = Vec::new();
             let mut expected_issuer_bound = Vec::new();
+            let mut expected_above = Vec::new();
             for _ in 0..1 + rng.below(4) {
                 // Mostly a record for a certificate the chain holds or for its issuer.
                 let one_served = served[rng.below(served.len() as u64) as usize];
@@ -787,6 +808,7 @@ mod tests {
                 }
                 expected_issuer_bound
                     .push(usable && !ca_named.is_empty() && ca_named.iter().all(|i| *i));
+                expected_above.push(usable && ca_named.contains(&false));
                 expected_usable.push(usable);
                 expected_match.push(usable && names);
                 records.push(t);
@@ -801,6 +823,7 @@ mod tests {
                     &mut expected_usable,
                     &mut expected_match,
                     &mut expected_issuer_bound,
+                    &mut expected_above,
                 ] {
                     v.iter_mut().for_each(|u| *u = false);
                 }
@@ -858,6 +881,11 @@ mod tests {
             let bound = expected_issuer_bound.iter().filter(|b| **b).count();
             let issuer_pinned = bound > 0 && bound + pins.len() == usable_count;
             assert_eq!(info.issuer_pinned, issuer_pinned, "round {round}: {info:?}");
+            assert_eq!(
+                info.ca_above,
+                expected_above.contains(&true),
+                "round {round}: {info:?}"
+            );
             pinned_issuer += usize::from(issuer_pinned);
         }
         // Every outcome came up, each often.

@@ -734,6 +734,10 @@ pub struct DaneInfo {
     /// matches none of them unless its key is pinned.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub issuer_pinned: bool,
+    /// A record names a CA above the one that issued the leaf served (a root sent in the
+    /// chain): a renewal from another intermediate under it still matches it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ca_above: bool,
     /// SHA-256 of the key of the CA that issued the leaf served, when the server sends that
     /// CA, lowercase hex: what a `2 1 1` record for it holds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -764,6 +768,7 @@ impl DaneInfo {
             only_key_pins: false,
             ca_pins: Vec::new(),
             issuer_pinned: false,
+            ca_above: false,
             issuer_key: None,
             insecure: false,
             unusable: Vec::new(),

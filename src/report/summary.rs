@@ -1011,6 +1011,7 @@ mod tests {
                 key_pins: Vec::new(),
                 only_key_pins: false,
                 issuer_pinned: false,
+                ca_above: false,
                 issuer_key: None,
                 insecure,
                 ca_pins: Vec::new(),

@@ -1913,8 +1913,9 @@ fn dane_unpublished(o: &Observation, r: &Record) -> Option<String> {
     {
         return None;
     }
-    // Key pins and the renewal's key unknown: it may keep the old key.
-    if key.is_none() && !d.key_pins.is_empty() {
+    // Key pins and the renewal's key unknown: it may keep the old key. A record naming a
+    // CA above the issuer (a root sent): a renewal under it may still match it.
+    if (key.is_none() && !d.key_pins.is_empty()) || d.ca_above {
         return None;
     }
     let owner = d.owner(o.port, o.asked_name());

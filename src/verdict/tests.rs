@@ -1883,6 +1883,7 @@ fn what_only_the_other_key_types_certificate_has_is_the_endpoints_too() {
         key_pins: Vec::new(),
         only_key_pins: false,
         issuer_pinned: false,
+        ca_above: false,
         issuer_key: None,
         insecure: false,
         ca_pins: Vec::new(),
@@ -4298,6 +4299,18 @@ fn a_renewal_whose_ca_key_the_tlsa_records_do_not_pin_is_told_with_the_record_to
         "{}",
         v.next_step
     );
+    // A record pinning the root, sent in the chain: a renewal under it still matches it.
+    let v = mail_renewal(
+        "R11",
+        (Some(0xab), Some(0xb1)),
+        crate::model::DaneInfo {
+            records: vec![format!("2 1 1 {old_ca}")],
+            ca_pins: vec![old_ca.clone()],
+            ca_above: true,
+            ..tlsa_facts("")
+        },
+    );
+    assert!(!v.findings.contains(&"dane_renewal_unpublished".to_string()));
     // Nothing to say: its CA's key pinned already (published ahead, or the same CA), or its
     // own key.
     for v in [
@@ -4958,6 +4971,7 @@ fn tlsa_facts(record: &str) -> crate::model::DaneInfo {
         key_pins: Vec::new(),
         only_key_pins: false,
         issuer_pinned: false,
+        ca_above: false,
         issuer_key: None,
         insecure: false,
         ca_pins: Vec::new(),
