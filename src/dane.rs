@@ -270,6 +270,15 @@ pub fn judge(
                 (usable, unusable)
             });
     let matched = usable.iter().find(|t| matches(t, chain)).map(|t| shown(t));
+    // Records of an unsigned zone that would name nothing served once it is signed: signing
+    // it turns DANE on with a mismatch.
+    let stale_if_signed = insecure && {
+        let signed: Vec<&TLSA> = tlsa
+            .iter()
+            .filter(|t| self::unusable(t, published.mail).is_none())
+            .collect();
+        !signed.is_empty() && !signed.iter().any(|t| matches(t, chain))
+    };
     let pin = |t: &&&TLSA| {
         matches!(t.cert_usage, CertUsage::DaneEe | CertUsage::PkixEe)
             && t.selector == Selector::Spki
@@ -329,6 +338,7 @@ pub fn judge(
             ca_above,
             issuer_key,
             insecure,
+            stale_if_signed,
             key_pins,
             unusable,
             error: None,
@@ -566,9 +576,17 @@ mod tests {
         // An unsigned zone's records: DANE clients ignore them.
         let (info, findings) = judged(false, true);
         assert_eq!(findings, [Finding::DaneUnusable]);
-        assert!(info.insecure && info.matched.is_none());
+        assert!(info.insecure && info.matched.is_none() && !info.stale_if_signed);
         assert_eq!(info.unusable, [format!("{}: {INSECURE}", shown(&pin))]);
         assert!(info.key_pins.is_empty());
+        // One naming another key: signed as it is, it would turn DANE on with a mismatch.
+        let other = tlsa(3, 1, 1, vec![7; 32]);
+        let p = Published {
+            resolver_validates: true,
+            ..published(vec![other], false)
+        };
+        let (info, _) = judge(&p, &leaf.chain).expect("records");
+        assert!(info.insecure && info.stale_if_signed);
         // Vouched for; or a resolver that does not validate, which tells nothing.
         for (authentic, validates) in [(true, true), (false, false)] {
             let (info, findings) = judged(authentic, validates);
@@ -818,6 +836,9 @@ mod tests {
             // nothing).
             let (authentic, validates) = (rng.below(4) != 0, rng.below(2) == 0);
             let insecure = validates && !authentic;
+            // Signed as they are, whether they would turn DANE on with a mismatch.
+            let stale_if_signed =
+                insecure && expected_usable.contains(&true) && !expected_match.contains(&true);
             if insecure {
                 for v in [
                     &mut expected_usable,
@@ -846,6 +867,10 @@ mod tests {
             }] += 1;
             assert_eq!(info.matched, first_match.map(|i| shown(&records[i])));
             assert_eq!(info.insecure, insecure);
+            assert_eq!(
+                info.stale_if_signed, stale_if_signed,
+                "round {round}: {info:?}"
+            );
             assert_eq!(info.validated, authentic);
             assert_eq!(
                 info.unusable.len(),

@@ -746,6 +746,10 @@ pub struct DaneInfo {
     /// unsigned zone's, which DANE clients ignore (each is in `unusable` for it).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub insecure: bool,
+    /// Of such records, none would name a certificate served once the zone is signed:
+    /// signing it as they are turns DANE on with a mismatch.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stale_if_signed: bool,
     /// Why the records could not be had (a failed question, a SERVFAIL as a DNSSEC
     /// failure gives); then there are none to judge.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -771,6 +775,7 @@ impl DaneInfo {
             ca_above: false,
             issuer_key: None,
             insecure: false,
+            stale_if_signed: false,
             unusable: Vec::new(),
             error: Some(error),
             at_alias: None,

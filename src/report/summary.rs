@@ -1014,6 +1014,7 @@ mod tests {
                 ca_above: false,
                 issuer_key: None,
                 insecure,
+                stale_if_signed: false,
                 ca_pins: Vec::new(),
                 unusable: Vec::new(),
                 error: error.map(str::to_string),

@@ -1980,12 +1980,20 @@ fn dane_fault(o: &Observation) -> Option<(String, String)> {
         ));
     }
     if o.findings.contains(&Finding::DaneUnusable) && d.insecure {
+        // Signed as they are, records naming another key turn DANE on with a mismatch.
+        let (trap, first) = match d.stale_if_signed {
+            true => (
+                format!("; and they name none of the certificates it serves ({}), so signing the zone as they are would stop mail from senders that validate DANE", d.records.join("; ")),
+                format!(", after publishing the TLSA record for the key served ({owner} 3 1 1 {key}) in place of the current ones"),
+            ),
+            false => (String::new(), String::new()),
+        };
         return Some((
             format!(
-                "Its TLSA records ({owner}) are not DNSSEC-signed (the resolver validates DNSSEC and did not vouch for them): DANE clients ignore them, so the DANE they were published for is off (mail servers send over unauthenticated TLS)"
+                "Its TLSA records ({owner}) are not DNSSEC-signed (the resolver validates DNSSEC and did not vouch for them): DANE clients ignore them, so the DANE they were published for is off (mail servers send over unauthenticated TLS){trap}"
             ),
             format!(
-                "sign the zone holding {owner} with DNSSEC (its DS published at the parent), or remove the records"
+                "sign the zone holding {owner} with DNSSEC (its DS published at the parent){first}, or remove the records"
             ),
         ));
     }

@@ -1380,6 +1380,7 @@ fn a_current_endpoint_whose_chain_dates_need_attention_is_told_what_to_fix() {
     o.dane = Some(Box::new(crate::model::DaneInfo {
         validated: false,
         insecure: true,
+        stale_if_signed: false,
         unusable: vec!["3 1 1 8a1f0000…0000c2e0: not DNSSEC-signed".into()],
         ..tlsa_facts("3 1 1 8a1f0000…0000c2e0")
     }));
@@ -1393,6 +1394,25 @@ fn a_current_endpoint_whose_chain_dates_need_attention_is_told_what_to_fix() {
     assert_eq!(
         v.next_step,
         "Nothing to do for the certificate; sign the zone holding _443._tcp.a.x.com with DNSSEC (its DS published at the parent), or remove the records, then verify again."
+    );
+    // The same naming another key: signing the zone as it is would stop mail.
+    let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
+    o.findings.push(Finding::DaneUnusable);
+    o.dane = Some(Box::new(crate::model::DaneInfo {
+        insecure: true,
+        stale_if_signed: true,
+        unusable: vec!["3 1 1 8a1f0000…0000c2e0: not DNSSEC-signed".into()],
+        ..tlsa_facts("3 1 1 8a1f0000…0000c2e0")
+    }));
+    let v = judge_one(o, &i, &p).0;
+    assert!(
+        v.detail.ends_with("(mail servers send over unauthenticated TLS); and they name none of the certificates it serves (3 1 1 8a1f0000…0000c2e0), so signing the zone as they are would stop mail from senders that validate DANE."),
+        "{}",
+        v.detail
+    );
+    assert_eq!(
+        v.next_step,
+        format!("Nothing to do for the certificate; sign the zone holding _443._tcp.a.x.com with DNSSEC (its DS published at the parent), after publishing the TLSA record for the key served (_443._tcp.a.x.com 3 1 1 {}) in place of the current ones, or remove the records, then verify again.", "00".repeat(32))
     );
     // Records that fail DNSSEC validation at a mail server: mail is deferred.
     let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
@@ -1886,6 +1906,7 @@ fn what_only_the_other_key_types_certificate_has_is_the_endpoints_too() {
         ca_above: false,
         issuer_key: None,
         insecure: false,
+        stale_if_signed: false,
         ca_pins: Vec::new(),
         unusable: Vec::new(),
         error: None,
@@ -4974,6 +4995,7 @@ fn tlsa_facts(record: &str) -> crate::model::DaneInfo {
         ca_above: false,
         issuer_key: None,
         insecure: false,
+        stale_if_signed: false,
         ca_pins: Vec::new(),
         unusable: Vec::new(),
         error: None,
