@@ -849,6 +849,10 @@ fn judge_answer(body: &[u8], url: &str, q: &Query, now: i64) -> Answer {
             "the responder answers \"unknown\": it does not know this certificate (one its CA did not issue, or issued so recently that the responder has not heard of it)"
                 .into(),
         ),
+        _ if read.this_update.is_some_and(|t| t > now + AHEAD_ALLOWED) => Err(format!(
+            "its answer was made at {}, over a day ahead of this scan's clock (the responder's clock, or this host's, is wrong): clients refuse an answer made in the future",
+            said.this_update.as_deref().unwrap_or("?")
+        )),
         _ if read.next_update.is_some_and(|n| n < now) => Err(format!(
             "its answer was due to be replaced on {}: an outdated \"good\" proves nothing",
             said.next_update.as_deref().unwrap_or("?")

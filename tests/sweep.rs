@@ -2330,6 +2330,7 @@ async fn ocsp_asks_each_certificates_responder_once_and_says_revoked_good_or_why
     let revoked = leaf(0x72, &["revoked.test"], at_base, ChainKind::Full);
     let unknown = leaf(0x73, &["unknown.test"], at_base, ChainKind::Full);
     let stale = leaf(0x74, &["stale.test"], at_base, ChainKind::Full);
+    let ahead = leaf(0x7d, &["ahead.test"], at_base, ChainKind::Full);
     let forged = leaf(0x75, &["forged.test"], at_base, ChainKind::Full);
     let delegated = leaf(0x76, &["delegated.test"], at_base, ChainKind::Full);
     let stray = leaf(0x77, &["stray.test"], at_base, ChainKind::Full);
@@ -2376,6 +2377,12 @@ async fn ocsp_asks_each_certificates_responder_once_and_says_revoked_good_or_why
         pki.staple(&stale, StapleSays::Good, now - 3 * hour, now - hour)
             .unwrap(),
     );
+    // Made two days ahead: a responder whose clock is wrong.
+    answer(
+        &ahead,
+        pki.staple(&ahead, StapleSays::Good, now + 48 * hour, now + 72 * hour)
+            .unwrap(),
+    );
     let mut altered = pki
         .staple(&forged, StapleSays::Good, now - 60, now + hour)
         .unwrap();
@@ -2418,6 +2425,7 @@ async fn ocsp_asks_each_certificates_responder_once_and_says_revoked_good_or_why
             ("revoked.test", &revoked),
             ("unknown.test", &unknown),
             ("stale.test", &stale),
+            ("ahead.test", &ahead),
             ("forged.test", &forged),
             ("delegated.test", &delegated),
             ("stray.test", &stray),
@@ -2438,6 +2446,7 @@ async fn ocsp_asks_each_certificates_responder_once_and_says_revoked_good_or_why
         "revoked",
         "unknown",
         "stale",
+        "ahead",
         "forged",
         "delegated",
         "stray",
@@ -2517,6 +2526,7 @@ async fn ocsp_asks_each_certificates_responder_once_and_says_revoked_good_or_why
     };
     unavailable("unknown", "answers \"unknown\"");
     unavailable("stale", "an outdated \"good\" proves nothing");
+    unavailable("ahead", "over a day ahead of this scan's clock");
     unavailable("forged", "signature verifies neither");
     // A responder certificate not issued for OCSP signing cannot say revoked either.
     unavailable("stray", "signature verifies neither");
