@@ -143,6 +143,17 @@ pub fn matches(t: &TLSA, chain: &[CertificateDer<'_>]) -> bool {
     !named(t, chain).is_empty()
 }
 
+/// Whether `t` has a trust-anchor usage (DANE-TA 2, PKIX-TA 0).
+fn is_ta(t: &TLSA) -> bool {
+    matches!(t.cert_usage, CertUsage::DaneTa | CertUsage::PkixTa)
+}
+
+/// Whether usable record `t` pins a key by its SHA-256 (`x 1 1`): a CA's when `ta`
+/// (`2 1 1`), else the leaf's (`3 1 1`).
+fn pins_key(t: &TLSA, ta: bool) -> bool {
+    is_ta(t) == ta && t.selector == Selector::Spki && t.matching == Matching::Sha256
+}
+
 /// What of a chain a TLSA record names.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Named {
@@ -165,7 +176,7 @@ fn named(t: &TLSA, chain: &[CertificateDer<'_>]) -> Vec<Named> {
         CertUsage::DaneEe | CertUsage::PkixEe if selected_matches(t, leaf) => {
             named.push(Named::Leaf);
         }
-        CertUsage::DaneTa | CertUsage::PkixTa => {
+        _ if is_ta(t) => {
             let leaf_issuer = parse_x509_certificate(leaf)
                 .map(|(_, x)| x.issuer().as_raw().to_vec())
                 .ok();
@@ -256,48 +267,41 @@ pub fn judge(
         return None;
     }
     let insecure = published.resolver_validates && !published.authentic;
-    let (usable, unusable): (Vec<&TLSA>, Vec<String>) =
-        tlsa.iter()
-            .fold((Vec::new(), Vec::new()), |(mut usable, mut unusable), t| {
-                let why = match insecure {
-                    true => Some(INSECURE.to_string()),
-                    false => self::unusable(t, published.mail),
-                };
-                match why {
-                    None => usable.push(t),
-                    Some(why) => unusable.push(format!("{}: {why}", shown(t))),
-                }
-                (usable, unusable)
-            });
-    let matched = usable.iter().find(|t| matches(t, chain)).map(|t| shown(t));
+    // Why each record is unusable by the rules (an insecure zone's are all unusable), and
+    // what the usable ones name of the chain, each read once.
+    let by_rules: Vec<Option<String>> = tlsa
+        .iter()
+        .map(|t| self::unusable(t, published.mail))
+        .collect();
+    let mut usable: Vec<(&TLSA, Vec<Named>)> = Vec::new();
+    let mut unusable = Vec::new();
+    for (t, why) in tlsa.iter().zip(&by_rules) {
+        match (insecure, why) {
+            (true, _) => unusable.push(format!("{}: {INSECURE}", shown(t))),
+            (false, Some(why)) => unusable.push(format!("{}: {why}", shown(t))),
+            (false, None) => usable.push((t, named(t, chain))),
+        }
+    }
+    let matched = usable
+        .iter()
+        .find(|(_, n)| !n.is_empty())
+        .map(|(t, _)| shown(t));
     // Records of an unsigned zone that would name nothing served once it is signed: signing
     // it turns DANE on with a mismatch.
     let stale_if_signed = insecure && {
-        let signed: Vec<&TLSA> = tlsa
+        let mut signed = tlsa.iter().zip(&by_rules).filter(|(_, why)| why.is_none());
+        let any = signed.clone().next().is_some();
+        any && !signed.any(|(t, _)| matches(t, chain))
+    };
+    // `x 1 1` records: a key's SHA-256, of the leaf (`3 1 1`) or of a CA (`2 1 1`).
+    let pins = |ta: bool| -> Vec<String> {
+        usable
             .iter()
-            .filter(|t| self::unusable(t, published.mail).is_none())
-            .collect();
-        !signed.is_empty() && !signed.iter().any(|t| matches(t, chain))
+            .filter(|(t, _)| pins_key(t, ta))
+            .map(|(t, _)| crate::cert::hex_lower(&t.cert_data))
+            .collect()
     };
-    let pin = |t: &&&TLSA| {
-        matches!(t.cert_usage, CertUsage::DaneEe | CertUsage::PkixEe)
-            && t.selector == Selector::Spki
-            && t.matching == Matching::Sha256
-    };
-    let key_pins: Vec<String> = usable
-        .iter()
-        .filter(pin)
-        .map(|t| crate::cert::hex_lower(&t.cert_data))
-        .collect();
-    let ca_pins: Vec<String> = usable
-        .iter()
-        .filter(|t| {
-            matches!(t.cert_usage, CertUsage::DaneTa | CertUsage::PkixTa)
-                && t.selector == Selector::Spki
-                && t.matching == Matching::Sha256
-        })
-        .map(|t| crate::cert::hex_lower(&t.cert_data))
-        .collect();
+    let (key_pins, ca_pins) = (pins(false), pins(true));
     // What a `2 1 1` record for the CA that issued the leaf would hold, when it is sent.
     let issuer_key = chain.first().and_then(|leaf| {
         let (_, leaf) = parse_x509_certificate(leaf).ok()?;
@@ -308,20 +312,14 @@ pub fn judge(
     // Whether a renewal from another CA would match none of them: every record pins a key
     // (the renewal's is looked for among them) or names only the CA that issued the leaf,
     // and one does that.
-    let issuer_bound = |t: &&&TLSA| {
-        matches!(t.cert_usage, CertUsage::DaneTa | CertUsage::PkixTa) && {
-            let n = named(t, chain);
-            !n.is_empty() && n.iter().all(|n| *n == Named::LeafIssuer)
-        }
-    };
-    let issuer_pinned = usable.iter().any(|t| issuer_bound(&t))
-        && usable.iter().all(|t| pin(&t) || issuer_bound(&t));
+    let issuer_bound = |n: &[Named]| !n.is_empty() && n.iter().all(|n| *n == Named::LeafIssuer);
+    let issuer_pinned = usable.iter().any(|(_, n)| issuer_bound(n))
+        && usable
+            .iter()
+            .all(|(t, n)| pins_key(t, false) || issuer_bound(n));
     // A record naming a CA above the leaf's issuer (a root sent in the chain): a renewal
     // from another intermediate under it still matches.
-    let ca_above = usable.iter().any(|t| {
-        matches!(t.cert_usage, CertUsage::DaneTa | CertUsage::PkixTa)
-            && named(t, chain).contains(&Named::Above)
-    });
+    let ca_above = usable.iter().any(|(_, n)| n.contains(&Named::Above));
     let findings = match matched {
         Some(_) => Vec::new(),
         None if usable.is_empty() => vec![Finding::DaneUnusable],

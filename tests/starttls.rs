@@ -696,8 +696,9 @@ async fn targets_scanned_alike_are_one_whatever_way_they_are_written() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tlsa_records_that_fail_dnssec_validation_stop_mail_and_are_told() {
     use hickory_server::proto::op::Edns;
-    use hickory_server::proto::rr::rdata::opt::EdnsOption;
-    use support::dcvfix::{a, catalog, filtered_here, tlsa, Act, Decide, Zone};
+    use support::dcvfix::{
+        a, asked_name, catalog, filtered_here, servfail_saying, tlsa, Act, Decide, Zone,
+    };
     let pki = Pki::new("DaneBogus").unwrap();
     let names = ["expired.test", "quiet.test", "lame.test", "www.test"];
     let leaf = pki.issue(&LeafSpec::new(&names, 5803, 1, 60)).unwrap();
@@ -732,19 +733,10 @@ async fn tlsa_records_that_fail_dnssec_validation_stop_mail_and_are_told() {
     // says so (Extended DNS Error 7); quiet.test's fail without a word; lame.test's
     // nameservers fail whatever is asked.
     let act: Decide = Box::new(|request| {
-        let q = request
-            .queries
-            .queries()
-            .first()
-            .map(|q| q.name().to_string());
-        let q = q.unwrap_or_default();
+        let q = asked_name(request);
         let cd = request.metadata.checking_disabled;
         if q.starts_with('_') && (q.ends_with("expired.test.") || q.ends_with("www.test.")) && !cd {
-            let mut edns = Edns::new();
-            let mut ede = 7u16.to_be_bytes().to_vec();
-            ede.extend_from_slice(b"RRSIG expired");
-            edns.options_mut().insert(EdnsOption::Unknown(15, ede));
-            Act::Servfail(Some(edns))
+            servfail_saying(7, "RRSIG expired")
         } else if q.starts_with('_')
             && ((q.ends_with("quiet.test.") && !cd) || q.ends_with("lame.test."))
         {
@@ -766,20 +758,19 @@ async fn tlsa_records_that_fail_dnssec_validation_stop_mail_and_are_told() {
     let by_host: std::collections::HashMap<&str, &Observation> =
         obs.iter().map(|o| (o.host.as_str(), o)).collect();
     let error = |h: &str| by_host[h].dane.as_deref().unwrap().error.clone().unwrap();
-    assert_eq!(by_host["expired.test"].findings, [Finding::DaneBogus]);
-    assert!(
-        error("expired.test")
-            .ends_with("was answered Server Failure (7 Signature Expired (RRSIG expired))"),
-        "{}",
-        error("expired.test")
-    );
-    assert_eq!(by_host["quiet.test"].findings, [Finding::DaneBogus]);
-    assert!(
-        error("quiet.test")
-            .ends_with("answered once checking is disabled (CD): its DNSSEC validation fails"),
-        "{}",
-        error("quiet.test")
-    );
+    for (h, said) in [
+        (
+            "expired.test",
+            "was answered Server Failure (7 Signature Expired (RRSIG expired))",
+        ),
+        (
+            "quiet.test",
+            "answered once checking is disabled (CD): its DNSSEC validation fails",
+        ),
+    ] {
+        assert_eq!(by_host[h].findings, [Finding::DaneBogus], "{h}");
+        assert!(error(h).ends_with(said), "{}", error(h));
+    }
     for h in ["lame.test", "www.test"] {
         assert!(
             by_host[h].findings.is_empty(),

@@ -6068,12 +6068,7 @@ async fn tlsa_records_a_validating_resolver_does_not_vouch_for_are_no_dane() {
     let mut swept = Vec::new();
     for validating in [true, false] {
         let act: Decide = Box::new(move |request| {
-            let q = request
-                .queries
-                .queries()
-                .first()
-                .map(|q| q.name().to_string());
-            let q = q.unwrap_or_default();
+            let q = support::dcvfix::asked_name(request);
             let signed = q == "." || (q.starts_with('_') && q.ends_with("._tcp.signed.test."));
             match validating && signed {
                 true => Act::AnswerAuthentic,

@@ -1339,11 +1339,20 @@ fn a_current_endpoint_whose_chain_dates_need_attention_is_told_what_to_fix() {
         v.next_step,
         "Nothing to do for the certificate; put the server's chain file in order (the certificate, then the CA that issued it, then that CA's issuer, as the detail lists them; the root may be left out) and reload, then verify again."
     );
+    // The verdict on the endpoint on `port` with TLSA facts `dane` and `finding`.
+    let with_dane = |port: u16, finding: Finding, dane: crate::model::DaneInfo| {
+        let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
+        o.port = port;
+        o.findings.push(finding);
+        o.dane = Some(Box::new(dane));
+        judge_one(o, &i, &p).0
+    };
     // TLSA records that still name the old key: current, with the record to publish.
-    let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
-    o.findings.push(Finding::DaneMismatch);
-    o.dane = Some(Box::new(tlsa_facts("3 1 1 8a1f0000…0000c2e0")));
-    let v = judge_one(o, &i, &p).0;
+    let v = with_dane(
+        443,
+        Finding::DaneMismatch,
+        tlsa_facts("3 1 1 8a1f0000…0000c2e0"),
+    );
     assert_eq!(v.status, Status::Current);
     assert!(v.findings.contains(&"dane_mismatch".to_string()));
     assert!(
@@ -1357,14 +1366,15 @@ fn a_current_endpoint_whose_chain_dates_need_attention_is_told_what_to_fix() {
     );
     // Records that pin a CA (the one before an intermediate rotation): the served CA's
     // record first, keeping to that scheme.
-    let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
-    o.findings.push(Finding::DaneMismatch);
-    o.dane = Some(Box::new(crate::model::DaneInfo {
-        ca_pins: vec!["c0".repeat(32)],
-        issuer_key: Some("b1".repeat(32)),
-        ..tlsa_facts("2 1 1 c0c0c0c0…c0c0c0c0")
-    }));
-    let v = judge_one(o, &i, &p).0;
+    let v = with_dane(
+        443,
+        Finding::DaneMismatch,
+        crate::model::DaneInfo {
+            ca_pins: vec!["c0".repeat(32)],
+            issuer_key: Some("b1".repeat(32)),
+            ..tlsa_facts("2 1 1 c0c0c0c0…c0c0c0c0")
+        },
+    );
     assert_eq!(
         v.next_step,
         format!("Nothing to do for the certificate; publish the TLSA record for the CA that issued the certificate served (_443._tcp.a.x.com 2 1 1 {}), as the current records pin CAs, or for the key served (_443._tcp.a.x.com 3 1 1 {}), beside the current ones, and remove those that name no certificate served once their TTL has passed; or, if the records pin a CA the server does not send (its root), add that CA's certificate to the server's chain, then verify again.", "b1".repeat(32), "00".repeat(32))
@@ -1375,16 +1385,17 @@ fn a_current_endpoint_whose_chain_dates_need_attention_is_told_what_to_fix() {
         v.detail
     );
     // Records of an unsigned zone, told by a validating resolver: DANE is off.
-    let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
-    o.findings.push(Finding::DaneUnusable);
-    o.dane = Some(Box::new(crate::model::DaneInfo {
-        validated: false,
-        insecure: true,
-        stale_if_signed: false,
-        unusable: vec!["3 1 1 8a1f0000…0000c2e0: not DNSSEC-signed".into()],
-        ..tlsa_facts("3 1 1 8a1f0000…0000c2e0")
-    }));
-    let v = judge_one(o, &i, &p).0;
+    let v = with_dane(
+        443,
+        Finding::DaneUnusable,
+        crate::model::DaneInfo {
+            validated: false,
+            insecure: true,
+            stale_if_signed: false,
+            unusable: vec!["3 1 1 8a1f0000…0000c2e0: not DNSSEC-signed".into()],
+            ..tlsa_facts("3 1 1 8a1f0000…0000c2e0")
+        },
+    );
     assert!(v.findings.contains(&"dane_unusable".to_string()));
     assert!(
         v.detail.ends_with(" Its TLSA records (_443._tcp.a.x.com) are not DNSSEC-signed (the resolver validates DNSSEC and did not vouch for them): DANE clients ignore them, so the DANE they were published for is off (mail servers send over unauthenticated TLS)."),
@@ -1396,15 +1407,16 @@ fn a_current_endpoint_whose_chain_dates_need_attention_is_told_what_to_fix() {
         "Nothing to do for the certificate; sign the zone holding _443._tcp.a.x.com with DNSSEC (its DS published at the parent), or remove the records, then verify again."
     );
     // The same naming another key: signing the zone as it is would stop mail.
-    let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
-    o.findings.push(Finding::DaneUnusable);
-    o.dane = Some(Box::new(crate::model::DaneInfo {
-        insecure: true,
-        stale_if_signed: true,
-        unusable: vec!["3 1 1 8a1f0000…0000c2e0: not DNSSEC-signed".into()],
-        ..tlsa_facts("3 1 1 8a1f0000…0000c2e0")
-    }));
-    let v = judge_one(o, &i, &p).0;
+    let v = with_dane(
+        443,
+        Finding::DaneUnusable,
+        crate::model::DaneInfo {
+            insecure: true,
+            stale_if_signed: true,
+            unusable: vec!["3 1 1 8a1f0000…0000c2e0: not DNSSEC-signed".into()],
+            ..tlsa_facts("3 1 1 8a1f0000…0000c2e0")
+        },
+    );
     assert!(
         v.detail.ends_with("(mail servers send over unauthenticated TLS); and they name none of the certificates it serves (3 1 1 8a1f0000…0000c2e0), so signing the zone as they are would stop mail from senders that validate DANE."),
         "{}",
@@ -1415,14 +1427,14 @@ fn a_current_endpoint_whose_chain_dates_need_attention_is_told_what_to_fix() {
         format!("Nothing to do for the certificate; sign the zone holding _443._tcp.a.x.com with DNSSEC (its DS published at the parent), after publishing the TLSA record for the key served (_443._tcp.a.x.com 3 1 1 {}) in place of the current ones, or remove the records, then verify again.", "00".repeat(32))
     );
     // Records that fail DNSSEC validation at a mail server: mail is deferred.
-    let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
-    o.port = 25;
-    o.findings.push(Finding::DaneBogus);
-    o.dane = Some(Box::new(crate::model::DaneInfo::failed(
-        "the TLSA question for _25._tcp.a.x.com was answered Server Failure (6 DNSSEC Bogus)"
-            .into(),
-    )));
-    let v = judge_one(o, &i, &p).0;
+    let v = with_dane(
+        25,
+        Finding::DaneBogus,
+        crate::model::DaneInfo::failed(
+            "the TLSA question for _25._tcp.a.x.com was answered Server Failure (6 DNSSEC Bogus)"
+                .into(),
+        ),
+    );
     assert_eq!(v.status, Status::Current);
     assert!(v.findings.contains(&"dane_bogus".to_string()));
     assert!(
@@ -1436,13 +1448,14 @@ fn a_current_endpoint_whose_chain_dates_need_attention_is_told_what_to_fix() {
     );
     // Records no DANE client uses (a digest cut short): DANE is off, told with the record
     // to publish in their place.
-    let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
-    o.findings.push(Finding::DaneUnusable);
-    o.dane = Some(Box::new(crate::model::DaneInfo {
-        unusable: vec!["3 1 1 8a1f0000…000000c2: a SHA-256 digest of 31 bytes, not 32".into()],
-        ..tlsa_facts("3 1 1 8a1f0000…000000c2")
-    }));
-    let v = judge_one(o, &i, &p).0;
+    let v = with_dane(
+        443,
+        Finding::DaneUnusable,
+        crate::model::DaneInfo {
+            unusable: vec!["3 1 1 8a1f0000…000000c2: a SHA-256 digest of 31 bytes, not 32".into()],
+            ..tlsa_facts("3 1 1 8a1f0000…000000c2")
+        },
+    );
     assert_eq!(v.status, Status::Current);
     assert!(v.findings.contains(&"dane_unusable".to_string()));
     assert!(
@@ -1455,14 +1468,15 @@ fn a_current_endpoint_whose_chain_dates_need_attention_is_told_what_to_fix() {
         format!("Nothing to do for the certificate; publish the TLSA record for the key served (_443._tcp.a.x.com 3 1 1 {}) in place of the unusable ones, then verify again.", "00".repeat(32))
     );
     // The same records found at the target of the name's alias: that is where to publish.
-    let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
-    o.findings.push(Finding::DaneMismatch);
-    o.dane = Some(Box::new(crate::model::DaneInfo {
-        validated: false,
-        at_alias: Some("_443._tcp.edge.provider.example".into()),
-        ..tlsa_facts("3 1 1 8a1f0000…0000c2e0")
-    }));
-    let v = judge_one(o, &i, &p).0;
+    let v = with_dane(
+        443,
+        Finding::DaneMismatch,
+        crate::model::DaneInfo {
+            validated: false,
+            at_alias: Some("_443._tcp.edge.provider.example".into()),
+            ..tlsa_facts("3 1 1 8a1f0000…0000c2e0")
+        },
+    );
     assert!(
         v.detail.contains(" Its TLSA records (_443._tcp.edge.provider.example) name none of the certificates it serves: no match among 1 record(s): 3 1 1 8a1f0000…0000c2e0, published at _443._tcp.edge.provider.example (the name's alias target) (the resolver did not say they are DNSSEC-authentic);"),
         "{}",

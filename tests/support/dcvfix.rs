@@ -405,6 +405,25 @@ pub fn filtered_here(
     (addr, server)
 }
 
+/// The name a request's first question asks for, as written (`_25._tcp.mx.test.`); empty
+/// without a question.
+pub fn asked_name(request: &hickory_server::server::Request) -> String {
+    let first = request.queries.queries().first();
+    first.map(|q| q.name().to_string()).unwrap_or_default()
+}
+
+/// SERVFAIL with an Extended DNS Error (RFC 8914) of `code` and `text`, as a validating
+/// resolver says why a zone failed validation (7: "Signature Expired").
+pub fn servfail_saying(code: u16, text: &str) -> Act {
+    use hickory_server::proto::op::Edns;
+    use hickory_server::proto::rr::rdata::opt::EdnsOption;
+    let mut edns = Edns::new();
+    let mut ede = code.to_be_bytes().to_vec();
+    ede.extend_from_slice(text.as_bytes());
+    edns.options_mut().insert(EdnsOption::Unknown(15, ede));
+    Act::Servfail(Some(edns))
+}
+
 /// A resolver that validates DNSSEC as a CA's does, over `zones`, on a free loopback port
 /// over UDP (its address returned with it): a
 /// question for a name under one of `bogus` fails validation (SERVFAIL with Extended DNS
@@ -416,7 +435,6 @@ pub async fn validating_here(
     broken: &[&str],
 ) -> (SocketAddr, hickory_server::Server<Filtered>) {
     use hickory_server::proto::op::Edns;
-    use hickory_server::proto::rr::rdata::opt::EdnsOption;
     let lower =
         |l: &[&str]| -> Vec<LowerName> { l.iter().map(|n| LowerName::new(&name(n))).collect() };
     let (bogus, broken) = (lower(bogus), lower(broken));
@@ -429,11 +447,7 @@ pub async fn validating_here(
                 .is_some_and(|q| list.iter().any(|z| z.zone_of(q.name())))
         };
         if under(&bogus) && !request.metadata.checking_disabled {
-            let mut edns = Edns::new();
-            let mut ede = 7u16.to_be_bytes().to_vec();
-            ede.extend_from_slice(b"RRSIG expired 2026-01-01");
-            edns.options_mut().insert(EdnsOption::Unknown(15, ede));
-            Act::Servfail(Some(edns))
+            servfail_saying(7, "RRSIG expired 2026-01-01")
         } else if under(&broken) {
             Act::Servfail(Some(Edns::new()))
         } else {
