@@ -131,6 +131,22 @@ fn embedded_scts(x: &X509Certificate<'_>) -> Option<u8> {
         })
 }
 
+/// When the earliest of the SCTs embedded in the certificate `der` was made (Unix seconds),
+/// `None` without any (or when it does not parse). Read apart from [`CertInfo`], as only the
+/// leaves of roots distrusted by SCT date are asked.
+pub fn earliest_sct(der: &[u8]) -> Option<i64> {
+    let (_, x) = parse_x509_certificate(der).ok()?;
+    x.extensions()
+        .iter()
+        .find_map(|e| match e.parsed_extension() {
+            ParsedExtension::SCT(scts) => scts
+                .iter()
+                .map(|s| i64::try_from(s.timestamp / 1000).unwrap_or(i64::MAX))
+                .min(),
+            _ => None,
+        })
+}
+
 /// Subject, issuer and hash of a chain member; unparsable members are still listed.
 pub fn chain_entry(der: &[u8]) -> ChainEntry {
     match parse_x509_certificate(der) {

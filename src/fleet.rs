@@ -131,7 +131,8 @@ pub struct LeafSpec {
     /// one key, as a TLS-inspecting proxy mints them.
     pub key_of: Option<Vec<u8>>,
     /// Signed Certificate Timestamps to embed (Certificate Transparency), one per log id
-    /// given: what a public CA embeds, two or three of them. Their signatures are not real.
+    /// given: what a public CA embeds, two or three of them, dated at the leaf's notBefore
+    /// (a CA logs the precertificate as it issues). Their signatures are not real.
     pub sct_logs: Vec<u8>,
 }
 
@@ -450,10 +451,11 @@ impl Pki {
             // 1.3.6.1.4.1.11129.2.4.2: an OCTET STRING holding the TLS-encoded list (RFC
             // 6962, 3.3), each SCT a version, a log id, a time, no extensions, a signature.
             let mut list = Vec::new();
+            let logged = u64::try_from(spec.not_before.unix_timestamp()).unwrap_or(0) * 1000;
             for log in &spec.sct_logs {
                 let mut sct = vec![0u8];
                 sct.extend_from_slice(&[*log; 32]);
-                sct.extend_from_slice(&1_700_000_000_000u64.to_be_bytes());
+                sct.extend_from_slice(&logged.to_be_bytes());
                 sct.extend_from_slice(&[0, 0, 4, 3, 0, 2, 0x30, 0]);
                 list.extend_from_slice(&(sct.len() as u16).to_be_bytes());
                 list.extend_from_slice(&sct);

@@ -333,6 +333,12 @@ pub enum Finding {
     /// follows: two from distinct logs for a lifetime of 180 days or less, three for a
     /// longer one): Chrome, Safari and Firefox refuse it. Issued with CT logging off.
     CtMissing,
+    /// The certificate chains to a root Chrome distrusts for certificates logged after a day
+    /// (Entrust's roots after 2024-11-11, Chunghwa Telecom's and NetLock's after
+    /// 2025-07-31), and its earliest Signed Certificate Timestamp is later: Chrome refuses
+    /// it, though the root is still in other stores. Issued by a CA since distrusted; no
+    /// chain fixes it.
+    CaDistrusted,
     /// Connections to the one address got different certificates, or the same one with
     /// chains clients take differently (`scan --samples`): the nodes behind a load balancer
     /// that passes TLS through differ, one of them kept an old certificate or lacks the
@@ -381,6 +387,7 @@ impl Finding {
             Finding::DaneUnusable => "dane_unusable",
             Finding::DaneBogus => "dane_bogus",
             Finding::CtMissing => "ct_missing",
+            Finding::CaDistrusted => "ca_distrusted",
             Finding::BackendsDiffer => "backends_differ",
             Finding::BackendsFailing => "backends_failing",
             Finding::RolledBack => "rolled_back",
@@ -388,7 +395,7 @@ impl Finding {
     }
 
     /// Every finding, in report order.
-    pub const ALL: [Finding; 30] = [
+    pub const ALL: [Finding; 31] = [
         Finding::Expired,
         Finding::NotYetValid,
         Finding::HostnameMismatch,
@@ -416,6 +423,7 @@ impl Finding {
         Finding::DaneUnusable,
         Finding::DaneBogus,
         Finding::CtMissing,
+        Finding::CaDistrusted,
         Finding::BackendsDiffer,
         Finding::BackendsFailing,
         Finding::RolledBack,
@@ -445,10 +453,14 @@ impl Finding {
     }
 
     /// Whether clients refuse the certificate for this finding: a trust failure, a
-    /// certificate not valid yet, or one browsers refuse for Certificate Transparency (what
-    /// makes an endpoint `untrusted`).
+    /// certificate not valid yet, or one browsers refuse for Certificate Transparency or
+    /// Chrome for its distrusted CA (what makes an endpoint `untrusted`).
     pub fn makes_untrusted(self) -> bool {
-        self.is_trust_failure() || matches!(self, Finding::NotYetValid | Finding::CtMissing)
+        self.is_trust_failure()
+            || matches!(
+                self,
+                Finding::NotYetValid | Finding::CtMissing | Finding::CaDistrusted
+            )
     }
 
     /// Findings that mean a client would not trust the chain (names aside).

@@ -61,7 +61,114 @@ struct ProvenIssuer {
     /// The path ends at a public root (Mozilla's store): browsers require Certificate
     /// Transparency of the leaves it issues.
     public: bool,
+    /// The root it ends at is one Chrome no longer trusts for leaves logged after a date.
+    distrust: Option<Distrust>,
 }
+
+/// A root Chrome keeps in its store but no longer trusts for certificates whose earliest
+/// Signed Certificate Timestamp is dated after a day (the Chrome Root Store's SCT-based
+/// constraint): the roots of CAs distrusted for their conduct, whose certificates logged
+/// before the day stay trusted until they expire. webpki-roots keeps such a root, as
+/// Mozilla's store may (or the operating system's, for `--system-roots`), so a path to it
+/// validates, while Chrome, the browser of most users, refuses a certificate issued since.
+#[derive(Debug, Clone, Copy)]
+struct Distrust {
+    /// The root's name and its CA, in words.
+    root: &'static str,
+    /// The last second (Unix time) an earliest SCT may bear.
+    sct_not_after: i64,
+    /// That second, in words.
+    day: &'static str,
+    /// The Chrome version that enforces it.
+    chrome: u16,
+}
+
+/// The roots Chrome distrusts by SCT date, by the SHA-256 (lowercase hex) of their key's
+/// SubjectPublicKeyInfo contents, as webpki keeps an anchor's key. From the Chrome Root
+/// Program's announcements: Entrust's roots (June 2024, from Chrome 131), Chunghwa Telecom's
+/// and NetLock's (May 2025, from Chrome 139). A root explicitly trusted (`--ca-file`, as an
+/// enterprise's policy trusts it) is exempt, as it is in Chrome. Later distrusts are added
+/// here.
+const CHROME_DISTRUSTED: &[(&str, Distrust)] = {
+    const ENTRUST: (i64, &str, u16) = (1_731_369_599, "2024-11-11", 131);
+    const TW_HU: (i64, &str, u16) = (1_754_006_399, "2025-07-31", 139);
+    const fn d(
+        root: &'static str,
+        (sct_not_after, day, chrome): (i64, &'static str, u16),
+    ) -> Distrust {
+        Distrust {
+            root,
+            sct_not_after,
+            day,
+            chrome,
+        }
+    }
+    &[
+        (
+            "86cfbcb8997665be187082f79fa96cebb2b40412c352866bf82e81149c8529a1",
+            d(
+                "Entrust Root Certification Authority - EC1 (Entrust)",
+                ENTRUST,
+            ),
+        ),
+        (
+            "3396a4bb5062f5314a8e07cfbda3c293e6a3b7bf73f8ea16b741df9acefb5306",
+            d(
+                "Entrust Root Certification Authority - G2 (Entrust)",
+                ENTRUST,
+            ),
+        ),
+        (
+            "5fb951293760960c9b3f6466d8a3fe896a2f8f1200241c1c38916ba4d3888e91",
+            d(
+                "Entrust Root Certification Authority - G4 (Entrust)",
+                ENTRUST,
+            ),
+        ),
+        (
+            "19becf587187dab0014c6876a212b44af3d12e421d43ba0cc78c34689aec75fc",
+            d("Entrust Root Certification Authority (Entrust)", ENTRUST),
+        ),
+        (
+            "6d6bd67832cc58266dd923facb8739027775b001cc0b906f9a8952f1ee35bd0b",
+            d(
+                "Entrust.net Certification Authority (2048) (Entrust)",
+                ENTRUST,
+            ),
+        ),
+        (
+            "70b7ee92c73068de6c14077bd7c4e2c4229f60556ce2ae366464881c5a9c48fc",
+            d("AffirmTrust Commercial (Entrust)", ENTRUST),
+        ),
+        (
+            "1b30949713b50476443a100ce8de526945c9864aa98c27214e0d05448ab4c7f2",
+            d("AffirmTrust Networking (Entrust)", ENTRUST),
+        ),
+        (
+            "84783e3ee6bb8002a9bf3340a176eb452896aa04cafc13a7029b92823e7f7ccd",
+            d("AffirmTrust Premium (Entrust)", ENTRUST),
+        ),
+        (
+            "da383f18eb1d1a96e5fb683ff1c89d00c15e7b19974282eafb54d2260c891220",
+            d("AffirmTrust Premium ECC (Entrust)", ENTRUST),
+        ),
+        (
+            "55b594bb24eff61462543e16a01be03f7d9971a7934948562f5ab0f83df2512f",
+            d(
+                "ePKI Root Certification Authority (Chunghwa Telecom)",
+                TW_HU,
+            ),
+        ),
+        (
+            "4bb89cd8663d02c45764a9fcf716bf59f1e60820c54cb9ac949e8e660889aafd",
+            d("HiPKI Root CA - G1 (Chunghwa Telecom)", TW_HU),
+        ),
+        (
+            "90d3c6d2fcf2653a0b5e834f8bd635652b48c99cf17a5b33c091110509c45d2e",
+            d("NetLock Arany (Class Gold) Főtanúsítvány (NetLock)", TW_HU),
+        ),
+    ]
+};
 
 /// A trust anchor given as a certificate (a `--ca-file` root, the system store's): its
 /// subject in words and notAfter. webpki ignores an anchor's dates; OpenSSL and Windows
@@ -101,6 +208,8 @@ struct PathDates {
     root: Option<Arc<RootDate>>,
     /// It ends at a public root ([`ProvenIssuer::public`]).
     public: bool,
+    /// It ends at a root Chrome distrusts by SCT date ([`ProvenIssuer::distrust`]).
+    distrust: Option<Distrust>,
 }
 
 /// How a client reached the endpoint, which its certificate must match.
@@ -155,6 +264,9 @@ pub struct TrustJudge {
     /// path ending at one is a publicly trusted certificate's, which browsers require
     /// Certificate Transparency of.
     public_roots: HashSet<Vec<u8>>,
+    /// The anchors (by key, SubjectPublicKeyInfo contents) of [`CHROME_DISTRUSTED`] among the
+    /// public and the system roots.
+    distrusted: HashMap<Vec<u8>, Distrust>,
     /// The dates of the anchors made from certificates, by their key (SubjectPublicKeyInfo
     /// contents, as webpki keeps it).
     root_dates: HashMap<Vec<u8>, Arc<RootDate>>,
@@ -280,6 +392,7 @@ impl TrustJudge {
                 }
             }
         }
+        let from_system = extra.len();
         for path in ca_files {
             read_ca_file(
                 path.as_ref(),
@@ -343,10 +456,12 @@ impl TrustJudge {
             .iter()
             .map(|r| r.subject_public_key_info.to_vec())
             .collect();
+        let distrusted = chrome_distrusted(CHROME_DISTRUSTED, &anchors, &extra[from_system..]);
         Ok(TrustJudge {
             anchors,
             anchor_subjects,
             public_roots,
+            distrusted,
             root_dates,
             given,
             known_intermediates,
@@ -364,6 +479,15 @@ impl TrustJudge {
     fn count_as_public(&mut self, root: &CertificateDer<'_>) {
         if let Ok(a) = webpki::anchor_from_trusted_cert(root) {
             self.public_roots.insert(a.subject_public_key_info.to_vec());
+        }
+    }
+
+    /// Has `root`, a test's, distrusted by Chrome as `d` says.
+    #[cfg(test)]
+    fn count_as_distrusted(&mut self, root: &CertificateDer<'_>, d: Distrust) {
+        if let Ok(a) = webpki::anchor_from_trusted_cert(root) {
+            self.distrusted
+                .insert(a.subject_public_key_info.to_vec(), d);
         }
     }
 
@@ -498,6 +622,16 @@ impl TrustJudge {
                     findings.push(Finding::CtMissing);
                     detail = Some(why);
                 }
+                if let Some(why) = dates
+                    .distrust
+                    .and_then(|d| distrusted_since(d, leaf_der, leaf))
+                {
+                    findings.push(Finding::CaDistrusted);
+                    detail = Some(match detail {
+                        Some(ct) => format!("{why}; {ct}"),
+                        None => why,
+                    });
+                }
             }
             // The very certificate the user trusts, though marked as a CA (the default of
             // `openssl req -x509`), which the path validator refuses as an end entity.
@@ -570,6 +704,7 @@ impl TrustJudge {
         let dates = |p: Arc<ProvenIssuer>| PathDates {
             root: p.root.clone(),
             public: p.public,
+            distrust: p.distrust,
             proven: Some(p),
         };
         let key = sent_after_leaf(chain);
@@ -632,12 +767,22 @@ impl TrustJudge {
         let public = self
             .public_roots
             .contains(path.anchor().subject_public_key_info.as_ref());
+        let distrust = self
+            .distrusted
+            .get(path.anchor().subject_public_key_info.as_ref())
+            .copied();
         let proven = proven_issuer(
             path.intermediate_certificates().map(|c| c.der()),
             chain,
             root.clone(),
         )
-        .map(|p| Arc::new(ProvenIssuer { public, ..p }));
+        .map(|p| {
+            Arc::new(ProvenIssuer {
+                public,
+                distrust,
+                ..p
+            })
+        });
         // Remember the leaf's direct issuer as proven, when the path went through it. Not
         // when a CA of the path or its root constrains names: whether a leaf's names are
         // permitted is the leaf's own question, and the direct issuer made an anchor keeps
@@ -660,6 +805,7 @@ impl TrustJudge {
             proven,
             root,
             public,
+            distrust,
         })
     }
 
@@ -796,6 +942,51 @@ fn ct_shortfall(leaf: &CertInfo) -> Option<String> {
         format!(
             "the certificate, from a public CA, embeds Signed Certificate Timestamps from {has} Certificate Transparency log(s) where browsers require {needed} for its lifetime of {} days: Chrome, Safari and Firefox refuse it (ERR_CERTIFICATE_TRANSPARENCY_REQUIRED); it was issued with CT logging off (unless the server sends its SCTs in the TLS handshake, which certsweep does not ask for)",
             lifetime / 86_400
+        )
+    })
+}
+
+/// The roots of `table` ([`CHROME_DISTRUSTED`]) among `anchors`, by key, but for those also
+/// given in `given` (CA files): Chrome exempts a root an enterprise trusts explicitly.
+fn chrome_distrusted(
+    table: &[(&str, Distrust)],
+    anchors: &[TrustAnchor<'_>],
+    given: &[CertificateDer<'_>],
+) -> HashMap<Vec<u8>, Distrust> {
+    let explicit: HashSet<Vec<u8>> = given
+        .iter()
+        .filter_map(|c| webpki::anchor_from_trusted_cert(c).ok())
+        .map(|a| a.subject_public_key_info.to_vec())
+        .collect();
+    anchors
+        .iter()
+        .map(|a| a.subject_public_key_info.as_ref())
+        .filter(|k| !explicit.contains(*k))
+        .filter_map(|k| {
+            let h = crate::cert::sha256_hex(k);
+            table
+                .iter()
+                .find(|(d, _)| *d == h)
+                .map(|(_, d)| (k.to_vec(), *d))
+        })
+        .collect()
+}
+
+/// Why Chrome refuses `leaf`, whose path ends at a root it distrusts by SCT date (`d`), if
+/// it does: its earliest embedded SCT is dated after the day (without SCTs, its notBefore,
+/// which a CT-missing certificate is refused for anyway).
+fn distrusted_since(d: Distrust, der: &CertificateDer<'_>, leaf: &CertInfo) -> Option<String> {
+    let (logged, by) = match crate::cert::earliest_sct(der) {
+        Some(t) => (t, "its earliest Signed Certificate Timestamp"),
+        None => (leaf.not_before_unix, "it was issued"),
+    };
+    (logged > d.sct_not_after).then(|| {
+        format!(
+            "the certificate chains to {}, which Chrome (from version {}, on every platform but iOS) no longer trusts for certificates logged after {}: {by} is {}, so Chrome refuses it (NET::ERR_CERT_AUTHORITY_INVALID) though other clients may accept it; certificates of that CA logged before stay trusted until they expire",
+            d.root,
+            d.chrome,
+            d.day,
+            crate::timefmt::rfc3339_unix(logged)
         )
     })
 }
@@ -939,6 +1130,7 @@ fn proven_issuer<'a>(
         disorder: None,
         constrained: false,
         public: false,
+        distrust: None,
     };
     // The path's CA certificates are all sent (webpki builds from what was sent); in order,
     // they come first after the leaf, each right after the one it issued. What else is sent
@@ -1461,6 +1653,93 @@ mod tests {
         // Judged again from the cache of proven issuers: the same.
         let (_, r) = judged(&pki, &[], 90);
         assert_eq!(r.findings, [Finding::CtMissing]);
+    }
+
+    #[test]
+    fn the_roots_chrome_distrusts_are_found_by_their_keys() {
+        // Of Mozilla's roots, Chunghwa Telecom's HiPKI and NetLock's are still in the store
+        // (Entrust's and the ePKI root are not): the table's digests are of the keys as
+        // webpki keeps them.
+        let public: Vec<TrustAnchor<'_>> = webpki_roots::TLS_SERVER_ROOTS.to_vec();
+        let mut found: Vec<&str> = chrome_distrusted(CHROME_DISTRUSTED, &public, &[])
+            .values()
+            .map(|d| d.root)
+            .collect();
+        found.sort_unstable();
+        assert_eq!(
+            found,
+            [
+                "HiPKI Root CA - G1 (Chunghwa Telecom)",
+                "NetLock Arany (Class Gold) Főtanúsítvány (NetLock)"
+            ]
+        );
+        // A root given in a CA file is exempt, as an enterprise's explicit trust is in
+        // Chrome.
+        let pki = Pki::new("Distrusted").expect("pki");
+        let root = webpki::anchor_from_trusted_cert(&pki.root.cert).expect("anchor");
+        let key = crate::cert::sha256_hex(root.subject_public_key_info.as_ref());
+        let table = [(key.as_str(), TEST_DISTRUST)];
+        let anchors = [root.to_owned()];
+        assert_eq!(chrome_distrusted(&table, &anchors, &[]).len(), 1);
+        let given = [pki.root.cert.clone()];
+        assert!(chrome_distrusted(&table, &anchors, &given).is_empty());
+    }
+
+    const TEST_DISTRUST: Distrust = Distrust {
+        root: "Test Root (Test CA)",
+        sct_not_after: 0,
+        day: "1970-01-01",
+        chrome: 1,
+    };
+
+    #[test]
+    fn a_certificate_logged_after_chrome_distrusted_its_root_is_refused() {
+        let pki = Pki::new("Distrusted").expect("pki");
+        let other = Pki::new("StillTrusted").expect("pki");
+        let (mut judge, _dir) = judge_of(&[&pki, &other]);
+        let now = crate::timefmt::now_unix();
+        let day = now - 30 * 86_400;
+        judge.count_as_distrusted(
+            &pki.root.cert,
+            Distrust {
+                sct_not_after: day,
+                ..TEST_DISTRUST
+            },
+        );
+        // `logs`: the SCTs' log ids, dated at its notBefore, `days_ago` days back.
+        let judged = |pki: &Pki, logs: &[u8], days_ago: i64| {
+            let leaf = pki
+                .issue(&LeafSpec {
+                    sct_logs: logs.to_vec(),
+                    ..LeafSpec::new(&["tw.test"], 9, days_ago, 90)
+                })
+                .expect("leaf");
+            let info = info_of(&leaf.chain);
+            judge.judge(&leaf.chain, &info, Some("tw.test"), now)
+        };
+        let logged = crate::timefmt::rfc3339_unix(now - 10 * 86_400);
+        let r = judged(&pki, &[1, 2], 10);
+        assert_eq!(r.findings, [Finding::CaDistrusted], "{r:?}");
+        let detail = r.detail.unwrap_or_default();
+        assert!(
+            detail.contains(&format!("chains to Test Root (Test CA), which Chrome (from version 1, on every platform but iOS) no longer trusts for certificates logged after 1970-01-01: its earliest Signed Certificate Timestamp is {logged}")),
+            "{detail}"
+        );
+        // Without SCTs, by its notBefore.
+        let r = judged(&pki, &[], 10);
+        assert_eq!(r.findings, [Finding::CaDistrusted], "{r:?}");
+        assert!(r
+            .detail
+            .unwrap_or_default()
+            .contains(&format!("it was issued is {logged}")));
+        // Logged before the day: trusted until it expires; another root's leaves are not
+        // asked. Then from the cache of proven issuers, the same.
+        for (pki, days_ago) in [(&pki, 60), (&other, 10)] {
+            let r = judged(pki, &[1, 2], days_ago);
+            assert!(r.findings.is_empty(), "{days_ago}: {r:?}");
+        }
+        let r = judged(&pki, &[3], 10);
+        assert_eq!(r.findings, [Finding::CaDistrusted], "{r:?}");
     }
 
     fn info_of(chain: &[CertificateDer<'_>]) -> CertInfo {

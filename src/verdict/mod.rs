@@ -1400,6 +1400,8 @@ impl<'a> Judging<'a> {
                         "It is valid only from {}: if it was deployed early, put the previous certificate back until then (or reissue one valid now); if that date is right, check the server's and clients' clocks. Then verify again.",
                         c.not_before
                     )
+                } else if has(Finding::CaDistrusted) {
+                    "Order its replacement from a CA that Chrome trusts (this CA's certificates logged since the day in the detail are refused, whatever the chain or the server), deploy it and reload the service, then verify again.".into()
                 } else if has(Finding::WeakKey) {
                     "Reissue it with a key clients accept (RSA of 2048 bits or more, or ECDSA P-256), deploy it and reload the service, then verify again.".into()
                 } else if has(Finding::WeakSignature) {

@@ -469,7 +469,12 @@ impl RowJudging<'_> {
         let n = self.serving.untrusted_at(self.ids, self.newest);
         if n > 0 {
             self.findings.push("served_untrusted");
-            if self.next == "Nothing to do." && self.serving.ct_missing(self.ids, self.newest) {
+            let reissue = self.serving.reissue(self.ids, self.newest);
+            if self.next == "Nothing to do." && reissue == Some(Finding::CaDistrusted) {
+                self.next = format!(
+                    "Served at {n} endpoint(s) where Chrome refuses it: it was issued under a root Chrome has distrusted for certificates logged since a day before it (see the endpoint report), which no chain fixes: order its replacement from a CA Chrome trusts, deploy it, then verify again."
+                );
+            } else if self.next == "Nothing to do." && reissue == Some(Finding::CtMissing) {
                 self.next = format!(
                     "Served at {n} endpoint(s) where browsers refuse it: it embeds fewer Certificate Transparency timestamps than they require (see the endpoint report), which no chain fixes: reissue it with CT logging on, deploy the new one, then verify again."
                 );

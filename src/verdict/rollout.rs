@@ -226,9 +226,10 @@ pub struct Serving {
     /// intermediate, an unknown CA, a weak key or signature, valid only later), and at how
     /// many endpoints.
     untrusted: HashMap<usize, u32>,
-    /// Of those, the records whose certificate browsers refuse for Certificate Transparency
-    /// (too few SCTs embedded): no chain or deployment fixes that, only a reissue.
-    ct_missing: std::collections::HashSet<usize>,
+    /// Of those, the records whose certificate browsers refuse for itself, and for which
+    /// finding: too few SCTs embedded (`ct_missing`), or a CA Chrome has since distrusted
+    /// (`ca_distrusted`, told first). No chain or deployment fixes that, only a reissue.
+    reissue: HashMap<usize, crate::model::Finding>,
     /// The sweep's `--exclude` lists: names on them were not scanned by design.
     pub excluded: Option<std::sync::Arc<crate::engine::exclude::Exclusions>>,
     /// Places whose connections got different certificates (`--samples`): there an older
@@ -303,8 +304,11 @@ impl Serving {
         if o.findings.iter().any(|f| f.makes_untrusted()) {
             *self.untrusted.entry(ri).or_default() += 1;
         }
-        if o.findings.contains(&crate::model::Finding::CtMissing) {
-            self.ct_missing.insert(ri);
+        use crate::model::Finding::{CaDistrusted, CtMissing};
+        let why = o.findings.iter().copied();
+        if let Some(f) = why.filter(|f| matches!(f, CaDistrusted | CtMissing)).max() {
+            let told = self.reissue.entry(ri).or_insert(f);
+            *told = (*told).max(f);
         }
         self.served.entry(ri).or_default().push(at);
     }
@@ -328,11 +332,12 @@ impl Serving {
             .sum()
     }
 
-    /// Whether record `m`'s certificate is served where browsers refuse it for Certificate
-    /// Transparency.
-    pub(super) fn ct_missing(&self, ids: &Identities, m: usize) -> bool {
+    /// Why record `m`'s certificate is served where browsers refuse it for itself, if it
+    /// is: `ca_distrusted` before `ct_missing`.
+    pub(super) fn reissue(&self, ids: &Identities, m: usize) -> Option<crate::model::Finding> {
         ids.same_certificate(m)
-            .any(|k| self.ct_missing.contains(&k))
+            .filter_map(|k| self.reissue.get(&k).copied())
+            .max()
     }
 
     /// When and by whose word the CA revoked record `m`'s certificate, if it did.

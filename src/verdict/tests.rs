@@ -801,6 +801,21 @@ fn a_certificate_not_valid_yet_or_with_a_weak_key_is_untrusted_with_its_own_fix(
         "{}",
         v.next_step
     );
+    // One issued under a root Chrome has since distrusted: from another CA, whatever else.
+    for also in [None, Some(Finding::CtMissing), Some(Finding::WeakKey)] {
+        let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_788_220_800);
+        o.findings.push(Finding::CaDistrusted);
+        o.findings.extend(also);
+        o.trust_detail = Some("the certificate chains to HiPKI Root CA - G1 (Chunghwa Telecom), which Chrome no longer trusts".into());
+        let v = judge_one(o, &i, &p).0;
+        assert_eq!(v.status, Status::Untrusted, "{}", v.detail);
+        assert!(
+            v.next_step
+                .starts_with("Order its replacement from a CA that Chrome trusts"),
+            "{also:?}: {}",
+            v.next_step
+        );
+    }
 }
 
 #[test]
@@ -2713,17 +2728,21 @@ fn the_records_report_names_a_newest_certificate_served_with_a_broken_chain() {
         "{H}R0,,h.x.com,A0,2026-01-01,2027-01-01,CA,,Issued\n"
     ));
     let p = policy();
-    // A missing intermediate at one node; or, at both, too few CT timestamps, which only
-    // a reissue mends.
-    for (fault, on_both, words) in [
-        (Finding::IncompleteChain, false, "Served at 1 endpoint(s) where clients refuse it (usually a missing intermediate"),
-        (Finding::CtMissing, true, "Served at 2 endpoint(s) where browsers refuse it: it embeds fewer Certificate Transparency timestamps than they require (see the endpoint report), which no chain fixes: reissue it with CT logging on"),
+    // A missing intermediate at one node; or, at both, too few CT timestamps or a CA
+    // Chrome distrusts, which only a reissue mends (from another CA for the second, told
+    // first).
+    let distrusted = "Served at 2 endpoint(s) where Chrome refuses it: it was issued under a root Chrome has distrusted";
+    for (faults, on_both, words) in [
+        (&[Finding::IncompleteChain][..], false, "Served at 1 endpoint(s) where clients refuse it (usually a missing intermediate"),
+        (&[Finding::CtMissing], true, "Served at 2 endpoint(s) where browsers refuse it: it embeds fewer Certificate Transparency timestamps than they require (see the endpoint report), which no chain fixes: reissue it with CT logging on"),
+        (&[Finding::CaDistrusted], true, distrusted),
+        (&[Finding::CtMissing, Finding::CaDistrusted], true, distrusted),
     ] {
         let mut serving = Serving::default();
         for (ip, broken) in [("10.0.0.1", true), ("10.0.0.2", on_both)] {
             let mut o = presenting("h.x.com", ip, "A0", 1_767_225_600, 1_798_761_600);
             if broken {
-                o.findings.push(fault);
+                o.findings.extend_from_slice(faults);
             }
             serving.note(&judge_one(o, &i, &p).0, &i);
         }
