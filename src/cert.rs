@@ -75,6 +75,7 @@ pub fn cert_info_and<T>(
         signature_algorithm,
         must_staple: must_staple(&x),
         embedded_scts: embedded_scts(&x),
+        key_usage: x.key_usage().ok().flatten().map(|k| k.value.flags),
     };
     Ok((info, also(&x)))
 }

@@ -134,6 +134,8 @@ pub struct LeafSpec {
     /// given: what a public CA embeds, two or three of them, dated at the leaf's notBefore
     /// (a CA logs the precertificate as it issues). Their signatures are not real.
     pub sct_logs: Vec<u8>,
+    /// Its Key Usage: digitalSignature by default; empty for no extension.
+    pub key_usages: Vec<KeyUsagePurpose>,
 }
 
 impl LeafSpec {
@@ -153,6 +155,7 @@ impl LeafSpec {
             delta_crl_url: None,
             key_of: None,
             sct_logs: Vec::new(),
+            key_usages: vec![KeyUsagePurpose::DigitalSignature],
         }
     }
 
@@ -437,7 +440,7 @@ impl Pki {
         p.not_after = spec.not_after;
         p.serial_number = Some(SerialNumber::from_slice(&spec.serial));
         p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        p.key_usages = spec.key_usages.clone();
         p.use_authority_key_identifier_extension = true;
         if spec.must_staple {
             // TLS Feature (1.3.6.1.5.5.7.1.24): SEQUENCE { INTEGER 5 (status_request) }.
@@ -1619,6 +1622,7 @@ pub fn presenting(
             signature_algorithm: "ecdsa-with-SHA256".into(),
             must_staple: false,
             embedded_scts: None,
+            key_usage: None,
         }),
         chain: Vec::new(),
         pem: None,

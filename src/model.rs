@@ -339,6 +339,12 @@ pub enum Finding {
     /// it, though the root is still in other stores. Issued by a CA since distrusted; no
     /// chain fixes it.
     CaDistrusted,
+    /// The certificate's Key Usage extension does not allow what the handshake's key
+    /// exchange does with the key: `digitalSignature` for ECDHE and TLS 1.3 (the server
+    /// signs), `keyEncipherment` for RSA key exchange. Chrome and Edge (from 124, whatever
+    /// the root) and Java clients refuse it (ERR_SSL_KEY_USAGE_INCOMPATIBLE); OpenSSL and
+    /// Go clients do not check. A private CA's template that sets only keyEncipherment.
+    KeyUsageIncompatible,
     /// Connections to the one address got different certificates, or the same one with
     /// chains clients take differently (`scan --samples`): the nodes behind a load balancer
     /// that passes TLS through differ, one of them kept an old certificate or lacks the
@@ -388,6 +394,7 @@ impl Finding {
             Finding::DaneBogus => "dane_bogus",
             Finding::CtMissing => "ct_missing",
             Finding::CaDistrusted => "ca_distrusted",
+            Finding::KeyUsageIncompatible => "key_usage_incompatible",
             Finding::BackendsDiffer => "backends_differ",
             Finding::BackendsFailing => "backends_failing",
             Finding::RolledBack => "rolled_back",
@@ -395,7 +402,7 @@ impl Finding {
     }
 
     /// Every finding, in report order.
-    pub const ALL: [Finding; 31] = [
+    pub const ALL: [Finding; 32] = [
         Finding::Expired,
         Finding::NotYetValid,
         Finding::HostnameMismatch,
@@ -424,6 +431,7 @@ impl Finding {
         Finding::DaneBogus,
         Finding::CtMissing,
         Finding::CaDistrusted,
+        Finding::KeyUsageIncompatible,
         Finding::BackendsDiffer,
         Finding::BackendsFailing,
         Finding::RolledBack,
@@ -454,12 +462,16 @@ impl Finding {
 
     /// Whether clients refuse the certificate for this finding: a trust failure, a
     /// certificate not valid yet, or one browsers refuse for Certificate Transparency or
-    /// Chrome for its distrusted CA (what makes an endpoint `untrusted`).
+    /// Chrome for its distrusted CA, or a key usage the handshake's key exchange needs not
+    /// allowed (what makes an endpoint `untrusted`).
     pub fn makes_untrusted(self) -> bool {
         self.is_trust_failure()
             || matches!(
                 self,
-                Finding::NotYetValid | Finding::CtMissing | Finding::CaDistrusted
+                Finding::NotYetValid
+                    | Finding::CtMissing
+                    | Finding::CaDistrusted
+                    | Finding::KeyUsageIncompatible
             )
     }
 
@@ -531,6 +543,14 @@ pub struct CertInfo {
     /// once per log; none when it carries no SCT list.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub embedded_scts: Option<u8>,
+    /// The key usages its Key Usage extension allows (RFC 5280 names, such as
+    /// `digitalSignature`), absent without the extension (any use allowed).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "key_usage_names"
+    )]
+    pub key_usage: Option<u16>,
 }
 
 /// The CA certificate of a validated path that ends before the leaf.
@@ -593,6 +613,58 @@ pub struct TlsInfo {
     pub alpn: Option<String>,
     /// Key exchange group.
     pub kx_group: Option<String>,
+}
+
+/// A Key Usage extension's bits (bit 0 digitalSignature, as x509-parser numbers them) as
+/// the list of their RFC 5280 names, and back.
+pub mod key_usage_names {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// RFC 5280, 4.2.1.3, in bit order.
+    pub const NAMES: [&str; 9] = [
+        "digitalSignature",
+        "nonRepudiation",
+        "keyEncipherment",
+        "dataEncipherment",
+        "keyAgreement",
+        "keyCertSign",
+        "cRLSign",
+        "encipherOnly",
+        "decipherOnly",
+    ];
+
+    /// The names of the usages `bits` allows.
+    pub fn names(bits: u16) -> impl Iterator<Item = &'static str> {
+        NAMES
+            .iter()
+            .enumerate()
+            .filter(move |(i, _)| bits >> i & 1 == 1)
+            .map(|(_, n)| *n)
+    }
+
+    /// Serializes the bits as their names.
+    pub fn serialize<S: Serializer>(bits: &Option<u16>, s: S) -> Result<S::Ok, S::Error> {
+        match bits {
+            Some(b) => s.collect_seq(names(*b)),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Reads the names back; one not known is an error.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
+        let Some(list) = Option::<Vec<String>>::deserialize(d)? else {
+            return Ok(None);
+        };
+        let mut bits = 0u16;
+        for n in &list {
+            let i = NAMES
+                .iter()
+                .position(|k| k == n)
+                .ok_or_else(|| serde::de::Error::custom(format!("unknown key usage {n:?}")))?;
+            bits |= 1 << i;
+        }
+        Ok(Some(bits))
+    }
 }
 
 /// Milliseconds spent per phase (absent when the phase did not run).

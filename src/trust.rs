@@ -535,6 +535,29 @@ impl TrustJudge {
         keys.into_iter().next()
     }
 
+    /// [`Self::judge`] for a chain a handshake got whose key exchange used the server's key
+    /// as `key_use` says, which the leaf's Key Usage must allow.
+    pub fn judge_handshake<'a>(
+        &self,
+        chain: &[CertificateDer<'_>],
+        leaf: &CertInfo,
+        reached: impl Into<Reached<'a>>,
+        now_unix: i64,
+        key_use: KeyUse,
+    ) -> TrustReport {
+        let mut report = self.judge(chain, leaf, reached, now_unix);
+        if let Some(why) = key_usage_refusal(leaf, key_use) {
+            report.findings.push(Finding::KeyUsageIncompatible);
+            report.findings.sort();
+            // A refusal: before the notes of what needs attention besides.
+            report.detail = Some(match report.detail.take() {
+                Some(d) => format!("{why}; {d}"),
+                None => why,
+            });
+        }
+        report
+    }
+
     /// Judges `chain` (leaf first) for the endpoint as it was `reached` (a [`Reached`]; a name
     /// as `Some(name)`, `None` for no name check) at `now_unix`.
     ///
@@ -944,6 +967,73 @@ fn ct_shortfall(leaf: &CertInfo) -> Option<String> {
             lifetime / 86_400
         )
     })
+}
+
+/// What a handshake's key exchange did with the server's key, which the Key Usage of its
+/// certificate must allow (RFC 5280, 4.2.1.3; RFC 8446, 4.4.2.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyUse {
+    /// The server signed with it: TLS 1.3, and TLS 1.2's ECDHE and DHE suites
+    /// (`digitalSignature`).
+    Signature,
+    /// The client encrypted the premaster secret to it: TLS 1.2's RSA key exchange, from a
+    /// legacy server (`keyEncipherment`).
+    Encipherment,
+    /// Not known, or static (EC)DH: not checked.
+    Unchecked,
+}
+
+impl KeyUse {
+    /// The key's use in a handshake that negotiated `tls` (by its cipher suite's IANA name).
+    pub fn of(tls: Option<&crate::model::TlsInfo>) -> Self {
+        let Some(suite) = tls.map(|t| t.cipher_suite.as_str()) else {
+            return KeyUse::Unchecked;
+        };
+        // TLS 1.3's suites name no key exchange (`TLS13_AES_128_GCM_SHA256`); a number is
+        // a suite not known.
+        let tls13 = !suite.contains("_WITH_") && !suite.starts_with("0x");
+        if suite.starts_with("TLS_RSA_") {
+            KeyUse::Encipherment
+        } else if tls13 || suite.contains("_ECDHE_") || suite.contains("_DHE_") {
+            KeyUse::Signature
+        } else {
+            KeyUse::Unchecked
+        }
+    }
+}
+
+/// Why clients that check a server certificate's Key Usage against the key exchange refuse
+/// `leaf`, if they do: its extension, when it has one, does not allow `key_use`. Chrome and
+/// Edge check it from version 124 whatever the root (BoringSSL: a signing key exchange
+/// needs digitalSignature, RSA key exchange keyEncipherment), as Java's JSSE does; OpenSSL,
+/// Go and rustls clients do not.
+fn key_usage_refusal(leaf: &CertInfo, key_use: KeyUse) -> Option<String> {
+    let bits = leaf.key_usage?;
+    let (needed, bit, by) = match key_use {
+        KeyUse::Signature => (
+            "digitalSignature",
+            0,
+            "the server signs its key exchange (ECDHE, TLS 1.3)",
+        ),
+        KeyUse::Encipherment => (
+            "keyEncipherment",
+            2,
+            "the client encrypts the key exchange to it (RSA key exchange)",
+        ),
+        KeyUse::Unchecked => return None,
+    };
+    if bits >> bit & 1 == 1 {
+        return None;
+    }
+    let has: Vec<&str> = crate::model::key_usage_names::names(bits).collect();
+    let has = if has.is_empty() {
+        "none".to_string()
+    } else {
+        has.join(", ")
+    };
+    Some(format!(
+        "the certificate's Key Usage ({has}) lacks {needed}, which its handshake needs ({by}): Chrome and Edge (from 124) refuse it (ERR_SSL_KEY_USAGE_INCOMPATIBLE), as Java clients do; OpenSSL and Go clients do not check"
+    ))
 }
 
 /// The roots of `table` ([`CHROME_DISTRUSTED`]) among `anchors`, by key, but for those also
@@ -1683,6 +1773,119 @@ mod tests {
         assert_eq!(chrome_distrusted(&table, &anchors, &[]).len(), 1);
         let given = [pki.root.cert.clone()];
         assert!(chrome_distrusted(&table, &anchors, &given).is_empty());
+    }
+
+    #[test]
+    fn a_key_usage_the_key_exchange_needs_not_allowed_is_refused() {
+        use rcgen::KeyUsagePurpose::{DigitalSignature, KeyAgreement, KeyEncipherment};
+        let pki = Pki::new("Ku").expect("pki");
+        let (judge, _dir) = judge_of(&[&pki]);
+        let now = crate::timefmt::now_unix();
+        let tls = |suite: &str| crate::model::TlsInfo {
+            version: "TLSv1.2".into(),
+            cipher_suite: suite.into(),
+            alpn: None,
+            kx_group: None,
+        };
+        let (tls13, ecdhe, rsa_kx) = (
+            tls("TLS13_AES_128_GCM_SHA256"),
+            tls("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"),
+            tls("TLS_RSA_WITH_AES_128_CBC_SHA"),
+        );
+        let judged = |usages: &[rcgen::KeyUsagePurpose], tls: Option<&crate::model::TlsInfo>| {
+            let leaf = pki
+                .issue(&LeafSpec {
+                    key_usages: usages.to_vec(),
+                    ..LeafSpec::new(&["ku.test"], 11, 10, 90)
+                })
+                .expect("leaf");
+            let info = info_of(&leaf.chain);
+            let r =
+                judge.judge_handshake(&leaf.chain, &info, Some("ku.test"), now, KeyUse::of(tls));
+            (info.key_usage, r)
+        };
+        // Only keyEncipherment (an AD CS template's), over a signing key exchange.
+        for tls in [&tls13, &ecdhe] {
+            let (bits, r) = judged(&[KeyEncipherment], Some(tls));
+            assert_eq!(bits, Some(0b100));
+            assert_eq!(r.findings, [Finding::KeyUsageIncompatible], "{r:?}");
+            let detail = r.detail.unwrap_or_default();
+            assert!(
+                detail.starts_with("the certificate's Key Usage (keyEncipherment) lacks digitalSignature, which its handshake needs (the server signs its key exchange (ECDHE, TLS 1.3)): Chrome and Edge (from 124) refuse it (ERR_SSL_KEY_USAGE_INCOMPATIBLE)"),
+                "{detail}"
+            );
+        }
+        // RSA key exchange needs keyEncipherment instead.
+        let (_, r) = judged(&[DigitalSignature, KeyAgreement], Some(&rsa_kx));
+        assert_eq!(r.findings, [Finding::KeyUsageIncompatible], "{r:?}");
+        assert!(r.detail.unwrap_or_default().starts_with(
+            "the certificate's Key Usage (digitalSignature, keyAgreement) lacks keyEncipherment"
+        ));
+        // Allowed; no extension (any use); a suite not known, or static ECDH: not asked.
+        for (usages, tls) in [
+            (&[DigitalSignature][..], Some(&tls13)),
+            (&[DigitalSignature, KeyEncipherment], Some(&ecdhe)),
+            (&[KeyEncipherment], Some(&rsa_kx)),
+            (&[], Some(&tls13)),
+            (&[KeyEncipherment], None),
+            (
+                &[KeyEncipherment],
+                Some(&tls("TLS_ECDH_ECDSA_WITH_AES_128_GCM_SHA256")),
+            ),
+            (&[KeyEncipherment], Some(&tls("0xC0FF"))),
+        ] {
+            let (_, r) = judged(usages, tls);
+            assert!(r.findings.is_empty(), "{usages:?} {tls:?}: {r:?}");
+        }
+        // Beside another refusal, told first.
+        let leaf = pki
+            .issue(&LeafSpec {
+                key_usages: vec![KeyEncipherment],
+                ..LeafSpec::new(&["ku.test"], 12, 10, 90)
+            })
+            .expect("leaf");
+        let info = info_of(&leaf.chain);
+        let r = judge.judge_handshake(
+            &leaf.chain[..1],
+            &info,
+            Some("other.test"),
+            now,
+            KeyUse::Signature,
+        );
+        assert_eq!(
+            r.findings,
+            [
+                Finding::HostnameMismatch,
+                Finding::IncompleteChain,
+                Finding::KeyUsageIncompatible
+            ]
+        );
+        assert!(r
+            .detail
+            .unwrap_or_default()
+            .starts_with("the certificate's Key Usage"));
+    }
+
+    #[test]
+    fn key_usages_read_back_from_their_names() {
+        let pki = Pki::new("KuNames").expect("pki");
+        let leaf = pki
+            .issue(&LeafSpec {
+                key_usages: vec![],
+                ..LeafSpec::new(&["ku.test"], 13, 10, 90)
+            })
+            .expect("leaf");
+        let mut info = info_of(&leaf.chain);
+        let none = serde_json::to_value(&info).expect("json");
+        assert!(none.get("key_usage").is_none(), "{none}");
+        info.key_usage = Some(0b1_0000_0101);
+        let json = serde_json::to_value(&info).expect("json");
+        assert_eq!(
+            json["key_usage"],
+            serde_json::json!(["digitalSignature", "keyEncipherment", "decipherOnly"])
+        );
+        let back: CertInfo = serde_json::from_value(json).expect("back");
+        assert_eq!(back.key_usage, Some(0b1_0000_0101));
     }
 
     const TEST_DISTRUST: Distrust = Distrust {

@@ -7270,3 +7270,50 @@ async fn generated_earlier_sweeps_tell_each_endpoint_a_renewal_a_rollback_or_not
     assert_eq!(seen, want.len());
     drop(servers);
 }
+
+/// A leaf whose Key Usage allows only keyEncipherment (a private CA's template) is captured
+/// and judged by what the handshake did with the key: rustls signs with it (TLS 1.3), so
+/// Chrome, Edge and Java clients would refuse it.
+#[tokio::test]
+async fn a_key_usage_without_digital_signature_is_found_over_tls_1_3() {
+    let pki = Pki::new("Ku").unwrap();
+    let good = pki
+        .issue(&LeafSpec::new(&["ok.test"], 0x61, 10, 80))
+        .unwrap();
+    let encipher = pki
+        .issue(&LeafSpec {
+            key_usages: vec![rcgen::KeyUsagePurpose::KeyEncipherment],
+            ..LeafSpec::new(&["ku.test"], 0x62, 10, 80)
+        })
+        .unwrap();
+    let server = fleet::serve_tls(
+        SocketAddr::new("127.0.0.1".parse().unwrap(), 0),
+        &good,
+        &[("ku.test", &encipher)],
+        None,
+    )
+    .await
+    .unwrap();
+    let port = server.addr.port();
+    let obs = run_sweep_trusting(
+        &pki,
+        format!("ok.test@127.0.0.1:{port}\nku.test@127.0.0.1:{port}\n"),
+    )
+    .await;
+    let at = |name: &str| obs.iter().find(|o| o.host == name).unwrap();
+    let ku = at("ku.test");
+    assert_eq!(ku.cert.as_ref().unwrap().serial, "8A0000000000000062");
+    assert_eq!(ku.cert.as_ref().unwrap().key_usage, Some(0b100));
+    assert_eq!(ku.findings, [Finding::KeyUsageIncompatible], "{ku:?}");
+    assert!(
+        ku.trust_detail
+            .as_deref()
+            .unwrap_or_default()
+            .contains("lacks digitalSignature"),
+        "{:?}",
+        ku.trust_detail
+    );
+    let ok = at("ok.test");
+    assert_eq!(ok.cert.as_ref().unwrap().key_usage, Some(0b1));
+    assert!(ok.findings.is_empty(), "{ok:?}");
+}

@@ -1402,6 +1402,8 @@ impl<'a> Judging<'a> {
                     )
                 } else if has(Finding::CaDistrusted) {
                     "Order its replacement from a CA that Chrome trusts (this CA's certificates logged since the day in the detail are refused, whatever the chain or the server), deploy it and reload the service, then verify again.".into()
+                } else if has(Finding::KeyUsageIncompatible) {
+                    "Reissue it with the key usage digitalSignature (and keyEncipherment for an RSA key, which legacy RSA key exchange needs): the CA's template sets it (an AD CS certificate template's Key Usage, an openssl config's keyUsage), deploy it and reload the service, then verify again.".into()
                 } else if has(Finding::WeakKey) {
                     "Reissue it with a key clients accept (RSA of 2048 bits or more, or ECDSA P-256), deploy it and reload the service, then verify again.".into()
                 } else if has(Finding::WeakSignature) {

@@ -474,6 +474,12 @@ impl RowJudging<'_> {
                 self.next = format!(
                     "Served at {n} endpoint(s) where Chrome refuses it: it was issued under a root Chrome has distrusted for certificates logged since a day before it (see the endpoint report), which no chain fixes: order its replacement from a CA Chrome trusts, deploy it, then verify again."
                 );
+            } else if self.next == "Nothing to do."
+                && reissue == Some(Finding::KeyUsageIncompatible)
+            {
+                self.next = format!(
+                    "Served at {n} endpoint(s) where Chrome, Edge and Java clients refuse it: its Key Usage lacks what the handshake needs (see the endpoint report), which no chain fixes: reissue it with the key usage digitalSignature (and keyEncipherment for an RSA key), deploy the new one, then verify again."
+                );
             } else if self.next == "Nothing to do." && reissue == Some(Finding::CtMissing) {
                 self.next = format!(
                     "Served at {n} endpoint(s) where browsers refuse it: it embeds fewer Certificate Transparency timestamps than they require (see the endpoint report), which no chain fixes: reissue it with CT logging on, deploy the new one, then verify again."

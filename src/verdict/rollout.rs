@@ -227,14 +227,28 @@ pub struct Serving {
     /// many endpoints.
     untrusted: HashMap<usize, u32>,
     /// Of those, the records whose certificate browsers refuse for itself, and for which
-    /// finding: too few SCTs embedded (`ct_missing`), or a CA Chrome has since distrusted
-    /// (`ca_distrusted`, told first). No chain or deployment fixes that, only a reissue.
+    /// finding: too few SCTs embedded (`ct_missing`), a key usage the handshake needs not
+    /// allowed (`key_usage_incompatible`), a CA Chrome has since distrusted
+    /// (`ca_distrusted`). No chain or deployment fixes that, only a reissue.
     reissue: HashMap<usize, crate::model::Finding>,
     /// The sweep's `--exclude` lists: names on them were not scanned by design.
     pub excluded: Option<std::sync::Arc<crate::engine::exclude::Exclusions>>,
     /// Places whose connections got different certificates (`--samples`): there an older
     /// version beside the newest is a node left behind, not the other key type's.
     pub(super) nodes_differ: std::collections::HashSet<String>,
+}
+
+/// Where a finding that only a reissue mends comes in the records report's words, highest
+/// first (0: not one): a CA Chrome distrusts (a reissue from another CA) before a key usage
+/// or missing CT timestamps (a reissue with other settings).
+fn reissue_rank(f: crate::model::Finding) -> u8 {
+    use crate::model::Finding::{CaDistrusted, CtMissing, KeyUsageIncompatible};
+    match f {
+        CaDistrusted => 3,
+        KeyUsageIncompatible => 2,
+        CtMissing => 1,
+        _ => 0,
+    }
 }
 
 fn name_key(name: &str) -> u64 {
@@ -304,11 +318,12 @@ impl Serving {
         if o.findings.iter().any(|f| f.makes_untrusted()) {
             *self.untrusted.entry(ri).or_default() += 1;
         }
-        use crate::model::Finding::{CaDistrusted, CtMissing};
-        let why = o.findings.iter().copied();
-        if let Some(f) = why.filter(|f| matches!(f, CaDistrusted | CtMissing)).max() {
+        let first = o.findings.iter().copied().max_by_key(|&f| reissue_rank(f));
+        if let Some(f) = first.filter(|&f| reissue_rank(f) > 0) {
             let told = self.reissue.entry(ri).or_insert(f);
-            *told = (*told).max(f);
+            if reissue_rank(f) > reissue_rank(*told) {
+                *told = f;
+            }
         }
         self.served.entry(ri).or_default().push(at);
     }
@@ -333,11 +348,11 @@ impl Serving {
     }
 
     /// Why record `m`'s certificate is served where browsers refuse it for itself, if it
-    /// is: `ca_distrusted` before `ct_missing`.
+    /// is, the finding [`reissue_rank`] puts first.
     pub(super) fn reissue(&self, ids: &Identities, m: usize) -> Option<crate::model::Finding> {
         ids.same_certificate(m)
             .filter_map(|k| self.reissue.get(&k).copied())
-            .max()
+            .max_by_key(|&f| reissue_rank(f))
     }
 
     /// When and by whose word the CA revoked record `m`'s certificate, if it did.

@@ -315,6 +315,7 @@ fn ambiguous_serial_matches_only_with_agreeing_expiry() {
         signature_algorithm: String::new(),
         must_staple: false,
         embedded_scts: None,
+        key_usage: None,
     };
     assert_eq!(i.match_cert(&c, "a.x.com"), Some((0, true)));
     c.not_after_unix += 10 * 86_400;
@@ -801,8 +802,26 @@ fn a_certificate_not_valid_yet_or_with_a_weak_key_is_untrusted_with_its_own_fix(
         "{}",
         v.next_step
     );
+    // A key usage the handshake needs not allowed.
+    let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_788_220_800);
+    o.findings.push(Finding::KeyUsageIncompatible);
+    o.trust_detail =
+        Some("the certificate's Key Usage (keyEncipherment) lacks digitalSignature".into());
+    let v = judge_one(o, &i, &p).0;
+    assert_eq!(v.status, Status::Untrusted, "{}", v.detail);
+    assert!(
+        v.next_step
+            .starts_with("Reissue it with the key usage digitalSignature"),
+        "{}",
+        v.next_step
+    );
     // One issued under a root Chrome has since distrusted: from another CA, whatever else.
-    for also in [None, Some(Finding::CtMissing), Some(Finding::WeakKey)] {
+    for also in [
+        None,
+        Some(Finding::CtMissing),
+        Some(Finding::WeakKey),
+        Some(Finding::KeyUsageIncompatible),
+    ] {
         let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_788_220_800);
         o.findings.push(Finding::CaDistrusted);
         o.findings.extend(also);
@@ -2737,6 +2756,8 @@ fn the_records_report_names_a_newest_certificate_served_with_a_broken_chain() {
         (&[Finding::CtMissing], true, "Served at 2 endpoint(s) where browsers refuse it: it embeds fewer Certificate Transparency timestamps than they require (see the endpoint report), which no chain fixes: reissue it with CT logging on"),
         (&[Finding::CaDistrusted], true, distrusted),
         (&[Finding::CtMissing, Finding::CaDistrusted], true, distrusted),
+        (&[Finding::CtMissing, Finding::KeyUsageIncompatible], true, "Served at 2 endpoint(s) where Chrome, Edge and Java clients refuse it: its Key Usage lacks what the handshake needs"),
+        (&[Finding::KeyUsageIncompatible, Finding::CaDistrusted], true, distrusted),
     ] {
         let mut serving = Serving::default();
         for (ip, broken) in [("10.0.0.1", true), ("10.0.0.2", on_both)] {
