@@ -76,6 +76,11 @@ pub fn cert_info_and<T>(
         must_staple: must_staple(&x),
         embedded_scts: embedded_scts(&x),
         key_usage: x.key_usage().ok().flatten().map(|k| k.value.flags),
+        extended_key_usage: x
+            .extended_key_usage()
+            .ok()
+            .flatten()
+            .map(|e| crate::model::eku_names::of(e.value)),
     };
     Ok((info, also(&x)))
 }

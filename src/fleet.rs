@@ -1623,6 +1623,7 @@ pub fn presenting(
             must_staple: false,
             embedded_scts: None,
             key_usage: None,
+            extended_key_usage: None,
         }),
         chain: Vec::new(),
         pem: None,

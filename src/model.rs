@@ -551,6 +551,11 @@ pub struct CertInfo {
         with = "key_usage_names"
     )]
     pub key_usage: Option<u16>,
+    /// The purposes its Extended Key Usage extension names, of those [`eku_names`] knows
+    /// (`serverAuth`, `clientAuth`, ...; other OIDs are left out), absent without the
+    /// extension (any purpose).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "eku_names")]
+    pub extended_key_usage: Option<u16>,
 }
 
 /// The CA certificate of a validated path that ends before the leaf.
@@ -615,10 +620,115 @@ pub struct TlsInfo {
     pub kx_group: Option<String>,
 }
 
+impl CertInfo {
+    /// Whether its Extended Key Usage lets it authenticate a TLS client: no extension, or
+    /// one naming clientAuth or any purpose.
+    pub fn allows_client_auth(&self) -> bool {
+        eku_names::allows_client_auth(self.extended_key_usage)
+    }
+}
+
+/// Flags as the list of their names, and back (the bits of [`key_usage_names`] and
+/// [`eku_names`]).
+mod flag_names {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// The names of the flags `bits` has, of `names` in bit order.
+    pub fn names(bits: u16, names: &'static [&'static str]) -> impl Iterator<Item = &'static str> {
+        names
+            .iter()
+            .enumerate()
+            .filter(move |(i, _)| bits >> i & 1 == 1)
+            .map(|(_, n)| *n)
+    }
+
+    pub fn serialize<S: Serializer>(
+        bits: &Option<u16>,
+        all: &'static [&'static str],
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match bits {
+            Some(b) => s.collect_seq(names(*b, all)),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Reads the names back; one not in `all` is an error.
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+        all: &'static [&'static str],
+    ) -> Result<Option<u16>, D::Error> {
+        let Some(list) = Option::<Vec<String>>::deserialize(d)? else {
+            return Ok(None);
+        };
+        let mut bits = 0u16;
+        for n in &list {
+            let i = all
+                .iter()
+                .position(|k| k == n)
+                .ok_or_else(|| serde::de::Error::custom(format!("unknown usage {n:?}")))?;
+            bits |= 1 << i;
+        }
+        Ok(Some(bits))
+    }
+}
+
+/// An Extended Key Usage extension's purposes as flags, in the order of [`eku_names::NAMES`].
+pub mod eku_names {
+    use serde::{Deserializer, Serializer};
+
+    /// The purposes known (RFC 5280, 4.2.1.12), in bit order.
+    pub const NAMES: [&str; 7] = [
+        "serverAuth",
+        "clientAuth",
+        "codeSigning",
+        "emailProtection",
+        "timeStamping",
+        "OCSPSigning",
+        "anyExtendedKeyUsage",
+    ];
+    /// clientAuth's flag.
+    pub const CLIENT_AUTH: u16 = 1 << 1;
+    /// anyExtendedKeyUsage's flag.
+    pub const ANY: u16 = 1 << 6;
+
+    /// Whether a certificate with these purposes (`None`: no extension) may authenticate a
+    /// TLS client.
+    pub fn allows_client_auth(bits: Option<u16>) -> bool {
+        bits.is_none_or(|b| b & (CLIENT_AUTH | ANY) != 0)
+    }
+
+    /// The flags of `eku`'s purposes.
+    pub fn of(eku: &x509_parser::extensions::ExtendedKeyUsage<'_>) -> u16 {
+        [
+            eku.server_auth,
+            eku.client_auth,
+            eku.code_signing,
+            eku.email_protection,
+            eku.time_stamping,
+            eku.ocsp_signing,
+            eku.any,
+        ]
+        .iter()
+        .enumerate()
+        .fold(0, |bits, (i, &on)| bits | u16::from(on) << i)
+    }
+
+    /// Serializes the flags as their names.
+    pub fn serialize<S: Serializer>(bits: &Option<u16>, s: S) -> Result<S::Ok, S::Error> {
+        super::flag_names::serialize(bits, &NAMES, s)
+    }
+
+    /// Reads the names back; one not known is an error.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
+        super::flag_names::deserialize(d, &NAMES)
+    }
+}
+
 /// A Key Usage extension's bits (bit 0 digitalSignature, as x509-parser numbers them) as
 /// the list of their RFC 5280 names, and back.
 pub mod key_usage_names {
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::{Deserializer, Serializer};
 
     /// RFC 5280, 4.2.1.3, in bit order.
     pub const NAMES: [&str; 9] = [
@@ -635,35 +745,17 @@ pub mod key_usage_names {
 
     /// The names of the usages `bits` allows.
     pub fn names(bits: u16) -> impl Iterator<Item = &'static str> {
-        NAMES
-            .iter()
-            .enumerate()
-            .filter(move |(i, _)| bits >> i & 1 == 1)
-            .map(|(_, n)| *n)
+        super::flag_names::names(bits, &NAMES)
     }
 
     /// Serializes the bits as their names.
     pub fn serialize<S: Serializer>(bits: &Option<u16>, s: S) -> Result<S::Ok, S::Error> {
-        match bits {
-            Some(b) => s.collect_seq(names(*b)),
-            None => s.serialize_none(),
-        }
+        super::flag_names::serialize(bits, &NAMES, s)
     }
 
     /// Reads the names back; one not known is an error.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
-        let Some(list) = Option::<Vec<String>>::deserialize(d)? else {
-            return Ok(None);
-        };
-        let mut bits = 0u16;
-        for n in &list {
-            let i = NAMES
-                .iter()
-                .position(|k| k == n)
-                .ok_or_else(|| serde::de::Error::custom(format!("unknown key usage {n:?}")))?;
-            bits |= 1 << i;
-        }
-        Ok(Some(bits))
+        super::flag_names::deserialize(d, &NAMES)
     }
 }
 

@@ -1878,6 +1878,20 @@ mod tests {
         let mut info = info_of(&leaf.chain);
         let none = serde_json::to_value(&info).expect("json");
         assert!(none.get("key_usage").is_none(), "{none}");
+        assert_eq!(
+            none["extended_key_usage"],
+            serde_json::json!(["serverAuth"])
+        );
+        assert!(!info.allows_client_auth());
+        info.extended_key_usage = Some(0b100_0010);
+        let json = serde_json::to_value(&info).expect("json");
+        assert_eq!(
+            json["extended_key_usage"],
+            serde_json::json!(["clientAuth", "anyExtendedKeyUsage"])
+        );
+        let back: CertInfo = serde_json::from_value(json).expect("back");
+        assert_eq!(back.extended_key_usage, Some(0b100_0010));
+        assert!(back.allows_client_auth());
         info.key_usage = Some(0b1_0000_0101);
         let json = serde_json::to_value(&info).expect("json");
         assert_eq!(

@@ -1791,6 +1791,7 @@ fn build(
         issuer_spki_sha256: None,
         // Other key types (Ed25519, DSA) are no key family a client's offer can single out.
         key_family: get(Field::KeyType).and_then(|(_, v)| key_family(v)),
+        extended_key_usage: None,
     };
     spread_listed_names(&mut rec);
     let chain = val(Field::ChainPem);
@@ -1998,6 +1999,7 @@ fn apply_der(rec: &mut Record, der: &[u8]) -> Result<(), String> {
         .and_then(|b| <[u8; 32]>::try_from(b).ok())
         .map(Box::new);
     rec.key_family = crate::model::KeyFamily::of_key_type(&info.key_type);
+    rec.extended_key_usage = info.extended_key_usage;
     rec.from_pem = true;
     Ok(())
 }
@@ -4254,6 +4256,8 @@ mod tests {
             r.issuer_spki_sha256,
             Some(Box::new(key_hash(&leaf.chain[1])))
         );
+        // Its purposes: the test leaves are for serverAuth alone.
+        assert_eq!(r.extended_key_usage, Some(1));
         assert_eq!(out.errors.len(), 1, "{:?}", out.errors);
         assert_eq!(out.errors[0].line, begins[2]);
         // The sample in targets/: its leaf, not its CA.

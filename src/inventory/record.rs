@@ -256,6 +256,9 @@ pub struct Record {
     pub from_pem: bool,
     /// The key type (RSA or ECDSA), from the PEM or a key type column; unknown otherwise.
     pub key_family: Option<crate::model::KeyFamily>,
+    /// The purposes its certificate's Extended Key Usage names, when the record carries the
+    /// certificate (a PEM) and it has one ([`crate::model::CertInfo::extended_key_usage`]).
+    pub extended_key_usage: Option<u16>,
 }
 
 impl Record {

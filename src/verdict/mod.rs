@@ -663,7 +663,7 @@ fn renewal_served_beside<'a>(
 
 /// The findings a verdict adds to the statuses that hold and the observation's trust
 /// findings, each for something the next step names (`--fail-on` accepts them too).
-pub const VERDICT_FINDINGS: [&str; 22] = [
+pub const VERDICT_FINDINGS: [&str; 23] = [
     "dane_renewal_unpublished",
     "deployment_failed",
     "deployment_rolled_back",
@@ -677,6 +677,7 @@ pub const VERDICT_FINDINGS: [&str; 22] = [
     "records_say_deployed",
     "records_say_pending",
     "renewal_cancelled",
+    "renewal_drops_client_auth",
     "renewal_drops_name",
     "renewal_expired",
     "renewal_not_yet_valid",
@@ -1698,6 +1699,17 @@ impl<'a> Judging<'a> {
             self.findings.push("dane_renewal_unpublished".into());
             self.next.push_str(&step);
         }
+        // A renewal to deploy that cannot do what the served certificate does for a server
+        // that is also a TLS client (mutual TLS, SIP trunks, XMPP between servers): public
+        // CAs' server certificates stopped carrying clientAuth.
+        if let Some((what, step)) = self
+            .renewal_named
+            .and_then(|ei| client_auth_dropped(o, &ids.records[ei]))
+        {
+            self.findings.push("renewal_drops_client_auth".into());
+            self.detail.push_str(&what);
+            self.next.push_str(&step);
+        }
         // And TLSA records that name none of what it serves.
         if let Some((what, fix)) = dane_fault(o) {
             self.detail.push_str(&format!(" {what}."));
@@ -1904,6 +1916,24 @@ fn stapling_fault(o: &Observation) -> Option<(String, &'static str)> {
 /// key and its CA's (known when its record carries its PEM, with the CA's certificate for
 /// the latter) are among none. Or, the CA's key unknown, they name of CAs only the one that
 /// issued the certificate served and the renewal's record names another issuer.
+/// What to say (to the detail, to the next step) of renewal `r` when its certificate, read
+/// from the records' PEM, cannot authenticate a TLS client while the one served can: since
+/// 2025-2026 public CAs issue server certificates for serverAuth alone (the Chrome Root
+/// Program's rule for hierarchies it trusts), so a renewal ordered as before loses what a
+/// server presenting it as a client needs. Whether the server does is not known here.
+fn client_auth_dropped(o: &Observation, r: &Record) -> Option<(String, String)> {
+    let served = o.cert.as_ref()?;
+    let renewal = r.extended_key_usage?;
+    if !served.allows_client_auth() || crate::model::eku_names::allows_client_auth(Some(renewal)) {
+        return None;
+    }
+    let serial = r.serial_hex().unwrap_or("?");
+    Some((
+        format!(" The renewal (serial {serial}) is for server authentication only: it lacks the clientAuth extended key usage the served certificate has, as public CAs no longer issue it in server certificates."),
+        " Before deploying it: if this server also presents its certificate as a TLS client (mutual TLS to partners or APIs, SIP trunks such as Microsoft Teams Direct Routing or Cisco Expressway, XMPP between servers), those peers will refuse the renewal: give those connections a client certificate of their own (from a private CA) first.".into(),
+    ))
+}
+
 fn dane_unpublished(o: &Observation, r: &Record) -> Option<String> {
     let d = o.dane.as_deref()?;
     if d.error.is_some() {

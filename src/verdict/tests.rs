@@ -316,6 +316,7 @@ fn ambiguous_serial_matches_only_with_agreeing_expiry() {
         must_staple: false,
         embedded_scts: None,
         key_usage: None,
+        extended_key_usage: None,
     };
     assert_eq!(i.match_cert(&c, "a.x.com"), Some((0, true)));
     c.not_after_unix += 10 * 86_400;
@@ -5242,4 +5243,60 @@ fn a_files_serials_read_both_ways_are_read_as_its_others_are_written() {
     );
     assert_eq!(read("S1"), both("1234", "4D2"));
     assert_eq!(read("B3"), both("1234", "4D2"));
+}
+
+#[test]
+fn a_renewal_without_client_auth_is_told_where_the_served_certificate_has_it() {
+    use crate::model::eku_names::CLIENT_AUTH;
+    const SERVER: u16 = 1;
+    // The server serves A; B, its renewal (from the records' PEM, so its purposes are
+    // known), is for server authentication only.
+    let judged = |served: Option<u16>, renewal: Option<u16>| {
+        let mut i = ids(&format!(
+            "{H}A,,a.x.com,01,2025-06-01,2026-12-20,CA,,Issued\n\
+             B,,a.x.com,02,2026-04-01,2027-04-01,CA,A,Issued\n"
+        ));
+        let pos = i.records.iter().position(|r| &*r.record_id == "B").unwrap();
+        i.records[pos].extended_key_usage = renewal;
+        let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
+        if let Some(c) = o.cert.as_mut() {
+            c.extended_key_usage = served;
+        }
+        judge_one(o, &i, &policy()).0
+    };
+    for served in [None, Some(SERVER | CLIENT_AUTH), Some(SERVER | 1 << 6)] {
+        let v = judged(served, Some(SERVER));
+        assert_eq!(v.status, Status::RenewedNotDeployed, "{}", v.detail);
+        assert!(
+            v.findings.iter().any(|f| f == "renewal_drops_client_auth"),
+            "{served:?}: {:?}",
+            v.findings
+        );
+        assert!(
+            v.detail.contains("The renewal (serial 2) is for server authentication only: it lacks the clientAuth extended key usage the served certificate has"),
+            "{}",
+            v.detail
+        );
+        assert!(
+            v.next_step.contains(
+                "Before deploying it: if this server also presents its certificate as a TLS client"
+            ),
+            "{}",
+            v.next_step
+        );
+    }
+    // The served one has no clientAuth either; the renewal has it; its purposes unknown.
+    for (served, renewal) in [
+        (Some(SERVER), Some(SERVER)),
+        (None, Some(SERVER | CLIENT_AUTH)),
+        (None, None),
+    ] {
+        let v = judged(served, renewal);
+        assert_eq!(v.status, Status::RenewedNotDeployed, "{}", v.detail);
+        assert!(
+            !v.findings.iter().any(|f| f == "renewal_drops_client_auth"),
+            "{served:?} {renewal:?}: {:?}",
+            v.findings
+        );
+    }
 }
