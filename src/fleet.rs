@@ -136,6 +136,8 @@ pub struct LeafSpec {
     pub sct_logs: Vec<u8>,
     /// Its Key Usage: digitalSignature by default; empty for no extension.
     pub key_usages: Vec<KeyUsagePurpose>,
+    /// Its Extended Key Usage: serverAuth by default; empty for no extension.
+    pub extended_key_usages: Vec<ExtendedKeyUsagePurpose>,
 }
 
 impl LeafSpec {
@@ -156,6 +158,7 @@ impl LeafSpec {
             key_of: None,
             sct_logs: Vec::new(),
             key_usages: vec![KeyUsagePurpose::DigitalSignature],
+            extended_key_usages: vec![ExtendedKeyUsagePurpose::ServerAuth],
         }
     }
 
@@ -439,7 +442,7 @@ impl Pki {
         p.not_before = spec.not_before;
         p.not_after = spec.not_after;
         p.serial_number = Some(SerialNumber::from_slice(&spec.serial));
-        p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        p.extended_key_usages = spec.extended_key_usages.clone();
         p.key_usages = spec.key_usages.clone();
         p.use_authority_key_identifier_extension = true;
         if spec.must_staple {

@@ -345,6 +345,12 @@ pub enum Finding {
     /// the root) and Java clients refuse it (ERR_SSL_KEY_USAGE_INCOMPATIBLE); OpenSSL and
     /// Go clients do not check. A private CA's template that sets only keyEncipherment.
     KeyUsageIncompatible,
+    /// Apple's platforms (Safari, and every iOS and macOS app using the system's TLS)
+    /// refuse the certificate, issued since 2019-07-01, whatever its CA: it has no Extended
+    /// Key Usage extension (Apple requires one naming serverAuth), or is valid for more than
+    /// 825 days (a private CA's template of three or five years). Other clients accept it,
+    /// so it leaves the status as it is: it matters where Apple devices use the service.
+    AppleIncompatible,
     /// Connections to the one address got different certificates, or the same one with
     /// chains clients take differently (`scan --samples`): the nodes behind a load balancer
     /// that passes TLS through differ, one of them kept an old certificate or lacks the
@@ -395,6 +401,7 @@ impl Finding {
             Finding::CtMissing => "ct_missing",
             Finding::CaDistrusted => "ca_distrusted",
             Finding::KeyUsageIncompatible => "key_usage_incompatible",
+            Finding::AppleIncompatible => "apple_incompatible",
             Finding::BackendsDiffer => "backends_differ",
             Finding::BackendsFailing => "backends_failing",
             Finding::RolledBack => "rolled_back",
@@ -402,7 +409,7 @@ impl Finding {
     }
 
     /// Every finding, in report order.
-    pub const ALL: [Finding; 32] = [
+    pub const ALL: [Finding; 33] = [
         Finding::Expired,
         Finding::NotYetValid,
         Finding::HostnameMismatch,
@@ -432,6 +439,7 @@ impl Finding {
         Finding::CtMissing,
         Finding::CaDistrusted,
         Finding::KeyUsageIncompatible,
+        Finding::AppleIncompatible,
         Finding::BackendsDiffer,
         Finding::BackendsFailing,
         Finding::RolledBack,
@@ -689,6 +697,8 @@ pub mod eku_names {
     ];
     /// clientAuth's flag.
     pub const CLIENT_AUTH: u16 = 1 << 1;
+    /// serverAuth's flag.
+    pub const SERVER_AUTH: u16 = 1;
     /// anyExtendedKeyUsage's flag.
     pub const ANY: u16 = 1 << 6;
 

@@ -626,6 +626,10 @@ impl TrustJudge {
             };
             key_note = Some(format!("the certificate has {what}"));
         }
+        let apple_note = apple_refusal(leaf);
+        if apple_note.is_some() {
+            findings.push(Finding::AppleIncompatible);
+        }
         let at = now_unix.clamp(
             leaf.not_before_unix,
             leaf.not_after_unix.max(leaf.not_before_unix),
@@ -701,7 +705,7 @@ impl TrustJudge {
         findings.sort();
         findings.dedup();
         // Why clients refuse it first, then what needs attention besides.
-        let notes: Vec<String> = [detail, key_note, name_note]
+        let notes: Vec<String> = [detail, key_note, name_note, apple_note]
             .into_iter()
             .flatten()
             .chain(chain_notes)
@@ -965,6 +969,44 @@ fn ct_shortfall(leaf: &CertInfo) -> Option<String> {
         format!(
             "the certificate, from a public CA, embeds Signed Certificate Timestamps from {has} Certificate Transparency log(s) where browsers require {needed} for its lifetime of {} days: Chrome, Safari and Firefox refuse it (ERR_CERTIFICATE_TRANSPARENCY_REQUIRED); it was issued with CT logging off (unless the server sends its SCTs in the TLS handshake, which certsweep does not ask for)",
             lifetime / 86_400
+        )
+    })
+}
+
+/// From when Apple's platforms (iOS 13, macOS 10.15) hold every TLS server certificate, a
+/// private CA's too, to their rules: those issued from 2019-07-01 (Unix seconds).
+const APPLE_RULES_FROM: i64 = 1_561_939_200;
+
+/// The longest validity Apple's platforms accept of a certificate issued since
+/// [`APPLE_RULES_FROM`], in days.
+pub const APPLE_MAX_DAYS: i64 = 825;
+
+/// Why Apple's platforms refuse `leaf`, if they do (Apple's "Requirements for trusted
+/// certificates in iOS 13 and macOS 10.15"): issued since 2019-07-01 without an Extended Key
+/// Usage extension, or for longer than 825 days. An extension without serverAuth is refused
+/// by every client, and judged with the path.
+fn apple_refusal(leaf: &CertInfo) -> Option<String> {
+    if leaf.not_before_unix < APPLE_RULES_FROM {
+        return None;
+    }
+    let lifetime = leaf.not_after_unix - leaf.not_before_unix;
+    let mut why = Vec::new();
+    if leaf.extended_key_usage.is_none() {
+        why.push(
+            "has no Extended Key Usage extension (Apple requires one naming serverAuth)"
+                .to_string(),
+        );
+    }
+    if lifetime > APPLE_MAX_DAYS * 86_400 {
+        why.push(format!(
+            "is valid for {} days (Apple accepts {APPLE_MAX_DAYS} at most)",
+            lifetime / 86_400
+        ));
+    }
+    (!why.is_empty()).then(|| {
+        format!(
+            "Safari and every iOS and macOS app refuse the certificate, as Apple does any issued since 2019-07-01 whatever its CA: it {}",
+            why.join(" and ")
         )
     })
 }
@@ -1864,6 +1906,45 @@ mod tests {
             .detail
             .unwrap_or_default()
             .starts_with("the certificate's Key Usage"));
+    }
+
+    #[test]
+    fn a_certificate_apple_refuses_is_told_beside_what_others_accept() {
+        let pki = Pki::new("Apple").expect("pki");
+        let (judge, _dir) = judge_of(&[&pki]);
+        let now = crate::timefmt::now_unix();
+        let judged = |spec: LeafSpec| {
+            let leaf = pki.issue(&spec).expect("leaf");
+            judge.judge(&leaf.chain, &info_of(&leaf.chain), Some("apple.test"), now)
+        };
+        let leaf = |days_ago, days_left| LeafSpec::new(&["apple.test"], 21, days_ago, days_left);
+        // Five years (a private CA's template), or no Extended Key Usage, or both.
+        let r = judged(leaf(10, 1816));
+        assert_eq!(r.findings, [Finding::AppleIncompatible], "{r:?}");
+        assert_eq!(r.detail.as_deref(), Some("Safari and every iOS and macOS app refuse the certificate, as Apple does any issued since 2019-07-01 whatever its CA: it is valid for 1826 days (Apple accepts 825 at most)"));
+        let r = judged(LeafSpec {
+            extended_key_usages: vec![],
+            ..leaf(10, 80)
+        });
+        assert_eq!(r.findings, [Finding::AppleIncompatible], "{r:?}");
+        let detail = r.detail.unwrap_or_default();
+        assert!(
+            detail.ends_with(
+                "it has no Extended Key Usage extension (Apple requires one naming serverAuth)"
+            ),
+            "{detail}"
+        );
+        let r = judged(LeafSpec {
+            extended_key_usages: vec![],
+            ..leaf(10, 900)
+        });
+        let detail = r.detail.unwrap_or_default();
+        assert!(detail.ends_with("(Apple requires one naming serverAuth) and is valid for 910 days (Apple accepts 825 at most)"), "{detail}");
+        // 825 days; or issued before the rules (in 2018, for ten years).
+        for spec in [leaf(10, 815), leaf(3000, 650)] {
+            let r = judged(spec);
+            assert!(r.findings.is_empty(), "{r:?}");
+        }
     }
 
     #[test]

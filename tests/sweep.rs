@@ -2093,6 +2093,13 @@ fn openssl_cert(
                 .build(&b.x509v3_context(issuer.map(|(c, _)| &**c), None))
                 .unwrap();
             b.append_extension(san).unwrap();
+            // As a CA's server template sets it (Apple's platforms refuse a server
+            // certificate without it).
+            let eku = x509::extension::ExtendedKeyUsage::new()
+                .server_auth()
+                .build()
+                .unwrap();
+            b.append_extension(eku).unwrap();
         }
         None => {
             let ca = x509::extension::BasicConstraints::new()

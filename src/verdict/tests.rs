@@ -5246,6 +5246,25 @@ fn a_files_serials_read_both_ways_are_read_as_its_others_are_written() {
 }
 
 #[test]
+fn a_current_certificate_apple_refuses_is_told_with_its_fix() {
+    let i = ids(&format!(
+        "{H}R0,,h.x.com,A0,2026-01-01,2029-01-01,CA,,Issued\n"
+    ));
+    let mut o = presenting("h.x.com", "10.0.0.1", "A0", 1_767_225_600, 1_861_920_000);
+    o.findings.push(Finding::AppleIncompatible);
+    o.trust_detail = Some("Safari and every iOS and macOS app refuse the certificate, as Apple does any issued since 2019-07-01 whatever its CA: it is valid for 1096 days (Apple accepts 825 at most)".into());
+    let (v, _) = judge_one(o, &i, &policy());
+    assert_eq!(v.status, Status::Current);
+    assert!(
+        v.detail
+            .contains(" Safari and every iOS and macOS app refuse the certificate"),
+        "{}",
+        v.detail
+    );
+    assert_eq!(v.next_step, "Nothing to do for the certificate; where Apple devices use the service, reissue the certificate with an Extended Key Usage naming serverAuth and a validity of 825 days or fewer (the CA's template sets both) and deploy it, then verify again.");
+}
+
+#[test]
 fn a_renewal_without_client_auth_is_told_where_the_served_certificate_has_it() {
     use crate::model::eku_names::CLIENT_AUTH;
     const SERVER: u16 = 1;
