@@ -62,113 +62,112 @@ struct ProvenIssuer {
     /// Transparency of the leaves it issues.
     public: bool,
     /// The root it ends at is one Chrome no longer trusts for leaves logged after a date.
-    distrust: Option<Distrust>,
+    distrust: Option<DistrustedRoot>,
 }
 
-/// A root Chrome keeps in its store but no longer trusts for certificates whose earliest
-/// Signed Certificate Timestamp is dated after a day (the Chrome Root Store's SCT-based
-/// constraint): the roots of CAs distrusted for their conduct, whose certificates logged
-/// before the day stay trusted until they expire. webpki-roots keeps such a root, as
-/// Mozilla's store may (or the operating system's, for `--system-roots`), so a path to it
-/// validates, while Chrome, the browser of most users, refuses a certificate issued since.
-#[derive(Debug, Clone, Copy)]
+/// A Chrome Root Program action against a CA: roots Chrome keeps in its store but no longer
+/// trusts for certificates whose earliest Signed Certificate Timestamp is dated after a day
+/// (the Chrome Root Store's SCT-based constraint), so that those logged before stay trusted
+/// until they expire. webpki-roots keeps such a root, as Mozilla's store may (or the
+/// operating system's, for `--system-roots`), so a path to it validates while Chrome, the
+/// browser of most users, refuses a certificate issued since.
+#[derive(Debug)]
 struct Distrust {
-    /// The root's name and its CA, in words.
-    root: &'static str,
+    /// The CA, in words.
+    ca: &'static str,
     /// The last second (Unix time) an earliest SCT may bear.
     sct_not_after: i64,
-    /// That second, in words.
+    /// That second's day, in words.
     day: &'static str,
     /// The Chrome version that enforces it.
     chrome: u16,
+    /// Its roots: the SHA-256 (lowercase hex) of each one's SubjectPublicKeyInfo contents,
+    /// as webpki keeps an anchor's key, and its name.
+    roots: &'static [(&'static str, &'static str)],
 }
 
-/// The roots Chrome distrusts by SCT date, by the SHA-256 (lowercase hex) of their key's
-/// SubjectPublicKeyInfo contents, as webpki keeps an anchor's key. From the Chrome Root
-/// Program's announcements: Entrust's roots (June 2024, from Chrome 131), Chunghwa Telecom's
-/// and NetLock's (May 2025, from Chrome 139). A root explicitly trusted (`--ca-file`, as an
-/// enterprise's policy trusts it) is exempt, as it is in Chrome. Later distrusts are added
-/// here.
-const CHROME_DISTRUSTED: &[(&str, Distrust)] = {
-    const ENTRUST: (i64, &str, u16) = (1_731_369_599, "2024-11-11", 131);
-    const TW_HU: (i64, &str, u16) = (1_754_006_399, "2025-07-31", 139);
-    const fn d(
-        root: &'static str,
-        (sct_not_after, day, chrome): (i64, &'static str, u16),
-    ) -> Distrust {
-        Distrust {
-            root,
-            sct_not_after,
-            day,
-            chrome,
-        }
-    }
-    &[
-        (
-            "86cfbcb8997665be187082f79fa96cebb2b40412c352866bf82e81149c8529a1",
-            d(
-                "Entrust Root Certification Authority - EC1 (Entrust)",
-                ENTRUST,
+/// A root of a [`Distrust`] among the anchors.
+#[derive(Debug, Clone, Copy)]
+struct DistrustedRoot {
+    name: &'static str,
+    by: &'static Distrust,
+}
+
+/// The roots Chrome distrusts by SCT date, from the Chrome Root Program's announcements
+/// (June 2024, May 2025). A root explicitly trusted (`--ca-file`, as an enterprise's policy
+/// trusts it) is exempt, as it is in Chrome. Later distrusts are added here.
+const CHROME_DISTRUSTED: &[Distrust] = &[
+    Distrust {
+        ca: "Entrust",
+        sct_not_after: 1_731_369_599,
+        day: "2024-11-11",
+        chrome: 131,
+        roots: &[
+            (
+                "86cfbcb8997665be187082f79fa96cebb2b40412c352866bf82e81149c8529a1",
+                "Entrust Root Certification Authority - EC1",
             ),
-        ),
-        (
-            "3396a4bb5062f5314a8e07cfbda3c293e6a3b7bf73f8ea16b741df9acefb5306",
-            d(
-                "Entrust Root Certification Authority - G2 (Entrust)",
-                ENTRUST,
+            (
+                "3396a4bb5062f5314a8e07cfbda3c293e6a3b7bf73f8ea16b741df9acefb5306",
+                "Entrust Root Certification Authority - G2",
             ),
-        ),
-        (
-            "5fb951293760960c9b3f6466d8a3fe896a2f8f1200241c1c38916ba4d3888e91",
-            d(
-                "Entrust Root Certification Authority - G4 (Entrust)",
-                ENTRUST,
+            (
+                "5fb951293760960c9b3f6466d8a3fe896a2f8f1200241c1c38916ba4d3888e91",
+                "Entrust Root Certification Authority - G4",
             ),
-        ),
-        (
-            "19becf587187dab0014c6876a212b44af3d12e421d43ba0cc78c34689aec75fc",
-            d("Entrust Root Certification Authority (Entrust)", ENTRUST),
-        ),
-        (
-            "6d6bd67832cc58266dd923facb8739027775b001cc0b906f9a8952f1ee35bd0b",
-            d(
-                "Entrust.net Certification Authority (2048) (Entrust)",
-                ENTRUST,
+            (
+                "19becf587187dab0014c6876a212b44af3d12e421d43ba0cc78c34689aec75fc",
+                "Entrust Root Certification Authority",
             ),
-        ),
-        (
-            "70b7ee92c73068de6c14077bd7c4e2c4229f60556ce2ae366464881c5a9c48fc",
-            d("AffirmTrust Commercial (Entrust)", ENTRUST),
-        ),
-        (
-            "1b30949713b50476443a100ce8de526945c9864aa98c27214e0d05448ab4c7f2",
-            d("AffirmTrust Networking (Entrust)", ENTRUST),
-        ),
-        (
-            "84783e3ee6bb8002a9bf3340a176eb452896aa04cafc13a7029b92823e7f7ccd",
-            d("AffirmTrust Premium (Entrust)", ENTRUST),
-        ),
-        (
-            "da383f18eb1d1a96e5fb683ff1c89d00c15e7b19974282eafb54d2260c891220",
-            d("AffirmTrust Premium ECC (Entrust)", ENTRUST),
-        ),
-        (
-            "55b594bb24eff61462543e16a01be03f7d9971a7934948562f5ab0f83df2512f",
-            d(
-                "ePKI Root Certification Authority (Chunghwa Telecom)",
-                TW_HU,
+            (
+                "6d6bd67832cc58266dd923facb8739027775b001cc0b906f9a8952f1ee35bd0b",
+                "Entrust.net Certification Authority (2048)",
             ),
-        ),
-        (
-            "4bb89cd8663d02c45764a9fcf716bf59f1e60820c54cb9ac949e8e660889aafd",
-            d("HiPKI Root CA - G1 (Chunghwa Telecom)", TW_HU),
-        ),
-        (
+            (
+                "70b7ee92c73068de6c14077bd7c4e2c4229f60556ce2ae366464881c5a9c48fc",
+                "AffirmTrust Commercial",
+            ),
+            (
+                "1b30949713b50476443a100ce8de526945c9864aa98c27214e0d05448ab4c7f2",
+                "AffirmTrust Networking",
+            ),
+            (
+                "84783e3ee6bb8002a9bf3340a176eb452896aa04cafc13a7029b92823e7f7ccd",
+                "AffirmTrust Premium",
+            ),
+            (
+                "da383f18eb1d1a96e5fb683ff1c89d00c15e7b19974282eafb54d2260c891220",
+                "AffirmTrust Premium ECC",
+            ),
+        ],
+    },
+    Distrust {
+        ca: "Chunghwa Telecom",
+        sct_not_after: 1_754_006_399,
+        day: "2025-07-31",
+        chrome: 139,
+        roots: &[
+            (
+                "55b594bb24eff61462543e16a01be03f7d9971a7934948562f5ab0f83df2512f",
+                "ePKI Root Certification Authority",
+            ),
+            (
+                "4bb89cd8663d02c45764a9fcf716bf59f1e60820c54cb9ac949e8e660889aafd",
+                "HiPKI Root CA - G1",
+            ),
+        ],
+    },
+    Distrust {
+        ca: "NetLock",
+        sct_not_after: 1_754_006_399,
+        day: "2025-07-31",
+        chrome: 139,
+        roots: &[(
             "90d3c6d2fcf2653a0b5e834f8bd635652b48c99cf17a5b33c091110509c45d2e",
-            d("NetLock Arany (Class Gold) Főtanúsítvány (NetLock)", TW_HU),
-        ),
-    ]
-};
+            "NetLock Arany (Class Gold) Főtanúsítvány",
+        )],
+    },
+];
 
 /// A trust anchor given as a certificate (a `--ca-file` root, the system store's): its
 /// subject in words and notAfter. webpki ignores an anchor's dates; OpenSSL and Windows
@@ -209,7 +208,7 @@ struct PathDates {
     /// It ends at a public root ([`ProvenIssuer::public`]).
     public: bool,
     /// It ends at a root Chrome distrusts by SCT date ([`ProvenIssuer::distrust`]).
-    distrust: Option<Distrust>,
+    distrust: Option<DistrustedRoot>,
 }
 
 /// How a client reached the endpoint, which its certificate must match.
@@ -266,7 +265,7 @@ pub struct TrustJudge {
     public_roots: HashSet<Vec<u8>>,
     /// The anchors (by key, SubjectPublicKeyInfo contents) of [`CHROME_DISTRUSTED`] among the
     /// public and the system roots.
-    distrusted: HashMap<Vec<u8>, Distrust>,
+    distrusted: HashMap<Vec<u8>, DistrustedRoot>,
     /// The dates of the anchors made from certificates, by their key (SubjectPublicKeyInfo
     /// contents, as webpki keeps it).
     root_dates: HashMap<Vec<u8>, Arc<RootDate>>,
@@ -484,7 +483,7 @@ impl TrustJudge {
 
     /// Has `root`, a test's, distrusted by Chrome as `d` says.
     #[cfg(test)]
-    fn count_as_distrusted(&mut self, root: &CertificateDer<'_>, d: Distrust) {
+    fn count_as_distrusted(&mut self, root: &CertificateDer<'_>, d: DistrustedRoot) {
         if let Ok(a) = webpki::anchor_from_trusted_cert(root) {
             self.distrusted
                 .insert(a.subject_public_key_info.to_vec(), d);
@@ -1081,10 +1080,10 @@ fn key_usage_refusal(leaf: &CertInfo, key_use: KeyUse) -> Option<String> {
 /// The roots of `table` ([`CHROME_DISTRUSTED`]) among `anchors`, by key, but for those also
 /// given in `given` (CA files): Chrome exempts a root an enterprise trusts explicitly.
 fn chrome_distrusted(
-    table: &[(&str, Distrust)],
+    table: &'static [Distrust],
     anchors: &[TrustAnchor<'_>],
     given: &[CertificateDer<'_>],
-) -> HashMap<Vec<u8>, Distrust> {
+) -> HashMap<Vec<u8>, DistrustedRoot> {
     let explicit: HashSet<Vec<u8>> = given
         .iter()
         .filter_map(|c| webpki::anchor_from_trusted_cert(c).ok())
@@ -1096,10 +1095,10 @@ fn chrome_distrusted(
         .filter(|k| !explicit.contains(*k))
         .filter_map(|k| {
             let h = crate::cert::sha256_hex(k);
-            table
-                .iter()
-                .find(|(d, _)| *d == h)
-                .map(|(_, d)| (k.to_vec(), *d))
+            table.iter().find_map(|by| {
+                let (_, name) = by.roots.iter().find(|(key, _)| *key == h)?;
+                Some((k.to_vec(), DistrustedRoot { name, by }))
+            })
         })
         .collect()
 }
@@ -1107,17 +1106,26 @@ fn chrome_distrusted(
 /// Why Chrome refuses `leaf`, whose path ends at a root it distrusts by SCT date (`d`), if
 /// it does: its earliest embedded SCT is dated after the day (without SCTs, its notBefore,
 /// which a CT-missing certificate is refused for anyway).
-fn distrusted_since(d: Distrust, der: &CertificateDer<'_>, leaf: &CertInfo) -> Option<String> {
+fn distrusted_since(
+    d: DistrustedRoot,
+    der: &CertificateDer<'_>,
+    leaf: &CertInfo,
+) -> Option<String> {
     let (logged, by) = match crate::cert::earliest_sct(der) {
         Some(t) => (t, "its earliest Signed Certificate Timestamp"),
         None => (leaf.not_before_unix, "it was issued"),
     };
-    (logged > d.sct_not_after).then(|| {
+    let Distrust {
+        ca,
+        sct_not_after,
+        day,
+        chrome,
+        ..
+    } = *d.by;
+    (logged > sct_not_after).then(|| {
         format!(
-            "the certificate chains to {}, which Chrome (from version {}, on every platform but iOS) no longer trusts for certificates logged after {}: {by} is {}, so Chrome refuses it (NET::ERR_CERT_AUTHORITY_INVALID) though other clients may accept it; certificates of that CA logged before stay trusted until they expire",
-            d.root,
-            d.chrome,
-            d.day,
+            "the certificate chains to {} ({ca}), which Chrome (from version {chrome}, on every platform but iOS) no longer trusts for certificates logged after {day}: {by} is {}, so Chrome refuses it (NET::ERR_CERT_AUTHORITY_INVALID) though other clients may accept it; certificates of that CA logged before stay trusted until they expire",
+            d.name,
             crate::timefmt::rfc3339_unix(logged)
         )
     })
@@ -1795,26 +1803,27 @@ mod tests {
         let public: Vec<TrustAnchor<'_>> = webpki_roots::TLS_SERVER_ROOTS.to_vec();
         let mut found: Vec<&str> = chrome_distrusted(CHROME_DISTRUSTED, &public, &[])
             .values()
-            .map(|d| d.root)
+            .map(|d| d.name)
             .collect();
         found.sort_unstable();
         assert_eq!(
             found,
             [
-                "HiPKI Root CA - G1 (Chunghwa Telecom)",
-                "NetLock Arany (Class Gold) Főtanúsítvány (NetLock)"
+                "HiPKI Root CA - G1",
+                "NetLock Arany (Class Gold) Főtanúsítvány"
             ]
         );
         // A root given in a CA file is exempt, as an enterprise's explicit trust is in
         // Chrome.
         let pki = Pki::new("Distrusted").expect("pki");
         let root = webpki::anchor_from_trusted_cert(&pki.root.cert).expect("anchor");
-        let key = crate::cert::sha256_hex(root.subject_public_key_info.as_ref());
-        let table = [(key.as_str(), TEST_DISTRUST)];
+        let key: &'static str =
+            crate::cert::sha256_hex(root.subject_public_key_info.as_ref()).leak();
+        let table = test_distrust(0, Box::leak(Box::new([(key, "Test Root")])));
         let anchors = [root.to_owned()];
-        assert_eq!(chrome_distrusted(&table, &anchors, &[]).len(), 1);
+        assert_eq!(chrome_distrusted(table, &anchors, &[]).len(), 1);
         let given = [pki.root.cert.clone()];
-        assert!(chrome_distrusted(&table, &anchors, &given).is_empty());
+        assert!(chrome_distrusted(table, &anchors, &given).is_empty());
     }
 
     #[test]
@@ -1983,12 +1992,19 @@ mod tests {
         assert_eq!(back.key_usage, Some(0b1_0000_0101));
     }
 
-    const TEST_DISTRUST: Distrust = Distrust {
-        root: "Test Root (Test CA)",
-        sct_not_after: 0,
-        day: "1970-01-01",
-        chrome: 1,
-    };
+    /// A distrust of the test CA's `roots` after `sct_not_after`, for the run.
+    fn test_distrust(
+        sct_not_after: i64,
+        roots: &'static [(&'static str, &'static str)],
+    ) -> &'static [Distrust] {
+        Box::leak(Box::new([Distrust {
+            ca: "Test CA",
+            sct_not_after,
+            day: "1970-01-01",
+            chrome: 1,
+            roots,
+        }]))
+    }
 
     #[test]
     fn a_certificate_logged_after_chrome_distrusted_its_root_is_refused() {
@@ -1999,9 +2015,9 @@ mod tests {
         let day = now - 30 * 86_400;
         judge.count_as_distrusted(
             &pki.root.cert,
-            Distrust {
-                sct_not_after: day,
-                ..TEST_DISTRUST
+            DistrustedRoot {
+                name: "Test Root",
+                by: &test_distrust(day, &[])[0],
             },
         );
         // `logs`: the SCTs' log ids, dated at its notBefore, `days_ago` days back.

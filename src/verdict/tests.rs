@@ -779,62 +779,24 @@ fn a_certificate_not_valid_yet_or_with_a_weak_key_is_untrusted_with_its_own_fix(
         v.detail
     );
     assert!(v.next_step.starts_with("It is valid only from 2026-06-01T00:00:00Z: if it was deployed early, put the previous certificate back"), "{}", v.next_step);
-    // A weak key: not "use a certificate from a CA the clients trust".
-    let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_788_220_800);
-    o.findings.push(Finding::WeakKey);
-    o.trust_detail = Some("RSA key of 1024 bits".into());
-    let v = judge_one(o, &i, &p).0;
-    assert_eq!(v.status, Status::Untrusted, "{}", v.detail);
-    assert!(
-        v.next_step
-            .starts_with("Reissue it with a key clients accept"),
-        "{}",
-        v.next_step
-    );
-    // A public CA's certificate without the CT timestamps browsers require.
-    let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_788_220_800);
-    o.findings.push(Finding::CtMissing);
-    o.trust_detail = Some("the certificate, from a public CA, embeds Signed Certificate Timestamps from 0 Certificate Transparency log(s)".into());
-    let v = judge_one(o, &i, &p).0;
-    assert_eq!(v.status, Status::Untrusted, "{}", v.detail);
-    assert!(
-        v.next_step
-            .starts_with("Reissue it with Certificate Transparency logging on"),
-        "{}",
-        v.next_step
-    );
-    // A key usage the handshake needs not allowed.
-    let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_788_220_800);
-    o.findings.push(Finding::KeyUsageIncompatible);
-    o.trust_detail =
-        Some("the certificate's Key Usage (keyEncipherment) lacks digitalSignature".into());
-    let v = judge_one(o, &i, &p).0;
-    assert_eq!(v.status, Status::Untrusted, "{}", v.detail);
-    assert!(
-        v.next_step
-            .starts_with("Reissue it with the key usage digitalSignature"),
-        "{}",
-        v.next_step
-    );
-    // One issued under a root Chrome has since distrusted: from another CA, whatever else.
-    for also in [
-        None,
-        Some(Finding::CtMissing),
-        Some(Finding::WeakKey),
-        Some(Finding::KeyUsageIncompatible),
+    // A fault of the certificate itself, each with its own reissue; one issued under a root
+    // Chrome has since distrusted is to come from another CA, whatever else.
+    let distrusted = "Order its replacement from a CA that Chrome trusts";
+    for (findings, detail, next) in [
+        (&[Finding::WeakKey][..], "RSA key of 1024 bits", "Reissue it with a key clients accept"),
+        (&[Finding::CtMissing], "the certificate, from a public CA, embeds Signed Certificate Timestamps from 0 Certificate Transparency log(s)", "Reissue it with Certificate Transparency logging on"),
+        (&[Finding::KeyUsageIncompatible], "the certificate's Key Usage (keyEncipherment) lacks digitalSignature", "Reissue it with the key usage digitalSignature"),
+        (&[Finding::CaDistrusted], "the certificate chains to HiPKI Root CA - G1 (Chunghwa Telecom), which Chrome no longer trusts", distrusted),
+        (&[Finding::CaDistrusted, Finding::CtMissing], "", distrusted),
+        (&[Finding::CaDistrusted, Finding::WeakKey], "", distrusted),
+        (&[Finding::CaDistrusted, Finding::KeyUsageIncompatible], "", distrusted),
     ] {
         let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_788_220_800);
-        o.findings.push(Finding::CaDistrusted);
-        o.findings.extend(also);
-        o.trust_detail = Some("the certificate chains to HiPKI Root CA - G1 (Chunghwa Telecom), which Chrome no longer trusts".into());
+        o.findings.extend_from_slice(findings);
+        o.trust_detail = Some(detail.into());
         let v = judge_one(o, &i, &p).0;
         assert_eq!(v.status, Status::Untrusted, "{}", v.detail);
-        assert!(
-            v.next_step
-                .starts_with("Order its replacement from a CA that Chrome trusts"),
-            "{also:?}: {}",
-            v.next_step
-        );
+        assert!(v.next_step.starts_with(next), "{findings:?}: {}", v.next_step);
     }
 }
 
