@@ -628,14 +628,6 @@ pub struct TlsInfo {
     pub kx_group: Option<String>,
 }
 
-impl CertInfo {
-    /// Whether its Extended Key Usage lets it authenticate a TLS client: no extension, or
-    /// one naming clientAuth or any purpose.
-    pub fn allows_client_auth(&self) -> bool {
-        eku_names::allows_client_auth(self.extended_key_usage)
-    }
-}
-
 /// Flags as the list of their names, and back (the bits of [`key_usage_names`] and
 /// [`eku_names`]).
 mod flag_names {
@@ -650,6 +642,7 @@ mod flag_names {
             .map(|(_, n)| *n)
     }
 
+    /// Serializes the flags as their names, of `all` in bit order.
     pub fn serialize<S: Serializer>(
         bits: &Option<u16>,
         all: &'static [&'static str],
@@ -1363,6 +1356,12 @@ pub trait SecondLook: Send + Sync + fmt::Debug {
 }
 
 impl CertInfo {
+    /// Whether its Extended Key Usage lets it authenticate a TLS client: no extension, or
+    /// one naming clientAuth or any purpose.
+    pub fn allows_client_auth(&self) -> bool {
+        eku_names::allows_client_auth(self.extended_key_usage)
+    }
+
     /// Its key family, if RSA or ECDSA.
     pub fn key_family(&self) -> Option<KeyFamily> {
         KeyFamily::of_key_type(&self.key_type)

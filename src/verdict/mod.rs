@@ -1911,11 +1911,6 @@ fn stapling_fault(o: &Observation) -> Option<(String, &'static str)> {
     }
 }
 
-/// The step before deploying renewal `r` when the endpoint's TLSA records would name none
-/// of its chain. All of them pins of keys (`3 1 1`) or CA keys (`2 1 1`): the renewal's
-/// key and its CA's (known when its record carries its PEM, with the CA's certificate for
-/// the latter) are among none. Or, the CA's key unknown, they name of CAs only the one that
-/// issued the certificate served and the renewal's record names another issuer.
 /// What to say (to the detail, to the next step) of renewal `r` when its certificate, read
 /// from the records' PEM, cannot authenticate a TLS client while the one served can: since
 /// 2025-2026 public CAs issue server certificates for serverAuth alone (the Chrome Root
@@ -1934,6 +1929,11 @@ fn client_auth_dropped(o: &Observation, r: &Record) -> Option<(String, String)> 
     ))
 }
 
+/// The step before deploying renewal `r` when the endpoint's TLSA records would name none
+/// of its chain. All of them pins of keys (`3 1 1`) or CA keys (`2 1 1`): the renewal's
+/// key and its CA's (known when its record carries its PEM, with the CA's certificate for
+/// the latter) are among none. Or, the CA's key unknown, they name of CAs only the one that
+/// issued the certificate served and the renewal's record names another issuer.
 fn dane_unpublished(o: &Observation, r: &Record) -> Option<String> {
     let d = o.dane.as_deref()?;
     if d.error.is_some() {
