@@ -5539,11 +5539,20 @@ async fn a_node_that_kept_the_old_certificate_decides_the_verdict_with_samples()
     let dir = tempfile::tempdir().unwrap();
     let ca = root_file(&pki, &dir);
     let inventory = dir.path().join("inventory.csv");
+    // The records' dates are the certificates' own.
+    let dates = |l: &certsweep::fleet::Leaf| {
+        let c = certsweep::cert::cert_info(&l.chain[0]).unwrap();
+        format!("{},{}", c.not_before, c.not_after)
+    };
     std::fs::write(
         &inventory,
-        "Certificate ID,Common Name,Serial Number,Valid From,Valid To,Status,Renewal Of\n\
-         C-1,www.test,8A0000000000001771,2026-01-01T00:00:00Z,2027-01-01T00:00:00Z,Active,\n\
-         C-2,www.test,8A0000000000001772,2026-10-01T00:00:00Z,2027-10-01T00:00:00Z,Active,C-1\n",
+        format!(
+            "Certificate ID,Common Name,Serial Number,Valid From,Valid To,Status,Renewal Of\n\
+             C-1,www.test,8A0000000000001771,{},Active,\n\
+             C-2,www.test,8A0000000000001772,{},Active,C-1\n",
+            dates(&old),
+            dates(&new)
+        ),
     )
     .unwrap();
     // Renewed nodes first: the first connection gets the renewal, and alone it would be

@@ -663,7 +663,7 @@ fn renewal_served_beside<'a>(
 
 /// The findings a verdict adds to the statuses that hold and the observation's trust
 /// findings, each for something the next step names (`--fail-on` accepts them too).
-pub const VERDICT_FINDINGS: [&str; 23] = [
+pub const VERDICT_FINDINGS: [&str; 24] = [
     "dane_renewal_unpublished",
     "deployment_failed",
     "deployment_rolled_back",
@@ -674,6 +674,7 @@ pub const VERDICT_FINDINGS: [&str; 23] = [
     "newest_ambiguous",
     "not_deployed_per_records",
     "partial_rollout",
+    "records_expiry_differs",
     "records_say_deployed",
     "records_say_pending",
     "renewal_cancelled",
@@ -1503,7 +1504,7 @@ impl<'a> Judging<'a> {
                             "Serves {presented}: expires in {} and {none} exists in the records.",
                             crate::timefmt::span(left)
                         );
-                        self.next = "The renewal did not trigger: check auto-renew and the renewal window of the order, DCV and approvals, then renew and deploy.".into();
+                        self.next = RENEWAL_DID_NOT_TRIGGER.into();
                     }
                 }
             }
@@ -1648,7 +1649,27 @@ impl<'a> Judging<'a> {
     /// What needs attention even when the certificate is right: the server's TLS, its OCSP
     /// stapling, DANE, the chain, and a deployment that went back since the previous sweep.
     fn attention(&mut self, status: Status) {
-        let Judging { o, ids, .. } = *self;
+        let Judging { o, c, ids, .. } = *self;
+        // The records' expiry of the very certificate served, when it is not the
+        // certificate's own: a CLM that schedules renewals by its record (a manual
+        // inventory, an order's subscription end copied as the certificate's) renews it too
+        // late, or reports it expired while it serves.
+        let differs = self
+            .matched
+            .filter(|&(_, ambiguous)| !ambiguous)
+            .and_then(|(ri, _)| records_expiry_differs(c, &ids.records[ri]));
+        if let Some((what, step)) = differs {
+            self.findings.push("records_expiry_differs".into());
+            self.detail.push_str(&what);
+            if self.next == "Nothing to do." {
+                self.next =
+                    format!("Nothing to do for the certificate; {step}, then verify again.");
+            } else if self.next == RENEWAL_DID_NOT_TRIGGER {
+                self.next = format!("Renew it now and deploy the renewal ({step}): the CLM's renewal follows its record's date, not the certificate's.");
+            } else {
+                self.next.push_str(&format!(" Also {step}."));
+            }
+        }
         // A certificate read from an unfinished handshake: the server's TLS needs attention
         // even when the certificate is right.
         let unfinished = if o.findings.contains(&Finding::LegacyTls) {
@@ -2108,6 +2129,39 @@ fn chain_fix(o: &Observation) -> Option<String> {
         fixes.push(format!("where Apple devices use the service, reissue the certificate with an Extended Key Usage naming serverAuth and a validity of {} days or fewer (the CA's template sets both) and deploy it", crate::trust::APPLE_MAX_DAYS));
     }
     (!fixes.is_empty()).then(|| fixes.join("; "))
+}
+
+/// The next step of a certificate near its end with no renewal in the records.
+const RENEWAL_DID_NOT_TRIGGER: &str = "The renewal did not trigger: check auto-renew and the renewal window of the order, DCV and approvals, then renew and deploy.";
+
+/// What to say (to the detail, and the step in words) when record `r`, matched to the
+/// served certificate `c` by serial, gives it another expiry than its own (beyond a
+/// date-only record's day). A record read from the certificate's PEM has its dates.
+fn records_expiry_differs(c: &CertInfo, r: &Record) -> Option<(String, String)> {
+    let said = r
+        .not_after
+        .filter(|w| !r.from_pem && !w.agrees(c.not_after_unix))?;
+    let full = rfc3339_unix(said.unix);
+    // A date-only record's day, as it was written.
+    let shown = match full.get(..10).filter(|_| said.date_only) {
+        Some(day) => day.to_string(),
+        None => full.clone(),
+    };
+    let (how, risk) = if said.unix > c.not_after_unix {
+        ("later", "a renewal scheduled by the record comes too late")
+    } else {
+        ("earlier", "the CLM reports it expired or renews it early")
+    };
+    Some((
+        format!(
+            " Record {} gives this certificate an expiry of {shown}, {how} than its own ({}): {risk}.",
+            r.record_id, c.not_after
+        ),
+        format!(
+            "correct record {}'s expiry to {} (import the certificate again, or fix the inventory)",
+            r.record_id, c.not_after
+        ),
+    ))
 }
 
 /// How the next step of an endpoint whose expired certificate has a renewal begins.

@@ -5281,3 +5281,60 @@ fn a_renewal_without_client_auth_is_told_where_the_served_certificate_has_it() {
         );
     }
 }
+
+#[test]
+fn a_record_giving_the_served_certificate_another_expiry_is_told() {
+    // Now is 2026-05-28T20:26:40Z. Record R0 says 2027-06-01 (an order's subscription end
+    // copied as the certificate's), the certificate with its serial ends 2026-06-02: the
+    // CLM would renew it a year late.
+    let p = policy();
+    let judged = |record_until: &str, until: i64| {
+        let i = ids(&format!(
+            "{H}R0,,h.x.com,A0,2026-01-01,{record_until},CA,,Issued\n"
+        ));
+        let o = presenting("h.x.com", "10.0.0.1", "A0", 1_767_225_600, until);
+        judge_one(o, &i, &p).0
+    };
+    let v = judged("2027-06-01", 1_780_358_400);
+    assert_eq!(v.status, Status::ExpiringSoon);
+    assert!(
+        v.findings.iter().any(|f| f == "records_expiry_differs"),
+        "{:?}",
+        v.findings
+    );
+    assert!(
+        v.detail.ends_with(" Record R0 gives this certificate an expiry of 2027-06-01, later than its own (2026-06-02T00:00:00Z): a renewal scheduled by the record comes too late."),
+        "{}",
+        v.detail
+    );
+    assert_eq!(v.next_step, "Renew it now and deploy the renewal (correct record R0's expiry to 2026-06-02T00:00:00Z (import the certificate again, or fix the inventory)): the CLM's renewal follows its record's date, not the certificate's.");
+    // Earlier than its own: current, with the record to correct.
+    let v = judged("2026-09-01", 1_798_761_600);
+    assert_eq!(v.status, Status::Current);
+    assert!(v.detail.contains("an expiry of 2026-09-01, earlier than its own (2027-01-01T00:00:00Z): the CLM reports it expired or renews it early"), "{}", v.detail);
+    assert!(
+        v.next_step.starts_with(
+            "Nothing to do for the certificate; correct record R0's expiry to 2027-01-01T00:00:00Z"
+        ),
+        "{}",
+        v.next_step
+    );
+    // The same day (a date-only record), or the certificate's PEM in the record: nothing.
+    let v = judged("2027-01-01", 1_798_761_600 + 3600);
+    assert!(
+        !v.findings.iter().any(|f| f == "records_expiry_differs"),
+        "{:?}",
+        v.findings
+    );
+    let mut i = ids(&format!(
+        "{H}R0,,h.x.com,A0,2026-01-01,2027-06-01,CA,,Issued\n"
+    ));
+    i.records[0].from_pem = true;
+    let o = presenting("h.x.com", "10.0.0.1", "A0", 1_767_225_600, 1_798_761_600);
+    let v = judge_one(o, &i, &p).0;
+    assert!(
+        !v.findings.iter().any(|f| f == "records_expiry_differs"),
+        "{:?}",
+        v.findings
+    );
+}
