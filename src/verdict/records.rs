@@ -179,6 +179,7 @@ fn identity_row(
     row.records_say(said);
     row.pending(young);
     row.served_untrusted();
+    row.expiry_seen();
     row.revoked_by_ca();
     let RowJudging {
         at, findings, next, ..
@@ -461,6 +462,28 @@ impl RowJudging<'_> {
                 rfc3339_unix(t),
                 rfc3339_unix(t + self.p.grace_secs)
             );
+        }
+    }
+
+    /// Served, its certificate ending on another date than the record says: the CLM's
+    /// renewal follows the record.
+    fn expiry_seen(&mut self) {
+        if let Some(until) = self.serving.expiry_seen(self.ids, self.newest) {
+            self.findings.push("records_expiry_differs");
+            let e = self.e;
+            let said = e
+                .not_after
+                .map(|w| rfc3339_unix(w.unix))
+                .unwrap_or_default();
+            let step = format!(
+                "The certificate served ends {until}, not {said} as record {} says: correct the record (import the certificate again, or fix the inventory), as the CLM's renewal follows it",
+                e.record_id
+            );
+            self.next = if self.next == "Nothing to do." {
+                format!("{step}.")
+            } else {
+                format!("{} {step}.", self.next)
+            };
         }
     }
 

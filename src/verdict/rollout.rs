@@ -231,6 +231,9 @@ pub struct Serving {
     /// allowed (`key_usage_incompatible`), a CA Chrome has since distrusted
     /// (`ca_distrusted`). No chain or deployment fixes that, only a reissue.
     reissue: HashMap<usize, crate::model::Finding>,
+    /// Records matched by serial to a served certificate whose own notAfter (the value)
+    /// is not the record's ([`super::records_expiry_differs`]).
+    expiry_seen: HashMap<usize, String>,
     /// The sweep's `--exclude` lists: names on them were not scanned by design.
     pub excluded: Option<std::sync::Arc<crate::engine::exclude::Exclusions>>,
     /// Places whose connections got different certificates (`--samples`): there an older
@@ -304,9 +307,12 @@ impl Serving {
         c: &crate::model::CertInfo,
         at: String,
     ) {
-        let Some((ri, _)) = ids.match_cert(c, o.asked_name()) else {
+        let Some((ri, ambiguous)) = ids.match_cert(c, o.asked_name()) else {
             return;
         };
+        if !ambiguous && super::records_expiry_differs(c, &ids.records[ri]).is_some() {
+            self.expiry_seen.insert(ri, c.not_after.clone());
+        }
         if let Some(rev) = o.revoked_by_ca() {
             self.revoked_by_ca.insert(
                 ri,
@@ -353,6 +359,13 @@ impl Serving {
         ids.same_certificate(m)
             .filter_map(|k| self.reissue.get(&k).copied())
             .max_by_key(|&f| reissue_rank(f))
+    }
+
+    /// The notAfter of record `m`'s certificate as served, when it is not the record's.
+    pub(super) fn expiry_seen(&self, ids: &Identities, m: usize) -> Option<&str> {
+        ids.same_certificate(m)
+            .find_map(|k| self.expiry_seen.get(&k))
+            .map(String::as_str)
     }
 
     /// When and by whose word the CA revoked record `m`'s certificate, if it did.

@@ -1110,7 +1110,7 @@ fn the_records_report_names_what_the_records_say_of_a_deployment() {
         r.next_step
     );
     // Served where scanned while the records say it failed: the records are wrong.
-    let served = presenting("a.x.com", "10.0.0.1", "2", p.now - 3_600, 1_811_548_800);
+    let served = presenting("a.x.com", "10.0.0.1", "2", p.now - 3_600, 1_811_376_000);
     let r = row(&failed, served);
     assert_eq!(r.findings, "deploy_status_outdated");
     assert!(
@@ -5326,6 +5326,16 @@ fn a_record_giving_the_served_certificate_another_expiry_is_told() {
         "{:?}",
         v.findings
     );
+    // The records report's row says it too.
+    let i = ids(&format!(
+        "{H}R0,,h.x.com,A0,2026-01-01,2027-06-01,CA,,Issued\n"
+    ));
+    let mut serving = Serving::default();
+    let o = presenting("h.x.com", "10.0.0.1", "A0", 1_767_225_600, 1_798_761_600);
+    serving.note(&judge_one(o, &i, &p).0, &i);
+    let rows = identity_rows(&i, &serving, &p);
+    assert_eq!(rows[0].findings, "records_expiry_differs");
+    assert_eq!(rows[0].next_step, "The certificate served ends 2027-01-01T00:00:00Z, not 2027-06-01T00:00:00Z as record R0 says: correct the record (import the certificate again, or fix the inventory), as the CLM's renewal follows it.");
     let mut i = ids(&format!(
         "{H}R0,,h.x.com,A0,2026-01-01,2027-06-01,CA,,Issued\n"
     ));
