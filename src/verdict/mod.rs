@@ -2135,12 +2135,15 @@ fn chain_fix(o: &Observation) -> Option<String> {
 const RENEWAL_DID_NOT_TRIGGER: &str = "The renewal did not trigger: check auto-renew and the renewal window of the order, DCV and approvals, then renew and deploy.";
 
 /// What to say (to the detail, and the step in words) when record `r`, matched to the
-/// served certificate `c` by serial, gives it another expiry than its own (beyond a
-/// date-only record's day). A record read from the certificate's PEM has its dates.
+/// served certificate `c` by serial, gives it another expiry than its own, by more than two
+/// days. A record read from the certificate's PEM has its dates.
 fn records_expiry_differs(c: &CertInfo, r: &Record) -> Option<(String, String)> {
+    // Two days either way: an export writes local dates, or local times without a zone
+    // (read as UTC), up to 14 hours off; a record that is wrong is months off (a
+    // subscription's end), or a year (a typo).
     let said = r
         .not_after
-        .filter(|w| !r.from_pem && !w.agrees(c.not_after_unix))?;
+        .filter(|w| !r.from_pem && (w.unix - c.not_after_unix).abs() > 2 * 86_400)?;
     let full = rfc3339_unix(said.unix);
     // A date-only record's day, as it was written.
     let shown = match full.get(..10).filter(|_| said.date_only) {

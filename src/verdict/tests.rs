@@ -5319,8 +5319,21 @@ fn a_record_giving_the_served_certificate_another_expiry_is_told() {
         "{}",
         v.next_step
     );
-    // The same day (a date-only record), or the certificate's PEM in the record: nothing.
+    // Within two days (a local date, a local time read as UTC), or the certificate's PEM
+    // in the record: nothing.
     let v = judged("2027-01-01", 1_798_761_600 + 3600);
+    assert!(
+        !v.findings.iter().any(|f| f == "records_expiry_differs"),
+        "{:?}",
+        v.findings
+    );
+    let v = judged("2026-12-31", 1_798_761_600 + 23 * 3600);
+    assert!(
+        !v.findings.iter().any(|f| f == "records_expiry_differs"),
+        "{:?}",
+        v.findings
+    );
+    let v = judged("2026-12-30T06:00:00Z", 1_798_761_600 + 3600);
     assert!(
         !v.findings.iter().any(|f| f == "records_expiry_differs"),
         "{:?}",
