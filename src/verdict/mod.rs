@@ -663,7 +663,7 @@ fn renewal_served_beside<'a>(
 
 /// The findings a verdict adds to the statuses that hold and the observation's trust
 /// findings, each for something the next step names (`--fail-on` accepts them too).
-pub const VERDICT_FINDINGS: [&str; 24] = [
+pub const VERDICT_FINDINGS: [&str; 25] = [
     "dane_renewal_unpublished",
     "deployment_failed",
     "deployment_rolled_back",
@@ -676,6 +676,7 @@ pub const VERDICT_FINDINGS: [&str; 24] = [
     "partial_rollout",
     "records_expiry_differs",
     "records_say_deployed",
+    "records_say_expired",
     "records_say_pending",
     "renewal_cancelled",
     "renewal_drops_client_auth",
@@ -785,6 +786,7 @@ fn judge(
     }
     j.outage_fallback();
     j.records_say_pending();
+    j.records_say_expired();
     j.attention(status);
     let Judging {
         statuses,
@@ -1626,6 +1628,38 @@ impl<'a> Judging<'a> {
     }
 
     /// Served, so issued, while the records still call it pending.
+    /// Served and valid while its record's status calls it expired, the record's date
+    /// agreeing with the certificate's (else `records_expiry_differs` says why): a CLM that
+    /// takes it for expired stops reporting and renewing it.
+    fn records_say_expired(&mut self) {
+        let Judging {
+            ids, matched, c, p, ..
+        } = *self;
+        let Some(r) = matched
+            .filter(|&(_, ambiguous)| !ambiguous)
+            .map(|(ri, _)| &ids.records[ri])
+            .filter(|r| r.status == RecordStatus::Expired && p.now < c.not_after_unix)
+        else {
+            return;
+        };
+        if records_expiry_differs(c, r).is_some() {
+            return;
+        }
+        self.findings.push("records_say_expired".into());
+        self.detail.push_str(&format!(
+            " The records show it (record {}) as \"{}\", though it is valid until {}.",
+            r.record_id,
+            r.status_shown(),
+            c.not_after
+        ));
+        let step = "correct the certificate's status in the CLM (synchronize or import it again): a platform that takes it for expired stops renewing it";
+        if self.next == "Nothing to do." {
+            self.next = format!("Nothing to do for the endpoint; {step}.");
+        } else {
+            self.next.push_str(&format!(" Also {step}."));
+        }
+    }
+
     fn records_say_pending(&mut self) {
         let Judging { ids, matched, .. } = *self;
         // Served, so issued, while the records still call it pending (a CLM that lags, an
@@ -2143,7 +2177,7 @@ fn records_expiry_differs(c: &CertInfo, r: &Record) -> Option<(String, String)> 
     // subscription's end), or a year (a typo).
     let said = r
         .not_after
-        .filter(|w| !r.from_pem && (w.unix - c.not_after_unix).abs() > 2 * 86_400)?;
+        .filter(|w| !r.from_pem && w.unix.abs_diff(c.not_after_unix) > 2 * 86_400)?;
     let full = rfc3339_unix(said.unix);
     // A date-only record's day, as it was written.
     let shown = match full.get(..10).filter(|_| said.date_only) {

@@ -5361,3 +5361,36 @@ fn a_record_giving_the_served_certificate_another_expiry_is_told() {
         v.findings
     );
 }
+
+#[test]
+fn a_valid_certificate_the_records_call_expired_is_told() {
+    // Now is 2026-05-28T20:26:40Z; the certificate is valid until 2027-01-01.
+    let p = policy();
+    let judged = |status: &str, until: &str| {
+        let i = ids(&format!(
+            "{H}R0,,h.x.com,A0,2026-01-01,{until},CA,,{status}\n"
+        ));
+        let o = presenting("h.x.com", "10.0.0.1", "A0", 1_767_225_600, 1_798_761_600);
+        judge_one(o, &i, &p).0
+    };
+    let v = judged("Expired", "2027-01-01");
+    assert_eq!(v.status, Status::Current);
+    assert_eq!(v.findings, ["records_say_expired"]);
+    assert!(
+        v.detail.ends_with(" The records show it (record R0) as \"Expired\", though it is valid until 2027-01-01T00:00:00Z."),
+        "{}",
+        v.detail
+    );
+    assert!(
+        v.next_step.starts_with(
+            "Nothing to do for the endpoint; correct the certificate's status in the CLM"
+        ),
+        "{}",
+        v.next_step
+    );
+    // Its date wrong too: that finding says why; issued: nothing.
+    let v = judged("Expired", "2026-03-01");
+    assert_eq!(v.findings, ["records_expiry_differs"]);
+    let v = judged("Issued", "2027-01-01");
+    assert!(v.findings.is_empty(), "{:?}", v.findings);
+}
