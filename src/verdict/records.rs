@@ -180,6 +180,7 @@ fn identity_row(
     row.pending(young);
     row.served_untrusted();
     row.expiry_seen();
+    row.said_expired();
     row.revoked_by_ca();
     let RowJudging {
         at, findings, next, ..
@@ -462,6 +463,28 @@ impl RowJudging<'_> {
                 rfc3339_unix(t),
                 rfc3339_unix(t + self.p.grace_secs)
             );
+        }
+    }
+
+    /// Served while the record calls it expired, its date not passed (the certificate's,
+    /// unless `records_expiry_differs` says otherwise).
+    fn said_expired(&mut self) {
+        let e = self.e;
+        let valid = e.not_after.is_some_and(|w| self.p.now < w.unix);
+        let differs = self.findings.contains(&"records_expiry_differs");
+        if e.status == RecordStatus::Expired && valid && !differs && !self.at.deployed.is_empty() {
+            self.findings.push("records_say_expired");
+            let step = format!(
+                "Served, and valid until {}, while record {} shows it as \"{}\": correct its status in the CLM (synchronize or import it again), which otherwise stops renewing it",
+                e.not_after.map(|w| rfc3339_unix(w.unix)).unwrap_or_default(),
+                e.record_id,
+                e.status_shown()
+            );
+            self.next = if self.next == "Nothing to do." {
+                format!("{step}.")
+            } else {
+                format!("{} {step}.", self.next)
+            };
         }
     }
 

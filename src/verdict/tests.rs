@@ -5388,6 +5388,22 @@ fn a_valid_certificate_the_records_call_expired_is_told() {
         "{}",
         v.next_step
     );
+    // The records report's row says it too.
+    let i = ids(&format!(
+        "{H}R0,,h.x.com,A0,2026-01-01,2027-01-01,CA,,Expired\n"
+    ));
+    let mut serving = Serving::default();
+    let o = presenting("h.x.com", "10.0.0.1", "A0", 1_767_225_600, 1_798_761_600);
+    serving.note(&judge_one(o, &i, &p).0, &i);
+    let rows = identity_rows(&i, &serving, &p);
+    assert_eq!(rows[0].findings, "records_say_expired");
+    assert!(
+        rows[0].next_step.starts_with(
+            "Served, and valid until 2027-01-01T00:00:00Z, while record R0 shows it as \"Expired\""
+        ),
+        "{}",
+        rows[0].next_step
+    );
     // Its date wrong too: that finding says why; issued: nothing.
     let v = judged("Expired", "2026-03-01");
     assert_eq!(v.findings, ["records_expiry_differs"]);
