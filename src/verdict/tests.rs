@@ -5343,10 +5343,8 @@ fn a_record_giving_the_served_certificate_another_expiry_is_told() {
     let i = ids(&format!(
         "{H}R0,,h.x.com,A0,2026-01-01,2027-06-01,CA,,Issued\n"
     ));
-    let mut serving = Serving::default();
     let o = presenting("h.x.com", "10.0.0.1", "A0", 1_767_225_600, 1_798_761_600);
-    serving.note(&judge_one(o, &i, &p).0, &i);
-    let rows = identity_rows(&i, &serving, &p);
+    let rows = rows_serving(&i, &[&judge_one(o, &i, &p).0], &p);
     assert_eq!(rows[0].findings, "records_expiry_differs");
     assert_eq!(rows[0].next_step, "The certificate served ends 2027-01-01T00:00:00Z, not 2027-06-01T00:00:00Z as record R0 says: correct the record (import the certificate again, or fix the inventory), as the CLM's renewal follows it.");
     let mut i = ids(&format!(
@@ -5392,10 +5390,8 @@ fn a_valid_certificate_the_records_call_expired_is_told() {
     let i = ids(&format!(
         "{H}R0,,h.x.com,A0,2026-01-01,2027-01-01,CA,,Expired\n"
     ));
-    let mut serving = Serving::default();
     let o = presenting("h.x.com", "10.0.0.1", "A0", 1_767_225_600, 1_798_761_600);
-    serving.note(&judge_one(o, &i, &p).0, &i);
-    let rows = identity_rows(&i, &serving, &p);
+    let rows = rows_serving(&i, &[&judge_one(o, &i, &p).0], &p);
     assert_eq!(rows[0].findings, "records_say_expired");
     assert!(
         rows[0].next_step.starts_with(
