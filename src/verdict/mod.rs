@@ -663,7 +663,8 @@ fn renewal_served_beside<'a>(
 
 /// The findings a verdict adds to the statuses that hold and the observation's trust
 /// findings, each for something the next step names (`--fail-on` accepts them too).
-pub const VERDICT_FINDINGS: [&str; 25] = [
+pub const VERDICT_FINDINGS: [&str; 26] = [
+    "client_auth_dropped",
     "dane_renewal_unpublished",
     "deployment_failed",
     "deployment_rolled_back",
@@ -1765,6 +1766,26 @@ impl<'a> Judging<'a> {
             self.detail.push_str(&what);
             self.next.push_str(&step);
         }
+        // Deployed already: the version it renewed (its PEM in the records) could.
+        let dropped = match (self.renewal_named, self.matched) {
+            (None, Some((ri, false))) => client_auth_lost(c, ids, ri),
+            _ => None,
+        };
+        if let Some(k) = dropped {
+            let k = &ids.records[k];
+            self.findings.push("client_auth_dropped".into());
+            self.detail.push_str(&format!(
+                " It is for server authentication only: it lacks the clientAuth extended key usage of the version it renewed (record {}, serial {}), as public CAs no longer issue it in server certificates.",
+                k.record_id,
+                k.serial_hex().unwrap_or("?")
+            ));
+            let step = "if this server also presents its certificate as a TLS client (mutual TLS to partners or APIs, SIP trunks such as Microsoft Teams Direct Routing or Cisco Expressway, XMPP between servers), those connections fail since it was deployed: give them a client certificate of their own (from a private CA)";
+            if self.next == "Nothing to do." {
+                self.next = format!("Nothing to do for the endpoint's TLS; {step}.");
+            } else {
+                self.next.push_str(&format!(" Also {step}."));
+            }
+        }
         // And TLSA records that name none of what it serves.
         if let Some((what, fix)) = dane_fault(o) {
             self.detail.push_str(&format!(" {what}."));
@@ -1982,6 +2003,23 @@ fn client_auth_dropped(o: &Observation, r: &Record) -> Option<(String, String)> 
         format!(" The renewal (serial {serial}) is for server authentication only: it lacks the clientAuth extended key usage the served certificate has, as public CAs no longer issue it in server certificates."),
         " Before deploying it: if this server also presents its certificate as a TLS client (mutual TLS to partners or APIs, SIP trunks such as Microsoft Teams Direct Routing or Cisco Expressway, XMPP between servers), those peers will refuse the renewal: give those connections a client certificate of their own (from a private CA) first.".into(),
     ))
+}
+
+/// The latest version before record `ri` (the served certificate `c`'s) whose certificate,
+/// read from the records' PEM, could authenticate a TLS client, when `c` cannot: the
+/// clientAuth a renewal lost, as `renewal_drops_client_auth` tells before deployment.
+fn client_auth_lost(c: &CertInfo, ids: &Identities, ri: usize) -> Option<usize> {
+    if c.allows_client_auth() {
+        return None;
+    }
+    let before = ids.members[ids.identity_of[ri]]
+        .iter()
+        .copied()
+        .filter(|&k| ids.is_newer(ri, k))
+        .filter(|&k| ids.records[k].from_pem)
+        .reduce(|a, b| if ids.is_newer(b, a) { b } else { a })?;
+    let eku = ids.records[before].extended_key_usage;
+    crate::model::eku_names::allows_client_auth(eku).then_some(before)
 }
 
 /// The step before deploying renewal `r` when the endpoint's TLSA records would name none

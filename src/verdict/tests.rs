@@ -5406,3 +5406,60 @@ fn a_valid_certificate_the_records_call_expired_is_told() {
     let v = judged("Issued", "2027-01-01");
     assert!(v.findings.is_empty(), "{:?}", v.findings);
 }
+
+#[test]
+fn a_deployed_renewal_without_the_client_auth_of_the_version_it_renewed_is_told() {
+    use crate::model::eku_names::CLIENT_AUTH;
+    const SERVER: u16 = 1;
+    // B, served, renewed A; both from the records' PEM.
+    let judged = |old: Option<u16>, old_from_pem: bool, served: Option<u16>| {
+        let mut i = ids(&format!(
+            "{H}A,,a.x.com,01,2025-06-01,2026-06-20,CA,,Issued\n\
+             B,,a.x.com,02,2026-04-01,2027-04-01,CA,A,Issued\n"
+        ));
+        for r in &mut i.records {
+            r.from_pem = r.record_id.as_ref() == "B" || old_from_pem;
+            r.extended_key_usage = if r.record_id.as_ref() == "A" {
+                old
+            } else {
+                served
+            };
+        }
+        let mut o = presenting("a.x.com", "10.0.0.1", "2", 1_775_001_600, 1_806_537_600);
+        if let Some(c) = o.cert.as_mut() {
+            c.extended_key_usage = served;
+        }
+        judge_one(o, &i, &policy()).0
+    };
+    let v = judged(Some(SERVER | CLIENT_AUTH), true, Some(SERVER));
+    assert_eq!(v.status, Status::Current, "{}", v.detail);
+    assert_eq!(v.findings, ["client_auth_dropped"]);
+    assert!(
+        v.detail.ends_with(" It is for server authentication only: it lacks the clientAuth extended key usage of the version it renewed (record A, serial 1), as public CAs no longer issue it in server certificates."),
+        "{}",
+        v.detail
+    );
+    assert!(
+        v.next_step.starts_with("Nothing to do for the endpoint's TLS; if this server also presents its certificate as a TLS client"),
+        "{}",
+        v.next_step
+    );
+    // No extension on the old one (any purpose) counts as clientAuth too.
+    assert_eq!(
+        judged(None, true, Some(SERVER)).findings,
+        ["client_auth_dropped"]
+    );
+    // The old one was for servers only, its purposes unknown, or the served one has it.
+    for (old, from_pem, served) in [
+        (Some(SERVER), true, Some(SERVER)),
+        (Some(SERVER | CLIENT_AUTH), false, Some(SERVER)),
+        (Some(SERVER | CLIENT_AUTH), true, Some(SERVER | CLIENT_AUTH)),
+    ] {
+        let v = judged(old, from_pem, served);
+        assert!(
+            v.findings.is_empty(),
+            "{old:?} {from_pem} {served:?}: {:?}",
+            v.findings
+        );
+    }
+}
