@@ -2015,8 +2015,7 @@ fn client_auth_lost(c: &CertInfo, ids: &Identities, ri: usize) -> Option<usize> 
     let before = ids.members[ids.identity_of[ri]]
         .iter()
         .copied()
-        .filter(|&k| ids.is_newer(ri, k))
-        .filter(|&k| ids.records[k].from_pem)
+        .filter(|&k| ids.records[k].from_pem && ids.is_newer(ri, k))
         .reduce(|a, b| if ids.is_newer(b, a) { b } else { a })?;
     let eku = ids.records[before].extended_key_usage;
     crate::model::eku_names::allows_client_auth(eku).then_some(before)
