@@ -351,6 +351,11 @@ pub enum Finding {
     /// 825 days (a private CA's template of three or five years). Other clients accept it,
     /// so it leaves the status as it is: it matters where Apple devices use the service.
     AppleIncompatible,
+    /// Chrome, Edge and Android apps cannot use the server's key in TLS: an ECDSA P-521,
+    /// Ed25519 or PSS-only RSA key, which BoringSSL does not verify, so their handshakes
+    /// fail. OpenSSL, Go and Java clients (and Firefox for P-521) accept it, so it leaves
+    /// the status as it is: it matters where those clients use the service.
+    KeyTypeUnsupported,
     /// Connections to the one address got different certificates, or the same one with
     /// chains clients take differently (`scan --samples`): the nodes behind a load balancer
     /// that passes TLS through differ, one of them kept an old certificate or lacks the
@@ -402,6 +407,7 @@ impl Finding {
             Finding::CaDistrusted => "ca_distrusted",
             Finding::KeyUsageIncompatible => "key_usage_incompatible",
             Finding::AppleIncompatible => "apple_incompatible",
+            Finding::KeyTypeUnsupported => "key_type_unsupported",
             Finding::BackendsDiffer => "backends_differ",
             Finding::BackendsFailing => "backends_failing",
             Finding::RolledBack => "rolled_back",
@@ -409,7 +415,7 @@ impl Finding {
     }
 
     /// Every finding, in report order.
-    pub const ALL: [Finding; 33] = [
+    pub const ALL: [Finding; 34] = [
         Finding::Expired,
         Finding::NotYetValid,
         Finding::HostnameMismatch,
@@ -440,6 +446,7 @@ impl Finding {
         Finding::CaDistrusted,
         Finding::KeyUsageIncompatible,
         Finding::AppleIncompatible,
+        Finding::KeyTypeUnsupported,
         Finding::BackendsDiffer,
         Finding::BackendsFailing,
         Finding::RolledBack,

@@ -629,6 +629,10 @@ impl TrustJudge {
         if apple_note.is_some() {
             findings.push(Finding::AppleIncompatible);
         }
+        let kind_note = boringssl_unsupported(leaf);
+        if kind_note.is_some() {
+            findings.push(Finding::KeyTypeUnsupported);
+        }
         let at = now_unix.clamp(
             leaf.not_before_unix,
             leaf.not_after_unix.max(leaf.not_before_unix),
@@ -704,7 +708,7 @@ impl TrustJudge {
         findings.sort();
         findings.dedup();
         // Why clients refuse it first, then what needs attention besides.
-        let notes: Vec<String> = [detail, key_note, name_note, apple_note]
+        let notes: Vec<String> = [detail, key_note, name_note, apple_note, kind_note]
             .into_iter()
             .flatten()
             .chain(chain_notes)
@@ -1008,6 +1012,21 @@ fn apple_refusal(leaf: &CertInfo) -> Option<String> {
             why.join(" and ")
         )
     })
+}
+
+/// Why Chrome, Edge and Android apps cannot use `leaf`'s key in TLS, if they cannot:
+/// BoringSSL verifies server signatures with ECDSA P-256 and P-384 and RSA (PKCS#1 and PSS
+/// with an rsaEncryption key) only, not P-521, Ed25519 or a PSS-only key.
+fn boringssl_unsupported(leaf: &CertInfo) -> Option<String> {
+    let what = match (leaf.key_type.as_str(), leaf.key_bits) {
+        ("EC", 521) => "an ECDSA P-521 key",
+        ("Ed25519", _) => "an Ed25519 key",
+        ("RSA-PSS", _) => "a PSS-only RSA key (id-RSASSA-PSS)",
+        _ => return None,
+    };
+    Some(format!(
+        "the certificate has {what}, which Chrome, Edge and Android apps do not accept from a server (their TLS, BoringSSL, verifies only ECDSA P-256 and P-384 and RSA), so their handshakes fail; OpenSSL, Go and Java clients accept it"
+    ))
 }
 
 /// What a handshake's key exchange did with the server's key, which the Key Usage of its
@@ -1952,6 +1971,40 @@ mod tests {
         // 825 days; or issued before the rules (in 2018, for ten years).
         for spec in [leaf(10, 815), leaf(3000, 650)] {
             let r = judged(spec);
+            assert!(r.findings.is_empty(), "{r:?}");
+        }
+    }
+
+    #[test]
+    fn a_key_chrome_cannot_use_is_told_beside_what_others_accept() {
+        let pki = Pki::new("Ed").expect("pki");
+        let (judge, _dir) = judge_of(&[&pki]);
+        let now = crate::timefmt::now_unix();
+        let ed = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).expect("key");
+        let leaf = pki
+            .issue(&LeafSpec {
+                key_of: Some(ed.serialize_der()),
+                ..LeafSpec::new(&["ed.test"], 31, 10, 80)
+            })
+            .expect("leaf");
+        let info = info_of(&leaf.chain);
+        assert_eq!(info.key_type, "Ed25519");
+        let r = judge.judge(&leaf.chain, &info, Some("ed.test"), now);
+        assert_eq!(r.findings, [Finding::KeyTypeUnsupported], "{r:?}");
+        assert_eq!(r.detail.as_deref(), Some("the certificate has an Ed25519 key, which Chrome, Edge and Android apps do not accept from a server (their TLS, BoringSSL, verifies only ECDSA P-256 and P-384 and RSA), so their handshakes fail; OpenSSL, Go and Java clients accept it"));
+        // P-256 and P-384, and RSA, are what they verify.
+        for key in [
+            &rcgen::PKCS_ECDSA_P256_SHA256,
+            &rcgen::PKCS_ECDSA_P384_SHA384,
+        ] {
+            let k = rcgen::KeyPair::generate_for(key).expect("key");
+            let leaf = pki
+                .issue(&LeafSpec {
+                    key_of: Some(k.serialize_der()),
+                    ..LeafSpec::new(&["ed.test"], 32, 10, 80)
+                })
+                .expect("leaf");
+            let r = judge.judge(&leaf.chain, &info_of(&leaf.chain), Some("ed.test"), now);
             assert!(r.findings.is_empty(), "{r:?}");
         }
     }

@@ -2163,7 +2163,14 @@ async fn a_pss_only_rsa_key_is_captured_with_its_handshake_signature_checked() {
         o.tls.as_ref().unwrap().cipher_suite,
         "TLS_AES_128_GCM_SHA256"
     );
-    assert_eq!(o.findings, [certsweep::model::Finding::SelfSigned]);
+    // Spoken, and told as a key Chrome cannot use.
+    assert_eq!(
+        o.findings,
+        [
+            certsweep::model::Finding::SelfSigned,
+            certsweep::model::Finding::KeyTypeUnsupported
+        ]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -3331,9 +3338,11 @@ async fn p521_keys_and_groups_are_spoken_and_a_refused_modern_hello_is_not_legac
     )
     .await;
     let at = |i: usize| obs.iter().find(|o| o.port == servers[i].1.port()).unwrap();
+    // A P-521 key is spoken, and told as one Chrome cannot use.
+    let p521 = || vec![certsweep::model::Finding::KeyTypeUnsupported];
     let want = [
-        ("5211", 521, "TLSv1.3", "X25519", vec![]),
-        ("5211", 521, "TLSv1.2", "X25519", vec![]),
+        ("5211", 521, "TLSv1.3", "X25519", p521()),
+        ("5211", 521, "TLSv1.2", "X25519", p521()),
         ("5212", 256, "TLSv1.3", "secp521r1", vec![]),
         (
             "5212",

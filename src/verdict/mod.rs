@@ -2172,7 +2172,8 @@ fn dane_fault(o: &Observation) -> Option<(String, String)> {
 
 /// What fixes a served chain that validates today but not for long or not for every client
 /// ([`Finding::ChainExpiresFirst`], [`Finding::ExpiredInChain`], [`Finding::ChainOrder`],
-/// [`Finding::AppleIncompatible`]), when it has any of them.
+/// [`Finding::KeyTypeUnsupported`], [`Finding::AppleIncompatible`]), when it has any of
+/// them.
 fn chain_fix(o: &Observation) -> Option<String> {
     let has = |f: Finding| o.findings.contains(&f);
     let mut fixes = Vec::new();
@@ -2195,6 +2196,9 @@ fn chain_fix(o: &Observation) -> Option<String> {
     }
     if has(Finding::ChainOrder) {
         fixes.push("put the server's chain file in order (the certificate, then the CA that issued it, then that CA's issuer, as the detail lists them; the root may be left out) and reload".into());
+    }
+    if has(Finding::KeyTypeUnsupported) {
+        fixes.push("where browsers or Android apps use the service, reissue the certificate with an ECDSA P-256 or P-384 or an RSA key and deploy it".into());
     }
     if has(Finding::AppleIncompatible) {
         fixes.push(format!("where Apple devices use the service, reissue the certificate with an Extended Key Usage naming serverAuth and a validity of {} days or fewer (the CA's template sets both) and deploy it", crate::trust::APPLE_MAX_DAYS));
