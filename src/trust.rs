@@ -978,7 +978,7 @@ fn ct_shortfall(leaf: &CertInfo) -> Option<String> {
 
 /// From when Apple's platforms (iOS 13, macOS 10.15) hold every TLS server certificate, a
 /// private CA's too, to their rules: those issued from 2019-07-01 (Unix seconds).
-const APPLE_RULES_FROM: i64 = 1_561_939_200;
+pub const APPLE_RULES_FROM: i64 = 1_561_939_200;
 
 /// The longest validity Apple's platforms accept of a certificate issued since
 /// [`APPLE_RULES_FROM`], in days.

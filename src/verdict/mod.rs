@@ -663,7 +663,7 @@ fn renewal_served_beside<'a>(
 
 /// The findings a verdict adds to the statuses that hold and the observation's trust
 /// findings, each for something the next step names (`--fail-on` accepts them too).
-pub const VERDICT_FINDINGS: [&str; 26] = [
+pub const VERDICT_FINDINGS: [&str; 27] = [
     "client_auth_dropped",
     "dane_renewal_unpublished",
     "deployment_failed",
@@ -679,6 +679,7 @@ pub const VERDICT_FINDINGS: [&str; 26] = [
     "records_say_deployed",
     "records_say_expired",
     "records_say_pending",
+    "renewal_apple_incompatible",
     "renewal_cancelled",
     "renewal_drops_client_auth",
     "renewal_drops_name",
@@ -1766,6 +1767,17 @@ impl<'a> Judging<'a> {
             self.detail.push_str(&what);
             self.next.push_str(&step);
         }
+        // A renewal to deploy that Apple's platforms would refuse where the served
+        // certificate passes: a CA template changed to a longer life, or without EKU.
+        if let Some((what, step)) = self
+            .renewal_named
+            .filter(|_| !o.findings.contains(&Finding::AppleIncompatible))
+            .and_then(|ei| renewal_apple_refusal(&ids.records[ei]))
+        {
+            self.findings.push("renewal_apple_incompatible".into());
+            self.detail.push_str(&what);
+            self.next.push_str(&step);
+        }
         // Deployed already: the version it renewed (its PEM in the records) could.
         let dropped = match (self.renewal_named, self.matched) {
             (None, Some((ri, false))) => client_auth_lost(c, ids, ri),
@@ -2003,6 +2015,43 @@ fn client_auth_dropped(o: &Observation, r: &Record) -> Option<(String, String)> 
         format!(" The renewal (serial {serial}) is for server authentication only: it lacks the clientAuth extended key usage the served certificate has, as public CAs no longer issue it in server certificates."),
         " Before deploying it: if this server also presents its certificate as a TLS client (mutual TLS to partners or APIs, SIP trunks such as Microsoft Teams Direct Routing or Cisco Expressway, XMPP between servers), those peers will refuse the renewal: give those connections a client certificate of their own (from a private CA) first.".into(),
     ))
+}
+
+/// What to say (to the detail, to the next step) of renewal `r` when Apple's platforms
+/// would refuse it (as [`crate::trust`] judges a served certificate): issued since
+/// 2019-07-01 for more than 825 days by the records' dates (a day more for date-only ones),
+/// or, read from its PEM, without an Extended Key Usage extension.
+fn renewal_apple_refusal(r: &Record) -> Option<(String, String)> {
+    use crate::trust::{APPLE_MAX_DAYS, APPLE_RULES_FROM};
+    let (from, until) = (r.not_before?, r.not_after?);
+    if from.unix < APPLE_RULES_FROM {
+        return None;
+    }
+    let slack = if from.date_only || until.date_only {
+        86_400
+    } else {
+        0
+    };
+    let days = (until.unix - from.unix) / 86_400;
+    let mut why = Vec::new();
+    if until.unix - from.unix > APPLE_MAX_DAYS * 86_400 + slack {
+        why.push(format!(
+            "is valid for {days} days (Apple accepts {APPLE_MAX_DAYS} at most)"
+        ));
+    }
+    if r.from_pem && r.extended_key_usage.is_none() {
+        why.push("has no Extended Key Usage extension".to_string());
+    }
+    (!why.is_empty()).then(|| {
+        (
+            format!(
+                " The renewal (serial {}) {}: Safari and every iOS and macOS app would refuse it, though they accept the one served.",
+                r.serial_hex().unwrap_or("?"),
+                why.join(" and ")
+            ),
+            format!(" Before deploying it, where Apple devices use the service: reissue it with an Extended Key Usage naming serverAuth and for {APPLE_MAX_DAYS} days or fewer (the CA's template)."),
+        )
+    })
 }
 
 /// The latest version before record `ri` (the served certificate `c`'s) whose certificate,

@@ -5463,3 +5463,46 @@ fn a_deployed_renewal_without_the_client_auth_of_the_version_it_renewed_is_told(
         );
     }
 }
+
+#[test]
+fn a_renewal_apple_would_refuse_is_told_before_it_is_deployed() {
+    // The server serves A; B renews it for three years (a CA template changed).
+    let judged = |until: &str, served_apple: bool, pem_without_eku: bool| {
+        let mut i = ids(&format!(
+            "{H}A,,a.x.com,01,2025-06-01,2026-12-20,CA,,Issued\n\
+             B,,a.x.com,02,2026-04-01,{until},CA,A,Issued\n"
+        ));
+        let pos = i.records.iter().position(|r| &*r.record_id == "B").unwrap();
+        i.records[pos].from_pem = pem_without_eku;
+        let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
+        if served_apple {
+            o.findings.push(Finding::AppleIncompatible);
+        }
+        judge_one(o, &i, &policy()).0
+    };
+    let has = |v: &Verdict| v.findings.iter().any(|f| f == "renewal_apple_incompatible");
+    let v = judged("2029-04-01", false, false);
+    assert_eq!(v.status, Status::RenewedNotDeployed);
+    assert!(has(&v), "{:?}", v.findings);
+    assert!(
+        v.detail.contains(" The renewal (serial 2) is valid for 1096 days (Apple accepts 825 at most): Safari and every iOS and macOS app would refuse it, though they accept the one served."),
+        "{}",
+        v.detail
+    );
+    assert!(
+        v.next_step.ends_with(" Before deploying it, where Apple devices use the service: reissue it with an Extended Key Usage naming serverAuth and for 825 days or fewer (the CA's template)."),
+        "{}",
+        v.next_step
+    );
+    // Its PEM without an Extended Key Usage.
+    let v = judged("2027-04-01", false, true);
+    assert!(
+        v.detail
+            .contains("(serial 2) has no Extended Key Usage extension"),
+        "{}",
+        v.detail
+    );
+    // A year; or the served one is refused already (its own finding says it).
+    assert!(!has(&judged("2027-04-01", false, false)));
+    assert!(!has(&judged("2029-04-01", true, false)));
+}
