@@ -339,6 +339,10 @@ pub enum Finding {
     /// it, though the root is still in other stores. Issued by a CA since distrusted; no
     /// chain fixes it.
     CaDistrusted,
+    /// The certificate chains to a public root and was issued since 2020-09-01 for more
+    /// than 398 days: Chrome and Apple refuse it (ERR_CERT_VALIDITY_TOO_LONG); its CA
+    /// misissued it.
+    ValidityTooLong,
     /// The certificate's Key Usage extension does not allow what the handshake's key
     /// exchange does with the key: `digitalSignature` for ECDHE and TLS 1.3 (the server
     /// signs), `keyEncipherment` for RSA key exchange. Chrome and Edge (from 124, whatever
@@ -405,6 +409,7 @@ impl Finding {
             Finding::DaneBogus => "dane_bogus",
             Finding::CtMissing => "ct_missing",
             Finding::CaDistrusted => "ca_distrusted",
+            Finding::ValidityTooLong => "validity_too_long",
             Finding::KeyUsageIncompatible => "key_usage_incompatible",
             Finding::AppleIncompatible => "apple_incompatible",
             Finding::KeyTypeUnsupported => "key_type_unsupported",
@@ -415,7 +420,7 @@ impl Finding {
     }
 
     /// Every finding, in report order.
-    pub const ALL: [Finding; 34] = [
+    pub const ALL: [Finding; 35] = [
         Finding::Expired,
         Finding::NotYetValid,
         Finding::HostnameMismatch,
@@ -444,6 +449,7 @@ impl Finding {
         Finding::DaneBogus,
         Finding::CtMissing,
         Finding::CaDistrusted,
+        Finding::ValidityTooLong,
         Finding::KeyUsageIncompatible,
         Finding::AppleIncompatible,
         Finding::KeyTypeUnsupported,
@@ -486,6 +492,7 @@ impl Finding {
                 Finding::NotYetValid
                     | Finding::CtMissing
                     | Finding::CaDistrusted
+                    | Finding::ValidityTooLong
                     | Finding::KeyUsageIncompatible
             )
     }

@@ -652,6 +652,13 @@ impl TrustJudge {
                     findings.push(Finding::CtMissing);
                     detail = Some(why);
                 }
+                if let Some(why) = dates.public.then(|| too_long_for_public(leaf)).flatten() {
+                    findings.push(Finding::ValidityTooLong);
+                    detail = Some(match detail {
+                        Some(ct) => format!("{why}; {ct}"),
+                        None => why,
+                    });
+                }
                 if let Some(why) = dates
                     .distrust
                     .and_then(|d| distrusted_since(d, leaf_der, leaf))
@@ -971,6 +978,23 @@ fn ct_shortfall(leaf: &CertInfo) -> Option<String> {
     (has < needed).then(|| {
         format!(
             "the certificate, from a public CA, embeds Signed Certificate Timestamps from {has} Certificate Transparency log(s) where browsers require {needed} for its lifetime of {} days: Chrome, Safari and Firefox refuse it (ERR_CERTIFICATE_TRANSPARENCY_REQUIRED); it was issued with CT logging off (unless the server sends its SCTs in the TLS handshake, which certsweep does not ask for)",
+            lifetime / 86_400
+        )
+    })
+}
+
+/// From when Chrome and Apple refuse a publicly trusted certificate valid for more than 398
+/// days: those issued from 2020-09-01 (Unix seconds).
+const PUBLIC_398_FROM: i64 = 1_598_918_400;
+
+/// Why Chrome and Apple refuse `leaf`, issued under a public root, for its lifetime, if
+/// they do: issued since 2020-09-01 for more than 398 days (ERR_CERT_VALIDITY_TOO_LONG;
+/// the Baseline Requirements' limit then, which a public CA exceeding misissued).
+fn too_long_for_public(leaf: &CertInfo) -> Option<String> {
+    let lifetime = leaf.not_after_unix - leaf.not_before_unix;
+    (leaf.not_before_unix >= PUBLIC_398_FROM && lifetime > 398 * 86_400).then(|| {
+        format!(
+            "the certificate, from a public CA, is valid for {} days where Chrome and Apple accept 398 at most of one issued since 2020-09-01: they refuse it (ERR_CERT_VALIDITY_TOO_LONG), and the CA misissued it",
             lifetime / 86_400
         )
     })
@@ -1812,6 +1836,15 @@ mod tests {
         // Judged again from the cache of proven issuers: the same.
         let (_, r) = judged(&pki, &[], 90);
         assert_eq!(r.findings, [Finding::CtMissing]);
+        // Longer than Chrome and Apple accept of a public CA's certificate; a private
+        // CA's may be (up to Apple's 825 days).
+        let (_, r) = judged(&pki, &[1, 2, 3], 400);
+        assert_eq!(r.findings, [Finding::ValidityTooLong], "{r:?}");
+        assert!(
+            r.detail.unwrap_or_default().starts_with("the certificate, from a public CA, is valid for 400 days where Chrome and Apple accept 398 at most of one issued since 2020-09-01"),
+        );
+        let (_, r) = judged(&private, &[], 800);
+        assert!(r.findings.is_empty(), "{r:?}");
     }
 
     #[test]

@@ -1408,6 +1408,8 @@ impl<'a> Judging<'a> {
                     )
                 } else if has(Finding::CaDistrusted) {
                     "Order its replacement from a CA that Chrome trusts (this CA's certificates logged since the day in the detail are refused, whatever the chain or the server), deploy it and reload the service, then verify again.".into()
+                } else if has(Finding::ValidityTooLong) {
+                    "Order its replacement, valid for 398 days or fewer (public CAs issue 200 at most since 2026-03-15), deploy it and reload the service, then verify again; report the misissued certificate to its CA, which must revoke it.".into()
                 } else if has(Finding::KeyUsageIncompatible) {
                     "Reissue it with the key usage digitalSignature (and keyEncipherment for an RSA key, which legacy RSA key exchange needs): the CA's template sets it (an AD CS certificate template's Key Usage, an openssl config's keyUsage), deploy it and reload the service, then verify again.".into()
                 } else if has(Finding::WeakKey) {

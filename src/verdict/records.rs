@@ -520,6 +520,10 @@ impl RowJudging<'_> {
                 self.next = format!(
                     "Served at {n} endpoint(s) where Chrome refuses it: it was issued under a root Chrome has distrusted for certificates logged since a day before it (see the endpoint report), which no chain fixes: order its replacement from a CA Chrome trusts, deploy it, then verify again."
                 );
+            } else if self.next == "Nothing to do." && reissue == Some(Finding::ValidityTooLong) {
+                self.next = format!(
+                    "Served at {n} endpoint(s) where Chrome and Apple refuse it: it is valid for longer than they accept of a public CA's certificate (see the endpoint report), which no chain fixes: order its replacement, deploy it, then verify again."
+                );
             } else if self.next == "Nothing to do."
                 && reissue == Some(Finding::KeyUsageIncompatible)
             {

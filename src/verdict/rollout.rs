@@ -228,8 +228,9 @@ pub struct Serving {
     untrusted: HashMap<usize, u32>,
     /// Of those, the records whose certificate browsers refuse for itself, and for which
     /// finding: too few SCTs embedded (`ct_missing`), a key usage the handshake needs not
-    /// allowed (`key_usage_incompatible`), a CA Chrome has since distrusted
-    /// (`ca_distrusted`). No chain or deployment fixes that, only a reissue.
+    /// allowed (`key_usage_incompatible`), a public CA's too long validity
+    /// (`validity_too_long`), a CA Chrome has since distrusted (`ca_distrusted`). No chain or
+    /// deployment fixes that, only a reissue.
     reissue: HashMap<usize, crate::model::Finding>,
     /// Records matched by serial to a served certificate whose own notAfter (the value)
     /// is not the record's ([`super::records_expiry_differs`]).
@@ -245,9 +246,10 @@ pub struct Serving {
 /// first (0: not one): a CA Chrome distrusts (a reissue from another CA) before a key usage
 /// or missing CT timestamps (a reissue with other settings).
 fn reissue_rank(f: crate::model::Finding) -> u8 {
-    use crate::model::Finding::{CaDistrusted, CtMissing, KeyUsageIncompatible};
+    use crate::model::Finding::{CaDistrusted, CtMissing, KeyUsageIncompatible, ValidityTooLong};
     match f {
-        CaDistrusted => 3,
+        CaDistrusted => 4,
+        ValidityTooLong => 3,
         KeyUsageIncompatible => 2,
         CtMissing => 1,
         _ => 0,

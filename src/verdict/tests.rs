@@ -786,6 +786,7 @@ fn a_certificate_not_valid_yet_or_with_a_weak_key_is_untrusted_with_its_own_fix(
         (&[Finding::WeakKey][..], "RSA key of 1024 bits", "Reissue it with a key clients accept"),
         (&[Finding::CtMissing], "the certificate, from a public CA, embeds Signed Certificate Timestamps from 0 Certificate Transparency log(s)", "Reissue it with Certificate Transparency logging on"),
         (&[Finding::KeyUsageIncompatible], "the certificate's Key Usage (keyEncipherment) lacks digitalSignature", "Reissue it with the key usage digitalSignature"),
+        (&[Finding::ValidityTooLong], "the certificate, from a public CA, is valid for 730 days", "Order its replacement, valid for 398 days or fewer"),
         (&[Finding::CaDistrusted], "the certificate chains to HiPKI Root CA - G1 (Chunghwa Telecom), which Chrome no longer trusts", distrusted),
         (&[Finding::CaDistrusted, Finding::CtMissing], "", distrusted),
         (&[Finding::CaDistrusted, Finding::WeakKey], "", distrusted),
@@ -2721,6 +2722,7 @@ fn the_records_report_names_a_newest_certificate_served_with_a_broken_chain() {
         (&[Finding::CtMissing, Finding::CaDistrusted], true, distrusted),
         (&[Finding::CtMissing, Finding::KeyUsageIncompatible], true, "Served at 2 endpoint(s) where Chrome, Edge and Java clients refuse it: its Key Usage lacks what the handshake needs"),
         (&[Finding::KeyUsageIncompatible, Finding::CaDistrusted], true, distrusted),
+        (&[Finding::KeyUsageIncompatible, Finding::ValidityTooLong], true, "Served at 2 endpoint(s) where Chrome and Apple refuse it: it is valid for longer than they accept"),
     ] {
         let mut serving = Serving::default();
         for (ip, broken) in [("10.0.0.1", true), ("10.0.0.2", on_both)] {
