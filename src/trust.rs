@@ -549,10 +549,7 @@ impl TrustJudge {
             report.findings.push(Finding::KeyUsageIncompatible);
             report.findings.sort();
             // A refusal: before the notes of what needs attention besides.
-            report.detail = Some(match report.detail.take() {
-                Some(d) => format!("{why}; {d}"),
-                None => why,
-            });
+            put_first(&mut report.detail, why);
         }
         report
     }
@@ -654,20 +651,14 @@ impl TrustJudge {
                 }
                 if let Some(why) = dates.public.then(|| too_long_for_public(leaf)).flatten() {
                     findings.push(Finding::ValidityTooLong);
-                    detail = Some(match detail {
-                        Some(ct) => format!("{why}; {ct}"),
-                        None => why,
-                    });
+                    put_first(&mut detail, why);
                 }
                 if let Some(why) = dates
                     .distrust
                     .and_then(|d| distrusted_since(d, leaf_der, leaf))
                 {
                     findings.push(Finding::CaDistrusted);
-                    detail = Some(match detail {
-                        Some(ct) => format!("{why}; {ct}"),
-                        None => why,
-                    });
+                    put_first(&mut detail, why);
                 }
             }
             // The very certificate the user trusts, though marked as a CA (the default of
@@ -1068,9 +1059,16 @@ pub enum KeyUse {
 }
 
 impl KeyUse {
-    /// The key's use in a handshake that negotiated `tls` (by its cipher suite's IANA name).
-    pub fn of(tls: Option<&crate::model::TlsInfo>) -> Self {
-        let Some(suite) = tls.map(|t| t.cipher_suite.as_str()) else {
+    /// The key's use in a handshake that negotiated `tls` (by its cipher suite's IANA name)
+    /// after `starttls`'s dialogue. Not asked of RDP: its clients (mstsc, FreeRDP) do not
+    /// hold the key usage to the key exchange, and the certificate Windows makes for RDP
+    /// allows only keyEncipherment and dataEncipherment.
+    pub fn of(
+        tls: Option<&crate::model::TlsInfo>,
+        starttls: Option<crate::model::Starttls>,
+    ) -> Self {
+        let suite = tls.map(|t| t.cipher_suite.as_str());
+        let Some(suite) = suite.filter(|_| starttls != Some(crate::model::Starttls::Rdp)) else {
             return KeyUse::Unchecked;
         };
         // TLS 1.3's suites name no key exchange (`TLS13_AES_128_GCM_SHA256`); a number is
@@ -1084,6 +1082,14 @@ impl KeyUse {
             KeyUse::Unchecked
         }
     }
+}
+
+/// Puts `why` clients refuse a certificate before what `detail` says already.
+fn put_first(detail: &mut Option<String>, why: String) {
+    *detail = Some(match detail.take() {
+        Some(d) => format!("{why}; {d}"),
+        None => why,
+    });
 }
 
 /// Why clients that check a server certificate's Key Usage against the key exchange refuse
@@ -1903,8 +1909,13 @@ mod tests {
                 })
                 .expect("leaf");
             let info = info_of(&leaf.chain);
-            let r =
-                judge.judge_handshake(&leaf.chain, &info, Some("ku.test"), now, KeyUse::of(tls));
+            let r = judge.judge_handshake(
+                &leaf.chain,
+                &info,
+                Some("ku.test"),
+                now,
+                KeyUse::of(tls, None),
+            );
             (info.key_usage, r)
         };
         // Only keyEncipherment (an AD CS template's), over a signing key exchange.

@@ -1529,13 +1529,7 @@ impl Engine {
         };
         match crate::cert::cert_info_and(leaf, query) {
             Ok((info, query)) => {
-                // RDP clients (mstsc, FreeRDP) do not hold the key usage to the key
-                // exchange, and the certificate Windows makes for RDP allows only
-                // keyEncipherment and dataEncipherment.
-                let key_use = match ep.starttls {
-                    Some(Starttls::Rdp) => crate::trust::KeyUse::Unchecked,
-                    _ => crate::trust::KeyUse::of(tls),
-                };
+                let key_use = crate::trust::KeyUse::of(tls, ep.starttls);
                 let report =
                     self.trust
                         .judge_handshake(chain, &info, ep.reached(), now_unix(), key_use);

@@ -1656,9 +1656,17 @@ impl<'a> Judging<'a> {
             r.status_shown(),
             c.not_after
         ));
-        let step = "correct the certificate's status in the CLM (synchronize or import it again): a platform that takes it for expired stops renewing it";
+        self.step_beside(
+            "Nothing to do for the endpoint",
+            "correct the certificate's status in the CLM (synchronize or import it again): a platform that takes it for expired stops renewing it",
+        );
+    }
+
+    /// `step`, for something beside the endpoint's own verdict: after `lead` when there is
+    /// nothing else to do, else after the next step.
+    fn step_beside(&mut self, lead: &str, step: &str) {
         if self.next == "Nothing to do." {
-            self.next = format!("Nothing to do for the endpoint; {step}.");
+            self.next = format!("{lead}; {step}.");
         } else {
             self.next.push_str(&format!(" Also {step}."));
         }
@@ -1793,12 +1801,8 @@ impl<'a> Judging<'a> {
                 k.record_id,
                 k.serial_hex().unwrap_or("?")
             ));
-            let step = "if this server also presents its certificate as a TLS client (mutual TLS to partners or APIs, SIP trunks such as Microsoft Teams Direct Routing or Cisco Expressway, XMPP between servers), those connections fail since it was deployed: give them a client certificate of their own (from a private CA)";
-            if self.next == "Nothing to do." {
-                self.next = format!("Nothing to do for the endpoint's TLS; {step}.");
-            } else {
-                self.next.push_str(&format!(" Also {step}."));
-            }
+            let step = format!("{AS_A_CLIENT}, those connections fail since it was deployed: give them a client certificate of their own (from a private CA)");
+            self.step_beside("Nothing to do for the endpoint's TLS", &step);
         }
         // And TLSA records that name none of what it serves.
         if let Some((what, fix)) = dane_fault(o) {
@@ -2001,6 +2005,10 @@ fn stapling_fault(o: &Observation) -> Option<(String, &'static str)> {
     }
 }
 
+/// Whom a certificate without clientAuth fails: the server's own outgoing connections,
+/// when it presents its certificate as a client.
+const AS_A_CLIENT: &str = "if this server also presents its certificate as a TLS client (mutual TLS to partners or APIs, SIP trunks such as Microsoft Teams Direct Routing or Cisco Expressway, XMPP between servers)";
+
 /// What to say (to the detail, to the next step) of renewal `r` when its certificate, read
 /// from the records' PEM, cannot authenticate a TLS client while the one served can: since
 /// 2025-2026 public CAs issue server certificates for serverAuth alone (the Chrome Root
@@ -2015,7 +2023,7 @@ fn client_auth_dropped(o: &Observation, r: &Record) -> Option<(String, String)> 
     let serial = r.serial_hex().unwrap_or("?");
     Some((
         format!(" The renewal (serial {serial}) is for server authentication only: it lacks the clientAuth extended key usage the served certificate has, as public CAs no longer issue it in server certificates."),
-        " Before deploying it: if this server also presents its certificate as a TLS client (mutual TLS to partners or APIs, SIP trunks such as Microsoft Teams Direct Routing or Cisco Expressway, XMPP between servers), those peers will refuse the renewal: give those connections a client certificate of their own (from a private CA) first.".into(),
+        format!(" Before deploying it: {AS_A_CLIENT}, those peers will refuse the renewal: give those connections a client certificate of their own (from a private CA) first."),
     ))
 }
 

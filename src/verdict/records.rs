@@ -515,24 +515,33 @@ impl RowJudging<'_> {
         let n = self.serving.untrusted_at(self.ids, self.newest);
         if n > 0 {
             self.findings.push("served_untrusted");
-            let reissue = self.serving.reissue(self.ids, self.newest);
-            if self.next == "Nothing to do." && reissue == Some(Finding::CaDistrusted) {
+            // Refused for the certificate itself: who refuses it, why, and the reissue.
+            let words = match self.serving.reissue(self.ids, self.newest) {
+                Some(Finding::CaDistrusted) => Some((
+                    "Chrome refuses",
+                    "it was issued under a root Chrome has distrusted for certificates logged since a day before it",
+                    "order its replacement from a CA Chrome trusts, deploy it",
+                )),
+                Some(Finding::ValidityTooLong) => Some((
+                    "Chrome and Apple refuse",
+                    "it is valid for longer than they accept of a public CA's certificate",
+                    "order its replacement, deploy it",
+                )),
+                Some(Finding::KeyUsageIncompatible) => Some((
+                    "Chrome, Edge and Java clients refuse",
+                    "its Key Usage lacks what the handshake needs",
+                    "reissue it with the key usage digitalSignature (and keyEncipherment for an RSA key), deploy the new one",
+                )),
+                Some(Finding::CtMissing) => Some((
+                    "browsers refuse",
+                    "it embeds fewer Certificate Transparency timestamps than they require",
+                    "reissue it with CT logging on, deploy the new one",
+                )),
+                _ => None,
+            };
+            if let (true, Some((who, why, fix))) = (self.next == "Nothing to do.", words) {
                 self.next = format!(
-                    "Served at {n} endpoint(s) where Chrome refuses it: it was issued under a root Chrome has distrusted for certificates logged since a day before it (see the endpoint report), which no chain fixes: order its replacement from a CA Chrome trusts, deploy it, then verify again."
-                );
-            } else if self.next == "Nothing to do." && reissue == Some(Finding::ValidityTooLong) {
-                self.next = format!(
-                    "Served at {n} endpoint(s) where Chrome and Apple refuse it: it is valid for longer than they accept of a public CA's certificate (see the endpoint report), which no chain fixes: order its replacement, deploy it, then verify again."
-                );
-            } else if self.next == "Nothing to do."
-                && reissue == Some(Finding::KeyUsageIncompatible)
-            {
-                self.next = format!(
-                    "Served at {n} endpoint(s) where Chrome, Edge and Java clients refuse it: its Key Usage lacks what the handshake needs (see the endpoint report), which no chain fixes: reissue it with the key usage digitalSignature (and keyEncipherment for an RSA key), deploy the new one, then verify again."
-                );
-            } else if self.next == "Nothing to do." && reissue == Some(Finding::CtMissing) {
-                self.next = format!(
-                    "Served at {n} endpoint(s) where browsers refuse it: it embeds fewer Certificate Transparency timestamps than they require (see the endpoint report), which no chain fixes: reissue it with CT logging on, deploy the new one, then verify again."
+                    "Served at {n} endpoint(s) where {who} it: {why} (see the endpoint report), which no chain fixes: {fix}, then verify again."
                 );
             } else if self.next == "Nothing to do." {
                 self.next = format!(

@@ -4177,15 +4177,21 @@ fn a_later_version_still_pending_in_the_records_is_not_an_older_one_to_replace()
 /// The verdict on a mail server (port 25) serving A, issued by CA, with TLSA facts `dane`,
 /// while A's renewal B, not deployed, is issued by `b_issuer` (as a CSV cell) with `keys`:
 /// the bytes its key's and its CA key's SHA-256 repeat, where its record carries them.
+/// Records of a.x.com: A, valid until 2026-12-20, renewed as B, issued by `b_issuer`
+/// from 2026-04-01 until `b_until`.
+fn a_renewed_as_b(b_issuer: &str, b_until: &str) -> Identities {
+    ids(&format!(
+        "{H}A,,a.x.com,01,2025-06-01,2026-12-20,CA,,Issued\n\
+         B,,a.x.com,02,2026-04-01,{b_until},{b_issuer},A,Issued\n"
+    ))
+}
+
 fn mail_renewal(
     b_issuer: &str,
     keys: (Option<u8>, Option<u8>),
     dane: crate::model::DaneInfo,
 ) -> Verdict {
-    let mut i = ids(&format!(
-        "{H}A,,a.x.com,01,2025-06-01,2026-12-20,CA,,Issued\n\
-         B,,a.x.com,02,2026-04-01,2027-04-01,{b_issuer},A,Issued\n"
-    ));
+    let mut i = a_renewed_as_b(b_issuer, "2027-04-01");
     let pos = i.records.iter().position(|r| &*r.record_id == "B").unwrap();
     i.records[pos].spki_sha256 = keys.0.map(|k| Box::new([k; 32]));
     i.records[pos].issuer_spki_sha256 = keys.1.map(|k| Box::new([k; 32]));
@@ -5235,10 +5241,7 @@ fn a_renewal_without_client_auth_is_told_where_the_served_certificate_has_it() {
     // The server serves A; B, its renewal (from the records' PEM, so its purposes are
     // known), is for server authentication only.
     let judged = |served: Option<u16>, renewal: Option<u16>| {
-        let mut i = ids(&format!(
-            "{H}A,,a.x.com,01,2025-06-01,2026-12-20,CA,,Issued\n\
-             B,,a.x.com,02,2026-04-01,2027-04-01,CA,A,Issued\n"
-        ));
+        let mut i = a_renewed_as_b("CA", "2027-04-01");
         let pos = i.records.iter().position(|r| &*r.record_id == "B").unwrap();
         i.records[pos].extended_key_usage = renewal;
         let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
@@ -5470,10 +5473,7 @@ fn a_deployed_renewal_without_the_client_auth_of_the_version_it_renewed_is_told(
 fn a_renewal_apple_would_refuse_is_told_before_it_is_deployed() {
     // The server serves A; B renews it for three years (a CA template changed).
     let judged = |until: &str, served_apple: bool, pem_without_eku: bool| {
-        let mut i = ids(&format!(
-            "{H}A,,a.x.com,01,2025-06-01,2026-12-20,CA,,Issued\n\
-             B,,a.x.com,02,2026-04-01,{until},CA,A,Issued\n"
-        ));
+        let mut i = a_renewed_as_b("CA", until);
         let pos = i.records.iter().position(|r| &*r.record_id == "B").unwrap();
         i.records[pos].from_pem = pem_without_eku;
         let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
