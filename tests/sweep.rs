@@ -4451,6 +4451,68 @@ fn resolver_zone() -> [support::dcvfix::Zone; 1] {
     }]
 }
 
+#[tokio::test]
+async fn questions_asked_together_go_out_in_batches_each_answered_as_its_own() {
+    use certsweep::engine::dnsq::{Failure, Questions};
+    use hickory_resolver::proto::rr::{RData, RecordType};
+    // 300 names asked at once on one thread: every question waits in the outbox until the
+    // first to run again sends them, 32 a system call, yielding between calls so that this
+    // thread's resolver reads them. Each answer must reach its own question (its name's
+    // address), and one that cannot be sent (to port 0, which the kernel refuses before
+    // anything leaves) fails with the socket's error at once, without holding up the
+    // questions batched with it.
+    let ip = |i: usize| [127, 1, (i / 250) as u8, (i % 250) as u8 + 1];
+    let zone = [support::dcvfix::Zone {
+        origin: "batch.test.",
+        serial: 1,
+        records: (0..300)
+            .map(|i| support::dcvfix::a(&format!("h{i}.batch.test."), ip(i)))
+            .collect(),
+    }];
+    let (resolver, _server) = support::dcvfix::dns_here(&zone).await;
+    let q = Questions::new(vec![resolver]);
+    let timeout = std::time::Duration::from_secs(5);
+    let ask = |i: usize| {
+        let q = &q;
+        async move {
+            let n = support::dcvfix::name(&format!("h{i}.batch.test."));
+            let to = if i == 100 {
+                SocketAddr::from(([127, 0, 0, 1], 0))
+            } else {
+                resolver
+            };
+            q.ask(to, &n, RecordType::A, true, timeout).await
+        }
+    };
+    let started = std::time::Instant::now();
+    let answers = futures_util::future::join_all((0..300).map(ask)).await;
+    for (i, r) in answers.into_iter().enumerate() {
+        if i == 100 {
+            match r {
+                Err(Failure::Network(m)) => assert!(
+                    m.starts_with("UDP to 127.0.0.1:0: ") && m.contains("os error 22"),
+                    "{m}"
+                ),
+                other => panic!("the question to port 0: {other:?}"),
+            }
+            continue;
+        }
+        let got: Vec<RData> = r
+            .unwrap_or_else(|e| panic!("h{i}: {e}"))
+            .answers
+            .into_iter()
+            .map(|r| r.data)
+            .collect();
+        assert_eq!(
+            got,
+            [RData::A(std::net::Ipv4Addr::from(ip(i)).into())],
+            "h{i}"
+        );
+    }
+    // Not one timed out and was asked again.
+    assert!(started.elapsed() < timeout, "{:?}", started.elapsed());
+}
+
 /// Questions a held socket was sent and never answered.
 fn questions_waiting(s: &std::net::UdpSocket) -> usize {
     s.set_nonblocking(true).unwrap();
