@@ -375,6 +375,14 @@ pub enum Finding {
     /// provisioning bot's rollback protection), a configuration or snapshot restored, a
     /// node that lost the new file. Its `previous` names the certificate served then.
     RolledBack,
+    /// The endpoint serves a newer certificate than at the previous sweep (`scan
+    /// --previous`), and the one served then could authenticate a TLS client (clientAuth in
+    /// its Extended Key Usage, or none) while this one cannot: public CAs issue server
+    /// certificates for serverAuth alone since 2025-2026. Where the server also connects
+    /// out with its certificate (mutual TLS to partners' APIs, SIP trunks, XMPP between
+    /// servers), those connections fail since the renewal. (With `--inventory`, the
+    /// verdict tells it from the records' PEMs too.)
+    ClientAuthDropped,
 }
 
 impl Finding {
@@ -416,11 +424,12 @@ impl Finding {
             Finding::BackendsDiffer => "backends_differ",
             Finding::BackendsFailing => "backends_failing",
             Finding::RolledBack => "rolled_back",
+            Finding::ClientAuthDropped => "client_auth_dropped",
         }
     }
 
     /// Every finding, in report order.
-    pub const ALL: [Finding; 35] = [
+    pub const ALL: [Finding; 36] = [
         Finding::Expired,
         Finding::NotYetValid,
         Finding::HostnameMismatch,
@@ -456,6 +465,7 @@ impl Finding {
         Finding::BackendsDiffer,
         Finding::BackendsFailing,
         Finding::RolledBack,
+        Finding::ClientAuthDropped,
     ];
 
     /// Whether the finding is about the chain sent with the certificate rather than the
@@ -891,6 +901,10 @@ pub struct PreviousCert {
     /// name whose addresses change: it is what the name served at another one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<std::net::IpAddr>,
+    /// Whether it could authenticate a TLS client (its Extended Key Usage), when the earlier
+    /// sweep's line tells: lines written before certsweep read key usages do not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_auth: Option<bool>,
 }
 
 /// The endpoint's TLSA records (`_PORT._tcp.NAME`) and whether one names its chain.

@@ -34,6 +34,8 @@ struct Then {
     not_before_unix: i64,
     /// When the earlier sweep saw it, Unix seconds (`None`: not said).
     scan_unix: Option<i64>,
+    /// Whether it could authenticate a TLS client (`None`: the line does not tell).
+    client_auth: Option<bool>,
 }
 
 /// What the earlier sweep recorded of each endpoint that presented a certificate.
@@ -118,6 +120,21 @@ struct LineSampled {
 struct LineCert {
     serial: String,
     not_before_unix: i64,
+    #[serde(default)]
+    key_usage: Option<serde::de::IgnoredAny>,
+    #[serde(default, with = "crate::model::eku_names")]
+    extended_key_usage: Option<u16>,
+}
+
+impl LineCert {
+    /// Whether the certificate could authenticate a TLS client, when the line tells: an
+    /// Extended Key Usage written, or a Key Usage written without one (no extension: any
+    /// purpose). Lines of versions before the two were written have neither, which would
+    /// read as any purpose; nor does a certificate without either extension, rare.
+    fn client_auth(&self) -> Option<bool> {
+        (self.key_usage.is_some() || self.extended_key_usage.is_some())
+            .then(|| crate::model::eku_names::allows_client_auth(self.extended_key_usage))
+    }
 }
 
 impl Previous {
@@ -191,12 +208,14 @@ impl Previous {
                 .filter(|k| k.serial != c.serial)
                 .map(|k| {
                     Box::new(Then {
+                        client_auth: k.client_auth(),
                         serial: k.serial.into_boxed_str(),
                         not_before_unix: k.not_before_unix,
                         scan_unix,
                     })
                 });
             let then = Then {
+                client_auth: c.client_auth(),
                 serial: c.serial.into_boxed_str(),
                 not_before_unix: c.not_before_unix,
                 scan_unix,
@@ -270,8 +289,15 @@ impl Previous {
         };
         let main = compare(nodes, o.ip, cert, |n| Some(&n.then));
         if let Some(then) = &main.told {
-            if main.change == Change::Older {
-                o.findings.push(Finding::RolledBack);
+            let lost_client_auth = main.change == Change::Newer
+                && then.client_auth == Some(true)
+                && !cert.allows_client_auth();
+            if main.change == Change::Older || lost_client_auth {
+                o.findings.push(if lost_client_auth {
+                    Finding::ClientAuthDropped
+                } else {
+                    Finding::RolledBack
+                });
                 o.findings.sort();
                 o.findings.dedup();
             }
@@ -344,6 +370,7 @@ fn compare<'a>(
                 .map(crate::timefmt::rfc3339_unix)
                 .unwrap_or_default(),
             ip: elsewhere.flatten(),
+            client_auth: then.client_auth,
         }),
     };
     if let Some(n) = nodes.iter().find(|n| n.ip == ip) {
@@ -378,6 +405,67 @@ fn compare<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_renewal_without_the_client_auth_the_certificate_before_had_is_told() {
+        use crate::model::eku_names::{CLIENT_AUTH, SERVER_AUTH};
+        // Last night's lines: what each endpoint's certificate could do, as this version
+        // writes it, and a line of a version that wrote no key usages.
+        let line = |ip: u8, usages: &str| {
+            format!(
+                "{{\"scan_time\":\"2026-11-30T02:00:00Z\",\"host\":\"h{ip}.x.com\",\"ip\":\"10.0.0.{ip}\",\"port\":443,\"cert\":{{\"serial\":\"0B\",\"not_before_unix\":2000{usages}}}}}\n"
+            )
+        };
+        let text = [
+            line(1, ",\"key_usage\":[\"digitalSignature\"],\"extended_key_usage\":[\"serverAuth\",\"clientAuth\"]"),
+            line(2, ",\"key_usage\":[\"digitalSignature\"]"),
+            line(3, ""),
+            line(4, ",\"extended_key_usage\":[\"serverAuth\"]"),
+            line(5, ",\"extended_key_usage\":[\"clientAuth\"]"),
+        ]
+        .concat();
+        let p = Previous::read("last.jsonl", text.as_bytes()).expect("read");
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        let now = |ip: u8, nb: i64, eku: Option<u16>| {
+            let at = std::net::Ipv4Addr::new(10, 0, 0, ip);
+            let host = format!("h{ip}.x.com");
+            let mut o = crate::fleet::presenting(&host, at.into(), "0C", nb, nb + 1);
+            o.findings.clear();
+            if let Some(c) = o.cert.as_mut() {
+                c.extended_key_usage = eku;
+            }
+            let change = p.annotate(&mut o).change;
+            (change, o.findings, o.previous.and_then(|t| t.client_auth))
+        };
+        let dropped = vec![Finding::ClientAuthDropped];
+        let server_only = Some(SERVER_AUTH);
+        // clientAuth named, or no Extended Key Usage beside a Key Usage (any purpose): a
+        // renewal for serverAuth alone dropped it.
+        assert_eq!(
+            now(1, 3_000, server_only),
+            (Change::Newer, dropped.clone(), Some(true))
+        );
+        assert_eq!(
+            now(2, 3_000, server_only),
+            (Change::Newer, dropped, Some(true))
+        );
+        // A renewal that still allows it, by name or by having no extension: nothing.
+        let both = Some(SERVER_AUTH | CLIENT_AUTH);
+        assert_eq!(now(1, 3_000, both), (Change::Newer, vec![], Some(true)));
+        assert_eq!(now(1, 3_000, None), (Change::Newer, vec![], Some(true)));
+        // A line that does not tell: nothing said.
+        assert_eq!(now(3, 3_000, server_only), (Change::Newer, vec![], None));
+        // Served then for serverAuth alone: nothing lost.
+        assert_eq!(
+            now(4, 3_000, server_only),
+            (Change::Newer, vec![], Some(false))
+        );
+        // An older certificate is a rollback, whatever it can do.
+        assert_eq!(
+            now(5, 1_000, server_only),
+            (Change::Older, vec![Finding::RolledBack], Some(true))
+        );
+    }
 
     #[test]
     fn a_certificate_older_than_the_one_served_before_is_rolled_back() {

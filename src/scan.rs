@@ -1647,9 +1647,13 @@ impl<'a> VerdictOut<'a> {
             crate::report::or_give_up(&mut self.metrics, &mut self.lost, |m| m.endpoint(&one));
         }
         for f in &v.findings {
+            // One the sweep found (`client_auth_dropped` from `--previous`) is counted with
+            // the observation's findings already.
+            let found = || v.observation.findings.iter().any(|x| x.as_str() == f);
             if let Some(&known) = crate::verdict::VERDICT_FINDINGS
                 .iter()
                 .find(|k| **k == f.as_str())
+                .filter(|_| !found())
             {
                 *self.verdict_findings.entry(known).or_default() += 1;
             }

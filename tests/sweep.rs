@@ -5596,6 +5596,71 @@ async fn sweep_behind(nodes: &[Option<&certsweep::fleet::Leaf>], args: &[&str]) 
 }
 
 /// A load balancer on 127.0.0.1 handing connections to `nodes` in turn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renewal_that_lost_the_client_auth_of_last_nights_certificate_is_told() {
+    use rcgen::ExtendedKeyUsagePurpose::{ClientAuth, ServerAuth};
+    // Last night's certificate could authenticate a TLS client; tonight's renewal, from a
+    // CA that issues server certificates for serverAuth alone, cannot. No records: the
+    // sweep alone tells it.
+    let pki = Pki::new("Client auth").unwrap();
+    let mut then = LeafSpec::new(&["www.test"], 7101, 60, 30);
+    then.extended_key_usages = vec![ServerAuth, ClientAuth];
+    let then = pki.issue(&then).unwrap();
+    let now = pki
+        .issue(&LeafSpec::new(&["www.test"], 7102, 1, 89))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = root_file(&pki, &dir);
+    let server = round_robin(&[Some(&then), Some(&now)]).await;
+    let targets = dir.path().join("targets.txt");
+    std::fs::write(&targets, format!("www.test@{}\n", server.addr)).unwrap();
+    let last = dir.path().join("last.jsonl");
+    let tonight = dir.path().join("tonight.jsonl");
+    let report = dir.path().join("report.csv");
+    let sweep = |more: &[&str]| {
+        let mut argv = vec![
+            "--targets",
+            targets.to_str().unwrap(),
+            "--ca-file",
+            &ca,
+            "--no-public-roots",
+            "--quiet",
+        ];
+        argv.extend_from_slice(more);
+        certsweep::scan::run_scan(scan_args(&argv))
+    };
+    assert_eq!(
+        sweep(&["--jsonl", last.to_str().unwrap()]).await.unwrap(),
+        0
+    );
+    let argv = [
+        "--previous",
+        last.to_str().unwrap(),
+        "--jsonl",
+        tonight.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+        "--fail-on",
+        "client_auth_dropped",
+    ];
+    assert_eq!(sweep(&argv).await.unwrap(), 1);
+    let mut rows = csv::Reader::from_reader(std::fs::File::open(&report).unwrap());
+    let row: HashMap<String, String> = rows.deserialize().next().unwrap().unwrap();
+    let serial =
+        |l: &certsweep::fleet::Leaf| certsweep::cert::cert_info(&l.chain[0]).unwrap().serial;
+    assert_eq!(row["serial"], serial(&now));
+    assert_eq!(row["findings"], "client_auth_dropped");
+    assert_eq!(row["previous_serial"], serial(&then));
+    // The JSON line says what the certificate served then could do.
+    let line: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&tonight).unwrap().trim()).unwrap();
+    assert_eq!(line["previous"]["client_auth"], serde_json::json!(true));
+    assert_eq!(
+        line["cert"]["extended_key_usage"],
+        serde_json::json!(["serverAuth"])
+    );
+}
+
 async fn round_robin(nodes: &[Option<&certsweep::fleet::Leaf>]) -> certsweep::fleet::Server {
     certsweep::fleet::serve_tls_round_robin(SocketAddr::new(ip("127.0.0.1"), 0), nodes)
         .await

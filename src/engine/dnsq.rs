@@ -594,6 +594,8 @@ impl UdpMux {
             }
         };
         lane.outbox().queue.push(Outgoing { id, server, bytes });
+        // One turn first, so that what other tasks ask meanwhile (this name's other family,
+        // the other names' questions) goes in the same system call.
         tokio::task::yield_now().await;
         self.flush(lane).await;
         let resp = match tokio::time::timeout(timeout, rx).await {

@@ -1793,13 +1793,31 @@ impl<'a> Judging<'a> {
             (None, Some((ri, false))) => client_auth_lost(c, ids, ri),
             _ => None,
         };
-        if let Some(k) = dropped {
-            let k = &ids.records[k];
+        // Or the certificate served at the previous sweep could (`--previous`).
+        let before = match dropped {
+            Some(k) => {
+                let k = &ids.records[k];
+                Some(format!(
+                    "the version it renewed (record {}, serial {})",
+                    k.record_id,
+                    k.serial_hex().unwrap_or("?")
+                ))
+            }
+            None => o
+                .previous
+                .as_deref()
+                .filter(|_| o.findings.contains(&Finding::ClientAuthDropped))
+                .map(|then| {
+                    format!(
+                        "the certificate served at the previous sweep ({}: serial {})",
+                        then.scan_time, then.serial
+                    )
+                }),
+        };
+        if let Some(before) = before {
             self.findings.push("client_auth_dropped".into());
             self.detail.push_str(&format!(
-                " It is for server authentication only: it lacks the clientAuth extended key usage of the version it renewed (record {}, serial {}), as public CAs no longer issue it in server certificates.",
-                k.record_id,
-                k.serial_hex().unwrap_or("?")
+                " It is for server authentication only: it lacks the clientAuth extended key usage of {before}, as public CAs no longer issue it in server certificates."
             ));
             let step = format!("{AS_A_CLIENT}, those connections fail since it was deployed: give them a client certificate of their own (from a private CA)");
             self.step_beside("Nothing to do for the endpoint's TLS", &step);

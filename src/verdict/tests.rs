@@ -1523,6 +1523,7 @@ fn an_endpoint_back_on_an_older_certificate_than_at_the_previous_sweep_says_so()
             not_before_unix: 1_777_593_600,
             scan_time: "2026-05-27T02:00:00Z".into(),
             ip: ip.map(Into::into),
+            client_auth: None,
         }));
         judge_one(o, &i, &p).0
     };
@@ -1872,6 +1873,7 @@ fn a_rollback_of_the_other_key_types_certificate_is_told_by_its_verdict() {
         not_before_unix: 1_777_593_600,
         scan_time: "2026-05-27T02:00:00Z".into(),
         ip: None,
+        client_auth: None,
     }));
     o.other_key = Some(rsa);
     let v = judge_one(o, &i, &p).0;
@@ -5467,6 +5469,51 @@ fn a_deployed_renewal_without_the_client_auth_of_the_version_it_renewed_is_told(
             v.findings
         );
     }
+}
+
+#[test]
+fn a_renewal_without_the_client_auth_served_at_the_previous_sweep_is_told_without_pems() {
+    const SERVER: u16 = 1;
+    // The export carries no PEM; last night's sweep saw A, which could authenticate a
+    // client, and B is served now (`--previous` found it dropped).
+    let i = ids(&format!(
+        "{H}A,,a.x.com,01,2025-06-01,2026-06-20,CA,,Issued\n\
+         B,,a.x.com,02,2026-04-01,2027-04-01,CA,A,Issued\n"
+    ));
+    let judged = |then: Option<bool>, found: bool| {
+        let mut o = presenting("a.x.com", "10.0.0.1", "2", 1_775_001_600, 1_806_537_600);
+        if let Some(c) = o.cert.as_mut() {
+            c.extended_key_usage = Some(SERVER);
+        }
+        if found {
+            o.findings.push(Finding::ClientAuthDropped);
+        }
+        o.previous = Some(Box::new(crate::model::PreviousCert {
+            serial: "1".into(),
+            not_before: "2025-06-01T00:00:00Z".into(),
+            not_before_unix: 1_748_736_000,
+            scan_time: "2026-11-30T02:00:00Z".into(),
+            ip: None,
+            client_auth: then,
+        }));
+        judge_one(o, &i, &policy()).0
+    };
+    let v = judged(Some(true), true);
+    assert_eq!(v.status, Status::Current, "{}", v.detail);
+    assert_eq!(v.findings, ["client_auth_dropped"]);
+    assert!(
+        v.detail.ends_with(" It is for server authentication only: it lacks the clientAuth extended key usage of the certificate served at the previous sweep (2026-11-30T02:00:00Z: serial 1), as public CAs no longer issue it in server certificates."),
+        "{}",
+        v.detail
+    );
+    assert!(
+        v.next_step.starts_with("Nothing to do for the endpoint's TLS; if this server also presents its certificate as a TLS client"),
+        "{}",
+        v.next_step
+    );
+    // Without the sweep's finding, nothing is said.
+    let v = judged(Some(true), false);
+    assert!(v.findings.is_empty(), "{:?}", v.findings);
 }
 
 #[test]
