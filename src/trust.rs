@@ -992,19 +992,34 @@ fn too_long_for_public(leaf: &CertInfo) -> Option<String> {
 }
 
 /// From when Apple's platforms (iOS 13, macOS 10.15) hold every TLS server certificate, a
-/// private CA's too, to their rules: those issued from 2019-07-01 (Unix seconds).
+/// private CA's too, to their rules: those issued after 2019-07-01 00:00 UTC (Unix
+/// seconds; trustd compares `notBefore > ` this).
 pub const APPLE_RULES_FROM: i64 = 1_561_939_200;
 
 /// The longest validity Apple's platforms accept of a certificate issued since
 /// [`APPLE_RULES_FROM`], in days.
 pub const APPLE_MAX_DAYS: i64 = 825;
 
+/// What trustd lets a certificate under a CA outside Apple's store run over
+/// [`APPLE_MAX_DAYS`], in seconds: an hour (`60*60*24*825 + 3600`). A CA that backdates
+/// notBefore by minutes against clock skew (smallstep's default, many appliances') makes an
+/// 825-day template's certificate a little longer than 825 days, and Apple accepts it.
+pub const APPLE_SLIP_SECS: i64 = 3_600;
+
+/// Whether Apple's platforms refuse a certificate from `not_before` to `not_after` (Unix
+/// seconds) for its validity: issued after [`APPLE_RULES_FROM`] and valid for longer than
+/// [`APPLE_MAX_DAYS`] and [`APPLE_SLIP_SECS`].
+pub fn apple_too_long(not_before: i64, not_after: i64) -> bool {
+    not_before > APPLE_RULES_FROM
+        && not_after - not_before > APPLE_MAX_DAYS * 86_400 + APPLE_SLIP_SECS
+}
+
 /// Why Apple's platforms refuse `leaf`, if they do (Apple's "Requirements for trusted
 /// certificates in iOS 13 and macOS 10.15"): issued since 2019-07-01 without an Extended Key
 /// Usage extension, or for longer than 825 days. An extension without serverAuth is refused
 /// by every client, and judged with the path.
 fn apple_refusal(leaf: &CertInfo) -> Option<String> {
-    if leaf.not_before_unix < APPLE_RULES_FROM {
+    if leaf.not_before_unix <= APPLE_RULES_FROM {
         return None;
     }
     let lifetime = leaf.not_after_unix - leaf.not_before_unix;
@@ -1015,7 +1030,7 @@ fn apple_refusal(leaf: &CertInfo) -> Option<String> {
                 .to_string(),
         );
     }
-    if lifetime > APPLE_MAX_DAYS * 86_400 {
+    if apple_too_long(leaf.not_before_unix, leaf.not_after_unix) {
         why.push(format!(
             "is valid for {} days (Apple accepts {APPLE_MAX_DAYS} at most)",
             lifetime / 86_400
@@ -2012,11 +2027,22 @@ mod tests {
         });
         let detail = r.detail.unwrap_or_default();
         assert!(detail.ends_with("(Apple requires one naming serverAuth) and is valid for 910 days (Apple accepts 825 at most)"), "{detail}");
-        // 825 days; or issued before the rules (in 2018, for ten years).
-        for spec in [leaf(10, 815), leaf(3000, 650)] {
+        // 825 days; or issued before the rules (in 2018, for ten years); or an 825-day
+        // template's certificate backdated by 59 minutes (trustd allows an hour).
+        let slipped = |minutes: i64| {
+            let nb = ::time::OffsetDateTime::now_utc() - ::time::Duration::days(10);
+            LeafSpec {
+                not_before: nb - ::time::Duration::minutes(minutes),
+                not_after: nb + ::time::Duration::days(825),
+                ..leaf(10, 815)
+            }
+        };
+        for spec in [leaf(10, 815), leaf(3000, 650), slipped(59)] {
             let r = judged(spec);
             assert!(r.findings.is_empty(), "{r:?}");
         }
+        // Beyond the hour it is refused.
+        assert_eq!(judged(slipped(61)).findings, [Finding::AppleIncompatible]);
     }
 
     #[test]

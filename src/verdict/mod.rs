@@ -2050,9 +2050,9 @@ fn client_auth_dropped(o: &Observation, r: &Record) -> Option<(String, String)> 
 /// 2019-07-01 for more than 825 days by the records' dates (a day more for date-only ones),
 /// or, read from its PEM, without an Extended Key Usage extension.
 fn renewal_apple_refusal(r: &Record) -> Option<(String, String)> {
-    use crate::trust::{APPLE_MAX_DAYS, APPLE_RULES_FROM};
+    use crate::trust::{apple_too_long, APPLE_MAX_DAYS, APPLE_RULES_FROM};
     let (from, until) = (r.not_before?, r.not_after?);
-    if from.unix < APPLE_RULES_FROM {
+    if from.unix <= APPLE_RULES_FROM {
         return None;
     }
     let slack = if from.date_only || until.date_only {
@@ -2062,7 +2062,7 @@ fn renewal_apple_refusal(r: &Record) -> Option<(String, String)> {
     };
     let days = (until.unix - from.unix) / 86_400;
     let mut why = Vec::new();
-    if until.unix - from.unix > APPLE_MAX_DAYS * 86_400 + slack {
+    if apple_too_long(from.unix, until.unix - slack) {
         why.push(format!(
             "is valid for {days} days (Apple accepts {APPLE_MAX_DAYS} at most)"
         ));
