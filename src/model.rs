@@ -349,11 +349,13 @@ pub enum Finding {
     /// the root) and Java clients refuse it (ERR_SSL_KEY_USAGE_INCOMPATIBLE); OpenSSL and
     /// Go clients do not check. A private CA's template that sets only keyEncipherment.
     KeyUsageIncompatible,
-    /// Apple's platforms (Safari, and every iOS and macOS app using the system's TLS)
-    /// refuse the certificate, issued since 2019-07-01, whatever its CA: it has no Extended
-    /// Key Usage extension (Apple requires one naming serverAuth), or is valid for more than
-    /// 825 days (a private CA's template of three or five years). Other clients accept it,
-    /// so it leaves the status as it is: it matters where Apple devices use the service.
+    /// Apple's platforms refuse the certificate, issued since 2019-07-01: valid for more
+    /// than 825 days (a private CA's template of three or five years), which Safari and
+    /// every iOS and macOS app refuse whatever its CA; or without an Extended Key Usage
+    /// extension (Apple requires one naming serverAuth), which apps that trust its CA
+    /// themselves refuse (current releases waive it under a root installed on the device).
+    /// Other clients accept it, so it leaves the status as it is: it matters where Apple
+    /// devices use the service.
     AppleIncompatible,
     /// Chrome, Edge and Android apps cannot use the server's key in TLS: an ECDSA P-521,
     /// Ed25519 or PSS-only RSA key, which BoringSSL does not verify, so their handshakes

@@ -1015,33 +1015,33 @@ pub fn apple_too_long(not_before: i64, not_after: i64) -> bool {
 }
 
 /// Why Apple's platforms refuse `leaf`, if they do (Apple's "Requirements for trusted
-/// certificates in iOS 13 and macOS 10.15"): issued since 2019-07-01 without an Extended Key
-/// Usage extension, or for longer than 825 days. An extension without serverAuth is refused
-/// by every client, and judged with the path.
+/// certificates in iOS 13 and macOS 10.15", as trustd applies them): issued since
+/// 2019-07-01 for longer than 825 days ([`apple_too_long`]), whatever its CA; or without an
+/// Extended Key Usage extension, which trustd requires under Apple's roots and under a CA
+/// an app trusts itself, but, in current releases, not under a root installed on the
+/// device with its trust settings (a configuration profile, the keychain): the words say
+/// so. An extension without serverAuth is refused by every client, and judged with the
+/// path.
 fn apple_refusal(leaf: &CertInfo) -> Option<String> {
     if leaf.not_before_unix <= APPLE_RULES_FROM {
         return None;
     }
-    let lifetime = leaf.not_after_unix - leaf.not_before_unix;
-    let mut why = Vec::new();
-    if leaf.extended_key_usage.is_none() {
-        why.push(
-            "has no Extended Key Usage extension (Apple requires one naming serverAuth)"
-                .to_string(),
-        );
-    }
+    let days = (leaf.not_after_unix - leaf.not_before_unix) / 86_400;
+    let no_eku = leaf.extended_key_usage.is_none();
     if apple_too_long(leaf.not_before_unix, leaf.not_after_unix) {
-        why.push(format!(
-            "is valid for {} days (Apple accepts {APPLE_MAX_DAYS} at most)",
-            lifetime / 86_400
-        ));
+        let also = if no_eku {
+            ", and has no Extended Key Usage extension (which apps that trust its CA themselves require too)"
+        } else {
+            ""
+        };
+        Some(format!(
+            "Safari and every iOS and macOS app refuse the certificate, as Apple does any issued since 2019-07-01 whatever its CA: it is valid for {days} days (Apple accepts {APPLE_MAX_DAYS} at most){also}"
+        ))
+    } else if no_eku {
+        Some("iOS and macOS apps that trust its CA themselves refuse the certificate, as Apple does any issued since 2019-07-01 without an Extended Key Usage extension naming serverAuth; Safari and apps trusting a root installed on the device (a configuration profile, the keychain) accept it in current releases".into())
+    } else {
+        None
     }
-    (!why.is_empty()).then(|| {
-        format!(
-            "Safari and every iOS and macOS app refuse the certificate, as Apple does any issued since 2019-07-01 whatever its CA: it {}",
-            why.join(" and ")
-        )
-    })
 }
 
 /// Why Chrome, Edge and Android apps cannot use `leaf`'s key in TLS, if they cannot:
@@ -2014,19 +2014,13 @@ mod tests {
             ..leaf(10, 80)
         });
         assert_eq!(r.findings, [Finding::AppleIncompatible], "{r:?}");
-        let detail = r.detail.unwrap_or_default();
-        assert!(
-            detail.ends_with(
-                "it has no Extended Key Usage extension (Apple requires one naming serverAuth)"
-            ),
-            "{detail}"
-        );
+        assert_eq!(r.detail.as_deref(), Some("iOS and macOS apps that trust its CA themselves refuse the certificate, as Apple does any issued since 2019-07-01 without an Extended Key Usage extension naming serverAuth; Safari and apps trusting a root installed on the device (a configuration profile, the keychain) accept it in current releases"));
         let r = judged(LeafSpec {
             extended_key_usages: vec![],
             ..leaf(10, 900)
         });
         let detail = r.detail.unwrap_or_default();
-        assert!(detail.ends_with("(Apple requires one naming serverAuth) and is valid for 910 days (Apple accepts 825 at most)"), "{detail}");
+        assert!(detail.ends_with("it is valid for 910 days (Apple accepts 825 at most), and has no Extended Key Usage extension (which apps that trust its CA themselves require too)"), "{detail}");
         // 825 days; or issued before the rules (in 2018, for ten years); or an 825-day
         // template's certificate backdated by 59 minutes (trustd allows an hour).
         let slipped = |minutes: i64| {

@@ -2048,7 +2048,8 @@ fn client_auth_dropped(o: &Observation, r: &Record) -> Option<(String, String)> 
 /// What to say (to the detail, to the next step) of renewal `r` when Apple's platforms
 /// would refuse it (as [`crate::trust`] judges a served certificate): issued since
 /// 2019-07-01 for more than 825 days by the records' dates (a day more for date-only ones),
-/// or, read from its PEM, without an Extended Key Usage extension.
+/// or, read from its PEM, without an Extended Key Usage extension (refused by apps that
+/// trust its CA themselves).
 fn renewal_apple_refusal(r: &Record) -> Option<(String, String)> {
     use crate::trust::{apple_too_long, APPLE_MAX_DAYS, APPLE_RULES_FROM};
     let (from, until) = (r.not_before?, r.not_after?);
@@ -2061,25 +2062,23 @@ fn renewal_apple_refusal(r: &Record) -> Option<(String, String)> {
         0
     };
     let days = (until.unix - from.unix) / 86_400;
-    let mut why = Vec::new();
-    if apple_too_long(from.unix, until.unix - slack) {
-        why.push(format!(
-            "is valid for {days} days (Apple accepts {APPLE_MAX_DAYS} at most)"
-        ));
-    }
-    if r.from_pem && r.extended_key_usage.is_none() {
-        why.push("has no Extended Key Usage extension".to_string());
-    }
-    (!why.is_empty()).then(|| {
-        (
-            format!(
-                " The renewal (serial {}) {}: Safari and every iOS and macOS app would refuse it, though they accept the one served.",
-                r.serial_hex().unwrap_or("?"),
-                why.join(" and ")
-            ),
-            format!(" Before deploying it, where Apple devices use the service: reissue it with an Extended Key Usage naming serverAuth and for {APPLE_MAX_DAYS} days or fewer (the CA's template)."),
-        )
-    })
+    let too_long = apple_too_long(from.unix, until.unix - slack);
+    let no_eku = r.from_pem && r.extended_key_usage.is_none();
+    let serial = r.serial_hex().unwrap_or("?");
+    let what = match (too_long, no_eku) {
+        (true, _) => format!(
+            " The renewal (serial {serial}) is valid for {days} days (Apple accepts {APPLE_MAX_DAYS} at most){}: Safari and every iOS and macOS app would refuse it, though they accept the one served.",
+            if no_eku { " and has no Extended Key Usage extension" } else { "" }
+        ),
+        (false, true) => format!(
+            " The renewal (serial {serial}) has no Extended Key Usage extension: iOS and macOS apps that trust its CA themselves would refuse it (Safari and apps trusting a root installed on the device accept it in current releases), though they accept the one served."
+        ),
+        (false, false) => return None,
+    };
+    Some((
+        what,
+        format!(" Before deploying it, where Apple devices use the service: reissue it with an Extended Key Usage naming serverAuth and for {APPLE_MAX_DAYS} days or fewer (the CA's template)."),
+    ))
 }
 
 /// The latest version before record `ri` (the served certificate `c`'s) whose certificate,
