@@ -255,7 +255,8 @@ impl Previous {
     /// Compares `o` with what the endpoint served in the earlier sweep (the newest
     /// certificate any connection got, then and now); when that changed, records the
     /// earlier one in `o.previous`, and when it went back to an older one, adds
-    /// `rolled_back`. The second look's certificate (the other key type's) is compared
+    /// `rolled_back`; a newer one that cannot authenticate a TLS client where the earlier
+    /// could adds `client_auth_dropped`. The second look's certificate (the other key type's) is compared
     /// with the second look's then alike, into `o.other_key`.
     ///
     /// An address not swept then is compared with what the name served at its other
@@ -289,15 +290,17 @@ impl Previous {
         };
         let main = compare(nodes, o.ip, cert, |n| Some(&n.then));
         if let Some(then) = &main.told {
-            let lost_client_auth = main.change == Change::Newer
-                && then.client_auth == Some(true)
-                && !cert.allows_client_auth();
-            if main.change == Change::Older || lost_client_auth {
-                o.findings.push(if lost_client_auth {
-                    Finding::ClientAuthDropped
-                } else {
-                    Finding::RolledBack
-                });
+            let found = match main.change {
+                Change::Older => Some(Finding::RolledBack),
+                // A renewal for serverAuth alone where the certificate before could
+                // authenticate a client (public CAs' since 2025-2026).
+                Change::Newer if then.client_auth == Some(true) && !cert.allows_client_auth() => {
+                    Some(Finding::ClientAuthDropped)
+                }
+                _ => None,
+            };
+            if let Some(f) = found {
+                o.findings.push(f);
                 o.findings.sort();
                 o.findings.dedup();
             }

@@ -5400,18 +5400,7 @@ async fn an_endpoint_back_on_an_older_certificate_than_last_night_is_rolled_back
     std::fs::write(&targets, format!("www.test@{}\n", server.addr)).unwrap();
     let last = dir.path().join("last.jsonl");
     let report = dir.path().join("report.csv");
-    let sweep = |more: &[&str]| {
-        let mut argv = vec![
-            "--targets",
-            targets.to_str().unwrap(),
-            "--ca-file",
-            &ca,
-            "--no-public-roots",
-            "--quiet",
-        ];
-        argv.extend_from_slice(more);
-        certsweep::scan::run_scan(scan_args(&argv))
-    };
+    let sweep = |more: &[&str]| sweep_trusting(&targets, &ca, more);
     // The first night: no earlier file yet, nothing compared, the sweep runs.
     let none = dir.path().join("none.jsonl");
     let first = [
@@ -5420,7 +5409,7 @@ async fn an_endpoint_back_on_an_older_certificate_than_last_night_is_rolled_back
         "--previous",
         none.to_str().unwrap(),
     ];
-    assert_eq!(sweep(&first).await.unwrap(), 0);
+    assert_eq!(sweep(&first).await, 0);
     std::fs::write(
         &last,
         std::fs::read_to_string(&last).unwrap() + "a line that is no JSON\n",
@@ -5434,9 +5423,8 @@ async fn an_endpoint_back_on_an_older_certificate_than_last_night_is_rolled_back
         "--fail-on",
         "rolled_back",
     ];
-    assert_eq!(sweep(&tonight).await.unwrap(), 1);
-    let mut rows = csv::Reader::from_reader(std::fs::File::open(&report).unwrap());
-    let row: HashMap<String, String> = rows.deserialize().next().unwrap().unwrap();
+    assert_eq!(sweep(&tonight).await, 1);
+    let row = first_row(&std::fs::read_to_string(&report).unwrap());
     let serial =
         |l: &certsweep::fleet::Leaf| certsweep::cert::cert_info(&l.chain[0]).unwrap().serial;
     assert_eq!(row["serial"], serial(&old));
@@ -5449,13 +5437,13 @@ async fn an_endpoint_back_on_an_older_certificate_than_last_night_is_rolled_back
     std::fs::write(&targets, format!("www.test@{}\n", pair.addr)).unwrap();
     let sampled = ["--samples", "2"];
     let first_night = [&sampled[..], &["--jsonl", last.to_str().unwrap()]].concat();
-    assert_eq!(sweep(&first_night).await.unwrap(), 0);
+    assert_eq!(sweep(&first_night).await, 0);
     // One connection in between, so that the next night's first one meets the old node.
-    assert_eq!(sweep(&[]).await.unwrap(), 0);
+    assert_eq!(sweep(&[]).await, 0);
     let prom = dir.path().join("certsweep.prom");
     let metrics = ["--metrics", prom.to_str().unwrap()];
     let second_night = [&sampled[..], &tonight[..], &metrics[..]].concat();
-    assert_eq!(sweep(&second_night).await.unwrap(), 0);
+    assert_eq!(sweep(&second_night).await, 0);
     // Its metrics carry both nodes' certificates: the one left behind expires first.
     let text = std::fs::read_to_string(&prom).unwrap();
     for leaf in [&old, &new] {
@@ -5468,21 +5456,16 @@ async fn an_endpoint_back_on_an_older_certificate_than_last_night_is_rolled_back
         );
         assert!(text.lines().any(|l| l == line), "{line}\n{text}");
     }
-    let mut rows = csv::Reader::from_reader(std::fs::File::open(&report).unwrap());
-    let row: HashMap<String, String> = rows.deserialize().next().unwrap().unwrap();
+    let row = first_row(&std::fs::read_to_string(&report).unwrap());
     assert_eq!(row["serial"], serial(&old), "{row:?}");
     assert_eq!(row["findings"], "backends_differ", "{row:?}");
     assert_eq!(row["previous_serial"], "", "{row:?}");
     // A node that served the renewal both nights: nothing changed, nothing said.
     let steady = round_robin(&[Some(&new)]).await;
     std::fs::write(&targets, format!("www.test@{}\n", steady.addr)).unwrap();
-    assert_eq!(
-        sweep(&["--jsonl", last.to_str().unwrap()]).await.unwrap(),
-        0
-    );
-    assert_eq!(sweep(&tonight).await.unwrap(), 0);
-    let mut rows = csv::Reader::from_reader(std::fs::File::open(&report).unwrap());
-    let row: HashMap<String, String> = rows.deserialize().next().unwrap().unwrap();
+    assert_eq!(sweep(&["--jsonl", last.to_str().unwrap()]).await, 0);
+    assert_eq!(sweep(&tonight).await, 0);
+    let row = first_row(&std::fs::read_to_string(&report).unwrap());
     assert_eq!(row["serial"], serial(&new));
     assert_eq!(
         (row["findings"].as_str(), row["previous_serial"].as_str()),
@@ -5499,9 +5482,8 @@ async fn an_endpoint_back_on_an_older_certificate_than_last_night_is_rolled_back
     std::fs::write(&targets, format!("www.test@{}\n", moved.addr)).unwrap();
     let json = dir.path().join("tonight.jsonl");
     let moved_night = [&tonight[..], &["--jsonl", json.to_str().unwrap()]].concat();
-    assert_eq!(sweep(&moved_night).await.unwrap(), 1);
-    let mut rows = csv::Reader::from_reader(std::fs::File::open(&report).unwrap());
-    let row: HashMap<String, String> = rows.deserialize().next().unwrap().unwrap();
+    assert_eq!(sweep(&moved_night).await, 1);
+    let row = first_row(&std::fs::read_to_string(&report).unwrap());
     assert_eq!(
         (row["findings"].as_str(), row["previous_serial"].as_str()),
         ("rolled_back", serial(&new).as_str())
@@ -5617,22 +5599,8 @@ async fn a_renewal_that_lost_the_client_auth_of_last_nights_certificate_is_told(
     let last = dir.path().join("last.jsonl");
     let tonight = dir.path().join("tonight.jsonl");
     let report = dir.path().join("report.csv");
-    let sweep = |more: &[&str]| {
-        let mut argv = vec![
-            "--targets",
-            targets.to_str().unwrap(),
-            "--ca-file",
-            &ca,
-            "--no-public-roots",
-            "--quiet",
-        ];
-        argv.extend_from_slice(more);
-        certsweep::scan::run_scan(scan_args(&argv))
-    };
-    assert_eq!(
-        sweep(&["--jsonl", last.to_str().unwrap()]).await.unwrap(),
-        0
-    );
+    let sweep = |more: &[&str]| sweep_trusting(&targets, &ca, more);
+    assert_eq!(sweep(&["--jsonl", last.to_str().unwrap()]).await, 0);
     let argv = [
         "--previous",
         last.to_str().unwrap(),
@@ -5643,9 +5611,8 @@ async fn a_renewal_that_lost_the_client_auth_of_last_nights_certificate_is_told(
         "--fail-on",
         "client_auth_dropped",
     ];
-    assert_eq!(sweep(&argv).await.unwrap(), 1);
-    let mut rows = csv::Reader::from_reader(std::fs::File::open(&report).unwrap());
-    let row: HashMap<String, String> = rows.deserialize().next().unwrap().unwrap();
+    assert_eq!(sweep(&argv).await, 1);
+    let row = first_row(&std::fs::read_to_string(&report).unwrap());
     let serial =
         |l: &certsweep::fleet::Leaf| certsweep::cert::cert_info(&l.chain[0]).unwrap().serial;
     assert_eq!(row["serial"], serial(&now));
@@ -5659,6 +5626,26 @@ async fn a_renewal_that_lost_the_client_auth_of_last_nights_certificate_is_told(
         line["cert"]["extended_key_usage"],
         serde_json::json!(["serverAuth"])
     );
+}
+
+/// One sweep of `targets` trusting the test PKI's root `ca` alone, with `more` options:
+/// its exit code. The options are read before it runs, so the future borrows none of them.
+fn sweep_trusting(
+    targets: &std::path::Path,
+    ca: &str,
+    more: &[&str],
+) -> impl std::future::Future<Output = u8> + use<> {
+    let mut argv = vec![
+        "--targets",
+        targets.to_str().unwrap(),
+        "--ca-file",
+        ca,
+        "--no-public-roots",
+        "--quiet",
+    ];
+    argv.extend_from_slice(more);
+    let args = scan_args(&argv);
+    async move { certsweep::scan::run_scan(args).await.unwrap() }
 }
 
 async fn round_robin(nodes: &[Option<&certsweep::fleet::Leaf>]) -> certsweep::fleet::Server {

@@ -5414,6 +5414,20 @@ fn a_valid_certificate_the_records_call_expired_is_told() {
     assert!(v.findings.is_empty(), "{:?}", v.findings);
 }
 
+/// `v` is a current endpoint whose certificate lost the clientAuth of `before`: said in
+/// its detail, and the step for its outgoing mutual-TLS connections.
+fn assert_client_auth_dropped(v: &Verdict, before: &str) {
+    assert_eq!(v.status, Status::Current, "{}", v.detail);
+    assert_eq!(v.findings, ["client_auth_dropped"]);
+    let said = format!(" It is for server authentication only: it lacks the clientAuth extended key usage of {before}, as public CAs no longer issue it in server certificates.");
+    assert!(v.detail.ends_with(&said), "{}", v.detail);
+    assert!(
+        v.next_step.starts_with("Nothing to do for the endpoint's TLS; if this server also presents its certificate as a TLS client"),
+        "{}",
+        v.next_step
+    );
+}
+
 #[test]
 fn a_deployed_renewal_without_the_client_auth_of_the_version_it_renewed_is_told() {
     use crate::model::eku_names::CLIENT_AUTH;
@@ -5439,18 +5453,7 @@ fn a_deployed_renewal_without_the_client_auth_of_the_version_it_renewed_is_told(
         judge_one(o, &i, &policy()).0
     };
     let v = judged(Some(SERVER | CLIENT_AUTH), true, Some(SERVER));
-    assert_eq!(v.status, Status::Current, "{}", v.detail);
-    assert_eq!(v.findings, ["client_auth_dropped"]);
-    assert!(
-        v.detail.ends_with(" It is for server authentication only: it lacks the clientAuth extended key usage of the version it renewed (record A, serial 1), as public CAs no longer issue it in server certificates."),
-        "{}",
-        v.detail
-    );
-    assert!(
-        v.next_step.starts_with("Nothing to do for the endpoint's TLS; if this server also presents its certificate as a TLS client"),
-        "{}",
-        v.next_step
-    );
+    assert_client_auth_dropped(&v, "the version it renewed (record A, serial 1)");
     // No extension on the old one (any purpose) counts as clientAuth too.
     assert_eq!(
         judged(None, true, Some(SERVER)).findings,
@@ -5499,17 +5502,9 @@ fn a_renewal_without_the_client_auth_served_at_the_previous_sweep_is_told_withou
         judge_one(o, &i, &policy()).0
     };
     let v = judged(Some(true), true);
-    assert_eq!(v.status, Status::Current, "{}", v.detail);
-    assert_eq!(v.findings, ["client_auth_dropped"]);
-    assert!(
-        v.detail.ends_with(" It is for server authentication only: it lacks the clientAuth extended key usage of the certificate served at the previous sweep (2026-11-30T02:00:00Z: serial 1), as public CAs no longer issue it in server certificates."),
-        "{}",
-        v.detail
-    );
-    assert!(
-        v.next_step.starts_with("Nothing to do for the endpoint's TLS; if this server also presents its certificate as a TLS client"),
-        "{}",
-        v.next_step
+    assert_client_auth_dropped(
+        &v,
+        "the certificate served at the previous sweep (2026-11-30T02:00:00Z: serial 1)",
     );
     // Without the sweep's finding, nothing is said.
     let v = judged(Some(true), false);
