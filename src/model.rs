@@ -359,8 +359,9 @@ pub enum Finding {
     AppleIncompatible,
     /// Chrome, Edge and Android apps cannot use the server's key in TLS: an ECDSA P-521,
     /// Ed25519 or PSS-only RSA key, which BoringSSL does not verify, so their handshakes
-    /// fail. OpenSSL, Go and Java clients (and Firefox for P-521) accept it, so it leaves
-    /// the status as it is: it matters where those clients use the service.
+    /// fail (Firefox's too for Ed25519). OpenSSL, Go and Java clients (and Firefox for
+    /// P-521) accept it, so it leaves the status as it is: it matters where those clients
+    /// use the service.
     KeyTypeUnsupported,
     /// Connections to the one address got different certificates, or the same one with
     /// chains clients take differently (`scan --samples`): the nodes behind a load balancer

@@ -1046,16 +1046,20 @@ fn apple_refusal(leaf: &CertInfo) -> Option<String> {
 
 /// Why Chrome, Edge and Android apps cannot use `leaf`'s key in TLS, if they cannot:
 /// BoringSSL verifies server signatures with ECDSA P-256 and P-384 and RSA (PKCS#1 and PSS
-/// with an rsaEncryption key) only, not P-521, Ed25519 or a PSS-only key.
+/// with an rsaEncryption key) only, not P-521, Ed25519 or a PSS-only key. Firefox (NSS)
+/// takes P-521, and not Ed25519 (Mozilla: EdDSA neither in certificates nor in TLS).
 fn boringssl_unsupported(leaf: &CertInfo) -> Option<String> {
-    let what = match (leaf.key_type.as_str(), leaf.key_bits) {
-        ("EC", 521) => "an ECDSA P-521 key",
-        ("Ed25519", _) => "an Ed25519 key",
-        ("RSA-PSS", _) => "a PSS-only RSA key (id-RSASSA-PSS)",
+    let (what, who) = match (leaf.key_type.as_str(), leaf.key_bits) {
+        ("EC", 521) => ("an ECDSA P-521 key", "Chrome, Edge and Android apps"),
+        ("Ed25519", _) => ("an Ed25519 key", "Chrome, Edge, Firefox and Android apps"),
+        ("RSA-PSS", _) => (
+            "a PSS-only RSA key (id-RSASSA-PSS)",
+            "Chrome, Edge and Android apps",
+        ),
         _ => return None,
     };
     Some(format!(
-        "the certificate has {what}, which Chrome, Edge and Android apps do not accept from a server (their TLS, BoringSSL, verifies only ECDSA P-256 and P-384 and RSA), so their handshakes fail; OpenSSL, Go and Java clients accept it"
+        "the certificate has {what}, which {who} do not accept from a server (their TLS, BoringSSL, verifies only ECDSA P-256 and P-384 and RSA), so their handshakes fail; OpenSSL, Go and Java clients accept it"
     ))
 }
 
@@ -2055,7 +2059,7 @@ mod tests {
         assert_eq!(info.key_type, "Ed25519");
         let r = judge.judge(&leaf.chain, &info, Some("ed.test"), now);
         assert_eq!(r.findings, [Finding::KeyTypeUnsupported], "{r:?}");
-        assert_eq!(r.detail.as_deref(), Some("the certificate has an Ed25519 key, which Chrome, Edge and Android apps do not accept from a server (their TLS, BoringSSL, verifies only ECDSA P-256 and P-384 and RSA), so their handshakes fail; OpenSSL, Go and Java clients accept it"));
+        assert_eq!(r.detail.as_deref(), Some("the certificate has an Ed25519 key, which Chrome, Edge, Firefox and Android apps do not accept from a server (their TLS, BoringSSL, verifies only ECDSA P-256 and P-384 and RSA), so their handshakes fail; OpenSSL, Go and Java clients accept it"));
         // P-256 and P-384, and RSA, are what they verify.
         for key in [
             &rcgen::PKCS_ECDSA_P256_SHA256,
