@@ -111,12 +111,18 @@ impl FailOn {
             {
                 out.findings.push(x.to_string());
             } else {
+                // A verdict's finding the sweep can make too (`client_auth_dropped`) is
+                // named once.
+                let verdicts: Vec<&str> = crate::verdict::VERDICT_FINDINGS
+                    .into_iter()
+                    .filter(|v| !Finding::ALL.iter().any(|f| f.as_str() == *v))
+                    .collect();
                 return Err(Error::Usage(format!(
                     "--fail-on: unknown status or finding \"{x}\"{} (statuses: {}; findings: {}, {})",
                     fail_on_hint(x),
                     Status::ALL.map(|s| s.as_str()).join(", "),
                     Finding::ALL.map(|f| f.as_str()).join(", "),
-                    crate::verdict::VERDICT_FINDINGS.join(", ")
+                    verdicts.join(", ")
                 )));
             }
         }
@@ -260,6 +266,8 @@ mod tests {
         assert!(why("partial-rollout").contains("did you mean partial_rollout?"));
         assert!(why("connect_refused").contains("an error class; `unreachable` fails"));
         assert!(!why("zzz").contains("did you mean"));
+        // Every word named once, one the sweep and the verdict both make too.
+        assert_eq!(why("zzz").matches("client_auth_dropped").count(), 1);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(edit_distance("", "ab"), 2);
         assert!(FailOn::parse("expired,unreachable").is_ok());
