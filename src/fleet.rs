@@ -454,22 +454,9 @@ impl Pki {
                 ));
         }
         if !spec.sct_logs.is_empty() {
-            // 1.3.6.1.4.1.11129.2.4.2: an OCTET STRING holding the TLS-encoded list (RFC
-            // 6962, 3.3), each SCT a version, a log id, a time, no extensions, a signature.
-            let mut list = Vec::new();
+            // 1.3.6.1.4.1.11129.2.4.2.
             let logged = u64::try_from(spec.not_before.unix_timestamp()).unwrap_or(0) * 1000;
-            for log in &spec.sct_logs {
-                let mut sct = vec![0u8];
-                sct.extend_from_slice(&[*log; 32]);
-                sct.extend_from_slice(&logged.to_be_bytes());
-                sct.extend_from_slice(&[0, 0, 4, 3, 0, 2, 0x30, 0]);
-                list.extend_from_slice(&(sct.len() as u16).to_be_bytes());
-                list.extend_from_slice(&sct);
-            }
-            let mut tls = (list.len() as u16).to_be_bytes().to_vec();
-            tls.extend_from_slice(&list);
-            let content = der::asn1::OctetString::new(tls)
-                .and_then(|o| der::Encode::to_der(&o))
+            let content = sct_list(&spec.sct_logs, logged)
                 .map_err(|e| FleetError::Extension(format!("SCT list: {e}")))?;
             p.custom_extensions
                 .push(rcgen::CustomExtension::from_oid_content(
@@ -676,7 +663,27 @@ impl Pki {
         };
         list.to_der().map_err(bad)
     }
+}
 
+/// An SCT list as a certificate or an OCSP response carries it (RFC 6962, 3.3): an OCTET
+/// STRING holding the TLS-encoded list, an SCT per entry of `logs` (each a log id's every
+/// byte), made at `logged_ms`, with no extensions and a signature that is not real.
+fn sct_list(logs: &[u8], logged_ms: u64) -> Result<Vec<u8>, der::Error> {
+    let mut list = Vec::new();
+    for log in logs {
+        let mut sct = vec![0u8];
+        sct.extend_from_slice(&[*log; 32]);
+        sct.extend_from_slice(&logged_ms.to_be_bytes());
+        sct.extend_from_slice(&[0, 0, 4, 3, 0, 2, 0x30, 0]);
+        list.extend_from_slice(&(sct.len() as u16).to_be_bytes());
+        list.extend_from_slice(&sct);
+    }
+    let mut tls = (list.len() as u16).to_be_bytes().to_vec();
+    tls.extend_from_slice(&list);
+    der::Encode::to_der(&der::asn1::OctetString::new(tls)?)
+}
+
+impl Pki {
     /// SHA-1 of the intermediate's name and of its key bits: the issuer name and key hashes
     /// of an OCSP request about its leaves.
     pub fn intermediate_sha1s(&self) -> Result<IssuerHashes, FleetError> {
@@ -782,30 +789,43 @@ impl Pki {
             }),
             StapleSays::Unknown => CertStatus::Unknown(Null),
         };
-        let single =
-            |serial: &[u8], cert_status: CertStatus| -> Result<SingleResponse, FleetError> {
-                Ok(SingleResponse {
-                    cert_id: CertId {
-                        hash_algorithm: AlgorithmIdentifierOwned {
-                            oid: der::oid::ObjectIdentifier::new_unwrap(hash_oid),
-                            parameters: Some(Any::from(Null)),
-                        },
-                        issuer_name_hash: hash(issuer.subject().as_raw())?,
-                        issuer_key_hash: hash(key_bits)?,
-                        serial_number: x509_cert::serial_number::SerialNumber::new(serial)
-                            .map_err(bad)?,
+        let scts = (!spec.sct_logs.is_empty())
+            .then(|| -> Result<_, FleetError> {
+                let logged = u64::try_from(this_update).unwrap_or(0) * 1000;
+                Ok(vec![x509_cert::ext::Extension {
+                    extn_id: der::oid::ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.5"),
+                    critical: false,
+                    extn_value: OctetString::new(sct_list(&spec.sct_logs, logged).map_err(bad)?)
+                        .map_err(bad)?,
+                }])
+            })
+            .transpose()?;
+        let single = |serial: &[u8],
+                      cert_status: CertStatus,
+                      single_extensions: Option<Vec<x509_cert::ext::Extension>>|
+         -> Result<SingleResponse, FleetError> {
+            Ok(SingleResponse {
+                cert_id: CertId {
+                    hash_algorithm: AlgorithmIdentifierOwned {
+                        oid: der::oid::ObjectIdentifier::new_unwrap(hash_oid),
+                        parameters: Some(Any::from(Null)),
                     },
-                    cert_status,
-                    this_update: at(this_update)?,
-                    next_update: spec.next_update.map(at).transpose()?,
-                    single_extensions: None,
-                })
-            };
+                    issuer_name_hash: hash(issuer.subject().as_raw())?,
+                    issuer_key_hash: hash(key_bits)?,
+                    serial_number: x509_cert::serial_number::SerialNumber::new(serial)
+                        .map_err(bad)?,
+                },
+                cert_status,
+                this_update: at(this_update)?,
+                next_update: spec.next_update.map(at).transpose()?,
+                single_extensions,
+            })
+        };
         // Other certificates' answers first, as a responder batching them writes them.
         let mut responses = (0..spec.others_first)
-            .map(|i| single(&[0x11, 0x22, i as u8], CertStatus::Good(Null)))
+            .map(|i| single(&[0x11, 0x22, i as u8], CertStatus::Good(Null), None))
             .collect::<Result<Vec<_>, _>>()?;
-        responses.push(single(&serial, cert_status)?);
+        responses.push(single(&serial, cert_status, scts)?);
         let tbs = ResponseData {
             version: Default::default(),
             responder_id: ResponderId::ByKey(sha1(key_bits)?),
@@ -914,6 +934,9 @@ pub struct StapleSpec<'a> {
     pub sha256_id: bool,
     /// How many other certificates' answers come before this one's.
     pub others_first: usize,
+    /// The SCTs its answer carries for the certificate (RFC 6962, 3.3: what a CA that
+    /// logs at OCSP time staples), by log id as [`LeafSpec::sct_logs`].
+    pub sct_logs: Vec<u8>,
 }
 
 impl<'a> StapleSpec<'a> {
@@ -933,6 +956,7 @@ impl<'a> StapleSpec<'a> {
             serial: None,
             sha256_id: false,
             others_first: 0,
+            sct_logs: Vec::new(),
         }
     }
 }

@@ -331,7 +331,8 @@ pub enum Finding {
     /// The certificate chains to a public root but carries fewer Signed Certificate
     /// Timestamps than browsers require (Chrome's and Apple's CT policies, which Firefox
     /// follows: two from distinct logs for a lifetime of 180 days or less, three for a
-    /// longer one): Chrome, Safari and Firefox refuse it. Issued with CT logging off.
+    /// longer one; with SCTs in its stapled OCSP response too, two logs in all): Chrome,
+    /// Safari and Firefox refuse it. Issued with CT logging off.
     CtMissing,
     /// The certificate chains to a root Chrome distrusts for certificates logged after a day
     /// (Entrust's roots after 2024-11-11, Chunghwa Telecom's and NetLock's after

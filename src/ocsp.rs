@@ -178,6 +178,56 @@ pub const FRESH_WITHOUT_NEXT_UPDATE: i64 = 86_400;
 /// responder may give more).
 pub const LONGEST_LIFETIME: i64 = 10 * 86_400;
 
+/// The extension of an OCSP answer that carries SCTs for its certificate (RFC 6962, 3.3).
+const OCSP_SCT_LIST: &str = "1.3.6.1.4.1.11129.2.4.5";
+
+/// How many Certificate Transparency logs the stapled OCSP response `staple` (empty: none)
+/// carries SCTs of for the leaf `leaf_der`, leaving out logs whose SCTs the leaf embeds:
+/// what browsers count beside the embedded ones (RFC 6962, 3.3; a CA that logs when it
+/// answers OCSP). Read as the embedded ones are: their signatures unchecked. 0 when the
+/// staple does not parse or says nothing of the leaf's serial; its other faults are the
+/// staple judge's to tell.
+pub fn stapled_sct_logs(staple: &[u8], leaf_der: &[u8]) -> u8 {
+    use x509_parser::extensions::{parse_ct_signed_certificate_timestamp_list, ParsedExtension};
+    if staple.is_empty() {
+        return 0;
+    }
+    let Ok((_, leaf)) = x509_parser::parse_x509_certificate(leaf_der) else {
+        return 0;
+    };
+    let serial = crate::cert::canonical_serial_from_bytes(leaf.raw_serial());
+    let basic = OcspResponse::from_der(staple)
+        .ok()
+        .and_then(|r| r.response_bytes)
+        .and_then(|b| BasicOcspResponse::from_der(b.response.as_bytes()).ok());
+    let Some(basic) = basic else { return 0 };
+    let embedded: Vec<[u8; 32]> = leaf
+        .extensions()
+        .iter()
+        .filter_map(|e| match e.parsed_extension() {
+            ParsedExtension::SCT(scts) => Some(scts.iter().map(|s| *s.id.key_id).collect()),
+            _ => None,
+        })
+        .next()
+        .unwrap_or_default();
+    let mut logs: Vec<[u8; 32]> = basic
+        .tbs_response_data
+        .responses
+        .iter()
+        .filter(|r| {
+            crate::cert::canonical_serial_from_bytes(r.cert_id.serial_number.as_bytes()) == serial
+        })
+        .flat_map(|r| r.single_extensions.iter().flatten())
+        .filter(|e| e.extn_id.to_string() == OCSP_SCT_LIST)
+        .filter_map(|e| parse_ct_signed_certificate_timestamp_list(e.extn_value.as_bytes()).ok())
+        .flat_map(|(_, scts)| scts.into_iter().map(|s| *s.id.key_id).collect::<Vec<_>>())
+        .filter(|id| !embedded.contains(id))
+        .collect();
+    logs.sort_unstable();
+    logs.dedup();
+    u8::try_from(logs.len()).unwrap_or(u8::MAX)
+}
+
 /// Until when a response made at `this_update` (Unix seconds) with `next_update` is
 /// current: its nextUpdate, but [`LONGEST_LIFETIME`] after it was made at most, and
 /// [`FRESH_WITHOUT_NEXT_UPDATE`] without one.
@@ -865,6 +915,35 @@ fn judge_answer(body: &[u8], url: &str, q: &Query, now: i64) -> Answer {
 mod tests {
     use super::*;
     use crate::fleet::{LeafSpec, Pki, StapleSays};
+
+    #[test]
+    fn the_scts_a_staple_carries_count_by_log_beside_those_embedded() {
+        use crate::fleet::{StapleSigner, StapleSpec};
+        let pki = Pki::new("Staple SCTs").expect("pki");
+        let leaf = pki
+            .issue(&LeafSpec {
+                sct_logs: vec![1],
+                ..LeafSpec::new(&["ct.test"], 0x62, 10, 80)
+            })
+            .expect("leaf");
+        let now = ::time::OffsetDateTime::now_utc().unix_timestamp();
+        let staple = |logs: &[u8], serial: Option<Vec<u8>>| {
+            let spec = StapleSpec {
+                sct_logs: logs.to_vec(),
+                serial,
+                ..StapleSpec::new(StapleSays::Good, now - 60, now + 3600, StapleSigner::Issuer)
+            };
+            pki.staple_made(&leaf, &spec).expect("staple")
+        };
+        let der = &leaf.chain[0];
+        // Logs 2 and 3 besides the embedded 1 (its own SCT again, and a repeat, not counted).
+        assert_eq!(stapled_sct_logs(&staple(&[1, 2, 3, 3], None), der), 2);
+        // None carried, another certificate's answer, no staple, not a response: none.
+        assert_eq!(stapled_sct_logs(&staple(&[], None), der), 0);
+        assert_eq!(stapled_sct_logs(&staple(&[2, 3], Some(vec![0x42])), der), 0);
+        assert_eq!(stapled_sct_logs(&[], der), 0);
+        assert_eq!(stapled_sct_logs(b"not an OCSP response", der), 0);
+    }
 
     #[test]
     fn a_staple_checked_once_is_not_checked_again_and_an_altered_one_is() {

@@ -535,16 +535,18 @@ impl TrustJudge {
     }
 
     /// [`Self::judge`] for a chain a handshake got whose key exchange used the server's key
-    /// as `key_use` says, which the leaf's Key Usage must allow.
+    /// as `key_use` says, which the leaf's Key Usage must allow, with SCTs of
+    /// `stapled_scts` more logs than the leaf embeds in its stapled OCSP response
+    /// ([`crate::ocsp::stapled_sct_logs`]), which browsers count for Certificate
+    /// Transparency.
     pub fn judge_handshake<'a>(
         &self,
         chain: &[CertificateDer<'_>],
         leaf: &CertInfo,
         reached: impl Into<Reached<'a>>,
-        now_unix: i64,
-        key_use: KeyUse,
+        (now_unix, key_use, stapled_scts): (i64, KeyUse, u8),
     ) -> TrustReport {
-        let mut report = self.judge(chain, leaf, reached, now_unix);
+        let mut report = self.judge_delivered(chain, leaf, reached.into(), now_unix, stapled_scts);
         if let Some(why) = key_usage_refusal(leaf, key_use) {
             report.findings.push(Finding::KeyUsageIncompatible);
             report.findings.sort();
@@ -565,6 +567,19 @@ impl TrustJudge {
         leaf: &CertInfo,
         reached: impl Into<Reached<'a>>,
         now_unix: i64,
+    ) -> TrustReport {
+        self.judge_delivered(chain, leaf, reached.into(), now_unix, 0)
+    }
+
+    /// [`Self::judge`], with SCTs of `delivered_scts` logs besides those the leaf embeds
+    /// (a stapled OCSP response's).
+    fn judge_delivered(
+        &self,
+        chain: &[CertificateDer<'_>],
+        leaf: &CertInfo,
+        reached: Reached<'_>,
+        now_unix: i64,
+        delivered_scts: u8,
     ) -> TrustReport {
         let mut findings = Vec::new();
         let mut detail = None;
@@ -592,7 +607,6 @@ impl TrustJudge {
                 };
             }
         };
-        let reached = reached.into();
         if let Some(note) = address_mismatch(leaf, reached) {
             findings.push(Finding::HostnameMismatch);
             name_note = Some(note);
@@ -645,7 +659,11 @@ impl TrustJudge {
                 (chain_notes, chain_expires) = chain_expiry(&dates, leaf, at, now, &mut findings);
                 // Private CAs' leaves (every one of a fleet under an AD CS) are not asked,
                 // nor their words made.
-                if let Some(why) = dates.public.then(|| ct_shortfall(leaf)).flatten() {
+                if let Some(why) = dates
+                    .public
+                    .then(|| ct_shortfall(leaf, delivered_scts))
+                    .flatten()
+                {
                     findings.push(Finding::CtMissing);
                     detail = Some(why);
                 }
@@ -960,15 +978,27 @@ impl TrustJudge {
 /// Why browsers refuse `leaf`, issued under a public root, for Certificate Transparency,
 /// if they do: it embeds SCTs from fewer logs than Chrome's and Apple's policies (which
 /// Firefox follows) require, two for a lifetime of 180 days or less, three for a longer
-/// one. SCTs a server sends in the TLS handshake or its OCSP staple, which certsweep does
-/// not ask for, are rare: the words say so.
-fn ct_shortfall(leaf: &CertInfo) -> Option<String> {
+/// one; or, with SCTs of `delivered` more logs in its stapled OCSP response, fewer than two
+/// logs in all (SCTs not all embedded: two, whatever the lifetime). SCTs a server sends in
+/// the TLS handshake, which certsweep cannot ask for, are rare: the words say so.
+fn ct_shortfall(leaf: &CertInfo, delivered: u8) -> Option<String> {
     let lifetime = leaf.not_after_unix - leaf.not_before_unix;
-    let needed: u8 = if lifetime <= 180 * 86_400 { 2 } else { 3 };
     let has = leaf.embedded_scts.unwrap_or(0);
-    (has < needed).then(|| {
+    let (needed, logs) = if delivered > 0 {
+        (2, has.saturating_add(delivered))
+    } else if lifetime <= 180 * 86_400 {
+        (2, has)
+    } else {
+        (3, has)
+    };
+    let stapled = if delivered > 0 {
+        format!(" and its stapled OCSP response carries them from {delivered} more")
+    } else {
+        String::new()
+    };
+    (logs < needed).then(|| {
         format!(
-            "the certificate, from a public CA, embeds Signed Certificate Timestamps from {has} Certificate Transparency log(s) where browsers require {needed} for its lifetime of {} days: Chrome, Safari and Firefox refuse it (ERR_CERTIFICATE_TRANSPARENCY_REQUIRED); it was issued with CT logging off (unless the server sends its SCTs in the TLS handshake, which certsweep does not ask for)",
+            "the certificate, from a public CA, embeds Signed Certificate Timestamps from {has} Certificate Transparency log(s){stapled} where browsers require {needed} for its lifetime of {} days: Chrome, Safari and Firefox refuse it (ERR_CERTIFICATE_TRANSPARENCY_REQUIRED); it was issued with CT logging off (unless the server sends its SCTs in the TLS handshake, which certsweep does not ask for)",
             lifetime / 86_400
         )
     })
@@ -1847,6 +1877,27 @@ mod tests {
                 "{detail}"
             );
         }
+        // SCTs a stapled OCSP response carries count beside the embedded ones: two logs in
+        // all then, whatever the lifetime.
+        let stapled = |logs: &[u8], days: i64, stapled: u8| {
+            let leaf = pki
+                .issue(&LeafSpec {
+                    sct_logs: logs.to_vec(),
+                    ..LeafSpec::new(&["ct.test"], 8, 10, days - 10)
+                })
+                .expect("leaf");
+            let info = info_of(&leaf.chain);
+            let at = (now, KeyUse::Signature, stapled);
+            judge.judge_handshake(&leaf.chain, &info, Some("ct.test"), at)
+        };
+        for (logs, days, more) in [(&[1][..], 90, 1), (&[1][..], 300, 1), (&[][..], 90, 2)] {
+            let r = stapled(logs, days, more);
+            assert!(r.findings.is_empty(), "{logs:?} {days} {more}: {r:?}");
+        }
+        let r = stapled(&[], 300, 1);
+        assert_eq!(r.findings, [Finding::CtMissing]);
+        assert!(r.detail.unwrap_or_default().contains("embeds Signed Certificate Timestamps from 0 Certificate Transparency log(s) and its stapled OCSP response carries them from 1 more where browsers require 2 for its lifetime of 300 days"));
+        assert_eq!(stapled(&[1], 90, 0).findings, [Finding::CtMissing]);
         // Enough of them: two for 180 days or less, three beyond; and a private CA's leaves,
         // which no browser asks CT of.
         for (pki, logs, days) in [
@@ -1932,8 +1983,7 @@ mod tests {
                 &leaf.chain,
                 &info,
                 Some("ku.test"),
-                now,
-                KeyUse::of(tls, None),
+                (now, KeyUse::of(tls, None), 0),
             );
             (info.key_usage, r)
         };
@@ -1982,8 +2032,7 @@ mod tests {
             &leaf.chain[..1],
             &info,
             Some("other.test"),
-            now,
-            KeyUse::Signature,
+            (now, KeyUse::Signature, 0),
         );
         assert_eq!(
             r.findings,

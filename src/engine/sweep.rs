@@ -1093,7 +1093,7 @@ impl Engine {
         let (a, _) = self
             .another_connection(&tls, ep, starttls, deadline, cancel)
             .await?;
-        let (cert, mut report, query) = self.judged(&a.chain, ep, a.tls.as_ref());
+        let (cert, mut report, query) = self.judged(&a.chain, &a.ocsp, ep, a.tls.as_ref());
         // Its staple, as the first connection's: a server staples per certificate.
         let ocsp = cert.as_ref().and_then(|c| {
             let (info, more) = self.judge_staple(&a.ocsp, &a.chain, c);
@@ -1326,7 +1326,8 @@ impl Engine {
                 }
                 chain_apart = true;
             }
-            let judged = judged.unwrap_or_else(|| self.judged(&a.chain, ep, a.tls.as_ref()));
+            let judged =
+                judged.unwrap_or_else(|| self.judged(&a.chain, &a.ocsp, ep, a.tls.as_ref()));
             if let Some(q) = self.count_apart(a, judged, chain_apart, tlsa, &mut s) {
                 queries.push(q);
             }
@@ -1367,7 +1368,7 @@ impl Engine {
         if same_chain {
             return (false, false, None);
         }
-        let j = self.judged(&a.chain, ep, a.tls.as_ref());
+        let j = self.judged(&a.chain, &a.ocsp, ep, a.tls.as_ref());
         let report = &j.1;
         let worse = report.findings.iter().any(|f| !obs.findings.contains(f));
         let better = obs
@@ -1508,12 +1509,14 @@ impl Engine {
     }
 
     /// The facts of `chain`'s leaf and the trust judgement of `chain` for `ep` as it was
-    /// reached by a handshake that negotiated `tls`, and, when `--crl` or `--ocsp` asks, the
+    /// reached by a handshake that negotiated `tls` (with `staple`, the OCSP response sent
+    /// with it, empty for none, whose SCTs count for Certificate Transparency), and, when `--crl` or `--ocsp` asks, the
     /// query for the leaf's revocation, read from the same parse: no leaf facts when there
     /// is no chain, or when the leaf cannot be parsed (then the detail says why).
     fn judged(
         &self,
         chain: &[rustls::pki_types::CertificateDer<'static>],
+        staple: &[u8],
         ep: &Endpoint,
         tls: Option<&crate::model::TlsInfo>,
     ) -> Judged {
@@ -1530,9 +1533,14 @@ impl Engine {
         match crate::cert::cert_info_and(leaf, query) {
             Ok((info, query)) => {
                 let key_use = crate::trust::KeyUse::of(tls, ep.starttls);
-                let report =
-                    self.trust
-                        .judge_handshake(chain, &info, ep.reached(), now_unix(), key_use);
+                // Parsed again by the staple's judge; only when one was stapled.
+                let stapled_scts = crate::ocsp::stapled_sct_logs(staple, leaf);
+                let report = self.trust.judge_handshake(
+                    chain,
+                    &info,
+                    ep.reached(),
+                    (now_unix(), key_use, stapled_scts),
+                );
                 (Some(info), report, query)
             }
             Err(e) => {
@@ -1714,7 +1722,7 @@ impl Engine {
         let mut query = None;
         if !chain.is_empty() {
             let report;
-            (obs.cert, report, query) = self.judged(&chain, ep, obs.tls.as_ref());
+            (obs.cert, report, query) = self.judged(&chain, &attempt.ocsp, ep, obs.tls.as_ref());
             (obs.findings, obs.trust_detail) = (report.findings, report.detail);
             obs.chain_expires = report.chain_expires;
             if obs.cert.is_some() {
