@@ -237,7 +237,8 @@ pub fn fqdn(ascii: &str) -> Result<Name, String> {
 /// meanwhile. Each datagram to a resolver on this machine woke it, and it took the CPU from
 /// the sweep at once; now it is woken once per call (~47 questions on average on the
 /// 5,000-endpoint fleet: 210 calls instead of 10,000, a fifth fewer context switches; the
-/// sweep's CPU within a percent or two, BENCHMARKS.md).
+/// sweep's CPU within a percent or two; the DCV checks, many questions a row, a third
+/// faster: BENCHMARKS.md).
 pub struct UdpMux {
     v4: Vec<Lane>,
     v6: Vec<Lane>,
