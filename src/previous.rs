@@ -256,8 +256,8 @@ impl Previous {
     /// certificate any connection got, then and now); when that changed, records the
     /// earlier one in `o.previous`, and when it went back to an older one, adds
     /// `rolled_back`; a newer one that cannot authenticate a TLS client where the earlier
-    /// could adds `client_auth_dropped`. The second look's certificate (the other key type's) is compared
-    /// with the second look's then alike, into `o.other_key`.
+    /// could adds `client_auth_dropped`. The second look's certificate (the other key
+    /// type's) is compared with the second look's then alike, into `o.other_key`.
     ///
     /// An address not swept then is compared with what the name served at its other
     /// addresses: the same certificate as one of them, or one issued after all of them, or
@@ -290,16 +290,7 @@ impl Previous {
         };
         let main = compare(nodes, o.ip, cert, |n| Some(&n.then));
         if let Some(then) = &main.told {
-            let found = match main.change {
-                Change::Older => Some(Finding::RolledBack),
-                // A renewal for serverAuth alone where the certificate before could
-                // authenticate a client (public CAs' since 2025-2026).
-                Change::Newer if then.client_auth == Some(true) && !cert.allows_client_auth() => {
-                    Some(Finding::ClientAuthDropped)
-                }
-                _ => None,
-            };
-            if let Some(f) = found {
+            if let Some(f) = found(main.change, then, cert.allows_client_auth()) {
                 o.findings.push(f);
                 o.findings.sort();
                 o.findings.dedup();
@@ -315,12 +306,15 @@ impl Previous {
         let Some(theirs) = o.second_cert() else {
             return compared;
         };
+        let client_auth = theirs.allows_client_auth();
         let second = compare(nodes, o.ip, theirs, |n| n.other.as_deref());
         if let (Some(then), Some(k)) = (second.told, o.other_key.as_deref_mut()) {
-            if second.change == Change::Older {
-                k.findings.push(Finding::RolledBack);
+            if let Some(f) = found(second.change, &then, client_auth) {
+                k.findings.push(f);
                 k.findings.sort();
                 k.findings.dedup();
+            }
+            if second.change == Change::Older {
                 compared = Comparison {
                     change: Change::Older,
                     elsewhere: second.elsewhere,
@@ -329,6 +323,20 @@ impl Previous {
             k.previous = Some(Box::new(then));
         }
         compared
+    }
+}
+
+/// What a change from the certificate served `then` makes: `rolled_back` for an older
+/// one; `client_auth_dropped` for a newer one that cannot authenticate a TLS client (its
+/// `client_auth`) where the one then could (public CAs issue for serverAuth alone since
+/// 2025-2026).
+fn found(change: Change, then: &PreviousCert, client_auth: bool) -> Option<Finding> {
+    match change {
+        Change::Older => Some(Finding::RolledBack),
+        Change::Newer if then.client_auth == Some(true) && !client_auth => {
+            Some(Finding::ClientAuthDropped)
+        }
+        _ => None,
     }
 }
 
@@ -467,6 +475,36 @@ mod tests {
         assert_eq!(
             now(5, 1_000, server_only),
             (Change::Older, vec![Finding::RolledBack], Some(true))
+        );
+    }
+
+    #[test]
+    fn the_second_looks_renewal_without_client_auth_is_told_of_the_second_look() {
+        use crate::model::eku_names::SERVER_AUTH;
+        use crate::model::{KeyFamily, OtherKey};
+        // Last night the ECDSA certificate and, at the second look, an RSA one that could
+        // authenticate a client; tonight the same ECDSA one and the RSA one renewed for
+        // serverAuth alone.
+        let line = "{\"host\":\"two.x.com\",\"ip\":\"10.0.0.9\",\"port\":443,\"cert\":{\"serial\":\"0E\",\"not_before_unix\":2000},\"other_key\":{\"cert\":{\"serial\":\"0R\",\"not_before_unix\":2000,\"extended_key_usage\":[\"serverAuth\",\"clientAuth\"]}}}\n";
+        let p = Previous::read("last.jsonl", line.as_bytes()).expect("read");
+        let at = std::net::Ipv4Addr::new(10, 0, 0, 9);
+        let mut o = crate::fleet::presenting("two.x.com", at.into(), "0E", 2_000, 9_000);
+        o.findings.clear();
+        let rsa = crate::fleet::presenting("two.x.com", at.into(), "1R", 3_000, 9_000).cert;
+        let mut other = OtherKey::new(KeyFamily::Rsa, rsa, Vec::new());
+        if let Some(c) = other.cert.as_mut() {
+            c.extended_key_usage = Some(SERVER_AUTH);
+        }
+        o.other_key = Some(Box::new(other));
+        assert_eq!(p.annotate(&mut o).change, Change::Same);
+        assert!(o.findings.is_empty(), "{:?}", o.findings);
+        let k = o.other_key.as_deref().expect("second look");
+        assert_eq!(k.findings, [Finding::ClientAuthDropped]);
+        assert_eq!(
+            k.previous
+                .as_deref()
+                .map(|t| (t.serial.as_str(), t.client_auth)),
+            Some(("0R", Some(true)))
         );
     }
 

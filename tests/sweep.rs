@@ -5577,7 +5577,6 @@ async fn sweep_behind(nodes: &[Option<&certsweep::fleet::Leaf>], args: &[&str]) 
     obs.remove(0)
 }
 
-/// A load balancer on 127.0.0.1 handing connections to `nodes` in turn.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_renewal_that_lost_the_client_auth_of_last_nights_certificate_is_told() {
     use rcgen::ExtendedKeyUsagePurpose::{ClientAuth, ServerAuth};
@@ -5648,6 +5647,7 @@ fn sweep_trusting(
     async move { certsweep::scan::run_scan(args).await.unwrap() }
 }
 
+/// A load balancer on 127.0.0.1 handing connections to `nodes` in turn.
 async fn round_robin(nodes: &[Option<&certsweep::fleet::Leaf>]) -> certsweep::fleet::Server {
     certsweep::fleet::serve_tls_round_robin(SocketAddr::new(ip("127.0.0.1"), 0), nodes)
         .await
