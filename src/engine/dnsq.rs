@@ -245,6 +245,8 @@ pub struct UdpMux {
     /// Dropped with the mux, which tells the readers to stop.
     _stop: tokio::sync::watch::Sender<()>,
     pending: std::sync::Mutex<std::collections::HashMap<u16, Pending>>,
+    /// Questions asked so far: each one's [`Pending::seq`].
+    asked: AtomicU64,
 }
 
 /// Sockets per address family.
@@ -253,11 +255,31 @@ const MUX_SOCKETS: usize = 1;
 const MUX_RCVBUF: usize = 1 << 20;
 
 struct Pending {
+    /// Which question holds the id (ids are reused): its [`Asked`] removes only its own.
+    seq: u64,
     server: SocketAddr,
     name: Name,
     rtype: RecordType,
     /// The answer, or why the question could not be sent.
     tx: tokio::sync::oneshot::Sender<Result<hickory_resolver::proto::op::Message, Failure>>,
+}
+
+/// A question's entry among the pending ones, removed when the question's future goes,
+/// whatever ends it: its answer (which took it already), its error, its timeout, or its task
+/// dropped while it waited (a stop), which used to leave it behind for the rest of the run.
+struct Asked<'a> {
+    pending: &'a std::sync::Mutex<std::collections::HashMap<u16, Pending>>,
+    id: u16,
+    seq: u64,
+}
+
+impl Drop for Asked<'_> {
+    fn drop(&mut self) {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        if pending.get(&self.id).is_some_and(|p| p.seq == self.seq) {
+            pending.remove(&self.id);
+        }
+    }
 }
 
 /// One shared socket and the questions waiting to go out through it.
@@ -278,6 +300,8 @@ struct Outbox {
 /// A question encoded and waiting in a [`Lane`]'s outbox.
 struct Outgoing {
     id: u16,
+    /// Its [`Pending::seq`].
+    seq: u64,
     server: SocketAddr,
     bytes: Vec<u8>,
 }
@@ -387,6 +411,7 @@ impl UdpMux {
             v6,
             _stop: stop,
             pending: Default::default(),
+            asked: AtomicU64::new(0),
         });
         let readers: Vec<(bool, usize)> = (0..mux.v4.len())
             .map(|i| (false, i))
@@ -485,7 +510,7 @@ impl UdpMux {
                     let o = batch.remove(0);
                     self.fail(
                         o.id,
-                        o.server,
+                        o.seq,
                         Failure::Network(format!("UDP to {}: {e}", o.server)),
                     );
                 }
@@ -494,10 +519,10 @@ impl UdpMux {
         false
     }
 
-    /// The question `id` to `server` was not sent: it fails with `why`.
-    fn fail(&self, id: u16, server: SocketAddr, why: Failure) {
+    /// The question `id` (the `seq`th asked) was not sent: it fails with `why`.
+    fn fail(&self, id: u16, seq: u64, why: Failure) {
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        if pending.get(&id).is_some_and(|p| p.server == server) {
+        if pending.get(&id).is_some_and(|p| p.seq == seq) {
             if let Some(p) = pending.remove(&id) {
                 let _ = p.tx.send(Err(why));
             }
@@ -539,6 +564,7 @@ impl UdpMux {
     ) -> Result<Answer, Failure> {
         use hickory_resolver::proto::op::{Edns, Message, MessageType, OpCode};
         let (tx, rx) = tokio::sync::oneshot::channel();
+        let seq = self.asked.fetch_add(1, Ordering::Relaxed);
         let id = {
             let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
             let mut id: u16 = super::random::question_id();
@@ -548,6 +574,7 @@ impl UdpMux {
             pending.insert(
                 id,
                 Pending {
+                    seq,
                     server,
                     name: name.clone(),
                     rtype,
@@ -556,15 +583,14 @@ impl UdpMux {
             );
             id
         };
-        let forget = || {
-            self.pending
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&id);
+        let asked = Asked {
+            pending: &self.pending,
+            id,
+            seq,
         };
         let socks = if server.is_ipv6() { &self.v6 } else { &self.v4 };
         let Some(lane) = socks.get(usize::from(id) % socks.len().max(1)) else {
-            forget();
+            drop(asked);
             if unchecked {
                 return Err(Failure::Network(format!(
                     "no socket here to ask {server} with checking disabled"
@@ -591,23 +617,24 @@ impl UdpMux {
         let bytes = match encoded {
             Ok(b) => b,
             Err(e) => {
-                forget();
                 return Err(Failure::Network(format!("cannot encode the question: {e}")));
             }
         };
-        lane.outbox().queue.push(Outgoing { id, server, bytes });
+        lane.outbox().queue.push(Outgoing {
+            id,
+            seq,
+            server,
+            bytes,
+        });
         // One turn first, so that what other tasks ask meanwhile (this name's other family,
         // the other names' questions) goes in the same system call.
         tokio::task::yield_now().await;
         self.flush(lane).await;
         let resp = match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(Ok(m))) => m,
-            // Not sent: the flush said why (and forgot the question).
+            // Not sent: the flush said why (and took the question).
             Ok(Ok(Err(e))) => return Err(e),
-            _ => {
-                forget();
-                return Err(Failure::Timeout);
-            }
+            _ => return Err(Failure::Timeout),
         };
         if resp.metadata.truncation && !unchecked {
             return Box::pin(exchange(server, name, rtype, recursion, timeout, true))
@@ -1128,6 +1155,7 @@ mod tests {
         for id in 0..n {
             lane.outbox().queue.push(Outgoing {
                 id: u16::try_from(id).unwrap(),
+                seq: id as u64,
                 server: at,
                 bytes: vec![0; 40],
             });
@@ -1143,6 +1171,31 @@ mod tests {
             got += 1;
         }
         assert_eq!(got, n);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_question_dropped_while_it_waits_leaves_nothing_behind() {
+        // A resolver that never answers; the question's task is dropped (a stop) while it
+        // waits for the answer, long before its own timeout.
+        let server = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let at = server.local_addr().unwrap();
+        let mux = UdpMux::bind(&[at]).unwrap();
+        let name = fqdn("a.test").unwrap();
+        let waiting = mux.query(
+            at,
+            &name,
+            RecordType::A,
+            true,
+            false,
+            Duration::from_secs(30),
+        );
+        // The clock moves only once nothing else can run: the question is out by then.
+        let stopped = tokio::time::timeout(Duration::from_millis(50), waiting).await;
+        assert!(stopped.is_err());
+        server.set_nonblocking(true).unwrap();
+        let mut buf = [0u8; 512];
+        assert!(server.recv_from(&mut buf).is_ok(), "the question was sent");
+        assert!(mux.pending.lock().unwrap().is_empty());
     }
 
     #[test]
