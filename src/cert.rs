@@ -124,14 +124,20 @@ pub fn subject_key_id<'a>(x: &'a X509Certificate<'_>) -> Option<&'a [u8]> {
 /// The SCTs embedded in the certificate (RFC 6962, 3.3), one per log; `None` without an
 /// SCT list.
 fn embedded_scts(x: &X509Certificate<'_>) -> Option<u8> {
+    embedded_sct_logs(x).map(|logs| u8::try_from(logs.len()).unwrap_or(u8::MAX))
+}
+
+/// The ids of the logs whose SCTs the certificate embeds, each once; `None` without an
+/// SCT list.
+pub fn embedded_sct_logs(x: &X509Certificate<'_>) -> Option<Vec<[u8; 32]>> {
     x.extensions()
         .iter()
         .find_map(|e| match e.parsed_extension() {
             ParsedExtension::SCT(scts) => {
-                let mut logs: Vec<&[u8; 32]> = scts.iter().map(|s| s.id.key_id).collect();
+                let mut logs: Vec<[u8; 32]> = scts.iter().map(|s| *s.id.key_id).collect();
                 logs.sort_unstable();
                 logs.dedup();
-                Some(u8::try_from(logs.len()).unwrap_or(u8::MAX))
+                Some(logs)
             }
             _ => None,
         })

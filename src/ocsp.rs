@@ -188,7 +188,7 @@ const OCSP_SCT_LIST: &str = "1.3.6.1.4.1.11129.2.4.5";
 /// staple does not parse or says nothing of the leaf's serial; its other faults are the
 /// staple judge's to tell.
 pub fn stapled_sct_logs(staple: &[u8], leaf_der: &[u8]) -> u8 {
-    use x509_parser::extensions::{parse_ct_signed_certificate_timestamp_list, ParsedExtension};
+    use x509_parser::extensions::parse_ct_signed_certificate_timestamp_list;
     if staple.is_empty() {
         return 0;
     }
@@ -196,20 +196,10 @@ pub fn stapled_sct_logs(staple: &[u8], leaf_der: &[u8]) -> u8 {
         return 0;
     };
     let serial = crate::cert::canonical_serial_from_bytes(leaf.raw_serial());
-    let basic = OcspResponse::from_der(staple)
-        .ok()
-        .and_then(|r| r.response_bytes)
-        .and_then(|b| BasicOcspResponse::from_der(b.response.as_bytes()).ok());
-    let Some(basic) = basic else { return 0 };
-    let embedded: Vec<[u8; 32]> = leaf
-        .extensions()
-        .iter()
-        .filter_map(|e| match e.parsed_extension() {
-            ParsedExtension::SCT(scts) => Some(scts.iter().map(|s| *s.id.key_id).collect()),
-            _ => None,
-        })
-        .next()
-        .unwrap_or_default();
+    let Ok((basic, _)) = basic_response(Source::Staple, staple) else {
+        return 0;
+    };
+    let embedded = crate::cert::embedded_sct_logs(&leaf).unwrap_or_default();
     let mut logs: Vec<[u8; 32]> = basic
         .tbs_response_data
         .responses
@@ -250,6 +240,41 @@ impl Read {
 }
 
 /// An unusable response, and why.
+/// The basic response `der_bytes` (from `source`) carries, and its DER (what its signature
+/// covers), or why it carries none.
+fn basic_response(
+    source: Source,
+    der_bytes: &[u8],
+) -> Result<(BasicOcspResponse, der::asn1::OctetString), String> {
+    let noun = source.noun();
+    let response = match OcspResponse::from_der(der_bytes) {
+        Ok(r) => r,
+        Err(e) if source == Source::Staple => {
+            return Err(format!("the stapled data is not an OCSP response ({e})"))
+        }
+        Err(e) => return Err(format!("{noun} is not an OCSP response ({e})")),
+    };
+    if response.response_status != OcspResponseStatus::Successful {
+        return Err(format!(
+            "{noun} is an error ({:?})",
+            response.response_status
+        ));
+    }
+    let Some(bytes) = response.response_bytes else {
+        return Err(format!("{noun} carries no response"));
+    };
+    if bytes.response_type.to_string() != OCSP_BASIC {
+        return Err(format!(
+            "{noun} is of type {}, not basic",
+            bytes.response_type
+        ));
+    }
+    match BasicOcspResponse::from_der(bytes.response.as_bytes()) {
+        Ok(b) => Ok((b, bytes.response)),
+        Err(e) => Err(format!("{noun} does not parse ({e})")),
+    }
+}
+
 fn unusable(problem: String) -> Read {
     Read {
         info: OcspInfo {
@@ -304,34 +329,11 @@ fn read(
     now: i64,
     cache: Option<&StapleJudge>,
 ) -> Read {
-    let noun = source.noun();
-    let response = match OcspResponse::from_der(der_bytes) {
-        Ok(r) => r,
-        Err(e) if source == Source::Staple => {
-            return unusable(format!("the stapled data is not an OCSP response ({e})"))
-        }
-        Err(e) => return unusable(format!("{noun} is not an OCSP response ({e})")),
-    };
-    if response.response_status != OcspResponseStatus::Successful {
-        return unusable(format!(
-            "{noun} is an error ({:?})",
-            response.response_status
-        ));
-    }
-    let Some(bytes) = response.response_bytes else {
-        return unusable(format!("{noun} carries no response"));
-    };
-    if bytes.response_type.to_string() != OCSP_BASIC {
-        return unusable(format!(
-            "{noun} is of type {}, not basic",
-            bytes.response_type
-        ));
-    }
-    let basic_der = bytes.response.as_bytes();
-    let basic = match BasicOcspResponse::from_der(basic_der) {
+    let (basic, basic_der) = match basic_response(source, der_bytes) {
         Ok(b) => b,
-        Err(e) => return unusable(format!("{noun} does not parse ({e})")),
+        Err(problem) => return unusable(problem),
     };
+    let basic_der = basic_der.as_bytes();
     let serial_of = |raw: &[u8]| crate::cert::canonical_serial_from_bytes(raw);
     let mine = basic.tbs_response_data.responses.iter().find(|r| {
         serial_of(r.cert_id.serial_number.as_bytes()) == serial

@@ -535,16 +535,17 @@ impl TrustJudge {
     }
 
     /// [`Self::judge`] for a chain a handshake got whose key exchange used the server's key
-    /// as `key_use` says, which the leaf's Key Usage must allow, with SCTs of
-    /// `stapled_scts` more logs than the leaf embeds in its stapled OCSP response
-    /// ([`crate::ocsp::stapled_sct_logs`]), which browsers count for Certificate
-    /// Transparency.
+    /// as `key_use` says, which the leaf's Key Usage must allow; `stapled_scts` tells, when
+    /// asked, of how many more logs than the leaf embeds its stapled OCSP response carries
+    /// SCTs ([`crate::ocsp::stapled_sct_logs`]), which browsers count for Certificate
+    /// Transparency: asked only of a public CA's leaf embedding too few, so that the staple
+    /// is not read again for every other endpoint.
     pub fn judge_handshake<'a>(
         &self,
         chain: &[CertificateDer<'_>],
         leaf: &CertInfo,
         reached: impl Into<Reached<'a>>,
-        (now_unix, key_use, stapled_scts): (i64, KeyUse, u8),
+        (now_unix, key_use, stapled_scts): (i64, KeyUse, &dyn Fn() -> u8),
     ) -> TrustReport {
         let mut report = self.judge_delivered(chain, leaf, reached.into(), now_unix, stapled_scts);
         if let Some(why) = key_usage_refusal(leaf, key_use) {
@@ -568,18 +569,18 @@ impl TrustJudge {
         reached: impl Into<Reached<'a>>,
         now_unix: i64,
     ) -> TrustReport {
-        self.judge_delivered(chain, leaf, reached.into(), now_unix, 0)
+        self.judge_delivered(chain, leaf, reached.into(), now_unix, &|| 0)
     }
 
-    /// [`Self::judge`], with SCTs of `delivered_scts` logs besides those the leaf embeds
-    /// (a stapled OCSP response's).
+    /// [`Self::judge`], with SCTs of `delivered_scts()` logs besides those the leaf embeds
+    /// (a stapled OCSP response's), asked only when the embedded ones fall short.
     fn judge_delivered(
         &self,
         chain: &[CertificateDer<'_>],
         leaf: &CertInfo,
         reached: Reached<'_>,
         now_unix: i64,
-        delivered_scts: u8,
+        delivered_scts: &dyn Fn() -> u8,
     ) -> TrustReport {
         let mut findings = Vec::new();
         let mut detail = None;
@@ -978,18 +979,22 @@ impl TrustJudge {
 /// Why browsers refuse `leaf`, issued under a public root, for Certificate Transparency,
 /// if they do: it embeds SCTs from fewer logs than Chrome's and Apple's policies (which
 /// Firefox follows) require, two for a lifetime of 180 days or less, three for a longer
-/// one; or, with SCTs of `delivered` more logs in its stapled OCSP response, fewer than two
-/// logs in all (SCTs not all embedded: two, whatever the lifetime). SCTs a server sends in
-/// the TLS handshake, which certsweep cannot ask for, are rare: the words say so.
-fn ct_shortfall(leaf: &CertInfo, delivered: u8) -> Option<String> {
+/// one; or, with SCTs of `delivered()` more logs in its stapled OCSP response (asked only
+/// then), fewer than two logs in all (SCTs not all embedded: two, whatever the lifetime).
+/// SCTs a server sends in the TLS handshake, which certsweep cannot ask for, are rare: the
+/// words say so.
+fn ct_shortfall(leaf: &CertInfo, delivered: &dyn Fn() -> u8) -> Option<String> {
     let lifetime = leaf.not_after_unix - leaf.not_before_unix;
     let has = leaf.embedded_scts.unwrap_or(0);
+    let embedded_needed = if lifetime <= 180 * 86_400 { 2 } else { 3 };
+    if has >= embedded_needed {
+        return None;
+    }
+    let delivered = delivered();
     let (needed, logs) = if delivered > 0 {
         (2, has.saturating_add(delivered))
-    } else if lifetime <= 180 * 86_400 {
-        (2, has)
     } else {
-        (3, has)
+        (embedded_needed, has)
     };
     let stapled = if delivered > 0 {
         format!(" and its stapled OCSP response carries them from {delivered} more")
@@ -1847,7 +1852,7 @@ mod tests {
         judge.count_as_public(&pki.root.cert);
         let now = crate::timefmt::now_unix();
         // `logs`: the SCTs' log ids (one repeated counts once); `days`: its lifetime.
-        let judged = |pki: &Pki, logs: &[u8], days: i64| {
+        let issued = |pki: &Pki, logs: &[u8], days: i64| {
             let leaf = pki
                 .issue(&LeafSpec {
                     sct_logs: logs.to_vec(),
@@ -1855,6 +1860,10 @@ mod tests {
                 })
                 .expect("leaf");
             let info = info_of(&leaf.chain);
+            (leaf, info)
+        };
+        let judged = |pki: &Pki, logs: &[u8], days: i64| {
+            let (leaf, info) = issued(pki, logs, days);
             let r = judge.judge(&leaf.chain, &info, Some("ct.test"), now);
             (info.embedded_scts, r)
         };
@@ -1880,14 +1889,9 @@ mod tests {
         // SCTs a stapled OCSP response carries count beside the embedded ones: two logs in
         // all then, whatever the lifetime.
         let stapled = |logs: &[u8], days: i64, stapled: u8| {
-            let leaf = pki
-                .issue(&LeafSpec {
-                    sct_logs: logs.to_vec(),
-                    ..LeafSpec::new(&["ct.test"], 8, 10, days - 10)
-                })
-                .expect("leaf");
-            let info = info_of(&leaf.chain);
-            let at = (now, KeyUse::Signature, stapled);
+            let (leaf, info) = issued(&pki, logs, days);
+            let count = || stapled;
+            let at: (i64, KeyUse, &dyn Fn() -> u8) = (now, KeyUse::Signature, &count);
             judge.judge_handshake(&leaf.chain, &info, Some("ct.test"), at)
         };
         for (logs, days, more) in [(&[1][..], 90, 1), (&[1][..], 300, 1), (&[][..], 90, 2)] {
@@ -1983,7 +1987,7 @@ mod tests {
                 &leaf.chain,
                 &info,
                 Some("ku.test"),
-                (now, KeyUse::of(tls, None), 0),
+                (now, KeyUse::of(tls, None), &|| 0),
             );
             (info.key_usage, r)
         };
@@ -2032,7 +2036,7 @@ mod tests {
             &leaf.chain[..1],
             &info,
             Some("other.test"),
-            (now, KeyUse::Signature, 0),
+            (now, KeyUse::Signature, &|| 0),
         );
         assert_eq!(
             r.findings,

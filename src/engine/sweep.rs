@@ -1533,13 +1533,13 @@ impl Engine {
         match crate::cert::cert_info_and(leaf, query) {
             Ok((info, query)) => {
                 let key_use = crate::trust::KeyUse::of(tls, ep.starttls);
-                // Parsed again by the staple's judge; only when one was stapled.
-                let stapled_scts = crate::ocsp::stapled_sct_logs(staple, leaf);
+                // Read only for a public CA's leaf embedding too few SCTs.
+                let stapled_scts = || crate::ocsp::stapled_sct_logs(staple, leaf);
                 let report = self.trust.judge_handshake(
                     chain,
                     &info,
                     ep.reached(),
-                    (now_unix(), key_use, stapled_scts),
+                    (now_unix(), key_use, &stapled_scts),
                 );
                 (Some(info), report, query)
             }
