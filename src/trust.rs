@@ -717,7 +717,13 @@ impl TrustJudge {
                 detail = Some(d);
             }
             Err(e) => {
-                let (f, d) = path_error(&e, leaf);
+                let weak_ca = matches!(e, webpki::Error::InvalidSignatureForPublicKey)
+                    .then(|| self.weak_ca_key(chain))
+                    .flatten();
+                let (f, d) = match weak_ca {
+                    Some(words) => (Finding::WeakKey, words),
+                    None => path_error(&e, leaf),
+                };
                 findings.push(f);
                 detail = Some(d);
             }
@@ -854,6 +860,53 @@ impl TrustJudge {
             public,
             distrust,
         })
+    }
+
+    /// When a signature of the path did not verify: whether it was made by a CA key too small
+    /// to be checked rather than altered. webpki, like OpenSSL at the security level current
+    /// Linux distributions set, checks RSA signatures only of keys of 2048 bits and more, so
+    /// a private hierarchy with a 1024-bit CA (old AD CS installations) fails as if a
+    /// certificate had been tampered with. Each certificate sent is checked again with
+    /// ring's legacy algorithms, which take 1024-bit keys, against its issuer's small key
+    /// (a sent CA certificate of that name, else a trusted one): the words naming the CA.
+    fn weak_ca_key(&self, chain: &[CertificateDer<'_>]) -> Option<String> {
+        let parsed: Vec<X509Certificate<'_>> = chain
+            .iter()
+            .filter_map(|c| parse_x509_certificate(c).ok().map(|(_, x)| x))
+            .collect();
+        for (i, cert) in parsed.iter().enumerate() {
+            let issuer = cert.issuer().as_raw();
+            // A root sent along vouches for nothing: its own signature is not checked.
+            if i > 0 && issuer == cert.subject().as_raw() {
+                continue;
+            }
+            let sent = parsed
+                .iter()
+                .enumerate()
+                .filter(|&(j, x)| j != i && x.subject().as_raw() == issuer)
+                .map(|(_, x)| (x.public_key().raw.to_vec(), true));
+            let trusted = self.trusted_keys(issuer).into_iter().map(|k| (k, false));
+            for (key, was_sent) in sent.chain(trusted) {
+                let Ok((_, spki)) = SubjectPublicKeyInfo::from_der(&key) else {
+                    continue;
+                };
+                let Some(bits) =
+                    small_rsa_bits(&spki).filter(|_| signed_by_legacy_rsa(cert, &spki))
+                else {
+                    continue;
+                };
+                let name = crate::model::visible_string(cert.issuer().to_string());
+                let whose = if was_sent {
+                    "the server sends"
+                } else {
+                    "trusted here (a root, or a --ca-file certificate)"
+                };
+                return Some(format!(
+                    "the CA certificate \"{name}\" {whose} has an RSA key of {bits} bits, which current clients refuse (they need 2048 or more): its signatures cannot be checked"
+                ));
+            }
+        }
+        None
     }
 
     /// Tells a missing intermediate from an untrusted root when the path cannot be built.
@@ -1482,6 +1535,35 @@ pub(crate) fn der_tlv(tag: u8, contents: &[u8]) -> Vec<u8> {
     }
     out.extend_from_slice(contents);
     out
+}
+
+/// The size of an RSA key (rsaEncryption) under 2048 bits, too small for webpki's checks.
+fn small_rsa_bits(spki: &SubjectPublicKeyInfo<'_>) -> Option<u32> {
+    if spki.algorithm.algorithm != x509_parser::oid_registry::OID_PKCS1_RSAENCRYPTION {
+        return None;
+    }
+    let bits = spki.parsed().ok()?.key_size() as u32;
+    (1..2048).contains(&bits).then_some(bits)
+}
+
+/// Whether `cert`'s PKCS #1 signature verifies with `issuer`'s RSA key of 1024 bits or more
+/// (ring's algorithms for legacy use; a key under 1024 bits is not checked at all).
+fn signed_by_legacy_rsa(cert: &X509Certificate<'_>, issuer: &SubjectPublicKeyInfo<'_>) -> bool {
+    use ring::signature as sig;
+    use x509_parser::oid_registry as oids;
+    let alg = &cert.signature_algorithm.algorithm;
+    let legacy: &dyn sig::VerificationAlgorithm = if *alg == oids::OID_PKCS1_SHA256WITHRSA {
+        &sig::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY
+    } else if *alg == oids::OID_PKCS1_SHA512WITHRSA {
+        &sig::RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY
+    } else if *alg == oids::OID_PKCS1_SHA1WITHRSA {
+        &sig::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY
+    } else {
+        return false;
+    };
+    sig::UnparsedPublicKey::new(legacy, &issuer.subject_public_key.data)
+        .verify(cert.tbs_certificate.as_ref(), &cert.signature_value.data)
+        .is_ok()
 }
 
 /// RSA under 2048 bits, EC under 256 bits, and any DSA key are weak.

@@ -2055,23 +2055,38 @@ fn an_inventory_can_be_piped_on_standard_input() {
     );
 }
 
+/// An issuer for [`openssl_cert`]: its certificate and key.
+type OpensslIssuer<'a> = Option<(
+    &'a openssl::x509::X509,
+    &'a openssl::pkey::PKey<openssl::pkey::Private>,
+)>;
+
 /// A certificate made with OpenSSL, for keys rcgen does not make: `key`'s, for `name` (a
 /// CA when `name` is None), signed by `issuer` (self-signed when None) with `digest`.
 fn openssl_cert(
     name: Option<&str>,
     serial_hex: &str,
     key: &openssl::pkey::PKey<openssl::pkey::Private>,
-    issuer: Option<(
-        &openssl::x509::X509,
-        &openssl::pkey::PKey<openssl::pkey::Private>,
-    )>,
+    issuer: OpensslIssuer<'_>,
+    digest: openssl::hash::MessageDigest,
+) -> openssl::x509::X509 {
+    let cn = name.unwrap_or("certsweep OpenSSL test CA");
+    openssl_cert_named(cn, name.is_some(), serial_hex, key, issuer, digest)
+}
+
+/// [`openssl_cert`] with the subject's CN given: a leaf for `cn` when `leaf`, else a CA
+/// of that name.
+fn openssl_cert_named(
+    cn: &str,
+    leaf: bool,
+    serial_hex: &str,
+    key: &openssl::pkey::PKey<openssl::pkey::Private>,
+    issuer: OpensslIssuer<'_>,
     digest: openssl::hash::MessageDigest,
 ) -> openssl::x509::X509 {
     use openssl::{asn1, bn, x509};
     let mut subject = x509::X509NameBuilder::new().unwrap();
-    subject
-        .append_entry_by_text("CN", name.unwrap_or("certsweep OpenSSL test CA"))
-        .unwrap();
+    subject.append_entry_by_text("CN", cn).unwrap();
     let subject = subject.build();
     let mut b = x509::X509Builder::new().unwrap();
     b.set_version(2).unwrap();
@@ -2086,7 +2101,7 @@ fn openssl_cert(
         .unwrap();
     b.set_not_after(&asn1::Asn1Time::days_from_now(30).unwrap())
         .unwrap();
-    match name {
+    match leaf.then_some(cn) {
         Some(name) => {
             let san = x509::extension::SubjectAlternativeName::new()
                 .dns(name)
@@ -3755,6 +3770,114 @@ async fn a_small_rsa_key_is_weak_and_unchecked_not_a_bad_signature() {
             o.trust_detail
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_ca_key_is_weak_in_words_not_an_altered_signature() {
+    // Old private hierarchies (an AD CS installed with 1024-bit keys) still sign with them.
+    // webpki checks no RSA signature by such a key, and the detail said a certificate had
+    // been altered.
+    use certsweep::model::Finding;
+    use openssl::ssl::{SslContextBuilder, SslVersion};
+    use openssl::{hash, pkey, rsa};
+    let rsa = |bits| pkey::PKey::from_rsa(rsa::Rsa::generate(bits).unwrap()).unwrap();
+    let sha256 = hash::MessageDigest::sha256();
+    let ca = |cn, serial, key: &pkey::PKey<pkey::Private>, issuer| {
+        openssl_cert_named(cn, false, serial, key, issuer, sha256)
+    };
+    let (sound_key, small_key) = (rsa(2048), rsa(1024));
+    let sound_root = ca("Sound Root", "A1", &sound_key, None);
+    let small_root = ca("Small Root", "A2", &small_key, None);
+    // A 1024-bit intermediate under a sound root; a sound one under a 1024-bit root.
+    let small_int_key = rsa(1024);
+    let small_int = ca(
+        "Small Intermediate",
+        "B1",
+        &small_int_key,
+        Some((&sound_root, &sound_key)),
+    );
+    let sound_int_key = rsa(2048);
+    let sound_int = ca(
+        "Sound Intermediate",
+        "B2",
+        &sound_int_key,
+        Some((&small_root, &small_key)),
+    );
+    // A copy of the small intermediate's name with another small key, which signed
+    // nothing: a signature that does not verify, whatever the key's size.
+    let other_key = rsa(1024);
+    let impostor = ca(
+        "Small Intermediate",
+        "B3",
+        &other_key,
+        Some((&sound_root, &sound_key)),
+    );
+    let leaf_key = KeyTypesCa::ec_key();
+    let leaf = |name, serial, issuer: (&openssl::x509::X509, &pkey::PKey<pkey::Private>)| {
+        openssl_cert(Some(name), serial, &leaf_key, Some(issuer), sha256)
+    };
+    let level0: fn(&mut SslContextBuilder) = |b| b.set_security_level(0);
+    let v = (SslVersion::TLS1_3, SslVersion::TLS1_3);
+    let serve = |chain: &[openssl::x509::X509]| {
+        openssl_server_chain(chain, &leaf_key, v, Some(level0)).port()
+    };
+    let servers = [
+        (
+            "smallint.test",
+            serve(&[
+                leaf("smallint.test", "C1", (&small_int, &small_int_key)),
+                small_int.clone(),
+            ]),
+        ),
+        (
+            "smallroot.test",
+            serve(&[
+                leaf("smallroot.test", "C2", (&sound_int, &sound_int_key)),
+                sound_int.clone(),
+            ]),
+        ),
+        (
+            "altered.test",
+            serve(&[
+                leaf("altered.test", "C3", (&small_int, &small_int_key)),
+                impostor,
+            ]),
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("roots.pem");
+    let roots = [sound_root.to_pem().unwrap(), small_root.to_pem().unwrap()].concat();
+    std::fs::write(&ca_file, roots).unwrap();
+    let targets: String = servers
+        .iter()
+        .map(|(n, p)| format!("{n}@127.0.0.1:{p}\n"))
+        .collect();
+    let obs = run_sweep(
+        targets,
+        &["--ca-file", ca_file.to_str().unwrap(), "--no-public-roots"],
+    )
+    .await;
+    let by_host: HashMap<&str, &certsweep::model::Observation> =
+        obs.iter().map(|o| (o.host.as_str(), o)).collect();
+    let judged = |host| {
+        let o = by_host[host];
+        (
+            o.findings.clone(),
+            o.trust_detail.clone().unwrap_or_default(),
+        )
+    };
+    let (findings, detail) = judged("smallint.test");
+    assert_eq!(findings, [Finding::WeakKey], "{detail}");
+    assert_eq!(detail, "the CA certificate \"CN=Small Intermediate\" the server sends has an RSA key of 1024 bits, which current clients refuse (they need 2048 or more): its signatures cannot be checked");
+    let (findings, detail) = judged("smallroot.test");
+    assert_eq!(findings, [Finding::WeakKey], "{detail}");
+    assert!(detail.starts_with("the CA certificate \"CN=Small Root\" trusted here (a root, or a --ca-file certificate) has an RSA key of 1024 bits"), "{detail}");
+    let (findings, detail) = judged("altered.test");
+    assert_eq!(findings, [Finding::ChainInvalid], "{detail}");
+    assert!(
+        detail.starts_with("a signature in the chain does not verify"),
+        "{detail}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

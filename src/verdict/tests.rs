@@ -783,7 +783,9 @@ fn a_certificate_not_valid_yet_or_with_a_weak_key_is_untrusted_with_its_own_fix(
     // Chrome has since distrusted is to come from another CA, whatever else.
     let distrusted = "Order its replacement from a CA that Chrome trusts";
     for (findings, detail, next) in [
-        (&[Finding::WeakKey][..], "RSA key of 1024 bits", "Reissue it with a key clients accept"),
+        (&[Finding::WeakKey][..], "the certificate has an RSA key of 1024 bits", "Reissue it with a key clients accept"),
+        // The leaf's key is sound (P-256): the small key is its CA's.
+        (&[Finding::WeakKey][..], "the CA certificate \"CN=Old CA\" the server sends has an RSA key of 1024 bits", "Renew the CA named in the detail with a key clients accept"),
         (&[Finding::CtMissing], "the certificate, from a public CA, embeds Signed Certificate Timestamps from 0 Certificate Transparency log(s)", "Reissue it with Certificate Transparency logging on"),
         (&[Finding::KeyUsageIncompatible], "the certificate's Key Usage (keyEncipherment) lacks digitalSignature", "Reissue it with the key usage digitalSignature"),
         (&[Finding::ValidityTooLong], "the certificate, from a public CA, is valid for 730 days", "Order its replacement, valid for 398 days or fewer"),
@@ -795,6 +797,9 @@ fn a_certificate_not_valid_yet_or_with_a_weak_key_is_untrusted_with_its_own_fix(
         let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_788_220_800);
         o.findings.extend_from_slice(findings);
         o.trust_detail = Some(detail.into());
+        if let Some(c) = o.cert.as_mut().filter(|_| detail.starts_with("the certificate has an RSA")) {
+            (c.key_type, c.key_bits) = ("RSA".into(), 1024);
+        }
         let v = judge_one(o, &i, &p).0;
         assert_eq!(v.status, Status::Untrusted, "{}", v.detail);
         assert!(v.next_step.starts_with(next), "{findings:?}: {}", v.next_step);
@@ -1490,6 +1495,9 @@ fn a_current_endpoint_whose_chain_dates_need_attention_is_told_what_to_fix() {
     // Untrusted for another reason: the words are the detail's already, once.
     let mut o = presenting("a.x.com", "10.0.0.1", "1", 1_748_736_000, 1_797_724_800);
     o.findings = vec![Finding::WeakKey, Finding::ExpiredInChain];
+    if let Some(c) = &mut o.cert {
+        (c.key_type, c.key_bits) = ("RSA".into(), 1024);
+    }
     o.trust_detail = Some(format!("the certificate has an RSA key of 1024 bits, which current clients refuse (they need 2048 or more); {expired}"));
     let v = judge_one(o, &i, &p).0;
     assert_eq!(v.status, Status::Untrusted);
