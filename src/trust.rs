@@ -717,13 +717,9 @@ impl TrustJudge {
                 detail = Some(d);
             }
             Err(e) => {
-                let weak_ca = matches!(e, webpki::Error::InvalidSignatureForPublicKey)
-                    .then(|| self.weak_ca_key(chain))
-                    .flatten();
-                let (f, d) = match weak_ca {
-                    Some(words) => (Finding::WeakKey, words),
-                    None => path_error(&e, leaf),
-                };
+                let (f, d) = self
+                    .ca_key_fault(chain, &e)
+                    .unwrap_or_else(|| path_error(&e, leaf));
                 findings.push(f);
                 detail = Some(d);
             }
@@ -862,14 +858,26 @@ impl TrustJudge {
         })
     }
 
-    /// When a signature of the path did not verify: whether it was made by a CA key too small
-    /// to be checked rather than altered. webpki, like OpenSSL at the security level current
-    /// Linux distributions set, checks RSA signatures only of keys of 2048 bits and more, so
-    /// a private hierarchy with a 1024-bit CA (old AD CS installations) fails as if a
-    /// certificate had been tampered with. Each certificate sent is checked again with
-    /// ring's legacy algorithms, which take 1024-bit keys, against its issuer's small key
-    /// (a sent CA certificate of that name, else a trusted one): the words naming the CA.
-    fn weak_ca_key(&self, chain: &[CertificateDer<'_>]) -> Option<String> {
+    /// When a signature of the path did not verify, or its algorithm did not fit the key: a
+    /// CA key the checks refuse, rather than an altered certificate or a mislabelled
+    /// signature. webpki, like OpenSSL at the security level current Linux distributions set,
+    /// checks RSA signatures only of keys of 2048 bits and more, so a private hierarchy with
+    /// a 1024-bit CA (old AD CS installations) failed as if a certificate had been tampered
+    /// with: each certificate sent is checked again with ring's legacy algorithms, which take
+    /// 1024-bit keys, against its issuer's small key (a sent CA certificate of that name,
+    /// else a trusted one). An ECDSA signature by a key on a curve webpki does not know
+    /// (P-224, brainpool) failed as if the algorithm did not fit the key. The finding and the
+    /// words naming the CA.
+    fn ca_key_fault(
+        &self,
+        chain: &[CertificateDer<'_>],
+        e: &webpki::Error,
+    ) -> Option<(Finding, String)> {
+        let unknown_curve = match e {
+            webpki::Error::InvalidSignatureForPublicKey => false,
+            webpki::Error::UnsupportedSignatureAlgorithmForPublicKeyContext(_) => true,
+            _ => return None,
+        };
         let parsed: Vec<X509Certificate<'_>> = chain
             .iter()
             .filter_map(|c| parse_x509_certificate(c).ok().map(|(_, x)| x))
@@ -890,9 +898,21 @@ impl TrustJudge {
                 let Ok((_, spki)) = SubjectPublicKeyInfo::from_der(&key) else {
                     continue;
                 };
-                let Some(bits) =
-                    small_rsa_bits(&spki).filter(|_| signed_by_legacy_rsa(cert, &spki))
-                else {
+                let fault = if unknown_curve {
+                    unknown_curve_fault(&spki)
+                } else {
+                    small_rsa_bits(&spki)
+                        .filter(|_| signed_by_legacy_rsa(cert, &spki))
+                        .map(|bits| {
+                            let key = format!("an RSA key of {bits} bits");
+                            (
+                                Finding::WeakKey,
+                                key,
+                                "current clients refuse (they need 2048 or more)",
+                            )
+                        })
+                };
+                let Some((finding, key, who)) = fault else {
                     continue;
                 };
                 let name = crate::model::visible_string(cert.issuer().to_string());
@@ -901,8 +921,11 @@ impl TrustJudge {
                 } else {
                     "trusted here (a root, or a --ca-file certificate)"
                 };
-                return Some(format!(
-                    "the CA certificate \"{name}\" {whose} has an RSA key of {bits} bits, which current clients refuse (they need 2048 or more): its signatures cannot be checked"
+                return Some((
+                    finding,
+                    format!(
+                        "the CA certificate \"{name}\" {whose} has {key}, which {who}{CA_KEY_REFUSED}"
+                    ),
                 ));
             }
         }
@@ -1287,6 +1310,16 @@ fn distrusted_since(
     })
 }
 
+/// How a trust detail ends the words for a CA key the checks refuse ([`TrustJudge`]'s
+/// `ca_key_fault`).
+const CA_KEY_REFUSED: &str = ": its signatures cannot be checked";
+
+/// Whether a trust detail says a CA's key is refused (too small, or on a curve clients do
+/// not know): the CA is to be renewed, not the chain installed again.
+pub fn ca_key_refused(detail: &str) -> bool {
+    detail.contains(CA_KEY_REFUSED)
+}
+
 /// How the trust detail of a chain that ends at a CA certificate below any root begins
 /// (its issuer neither sent nor trusted).
 const BELOW_A_ROOT: &str = "the chain ends at \"";
@@ -1545,6 +1578,53 @@ fn small_rsa_bits(spki: &SubjectPublicKeyInfo<'_>) -> Option<u32> {
     let bits = spki.parsed().ok()?.key_size() as u32;
     (1..2048).contains(&bits).then_some(bits)
 }
+
+/// An EC key on a curve webpki does not check signatures of: weak when under 256 bits
+/// (P-192, P-224), else unsupported (brainpool, secp256k1). The finding, the key in words,
+/// and who refuses it.
+fn unknown_curve_fault(spki: &SubjectPublicKeyInfo<'_>) -> Option<(Finding, String, &'static str)> {
+    use x509_parser::oid_registry as oids;
+    if spki.algorithm.algorithm != oids::OID_KEY_TYPE_EC_PUBLIC_KEY {
+        return None;
+    }
+    let curve = spki.algorithm.parameters.as_ref()?.as_oid().ok()?;
+    // Who refuses what, as of 2026: browsers (BoringSSL, NSS) check P-256, P-384 and P-521
+    // alone; Go and Java (since 16) know no brainpool curve, OpenSSL and Windows do; P-224
+    // passes Go, Java and OpenSSL's default security levels, P-192 none of them.
+    let (finding, name, who) = match curve.to_id_string().as_str() {
+        "1.2.840.10045.3.1.7" | "1.3.132.0.34" | "1.3.132.0.35" => return None,
+        "1.2.840.10045.3.1.1" => (
+            Finding::WeakKey,
+            "P-192 curve (192 bits)",
+            "current clients refuse (they need 224 bits or more, browsers 256)",
+        ),
+        "1.3.132.0.33" => (
+            Finding::WeakKey,
+            "P-224 curve (224 bits)",
+            "browsers refuse (they need 256 bits or more; OpenSSL, Go and Java accept it)",
+        ),
+        "1.3.132.0.10" => (
+            Finding::ChainInvalid,
+            "secp256k1 curve",
+            "browsers and most TLS libraries do not support",
+        ),
+        "1.3.36.3.3.2.8.1.1.7" => (Finding::ChainInvalid, "brainpoolP256r1 curve", BRAINPOOL),
+        "1.3.36.3.3.2.8.1.1.11" => (Finding::ChainInvalid, "brainpoolP384r1 curve", BRAINPOOL),
+        "1.3.36.3.3.2.8.1.1.13" => (Finding::ChainInvalid, "brainpoolP512r1 curve", BRAINPOOL),
+        other => {
+            let key = format!("an EC key on the curve {other}");
+            return Some((
+                Finding::ChainInvalid,
+                key,
+                "browsers and most TLS libraries do not support",
+            ));
+        }
+    };
+    Some((finding, format!("an EC key on the {name}"), who))
+}
+
+/// Who does not check signatures by a brainpool key.
+const BRAINPOOL: &str = "browsers, Go and Java clients do not support (OpenSSL and Windows do)";
 
 /// Whether `cert`'s PKCS #1 signature verifies with `issuer`'s RSA key of 1024 bits or more
 /// (ring's algorithms for legacy use; a key under 1024 bits is not checked at all).

@@ -3773,7 +3773,7 @@ async fn a_small_rsa_key_is_weak_and_unchecked_not_a_bad_signature() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_small_ca_key_is_weak_in_words_not_an_altered_signature() {
+async fn a_ca_key_the_checks_refuse_is_named_in_words_not_an_altered_signature() {
     // Old private hierarchies (an AD CS installed with 1024-bit keys) still sign with them.
     // webpki checks no RSA signature by such a key, and the detail said a certificate had
     // been altered.
@@ -3812,6 +3812,18 @@ async fn a_small_ca_key_is_weak_in_words_not_an_altered_signature() {
         &other_key,
         Some((&sound_root, &sound_key)),
     );
+    // A CA on a curve the checks do not know (a German PKI's brainpool).
+    let bp_key = {
+        use openssl::{ec, nid};
+        let group = ec::EcGroup::from_curve_name(nid::Nid::BRAINPOOL_P256R1).unwrap();
+        pkey::PKey::from_ec_key(ec::EcKey::generate(&group).unwrap()).unwrap()
+    };
+    let bp_int = ca(
+        "Brainpool Intermediate",
+        "B4",
+        &bp_key,
+        Some((&sound_root, &sound_key)),
+    );
     let leaf_key = KeyTypesCa::ec_key();
     let leaf = |name, serial, issuer: (&openssl::x509::X509, &pkey::PKey<pkey::Private>)| {
         openssl_cert(Some(name), serial, &leaf_key, Some(issuer), sha256)
@@ -3834,6 +3846,13 @@ async fn a_small_ca_key_is_weak_in_words_not_an_altered_signature() {
             serve(&[
                 leaf("smallroot.test", "C2", (&sound_int, &sound_int_key)),
                 sound_int.clone(),
+            ]),
+        ),
+        (
+            "brainpool.test",
+            serve(&[
+                leaf("brainpool.test", "C4", (&bp_int, &bp_key)),
+                bp_int.clone(),
             ]),
         ),
         (
@@ -3872,6 +3891,9 @@ async fn a_small_ca_key_is_weak_in_words_not_an_altered_signature() {
     let (findings, detail) = judged("smallroot.test");
     assert_eq!(findings, [Finding::WeakKey], "{detail}");
     assert!(detail.starts_with("the CA certificate \"CN=Small Root\" trusted here (a root, or a --ca-file certificate) has an RSA key of 1024 bits"), "{detail}");
+    let (findings, detail) = judged("brainpool.test");
+    assert_eq!(findings, [Finding::ChainInvalid], "{detail}");
+    assert_eq!(detail, "the CA certificate \"CN=Brainpool Intermediate\" the server sends has an EC key on the brainpoolP256r1 curve, which browsers, Go and Java clients do not support (OpenSSL and Windows do): its signatures cannot be checked");
     let (findings, detail) = judged("altered.test");
     assert_eq!(findings, [Finding::ChainInvalid], "{detail}");
     assert!(

@@ -1412,9 +1412,14 @@ impl<'a> Judging<'a> {
                     "Order its replacement, valid for 398 days or fewer (public CAs issue 200 at most since 2026-03-15), deploy it and reload the service, then verify again; report the misissued certificate to its CA, which must revoke it.".into()
                 } else if has(Finding::KeyUsageIncompatible) {
                     "Reissue it with the key usage digitalSignature (and keyEncipherment for an RSA key, which legacy RSA key exchange needs): the CA's template sets it (an AD CS certificate template's Key Usage, an openssl config's keyUsage), deploy it and reload the service, then verify again.".into()
-                } else if has(Finding::WeakKey) && !crate::trust::weak_key(c) {
-                    // The leaf's key is sound: the small key is a CA's, whose every
-                    // certificate clients refuse, so reissuing this one alone fixes nothing.
+                } else if (has(Finding::WeakKey) || has(Finding::ChainInvalid))
+                    && !crate::trust::weak_key(c)
+                    && o.trust_detail
+                        .as_deref()
+                        .is_some_and(crate::trust::ca_key_refused)
+                {
+                    // The key refused is a CA's, whose every certificate clients refuse, so
+                    // reissuing this one alone, or installing its chain again, fixes nothing.
                     "Renew the CA named in the detail with a key clients accept (RSA of 2048 bits or more, or ECDSA P-256), reissue the certificates under it (this one too), deploy this one with the new CA certificate in its chain (a new root also goes to the clients and to certsweep's --ca-file), reload, then verify again.".into()
                 } else if has(Finding::WeakKey) {
                     "Reissue it with a key clients accept (RSA of 2048 bits or more, or ECDSA P-256), deploy it and reload the service, then verify again.".into()

@@ -785,7 +785,9 @@ fn a_certificate_not_valid_yet_or_with_a_weak_key_is_untrusted_with_its_own_fix(
     for (findings, detail, next) in [
         (&[Finding::WeakKey][..], "the certificate has an RSA key of 1024 bits", "Reissue it with a key clients accept"),
         // The leaf's key is sound (P-256): the small key is its CA's.
-        (&[Finding::WeakKey][..], "the CA certificate \"CN=Old CA\" the server sends has an RSA key of 1024 bits", "Renew the CA named in the detail with a key clients accept"),
+        (&[Finding::WeakKey][..], "the CA certificate \"CN=Old CA\" the server sends has an RSA key of 1024 bits, which current clients refuse (they need 2048 or more): its signatures cannot be checked", "Renew the CA named in the detail with a key clients accept"),
+        (&[Finding::ChainInvalid][..], "the CA certificate \"CN=BP CA\" the server sends has an EC key on the brainpoolP256r1 curve, which browsers, Go and Java clients do not support (OpenSSL and Windows do): its signatures cannot be checked", "Renew the CA named in the detail with a key clients accept"),
+        (&[Finding::ChainInvalid][..], "a signature in the chain does not verify", "Install the chain the CA issued with this certificate"),
         (&[Finding::CtMissing], "the certificate, from a public CA, embeds Signed Certificate Timestamps from 0 Certificate Transparency log(s)", "Reissue it with Certificate Transparency logging on"),
         (&[Finding::KeyUsageIncompatible], "the certificate's Key Usage (keyEncipherment) lacks digitalSignature", "Reissue it with the key usage digitalSignature"),
         (&[Finding::ValidityTooLong], "the certificate, from a public CA, is valid for 730 days", "Order its replacement, valid for 398 days or fewer"),
