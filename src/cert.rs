@@ -50,6 +50,7 @@ pub fn cert_info_and<T>(
     let nb = x.validity().not_before.to_datetime();
     let na = x.validity().not_after.to_datetime();
     let (key_type, key_bits) = key_facts(&x);
+    let key_curve = uncommon_curve(x.public_key());
     let sig_oid = &x.signature_algorithm.algorithm;
     let signature_algorithm = oid2sn(sig_oid, oid_registry())
         .map(str::to_string)
@@ -72,6 +73,7 @@ pub fn cert_info_and<T>(
         spki_sha256: sha256_hex(x.public_key().raw),
         key_type,
         key_bits,
+        key_curve,
         signature_algorithm,
         must_staple: must_staple(&x),
         embedded_scts: embedded_scts(&x),
@@ -304,6 +306,34 @@ fn ip_from_bytes(b: &[u8]) -> Option<std::net::IpAddr> {
         16 => <[u8; 16]>::try_from(b).ok().map(std::net::IpAddr::from),
         _ => None,
     }
+}
+
+/// The curve of an EC key (`spki`) that is none of NIST's P-256, P-384 and P-521, which
+/// clients check and its size names: `P-192`, `P-224`, `secp256k1`, `brainpoolP256r1`,
+/// `brainpoolP384r1`, `brainpoolP512r1`, or the curve's OID. None for other keys.
+pub(crate) fn uncommon_curve(spki: &SubjectPublicKeyInfo<'_>) -> Option<String> {
+    use x509_parser::oid_registry as oids;
+    if spki.algorithm.algorithm != oids::OID_KEY_TYPE_EC_PUBLIC_KEY {
+        return None;
+    }
+    let curve = spki.algorithm.parameters.as_ref()?.as_oid().ok()?;
+    if curve == oids::OID_EC_P256
+        || curve == oids::OID_NIST_EC_P384
+        || curve == oids::OID_NIST_EC_P521
+    {
+        return None;
+    }
+    let dotted = curve.to_id_string();
+    let name = match dotted.as_str() {
+        "1.2.840.10045.3.1.1" => "P-192",
+        "1.3.132.0.33" => "P-224",
+        "1.3.132.0.10" => "secp256k1",
+        "1.3.36.3.3.2.8.1.1.7" => "brainpoolP256r1",
+        "1.3.36.3.3.2.8.1.1.11" => "brainpoolP384r1",
+        "1.3.36.3.3.2.8.1.1.13" => "brainpoolP512r1",
+        _ => return Some(dotted),
+    };
+    Some(name.to_string())
 }
 
 /// The key's type (`RSA`, `RSA-PSS`, `EC`, `Ed25519`, ...) and size in bits.

@@ -1646,6 +1646,7 @@ pub fn presenting(
             spki_sha256: "00".repeat(32),
             key_type: "EC".into(),
             key_bits: 256,
+            key_curve: None,
             signature_algorithm: "ecdsa-with-SHA256".into(),
             must_staple: false,
             embedded_scts: None,

@@ -569,6 +569,10 @@ pub struct CertInfo {
     pub key_type: String,
     /// Key size in bits (0 when unknown).
     pub key_bits: u32,
+    /// The curve of an EC key that is none of NIST's P-256, P-384 and P-521 (which
+    /// `key_bits` tells apart): `brainpoolP256r1`, `secp256k1`, `P-224`, ... or its OID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_curve: Option<String>,
     /// Signature algorithm name.
     pub signature_algorithm: String,
     /// The certificate requires a stapled OCSP response (TLS Feature status_request,

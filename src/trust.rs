@@ -1158,8 +1158,18 @@ fn apple_refusal(leaf: &CertInfo) -> Option<String> {
 /// Why Chrome, Edge and Android apps cannot use `leaf`'s key in TLS, if they cannot:
 /// BoringSSL verifies server signatures with ECDSA P-256 and P-384 and RSA (PKCS#1 and PSS
 /// with an rsaEncryption key) only, not P-521, Ed25519 or a PSS-only key. Firefox (NSS)
-/// takes P-521, and not Ed25519 (Mozilla: EdDSA neither in certificates nor in TLS).
+/// takes P-521, and not Ed25519 (Mozilla: EdDSA neither in certificates nor in TLS). A key
+/// on a curve no browser knows (brainpool) is told with who else refuses it.
 fn boringssl_unsupported(leaf: &CertInfo) -> Option<String> {
+    // A curve too small is weak_key's; one browsers do not know is told here, as it is not
+    // BoringSSL alone that refuses it.
+    if let Some(curve) = leaf.key_curve.as_deref() {
+        if let (Finding::ChainInvalid, who) = curve_refusal(curve) {
+            return Some(format!(
+                "the certificate has an ECDSA key on the curve {curve}, which {who}: their handshakes with the server fail"
+            ));
+        }
+    }
     let (what, who) = match (leaf.key_type.as_str(), leaf.key_bits) {
         ("EC", 521) => ("an ECDSA P-521 key", "Chrome, Edge and Android apps"),
         ("Ed25519", _) => ("an Ed25519 key", "Chrome, Edge, Firefox and Android apps"),
@@ -1583,44 +1593,37 @@ fn small_rsa_bits(spki: &SubjectPublicKeyInfo<'_>) -> Option<u32> {
 /// (P-192, P-224), else unsupported (brainpool, secp256k1). The finding, the key in words,
 /// and who refuses it.
 fn unknown_curve_fault(spki: &SubjectPublicKeyInfo<'_>) -> Option<(Finding, String, &'static str)> {
-    use x509_parser::oid_registry as oids;
-    if spki.algorithm.algorithm != oids::OID_KEY_TYPE_EC_PUBLIC_KEY {
-        return None;
-    }
-    let curve = spki.algorithm.parameters.as_ref()?.as_oid().ok()?;
-    // Who refuses what, as of 2026: browsers (BoringSSL, NSS) check P-256, P-384 and P-521
-    // alone; Go and Java (since 16) know no brainpool curve, OpenSSL and Windows do; P-224
-    // passes Go, Java and OpenSSL's default security levels, P-192 none of them.
-    let (finding, name, who) = match curve.to_id_string().as_str() {
-        "1.2.840.10045.3.1.7" | "1.3.132.0.34" | "1.3.132.0.35" => return None,
-        "1.2.840.10045.3.1.1" => (
+    let curve = crate::cert::uncommon_curve(spki)?;
+    let (finding, who) = curve_refusal(&curve);
+    let key = match curve.as_str() {
+        "P-192" => "an EC key on the P-192 curve (192 bits)".to_string(),
+        "P-224" => "an EC key on the P-224 curve (224 bits)".to_string(),
+        c if c.contains('.') => format!("an EC key on the curve {c}"),
+        c => format!("an EC key on the {c} curve"),
+    };
+    Some((finding, key, who))
+}
+
+/// Who refuses a key on a curve [`crate::cert::uncommon_curve`] names, as of 2026: browsers
+/// (BoringSSL, NSS) check P-256, P-384 and P-521 alone; Go and Java (since 16) know no
+/// brainpool curve, OpenSSL and Windows do; P-224 passes Go, Java and OpenSSL's default
+/// security levels, P-192 none of them. Weak (too small) or unsupported, and in words.
+fn curve_refusal(curve: &str) -> (Finding, &'static str) {
+    match curve {
+        "P-192" => (
             Finding::WeakKey,
-            "P-192 curve (192 bits)",
             "current clients refuse (they need 224 bits or more, browsers 256)",
         ),
-        "1.3.132.0.33" => (
+        "P-224" => (
             Finding::WeakKey,
-            "P-224 curve (224 bits)",
             "browsers refuse (they need 256 bits or more; OpenSSL, Go and Java accept it)",
         ),
-        "1.3.132.0.10" => (
+        c if c.starts_with("brainpool") => (Finding::ChainInvalid, BRAINPOOL),
+        _ => (
             Finding::ChainInvalid,
-            "secp256k1 curve",
             "browsers and most TLS libraries do not support",
         ),
-        "1.3.36.3.3.2.8.1.1.7" => (Finding::ChainInvalid, "brainpoolP256r1 curve", BRAINPOOL),
-        "1.3.36.3.3.2.8.1.1.11" => (Finding::ChainInvalid, "brainpoolP384r1 curve", BRAINPOOL),
-        "1.3.36.3.3.2.8.1.1.13" => (Finding::ChainInvalid, "brainpoolP512r1 curve", BRAINPOOL),
-        other => {
-            let key = format!("an EC key on the curve {other}");
-            return Some((
-                Finding::ChainInvalid,
-                key,
-                "browsers and most TLS libraries do not support",
-            ));
-        }
-    };
-    Some((finding, format!("an EC key on the {name}"), who))
+    }
 }
 
 /// Who does not check signatures by a brainpool key.

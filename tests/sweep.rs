@@ -3813,11 +3813,7 @@ async fn a_ca_key_the_checks_refuse_is_named_in_words_not_an_altered_signature()
         Some((&sound_root, &sound_key)),
     );
     // A CA on a curve the checks do not know (a German PKI's brainpool).
-    let bp_key = {
-        use openssl::{ec, nid};
-        let group = ec::EcGroup::from_curve_name(nid::Nid::BRAINPOOL_P256R1).unwrap();
-        pkey::PKey::from_ec_key(ec::EcKey::generate(&group).unwrap()).unwrap()
-    };
+    let bp_key = brainpool_key();
     let bp_int = ca(
         "Brainpool Intermediate",
         "B4",
@@ -3899,6 +3895,54 @@ async fn a_ca_key_the_checks_refuse_is_named_in_words_not_an_altered_signature()
     assert!(
         detail.starts_with("a signature in the chain does not verify"),
         "{detail}"
+    );
+}
+
+/// A key on brainpoolP256r1, which German PKIs use and browsers do not know.
+fn brainpool_key() -> openssl::pkey::PKey<openssl::pkey::Private> {
+    use openssl::{ec, nid, pkey};
+    let group = ec::EcGroup::from_curve_name(nid::Nid::BRAINPOOL_P256R1).unwrap();
+    pkey::PKey::from_ec_key(ec::EcKey::generate(&group).unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_brainpool_certificate_is_read_and_told_unsupported_by_browsers() {
+    // A TLS 1.2 server with an ECDSA certificate on a brainpool curve picks a suite only for
+    // a client that lists the curve; no browser does, nor rustls. It was `tls_protocol`,
+    // with no certificate to compare with the records.
+    use certsweep::model::Finding;
+    use openssl::ssl::SslVersion;
+    let ca = KeyTypesCa::new();
+    let key = brainpool_key();
+    let sha256 = openssl::hash::MessageDigest::sha256();
+    let leaf = openssl_cert(
+        Some("bp.test"),
+        "B9",
+        &key,
+        Some((&ca.cert, &ca.key)),
+        sha256,
+    );
+    let versions = (SslVersion::TLS1_2, SslVersion::TLS1_3);
+    let port = openssl_server_chain(&[leaf], &key, versions, None).port();
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.cert.to_pem().unwrap()).unwrap();
+    let targets = format!("bp.test@127.0.0.1:{port}\n");
+    let obs = run_sweep(
+        targets,
+        &["--ca-file", ca_file.to_str().unwrap(), "--no-public-roots"],
+    )
+    .await;
+    let c = obs[0].cert.as_ref().expect("the certificate is read");
+    assert_eq!((c.serial.as_str(), c.key_type.as_str()), ("B9", "EC"));
+    assert_eq!(c.key_curve.as_deref(), Some("brainpoolP256r1"));
+    assert_eq!(
+        obs[0].findings,
+        [Finding::KeyTypeUnsupported, Finding::UncommonTls]
+    );
+    assert_eq!(
+        obs[0].trust_detail.as_deref(),
+        Some("the certificate has an ECDSA key on the curve brainpoolP256r1, which browsers, Go and Java clients do not support (OpenSSL and Windows do): their handshakes with the server fail")
     );
 }
 

@@ -83,11 +83,17 @@ pub fn client_hello(sni: Option<&str>, random: &[u8; 32]) -> Result<Vec<u8>, Str
             name.as_bytes(),
         )]))?;
     }
+    // The brainpool curves last: a TLS 1.2 server with an ECDSA certificate on one (a German
+    // PKI's, such as the health network's) chooses a suite only if the client lists its
+    // curve, and browsers and rustls list none, so its certificate is read only here.
     framed(&TlsExtension::EllipticCurves(vec![
         NamedGroup::Secp256r1,
         NamedGroup::Secp384r1,
         NamedGroup::Secp521r1,
         NamedGroup::EcdhX25519,
+        NamedGroup::BrainpoolP256r1,
+        NamedGroup::BrainpoolP384r1,
+        NamedGroup::BrainpoolP512r1,
     ]))?;
     // tls-parser does not serialise these two; their layout is a tag, a length and a list.
     // ec_point_formats: uncompressed only.

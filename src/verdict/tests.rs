@@ -312,6 +312,7 @@ fn ambiguous_serial_matches_only_with_agreeing_expiry() {
         spki_sha256: "00".into(),
         key_type: "EC".into(),
         key_bits: 256,
+        key_curve: None,
         signature_algorithm: String::new(),
         must_staple: false,
         embedded_scts: None,
