@@ -532,6 +532,11 @@ impl RowJudging<'_> {
                     "its Key Usage lacks what the handshake needs",
                     "reissue it with the key usage digitalSignature (and keyEncipherment for an RSA key), deploy the new one",
                 )),
+                Some(Finding::WeakKey) => Some((
+                    "clients refuse",
+                    "its key, or the key of a CA of its chain, is too small for them",
+                    "reissue it with a key of 2048 bits or more (RSA) or ECDSA P-256, under a CA renewed with one where the CA's key is the small one, deploy the new one",
+                )),
                 Some(Finding::CtMissing) => Some((
                     "browsers refuse",
                     "it embeds fewer Certificate Transparency timestamps than they require",

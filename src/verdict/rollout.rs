@@ -229,8 +229,9 @@ pub struct Serving {
     /// Of those, the records whose certificate browsers refuse for itself, and for which
     /// finding: too few SCTs embedded (`ct_missing`), a key usage the handshake needs not
     /// allowed (`key_usage_incompatible`), a public CA's too long validity
-    /// (`validity_too_long`), a CA Chrome has since distrusted (`ca_distrusted`). No chain or
-    /// deployment fixes that, only a reissue.
+    /// (`validity_too_long`), a CA Chrome has since distrusted (`ca_distrusted`), a key too
+    /// small, its own or its CA's (`weak_key`). No chain or deployment fixes that, only a
+    /// reissue.
     reissue: HashMap<usize, crate::model::Finding>,
     /// Records matched by serial to a served certificate whose own notAfter (the value)
     /// is not the record's ([`super::records_expiry_differs`]).
@@ -246,10 +247,13 @@ pub struct Serving {
 /// first (0: not one): a CA Chrome distrusts (a reissue from another CA) before a key usage
 /// or missing CT timestamps (a reissue with other settings).
 fn reissue_rank(f: crate::model::Finding) -> u8 {
-    use crate::model::Finding::{CaDistrusted, CtMissing, KeyUsageIncompatible, ValidityTooLong};
+    use crate::model::Finding::{
+        CaDistrusted, CtMissing, KeyUsageIncompatible, ValidityTooLong, WeakKey,
+    };
     match f {
-        CaDistrusted => 4,
-        ValidityTooLong => 3,
+        CaDistrusted => 5,
+        ValidityTooLong => 4,
+        WeakKey => 3,
         KeyUsageIncompatible => 2,
         CtMissing => 1,
         _ => 0,

@@ -2736,6 +2736,8 @@ fn the_records_report_names_a_newest_certificate_served_with_a_broken_chain() {
         (&[Finding::CtMissing, Finding::KeyUsageIncompatible], true, "Served at 2 endpoint(s) where Chrome, Edge and Java clients refuse it: its Key Usage lacks what the handshake needs"),
         (&[Finding::KeyUsageIncompatible, Finding::CaDistrusted], true, distrusted),
         (&[Finding::KeyUsageIncompatible, Finding::ValidityTooLong], true, "Served at 2 endpoint(s) where Chrome and Apple refuse it: it is valid for longer than they accept"),
+        (&[Finding::WeakKey, Finding::CtMissing], true, "Served at 2 endpoint(s) where clients refuse it: its key, or the key of a CA of its chain, is too small for them (see the endpoint report), which no chain fixes: reissue it with a key of 2048 bits or more"),
+        (&[Finding::WeakKey, Finding::CaDistrusted], true, distrusted),
     ] {
         let mut serving = Serving::default();
         for (ip, broken) in [("10.0.0.1", true), ("10.0.0.2", on_both)] {
