@@ -3782,86 +3782,60 @@ async fn a_ca_key_the_checks_refuse_is_named_in_words_not_an_altered_signature()
     use openssl::{hash, pkey, rsa};
     let rsa = |bits| pkey::PKey::from_rsa(rsa::Rsa::generate(bits).unwrap()).unwrap();
     let sha256 = hash::MessageDigest::sha256();
-    let ca = |cn, serial, key: &pkey::PKey<pkey::Private>, issuer| {
-        openssl_cert_named(cn, false, serial, key, issuer, sha256)
+    type Ca = (openssl::x509::X509, pkey::PKey<pkey::Private>);
+    let ca = |cn, serial, key: pkey::PKey<pkey::Private>, issuer: Option<&Ca>| -> Ca {
+        let issuer = issuer.map(|(c, k)| (c, k));
+        (
+            openssl_cert_named(cn, false, serial, &key, issuer, sha256),
+            key,
+        )
     };
-    let (sound_key, small_key) = (rsa(2048), rsa(1024));
-    let sound_root = ca("Sound Root", "A1", &sound_key, None);
-    let small_root = ca("Small Root", "A2", &small_key, None);
+    let sound_root = ca("Sound Root", "A1", rsa(2048), None);
+    let small_root = ca("Small Root", "A2", rsa(1024), None);
     // A 1024-bit intermediate under a sound root; a sound one under a 1024-bit root.
-    let small_int_key = rsa(1024);
-    let small_int = ca(
-        "Small Intermediate",
-        "B1",
-        &small_int_key,
-        Some((&sound_root, &sound_key)),
-    );
-    let sound_int_key = rsa(2048);
-    let sound_int = ca(
-        "Sound Intermediate",
-        "B2",
-        &sound_int_key,
-        Some((&small_root, &small_key)),
-    );
+    let small_int = ca("Small Intermediate", "B1", rsa(1024), Some(&sound_root));
+    let sound_int = ca("Sound Intermediate", "B2", rsa(2048), Some(&small_root));
     // A copy of the small intermediate's name with another small key, which signed
     // nothing: a signature that does not verify, whatever the key's size.
-    let other_key = rsa(1024);
-    let impostor = ca(
-        "Small Intermediate",
-        "B3",
-        &other_key,
-        Some((&sound_root, &sound_key)),
-    );
+    let impostor = ca("Small Intermediate", "B3", rsa(1024), Some(&sound_root));
     // A CA on a curve the checks do not know (a German PKI's brainpool).
-    let bp_key = brainpool_key();
     let bp_int = ca(
         "Brainpool Intermediate",
         "B4",
-        &bp_key,
-        Some((&sound_root, &sound_key)),
+        brainpool_key(),
+        Some(&sound_root),
     );
     let leaf_key = KeyTypesCa::ec_key();
-    let leaf = |name, serial, issuer: (&openssl::x509::X509, &pkey::PKey<pkey::Private>)| {
-        openssl_cert(Some(name), serial, &leaf_key, Some(issuer), sha256)
-    };
     let level0: fn(&mut SslContextBuilder) = |b| b.set_security_level(0);
     let v = (SslVersion::TLS1_3, SslVersion::TLS1_3);
-    let serve = |chain: &[openssl::x509::X509]| {
-        openssl_server_chain(chain, &leaf_key, v, Some(level0)).port()
+    // A server for `name` whose leaf `signer` issued, sending `sent` after it.
+    let serve = |name, serial, signer: &Ca, sent: &openssl::x509::X509| {
+        let leaf = openssl_cert(
+            Some(name),
+            serial,
+            &leaf_key,
+            Some((&signer.0, &signer.1)),
+            sha256,
+        );
+        let chain = [leaf, sent.clone()];
+        (
+            name,
+            openssl_server_chain(&chain, &leaf_key, v, Some(level0)).port(),
+        )
     };
     let servers = [
-        (
-            "smallint.test",
-            serve(&[
-                leaf("smallint.test", "C1", (&small_int, &small_int_key)),
-                small_int.clone(),
-            ]),
-        ),
-        (
-            "smallroot.test",
-            serve(&[
-                leaf("smallroot.test", "C2", (&sound_int, &sound_int_key)),
-                sound_int.clone(),
-            ]),
-        ),
-        (
-            "brainpool.test",
-            serve(&[
-                leaf("brainpool.test", "C4", (&bp_int, &bp_key)),
-                bp_int.clone(),
-            ]),
-        ),
-        (
-            "altered.test",
-            serve(&[
-                leaf("altered.test", "C3", (&small_int, &small_int_key)),
-                impostor,
-            ]),
-        ),
+        serve("smallint.test", "C1", &small_int, &small_int.0),
+        serve("smallroot.test", "C2", &sound_int, &sound_int.0),
+        serve("brainpool.test", "C4", &bp_int, &bp_int.0),
+        serve("altered.test", "C3", &small_int, &impostor.0),
     ];
     let dir = tempfile::tempdir().unwrap();
     let ca_file = dir.path().join("roots.pem");
-    let roots = [sound_root.to_pem().unwrap(), small_root.to_pem().unwrap()].concat();
+    let roots = [
+        sound_root.0.to_pem().unwrap(),
+        small_root.0.to_pem().unwrap(),
+    ]
+    .concat();
     std::fs::write(&ca_file, roots).unwrap();
     let targets: String = servers
         .iter()
