@@ -601,9 +601,11 @@ impl TrustJudge {
             Ok(ee) => ee,
             Err(e) => {
                 findings.push(Finding::ChainInvalid);
+                let words = critical_unknown_words(chain)
+                    .unwrap_or_else(|| format!("leaf rejected by the path validator: {e:?}"));
                 return TrustReport {
                     findings,
-                    detail: Some(format!("leaf rejected by the path validator: {e:?}")),
+                    detail: Some(words),
                     chain_expires: None,
                 };
             }
@@ -654,7 +656,18 @@ impl TrustJudge {
         // sent after a self-signed one (a CA bundle configured beside it) vouch for nothing,
         // unless one bears its name (the same CA's other key).
         let self_issued = || crate::cert::is_self_issued_alone(chain);
-        match self.verify_path(&ee, chain, &leaf.sha256, time, at) {
+        let mut path = self.verify_path(&ee, chain, &leaf.sha256, time, at);
+        // webpki refuses the critical extensions of RFC 5280's policy processing, which
+        // other clients process: such a path is checked in two parts (`policy_path`).
+        let mut policy_fault = None;
+        if matches!(path, Err(webpki::Error::UnsupportedCriticalExtension)) {
+            match self.policy_path(&ee, chain, time, at, leaf) {
+                Some(Ok(dates)) => path = Ok(dates),
+                Some(Err(fault)) => policy_fault = Some(fault),
+                None => {}
+            }
+        }
+        match path {
             Ok(dates) => {
                 let now = (at == now_unix).then_some(now_unix);
                 (chain_notes, chain_expires) = chain_expiry(&dates, leaf, at, now, &mut findings);
@@ -717,8 +730,8 @@ impl TrustJudge {
                 detail = Some(d);
             }
             Err(e) => {
-                let (f, d) = self
-                    .ca_key_fault(chain, &e)
+                let (f, d) = policy_fault
+                    .or_else(|| self.ca_key_fault(chain, &e))
                     .unwrap_or_else(|| path_error(&e, leaf));
                 findings.push(f);
                 detail = Some(d);
@@ -856,6 +869,135 @@ impl TrustJudge {
             public,
             distrust,
         })
+    }
+
+    /// A path webpki refused for a CA certificate's critical policy extension
+    /// ([`POLICY_EXTENSIONS`]: RFC 5280 has policyConstraints and inhibitAnyPolicy always
+    /// critical, and PKIs built to it, such as governments' and banks', use them), which
+    /// browsers, OpenSSL, Go and Java process. Checked in two parts: webpki validates the
+    /// leaf up to such a CA certificate, taken as an anchor; above it, each certificate's
+    /// signature by its issuer's key, its dates and its being a CA are checked up to a
+    /// trusted certificate. The policies themselves are not evaluated. None when this does
+    /// not apply (no such extension, or name constraints above the leaf's part, which this
+    /// check would not apply); else the path's dates, or the finding and its words.
+    fn policy_path(
+        &self,
+        ee: &EndEntityCert<'_>,
+        chain: &[CertificateDer<'_>],
+        time: UnixTime,
+        at: i64,
+        leaf: &CertInfo,
+    ) -> Option<Result<PathDates, (Finding, String)>> {
+        let parsed: Vec<X509Certificate<'_>> = chain
+            .iter()
+            .map(|c| parse_x509_certificate(c).ok().map(|(_, x)| x))
+            .collect::<Option<_>>()?;
+        let refused: Vec<usize> = (1..parsed.len())
+            .filter(|&i| !critical_unknown(&parsed[i]).is_empty())
+            .collect();
+        let only_policy = refused.iter().all(|&i| {
+            critical_unknown(&parsed[i])
+                .iter()
+                .all(|oid| policy_extension(oid).is_some())
+        });
+        if refused.is_empty() || !only_policy {
+            return Some(Err((Finding::ChainInvalid, critical_unknown_words(chain)?)));
+        }
+        fn anchor_of<'a>(x: &'a X509Certificate<'a>) -> Option<TrustAnchor<'a>> {
+            Some(TrustAnchor {
+                subject: der_contents(x.subject().as_raw())?.into(),
+                subject_public_key_info: der_contents(x.public_key().raw)?.into(),
+                name_constraints: None,
+            })
+        }
+        let anchors: Vec<TrustAnchor<'_>> = refused
+            .iter()
+            .map(|&i| anchor_of(&parsed[i]))
+            .collect::<Option<_>>()?;
+        let others: Vec<CertificateDer<'_>> = (1..chain.len())
+            .filter(|i| !refused.contains(i))
+            .map(|i| chain[i].clone())
+            .collect();
+        let below = ee.verify_for_usage(
+            self.algs,
+            &anchors,
+            &others,
+            time,
+            KeyUsage::server_auth(),
+            None,
+            None,
+        );
+        let below = match below {
+            Ok(p) => p,
+            // A CA certificate below the policy CA left out, as any other.
+            Err(webpki::Error::UnknownIssuer) => {
+                return Some(Err(self.diagnose_unknown_issuer(ee, chain, time)))
+            }
+            Err(e) => return Some(Err(path_error(&e, leaf))),
+        };
+        let top = refused.iter().copied().find(|&i| {
+            der_contents(parsed[i].public_key().raw)
+                == Some(below.anchor().subject_public_key_info.as_ref())
+        })?;
+        // Above the leaf's part, up to a trusted certificate, eight certificates at most.
+        let mut cur = top;
+        for _ in 0..8 {
+            let c = &parsed[cur];
+            if c.name_constraints().ok().flatten().is_some() {
+                return None;
+            }
+            let name = crate::model::visible_string(c.subject().to_string());
+            let (nb, na) = (
+                c.validity().not_before.timestamp(),
+                c.validity().not_after.timestamp(),
+            );
+            if at > na || at < nb {
+                let when = if at > na {
+                    format!("expired on {}", crate::timefmt::rfc3339_unix(na))
+                } else {
+                    format!("is valid only from {}", crate::timefmt::rfc3339_unix(nb))
+                };
+                return Some(Err((
+                    Finding::ChainInvalid,
+                    format!("the CA certificate \"{name}\" of the chain {when}"),
+                )));
+            }
+            if !c.is_ca() {
+                return Some(Err((
+                    Finding::ChainInvalid,
+                    format!("the chain has \"{name}\", which is not a CA certificate, where one belongs"),
+                )));
+            }
+            let issuer = c.issuer().as_raw();
+            let signed_by = |key: &[u8]| {
+                SubjectPublicKeyInfo::from_der(key)
+                    .is_ok_and(|(_, spki)| c.verify_signature(Some(&spki)).is_ok())
+            };
+            if self.trusted_keys(issuer).iter().any(|k| signed_by(k)) {
+                return Some(Ok(PathDates {
+                    proven: None,
+                    root: None,
+                    public: false,
+                    distrust: None,
+                }));
+            }
+            let next = (1..parsed.len()).find(|&j| {
+                j != cur
+                    && parsed[j].subject().as_raw() == issuer
+                    && signed_by(parsed[j].public_key().raw)
+            });
+            match next {
+                Some(j) => cur = j,
+                None => {
+                    let issuer = crate::model::visible_string(c.issuer().to_string());
+                    return Some(Err((
+                        Finding::UnknownIssuer,
+                        format!("{BELOW_A_ROOT}{name}\", whose issuer \"{issuer}\" is neither sent nor trusted (or its signature does not verify)"),
+                    )));
+                }
+            }
+        }
+        None
     }
 
     /// When a signature of the path did not verify, or its algorithm did not fit the key: a
@@ -1578,6 +1720,72 @@ pub(crate) fn der_tlv(tag: u8, contents: &[u8]) -> Vec<u8> {
     }
     out.extend_from_slice(contents);
     out
+}
+
+/// The critical extensions of RFC 5280's policy processing: OID and name.
+const POLICY_EXTENSIONS: [(&str, &str); 4] = [
+    ("2.5.29.32", "certificatePolicies"),
+    ("2.5.29.33", "policyMappings"),
+    ("2.5.29.36", "policyConstraints"),
+    ("2.5.29.54", "inhibitAnyPolicy"),
+];
+
+/// The extensions webpki processes, whatever their criticality: key usage, subjectAltName,
+/// basic constraints, name constraints, CRL distribution points, extended key usage,
+/// the key identifiers and authority information access.
+const WEBPKI_EXTENSIONS: [&str; 9] = [
+    "2.5.29.15",
+    "2.5.29.17",
+    "2.5.29.19",
+    "2.5.29.30",
+    "2.5.29.31",
+    "2.5.29.37",
+    "2.5.29.14",
+    "2.5.29.35",
+    "1.3.6.1.5.5.7.1.1",
+];
+
+/// The name of a policy extension, by its OID.
+fn policy_extension(oid: &str) -> Option<&'static str> {
+    POLICY_EXTENSIONS
+        .iter()
+        .find(|(o, _)| *o == oid)
+        .map(|(_, name)| *name)
+}
+
+/// The OIDs of `cert`'s critical extensions webpki does not process.
+fn critical_unknown(cert: &X509Certificate<'_>) -> Vec<String> {
+    cert.extensions()
+        .iter()
+        .filter(|e| e.critical)
+        .map(|e| e.oid.to_id_string())
+        .filter(|oid| !WEBPKI_EXTENSIONS.contains(&oid.as_str()))
+        .collect()
+}
+
+/// The words for the first certificate of `chain` with a critical extension webpki does not
+/// process: which certificate, which extension, and who refuses it.
+fn critical_unknown_words(chain: &[CertificateDer<'_>]) -> Option<String> {
+    chain.iter().enumerate().find_map(|(i, der)| {
+        let (_, x) = parse_x509_certificate(der).ok()?;
+        let oid = critical_unknown(&x).into_iter().next()?;
+        let who = if i == 0 {
+            "the certificate".to_string()
+        } else {
+            format!(
+                "the CA certificate \"{}\"",
+                crate::model::visible_string(x.subject().to_string())
+            )
+        };
+        Some(match policy_extension(&oid) {
+            Some(name) => format!(
+                "{who} has the critical extension {name} ({oid}), which browsers, OpenSSL, Go and Java process and certsweep's path validator (webpki) does not: the chain was not checked"
+            ),
+            None => format!(
+                "{who} has the critical extension {oid}, which clients that do not know it refuse"
+            ),
+        })
+    })
 }
 
 /// The size of an RSA key (rsaEncryption) under 2048 bits, too small for webpki's checks.

@@ -2071,8 +2071,12 @@ fn openssl_cert(
     digest: openssl::hash::MessageDigest,
 ) -> openssl::x509::X509 {
     let cn = name.unwrap_or("certsweep OpenSSL test CA");
-    openssl_cert_named(cn, name.is_some(), serial_hex, key, issuer, digest)
+    openssl_cert_named(cn, name.is_some(), serial_hex, key, issuer, digest, &[])
 }
+
+/// A certificate extension for [`openssl_cert_named`]: its OID, whether it is critical,
+/// and its value's DER.
+type ExtraExtension<'a> = (&'a str, bool, &'a [u8]);
 
 /// [`openssl_cert`] with the subject's CN given: a leaf for `cn` when `leaf`, else a CA
 /// of that name.
@@ -2083,6 +2087,7 @@ fn openssl_cert_named(
     key: &openssl::pkey::PKey<openssl::pkey::Private>,
     issuer: OpensslIssuer<'_>,
     digest: openssl::hash::MessageDigest,
+    extra: &[ExtraExtension<'_>],
 ) -> openssl::x509::X509 {
     use openssl::{asn1, bn, x509};
     let mut subject = x509::X509NameBuilder::new().unwrap();
@@ -2130,6 +2135,12 @@ fn openssl_cert_named(
                 .unwrap();
             b.append_extension(usage).unwrap();
         }
+    }
+    for (oid, critical, der) in extra {
+        let oid = asn1::Asn1Object::from_str(oid).unwrap();
+        let value = asn1::Asn1OctetString::new_from_bytes(der).unwrap();
+        b.append_extension(x509::X509Extension::new_from_der(&oid, *critical, &value).unwrap())
+            .unwrap();
     }
     b.sign(issuer.map_or(key, |(_, k)| k), digest).unwrap();
     b.build()
@@ -3786,7 +3797,7 @@ async fn a_ca_key_the_checks_refuse_is_named_in_words_not_an_altered_signature()
     let ca = |cn, serial, key: pkey::PKey<pkey::Private>, issuer: Option<&Ca>| -> Ca {
         let issuer = issuer.map(|(c, k)| (c, k));
         (
-            openssl_cert_named(cn, false, serial, &key, issuer, sha256),
+            openssl_cert_named(cn, false, serial, &key, issuer, sha256, &[]),
             key,
         )
     };
@@ -3870,6 +3881,88 @@ async fn a_ca_key_the_checks_refuse_is_named_in_words_not_an_altered_signature()
         detail.starts_with("a signature in the chain does not verify"),
         "{detail}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ca_with_critical_policy_extensions_is_checked_not_refused() {
+    // RFC 5280 has inhibitAnyPolicy and policyConstraints always critical, and PKIs built
+    // to it (governments', banks') mark certificatePolicies critical too. Browsers, OpenSSL,
+    // Go and Java process them; webpki refuses them, and such chains were chain_invalid.
+    use certsweep::model::Finding;
+    use openssl::ssl::SslVersion;
+    use openssl::{hash, pkey, x509::X509};
+    let sha256 = hash::MessageDigest::sha256();
+    // certificatePolicies: anyPolicy; inhibitAnyPolicy: 0.
+    let any_policy: &[u8] = &[0x30, 0x08, 0x30, 0x06, 0x06, 0x04, 0x55, 0x1d, 0x20, 0x00];
+    let policies = [
+        ("2.5.29.32", true, any_policy),
+        ("2.5.29.54", true, &[0x02, 0x01, 0x00][..]),
+    ];
+    type Ca = (X509, pkey::PKey<pkey::Private>);
+    let ca = |cn, serial, issuer: Option<&Ca>, extra| -> Ca {
+        let key = KeyTypesCa::ec_key();
+        let issuer = issuer.map(|(c, k)| (c, k));
+        (
+            openssl_cert_named(cn, false, serial, &key, issuer, sha256, extra),
+            key,
+        )
+    };
+    let root = ca("Policy Root", "E1", None, &[]);
+    let other_root = ca("Untrusted Root", "E2", None, &[]);
+    let policy_ca = ca("Policy CA", "E3", Some(&root), &policies);
+    let stray_ca = ca("Stray Policy CA", "E4", Some(&other_root), &policies);
+    // A root's name with another key, and a policy CA it signed: its signature by the
+    // trusted root's key does not verify.
+    let fake_root = ca("Policy Root", "E5", None, &[]);
+    let forged_ca = ca("Forged Policy CA", "E6", Some(&fake_root), &policies);
+    let leaf_key = KeyTypesCa::ec_key();
+    // A server for `name` whose leaf `signer` issued, sent with `signer`'s certificate.
+    let serve = |name, serial, signer: &Ca, extra| {
+        let issuer = Some((&signer.0, &signer.1));
+        let leaf = openssl_cert_named(name, true, serial, &leaf_key, issuer, sha256, extra);
+        let v = (SslVersion::TLS1_3, SslVersion::TLS1_3);
+        let chain = [leaf, signer.0.clone()];
+        (
+            name,
+            openssl_server_chain(&chain, &leaf_key, v, None).port(),
+        )
+    };
+    let servers = [
+        serve("policy.test", "F1", &policy_ca, &[][..]),
+        serve("stray.test", "F2", &stray_ca, &[]),
+        serve("forged.test", "F4", &forged_ca, &[]),
+        // The leaf's own critical certificatePolicies: not checked, and said so.
+        serve("leafpolicy.test", "F3", &policy_ca, &policies[..1]),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("root.pem");
+    std::fs::write(&ca_file, root.0.to_pem().unwrap()).unwrap();
+    let targets: String = servers
+        .iter()
+        .map(|(n, p)| format!("{n}@127.0.0.1:{p}\n"))
+        .collect();
+    let args = ["--ca-file", ca_file.to_str().unwrap(), "--no-public-roots"];
+    let obs = run_sweep(targets, &args).await;
+    let judged = |host: &str| {
+        let o = obs.iter().find(|o| o.host == host).unwrap();
+        (
+            o.findings.clone(),
+            o.trust_detail.clone().unwrap_or_default(),
+        )
+    };
+    assert_eq!(judged("policy.test"), (vec![], String::new()));
+    let (findings, detail) = judged("stray.test");
+    assert_eq!(findings, [Finding::UnknownIssuer], "{detail}");
+    assert!(detail.starts_with("the chain ends at \"CN=Stray Policy CA\", whose issuer \"CN=Untrusted Root\" is neither sent nor trusted"), "{detail}");
+    let (findings, detail) = judged("forged.test");
+    assert_eq!(findings, [Finding::UnknownIssuer], "{detail}");
+    assert!(
+        detail.contains("(or its signature does not verify)"),
+        "{detail}"
+    );
+    let (findings, detail) = judged("leafpolicy.test");
+    assert_eq!(findings, [Finding::ChainInvalid], "{detail}");
+    assert_eq!(detail, "the certificate has the critical extension certificatePolicies (2.5.29.32), which browsers, OpenSSL, Go and Java process and certsweep's path validator (webpki) does not: the chain was not checked");
 }
 
 /// A key on brainpoolP256r1, which German PKIs use and browsers do not know.
