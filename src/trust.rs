@@ -601,7 +601,9 @@ impl TrustJudge {
             Ok(ee) => ee,
             Err(e) => {
                 findings.push(Finding::ChainInvalid);
-                let words = critical_unknown_words(chain)
+                let words = matches!(e, webpki::Error::UnsupportedCriticalExtension)
+                    .then(|| critical_unknown_words(&chain[..1]))
+                    .flatten()
                     .unwrap_or_else(|| format!("leaf rejected by the path validator: {e:?}"));
                 return TrustReport {
                     findings,
