@@ -58,6 +58,9 @@ struct ProvenIssuer {
     disorder: Option<String>,
     /// A CA certificate of the path has name constraints.
     constrained: bool,
+    /// Words for the first sent CA certificate of the path whose Key Usage leaves out
+    /// keyCertSign, which webpki does not check and other clients do.
+    ca_usage: Option<String>,
     /// The path ends at a public root (Mozilla's store): browsers require Certificate
     /// Transparency of the leaves it issues.
     public: bool,
@@ -694,6 +697,11 @@ impl TrustJudge {
                     findings.push(Finding::CaDistrusted);
                     put_first(&mut detail, why);
                 }
+                // A refusal of the whole chain: before the words about the leaf.
+                if let Some(why) = dates.proven.as_ref().and_then(|p| p.ca_usage.clone()) {
+                    findings.push(Finding::ChainInvalid);
+                    put_first(&mut detail, why);
+                }
             }
             // The very certificate the user trusts, though marked as a CA (the default of
             // `openssl req -x509`), which the path validator refuses as an end entity.
@@ -969,6 +977,9 @@ impl TrustJudge {
                     Finding::ChainInvalid,
                     format!("the chain has \"{name}\", which is not a CA certificate, where one belongs"),
                 )));
+            }
+            if let Some(why) = no_cert_sign(c) {
+                return Some(Err((Finding::ChainInvalid, why)));
             }
             let issuer = c.issuer().as_raw();
             let signed_by = |key: &[u8]| {
@@ -1612,6 +1623,7 @@ fn proven_issuer<'a>(
         root,
         disorder: None,
         constrained: false,
+        ca_usage: None,
         public: false,
         distrust: None,
     };
@@ -1629,6 +1641,9 @@ fn proven_issuer<'a>(
         let (_, x) = parse_x509_certificate(der).ok()?;
         // One that cannot be read for them is taken to have them.
         p.constrained |= !matches!(x.name_constraints(), Ok(None));
+        if p.ca_usage.is_none() {
+            p.ca_usage = no_cert_sign(&x);
+        }
         p.not_before = p.not_before.max(x.validity().not_before.timestamp());
         let until = x.validity().not_after.timestamp();
         if until < p.not_after {
@@ -1722,6 +1737,28 @@ pub(crate) fn der_tlv(tag: u8, contents: &[u8]) -> Vec<u8> {
     }
     out.extend_from_slice(contents);
     out
+}
+
+/// How a trust detail tells of a CA certificate whose Key Usage leaves out keyCertSign.
+const NO_CERT_SIGN: &str = "has a Key Usage without keyCertSign";
+
+/// Whether a trust detail says a CA certificate of the chain may not sign certificates by
+/// its Key Usage: that CA certificate is to be reissued with keyCertSign.
+pub fn ca_usage_refused(detail: &str) -> bool {
+    detail.contains(NO_CERT_SIGN)
+}
+
+/// Words for CA certificate `x` when its Key Usage leaves out keyCertSign (RFC 5280,
+/// 6.1.4 (n)): browsers, OpenSSL and Java refuse what it signed; Go and webpki do not
+/// check it.
+fn no_cert_sign(x: &X509Certificate<'_>) -> Option<String> {
+    let usage = x.key_usage().ok().flatten()?;
+    (!usage.value.key_cert_sign()).then(|| {
+        format!(
+            "the CA certificate \"{}\" {NO_CERT_SIGN}, so browsers, OpenSSL and Java clients refuse the certificates it signed (Go accepts them)",
+            crate::model::visible_string(x.subject().to_string())
+        )
+    })
 }
 
 /// The critical extensions of RFC 5280's policy processing: OID and name.

@@ -2128,12 +2128,15 @@ fn openssl_cert_named(
                 .build()
                 .unwrap();
             b.append_extension(ca).unwrap();
-            let usage = x509::extension::KeyUsage::new()
-                .critical()
-                .key_cert_sign()
-                .build()
-                .unwrap();
-            b.append_extension(usage).unwrap();
+            // Unless the test gives its own.
+            if !extra.iter().any(|(oid, ..)| *oid == "2.5.29.15") {
+                let usage = x509::extension::KeyUsage::new()
+                    .critical()
+                    .key_cert_sign()
+                    .build()
+                    .unwrap();
+                b.append_extension(usage).unwrap();
+            }
         }
     }
     for (oid, critical, der) in extra {
@@ -3963,6 +3966,58 @@ async fn a_ca_with_critical_policy_extensions_is_checked_not_refused() {
     let (findings, detail) = judged("leafpolicy.test");
     assert_eq!(findings, [Finding::ChainInvalid], "{detail}");
     assert_eq!(detail, "the certificate has the critical extension certificatePolicies (2.5.29.32), which browsers, OpenSSL, Go and Java process and certsweep's path validator (webpki) does not: the chain was not checked");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ca_whose_key_usage_leaves_out_certificate_signing_is_refused() {
+    // A private CA made from a server template (keyUsage digitalSignature, cRLSign): browsers,
+    // OpenSSL and Java refuse what it signed; webpki does not check it, and the chain was
+    // trusted.
+    use certsweep::model::Finding;
+    use openssl::hash::MessageDigest;
+    use openssl::ssl::SslVersion;
+    let sha256 = MessageDigest::sha256();
+    let (root_key, ca_key, leaf_key) = (
+        KeyTypesCa::ec_key(),
+        KeyTypesCa::ec_key(),
+        KeyTypesCa::ec_key(),
+    );
+    let root = openssl_cert_named("Usage Root", false, "D1", &root_key, None, sha256, &[]);
+    // Key Usage: digitalSignature and cRLSign, critical.
+    let usage = [("2.5.29.15", true, &[0x03, 0x02, 0x01, 0x82][..])];
+    let ca = openssl_cert_named(
+        "Signing-Less CA",
+        false,
+        "D2",
+        &ca_key,
+        Some((&root, &root_key)),
+        sha256,
+        &usage,
+    );
+    let leaf = openssl_cert(
+        Some("usage.test"),
+        "D3",
+        &leaf_key,
+        Some((&ca, &ca_key)),
+        sha256,
+    );
+    let v = (SslVersion::TLS1_3, SslVersion::TLS1_3);
+    let port = openssl_server_chain(&[leaf, ca], &leaf_key, v, None).port();
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("root.pem");
+    std::fs::write(&ca_file, root.to_pem().unwrap()).unwrap();
+    let args = ["--ca-file", ca_file.to_str().unwrap(), "--no-public-roots"];
+    let obs = run_sweep(format!("usage.test@127.0.0.1:{port}\n"), &args).await;
+    assert_eq!(
+        obs[0].findings,
+        [Finding::ChainInvalid],
+        "{:?}",
+        obs[0].trust_detail
+    );
+    assert_eq!(
+        obs[0].trust_detail.as_deref(),
+        Some("the CA certificate \"CN=Signing-Less CA\" has a Key Usage without keyCertSign, so browsers, OpenSSL and Java clients refuse the certificates it signed (Go accepts them)")
+    );
 }
 
 /// A key on brainpoolP256r1, which German PKIs use and browsers do not know.

@@ -1430,6 +1430,12 @@ impl<'a> Judging<'a> {
                 } else if has(Finding::ChainInvalid)
                     && o.trust_detail
                         .as_deref()
+                        .is_some_and(crate::trust::ca_usage_refused)
+                {
+                    "Reissue the CA certificate named in the detail with keyCertSign in its Key Usage (with the same key, so the certificates it signed stay valid), install it in the server's chain (and wherever clients keep it), reload, then verify again.".into()
+                } else if has(Finding::ChainInvalid)
+                    && o.trust_detail
+                        .as_deref()
                         .is_some_and(crate::trust::root_has_expired)
                 {
                     "Renew the private root named in the detail (a new root certificate, or the same key with new dates) and distribute it to the clients and to certsweep (--ca-file); a new key needs the intermediates reissued under it. Then verify again.".into()
