@@ -740,8 +740,15 @@ impl TrustJudge {
                 detail = Some(d);
             }
             Err(e) => {
+                let unknown = || {
+                    matches!(e, webpki::Error::UnsupportedCriticalExtension)
+                        .then(|| critical_unknown_words(chain))
+                        .flatten()
+                        .map(|words| (Finding::ChainInvalid, words))
+                };
                 let (f, d) = policy_fault
                     .or_else(|| self.ca_key_fault(chain, &e))
+                    .or_else(unknown)
                     .unwrap_or_else(|| path_error(&e, leaf));
                 findings.push(f);
                 detail = Some(d);
@@ -888,8 +895,9 @@ impl TrustJudge {
     /// leaf up to such a CA certificate, taken as an anchor; above it, each certificate's
     /// signature by its issuer's key, its dates and its being a CA are checked up to a
     /// trusted certificate. The policies themselves are not evaluated. None when this does
-    /// not apply (no such extension, or name constraints above the leaf's part, which this
-    /// check would not apply); else the path's dates, or the finding and its words.
+    /// not apply (no such extension, or name constraints above the leaf's part, the root's
+    /// included, which this check would not apply); else the path's dates, or the finding
+    /// and its words.
     fn policy_path(
         &self,
         ee: &EndEntityCert<'_>,
@@ -987,6 +995,15 @@ impl TrustJudge {
                     .is_ok_and(|(_, spki)| c.verify_signature(Some(&spki)).is_ok())
             };
             if self.trusted_keys(issuer).iter().any(|k| signed_by(k)) {
+                // A root that constrains names: not applied here, so the refusal stands.
+                let inner = der_contents(issuer);
+                if self
+                    .anchors
+                    .iter()
+                    .any(|a| Some(a.subject.as_ref()) == inner && a.name_constraints.is_some())
+                {
+                    return None;
+                }
                 return Some(Ok(PathDates {
                     proven: None,
                     root: None,

@@ -3918,6 +3918,15 @@ async fn a_ca_with_critical_policy_extensions_is_checked_not_refused() {
     // trusted root's key does not verify.
     let fake_root = ca("Policy Root", "E5", None, &[]);
     let forged_ca = ca("Forged Policy CA", "E6", Some(&fake_root), &policies);
+    // A root confined to corp.test, which the check above the policy CA would not apply:
+    // the refusal stands, in words.
+    let corp_only: &[u8] = &[
+        0x30, 0x0f, 0xa0, 0x0d, 0x30, 0x0b, 0x82, 0x09, b'c', b'o', b'r', b'p', b'.', b't', b'e',
+        b's', b't',
+    ];
+    let confined = [("2.5.29.30", true, corp_only)];
+    let corp_root = ca("Corp Root", "E7", None, &confined);
+    let corp_ca = ca("Corp Policy CA", "E8", Some(&corp_root), &policies);
     let leaf_key = KeyTypesCa::ec_key();
     // A server for `name` whose leaf `signer` issued, sent with `signer`'s certificate.
     let serve = |name, serial, signer: &Ca, extra| {
@@ -3934,12 +3943,14 @@ async fn a_ca_with_critical_policy_extensions_is_checked_not_refused() {
         serve("policy.test", "F1", &policy_ca, &[][..]),
         serve("stray.test", "F2", &stray_ca, &[]),
         serve("forged.test", "F4", &forged_ca, &[]),
+        serve("outside.test", "F5", &corp_ca, &[]),
         // The leaf's own critical certificatePolicies: not checked, and said so.
         serve("leafpolicy.test", "F3", &policy_ca, &policies[..1]),
     ];
     let dir = tempfile::tempdir().unwrap();
     let ca_file = dir.path().join("root.pem");
-    std::fs::write(&ca_file, root.0.to_pem().unwrap()).unwrap();
+    let roots = [root.0.to_pem().unwrap(), corp_root.0.to_pem().unwrap()].concat();
+    std::fs::write(&ca_file, roots).unwrap();
     let targets: String = servers
         .iter()
         .map(|(n, p)| format!("{n}@127.0.0.1:{p}\n"))
@@ -3963,6 +3974,9 @@ async fn a_ca_with_critical_policy_extensions_is_checked_not_refused() {
         detail.contains("(or its signature does not verify)"),
         "{detail}"
     );
+    let (findings, detail) = judged("outside.test");
+    assert_eq!(findings, [Finding::ChainInvalid], "{detail}");
+    assert!(detail.starts_with("the CA certificate \"CN=Corp Policy CA\" has the critical extension certificatePolicies (2.5.29.32)"), "{detail}");
     let (findings, detail) = judged("leafpolicy.test");
     assert_eq!(findings, [Finding::ChainInvalid], "{detail}");
     assert_eq!(detail, "the certificate has the critical extension certificatePolicies (2.5.29.32), which browsers, OpenSSL, Go and Java process and certsweep's path validator (webpki) does not: the chain was not checked");
