@@ -214,6 +214,10 @@ struct PathDates {
     distrust: Option<DistrustedRoot>,
 }
 
+/// What checking a path in parts found (`policy_path`, `respelled_path`): the path's
+/// dates, or the finding and its words.
+type PartPath = Result<PathDates, (Finding, String)>;
+
 /// How a client reached the endpoint, which its certificate must match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reached<'a> {
@@ -664,11 +668,24 @@ impl TrustJudge {
         let mut path = self.verify_path(&ee, chain, &leaf.sha256, time, at);
         // webpki refuses the critical extensions of RFC 5280's policy processing, which
         // other clients process: such a path is checked in two parts (`policy_path`).
-        let mut policy_fault = None;
+        let mut part_fault = None;
         if matches!(path, Err(webpki::Error::UnsupportedCriticalExtension)) {
             match self.policy_path(&ee, chain, time, at, leaf) {
                 Some(Ok(dates)) => path = Ok(dates),
-                Some(Err(fault)) => policy_fault = Some(fault),
+                Some(Err(fault)) => part_fault = Some(fault),
+                None => {}
+            }
+        }
+        // webpki matches a leaf's issuer name to its CA's subject byte for byte; RFC 5280
+        // and other clients compare them as names (`respelled_path`).
+        let mut respelled = None;
+        if matches!(path, Err(webpki::Error::UnknownIssuer)) {
+            match self.respelled_path(&ee, chain, time, at) {
+                Some((name, Ok(dates))) => {
+                    path = Ok(dates);
+                    respelled = Some(name);
+                }
+                Some((_, Err(fault))) => part_fault = Some(fault),
                 None => {}
             }
         }
@@ -676,6 +693,11 @@ impl TrustJudge {
             Ok(dates) => {
                 let now = (at == now_unix).then_some(now_unix);
                 (chain_notes, chain_expires) = chain_expiry(&dates, leaf, at, now, &mut findings);
+                if let Some(name) = respelled {
+                    chain_notes.push(format!(
+                        "the certificate names its issuer \"{name}\" written otherwise than that CA certificate's subject (another string type, case or spacing): browsers and OpenSSL compare the names as RFC 5280 says and accept it, clients that compare them byte for byte (rustls, some embedded TLS stacks) refuse the chain"
+                    ));
+                }
                 // Private CAs' leaves (every one of a fleet under an AD CS) are not asked,
                 // nor their words made.
                 if let Some(why) = dates
@@ -735,7 +757,8 @@ impl TrustJudge {
                 ));
             }
             Err(webpki::Error::UnknownIssuer) => {
-                let (f, d) = self.diagnose_unknown_issuer(&ee, chain, time);
+                let (f, d) =
+                    part_fault.unwrap_or_else(|| self.diagnose_unknown_issuer(&ee, chain, time));
                 findings.push(f);
                 detail = Some(d);
             }
@@ -746,7 +769,7 @@ impl TrustJudge {
                         .flatten()
                         .map(|words| (Finding::ChainInvalid, words))
                 };
-                let (f, d) = policy_fault
+                let (f, d) = part_fault
                     .or_else(|| self.ca_key_fault(chain, &e))
                     .or_else(unknown)
                     .unwrap_or_else(|| path_error(&e, leaf));
@@ -905,7 +928,7 @@ impl TrustJudge {
         time: UnixTime,
         at: i64,
         leaf: &CertInfo,
-    ) -> Option<Result<PathDates, (Finding, String)>> {
+    ) -> Option<PartPath> {
         let parsed: Vec<X509Certificate<'_>> = chain
             .iter()
             .map(|c| parse_x509_certificate(c).ok().map(|(_, x)| x))
@@ -957,8 +980,16 @@ impl TrustJudge {
             der_contents(parsed[i].public_key().raw)
                 == Some(below.anchor().subject_public_key_info.as_ref())
         })?;
-        // Above the leaf's part, up to a trusted certificate, eight certificates at most.
-        let mut cur = top;
+        self.walk_up(&parsed, top, at)
+    }
+
+    /// Above a part of the path webpki validated, from the sent CA certificate
+    /// `parsed[start]` up to a trusted certificate (eight at most): each one's dates, its
+    /// being a CA allowed to sign certificates, and its signature by its issuer's key (a
+    /// trusted certificate's, else a sent one's). None where name constraints (a CA's on the
+    /// way, or the root's) would apply, which this walk does not apply.
+    fn walk_up(&self, parsed: &[X509Certificate<'_>], start: usize, at: i64) -> Option<PartPath> {
+        let mut cur = start;
         for _ in 0..8 {
             let c = &parsed[cur];
             if c.name_constraints().ok().flatten().is_some() {
@@ -1028,6 +1059,54 @@ impl TrustJudge {
             }
         }
         None
+    }
+
+    /// A leaf whose issuer name is its CA certificate's subject written another way (a
+    /// UTF8String for a PrintableString, another case or spacing): RFC 5280 (7.1) compares
+    /// names so, as browsers and OpenSSL do, while webpki compares bytes and finds no issuer.
+    /// The sent CA certificate whose subject matches so and whose key verifies the leaf's
+    /// signature is taken as an anchor under the leaf's spelling of the name, for webpki to
+    /// validate the leaf, and the path above it is walked ([`Self::walk_up`]). The CA's name
+    /// in words, and the path's dates or the fault above.
+    fn respelled_path(
+        &self,
+        ee: &EndEntityCert<'_>,
+        chain: &[CertificateDer<'_>],
+        time: UnixTime,
+        at: i64,
+    ) -> Option<(String, PartPath)> {
+        let parsed: Vec<X509Certificate<'_>> = chain
+            .iter()
+            .map(|c| parse_x509_certificate(c).ok().map(|(_, x)| x))
+            .collect::<Option<_>>()?;
+        let (leaf, sent) = parsed.split_first()?;
+        let issuer = leaf.issuer();
+        let j = 1 + sent.iter().position(|x| {
+            x.subject().as_raw() != issuer.as_raw()
+                && same_name(x.subject(), issuer)
+                && leaf.verify_signature(Some(x.public_key())).is_ok()
+        })?;
+        let ca = &parsed[j];
+        if !matches!(ca.name_constraints(), Ok(None)) {
+            return None;
+        }
+        let anchor = TrustAnchor {
+            subject: der_contents(issuer.as_raw())?.into(),
+            subject_public_key_info: der_contents(ca.public_key().raw)?.into(),
+            name_constraints: None,
+        };
+        ee.verify_for_usage(
+            self.algs,
+            &[anchor],
+            &[],
+            time,
+            KeyUsage::server_auth(),
+            None,
+            None,
+        )
+        .ok()?;
+        let name = crate::model::visible_string(ca.subject().to_string());
+        Some((name, self.walk_up(&parsed, j, at)?))
     }
 
     /// When a signature of the path did not verify, or its algorithm did not fit the key: a
@@ -1776,6 +1855,25 @@ fn no_cert_sign(x: &X509Certificate<'_>) -> Option<String> {
             crate::model::visible_string(x.subject().to_string())
         )
     })
+}
+
+/// Whether two names are the same as RFC 5280 (7.1) compares them: attribute by attribute,
+/// the strings whatever their ASN.1 type, case and runs of spaces aside.
+fn same_name(a: &X509Name<'_>, b: &X509Name<'_>) -> bool {
+    fn words(n: &X509Name<'_>) -> Option<Vec<Vec<(String, String)>>> {
+        n.iter_rdn()
+            .map(|rdn| {
+                rdn.iter()
+                    .map(|atv| {
+                        let value = atv.as_str().ok()?.split_whitespace();
+                        let value = value.collect::<Vec<_>>().join(" ").to_lowercase();
+                        Some((atv.attr_type().to_id_string(), value))
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+    matches!((words(a), words(b)), (Some(x), Some(y)) if x == y)
 }
 
 /// The critical extensions of RFC 5280's policy processing: OID and name.

@@ -4034,6 +4034,108 @@ async fn a_ca_whose_key_usage_leaves_out_certificate_signing_is_refused() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leaf_naming_its_issuer_in_another_string_type_is_trusted_with_a_note() {
+    // A CA whose software writes its name into the leaves it signs as PrintableString,
+    // while its own certificate's subject is a UTF8String. RFC 5280 compares the names, as
+    // browsers and OpenSSL do; webpki compares bytes, and the chain was incomplete_chain.
+    use openssl::ssl::SslVersion;
+    use openssl::{asn1, bn, hash, nid::Nid, x509};
+    let sha256 = hash::MessageDigest::sha256();
+    let (root_key, ca_key, leaf_key) = (
+        KeyTypesCa::ec_key(),
+        KeyTypesCa::ec_key(),
+        KeyTypesCa::ec_key(),
+    );
+    let root = openssl_cert_named("Spelling Root", false, "C1", &root_key, None, sha256, &[]);
+    let ca = openssl_cert_named(
+        "Spelling CA",
+        false,
+        "C2",
+        &ca_key,
+        Some((&root, &root_key)),
+        sha256,
+        &[],
+    );
+    let mut issuer = x509::X509NameBuilder::new().unwrap();
+    issuer
+        .append_entry_by_nid_with_type(
+            Nid::COMMONNAME,
+            "Spelling CA",
+            asn1::Asn1Type::PRINTABLESTRING,
+        )
+        .unwrap();
+    let issuer = issuer.build();
+    let mut subject = x509::X509NameBuilder::new().unwrap();
+    subject.append_entry_by_text("CN", "spelling.test").unwrap();
+    let subject = subject.build();
+    let mut b = x509::X509Builder::new().unwrap();
+    b.set_version(2).unwrap();
+    b.set_serial_number(
+        &bn::BigNum::from_u32(0xC3)
+            .unwrap()
+            .to_asn1_integer()
+            .unwrap(),
+    )
+    .unwrap();
+    b.set_subject_name(&subject).unwrap();
+    b.set_issuer_name(&issuer).unwrap();
+    b.set_pubkey(&leaf_key).unwrap();
+    b.set_not_before(&asn1::Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    b.set_not_after(&asn1::Asn1Time::days_from_now(30).unwrap())
+        .unwrap();
+    let san = x509::extension::SubjectAlternativeName::new()
+        .dns("spelling.test")
+        .build(&b.x509v3_context(Some(&ca), None))
+        .unwrap();
+    b.append_extension(san).unwrap();
+    b.append_extension(
+        x509::extension::ExtendedKeyUsage::new()
+            .server_auth()
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    b.sign(&ca_key, sha256).unwrap();
+    let leaf = b.build();
+    let v = (SslVersion::TLS1_3, SslVersion::TLS1_3);
+    // The same key in a CA certificate of another name: not the leaf's issuer, whatever
+    // the key.
+    let renamed = openssl_cert_named(
+        "Renamed CA",
+        false,
+        "C4",
+        &ca_key,
+        Some((&root, &root_key)),
+        sha256,
+        &[],
+    );
+    let other = openssl_server_chain(&[leaf.clone(), renamed], &leaf_key, v, None).port();
+    let port = openssl_server_chain(&[leaf, ca], &leaf_key, v, None).port();
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("root.pem");
+    std::fs::write(&ca_file, root.to_pem().unwrap()).unwrap();
+    let args = ["--ca-file", ca_file.to_str().unwrap(), "--no-public-roots"];
+    let targets = format!("spelling.test@127.0.0.1:{port}\nspelling.test@127.0.0.1:{other}\n");
+    let mut obs = run_sweep(targets, &args).await;
+    obs.sort_by_key(|o| o.port != port);
+    assert_eq!(
+        obs[1].findings,
+        [certsweep::model::Finding::IncompleteChain],
+        "{:?}",
+        obs[1].trust_detail
+    );
+    assert_eq!(obs[0].findings, [], "{:?}", obs[0].trust_detail);
+    assert!(
+        obs[0].trust_detail.as_deref().is_some_and(|d| d.starts_with(
+            "the certificate names its issuer \"CN=Spelling CA\" written otherwise than that CA certificate's subject"
+        )),
+        "{:?}",
+        obs[0].trust_detail
+    );
+}
+
 /// A key on brainpoolP256r1, which German PKIs use and browsers do not know.
 fn brainpool_key() -> openssl::pkey::PKey<openssl::pkey::Private> {
     use openssl::{ec, nid, pkey};
