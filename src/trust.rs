@@ -835,33 +835,14 @@ impl TrustJudge {
             let cached = self.proven.lock().ok().and_then(|m| m.get(&key).cloned());
             if let Some(p) = cached.filter(|p| within(p)) {
                 let anchors = std::slice::from_ref(&p.anchor);
-                if ee
-                    .verify_for_usage(
-                        self.algs,
-                        anchors,
-                        &[],
-                        time,
-                        KeyUsage::server_auth(),
-                        None,
-                        None,
-                    )
-                    .is_ok()
-                {
+                if server_path(ee, self.algs, anchors, &[], time).is_ok() {
                     remember(key, &p);
                     return Ok(dates(p));
                 }
             }
         }
         let intermediates = &chain[1.min(chain.len())..];
-        let path = ee.verify_for_usage(
-            self.algs,
-            &self.anchors,
-            intermediates,
-            time,
-            KeyUsage::server_auth(),
-            None,
-            None,
-        )?;
+        let path = server_path(ee, self.algs, &self.anchors, intermediates, time)?;
         let root = self
             .root_dates
             .get(path.anchor().subject_public_key_info.as_ref())
@@ -929,18 +910,16 @@ impl TrustJudge {
         at: i64,
         leaf: &CertInfo,
     ) -> Option<PartPath> {
-        let parsed: Vec<X509Certificate<'_>> = chain
-            .iter()
-            .map(|c| parse_x509_certificate(c).ok().map(|(_, x)| x))
-            .collect::<Option<_>>()?;
-        let refused: Vec<usize> = (1..parsed.len())
-            .filter(|&i| !critical_unknown(&parsed[i]).is_empty())
+        let parsed = parse_chain(chain)?;
+        let unknown: Vec<(usize, Vec<String>)> = (1..parsed.len())
+            .map(|i| (i, critical_unknown(&parsed[i])))
+            .filter(|(_, oids)| !oids.is_empty())
             .collect();
-        let only_policy = refused.iter().all(|&i| {
-            critical_unknown(&parsed[i])
-                .iter()
-                .all(|oid| policy_extension(oid).is_some())
-        });
+        let only_policy = unknown
+            .iter()
+            .flat_map(|(_, oids)| oids)
+            .all(|oid| policy_extension(oid).is_some());
+        let refused: Vec<usize> = unknown.iter().map(|&(i, _)| i).collect();
         if refused.is_empty() || !only_policy {
             return Some(Err((Finding::ChainInvalid, critical_unknown_words(chain)?)));
         }
@@ -959,15 +938,7 @@ impl TrustJudge {
             .filter(|i| !refused.contains(i))
             .map(|i| chain[i].clone())
             .collect();
-        let below = ee.verify_for_usage(
-            self.algs,
-            &anchors,
-            &others,
-            time,
-            KeyUsage::server_auth(),
-            None,
-            None,
-        );
+        let below = server_path(ee, self.algs, &anchors, &others, time);
         let below = match below {
             Ok(p) => p,
             // A CA certificate below the policy CA left out, as any other.
@@ -1075,10 +1046,11 @@ impl TrustJudge {
         time: UnixTime,
         at: i64,
     ) -> Option<(String, PartPath)> {
-        let parsed: Vec<X509Certificate<'_>> = chain
-            .iter()
-            .map(|c| parse_x509_certificate(c).ok().map(|(_, x)| x))
-            .collect::<Option<_>>()?;
+        // Nothing sent after the leaf (the common missing intermediate): no CA to compare.
+        if chain.len() < 2 {
+            return None;
+        }
+        let parsed = parse_chain(chain)?;
         let (leaf, sent) = parsed.split_first()?;
         let issuer = leaf.issuer();
         let j = 1 + sent.iter().position(|x| {
@@ -1095,16 +1067,7 @@ impl TrustJudge {
             subject_public_key_info: der_contents(ca.public_key().raw)?.into(),
             name_constraints: None,
         };
-        ee.verify_for_usage(
-            self.algs,
-            &[anchor],
-            &[],
-            time,
-            KeyUsage::server_auth(),
-            None,
-            None,
-        )
-        .ok()?;
+        server_path(ee, self.algs, &[anchor], &[], time).ok()?;
         let name = crate::model::visible_string(ca.subject().to_string());
         Some((name, self.walk_up(&parsed, j, at)?))
     }
@@ -1239,18 +1202,7 @@ impl TrustJudge {
         if !self.known_intermediates.is_empty() {
             let mut with: Vec<CertificateDer<'_>> = chain[1..].to_vec();
             with.extend(self.known_intermediates.iter().cloned());
-            if ee
-                .verify_for_usage(
-                    self.algs,
-                    &self.anchors,
-                    &with,
-                    time,
-                    KeyUsage::server_auth(),
-                    None,
-                    None,
-                )
-                .is_ok()
-            {
+            if server_path(ee, self.algs, &self.anchors, &with, time).is_ok() {
                 return (
                     Finding::IncompleteChain,
                     format!("the server does not send the intermediate \"{top_issuer}\""),
@@ -1874,6 +1826,34 @@ fn same_name(a: &X509Name<'_>, b: &X509Name<'_>) -> bool {
             .collect()
     }
     matches!((words(a), words(b)), (Some(x), Some(y)) if x == y)
+}
+
+/// webpki's validation of `ee` for a TLS server with `algs`, up to `anchors` through
+/// `intermediates`, at `time`: every path this module builds.
+fn server_path<'p>(
+    ee: &'p EndEntityCert<'_>,
+    algs: &[&dyn rustls::pki_types::SignatureVerificationAlgorithm],
+    anchors: &'p [TrustAnchor<'_>],
+    intermediates: &'p [CertificateDer<'p>],
+    time: UnixTime,
+) -> Result<webpki::VerifiedPath<'p>, webpki::Error> {
+    ee.verify_for_usage(
+        algs,
+        anchors,
+        intermediates,
+        time,
+        KeyUsage::server_auth(),
+        None,
+        None,
+    )
+}
+
+/// Every certificate of `chain` parsed, or none when one cannot be.
+fn parse_chain<'a>(chain: &'a [CertificateDer<'_>]) -> Option<Vec<X509Certificate<'a>>> {
+    chain
+        .iter()
+        .map(|c| parse_x509_certificate(c).ok().map(|(_, x)| x))
+        .collect()
 }
 
 /// The critical extensions of RFC 5280's policy processing: OID and name.

@@ -3843,32 +3843,12 @@ async fn a_ca_key_the_checks_refuse_is_named_in_words_not_an_altered_signature()
         serve("brainpool.test", "C4", &bp_int, &bp_int.0),
         serve("altered.test", "C3", &small_int, &impostor.0),
     ];
-    let dir = tempfile::tempdir().unwrap();
-    let ca_file = dir.path().join("roots.pem");
-    let roots = [
-        sound_root.0.to_pem().unwrap(),
-        small_root.0.to_pem().unwrap(),
-    ]
-    .concat();
-    std::fs::write(&ca_file, roots).unwrap();
     let targets: String = servers
         .iter()
         .map(|(n, p)| format!("{n}@127.0.0.1:{p}\n"))
         .collect();
-    let obs = run_sweep(
-        targets,
-        &["--ca-file", ca_file.to_str().unwrap(), "--no-public-roots"],
-    )
-    .await;
-    let by_host: HashMap<&str, &certsweep::model::Observation> =
-        obs.iter().map(|o| (o.host.as_str(), o)).collect();
-    let judged = |host| {
-        let o = by_host[host];
-        (
-            o.findings.clone(),
-            o.trust_detail.clone().unwrap_or_default(),
-        )
-    };
+    let obs = sweep_trusting_only(targets, &[&sound_root.0, &small_root.0]).await;
+    let judged = |host| trust_of(&obs, host);
     let (findings, detail) = judged("smallint.test");
     assert_eq!(findings, [Finding::WeakKey], "{detail}");
     assert_eq!(detail, "the CA certificate \"CN=Small Intermediate\" the server sends has an RSA key of 1024 bits, which current clients refuse (they need 2048 or more): its signatures cannot be checked");
@@ -3947,23 +3927,12 @@ async fn a_ca_with_critical_policy_extensions_is_checked_not_refused() {
         // The leaf's own critical certificatePolicies: not checked, and said so.
         serve("leafpolicy.test", "F3", &policy_ca, &policies[..1]),
     ];
-    let dir = tempfile::tempdir().unwrap();
-    let ca_file = dir.path().join("root.pem");
-    let roots = [root.0.to_pem().unwrap(), corp_root.0.to_pem().unwrap()].concat();
-    std::fs::write(&ca_file, roots).unwrap();
     let targets: String = servers
         .iter()
         .map(|(n, p)| format!("{n}@127.0.0.1:{p}\n"))
         .collect();
-    let args = ["--ca-file", ca_file.to_str().unwrap(), "--no-public-roots"];
-    let obs = run_sweep(targets, &args).await;
-    let judged = |host: &str| {
-        let o = obs.iter().find(|o| o.host == host).unwrap();
-        (
-            o.findings.clone(),
-            o.trust_detail.clone().unwrap_or_default(),
-        )
-    };
+    let obs = sweep_trusting_only(targets, &[&root.0, &corp_root.0]).await;
+    let judged = |host| trust_of(&obs, host);
     assert_eq!(judged("policy.test"), (vec![], String::new()));
     let (findings, detail) = judged("stray.test");
     assert_eq!(findings, [Finding::UnknownIssuer], "{detail}");
@@ -4017,11 +3986,7 @@ async fn a_ca_whose_key_usage_leaves_out_certificate_signing_is_refused() {
     );
     let v = (SslVersion::TLS1_3, SslVersion::TLS1_3);
     let port = openssl_server_chain(&[leaf, ca], &leaf_key, v, None).port();
-    let dir = tempfile::tempdir().unwrap();
-    let ca_file = dir.path().join("root.pem");
-    std::fs::write(&ca_file, root.to_pem().unwrap()).unwrap();
-    let args = ["--ca-file", ca_file.to_str().unwrap(), "--no-public-roots"];
-    let obs = run_sweep(format!("usage.test@127.0.0.1:{port}\n"), &args).await;
+    let obs = sweep_trusting_only(format!("usage.test@127.0.0.1:{port}\n"), &[&root]).await;
     assert_eq!(
         obs[0].findings,
         [Finding::ChainInvalid],
@@ -4113,12 +4078,8 @@ async fn a_leaf_naming_its_issuer_in_another_string_type_is_trusted_with_a_note(
     );
     let other = openssl_server_chain(&[leaf.clone(), renamed], &leaf_key, v, None).port();
     let port = openssl_server_chain(&[leaf, ca], &leaf_key, v, None).port();
-    let dir = tempfile::tempdir().unwrap();
-    let ca_file = dir.path().join("root.pem");
-    std::fs::write(&ca_file, root.to_pem().unwrap()).unwrap();
-    let args = ["--ca-file", ca_file.to_str().unwrap(), "--no-public-roots"];
     let targets = format!("spelling.test@127.0.0.1:{port}\nspelling.test@127.0.0.1:{other}\n");
-    let mut obs = run_sweep(targets, &args).await;
+    let mut obs = sweep_trusting_only(targets, &[&root]).await;
     obs.sort_by_key(|o| o.port != port);
     assert_eq!(
         obs[1].findings,
@@ -4134,6 +4095,25 @@ async fn a_leaf_naming_its_issuer_in_another_string_type_is_trusted_with_a_note(
         "{:?}",
         obs[0].trust_detail
     );
+}
+
+/// The trust findings and detail of the observation of `host` in `obs`.
+fn trust_of(obs: &[Observation], host: &str) -> (Vec<Finding>, String) {
+    let o = obs.iter().find(|o| o.host == host).unwrap();
+    (
+        o.findings.clone(),
+        o.trust_detail.clone().unwrap_or_default(),
+    )
+}
+
+/// Sweeps `targets` trusting only `roots` (through `--ca-file`, without the public roots).
+async fn sweep_trusting_only(targets: String, roots: &[&openssl::x509::X509]) -> Vec<Observation> {
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("roots.pem");
+    let pem: Vec<u8> = roots.iter().flat_map(|r| r.to_pem().unwrap()).collect();
+    std::fs::write(&ca_file, pem).unwrap();
+    let args = ["--ca-file", ca_file.to_str().unwrap(), "--no-public-roots"];
+    run_sweep(targets, &args).await
 }
 
 /// A key on brainpoolP256r1, which German PKIs use and browsers do not know.
@@ -4162,15 +4142,8 @@ async fn a_brainpool_certificate_is_read_and_told_unsupported_by_browsers() {
     );
     let versions = (SslVersion::TLS1_2, SslVersion::TLS1_3);
     let port = openssl_server_chain(&[leaf], &key, versions, None).port();
-    let dir = tempfile::tempdir().unwrap();
-    let ca_file = dir.path().join("ca.pem");
-    std::fs::write(&ca_file, ca.cert.to_pem().unwrap()).unwrap();
     let targets = format!("bp.test@127.0.0.1:{port}\n");
-    let obs = run_sweep(
-        targets,
-        &["--ca-file", ca_file.to_str().unwrap(), "--no-public-roots"],
-    )
-    .await;
+    let obs = sweep_trusting_only(targets, &[&ca.cert]).await;
     let c = obs[0].cert.as_ref().expect("the certificate is read");
     assert_eq!((c.serial.as_str(), c.key_type.as_str()), ("B9", "EC"));
     assert_eq!(c.key_curve.as_deref(), Some("brainpoolP256r1"));
